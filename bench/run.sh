@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# bench/run.sh - the spine benchmark in one command (docs/performance.md).
+#
+# Builds a Release tree (if needed), starts a gateway with a temporary config
+# on free loopback ports and its state in a temporary folder, starts nginx on
+# another loopback port as the HTTP ceiling (`return 200;`), then runs
+#   (a) maximum throughput: BENCH_N messages with BENCH_CLIENTS clients,
+#       and the same load against nginx first;
+#   (b) a steady BENCH_RATE messages/s for BENCH_STEADY_SECONDS, for the
+#       accept-to-bus latency;
+# prints every figure and stops everything it started.
+#
+# Parameters (environment):
+#   BENCH_N=50000 BENCH_CLIENTS=64 BENCH_WARMUP=2000
+#   BENCH_RATE=5000 BENCH_STEADY_SECONDS=10 BENCH_STEADY_CLIENTS=64
+#   BENCH_TEXT_BYTES=64 BENCH_SENDERS=1000 BENCH_BATCH_MAX=1024
+#   BENCH_TMPDIR=/var/tmp   where the state folder goes (its disk sets the fsync cost)
+#   BENCH_BUILD_DIR=<repo>/build-release
+#   BENCH_JSON=0            1: bench-api prints JSON
+#   BENCH_PERF=1            count fsync-family syscalls per process in run (a)
+#                           with `perf stat` when perf can (0: don't)
+#   BENCH_KEEP=0            1: keep the temporary folder (logs, state)
+#   BENCH_NGINX=/usr/sbin/nginx
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BENCH_BUILD_DIR:-$ROOT/build-release}
+N=${BENCH_N:-50000}
+CLIENTS=${BENCH_CLIENTS:-64}
+WARMUP=${BENCH_WARMUP:-2000}
+RATE=${BENCH_RATE:-5000}
+STEADY_S=${BENCH_STEADY_SECONDS:-10}
+STEADY_CLIENTS=${BENCH_STEADY_CLIENTS:-64}
+TEXT_BYTES=${BENCH_TEXT_BYTES:-64}
+SENDERS=${BENCH_SENDERS:-1000}
+BATCH_MAX=${BENCH_BATCH_MAX:-1024}
+TMPBASE=${BENCH_TMPDIR:-/var/tmp}
+NGINX=${BENCH_NGINX:-/usr/sbin/nginx}
+JSON=${BENCH_JSON:-0}
+PERF=${BENCH_PERF:-1}
+KEEP=${BENCH_KEEP:-0}
+
+log() { printf '== %s\n' "$*"; }
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---- build -----------------------------------------------------------------
+build() {
+	log "building Release in $BUILD"
+	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build "$BUILD" -j"$(nproc)" --target gatewayd gateway-router \
+		gateway-connector bench-api bench-fsync >/dev/null
+}
+
+# ---- free loopback ports ---------------------------------------------------
+free_ports() {
+	python3 - "$1" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+# wait_for DESC SECONDS CMD...: polls CMD every 50 ms until it succeeds.
+wait_for() {
+	local desc=$1 secs=$2 i
+	shift 2
+	for ((i = 0; i < secs * 20; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	die "timed out after ${secs}s waiting for $desc"
+}
+
+# ---- nginx, the ceiling ----------------------------------------------------
+start_nginx() {
+	local d=$WORK/nginx
+	mkdir -p "$d"
+	cat >"$d/nginx.conf" <<EOF
+worker_processes 2;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $d/body;
+	proxy_temp_path $d/proxy;
+	fastcgi_temp_path $d/fastcgi;
+	uwsgi_temp_path $d/uwsgi;
+	scgi_temp_path $d/scgi;
+	keepalive_requests 10000000;
+	keepalive_timeout 60s;
+	server {
+		listen 127.0.0.1:$P_NGINX;
+		location / { return 200; }
+	}
+}
+EOF
+	"$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/error.log" &
+	NGINX_PID=$!
+	wait_for "nginx on port $P_NGINX" 10 curl -sf --noproxy '*' -o /dev/null \
+		"http://127.0.0.1:$P_NGINX/"
+}
+
+# ---- the gateway -----------------------------------------------------------
+gateway_ready() {
+	[ -s "$STATE/run/router.json" ] && [ -s "$STATE/run/api.json" ] &&
+		curl -s --noproxy '*' -o /dev/null "http://127.0.0.1:$P_API/v1/messages"
+}
+
+start_gateway() {
+	cat >"$WORK/gateway.yaml" <<EOF
+state_dir: $STATE
+log_level: warn
+router:
+  ingest: tcp://127.0.0.1:$P_INGEST
+  publish: tcp://127.0.0.1:$P_PUB
+  command: tcp://127.0.0.1:$P_CMD
+  batch_max: $BATCH_MAX
+connectors:
+  - name: api
+    type: api
+    listen: 127.0.0.1:$P_API
+    token: \${GATEWAY_API_TOKEN}
+EOF
+	"$BUILD/bin/gatewayd" --config "$WORK/gateway.yaml" >"$WORK/gatewayd.log" 2>&1 &
+	GATEWAYD_PID=$!
+	wait_for "the gateway (log: $WORK/gatewayd.log)" 20 gateway_ready
+}
+
+stop_all() {
+	local rc=$?
+	if [ -n "${GATEWAYD_PID:-}" ]; then
+		kill -TERM "$GATEWAYD_PID" 2>/dev/null || true
+		wait "$GATEWAYD_PID" 2>/dev/null || true
+	fi
+	if [ -n "${NGINX_PID:-}" ]; then
+		kill -QUIT "$NGINX_PID" 2>/dev/null || true
+		wait "$NGINX_PID" 2>/dev/null || true
+	fi
+	if [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then
+		if [ "$KEEP" = 1 ]; then
+			echo "kept $WORK"
+		else
+			rm -rf "$WORK"
+		fi
+	fi
+	exit "$rc"
+}
+
+# ---- the machine -----------------------------------------------------------
+describe() {
+	log "machine"
+	echo "  cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+	echo "  kernel: $(uname -r)"
+	echo "  state dir: $STATE on $(df -T "$WORK" | awk 'NR==2 {print $2 " (" $1 ", mounted on " $7 ")"}')"
+	"$BUILD/bin/bench-fsync" -n 1000 "$WORK" | sed 's/^/  /'
+}
+
+# perf stat around a command, counting the syscalls that make data durable.
+perf_wrap() {
+	local pids
+	pids=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(",".join(str(c["pid"]) for c in d["children"] if c.get("pid")))' "$STATE/run/gatewayd.json")
+	if [ "$PERF" = 1 ] && command -v perf >/dev/null &&
+		perf stat -e 'syscalls:sys_enter_fdatasync' true >/dev/null 2>&1; then
+		echo "  (perf stat: syscalls per process, router and api: pids $pids)"
+		local rc=0
+		perf stat --per-thread -p "$pids" -o "$WORK/perf.txt" \
+			-e 'syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync,syscalls:sys_enter_pwrite64,syscalls:sys_enter_msync' \
+			-- "$@" || rc=$?
+		grep -E 'syscalls|elapsed' "$WORK/perf.txt" | sed 's/^/  perf: /' || true
+		return $rc
+	fi
+	"$@"
+}
+
+main() {
+	[ -x "$NGINX" ] || die "$NGINX not found (Debian package nginx-light)"
+	build
+	WORK=$(mktemp -d "$TMPBASE/omnigate-bench.XXXXXX")
+	STATE=$WORK/state
+	trap stop_all EXIT
+	trap 'exit 130' INT TERM
+	read -r P_API P_INGEST P_PUB P_CMD P_NGINX <<<"$(free_ports 5)"
+	export GATEWAY_API_TOKEN="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+	describe
+	start_nginx
+	start_gateway
+	local common=(--url "http://127.0.0.1:$P_API/v1/messages" --bus "tcp://127.0.0.1:$P_PUB"
+		--command "tcp://127.0.0.1:$P_CMD" --state-dir "$STATE" --warmup "$WARMUP"
+		--text-bytes "$TEXT_BYTES" --senders "$SENDERS")
+	[ "$JSON" = 1 ] && common+=(--json)
+	local rc=0
+	log "(a) maximum throughput: $N messages, $CLIENTS clients"
+	perf_wrap "$BUILD/bin/bench-api" "${common[@]}" -n "$N" -c "$CLIENTS" \
+		--ceiling-url "http://127.0.0.1:$P_NGINX/v1/messages" || rc=1
+	log "(b) steady $RATE msgs/s for ${STEADY_S}s, $STEADY_CLIENTS clients"
+	"$BUILD/bin/bench-api" "${common[@]}" -n "$((RATE * STEADY_S))" -c "$STEADY_CLIENTS" \
+		--rate "$RATE" || rc=1
+	log "router status after both runs"
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("  ", d.get("counters"))' \
+		"$STATE/run/router.json" || true
+	return $rc
+}
+
+main "$@"

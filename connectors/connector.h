@@ -1,0 +1,74 @@
+/*
+ * connector.h - the contract between the connector runtime and a channel.
+ *
+ * A connector *type* is a const struct connector_type filled with designated
+ * initializers in connectors/<name>/<name>.c and listed in connectors/
+ * registry.c. An *instance* is one connectors[] entry of the config, run as
+ * its own process (gateway-connector --instance NAME) by gatewayd.
+ *
+ * The runtime (connectors/runtime.c) loads the config, opens the instance's
+ * outbox (connectors/outbox.h) and calls, in order:
+ *   create -> run -> destroy
+ *
+ * A type:
+ *  - MUST hand every message to the outbox and acknowledge its provider only
+ *    after outbox_commit() reported it durable.
+ *  - MUST return from run() soon (within ~100 ms) after connector_stopping()
+ *    turns true, and call outbox_pump() at least every 50 ms while running.
+ *  - MUST NOT log message bodies or secrets.
+ *  - SHOULD update its counters in `inst->stats` for `gatewayctl status`.
+ */
+#ifndef GW_CONNECTOR_H
+#define GW_CONNECTOR_H
+
+#include <stdint.h>
+
+#include "gateway/config.h"
+
+struct outbox;
+
+/* Counters shown by `gatewayctl status` (written to the status file). */
+struct connector_stats {
+	uint64_t requests;  /* provider requests/messages seen */
+	uint64_t accepted;  /* made durable and acknowledged */
+	uint64_t rejected;  /* answered with an error (4xx) */
+	uint64_t failed;    /* answered 5xx (not durable) */
+};
+
+struct connector_instance {
+	const struct gw_config *config;        /* borrowed, whole file */
+	const struct gw_connector_conf *conf;  /* borrowed, this entry */
+	const void *settings;                  /* == conf->settings */
+	struct outbox *outbox;                 /* borrowed from the runtime */
+	struct connector_stats stats;
+	char log_module[96];                   /* "api/<instance>" for logs */
+	void *ctx;                             /* the type's own state */
+};
+
+struct connector_type {
+	const char *name;                   /* config `type:` value */
+	const char *channel;                /* `channel` of its events */
+	const struct conf_section *config;  /* its keys */
+	/*
+	 * check - MAY be NULL. Says whether validated settings can run (e.g. a
+	 * secret is present); on "no" returns non-zero and writes why.
+	 */
+	int (*check)(const void *settings, char *why, size_t whylen);
+	/* create - sets inst->ctx. Returns GW_OK or an error (logged, exit). */
+	int (*create)(struct connector_instance *inst);
+	/* run - serves until connector_stopping(); returns GW_OK or an error. */
+	int (*run)(struct connector_instance *inst);
+	/* destroy - frees inst->ctx; accepts a failed create. */
+	void (*destroy)(struct connector_instance *inst);
+};
+
+/* connector_type_find - the registered type named `name`, or NULL. */
+const struct connector_type *connector_type_find(const char *name);
+
+/* connector_types - NULL-terminated list of every registered type. */
+extern const struct connector_type *const connector_types[];
+
+/* connector_stopping - true once SIGTERM/SIGINT arrived. Async-safe flag. */
+int connector_stopping(void);
+
+#endif

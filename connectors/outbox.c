@@ -1,0 +1,405 @@
+/*
+ * outbox.c - spool + ZeroMQ hand-off to the router (see outbox.h).
+ *
+ * Keys are the spool's increasing 64-bit keys. Sent, unacknowledged entries
+ * sit in `ring` in key order with the time they were sent; acknowledgements
+ * mark them, and the acknowledged head of the ring is popped. When the head
+ * has waited resend_ms without an answer (the router restarted, a message
+ * was dropped with its connection), everything from the head on is sent
+ * again: the router deduplicates, so a resend never doubles a message.
+ * Acknowledged keys are deleted from the spool in the same transaction as the
+ * next commit, or on their own after a short delay when no commit comes.
+ */
+#include "connectors/outbox.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "gateway/err.h"
+#include "gateway/log.h"
+#include "gateway/util.h"
+#include "proto/proto.h"
+#include "proto/wire.h"
+#include "store/spool.h"
+#include "store/store_int.h"
+
+#define OB_DEL_FLUSH_US 100000 /* delete acknowledged keys at least this often */
+#define OB_DEL_MAX 8192        /* or when this many are waiting */
+
+struct ob_sent {
+	uint64_t key;
+	int64_t sent_us;
+	int acked;
+};
+
+struct outbox {
+	struct outbox_options opt;
+	char *dir, *endpoint, *module;
+	struct spool *sp;
+	void *zctx, *sock;
+	struct spool_rec *queue; /* added, not committed; data owned */
+	size_t nqueue;
+	uint64_t *del; /* acknowledged keys awaiting deletion */
+	size_t ndel;
+	int64_t del_since_us;
+	struct ob_sent *ring; /* in flight, ascending keys */
+	size_t ring_head, ring_len;
+	uint64_t send_key; /* next key to send */
+	uint64_t end_key;  /* one past the last committed key */
+	struct outbox_stats st;
+};
+
+static int ob_socket(struct outbox *ob)
+{
+	int one = 1, zero = 0, hwm = (int)ob->opt.max_inflight * 2 + 1024;
+
+	ob->zctx = zmq_ctx_new();
+	if (!ob->zctx)
+		return GW_EBUS;
+	ob->sock = zmq_socket(ob->zctx, ZMQ_DEALER);
+	if (!ob->sock)
+		return GW_EBUS;
+	/* IMMEDIATE: never queue into a connection that is not up, so that a
+	 * send to a dead router fails at once and the entry stays due. */
+	zmq_setsockopt(ob->sock, ZMQ_IMMEDIATE, &one, sizeof(one));
+	zmq_setsockopt(ob->sock, ZMQ_LINGER, &zero, sizeof(zero));
+	zmq_setsockopt(ob->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(ob->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+	if (zmq_connect(ob->sock, ob->endpoint) != 0) {
+		GW_ERROR(ob->module, "cannot connect to router at %s: %s", ob->endpoint,
+			 zmq_strerror(errno));
+		return GW_EBUS;
+	}
+	return GW_OK;
+}
+
+static int ob_init(struct outbox *ob, const struct outbox_options *opt)
+{
+	ob->opt = *opt;
+	if (ob->opt.max_inflight == 0)
+		ob->opt.max_inflight = 4096;
+	if (ob->opt.max_entries == 0)
+		ob->opt.max_entries = 1000000;
+	if (ob->opt.resend_ms <= 0)
+		ob->opt.resend_ms = 2000;
+	ob->dir = gw_strdup(opt->dir);
+	ob->endpoint = gw_strdup(opt->endpoint);
+	ob->module = gw_strdup(opt->log_module ? opt->log_module : "outbox");
+	ob->ring = calloc(ob->opt.max_inflight, sizeof(*ob->ring));
+	ob->del = calloc(OB_DEL_MAX, sizeof(*ob->del));
+	ob->queue = calloc(ob->opt.max_entries < 65536 ? ob->opt.max_entries : 65536,
+			   sizeof(*ob->queue));
+	if (!ob->dir || !ob->endpoint || !ob->module || !ob->ring || !ob->del || !ob->queue)
+		return GW_ENOMEM;
+	return GW_OK;
+}
+
+static int first_key_fn(void *arg, uint64_t key, const void *data, size_t len)
+{
+	(void)data;
+	(void)len;
+	*(uint64_t *)arg = key;
+	return 1;
+}
+
+int outbox_open(const struct outbox_options *opt, struct outbox **out)
+{
+	struct outbox *ob = calloc(1, sizeof(*ob));
+	uint64_t first = 0;
+	int rc;
+
+	*out = NULL;
+	if (!ob)
+		return GW_ENOMEM;
+	rc = ob_init(ob, opt);
+	if (rc)
+		goto out;
+	rc = spool_open(ob->dir, opt->map_size ? opt->map_size : (size_t)1 << 30, &ob->sp);
+	if (rc)
+		goto out;
+	rc = spool_write(ob->sp, NULL, 0, NULL, 0, &ob->end_key);
+	if (rc)
+		goto out;
+	rc = spool_scan(ob->sp, 0, first_key_fn, &first);
+	if (rc)
+		goto out;
+	ob->send_key = first ? first : ob->end_key;
+	spool_count(ob->sp, &ob->st.spooled);
+	if (ob->st.spooled)
+		GW_INFO(ob->module, "%llu spooled messages will be sent to the router again",
+			(unsigned long long)ob->st.spooled);
+	rc = ob_socket(ob);
+out:
+	if (rc) {
+		outbox_close(ob);
+		return rc;
+	}
+	*out = ob;
+	return GW_OK;
+}
+
+static void ob_free_queue(struct outbox *ob)
+{
+	for (size_t i = 0; i < ob->nqueue; i++)
+		free((void *)ob->queue[i].data);
+	ob->nqueue = 0;
+}
+
+void outbox_close(struct outbox *ob)
+{
+	if (!ob)
+		return;
+	/* Acknowledged keys not yet deleted are deleted now; had we crashed
+	 * instead, they would be resent and reported as duplicates. */
+	if (ob->sp && ob->ndel)
+		spool_write(ob->sp, ob->del, ob->ndel, NULL, 0, NULL);
+	if (ob->sock)
+		zmq_close(ob->sock);
+	if (ob->zctx)
+		zmq_ctx_term(ob->zctx);
+	ob_free_queue(ob);
+	spool_close(ob->sp);
+	free(ob->queue);
+	free(ob->del);
+	free(ob->ring);
+	free(ob->dir);
+	free(ob->endpoint);
+	free(ob->module);
+	free(ob);
+}
+
+size_t outbox_queued(const struct outbox *ob)
+{
+	return ob->nqueue;
+}
+
+int outbox_add(struct outbox *ob, const void *data, size_t len)
+{
+	size_t cap = ob->opt.max_entries < 65536 ? ob->opt.max_entries : 65536;
+	void *copy;
+
+	if (len == 0 || len > PROTO_MAX_EVENT_BYTES)
+		return GW_ETOOBIG;
+	if (ob->nqueue >= cap || ob->st.spooled + ob->nqueue >= ob->opt.max_entries)
+		return GW_EFULL;
+	copy = malloc(len);
+	if (!copy)
+		return GW_ENOMEM;
+	memcpy(copy, data, len);
+	ob->queue[ob->nqueue].data = copy;
+	ob->queue[ob->nqueue].len = len;
+	ob->nqueue++;
+	ob->st.queued = ob->nqueue;
+	return GW_OK;
+}
+
+static int ob_write(struct outbox *ob, const struct spool_rec *add, size_t nadd)
+{
+	uint64_t first = 0;
+	int rc;
+
+	rc = spool_write(ob->sp, ob->del, ob->ndel, add, nadd, &first);
+	if (rc)
+		return rc;
+	ob->ndel = 0;
+	ob->del_since_us = 0;
+	ob->end_key = first + nadd;
+	spool_count(ob->sp, &ob->st.spooled);
+	return GW_OK;
+}
+
+int outbox_commit(struct outbox *ob)
+{
+	size_t n = ob->nqueue;
+	int rc;
+
+	if (n == 0)
+		return GW_OK;
+	rc = ob_write(ob, ob->queue, n);
+	ob_free_queue(ob);
+	ob->st.queued = 0;
+	if (rc) {
+		GW_ERROR(ob->module, "spool commit of %zu messages failed: %s", n, gw_strerror(rc));
+		return rc;
+	}
+	ob->st.committed += n;
+	return outbox_pump(ob);
+}
+
+static struct ob_sent *ring_at(struct outbox *ob, size_t i)
+{
+	return &ob->ring[(ob->ring_head + i) % ob->opt.max_inflight];
+}
+
+/* ring_find - the in-flight entry of `key` (binary search: keys ascend). */
+static struct ob_sent *ring_find(struct outbox *ob, uint64_t key)
+{
+	size_t lo = 0, hi = ob->ring_len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct ob_sent *s = ring_at(ob, mid);
+
+		if (s->key == key)
+			return s;
+		if (s->key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void ring_pop_acked(struct outbox *ob)
+{
+	while (ob->ring_len && ring_at(ob, 0)->acked) {
+		ob->ring_head = (ob->ring_head + 1) % ob->opt.max_inflight;
+		ob->ring_len--;
+	}
+}
+
+struct ob_send_ctx {
+	struct outbox *ob;
+	int64_t now;
+	int stop_reason; /* 0, or GW_EAGAIN when the socket would block */
+};
+
+static int ob_send_one(void *arg, uint64_t key, const void *data, size_t len)
+{
+	struct ob_send_ctx *c = arg;
+	struct outbox *ob = c->ob;
+	unsigned char kb[8];
+	struct ob_sent *s;
+
+	if (ob->ring_len >= ob->opt.max_inflight)
+		return 1;
+	store_be64_put(kb, key);
+	if (zmq_send(ob->sock, WIRE_INGEST_MSG, strlen(WIRE_INGEST_MSG),
+		     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+		c->stop_reason = GW_EAGAIN;
+		return 1;
+	}
+	/* Once the first frame is queued, the others are queued atomically. */
+	zmq_send(ob->sock, kb, 8, ZMQ_SNDMORE);
+	zmq_send(ob->sock, data, len, 0);
+	s = ring_at(ob, ob->ring_len++);
+	s->key = key;
+	s->sent_us = c->now;
+	s->acked = 0;
+	ob->send_key = key + 1;
+	return 0;
+}
+
+static int ob_send_due(struct outbox *ob, int64_t now)
+{
+	struct ob_send_ctx c = {ob, now, 0};
+
+	if (ob->send_key >= ob->end_key || ob->ring_len >= ob->opt.max_inflight)
+		return GW_OK;
+	return spool_scan(ob->sp, ob->send_key, ob_send_one, &c);
+}
+
+static void ob_check_resend(struct outbox *ob, int64_t now)
+{
+	struct ob_sent *head;
+
+	if (!ob->ring_len)
+		return;
+	head = ring_at(ob, 0);
+	if (now - head->sent_us < (int64_t)ob->opt.resend_ms * 1000)
+		return;
+	GW_WARN(ob->module, "router silent for %d ms on %zu messages: sending again from key %llu",
+		ob->opt.resend_ms, ob->ring_len, (unsigned long long)head->key);
+	ob->st.resent += ob->ring_len;
+	ob->send_key = head->key;
+	ob->ring_len = 0;
+}
+
+static void ob_handle_ack(struct outbox *ob, uint64_t key, const char *result,
+			  size_t rlen, const char *reason, size_t reason_len)
+{
+	struct ob_sent *s = ring_find(ob, key);
+
+	if (s && !s->acked) {
+		s->acked = 1;
+		ob->st.acked++;
+	}
+	if (rlen == strlen(WIRE_RESULT_DUPLICATE) &&
+	    memcmp(result, WIRE_RESULT_DUPLICATE, rlen) == 0)
+		ob->st.duplicates++;
+	else if (rlen == strlen(WIRE_RESULT_REJECTED) &&
+		 memcmp(result, WIRE_RESULT_REJECTED, rlen) == 0) {
+		ob->st.rejected++;
+		GW_WARN(ob->module, "router rejected spooled message %llu: %.*s",
+			(unsigned long long)key, (int)(reason_len > 200 ? 200 : reason_len),
+			reason);
+	}
+	if (ob->ndel < OB_DEL_MAX) {
+		if (ob->ndel == 0)
+			ob->del_since_us = gw_mono_us();
+		ob->del[ob->ndel++] = key;
+	}
+}
+
+/* ob_recv_ack - reads one ack if there is one: 1 read, 0 none. */
+static int ob_recv_ack(struct outbox *ob)
+{
+	zmq_msg_t f[4];
+	int n = 0, more = 1, got = 0;
+
+	while (more && n < 4) {
+		zmq_msg_init(&f[n]);
+		if (zmq_msg_recv(&f[n], ob->sock, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+			zmq_msg_close(&f[n]);
+			more = 0;
+			break;
+		}
+		more = zmq_msg_more(&f[n]);
+		n++;
+	}
+	/* Drain any unexpected extra frames of a malformed message. */
+	while (more) {
+		zmq_msg_t extra;
+
+		zmq_msg_init(&extra);
+		zmq_msg_recv(&extra, ob->sock, 0);
+		more = zmq_msg_more(&extra);
+		zmq_msg_close(&extra);
+	}
+	if (n == 4 && zmq_msg_size(&f[0]) == 3 && memcmp(zmq_msg_data(&f[0]), "ack", 3) == 0 &&
+	    zmq_msg_size(&f[1]) == 8)
+		ob_handle_ack(ob, store_be64_get(zmq_msg_data(&f[1])), zmq_msg_data(&f[2]),
+			      zmq_msg_size(&f[2]), zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
+	else if (n > 0)
+		GW_WARN(ob->module, "malformed message from the router ignored");
+	got = n > 0;
+	for (int i = 0; i < n; i++)
+		zmq_msg_close(&f[i]);
+	return got;
+}
+
+int outbox_pump(struct outbox *ob)
+{
+	int64_t now = gw_mono_us();
+	int rc = GW_OK;
+
+	while (rc == GW_OK && ob_recv_ack(ob))
+		if (ob->ndel >= OB_DEL_MAX)
+			rc = ob_write(ob, NULL, 0);
+	ring_pop_acked(ob);
+	if (rc == GW_OK && ob->ndel && now - ob->del_since_us >= OB_DEL_FLUSH_US)
+		rc = ob_write(ob, NULL, 0);
+	ob_check_resend(ob, now);
+	if (rc == GW_OK)
+		rc = ob_send_due(ob, now);
+	return rc;
+}
+
+void outbox_get_stats(const struct outbox *ob, struct outbox_stats *st)
+{
+	*st = ob->st;
+	st->queued = ob->nqueue;
+}

@@ -1,0 +1,85 @@
+/*
+ * outbox.h - a connector's durable hand-off to the router.
+ *
+ * What a connector accepts is written to its spool (an LMDB file under
+ * <state_dir>/spool/<instance>/, store/spool.h) before the provider is told
+ * "accepted", then sent to the router over a ZeroMQ DEALER socket and kept
+ * until the router answers that it committed it (or had it already, or
+ * rejects it for good). After either side restarts, everything still in the
+ * spool is sent again; the router deduplicates, so a resend is harmless.
+ *
+ *   outbox_add()     queue an encoded event for the next commit (memory)
+ *   outbox_commit()  write every queued event in one fsync'ed transaction
+ *                    (group commit); only now may the provider be answered
+ *   outbox_pump()    non-blocking: send committed entries, read acks, delete
+ *                    acknowledged entries, resend after a silence
+ *
+ * Threading: one thread owns an outbox.
+ */
+#ifndef GW_OUTBOX_H
+#define GW_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct outbox;
+
+struct outbox_options {
+	const char *dir;        /* spool folder, created if missing */
+	const char *endpoint;   /* router ingest endpoint */
+	const char *log_module; /* prefix for log lines */
+	size_t max_entries;     /* spool bound: outbox_add fails past it */
+	size_t max_inflight;    /* sent but unacknowledged at most */
+	int resend_ms;          /* resend unacknowledged entries after this */
+	size_t map_size;        /* LMDB map size in bytes */
+};
+
+struct outbox_stats {
+	uint64_t spooled;    /* entries in the spool now (committed, unacked) */
+	uint64_t queued;     /* added, not yet committed */
+	uint64_t committed;  /* total committed since start */
+	uint64_t acked;      /* total acknowledged by the router */
+	uint64_t duplicates; /* acknowledgements saying "duplicate" */
+	uint64_t rejected;   /* acknowledgements saying "rejected" */
+	uint64_t resent;     /* total resends */
+};
+
+/*
+ * outbox_open - opens (creating) the spool and connects to the router; the
+ * entries already in the spool are scheduled to be sent. *out owns the
+ * outbox. Returns GW_OK, GW_ESTORE, GW_EBUS, GW_ENOMEM, GW_EIO.
+ */
+int outbox_open(const struct outbox_options *opt, struct outbox **out);
+
+/* outbox_close - closes the socket and the spool; accepts NULL. */
+void outbox_close(struct outbox *ob);
+
+/*
+ * outbox_add - copies `len` bytes of an encoded event (borrowed) into the
+ * commit queue. Nothing is durable until outbox_commit() returns GW_OK.
+ * Returns GW_OK, GW_EFULL (spool and queue at max_entries: answer "busy"),
+ * GW_ETOOBIG, GW_ENOMEM.
+ */
+int outbox_add(struct outbox *ob, const void *data, size_t len);
+
+/* outbox_queued - number of events added and not yet committed. */
+size_t outbox_queued(const struct outbox *ob);
+
+/*
+ * outbox_commit - writes every queued event to the spool in one transaction
+ * and syncs it, then starts sending them. On GW_OK all of them are durable;
+ * on an error none is and the queue is emptied (the caller answers its
+ * providers with a failure so they retry). Returns GW_OK, GW_ESTORE, GW_EFULL.
+ */
+int outbox_commit(struct outbox *ob);
+
+/*
+ * outbox_pump - sends what is due, reads every available ack and deletes the
+ * acknowledged entries. Never blocks. Returns GW_OK or GW_ESTORE.
+ */
+int outbox_pump(struct outbox *ob);
+
+/* outbox_stats - a copy of the counters. */
+void outbox_get_stats(const struct outbox *ob, struct outbox_stats *st);
+
+#endif

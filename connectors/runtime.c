@@ -1,0 +1,289 @@
+/*
+ * runtime.c - main() of gateway-connector, the process that runs one
+ * connector instance:
+ *
+ *   gateway-connector --config FILE [--state-dir DIR] --instance NAME
+ *
+ * It loads the config, finds the instance and its type, opens the
+ * instance's outbox (<state_dir>/spool/<instance>) and calls the type's
+ * create -> run -> destroy until SIGTERM or SIGINT.
+ *
+ * Exit codes, read by the supervisor:
+ *   0   clean stop after a signal
+ *   1   an error (restarted with backoff)
+ *   78  EX_CONFIG: the instance cannot run as configured (disabled, a
+ *       secret missing, unknown instance or type); not restarted.
+ */
+#include <getopt.h>
+#include <unistd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "connectors/connector.h"
+#include "connectors/outbox.h"
+#include "connectors/runtime.h"
+#include "gateway/config.h"
+#include "gateway/err.h"
+#include "gateway/log.h"
+#include "gateway/util.h"
+
+#define EXIT_OK 0
+#define EXIT_ERROR 1
+#define EXIT_CONFIG 78 /* sysexits.h EX_CONFIG */
+
+#define PROCESS_NAME "gateway-connector"
+
+/* Outbox limits for types whose config table has no spool keys. */
+#define DEFAULT_SPOOL_MAX 1000000
+#define DEFAULT_SPOOL_MAP_MB 1024
+#define DEFAULT_MAX_INFLIGHT 4096
+#define DEFAULT_RESEND_MS 2000
+
+struct runtime_args {
+	const char *config;
+	const char *state_dir;
+	const char *instance;
+};
+
+static void runtime_usage(FILE *f)
+{
+	fprintf(f, "usage: " PROCESS_NAME " --config FILE [--state-dir DIR] --instance NAME\n");
+}
+
+/* Returns 0 when the arguments are usable, -1 (usage printed) otherwise. */
+static int runtime_parse_args(int argc, char **argv, struct runtime_args *a)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"state-dir", required_argument, NULL, 's'},
+		{"instance", required_argument, NULL, 'i'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	while ((c = getopt_long(argc, argv, "c:s:i:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': a->config = optarg; break;
+		case 's': a->state_dir = optarg; break;
+		case 'i': a->instance = optarg; break;
+		default: runtime_usage(c == 'h' ? stdout : stderr); return -1;
+		}
+	}
+	if (optind != argc || !a->config || !a->instance) {
+		runtime_usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static void runtime_on_signal(int sig)
+{
+	(void)sig;
+	connector_request_stop();
+}
+
+static int runtime_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = runtime_on_signal;
+	if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+		return GW_EIO;
+	/* A peer that hangs up must be an error return, not a dead process. */
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) != 0)
+		return GW_EIO;
+	return GW_OK;
+}
+
+/*
+ * The value of the CONF_INT row `key` of the type's table in `settings`, or
+ * `def` when the type has no such key. Read through the table so that the
+ * runtime needs no knowledge of each type's struct.
+ */
+static long long runtime_setting_int(const struct gw_connector_conf *conf, const char *key,
+				     long long def)
+{
+	const struct conf_section *sec = conf->section;
+
+	if (!sec || !conf->settings)
+		return def;
+	for (size_t i = 0; i < sec->n_entries; i++) {
+		const struct conf_entry *e = &sec->entries[i];
+
+		if (e->kind == CONF_INT && strcmp(e->key, key) == 0) {
+			long long v;
+
+			memcpy(&v, (const char *)conf->settings + e->offset, sizeof(v));
+			return v;
+		}
+	}
+	return def;
+}
+
+static int runtime_open_outbox(struct connector_instance *inst, const char *state_dir)
+{
+	char dir[4096];
+	struct outbox_options opt;
+	int n, rc;
+
+	n = snprintf(dir, sizeof(dir), "%s/spool/%s", state_dir, inst->conf->name);
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return GW_EINVAL;
+	rc = gw_mkdir_p(dir);
+	if (rc != GW_OK)
+		return rc;
+	memset(&opt, 0, sizeof(opt));
+	opt.dir = dir;
+	opt.endpoint = inst->config->router.ingest;
+	opt.log_module = inst->log_module;
+	opt.max_entries = (size_t)runtime_setting_int(inst->conf, "spool_max", DEFAULT_SPOOL_MAX);
+	opt.map_size = (size_t)runtime_setting_int(inst->conf, "spool_map_mb",
+						   DEFAULT_SPOOL_MAP_MB) * 1024u * 1024u;
+	opt.max_inflight = DEFAULT_MAX_INFLIGHT;
+	opt.resend_ms = DEFAULT_RESEND_MS;
+	return outbox_open(&opt, &inst->outbox);
+}
+
+/* Creates <state_dir>/run for the status file. */
+static int runtime_run_dir(const char *state_dir)
+{
+	char dir[4096];
+	int n = snprintf(dir, sizeof(dir), "%s/run", state_dir);
+
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return GW_EINVAL;
+	return gw_mkdir_p(dir);
+}
+
+/*
+ * Says whether the instance may run; on "no" logs why and returns
+ * EXIT_CONFIG, else EXIT_OK.
+ */
+static int runtime_check(const struct connector_type *type, const struct gw_connector_conf *conf,
+			 const char *module)
+{
+	char why[256] = "";
+
+	if (!conf->enabled) {
+		GW_INFO(module, "disabled: enabled is false in the config");
+		return EXIT_CONFIG;
+	}
+	if (conf->disabled_reason) {
+		GW_WARN(module, "disabled: %s", conf->disabled_reason);
+		return EXIT_CONFIG;
+	}
+	if (type->check && type->check(conf->settings, why, sizeof(why)) != 0) {
+		GW_WARN(module, "disabled: %s", why[0] ? why : "its settings cannot run");
+		return EXIT_CONFIG;
+	}
+	return EXIT_OK;
+}
+
+/* Opens what the instance needs and runs it; returns an exit code. */
+static int runtime_serve(const struct connector_type *type, struct connector_instance *inst)
+{
+	const char *state_dir = inst->config->state_dir;
+	int rc, created = 0;
+
+	rc = runtime_run_dir(state_dir);
+	if (rc == GW_OK)
+		rc = connector_status_init(inst, state_dir);
+	if (rc == GW_OK)
+		rc = runtime_open_outbox(inst, state_dir);
+	if (rc != GW_OK) {
+		GW_ERROR(inst->log_module, "cannot open the outbox under %s: %s", state_dir,
+			 gw_strerror(rc));
+		goto out;
+	}
+	connector_status_write(inst);
+	rc = type->create(inst);
+	created = 1;
+	if (rc != GW_OK) {
+		GW_ERROR(inst->log_module, "cannot start: %s", gw_strerror(rc));
+		goto out;
+	}
+	GW_INFO(inst->log_module, "running (pid %ld)", (long)getpid());
+	rc = type->run(inst);
+	if (rc != GW_OK)
+		GW_ERROR(inst->log_module, "stopped on error: %s", gw_strerror(rc));
+out:
+	if (created)
+		type->destroy(inst);
+	if (inst->outbox) {
+		connector_status_write(inst);
+		outbox_close(inst->outbox);
+		inst->outbox = NULL;
+	}
+	if (rc == GW_OK)
+		connector_status_remove();
+	return rc == GW_OK ? EXIT_OK : EXIT_ERROR;
+}
+
+/* Finds the instance and its type in the loaded config; EXIT_* on failure. */
+static int runtime_resolve(const struct gw_config *cfg, const char *name,
+			   const struct gw_connector_conf **conf,
+			   const struct connector_type **type)
+{
+	*conf = gw_config_find_connector(cfg, name);
+	if (!*conf) {
+		GW_ERROR(PROCESS_NAME, "%s: no connector named \"%s\"", cfg->path, name);
+		return EXIT_CONFIG;
+	}
+	*type = connector_type_find((*conf)->type);
+	if (!*type) {
+		GW_ERROR(PROCESS_NAME, "%s: connector \"%s\" has unknown type \"%s\"", cfg->path,
+			 name, (*conf)->type);
+		return EXIT_CONFIG;
+	}
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct runtime_args args;
+	struct gw_config *cfg = NULL;
+	const struct gw_connector_conf *conf = NULL;
+	const struct connector_type *type = NULL;
+	struct connector_instance inst;
+	char err[512] = "";
+	int rc, code;
+
+	gw_log_init(PROCESS_NAME, GW_LOG_INFO);
+	if (runtime_parse_args(argc, argv, &args) != 0)
+		return 64; /* EX_USAGE */
+	rc = gw_config_load(args.config, args.state_dir, &cfg, err, sizeof(err));
+	if (rc != GW_OK) {
+		GW_ERROR(PROCESS_NAME, "%s", err[0] ? err : gw_strerror(rc));
+		code = rc == GW_ECONFIG || rc == GW_ENOTFOUND ? EXIT_CONFIG : EXIT_ERROR;
+		goto out;
+	}
+	gw_log_init(PROCESS_NAME, (enum gw_log_level)cfg->log_level);
+	code = runtime_resolve(cfg, args.instance, &conf, &type);
+	if (code != EXIT_OK)
+		goto out;
+	memset(&inst, 0, sizeof(inst));
+	inst.config = cfg;
+	inst.conf = conf;
+	inst.settings = conf->settings;
+	snprintf(inst.log_module, sizeof(inst.log_module), "%s/%s", type->name, conf->name);
+	code = runtime_check(type, conf, inst.log_module);
+	if (code != EXIT_OK)
+		goto out;
+	if (runtime_signals() != GW_OK) {
+		GW_ERROR(inst.log_module, "cannot install signal handlers");
+		code = EXIT_ERROR;
+		goto out;
+	}
+	code = runtime_serve(type, &inst);
+	if (code == EXIT_OK)
+		GW_INFO(inst.log_module, "stopped");
+out:
+	gw_config_free(cfg);
+	return code;
+}

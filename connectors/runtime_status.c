@@ -1,0 +1,123 @@
+/*
+ * runtime_status.c - the stop flag and the status file of the one connector
+ * instance this process runs (see runtime.h).
+ */
+#include "connectors/runtime.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "connectors/outbox.h"
+#include "gateway/err.h"
+#include "gateway/log.h"
+#include "gateway/util.h"
+
+/* Writes at most this often from connector_status_tick(). */
+#define STATUS_PERIOD_US 1000000
+
+static volatile sig_atomic_t stop_requested;
+
+/* Per process: gateway-connector runs one instance. */
+static struct {
+	char path[4096];
+	int64_t started_at; /* ms since the epoch */
+	int64_t last_us;    /* gw_mono_us() of the last write attempt */
+	int failing;        /* a failure was logged; log again only after a success */
+} status;
+
+void connector_request_stop(void)
+{
+	stop_requested = 1;
+}
+
+int connector_stopping(void)
+{
+	return stop_requested != 0;
+}
+
+int connector_status_init(const struct connector_instance *inst, const char *state_dir)
+{
+	int n = snprintf(status.path, sizeof(status.path), "%s/run/%s.json", state_dir,
+			 inst->conf->name);
+
+	if (n < 0 || (size_t)n >= sizeof(status.path)) {
+		status.path[0] = '\0';
+		return GW_EINVAL;
+	}
+	status.started_at = gw_now_ms();
+	status.last_us = 0;
+	status.failing = 0;
+	return GW_OK;
+}
+
+static json_t *status_outbox_json(const struct outbox *ob)
+{
+	struct outbox_stats st;
+
+	memset(&st, 0, sizeof(st));
+	if (ob)
+		outbox_get_stats(ob, &st);
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			 "spooled", (json_int_t)st.spooled, "queued", (json_int_t)st.queued,
+			 "committed", (json_int_t)st.committed, "acked", (json_int_t)st.acked,
+			 "duplicates", (json_int_t)st.duplicates,
+			 "rejected", (json_int_t)st.rejected, "resent", (json_int_t)st.resent);
+}
+
+static json_t *status_json(const struct connector_instance *inst)
+{
+	const struct connector_stats *s = &inst->stats;
+	json_t *outbox = status_outbox_json(inst->outbox);
+
+	if (!outbox)
+		return NULL;
+	/* "o" steals the reference to `outbox`, also when packing fails. */
+	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:o}}",
+			 "process", "connector", "name", inst->conf->name,
+			 "type", inst->conf->type, "pid", (json_int_t)getpid(),
+			 "started_at", (json_int_t)status.started_at,
+			 "updated_at", (json_int_t)gw_now_ms(), "counters",
+			 "requests", (json_int_t)s->requests, "accepted", (json_int_t)s->accepted,
+			 "rejected", (json_int_t)s->rejected, "failed", (json_int_t)s->failed,
+			 "outbox", outbox);
+}
+
+int connector_status_write(struct connector_instance *inst)
+{
+	json_t *doc = NULL;
+	char *text = NULL;
+	int rc = GW_ENOMEM;
+
+	status.last_us = gw_mono_us();
+	if (!status.path[0])
+		return GW_EINVAL;
+	doc = status_json(inst);
+	if (doc)
+		text = json_dumps(doc, JSON_COMPACT);
+	if (text)
+		rc = gw_write_file_atomic(status.path, text, strlen(text));
+	if (rc != GW_OK && !status.failing)
+		GW_WARN(inst->log_module, "cannot write the status file %s: %s", status.path,
+			gw_strerror(rc));
+	status.failing = rc != GW_OK;
+	free(text);
+	json_decref(doc);
+	return rc;
+}
+
+void connector_status_tick(struct connector_instance *inst)
+{
+	if (gw_mono_us() - status.last_us >= STATUS_PERIOD_US)
+		connector_status_write(inst);
+}
+
+void connector_status_remove(void)
+{
+	if (status.path[0])
+		unlink(status.path);
+}

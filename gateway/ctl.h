@@ -1,0 +1,113 @@
+/*
+ * ctl.h - the pieces of gatewayctl (the command-line client), one file per
+ * concern:
+ *   gatewayctl.c   options, config, dispatch
+ *   ctl_client.c   request/reply on the router's command socket, timeouts
+ *   ctl_events.c   tail and replay: event lines, gap filling (seqtrack.h)
+ *   ctl_query.c    ticket and customer lookups
+ *   ctl_status.c   status from the state directory's run/ files
+ *
+ * Every ctl_cmd_* returns the process exit code (CTL_EXIT_*) and has printed
+ * whatever the user needs to know. Single-threaded.
+ */
+#ifndef GW_CTL_H
+#define GW_CTL_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include <zmq.h>
+
+/* Exit codes (docs/cli.md). */
+#define CTL_EXIT_OK 0
+#define CTL_EXIT_ERROR 1       /* the router answered with an error; bad data */
+#define CTL_EXIT_CONFIG 2      /* the config does not load */
+#define CTL_EXIT_DOWN 3        /* gatewayd not running, or no answer in time */
+#define CTL_EXIT_NOTFOUND 4    /* no such ticket or customer */
+#define CTL_EXIT_USAGE 64      /* EX_USAGE */
+#define CTL_EXIT_INTERRUPTED 130 /* SIGINT/SIGTERM during a request */
+
+/* Largest frame accepted from the router; bigger replies are refused. */
+#define CTL_MAX_FRAME_BYTES (64LL * 1024 * 1024)
+
+/* What the options and the config resolved to. Strings are borrowed. */
+struct ctl {
+	const char *publish;   /* router.publish endpoint */
+	const char *command;   /* router.command endpoint */
+	const char *state_dir;
+	long timeout_ms;
+	long long heartbeat_ms; /* router.heartbeat_ms, for tail's silence warning */
+	int json;              /* --json */
+	int has_from, has_to, has_limit;
+	uint64_t from, to, limit;
+	uint64_t id;           /* ticket / customer ID */
+	void *zctx;            /* ZeroMQ context, created on first use */
+	void *req;             /* REQ socket, NULL until the first request */
+};
+
+/* Set by the SIGINT/SIGTERM handler; long waits return soon after. */
+extern volatile sig_atomic_t ctl_stop;
+
+/* ctl_catch_signals - SIGINT/SIGTERM set ctl_stop (no SA_RESTART). */
+void ctl_catch_signals(void);
+
+/* ---- ctl_client.c ---- */
+
+/* A reply: every frame as received. */
+struct ctl_reply {
+	zmq_msg_t *frames;
+	size_t n, cap;
+};
+
+/*
+ * ctl_request - sends [cmd, args] (args: `len` bytes of msgpack, borrowed)
+ * to the command endpoint and waits at most ctl->timeout_ms for the answer.
+ * On CTL_EXIT_OK `reply` holds an "ok" reply (free with ctl_reply_free).
+ * Otherwise the reason is printed and the exit code returned: CTL_EXIT_DOWN
+ * (no answer), CTL_EXIT_ERROR or CTL_EXIT_NOTFOUND (an "error" reply or a
+ * malformed one), CTL_EXIT_CONFIG (a bad endpoint), CTL_EXIT_INTERRUPTED.
+ */
+int ctl_request(struct ctl *ctl, const char *cmd, const void *args, size_t len,
+		struct ctl_reply *reply);
+
+/* ctl_reply_free - releases the frames; accepts an empty reply. */
+void ctl_reply_free(struct ctl_reply *r);
+
+/* ctl_frame - frame `i` of `r` (borrowed) and its size in *len. */
+const void *ctl_frame(const struct ctl_reply *r, size_t i, size_t *len);
+
+/* ctl_frame_json - frame `i` converted from msgpack; new reference or NULL. */
+json_t *ctl_frame_json(const struct ctl_reply *r, size_t i);
+
+/*
+ * ctl_args_u64 - packs {k1: v1[, k2: v2]} (k2 may be NULL) as msgpack into a
+ * new buffer *out (caller frees). Returns 0 or CTL_EXIT_ERROR (no memory).
+ */
+int ctl_args_u64(const char *k1, uint64_t v1, const char *k2, uint64_t v2, char **out,
+		 size_t *len);
+
+/* ctl_close - closes the sockets and the context; accepts a fresh ctl. */
+void ctl_close(struct ctl *ctl);
+
+/* ---- commands ---- */
+int ctl_cmd_tail(struct ctl *ctl);
+int ctl_cmd_replay(struct ctl *ctl);
+int ctl_cmd_ticket(struct ctl *ctl);
+int ctl_cmd_customer(struct ctl *ctl);
+int ctl_cmd_status(struct ctl *ctl);
+
+/* ---- shared helpers (ctl_events.c) ---- */
+
+/* ctl_put_value - prints `s` bare, or JSON-quoted if it has blanks, quotes or '='. */
+void ctl_put_value(FILE *f, const char *s);
+
+/* ctl_excerpt - the first `max` characters of UTF-8 `s`, "..." if cut, into buf. */
+void ctl_excerpt(const char *s, size_t max, char *buf, size_t size);
+
+/* ctl_format_time - ms since the epoch as "2026-11-23T06:40:00Z"; "-" for 0. */
+void ctl_format_time(int64_t ms, char *buf, size_t size);
+
+#endif

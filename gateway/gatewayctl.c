@@ -1,0 +1,264 @@
+/*
+ * gatewayctl.c - the gateway's command-line client: options, config, and
+ * dispatch to the commands in ctl_*.c (see ctl.h). Options may come before
+ * or after the command; each command accepts only its own.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/config.h"
+#include "gateway/ctl.h"
+#include "gateway/err.h"
+#include "gateway/log.h"
+
+#ifndef GW_VERSION
+#define GW_VERSION "0.0.0"
+#endif
+
+#define TIMEOUT_DEFAULT_MS 5000
+#define TIMEOUT_MAX_MS 3600000
+
+/* Command options; a command lists those it accepts. */
+#define OPT_JSON 1u
+#define OPT_FROM 2u
+#define OPT_TO 4u
+#define OPT_LIMIT 8u
+
+/* What a command needs resolved before it runs. */
+#define NEED_PUBLISH 1u
+#define NEED_COMMAND 2u
+#define NEED_STATE 4u
+#define NEED_ID 8u
+
+struct command {
+	const char *name;
+	int (*run)(struct ctl *ctl);
+	unsigned opts;
+	unsigned needs;
+};
+
+static const struct command commands[] = {
+	{"tail", ctl_cmd_tail, OPT_JSON | OPT_FROM, NEED_PUBLISH | NEED_COMMAND},
+	{"replay", ctl_cmd_replay, OPT_JSON | OPT_FROM | OPT_TO | OPT_LIMIT, NEED_COMMAND},
+	{"status", ctl_cmd_status, OPT_JSON, NEED_STATE},
+	{"ticket", ctl_cmd_ticket, OPT_JSON, NEED_COMMAND | NEED_ID},
+	{"customer", ctl_cmd_customer, OPT_JSON, NEED_COMMAND | NEED_ID},
+};
+
+struct args {
+	const char *config;
+	const char *state_dir;
+	const char *publish;
+	const char *command;
+	unsigned seen; /* OPT_* given */
+	const struct command *cmd;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: gatewayctl [OPTIONS] COMMAND [ARGS]\n"
+		"\n"
+		"commands:\n"
+		"  tail [--json] [--from N]          print bus events as they come (Ctrl-C stops)\n"
+		"  replay --from N [--to M] [--limit L] [--json]\n"
+		"                                    print stored events from seq N, then exit\n"
+		"  status [--json]                   processes, their state and counters\n"
+		"  ticket ID [--json]                a ticket and its messages\n"
+		"  customer ID [--json]              a customer and their tickets\n"
+		"\n"
+		"options:\n"
+		"  --config FILE            config file (default %s)\n"
+		"  --state-dir DIR          state directory (default: the config's state_dir)\n"
+		"  --endpoint-publish E     bus endpoint (default: the config's router.publish)\n"
+		"  --endpoint-command E     command endpoint (default: router.command)\n"
+		"  --timeout-ms N           wait at most N ms for each answer (default %d)\n"
+		"  -h, --help               this text\n"
+		"  --version                the version\n"
+		"\n"
+		"exit codes: 0 ok, 1 error, 2 bad config, 3 gatewayd not running or no\n"
+		"answer, 4 not found, 64 bad usage.\n",
+		gw_config_default_path(), TIMEOUT_DEFAULT_MS);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "gatewayctl: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	usage(stderr);
+	return CTL_EXIT_USAGE;
+}
+
+/* A whole decimal number in [min, max]; no sign, blanks or trailing text. */
+static int parse_u64(const char *s, const char *what, uint64_t min, uint64_t max,
+		     uint64_t *out)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		goto bad;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	fprintf(stderr, "gatewayctl: %s: '%s' is not a number from %llu to %llu\n", what, s,
+		(unsigned long long)min, (unsigned long long)max);
+	return CTL_EXIT_USAGE;
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* Handles one option; returns -1 to go on or an exit code. */
+static int take_option(int ch, struct args *a, struct ctl *ctl)
+{
+	uint64_t v = 0;
+	int rc = 0;
+
+	switch (ch) {
+	case 'c': a->config = optarg; return -1;
+	case 's': a->state_dir = optarg; return -1;
+	case 'P': a->publish = optarg; return -1;
+	case 'C': a->command = optarg; return -1;
+	case 'j': a->seen |= OPT_JSON; ctl->json = 1; return -1;
+	case 't':
+		rc = parse_u64(optarg, "--timeout-ms", 1, TIMEOUT_MAX_MS, &v);
+		ctl->timeout_ms = (long)v;
+		break;
+	case 'f':
+		a->seen |= OPT_FROM;
+		rc = parse_u64(optarg, "--from", 1, UINT64_MAX, &ctl->from);
+		break;
+	case 'T':
+		a->seen |= OPT_TO;
+		rc = parse_u64(optarg, "--to", 1, UINT64_MAX, &ctl->to);
+		break;
+	case 'l':
+		a->seen |= OPT_LIMIT;
+		rc = parse_u64(optarg, "--limit", 1, UINT64_MAX, &ctl->limit);
+		break;
+	case 'h': usage(stdout); return CTL_EXIT_OK;
+	case 'V': printf("gatewayctl %s\n", GW_VERSION); return CTL_EXIT_OK;
+	default: usage(stderr); return CTL_EXIT_USAGE;
+	}
+	return rc ? rc : -1;
+}
+
+/* The command and its ID; checks that every option given belongs to it. */
+static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
+{
+	static const char *const opt_names[] = {"--json", "--from", "--to", "--limit"};
+	int n = argc - optind;
+
+	if (n < 1)
+		return usage_error("%s", "no command given");
+	a->cmd = find_command(argv[optind]);
+	if (!a->cmd)
+		return usage_error("unknown command '%s'", argv[optind]);
+	for (unsigned i = 0; i < 4; i++)
+		if ((a->seen & (1u << i)) && !(a->cmd->opts & (1u << i)))
+			return usage_error("%s is not an option of this command", opt_names[i]);
+	if (n != ((a->cmd->needs & NEED_ID) ? 2 : 1))
+		return usage_error((a->cmd->needs & NEED_ID) ? "%s needs exactly one ID"
+							     : "%s takes no arguments",
+				   a->cmd->name);
+	if ((a->cmd->needs & NEED_ID) &&
+	    parse_u64(argv[optind + 1], "ID", 1, UINT64_MAX, &ctl->id) != 0)
+		return CTL_EXIT_USAGE;
+	if (strcmp(a->cmd->name, "replay") == 0 && !(a->seen & OPT_FROM))
+		return usage_error("%s", "replay needs --from N");
+	if ((a->seen & OPT_TO) && ctl->to < ctl->from)
+		return usage_error("%s", "--to is below --from");
+	ctl->has_from = !!(a->seen & OPT_FROM);
+	ctl->has_to = !!(a->seen & OPT_TO);
+	ctl->has_limit = !!(a->seen & OPT_LIMIT);
+	return -1;
+}
+
+static int parse_args(int argc, char **argv, struct args *a, struct ctl *ctl)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"state-dir", required_argument, NULL, 's'},
+		{"endpoint-publish", required_argument, NULL, 'P'},
+		{"endpoint-command", required_argument, NULL, 'C'},
+		{"timeout-ms", required_argument, NULL, 't'},
+		{"json", no_argument, NULL, 'j'},
+		{"from", required_argument, NULL, 'f'},
+		{"to", required_argument, NULL, 'T'},
+		{"limit", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1)
+		if ((rc = take_option(ch, a, ctl)) >= 0)
+			return rc;
+	return take_operands(argc, argv, a, ctl);
+}
+
+/* Fills what the options left open from the config file. */
+static int resolve(const struct args *a, struct ctl *ctl, struct gw_config **cfg)
+{
+	unsigned needs = a->cmd->needs;
+	char err[512] = "";
+	int rc;
+
+	if (!((needs & NEED_PUBLISH) && !a->publish) && !((needs & NEED_COMMAND) && !a->command) &&
+	    !((needs & NEED_STATE) && !a->state_dir) && !a->config)
+		return -1;
+	rc = gw_config_load(a->config ? a->config : gw_config_default_path(), a->state_dir, cfg,
+			    err, sizeof(err));
+	if (rc != GW_OK) {
+		fprintf(stderr, "gatewayctl: %s\n", err[0] ? err : gw_strerror(rc));
+		return CTL_EXIT_CONFIG;
+	}
+	if (!ctl->publish)
+		ctl->publish = (*cfg)->router.publish;
+	if (!ctl->command)
+		ctl->command = (*cfg)->router.command;
+	if (!ctl->state_dir)
+		ctl->state_dir = (*cfg)->state_dir;
+	ctl->heartbeat_ms = (*cfg)->router.heartbeat_ms;
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl ctl = {.timeout_ms = TIMEOUT_DEFAULT_MS, .heartbeat_ms = 1000};
+	struct args a = {0};
+	struct gw_config *cfg = NULL;
+	int rc;
+
+	/* The config loader may log; only problems matter to a CLI. */
+	gw_log_init("gatewayctl", GW_LOG_WARN);
+	rc = parse_args(argc, argv, &a, &ctl);
+	if (rc >= 0)
+		goto out;
+	ctl.publish = a.publish;
+	ctl.command = a.command;
+	ctl.state_dir = a.state_dir;
+	rc = resolve(&a, &ctl, &cfg);
+	if (rc >= 0)
+		goto out;
+	rc = a.cmd->run(&ctl);
+out:
+	ctl_close(&ctl);
+	gw_config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,145 @@
+/* util.c - clocks, random ids, directories and files (see util.h). */
+#include "gateway/util.h"
+
+#include "gateway/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t gw_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t gw_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int gw_random_id(char out[33])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[16];
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return GW_EIO;
+	for (int i = 0; i < 16; i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[32] = '\0';
+	return GW_OK;
+}
+
+int gw_mkdir_p(const char *path)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return GW_EINVAL;
+	memcpy(buf, path, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		char saved = buf[i];
+		buf[i] = '\0';
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+			return GW_EIO;
+		buf[i] = saved;
+	}
+	return GW_OK;
+}
+
+int gw_write_file_atomic(const char *path, const void *data, size_t len)
+{
+	char tmp[4096];
+	int fd = -1, rc = GW_EIO;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+		return GW_EINVAL;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto out;
+	if (write(fd, data, len) != (ssize_t)len)
+		goto out;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		goto out;
+	rc = GW_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != GW_OK)
+		unlink(tmp);
+	return rc;
+}
+
+int gw_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+	FILE *f = NULL;
+	char *buf = NULL;
+	size_t n = 0;
+	int rc = GW_OK;
+
+	*out = NULL;
+	*len = 0;
+	f = fopen(path, "rb");
+	if (!f) {
+		rc = errno == ENOENT ? GW_ENOTFOUND : GW_EIO;
+		goto out;
+	}
+	buf = malloc(max + 1);
+	if (!buf) {
+		rc = GW_ENOMEM;
+		goto out;
+	}
+	n = fread(buf, 1, max + 1, f);
+	if (ferror(f)) {
+		rc = GW_EIO;
+		goto out;
+	}
+	if (n > max) {
+		rc = GW_ETOOBIG;
+		goto out;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	buf = NULL;
+out:
+	free(buf);
+	if (f)
+		fclose(f);
+	return rc;
+}
+
+char *gw_strdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int gw_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+	if (alen != blen)
+		return 0;
+	return CRYPTO_memcmp(a, b, alen) == 0;
+}

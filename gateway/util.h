@@ -1,0 +1,49 @@
+/*
+ * util.h - small helpers shared by every process: clocks, random ids, files.
+ */
+#ifndef GW_UTIL_H
+#define GW_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* gw_now_ms - wall-clock time in milliseconds since the Unix epoch. */
+int64_t gw_now_ms(void);
+
+/* gw_mono_us - a monotonic clock in microseconds, for intervals only. */
+int64_t gw_mono_us(void);
+
+/*
+ * gw_random_id - writes a random 128-bit id as 32 lowercase hex characters
+ * and a NUL into `out` (which must hold 33 bytes). Uses OpenSSL's CSPRNG.
+ * Returns GW_OK or GW_EIO.
+ */
+int gw_random_id(char out[33]);
+
+/* gw_mkdir_p - creates `path` and its parents (mode 0700). GW_OK or GW_EIO. */
+int gw_mkdir_p(const char *path);
+
+/*
+ * gw_write_file_atomic - replaces the file at `path` with `len` bytes of
+ * `data` by writing a temporary file beside it and renaming it, so readers
+ * never see a half-written file. Not fsync'ed: for status files only.
+ */
+int gw_write_file_atomic(const char *path, const void *data, size_t len);
+
+/*
+ * gw_read_file - reads at most `max` bytes of `path` into a new NUL-terminated
+ * buffer stored in *out (caller frees) and its length in *len.
+ * GW_ENOTFOUND, GW_ETOOBIG (file over `max`), GW_EIO, GW_ENOMEM.
+ */
+int gw_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* gw_strdup - strdup that accepts NULL (returns NULL). */
+char *gw_strdup(const char *s);
+
+/*
+ * gw_ct_equal - compares two byte strings in time that depends only on their
+ * lengths (for secrets and signatures). Returns 1 when equal.
+ */
+int gw_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+#endif

@@ -1,0 +1,212 @@
+/*
+ * proto.h - event schema v1: the msgpack maps that connectors hand to the
+ * router and that the router publishes on the downstream bus.
+ *
+ * The schema is declared once, in proto/schema.def (an X-macro list of every
+ * object and field with its type, key, limit and whether it is required).
+ * That one declaration expands into the C structs below' members and into
+ * the descriptor tables that drive encode, decode, free and JSON dump, so a
+ * field added there exists everywhere at once. docs/events.md documents each
+ * field.
+ *
+ * Wire form: a msgpack map with string keys. Every event carries
+ *   v (uint, = PROTO_VERSION), type (string), id (string), ts (int, ms since
+ *   the Unix epoch) and, once routed, seq (uint, gap-free, from 1).
+ * followed by the fields of its type, flattened into the same map.
+ * Decoding is strict: an unknown `v` or `type`, a field of the wrong msgpack
+ * type, a missing required field or a value over its limit is an error code
+ * and a message naming the field, never a crash. Unknown keys are skipped so
+ * that fields added later within v1 do not break older readers.
+ *
+ * Threading: every function is reentrant; a struct is used by one thread.
+ */
+#ifndef GW_PROTO_H
+#define GW_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define PROTO_VERSION 1
+
+/* Upper bound of one encoded event, checked by encode and decode. */
+#define PROTO_MAX_EVENT_BYTES (4u * 1024u * 1024u)
+
+/* Field limits (bytes of UTF-8 for strings, entries for arrays). */
+#define PROTO_MAX_ID 64
+#define PROTO_MAX_CHANNEL 32
+#define PROTO_MAX_ACCOUNT 128
+#define PROTO_MAX_EXTERNAL_ID 256
+#define PROTO_MAX_ADDRESS 320
+#define PROTO_MAX_NAME 256
+#define PROTO_MAX_SUBJECT 1024
+#define PROTO_MAX_TEXT (1024u * 1024u)
+#define PROTO_MAX_MEDIA_TYPE 128
+#define PROTO_MAX_REF 2048
+#define PROTO_MAX_ATTACHMENTS 64
+#define PROTO_MAX_REPLY_TO 64
+#define PROTO_MAX_STATUS 32
+
+enum proto_type {
+	PROTO_T_NONE = 0,
+	PROTO_T_MESSAGE_RECEIVED, /* "message.received": an inbound message */
+	PROTO_T_CUSTOMER_CREATED, /* "customer.created" */
+	PROTO_T_TICKET_CREATED,   /* "ticket.created" */
+	PROTO_T_TICKET_UPDATED,   /* "ticket.updated": a message was added */
+	PROTO_T__COUNT
+};
+
+/* The sender of a message. */
+struct proto_party {
+	char *address; /* required: channel-specific address (E.164, email, user id) */
+	char *name;    /* optional display name, NULL when absent */
+};
+
+/* An attachment as the provider described it; bytes are not carried. */
+struct proto_attachment {
+	char *name;    /* required: file name ("" when the provider gave none) */
+	char *type;    /* required: media type, e.g. "image/png" */
+	uint64_t size; /* bytes, 0 when unknown */
+	char *ref;     /* required: where to fetch it (URL, media id, store key) */
+};
+
+/* Body of message.received. */
+struct proto_message {
+	char *channel;     /* required: "api", "email", "whatsapp", ... */
+	char *account;     /* required: connector instance, mailbox or number */
+	char *external_id; /* required: the provider's id for the message */
+	int64_t received_at; /* required: ms since epoch, when the connector got it */
+	struct proto_party from;
+	char *subject; /* optional */
+	char *text;    /* required, may be "" */
+	struct proto_attachment *attachments;
+	size_t attachments_len;
+	char **reply_to; /* provider ids this message answers */
+	size_t reply_to_len;
+	uint64_t customer_id; /* 0 until routed */
+	uint64_t thread_id;   /* 0 until routed */
+	uint64_t ticket_id;   /* 0 until routed */
+};
+
+/* Body of customer.created; also the stored customer record. */
+struct proto_customer {
+	uint64_t customer_id; /* required */
+	uint64_t thread_id;   /* required */
+	char *channel;        /* required: channel of the first identity */
+	char *address;        /* required: address of the first identity */
+	char *name;           /* optional */
+	int64_t created_at;   /* required */
+	uint64_t open_ticket_id; /* 0 when none is open */
+	uint64_t ticket_count;
+	uint64_t message_count;
+};
+
+/* Body of ticket.created and ticket.updated; also the stored ticket record. */
+struct proto_ticket {
+	uint64_t ticket_id;   /* required */
+	uint64_t customer_id; /* required */
+	uint64_t thread_id;   /* required */
+	char *status;         /* required: "open" or "closed" */
+	char *channel;        /* required: channel of the opening message */
+	char *subject;        /* optional: subject of the opening message */
+	int64_t opened_at;    /* required */
+	int64_t updated_at;   /* required */
+	uint64_t message_count;
+	uint64_t last_message_seq; /* seq of the last message.received */
+};
+
+struct proto_event {
+	uint32_t v;
+	enum proto_type type;
+	char *id;   /* required: unique event id (32 hex chars when we make it) */
+	int64_t ts; /* required: ms since epoch, when the event was made */
+	uint64_t seq; /* 0 until routed */
+	union {
+		struct proto_message message;   /* PROTO_T_MESSAGE_RECEIVED */
+		struct proto_customer customer; /* PROTO_T_CUSTOMER_CREATED */
+		struct proto_ticket ticket;     /* PROTO_T_TICKET_* */
+	} u;
+};
+
+/* A decode error: a gw_err code and a message naming the field. */
+struct proto_error {
+	int code;
+	char message[192];
+};
+
+/* proto_type_name - "message.received" etc.; NULL for an invalid type. */
+const char *proto_type_name(enum proto_type type);
+
+/* proto_type_parse - name -> type; PROTO_T_NONE when unknown. */
+enum proto_type proto_type_parse(const char *name, size_t len);
+
+/*
+ * proto_event_init - zeroes `ev`, sets v, type, a fresh random id and ts=now.
+ * Returns GW_OK, GW_ENOMEM or GW_EIO (no randomness).
+ */
+int proto_event_init(struct proto_event *ev, enum proto_type type);
+
+/*
+ * proto_event_clear - frees every string and array that `ev` owns and zeroes
+ * it. Accepts NULL and a zeroed event. All char* members of a decoded or
+ * hand-built event are owned by it (malloc'ed).
+ */
+void proto_event_clear(struct proto_event *ev);
+
+/*
+ * proto_encode - encodes `ev` (borrowed) as a msgpack map into a new buffer
+ * stored in *out (caller frees with free()) and its length in *len.
+ * Checks required fields and limits as decode does, so nothing encodable is
+ * undecodable. Returns GW_OK, GW_EMISSING, GW_ETOOBIG, GW_ETYPE, GW_ENOMEM;
+ * with `err` (may be NULL) filled on failure.
+ */
+int proto_encode(const struct proto_event *ev, char **out, size_t *len,
+		 struct proto_error *err);
+
+/*
+ * proto_decode - decodes `len` bytes at `data` (borrowed) into `ev`, which
+ * it initializes. On failure `ev` is left cleared (nothing to free) and `err`
+ * (may be NULL) says why: GW_EPROTO (not msgpack, not a map, trailing bytes),
+ * GW_EVERSION, GW_ETYPE (unknown type, wrong field type), GW_EMISSING,
+ * GW_ETOOBIG, GW_ENOMEM.
+ */
+int proto_decode(const void *data, size_t len, struct proto_event *ev,
+		 struct proto_error *err);
+
+/*
+ * proto_to_json - the event as a new JSON object (caller json_decref()s), with
+ * the same keys as the msgpack map. NULL on allocation failure.
+ */
+json_t *proto_to_json(const struct proto_event *ev);
+
+/*
+ * proto_dump_json - the event as compact JSON text on one line, in a new
+ * string (caller frees). NULL on allocation failure.
+ */
+char *proto_dump_json(const struct proto_event *ev);
+
+/*
+ * Records stored by the router reuse the bodies above, encoded alone (no
+ * envelope) with the same rules. Ownership as for events.
+ */
+int proto_customer_encode(const struct proto_customer *c, char **out, size_t *len);
+int proto_customer_decode(const void *data, size_t len, struct proto_customer *c,
+			  struct proto_error *err);
+void proto_customer_clear(struct proto_customer *c);
+json_t *proto_customer_to_json(const struct proto_customer *c);
+
+int proto_ticket_encode(const struct proto_ticket *t, char **out, size_t *len);
+int proto_ticket_decode(const void *data, size_t len, struct proto_ticket *t,
+			struct proto_error *err);
+void proto_ticket_clear(struct proto_ticket *t);
+json_t *proto_ticket_to_json(const struct proto_ticket *t);
+
+/*
+ * proto_json_from_msgpack - converts any msgpack value (e.g. a command reply)
+ * into JSON, for tools; NULL when `data` is not one complete msgpack value or
+ * nests deeper than 32 levels. Binary strings become base64-free hex strings.
+ */
+json_t *proto_json_from_msgpack(const void *data, size_t len);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * wire.h - the ZeroMQ frames between processes. All integers in frames are
+ * big-endian; all maps are msgpack. See docs/internals/wire.md.
+ *
+ * Ingest (connector DEALER -> router ROUTER, router.ingest endpoint):
+ *   connector: [ "msg", key(8 bytes, spool key), event(msgpack, no seq) ]
+ *   router:    [ "ack", key(8 bytes), result, reason ]
+ *      result is "stored" (committed now), "duplicate" (committed before) or
+ *      "rejected" (will never be accepted; reason says why). After any of
+ *      these the connector may forget the message.
+ *
+ * Downstream (router PUB, router.publish endpoint), every message two frames:
+ *   [ type, event(msgpack map with seq) ]
+ *   and once a second [ "gateway.heartbeat", {v, ts, head_seq} ] so that a
+ *   consumer notices a missed tail even when no traffic follows it.
+ *
+ * Commands (client REQ or DEALER -> router ROUTER, router.command endpoint):
+ *   request: [ command, args(msgpack map) ]
+ *   reply:   [ "ok", result(msgpack map), ...more frames for replay ]
+ *         or [ "error", {code: "GW_E...", message: "..."} ]
+ *   commands:
+ *     "replay"      {from: N, limit: L}  -> ["ok", {from, next, head, count},
+ *                                           type1, event1, type2, event2, ...]
+ *     "ticket.get"  {id: N}   -> ["ok", {ticket: {...}, messages: [event...]}]
+ *     "customer.get"{id: N}   -> ["ok", {customer: {...}, tickets: [{...}]}]
+ *     "status"      {}        -> ["ok", {pid, started_at, head_seq, counters...}]
+ */
+#ifndef GW_WIRE_H
+#define GW_WIRE_H
+
+#define WIRE_INGEST_MSG "msg"
+#define WIRE_INGEST_ACK "ack"
+#define WIRE_RESULT_STORED "stored"
+#define WIRE_RESULT_DUPLICATE "duplicate"
+#define WIRE_RESULT_REJECTED "rejected"
+
+#define WIRE_HEARTBEAT "gateway.heartbeat"
+
+#define WIRE_REPLY_OK "ok"
+#define WIRE_REPLY_ERROR "error"
+
+#define WIRE_CMD_REPLAY "replay"
+#define WIRE_CMD_TICKET_GET "ticket.get"
+#define WIRE_CMD_CUSTOMER_GET "customer.get"
+#define WIRE_CMD_STATUS "status"
+
+/* Replay batches: default and maximum events per reply. */
+#define WIRE_REPLAY_DEFAULT_LIMIT 1000
+#define WIRE_REPLAY_MAX_LIMIT 10000
+/* A replay reply stops adding events past this many bytes. */
+#define WIRE_REPLAY_MAX_BYTES (16u * 1024u * 1024u)
+
+/* Largest command request accepted (both frames). */
+#define WIRE_MAX_COMMAND_BYTES (64u * 1024u)
+
+#endif

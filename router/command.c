@@ -1,0 +1,449 @@
+/*
+ * command.c - the router's command socket: replay, queries and status.
+ * Frames and commands are described in proto/wire.h and docs/events.md.
+ * Requests come from REQ sockets (with an empty delimiter frame) or DEALER
+ * sockets (with or without one); the reply mirrors the envelope.
+ */
+#include "router/router.h"
+
+#include <errno.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "gateway/err.h"
+#include "gateway/log.h"
+#include "proto/wire.h"
+
+#define CMD_MAX_FRAMES 4
+#define CMD_MAX_LISTED 1000 /* messages or tickets listed by one query */
+
+struct cmd_ctx {
+	struct router *r;
+	void *sock;
+	zmq_msg_t *peer;
+	int delimited;   /* the request had an empty delimiter frame */
+	uint64_t id, from, limit;
+	char err[160];
+};
+
+static void send_envelope(struct cmd_ctx *c)
+{
+	zmq_msg_t copy;
+
+	zmq_msg_init(&copy);
+	zmq_msg_copy(&copy, c->peer);
+	zmq_msg_send(&copy, c->sock, ZMQ_SNDMORE);
+	zmq_msg_close(&copy);
+	if (c->delimited)
+		zmq_send(c->sock, "", 0, ZMQ_SNDMORE);
+}
+
+static void reply_error(struct cmd_ctx *c, int code, const char *message)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	const char *name = gw_err_name(code);
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	msgpack_pack_str_with_body(&pk, "code", 4);
+	msgpack_pack_str_with_body(&pk, name, strlen(name));
+	msgpack_pack_str_with_body(&pk, "message", 7);
+	msgpack_pack_str_with_body(&pk, message, strlen(message));
+	send_envelope(c);
+	zmq_send(c->sock, WIRE_REPLY_ERROR, strlen(WIRE_REPLY_ERROR), ZMQ_SNDMORE);
+	zmq_send(c->sock, sb.data, sb.size, 0);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void reply_ok(struct cmd_ctx *c, const msgpack_sbuffer *sb)
+{
+	send_envelope(c);
+	zmq_send(c->sock, WIRE_REPLY_OK, strlen(WIRE_REPLY_OK), ZMQ_SNDMORE);
+	zmq_send(c->sock, sb->data, sb->size, 0);
+}
+
+/* parse_args - reads the uint arguments this module knows from the map. */
+static int parse_args(struct cmd_ctx *c, const void *data, size_t len)
+{
+	msgpack_unpacked u;
+	size_t off = 0;
+	int rc = GW_OK;
+
+	if (len == 0)
+		return GW_OK;
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	    u.data.type != MSGPACK_OBJECT_MAP || off != len) {
+		snprintf(c->err, sizeof(c->err), "arguments must be one msgpack map");
+		rc = GW_EPROTO;
+		goto out;
+	}
+	for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+		const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+		uint64_t *dst = NULL;
+
+		if (kv->key.type != MSGPACK_OBJECT_STR)
+			continue;
+		if (kv->key.via.str.size == 2 && memcmp(kv->key.via.str.ptr, "id", 2) == 0)
+			dst = &c->id;
+		else if (kv->key.via.str.size == 4 && memcmp(kv->key.via.str.ptr, "from", 4) == 0)
+			dst = &c->from;
+		else if (kv->key.via.str.size == 5 && memcmp(kv->key.via.str.ptr, "limit", 5) == 0)
+			dst = &c->limit;
+		if (!dst)
+			continue;
+		if (kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+			snprintf(c->err, sizeof(c->err), "%.*s: expected a non-negative integer",
+				 (int)kv->key.via.str.size, kv->key.via.str.ptr);
+			rc = GW_ETYPE;
+			goto out;
+		}
+		*dst = kv->val.via.u64;
+	}
+out:
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+/* --- replay ------------------------------------------------------------ */
+
+struct replay_item {
+	const char *type;
+	size_t type_len;
+	const void *data;
+	size_t len;
+};
+
+struct replay_ctx {
+	struct replay_item *items;
+	size_t n, max, bytes;
+	uint64_t next;
+};
+
+static int replay_collect(void *arg, uint64_t seq, const char *type, size_t type_len,
+			  const void *data, size_t len)
+{
+	struct replay_ctx *rc = arg;
+
+	if (rc->n >= rc->max || (rc->n > 0 && rc->bytes + len > WIRE_REPLAY_MAX_BYTES))
+		return 1;
+	rc->items[rc->n++] = (struct replay_item){type, type_len, data, len};
+	rc->bytes += len;
+	rc->next = seq + 1;
+	return 0;
+}
+
+static void pack_uint_field(msgpack_packer *pk, const char *key, uint64_t v)
+{
+	msgpack_pack_str_with_body(pk, key, strlen(key));
+	msgpack_pack_uint64(pk, v);
+}
+
+static void cmd_replay(struct cmd_ctx *c)
+{
+	struct replay_ctx rc = {0};
+	struct store_txn *txn = NULL;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	uint64_t head = 0;
+	int err;
+
+	c->from = c->from ? c->from : 1;
+	rc.max = c->limit ? c->limit : WIRE_REPLAY_DEFAULT_LIMIT;
+	if (rc.max > WIRE_REPLAY_MAX_LIMIT)
+		rc.max = WIRE_REPLAY_MAX_LIMIT;
+	rc.next = c->from;
+	rc.items = calloc(rc.max, sizeof(*rc.items));
+	err = rc.items ? store_txn_begin(router_store(c->r), 1, &txn) : GW_ENOMEM;
+	if (err == GW_OK)
+		err = store_eventlog_head(txn, &head);
+	if (err == GW_OK)
+		err = store_eventlog_scan(txn, c->from, replay_collect, &rc);
+	if (err) {
+		reply_error(c, err, "replay failed: store error");
+		goto out;
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 4);
+	pack_uint_field(&pk, "from", c->from);
+	/* With no event found, `from` is past the head: the consumer is up to
+	 * date and asks again from the same place. */
+	pack_uint_field(&pk, "next", rc.n ? rc.next : c->from);
+	pack_uint_field(&pk, "head", head);
+	pack_uint_field(&pk, "count", rc.n);
+	send_envelope(c);
+	zmq_send(c->sock, WIRE_REPLY_OK, strlen(WIRE_REPLY_OK), ZMQ_SNDMORE);
+	zmq_send(c->sock, sb.data, sb.size, rc.n ? ZMQ_SNDMORE : 0);
+	msgpack_sbuffer_destroy(&sb);
+	for (size_t i = 0; i < rc.n; i++) {
+		zmq_send(c->sock, rc.items[i].type, rc.items[i].type_len, ZMQ_SNDMORE);
+		zmq_send(c->sock, rc.items[i].data, rc.items[i].len, i + 1 < rc.n ? ZMQ_SNDMORE : 0);
+	}
+out:
+	store_txn_abort(txn);
+	free(rc.items);
+}
+
+/* --- ticket.get and customer.get --------------------------------------- */
+
+struct list_ctx {
+	uint64_t *ids;
+	size_t n;
+};
+
+static int list_collect(void *arg, uint64_t id)
+{
+	struct list_ctx *l = arg;
+
+	l->ids[l->n++] = id;
+	return 0;
+}
+
+/* pack_raw - writes an already encoded msgpack value into the buffer. */
+static void pack_raw(msgpack_sbuffer *sb, const void *data, size_t len)
+{
+	msgpack_sbuffer_write(sb, data, len);
+}
+
+static int pack_ticket_messages(struct store_txn *txn, msgpack_packer *pk,
+				msgpack_sbuffer *sb, uint64_t ticket_id)
+{
+	uint64_t ids[CMD_MAX_LISTED];
+	struct list_ctx l = {ids, 0};
+	int rc = store_ticket_msgs(txn, ticket_id, CMD_MAX_LISTED, list_collect, &l);
+
+	if (rc)
+		return rc;
+	msgpack_pack_array(pk, (uint32_t)l.n);
+	for (size_t i = 0; i < l.n; i++) {
+		const char *type;
+		const void *data;
+		size_t tlen, len;
+
+		rc = store_eventlog_get(txn, ids[i], &type, &tlen, &data, &len);
+		if (rc)
+			return rc;
+		pack_raw(sb, data, len);
+	}
+	return GW_OK;
+}
+
+static void cmd_ticket_get(struct cmd_ctx *c)
+{
+	struct store_txn *txn = NULL;
+	struct proto_ticket t = {0};
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	char *rec = NULL;
+	size_t len = 0;
+	int rc;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	rc = store_txn_begin(router_store(c->r), 1, &txn);
+	if (rc == GW_OK)
+		rc = store_ticket_get(txn, c->id, &t);
+	if (rc == GW_OK)
+		rc = proto_ticket_encode(&t, &rec, &len);
+	if (rc == GW_OK) {
+		msgpack_pack_map(&pk, 2);
+		msgpack_pack_str_with_body(&pk, "ticket", 6);
+		pack_raw(&sb, rec, len);
+		msgpack_pack_str_with_body(&pk, "messages", 8);
+		rc = pack_ticket_messages(txn, &pk, &sb, t.ticket_id);
+	}
+	if (rc == GW_ENOTFOUND) {
+		snprintf(c->err, sizeof(c->err), "no ticket %llu", (unsigned long long)c->id);
+		reply_error(c, rc, c->err);
+	} else if (rc) {
+		reply_error(c, rc, "ticket lookup failed: store error");
+	} else {
+		reply_ok(c, &sb);
+	}
+	free(rec);
+	proto_ticket_clear(&t);
+	store_txn_abort(txn);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static int pack_customer_tickets(struct store_txn *txn, msgpack_packer *pk,
+				 msgpack_sbuffer *sb, uint64_t customer_id)
+{
+	uint64_t ids[CMD_MAX_LISTED];
+	struct list_ctx l = {ids, 0};
+	int rc = store_customer_tickets(txn, customer_id, CMD_MAX_LISTED, list_collect, &l);
+
+	if (rc)
+		return rc;
+	msgpack_pack_array(pk, (uint32_t)l.n);
+	for (size_t i = 0; i < l.n && rc == GW_OK; i++) {
+		struct proto_ticket t = {0};
+		char *rec = NULL;
+		size_t len = 0;
+
+		rc = store_ticket_get(txn, ids[i], &t);
+		if (rc == GW_OK)
+			rc = proto_ticket_encode(&t, &rec, &len);
+		if (rc == GW_OK)
+			pack_raw(sb, rec, len);
+		free(rec);
+		proto_ticket_clear(&t);
+	}
+	return rc;
+}
+
+static void cmd_customer_get(struct cmd_ctx *c)
+{
+	struct store_txn *txn = NULL;
+	struct proto_customer cu = {0};
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	char *rec = NULL;
+	size_t len = 0;
+	int rc;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	rc = store_txn_begin(router_store(c->r), 1, &txn);
+	if (rc == GW_OK)
+		rc = store_customer_get(txn, c->id, &cu);
+	if (rc == GW_OK)
+		rc = proto_customer_encode(&cu, &rec, &len);
+	if (rc == GW_OK) {
+		msgpack_pack_map(&pk, 2);
+		msgpack_pack_str_with_body(&pk, "customer", 8);
+		pack_raw(&sb, rec, len);
+		msgpack_pack_str_with_body(&pk, "tickets", 7);
+		rc = pack_customer_tickets(txn, &pk, &sb, cu.customer_id);
+	}
+	if (rc == GW_ENOTFOUND) {
+		snprintf(c->err, sizeof(c->err), "no customer %llu", (unsigned long long)c->id);
+		reply_error(c, rc, c->err);
+	} else if (rc) {
+		reply_error(c, rc, "customer lookup failed: store error");
+	} else {
+		reply_ok(c, &sb);
+	}
+	free(rec);
+	proto_customer_clear(&cu);
+	store_txn_abort(txn);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* --- status ----------------------------------------------------------- */
+
+static void cmd_status(struct cmd_ctx *c)
+{
+	struct router_stats s;
+	int64_t started;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	const struct {
+		const char *key;
+		uint64_t *v;
+	} f[] = {
+		{"received", &s.received},   {"stored", &s.stored},
+		{"duplicates", &s.duplicates}, {"rejected", &s.rejected},
+		{"events", &s.events},       {"batches", &s.batches},
+		{"commit_failures", &s.commit_failures}, {"commands", &s.commands},
+		{"max_batch", &s.max_batch},
+	};
+
+	router_get_stats(c->r, &s, &started);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 4);
+	pack_uint_field(&pk, "pid", (uint64_t)getpid());
+	msgpack_pack_str_with_body(&pk, "started_at", 10);
+	msgpack_pack_int64(&pk, started);
+	pack_uint_field(&pk, "head_seq", router_head(c->r));
+	msgpack_pack_str_with_body(&pk, "counters", 8);
+	msgpack_pack_map(&pk, sizeof(f) / sizeof(f[0]));
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		pack_uint_field(&pk, f[i].key, *f[i].v);
+	reply_ok(c, &sb);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* --- dispatch ----------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	void (*fn)(struct cmd_ctx *c);
+} commands[] = {
+	{WIRE_CMD_REPLAY, cmd_replay},
+	{WIRE_CMD_TICKET_GET, cmd_ticket_get},
+	{WIRE_CMD_CUSTOMER_GET, cmd_customer_get},
+	{WIRE_CMD_STATUS, cmd_status},
+};
+
+static void dispatch(struct cmd_ctx *c, zmq_msg_t *name, zmq_msg_t *args)
+{
+	size_t nlen = zmq_msg_size(name);
+	const char *n = zmq_msg_data(name);
+	int rc;
+
+	if (args && zmq_msg_size(args) > WIRE_MAX_COMMAND_BYTES) {
+		reply_error(c, GW_ETOOBIG, "request too large");
+		return;
+	}
+	rc = parse_args(c, args ? zmq_msg_data(args) : NULL, args ? zmq_msg_size(args) : 0);
+	if (rc) {
+		reply_error(c, rc, c->err);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strlen(commands[i].name) == nlen && memcmp(commands[i].name, n, nlen) == 0) {
+			commands[i].fn(c);
+			return;
+		}
+	}
+	snprintf(c->err, sizeof(c->err), "unknown command '%.*s'", (int)(nlen > 64 ? 64 : nlen), n);
+	reply_error(c, GW_EINVAL, c->err);
+}
+
+int command_handle(struct router *r)
+{
+	zmq_msg_t f[CMD_MAX_FRAMES];
+	struct cmd_ctx c;
+	int n = 0, more = 1, i = 1;
+
+	memset(&c, 0, sizeof(c));
+	c.r = r;
+	c.sock = router_command_socket(r);
+	while (more) {
+		zmq_msg_t spare, *m = n < CMD_MAX_FRAMES ? &f[n] : &spare;
+
+		zmq_msg_init(m);
+		if (zmq_msg_recv(m, c.sock, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+			zmq_msg_close(m);
+			break;
+		}
+		more = zmq_msg_more(m);
+		if (m == &spare)
+			zmq_msg_close(m);
+		else
+			n++;
+	}
+	if (n == 0)
+		return 0;
+	c.peer = &f[0];
+	if (n > 1 && zmq_msg_size(&f[1]) == 0) {
+		c.delimited = 1;
+		i = 2;
+	}
+	if (n <= i || n > i + 2)
+		reply_error(&c, GW_EPROTO, "expected frames [command, args]");
+	else
+		dispatch(&c, &f[i], n > i + 1 ? &f[i + 1] : NULL);
+	for (int k = 0; k < n; k++)
+		zmq_msg_close(&f[k]);
+	return 1;
+}

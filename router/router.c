@@ -1,0 +1,458 @@
+/*
+ * router.c - the router's sockets and loop (see router.h for the steps and
+ * why the order commit -> publish -> acknowledge loses nothing).
+ */
+#include "router/router.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "gateway/err.h"
+#include "gateway/log.h"
+#include "gateway/util.h"
+#include "proto/wire.h"
+#include "store/store_int.h"
+
+#define ROUTER_MAX_BATCH_BYTES (64u * 1024u * 1024u)
+#define ROUTER_STATUS_US 1000000
+
+/* An acknowledgement owed to a connector once the batch is committed. */
+struct pending_ack {
+	zmq_msg_t peer;     /* routing id of the connector's socket */
+	unsigned char key[8];
+	const char *result; /* WIRE_RESULT_* */
+	char reason[256];
+};
+
+struct router {
+	const struct gw_config *cfg;
+	struct store *st;
+	void *zctx, *ingest, *pub, *cmd;
+	struct batch batch;
+	struct pending_ack *acks;
+	size_t nacks, max_batch;
+	uint64_t head; /* last committed seq */
+	struct router_stats stats;
+	int64_t started_at;
+	int64_t next_heartbeat_us, next_status_us;
+	char status_path[4096];
+};
+
+static void *router_bind(struct router *r, int type, const char *endpoint)
+{
+	void *s = zmq_socket(r->zctx, type);
+	int zero = 0;
+
+	if (!s)
+		return NULL;
+	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+	if (type == ZMQ_PUB) {
+		int hwm = (int)r->cfg->router.publish_hwm;
+
+		zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	}
+	if (zmq_bind(s, endpoint) != 0) {
+		GW_ERROR("router", "cannot bind %s: %s", endpoint, zmq_strerror(errno));
+		zmq_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int router_open_sockets(struct router *r)
+{
+	r->zctx = zmq_ctx_new();
+	if (!r->zctx)
+		return GW_EBUS;
+	r->ingest = router_bind(r, ZMQ_ROUTER, r->cfg->router.ingest);
+	r->pub = router_bind(r, ZMQ_PUB, r->cfg->router.publish);
+	r->cmd = router_bind(r, ZMQ_ROUTER, r->cfg->router.command);
+	return r->ingest && r->pub && r->cmd ? GW_OK : GW_EBUS;
+}
+
+static int router_load_head(struct router *r)
+{
+	struct store_txn *txn = NULL;
+	int rc = store_txn_begin(r->st, 1, &txn);
+
+	if (rc)
+		return rc;
+	rc = store_eventlog_head(txn, &r->head);
+	store_txn_abort(txn);
+	return rc;
+}
+
+int router_create(const struct gw_config *cfg, struct router **out)
+{
+	struct router *r = calloc(1, sizeof(*r));
+	char dir[4096];
+	int rc;
+
+	*out = NULL;
+	if (!r)
+		return GW_ENOMEM;
+	r->cfg = cfg;
+	r->started_at = gw_now_ms();
+	r->max_batch = (size_t)cfg->router.batch_max;
+	r->acks = calloc(r->max_batch, sizeof(*r->acks));
+	if (!r->acks) {
+		rc = GW_ENOMEM;
+		goto out;
+	}
+	snprintf(dir, sizeof(dir), "%s/store", cfg->state_dir);
+	snprintf(r->status_path, sizeof(r->status_path), "%s/run/router.json", cfg->state_dir);
+	rc = store_open(dir, (size_t)cfg->router.map_size_mb << 20, &r->st);
+	if (rc == GW_OK)
+		rc = router_load_head(r);
+	if (rc == GW_OK)
+		rc = router_open_sockets(r);
+	if (rc == GW_OK)
+		GW_INFO("router", "ready: head seq %llu, ingest %s, publish %s, command %s",
+			(unsigned long long)r->head, cfg->router.ingest, cfg->router.publish,
+			cfg->router.command);
+out:
+	if (rc) {
+		router_destroy(r);
+		return rc;
+	}
+	*out = r;
+	return GW_OK;
+}
+
+void router_destroy(struct router *r)
+{
+	if (!r)
+		return;
+	batch_reset(&r->batch);
+	free(r->batch.ev);
+	free(r->acks);
+	if (r->ingest)
+		zmq_close(r->ingest);
+	if (r->pub)
+		zmq_close(r->pub);
+	if (r->cmd)
+		zmq_close(r->cmd);
+	if (r->zctx)
+		zmq_ctx_term(r->zctx);
+	store_close(r->st);
+	if (r->status_path[0])
+		unlink(r->status_path);
+	free(r);
+}
+
+struct store *router_store(struct router *r)
+{
+	return r->st;
+}
+
+void *router_command_socket(struct router *r)
+{
+	return r->cmd;
+}
+
+void router_get_stats(const struct router *r, struct router_stats *st, int64_t *started_at)
+{
+	*st = r->stats;
+	*started_at = r->started_at;
+}
+
+/* recv_frames - reads one whole multipart message of at most `max` frames
+ * (extra frames are read and dropped). Returns the frame count, 0 if no
+ * message was waiting, -1 if it had too many frames. */
+static int recv_frames(void *sock, zmq_msg_t *f, int max)
+{
+	int n = 0, more = 1, over = 0;
+
+	while (more) {
+		zmq_msg_t *m = n < max ? &f[n] : NULL;
+		zmq_msg_t spare;
+
+		if (!m)
+			m = &spare;
+		zmq_msg_init(m);
+		if (zmq_msg_recv(m, sock, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+			zmq_msg_close(m);
+			break;
+		}
+		more = zmq_msg_more(m);
+		if (m == &spare) {
+			zmq_msg_close(m);
+			over = 1;
+		} else {
+			n++;
+		}
+	}
+	if (over) {
+		for (int i = 0; i < n; i++)
+			zmq_msg_close(&f[i]);
+		return -1;
+	}
+	return n;
+}
+
+static int frame_is(zmq_msg_t *m, const char *s)
+{
+	size_t l = strlen(s);
+
+	return zmq_msg_size(m) == l && memcmp(zmq_msg_data(m), s, l) == 0;
+}
+
+/* ingest_one - routes the message in frames f[1..3] (f[0] is the peer) and
+ * records the ack it is owed. Errors other than a bad message abort the
+ * batch. */
+static int ingest_one(struct router *r, zmq_msg_t *f, struct pending_ack *ack)
+{
+	struct proto_event ev;
+	struct proto_error perr;
+	enum route_result res;
+	int rc;
+
+	ack->result = WIRE_RESULT_REJECTED;
+	ack->reason[0] = '\0';
+	rc = proto_decode(zmq_msg_data(&f[3]), zmq_msg_size(&f[3]), &ev, &perr);
+	if (rc == GW_OK && ev.type != PROTO_T_MESSAGE_RECEIVED) {
+		snprintf(perr.message, sizeof(perr.message), "type %s is not accepted on ingest",
+			 proto_type_name(ev.type));
+		rc = GW_ETYPE;
+	}
+	if (rc) {
+		/* A message that will never decode is answered "rejected" so the
+		 * connector stops resending it; it changes nothing stored. */
+		snprintf(ack->reason, sizeof(ack->reason), "%s: %s", gw_err_name(rc), perr.message);
+		GW_WARN("router", "rejected an ingest message: %s", ack->reason);
+		r->stats.rejected++;
+		proto_event_clear(&ev);
+		return GW_OK;
+	}
+	rc = route_message(&r->batch, &ev, &res);
+	if (rc == GW_OK) {
+		ack->result = res == ROUTE_STORED ? WIRE_RESULT_STORED : WIRE_RESULT_DUPLICATE;
+		if (res == ROUTE_DUPLICATE)
+			r->stats.duplicates++;
+		else
+			r->stats.stored++;
+	}
+	proto_event_clear(&ev);
+	return rc;
+}
+
+/* take_batch - reads up to batch_max ingest messages and routes them in the
+ * open transaction. Returns GW_OK (r->nacks says how many) or an error that
+ * aborts the batch. */
+static int take_batch(struct router *r)
+{
+	zmq_msg_t f[4];
+	int n, rc = GW_OK;
+
+	while (r->nacks < r->max_batch && r->batch.bytes < ROUTER_MAX_BATCH_BYTES) {
+		n = recv_frames(r->ingest, f, 4);
+		if (n == 0)
+			break;
+		r->stats.received++;
+		if (n != 4 || !frame_is(&f[1], WIRE_INGEST_MSG) || zmq_msg_size(&f[2]) != 8) {
+			GW_WARN("router", "malformed ingest message dropped (%d frames)", n);
+			for (int i = 0; i < n; i++)
+				zmq_msg_close(&f[i]);
+			continue;
+		}
+		struct pending_ack *ack = &r->acks[r->nacks];
+
+		memcpy(ack->key, zmq_msg_data(&f[2]), 8);
+		zmq_msg_init(&ack->peer);
+		zmq_msg_move(&ack->peer, &f[0]);
+		r->nacks++;
+		rc = ingest_one(r, f, ack);
+		for (int i = 0; i < 4; i++)
+			zmq_msg_close(&f[i]);
+		if (rc)
+			break;
+	}
+	return rc;
+}
+
+static void publish_batch(struct router *r)
+{
+	for (size_t i = 0; i < r->batch.nev; i++) {
+		struct batch_event *e = &r->batch.ev[i];
+
+		/* PUB never blocks: past its high-water mark it drops, and the
+		 * consumer recovers the gap by replay. */
+		zmq_send(r->pub, e->type, strlen(e->type), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+		zmq_send(r->pub, e->data, e->len, ZMQ_DONTWAIT);
+	}
+	r->stats.events += r->batch.nev;
+}
+
+/* send_acks - answers each connector; with `ok` = 0 (the batch failed)
+ * nothing is answered and the connectors resend after their timeout. */
+static void send_acks(struct router *r, int ok)
+{
+	for (size_t i = 0; i < r->nacks; i++) {
+		struct pending_ack *a = &r->acks[i];
+
+		if (ok) {
+			zmq_msg_send(&a->peer, r->ingest, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+			zmq_send(r->ingest, WIRE_INGEST_ACK, strlen(WIRE_INGEST_ACK), ZMQ_SNDMORE);
+			zmq_send(r->ingest, a->key, 8, ZMQ_SNDMORE);
+			zmq_send(r->ingest, a->result, strlen(a->result), ZMQ_SNDMORE);
+			zmq_send(r->ingest, a->reason, strlen(a->reason), 0);
+		}
+		zmq_msg_close(&a->peer);
+	}
+	r->nacks = 0;
+}
+
+/* router_batch - one group commit: route what is waiting, commit, publish,
+ * acknowledge. Returns the number of messages handled (0: none waiting). */
+static size_t router_batch(struct router *r)
+{
+	size_t n;
+	int rc;
+
+	rc = store_txn_begin(r->st, 0, &r->batch.txn);
+	if (rc) {
+		GW_ERROR("router", "cannot begin a transaction: %s", gw_strerror(rc));
+		return 0;
+	}
+	r->batch.head = r->head;
+	rc = take_batch(r);
+	n = r->nacks;
+	if (rc == GW_OK && r->batch.nev == 0 && n == 0) {
+		store_txn_abort(r->batch.txn);
+	} else if (rc == GW_OK) {
+		rc = store_txn_commit(r->batch.txn);
+	} else {
+		store_txn_abort(r->batch.txn);
+	}
+	r->batch.txn = NULL;
+	if (rc) {
+		/* Nothing of the batch is stored: no event is published and no
+		 * message acknowledged, so the connectors send it all again. */
+		GW_ERROR("router", "batch of %zu messages not committed: %s", n, gw_strerror(rc));
+		r->stats.commit_failures++;
+	} else if (n) {
+		r->head = r->batch.head;
+		r->stats.batches++;
+		if (n > r->stats.max_batch)
+			r->stats.max_batch = n;
+		publish_batch(r);
+	}
+	send_acks(r, rc == GW_OK);
+	batch_reset(&r->batch);
+	return n;
+}
+
+static void router_heartbeat(struct router *r)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	msgpack_pack_str_with_body(&pk, "v", 1);
+	msgpack_pack_uint32(&pk, PROTO_VERSION);
+	msgpack_pack_str_with_body(&pk, "ts", 2);
+	msgpack_pack_int64(&pk, gw_now_ms());
+	msgpack_pack_str_with_body(&pk, "head_seq", 8);
+	msgpack_pack_uint64(&pk, r->head);
+	zmq_send(r->pub, WIRE_HEARTBEAT, strlen(WIRE_HEARTBEAT), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	zmq_send(r->pub, sb.data, sb.size, ZMQ_DONTWAIT);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+json_t *router_stats_json(const struct router_stats *s)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "received", (json_int_t)s->received, "stored", (json_int_t)s->stored,
+			 "duplicates", (json_int_t)s->duplicates, "rejected",
+			 (json_int_t)s->rejected, "events", (json_int_t)s->events, "batches",
+			 (json_int_t)s->batches, "commit_failures",
+			 (json_int_t)s->commit_failures, "commands", (json_int_t)s->commands,
+			 "max_batch", (json_int_t)s->max_batch);
+}
+
+/* router_write_status - run/router.json for `gatewayctl status`. */
+static void router_write_status(struct router *r)
+{
+	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "process", "router", "name",
+			      "router", "pid", (json_int_t)getpid(), "started_at",
+			      (json_int_t)r->started_at, "updated_at", (json_int_t)gw_now_ms(),
+			      "head_seq", (json_int_t)r->head, "counters",
+			      router_stats_json(&r->stats));
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	if (text)
+		gw_write_file_atomic(r->status_path, text, strlen(text));
+	free(text);
+	json_decref(o);
+}
+
+uint64_t router_head(const struct router *r)
+{
+	return r->head;
+}
+
+static void router_timers(struct router *r)
+{
+	int64_t now = gw_mono_us();
+
+	if (now >= r->next_heartbeat_us) {
+		router_heartbeat(r);
+		r->next_heartbeat_us = now + r->cfg->router.heartbeat_ms * 1000;
+	}
+	if (now >= r->next_status_us) {
+		router_write_status(r);
+		r->next_status_us = now + ROUTER_STATUS_US;
+	}
+}
+
+static long router_poll_timeout_ms(const struct router *r)
+{
+	int64_t now = gw_mono_us();
+	int64_t next = r->next_heartbeat_us < r->next_status_us ? r->next_heartbeat_us
+								  : r->next_status_us;
+
+	return next <= now ? 0 : (long)((next - now) / 1000 + 1);
+}
+
+int router_run(struct router *r, volatile int *stop)
+{
+	zmq_pollitem_t items[2] = {
+		{r->ingest, 0, ZMQ_POLLIN, 0},
+		{r->cmd, 0, ZMQ_POLLIN, 0},
+	};
+	uint64_t failures = 0;
+
+	router_write_status(r);
+	while (!*stop) {
+		int n = zmq_poll(items, 2, router_poll_timeout_ms(r));
+
+		if (n < 0 && errno != EINTR) {
+			GW_ERROR("router", "poll: %s", zmq_strerror(errno));
+			return GW_EBUS;
+		}
+		if (n > 0 && (items[0].revents & ZMQ_POLLIN)) {
+			/* Group commit: drain the ingest socket, one commit per round. */
+			for (int i = 0; i < 64 && !*stop && router_batch(r) > 0; i++)
+				;
+		}
+		if (n > 0 && (items[1].revents & ZMQ_POLLIN))
+			while (command_handle(r) > 0)
+				;
+		router_timers(r);
+		if (r->stats.commit_failures != failures) {
+			/* Do not spin on a store that keeps failing. */
+			failures = r->stats.commit_failures;
+			zmq_poll(NULL, 0, 100);
+		}
+	}
+	GW_INFO("router", "stopping at head seq %llu", (unsigned long long)r->head);
+	return GW_OK;
+}

@@ -1,0 +1,122 @@
+/*
+ * router.h - the router process: takes messages from the connectors, routes
+ * them, commits them to the store in batches and publishes every outcome.
+ *
+ * One thread does everything, in a loop:
+ *   1. poll the ingest and command sockets (and the heartbeat timer);
+ *   2. take every ingest message available, up to router.batch_max, and
+ *      route each one inside ONE LMDB write transaction (route.c), which
+ *      appends its events to the event log with consecutive seqs (batch.c);
+ *   3. commit the transaction: from here on the batch is durable;
+ *   4. publish the batch's events on the PUB socket, then acknowledge each
+ *      message to its connector, which may then forget it.
+ * A crash between 3 and 4 loses nothing: the events are in the log (a
+ * consumer sees the seq gap, or the heartbeat's head_seq, and replays them)
+ * and the connectors resend, which the dedup table turns into "duplicate".
+ */
+#ifndef GW_ROUTER_H
+#define GW_ROUTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "gateway/config.h"
+#include "proto/proto.h"
+#include "store/store.h"
+
+struct router;
+
+/* Counters published in run/router.json and by the "status" command. */
+struct router_stats {
+	uint64_t received;   /* ingest messages read */
+	uint64_t stored;     /* messages routed and committed */
+	uint64_t duplicates; /* messages answered "duplicate" */
+	uint64_t rejected;   /* messages answered "rejected" */
+	uint64_t events;     /* events appended and published */
+	uint64_t batches;    /* transactions committed */
+	uint64_t commit_failures;
+	uint64_t commands;   /* command requests served */
+	uint64_t max_batch;  /* largest batch so far */
+};
+
+/*
+ * router_create - opens the store under <state_dir>/store and binds the
+ * ingest, publish and command sockets from `cfg` (borrowed; must outlive the
+ * router). Returns GW_OK, GW_ESTORE, GW_EBUS, GW_ENOMEM.
+ */
+int router_create(const struct gw_config *cfg, struct router **out);
+
+/* router_run - serves until *stop turns non-zero; GW_OK or an error. */
+int router_run(struct router *r, volatile int *stop);
+
+/* router_destroy - closes sockets and store; accepts NULL. */
+void router_destroy(struct router *r);
+
+/* --- batch.c: the events of one transaction -------------------------- */
+
+/* An event appended to the log in the open transaction, to publish after
+ * the commit. */
+struct batch_event {
+	const char *type; /* static: proto_type_name() */
+	char *data;       /* encoded event with seq, owned */
+	size_t len;
+};
+
+struct batch {
+	struct store_txn *txn; /* the open write transaction */
+	uint64_t head;         /* last seq used (committed + this batch) */
+	struct batch_event *ev;
+	size_t nev, cap;
+	size_t bytes; /* encoded bytes held, to bound a batch */
+};
+
+/*
+ * batch_emit - gives `ev` the next seq and ts, encodes it, appends it to the
+ * event log in b->txn and keeps it to publish. `ev` stays owned by the
+ * caller; its seq is set. GW_OK, GW_ENOMEM, store and encode errors.
+ */
+int batch_emit(struct batch *b, struct proto_event *ev);
+
+/* batch_reset - frees the kept events. */
+void batch_reset(struct batch *b);
+
+/* --- route.c: one message inside the batch's transaction --------------- */
+
+enum route_result {
+	ROUTE_STORED,
+	ROUTE_DUPLICATE,
+};
+
+/*
+ * route_message - deduplicates `msg` (a decoded message.received, borrowed
+ * and completed with customer/thread/ticket ids), resolves or creates its
+ * customer, files it in the customer's thread and its open ticket (opening
+ * one if needed) and emits customer.created, ticket.created and
+ * message.received as they happen. On an error the transaction must be
+ * aborted.
+ */
+int route_message(struct batch *b, struct proto_event *msg, enum route_result *result);
+
+/* --- command.c: the command socket ------------------------------------ */
+
+/*
+ * command_handle - reads one request from the command socket (ROUTER) if
+ * one is waiting and answers it. Returns 1 when one was served, 0 when
+ * none was waiting.
+ */
+int command_handle(struct router *r);
+
+/* Accessors for command.c. */
+struct store *router_store(struct router *r);
+void *router_command_socket(struct router *r);
+void router_get_stats(const struct router *r, struct router_stats *st, int64_t *started_at);
+
+/* router_stats_json - the counters as a new JSON object. */
+json_t *router_stats_json(const struct router_stats *s);
+
+/* router_head - the last committed seq. */
+uint64_t router_head(const struct router *r);
+
+#endif

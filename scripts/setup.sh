@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs everything the gateway needs to build, run, test and benchmark,
+# from Debian 12 packages only. Safe to run again: apt skips what is there.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config
+  # runtime libraries
+  libwebsockets-dev libzmq3-dev libmsgpack-dev liblmdb-dev libjansson-dev
+  libyaml-dev libssl-dev libcurl4-openssl-dev libgmime-3.0-dev
+  # tests and tools
+  libcmocka-dev lmdb-utils python3 python3-zmq python3-msgpack
+  # benchmark ceiling (an idle HTTP server on loopback)
+  nginx-light
+)
+
+sudo_cmd=""
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi
+
+# Build. BUILD_DIR and GW_SANITIZE=1 (AddressSanitizer + UBSan) select the
+# variant; the default is a RelWithDebInfo build in ./build.
+cd "$(dirname "$0")/.."
+build_dir="${BUILD_DIR:-build}"
+sanitize="OFF"
+if [ "${GW_SANITIZE:-0}" = "1" ]; then sanitize="ON"; fi
+cmake -S . -B "$build_dir" -DGW_SANITIZE="$sanitize" >/dev/null
+cmake --build "$build_dir" -j"$(nproc)"
+echo "setup: built into $build_dir (binaries in $build_dir/bin)"

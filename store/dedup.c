@@ -1,0 +1,55 @@
+/*
+ * dedup.c - table `dedup`: (channel, account, external_id) -> seq of the
+ * message.received event that first carried it. A message seen again under
+ * the same key (a webhook retry, a resend after restart) is not routed twice.
+ */
+#include "store/store_int.h"
+
+#include "gateway/err.h"
+
+#define DEDUP_KEY_MAX 511 /* LMDB's default key size limit */
+
+static int dedup_key(char *buf, size_t *len, const char *channel, const char *account,
+		     const char *external_id)
+{
+	const char *parts[3] = {channel, account, external_id};
+
+	return store_strkey(buf, DEDUP_KEY_MAX, len, parts, 3);
+}
+
+int store_dedup_get(struct store_txn *txn, const char *channel, const char *account,
+		    const char *external_id, uint64_t *seq)
+{
+	char buf[DEDUP_KEY_MAX];
+	MDB_val k, v;
+	int rc;
+
+	rc = dedup_key(buf, &k.mv_size, channel, account, external_id);
+	if (rc)
+		return rc;
+	k.mv_data = buf;
+	rc = mdb_get(txn->txn, txn->st->dbi[TBL_DEDUP], &k, &v);
+	if (rc)
+		return store_err(rc, "dedup get");
+	if (v.mv_size != 8)
+		return GW_EPROTO;
+	*seq = store_be64_get(v.mv_data);
+	return GW_OK;
+}
+
+int store_dedup_put(struct store_txn *txn, const char *channel, const char *account,
+		    const char *external_id, uint64_t seq)
+{
+	char buf[DEDUP_KEY_MAX];
+	unsigned char b[8];
+	MDB_val k, v = {8, b};
+	int rc;
+
+	rc = dedup_key(buf, &k.mv_size, channel, account, external_id);
+	if (rc)
+		return rc;
+	k.mv_data = buf;
+	store_be64_put(b, seq);
+	return store_err(mdb_put(txn->txn, txn->st->dbi[TBL_DEDUP], &k, &v, MDB_NOOVERWRITE),
+			 "dedup put");
+}

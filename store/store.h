@@ -1,0 +1,127 @@
+/*
+ * store.h - the gateway's durable state in LMDB.
+ *
+ * One environment per owner: the router's store (<state_dir>/store/) holds
+ * every table below; each connector instance has its own spool environment
+ * (<state_dir>/spool/<instance>/, store/spool.h). One process writes an
+ * environment; others may read it.
+ *
+ * Tables (one file each in store/):
+ *   dedup.c      dedup      channel\0account\0external_id -> seq of its message.received
+ *   customers.c  identities channel\0address              -> customer_id
+ *                customers  customer_id                   -> proto_customer (msgpack)
+ *   tickets.c    tickets    ticket_id                     -> proto_ticket (msgpack)
+ *                cust_tix   customer_id, ticket_id        -> (empty) tickets of a customer
+ *   threads.c    threads    thread_id, seq                -> (empty) messages of a thread
+ *                ticket_msgs ticket_id, seq               -> (empty) messages of a ticket
+ *   eventlog.c   events     seq                           -> type length, type, event (msgpack)
+ *   store.c      meta       name                          -> uint64 (id counters)
+ * Integer keys are 8 bytes big-endian so that LMDB's byte order is numeric.
+ *
+ * Durability: store_txn_commit() returns only once the transaction is on
+ * disk (LMDB's default sync mode). Callers group many messages into one
+ * transaction ("group commit") to pay for one sync per batch.
+ *
+ * Errors: every function returns GW_OK or a gw_err: GW_ENOTFOUND (no such
+ * key), GW_EFULL (the map is full: raise map_size), GW_ETOOBIG (a key over
+ * LMDB's limit), GW_ESTORE (any other LMDB failure, logged with its text),
+ * GW_ENOMEM, GW_EPROTO (a stored record does not decode: logged).
+ *
+ * Threading: a write transaction belongs to the thread that began it; one
+ * write transaction at a time per environment.
+ */
+#ifndef GW_STORE_H
+#define GW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/proto.h"
+
+struct store;
+struct store_txn;
+
+/* store_open - opens (creating) the router's store in `dir` with a map of
+ * `map_size` bytes. *out owns it. */
+int store_open(const char *dir, size_t map_size, struct store **out);
+
+/* store_close - closes the environment; accepts NULL. No txn may be open. */
+void store_close(struct store *st);
+
+/* store_txn_begin - starts a read-only (`readonly` != 0) or write txn. */
+int store_txn_begin(struct store *st, int readonly, struct store_txn **out);
+
+/* store_txn_commit - commits and frees `txn`, durable on GW_OK. On error the
+ * transaction is aborted and freed all the same. */
+int store_txn_commit(struct store_txn *txn);
+
+/* store_txn_abort - discards and frees `txn`; accepts NULL. */
+void store_txn_abort(struct store_txn *txn);
+
+/* store_meta_get - a named counter; 0 when never set. */
+int store_meta_get(struct store_txn *txn, const char *name, uint64_t *value);
+int store_meta_put(struct store_txn *txn, const char *name, uint64_t value);
+
+/* --- dedup.c --------------------------------------------------------- */
+
+/* store_dedup_get - seq of the message already stored under this key, or
+ * GW_ENOTFOUND. Strings are borrowed. */
+int store_dedup_get(struct store_txn *txn, const char *channel, const char *account,
+		    const char *external_id, uint64_t *seq);
+int store_dedup_put(struct store_txn *txn, const char *channel, const char *account,
+		    const char *external_id, uint64_t seq);
+
+/* --- customers.c ----------------------------------------------------- */
+
+int store_identity_get(struct store_txn *txn, const char *channel, const char *address,
+		       uint64_t *customer_id);
+int store_identity_put(struct store_txn *txn, const char *channel, const char *address,
+		       uint64_t customer_id);
+/* store_customer_get - decodes into `c` (caller clears with
+ * proto_customer_clear). */
+int store_customer_get(struct store_txn *txn, uint64_t id, struct proto_customer *c);
+int store_customer_put(struct store_txn *txn, const struct proto_customer *c);
+
+/* --- tickets.c ------------------------------------------------------- */
+
+int store_ticket_get(struct store_txn *txn, uint64_t id, struct proto_ticket *t);
+/* store_ticket_put - writes the ticket and its customer index entry. */
+int store_ticket_put(struct store_txn *txn, const struct proto_ticket *t);
+/* store_customer_tickets - calls `fn` for each ticket id of a customer in
+ * ascending order, up to `max` of them; stops early when fn returns non-0. */
+int store_customer_tickets(struct store_txn *txn, uint64_t customer_id, size_t max,
+			   int (*fn)(void *arg, uint64_t ticket_id), void *arg);
+
+/* --- threads.c ------------------------------------------------------- */
+
+int store_thread_append(struct store_txn *txn, uint64_t thread_id, uint64_t seq);
+int store_ticket_msg_append(struct store_txn *txn, uint64_t ticket_id, uint64_t seq);
+/* store_thread_scan / store_ticket_msgs - each seq in ascending order, up to
+ * `max`; stops early when fn returns non-0. */
+int store_thread_scan(struct store_txn *txn, uint64_t thread_id, size_t max,
+		      int (*fn)(void *arg, uint64_t seq), void *arg);
+int store_ticket_msgs(struct store_txn *txn, uint64_t ticket_id, size_t max,
+		      int (*fn)(void *arg, uint64_t seq), void *arg);
+
+/* --- eventlog.c ------------------------------------------------------ */
+
+/* store_eventlog_append - stores an event under `seq`, which must be the
+ * head + 1 (the log is gap-free: GW_EINVAL otherwise). */
+int store_eventlog_append(struct store_txn *txn, uint64_t seq, const char *type,
+			  const void *data, size_t len);
+
+/* store_eventlog_head - the highest seq, 0 for an empty log. */
+int store_eventlog_head(struct store_txn *txn, uint64_t *seq);
+
+/* store_eventlog_get - borrowed views into the map, valid until the txn
+ * ends: `type` (not NUL-terminated, `type_len` bytes) and the event. */
+int store_eventlog_get(struct store_txn *txn, uint64_t seq, const char **type,
+		       size_t *type_len, const void **data, size_t *len);
+
+/* store_eventlog_scan - calls `fn` for seq >= from in order, with borrowed
+ * views as above; stops when fn returns non-0 (that value is not an error). */
+typedef int (*store_event_fn)(void *arg, uint64_t seq, const char *type, size_t type_len,
+			      const void *data, size_t len);
+int store_eventlog_scan(struct store_txn *txn, uint64_t from, store_event_fn fn, void *arg);
+
+#endif

@@ -1,0 +1,689 @@
+/*
+ * test_config.c - the YAML config reader: the shipped example, defaults,
+ * every error class with its exact "FILE:LINE: KEY.PATH" prefix, secrets
+ * from the environment, state_dir resolution, cross-checks, and the
+ * generated docs/config.md being up to date.
+ *
+ * Each test writes its YAML into a fresh mkdtemp() folder.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "connectors/api/api.h"
+#include "gateway/config.h"
+#include "gateway/config_value.h"
+#include "gateway/err.h"
+#include "gateway/util.h"
+
+/* Set as the token in the environment; must never show up in an error. */
+#define SECRET "S3CRET-marker-value"
+
+struct fx {
+	char dir[256];
+	char path[300];
+	char err[1024];
+	struct gw_config *cfg;
+};
+
+static int fx_setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	if (!fx)
+		return -1;
+	snprintf(fx->dir, sizeof(fx->dir), "%s/test_config.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(fx->dir)) {
+		free(fx);
+		return -1;
+	}
+	snprintf(fx->path, sizeof(fx->path), "%s/gateway.yaml", fx->dir);
+	setenv("GATEWAY_API_TOKEN", SECRET, 1);
+	*state = fx;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	gw_config_free(fx->cfg);
+	unlink(fx->path);
+	rmdir(fx->dir);
+	free(fx);
+	unsetenv("GATEWAY_API_TOKEN");
+	return 0;
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* load - writes `yaml` as the fixture's file and loads it. */
+static int load(struct fx *fx, const char *yaml, const char *override)
+{
+	gw_config_free(fx->cfg);
+	fx->cfg = NULL;
+	write_text(fx->path, yaml);
+	return gw_config_load(fx->path, override, &fx->cfg, fx->err, sizeof(fx->err));
+}
+
+/* expect_error - loading `yaml` fails with "<file>:" + `tail`, secret-free. */
+static void expect_error(struct fx *fx, const char *yaml, const char *tail)
+{
+	char want[2048];
+	int rc = load(fx, yaml, NULL);
+
+	snprintf(want, sizeof(want), "%s:%s", fx->path, tail);
+	if (rc != GW_ECONFIG || strcmp(fx->err, want) != 0)
+		print_error("yaml:\n%s\nwant: %s\ngot (%s): %s\n", yaml, want, gw_err_name(rc),
+			    fx->err);
+	assert_int_equal(rc, GW_ECONFIG);
+	assert_string_equal(fx->err, want);
+	assert_null(fx->cfg);
+	assert_null(strstr(fx->err, SECRET));
+	assert_null(strchr(fx->err, '\n'));
+}
+
+static bool have_api(void)
+{
+	return gw_connector_section("api") != NULL;
+}
+
+static const struct api_settings *api_of(const struct gw_connector_conf *c)
+{
+	return c->settings;
+}
+
+/* ---- the example and defaults --------------------------------------- */
+
+static void test_example_loads(void **state)
+{
+	struct fx *fx = *state;
+	const struct gw_connector_conf *c;
+	int rc;
+
+	if (!have_api())
+		skip();
+	rc = gw_config_load(gw_config_default_path(), NULL, &fx->cfg, fx->err, sizeof(fx->err));
+	if (rc)
+		print_error("%s\n", fx->err);
+	assert_int_equal(rc, GW_OK);
+	assert_string_equal(fx->err, "");
+	assert_int_equal(fx->cfg->n_connectors, 1);
+	c = gw_config_find_connector(fx->cfg, "api");
+	assert_non_null(c);
+	assert_string_equal(c->type, "api");
+	assert_true(c->enabled);
+	assert_null(c->disabled_reason);
+	assert_string_equal(api_of(c)->token, SECRET);
+	assert_string_equal(api_of(c)->listen.host, "127.0.0.1");
+	assert_int_equal(api_of(c)->listen.port, 8088);
+	assert_int_equal(api_of(c)->max_body_bytes, 1048576);
+	assert_ptr_equal(c->section, gw_connector_section("api"));
+	assert_null(gw_config_find_connector(fx->cfg, "nope"));
+	assert_null(gw_config_find_connector(NULL, "api"));
+	assert_string_equal(fx->cfg->router.publish, "tcp://127.0.0.1:5570");
+	assert_int_equal(fx->cfg->router.batch_max, 1024);
+	assert_int_equal(fx->cfg->supervisor.backoff_max_ms, 30000);
+	assert_int_equal(fx->cfg->log_level, 1);
+}
+
+static void test_example_without_token(void **state)
+{
+	struct fx *fx = *state;
+	const struct gw_connector_conf *c;
+
+	if (!have_api())
+		skip();
+	unsetenv("GATEWAY_API_TOKEN");
+	assert_int_equal(gw_config_load(gw_config_default_path(), NULL, &fx->cfg, fx->err,
+					sizeof(fx->err)),
+			 GW_OK);
+	c = gw_config_find_connector(fx->cfg, "api");
+	assert_non_null(c);
+	assert_true(c->enabled);
+	assert_string_equal(c->disabled_reason,
+			    "token: environment variable GATEWAY_API_TOKEN is not set");
+	assert_null(api_of(c)->token);
+
+	/* Set but empty counts as missing too. */
+	gw_config_free(fx->cfg);
+	fx->cfg = NULL;
+	setenv("GATEWAY_API_TOKEN", "", 1);
+	assert_int_equal(gw_config_load(gw_config_default_path(), NULL, &fx->cfg, fx->err,
+					sizeof(fx->err)),
+			 GW_OK);
+	c = gw_config_find_connector(fx->cfg, "api");
+	assert_string_equal(c->disabled_reason,
+			    "token: environment variable GATEWAY_API_TOKEN is empty");
+}
+
+static void test_default_path(void **state)
+{
+	const char *p = gw_config_default_path();
+
+	(void)state;
+	assert_non_null(p);
+	assert_non_null(strstr(p, "gateway/gateway.example.yaml"));
+	assert_int_equal(access(p, R_OK), 0);
+}
+
+static void test_defaults(void **state)
+{
+	struct fx *fx = *state;
+	char want[PATH_MAX + 16];
+	struct gw_config *cfg;
+
+	assert_int_equal(load(fx, "# nothing but a comment\n", NULL), GW_OK);
+	cfg = fx->cfg;
+	snprintf(want, sizeof(want), "%s/state", fx->dir);
+	assert_string_equal(cfg->state_dir, want);
+	assert_string_equal(cfg->path, fx->path);
+	assert_string_equal(cfg->dir, fx->dir);
+	assert_int_equal(cfg->log_level, 1);
+	assert_string_equal(cfg->router.ingest, "tcp://127.0.0.1:5572");
+	assert_string_equal(cfg->router.publish, "tcp://127.0.0.1:5570");
+	assert_string_equal(cfg->router.command, "tcp://127.0.0.1:5571");
+	assert_int_equal(cfg->router.batch_max, 1024);
+	assert_int_equal(cfg->router.heartbeat_ms, 1000);
+	assert_int_equal(cfg->router.map_size_mb, 4096);
+	assert_int_equal(cfg->router.publish_hwm, 1000000);
+	assert_int_equal(cfg->supervisor.backoff_min_ms, 200);
+	assert_int_equal(cfg->supervisor.backoff_max_ms, 30000);
+	assert_int_equal(cfg->supervisor.stable_ms, 10000);
+	assert_int_equal(cfg->supervisor.stop_timeout_ms, 5000);
+	assert_int_equal(cfg->n_connectors, 0);
+
+	/* Empty sections and an empty connectors list take the defaults too. */
+	assert_int_equal(load(fx, "router:\nsupervisor: ~\nconnectors: []\n", NULL), GW_OK);
+	assert_int_equal(fx->cfg->router.batch_max, 1024);
+	assert_int_equal(fx->cfg->n_connectors, 0);
+
+	/* Values given replace the defaults, others keep theirs. */
+	assert_int_equal(load(fx,
+			      "log_level: debug\n"
+			      "router:\n"
+			      "  publish: ipc:///tmp/pub.sock\n"
+			      "  batch_max: 65536\n"
+			      "supervisor:\n"
+			      "  stable_ms: 100\n",
+			      NULL),
+			 GW_OK);
+	assert_int_equal(fx->cfg->log_level, 0);
+	assert_string_equal(fx->cfg->router.publish, "ipc:///tmp/pub.sock");
+	assert_int_equal(fx->cfg->router.batch_max, 65536);
+	assert_int_equal(fx->cfg->router.heartbeat_ms, 1000);
+	assert_int_equal(fx->cfg->supervisor.stable_ms, 100);
+}
+
+static void test_connector_defaults(void **state)
+{
+	struct fx *fx = *state;
+	const struct gw_connector_conf *c;
+
+	if (!have_api())
+		skip();
+	assert_int_equal(load(fx,
+			      "connectors:\n"
+			      "  - name: web-1\n"
+			      "    type: api\n"
+			      "    token: literal-token\n"
+			      "  - name: off\n"
+			      "    type: api\n"
+			      "    enabled: no\n"
+			      "    listen: '[::1]:9000'\n"
+			      "    token: ${GATEWAY_API_TOKEN}\n",
+			      NULL),
+			 GW_OK);
+	assert_int_equal(fx->cfg->n_connectors, 2);
+	c = &fx->cfg->connectors[0];
+	assert_string_equal(c->name, "web-1");
+	assert_true(c->enabled);
+	assert_int_equal(c->line, 2);
+	assert_null(c->disabled_reason);
+	assert_string_equal(api_of(c)->token, "literal-token");
+	assert_string_equal(api_of(c)->listen.host, "127.0.0.1");
+	assert_int_equal(api_of(c)->listen.port, 8088);
+	c = gw_config_find_connector(fx->cfg, "off");
+	assert_non_null(c);
+	assert_false(c->enabled);
+	assert_int_equal(c->line, 5);
+	assert_string_equal(c->disabled_reason, "disabled in config");
+	assert_string_equal(api_of(c)->listen.host, "::1");
+	assert_int_equal(api_of(c)->listen.port, 9000);
+	assert_string_equal(api_of(c)->token, SECRET);
+}
+
+/* ---- errors --------------------------------------------------------- */
+
+struct err_case {
+	const char *yaml;
+	const char *tail; /* the error after "<file>:" */
+};
+
+static const struct err_case core_errors[] = {
+	/* syntax, with libyaml's line and column */
+	{"router:\n  batch_max: [1, 2\n",
+	 "3:1: YAML syntax error: did not find expected ',' or ']' while parsing a flow sequence"},
+	{"a: b: c\n", "1:5: YAML syntax error: mapping values are not allowed in this context"},
+	{"router:\n  ingest: \"tcp://x:1\n",
+	 "3:1: YAML syntax error: found unexpected end of stream while scanning a quoted scalar"},
+	/* structure */
+	{"- a\n- b\n", "1: expected a mapping, found a sequence"},
+	{"router: 5\n", "1: router: expected a mapping, found a scalar"},
+	{"supervisor:\n  - 1\n", "2: supervisor: expected a mapping, found a sequence"},
+	{"connectors:\n  name: x\n",
+	 "2: connectors: expected a sequence of entries (\"- name: ...\"), found a mapping"},
+	{"connectors:\n  - x\n",
+	 "2: connectors[0]: expected a mapping (name, type, ...), found a scalar"},
+	{"log_level: [debug]\n", "1: log_level: expected a value, found a sequence"},
+	{"log_level:\n", "1: log_level: no value (leave the key out to take the default)"},
+	{"? [a]\n: 1\n", "1: a key must be a name, found a sequence"},
+	/* unknown and duplicate keys */
+	{"router:\n  ingest: tcp://127.0.0.1:1\n  bath_max: 5\n",
+	 "3: router.bath_max: unknown key (known: ingest, publish, command, batch_max, "
+	 "heartbeat_ms, map_size_mb, publish_hwm)"},
+	{"stat_dir: x\n",
+	 "1: stat_dir: unknown key (known: state_dir, log_level, router, supervisor, "
+	 "connectors)"},
+	{"supervisor:\n  stable_ms: 100\n  stable_ms: 200\n",
+	 "3: supervisor.stable_ms: duplicate key (first on line 2)"},
+	{"router: {}\nrouter: {}\n", "2: router: duplicate key (first on line 1)"},
+	/* aliases and documents */
+	{"router:\n  batch_max: &n 10\n  heartbeat_ms: *n\n",
+	 "3: aliases (*name) are not supported: write the value out"},
+	{"log_level: info\n---\nlog_level: warn\n", "2: only one YAML document is allowed"},
+	/* values */
+	{"router:\n  batch_max: 0\n", "2: router.batch_max: 0 is below the minimum 1"},
+	{"router:\n  batch_max: 65537\n", "2: router.batch_max: 65537 is above the maximum 65536"},
+	{"router:\n  batch_max: 12k\n", "2: router.batch_max: \"12k\" is not an integer"},
+	{"router:\n  batch_max: \" 12\"\n", "2: router.batch_max: \" 12\" is not an integer"},
+	{"router:\n  batch_max: 0x10\n", "2: router.batch_max: \"0x10\" is not an integer"},
+	{"router:\n  heartbeat_ms: 99999999999999999999\n",
+	 "2: router.heartbeat_ms: 99999999999999999999 is out of range 50..60000"},
+	{"supervisor:\n  stop_timeout_ms: 99\n",
+	 "2: supervisor.stop_timeout_ms: 99 is below the minimum 100"},
+	{"log_level: verbose\n",
+	 "1: log_level: \"verbose\" is not one of debug, info, warn, error"},
+	{"router:\n  ingest: http://127.0.0.1:1\n",
+	 "2: router.ingest: \"http://127.0.0.1:1\" is not a ZeroMQ endpoint (tcp://host:port, "
+	 "ipc://path or inproc://name)"},
+	{"router:\n  ingest: tcp://127.0.0.1\n",
+	 "2: router.ingest: \"127.0.0.1\" is not host:port or [v6]:port"},
+	{"router:\n  ingest: tcp://127.0.0.1:0\n",
+	 "2: router.ingest: port 0 out of range 1..65535"},
+	{"router:\n  ingest: ipc://\n",
+	 "2: router.ingest: \"ipc://\" is not a ZeroMQ endpoint (tcp://host:port, ipc://path or "
+	 "inproc://name)"},
+	{"state_dir: \"\"\n", "1: state_dir: empty path"},
+	/* environment */
+	{"log_level: x${LEVEL}\n",
+	 "1: log_level: \"${\" is only allowed as the whole value \"${NAME}\", NAME made of "
+	 "A-Z, a-z, 0-9 and _"},
+	{"log_level: ${GW_TEST_UNSET_VARIABLE}\n",
+	 "1: log_level: environment variable GW_TEST_UNSET_VARIABLE is not set"},
+	{"log_level: ${1X}\n",
+	 "1: log_level: \"${\" is only allowed as the whole value \"${NAME}\", NAME made of "
+	 "A-Z, a-z, 0-9 and _"},
+	/* cross-checks */
+	{"router:\n  ingest: tcp://127.0.0.1:6000\n  publish: tcp://127.0.0.1:6000\n",
+	 "3: router.publish: tcp://127.0.0.1:6000 is also used by router.ingest (line 2)"},
+	{"router:\n  command: tcp://127.0.0.1:5570\n",
+	 "2: router.command: tcp://127.0.0.1:5570 is also used by router.publish (default)"},
+	{"router:\n  command: ipc:///tmp/x\n  ingest: ipc:///tmp/x\n",
+	 "2: router.command: ipc:///tmp/x is also used by router.ingest (line 3)"},
+	{"router:\n  ingest: tcp://*:5570\n",
+	 "2: router.ingest: *:5570 is also used by router.publish (default)"},
+	{"supervisor:\n  backoff_min_ms: 5000\n  backoff_max_ms: 1000\n",
+	 "2: supervisor.backoff_min_ms: 5000 is above backoff_max_ms 1000"},
+	/* connectors without a type to fill */
+	{"connectors:\n  - name: a\n",
+	 "2: connectors[0].type: required key missing"},
+	{"connectors:\n  - name: a\n    type: [api]\n",
+	 "3: connectors[0].type: expected a connector type name"},
+};
+
+static void test_core_errors(void **state)
+{
+	struct fx *fx = *state;
+
+	unsetenv("GW_TEST_UNSET_VARIABLE");
+	for (size_t i = 0; i < sizeof(core_errors) / sizeof(core_errors[0]); i++)
+		expect_error(fx, core_errors[i].yaml, core_errors[i].tail);
+}
+
+static void test_unknown_type(void **state)
+{
+	struct fx *fx = *state;
+	char want[1024];
+	int rc;
+
+	rc = load(fx, "connectors:\n  - name: a\n    type: telex\n", NULL);
+	assert_int_equal(rc, GW_ECONFIG);
+	snprintf(want, sizeof(want), "%s:3: connectors[0].type: unknown connector type \"telex\" "
+		 "(known: ", fx->path);
+	assert_memory_equal(fx->err, want, strlen(want));
+	if (have_api())
+		assert_non_null(strstr(fx->err + strlen(want), "api"));
+	assert_int_equal(fx->err[strlen(fx->err) - 1], ')');
+}
+
+static const struct err_case api_errors[] = {
+	{"connectors:\n  - type: api\n    token: t\n", "2: connectors[0].name: required key missing"},
+	{"connectors:\n  - name: Web\n    type: api\n    token: t\n",
+	 "2: connectors[0].name: \"Web\" must be 1 to 32 of a-z, 0-9, _ and -"},
+	{"connectors:\n  - name: \"\"\n    type: api\n    token: t\n",
+	 "2: connectors[0].name: \"\" must be 1 to 32 of a-z, 0-9, _ and -"},
+	{"connectors:\n  - name: abcdefghijklmnopqrstuvwxyz0123456\n    type: api\n    token: t\n",
+	 "2: connectors[0].name: longer than 32 characters"},
+	{"connectors:\n"
+	 "  - name: a\n    type: api\n    token: t\n"
+	 "  - name: b\n    type: api\n    token: t\n    listen: 127.0.0.1:8089\n"
+	 "  - name: a\n    type: api\n    token: t\n    listen: 127.0.0.1:8090\n",
+	 "9: connectors[2].name: \"a\" is already the name of connectors[0] (line 2)"},
+	{"connectors:\n  - name: a\n    type: api\n    token: t\n    enabled: maybe\n",
+	 "5: connectors[0].enabled: \"maybe\" is not a boolean (true/false, yes/no, on/off)"},
+	{"connectors:\n  - name: a\n    type: api\n    token: t\n    listen: 127.0.0.1:70000\n",
+	 "5: connectors[0].listen: port 70000 out of range 1..65535"},
+	{"connectors:\n  - name: a\n    type: api\n    token: t\n    listen: 127.0.0.1\n",
+	 "5: connectors[0].listen: \"127.0.0.1\" is not host:port or [v6]:port"},
+	{"connectors:\n  - name: a\n    type: api\n    token: t\n    listen: ::1:8080\n",
+	 "5: connectors[0].listen: an IPv6 address is written [address]:port"},
+	{"connectors:\n  - name: a\n    type: api\n    token: t\n    listen: example.com:80\n",
+	 "5: connectors[0].listen: host \"example.com\" must be a numeric IPv4 address or "
+	 "localhost"},
+	{"connectors:\n  - name: a\n    type: api\n    token: t\n    listen: \"[::g]:80\"\n",
+	 "5: connectors[0].listen: host \"::g\" must be a numeric IPv6 address or localhost"},
+	{"connectors:\n  - name: a\n    type: api\n    token: t\n    listen: :80\n",
+	 "5: connectors[0].listen: host must be 1 to 63 characters"},
+	{"connectors:\n  - name: a\n    type: api\n    token: t\n    listen: 1.2.3.4:http\n",
+	 "5: connectors[0].listen: port \"http\" is not a number"},
+	{"connectors:\n  - name: a\n    type: api\n", "2: connectors[0].token: required key missing"},
+	{"connectors:\n  - name: a\n    type: api\n    token: t\n    token: u\n",
+	 "5: connectors[0].token: duplicate key (first on line 4)"},
+	/* listen conflicts, naming both lines */
+	{"connectors:\n"
+	 "  - name: a\n    type: api\n    token: t\n    listen: 127.0.0.1:9000\n"
+	 "  - name: b\n    type: api\n    token: t\n    listen: 127.0.0.1:9000\n",
+	 "9: connectors[1].listen: 127.0.0.1:9000 is also used by connectors[0].listen (line 5)"},
+	{"connectors:\n"
+	 "  - name: a\n    type: api\n    token: t\n    listen: 0.0.0.0:9000\n"
+	 "  - name: b\n    type: api\n    token: t\n    enabled: false\n"
+	 "    listen: localhost:9000\n",
+	 "10: connectors[1].listen: localhost:9000 is also used by connectors[0].listen (line 5)"},
+	{"connectors:\n"
+	 "  - name: a\n    type: api\n    token: t\n"
+	 "  - name: b\n    type: api\n    token: t\n",
+	 "5: connectors[1].listen: 127.0.0.1:8088 is also used by connectors[0].listen "
+	 "(default, line 2)"},
+	{"connectors:\n  - name: a\n    type: api\n    token: t\n    listen: '[::]:5571'\n",
+	 "5: connectors[0].listen: [::]:5571 is also used by router.command (default)"},
+};
+
+static void test_api_errors(void **state)
+{
+	struct fx *fx = *state;
+
+	if (!have_api())
+		skip();
+	for (size_t i = 0; i < sizeof(api_errors) / sizeof(api_errors[0]); i++)
+		expect_error(fx, api_errors[i].yaml, api_errors[i].tail);
+}
+
+static void test_connector_unknown_key(void **state)
+{
+	struct fx *fx = *state;
+	char want[1024];
+
+	if (!have_api())
+		skip();
+	assert_int_equal(load(fx,
+			      "connectors:\n  - name: a\n    type: api\n    token: t\n"
+			      "    lisen: 127.0.0.1:1\n",
+			      NULL),
+			 GW_ECONFIG);
+	snprintf(want, sizeof(want),
+		 "%s:5: connectors[0].lisen: unknown key (known: name, type, enabled, ", fx->path);
+	assert_memory_equal(fx->err, want, strlen(want));
+	assert_non_null(strstr(fx->err, "listen"));
+	assert_non_null(strstr(fx->err, "token"));
+}
+
+/* ---- secrets -------------------------------------------------------- */
+
+static void test_secret_never_in_errors(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const bad[] = {
+		"connectors:\n  - name: a\n    type: api\n    token: x${GATEWAY_API_TOKEN}\n",
+		"connectors:\n  - name: a\n    type: api\n    token: [" SECRET "]\n",
+		"connectors:\n  - name: a\n    type: api\n    token: {k: " SECRET "}\n",
+		"connectors:\n  - name: a\n    type: api\n    token: \"" SECRET "\n",
+		"connectors:\n  - name: a\n    type: api\n    token: " SECRET "${X}\n",
+		"connectors:\n  - name: a\n    type: api\n    token: " SECRET "\n    token: " SECRET
+		"\n",
+		"connectors:\n  - name: a\n    type: api\n    token: " SECRET "\n  - name: a\n"
+		"    type: api\n    token: " SECRET "\n    listen: 127.0.0.1:1\n",
+	};
+
+	if (!have_api())
+		skip();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = load(fx, bad[i], NULL);
+
+		assert_int_equal(rc, GW_ECONFIG);
+		assert_true(strlen(fx->err) > strlen(fx->path));
+		assert_null(strstr(fx->err, SECRET));
+		assert_null(strstr(fx->err, "marker"));
+	}
+}
+
+static void test_secret_env(void **state)
+{
+	struct fx *fx = *state;
+	const char *yaml = "connectors:\n  - name: a\n    type: api\n"
+			   "    token: ${GW_TEST_TOKEN}\n";
+
+	if (!have_api())
+		skip();
+	setenv("GW_TEST_TOKEN", "from-env", 1);
+	assert_int_equal(load(fx, yaml, NULL), GW_OK);
+	assert_string_equal(api_of(&fx->cfg->connectors[0])->token, "from-env");
+	assert_null(fx->cfg->connectors[0].disabled_reason);
+
+	unsetenv("GW_TEST_TOKEN");
+	assert_int_equal(load(fx, yaml, NULL), GW_OK);
+	assert_string_equal(fx->cfg->connectors[0].disabled_reason,
+			    "token: environment variable GW_TEST_TOKEN is not set");
+	assert_null(api_of(&fx->cfg->connectors[0])->token);
+
+	/* A literal empty token disables too; enabled: false says so first. */
+	assert_int_equal(load(fx, "connectors:\n  - {name: a, type: api, token: ''}\n", NULL),
+			 GW_OK);
+	assert_string_equal(fx->cfg->connectors[0].disabled_reason, "token: is empty");
+	assert_int_equal(load(fx,
+			      "connectors:\n  - {name: a, type: api, enabled: off, "
+			      "token: '${GW_TEST_TOKEN}'}\n",
+			      NULL),
+			 GW_OK);
+	assert_string_equal(fx->cfg->connectors[0].disabled_reason, "disabled in config");
+}
+
+static void test_env_for_plain_values(void **state)
+{
+	struct fx *fx = *state;
+
+	setenv("GW_TEST_LEVEL", "warn", 1);
+	assert_int_equal(load(fx, "log_level: ${GW_TEST_LEVEL}\n", NULL), GW_OK);
+	assert_int_equal(fx->cfg->log_level, 2);
+	setenv("GW_TEST_LEVEL", "loud", 1);
+	expect_error(fx, "log_level: ${GW_TEST_LEVEL}\n",
+		     "1: log_level: \"loud\" is not one of debug, info, warn, error");
+	unsetenv("GW_TEST_LEVEL");
+}
+
+/* ---- state_dir ------------------------------------------------------ */
+
+static void test_state_dir(void **state)
+{
+	struct fx *fx = *state;
+	char want[PATH_MAX * 2], cwd[PATH_MAX];
+
+	assert_int_equal(load(fx, "state_dir: data/gw\n", NULL), GW_OK);
+	snprintf(want, sizeof(want), "%s/data/gw", fx->dir);
+	assert_string_equal(fx->cfg->state_dir, want);
+
+	assert_int_equal(load(fx, "state_dir: .\n", NULL), GW_OK);
+	assert_string_equal(fx->cfg->state_dir, fx->dir);
+
+	assert_int_equal(load(fx, "state_dir: /var/lib/gw\n", NULL), GW_OK);
+	assert_string_equal(fx->cfg->state_dir, "/var/lib/gw");
+
+	/* The override is relative to the current directory, not the file's. */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(load(fx, "state_dir: data\n", "./other"), GW_OK);
+	snprintf(want, sizeof(want), "%s/other", cwd);
+	assert_string_equal(fx->cfg->state_dir, want);
+	assert_int_equal(load(fx, "state_dir: data\n", "/srv/gw"), GW_OK);
+	assert_string_equal(fx->cfg->state_dir, "/srv/gw");
+}
+
+static void test_missing_file(void **state)
+{
+	struct fx *fx = *state;
+	char path[300];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/absent.yaml", fx->dir);
+	rc = gw_config_load(path, NULL, &fx->cfg, fx->err, sizeof(fx->err));
+	assert_int_equal(rc, GW_ENOTFOUND);
+	assert_null(fx->cfg);
+	assert_memory_equal(fx->err, path, strlen(path));
+	/* No error buffer at all is fine too. */
+	assert_int_equal(gw_config_load(path, NULL, &fx->cfg, NULL, 0), GW_ENOTFOUND);
+	gw_config_free(NULL);
+}
+
+/* ---- scalar syntaxes ------------------------------------------------ */
+
+static void test_values(void **state)
+{
+	struct conf_listen a, b;
+	char buf[128], name[16];
+	long long v = 0;
+	char *p;
+
+	(void)state;
+	assert_int_equal(conf_parse_ll("-42", &v), 0);
+	assert_int_equal(v, -42);
+	assert_int_equal(conf_parse_ll("", &v), -1);
+	assert_int_equal(conf_parse_ll("1 ", &v), -1);
+	assert_int_equal(conf_parse_ll("9223372036854775808", &v), -2);
+
+	assert_int_equal(conf_env_ref("${A_1}", name, sizeof(name)), 1);
+	assert_string_equal(name, "A_1");
+	assert_int_equal(conf_env_ref("plain", name, sizeof(name)), 0);
+	assert_int_equal(conf_env_ref("${}", name, sizeof(name)), -1);
+	assert_int_equal(conf_env_ref("${A}x", name, sizeof(name)), -1);
+	assert_int_equal(conf_env_ref("${A-B}", name, sizeof(name)), -1);
+	assert_int_equal(conf_env_ref("${ABCDEFGHIJKLMNOPQ}", name, sizeof(name)), -1);
+
+	p = conf_join_path("/etc/gw", "././state");
+	assert_string_equal(p, "/etc/gw/state");
+	free(p);
+	p = conf_join_path("/", "state");
+	assert_string_equal(p, "/state");
+	free(p);
+	p = conf_join_path("/etc/gw", "../state");
+	assert_string_equal(p, "/etc/gw/../state");
+	free(p);
+
+	assert_int_equal(conf_listen_parse("[::1]:80", &a, buf, sizeof(buf)), 0);
+	conf_listen_format(buf, sizeof(buf), &a);
+	assert_string_equal(buf, "[::1]:80");
+	assert_int_equal(conf_listen_parse("localhost:80", &b, buf, sizeof(buf)), 0);
+	assert_false(conf_listen_overlap(&a, &b));
+	assert_int_equal(conf_listen_parse("127.0.0.1:80", &a, buf, sizeof(buf)), 0);
+	assert_true(conf_listen_overlap(&a, &b));
+	assert_int_equal(conf_listen_parse("127.0.0.2:80", &b, buf, sizeof(buf)), 0);
+	assert_false(conf_listen_overlap(&a, &b));
+	assert_int_equal(conf_listen_parse("[::]:80", &b, buf, sizeof(buf)), 0);
+	assert_true(conf_listen_overlap(&a, &b));
+	assert_int_equal(conf_listen_parse("[::]:81", &b, buf, sizeof(buf)), 0);
+	assert_false(conf_listen_overlap(&a, &b));
+
+	assert_int_equal(conf_endpoint_check("tcp://[::1]:5570", buf, sizeof(buf)), 0);
+	assert_int_equal(conf_endpoint_check("inproc://x", buf, sizeof(buf)), 0);
+	assert_int_equal(conf_endpoint_check("tcp://:5570", buf, sizeof(buf)), -1);
+
+	/* Quoted pieces of values are short and on one line. */
+	conf_echo(buf, sizeof(buf), "a\nb");
+	assert_string_equal(buf, "a?b");
+	conf_echo(buf, sizeof(buf), "0123456789012345678901234567890123456789TAIL");
+	assert_string_equal(buf, "0123456789012345678901234567890123456789...");
+}
+
+/* ---- docs/config.md ------------------------------------------------- */
+
+static void test_doc_up_to_date(void **state)
+{
+	const char *path = GW_SOURCE_DIR "/docs/config.md";
+	char *gen = NULL, *disk = NULL;
+	size_t gen_len = 0, disk_len = 0;
+	FILE *f = open_memstream(&gen, &gen_len);
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(gw_config_doc(f), GW_OK);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(gen, "| `batch_max` | integer | `1024` | 1..65536 |"));
+	if (getenv("GW_REGEN_DOCS"))
+		assert_int_equal(gw_write_file_atomic(path, gen, gen_len), GW_OK);
+	if (gw_read_file(path, 1u << 20, &disk, &disk_len) != GW_OK || disk_len != gen_len ||
+	    memcmp(disk, gen, gen_len) != 0)
+		fail_msg("%s is out of date with the config tables; regenerate it with\n"
+			 "  GW_REGEN_DOCS=1 <build>/bin/test_config\n"
+			 "or gatewayd --config-doc > docs/config.md", path);
+	free(disk);
+	free(gen);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_example_loads, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_example_without_token, fx_setup, fx_teardown),
+		cmocka_unit_test(test_default_path),
+		cmocka_unit_test_setup_teardown(test_defaults, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_connector_defaults, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_core_errors, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_type, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_api_errors, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_connector_unknown_key, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_secret_never_in_errors, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_secret_env, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_env_for_plain_values, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_state_dir, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file, fx_setup, fx_teardown),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_doc_up_to_date),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,214 @@
+/*
+ * test_outbox.c - the connector's durable hand-off, against a ROUTER socket
+ * played by the test: commit, send, ack, delete, resend after silence, and
+ * resend of the spool after a restart.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <zmq.h>
+
+#include "connectors/outbox.h"
+#include "gateway/err.h"
+#include "gateway/util.h"
+#include "proto/wire.h"
+
+struct fx {
+	char dir[64];
+	char spool[128];
+	char endpoint[160];
+	void *zctx, *router;
+	struct outbox_options opt;
+};
+
+static void fx_init(struct fx *f)
+{
+	int zero = 0;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/gw-test-outbox-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->spool, sizeof(f->spool), "%s/spool", f->dir);
+	snprintf(f->endpoint, sizeof(f->endpoint), "ipc://%s/ingest", f->dir);
+	f->zctx = zmq_ctx_new();
+	f->router = zmq_socket(f->zctx, ZMQ_ROUTER);
+	zmq_setsockopt(f->router, ZMQ_LINGER, &zero, sizeof(zero));
+	assert_int_equal(zmq_bind(f->router, f->endpoint), 0);
+	f->opt.dir = f->spool;
+	f->opt.endpoint = f->endpoint;
+	f->opt.log_module = "test";
+	f->opt.max_entries = 100;
+	f->opt.max_inflight = 16;
+	f->opt.resend_ms = 200;
+	f->opt.map_size = 16u << 20;
+}
+
+static void fx_done(struct fx *f)
+{
+	char cmd[128];
+
+	zmq_close(f->router);
+	zmq_ctx_term(f->zctx);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* A received "msg": the peer id and the spool key. */
+struct got {
+	unsigned char peer[256];
+	size_t peer_len;
+	unsigned char key[8];
+	char body[64];
+};
+
+/* recv_msg - pumps the outbox until the router side has a message or the
+ * deadline passes; returns 1 if one arrived. */
+static int recv_msg(struct fx *f, struct outbox *ob, struct got *g, int timeout_ms)
+{
+	int64_t end = gw_mono_us() + (int64_t)timeout_ms * 1000;
+
+	while (gw_mono_us() < end) {
+		zmq_pollitem_t it = {f->router, 0, ZMQ_POLLIN, 0};
+
+		outbox_pump(ob);
+		if (zmq_poll(&it, 1, 10) > 0) {
+			char tag[8];
+			int n;
+
+			n = zmq_recv(f->router, g->peer, sizeof(g->peer), 0);
+			g->peer_len = (size_t)n;
+			assert_int_equal(zmq_recv(f->router, tag, sizeof(tag), 0), 3);
+			assert_int_equal(zmq_recv(f->router, g->key, 8, 0), 8);
+			n = zmq_recv(f->router, g->body, sizeof(g->body) - 1, 0);
+			g->body[n] = '\0';
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void send_ack(struct fx *f, const struct got *g, const char *result)
+{
+	zmq_send(f->router, g->peer, g->peer_len, ZMQ_SNDMORE);
+	zmq_send(f->router, "ack", 3, ZMQ_SNDMORE);
+	zmq_send(f->router, g->key, 8, ZMQ_SNDMORE);
+	zmq_send(f->router, result, strlen(result), ZMQ_SNDMORE);
+	zmq_send(f->router, "", 0, 0);
+}
+
+/* pump_until_spooled - pumps until the spool holds `want` entries. */
+static void pump_until_spooled(struct outbox *ob, uint64_t want)
+{
+	struct outbox_stats st;
+	int64_t end = gw_mono_us() + 3000000;
+
+	do {
+		outbox_pump(ob);
+		outbox_get_stats(ob, &st);
+		if (st.spooled == want)
+			return;
+		zmq_poll(NULL, 0, 10);
+	} while (gw_mono_us() < end);
+	fail_msg("spool holds %llu entries, expected %llu", (unsigned long long)st.spooled,
+		 (unsigned long long)want);
+}
+
+static void test_commit_send_ack(void **state)
+{
+	struct fx f = {0};
+	struct outbox *ob;
+	struct got g;
+	struct outbox_stats st;
+
+	(void)state;
+	fx_init(&f);
+	assert_int_equal(outbox_open(&f.opt, &ob), GW_OK);
+	assert_int_equal(outbox_add(ob, "one", 3), GW_OK);
+	assert_int_equal(outbox_add(ob, "two", 3), GW_OK);
+	assert_int_equal(outbox_queued(ob), 2);
+	assert_int_equal(outbox_commit(ob), GW_OK);
+	outbox_get_stats(ob, &st);
+	assert_int_equal(st.spooled, 2);
+	assert_true(recv_msg(&f, ob, &g, 2000));
+	assert_string_equal(g.body, "one");
+	send_ack(&f, &g, WIRE_RESULT_STORED);
+	assert_true(recv_msg(&f, ob, &g, 2000));
+	assert_string_equal(g.body, "two");
+	send_ack(&f, &g, WIRE_RESULT_DUPLICATE);
+	pump_until_spooled(ob, 0);
+	outbox_get_stats(ob, &st);
+	assert_int_equal(st.acked, 2);
+	assert_int_equal(st.duplicates, 1);
+	outbox_close(ob);
+	fx_done(&f);
+}
+
+static void test_resend_after_silence_and_restart(void **state)
+{
+	struct fx f = {0};
+	struct outbox *ob;
+	struct got g;
+	struct outbox_stats st;
+
+	(void)state;
+	fx_init(&f);
+	assert_int_equal(outbox_open(&f.opt, &ob), GW_OK);
+	assert_int_equal(outbox_add(ob, "lost", 4), GW_OK);
+	assert_int_equal(outbox_commit(ob), GW_OK);
+	assert_true(recv_msg(&f, ob, &g, 2000));
+	assert_string_equal(g.body, "lost");
+	/* No answer: after resend_ms it comes again. */
+	assert_true(recv_msg(&f, ob, &g, 2000));
+	assert_string_equal(g.body, "lost");
+	outbox_get_stats(ob, &st);
+	assert_true(st.resent >= 1);
+	/* A restart of the connector: the spooled entry is sent again. */
+	outbox_close(ob);
+	assert_int_equal(outbox_open(&f.opt, &ob), GW_OK);
+	assert_true(recv_msg(&f, ob, &g, 2000));
+	assert_string_equal(g.body, "lost");
+	send_ack(&f, &g, WIRE_RESULT_STORED);
+	pump_until_spooled(ob, 0);
+	outbox_close(ob);
+	/* Nothing left to send after the next restart. */
+	assert_int_equal(outbox_open(&f.opt, &ob), GW_OK);
+	assert_false(recv_msg(&f, ob, &g, 400));
+	outbox_close(ob);
+	fx_done(&f);
+}
+
+static void test_bounds(void **state)
+{
+	struct fx f = {0};
+	struct outbox *ob;
+
+	(void)state;
+	fx_init(&f);
+	f.opt.max_entries = 3;
+	assert_int_equal(outbox_open(&f.opt, &ob), GW_OK);
+	assert_int_equal(outbox_add(ob, "", 0), GW_ETOOBIG);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(outbox_add(ob, "x", 1), GW_OK);
+	assert_int_equal(outbox_add(ob, "x", 1), GW_EFULL);
+	assert_int_equal(outbox_commit(ob), GW_OK);
+	/* Still full: three are spooled and unacknowledged. */
+	assert_int_equal(outbox_add(ob, "x", 1), GW_EFULL);
+	outbox_close(ob);
+	fx_done(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_commit_send_ack),
+		cmocka_unit_test(test_resend_after_silence_and_restart),
+		cmocka_unit_test(test_bounds),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
