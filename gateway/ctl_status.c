@@ -18,11 +18,37 @@
 
 #define STATUS_MAX_BYTES (1024 * 1024)
 
-static int alive(json_int_t pid)
+/*
+ * Whether `pid` is a live process whose name starts with `comm`: kill(pid, 0)
+ * alone would also accept a zombie (a gatewayd killed before its parent
+ * reaped it) and a pid reused by another program after a crash or reboot.
+ * Without /proc, kill(pid, 0) decides alone.
+ */
+static int alive(json_int_t pid, const char *comm)
 {
-	if (pid <= 0 || pid > INT_MAX)
+	char path[64], line[256];
+	const char *name, *end;
+	FILE *f;
+	size_t n;
+
+	if (pid <= 0 || pid > INT_MAX || (kill((pid_t)pid, 0) != 0 && errno != EPERM))
 		return 0;
-	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+	snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 1;
+	n = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[n] = '\0';
+	/* "PID (COMM) STATE ...": COMM may hold blanks and parentheses. */
+	name = strchr(line, '(');
+	end = strrchr(line, ')');
+	if (!name || !end || end < name || end[1] != ' ')
+		return 1;
+	name++;
+	if (end[2] == 'Z' || end[2] == 'X')
+		return 0;
+	return (size_t)(end - name) >= strlen(comm) && strncmp(name, comm, strlen(comm)) == 0;
 }
 
 /* Parses the JSON file at `path`; NULL when missing or unreadable. */
@@ -58,7 +84,8 @@ static void merge_children(const char *run_dir, json_t *children)
 		}
 		json_object_set_new(c, "status", st ? st : json_null());
 		json_object_set_new(c, "alive",
-				    json_boolean(alive(json_integer_value(json_object_get(c, "pid")))));
+				    json_boolean(alive(json_integer_value(json_object_get(c, "pid")),
+							  "gateway-")));
 	}
 }
 
@@ -175,7 +202,7 @@ int ctl_cmd_status(struct ctl *ctl)
 		return CTL_EXIT_USAGE;
 	}
 	doc = load_json(path);
-	if (!doc || !alive(json_integer_value(json_object_get(doc, "pid")))) {
+	if (!doc || !alive(json_integer_value(json_object_get(doc, "pid")), "gatewayd")) {
 		fprintf(stderr, "gatewayd is not running (state dir %s)\n", ctl->state_dir);
 		rc = CTL_EXIT_DOWN;
 		goto out;

@@ -70,8 +70,8 @@ static int exe_path(char *dst, size_t size, const char *bindir, const char *name
 	if (n < 0 || (size_t)n >= size)
 		return GW_EINVAL;
 	if (access(dst, X_OK) != 0) {
-		GW_ERROR(MOD, "%s: not an executable (%s); build it beside gatewayd", dst,
-			 strerror(errno));
+		GW_ERROR(MOD, "%s: not an executable (%s); gateway-router and "
+			 "gateway-connector must be installed beside gatewayd", dst, strerror(errno));
 		return GW_ENOTFOUND;
 	}
 	return GW_OK;

@@ -4,9 +4,10 @@
  *
  * The schema is declared once, in proto/schema.def (an X-macro list of every
  * object and field with its type, key, limit and whether it is required).
- * That one declaration expands into the C structs below' members and into
- * the descriptor tables that drive encode, decode, free and JSON dump, so a
- * field added there exists everywhere at once. docs/events.md documents each
+ * That one declaration expands into the descriptor tables that drive encode,
+ * decode, free and JSON dump, and into compile-time checks that the structs
+ * below have exactly those members with those C types, so a field cannot be
+ * added in one place and forgotten in another. docs/events.md documents each
  * field.
  *
  * Wire form: a msgpack map with string keys. Every event carries
@@ -53,7 +54,7 @@ enum proto_type {
 	PROTO_T_MESSAGE_RECEIVED, /* "message.received": an inbound message */
 	PROTO_T_CUSTOMER_CREATED, /* "customer.created" */
 	PROTO_T_TICKET_CREATED,   /* "ticket.created" */
-	PROTO_T_TICKET_UPDATED,   /* "ticket.updated": a message was added */
+	PROTO_T_TICKET_UPDATED,   /* "ticket.updated": a message joined it */
 	PROTO_T__COUNT
 };
 
@@ -158,7 +159,8 @@ void proto_event_clear(struct proto_event *ev);
  * proto_encode - encodes `ev` (borrowed) as a msgpack map into a new buffer
  * stored in *out (caller frees with free()) and its length in *len.
  * Checks required fields and limits as decode does, so nothing encodable is
- * undecodable. Returns GW_OK, GW_EMISSING, GW_ETOOBIG, GW_ETYPE, GW_ENOMEM;
+ * undecodable. Returns GW_OK, GW_EMISSING, GW_ETOOBIG, GW_ETYPE, GW_EPROTO
+ * (a string that is not UTF-8 or holds a NUL), GW_ENOMEM;
  * with `err` (may be NULL) filled on failure.
  */
 int proto_encode(const struct proto_event *ev, char **out, size_t *len,

@@ -6,8 +6,9 @@
  *   customer   one per (channel, sender address) for now; created on the
  *              first message, with one thread holding all its messages
  *   ticket     the customer's open ticket, or a new one opened by this message
- *   events     customer.created, ticket.created, message.received (with
- *              customer_id, thread_id, ticket_id) in that order
+ *   events     customer.created (new customer), ticket.created (new ticket),
+ *              message.received (with customer_id, thread_id, ticket_id), and
+ *              ticket.updated when the message joined an existing ticket
  */
 #include "router/router.h"
 
@@ -148,6 +149,10 @@ static int file_message(struct batch *b, struct proto_event *msg, struct proto_c
 	rc = store_ticket_put(b->txn, t);
 	if (rc == GW_OK)
 		rc = store_customer_put(b->txn, c);
+	/* A ticket opened by this message was announced by ticket.created;
+	 * one that already existed tells its consumers it changed. */
+	if (rc == GW_OK && t->message_count > 1)
+		rc = emit_ticket(b, PROTO_T_TICKET_UPDATED, t);
 	return rc;
 }
 

@@ -461,6 +461,7 @@ static int api_on_body_done(struct api *api, struct api_conn *c)
 	}
 	if (c->state != API_C_BODY)
 		return 0;
+	c->body_max = 0; /* all read: a refusal from here on answers at once */
 	buf = api_encode_body(api, c, &len);
 	free(c->body);
 	c->body = NULL;
@@ -596,13 +597,35 @@ static int api_on_writable(struct api *api, struct api_conn *c, struct lws *wsi)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/*
+ * The API speaks HTTP/1.1 only: an Upgrade (h2c, websocket) is answered 400
+ * and the connection closed, as a body may follow that lws would not frame.
+ */
+static int api_refuse_upgrade(struct api *api, struct lws *wsi, const char *proto)
+{
+	struct api_conn c;
+
+	memset(&c, 0, sizeof(c));
+	c.wsi = wsi;
+	c.close = 1;
+	api->inst->stats.requests++;
+	api_refuse(api, &c, 400, "invalid_request",
+		   "protocol upgrade to %.32s is not supported; use HTTP/1.1", proto);
+	api_write_answer(api, &c);
+	return -1;
+}
+
 static int api_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			void *in, size_t len)
 {
 	struct api *api = lws_context_user(lws_get_context(wsi));
 	struct api_conn *c = user;
 
-	if (!c || !api)
+	if (!api)
+		return 0;
+	if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
+		return api_refuse_upgrade(api, wsi, in ? (const char *)in : "?");
+	if (!c)
 		return 0;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
@@ -685,8 +708,11 @@ static int api_listen(struct api *api)
 	info.pt_serv_buf_size = API_SERV_BUF;
 	/* Each connection holds its header table until it is answered. */
 	info.max_http_header_pool2 = (unsigned int)api->set->max_connections;
-	/* Listen socket, lws's wake-up pipe and some slack above the clients. */
-	info.fd_limit_per_thread = (unsigned int)api->set->max_connections + 8;
+	/*
+	 * lws counts its listen socket in this limit and stops accepting when
+	 * it is reached: the clients past max_connections wait in the backlog.
+	 */
+	info.fd_limit_per_thread = (unsigned int)api->set->max_connections + 1;
 	api->lws = lws_create_context(&info);
 	if (!api->lws) {
 		GW_ERROR(api->inst->log_module, "cannot listen on %s:%d", l->host, l->port);

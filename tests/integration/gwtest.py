@@ -665,6 +665,27 @@ class BusConsumer:
 
 # --- the gateway -----------------------------------------------------------------------
 
+# Gateways started and not cleaned up yet: killed if the test run itself is
+# terminated (e.g. by a ctest timeout), when no cleanup would run.
+_LIVE = set()
+_TMPDIRS = set()
+
+
+def _on_terminate(signum, frame):
+    for gw in list(_LIVE):
+        try:
+            gw.kill()
+        except Exception:
+            pass
+    for d in list(_TMPDIRS):
+        shutil.rmtree(d, ignore_errors=True)
+    os._exit(128 + signum)
+
+
+for _sig in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(_sig, _on_terminate)
+
+
 class Gateway:
     """One gatewayd with its config and state folder inside `root`."""
 
@@ -688,6 +709,10 @@ class Gateway:
         self.log_path = None
         self.runs = 0
         self.saved_log = ""
+        self.final_status = None
+        # Restarts a test causes on purpose (SIGKILL), per child; any other
+        # restart is a crash the test did not ask for.
+        self.allowed_restarts = {}
 
     # files
 
@@ -734,6 +759,7 @@ class Gateway:
                 start_new_session=True)
         finally:
             log.close()
+        _LIVE.add(self)
         self.wait_ready(timeout or tmo(20))
         return self
 
@@ -751,10 +777,13 @@ class Gateway:
             if not f or f.get("pid") != c["pid"]:
                 return f"run/{name}.json written by pid {c['pid']} (now {f!r})"
         if self.connectors:
+            c = ApiClient(self.api_port, self.token, timeout=1)
             try:
-                r = ApiClient(self.api_port, self.token, timeout=1).get("/healthz", auth=False)
+                r = c.get("/healthz", auth=False)
             except RETRYABLE as e:
                 return f"GET /healthz (error {e!r})"
+            finally:
+                c.close()
             if r.status != 200:
                 return f"GET /healthz answering 200 (now {r!r})"
         return ""
@@ -849,6 +878,7 @@ class Gateway:
 
     def cleanup(self):
         """Stops everything (gently, then not) and keeps the log tail for a report."""
+        self.final_status = self.status() if self.proc is not None else None
         try:
             if self.proc is not None and self.proc.poll() is None:
                 try:
@@ -857,7 +887,44 @@ class Gateway:
                     pass
         finally:
             self.kill()
+            _LIVE.discard(self)
             self.saved_log = self.log_tail()
+
+    def log_paths(self):
+        return [os.path.join(self.root, f"gatewayd.{i}.log") for i in range(1, self.runs + 1)]
+
+    def sanitizer_reports(self):
+        """Lines of every run's log where a sanitizer reported an error."""
+        marks = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                 "WARNING: AddressSanitizer", "ERROR: UndefinedBehaviorSanitizer")
+        found = []
+        for p in self.log_paths():
+            try:
+                with open(p, "r", encoding="utf-8", errors="replace") as f:
+                    for i, ln in enumerate(f, 1):
+                        if any(m in ln for m in marks):
+                            found.append(f"{os.path.basename(p)}:{i}: {ln.rstrip()}")
+            except OSError:
+                pass
+        return found
+
+    def unexpected_restarts(self):
+        """Children of the last run restarted more often than the test allowed."""
+        st = self.final_status or {}
+        out = []
+        for c in st.get("children", []):
+            allowed = self.allowed_restarts.get(c.get("name"), 0)
+            if allowed is not None and c.get("restarts", 0) > allowed:
+                out.append(f"{c.get('name')}: {c.get('restarts')} restarts (allowed {allowed}), "
+                           f"last exit {c.get('last_exit')}")
+        return out
+
+    def check_health(self):
+        """Raises when a sanitizer reported something or a child crashed unasked."""
+        problems = self.sanitizer_reports() + self.unexpected_restarts()
+        if problems:
+            raise AssertionError("the gateway was not healthy:\n  " + "\n  ".join(problems[:20])
+                                 + f"\n--- log tail ---\n{self.saved_log}")
 
     # clients
 
@@ -898,6 +965,8 @@ class GatewayTestCase(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="gwit-")
         self._gateways = []
+        _TMPDIRS.add(self.tmp)
+        self.addCleanup(_TMPDIRS.discard, self.tmp)
         self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
 
     def start_gateway(self, sub="gw", **kw):
@@ -905,6 +974,8 @@ class GatewayTestCase(unittest.TestCase):
         os.makedirs(root, exist_ok=True)
         gw = Gateway(root, **kw)
         self._gateways.append(gw)
+        # Cleanups run last-in first-out: stop first, then check the logs.
+        self.addCleanup(gw.check_health)
         self.addCleanup(gw.cleanup)
         return gw.start()
 

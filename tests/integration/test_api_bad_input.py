@@ -28,6 +28,7 @@ class ApiBadInput(GatewayTestCase):
     @classmethod
     def setUpClass(cls):
         cls.class_tmp = tempfile.mkdtemp(prefix="gwit-bad-")
+        gwtest._TMPDIRS.add(cls.class_tmp)
         cls.class_gateway = Gateway(cls.class_tmp, max_body_bytes=MAX_BODY)
         try:
             cls.class_gateway.start()
@@ -55,11 +56,14 @@ class ApiBadInput(GatewayTestCase):
             cls.bus = None
         cls.class_gateway.cleanup()
         shutil.rmtree(cls.class_tmp, ignore_errors=True)
+        gwtest._TMPDIRS.discard(cls.class_tmp)
 
     @classmethod
     def tearDownClass(cls):
+        gw = cls.class_gateway
         cls._class_cleanup()
         cls.class_gateway = None
+        gw.check_health()
 
     def setUp(self):
         super().setUp()
@@ -131,8 +135,9 @@ class ApiBadInput(GatewayTestCase):
         x = self.fresh_id("wrongtok")
         bad = ("0" if self.gw.token[0] != "0" else "1") + self.gw.token[1:]
         self.assertEqual(len(bad), len(self.gw.token))
-        self.refused(401, lambda: self.gw.client(bad).post_message(message_body(x)),
-                     **UNAUTHORIZED, ids=[x])
+        c = self.gw.client(bad)
+        self.addCleanup(c.close)
+        self.refused(401, lambda: c.post_message(message_body(x)), **UNAUTHORIZED, ids=[x])
 
     def test_token_of_other_length(self):
         for bad in (self.gw.token[:-1], self.gw.token + "0", "", self.gw.token * 4):

@@ -80,15 +80,17 @@ static void test_route_rules(void **state)
 	assert_string_equal(b.ev[2].type, "message.received");
 	assert_int_equal(b.head, 3);
 	batch_reset(&b);
-	/* Same sender: appended to the open ticket, one event. */
+	/* Same sender: appended to the open ticket, which is updated. */
 	assert_int_equal(route(st, &b, "m2", "+1555", &t2), ROUTE_STORED);
-	assert_int_equal(b.nev, 1);
+	assert_int_equal(b.nev, 2);
+	assert_string_equal(b.ev[0].type, "message.received");
+	assert_string_equal(b.ev[1].type, "ticket.updated");
 	assert_int_equal(t2, t1);
 	batch_reset(&b);
 	/* The same id again: a duplicate, nothing emitted. */
 	assert_int_equal(route(st, &b, "m1", "+1555", &t2), ROUTE_DUPLICATE);
 	assert_int_equal(b.nev, 0);
-	assert_int_equal(b.head, 4);
+	assert_int_equal(b.head, 5);
 	/* Another sender: another customer and ticket. */
 	assert_int_equal(route(st, &b, "m3", "+1666", &t3), ROUTE_STORED);
 	assert_int_not_equal(t3, t1);
@@ -228,7 +230,8 @@ static void test_router_sockets(void **state)
 	send_message(dealer, 4, "a2", "+1");
 	assert_string_equal(recv_ack(dealer, 4), WIRE_RESULT_STORED);
 
-	/* Replay from 2 returns seqs 2..4 (ticket.created, 2 messages). */
+	/* Replay from 2 returns seqs 2..5: ticket.created, message.received,
+	 * message.received, ticket.updated. */
 	req = zsock(&fx, ZMQ_REQ, fx.command);
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
@@ -259,7 +262,7 @@ static void test_router_sockets(void **state)
 		assert_true(n > 0);
 		events++;
 	}
-	assert_int_equal(events, 3);
+	assert_int_equal(events, 4);
 
 	/* An unknown ticket is a clear error. */
 	msgpack_sbuffer_init(&sb);
