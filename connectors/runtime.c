@@ -208,20 +208,20 @@ static int runtime_serve(const struct connector_type *type, struct connector_ins
 		GW_ERROR(inst->log_module, "cannot start: %s", gw_strerror(rc));
 		goto out;
 	}
-	GW_INFO(inst->log_module, "running (pid %ld)", (long)getpid());
+	GW_INFO(inst->log_module, "running");
 	rc = type->run(inst);
 	if (rc != GW_OK)
 		GW_ERROR(inst->log_module, "stopped on error: %s", gw_strerror(rc));
 out:
 	if (created)
 		type->destroy(inst);
-	if (inst->outbox) {
-		connector_status_write(inst);
-		outbox_close(inst->outbox);
-		inst->outbox = NULL;
-	}
+	/* A clean stop leaves no status behind; a failure leaves its counters. */
 	if (rc == GW_OK)
 		connector_status_remove();
+	else if (inst->outbox)
+		connector_status_write(inst);
+	outbox_close(inst->outbox);
+	inst->outbox = NULL;
 	return rc == GW_OK ? EXIT_OK : EXIT_ERROR;
 }
 
@@ -232,12 +232,12 @@ static int runtime_resolve(const struct gw_config *cfg, const char *name,
 {
 	*conf = gw_config_find_connector(cfg, name);
 	if (!*conf) {
-		GW_ERROR(PROCESS_NAME, "%s: no connector named \"%s\"", cfg->path, name);
+		GW_ERROR("runtime", "%s: no connector named \"%s\"", cfg->path, name);
 		return EXIT_CONFIG;
 	}
 	*type = connector_type_find((*conf)->type);
 	if (!*type) {
-		GW_ERROR(PROCESS_NAME, "%s: connector \"%s\" has unknown type \"%s\"", cfg->path,
+		GW_ERROR("runtime", "%s: connector \"%s\" has unknown type \"%s\"", cfg->path,
 			 name, (*conf)->type);
 		return EXIT_CONFIG;
 	}
@@ -259,7 +259,7 @@ int main(int argc, char **argv)
 		return 64; /* EX_USAGE */
 	rc = gw_config_load(args.config, args.state_dir, &cfg, err, sizeof(err));
 	if (rc != GW_OK) {
-		GW_ERROR(PROCESS_NAME, "%s", err[0] ? err : gw_strerror(rc));
+		GW_ERROR("runtime", "%s", err[0] ? err : gw_strerror(rc));
 		code = rc == GW_ECONFIG || rc == GW_ENOTFOUND ? EXIT_CONFIG : EXIT_ERROR;
 		goto out;
 	}

@@ -203,10 +203,15 @@ int ctl_cmd_status(struct ctl *ctl)
 	}
 	doc = load_json(path);
 	if (!doc || !alive(json_integer_value(json_object_get(doc, "pid")), "gatewayd")) {
-		fprintf(stderr, "gatewayd is not running (state dir %s)\n", ctl->state_dir);
+		/* The answer to "status", not an error of gatewayctl: stdout. */
+		if (ctl->json)
+			printf("{\"process\": \"gatewayd\", \"running\": false}\n");
+		else
+			printf("gatewayd is not running (state dir %s)\n", ctl->state_dir);
 		rc = CTL_EXIT_DOWN;
 		goto out;
 	}
+	json_object_set_new(doc, "running", json_true());
 	merge_children(run_dir, json_object_get(doc, "children"));
 	if (ctl->json) {
 		char *text = json_dumps(doc, JSON_INDENT(2));

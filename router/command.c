@@ -221,8 +221,25 @@ static int pack_ticket_messages(struct store_txn *txn, msgpack_packer *pk,
 
 	if (rc)
 		return rc;
-	msgpack_pack_array(pk, (uint32_t)l.n);
-	for (size_t i = 0; i < l.n; i++) {
+	/* The newest messages matter most: past the byte bound, list the
+	 * last ones that fit (the ticket record has the full count). */
+	size_t first = l.n, bytes = 0;
+
+	while (first > 0) {
+		const char *type;
+		const void *data;
+		size_t tlen, len;
+
+		rc = store_eventlog_get(txn, ids[first - 1], &type, &tlen, &data, &len);
+		if (rc)
+			return rc;
+		if (bytes + len > WIRE_REPLAY_MAX_BYTES && first < l.n)
+			break;
+		bytes += len;
+		first--;
+	}
+	msgpack_pack_array(pk, (uint32_t)(l.n - first));
+	for (size_t i = first; i < l.n; i++) {
 		const char *type;
 		const void *data;
 		size_t tlen, len;

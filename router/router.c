@@ -445,7 +445,7 @@ int router_run(struct router *r, volatile int *stop)
 		}
 		if (n > 0 && (items[1].revents & ZMQ_POLLIN))
 			while (command_handle(r) > 0)
-				;
+				r->stats.commands++;
 		router_timers(r);
 		if (r->stats.commit_failures != failures) {
 			/* Do not spin on a store that keeps failing. */

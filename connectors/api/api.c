@@ -154,6 +154,19 @@ static void api_lws_log(int level, const char *line)
 
 /* ---- logging of refusals ---------------------------------------------- */
 
+/* Starts a new one-second log window, summing up what the last one dropped. */
+static void api_log_window(struct api *api, int64_t now)
+{
+	if (now - api->log_window_us < 1000000)
+		return;
+	if (api->log_dropped)
+		GW_WARN(api->inst->log_module, "%u more refused requests not logged",
+			api->log_dropped);
+	api->log_window_us = now;
+	api->log_count = 0;
+	api->log_dropped = 0;
+}
+
 /*
  * One line per refused request, naming the cause and the peer (never the
  * token or the body); past API_LOG_PER_SEC a second, the rest is counted
@@ -161,17 +174,9 @@ static void api_lws_log(int level, const char *line)
  */
 static void api_log_refusal(struct api *api, const struct api_conn *c)
 {
-	int64_t now = gw_mono_us();
 	char peer[64] = "?";
 
-	if (now - api->log_window_us >= 1000000) {
-		if (api->log_dropped)
-			GW_WARN(api->inst->log_module, "%u more refused requests not logged",
-				api->log_dropped);
-		api->log_window_us = now;
-		api->log_count = 0;
-		api->log_dropped = 0;
-	}
+	api_log_window(api, gw_mono_us());
 	if (api->log_count >= API_LOG_PER_SEC) {
 		api->log_dropped++;
 		return;
@@ -669,6 +674,7 @@ static void api_tick_cb(lws_sorted_usec_list_t *sul)
 		api->failed = rc;
 	}
 	connector_status_tick(api->inst);
+	api_log_window(api, gw_mono_us()); /* the summary also when refusals stop */
 	lws_sul_schedule(api->lws, 0, &api->tick_sul, api_tick_cb, API_TICK_US);
 }
 

@@ -655,7 +655,7 @@ class BusConsumer:
                       f"message.received with external_id {ext_id!r}")
         return self.received(ext_id)
 
-    def wait_heartbeat_after(self, head, timeout=None):
+    def wait_heartbeat(self, timeout=None):
         """Waits for a heartbeat (received from now on) and returns its head_seq."""
         with self.cond:
             n = self.heartbeats

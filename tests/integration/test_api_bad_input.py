@@ -39,7 +39,7 @@ class ApiBadInput(GatewayTestCase):
             raise
         cls.n = itertools.count(1)
         # The probe sender exists and has an open ticket, so each probe
-        # adds exactly one event: its message.received.
+        # adds exactly two events: its message.received and ticket.updated.
         c = cls.class_gateway.client()
         r = c.post_until_accepted(message_body("seed", PROBE_SENDER),
                                   time.monotonic() + tmo(15))
@@ -107,7 +107,12 @@ class ApiBadInput(GatewayTestCase):
         self.assertEqual(m["seq"], head0 + 1,
                          f"something was stored before the probe: "
                          f"{[e for e in self.bus.snapshot() if e[0] > head0]}")
-        self.assertEqual(self.gw.head(), head0 + 1)
+        # ...and its ticket.updated (the probe sender's ticket is open) the next.
+        self.bus.wait_for(lambda c: c.complete_to(head0 + 2), tmo(10), "the probe's update")
+        t, upd = self.bus.event(head0 + 2)
+        self.assertEqual((t, upd["ticket_id"], upd["last_message_seq"]),
+                         ("ticket.updated", m["ticket_id"], head0 + 1))
+        self.assertEqual(self.gw.head(), head0 + 2)
         for x in refused_ids:
             self.assertFalse(self.bus.has(x), f"refused message {x} reached the bus")
         self.assertEqual(self.bus.conflicts, [])

@@ -126,10 +126,19 @@ class ApiEndToEnd(GatewayTestCase):
         self.assertNotEqual(m3["customer_id"], m1["customer_id"])
         self.assertNotEqual(m3["thread_id"], m1["thread_id"])
         self.assertNotEqual(m3["ticket_id"], m1["ticket_id"])
-        self.assertEqual(m3["seq"], m2["seq"] + 3)
+        # a-2 joined the open ticket: ticket.updated right after it.
+        self.assertEqual(m3["seq"], m2["seq"] + 4)
         bus.wait_for(lambda c: c.complete_to(m3["seq"]), tmo(10), "events up to b-1")
-        cc = bus.event(m2["seq"] + 1)
-        tc = bus.event(m2["seq"] + 2)
+        tu = bus.event(m2["seq"] + 1)
+        self.assertEqual(tu[0], "ticket.updated")
+        self.assertEqual(tu[1]["ticket_id"], m1["ticket_id"])
+        self.assertEqual(tu[1]["customer_id"], m1["customer_id"])
+        self.assertEqual(tu[1]["status"], "open")
+        self.assertEqual(tu[1]["subject"], "First")
+        self.assertEqual(tu[1]["message_count"], 2)
+        self.assertEqual(tu[1]["last_message_seq"], m2["seq"])
+        cc = bus.event(m2["seq"] + 2)
+        tc = bus.event(m2["seq"] + 3)
         self.assertEqual(cc[0], "customer.created")
         self.assertEqual(cc[1]["customer_id"], m3["customer_id"])
         self.assertEqual(cc[1]["address"], SENDER_B)
@@ -139,6 +148,7 @@ class ApiEndToEnd(GatewayTestCase):
         types = [t for _, t, _ in bus.snapshot()]
         self.assertEqual(types.count("customer.created"), 2, types)
         self.assertEqual(types.count("ticket.created"), 2, types)
+        self.assertEqual(types.count("ticket.updated"), 1, types)
 
     def test_same_id_again_is_accepted_once(self):
         bus = self.start_consumer(self.gw)
@@ -155,11 +165,15 @@ class ApiEndToEnd(GatewayTestCase):
         self.assertEqual(probe["seq"], head + 1,
                          f"events between: {bus.snapshot()[head:]}")
         self.assertEqual(bus.seqs_of("dup-1"), [first["seq"]])
+        # The probe's ticket.updated is the last event: the duplicates added none.
+        gwtest.wait_until(lambda: self.gw.head() >= head + 2, tmo(10), "the probe's events")
         logged = self.gw.replay_all()
+        self.assertEqual([(s, t) for s, t, _ in logged[head:]],
+                         [(head + 1, "message.received"), (head + 2, "ticket.updated")])
         ids = [e["external_id"] for _, t, e in logged if t == "message.received"]
         self.assertEqual(ids.count("dup-1"), 1, ids)
         self.assertEqual(ids.count("dup-probe"), 1, ids)
-        self.assertEqual(logged[-1][2]["text"], "text of dup-probe")
+        self.assertEqual(logged[-2][2]["text"], "text of dup-probe")
         self.assertEqual([e for s, t, e in logged if s == first["seq"]][0]["text"], "once")
 
     def test_healthz_and_keep_alive(self):
@@ -260,15 +274,15 @@ class ApiEndToEnd(GatewayTestCase):
     def test_gatewayctl_tail_from_replays_then_follows(self):
         self.accept(message_body("a-1", SENDER_A, "Ana"))
         self.accept(message_body("a-2", SENDER_A, "Ana"))
-        gwtest.wait_until(lambda: self.gw.head() >= 4, tmo(10), "router head_seq 4")
+        gwtest.wait_until(lambda: self.gw.head() >= 5, tmo(10), "router head_seq 5")
         next_event = self.start_tail("--from", "2")
         got = self.read_until(next_event, "a-2", tmo(10))
         self.assertEqual([e["seq"] for e in got], [2, 3, 4])
         self.accept(message_body("b-1", SENDER_B, "Bo"))
         got = self.read_until(next_event, "b-1", tmo(10))
         self.assertEqual([(e["seq"], e["type"]) for e in got],
-                         [(5, "customer.created"), (6, "ticket.created"),
-                          (7, "message.received")])
+                         [(5, "ticket.updated"), (6, "customer.created"),
+                          (7, "ticket.created"), (8, "message.received")])
         self.assertEqual(self.tail_seen, [e for _, _, e in self.gw.replay_all()][1:])
 
     def _stop_proc(self, proc):
@@ -394,9 +408,12 @@ class ApiEndToEnd(GatewayTestCase):
         self.assertEqual(m["seq"], head + 1)
         self.assertEqual(m["ticket_id"], a1["ticket_id"])
         self.assertEqual(m["customer_id"], a1["customer_id"])
+        gwtest.wait_until(lambda: self.gw.head() >= head + 2, tmo(10), "a-3's ticket.updated")
         after = self.gw.replay_all()
         self.assertEqual(after[:len(before)], before)
-        self.assertEqual([s for s, _, _ in after], list(range(1, head + 2)))
+        self.assertEqual([(s, t) for s, t, _ in after[len(before):]],
+                         [(head + 1, "message.received"), (head + 2, "ticket.updated")])
+        self.assertEqual([s for s, _, _ in after], list(range(1, head + 3)))
         ids = [e["external_id"] for _, t, e in after if t == "message.received"]
         self.assertEqual(ids, ["a-1", "a-2", "b-1", "a-3"])
 
@@ -405,17 +422,17 @@ class ApiEndToEnd(GatewayTestCase):
                 ("l-5", SENDER_A)]
         for ext, sender in plan:
             self.accept(message_body(ext, sender))
-        # 3 senders: 3 customers + 3 tickets + 5 messages.
-        self.wait_head(11)
+        # 3 senders: 3 customers + 3 tickets + 5 messages + 2 ticket updates.
+        self.wait_head(13)
         bus = self.start_consumer(self.gw, wait=False)
-        bus.wait_for(lambda c: c.complete_to(11), tmo(15), "seqs 1..11 after a late start")
-        self.assertGreaterEqual(bus.from_replay, 11)
+        bus.wait_for(lambda c: c.complete_to(13), tmo(15), "seqs 1..13 after a late start")
+        self.assertGreaterEqual(bus.from_replay, 13)
         self.assertEqual([e["external_id"] for _, t, e in bus.snapshot()
                           if t == "message.received"], [x for x, _ in plan])
         self.assertEqual(bus.snapshot(), self.gw.replay_all())
         # And live from then on.
         self.accept(message_body("l-6", SENDER_B))
-        self.assertEqual(bus.wait_message("l-6")["seq"], 12)
+        self.assertEqual(bus.wait_message("l-6")["seq"], 14)
         self.assertEqual(bus.conflicts, [])
         self.assertEqual(bus.protocol_errors, [])
 
