@@ -197,7 +197,7 @@ static int runtime_serve(const struct connector_type *type, struct connector_ins
 	if (rc == GW_OK)
 		rc = runtime_open_outbox(inst, state_dir);
 	if (rc != GW_OK) {
-		GW_ERROR(inst->log_module, "cannot open the outbox under %s: %s", state_dir,
+		GW_ERROR(inst->log_module, "cannot open its state under %s: %s", state_dir,
 			 gw_strerror(rc));
 		goto out;
 	}

@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 #include <libwebsockets.h>
@@ -774,7 +775,7 @@ static int api_run(struct connector_instance *inst)
 	lws_sul_schedule(api->lws, 0, &api->tick_sul, api_tick_cb, API_TICK_US);
 	while (!connector_stopping() && api->failed == GW_OK) {
 		/* Blocks until a socket or a timer (<= API_TICK_US) is due. */
-		if (lws_service(api->lws, 0) < 0) {
+		if (lws_service(api->lws, 0) < 0 && !connector_stopping()) {
 			GW_ERROR(inst->log_module, "lws service failed");
 			api->failed = GW_EIO;
 		}
