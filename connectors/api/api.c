@@ -112,6 +112,7 @@ struct api_conn {
 	enum api_conn_state state;
 	int status;               /* HTTP status of the answer */
 	const char *error;        /* "error" member of a 4xx/5xx answer */
+	const char *allow;        /* Allow header of a 405 (static) */
 	char message[192];        /* "message" member of a 4xx/5xx answer */
 	char id[PROTO_MAX_EXTERNAL_ID + 1]; /* the client's id, for the 202 */
 	char *body;               /* malloc'ed, body_max bytes */
@@ -376,9 +377,11 @@ static int api_on_request(struct api *api, struct api_conn *c, struct lws *wsi,
 		return api_on_post(api, c, wsi);
 	if (api_check_length(api, c, wsi, &len) != 0)
 		return 0;
-	if (strcmp(path, API_PATH_MESSAGES) == 0 || strcmp(path, API_PATH_HEALTH) == 0)
-		return api_refuse(api, c, 405, "method_not_allowed", "%s does not allow this method",
-				  path);
+	if (strcmp(path, API_PATH_MESSAGES) == 0 || strcmp(path, API_PATH_HEALTH) == 0) {
+		c->allow = strcmp(path, API_PATH_MESSAGES) == 0 ? "POST" : "GET";
+		return api_refuse(api, c, 405, "method_not_allowed", "%s allows only %s", path,
+				  c->allow);
+	}
 	return api_refuse(api, c, 404, "not_found", "no such endpoint; use POST "
 			  API_PATH_MESSAGES);
 }
@@ -561,6 +564,10 @@ static int api_answer_headers(struct api_conn *c, unsigned char **p, unsigned ch
 		return -1;
 	if (c->status == 401 && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_WWW_AUTHENTICATE,
 			(const unsigned char *)"Bearer", 6, p, end))
+		return -1;
+	/* RFC 9110: a 405 names the methods the resource allows. */
+	if (c->status == 405 && c->allow && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW,
+			(const unsigned char *)c->allow, (int)strlen(c->allow), p, end))
 		return -1;
 	return lws_finalize_http_header(wsi, p, end) ? -1 : 0;
 }

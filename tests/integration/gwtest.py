@@ -32,7 +32,6 @@ import msgpack
 import zmq
 
 HEARTBEAT = "gateway.heartbeat"
-EVENT_TYPES = ("customer.created", "ticket.created", "ticket.updated", "message.received")
 LOG_TAIL_LINES = 60
 
 
@@ -152,21 +151,6 @@ def wait_until(fn, timeout, what, interval=0.05, on_fail=None):
             raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what}"
                                  + (f"\n{extra}" if extra else ""))
         time.sleep(interval)
-
-
-def find_dicts(obj, pred):
-    """Every dict nested anywhere in obj (a JSON value) for which pred(d) is true."""
-    found = []
-    stack = [obj]
-    while stack:
-        o = stack.pop()
-        if isinstance(o, dict):
-            if pred(o):
-                found.append(o)
-            stack.extend(o.values())
-        elif isinstance(o, list):
-            stack.extend(o)
-    return found
 
 
 def message_body(ext_id, sender="+15550001111", name="Ana", text=None, subject=None,
