@@ -196,6 +196,16 @@ int outbox_add(struct outbox *ob, const void *data, size_t len)
 	return GW_OK;
 }
 
+void outbox_rollback(struct outbox *ob, size_t mark)
+{
+	while (ob->nqueue > mark) {
+		ob->nqueue--;
+		free((void *)ob->queue[ob->nqueue].data);
+		ob->queue[ob->nqueue].data = NULL;
+	}
+	ob->st.queued = ob->nqueue;
+}
+
 static int ob_write(struct outbox *ob, const struct spool_rec *add, size_t nadd)
 {
 	uint64_t first = 0;

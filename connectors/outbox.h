@@ -66,6 +66,17 @@ int outbox_add(struct outbox *ob, const void *data, size_t len);
 size_t outbox_queued(const struct outbox *ob);
 
 /*
+ * outbox_rollback - drops the events added since outbox_queued() returned
+ * `mark`, so that a request whose events are added one by one is queued
+ * whole or not at all:
+ *   size_t mark = outbox_queued(ob);
+ *   for each event: if (outbox_add(ob, ...) != GW_OK) { outbox_rollback(ob, mark); ... }
+ * Only between outbox_add and the next outbox_commit (a commit empties the
+ * queue). A `mark` at or past the queue's length changes nothing.
+ */
+void outbox_rollback(struct outbox *ob, size_t mark);
+
+/*
  * outbox_commit - writes every queued event to the spool in one transaction
  * and syncs it, then starts sending them. On GW_OK all of them are durable;
  * on an error none is and the queue is emptied (the caller answers its

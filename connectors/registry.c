@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "connectors/api/api.h"
+#include "connectors/meta/meta.h"
 
 const struct connector_type *const connector_types[] = {
 	&connector_api,
+	&connector_meta,
 	NULL,
 };
 

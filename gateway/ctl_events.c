@@ -118,7 +118,24 @@ static void print_line(const struct proto_event *ev)
 	printf("%llu %s", (unsigned long long)ev->seq, proto_type_name(ev->type));
 	switch (ev->type) {
 	case PROTO_T_MESSAGE_RECEIVED:
+	case PROTO_T_MESSAGE_SENT:
 		print_message(&ev->u.message);
+		break;
+	case PROTO_T_MESSAGE_STATUS:
+		kv_str("channel", ev->u.status.channel);
+		kv_str("external_id", ev->u.status.external_id);
+		kv_str("status", ev->u.status.status);
+		kv_u64("message_seq", ev->u.status.message_seq);
+		kv_u64("customer", ev->u.status.customer_id);
+		kv_u64("ticket", ev->u.status.ticket_id);
+		break;
+	case PROTO_T_MESSAGE_EDITED:
+	case PROTO_T_MESSAGE_DELETED:
+		kv_str("channel", ev->u.change.channel);
+		kv_str("external_id", ev->u.change.external_id);
+		kv_u64("message_seq", ev->u.change.message_seq);
+		kv_u64("customer", ev->u.change.customer_id);
+		kv_u64("ticket", ev->u.change.ticket_id);
 		break;
 	case PROTO_T_CUSTOMER_CREATED:
 		kv_u64("customer", ev->u.customer.customer_id);
@@ -127,13 +144,16 @@ static void print_line(const struct proto_event *ev)
 		kv_str("address", ev->u.customer.address);
 		kv_str("name", ev->u.customer.name);
 		break;
-	default:
+	case PROTO_T_TICKET_CREATED:
+	case PROTO_T_TICKET_UPDATED:
 		kv_u64("ticket", ev->u.ticket.ticket_id);
 		kv_u64("customer", ev->u.ticket.customer_id);
 		kv_str("status", ev->u.ticket.status);
 		kv_str("channel", ev->u.ticket.channel);
 		kv_u64("messages", ev->u.ticket.message_count);
 		kv_u64("last_seq", ev->u.ticket.last_message_seq);
+		break;
+	default:
 		break;
 	}
 	putchar('\n');

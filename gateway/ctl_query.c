@@ -79,15 +79,20 @@ static void print_messages(json_t *msgs)
 	size_t i;
 	json_t *m;
 
-	printf("\n  %-8s %-20s %-10s %-24s %s\n", "SEQ", "TIME", "CHANNEL", "FROM", "TEXT");
+	printf("\n  %-8s %-20s %-17s %-10s %-24s %s\n", "SEQ", "TIME", "EVENT", "CHANNEL",
+	       "FROM", "TEXT");
 	json_array_foreach(msgs, i, m) {
-		json_t *from = json_object_get(m, "from");
+		/* An outbound message shows its recipient; an edit or a delete
+		 * has no sender of its own. */
+		const char *type = str_of(m, "type");
+		int sent = strcmp(type, "message.sent") == 0;
+		json_t *who = json_object_get(m, sent ? "to" : "from");
 		const char *t = json_string_value(json_object_get(m, "text"));
 
 		cell_excerpt(t ? t : "", text, sizeof(text));
-		printf("  %-8llu %-20s %-10s %-24s %s\n", u64_of(m, "seq"),
-		       time_of(m, "received_at", when, sizeof(when)), str_of(m, "channel"),
-		       str_of(from, "address"), text);
+		printf("  %-8llu %-20s %-17s %-10s %s%-22s %s\n", u64_of(m, "seq"),
+		       time_of(m, "ts", when, sizeof(when)), type, str_of(m, "channel"),
+		       sent ? "> " : "  ", str_of(who, "address"), text);
 	}
 }
 

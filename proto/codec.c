@@ -4,6 +4,7 @@
  * here names a field: the walk is the same for every object.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <msgpack.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -127,6 +128,23 @@ static int check_string(struct ctx *c, const char *s, size_t len, size_t limit)
 		return fail(c, GW_EPROTO, "contains NUL");
 	if (!proto_utf8_valid(s, len))
 		return fail(c, GW_EPROTO, "invalid UTF-8");
+	return GW_OK;
+}
+
+/* A string field with a value set holds one of its values, both ways. */
+static int check_value(struct ctx *c, const struct proto_field *f, const char *s, size_t len)
+{
+	if (proto_value_allowed(f, s, len))
+		return GW_OK;
+	/* Strings with a value set are short (PROTO_MAX_KIND, _STATUS). */
+	return fail(c, GW_EPROTO, "value \"%.*s\" not allowed", (int)(len < 32 ? len : 32), s);
+}
+
+/* Both ways: a double on the wire is a finite number. */
+static int check_double(struct ctx *c, double v)
+{
+	if (!isfinite(v))
+		return fail(c, GW_EPROTO, "not a finite number");
 	return GW_OK;
 }
 
@@ -282,13 +300,17 @@ static int unpack_root(struct ctx *c, const void *data, size_t len, msgpack_unpa
 
 static int decode_map(struct ctx *c, const struct part *part, const msgpack_object_map *map);
 
-static int decode_string(struct ctx *c, const msgpack_object *o, size_t limit, char **out)
+/* `f` is NULL for the items of a STRARRAY (no value set). */
+static int decode_string(struct ctx *c, const msgpack_object *o, const struct proto_field *f,
+			 size_t limit, char **out)
 {
 	int rc;
 
 	if (o->type != MSGPACK_OBJECT_STR)
 		return fail(c, GW_ETYPE, "expected string");
 	rc = check_string(c, o->via.str.ptr, o->via.str.size, limit);
+	if (!rc && f)
+		rc = check_value(c, f, o->via.str.ptr, o->via.str.size);
 	if (rc)
 		return rc;
 	*out = malloc((size_t)o->via.str.size + 1);
@@ -311,6 +333,41 @@ static int decode_int64(struct ctx *c, const msgpack_object *o, int64_t *out)
 		return fail(c, GW_ETOOBIG, "%" PRIu64 " out of range", o->via.u64);
 	*out = (int64_t)o->via.u64;
 	return GW_OK;
+}
+
+/* Any msgpack number; a double field may be given an integer. */
+static int decode_double(struct ctx *c, const msgpack_object *o, double *out)
+{
+	switch (o->type) {
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		*out = o->via.f64;
+		break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		*out = (double)o->via.u64;
+		break;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		*out = (double)o->via.i64;
+		break;
+	default:
+		return fail(c, GW_ETYPE, "expected number");
+	}
+	return check_double(c, *out);
+}
+
+/*
+ * An optional nested map held by pointer: allocated here and stored at
+ * once, so that clearing after a later failure frees it.
+ */
+static int decode_objptr(struct ctx *c, const struct proto_field *f, const msgpack_object *o,
+			 void **p)
+{
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return fail(c, GW_ETYPE, "expected map");
+	*p = calloc(1, f->sub->size);
+	if (!*p)
+		return fail(c, GW_ENOMEM, "out of memory");
+	return decode_map(c, &(struct part){ f->sub, *p }, &o->via.map);
 }
 
 /* Checks an array header and allocates its zeroed items into the struct. */
@@ -347,7 +404,7 @@ static int decode_array(struct ctx *c, const struct proto_field *f, const msgpac
 		size_t saved = path_push(c, NULL, i);
 
 		if (!obj) {
-			rc = decode_string(c, e, PROTO_MAX_STRARRAY_ITEM, (char **)items + i);
+			rc = decode_string(c, e, NULL, PROTO_MAX_STRARRAY_ITEM, (char **)items + i);
 		} else if (e->type != MSGPACK_OBJECT_MAP) {
 			rc = fail(c, GW_ETYPE, "expected map");
 		} else {
@@ -389,7 +446,7 @@ static int decode_value(struct ctx *c, const struct proto_field *f, const msgpac
 
 	switch (f->kind) {
 	case PROTO_K_STRING:
-		return decode_string(c, o, f->limit, (char **)p);
+		return decode_string(c, o, f, f->limit, (char **)p);
 	case PROTO_K_UINT64:
 		if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 			return fail(c, GW_ETYPE, "expected unsigned integer");
@@ -397,6 +454,15 @@ static int decode_value(struct ctx *c, const struct proto_field *f, const msgpac
 		return GW_OK;
 	case PROTO_K_INT64:
 		return decode_int64(c, o, (int64_t *)p);
+	case PROTO_K_BOOL:
+		if (o->type != MSGPACK_OBJECT_BOOLEAN)
+			return fail(c, GW_ETYPE, "expected boolean");
+		*(bool *)p = o->via.boolean;
+		return GW_OK;
+	case PROTO_K_DOUBLE:
+		return decode_double(c, o, (double *)p);
+	case PROTO_K_OBJPTR:
+		return decode_objptr(c, f, o, (void **)p);
 	case PROTO_K_OBJECT: {
 		struct part sub = { f->sub, p };
 
@@ -564,7 +630,9 @@ int proto_ticket_decode(const void *data, size_t len, struct proto_ticket *t,
 
 static int encode_map(struct ctx *c, msgpack_packer *pk, const struct part *parts, size_t nparts);
 
-static int encode_string(struct ctx *c, msgpack_packer *pk, const char *s, size_t limit)
+/* `f` is NULL for the items of a STRARRAY (no value set). */
+static int encode_string(struct ctx *c, msgpack_packer *pk, const struct proto_field *f,
+			 const char *s, size_t limit)
 {
 	size_t len;
 	int rc;
@@ -573,6 +641,8 @@ static int encode_string(struct ctx *c, msgpack_packer *pk, const char *s, size_
 		return fail(c, GW_EMISSING, "missing");
 	len = strlen(s);
 	rc = check_string(c, s, len, limit);
+	if (!rc && f)
+		rc = check_value(c, f, s, len);
 	if (rc)
 		return rc;
 	PACK(msgpack_pack_str_with_body(pk, s, len));
@@ -600,7 +670,8 @@ static int encode_array(struct ctx *c, msgpack_packer *pk, const struct proto_fi
 
 			rc = encode_map(c, pk, &p, 1);
 		} else {
-			rc = encode_string(c, pk, ((char *const *)items)[i], PROTO_MAX_STRARRAY_ITEM);
+			rc = encode_string(c, pk, NULL, ((char *const *)items)[i],
+					   PROTO_MAX_STRARRAY_ITEM);
 		}
 		path_pop(c, saved);
 	}
@@ -615,15 +686,25 @@ static int encode_value(struct ctx *c, msgpack_packer *pk, const struct proto_fi
 
 	switch (f->kind) {
 	case PROTO_K_STRING:
-		return encode_string(c, pk, *(char *const *)p, f->limit);
+		return encode_string(c, pk, f, *(char *const *)p, f->limit);
 	case PROTO_K_UINT64:
 		PACK(msgpack_pack_uint64(pk, *(const uint64_t *)p));
 		return GW_OK;
 	case PROTO_K_INT64:
 		PACK(msgpack_pack_int64(pk, *(const int64_t *)p));
 		return GW_OK;
+	case PROTO_K_BOOL:
+		PACK(*(const bool *)p ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
+		return GW_OK;
+	case PROTO_K_DOUBLE:
+		if (check_double(c, *(const double *)p))
+			return GW_EPROTO;
+		PACK(msgpack_pack_double(pk, *(const double *)p));
+		return GW_OK;
 	case PROTO_K_OBJECT:
 		return encode_map(c, pk, &(struct part){ f->sub, (void *)p }, 1);
+	case PROTO_K_OBJPTR:
+		return encode_map(c, pk, &(struct part){ f->sub, *(void *const *)p }, 1);
 	case PROTO_K_OBJARRAY:
 	case PROTO_K_STRARRAY:
 		return encode_array(c, pk, f, base);

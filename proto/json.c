@@ -52,8 +52,15 @@ static json_t *json_from_field(const struct proto_field *f, const char *base)
 		return json_from_u64(*(const uint64_t *)p);
 	case PROTO_K_INT64:
 		return json_integer((json_int_t)*(const int64_t *)p);
+	case PROTO_K_BOOL:
+		return json_boolean(*(const bool *)p);
+	case PROTO_K_DOUBLE:
+		/* NULL (a failed dump) for a value encode would refuse too. */
+		return isfinite(*(const double *)p) ? json_real(*(const double *)p) : NULL;
 	case PROTO_K_OBJECT:
 		return json_from_object(f->sub, p);
+	case PROTO_K_OBJPTR:
+		return json_from_object(f->sub, *(void *const *)p);
 	case PROTO_K_OBJARRAY:
 	case PROTO_K_STRARRAY:
 		return json_from_array(f, base);

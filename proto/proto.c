@@ -22,7 +22,10 @@
 #define PROTO_SUB_STRING(sub) NULL
 #define PROTO_SUB_UINT64(sub) NULL
 #define PROTO_SUB_INT64(sub) NULL
+#define PROTO_SUB_BOOL(sub) NULL
+#define PROTO_SUB_DOUBLE(sub) NULL
 #define PROTO_SUB_OBJECT(sub) &proto_obj_##sub
+#define PROTO_SUB_OBJPTR(sub) &proto_obj_##sub
 #define PROTO_SUB_OBJARRAY(sub) &proto_obj_##sub
 #define PROTO_SUB_STRARRAY(sub) NULL
 #define PROTO_SUB_VERSION(sub) NULL
@@ -32,7 +35,10 @@
 #define PROTO_CTYPE_STRING(sub) char *
 #define PROTO_CTYPE_UINT64(sub) uint64_t
 #define PROTO_CTYPE_INT64(sub) int64_t
+#define PROTO_CTYPE_BOOL(sub) bool
+#define PROTO_CTYPE_DOUBLE(sub) double
 #define PROTO_CTYPE_OBJECT(sub) struct proto_##sub
+#define PROTO_CTYPE_OBJPTR(sub) struct proto_##sub *
 #define PROTO_CTYPE_OBJARRAY(sub) struct proto_##sub *
 #define PROTO_CTYPE_STRARRAY(sub) char **
 #define PROTO_CTYPE_VERSION(sub) uint32_t
@@ -43,7 +49,10 @@
 #define PROTO_LENOFF_STRING(obj, m) 0
 #define PROTO_LENOFF_UINT64(obj, m) 0
 #define PROTO_LENOFF_INT64(obj, m) 0
+#define PROTO_LENOFF_BOOL(obj, m) 0
+#define PROTO_LENOFF_DOUBLE(obj, m) 0
 #define PROTO_LENOFF_OBJECT(obj, m) 0
+#define PROTO_LENOFF_OBJPTR(obj, m) 0
 #define PROTO_LENOFF_OBJARRAY(obj, m) offsetof(struct proto_##obj, m##_len)
 #define PROTO_LENOFF_STRARRAY(obj, m) offsetof(struct proto_##obj, m##_len)
 #define PROTO_LENOFF_VERSION(obj, m) 0
@@ -52,7 +61,10 @@
 #define PROTO_LENSIZE_STRING(obj, m)
 #define PROTO_LENSIZE_UINT64(obj, m)
 #define PROTO_LENSIZE_INT64(obj, m)
+#define PROTO_LENSIZE_BOOL(obj, m)
+#define PROTO_LENSIZE_DOUBLE(obj, m)
 #define PROTO_LENSIZE_OBJECT(obj, m)
+#define PROTO_LENSIZE_OBJPTR(obj, m)
 #define PROTO_LENSIZE_OBJARRAY(obj, m) +sizeof(PROTO_MEMBER(obj, m##_len))
 #define PROTO_LENSIZE_STRARRAY(obj, m) +sizeof(PROTO_MEMBER(obj, m##_len))
 #define PROTO_LENSIZE_VERSION(obj, m)
@@ -62,23 +74,41 @@
 #define PROTO_LENOK_STRING(obj, m) 1
 #define PROTO_LENOK_UINT64(obj, m) 1
 #define PROTO_LENOK_INT64(obj, m) 1
+#define PROTO_LENOK_BOOL(obj, m) 1
+#define PROTO_LENOK_DOUBLE(obj, m) 1
 #define PROTO_LENOK_OBJECT(obj, m) 1
+#define PROTO_LENOK_OBJPTR(obj, m) 1
 #define PROTO_LENOK_OBJARRAY(obj, m) PROTO_LENTYPE_OK(obj, m)
 #define PROTO_LENOK_STRARRAY(obj, m) PROTO_LENTYPE_OK(obj, m)
 #define PROTO_LENOK_VERSION(obj, m) 1
 #define PROTO_LENOK_TYPE(obj, m) 1
 
 /*
+ * The `values` column: `none`, or a PROTO_VALUES set, which becomes a
+ * NULL-ended array proto_values_<name>. Sets apply to strings only.
+ */
+#define proto_values_none NULL
+enum { proto_valueset_none = 0 };
+#define PROTO_VALUES(name, ...)                                                    \
+	static const char *const proto_values_##name[] = { __VA_ARGS__, NULL }; \
+	enum { proto_valueset_##name = 1 };
+#include "proto/schema.def"
+#define PROTO_VALUES_OK(kind, values) \
+	(PROTO_K_##kind == PROTO_K_STRING || !proto_valueset_##values)
+
+/*
  * Check 1: each line names a member of the right C type (and arrays a
  * size_t count); nested objects and the envelope's own fields are required.
  */
-#define PROTO_FIELD(obj, member, key, kind, req, limit, sub)                          \
+#define PROTO_FIELD(obj, member, key, kind, req, limit, sub, values)                  \
 	_Static_assert(_Generic(PROTO_MEMBER(obj, member), PROTO_CTYPE_##kind(sub): 1,  \
 				default: 0) && PROTO_LENOK_##kind(obj, member),        \
 		       "schema.def: proto_" #obj "." #member " is not of kind " #kind); \
 	_Static_assert((PROTO_K_##kind != PROTO_K_OBJECT && PROTO_K_##kind != PROTO_K_VERSION && \
 			PROTO_K_##kind != PROTO_K_TYPE) || PROTO_REQ_##req,            \
-		       "schema.def: proto_" #obj "." #member " must be REQUIRED");
+		       "schema.def: proto_" #obj "." #member " must be REQUIRED");     \
+	_Static_assert(PROTO_VALUES_OK(kind, values),                                   \
+		       "schema.def: proto_" #obj "." #member ": value sets are for strings");
 #include "proto/schema.def"
 
 /*
@@ -86,7 +116,7 @@
  * structs have no padding; if one gains some, account for it here.
  */
 #define PROTO_OBJECT(obj) enum { proto_bytes_##obj = 0
-#define PROTO_FIELD(obj, member, key, kind, req, limit, sub) \
+#define PROTO_FIELD(obj, member, key, kind, req, limit, sub, values) \
 	+(int)sizeof(PROTO_MEMBER(obj, member)) PROTO_LENSIZE_##kind(obj, member)
 #define PROTO_END(obj) };
 #include "proto/schema.def"
@@ -96,7 +126,15 @@
 		       "schema.def does not list every member of struct proto_" #obj)
 PROTO_COVERS(party, 0);
 PROTO_COVERS(attachment, 0);
-PROTO_COVERS(message, 0);
+PROTO_COVERS(location, 0);
+PROTO_COVERS(reaction, 0);
+PROTO_COVERS(choice, 0);
+PROTO_COVERS(referral, 0);
+PROTO_COVERS(status_error, 0);
+/* `bool unsupported` is followed by padding up to the next pointer. */
+PROTO_COVERS(message, _Alignof(char *) - sizeof(bool));
+PROTO_COVERS(status, 0);
+PROTO_COVERS(change, 0);
 PROTO_COVERS(customer, 0);
 PROTO_COVERS(ticket, 0);
 /* The event's body union is described by PROTO_EVENT lines instead. */
@@ -106,7 +144,7 @@ PROTO_COVERS(event, sizeof(((struct proto_event *)0)->u));
 enum { PROTO_N_OBJECTS = 0
 #include "proto/schema.def"
 };
-_Static_assert(PROTO_N_OBJECTS == 6, "a new object in schema.def needs a PROTO_COVERS line");
+_Static_assert(PROTO_N_OBJECTS == 13, "a new object in schema.def needs a PROTO_COVERS line");
 
 /* Check 3: every event type has a body whose struct is its union member. */
 #define PROTO_EVENT(type, name, body, member)                                          \
@@ -123,7 +161,7 @@ _Static_assert(PROTO_N_EVENTS == PROTO_T__COUNT - 1, "schema.def must map every 
 
 /* The descriptor tables. (Parameters renamed: `.key = key` would paste.) */
 #define PROTO_OBJECT(obj) static const struct proto_field proto_fields_##obj[] = {
-#define PROTO_FIELD(o, m, k, kd, rq, lim, sb)                 \
+#define PROTO_FIELD(o, m, k, kd, rq, lim, sb, vals)           \
 	{ .key = k,                                           \
 	  .key_len = sizeof(k) - 1,                           \
 	  .kind = PROTO_K_##kd,                               \
@@ -131,7 +169,8 @@ _Static_assert(PROTO_N_EVENTS == PROTO_T__COUNT - 1, "schema.def must map every 
 	  .offset = offsetof(struct proto_##o, m),            \
 	  .len_offset = PROTO_LENOFF_##kd(o, m),              \
 	  .limit = (lim),                                     \
-	  .sub = PROTO_SUB_##kd(sb) },
+	  .sub = PROTO_SUB_##kd(sb),                          \
+	  .values = proto_values_##vals },
 #define PROTO_END(obj)                                                                  \
 	};                                                                                \
 	_Static_assert(sizeof(proto_fields_##obj) / sizeof(proto_fields_##obj[0]) <= 64, \
@@ -207,6 +246,11 @@ static void field_clear(const struct proto_field *f, char *base)
 	case PROTO_K_OBJECT:
 		proto_object_clear(f->sub, p);
 		break;
+	case PROTO_K_OBJPTR:
+		if (*(void **)p)
+			proto_object_clear(f->sub, *(void **)p);
+		free(*(void **)p);
+		break;
 	case PROTO_K_OBJARRAY: {
 		char *items = *(char **)p;
 		size_t n = *(size_t *)(base + f->len_offset);
@@ -248,12 +292,28 @@ int proto_field_present(const struct proto_field *f, const void *base)
 		return f->required || *(const uint64_t *)p != 0;
 	case PROTO_K_INT64:
 		return f->required || *(const int64_t *)p != 0;
+	case PROTO_K_BOOL:
+		return f->required || *(const bool *)p;
+	case PROTO_K_DOUBLE:
+		return f->required || *(const double *)p != 0.0;
+	case PROTO_K_OBJPTR:
+		return *(void *const *)p != NULL;
 	case PROTO_K_OBJARRAY:
 	case PROTO_K_STRARRAY:
 		return *(const size_t *)((const char *)base + f->len_offset) != 0;
 	default:
 		return 1;
 	}
+}
+
+int proto_value_allowed(const struct proto_field *f, const char *s, size_t len)
+{
+	if (!f->values)
+		return 1;
+	for (const char *const *v = f->values; *v; v++)
+		if (strlen(*v) == len && memcmp(*v, s, len) == 0)
+			return 1;
+	return 0;
 }
 
 void proto_event_clear(struct proto_event *ev)

@@ -24,6 +24,7 @@
 #ifndef GW_PROTO_H
 #define GW_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,12 @@
 #define PROTO_MAX_ATTACHMENTS 64
 #define PROTO_MAX_REPLY_TO 64
 #define PROTO_MAX_STATUS 32
+#define PROTO_MAX_KIND 32          /* message kind, raw_type, direction */
+#define PROTO_MAX_RAW (64u * 1024u) /* provider JSON kept with a message */
+#define PROTO_MAX_SHA256 128
+#define PROTO_MAX_CAPTION 4096
+#define PROTO_MAX_ERRORS 16
+#define PROTO_MAX_SHORT 1024       /* titles, headlines, short provider texts */
 
 enum proto_type {
 	PROTO_T_NONE = 0,
@@ -55,6 +62,10 @@ enum proto_type {
 	PROTO_T_CUSTOMER_CREATED, /* "customer.created" */
 	PROTO_T_TICKET_CREATED,   /* "ticket.created" */
 	PROTO_T_TICKET_UPDATED,   /* "ticket.updated": a message joined it */
+	PROTO_T_MESSAGE_SENT,     /* "message.sent": an outbound message (e.g. a page echo) */
+	PROTO_T_MESSAGE_STATUS,   /* "message.status": sent/delivered/read/failed */
+	PROTO_T_MESSAGE_EDITED,   /* "message.edited": the sender changed a message */
+	PROTO_T_MESSAGE_DELETED,  /* "message.deleted": the sender withdrew a message */
 	PROTO_T__COUNT
 };
 
@@ -70,6 +81,50 @@ struct proto_attachment {
 	char *type;    /* required: media type, e.g. "image/png" */
 	uint64_t size; /* bytes, 0 when unknown */
 	char *ref;     /* required: where to fetch it (URL, media id, store key) */
+	char *kind;    /* optional: image, audio, video, document, sticker, file, ... */
+	char *sha256;  /* optional: the provider's digest of the bytes */
+	char *caption; /* optional */
+};
+
+/* A shared location (WhatsApp location, Messenger location attachment). */
+struct proto_location {
+	double latitude;  /* required */
+	double longitude; /* required */
+	char *name;       /* optional */
+	char *address;    /* optional */
+	char *url;        /* optional */
+};
+
+/* A reaction to an earlier message; emoji "" means the reaction was removed. */
+struct proto_reaction {
+	char *message_id; /* required: provider id of the message reacted to */
+	char *emoji;      /* required, "" on removal */
+};
+
+/* A choice the customer picked: interactive button or list reply, template
+ * button, quick reply, postback. */
+struct proto_choice {
+	char *id;          /* required: the payload or id given when it was offered */
+	char *title;       /* optional: the text the customer saw */
+	char *description; /* optional */
+};
+
+/* Where a conversation came from: an ad, a post, an m.me link. */
+struct proto_referral {
+	char *source;   /* optional: "ADS", "POST", "SHORTLINK", ... */
+	char *type;     /* optional: source type ("ad", "post", "OPEN_THREAD") */
+	char *id;       /* optional: source id (ad id, post id) */
+	char *url;      /* optional */
+	char *ref;      /* optional: the ref parameter of a link */
+	char *headline; /* optional */
+	char *body;     /* optional */
+};
+
+/* An error reported with a failed delivery. */
+struct proto_status_error {
+	int64_t code;  /* provider error code, 0 when none */
+	char *title;   /* required */
+	char *message; /* optional */
 };
 
 /* Body of message.received. */
@@ -87,7 +142,54 @@ struct proto_message {
 	size_t reply_to_len;
 	uint64_t customer_id; /* 0 until routed */
 	uint64_t thread_id;   /* 0 until routed */
-	uint64_t ticket_id;   /* 0 until routed */
+	uint64_t ticket_id;   /* 0 until routed (stays 0 for an outbound
+			       * message when the customer has no open ticket) */
+	char *direction;      /* optional: "inbound" (when absent) or "outbound" */
+	struct proto_party *to; /* optional: the recipient (outbound: the customer) */
+	char *kind;           /* optional: content kind, "text" when absent */
+	char *raw_type;       /* optional: the provider's own type name */
+	bool unsupported;     /* a type the gateway does not know: see raw */
+	struct proto_location *location; /* optional */
+	struct proto_reaction *reaction; /* optional */
+	struct proto_choice *choice;     /* optional */
+	struct proto_referral *referral; /* optional */
+	char *raw;            /* optional: the provider's JSON of the message */
+};
+
+/*
+ * Body of message.status: what happened to a message (usually one the
+ * business sent). external_id names that message; for watermark receipts
+ * (Messenger "read up to") it may be absent and `watermark` set instead.
+ */
+struct proto_status {
+	char *channel;      /* required */
+	char *account;      /* required */
+	char *status_id;    /* required: stable id of this status report, for dedup */
+	char *external_id;  /* optional: the message it is about */
+	char *status;       /* required: sent, delivered, read, failed, deleted */
+	int64_t status_at;  /* required: ms since epoch, provider's time */
+	int64_t watermark;  /* optional: every message up to this time (ms) */
+	char *recipient;    /* optional: the address the message went to */
+	struct proto_status_error *errors;
+	size_t errors_len;
+	char *raw;          /* optional: the provider's JSON of the status */
+	uint64_t message_seq; /* set by the router when it knows the message */
+	uint64_t customer_id; /* set by the router when it knows the message */
+	uint64_t ticket_id;   /* set by the router when it knows the message */
+};
+
+/* Body of message.edited and message.deleted. */
+struct proto_change {
+	char *channel;      /* required */
+	char *account;      /* required */
+	char *change_id;    /* required: stable id of this change, for dedup */
+	char *external_id;  /* required: the message changed */
+	int64_t changed_at; /* required: ms since epoch */
+	char *text;         /* optional: the new text (edits) */
+	struct proto_party *from; /* optional */
+	uint64_t message_seq; /* set by the router when it knows the message */
+	uint64_t customer_id; /* set by the router when it knows the message */
+	uint64_t ticket_id;   /* set by the router when it knows the message */
 };
 
 /* Body of customer.created; also the stored customer record. */
@@ -124,7 +226,9 @@ struct proto_event {
 	int64_t ts; /* required: ms since epoch, when the event was made */
 	uint64_t seq; /* 0 until routed */
 	union {
-		struct proto_message message;   /* PROTO_T_MESSAGE_RECEIVED */
+		struct proto_message message;   /* PROTO_T_MESSAGE_RECEIVED, _SENT */
+		struct proto_status status;     /* PROTO_T_MESSAGE_STATUS */
+		struct proto_change change;     /* PROTO_T_MESSAGE_EDITED, _DELETED */
 		struct proto_customer customer; /* PROTO_T_CUSTOMER_CREATED */
 		struct proto_ticket ticket;     /* PROTO_T_TICKET_* */
 	} u;

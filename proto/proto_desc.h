@@ -11,6 +11,7 @@
 #ifndef GW_PROTO_DESC_H
 #define GW_PROTO_DESC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,7 +21,10 @@ enum proto_kind {
 	PROTO_K_STRING,   /* char *, NULL when absent */
 	PROTO_K_UINT64,   /* uint64_t, 0 when absent */
 	PROTO_K_INT64,    /* int64_t, 0 when absent */
+	PROTO_K_BOOL,     /* bool, false when absent */
+	PROTO_K_DOUBLE,   /* double, finite, 0 when absent */
 	PROTO_K_OBJECT,   /* an embedded struct, a nested map */
+	PROTO_K_OBJPTR,   /* struct *, a nested map, NULL when absent */
 	PROTO_K_OBJARRAY, /* struct *, size_t count at len_offset */
 	PROTO_K_STRARRAY, /* char **, size_t count at len_offset */
 	PROTO_K_VERSION,  /* uint32_t, always PROTO_VERSION */
@@ -51,7 +55,9 @@ struct proto_field {
 	size_t offset;     /* of the member in its struct */
 	size_t len_offset; /* OBJARRAY, STRARRAY: of the size_t count */
 	size_t limit;      /* bytes (STRING), entries (arrays); 0 = none */
-	const struct proto_object *sub; /* OBJECT, OBJARRAY */
+	const struct proto_object *sub; /* OBJECT, OBJPTR, OBJARRAY */
+	const char *const *values; /* STRING: the allowed values, NULL-ended;
+				    * NULL when any string is allowed */
 };
 
 struct proto_object {
@@ -71,7 +77,14 @@ struct proto_event_desc {
 /* The tables generated from schema.def (proto.c). */
 extern const struct proto_object proto_obj_party;
 extern const struct proto_object proto_obj_attachment;
+extern const struct proto_object proto_obj_location;
+extern const struct proto_object proto_obj_reaction;
+extern const struct proto_object proto_obj_choice;
+extern const struct proto_object proto_obj_referral;
+extern const struct proto_object proto_obj_status_error;
 extern const struct proto_object proto_obj_message;
+extern const struct proto_object proto_obj_status;
+extern const struct proto_object proto_obj_change;
 extern const struct proto_object proto_obj_customer;
 extern const struct proto_object proto_obj_ticket;
 extern const struct proto_object proto_obj_event;
@@ -87,6 +100,12 @@ void proto_object_clear(const struct proto_object *obj, void *base);
 
 /* proto_field_present - whether encode and JSON dump write this field. */
 int proto_field_present(const struct proto_field *f, const void *base);
+
+/*
+ * proto_value_allowed - 1 when the `len` bytes at `s` are one of the
+ * field's allowed values (always when it has no value set).
+ */
+int proto_value_allowed(const struct proto_field *f, const char *s, size_t len);
 
 /* proto_utf8_valid - 1 when the `len` bytes at `s` are well-formed UTF-8. */
 int proto_utf8_valid(const void *s, size_t len);

@@ -1,7 +1,8 @@
 /*
- * route.c - what happens to one inbound message, inside the batch's
- * transaction:
+ * route.c - which events the ingest accepts, and what happens to one
+ * message inside the batch's transaction.
  *
+ * message.received (inbound, from the customer):
  *   dedup      (channel, account, external_id) seen before -> "duplicate"
  *   customer   one per (channel, sender address) for now; created on the
  *              first message, with one thread holding all its messages
@@ -9,9 +10,18 @@
  *   events     customer.created (new customer), ticket.created (new ticket),
  *              message.received (with customer_id, thread_id, ticket_id), and
  *              ticket.updated when the message joined an existing ticket
+ * message.sent (outbound, to the customer, e.g. a page's echo):
+ *   dedup      as above, in the same table
+ *   customer   the recipient (channel, to.address), created if unknown
+ *   ticket     the customer's open ticket if there is one; an outbound
+ *              message never opens a ticket and is not a customer message
+ *   events     customer.created (new customer), message.sent, and
+ *              ticket.updated when it joined an open ticket
+ * message.status, message.edited, message.deleted: route_update.c.
  */
 #include "router/router.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "gateway/err.h"
@@ -48,14 +58,18 @@ static int emit_customer_created(struct batch *b, const struct proto_customer *c
 	return rc;
 }
 
-/* customer_resolve - loads the sender's customer into `c`, creating it. */
-static int customer_resolve(struct batch *b, const struct proto_message *m,
-			    struct proto_customer *c)
+/*
+ * customer_resolve - loads the customer of `who` on `channel` into `c`,
+ * creating it (*created = 1; the caller stores the record).
+ */
+static int customer_resolve(struct batch *b, const char *channel, const struct proto_party *who,
+			    struct proto_customer *c, int *created)
 {
 	uint64_t id;
 	int rc;
 
-	rc = store_identity_get(b->txn, m->channel, m->from.address, &id);
+	*created = 0;
+	rc = store_identity_get(b->txn, channel, who->address, &id);
 	if (rc == GW_OK)
 		return store_customer_get(b->txn, id, c);
 	if (rc != GW_ENOTFOUND)
@@ -66,13 +80,14 @@ static int customer_resolve(struct batch *b, const struct proto_message *m,
 		rc = next_id(b->txn, META_NEXT_THREAD, &c->thread_id);
 	if (rc)
 		return rc;
-	c->channel = gw_strdup(m->channel);
-	c->address = gw_strdup(m->from.address);
-	c->name = gw_strdup(m->from.name);
+	*created = 1;
+	c->channel = gw_strdup(channel);
+	c->address = gw_strdup(who->address);
+	c->name = gw_strdup(who->name);
 	c->created_at = gw_now_ms();
-	if (!c->channel || !c->address || (m->from.name && !c->name))
+	if (!c->channel || !c->address || (who->name && !c->name))
 		return GW_ENOMEM;
-	rc = store_identity_put(b->txn, m->channel, m->from.address, c->customer_id);
+	rc = store_identity_put(b->txn, channel, who->address, c->customer_id);
 	if (rc == GW_OK)
 		rc = emit_customer_created(b, c);
 	return rc;
@@ -156,24 +171,123 @@ static int file_message(struct batch *b, struct proto_event *msg, struct proto_c
 	return rc;
 }
 
-int route_message(struct batch *b, struct proto_event *msg, enum route_result *result)
+/* open_ticket - the customer's open ticket into `t`, or t->ticket_id 0. */
+static int open_ticket(struct batch *b, const struct proto_customer *c, struct proto_ticket *t)
+{
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (!c->open_ticket_id)
+		return GW_OK;
+	rc = store_ticket_get(b->txn, c->open_ticket_id, t);
+	/* A dangling reference means no ticket is open (as ticket_resolve). */
+	return rc == GW_ENOTFOUND ? GW_OK : rc;
+}
+
+/*
+ * join_open_ticket - the outbound message `msg` joins the open ticket `t`:
+ * its history, count and time, then ticket.updated. last_message_seq stays
+ * the customer's last message.
+ */
+static int join_open_ticket(struct batch *b, const struct proto_event *msg, struct proto_ticket *t)
+{
+	int rc = store_ticket_msg_append(b->txn, t->ticket_id, msg->seq);
+
+	if (rc)
+		return rc;
+	t->message_count++;
+	t->updated_at = msg->ts;
+	rc = store_ticket_put(b->txn, t);
+	if (rc == GW_OK)
+		rc = emit_ticket(b, PROTO_T_TICKET_UPDATED, t);
+	return rc;
+}
+
+/*
+ * file_outbound - emits message.sent and indexes it in the customer's
+ * thread and, when one is open (t->ticket_id), ticket; stores a customer
+ * it created. The customer's counters are of its own messages: unchanged.
+ */
+static int file_outbound(struct batch *b, struct proto_event *msg, struct proto_customer *c,
+			 int created, struct proto_ticket *t)
+{
+	struct proto_message *m = &msg->u.message;
+	int rc;
+
+	m->customer_id = c->customer_id;
+	m->thread_id = c->thread_id;
+	m->ticket_id = t->ticket_id;
+	rc = batch_emit(b, msg);
+	if (rc == GW_OK)
+		rc = store_dedup_put(b->txn, m->channel, m->account, m->external_id, msg->seq);
+	if (rc == GW_OK)
+		rc = store_thread_append(b->txn, c->thread_id, msg->seq);
+	if (rc == GW_OK && created)
+		rc = store_customer_put(b->txn, c);
+	if (rc == GW_OK && t->ticket_id)
+		rc = join_open_ticket(b, msg, t);
+	return rc;
+}
+
+/* dedup_seen - whether the message's key is taken (*seen), or an error. */
+static int dedup_seen(struct batch *b, const struct proto_message *m, int *seen)
+{
+	uint64_t seq;
+	int rc = store_dedup_get(b->txn, m->channel, m->account, m->external_id, &seq);
+
+	*seen = rc == GW_OK;
+	return rc == GW_ENOTFOUND ? GW_OK : rc;
+}
+
+/* route_sent - an outbound message (message.sent). */
+static int route_sent(struct batch *b, struct proto_event *msg, enum route_result *result)
 {
 	struct proto_message *m = &msg->u.message;
 	struct proto_customer c;
 	struct proto_ticket t;
-	uint64_t seq;
-	int rc;
+	int rc, seen, created = 0;
 
 	memset(&c, 0, sizeof(c));
 	memset(&t, 0, sizeof(t));
-	rc = store_dedup_get(b->txn, m->channel, m->account, m->external_id, &seq);
-	if (rc == GW_OK) {
+	rc = dedup_seen(b, m, &seen);
+	if (rc || seen) {
 		*result = ROUTE_DUPLICATE;
-		return GW_OK;
-	}
-	if (rc != GW_ENOTFOUND)
 		return rc;
-	rc = customer_resolve(b, m, &c);
+	}
+	/* An absent direction reads "inbound": state it on the event. */
+	if (!m->direction) {
+		m->direction = gw_strdup("outbound");
+		if (!m->direction)
+			return GW_ENOMEM;
+	}
+	rc = customer_resolve(b, m->channel, m->to, &c, &created);
+	if (rc == GW_OK)
+		rc = open_ticket(b, &c, &t);
+	if (rc == GW_OK)
+		rc = file_outbound(b, msg, &c, created, &t);
+	if (rc == GW_OK)
+		*result = ROUTE_STORED;
+	proto_customer_clear(&c);
+	proto_ticket_clear(&t);
+	return rc;
+}
+
+/* route_received - an inbound message (message.received). */
+static int route_received(struct batch *b, struct proto_event *msg, enum route_result *result)
+{
+	struct proto_message *m = &msg->u.message;
+	struct proto_customer c;
+	struct proto_ticket t;
+	int rc, seen, created;
+
+	memset(&c, 0, sizeof(c));
+	memset(&t, 0, sizeof(t));
+	rc = dedup_seen(b, m, &seen);
+	if (rc || seen) {
+		*result = ROUTE_DUPLICATE;
+		return rc;
+	}
+	rc = customer_resolve(b, m->channel, &m->from, &c, &created);
 	if (rc == GW_OK)
 		rc = ticket_resolve(b, &c, m, &t);
 	if (rc == GW_OK)
@@ -183,4 +297,71 @@ int route_message(struct batch *b, struct proto_event *msg, enum route_result *r
 	proto_customer_clear(&c);
 	proto_ticket_clear(&t);
 	return rc;
+}
+
+int route_message(struct batch *b, struct proto_event *msg, enum route_result *result)
+{
+	if (msg->type == PROTO_T_MESSAGE_SENT)
+		return route_sent(b, msg, result);
+	return route_received(b, msg, result);
+}
+
+/*
+ * The ingest's rules: the event types it accepts, the one direction a
+ * message of that type may state, and whether it must name its recipient.
+ */
+struct route_rule {
+	enum proto_type type;
+	const char *direction; /* NULL: not a message */
+	int needs_to;
+	int (*route)(struct batch *b, struct proto_event *ev, enum route_result *result);
+};
+
+static const struct route_rule route_rules[] = {
+	{ PROTO_T_MESSAGE_RECEIVED, "inbound", 0, route_message },
+	{ PROTO_T_MESSAGE_SENT, "outbound", 1, route_message },
+	{ PROTO_T_MESSAGE_STATUS, NULL, 0, route_status },
+	{ PROTO_T_MESSAGE_EDITED, NULL, 0, route_change },
+	{ PROTO_T_MESSAGE_DELETED, NULL, 0, route_change },
+};
+
+static const struct route_rule *route_rule_of(enum proto_type type)
+{
+	for (size_t i = 0; i < sizeof(route_rules) / sizeof(route_rules[0]); i++)
+		if (route_rules[i].type == type)
+			return &route_rules[i];
+	return NULL;
+}
+
+int route_check(const struct proto_event *ev, char *reason, size_t size)
+{
+	const struct route_rule *rule = route_rule_of(ev->type);
+	const struct proto_message *m = &ev->u.message;
+
+	if (!rule) {
+		snprintf(reason, size, "type %s is not accepted on ingest", proto_type_name(ev->type));
+		return GW_ETYPE;
+	}
+	if (!rule->direction)
+		return GW_OK;
+	if (m->direction && strcmp(m->direction, rule->direction) != 0) {
+		snprintf(reason, size, "direction: a %s must be %s", proto_type_name(ev->type),
+			 rule->direction);
+		return GW_EPROTO;
+	}
+	if (rule->needs_to && !m->to) {
+		snprintf(reason, size, "to: missing (a %s names its recipient)",
+			 proto_type_name(ev->type));
+		return GW_EMISSING;
+	}
+	return GW_OK;
+}
+
+int route_event(struct batch *b, struct proto_event *ev, enum route_result *result)
+{
+	const struct route_rule *rule = route_rule_of(ev->type);
+
+	if (!rule)
+		return GW_EINVAL;
+	return rule->route(b, ev, result);
 }

@@ -203,9 +203,9 @@ static int frame_is(zmq_msg_t *m, const char *s)
 	return zmq_msg_size(m) == l && memcmp(zmq_msg_data(m), s, l) == 0;
 }
 
-/* ingest_one - routes the message in frames f[1..3] (f[0] is the peer) and
- * records the ack it is owed. Errors other than a bad message abort the
- * batch. */
+/* ingest_one - routes the event in frames f[1..3] (f[0] is the peer) and
+ * records the ack it is owed. Errors other than a bad or refused event
+ * abort the batch. */
 static int ingest_one(struct router *r, zmq_msg_t *f, struct pending_ack *ack)
 {
 	struct proto_event ev;
@@ -216,11 +216,8 @@ static int ingest_one(struct router *r, zmq_msg_t *f, struct pending_ack *ack)
 	ack->result = WIRE_RESULT_REJECTED;
 	ack->reason[0] = '\0';
 	rc = proto_decode(zmq_msg_data(&f[3]), zmq_msg_size(&f[3]), &ev, &perr);
-	if (rc == GW_OK && ev.type != PROTO_T_MESSAGE_RECEIVED) {
-		snprintf(perr.message, sizeof(perr.message), "type %s is not accepted on ingest",
-			 proto_type_name(ev.type));
-		rc = GW_ETYPE;
-	}
+	if (rc == GW_OK)
+		rc = route_check(&ev, perr.message, sizeof(perr.message));
 	if (rc) {
 		/* A message that will never decode is answered "rejected" so the
 		 * connector stops resending it; it changes nothing stored. */
@@ -230,7 +227,7 @@ static int ingest_one(struct router *r, zmq_msg_t *f, struct pending_ack *ack)
 		proto_event_clear(&ev);
 		return GW_OK;
 	}
-	rc = route_message(&r->batch, &ev, &res);
+	rc = route_event(&r->batch, &ev, &res);
 	if (rc == GW_OK) {
 		ack->result = res == ROUTE_STORED ? WIRE_RESULT_STORED : WIRE_RESULT_DUPLICATE;
 		if (res == ROUTE_DUPLICATE)

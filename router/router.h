@@ -82,7 +82,7 @@ int batch_emit(struct batch *b, struct proto_event *ev);
 /* batch_reset - frees the kept events. */
 void batch_reset(struct batch *b);
 
-/* --- route.c: one message inside the batch's transaction --------------- */
+/* --- route.c, route_update.c: one event inside the batch's transaction - */
 
 enum route_result {
 	ROUTE_STORED,
@@ -90,14 +90,48 @@ enum route_result {
 };
 
 /*
- * route_message - deduplicates `msg` (a decoded message.received, borrowed
- * and completed with customer/thread/ticket ids), resolves or creates its
- * customer, files it in the customer's thread and its open ticket (opening
- * one if needed) and emits customer.created, ticket.created and
- * message.received as they happen. On an error the transaction must be
- * aborted.
+ * route_check - whether the ingest accepts `ev` (borrowed): message.received
+ * (direction inbound or absent), message.sent (direction outbound or absent,
+ * `to` present), message.status, message.edited, message.deleted. GW_OK, or
+ * GW_ETYPE (another type), GW_EPROTO (wrong direction), GW_EMISSING (no
+ * `to`) with `reason` (`size` bytes) saying why. Touches no store.
+ */
+int route_check(const struct proto_event *ev, char *reason, size_t size);
+
+/*
+ * route_event - routes an event that route_check accepted (borrowed, and
+ * completed with what the router sets) by the rule of its type, emitting
+ * its events into `b`. *result says stored or duplicate. Returns GW_OK,
+ * GW_EINVAL (a type route_check refuses), or a store/encode error, after
+ * which the transaction must be aborted. The functions below are its rules.
+ */
+int route_event(struct batch *b, struct proto_event *ev, enum route_result *result);
+
+/*
+ * route_message - message.received: deduplicates `msg`, resolves or creates
+ * the sender's customer, files it in the customer's thread and its open
+ * ticket (opening one if needed) and emits customer.created, ticket.created,
+ * message.received and ticket.updated as they happen.
+ * message.sent: deduplicates it in the same table, resolves or creates the
+ * recipient's (`to`) customer, files it in the thread and in the open
+ * ticket if there is one (never opening one; ticket_id 0 otherwise), and
+ * emits customer.created, message.sent and ticket.updated as they happen.
  */
 int route_message(struct batch *b, struct proto_event *msg, enum route_result *result);
+
+/*
+ * route_status - message.status: deduplicates by status_id and, when
+ * external_id names a stored message, sets message_seq, customer_id and
+ * ticket_id from it; emits message.status (also for an unknown message).
+ */
+int route_status(struct batch *b, struct proto_event *ev, enum route_result *result);
+
+/*
+ * route_change - message.edited, message.deleted: deduplicates by
+ * change_id, links to the message as route_status does and, when linked,
+ * indexes the event in the message's thread and ticket; emits it.
+ */
+int route_change(struct batch *b, struct proto_event *ev, enum route_result *result);
 
 /* --- command.c: the command socket ------------------------------------ */
 

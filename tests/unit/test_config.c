@@ -120,12 +120,20 @@ static void test_example_loads(void **state)
 
 	if (!have_api())
 		skip();
+	unsetenv("GATEWAY_META_APP_SECRET");
 	rc = gw_config_load(gw_config_default_path(), NULL, &fx->cfg, fx->err, sizeof(fx->err));
 	if (rc)
 		print_error("%s\n", fx->err);
 	assert_int_equal(rc, GW_OK);
 	assert_string_equal(fx->err, "");
-	assert_int_equal(fx->cfg->n_connectors, 1);
+	assert_int_equal(fx->cfg->n_connectors, 2);
+	c = gw_config_find_connector(fx->cfg, "meta");
+	assert_non_null(c);
+	assert_string_equal(c->type, "meta");
+	/* Shipped on, but off until its secrets are set: the reason says which. */
+	assert_true(c->enabled);
+	assert_string_equal(c->disabled_reason,
+			    "app_secret: environment variable GATEWAY_META_APP_SECRET is not set");
 	c = gw_config_find_connector(fx->cfg, "api");
 	assert_non_null(c);
 	assert_string_equal(c->type, "api");

@@ -202,12 +202,59 @@ static void test_bounds(void **state)
 	fx_done(&f);
 }
 
+/*
+ * A request's events are queued whole or not at all: a failed add rolls
+ * the queue back to the request's mark, and only what was before the mark
+ * is committed and sent.
+ */
+static void test_rollback(void **state)
+{
+	struct fx f = {0};
+	struct outbox *ob;
+	struct outbox_stats st;
+	struct got g;
+	size_t mark;
+
+	(void)state;
+	fx_init(&f);
+	f.opt.max_entries = 4;
+	assert_int_equal(outbox_open(&f.opt, &ob), GW_OK);
+	assert_int_equal(outbox_add(ob, "kept", 4), GW_OK);
+	mark = outbox_queued(ob);
+	assert_int_equal(mark, 1);
+	assert_int_equal(outbox_add(ob, "a", 1), GW_OK);
+	assert_int_equal(outbox_add(ob, "b", 1), GW_OK);
+	assert_int_equal(outbox_add(ob, "c", 1), GW_OK);
+	assert_int_equal(outbox_add(ob, "d", 1), GW_EFULL);
+	outbox_rollback(ob, mark);
+	assert_int_equal(outbox_queued(ob), 1);
+	outbox_get_stats(ob, &st);
+	assert_int_equal(st.queued, 1);
+	/* A mark past the queue changes nothing; the freed room is usable. */
+	outbox_rollback(ob, 10);
+	assert_int_equal(outbox_queued(ob), 1);
+	assert_int_equal(outbox_add(ob, "e", 1), GW_OK);
+	outbox_rollback(ob, mark);
+	assert_int_equal(outbox_commit(ob), GW_OK);
+	outbox_get_stats(ob, &st);
+	assert_int_equal(st.spooled, 1);
+	assert_int_equal(st.committed, 1);
+	assert_true(recv_msg(&f, ob, &g, 2000));
+	assert_string_equal(g.body, "kept");
+	send_ack(&f, &g, WIRE_RESULT_STORED);
+	pump_until_spooled(ob, 0);
+	assert_false(recv_msg(&f, ob, &g, 300));
+	outbox_close(ob);
+	fx_done(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commit_send_ack),
 		cmocka_unit_test(test_resend_after_silence_and_restart),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_rollback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,7 @@
  * test_proto.c - event schema v1: round trips of every event type and
  * record, the JSON dump, and every way strict decode and encode refuse.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,6 +62,119 @@ static void build_message(struct proto_event *ev)
 	m->customer_id = 7;
 	m->thread_id = 8;
 	m->ticket_id = 9;
+}
+
+/* Whether the `n` bytes at `needle` occur in the buffer. */
+static int has_bytes(const char *buf, size_t len, const char *needle, size_t n)
+{
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(buf + i, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+static struct proto_party *new_party(const char *address, const char *name)
+{
+	struct proto_party *p = calloc(1, sizeof(*p));
+
+	assert_non_null(p);
+	p->address = xstrdup(address);
+	p->name = name ? xstrdup(name) : NULL;
+	return p;
+}
+
+/* The Meta-channel additions to a message, every one set. */
+static void add_message_extras(struct proto_message *m)
+{
+	m->attachments[1].kind = xstrdup("document");
+	m->attachments[1].sha256 = xstrdup("2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae");
+	m->attachments[1].caption = xstrdup("the invoice");
+	m->to = new_party("+15550001111", "Shop");
+	m->kind = xstrdup("location");
+	m->raw_type = xstrdup("location");
+	m->unsupported = true;
+	m->location = calloc(1, sizeof(*m->location));
+	assert_non_null(m->location);
+	m->location->latitude = 38.7223;
+	m->location->longitude = -9.1393;
+	m->location->name = xstrdup("Praça do Comércio");
+	m->location->address = xstrdup("Lisboa");
+	m->location->url = xstrdup("https://maps.example/1");
+	m->reaction = calloc(1, sizeof(*m->reaction));
+	assert_non_null(m->reaction);
+	m->reaction->message_id = xstrdup("wamid.1");
+	m->reaction->emoji = xstrdup("👍🏽");
+	m->choice = calloc(1, sizeof(*m->choice));
+	assert_non_null(m->choice);
+	m->choice->id = xstrdup("BTN_YES");
+	m->choice->title = xstrdup("Yes");
+	m->choice->description = xstrdup("confirm the order");
+	m->referral = calloc(1, sizeof(*m->referral));
+	assert_non_null(m->referral);
+	m->referral->source = xstrdup("ADS");
+	m->referral->type = xstrdup("ad");
+	m->referral->id = xstrdup("6000123");
+	m->referral->url = xstrdup("https://fb.example/ad");
+	m->referral->ref = xstrdup("spring");
+	m->referral->headline = xstrdup("Spring sale");
+	m->referral->body = xstrdup("20% off");
+	m->raw = xstrdup("{\"type\":\"location\"}");
+}
+
+/* A message.sent (an echo) with every field set. */
+static void build_sent(struct proto_event *ev)
+{
+	build_message(ev);
+	ev->type = PROTO_T_MESSAGE_SENT;
+	ev->u.message.direction = xstrdup("outbound");
+	add_message_extras(&ev->u.message);
+}
+
+/* A message.status with every field set. */
+static void build_status(struct proto_event *ev)
+{
+	struct proto_status *s = &ev->u.status;
+
+	assert_int_equal(proto_event_init(ev, PROTO_T_MESSAGE_STATUS), GW_OK);
+	ev->seq = 43;
+	s->channel = xstrdup("whatsapp");
+	s->account = xstrdup("15550001111");
+	s->status_id = xstrdup("wamid.9:failed");
+	s->external_id = xstrdup("wamid.9");
+	s->status = xstrdup("failed");
+	s->status_at = 1700000000999;
+	s->watermark = 1700000000000;
+	s->recipient = xstrdup("+15551234567");
+	s->errors_len = 2;
+	s->errors = calloc(2, sizeof(*s->errors));
+	assert_non_null(s->errors);
+	s->errors[0].code = 131026;
+	s->errors[0].title = xstrdup("Message undeliverable");
+	s->errors[0].message = xstrdup("receiver incapable");
+	s->errors[1].title = xstrdup("Other"); /* code 0, message absent */
+	s->raw = xstrdup("{\"status\":\"failed\"}");
+	s->message_seq = 40;
+	s->customer_id = 7;
+	s->ticket_id = 9;
+}
+
+/* A message.edited or message.deleted with every field set. */
+static void build_change(struct proto_event *ev, enum proto_type type)
+{
+	struct proto_change *c = &ev->u.change;
+
+	assert_int_equal(proto_event_init(ev, type), GW_OK);
+	ev->seq = 44;
+	c->channel = xstrdup("messenger");
+	c->account = xstrdup("page-1");
+	c->change_id = xstrdup("m_1:edit:2");
+	c->external_id = xstrdup("m_1");
+	c->changed_at = 1700000001000;
+	c->text = xstrdup("hello again");
+	c->from = new_party("psid-1", "Ana");
+	c->message_seq = 40;
+	c->customer_id = 7;
+	c->ticket_id = 9;
 }
 
 static void fill_customer(struct proto_customer *c)
@@ -173,6 +287,229 @@ static void test_round_trip_message_minimal(void **state)
 	assert_string_equal(out.u.message.text, "");
 	proto_event_clear(&ev);
 	proto_event_clear(&out);
+}
+
+static void test_round_trip_sent(void **state)
+{
+	struct proto_event ev, out;
+	const struct proto_message *m = &out.u.message;
+
+	(void)state;
+	build_sent(&ev);
+	check_round_trip(&ev, &out);
+	assert_int_equal(out.type, PROTO_T_MESSAGE_SENT);
+	assert_string_equal(m->direction, "outbound");
+	assert_string_equal(m->to->address, "+15550001111");
+	assert_string_equal(m->to->name, "Shop");
+	assert_string_equal(m->kind, "location");
+	assert_string_equal(m->raw_type, "location");
+	assert_true(m->unsupported);
+	assert_true(m->location->latitude == 38.7223);
+	assert_true(m->location->longitude == -9.1393);
+	assert_string_equal(m->location->name, "Praça do Comércio");
+	assert_string_equal(m->location->address, "Lisboa");
+	assert_string_equal(m->location->url, "https://maps.example/1");
+	assert_string_equal(m->reaction->message_id, "wamid.1");
+	assert_string_equal(m->reaction->emoji, "👍🏽");
+	assert_string_equal(m->choice->id, "BTN_YES");
+	assert_string_equal(m->choice->title, "Yes");
+	assert_string_equal(m->choice->description, "confirm the order");
+	assert_string_equal(m->referral->source, "ADS");
+	assert_string_equal(m->referral->type, "ad");
+	assert_string_equal(m->referral->id, "6000123");
+	assert_string_equal(m->referral->url, "https://fb.example/ad");
+	assert_string_equal(m->referral->ref, "spring");
+	assert_string_equal(m->referral->headline, "Spring sale");
+	assert_string_equal(m->referral->body, "20% off");
+	assert_string_equal(m->raw, "{\"type\":\"location\"}");
+	assert_string_equal(m->attachments[1].kind, "document");
+	assert_int_equal(strlen(m->attachments[1].sha256), 64);
+	assert_string_equal(m->attachments[1].caption, "the invoice");
+	assert_null(m->attachments[0].kind);
+	assert_string_equal(m->text, "hello\nworld \"quoted\"");
+	proto_event_clear(&ev);
+	proto_event_clear(&out);
+	assert_memory_equal(&out, &zero_event, sizeof(out));
+}
+
+/* The extras are optional fields of message.received too. */
+static void test_round_trip_received_extras(void **state)
+{
+	struct proto_event ev, out;
+
+	(void)state;
+	build_message(&ev);
+	ev.u.message.direction = xstrdup("inbound");
+	add_message_extras(&ev.u.message);
+	ev.u.message.reaction->emoji[0] = '\0'; /* a removed reaction */
+	check_round_trip(&ev, &out);
+	assert_int_equal(out.type, PROTO_T_MESSAGE_RECEIVED);
+	assert_string_equal(out.u.message.direction, "inbound");
+	assert_string_equal(out.u.message.reaction->emoji, "");
+	proto_event_clear(&ev);
+	proto_event_clear(&out);
+}
+
+static void test_round_trip_status(void **state)
+{
+	struct proto_event ev, out;
+	const struct proto_status *s = &out.u.status;
+
+	(void)state;
+	build_status(&ev);
+	check_round_trip(&ev, &out);
+	assert_int_equal(out.type, PROTO_T_MESSAGE_STATUS);
+	assert_int_equal(out.seq, 43);
+	assert_string_equal(s->channel, "whatsapp");
+	assert_string_equal(s->account, "15550001111");
+	assert_string_equal(s->status_id, "wamid.9:failed");
+	assert_string_equal(s->external_id, "wamid.9");
+	assert_string_equal(s->status, "failed");
+	assert_int_equal(s->status_at, 1700000000999);
+	assert_int_equal(s->watermark, 1700000000000);
+	assert_string_equal(s->recipient, "+15551234567");
+	assert_int_equal(s->errors_len, 2);
+	assert_int_equal(s->errors[0].code, 131026);
+	assert_string_equal(s->errors[0].title, "Message undeliverable");
+	assert_string_equal(s->errors[0].message, "receiver incapable");
+	assert_int_equal(s->errors[1].code, 0);
+	assert_null(s->errors[1].message);
+	assert_string_equal(s->raw, "{\"status\":\"failed\"}");
+	assert_int_equal(s->message_seq, 40);
+	assert_int_equal(s->customer_id, 7);
+	assert_int_equal(s->ticket_id, 9);
+	proto_event_clear(&ev);
+	proto_event_clear(&out);
+	assert_memory_equal(&out, &zero_event, sizeof(out));
+
+	/* Every value of the set passes. */
+	{
+		static const char *const all[] = { "sent", "delivered", "read", "failed", "deleted" };
+
+		for (size_t i = 0; i < 5; i++) {
+			build_status(&ev);
+			free(ev.u.status.status);
+			ev.u.status.status = xstrdup(all[i]);
+			check_round_trip(&ev, &out);
+			assert_string_equal(out.u.status.status, all[i]);
+			proto_event_clear(&ev);
+			proto_event_clear(&out);
+		}
+	}
+}
+
+static void test_round_trip_changes(void **state)
+{
+	enum proto_type types[] = { PROTO_T_MESSAGE_EDITED, PROTO_T_MESSAGE_DELETED };
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		struct proto_event ev, out;
+		const struct proto_change *c = &out.u.change;
+
+		build_change(&ev, types[i]);
+		check_round_trip(&ev, &out);
+		assert_int_equal(out.type, types[i]);
+		assert_string_equal(c->channel, "messenger");
+		assert_string_equal(c->account, "page-1");
+		assert_string_equal(c->change_id, "m_1:edit:2");
+		assert_string_equal(c->external_id, "m_1");
+		assert_int_equal(c->changed_at, 1700000001000);
+		assert_string_equal(c->text, "hello again");
+		assert_string_equal(c->from->address, "psid-1");
+		assert_string_equal(c->from->name, "Ana");
+		assert_int_equal(c->message_seq, 40);
+		assert_int_equal(c->customer_id, 7);
+		assert_int_equal(c->ticket_id, 9);
+		proto_event_clear(&ev);
+		proto_event_clear(&out);
+		assert_memory_equal(&out, &zero_event, sizeof(out));
+	}
+}
+
+/* Absent OBJPTR, false BOOL and 0 DOUBLE are not encoded. */
+static void test_encode_omits_absent(void **state)
+{
+	struct proto_event ev;
+	char *buf;
+	size_t len;
+	json_t *j;
+
+	(void)state;
+	build_message(&ev);
+	ev.u.message.unsupported = false;
+	assert_int_equal(proto_encode(&ev, &buf, &len, NULL), GW_OK);
+	j = proto_json_from_msgpack(buf, len);
+	assert_non_null(j);
+	assert_null(json_object_get(j, "to"));
+	assert_null(json_object_get(j, "unsupported"));
+	assert_null(json_object_get(j, "location"));
+	assert_null(json_object_get(j, "reaction"));
+	assert_null(json_object_get(j, "choice"));
+	assert_null(json_object_get(j, "referral"));
+	assert_null(json_object_get(j, "direction"));
+	assert_int_equal(json_object_size(j), 17);
+	json_decref(j);
+	free(buf);
+
+	/* Set, they are: a bool as msgpack true, a double as float64. */
+	ev.u.message.unsupported = true;
+	ev.u.message.to = new_party("u2", NULL);
+	assert_int_equal(proto_encode(&ev, &buf, &len, NULL), GW_OK);
+	j = proto_json_from_msgpack(buf, len);
+	assert_true(json_is_true(json_object_get(j, "unsupported")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "to"), "address")),
+			    "u2");
+	assert_int_equal(json_object_size(json_object_get(j, "to")), 1);
+	json_decref(j);
+	free(buf);
+	proto_event_clear(&ev);
+
+	/* A location at 0,0: required doubles are encoded even when 0. */
+	build_message(&ev);
+	ev.u.message.location = calloc(1, sizeof(*ev.u.message.location));
+	assert_non_null(ev.u.message.location);
+	assert_int_equal(proto_encode(&ev, &buf, &len, NULL), GW_OK);
+	assert_true(has_bytes(buf, len, "\xa8latitude\xcb\0\0\0\0\0\0\0\0", 18));
+	j = proto_json_from_msgpack(buf, len);
+	assert_int_equal(json_object_size(json_object_get(j, "location")), 2);
+	json_decref(j);
+	free(buf);
+	proto_event_clear(&ev);
+}
+
+static void test_json_dump_extras(void **state)
+{
+	struct proto_event ev;
+	json_t *j, *loc;
+
+	(void)state;
+	build_sent(&ev);
+	j = proto_to_json(&ev);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "type")), "message.sent");
+	assert_true(json_is_true(json_object_get(j, "unsupported")));
+	loc = json_object_get(j, "location");
+	assert_true(json_is_real(json_object_get(loc, "latitude")));
+	assert_true(json_real_value(json_object_get(loc, "longitude")) == -9.1393);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "to"), "name")),
+			    "Shop");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "choice"), "id")),
+			    "BTN_YES");
+	json_decref(j);
+	proto_event_clear(&ev);
+
+	build_status(&ev);
+	j = proto_to_json(&ev);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(json_object_get(j, "errors")), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j, "errors"),
+									  0),
+							    "code")),
+			 131026);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "failed");
+	json_decref(j);
+	proto_event_clear(&ev);
 }
 
 static void test_round_trip_customer_created(void **state)
@@ -309,6 +646,11 @@ static void test_types_and_init(void **state)
 	assert_string_equal(proto_type_name(PROTO_T_CUSTOMER_CREATED), "customer.created");
 	assert_string_equal(proto_type_name(PROTO_T_TICKET_CREATED), "ticket.created");
 	assert_string_equal(proto_type_name(PROTO_T_TICKET_UPDATED), "ticket.updated");
+	assert_string_equal(proto_type_name(PROTO_T_MESSAGE_SENT), "message.sent");
+	assert_string_equal(proto_type_name(PROTO_T_MESSAGE_STATUS), "message.status");
+	assert_string_equal(proto_type_name(PROTO_T_MESSAGE_EDITED), "message.edited");
+	assert_string_equal(proto_type_name(PROTO_T_MESSAGE_DELETED), "message.deleted");
+	assert_int_equal(proto_type_parse("message.deleted", 15), PROTO_T_MESSAGE_DELETED);
 	assert_null(proto_type_name(PROTO_T_NONE));
 	assert_null(proto_type_name(PROTO_T__COUNT));
 	assert_int_equal(proto_type_parse("ticket.updated", 14), PROTO_T_TICKET_UPDATED);
@@ -493,7 +835,7 @@ static void test_decode_type(void **state)
 
 	(void)state;
 	j = message_json();
-	json_object_set_new(j, "type", json_string("message.deleted"));
+	json_object_set_new(j, "type", json_string("message.v2thing"));
 	expect_error(j, GW_ETYPE, "type: unknown event type");
 	j = message_json();
 	json_object_del(j, "type");
@@ -805,6 +1147,189 @@ static void test_decode_int_ranges(void **state)
 	expect_error_buf(buf, len, GW_ETOOBIG, "ts: 9223372036854775808 out of range");
 }
 
+static json_t *status_json(void)
+{
+	json_t *j = json_pack("{s:i, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:[{s:i, s:s}]}",
+			      "v", 1, "type", "message.status", "id", "s1", "ts",
+			      (json_int_t)1700000000000, "channel", "whatsapp", "account", "a",
+			      "status_id", "st-1", "external_id", "m-1", "status", "read",
+			      "status_at", (json_int_t)1700000000000, "errors", "code", 1, "title",
+			      "t");
+
+	assert_non_null(j);
+	return j;
+}
+
+static void test_decode_bool(void **state)
+{
+	json_t *j;
+	size_t len;
+	char *buf;
+	struct proto_event ev;
+
+	(void)state;
+	j = message_json();
+	json_object_set_new(j, "unsupported", json_integer(1));
+	expect_error(j, GW_ETYPE, "unsupported: expected boolean");
+	j = message_json();
+	json_object_set_new(j, "unsupported", json_string("true"));
+	expect_error(j, GW_ETYPE, "unsupported: expected boolean");
+	j = message_json();
+	json_object_set_new(j, "unsupported", json_null());
+	expect_error(j, GW_ETYPE, "unsupported: expected boolean");
+	/* An explicit false decodes, and is then not encoded. */
+	j = message_json();
+	json_object_set_new(j, "unsupported", json_false());
+	buf = pack(j, &len);
+	assert_int_equal(proto_decode(buf, len, &ev, NULL), GW_OK);
+	assert_false(ev.u.message.unsupported);
+	free(buf);
+	assert_int_equal(proto_encode(&ev, &buf, &len, NULL), GW_OK);
+	assert_false(has_bytes(buf, len, "unsupported", 11));
+	free(buf);
+	proto_event_clear(&ev);
+}
+
+static json_t *with_location(json_t *j, json_t *lat)
+{
+	json_object_set_new(j, "location", json_pack("{s:o, s:f}", "latitude", lat, "longitude",
+						     -9.5));
+	return j;
+}
+
+static void test_decode_double(void **state)
+{
+	json_t *j;
+	size_t len;
+	char *buf;
+	struct proto_event ev;
+
+	(void)state;
+	expect_error(with_location(message_json(), json_string("north")), GW_ETYPE,
+		     "location.latitude: expected number");
+	expect_error(with_location(message_json(), json_true()), GW_ETYPE,
+		     "location.latitude: expected number");
+	/* NaN and the infinities, patched in as float64 over an 8-byte string. */
+	{
+		static const char *const bad[] = { "\xcb\x7f\xf8\0\0\0\0\0\0",
+						   "\xcb\x7f\xf0\0\0\0\0\0\0",
+						   "\xcb\xff\xf0\0\0\0\0\0\0" };
+
+		for (size_t i = 0; i < 3; i++) {
+			buf = pack(with_location(message_json(), json_string("@@@@@@@@")), &len);
+			patch(buf, len, "\xa8@@@@@@@@", bad[i], 9);
+			expect_error_buf(buf, len, GW_EPROTO, "location.latitude: not a finite number");
+		}
+	}
+	/* Integers (positive, negative) and float32 are numbers too. */
+	j = with_location(message_json(), json_integer(-33));
+	json_object_set_new(json_object_get(j, "location"), "longitude", json_integer(151));
+	buf = pack(j, &len);
+	assert_int_equal(proto_decode(buf, len, &ev, NULL), GW_OK);
+	assert_true(ev.u.message.location->latitude == -33.0);
+	assert_true(ev.u.message.location->longitude == 151.0);
+	proto_event_clear(&ev);
+	free(buf);
+	buf = pack(with_location(message_json(), json_string("@@@@")), &len);
+	patch(buf, len, "\xa4@@@@", "\xca\x40\x20\x00\x00", 5); /* 2.5f */
+	assert_int_equal(proto_decode(buf, len, &ev, NULL), GW_OK);
+	assert_true(ev.u.message.location->latitude == 2.5);
+	proto_event_clear(&ev);
+	free(buf);
+}
+
+static void test_decode_objptr(void **state)
+{
+	json_t *j;
+
+	(void)state;
+	j = message_json();
+	json_object_set_new(j, "to", json_string("+1555"));
+	expect_error(j, GW_ETYPE, "to: expected map");
+	j = message_json();
+	json_object_set_new(j, "referral", json_pack("[s]", "ADS"));
+	expect_error(j, GW_ETYPE, "referral: expected map");
+	j = message_json();
+	json_object_set_new(j, "choice", json_null());
+	expect_error(j, GW_ETYPE, "choice: expected map");
+	/* Required fields inside an optional object. */
+	j = message_json();
+	json_object_set_new(j, "to", json_pack("{s:s}", "name", "Shop"));
+	expect_error(j, GW_EMISSING, "to.address: missing");
+	j = message_json();
+	json_object_set_new(j, "location", json_pack("{s:f}", "latitude", 1.0));
+	expect_error(j, GW_EMISSING, "location.longitude: missing");
+	j = message_json();
+	json_object_set_new(j, "reaction", json_pack("{s:s}", "message_id", "m-0"));
+	expect_error(j, GW_EMISSING, "reaction.emoji: missing");
+	/* Errors deep inside, after the object was allocated. */
+	j = message_json();
+	json_object_set_new(j, "choice", json_pack("{s:s, s:i}", "id", "c", "title", 3));
+	expect_error(j, GW_ETYPE, "choice.title: expected string");
+	j = message_json();
+	json_object_set_new(j, "referral", json_pack("{s:o}", "url", string_of(PROTO_MAX_REF + 1)));
+	expect_error(j, GW_ETOOBIG, "referral.url: 2049 bytes over limit 2048");
+	j = message_json();
+	json_object_set_new(j, "to", json_pack("{s:s}", "addresX", "u"));
+	json_object_set_new(json_object_get(j, "to"), "address", json_string("u"));
+	{
+		size_t len;
+		char *buf = pack(j, &len);
+
+		patch(buf, len, "addresX", "address", 7);
+		expect_error_buf(buf, len, GW_EPROTO, "to.address: duplicate key");
+	}
+}
+
+static void test_decode_value_sets(void **state)
+{
+	json_t *j;
+	size_t len;
+	char *buf;
+
+	(void)state;
+	j = message_json();
+	json_object_set_new(j, "direction", json_string("sideways"));
+	expect_error(j, GW_EPROTO, "direction: value \"sideways\" not allowed");
+	j = message_json();
+	json_object_set_new(j, "direction", json_string("Inbound"));
+	expect_error(j, GW_EPROTO, "direction: value \"Inbound\" not allowed");
+	j = message_json();
+	json_object_set_new(j, "direction", json_string(""));
+	expect_error(j, GW_EPROTO, "direction: value \"\" not allowed");
+	j = message_json();
+	json_object_set_new(j, "direction", json_string("outbound"));
+	buf = pack(j, &len);
+	expect_ok(buf, len);
+
+	j = status_json();
+	buf = pack(j, &len);
+	expect_ok(buf, len);
+	j = status_json();
+	json_object_set_new(j, "status", json_string("seen"));
+	expect_error(j, GW_EPROTO, "status: value \"seen\" not allowed");
+	j = status_json();
+	json_object_set_new(j, "status", json_string("read "));
+	expect_error(j, GW_EPROTO, "status: value \"read \" not allowed");
+	j = status_json();
+	json_object_del(j, "status");
+	expect_error(j, GW_EMISSING, "status: missing");
+	j = status_json();
+	json_object_del(j, "status_id");
+	expect_error(j, GW_EMISSING, "status_id: missing");
+	j = status_json();
+	json_object_del(json_array_get(json_object_get(j, "errors"), 0), "title");
+	expect_error(j, GW_EMISSING, "errors[0].title: missing");
+	j = status_json();
+	while (json_array_size(json_object_get(j, "errors")) < PROTO_MAX_ERRORS + 1)
+		json_array_append_new(json_object_get(j, "errors"), json_pack("{s:s}", "title", "t"));
+	expect_error(j, GW_ETOOBIG, "errors: 17 entries over limit 16");
+	/* A ticket's status is not a delivery status. */
+	j = status_json();
+	json_object_set_new(j, "status", json_string("open"));
+	expect_error(j, GW_EPROTO, "status: value \"open\" not allowed");
+}
+
 static void expect_encode_error(struct proto_event *ev, int code, const char *message)
 {
 	struct proto_error err;
@@ -864,6 +1389,54 @@ static void test_encode_rejects(void **state)
 	proto_event_clear(&ev);
 }
 
+static void test_encode_rejects_extras(void **state)
+{
+	struct proto_event ev;
+	struct proto_message *m = &ev.u.message;
+	char *saved;
+
+	(void)state;
+	build_sent(&ev);
+	saved = m->direction;
+	m->direction = xstrdup("up");
+	expect_encode_error(&ev, GW_EPROTO, "direction: value \"up\" not allowed");
+	free(m->direction);
+	m->direction = saved;
+	m->location->latitude = NAN;
+	expect_encode_error(&ev, GW_EPROTO, "location.latitude: not a finite number");
+	m->location->latitude = -INFINITY;
+	expect_encode_error(&ev, GW_EPROTO, "location.latitude: not a finite number");
+	m->location->latitude = 1.0;
+	saved = m->to->address;
+	m->to->address = NULL;
+	expect_encode_error(&ev, GW_EMISSING, "to.address: missing");
+	m->to->address = saved;
+	saved = m->reaction->emoji;
+	m->reaction->emoji = NULL;
+	expect_encode_error(&ev, GW_EMISSING, "reaction.emoji: missing");
+	m->reaction->emoji = saved;
+	proto_event_clear(&ev);
+
+	build_status(&ev);
+	saved = ev.u.status.status;
+	ev.u.status.status = xstrdup("seen");
+	expect_encode_error(&ev, GW_EPROTO, "status: value \"seen\" not allowed");
+	free(ev.u.status.status);
+	ev.u.status.status = saved;
+	saved = ev.u.status.errors[1].title;
+	ev.u.status.errors[1].title = NULL;
+	expect_encode_error(&ev, GW_EMISSING, "errors[1].title: missing");
+	ev.u.status.errors[1].title = saved;
+	proto_event_clear(&ev);
+
+	build_change(&ev, PROTO_T_MESSAGE_DELETED);
+	saved = ev.u.change.change_id;
+	ev.u.change.change_id = NULL;
+	expect_encode_error(&ev, GW_EMISSING, "change_id: missing");
+	ev.u.change.change_id = saved;
+	proto_event_clear(&ev);
+}
+
 static void test_json_from_msgpack(void **state)
 {
 	msgpack_sbuffer sb;
@@ -918,6 +1491,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_message),
 		cmocka_unit_test(test_round_trip_message_minimal),
+		cmocka_unit_test(test_round_trip_sent),
+		cmocka_unit_test(test_round_trip_received_extras),
+		cmocka_unit_test(test_round_trip_status),
+		cmocka_unit_test(test_round_trip_changes),
+		cmocka_unit_test(test_encode_omits_absent),
+		cmocka_unit_test(test_json_dump_extras),
 		cmocka_unit_test(test_round_trip_customer_created),
 		cmocka_unit_test(test_round_trip_tickets),
 		cmocka_unit_test(test_records),
@@ -936,7 +1515,12 @@ int main(void)
 		cmocka_unit_test(test_decode_duplicate_key),
 		cmocka_unit_test(test_decode_unknown_keys),
 		cmocka_unit_test(test_decode_int_ranges),
+		cmocka_unit_test(test_decode_bool),
+		cmocka_unit_test(test_decode_double),
+		cmocka_unit_test(test_decode_objptr),
+		cmocka_unit_test(test_decode_value_sets),
 		cmocka_unit_test(test_encode_rejects),
+		cmocka_unit_test(test_encode_rejects_extras),
 		cmocka_unit_test(test_json_from_msgpack),
 	};
 

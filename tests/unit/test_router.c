@@ -102,6 +102,465 @@ static void test_route_rules(void **state)
 	free(dir);
 }
 
+/* --- message.sent, message.status, message.edited, message.deleted ----- */
+
+/* A routing test: a store in a temporary directory and a batch on it. */
+struct rt {
+	char *dir;
+	struct store *st;
+	struct batch b;
+};
+
+static void rt_open(struct rt *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->dir = make_tmpdir();
+	assert_int_equal(store_open(t->dir, 64u << 20, &t->st), GW_OK);
+}
+
+static void rt_close(struct rt *t)
+{
+	batch_reset(&t->b);
+	free(t->b.ev);
+	store_close(t->st);
+	rm_rf(t->dir);
+	free(t->dir);
+}
+
+/*
+ * rt_route - checks and routes `ev` (borrowed, completed by the router) in
+ * its own committed transaction, after dropping the previous batch's
+ * events: t->b.ev holds what this one emitted.
+ */
+static enum route_result rt_route(struct rt *t, struct proto_event *ev)
+{
+	enum route_result res;
+	char reason[192];
+
+	batch_reset(&t->b);
+	assert_int_equal(route_check(ev, reason, sizeof(reason)), GW_OK);
+	assert_int_equal(store_txn_begin(t->st, 0, &t->b.txn), GW_OK);
+	assert_int_equal(route_event(&t->b, ev, &res), GW_OK);
+	assert_int_equal(store_txn_commit(t->b.txn), GW_OK);
+	t->b.txn = NULL;
+	return res;
+}
+
+/* rt_received - routes an inbound message; returns its event's seq. */
+static uint64_t rt_received(struct rt *t, const char *ext, const char *from)
+{
+	struct proto_event ev;
+	uint64_t seq;
+
+	make_message(&ev, ext, from);
+	assert_int_equal(rt_route(t, &ev), ROUTE_STORED);
+	seq = ev.seq;
+	proto_event_clear(&ev);
+	return seq;
+}
+
+/* The batch's event `i`, decoded into `ev` (caller clears). */
+static void rt_event(struct rt *t, size_t i, struct proto_event *ev)
+{
+	assert_true(i < t->b.nev);
+	assert_int_equal(proto_decode(t->b.ev[i].data, t->b.ev[i].len, ev, NULL), GW_OK);
+}
+
+static void make_sent(struct proto_event *ev, const char *ext, const char *to, const char *name)
+{
+	make_message(ev, ext, "page-1");
+	ev->type = PROTO_T_MESSAGE_SENT;
+	ev->u.message.to = calloc(1, sizeof(*ev->u.message.to));
+	assert_non_null(ev->u.message.to);
+	ev->u.message.to->address = strdup(to);
+	ev->u.message.to->name = name ? strdup(name) : NULL;
+}
+
+static void make_status(struct proto_event *ev, const char *status_id, const char *ext,
+			const char *status)
+{
+	struct proto_status *s = &ev->u.status;
+
+	assert_int_equal(proto_event_init(ev, PROTO_T_MESSAGE_STATUS), GW_OK);
+	s->channel = strdup("api");
+	s->account = strdup("api");
+	s->status_id = strdup(status_id);
+	s->external_id = ext ? strdup(ext) : NULL;
+	s->status = strdup(status);
+	s->status_at = 1700000000000;
+}
+
+static void make_change(struct proto_event *ev, enum proto_type type, const char *change_id,
+			const char *ext)
+{
+	struct proto_change *c = &ev->u.change;
+
+	assert_int_equal(proto_event_init(ev, type), GW_OK);
+	c->channel = strdup("api");
+	c->account = strdup("api");
+	c->change_id = strdup(change_id);
+	c->external_id = strdup(ext);
+	c->changed_at = 1700000000000;
+	c->text = type == PROTO_T_MESSAGE_EDITED ? strdup("edited") : NULL;
+}
+
+static void get_customer(struct rt *t, const char *address, struct proto_customer *c)
+{
+	struct store_txn *txn;
+	uint64_t id;
+
+	assert_int_equal(store_txn_begin(t->st, 1, &txn), GW_OK);
+	assert_int_equal(store_identity_get(txn, "api", address, &id), GW_OK);
+	assert_int_equal(store_customer_get(txn, id, c), GW_OK);
+	store_txn_abort(txn);
+}
+
+static void get_ticket(struct rt *t, uint64_t id, struct proto_ticket *tk)
+{
+	struct store_txn *txn;
+
+	assert_int_equal(store_txn_begin(t->st, 1, &txn), GW_OK);
+	assert_int_equal(store_ticket_get(txn, id, tk), GW_OK);
+	store_txn_abort(txn);
+}
+
+/* Up to 16 seqs of a thread or ticket. */
+struct seqs {
+	uint64_t v[16];
+	size_t n;
+};
+
+static int seqs_add(void *arg, uint64_t seq)
+{
+	struct seqs *s = arg;
+
+	assert_true(s->n < 16);
+	s->v[s->n++] = seq;
+	return 0;
+}
+
+static struct seqs thread_seqs(struct rt *t, uint64_t thread_id)
+{
+	struct store_txn *txn;
+	struct seqs s = { .n = 0 };
+
+	assert_int_equal(store_txn_begin(t->st, 1, &txn), GW_OK);
+	assert_int_equal(store_thread_scan(txn, thread_id, 16, seqs_add, &s), GW_OK);
+	store_txn_abort(txn);
+	return s;
+}
+
+static struct seqs ticket_seqs(struct rt *t, uint64_t ticket_id)
+{
+	struct store_txn *txn;
+	struct seqs s = { .n = 0 };
+
+	assert_int_equal(store_txn_begin(t->st, 1, &txn), GW_OK);
+	assert_int_equal(store_ticket_msgs(txn, ticket_id, 16, seqs_add, &s), GW_OK);
+	store_txn_abort(txn);
+	return s;
+}
+
+static void expect_route_check(struct proto_event *ev, int code, const char *reason)
+{
+	char buf[192] = "";
+
+	assert_int_equal(route_check(ev, buf, sizeof(buf)), code);
+	if (reason)
+		assert_string_equal(buf, reason);
+	proto_event_clear(ev);
+}
+
+static void test_route_check(void **state)
+{
+	struct proto_event ev;
+
+	(void)state;
+	make_message(&ev, "m1", "+1");
+	expect_route_check(&ev, GW_OK, "");
+	make_message(&ev, "m1", "+1");
+	ev.u.message.direction = strdup("inbound");
+	expect_route_check(&ev, GW_OK, "");
+	make_message(&ev, "m1", "+1");
+	ev.u.message.direction = strdup("outbound");
+	expect_route_check(&ev, GW_EPROTO, "direction: a message.received must be inbound");
+	make_sent(&ev, "e1", "+1", NULL);
+	expect_route_check(&ev, GW_OK, "");
+	make_sent(&ev, "e1", "+1", NULL);
+	ev.u.message.direction = strdup("inbound");
+	expect_route_check(&ev, GW_EPROTO, "direction: a message.sent must be outbound");
+	make_sent(&ev, "e1", "+1", NULL);
+	free(ev.u.message.to->address);
+	free(ev.u.message.to);
+	ev.u.message.to = NULL;
+	expect_route_check(&ev, GW_EMISSING, "to: missing (a message.sent names its recipient)");
+	make_status(&ev, "s1", NULL, "read");
+	expect_route_check(&ev, GW_OK, "");
+	make_change(&ev, PROTO_T_MESSAGE_EDITED, "c1", "m1");
+	expect_route_check(&ev, GW_OK, "");
+	make_change(&ev, PROTO_T_MESSAGE_DELETED, "c1", "m1");
+	expect_route_check(&ev, GW_OK, "");
+	assert_int_equal(proto_event_init(&ev, PROTO_T_TICKET_CREATED), GW_OK);
+	expect_route_check(&ev, GW_ETYPE, "type ticket.created is not accepted on ingest");
+	assert_int_equal(proto_event_init(&ev, PROTO_T_CUSTOMER_CREATED), GW_OK);
+	expect_route_check(&ev, GW_ETYPE, "type customer.created is not accepted on ingest");
+}
+
+/* An echo to an unknown customer creates the customer, not a ticket. */
+static void test_route_sent_new_customer(void **state)
+{
+	struct rt t;
+	struct proto_event ev, out;
+	struct proto_customer c = { 0 };
+	struct seqs th;
+	uint64_t sent_seq, in_seq;
+
+	(void)state;
+	rt_open(&t);
+	make_sent(&ev, "e1", "+1555", "Ana");
+	ev.u.message.ticket_id = 77; /* the router's field: replaced */
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	assert_int_equal(t.b.nev, 2);
+	assert_string_equal(t.b.ev[0].type, "customer.created");
+	assert_string_equal(t.b.ev[1].type, "message.sent");
+	rt_event(&t, 0, &out);
+	assert_string_equal(out.u.customer.address, "+1555");
+	assert_string_equal(out.u.customer.name, "Ana");
+	assert_int_equal(out.u.customer.open_ticket_id, 0);
+	proto_event_clear(&out);
+	rt_event(&t, 1, &out);
+	assert_int_equal(out.type, PROTO_T_MESSAGE_SENT);
+	assert_string_equal(out.u.message.direction, "outbound");
+	assert_int_equal(out.u.message.customer_id, 1);
+	assert_int_equal(out.u.message.thread_id, 1);
+	assert_int_equal(out.u.message.ticket_id, 0);
+	assert_string_equal(out.u.message.to->address, "+1555");
+	sent_seq = out.seq;
+	assert_int_equal(sent_seq, 2);
+	proto_event_clear(&out);
+	proto_event_clear(&ev);
+
+	get_customer(&t, "+1555", &c);
+	assert_int_equal(c.open_ticket_id, 0);
+	assert_int_equal(c.ticket_count, 0);
+	assert_int_equal(c.message_count, 0); /* not a customer message */
+	assert_string_equal(c.name, "Ana");
+	proto_customer_clear(&c);
+	th = thread_seqs(&t, 1);
+	assert_int_equal(th.n, 1);
+	assert_int_equal(th.v[0], sent_seq);
+
+	/* Redelivered: a duplicate, nothing emitted. */
+	make_sent(&ev, "e1", "+1555", "Ana");
+	assert_int_equal(rt_route(&t, &ev), ROUTE_DUPLICATE);
+	assert_int_equal(t.b.nev, 0);
+	proto_event_clear(&ev);
+	/* Its id is a message id: the same id inbound is a duplicate too. */
+	make_message(&ev, "e1", "+1555");
+	assert_int_equal(rt_route(&t, &ev), ROUTE_DUPLICATE);
+	proto_event_clear(&ev);
+
+	/* The customer's own message then finds it and opens the ticket. */
+	in_seq = rt_received(&t, "m1", "+1555");
+	assert_int_equal(t.b.nev, 2);
+	assert_string_equal(t.b.ev[0].type, "ticket.created");
+	assert_string_equal(t.b.ev[1].type, "message.received");
+	get_customer(&t, "+1555", &c);
+	assert_int_equal(c.customer_id, 1);
+	assert_int_equal(c.message_count, 1);
+	assert_int_equal(c.ticket_count, 1);
+	proto_customer_clear(&c);
+	th = thread_seqs(&t, 1);
+	assert_int_equal(th.n, 2);
+	assert_int_equal(th.v[1], in_seq);
+	rt_close(&t);
+}
+
+/* An echo joins the customer's open ticket. */
+static void test_route_sent_joins_ticket(void **state)
+{
+	struct rt t;
+	struct proto_event ev, out;
+	struct proto_customer c = { 0 };
+	struct proto_ticket tk = { 0 };
+	struct seqs ts;
+	uint64_t in_seq, sent_seq;
+
+	(void)state;
+	rt_open(&t);
+	in_seq = rt_received(&t, "m1", "+1555");
+	make_sent(&ev, "e1", "+1555", NULL);
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	sent_seq = ev.seq;
+	assert_int_equal(t.b.nev, 2); /* no customer.created: known */
+	assert_string_equal(t.b.ev[0].type, "message.sent");
+	assert_string_equal(t.b.ev[1].type, "ticket.updated");
+	assert_int_equal(ev.u.message.ticket_id, 1);
+	assert_int_equal(ev.u.message.customer_id, 1);
+	proto_event_clear(&ev);
+	rt_event(&t, 1, &out);
+	assert_int_equal(out.u.ticket.ticket_id, 1);
+	assert_int_equal(out.u.ticket.message_count, 2);
+	assert_int_equal(out.u.ticket.last_message_seq, in_seq);
+	proto_event_clear(&out);
+
+	get_ticket(&t, 1, &tk);
+	assert_int_equal(tk.message_count, 2);
+	assert_int_equal(tk.last_message_seq, in_seq);
+	proto_ticket_clear(&tk);
+	get_customer(&t, "+1555", &c);
+	assert_int_equal(c.message_count, 1);
+	assert_int_equal(c.ticket_count, 1);
+	proto_customer_clear(&c);
+	ts = ticket_seqs(&t, 1);
+	assert_int_equal(ts.n, 2);
+	assert_int_equal(ts.v[0], in_seq);
+	assert_int_equal(ts.v[1], sent_seq);
+
+	make_sent(&ev, "e1", "+1555", NULL);
+	assert_int_equal(rt_route(&t, &ev), ROUTE_DUPLICATE);
+	assert_int_equal(t.b.nev, 0);
+	proto_event_clear(&ev);
+	rt_close(&t);
+}
+
+static void test_route_status(void **state)
+{
+	struct rt t;
+	struct proto_event ev, out;
+	uint64_t in_seq, sent_seq, head;
+
+	(void)state;
+	rt_open(&t);
+	in_seq = rt_received(&t, "m1", "+1555");
+	/* A status about a known message is linked to it. */
+	make_status(&ev, "s1", "m1", "read");
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	assert_int_equal(t.b.nev, 1);
+	assert_string_equal(t.b.ev[0].type, "message.status");
+	rt_event(&t, 0, &out);
+	assert_int_equal(out.u.status.message_seq, in_seq);
+	assert_int_equal(out.u.status.customer_id, 1);
+	assert_int_equal(out.u.status.ticket_id, 1);
+	assert_string_equal(out.u.status.status, "read");
+	proto_event_clear(&out);
+	proto_event_clear(&ev);
+	head = t.b.head;
+	/* Redelivered: a duplicate. */
+	make_status(&ev, "s1", "m1", "read");
+	assert_int_equal(rt_route(&t, &ev), ROUTE_DUPLICATE);
+	assert_int_equal(t.b.nev, 0);
+	proto_event_clear(&ev);
+	/* A status id equal to a message id does not collide with it. */
+	make_status(&ev, "m1", "m1", "delivered");
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	assert_int_equal(ev.u.status.message_seq, in_seq);
+	assert_int_equal(ev.seq, head + 1);
+	proto_event_clear(&ev);
+	/* A status for an unknown message is kept, unlinked; what the
+	 * connector put in the router's fields is replaced. */
+	make_status(&ev, "s2", "nowhere", "failed");
+	ev.u.status.customer_id = 9;
+	ev.u.status.message_seq = 9;
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	assert_int_equal(t.b.nev, 1);
+	rt_event(&t, 0, &out);
+	assert_int_equal(out.type, PROTO_T_MESSAGE_STATUS);
+	assert_int_equal(out.u.status.message_seq, 0);
+	assert_int_equal(out.u.status.customer_id, 0);
+	assert_int_equal(out.u.status.ticket_id, 0);
+	assert_string_equal(out.u.status.external_id, "nowhere");
+	proto_event_clear(&out);
+	proto_event_clear(&ev);
+	/* A watermark receipt names no message. */
+	make_status(&ev, "s3", NULL, "read");
+	ev.u.status.watermark = 1700000000000;
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	assert_int_equal(ev.u.status.message_seq, 0);
+	proto_event_clear(&ev);
+	/* A status id used as a message's external_id links to nothing. */
+	make_status(&ev, "s4", "status:s1", "read");
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	assert_int_equal(ev.u.status.message_seq, 0);
+	proto_event_clear(&ev);
+	/* A status about an echo without a ticket: ticket_id stays 0. */
+	make_sent(&ev, "e1", "+1666", NULL);
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	sent_seq = ev.seq;
+	proto_event_clear(&ev);
+	make_status(&ev, "s5", "e1", "delivered");
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	assert_int_equal(ev.u.status.message_seq, sent_seq);
+	assert_int_equal(ev.u.status.customer_id, 2);
+	assert_int_equal(ev.u.status.ticket_id, 0);
+	proto_event_clear(&ev);
+	/* Statuses are not filed in the thread or the ticket. */
+	assert_int_equal(thread_seqs(&t, 1).n, 1);
+	assert_int_equal(ticket_seqs(&t, 1).n, 1);
+	rt_close(&t);
+}
+
+static void test_route_change(void **state)
+{
+	enum proto_type types[] = { PROTO_T_MESSAGE_EDITED, PROTO_T_MESSAGE_DELETED };
+	const char *names[] = { "message.edited", "message.deleted" };
+	const char *ids[] = { "c1", "c2" };
+	struct rt t;
+	struct proto_event ev, out;
+	struct proto_ticket tk = { 0 };
+	uint64_t in_seq, seqs[2];
+	struct seqs s;
+
+	(void)state;
+	rt_open(&t);
+	in_seq = rt_received(&t, "m1", "+1555");
+	for (size_t i = 0; i < 2; i++) {
+		make_change(&ev, types[i], ids[i], "m1");
+		assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+		assert_int_equal(t.b.nev, 1);
+		assert_string_equal(t.b.ev[0].type, names[i]);
+		seqs[i] = ev.seq;
+		rt_event(&t, 0, &out);
+		assert_int_equal(out.type, types[i]);
+		assert_int_equal(out.u.change.message_seq, in_seq);
+		assert_int_equal(out.u.change.customer_id, 1);
+		assert_int_equal(out.u.change.ticket_id, 1);
+		proto_event_clear(&out);
+		proto_event_clear(&ev);
+		/* Redelivered: a duplicate. */
+		make_change(&ev, types[i], ids[i], "m1");
+		assert_int_equal(rt_route(&t, &ev), ROUTE_DUPLICATE);
+		assert_int_equal(t.b.nev, 0);
+		proto_event_clear(&ev);
+	}
+	/* The ticket's and the thread's history show both changes; the
+	 * ticket's counters are about messages and do not move. */
+	s = ticket_seqs(&t, 1);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.v[0], in_seq);
+	assert_int_equal(s.v[1], seqs[0]);
+	assert_int_equal(s.v[2], seqs[1]);
+	s = thread_seqs(&t, 1);
+	assert_int_equal(s.n, 3);
+	get_ticket(&t, 1, &tk);
+	assert_int_equal(tk.message_count, 1);
+	proto_ticket_clear(&tk);
+	/* A change for an unknown message: published, unlinked, not filed. */
+	make_change(&ev, PROTO_T_MESSAGE_DELETED, "c3", "nowhere");
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	assert_int_equal(t.b.nev, 1);
+	assert_int_equal(ev.u.change.message_seq, 0);
+	assert_int_equal(ev.u.change.customer_id, 0);
+	proto_event_clear(&ev);
+	assert_int_equal(ticket_seqs(&t, 1).n, 3);
+	assert_int_equal(thread_seqs(&t, 1).n, 3);
+	/* Change ids and status ids are separate spaces. */
+	make_status(&ev, "c1", "m1", "read");
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	proto_event_clear(&ev);
+	rt_close(&t);
+}
+
 /* --- the router over its sockets --------------------------------------- */
 
 struct fixture {
@@ -161,6 +620,22 @@ static void *zsock(struct fixture *fx, int type, const char *endpoint)
 		zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
 	assert_int_equal(zmq_connect(s, endpoint), 0);
 	return s;
+}
+
+/* send_event - hands `ev` (borrowed) to the router under `key`. */
+static void send_event(void *dealer, uint64_t key, const struct proto_event *ev)
+{
+	unsigned char kb[8];
+	char *data;
+	size_t len;
+
+	assert_int_equal(proto_encode(ev, &data, &len, NULL), GW_OK);
+	for (int i = 0; i < 8; i++)
+		kb[i] = (unsigned char)(key >> (56 - 8 * i));
+	zmq_send(dealer, "msg", 3, ZMQ_SNDMORE);
+	zmq_send(dealer, kb, 8, ZMQ_SNDMORE);
+	zmq_send(dealer, data, len, 0);
+	free(data);
 }
 
 static void send_message(void *dealer, uint64_t key, const char *ext, const char *from)
@@ -278,6 +753,39 @@ static void test_router_sockets(void **state)
 	assert_memory_equal(frame, "error", 5);
 	zmq_recv(req, frame, sizeof(frame), 0);
 
+	/* The other accepted types, and what is refused. */
+	{
+		struct proto_event ev;
+
+		make_sent(&ev, "e1", "+1", NULL);
+		send_event(dealer, 5, &ev);
+		assert_string_equal(recv_ack(dealer, 5), WIRE_RESULT_STORED);
+		send_event(dealer, 6, &ev);
+		assert_string_equal(recv_ack(dealer, 6), WIRE_RESULT_DUPLICATE);
+		proto_event_clear(&ev);
+		make_status(&ev, "s1", "e1", "delivered");
+		send_event(dealer, 7, &ev);
+		assert_string_equal(recv_ack(dealer, 7), WIRE_RESULT_STORED);
+		send_event(dealer, 8, &ev);
+		assert_string_equal(recv_ack(dealer, 8), WIRE_RESULT_DUPLICATE);
+		proto_event_clear(&ev);
+		make_change(&ev, PROTO_T_MESSAGE_DELETED, "c1", "a1");
+		send_event(dealer, 9, &ev);
+		assert_string_equal(recv_ack(dealer, 9), WIRE_RESULT_STORED);
+		proto_event_clear(&ev);
+		make_message(&ev, "a9", "+1");
+		ev.u.message.direction = strdup("outbound");
+		send_event(dealer, 10, &ev);
+		assert_string_equal(recv_ack(dealer, 10), WIRE_RESULT_REJECTED);
+		proto_event_clear(&ev);
+		assert_int_equal(proto_event_init(&ev, PROTO_T_TICKET_UPDATED), GW_OK);
+		ev.u.ticket.status = strdup("open");
+		ev.u.ticket.channel = strdup("api");
+		send_event(dealer, 11, &ev);
+		assert_string_equal(recv_ack(dealer, 11), WIRE_RESULT_REJECTED);
+		proto_event_clear(&ev);
+	}
+
 	zmq_close(dealer);
 	zmq_close(req);
 	fixture_stop(&fx);
@@ -290,6 +798,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route_rules),
+		cmocka_unit_test(test_route_check),
+		cmocka_unit_test(test_route_sent_new_customer),
+		cmocka_unit_test(test_route_sent_joins_ticket),
+		cmocka_unit_test(test_route_status),
+		cmocka_unit_test(test_route_change),
 		cmocka_unit_test(test_router_sockets),
 	};
 

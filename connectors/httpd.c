@@ -1,0 +1,877 @@
+/*
+ * httpd.c - the connectors' HTTP/1.1 server on libwebsockets (httpd.h).
+ *
+ * Life of a request on one keep-alive connection (struct httpd_req is lws's
+ * per-session data, zeroed by lws and reset for every transaction):
+ *
+ *   LWS_CALLBACK_HTTP             /healthz, framing checks, on_request()
+ *   LWS_CALLBACK_HTTP_BODY        body copied into a buffer bounded by the
+ *                                 announced length (<= max_body_bytes)
+ *   LWS_CALLBACK_HTTP_BODY_COMPLETION
+ *                                 on_body(): answered, deferred (joins
+ *                                 h->waiting) or held (joins h->held)
+ *   commit_sul (zero delay)       one outbox_commit() for every request
+ *                                 deferred in this service round (group
+ *                                 commit), then each one is made writable
+ *   LWS_CALLBACK_HTTP_WRITEABLE   the answer in one lws_write(), then
+ *                                 lws_http_transaction_completed()
+ *
+ * A connection that closes while waiting is forgotten; what it queued is
+ * still committed and the client's retry is deduplicated by the router.
+ *
+ * A refusal with a body still to come reads and drops that body first, so
+ * the connection stays usable; a body that is too large, or whose length is
+ * unknown, is not read: the answer carries "Connection: close".
+ */
+#include "connectors/httpd.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libwebsockets.h>
+
+#include "connectors/outbox.h"
+#include "connectors/runtime.h"
+#include "gateway/err.h"
+#include "gateway/log.h"
+#include "gateway/util.h"
+
+#define HTTPD_TICK_US 5000        /* outbox_pump() and status period */
+#define HTTPD_KEEPALIVE_S 30      /* idle keep-alive connections are closed after */
+#define HTTPD_SERV_BUF 16384      /* lws read size: fewer body callbacks */
+#define HTTPD_HDR_MAX 512         /* response headers */
+#define HTTPD_RETRY_AFTER "1"     /* seconds, on 503 */
+#define HTTPD_LOG_PER_SEC 50      /* refusals logged per second at most */
+#define HTTPD_CUSTOM_NAME_MAX 64  /* longest custom header name looked up */
+
+#define httpd_container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+enum httpd_state {
+	HTTPD_C_IDLE = 0, /* no request, or its answer was written */
+	HTTPD_C_HANDLER,  /* in on_request: no answer yet */
+	HTTPD_C_BODY,     /* reading a body for on_body */
+	HTTPD_C_DISCARD,  /* reading a body to drop: the answer is known */
+	HTTPD_C_PARSE,    /* in on_body: no answer yet */
+	HTTPD_C_WAITING,  /* deferred: waiting for the group commit */
+	HTTPD_C_HELD,     /* held: waiting for httpd_resume */
+	HTTPD_C_ANSWER,   /* answer known, waiting for the socket */
+};
+
+/* One HTTP transaction: lws's per-session data. */
+struct httpd_req {
+	struct lws_dll2 node;      /* in h->waiting or h->held */
+	struct httpd *h;
+	struct lws *wsi;
+	enum httpd_state state;
+	enum httpd_method method;
+	long long content_length;  /* -1 when absent */
+	uint64_t ticket;           /* while HTTPD_C_HELD */
+	int status;                /* of the answer */
+	const char *content_type;  /* of the answer, static */
+	const char *allow;         /* Allow header of a 405, static */
+	char *body;                /* malloc'ed, body_max bytes */
+	size_t body_len, body_max;
+	size_t answer_len;
+	unsigned close : 1;        /* close the connection after the answer */
+	char path[HTTPD_PATH_MAX + 1];
+	char answer[HTTPD_ANSWER_MAX];
+	alignas(max_align_t) unsigned char data[]; /* req_data_size bytes */
+};
+
+struct httpd {
+	struct httpd_options opt;
+	struct connector_instance *inst;
+	struct lws_context *lws;
+	struct lws_protocols protocols[2];
+	lws_sorted_usec_list_t commit_sul;
+	lws_sorted_usec_list_t tick_sul;
+	lws_dll2_owner_t waiting;   /* HTTPD_C_WAITING, in arrival order */
+	lws_dll2_owner_t held;      /* HTTPD_C_HELD */
+	uint64_t next_ticket;
+	int commit_scheduled;
+	int failed;                 /* an error that ends httpd_run() */
+	int64_t log_window_us;      /* start of the current log-rate second */
+	unsigned log_count, log_dropped;
+	unsigned char out[LWS_PRE + HTTPD_HDR_MAX + HTTPD_ANSWER_MAX];
+};
+
+/* lws logs carry no context: they go to the module of the one instance. */
+static char httpd_lws_module[96] = "httpd";
+
+static void httpd_lws_log(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	gw_log(level & LLL_ERR ? GW_LOG_ERROR : GW_LOG_WARN, httpd_lws_module, "lws: %.*s",
+	       (int)n, line);
+}
+
+/* ---- logging of refusals ---------------------------------------------- */
+
+/* Starts a new one-second log window, summing up what the last one dropped. */
+static void httpd_log_window(struct httpd *h, int64_t now)
+{
+	if (now - h->log_window_us < 1000000)
+		return;
+	if (h->log_dropped)
+		GW_WARN(h->inst->log_module, "%u more refused requests not logged",
+			h->log_dropped);
+	h->log_window_us = now;
+	h->log_count = 0;
+	h->log_dropped = 0;
+}
+
+/*
+ * One line per refused request, naming the cause and the peer (never a
+ * secret or the body); past HTTPD_LOG_PER_SEC a second, the rest is counted
+ * and summed up in one line, so a misbehaving client cannot flood the log.
+ */
+static void httpd_log_refusal(struct httpd *h, const struct httpd_req *req, const char *code,
+			      const char *message)
+{
+	char peer[64] = "?";
+
+	httpd_log_window(h, gw_mono_us());
+	if (h->log_count >= HTTPD_LOG_PER_SEC) {
+		h->log_dropped++;
+		return;
+	}
+	h->log_count++;
+	lws_get_peer_simple(req->wsi, peer, sizeof(peer));
+	gw_log(req->status >= 500 ? GW_LOG_ERROR : GW_LOG_WARN, h->inst->log_module,
+	       "%d %s from %s: %s", req->status, code, peer, message);
+}
+
+/* ---- request state ------------------------------------------------------ */
+
+static void httpd_req_reset(struct httpd *h, struct httpd_req *req)
+{
+	if (!lws_dll2_is_detached(&req->node))
+		lws_dll2_remove(&req->node);
+	free(req->body);
+	req->body = NULL;
+	req->body_len = 0;
+	req->body_max = 0;
+	req->state = HTTPD_C_IDLE;
+	req->method = HTTPD_M_OTHER;
+	req->content_length = -1;
+	req->ticket = 0;
+	req->status = 0;
+	req->content_type = NULL;
+	req->allow = NULL;
+	req->answer_len = 0;
+	req->close = 0;
+	req->path[0] = '\0';
+	req->h = h;
+	memset(req->data, 0, h->opt.req_data_size);
+}
+
+/* Marks the answer ready and asks lws for a writable callback. */
+static void httpd_ready(struct httpd_req *req)
+{
+	req->state = HTTPD_C_ANSWER;
+	lws_callback_on_writable(req->wsi);
+}
+
+/* Counts the answer and makes it ready, or first drops a body to come. */
+static void httpd_finish(struct httpd_req *req)
+{
+	struct connector_stats *st = &req->h->inst->stats;
+
+	if (req->status >= 500)
+		st->failed++;
+	else if (req->status >= 400)
+		st->rejected++;
+	else
+		st->accepted++;
+	if (!lws_dll2_is_detached(&req->node))
+		lws_dll2_remove(&req->node);
+	free(req->body);
+	req->body = NULL;
+	if (req->body_max > 0 && !req->close)
+		req->state = HTTPD_C_DISCARD; /* answered at body completion */
+	else
+		httpd_ready(req);
+}
+
+static void httpd_set_answer(struct httpd_req *req, int status, const char *content_type,
+			     const void *body, size_t len)
+{
+	if (len > sizeof(req->answer))
+		len = sizeof(req->answer);
+	req->status = status;
+	req->content_type = content_type;
+	if (len > 0)
+		memcpy(req->answer, body, len);
+	req->answer_len = len;
+}
+
+void httpd_answer(struct httpd_req *req, int status, const char *content_type,
+		  const void *body, size_t len)
+{
+	httpd_set_answer(req, status, content_type, body, len);
+	httpd_finish(req);
+}
+
+/* The {"error","message"} document of a refusal into req->answer. */
+static void httpd_error_json(struct httpd_req *req, const char *code, const char *message)
+{
+	static const char fallback[] = "{\"error\":\"internal\"}";
+	json_t *doc = json_pack("{s:s,s:s}", "error", code, "message", message);
+	size_t n = doc ? json_dumpb(doc, req->answer, sizeof(req->answer), JSON_COMPACT) : 0;
+
+	json_decref(doc);
+	if (n == 0 || n > sizeof(req->answer)) {
+		memcpy(req->answer, fallback, sizeof(fallback) - 1);
+		n = sizeof(fallback) - 1;
+	}
+	req->answer_len = n;
+	req->content_type = "application/json";
+}
+
+void httpd_refuse(struct httpd_req *req, int status, const char *code, const char *fmt, ...)
+{
+	char message[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	req->status = status;
+	httpd_error_json(req, code, message);
+	httpd_log_refusal(req->h, req, code, message);
+	httpd_finish(req);
+}
+
+void httpd_allow(struct httpd_req *req, const char *methods)
+{
+	req->allow = methods;
+}
+
+void httpd_close_after(struct httpd_req *req)
+{
+	req->close = 1;
+}
+
+/* ---- accessors ---------------------------------------------------------- */
+
+enum httpd_method httpd_req_method(const struct httpd_req *req)
+{
+	return req->method;
+}
+
+const char *httpd_req_path(const struct httpd_req *req)
+{
+	return req->path;
+}
+
+long long httpd_req_content_length(const struct httpd_req *req)
+{
+	return req->content_length;
+}
+
+void *httpd_req_data(struct httpd_req *req)
+{
+	return req->data;
+}
+
+/* A header lws knows by token, or -1 (then it is a custom header). */
+static int httpd_header_token(const char *name)
+{
+	if (strcmp(name, "authorization") == 0)
+		return WSI_TOKEN_HTTP_AUTHORIZATION;
+	if (strcmp(name, "content-type") == 0)
+		return WSI_TOKEN_HTTP_CONTENT_TYPE;
+	if (strcmp(name, "content-length") == 0)
+		return WSI_TOKEN_HTTP_CONTENT_LENGTH;
+	if (strcmp(name, "user-agent") == 0)
+		return WSI_TOKEN_HTTP_USER_AGENT;
+	return -1;
+}
+
+int httpd_req_header(const struct httpd_req *req, const char *name, char *buf, size_t len)
+{
+	char key[HTTPD_CUSTOM_NAME_MAX + 2];
+	int tok = httpd_header_token(name);
+	int n, klen;
+
+	if (len == 0 || len > INT32_MAX)
+		return -2;
+	if (tok >= 0) {
+		n = lws_hdr_total_length(req->wsi, (enum lws_token_indexes)tok);
+		if (n <= 0)
+			return -1;
+		if ((size_t)n >= len)
+			return -2;
+		return lws_hdr_copy(req->wsi, buf, (int)len, (enum lws_token_indexes)tok) == n ? n
+											       : -1;
+	}
+	/* lws keeps unknown headers by their lowercased name with the colon. */
+	klen = snprintf(key, sizeof(key), "%s:", name);
+	if (klen < 0 || (size_t)klen >= sizeof(key))
+		return -1;
+	n = lws_hdr_custom_length(req->wsi, key, klen);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= len)
+		return -2;
+	return lws_hdr_custom_copy(req->wsi, buf, (int)len, key, klen) == n ? n : -1;
+}
+
+/*
+ * Walks the query fragments ("a=1", "b=2": lws splits and URL-decodes them)
+ * for an exact name match, so that a long unrelated parameter never hides
+ * the one asked for.
+ */
+int httpd_req_query(const struct httpd_req *req, const char *name, char *buf, size_t len)
+{
+	char frag[HTTPD_PATH_MAX + 1];
+	size_t nlen = strlen(name);
+
+	for (int i = 0;; i++) {
+		int n = lws_hdr_fragment_length(req->wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+
+		if (n <= 0)
+			return -1;
+		if ((size_t)n <= nlen || (size_t)n >= sizeof(frag))
+			continue;
+		if (lws_hdr_copy_fragment(req->wsi, frag, (int)sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS,
+					  i) != n)
+			continue;
+		if (strncmp(frag, name, nlen) != 0 || frag[nlen] != '=')
+			continue;
+		if ((size_t)n - nlen - 1 >= len)
+			return -2;
+		memcpy(buf, frag + nlen + 1, (size_t)n - nlen);
+		return n - (int)nlen - 1;
+	}
+}
+
+/* ---- framing ------------------------------------------------------------ */
+
+/*
+ * The announced body length: >= 0, -1 when absent, -2 when not a plain
+ * decimal number (then the body cannot be delimited).
+ */
+static long long httpd_content_length(struct lws *wsi)
+{
+	char buf[24];
+	char *end;
+	long long v;
+	int n = lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+		return -1;
+	if (n <= 0 || !isdigit((unsigned char)buf[0]))
+		return -2;
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -2;
+	return v;
+}
+
+/*
+ * Looks at the framing of the body before anything else, so that any
+ * refusal knows whether it can drop the body or must close.
+ * Returns 0 when the request can go on, 1 when it was refused.
+ */
+static int httpd_check_length(struct httpd *h, struct httpd_req *req)
+{
+	long long len = httpd_content_length(req->wsi);
+
+	req->content_length = len < 0 ? -1 : len;
+	if (lws_hdr_total_length(req->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+		/* lws 4.1 does not de-chunk request bodies: refuse, and close. */
+		req->close = 1;
+		httpd_refuse(req, 411, "length_required",
+			     "send the body with a Content-Length, not chunked");
+		return 1;
+	}
+	if (len == -2) {
+		req->close = 1;
+		httpd_refuse(req, 400, "invalid_request", "Content-Length is not a number");
+		return 1;
+	}
+	if (len > h->opt.max_body_bytes) {
+		req->close = 1;
+		httpd_refuse(req, 413, "too_large",
+			     "body of %lld bytes is over the limit of %lld bytes", len,
+			     h->opt.max_body_bytes);
+		return 1;
+	}
+	/* Remembered so that a refusal before the body reads and drops it. */
+	req->body_max = len > 0 ? (size_t)len : 0;
+	return 0;
+}
+
+static enum httpd_method httpd_method_of(struct lws *wsi)
+{
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
+		return HTTPD_M_GET;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
+		return HTTPD_M_POST;
+	return HTTPD_M_OTHER;
+}
+
+/* GET /healthz: liveness and the spool depth, for probes and tests. */
+static void httpd_health(struct httpd_req *req)
+{
+	struct outbox_stats st;
+	char doc[96];
+	int n;
+
+	outbox_get_stats(req->h->inst->outbox, &st);
+	n = snprintf(doc, sizeof(doc), "{\"status\":\"ok\",\"spooled\":%llu}",
+		     (unsigned long long)st.spooled);
+	httpd_set_answer(req, 200, "application/json", doc, n > 0 ? (size_t)n : 0);
+	httpd_ready(req); /* not a provider request: not counted */
+}
+
+/* Hands the whole body to on_body, which must answer in some way. */
+static void httpd_call_body(struct httpd *h, struct httpd_req *req, const char *body,
+			    size_t len)
+{
+	req->state = HTTPD_C_PARSE;
+	h->opt.handlers->on_body(h->opt.arg, req, body, len);
+	if (req->state == HTTPD_C_PARSE) {
+		GW_ERROR(h->inst->log_module, "body to %s left unanswered", req->path);
+		httpd_refuse(req, 500, "internal", "the request was not answered");
+	}
+}
+
+/* Starts reading the body on_request asked for. */
+static void httpd_start_body(struct httpd *h, struct httpd_req *req)
+{
+	if (req->content_length < 0) {
+		httpd_refuse(req, 411, "length_required", "a Content-Length header is required");
+		return;
+	}
+	if (req->content_length == 0) {
+		httpd_call_body(h, req, "", 0);
+		return;
+	}
+	req->body = malloc(req->body_max);
+	if (!req->body) {
+		httpd_refuse(req, 503, "unavailable", "out of memory for the body");
+		return;
+	}
+	req->state = HTTPD_C_BODY;
+}
+
+/* LWS_CALLBACK_HTTP: a request line and its headers arrived. */
+static int httpd_on_request(struct httpd *h, struct httpd_req *req, struct lws *wsi,
+			    const char *path)
+{
+	size_t plen = strlen(path);
+
+	httpd_req_reset(h, req);
+	req->wsi = wsi;
+	req->method = httpd_method_of(wsi);
+	if (plen <= HTTPD_PATH_MAX)
+		memcpy(req->path, path, plen + 1);
+	if (req->method == HTTPD_M_GET && strcmp(path, HTTPD_PATH_HEALTH) == 0) {
+		httpd_health(req);
+		return 0;
+	}
+	h->inst->stats.requests++;
+	if (httpd_check_length(h, req) != 0)
+		return 0;
+	if (plen > HTTPD_PATH_MAX) {
+		httpd_refuse(req, 414, "uri_too_long", "the path is over %d bytes", HTTPD_PATH_MAX);
+		return 0;
+	}
+	req->state = HTTPD_C_HANDLER;
+	if (h->opt.handlers->on_request(h->opt.arg, req) == HTTPD_READ_BODY &&
+	    req->state == HTTPD_C_HANDLER)
+		httpd_start_body(h, req);
+	if (req->state == HTTPD_C_HANDLER) {
+		GW_ERROR(h->inst->log_module, "request to %s left unanswered", req->path);
+		httpd_refuse(req, 500, "internal", "the request was not answered");
+	}
+	return 0;
+}
+
+/* ---- body and group commit --------------------------------------------- */
+
+static void httpd_commit_cb(lws_sorted_usec_list_t *sul);
+
+static int httpd_on_body(struct httpd_req *req, const void *in, size_t len)
+{
+	if (req->state != HTTPD_C_BODY)
+		return 0; /* dropping it */
+	if (len > req->body_max - req->body_len) {
+		req->close = 1;
+		httpd_refuse(req, 413, "too_large", "body longer than its Content-Length");
+		return 0;
+	}
+	memcpy(req->body + req->body_len, in, len);
+	req->body_len += len;
+	return 0;
+}
+
+static int httpd_on_body_done(struct httpd *h, struct httpd_req *req)
+{
+	char *body = req->body;
+
+	if (req->state == HTTPD_C_DISCARD) {
+		httpd_ready(req);
+		return 0;
+	}
+	if (req->state != HTTPD_C_BODY)
+		return 0;
+	req->body_max = 0; /* all read: a refusal from here on answers at once */
+	req->body = NULL; /* ours for the call: on_body may reset the request */
+	httpd_call_body(h, req, body, req->body_len);
+	free(body);
+	return 0;
+}
+
+void httpd_defer(struct httpd_req *req, int status, const char *json)
+{
+	struct httpd *h = req->h;
+
+	httpd_set_answer(req, status, "application/json", json, strlen(json));
+	if (!lws_dll2_is_detached(&req->node))
+		lws_dll2_remove(&req->node);
+	req->state = HTTPD_C_WAITING;
+	lws_dll2_add_tail(&req->node, &h->waiting);
+	if (!h->commit_scheduled) {
+		/* Runs at the start of the next service round: group commit. */
+		h->commit_scheduled = 1;
+		lws_sul_schedule(h->lws, 0, &h->commit_sul, httpd_commit_cb, 0);
+	}
+}
+
+/*
+ * httpd_commit - makes every queued event durable in one transaction, then
+ * answers each waiting request: its deferred answer if the commit worked,
+ * else 503.
+ */
+static void httpd_commit(struct httpd *h)
+{
+	struct outbox *ob = h->inst->outbox;
+	size_t n = outbox_queued(ob);
+	int rc = GW_OK;
+
+	h->commit_scheduled = 0;
+	if (n > 0)
+		rc = outbox_commit(ob);
+	if (rc != GW_OK)
+		GW_ERROR(h->inst->log_module, "commit of %zu events failed: %s", n,
+			 gw_strerror(rc));
+	while (lws_dll2_get_head(&h->waiting)) {
+		struct lws_dll2 *d = lws_dll2_get_head(&h->waiting);
+		struct httpd_req *req = httpd_container_of(d, struct httpd_req, node);
+
+		lws_dll2_remove(d);
+		if (rc == GW_OK)
+			httpd_finish(req);
+		else
+			httpd_refuse(req, 503, "unavailable",
+				     rc == GW_EFULL ? "the spool is full; retry later"
+						    : "the message could not be stored; retry later");
+	}
+}
+
+static void httpd_commit_cb(lws_sorted_usec_list_t *sul)
+{
+	httpd_commit(httpd_container_of(sul, struct httpd, commit_sul));
+}
+
+/* ---- held requests ------------------------------------------------------ */
+
+uint64_t httpd_hold(struct httpd_req *req)
+{
+	struct httpd *h = req->h;
+
+	if (!lws_dll2_is_detached(&req->node))
+		lws_dll2_remove(&req->node);
+	req->ticket = ++h->next_ticket;
+	req->state = HTTPD_C_HELD;
+	lws_dll2_add_tail(&req->node, &h->held);
+	return req->ticket;
+}
+
+struct httpd_req *httpd_resume(struct httpd *h, uint64_t ticket)
+{
+	/* A short list: bounded by the work the connector hands off. */
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&h->held)) {
+		struct httpd_req *req = httpd_container_of(d, struct httpd_req, node);
+
+		if (req->ticket == ticket) {
+			lws_dll2_remove(d);
+			req->ticket = 0;
+			req->state = HTTPD_C_PARSE;
+			return req;
+		}
+	} lws_end_foreach_dll(d);
+	return NULL;
+}
+
+void httpd_wake(struct httpd *h)
+{
+	lws_cancel_service(h->lws);
+}
+
+/* ---- answers ------------------------------------------------------------ */
+
+static int httpd_add_header(struct lws *wsi, enum lws_token_indexes tok, const char *v,
+			    unsigned char **p, unsigned char *end)
+{
+	return lws_add_http_header_by_token(wsi, tok, (const unsigned char *)v, (int)strlen(v),
+					    p, end);
+}
+
+static int httpd_answer_headers(struct httpd *h, struct httpd_req *req, unsigned char **p,
+				unsigned char *end)
+{
+	struct lws *wsi = req->wsi;
+	char len[24];
+
+	snprintf(len, sizeof(len), "%zu", req->answer_len);
+	if (lws_add_http_header_status(wsi, (unsigned int)req->status, p, end) ||
+	    httpd_add_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+			     req->content_type ? req->content_type : "text/plain", p, end) ||
+	    httpd_add_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, len, p, end))
+		return -1;
+	if (req->close && httpd_add_header(wsi, WSI_TOKEN_CONNECTION, "close", p, end))
+		return -1;
+	if (req->status == 503 &&
+	    httpd_add_header(wsi, WSI_TOKEN_HTTP_RETRY_AFTER, HTTPD_RETRY_AFTER, p, end))
+		return -1;
+	if (req->status == 401 && h->opt.www_authenticate &&
+	    httpd_add_header(wsi, WSI_TOKEN_HTTP_WWW_AUTHENTICATE, h->opt.www_authenticate, p,
+			     end))
+		return -1;
+	if (req->status == 405 && req->allow &&
+	    httpd_add_header(wsi, WSI_TOKEN_HTTP_ALLOW, req->allow, p, end))
+		return -1;
+	return lws_finalize_http_header(wsi, p, end) ? -1 : 0;
+}
+
+/*
+ * Writes status line, headers and body with one lws_write(): on HTTP/1.1
+ * that is one send(2) per answer. Returns 0, or -1 to close.
+ */
+static int httpd_write_answer(struct httpd *h, struct httpd_req *req)
+{
+	unsigned char *start = h->out + LWS_PRE;
+	unsigned char *p = start;
+	unsigned char *end = start + HTTPD_HDR_MAX;
+
+	if (httpd_answer_headers(h, req, &p, end) != 0) {
+		GW_ERROR(h->inst->log_module, "cannot build the %d answer", req->status);
+		return -1;
+	}
+	memcpy(p, req->answer, req->answer_len);
+	p += req->answer_len;
+	if (lws_write(req->wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_FINAL) < 0)
+		return -1;
+	return 0;
+}
+
+static int httpd_on_writable(struct httpd *h, struct httpd_req *req, struct lws *wsi)
+{
+	int close_after;
+
+	if (req->state != HTTPD_C_ANSWER)
+		return 0;
+	if (httpd_write_answer(h, req) != 0)
+		return -1;
+	close_after = req->close;
+	httpd_req_reset(h, req);
+	if (close_after)
+		return -1;
+	/* Keep-alive: lws rearms the connection for the next request. */
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/*
+ * HTTP/1.1 only: an Upgrade (h2c, websocket) is answered 400 and the
+ * connection closed, as a body may follow that lws would not frame.
+ */
+static int httpd_refuse_upgrade(struct httpd *h, struct lws *wsi, const char *proto)
+{
+	struct httpd_req *req = calloc(1, sizeof(*req) + h->opt.req_data_size);
+
+	if (!req)
+		return -1;
+	httpd_req_reset(h, req);
+	req->wsi = wsi;
+	req->close = 1;
+	h->inst->stats.requests++;
+	httpd_refuse(req, 400, "invalid_request",
+		     "protocol upgrade to %.32s is not supported; use HTTP/1.1", proto);
+	httpd_write_answer(h, req);
+	free(req);
+	return -1;
+}
+
+static int httpd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			  void *in, size_t len)
+{
+	struct httpd *h = lws_context_user(lws_get_context(wsi));
+	struct httpd_req *req = user;
+
+	if (!h)
+		return 0;
+	if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
+		return httpd_refuse_upgrade(h, wsi, in ? (const char *)in : "?");
+	if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
+		if (h->opt.handlers->on_wake)
+			h->opt.handlers->on_wake(h->opt.arg);
+		return 0;
+	}
+	if (!req)
+		return 0;
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return httpd_on_request(h, req, wsi, in ? (const char *)in : "");
+	case LWS_CALLBACK_HTTP_BODY:
+		return httpd_on_body(req, in, len);
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return httpd_on_body_done(h, req);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return httpd_on_writable(h, req, wsi);
+	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		/* A waiting request is forgotten; what it queued still commits. */
+		if (req->h)
+			httpd_req_reset(h, req);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* ---- the server --------------------------------------------------------- */
+
+static void httpd_tick_cb(lws_sorted_usec_list_t *sul)
+{
+	struct httpd *h = httpd_container_of(sul, struct httpd, tick_sul);
+	int rc = outbox_pump(h->inst->outbox);
+
+	if (rc != GW_OK && h->failed == GW_OK) {
+		GW_ERROR(h->inst->log_module, "outbox: %s", gw_strerror(rc));
+		h->failed = rc;
+	}
+	connector_status_tick(h->inst);
+	httpd_log_window(h, gw_mono_us()); /* the summary also when refusals stop */
+	lws_sul_schedule(h->lws, 0, &h->tick_sul, httpd_tick_cb, HTTPD_TICK_US);
+}
+
+static int httpd_listen(struct httpd *h)
+{
+	const struct conf_listen *l = &h->opt.listen;
+	struct lws_context_creation_info info;
+
+	memset(&info, 0, sizeof(info));
+	h->protocols[0].name = "http";
+	h->protocols[0].callback = httpd_callback;
+	h->protocols[0].per_session_data_size = sizeof(struct httpd_req) + h->opt.req_data_size;
+	info.protocols = h->protocols;
+	info.port = l->port;
+	/* lws takes a numeric address (or an interface name) as iface. */
+	info.iface = strcmp(l->host, "localhost") == 0 ? "127.0.0.1" : l->host;
+	if (!strchr(info.iface, ':'))
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	info.user = h;
+	info.server_string = "omnigate";
+	info.keepalive_timeout = HTTPD_KEEPALIVE_S;
+	info.pt_serv_buf_size = HTTPD_SERV_BUF;
+	/* Each connection holds its header table until it is answered. */
+	info.max_http_header_pool2 = (unsigned int)h->opt.max_connections;
+	/*
+	 * lws counts its listen socket in this limit and stops accepting when
+	 * it is reached: the clients past max_connections wait in the backlog.
+	 */
+	info.fd_limit_per_thread = (unsigned int)h->opt.max_connections + 1;
+	h->lws = lws_create_context(&info);
+	if (!h->lws) {
+		GW_ERROR(h->inst->log_module, "cannot listen on %s:%d", l->host, l->port);
+		return GW_EIO;
+	}
+	GW_INFO(h->inst->log_module, "listening on http://%s:%d%s", l->host, l->port,
+		h->opt.endpoint ? h->opt.endpoint : "");
+	return GW_OK;
+}
+
+int httpd_create(const struct httpd_options *opt, struct httpd **out)
+{
+	struct httpd *h = calloc(1, sizeof(*h));
+	int rc;
+
+	*out = NULL;
+	if (!h)
+		return GW_ENOMEM;
+	h->opt = *opt;
+	h->inst = opt->inst;
+	snprintf(httpd_lws_module, sizeof(httpd_lws_module), "%s", opt->inst->log_module);
+	lws_set_log_level(LLL_ERR | LLL_WARN, httpd_lws_log);
+	rc = httpd_listen(h);
+	if (rc != GW_OK) {
+		httpd_destroy(h);
+		return rc;
+	}
+	*out = h;
+	return GW_OK;
+}
+
+/*
+ * On stop nothing more is answered: what is queued is committed (so no
+ * accepted byte is lost) and the connections are closed by destroy; their
+ * clients retry and the router deduplicates.
+ */
+static void httpd_stop(struct httpd *h)
+{
+	size_t n = outbox_queued(h->inst->outbox);
+
+	lws_sul_cancel(&h->commit_sul);
+	lws_sul_cancel(&h->tick_sul);
+	h->commit_scheduled = 0;
+	while (lws_dll2_get_head(&h->waiting))
+		lws_dll2_remove(lws_dll2_get_head(&h->waiting));
+	while (lws_dll2_get_head(&h->held))
+		lws_dll2_remove(lws_dll2_get_head(&h->held));
+	if (n > 0 && outbox_commit(h->inst->outbox) == GW_OK)
+		GW_INFO(h->inst->log_module, "stopping: committed %zu unanswered events", n);
+}
+
+int httpd_run(struct httpd *h)
+{
+	lws_sul_schedule(h->lws, 0, &h->tick_sul, httpd_tick_cb, HTTPD_TICK_US);
+	while (!connector_stopping() && h->failed == GW_OK) {
+		/* Blocks until a socket or a timer (<= HTTPD_TICK_US) is due. */
+		if (lws_service(h->lws, 0) < 0 && !connector_stopping()) {
+			GW_ERROR(h->inst->log_module, "lws service failed");
+			h->failed = GW_EIO;
+		}
+	}
+	httpd_stop(h);
+	return h->failed;
+}
+
+void httpd_destroy(struct httpd *h)
+{
+	if (!h)
+		return;
+	/*
+	 * Closing the connections calls back into httpd_callback, which only
+	 * resets their state: h stays valid until the context is gone.
+	 */
+	if (h->lws)
+		lws_context_destroy(h->lws);
+	free(h);
+}

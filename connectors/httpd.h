@@ -1,0 +1,187 @@
+/*
+ * httpd.h - the HTTP/1.1 server that connectors taking requests from a
+ * provider share (api, meta), on libwebsockets.
+ *
+ * It owns everything that is not the channel's: the listening socket, the
+ * keep-alive connections, the framing of request bodies, the answers, the
+ * group commit and the periodic work of a connector process. A connector
+ * gives two callbacks and decides, per request, what to answer:
+ *
+ *   on_request(req)        request line and headers are in; the framing is
+ *                          already checked (a chunked body is refused 411, an
+ *                          unreadable Content-Length 400, one over
+ *                          max_body_bytes 413, all at once and closing).
+ *                          The callback answers (httpd_answer, httpd_refuse)
+ *                          or returns HTTPD_READ_BODY.
+ *   on_body(req, body)     the whole body, read into a buffer bounded by its
+ *                          Content-Length. The callback answers at once,
+ *                          or outbox_add()s the request's events and calls
+ *                          httpd_defer(), or httpd_hold()s the request while
+ *                          other work (another thread) completes.
+ *
+ * Deferred answers: a zero-delay timer runs one outbox_commit() for every
+ * request deferred in the same service round (group commit), then answers
+ * each of them: the answer its handler gave to httpd_defer() when the commit
+ * worked, else 503 with Retry-After. A provider is told "accepted" only once
+ * its events are durable.
+ *
+ * Also served here: GET /healthz ({"status":"ok","spooled":N}, not counted),
+ * 400 and close for an Upgrade (h2c, websocket), 414 for a path over
+ * HTTPD_PATH_MAX, one log line per refusal rate-limited to 50 a second, and
+ * every HTTPD_TICK_US outbox_pump() and connector_status_tick().
+ *
+ * Counters (inst->stats): requests (every request but /healthz), accepted
+ * (2xx answers, deferred ones once durable), rejected (4xx), failed (5xx).
+ *
+ * Threading: everything runs on the thread that calls httpd_run(), except
+ * httpd_wake(), which any thread may call.
+ */
+#ifndef GW_CONNECTOR_HTTPD_H
+#define GW_CONNECTOR_HTTPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "connectors/connector.h"
+#include "gateway/config.h"
+
+#define HTTPD_PATH_HEALTH "/healthz"
+#define HTTPD_PATH_MAX 1024     /* longer request paths are answered 414 */
+#define HTTPD_ANSWER_MAX 2048   /* longest answer body */
+
+struct httpd;
+struct httpd_req; /* one request; lives until it is answered or its connection closes */
+
+enum httpd_method { HTTPD_M_OTHER = 0, HTTPD_M_GET, HTTPD_M_POST };
+
+/* What on_request returns. */
+enum httpd_next {
+	HTTPD_ANSWERED = 0,  /* the callback answered (or refused) */
+	HTTPD_READ_BODY = 1, /* read the body, then call on_body */
+};
+
+struct httpd_handlers {
+	/*
+	 * on_request - MUST answer `req` and return HTTPD_ANSWERED, or return
+	 * HTTPD_READ_BODY: then a request without a Content-Length is refused
+	 * 411, and otherwise on_body follows once the body is in.
+	 */
+	int (*on_request)(void *arg, struct httpd_req *req);
+	/*
+	 * on_body - `body` (`len` bytes, len may be 0) is borrowed for the call.
+	 * MUST answer, refuse, defer or hold `req` before it returns.
+	 */
+	void (*on_body)(void *arg, struct httpd_req *req, const char *body, size_t len);
+	/* on_wake - MAY be NULL; called on the service thread after httpd_wake(). */
+	void (*on_wake)(void *arg);
+};
+
+struct httpd_options {
+	struct conf_listen listen;       /* copied */
+	long long max_body_bytes;        /* larger bodies: 413 without reading them */
+	long long max_connections;       /* more wait in the listen backlog */
+	size_t req_data_size;            /* per-request scratch (httpd_req_data), zeroed */
+	const char *www_authenticate;    /* MAY be NULL: WWW-Authenticate of a 401 */
+	const char *endpoint;            /* path named in the "listening on" log line */
+	struct connector_instance *inst; /* borrowed, outlives the server: stats,
+					  * outbox, log_module */
+	const struct httpd_handlers *handlers; /* borrowed, outlives the server */
+	void *arg;                       /* passed to the handlers */
+};
+
+/*
+ * httpd_create - listens on opt->listen. *out owns the server (free with
+ * httpd_destroy). Returns GW_OK, GW_ENOMEM, GW_EIO (cannot listen: logged).
+ */
+int httpd_create(const struct httpd_options *opt, struct httpd **out);
+
+/*
+ * httpd_run - serves until connector_stopping() or a fatal outbox error. On
+ * the way out, events still queued are committed (so nothing accepted is
+ * lost) but no waiting client is answered: they retry, the router
+ * deduplicates. Returns GW_OK or the error that stopped it.
+ */
+int httpd_run(struct httpd *h);
+
+/*
+ * httpd_destroy - closes every connection (no handler is called) and frees
+ * the server; accepts NULL.
+ */
+void httpd_destroy(struct httpd *h);
+
+/* httpd_wake - makes on_wake run soon on the service thread. Any thread. */
+void httpd_wake(struct httpd *h);
+
+/* ---- the request (valid in the callbacks, or after httpd_resume) ---- */
+
+enum httpd_method httpd_req_method(const struct httpd_req *req);
+
+/* httpd_req_path - the path, without the query; borrowed from req. */
+const char *httpd_req_path(const struct httpd_req *req);
+
+/* httpd_req_content_length - the announced body length, -1 when absent. */
+long long httpd_req_content_length(const struct httpd_req *req);
+
+/*
+ * httpd_req_header - copies the value of header `name` (lowercase, e.g.
+ * "x-hub-signature-256") and a NUL into `buf`. Returns its length, -1 when
+ * absent, -2 when it does not fit in `len` bytes. Valid in on_request only.
+ */
+int httpd_req_header(const struct httpd_req *req, const char *name, char *buf, size_t len);
+
+/*
+ * httpd_req_query - copies the URL-decoded value of query parameter `name`
+ * (the first occurrence) and a NUL into `buf`. Returns its length, -1 when
+ * absent, -2 when it does not fit. Valid in on_request only.
+ */
+int httpd_req_query(const struct httpd_req *req, const char *name, char *buf, size_t len);
+
+/* httpd_req_data - req_data_size bytes of scratch, zeroed for each request. */
+void *httpd_req_data(struct httpd_req *req);
+
+/* ---- answers: exactly one per request -------------------------------- */
+
+/*
+ * httpd_answer - answers `status` with `len` bytes of `body` (copied; at most
+ * HTTPD_ANSWER_MAX, longer is cut) of `content_type` (a static string).
+ */
+void httpd_answer(struct httpd_req *req, int status, const char *content_type,
+		  const void *body, size_t len);
+
+/*
+ * httpd_refuse - answers `status` (4xx/5xx) with {"error": code,
+ * "message": ...} and logs one line naming the status, code, peer and
+ * message: never put a secret or a body in it.
+ */
+void httpd_refuse(struct httpd_req *req, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/*
+ * httpd_defer - the request's events were outbox_add()ed: after the next
+ * group commit it is answered `status` with the JSON `json` (copied) if they
+ * are durable, else 503.
+ */
+void httpd_defer(struct httpd_req *req, int status, const char *json);
+
+/*
+ * httpd_hold - the answer comes later: returns a ticket for httpd_resume.
+ * The connection waits; if it closes meanwhile the ticket resolves to NULL.
+ */
+uint64_t httpd_hold(struct httpd_req *req);
+
+/*
+ * httpd_resume - the held request of `ticket`, or NULL when its connection
+ * has closed; the caller then answers, refuses or defers it. Service thread.
+ */
+struct httpd_req *httpd_resume(struct httpd *h, uint64_t ticket);
+
+/*
+ * httpd_allow - the Allow header of a 405 answer (RFC 9110 15.5.6): the
+ * methods the resource allows, a static string. Call before httpd_refuse.
+ */
+void httpd_allow(struct httpd_req *req, const char *methods);
+
+/* httpd_close_after - the connection closes once the answer is written. */
+void httpd_close_after(struct httpd_req *req);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * meta_parse.h - Meta webhook bodies (WhatsApp Cloud API, Messenger,
+ * Instagram) into gateway events. Pure functions: no I/O, no globals.
+ *
+ * One POST body holds entries, changes and messages; each message, status,
+ * reaction, edit, unsend or echo becomes one event. The body's top-level
+ * `object` selects the format:
+ *   "whatsapp_business_account"  entry[].changes[].value  (whatsapp.c)
+ *   "page"                       entry[].messaging[]      (messenger.c)
+ *   "instagram"                  entry[].messaging[]      (messenger.c)
+ *
+ * Events made (see docs/events.md):
+ *   message.received  a customer's message (every type; unknown types are
+ *                     kept with raw_type, unsupported = true and raw)
+ *   message.sent      an echo of a message the business sent (is_echo)
+ *   message.status    sent/delivered/read/failed, Messenger read/delivery
+ *   message.edited, message.deleted
+ * Each carries channel ("whatsapp", "messenger", "instagram"), account (the
+ * WhatsApp phone_number_id, the page id or the Instagram account id) and
+ * stable ids, so that a redelivered body yields the same ids again.
+ */
+#ifndef GW_META_PARSE_H
+#define GW_META_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/proto.h"
+
+/* Most events one body may yield; a larger body is refused (GW_ETOOBIG). */
+#define META_MAX_EVENTS 1000
+
+/* The events of one body; each is owned by the list. */
+struct meta_events {
+	struct proto_event *ev;
+	size_t n, cap;
+};
+
+struct meta_parse_error {
+	int code;          /* a gw_err */
+	char message[192]; /* names the JSON path, never quotes message text */
+};
+
+/*
+ * meta_parse - parses `len` bytes of `body` (borrowed; the raw bytes whose
+ * signature was checked) into `out`, which must be empty (zeroed). Every
+ * event gets received_at (message bodies) = `received_at` (ms since epoch).
+ * On failure `out` is left empty and `err` says why:
+ *   GW_EPROTO    not JSON, not an object, a required member missing or of
+ *                the wrong type where the format requires it
+ *   GW_ETYPE     an `object` this parser does not handle
+ *   GW_ETOOBIG   more than META_MAX_EVENTS events, or a value over a proto limit
+ *   GW_ENOMEM
+ * A body with no events (e.g. only account updates) succeeds with n = 0.
+ */
+int meta_parse(const void *body, size_t len, int64_t received_at, struct meta_events *out,
+	       struct meta_parse_error *err);
+
+/* meta_events_clear - frees every event and the list; accepts an empty one. */
+void meta_events_clear(struct meta_events *list);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * meta_sig.h - the X-Hub-Signature-256 check of Meta webhooks (WhatsApp
+ * Cloud API, Messenger, Instagram).
+ *
+ * Meta signs every POST with the app secret:
+ *   X-Hub-Signature-256: sha256=<HMAC-SHA256(app_secret, raw body), hex>
+ * over the body bytes exactly as sent (non-ASCII characters arrive escaped
+ * as lowercase \uXXXX): the check runs on the raw bytes, never on a
+ * re-serialization. The digest is compared in constant time.
+ *
+ * Pure functions, no I/O, no globals: reentrant, any thread.
+ */
+#ifndef GW_META_SIG_H
+#define GW_META_SIG_H
+
+#include <stddef.h>
+
+#define META_SIG_HEADER "x-hub-signature-256" /* lowercase, as lws looks it up */
+#define META_SIG_PREFIX "sha256="
+#define META_SIG_HEX_LEN 64                     /* hex digits of a SHA-256 */
+#define META_SIG_VALUE_MAX (7 + META_SIG_HEX_LEN) /* "sha256=" + 64 */
+
+enum meta_sig_result {
+	META_SIG_OK = 0,
+	META_SIG_MISSING,   /* no header (header == NULL) or an empty one */
+	META_SIG_MALFORMED, /* not "sha256=" followed by exactly 64 hex digits */
+	META_SIG_MISMATCH,  /* well formed, but not the body's signature */
+	META_SIG_ERROR,     /* OpenSSL failed to compute the HMAC */
+};
+
+/*
+ * meta_sig_verify - checks `header` (the header's value, NUL-terminated,
+ * may be NULL when the request had none) against `len` bytes of `body`
+ * signed with `secret_len` bytes of `secret`. Hex digits may be upper or
+ * lower case. Everything is borrowed. Returns an enum meta_sig_result.
+ */
+int meta_sig_verify(const void *secret, size_t secret_len, const void *body, size_t len,
+		    const char *header);
+
+/*
+ * meta_sig_sign - writes "sha256=<64 lowercase hex>" and a NUL into `out`
+ * (META_SIG_VALUE_MAX + 1 bytes), the header value Meta would send. For
+ * tests and the benchmark. Returns 0, or -1 when OpenSSL failed.
+ */
+int meta_sig_sign(const void *secret, size_t secret_len, const void *body, size_t len,
+		  char out[META_SIG_VALUE_MAX + 1]);
+
+/* meta_sig_result_name - "ok", "missing", "malformed", "mismatch", "error". */
+const char *meta_sig_result_name(int result);
+
+#endif

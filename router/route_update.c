@@ -1,0 +1,170 @@
+/*
+ * route_update.c - events about a message the gateway may already hold,
+ * inside the batch's transaction:
+ *
+ *   message.status    dedup by (channel, account, "status:" + status_id)
+ *   message.edited,   dedup by (channel, account, "change:" + change_id)
+ *   message.deleted
+ *
+ * The prefixes keep these keys apart from message ids in the one dedup
+ * table. When external_id names a message the router stored (its dedup key
+ * gives the seq of its message.received or message.sent), the update is
+ * linked to it: message_seq, customer_id and ticket_id are copied from that
+ * event, and an edit or deletion is also indexed in the message's thread and
+ * ticket so their history shows it. An update about an unknown message (one
+ * sent outside the gateway, or older than its store) is published all the
+ * same, unlinked: it is information, not an error.
+ */
+#include "router/router.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway/err.h"
+#include "gateway/log.h"
+
+#define UPDATE_STATUS_PREFIX "status:"
+#define UPDATE_CHANGE_PREFIX "change:"
+
+/* Room for a prefix and an id, which decode bounds to PROTO_MAX_EXTERNAL_ID. */
+#define UPDATE_KEY_MAX (PROTO_MAX_EXTERNAL_ID + 16)
+
+/* What the router knows of the message an update is about; zero if none. */
+struct update_link {
+	uint64_t seq, customer_id, thread_id, ticket_id;
+};
+
+/* link_from_event - fills `link` from the stored event at `seq` when it is a
+ * message; leaves it zeroed (a warning logged) when the log disagrees. */
+static int link_from_event(struct store_txn *txn, uint64_t seq, struct update_link *link)
+{
+	struct proto_event ev;
+	struct proto_error perr;
+	const char *type;
+	const void *data;
+	size_t tlen, len;
+	int rc;
+
+	rc = store_eventlog_get(txn, seq, &type, &tlen, &data, &len);
+	if (rc == GW_OK)
+		rc = proto_decode(data, len, &ev, &perr);
+	if (rc == GW_ESTORE || rc == GW_ENOMEM || rc == GW_EFULL)
+		return rc; /* the batch is retried */
+	if (rc) {
+		GW_WARN("router", "event %llu named by the dedup table is unreadable: %s",
+			(unsigned long long)seq, gw_err_name(rc));
+		return GW_OK;
+	}
+	/* A key that is not a message's (another update's id that happens to
+	 * look like one) links to nothing. */
+	if (ev.type == PROTO_T_MESSAGE_RECEIVED || ev.type == PROTO_T_MESSAGE_SENT) {
+		link->seq = seq;
+		link->customer_id = ev.u.message.customer_id;
+		link->thread_id = ev.u.message.thread_id;
+		link->ticket_id = ev.u.message.ticket_id;
+	}
+	proto_event_clear(&ev);
+	return GW_OK;
+}
+
+/* link_message - the message (channel, account, external_id) names, if the
+ * router stored it; `external_id` may be NULL (a watermark receipt). */
+static int link_message(struct store_txn *txn, const char *channel, const char *account,
+			const char *external_id, struct update_link *link)
+{
+	uint64_t seq;
+	int rc;
+
+	memset(link, 0, sizeof(*link));
+	if (!external_id)
+		return GW_OK;
+	rc = store_dedup_get(txn, channel, account, external_id, &seq);
+	if (rc == GW_ENOTFOUND)
+		return GW_OK;
+	if (rc)
+		return rc;
+	return link_from_event(txn, seq, link);
+}
+
+/* update_seen - builds the update's dedup key into `key` and says whether
+ * it is taken (*seen). */
+static int update_seen(struct batch *b, const char *channel, const char *account,
+		       const char *prefix, const char *id, char *key, size_t size, int *seen)
+{
+	uint64_t seq;
+	int n, rc;
+
+	n = snprintf(key, size, "%s%s", prefix, id);
+	if (n < 0 || (size_t)n >= size)
+		return GW_ETOOBIG; /* decode bounds ids; not reached */
+	rc = store_dedup_get(b->txn, channel, account, key, &seq);
+	*seen = rc == GW_OK;
+	return rc == GW_ENOTFOUND ? GW_OK : rc;
+}
+
+int route_status(struct batch *b, struct proto_event *ev, enum route_result *result)
+{
+	struct proto_status *s = &ev->u.status;
+	struct update_link link;
+	char key[UPDATE_KEY_MAX];
+	int rc, seen;
+
+	*result = ROUTE_DUPLICATE;
+	rc = update_seen(b, s->channel, s->account, UPDATE_STATUS_PREFIX, s->status_id, key,
+			 sizeof(key), &seen);
+	if (rc || seen)
+		return rc;
+	rc = link_message(b->txn, s->channel, s->account, s->external_id, &link);
+	if (rc)
+		return rc;
+	/* The router's fields are the router's: what came in is replaced. */
+	s->message_seq = link.seq;
+	s->customer_id = link.customer_id;
+	s->ticket_id = link.ticket_id;
+	rc = batch_emit(b, ev);
+	if (rc == GW_OK)
+		rc = store_dedup_put(b->txn, s->channel, s->account, key, ev->seq);
+	if (rc == GW_OK)
+		*result = ROUTE_STORED;
+	return rc;
+}
+
+/* index_change - a linked change joins its message's thread and ticket. */
+static int index_change(struct batch *b, const struct update_link *link, uint64_t seq)
+{
+	int rc = GW_OK;
+
+	if (link->thread_id)
+		rc = store_thread_append(b->txn, link->thread_id, seq);
+	if (rc == GW_OK && link->ticket_id)
+		rc = store_ticket_msg_append(b->txn, link->ticket_id, seq);
+	return rc;
+}
+
+int route_change(struct batch *b, struct proto_event *ev, enum route_result *result)
+{
+	struct proto_change *c = &ev->u.change;
+	struct update_link link;
+	char key[UPDATE_KEY_MAX];
+	int rc, seen;
+
+	*result = ROUTE_DUPLICATE;
+	rc = update_seen(b, c->channel, c->account, UPDATE_CHANGE_PREFIX, c->change_id, key,
+			 sizeof(key), &seen);
+	if (rc || seen)
+		return rc;
+	rc = link_message(b->txn, c->channel, c->account, c->external_id, &link);
+	if (rc)
+		return rc;
+	c->message_seq = link.seq;
+	c->customer_id = link.customer_id;
+	c->ticket_id = link.ticket_id;
+	rc = batch_emit(b, ev);
+	if (rc == GW_OK)
+		rc = store_dedup_put(b->txn, c->channel, c->account, key, ev->seq);
+	if (rc == GW_OK)
+		rc = index_change(b, &link, ev->seq);
+	if (rc == GW_OK)
+		*result = ROUTE_STORED;
+	return rc;
+}
