@@ -410,13 +410,14 @@ int main(int argc, char **argv)
 	struct bench_bus bus;
 	struct bm_phase warm, run;
 	char prefix[BENCH_PREFIX_MAX], wprefix[BENCH_PREFIX_MAX];
+	time_t t = time(NULL); /* with the pid: ids no earlier run used */
 	int rc = bm_parse(&o, argc, argv), failed = 1;
 
 	if (rc)
 		return rc > 0 ? 0 : 64;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	snprintf(prefix, sizeof(prefix), "wamid.bench-%lld-%d-", (long long)time(NULL), getpid());
-	snprintf(wprefix, sizeof(wprefix), "%swarm-", prefix);
+	snprintf(prefix, sizeof(prefix), "wamid.bench-%lld-%d-", (long long)t, getpid());
+	snprintf(wprefix, sizeof(wprefix), "wamid.bench-%lld-%d-warm-", (long long)t, getpid());
 	memset(&bus, 0, sizeof(bus));
 	memset(&warm, 0, sizeof(warm));
 	memset(&run, 0, sizeof(run));

@@ -125,14 +125,16 @@ enum { proto_valueset_none = 0 };
 	_Static_assert(proto_bytes_##obj + (unlisted) == sizeof(struct proto_##obj), \
 		       "schema.def does not list every member of struct proto_" #obj)
 PROTO_COVERS(party, 0);
+PROTO_COVERS(recipient, 0);
 PROTO_COVERS(attachment, 0);
 PROTO_COVERS(location, 0);
 PROTO_COVERS(reaction, 0);
 PROTO_COVERS(choice, 0);
 PROTO_COVERS(referral, 0);
 PROTO_COVERS(status_error, 0);
-/* `bool unsupported` is followed by padding up to the next pointer. */
-PROTO_COVERS(message, _Alignof(char *) - sizeof(bool));
+/* The three bools (unsupported, auto_reply, bounce) are followed by padding
+ * up to the next pointer. */
+PROTO_COVERS(message, _Alignof(char *) - 3 * sizeof(bool));
 PROTO_COVERS(status, 0);
 PROTO_COVERS(change, 0);
 PROTO_COVERS(customer, 0);
@@ -144,7 +146,7 @@ PROTO_COVERS(event, sizeof(((struct proto_event *)0)->u));
 enum { PROTO_N_OBJECTS = 0
 #include "proto/schema.def"
 };
-_Static_assert(PROTO_N_OBJECTS == 13, "a new object in schema.def needs a PROTO_COVERS line");
+_Static_assert(PROTO_N_OBJECTS == 14, "a new object in schema.def needs a PROTO_COVERS line");
 
 /* Check 3: every event type has a body whose struct is its union member. */
 #define PROTO_EVENT(type, name, body, member)                                          \

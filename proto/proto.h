@@ -55,6 +55,8 @@
 #define PROTO_MAX_CAPTION 4096
 #define PROTO_MAX_ERRORS 16
 #define PROTO_MAX_SHORT 1024       /* titles, headlines, short provider texts */
+#define PROTO_MAX_RECIPIENTS 64
+#define PROTO_MAX_WARNINGS 16
 
 enum proto_type {
 	PROTO_T_NONE = 0,
@@ -93,6 +95,13 @@ struct proto_location {
 	char *name;       /* optional */
 	char *address;    /* optional */
 	char *url;        /* optional */
+};
+
+/* One addressee of a message (email To/Cc). */
+struct proto_recipient {
+	char *address; /* required */
+	char *name;    /* optional */
+	char *role;    /* required: to, cc, bcc, delivered_to */
 };
 
 /* A reaction to an earlier message; emoji "" means the reaction was removed. */
@@ -149,11 +158,22 @@ struct proto_message {
 	char *kind;           /* optional: content kind, "text" when absent */
 	char *raw_type;       /* optional: the provider's own type name */
 	bool unsupported;     /* a type the gateway does not know: see raw */
+	bool auto_reply;      /* sent by a machine (auto-reply, vacation, list): no ticket */
+	bool bounce;          /* a bounce or delivery report: no ticket */
 	struct proto_location *location; /* optional */
 	struct proto_reaction *reaction; /* optional */
 	struct proto_choice *choice;     /* optional */
 	struct proto_referral *referral; /* optional */
 	char *raw;            /* optional: the provider's JSON of the message */
+	struct proto_recipient *recipients; /* who it was written to (email To, Cc) */
+	size_t recipients_len;
+	/* optional: an id that is the same whichever account received the
+	 * message (an email's Message-ID, seen in two mailboxes): when set,
+	 * the router dedups on (channel, dedup_key) instead of
+	 * (channel, account, external_id). */
+	char *dedup_key;
+	char **warnings; /* what could not be read cleanly, for operators */
+	size_t warnings_len;
 };
 
 /*

@@ -78,6 +78,7 @@ struct proto_event_desc {
 extern const struct proto_object proto_obj_party;
 extern const struct proto_object proto_obj_attachment;
 extern const struct proto_object proto_obj_location;
+extern const struct proto_object proto_obj_recipient;
 extern const struct proto_object proto_obj_reaction;
 extern const struct proto_object proto_obj_choice;
 extern const struct proto_object proto_obj_referral;

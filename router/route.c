@@ -136,6 +136,8 @@ static int ticket_resolve(struct batch *b, struct proto_customer *c,
 	return emit_ticket(b, PROTO_T_TICKET_CREATED, t);
 }
 
+static int dedup_record(struct batch *b, const struct proto_event *msg);
+
 /* file_message - emits message.received and indexes it in thread and
  * ticket; updates the records' counters. */
 static int file_message(struct batch *b, struct proto_event *msg, struct proto_customer *c,
@@ -150,7 +152,7 @@ static int file_message(struct batch *b, struct proto_event *msg, struct proto_c
 	rc = batch_emit(b, msg);
 	if (rc)
 		return rc;
-	rc = store_dedup_put(b->txn, m->channel, m->account, m->external_id, msg->seq);
+	rc = dedup_record(b, msg);
 	if (rc == GW_OK)
 		rc = store_thread_append(b->txn, c->thread_id, msg->seq);
 	if (rc == GW_OK)
@@ -204,11 +206,12 @@ static int join_open_ticket(struct batch *b, const struct proto_event *msg, stru
 }
 
 /*
- * file_outbound - emits message.sent and indexes it in the customer's
- * thread and, when one is open (t->ticket_id), ticket; stores a customer
- * it created. The customer's counters are of its own messages: unchanged.
+ * file_in_thread - emits `msg` (a message.sent, or an automated
+ * message.received) and indexes it in the customer's thread and, when
+ * t->ticket_id is set, that ticket; stores a customer it created. The
+ * customer's counters are of the messages it wrote itself: unchanged.
  */
-static int file_outbound(struct batch *b, struct proto_event *msg, struct proto_customer *c,
+static int file_in_thread(struct batch *b, struct proto_event *msg, struct proto_customer *c,
 			 int created, struct proto_ticket *t)
 {
 	struct proto_message *m = &msg->u.message;
@@ -219,7 +222,7 @@ static int file_outbound(struct batch *b, struct proto_event *msg, struct proto_
 	m->ticket_id = t->ticket_id;
 	rc = batch_emit(b, msg);
 	if (rc == GW_OK)
-		rc = store_dedup_put(b->txn, m->channel, m->account, m->external_id, msg->seq);
+		rc = dedup_record(b, msg);
 	if (rc == GW_OK)
 		rc = store_thread_append(b->txn, c->thread_id, msg->seq);
 	if (rc == GW_OK && created)
@@ -229,11 +232,36 @@ static int file_outbound(struct batch *b, struct proto_event *msg, struct proto_
 	return rc;
 }
 
+/*
+ * dedup_identity - what identifies a message for dedup: (account,
+ * external_id) within its channel, or (any account, dedup_key) when the
+ * connector gave a key that is the same in every account (an email's
+ * Message-ID delivered to two mailboxes).
+ */
+static void dedup_identity(const struct proto_message *m, const char **account, const char **id)
+{
+	*account = m->dedup_key ? "" : m->account;
+	*id = m->dedup_key ? m->dedup_key : m->external_id;
+}
+
+/* dedup_record - the message at msg->seq now holds its dedup identity. */
+static int dedup_record(struct batch *b, const struct proto_event *msg)
+{
+	const char *account, *id;
+
+	dedup_identity(&msg->u.message, &account, &id);
+	return store_dedup_put(b->txn, msg->u.message.channel, account, id, msg->seq);
+}
+
 /* dedup_seen - whether the message's key is taken (*seen), or an error. */
 static int dedup_seen(struct batch *b, const struct proto_message *m, int *seen)
 {
+	const char *account, *id;
 	uint64_t seq;
-	int rc = store_dedup_get(b->txn, m->channel, m->account, m->external_id, &seq);
+	int rc;
+
+	dedup_identity(m, &account, &id);
+	rc = store_dedup_get(b->txn, m->channel, account, id, &seq);
 
 	*seen = rc == GW_OK;
 	return rc == GW_ENOTFOUND ? GW_OK : rc;
@@ -264,7 +292,7 @@ static int route_sent(struct batch *b, struct proto_event *msg, enum route_resul
 	if (rc == GW_OK)
 		rc = open_ticket(b, &c, &t);
 	if (rc == GW_OK)
-		rc = file_outbound(b, msg, &c, created, &t);
+		rc = file_in_thread(b, msg, &c, created, &t);
 	if (rc == GW_OK)
 		*result = ROUTE_STORED;
 	proto_customer_clear(&c);
@@ -288,10 +316,18 @@ static int route_received(struct batch *b, struct proto_event *msg, enum route_r
 		return rc;
 	}
 	rc = customer_resolve(b, m->channel, &m->from, &c, &created);
+	if (rc == GW_OK && (m->auto_reply || m->bounce)) {
+		/* An auto-reply or a bounce goes into the thread for the record
+		 * but never opens, joins or reopens a ticket: answering it
+		 * would start a mail loop. */
+		rc = file_in_thread(b, msg, &c, created, &t);
+		goto out;
+	}
 	if (rc == GW_OK)
 		rc = ticket_resolve(b, &c, m, &t);
 	if (rc == GW_OK)
 		rc = file_message(b, msg, &c, &t);
+out:
 	if (rc == GW_OK)
 		*result = ROUTE_STORED;
 	proto_customer_clear(&c);

@@ -97,7 +97,13 @@ static int ms_message_new(struct meta_ctx *c, const struct ms_item *w, bool echo
 	/* An echo goes from the page to the customer, never the reverse. */
 	if (rc == GW_OK && echo)
 		rc = meta_dup(c, "outbound", &m->direction);
-	if (rc == GW_OK && echo && w->recipient && strlen(w->recipient) <= PROTO_MAX_ADDRESS)
+	/* message.sent needs its recipient: the customer it is filed under. */
+	if (rc == GW_OK && echo && !w->recipient)
+		rc = meta_fail(c, GW_EPROTO, "%s.recipient.id: required for an echo", w->path);
+	if (rc == GW_OK && echo && strlen(w->recipient) > PROTO_MAX_ADDRESS)
+		rc = meta_fail(c, GW_ETOOBIG, "%s.recipient.id: longer than %u bytes", w->path,
+			       PROTO_MAX_ADDRESS);
+	if (rc == GW_OK && echo)
 		rc = meta_party_new(c, w->recipient, NULL, &m->to);
 	if (rc == GW_OK)
 		rc = meta_raw(c, w->it, &m->raw);

@@ -47,21 +47,38 @@ struct wa_msg {
 	int64_t at;             /* its timestamp, ms; 0 when absent */
 };
 
-/* The profile name that value.contacts gives for `wa_id`, or NULL. */
-static const char *wa_contact_name(const struct wa_value *v, const char *wa_id)
+/* The profile name that value.contacts gives for an address, or NULL. */
+static const char *wa_contact_name(const struct wa_value *v, const char *addr)
 {
 	const json_t *item;
 	size_t i;
 
-	if (!v->contacts || !wa_id)
+	if (!v->contacts || !addr)
 		return NULL;
 	json_array_foreach(v->contacts, i, item) {
-		const char *id = meta_str(item, "wa_id");
+		const char *wa_id = meta_str(item, "wa_id");
+		const char *user_id = meta_str(item, "user_id");
 
-		if (id && strcmp(id, wa_id) == 0)
+		if ((wa_id && strcmp(wa_id, addr) == 0) || (user_id && strcmp(user_id, addr) == 0))
 			return meta_str(meta_obj(item, "profile"), "name");
 	}
 	return NULL;
+}
+
+/*
+ * The key that holds an address: `key` ("from", "to") when present, else
+ * `key`_user_id, the business-scoped user id Meta sends for customers who
+ * use a username instead of showing their number.
+ */
+static const char *wa_addr_key(const json_t *msg, const char *key)
+{
+	if (json_object_get(msg, key))
+		return key;
+	if (strcmp(key, "from") == 0 && json_object_get(msg, "from_user_id"))
+		return "from_user_id";
+	if (strcmp(key, "to") == 0 && json_object_get(msg, "to_user_id"))
+		return "to_user_id";
+	return key;
 }
 
 /* Kind "unknown": the parser could not read this content; raw keeps it. */
@@ -420,15 +437,17 @@ static int wa_parties(struct meta_ctx *c, struct wa_msg *w, struct proto_message
 	char *to = NULL;
 	int rc;
 
-	rc = meta_id(c, w->msg, "from", PROTO_MAX_ADDRESS, w->path, &m->from.address);
+	rc = meta_id(c, w->msg, wa_addr_key(w->msg, "from"), PROTO_MAX_ADDRESS, w->path,
+		     &m->from.address);
 	name = v->outbound ? NULL : wa_contact_name(v, m->from.address);
 	if (rc == GW_OK && name)
 		rc = meta_cut(c, name, strlen(name), PROTO_MAX_NAME, &m->from.name);
 	if (rc != GW_OK)
 		return rc;
 	if (v->outbound) {
-		rc = meta_opt_id(c, w->msg, "to", PROTO_MAX_ADDRESS, w->path, &to);
-		if (rc == GW_OK && to)
+		/* message.sent needs its recipient: the customer it is filed under. */
+		rc = meta_id(c, w->msg, wa_addr_key(w->msg, "to"), PROTO_MAX_ADDRESS, w->path, &to);
+		if (rc == GW_OK)
 			rc = meta_party_new(c, to, wa_contact_name(v, to), &m->to);
 		free(to);
 	} else if (v->display && v->display[0] && strlen(v->display) <= PROTO_MAX_ADDRESS) {
@@ -493,7 +512,8 @@ static int wa_change_from(struct meta_ctx *c, struct wa_msg *w, struct proto_cha
 	ch->from = calloc(1, sizeof(*ch->from));
 	if (!ch->from)
 		return meta_fail(c, GW_ENOMEM, "out of memory");
-	rc = meta_id(c, w->msg, "from", PROTO_MAX_ADDRESS, w->path, &ch->from->address);
+	rc = meta_id(c, w->msg, wa_addr_key(w->msg, "from"), PROTO_MAX_ADDRESS, w->path,
+		     &ch->from->address);
 	name = w->v->outbound ? NULL : wa_contact_name(w->v, ch->from->address);
 	if (rc == GW_OK && name)
 		rc = meta_cut(c, name, strlen(name), PROTO_MAX_NAME, &ch->from->name);
@@ -563,8 +583,6 @@ static int wa_message(struct meta_ctx *c, const struct wa_value *v, const json_t
 	w.type = meta_str(msg, "type");
 	if (!w.type || !w.type[0])
 		return meta_fail(c, GW_EPROTO, "%s.type: required", w.path);
-	if (!meta_str(msg, "from"))
-		return meta_fail(c, GW_EPROTO, "%s.from: required", w.path);
 	rc = meta_time(c, msg, "timestamp", 1000, w.path, &w.at);
 	if (rc != GW_OK)
 		return rc;

@@ -1098,6 +1098,35 @@ static void test_missing_and_bad_fields(void **state)
 		       "\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":"
 		       "\"1\"},\"statuses\":[{\"id\":\"w\",\"status\":\"sent\"}]}}]}]}",
 		       GW_EPROTO, "statuses[0].timestamp: required");
+	/* message.sent must name the customer it went to. */
+	assert_refused("{\"object\":\"page\",\"entry\":[{\"id\":\"1\",\"messaging\":[{"
+		       "\"sender\":{\"id\":\"1\"},\"timestamp\":5,\"message\":{\"mid\":\"m\","
+		       "\"is_echo\":true,\"text\":\"hi\"}}]}]}",
+		       GW_EPROTO, "recipient.id: required");
+	assert_refused("{\"object\":\"whatsapp_business_account\",\"entry\":[{\"changes\":[{"
+		       "\"field\":\"smb_message_echoes\",\"value\":{\"metadata\":{"
+		       "\"phone_number_id\":\"1\"},\"message_echoes\":[{\"from\":\"1\","
+		       "\"id\":\"w\",\"timestamp\":\"1700000000\",\"type\":\"text\"}]}}]}]}",
+		       GW_EPROTO, "message_echoes[0].to: required");
+}
+
+/* A customer known by a username has a business-scoped id instead of a number. */
+static void test_wa_user_id(void **state)
+{
+	static const char body[] =
+		"{\"object\":\"whatsapp_business_account\",\"entry\":[{\"changes\":[{"
+		"\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":\"1\"},"
+		"\"contacts\":[{\"profile\":{\"name\":\"Uma\"},\"user_id\":\"US.42\"}],"
+		"\"messages\":[{\"from_user_id\":\"US.42\",\"id\":\"wamid.u\","
+		"\"timestamp\":\"1700000000\",\"type\":\"text\",\"text\":{\"body\":\"hi\"}}]}}]}]}";
+	struct meta_events l;
+
+	(void)state;
+	parse_ok(body, strlen(body), &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.ev[0].u.message.from.address, "US.42");
+	assert_string_equal(l.ev[0].u.message.from.name, "Uma");
+	meta_events_clear(&l);
 }
 
 /* A WhatsApp body of `n` text messages with distinct ids. */
@@ -1326,6 +1355,7 @@ int main(void)
 		cmocka_unit_test(test_wa_status_failed),
 		cmocka_unit_test(test_wa_batch),
 		cmocka_unit_test(test_wa_ignored_fields),
+		cmocka_unit_test(test_wa_user_id),
 		cmocka_unit_test(test_ms_text),
 		cmocka_unit_test(test_ms_attachments),
 		cmocka_unit_test(test_ms_quick_reply),

@@ -119,6 +119,22 @@ static void add_message_extras(struct proto_message *m)
 	m->referral->headline = xstrdup("Spring sale");
 	m->referral->body = xstrdup("20% off");
 	m->raw = xstrdup("{\"type\":\"location\"}");
+	m->recipients = calloc(2, sizeof(*m->recipients));
+	assert_non_null(m->recipients);
+	m->recipients_len = 2;
+	m->recipients[0].address = xstrdup("support@example.com");
+	m->recipients[0].name = xstrdup("Support");
+	m->recipients[0].role = xstrdup("to");
+	m->recipients[1].address = xstrdup("sales@example.com");
+	m->recipients[1].role = xstrdup("cc");
+	m->dedup_key = xstrdup("<abc@example.com>");
+	m->auto_reply = true;
+	m->bounce = true;
+	m->warnings = calloc(2, sizeof(*m->warnings));
+	assert_non_null(m->warnings);
+	m->warnings_len = 2;
+	m->warnings[0] = xstrdup("subject: undecodable bytes replaced");
+	m->warnings[1] = xstrdup("no Message-ID: id derived from the content");
 }
 
 /* A message.sent (an echo) with every field set. */
@@ -346,8 +362,32 @@ static void test_round_trip_received_extras(void **state)
 	assert_int_equal(out.type, PROTO_T_MESSAGE_RECEIVED);
 	assert_string_equal(out.u.message.direction, "inbound");
 	assert_string_equal(out.u.message.reaction->emoji, "");
+	assert_int_equal(out.u.message.recipients_len, 2);
+	assert_string_equal(out.u.message.recipients[1].role, "cc");
+	assert_null(out.u.message.recipients[1].name);
+	assert_string_equal(out.u.message.dedup_key, "<abc@example.com>");
+	assert_true(out.u.message.auto_reply);
+	assert_true(out.u.message.bounce);
+	assert_int_equal(out.u.message.warnings_len, 2);
 	proto_event_clear(&ev);
 	proto_event_clear(&out);
+}
+
+static void test_recipient_role_checked(void **state)
+{
+	struct proto_event ev;
+	char *buf = NULL;
+	size_t len = 0;
+	struct proto_error err;
+
+	(void)state;
+	build_message(&ev);
+	add_message_extras(&ev.u.message);
+	free(ev.u.message.recipients[0].role);
+	ev.u.message.recipients[0].role = xstrdup("from");
+	assert_int_equal(proto_encode(&ev, &buf, &len, &err), GW_EPROTO);
+	assert_non_null(strstr(err.message, "recipients[0].role"));
+	proto_event_clear(&ev);
 }
 
 static void test_round_trip_status(void **state)
@@ -1493,6 +1533,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_message_minimal),
 		cmocka_unit_test(test_round_trip_sent),
 		cmocka_unit_test(test_round_trip_received_extras),
+		cmocka_unit_test(test_recipient_role_checked),
 		cmocka_unit_test(test_round_trip_status),
 		cmocka_unit_test(test_round_trip_changes),
 		cmocka_unit_test(test_encode_omits_absent),

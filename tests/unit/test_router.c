@@ -561,6 +561,81 @@ static void test_route_change(void **state)
 	rt_close(&t);
 }
 
+/* --- email rules: dedup across accounts, automated mail -------------- */
+
+static void test_route_dedup_key(void **state)
+{
+	struct rt t;
+	struct proto_event ev;
+
+	(void)state;
+	rt_open(&t);
+	/* The same Message-ID fetched from two mailboxes is one message. */
+	make_message(&ev, "uid-1", "ana@example.com");
+	free(ev.u.message.account);
+	ev.u.message.account = strdup("support");
+	ev.u.message.dedup_key = strdup("<abc@example.com>");
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	proto_event_clear(&ev);
+	make_message(&ev, "uid-7", "ana@example.com");
+	free(ev.u.message.account);
+	ev.u.message.account = strdup("sales");
+	ev.u.message.dedup_key = strdup("<abc@example.com>");
+	assert_int_equal(rt_route(&t, &ev), ROUTE_DUPLICATE);
+	assert_int_equal(t.b.nev, 0);
+	proto_event_clear(&ev);
+	/* Without a key, (account, external_id) identifies it as before. */
+	make_message(&ev, "uid-1", "ana@example.com");
+	free(ev.u.message.account);
+	ev.u.message.account = strdup("sales");
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	proto_event_clear(&ev);
+	rt_close(&t);
+}
+
+static void test_route_automated_mail(void **state)
+{
+	struct rt t;
+	struct proto_event ev, out;
+	struct proto_customer c = {0};
+	uint64_t seq;
+
+	(void)state;
+	rt_open(&t);
+	/* A bounce from an unknown sender: filed in its thread, no ticket. */
+	make_message(&ev, "bounce-1", "mailer-daemon@example.com");
+	ev.u.message.bounce = true;
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	assert_int_equal(t.b.nev, 2);
+	assert_string_equal(t.b.ev[0].type, "customer.created");
+	assert_string_equal(t.b.ev[1].type, "message.received");
+	rt_event(&t, 1, &out);
+	assert_int_equal(out.u.message.ticket_id, 0);
+	assert_true(out.u.message.bounce);
+	proto_event_clear(&out);
+	proto_event_clear(&ev);
+	get_customer(&t, "mailer-daemon@example.com", &c);
+	assert_int_equal(c.open_ticket_id, 0);
+	assert_int_equal(thread_seqs(&t, c.thread_id).n, 1);
+	proto_customer_clear(&c);
+	/* An auto-reply from a customer with an open ticket does not join it. */
+	seq = rt_received(&t, "m1", "bob@example.com");
+	assert_true(seq > 0);
+	make_message(&ev, "ooo-1", "bob@example.com");
+	ev.u.message.auto_reply = true;
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	assert_int_equal(t.b.nev, 1);
+	rt_event(&t, 0, &out);
+	assert_int_equal(out.u.message.ticket_id, 0);
+	proto_event_clear(&out);
+	proto_event_clear(&ev);
+	get_customer(&t, "bob@example.com", &c);
+	assert_int_equal(thread_seqs(&t, c.thread_id).n, 2);
+	assert_int_equal(ticket_seqs(&t, c.open_ticket_id).n, 1);
+	proto_customer_clear(&c);
+	rt_close(&t);
+}
+
 /* --- the router over its sockets --------------------------------------- */
 
 struct fixture {
@@ -803,6 +878,8 @@ int main(void)
 		cmocka_unit_test(test_route_sent_joins_ticket),
 		cmocka_unit_test(test_route_status),
 		cmocka_unit_test(test_route_change),
+		cmocka_unit_test(test_route_dedup_key),
+		cmocka_unit_test(test_route_automated_mail),
 		cmocka_unit_test(test_router_sockets),
 	};
 

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# bench/run_meta.sh - the Meta webhook benchmark in one command
+# (docs/performance.md, "Meta webhooks").
+#
+# Builds a Release tree (if needed), starts a gateway with one Meta
+# connector on free loopback ports and its state in a temporary folder,
+# then runs bench-meta:
+#   (a) maximum throughput: BENCH_N signed webhooks with BENCH_CLIENTS clients;
+#   (b) a steady BENCH_RATE webhooks/s for BENCH_STEADY_SECONDS, for the
+#       accept-to-bus latency;
+# and stops everything it started.
+#
+# Parameters (environment):
+#   BENCH_N=50000 BENCH_CLIENTS=64 BENCH_WARMUP=2000
+#   BENCH_RATE=5000 BENCH_STEADY_SECONDS=10 BENCH_STEADY_CLIENTS=64
+#   BENCH_TEXT_BYTES=64 BENCH_SENDERS=1000 BENCH_BATCH_MAX=1024
+#   BENCH_TMPDIR=/var/tmp   where the state folder goes (its disk sets the fsync cost)
+#   BENCH_BUILD_DIR=<repo>/build-release
+#   BENCH_KEEP=0            1: keep the temporary folder (logs, state)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BENCH_BUILD_DIR:-$ROOT/build-release}
+N=${BENCH_N:-50000}
+CLIENTS=${BENCH_CLIENTS:-64}
+WARMUP=${BENCH_WARMUP:-2000}
+RATE=${BENCH_RATE:-5000}
+STEADY_S=${BENCH_STEADY_SECONDS:-10}
+STEADY_CLIENTS=${BENCH_STEADY_CLIENTS:-64}
+TEXT_BYTES=${BENCH_TEXT_BYTES:-64}
+SENDERS=${BENCH_SENDERS:-1000}
+BATCH_MAX=${BENCH_BATCH_MAX:-1024}
+TMPBASE=${BENCH_TMPDIR:-/var/tmp}
+KEEP=${BENCH_KEEP:-0}
+
+log() { printf '== %s\n' "$*"; }
+die() { printf 'run_meta.sh: %s\n' "$*" >&2; exit 1; }
+
+build() {
+	log "building Release in $BUILD"
+	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build "$BUILD" -j"$(nproc)" --target gatewayd gateway-router \
+		gateway-connector bench-meta >/dev/null
+}
+
+free_ports() {
+	python3 - "$1" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+# wait_for DESC SECONDS CMD...: polls CMD every 50 ms until it succeeds.
+wait_for() {
+	local desc=$1 secs=$2 i
+	shift 2
+	for ((i = 0; i < secs * 20; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	die "timed out after ${secs}s waiting for $desc"
+}
+
+gateway_ready() {
+	[ -s "$STATE/run/router.json" ] && [ -s "$STATE/run/meta.json" ] &&
+		curl -sf --noproxy '*' -o /dev/null "http://127.0.0.1:$P_META/healthz"
+}
+
+start_gateway() {
+	cat >"$WORK/gateway.yaml" <<EOF
+state_dir: $STATE
+log_level: warn
+router:
+  ingest: tcp://127.0.0.1:$P_INGEST
+  publish: tcp://127.0.0.1:$P_PUB
+  command: tcp://127.0.0.1:$P_CMD
+  batch_max: $BATCH_MAX
+connectors:
+  - name: meta
+    type: meta
+    listen: 127.0.0.1:$P_META
+    path: /webhooks/meta
+    app_secret: \${GATEWAY_META_APP_SECRET}
+    verify_token: \${GATEWAY_META_VERIFY_TOKEN}
+EOF
+	"$BUILD/bin/gatewayd" --config "$WORK/gateway.yaml" >"$WORK/gatewayd.log" 2>&1 &
+	GATEWAYD_PID=$!
+	wait_for "the gateway (log: $WORK/gatewayd.log)" 20 gateway_ready
+}
+
+stop_all() {
+	local rc=$?
+	if [ -n "${GATEWAYD_PID:-}" ]; then
+		kill -TERM "$GATEWAYD_PID" 2>/dev/null || true
+		wait "$GATEWAYD_PID" 2>/dev/null || true
+	fi
+	if [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then
+		if [ "$KEEP" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+	fi
+	exit "$rc"
+}
+
+main() {
+	build
+	WORK=$(mktemp -d "$TMPBASE/omnigate-bench-meta.XXXXXX")
+	STATE=$WORK/state
+	trap stop_all EXIT
+	trap 'exit 130' INT TERM
+	read -r P_META P_INGEST P_PUB P_CMD <<<"$(free_ports 4)"
+	GATEWAY_META_APP_SECRET="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+	GATEWAY_META_VERIFY_TOKEN="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+	export GATEWAY_META_APP_SECRET GATEWAY_META_VERIFY_TOKEN
+	log "machine: $(nproc) cpus; $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+	start_gateway
+	local common=(--url "http://127.0.0.1:$P_META/webhooks/meta" --bus "tcp://127.0.0.1:$P_PUB"
+		--warmup "$WARMUP" --text-bytes "$TEXT_BYTES" --senders "$SENDERS")
+	local rc=0
+	log "(a) maximum throughput: $N webhooks, $CLIENTS clients"
+	"$BUILD/bin/bench-meta" "${common[@]}" -n "$N" -c "$CLIENTS" || rc=1
+	log "(b) steady $RATE webhooks/s for ${STEADY_S}s, $STEADY_CLIENTS clients"
+	"$BUILD/bin/bench-meta" "${common[@]}" -n "$((RATE * STEADY_S))" -c "$STEADY_CLIENTS" \
+		--rate "$RATE" || rc=1
+	return $rc
+}
+
+main "$@"
