@@ -60,6 +60,21 @@ struct connector_type {
 	int (*run)(struct connector_instance *inst);
 	/* destroy - frees inst->ctx; accepts a failed create. */
 	void (*destroy)(struct connector_instance *inst);
+	/*
+	 * deliver - MAY be NULL: the channel cannot send replies yet. Called
+	 * from outbox_pump() on the connector's thread for each outbound
+	 * message the router hands over: `event`/`len` (borrowed for the call)
+	 * is an encoded message.sent naming the customer in `to`, with
+	 * `external_id` the gateway's id of the reply. The type MUST later
+	 * report what happened with outbox_report(inst->outbox, delivery_id,
+	 * ...): "sent" once the provider (or the browser) took it,
+	 * "delivered"/"read" when it confirms, "failed" with a reason.
+	 * The same delivery_id may be handed over again after a restart of
+	 * either side; the type SHOULD not show it twice. Returns GW_OK when it
+	 * took the message, or an error (the router records it as failed).
+	 */
+	int (*deliver)(struct connector_instance *inst, const void *event, size_t len,
+		       uint64_t delivery_id);
 };
 
 /* connector_type_find - the registered type named `name`, or NULL. */

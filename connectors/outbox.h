@@ -90,6 +90,31 @@ int outbox_commit(struct outbox *ob);
  */
 int outbox_pump(struct outbox *ob);
 
+/*
+ * Replies (router -> connector). The router sends
+ *   ["deliver", delivery_id (8 bytes BE), event (message.sent)]
+ * on the same socket; outbox_pump() hands each one to the callback set here.
+ * The connector answers with outbox_report(), sent with the next pump as
+ *   ["report", delivery_id, status, reason]
+ * and the router turns it into a message.status event. Until a report
+ * arrives the router keeps the delivery and hands it over again after a
+ * reconnect (at least once).
+ */
+typedef int (*outbox_deliver_fn)(void *arg, const void *event, size_t len,
+				 uint64_t delivery_id);
+
+/* outbox_set_deliver - registers `fn` (NULL: deliveries are reported
+ * "failed: the channel cannot send"). `arg` is passed back. */
+void outbox_set_deliver(struct outbox *ob, outbox_deliver_fn fn, void *arg);
+
+/*
+ * outbox_report - queues the outcome of a delivery for the router: status
+ * is "sent", "delivered", "read" or "failed"; reason (may be NULL) says why
+ * it failed. Returns GW_OK, GW_EINVAL (unknown status), GW_EFULL, GW_ENOMEM.
+ */
+int outbox_report(struct outbox *ob, uint64_t delivery_id, const char *status,
+		  const char *reason);
+
 /* outbox_stats - a copy of the counters. */
 void outbox_get_stats(const struct outbox *ob, struct outbox_stats *st);
 

@@ -186,7 +186,7 @@ struct proto_status {
 	char *account;      /* required */
 	char *status_id;    /* required: stable id of this status report, for dedup */
 	char *external_id;  /* optional: the message it is about */
-	char *status;       /* required: sent, delivered, read, failed, deleted */
+	char *status;       /* required: queued, sent, delivered, read, failed, deleted */
 	int64_t status_at;  /* required: ms since epoch, provider's time */
 	int64_t watermark;  /* optional: every message up to this time (ms) */
 	char *recipient;    /* optional: the address the message went to */

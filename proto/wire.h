@@ -34,6 +34,16 @@
 #define WIRE_RESULT_DUPLICATE "duplicate"
 #define WIRE_RESULT_REJECTED "rejected"
 
+/* Replies, on the ingest socket (connectors/outbox.h):
+ *   connector: [ "hello", instance, channel ]  once connected, and again
+ *              after silence, so the router knows where to deliver
+ *   router:    [ "deliver", delivery_id (8 bytes), event (message.sent) ]
+ *   connector: [ "report", delivery_id (8 bytes), status, reason ]
+ */
+#define WIRE_INGEST_HELLO "hello"
+#define WIRE_INGEST_DELIVER "deliver"
+#define WIRE_INGEST_REPORT "report"
+
 #define WIRE_HEARTBEAT "gateway.heartbeat"
 
 #define WIRE_REPLY_OK "ok"
@@ -43,6 +53,9 @@
 #define WIRE_CMD_TICKET_GET "ticket.get"
 #define WIRE_CMD_CUSTOMER_GET "customer.get"
 #define WIRE_CMD_STATUS "status"
+/* "message.send" {command_id, ticket_id | customer_id, text, channel?,
+ *                 author?} -> ["ok", {delivery_id, seq, channel, account}] */
+#define WIRE_CMD_MESSAGE_SEND "message.send"
 
 /* Replay batches: default and maximum events per reply. */
 #define WIRE_REPLAY_DEFAULT_LIMIT 1000
