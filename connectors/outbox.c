@@ -9,6 +9,16 @@
  * again: the router deduplicates, so a resend never doubles a message.
  * Acknowledged keys are deleted from the spool in the same transaction as the
  * next commit, or on their own after a short delay when no commit comes.
+ *
+ * Replies travel the other way on the same socket: the read loop that takes
+ * acks also takes "deliver" frames and hands each to the deliver callback
+ * (a bounded number per pump); the callback's outbox_report() calls queue
+ * reports in a bounded ring that the pump sends. Reports are not spooled:
+ * one lost with a connection leaves the delivery pending in the router,
+ * which hands it over again and gets a fresh report. A "hello" tells the
+ * router which instance and channel this socket is, sent as soon as the
+ * connection is up and again every OB_HELLO_US, so that a restarted router
+ * learns its peers without waiting for a message.
  */
 #include "connectors/outbox.h"
 
@@ -28,6 +38,16 @@
 
 #define OB_DEL_FLUSH_US 100000 /* delete acknowledged keys at least this often */
 #define OB_DEL_MAX 8192        /* or when this many are waiting */
+#define OB_HELLO_US 3000000    /* hello again after this long */
+#define OB_DELIVER_PER_PUMP 64 /* deliveries handed over by one pump */
+#define OB_REPORT_MAX 1024     /* reports waiting to be sent */
+#define OB_REASON_MAX 256      /* bytes of a report's reason */
+
+struct ob_report {
+	uint64_t id;
+	char status[16];
+	char reason[OB_REASON_MAX];
+};
 
 struct ob_sent {
 	uint64_t key;
@@ -50,6 +70,13 @@ struct outbox {
 	uint64_t send_key; /* next key to send */
 	uint64_t end_key;  /* one past the last committed key */
 	struct outbox_stats st;
+	char *instance, *channel; /* for hello; instance NULL: no hello */
+	int64_t next_hello_us;
+	outbox_deliver_fn deliver;
+	void *deliver_arg;
+	int in_deliver; /* the callback runs: a nested pump reads nothing */
+	struct ob_report *reports; /* ring of OB_REPORT_MAX */
+	size_t rep_head, rep_len;
 };
 
 static int ob_socket(struct outbox *ob)
@@ -92,8 +119,18 @@ static int ob_init(struct outbox *ob, const struct outbox_options *opt)
 	ob->del = calloc(OB_DEL_MAX, sizeof(*ob->del));
 	ob->queue = calloc(ob->opt.max_entries < 65536 ? ob->opt.max_entries : 65536,
 			   sizeof(*ob->queue));
-	if (!ob->dir || !ob->endpoint || !ob->module || !ob->ring || !ob->del || !ob->queue)
+	ob->reports = calloc(OB_REPORT_MAX, sizeof(*ob->reports));
+	if (!ob->dir || !ob->endpoint || !ob->module || !ob->ring || !ob->del || !ob->queue ||
+	    !ob->reports)
 		return GW_ENOMEM;
+	if (opt->instance) {
+		ob->instance = gw_strdup(opt->instance);
+		ob->channel = gw_strdup(opt->channel ? opt->channel : "");
+		if (!ob->instance || !ob->channel)
+			return GW_ENOMEM;
+	}
+	ob->opt.instance = ob->instance;
+	ob->opt.channel = ob->channel;
 	return GW_OK;
 }
 
@@ -165,6 +202,9 @@ void outbox_close(struct outbox *ob)
 	free(ob->queue);
 	free(ob->del);
 	free(ob->ring);
+	free(ob->reports);
+	free(ob->instance);
+	free(ob->channel);
 	free(ob->dir);
 	free(ob->endpoint);
 	free(ob->module);
@@ -354,8 +394,80 @@ static void ob_handle_ack(struct outbox *ob, uint64_t key, const char *result,
 	}
 }
 
-/* ob_recv_ack - reads one ack if there is one: 1 read, 0 none. */
-static int ob_recv_ack(struct outbox *ob)
+static int frame_eq(zmq_msg_t *m, const char *s)
+{
+	size_t l = strlen(s);
+
+	return zmq_msg_size(m) == l && memcmp(zmq_msg_data(m), s, l) == 0;
+}
+
+/* ob_report_failed - queues a "failed" report naming why, logged when the
+ * report ring is full (the router hands the delivery over again). */
+static void ob_report_failed(struct outbox *ob, uint64_t id, const char *why)
+{
+	if (outbox_report(ob, id, "failed", why) != GW_OK)
+		GW_WARN(ob->module, "report of delivery %llu dropped: report queue full",
+			(unsigned long long)id);
+}
+
+/* ob_channel_of - "channel X cannot send replies yet", X the reply's own
+ * channel (one instance may serve several, e.g. Meta's), else the
+ * outbox's. */
+static void ob_channel_of(const struct outbox *ob, const void *event, size_t len, char *why,
+			  size_t size)
+{
+	struct proto_event ev;
+	const char *ch = ob->channel && ob->channel[0] ? ob->channel : "?";
+	int ok = proto_decode(event, len, &ev, NULL) == GW_OK;
+
+	if (ok && ev.type == PROTO_T_MESSAGE_SENT)
+		ch = ev.u.message.channel;
+	snprintf(why, size, "channel %s cannot send replies yet", ch);
+	proto_event_clear(&ev); /* decode leaves a cleared or a zeroed event */
+}
+
+/* ob_handle_deliver - hands one delivery to the callback, or reports it
+ * failed when there is none or the callback refuses it. */
+static void ob_handle_deliver(struct outbox *ob, uint64_t id, const void *event, size_t len)
+{
+	char why[OB_REASON_MAX];
+	int rc;
+
+	ob->st.delivered++;
+	if (!ob->deliver) {
+		ob_channel_of(ob, event, len, why, sizeof(why));
+		ob_report_failed(ob, id, why);
+		return;
+	}
+	ob->in_deliver = 1;
+	rc = ob->deliver(ob->deliver_arg, event, len, id);
+	ob->in_deliver = 0;
+	if (rc != GW_OK) {
+		GW_WARN(ob->module, "delivery %llu refused: %s", (unsigned long long)id,
+			gw_strerror(rc));
+		snprintf(why, sizeof(why), "the connector refused it: %s", gw_strerror(rc));
+		ob_report_failed(ob, id, why);
+	}
+}
+
+/* ob_dispatch - one message from the router: an ack or a delivery. */
+static void ob_dispatch(struct outbox *ob, zmq_msg_t *f, int n, int *delivers)
+{
+	if (n == 4 && frame_eq(&f[0], WIRE_INGEST_ACK) && zmq_msg_size(&f[1]) == 8) {
+		ob_handle_ack(ob, store_be64_get(zmq_msg_data(&f[1])), zmq_msg_data(&f[2]),
+			      zmq_msg_size(&f[2]), zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
+	} else if (n == 3 && frame_eq(&f[0], WIRE_INGEST_DELIVER) && zmq_msg_size(&f[1]) == 8) {
+		(*delivers)++;
+		ob_handle_deliver(ob, store_be64_get(zmq_msg_data(&f[1])), zmq_msg_data(&f[2]),
+				  zmq_msg_size(&f[2]));
+	} else if (n > 0) {
+		GW_WARN(ob->module, "malformed message from the router ignored");
+	}
+}
+
+/* ob_recv - reads one message from the router if there is one: 1 read,
+ * 0 none. */
+static int ob_recv(struct outbox *ob, int *delivers)
 {
 	zmq_msg_t f[4];
 	int n = 0, more = 1, got = 0;
@@ -378,25 +490,108 @@ static int ob_recv_ack(struct outbox *ob)
 		zmq_msg_recv(&extra, ob->sock, 0);
 		more = zmq_msg_more(&extra);
 		zmq_msg_close(&extra);
+		n = 5; /* too many frames: neither an ack nor a delivery */
 	}
-	if (n == 4 && zmq_msg_size(&f[0]) == 3 && memcmp(zmq_msg_data(&f[0]), "ack", 3) == 0 &&
-	    zmq_msg_size(&f[1]) == 8)
-		ob_handle_ack(ob, store_be64_get(zmq_msg_data(&f[1])), zmq_msg_data(&f[2]),
-			      zmq_msg_size(&f[2]), zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
-	else if (n > 0)
-		GW_WARN(ob->module, "malformed message from the router ignored");
+	ob_dispatch(ob, f, n, delivers);
 	got = n > 0;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n && i < 4; i++)
 		zmq_msg_close(&f[i]);
 	return got;
+}
+
+/* ob_send_hello - says who this socket is, when due. With IMMEDIATE a send
+ * before the connection is up fails; it is tried again at the next pump. */
+static void ob_send_hello(struct outbox *ob, int64_t now)
+{
+	if (!ob->instance || now < ob->next_hello_us)
+		return;
+	if (zmq_send(ob->sock, WIRE_INGEST_HELLO, strlen(WIRE_INGEST_HELLO),
+		     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+		return;
+	zmq_send(ob->sock, ob->instance, strlen(ob->instance), ZMQ_SNDMORE);
+	zmq_send(ob->sock, ob->channel, strlen(ob->channel), 0);
+	ob->next_hello_us = now + OB_HELLO_US;
+}
+
+/* ob_send_reports - sends the queued reports until the socket refuses. */
+static void ob_send_reports(struct outbox *ob)
+{
+	while (ob->rep_len) {
+		struct ob_report *r = &ob->reports[ob->rep_head];
+		unsigned char kb[8];
+
+		if (zmq_send(ob->sock, WIRE_INGEST_REPORT, strlen(WIRE_INGEST_REPORT),
+			     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+			return;
+		store_be64_put(kb, r->id);
+		zmq_send(ob->sock, kb, 8, ZMQ_SNDMORE);
+		zmq_send(ob->sock, r->status, strlen(r->status), ZMQ_SNDMORE);
+		zmq_send(ob->sock, r->reason, strlen(r->reason), 0);
+		ob->rep_head = (ob->rep_head + 1) % OB_REPORT_MAX;
+		ob->rep_len--;
+		ob->st.reports++;
+	}
+}
+
+/* ob_cut_utf8 - a reason cut at its bound may end inside a UTF-8 sequence,
+ * which the router would refuse: drop that partial sequence. */
+static void ob_cut_utf8(char *s)
+{
+	size_t l = strlen(s), i = l;
+
+	if (l < OB_REASON_MAX - 1)
+		return;
+	while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+		i--;
+	/* s[i - 1] starts the last sequence: keep it only if complete. */
+	if (i > 0 && ((unsigned char)s[i - 1] & 0x80)) {
+		unsigned char c = (unsigned char)s[i - 1];
+		size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+
+		if (l - (i - 1) < need)
+			s[i - 1] = '\0';
+	}
+}
+
+void outbox_set_deliver(struct outbox *ob, outbox_deliver_fn fn, void *arg)
+{
+	ob->deliver = fn;
+	ob->deliver_arg = arg;
+}
+
+int outbox_report(struct outbox *ob, uint64_t delivery_id, const char *status,
+		  const char *reason)
+{
+	static const char *const known[] = {"sent", "delivered", "read", "failed"};
+	struct ob_report *r;
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (status && strcmp(status, known[i]) == 0)
+			break;
+	if (i == sizeof(known) / sizeof(known[0]))
+		return GW_EINVAL;
+	if (ob->rep_len >= OB_REPORT_MAX)
+		return GW_EFULL;
+	r = &ob->reports[(ob->rep_head + ob->rep_len) % OB_REPORT_MAX];
+	r->id = delivery_id;
+	snprintf(r->status, sizeof(r->status), "%s", status);
+	snprintf(r->reason, sizeof(r->reason), "%s", reason ? reason : "");
+	ob_cut_utf8(r->reason);
+	ob->rep_len++;
+	return GW_OK;
 }
 
 int outbox_pump(struct outbox *ob)
 {
 	int64_t now = gw_mono_us();
-	int rc = GW_OK;
+	int rc = GW_OK, delivers = 0;
 
-	while (rc == GW_OK && ob_recv_ack(ob))
+	ob_send_hello(ob, now);
+	/* A pump nested in the deliver callback (it committed a message)
+	 * reads nothing: the outer loop is in the middle of a message. */
+	while (!ob->in_deliver && rc == GW_OK && delivers < OB_DELIVER_PER_PUMP &&
+	       ob_recv(ob, &delivers))
 		if (ob->ndel >= OB_DEL_MAX)
 			rc = ob_write(ob, NULL, 0);
 	ring_pop_acked(ob);
@@ -405,6 +600,7 @@ int outbox_pump(struct outbox *ob)
 	ob_check_resend(ob, now);
 	if (rc == GW_OK)
 		rc = ob_send_due(ob, now);
+	ob_send_reports(ob);
 	return rc;
 }
 

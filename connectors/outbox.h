@@ -32,6 +32,11 @@ struct outbox_options {
 	size_t max_inflight;    /* sent but unacknowledged at most */
 	int resend_ms;          /* resend unacknowledged entries after this */
 	size_t map_size;        /* LMDB map size in bytes */
+	/* Replies: with `instance` set, the outbox says ["hello", instance,
+	 * channel] once connected and every few seconds, so that the router
+	 * learns where to deliver (also after it restarts). NULL: no hello. */
+	const char *instance;
+	const char *channel;
 };
 
 struct outbox_stats {
@@ -42,6 +47,8 @@ struct outbox_stats {
 	uint64_t duplicates; /* acknowledgements saying "duplicate" */
 	uint64_t rejected;   /* acknowledgements saying "rejected" */
 	uint64_t resent;     /* total resends */
+	uint64_t delivered;  /* deliveries handed to the callback */
+	uint64_t reports;    /* reports sent to the router */
 };
 
 /*

@@ -126,7 +126,8 @@ static long long runtime_setting_int(const struct gw_connector_conf *conf, const
 	return def;
 }
 
-static int runtime_open_outbox(struct connector_instance *inst, const char *state_dir)
+static int runtime_open_outbox(struct connector_instance *inst, const char *state_dir,
+			      const char *channel)
 {
 	char dir[4096];
 	struct outbox_options opt;
@@ -147,7 +148,27 @@ static int runtime_open_outbox(struct connector_instance *inst, const char *stat
 						   DEFAULT_SPOOL_MAP_MB) * 1024u * 1024u;
 	opt.max_inflight = DEFAULT_MAX_INFLIGHT;
 	opt.resend_ms = DEFAULT_RESEND_MS;
+	opt.instance = inst->conf->name;
+	opt.channel = channel;
 	return outbox_open(&opt, &inst->outbox);
+}
+
+/* The type and instance a delivery goes to (one instance per process). */
+struct runtime_target {
+	const struct connector_type *type;
+	struct connector_instance *inst;
+	int stopped; /* run() returned: deliveries are left to the next start */
+};
+
+static int runtime_deliver(void *arg, const void *event, size_t len, uint64_t delivery_id)
+{
+	struct runtime_target *t = arg;
+
+	/* Unreported, a delivery stays pending in the router, which hands it
+	 * over again once this instance is back. */
+	if (t->stopped)
+		return GW_OK;
+	return t->type->deliver(t->inst, event, len, delivery_id);
 }
 
 /* Creates <state_dir>/run for the status file. */
@@ -189,13 +210,14 @@ static int runtime_check(const struct connector_type *type, const struct gw_conn
 static int runtime_serve(const struct connector_type *type, struct connector_instance *inst)
 {
 	const char *state_dir = inst->config->state_dir;
+	struct runtime_target target = {type, inst, 0};
 	int rc, created = 0;
 
 	rc = runtime_run_dir(state_dir);
 	if (rc == GW_OK)
 		rc = connector_status_init(inst, state_dir);
 	if (rc == GW_OK)
-		rc = runtime_open_outbox(inst, state_dir);
+		rc = runtime_open_outbox(inst, state_dir, type->channel);
 	if (rc != GW_OK) {
 		GW_ERROR(inst->log_module, "cannot open its state under %s: %s", state_dir,
 			 gw_strerror(rc));
@@ -208,8 +230,13 @@ static int runtime_serve(const struct connector_type *type, struct connector_ins
 		GW_ERROR(inst->log_module, "cannot start: %s", gw_strerror(rc));
 		goto out;
 	}
+	/* Without a deliver op the outbox reports each delivery failed ("the
+	 * channel cannot send replies yet"), so the router need not wait. */
+	if (type->deliver)
+		outbox_set_deliver(inst->outbox, runtime_deliver, &target);
 	GW_INFO(inst->log_module, "running");
 	rc = type->run(inst);
+	target.stopped = 1;
 	if (rc != GW_OK)
 		GW_ERROR(inst->log_module, "stopped on error: %s", gw_strerror(rc));
 out:

@@ -74,6 +74,7 @@ struct gw_config_router {
 	long long heartbeat_ms;
 	long long map_size_mb; /* LMDB map size */
 	long long publish_hwm; /* PUB send high-water mark (messages) */
+	long long delivery_timeout_ms; /* fail a reply no connector can take */
 };
 
 struct gw_config_supervisor {

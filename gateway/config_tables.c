@@ -85,6 +85,10 @@ static const struct conf_entry router_rows[] = {
 	 .max = 100000000, .offset = offsetof(struct gw_config_router, publish_hwm),
 	 .desc = "Messages queued per slow subscriber before the bus drops for it (they "
 		 "can be replayed)."},
+	{.kind = CONF_INT, .key = "delivery_timeout_ms", .def = "60000", .min = 1000,
+	 .max = 86400000, .offset = offsetof(struct gw_config_router, delivery_timeout_ms),
+	 .desc = "How long a reply waits for a connector of its channel before it is "
+		 "reported failed (\"no connector for channel X\")."},
 };
 
 const struct conf_section gw_conf_router = {

@@ -6,6 +6,7 @@
  *   ctl_events.c   tail and replay: event lines, gap filling (seqtrack.h)
  *   ctl_query.c    ticket and customer lookups
  *   ctl_status.c   status from the state directory's run/ files
+ *   ctl_send.c     send: a reply through the message.send command
  *
  * Every ctl_cmd_* returns the process exit code (CTL_EXIT_*) and has printed
  * whatever the user needs to know. Single-threaded.
@@ -44,6 +45,8 @@ struct ctl {
 	int has_from, has_to, has_limit;
 	uint64_t from, to, limit;
 	uint64_t id;           /* ticket / customer ID */
+	const char *text;      /* send: the reply's text */
+	const char *channel, *author, *command_id; /* send: options, NULL if absent */
 	void *zctx;            /* ZeroMQ context, created on first use */
 	void *req;             /* REQ socket, NULL until the first request */
 };
@@ -98,6 +101,7 @@ int ctl_cmd_replay(struct ctl *ctl);
 int ctl_cmd_ticket(struct ctl *ctl);
 int ctl_cmd_customer(struct ctl *ctl);
 int ctl_cmd_status(struct ctl *ctl);
+int ctl_cmd_send(struct ctl *ctl);
 
 /* ---- shared helpers (ctl_events.c) ---- */
 

@@ -26,12 +26,17 @@
 #define OPT_FROM 2u
 #define OPT_TO 4u
 #define OPT_LIMIT 8u
+#define OPT_CHANNEL 16u
+#define OPT_AUTHOR 32u
+#define OPT_COMMAND_ID 64u
+#define OPT_COUNT 7
 
 /* What a command needs resolved before it runs. */
 #define NEED_PUBLISH 1u
 #define NEED_COMMAND 2u
 #define NEED_STATE 4u
 #define NEED_ID 8u
+#define NEED_TEXT 16u /* a second operand: the text */
 
 struct command {
 	const char *name;
@@ -46,6 +51,8 @@ static const struct command commands[] = {
 	{"status", ctl_cmd_status, OPT_JSON, NEED_STATE},
 	{"ticket", ctl_cmd_ticket, OPT_JSON, NEED_COMMAND | NEED_ID},
 	{"customer", ctl_cmd_customer, OPT_JSON, NEED_COMMAND | NEED_ID},
+	{"send", ctl_cmd_send, OPT_JSON | OPT_CHANNEL | OPT_AUTHOR | OPT_COMMAND_ID,
+	 NEED_COMMAND | NEED_ID | NEED_TEXT},
 };
 
 struct args {
@@ -69,6 +76,8 @@ static void usage(FILE *f)
 		"  status [--json]                   processes, their state and counters\n"
 		"  ticket ID [--json]                a ticket and its messages\n"
 		"  customer ID [--json]              a customer and their tickets\n"
+		"  send TICKET TEXT [--channel C] [--author NAME] [--command-id ID] [--json]\n"
+		"                                    reply to the customer of a ticket\n"
 		"\n"
 		"options:\n"
 		"  --config FILE            config file (default %s)\n"
@@ -150,6 +159,9 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 		a->seen |= OPT_LIMIT;
 		rc = parse_u64(optarg, "--limit", 1, UINT64_MAX, &ctl->limit);
 		break;
+	case 'H': a->seen |= OPT_CHANNEL; ctl->channel = optarg; return -1;
+	case 'A': a->seen |= OPT_AUTHOR; ctl->author = optarg; return -1;
+	case 'I': a->seen |= OPT_COMMAND_ID; ctl->command_id = optarg; return -1;
 	case 'h': usage(stdout); return CTL_EXIT_OK;
 	case 'V': printf("gatewayctl %s\n", GW_VERSION); return CTL_EXIT_OK;
 	default: usage(stderr); return CTL_EXIT_USAGE;
@@ -160,21 +172,26 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 /* The command and its ID; checks that every option given belongs to it. */
 static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 {
-	static const char *const opt_names[] = {"--json", "--from", "--to", "--limit"};
-	int n = argc - optind;
+	static const char *const opt_names[OPT_COUNT] = {
+		"--json", "--from", "--to", "--limit", "--channel", "--author", "--command-id"};
+	int n = argc - optind, want;
 
 	if (n < 1)
 		return usage_error("%s", "no command given");
 	a->cmd = find_command(argv[optind]);
 	if (!a->cmd)
 		return usage_error("unknown command '%s'", argv[optind]);
-	for (unsigned i = 0; i < 4; i++)
+	for (unsigned i = 0; i < OPT_COUNT; i++)
 		if ((a->seen & (1u << i)) && !(a->cmd->opts & (1u << i)))
 			return usage_error("%s is not an option of this command", opt_names[i]);
-	if (n != ((a->cmd->needs & NEED_ID) ? 2 : 1))
-		return usage_error((a->cmd->needs & NEED_ID) ? "%s needs exactly one ID"
-							     : "%s takes no arguments",
+	want = 1 + !!(a->cmd->needs & NEED_ID) + !!(a->cmd->needs & NEED_TEXT);
+	if (n != want)
+		return usage_error(want == 3   ? "%s needs an ID and a text"
+				   : want == 2 ? "%s needs exactly one ID"
+					       : "%s takes no arguments",
 				   a->cmd->name);
+	if (a->cmd->needs & NEED_TEXT)
+		ctl->text = argv[optind + 2];
 	if ((a->cmd->needs & NEED_ID) &&
 	    parse_u64(argv[optind + 1], "ID", 1, UINT64_MAX, &ctl->id) != 0)
 		return CTL_EXIT_USAGE;
@@ -200,6 +217,9 @@ static int parse_args(int argc, char **argv, struct args *a, struct ctl *ctl)
 		{"from", required_argument, NULL, 'f'},
 		{"to", required_argument, NULL, 'T'},
 		{"limit", required_argument, NULL, 'l'},
+		{"channel", required_argument, NULL, 'H'},
+		{"author", required_argument, NULL, 'A'},
+		{"command-id", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},

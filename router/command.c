@@ -1,5 +1,6 @@
 /*
- * command.c - the router's command socket: replay, queries and status.
+ * command.c - the router's command socket: replay, queries, status and
+ * message.send (its logic is in reply.c).
  * Frames and commands are described in proto/wire.h and docs/events.md.
  * Requests come from REQ sockets (with an empty delimiter frame) or DEALER
  * sockets (with or without one); the reply mirrors the envelope.
@@ -27,6 +28,8 @@ struct cmd_ctx {
 	zmq_msg_t *peer;
 	int delimited;   /* the request had an empty delimiter frame */
 	uint64_t id, from, limit;
+	const void *args; /* the request's argument frame, borrowed */
+	size_t args_len;
 	char err[160];
 };
 
@@ -368,6 +371,27 @@ static void cmd_status(struct cmd_ctx *c)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* --- message.send ------------------------------------------------------ */
+
+/* cmd_message_send - answers first, then hands the reply to its connector. */
+static void cmd_message_send(struct cmd_ctx *c)
+{
+	msgpack_sbuffer sb;
+	uint64_t id = 0;
+	char err[256];
+	int rc;
+
+	msgpack_sbuffer_init(&sb);
+	rc = reply_message_send(c->r, c->args, c->args_len, &sb, &id, err, sizeof(err));
+	if (rc)
+		reply_error(c, rc, err);
+	else
+		reply_ok(c, &sb);
+	msgpack_sbuffer_destroy(&sb);
+	if (rc == GW_OK)
+		deliver_one(c->r, id);
+}
+
 /* --- dispatch ----------------------------------------------------------- */
 
 static const struct {
@@ -378,19 +402,26 @@ static const struct {
 	{WIRE_CMD_TICKET_GET, cmd_ticket_get},
 	{WIRE_CMD_CUSTOMER_GET, cmd_customer_get},
 	{WIRE_CMD_STATUS, cmd_status},
+	{WIRE_CMD_MESSAGE_SEND, cmd_message_send},
 };
 
 static void dispatch(struct cmd_ctx *c, zmq_msg_t *name, zmq_msg_t *args)
 {
 	size_t nlen = zmq_msg_size(name);
 	const char *n = zmq_msg_data(name);
+	size_t max = WIRE_MAX_COMMAND_BYTES;
 	int rc;
 
-	if (args && zmq_msg_size(args) > WIRE_MAX_COMMAND_BYTES) {
+	/* A reply carries its text: room for the longest one. */
+	if (nlen == strlen(WIRE_CMD_MESSAGE_SEND) && memcmp(n, WIRE_CMD_MESSAGE_SEND, nlen) == 0)
+		max += PROTO_MAX_TEXT;
+	if (args && zmq_msg_size(args) > max) {
 		reply_error(c, GW_ETOOBIG, "request too large");
 		return;
 	}
-	rc = parse_args(c, args ? zmq_msg_data(args) : NULL, args ? zmq_msg_size(args) : 0);
+	c->args = args ? zmq_msg_data(args) : NULL;
+	c->args_len = args ? zmq_msg_size(args) : 0;
+	rc = parse_args(c, c->args, c->args_len);
 	if (rc) {
 		reply_error(c, rc, c->err);
 		return;

@@ -16,6 +16,7 @@
 #include "gateway/err.h"
 #include "gateway/log.h"
 #include "gateway/util.h"
+#include "proto/proto_desc.h"
 #include "proto/wire.h"
 #include "store/store_int.h"
 
@@ -42,6 +43,7 @@ struct router {
 	int64_t started_at;
 	int64_t next_heartbeat_us, next_status_us;
 	char status_path[4096];
+	struct deliver *dl; /* replies: peers and pending deliveries */
 };
 
 /*
@@ -118,6 +120,8 @@ int router_create(const struct gw_config *cfg, struct router **out)
 	snprintf(r->status_path, sizeof(r->status_path), "%s/run/router.json", cfg->state_dir);
 	rc = store_open(dir, (size_t)cfg->router.map_size_mb << 20, &r->st);
 	if (rc == GW_OK)
+		rc = deliver_create(cfg, &r->dl);
+	if (rc == GW_OK)
 		rc = router_load_head(r);
 	if (rc == GW_OK)
 		rc = router_open_sockets(r);
@@ -150,6 +154,7 @@ void router_destroy(struct router *r)
 	if (r->zctx)
 		zmq_ctx_term(r->zctx);
 	store_close(r->st);
+	deliver_destroy(r->dl);
 	if (r->status_path[0])
 		unlink(r->status_path);
 	free(r);
@@ -163,6 +168,16 @@ struct store *router_store(struct router *r)
 void *router_command_socket(struct router *r)
 {
 	return r->cmd;
+}
+
+void *router_ingest_socket(struct router *r)
+{
+	return r->ingest;
+}
+
+struct deliver *router_deliver(struct router *r)
+{
+	return r->dl;
 }
 
 void router_get_stats(const struct router *r, struct router_stats *st, int64_t *started_at)
@@ -237,6 +252,9 @@ static int ingest_one(struct router *r, zmq_msg_t *f, struct pending_ack *ack)
 		return GW_OK;
 	}
 	rc = route_event(&r->batch, &ev, &res);
+	if (rc == GW_OK && (ev.type == PROTO_T_MESSAGE_RECEIVED || ev.type == PROTO_T_MESSAGE_SENT))
+		deliver_peer_seen(r->dl, ev.u.message.channel, ev.u.message.account,
+				  zmq_msg_data(&ack->peer), zmq_msg_size(&ack->peer), 0);
 	if (rc == GW_OK) {
 		ack->result = res == ROUTE_STORED ? WIRE_RESULT_STORED : WIRE_RESULT_DUPLICATE;
 		if (res == ROUTE_DUPLICATE)
@@ -248,36 +266,87 @@ static int ingest_one(struct router *r, zmq_msg_t *f, struct pending_ack *ack)
 	return rc;
 }
 
+/* frame_str - a frame as a NUL-terminated string in `buf`; 0 when it does
+ * not fit or holds a NUL. */
+static int frame_str(zmq_msg_t *m, char *buf, size_t cap)
+{
+	size_t l = zmq_msg_size(m);
+
+	if (l >= cap || memchr(zmq_msg_data(m), '\0', l))
+		return 0;
+	memcpy(buf, zmq_msg_data(m), l);
+	buf[l] = '\0';
+	return 1;
+}
+
+/* ingest_hello - ["hello", instance, channel]: the peer f[0] is that
+ * connector; the instance name is its default account. */
+static void ingest_hello(struct router *r, zmq_msg_t *f)
+{
+	char instance[PROTO_MAX_ACCOUNT + 1], channel[PROTO_MAX_CHANNEL + 1];
+
+	if (!frame_str(&f[2], instance, sizeof(instance)) ||
+	    !frame_str(&f[3], channel, sizeof(channel)) || !channel[0]) {
+		GW_WARN("router", "malformed hello dropped");
+		return;
+	}
+	deliver_peer_seen(r->dl, channel, instance, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), 1);
+}
+
+/* ingest_report - ["report", delivery_id, status, reason], recorded in the
+ * open batch. */
+static int ingest_report(struct router *r, zmq_msg_t *f)
+{
+	char status[16], reason[PROTO_MAX_SHORT + 1];
+
+	if (zmq_msg_size(&f[2]) != 8 || !frame_str(&f[3], status, sizeof(status))) {
+		GW_WARN("router", "malformed report dropped");
+		return GW_OK;
+	}
+	/* A reason that could not be encoded would abort the whole batch. */
+	if (!frame_str(&f[4], reason, sizeof(reason)) || !proto_utf8_valid(reason, strlen(reason)))
+		snprintf(reason, sizeof(reason), "(unreadable reason)");
+	return deliver_report(&r->batch, store_be64_get(zmq_msg_data(&f[2])), status, reason);
+}
+
+/* ingest_msg - a ["msg", key, event]: routed, its ack kept for later. */
+static int ingest_msg(struct router *r, zmq_msg_t *f)
+{
+	struct pending_ack *ack = &r->acks[r->nacks];
+
+	memcpy(ack->key, zmq_msg_data(&f[2]), 8);
+	zmq_msg_init(&ack->peer);
+	zmq_msg_move(&ack->peer, &f[0]);
+	r->nacks++;
+	return ingest_one(r, f, ack);
+}
+
 /* take_batch - reads up to batch_max ingest messages and routes them in the
- * open transaction. Returns GW_OK (r->nacks says how many) or an error that
- * aborts the batch. */
+ * open transaction, with the reports and hellos that come between them.
+ * Returns GW_OK (r->nacks says how many) or an error that aborts the batch. */
 static int take_batch(struct router *r)
 {
-	zmq_msg_t f[4];
+	zmq_msg_t f[5];
 	int n, rc = GW_OK;
 
-	while (r->nacks < r->max_batch && r->batch.bytes < ROUTER_MAX_BATCH_BYTES) {
-		n = recv_frames(r->ingest, f, 4);
+	while (rc == GW_OK && r->nacks < r->max_batch &&
+	       r->batch.bytes < ROUTER_MAX_BATCH_BYTES) {
+		n = recv_frames(r->ingest, f, 5);
 		if (n == 0)
 			break;
-		r->stats.received++;
-		if (n != 4 || !frame_is(&f[1], WIRE_INGEST_MSG) || zmq_msg_size(&f[2]) != 8) {
+		if (n == 4 && frame_is(&f[1], WIRE_INGEST_MSG) && zmq_msg_size(&f[2]) == 8) {
+			r->stats.received++;
+			rc = ingest_msg(r, f);
+		} else if (n == 4 && frame_is(&f[1], WIRE_INGEST_HELLO)) {
+			ingest_hello(r, f);
+		} else if (n == 5 && frame_is(&f[1], WIRE_INGEST_REPORT)) {
+			rc = ingest_report(r, f);
+		} else {
+			r->stats.received++;
 			GW_WARN("router", "malformed ingest message dropped (%d frames)", n);
-			for (int i = 0; i < n; i++)
-				zmq_msg_close(&f[i]);
-			continue;
 		}
-		struct pending_ack *ack = &r->acks[r->nacks];
-
-		memcpy(ack->key, zmq_msg_data(&f[2]), 8);
-		zmq_msg_init(&ack->peer);
-		zmq_msg_move(&ack->peer, &f[0]);
-		r->nacks++;
-		rc = ingest_one(r, f, ack);
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < (n < 0 ? 0 : n); i++)
 			zmq_msg_close(&f[i]);
-		if (rc)
-			break;
 	}
 	return rc;
 }
@@ -342,7 +411,7 @@ static size_t router_batch(struct router *r)
 		 * message acknowledged, so the connectors send it all again. */
 		GW_ERROR("router", "batch of %zu messages not committed: %s", n, gw_strerror(rc));
 		r->stats.commit_failures++;
-	} else if (n) {
+	} else if (n || r->batch.nev) {
 		r->head = r->batch.head;
 		r->stats.batches++;
 		if (n > r->stats.max_batch)
@@ -352,6 +421,31 @@ static size_t router_batch(struct router *r)
 	send_acks(r, rc == GW_OK);
 	batch_reset(&r->batch);
 	return n;
+}
+
+int router_txn(struct router *r, int (*fn)(struct batch *b, void *arg), void *arg)
+{
+	int rc;
+
+	rc = store_txn_begin(r->st, 0, &r->batch.txn);
+	if (rc)
+		return rc;
+	r->batch.head = r->head;
+	rc = fn(&r->batch, arg);
+	if (rc == GW_OK && r->batch.nev == 0)
+		store_txn_abort(r->batch.txn);
+	else if (rc == GW_OK)
+		rc = store_txn_commit(r->batch.txn);
+	else
+		store_txn_abort(r->batch.txn);
+	r->batch.txn = NULL;
+	if (rc == GW_OK && r->batch.nev) {
+		r->head = r->batch.head;
+		r->stats.batches++;
+		publish_batch(r);
+	}
+	batch_reset(&r->batch);
+	return rc;
 }
 
 static void router_heartbeat(struct router *r)
@@ -417,6 +511,8 @@ static void router_timers(struct router *r)
 		router_write_status(r);
 		r->next_status_us = now + ROUTER_STATUS_US;
 	}
+	if (now >= deliver_next_us(r->dl))
+		deliver_tick(r);
 }
 
 static long router_poll_timeout_ms(const struct router *r)
@@ -424,6 +520,9 @@ static long router_poll_timeout_ms(const struct router *r)
 	int64_t now = gw_mono_us();
 	int64_t next = r->next_heartbeat_us < r->next_status_us ? r->next_heartbeat_us
 								  : r->next_status_us;
+
+	if (deliver_next_us(r->dl) < next)
+		next = deliver_next_us(r->dl);
 
 	return next <= now ? 0 : (long)((next - now) / 1000 + 1);
 }

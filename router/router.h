@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <msgpack.h>
 
 #include "gateway/config.h"
 #include "proto/proto.h"
@@ -152,5 +153,79 @@ json_t *router_stats_json(const struct router_stats *s);
 
 /* router_head - the last committed seq. */
 uint64_t router_head(const struct router *r);
+
+/*
+ * router_txn - runs `fn` in a write transaction of its own (between
+ * batches), commits, then publishes what it emitted. An error from fn, or
+ * from the commit, aborts it all: nothing stored, nothing published.
+ */
+int router_txn(struct router *r, int (*fn)(struct batch *b, void *arg), void *arg);
+
+/* router_ingest_socket - the ROUTER socket deliveries are sent on. */
+void *router_ingest_socket(struct router *r);
+/* router_deliver - the router's delivery state (deliver.c). */
+struct deliver *router_deliver(struct router *r);
+
+/* --- reply.c: the message.send command --------------------------------- */
+
+/*
+ * reply_message_send - serves message.send with the msgpack `args`
+ * (borrowed): in one transaction, a message.sent to the customer, a
+ * message.status "queued" and a pending delivery; or, for a command_id seen
+ * before, the first result again. Packs {delivery_id, seq, channel, account}
+ * into `out` and sets *delivery_id. Errors: GW_EMISSING, GW_ETYPE,
+ * GW_ETOOBIG, GW_EPROTO (arguments), GW_ENOTFOUND (no such ticket or
+ * customer), GW_EINVAL (no address on that channel), store errors; `err`
+ * says which in words.
+ */
+int reply_message_send(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
+		       uint64_t *delivery_id, char *err, size_t errlen);
+
+/* --- deliver.c: handing replies to connectors, and their reports -------- */
+
+/*
+ * The router knows a connector (a peer of the ingest socket) by its routing
+ * id, learnt from its "hello" (instance, channel) and from the messages it
+ * hands over (channel, account). Pending deliveries are handed to the peer
+ * of their (channel, account), or of their channel, at least once: right
+ * after message.send, when a peer says hello for the first time (either side
+ * restarted), and every DELIVER_RETRY_US while unreported. A delivery no
+ * connector of its channel can take is failed after
+ * router.delivery_timeout_ms.
+ */
+struct deliver;
+
+int deliver_create(const struct gw_config *cfg, struct deliver **out);
+void deliver_destroy(struct deliver *d);
+
+/* deliver_peer_seen - the peer `id` (borrowed, `len` bytes) serves
+ * (channel, account). A hello from a peer not known before makes every
+ * pending delivery due. */
+void deliver_peer_seen(struct deliver *d, const char *channel, const char *account,
+		       const void *id, size_t len, int hello);
+
+/* deliver_one - hands delivery `id` to its peer now, if one is known. */
+void deliver_one(struct router *r, uint64_t id);
+
+/*
+ * deliver_report - a connector's report inside the batch `b`: records the
+ * status on the delivery and emits message.status. A report seen before,
+ * about an unknown delivery or after "failed" changes nothing. Returns
+ * GW_OK or a store/encode error (the batch is aborted).
+ */
+int deliver_report(struct batch *b, uint64_t id, const char *status, const char *reason);
+
+/*
+ * deliver_emit_status - emits message.status `status` (with `reason`, may
+ * be NULL, as its error) about delivery `dv` through route_status, so that
+ * it is linked to its message.sent and deduplicated by its status_id.
+ */
+int deliver_emit_status(struct batch *b, const struct store_delivery *dv, const char *status,
+			const char *reason, enum route_result *res);
+
+/* deliver_tick - hands over and times out what is due; deliver_next_us -
+ * when it is next due (monotonic us). */
+void deliver_tick(struct router *r);
+int64_t deliver_next_us(const struct deliver *d);
 
 #endif

@@ -13,6 +13,8 @@ packages=(
   libcmocka-dev lmdb-utils python3 python3-zmq python3-msgpack
   # benchmark ceiling (an idle HTTP server on loopback)
   nginx-light
+  # browser tests of the live-chat widget (tests/browser)
+  chromium nodejs
 )
 
 sudo_cmd=""
@@ -39,3 +41,11 @@ if [ "${GW_SANITIZE:-0}" = "1" ]; then sanitize="ON"; fi
 cmake -S . -B "$build_dir" -DGW_SANITIZE="$sanitize" >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"
 echo "setup: built into $build_dir (binaries in $build_dir/bin)"
+
+# The browser tests' driver (playwright-core, pinned by package-lock.json).
+# Debian's npm only when none came with nodejs (other nodejs builds bundle it).
+if ! command -v npm >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends npm
+fi
+npm ci --prefix tests/browser --no-audit --no-fund >/dev/null
+echo "setup: browser test dependencies in tests/browser/node_modules"

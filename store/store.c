@@ -22,6 +22,8 @@ static const char *const table_names[TBL__COUNT] = {
 	[TBL_THREADS] = "threads",
 	[TBL_TICKET_MSGS] = "ticket_msgs",
 	[TBL_EVENTS] = "events",
+	[TBL_DELIVERIES] = "deliveries",
+	[TBL_DELIV_PENDING] = "deliveries_pending",
 };
 
 int store_err(int rc, const char *what)

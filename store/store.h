@@ -15,6 +15,8 @@
  *   threads.c    threads    thread_id, seq                -> (empty) messages of a thread
  *                ticket_msgs ticket_id, seq               -> (empty) messages of a ticket
  *   eventlog.c   events     seq                           -> type length, type, event (msgpack)
+ *   deliveries.c deliveries delivery_id                   -> store_delivery (binary, versioned)
+ *                deliveries_pending delivery_id           -> (empty) not yet reported
  *   store.c      meta       name                          -> uint64 (id counters)
  * Integer keys are 8 bytes big-endian so that LMDB's byte order is numeric.
  *
@@ -128,5 +130,31 @@ int store_eventlog_get(struct store_txn *txn, uint64_t seq, const char **type,
 typedef int (*store_event_fn)(void *arg, uint64_t seq, const char *type, size_t type_len,
 			      const void *data, size_t len);
 int store_eventlog_scan(struct store_txn *txn, uint64_t from, store_event_fn fn, void *arg);
+
+/* --- deliveries.c ---------------------------------------------------- */
+
+/* A reply the router holds for its connector until the connector reports
+ * what happened (router/reply.c). */
+struct store_delivery {
+	uint64_t delivery_id;
+	uint64_t seq;       /* its message.sent */
+	int64_t created_at; /* ms since the epoch */
+	char state[16];     /* pending, sent, delivered, read, failed */
+	char channel[PROTO_MAX_CHANNEL + 1];
+	char account[PROTO_MAX_ACCOUNT + 1];
+};
+
+/* store_delivery_get - the record of `id` into `d`; GW_ENOTFOUND, GW_EPROTO
+ * (a record that does not decode). */
+int store_delivery_get(struct store_txn *txn, uint64_t id, struct store_delivery *d);
+
+/* store_delivery_put - writes `d` (borrowed); it is in the pending index
+ * while its state is "pending" and leaves it otherwise. */
+int store_delivery_put(struct store_txn *txn, const struct store_delivery *d);
+
+/* store_delivery_pending - calls `fn` for each pending delivery id >= from
+ * in ascending order, up to `max`; stops early when fn returns non-0. */
+int store_delivery_pending(struct store_txn *txn, uint64_t from, size_t max,
+			   int (*fn)(void *arg, uint64_t id), void *arg);
 
 #endif

@@ -121,12 +121,19 @@ static void test_example_loads(void **state)
 	if (!have_api())
 		skip();
 	unsetenv("GATEWAY_META_APP_SECRET");
+	unsetenv("GATEWAY_LIVECHAT_SECRET");
 	rc = gw_config_load(gw_config_default_path(), NULL, &fx->cfg, fx->err, sizeof(fx->err));
 	if (rc)
 		print_error("%s\n", fx->err);
 	assert_int_equal(rc, GW_OK);
 	assert_string_equal(fx->err, "");
-	assert_int_equal(fx->cfg->n_connectors, 2);
+	assert_int_equal(fx->cfg->n_connectors, 3);
+	c = gw_config_find_connector(fx->cfg, "livechat");
+	assert_non_null(c);
+	assert_string_equal(c->type, "livechat");
+	assert_true(c->enabled);
+	assert_string_equal(c->disabled_reason,
+			    "secret: environment variable GATEWAY_LIVECHAT_SECRET is not set");
 	c = gw_config_find_connector(fx->cfg, "meta");
 	assert_non_null(c);
 	assert_string_equal(c->type, "meta");
@@ -306,7 +313,7 @@ static const struct err_case core_errors[] = {
 	/* unknown and duplicate keys */
 	{"router:\n  ingest: tcp://127.0.0.1:1\n  bath_max: 5\n",
 	 "3: router.bath_max: unknown key (known: ingest, publish, command, batch_max, "
-	 "heartbeat_ms, map_size_mb, publish_hwm)"},
+	 "heartbeat_ms, map_size_mb, publish_hwm, delivery_timeout_ms)"},
 	{"stat_dir: x\n",
 	 "1: stat_dir: unknown key (known: state_dir, log_level, router, supervisor, "
 	 "connectors)"},

@@ -248,6 +248,231 @@ static void test_rollback(void **state)
 	fx_done(&f);
 }
 
+/* --- replies: hello, deliver, report ---------------------------------- */
+
+/* A message the router side read: its frames after the peer id. */
+struct frames {
+	unsigned char peer[256];
+	size_t peer_len;
+	int n;
+	char f[4][300];
+	size_t len[4];
+};
+
+/* recv_tagged - pumps until the router side reads a message whose first
+ * frame is `tag`, skipping others; 1 when one arrived in time. */
+static int recv_tagged(struct fx *f, struct outbox *ob, const char *tag, struct frames *m,
+		       int timeout_ms)
+{
+	int64_t end = gw_mono_us() + (int64_t)timeout_ms * 1000;
+
+	while (gw_mono_us() < end) {
+		zmq_pollitem_t it = {f->router, 0, ZMQ_POLLIN, 0};
+		int more = 1, n;
+
+		outbox_pump(ob);
+		if (zmq_poll(&it, 1, 10) <= 0)
+			continue;
+		n = zmq_recv(f->router, m->peer, sizeof(m->peer), 0);
+		m->peer_len = (size_t)n;
+		m->n = 0;
+		while (more) {
+			size_t sz = sizeof(more);
+			char spare[300];
+			char *dst = m->n < 4 ? m->f[m->n] : spare;
+
+			n = zmq_recv(f->router, dst, 299, 0);
+			dst[n > 299 ? 299 : n] = '\0';
+			if (m->n < 4)
+				m->len[m->n++] = (size_t)n;
+			zmq_getsockopt(f->router, ZMQ_RCVMORE, &more, &sz);
+		}
+		if (strcmp(m->f[0], tag) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void send_deliver(struct fx *f, const struct frames *peer, uint64_t id, const char *ev)
+{
+	unsigned char kb[8];
+
+	for (int i = 7; i >= 0; i--, id >>= 8)
+		kb[i] = (unsigned char)(id & 0xff);
+	zmq_send(f->router, peer->peer, peer->peer_len, ZMQ_SNDMORE);
+	zmq_send(f->router, WIRE_INGEST_DELIVER, strlen(WIRE_INGEST_DELIVER), ZMQ_SNDMORE);
+	zmq_send(f->router, kb, 8, ZMQ_SNDMORE);
+	zmq_send(f->router, ev, strlen(ev), 0);
+}
+
+static uint64_t frame_id(const struct frames *m)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | (unsigned char)m->f[1][i];
+	return v;
+}
+
+struct taken {
+	int calls;
+	uint64_t id;
+	char event[64];
+	int rc;
+};
+
+static int take_delivery(void *arg, const void *event, size_t len, uint64_t id)
+{
+	struct taken *t = arg;
+
+	t->calls++;
+	t->id = id;
+	snprintf(t->event, sizeof(t->event), "%.*s", (int)len, (const char *)event);
+	return t->rc;
+}
+
+/* The outbox says hello with its instance and channel, and again later. */
+static void test_hello(void **state)
+{
+	struct fx f = {0};
+	struct outbox *ob;
+	struct frames m;
+
+	(void)state;
+	fx_init(&f);
+	f.opt.instance = "site";
+	f.opt.channel = "livechat";
+	assert_int_equal(outbox_open(&f.opt, &ob), GW_OK);
+	assert_true(recv_tagged(&f, ob, WIRE_INGEST_HELLO, &m, 2000));
+	assert_int_equal(m.n, 3);
+	assert_string_equal(m.f[1], "site");
+	assert_string_equal(m.f[2], "livechat");
+	assert_true(recv_tagged(&f, ob, WIRE_INGEST_HELLO, &m, 5000));
+	outbox_close(ob);
+	fx_done(&f);
+}
+
+/* A delivery reaches the callback; its report goes back to the router. A
+ * refused delivery is reported failed with the reason. */
+static void test_deliver_report(void **state)
+{
+	struct fx f = {0};
+	struct outbox *ob;
+	struct frames m, hello;
+	struct taken t = {0};
+	struct outbox_stats st;
+
+	(void)state;
+	fx_init(&f);
+	f.opt.instance = "site";
+	f.opt.channel = "livechat";
+	assert_int_equal(outbox_open(&f.opt, &ob), GW_OK);
+	outbox_set_deliver(ob, take_delivery, &t);
+	assert_true(recv_tagged(&f, ob, WIRE_INGEST_HELLO, &hello, 2000));
+	send_deliver(&f, &hello, 42, "event-bytes");
+	for (int i = 0; i < 200 && t.calls == 0; i++) {
+		outbox_pump(ob);
+		zmq_poll(NULL, 0, 5);
+	}
+	assert_int_equal(t.calls, 1);
+	assert_int_equal(t.id, 42);
+	assert_string_equal(t.event, "event-bytes");
+	assert_int_equal(outbox_report(ob, 42, "sending", NULL), GW_EINVAL);
+	assert_int_equal(outbox_report(ob, 42, "sent", NULL), GW_OK);
+	assert_true(recv_tagged(&f, ob, WIRE_INGEST_REPORT, &m, 2000));
+	assert_int_equal(m.n, 4);
+	assert_int_equal(m.len[1], 8);
+	assert_int_equal(frame_id(&m), 42);
+	assert_string_equal(m.f[2], "sent");
+	assert_string_equal(m.f[3], "");
+	t.rc = GW_EINVAL;
+	send_deliver(&f, &hello, 43, "x");
+	assert_true(recv_tagged(&f, ob, WIRE_INGEST_REPORT, &m, 2000));
+	assert_int_equal(frame_id(&m), 43);
+	assert_string_equal(m.f[2], "failed");
+	assert_non_null(strstr(m.f[3], "refused"));
+	outbox_get_stats(ob, &st);
+	assert_int_equal(st.delivered, 2);
+	assert_int_equal(st.reports, 2);
+	outbox_close(ob);
+	fx_done(&f);
+}
+
+/* Without a callback, every delivery is reported failed at once. */
+static void test_deliver_unsupported(void **state)
+{
+	struct fx f = {0};
+	struct outbox *ob;
+	struct frames m, hello;
+
+	(void)state;
+	fx_init(&f);
+	f.opt.instance = "web";
+	f.opt.channel = "api";
+	assert_int_equal(outbox_open(&f.opt, &ob), GW_OK);
+	assert_true(recv_tagged(&f, ob, WIRE_INGEST_HELLO, &hello, 2000));
+	send_deliver(&f, &hello, 7, "e");
+	assert_true(recv_tagged(&f, ob, WIRE_INGEST_REPORT, &m, 2000));
+	assert_int_equal(frame_id(&m), 7);
+	assert_string_equal(m.f[2], "failed");
+	assert_string_equal(m.f[3], "channel api cannot send replies yet");
+	outbox_close(ob);
+	fx_done(&f);
+}
+
+/* A long reason is cut on a UTF-8 boundary, so the router can read it. */
+static void test_report_reason_cut(void **state)
+{
+	struct fx f = {0};
+	struct outbox *ob;
+	struct frames m, hello;
+	char reason[1024];
+	size_t n = 0;
+
+	(void)state;
+	fx_init(&f);
+	f.opt.instance = "web";
+	f.opt.channel = "api";
+	/* "x" then 300 "é": the 255-byte cut falls inside a sequence. */
+	reason[n++] = 'x';
+	for (int i = 0; i < 300; i++) {
+		reason[n++] = (char)0xc3;
+		reason[n++] = (char)0xa9;
+	}
+	reason[n] = '\0';
+	assert_int_equal(outbox_open(&f.opt, &ob), GW_OK);
+	assert_true(recv_tagged(&f, ob, WIRE_INGEST_HELLO, &hello, 2000));
+	assert_int_equal(outbox_report(ob, 9, "failed", reason), GW_OK);
+	assert_true(recv_tagged(&f, ob, WIRE_INGEST_REPORT, &m, 2000));
+	assert_true(m.len[3] > 200 && m.len[3] < 256);
+	assert_int_equal(m.len[3] % 2, 1); /* "x" + whole 2-byte sequences */
+	assert_int_equal((unsigned char)m.f[3][m.len[3] - 1], 0xa9);
+	outbox_close(ob);
+	fx_done(&f);
+}
+
+/* The report queue is bounded. */
+static void test_report_bound(void **state)
+{
+	struct fx f = {0};
+	struct outbox *ob;
+	int rc = GW_OK, n = 0;
+
+	(void)state;
+	fx_init(&f);
+	/* Pointed at nothing: reports cannot leave, so they pile up. */
+	snprintf(f.endpoint, sizeof(f.endpoint), "ipc://%s/nobody", f.dir);
+	assert_int_equal(outbox_open(&f.opt, &ob), GW_OK);
+	while (rc == GW_OK && n < 100000) {
+		rc = outbox_report(ob, (uint64_t)n, "read", NULL);
+		n++;
+	}
+	assert_int_equal(rc, GW_EFULL);
+	assert_true(n > 1 && n < 100000);
+	outbox_close(ob);
+	fx_done(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +480,11 @@ int main(void)
 		cmocka_unit_test(test_resend_after_silence_and_restart),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_rollback),
+		cmocka_unit_test(test_hello),
+		cmocka_unit_test(test_deliver_report),
+		cmocka_unit_test(test_deliver_unsupported),
+		cmocka_unit_test(test_report_bound),
+		cmocka_unit_test(test_report_reason_cut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

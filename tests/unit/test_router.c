@@ -2,6 +2,7 @@
  * test_router.c - routing rules on a real store, and the router's sockets
  * (ingest, publish, replay, queries) driven over ZeroMQ ipc endpoints.
  */
+#define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -670,6 +671,7 @@ static void fixture_start(struct fixture *fx)
 	fx->cfg.router.heartbeat_ms = 100;
 	fx->cfg.router.map_size_mb = 64;
 	fx->cfg.router.publish_hwm = 100000;
+	fx->cfg.router.delivery_timeout_ms = 1000;
 	fx->stop = 0;
 	assert_int_equal(router_create(&fx->cfg, &fx->r), GW_OK);
 	assert_int_equal(pthread_create(&fx->thread, NULL, router_thread, fx), 0);
@@ -869,6 +871,385 @@ static void test_router_sockets(void **state)
 	free(fx.dir);
 }
 
+/* --- replies: message.send, deliver, report ------------------------------ */
+
+/* A command's reply: ok or not, and its payload. */
+struct creply {
+	int ok;
+	char data[8192];
+	size_t len;
+};
+
+static void command(void *req, const char *name, const msgpack_sbuffer *args, struct creply *cr)
+{
+	char tag[16];
+	int n, more;
+	size_t ml = sizeof(more);
+
+	zmq_send(req, name, strlen(name), ZMQ_SNDMORE);
+	zmq_send(req, args->data, args->size, 0);
+	n = zmq_recv(req, tag, sizeof(tag), 0);
+	assert_true(n > 0);
+	cr->ok = n == 2 && memcmp(tag, "ok", 2) == 0;
+	n = zmq_recv(req, cr->data, sizeof(cr->data), 0);
+	assert_true(n > 0 && (size_t)n <= sizeof(cr->data));
+	cr->len = (size_t)n;
+	zmq_getsockopt(req, ZMQ_RCVMORE, &more, &ml);
+	assert_false(more);
+}
+
+/* map_get - the value of `key` in the msgpack map of the reply. */
+static msgpack_object map_get(msgpack_unpacked *u, const struct creply *cr, const char *key)
+{
+	msgpack_object none = {.type = MSGPACK_OBJECT_NIL};
+
+	assert_int_equal(msgpack_unpack_next(u, cr->data, cr->len, NULL), MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(u->data.type, MSGPACK_OBJECT_MAP);
+	for (uint32_t i = 0; i < u->data.via.map.size; i++) {
+		msgpack_object *k = &u->data.via.map.ptr[i].key;
+
+		if (k->via.str.size == strlen(key) && memcmp(k->via.str.ptr, key, k->via.str.size) == 0)
+			return u->data.via.map.ptr[i].val;
+	}
+	return none;
+}
+
+static uint64_t reply_u64(const struct creply *cr, const char *key)
+{
+	msgpack_unpacked u;
+	msgpack_object v;
+	uint64_t out;
+
+	msgpack_unpacked_init(&u);
+	v = map_get(&u, cr, key);
+	assert_int_equal(v.type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+	out = v.via.u64;
+	msgpack_unpacked_destroy(&u);
+	return out;
+}
+
+static int reply_has(const struct creply *cr, const char *key, const char *want)
+{
+	msgpack_unpacked u;
+	msgpack_object v;
+	int ok;
+
+	msgpack_unpacked_init(&u);
+	v = map_get(&u, cr, key);
+	ok = v.type == MSGPACK_OBJECT_STR && v.via.str.size == strlen(want) &&
+	     memcmp(v.via.str.ptr, want, v.via.str.size) == 0;
+	msgpack_unpacked_destroy(&u);
+	return ok;
+}
+
+/* message_send - message.send {command_id, ticket_id, text, author}. */
+static void message_send(void *req, const char *command_id, uint64_t ticket_id, const char *text,
+			 struct creply *cr)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, (command_id ? 1 : 0) + (text ? 1 : 0) + 2);
+	if (command_id) {
+		msgpack_pack_str_with_body(&pk, "command_id", 10);
+		msgpack_pack_str_with_body(&pk, command_id, strlen(command_id));
+	}
+	msgpack_pack_str_with_body(&pk, "ticket_id", 9);
+	msgpack_pack_uint64(&pk, ticket_id);
+	if (text) {
+		msgpack_pack_str_with_body(&pk, "text", 4);
+		msgpack_pack_str_with_body(&pk, text, strlen(text));
+	}
+	msgpack_pack_str_with_body(&pk, "author", 6);
+	msgpack_pack_str_with_body(&pk, "Ann", 3);
+	command(req, WIRE_CMD_MESSAGE_SEND, &sb, cr);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* replay_from - decodes up to `max` events from `from` into evs; returns
+ * how many (the caller clears them). */
+static size_t replay_from(void *req, uint64_t from, struct proto_event *evs, size_t max)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	static char buf[65536];
+	size_t n = 0, ml = sizeof(int);
+	int more, len;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "from", 4);
+	msgpack_pack_uint64(&pk, from);
+	zmq_send(req, "replay", 6, ZMQ_SNDMORE);
+	zmq_send(req, sb.data, sb.size, 0);
+	msgpack_sbuffer_destroy(&sb);
+	assert_int_equal(zmq_recv(req, buf, sizeof(buf), 0), 2);
+	assert_true(zmq_recv(req, buf, sizeof(buf), 0) > 0);
+	for (;;) {
+		zmq_getsockopt(req, ZMQ_RCVMORE, &more, &ml);
+		if (!more)
+			break;
+		zmq_recv(req, buf, sizeof(buf), 0); /* type */
+		len = zmq_recv(req, buf, sizeof(buf), 0);
+		assert_true(len > 0);
+		if (n < max) {
+			assert_int_equal(proto_decode(buf, (size_t)len, &evs[n], NULL), GW_OK);
+			n++;
+		}
+	}
+	return n;
+}
+
+static void clear_events(struct proto_event *evs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		proto_event_clear(&evs[i]);
+}
+
+/* recv_deliver - the next delivery the connector side reads: its id, and
+ * the event decoded into `ev`. Skips acks. */
+static uint64_t recv_deliver(void *dealer, struct proto_event *ev)
+{
+	static char buf[65536];
+	int n, more;
+	size_t ml = sizeof(more);
+	uint64_t id = 0;
+
+	for (;;) {
+		n = zmq_recv(dealer, buf, sizeof(buf), 0);
+		assert_true(n > 0);
+		if (n == 7 && memcmp(buf, "deliver", 7) == 0)
+			break;
+		do { /* an ack: drop it */
+			zmq_getsockopt(dealer, ZMQ_RCVMORE, &more, &ml);
+			if (more)
+				zmq_recv(dealer, buf, sizeof(buf), 0);
+		} while (more);
+	}
+	assert_int_equal(zmq_recv(dealer, buf, sizeof(buf), 0), 8);
+	for (int i = 0; i < 8; i++)
+		id = (id << 8) | (unsigned char)buf[i];
+	n = zmq_recv(dealer, buf, sizeof(buf), 0);
+	assert_true(n > 0);
+	assert_int_equal(proto_decode(buf, (size_t)n, ev, NULL), GW_OK);
+	return id;
+}
+
+static void send_report(void *dealer, uint64_t id, const char *status, const char *reason)
+{
+	unsigned char kb[8];
+
+	for (int i = 0; i < 8; i++)
+		kb[i] = (unsigned char)(id >> (56 - 8 * i));
+	zmq_send(dealer, WIRE_INGEST_REPORT, strlen(WIRE_INGEST_REPORT), ZMQ_SNDMORE);
+	zmq_send(dealer, kb, 8, ZMQ_SNDMORE);
+	zmq_send(dealer, status, strlen(status), ZMQ_SNDMORE);
+	zmq_send(dealer, reason, strlen(reason), 0);
+}
+
+/* wait_status - replays from `from` until a message.status `status` shows
+ * up (within 5 s); returns its seq and copies it into `out`. */
+static uint64_t wait_status(void *req, uint64_t from, const char *status, struct proto_event *out)
+{
+	struct proto_event evs[32];
+
+	for (int tries = 0; tries < 500; tries++) {
+		size_t n = replay_from(req, from, evs, 32);
+
+		for (size_t i = 0; i < n; i++) {
+			if (evs[i].type == PROTO_T_MESSAGE_STATUS &&
+			    strcmp(evs[i].u.status.status, status) == 0) {
+				uint64_t seq = evs[i].seq;
+
+				*out = evs[i];
+				memset(&evs[i], 0, sizeof(evs[i]));
+				clear_events(evs, n);
+				return seq;
+			}
+		}
+		clear_events(evs, n);
+		zmq_poll(NULL, 0, 10);
+	}
+	fail_msg("no message.status %s from seq %llu", status, (unsigned long long)from);
+	return 0;
+}
+
+/* message.send: message.sent + queued status, handed to the connector;
+ * the same command_id again does nothing; errors are clear. */
+static void test_message_send(void **state)
+{
+	struct fixture fx = {0};
+	struct proto_event evs[8], ev;
+	struct creply cr;
+	void *dealer, *req;
+	size_t n;
+
+	(void)state;
+	fx.dir = make_tmpdir();
+	fx.zctx = zmq_ctx_new();
+	fixture_start(&fx);
+	dealer = zsock(&fx, ZMQ_DEALER, fx.ingest);
+	req = zsock(&fx, ZMQ_REQ, fx.command);
+	send_message(dealer, 1, "a1", "+1");
+	assert_string_equal(recv_ack(dealer, 1), WIRE_RESULT_STORED);
+	/* seqs 1..3: customer.created, ticket.created, message.received */
+	message_send(req, "cmd-1", 1, "hi there", &cr);
+	assert_true(cr.ok);
+	assert_int_equal(reply_u64(&cr, "delivery_id"), 1);
+	assert_int_equal(reply_u64(&cr, "seq"), 4);
+	assert_true(reply_has(&cr, "channel", "api"));
+	assert_true(reply_has(&cr, "account", "api"));
+	n = replay_from(req, 4, evs, 8);
+	assert_int_equal(n, 3);
+	assert_int_equal(evs[0].type, PROTO_T_MESSAGE_SENT);
+	assert_string_equal(evs[0].u.message.external_id, "reply-1");
+	assert_string_equal(evs[0].u.message.direction, "outbound");
+	assert_string_equal(evs[0].u.message.to->address, "+1");
+	assert_string_equal(evs[0].u.message.from.name, "Ann");
+	assert_string_equal(evs[0].u.message.text, "hi there");
+	assert_int_equal(evs[0].u.message.ticket_id, 1);
+	assert_int_equal(evs[0].u.message.customer_id, 1);
+	assert_string_equal(evs[0].u.message.reply_to[0], "a1");
+	assert_int_equal(evs[1].type, PROTO_T_TICKET_UPDATED);
+	assert_int_equal(evs[2].type, PROTO_T_MESSAGE_STATUS);
+	assert_string_equal(evs[2].u.status.status, "queued");
+	assert_string_equal(evs[2].u.status.status_id, "reply-1:queued");
+	assert_int_equal(evs[2].u.status.message_seq, 4);
+	assert_int_equal(evs[2].u.status.ticket_id, 1);
+	clear_events(evs, n);
+	/* The connector that sent the customer's message gets the reply. */
+	assert_int_equal(recv_deliver(dealer, &ev), 1);
+	assert_int_equal(ev.type, PROTO_T_MESSAGE_SENT);
+	assert_string_equal(ev.u.message.external_id, "reply-1");
+	proto_event_clear(&ev);
+	/* The same command again: the first result, nothing new stored. */
+	message_send(req, "cmd-1", 1, "hi there", &cr);
+	assert_true(cr.ok);
+	assert_int_equal(reply_u64(&cr, "delivery_id"), 1);
+	assert_int_equal(reply_u64(&cr, "seq"), 4);
+	assert_int_equal(replay_from(req, 7, evs, 8), 0);
+	/* Errors. */
+	message_send(req, "cmd-2", 99, "x", &cr);
+	assert_false(cr.ok);
+	assert_non_null(memmem(cr.data, cr.len, "GW_ENOTFOUND", 12));
+	assert_non_null(memmem(cr.data, cr.len, "no ticket 99", 12));
+	message_send(req, "cmd-3", 1, NULL, &cr);
+	assert_false(cr.ok);
+	assert_non_null(memmem(cr.data, cr.len, "GW_EMISSING", 11));
+	message_send(req, NULL, 1, "x", &cr);
+	assert_false(cr.ok);
+	assert_non_null(memmem(cr.data, cr.len, "command_id", 10));
+	/* By customer: no inbound message on another channel, no address. */
+	{
+		msgpack_sbuffer sb;
+		msgpack_packer pk;
+
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_map(&pk, 4);
+		msgpack_pack_str_with_body(&pk, "command_id", 10);
+		msgpack_pack_str_with_body(&pk, "cmd-4", 5);
+		msgpack_pack_str_with_body(&pk, "customer_id", 11);
+		msgpack_pack_uint64(&pk, 1);
+		msgpack_pack_str_with_body(&pk, "text", 4);
+		msgpack_pack_str_with_body(&pk, "x", 1);
+		msgpack_pack_str_with_body(&pk, "channel", 7);
+		msgpack_pack_str_with_body(&pk, "email", 5);
+		command(req, WIRE_CMD_MESSAGE_SEND, &sb, &cr);
+		msgpack_sbuffer_destroy(&sb);
+		assert_false(cr.ok);
+		assert_non_null(memmem(cr.data, cr.len, "GW_EINVAL", 9));
+		assert_non_null(memmem(cr.data, cr.len, "on channel email", 16));
+	}
+	assert_int_equal(replay_from(req, 7, evs, 8), 0);
+	/* A report becomes a linked message.status, once. */
+	send_report(dealer, 1, "delivered", "");
+	assert_int_equal(wait_status(req, 7, "delivered", &ev), 7);
+	assert_string_equal(ev.u.status.status_id, "reply-1:delivered");
+	assert_int_equal(ev.u.status.message_seq, 4);
+	assert_int_equal(ev.u.status.customer_id, 1);
+	proto_event_clear(&ev);
+	send_report(dealer, 1, "delivered", "");
+	send_report(dealer, 1, "failed", "too late");
+	assert_int_equal(wait_status(req, 8, "failed", &ev), 8);
+	assert_string_equal(ev.u.status.errors[0].title, "too late");
+	proto_event_clear(&ev);
+	/* Failed is final: nothing more about delivery 1. */
+	send_report(dealer, 1, "read", "");
+	zmq_poll(NULL, 0, 200);
+	assert_int_equal(replay_from(req, 9, evs, 8), 0);
+	zmq_close(dealer);
+	zmq_close(req);
+	fixture_stop(&fx);
+	zmq_ctx_term(fx.zctx);
+	rm_rf(fx.dir);
+	free(fx.dir);
+}
+
+/* A pending delivery survives a restart of the router and goes to the
+ * connector that says hello; with no connector at all it fails after the
+ * timeout. */
+static void test_redelivery(void **state)
+{
+	struct fixture fx = {0};
+	struct proto_event ev;
+	struct creply cr;
+	void *dealer, *req;
+
+	(void)state;
+	fx.dir = make_tmpdir();
+	fx.zctx = zmq_ctx_new();
+	fixture_start(&fx);
+	dealer = zsock(&fx, ZMQ_DEALER, fx.ingest);
+	req = zsock(&fx, ZMQ_REQ, fx.command);
+	send_message(dealer, 1, "a1", "+1");
+	assert_string_equal(recv_ack(dealer, 1), WIRE_RESULT_STORED);
+	message_send(req, "cmd-1", 1, "one", &cr);
+	assert_true(cr.ok);
+	assert_int_equal(recv_deliver(dealer, &ev), 1);
+	proto_event_clear(&ev);
+	zmq_close(dealer);
+	zmq_close(req);
+	fixture_stop(&fx);
+
+	/* Restarted: a connector says hello and gets the unreported reply. */
+	fixture_start(&fx);
+	dealer = zsock(&fx, ZMQ_DEALER, fx.ingest);
+	req = zsock(&fx, ZMQ_REQ, fx.command);
+	zmq_send(dealer, WIRE_INGEST_HELLO, strlen(WIRE_INGEST_HELLO), ZMQ_SNDMORE);
+	zmq_send(dealer, "api", 3, ZMQ_SNDMORE);
+	zmq_send(dealer, "api", 3, 0);
+	assert_int_equal(recv_deliver(dealer, &ev), 1);
+	assert_string_equal(ev.u.message.text, "one");
+	proto_event_clear(&ev);
+	send_report(dealer, 1, "sent", "");
+	assert_true(wait_status(req, 1, "sent", &ev) > 0);
+	proto_event_clear(&ev);
+	message_send(req, "cmd-2", 1, "two", &cr);
+	assert_true(cr.ok);
+	assert_int_equal(recv_deliver(dealer, &ev), 2);
+	proto_event_clear(&ev);
+	zmq_close(dealer);
+	zmq_close(req);
+	fixture_stop(&fx);
+
+	/* Restarted with no connector: delivery 2 fails after the timeout. */
+	fixture_start(&fx);
+	req = zsock(&fx, ZMQ_REQ, fx.command);
+	assert_true(wait_status(req, 1, "failed", &ev) > 0);
+	assert_string_equal(ev.u.status.external_id, "reply-2");
+	assert_string_equal(ev.u.status.errors[0].title, "no connector for channel api");
+	proto_event_clear(&ev);
+	zmq_close(req);
+	fixture_stop(&fx);
+	zmq_ctx_term(fx.zctx);
+	rm_rf(fx.dir);
+	free(fx.dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -881,6 +1262,8 @@ int main(void)
 		cmocka_unit_test(test_route_dedup_key),
 		cmocka_unit_test(test_route_automated_mail),
 		cmocka_unit_test(test_router_sockets),
+		cmocka_unit_test(test_message_send),
+		cmocka_unit_test(test_redelivery),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,507 @@
+/*
+ * lc_flow.c - what the live-chat frames mean: hello and resume, a visitor's
+ * message in (outbox, conversation log, ack), a reply out (deliver op,
+ * push, "seen").
+ *
+ * Nothing lost, nothing doubled (docs/channels/livechat.md):
+ *   1. a message frame is encoded and outbox_add()ed, then waits for the
+ *      group commit of this service round;
+ *   2. outbox_commit() makes it durable in the spool (it will reach the
+ *      router, which deduplicates on external_id "<visitor>:<client_id>");
+ *   3. then the conversation log records it under the dedup key
+ *      "c:<client_id>" (one synced transaction for the round);
+ *   4. only then the browser gets its ack; it keeps the message until then
+ *      and sends it again after a reconnect.
+ * A crash between 2 and 3 leaves the message in the spool but not in the
+ * log and unacked: the resend is added to the outbox again (the router
+ * drops the duplicate) and logged once. A resend of a logged message is
+ * acked at once from the log without touching the outbox.
+ *
+ * Threading: the service thread (lws callbacks and outbox_pump()).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "connectors/livechat/livechat_int.h"
+#include "connectors/outbox.h"
+#include "gateway/err.h"
+#include "gateway/log.h"
+#include "gateway/util.h"
+#include "proto/proto.h"
+
+/* ---- sending ------------------------------------------------------------------- */
+
+void lc_send(struct lc_conn *c, const char *json, size_t len)
+{
+	struct lc_out *o;
+
+	if (c->closing)
+		return;
+	if (c->out_n >= LC_OUT_MAX) {
+		/* A reader that does not read: let it reconnect and resume. */
+		GW_WARN(c->lc->inst->log_module, "closing the websocket of %s: %zu frames unread",
+			c->ip, c->out_n);
+		c->closing = 1;
+		lws_callback_on_writable(c->wsi);
+		return;
+	}
+	o = malloc(sizeof(*o) + LWS_PRE + len);
+	if (!o)
+		return;
+	memset(&o->node, 0, sizeof(o->node));
+	o->len = len;
+	memcpy(o->buf + LWS_PRE, json, len);
+	lws_dll2_add_tail(&o->node, &c->out);
+	c->out_n++;
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Sends `o` (consumed) to `c`. */
+static void lc_send_obj(struct lc_conn *c, json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	if (s)
+		lc_send(c, s, strlen(s));
+	free(s);
+	json_decref(o);
+}
+
+void lc_send_error(struct lc_conn *c, const char *code, const char *message)
+{
+	lc_send_obj(c, json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message",
+				 message));
+}
+
+/* An error about one message: names its client_id so the widget can retry. */
+static void lc_send_msg_error(struct lc_conn *c, const char *client_id, const char *code,
+			      const char *message)
+{
+	lc_send_obj(c, json_pack("{s:s,s:s,s:s,s:s}", "type", "error", "code", code, "message",
+				 message, "client_id", client_id));
+}
+
+/* The frame of a logged message (the same JSON the log stores). */
+static char *lc_message_json(uint64_t id, const char *direction, const char *text, int64_t ts,
+			     const char *client_id)
+{
+	json_t *o = json_pack("{s:s,s:I,s:s,s:s,s:I,s:s?}", "type", "message", "id",
+			      (json_int_t)id, "direction", direction, "text", text, "ts",
+			      (json_int_t)ts, "client_id", client_id);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	return s;
+}
+
+/* Sends `json` to every socket of `conversation` but `except`. */
+static void lc_broadcast(struct livechat *lc, const char *conversation, const char *json,
+			 const struct lc_conn *except)
+{
+	size_t len = strlen(json);
+
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&lc->conns)) {
+		struct lc_conn *c = lws_container_of(d, struct lc_conn, node);
+
+		if (c != except && strcmp(c->conversation, conversation) == 0)
+			lc_send(c, json, len);
+	} lws_end_foreach_dll(d);
+}
+
+/* ---- hello ------------------------------------------------------------------- */
+
+static void lc_history_cb(void *arg, uint64_t id, const char *json, size_t len)
+{
+	(void)id;
+	lc_send(arg, json, len);
+}
+
+/* The visitor of a valid token, else a new one. */
+static int lc_visitor(struct lc_conn *c, const char *token)
+{
+	struct livechat *lc = c->lc;
+	int rc;
+
+	if (token) {
+		rc = lc_token_verify(lc->set->secret, token, gw_now_ms() / 1000, c->visitor);
+		if (rc == GW_OK)
+			return GW_OK;
+		lc_send_error(c, "bad_token", "the token is invalid or expired: a new visitor starts");
+	}
+	return gw_random_id(c->visitor);
+}
+
+/* A valid site identity names the conversation; else the anonymous visitor. */
+static void lc_identity(struct lc_conn *c, const json_t *identity)
+{
+	const char *set = c->lc->set->identity_secret, *name, *email;
+
+	snprintf(c->conversation, sizeof(c->conversation), "visitor:%s", c->visitor);
+	if (!identity)
+		return;
+	if (!set || !set[0] || lc_identity_verify(set, identity) != GW_OK) {
+		lc_send_error(c, "bad_identity", "the identity is not signed by this site");
+		return;
+	}
+	snprintf(c->conversation, sizeof(c->conversation), "site:%s",
+		 json_string_value(json_object_get(identity, "id")));
+	name = json_string_value(json_object_get(identity, "name"));
+	email = json_string_value(json_object_get(identity, "email"));
+	snprintf(c->name, sizeof(c->name), "%s", name ? name : "");
+	snprintf(c->email, sizeof(c->email), "%s", email ? email : "");
+}
+
+static void lc_on_hello(struct lc_conn *c, const struct lc_frame *f)
+{
+	struct livechat *lc = c->lc;
+	char token[LC_TOKEN_MAX + 1];
+
+	if (c->welcomed) {
+		lc_send_error(c, "bad_frame", "hello was already sent");
+		return;
+	}
+	if (lc_visitor(c, f->token) != GW_OK ||
+	    lc_token_make(lc->set->secret, c->visitor, gw_now_ms() / 1000 + LC_TOKEN_TTL_S, token,
+			  sizeof(token)) != GW_OK) {
+		lc_send_error(c, "unavailable", "cannot issue a token; try again");
+		return;
+	}
+	c->v = lc_visitor_take(lc, c->visitor);
+	if (!c->v) {
+		lc_send_error(c, "unavailable", "out of memory; try again");
+		return;
+	}
+	lc_identity(c, f->identity);
+	lc_send_obj(c, json_pack("{s:s,s:s,s:s,s:s}", "type", "welcome", "token", token,
+				 "visitor", c->visitor, "conversation", c->conversation));
+	if (chatlog_since(lc->log, c->conversation, (uint64_t)f->last_seen, LC_HISTORY_MAX,
+			  lc_history_cb, c) != GW_OK)
+		lc_send_error(c, "unavailable", "cannot read the conversation");
+	c->welcomed = 1;
+	lws_dll2_add_tail(&c->node, &lc->conns);
+}
+
+/* ---- a visitor's message ------------------------------------------------------- */
+
+/*
+ * Token bucket of the visitor (all their tabs): messages_per_second, up to
+ * messages_burst. 1 when allowed.
+ */
+static int lc_rate_ok(struct lc_conn *c)
+{
+	const struct livechat_settings *s = c->lc->set;
+	struct lc_visitor *v = c->v;
+	int64_t now = gw_mono_us();
+
+	v->tokens += (double)(now - v->refill_us) * (double)s->messages_per_second / 1e6;
+	if (v->tokens > (double)s->messages_burst)
+		v->tokens = (double)s->messages_burst;
+	v->refill_us = now;
+	if (v->tokens < 1.0)
+		return 0;
+	v->tokens -= 1.0;
+	return 1;
+}
+
+/* `email` and the visitor id as the event's raw JSON (NULL when no email). */
+static char *lc_raw(const struct lc_conn *c, const char *email)
+{
+	json_t *o;
+	char *s;
+
+	if (!email || !email[0])
+		return NULL;
+	o = json_pack("{s:s,s:s}", "email", email, "visitor", c->visitor);
+	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return s;
+}
+
+/* Encodes the message.received of a message frame and adds it to the outbox. */
+static int lc_queue_event(struct lc_conn *c, const struct lc_frame *f, int64_t now)
+{
+	struct livechat *lc = c->lc;
+	struct proto_event ev;
+	struct proto_error perr;
+	struct proto_message *m = &ev.u.message;
+	char ext[LC_VISITOR_LEN + LC_CLIENT_ID_MAX + 2], *buf = NULL;
+	const char *name = c->name[0] ? c->name : f->name;
+	size_t len = 0;
+	int rc;
+
+	rc = proto_event_init(&ev, PROTO_T_MESSAGE_RECEIVED);
+	if (rc != GW_OK)
+		return rc;
+	snprintf(ext, sizeof(ext), "%s:%s", c->visitor, f->client_id);
+	m->channel = gw_strdup("livechat");
+	m->account = gw_strdup(lc->inst->conf->name);
+	m->external_id = gw_strdup(ext);
+	m->received_at = now;
+	m->from.address = gw_strdup(c->conversation);
+	m->from.name = name && name[0] ? gw_strdup(name) : NULL;
+	m->text = gw_strdup(f->text);
+	m->raw = lc_raw(c, c->email[0] ? c->email : f->email);
+	if (!m->channel || !m->account || !m->external_id || !m->from.address || !m->text)
+		rc = GW_ENOMEM;
+	memset(&perr, 0, sizeof(perr));
+	if (rc == GW_OK)
+		rc = proto_encode(&ev, &buf, &len, &perr);
+	if (rc == GW_OK)
+		rc = outbox_add(lc->inst->outbox, buf, len);
+	free(buf);
+	proto_event_clear(&ev);
+	return rc;
+}
+
+static void lc_ack(struct lc_conn *c, const char *client_id, uint64_t id)
+{
+	lc_send_obj(c, json_pack("{s:s,s:s,s:I}", "type", "ack", "client_id", client_id, "id",
+				 (json_int_t)id));
+}
+
+static void lc_on_message(struct lc_conn *c, const struct lc_frame *f)
+{
+	struct livechat *lc = c->lc;
+	struct lc_pending *p;
+	char dedup[LC_CLIENT_ID_MAX + 3];
+	uint64_t id = 0;
+	int64_t now = gw_now_ms();
+	int rc;
+
+	if (!c->welcomed) {
+		lc_send_msg_error(c, f->client_id, "bad_frame", "send hello first");
+		return;
+	}
+	if (!lc_rate_ok(c)) {
+		lc->inst->stats.rejected++;
+		lc_send_msg_error(c, f->client_id, "rate_limited", "too many messages; slow down");
+		return;
+	}
+	snprintf(dedup, sizeof(dedup), "c:%s", f->client_id);
+	if (chatlog_find(lc->log, c->conversation, dedup, &id) == GW_OK && id) {
+		lc_ack(c, f->client_id, id); /* a resend of a logged message */
+		return;
+	}
+	p = calloc(1, sizeof(*p));
+	rc = p ? lc_queue_event(c, f, now) : GW_ENOMEM;
+	if (rc == GW_OK && !(p->text = gw_strdup(f->text)))
+		rc = GW_ENOMEM;
+	if (rc != GW_OK) {
+		if (p)
+			free(p->text);
+		free(p);
+		lc->inst->stats.failed++;
+		lc_send_msg_error(c, f->client_id, "unavailable",
+				  rc == GW_EFULL ? "the gateway is busy; try again"
+						 : "cannot accept the message; try again");
+		return;
+	}
+	p->conn = c;
+	p->ts = now;
+	snprintf(p->conversation, sizeof(p->conversation), "%s", c->conversation);
+	snprintf(p->client_id, sizeof(p->client_id), "%s", f->client_id);
+	snprintf(p->dedup, sizeof(p->dedup), "%s", dedup);
+	lws_dll2_add_tail(&p->node, &lc->pending);
+	lc_schedule_commit(lc);
+}
+
+/* Answers each pending message after the commit (ok: durable or not). */
+static void lc_answer_pending(struct livechat *lc, struct chatlog_entry *e, int ok)
+{
+	size_t i = 0;
+
+	while (lws_dll2_get_head(&lc->pending)) {
+		struct lws_dll2 *d = lws_dll2_get_head(&lc->pending);
+		struct lc_pending *p = lws_container_of(d, struct lc_pending, node);
+
+		lws_dll2_remove(d);
+		if (ok && !e[i].duplicate) {
+			char *json = lc_message_json(e[i].id, "in", p->text, p->ts, p->client_id);
+
+			/* The other tabs of the visitor show it too. */
+			if (json)
+				lc_broadcast(lc, p->conversation, json, p->conn);
+			free(json);
+		}
+		if (ok)
+			lc->inst->stats.accepted++;
+		else
+			lc->inst->stats.failed++;
+		if (p->conn && ok)
+			lc_ack(p->conn, p->client_id, e[i].id);
+		else if (p->conn)
+			lc_send_msg_error(p->conn, p->client_id, "unavailable",
+					  "the message was not stored; it is sent again");
+		free(p->text);
+		free(p);
+		i++;
+	}
+}
+
+void lc_commit(struct livechat *lc)
+{
+	size_t n = lc->pending.count, i = 0;
+	struct chatlog_entry *e;
+	int rc = GW_OK;
+
+	if (n == 0)
+		return;
+	e = calloc(n, sizeof(*e));
+	if (outbox_queued(lc->inst->outbox) > 0)
+		rc = outbox_commit(lc->inst->outbox);
+	if (!e)
+		rc = GW_ENOMEM;
+	if (rc == GW_OK) {
+		lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&lc->pending)) {
+			struct lc_pending *p = lws_container_of(d, struct lc_pending, node);
+
+			e[i].conversation = p->conversation;
+			e[i].direction = "in";
+			e[i].text = p->text;
+			e[i].client_id = p->client_id;
+			e[i].dedup = p->dedup;
+			e[i].ts = p->ts;
+			i++;
+		} lws_end_foreach_dll(d);
+		rc = chatlog_append(lc->log, e, n);
+	}
+	if (rc != GW_OK)
+		GW_ERROR(lc->inst->log_module, "%zu messages not stored: %s", n, gw_strerror(rc));
+	lc_answer_pending(lc, e, rc == GW_OK);
+	free(e);
+}
+
+void lc_forget_conn(struct lc_conn *c)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&c->lc->pending)) {
+		struct lc_pending *p = lws_container_of(d, struct lc_pending, node);
+
+		if (p->conn == c)
+			p->conn = NULL;
+	} lws_end_foreach_dll(d);
+}
+
+/* ---- replies ------------------------------------------------------------------- */
+
+static void lc_on_seen(struct lc_conn *c, const struct lc_frame *f)
+{
+	struct livechat *lc = c->lc;
+
+	if (!c->welcomed)
+		return;
+	for (size_t i = 0; i < LC_SEEN_MAX; i++) {
+		struct lc_seen *s = &lc->seen[i];
+
+		if (s->delivery_id && s->id == (uint64_t)f->seen_id &&
+		    strcmp(s->conversation, c->conversation) == 0) {
+			if (outbox_report(lc->inst->outbox, s->delivery_id, "delivered", NULL) !=
+			    GW_OK)
+				GW_WARN(lc->inst->log_module, "delivery %llu: cannot report delivered",
+					(unsigned long long)s->delivery_id);
+			s->delivery_id = 0;
+			return;
+		}
+	}
+}
+
+static void lc_remember_seen(struct livechat *lc, const char *conversation, uint64_t id,
+			     uint64_t delivery_id)
+{
+	struct lc_seen *s = &lc->seen[lc->seen_next];
+
+	lc->seen_next = (lc->seen_next + 1) % LC_SEEN_MAX;
+	snprintf(s->conversation, sizeof(s->conversation), "%s", conversation);
+	s->id = id;
+	s->delivery_id = delivery_id;
+}
+
+/* The conversation a reply goes to, from its `to` address; NULL if not ours. */
+static const char *lc_reply_target(const struct proto_event *ev)
+{
+	const struct proto_party *to = ev->u.message.to;
+
+	if (ev->type != PROTO_T_MESSAGE_SENT || !to || !to->address)
+		return NULL;
+	if (strncmp(to->address, "visitor:", 8) != 0 && strncmp(to->address, "site:", 5) != 0)
+		return NULL;
+	if (strlen(to->address) >= LC_ADDRESS_MAX)
+		return NULL;
+	return to->address;
+}
+
+int lc_deliver(struct connector_instance *inst, const void *event, size_t len,
+	       uint64_t delivery_id)
+{
+	struct livechat *lc = inst->ctx;
+	struct proto_event ev;
+	struct proto_error perr;
+	struct chatlog_entry e;
+	char dedup[32], *json = NULL;
+	const char *conv;
+	int rc;
+
+	memset(&perr, 0, sizeof(perr));
+	rc = proto_decode(event, len, &ev, &perr);
+	if (rc != GW_OK)
+		return rc;
+	conv = lc_reply_target(&ev);
+	if (!conv) {
+		GW_WARN(inst->log_module, "delivery %llu: not addressed to a visitor",
+			(unsigned long long)delivery_id);
+		rc = GW_EINVAL;
+		goto out;
+	}
+	snprintf(dedup, sizeof(dedup), "d:%llu", (unsigned long long)delivery_id);
+	memset(&e, 0, sizeof(e));
+	e.conversation = conv;
+	e.direction = "out";
+	e.text = ev.u.message.text ? ev.u.message.text : "";
+	e.dedup = dedup;
+	e.ts = gw_now_ms();
+	rc = chatlog_append(lc->log, &e, 1);
+	if (rc != GW_OK)
+		goto out;
+	if (!e.duplicate) {
+		json = lc_message_json(e.id, "out", e.text, e.ts, NULL);
+		if (json)
+			lc_broadcast(lc, conv, json, NULL);
+	}
+	lc_remember_seen(lc, conv, e.id, delivery_id);
+	/* In the log, it reaches the visitor now or on the next resume. */
+	rc = outbox_report(inst->outbox, delivery_id, "sent", NULL);
+out:
+	free(json);
+	proto_event_clear(&ev);
+	return rc;
+}
+
+/* ---- dispatch ------------------------------------------------------------------ */
+
+void lc_on_frame(struct lc_conn *c, const char *data, size_t len)
+{
+	struct lc_frame f;
+	char why[128] = "";
+	int rc;
+
+	rc = lc_frame_parse(data, len, (size_t)c->lc->set->max_message_bytes, &f, why, sizeof(why));
+	if (rc != GW_OK) {
+		c->errors++;
+		if (f.client_id)
+			lc_send_msg_error(c, f.client_id, rc == GW_ETOOBIG ? "too_large" : "bad_frame",
+					  why);
+		else
+			lc_send_error(c, rc == GW_ETOOBIG ? "too_large" : "bad_frame", why);
+		lc_frame_clear(&f);
+		return;
+	}
+	switch (f.type) {
+	case LC_F_HELLO: lc_on_hello(c, &f); break;
+	case LC_F_MESSAGE: lc_on_message(c, &f); break;
+	case LC_F_SEEN: lc_on_seen(c, &f); break;
+	case LC_F_PING: lc_send(c, "{\"type\":\"pong\"}", 15); break;
+	}
+	lc_frame_clear(&f);
+}

@@ -1,0 +1,80 @@
+/*
+ * lc_proto.h - the pure parts of the live-chat protocol, kept apart from the
+ * server so that they are unit-tested alone: visitor tokens, site-signed
+ * identities and the parsing of client frames.
+ *
+ * Visitor token: "v1.<visitor>.<expiry>.<mac>" where visitor is 32 hex
+ * characters (128 random bits), expiry seconds since the epoch and mac the
+ * lowercase hex HMAC-SHA256 of "v1.<visitor>.<expiry>" under `secret`.
+ *
+ * Threading: reentrant.
+ */
+#ifndef GW_LIVECHAT_PROTO_H
+#define GW_LIVECHAT_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define LC_VISITOR_LEN 32      /* hex characters of a visitor id */
+#define LC_TOKEN_MAX 160       /* longest token */
+#define LC_CLIENT_ID_MAX 64    /* longest client_id */
+#define LC_SITE_ID_MAX 128     /* longest site identity id */
+#define LC_NAME_MAX 256
+#define LC_EMAIL_MAX 320
+#define LC_ADDRESS_MAX 160     /* "visitor:<id>" or "site:<id>" */
+
+/* lc_token_make - signs a token for `visitor` valid until `expiry` (s). */
+int lc_token_make(const char *secret, const char *visitor, int64_t expiry, char *out,
+		  size_t outlen);
+
+/*
+ * lc_token_verify - copies the visitor of a valid, unexpired token (at
+ * `now`, seconds) into visitor[LC_VISITOR_LEN + 1]. Constant-time MAC
+ * comparison. Returns GW_OK, GW_EPROTO (malformed), GW_EAUTH (bad MAC or
+ * expired), GW_EIO (no HMAC).
+ */
+int lc_token_verify(const char *secret, const char *token, int64_t now,
+		    char visitor[LC_VISITOR_LEN + 1]);
+
+/*
+ * lc_identity_verify - checks a site-signed identity {"id","name","email",
+ * "sig"} (sig: hex HMAC-SHA256 of "id|email|name" under `secret`, absent
+ * fields as ""). Returns GW_OK, GW_EPROTO, GW_EAUTH.
+ */
+int lc_identity_verify(const char *secret, const json_t *identity);
+
+enum lc_frame_type {
+	LC_F_HELLO = 1,
+	LC_F_MESSAGE,
+	LC_F_SEEN,
+	LC_F_PING,
+};
+
+/* A parsed client frame; strings borrowed from `root` (free with json_decref). */
+struct lc_frame {
+	enum lc_frame_type type;
+	json_t *root;              /* owned */
+	const char *token;         /* hello: may be NULL */
+	int64_t last_seen;         /* hello: 0 when null/absent */
+	const json_t *identity;    /* hello: may be NULL */
+	const char *client_id;     /* message */
+	const char *text;          /* message */
+	size_t text_len;
+	const char *name, *email;  /* message: may be NULL */
+	int64_t seen_id;           /* seen */
+};
+
+/*
+ * lc_frame_parse - parses one text frame of `len` bytes. On error returns
+ * GW_EPROTO (code "bad_frame") or GW_ETOOBIG (text over max_text: code
+ * "too_large") and writes a short reason into why. The caller frees with
+ * lc_frame_clear().
+ */
+int lc_frame_parse(const char *data, size_t len, size_t max_text, struct lc_frame *f,
+		   char *why, size_t whylen);
+
+void lc_frame_clear(struct lc_frame *f);
+
+#endif

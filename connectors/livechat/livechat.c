@@ -1,0 +1,579 @@
+/*
+ * livechat.c - the `livechat` connector type: one libwebsockets context
+ * serving the widget's files (web_dir, "/" is the demo page) and the
+ * websocket protocol "gateway-chat" at /chat (docs/channels/livechat.md).
+ *
+ * This file holds the config table, the server and the websocket life
+ * cycle: the handshake checks (path, Origin allow-list, connections per
+ * address), the reassembly of fragmented frames bounded by
+ * max_message_bytes, and the writing of queued frames. What a frame means
+ * is lc_flow.c's.
+ *
+ * Threading: everything runs on the thread that calls run().
+ */
+#include "connectors/livechat/livechat.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connectors/livechat/livechat_int.h"
+#include "connectors/outbox.h"
+#include "connectors/runtime.h"
+#include "gateway/err.h"
+#include "gateway/log.h"
+#include "gateway/util.h"
+
+#ifndef LIVECHAT_WEB_DIR
+#define LIVECHAT_WEB_DIR "/usr/share/omnigate/livechat"
+#endif
+
+#define LC_TICK_US 5000           /* outbox_pump() and status period */
+#define LC_SECRET_MAX 1024
+#define LC_ORIGINS_MAX 4096
+#define LC_PATH_CHAT "/chat"
+#define LC_PROTOCOL "gateway-chat"
+#define LC_FRAME_OVERHEAD 1024    /* JSON around the text of a message frame */
+
+#define LC_OFF(m) offsetof(struct livechat_settings, m)
+
+#define lc_container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+static const struct conf_entry lc_conf_entries[] = {
+	{CONF_LISTEN, "listen", "127.0.0.1:8090", 0, 0, 0, LC_OFF(listen),
+	 "address:port of the widget files and the /chat websocket; behind a TLS proxy"},
+	{CONF_SECRET, "secret", NULL, 0, LC_SECRET_MAX, CONF_F_REQUIRED, LC_OFF(secret),
+	 "HMAC key that signs visitor tokens; use ${ENV}; changing it starts new conversations"},
+	{CONF_SECRET, "identity_secret", NULL, 0, LC_SECRET_MAX, 0, LC_OFF(identity_secret),
+	 "HMAC key of site-signed identities (\"id|email|name\"); unset: identities ignored"},
+	{CONF_STRING, "allowed_origins", NULL, 0, LC_ORIGINS_MAX, 0, LC_OFF(allowed_origins),
+	 "comma-separated Origins (https://shop.example) allowed to open the websocket; "
+	 "empty: only pages of the same host"},
+	{CONF_INT, "max_message_bytes", "4096", 16, 1048576, 0, LC_OFF(max_message_bytes),
+	 "longest message text; longer ones get a too_large error"},
+	{CONF_INT, "messages_per_second", "5", 1, 1000, 0, LC_OFF(messages_per_second),
+	 "messages a visitor (all their tabs) may send per second (sustained)"},
+	{CONF_INT, "messages_burst", "10", 1, 10000, 0, LC_OFF(messages_burst),
+	 "messages a visitor may send at once before the rate applies"},
+	{CONF_INT, "max_connections_per_ip", "20", 1, 65536, 0, LC_OFF(max_connections_per_ip),
+	 "websockets per client address; more are refused at the handshake"},
+	{CONF_INT, "max_connections", "10000", 1, 1000000, 0, LC_OFF(max_connections),
+	 "concurrent connections; more wait in the listen backlog"},
+	{CONF_INT, "spool_max", "1000000", 1000, 100000000, 0, LC_OFF(spool_max),
+	 "accepted messages not yet routed kept at most; past it messages get an error"},
+	{CONF_INT, "spool_map_mb", "1024", 16, 1048576, 0, LC_OFF(spool_map_mb),
+	 "LMDB map size of the spool in MiB (disk is used only as it fills)"},
+	{CONF_INT, "chatlog_map_mb", "1024", 16, 1048576, 0, LC_OFF(chatlog_map_mb),
+	 "LMDB map size of the conversation log in MiB"},
+	{CONF_PATH, "web_dir", NULL, 0, 1024, 0, LC_OFF(web_dir),
+	 "folder of widget.js and index.html; default: the files installed with the gateway"},
+};
+
+static const struct conf_section lc_conf_section = {
+	.name = "connectors[type=livechat]",
+	.entries = lc_conf_entries,
+	.n_entries = sizeof(lc_conf_entries) / sizeof(lc_conf_entries[0]),
+	.struct_size = sizeof(struct livechat_settings),
+	.desc = "Live chat on a web site: the widget (widget.js) and its websocket "
+		"(docs/channels/livechat.md).",
+};
+
+/* lws logs carry no context: they go to the module of the one instance. */
+static char lc_lws_module[96] = "livechat";
+
+static void lc_lws_log(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	gw_log(level & LLL_ERR ? GW_LOG_ERROR : GW_LOG_WARN, lc_lws_module, "lws: %.*s",
+	       (int)n, line);
+}
+
+/* ---- handshake checks ------------------------------------------------------ */
+
+/* "https://host:port" -> "host:port" (borrowed pointer into origin). */
+static const char *lc_origin_host(const char *origin)
+{
+	const char *p = strstr(origin, "://");
+
+	return p ? p + 3 : origin;
+}
+
+/* Is `origin` in the comma-separated list (spaces around items ignored)? */
+static int lc_origin_listed(const char *list, const char *origin)
+{
+	size_t olen = strlen(origin);
+	const char *p = list;
+
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t n;
+
+		while (*p == ' ')
+			p++;
+		n = end ? (size_t)(end - p) : strlen(p);
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+		if (n == olen && strncmp(p, origin, n) == 0)
+			return 1;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return 0;
+}
+
+/*
+ * The Origin check: a listed origin, or (empty list) the page's host is the
+ * one the socket was opened to. A request without Origin comes from no
+ * browser page and is allowed (an Origin check protects visitors, not us).
+ */
+static int lc_origin_ok(struct livechat *lc, struct lws *wsi)
+{
+	char origin[512], host[512];
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
+		return 1;
+	if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0)
+		return 0;
+	if (lc->set->allowed_origins && lc->set->allowed_origins[0])
+		return lc_origin_listed(lc->set->allowed_origins, origin);
+	if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+		return 0;
+	return strcmp(lc_origin_host(origin), host) == 0;
+}
+
+static struct lc_ip *lc_ip_find(struct livechat *lc, const char *ip)
+{
+	for (size_t i = 0; i < lc->n_ips; i++)
+		if (strcmp(lc->ips[i].ip, ip) == 0)
+			return &lc->ips[i];
+	return NULL;
+}
+
+/* Counts a socket of `ip`; 0, or -1 when the address is at its limit. */
+static int lc_ip_take(struct livechat *lc, const char *ip)
+{
+	struct lc_ip *e = lc_ip_find(lc, ip);
+
+	if (e) {
+		if (e->n >= lc->set->max_connections_per_ip)
+			return -1;
+		e->n++;
+		return 0;
+	}
+	if (lc->n_ips == lc->cap_ips) {
+		size_t cap = lc->cap_ips ? lc->cap_ips * 2 : 64;
+		struct lc_ip *p = realloc(lc->ips, cap * sizeof(*p));
+
+		if (!p)
+			return -1;
+		lc->ips = p;
+		lc->cap_ips = cap;
+	}
+	e = &lc->ips[lc->n_ips++];
+	snprintf(e->ip, sizeof(e->ip), "%s", ip);
+	e->n = 1;
+	return 0;
+}
+
+static void lc_ip_release(struct livechat *lc, const char *ip)
+{
+	struct lc_ip *e = lc_ip_find(lc, ip);
+
+	if (!e || --e->n > 0)
+		return;
+	*e = lc->ips[--lc->n_ips];
+}
+
+/* Answers a refused handshake with `status` before lws closes it. */
+static int lc_refuse(struct lws *wsi, unsigned int status)
+{
+	lws_return_http_status(wsi, status, NULL);
+	return -1;
+}
+
+/* LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: non-zero refuses the upgrade. */
+static int lc_filter(struct livechat *lc, struct lc_conn *c, struct lws *wsi)
+{
+	char uri[64];
+
+	memset(c, 0, sizeof(*c));
+	c->wsi = wsi;
+	lws_get_peer_simple(wsi, c->ip, sizeof(c->ip));
+	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
+	    strcmp(uri, LC_PATH_CHAT) != 0) {
+		GW_WARN(lc->inst->log_module, "websocket from %s refused: not %s", c->ip,
+			LC_PATH_CHAT);
+		return lc_refuse(wsi, HTTP_STATUS_NOT_FOUND);
+	}
+	if (!lc_origin_ok(lc, wsi)) {
+		GW_WARN(lc->inst->log_module, "websocket from %s refused: Origin not allowed",
+			c->ip);
+		lc->inst->stats.rejected++;
+		return lc_refuse(wsi, HTTP_STATUS_FORBIDDEN);
+	}
+	if (lc_ip_take(lc, c->ip) != 0) {
+		GW_WARN(lc->inst->log_module, "websocket from %s refused: %lld connections",
+			c->ip, lc->set->max_connections_per_ip);
+		lc->inst->stats.rejected++;
+		return lc_refuse(wsi, 429);
+	}
+	c->ip[sizeof(c->ip) - 1] = '\0';
+	c->lc = lc; /* from here on, closing it releases what it holds */
+	lc->n_conns++;
+	return 0;
+}
+
+/* ---- visitors (rate limit state shared by their sockets) -------------------- */
+
+static unsigned lc_visitor_hash(const char *v)
+{
+	unsigned h = 2166136261u; /* FNV-1a; the ids are random already */
+
+	for (; *v; v++)
+		h = (h ^ (unsigned char)*v) * 16777619u;
+	return h % LC_VISITOR_BUCKETS;
+}
+
+struct lc_visitor *lc_visitor_take(struct livechat *lc, const char *visitor)
+{
+	struct lc_visitor **b = &lc->visitors[lc_visitor_hash(visitor)], *v;
+
+	for (v = *b; v; v = v->next)
+		if (strcmp(v->visitor, visitor) == 0) {
+			v->refs++;
+			return v;
+		}
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return NULL;
+	snprintf(v->visitor, sizeof(v->visitor), "%s", visitor);
+	v->refs = 1;
+	v->tokens = (double)lc->set->messages_burst;
+	v->refill_us = gw_mono_us();
+	v->next = *b;
+	*b = v;
+	return v;
+}
+
+/* Drops a reference; the last one frees it (a new socket starts a full bucket). */
+static void lc_visitor_release(struct livechat *lc, struct lc_visitor *v)
+{
+	struct lc_visitor **p;
+
+	if (!v || --v->refs > 0)
+		return;
+	for (p = &lc->visitors[lc_visitor_hash(v->visitor)]; *p; p = &(*p)->next)
+		if (*p == v) {
+			*p = v->next;
+			break;
+		}
+	free(v);
+}
+
+/* ---- frames in and out ------------------------------------------------------- */
+
+static size_t lc_frame_max(const struct livechat *lc)
+{
+	/* JSON escapes a byte into at most 6 (\u00XX). */
+	return (size_t)lc->set->max_message_bytes * 6 + LC_FRAME_OVERHEAD;
+}
+
+/* A fragment of a text frame: reassembled, bounded, then handled. */
+static void lc_on_receive(struct lc_conn *c, const char *in, size_t len)
+{
+	struct lws *wsi = c->wsi;
+	int final = lws_is_final_fragment(wsi);
+
+	if (lws_frame_is_binary(wsi)) {
+		c->rx_drop = 1;
+	} else if (!c->rx_drop) {
+		if (c->rx_len + len > lc_frame_max(c->lc)) {
+			c->rx_drop = 1;
+		} else {
+			if (c->rx_len + len + 1 > c->rx_max) {
+				size_t want = c->rx_len + len + 1;
+				char *p = realloc(c->rx, want);
+
+				if (!p) {
+					c->rx_drop = 1;
+					goto done;
+				}
+				c->rx = p;
+				c->rx_max = want;
+			}
+			memcpy(c->rx + c->rx_len, in, len);
+			c->rx_len += len;
+		}
+	}
+done:
+	if (!final)
+		return;
+	if (c->rx_drop) {
+		c->errors++;
+		lc_send_error(c, lws_frame_is_binary(wsi) ? "bad_frame" : "too_large",
+			      lws_frame_is_binary(wsi) ? "frames are JSON text"
+						       : "the frame is too large");
+	} else {
+		lc_on_frame(c, c->rx, c->rx_len);
+	}
+	c->rx_len = 0;
+	c->rx_drop = 0;
+	if (c->errors > LC_ERRORS_MAX && !c->closing) {
+		GW_WARN(c->lc->inst->log_module, "closing the websocket of %s: %u bad frames",
+			c->ip, c->errors);
+		c->closing = 1;
+		lws_callback_on_writable(wsi);
+	}
+}
+
+/* Writes the first queued frame; asks for another callback if more wait. */
+static int lc_on_writable(struct lc_conn *c)
+{
+	struct lws_dll2 *d = lws_dll2_get_head(&c->out);
+	struct lc_out *o;
+
+	if (!d)
+		return c->closing ? -1 : 0;
+	o = lws_container_of(d, struct lc_out, node);
+	lws_dll2_remove(d);
+	c->out_n--;
+	if (lws_write(c->wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_TEXT) < (int)o->len) {
+		free(o);
+		return -1;
+	}
+	free(o);
+	if (lws_dll2_get_head(&c->out) || c->closing)
+		lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+static void lc_on_closed(struct livechat *lc, struct lc_conn *c)
+{
+	if (!c->lc)
+		return; /* refused at the handshake */
+	lc_forget_conn(c);
+	lc_visitor_release(lc, c->v);
+	c->v = NULL;
+	if (!lws_dll2_is_detached(&c->node))
+		lws_dll2_remove(&c->node);
+	while (lws_dll2_get_head(&c->out)) {
+		struct lws_dll2 *d = lws_dll2_get_head(&c->out);
+
+		lws_dll2_remove(d);
+		free(lws_container_of(d, struct lc_out, node));
+	}
+	free(c->rx);
+	c->rx = NULL;
+	lc_ip_release(lc, c->ip);
+	lc->n_conns--;
+	c->lc = NULL;
+}
+
+static int lc_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+		       void *in, size_t len)
+{
+	struct livechat *lc = lws_context_user(lws_get_context(wsi));
+	struct lc_conn *c = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return lc_filter(lc, c, wsi);
+	case LWS_CALLBACK_ESTABLISHED:
+		lc->inst->stats.requests++;
+		return 0;
+	case LWS_CALLBACK_RECEIVE:
+		if (c->lc)
+			lc_on_receive(c, in, len);
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return c->lc ? lc_on_writable(c) : -1;
+	case LWS_CALLBACK_CLOSED:
+	case LWS_CALLBACK_WSI_DESTROY:
+		if (c)
+			lc_on_closed(lc, c);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* ---- the server --------------------------------------------------------------- */
+
+static void lc_tick_cb(lws_sorted_usec_list_t *sul)
+{
+	struct livechat *lc = lc_container_of(sul, struct livechat, tick_sul);
+	int rc = outbox_pump(lc->inst->outbox);
+
+	if (rc != GW_OK && lc->failed == GW_OK) {
+		GW_ERROR(lc->inst->log_module, "outbox: %s", gw_strerror(rc));
+		lc->failed = rc;
+	}
+	connector_status_tick(lc->inst);
+	lws_sul_schedule(lc->lws, 0, &lc->tick_sul, lc_tick_cb, LC_TICK_US);
+}
+
+static int lc_listen(struct livechat *lc)
+{
+	const struct conf_listen *l = &lc->set->listen;
+	struct lws_context_creation_info info;
+
+	memset(&info, 0, sizeof(info));
+	lc->protocols[0].name = "http";
+	lc->protocols[0].callback = lws_callback_http_dummy;
+	lc->protocols[1].name = LC_PROTOCOL;
+	lc->protocols[1].callback = lc_callback;
+	lc->protocols[1].per_session_data_size = sizeof(struct lc_conn);
+	lc->protocols[1].rx_buffer_size = 16384;
+	lc->mount.mountpoint = "/";
+	lc->mount.mountpoint_len = 1;
+	lc->mount.origin = lc->web_dir;
+	lc->mount.def = "index.html";
+	lc->mount.origin_protocol = LWSMPRO_FILE;
+	lc->mount.cache_max_age = 300;
+	lc->mount.cache_reusable = 1;
+	lc->mount.cache_revalidate = 1;
+	info.mounts = &lc->mount;
+	info.protocols = lc->protocols;
+	info.port = l->port;
+	info.iface = strcmp(l->host, "localhost") == 0 ? "127.0.0.1" : l->host;
+	if (!strchr(info.iface, ':'))
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	info.user = lc;
+	info.server_string = "omnigate";
+	info.max_http_header_pool2 = (unsigned int)lc->set->max_connections;
+	info.fd_limit_per_thread = (unsigned int)lc->set->max_connections + 1;
+	info.ka_time = 0;
+	lc->lws = lws_create_context(&info);
+	if (!lc->lws) {
+		GW_ERROR(lc->inst->log_module, "cannot listen on %s:%d", l->host, l->port);
+		return GW_EIO;
+	}
+	GW_INFO(lc->inst->log_module, "listening on http://%s:%d (websocket %s, files %s)",
+		l->host, l->port, LC_PATH_CHAT, lc->web_dir);
+	return GW_OK;
+}
+
+static int lc_open_log(struct livechat *lc)
+{
+	char dir[4096];
+	int n = snprintf(dir, sizeof(dir), "%s/livechat/%s", lc->inst->config->state_dir,
+			 lc->inst->conf->name);
+
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return GW_EINVAL;
+	return chatlog_open(dir, (size_t)lc->set->chatlog_map_mb * 1024u * 1024u, &lc->log);
+}
+
+static int lc_check(const void *settings, char *why, size_t whylen)
+{
+	const struct livechat_settings *s = settings;
+
+	if (!s || !s->secret || strlen(s->secret) < 16) {
+		snprintf(why, whylen, "secret: set at least 16 characters (e.g. ${GATEWAY_LIVECHAT_SECRET})");
+		return 1;
+	}
+	return 0;
+}
+
+static int lc_create(struct connector_instance *inst)
+{
+	struct livechat *lc = calloc(1, sizeof(*lc));
+	int rc;
+
+	inst->ctx = lc;
+	if (!lc)
+		return GW_ENOMEM;
+	lc->inst = inst;
+	lc->set = inst->settings;
+	lc->seen = calloc(LC_SEEN_MAX, sizeof(*lc->seen));
+	lc->visitors = calloc(LC_VISITOR_BUCKETS, sizeof(*lc->visitors));
+	if (!lc->seen || !lc->visitors)
+		return GW_ENOMEM;
+	snprintf(lc->web_dir, sizeof(lc->web_dir), "%s",
+		 lc->set->web_dir ? lc->set->web_dir : LIVECHAT_WEB_DIR);
+	snprintf(lc_lws_module, sizeof(lc_lws_module), "%s", inst->log_module);
+	lws_set_log_level(LLL_ERR | LLL_WARN, lc_lws_log);
+	rc = lc_open_log(lc);
+	if (rc != GW_OK) {
+		GW_ERROR(inst->log_module, "cannot open the conversation log: %s", gw_strerror(rc));
+		return rc;
+	}
+	return lc_listen(lc);
+}
+
+static void lc_commit_cb(lws_sorted_usec_list_t *sul)
+{
+	struct livechat *lc = lc_container_of(sul, struct livechat, commit_sul);
+
+	lc->commit_scheduled = 0;
+	lc_commit(lc);
+}
+
+void lc_schedule_commit(struct livechat *lc)
+{
+	if (lc->commit_scheduled)
+		return;
+	lc->commit_scheduled = 1;
+	lws_sul_schedule(lc->lws, 0, &lc->commit_sul, lc_commit_cb, 0);
+}
+
+static int lc_run(struct connector_instance *inst)
+{
+	struct livechat *lc = inst->ctx;
+
+	lws_sul_schedule(lc->lws, 0, &lc->tick_sul, lc_tick_cb, LC_TICK_US);
+	while (!connector_stopping() && lc->failed == GW_OK) {
+		if (lws_service(lc->lws, 0) < 0 && !connector_stopping()) {
+			GW_ERROR(inst->log_module, "lws service failed");
+			lc->failed = GW_EIO;
+		}
+	}
+	lws_sul_cancel(&lc->tick_sul);
+	lws_sul_cancel(&lc->commit_sul);
+	/* What was read is made durable; its sender gets no ack and resends. */
+	lc_commit(lc);
+	return lc->failed;
+}
+
+static void lc_destroy(struct connector_instance *inst)
+{
+	struct livechat *lc = inst->ctx;
+
+	if (!lc)
+		return;
+	if (lc->lws)
+		lws_context_destroy(lc->lws);
+	while (lws_dll2_get_head(&lc->pending)) {
+		struct lws_dll2 *d = lws_dll2_get_head(&lc->pending);
+		struct lc_pending *p = lws_container_of(d, struct lc_pending, node);
+
+		lws_dll2_remove(d);
+		free(p->text);
+		free(p);
+	}
+	chatlog_close(lc->log);
+	/* Every socket is closed: the visitors' entries are gone with them. */
+	free(lc->visitors);
+	free(lc->ips);
+	free(lc->seen);
+	free(lc);
+	inst->ctx = NULL;
+}
+
+const struct connector_type connector_livechat = {
+	.name = "livechat",
+	.channel = "livechat",
+	.config = &lc_conf_section,
+	.check = lc_check,
+	.create = lc_create,
+	.run = lc_run,
+	.destroy = lc_destroy,
+	.deliver = lc_deliver,
+};

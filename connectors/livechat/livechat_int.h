@@ -1,0 +1,137 @@
+/*
+ * livechat_int.h - state shared by the live-chat server files (livechat.c:
+ * the type, the server and the websocket protocol; lc_flow.c: messages in,
+ * replies out, acks and history). Private to connectors/livechat/.
+ */
+#ifndef GW_LIVECHAT_INT_H
+#define GW_LIVECHAT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "connectors/connector.h"
+#include "connectors/livechat/chatlog.h"
+#include "connectors/livechat/lc_proto.h"
+#include "connectors/livechat/livechat.h"
+
+#define LC_OUT_MAX 2048          /* frames queued for one socket; past it: closed */
+#define LC_HISTORY_MAX 1000      /* messages sent on resume at most */
+#define LC_ERRORS_MAX 20         /* bad frames a socket may send before it is closed */
+#define LC_SEEN_MAX 4096         /* replies awaiting a "seen", remembered at most */
+#define LC_TOKEN_TTL_S (365LL * 24 * 3600)
+
+/* One frame waiting for the socket. */
+struct lc_out {
+	struct lws_dll2 node;
+	size_t len;
+	unsigned char buf[]; /* LWS_PRE + len */
+};
+
+/* A visitor with open sockets: the rate limit is theirs, whatever the tabs. */
+struct lc_visitor {
+	struct lc_visitor *next;    /* in its hash bucket */
+	char visitor[LC_VISITOR_LEN + 1];
+	unsigned refs;              /* welcomed sockets of this visitor */
+	double tokens;              /* rate limit bucket */
+	int64_t refill_us;
+};
+
+#define LC_VISITOR_BUCKETS 4096
+
+/* One websocket: lws's per-session data of "gateway-chat". */
+struct lc_conn {
+	struct lws_dll2 node;       /* in lc->conns once welcomed */
+	struct lws *wsi;
+	struct livechat *lc;
+	int welcomed;
+	int closing;
+	unsigned errors;
+	size_t out_n;
+	lws_dll2_owner_t out;       /* struct lc_out */
+	char ip[64];
+	char visitor[LC_VISITOR_LEN + 1];
+	char conversation[LC_ADDRESS_MAX];
+	char name[LC_NAME_MAX + 1];  /* a site identity's name, else "" */
+	char email[LC_EMAIL_MAX + 1];
+	struct lc_visitor *v;       /* once welcomed */
+	char *rx;                   /* a frame being reassembled */
+	size_t rx_len, rx_max;
+	int rx_drop;                /* the frame is too large: dropping its rest */
+};
+
+/* A visitor's message made durable by the next commit. */
+struct lc_pending {
+	struct lws_dll2 node;
+	struct lc_conn *conn;       /* NULL once its socket closed */
+	char conversation[LC_ADDRESS_MAX];
+	char client_id[LC_CLIENT_ID_MAX + 1];
+	char dedup[LC_CLIENT_ID_MAX + 3];
+	int64_t ts;
+	char *text;                 /* owned */
+};
+
+/* A reply shown to the visitor, awaiting the browser's "seen". */
+struct lc_seen {
+	char conversation[LC_ADDRESS_MAX];
+	uint64_t id;
+	uint64_t delivery_id;
+};
+
+/* Connections per client address. */
+struct lc_ip {
+	char ip[64];
+	long long n;
+};
+
+struct livechat {
+	struct connector_instance *inst;
+	const struct livechat_settings *set;
+	struct lws_context *lws;
+	struct lws_protocols protocols[3];
+	struct lws_http_mount mount;
+	char web_dir[1024];
+	struct chatlog *log;
+	lws_sorted_usec_list_t tick_sul;
+	lws_sorted_usec_list_t commit_sul;
+	int commit_scheduled;
+	int failed;
+	lws_dll2_owner_t conns;     /* welcomed sockets */
+	lws_dll2_owner_t pending;   /* struct lc_pending */
+	struct lc_ip *ips;
+	size_t n_ips, cap_ips;
+	long long n_conns;
+	struct lc_visitor **visitors; /* LC_VISITOR_BUCKETS hash buckets */
+	struct lc_seen *seen;       /* ring of LC_SEEN_MAX */
+	size_t seen_next;
+};
+
+/* lc_schedule_commit - a message is pending: commit in this service round. */
+void lc_schedule_commit(struct livechat *lc);
+
+/* ---- lc_flow.c ---- */
+
+/* lc_send - queues a JSON frame (copied) for `c`; closes it past LC_OUT_MAX. */
+void lc_send(struct lc_conn *c, const char *json, size_t len);
+
+/* lc_send_error - queues {"type":"error","code","message"}. */
+void lc_send_error(struct lc_conn *c, const char *code, const char *message);
+
+/* lc_on_frame - handles one whole text frame of `c`. */
+void lc_on_frame(struct lc_conn *c, const char *data, size_t len);
+
+/* lc_commit - group commit of the pending messages, then their acks. */
+void lc_commit(struct livechat *lc);
+
+/* lc_visitor_take - the rate state of `visitor`, one more reference; NULL: no memory. */
+struct lc_visitor *lc_visitor_take(struct livechat *lc, const char *visitor);
+
+/* lc_forget_conn - drops what refers to a closing socket. */
+void lc_forget_conn(struct lc_conn *c);
+
+/* lc_deliver - the type's deliver op. */
+int lc_deliver(struct connector_instance *inst, const void *event, size_t len,
+	       uint64_t delivery_id);
+
+#endif

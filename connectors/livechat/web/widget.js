@@ -1,0 +1,197 @@
+/*
+ * widget.js - the gateway's live-chat widget. Plain JavaScript, no
+ * dependency. Include it on a page:
+ *
+ *   <script src="https://chat.example.com/widget.js" async
+ *           data-title="Chat with us" data-prechat="true"></script>
+ *
+ * Optional attributes: data-server (websocket URL, default wss?://<host of
+ * this script>/chat), data-title, data-prechat ("true": ask name and email
+ * first), data-open ("true": start opened). A site that knows its user sets
+ * window.GatewayChatIdentity = {id, name, email, sig} before loading it
+ * (docs/channels/livechat.md).
+ *
+ * Nothing lost, nothing doubled: each message gets a client_id and stays in
+ * localStorage until the server acks it (only once it is durable); after a
+ * reconnect the unacked ones are sent again (the server deduplicates) and
+ * the server sends what was missed after the last id seen.
+ */
+(function () {
+  "use strict";
+  if (window.GatewayChat) return;
+  var script = document.currentScript || document.querySelector("script[src*='widget.js']");
+  var attr = function (n, d) { var v = script && script.getAttribute("data-" + n); return v === null || v === undefined ? d : v; };
+  var base = script && script.src ? new URL(script.src, location.href) : new URL(location.href);
+  var server = attr("server", (base.protocol === "https:" ? "wss://" : "ws://") + base.host + "/chat");
+  var KEY = "gwchat:" + server + ":";
+  var store = {
+    get: function (k, d) { try { var v = localStorage.getItem(KEY + k); return v === null ? d : JSON.parse(v); } catch (e) { return d; } },
+    set: function (k, v) { try { localStorage.setItem(KEY + k, JSON.stringify(v)); } catch (e) { /* private mode: memory only */ } }
+  };
+  var ws = null, welcomed = false, lastSeen = 0, backoff = 500, timer = null, shown = {};
+  var profile = store.get("profile", null);
+  var prechat = attr("prechat", "false") === "true";
+
+  var css = ".gwc-btn{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#2563eb;display:flex;align-items:center;justify-content:center;cursor:pointer;box-shadow:0 4px 12px rgba(0,0,0,.25);z-index:2147483646}" +
+    ".gwc-panel{position:fixed;right:20px;bottom:88px;width:340px;max-width:calc(100vw - 40px);height:460px;max-height:calc(100vh - 120px);display:none;flex-direction:column;background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);font:14px/1.4 system-ui,sans-serif;color:#111;overflow:hidden;z-index:2147483647}" +
+    ".gwc-open .gwc-panel{display:flex}.gwc-head{background:#2563eb;color:#fff;padding:12px 14px;font-weight:600;display:flex;justify-content:space-between}" +
+    ".gwc-state{font-weight:400;font-size:12px;opacity:.85}.gwc-log{flex:1;overflow-y:auto;padding:12px;background:#f6f7f9;display:flex;flex-direction:column}" +
+    ".gwc-msg{max-width:80%;margin:6px 0;padding:8px 11px;border-radius:14px;white-space:pre-wrap;word-wrap:break-word}" +
+    ".gwc-in{align-self:flex-end;background:#2563eb;color:#fff;border-bottom-right-radius:4px}.gwc-out{align-self:flex-start;background:#e5e7eb;border-bottom-left-radius:4px}" +
+    ".gwc-pending{opacity:.6}.gwc-failed{background:#dc2626}.gwc-form{display:flex;border-top:1px solid #e5e7eb}" +
+    ".gwc-form textarea{flex:1;border:0;outline:none;padding:10px;resize:none;font:inherit;height:40px}.gwc-form button{border:0;background:#fff;color:#2563eb;font-weight:600;padding:0 14px;cursor:pointer}" +
+    ".gwc-pre{padding:14px;display:flex;flex-direction:column;gap:8px}.gwc-pre input{padding:8px;border:1px solid #d1d5db;border-radius:6px;font:inherit}" +
+    ".gwc-pre button{padding:8px;border:0;border-radius:6px;background:#2563eb;color:#fff;font:inherit;cursor:pointer}";
+
+  function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
+
+  var root = el("div", "gwc"), style = el("style");
+  style.textContent = css;
+  var btn = el("button", "gwc-btn");
+  btn.innerHTML = '<svg width="26" height="26" viewBox="0 0 24 24" fill="#fff"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg>';
+  btn.setAttribute("aria-label", "Chat");
+  var panel = el("div", "gwc-panel"), head = el("div", "gwc-head"), state = el("span", "gwc-state", "connecting");
+  head.appendChild(el("span", "", attr("title", "Chat with us")));
+  head.appendChild(state);
+  var log = el("div", "gwc-log"), form = el("form", "gwc-form"), input = el("textarea");
+  input.id = "gwc-input";
+  input.placeholder = "Write a message";
+  var send = el("button", "", "Send");
+  send.type = "submit";
+  form.appendChild(input);
+  form.appendChild(send);
+  panel.appendChild(head);
+  panel.appendChild(log);
+
+  var pre = el("form", "gwc-pre"), pname = el("input"), pemail = el("input"), pgo = el("button", "", "Start chat");
+  pname.placeholder = "Your name"; pname.name = "name";
+  pemail.placeholder = "Your email"; pemail.type = "email"; pemail.name = "email";
+  pre.appendChild(el("div", "", "Tell us who you are:"));
+  pre.appendChild(pname); pre.appendChild(pemail); pre.appendChild(pgo);
+  if (prechat && !profile) { log.appendChild(pre); } else { panel.appendChild(form); }
+  pre.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    profile = { name: pname.value.trim(), email: pemail.value.trim() };
+    store.set("profile", profile);
+    log.removeChild(pre);
+    panel.appendChild(form);
+    input.focus();
+  });
+
+  root.appendChild(style); root.appendChild(btn); root.appendChild(panel);
+  btn.addEventListener("click", function () { root.classList.toggle("gwc-open"); if (root.classList.contains("gwc-open")) input.focus(); });
+  if (attr("open", "false") === "true") root.classList.add("gwc-open");
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = new Uint8Array(16); crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+  }
+
+  function scroll() { log.scrollTop = log.scrollHeight; }
+
+  /* One bubble per message: by server id once known, by client_id before. */
+  function render(m) {
+    var e = m.client_id ? log.querySelector("[data-client-id='" + m.client_id + "']") : null;
+    if (m.id && shown[m.id]) return;
+    if (!e) {
+      e = el("div", "gwc-msg " + (m.direction === "out" ? "gwc-out" : "gwc-in"), m.text);
+      if (m.client_id) e.setAttribute("data-client-id", m.client_id);
+      log.appendChild(e);
+    }
+    if (m.id) { shown[m.id] = true; e.setAttribute("data-id", m.id); e.classList.remove("gwc-pending"); }
+    else e.classList.add("gwc-pending");
+    scroll();
+  }
+
+  function unacked() { return store.get("unacked", []); }
+  function setUnacked(list) { store.set("unacked", list); }
+
+  function frame(o) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(o)); }
+
+  function sendMsg(m) {
+    var o = { type: "message", client_id: m.client_id, text: m.text };
+    if (profile && profile.name) o.name = profile.name;
+    if (profile && profile.email) o.email = profile.email;
+    if (welcomed) frame(o);
+  }
+
+  function post(text) {
+    text = String(text).trim();
+    if (!text) return;
+    var m = { client_id: uuid(), text: text };
+    var list = unacked(); list.push(m); setUnacked(list);
+    render({ client_id: m.client_id, text: text, direction: "in" });
+    sendMsg(m);
+  }
+
+  function seen(id) {
+    if (id > lastSeen) lastSeen = id;
+  }
+
+  function onFrame(o) {
+    if (o.type === "welcome") {
+      welcomed = true; backoff = 500;
+      store.set("token", o.token);
+      state.textContent = "online";
+    } else if (o.type === "message") {
+      render(o);
+      seen(o.id);
+      if (o.direction === "out") frame({ type: "seen", id: o.id });
+      if (o.client_id) setUnacked(unacked().filter(function (x) { return x.client_id !== o.client_id; }));
+    } else if (o.type === "ack") {
+      setUnacked(unacked().filter(function (x) { return x.client_id !== o.client_id; }));
+      render({ client_id: o.client_id, id: o.id, direction: "in" });
+      seen(o.id);
+    } else if (o.type === "error") {
+      var m = o.client_id && unacked().filter(function (x) { return x.client_id === o.client_id; })[0];
+      if (!m) return;
+      if (o.code === "rate_limited" || o.code === "unavailable") {
+        setTimeout(function () { sendMsg(m); }, 1500);
+      } else {
+        setUnacked(unacked().filter(function (x) { return x.client_id !== o.client_id; }));
+        var e = log.querySelector("[data-client-id='" + o.client_id + "']");
+        if (e) { e.classList.add("gwc-failed"); e.title = o.message; }
+      }
+    }
+  }
+
+  function connect() {
+    timer = null;
+    welcomed = false;
+    state.textContent = "connecting";
+    try { ws = new WebSocket(server, "gateway-chat"); } catch (e) { retry(); return; }
+    ws.onopen = function () {
+      frame({ type: "hello", token: store.get("token", null), last_seen: lastSeen || null,
+              identity: window.GatewayChatIdentity || null });
+    };
+    ws.onmessage = function (ev) {
+      var o; try { o = JSON.parse(ev.data); } catch (e) { return; }
+      var first = o.type === "welcome";
+      onFrame(o);
+      if (first) unacked().forEach(function (m) { render({ client_id: m.client_id, text: m.text, direction: "in" }); sendMsg(m); });
+    };
+    ws.onclose = function () { ws = null; welcomed = false; state.textContent = "offline"; retry(); };
+    ws.onerror = function () { /* onclose follows */ };
+  }
+
+  function retry() {
+    if (timer) return;
+    var wait = Math.min(backoff, 30000) * (0.75 + Math.random() * 0.5);
+    backoff = Math.min(backoff * 2, 30000);
+    timer = setTimeout(connect, wait);
+  }
+
+  form.addEventListener("submit", function (ev) { ev.preventDefault(); post(input.value); input.value = ""; });
+  input.addEventListener("keydown", function (ev) { if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit")); } });
+  window.addEventListener("online", function () { if (!ws) { clearTimeout(timer); timer = null; backoff = 500; connect(); } });
+
+  window.GatewayChat = {
+    send: post,
+    open: function () { root.classList.add("gwc-open"); },
+    state: function () { return { welcomed: welcomed, lastSeen: lastSeen, unacked: unacked().length }; },
+    disconnect: function () { if (ws) ws.close(); }
+  };
+  function start() { document.body.appendChild(root); connect(); }
+  if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
+})();

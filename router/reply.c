@@ -1,0 +1,443 @@
+/*
+ * reply.c - the message.send command: a reply to a customer, made durable
+ * in one transaction before it is handed to a connector (deliver.c).
+ *
+ *   args      {command_id, ticket_id | customer_id, text, channel?, author?}
+ *   once      command_id is kept in the dedup table under the channel
+ *             "command" with the seq of the message.sent it made: the same
+ *             command again answers that first result and does nothing
+ *   customer  the ticket's, or the one named
+ *   address   from the customer's last inbound message on the channel (by
+ *             default the channel of its last inbound message at all): its
+ *             sender is the address, its account the account that replies
+ *   events    message.sent (routed as any message.sent: thread, open ticket,
+ *             ticket.updated), message.status "queued"
+ *   delivery  delivery_id -> pending, until the connector reports
+ */
+#include "router/router.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/err.h"
+#include "gateway/log.h"
+#include "gateway/util.h"
+#include "proto/proto_desc.h"
+
+#define REPLY_CMD_CHANNEL "command" /* dedup namespace of command ids */
+#define REPLY_MAX_COMMAND_ID 200
+#define REPLY_SCAN_LAST 4096 /* newest messages of a thread looked at */
+#define META_NEXT_DELIVERY "next_delivery_id"
+
+struct send_args {
+	char *command_id, *text, *channel, *author;
+	uint64_t ticket_id, customer_id;
+};
+
+/* What the customer's last inbound message says about replying to it. */
+struct send_target {
+	char *channel, *account, *address, *name, *external_id;
+};
+
+struct send_ctx {
+	struct send_args a;
+	struct send_target to;
+	uint64_t delivery_id, seq;
+	char channel[PROTO_MAX_CHANNEL + 1], account[PROTO_MAX_ACCOUNT + 1];
+	char *err;
+	size_t errlen;
+};
+
+static void send_args_clear(struct send_args *a)
+{
+	free(a->command_id);
+	free(a->text);
+	free(a->channel);
+	free(a->author);
+}
+
+static void send_target_clear(struct send_target *t)
+{
+	free(t->channel);
+	free(t->account);
+	free(t->address);
+	free(t->name);
+	free(t->external_id);
+	memset(t, 0, sizeof(*t));
+}
+
+/* --- arguments --------------------------------------------------------- */
+
+struct str_arg {
+	const char *key;
+	size_t max;
+	size_t off; /* of the char * in struct send_args */
+};
+
+static const struct str_arg str_args[] = {
+	{"command_id", REPLY_MAX_COMMAND_ID, offsetof(struct send_args, command_id)},
+	{"text", PROTO_MAX_TEXT, offsetof(struct send_args, text)},
+	{"channel", PROTO_MAX_CHANNEL, offsetof(struct send_args, channel)},
+	{"author", PROTO_MAX_NAME, offsetof(struct send_args, author)},
+};
+
+static int key_is(const msgpack_object *k, const char *s)
+{
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(s) &&
+	       memcmp(k->via.str.ptr, s, k->via.str.size) == 0;
+}
+
+/* take_str - copies the string value of `sa` into the args, checked. */
+static int take_str(struct send_ctx *c, const struct str_arg *sa, const msgpack_object *v)
+{
+	char **dst = (char **)((char *)&c->a + sa->off);
+
+	if (v->type != MSGPACK_OBJECT_STR) {
+		snprintf(c->err, c->errlen, "%s: expected a string", sa->key);
+		return GW_ETYPE;
+	}
+	if (v->via.str.size > sa->max) {
+		snprintf(c->err, c->errlen, "%s: longer than %zu bytes", sa->key, sa->max);
+		return GW_ETOOBIG;
+	}
+	if (memchr(v->via.str.ptr, '\0', v->via.str.size) ||
+	    !proto_utf8_valid(v->via.str.ptr, v->via.str.size)) {
+		snprintf(c->err, c->errlen, "%s: not UTF-8 text", sa->key);
+		return GW_EPROTO;
+	}
+	free(*dst);
+	*dst = malloc(v->via.str.size + 1);
+	if (!*dst)
+		return GW_ENOMEM;
+	memcpy(*dst, v->via.str.ptr, v->via.str.size);
+	(*dst)[v->via.str.size] = '\0';
+	return GW_OK;
+}
+
+/* take_kv - one key of the map: a known string, an id, or ignored. */
+static int take_kv(struct send_ctx *c, const msgpack_object_kv *kv)
+{
+	uint64_t *id = key_is(&kv->key, "ticket_id")     ? &c->a.ticket_id
+		       : key_is(&kv->key, "customer_id") ? &c->a.customer_id
+							 : NULL;
+
+	for (size_t i = 0; i < sizeof(str_args) / sizeof(str_args[0]); i++)
+		if (key_is(&kv->key, str_args[i].key))
+			return take_str(c, &str_args[i], &kv->val);
+	if (!id)
+		return GW_OK;
+	if (kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		snprintf(c->err, c->errlen, "%.*s: expected a positive integer",
+			 (int)kv->key.via.str.size, kv->key.via.str.ptr);
+		return GW_ETYPE;
+	}
+	*id = kv->val.via.u64;
+	return GW_OK;
+}
+
+static int parse_send_args(struct send_ctx *c, const void *data, size_t len)
+{
+	msgpack_unpacked u;
+	size_t off = 0;
+	int rc = GW_OK;
+
+	msgpack_unpacked_init(&u);
+	if (len == 0 || msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	    u.data.type != MSGPACK_OBJECT_MAP) {
+		snprintf(c->err, c->errlen, "arguments must be one msgpack map");
+		rc = GW_EPROTO;
+		goto out;
+	}
+	for (uint32_t i = 0; i < u.data.via.map.size && rc == GW_OK; i++)
+		rc = take_kv(c, &u.data.via.map.ptr[i]);
+	if (rc)
+		goto out;
+	/* An empty id or text is as good as none. */
+	if (!c->a.command_id || !c->a.command_id[0] || !c->a.text || !c->a.text[0] ||
+	    (!c->a.ticket_id && !c->a.customer_id)) {
+		snprintf(c->err, c->errlen, "%s: missing",
+			 !c->a.command_id || !c->a.command_id[0] ? "command_id"
+			 : !c->a.text || !c->a.text[0]		 ? "text"
+								 : "ticket_id or customer_id");
+		rc = GW_EMISSING;
+	}
+out:
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+/* --- the customer and its address --------------------------------------- */
+
+struct ring {
+	uint64_t seq[REPLY_SCAN_LAST];
+	size_t n; /* seqs seen; the last REPLY_SCAN_LAST are kept */
+};
+
+static int ring_add(void *arg, uint64_t seq)
+{
+	struct ring *r = arg;
+
+	r->seq[r->n++ % REPLY_SCAN_LAST] = seq;
+	return 0;
+}
+
+/* target_from - takes the reply's target from the inbound message `m`. */
+static int target_from(struct send_target *t, const struct proto_message *m)
+{
+	t->channel = gw_strdup(m->channel);
+	t->account = gw_strdup(m->account);
+	t->address = gw_strdup(m->from.address);
+	t->name = gw_strdup(m->from.name);
+	t->external_id = gw_strdup(m->external_id);
+	if (!t->channel || !t->account || !t->address || !t->external_id ||
+	    (m->from.name && !t->name))
+		return GW_ENOMEM;
+	return GW_OK;
+}
+
+/* inbound_at - whether the event at `seq` is an inbound message on
+ * `channel` (any when NULL) from the customer; if so, it is the target. */
+static int inbound_at(struct store_txn *txn, uint64_t seq, const char *channel,
+		      struct send_target *t, int *found)
+{
+	static const char want[] = "message.received";
+	struct proto_event ev;
+	struct proto_error perr;
+	const char *type;
+	const void *data;
+	size_t tlen, len;
+	int rc;
+
+	rc = store_eventlog_get(txn, seq, &type, &tlen, &data, &len);
+	if (rc || tlen != sizeof(want) - 1 || memcmp(type, want, tlen) != 0)
+		return rc;
+	if (proto_decode(data, len, &ev, &perr) != GW_OK)
+		return GW_OK; /* unreadable history is skipped, not fatal */
+	if (!ev.u.message.bounce && (!channel || strcmp(ev.u.message.channel, channel) == 0)) {
+		rc = target_from(t, &ev.u.message);
+		*found = 1;
+	}
+	proto_event_clear(&ev);
+	return rc;
+}
+
+/* find_target - the customer's last inbound message (on a.channel if set). */
+static int find_target(struct send_ctx *c, struct store_txn *txn, uint64_t customer_id,
+		       uint64_t thread_id)
+{
+	struct ring *r = calloc(1, sizeof(*r));
+	int rc, found = 0;
+
+	if (!r)
+		return GW_ENOMEM;
+	rc = store_thread_scan(txn, thread_id, SIZE_MAX, ring_add, r);
+	for (size_t i = 0; rc == GW_OK && !found && i < r->n && i < REPLY_SCAN_LAST; i++)
+		rc = inbound_at(txn, r->seq[(r->n - 1 - i) % REPLY_SCAN_LAST], c->a.channel,
+				&c->to, &found);
+	free(r);
+	if (rc == GW_OK && !found) {
+		snprintf(c->err, c->errlen, "customer %llu has no known address%s%s: no inbound "
+			 "message to reply to", (unsigned long long)customer_id,
+			 c->a.channel ? " on channel " : "", c->a.channel ? c->a.channel : "");
+		rc = GW_EINVAL;
+	}
+	return rc;
+}
+
+/* resolve_customer - the customer the command names, into `cust`. */
+static int resolve_customer(struct send_ctx *c, struct store_txn *txn,
+			    struct proto_customer *cust)
+{
+	uint64_t id = c->a.customer_id;
+	int rc;
+
+	if (c->a.ticket_id) {
+		struct proto_ticket t;
+
+		memset(&t, 0, sizeof(t));
+		rc = store_ticket_get(txn, c->a.ticket_id, &t);
+		id = t.customer_id;
+		proto_ticket_clear(&t);
+		if (rc == GW_ENOTFOUND)
+			snprintf(c->err, c->errlen, "no ticket %llu",
+				 (unsigned long long)c->a.ticket_id);
+		if (rc)
+			return rc;
+	}
+	rc = store_customer_get(txn, id, cust);
+	if (rc == GW_ENOTFOUND)
+		snprintf(c->err, c->errlen, "no customer %llu", (unsigned long long)id);
+	return rc;
+}
+
+/* --- the transaction ----------------------------------------------------- */
+
+/* first_result - the result of the command that made message `seq`. */
+static int first_result(struct send_ctx *c, struct store_txn *txn, uint64_t seq)
+{
+	struct proto_event ev;
+	struct proto_error perr;
+	const char *type;
+	const void *data;
+	size_t tlen, len;
+	unsigned long long id = 0;
+	int rc;
+
+	rc = store_eventlog_get(txn, seq, &type, &tlen, &data, &len);
+	if (rc == GW_OK)
+		rc = proto_decode(data, len, &ev, &perr);
+	if (rc)
+		return rc;
+	if (ev.type != PROTO_T_MESSAGE_SENT ||
+	    sscanf(ev.u.message.external_id, "reply-%llu", &id) != 1) {
+		snprintf(c->err, c->errlen, "command_id names event %llu, not a reply",
+			 (unsigned long long)seq);
+		rc = GW_EPROTO;
+	} else {
+		c->seq = seq;
+		c->delivery_id = id;
+		snprintf(c->channel, sizeof(c->channel), "%s", ev.u.message.channel);
+		snprintf(c->account, sizeof(c->account), "%s", ev.u.message.account);
+	}
+	proto_event_clear(&ev);
+	return rc;
+}
+
+/* fill_sent - the message.sent of the reply, to the target. */
+static int fill_sent(struct send_ctx *c, struct proto_event *ev)
+{
+	struct proto_message *m = &ev->u.message;
+	char ext[64];
+
+	snprintf(ext, sizeof(ext), "reply-%llu", (unsigned long long)c->delivery_id);
+	m->channel = gw_strdup(c->to.channel);
+	m->account = gw_strdup(c->to.account);
+	m->external_id = gw_strdup(ext);
+	m->received_at = gw_now_ms();
+	m->from.address = gw_strdup(c->to.account);
+	m->from.name = gw_strdup(c->a.author);
+	m->text = gw_strdup(c->a.text);
+	m->direction = gw_strdup("outbound");
+	m->to = calloc(1, sizeof(*m->to));
+	m->reply_to = calloc(1, sizeof(*m->reply_to));
+	if (!m->channel || !m->account || !m->external_id || !m->from.address || !m->text ||
+	    !m->direction || !m->to || !m->reply_to || (c->a.author && !m->from.name))
+		return GW_ENOMEM;
+	/* The message answered: email threads on it (In-Reply-To). */
+	m->reply_to[0] = gw_strdup(c->to.external_id);
+	m->reply_to_len = m->reply_to[0] ? 1 : 0;
+	m->to->address = gw_strdup(c->to.address);
+	m->to->name = gw_strdup(c->to.name);
+	if (!m->reply_to[0] || !m->to->address || (c->to.name && !m->to->name))
+		return GW_ENOMEM;
+	return GW_OK;
+}
+
+/* emit_reply - message.sent, the delivery record, message.status queued. */
+static int emit_reply(struct send_ctx *c, struct batch *b)
+{
+	struct store_delivery dv;
+	struct proto_event ev;
+	enum route_result res = ROUTE_DUPLICATE;
+	int rc;
+
+	rc = proto_event_init(&ev, PROTO_T_MESSAGE_SENT);
+	if (rc == GW_OK)
+		rc = fill_sent(c, &ev);
+	if (rc == GW_OK)
+		rc = route_message(b, &ev, &res);
+	if (rc == GW_OK && res != ROUTE_STORED)
+		rc = GW_EEXIST; /* a reply id taken: the id counter went back */
+	c->seq = ev.seq;
+	proto_event_clear(&ev);
+	if (rc)
+		return rc;
+	memset(&dv, 0, sizeof(dv));
+	dv.delivery_id = c->delivery_id;
+	dv.seq = c->seq;
+	dv.created_at = gw_now_ms();
+	snprintf(dv.state, sizeof(dv.state), "pending");
+	snprintf(dv.channel, sizeof(dv.channel), "%s", c->to.channel);
+	snprintf(dv.account, sizeof(dv.account), "%s", c->to.account);
+	rc = store_delivery_put(b->txn, &dv);
+	if (rc == GW_OK)
+		rc = deliver_emit_status(b, &dv, "queued", NULL, &res);
+	memcpy(c->channel, dv.channel, sizeof(c->channel));
+	memcpy(c->account, dv.account, sizeof(c->account));
+	return rc;
+}
+
+static int send_in_txn(struct batch *b, void *arg)
+{
+	struct send_ctx *c = arg;
+	struct proto_customer cust;
+	uint64_t seq, next;
+	int rc;
+
+	rc = store_dedup_get(b->txn, REPLY_CMD_CHANNEL, "", c->a.command_id, &seq);
+	if (rc == GW_OK)
+		return first_result(c, b->txn, seq); /* nothing emitted: no commit */
+	if (rc != GW_ENOTFOUND)
+		return rc;
+	memset(&cust, 0, sizeof(cust));
+	rc = resolve_customer(c, b->txn, &cust);
+	if (rc == GW_OK)
+		rc = find_target(c, b->txn, cust.customer_id, cust.thread_id);
+	proto_customer_clear(&cust);
+	if (rc == GW_OK)
+		rc = store_meta_get(b->txn, META_NEXT_DELIVERY, &next);
+	if (rc)
+		return rc;
+	c->delivery_id = next ? next : 1;
+	rc = store_meta_put(b->txn, META_NEXT_DELIVERY, c->delivery_id + 1);
+	if (rc == GW_OK)
+		rc = emit_reply(c, b);
+	if (rc == GW_OK)
+		rc = store_dedup_put(b->txn, REPLY_CMD_CHANNEL, "", c->a.command_id, c->seq);
+	return rc;
+}
+
+static void pack_result(const struct send_ctx *c, msgpack_sbuffer *out)
+{
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 4);
+	msgpack_pack_str_with_body(&pk, "delivery_id", 11);
+	msgpack_pack_uint64(&pk, c->delivery_id);
+	msgpack_pack_str_with_body(&pk, "seq", 3);
+	msgpack_pack_uint64(&pk, c->seq);
+	msgpack_pack_str_with_body(&pk, "channel", 7);
+	msgpack_pack_str_with_body(&pk, c->channel, strlen(c->channel));
+	msgpack_pack_str_with_body(&pk, "account", 7);
+	msgpack_pack_str_with_body(&pk, c->account, strlen(c->account));
+}
+
+int reply_message_send(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
+		       uint64_t *delivery_id, char *err, size_t errlen)
+{
+	struct send_ctx c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.err = err;
+	c.errlen = errlen;
+	err[0] = '\0';
+	*delivery_id = 0;
+	rc = parse_send_args(&c, args, len);
+	if (rc == GW_OK)
+		rc = router_txn(r, send_in_txn, &c);
+	if (rc == GW_OK) {
+		pack_result(&c, out);
+		*delivery_id = c.delivery_id;
+		GW_INFO("router", "message.send %s: delivery %llu, seq %llu, %s/%s",
+			c.a.command_id, (unsigned long long)c.delivery_id,
+			(unsigned long long)c.seq, c.channel, c.account);
+	} else if (!err[0]) {
+		snprintf(err, errlen, "message.send failed: %s", gw_strerror(rc));
+	}
+	send_args_clear(&c.a);
+	send_target_clear(&c.to);
+	return rc;
+}

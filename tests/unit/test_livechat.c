@@ -1,0 +1,295 @@
+/*
+ * test_livechat.c - the pure parts of the live-chat channel (connectors/
+ * livechat/lc_proto.c): visitor tokens (make, verify, tampering, expiry,
+ * malformed forms), site-signed identities and the client frame parser;
+ * and the conversation log (connectors/livechat/chatlog.c): ids per
+ * conversation, idempotent appends, resume after an id, reopening.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "connectors/livechat/chatlog.h"
+#include "connectors/livechat/lc_proto.h"
+#include "gateway/err.h"
+
+static const char secret[] = "0123456789abcdef-test-secret";
+static const char visitor[] = "00112233445566778899aabbccddeeff";
+
+static void test_token_roundtrip(void **state)
+{
+	char tok[LC_TOKEN_MAX + 1], got[LC_VISITOR_LEN + 1];
+
+	(void)state;
+	assert_int_equal(lc_token_make(secret, visitor, 2000000000, tok, sizeof(tok)), GW_OK);
+	assert_int_equal(strncmp(tok, "v1.00112233445566778899aabbccddeeff.2000000000.", 47), 0);
+	assert_int_equal(strlen(tok), 47 + 64);
+	assert_int_equal(lc_token_verify(secret, tok, 1900000000, got), GW_OK);
+	assert_string_equal(got, visitor);
+}
+
+static void test_token_refused(void **state)
+{
+	char tok[LC_TOKEN_MAX + 1], bad[LC_TOKEN_MAX + 1], got[LC_VISITOR_LEN + 1];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(lc_token_make(secret, visitor, 2000000000, tok, sizeof(tok)), GW_OK);
+	n = strlen(tok);
+	/* Expired, wrong secret, one MAC character changed, another visitor. */
+	assert_int_equal(lc_token_verify(secret, tok, 2000000001, got), GW_EAUTH);
+	assert_int_equal(lc_token_verify("another-secret-0123", tok, 0, got), GW_EAUTH);
+	memcpy(bad, tok, n + 1);
+	bad[n - 1] = bad[n - 1] == '0' ? '1' : '0';
+	assert_int_equal(lc_token_verify(secret, bad, 0, got), GW_EAUTH);
+	memcpy(bad, tok, n + 1);
+	bad[3] = bad[3] == '0' ? '1' : '0';
+	assert_int_equal(lc_token_verify(secret, bad, 0, got), GW_EAUTH);
+	/* A later expiry with the old MAC. */
+	memcpy(bad, tok, n + 1);
+	bad[36] = '3';
+	assert_int_equal(lc_token_verify(secret, bad, 0, got), GW_EAUTH);
+	/* Malformed forms. */
+	assert_int_equal(lc_token_verify(secret, NULL, 0, got), GW_EPROTO);
+	assert_int_equal(lc_token_verify(secret, "", 0, got), GW_EPROTO);
+	assert_int_equal(lc_token_verify(secret, "v2.x.1.ab", 0, got), GW_EPROTO);
+	assert_int_equal(lc_token_verify(secret, "v1.0011.2000000000.00", 0, got), GW_EPROTO);
+	memcpy(bad, tok, n + 1);
+	bad[n - 1] = '\0';
+	assert_int_equal(lc_token_verify(secret, bad, 0, got), GW_EPROTO);
+	memcpy(bad, tok, n + 1);
+	bad[36] = 'x';
+	assert_int_equal(lc_token_verify(secret, bad, 0, got), GW_EPROTO);
+	memcpy(bad, tok, n + 1);
+	bad[5] = 'G';
+	assert_int_equal(lc_token_verify(secret, bad, 0, got), GW_EPROTO);
+	assert_int_equal(lc_token_make(secret, "short", 1, bad, sizeof(bad)), GW_EINVAL);
+	assert_int_equal(lc_token_make(secret, visitor, 1, bad, 20), GW_ETOOBIG);
+}
+
+/* The site's side: hex HMAC-SHA256 of "id|email|name". */
+static void site_sign(const char *key, const char *msg, char out[65])
+{
+	unsigned char mac[32];
+	unsigned int len = 0;
+
+	HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)msg, strlen(msg), mac,
+	     &len);
+	for (unsigned int i = 0; i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", mac[i]);
+}
+
+static void test_identity(void **state)
+{
+	char sig[65];
+	json_t *id;
+
+	(void)state;
+	site_sign("site-key", "u42|ana@example.com|Ana", sig);
+	id = json_pack("{s:s,s:s,s:s,s:s}", "id", "u42", "name", "Ana", "email",
+		       "ana@example.com", "sig", sig);
+	assert_int_equal(lc_identity_verify("site-key", id), GW_OK);
+	assert_int_equal(lc_identity_verify("other-key", id), GW_EAUTH);
+	assert_int_equal(lc_identity_verify(NULL, id), GW_EPROTO);
+	json_object_set_new(id, "name", json_string("Eve"));
+	assert_int_equal(lc_identity_verify("site-key", id), GW_EAUTH);
+	json_object_del(id, "id");
+	assert_int_equal(lc_identity_verify("site-key", id), GW_EPROTO);
+	json_decref(id);
+	/* Absent name and email sign as "". */
+	site_sign("site-key", "u7||", sig);
+	id = json_pack("{s:s,s:s}", "id", "u7", "sig", sig);
+	assert_int_equal(lc_identity_verify("site-key", id), GW_OK);
+	json_decref(id);
+	id = json_pack("{s:i,s:s}", "id", 7, "sig", sig);
+	assert_int_equal(lc_identity_verify("site-key", id), GW_EPROTO);
+	json_decref(id);
+}
+
+static int parse(const char *s, size_t max, struct lc_frame *f)
+{
+	char why[128] = "";
+	int rc = lc_frame_parse(s, strlen(s), max, f, why, sizeof(why));
+
+	if (rc != GW_OK)
+		assert_true(why[0] != '\0');
+	return rc;
+}
+
+static void test_frames_ok(void **state)
+{
+	struct lc_frame f;
+
+	(void)state;
+	assert_int_equal(parse("{\"type\":\"hello\",\"token\":null,\"last_seen\":null}", 100, &f),
+			 GW_OK);
+	assert_int_equal(f.type, LC_F_HELLO);
+	assert_null(f.token);
+	assert_int_equal(f.last_seen, 0);
+	assert_null(f.identity);
+	lc_frame_clear(&f);
+	assert_int_equal(parse("{\"type\":\"hello\",\"token\":\"v1.x\",\"last_seen\":12,"
+			       "\"identity\":{\"id\":\"u\"}}", 100, &f), GW_OK);
+	assert_string_equal(f.token, "v1.x");
+	assert_int_equal(f.last_seen, 12);
+	assert_non_null(f.identity);
+	lc_frame_clear(&f);
+	assert_int_equal(parse("{\"type\":\"message\",\"client_id\":\"3f2a-b_C\",\"text\":\"h\\u00e9\","
+			       "\"name\":\"Ana\",\"email\":\"a@b.c\"}", 3, &f), GW_OK);
+	assert_int_equal(f.type, LC_F_MESSAGE);
+	assert_string_equal(f.client_id, "3f2a-b_C");
+	assert_string_equal(f.text, "h\xc3\xa9");
+	assert_int_equal(f.text_len, 3);
+	assert_string_equal(f.name, "Ana");
+	assert_string_equal(f.email, "a@b.c");
+	lc_frame_clear(&f);
+	assert_int_equal(parse("{\"type\":\"seen\",\"id\":5}", 10, &f), GW_OK);
+	assert_int_equal(f.type, LC_F_SEEN);
+	assert_int_equal(f.seen_id, 5);
+	lc_frame_clear(&f);
+	assert_int_equal(parse("{\"type\":\"ping\"}", 10, &f), GW_OK);
+	assert_int_equal(f.type, LC_F_PING);
+	lc_frame_clear(&f);
+}
+
+static void test_frames_refused(void **state)
+{
+	static const char *const bad[] = {
+		"", "not json", "[]", "{}", "{\"type\":7}", "{\"type\":\"nope\"}",
+		"{\"type\":\"hello\",\"token\":5}",
+		"{\"type\":\"hello\",\"last_seen\":-1}",
+		"{\"type\":\"hello\",\"last_seen\":\"3\"}",
+		"{\"type\":\"hello\",\"identity\":\"x\"}",
+		"{\"type\":\"message\",\"text\":\"hi\"}",
+		"{\"type\":\"message\",\"client_id\":\"\",\"text\":\"hi\"}",
+		"{\"type\":\"message\",\"client_id\":\"a b\",\"text\":\"hi\"}",
+		"{\"type\":\"message\",\"client_id\":\"a\",\"text\":\"\"}",
+		"{\"type\":\"message\",\"client_id\":\"a\",\"text\":5}",
+		"{\"type\":\"message\",\"client_id\":\"a\",\"text\":\"a\\u0000b\"}",
+		"{\"type\":\"message\",\"client_id\":\"a\",\"text\":\"hi\",\"name\":3}",
+		"{\"type\":\"message\",\"type\":\"message\",\"client_id\":\"a\",\"text\":\"hi\"}",
+		"{\"type\":\"seen\"}", "{\"type\":\"seen\",\"id\":0}",
+	};
+	struct lc_frame f;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = parse(bad[i], 100, &f);
+
+		if (rc != GW_EPROTO)
+			print_error("frame %zu: %s\n", i, bad[i]);
+		assert_int_equal(rc, GW_EPROTO);
+		lc_frame_clear(&f);
+	}
+	/* Over max_text: too_large, with the client_id known for the error. */
+	assert_int_equal(parse("{\"type\":\"message\",\"client_id\":\"c1\",\"text\":\"abcd\"}", 3,
+			       &f), GW_ETOOBIG);
+	assert_string_equal(f.client_id, "c1");
+	lc_frame_clear(&f);
+}
+
+/* ---- the conversation log ---------------------------------------------- */
+
+struct seen_ids {
+	uint64_t ids[16];
+	char text[16][64];
+	size_t n;
+};
+
+static void collect(void *arg, uint64_t id, const char *json, size_t len)
+{
+	struct seen_ids *s = arg;
+	json_t *o = json_loadb(json, len, 0, NULL);
+
+	assert_non_null(o);
+	assert_true(s->n < 16);
+	s->ids[s->n] = id;
+	snprintf(s->text[s->n], sizeof(s->text[0]), "%s",
+		 json_string_value(json_object_get(o, "text")));
+	assert_int_equal(json_integer_value(json_object_get(o, "id")), (json_int_t)id);
+	s->n++;
+	json_decref(o);
+}
+
+static void test_chatlog(void **state)
+{
+	char dir[] = "/tmp/test_livechat.XXXXXX", cmd[64];
+	struct chatlog *cl = NULL;
+	struct chatlog_entry e[3];
+	struct seen_ids s;
+	uint64_t id = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chatlog_open(dir, 16u << 20, &cl), GW_OK);
+	memset(e, 0, sizeof(e));
+	e[0] = (struct chatlog_entry){.conversation = "visitor:a", .direction = "in",
+				      .text = "one", .client_id = "c1", .dedup = "c:c1", .ts = 1};
+	e[1] = (struct chatlog_entry){.conversation = "visitor:b", .direction = "in",
+				      .text = "other", .client_id = "c1", .dedup = "c:c1", .ts = 2};
+	e[2] = (struct chatlog_entry){.conversation = "visitor:a", .direction = "out",
+				      .text = "reply", .dedup = "d:7", .ts = 3};
+	assert_int_equal(chatlog_append(cl, e, 3), GW_OK);
+	assert_int_equal(e[0].id, 1);
+	assert_int_equal(e[1].id, 1);
+	assert_int_equal(e[2].id, 2);
+	assert_false(e[0].duplicate || e[1].duplicate || e[2].duplicate);
+	/* The same dedup key again: its first id, nothing added. */
+	e[0].text = "one again";
+	assert_int_equal(chatlog_append(cl, e, 1), GW_OK);
+	assert_int_equal(e[0].id, 1);
+	assert_true(e[0].duplicate);
+	assert_int_equal(chatlog_find(cl, "visitor:a", "d:7", &id), GW_OK);
+	assert_int_equal(id, 2);
+	assert_int_equal(chatlog_find(cl, "visitor:a", "c:nope", &id), GW_OK);
+	assert_int_equal(id, 0);
+	chatlog_close(cl);
+	/* Reopened: the ids go on; resume after an id; a prefix is not a match. */
+	assert_int_equal(chatlog_open(dir, 16u << 20, &cl), GW_OK);
+	e[0] = (struct chatlog_entry){.conversation = "visitor:a", .direction = "in",
+				      .text = "three", .client_id = "c3", .dedup = "c:c3", .ts = 4};
+	assert_int_equal(chatlog_append(cl, e, 1), GW_OK);
+	assert_int_equal(e[0].id, 3);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(chatlog_since(cl, "visitor:a", 0, 100, collect, &s), GW_OK);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.text[0], "one");
+	assert_string_equal(s.text[1], "reply");
+	assert_string_equal(s.text[2], "three");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(chatlog_since(cl, "visitor:a", 1, 1, collect, &s), GW_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.ids[0], 2);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(chatlog_since(cl, "visitor:", 0, 100, collect, &s), GW_OK);
+	assert_int_equal(s.n, 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(chatlog_since(cl, "visitor:b", 0, 100, collect, &s), GW_OK);
+	assert_int_equal(s.n, 1);
+	chatlog_close(cl);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_token_roundtrip),
+		cmocka_unit_test(test_token_refused),
+		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_frames_ok),
+		cmocka_unit_test(test_frames_refused),
+		cmocka_unit_test(test_chatlog),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
