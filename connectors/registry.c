@@ -7,11 +7,13 @@
 #include <string.h>
 
 #include "connectors/api/api.h"
+#include "connectors/email/email.h"
 #include "connectors/meta/meta.h"
 
 const struct connector_type *const connector_types[] = {
 	&connector_api,
 	&connector_meta,
+	&connector_email,
 	NULL,
 };
 

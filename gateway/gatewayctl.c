@@ -32,6 +32,8 @@
 #define NEED_COMMAND 2u
 #define NEED_STATE 4u
 #define NEED_ID 8u
+#define NEED_FILE 16u /* one FILE operand */
+#define NEED_SUB 32u  /* a subcommand and an optional operand */
 
 struct command {
 	const char *name;
@@ -46,6 +48,8 @@ static const struct command commands[] = {
 	{"status", ctl_cmd_status, OPT_JSON, NEED_STATE},
 	{"ticket", ctl_cmd_ticket, OPT_JSON, NEED_COMMAND | NEED_ID},
 	{"customer", ctl_cmd_customer, OPT_JSON, NEED_COMMAND | NEED_ID},
+	{"quarantine", ctl_cmd_quarantine, OPT_JSON, NEED_STATE | NEED_SUB},
+	{"parse-email", ctl_cmd_parse_email, OPT_JSON, NEED_FILE},
 };
 
 struct args {
@@ -69,6 +73,10 @@ static void usage(FILE *f)
 		"  status [--json]                   processes, their state and counters\n"
 		"  ticket ID [--json]                a ticket and its messages\n"
 		"  customer ID [--json]              a customer and their tickets\n"
+		"  quarantine list [--json]          email messages set aside, and why\n"
+		"  quarantine show ID [--json]       one of them\n"
+		"  quarantine reingest ID            parse it again; ingest it if it now passes\n"
+		"  parse-email FILE [--json]         the event a message file would become (JSON)\n"
 		"\n"
 		"options:\n"
 		"  --config FILE            config file (default %s)\n"
@@ -171,10 +179,20 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 	for (unsigned i = 0; i < 4; i++)
 		if ((a->seen & (1u << i)) && !(a->cmd->opts & (1u << i)))
 			return usage_error("%s is not an option of this command", opt_names[i]);
-	if (n != ((a->cmd->needs & NEED_ID) ? 2 : 1))
-		return usage_error((a->cmd->needs & NEED_ID) ? "%s needs exactly one ID"
-							     : "%s takes no arguments",
+	if (a->cmd->needs & NEED_SUB) {
+		if (n < 2 || n > 3)
+			return usage_error("%s needs a subcommand (see --help)", a->cmd->name);
+		ctl->q_sub = argv[optind + 1];
+		ctl->q_arg = n == 3 ? argv[optind + 2] : NULL;
+		return -1;
+	}
+	if (n != ((a->cmd->needs & (NEED_ID | NEED_FILE)) ? 2 : 1))
+		return usage_error((a->cmd->needs & NEED_ID)     ? "%s needs exactly one ID"
+				   : (a->cmd->needs & NEED_FILE) ? "%s needs exactly one FILE"
+								 : "%s takes no arguments",
 				   a->cmd->name);
+	if (a->cmd->needs & NEED_FILE)
+		ctl->file = argv[optind + 1];
 	if ((a->cmd->needs & NEED_ID) &&
 	    parse_u64(argv[optind + 1], "ID", 1, UINT64_MAX, &ctl->id) != 0)
 		return CTL_EXIT_USAGE;
