@@ -115,6 +115,7 @@ struct proc_watch {
 	uint64_t ticks0, ticks1; /* utime+stime in clock ticks, before/after */
 	long hwm_kb;             /* VmHWM; -1 when unreadable */
 	long rss_kb;             /* VmRSS at the end; -1 when unreadable */
+	long anon_kb;            /* RssAnon at the end (heap, not mapped files) */
 };
 
 /*
@@ -132,8 +133,23 @@ int proc_from_state(const char *dir, struct proc_watch *w, size_t max, size_t *n
 /* proc_sample - reads the CPU ticks into ticks0 (`after` 0) or ticks1. */
 void proc_sample(struct proc_watch *w, size_t n, int after);
 
-/* proc_finish - reads VmHWM and VmRSS of each process. */
+/* proc_finish - reads VmHWM, VmRSS and RssAnon of each process. */
 void proc_finish(struct proc_watch *w, size_t n);
+
+/* The whole machine's CPU time from /proc/stat, in clock ticks. */
+struct cpu_sample {
+	uint64_t busy; /* everything but idle and iowait, all CPUs */
+	uint64_t total;
+};
+
+/* proc_add_self - appends this process as "bench-api"; 0 or -1 when full. */
+int proc_add_self(struct proc_watch *w, size_t max, size_t *n);
+
+/* proc_cpu_sample - reads the first line of /proc/stat; zeroes on failure. */
+void proc_cpu_sample(struct cpu_sample *s);
+
+/* proc_ncpu - online CPUs. */
+int proc_ncpu(void);
 
 /* proc_ticks_per_s - sysconf(_SC_CLK_TCK). */
 long proc_ticks_per_s(void);
@@ -155,7 +171,7 @@ int router_counters_get(const char *endpoint, int timeout_ms, struct router_coun
 /* ---- bench_api.c / bench_report.c ---------------------------------- */
 
 struct bench_opts {
-	const char *url, *token, *bus, *command, *pids, *state_dir, *ceiling_url;
+	const char *url, *token, *bus, *command, *pids, *state_dir, *ceiling_url, *dump;
 	long long n, conc, warmup, senders, text_bytes, drain_ms, max_seconds, timeout_ms;
 	double rate;
 	int json;
@@ -172,15 +188,16 @@ struct bench_report {
 	const struct bench_opts *o;
 	char run[24];
 	struct load_result load, ceil;
-	int have_ceil;
+	int have_ceil; /* ceiling runs made (0, 1 or 2) */
 	struct bench_lat http, bus;
 	uint64_t missing, unaccepted_seen, seen, dups, bad;
+	uint64_t late;         /* seen, but after the drain had ended */
+	int64_t drain_end_us;  /* end of the drain: later sightings are late */
 	int64_t last_seen_us;
 	struct proc_watch procs[BENCH_MAX_PROCS];
 	size_t nprocs;
 	int64_t cpu_window_us;
-	double self_cpu_s;
-	long self_hwm_kb;
+	struct cpu_sample cpu0, cpu1; /* the whole machine, around the run */
 	struct router_counters rc0, rc1;
 	int have_rc;
 };

@@ -249,7 +249,8 @@ static int load_wait_ms(const struct load_state *st)
 	until = load_due_us(st, st->next) - bench_now_us();
 	if (until <= 0)
 		return 0;
-	return until / 1000 < LOAD_POLL_MS ? (int)(until / 1000) : LOAD_POLL_MS;
+	/* Round up: a 0 ms wait for a start due in 0.4 ms would spin. */
+	return (until + 999) / 1000 < LOAD_POLL_MS ? (int)((until + 999) / 1000) : LOAD_POLL_MS;
 }
 
 static int load_loop(struct load_state *st)
@@ -269,9 +270,7 @@ static int load_loop(struct load_state *st)
 		load_collect(st);
 		if (bench_now_us() > hard_stop)
 			break; /* requests stuck past their own timeout: give up */
-		if (st->inflight && st->done < sp->n)
-			curl_multi_poll(st->multi, NULL, 0, load_wait_ms(st), NULL);
-		else if (st->next < sp->n)
+		if (st->inflight || st->next < sp->n)
 			curl_multi_poll(st->multi, NULL, 0, load_wait_ms(st), NULL);
 	}
 	return 0;

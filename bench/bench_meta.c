@@ -8,6 +8,10 @@
  *   HTTP accept          request start -> 200 received
  *   accept-to-bus        request start -> its message.received seen on the bus
  *   missing              answered 200 but not seen on the bus within --drain-ms
+ *   CPU per webhook      CPU time of each gateway process (--state-dir) and of
+ *                        bench-meta itself during the measured run / webhooks
+ *                        accepted: what the machine pays per webhook, whatever
+ *                        else it runs meanwhile
  *
  * The body is what Meta sends for one text message (entry, change, value,
  * contacts, messages) and is signed like Meta signs it, X-Hub-Signature-256
@@ -19,6 +23,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,7 +40,7 @@
 #define BM_PNID "106540352242922" /* phone_number_id: the `account` */
 
 struct bm_opts {
-	const char *url, *secret, *bus;
+	const char *url, *secret, *bus, *state_dir;
 	long long n, conc, warmup, senders, text_bytes, drain_ms, max_seconds, timeout_ms;
 	double rate;
 };
@@ -86,7 +91,9 @@ static void usage(FILE *f)
 		"  --text-bytes B     length of each message's text (default 64, max %d)\n"
 		"  --drain-ms MS      wait this long for accepted messages on the bus (default 10000)\n"
 		"  --max-seconds S    stop starting requests after this long (default 300)\n"
-		"  --timeout-ms MS    per request (default 10000)\n", BM_TEXT_MAX);
+		"  --timeout-ms MS    per request (default 10000)\n"
+		"  --state-dir DIR    report the CPU per webhook of gatewayd's processes\n",
+		BM_TEXT_MAX);
 }
 
 static int bm_num(const char *name, const char *s, long long min, long long max,
@@ -104,7 +111,7 @@ static int bm_num(const char *name, const char *s, long long min, long long max,
 }
 
 enum { O_URL = 256, O_SECRET, O_BUS, O_RATE, O_WARMUP, O_SENDERS, O_TEXT, O_DRAIN, O_MAXS,
-       O_TIMEOUT };
+       O_TIMEOUT, O_STATE };
 
 static int bm_opt(struct bm_opts *o, int c, const char *v)
 {
@@ -114,6 +121,7 @@ static int bm_opt(struct bm_opts *o, int c, const char *v)
 	case O_URL: o->url = v; return 0;
 	case O_SECRET: o->secret = v; return 0;
 	case O_BUS: o->bus = v; return 0;
+	case O_STATE: o->state_dir = v; return 0;
 	case 'n': return bm_num("-n", v, 1, (long long)BENCH_MAX_N, &o->n);
 	case 'c': return bm_num("-c", v, 1, BENCH_MAX_CONC, &o->conc);
 	case O_WARMUP: return bm_num("--warmup", v, 0, 1000000, &o->warmup);
@@ -139,12 +147,13 @@ static int bm_parse(struct bm_opts *o, int argc, char **argv)
 		{"rate", 1, NULL, O_RATE}, {"warmup", 1, NULL, O_WARMUP},
 		{"senders", 1, NULL, O_SENDERS}, {"text-bytes", 1, NULL, O_TEXT},
 		{"drain-ms", 1, NULL, O_DRAIN}, {"max-seconds", 1, NULL, O_MAXS},
-		{"timeout-ms", 1, NULL, O_TIMEOUT}, {"help", 0, NULL, 'h'}, {NULL, 0, NULL, 0},
+		{"timeout-ms", 1, NULL, O_TIMEOUT}, {"state-dir", 1, NULL, O_STATE},
+		{"help", 0, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	int c;
 
 	*o = (struct bm_opts){"http://127.0.0.1:8089/webhooks/meta", getenv("GATEWAY_META_APP_SECRET"),
-			      "tcp://127.0.0.1:5570", 50000, 64, 1000, 1000, 64, 10000, 300,
+			      "tcp://127.0.0.1:5570", NULL, 50000, 64, 1000, 1000, 64, 10000, 300,
 			      10000, 0};
 	while ((c = getopt_long(argc, argv, "n:c:h", lo, NULL)) != -1) {
 		if (c == 'h') {
@@ -384,6 +393,37 @@ static void bm_report(const struct bm_phase *ph, const struct bench_bus *b, uint
 	       (unsigned long long)atomic_load(&b->dups));
 }
 
+/* CPU time of the gateway's processes and of this one, around the measured run. */
+struct bm_cpu {
+	struct proc_watch w[BENCH_MAX_PROCS];
+	size_t n;
+	double self0;
+};
+
+static double bm_self_cpu(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void bm_cpu_report(const struct bm_cpu *c, uint64_t accepted)
+{
+	double per = accepted ? 1e6 / (double)accepted : 0, total = 0;
+
+	printf("  CPU per webhook ");
+	for (size_t i = 0; i < c->n; i++) {
+		double s = (double)(c->w[i].ticks1 - c->w[i].ticks0) / (double)proc_ticks_per_s();
+
+		printf(" %s %.1f us,", c->w[i].name, s * per);
+		total += s * per;
+	}
+	printf(" bench-meta %.1f us; gateway total %.1f us\n", (bm_self_cpu() - c->self0) * per,
+	       total);
+}
+
 /* Waits until `want` measured messages (or warmup ones) are on the bus. */
 static void bm_drain(const struct bench_bus *b, uint64_t want, int warm, long long ms)
 {
@@ -409,6 +449,7 @@ int main(int argc, char **argv)
 	struct bm_opts o;
 	struct bench_bus bus;
 	struct bm_phase warm, run;
+	struct bm_cpu cpu = {.n = 0};
 	char prefix[BENCH_PREFIX_MAX], wprefix[BENCH_PREFIX_MAX];
 	time_t t = time(NULL); /* with the pid: ids no earlier run used */
 	int rc = bm_parse(&o, argc, argv), failed = 1;
@@ -432,10 +473,17 @@ int main(int argc, char **argv)
 	if (warm.n && bm_run_phase(&warm))
 		goto out;
 	bm_drain(&bus, warm.accepted, 1, o.drain_ms);
+	if (o.state_dir && proc_from_state(o.state_dir, cpu.w, BENCH_MAX_PROCS, &cpu.n))
+		goto out;
+	proc_sample(cpu.w, cpu.n, 0);
+	cpu.self0 = bm_self_cpu();
 	if (bm_run_phase(&run))
 		goto out;
 	bm_drain(&bus, run.accepted, 0, o.drain_ms);
+	proc_sample(cpu.w, cpu.n, 1);
 	bm_report(&run, &bus, bm_missing(&run, &bus));
+	if (o.state_dir)
+		bm_cpu_report(&cpu, run.accepted);
 	failed = run.accepted != run.n || bm_missing(&run, &bus) != 0;
 out:
 	bus_stop(&bus);

@@ -26,6 +26,7 @@ static int proc_add(struct proc_watch *w, size_t max, size_t *n, const char *nam
 	w[*n].pid = (pid_t)pid;
 	w[*n].hwm_kb = -1;
 	w[*n].rss_kb = -1;
+	w[*n].anon_kb = -1;
 	(*n)++;
 	return 0;
 }
@@ -155,7 +156,38 @@ void proc_finish(struct proc_watch *w, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		w[i].hwm_kb = proc_status_kb(w[i].pid, "VmHWM:");
 		w[i].rss_kb = proc_status_kb(w[i].pid, "VmRSS:");
+		w[i].anon_kb = proc_status_kb(w[i].pid, "RssAnon:");
 	}
+}
+
+int proc_add_self(struct proc_watch *w, size_t max, size_t *n)
+{
+	return proc_add(w, max, n, "bench-api", 9, (long long)getpid());
+}
+
+void proc_cpu_sample(struct cpu_sample *s)
+{
+	unsigned long long v[8] = {0};
+	FILE *f = fopen("/proc/stat", "r");
+
+	memset(s, 0, sizeof(*s));
+	if (!f)
+		return;
+	/* cpu  user nice system idle iowait irq softirq steal */
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+		   &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+		for (int i = 0; i < 8; i++)
+			s->total += v[i];
+		s->busy = s->total - v[3] - v[4];
+	}
+	fclose(f);
+}
+
+int proc_ncpu(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 && n < 100000 ? (int)n : 1;
 }
 
 long proc_ticks_per_s(void)

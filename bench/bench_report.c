@@ -89,17 +89,43 @@ static void text_errors(const struct load_result *L)
 	printf("%s\n", any || L->sent < L->n ? "" : " none");
 }
 
+/* CPU of the whole machine during the window, and the part of it that
+ * none of the watched processes used (other work on the machine). */
+static void machine_cpu(const struct bench_report *r, double *busy_pct, double *other_pct)
+{
+	uint64_t total = r->cpu1.total - r->cpu0.total, busy = r->cpu1.busy - r->cpu0.busy;
+	uint64_t ours = 0;
+
+	*busy_pct = 0;
+	*other_pct = 0;
+	if (!total || r->cpu1.total < r->cpu0.total)
+		return;
+	for (size_t i = 0; i < r->nprocs; i++)
+		if (r->procs[i].ticks1 >= r->procs[i].ticks0)
+			ours += r->procs[i].ticks1 - r->procs[i].ticks0;
+	/* Percent of one core, like the per-process figures. */
+	*busy_pct = 100.0 * (double)busy / (double)total * (double)proc_ncpu();
+	*other_pct = busy > ours ? 100.0 * (double)(busy - ours) / (double)total *
+					   (double)proc_ncpu()
+				 : 0;
+}
+
 static void text_procs(const struct bench_report *r, const struct figures *f)
 {
+	double busy, other;
+
+	machine_cpu(r, &busy, &other);
 	printf("  %-16s", "CPU, % of a core");
 	for (size_t i = 0; i < r->nprocs; i++)
 		printf(" %s %.0f%%;", r->procs[i].name, cpu_pct(&r->procs[i], f->window_s));
-	printf(" bench-api %.0f%%  (over %.2f s incl. drain)\n",
-	       f->window_s > 0 ? 100.0 * r->self_cpu_s / f->window_s : 0, f->window_s);
+	printf(" (over %.2f s incl. drain)\n", f->window_s);
+	printf("  %-16s %.0f%% busy of %d00%%; %.0f%% of it by other processes (kernel work "
+	       "for ours included)\n", "machine CPU", busy, proc_ncpu(), other);
 	printf("  %-16s", "peak RSS");
 	for (size_t i = 0; i < r->nprocs; i++)
-		printf(" %s %.1f MiB;", r->procs[i].name, r->procs[i].hwm_kb / 1024.0);
-	printf(" bench-api %.1f MiB  (VmHWM)\n", r->self_hwm_kb / 1024.0);
+		printf(" %s %.1f MiB (anon %.1f);", r->procs[i].name, r->procs[i].hwm_kb / 1024.0,
+		       r->procs[i].anon_kb / 1024.0);
+	printf(" (VmHWM; anon = RssAnon at the end: heap, without mapped LMDB files)\n");
 }
 
 int report_text(const struct bench_report *r)
@@ -125,11 +151,12 @@ int report_text(const struct bench_report *r)
 	text_errors(L);
 	text_lat("HTTP accept", &r->http, DEF_HTTP);
 	text_lat("accept-to-bus", &r->bus, DEF_BUS);
-	printf("  %-16s %llu seen, %llu duplicates, %llu missing (202 but not seen within %lld ms),"
-	       " %llu seen without a 202, %llu undecodable\n", "bus",
-	       (unsigned long long)r->seen, (unsigned long long)r->dups,
-	       (unsigned long long)r->missing, o->drain_ms,
-	       (unsigned long long)r->unaccepted_seen, (unsigned long long)r->bad);
+	printf("  %-16s %llu seen, %llu duplicates, %llu missing (202 but not seen within %lld ms"
+	       " after the last answer; %llu of them came later), %llu seen without a 202, "
+	       "%llu undecodable\n", "bus", (unsigned long long)r->seen,
+	       (unsigned long long)r->dups, (unsigned long long)r->missing, o->drain_ms,
+	       (unsigned long long)r->late, (unsigned long long)r->unaccepted_seen,
+	       (unsigned long long)r->bad);
 	printf("  %-16s %.0f msgs/s (distinct messages seen on the bus / first start -> last "
 	       "seen)\n", "end to end", f.e2e_rate);
 	if (r->have_rc)
@@ -140,8 +167,9 @@ int report_text(const struct bench_report *r)
 		       (unsigned long long)r->rc1.max_batch);
 	text_procs(r, &f);
 	if (r->have_ceil)
-		printf("  %-16s %.0f msgs/s against %s with the same clients; ours is %.2f of it\n",
-		       "ceiling", f.ceil_rate, o->ceiling_url, f.ratio);
+		printf("  %-16s %.0f msgs/s against %s with the same clients (best of a run before "
+		       "and one after); ours is %.2f of it\n", "ceiling", f.ceil_rate,
+		       o->ceiling_url, f.ratio);
 	return fflush(stdout) == 0 ? 0 : -1;
 }
 
@@ -171,13 +199,11 @@ static json_t *json_procs(const struct bench_report *r, const struct figures *f)
 	json_t *a = json_array();
 
 	for (size_t i = 0; a && i < r->nprocs; i++)
-		json_array_append_new(a, json_pack("{s:s, s:i, s:f, s:I}", "name",
+		json_array_append_new(a, json_pack("{s:s, s:i, s:f, s:I, s:I}", "name",
 						   r->procs[i].name, "pid", (int)r->procs[i].pid,
 						   "cpu_pct", cpu_pct(&r->procs[i], f->window_s),
-						   "peak_rss_kb", (json_int_t)r->procs[i].hwm_kb));
-	json_array_append_new(a, json_pack("{s:s, s:f, s:I}", "name", "bench-api", "cpu_pct",
-					   f->window_s > 0 ? 100.0 * r->self_cpu_s / f->window_s : 0,
-					   "peak_rss_kb", (json_int_t)r->self_hwm_kb));
+						   "peak_rss_kb", (json_int_t)r->procs[i].hwm_kb,
+						   "anon_rss_kb", (json_int_t)r->procs[i].anon_kb));
 	return a;
 }
 
@@ -191,7 +217,7 @@ int report_json(const struct bench_report *r)
 
 	report_figures(r, &f);
 	doc = json_pack("{s:s, s:I, s:I, s:f, s:I, s:I, s:I, s:f, s:f, s:o, s:I, s:o, s:o,"
-			" s:I, s:I, s:I, s:I, s:f, s:o, s:f}",
+			" s:I, s:I, s:I, s:I, s:I, s:f, s:o, s:f}",
 			"run", r->run, "n", (json_int_t)o->n, "clients", (json_int_t)o->conc,
 			"rate", o->rate, "sent", (json_int_t)L->sent,
 			"accepted", (json_int_t)L->accepted, "errors", (json_int_t)f.errors,
@@ -200,12 +226,19 @@ int report_json(const struct bench_report *r)
 			"http_accept", json_lat(&r->http, DEF_HTTP),
 			"accept_to_bus", json_lat(&r->bus, DEF_BUS),
 			"bus_seen", (json_int_t)r->seen, "bus_duplicates", (json_int_t)r->dups,
-			"bus_missing", (json_int_t)r->missing,
+			"bus_missing", (json_int_t)r->missing, "bus_late", (json_int_t)r->late,
 			"seen_without_202", (json_int_t)r->unaccepted_seen,
 			"end_to_end_per_s", f.e2e_rate, "processes", json_procs(r, &f),
 			"cpu_window_s", f.window_s);
 	if (!doc)
 		return -1;
+	{
+		double busy, other;
+
+		machine_cpu(r, &busy, &other);
+		json_object_set_new(doc, "machine", json_pack("{s:i, s:f, s:f}", "cpus",
+			proc_ncpu(), "busy_pct", busy, "other_pct", other));
+	}
 	if (r->have_rc)
 		json_object_set_new(doc, "router", json_pack("{s:I, s:I, s:I}", "commits",
 			(json_int_t)f.commits, "messages", (json_int_t)f.committed,

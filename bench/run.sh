@@ -14,6 +14,7 @@
 #   BENCH_N=50000 BENCH_CLIENTS=64 BENCH_WARMUP=2000
 #   BENCH_RATE=5000 BENCH_STEADY_SECONDS=10 BENCH_STEADY_CLIENTS=64
 #   BENCH_TEXT_BYTES=64 BENCH_SENDERS=1000 BENCH_BATCH_MAX=1024
+#   BENCH_REPEAT=1          run (a) and (b) this many times each (same gateway)
 #   BENCH_TMPDIR=/var/tmp   where the state folder goes (its disk sets the fsync cost)
 #   BENCH_BUILD_DIR=<repo>/build-release
 #   BENCH_JSON=0            1: bench-api prints JSON
@@ -39,6 +40,7 @@ NGINX=${BENCH_NGINX:-/usr/sbin/nginx}
 JSON=${BENCH_JSON:-0}
 PERF=${BENCH_PERF:-1}
 KEEP=${BENCH_KEEP:-0}
+REPEAT=${BENCH_REPEAT:-1}
 
 log() { printf '== %s\n' "$*"; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
@@ -102,14 +104,16 @@ http {
 EOF
 	"$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/error.log" &
 	NGINX_PID=$!
-	wait_for "nginx on port $P_NGINX" 10 curl -sf --noproxy '*' -o /dev/null \
+	wait_for "nginx on port $P_NGINX" 10 curl -sf --noproxy '*' --max-time 1 -o /dev/null \
 		"http://127.0.0.1:$P_NGINX/"
 }
 
 # ---- the gateway -----------------------------------------------------------
 gateway_ready() {
+	# Any HTTP answer will do (401 here: no token); 000 means none yet.
 	[ -s "$STATE/run/router.json" ] && [ -s "$STATE/run/api.json" ] &&
-		curl -s --noproxy '*' -o /dev/null "http://127.0.0.1:$P_API/v1/messages"
+		[ "$(curl -s --noproxy '*' --max-time 1 -o /dev/null -w '%{http_code}' \
+			-X POST -d '{}' "http://127.0.0.1:$P_API/v1/messages")" != 000 ]
 }
 
 start_gateway() {
@@ -156,26 +160,38 @@ stop_all() {
 describe() {
 	log "machine"
 	echo "  cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
-	echo "  kernel: $(uname -r)"
+	echo "  kernel: $(uname -r); load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "  state dir: $STATE on $(df -T "$WORK" | awk 'NR==2 {print $2 " (" $1 ", mounted on " $7 ")"}')"
 	"$BUILD/bin/bench-fsync" -n 1000 "$WORK" | sed 's/^/  /'
 }
 
-# perf stat around a command, counting the syscalls that make data durable.
+# perf_wrap CMD...: runs CMD while `perf stat` counts, per gateway process,
+# the system calls that make data durable (LMDB: one fdatasync per commit,
+# then the meta page through a pwrite on an O_DSYNC descriptor).
+PERF_EVENTS='syscalls:sys_enter_fdatasync,syscalls:sys_enter_msync,syscalls:sys_enter_pwrite64,context-switches'
 perf_wrap() {
-	local pids
-	pids=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(",".join(str(c["pid"]) for c in d["children"] if c.get("pid")))' "$STATE/run/gatewayd.json")
-	if [ "$PERF" = 1 ] && command -v perf >/dev/null &&
-		perf stat -e 'syscalls:sys_enter_fdatasync' true >/dev/null 2>&1; then
-		echo "  (perf stat: syscalls per process, router and api: pids $pids)"
-		local rc=0
-		perf stat --per-thread -p "$pids" -o "$WORK/perf.txt" \
-			-e 'syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync,syscalls:sys_enter_pwrite64,syscalls:sys_enter_msync' \
-			-- "$@" || rc=$?
-		grep -E 'syscalls|elapsed' "$WORK/perf.txt" | sed 's/^/  perf: /' || true
-		return $rc
+	if [ "$PERF" != 1 ] || ! command -v perf >/dev/null ||
+		! perf stat -e syscalls:sys_enter_fdatasync true >/dev/null 2>&1; then
+		"$@"
+		return
 	fi
-	"$@"
+	local rc=0 name pid perfs=() names=()
+	while read -r name pid; do
+		perf stat -x, -e "$PERF_EVENTS" -p "$pid" -o "$WORK/perf-$name.csv" &
+		perfs+=($!)
+		names+=("$name")
+	done < <(python3 -c 'import json,sys
+for c in json.load(open(sys.argv[1]))["children"]:
+    if c.get("pid"): print(c["name"], c["pid"])' "$STATE/run/gatewayd.json")
+	"$@" || rc=$?
+	kill -INT "${perfs[@]}" 2>/dev/null || true
+	wait "${perfs[@]}" 2>/dev/null || true
+	for name in "${names[@]}"; do
+		awk -F, -v n="$name" '$3 ~ /syscalls|context/ {
+			sub(/syscalls:sys_enter_/, "", $3); printf "%s %s=%s", (c++ ? "," : "  perf " n ":"), $3, $1 }
+			END { print "" }' "$WORK/perf-$name.csv"
+	done
+	return $rc
 }
 
 main() {
@@ -194,16 +210,24 @@ main() {
 		--command "tcp://127.0.0.1:$P_CMD" --state-dir "$STATE" --warmup "$WARMUP"
 		--text-bytes "$TEXT_BYTES" --senders "$SENDERS")
 	[ "$JSON" = 1 ] && common+=(--json)
-	local rc=0
-	log "(a) maximum throughput: $N messages, $CLIENTS clients"
-	perf_wrap "$BUILD/bin/bench-api" "${common[@]}" -n "$N" -c "$CLIENTS" \
-		--ceiling-url "http://127.0.0.1:$P_NGINX/v1/messages" || rc=1
-	log "(b) steady $RATE msgs/s for ${STEADY_S}s, $STEADY_CLIENTS clients"
-	"$BUILD/bin/bench-api" "${common[@]}" -n "$((RATE * STEADY_S))" -c "$STEADY_CLIENTS" \
-		--rate "$RATE" || rc=1
-	log "router status after both runs"
+	local rc=0 i
+	for ((i = 1; i <= REPEAT; i++)); do
+		log "(a) maximum throughput: $N messages, $CLIENTS clients (run $i of $REPEAT)"
+		perf_wrap "$BUILD/bin/bench-api" "${common[@]}" -n "$N" -c "$CLIENTS" \
+			--ceiling-url "http://127.0.0.1:$P_NGINX/v1/messages" || rc=1
+	done
+	for ((i = 1; i <= REPEAT; i++)); do
+		log "(b) steady $RATE msgs/s for ${STEADY_S}s, $STEADY_CLIENTS clients (run $i of $REPEAT)"
+		perf_wrap "$BUILD/bin/bench-api" "${common[@]}" -n "$((RATE * STEADY_S))" \
+			-c "$STEADY_CLIENTS" --rate "$RATE" || rc=1
+	done
+	log "router status after all runs"
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("  ", d.get("counters"))' \
 		"$STATE/run/router.json" || true
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("   api:", d.get("counters"))' \
+		"$STATE/run/api.json" || true
+	log "gateway warnings and errors: $(grep -cE ' (warn|error) ' "$WORK/gatewayd.log" || true)"
+	grep -E ' (warn|error) ' "$WORK/gatewayd.log" | head -5 | cut -c1-200 | sed 's/^/  /' || true
 	return $rc
 }
 

@@ -118,7 +118,7 @@ main() {
 	log "machine: $(nproc) cpus; $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 	start_gateway
 	local common=(--url "http://127.0.0.1:$P_META/webhooks/meta" --bus "tcp://127.0.0.1:$P_PUB"
-		--warmup "$WARMUP" --text-bytes "$TEXT_BYTES" --senders "$SENDERS")
+		--warmup "$WARMUP" --text-bytes "$TEXT_BYTES" --senders "$SENDERS" --state-dir "$STATE")
 	local rc=0
 	log "(a) maximum throughput: $N webhooks, $CLIENTS clients"
 	"$BUILD/bin/bench-meta" "${common[@]}" -n "$N" -c "$CLIENTS" || rc=1

@@ -252,44 +252,6 @@ static int pack_ticket_messages(struct store_txn *txn, msgpack_packer *pk,
 	return GW_OK;
 }
 
-static void cmd_ticket_get(struct cmd_ctx *c)
-{
-	struct store_txn *txn = NULL;
-	struct proto_ticket t = {0};
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	char *rec = NULL;
-	size_t len = 0;
-	int rc;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	rc = store_txn_begin(router_store(c->r), 1, &txn);
-	if (rc == GW_OK)
-		rc = store_ticket_get(txn, c->id, &t);
-	if (rc == GW_OK)
-		rc = proto_ticket_encode(&t, &rec, &len);
-	if (rc == GW_OK) {
-		msgpack_pack_map(&pk, 2);
-		msgpack_pack_str_with_body(&pk, "ticket", 6);
-		pack_raw(&sb, rec, len);
-		msgpack_pack_str_with_body(&pk, "messages", 8);
-		rc = pack_ticket_messages(txn, &pk, &sb, t.ticket_id);
-	}
-	if (rc == GW_ENOTFOUND) {
-		snprintf(c->err, sizeof(c->err), "no ticket %llu", (unsigned long long)c->id);
-		reply_error(c, rc, c->err);
-	} else if (rc) {
-		reply_error(c, rc, "ticket lookup failed: store error");
-	} else {
-		reply_ok(c, &sb);
-	}
-	free(rec);
-	proto_ticket_clear(&t);
-	store_txn_abort(txn);
-	msgpack_sbuffer_destroy(&sb);
-}
-
 static int pack_customer_tickets(struct store_txn *txn, msgpack_packer *pk,
 				 msgpack_sbuffer *sb, uint64_t customer_id)
 {
@@ -301,57 +263,74 @@ static int pack_customer_tickets(struct store_txn *txn, msgpack_packer *pk,
 		return rc;
 	msgpack_pack_array(pk, (uint32_t)l.n);
 	for (size_t i = 0; i < l.n && rc == GW_OK; i++) {
-		struct proto_ticket t = {0};
-		char *rec = NULL;
-		size_t len = 0;
+		const void *rec;
+		size_t len;
 
-		rc = store_ticket_get(txn, ids[i], &t);
-		if (rc == GW_OK)
-			rc = proto_ticket_encode(&t, &rec, &len);
+		rc = store_ticket_raw(txn, ids[i], &rec, &len);
 		if (rc == GW_OK)
 			pack_raw(sb, rec, len);
-		free(rec);
-		proto_ticket_clear(&t);
 	}
 	return rc;
 }
 
-static void cmd_customer_get(struct cmd_ctx *c)
+/* A query: one stored record by id, and a list that hangs off it. */
+struct query {
+	const char *what;     /* "ticket": the reply's key and error wording */
+	const char *list_key; /* "messages" */
+	int (*get_raw)(struct store_txn *txn, uint64_t id, const void **data, size_t *len);
+	int (*pack_list)(struct store_txn *txn, msgpack_packer *pk, msgpack_sbuffer *sb,
+			 uint64_t id);
+};
+
+static const struct query query_ticket = {"ticket", "messages", store_ticket_raw,
+					  pack_ticket_messages};
+static const struct query query_customer = {"customer", "tickets", store_customer_raw,
+					    pack_customer_tickets};
+
+/* cmd_query - answers {what: record, list_key: [...]} for c->id. The stored
+ * records are msgpack already: they are sent on as they are. */
+static void cmd_query(struct cmd_ctx *c, const struct query *q)
 {
 	struct store_txn *txn = NULL;
-	struct proto_customer cu = {0};
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	char *rec = NULL;
-	size_t len = 0;
+	const void *rec;
+	size_t len;
 	int rc;
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	rc = store_txn_begin(router_store(c->r), 1, &txn);
 	if (rc == GW_OK)
-		rc = store_customer_get(txn, c->id, &cu);
-	if (rc == GW_OK)
-		rc = proto_customer_encode(&cu, &rec, &len);
+		rc = q->get_raw(txn, c->id, &rec, &len);
 	if (rc == GW_OK) {
 		msgpack_pack_map(&pk, 2);
-		msgpack_pack_str_with_body(&pk, "customer", 8);
+		msgpack_pack_str_with_body(&pk, q->what, strlen(q->what));
 		pack_raw(&sb, rec, len);
-		msgpack_pack_str_with_body(&pk, "tickets", 7);
-		rc = pack_customer_tickets(txn, &pk, &sb, cu.customer_id);
+		msgpack_pack_str_with_body(&pk, q->list_key, strlen(q->list_key));
+		rc = q->pack_list(txn, &pk, &sb, c->id);
 	}
 	if (rc == GW_ENOTFOUND) {
-		snprintf(c->err, sizeof(c->err), "no customer %llu", (unsigned long long)c->id);
+		snprintf(c->err, sizeof(c->err), "no %s %llu", q->what, (unsigned long long)c->id);
 		reply_error(c, rc, c->err);
 	} else if (rc) {
-		reply_error(c, rc, "customer lookup failed: store error");
+		snprintf(c->err, sizeof(c->err), "%s lookup failed: store error", q->what);
+		reply_error(c, rc, c->err);
 	} else {
 		reply_ok(c, &sb);
 	}
-	free(rec);
-	proto_customer_clear(&cu);
 	store_txn_abort(txn);
 	msgpack_sbuffer_destroy(&sb);
+}
+
+static void cmd_ticket_get(struct cmd_ctx *c)
+{
+	cmd_query(c, &query_ticket);
+}
+
+static void cmd_customer_get(struct cmd_ctx *c)
+{
+	cmd_query(c, &query_customer);
 }
 
 /* --- status ----------------------------------------------------------- */

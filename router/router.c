@@ -44,7 +44,16 @@ struct router {
 	char status_path[4096];
 };
 
-static void *router_bind(struct router *r, int type, const char *endpoint)
+/*
+ * High-water mark of the ingest socket, per connector. A ROUTER socket drops
+ * what it cannot queue, and a dropped ack costs a resend after the
+ * connector's resend_ms; each connector has at most max_inflight (4096 by
+ * default) messages unanswered, so the queue must hold a whole window of
+ * acks with room to spare.
+ */
+#define ROUTER_INGEST_HWM 65536
+
+static void *router_bind(struct router *r, int type, const char *endpoint, int hwm)
 {
 	void *s = zmq_socket(r->zctx, type);
 	int zero = 0;
@@ -52,10 +61,9 @@ static void *router_bind(struct router *r, int type, const char *endpoint)
 	if (!s)
 		return NULL;
 	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
-	if (type == ZMQ_PUB) {
-		int hwm = (int)r->cfg->router.publish_hwm;
-
+	if (hwm > 0) {
 		zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+		zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	}
 	if (zmq_bind(s, endpoint) != 0) {
 		GW_ERROR("router", "cannot bind %s: %s", endpoint, zmq_strerror(errno));
@@ -70,9 +78,10 @@ static int router_open_sockets(struct router *r)
 	r->zctx = zmq_ctx_new();
 	if (!r->zctx)
 		return GW_EBUS;
-	r->ingest = router_bind(r, ZMQ_ROUTER, r->cfg->router.ingest);
-	r->pub = router_bind(r, ZMQ_PUB, r->cfg->router.publish);
-	r->cmd = router_bind(r, ZMQ_ROUTER, r->cfg->router.command);
+	r->ingest = router_bind(r, ZMQ_ROUTER, r->cfg->router.ingest, ROUTER_INGEST_HWM);
+	r->pub = router_bind(r, ZMQ_PUB, r->cfg->router.publish,
+			     (int)r->cfg->router.publish_hwm);
+	r->cmd = router_bind(r, ZMQ_ROUTER, r->cfg->router.command, 0);
 	return r->ingest && r->pub && r->cmd ? GW_OK : GW_EBUS;
 }
 

@@ -85,3 +85,8 @@ int store_customer_put(struct store_txn *txn, const struct proto_customer *c)
 	free(buf);
 	return rc;
 }
+
+int store_customer_raw(struct store_txn *txn, uint64_t id, const void **data, size_t *len)
+{
+	return store_rec_get(txn, TBL_CUSTOMERS, id, data, len);
+}

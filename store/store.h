@@ -81,10 +81,15 @@ int store_identity_put(struct store_txn *txn, const char *channel, const char *a
  * proto_customer_clear). */
 int store_customer_get(struct store_txn *txn, uint64_t id, struct proto_customer *c);
 int store_customer_put(struct store_txn *txn, const struct proto_customer *c);
+/* store_customer_raw - the stored record as msgpack, a view valid until the
+ * txn ends (what queries send on without decoding). */
+int store_customer_raw(struct store_txn *txn, uint64_t id, const void **data, size_t *len);
 
 /* --- tickets.c ------------------------------------------------------- */
 
 int store_ticket_get(struct store_txn *txn, uint64_t id, struct proto_ticket *t);
+/* store_ticket_raw - the stored record as msgpack, as store_customer_raw. */
+int store_ticket_raw(struct store_txn *txn, uint64_t id, const void **data, size_t *len);
 /* store_ticket_put - writes the ticket and its customer index entry. */
 int store_ticket_put(struct store_txn *txn, const struct proto_ticket *t);
 /* store_customer_tickets - calls `fn` for each ticket id of a customer in

@@ -47,3 +47,8 @@ int store_customer_tickets(struct store_txn *txn, uint64_t customer_id, size_t m
 {
 	return store_pair_scan(txn, TBL_CUST_TIX, customer_id, max, fn, arg);
 }
+
+int store_ticket_raw(struct store_txn *txn, uint64_t id, const void **data, size_t *len)
+{
+	return store_rec_get(txn, TBL_TICKETS, id, data, len);
+}

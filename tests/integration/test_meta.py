@@ -163,7 +163,7 @@ class MetaTestCase(GatewayTestCase):
 
     meta_lines = ()
 
-    def start_meta_gateway(self, extra_lines=(), env=None, secret=None):
+    def start_meta_gateway(self, extra_lines=(), env=None, secret=None, expect_running=True):
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root, exist_ok=True)
         gw = gwtest.Gateway(root)
@@ -181,7 +181,11 @@ class MetaTestCase(GatewayTestCase):
         gw.env["GATEWAY_META_APP_SECRET"] = self.secret
         gw.env["GATEWAY_META_VERIFY_TOKEN"] = self.verify_token
         gw.env.update(env or {})
-        gw.connectors.append(INSTANCE)
+        for k, v in (env or {}).items():
+            if v is None:
+                del gw.env[k]
+        if expect_running:
+            gw.connectors.append(INSTANCE)
         self._gateways.append(gw)
         self.addCleanup(gw.check_health)
         self.addCleanup(gw.cleanup)
@@ -189,7 +193,8 @@ class MetaTestCase(GatewayTestCase):
         self.gw = gw
         self.client = MetaClient(self.meta_port, self.secret)
         self.addCleanup(self.client.close)
-        gwtest.wait_until(self._meta_healthy, tmo(10), "GET /healthz of the Meta connector")
+        if expect_running:
+            gwtest.wait_until(self._meta_healthy, tmo(10), "GET /healthz of the Meta connector")
         return gw
 
     def _meta_healthy(self):
@@ -320,11 +325,14 @@ class MetaWebhook(MetaTestCase):
                 n = self.accept(body)
                 self.assertGreaterEqual(n, 1, name)
                 total += n
-        # Every accepted event reached the router, none rejected.
+        # Every accepted event was committed once and reached the router,
+        # none rejected (received may count resends after a slow router).
+        c = self.meta_counters({"accepted": len(bodies)})
+        self.assertEqual(c["outbox"]["committed"], total, c)
         self.wait_received(total)
         st = self.router()
-        self.assertEqual(st["received"], total, st)
         self.assertEqual(st["rejected"], 0, st)
+        self.assertEqual(st["stored"] + st["duplicates"], st["received"], st)
         bus.wait_for(lambda c: c.complete_to(st["head_seq"]), tmo(10), "every event on the bus")
         types = {t for _, t, _ in bus.snapshot()}
         for t in ("message.received", "message.sent", "message.status", "message.edited",
@@ -349,7 +357,7 @@ class MetaWebhook(MetaTestCase):
         self.accept(body, events=1)
         self.wait_received(2)
         st = self.router()
-        self.assertEqual(st["duplicates"], 1, st)
+        self.assertGreaterEqual(st["duplicates"], 1, st)
         self.assertEqual(st["head_seq"], head, st)
         self.assertEqual(bus.seqs_of("wamid.it-again"), [bus.seqs_of("wamid.it-again")[0]])
 
@@ -428,6 +436,28 @@ class MetaSignatureFixture(MetaTestCase):
                              ["header"])
         self.assert_refused(r, 401, "unauthorized")
         self.wait_received(1)
+
+
+class MetaDisabled(MetaTestCase):
+    """Without its secrets the connector stays off, and gatewayctl says why."""
+
+    def test_status_names_the_missing_variable(self):
+        gw = self.start_meta_gateway(env={"GATEWAY_META_VERIFY_TOKEN": None},
+                                     expect_running=False)
+        want = "verify_token: environment variable GATEWAY_META_VERIFY_TOKEN is not set"
+        gwtest.wait_until(lambda: want in gw.ctl("status").stdout, tmo(10),
+                          "the reason in gatewayctl status",
+                          on_fail=lambda: gw.ctl("status").stdout)
+        c = gw.child(INSTANCE)
+        self.assertEqual(c.get("state"), "disabled", c)
+        self.assertFalse(self._meta_healthy())
+
+    def test_media_download_needs_an_access_token(self):
+        gw = self.start_meta_gateway(extra_lines=["media_download: true"], expect_running=False)
+        want = "access_token: required when media_download is on"
+        gwtest.wait_until(lambda: want in gw.ctl("status").stdout, tmo(10),
+                          "the reason in gatewayctl status",
+                          on_fail=lambda: gw.ctl("status").stdout)
 
 
 class MetaMedia(MetaTestCase):

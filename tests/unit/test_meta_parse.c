@@ -1088,6 +1088,10 @@ static void test_missing_and_bad_fields(void **state)
 	assert_refused("{\"object\":\"instagram\",\"entry\":[{\"id\":\"1\",\"messaging\":[{"
 		       "\"sender\":{\"id\":\"2\"},\"timestamp\":-5,\"message\":{\"mid\":\"m\"}}]}]}",
 		       GW_EPROTO, "messaging[0].timestamp");
+	/* Chatwoot-style ISO dates are not what Meta sends. */
+	assert_refused("{\"object\":\"instagram\",\"entry\":[{\"id\":\"1\",\"time\":"
+		       "\"2021-09-08T06:34:04+0000\",\"messaging\":[]}]}",
+		       GW_EPROTO, "entry[0].time: not an epoch time");
 	assert_refused("{\"object\":\"page\",\"entry\":[{\"id\":\"1\",\"messaging\":[{"
 		       "\"timestamp\":5,\"message\":{\"mid\":\"m\",\"text\":\"hi\"}}]}]}",
 		       GW_EPROTO, "entry[0].messaging[0].sender.id: required");
