@@ -17,8 +17,10 @@
  *   reply_to      In-Reply-To and References ids (without <>), oldest first
  *   auto_reply    Auto-Submitted other than "no", X-Autoreply, X-Autorespond,
  *                 Precedence bulk/junk/list/auto_reply, X-Auto-Response-Suppress
+ *                 naming All, OOF or AutoReply (DR/RN/NRN alone are set by
+ *                 people too)
  *   bounce        multipart/report, a mailer-daemon/postmaster sender, an
- *                 empty Return-Path (<>)
+ *                 empty Return-Path (<>), X-Failed-Recipients
  *   warnings      what was malformed and how it was read
  *
  * Threading: reentrant once email_parse_init() has run (GMime's g_mime_init).
