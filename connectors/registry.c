@@ -8,12 +8,14 @@
 
 #include "connectors/api/api.h"
 #include "connectors/livechat/livechat.h"
+#include "connectors/email/email.h"
 #include "connectors/meta/meta.h"
 
 const struct connector_type *const connector_types[] = {
 	&connector_api,
 	&connector_meta,
 	&connector_livechat,
+	&connector_email,
 	NULL,
 };
 

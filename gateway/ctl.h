@@ -47,6 +47,9 @@ struct ctl {
 	uint64_t id;           /* ticket / customer ID */
 	const char *text;      /* send: the reply's text */
 	const char *channel, *author, *command_id; /* send: options, NULL if absent */
+	const char *file;      /* parse-email: the message file */
+	const char *q_sub;     /* quarantine: list, show or reingest */
+	const char *q_arg;     /* quarantine: the ID, NULL for list */
 	void *zctx;            /* ZeroMQ context, created on first use */
 	void *req;             /* REQ socket, NULL until the first request */
 };
@@ -102,6 +105,8 @@ int ctl_cmd_ticket(struct ctl *ctl);
 int ctl_cmd_customer(struct ctl *ctl);
 int ctl_cmd_status(struct ctl *ctl);
 int ctl_cmd_send(struct ctl *ctl);
+int ctl_cmd_quarantine(struct ctl *ctl); /* ctl_quarantine.c */
+int ctl_cmd_parse_email(struct ctl *ctl); /* ctl_email.c */
 
 /* ---- shared helpers (ctl_events.c) ---- */
 

@@ -36,7 +36,9 @@
 #define NEED_COMMAND 2u
 #define NEED_STATE 4u
 #define NEED_ID 8u
-#define NEED_TEXT 16u /* a second operand: the text */
+#define NEED_FILE 16u /* one FILE operand */
+#define NEED_SUB 32u  /* a subcommand and an optional operand */
+#define NEED_TEXT 64u /* a second operand: the text */
 
 struct command {
 	const char *name;
@@ -53,6 +55,8 @@ static const struct command commands[] = {
 	{"customer", ctl_cmd_customer, OPT_JSON, NEED_COMMAND | NEED_ID},
 	{"send", ctl_cmd_send, OPT_JSON | OPT_CHANNEL | OPT_AUTHOR | OPT_COMMAND_ID,
 	 NEED_COMMAND | NEED_ID | NEED_TEXT},
+	{"quarantine", ctl_cmd_quarantine, OPT_JSON, NEED_STATE | NEED_SUB},
+	{"parse-email", ctl_cmd_parse_email, OPT_JSON, NEED_FILE},
 };
 
 struct args {
@@ -78,6 +82,10 @@ static void usage(FILE *f)
 		"  customer ID [--json]              a customer and their tickets\n"
 		"  send TICKET TEXT [--channel C] [--author NAME] [--command-id ID] [--json]\n"
 		"                                    reply to the customer of a ticket\n"
+		"  quarantine list [--json]          email messages set aside, and why\n"
+		"  quarantine show ID [--json]       one of them\n"
+		"  quarantine reingest ID            parse it again; ingest it if it now passes\n"
+		"  parse-email FILE [--json]         the event a message file would become (JSON)\n"
 		"\n"
 		"options:\n"
 		"  --config FILE            config file (default %s)\n"
@@ -184,12 +192,22 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 	for (unsigned i = 0; i < OPT_COUNT; i++)
 		if ((a->seen & (1u << i)) && !(a->cmd->opts & (1u << i)))
 			return usage_error("%s is not an option of this command", opt_names[i]);
-	want = 1 + !!(a->cmd->needs & NEED_ID) + !!(a->cmd->needs & NEED_TEXT);
+	if (a->cmd->needs & NEED_SUB) {
+		if (n < 2 || n > 3)
+			return usage_error("%s needs a subcommand (see --help)", a->cmd->name);
+		ctl->q_sub = argv[optind + 1];
+		ctl->q_arg = n == 3 ? argv[optind + 2] : NULL;
+		return -1;
+	}
+	want = 1 + !!(a->cmd->needs & (NEED_ID | NEED_FILE)) + !!(a->cmd->needs & NEED_TEXT);
 	if (n != want)
-		return usage_error(want == 3   ? "%s needs an ID and a text"
-				   : want == 2 ? "%s needs exactly one ID"
-					       : "%s takes no arguments",
+		return usage_error(want == 3 ? "%s needs an ID and a text"
+				   : (a->cmd->needs & NEED_ID)   ? "%s needs exactly one ID"
+				   : (a->cmd->needs & NEED_FILE) ? "%s needs exactly one FILE"
+								 : "%s takes no arguments",
 				   a->cmd->name);
+	if (a->cmd->needs & NEED_FILE)
+		ctl->file = argv[optind + 1];
 	if (a->cmd->needs & NEED_TEXT)
 		ctl->text = argv[optind + 2];
 	if ((a->cmd->needs & NEED_ID) &&

@@ -8,9 +8,11 @@ packages=(
   build-essential cmake pkg-config
   # runtime libraries
   libwebsockets-dev libzmq3-dev libmsgpack-dev liblmdb-dev libjansson-dev
-  libyaml-dev libssl-dev libcurl4-openssl-dev libgmime-3.0-dev
+  libyaml-dev libssl-dev libcurl4-openssl-dev libgmime-3.0-dev libxml2-dev
   # tests and tools
   libcmocka-dev lmdb-utils python3 python3-zmq python3-msgpack
+  # email tests: a throw-away IMAP server, and openssl for its certificate
+  dovecot-core dovecot-imapd openssl
   # benchmark ceiling (an idle HTTP server on loopback)
   nginx-light
   # browser tests of the live-chat widget (tests/browser)
@@ -30,6 +32,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all packages present"
+fi
+
+# The email tests start their own Dovecot (tests/integration/dovecot.py);
+# the package's system service is not used. Where installing started it,
+# stop it and keep it from starting at boot (systemd may not exist here).
+if [ -e /run/dovecot/master.pid ] && [ -x /usr/sbin/dovecot ]; then
+  $sudo_cmd /usr/sbin/dovecot stop >/dev/null 2>&1 || true
+fi
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  $sudo_cmd systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
 fi
 
 # Build. BUILD_DIR and GW_SANITIZE=1 (AddressSanitizer + UBSan) select the

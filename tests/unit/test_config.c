@@ -127,13 +127,18 @@ static void test_example_loads(void **state)
 		print_error("%s\n", fx->err);
 	assert_int_equal(rc, GW_OK);
 	assert_string_equal(fx->err, "");
-	assert_int_equal(fx->cfg->n_connectors, 3);
+	assert_int_equal(fx->cfg->n_connectors, 4);
 	c = gw_config_find_connector(fx->cfg, "livechat");
 	assert_non_null(c);
 	assert_string_equal(c->type, "livechat");
 	assert_true(c->enabled);
 	assert_string_equal(c->disabled_reason,
 			    "secret: environment variable GATEWAY_LIVECHAT_SECRET is not set");
+
+	/* The email example is shipped off: it names a server to fill in. */
+	c = gw_config_find_connector(fx->cfg, "support-mail");
+	assert_non_null(c);
+	assert_false(c->enabled);
 	c = gw_config_find_connector(fx->cfg, "meta");
 	assert_non_null(c);
 	assert_string_equal(c->type, "meta");

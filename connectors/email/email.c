@@ -1,0 +1,912 @@
+/*
+ * email.c - the `email` connector type: one IMAP mailbox per instance
+ * (docs/channels/email.md).
+ *
+ * The loop reads the mailbox in UID order, a batch of fetch_batch messages
+ * at a time:
+ *
+ *   EXAMINE              UIDVALIDITY and UIDNEXT (a new UIDVALIDITY starts
+ *                        over from UID 1; Message-ID dedup absorbs repeats)
+ *   UID SEARCH           the UIDs above the last durable one, in windows
+ *   per message          size check, fetch, email_parse():
+ *                          ingest      -> proto_encode -> outbox_add
+ *                          own address -> counted, skipped
+ *                          quarantine  -> quarantine_put (fsync'ed)
+ *   outbox_commit        the batch's events are durable
+ *   state file           last_uid = the batch's last UID (fsync'ed)
+ *   action               \Seen or move for the UIDs now durable; a failure
+ *                        is remembered (pending_from) and retried later,
+ *                        and never holds up reading
+ *
+ * So a crash anywhere repeats at most one batch (deduplicated downstream)
+ * and never skips a message, however long the connector was down.
+ *
+ * New mail is noticed by IMAP IDLE on a second connection when the server
+ * has it and `idle` is on, and in any case by a check every
+ * poll_interval_ms. Reingest requests from `gatewayctl quarantine
+ * reingest` are served every second. While waiting on the network, the
+ * tick pumps the outbox every IMAP_TICK_MS and notices a stop.
+ *
+ * Threading: everything runs on the thread that calls run().
+ */
+#include "connectors/email/email.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "connectors/email/email_parse.h"
+#include "connectors/email/email_state.h"
+#include "connectors/email/imap.h"
+#include "connectors/email/quarantine.h"
+#include "connectors/outbox.h"
+#include "connectors/runtime.h"
+#include "gateway/err.h"
+#include "gateway/log.h"
+#include "gateway/util.h"
+#include "proto/proto.h"
+
+#define EMAIL_SECRET_MAX 1024
+#define EMAIL_URL_MAX 1024
+#define EMAIL_OWN_MAX 64               /* own addresses at most */
+#define EMAIL_BACKOFF_MIN_MS 1000
+#define EMAIL_BACKOFF_MAX_MS 60000
+#define EMAIL_ACTION_RETRY_MS 60000    /* a failed \Seen or move is tried again after */
+#define EMAIL_IDLE_RETRY_MS 60000      /* a failed IDLE connection is tried again after */
+#define EMAIL_REINGEST_MS 1000         /* reingest requests are looked for this often */
+#define EMAIL_FETCH_FAILS 3            /* fetches refused in a row before quarantine */
+
+#define EMAIL_OFF(m) offsetof(struct email_settings, m)
+
+static const struct conf_entry email_conf_entries[] = {
+	{CONF_STRING, "url", NULL, 0, EMAIL_URL_MAX, CONF_F_REQUIRED, EMAIL_OFF(url),
+	 "the mailbox: imaps://host[:993]/INBOX or imap://host[:143]/INBOX"},
+	{CONF_STRING, "username", NULL, 0, 320, CONF_F_REQUIRED, EMAIL_OFF(username),
+	 "IMAP login"},
+	{CONF_SECRET, "password", NULL, 0, EMAIL_SECRET_MAX, CONF_F_REQUIRED,
+	 EMAIL_OFF(password), "IMAP password or app password; use ${ENV}"},
+	{CONF_STRING, "tls", "auto", 0, 16, 0, EMAIL_OFF(tls),
+	 "auto (implicit for imaps://, starttls for imap://), implicit, starttls, or none "
+	 "(plain IMAP, loopback hosts only)"},
+	{CONF_PATH, "ca_file", NULL, 0, 1024, 0, EMAIL_OFF(ca_file),
+	 "PEM file of the CA that signed the server's certificate; default: the system's"},
+	{CONF_INT, "poll_interval_ms", "30000", 1000, 86400000, 0, EMAIL_OFF(poll_interval_ms),
+	 "the mailbox is checked this often (also with IDLE, as a safety net)"},
+	{CONF_BOOL, "idle", "true", 0, 0, 0, EMAIL_OFF(idle),
+	 "wait for new mail with IMAP IDLE when the server offers it"},
+	{CONF_STRING, "after", "seen", 0, 16, 0, EMAIL_OFF(after),
+	 "once a message is durable: seen (flag \\Seen), move (to move_to) or none"},
+	{CONF_STRING, "move_to", NULL, 0, 256, 0, EMAIL_OFF(move_to),
+	 "folder the messages go to with after: move (ASCII name, must exist)"},
+	{CONF_STRING, "own_addresses", NULL, 0, 8192, 0, EMAIL_OFF(own_addresses),
+	 "comma-separated addresses of the gateway itself: mail from them is skipped"},
+	{CONF_INT, "max_message_bytes", "26214400", 1024, 1073741824, 0,
+	 EMAIL_OFF(max_message_bytes),
+	 "larger messages are not read: quarantined with the reason"},
+	{CONF_INT, "max_attachment_bytes", "10485760", 0, 1073741824, 0,
+	 EMAIL_OFF(max_attachment_bytes),
+	 "larger attachments are listed in the event but their bytes are not stored"},
+	{CONF_INT, "fetch_batch", "100", 1, 1000, 0, EMAIL_OFF(fetch_batch),
+	 "messages read per durable commit"},
+	{CONF_INT, "spool_max", "1000000", 1000, 100000000, 0, EMAIL_OFF(spool_max),
+	 "read messages not yet routed kept at most; past it reading pauses"},
+	{CONF_INT, "spool_map_mb", "1024", 16, 1048576, 0, EMAIL_OFF(spool_map_mb),
+	 "LMDB map size of the spool in MiB (disk is used only as it fills)"},
+	{CONF_PATH, "attachment_dir", NULL, 0, 1024, 0, EMAIL_OFF(attachment_dir),
+	 "folder of stored attachments, named by their SHA-256; default "
+	 "<state_dir>/attachments"},
+};
+
+static const struct conf_section email_conf_section = {
+	.name = "connectors[type=email]",
+	.entries = email_conf_entries,
+	.n_entries = sizeof(email_conf_entries) / sizeof(email_conf_entries[0]),
+	.struct_size = sizeof(struct email_settings),
+	.desc = "One IMAP mailbox, read in UID order without gaps; each message becomes "
+		"a message.received event (docs/channels/email.md).",
+};
+
+enum email_after { AFTER_SEEN, AFTER_MOVE, AFTER_NONE };
+
+struct email {
+	struct connector_instance *inst;
+	const struct email_settings *set;
+	const char *module;
+	struct imap *imap;
+	struct quarantine *q;
+	struct email_state st;
+	char state_path[4096];
+	char attach_dir[4096];
+	char *own_buf;              /* lowercase copy of own_addresses, split in place */
+	const char *own[EMAIL_OWN_MAX];
+	size_t n_own;
+	enum email_after after;
+	uint32_t *queue;            /* UIDs found by the last search, ascending */
+	size_t queue_n, queue_pos;
+	uint32_t window_end;        /* the last UID the search covered */
+	uint32_t uidnext;           /* from the last EXAMINE */
+	struct imap_msginfo *info;  /* fetch_batch entries */
+	struct imap_buf buf;
+	uint32_t fail_uid;          /* the UID whose fetch keeps failing */
+	int fail_count;
+	size_t added;               /* events added in the batch being built */
+	int64_t next_action_us;
+	int64_t idle_retry_us;
+	int64_t pump_warn_us;       /* outbox pump failures are logged this rarely */
+	uint64_t ignored, quarantined;
+};
+
+/* ---- settings ---------------------------------------------------------------- */
+
+static int email_tls_mode(const struct email_settings *s, const char *scheme,
+			  enum imap_tls *mode)
+{
+	int imaps = strcmp(scheme, "imaps") == 0;
+
+	if (strcmp(s->tls, "auto") == 0)
+		*mode = imaps ? IMAP_TLS_IMPLICIT : IMAP_TLS_STARTTLS;
+	else if (strcmp(s->tls, "implicit") == 0 && imaps)
+		*mode = IMAP_TLS_IMPLICIT;
+	else if (strcmp(s->tls, "starttls") == 0 && !imaps)
+		*mode = IMAP_TLS_STARTTLS;
+	else if (strcmp(s->tls, "none") == 0 && !imaps)
+		*mode = IMAP_TLS_NONE;
+	else
+		return -1;
+	return 0;
+}
+
+static int email_loopback(const char *host)
+{
+	return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+	       strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0;
+}
+
+/* Scheme and host of the URL; returns 0 when it is an IMAP URL with a mailbox. */
+static int email_url_parts(const char *url, char *scheme, size_t ssize, char *host,
+			   size_t hsize)
+{
+	CURLU *u = curl_url();
+	char *sc = NULL, *h = NULL, *path = NULL, *user = NULL;
+	int rc = -1;
+
+	if (!u)
+		return -1;
+	/* A login in the URL would end up in logs: username and password only. */
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER &&
+	    curl_url_get(u, CURLUPART_SCHEME, &sc, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+	    (strcmp(sc, "imap") == 0 || strcmp(sc, "imaps") == 0) && strlen(path) > 1 &&
+	    !strchr(path, ';')) {
+		snprintf(scheme, ssize, "%s", sc);
+		snprintf(host, hsize, "%s", h);
+		rc = 0;
+	}
+	curl_free(sc);
+	curl_free(h);
+	curl_free(path);
+	curl_free(user);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static int email_ascii_folder(const char *s)
+{
+	if (!s || !s[0])
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static int email_check_after(const struct email_settings *s, char *why, size_t whylen)
+{
+	if (strcmp(s->after, "seen") != 0 && strcmp(s->after, "move") != 0 &&
+	    strcmp(s->after, "none") != 0) {
+		snprintf(why, whylen, "after: must be seen, move or none");
+		return 1;
+	}
+	if (strcmp(s->after, "move") == 0 && !email_ascii_folder(s->move_to)) {
+		snprintf(why, whylen, "move_to: an ASCII folder name is required with after: move");
+		return 1;
+	}
+	return 0;
+}
+
+static int email_check(const void *settings, char *why, size_t whylen)
+{
+	const struct email_settings *s = settings;
+	char scheme[16], host[256];
+	enum imap_tls mode;
+
+	if (!s || !s->password || !s->password[0]) {
+		snprintf(why, whylen, "password: empty; set the IMAP password");
+		return 1;
+	}
+	if (email_url_parts(s->url, scheme, sizeof(scheme), host, sizeof(host)) != 0) {
+		snprintf(why, whylen, "url: not imap://host/MAILBOX or imaps://host/MAILBOX "
+			 "(without a login: use username and password)");
+		return 1;
+	}
+	if (email_tls_mode(s, scheme, &mode) != 0) {
+		snprintf(why, whylen, "tls: %s does not fit a %s:// url (implicit goes with "
+			 "imaps://, starttls and none with imap://)", s->tls, scheme);
+		return 1;
+	}
+	if (mode == IMAP_TLS_NONE && !email_loopback(host)) {
+		snprintf(why, whylen, "tls: none is allowed for loopback hosts only, not %s", host);
+		return 1;
+	}
+	return email_check_after(s, why, whylen);
+}
+
+/* own_addresses: lowercase, split at commas, blanks trimmed. */
+static int email_own_addresses(struct email *e)
+{
+	char *p;
+
+	if (!e->set->own_addresses)
+		return GW_OK;
+	e->own_buf = gw_strdup(e->set->own_addresses);
+	if (!e->own_buf)
+		return GW_ENOMEM;
+	for (p = e->own_buf; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	p = e->own_buf;
+	while (*p) {
+		char *start = p, *end;
+
+		while (*p && *p != ',')
+			p++;
+		end = p;
+		if (*p)
+			*p++ = '\0';
+		while (*start == ' ' || *start == '\t')
+			start++;
+		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (!*start)
+			continue;
+		if (e->n_own == EMAIL_OWN_MAX) {
+			GW_WARN(e->module, "own_addresses: only the first %d are used", EMAIL_OWN_MAX);
+			break;
+		}
+		e->own[e->n_own++] = start;
+	}
+	return GW_OK;
+}
+
+/* ---- the tick: outbox, status, stop ------------------------------------------- */
+
+static int email_tick(void *arg)
+{
+	struct email *e = arg;
+
+	if (outbox_pump(e->inst->outbox) != GW_OK && gw_mono_us() >= e->pump_warn_us) {
+		GW_WARN(e->module, "the outbox cannot send or delete entries (see above)");
+		e->pump_warn_us = gw_mono_us() + 10000000;
+	}
+	connector_status_tick(e->inst);
+	return connector_stopping();
+}
+
+/* ---- progress ------------------------------------------------------------------- */
+
+static int email_save(struct email *e)
+{
+	int rc = email_state_save(e->state_path, e->set->url, &e->st);
+
+	if (rc != GW_OK)
+		GW_ERROR(e->module, "cannot write %s: %s", e->state_path, gw_strerror(rc));
+	return rc;
+}
+
+/* A UIDVALIDITY other than the stored one: every UID is new. */
+static int email_new_validity(struct email *e, uint32_t v)
+{
+	if (e->st.uidvalidity)
+		GW_WARN(e->module, "UIDVALIDITY of %s changed from %u to %u: reading it again "
+			"from UID 1 (repeats are deduplicated by Message-ID)",
+			imap_mailbox_name(e->imap), e->st.uidvalidity, v);
+	else
+		GW_INFO(e->module, "first read of %s (UIDVALIDITY %u): from UID 1",
+			imap_mailbox_name(e->imap), v);
+	if (e->st.pending_from)
+		GW_WARN(e->module, "the action on UIDs %u:%u of the old UIDVALIDITY is dropped",
+			e->st.pending_from, e->st.last_uid);
+	e->st.uidvalidity = v;
+	e->st.last_uid = 0;
+	e->st.pending_from = 0;
+	e->queue_n = e->queue_pos = 0;
+	return email_save(e);
+}
+
+/*
+ * Everything up to `uid` is handled: durable, quarantined or skipped. With
+ * `act`, the action after durability is owed from `first` on.
+ */
+static int email_advance(struct email *e, uint32_t first, uint32_t uid, int act)
+{
+	if (uid <= e->st.last_uid)
+		return GW_OK;
+	if (act && e->after != AFTER_NONE && !e->st.pending_from)
+		e->st.pending_from = first;
+	e->st.last_uid = uid;
+	return email_save(e);
+}
+
+/* ---- the action after durability ------------------------------------------- */
+
+static int email_act(struct email *e)
+{
+	char set[32];
+	int rc;
+
+	if (!e->st.pending_from || gw_mono_us() < e->next_action_us)
+		return GW_OK;
+	snprintf(set, sizeof(set), "%u:%u", e->st.pending_from, e->st.last_uid);
+	if (e->after == AFTER_MOVE)
+		rc = imap_move(e->imap, set, e->set->move_to);
+	else
+		rc = imap_seen(e->imap, set);
+	if (rc == GW_ECLOSED)
+		return rc;
+	if (rc != GW_OK) {
+		GW_WARN(e->module, "cannot %s UIDs %s: %s; tried again in %d s (reading goes on)",
+			e->after == AFTER_MOVE ? "move" : "flag \\Seen", set, imap_last_error(e->imap),
+			EMAIL_ACTION_RETRY_MS / 1000);
+		e->next_action_us = gw_mono_us() + (int64_t)EMAIL_ACTION_RETRY_MS * 1000;
+		return GW_OK;
+	}
+	GW_DEBUG(e->module, "%s UIDs %s", e->after == AFTER_MOVE ? "moved" : "flagged", set);
+	e->st.pending_from = 0;
+	return email_save(e);
+}
+
+/* ---- one message ------------------------------------------------------------------- */
+
+static void email_parse_opts(struct email *e, struct email_parse_options *opt)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->account = e->inst->conf->name;
+	opt->received_at = gw_now_ms();
+	opt->attachment_dir = e->attach_dir;
+	opt->max_attachment_bytes = (size_t)e->set->max_attachment_bytes;
+	opt->max_message_bytes = (size_t)e->set->max_message_bytes;
+	opt->own_addresses = e->own;
+	opt->n_own = e->n_own;
+}
+
+static int email_quarantine(struct email *e, uint32_t uid, const void *raw, size_t len,
+			    uint64_t size, const char *reason)
+{
+	int rc = quarantine_put(e->q, e->st.uidvalidity, uid, raw, len, size, reason);
+
+	if (rc != GW_OK) {
+		GW_ERROR(e->module, "cannot quarantine UID %u: %s", uid, gw_strerror(rc));
+		return rc;
+	}
+	e->quarantined++;
+	e->inst->stats.rejected++;
+	GW_WARN(e->module, "UID %u quarantined as %s/%u-%u: %s", uid, e->inst->conf->name,
+		e->st.uidvalidity, uid, reason);
+	return GW_OK;
+}
+
+/*
+ * Encodes and queues the event of a parsed message. GW_OK when queued or
+ * quarantined (cannot be encoded); GW_EFULL and other errors stop the batch.
+ */
+static int email_queue(struct email *e, uint32_t uid, struct email_result *res,
+		       const char *raw, size_t len)
+{
+	struct proto_error perr;
+	char *enc = NULL, reason[300];
+	size_t enc_len = 0;
+	int rc;
+
+	memset(&perr, 0, sizeof(perr));
+	rc = proto_encode(&res->ev, &enc, &enc_len, &perr);
+	if (rc == GW_OK)
+		rc = outbox_add(e->inst->outbox, enc, enc_len);
+	free(enc);
+	if (rc == GW_OK) {
+		e->added++;
+		return GW_OK;
+	}
+	if (rc == GW_EFULL || rc == GW_ENOMEM)
+		return rc;
+	snprintf(reason, sizeof(reason), "cannot become an event: %s",
+		 perr.message[0] ? perr.message : gw_strerror(rc));
+	return email_quarantine(e, uid, raw, len, len, reason);
+}
+
+/* Parses the fetched message and acts on the verdict. */
+static int email_handle(struct email *e, uint32_t uid, const char *raw, size_t len)
+{
+	struct email_parse_options opt;
+	struct email_result res;
+	int rc;
+
+	memset(&res, 0, sizeof(res));
+	email_parse_opts(e, &opt);
+	rc = email_parse(raw, len, &opt, &res);
+	if (rc != GW_OK) {
+		GW_ERROR(e->module, "cannot parse UID %u: %s", uid, gw_strerror(rc));
+		goto out;
+	}
+	switch (res.verdict) {
+	case EMAIL_INGEST:
+		rc = email_queue(e, uid, &res, raw, len);
+		break;
+	case EMAIL_IGNORE_OWN:
+		e->ignored++;
+		GW_INFO(e->module, "UID %u skipped: %s", uid, res.reason);
+		break;
+	case EMAIL_QUARANTINE:
+	default:
+		rc = email_quarantine(e, uid, raw, len, len, res.reason);
+		break;
+	}
+out:
+	email_result_clear(&res);
+	return rc;
+}
+
+/* A fetch the server keeps refusing becomes a quarantine entry. */
+static int email_fetch_refused(struct email *e, uint32_t uid, uint64_t size)
+{
+	char reason[300];
+
+	if (e->fail_uid != uid) {
+		e->fail_uid = uid;
+		e->fail_count = 0;
+	}
+	if (++e->fail_count < EMAIL_FETCH_FAILS)
+		return GW_EPROTO;
+	snprintf(reason, sizeof(reason), "the server refused the fetch %d times: %s",
+		 e->fail_count, imap_last_error(e->imap));
+	return email_quarantine(e, uid, NULL, 0, size, reason);
+}
+
+/* One message of the batch: GW_OK when it is handled (its UID may pass). */
+static int email_one(struct email *e, const struct imap_msginfo *mi)
+{
+	char reason[160];
+	int rc;
+
+	e->inst->stats.requests++;
+	if (!mi->present) {
+		GW_DEBUG(e->module, "UID %u is gone (expunged meanwhile)", mi->uid);
+		return GW_OK;
+	}
+	if (mi->size > (uint64_t)e->set->max_message_bytes)
+		goto too_big;
+	rc = imap_fetch(e->imap, mi->uid, mi->seen, e->st.uidvalidity,
+			(size_t)e->set->max_message_bytes, &e->buf);
+	if (rc == GW_ETOOBIG)
+		goto too_big;
+	if (rc == GW_ENOTFOUND) {
+		GW_DEBUG(e->module, "UID %u is gone (expunged meanwhile)", mi->uid);
+		return GW_OK;
+	}
+	if (rc == GW_EPROTO)
+		return email_fetch_refused(e, mi->uid, mi->size);
+	if (rc != GW_OK)
+		return rc;
+	return email_handle(e, mi->uid, e->buf.data ? e->buf.data : "", e->buf.len);
+too_big:
+	snprintf(reason, sizeof(reason), "%llu bytes, over max_message_bytes %lld: not read",
+		 (unsigned long long)mi->size, e->set->max_message_bytes);
+	return email_quarantine(e, mi->uid, NULL, 0, mi->size, reason);
+}
+
+/* ---- a batch ------------------------------------------------------------------------- */
+
+/* Commits the batch's events and moves the progress past its handled UIDs. */
+static int email_commit(struct email *e, uint32_t first, uint32_t last)
+{
+	int rc = GW_OK;
+
+	if (outbox_queued(e->inst->outbox) > 0) {
+		rc = outbox_commit(e->inst->outbox);
+		if (rc != GW_OK) {
+			GW_ERROR(e->module, "cannot commit %zu messages: %s", e->added, gw_strerror(rc));
+			e->inst->stats.failed += e->added;
+			return rc;
+		}
+		e->inst->stats.accepted += e->added;
+	}
+	return email_advance(e, first, last, 1);
+}
+
+static int email_batch(struct email *e)
+{
+	size_t n = e->queue_n - e->queue_pos, done = 0;
+	const uint32_t *uids = e->queue + e->queue_pos;
+	uint32_t last;
+	int rc, stop = GW_OK;
+
+	if (n > (size_t)e->set->fetch_batch)
+		n = (size_t)e->set->fetch_batch;
+	rc = imap_info(e->imap, uids, n, e->info);
+	if (rc != GW_OK)
+		return rc;
+	e->added = 0;
+	for (done = 0; done < n; done++) {
+		/* Parsing is CPU work between network waits: pump and look for a stop. */
+		if (email_tick(e)) {
+			stop = GW_ECLOSED;
+			break;
+		}
+		stop = email_one(e, &e->info[done]);
+		if (stop != GW_OK)
+			break;
+	}
+	if (done == 0)
+		return stop;
+	last = uids[done - 1];
+	if (e->queue_pos + done == e->queue_n)
+		last = e->window_end; /* nothing else exists up to the window's end */
+	rc = email_commit(e, uids[0], last);
+	if (rc != GW_OK)
+		return rc;
+	e->queue_pos += done;
+	GW_DEBUG(e->module, "UIDs %u:%u done (%zu events)", uids[0], last, e->added);
+	return stop;
+}
+
+/* EXAMINE, validity, and the next window of UIDs into the queue. */
+static int email_refresh(struct email *e)
+{
+	struct imap_mailbox mb;
+	size_t n = 0;
+	int rc = imap_examine(e->imap, &mb);
+
+	if (rc != GW_OK)
+		return rc;
+	if (mb.uidvalidity != e->st.uidvalidity) {
+		rc = email_new_validity(e, mb.uidvalidity);
+		if (rc != GW_OK)
+			return rc;
+	}
+	e->uidnext = mb.uidnext;
+	e->queue_n = e->queue_pos = 0;
+	while (e->st.last_uid + 1 < mb.uidnext) {
+		uint32_t from = e->st.last_uid + 1, to = mb.uidnext - 1;
+
+		if (to - from >= IMAP_SEARCH_WINDOW)
+			to = from + IMAP_SEARCH_WINDOW - 1;
+		rc = imap_search(e->imap, from, to, e->queue, IMAP_SEARCH_WINDOW, &n);
+		if (rc != GW_OK)
+			return rc;
+		e->window_end = to;
+		if (n > 0) {
+			e->queue_n = n;
+			return GW_OK;
+		}
+		/* An empty window: those UIDs were expunged or never used. */
+		rc = email_advance(e, from, to, 0);
+		if (rc != GW_OK)
+			return rc;
+	}
+	return GW_OK;
+}
+
+/*
+ * One step of work: a fresh look at the mailbox when the queue is empty,
+ * then one batch, then the owed action. *more when work is left.
+ */
+static int email_cycle(struct email *e, int *more)
+{
+	int rc = GW_OK;
+
+	*more = 0;
+	if (e->queue_pos >= e->queue_n)
+		rc = email_refresh(e);
+	if (rc == GW_OK && e->queue_pos < e->queue_n)
+		rc = email_batch(e);
+	if (rc == GW_OK || rc == GW_EFULL)
+		if (email_act(e) == GW_ECLOSED)
+			rc = GW_ECLOSED;
+	*more = e->queue_pos < e->queue_n || e->st.last_uid + 1 < e->uidnext;
+	if (rc == GW_EAGAIN) {
+		/* A reconnect met another UIDVALIDITY: look again at once. */
+		e->queue_n = e->queue_pos = 0;
+		*more = 1;
+		rc = GW_OK;
+	}
+	return rc;
+}
+
+/* ---- reingest ------------------------------------------------------------------------- */
+
+/* Queues and commits the event of a reingested message, then answers. */
+static int email_reingest_commit(struct email *e, const char *id, struct email_result *res)
+{
+	struct proto_error perr;
+	char *enc = NULL, reason[300];
+	size_t enc_len = 0;
+	int rc;
+
+	memset(&perr, 0, sizeof(perr));
+	rc = proto_encode(&res->ev, &enc, &enc_len, &perr);
+	if (rc != GW_OK && rc != GW_ENOMEM) {
+		snprintf(reason, sizeof(reason), "cannot become an event: %s",
+			 perr.message[0] ? perr.message : gw_strerror(rc));
+		free(enc);
+		quarantine_answer(e->q, id, "quarantined", reason, 0);
+		return GW_OK;
+	}
+	if (rc == GW_OK)
+		rc = outbox_add(e->inst->outbox, enc, enc_len);
+	free(enc);
+	if (rc == GW_OK)
+		rc = outbox_commit(e->inst->outbox);
+	if (rc != GW_OK)
+		return rc; /* the request stays: tried again later */
+	e->inst->stats.accepted++;
+	quarantine_answer(e->q, id, "ingested", "", 1);
+	return GW_OK;
+}
+
+static int email_reingest_one(struct email *e, const char *id)
+{
+	struct email_parse_options opt;
+	struct email_result res;
+	char *raw = NULL, reason[300];
+	size_t len = 0;
+	int rc;
+
+	memset(&res, 0, sizeof(res));
+	rc = quarantine_load(e->q, id, (size_t)e->set->max_message_bytes, &raw, &len);
+	if (rc != GW_OK) {
+		snprintf(reason, sizeof(reason), "%s", rc == GW_ENOTFOUND ? "no such entry" :
+			 rc == GW_EMISSING ? "no stored copy (it was over max_message_bytes)" :
+			 gw_strerror(rc));
+		quarantine_answer(e->q, id, "error", reason, 0);
+		return GW_OK;
+	}
+	email_parse_opts(e, &opt);
+	rc = email_parse(raw, len, &opt, &res);
+	if (rc != GW_OK)
+		goto out;
+	if (res.verdict == EMAIL_QUARANTINE) {
+		quarantine_answer(e->q, id, "quarantined", res.reason, 0);
+	} else if (res.verdict == EMAIL_IGNORE_OWN) {
+		quarantine_answer(e->q, id, "ignored", res.reason, 1);
+	} else {
+		rc = email_reingest_commit(e, id, &res);
+	}
+	GW_INFO(e->module, "reingest of %s/%s: %s", e->inst->conf->name, id,
+		res.verdict == EMAIL_INGEST ? "ingested" : res.reason);
+out:
+	email_result_clear(&res);
+	free(raw);
+	return rc;
+}
+
+/* Serves the reingest requests gatewayctl left; the next one waits on an error. */
+static void email_reingest(struct email *e)
+{
+	char id[QUARANTINE_ID_MAX];
+	int n = 0;
+
+	while (n++ < 100 && quarantine_next_request(e->q, id) == GW_OK) {
+		int rc = email_reingest_one(e, id);
+
+		if (rc != GW_OK) {
+			GW_WARN(e->module, "reingest of %s/%s: %s; tried again later",
+				e->inst->conf->name, id, gw_strerror(rc));
+			break;
+		}
+	}
+}
+
+/* ---- the connector type ----------------------------------------------------------- */
+
+static int email_paths(struct email *e)
+{
+	const char *sd = e->inst->config->state_dir;
+	char dir[4096];
+	int n;
+
+	n = snprintf(dir, sizeof(dir), "%s/email", sd);
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return GW_EINVAL;
+	if (gw_mkdir_p(dir) != GW_OK)
+		return GW_EIO;
+	n = snprintf(e->state_path, sizeof(e->state_path), "%s/%s.state", dir,
+		     e->inst->conf->name);
+	if (n < 0 || (size_t)n >= sizeof(e->state_path))
+		return GW_EINVAL;
+	n = snprintf(e->attach_dir, sizeof(e->attach_dir), "%s",
+		     e->set->attachment_dir ? e->set->attachment_dir : "");
+	if (!e->set->attachment_dir)
+		n = snprintf(e->attach_dir, sizeof(e->attach_dir), "%s/attachments", sd);
+	if (n < 0 || (size_t)n >= sizeof(e->attach_dir))
+		return GW_EINVAL;
+	return gw_mkdir_p(e->attach_dir) == GW_OK ? GW_OK : GW_EIO;
+}
+
+static int email_load_state(struct email *e)
+{
+	char why[256] = "";
+	int fresh = 0, rc;
+
+	rc = email_state_load(e->state_path, e->set->url, &e->st, &fresh, why, sizeof(why));
+	if (rc != GW_OK) {
+		GW_ERROR(e->module, "%s: %s; move it away to read the mailbox from UID 1 again",
+			 e->state_path, why[0] ? why : gw_strerror(rc));
+		return rc;
+	}
+	if (!fresh)
+		GW_INFO(e->module, "resuming %s after UID %u (UIDVALIDITY %u)", e->set->url,
+			e->st.last_uid, e->st.uidvalidity);
+	return GW_OK;
+}
+
+static int email_open_imap(struct email *e)
+{
+	char scheme[16], host[256];
+	struct imap_options opt = {
+		.url = e->set->url,
+		.username = e->set->username,
+		.password = e->set->password,
+		.ca_file = e->set->ca_file,
+		.log_module = e->module,
+		.tick = email_tick,
+		.arg = e,
+	};
+
+	if (email_url_parts(e->set->url, scheme, sizeof(scheme), host, sizeof(host)) != 0 ||
+	    email_tls_mode(e->set, scheme, &opt.tls) != 0)
+		return GW_ECONFIG;
+	return imap_create(&opt, &e->imap);
+}
+
+static int email_create(struct connector_instance *inst)
+{
+	struct email *e = calloc(1, sizeof(*e));
+	int rc;
+
+	inst->ctx = e;
+	if (!e)
+		return GW_ENOMEM;
+	e->inst = inst;
+	e->set = inst->settings;
+	e->module = inst->log_module;
+	e->after = strcmp(e->set->after, "move") == 0   ? AFTER_MOVE
+		   : strcmp(e->set->after, "none") == 0 ? AFTER_NONE
+							: AFTER_SEEN;
+	e->queue = calloc(IMAP_SEARCH_WINDOW, sizeof(*e->queue));
+	e->info = calloc((size_t)e->set->fetch_batch, sizeof(*e->info));
+	if (!e->queue || !e->info)
+		return GW_ENOMEM;
+	email_parse_init();
+	rc = email_own_addresses(e);
+	if (rc == GW_OK)
+		rc = email_paths(e);
+	if (rc == GW_OK)
+		rc = email_load_state(e);
+	if (rc == GW_OK)
+		rc = email_open_imap(e);
+	if (rc == GW_OK)
+		rc = quarantine_open(inst->config->state_dir, inst->conf->name,
+				     imap_mailbox_name(e->imap), &e->q);
+	return rc;
+}
+
+/* Sleeps one tick (no IDLE). */
+static void email_nap(void)
+{
+	struct timespec ts = {0, (long)IMAP_TICK_MS * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Waits up to `ms` for news: on the IDLE connection when it is usable,
+ * otherwise one tick. Returns 1 when the mailbox has new mail.
+ */
+static int email_wait(struct email *e, int ms)
+{
+	int news = 0, rc;
+
+	if (!e->set->idle || !imap_has_idle(e->imap) || gw_mono_us() < e->idle_retry_us) {
+		email_nap();
+		email_tick(e);
+		return 0;
+	}
+	rc = imap_idle_wait(e->imap, e->st.last_uid + 1, ms, &news);
+	if (rc != GW_OK && rc != GW_ECLOSED) {
+		GW_WARN(e->module, "IDLE: %s; polling every %lld ms, IDLE again in %d s",
+			imap_last_error(e->imap), e->set->poll_interval_ms,
+			EMAIL_IDLE_RETRY_MS / 1000);
+		e->idle_retry_us = gw_mono_us() + (int64_t)EMAIL_IDLE_RETRY_MS * 1000;
+	}
+	return news;
+}
+
+/* Logs a failed cycle and returns the backoff before the next one. */
+static int email_backoff(struct email *e, int rc, int prev_ms)
+{
+	int ms = prev_ms ? prev_ms * 2 : EMAIL_BACKOFF_MIN_MS;
+
+	if (ms > EMAIL_BACKOFF_MAX_MS)
+		ms = EMAIL_BACKOFF_MAX_MS;
+	if (rc == GW_EFULL)
+		GW_WARN(e->module, "the spool is full: reading paused for %d ms", ms);
+	else
+		GW_WARN(e->module, "%s: %s; again in %d ms", gw_strerror(rc),
+			imap_last_error(e->imap)[0] ? imap_last_error(e->imap) : "-", ms);
+	return ms;
+}
+
+static int email_run(struct connector_instance *inst)
+{
+	struct email *e = inst->ctx;
+	int64_t next_cycle = 0, next_reingest = 0;
+	int backoff = 0, more = 0, rc = GW_OK;
+
+	while (!connector_stopping()) {
+		int64_t now = gw_mono_us();
+
+		if (now >= next_reingest) {
+			email_reingest(e);
+			next_reingest = now + (int64_t)EMAIL_REINGEST_MS * 1000;
+		}
+		if (now >= next_cycle) {
+			rc = email_cycle(e, &more);
+			if (rc == GW_ECLOSED)
+				break;
+			backoff = rc == GW_OK ? 0 : email_backoff(e, rc, backoff);
+			next_cycle = gw_mono_us() + (int64_t)(rc != GW_OK ? backoff
+							      : more ? 0 : e->set->poll_interval_ms) * 1000;
+			connector_status_tick(inst);
+			continue;
+		}
+		if (email_wait(e, (int)((next_cycle - now) / 1000 < EMAIL_REINGEST_MS
+					? (next_cycle - now) / 1000 : EMAIL_REINGEST_MS)) && !backoff)
+			next_cycle = 0;
+	}
+	GW_INFO(e->module, "stopping after UID %u: %llu ignored (own address), %llu quarantined "
+		"since start", e->st.last_uid, (unsigned long long)e->ignored,
+		(unsigned long long)e->quarantined);
+	return GW_OK;
+}
+
+static void email_destroy(struct connector_instance *inst)
+{
+	struct email *e = inst->ctx;
+
+	if (!e)
+		return;
+	imap_destroy(e->imap);
+	quarantine_close(e->q);
+	imap_buf_free(&e->buf);
+	free(e->queue);
+	free(e->info);
+	free(e->own_buf);
+	free(e);
+	inst->ctx = NULL;
+}
+
+const struct connector_type connector_email = {
+	.name = "email",
+	.channel = "email",
+	.config = &email_conf_section,
+	.check = email_check,
+	.create = email_create,
+	.run = email_run,
+	.destroy = email_destroy,
+};

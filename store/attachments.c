@@ -1,0 +1,153 @@
+/*
+ * attachments.c - the content-addressed attachment store (attachments.h).
+ */
+#include "store/attachments.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "gateway/err.h"
+#include "gateway/util.h"
+
+#define ATTACH_PATH_MAX 4096
+
+int attach_sha256_hex(const void *data, size_t len, char hex[ATTACH_HEX_LEN + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		return GW_ENOMEM; /* OpenSSL fails here only when it cannot allocate */
+	for (unsigned int i = 0; i < mdlen; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[ATTACH_HEX_LEN] = '\0';
+	return GW_OK;
+}
+
+static int is_hex_digest(const char *hex)
+{
+	size_t i;
+
+	for (i = 0; hex[i]; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+			return 0;
+	return i == ATTACH_HEX_LEN;
+}
+
+int attach_path(const char *dir, const char *hex, char *buf, size_t size)
+{
+	int n;
+
+	if (!is_hex_digest(hex))
+		return GW_EINVAL;
+	n = snprintf(buf, size, "%s/%.2s/%s", dir, hex, hex);
+	return n < 0 || (size_t)n >= size ? GW_EINVAL : GW_OK;
+}
+
+/* A blob is there when a regular file of the right size has its name. */
+static int already_stored(const char *path, size_t len)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == len;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = fd >= 0 && fsync(fd) == 0 ? GW_OK : GW_EIO;
+
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return GW_EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return GW_OK;
+}
+
+/* Writes the bytes to a new unique temporary file in `sub`, fsync'ed. */
+static int write_tmp(const char *sub, const void *data, size_t len, char *tmp, size_t size)
+{
+	int fd, rc;
+
+	if ((size_t)snprintf(tmp, size, "%s/.tmp-XXXXXX", sub) >= size)
+		return GW_EINVAL;
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		tmp[0] = '\0';
+		return GW_EIO;
+	}
+	rc = write_all(fd, data, len);
+	if (rc == GW_OK && fsync(fd) != 0)
+		rc = GW_EIO;
+	if (close(fd) != 0 && rc == GW_OK)
+		rc = GW_EIO;
+	return rc;
+}
+
+int attach_put(const char *dir, const void *data, size_t len, uint64_t max_bytes,
+	       char hex[ATTACH_HEX_LEN + 1])
+{
+	char path[ATTACH_PATH_MAX], sub[ATTACH_PATH_MAX], tmp[ATTACH_PATH_MAX] = "";
+	struct stat st;
+	int rc, sub_existed;
+
+	rc = attach_sha256_hex(data, len, hex);
+	if (rc != GW_OK)
+		goto out;
+	if (len > max_bytes) {
+		rc = GW_ETOOBIG;
+		goto out;
+	}
+	rc = attach_path(dir, hex, path, sizeof(path));
+	if (rc != GW_OK || already_stored(path, len))
+		goto out;
+	if ((size_t)snprintf(sub, sizeof(sub), "%s/%.2s", dir, hex) >= sizeof(sub)) {
+		rc = GW_EINVAL;
+		goto out;
+	}
+	sub_existed = stat(sub, &st) == 0;
+	if ((rc = gw_mkdir_p(sub)) != GW_OK)
+		goto out;
+	if ((rc = write_tmp(sub, data, len, tmp, sizeof(tmp))) != GW_OK)
+		goto out;
+	if (rename(tmp, path) != 0) {
+		rc = GW_EIO;
+		goto out;
+	}
+	tmp[0] = '\0';
+	/* The new name, and a new fan-out folder, must survive a crash too. */
+	rc = fsync_dir(sub);
+	if (rc == GW_OK && !sub_existed)
+		rc = fsync_dir(dir);
+out:
+	if (tmp[0]) {
+		int saved = errno;
+
+		unlink(tmp);
+		errno = saved;
+	}
+	return rc;
+}

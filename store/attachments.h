@@ -1,0 +1,50 @@
+/*
+ * attachments.h - a content-addressed store for the bytes of attachments
+ * (email parts today; any channel that keeps media bytes may use it).
+ *
+ * A blob lives at <dir>/<first 2 hex digits>/<64 hex digits of its SHA-256>.
+ * It is written to a temporary file in the same folder, fsync'ed, renamed to
+ * its digest and the folder fsync'ed, so a name that exists always holds the
+ * whole blob. Storing the same bytes twice is a no-op: the name is the
+ * content. The fan-out folder keeps any one folder small.
+ *
+ * Events refer to a blob as "sha256:<hex>" (ATTACH_REF_PREFIX); the store
+ * folder is a deployment setting, so the ref does not name it.
+ *
+ * Threading: every function is reentrant; several processes may store into
+ * the same folder at once (temporary names are unique, rename is atomic).
+ */
+#ifndef GW_ATTACHMENTS_H
+#define GW_ATTACHMENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ATTACH_REF_PREFIX "sha256:"
+#define ATTACH_HEX_LEN 64 /* hex digits of a SHA-256 */
+
+/*
+ * attach_sha256_hex - the SHA-256 of `len` bytes at `data` (borrowed) as 64
+ * lowercase hex digits and a NUL in `hex`. Returns GW_OK or GW_ENOMEM.
+ */
+int attach_sha256_hex(const void *data, size_t len, char hex[ATTACH_HEX_LEN + 1]);
+
+/*
+ * attach_put - stores `len` bytes at `data` (borrowed) under `dir` (created
+ * with its parents when missing, mode 0700) and writes their digest into
+ * `hex`. A blob already stored with that digest and size is left as it is.
+ * Returns GW_OK, GW_ETOOBIG (len > max_bytes: nothing written, `hex` still
+ * set), GW_EINVAL (path too long), GW_EIO (a system call failed; errno is
+ * kept), GW_ENOMEM.
+ */
+int attach_put(const char *dir, const void *data, size_t len, uint64_t max_bytes,
+	       char hex[ATTACH_HEX_LEN + 1]);
+
+/*
+ * attach_path - the file name of digest `hex` under `dir` into `buf`.
+ * Returns GW_OK, or GW_EINVAL when `hex` is not 64 lowercase hex digits or
+ * the name does not fit in `size` bytes.
+ */
+int attach_path(const char *dir, const char *hex, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * test_attachments.c - the content-addressed attachment store
+ * (store/attachments.h): digests, the fan-out layout, idempotent writes,
+ * the size limit, no temporary file left behind, and refusals.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "gateway/err.h"
+#include "gateway/util.h"
+#include "store/attachments.h"
+
+#define ABC_SHA256 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static size_t count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.' || strncmp(e->d_name, ".tmp", 4) == 0;
+	closedir(d);
+	return n;
+}
+
+static void assert_file(const char *path, const char *data, size_t len)
+{
+	char *got = NULL;
+	size_t n = 0;
+	struct stat st;
+
+	assert_int_equal(gw_read_file(path, 1u << 20, &got, &n), GW_OK);
+	assert_int_equal(n, len);
+	assert_memory_equal(got, data, len);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	free(got);
+}
+
+static void test_digest(void **state)
+{
+	char hex[ATTACH_HEX_LEN + 1];
+
+	(void)state;
+	assert_int_equal(attach_sha256_hex("abc", 3, hex), GW_OK);
+	assert_string_equal(hex, ABC_SHA256);
+	assert_int_equal(attach_sha256_hex("", 0, hex), GW_OK);
+	assert_string_equal(hex, EMPTY_SHA256);
+}
+
+static void test_put(void **state)
+{
+	char root[] = "/tmp/gw-attach-XXXXXX", dir[256], path[512], sub[512];
+	char hex[ATTACH_HEX_LEN + 1];
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(dir, sizeof(dir), "%s/a/b", root); /* created with its parents */
+	assert_int_equal(attach_put(dir, "abc", 3, 10, hex), GW_OK);
+	assert_string_equal(hex, ABC_SHA256);
+	assert_int_equal(attach_path(dir, hex, path, sizeof(path)), GW_OK);
+	snprintf(sub, sizeof(sub), "%s/ba/" ABC_SHA256, dir);
+	assert_string_equal(path, sub);
+	assert_file(path, "abc", 3);
+	/* Again: nothing changes, no temporary file is left. */
+	assert_int_equal(attach_put(dir, "abc", 3, 10, hex), GW_OK);
+	snprintf(sub, sizeof(sub), "%s/ba", dir);
+	assert_int_equal(count_entries(sub), 1);
+	/* A damaged blob (wrong size) is written again. */
+	assert_int_equal(truncate(path, 1), 0);
+	assert_int_equal(attach_put(dir, "abc", 3, 10, hex), GW_OK);
+	assert_file(path, "abc", 3);
+	/* The empty blob is a blob too. */
+	assert_int_equal(attach_put(dir, "", 0, 10, hex), GW_OK);
+	assert_int_equal(attach_path(dir, EMPTY_SHA256, path, sizeof(path)), GW_OK);
+	assert_file(path, "", 0);
+	nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void test_limits_and_refusals(void **state)
+{
+	char root[] = "/tmp/gw-attach-XXXXXX", path[512], file[600], small[16];
+	char hex[ATTACH_HEX_LEN + 1];
+	struct stat st;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	/* Over the limit: the digest, but nothing written. */
+	assert_int_equal(attach_put(root, "abc", 3, 2, hex), GW_ETOOBIG);
+	assert_string_equal(hex, ABC_SHA256);
+	assert_int_equal(attach_path(root, hex, path, sizeof(path)), GW_OK);
+	assert_int_not_equal(stat(path, &st), 0);
+	/* Not a digest, or no room for the name. */
+	assert_int_equal(attach_path(root, "../etc/passwd", path, sizeof(path)), GW_EINVAL);
+	assert_int_equal(attach_path(root, "BA7816BF", path, sizeof(path)), GW_EINVAL);
+	assert_int_equal(attach_path(root, ABC_SHA256, small, sizeof(small)), GW_EINVAL);
+	/* A store folder that cannot be made. */
+	snprintf(file, sizeof(file), "%s/plain-file", root);
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(attach_put(file, "abc", 3, 10, hex), GW_EIO);
+	nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_digest),
+		cmocka_unit_test(test_put),
+		cmocka_unit_test(test_limits_and_refusals),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
