@@ -211,6 +211,21 @@ void outbox_close(struct outbox *ob)
 	free(ob);
 }
 
+int outbox_add_event(struct outbox *ob, const struct proto_event *ev, struct proto_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (err)
+		memset(err, 0, sizeof(*err));
+	rc = proto_encode(ev, &buf, &len, err);
+	if (rc == GW_OK)
+		rc = outbox_add(ob, buf, len);
+	free(buf);
+	return rc;
+}
+
 size_t outbox_queued(const struct outbox *ob)
 {
 	return ob->nqueue;
@@ -276,7 +291,11 @@ int outbox_commit(struct outbox *ob)
 		return rc;
 	}
 	ob->st.committed += n;
-	return outbox_pump(ob);
+	/* The events are durable whatever the pump says: a failure to send or
+	 * to delete acknowledged keys is for the next tick to report, never a
+	 * reason to tell providers their messages were not stored. */
+	(void)outbox_pump(ob);
+	return GW_OK;
 }
 
 static struct ob_sent *ring_at(struct outbox *ob, size_t i)

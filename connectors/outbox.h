@@ -69,6 +69,17 @@ void outbox_close(struct outbox *ob);
  */
 int outbox_add(struct outbox *ob, const void *data, size_t len);
 
+/*
+ * outbox_add_event - encodes `ev` (borrowed) and adds it as outbox_add()
+ * does. `err` (may be NULL) is zeroed, and filled when the encoding fails:
+ * a non-empty err->message tells an event that cannot be encoded (a bad
+ * event: answer 4xx or set it aside) from a full or failing outbox.
+ * Returns the codes of proto_encode() and outbox_add().
+ */
+struct proto_error;
+struct proto_event;
+int outbox_add_event(struct outbox *ob, const struct proto_event *ev, struct proto_error *err);
+
 /* outbox_queued - number of events added and not yet committed. */
 size_t outbox_queued(const struct outbox *ob);
 

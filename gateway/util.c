@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -65,9 +66,38 @@ int gw_mkdir_p(const char *path)
 	return GW_OK;
 }
 
-int gw_write_file_atomic(const char *path, const void *data, size_t len)
+int gw_write_all(int fd, const void *data, size_t len)
 {
-	char tmp[4096];
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return GW_EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return GW_OK;
+}
+
+int gw_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = fd >= 0 && fsync(fd) == 0 ? GW_OK : GW_EIO;
+
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* write_replace - writes `path` through a temporary file beside it and a
+ * rename; with `durable`, fsyncs the file first and its folder after. */
+static int write_replace(const char *path, const void *data, size_t len, int durable)
+{
+	char tmp[4096], dir[4096];
 	int fd = -1, rc = GW_EIO;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
@@ -75,7 +105,7 @@ int gw_write_file_atomic(const char *path, const void *data, size_t len)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto out;
-	if (write(fd, data, len) != (ssize_t)len)
+	if (gw_write_all(fd, data, len) != GW_OK || (durable && fsync(fd) != 0))
 		goto out;
 	if (close(fd) != 0) {
 		fd = -1;
@@ -85,12 +115,26 @@ int gw_write_file_atomic(const char *path, const void *data, size_t len)
 	if (rename(tmp, path) != 0)
 		goto out;
 	rc = GW_OK;
+	if (durable) {
+		snprintf(dir, sizeof(dir), "%s", path);
+		rc = gw_fsync_dir(dirname(dir));
+	}
 out:
 	if (fd >= 0)
 		close(fd);
 	if (rc != GW_OK)
 		unlink(tmp);
 	return rc;
+}
+
+int gw_write_file_atomic(const char *path, const void *data, size_t len)
+{
+	return write_replace(path, data, len, 0);
+}
+
+int gw_write_file_durable(const char *path, const void *data, size_t len)
+{
+	return write_replace(path, data, len, 1);
 }
 
 int gw_read_file(const char *path, size_t max, char **out, size_t *len)

@@ -30,6 +30,22 @@ int gw_mkdir_p(const char *path);
  */
 int gw_write_file_atomic(const char *path, const void *data, size_t len);
 
+/* gw_write_all - writes all `len` bytes to `fd`, retrying short writes and
+ * EINTR. GW_OK or GW_EIO. */
+int gw_write_all(int fd, const void *data, size_t len);
+
+/* gw_fsync_dir - fsyncs the folder `dir`, so that a rename or a new entry in
+ * it survives a crash. GW_OK or GW_EIO. */
+int gw_fsync_dir(const char *dir);
+
+/*
+ * gw_write_file_durable - as gw_write_file_atomic, and durable when it
+ * returns GW_OK: the file is fsync'ed before the rename and its folder
+ * after. For state that must survive a power cut (e.g. the last committed
+ * IMAP UID). GW_OK, GW_EINVAL (path too long), GW_EIO, GW_ENOMEM.
+ */
+int gw_write_file_durable(const char *path, const void *data, size_t len);
+
 /*
  * gw_read_file - reads at most `max` bytes of `path` into a new NUL-terminated
  * buffer stored in *out (caller frees) and its length in *len.

@@ -811,3 +811,11 @@ int proto_ticket_encode(const struct proto_ticket *t, char **out, size_t *len)
 
 	return encode_parts(&part, 1, out, len, NULL);
 }
+
+int proto_msgpack_check(const void *data, size_t len)
+{
+	size_t used = 0;
+	int rc = proto_msgpack_scan(data, len, PROTO_MAX_VALUES, &used);
+
+	return rc == GW_OK && used != len ? GW_EPROTO : rc;
+}

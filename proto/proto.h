@@ -329,6 +329,16 @@ void proto_ticket_clear(struct proto_ticket *t);
 json_t *proto_ticket_to_json(const struct proto_ticket *t);
 
 /*
+ * proto_msgpack_check - GW_OK when `len` bytes at `data` are exactly one
+ * msgpack value of bounded nesting and size, so that msgpack-c may unpack
+ * it without reserving memory for counts the bytes do not hold (a 5-byte
+ * map header can announce four billion entries). GW_EPROTO (truncated,
+ * invalid, too deep, trailing bytes) or GW_ETOOBIG. Use before any
+ * msgpack_unpack_next() on bytes from outside the process.
+ */
+int proto_msgpack_check(const void *data, size_t len);
+
+/*
  * proto_json_from_msgpack - converts any msgpack value (e.g. a command reply)
  * into JSON, for tools; NULL when `data` is not one complete msgpack value or
  * nests deeper than 32 levels. Binary strings become base64-free hex strings.

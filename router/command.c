@@ -81,7 +81,8 @@ static int parse_args(struct cmd_ctx *c, const void *data, size_t len)
 	if (len == 0)
 		return GW_OK;
 	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	if (proto_msgpack_check(data, len) != GW_OK ||
+	    msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS ||
 	    u.data.type != MSGPACK_OBJECT_MAP || off != len) {
 		snprintf(c->err, sizeof(c->err), "arguments must be one msgpack map");
 		rc = GW_EPROTO;

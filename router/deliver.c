@@ -148,28 +148,25 @@ void deliver_peer_seen(struct deliver *d, const char *channel, const char *accou
 	}
 }
 
-/* peer_for - the peer of (channel, account), else the one of the channel
- * heard from last; NULL when none. *live says it was heard from lately. */
+/*
+ * peer_for - the peer of (channel, account); NULL when none. *live says it
+ * was heard from lately. Only an exact match counts: another instance of
+ * the same channel (a second chat widget, another mailbox) serves other
+ * customers, and a reply it took would be reported without reaching them.
+ */
 static const struct peer *peer_for(const struct deliver *d, const char *channel,
 				   const char *account, int *live)
 {
-	const struct peer *best = NULL;
-	int64_t now = gw_mono_us();
+	const struct peer *found = NULL;
 
-	for (size_t i = 0; i < d->npeers; i++) {
+	for (size_t i = 0; i < d->npeers && !found; i++) {
 		const struct peer *p = &d->peers[i];
 
-		if (strcmp(p->channel, channel) != 0)
-			continue;
-		if (strcmp(p->account, account) == 0) {
-			best = p;
-			break;
-		}
-		if (!best || p->seen_us > best->seen_us)
-			best = p;
+		if (strcmp(p->channel, channel) == 0 && strcmp(p->account, account) == 0)
+			found = p;
 	}
-	*live = best && now - best->seen_us < DELIVER_PEER_LIVE_US;
-	return best;
+	*live = found && gw_mono_us() - found->seen_us < DELIVER_PEER_LIVE_US;
+	return found;
 }
 
 /* send_deliver - ["deliver", id, event] to the peer; the ROUTER socket drops

@@ -143,7 +143,8 @@ static int parse_send_args(struct send_ctx *c, const void *data, size_t len)
 	int rc = GW_OK;
 
 	msgpack_unpacked_init(&u);
-	if (len == 0 || msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	if (len == 0 || proto_msgpack_check(data, len) != GW_OK ||
+	    msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS ||
 	    u.data.type != MSGPACK_OBJECT_MAP) {
 		snprintf(c->err, c->errlen, "arguments must be one msgpack map");
 		rc = GW_EPROTO;
@@ -277,16 +278,10 @@ static int resolve_customer(struct send_ctx *c, struct store_txn *txn,
 static int first_result(struct send_ctx *c, struct store_txn *txn, uint64_t seq)
 {
 	struct proto_event ev;
-	struct proto_error perr;
-	const char *type;
-	const void *data;
-	size_t tlen, len;
 	unsigned long long id = 0;
 	int rc;
 
-	rc = store_eventlog_get(txn, seq, &type, &tlen, &data, &len);
-	if (rc == GW_OK)
-		rc = proto_decode(data, len, &ev, &perr);
+	rc = store_eventlog_decode(txn, seq, &ev);
 	if (rc)
 		return rc;
 	if (ev.type != PROTO_T_MESSAGE_SENT ||

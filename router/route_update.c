@@ -39,15 +39,9 @@ struct update_link {
 static int link_from_event(struct store_txn *txn, uint64_t seq, struct update_link *link)
 {
 	struct proto_event ev;
-	struct proto_error perr;
-	const char *type;
-	const void *data;
-	size_t tlen, len;
 	int rc;
 
-	rc = store_eventlog_get(txn, seq, &type, &tlen, &data, &len);
-	if (rc == GW_OK)
-		rc = proto_decode(data, len, &ev, &perr);
+	rc = store_eventlog_decode(txn, seq, &ev);
 	if (rc == GW_ESTORE || rc == GW_ENOMEM || rc == GW_EFULL)
 		return rc; /* the batch is retried */
 	if (rc) {

@@ -187,14 +187,16 @@ int reply_message_send(struct router *r, const void *args, size_t len, msgpack_s
  * The router knows a connector (a peer of the ingest socket) by its routing
  * id, learnt from its "hello" (instance, channel) and from the messages it
  * hands over (channel, account). Pending deliveries are handed to the peer
- * of their (channel, account), or of their channel, at least once: right
+ * of their (channel, account) only, at least once: right
  * after message.send, when a peer says hello for the first time (either side
  * restarted), and every DELIVER_RETRY_US while unreported. A delivery no
- * connector of its channel can take is failed after
+ * connector of its (channel, account) takes is failed after
  * router.delivery_timeout_ms.
  */
 struct deliver;
 
+/* deliver_create - the reply hand-over state (cfg borrowed; must outlive
+ * it); *out owns it. GW_OK or GW_ENOMEM. deliver_destroy accepts NULL. */
 int deliver_create(const struct gw_config *cfg, struct deliver **out);
 void deliver_destroy(struct deliver *d);
 

@@ -62,31 +62,6 @@ static int already_stored(const char *path, size_t len)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == len;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = fd >= 0 && fsync(fd) == 0 ? GW_OK : GW_EIO;
-
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return GW_EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return GW_OK;
-}
-
 /* Writes the bytes to a new unique temporary file in `sub`, fsync'ed. */
 static int write_tmp(const char *sub, const void *data, size_t len, char *tmp, size_t size)
 {
@@ -99,7 +74,7 @@ static int write_tmp(const char *sub, const void *data, size_t len, char *tmp, s
 		tmp[0] = '\0';
 		return GW_EIO;
 	}
-	rc = write_all(fd, data, len);
+	rc = gw_write_all(fd, data, len);
 	if (rc == GW_OK && fsync(fd) != 0)
 		rc = GW_EIO;
 	if (close(fd) != 0 && rc == GW_OK)
@@ -139,9 +114,9 @@ int attach_put(const char *dir, const void *data, size_t len, uint64_t max_bytes
 	}
 	tmp[0] = '\0';
 	/* The new name, and a new fan-out folder, must survive a crash too. */
-	rc = fsync_dir(sub);
+	rc = gw_fsync_dir(sub);
 	if (rc == GW_OK && !sub_existed)
-		rc = fsync_dir(dir);
+		rc = gw_fsync_dir(dir);
 out:
 	if (tmp[0]) {
 		int saved = errno;

@@ -125,3 +125,22 @@ int store_eventlog_scan(struct store_txn *txn, uint64_t from, store_event_fn fn,
 	mdb_cursor_close(cur);
 	return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GW_OK : store_err(rc, "events scan");
 }
+
+int store_eventlog_decode(struct store_txn *txn, uint64_t seq, struct proto_event *ev)
+{
+	struct proto_error perr;
+	const char *type;
+	const void *data;
+	size_t tlen, len;
+	int rc;
+
+	memset(ev, 0, sizeof(*ev));
+	rc = store_eventlog_get(txn, seq, &type, &tlen, &data, &len);
+	if (rc)
+		return rc;
+	rc = proto_decode(data, len, ev, &perr);
+	if (rc)
+		GW_WARN("store", "event %llu does not decode: %s", (unsigned long long)seq,
+			perr.message);
+	return rc;
+}

@@ -75,6 +75,8 @@ int store_dedup_put(struct store_txn *txn, const char *channel, const char *acco
 
 /* --- customers.c ----------------------------------------------------- */
 
+/* store_identity_get - the customer of (channel, address) (borrowed
+ * strings), or GW_ENOTFOUND; store_identity_put sets it, replacing any. */
 int store_identity_get(struct store_txn *txn, const char *channel, const char *address,
 		       uint64_t *customer_id);
 int store_identity_put(struct store_txn *txn, const char *channel, const char *address,
@@ -101,6 +103,8 @@ int store_customer_tickets(struct store_txn *txn, uint64_t customer_id, size_t m
 
 /* --- threads.c ------------------------------------------------------- */
 
+/* store_thread_append / store_ticket_msg_append - index the event `seq` in
+ * a thread or a ticket; appending the same pair twice changes nothing. */
 int store_thread_append(struct store_txn *txn, uint64_t thread_id, uint64_t seq);
 int store_ticket_msg_append(struct store_txn *txn, uint64_t ticket_id, uint64_t seq);
 /* store_thread_scan / store_ticket_msgs - each seq in ascending order, up to
@@ -124,6 +128,11 @@ int store_eventlog_head(struct store_txn *txn, uint64_t *seq);
  * ends: `type` (not NUL-terminated, `type_len` bytes) and the event. */
 int store_eventlog_get(struct store_txn *txn, uint64_t seq, const char **type,
 		       size_t *type_len, const void **data, size_t *len);
+
+/* store_eventlog_decode - the event at `seq`, decoded into `ev` (caller
+ * clears it with proto_event_clear). GW_ENOTFOUND, store errors, or a
+ * proto_decode() error for a record that does not decode (logged). */
+int store_eventlog_decode(struct store_txn *txn, uint64_t seq, struct proto_event *ev);
 
 /* store_eventlog_scan - calls `fn` for seq >= from in order, with borrowed
  * views as above; stops when fn returns non-0 (that value is not an error). */

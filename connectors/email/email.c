@@ -410,15 +410,10 @@ static int email_queue(struct email *e, uint32_t uid, struct email_result *res,
 		       const char *raw, size_t len)
 {
 	struct proto_error perr;
-	char *enc = NULL, reason[300];
-	size_t enc_len = 0;
+	char reason[300];
 	int rc;
 
-	memset(&perr, 0, sizeof(perr));
-	rc = proto_encode(&res->ev, &enc, &enc_len, &perr);
-	if (rc == GW_OK)
-		rc = outbox_add(e->inst->outbox, enc, enc_len);
-	free(enc);
+	rc = outbox_add_event(e->inst->outbox, &res->ev, &perr);
 	if (rc == GW_OK) {
 		e->added++;
 		return GW_OK;
@@ -634,22 +629,15 @@ static int email_cycle(struct email *e, int *more)
 static int email_reingest_commit(struct email *e, const char *id, struct email_result *res)
 {
 	struct proto_error perr;
-	char *enc = NULL, reason[300];
-	size_t enc_len = 0;
+	char reason[300];
 	int rc;
 
-	memset(&perr, 0, sizeof(perr));
-	rc = proto_encode(&res->ev, &enc, &enc_len, &perr);
-	if (rc != GW_OK && rc != GW_ENOMEM) {
-		snprintf(reason, sizeof(reason), "cannot become an event: %s",
-			 perr.message[0] ? perr.message : gw_strerror(rc));
-		free(enc);
+	rc = outbox_add_event(e->inst->outbox, &res->ev, &perr);
+	if (rc != GW_OK && perr.message[0]) {
+		snprintf(reason, sizeof(reason), "cannot become an event: %s", perr.message);
 		quarantine_answer(e->q, id, "quarantined", reason, 0);
 		return GW_OK;
 	}
-	if (rc == GW_OK)
-		rc = outbox_add(e->inst->outbox, enc, enc_len);
-	free(enc);
 	if (rc == GW_OK)
 		rc = outbox_commit(e->inst->outbox);
 	if (rc != GW_OK)

@@ -19,66 +19,6 @@
 #define STATE_VERSION 1
 #define STATE_MAX_BYTES 65536
 
-/* fsyncs the folder holding `path`, so that a rename in it is durable. */
-static int email_sync_dir(const char *path)
-{
-	char *copy = gw_strdup(path);
-	int fd, rc = GW_EIO;
-
-	if (!copy)
-		return GW_ENOMEM;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		rc = fsync(fd) == 0 ? GW_OK : GW_EIO;
-		close(fd);
-	}
-	free(copy);
-	return rc;
-}
-
-static int email_write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return GW_EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return GW_OK;
-}
-
-int email_write_durable(const char *path, const void *data, size_t len)
-{
-	char tmp[4096];
-	int fd = -1, rc = GW_EIO;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-		return GW_EINVAL;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto out;
-	if (email_write_all(fd, data, len) != GW_OK || fsync(fd) != 0)
-		goto out;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto out;
-	rc = email_sync_dir(path);
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc != GW_OK)
-		unlink(tmp);
-	return rc;
-}
-
 /* A JSON integer member in [0, UINT32_MAX]; 0 when absent. */
 static int email_state_u32(json_t *doc, const char *key, uint32_t *out)
 {
@@ -163,7 +103,7 @@ int email_state_save(const char *path, const char *url, const struct email_state
 	text = json_dumps(doc, JSON_COMPACT);
 	if (!text)
 		goto out;
-	rc = email_write_durable(path, text, strlen(text));
+	rc = gw_write_file_durable(path, text, strlen(text));
 out:
 	free(text);
 	json_decref(doc);

@@ -37,11 +37,5 @@ int email_state_load(const char *path, const char *url, struct email_state *st, 
 /* email_state_save - writes *st durably. Returns GW_OK, GW_EIO, GW_ENOMEM. */
 int email_state_save(const char *path, const char *url, const struct email_state *st);
 
-/*
- * email_write_durable - replaces `path` with `len` bytes of `data`: a
- * temporary file beside it, fsync, rename, fsync of the folder. Returns
- * GW_OK or GW_EIO (errno kept).
- */
-int email_write_durable(const char *path, const void *data, size_t len);
 
 #endif

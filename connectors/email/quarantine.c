@@ -85,7 +85,7 @@ static int quarantine_path(const char *dir, const char *id, const char *ext, cha
 static int quarantine_write_json(const char *path, json_t *doc)
 {
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	int rc = text ? email_write_durable(path, text, strlen(text)) : GW_ENOMEM;
+	int rc = text ? gw_write_file_durable(path, text, strlen(text)) : GW_ENOMEM;
 
 	free(text);
 	return rc;
@@ -103,7 +103,7 @@ int quarantine_put(struct quarantine *q, uint32_t v, uint32_t uid, const void *r
 	if (raw) {
 		rc = quarantine_path(q->dir, id, ".eml", path, sizeof(path));
 		if (rc == GW_OK)
-			rc = email_write_durable(path, raw, len);
+			rc = gw_write_file_durable(path, raw, len);
 		if (rc != GW_OK)
 			return rc;
 	}

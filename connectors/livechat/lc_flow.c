@@ -227,9 +227,8 @@ static int lc_queue_event(struct lc_conn *c, const struct lc_frame *f, int64_t n
 	struct proto_event ev;
 	struct proto_error perr;
 	struct proto_message *m = &ev.u.message;
-	char ext[LC_VISITOR_LEN + LC_CLIENT_ID_MAX + 2], *buf = NULL;
+	char ext[LC_VISITOR_LEN + LC_CLIENT_ID_MAX + 2];
 	const char *name = c->name[0] ? c->name : f->name;
-	size_t len = 0;
 	int rc;
 
 	rc = proto_event_init(&ev, PROTO_T_MESSAGE_RECEIVED);
@@ -246,12 +245,8 @@ static int lc_queue_event(struct lc_conn *c, const struct lc_frame *f, int64_t n
 	m->raw = lc_raw(c, c->email[0] ? c->email : f->email);
 	if (!m->channel || !m->account || !m->external_id || !m->from.address || !m->text)
 		rc = GW_ENOMEM;
-	memset(&perr, 0, sizeof(perr));
 	if (rc == GW_OK)
-		rc = proto_encode(&ev, &buf, &len, &perr);
-	if (rc == GW_OK)
-		rc = outbox_add(lc->inst->outbox, buf, len);
-	free(buf);
+		rc = outbox_add_event(lc->inst->outbox, &ev, &perr);
 	proto_event_clear(&ev);
 	return rc;
 }

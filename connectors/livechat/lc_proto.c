@@ -110,6 +110,10 @@ static int lc_id_field(const json_t *identity, const char *key, size_t max, cons
 		return GW_OK;
 	if (!json_is_string(v) || json_string_length(v) > max)
 		return GW_EPROTO;
+	/* The signed text joins the fields with '|': a field holding one could
+	 * be split differently under the same signature. */
+	if (strchr(json_string_value(v), '|'))
+		return GW_EPROTO;
 	*out = json_string_value(v);
 	return GW_OK;
 }

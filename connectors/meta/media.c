@@ -306,20 +306,10 @@ static int media_check_digest(const char *theirs, const char *hex)
 
 /* ---- storing ------------------------------------------------------------ */
 
-static int media_fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = fd >= 0 && fsync(fd) == 0 ? GW_OK : GW_EIO;
-
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
 /* Makes the temporary file durable under its content's name. */
 static int media_commit_file(struct media_xfer *x, int fd, const char *tmp, const char *path)
 {
-	if (fsync(fd) != 0 || rename(tmp, path) != 0 || media_fsync_dir(x->m->dir) != GW_OK) {
+	if (fsync(fd) != 0 || rename(tmp, path) != 0 || gw_fsync_dir(x->m->dir) != GW_OK) {
 		snprintf(x->why, sizeof(x->why), "cannot store the file: %s", strerror(errno));
 		return GW_EIO;
 	}

@@ -168,16 +168,8 @@ static void meta_queue(struct meta *m, struct httpd_req *req, struct meta_events
 	char json[96];
 	int rc = GW_OK;
 
-	for (i = 0; rc == GW_OK && i < evs->n; i++) {
-		char *buf = NULL;
-		size_t len = 0;
-
-		memset(&perr, 0, sizeof(perr));
-		rc = proto_encode(&evs->ev[i], &buf, &len, &perr);
-		if (rc == GW_OK)
-			rc = outbox_add(ob, buf, len);
-		free(buf);
-	}
+	for (i = 0; rc == GW_OK && i < evs->n; i++)
+		rc = outbox_add_event(ob, &evs->ev[i], &perr);
 	if (rc != GW_OK) {
 		outbox_rollback(ob, mark);
 		if (perr.message[0] && rc != GW_ENOMEM)

@@ -52,7 +52,7 @@ static int fx_teardown(void **state)
 
 static void write_text(const char *path, const char *text)
 {
-	assert_int_equal(email_write_durable(path, text, strlen(text)), GW_OK);
+	assert_int_equal(gw_write_file_durable(path, text, strlen(text)), GW_OK);
 }
 
 static void test_state_round_trip(void **state)

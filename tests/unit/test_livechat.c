@@ -113,6 +113,12 @@ static void test_identity(void **state)
 	id = json_pack("{s:i,s:s}", "id", 7, "sig", sig);
 	assert_int_equal(lc_identity_verify("site-key", id), GW_EPROTO);
 	json_decref(id);
+	/* A '|' in a field would let one signature be split differently:
+	 * ("u42", "ana@example.com|Ana", "") signs the same text as above. */
+	site_sign("site-key", "u42|ana@example.com|Ana", sig);
+	id = json_pack("{s:s,s:s,s:s}", "id", "u42", "email", "ana@example.com|Ana", "sig", sig);
+	assert_int_equal(lc_identity_verify("site-key", id), GW_EPROTO);
+	json_decref(id);
 }
 
 static int parse(const char *s, size_t max, struct lc_frame *f)
