@@ -12,6 +12,8 @@
  *                        bench-meta itself during the measured run / webhooks
  *                        accepted: what the machine pays per webhook, whatever
  *                        else it runs meanwhile
+ *   machine CPU          all CPUs busy over the run (/proc/stat), and the part
+ *                        none of the watched processes used (other load)
  *
  * The body is what Meta sends for one text message (entry, change, value,
  * contacts, messages) and is signed like Meta signs it, X-Hub-Signature-256
@@ -398,6 +400,7 @@ struct bm_cpu {
 	struct proc_watch w[BENCH_MAX_PROCS];
 	size_t n;
 	double self0;
+	struct cpu_sample m0, m1; /* the whole machine, to show other load */
 };
 
 static double bm_self_cpu(void)
@@ -407,6 +410,23 @@ static double bm_self_cpu(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* The machine's busy CPU over the run, and the part none of ours used:
+ * the load generator shares the cores, so other load lowers the figures. */
+static void bm_machine_report(const struct bm_cpu *c)
+{
+	double hz = (double)proc_ticks_per_s(), all = (double)(c->m1.total - c->m0.total);
+	double ours = (bm_self_cpu() - c->self0) * hz, busy, other;
+
+	if (all <= 0)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		ours += (double)(c->w[i].ticks1 - c->w[i].ticks0);
+	busy = (double)(c->m1.busy - c->m0.busy) / all * 100.0 * proc_ncpu();
+	other = ((double)(c->m1.busy - c->m0.busy) - ours) / all * 100.0 * proc_ncpu();
+	printf("  machine CPU      %.0f%% busy of %d00%%; %.0f%% of it by other processes "
+	       "(kernel work for ours included)\n", busy, proc_ncpu(), other < 0 ? 0 : other);
 }
 
 static void bm_cpu_report(const struct bm_cpu *c, uint64_t accepted)
@@ -422,6 +442,7 @@ static void bm_cpu_report(const struct bm_cpu *c, uint64_t accepted)
 	}
 	printf(" bench-meta %.1f us; gateway total %.1f us\n", (bm_self_cpu() - c->self0) * per,
 	       total);
+	bm_machine_report(c);
 }
 
 /* Waits until `want` measured messages (or warmup ones) are on the bus. */
@@ -476,11 +497,13 @@ int main(int argc, char **argv)
 	if (o.state_dir && proc_from_state(o.state_dir, cpu.w, BENCH_MAX_PROCS, &cpu.n))
 		goto out;
 	proc_sample(cpu.w, cpu.n, 0);
+	proc_cpu_sample(&cpu.m0);
 	cpu.self0 = bm_self_cpu();
 	if (bm_run_phase(&run))
 		goto out;
 	bm_drain(&bus, run.accepted, 0, o.drain_ms);
 	proc_sample(cpu.w, cpu.n, 1);
+	proc_cpu_sample(&cpu.m1);
 	bm_report(&run, &bus, bm_missing(&run, &bus));
 	if (o.state_dir)
 		bm_cpu_report(&cpu, run.accepted);

@@ -14,6 +14,7 @@
 #   BENCH_N=50000 BENCH_CLIENTS=64 BENCH_WARMUP=2000
 #   BENCH_RATE=5000 BENCH_STEADY_SECONDS=10 BENCH_STEADY_CLIENTS=64
 #   BENCH_TEXT_BYTES=64 BENCH_SENDERS=1000 BENCH_BATCH_MAX=1024
+#   BENCH_REPEAT=1          run (a) and (b) this many times each (same gateway)
 #   BENCH_TMPDIR=/var/tmp   where the state folder goes (its disk sets the fsync cost)
 #   BENCH_BUILD_DIR=<repo>/build-release
 #   BENCH_KEEP=0            1: keep the temporary folder (logs, state)
@@ -32,6 +33,7 @@ SENDERS=${BENCH_SENDERS:-1000}
 BATCH_MAX=${BENCH_BATCH_MAX:-1024}
 TMPBASE=${BENCH_TMPDIR:-/var/tmp}
 KEEP=${BENCH_KEEP:-0}
+REPEAT=${BENCH_REPEAT:-1}
 
 log() { printf '== %s\n' "$*"; }
 die() { printf 'run_meta.sh: %s\n' "$*" >&2; exit 1; }
@@ -116,15 +118,25 @@ main() {
 	GATEWAY_META_VERIFY_TOKEN="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 	export GATEWAY_META_APP_SECRET GATEWAY_META_VERIFY_TOKEN
 	log "machine: $(nproc) cpus; $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+	echo "  state dir: $STATE on $(df -T "$WORK" | awk 'NR==2 {print $2 " (" $1 ", mounted on " $7 ")"}')"
 	start_gateway
 	local common=(--url "http://127.0.0.1:$P_META/webhooks/meta" --bus "tcp://127.0.0.1:$P_PUB"
 		--warmup "$WARMUP" --text-bytes "$TEXT_BYTES" --senders "$SENDERS" --state-dir "$STATE")
-	local rc=0
-	log "(a) maximum throughput: $N webhooks, $CLIENTS clients"
-	"$BUILD/bin/bench-meta" "${common[@]}" -n "$N" -c "$CLIENTS" || rc=1
-	log "(b) steady $RATE webhooks/s for ${STEADY_S}s, $STEADY_CLIENTS clients"
-	"$BUILD/bin/bench-meta" "${common[@]}" -n "$((RATE * STEADY_S))" -c "$STEADY_CLIENTS" \
-		--rate "$RATE" || rc=1
+	local rc=0 i
+	for ((i = 1; i <= REPEAT; i++)); do
+		log "(a) maximum throughput: $N webhooks, $CLIENTS clients (run $i of $REPEAT)"
+		"$BUILD/bin/bench-meta" "${common[@]}" -n "$N" -c "$CLIENTS" || rc=1
+	done
+	for ((i = 1; i <= REPEAT; i++)); do
+		log "(b) steady $RATE webhooks/s for ${STEADY_S}s, $STEADY_CLIENTS clients (run $i of $REPEAT)"
+		"$BUILD/bin/bench-meta" "${common[@]}" -n "$((RATE * STEADY_S))" \
+			-c "$STEADY_CLIENTS" --rate "$RATE" || rc=1
+	done
+	log "status after all runs (warmups included)"
+	python3 -c 'import json,sys
+for f in sys.argv[1:]:
+    d = json.load(open(f)); print("  ", d.get("name"), d.get("counters"))' \
+		"$STATE/run/router.json" "$STATE/run/meta.json" || true
 	return $rc
 }
 

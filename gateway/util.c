@@ -8,6 +8,7 @@
 #include <libgen.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +32,58 @@ int64_t gw_mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/*
+ * Random bytes come from OpenSSL in blocks: one RAND_bytes call costs about
+ * 0.8 us whatever its size up to a few hundred bytes, and the router and the
+ * connectors draw one id per event. Each thread has its own pool; a forked
+ * child empties the pool of the thread that forked (the only one it has) so
+ * it never hands out an id its parent also hands out.
+ */
+#define RANDOM_POOL_BYTES 512
+
+struct random_pool {
+	unsigned char bytes[RANDOM_POOL_BYTES];
+	size_t used;
+};
+
+static _Thread_local struct random_pool random_pool = { .used = RANDOM_POOL_BYTES };
+static pthread_once_t random_once = PTHREAD_ONCE_INIT;
+
+static void random_pool_forget(void)
+{
+	OPENSSL_cleanse(random_pool.bytes, sizeof(random_pool.bytes));
+	random_pool.used = RANDOM_POOL_BYTES;
+}
+
+static void random_pool_at_fork(void)
+{
+	pthread_atfork(NULL, NULL, random_pool_forget);
+}
+
+/* random_take - copies n (at most RANDOM_POOL_BYTES) fresh bytes to out. */
+static int random_take(unsigned char *out, size_t n)
+{
+	struct random_pool *p = &random_pool;
+
+	pthread_once(&random_once, random_pool_at_fork);
+	if (p->used + n > sizeof(p->bytes)) {
+		if (RAND_bytes(p->bytes, (int)sizeof(p->bytes)) != 1)
+			return GW_EIO;
+		p->used = 0;
+	}
+	memcpy(out, p->bytes + p->used, n);
+	/* Bytes handed out are wiped so the pool never holds a past id. */
+	OPENSSL_cleanse(p->bytes + p->used, n);
+	p->used += n;
+	return GW_OK;
+}
+
 int gw_random_id(char out[33])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char raw[16];
 
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
+	if (random_take(raw, sizeof(raw)) != GW_OK)
 		return GW_EIO;
 	for (int i = 0; i < 16; i++) {
 		out[2 * i] = hex[raw[i] >> 4];

@@ -15,11 +15,25 @@
 #include "proto/proto.h"
 #include "proto/proto_desc.h"
 
-/* Where we are in the value, for error messages: "attachments[2].type". */
+/*
+ * Where we are in the value, for error messages: "attachments[2].type".
+ * The path is kept as a stack of (key, index) steps and only formatted when
+ * an error is written: formatting it for every field cost a tenth of the
+ * router's CPU. The schema nests far less than PATH_DEPTH; deeper steps are
+ * counted but not shown, as the formatted path is bounded anyway.
+ */
+#define PATH_DEPTH 32
+#define PATH_BYTES 128
+
+struct path_step {
+	const char *key; /* NULL: an array index */
+	size_t index;
+};
+
 struct ctx {
 	struct proto_error *err; /* may be NULL */
-	char path[128];
-	size_t path_len;
+	struct path_step path[PATH_DEPTH];
+	size_t depth;
 };
 
 /* The objects one msgpack map holds: an event is envelope + body. */
@@ -38,32 +52,45 @@ static void ctx_init(struct ctx *c, struct proto_error *err)
 	}
 }
 
-/* Appends ".key" or "[i]" to the path; returns the length to pop back to. */
+/* Appends ".key" or "[i]" to the path; returns the depth to pop back to. */
 static size_t path_push(struct ctx *c, const char *key, size_t index)
 {
-	size_t saved = c->path_len, room = sizeof(c->path) - c->path_len;
-	int n;
-
-	if (key)
-		n = snprintf(c->path + c->path_len, room, "%s%s", c->path_len ? "." : "", key);
-	else
-		n = snprintf(c->path + c->path_len, room, "[%zu]", index);
-	if (n > 0)
-		c->path_len += (size_t)n < room ? (size_t)n : room - 1;
-	return saved;
+	if (c->depth < PATH_DEPTH)
+		c->path[c->depth] = (struct path_step){ key, index };
+	return c->depth++;
 }
 
 static void path_pop(struct ctx *c, size_t saved)
 {
-	c->path_len = saved;
-	c->path[saved] = '\0';
+	c->depth = saved;
+}
+
+/* Writes the path into out (PATH_BYTES bytes), cut at PATH_BYTES - 1. */
+static size_t path_format(const struct ctx *c, char *out)
+{
+	size_t len = 0, depth = c->depth < PATH_DEPTH ? c->depth : PATH_DEPTH;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < depth; i++) {
+		const struct path_step *st = &c->path[i];
+		size_t room = PATH_BYTES - len;
+		int n;
+
+		if (st->key)
+			n = snprintf(out + len, room, "%s%s", len ? "." : "", st->key);
+		else
+			n = snprintf(out + len, room, "[%zu]", st->index);
+		if (n > 0)
+			len += (size_t)n < room ? (size_t)n : room - 1;
+	}
+	return len;
 }
 
 /* Records a failure as "path: what" and returns `code`. */
 __attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, int code, const char *fmt,
 							   ...)
 {
-	char *msg;
+	char *msg, path[PATH_BYTES];
 	size_t size, n = 0;
 	va_list ap;
 
@@ -73,8 +100,8 @@ __attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, int code, c
 	size = sizeof(c->err->message);
 	c->err->code = code;
 	/* The path (at most 127 bytes) always fits; the rest may be cut. */
-	if (c->path_len)
-		n = (size_t)snprintf(msg, size, "%s: ", c->path);
+	if (path_format(c, path))
+		n = (size_t)snprintf(msg, size, "%s: ", path);
 	va_start(ap, fmt);
 	vsnprintf(msg + n, size - n, fmt, ap);
 	va_end(ap);

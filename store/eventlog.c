@@ -38,6 +38,19 @@ int store_eventlog_head(struct store_txn *txn, uint64_t *seq)
 	return GW_OK;
 }
 
+/* head_of - the head, looked up once per transaction then kept by appends. */
+static int head_of(struct store_txn *txn, uint64_t *head)
+{
+	int rc = GW_OK;
+
+	if (!txn->events_head_known) {
+		rc = store_eventlog_head(txn, &txn->events_head);
+		txn->events_head_known = rc == GW_OK;
+	}
+	*head = txn->events_head;
+	return rc;
+}
+
 int store_eventlog_append(struct store_txn *txn, uint64_t seq, const char *type,
 			  const void *data, size_t len)
 {
@@ -49,7 +62,7 @@ int store_eventlog_append(struct store_txn *txn, uint64_t seq, const char *type,
 
 	if (tlen == 0 || tlen > EVENT_TYPE_MAX)
 		return GW_EINVAL;
-	rc = store_eventlog_head(txn, &head);
+	rc = head_of(txn, &head);
 	if (rc)
 		return rc;
 	if (seq != head + 1) {
@@ -66,6 +79,7 @@ int store_eventlog_append(struct store_txn *txn, uint64_t seq, const char *type,
 	((unsigned char *)v.mv_data)[0] = (unsigned char)tlen;
 	memcpy((char *)v.mv_data + 1, type, tlen);
 	memcpy((char *)v.mv_data + 1 + tlen, data, len);
+	txn->events_head = seq;
 	return GW_OK;
 }
 

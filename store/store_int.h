@@ -34,6 +34,10 @@ struct store {
 struct store_txn {
 	struct store *st;
 	MDB_txn *txn;
+	/* The event log's head in this transaction, once looked up: a batch
+	 * appends many events and only eventlog.c writes the table. */
+	uint64_t events_head;
+	int events_head_known;
 };
 
 /* store_err - translates an LMDB return code, logging anything unexpected

@@ -84,6 +84,25 @@ static int api_check_keys(const json_t *obj, const char *const *allowed, const c
 	return GW_OK;
 }
 
+/* api_string_fail - the error for v = obj[rule->key], which failed a check
+ * of api_get_string. The path is formatted here only: most fields are fine. */
+static int api_string_fail(const json_t *v, const char *parent, const struct api_str_rule *rule,
+			   struct api_request_error *err)
+{
+	char path[API_PATH_MAX];
+	size_t len = json_string_length(v);
+
+	api_path(path, sizeof(path), parent, rule->key);
+	if (!v)
+		return api_fail(err, API_ERR_MISSING, GW_EMISSING, "%s: required", path);
+	if (!json_is_string(v))
+		return api_fail(err, API_ERR_TYPE, GW_ETYPE, "%s: must be a string", path);
+	if (len > rule->max)
+		return api_fail(err, API_ERR_TOO_LONG, GW_ETOOBIG,
+				"%s: longer than %zu bytes", path, rule->max);
+	return api_fail(err, API_ERR_VALUE, GW_EINVAL, "%s: must not be empty", path);
+}
+
 /*
  * api_get_string - copies obj[rule->key] into *out (malloc'ed, caller frees).
  * An absent optional field, or one set to null, leaves *out NULL.
@@ -92,24 +111,13 @@ static int api_get_string(const json_t *obj, const char *parent, const struct ap
 			  char **out, struct api_request_error *err)
 {
 	const json_t *v = json_object_get(obj, rule->key);
-	char path[API_PATH_MAX];
-	size_t len;
+	size_t len = json_string_length(v); /* 0 unless a string */
 
 	*out = NULL;
-	api_path(path, sizeof(path), parent, rule->key);
-	if (!v || (json_is_null(v) && !rule->required)) {
-		if (rule->required)
-			return api_fail(err, API_ERR_MISSING, GW_EMISSING, "%s: required", path);
+	if ((!v || json_is_null(v)) && !rule->required)
 		return GW_OK;
-	}
-	if (!json_is_string(v))
-		return api_fail(err, API_ERR_TYPE, GW_ETYPE, "%s: must be a string", path);
-	len = json_string_length(v);
-	if (len > rule->max)
-		return api_fail(err, API_ERR_TOO_LONG, GW_ETOOBIG,
-				"%s: longer than %zu bytes", path, rule->max);
-	if (len < rule->min)
-		return api_fail(err, API_ERR_VALUE, GW_EINVAL, "%s: must not be empty", path);
+	if (!v || !json_is_string(v) || len > rule->max || len < rule->min)
+		return api_string_fail(v, parent, rule, err);
 	/* jansson refuses NUL without JSON_ALLOW_NUL, so len == strlen. */
 	*out = strdup(json_string_value(v));
 	if (!*out)

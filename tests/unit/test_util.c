@@ -1,0 +1,76 @@
+/* test_util.c - gateway/util.c: random ids. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gateway/err.h"
+#include "gateway/util.h"
+
+#define IDS 1000 /* spans several refills of the per-thread pool */
+
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Ids are 32 lowercase hex characters, and all different. */
+static void test_random_id_format_and_distinct(void **state)
+{
+	char(*ids)[33] = calloc(IDS, sizeof(*ids));
+
+	(void)state;
+	assert_non_null(ids);
+	for (int i = 0; i < IDS; i++) {
+		assert_int_equal(gw_random_id(ids[i]), GW_OK);
+		assert_int_equal(strlen(ids[i]), 32);
+		assert_int_equal(strspn(ids[i], "0123456789abcdef"), 32);
+	}
+	qsort(ids, IDS, sizeof(*ids), cmp_id);
+	for (int i = 1; i < IDS; i++)
+		assert_true(strcmp(ids[i - 1], ids[i]) != 0);
+	free(ids);
+}
+
+/* A forked child does not hand out the ids its parent hands out next. */
+static void test_random_id_after_fork(void **state)
+{
+	char warm[33], mine[33], theirs[33] = "";
+	int fds[2], status = 0;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(gw_random_id(warm), GW_OK); /* the pool now holds bytes */
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char id[33];
+		int ok = gw_random_id(id) == GW_OK && write(fds[1], id, 33) == 33;
+
+		_exit(ok ? 0 : 1);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], theirs, sizeof(theirs)), 33);
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(gw_random_id(mine), GW_OK);
+	assert_string_not_equal(mine, theirs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_random_id_format_and_distinct),
+		cmocka_unit_test(test_random_id_after_fork),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
