@@ -75,6 +75,10 @@ enum proto_type {
 struct proto_party {
 	char *address; /* required: channel-specific address (E.164, email, user id) */
 	char *name;    /* optional display name, NULL when absent */
+	/* optional: an email address the sender gave on a channel whose address
+	 * is not one (a chat's pre-chat form); the router links the sender to
+	 * the customer known by that address. Claimed, not verified. */
+	char *email;
 };
 
 /* An attachment as the provider described it; bytes are not carried. */

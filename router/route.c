@@ -22,6 +22,7 @@
 #include "router/router.h"
 
 #include <stdio.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "gateway/err.h"
@@ -62,9 +63,43 @@ static int emit_customer_created(struct batch *b, const struct proto_customer *c
  * customer_resolve - loads the customer of `who` on `channel` into `c`,
  * creating it (*created = 1; the caller stores the record).
  */
+/* The channel whose addresses are email addresses (connectors/email). */
+#define EMAIL_CHANNEL "email"
+
+/*
+ * claimed_email - the customer known by the email address a sender gave
+ * (who->email, e.g. a chat's pre-chat form), lowercased as the email
+ * channel stores its addresses; *id 0 when none. `key` receives the
+ * lowercased address for registering it.
+ */
+static int claimed_email(struct batch *b, const struct proto_party *who, char *key,
+			 size_t keylen, uint64_t *id)
+{
+	size_t n = 0;
+	int rc;
+
+	*id = 0;
+	key[0] = '\0';
+	if (!who->email || !who->email[0] || strlen(who->email) >= keylen)
+		return GW_OK;
+	for (; who->email[n]; n++)
+		key[n] = (char)tolower((unsigned char)who->email[n]);
+	key[n] = '\0';
+	rc = store_identity_get(b->txn, EMAIL_CHANNEL, key, id);
+	return rc == GW_ENOTFOUND ? GW_OK : rc;
+}
+
+/*
+ * customer_resolve - the customer of (channel, who->address) into `c`. An
+ * unknown sender who gave an email address (who->email) joins the customer
+ * known by it, so a chat visitor who types the address they email from
+ * continues that customer's history; otherwise a new customer is created
+ * (*created = 1), and the email address is registered for it.
+ */
 static int customer_resolve(struct batch *b, const char *channel, const struct proto_party *who,
 			    struct proto_customer *c, int *created)
 {
+	char email[PROTO_MAX_ADDRESS + 1];
 	uint64_t id;
 	int rc;
 
@@ -73,6 +108,13 @@ static int customer_resolve(struct batch *b, const char *channel, const struct p
 	if (rc == GW_OK)
 		return store_customer_get(b->txn, id, c);
 	if (rc != GW_ENOTFOUND)
+		return rc;
+	rc = claimed_email(b, who, email, sizeof(email), &id);
+	if (rc == GW_OK && id) {
+		rc = store_identity_put(b->txn, channel, who->address, id);
+		return rc == GW_OK ? store_customer_get(b->txn, id, c) : rc;
+	}
+	if (rc)
 		return rc;
 	memset(c, 0, sizeof(*c));
 	rc = next_id(b->txn, META_NEXT_CUSTOMER, &c->customer_id);
@@ -88,6 +130,8 @@ static int customer_resolve(struct batch *b, const char *channel, const struct p
 	if (!c->channel || !c->address || (who->name && !c->name))
 		return GW_ENOMEM;
 	rc = store_identity_put(b->txn, channel, who->address, c->customer_id);
+	if (rc == GW_OK && email[0] && strcmp(channel, EMAIL_CHANNEL) != 0)
+		rc = store_identity_put(b->txn, EMAIL_CHANNEL, email, c->customer_id);
 	if (rc == GW_OK)
 		rc = emit_customer_created(b, c);
 	return rc;

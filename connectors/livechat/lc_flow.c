@@ -229,6 +229,7 @@ static int lc_queue_event(struct lc_conn *c, const struct lc_frame *f, int64_t n
 	struct proto_message *m = &ev.u.message;
 	char ext[LC_VISITOR_LEN + LC_CLIENT_ID_MAX + 2];
 	const char *name = c->name[0] ? c->name : f->name;
+	const char *email = c->email[0] ? c->email : f->email;
 	int rc;
 
 	rc = proto_event_init(&ev, PROTO_T_MESSAGE_RECEIVED);
@@ -242,8 +243,11 @@ static int lc_queue_event(struct lc_conn *c, const struct lc_frame *f, int64_t n
 	m->from.address = gw_strdup(c->conversation);
 	m->from.name = name && name[0] ? gw_strdup(name) : NULL;
 	m->text = gw_strdup(f->text);
-	m->raw = lc_raw(c, c->email[0] ? c->email : f->email);
-	if (!m->channel || !m->account || !m->external_id || !m->from.address || !m->text)
+	m->raw = lc_raw(c, email);
+	/* The router links the visitor to the customer known by this address. */
+	m->from.email = email && email[0] ? gw_strdup(email) : NULL;
+	if (!m->channel || !m->account || !m->external_id || !m->from.address || !m->text ||
+	    (email && email[0] && !m->from.email))
 		rc = GW_ENOMEM;
 	if (rc == GW_OK)
 		rc = outbox_add_event(lc->inst->outbox, &ev, &perr);

@@ -637,6 +637,62 @@ static void test_route_automated_mail(void **state)
 	rt_close(&t);
 }
 
+/* A chat visitor who gives an email address joins the customer of it. */
+static void make_on(struct proto_event *ev, const char *channel, const char *ext,
+		    const char *from, const char *email)
+{
+	make_message(ev, ext, from);
+	free(ev->u.message.channel);
+	ev->u.message.channel = strdup(channel);
+	ev->u.message.from.email = email ? strdup(email) : NULL;
+}
+
+static uint64_t routed_customer(struct rt *t, struct proto_event *ev, size_t *nev)
+{
+	struct proto_event out;
+	uint64_t id;
+
+	assert_int_equal(rt_route(t, ev), ROUTE_STORED);
+	*nev = t->b.nev;
+	rt_event(t, 0, &out);
+	id = out.type == PROTO_T_CUSTOMER_CREATED ? out.u.customer.customer_id
+						  : out.u.message.customer_id;
+	proto_event_clear(&out);
+	proto_event_clear(ev);
+	return id;
+}
+
+static void test_route_claimed_email(void **state)
+{
+	struct rt t;
+	struct proto_event ev;
+	uint64_t ana, chat, other, mail;
+	size_t nev;
+
+	(void)state;
+	rt_open(&t);
+	make_on(&ev, "email", "<m1@example.com>", "ana@example.com", NULL);
+	ana = routed_customer(&t, &ev, &nev);
+	assert_int_equal(nev, 3); /* customer.created, ticket.created, message */
+	/* The visitor typed the address Ana emails from (case aside). */
+	make_on(&ev, "livechat", "v1:c1", "visitor:v1", "Ana@Example.com");
+	chat = routed_customer(&t, &ev, &nev);
+	assert_int_equal(chat, ana);
+	assert_int_equal(nev, 2); /* no customer.created: message, ticket.updated */
+	/* The link is kept: the visitor's next message needs no email. */
+	make_on(&ev, "livechat", "v1:c2", "visitor:v1", NULL);
+	assert_int_equal(routed_customer(&t, &ev, &nev), ana);
+	/* An unknown address: a new customer, and the address is registered, so
+	 * mail from it later joins the chat's customer. */
+	make_on(&ev, "livechat", "v2:c1", "visitor:v2", "bob@example.com");
+	other = routed_customer(&t, &ev, &nev);
+	assert_int_not_equal(other, ana);
+	make_on(&ev, "email", "<m2@example.com>", "bob@example.com", NULL);
+	mail = routed_customer(&t, &ev, &nev);
+	assert_int_equal(mail, other);
+	rt_close(&t);
+}
+
 /* --- the router over its sockets --------------------------------------- */
 
 struct fixture {
@@ -1261,6 +1317,7 @@ int main(void)
 		cmocka_unit_test(test_route_change),
 		cmocka_unit_test(test_route_dedup_key),
 		cmocka_unit_test(test_route_automated_mail),
+		cmocka_unit_test(test_route_claimed_email),
 		cmocka_unit_test(test_router_sockets),
 		cmocka_unit_test(test_message_send),
 		cmocka_unit_test(test_redelivery),
