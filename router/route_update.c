@@ -96,33 +96,6 @@ static int update_seen(struct batch *b, const char *channel, const char *account
 	return rc == GW_ENOTFOUND ? GW_OK : rc;
 }
 
-int route_status(struct batch *b, struct proto_event *ev, enum route_result *result)
-{
-	struct proto_status *s = &ev->u.status;
-	struct update_link link;
-	char key[UPDATE_KEY_MAX];
-	int rc, seen;
-
-	*result = ROUTE_DUPLICATE;
-	rc = update_seen(b, s->channel, s->account, UPDATE_STATUS_PREFIX, s->status_id, key,
-			 sizeof(key), &seen);
-	if (rc || seen)
-		return rc;
-	rc = link_message(b->txn, s->channel, s->account, s->external_id, &link);
-	if (rc)
-		return rc;
-	/* The router's fields are the router's: what came in is replaced. */
-	s->message_seq = link.seq;
-	s->customer_id = link.customer_id;
-	s->ticket_id = link.ticket_id;
-	rc = batch_emit(b, ev);
-	if (rc == GW_OK)
-		rc = store_dedup_put(b->txn, s->channel, s->account, key, ev->seq);
-	if (rc == GW_OK)
-		*result = ROUTE_STORED;
-	return rc;
-}
-
 /* index_change - a linked change joins its message's thread and ticket. */
 static int index_change(struct batch *b, const struct update_link *link, uint64_t seq)
 {
@@ -135,30 +108,60 @@ static int index_change(struct batch *b, const struct update_link *link, uint64_
 	return rc;
 }
 
-int route_change(struct batch *b, struct proto_event *ev, enum route_result *result)
+/* An update's fields, whichever body (status or change) holds them. */
+struct update_ref {
+	const char *channel, *account, *external_id;
+	const char *prefix, *id; /* its dedup key: prefix + id */
+	uint64_t *message_seq, *customer_id, *ticket_id; /* set by the router */
+	int in_history; /* indexed in the message's thread and ticket */
+};
+
+/* route_update - the rule shared by statuses and changes: dedup by the
+ * update's own id, link to the message it names, emit, record the key. */
+static int route_update(struct batch *b, struct proto_event *ev, const struct update_ref *u,
+			enum route_result *result)
 {
-	struct proto_change *c = &ev->u.change;
 	struct update_link link;
 	char key[UPDATE_KEY_MAX];
 	int rc, seen;
 
 	*result = ROUTE_DUPLICATE;
-	rc = update_seen(b, c->channel, c->account, UPDATE_CHANGE_PREFIX, c->change_id, key,
-			 sizeof(key), &seen);
+	rc = update_seen(b, u->channel, u->account, u->prefix, u->id, key, sizeof(key), &seen);
 	if (rc || seen)
 		return rc;
-	rc = link_message(b->txn, c->channel, c->account, c->external_id, &link);
+	rc = link_message(b->txn, u->channel, u->account, u->external_id, &link);
 	if (rc)
 		return rc;
-	c->message_seq = link.seq;
-	c->customer_id = link.customer_id;
-	c->ticket_id = link.ticket_id;
+	/* The router's fields are the router's: what came in is replaced. */
+	*u->message_seq = link.seq;
+	*u->customer_id = link.customer_id;
+	*u->ticket_id = link.ticket_id;
 	rc = batch_emit(b, ev);
 	if (rc == GW_OK)
-		rc = store_dedup_put(b->txn, c->channel, c->account, key, ev->seq);
-	if (rc == GW_OK)
+		rc = store_dedup_put(b->txn, u->channel, u->account, key, ev->seq);
+	if (rc == GW_OK && u->in_history)
 		rc = index_change(b, &link, ev->seq);
 	if (rc == GW_OK)
 		*result = ROUTE_STORED;
 	return rc;
+}
+
+int route_status(struct batch *b, struct proto_event *ev, enum route_result *result)
+{
+	struct proto_status *s = &ev->u.status;
+	const struct update_ref u = {s->channel, s->account, s->external_id,
+				     UPDATE_STATUS_PREFIX, s->status_id,
+				     &s->message_seq, &s->customer_id, &s->ticket_id, 0};
+
+	return route_update(b, ev, &u, result);
+}
+
+int route_change(struct batch *b, struct proto_event *ev, enum route_result *result)
+{
+	struct proto_change *c = &ev->u.change;
+	const struct update_ref u = {c->channel, c->account, c->external_id,
+				     UPDATE_CHANGE_PREFIX, c->change_id,
+				     &c->message_seq, &c->customer_id, &c->ticket_id, 1};
+
+	return route_update(b, ev, &u, result);
 }

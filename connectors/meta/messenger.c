@@ -268,29 +268,45 @@ static int ms_quick_reply(struct meta_ctx *c, const json_t *msg, const char *pat
 	return rc;
 }
 
-/* message.is_deleted (Instagram unsend): the sender withdrew `mid`. */
-static int ms_deleted(struct meta_ctx *c, const struct ms_item *w, const json_t *msg)
+/*
+ * ms_change_new - a message.edited or message.deleted by the item's sender
+ * about the message `mid` of `obj` (`path` names obj in errors), with its
+ * channel, account and time; the caller adds change_id and what changed.
+ */
+static int ms_change_new(struct meta_ctx *c, const struct ms_item *w, enum proto_type type,
+			 const json_t *obj, const char *path, struct proto_change **out)
 {
-	char path[META_PATH_MAX + 8];
 	struct proto_event *ev;
 	struct proto_change *ch;
 	int rc;
 
-	meta_pathf(path, sizeof(path), "%s.message", w->path);
-	rc = meta_push(c, PROTO_T_MESSAGE_DELETED, &ev);
+	rc = meta_push(c, type, &ev);
 	if (rc != GW_OK)
 		return rc;
 	ch = &ev->u.change;
+	*out = ch;
 	ch->changed_at = ms_time(c, w);
 	rc = meta_dup(c, w->channel, &ch->channel);
 	if (rc == GW_OK)
 		rc = meta_dup(c, w->account, &ch->account);
 	if (rc == GW_OK)
-		rc = meta_id(c, msg, "mid", PROTO_MAX_EXTERNAL_ID, path, &ch->external_id);
-	if (rc == GW_OK)
-		rc = meta_derive(c, &ch->change_id, "%s:delete", ch->external_id);
+		rc = meta_id(c, obj, "mid", PROTO_MAX_EXTERNAL_ID, path, &ch->external_id);
 	if (rc == GW_OK)
 		rc = meta_party_new(c, w->sender, NULL, &ch->from);
+	return rc;
+}
+
+/* message.is_deleted (Instagram unsend): the sender withdrew `mid`. */
+static int ms_deleted(struct meta_ctx *c, const struct ms_item *w, const json_t *msg)
+{
+	char path[META_PATH_MAX + 8];
+	struct proto_change *ch;
+	int rc;
+
+	meta_pathf(path, sizeof(path), "%s.message", w->path);
+	rc = ms_change_new(c, w, PROTO_T_MESSAGE_DELETED, msg, path, &ch);
+	if (rc == GW_OK)
+		rc = meta_derive(c, &ch->change_id, "%s:delete", ch->external_id);
 	return rc;
 }
 
@@ -367,34 +383,24 @@ static int ms_edit(struct meta_ctx *c, const struct ms_item *w)
 	const json_t *ed = meta_obj(w->it, "message_edit");
 	const json_t *num = json_object_get(ed, "num_edit");
 	char path[META_PATH_MAX + 16];
-	struct proto_event *ev;
 	struct proto_change *ch;
 	int rc;
 
 	meta_pathf(path, sizeof(path), "%s.message_edit", w->path);
 	rc = ms_require_sender(c, w);
 	if (rc == GW_OK)
-		rc = meta_push(c, PROTO_T_MESSAGE_EDITED, &ev);
+		rc = ms_change_new(c, w, PROTO_T_MESSAGE_EDITED, ed, path, &ch);
 	if (rc != GW_OK)
 		return rc;
-	ch = &ev->u.change;
-	ch->changed_at = ms_time(c, w);
-	rc = meta_dup(c, w->channel, &ch->channel);
-	if (rc == GW_OK)
-		rc = meta_dup(c, w->account, &ch->account);
-	if (rc == GW_OK)
-		rc = meta_id(c, ed, "mid", PROTO_MAX_EXTERNAL_ID, path, &ch->external_id);
 	/* num_edit counts the edits of one message; the time stands in without it. */
-	if (rc == GW_OK && json_is_integer(num))
+	if (json_is_integer(num))
 		rc = meta_derive(c, &ch->change_id, "%s:edit:%" JSON_INTEGER_FORMAT,
 				 ch->external_id, json_integer_value(num));
-	else if (rc == GW_OK)
+	else
 		rc = meta_derive(c, &ch->change_id, "%s:edit:t%lld", ch->external_id,
 				 (long long)ch->changed_at);
 	if (rc == GW_OK)
 		rc = meta_text(c, ed, "text", PROTO_MAX_TEXT, &ch->text);
-	if (rc == GW_OK)
-		rc = meta_party_new(c, w->sender, NULL, &ch->from);
 	return rc;
 }
 
