@@ -9,6 +9,7 @@ packages=(
   # runtime libraries
   libwebsockets-dev libzmq3-dev libmsgpack-dev liblmdb-dev libjansson-dev
   libyaml-dev libssl-dev libcurl4-openssl-dev libgmime-3.0-dev libxml2-dev
+  libphonenumber-dev libexttextcat-dev libcsv-dev
   # tests and tools
   libcmocka-dev lmdb-utils python3 python3-zmq python3-msgpack
   # email tests: a throw-away IMAP server, and openssl for its certificate
