@@ -34,6 +34,7 @@
 #define CONF_KEYPATH_MAX 160
 #define CONF_ENVNAME_MAX 128
 #define CONF_MSG_MAX 640
+#define CONF_LIST_MAX 1000 /* entries of a list, items of a string list */
 
 struct loader {
 	const char *file;      /* as given by the caller, for messages */
@@ -223,6 +224,81 @@ static int set_bool(struct loader *ld, bool *slot, const char *val, int line, co
 			conf_echo(q, sizeof(q), val));
 }
 
+/* strlist_add - appends a copy of `n` bytes at `val` to the list. */
+static int strlist_add(struct loader *ld, const struct conf_entry *row, struct conf_strlist *l,
+		       const char *val, size_t n, int line, const char *kpath)
+{
+	char **v;
+
+	if (n == 0)
+		return conf_err(ld, line, kpath, "empty item in the list");
+	if (row->max > 0 && n > (size_t)row->max)
+		return conf_err(ld, line, kpath, "item longer than %lld characters", row->max);
+	if (l->n >= CONF_LIST_MAX)
+		return conf_err(ld, line, kpath, "more than %d items", CONF_LIST_MAX);
+	v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	if (!v)
+		return conf_nomem(ld);
+	l->v = v;
+	v[l->n] = strndup(val, n);
+	if (!v[l->n])
+		return conf_nomem(ld);
+	l->n++;
+	return GW_OK;
+}
+
+static void strlist_free(struct conf_strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* set_strlist_text - a list written as text, "a,b" (defaults). */
+static int set_strlist_text(struct loader *ld, const struct conf_entry *row,
+			    struct conf_strlist *l, const char *val, int line, const char *kpath)
+{
+	int rc = GW_OK;
+
+	strlist_free(l);
+	while (rc == GW_OK && *val) {
+		size_t n = strcspn(val, ",");
+
+		rc = strlist_add(ld, row, l, val, n, line, kpath);
+		val += n + (val[n] == ',');
+	}
+	return rc;
+}
+
+/* set_strlist_node - a YAML sequence of scalars. */
+static int set_strlist_node(struct loader *ld, const struct conf_entry *row, void *base,
+			    const yaml_node_t *v, int line, const char *kpath)
+{
+	struct conf_strlist *l = (struct conf_strlist *)((char *)base + row->offset);
+	int rc = GW_OK;
+
+	if (v->type != YAML_SEQUENCE_NODE)
+		return conf_err(ld, line, kpath, "expected a list ([a, b]), found %s",
+				node_kind(v));
+	strlist_free(l);
+	for (yaml_node_item_t *it = v->data.sequence.items.start;
+	     rc == GW_OK && it < v->data.sequence.items.top; it++) {
+		yaml_node_t *item = node_get(ld, *it);
+
+		if (!item || item->type != YAML_SCALAR_NODE || node_is_null(item))
+			return conf_err(ld, item ? node_line(item) : line, kpath,
+					"list items must be values, found %s",
+					item ? node_kind(item) : "nothing");
+		if (strlen(node_text(item)) != item->data.scalar.length)
+			return conf_err(ld, node_line(item), kpath, "contains a NUL character");
+		rc = strlist_add(ld, row, l, node_text(item), item->data.scalar.length,
+				 node_line(item), kpath);
+	}
+	return rc;
+}
+
 static int set_parsed(struct loader *ld, const struct conf_entry *row, void *base,
 		      const char *val, int line, const char *kpath)
 {
@@ -239,6 +315,8 @@ static int set_parsed(struct loader *ld, const struct conf_entry *row, void *bas
 		if (conf_listen_parse(val, slot, why, sizeof(why)))
 			return conf_err(ld, line, kpath, "%s", why);
 		return GW_OK;
+	case CONF_STRLIST:
+		return set_strlist_text(ld, row, slot, val, line, kpath);
 	case CONF_LOGLEVEL:
 		level = gw_log_level_parse(val);
 		if (level < 0)
@@ -305,6 +383,8 @@ static int set_text(struct loader *ld, const struct conf_entry *row, void *base,
 static int set_node(struct loader *ld, const struct conf_entry *row, void *base,
 		    const yaml_node_t *v, int line, const char *kpath)
 {
+	if (row->kind == CONF_STRLIST)
+		return set_strlist_node(ld, row, base, v, line, kpath);
 	if (v->type != YAML_SCALAR_NODE)
 		return conf_err(ld, line, kpath, "expected a value, found %s", node_kind(v));
 	if (node_is_null(v))
@@ -567,9 +647,96 @@ static int load_connectors(struct loader *ld, yaml_node_t *seq, struct gw_config
 	return rc;
 }
 
+/* ---- lists of entries (routing.queues[], ...) ------------------------ */
+
+/* load_list - `seq` (NULL or null: empty) into the array and count `l`
+ * describes in `base`. */
+static int load_list(struct loader *ld, yaml_node_t *seq, const char *path,
+		     const struct conf_list *l, void *base)
+{
+	void **arr = (void **)((char *)base + l->arr_offset);
+	size_t *n = (size_t *)((char *)base + l->n_offset);
+	char ipath[CONF_KEYPATH_MAX + 24];
+	size_t count;
+	int rc = GW_OK;
+
+	if (!seq || node_is_null(seq))
+		return GW_OK;
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return conf_err(ld, node_line(seq), path, "expected a list, found %s",
+				node_kind(seq));
+	count = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	if (count > CONF_LIST_MAX)
+		return conf_err(ld, node_line(seq), path, "more than %d entries", CONF_LIST_MAX);
+	*arr = calloc(count ? count : 1, l->sec->struct_size);
+	if (!*arr)
+		return conf_nomem(ld);
+	for (size_t i = 0; rc == GW_OK && i < count; i++) {
+		yaml_node_t *item = node_get(ld, seq->data.sequence.items.start[i]);
+		struct conf_target t = {l->sec, (char *)*arr + i * l->sec->struct_size};
+
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+		*n = i + 1; /* from here gw_config_free() frees the entry */
+		if (!item || item->type != YAML_MAPPING_NODE)
+			rc = conf_err(ld, item ? node_line(item) : node_line(seq), ipath,
+				      "expected a mapping, found %s",
+				      item ? node_kind(item) : "nothing");
+		else
+			rc = fill_section(ld, item, node_line(item), ipath, &t, 1, NULL);
+	}
+	return rc;
+}
+
+/* load_routing - routing's own keys, its lists, then their cross-checks. */
+static int load_routing(struct loader *ld, yaml_node_t *map, struct gw_config *cfg)
+{
+	static const char *const subs[] = {"channels", "business_hours", "queues", "agents",
+					   "sla", NULL};
+	const struct conf_target t = {&gw_conf_routing, &cfg->routing};
+	char path[CONF_KEYPATH_MAX], why[CONF_MSG_MAX];
+	int rc;
+
+	rc = fill_section(ld, map, 1, "routing", &t, 1, subs);
+	for (const struct conf_list *l = gw_conf_routing_lists; rc == GW_OK && l->key; l++) {
+		snprintf(path, sizeof(path), "routing.%s", l->key);
+		rc = load_list(ld, map && map->type == YAML_MAPPING_NODE ? map_find(ld, map, l->key)
+									  : NULL,
+			       path, l, &cfg->routing);
+	}
+	if (rc == GW_OK && gw_config_routing_check(&cfg->routing, why, sizeof(why)))
+		rc = conf_err(ld, map ? node_line(map) : 0, "routing", "%s", why);
+	return rc;
+}
+
+static void free_section(const struct conf_section *sec, void *base);
+
+int gw_config_routing_defaults(struct gw_config_routing *r, char *err, size_t errlen)
+{
+	struct loader ld = {.file = "(defaults)", .dir = "/", .err = err, .errlen = errlen};
+	const struct conf_target t = {&gw_conf_routing, r};
+
+	memset(r, 0, sizeof(*r));
+	return fill_section(&ld, NULL, 0, "routing", &t, 1, NULL);
+}
+
+void gw_config_routing_free(struct gw_config_routing *r)
+{
+	for (const struct conf_list *l = gw_conf_routing_lists; r && l->key; l++) {
+		char *arr = *(char **)((char *)r + l->arr_offset);
+		size_t n = *(size_t *)((char *)r + l->n_offset);
+
+		for (size_t i = 0; i < n; i++)
+			free_section(l->sec, arr + i * l->sec->struct_size);
+		free(arr);
+	}
+	if (r)
+		free_section(&gw_conf_routing, r);
+}
+
 static int load_root(struct loader *ld, yaml_node_t *root, struct gw_config *cfg)
 {
-	static const char *const subs[] = {"router", "supervisor", "connectors", NULL};
+	static const char *const subs[] = {"router", "routing", "supervisor", "connectors",
+					   NULL};
 	const struct conf_target top = {&gw_conf_top, cfg};
 	const struct conf_target router = {&gw_conf_router, &cfg->router};
 	const struct conf_target sup = {&gw_conf_supervisor, &cfg->supervisor};
@@ -581,6 +748,8 @@ static int load_root(struct loader *ld, yaml_node_t *root, struct gw_config *cfg
 	if (rc == GW_OK)
 		rc = fill_section(ld, map_find(ld, root, "supervisor"), 1, "supervisor", &sup, 1,
 				  NULL);
+	if (rc == GW_OK)
+		rc = load_routing(ld, map_find(ld, root, "routing"), cfg);
 	if (rc == GW_OK)
 		rc = load_connectors(ld, map_find(ld, root, "connectors"), cfg);
 	return rc;
@@ -909,6 +1078,10 @@ static void free_section(const struct conf_section *sec, void *base)
 		const struct conf_entry *row = &sec->entries[i];
 		char **slot = (char **)((char *)base + row->offset);
 
+		if (row->kind == CONF_STRLIST) {
+			strlist_free((struct conf_strlist *)slot);
+			continue;
+		}
 		if (!row_is_string(row) || !*slot)
 			continue;
 		if (row->kind == CONF_SECRET)
@@ -931,6 +1104,7 @@ void gw_config_free(struct gw_config *cfg)
 		free(c->disabled_reason);
 	}
 	free(cfg->connectors);
+	gw_config_routing_free(&cfg->routing);
 	free_section(&gw_conf_router, &cfg->router);
 	free_section(&gw_conf_top, cfg);
 	free(cfg->path);

@@ -36,6 +36,14 @@ enum conf_kind {
 	CONF_SECRET,   /* char *: a literal or "${ENV}"; never logged */
 	CONF_PATH,     /* char *: resolved against the config file's folder */
 	CONF_LOGLEVEL, /* int: debug, info, warn, error */
+	CONF_STRLIST,  /* struct conf_strlist: a YAML list of strings (the
+			* default is written "a,b"); max = longest item */
+};
+
+/* A list of strings from the file, each malloc'ed. */
+struct conf_strlist {
+	char **v;
+	size_t n;
 };
 
 /* Row flags. */
@@ -77,6 +85,89 @@ struct gw_config_router {
 	long long delivery_timeout_ms; /* fail a reply no connector can take */
 };
 
+/*
+ * routing: how the router threads, assigns and times tickets
+ * (docs/routing.md). Lists are sections of their own ("routing.queues[]").
+ */
+
+/* routing.channels[]: the threading policy of one channel. */
+struct gw_routing_channel {
+	char *channel;            /* "email", "whatsapp", ... */
+	char *scope;              /* customer | channel */
+	long long reopen_window_h; /* -1: the routing default */
+};
+
+/* routing.business_hours[]: a named calendar (gateway/calendar.h). */
+struct gw_routing_hours {
+	char *name;
+	char *timezone; /* IANA name, default UTC */
+	char *hours;    /* "mon-fri 09:00-18:00" */
+};
+
+/* routing.queues[]: a team and the tickets it takes, first match wins.
+ * An empty match list matches anything. */
+struct gw_routing_queue {
+	char *name;
+	struct conf_strlist channels;
+	struct conf_strlist accounts;
+	struct conf_strlist languages;
+	struct conf_strlist keywords;   /* any of them in subject or text (case-insensitive) */
+	struct conf_strlist attributes; /* customer attributes "key=value", all must hold */
+	char *strategy;       /* round_robin | least_open | sticky */
+	char *business_hours; /* a routing.business_hours name, "" = 24/7 */
+	char *priority;       /* priority of its new tickets */
+	struct conf_strlist agents; /* agent ids serving it */
+};
+
+/* routing.agents[]: one agent. */
+struct gw_routing_agent {
+	char *id;
+	char *name;
+	long long capacity;   /* open tickets at once, 0 = no limit */
+	struct conf_strlist languages; /* languages spoken, empty = any */
+	char *timezone;
+	char *hours;          /* working hours, "" = always */
+	char *presence;       /* at first start: online | away | offline */
+};
+
+/* routing.sla[]: targets, first matching row wins; "" matches any. */
+struct gw_routing_sla {
+	char *queue;
+	char *channel;
+	char *priority;
+	long long first_response_min; /* business minutes, 0 = none */
+	long long resolution_min;     /* business minutes, 0 = none */
+	long long warning_percent;    /* warn when this share of the target is used */
+};
+
+struct gw_config_routing {
+	char *default_region;           /* phone numbers without +: "FR"; "" = none */
+	struct conf_strlist languages;  /* candidates for language detection */
+	char *scope;                    /* default threading scope: customer | channel */
+	long long reopen_window_h;      /* a message this soon after close reopens */
+	long long duplicate_window_s;   /* same text on another channel: one ticket */
+	char *default_queue;            /* queue when no rule matches */
+	struct gw_routing_channel *channels;
+	size_t n_channels;
+	struct gw_routing_hours *business_hours;
+	size_t n_business_hours;
+	struct gw_routing_queue *queues;
+	size_t n_queues;
+	struct gw_routing_agent *agents;
+	size_t n_agents;
+	struct gw_routing_sla *sla;
+	size_t n_sla;
+};
+
+/*
+ * gw_config_routing_defaults - fills `r` with the defaults of `routing`
+ * (no lists), as a config without a routing section gets; for tests and
+ * tools that build a config by hand. GW_OK or GW_ENOMEM. Free with
+ * gw_config_routing_free (also frees lists a caller attached with malloc).
+ */
+int gw_config_routing_defaults(struct gw_config_routing *r, char *err, size_t errlen);
+void gw_config_routing_free(struct gw_config_routing *r);
+
 struct gw_config_supervisor {
 	long long backoff_min_ms;
 	long long backoff_max_ms;
@@ -101,6 +192,7 @@ struct gw_config {
 	char *state_dir; /* absolute */
 	int log_level;   /* enum gw_log_level */
 	struct gw_config_router router;
+	struct gw_config_routing routing;
 	struct gw_config_supervisor supervisor;
 	struct gw_connector_conf *connectors;
 	size_t n_connectors;

@@ -182,6 +182,8 @@ static const char *doc_kind(enum conf_kind kind)
 		return "path";
 	case CONF_LOGLEVEL:
 		return "log level";
+	case CONF_STRLIST:
+		return "list of strings";
 	}
 	return "?";
 }
@@ -229,6 +231,10 @@ static void doc_range(FILE *f, const struct conf_entry *row)
 	case CONF_BOOL:
 		snprintf(buf, sizeof(buf), "true/false");
 		break;
+	case CONF_STRLIST:
+		if (max > 0)
+			snprintf(buf, sizeof(buf), "items up to %lld characters", max);
+		break;
 	default:
 		if (max > 0)
 			snprintf(buf, sizeof(buf), "up to %lld characters", max);
@@ -243,6 +249,8 @@ static void doc_row(FILE *f, const struct conf_entry *row)
 
 	if (row->flags & CONF_F_REQUIRED)
 		snprintf(def, sizeof(def), "required");
+	else if (row->def && !row->def[0])
+		snprintf(def, sizeof(def), "empty");
 	else if (row->def)
 		snprintf(def, sizeof(def), "`%s`", row->def);
 	else
@@ -282,6 +290,11 @@ int gw_config_doc(FILE *f)
 	fputs(doc_intro, f);
 	doc_section(f, "Top level", NULL, &gw_conf_top);
 	doc_section(f, "`router`", NULL, &gw_conf_router);
+	doc_section(f, "`routing`", NULL, &gw_conf_routing);
+	for (const struct conf_list *l = gw_conf_routing_lists; l->key; l++) {
+		snprintf(title, sizeof(title), "`%s`", l->sec->name);
+		doc_section(f, title, NULL, l->sec);
+	}
 	doc_section(f, "`supervisor`", NULL, &gw_conf_supervisor);
 	doc_section(f, "`connectors[]`", NULL, &gw_conf_connector);
 	for (size_t i = 0; connector_types[i]; i++) {

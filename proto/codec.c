@@ -645,6 +645,18 @@ int proto_ticket_decode(const void *data, size_t len, struct proto_ticket *t,
 	return decode_record(data, len, &proto_obj_ticket, t, err);
 }
 
+int proto_agent_decode(const void *data, size_t len, struct proto_agent *a,
+		       struct proto_error *err)
+{
+	return decode_record(data, len, &proto_obj_agent, a, err);
+}
+
+int proto_merge_decode(const void *data, size_t len, struct proto_merge *m,
+		       struct proto_error *err)
+{
+	return decode_record(data, len, &proto_obj_merge, m, err);
+}
+
 /*
  * Encoding: the same walk in the other direction, with the same checks, so
  * that whatever encode accepts, decode accepts.
@@ -835,6 +847,20 @@ int proto_customer_encode(const struct proto_customer *cu, char **out, size_t *l
 int proto_ticket_encode(const struct proto_ticket *t, char **out, size_t *len)
 {
 	struct part part = { &proto_obj_ticket, (void *)t };
+
+	return encode_parts(&part, 1, out, len, NULL);
+}
+
+int proto_agent_encode(const struct proto_agent *a, char **out, size_t *len)
+{
+	struct part part = { &proto_obj_agent, (void *)a };
+
+	return encode_parts(&part, 1, out, len, NULL);
+}
+
+int proto_merge_encode(const struct proto_merge *m, char **out, size_t *len)
+{
+	struct part part = { &proto_obj_merge, (void *)m };
 
 	return encode_parts(&part, 1, out, len, NULL);
 }

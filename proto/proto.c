@@ -139,6 +139,13 @@ PROTO_COVERS(status, 0);
 PROTO_COVERS(change, 0);
 PROTO_COVERS(customer, 0);
 PROTO_COVERS(ticket, 0);
+/* verified is followed by padding up to the struct's alignment. */
+PROTO_COVERS(identity, _Alignof(char *) - sizeof(bool));
+PROTO_COVERS(ticket_ref, 0);
+PROTO_COVERS(recent, 0);
+PROTO_COVERS(sla_alert, 0);
+PROTO_COVERS(agent, 0);
+PROTO_COVERS(merge, 0);
 /* The event's body union is described by PROTO_EVENT lines instead. */
 PROTO_COVERS(event, sizeof(((struct proto_event *)0)->u));
 
@@ -146,7 +153,7 @@ PROTO_COVERS(event, sizeof(((struct proto_event *)0)->u));
 enum { PROTO_N_OBJECTS = 0
 #include "proto/schema.def"
 };
-_Static_assert(PROTO_N_OBJECTS == 14, "a new object in schema.def needs a PROTO_COVERS line");
+_Static_assert(PROTO_N_OBJECTS == 20, "a new object in schema.def needs a PROTO_COVERS line");
 
 /* Check 3: every event type has a body whose struct is its union member. */
 #define PROTO_EVENT(type, name, body, member)                                          \
@@ -340,4 +347,16 @@ void proto_ticket_clear(struct proto_ticket *t)
 {
 	if (t)
 		proto_object_clear(&proto_obj_ticket, t);
+}
+
+void proto_agent_clear(struct proto_agent *a)
+{
+	if (a)
+		proto_object_clear(&proto_obj_agent, a);
+}
+
+void proto_merge_clear(struct proto_merge *m)
+{
+	if (m)
+		proto_object_clear(&proto_obj_merge, m);
 }

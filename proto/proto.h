@@ -57,6 +57,13 @@
 #define PROTO_MAX_SHORT 1024       /* titles, headlines, short provider texts */
 #define PROTO_MAX_RECIPIENTS 64
 #define PROTO_MAX_WARNINGS 16
+#define PROTO_MAX_IDENTITIES 32    /* identities listed on a customer */
+#define PROTO_MAX_ATTRIBUTES 32    /* "key=value" attributes of a customer */
+#define PROTO_MAX_AGENT 64         /* agent and queue names */
+#define PROTO_MAX_OPEN_TICKETS 16  /* per-channel open/last tickets of a customer */
+#define PROTO_MAX_RECENT 8         /* recent texts kept for duplicate detection */
+#define PROTO_MAX_TICKET_CHANNELS 16
+#define PROTO_MAX_MERGE_TICKETS 1000
 
 enum proto_type {
 	PROTO_T_NONE = 0,
@@ -68,6 +75,16 @@ enum proto_type {
 	PROTO_T_MESSAGE_STATUS,   /* "message.status": sent/delivered/read/failed */
 	PROTO_T_MESSAGE_EDITED,   /* "message.edited": the sender changed a message */
 	PROTO_T_MESSAGE_DELETED,  /* "message.deleted": the sender withdrew a message */
+	PROTO_T_CUSTOMER_UPDATED, /* "customer.updated": identities or attributes changed */
+	PROTO_T_CUSTOMER_MERGED,  /* "customer.merged" */
+	PROTO_T_CUSTOMER_UNMERGED, /* "customer.unmerged" */
+	PROTO_T_TICKET_ASSIGNED,  /* "ticket.assigned": queue and/or agent set */
+	PROTO_T_TICKET_CLOSED,    /* "ticket.closed" */
+	PROTO_T_TICKET_REOPENED,  /* "ticket.reopened" */
+	PROTO_T_TICKET_PRIORITY_CHANGED, /* "ticket.priority_changed" */
+	PROTO_T_TICKET_SLA_WARNING,  /* "ticket.sla_warning" */
+	PROTO_T_TICKET_SLA_BREACHED, /* "ticket.sla_breached" */
+	PROTO_T_AGENT_PRESENCE,   /* "agent.presence" */
 	PROTO_T__COUNT
 };
 
@@ -178,6 +195,12 @@ struct proto_message {
 	char *dedup_key;
 	char **warnings; /* what could not be read cleanly, for operators */
 	size_t warnings_len;
+	/* Set by the router: which threading rule filed the message in its
+	 * ticket, and why in words (router/threading.c, docs/routing.md). */
+	char *thread_rule;   /* reply_reference, ticket_token, ... */
+	char *thread_reason; /* "In-Reply-To <a@b> is message 12 of ticket 3" */
+	uint64_t duplicate_of; /* seq of the message this probably repeats */
+	char *language;      /* detected language code ("en"), NULL if unknown */
 };
 
 /*
@@ -216,7 +239,32 @@ struct proto_change {
 	uint64_t ticket_id;   /* set by the router when it knows the message */
 };
 
-/* Body of customer.created; also the stored customer record. */
+/* One way to reach a customer: kind is a channel ("whatsapp", "livechat")
+ * or a cross-channel address kind ("email", "phone"). */
+struct proto_identity {
+	char *kind;    /* required */
+	char *address; /* required: normalized (router/normalize.h) */
+	char *source;  /* optional: message, import, claim */
+	bool verified; /* the channel delivered it (not typed by the customer) */
+};
+
+/* A ticket as listed on a customer or a merge record. */
+struct proto_ticket_ref {
+	uint64_t ticket_id; /* required */
+	char *channel;      /* optional: the channel it is scoped to */
+	int64_t at;         /* optional: when it was opened / closed */
+};
+
+/* A recent customer text, for probable-duplicate detection. */
+struct proto_recent {
+	uint64_t hash;      /* required: of the normalized text */
+	uint64_t seq;       /* required: its message.received */
+	uint64_t ticket_id; /* ticket it was filed in */
+	char *channel;      /* required */
+	int64_t at;         /* required: ms since the epoch */
+};
+
+/* Body of customer.created/updated; also the stored customer record. */
 struct proto_customer {
 	uint64_t customer_id; /* required */
 	uint64_t thread_id;   /* required */
@@ -227,6 +275,21 @@ struct proto_customer {
 	uint64_t open_ticket_id; /* 0 when none is open */
 	uint64_t ticket_count;
 	uint64_t message_count;
+	struct proto_identity *identities; /* every identity, first one first */
+	size_t identities_len;
+	char *external_ref;   /* id in an imported contact directory */
+	char **attributes;    /* "key=value", from the directory */
+	size_t attributes_len;
+	char *language;       /* last detected or imported language */
+	uint64_t merged_into; /* set when merged into that customer */
+	char *last_agent;     /* agent who last served the customer */
+	struct proto_ticket_ref *open_tickets; /* per-channel scope: open ones */
+	size_t open_tickets_len;
+	struct proto_ticket_ref *last_tickets; /* last ticket per scope, for reopening */
+	size_t last_tickets_len;
+	struct proto_recent *recent; /* last texts, newest last */
+	size_t recent_len;
+	int64_t updated_at;
 };
 
 /* Body of ticket.created and ticket.updated; also the stored ticket record. */
@@ -241,6 +304,62 @@ struct proto_ticket {
 	int64_t updated_at;   /* required */
 	uint64_t message_count;
 	uint64_t last_message_seq; /* seq of the last message.received */
+	char *scope;          /* customer (default) or channel */
+	char **channels;      /* channels the customer wrote from in it */
+	size_t channels_len;
+	char *priority;       /* low, normal (when absent), high, urgent */
+	char *language;
+	char *queue;          /* queue (team) it is routed to */
+	char *agent_id;       /* assigned agent, NULL when waiting */
+	int64_t assigned_at;
+	char *assign_reason;  /* "sticky: last served the customer", ... */
+	uint64_t previous_ticket_id; /* the closed ticket this one follows */
+	uint64_t reopen_count;
+	uint64_t duplicate_count; /* probable duplicates joined */
+	int64_t closed_at;
+	int64_t first_response_at;
+	int64_t first_response_due; /* 0: no first-response target */
+	int64_t resolution_due;     /* 0: no resolution target */
+	char *sla_first_response;   /* running, warning, breached, met, stopped */
+	char *sla_resolution;
+	char *cause;          /* what made the last change: "message 12", "command c-7" */
+};
+
+/* Body of ticket.sla_warning and ticket.sla_breached. */
+struct proto_sla_alert {
+	uint64_t ticket_id;   /* required */
+	uint64_t customer_id; /* required */
+	char *clock;          /* required: first_response or resolution */
+	int64_t due_at;       /* required */
+	uint64_t target_minutes; /* business minutes of the target */
+	char *queue;
+	char *priority;
+	char *agent_id;
+};
+
+/* Body of agent.presence; also the stored agent state. */
+struct proto_agent {
+	char *agent_id;  /* required */
+	char *presence;  /* required: online, away, offline */
+	char *name;
+	uint64_t open_tickets; /* open tickets assigned now */
+	uint64_t capacity;     /* most open tickets at once, 0 = no limit */
+	int64_t changed_at;
+	char *cause;     /* "command c-3", "working hours ended" */
+};
+
+/* Body of customer.merged and customer.unmerged; also the stored merge. */
+struct proto_merge {
+	uint64_t merge_id;           /* required */
+	uint64_t source_customer_id; /* required: merged away */
+	uint64_t target_customer_id; /* required: kept */
+	struct proto_identity *identities; /* what moved */
+	size_t identities_len;
+	struct proto_ticket_ref *tickets;  /* tickets that moved */
+	size_t tickets_len;
+	int64_t merged_at;   /* required */
+	int64_t unmerged_at; /* set once undone */
+	char *cause;
 };
 
 struct proto_event {
@@ -254,7 +373,10 @@ struct proto_event {
 		struct proto_status status;     /* PROTO_T_MESSAGE_STATUS */
 		struct proto_change change;     /* PROTO_T_MESSAGE_EDITED, _DELETED */
 		struct proto_customer customer; /* PROTO_T_CUSTOMER_CREATED */
-		struct proto_ticket ticket;     /* PROTO_T_TICKET_* */
+		struct proto_ticket ticket;     /* PROTO_T_TICKET_* but SLA */
+		struct proto_sla_alert sla;     /* PROTO_T_TICKET_SLA_* */
+		struct proto_agent agent;       /* PROTO_T_AGENT_PRESENCE */
+		struct proto_merge merge;       /* PROTO_T_CUSTOMER_(UN)MERGED */
 	} u;
 };
 
@@ -331,6 +453,16 @@ int proto_ticket_decode(const void *data, size_t len, struct proto_ticket *t,
 			struct proto_error *err);
 void proto_ticket_clear(struct proto_ticket *t);
 json_t *proto_ticket_to_json(const struct proto_ticket *t);
+
+int proto_agent_encode(const struct proto_agent *a, char **out, size_t *len);
+int proto_agent_decode(const void *data, size_t len, struct proto_agent *a,
+		       struct proto_error *err);
+void proto_agent_clear(struct proto_agent *a);
+
+int proto_merge_encode(const struct proto_merge *m, char **out, size_t *len);
+int proto_merge_decode(const void *data, size_t len, struct proto_merge *m,
+		       struct proto_error *err);
+void proto_merge_clear(struct proto_merge *m);
 
 /*
  * proto_msgpack_check - GW_OK when `len` bytes at `data` are exactly one

@@ -88,6 +88,8 @@ extern const struct proto_object proto_obj_status;
 extern const struct proto_object proto_obj_change;
 extern const struct proto_object proto_obj_customer;
 extern const struct proto_object proto_obj_ticket;
+extern const struct proto_object proto_obj_agent;
+extern const struct proto_object proto_obj_merge;
 extern const struct proto_object proto_obj_event;
 
 /* proto_event_desc - the descriptor of `type`; NULL when it is invalid. */

@@ -56,6 +56,17 @@
 /* "message.send" {command_id, ticket_id | customer_id, text, channel?,
  *                 author?} -> ["ok", {delivery_id, seq, channel, account}] */
 #define WIRE_CMD_MESSAGE_SEND "message.send"
+/* Helpdesk commands (docs/events.md, "Commands"); each takes a command_id
+ * and is run once per id; the answer is {seq, duplicate, ...}. */
+#define WIRE_CMD_TICKET_CLOSE "ticket.close"       /* {command_id, ticket_id, reason?} */
+#define WIRE_CMD_TICKET_REOPEN "ticket.reopen"     /* {command_id, ticket_id, reason?} */
+#define WIRE_CMD_TICKET_ASSIGN "ticket.assign"     /* {command_id, ticket_id, agent_id?, queue?} */
+#define WIRE_CMD_TICKET_PRIORITY "ticket.set_priority" /* {command_id, ticket_id, priority} */
+#define WIRE_CMD_AGENT_PRESENCE "agent.presence"   /* {command_id, agent_id, presence} */
+/* Customers: a directory import and merges. */
+#define WIRE_CMD_CONTACTS_IMPORT "contacts.import" /* {command_id, contacts: [...]} */
+#define WIRE_CMD_CUSTOMER_MERGE "customer.merge"   /* {command_id, source_id, target_id} */
+#define WIRE_CMD_CUSTOMER_UNMERGE "customer.unmerge" /* {command_id, merge_id} */
 
 /* Replay batches: default and maximum events per reply. */
 #define WIRE_REPLAY_DEFAULT_LIMIT 1000
@@ -65,5 +76,7 @@
 
 /* Largest command request accepted (both frames). */
 #define WIRE_MAX_COMMAND_BYTES (64u * 1024u)
+/* A contacts.import request carries up to this many bytes of contacts. */
+#define WIRE_MAX_IMPORT_BYTES (4u * 1024u * 1024u)
 
 #endif

@@ -393,6 +393,37 @@ static void cmd_message_send(struct cmd_ctx *c)
 		deliver_one(c->r, id);
 }
 
+/* --- helpdesk, contacts and merges (routing.h) --------------------------- */
+
+static void run_routing_cmd(struct cmd_ctx *c, routing_cmd_fn fn)
+{
+	msgpack_sbuffer sb;
+	char err[256] = "";
+	int rc;
+
+	msgpack_sbuffer_init(&sb);
+	rc = fn(c->r, c->args, c->args_len, &sb, err, sizeof(err));
+	if (rc)
+		reply_error(c, rc, err[0] ? err : gw_err_name(rc));
+	else
+		reply_ok(c, &sb);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+#define ROUTING_CMD(name, fn)                     \
+	static void cmd_##name(struct cmd_ctx *c) \
+	{                                         \
+		run_routing_cmd(c, fn);           \
+	}
+ROUTING_CMD(ticket_close, helpdesk_ticket_close)
+ROUTING_CMD(ticket_reopen, helpdesk_ticket_reopen)
+ROUTING_CMD(ticket_assign, helpdesk_ticket_assign)
+ROUTING_CMD(ticket_priority, helpdesk_ticket_set_priority)
+ROUTING_CMD(agent_presence, helpdesk_agent_presence)
+ROUTING_CMD(contacts_import, contacts_import)
+ROUTING_CMD(customer_merge, merge_customers)
+ROUTING_CMD(customer_unmerge, merge_undo)
+
 /* --- dispatch ----------------------------------------------------------- */
 
 static const struct {
@@ -404,6 +435,14 @@ static const struct {
 	{WIRE_CMD_CUSTOMER_GET, cmd_customer_get},
 	{WIRE_CMD_STATUS, cmd_status},
 	{WIRE_CMD_MESSAGE_SEND, cmd_message_send},
+	{WIRE_CMD_TICKET_CLOSE, cmd_ticket_close},
+	{WIRE_CMD_TICKET_REOPEN, cmd_ticket_reopen},
+	{WIRE_CMD_TICKET_ASSIGN, cmd_ticket_assign},
+	{WIRE_CMD_TICKET_PRIORITY, cmd_ticket_priority},
+	{WIRE_CMD_AGENT_PRESENCE, cmd_agent_presence},
+	{WIRE_CMD_CONTACTS_IMPORT, cmd_contacts_import},
+	{WIRE_CMD_CUSTOMER_MERGE, cmd_customer_merge},
+	{WIRE_CMD_CUSTOMER_UNMERGE, cmd_customer_unmerge},
 };
 
 static void dispatch(struct cmd_ctx *c, zmq_msg_t *name, zmq_msg_t *args)
@@ -416,6 +455,9 @@ static void dispatch(struct cmd_ctx *c, zmq_msg_t *name, zmq_msg_t *args)
 	/* A reply carries its text: room for the longest one. */
 	if (nlen == strlen(WIRE_CMD_MESSAGE_SEND) && memcmp(n, WIRE_CMD_MESSAGE_SEND, nlen) == 0)
 		max += PROTO_MAX_TEXT;
+	if (nlen == strlen(WIRE_CMD_CONTACTS_IMPORT) &&
+	    memcmp(n, WIRE_CMD_CONTACTS_IMPORT, nlen) == 0)
+		max = WIRE_MAX_IMPORT_BYTES;
 	if (args && zmq_msg_size(args) > max) {
 		reply_error(c, GW_ETOOBIG, "request too large");
 		return;

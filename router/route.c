@@ -28,26 +28,21 @@
 #include "gateway/err.h"
 #include "gateway/util.h"
 
-/* meta counters of the id spaces; each starts at 1 */
-#define META_NEXT_CUSTOMER "next_customer_id"
-#define META_NEXT_THREAD "next_thread_id"
-#define META_NEXT_TICKET "next_ticket_id"
-
-static int next_id(struct store_txn *txn, const char *name, uint64_t *id)
+int route_next_id(struct batch *b, const char *counter, uint64_t *id)
 {
 	uint64_t v;
-	int rc = store_meta_get(txn, name, &v);
+	int rc = store_meta_get(b->txn, counter, &v);
 
 	if (rc)
 		return rc;
 	*id = v ? v : 1;
-	return store_meta_put(txn, name, *id + 1);
+	return store_meta_put(b->txn, counter, *id + 1);
 }
 
-static int emit_customer_created(struct batch *b, const struct proto_customer *c)
+int route_emit_customer(struct batch *b, enum proto_type type, const struct proto_customer *c)
 {
 	struct proto_event ev;
-	int rc = proto_event_init(&ev, PROTO_T_CUSTOMER_CREATED);
+	int rc = proto_event_init(&ev, type);
 
 	if (rc)
 		return rc;
@@ -59,133 +54,60 @@ static int emit_customer_created(struct batch *b, const struct proto_customer *c
 	return rc;
 }
 
-/*
- * customer_resolve - loads the customer of `who` on `channel` into `c`,
- * creating it (*created = 1; the caller stores the record).
- */
-/* The channel whose addresses are email addresses (connectors/email). */
-#define EMAIL_CHANNEL "email"
-
-/*
- * claimed_email - the customer known by the email address a sender gave
- * (who->email, e.g. a chat's pre-chat form), lowercased as the email
- * channel stores its addresses; *id 0 when none. `key` receives the
- * lowercased address for registering it.
- */
-static int claimed_email(struct batch *b, const struct proto_party *who, char *key,
-			 size_t keylen, uint64_t *id)
-{
-	size_t n = 0;
-	int rc;
-
-	*id = 0;
-	key[0] = '\0';
-	if (!who->email || !who->email[0] || strlen(who->email) >= keylen)
-		return GW_OK;
-	for (; who->email[n]; n++)
-		key[n] = (char)tolower((unsigned char)who->email[n]);
-	key[n] = '\0';
-	rc = store_identity_get(b->txn, EMAIL_CHANNEL, key, id);
-	return rc == GW_ENOTFOUND ? GW_OK : rc;
-}
-
-/*
- * customer_resolve - the customer of (channel, who->address) into `c`. An
- * unknown sender who gave an email address (who->email) joins the customer
- * known by it, so a chat visitor who types the address they email from
- * continues that customer's history; otherwise a new customer is created
- * (*created = 1), and the email address is registered for it.
- */
-static int customer_resolve(struct batch *b, const char *channel, const struct proto_party *who,
-			    struct proto_customer *c, int *created)
-{
-	char email[PROTO_MAX_ADDRESS + 1];
-	uint64_t id;
-	int rc;
-
-	*created = 0;
-	rc = store_identity_get(b->txn, channel, who->address, &id);
-	if (rc == GW_OK)
-		return store_customer_get(b->txn, id, c);
-	if (rc != GW_ENOTFOUND)
-		return rc;
-	rc = claimed_email(b, who, email, sizeof(email), &id);
-	if (rc == GW_OK && id) {
-		rc = store_identity_put(b->txn, channel, who->address, id);
-		return rc == GW_OK ? store_customer_get(b->txn, id, c) : rc;
-	}
-	if (rc)
-		return rc;
-	memset(c, 0, sizeof(*c));
-	rc = next_id(b->txn, META_NEXT_CUSTOMER, &c->customer_id);
-	if (rc == GW_OK)
-		rc = next_id(b->txn, META_NEXT_THREAD, &c->thread_id);
-	if (rc)
-		return rc;
-	*created = 1;
-	c->channel = gw_strdup(channel);
-	c->address = gw_strdup(who->address);
-	c->name = gw_strdup(who->name);
-	c->created_at = gw_now_ms();
-	if (!c->channel || !c->address || (who->name && !c->name))
-		return GW_ENOMEM;
-	rc = store_identity_put(b->txn, channel, who->address, c->customer_id);
-	if (rc == GW_OK && email[0] && strcmp(channel, EMAIL_CHANNEL) != 0)
-		rc = store_identity_put(b->txn, EMAIL_CHANNEL, email, c->customer_id);
-	if (rc == GW_OK)
-		rc = emit_customer_created(b, c);
-	return rc;
-}
-
-static int emit_ticket(struct batch *b, enum proto_type type, const struct proto_ticket *t)
+int route_emit_ticket(struct batch *b, enum proto_type type, struct proto_ticket *t,
+		      const char *cause)
 {
 	struct proto_event ev;
-	int rc = proto_event_init(&ev, type);
+	int rc;
 
+	if (cause) {
+		char *copy = gw_strdup(cause);
+
+		if (!copy)
+			return GW_ENOMEM;
+		free(t->cause);
+		t->cause = copy;
+	}
+	rc = proto_event_init(&ev, type);
 	if (rc)
 		return rc;
 	ev.u.ticket = *t;
 	rc = batch_emit(b, &ev);
 	memset(&ev.u.ticket, 0, sizeof(ev.u.ticket));
+	/* A ticket's own steps make its trace; its messages are listed apart. */
+	if (rc == GW_OK && type != PROTO_T_TICKET_UPDATED)
+		rc = store_ticket_trace_append(b->txn, t->ticket_id, ev.seq);
 	proto_event_clear(&ev);
 	return rc;
 }
 
-/* ticket_resolve - loads the customer's open ticket into `t`, or opens one
- * for message `m`. */
-static int ticket_resolve(struct batch *b, struct proto_customer *c,
-			  const struct proto_message *m, struct proto_ticket *t)
-{
-	int rc;
-
-	if (c->open_ticket_id) {
-		rc = store_ticket_get(b->txn, c->open_ticket_id, t);
-		if (rc != GW_ENOTFOUND)
-			return rc;
-	}
-	memset(t, 0, sizeof(*t));
-	rc = next_id(b->txn, META_NEXT_TICKET, &t->ticket_id);
-	if (rc)
-		return rc;
-	t->customer_id = c->customer_id;
-	t->thread_id = c->thread_id;
-	t->status = gw_strdup("open");
-	t->channel = gw_strdup(m->channel);
-	t->subject = gw_strdup(m->subject);
-	t->opened_at = t->updated_at = gw_now_ms();
-	if (!t->status || !t->channel || (m->subject && !t->subject))
-		return GW_ENOMEM;
-	c->open_ticket_id = t->ticket_id;
-	c->ticket_count++;
-	return emit_ticket(b, PROTO_T_TICKET_CREATED, t);
-}
-
 static int dedup_record(struct batch *b, const struct proto_event *msg);
 
+/* ticket_add_channel - lists `channel` among the ticket's channels. */
+static int ticket_add_channel(struct proto_ticket *t, const char *channel)
+{
+	char **v;
+
+	for (size_t i = 0; i < t->channels_len; i++)
+		if (strcmp(t->channels[i], channel) == 0)
+			return GW_OK;
+	if (t->channels_len >= PROTO_MAX_TICKET_CHANNELS)
+		return GW_OK;
+	v = realloc(t->channels, (t->channels_len + 1) * sizeof(*v));
+	if (!v)
+		return GW_ENOMEM;
+	t->channels = v;
+	v[t->channels_len] = gw_strdup(channel);
+	if (!v[t->channels_len])
+		return GW_ENOMEM;
+	t->channels_len++;
+	return GW_OK;
+}
+
 /* file_message - emits message.received and indexes it in thread and
- * ticket; updates the records' counters. */
+ * ticket; updates and stores both records. */
 static int file_message(struct batch *b, struct proto_event *msg, struct proto_customer *c,
-			struct proto_ticket *t)
+			struct proto_ticket *t, const struct placement *p)
 {
 	struct proto_message *m = &msg->u.message;
 	int rc;
@@ -201,19 +123,59 @@ static int file_message(struct batch *b, struct proto_event *msg, struct proto_c
 		rc = store_thread_append(b->txn, c->thread_id, msg->seq);
 	if (rc == GW_OK)
 		rc = store_ticket_msg_append(b->txn, t->ticket_id, msg->seq);
+	if (rc == GW_OK)
+		rc = thread_filed(b, msg, c, t);
+	if (rc == GW_OK)
+		rc = ticket_add_channel(t, m->channel);
 	if (rc)
 		return rc;
 	t->message_count++;
 	t->last_message_seq = msg->seq;
 	t->updated_at = msg->ts;
+	if (m->duplicate_of)
+		t->duplicate_count++;
 	c->message_count++;
+	c->updated_at = msg->ts;
 	rc = store_ticket_put(b->txn, t);
 	if (rc == GW_OK)
 		rc = store_customer_put(b->txn, c);
-	/* A ticket opened by this message was announced by ticket.created;
-	 * one that already existed tells its consumers it changed. */
-	if (rc == GW_OK && t->message_count > 1)
-		rc = emit_ticket(b, PROTO_T_TICKET_UPDATED, t);
+	/* A ticket opened or reopened by this message was announced already;
+	 * one that was open tells its consumers it changed. */
+	if (rc == GW_OK && !p->opened && !p->reopened)
+		rc = route_emit_ticket(b, PROTO_T_TICKET_UPDATED, t, NULL);
+	return rc;
+}
+
+/*
+ * announce_ticket - a ticket the message opened or reopened: queue, agent
+ * and SLA clocks first, then ticket.created or ticket.reopened, and
+ * ticket.assigned when an agent took it.
+ */
+static int announce_ticket(struct batch *b, const struct proto_message *m,
+			   struct proto_customer *c, struct proto_ticket *t,
+			   const struct placement *p)
+{
+	int64_t assigned_before = t->assigned_at;
+	char cause[PROTO_MAX_EXTERNAL_ID + 64];
+	int rc;
+
+	snprintf(cause, sizeof(cause), "message %s on %s", m->external_id, m->channel);
+	if (p->opened && m->language && !t->language) {
+		t->language = gw_strdup(m->language);
+		if (!t->language)
+			return GW_ENOMEM;
+	}
+	rc = assign_ticket(b, t, m, c);
+	if (rc == GW_OK)
+		rc = sla_start(b, t, gw_now_ms());
+	if (rc)
+		return rc;
+	if (p->opened)
+		c->ticket_count++;
+	rc = route_emit_ticket(b, p->opened ? PROTO_T_TICKET_CREATED : PROTO_T_TICKET_REOPENED, t,
+			       cause);
+	if (rc == GW_OK && t->agent_id && t->assigned_at != assigned_before)
+		rc = route_emit_ticket(b, PROTO_T_TICKET_ASSIGNED, t, NULL);
 	return rc;
 }
 
@@ -245,7 +207,7 @@ static int join_open_ticket(struct batch *b, const struct proto_event *msg, stru
 	t->updated_at = msg->ts;
 	rc = store_ticket_put(b->txn, t);
 	if (rc == GW_OK)
-		rc = emit_ticket(b, PROTO_T_TICKET_UPDATED, t);
+		rc = route_emit_ticket(b, PROTO_T_TICKET_UPDATED, t, NULL);
 	return rc;
 }
 
@@ -294,7 +256,8 @@ static int dedup_record(struct batch *b, const struct proto_event *msg)
 	const char *account, *id;
 
 	dedup_identity(&msg->u.message, &account, &id);
-	return store_dedup_put(b->txn, msg->u.message.channel, account, id, msg->seq);
+	return store_dedup_put_ref(b->txn, msg->u.message.channel, account, id, msg->seq,
+				   msg->u.message.ticket_id);
 }
 
 /* dedup_seen - whether the message's key is taken (*seen), or an error. */
@@ -332,7 +295,7 @@ static int route_sent(struct batch *b, struct proto_event *msg, enum route_resul
 		if (!m->direction)
 			return GW_ENOMEM;
 	}
-	rc = customer_resolve(b, m->channel, m->to, &c, &created);
+	rc = identity_resolve(b, m->channel, m->to, &c, &created);
 	if (rc == GW_OK)
 		rc = open_ticket(b, &c, &t);
 	if (rc == GW_OK)
@@ -344,10 +307,21 @@ static int route_sent(struct batch *b, struct proto_event *msg, enum route_resul
 	return rc;
 }
 
+/* set_rule - names the rule that filed an automated message. */
+static int set_rule(struct proto_message *m, const char *rule, const char *reason)
+{
+	free(m->thread_rule);
+	free(m->thread_reason);
+	m->thread_rule = gw_strdup(rule);
+	m->thread_reason = gw_strdup(reason);
+	return m->thread_rule && m->thread_reason ? GW_OK : GW_ENOMEM;
+}
+
 /* route_received - an inbound message (message.received). */
 static int route_received(struct batch *b, struct proto_event *msg, enum route_result *result)
 {
 	struct proto_message *m = &msg->u.message;
+	struct placement p = {0, 0};
 	struct proto_customer c;
 	struct proto_ticket t;
 	int rc, seen, created;
@@ -359,18 +333,25 @@ static int route_received(struct batch *b, struct proto_event *msg, enum route_r
 		*result = ROUTE_DUPLICATE;
 		return rc;
 	}
-	rc = customer_resolve(b, m->channel, &m->from, &c, &created);
+	rc = identity_resolve(b, m->channel, &m->from, &c, &created);
 	if (rc == GW_OK && (m->auto_reply || m->bounce)) {
 		/* An auto-reply or a bounce goes into the thread for the record
 		 * but never opens, joins or reopens a ticket: answering it
 		 * would start a mail loop. */
-		rc = file_in_thread(b, msg, &c, created, &t);
+		rc = set_rule(m, "automated", m->bounce ? "a bounce: filed without a ticket"
+						      : "an auto-reply: filed without a ticket");
+		if (rc == GW_OK)
+			rc = file_in_thread(b, msg, &c, created, &t);
 		goto out;
 	}
 	if (rc == GW_OK)
-		rc = ticket_resolve(b, &c, m, &t);
+		rc = routing_detect_language(b->rt, m);
 	if (rc == GW_OK)
-		rc = file_message(b, msg, &c, &t);
+		rc = thread_place(b, msg, &c, &t, &p);
+	if (rc == GW_OK && (p.opened || p.reopened))
+		rc = announce_ticket(b, m, &c, &t, &p);
+	if (rc == GW_OK)
+		rc = file_message(b, msg, &c, &t, &p);
 out:
 	if (rc == GW_OK)
 		*result = ROUTE_STORED;

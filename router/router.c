@@ -44,7 +44,13 @@ struct router {
 	int64_t next_heartbeat_us, next_status_us;
 	char status_path[4096];
 	struct deliver *dl; /* replies: peers and pending deliveries */
+	struct routing *rt; /* threading, assignment and SLA rules */
+	int64_t next_routing_ms; /* wall clock: SLA instants, working hours */
 };
+
+/* The routing timer looks at the SLA table at least this often, so that
+ * deadlines set by a batch or a command fire within this bound. */
+#define ROUTER_ROUTING_TICK_MS 1000
 
 /*
  * High-water mark of the ingest socket, per connector. A ROUTER socket drops
@@ -99,6 +105,17 @@ static int router_load_head(struct router *r)
 	return rc;
 }
 
+static int router_routing_create(struct router *r)
+{
+	char err[512];
+	int rc = routing_create(&r->cfg->routing, &r->rt, err, sizeof(err));
+
+	if (rc == GW_EINVAL)
+		GW_ERROR("router", "routing: %s", err);
+	r->batch.rt = r->rt;
+	return rc;
+}
+
 int router_create(const struct gw_config *cfg, struct router **out)
 {
 	struct router *r = calloc(1, sizeof(*r));
@@ -118,7 +135,9 @@ int router_create(const struct gw_config *cfg, struct router **out)
 	}
 	snprintf(dir, sizeof(dir), "%s/store", cfg->state_dir);
 	snprintf(r->status_path, sizeof(r->status_path), "%s/run/router.json", cfg->state_dir);
-	rc = store_open(dir, (size_t)cfg->router.map_size_mb << 20, &r->st);
+	rc = router_routing_create(r);
+	if (rc == GW_OK)
+		rc = store_open(dir, (size_t)cfg->router.map_size_mb << 20, &r->st);
 	if (rc == GW_OK)
 		rc = deliver_create(cfg, &r->dl);
 	if (rc == GW_OK)
@@ -155,9 +174,15 @@ void router_destroy(struct router *r)
 		zmq_ctx_term(r->zctx);
 	store_close(r->st);
 	deliver_destroy(r->dl);
+	routing_destroy(r->rt);
 	if (r->status_path[0])
 		unlink(r->status_path);
 	free(r);
+}
+
+const struct routing *router_routing(const struct router *r)
+{
+	return r->rt;
 }
 
 struct store *router_store(struct router *r)
@@ -499,10 +524,47 @@ uint64_t router_head(const struct router *r)
 	return r->head;
 }
 
+static int routing_tick_txn(struct batch *b, void *arg)
+{
+	int64_t now = *(int64_t *)arg;
+	int rc = sla_fire(b, now);
+
+	if (rc == GW_OK)
+		rc = assign_tick(b, now);
+	return rc;
+}
+
+/*
+ * router_routing_tick - fires what is due by the wall clock (SLA warnings
+ * and breaches, working hours beginning or ending) in a transaction of its
+ * own, then finds when to look again.
+ */
+static void router_routing_tick(struct router *r)
+{
+	int64_t now = gw_now_ms(), next = now + ROUTER_ROUTING_TICK_MS, due, at;
+	struct store_txn *txn = NULL;
+	int rc;
+
+	if (now < r->next_routing_ms)
+		return;
+	rc = router_txn(r, routing_tick_txn, &now);
+	if (rc)
+		GW_ERROR("router", "routing timer: %s", gw_err_name(rc));
+	if (store_txn_begin(r->st, 1, &txn) == GW_OK && store_sla_next(txn, &due) == GW_OK &&
+	    due < next)
+		next = due;
+	store_txn_abort(txn);
+	at = assign_next_ms(r->rt, now);
+	if (at < next)
+		next = at;
+	r->next_routing_ms = next > now ? next : now + 1;
+}
+
 static void router_timers(struct router *r)
 {
 	int64_t now = gw_mono_us();
 
+	router_routing_tick(r);
 	if (now >= r->next_heartbeat_us) {
 		router_heartbeat(r);
 		r->next_heartbeat_us = now + r->cfg->router.heartbeat_ms * 1000;
@@ -521,9 +583,12 @@ static long router_poll_timeout_ms(const struct router *r)
 	int64_t next = r->next_heartbeat_us < r->next_status_us ? r->next_heartbeat_us
 								  : r->next_status_us;
 
+	int64_t routing = now + (r->next_routing_ms - gw_now_ms()) * 1000;
+
 	if (deliver_next_us(r->dl) < next)
 		next = deliver_next_us(r->dl);
-
+	if (routing < next)
+		next = routing;
 	return next <= now ? 0 : (long)((next - now) / 1000 + 1);
 }
 

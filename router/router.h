@@ -25,6 +25,7 @@
 
 #include "gateway/config.h"
 #include "proto/proto.h"
+#include "router/routing.h"
 #include "store/store.h"
 
 struct router;
@@ -67,6 +68,7 @@ struct batch_event {
 
 struct batch {
 	struct store_txn *txn; /* the open write transaction */
+	const struct routing *rt; /* the routing rules (router.c owns them) */
 	uint64_t head;         /* last seq used (committed + this batch) */
 	struct batch_event *ev;
 	size_t nev, cap;
@@ -160,6 +162,9 @@ uint64_t router_head(const struct router *r);
  * from the commit, aborts it all: nothing stored, nothing published.
  */
 int router_txn(struct router *r, int (*fn)(struct batch *b, void *arg), void *arg);
+
+/* router_routing - the compiled routing rules. */
+const struct routing *router_routing(const struct router *r);
 
 /* router_ingest_socket - the ROUTER socket deliveries are sent on. */
 void *router_ingest_socket(struct router *r);

@@ -24,6 +24,13 @@ static const char *const table_names[TBL__COUNT] = {
 	[TBL_EVENTS] = "events",
 	[TBL_DELIVERIES] = "deliveries",
 	[TBL_DELIV_PENDING] = "deliveries_pending",
+	[TBL_TICKET_TRACE] = "ticket_trace",
+	[TBL_MERGES] = "merges",
+	[TBL_CUST_MERGES] = "cust_merges",
+	[TBL_AGENTS] = "agents",
+	[TBL_AGENT_TIX] = "agent_tix",
+	[TBL_QUEUE_WAIT] = "queue_wait",
+	[TBL_SLA_DUE] = "sla_due",
 };
 
 int store_err(int rc, const char *what)
@@ -197,6 +204,84 @@ int store_pair_put(struct store_txn *txn, enum store_table tbl, uint64_t a, uint
 
 	store_pair_key(&pk, a, b);
 	return store_err(mdb_put(txn->txn, txn->st->dbi[tbl], &k, &v, 0), table_names[tbl]);
+}
+
+int store_pair_del(struct store_txn *txn, enum store_table tbl, uint64_t a, uint64_t b)
+{
+	struct store_pair_key pk;
+	MDB_val k = {sizeof(pk.b), pk.b};
+	int rc;
+
+	store_pair_key(&pk, a, b);
+	rc = mdb_del(txn->txn, txn->st->dbi[tbl], &k, NULL);
+	return rc == MDB_NOTFOUND ? GW_OK : store_err(rc, table_names[tbl]);
+}
+
+#define STRID_KEY_MAX 511
+
+/* strid_key - "name\0" + big-endian id into buf. */
+static int strid_key(unsigned char *buf, size_t *len, const char *name, uint64_t id)
+{
+	size_t l = strlen(name);
+
+	if (l + 1 + 8 > STRID_KEY_MAX)
+		return GW_ETOOBIG;
+	memcpy(buf, name, l);
+	buf[l] = '\0';
+	store_be64_put(buf + l + 1, id);
+	*len = l + 9;
+	return GW_OK;
+}
+
+int store_strid_put(struct store_txn *txn, enum store_table tbl, const char *name, uint64_t id)
+{
+	unsigned char buf[STRID_KEY_MAX];
+	MDB_val k = {0, buf}, v = {0, NULL};
+	int rc = strid_key(buf, &k.mv_size, name, id);
+
+	if (rc)
+		return rc;
+	return store_err(mdb_put(txn->txn, txn->st->dbi[tbl], &k, &v, 0), table_names[tbl]);
+}
+
+int store_strid_del(struct store_txn *txn, enum store_table tbl, const char *name, uint64_t id)
+{
+	unsigned char buf[STRID_KEY_MAX];
+	MDB_val k = {0, buf};
+	int rc = strid_key(buf, &k.mv_size, name, id);
+
+	if (rc)
+		return rc;
+	rc = mdb_del(txn->txn, txn->st->dbi[tbl], &k, NULL);
+	return rc == MDB_NOTFOUND ? GW_OK : store_err(rc, table_names[tbl]);
+}
+
+int store_strid_scan(struct store_txn *txn, enum store_table tbl, const char *name, size_t max,
+		     int (*fn)(void *arg, uint64_t id), void *arg)
+{
+	unsigned char buf[STRID_KEY_MAX];
+	MDB_cursor *cur = NULL;
+	MDB_val k = {0, buf}, v;
+	size_t n = 0, plen;
+	int rc = strid_key(buf, &k.mv_size, name, 0);
+
+	if (rc)
+		return rc;
+	plen = k.mv_size - 8;
+	rc = store_err(mdb_cursor_open(txn->txn, txn->st->dbi[tbl], &cur), "cursor");
+	if (rc)
+		return rc;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == MDB_SUCCESS && n < max) {
+		if (k.mv_size != plen + 8 || memcmp(k.mv_data, name, plen) != 0)
+			break;
+		n++;
+		if (fn(arg, store_be64_get((unsigned char *)k.mv_data + plen)))
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GW_OK : store_err(rc, table_names[tbl]);
 }
 
 int store_pair_scan(struct store_txn *txn, enum store_table tbl, uint64_t a, size_t max,

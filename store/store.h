@@ -7,13 +7,21 @@
  * environment; others may read it.
  *
  * Tables (one file each in store/):
- *   dedup.c      dedup      channel\0account\0external_id -> seq of its message.received
- *   customers.c  identities channel\0address              -> customer_id
+ *   dedup.c      dedup      channel\0account\0external_id -> seq of its message.received,
+ *                                                            ticket it was filed in
+ *   customers.c  identities kind\0address                 -> customer_id, flags
  *                customers  customer_id                   -> proto_customer (msgpack)
  *   tickets.c    tickets    ticket_id                     -> proto_ticket (msgpack)
  *                cust_tix   customer_id, ticket_id        -> (empty) tickets of a customer
  *   threads.c    threads    thread_id, seq                -> (empty) messages of a thread
  *                ticket_msgs ticket_id, seq               -> (empty) messages of a ticket
+ *                ticket_trace ticket_id, seq              -> (empty) the ticket's own events
+ *   merges.c     merges     merge_id                      -> proto_merge (msgpack)
+ *                cust_merges customer_id, merge_id        -> (empty) merges of a customer
+ *   agents.c     agents     agent_id                      -> proto_agent (msgpack)
+ *                agent_tix  agent_id\0ticket_id           -> (empty) open tickets of an agent
+ *                queue_wait queue\0ticket_id              -> (empty) tickets waiting for an agent
+ *   sla.c        sla_due    due_ms, ticket_id, clock      -> (empty) SLA instants to come
  *   eventlog.c   events     seq                           -> type length, type, event (msgpack)
  *   deliveries.c deliveries delivery_id                   -> store_delivery (binary, versioned)
  *                deliveries_pending delivery_id           -> (empty) not yet reported
@@ -72,6 +80,12 @@ int store_dedup_get(struct store_txn *txn, const char *channel, const char *acco
 		    const char *external_id, uint64_t *seq);
 int store_dedup_put(struct store_txn *txn, const char *channel, const char *account,
 		    const char *external_id, uint64_t seq);
+/* store_dedup_get_ref / put_ref - the same with the ticket the message was
+ * filed in (0: none, or a record from before tickets were kept). */
+int store_dedup_get_ref(struct store_txn *txn, const char *channel, const char *account,
+			const char *external_id, uint64_t *seq, uint64_t *ticket_id);
+int store_dedup_put_ref(struct store_txn *txn, const char *channel, const char *account,
+			const char *external_id, uint64_t seq, uint64_t ticket_id);
 
 /* --- customers.c ----------------------------------------------------- */
 
@@ -81,6 +95,17 @@ int store_identity_get(struct store_txn *txn, const char *channel, const char *a
 		       uint64_t *customer_id);
 int store_identity_put(struct store_txn *txn, const char *channel, const char *address,
 		       uint64_t customer_id);
+/* Identity flags. An identity the channel itself delivered (a sender's
+ * address) is verified; one a customer typed (a pre-chat email) is not. */
+#define STORE_IDENT_VERIFIED 1u
+/* store_identity_lookup / set - the same with the flags; store_identity_del
+ * removes the identity (absent: GW_OK). store_identity_get reads any flags,
+ * store_identity_put writes STORE_IDENT_VERIFIED. */
+int store_identity_lookup(struct store_txn *txn, const char *kind, const char *address,
+			  uint64_t *customer_id, unsigned *flags);
+int store_identity_set(struct store_txn *txn, const char *kind, const char *address,
+		       uint64_t customer_id, unsigned flags);
+int store_identity_del(struct store_txn *txn, const char *kind, const char *address);
 /* store_customer_get - decodes into `c` (caller clears with
  * proto_customer_clear). */
 int store_customer_get(struct store_txn *txn, uint64_t id, struct proto_customer *c);
@@ -113,6 +138,64 @@ int store_thread_scan(struct store_txn *txn, uint64_t thread_id, size_t max,
 		      int (*fn)(void *arg, uint64_t seq), void *arg);
 int store_ticket_msgs(struct store_txn *txn, uint64_t ticket_id, size_t max,
 		      int (*fn)(void *arg, uint64_t seq), void *arg);
+
+/* store_thread_remove - takes `seq` out of a thread (absent: GW_OK). */
+int store_thread_remove(struct store_txn *txn, uint64_t thread_id, uint64_t seq);
+/* store_ticket_trace_append / store_ticket_trace - the ticket's own events
+ * (not its messages), as store_ticket_msg_append / store_ticket_msgs. */
+int store_ticket_trace_append(struct store_txn *txn, uint64_t ticket_id, uint64_t seq);
+int store_ticket_trace(struct store_txn *txn, uint64_t ticket_id, size_t max,
+		       int (*fn)(void *arg, uint64_t seq), void *arg);
+
+/* --- merges.c -------------------------------------------------------- */
+
+/* store_merge_get - decodes into `m` (caller clears with proto_merge_clear);
+ * store_merge_raw - the msgpack record, a view valid until the txn ends;
+ * store_merge_put - writes it and indexes it under both customers;
+ * store_customer_merges - merge ids of a customer, ascending. */
+int store_merge_get(struct store_txn *txn, uint64_t id, struct proto_merge *m);
+int store_merge_raw(struct store_txn *txn, uint64_t id, const void **data, size_t *len);
+int store_merge_put(struct store_txn *txn, const struct proto_merge *m);
+int store_customer_merges(struct store_txn *txn, uint64_t customer_id, size_t max,
+			  int (*fn)(void *arg, uint64_t merge_id), void *arg);
+
+/* --- agents.c -------------------------------------------------------- */
+
+/* store_agent_get - the stored state of an agent into `a` (caller clears
+ * with proto_agent_clear); GW_ENOTFOUND when never stored; GW_ETOOBIG for
+ * an id over 255 bytes. store_agent_put writes it. */
+int store_agent_get(struct store_txn *txn, const char *agent_id, struct proto_agent *a);
+int store_agent_put(struct store_txn *txn, const struct proto_agent *a);
+/* The open tickets assigned to an agent; add/del are idempotent. */
+int store_agent_ticket_add(struct store_txn *txn, const char *agent_id, uint64_t ticket_id);
+int store_agent_ticket_del(struct store_txn *txn, const char *agent_id, uint64_t ticket_id);
+int store_agent_tickets(struct store_txn *txn, const char *agent_id, size_t max,
+			int (*fn)(void *arg, uint64_t ticket_id), void *arg);
+/* The tickets of a queue waiting for an agent, oldest (lowest id) first. */
+int store_queue_wait_add(struct store_txn *txn, const char *queue, uint64_t ticket_id);
+int store_queue_wait_del(struct store_txn *txn, const char *queue, uint64_t ticket_id);
+int store_queue_waiting(struct store_txn *txn, const char *queue, size_t max,
+			int (*fn)(void *arg, uint64_t ticket_id), void *arg);
+
+/* --- sla.c ----------------------------------------------------------- */
+
+/* What an sla_due entry stands for. */
+#define STORE_SLA_FIRST_WARN 1u
+#define STORE_SLA_FIRST_BREACH 2u
+#define STORE_SLA_RESOLUTION_WARN 3u
+#define STORE_SLA_RESOLUTION_BREACH 4u
+
+/* store_sla_add / del - an instant `due_ms` of `what` for a ticket (del of
+ * an absent one: GW_OK). GW_EINVAL for a negative time. */
+int store_sla_add(struct store_txn *txn, int64_t due_ms, uint64_t ticket_id, unsigned what);
+int store_sla_del(struct store_txn *txn, int64_t due_ms, uint64_t ticket_id, unsigned what);
+/* store_sla_scan - entries with due_ms <= until_ms in time order, up to
+ * `max`; stops when fn returns non-0. fn must not write the table (collect,
+ * then delete). store_sla_next - the earliest due time, INT64_MAX if none. */
+int store_sla_scan(struct store_txn *txn, int64_t until_ms, size_t max,
+		   int (*fn)(void *arg, int64_t due_ms, uint64_t ticket_id, unsigned what),
+		   void *arg);
+int store_sla_next(struct store_txn *txn, int64_t *due_ms);
 
 /* --- eventlog.c ------------------------------------------------------ */
 

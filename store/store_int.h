@@ -23,6 +23,13 @@ enum store_table {
 	TBL_EVENTS,
 	TBL_DELIVERIES,
 	TBL_DELIV_PENDING,
+	TBL_TICKET_TRACE,
+	TBL_MERGES,
+	TBL_CUST_MERGES,
+	TBL_AGENTS,
+	TBL_AGENT_TIX,
+	TBL_QUEUE_WAIT,
+	TBL_SLA_DUE,
 	TBL__COUNT
 };
 
@@ -59,8 +66,17 @@ void store_pair_key(struct store_pair_key *k, uint64_t a, uint64_t b);
 int store_pair_scan(struct store_txn *txn, enum store_table tbl, uint64_t a, size_t max,
 		    int (*fn)(void *arg, uint64_t b), void *arg);
 
-/* store_pair_put - inserts (a, b) -> empty into an index table. */
+/* store_pair_put - inserts (a, b) -> empty into an index table;
+ * store_pair_del removes it (absent: GW_OK). */
 int store_pair_put(struct store_txn *txn, enum store_table tbl, uint64_t a, uint64_t b);
+int store_pair_del(struct store_txn *txn, enum store_table tbl, uint64_t a, uint64_t b);
+
+/* Index tables keyed (name, id): "name\0" + 8-byte id -> empty. Put, delete
+ * (absent: GW_OK) and scan the ids of one name in ascending order. */
+int store_strid_put(struct store_txn *txn, enum store_table tbl, const char *name, uint64_t id);
+int store_strid_del(struct store_txn *txn, enum store_table tbl, const char *name, uint64_t id);
+int store_strid_scan(struct store_txn *txn, enum store_table tbl, const char *name, size_t max,
+		     int (*fn)(void *arg, uint64_t id), void *arg);
 
 /* Value helpers: get/put a msgpack record under an 8-byte id. */
 int store_rec_get(struct store_txn *txn, enum store_table tbl, uint64_t id,

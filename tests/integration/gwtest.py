@@ -174,8 +174,12 @@ def _q(s):
 
 def write_config(path, state_dir, ports, connector_name="api", max_body_bytes=65536,
                  backoff_min_ms=50, heartbeat_ms=200, extra_connector_lines=(),
-                 connectors=True):
-    """Writes a config for one API connector; ports = dict ingest/publish/command/api."""
+                 connectors=True, routing_lines=()):
+    """
+    Writes a config for one API connector; ports = dict ingest/publish/command/api.
+    routing_lines: YAML lines of the `routing:` section's body, indented by
+    two spaces already ("  scope: channel"); none: the routing defaults.
+    """
     lines = [
         "# integration test config",
         f"state_dir: {_q(state_dir)}",
@@ -189,6 +193,8 @@ def write_config(path, state_dir, ports, connector_name="api", max_body_bytes=65
         f"  backoff_min_ms: {backoff_min_ms}",
         "  backoff_max_ms: 1000",
     ]
+    if routing_lines:
+        lines += ["routing:"] + list(routing_lines)
     if connectors:
         lines += [
             "connectors:",
@@ -317,6 +323,70 @@ class ApiClient:
 
 class CommandError(AssertionError):
     pass
+
+
+# --- a connector's side of the ingest socket ------------------------------------
+
+def inbound_event(channel, account, ext_id, sender, text, name=None, subject=None,
+                  reply_to=None, email=None, **extra):
+    """A message.received event as a connector makes it (no seq)."""
+    frm = {"address": sender}
+    if name:
+        frm["name"] = name
+    if email:
+        frm["email"] = email
+    ev = {"v": 1, "type": "message.received", "id": os.urandom(16).hex(),
+          "ts": int(time.time() * 1000), "channel": channel, "account": account,
+          "external_id": ext_id, "received_at": int(time.time() * 1000),
+          "from": frm, "text": text}
+    if subject is not None:
+        ev["subject"] = subject
+    if reply_to:
+        ev["reply_to"] = list(reply_to)
+    ev.update(extra)
+    return ev
+
+
+class IngestClient:
+    """
+    Talks to the router's ingest socket as a connector does (proto/wire.h):
+    ["msg", key(8 bytes), event] answered by ["ack", key, result, reason].
+    Use it to send messages of any channel without running its connector.
+    """
+
+    def __init__(self, endpoint, ctx=None):
+        self._own = ctx is None
+        self.ctx = ctx or zmq.Context()
+        self.sock = self.ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(endpoint)
+        self.key = int(time.time() * 1000) << 16
+
+    def close(self):
+        self.sock.close(0)
+        if self._own:
+            self.ctx.term()
+
+    def send(self, event, timeout=None):
+        """Sends one event and waits for its ack; returns (result, reason)."""
+        timeout = timeout if timeout is not None else tmo(10)
+        self.key += 1
+        key = self.key.to_bytes(8, "big")
+        self.sock.send_multipart([b"msg", key, msgpack.packb(event)])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.sock.poll(int(max(0.0, deadline - time.monotonic()) * 1000) + 1):
+                continue
+            frames = self.sock.recv_multipart()
+            if frames[0] == b"ack" and frames[1] == key:
+                return frames[2].decode(), frames[3].decode() if len(frames) > 3 else ""
+        raise CommandError(f"no ack for {event.get('external_id')!r} within {timeout:.1f}s")
+
+    def send_ok(self, event, timeout=None):
+        result, reason = self.send(event, timeout)
+        if result != "stored":
+            raise CommandError(f"{event.get('external_id')!r} was {result}: {reason}")
+        return result
 
 
 def command(endpoint, name, args=None, timeout=None, ctx=None):

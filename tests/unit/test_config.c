@@ -320,7 +320,7 @@ static const struct err_case core_errors[] = {
 	 "3: router.bath_max: unknown key (known: ingest, publish, command, batch_max, "
 	 "heartbeat_ms, map_size_mb, publish_hwm, delivery_timeout_ms)"},
 	{"stat_dir: x\n",
-	 "1: stat_dir: unknown key (known: state_dir, log_level, router, supervisor, "
+	 "1: stat_dir: unknown key (known: state_dir, log_level, router, routing, supervisor, "
 	 "connectors)"},
 	{"supervisor:\n  stable_ms: 100\n  stable_ms: 200\n",
 	 "3: supervisor.stable_ms: duplicate key (first on line 2)"},

@@ -38,6 +38,10 @@ static void rm_rf(const char *dir)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The routing defaults every routed batch here uses (set up in main). */
+static struct gw_config_routing routing_cfg;
+static struct routing *routing;
+
 static void make_message(struct proto_event *ev, const char *ext, const char *from)
 {
 	assert_int_equal(proto_event_init(ev, PROTO_T_MESSAGE_RECEIVED), GW_OK);
@@ -72,6 +76,7 @@ static void test_route_rules(void **state)
 	uint64_t t1, t2, t3;
 
 	(void)state;
+	b.rt = routing;
 	assert_int_equal(store_open(dir, 64u << 20, &st), GW_OK);
 	/* First message: customer.created, ticket.created, message.received. */
 	assert_int_equal(route(st, &b, "m1", "+1555", &t1), ROUTE_STORED);
@@ -115,6 +120,7 @@ struct rt {
 static void rt_open(struct rt *t)
 {
 	memset(t, 0, sizeof(*t));
+	t->b.rt = routing;
 	t->dir = make_tmpdir();
 	assert_int_equal(store_open(t->dir, 64u << 20, &t->st), GW_OK);
 }
@@ -728,6 +734,7 @@ static void fixture_start(struct fixture *fx)
 	fx->cfg.router.map_size_mb = 64;
 	fx->cfg.router.publish_hwm = 100000;
 	fx->cfg.router.delivery_timeout_ms = 1000;
+	fx->cfg.routing = routing_cfg; /* borrowed: freed once, in main */
 	fx->stop = 0;
 	assert_int_equal(router_create(&fx->cfg, &fx->r), GW_OK);
 	assert_int_equal(pthread_create(&fx->thread, NULL, router_thread, fx), 0);
@@ -1323,5 +1330,22 @@ int main(void)
 		cmocka_unit_test(test_redelivery),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	char err[256];
+	int failed;
+
+	/* Only the routing defaults: no language models, so that texts such as
+	 * "hello" do not depend on detection here. */
+	if (gw_config_routing_defaults(&routing_cfg, err, sizeof(err)) != GW_OK)
+		return 1;
+	for (size_t i = 0; i < routing_cfg.languages.n; i++)
+		free(routing_cfg.languages.v[i]);
+	free(routing_cfg.languages.v);
+	routing_cfg.languages.v = NULL;
+	routing_cfg.languages.n = 0;
+	if (routing_create(&routing_cfg, &routing, err, sizeof(err)) != GW_OK)
+		return 1;
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	routing_destroy(routing);
+	gw_config_routing_free(&routing_cfg);
+	return failed;
 }

@@ -1,0 +1,110 @@
+/*
+ * cmdargs.c - the arguments of a command: one msgpack map from the network,
+ * read into a struct by a table of specs, with the same checks everywhere
+ * (type, size, UTF-8, required) and an error that names the key.
+ */
+#include "router/routing.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/err.h"
+#include "proto/proto_desc.h"
+
+static int key_is(const msgpack_object *k, const char *s)
+{
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(s) &&
+	       memcmp(k->via.str.ptr, s, k->via.str.size) == 0;
+}
+
+static int take_str(const struct cmdarg *a, const msgpack_object *v, char **dst, char *err,
+		    size_t errlen)
+{
+	if (v->type != MSGPACK_OBJECT_STR) {
+		snprintf(err, errlen, "%s: expected a string", a->key);
+		return GW_ETYPE;
+	}
+	if (v->via.str.size > a->max) {
+		snprintf(err, errlen, "%s: longer than %zu bytes", a->key, a->max);
+		return GW_ETOOBIG;
+	}
+	if (memchr(v->via.str.ptr, '\0', v->via.str.size) ||
+	    !proto_utf8_valid(v->via.str.ptr, v->via.str.size)) {
+		snprintf(err, errlen, "%s: not UTF-8 text", a->key);
+		return GW_EPROTO;
+	}
+	free(*dst);
+	*dst = strndup(v->via.str.ptr, v->via.str.size);
+	return *dst ? GW_OK : GW_ENOMEM;
+}
+
+static int take(const struct cmdarg *a, const msgpack_object *v, void *base, char *err,
+		size_t errlen)
+{
+	void *slot = (char *)base + a->offset;
+
+	if (a->kind == CMDARG_STR)
+		return take_str(a, v, slot, err, errlen);
+	if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		snprintf(err, errlen, "%s: expected a non-negative integer", a->key);
+		return GW_ETYPE;
+	}
+	*(uint64_t *)slot = v->via.u64;
+	return GW_OK;
+}
+
+/* missing - a required argument absent, or empty as good as absent. */
+static int missing(const struct cmdarg *a, const void *base)
+{
+	const void *slot = (const char *)base + a->offset;
+
+	if (a->kind == CMDARG_STR)
+		return !*(char *const *)slot || !**(char *const *)slot;
+	return *(const uint64_t *)slot == 0;
+}
+
+int cmdargs_parse(const void *data, size_t len, const struct cmdarg *spec, size_t n, void *base,
+		  char *err, size_t errlen)
+{
+	msgpack_unpacked u;
+	size_t off = 0;
+	int rc = GW_OK;
+
+	msgpack_unpacked_init(&u);
+	if (len == 0 || proto_msgpack_check(data, len) != GW_OK ||
+	    msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	    u.data.type != MSGPACK_OBJECT_MAP) {
+		snprintf(err, errlen, "arguments must be one msgpack map");
+		rc = GW_EPROTO;
+		goto out;
+	}
+	for (uint32_t i = 0; rc == GW_OK && i < u.data.via.map.size; i++) {
+		const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+
+		for (size_t j = 0; j < n; j++)
+			if (key_is(&kv->key, spec[j].key))
+				rc = take(&spec[j], &kv->val, base, err, errlen);
+	}
+	for (size_t j = 0; rc == GW_OK && j < n; j++) {
+		if (spec[j].required && missing(&spec[j], base)) {
+			snprintf(err, errlen, "%s: missing", spec[j].key);
+			rc = GW_EMISSING;
+		}
+	}
+out:
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+void cmdargs_free(const struct cmdarg *spec, size_t n, void *base)
+{
+	for (size_t j = 0; j < n; j++) {
+		if (spec[j].kind == CMDARG_STR) {
+			char **slot = (char **)((char *)base + spec[j].offset);
+
+			free(*slot);
+			*slot = NULL;
+		}
+	}
+}

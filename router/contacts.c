@@ -1,0 +1,21 @@
+/*
+ * contacts.c - the contacts.import command.
+ */
+#include "router/router.h"
+
+#include <stdio.h>
+
+#include "gateway/err.h"
+
+#define HELPDESK_TODO(fn)                                                              \
+	int fn(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,   \
+	       char *err, size_t errlen)                                               \
+	{                                                                              \
+		(void)r;                                                               \
+		(void)args;                                                            \
+		(void)len;                                                             \
+		(void)out;                                                             \
+		snprintf(err, errlen, "%s: not available", #fn);                       \
+		return GW_EINVAL;                                                      \
+	}
+HELPDESK_TODO(contacts_import)

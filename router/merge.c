@@ -1,0 +1,22 @@
+/*
+ * merge.c - customer.merge and customer.unmerge.
+ */
+#include "router/router.h"
+
+#include <stdio.h>
+
+#include "gateway/err.h"
+
+#define HELPDESK_TODO(fn)                                                              \
+	int fn(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,   \
+	       char *err, size_t errlen)                                               \
+	{                                                                              \
+		(void)r;                                                               \
+		(void)args;                                                            \
+		(void)len;                                                             \
+		(void)out;                                                             \
+		snprintf(err, errlen, "%s: not available", #fn);                       \
+		return GW_EINVAL;                                                      \
+	}
+HELPDESK_TODO(merge_customers)
+HELPDESK_TODO(merge_undo)
