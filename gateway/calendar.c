@@ -200,8 +200,8 @@ static int ranges_from_map(struct cal *c, const uint8_t map[7][1440], char *err,
 			for (s = m; m < 1440 && map[d][m]; m++)
 				;
 			if (c->nday[d] == CAL_DAY_RANGES) {
-				set_err(err, errlen, "hours: more than %d ranges on %s", CAL_DAY_RANGES,
-					day_names[d]);
+				set_err(err, errlen, "hours: more than %d ranges on %s",
+					CAL_DAY_RANGES, day_names[d]);
 				return GW_EINVAL;
 			}
 			c->day[d][c->nday[d]++] = (struct cal_range){(uint16_t)s, (uint16_t)m};

@@ -13,7 +13,8 @@
  * applies to the time ranges that follow it until the next day spec, and day
  * specs written one after another add up ("sat, sun 10:00-14:00"). Times
  * are HH:MM (or H:MM) 00:00..24:00, start < end (no range over midnight:
- * write two). Overlapping or touching ranges are merged.
+ * write two). Overlapping or touching ranges are merged; at most 32 ranges
+ * a day remain.
  *
  * Business time is counted in milliseconds inside the open ranges, in local
  * time of the zone (so daylight-saving changes are followed: a local hour
@@ -37,8 +38,9 @@ struct cal;
  * cal_parse - parses `hours` (see above) in zone `tz` (NULL or "" = UTC)
  * into *out (owned by the caller, freed with cal_free). GW_OK, or GW_EINVAL
  * with `err` (`errlen` bytes) saying what is wrong ("hours: 'mon-fry': unknown
- * day 'fry'", "timezone: 'Europe/Pariss' is not a known time zone"),
- * GW_ENOMEM.
+ * day 'fry'", "timezone: 'Europe/Pariss' is not a known time zone"; a
+ * zone name with "..", a leading '/', or that is not a zone file is not
+ * known), GW_ENOMEM. *out is NULL on error. `err` may be NULL.
  */
 int cal_parse(const char *tz, const char *hours, struct cal **out, char *err, size_t errlen);
 

@@ -208,7 +208,8 @@ static int64_t rule_local(const struct tz_rule *r, int64_t y)
 		day += r->n;
 	else {
 		int64_t first = days_from_civil(y, r->m, 1);
-		int wd = (int)(((first + 4) % 7 + 7) % 7); /* 0 = Sunday; 1970-01-01 was a Thursday */
+		/* weekday, 0 = Sunday; 1970-01-01 was a Thursday */
+		int wd = (int)(((first + 4) % 7 + 7) % 7);
 
 		day = first + (r->d - wd + 7) % 7 + (int64_t)(r->w - 1) * 7;
 		if (day >= first + days_in_month(y, r->m))

@@ -12,6 +12,8 @@ packages=(
   libphonenumber-dev libexttextcat-dev libcsv-dev
   # tests and tools
   libcmocka-dev lmdb-utils python3 python3-zmq python3-msgpack
+  # time zone database read by the working-hours calendars (gateway/calendar.c)
+  tzdata
   # email tests: a throw-away IMAP server, and openssl for its certificate
   dovecot-core dovecot-imapd openssl
   # benchmark ceiling (an idle HTTP server on loopback)
