@@ -687,6 +687,28 @@ static int load_list(struct loader *ld, yaml_node_t *seq, const char *path,
 	return rc;
 }
 
+/*
+ * routing_err_line - the line of the list entry a cross-check error names
+ * ("queues[1].agents: ..."), else of the routing section.
+ */
+static int routing_err_line(struct loader *ld, yaml_node_t *map, const char *why)
+{
+	char key[32];
+	size_t i;
+	yaml_node_t *seq, *item;
+
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return 1;
+	if (sscanf(why, "%31[a-z_][%zu]", key, &i) != 2)
+		return node_line(map);
+	seq = map_find(ld, map, key);
+	if (!seq || seq->type != YAML_SEQUENCE_NODE ||
+	    i >= (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start))
+		return node_line(map);
+	item = node_get(ld, seq->data.sequence.items.start[i]);
+	return item ? node_line(item) : node_line(map);
+}
+
 /* load_routing - routing's own keys, its lists, then their cross-checks. */
 static int load_routing(struct loader *ld, yaml_node_t *map, struct gw_config *cfg)
 {
@@ -704,7 +726,7 @@ static int load_routing(struct loader *ld, yaml_node_t *map, struct gw_config *c
 			       path, l, &cfg->routing);
 	}
 	if (rc == GW_OK && gw_config_routing_check(&cfg->routing, why, sizeof(why)))
-		rc = conf_err(ld, map ? node_line(map) : 0, "routing", "%s", why);
+		rc = conf_err(ld, routing_err_line(ld, map, why), "routing", "%s", why);
 	return rc;
 }
 

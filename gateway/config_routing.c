@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gateway/calendar.h"
 #include "gateway/err.h"
 
 #define N_ROWS(a) (sizeof(a) / sizeof((a)[0]))
@@ -301,6 +302,23 @@ static int check_agent(const struct gw_config_routing *r, size_t i, char *err, s
 	return GW_OK;
 }
 
+/* check_hours - a time zone and weekly hours that parse (calendar.h). */
+static int check_hours(const char *what, size_t i, const char *tz, const char *hours, char *err,
+		       size_t errlen)
+{
+	struct cal *c = NULL;
+	char why[256];
+	int rc;
+
+	if (!hours[0])
+		return GW_OK;
+	rc = cal_parse(tz, hours, &c, why, sizeof(why));
+	cal_free(c);
+	if (rc == GW_EINVAL)
+		snprintf(err, errlen, "%s[%zu]: %s", what, i, why);
+	return rc;
+}
+
 static int check_lists(const struct gw_config_routing *r, char *err, size_t errlen)
 {
 	int rc = GW_OK;
@@ -324,8 +342,14 @@ static int check_lists(const struct gw_config_routing *r, char *err, size_t errl
 			}
 		}
 	}
+	for (size_t i = 0; rc == GW_OK && i < r->n_business_hours; i++)
+		rc = check_hours("business_hours", i, r->business_hours[i].timezone,
+				 r->business_hours[i].hours, err, errlen);
 	for (size_t i = 0; rc == GW_OK && i < r->n_agents; i++)
 		rc = check_agent(r, i, err, errlen);
+	for (size_t i = 0; rc == GW_OK && i < r->n_agents; i++)
+		rc = check_hours("agents", i, r->agents[i].timezone, r->agents[i].hours, err,
+				 errlen);
 	for (size_t i = 0; rc == GW_OK && i < r->n_queues; i++)
 		rc = check_queue(r, i, err, errlen);
 	for (size_t i = 0; rc == GW_OK && i < r->n_sla; i++) {

@@ -11,7 +11,7 @@ packages=(
   libyaml-dev libssl-dev libcurl4-openssl-dev libgmime-3.0-dev libxml2-dev
   libphonenumber-dev libexttextcat-dev libcsv-dev
   # tests and tools
-  libcmocka-dev lmdb-utils python3 python3-zmq python3-msgpack
+  libcmocka-dev lmdb-utils python3 python3-zmq python3-msgpack python3-websocket
   # time zone database read by the working-hours calendars (gateway/calendar.c)
   tzdata
   # email tests: a throw-away IMAP server, and openssl for its certificate

@@ -164,6 +164,76 @@ static void test_example_loads(void **state)
 	assert_int_equal(fx->cfg->log_level, 1);
 }
 
+/* The example's routing section: every list and its values. */
+static void test_routing_example(void **state)
+{
+	struct fx *fx = *state;
+	const struct gw_config_routing *r;
+
+	assert_int_equal(gw_config_load(gw_config_default_path(), NULL, &fx->cfg, fx->err,
+					sizeof(fx->err)), GW_OK);
+	r = &fx->cfg->routing;
+	assert_string_equal(r->scope, "customer");
+	assert_int_equal(r->reopen_window_h, 168);
+	assert_int_equal(r->duplicate_window_s, 600);
+	assert_int_equal(r->languages.n, 7);
+	assert_string_equal(r->languages.v[1], "fr");
+	assert_int_equal(r->n_business_hours, 1);
+	assert_string_equal(r->business_hours[0].timezone, "Europe/Paris");
+	assert_int_equal(r->n_queues, 2);
+	assert_string_equal(r->queues[0].name, "billing");
+	assert_string_equal(r->queues[0].strategy, "least_open");
+	assert_string_equal(r->queues[0].priority, "normal"); /* the default */
+	assert_int_equal(r->queues[0].agents.n, 2);
+	assert_int_equal(r->queues[1].keywords.n, 0);
+	assert_int_equal(r->n_agents, 2);
+	assert_int_equal(r->agents[0].capacity, 8);
+	assert_string_equal(r->agents[1].presence, "online");
+	assert_string_equal(r->agents[1].hours, "");
+	assert_int_equal(r->n_sla, 3);
+	assert_string_equal(r->sla[0].channel, "livechat");
+	assert_int_equal(r->sla[0].first_response_min, 5);
+	assert_int_equal(r->sla[2].warning_percent, 80);
+}
+
+/* Defaults without a routing section, and its errors, each with its line. */
+static void test_routing_errors(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(load(fx, "state_dir: /tmp\n", NULL), GW_OK);
+	assert_string_equal(fx->cfg->routing.default_queue, "general");
+	assert_int_equal(fx->cfg->routing.languages.n, 7);
+	assert_int_equal(fx->cfg->routing.n_queues, 0);
+	expect_error(fx, "routing:\n  scope: team\n",
+		     "2: routing: scope: 'team' is not one of customer, channel");
+	expect_error(fx, "routing:\n  languages: en\n",
+		     "2: routing.languages: expected a list ([a, b]), found a scalar");
+	expect_error(fx, "routing:\n  languages: [en, [fr]]\n",
+		     "2: routing.languages: list items must be values, found a sequence");
+	expect_error(fx, "routing:\n  queues:\n    - name: q\n      strategy: random\n",
+		     "3: routing: queues[0].strategy: 'random' is not one of round_robin, "
+		     "least_open, sticky");
+	expect_error(fx, "routing:\n  queues:\n    - name: q\n    - name: r\n"
+			 "      agents: [zed]\n",
+		     "4: routing: queues[1].agents: no agents[] with id 'zed'");
+	expect_error(fx, "routing:\n  queues:\n    - strategy: sticky\n",
+		     "3: routing.queues[0].name: required key missing");
+	expect_error(fx, "routing:\n  queues:\n    - name: q\n      colour: red\n",
+		     "4: routing.queues[0].colour: unknown key (known: name, channels, accounts, "
+		     "languages, keywords, attributes, strategy, business_hours, priority, "
+		     "agents)");
+	expect_error(fx, "routing:\n  agents:\n    - id: a\n      hours: \"mon-fry 09:00-17:00\"\n",
+		     "3: routing: agents[0]: hours: 'mon-fry': unknown day 'fry'");
+	expect_error(fx, "routing:\n  business_hours:\n    - name: o\n      timezone: Mars/Base\n",
+		     "3: routing: business_hours[0]: timezone: 'Mars/Base' is not a known time "
+		     "zone");
+	expect_error(fx, "routing:\n  sla:\n    - first_response_min: -1\n",
+		     "3: routing.sla[0].first_response_min: -1 is below the minimum 0");
+	expect_error(fx, "routing:\n  queues: {name: q}\n",
+		     "2: routing.queues: expected a list, found a mapping");
+}
+
 static void test_example_without_token(void **state)
 {
 	struct fx *fx = *state;
@@ -689,6 +759,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_example_loads, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_example_without_token, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_routing_example, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_routing_errors, fx_setup, fx_teardown),
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test_setup_teardown(test_defaults, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_connector_defaults, fx_setup, fx_teardown),
