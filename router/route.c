@@ -151,7 +151,7 @@ static int file_message(struct batch *b, struct proto_event *msg, struct proto_c
  * and SLA clocks first, then ticket.created or ticket.reopened, and
  * ticket.assigned when an agent took it.
  */
-static int announce_ticket(struct batch *b, const struct proto_message *m,
+static int announce_ticket(struct batch *b, struct proto_message *m,
 			   struct proto_customer *c, struct proto_ticket *t,
 			   const struct placement *p)
 {
@@ -160,6 +160,11 @@ static int announce_ticket(struct batch *b, const struct proto_message *m,
 	int rc;
 
 	snprintf(cause, sizeof(cause), "message %s on %s", m->external_id, m->channel);
+	/* The rules that read the language (queues, agents) run here only: a
+	 * message joining an open ticket is not worth the detection's cost. */
+	rc = routing_detect_language(b->rt, m);
+	if (rc)
+		return rc;
 	if (p->opened && m->language && !t->language) {
 		t->language = gw_strdup(m->language);
 		if (!t->language)
@@ -344,8 +349,6 @@ static int route_received(struct batch *b, struct proto_event *msg, enum route_r
 			rc = file_in_thread(b, msg, &c, created, &t);
 		goto out;
 	}
-	if (rc == GW_OK)
-		rc = routing_detect_language(b->rt, m);
 	if (rc == GW_OK)
 		rc = thread_place(b, msg, &c, &t, &p);
 	if (rc == GW_OK && (p.opened || p.reopened))

@@ -202,8 +202,14 @@ int store_pair_put(struct store_txn *txn, enum store_table tbl, uint64_t a, uint
 	struct store_pair_key pk;
 	MDB_val k = {sizeof(pk.b), pk.b}, v = {0, NULL};
 
+	int rc;
+
 	store_pair_key(&pk, a, b);
-	return store_err(mdb_put(txn->txn, txn->st->dbi[tbl], &k, &v, 0), table_names[tbl]);
+	/* An index entry that exists already is left alone: LMDB answers
+	 * KEYEXIST before copying the page, where a plain put would rewrite
+	 * it (a ticket's customer entry is "put" with every message). */
+	rc = mdb_put(txn->txn, txn->st->dbi[tbl], &k, &v, MDB_NOOVERWRITE);
+	return rc == MDB_KEYEXIST ? GW_OK : store_err(rc, table_names[tbl]);
 }
 
 int store_pair_del(struct store_txn *txn, enum store_table tbl, uint64_t a, uint64_t b)
