@@ -13,8 +13,9 @@
  * message.sent (outbound, to the customer, e.g. a page's echo):
  *   dedup      as above, in the same table
  *   customer   the recipient (channel, to.address), created if unknown
- *   ticket     the customer's open ticket if there is one; an outbound
- *              message never opens a ticket and is not a customer message
+ *   ticket     the customer's open ticket in the channel's scope, if any
+ *              (thread_open_ticket); an outbound message never opens a
+ *              ticket and is not a customer message
  *   events     customer.created (new customer), message.sent, and
  *              ticket.updated when it joined an open ticket
  * message.status, message.edited, message.deleted: route_update.c.
@@ -184,19 +185,6 @@ static int announce_ticket(struct batch *b, struct proto_message *m,
 	return rc;
 }
 
-/* open_ticket - the customer's open ticket into `t`, or t->ticket_id 0. */
-static int open_ticket(struct batch *b, const struct proto_customer *c, struct proto_ticket *t)
-{
-	int rc;
-
-	memset(t, 0, sizeof(*t));
-	if (!c->open_ticket_id)
-		return GW_OK;
-	rc = store_ticket_get(b->txn, c->open_ticket_id, t);
-	/* A dangling reference means no ticket is open (as ticket_resolve). */
-	return rc == GW_ENOTFOUND ? GW_OK : rc;
-}
-
 /*
  * join_open_ticket - the outbound message `msg` joins the open ticket `t`:
  * its history, count and time, then ticket.updated. last_message_seq stays
@@ -302,7 +290,7 @@ static int route_sent(struct batch *b, struct proto_event *msg, enum route_resul
 	}
 	rc = identity_resolve(b, m->channel, m->to, &c, &created);
 	if (rc == GW_OK)
-		rc = open_ticket(b, &c, &t);
+		rc = thread_open_ticket(b, &c, m->channel, &t);
 	if (rc == GW_OK)
 		rc = file_in_thread(b, msg, &c, created, &t);
 	if (rc == GW_OK)

@@ -125,6 +125,16 @@ int thread_ticket_closed(struct batch *b, struct proto_customer *c, const struct
 int thread_ticket_reopened(struct batch *b, struct proto_customer *c,
 			   const struct proto_ticket *t);
 
+/*
+ * thread_open_ticket - the open ticket of customer `c` (borrowed) in the
+ * scope of `channel` (routing_scope: the customer's one ticket, or that
+ * channel's) into `t`, which it clears first (the caller clears it after
+ * with proto_ticket_clear); t->ticket_id 0 when none is open. What an
+ * outbound message joins. GW_OK or a store error.
+ */
+int thread_open_ticket(struct batch *b, const struct proto_customer *c, const char *channel,
+		       struct proto_ticket *t);
+
 /* --- assign.c ----------------------------------------------------------- */
 
 /*

@@ -56,8 +56,9 @@ int store_dedup_put(struct store_txn *txn, const char *channel, const char *acco
 	return store_dedup_put_ref(txn, channel, account, external_id, seq, 0);
 }
 
-int store_dedup_put_ref(struct store_txn *txn, const char *channel, const char *account,
-			const char *external_id, uint64_t seq, uint64_t ticket_id)
+/* dedup_write - writes the record; `flags` 0 replaces an existing one. */
+static int dedup_write(struct store_txn *txn, const char *channel, const char *account,
+		       const char *external_id, uint64_t seq, uint64_t ticket_id, unsigned flags)
 {
 	char buf[DEDUP_KEY_MAX];
 	unsigned char b[16];
@@ -70,6 +71,17 @@ int store_dedup_put_ref(struct store_txn *txn, const char *channel, const char *
 	k.mv_data = buf;
 	store_be64_put(b, seq);
 	store_be64_put(b + 8, ticket_id);
-	return store_err(mdb_put(txn->txn, txn->st->dbi[TBL_DEDUP], &k, &v, MDB_NOOVERWRITE),
-			 "dedup put");
+	return store_err(mdb_put(txn->txn, txn->st->dbi[TBL_DEDUP], &k, &v, flags), "dedup put");
+}
+
+int store_dedup_put_ref(struct store_txn *txn, const char *channel, const char *account,
+			const char *external_id, uint64_t seq, uint64_t ticket_id)
+{
+	return dedup_write(txn, channel, account, external_id, seq, ticket_id, MDB_NOOVERWRITE);
+}
+
+int store_dedup_set_ref(struct store_txn *txn, const char *channel, const char *account,
+			const char *external_id, uint64_t seq, uint64_t ticket_id)
+{
+	return dedup_write(txn, channel, account, external_id, seq, ticket_id, 0);
 }

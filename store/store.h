@@ -86,6 +86,11 @@ int store_dedup_get_ref(struct store_txn *txn, const char *channel, const char *
 			const char *external_id, uint64_t *seq, uint64_t *ticket_id);
 int store_dedup_put_ref(struct store_txn *txn, const char *channel, const char *account,
 			const char *external_id, uint64_t seq, uint64_t ticket_id);
+/* store_dedup_set_ref - as put_ref, replacing an existing record: for a key
+ * that names the latest message of something (a chat conversation,
+ * router/threading.c) rather than one message. */
+int store_dedup_set_ref(struct store_txn *txn, const char *channel, const char *account,
+			const char *external_id, uint64_t seq, uint64_t ticket_id);
 
 /* --- customers.c ----------------------------------------------------- */
 

@@ -227,7 +227,7 @@ static int lc_queue_event(struct lc_conn *c, const struct lc_frame *f, int64_t n
 	struct proto_event ev;
 	struct proto_error perr;
 	struct proto_message *m = &ev.u.message;
-	char ext[LC_VISITOR_LEN + LC_CLIENT_ID_MAX + 2];
+	char ext[LC_VISITOR_LEN + LC_CLIENT_ID_MAX + 2], chat[LC_ADDRESS_MAX + 8];
 	const char *name = c->name[0] ? c->name : f->name;
 	const char *email = c->email[0] ? c->email : f->email;
 	int rc;
@@ -246,8 +246,14 @@ static int lc_queue_event(struct lc_conn *c, const struct lc_frame *f, int64_t n
 	m->raw = lc_raw(c, email);
 	/* The router links the visitor to the customer known by this address. */
 	m->from.email = email && email[0] ? gw_strdup(email) : NULL;
+	/* Names the conversation: the router resumes its ticket (a chat
+	 * resume, docs/channels/livechat.md). */
+	snprintf(chat, sizeof(chat), "chat:%s", c->conversation);
+	m->reply_to = calloc(1, sizeof(*m->reply_to));
+	if (m->reply_to && (m->reply_to[0] = gw_strdup(chat)) != NULL)
+		m->reply_to_len = 1;
 	if (!m->channel || !m->account || !m->external_id || !m->from.address || !m->text ||
-	    (email && email[0] && !m->from.email))
+	    (email && email[0] && !m->from.email) || !m->reply_to_len)
 		rc = GW_ENOMEM;
 	if (rc == GW_OK)
 		rc = outbox_add_event(lc->inst->outbox, &ev, &perr);
