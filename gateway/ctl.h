@@ -7,6 +7,7 @@
  *   ctl_query.c    ticket and customer lookups
  *   ctl_status.c   status from the state directory's run/ files
  *   ctl_send.c     send: a reply through the message.send command
+ *   ctl_contacts.c contacts import, customer merge and unmerge
  *
  * Every ctl_cmd_* returns the process exit code (CTL_EXIT_*) and has printed
  * whatever the user needs to know. Single-threaded.
@@ -44,10 +45,12 @@ struct ctl {
 	int json;              /* --json */
 	int has_from, has_to, has_limit;
 	uint64_t from, to, limit;
-	uint64_t id;           /* ticket / customer ID */
+	uint64_t id;           /* ticket / customer / merge ID */
+	uint64_t id2;          /* customer merge: the TARGET */
 	const char *text;      /* send: the reply's text */
 	const char *channel, *author, *command_id; /* send: options, NULL if absent */
-	const char *file;      /* parse-email: the message file */
+	const char *file;      /* parse-email: the message file; contacts import: the directory */
+	const char *format;    /* contacts import: --format csv|jsonl, NULL if absent */
 	const char *q_sub;     /* quarantine: list, show or reingest */
 	const char *q_arg;     /* quarantine: the ID, NULL for list */
 	void *zctx;            /* ZeroMQ context, created on first use */
@@ -107,6 +110,9 @@ int ctl_cmd_status(struct ctl *ctl);
 int ctl_cmd_send(struct ctl *ctl);
 int ctl_cmd_quarantine(struct ctl *ctl); /* ctl_quarantine.c */
 int ctl_cmd_parse_email(struct ctl *ctl); /* ctl_email.c */
+int ctl_cmd_contacts_import(struct ctl *ctl); /* ctl_contacts.c */
+int ctl_cmd_customer_merge(struct ctl *ctl);
+int ctl_cmd_customer_unmerge(struct ctl *ctl);
 
 /* ---- shared helpers (ctl_events.c) ---- */
 

@@ -29,7 +29,8 @@
 #define OPT_CHANNEL 16u
 #define OPT_AUTHOR 32u
 #define OPT_COMMAND_ID 64u
-#define OPT_COUNT 7
+#define OPT_FORMAT 128u
+#define OPT_COUNT 8
 
 /* What a command needs resolved before it runs. */
 #define NEED_PUBLISH 1u
@@ -39,6 +40,7 @@
 #define NEED_FILE 16u /* one FILE operand */
 #define NEED_SUB 32u  /* a subcommand and an optional operand */
 #define NEED_TEXT 64u /* a second operand: the text */
+#define NEED_ID2 128u /* a second operand: another ID */
 
 struct command {
 	const char *name;
@@ -57,6 +59,13 @@ static const struct command commands[] = {
 	 NEED_COMMAND | NEED_ID | NEED_TEXT},
 	{"quarantine", ctl_cmd_quarantine, OPT_JSON, NEED_STATE | NEED_SUB},
 	{"parse-email", ctl_cmd_parse_email, OPT_JSON, NEED_FILE},
+	/* Two-word commands: the first word alone may be another command. */
+	{"contacts import", ctl_cmd_contacts_import, OPT_JSON | OPT_FORMAT,
+	 NEED_COMMAND | NEED_FILE},
+	{"customer merge", ctl_cmd_customer_merge, OPT_JSON | OPT_COMMAND_ID,
+	 NEED_COMMAND | NEED_ID | NEED_ID2},
+	{"customer unmerge", ctl_cmd_customer_unmerge, OPT_JSON | OPT_COMMAND_ID,
+	 NEED_COMMAND | NEED_ID},
 };
 
 struct args {
@@ -86,6 +95,12 @@ static void usage(FILE *f)
 		"  quarantine show ID [--json]       one of them\n"
 		"  quarantine reingest ID            parse it again; ingest it if it now passes\n"
 		"  parse-email FILE [--json]         the event a message file would become (JSON)\n"
+		"  contacts import FILE [--format csv|jsonl] [--json]\n"
+		"                                    import a contact directory (safe to repeat)\n"
+		"  customer merge SOURCE TARGET [--command-id ID] [--json]\n"
+		"                                    merge customer SOURCE into TARGET\n"
+		"  customer unmerge MERGE_ID [--command-id ID] [--json]\n"
+		"                                    undo a merge\n"
 		"\n"
 		"options:\n"
 		"  --config FILE            config file (default %s)\n"
@@ -139,6 +154,42 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+/* has_subcommands - `word` begins a two-word command ("contacts"). */
+static int has_subcommands(const char *word)
+{
+	size_t n = strlen(word);
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strncmp(commands[i].name, word, n) == 0 && commands[i].name[n] == ' ')
+			return 1;
+	return 0;
+}
+
+/*
+ * find_words - the command at argv[optind]: a two-word one ("customer
+ * merge") when the next operand makes one, else the one-word one. *words
+ * says how many operands it took; -1 (and usage printed) when none.
+ */
+static int find_words(int argc, char **argv, struct args *a, int *words)
+{
+	char two[64];
+
+	if (optind + 1 < argc) {
+		snprintf(two, sizeof(two), "%s %s", argv[optind], argv[optind + 1]);
+		a->cmd = find_command(two);
+		*words = 2;
+		if (a->cmd)
+			return -1;
+	}
+	*words = 1;
+	a->cmd = find_command(argv[optind]);
+	if (a->cmd)
+		return -1;
+	if (has_subcommands(argv[optind]))
+		return usage_error("%s needs a subcommand (see --help)", argv[optind]);
+	return usage_error("unknown command '%s'", argv[optind]);
+}
+
 /* Handles one option; returns -1 to go on or an exit code. */
 static int take_option(int ch, struct args *a, struct ctl *ctl)
 {
@@ -170,6 +221,7 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 	case 'H': a->seen |= OPT_CHANNEL; ctl->channel = optarg; return -1;
 	case 'A': a->seen |= OPT_AUTHOR; ctl->author = optarg; return -1;
 	case 'I': a->seen |= OPT_COMMAND_ID; ctl->command_id = optarg; return -1;
+	case 'F': a->seen |= OPT_FORMAT; ctl->format = optarg; return -1;
 	case 'h': usage(stdout); return CTL_EXIT_OK;
 	case 'V': printf("gatewayctl %s\n", GW_VERSION); return CTL_EXIT_OK;
 	default: usage(stderr); return CTL_EXIT_USAGE;
@@ -181,37 +233,45 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 {
 	static const char *const opt_names[OPT_COUNT] = {
-		"--json", "--from", "--to", "--limit", "--channel", "--author", "--command-id"};
-	int n = argc - optind, want;
+		"--json", "--from", "--to", "--limit", "--channel", "--author", "--command-id",
+		"--format"};
+	int n = argc - optind, want, words, rc, base;
 
 	if (n < 1)
 		return usage_error("%s", "no command given");
-	a->cmd = find_command(argv[optind]);
-	if (!a->cmd)
-		return usage_error("unknown command '%s'", argv[optind]);
+	if ((rc = find_words(argc, argv, a, &words)) >= 0)
+		return rc;
+	/* argv[base] is the command's last word; its operands follow. */
+	base = optind + words - 1;
+	n -= words - 1;
 	for (unsigned i = 0; i < OPT_COUNT; i++)
 		if ((a->seen & (1u << i)) && !(a->cmd->opts & (1u << i)))
 			return usage_error("%s is not an option of this command", opt_names[i]);
 	if (a->cmd->needs & NEED_SUB) {
 		if (n < 2 || n > 3)
 			return usage_error("%s needs a subcommand (see --help)", a->cmd->name);
-		ctl->q_sub = argv[optind + 1];
-		ctl->q_arg = n == 3 ? argv[optind + 2] : NULL;
+		ctl->q_sub = argv[base + 1];
+		ctl->q_arg = n == 3 ? argv[base + 2] : NULL;
 		return -1;
 	}
-	want = 1 + !!(a->cmd->needs & (NEED_ID | NEED_FILE)) + !!(a->cmd->needs & NEED_TEXT);
+	want = 1 + !!(a->cmd->needs & (NEED_ID | NEED_FILE)) +
+	       !!(a->cmd->needs & (NEED_TEXT | NEED_ID2));
 	if (n != want)
-		return usage_error(want == 3 ? "%s needs an ID and a text"
+		return usage_error((a->cmd->needs & NEED_ID2)   ? "%s needs two IDs"
+				   : want == 3                  ? "%s needs an ID and a text"
 				   : (a->cmd->needs & NEED_ID)   ? "%s needs exactly one ID"
 				   : (a->cmd->needs & NEED_FILE) ? "%s needs exactly one FILE"
 								 : "%s takes no arguments",
 				   a->cmd->name);
 	if (a->cmd->needs & NEED_FILE)
-		ctl->file = argv[optind + 1];
+		ctl->file = argv[base + 1];
 	if (a->cmd->needs & NEED_TEXT)
-		ctl->text = argv[optind + 2];
+		ctl->text = argv[base + 2];
 	if ((a->cmd->needs & NEED_ID) &&
-	    parse_u64(argv[optind + 1], "ID", 1, UINT64_MAX, &ctl->id) != 0)
+	    parse_u64(argv[base + 1], "ID", 1, UINT64_MAX, &ctl->id) != 0)
+		return CTL_EXIT_USAGE;
+	if ((a->cmd->needs & NEED_ID2) &&
+	    parse_u64(argv[base + 2], "ID", 1, UINT64_MAX, &ctl->id2) != 0)
 		return CTL_EXIT_USAGE;
 	if (strcmp(a->cmd->name, "replay") == 0 && !(a->seen & OPT_FROM))
 		return usage_error("%s", "replay needs --from N");
@@ -238,6 +298,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct ctl *ctl)
 		{"channel", required_argument, NULL, 'H'},
 		{"author", required_argument, NULL, 'A'},
 		{"command-id", required_argument, NULL, 'I'},
+		{"format", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},

@@ -130,6 +130,10 @@ int store_ticket_put(struct store_txn *txn, const struct proto_ticket *t);
  * ascending order, up to `max` of them; stops early when fn returns non-0. */
 int store_customer_tickets(struct store_txn *txn, uint64_t customer_id, size_t max,
 			   int (*fn)(void *arg, uint64_t ticket_id), void *arg);
+/* store_customer_ticket_del - takes ticket_id off a customer's tickets (a
+ * ticket that moved to another customer; absent: GW_OK). The ticket record
+ * is not touched. */
+int store_customer_ticket_del(struct store_txn *txn, uint64_t customer_id, uint64_t ticket_id);
 
 /* --- threads.c ------------------------------------------------------- */
 

@@ -48,6 +48,11 @@ int store_customer_tickets(struct store_txn *txn, uint64_t customer_id, size_t m
 	return store_pair_scan(txn, TBL_CUST_TIX, customer_id, max, fn, arg);
 }
 
+int store_customer_ticket_del(struct store_txn *txn, uint64_t customer_id, uint64_t ticket_id)
+{
+	return store_pair_del(txn, TBL_CUST_TIX, customer_id, ticket_id);
+}
+
 int store_ticket_raw(struct store_txn *txn, uint64_t id, const void **data, size_t *len)
 {
 	return store_rec_get(txn, TBL_TICKETS, id, data, len);

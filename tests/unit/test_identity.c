@@ -1,0 +1,712 @@
+/*
+ * test_identity.c - identities across channels, the contacts.import
+ * command and customer merges, on a real router store (no sockets used:
+ * messages are routed and commands run in the router's own transactions).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <msgpack.h>
+
+#include "gateway/err.h"
+#include "router/router.h"
+#include "store/store.h"
+
+static struct gw_config_routing routing_cfg;
+
+struct fx {
+	char dir[64];
+	char ingest[128], publish[128], command[128];
+	struct gw_config cfg;
+	struct router *r;
+};
+
+static void fx_open(struct fx *f)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/gw-test-ident-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->ingest, sizeof(f->ingest), "ipc://%s/ingest", f->dir);
+	snprintf(f->publish, sizeof(f->publish), "ipc://%s/pub", f->dir);
+	snprintf(f->command, sizeof(f->command), "ipc://%s/cmd", f->dir);
+	f->cfg.state_dir = f->dir;
+	f->cfg.router.ingest = f->ingest;
+	f->cfg.router.publish = f->publish;
+	f->cfg.router.command = f->command;
+	f->cfg.router.batch_max = 64;
+	f->cfg.router.heartbeat_ms = 100;
+	f->cfg.router.map_size_mb = 64;
+	f->cfg.router.publish_hwm = 100000;
+	f->cfg.router.delivery_timeout_ms = 1000;
+	f->cfg.routing = routing_cfg; /* borrowed */
+	assert_int_equal(router_create(&f->cfg, &f->r), GW_OK);
+}
+
+static void fx_close(struct fx *f)
+{
+	char cmd[128];
+
+	router_destroy(f->r);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* --- routing messages ------------------------------------------------------- */
+
+struct routed {
+	struct proto_event *ev;
+	enum route_result res;
+};
+
+static int route_txn(struct batch *b, void *arg)
+{
+	struct routed *x = arg;
+
+	return route_event(b, x->ev, &x->res);
+}
+
+/* msg - routes an inbound message; returns its customer id. *first_seq is
+ * the seq of the first event it made (NULL: not wanted). */
+static uint64_t msg(struct fx *f, const char *channel, const char *ext, const char *from,
+		    const char *email, uint64_t *ticket)
+{
+	struct proto_event ev;
+	struct routed x = {&ev, ROUTE_DUPLICATE};
+	uint64_t id;
+
+	assert_int_equal(proto_event_init(&ev, PROTO_T_MESSAGE_RECEIVED), GW_OK);
+	ev.u.message.channel = strdup(channel);
+	ev.u.message.account = strdup("acct");
+	ev.u.message.external_id = strdup(ext);
+	ev.u.message.received_at = 1700000000000;
+	ev.u.message.from.address = strdup(from);
+	ev.u.message.from.email = email ? strdup(email) : NULL;
+	ev.u.message.text = strdup(ext); /* distinct texts: no duplicate rule */
+	assert_int_equal(router_txn(f->r, route_txn, &x), GW_OK);
+	assert_int_equal(x.res, ROUTE_STORED);
+	id = ev.u.message.customer_id;
+	if (ticket)
+		*ticket = ev.u.message.ticket_id;
+	proto_event_clear(&ev);
+	return id;
+}
+
+/* --- reading the store ------------------------------------------------------- */
+
+static struct store_txn *rtxn(struct fx *f)
+{
+	struct store_txn *txn;
+
+	assert_int_equal(store_txn_begin(router_store(f->r), 1, &txn), GW_OK);
+	return txn;
+}
+
+/* holder - the customer the store names for (kind, address), 0 if none. */
+static uint64_t holder(struct fx *f, const char *kind, const char *address, unsigned *flags)
+{
+	struct store_txn *txn = rtxn(f);
+	uint64_t id = 0;
+	unsigned fl = 0;
+	int rc = store_identity_lookup(txn, kind, address, &id, &fl);
+
+	store_txn_abort(txn);
+	assert_true(rc == GW_OK || rc == GW_ENOTFOUND);
+	if (flags)
+		*flags = fl;
+	return rc == GW_OK ? id : 0;
+}
+
+static void customer(struct fx *f, uint64_t id, struct proto_customer *c)
+{
+	struct store_txn *txn = rtxn(f);
+
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(store_customer_get(txn, id, c), GW_OK);
+	store_txn_abort(txn);
+}
+
+static void ticket(struct fx *f, uint64_t id, struct proto_ticket *t)
+{
+	struct store_txn *txn = rtxn(f);
+
+	memset(t, 0, sizeof(*t));
+	assert_int_equal(store_ticket_get(txn, id, t), GW_OK);
+	store_txn_abort(txn);
+}
+
+/* listed - the entry of (kind, address) on c's list, or NULL. */
+static const struct proto_identity *listed(const struct proto_customer *c, const char *kind,
+					   const char *address)
+{
+	for (size_t i = 0; i < c->identities_len; i++)
+		if (strcmp(c->identities[i].kind, kind) == 0 &&
+		    strcmp(c->identities[i].address, address) == 0)
+			return &c->identities[i];
+	return NULL;
+}
+
+struct idlist {
+	uint64_t v[64];
+	size_t n;
+};
+
+static int collect(void *arg, uint64_t id)
+{
+	struct idlist *l = arg;
+
+	if (l->n < 64)
+		l->v[l->n++] = id;
+	return 0;
+}
+
+static int has(const struct idlist *l, uint64_t id)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i] == id)
+			return 1;
+	return 0;
+}
+
+static struct idlist tickets_of(struct fx *f, uint64_t customer_id)
+{
+	struct idlist l = {{0}, 0};
+	struct store_txn *txn = rtxn(f);
+
+	assert_int_equal(store_customer_tickets(txn, customer_id, 64, collect, &l), GW_OK);
+	store_txn_abort(txn);
+	return l;
+}
+
+static struct idlist thread_of(struct fx *f, uint64_t thread_id)
+{
+	struct idlist l = {{0}, 0};
+	struct store_txn *txn = rtxn(f);
+
+	assert_int_equal(store_thread_scan(txn, thread_id, 64, collect, &l), GW_OK);
+	store_txn_abort(txn);
+	return l;
+}
+
+/* event_type - the type of the event at `seq`. */
+static enum proto_type event_type(struct fx *f, uint64_t seq)
+{
+	struct store_txn *txn = rtxn(f);
+	struct proto_event ev;
+	enum proto_type t;
+
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(store_eventlog_decode(txn, seq, &ev), GW_OK);
+	t = ev.type;
+	proto_event_clear(&ev);
+	store_txn_abort(txn);
+	return t;
+}
+
+/* --- commands ------------------------------------------------------------------ */
+
+static void pack_json(msgpack_packer *pk, json_t *j)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		msgpack_pack_map(pk, (uint32_t)json_object_size(j));
+		json_object_foreach(j, k, v) {
+			msgpack_pack_str_with_body(pk, k, strlen(k));
+			pack_json(pk, v);
+		}
+		break;
+	case JSON_ARRAY:
+		msgpack_pack_array(pk, (uint32_t)json_array_size(j));
+		json_array_foreach(j, i, v)
+			pack_json(pk, v);
+		break;
+	case JSON_STRING:
+		msgpack_pack_str_with_body(pk, json_string_value(j), json_string_length(j));
+		break;
+	case JSON_INTEGER:
+		msgpack_pack_int64(pk, json_integer_value(j));
+		break;
+	case JSON_TRUE:
+		msgpack_pack_true(pk);
+		break;
+	case JSON_FALSE:
+		msgpack_pack_false(pk);
+		break;
+	default:
+		msgpack_pack_nil(pk);
+		break;
+	}
+}
+
+/* cmd - runs `fn` with the JSON `args` as msgpack; returns its code, the
+ * answer (or NULL) in *answer and the error text in err. */
+static int cmd(struct fx *f, routing_cmd_fn fn, const char *args, json_t **answer, char *err,
+	       size_t errlen)
+{
+	json_error_t jerr;
+	json_t *j = json_loads(args, 0, &jerr);
+	msgpack_sbuffer in, out;
+	msgpack_packer pk;
+	int rc;
+
+	assert_non_null(j);
+	msgpack_sbuffer_init(&in);
+	msgpack_sbuffer_init(&out);
+	msgpack_packer_init(&pk, &in, msgpack_sbuffer_write);
+	pack_json(&pk, j);
+	json_decref(j);
+	err[0] = '\0';
+	rc = fn(f->r, in.data, in.size, &out, err, errlen);
+	*answer = rc == GW_OK ? proto_json_from_msgpack(out.data, out.size) : NULL;
+	if (rc == GW_OK)
+		assert_non_null(*answer);
+	msgpack_sbuffer_destroy(&in);
+	msgpack_sbuffer_destroy(&out);
+	return rc;
+}
+
+static json_t *cmd_ok(struct fx *f, routing_cmd_fn fn, const char *args)
+{
+	char err[256];
+	json_t *a = NULL;
+	int rc = cmd(f, fn, args, &a, err, sizeof(err));
+
+	if (rc != GW_OK)
+		fail_msg("%s: %s", args, err);
+	return a;
+}
+
+static uint64_t num(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	assert_true(json_is_integer(v));
+	return (uint64_t)json_integer_value(v);
+}
+
+/* --- identity_resolve --------------------------------------------------------- */
+
+static void test_resolve_across_channels(void **state)
+{
+	struct proto_customer c;
+	struct fx f;
+	uint64_t ana, wa, chat, head;
+	unsigned flags;
+
+	(void)state;
+	fx_open(&f);
+	/* The email channel: the address normalized, verified. */
+	ana = msg(&f, "email", "<m1@x>", "Ana@Example.COM", NULL, NULL);
+	assert_int_equal(holder(&f, "email", "ana@example.com", &flags), ana);
+	assert_int_equal(flags, STORE_IDENT_VERIFIED);
+	/* WhatsApp: the wa_id and the phone number it is. */
+	wa = msg(&f, "whatsapp", "wamid.1", "33612345678", NULL, NULL);
+	assert_int_not_equal(wa, ana);
+	assert_int_equal(holder(&f, "whatsapp", "33612345678", NULL), wa);
+	assert_int_equal(holder(&f, "phone", "+33612345678", NULL), wa);
+	customer(&f, wa, &c);
+	assert_int_equal(c.identities_len, 2);
+	assert_string_equal(c.identities[0].kind, "whatsapp");
+	assert_string_equal(c.identities[1].source, "message");
+	assert_true(c.identities[1].verified);
+	proto_customer_clear(&c);
+	/* An API sender that is an E.164 number: the same phone, the same
+	 * customer, who gains the API identity (customer.updated first). */
+	head = router_head(f.r);
+	assert_int_equal(msg(&f, "api", "a1", "+33612345678", NULL, NULL), wa);
+	assert_int_equal(event_type(&f, head + 1), PROTO_T_CUSTOMER_UPDATED);
+	assert_int_equal(holder(&f, "api", "+33612345678", NULL), wa);
+	/* The same again: nothing new, no customer.updated. */
+	head = router_head(f.r);
+	assert_int_equal(msg(&f, "api", "a2", "+33612345678", NULL, NULL), wa);
+	assert_int_equal(event_type(&f, head + 1), PROTO_T_MESSAGE_RECEIVED);
+	/* An API sender that is an email address is that address. */
+	assert_int_equal(msg(&f, "api", "a3", "ANA@example.com", NULL, NULL), ana);
+	/* A number that does not parse: its channel identity only. */
+	chat = msg(&f, "api", "a4", "+1555", NULL, NULL);
+	customer(&f, chat, &c);
+	assert_int_equal(c.identities_len, 1);
+	proto_customer_clear(&c);
+	fx_close(&f);
+}
+
+/* A direct call, as route.c makes it: the caller stores a new customer. */
+struct resolve {
+	const char *channel;
+	struct proto_party who;
+	uint64_t id;
+	int created;
+	size_t nev;
+};
+
+static int resolve_txn(struct batch *b, void *arg)
+{
+	struct resolve *x = arg;
+	struct proto_customer c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	rc = identity_resolve(b, x->channel, &x->who, &c, &x->created);
+	if (rc == GW_OK && x->created)
+		rc = store_customer_put(b->txn, &c);
+	x->id = c.customer_id;
+	x->nev = b->nev;
+	proto_customer_clear(&c);
+	return rc;
+}
+
+static struct resolve resolve(struct fx *f, const char *channel, const char *address,
+			      const char *name, const char *email)
+{
+	struct resolve x = {channel, {(char *)address, (char *)name, (char *)email}, 0, 0, 0};
+
+	assert_int_equal(router_txn(f->r, resolve_txn, &x), GW_OK);
+	return x;
+}
+
+static void test_identity_resolve(void **state)
+{
+	struct proto_customer c;
+	struct resolve x;
+	struct fx f;
+	uint64_t wa;
+
+	(void)state;
+	fx_open(&f);
+	x = resolve(&f, "whatsapp", "4915112345678", "Bo", NULL);
+	assert_true(x.created);
+	assert_int_equal(x.nev, 1); /* customer.created */
+	wa = x.id;
+	customer(&f, wa, &c);
+	assert_string_equal(c.channel, "whatsapp");
+	assert_string_equal(c.address, "4915112345678");
+	assert_string_equal(c.name, "Bo");
+	assert_int_equal(c.identities_len, 2);
+	proto_customer_clear(&c);
+	/* Known: nothing created, nothing emitted. */
+	x = resolve(&f, "whatsapp", "4915112345678", NULL, NULL);
+	assert_false(x.created);
+	assert_int_equal(x.id, wa);
+	assert_int_equal(x.nev, 0);
+	/* The same number on the API channel, with a claimed address: one
+	 * customer.updated, and the record is stored by identity_resolve. */
+	x = resolve(&f, "api", "+49 151 12345678", NULL, "bo@example.com");
+	assert_false(x.created);
+	assert_int_equal(x.id, wa);
+	assert_int_equal(x.nev, 1);
+	assert_int_equal(event_type(&f, router_head(f.r)), PROTO_T_CUSTOMER_UPDATED);
+	customer(&f, wa, &c);
+	assert_int_equal(c.identities_len, 4);
+	assert_non_null(listed(&c, "api", "+49 151 12345678"));
+	assert_false(listed(&c, "email", "bo@example.com")->verified);
+	proto_customer_clear(&c);
+	fx_close(&f);
+}
+
+static void test_resolve_claimed(void **state)
+{
+	struct proto_customer c;
+	struct fx f;
+	uint64_t ana, v1, v2, other;
+	unsigned flags;
+
+	(void)state;
+	fx_open(&f);
+	ana = msg(&f, "email", "<m1@x>", "ana@example.com", NULL, NULL);
+	/* A chat visitor who typed Ana's address: Ana, and the visitor joins. */
+	v1 = msg(&f, "livechat", "c1", "visitor:v1", " Ana@Example.com ", NULL);
+	assert_int_equal(v1, ana);
+	assert_int_equal(holder(&f, "livechat", "visitor:v1", NULL), ana);
+	assert_int_equal(holder(&f, "email", "ana@example.com", &flags), ana);
+	assert_int_equal(flags, STORE_IDENT_VERIFIED); /* a claim does not downgrade */
+	/* A claim of an unknown address: a new customer, the address claimed. */
+	v2 = msg(&f, "livechat", "c2", "visitor:v2", "bo@example.com", NULL);
+	assert_int_not_equal(v2, ana);
+	assert_int_equal(holder(&f, "email", "bo@example.com", &flags), v2);
+	assert_int_equal(flags, 0);
+	customer(&f, v2, &c);
+	assert_false(listed(&c, "email", "bo@example.com")->verified);
+	assert_string_equal(listed(&c, "email", "bo@example.com")->source, "claim");
+	proto_customer_clear(&c);
+	/* Mail from that address: the same customer, now verified. */
+	assert_int_equal(msg(&f, "email", "<m2@x>", "bo@example.com", NULL, NULL), v2);
+	assert_int_equal(holder(&f, "email", "bo@example.com", &flags), v2);
+	assert_int_equal(flags, STORE_IDENT_VERIFIED);
+	customer(&f, v2, &c);
+	assert_true(listed(&c, "email", "bo@example.com")->verified);
+	assert_string_equal(listed(&c, "email", "bo@example.com")->source, "message");
+	proto_customer_clear(&c);
+	/* A known visitor who claims another customer's address stays who
+	 * they are; the address is not moved. */
+	other = msg(&f, "livechat", "c3", "visitor:v3", NULL, NULL);
+	assert_int_equal(msg(&f, "livechat", "c4", "visitor:v3", "ana@example.com", NULL), other);
+	assert_int_equal(holder(&f, "email", "ana@example.com", NULL), ana);
+	/* An invalid claim is ignored. */
+	assert_int_equal(msg(&f, "livechat", "c5", "visitor:v3", "not an address", NULL), other);
+	fx_close(&f);
+}
+
+/* --- contacts.import ------------------------------------------------------------ */
+
+#define IMPORT_1                                                                               \
+	"{\"command_id\": \"imp-1\", \"contacts\": ["                                           \
+	"{\"ref\": \"c-1\", \"name\": \"Ana\", \"emails\": [\"Ana@Example.com\"],"              \
+	" \"phones\": [\"+33 6 12 34 56 78\"], \"attributes\": {\"tier\": \"gold\","           \
+	" \"city\": \"Lyon\"}, \"language\": \"fr\"},"                                         \
+	"{\"ref\": \"c-2\", \"emails\": [\"bob@example.com\"],"                                 \
+	" \"identities\": [{\"kind\": \"whatsapp\", \"address\": \"+33611111111\"}]},"          \
+	"{\"ref\": \"c-3\", \"emails\": [\"not-an-email\"]},"                                   \
+	"{\"ref\": \"c-4\", \"phones\": [\"+33612345679\"], \"colour\": \"red\"}"               \
+	"]}"
+
+static void test_import(void **state)
+{
+	struct proto_customer c;
+	json_t *a, *e;
+	struct fx f;
+	uint64_t bob, wa, ana, head;
+
+	(void)state;
+	fx_open(&f);
+	bob = msg(&f, "email", "<b1@x>", "bob@example.com", NULL, NULL);
+	wa = msg(&f, "whatsapp", "wamid.w", "33611111111", NULL, NULL);
+	head = router_head(f.r);
+	a = cmd_ok(&f, contacts_import, IMPORT_1);
+	assert_int_equal(num(a, "seq"), head + 1);
+	assert_false(json_is_true(json_object_get(a, "duplicate")));
+	assert_int_equal(num(a, "created"), 1);
+	assert_int_equal(num(a, "updated"), 1);
+	assert_int_equal(num(a, "unchanged"), 0);
+	/* Bob's WhatsApp is another customer's: a conflict, not moved. */
+	assert_int_equal(json_array_size(json_object_get(a, "conflicts")), 1);
+	e = json_array_get(json_object_get(a, "conflicts"), 0);
+	assert_string_equal(json_string_value(json_object_get(e, "ref")), "c-2");
+	assert_string_equal(json_string_value(json_object_get(e, "kind")), "whatsapp");
+	assert_string_equal(json_string_value(json_object_get(e, "address")), "33611111111");
+	assert_int_equal(num(e, "customer_id"), wa);
+	assert_int_equal(holder(&f, "whatsapp", "33611111111", NULL), wa);
+	/* Two invalid contacts, with their index and why. */
+	assert_int_equal(json_array_size(json_object_get(a, "invalid")), 2);
+	e = json_array_get(json_object_get(a, "invalid"), 0);
+	assert_int_equal(num(e, "index"), 2);
+	assert_string_equal(json_string_value(json_object_get(e, "ref")), "c-3");
+	assert_non_null(strstr(json_string_value(json_object_get(e, "reason")), "email"));
+	e = json_array_get(json_object_get(a, "invalid"), 1);
+	assert_int_equal(num(e, "index"), 3);
+	assert_non_null(strstr(json_string_value(json_object_get(e, "reason")), "colour"));
+	assert_int_equal(holder(&f, "phone", "+33612345679", NULL), 0);
+	json_decref(a);
+	/* Ana: created with her normalized identities, verified, imported. */
+	ana = holder(&f, "ref", "c-1", NULL);
+	assert_true(ana > wa);
+	assert_int_equal(holder(&f, "email", "ana@example.com", NULL), ana);
+	assert_int_equal(holder(&f, "phone", "+33612345678", NULL), ana);
+	customer(&f, ana, &c);
+	assert_string_equal(c.name, "Ana");
+	assert_string_equal(c.external_ref, "c-1");
+	assert_string_equal(c.language, "fr");
+	assert_int_equal(c.attributes_len, 2);
+	assert_string_equal(c.attributes[0], "city=Lyon");
+	assert_string_equal(c.attributes[1], "tier=gold");
+	assert_string_equal(listed(&c, "phone", "+33612345678")->source, "import");
+	assert_true(listed(&c, "phone", "+33612345678")->verified);
+	proto_customer_clear(&c);
+	/* Bob: found by his address, given his ref. */
+	assert_int_equal(holder(&f, "ref", "c-2", NULL), bob);
+	/* Ana's first WhatsApp message is hers: no new customer. */
+	head = router_head(f.r);
+	assert_int_equal(msg(&f, "whatsapp", "wamid.a", "33612345678", NULL, NULL), ana);
+	assert_int_equal(event_type(&f, head + 1), PROTO_T_CUSTOMER_UPDATED);
+	/* The same command again: its first seq, nothing done. */
+	head = router_head(f.r);
+	a = cmd_ok(&f, contacts_import, IMPORT_1);
+	assert_true(json_is_true(json_object_get(a, "duplicate")));
+	assert_int_equal(router_head(f.r), head);
+	json_decref(a);
+	fx_close(&f);
+}
+
+static void test_import_again_and_errors(void **state)
+{
+	char err[256];
+	json_t *a = NULL;
+	struct fx f;
+	uint64_t head;
+
+	(void)state;
+	fx_open(&f);
+	json_decref(cmd_ok(&f, contacts_import, IMPORT_1));
+	/* The same directory under another id: nothing changed, no event. */
+	head = router_head(f.r);
+	a = cmd_ok(&f, contacts_import,
+		   "{\"command_id\": \"imp-2\", \"contacts\": [{\"ref\": \"c-1\", \"name\": \"Ann\","
+		   " \"emails\": [\"ana@example.com\"], \"phones\": [\"+33612345678\"],"
+		   " \"attributes\": {\"city\": \"Lyon\", \"tier\": \"gold\"}, \"language\": \"fr\"}]}");
+	assert_int_equal(num(a, "unchanged"), 1);
+	assert_int_equal(num(a, "seq"), 0);
+	assert_int_equal(router_head(f.r), head);
+	json_decref(a);
+	/* New attributes replace the old ones: updated. */
+	a = cmd_ok(&f, contacts_import,
+		   "{\"command_id\": \"imp-3\", \"contacts\": [{\"ref\": \"c-1\","
+		   " \"emails\": [\"ana@example.com\"], \"attributes\": {\"tier\": \"silver\"}}]}");
+	assert_int_equal(num(a, "updated"), 1);
+	assert_int_equal(event_type(&f, num(a, "seq")), PROTO_T_CUSTOMER_UPDATED);
+	json_decref(a);
+	/* Requests that are wrong as a whole. */
+	assert_int_equal(cmd(&f, contacts_import, "{\"contacts\": []}", &a, err, sizeof(err)),
+			 GW_EMISSING);
+	assert_int_equal(cmd(&f, contacts_import, "{\"command_id\": \"x\", \"contacts\": []}", &a,
+			     err, sizeof(err)),
+			 GW_EMISSING);
+	assert_int_equal(cmd(&f, contacts_import, "{\"command_id\": \"x\", \"contacts\": {}}", &a,
+			     err, sizeof(err)),
+			 GW_ETYPE);
+	assert_non_null(strstr(err, "contacts"));
+	fx_close(&f);
+}
+
+/* --- customer.merge and customer.unmerge ------------------------------------------ */
+
+static void test_merge_unmerge(void **state)
+{
+	struct proto_customer s, t;
+	struct proto_ticket tk;
+	struct idlist l;
+	char args[256], err[256];
+	json_t *a = NULL;
+	struct fx f;
+	uint64_t src, dst, t_src, t_dst, seq_src, head, mid, late;
+
+	(void)state;
+	fx_open(&f);
+	src = msg(&f, "email", "<s1@x>", "sam@example.com", NULL, &t_src);
+	seq_src = router_head(f.r);
+	dst = msg(&f, "whatsapp", "wamid.s", "33698765432", NULL, &t_dst);
+	assert_int_not_equal(src, dst);
+	/* Merge the mail customer into the WhatsApp one. */
+	head = router_head(f.r);
+	snprintf(args, sizeof(args),
+		 "{\"command_id\": \"m-1\", \"source_id\": %llu, \"target_id\": %llu}",
+		 (unsigned long long)src, (unsigned long long)dst);
+	a = cmd_ok(&f, merge_customers, args);
+	mid = num(a, "merge_id");
+	assert_int_equal(num(a, "seq"), head + 1);
+	json_decref(a);
+	assert_int_equal(event_type(&f, head + 1), PROTO_T_CUSTOMER_MERGED);
+	assert_int_equal(event_type(&f, head + 2), PROTO_T_CUSTOMER_UPDATED);
+	assert_int_equal(event_type(&f, head + 3), PROTO_T_CUSTOMER_UPDATED);
+	assert_int_equal(event_type(&f, head + 4), PROTO_T_TICKET_UPDATED);
+	assert_int_equal(router_head(f.r), head + 4);
+	assert_int_equal(holder(&f, "email", "sam@example.com", NULL), dst);
+	ticket(&f, t_src, &tk);
+	assert_int_equal(tk.customer_id, dst);
+	assert_string_equal(tk.cause, "merged into customer 2");
+	proto_ticket_clear(&tk);
+	l = tickets_of(&f, dst);
+	assert_true(has(&l, t_src) && has(&l, t_dst));
+	assert_int_equal(tickets_of(&f, src).n, 0);
+	customer(&f, src, &s);
+	customer(&f, dst, &t);
+	assert_int_equal(s.merged_into, dst);
+	assert_int_equal(s.identities_len, 0);
+	assert_string_equal(listed(&t, "email", "sam@example.com")->source, "merge");
+	assert_int_equal(t.message_count, 2);
+	assert_int_equal(t.open_ticket_id, t_dst);
+	assert_true(has((l = thread_of(&f, t.thread_id), &l), seq_src));
+	proto_customer_clear(&t);
+	/* The same command again names the same merge; another merge of the
+	 * source, or of a customer into itself, or of nobody, is refused. */
+	a = cmd_ok(&f, merge_customers, args);
+	assert_true(json_is_true(json_object_get(a, "duplicate")));
+	assert_int_equal(num(a, "merge_id"), mid);
+	json_decref(a);
+	snprintf(args, sizeof(args), "{\"command_id\": \"m-2\", \"source_id\": %llu, "
+		 "\"target_id\": %llu}", (unsigned long long)src, (unsigned long long)dst);
+	assert_int_equal(cmd(&f, merge_customers, args, &a, err, sizeof(err)), GW_EINVAL);
+	assert_non_null(strstr(err, "merged into"));
+	assert_int_equal(cmd(&f, merge_customers, "{\"command_id\": \"m-3\", \"source_id\": 2, "
+			     "\"target_id\": 2}", &a, err, sizeof(err)), GW_EINVAL);
+	assert_int_equal(cmd(&f, merge_customers, "{\"command_id\": \"m-4\", \"source_id\": 99, "
+			     "\"target_id\": 2}", &a, err, sizeof(err)), GW_ENOTFOUND);
+	assert_int_equal(cmd(&f, merge_customers, "{\"command_id\": \"m-5\", \"source_id\": 1}",
+			     &a, err, sizeof(err)), GW_EMISSING);
+	/* Mail from the source's address now lands with the target. */
+	assert_int_equal(msg(&f, "email", "<s2@x>", "sam@example.com", NULL, NULL), dst);
+	late = router_head(f.r) - 1; /* its message.received, before ticket.updated */
+	assert_int_equal(event_type(&f, late), PROTO_T_MESSAGE_RECEIVED);
+	/* Unmerge: identities, tickets and thread entries go back. */
+	snprintf(args, sizeof(args), "{\"command_id\": \"u-1\", \"merge_id\": %llu}",
+		 (unsigned long long)mid);
+	head = router_head(f.r);
+	a = cmd_ok(&f, merge_undo, args);
+	assert_int_equal(num(a, "merge_id"), mid);
+	json_decref(a);
+	assert_int_equal(event_type(&f, head + 1), PROTO_T_CUSTOMER_UNMERGED);
+	assert_int_equal(holder(&f, "email", "sam@example.com", NULL), src);
+	ticket(&f, t_src, &tk);
+	assert_int_equal(tk.customer_id, src);
+	assert_int_equal(tk.thread_id, s.thread_id);
+	proto_ticket_clear(&tk);
+	assert_true(has((l = tickets_of(&f, src), &l), t_src));
+	assert_false(has((l = tickets_of(&f, dst), &l), t_src));
+	proto_customer_clear(&s);
+	customer(&f, src, &s);
+	customer(&f, dst, &t);
+	assert_int_equal(s.merged_into, 0);
+	assert_non_null(listed(&s, "email", "sam@example.com"));
+	assert_null(listed(&t, "email", "sam@example.com"));
+	assert_int_equal(s.open_ticket_id, t_src);
+	l = thread_of(&f, t.thread_id);
+	assert_false(has(&l, seq_src));
+	assert_true(has(&l, late)); /* arrived after the merge: stays */
+	proto_customer_clear(&s);
+	proto_customer_clear(&t);
+	/* Twice is an error; so is an unknown merge. */
+	snprintf(args, sizeof(args), "{\"command_id\": \"u-2\", \"merge_id\": %llu}",
+		 (unsigned long long)mid);
+	assert_int_equal(cmd(&f, merge_undo, args, &a, err, sizeof(err)), GW_EINVAL);
+	assert_non_null(strstr(err, "undone already"));
+	assert_int_equal(cmd(&f, merge_undo, "{\"command_id\": \"u-3\", \"merge_id\": 77}", &a, err,
+			     sizeof(err)),
+			 GW_ENOTFOUND);
+	/* The source is itself again. */
+	assert_int_equal(msg(&f, "email", "<s3@x>", "sam@example.com", NULL, NULL), src);
+	fx_close(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_identity_resolve),
+		cmocka_unit_test(test_resolve_across_channels),
+		cmocka_unit_test(test_resolve_claimed),
+		cmocka_unit_test(test_import),
+		cmocka_unit_test(test_import_again_and_errors),
+		cmocka_unit_test(test_merge_unmerge),
+	};
+	char err[256];
+	int failed;
+
+	/* The routing defaults, without language models (not needed here). */
+	if (gw_config_routing_defaults(&routing_cfg, err, sizeof(err)) != GW_OK)
+		return 1;
+	for (size_t i = 0; i < routing_cfg.languages.n; i++)
+		free(routing_cfg.languages.v[i]);
+	free(routing_cfg.languages.v);
+	routing_cfg.languages.v = NULL;
+	routing_cfg.languages.n = 0;
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	gw_config_routing_free(&routing_cfg);
+	return failed;
+}
