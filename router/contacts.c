@@ -239,7 +239,11 @@ static int take_attr(struct contact *c, const msgpack_object_kv *kv, char *why, 
 		ok = 0;
 	}
 	if (ok) {
-		snprintf(s, len + 1, "%s=%s", k, v);
+		size_t kl = strlen(k);
+
+		memcpy(s, k, kl);
+		s[kl] = '=';
+		memcpy(s + kl + 1, v, strlen(v) + 1);
 		c->attrs[c->n_attrs++] = s;
 	}
 	free(k);

@@ -97,7 +97,7 @@ class Scenario(GatewayTestCase):
             "  - name: mail", "    type: email", "    enabled: true",
             f"    url: \"imap://127.0.0.1:{self.dc.port}/INBOX\"",
             "    username: support", "    password: ${GW_MAIL_PW}", "    tls: none",
-            "    poll_interval_ms: 500",
+            "    poll_interval_ms: 1000",
             "  - name: meta", "    type: meta", "    enabled: true",
             f"    listen: \"127.0.0.1:{self.meta_port}\"", f"    path: {META_PATH}",
             "    app_secret: ${GATEWAY_META_APP_SECRET}",
@@ -179,8 +179,12 @@ class Scenario(GatewayTestCase):
         bus.wait_connected()
         self.import_contacts()
 
+        def events():
+            with bus.cond:
+                return [m for _, (_, m) in sorted(bus.events.items())]
+
         def received(channel):
-            return [e for e in bus.events() if e["type"] == "message.received"
+            return [e for e in events() if e["type"] == "message.received"
                     and e["channel"] == channel]
 
         self.send_email("broken-4471@example.com", TEXT)
@@ -202,7 +206,7 @@ class Scenario(GatewayTestCase):
         for m in msgs:
             self.assertTrue(m.get("thread_reason"), m)
 
-        events = bus.events()
+        events = events()
         created = [e for e in events if e["type"] == "ticket.created"]
         assigned = [e for e in events if e["type"] == "ticket.assigned"]
         self.assertEqual([e["ticket_id"] for e in created], [ticket_id])
