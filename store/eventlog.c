@@ -144,8 +144,8 @@ int store_eventlog_decode(struct store_txn *txn, uint64_t seq, struct proto_even
 {
 	struct proto_error perr;
 	const char *type;
-	const void *data;
-	size_t tlen, len;
+	const void *data = NULL;
+	size_t tlen = 0, len = 0;
 	int rc;
 
 	memset(ev, 0, sizeof(*ev));
