@@ -15,6 +15,11 @@
 #   BENCH_RATE=5000 BENCH_STEADY_SECONDS=10 BENCH_STEADY_CLIENTS=64
 #   BENCH_TEXT_BYTES=64 BENCH_SENDERS=1000 BENCH_BATCH_MAX=1024
 #   BENCH_REPEAT=1          run (a) and (b) this many times each (same gateway)
+#   BENCH_ROUTING=default   routing section of the gateway's config: "default"
+#                           (none: the built-in defaults) or "full" (queues
+#                           with keyword and language rules, agents with
+#                           capacity and working hours, SLA rows: every
+#                           routing rule at work; docs/routing.md)
 #   BENCH_TMPDIR=/var/tmp   where the state folder goes (its disk sets the fsync cost)
 #   BENCH_BUILD_DIR=<repo>/build-release
 #   BENCH_JSON=0            1: bench-api prints JSON
@@ -41,6 +46,7 @@ JSON=${BENCH_JSON:-0}
 PERF=${BENCH_PERF:-1}
 KEEP=${BENCH_KEEP:-0}
 REPEAT=${BENCH_REPEAT:-1}
+ROUTING=${BENCH_ROUTING:-default}
 
 log() { printf '== %s\n' "$*"; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
@@ -104,6 +110,7 @@ router:
   publish: tcp://127.0.0.1:$P_PUB
   command: tcp://127.0.0.1:$P_CMD
   batch_max: $BATCH_MAX
+$(routing_section)
 connectors:
   - name: api
     type: api

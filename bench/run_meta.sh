@@ -15,6 +15,7 @@
 #   BENCH_RATE=5000 BENCH_STEADY_SECONDS=10 BENCH_STEADY_CLIENTS=64
 #   BENCH_TEXT_BYTES=64 BENCH_SENDERS=1000 BENCH_BATCH_MAX=1024
 #   BENCH_REPEAT=1          run (a) and (b) this many times each (same gateway)
+#   BENCH_ROUTING=default   "full": every routing rule at work (bench/lib.sh)
 #   BENCH_TMPDIR=/var/tmp   where the state folder goes (its disk sets the fsync cost)
 #   BENCH_BUILD_DIR=<repo>/build-release
 #   BENCH_KEEP=0            1: keep the temporary folder (logs, state)
@@ -34,6 +35,7 @@ BATCH_MAX=${BENCH_BATCH_MAX:-1024}
 TMPBASE=${BENCH_TMPDIR:-/var/tmp}
 KEEP=${BENCH_KEEP:-0}
 REPEAT=${BENCH_REPEAT:-1}
+ROUTING=${BENCH_ROUTING:-default}
 
 log() { printf '== %s\n' "$*"; }
 die() { printf 'run_meta.sh: %s\n' "$*" >&2; exit 1; }
@@ -62,6 +64,7 @@ router:
   publish: tcp://127.0.0.1:$P_PUB
   command: tcp://127.0.0.1:$P_CMD
   batch_max: $BATCH_MAX
+$(routing_section)
 connectors:
   - name: meta
     type: meta
