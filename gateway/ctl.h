@@ -7,6 +7,7 @@
  *   ctl_query.c    ticket and customer lookups
  *   ctl_status.c   status from the state directory's run/ files
  *   ctl_send.c     send: a reply through the message.send command
+ *   ctl_helpdesk.c ticket close/reopen/assign/priority, agent presence
  *
  * Every ctl_cmd_* returns the process exit code (CTL_EXIT_*) and has printed
  * whatever the user needs to know. Single-threaded.
@@ -47,6 +48,8 @@ struct ctl {
 	uint64_t id;           /* ticket / customer ID */
 	const char *text;      /* send: the reply's text */
 	const char *channel, *author, *command_id; /* send: options, NULL if absent */
+	const char *reason, *agent, *queue; /* helpdesk commands: options, NULL if absent */
+	const char *name;      /* agent presence: the agent id */
 	const char *file;      /* parse-email: the message file */
 	const char *q_sub;     /* quarantine: list, show or reingest */
 	const char *q_arg;     /* quarantine: the ID, NULL for list */
@@ -107,6 +110,13 @@ int ctl_cmd_status(struct ctl *ctl);
 int ctl_cmd_send(struct ctl *ctl);
 int ctl_cmd_quarantine(struct ctl *ctl); /* ctl_quarantine.c */
 int ctl_cmd_parse_email(struct ctl *ctl); /* ctl_email.c */
+/* ctl_helpdesk.c: ctl->id the ticket; priority and presence in ctl->text,
+ * the agent of presence in ctl->name. */
+int ctl_cmd_ticket_close(struct ctl *ctl);
+int ctl_cmd_ticket_reopen(struct ctl *ctl);
+int ctl_cmd_ticket_assign(struct ctl *ctl);
+int ctl_cmd_ticket_priority(struct ctl *ctl);
+int ctl_cmd_agent_presence(struct ctl *ctl);
 
 /* ---- shared helpers (ctl_events.c) ---- */
 

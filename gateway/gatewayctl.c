@@ -29,7 +29,10 @@
 #define OPT_CHANNEL 16u
 #define OPT_AUTHOR 32u
 #define OPT_COMMAND_ID 64u
-#define OPT_COUNT 7
+#define OPT_REASON 128u
+#define OPT_AGENT 256u
+#define OPT_QUEUE 512u
+#define OPT_COUNT 10
 
 /* What a command needs resolved before it runs. */
 #define NEED_PUBLISH 1u
@@ -39,13 +42,18 @@
 #define NEED_FILE 16u /* one FILE operand */
 #define NEED_SUB 32u  /* a subcommand and an optional operand */
 #define NEED_TEXT 64u /* a second operand: the text */
+#define NEED_NAME 128u /* a first operand that is a name, not a number */
 
 struct command {
 	const char *name;
 	int (*run)(struct ctl *ctl);
 	unsigned opts;
 	unsigned needs;
+	const char *sub;      /* a subcommand word after the name ("close"), or NULL */
+	const char *operands; /* for a subcommand's usage error */
 };
+
+#define HD_OPTS (OPT_JSON | OPT_COMMAND_ID)
 
 static const struct command commands[] = {
 	{"tail", ctl_cmd_tail, OPT_JSON | OPT_FROM, NEED_PUBLISH | NEED_COMMAND},
@@ -57,6 +65,16 @@ static const struct command commands[] = {
 	 NEED_COMMAND | NEED_ID | NEED_TEXT},
 	{"quarantine", ctl_cmd_quarantine, OPT_JSON, NEED_STATE | NEED_SUB},
 	{"parse-email", ctl_cmd_parse_email, OPT_JSON, NEED_FILE},
+	{"ticket", ctl_cmd_ticket_close, HD_OPTS | OPT_REASON, NEED_COMMAND | NEED_ID, "close",
+	 "ID"},
+	{"ticket", ctl_cmd_ticket_reopen, HD_OPTS | OPT_REASON, NEED_COMMAND | NEED_ID, "reopen",
+	 "ID"},
+	{"ticket", ctl_cmd_ticket_assign, HD_OPTS | OPT_AGENT | OPT_QUEUE, NEED_COMMAND | NEED_ID,
+	 "assign", "ID"},
+	{"ticket", ctl_cmd_ticket_priority, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_TEXT,
+	 "priority", "ID low|normal|high|urgent"},
+	{"agent", ctl_cmd_agent_presence, HD_OPTS, NEED_COMMAND | NEED_NAME | NEED_TEXT,
+	 "presence", "AGENT online|away|offline"},
 };
 
 struct args {
@@ -78,7 +96,16 @@ static void usage(FILE *f)
 		"  replay --from N [--to M] [--limit L] [--json]\n"
 		"                                    print stored events from seq N, then exit\n"
 		"  status [--json]                   processes, their state and counters\n"
-		"  ticket ID [--json]                a ticket and its messages\n"
+		"  ticket ID [--json]                a ticket, its messages (and trace with --json)\n"
+		"  ticket close ID [--reason R]      close a ticket (its SLA clocks stop)\n"
+		"  ticket reopen ID [--reason R]     reopen a closed ticket\n"
+		"  ticket assign ID [--agent A] [--queue Q]\n"
+		"                                    assign a ticket to an agent or a queue\n"
+		"  ticket priority ID low|normal|high|urgent\n"
+		"                                    change a ticket's priority\n"
+		"  agent presence AGENT online|away|offline\n"
+		"                                    set an agent's presence\n"
+		"      (these take --command-id ID and --json; the same id runs once)\n"
 		"  customer ID [--json]              a customer and their tickets\n"
 		"  send TICKET TEXT [--channel C] [--author NAME] [--command-id ID] [--json]\n"
 		"                                    reply to the customer of a ticket\n"
@@ -131,12 +158,26 @@ bad:
 	return CTL_EXIT_USAGE;
 }
 
-static const struct command *find_command(const char *name)
+/* find_command - the command `name` with subcommand `sub` (may be NULL),
+ * else the command `name` without one; *known says whether `name` names
+ * any command at all. */
+static const struct command *find_command(const char *name, const char *sub, int *known)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
-	return NULL;
+	const struct command *plain = NULL;
+
+	*known = 0;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+
+		if (strcmp(c->name, name) != 0)
+			continue;
+		*known = 1;
+		if (c->sub && sub && strcmp(c->sub, sub) == 0)
+			return c;
+		if (!c->sub)
+			plain = c;
+	}
+	return plain;
 }
 
 /* Handles one option; returns -1 to go on or an exit code. */
@@ -170,6 +211,9 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 	case 'H': a->seen |= OPT_CHANNEL; ctl->channel = optarg; return -1;
 	case 'A': a->seen |= OPT_AUTHOR; ctl->author = optarg; return -1;
 	case 'I': a->seen |= OPT_COMMAND_ID; ctl->command_id = optarg; return -1;
+	case 'R': a->seen |= OPT_REASON; ctl->reason = optarg; return -1;
+	case 'G': a->seen |= OPT_AGENT; ctl->agent = optarg; return -1;
+	case 'Q': a->seen |= OPT_QUEUE; ctl->queue = optarg; return -1;
 	case 'h': usage(stdout); return CTL_EXIT_OK;
 	case 'V': printf("gatewayctl %s\n", GW_VERSION); return CTL_EXIT_OK;
 	default: usage(stderr); return CTL_EXIT_USAGE;
@@ -177,21 +221,50 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 	return rc ? rc : -1;
 }
 
+/*
+ * take_sub_operands - the operands of a subcommand ("ticket close ID",
+ * "ticket priority ID P", "agent presence AGENT STATE"), after its two
+ * words.
+ */
+static int take_sub_operands(int n, char **argv, const struct command *cmd, struct ctl *ctl)
+{
+	char msg[160];
+	int want = 2 + !!(cmd->needs & (NEED_ID | NEED_NAME)) + !!(cmd->needs & NEED_TEXT);
+	const char *first;
+
+	if (n != want) {
+		snprintf(msg, sizeof(msg), "%s %s takes %s", cmd->name, cmd->sub, cmd->operands);
+		return usage_error("%s", msg);
+	}
+	first = argv[optind + 2];
+	if (cmd->needs & NEED_NAME)
+		ctl->name = first;
+	if ((cmd->needs & NEED_ID) && parse_u64(first, "ID", 1, UINT64_MAX, &ctl->id) != 0)
+		return CTL_EXIT_USAGE;
+	if (cmd->needs & NEED_TEXT)
+		ctl->text = argv[optind + 3];
+	return -1;
+}
+
 /* The command and its ID; checks that every option given belongs to it. */
 static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 {
 	static const char *const opt_names[OPT_COUNT] = {
-		"--json", "--from", "--to", "--limit", "--channel", "--author", "--command-id"};
-	int n = argc - optind, want;
+		"--json", "--from", "--to", "--limit", "--channel", "--author", "--command-id",
+		"--reason", "--agent", "--queue"};
+	int n = argc - optind, want, known;
 
 	if (n < 1)
 		return usage_error("%s", "no command given");
-	a->cmd = find_command(argv[optind]);
+	a->cmd = find_command(argv[optind], n > 1 ? argv[optind + 1] : NULL, &known);
 	if (!a->cmd)
-		return usage_error("unknown command '%s'", argv[optind]);
+		return usage_error(known ? "%s needs a subcommand (see --help)"
+					 : "unknown command '%s'", argv[optind]);
 	for (unsigned i = 0; i < OPT_COUNT; i++)
 		if ((a->seen & (1u << i)) && !(a->cmd->opts & (1u << i)))
 			return usage_error("%s is not an option of this command", opt_names[i]);
+	if (a->cmd->sub)
+		return take_sub_operands(n, argv, a->cmd, ctl);
 	if (a->cmd->needs & NEED_SUB) {
 		if (n < 2 || n > 3)
 			return usage_error("%s needs a subcommand (see --help)", a->cmd->name);
@@ -238,6 +311,9 @@ static int parse_args(int argc, char **argv, struct args *a, struct ctl *ctl)
 		{"channel", required_argument, NULL, 'H'},
 		{"author", required_argument, NULL, 'A'},
 		{"command-id", required_argument, NULL, 'I'},
+		{"reason", required_argument, NULL, 'R'},
+		{"agent", required_argument, NULL, 'G'},
+		{"queue", required_argument, NULL, 'Q'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
