@@ -8,6 +8,7 @@
  *   ctl_status.c   status from the state directory's run/ files
  *   ctl_send.c     send: a reply through the message.send command
  *   ctl_contacts.c contacts import, customer merge and unmerge
+ *   ctl_helpdesk.c ticket close/reopen/assign/priority, agent presence
  *
  * Every ctl_cmd_* returns the process exit code (CTL_EXIT_*) and has printed
  * whatever the user needs to know. Single-threaded.
@@ -51,6 +52,8 @@ struct ctl {
 	const char *channel, *author, *command_id; /* send: options, NULL if absent */
 	const char *file;      /* parse-email: the message file; contacts import: the directory */
 	const char *format;    /* contacts import: --format csv|jsonl, NULL if absent */
+	const char *reason, *agent, *queue; /* helpdesk commands: options, NULL if absent */
+	const char *name;      /* agent presence: the agent id */
 	const char *q_sub;     /* quarantine: list, show or reingest */
 	const char *q_arg;     /* quarantine: the ID, NULL for list */
 	void *zctx;            /* ZeroMQ context, created on first use */
@@ -113,6 +116,13 @@ int ctl_cmd_parse_email(struct ctl *ctl); /* ctl_email.c */
 int ctl_cmd_contacts_import(struct ctl *ctl); /* ctl_contacts.c */
 int ctl_cmd_customer_merge(struct ctl *ctl);
 int ctl_cmd_customer_unmerge(struct ctl *ctl);
+/* ctl_helpdesk.c: ctl->id the ticket; priority and presence in ctl->text,
+ * the agent of presence in ctl->name. */
+int ctl_cmd_ticket_close(struct ctl *ctl);
+int ctl_cmd_ticket_reopen(struct ctl *ctl);
+int ctl_cmd_ticket_assign(struct ctl *ctl);
+int ctl_cmd_ticket_priority(struct ctl *ctl);
+int ctl_cmd_agent_presence(struct ctl *ctl);
 
 /* ---- shared helpers (ctl_events.c) ---- */
 

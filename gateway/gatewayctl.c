@@ -30,7 +30,10 @@
 #define OPT_AUTHOR 32u
 #define OPT_COMMAND_ID 64u
 #define OPT_FORMAT 128u
-#define OPT_COUNT 8
+#define OPT_REASON 256u
+#define OPT_AGENT 512u
+#define OPT_QUEUE 1024u
+#define OPT_COUNT 11
 
 /* What a command needs resolved before it runs. */
 #define NEED_PUBLISH 1u
@@ -41,6 +44,10 @@
 #define NEED_SUB 32u  /* a subcommand and an optional operand */
 #define NEED_TEXT 64u /* a second operand: the text */
 #define NEED_ID2 128u /* a second operand: another ID */
+#define NEED_NAME 256u /* a first operand that is a name (an agent), not a number */
+
+/* The options of the helpdesk commands. */
+#define HD_OPTS (OPT_JSON | OPT_COMMAND_ID)
 
 struct command {
 	const char *name;
@@ -66,6 +73,12 @@ static const struct command commands[] = {
 	 NEED_COMMAND | NEED_ID | NEED_ID2},
 	{"customer unmerge", ctl_cmd_customer_unmerge, OPT_JSON | OPT_COMMAND_ID,
 	 NEED_COMMAND | NEED_ID},
+	{"ticket close", ctl_cmd_ticket_close, HD_OPTS | OPT_REASON, NEED_COMMAND | NEED_ID},
+	{"ticket reopen", ctl_cmd_ticket_reopen, HD_OPTS | OPT_REASON, NEED_COMMAND | NEED_ID},
+	{"ticket assign", ctl_cmd_ticket_assign, HD_OPTS | OPT_AGENT | OPT_QUEUE,
+	 NEED_COMMAND | NEED_ID},
+	{"ticket priority", ctl_cmd_ticket_priority, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_TEXT},
+	{"agent presence", ctl_cmd_agent_presence, HD_OPTS, NEED_COMMAND | NEED_NAME | NEED_TEXT},
 };
 
 struct args {
@@ -87,7 +100,16 @@ static void usage(FILE *f)
 		"  replay --from N [--to M] [--limit L] [--json]\n"
 		"                                    print stored events from seq N, then exit\n"
 		"  status [--json]                   processes, their state and counters\n"
-		"  ticket ID [--json]                a ticket and its messages\n"
+		"  ticket ID [--json]                a ticket, its messages (and trace with --json)\n"
+		"  ticket close ID [--reason R]      close a ticket (its SLA clocks stop)\n"
+		"  ticket reopen ID [--reason R]     reopen a closed ticket\n"
+		"  ticket assign ID [--agent A] [--queue Q]\n"
+		"                                    assign a ticket to an agent or a queue\n"
+		"  ticket priority ID low|normal|high|urgent\n"
+		"                                    change a ticket's priority\n"
+		"  agent presence AGENT online|away|offline\n"
+		"                                    set an agent's presence\n"
+		"      (these take --command-id ID and --json; the same id runs once)\n"
 		"  customer ID [--json]              a customer and their tickets\n"
 		"  send TICKET TEXT [--channel C] [--author NAME] [--command-id ID] [--json]\n"
 		"                                    reply to the customer of a ticket\n"
@@ -222,6 +244,9 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 	case 'A': a->seen |= OPT_AUTHOR; ctl->author = optarg; return -1;
 	case 'I': a->seen |= OPT_COMMAND_ID; ctl->command_id = optarg; return -1;
 	case 'F': a->seen |= OPT_FORMAT; ctl->format = optarg; return -1;
+	case 'R': a->seen |= OPT_REASON; ctl->reason = optarg; return -1;
+	case 'G': a->seen |= OPT_AGENT; ctl->agent = optarg; return -1;
+	case 'Q': a->seen |= OPT_QUEUE; ctl->queue = optarg; return -1;
 	case 'h': usage(stdout); return CTL_EXIT_OK;
 	case 'V': printf("gatewayctl %s\n", GW_VERSION); return CTL_EXIT_OK;
 	default: usage(stderr); return CTL_EXIT_USAGE;
@@ -234,7 +259,7 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 {
 	static const char *const opt_names[OPT_COUNT] = {
 		"--json", "--from", "--to", "--limit", "--channel", "--author", "--command-id",
-		"--format"};
+		"--format", "--reason", "--agent", "--queue"};
 	int n = argc - optind, want, words, rc, base;
 
 	if (n < 1)
@@ -254,10 +279,11 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 		ctl->q_arg = n == 3 ? argv[base + 2] : NULL;
 		return -1;
 	}
-	want = 1 + !!(a->cmd->needs & (NEED_ID | NEED_FILE)) +
+	want = 1 + !!(a->cmd->needs & (NEED_ID | NEED_FILE | NEED_NAME)) +
 	       !!(a->cmd->needs & (NEED_TEXT | NEED_ID2));
 	if (n != want)
 		return usage_error((a->cmd->needs & NEED_ID2)   ? "%s needs two IDs"
+				   : (a->cmd->needs & NEED_NAME) ? "%s needs an agent and a state"
 				   : want == 3                  ? "%s needs an ID and a text"
 				   : (a->cmd->needs & NEED_ID)   ? "%s needs exactly one ID"
 				   : (a->cmd->needs & NEED_FILE) ? "%s needs exactly one FILE"
@@ -265,6 +291,8 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 				   a->cmd->name);
 	if (a->cmd->needs & NEED_FILE)
 		ctl->file = argv[base + 1];
+	if (a->cmd->needs & NEED_NAME)
+		ctl->name = argv[base + 1];
 	if (a->cmd->needs & NEED_TEXT)
 		ctl->text = argv[base + 2];
 	if ((a->cmd->needs & NEED_ID) &&
@@ -299,6 +327,9 @@ static int parse_args(int argc, char **argv, struct args *a, struct ctl *ctl)
 		{"author", required_argument, NULL, 'A'},
 		{"command-id", required_argument, NULL, 'I'},
 		{"format", required_argument, NULL, 'F'},
+		{"reason", required_argument, NULL, 'R'},
+		{"agent", required_argument, NULL, 'G'},
+		{"queue", required_argument, NULL, 'Q'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},

@@ -320,6 +320,7 @@ struct proto_ticket {
 	int64_t first_response_at;
 	int64_t first_response_due; /* 0: no first-response target */
 	int64_t resolution_due;     /* 0: no resolution target */
+	int64_t sla_started_at;     /* when the running clocks started: opened_at or a reopening */
 	char *sla_first_response;   /* running, warning, breached, met, stopped */
 	char *sla_resolution;
 	char *cause;          /* what made the last change: "message 12", "command c-7" */

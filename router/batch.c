@@ -67,4 +67,5 @@ void batch_reset(struct batch *b)
 		free(b->ev[i].data);
 	b->nev = 0;
 	b->bytes = 0;
+	b->keep = 0;
 }

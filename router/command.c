@@ -216,12 +216,17 @@ static void pack_raw(msgpack_sbuffer *sb, const void *data, size_t len)
 	msgpack_sbuffer_write(sb, data, len);
 }
 
-static int pack_ticket_messages(struct store_txn *txn, msgpack_packer *pk,
-				msgpack_sbuffer *sb, uint64_t ticket_id)
+/* An index of a ticket's events (its messages, its trace). */
+typedef int (*ticket_index_fn)(struct store_txn *txn, uint64_t ticket_id, size_t max,
+			       int (*fn)(void *arg, uint64_t seq), void *arg);
+
+/* pack_ticket_events - the events the index lists, as an array. */
+static int pack_ticket_events(struct store_txn *txn, msgpack_packer *pk, msgpack_sbuffer *sb,
+			      uint64_t ticket_id, ticket_index_fn index)
 {
 	uint64_t ids[CMD_MAX_LISTED];
 	struct list_ctx l = {ids, 0};
-	int rc = store_ticket_msgs(txn, ticket_id, CMD_MAX_LISTED, list_collect, &l);
+	int rc = index(txn, ticket_id, CMD_MAX_LISTED, list_collect, &l);
 
 	if (rc)
 		return rc;
@@ -256,6 +261,20 @@ static int pack_ticket_messages(struct store_txn *txn, msgpack_packer *pk,
 	return GW_OK;
 }
 
+static int pack_ticket_messages(struct store_txn *txn, msgpack_packer *pk,
+				msgpack_sbuffer *sb, uint64_t ticket_id)
+{
+	return pack_ticket_events(txn, pk, sb, ticket_id, store_ticket_msgs);
+}
+
+/* pack_ticket_trace - the ticket's own steps: created, assigned, closed,
+ * SLA warnings... (route_emit_ticket and sla.c index them). */
+static int pack_ticket_trace(struct store_txn *txn, msgpack_packer *pk, msgpack_sbuffer *sb,
+			     uint64_t ticket_id)
+{
+	return pack_ticket_events(txn, pk, sb, ticket_id, store_ticket_trace);
+}
+
 static int pack_customer_tickets(struct store_txn *txn, msgpack_packer *pk,
 				 msgpack_sbuffer *sb, uint64_t customer_id)
 {
@@ -277,21 +296,25 @@ static int pack_customer_tickets(struct store_txn *txn, msgpack_packer *pk,
 	return rc;
 }
 
-/* A query: one stored record by id, and a list that hangs off it. */
+typedef int (*pack_list_fn)(struct store_txn *txn, msgpack_packer *pk, msgpack_sbuffer *sb,
+			    uint64_t id);
+
+/* A query: one stored record by id, and the lists that hang off it. */
 struct query {
 	const char *what;     /* "ticket": the reply's key and error wording */
-	const char *list_key; /* "messages" */
 	int (*get_raw)(struct store_txn *txn, uint64_t id, const void **data, size_t *len);
-	int (*pack_list)(struct store_txn *txn, msgpack_packer *pk, msgpack_sbuffer *sb,
-			 uint64_t id);
+	const char *list_key[2]; /* "messages"; NULL: no second list */
+	pack_list_fn pack_list[2];
 };
 
-static const struct query query_ticket = {"ticket", "messages", store_ticket_raw,
-					  pack_ticket_messages};
-static const struct query query_customer = {"customer", "tickets", store_customer_raw,
-					    pack_customer_tickets};
+static const struct query query_ticket = {"ticket", store_ticket_raw,
+					  {"messages", "trace"},
+					  {pack_ticket_messages, pack_ticket_trace}};
+static const struct query query_customer = {"customer", store_customer_raw,
+					    {"tickets", NULL},
+					    {pack_customer_tickets, NULL}};
 
-/* cmd_query - answers {what: record, list_key: [...]} for c->id. The stored
+/* cmd_query - answers {what: record, list_key: [...], ...} for c->id. The stored
  * records are msgpack already: they are sent on as they are. */
 static void cmd_query(struct cmd_ctx *c, const struct query *q)
 {
@@ -308,11 +331,13 @@ static void cmd_query(struct cmd_ctx *c, const struct query *q)
 	if (rc == GW_OK)
 		rc = q->get_raw(txn, c->id, &rec, &len);
 	if (rc == GW_OK) {
-		msgpack_pack_map(&pk, 2);
+		msgpack_pack_map(&pk, q->list_key[1] ? 3 : 2);
 		msgpack_pack_str_with_body(&pk, q->what, strlen(q->what));
 		pack_raw(&sb, rec, len);
-		msgpack_pack_str_with_body(&pk, q->list_key, strlen(q->list_key));
-		rc = q->pack_list(txn, &pk, &sb, c->id);
+	}
+	for (size_t i = 0; rc == GW_OK && i < 2 && q->list_key[i]; i++) {
+		msgpack_pack_str_with_body(&pk, q->list_key[i], strlen(q->list_key[i]));
+		rc = q->pack_list[i](txn, &pk, &sb, c->id);
 	}
 	if (rc == GW_ENOTFOUND) {
 		snprintf(c->err, sizeof(c->err), "no %s %llu", q->what, (unsigned long long)c->id);

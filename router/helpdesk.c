@@ -1,23 +1,406 @@
 /*
  * helpdesk.c - the helpdesk's commands on tickets: close, reopen, priority.
+ *
+ *   ticket.close         {command_id, ticket_id, reason?}   -> ticket.closed
+ *   ticket.reopen        {command_id, ticket_id, reason?}   -> ticket.reopened
+ *                                                              (+ ticket.assigned)
+ *   ticket.set_priority  {command_id, ticket_id, priority}  -> ticket.priority_changed
+ *
+ * Each runs once per command_id (routing_once): the same id again answers
+ * the first result's seq with duplicate: true and changes nothing. The
+ * answer is {seq, duplicate, ticket_id, status} (and priority, changed for
+ * ticket.set_priority); seq is that of the first event the command emitted,
+ * 0 when it changed nothing.
  */
 #include "router/router.h"
 
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "gateway/err.h"
+#include "gateway/util.h"
 
-#define HELPDESK_TODO(fn)                                                              \
-	int fn(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,   \
-	       char *err, size_t errlen)                                               \
-	{                                                                              \
-		(void)r;                                                               \
-		(void)args;                                                            \
-		(void)len;                                                             \
-		(void)out;                                                             \
-		snprintf(err, errlen, "%s: not available", #fn);                       \
-		return GW_EINVAL;                                                      \
+#define HD_MAX_COMMAND_ID 200 /* as message.send */
+#define HD_MAX_REASON 512
+
+struct hd_args {
+	char *command_id;
+	char *reason;
+	char *priority;
+	uint64_t ticket_id;
+};
+
+static const struct cmdarg hd_spec_base[] = {
+	{"command_id", CMDARG_STR, HD_MAX_COMMAND_ID, 1, offsetof(struct hd_args, command_id)},
+	{"ticket_id", CMDARG_UINT, 0, 1, offsetof(struct hd_args, ticket_id)},
+	{"reason", CMDARG_STR, HD_MAX_REASON, 0, offsetof(struct hd_args, reason)},
+};
+
+static const struct cmdarg hd_spec_priority[] = {
+	{"command_id", CMDARG_STR, HD_MAX_COMMAND_ID, 1, offsetof(struct hd_args, command_id)},
+	{"ticket_id", CMDARG_UINT, 0, 1, offsetof(struct hd_args, ticket_id)},
+	{"priority", CMDARG_STR, PROTO_MAX_KIND, 1, offsetof(struct hd_args, priority)},
+};
+
+#define N_SPEC(s) (sizeof(s) / sizeof((s)[0]))
+
+/* One command's state inside its transaction. */
+struct hd_ctx {
+	const struct hd_args *a;
+	char *err;
+	size_t errlen;
+	char status[PROTO_MAX_STATUS + 1]; /* the ticket's status after the command */
+	char priority[PROTO_MAX_KIND + 1];
+	int changed;
+};
+
+/* --- shared steps ---------------------------------------------------------- */
+
+/* load_ticket - the ticket the command names, or GW_ENOTFOUND with words. */
+static int load_ticket(struct batch *b, struct hd_ctx *h, struct proto_ticket *t)
+{
+	int rc = store_ticket_get(b->txn, h->a->ticket_id, t);
+
+	if (rc == GW_ENOTFOUND)
+		snprintf(h->err, h->errlen, "no ticket %llu", (unsigned long long)h->a->ticket_id);
+	return rc;
+}
+
+/* utf8_cut - the longest prefix of `s` up to `max` bytes that ends on a
+ * character boundary. */
+static size_t utf8_cut(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return n;
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--;
+	return max;
+}
+
+/* make_cause - "command <id>" or "command <id>: <reason>", within the
+ * cause's limit, into buf (PROTO_MAX_SHORT + 1 bytes). */
+static void make_cause(const struct hd_args *a, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "command %s%s%s", a->command_id, a->reason ? ": " : "",
+			 a->reason ? a->reason : "");
+
+	if (n >= 0 && (size_t)n >= size)
+		buf[utf8_cut(buf, size - 1)] = '\0';
+}
+
+static int set_str(char **dst, const char *value)
+{
+	char *copy = gw_strdup(value);
+
+	if (!copy)
+		return GW_ENOMEM;
+	free(*dst);
+	*dst = copy;
+	return GW_OK;
+}
+
+/* with_customer - loads the ticket's customer, applies `fn` (a threading
+ * update) and stores the customer. A ticket whose customer is gone (it
+ * should not be) is handled without one. */
+static int with_customer(struct batch *b, const struct proto_ticket *t,
+			 int (*fn)(struct batch *b, struct proto_customer *c,
+				   const struct proto_ticket *t))
+{
+	struct proto_customer c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	rc = store_customer_get(b->txn, t->customer_id, &c);
+	if (rc == GW_ENOTFOUND)
+		return GW_OK;
+	if (rc == GW_OK)
+		rc = fn(b, &c, t);
+	if (rc == GW_OK)
+		rc = store_customer_put(b->txn, &c);
+	proto_customer_clear(&c);
+	return rc;
+}
+
+static void keep_status(struct hd_ctx *h, const struct proto_ticket *t)
+{
+	snprintf(h->status, sizeof(h->status), "%s", t->status ? t->status : "");
+	snprintf(h->priority, sizeof(h->priority), "%s", t->priority ? t->priority : "normal");
+}
+
+/* --- ticket.close ---------------------------------------------------------- */
+
+static int close_txn(struct batch *b, void *arg)
+{
+	struct hd_ctx *h = arg;
+	char cause[PROTO_MAX_SHORT + 1];
+	struct proto_ticket t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	rc = load_ticket(b, h, &t);
+	if (rc)
+		goto out;
+	if (strcmp(t.status, "closed") == 0) {
+		snprintf(h->err, h->errlen, "ticket %llu is already closed",
+			 (unsigned long long)t.ticket_id);
+		rc = GW_EINVAL;
+		goto out;
 	}
-HELPDESK_TODO(helpdesk_ticket_close)
-HELPDESK_TODO(helpdesk_ticket_reopen)
-HELPDESK_TODO(helpdesk_ticket_set_priority)
+	make_cause(h->a, cause, sizeof(cause));
+	rc = set_str(&t.status, "closed");
+	if (rc)
+		goto out;
+	t.closed_at = t.updated_at = gw_now_ms();
+	rc = sla_stop(b, &t);
+	if (rc == GW_OK)
+		rc = assign_release(b, &t);
+	if (rc == GW_OK)
+		rc = with_customer(b, &t, thread_ticket_closed);
+	if (rc == GW_OK)
+		rc = store_ticket_put(b->txn, &t);
+	if (rc == GW_OK)
+		rc = route_emit_ticket(b, PROTO_T_TICKET_CLOSED, &t, cause);
+	keep_status(h, &t);
+out:
+	proto_ticket_clear(&t);
+	return rc;
+}
+
+/* --- ticket.reopen --------------------------------------------------------- */
+
+/* reopen_assign - a new pick of agent for the reopened ticket. The queue
+ * rules read a message: the ticket's opening one stands for it (channel,
+ * subject, language). */
+static int reopen_assign(struct batch *b, struct proto_ticket *t)
+{
+	struct proto_customer c;
+	struct proto_message m;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	memset(&m, 0, sizeof(m));
+	m.channel = t->channel;
+	m.subject = t->subject;
+	m.language = t->language;
+	m.customer_id = t->customer_id;
+	m.ticket_id = t->ticket_id;
+	rc = store_customer_get(b->txn, t->customer_id, &c);
+	if (rc == GW_ENOTFOUND) {
+		/* No customer record (it should not happen): assign all the
+		 * same, with nothing known of the customer, and store none. */
+		proto_customer_clear(&c);
+		memset(&c, 0, sizeof(c));
+		c.customer_id = t->customer_id;
+		rc = assign_ticket(b, t, &m, &c);
+		goto out;
+	}
+	if (rc == GW_OK)
+		rc = thread_ticket_reopened(b, &c, t);
+	if (rc == GW_OK)
+		rc = assign_ticket(b, t, &m, &c);
+	if (rc == GW_OK)
+		rc = store_customer_put(b->txn, &c);
+out:
+	proto_customer_clear(&c);
+	return rc;
+}
+
+static int reopen_txn(struct batch *b, void *arg)
+{
+	struct hd_ctx *h = arg;
+	char cause[PROTO_MAX_SHORT + 1];
+	struct proto_ticket t;
+	int64_t assigned_before;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	rc = load_ticket(b, h, &t);
+	if (rc)
+		goto out;
+	if (strcmp(t.status, "closed") != 0) {
+		snprintf(h->err, h->errlen, "ticket %llu is not closed (it is %s)",
+			 (unsigned long long)t.ticket_id, t.status);
+		rc = GW_EINVAL;
+		goto out;
+	}
+	make_cause(h->a, cause, sizeof(cause));
+	rc = set_str(&t.status, "open");
+	if (rc)
+		goto out;
+	t.closed_at = 0;
+	t.reopen_count++;
+	t.updated_at = gw_now_ms();
+	assigned_before = t.assigned_at;
+	/* Queue and agent first: the SLA targets depend on them. */
+	rc = reopen_assign(b, &t);
+	if (rc == GW_OK)
+		rc = sla_start(b, &t, t.updated_at);
+	if (rc == GW_OK)
+		rc = store_ticket_put(b->txn, &t);
+	if (rc == GW_OK)
+		rc = route_emit_ticket(b, PROTO_T_TICKET_REOPENED, &t, cause);
+	if (rc == GW_OK && t.agent_id && t.assigned_at != assigned_before)
+		rc = route_emit_ticket(b, PROTO_T_TICKET_ASSIGNED, &t, NULL);
+	keep_status(h, &t);
+out:
+	proto_ticket_clear(&t);
+	return rc;
+}
+
+/* --- ticket.set_priority --------------------------------------------------- */
+
+static int priority_valid(const char *p)
+{
+	static const char *const names[] = {"low", "normal", "high", "urgent"};
+
+	for (size_t i = 0; i < N_SPEC(names); i++)
+		if (strcmp(p, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int priority_txn(struct batch *b, void *arg)
+{
+	struct hd_ctx *h = arg;
+	char cause[PROTO_MAX_SHORT + 1];
+	struct proto_ticket t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	rc = load_ticket(b, h, &t);
+	if (rc)
+		goto out;
+	keep_status(h, &t);
+	/* The same priority again changes nothing: no event, an answer. */
+	if (strcmp(h->priority, h->a->priority) == 0)
+		goto out;
+	make_cause(h->a, cause, sizeof(cause));
+	rc = set_str(&t.priority, h->a->priority);
+	if (rc)
+		goto out;
+	t.updated_at = gw_now_ms();
+	rc = sla_retarget(b, &t);
+	if (rc == GW_OK)
+		rc = store_ticket_put(b->txn, &t);
+	if (rc == GW_OK)
+		rc = route_emit_ticket(b, PROTO_T_TICKET_PRIORITY_CHANGED, &t, cause);
+	if (rc == GW_OK) {
+		h->changed = 1;
+		keep_status(h, &t);
+	}
+out:
+	proto_ticket_clear(&t);
+	return rc;
+}
+
+/* --- running a command ------------------------------------------------------ */
+
+static void pack_str(msgpack_packer *pk, const char *key, const char *val)
+{
+	msgpack_pack_str_with_body(pk, key, strlen(key));
+	msgpack_pack_str_with_body(pk, val, strlen(val));
+}
+
+/* current_status - for a repeated command, which ran nothing: the ticket's
+ * status (and priority) as it is now. */
+static void current_status(struct router *r, struct hd_ctx *h)
+{
+	struct store_txn *txn = NULL;
+	struct proto_ticket t;
+
+	memset(&t, 0, sizeof(t));
+	if (store_txn_begin(router_store(r), 1, &txn) == GW_OK &&
+	    store_ticket_get(txn, h->a->ticket_id, &t) == GW_OK)
+		keep_status(h, &t);
+	store_txn_abort(txn);
+	proto_ticket_clear(&t);
+}
+
+static void pack_answer(const struct hd_ctx *h, uint64_t seq, int dup, int with_priority,
+			msgpack_sbuffer *out)
+{
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 4 + (with_priority ? 2 : 0));
+	msgpack_pack_str_with_body(&pk, "seq", 3);
+	msgpack_pack_uint64(&pk, seq);
+	msgpack_pack_str_with_body(&pk, "duplicate", 9);
+	if (dup)
+		msgpack_pack_true(&pk);
+	else
+		msgpack_pack_false(&pk);
+	msgpack_pack_str_with_body(&pk, "ticket_id", 9);
+	msgpack_pack_uint64(&pk, h->a->ticket_id);
+	pack_str(&pk, "status", h->status);
+	if (!with_priority)
+		return;
+	pack_str(&pk, "priority", h->priority);
+	msgpack_pack_str_with_body(&pk, "changed", 7);
+	if (h->changed || dup)
+		msgpack_pack_true(&pk);
+	else
+		msgpack_pack_false(&pk);
+}
+
+/*
+ * hd_run - parses the arguments by `spec`, runs `fn` once per command id
+ * and packs the answer. Errors as routing_cmd_fn (routing.h).
+ */
+static int hd_run(struct router *r, const void *args, size_t len, const struct cmdarg *spec,
+		  size_t n, int (*fn)(struct batch *b, void *arg), msgpack_sbuffer *out,
+		  char *err, size_t errlen)
+{
+	struct hd_args a;
+	struct hd_ctx h;
+	uint64_t seq = 0;
+	int dup = 0, rc;
+
+	memset(&a, 0, sizeof(a));
+	memset(&h, 0, sizeof(h));
+	h.a = &a;
+	h.err = err;
+	h.errlen = errlen;
+	err[0] = '\0';
+	rc = cmdargs_parse(args, len, spec, n, &a, err, errlen);
+	if (rc == GW_OK && a.priority && !priority_valid(a.priority)) {
+		snprintf(err, errlen, "priority: '%s' is not one of low, normal, high, urgent",
+			 a.priority);
+		rc = GW_EINVAL;
+	}
+	if (rc == GW_OK)
+		rc = routing_once(r, a.command_id, fn, &h, &seq, &dup);
+	if (rc == GW_OK && dup)
+		current_status(r, &h);
+	if (rc == GW_OK)
+		pack_answer(&h, seq, dup, a.priority != NULL, out);
+	else if (!err[0])
+		snprintf(err, errlen, "%s", gw_strerror(rc));
+	cmdargs_free(spec, n, &a);
+	return rc;
+}
+
+int helpdesk_ticket_close(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
+			  char *err, size_t errlen)
+{
+	return hd_run(r, args, len, hd_spec_base, N_SPEC(hd_spec_base), close_txn, out, err,
+		      errlen);
+}
+
+int helpdesk_ticket_reopen(struct router *r, const void *args, size_t len,
+			   msgpack_sbuffer *out, char *err, size_t errlen)
+{
+	return hd_run(r, args, len, hd_spec_base, N_SPEC(hd_spec_base), reopen_txn, out, err,
+		      errlen);
+}
+
+int helpdesk_ticket_set_priority(struct router *r, const void *args, size_t len,
+				 msgpack_sbuffer *out, char *err, size_t errlen)
+{
+	return hd_run(r, args, len, hd_spec_priority, N_SPEC(hd_spec_priority), priority_txn,
+		      out, err, errlen);
+}

@@ -11,7 +11,9 @@
  *             default the channel of its last inbound message at all): its
  *             sender is the address, its account the account that replies
  *   events    message.sent (routed as any message.sent: thread, open ticket,
- *             ticket.updated), message.status "queued"
+ *             ticket.updated), message.status "queued", and for the first
+ *             reply of a ticket a ticket.updated with first_response_at set
+ *             (its first-response SLA clock stopped)
  *   delivery  delivery_id -> pending, until the connector reports
  */
 #include "router/router.h"
@@ -44,6 +46,8 @@ struct send_ctx {
 	struct send_args a;
 	struct send_target to;
 	uint64_t delivery_id, seq;
+	uint64_t ticket_id; /* the open ticket the reply joined, 0: none */
+	int64_t sent_at;    /* its message.sent's ts */
 	char channel[PROTO_MAX_CHANNEL + 1], account[PROTO_MAX_ACCOUNT + 1];
 	char *err;
 	size_t errlen;
@@ -345,6 +349,8 @@ static int emit_reply(struct send_ctx *c, struct batch *b)
 	if (rc == GW_OK && res != ROUTE_STORED)
 		rc = GW_EEXIST; /* a reply id taken: the id counter went back */
 	c->seq = ev.seq;
+	c->ticket_id = ev.u.message.ticket_id;
+	c->sent_at = ev.ts;
 	proto_event_clear(&ev);
 	if (rc)
 		return rc;
@@ -360,6 +366,31 @@ static int emit_reply(struct send_ctx *c, struct batch *b)
 		rc = deliver_emit_status(b, &dv, "queued", NULL, &res);
 	memcpy(c->channel, dv.channel, sizeof(c->channel));
 	memcpy(c->account, dv.account, sizeof(c->account));
+	return rc;
+}
+
+/*
+ * first_reply - the reply joined an open ticket: when it is the ticket's
+ * first, it stops the first-response clock (sla.c), and the ticket says so
+ * in a ticket.updated.
+ */
+static int first_reply(struct send_ctx *c, struct batch *b)
+{
+	struct proto_ticket t;
+	int rc;
+
+	if (!c->ticket_id)
+		return GW_OK;
+	memset(&t, 0, sizeof(t));
+	rc = store_ticket_get(b->txn, c->ticket_id, &t);
+	if (rc == GW_OK && !t.first_response_at) {
+		rc = sla_first_reply(b, &t, c->sent_at);
+		if (rc == GW_OK)
+			rc = store_ticket_put(b->txn, &t);
+		if (rc == GW_OK)
+			rc = route_emit_ticket(b, PROTO_T_TICKET_UPDATED, &t, NULL);
+	}
+	proto_ticket_clear(&t);
 	return rc;
 }
 
@@ -388,6 +419,8 @@ static int send_in_txn(struct batch *b, void *arg)
 	rc = store_meta_put(b->txn, META_NEXT_DELIVERY, c->delivery_id + 1);
 	if (rc == GW_OK)
 		rc = emit_reply(c, b);
+	if (rc == GW_OK)
+		rc = first_reply(c, b);
 	if (rc == GW_OK)
 		rc = store_dedup_put(b->txn, REPLY_CMD_CHANNEL, "", c->a.command_id, c->seq);
 	return rc;

@@ -457,7 +457,7 @@ int router_txn(struct router *r, int (*fn)(struct batch *b, void *arg), void *ar
 		return rc;
 	r->batch.head = r->head;
 	rc = fn(&r->batch, arg);
-	if (rc == GW_OK && r->batch.nev == 0)
+	if (rc == GW_OK && r->batch.nev == 0 && !r->batch.keep)
 		store_txn_abort(r->batch.txn);
 	else if (rc == GW_OK)
 		rc = store_txn_commit(r->batch.txn);

@@ -73,6 +73,8 @@ struct batch {
 	struct batch_event *ev;
 	size_t nev, cap;
 	size_t bytes; /* encoded bytes held, to bound a batch */
+	int keep;     /* commit even without an event: a table was tidied
+		       * (stale SLA entries), which must not come back */
 };
 
 /*

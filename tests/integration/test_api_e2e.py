@@ -323,7 +323,8 @@ class ApiEndToEnd(GatewayTestCase):
 
         p = self.gw.ctl("ticket", str(tid), "--json")
         doc = json.loads(p.stdout)
-        self.assertEqual(sorted(doc), ["messages", "ticket"], p.stdout)
+        self.assertEqual(sorted(doc), ["messages", "ticket", "trace"], p.stdout)
+        self.assertEqual([e["type"] for e in doc["trace"]], ["ticket.created"], p.stdout)
         t = doc["ticket"]
         self.assertEqual(t["ticket_id"], tid)
         self.assertEqual(t["customer_id"], cid)

@@ -1169,7 +1169,7 @@ static void test_message_send(void **state)
 	assert_true(reply_has(&cr, "channel", "api"));
 	assert_true(reply_has(&cr, "account", "api"));
 	n = replay_from(req, 4, evs, 8);
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 4);
 	assert_int_equal(evs[0].type, PROTO_T_MESSAGE_SENT);
 	assert_string_equal(evs[0].u.message.external_id, "reply-1");
 	assert_string_equal(evs[0].u.message.direction, "outbound");
@@ -1185,6 +1185,10 @@ static void test_message_send(void **state)
 	assert_string_equal(evs[2].u.status.status_id, "reply-1:queued");
 	assert_int_equal(evs[2].u.status.message_seq, 4);
 	assert_int_equal(evs[2].u.status.ticket_id, 1);
+	/* The ticket's first reply: its first-response clock stopped. */
+	assert_int_equal(evs[3].type, PROTO_T_TICKET_UPDATED);
+	assert_true(evs[3].u.ticket.first_response_at == evs[0].ts);
+	assert_string_equal(evs[3].u.ticket.sla_first_response, "met");
 	clear_events(evs, n);
 	/* The connector that sent the customer's message gets the reply. */
 	assert_int_equal(recv_deliver(dealer, &ev), 1);
@@ -1196,7 +1200,7 @@ static void test_message_send(void **state)
 	assert_true(cr.ok);
 	assert_int_equal(reply_u64(&cr, "delivery_id"), 1);
 	assert_int_equal(reply_u64(&cr, "seq"), 4);
-	assert_int_equal(replay_from(req, 7, evs, 8), 0);
+	assert_int_equal(replay_from(req, 8, evs, 8), 0);
 	/* Errors. */
 	message_send(req, "cmd-2", 99, "x", &cr);
 	assert_false(cr.ok);
@@ -1230,23 +1234,23 @@ static void test_message_send(void **state)
 		assert_non_null(memmem(cr.data, cr.len, "GW_EINVAL", 9));
 		assert_non_null(memmem(cr.data, cr.len, "on channel email", 16));
 	}
-	assert_int_equal(replay_from(req, 7, evs, 8), 0);
+	assert_int_equal(replay_from(req, 8, evs, 8), 0);
 	/* A report becomes a linked message.status, once. */
 	send_report(dealer, 1, "delivered", "");
-	assert_int_equal(wait_status(req, 7, "delivered", &ev), 7);
+	assert_int_equal(wait_status(req, 8, "delivered", &ev), 8);
 	assert_string_equal(ev.u.status.status_id, "reply-1:delivered");
 	assert_int_equal(ev.u.status.message_seq, 4);
 	assert_int_equal(ev.u.status.customer_id, 1);
 	proto_event_clear(&ev);
 	send_report(dealer, 1, "delivered", "");
 	send_report(dealer, 1, "failed", "too late");
-	assert_int_equal(wait_status(req, 8, "failed", &ev), 8);
+	assert_int_equal(wait_status(req, 9, "failed", &ev), 9);
 	assert_string_equal(ev.u.status.errors[0].title, "too late");
 	proto_event_clear(&ev);
 	/* Failed is final: nothing more about delivery 1. */
 	send_report(dealer, 1, "read", "");
 	zmq_poll(NULL, 0, 200);
-	assert_int_equal(replay_from(req, 9, evs, 8), 0);
+	assert_int_equal(replay_from(req, 10, evs, 8), 0);
 	zmq_close(dealer);
 	zmq_close(req);
 	fixture_stop(&fx);
