@@ -2,7 +2,8 @@
  * ctl.h - the pieces of gatewayctl (the command-line client), one file per
  * concern:
  *   gatewayctl.c   options, config, dispatch
- *   ctl_client.c   request/reply on the router's command socket, timeouts
+ *   ctl_client.c   request/reply on the router's command socket, timeouts;
+ *                  commands run once per command id (id, answer, retry)
  *   ctl_events.c   tail and replay: event lines, gap filling (seqtrack.h)
  *   ctl_query.c    ticket and customer lookups
  *   ctl_status.c   status from the state directory's run/ files
@@ -100,6 +101,29 @@ json_t *ctl_frame_json(const struct ctl_reply *r, size_t i);
  */
 int ctl_args_u64(const char *k1, uint64_t v1, const char *k2, uint64_t v2, char **out,
 		 size_t *len);
+
+/*
+ * ctl_command_id - the id of a command the router runs once per id:
+ * --command-id, or a random one written into `buf` (a retry with it is
+ * safe). Returns the id (borrowed from ctl or buf), or NULL with the reason
+ * printed when none can be made.
+ */
+const char *ctl_command_id(const struct ctl *ctl, char buf[33]);
+
+/*
+ * ctl_command - ctl_request for such a command: on CTL_EXIT_OK *res is the
+ * answer map (new reference) with "command_id" added. Otherwise *res is
+ * NULL, the reason printed, and the exit code that of ctl_request, or
+ * CTL_EXIT_ERROR (an answer that is no map, no memory); on CTL_EXIT_DOWN
+ * the user is told to retry with the same id, since the command may have
+ * run.
+ */
+int ctl_command(struct ctl *ctl, const char *cmd, const void *args, size_t len,
+		const char *command_id, json_t **res);
+
+/* ctl_print_json - `j` (borrowed) as indented JSON on stdout (--json).
+ * CTL_EXIT_OK, or CTL_EXIT_ERROR (no memory). */
+int ctl_print_json(const json_t *j);
 
 /* ctl_close - closes the sockets and the context; accepts a fresh ctl. */
 void ctl_close(struct ctl *ctl);

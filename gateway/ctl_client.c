@@ -2,7 +2,8 @@
  * ctl_client.c - gatewayctl's request/reply on the router's command socket
  * (frames in proto/wire.h). Every wait is bounded by --timeout-ms; a REQ
  * socket that timed out is closed, since REQ cannot send again before it got
- * the reply it waits for.
+ * the reply it waits for. Also the part every once-per-command-id command
+ * shares: its id, its answer map, the retry hint.
  */
 #include "gateway/ctl.h"
 
@@ -266,5 +267,57 @@ int ctl_args_u64(const char *k1, uint64_t v1, const char *k2, uint64_t v2, char 
 	}
 	*len = sb.size;
 	*out = msgpack_sbuffer_release(&sb);
+	return CTL_EXIT_OK;
+}
+
+/* --- commands run once per command id ------------------------------------ */
+
+const char *ctl_command_id(const struct ctl *ctl, char buf[33])
+{
+	if (ctl->command_id)
+		return ctl->command_id;
+	if (gw_random_id(buf) != 0) {
+		fprintf(stderr, "gatewayctl: cannot make a command id\n");
+		return NULL;
+	}
+	return buf;
+}
+
+int ctl_command(struct ctl *ctl, const char *cmd, const void *args, size_t len,
+		const char *command_id, json_t **res)
+{
+	struct ctl_reply r = {0};
+	int rc = ctl_request(ctl, cmd, args, len, &r);
+
+	*res = NULL;
+	if (rc == CTL_EXIT_OK)
+		*res = ctl_frame_json(&r, 1);
+	if (rc == CTL_EXIT_OK && !json_is_object(*res)) {
+		fprintf(stderr, "gatewayctl: malformed %s reply from %s\n", cmd, ctl->command);
+		rc = CTL_EXIT_ERROR;
+	}
+	if (rc == CTL_EXIT_OK && json_object_set_new(*res, "command_id", json_string(command_id))) {
+		fprintf(stderr, "gatewayctl: out of memory\n");
+		rc = CTL_EXIT_ERROR;
+	}
+	if (rc == CTL_EXIT_DOWN)
+		/* It may have run: the same id is safe to repeat. */
+		fprintf(stderr, "gatewayctl: retry with --command-id %s\n", command_id);
+	if (rc != CTL_EXIT_OK) {
+		json_decref(*res);
+		*res = NULL;
+	}
+	ctl_reply_free(&r);
+	return rc;
+}
+
+int ctl_print_json(const json_t *j)
+{
+	char *text = json_dumps(j, JSON_INDENT(2));
+
+	if (!text)
+		return CTL_EXIT_ERROR;
+	puts(text);
+	free(text);
 	return CTL_EXIT_OK;
 }

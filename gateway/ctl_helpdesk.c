@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/util.h"
 #include "proto/wire.h"
 
 /* One string argument of a request; NULL values are left out. */
@@ -71,23 +70,13 @@ static void print_value(json_t *v)
  * print_answer - the router's answer with the command id: indented JSON
  * (--json), or one line "COMMAND ok: key=value ... command_id=ID".
  */
-static int print_answer(const struct ctl *ctl, const char *cmd, json_t *res,
-			const char *command_id)
+static int print_answer(const struct ctl *ctl, const char *cmd, json_t *res)
 {
 	const char *key;
 	json_t *v;
-	char *text;
 
-	if (json_object_set_new(res, "command_id", json_string(command_id)) != 0)
-		return CTL_EXIT_ERROR;
-	if (ctl->json) {
-		text = json_dumps(res, JSON_INDENT(2));
-		if (!text)
-			return CTL_EXIT_ERROR;
-		puts(text);
-		free(text);
-		return CTL_EXIT_OK;
-	}
+	if (ctl->json)
+		return ctl_print_json(res);
 	printf("%s ok:", cmd);
 	json_object_foreach(res, key, v) {
 		printf(" %s=", key);
@@ -98,43 +87,26 @@ static int print_answer(const struct ctl *ctl, const char *cmd, json_t *res,
 }
 
 /*
- * run - sends the request packed by the caller (with `command_id`, made
- * here when the user gave none) and prints the answer. Exit codes as
- * ctl_request.
+ * run - sends the request (with the command id, made here when the user
+ * gave none) and prints the answer. Exit codes as ctl_command.
  */
 static int run(struct ctl *ctl, const char *cmd, const char *id_key, uint64_t id,
 	       const struct hd_str *s, size_t n)
 {
-	struct ctl_reply r = {0};
-	const char *command_id = ctl->command_id;
 	msgpack_sbuffer sb;
 	char made[33];
+	const char *command_id = ctl_command_id(ctl, made);
 	json_t *res = NULL;
 	int rc;
 
-	if (!command_id) {
-		if (gw_random_id(made) != 0) {
-			fprintf(stderr, "gatewayctl: cannot make a command id\n");
-			return CTL_EXIT_ERROR;
-		}
-		command_id = made;
-	}
+	if (!command_id)
+		return CTL_EXIT_ERROR;
 	msgpack_sbuffer_init(&sb);
 	pack_request(&sb, command_id, id_key, id, s, n);
-	rc = ctl_request(ctl, cmd, sb.data, sb.size, &r);
+	rc = ctl_command(ctl, cmd, sb.data, sb.size, command_id, &res);
 	if (rc == CTL_EXIT_OK)
-		res = ctl_frame_json(&r, 1);
-	if (rc == CTL_EXIT_OK && !json_is_object(res)) {
-		fprintf(stderr, "gatewayctl: malformed %s reply from %s\n", cmd, ctl->command);
-		rc = CTL_EXIT_ERROR;
-	}
-	if (rc == CTL_EXIT_OK)
-		rc = print_answer(ctl, cmd, res, command_id);
-	else if (rc == CTL_EXIT_DOWN)
-		/* It may have run: the same id is safe to repeat. */
-		fprintf(stderr, "gatewayctl: retry with --command-id %s\n", command_id);
+		rc = print_answer(ctl, cmd, res);
 	json_decref(res);
-	ctl_reply_free(&r);
 	msgpack_sbuffer_destroy(&sb);
 	return rc;
 }

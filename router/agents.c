@@ -36,35 +36,6 @@
 
 #define AGENTS_MAX_COMMAND_ID 200
 
-static void pack_key(msgpack_packer *pk, const char *key)
-{
-	msgpack_pack_str_with_body(pk, key, strlen(key));
-}
-
-static void pack_str_or_nil(msgpack_packer *pk, const char *key, const char *v)
-{
-	pack_key(pk, key);
-	if (v)
-		msgpack_pack_str_with_body(pk, v, strlen(v));
-	else
-		msgpack_pack_nil(pk);
-}
-
-static void pack_uint(msgpack_packer *pk, const char *key, uint64_t v)
-{
-	pack_key(pk, key);
-	msgpack_pack_uint64(pk, v);
-}
-
-static void pack_bool(msgpack_packer *pk, const char *key, int v)
-{
-	pack_key(pk, key);
-	if (v)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
-}
-
 /* --- agent.presence --------------------------------------------------------- */
 
 struct presence_args {
@@ -171,12 +142,10 @@ int helpdesk_agent_presence(struct router *r, const void *args, size_t len,
 		goto out;
 	}
 	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 5);
-	pack_uint(&pk, "seq", seq);
-	pack_bool(&pk, "duplicate", dup);
-	pack_bool(&pk, "changed", dup || p.changed);
-	pack_uint(&pk, "reassigned", p.reassigned);
-	pack_uint(&pk, "assigned", p.assigned);
+	cmdans_head(&pk, 5, seq, dup);
+	cmdans_bool(&pk, "changed", dup || p.changed);
+	cmdans_u64(&pk, "reassigned", p.reassigned);
+	cmdans_u64(&pk, "assigned", p.assigned);
 	if (!dup && p.changed)
 		GW_INFO("router", "agent.presence %s: %s is %s, %zu tickets handed on, %zu taken",
 			p.a.command_id, p.a.agent_id, p.a.presence, p.reassigned, p.assigned);
@@ -364,13 +333,11 @@ static void tassign_pack(const struct tassign_ctx *x, uint64_t seq, int dup,
 	msgpack_packer pk;
 
 	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 6);
-	pack_uint(&pk, "seq", seq);
-	pack_bool(&pk, "duplicate", dup);
-	pack_bool(&pk, "changed", dup || x->changed);
-	pack_uint(&pk, "ticket_id", x->a.ticket_id);
-	pack_str_or_nil(&pk, "agent_id", x->agent_id[0] ? x->agent_id : NULL);
-	pack_str_or_nil(&pk, "queue", x->queue[0] ? x->queue : NULL);
+	cmdans_head(&pk, 6, seq, dup);
+	cmdans_bool(&pk, "changed", dup || x->changed);
+	cmdans_u64(&pk, "ticket_id", x->a.ticket_id);
+	cmdans_str(&pk, "agent_id", x->agent_id[0] ? x->agent_id : NULL);
+	cmdans_str(&pk, "queue", x->queue[0] ? x->queue : NULL);
 }
 
 int helpdesk_ticket_assign(struct router *r, const void *args, size_t len,

@@ -1,7 +1,8 @@
 /*
  * cmdargs.c - the arguments of a command: one msgpack map from the network,
  * read into a struct by a table of specs, with the same checks everywhere
- * (type, size, UTF-8, required) and an error that names the key.
+ * (type, size, UTF-8, required) and an error that names the key. Also packs
+ * the commands' answer maps, so that every answer starts the same way.
  */
 #include "router/routing.h"
 
@@ -107,4 +108,42 @@ void cmdargs_free(const struct cmdarg *spec, size_t n, void *base)
 			*slot = NULL;
 		}
 	}
+}
+
+/* --- answers ---------------------------------------------------------------- */
+
+void cmdans_key(msgpack_packer *pk, const char *key)
+{
+	msgpack_pack_str_with_body(pk, key, strlen(key));
+}
+
+void cmdans_str(msgpack_packer *pk, const char *key, const char *val)
+{
+	cmdans_key(pk, key);
+	if (val)
+		msgpack_pack_str_with_body(pk, val, strlen(val));
+	else
+		msgpack_pack_nil(pk);
+}
+
+void cmdans_u64(msgpack_packer *pk, const char *key, uint64_t val)
+{
+	cmdans_key(pk, key);
+	msgpack_pack_uint64(pk, val);
+}
+
+void cmdans_bool(msgpack_packer *pk, const char *key, int val)
+{
+	cmdans_key(pk, key);
+	if (val)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+void cmdans_head(msgpack_packer *pk, uint32_t n, uint64_t seq, int dup)
+{
+	msgpack_pack_map(pk, n);
+	cmdans_u64(pk, "seq", seq);
+	cmdans_bool(pk, "duplicate", dup);
 }

@@ -640,57 +640,31 @@ static int import_txn(struct batch *b, void *arg)
 
 /* --- the answer ----------------------------------------------------------------- */
 
-static void pack_key(msgpack_packer *pk, const char *k)
-{
-	msgpack_pack_str_with_body(pk, k, strlen(k));
-}
-
-static void pack_str(msgpack_packer *pk, const char *k, const char *v)
-{
-	pack_key(pk, k);
-	if (v)
-		msgpack_pack_str_with_body(pk, v, strlen(v));
-	else
-		msgpack_pack_nil(pk);
-}
-
-static void pack_u64(msgpack_packer *pk, const char *k, uint64_t v)
-{
-	pack_key(pk, k);
-	msgpack_pack_uint64(pk, v);
-}
-
 static void pack_answer(const struct import *im, uint64_t seq, int dup, msgpack_sbuffer *out)
 {
 	msgpack_packer pk;
 
 	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 7);
-	pack_u64(&pk, "seq", seq);
-	pack_key(&pk, "duplicate");
-	if (dup)
-		msgpack_pack_true(&pk);
-	else
-		msgpack_pack_false(&pk);
-	pack_u64(&pk, "created", im->created);
-	pack_u64(&pk, "updated", im->updated);
-	pack_u64(&pk, "unchanged", im->unchanged);
-	pack_key(&pk, "conflicts");
+	cmdans_head(&pk, 7, seq, dup);
+	cmdans_u64(&pk, "created", im->created);
+	cmdans_u64(&pk, "updated", im->updated);
+	cmdans_u64(&pk, "unchanged", im->unchanged);
+	cmdans_key(&pk, "conflicts");
 	msgpack_pack_array(&pk, (uint32_t)im->n_conf);
 	for (size_t i = 0; i < im->n_conf; i++) {
 		msgpack_pack_map(&pk, 4);
-		pack_str(&pk, "ref", im->conf[i].ref);
-		pack_str(&pk, "kind", im->conf[i].id.kind);
-		pack_str(&pk, "address", im->conf[i].id.address);
-		pack_u64(&pk, "customer_id", im->conf[i].customer_id);
+		cmdans_str(&pk, "ref", im->conf[i].ref);
+		cmdans_str(&pk, "kind", im->conf[i].id.kind);
+		cmdans_str(&pk, "address", im->conf[i].id.address);
+		cmdans_u64(&pk, "customer_id", im->conf[i].customer_id);
 	}
-	pack_key(&pk, "invalid");
+	cmdans_key(&pk, "invalid");
 	msgpack_pack_array(&pk, (uint32_t)im->n_bad);
 	for (size_t i = 0; i < im->n_bad; i++) {
 		msgpack_pack_map(&pk, 3);
-		pack_u64(&pk, "index", im->bad[i].index);
-		pack_str(&pk, "ref", im->bad[i].ref);
-		pack_str(&pk, "reason", im->bad[i].reason);
+		cmdans_u64(&pk, "index", im->bad[i].index);
+		cmdans_str(&pk, "ref", im->bad[i].ref);
+		cmdans_str(&pk, "reason", im->bad[i].reason);
 	}
 }
 

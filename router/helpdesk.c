@@ -46,9 +46,16 @@ static const struct cmdarg hd_spec_priority[] = {
 
 #define N_SPEC(s) (sizeof(s) / sizeof((s)[0]))
 
+struct hd_ctx;
+
+/* What a command does to its ticket (loaded), with the event's cause. */
+typedef int (*hd_step_fn)(struct batch *b, struct hd_ctx *h, struct proto_ticket *t,
+			  const char *cause);
+
 /* One command's state inside its transaction. */
 struct hd_ctx {
 	const struct hd_args *a;
+	hd_step_fn step;
 	char *err;
 	size_t errlen;
 	char status[PROTO_MAX_STATUS + 1]; /* the ticket's status after the command */
@@ -131,9 +138,9 @@ static void keep_status(struct hd_ctx *h, const struct proto_ticket *t)
 	snprintf(h->priority, sizeof(h->priority), "%s", t->priority ? t->priority : "normal");
 }
 
-/* --- ticket.close ---------------------------------------------------------- */
-
-static int close_txn(struct batch *b, void *arg)
+/* hd_txn - every command's transaction (routing_once): the ticket it names
+ * loaded, then its step. */
+static int hd_txn(struct batch *b, void *arg)
 {
 	struct hd_ctx *h = arg;
 	char cause[PROTO_MAX_SHORT + 1];
@@ -142,31 +149,40 @@ static int close_txn(struct batch *b, void *arg)
 
 	memset(&t, 0, sizeof(t));
 	rc = load_ticket(b, h, &t);
-	if (rc)
-		goto out;
-	if (strcmp(t.status, "closed") == 0) {
-		snprintf(h->err, h->errlen, "ticket %llu is already closed",
-			 (unsigned long long)t.ticket_id);
-		rc = GW_EINVAL;
-		goto out;
+	if (rc == GW_OK) {
+		make_cause(h->a, cause, sizeof(cause));
+		rc = h->step(b, h, &t, cause);
 	}
-	make_cause(h->a, cause, sizeof(cause));
-	rc = set_str(&t.status, "closed");
-	if (rc)
-		goto out;
-	t.closed_at = t.updated_at = gw_now_ms();
-	rc = sla_stop(b, &t);
-	if (rc == GW_OK)
-		rc = assign_release(b, &t);
-	if (rc == GW_OK)
-		rc = with_customer(b, &t, thread_ticket_closed);
-	if (rc == GW_OK)
-		rc = store_ticket_put(b->txn, &t);
-	if (rc == GW_OK)
-		rc = route_emit_ticket(b, PROTO_T_TICKET_CLOSED, &t, cause);
-	keep_status(h, &t);
-out:
 	proto_ticket_clear(&t);
+	return rc;
+}
+
+/* --- ticket.close ---------------------------------------------------------- */
+
+static int close_step(struct batch *b, struct hd_ctx *h, struct proto_ticket *t,
+		      const char *cause)
+{
+	int rc;
+
+	if (strcmp(t->status, "closed") == 0) {
+		snprintf(h->err, h->errlen, "ticket %llu is already closed",
+			 (unsigned long long)t->ticket_id);
+		return GW_EINVAL;
+	}
+	rc = set_str(&t->status, "closed");
+	if (rc)
+		return rc;
+	t->closed_at = t->updated_at = gw_now_ms();
+	rc = sla_stop(b, t);
+	if (rc == GW_OK)
+		rc = assign_release(b, t);
+	if (rc == GW_OK)
+		rc = with_customer(b, t, thread_ticket_closed);
+	if (rc == GW_OK)
+		rc = store_ticket_put(b->txn, t);
+	if (rc == GW_OK)
+		rc = route_emit_ticket(b, PROTO_T_TICKET_CLOSED, t, cause);
+	keep_status(h, t);
 	return rc;
 }
 
@@ -209,45 +225,35 @@ out:
 	return rc;
 }
 
-static int reopen_txn(struct batch *b, void *arg)
+static int reopen_step(struct batch *b, struct hd_ctx *h, struct proto_ticket *t,
+		       const char *cause)
 {
-	struct hd_ctx *h = arg;
-	char cause[PROTO_MAX_SHORT + 1];
-	struct proto_ticket t;
 	int64_t assigned_before;
 	int rc;
 
-	memset(&t, 0, sizeof(t));
-	rc = load_ticket(b, h, &t);
-	if (rc)
-		goto out;
-	if (strcmp(t.status, "closed") != 0) {
+	if (strcmp(t->status, "closed") != 0) {
 		snprintf(h->err, h->errlen, "ticket %llu is not closed (it is %s)",
-			 (unsigned long long)t.ticket_id, t.status);
-		rc = GW_EINVAL;
-		goto out;
+			 (unsigned long long)t->ticket_id, t->status);
+		return GW_EINVAL;
 	}
-	make_cause(h->a, cause, sizeof(cause));
-	rc = set_str(&t.status, "open");
+	rc = set_str(&t->status, "open");
 	if (rc)
-		goto out;
-	t.closed_at = 0;
-	t.reopen_count++;
-	t.updated_at = gw_now_ms();
-	assigned_before = t.assigned_at;
+		return rc;
+	t->closed_at = 0;
+	t->reopen_count++;
+	t->updated_at = gw_now_ms();
+	assigned_before = t->assigned_at;
 	/* Queue and agent first: the SLA targets depend on them. */
-	rc = reopen_assign(b, &t);
+	rc = reopen_assign(b, t);
 	if (rc == GW_OK)
-		rc = sla_start(b, &t, t.updated_at);
+		rc = sla_start(b, t, t->updated_at);
 	if (rc == GW_OK)
-		rc = store_ticket_put(b->txn, &t);
+		rc = store_ticket_put(b->txn, t);
 	if (rc == GW_OK)
-		rc = route_emit_ticket(b, PROTO_T_TICKET_REOPENED, &t, cause);
-	if (rc == GW_OK && t.agent_id && t.assigned_at != assigned_before)
-		rc = route_emit_ticket(b, PROTO_T_TICKET_ASSIGNED, &t, NULL);
-	keep_status(h, &t);
-out:
-	proto_ticket_clear(&t);
+		rc = route_emit_ticket(b, PROTO_T_TICKET_REOPENED, t, cause);
+	if (rc == GW_OK && t->agent_id && t->assigned_at != assigned_before)
+		rc = route_emit_ticket(b, PROTO_T_TICKET_ASSIGNED, t, NULL);
+	keep_status(h, t);
 	return rc;
 }
 
@@ -263,47 +269,32 @@ static int priority_valid(const char *p)
 	return 0;
 }
 
-static int priority_txn(struct batch *b, void *arg)
+static int priority_step(struct batch *b, struct hd_ctx *h, struct proto_ticket *t,
+			 const char *cause)
 {
-	struct hd_ctx *h = arg;
-	char cause[PROTO_MAX_SHORT + 1];
-	struct proto_ticket t;
 	int rc;
 
-	memset(&t, 0, sizeof(t));
-	rc = load_ticket(b, h, &t);
-	if (rc)
-		goto out;
-	keep_status(h, &t);
+	keep_status(h, t);
 	/* The same priority again changes nothing: no event, an answer. */
 	if (strcmp(h->priority, h->a->priority) == 0)
-		goto out;
-	make_cause(h->a, cause, sizeof(cause));
-	rc = set_str(&t.priority, h->a->priority);
+		return GW_OK;
+	rc = set_str(&t->priority, h->a->priority);
 	if (rc)
-		goto out;
-	t.updated_at = gw_now_ms();
-	rc = sla_retarget(b, &t);
+		return rc;
+	t->updated_at = gw_now_ms();
+	rc = sla_retarget(b, t);
 	if (rc == GW_OK)
-		rc = store_ticket_put(b->txn, &t);
+		rc = store_ticket_put(b->txn, t);
 	if (rc == GW_OK)
-		rc = route_emit_ticket(b, PROTO_T_TICKET_PRIORITY_CHANGED, &t, cause);
+		rc = route_emit_ticket(b, PROTO_T_TICKET_PRIORITY_CHANGED, t, cause);
 	if (rc == GW_OK) {
 		h->changed = 1;
-		keep_status(h, &t);
+		keep_status(h, t);
 	}
-out:
-	proto_ticket_clear(&t);
 	return rc;
 }
 
 /* --- running a command ------------------------------------------------------ */
-
-static void pack_str(msgpack_packer *pk, const char *key, const char *val)
-{
-	msgpack_pack_str_with_body(pk, key, strlen(key));
-	msgpack_pack_str_with_body(pk, val, strlen(val));
-}
 
 /* current_status - for a repeated command, which ran nothing: the ticket's
  * status (and priority) as it is now. */
@@ -326,34 +317,21 @@ static void pack_answer(const struct hd_ctx *h, uint64_t seq, int dup, int with_
 	msgpack_packer pk;
 
 	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 4 + (with_priority ? 2 : 0));
-	msgpack_pack_str_with_body(&pk, "seq", 3);
-	msgpack_pack_uint64(&pk, seq);
-	msgpack_pack_str_with_body(&pk, "duplicate", 9);
-	if (dup)
-		msgpack_pack_true(&pk);
-	else
-		msgpack_pack_false(&pk);
-	msgpack_pack_str_with_body(&pk, "ticket_id", 9);
-	msgpack_pack_uint64(&pk, h->a->ticket_id);
-	pack_str(&pk, "status", h->status);
+	cmdans_head(&pk, 4 + (with_priority ? 2 : 0), seq, dup);
+	cmdans_u64(&pk, "ticket_id", h->a->ticket_id);
+	cmdans_str(&pk, "status", h->status);
 	if (!with_priority)
 		return;
-	pack_str(&pk, "priority", h->priority);
-	msgpack_pack_str_with_body(&pk, "changed", 7);
-	if (h->changed || dup)
-		msgpack_pack_true(&pk);
-	else
-		msgpack_pack_false(&pk);
+	cmdans_str(&pk, "priority", h->priority);
+	cmdans_bool(&pk, "changed", h->changed || dup);
 }
 
 /*
- * hd_run - parses the arguments by `spec`, runs `fn` once per command id
- * and packs the answer. Errors as routing_cmd_fn (routing.h).
+ * hd_run - parses the arguments by `spec`, runs `step` on the ticket once
+ * per command id and packs the answer. Errors as routing_cmd_fn (routing.h).
  */
 static int hd_run(struct router *r, const void *args, size_t len, const struct cmdarg *spec,
-		  size_t n, int (*fn)(struct batch *b, void *arg), msgpack_sbuffer *out,
-		  char *err, size_t errlen)
+		  size_t n, hd_step_fn step, msgpack_sbuffer *out, char *err, size_t errlen)
 {
 	struct hd_args a;
 	struct hd_ctx h;
@@ -363,6 +341,7 @@ static int hd_run(struct router *r, const void *args, size_t len, const struct c
 	memset(&a, 0, sizeof(a));
 	memset(&h, 0, sizeof(h));
 	h.a = &a;
+	h.step = step;
 	h.err = err;
 	h.errlen = errlen;
 	err[0] = '\0';
@@ -373,7 +352,7 @@ static int hd_run(struct router *r, const void *args, size_t len, const struct c
 		rc = GW_EINVAL;
 	}
 	if (rc == GW_OK)
-		rc = routing_once(r, a.command_id, fn, &h, &seq, &dup);
+		rc = routing_once(r, a.command_id, hd_txn, &h, &seq, &dup);
 	if (rc == GW_OK && dup)
 		current_status(r, &h);
 	if (rc == GW_OK)
@@ -387,20 +366,20 @@ static int hd_run(struct router *r, const void *args, size_t len, const struct c
 int helpdesk_ticket_close(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
 			  char *err, size_t errlen)
 {
-	return hd_run(r, args, len, hd_spec_base, N_SPEC(hd_spec_base), close_txn, out, err,
+	return hd_run(r, args, len, hd_spec_base, N_SPEC(hd_spec_base), close_step, out, err,
 		      errlen);
 }
 
 int helpdesk_ticket_reopen(struct router *r, const void *args, size_t len,
 			   msgpack_sbuffer *out, char *err, size_t errlen)
 {
-	return hd_run(r, args, len, hd_spec_base, N_SPEC(hd_spec_base), reopen_txn, out, err,
+	return hd_run(r, args, len, hd_spec_base, N_SPEC(hd_spec_base), reopen_step, out, err,
 		      errlen);
 }
 
 int helpdesk_ticket_set_priority(struct router *r, const void *args, size_t len,
 				 msgpack_sbuffer *out, char *err, size_t errlen)
 {
-	return hd_run(r, args, len, hd_spec_priority, N_SPEC(hd_spec_priority), priority_txn,
+	return hd_run(r, args, len, hd_spec_priority, N_SPEC(hd_spec_priority), priority_step,
 		      out, err, errlen);
 }

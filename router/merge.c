@@ -706,16 +706,8 @@ static void pack_answer(msgpack_sbuffer *out, uint64_t seq, int dup, uint64_t me
 	msgpack_packer pk;
 
 	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 3);
-	msgpack_pack_str_with_body(&pk, "seq", 3);
-	msgpack_pack_uint64(&pk, seq);
-	msgpack_pack_str_with_body(&pk, "duplicate", 9);
-	if (dup)
-		msgpack_pack_true(&pk);
-	else
-		msgpack_pack_false(&pk);
-	msgpack_pack_str_with_body(&pk, "merge_id", 8);
-	msgpack_pack_uint64(&pk, merge_id);
+	cmdans_head(&pk, 3, seq, dup);
+	cmdans_u64(&pk, "merge_id", merge_id);
 }
 
 /* run_once - parses the arguments by `spec`, runs `fn` once per command

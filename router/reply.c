@@ -18,6 +18,7 @@
  */
 #include "router/router.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,6 @@
 #include "gateway/err.h"
 #include "gateway/log.h"
 #include "gateway/util.h"
-#include "proto/proto_desc.h"
 
 #define REPLY_CMD_CHANNEL "command" /* dedup namespace of command ids */
 #define REPLY_MAX_COMMAND_ID 200
@@ -53,14 +53,6 @@ struct send_ctx {
 	size_t errlen;
 };
 
-static void send_args_clear(struct send_args *a)
-{
-	free(a->command_id);
-	free(a->text);
-	free(a->channel);
-	free(a->author);
-}
-
 static void send_target_clear(struct send_target *t)
 {
 	free(t->channel);
@@ -73,102 +65,26 @@ static void send_target_clear(struct send_target *t)
 
 /* --- arguments --------------------------------------------------------- */
 
-struct str_arg {
-	const char *key;
-	size_t max;
-	size_t off; /* of the char * in struct send_args */
+static const struct cmdarg send_spec[] = {
+	{"command_id", CMDARG_STR, REPLY_MAX_COMMAND_ID, 1, offsetof(struct send_args, command_id)},
+	{"text", CMDARG_STR, PROTO_MAX_TEXT, 1, offsetof(struct send_args, text)},
+	{"channel", CMDARG_STR, PROTO_MAX_CHANNEL, 0, offsetof(struct send_args, channel)},
+	{"author", CMDARG_STR, PROTO_MAX_NAME, 0, offsetof(struct send_args, author)},
+	{"ticket_id", CMDARG_UINT, 0, 0, offsetof(struct send_args, ticket_id)},
+	{"customer_id", CMDARG_UINT, 0, 0, offsetof(struct send_args, customer_id)},
 };
+#define N_SEND_SPEC (sizeof(send_spec) / sizeof(send_spec[0]))
 
-static const struct str_arg str_args[] = {
-	{"command_id", REPLY_MAX_COMMAND_ID, offsetof(struct send_args, command_id)},
-	{"text", PROTO_MAX_TEXT, offsetof(struct send_args, text)},
-	{"channel", PROTO_MAX_CHANNEL, offsetof(struct send_args, channel)},
-	{"author", PROTO_MAX_NAME, offsetof(struct send_args, author)},
-};
-
-static int key_is(const msgpack_object *k, const char *s)
-{
-	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(s) &&
-	       memcmp(k->via.str.ptr, s, k->via.str.size) == 0;
-}
-
-/* take_str - copies the string value of `sa` into the args, checked. */
-static int take_str(struct send_ctx *c, const struct str_arg *sa, const msgpack_object *v)
-{
-	char **dst = (char **)((char *)&c->a + sa->off);
-
-	if (v->type != MSGPACK_OBJECT_STR) {
-		snprintf(c->err, c->errlen, "%s: expected a string", sa->key);
-		return GW_ETYPE;
-	}
-	if (v->via.str.size > sa->max) {
-		snprintf(c->err, c->errlen, "%s: longer than %zu bytes", sa->key, sa->max);
-		return GW_ETOOBIG;
-	}
-	if (memchr(v->via.str.ptr, '\0', v->via.str.size) ||
-	    !proto_utf8_valid(v->via.str.ptr, v->via.str.size)) {
-		snprintf(c->err, c->errlen, "%s: not UTF-8 text", sa->key);
-		return GW_EPROTO;
-	}
-	free(*dst);
-	*dst = malloc(v->via.str.size + 1);
-	if (!*dst)
-		return GW_ENOMEM;
-	memcpy(*dst, v->via.str.ptr, v->via.str.size);
-	(*dst)[v->via.str.size] = '\0';
-	return GW_OK;
-}
-
-/* take_kv - one key of the map: a known string, an id, or ignored. */
-static int take_kv(struct send_ctx *c, const msgpack_object_kv *kv)
-{
-	uint64_t *id = key_is(&kv->key, "ticket_id")     ? &c->a.ticket_id
-		       : key_is(&kv->key, "customer_id") ? &c->a.customer_id
-							 : NULL;
-
-	for (size_t i = 0; i < sizeof(str_args) / sizeof(str_args[0]); i++)
-		if (key_is(&kv->key, str_args[i].key))
-			return take_str(c, &str_args[i], &kv->val);
-	if (!id)
-		return GW_OK;
-	if (kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-		snprintf(c->err, c->errlen, "%.*s: expected a positive integer",
-			 (int)kv->key.via.str.size, kv->key.via.str.ptr);
-		return GW_ETYPE;
-	}
-	*id = kv->val.via.u64;
-	return GW_OK;
-}
-
+/* parse_send_args - the arguments into c->a (free with cmdargs_free);
+ * one of ticket_id and customer_id is needed, which a spec cannot say. */
 static int parse_send_args(struct send_ctx *c, const void *data, size_t len)
 {
-	msgpack_unpacked u;
-	size_t off = 0;
-	int rc = GW_OK;
+	int rc = cmdargs_parse(data, len, send_spec, N_SEND_SPEC, &c->a, c->err, c->errlen);
 
-	msgpack_unpacked_init(&u);
-	if (len == 0 || proto_msgpack_check(data, len) != GW_OK ||
-	    msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-	    u.data.type != MSGPACK_OBJECT_MAP) {
-		snprintf(c->err, c->errlen, "arguments must be one msgpack map");
-		rc = GW_EPROTO;
-		goto out;
-	}
-	for (uint32_t i = 0; i < u.data.via.map.size && rc == GW_OK; i++)
-		rc = take_kv(c, &u.data.via.map.ptr[i]);
-	if (rc)
-		goto out;
-	/* An empty id or text is as good as none. */
-	if (!c->a.command_id || !c->a.command_id[0] || !c->a.text || !c->a.text[0] ||
-	    (!c->a.ticket_id && !c->a.customer_id)) {
-		snprintf(c->err, c->errlen, "%s: missing",
-			 !c->a.command_id || !c->a.command_id[0] ? "command_id"
-			 : !c->a.text || !c->a.text[0]		 ? "text"
-								 : "ticket_id or customer_id");
+	if (rc == GW_OK && !c->a.ticket_id && !c->a.customer_id) {
+		snprintf(c->err, c->errlen, "ticket_id or customer_id: missing");
 		rc = GW_EMISSING;
 	}
-out:
-	msgpack_unpacked_destroy(&u);
 	return rc;
 }
 
@@ -432,14 +348,10 @@ static void pack_result(const struct send_ctx *c, msgpack_sbuffer *out)
 
 	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 4);
-	msgpack_pack_str_with_body(&pk, "delivery_id", 11);
-	msgpack_pack_uint64(&pk, c->delivery_id);
-	msgpack_pack_str_with_body(&pk, "seq", 3);
-	msgpack_pack_uint64(&pk, c->seq);
-	msgpack_pack_str_with_body(&pk, "channel", 7);
-	msgpack_pack_str_with_body(&pk, c->channel, strlen(c->channel));
-	msgpack_pack_str_with_body(&pk, "account", 7);
-	msgpack_pack_str_with_body(&pk, c->account, strlen(c->account));
+	cmdans_u64(&pk, "delivery_id", c->delivery_id);
+	cmdans_u64(&pk, "seq", c->seq);
+	cmdans_str(&pk, "channel", c->channel);
+	cmdans_str(&pk, "account", c->account);
 }
 
 int reply_message_send(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
@@ -465,7 +377,7 @@ int reply_message_send(struct router *r, const void *args, size_t len, msgpack_s
 	} else if (!err[0]) {
 		snprintf(err, errlen, "message.send failed: %s", gw_strerror(rc));
 	}
-	send_args_clear(&c.a);
+	cmdargs_free(send_spec, N_SEND_SPEC, &c.a);
 	send_target_clear(&c.to);
 	return rc;
 }

@@ -13,7 +13,8 @@
  *   sla.c        SLA clocks and their timed events
  *   helpdesk.c   ticket.close / ticket.reopen / ticket.set_priority commands
  *   agents.c     ticket.assign / agent.presence commands
- *   cmdargs.c    reading command arguments (msgpack maps)
+ *   cmdargs.c    reading command arguments, packing command answers
+ *                (msgpack maps)
  *
  * Everything here runs on the router's one thread, inside the batch's write
  * transaction (struct batch, router.h): a function that fails leaves the
@@ -259,6 +260,22 @@ struct cmdarg {
 int cmdargs_parse(const void *data, size_t len, const struct cmdarg *spec, size_t n, void *base,
 		  char *err, size_t errlen);
 void cmdargs_free(const struct cmdarg *spec, size_t n, void *base);
+
+/* --- cmdargs.c: command answers ------------------------------------------- */
+
+/*
+ * The answer map of a command, packed into `pk` (borrowed): cmdans_head
+ * starts a map of `n` entries in all, seq and duplicate (the entries every
+ * once-per-command_id answer has) among them; the caller packs the n - 2
+ * others with the functions below. Keys and values are borrowed. No error
+ * is returned: like the msgpack_pack_* calls they stand for, a buffer out
+ * of memory leaves the answer short.
+ */
+void cmdans_head(msgpack_packer *pk, uint32_t n, uint64_t seq, int dup);
+void cmdans_key(msgpack_packer *pk, const char *key);
+void cmdans_str(msgpack_packer *pk, const char *key, const char *val); /* nil when NULL */
+void cmdans_u64(msgpack_packer *pk, const char *key, uint64_t val);
+void cmdans_bool(msgpack_packer *pk, const char *key, int val);
 
 /* --- shared by the rules (route.c) -------------------------------------- */
 
