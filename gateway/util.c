@@ -234,3 +234,29 @@ int gw_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
 		return 0;
 	return CRYPTO_memcmp(a, b, alen) == 0;
 }
+
+/* utf8_need - the length of the sequence lead byte `c` starts; 0 when `c`
+ * is no lead byte (ASCII, a continuation byte, or never valid). */
+static size_t utf8_need(unsigned char c)
+{
+	if (c >= 0xc0 && c <= 0xdf)
+		return 2;
+	if (c >= 0xe0 && c <= 0xef)
+		return 3;
+	if (c >= 0xf0 && c <= 0xf7)
+		return 4;
+	return 0;
+}
+
+void gw_utf8_trim(char *s)
+{
+	size_t len = strlen(s), i = len, cont = 0;
+
+	/* At most three continuation bytes follow a lead byte. */
+	while (i > 0 && cont < 3 && ((unsigned char)s[i - 1] & 0xc0) == 0x80) {
+		i--;
+		cont++;
+	}
+	if (i > 0 && utf8_need((unsigned char)s[i - 1]) > cont + 1)
+		s[i - 1] = '\0';
+}

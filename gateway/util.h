@@ -62,4 +62,12 @@ char *gw_strdup(const char *s);
  */
 int gw_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 
+/*
+ * gw_utf8_trim - drops, in place, a UTF-8 sequence cut short at the end of
+ * the NUL-terminated `s` (a lead byte without all its continuation bytes),
+ * as a bounded snprintf leaves when its limit falls inside a character.
+ * Everything else, invalid bytes included, is left as it is. No error.
+ */
+void gw_utf8_trim(char *s);
+
 #endif

@@ -55,6 +55,15 @@ static int take(const struct cmdarg *a, const msgpack_object *v, void *base, cha
 	return GW_OK;
 }
 
+/* given_before - the key `key` is also one of the first `i` keys of `map`. */
+static int given_before(const msgpack_object *map, uint32_t i, const char *key)
+{
+	for (uint32_t k = 0; k < i; k++)
+		if (key_is(&map->via.map.ptr[k].key, key))
+			return 1;
+	return 0;
+}
+
 /* missing - a required argument absent, or empty as good as absent. */
 static int missing(const struct cmdarg *a, const void *base)
 {
@@ -83,9 +92,18 @@ int cmdargs_parse(const void *data, size_t len, const struct cmdarg *spec, size_
 	for (uint32_t i = 0; rc == GW_OK && i < u.data.via.map.size; i++) {
 		const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
 
-		for (size_t j = 0; j < n; j++)
-			if (key_is(&kv->key, spec[j].key))
+		for (size_t j = 0; rc == GW_OK && j < n; j++) {
+			if (!key_is(&kv->key, spec[j].key))
+				continue;
+			/* Which of two values counts is not for a parser to guess:
+			 * the later one would silently replace the first. */
+			if (given_before(&u.data, i, spec[j].key)) {
+				snprintf(err, errlen, "%s: given twice", spec[j].key);
+				rc = GW_EPROTO;
+			} else {
 				rc = take(&spec[j], &kv->val, base, err, errlen);
+			}
+		}
 	}
 	for (size_t j = 0; rc == GW_OK && j < n; j++) {
 		if (spec[j].required && missing(&spec[j], base)) {

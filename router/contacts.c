@@ -82,6 +82,24 @@ static int key_is(const msgpack_object *k, const char *s)
 	return k->via.str.size == strlen(s) && memcmp(k->via.str.ptr, s, k->via.str.size) == 0;
 }
 
+/* given_before - the string key at `i` of `map` is also one of its first
+ * `i` keys. A key given twice is refused rather than read twice: the
+ * readers size their arrays by the value they read, so a second value
+ * would be read into room made for the first. */
+static int given_before(const msgpack_object *map, uint32_t i)
+{
+	const msgpack_object *k = &map->via.map.ptr[i].key;
+
+	for (uint32_t j = 0; j < i; j++) {
+		const msgpack_object *e = &map->via.map.ptr[j].key;
+
+		if (e->type == MSGPACK_OBJECT_STR && e->via.str.size == k->via.str.size &&
+		    memcmp(e->via.str.ptr, k->via.str.ptr, k->via.str.size) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* take_str - a msgpack string of at most `max` bytes, UTF-8 without NUL or
  * control characters, into a new string *out; 0 with `why` otherwise. */
 static int take_str(const msgpack_object *o, const char *what, size_t max, char **out,
@@ -170,7 +188,11 @@ static int take_identity(struct contact *c, const char *region, const msgpack_ob
 	for (uint32_t i = 0; ok && i < o->via.map.size; i++) {
 		const msgpack_object_kv *kv = &o->via.map.ptr[i];
 
-		if (kv->key.type == MSGPACK_OBJECT_STR && key_is(&kv->key, "kind"))
+		if (kv->key.type == MSGPACK_OBJECT_STR && given_before(o, i)) {
+			snprintf(why, whylen, "identities.%.*s: given twice",
+				 (int)kv->key.via.str.size, kv->key.via.str.ptr);
+			ok = 0;
+		} else if (kv->key.type == MSGPACK_OBJECT_STR && key_is(&kv->key, "kind"))
 			ok = take_str(&kv->val, "identities.kind", PROTO_MAX_CHANNEL, &kind, why,
 				      whylen);
 		else if (kv->key.type == MSGPACK_OBJECT_STR && key_is(&kv->key, "address"))
@@ -323,8 +345,13 @@ static int take_field(struct contact *c, const char *region, const msgpack_objec
 		return take_identities(c, region, v, why, whylen);
 	if (key_is(k, "attributes"))
 		return take_attrs(c, v, why, whylen);
-	snprintf(why, whylen, "unknown key '%.*s'", (int)(k->via.str.size > 40 ? 40 : k->via.str.size),
-		 k->via.str.ptr);
+	/* The key is the sender's bytes: named only when it is text. */
+	if (proto_utf8_valid(k->via.str.ptr, k->via.str.size))
+		snprintf(why, whylen, "unknown key '%.*s'",
+			 (int)(k->via.str.size > 40 ? 40 : k->via.str.size), k->via.str.ptr);
+	else
+		snprintf(why, whylen, "unknown key (not UTF-8 text)");
+	gw_utf8_trim(why);
 	return 0;
 }
 
@@ -354,9 +381,18 @@ static int read_contact(struct contact *c, const char *region, const msgpack_obj
 		snprintf(why, whylen, "out of memory");
 		return 0;
 	}
-	for (uint32_t i = 0; i < o->via.map.size; i++)
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object *k = &o->via.map.ptr[i].key;
+
+		if (k->type == MSGPACK_OBJECT_STR && given_before(o, i)) {
+			/* Only known keys come this far: a second is the first. */
+			snprintf(why, whylen, "%.*s: given twice", (int)k->via.str.size,
+				 k->via.str.ptr);
+			return 0;
+		}
 		if (!take_field(c, region, &o->via.map.ptr[i], why, whylen))
 			return 0;
+	}
 	if (!c->ref) {
 		snprintf(why, whylen, "ref: missing");
 		return 0;
@@ -379,6 +415,9 @@ static void add_invalid(struct import *im, size_t index, struct contact *c, cons
 	e->ref = c->ref;
 	c->ref = NULL;
 	snprintf(e->reason, sizeof(e->reason), "%s", why);
+	/* Reasons quote the sender's text with byte limits: the answer must
+	 * stay UTF-8 for its reader. */
+	gw_utf8_trim(e->reason);
 	contact_clear(c);
 }
 
@@ -441,7 +480,13 @@ static int read_request(struct import *im, const void *args, size_t len, char *e
 	for (uint32_t i = 0; rc == GW_OK && i < u.data.via.map.size; i++) {
 		const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
 
-		if (kv->key.type == MSGPACK_OBJECT_STR && key_is(&kv->key, "contacts")) {
+		if (kv->key.type != MSGPACK_OBJECT_STR || !key_is(&kv->key, "contacts"))
+			continue;
+		if (found) {
+			/* A second array would be read into the first one's room. */
+			snprintf(err, errlen, "contacts: given twice");
+			rc = GW_EPROTO;
+		} else {
 			found = 1;
 			rc = read_contacts(im, &kv->val, err, errlen);
 		}

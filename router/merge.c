@@ -524,6 +524,7 @@ static int merge_record_init(struct merge_ctx *x, struct batch *b)
 	int rc = route_next_id(b, ROUTE_NEXT_MERGE, &x->m.merge_id);
 
 	snprintf(cause, sizeof(cause), "command %s", x->a.command_id);
+	gw_utf8_trim(cause); /* a cut character would make the event invalid */
 	x->m.source_customer_id = x->src.customer_id;
 	x->m.target_customer_id = x->dst.customer_id;
 	x->m.merged_at = gw_now_ms();
@@ -672,6 +673,9 @@ static int unmerge_txn(struct batch *b, void *arg)
 	x->m.unmerged_at = gw_now_ms();
 	free(x->m.cause);
 	snprintf(cause, sizeof(cause), "unmerge: command %.40s", x->a.command_id);
+	/* %.40s counts bytes: a character cut in two is not UTF-8, and the
+	 * event would be refused every time the command is retried. */
+	gw_utf8_trim(cause);
 	x->m.cause = gw_strdup(cause);
 	if (!x->m.cause)
 		return GW_ENOMEM;

@@ -253,9 +253,10 @@ struct cmdarg {
 /*
  * cmdargs_parse - reads the msgpack map `data` (`len` bytes, borrowed, from
  * the network) into `base` by the `n` specs; unknown keys are ignored.
- * GW_OK, or GW_EPROTO (not one map), GW_ETYPE, GW_ETOOBIG, GW_EMISSING with
- * `err` naming the key. Strings already set in `base` are replaced; free
- * them with cmdargs_free whatever the result.
+ * GW_OK, or GW_EPROTO (not one map, or a key of the specs given twice),
+ * GW_ETYPE, GW_ETOOBIG, GW_EMISSING with `err` naming the key. Strings
+ * already set in `base` are replaced; free them with cmdargs_free whatever
+ * the result.
  */
 int cmdargs_parse(const void *data, size_t len, const struct cmdarg *spec, size_t n, void *base,
 		  char *err, size_t errlen);

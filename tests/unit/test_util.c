@@ -1,10 +1,11 @@
-/* test_util.c - gateway/util.c: random ids. */
+/* test_util.c - gateway/util.c: random ids, UTF-8 trimming. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -65,11 +66,66 @@ static void test_random_id_after_fork(void **state)
 	assert_string_not_equal(mine, theirs);
 }
 
+/* trimmed - gw_utf8_trim of `in` (at most 63 bytes). */
+static const char *trimmed(const char *in)
+{
+	static char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s", in);
+	gw_utf8_trim(buf);
+	return buf;
+}
+
+/* Every character cut after each of its bytes but the last loses them
+ * all; whole it stays, alone or after text. */
+static void test_utf8_trim_cut_characters(void **state)
+{
+	static const char *chars[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+	char in[64];
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(chars) / sizeof(chars[0]); c++) {
+		size_t n = strlen(chars[c]);
+
+		for (size_t cut = 1; cut < n; cut++) {
+			snprintf(in, sizeof(in), "ab%.*s", (int)cut, chars[c]);
+			assert_string_equal(trimmed(in), "ab");
+			snprintf(in, sizeof(in), "%.*s", (int)cut, chars[c]);
+			assert_string_equal(trimmed(in), "");
+			/* After a whole character of the same kind. */
+			snprintf(in, sizeof(in), "%s%.*s", chars[c], (int)cut, chars[c]);
+			assert_string_equal(trimmed(in), chars[c]);
+		}
+		assert_string_equal(trimmed(chars[c]), chars[c]);
+		snprintf(in, sizeof(in), "ab%s", chars[c]);
+		assert_string_equal(trimmed(in), in);
+		snprintf(in, sizeof(in), "%s%s", chars[c], chars[c]);
+		assert_string_equal(trimmed(in), in);
+	}
+}
+
+static void test_utf8_trim_leaves_the_rest(void **state)
+{
+	(void)state;
+	assert_string_equal(trimmed(""), "");
+	assert_string_equal(trimmed("a"), "a");
+	assert_string_equal(trimmed("plain ascii ~"), "plain ascii ~");
+	assert_string_equal(trimmed("caf\xc3\xa9 \xe2\x82\xac" "5"),
+			    "caf\xc3\xa9 \xe2\x82\xac" "5");
+	/* Not a cut character: stray continuation bytes, or a lead byte
+	 * followed by more than it needs, are not this function's to fix. */
+	assert_string_equal(trimmed("a\x80"), "a\x80");
+	assert_string_equal(trimmed("a\x80\x80\x80\x80"), "a\x80\x80\x80\x80");
+	assert_string_equal(trimmed("a\xc3\xa9\xa9"), "a\xc3\xa9\xa9");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_id_format_and_distinct),
 		cmocka_unit_test(test_random_id_after_fork),
+		cmocka_unit_test(test_utf8_trim_cut_characters),
+		cmocka_unit_test(test_utf8_trim_leaves_the_rest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
