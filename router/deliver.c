@@ -13,7 +13,8 @@
  * Any report ends the hand-overs. Statuses only move forward (a late
  * "delivered" after "read" is published but does not lower the state), and
  * each status of a delivery is published once: its status_id
- * "<external_id>:<status>" is deduplicated like any message.status.
+ * "<external_id>:<status>" (the external_id its message.sent's) is
+ * deduplicated like any message.status.
  */
 #include "router/router.h"
 
@@ -306,18 +307,35 @@ void deliver_tick(struct router *r)
 	free(t);
 }
 
+/* sent_id - the external_id of the delivery's message.sent (reply.c makes
+ * it); "reply-<delivery_id>", what it was before ids had a random part,
+ * when the event cannot be read. */
+static void sent_id(struct batch *b, const struct store_delivery *dv, char *ext, size_t len)
+{
+	struct proto_event ev;
+
+	if (store_eventlog_decode(b->txn, dv->seq, &ev) == GW_OK) {
+		if (ev.type == PROTO_T_MESSAGE_SENT && ev.u.message.external_id &&
+		    strlen(ev.u.message.external_id) < len)
+			snprintf(ext, len, "%s", ev.u.message.external_id);
+		proto_event_clear(&ev);
+	}
+	if (!ext[0])
+		snprintf(ext, len, "reply-%llu", (unsigned long long)dv->delivery_id);
+}
+
 int deliver_emit_status(struct batch *b, const struct store_delivery *dv, const char *status,
 			const char *reason, enum route_result *res)
 {
 	struct proto_event ev;
 	struct proto_status *s = &ev.u.status;
-	char ext[64], sid[96];
+	char ext[PROTO_MAX_EXTERNAL_ID + 1] = "", sid[PROTO_MAX_EXTERNAL_ID + 32];
 	int rc;
 
 	rc = proto_event_init(&ev, PROTO_T_MESSAGE_STATUS);
 	if (rc)
 		return rc;
-	snprintf(ext, sizeof(ext), "reply-%llu", (unsigned long long)dv->delivery_id);
+	sent_id(b, dv, ext, sizeof(ext));
 	snprintf(sid, sizeof(sid), "%s:%s", ext, status);
 	s->channel = gw_strdup(dv->channel);
 	s->account = gw_strdup(dv->account);

@@ -8,12 +8,20 @@
  *             command again answers that first result and does nothing
  *   customer  the ticket's, or the one named
  *   address   from the customer's last inbound message on the channel (by
- *             default the channel of its last inbound message at all): its
- *             sender is the address, its account the account that replies
- *   events    message.sent (routed as any message.sent: thread, open ticket,
- *             ticket.updated), message.status "queued", and for the first
- *             reply of a ticket a ticket.updated with first_response_at set
- *             (its first-response SLA clock stopped)
+ *             default the ticket's channel when a ticket is named, else the
+ *             channel of its last inbound message at all): its sender is
+ *             the address, its account the account that replies
+ *   id        external_id "reply-<delivery_id>-<event id>", the event id
+ *             the message.sent's own (32 random hex digits): the dedup
+ *             table holds the router's ids and the connectors' in one key
+ *             space, and an id a client cannot guess is one it cannot take
+ *             first (which would fail every later reply as a duplicate) nor
+ *             find taken (its own message dropped as a duplicate)
+ *   events    message.sent (routed as any message.sent, but filed in the
+ *             named ticket: thread, ticket, ticket.updated), message.status
+ *             "queued", and for the first reply of an open ticket a
+ *             ticket.updated with first_response_at set (that ticket's
+ *             first-response SLA clock stopped)
  *   delivery  delivery_id -> pending, until the connector reports
  */
 #include "router/router.h"
@@ -46,7 +54,8 @@ struct send_ctx {
 	struct send_args a;
 	struct send_target to;
 	uint64_t delivery_id, seq;
-	uint64_t ticket_id; /* the open ticket the reply joined, 0: none */
+	uint64_t ticket_id; /* the ticket the reply joined, 0: none */
+	char *ticket_channel; /* the named ticket's channel, NULL: none named */
 	int64_t sent_at;    /* its message.sent's ts */
 	char channel[PROTO_MAX_CHANNEL + 1], account[PROTO_MAX_ACCOUNT + 1];
 	char *err;
@@ -143,10 +152,12 @@ static int inbound_at(struct store_txn *txn, uint64_t seq, const char *channel,
 	return rc;
 }
 
-/* find_target - the customer's last inbound message (on a.channel if set). */
+/* find_target - the customer's last inbound message on a.channel if set,
+ * else on the named ticket's channel, else on any. */
 static int find_target(struct send_ctx *c, struct store_txn *txn, uint64_t customer_id,
 		       uint64_t thread_id)
 {
+	const char *channel = c->a.channel ? c->a.channel : c->ticket_channel;
 	struct ring *r = calloc(1, sizeof(*r));
 	int rc, found = 0;
 
@@ -154,19 +165,20 @@ static int find_target(struct send_ctx *c, struct store_txn *txn, uint64_t custo
 		return GW_ENOMEM;
 	rc = store_thread_scan(txn, thread_id, SIZE_MAX, ring_add, r);
 	for (size_t i = 0; rc == GW_OK && !found && i < r->n && i < REPLY_SCAN_LAST; i++)
-		rc = inbound_at(txn, r->seq[(r->n - 1 - i) % REPLY_SCAN_LAST], c->a.channel,
+		rc = inbound_at(txn, r->seq[(r->n - 1 - i) % REPLY_SCAN_LAST], channel,
 				&c->to, &found);
 	free(r);
 	if (rc == GW_OK && !found) {
 		snprintf(c->err, c->errlen, "customer %llu has no known address%s%s: no inbound "
 			 "message to reply to", (unsigned long long)customer_id,
-			 c->a.channel ? " on channel " : "", c->a.channel ? c->a.channel : "");
+			 channel ? " on channel " : "", channel ? channel : "");
 		rc = GW_EINVAL;
 	}
 	return rc;
 }
 
-/* resolve_customer - the customer the command names, into `cust`. */
+/* resolve_customer - the customer the command names, into `cust`; a
+ * ticket named, its channel into c->ticket_channel. */
 static int resolve_customer(struct send_ctx *c, struct store_txn *txn,
 			    struct proto_customer *cust)
 {
@@ -179,6 +191,8 @@ static int resolve_customer(struct send_ctx *c, struct store_txn *txn,
 		memset(&t, 0, sizeof(t));
 		rc = store_ticket_get(txn, c->a.ticket_id, &t);
 		id = t.customer_id;
+		if (rc == GW_OK && t.channel && !(c->ticket_channel = gw_strdup(t.channel)))
+			rc = GW_ENOMEM;
 		proto_ticket_clear(&t);
 		if (rc == GW_ENOTFOUND)
 			snprintf(c->err, c->errlen, "no ticket %llu",
@@ -225,7 +239,7 @@ static int fill_sent(struct send_ctx *c, struct proto_event *ev)
 	struct proto_message *m = &ev->u.message;
 	char ext[64];
 
-	snprintf(ext, sizeof(ext), "reply-%llu", (unsigned long long)c->delivery_id);
+	snprintf(ext, sizeof(ext), "reply-%llu-%s", (unsigned long long)c->delivery_id, ev->id);
 	m->channel = gw_strdup(c->to.channel);
 	m->account = gw_strdup(c->to.account);
 	m->external_id = gw_strdup(ext);
@@ -261,9 +275,9 @@ static int emit_reply(struct send_ctx *c, struct batch *b)
 	if (rc == GW_OK)
 		rc = fill_sent(c, &ev);
 	if (rc == GW_OK)
-		rc = route_message(b, &ev, &res);
+		rc = route_reply(b, &ev, c->a.ticket_id, &res);
 	if (rc == GW_OK && res != ROUTE_STORED)
-		rc = GW_EEXIST; /* a reply id taken: the id counter went back */
+		rc = GW_EEXIST; /* a random id taken: the event ids repeat */
 	c->seq = ev.seq;
 	c->ticket_id = ev.u.message.ticket_id;
 	c->sent_at = ev.ts;
@@ -286,9 +300,10 @@ static int emit_reply(struct send_ctx *c, struct batch *b)
 }
 
 /*
- * first_reply - the reply joined an open ticket: when it is the ticket's
- * first, it stops the first-response clock (sla.c), and the ticket says so
- * in a ticket.updated.
+ * first_reply - the reply joined a ticket: when the ticket is open and this
+ * is its first reply, it stops the first-response clock (sla.c), and the
+ * ticket says so in a ticket.updated. A closed ticket's clocks stopped when
+ * it closed.
  */
 static int first_reply(struct send_ctx *c, struct batch *b)
 {
@@ -299,7 +314,7 @@ static int first_reply(struct send_ctx *c, struct batch *b)
 		return GW_OK;
 	memset(&t, 0, sizeof(t));
 	rc = store_ticket_get(b->txn, c->ticket_id, &t);
-	if (rc == GW_OK && !t.first_response_at) {
+	if (rc == GW_OK && !t.first_response_at && t.status && strcmp(t.status, "open") == 0) {
 		rc = sla_first_reply(b, &t, c->sent_at);
 		if (rc == GW_OK)
 			rc = store_ticket_put(b->txn, &t);
@@ -379,5 +394,6 @@ int reply_message_send(struct router *r, const void *args, size_t len, msgpack_s
 	}
 	cmdargs_free(send_spec, N_SEND_SPEC, &c.a);
 	send_target_clear(&c.to);
+	free(c.ticket_channel);
 	return rc;
 }

@@ -14,10 +14,11 @@
  *   dedup      as above, in the same table
  *   customer   the recipient (channel, to.address), created if unknown
  *   ticket     the customer's open ticket in the channel's scope, if any
- *              (thread_open_ticket); an outbound message never opens a
- *              ticket and is not a customer message
+ *              (thread_open_ticket), or for a reply the router made
+ *              (route_reply) the ticket it answers; an outbound message
+ *              never opens or reopens a ticket and is not a customer message
  *   events     customer.created (new customer), message.sent, and
- *              ticket.updated when it joined an open ticket
+ *              ticket.updated when it joined a ticket
  * message.status, message.edited, message.deleted: route_update.c.
  */
 #include "router/router.h"
@@ -186,7 +187,8 @@ static int announce_ticket(struct batch *b, struct proto_message *m,
 }
 
 /*
- * join_open_ticket - the outbound message `msg` joins the open ticket `t`:
+ * join_open_ticket - the outbound message `msg` joins ticket `t` (open, or
+ * the one a reply of route_reply answers):
  * its history, count and time, then ticket.updated. last_message_seq stays
  * the customer's last message.
  */
@@ -267,8 +269,26 @@ static int dedup_seen(struct batch *b, const struct proto_message *m, int *seen)
 	return rc == GW_ENOTFOUND ? GW_OK : rc;
 }
 
-/* route_sent - an outbound message (message.sent). */
-static int route_sent(struct batch *b, struct proto_event *msg, enum route_result *result)
+/* sent_ticket - the ticket an outbound message to customer `c` joins:
+ * ticket `named` when it is c's (open or closed), else c's open ticket in
+ * the channel's scope; t->ticket_id 0 for none. */
+static int sent_ticket(struct batch *b, const struct proto_customer *c, const char *channel,
+		       uint64_t named, struct proto_ticket *t)
+{
+	int rc = named ? store_ticket_get(b->txn, named, t) : GW_ENOTFOUND;
+
+	if (rc == GW_OK && t->customer_id == c->customer_id)
+		return GW_OK;
+	proto_ticket_clear(t);
+	memset(t, 0, sizeof(*t));
+	if (rc != GW_OK && rc != GW_ENOTFOUND)
+		return rc;
+	return thread_open_ticket(b, c, channel, t);
+}
+
+/* route_sent - an outbound message (message.sent), `named` as route_reply. */
+static int route_sent(struct batch *b, struct proto_event *msg, uint64_t named,
+		      enum route_result *result)
 {
 	struct proto_message *m = &msg->u.message;
 	struct proto_customer c;
@@ -290,7 +310,7 @@ static int route_sent(struct batch *b, struct proto_event *msg, enum route_resul
 	}
 	rc = identity_resolve(b, m->channel, m->to, &c, &created);
 	if (rc == GW_OK)
-		rc = thread_open_ticket(b, &c, m->channel, &t);
+		rc = sent_ticket(b, &c, m->channel, named, &t);
 	if (rc == GW_OK)
 		rc = file_in_thread(b, msg, &c, created, &t);
 	if (rc == GW_OK)
@@ -354,8 +374,14 @@ out:
 int route_message(struct batch *b, struct proto_event *msg, enum route_result *result)
 {
 	if (msg->type == PROTO_T_MESSAGE_SENT)
-		return route_sent(b, msg, result);
+		return route_sent(b, msg, 0, result);
 	return route_received(b, msg, result);
+}
+
+int route_reply(struct batch *b, struct proto_event *msg, uint64_t ticket_id,
+		enum route_result *result)
+{
+	return route_sent(b, msg, ticket_id, result);
 }
 
 /*

@@ -125,6 +125,16 @@ int route_event(struct batch *b, struct proto_event *ev, enum route_result *resu
 int route_message(struct batch *b, struct proto_event *msg, enum route_result *result);
 
 /*
+ * route_reply - a message.sent the router made (message.send): routed as
+ * route_message routes it, but filed in ticket `ticket_id` when that is a
+ * ticket of the recipient, open or closed (never reopened); with 0, or a
+ * ticket that is not the recipient's, in the recipient's open ticket. The
+ * same results and errors as route_message.
+ */
+int route_reply(struct batch *b, struct proto_event *msg, uint64_t ticket_id,
+		enum route_result *result);
+
+/*
  * route_status - message.status: deduplicates by status_id and, when
  * external_id names a stored message, sets message_seq, customer_id and
  * ticket_id from it; emits message.status (also for an unknown message).
@@ -179,7 +189,11 @@ struct deliver *router_deliver(struct router *r);
  * reply_message_send - serves message.send with the msgpack `args`
  * (borrowed): in one transaction, a message.sent to the customer, a
  * message.status "queued" and a pending delivery; or, for a command_id seen
- * before, the first result again. Packs {delivery_id, seq, channel, account}
+ * before, the first result again. A reply to a ticket goes out on the
+ * ticket's channel unless `channel` says otherwise, is filed in that ticket
+ * (route_reply) and stops that ticket's first-response clock; its
+ * external_id is "reply-<delivery_id>-<random hex>", an id no client
+ * chooses by accident. Packs {delivery_id, seq, channel, account}
  * into `out` and sets *delivery_id. Errors: GW_EMISSING, GW_ETYPE,
  * GW_ETOOBIG, GW_EPROTO (arguments), GW_ENOTFOUND (no such ticket or
  * customer), GW_EINVAL (no address on that channel), store errors; `err`

@@ -27,9 +27,13 @@
  * message goes to the open one, so that a scope never has two.
  *
  * Chat resume: a reply_to entry "chat:<sender address>" names the sender's
- * chat conversation; thread_filed keeps, under that key of the dedup
- * table, the conversation's latest message and ticket, so that the next
- * message of the conversation finds its ticket as a reply would.
+ * chat conversation; thread_filed keeps the conversation's latest message
+ * and ticket in the dedup table, so that the next message of the
+ * conversation finds its ticket as a reply would. The key is (channel
+ * "<channel>#conv", account, "chat:<address>"): channel names never hold a
+ * '#', so no message id a connector hands over can take or overwrite it (a
+ * message whose id is "chat:bob" is not a duplicate of bob's conversation).
+ * Keys written before, under the message's own channel, are still read.
  */
 #include "router/router.h"
 
@@ -45,6 +49,7 @@
 #define SCOPE_CHANNEL "channel"
 #define CHAT_PREFIX "chat:"
 #define CHAT_PREFIX_LEN 5
+#define CONV_SUFFIX "#conv" /* the dedup namespace of conversations */
 #define TOKEN_MAX_DIGITS 18 /* always fits in a uint64_t */
 #define DUP_MIN_TEXT 12     /* "ok thanks" and the like are said twice on purpose */
 #define HOUR_MS (3600LL * 1000)
@@ -79,6 +84,29 @@ static void utf8_cut(char *s, size_t max)
 	s[n] = '\0';
 }
 
+/*
+ * utf8_tail - drops an incomplete character from the end of `s`: what a
+ * truncating snprintf leaves when the cut falls inside a multi-byte
+ * character (the text before is valid UTF-8, the message was validated).
+ * A complete last character, or none cut, leaves `s` as it is.
+ */
+static void utf8_tail(char *s)
+{
+	size_t n = strlen(s), i = n, need;
+	unsigned char lead;
+
+	while (i > 0 && n - i < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+		i--;
+	if (i == 0)
+		return;
+	lead = (unsigned char)s[i - 1];
+	if (lead < 0x80)
+		return;
+	need = (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : 4;
+	if (n - (i - 1) < need)
+		s[i - 1] = '\0';
+}
+
 /* claim - names the rule that placed the message and why (after what
  * earlier rules passed over). GW_OK or GW_ENOMEM. */
 static int claim(struct place *pl, const char *rule, const char *fmt, ...)
@@ -92,7 +120,9 @@ static int claim(struct place *pl, const char *rule, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	utf8_tail(why);
 	snprintf(all, sizeof(all), "%s%s", pl->declined, why);
+	utf8_tail(all);
 	utf8_cut(all, PROTO_MAX_SHORT);
 	free(m->thread_rule);
 	free(m->thread_reason);
@@ -115,6 +145,7 @@ static int warn(struct proto_message *m, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	utf8_tail(line);
 	utf8_cut(line, PROTO_MAX_EXTERNAL_ID);
 	v = realloc(m->warnings, (m->warnings_len + 1) * sizeof(*v));
 	if (!v)
@@ -370,14 +401,18 @@ static int within_window(const struct place *pl, const struct proto_ticket *t)
 	return pl->window_ms > 0 && t->closed_at > 0 && pl->now - t->closed_at <= pl->window_ms;
 }
 
-/* note_declined - remembers why a named ticket was passed over. */
+/* note_declined - remembers why a named ticket was passed over; what does
+ * not fit is cut, at a character's end (`what` holds provider ids), and
+ * once full no more is noted. */
 static void note_declined(struct place *pl, const char *what, uint64_t open)
 {
 	size_t n = strlen(pl->declined);
 
+	if (n + 4 >= sizeof(pl->declined)) /* a cut drops at most 3 bytes */
+		return;
 	snprintf(pl->declined + n, sizeof(pl->declined) - n,
 		 "%s, closed while ticket %llu is open; ", what, (unsigned long long)open);
-	utf8_cut(pl->declined, sizeof(pl->declined) - 1);
+	utf8_tail(pl->declined);
 }
 
 /*
@@ -435,14 +470,30 @@ static void foreign(const struct place *pl, const struct proto_ticket *t, const 
 
 /* --- rule 1: reply references ---------------------------------------------------- */
 
+/* conv_channel - the dedup channel of `channel`'s chat conversations.
+ * GW_OK, or GW_ETOOBIG for a channel longer than channel names are. */
+static int conv_channel(char *buf, size_t len, const char *channel)
+{
+	int n = snprintf(buf, len, "%s" CONV_SUFFIX, channel);
+
+	return n >= 0 && (size_t)n < len ? GW_OK : GW_ETOOBIG;
+}
+
 /* ref_lookup - the message and ticket of id `id` on the message's channel:
- * under its account, then as a key valid in every account (an email's
- * Message-ID). *ticket 0: unknown, or a message filed without a ticket. */
+ * a chat conversation's latest, under its account, then as a key valid in
+ * every account (an email's Message-ID). *ticket 0: unknown, or a message
+ * filed without a ticket. */
 static int ref_lookup(struct place *pl, const char *id, uint64_t *seq, uint64_t *ticket)
 {
 	const struct proto_message *m = pl->m;
-	int rc = store_dedup_get_ref(pl->b->txn, m->channel, m->account, id, seq, ticket);
+	char conv[PROTO_MAX_CHANNEL + sizeof(CONV_SUFFIX)];
+	int rc = GW_ENOTFOUND;
 
+	if (strncmp(id, CHAT_PREFIX, CHAT_PREFIX_LEN) == 0 &&
+	    conv_channel(conv, sizeof(conv), m->channel) == GW_OK)
+		rc = store_dedup_get_ref(pl->b->txn, conv, m->account, id, seq, ticket);
+	if (rc == GW_ENOTFOUND)
+		rc = store_dedup_get_ref(pl->b->txn, m->channel, m->account, id, seq, ticket);
 	if (rc == GW_ENOTFOUND)
 		rc = store_dedup_get_ref(pl->b->txn, m->channel, "", id, seq, ticket);
 	if (rc == GW_ENOTFOUND || rc == GW_ETOOBIG) {
@@ -482,6 +533,7 @@ static int reference_one(struct place *pl, const char *id, int *warned, int *don
 	else
 		snprintf(what, sizeof(what), "reply_to <%s> is message %llu of ticket %llu", id,
 			 (unsigned long long)seq, (unsigned long long)tid);
+	utf8_tail(what); /* sized to fit; cut cleanly should the limits change */
 	rc = take_named(pl, &t, "reply_reference", what, done);
 out:
 	proto_ticket_clear(&t);
@@ -800,18 +852,23 @@ static int recent_keep(struct batch *b, const struct proto_event *msg, struct pr
 
 /* chat_keep - a message naming its sender's conversation ("chat:<from>")
  * is the conversation's latest: the next one finds its ticket. Only the
- * sender's own: naming someone else's conversation must not move it. */
+ * sender's own: naming someone else's conversation must not move it. Kept
+ * under the conversations' channel, apart from the message ids. */
 static int chat_keep(struct batch *b, const struct proto_event *msg, const struct proto_ticket *t)
 {
 	const struct proto_message *m = &msg->u.message;
+	char conv[PROTO_MAX_CHANNEL + sizeof(CONV_SUFFIX)];
 
 	for (size_t i = 0; i < m->reply_to_len; i++) {
 		const char *id = m->reply_to[i];
 
-		if (strncmp(id, CHAT_PREFIX, CHAT_PREFIX_LEN) == 0 && m->from.address &&
-		    strcmp(id + CHAT_PREFIX_LEN, m->from.address) == 0)
-			return store_dedup_set_ref(b->txn, m->channel, m->account, id, msg->seq,
-						   t->ticket_id);
+		if (strncmp(id, CHAT_PREFIX, CHAT_PREFIX_LEN) != 0 || !m->from.address ||
+		    strcmp(id + CHAT_PREFIX_LEN, m->from.address) != 0)
+			continue;
+		/* A channel longer than channel names are has no conversations. */
+		if (conv_channel(conv, sizeof(conv), m->channel) != GW_OK)
+			return GW_OK;
+		return store_dedup_set_ref(b->txn, conv, m->account, id, msg->seq, t->ticket_id);
 	}
 	return GW_OK;
 }

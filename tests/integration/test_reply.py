@@ -57,13 +57,18 @@ class Reply(GatewayTestCase):
         return p if not check else gwtest.json.loads(p.stdout)
 
     def wait_status(self, bus, ext, status):
-        """The message.status `status` about `ext` (waits for it)."""
+        """The message.status `status` about reply `ext` ("reply-<delivery
+        id>", the id's random part left out; waits for it)."""
+        pat = re.compile(re.escape(ext) + r"-[0-9a-f]{32}")
+
+        def match(m):
+            return bool(pat.fullmatch(m.get("external_id") or "")) and \
+                m.get("status") == status
+
         def find(c):
-            return any(t == "message.status" and m.get("external_id") == ext and
-                       m.get("status") == status for _, t, m in c.snapshot())
+            return any(t == "message.status" and match(m) for _, t, m in c.snapshot())
         bus.wait_for(find, tmo(20), f"message.status {status} of {ext}")
-        return [m for _, t, m in bus.snapshot() if t == "message.status" and
-                m.get("external_id") == ext and m.get("status") == status]
+        return [m for _, t, m in bus.snapshot() if t == "message.status" and match(m)]
 
     def test_send_queued_then_failed_and_idempotent(self):
         bus = self.start_consumer(self.gw)
@@ -78,7 +83,7 @@ class Reply(GatewayTestCase):
         sent = bus.event(res["seq"])
         self.assertEqual(sent[0], "message.sent", sent)
         sent = sent[1]
-        self.assertEqual(sent["external_id"], "reply-1")
+        self.assertRegex(sent["external_id"], r"^reply-1-[0-9a-f]{32}$")
         self.assertEqual(sent["direction"], "outbound")
         self.assertEqual(sent["to"]["address"], SENDER)
         self.assertEqual(sent["from"], {"address": INSTANCE, "name": "Ann"})
@@ -86,6 +91,7 @@ class Reply(GatewayTestCase):
         self.assertEqual(sent["ticket_id"], m["ticket_id"])
         queued = self.wait_status(bus, "reply-1", "queued")
         self.assertEqual(queued[0]["message_seq"], res["seq"])
+        self.assertEqual(queued[0]["external_id"], sent["external_id"])
         failed = self.wait_status(bus, "reply-1", "failed")
         self.assertEqual(len(failed), 1, failed)
         self.assertEqual(failed[0]["errors"][0]["title"], CANNOT)

@@ -739,6 +739,86 @@ static void test_chat_resume(void **state)
 	fx_close(&f);
 }
 
+/* The conversations the router keeps and the ids connectors hand over
+ * live apart: neither takes the other's place. */
+static void test_chat_keys_apart(void **state)
+{
+	struct fx f;
+	struct out o, b1, b2;
+	char want[160];
+
+	(void)state;
+	fx_open(&f, "customer", 600, NULL, 0);
+	route_msg(&f, &(struct msg){.channel = "api", .ext = "b-1", .from = "bob",
+				    .reply_to = {"chat:bob"}, .text = "first words"}, &b1);
+	/* A message whose id is the conversation's key: no duplicate. */
+	route_msg(&f, &(struct msg){.channel = "api", .ext = "chat:bob", .from = "carol",
+				    .text = "a client's own id"}, &o);
+	assert_int_equal(o.res, ROUTE_STORED);
+	/* A message of that id first, then dan's conversation: both kept. */
+	route_msg(&f, &(struct msg){.channel = "api", .ext = "chat:dan", .from = "erin",
+				    .text = "erin's message"}, &o);
+	assert_int_equal(o.res, ROUTE_STORED);
+	route_msg(&f, &(struct msg){.channel = "api", .ext = "d-1", .from = "dan",
+				    .reply_to = {"chat:dan"}, .text = "dan here"}, &o);
+	assert_int_equal(o.res, ROUTE_STORED);
+	route_msg(&f, &(struct msg){.channel = "api", .ext = "chat:dan", .from = "erin",
+				    .text = "erin's message"}, &o);
+	assert_int_equal(o.res, ROUTE_DUPLICATE);
+	/* bob's conversation still resumes in its ticket. */
+	route_msg(&f, &(struct msg){.channel = "api", .ext = "b-2", .from = "bob",
+				    .reply_to = {"chat:bob"}, .text = "more words"}, &b2);
+	expect(&b2, "reply_reference",
+	       fmt(want, sizeof(want), "chat conversation bob was last in ticket %llu "
+		   "(message %llu)", (unsigned long long)b1.ticket, (unsigned long long)b1.seq));
+	fx_close(&f);
+}
+
+/* utf8_valid - whether `s` is well-formed UTF-8 (no overlong or surrogate
+ * checks: only whether characters are whole, which a cut breaks). */
+static int utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
+			 : (*p & 0xF8) == 0xF0 ? 4 : 0;
+
+		if (!n)
+			return 0;
+		for (size_t i = 1; i < n; i++)
+			if ((p[i] & 0xC0) != 0x80)
+				return 0;
+		p += n;
+	}
+	return 1;
+}
+
+/* Ids of multi-byte characters naming a closed ticket while another is
+ * open: what the rules passed over is cut at a character's end. */
+static void test_declined_multibyte(void **state)
+{
+	struct fx f;
+	struct out a, b, o;
+	char id[62 * 3 + 1] = "";
+
+	(void)state;
+	for (int i = 0; i < 62; i++)
+		strcat(id, "\xe2\x82\xac"); /* U+20AC EURO SIGN */
+	fx_open(&f, "customer", 600, NULL, 0);
+	route_msg(&f, &(struct msg){.ext = id, .from = ANA}, &a);
+	close_ticket(&f, a.ticket, 200 * HOUR);
+	route_msg(&f, &(struct msg){.ext = "m2@x", .from = ANA}, &b);
+	assert_int_not_equal(b.ticket, a.ticket);
+	route_msg(&f, &(struct msg){.ext = "m3@x", .from = ANA,
+				    .reply_to = {id, id, id, id}}, &o);
+	assert_int_equal(o.res, ROUTE_STORED);
+	expect(&o, "open_ticket", "closed while ticket");
+	assert_int_equal(o.ticket, b.ticket);
+	assert_true(utf8_valid(o.reason));
+	fx_close(&f);
+}
+
 /* --- the customer's lists ------------------------------------------------------- */
 
 static void test_closed_reopened_lists(void **state)
@@ -799,6 +879,8 @@ int main(void)
 		cmocka_unit_test(test_scope_customer_across_channels),
 		cmocka_unit_test(test_reopen_window),
 		cmocka_unit_test(test_chat_resume),
+		cmocka_unit_test(test_chat_keys_apart),
+		cmocka_unit_test(test_declined_multibyte),
 		cmocka_unit_test(test_closed_reopened_lists),
 	};
 

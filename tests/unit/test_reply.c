@@ -1,0 +1,333 @@
+/*
+ * test_reply.c - the message.send command (router/reply.c) on a real
+ * router store, without sockets: messages are routed and commands run in
+ * the router's own transactions, and the event log is read back.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <msgpack.h>
+
+#include "gateway/err.h"
+#include "router/router.h"
+#include "store/store.h"
+
+struct fx {
+	char dir[64];
+	char ingest[128], publish[128], command[128];
+	struct gw_config cfg;
+	struct router *r;
+};
+
+/* fx_open - a router in a temporary folder, threading scope `scope`. */
+static void fx_open(struct fx *f, const char *scope)
+{
+	char err[256];
+
+	memset(f, 0, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/gw-test-reply-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->ingest, sizeof(f->ingest), "ipc://%s/ingest", f->dir);
+	snprintf(f->publish, sizeof(f->publish), "ipc://%s/pub", f->dir);
+	snprintf(f->command, sizeof(f->command), "ipc://%s/cmd", f->dir);
+	f->cfg.state_dir = f->dir;
+	f->cfg.router.ingest = f->ingest;
+	f->cfg.router.publish = f->publish;
+	f->cfg.router.command = f->command;
+	f->cfg.router.batch_max = 64;
+	f->cfg.router.heartbeat_ms = 100;
+	f->cfg.router.map_size_mb = 64;
+	f->cfg.router.publish_hwm = 100000;
+	f->cfg.router.delivery_timeout_ms = 60000;
+	/* The routing defaults, without language models (not needed here). */
+	assert_int_equal(gw_config_routing_defaults(&f->cfg.routing, err, sizeof(err)), GW_OK);
+	for (size_t i = 0; i < f->cfg.routing.languages.n; i++)
+		free(f->cfg.routing.languages.v[i]);
+	free(f->cfg.routing.languages.v);
+	f->cfg.routing.languages.v = NULL;
+	f->cfg.routing.languages.n = 0;
+	free(f->cfg.routing.scope);
+	f->cfg.routing.scope = strdup(scope);
+	assert_non_null(f->cfg.routing.scope);
+	assert_int_equal(router_create(&f->cfg, &f->r), GW_OK);
+}
+
+static void fx_close(struct fx *f)
+{
+	char cmd[128];
+
+	router_destroy(f->r);
+	gw_config_routing_free(&f->cfg.routing);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* --- messages and commands ----------------------------------------------- */
+
+struct routed {
+	struct proto_event *ev;
+	enum route_result res;
+};
+
+static int route_txn(struct batch *b, void *arg)
+{
+	struct routed *x = arg;
+
+	return route_event(b, x->ev, &x->res);
+}
+
+/* inbound - routes a customer's message; its result, ticket and customer. */
+static enum route_result inbound(struct fx *f, const char *channel, const char *account,
+				 const char *ext, const char *from, uint64_t *ticket,
+				 uint64_t *customer)
+{
+	struct proto_event ev;
+	struct routed x = {&ev, ROUTE_DUPLICATE};
+
+	assert_int_equal(proto_event_init(&ev, PROTO_T_MESSAGE_RECEIVED), GW_OK);
+	ev.u.message.channel = strdup(channel);
+	ev.u.message.account = strdup(account);
+	ev.u.message.external_id = strdup(ext);
+	ev.u.message.received_at = 1700000000000;
+	ev.u.message.from.address = strdup(from);
+	ev.u.message.text = strdup(ext); /* distinct texts: no duplicate rule */
+	assert_int_equal(router_txn(f->r, route_txn, &x), GW_OK);
+	if (ticket)
+		*ticket = ev.u.message.ticket_id;
+	if (customer)
+		*customer = ev.u.message.customer_id;
+	proto_event_clear(&ev);
+	return x.res;
+}
+
+static void pack_str(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+/* reply_send - message.send; 0 for ticket_id / customer_id, NULL for channel:
+ * not given. Returns its error code; *delivery its delivery id. */
+static int reply_send(struct fx *f, const char *command_id, uint64_t ticket_id,
+		      uint64_t customer_id, const char *channel, uint64_t *delivery)
+{
+	msgpack_sbuffer args, out;
+	msgpack_packer pk;
+	char err[256];
+	int rc;
+
+	msgpack_sbuffer_init(&args);
+	msgpack_sbuffer_init(&out);
+	msgpack_packer_init(&pk, &args, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2 + (ticket_id != 0) + (customer_id != 0) + (channel != NULL));
+	pack_str(&pk, "command_id");
+	pack_str(&pk, command_id);
+	pack_str(&pk, "text");
+	pack_str(&pk, "Thanks, we are on it.");
+	if (ticket_id) {
+		pack_str(&pk, "ticket_id");
+		msgpack_pack_uint64(&pk, ticket_id);
+	}
+	if (customer_id) {
+		pack_str(&pk, "customer_id");
+		msgpack_pack_uint64(&pk, customer_id);
+	}
+	if (channel) {
+		pack_str(&pk, "channel");
+		pack_str(&pk, channel);
+	}
+	rc = reply_message_send(f->r, args.data, args.size, &out, delivery, err, sizeof(err));
+	if (rc)
+		print_message("message.send %s: %s\n", command_id, err);
+	msgpack_sbuffer_destroy(&args);
+	msgpack_sbuffer_destroy(&out);
+	return rc;
+}
+
+/* --- reading the store ------------------------------------------------------- */
+
+static uint64_t head(struct fx *f)
+{
+	struct store_txn *txn;
+	uint64_t seq;
+
+	assert_int_equal(store_txn_begin(router_store(f->r), 1, &txn), GW_OK);
+	assert_int_equal(store_eventlog_head(txn, &seq), GW_OK);
+	store_txn_abort(txn);
+	return seq;
+}
+
+/* event_after - the first event of `type` after seq `from`, into `ev`. */
+static void event_after(struct fx *f, uint64_t from, enum proto_type type,
+			struct proto_event *ev)
+{
+	struct store_txn *txn;
+	uint64_t last;
+
+	assert_int_equal(store_txn_begin(router_store(f->r), 1, &txn), GW_OK);
+	assert_int_equal(store_eventlog_head(txn, &last), GW_OK);
+	for (uint64_t seq = from + 1; seq <= last; seq++) {
+		assert_int_equal(store_eventlog_decode(txn, seq, ev), GW_OK);
+		if (ev->type == type) {
+			store_txn_abort(txn);
+			return;
+		}
+		proto_event_clear(ev);
+	}
+	store_txn_abort(txn);
+	fail_msg("no %s after seq %llu", proto_type_name(type), (unsigned long long)from);
+}
+
+static void ticket(struct fx *f, uint64_t id, struct proto_ticket *t)
+{
+	struct store_txn *txn;
+
+	memset(t, 0, sizeof(*t));
+	assert_int_equal(store_txn_begin(router_store(f->r), 1, &txn), GW_OK);
+	assert_int_equal(store_ticket_get(txn, id, t), GW_OK);
+	store_txn_abort(txn);
+}
+
+/* link - (channel, address) is customer `id` too. */
+static void link_identity(struct fx *f, const char *channel, const char *address, uint64_t id)
+{
+	struct store_txn *txn;
+
+	assert_int_equal(store_txn_begin(router_store(f->r), 0, &txn), GW_OK);
+	assert_int_equal(store_identity_put(txn, channel, address, id), GW_OK);
+	assert_int_equal(store_txn_commit(txn), GW_OK);
+}
+
+/* is_reply_id - "reply-<delivery_id>-<32 lowercase hex digits>". */
+static int is_reply_id(const char *s, unsigned long long delivery_id)
+{
+	char prefix[32];
+	size_t n = (size_t)snprintf(prefix, sizeof(prefix), "reply-%llu-", delivery_id);
+
+	if (strncmp(s, prefix, n) != 0 || strlen(s) != n + 32)
+		return 0;
+	return strspn(s + n, "0123456789abcdef") == 32;
+}
+
+/* --- tests ------------------------------------------------------------------- */
+
+/*
+ * A client's message ids and the replies' ids share the dedup table of a
+ * channel and account: a client id "reply-1" neither blocks the replies
+ * (each one a "duplicate" of it) nor is a reply's id taken from a client.
+ */
+static void test_reply_ids_apart(void **state)
+{
+	struct fx f;
+	struct proto_event sent, st;
+	uint64_t tk, cust, delivery, from;
+	char sid[128];
+
+	(void)state;
+	fx_open(&f, "customer");
+	assert_int_equal(inbound(&f, "api", "acct", "in-1", "+1555", &tk, &cust), ROUTE_STORED);
+	/* The client names a message as the first reply used to be named. */
+	assert_int_equal(inbound(&f, "api", "acct", "reply-1", "+1555", NULL, NULL),
+			 ROUTE_STORED);
+	from = head(&f);
+	assert_int_equal(reply_send(&f, "cmd-1", tk, 0, NULL, &delivery), GW_OK);
+	assert_int_equal(delivery, 1);
+	event_after(&f, from, PROTO_T_MESSAGE_SENT, &sent);
+	assert_true(is_reply_id(sent.u.message.external_id, 1));
+	/* Its status names it, linked to it. */
+	event_after(&f, from, PROTO_T_MESSAGE_STATUS, &st);
+	assert_string_equal(st.u.status.external_id, sent.u.message.external_id);
+	snprintf(sid, sizeof(sid), "%s:queued", sent.u.message.external_id);
+	assert_string_equal(st.u.status.status_id, sid);
+	assert_int_equal(st.u.status.message_seq, sent.seq);
+	proto_event_clear(&st);
+	proto_event_clear(&sent);
+	/* The next reply goes out too, ... */
+	assert_int_equal(reply_send(&f, "cmd-2", tk, 0, NULL, &delivery), GW_OK);
+	assert_int_equal(delivery, 2);
+	/* ... and a client id like a reply's is no duplicate of one. */
+	assert_int_equal(inbound(&f, "api", "acct", "reply-2", "+1555", NULL, NULL),
+			 ROUTE_STORED);
+	assert_int_equal(inbound(&f, "api", "acct", "reply-2", "+1555", NULL, NULL),
+			 ROUTE_DUPLICATE);
+	fx_close(&f);
+}
+
+/*
+ * Scope channel, ticket 1 open on email, ticket 2 on WhatsApp, the last
+ * message on WhatsApp: a reply to ticket 1 goes out by email, joins
+ * ticket 1 and stops its first-response clock, not ticket 2's.
+ */
+static void test_reply_to_named_ticket(void **state)
+{
+	struct fx f;
+	struct proto_event sent;
+	struct proto_ticket t;
+	uint64_t t1, t2, c1, c2, delivery, from;
+
+	(void)state;
+	fx_open(&f, "channel");
+	assert_int_equal(inbound(&f, "email", "support", "e1@x", "ana@example.com", &t1, &c1),
+			 ROUTE_STORED);
+	link_identity(&f, "whatsapp", "15550001111", c1);
+	assert_int_equal(inbound(&f, "whatsapp", "phone1", "wamid.1", "15550001111", &t2, &c2),
+			 ROUTE_STORED);
+	assert_int_equal(c2, c1);
+	assert_int_not_equal(t2, t1);
+
+	from = head(&f);
+	assert_int_equal(reply_send(&f, "cmd-1", t1, 0, NULL, &delivery), GW_OK);
+	event_after(&f, from, PROTO_T_MESSAGE_SENT, &sent);
+	assert_string_equal(sent.u.message.channel, "email");
+	assert_string_equal(sent.u.message.account, "support");
+	assert_string_equal(sent.u.message.to->address, "ana@example.com");
+	assert_string_equal(sent.u.message.reply_to[0], "e1@x");
+	assert_int_equal(sent.u.message.ticket_id, t1);
+	ticket(&f, t1, &t);
+	assert_true(t.first_response_at == sent.ts);
+	assert_int_equal(t.message_count, 2);
+	proto_ticket_clear(&t);
+	ticket(&f, t2, &t);
+	assert_true(t.first_response_at == 0);
+	assert_int_equal(t.message_count, 1);
+	proto_ticket_clear(&t);
+	proto_event_clear(&sent);
+
+	/* Named on another channel: out on that one, still in ticket 1. */
+	from = head(&f);
+	assert_int_equal(reply_send(&f, "cmd-2", t1, 0, "whatsapp", &delivery), GW_OK);
+	event_after(&f, from, PROTO_T_MESSAGE_SENT, &sent);
+	assert_string_equal(sent.u.message.channel, "whatsapp");
+	assert_int_equal(sent.u.message.ticket_id, t1);
+	proto_event_clear(&sent);
+	ticket(&f, t2, &t);
+	assert_true(t.first_response_at == 0);
+	proto_ticket_clear(&t);
+
+	/* By customer: the last inbound channel and its open ticket. */
+	from = head(&f);
+	assert_int_equal(reply_send(&f, "cmd-3", 0, c1, NULL, &delivery), GW_OK);
+	event_after(&f, from, PROTO_T_MESSAGE_SENT, &sent);
+	assert_string_equal(sent.u.message.channel, "whatsapp");
+	assert_int_equal(sent.u.message.ticket_id, t2);
+	ticket(&f, t2, &t);
+	assert_true(t.first_response_at == sent.ts);
+	proto_ticket_clear(&t);
+	proto_event_clear(&sent);
+	fx_close(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reply_ids_apart),
+		cmocka_unit_test(test_reply_to_named_ticket),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
