@@ -697,6 +697,9 @@ static int hours_check(struct batch *b, size_t index, int64_t now_ms)
 	if (rc || was == now_state)
 		return rc;
 	rc = store_meta_put(b->txn, key, now_state);
+	/* The state must stay even when the tick emits nothing (a first
+	 * sight): otherwise the end of these hours would find none again. */
+	b->keep = 1;
 	/* Never seen before: nothing is known to have changed. */
 	if (rc || was == 0)
 		return rc;

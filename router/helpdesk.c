@@ -10,7 +10,9 @@
  * the first result's seq with duplicate: true and changes nothing. The
  * answer is {seq, duplicate, ticket_id, status} (and priority, changed for
  * ticket.set_priority); seq is that of the first event the command emitted,
- * 0 when it changed nothing.
+ * 0 when it changed nothing. A ticket is not reopened while its customer
+ * has another one open in its scope (GW_EINVAL): a scope has one open
+ * ticket, the one messages join.
  */
 #include "router/router.h"
 
@@ -225,6 +227,35 @@ out:
 	return rc;
 }
 
+/* reopen_check - GW_EINVAL with words when another ticket of the customer
+ * is open in the scope of `t`: reopening it would leave two open tickets
+ * there, and the open one would no longer get the customer's messages. */
+static int reopen_check(struct batch *b, struct hd_ctx *h, const struct proto_ticket *t)
+{
+	struct proto_customer c;
+	struct proto_ticket open;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	memset(&open, 0, sizeof(open));
+	rc = store_customer_get(b->txn, t->customer_id, &c);
+	if (rc == GW_ENOTFOUND) {
+		rc = GW_OK; /* no customer, no open ticket of it */
+		goto out;
+	}
+	if (rc == GW_OK)
+		rc = thread_open_ticket(b, &c, t->channel, &open);
+	if (rc == GW_OK && open.ticket_id && open.ticket_id != t->ticket_id) {
+		snprintf(h->err, h->errlen, "customer %llu has open ticket %llu in this scope",
+			 (unsigned long long)t->customer_id, (unsigned long long)open.ticket_id);
+		rc = GW_EINVAL;
+	}
+out:
+	proto_ticket_clear(&open);
+	proto_customer_clear(&c);
+	return rc;
+}
+
 static int reopen_step(struct batch *b, struct hd_ctx *h, struct proto_ticket *t,
 		       const char *cause)
 {
@@ -236,6 +267,9 @@ static int reopen_step(struct batch *b, struct hd_ctx *h, struct proto_ticket *t
 			 (unsigned long long)t->ticket_id, t->status);
 		return GW_EINVAL;
 	}
+	rc = reopen_check(b, h, t);
+	if (rc)
+		return rc;
 	rc = set_str(&t->status, "open");
 	if (rc)
 		return rc;

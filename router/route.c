@@ -106,12 +106,28 @@ static int ticket_add_channel(struct proto_ticket *t, const char *channel)
 	return GW_OK;
 }
 
+/* ticket_count_message - `t`'s record counts the customer's message `m`:
+ * its channel, message_count and duplicate_count. */
+static int ticket_count_message(struct proto_ticket *t, const struct proto_message *m)
+{
+	int rc = ticket_add_channel(t, m->channel);
+
+	if (rc)
+		return rc;
+	t->message_count++;
+	if (m->duplicate_of)
+		t->duplicate_count++;
+	return GW_OK;
+}
+
 /* file_message - emits message.received and indexes it in thread and
- * ticket; updates and stores both records. */
+ * ticket; updates and stores both records. A ticket the message opened or
+ * reopened counted it already (announce_ticket). */
 static int file_message(struct batch *b, struct proto_event *msg, struct proto_customer *c,
 			struct proto_ticket *t, const struct placement *p)
 {
 	struct proto_message *m = &msg->u.message;
+	int announced = p->opened || p->reopened, stale = 0;
 	int rc;
 
 	m->customer_id = c->customer_id;
@@ -127,23 +143,24 @@ static int file_message(struct batch *b, struct proto_event *msg, struct proto_c
 		rc = store_ticket_msg_append(b->txn, t->ticket_id, msg->seq);
 	if (rc == GW_OK)
 		rc = thread_filed(b, msg, c, t);
-	if (rc == GW_OK)
-		rc = ticket_add_channel(t, m->channel);
+	if (rc == GW_OK && !announced) {
+		rc = ticket_count_message(t, m);
+		t->updated_at = msg->ts;
+	}
 	if (rc)
 		return rc;
-	t->message_count++;
+	/* The announcement named this message's seq in advance; should it
+	 * ever miss, a ticket.updated below sets the record right. */
+	stale = announced && t->last_message_seq != msg->seq;
 	t->last_message_seq = msg->seq;
-	t->updated_at = msg->ts;
-	if (m->duplicate_of)
-		t->duplicate_count++;
 	c->message_count++;
 	c->updated_at = msg->ts;
 	rc = store_ticket_put(b->txn, t);
 	if (rc == GW_OK)
 		rc = store_customer_put(b->txn, c);
-	/* A ticket opened or reopened by this message was announced already;
-	 * one that was open tells its consumers it changed. */
-	if (rc == GW_OK && !p->opened && !p->reopened)
+	/* A ticket opened or reopened by this message was announced already,
+	 * complete; one that was open tells its consumers it changed. */
+	if (rc == GW_OK && (!announced || stale))
 		rc = route_emit_ticket(b, PROTO_T_TICKET_UPDATED, t, NULL);
 	return rc;
 }
@@ -151,7 +168,10 @@ static int file_message(struct batch *b, struct proto_event *msg, struct proto_c
 /*
  * announce_ticket - a ticket the message opened or reopened: queue, agent
  * and SLA clocks first, then ticket.created or ticket.reopened, and
- * ticket.assigned when an agent took it.
+ * ticket.assigned when an agent took it. The record they carry already
+ * counts the message, which file_message emits right after them: its
+ * channel, message_count and, as the next seq of the batch, last_message_seq
+ * (no later event would carry them otherwise).
  */
 static int announce_ticket(struct batch *b, struct proto_message *m,
 			   struct proto_customer *c, struct proto_ticket *t,
@@ -159,7 +179,7 @@ static int announce_ticket(struct batch *b, struct proto_message *m,
 {
 	int64_t assigned_before = t->assigned_at;
 	char cause[PROTO_MAX_EXTERNAL_ID + 64];
-	int rc;
+	int rc, assigned;
 
 	snprintf(cause, sizeof(cause), "message %s on %s", m->external_id, m->channel);
 	/* The rules that read the language (queues, agents) run here only: a
@@ -175,13 +195,17 @@ static int announce_ticket(struct batch *b, struct proto_message *m,
 	rc = assign_ticket(b, t, m, c);
 	if (rc == GW_OK)
 		rc = sla_start(b, t, gw_now_ms());
+	if (rc == GW_OK)
+		rc = ticket_count_message(t, m);
 	if (rc)
 		return rc;
 	if (p->opened)
 		c->ticket_count++;
+	assigned = t->agent_id && t->assigned_at != assigned_before;
+	t->last_message_seq = b->head + 2 + (assigned ? 1 : 0);
 	rc = route_emit_ticket(b, p->opened ? PROTO_T_TICKET_CREATED : PROTO_T_TICKET_REOPENED, t,
 			       cause);
-	if (rc == GW_OK && t->agent_id && t->assigned_at != assigned_before)
+	if (rc == GW_OK && assigned)
 		rc = route_emit_ticket(b, PROTO_T_TICKET_ASSIGNED, t, NULL);
 	return rc;
 }

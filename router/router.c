@@ -46,6 +46,7 @@ struct router {
 	struct deliver *dl; /* replies: peers and pending deliveries */
 	struct routing *rt; /* threading, assignment and SLA rules */
 	int64_t next_routing_ms; /* wall clock: SLA instants, working hours */
+	int routing_failing;     /* the last routing tick failed (logged once) */
 };
 
 /* The routing timer looks at the SLA table at least this often, so that
@@ -524,32 +525,46 @@ uint64_t router_head(const struct router *r)
 	return r->head;
 }
 
-static int routing_tick_txn(struct batch *b, void *arg)
+static int sla_tick_txn(struct batch *b, void *arg)
 {
-	int64_t now = *(int64_t *)arg;
-	int rc = sla_fire(b, now);
+	return sla_fire(b, *(const int64_t *)arg);
+}
 
-	if (rc == GW_OK)
-		rc = assign_tick(b, now);
-	return rc;
+static int assign_tick_txn(struct batch *b, void *arg)
+{
+	return assign_tick(b, *(const int64_t *)arg);
 }
 
 /*
  * router_routing_tick - fires what is due by the wall clock (SLA warnings
- * and breaches, working hours beginning or ending) in a transaction of its
- * own, then finds when to look again.
+ * and breaches; working hours beginning or ending), each in a transaction
+ * of its own so that a failure of one does not hold the other back, then
+ * finds when to look again. After a failure the due SLA entries are still
+ * there: it waits a whole tick rather than retrying at once, and logs once
+ * per run of failures.
  */
 static void router_routing_tick(struct router *r)
 {
 	int64_t now = gw_now_ms(), next = now + ROUTER_ROUTING_TICK_MS, due, at;
 	struct store_txn *txn = NULL;
-	int rc;
+	int rc, rc_assign;
 
 	if (now < r->next_routing_ms)
 		return;
-	rc = router_txn(r, routing_tick_txn, &now);
-	if (rc)
-		GW_ERROR("router", "routing timer: %s", gw_err_name(rc));
+	rc = router_txn(r, sla_tick_txn, &now);
+	rc_assign = router_txn(r, assign_tick_txn, &now);
+	if (rc || rc_assign) {
+		if (!r->routing_failing)
+			GW_ERROR("router", "routing timer: SLA clocks: %s, working hours: %s "
+					   "(retrying every %d ms)",
+				 gw_err_name(rc), gw_err_name(rc_assign), ROUTER_ROUTING_TICK_MS);
+		r->routing_failing = 1;
+		r->next_routing_ms = next;
+		return;
+	}
+	if (r->routing_failing)
+		GW_INFO("router", "routing timer: working again");
+	r->routing_failing = 0;
 	if (store_txn_begin(r->st, 1, &txn) == GW_OK && store_sla_next(txn, &due) == GW_OK &&
 	    due < next)
 		next = due;

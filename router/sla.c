@@ -376,7 +376,17 @@ static int emit_alert(struct batch *b, const struct proto_ticket *t, const struc
 	return rc;
 }
 
-/* fire_one - entry `e` (already deleted) of a ticket: an alert if it stands. */
+/* undecodable - whether `rc` of store_ticket_get says the stored record
+ * does not decode (rather than memory or the store failing). */
+static int undecodable(int rc)
+{
+	return rc == GW_EPROTO || rc == GW_EVERSION || rc == GW_ETYPE || rc == GW_EMISSING ||
+	       rc == GW_ETOOBIG;
+}
+
+/* fire_one - entry `e` (already deleted) of a ticket: an alert if it stands.
+ * An entry whose ticket is gone or does not decode is dropped with a word
+ * in the log: failing would keep it due, and hold back every other one. */
 static int fire_one(struct batch *b, const struct due_entry *e)
 {
 	int first = e->what == STORE_SLA_FIRST_WARN || e->what == STORE_SLA_FIRST_BREACH;
@@ -388,7 +398,10 @@ static int fire_one(struct batch *b, const struct due_entry *e)
 
 	memset(&t, 0, sizeof(t));
 	rc = store_ticket_get(b->txn, e->ticket_id, &t);
-	if (rc == GW_ENOTFOUND) {
+	if (rc == GW_ENOTFOUND || undecodable(rc)) {
+		GW_WARN("sla", "ticket %llu: %s; its SLA instant is dropped",
+			(unsigned long long)e->ticket_id,
+			rc == GW_ENOTFOUND ? "no such ticket" : "record does not decode");
 		rc = GW_OK;
 		goto out;
 	}

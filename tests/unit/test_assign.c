@@ -716,6 +716,55 @@ static void test_working_hours(void **state)
 	fx_stop(&f);
 }
 
+/* fx_tick - assign_tick(now) kept as the router keeps a transaction: only
+ * when it emitted something or asked to be kept (batch.keep). Returns the
+ * number of events. */
+static size_t fx_tick(struct fx *f, int64_t now)
+{
+	fx_begin(f);
+	assert_int_equal(assign_tick(&f->b, now), GW_OK);
+	if (f->b.nev == 0 && !f->b.keep) {
+		store_txn_abort(f->b.txn);
+		f->b.txn = NULL;
+		return 0;
+	}
+	fx_commit(f);
+	return f->b.nev;
+}
+
+/* Hours whose state was never recorded (a store from before the agent had
+ * working hours): the first tick records it, though it emits nothing, so
+ * that the end of the hours is noticed by the next. */
+static void test_working_hours_first_seen(void **state)
+{
+	const int64_t paris_close = T0 + 7 * HOUR;
+	struct proto_event ev;
+	struct fx f;
+	char buf[64];
+
+	(void)state;
+	fx_init(&f);
+	fx_hours(fx_agent(&f, "paris", 10, ""), "Europe/Paris", "mon-fri 09:00-18:00");
+	fx_queue(&f, "general", "round_robin", "paris");
+	fx_start(&f);
+	assert_string_equal(open_agent(&f, 1, 1, &plain, T0, buf, sizeof(buf)), "paris");
+	assert_string_equal(open_agent(&f, 2, 2, &plain, T0, buf, sizeof(buf)), "paris");
+	fx_begin(&f);
+	assert_int_equal(store_meta_put(f.b.txn, "hours:paris", 0), GW_OK);
+	fx_commit(&f);
+	/* Nothing to announce, yet the state is kept... */
+	assert_int_equal(fx_tick(&f, paris_close - MINUTE), 0);
+	/* ...so the end of the hours hands the tickets on. */
+	assert_true(fx_tick(&f, paris_close + MINUTE) >= 1);
+	batch_event(&f, 0, &ev);
+	assert_int_equal(ev.type, PROTO_T_AGENT_PRESENCE);
+	assert_string_equal(ev.u.agent.cause, "working hours ended");
+	proto_event_clear(&ev);
+	assert_int_equal(agent_load(&f, "paris"), 0);
+	assert_int_equal(waiting(&f, "general"), 2);
+	fx_stop(&f);
+}
+
 /* --- agents leaving and coming back ---------------------------------------------- */
 
 static void test_agent_away_and_back(void **state)
@@ -804,6 +853,7 @@ int main(void)
 		cmocka_unit_test(test_language_preference),
 		cmocka_unit_test(test_queue_matching),
 		cmocka_unit_test(test_working_hours),
+		cmocka_unit_test(test_working_hours_first_seen),
 		cmocka_unit_test(test_agent_away_and_back),
 	};
 

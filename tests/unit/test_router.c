@@ -73,6 +73,7 @@ static void test_route_rules(void **state)
 	char *dir = make_tmpdir();
 	struct store *st;
 	struct batch b = {0};
+	struct proto_event ev;
 	uint64_t t1, t2, t3;
 
 	(void)state;
@@ -85,6 +86,13 @@ static void test_route_rules(void **state)
 	assert_string_equal(b.ev[1].type, "ticket.created");
 	assert_string_equal(b.ev[2].type, "message.received");
 	assert_int_equal(b.head, 3);
+	/* No event follows the message: ticket.created counts it already. */
+	assert_int_equal(proto_decode(b.ev[1].data, b.ev[1].len, &ev, NULL), GW_OK);
+	assert_int_equal(ev.u.ticket.message_count, 1);
+	assert_int_equal(ev.u.ticket.last_message_seq, 3);
+	assert_int_equal(ev.u.ticket.channels_len, 1);
+	assert_string_equal(ev.u.ticket.channels[0], "api");
+	proto_event_clear(&ev);
 	batch_reset(&b);
 	/* Same sender: appended to the open ticket, which is updated. */
 	assert_int_equal(route(st, &b, "m2", "+1555", &t2), ROUTE_STORED);

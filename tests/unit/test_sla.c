@@ -18,6 +18,9 @@
 #include "gateway/err.h"
 #include "router/router.h"
 #include "store/store.h"
+/* Only to store a ticket record no encoder would write, as a damaged or
+ * newer store could hold one. */
+#include "store/store_int.h"
 
 #define MIN (60LL * 1000)
 /* Friday 2026-01-16 16:30 in Paris (15:30 UTC), and Monday 09:30 there. */
@@ -556,12 +559,49 @@ static void test_reopen_restarts_resolution(void **state)
 	fx_close(&f);
 }
 
+/* An entry whose ticket is gone or does not decode is dropped, and the
+ * others fire all the same. */
+static void test_fire_drops_unreadable(void **state)
+{
+	const int64_t t0 = 1700000000000LL;
+	static const unsigned char junk[] = {0x93, 0x01, 0x02, 0x03}; /* an array */
+	struct proto_event ev[8];
+	struct proto_ticket t;
+	struct entries e;
+	struct fx f;
+
+	(void)state;
+	fx_open(&f, rows_fire, 2);
+	/* Due first: a ticket that is not there, then one that does not
+	 * decode; then a live warning. */
+	assert_int_equal(store_sla_add(f.b.txn, t0 + 10 * MIN, 40, STORE_SLA_FIRST_WARN), GW_OK);
+	assert_int_equal(store_rec_put(f.b.txn, TBL_TICKETS, 41, junk, sizeof(junk)), GW_OK);
+	assert_int_equal(store_sla_add(f.b.txn, t0 + 20 * MIN, 41, STORE_SLA_FIRST_BREACH),
+			 GW_OK);
+	new_ticket(&f, &t, 7, "api", "night", NULL, t0);
+	assert_int_equal(sla_start(&f.b, &t, t0), GW_OK);
+	assert_int_equal(store_ticket_put(f.b.txn, &t), GW_OK);
+	assert_int_equal(fire(&f, t0 + 30 * MIN, ev, 8), 1);
+	assert_int_equal(ev[0].type, PROTO_T_TICKET_SLA_WARNING);
+	assert_int_equal(ev[0].u.sla.ticket_id, 7);
+	clear_events(ev, 1);
+	/* Both are gone, kept so by the batch; the live clock's are left. */
+	assert_true(f.b.keep);
+	entries_of(&f, &e);
+	assert_int_equal(e.n, 3);
+	assert_false(has_entry(&e, t0 + 10 * MIN, STORE_SLA_FIRST_WARN));
+	assert_false(has_entry(&e, t0 + 20 * MIN, STORE_SLA_FIRST_BREACH));
+	proto_ticket_clear(&t);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_business_hours),
 		cmocka_unit_test(test_defaults_and_rows),
 		cmocka_unit_test(test_fire_on_time),
+		cmocka_unit_test(test_fire_drops_unreadable),
 		cmocka_unit_test(test_fire_traced),
 		cmocka_unit_test(test_first_reply_met),
 		cmocka_unit_test(test_close_stops),

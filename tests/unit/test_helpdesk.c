@@ -1,0 +1,329 @@
+/*
+ * test_helpdesk.c - the helpdesk's ticket commands (router/helpdesk.c) and
+ * the ticket record a new ticket is announced with (router/route.c), on a
+ * real router store (no sockets used: messages are routed and commands run
+ * in the router's own transactions). One queue, "general", served by one
+ * agent always at work; scope customer; no reopen window.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <msgpack.h>
+
+#include "gateway/err.h"
+#include "router/router.h"
+#include "store/store.h"
+
+static struct gw_config_routing routing_cfg;
+
+struct fx {
+	char dir[64];
+	char ingest[128], publish[128], command[128];
+	struct gw_config cfg;
+	struct router *r;
+};
+
+static void fx_open(struct fx *f)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/gw-test-helpdesk-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->ingest, sizeof(f->ingest), "ipc://%s/ingest", f->dir);
+	snprintf(f->publish, sizeof(f->publish), "ipc://%s/pub", f->dir);
+	snprintf(f->command, sizeof(f->command), "ipc://%s/cmd", f->dir);
+	f->cfg.state_dir = f->dir;
+	f->cfg.router.ingest = f->ingest;
+	f->cfg.router.publish = f->publish;
+	f->cfg.router.command = f->command;
+	f->cfg.router.batch_max = 64;
+	f->cfg.router.heartbeat_ms = 100;
+	f->cfg.router.map_size_mb = 64;
+	f->cfg.router.publish_hwm = 100000;
+	f->cfg.router.delivery_timeout_ms = 1000;
+	f->cfg.routing = routing_cfg; /* borrowed */
+	assert_int_equal(router_create(&f->cfg, &f->r), GW_OK);
+}
+
+static void fx_close(struct fx *f)
+{
+	char cmd[128];
+
+	router_destroy(f->r);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* --- messages and commands --------------------------------------------------- */
+
+struct routed {
+	struct proto_event *ev;
+	enum route_result res;
+};
+
+static int route_txn(struct batch *b, void *arg)
+{
+	struct routed *x = arg;
+
+	return route_event(b, x->ev, &x->res);
+}
+
+/* msg - routes an inbound API message from `from`; its ticket in *ticket,
+ * its seq returned. */
+static uint64_t msg(struct fx *f, const char *ext, const char *from, uint64_t *ticket)
+{
+	struct proto_event ev;
+	struct routed x = {&ev, ROUTE_DUPLICATE};
+	uint64_t seq;
+
+	assert_int_equal(proto_event_init(&ev, PROTO_T_MESSAGE_RECEIVED), GW_OK);
+	ev.u.message.channel = strdup("api");
+	ev.u.message.account = strdup("api");
+	ev.u.message.external_id = strdup(ext);
+	ev.u.message.received_at = 1700000000000;
+	ev.u.message.from.address = strdup(from);
+	ev.u.message.text = strdup(ext); /* distinct texts: no duplicate rule */
+	assert_int_equal(router_txn(f->r, route_txn, &x), GW_OK);
+	assert_int_equal(x.res, ROUTE_STORED);
+	*ticket = ev.u.message.ticket_id;
+	seq = ev.seq;
+	proto_event_clear(&ev);
+	return seq;
+}
+
+/* command - runs ticket command `fn` on ticket `id` with `command_id`;
+ * its code, and its error text in err. */
+static int command(struct fx *f, routing_cmd_fn fn, const char *command_id, uint64_t id,
+		   char *err, size_t errlen)
+{
+	msgpack_sbuffer in, out;
+	msgpack_packer pk;
+	int rc;
+
+	msgpack_sbuffer_init(&in);
+	msgpack_sbuffer_init(&out);
+	msgpack_packer_init(&pk, &in, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	msgpack_pack_str_with_body(&pk, "command_id", 10);
+	msgpack_pack_str_with_body(&pk, command_id, strlen(command_id));
+	msgpack_pack_str_with_body(&pk, "ticket_id", 9);
+	msgpack_pack_uint64(&pk, id);
+	err[0] = '\0';
+	rc = fn(f->r, in.data, in.size, &out, err, errlen);
+	msgpack_sbuffer_destroy(&in);
+	msgpack_sbuffer_destroy(&out);
+	return rc;
+}
+
+static void command_ok(struct fx *f, routing_cmd_fn fn, const char *command_id, uint64_t id)
+{
+	char err[256];
+
+	if (command(f, fn, command_id, id, err, sizeof(err)) != GW_OK)
+		fail_msg("%s: %s", command_id, err);
+}
+
+/* --- reading the store ------------------------------------------------------- */
+
+static struct store_txn *rtxn(struct fx *f)
+{
+	struct store_txn *txn;
+
+	assert_int_equal(store_txn_begin(router_store(f->r), 1, &txn), GW_OK);
+	return txn;
+}
+
+static void ticket(struct fx *f, uint64_t id, struct proto_ticket *t)
+{
+	struct store_txn *txn = rtxn(f);
+
+	memset(t, 0, sizeof(*t));
+	assert_int_equal(store_ticket_get(txn, id, t), GW_OK);
+	store_txn_abort(txn);
+}
+
+static void customer(struct fx *f, uint64_t id, struct proto_customer *c)
+{
+	struct store_txn *txn = rtxn(f);
+
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(store_customer_get(txn, id, c), GW_OK);
+	store_txn_abort(txn);
+}
+
+/* event - the event at `seq`, decoded (caller clears). */
+static void event(struct fx *f, uint64_t seq, struct proto_event *ev)
+{
+	struct store_txn *txn = rtxn(f);
+
+	memset(ev, 0, sizeof(*ev));
+	assert_int_equal(store_eventlog_decode(txn, seq, ev), GW_OK);
+	store_txn_abort(txn);
+}
+
+static const char *status_of(struct fx *f, uint64_t id, char *buf, size_t size)
+{
+	struct proto_ticket t;
+
+	ticket(f, id, &t);
+	snprintf(buf, size, "%s", t.status);
+	proto_ticket_clear(&t);
+	return buf;
+}
+
+/* --- the announced ticket record ------------------------------------------------ */
+
+/* expect_counted - ticket event `ev` counts message `seq` on api as the
+ * ticket's first and last. */
+static void expect_counted(const struct proto_event *ev, uint64_t seq)
+{
+	const struct proto_ticket *t = &ev->u.ticket;
+
+	assert_int_equal(t->message_count, 1);
+	assert_int_equal(t->last_message_seq, seq);
+	assert_int_equal(t->channels_len, 1);
+	assert_string_equal(t->channels[0], "api");
+	assert_true(t->updated_at > 0);
+}
+
+static void test_created_ticket_is_complete(void **state)
+{
+	struct proto_ticket stored;
+	struct proto_event ev;
+	uint64_t seq, id;
+	struct fx f;
+
+	(void)state;
+	fx_open(&f);
+	/* customer.created, ticket.created, ticket.assigned, message.received,
+	 * and nothing after: the announcements must hold the message. */
+	seq = msg(&f, "m1", "+15550001", &id);
+	assert_int_equal(seq, 4);
+	assert_int_equal(router_head(f.r), 4);
+	event(&f, 2, &ev);
+	assert_int_equal(ev.type, PROTO_T_TICKET_CREATED);
+	expect_counted(&ev, seq);
+	proto_event_clear(&ev);
+	event(&f, 3, &ev);
+	assert_int_equal(ev.type, PROTO_T_TICKET_ASSIGNED);
+	assert_string_equal(ev.u.ticket.agent_id, "alice");
+	expect_counted(&ev, seq);
+	/* What was announced is what is stored. */
+	ticket(&f, id, &stored);
+	assert_int_equal(stored.message_count, 1);
+	assert_int_equal(stored.last_message_seq, seq);
+	assert_true(stored.updated_at == ev.u.ticket.updated_at);
+	proto_ticket_clear(&stored);
+	proto_event_clear(&ev);
+	/* A later message: message.received, then ticket.updated with it. */
+	seq = msg(&f, "m2", "+15550001", &id);
+	assert_int_equal(router_head(f.r), seq + 1);
+	event(&f, seq + 1, &ev);
+	assert_int_equal(ev.type, PROTO_T_TICKET_UPDATED);
+	assert_int_equal(ev.u.ticket.message_count, 2);
+	assert_int_equal(ev.u.ticket.last_message_seq, seq);
+	proto_event_clear(&ev);
+	fx_close(&f);
+}
+
+/* --- ticket.reopen ---------------------------------------------------------------- */
+
+static void test_reopen_refused_while_another_is_open(void **state)
+{
+	struct proto_customer c;
+	struct proto_ticket t;
+	uint64_t t1, t2, t3, head;
+	char err[256], buf[32];
+	struct fx f;
+
+	(void)state;
+	fx_open(&f);
+	msg(&f, "m1", "+15550002", &t1);
+	command_ok(&f, helpdesk_ticket_close, "close-1", t1);
+	/* No reopen window: the next message opens ticket 2. */
+	msg(&f, "m2", "+15550002", &t2);
+	assert_int_not_equal(t2, t1);
+	/* Reopening ticket 1 would leave two open tickets in the scope. */
+	head = router_head(f.r);
+	assert_int_equal(command(&f, helpdesk_ticket_reopen, "reopen-1", t1, err, sizeof(err)),
+			 GW_EINVAL);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)t2);
+	assert_non_null(strstr(err, "has open ticket"));
+	assert_non_null(strstr(err, buf));
+	assert_non_null(strstr(err, "in this scope"));
+	assert_int_equal(router_head(f.r), head);
+	assert_string_equal(status_of(&f, t1, buf, sizeof(buf)), "closed");
+	/* Ticket 2 stays the customer's open ticket and gets the messages. */
+	msg(&f, "m3", "+15550002", &t3);
+	assert_int_equal(t3, t2);
+	/* Once ticket 2 is closed, ticket 1 may be reopened (the same command
+	 * id again: the refusal kept nothing). */
+	command_ok(&f, helpdesk_ticket_close, "close-2", t2);
+	command_ok(&f, helpdesk_ticket_reopen, "reopen-1", t1);
+	assert_string_equal(status_of(&f, t1, buf, sizeof(buf)), "open");
+	ticket(&f, t1, &t);
+	customer(&f, t.customer_id, &c);
+	assert_int_equal(c.open_ticket_id, t1);
+	proto_ticket_clear(&t);
+	proto_customer_clear(&c);
+	msg(&f, "m4", "+15550002", &t3);
+	assert_int_equal(t3, t1);
+	fx_close(&f);
+}
+
+static void list_set(struct conf_strlist *l, const char *v)
+{
+	l->v = calloc(1, sizeof(*l->v));
+	assert_non_null(l->v);
+	l->v[0] = strdup(v);
+	assert_non_null(l->v[0]);
+	l->n = 1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_created_ticket_is_complete),
+		cmocka_unit_test(test_reopen_refused_while_another_is_open),
+	};
+	struct gw_routing_queue *q;
+	struct gw_routing_agent *a;
+	char err[256];
+	int failed;
+
+	/* The routing defaults, without language models (not needed here). */
+	if (gw_config_routing_defaults(&routing_cfg, err, sizeof(err)) != GW_OK)
+		return 1;
+	for (size_t i = 0; i < routing_cfg.languages.n; i++)
+		free(routing_cfg.languages.v[i]);
+	free(routing_cfg.languages.v);
+	routing_cfg.languages.v = NULL;
+	routing_cfg.languages.n = 0;
+	routing_cfg.reopen_window_h = 0;
+	q = calloc(1, sizeof(*q));
+	a = calloc(1, sizeof(*a));
+	if (!q || !a)
+		return 1;
+	q->name = strdup("general");
+	q->strategy = strdup("round_robin");
+	q->business_hours = strdup("");
+	q->priority = strdup("normal");
+	list_set(&q->agents, "alice");
+	a->id = strdup("alice");
+	a->name = strdup("");
+	a->timezone = strdup("UTC");
+	a->hours = strdup("");
+	a->presence = strdup("online");
+	routing_cfg.queues = q;
+	routing_cfg.n_queues = 1;
+	routing_cfg.agents = a;
+	routing_cfg.n_agents = 1;
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	gw_config_routing_free(&routing_cfg);
+	return failed;
+}
