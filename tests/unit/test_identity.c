@@ -19,44 +19,8 @@
 #include "router/router.h"
 #include "store/store.h"
 
-static struct gw_config_routing routing_cfg;
-
-struct fx {
-	char dir[64];
-	char ingest[128], publish[128], command[128];
-	struct gw_config cfg;
-	struct router *r;
-};
-
-static void fx_open(struct fx *f)
-{
-	memset(f, 0, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/gw-test-ident-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->ingest, sizeof(f->ingest), "ipc://%s/ingest", f->dir);
-	snprintf(f->publish, sizeof(f->publish), "ipc://%s/pub", f->dir);
-	snprintf(f->command, sizeof(f->command), "ipc://%s/cmd", f->dir);
-	f->cfg.state_dir = f->dir;
-	f->cfg.router.ingest = f->ingest;
-	f->cfg.router.publish = f->publish;
-	f->cfg.router.command = f->command;
-	f->cfg.router.batch_max = 64;
-	f->cfg.router.heartbeat_ms = 100;
-	f->cfg.router.map_size_mb = 64;
-	f->cfg.router.publish_hwm = 100000;
-	f->cfg.router.delivery_timeout_ms = 1000;
-	f->cfg.routing = routing_cfg; /* borrowed */
-	assert_int_equal(router_create(&f->cfg, &f->r), GW_OK);
-}
-
-static void fx_close(struct fx *f)
-{
-	char cmd[128];
-
-	router_destroy(f->r);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-}
+#define FX_NAME "ident"
+#include "tests/unit/router_fixture.h"
 
 /* --- routing messages ------------------------------------------------------- */
 
