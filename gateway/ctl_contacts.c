@@ -30,6 +30,7 @@
 
 #include "gateway/err.h"
 #include "gateway/util.h"
+#include "proto/proto.h"
 #include "proto/wire.h"
 
 #define IMPORT_MAX_FILE (256u * 1024u * 1024u)
@@ -415,47 +416,6 @@ static int read_jsonl(struct rows *r, const char *data, size_t len)
 
 /* --- requests ---------------------------------------------------------------------- */
 
-/* pack_json - a JSON value as msgpack (the contacts' shape is JSON's). */
-static void pack_json(msgpack_packer *pk, json_t *j)
-{
-	const char *k;
-	json_t *v;
-	size_t i;
-
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		msgpack_pack_map(pk, (uint32_t)json_object_size(j));
-		json_object_foreach(j, k, v) {
-			msgpack_pack_str_with_body(pk, k, strlen(k));
-			pack_json(pk, v);
-		}
-		break;
-	case JSON_ARRAY:
-		msgpack_pack_array(pk, (uint32_t)json_array_size(j));
-		json_array_foreach(j, i, v)
-			pack_json(pk, v);
-		break;
-	case JSON_STRING:
-		msgpack_pack_str_with_body(pk, json_string_value(j), json_string_length(j));
-		break;
-	case JSON_INTEGER:
-		msgpack_pack_int64(pk, json_integer_value(j));
-		break;
-	case JSON_REAL:
-		msgpack_pack_double(pk, json_real_value(j));
-		break;
-	case JSON_TRUE:
-		msgpack_pack_true(pk);
-		break;
-	case JSON_FALSE:
-		msgpack_pack_false(pk);
-		break;
-	case JSON_NULL:
-		msgpack_pack_nil(pk);
-		break;
-	}
-}
-
 struct totals {
 	uint64_t contacts, requests, duplicates;
 	uint64_t created, updated, unchanged, conflicts, invalid;
@@ -480,7 +440,7 @@ static void chunk_fill(struct rows *r, struct chunk *c, size_t *next)
 	while (*next < total && c->n < IMPORT_CHUNK) {
 		size_t before = c->body.size;
 
-		pack_json(&pk, json_array_get(r->contacts, *next));
+		proto_msgpack_pack_json(&pk, json_array_get(r->contacts, *next));
 		if (c->body.size > IMPORT_CHUNK_BYTES) {
 			c->body.size = before;
 			if (c->n)
@@ -714,19 +674,16 @@ out:
 static int run_merge(struct ctl *ctl, const char *cmd, const char *what, const char *k1,
 		     uint64_t v1, const char *k2, uint64_t v2)
 {
-	struct ctl_reply rep = {0};
-	const char *command_id = ctl->command_id;
-	char made[33], *text = NULL;
+	const char *command_id;
+	char made[33];
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	json_t *res = NULL;
 	int rc;
 
-	if (!command_id && gw_random_id(made) != 0) {
-		fprintf(stderr, "gatewayctl: cannot make a command id\n");
+	command_id = ctl_command_id(ctl, made);
+	if (!command_id)
 		return CTL_EXIT_ERROR;
-	}
-	command_id = command_id ? command_id : made;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, k2 ? 3 : 2);
@@ -738,23 +695,16 @@ static int run_merge(struct ctl *ctl, const char *cmd, const char *what, const c
 		msgpack_pack_str_with_body(&pk, k2, strlen(k2));
 		msgpack_pack_uint64(&pk, v2);
 	}
-	rc = ctl_request(ctl, cmd, sb.data, sb.size, &rep);
-	if (rc == CTL_EXIT_OK && (!(res = ctl_frame_json(&rep, 1)) ||
-				  json_object_set_new(res, "command_id", json_string(command_id))))
-		rc = CTL_EXIT_ERROR;
-	if (rc == CTL_EXIT_OK && ctl->json && (text = json_dumps(res, JSON_INDENT(2))))
-		puts(text);
-	else if (rc == CTL_EXIT_OK && !ctl->json)
+	rc = ctl_command(ctl, cmd, sb.data, sb.size, command_id, &res);
+	if (rc == CTL_EXIT_OK && ctl->json)
+		rc = ctl_print_json(res);
+	else if (rc == CTL_EXIT_OK)
 		printf("%s: merge %llu, seq %llu%s, command id %s\n", what,
 		       (unsigned long long)u64_of(res, "merge_id"),
 		       (unsigned long long)u64_of(res, "seq"),
 		       json_is_true(json_object_get(res, "duplicate")) ? " (done before)" : "",
 		       command_id);
-	else if (rc == CTL_EXIT_DOWN)
-		fprintf(stderr, "gatewayctl: retry with --command-id %s\n", command_id);
-	free(text);
 	json_decref(res);
-	ctl_reply_free(&rep);
 	msgpack_sbuffer_destroy(&sb);
 	return rc;
 }

@@ -230,3 +230,44 @@ json_t *proto_json_from_msgpack(const void *data, size_t len)
 	msgpack_unpacked_destroy(&up);
 	return json;
 }
+
+void proto_msgpack_pack_json(void *packer, const json_t *j)
+{
+	msgpack_packer *pk = packer;
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		msgpack_pack_map(pk, (uint32_t)json_object_size(j));
+		json_object_foreach((json_t *)j, k, v) {
+			msgpack_pack_str_with_body(pk, k, strlen(k));
+			proto_msgpack_pack_json(pk, v);
+		}
+		break;
+	case JSON_ARRAY:
+		msgpack_pack_array(pk, (uint32_t)json_array_size(j));
+		json_array_foreach(j, i, v)
+			proto_msgpack_pack_json(pk, v);
+		break;
+	case JSON_STRING:
+		msgpack_pack_str_with_body(pk, json_string_value(j), json_string_length(j));
+		break;
+	case JSON_INTEGER:
+		msgpack_pack_int64(pk, json_integer_value(j));
+		break;
+	case JSON_REAL:
+		msgpack_pack_double(pk, json_real_value(j));
+		break;
+	case JSON_TRUE:
+		msgpack_pack_true(pk);
+		break;
+	case JSON_FALSE:
+		msgpack_pack_false(pk);
+		break;
+	case JSON_NULL:
+		msgpack_pack_nil(pk);
+		break;
+	}
+}

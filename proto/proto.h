@@ -482,4 +482,12 @@ int proto_msgpack_check(const void *data, size_t len);
  */
 json_t *proto_json_from_msgpack(const void *data, size_t len);
 
+/*
+ * proto_msgpack_pack_json - the reverse: `j` (borrowed) packed with `pk`
+ * (a msgpack_packer *, void here so that this header needs no msgpack.h);
+ * objects become maps, integers int64, reals float64, null nil. No error of
+ * its own: a packer whose buffer runs out of memory leaves the value short.
+ */
+void proto_msgpack_pack_json(void *pk, const json_t *j);
+
 #endif

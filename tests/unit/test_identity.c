@@ -175,43 +175,6 @@ static enum proto_type event_type(struct fx *f, uint64_t seq)
 
 /* --- commands ------------------------------------------------------------------ */
 
-static void pack_json(msgpack_packer *pk, json_t *j)
-{
-	const char *k;
-	json_t *v;
-	size_t i;
-
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		msgpack_pack_map(pk, (uint32_t)json_object_size(j));
-		json_object_foreach(j, k, v) {
-			msgpack_pack_str_with_body(pk, k, strlen(k));
-			pack_json(pk, v);
-		}
-		break;
-	case JSON_ARRAY:
-		msgpack_pack_array(pk, (uint32_t)json_array_size(j));
-		json_array_foreach(j, i, v)
-			pack_json(pk, v);
-		break;
-	case JSON_STRING:
-		msgpack_pack_str_with_body(pk, json_string_value(j), json_string_length(j));
-		break;
-	case JSON_INTEGER:
-		msgpack_pack_int64(pk, json_integer_value(j));
-		break;
-	case JSON_TRUE:
-		msgpack_pack_true(pk);
-		break;
-	case JSON_FALSE:
-		msgpack_pack_false(pk);
-		break;
-	default:
-		msgpack_pack_nil(pk);
-		break;
-	}
-}
-
 /* cmd - runs `fn` with the JSON `args` as msgpack; returns its code, the
  * answer (or NULL) in *answer and the error text in err. */
 static int cmd(struct fx *f, routing_cmd_fn fn, const char *args, json_t **answer, char *err,
@@ -227,7 +190,7 @@ static int cmd(struct fx *f, routing_cmd_fn fn, const char *args, json_t **answe
 	msgpack_sbuffer_init(&in);
 	msgpack_sbuffer_init(&out);
 	msgpack_packer_init(&pk, &in, msgpack_sbuffer_write);
-	pack_json(&pk, j);
+	proto_msgpack_pack_json(&pk, j);
 	json_decref(j);
 	err[0] = '\0';
 	rc = fn(f->r, in.data, in.size, &out, err, errlen);
