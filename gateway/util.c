@@ -260,3 +260,14 @@ void gw_utf8_trim(char *s)
 	if (i > 0 && utf8_need((unsigned char)s[i - 1]) > cont + 1)
 		s[i - 1] = '\0';
 }
+
+void gw_utf8_cut(char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	s[max] = '\0';
+}

@@ -70,4 +70,11 @@ int gw_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
  */
 void gw_utf8_trim(char *s);
 
+/*
+ * gw_utf8_cut - shortens the NUL-terminated UTF-8 `s` in place to at most
+ * `max` bytes without splitting a character (continuation bytes at the cut
+ * go with it). Shorter strings are left as they are. No error.
+ */
+void gw_utf8_cut(char *s, size_t max);
+
 #endif

@@ -77,19 +77,6 @@ static int load_ticket(struct batch *b, struct hd_ctx *h, struct proto_ticket *t
 	return rc;
 }
 
-/* utf8_cut - the longest prefix of `s` up to `max` bytes that ends on a
- * character boundary. */
-static size_t utf8_cut(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n <= max)
-		return n;
-	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-		max--;
-	return max;
-}
-
 /* make_cause - "command <id>" or "command <id>: <reason>", within the
  * cause's limit, into buf (PROTO_MAX_SHORT + 1 bytes). */
 static void make_cause(const struct hd_args *a, char *buf, size_t size)
@@ -97,8 +84,9 @@ static void make_cause(const struct hd_args *a, char *buf, size_t size)
 	int n = snprintf(buf, size, "command %s%s%s", a->command_id, a->reason ? ": " : "",
 			 a->reason ? a->reason : "");
 
+	/* snprintf cut it at size - 1 bytes: drop a character it split. */
 	if (n >= 0 && (size_t)n >= size)
-		buf[utf8_cut(buf, size - 1)] = '\0';
+		gw_utf8_trim(buf);
 }
 
 static int set_str(char **dst, const char *value)

@@ -71,42 +71,6 @@ struct place {
 
 /* --- words ----------------------------------------------------------------- */
 
-/* utf8_cut - ends `s` within `max` bytes without splitting a character. */
-static void utf8_cut(char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n <= max)
-		return;
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	s[n] = '\0';
-}
-
-/*
- * utf8_tail - drops an incomplete character from the end of `s`: what a
- * truncating snprintf leaves when the cut falls inside a multi-byte
- * character (the text before is valid UTF-8, the message was validated).
- * A complete last character, or none cut, leaves `s` as it is.
- */
-static void utf8_tail(char *s)
-{
-	size_t n = strlen(s), i = n, need;
-	unsigned char lead;
-
-	while (i > 0 && n - i < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
-		i--;
-	if (i == 0)
-		return;
-	lead = (unsigned char)s[i - 1];
-	if (lead < 0x80)
-		return;
-	need = (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : 4;
-	if (n - (i - 1) < need)
-		s[i - 1] = '\0';
-}
-
 /* claim - names the rule that placed the message and why (after what
  * earlier rules passed over). GW_OK or GW_ENOMEM. */
 static int claim(struct place *pl, const char *rule, const char *fmt, ...)
@@ -120,10 +84,10 @@ static int claim(struct place *pl, const char *rule, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	utf8_tail(why);
+	gw_utf8_trim(why);
 	snprintf(all, sizeof(all), "%s%s", pl->declined, why);
-	utf8_tail(all);
-	utf8_cut(all, PROTO_MAX_SHORT);
+	gw_utf8_trim(all);
+	gw_utf8_cut(all, PROTO_MAX_SHORT);
 	free(m->thread_rule);
 	free(m->thread_reason);
 	m->thread_rule = gw_strdup(rule);
@@ -145,8 +109,8 @@ static int warn(struct proto_message *m, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	utf8_tail(line);
-	utf8_cut(line, PROTO_MAX_EXTERNAL_ID);
+	gw_utf8_trim(line);
+	gw_utf8_cut(line, PROTO_MAX_EXTERNAL_ID);
 	v = realloc(m->warnings, (m->warnings_len + 1) * sizeof(*v));
 	if (!v)
 		return GW_ENOMEM;
@@ -412,7 +376,7 @@ static void note_declined(struct place *pl, const char *what, uint64_t open)
 		return;
 	snprintf(pl->declined + n, sizeof(pl->declined) - n,
 		 "%s, closed while ticket %llu is open; ", what, (unsigned long long)open);
-	utf8_tail(pl->declined);
+	gw_utf8_trim(pl->declined);
 }
 
 /*
@@ -533,7 +497,7 @@ static int reference_one(struct place *pl, const char *id, int *warned, int *don
 	else
 		snprintf(what, sizeof(what), "reply_to <%s> is message %llu of ticket %llu", id,
 			 (unsigned long long)seq, (unsigned long long)tid);
-	utf8_tail(what); /* sized to fit; cut cleanly should the limits change */
+	gw_utf8_trim(what); /* sized to fit; cut cleanly should the limits change */
 	rc = take_named(pl, &t, "reply_reference", what, done);
 out:
 	proto_ticket_clear(&t);

@@ -119,6 +119,27 @@ static void test_utf8_trim_leaves_the_rest(void **state)
 	assert_string_equal(trimmed("a\xc3\xa9\xa9"), "a\xc3\xa9\xa9");
 }
 
+/* gw_utf8_cut: at most max bytes, never half a character. */
+static void test_utf8_cut(void **state)
+{
+	char s[16];
+
+	(void)state;
+	snprintf(s, sizeof(s), "ab\xe2\x82\xac"); /* "ab€", 5 bytes */
+	gw_utf8_cut(s, 5);
+	assert_string_equal(s, "ab\xe2\x82\xac");
+	for (size_t max = 2; max < 5; max++) {
+		snprintf(s, sizeof(s), "ab\xe2\x82\xac");
+		gw_utf8_cut(s, max);
+		assert_string_equal(s, "ab");
+	}
+	snprintf(s, sizeof(s), "abc");
+	gw_utf8_cut(s, 1);
+	assert_string_equal(s, "a");
+	gw_utf8_cut(s, 0);
+	assert_string_equal(s, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +147,7 @@ int main(void)
 		cmocka_unit_test(test_random_id_after_fork),
 		cmocka_unit_test(test_utf8_trim_cut_characters),
 		cmocka_unit_test(test_utf8_trim_leaves_the_rest),
+		cmocka_unit_test(test_utf8_cut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
