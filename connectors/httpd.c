@@ -10,9 +10,12 @@
  *   LWS_CALLBACK_HTTP_BODY_COMPLETION
  *                                 on_body(): answered, deferred (joins
  *                                 h->waiting) or held (joins h->held)
- *   commit_sul (zero delay)       one outbox_commit() for every request
- *                                 deferred in this service round (group
- *                                 commit), then each one is made writable
+ *   commit_sul (zero delay)       one commit for every request deferred
+ *                                 since the last one (group commit), on
+ *                                 the outbox's commit thread: the loop
+ *                                 goes on reading while the disk flushes
+ *   commit end (httpd_wake)       each request of that commit is made
+ *                                 writable; the next commit starts
  *   LWS_CALLBACK_HTTP_WRITEABLE   the answer in one lws_write(), then
  *                                 lws_http_transaction_completed()
  *
@@ -60,14 +63,15 @@ enum httpd_state {
 	HTTPD_C_BODY,     /* reading a body for on_body */
 	HTTPD_C_DISCARD,  /* reading a body to drop: the answer is known */
 	HTTPD_C_PARSE,    /* in on_body: no answer yet */
-	HTTPD_C_WAITING,  /* deferred: waiting for the group commit */
+	HTTPD_C_WAITING,  /* deferred: waiting for the group commit (h->waiting,
+			   * then h->committing once its commit started) */
 	HTTPD_C_HELD,     /* held: waiting for httpd_resume */
 	HTTPD_C_ANSWER,   /* answer known, waiting for the socket */
 };
 
 /* One HTTP transaction: lws's per-session data. */
 struct httpd_req {
-	struct lws_dll2 node;      /* in h->waiting or h->held */
+	struct lws_dll2 node;      /* in h->waiting, h->committing or h->held */
 	struct httpd *h;
 	struct lws *wsi;
 	enum httpd_state state;
@@ -94,6 +98,7 @@ struct httpd {
 	lws_sorted_usec_list_t commit_sul;
 	lws_sorted_usec_list_t tick_sul;
 	lws_dll2_owner_t waiting;   /* HTTPD_C_WAITING, in arrival order */
+	lws_dll2_owner_t committing; /* HTTPD_C_WAITING, in the commit in flight */
 	lws_dll2_owner_t held;      /* HTTPD_C_HELD */
 	uint64_t next_ticket;
 	int commit_scheduled;
@@ -554,24 +559,13 @@ void httpd_defer(struct httpd_req *req, int status, const char *json)
 }
 
 /*
- * httpd_commit - makes every queued event durable in one transaction, then
- * answers each waiting request: its deferred answer if the commit worked,
- * else 503.
+ * httpd_answer_all - answers every request of `list`: its deferred answer
+ * if their commit worked (rc GW_OK), else 503.
  */
-static void httpd_commit(struct httpd *h)
+static void httpd_answer_all(lws_dll2_owner_t *list, int rc)
 {
-	struct outbox *ob = h->inst->outbox;
-	size_t n = outbox_queued(ob);
-	int rc = GW_OK;
-
-	h->commit_scheduled = 0;
-	if (n > 0)
-		rc = outbox_commit(ob);
-	if (rc != GW_OK)
-		GW_ERROR(h->inst->log_module, "commit of %zu events failed: %s", n,
-			 gw_strerror(rc));
-	while (lws_dll2_get_head(&h->waiting)) {
-		struct lws_dll2 *d = lws_dll2_get_head(&h->waiting);
+	while (lws_dll2_get_head(list)) {
+		struct lws_dll2 *d = lws_dll2_get_head(list);
 		struct httpd_req *req = httpd_container_of(d, struct httpd_req, node);
 
 		lws_dll2_remove(d);
@@ -582,6 +576,53 @@ static void httpd_commit(struct httpd *h)
 				     rc == GW_EFULL ? "the spool is full; retry later"
 						    : "the message could not be stored; retry later");
 	}
+}
+
+/*
+ * httpd_commit - starts the commit of every queued event, the requests
+ * waiting for it moving to h->committing; when a commit is in flight, the
+ * end of that one starts this one (httpd_commit_poll). With nothing queued
+ * the waiting requests are answered at once.
+ */
+static void httpd_commit(struct httpd *h)
+{
+	struct outbox *ob = h->inst->outbox;
+	size_t n = outbox_queued(ob);
+	int started = 0, rc;
+
+	h->commit_scheduled = 0;
+	rc = outbox_commit_start(ob, &started);
+	if (rc == GW_EAGAIN)
+		return; /* one in flight: its end starts this one */
+	if (rc != GW_OK || !started) {
+		if (rc != GW_OK)
+			GW_ERROR(h->inst->log_module, "commit of %zu events failed: %s", n,
+				 gw_strerror(rc));
+		httpd_answer_all(&h->waiting, rc);
+		return;
+	}
+	while (lws_dll2_get_head(&h->waiting)) {
+		struct lws_dll2 *d = lws_dll2_get_head(&h->waiting);
+
+		lws_dll2_remove(d);
+		lws_dll2_add_tail(d, &h->committing);
+	}
+}
+
+/* httpd_commit_poll - when the commit in flight has ended, answers its
+ * requests and starts the next commit. */
+static void httpd_commit_poll(struct httpd *h)
+{
+	int rc;
+
+	if (!outbox_commit_poll(h->inst->outbox, &rc))
+		return;
+	if (rc != GW_OK)
+		GW_ERROR(h->inst->log_module, "commit of %u requests' events failed: %s",
+			 (unsigned)h->committing.count, gw_strerror(rc));
+	httpd_answer_all(&h->committing, rc);
+	if (lws_dll2_get_head(&h->waiting))
+		httpd_commit(h);
 }
 
 static void httpd_commit_cb(lws_sorted_usec_list_t *sul)
@@ -729,6 +770,7 @@ static int httpd_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 	if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
 		return httpd_refuse_upgrade(h, wsi, in ? (const char *)in : "?");
 	if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
+		httpd_commit_poll(h);
 		if (h->opt.handlers->on_wake)
 			h->opt.handlers->on_wake(h->opt.arg);
 		return 0;
@@ -760,7 +802,10 @@ static int httpd_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 static void httpd_tick_cb(lws_sorted_usec_list_t *sul)
 {
 	struct httpd *h = httpd_container_of(sul, struct httpd, tick_sul);
-	int rc = outbox_pump(h->inst->outbox);
+	int rc;
+
+	httpd_commit_poll(h); /* a wake is never missed for long */
+	rc = outbox_pump(h->inst->outbox);
 
 	if (rc != GW_OK && h->failed == GW_OK) {
 		GW_ERROR(h->inst->log_module, "outbox: %s", gw_strerror(rc));
@@ -843,14 +888,24 @@ static void httpd_stop(struct httpd *h)
 	h->commit_scheduled = 0;
 	while (lws_dll2_get_head(&h->waiting))
 		lws_dll2_remove(lws_dll2_get_head(&h->waiting));
+	while (lws_dll2_get_head(&h->committing))
+		lws_dll2_remove(lws_dll2_get_head(&h->committing));
 	while (lws_dll2_get_head(&h->held))
 		lws_dll2_remove(lws_dll2_get_head(&h->held));
-	if (n > 0 && outbox_commit(h->inst->outbox) == GW_OK)
+	/* Waits for a commit in flight too; then no wake may reach lws. */
+	if (outbox_commit(h->inst->outbox) == GW_OK && n > 0)
 		GW_INFO(h->inst->log_module, "stopping: committed %zu unanswered events", n);
+	outbox_set_wake(h->inst->outbox, NULL, NULL);
+}
+
+static void httpd_wake_fn(void *arg)
+{
+	httpd_wake(arg);
 }
 
 int httpd_run(struct httpd *h)
 {
+	outbox_set_wake(h->inst->outbox, httpd_wake_fn, h);
 	lws_sul_schedule(h->lws, 0, &h->tick_sul, httpd_tick_cb, HTTPD_TICK_US);
 	while (!connector_stopping() && h->failed == GW_OK) {
 		/* Blocks until a socket or a timer (<= HTTPD_TICK_US) is due. */

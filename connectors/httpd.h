@@ -19,11 +19,12 @@
  *                          httpd_defer(), or httpd_hold()s the request while
  *                          other work (another thread) completes.
  *
- * Deferred answers: a zero-delay timer runs one outbox_commit() for every
- * request deferred in the same service round (group commit), then answers
- * each of them: the answer its handler gave to httpd_defer() when the commit
- * worked, else 503 with Retry-After. A provider is told "accepted" only once
- * its events are durable.
+ * Deferred answers: a zero-delay timer starts one commit (outbox_commit_start,
+ * on the outbox's commit thread) for every request deferred since the last
+ * one (group commit); when it ends, each of them is answered: the answer its
+ * handler gave to httpd_defer() when the commit worked, else 503 with
+ * Retry-After. A provider is told "accepted" only once its events are
+ * durable. The loop keeps serving while the disk flushes.
  *
  * Also served here: GET /healthz ({"status":"ok","spooled":N}, not counted),
  * 400 and close for an Upgrade (h2c, websocket), 414 for a path over

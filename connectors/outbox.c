@@ -19,10 +19,20 @@
  * router which instance and channel this socket is, sent as soon as the
  * connection is up and again every OB_HELLO_US, so that a restarted router
  * learns its peers without waiting for a message.
+ *
+ * The asynchronous commit hands the queue and the deletions to a commit
+ * thread by swapping buffers: the owner goes on queuing into the other
+ * pair while the thread writes. Everything the thread touches is under
+ * `job.mu` or was handed over with the job; the owner applies the result
+ * (end_key, counters) itself when it polls, so the ring, the send key and
+ * the socket never leave its thread. While a commit is in flight the owner
+ * writes nothing to the spool (deletions wait for the next commit), so the
+ * spool's next key is never read while the thread moves it.
  */
 #include "connectors/outbox.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +65,25 @@ struct ob_sent {
 	int acked;
 };
 
+/* The commit thread's one job (see the top of the file). */
+struct ob_job {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	int running;             /* the thread exists */
+	int todo;                /* handed over, not yet taken by the thread */
+	int done;                /* written: rc, first, spooled are set */
+	int stop;                /* outbox_close: the thread returns */
+	struct spool_rec *recs;  /* owned, with their data, while in flight */
+	size_t nrecs;
+	uint64_t *del;           /* OB_DEL_MAX keys */
+	size_t ndel;
+	int rc;
+	uint64_t first, spooled;
+	void (*wake)(void *arg);
+	void *wake_arg;
+};
+
 struct outbox {
 	struct outbox_options opt;
 	char *dir, *endpoint, *module;
@@ -77,6 +106,10 @@ struct outbox {
 	int in_deliver; /* the callback runs: a nested pump reads nothing */
 	struct ob_report *reports; /* ring of OB_REPORT_MAX */
 	size_t rep_head, rep_len;
+	struct ob_job job;
+	int inflight;   /* a job was started and is not finished */
+	int unreported; /* finished, its rc not yet returned by a poll */
+	int unreported_rc;
 };
 
 static int ob_socket(struct outbox *ob)
@@ -103,8 +136,17 @@ static int ob_socket(struct outbox *ob)
 	return GW_OK;
 }
 
+/* ob_queue_cap - events one commit takes at most (both queue buffers). */
+static size_t ob_queue_cap(const struct outbox *ob)
+{
+	return ob->opt.max_entries < 65536 ? ob->opt.max_entries : 65536;
+}
+
 static int ob_init(struct outbox *ob, const struct outbox_options *opt)
 {
+	/* First, so that outbox_close() may always destroy them. */
+	pthread_mutex_init(&ob->job.mu, NULL);
+	pthread_cond_init(&ob->job.cv, NULL);
 	ob->opt = *opt;
 	if (ob->opt.max_inflight == 0)
 		ob->opt.max_inflight = 4096;
@@ -117,11 +159,12 @@ static int ob_init(struct outbox *ob, const struct outbox_options *opt)
 	ob->module = gw_strdup(opt->log_module ? opt->log_module : "outbox");
 	ob->ring = calloc(ob->opt.max_inflight, sizeof(*ob->ring));
 	ob->del = calloc(OB_DEL_MAX, sizeof(*ob->del));
-	ob->queue = calloc(ob->opt.max_entries < 65536 ? ob->opt.max_entries : 65536,
-			   sizeof(*ob->queue));
+	ob->queue = calloc(ob_queue_cap(ob), sizeof(*ob->queue));
 	ob->reports = calloc(OB_REPORT_MAX, sizeof(*ob->reports));
+	ob->job.del = calloc(OB_DEL_MAX, sizeof(*ob->job.del));
+	ob->job.recs = calloc(ob_queue_cap(ob), sizeof(*ob->job.recs));
 	if (!ob->dir || !ob->endpoint || !ob->module || !ob->ring || !ob->del || !ob->queue ||
-	    !ob->reports)
+	    !ob->reports || !ob->job.del || !ob->job.recs)
 		return GW_ENOMEM;
 	if (opt->instance) {
 		ob->instance = gw_strdup(opt->instance);
@@ -178,17 +221,39 @@ out:
 	return GW_OK;
 }
 
+static void ob_free_recs(struct spool_rec *recs, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((void *)recs[i].data);
+	*n = 0;
+}
+
 static void ob_free_queue(struct outbox *ob)
 {
-	for (size_t i = 0; i < ob->nqueue; i++)
-		free((void *)ob->queue[i].data);
-	ob->nqueue = 0;
+	ob_free_recs(ob->queue, &ob->nqueue);
+}
+
+static void ob_wait_inflight(struct outbox *ob);
+
+/* ob_thread_stop - waits for a commit in flight, then ends the thread. */
+static void ob_thread_stop(struct outbox *ob)
+{
+	if (!ob->job.running)
+		return;
+	ob_wait_inflight(ob);
+	pthread_mutex_lock(&ob->job.mu);
+	ob->job.stop = 1;
+	pthread_cond_broadcast(&ob->job.cv);
+	pthread_mutex_unlock(&ob->job.mu);
+	pthread_join(ob->job.thread, NULL);
+	ob->job.running = 0;
 }
 
 void outbox_close(struct outbox *ob)
 {
 	if (!ob)
 		return;
+	ob_thread_stop(ob);
 	/* Acknowledged keys not yet deleted are deleted now; had we crashed
 	 * instead, they would be resent and reported as duplicates. */
 	if (ob->sp && ob->ndel)
@@ -199,6 +264,10 @@ void outbox_close(struct outbox *ob)
 		zmq_ctx_term(ob->zctx);
 	ob_free_queue(ob);
 	spool_close(ob->sp);
+	pthread_mutex_destroy(&ob->job.mu);
+	pthread_cond_destroy(&ob->job.cv);
+	free(ob->job.recs);
+	free(ob->job.del);
 	free(ob->queue);
 	free(ob->del);
 	free(ob->ring);
@@ -233,12 +302,13 @@ size_t outbox_queued(const struct outbox *ob)
 
 int outbox_add(struct outbox *ob, const void *data, size_t len)
 {
-	size_t cap = ob->opt.max_entries < 65536 ? ob->opt.max_entries : 65536;
 	void *copy;
 
 	if (len == 0 || len > PROTO_MAX_EVENT_BYTES)
 		return GW_ETOOBIG;
-	if (ob->nqueue >= cap || ob->st.spooled + ob->nqueue >= ob->opt.max_entries)
+	/* job.nrecs: in flight, not yet counted in spooled (owner-only field). */
+	if (ob->nqueue >= ob_queue_cap(ob) ||
+	    ob->st.spooled + ob->job.nrecs + ob->nqueue >= ob->opt.max_entries)
 		return GW_EFULL;
 	copy = malloc(len);
 	if (!copy)
@@ -278,9 +348,11 @@ static int ob_write(struct outbox *ob, const struct spool_rec *add, size_t nadd)
 
 int outbox_commit(struct outbox *ob)
 {
-	size_t n = ob->nqueue;
+	size_t n;
 	int rc;
 
+	ob_wait_inflight(ob);
+	n = ob->nqueue;
 	if (n == 0)
 		return GW_OK;
 	rc = ob_write(ob, ob->queue, n);
@@ -609,12 +681,15 @@ int outbox_pump(struct outbox *ob)
 	ob_send_hello(ob, now);
 	/* A pump nested in the deliver callback (it committed a message)
 	 * reads nothing: the outer loop is in the middle of a message. */
+	/* While a commit is in flight the deletions wait for the next one:
+	 * with a full list, the acks wait in the socket. */
 	while (!ob->in_deliver && rc == GW_OK && delivers < OB_DELIVER_PER_PUMP &&
-	       ob_recv(ob, &delivers))
-		if (ob->ndel >= OB_DEL_MAX)
+	       ob->ndel < OB_DEL_MAX && ob_recv(ob, &delivers))
+		if (ob->ndel >= OB_DEL_MAX && !ob->inflight)
 			rc = ob_write(ob, NULL, 0);
 	ring_pop_acked(ob);
-	if (rc == GW_OK && ob->ndel && now - ob->del_since_us >= OB_DEL_FLUSH_US)
+	if (rc == GW_OK && ob->ndel && !ob->inflight &&
+	    now - ob->del_since_us >= OB_DEL_FLUSH_US)
 		rc = ob_write(ob, NULL, 0);
 	ob_check_resend(ob, now);
 	if (rc == GW_OK)
@@ -627,4 +702,175 @@ void outbox_get_stats(const struct outbox *ob, struct outbox_stats *st)
 {
 	*st = ob->st;
 	st->queued = ob->nqueue;
+}
+
+/* ---- asynchronous commit ------------------------------------------------ */
+
+/* ob_thread - the commit thread: writes each job handed over, then wakes
+ * the owner. The write runs without the lock, so that the owner is never
+ * blocked by a flush. */
+static void *ob_thread(void *arg)
+{
+	struct outbox *ob = arg; /* only ob->sp (fixed) and ob->job are used */
+	struct ob_job *j = &ob->job;
+
+	pthread_mutex_lock(&j->mu);
+	for (;;) {
+		uint64_t first = 0, spooled = 0;
+		int rc;
+
+		while (!j->todo && !j->stop)
+			pthread_cond_wait(&j->cv, &j->mu);
+		if (!j->todo)
+			break;
+		j->todo = 0;
+		pthread_mutex_unlock(&j->mu);
+		rc = spool_write(ob->sp, j->del, j->ndel, j->recs, j->nrecs, &first);
+		if (rc == GW_OK)
+			spool_count(ob->sp, &spooled);
+		pthread_mutex_lock(&j->mu);
+		j->rc = rc;
+		j->first = first;
+		j->spooled = spooled;
+		j->done = 1;
+		pthread_cond_broadcast(&j->cv);
+		if (j->wake)
+			j->wake(j->wake_arg); /* httpd_wake: never calls back in */
+	}
+	pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+/* ob_finish - applies the result of the finished job on the owner's thread
+ * and keeps its rc for the next poll. */
+static void ob_finish(struct outbox *ob)
+{
+	struct ob_job *j = &ob->job;
+	size_t n = j->nrecs;
+	int rc;
+
+	pthread_mutex_lock(&j->mu);
+	rc = j->rc;
+	j->done = 0;
+	pthread_mutex_unlock(&j->mu);
+	ob_free_recs(j->recs, &j->nrecs);
+	ob->inflight = 0;
+	ob->unreported = 1;
+	ob->unreported_rc = rc;
+	if (rc != GW_OK) {
+		/* Its deletions come back for the next commit, as room allows. */
+		for (size_t i = 0; i < j->ndel && ob->ndel < OB_DEL_MAX; i++)
+			ob->del[ob->ndel++] = j->del[i];
+		if (ob->ndel && !ob->del_since_us)
+			ob->del_since_us = gw_mono_us();
+		j->ndel = 0;
+		GW_ERROR(ob->module, "spool commit of %zu messages failed: %s", n, gw_strerror(rc));
+		return;
+	}
+	j->ndel = 0;
+	ob->end_key = j->first + n;
+	ob->st.spooled = j->spooled;
+	ob->st.committed += n;
+	/* As in outbox_commit: durable whatever the pump says. */
+	(void)outbox_pump(ob);
+}
+
+/* ob_wait_inflight - blocks until the commit in flight, if any, has ended,
+ * and applies its result. */
+static void ob_wait_inflight(struct outbox *ob)
+{
+	if (!ob->inflight)
+		return;
+	pthread_mutex_lock(&ob->job.mu);
+	while (!ob->job.done)
+		pthread_cond_wait(&ob->job.cv, &ob->job.mu);
+	pthread_mutex_unlock(&ob->job.mu);
+	ob_finish(ob);
+}
+
+static int ob_thread_start(struct outbox *ob)
+{
+	int err = pthread_create(&ob->job.thread, NULL, ob_thread, ob);
+
+	if (err) {
+		GW_ERROR(ob->module, "cannot start the commit thread: %s", strerror(err));
+		return gw_err_from_errno(err);
+	}
+	ob->job.running = 1;
+	return GW_OK;
+}
+
+int outbox_commit_start(struct outbox *ob, int *started)
+{
+	struct ob_job *j = &ob->job;
+	struct spool_rec *recs;
+	uint64_t *del;
+	int rc;
+
+	*started = 0;
+	if (ob->inflight || ob->unreported)
+		return GW_EAGAIN;
+	if (ob->nqueue == 0)
+		return GW_OK;
+	if (!j->running) {
+		rc = ob_thread_start(ob);
+		if (rc != GW_OK) {
+			/* No thread: the same commit, on this thread, reported
+			 * by the next poll like any other. */
+			rc = outbox_commit(ob);
+			ob->unreported = 1;
+			ob->unreported_rc = rc;
+			*started = 1;
+			if (j->wake)
+				j->wake(j->wake_arg);
+			return GW_OK;
+		}
+	}
+	/* Swap the buffers: the thread takes the full pair. */
+	recs = j->recs;
+	j->recs = ob->queue;
+	j->nrecs = ob->nqueue;
+	ob->queue = recs;
+	ob->nqueue = 0;
+	ob->st.queued = 0;
+	del = j->del;
+	j->del = ob->del;
+	j->ndel = ob->ndel;
+	ob->del = del;
+	ob->ndel = 0;
+	ob->del_since_us = 0;
+	pthread_mutex_lock(&j->mu);
+	j->todo = 1;
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+	ob->inflight = 1;
+	*started = 1;
+	return GW_OK;
+}
+
+int outbox_commit_poll(struct outbox *ob, int *rc)
+{
+	if (ob->inflight) {
+		int done;
+
+		pthread_mutex_lock(&ob->job.mu);
+		done = ob->job.done;
+		pthread_mutex_unlock(&ob->job.mu);
+		if (!done)
+			return 0;
+		ob_finish(ob);
+	}
+	if (!ob->unreported)
+		return 0;
+	ob->unreported = 0;
+	*rc = ob->unreported_rc;
+	return 1;
+}
+
+void outbox_set_wake(struct outbox *ob, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&ob->job.mu);
+	ob->job.wake = fn;
+	ob->job.wake_arg = arg;
+	pthread_mutex_unlock(&ob->job.mu);
 }

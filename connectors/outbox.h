@@ -14,7 +14,14 @@
  *   outbox_pump()    non-blocking: send committed entries, read acks, delete
  *                    acknowledged entries, resend after a silence
  *
- * Threading: one thread owns an outbox.
+ * An event loop that must not stop for a disk flush (httpd.c) commits with
+ * outbox_commit_start() / outbox_commit_poll() instead: the flush runs on
+ * the outbox's commit thread while the loop reads the next requests, whose
+ * events queue for the commit after.
+ *
+ * Threading: one thread owns an outbox and calls every function here. The
+ * commit thread (started by the first outbox_commit_start) only writes the
+ * batch it was handed to the spool and then calls the wake function.
  */
 #ifndef GW_OUTBOX_H
 #define GW_OUTBOX_H
@@ -101,6 +108,29 @@ void outbox_rollback(struct outbox *ob, size_t mark);
  * providers with a failure so they retry). Returns GW_OK, GW_ESTORE, GW_EFULL.
  */
 int outbox_commit(struct outbox *ob);
+
+/*
+ * Asynchronous group commit. At most one commit is in flight:
+ *
+ *   outbox_commit_start(ob, &started)   hands the queue (and the acknowledged
+ *       keys awaiting deletion) to the commit thread and returns at once;
+ *       *started = 0 when nothing was queued. New outbox_add() calls queue
+ *       for the next commit. Returns GW_OK, or GW_EAGAIN while a commit is
+ *       in flight or its result has not been polled yet.
+ *   outbox_commit_poll(ob, &rc)   1 when the commit in flight has ended, once:
+ *       *rc is its result, with outbox_commit()'s meaning (GW_OK: every
+ *       event it took is durable, the providers may be told; else none is).
+ *       0 while it runs or when none was started.
+ *   outbox_set_wake(ob, fn, arg)   fn(arg) is called on the commit thread
+ *       each time a commit ends, so that the owner's loop wakes and polls
+ *       (httpd_wake). NULL: no call. Set before the first start.
+ *
+ * outbox_commit() and outbox_close() first wait for a commit in flight
+ * (whose result is still reported by the next poll).
+ */
+int outbox_commit_start(struct outbox *ob, int *started);
+int outbox_commit_poll(struct outbox *ob, int *rc);
+void outbox_set_wake(struct outbox *ob, void (*fn)(void *arg), void *arg);
 
 /*
  * outbox_pump - sends what is due, reads every available ack and deletes the

@@ -45,43 +45,53 @@ int ident_make(struct ident *id, const char *kind, const char *address, unsigned
 	return GW_OK;
 }
 
-/* merged_into_of - the customer `id` was merged into (0: none). */
-static int merged_into_of(struct batch *b, uint64_t id, uint64_t *next)
+/*
+ * follow_get - ident_follow, keeping the record of the customer reached in
+ * *c (zeroed by the caller; the caller's to clear, also on an error), so
+ * that the caller does not read it a second time.
+ */
+static int follow_get(struct batch *b, uint64_t id, uint64_t *final, struct proto_customer *c)
 {
-	struct proto_customer c;
-	int rc;
-
-	memset(&c, 0, sizeof(c));
-	rc = store_customer_get(b->txn, id, &c);
-	*next = rc == GW_OK ? c.merged_into : 0;
-	proto_customer_clear(&c);
-	return rc;
-}
-
-int ident_follow(struct batch *b, uint64_t id, uint64_t *final)
-{
-	uint64_t cur = id, next;
+	uint64_t cur = id;
 	int rc;
 
 	*final = id;
 	for (int hops = 0; hops <= IDENT_MAX_CHAIN; hops++) {
-		rc = merged_into_of(b, cur, &next);
+		struct proto_customer next;
+
+		memset(&next, 0, sizeof(next));
+		rc = store_customer_get(b->txn, cur, &next);
 		if (rc == GW_ENOTFOUND && hops > 0) {
 			/* A link to nowhere: the last customer reached holds. */
 			GW_WARN("router", "customer %llu: merged into missing customer %llu",
 				(unsigned long long)*final, (unsigned long long)cur);
 			return GW_OK;
 		}
-		if (rc)
+		if (rc) {
+			proto_customer_clear(&next);
 			return rc;
+		}
+		proto_customer_clear(c);
+		*c = next;
 		*final = cur;
-		if (!next)
+		if (!c->merged_into)
 			return GW_OK;
-		cur = next;
+		cur = c->merged_into;
 	}
 	GW_WARN("router", "customer %llu: merge chain longer than %d links",
 		(unsigned long long)id, IDENT_MAX_CHAIN);
 	return GW_OK;
+}
+
+int ident_follow(struct batch *b, uint64_t id, uint64_t *final)
+{
+	struct proto_customer c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	rc = follow_get(b, id, final, &c);
+	proto_customer_clear(&c);
+	return rc;
 }
 
 int ident_find(struct batch *b, const struct ident *id, uint64_t *holder, uint64_t *customer,
@@ -458,12 +468,19 @@ static int known_sender(struct batch *b, const char *channel, const struct proto
 	channel_ident(&m, channel, who->address);
 	if (m.n != 1)
 		return GW_ENOTFOUND;
-	rc = ident_find(b, &m.v[0], &holder, &id, &flags);
+	rc = store_identity_lookup(b->txn, m.v[0].kind, m.v[0].address, &holder, &flags);
 	if (rc)
 		return rc;
-	if (!(flags & STORE_IDENT_VERIFIED) || !id)
+	if (!(flags & STORE_IDENT_VERIFIED) || !holder)
 		return GW_ENOTFOUND; /* a claim to confirm: the full path upgrades it */
-	return store_customer_get(b->txn, id, c);
+	/* The merge chain is followed on the records themselves: the one
+	 * reached is the one returned, read once. */
+	rc = follow_get(b, holder, &id, c);
+	if (rc) {
+		proto_customer_clear(c);
+		memset(c, 0, sizeof(*c));
+	}
+	return rc;
 }
 
 int identity_resolve(struct batch *b, const char *channel, const struct proto_party *who,

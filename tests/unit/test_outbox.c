@@ -1,10 +1,12 @@
 /*
  * test_outbox.c - the connector's durable hand-off, against a ROUTER socket
  * played by the test: commit, send, ack, delete, resend after silence, and
- * resend of the spool after a restart.
+ * resend of the spool after a restart; the asynchronous commit on the
+ * commit thread.
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -473,10 +475,177 @@ static void test_report_bound(void **state)
 	fx_done(&f);
 }
 
+/* ---- asynchronous commit ------------------------------------------------ */
+
+static atomic_int wakes;
+
+static void count_wake(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&wakes, 1);
+}
+
+/* poll_commit - polls until the commit in flight has ended; its rc. */
+static int poll_commit(struct outbox *ob)
+{
+	int64_t end = gw_mono_us() + 3000000;
+	int rc = -1;
+
+	while (!outbox_commit_poll(ob, &rc)) {
+		if (gw_mono_us() > end)
+			fail_msg("the commit in flight never ended");
+		zmq_poll(NULL, 0, 1);
+	}
+	return rc;
+}
+
+static void test_async_commit(void **state)
+{
+	struct fx f = {0};
+	struct outbox *ob;
+	struct outbox_stats st;
+	struct got g1, g2, g3;
+	int started = -1, rc;
+
+	(void)state;
+	fx_init(&f);
+	atomic_store(&wakes, 0);
+	assert_int_equal(outbox_open(&f.opt, &ob), GW_OK);
+	outbox_set_wake(ob, count_wake, NULL);
+	/* Nothing queued: nothing started, nothing to poll. */
+	assert_int_equal(outbox_commit_start(ob, &started), GW_OK);
+	assert_int_equal(started, 0);
+	assert_int_equal(outbox_commit_poll(ob, &rc), 0);
+
+	assert_int_equal(outbox_add(ob, "one", 3), GW_OK);
+	assert_int_equal(outbox_add(ob, "two", 3), GW_OK);
+	assert_int_equal(outbox_commit_start(ob, &started), GW_OK);
+	assert_int_equal(started, 1);
+	/* What is added meanwhile waits for the next commit. */
+	assert_int_equal(outbox_add(ob, "three", 5), GW_OK);
+	assert_int_equal(outbox_queued(ob), 1);
+	assert_int_equal(outbox_commit_start(ob, &started), GW_EAGAIN);
+	assert_int_equal(poll_commit(ob), GW_OK);
+	assert_true(atomic_load(&wakes) >= 1);
+	assert_int_equal(outbox_commit_poll(ob, &rc), 0); /* reported once */
+	outbox_get_stats(ob, &st);
+	assert_int_equal(st.committed, 2);
+	assert_int_equal(st.spooled, 2);
+	assert_int_equal(st.queued, 1);
+
+	/* Only committed entries are sent: "three" is not yet. */
+	assert_true(recv_msg(&f, ob, &g1, 2000));
+	assert_string_equal(g1.body, "one");
+	assert_true(recv_msg(&f, ob, &g2, 2000));
+	assert_string_equal(g2.body, "two");
+	assert_false(recv_msg(&f, ob, &g3, 100));
+
+	/* The acknowledged keys are deleted by the next commit. */
+	send_ack(&f, &g1, WIRE_RESULT_STORED);
+	send_ack(&f, &g2, WIRE_RESULT_STORED);
+	for (int i = 0; i < 20; i++) {
+		outbox_pump(ob);
+		zmq_poll(NULL, 0, 2);
+	}
+	assert_int_equal(outbox_commit_start(ob, &started), GW_OK);
+	assert_int_equal(started, 1);
+	assert_int_equal(poll_commit(ob), GW_OK);
+	outbox_get_stats(ob, &st);
+	assert_int_equal(st.committed, 3);
+	assert_int_equal(st.acked, 2);
+	assert_int_equal(st.spooled, 1);
+	assert_true(recv_msg(&f, ob, &g3, 2000));
+	assert_string_equal(g3.body, "three");
+
+	/* Unacknowledged, it is durable: sent again after a restart. */
+	outbox_close(ob);
+	assert_int_equal(outbox_open(&f.opt, &ob), GW_OK);
+	outbox_get_stats(ob, &st);
+	assert_int_equal(st.spooled, 1);
+	assert_true(recv_msg(&f, ob, &g3, 2000));
+	assert_string_equal(g3.body, "three");
+	outbox_close(ob);
+	fx_done(&f);
+}
+
+/* A synchronous commit and a close wait for the commit in flight, whose
+ * result is still reported. */
+static void test_async_commit_then_sync_and_close(void **state)
+{
+	struct fx f = {0};
+	struct outbox *ob;
+	struct outbox_stats st;
+	int started = 0, rc = -1;
+
+	(void)state;
+	fx_init(&f);
+	assert_int_equal(outbox_open(&f.opt, &ob), GW_OK);
+	assert_int_equal(outbox_add(ob, "a", 1), GW_OK);
+	assert_int_equal(outbox_commit_start(ob, &started), GW_OK);
+	assert_int_equal(started, 1);
+	assert_int_equal(outbox_add(ob, "b", 1), GW_OK);
+	assert_int_equal(outbox_commit(ob), GW_OK);
+	assert_int_equal(outbox_commit_poll(ob, &rc), 1);
+	assert_int_equal(rc, GW_OK);
+	outbox_get_stats(ob, &st);
+	assert_int_equal(st.committed, 2);
+	assert_int_equal(st.spooled, 2);
+
+	/* Closed with a commit in flight: it still lands. */
+	assert_int_equal(outbox_add(ob, "c", 1), GW_OK);
+	assert_int_equal(outbox_commit_start(ob, &started), GW_OK);
+	outbox_close(ob);
+	assert_int_equal(outbox_open(&f.opt, &ob), GW_OK);
+	outbox_get_stats(ob, &st);
+	assert_int_equal(st.spooled, 3);
+	outbox_close(ob);
+	fx_done(&f);
+}
+
+/* A commit that fails on the thread (the spool's map is full) is reported
+ * by the poll; none of its events is kept, and the outbox goes on. */
+static void test_async_commit_failure(void **state)
+{
+	struct fx f = {0};
+	struct outbox *ob;
+	struct outbox_stats st;
+	size_t big = 256 * 1024;
+	char *blob = malloc(big);
+	int started = 0;
+
+	(void)state;
+	assert_non_null(blob);
+	memset(blob, 'x', big);
+	fx_init(&f);
+	f.opt.map_size = 1u << 20; /* 1 MiB: four 256 KiB events cannot fit */
+	assert_int_equal(outbox_open(&f.opt, &ob), GW_OK);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(outbox_add(ob, blob, big), GW_OK);
+	assert_int_equal(outbox_commit_start(ob, &started), GW_OK);
+	assert_int_equal(started, 1);
+	assert_int_equal(poll_commit(ob), GW_EFULL);
+	outbox_get_stats(ob, &st);
+	assert_int_equal(st.committed, 0);
+	assert_int_equal(st.spooled, 0);
+	assert_int_equal(st.queued, 0);
+	assert_int_equal(outbox_add(ob, "small", 5), GW_OK);
+	assert_int_equal(outbox_commit_start(ob, &started), GW_OK);
+	assert_int_equal(poll_commit(ob), GW_OK);
+	outbox_get_stats(ob, &st);
+	assert_int_equal(st.committed, 1);
+	assert_int_equal(st.spooled, 1);
+	outbox_close(ob);
+	fx_done(&f);
+	free(blob);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commit_send_ack),
+		cmocka_unit_test(test_async_commit),
+		cmocka_unit_test(test_async_commit_then_sync_and_close),
+		cmocka_unit_test(test_async_commit_failure),
 		cmocka_unit_test(test_resend_after_silence_and_restart),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_rollback),
