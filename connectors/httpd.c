@@ -102,6 +102,7 @@ struct httpd {
 	lws_dll2_owner_t held;      /* HTTPD_C_HELD */
 	uint64_t next_ticket;
 	int commit_scheduled;
+	int commit_inflight;        /* started, its end not yet polled */
 	int failed;                 /* an error that ends httpd_run() */
 	int64_t log_window_us;      /* start of the current log-rate second */
 	unsigned log_count, log_dropped;
@@ -551,7 +552,9 @@ void httpd_defer(struct httpd_req *req, int status, const char *json)
 		lws_dll2_remove(&req->node);
 	req->state = HTTPD_C_WAITING;
 	lws_dll2_add_tail(&req->node, &h->waiting);
-	if (!h->commit_scheduled) {
+	/* With a commit in flight, its end schedules the next one: no service
+	 * round is spent on a start that would have to wait. */
+	if (!h->commit_scheduled && !h->commit_inflight) {
 		/* Runs at the start of the next service round: group commit. */
 		h->commit_scheduled = 1;
 		lws_sul_schedule(h->lws, 0, &h->commit_sul, httpd_commit_cb, 0);
@@ -601,6 +604,7 @@ static void httpd_commit(struct httpd *h)
 		httpd_answer_all(&h->waiting, rc);
 		return;
 	}
+	h->commit_inflight = 1;
 	while (lws_dll2_get_head(&h->waiting)) {
 		struct lws_dll2 *d = lws_dll2_get_head(&h->waiting);
 
@@ -610,19 +614,24 @@ static void httpd_commit(struct httpd *h)
 }
 
 /* httpd_commit_poll - when the commit in flight has ended, answers its
- * requests and starts the next commit. */
+ * requests and schedules the next commit. */
 static void httpd_commit_poll(struct httpd *h)
 {
 	int rc;
 
 	if (!outbox_commit_poll(h->inst->outbox, &rc))
 		return;
+	h->commit_inflight = 0;
 	if (rc != GW_OK)
 		GW_ERROR(h->inst->log_module, "commit of %u requests' events failed: %s",
 			 (unsigned)h->committing.count, gw_strerror(rc));
 	httpd_answer_all(&h->committing, rc);
-	if (lws_dll2_get_head(&h->waiting))
-		httpd_commit(h);
+	/* The next commit starts at the next service round, once lws has read
+	 * every socket that is ready: fewer, larger commits. */
+	if (lws_dll2_get_head(&h->waiting) && !h->commit_scheduled) {
+		h->commit_scheduled = 1;
+		lws_sul_schedule(h->lws, 0, &h->commit_sul, httpd_commit_cb, 0);
+	}
 }
 
 static void httpd_commit_cb(lws_sorted_usec_list_t *sul)
