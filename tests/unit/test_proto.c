@@ -709,49 +709,9 @@ static void test_types_and_init(void **state)
 
 /*
  * Hand-made inputs: a JSON template turned into msgpack, so that each test
- * states the one thing it breaks.
+ * states the one thing it breaks. pack - `j` (stolen) packed into a new
+ * buffer by proto_msgpack_pack_json.
  */
-static void pack_json(msgpack_packer *pk, json_t *j)
-{
-	const char *key;
-	json_t *val;
-	size_t i;
-
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		msgpack_pack_map(pk, json_object_size(j));
-		json_object_foreach (j, key, val) {
-			msgpack_pack_str_with_body(pk, key, strlen(key));
-			pack_json(pk, val);
-		}
-		break;
-	case JSON_ARRAY:
-		msgpack_pack_array(pk, json_array_size(j));
-		json_array_foreach (j, i, val)
-			pack_json(pk, val);
-		break;
-	case JSON_STRING:
-		msgpack_pack_str_with_body(pk, json_string_value(j), json_string_length(j));
-		break;
-	case JSON_INTEGER:
-		msgpack_pack_int64(pk, json_integer_value(j));
-		break;
-	case JSON_REAL:
-		msgpack_pack_double(pk, json_real_value(j));
-		break;
-	case JSON_TRUE:
-		msgpack_pack_true(pk);
-		break;
-	case JSON_FALSE:
-		msgpack_pack_false(pk);
-		break;
-	case JSON_NULL:
-		msgpack_pack_nil(pk);
-		break;
-	}
-}
-
-/* Packs `j` (stolen) into a new buffer. */
 static char *pack(json_t *j, size_t *len)
 {
 	msgpack_sbuffer sb;
@@ -760,7 +720,7 @@ static char *pack(json_t *j, size_t *len)
 	assert_non_null(j);
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	pack_json(&pk, j);
+	proto_msgpack_pack_json(&pk, j);
 	json_decref(j);
 	*len = sb.size;
 	return msgpack_sbuffer_release(&sb);
