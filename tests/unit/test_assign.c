@@ -16,6 +16,7 @@
 #include "gateway/err.h"
 #include "router/assign.h"
 #include "store/store.h"
+#include "routing_defaults.h"
 
 #define HOUR (3600LL * 1000)
 #define MINUTE (60LL * 1000)
@@ -67,13 +68,8 @@ static void fx_init(struct fx *f)
 	char err[256];
 
 	memset(f, 0, sizeof(*f));
-	assert_int_equal(gw_config_routing_defaults(&f->cfg, err, sizeof(err)), GW_OK);
-	/* No language models: languages are given, not detected, here. */
-	for (size_t i = 0; i < f->cfg.languages.n; i++)
-		free(f->cfg.languages.v[i]);
-	free(f->cfg.languages.v);
-	f->cfg.languages.v = NULL;
-	f->cfg.languages.n = 0;
+	/* The routing defaults, without language models. */
+	assert_int_equal(routing_defaults_no_lang(&f->cfg, err, sizeof(err)), GW_OK);
 	f->cfg.queues = calloc(MAX_ENTRIES, sizeof(*f->cfg.queues));
 	f->cfg.agents = calloc(MAX_ENTRIES, sizeof(*f->cfg.agents));
 	assert_non_null(f->cfg.queues);

@@ -17,6 +17,7 @@
 #include "gateway/err.h"
 #include "router/router.h"
 #include "store/store.h"
+#include "routing_defaults.h"
 
 struct fx {
 	char dir[64];
@@ -45,13 +46,8 @@ static void fx_open(struct fx *f, const char *scope)
 	f->cfg.router.map_size_mb = 64;
 	f->cfg.router.publish_hwm = 100000;
 	f->cfg.router.delivery_timeout_ms = 60000;
-	/* The routing defaults, without language models (not needed here). */
-	assert_int_equal(gw_config_routing_defaults(&f->cfg.routing, err, sizeof(err)), GW_OK);
-	for (size_t i = 0; i < f->cfg.routing.languages.n; i++)
-		free(f->cfg.routing.languages.v[i]);
-	free(f->cfg.routing.languages.v);
-	f->cfg.routing.languages.v = NULL;
-	f->cfg.routing.languages.n = 0;
+	/* The routing defaults, without language models. */
+	assert_int_equal(routing_defaults_no_lang(&f->cfg.routing, err, sizeof(err)), GW_OK);
 	free(f->cfg.routing.scope);
 	f->cfg.routing.scope = strdup(scope);
 	assert_non_null(f->cfg.routing.scope);

@@ -20,6 +20,7 @@
 #include "proto/wire.h"
 #include "router/router.h"
 #include "store/store.h"
+#include "routing_defaults.h"
 
 static char *make_tmpdir(void)
 {
@@ -1364,15 +1365,9 @@ int main(void)
 	char err[256];
 	int failed;
 
-	/* Only the routing defaults: no language models, so that texts such as
-	 * "hello" do not depend on detection here. */
-	if (gw_config_routing_defaults(&routing_cfg, err, sizeof(err)) != GW_OK)
+	/* The routing defaults, without language models. */
+	if (routing_defaults_no_lang(&routing_cfg, err, sizeof(err)) != GW_OK)
 		return 1;
-	for (size_t i = 0; i < routing_cfg.languages.n; i++)
-		free(routing_cfg.languages.v[i]);
-	free(routing_cfg.languages.v);
-	routing_cfg.languages.v = NULL;
-	routing_cfg.languages.n = 0;
 	if (routing_create(&routing_cfg, &routing, err, sizeof(err)) != GW_OK)
 		return 1;
 	failed = cmocka_run_group_tests(tests, NULL, NULL);

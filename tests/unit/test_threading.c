@@ -19,6 +19,7 @@
 #include "gateway/util.h"
 #include "router/router.h"
 #include "store/store.h"
+#include "routing_defaults.h"
 
 #define HOUR (3600LL * 1000)
 #define MINUTE (60LL * 1000)
@@ -44,12 +45,8 @@ static void fx_open(struct fx *f, const char *scope, long long dup_s, const stru
 	char err[256];
 
 	memset(f, 0, sizeof(*f));
-	assert_int_equal(gw_config_routing_defaults(&f->cfg, err, sizeof(err)), GW_OK);
-	for (size_t i = 0; i < f->cfg.languages.n; i++)
-		free(f->cfg.languages.v[i]);
-	free(f->cfg.languages.v);
-	f->cfg.languages.v = NULL;
-	f->cfg.languages.n = 0;
+	/* The routing defaults, without language models. */
+	assert_int_equal(routing_defaults_no_lang(&f->cfg, err, sizeof(err)), GW_OK);
 	free(f->cfg.scope);
 	f->cfg.scope = strdup(scope);
 	f->cfg.duplicate_window_s = dup_s;
