@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "gateway/err.h"
+#include "gateway/log.h"
 #include "gateway/util.h"
 #include "store/store_int.h"
 
@@ -18,6 +19,18 @@ struct spool {
 	MDB_dbi dbi;
 	uint64_t next_key; /* the key of the next append */
 };
+
+/* spool_err - store_err(), except that a full map names the spool's own
+ * setting (store_err names the router's). */
+static int spool_err(int rc, const char *what)
+{
+	if (rc == MDB_MAP_FULL) {
+		GW_ERROR("store", "%s: the spool's LMDB map is full; raise the connector's "
+			 "spool_map_mb", what);
+		return GW_EFULL;
+	}
+	return store_err(rc, what);
+}
 
 static int spool_load_next(struct spool *sp)
 {
@@ -28,7 +41,7 @@ static int spool_load_next(struct spool *sp)
 
 	rc = mdb_txn_begin(sp->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
-		return store_err(rc, "spool begin");
+		return spool_err(rc, "spool begin");
 	rc = mdb_cursor_open(txn, sp->dbi, &cur);
 	if (rc == MDB_SUCCESS)
 		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
@@ -38,7 +51,7 @@ static int spool_load_next(struct spool *sp)
 	if (cur)
 		mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
-	return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GW_OK : store_err(rc, "spool last");
+	return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GW_OK : spool_err(rc, "spool last");
 }
 
 static int spool_open_table(struct spool *sp)
@@ -48,13 +61,13 @@ static int spool_open_table(struct spool *sp)
 
 	rc = mdb_txn_begin(sp->env, NULL, 0, &txn);
 	if (rc)
-		return store_err(rc, "spool begin");
+		return spool_err(rc, "spool begin");
 	rc = mdb_dbi_open(txn, NULL, 0, &sp->dbi);
 	if (rc) {
 		mdb_txn_abort(txn);
-		return store_err(rc, "spool open");
+		return spool_err(rc, "spool open");
 	}
-	return store_err(mdb_txn_commit(txn), "spool open");
+	return spool_err(mdb_txn_commit(txn), "spool open");
 }
 
 int spool_open(const char *dir, size_t map_size, struct spool **out)
@@ -69,11 +82,11 @@ int spool_open(const char *dir, size_t map_size, struct spool **out)
 	sp = calloc(1, sizeof(*sp));
 	if (!sp)
 		return GW_ENOMEM;
-	rc = store_err(mdb_env_create(&sp->env), "spool env");
+	rc = spool_err(mdb_env_create(&sp->env), "spool env");
 	if (rc)
 		goto out;
 	mdb_env_set_mapsize(sp->env, map_size);
-	rc = store_err(mdb_env_open(sp->env, dir, MDB_NOTLS, 0600), dir);
+	rc = spool_err(mdb_env_open(sp->env, dir, MDB_NOTLS, 0600), dir);
 	if (rc)
 		goto out;
 	rc = spool_open_table(sp);
@@ -108,7 +121,7 @@ static int spool_delete(MDB_txn *txn, MDB_dbi dbi, const uint64_t *del, size_t n
 		int rc = mdb_del(txn, dbi, &k, NULL);
 
 		if (rc && rc != MDB_NOTFOUND)
-			return store_err(rc, "spool delete");
+			return spool_err(rc, "spool delete");
 	}
 	return GW_OK;
 }
@@ -126,7 +139,7 @@ static int spool_append(MDB_txn *txn, MDB_dbi dbi, uint64_t key,
 		int rc = mdb_put(txn, dbi, &k, &v, MDB_APPEND);
 
 		if (rc)
-			return store_err(rc, "spool append");
+			return spool_err(rc, "spool append");
 	}
 	return GW_OK;
 }
@@ -141,7 +154,7 @@ int spool_write(struct spool *sp, const uint64_t *del, size_t ndel,
 		*first_key = sp->next_key;
 	if (ndel == 0 && nadd == 0)
 		return GW_OK;
-	rc = store_err(mdb_txn_begin(sp->env, NULL, 0, &txn), "spool begin");
+	rc = spool_err(mdb_txn_begin(sp->env, NULL, 0, &txn), "spool begin");
 	if (rc)
 		return rc;
 	rc = spool_delete(txn, sp->dbi, del, ndel);
@@ -151,7 +164,7 @@ int spool_write(struct spool *sp, const uint64_t *del, size_t ndel,
 		mdb_txn_abort(txn);
 		return rc;
 	}
-	rc = store_err(mdb_txn_commit(txn), "spool commit");
+	rc = spool_err(mdb_txn_commit(txn), "spool commit");
 	if (rc == GW_OK)
 		sp->next_key += nadd;
 	return rc;
@@ -163,10 +176,10 @@ int spool_count(struct spool *sp, uint64_t *count)
 	MDB_stat stat;
 	int rc;
 
-	rc = store_err(mdb_txn_begin(sp->env, NULL, MDB_RDONLY, &txn), "spool begin");
+	rc = spool_err(mdb_txn_begin(sp->env, NULL, MDB_RDONLY, &txn), "spool begin");
 	if (rc)
 		return rc;
-	rc = store_err(mdb_stat(txn, sp->dbi, &stat), "spool stat");
+	rc = spool_err(mdb_stat(txn, sp->dbi, &stat), "spool stat");
 	mdb_txn_abort(txn);
 	*count = rc ? 0 : stat.ms_entries;
 	return rc;
@@ -182,7 +195,7 @@ int spool_scan(struct spool *sp, uint64_t from,
 	int rc;
 
 	store_be64_put(kb, from);
-	rc = store_err(mdb_txn_begin(sp->env, NULL, MDB_RDONLY, &txn), "spool begin");
+	rc = spool_err(mdb_txn_begin(sp->env, NULL, MDB_RDONLY, &txn), "spool begin");
 	if (rc)
 		return rc;
 	rc = mdb_cursor_open(txn, sp->dbi, &cur);
@@ -196,5 +209,5 @@ int spool_scan(struct spool *sp, uint64_t from,
 	if (cur)
 		mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
-	return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GW_OK : store_err(rc, "spool scan");
+	return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GW_OK : spool_err(rc, "spool scan");
 }
