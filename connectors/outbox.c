@@ -624,26 +624,6 @@ static void ob_send_reports(struct outbox *ob)
 	}
 }
 
-/* ob_cut_utf8 - a reason cut at its bound may end inside a UTF-8 sequence,
- * which the router would refuse: drop that partial sequence. */
-static void ob_cut_utf8(char *s)
-{
-	size_t l = strlen(s), i = l;
-
-	if (l < OB_REASON_MAX - 1)
-		return;
-	while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
-		i--;
-	/* s[i - 1] starts the last sequence: keep it only if complete. */
-	if (i > 0 && ((unsigned char)s[i - 1] & 0x80)) {
-		unsigned char c = (unsigned char)s[i - 1];
-		size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-
-		if (l - (i - 1) < need)
-			s[i - 1] = '\0';
-	}
-}
-
 void outbox_set_deliver(struct outbox *ob, outbox_deliver_fn fn, void *arg)
 {
 	ob->deliver = fn;
@@ -668,7 +648,9 @@ int outbox_report(struct outbox *ob, uint64_t delivery_id, const char *status,
 	r->id = delivery_id;
 	snprintf(r->status, sizeof(r->status), "%s", status);
 	snprintf(r->reason, sizeof(r->reason), "%s", reason ? reason : "");
-	ob_cut_utf8(r->reason);
+	/* A reason cut at its bound may end inside a UTF-8 sequence, which
+	 * the router would refuse. */
+	gw_utf8_trim(r->reason);
 	ob->rep_len++;
 	return GW_OK;
 }
