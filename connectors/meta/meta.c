@@ -91,7 +91,8 @@ static const struct conf_section meta_conf_section = {
 struct meta {
 	struct connector_instance *inst;
 	const struct meta_settings *set;
-	size_t secret_len, verify_len;
+	size_t verify_len;
+	struct meta_sig_key *key; /* owned: app_secret, keyed once */
 	struct httpd *httpd;
 	struct media *media; /* NULL unless media_download */
 };
@@ -231,8 +232,7 @@ static int meta_signed(struct meta *m, struct httpd_req *req, const char *body, 
 	if (mr->sig_len == -2)
 		r = META_SIG_MALFORMED;
 	else
-		r = meta_sig_verify(m->set->app_secret, m->secret_len, body, len,
-				    mr->sig_len < 0 ? NULL : mr->sig);
+		r = meta_sig_key_verify(m->key, body, len, mr->sig_len < 0 ? NULL : mr->sig);
 	if (r == META_SIG_OK)
 		return 1;
 	if (r == META_SIG_ERROR)
@@ -371,8 +371,12 @@ static int meta_create(struct connector_instance *inst)
 		return GW_ENOMEM;
 	m->inst = inst;
 	m->set = inst->settings;
-	m->secret_len = strlen(m->set->app_secret);
 	m->verify_len = strlen(m->set->verify_token);
+	m->key = meta_sig_key_new(m->set->app_secret, strlen(m->set->app_secret));
+	if (!m->key) {
+		GW_ERROR(inst->log_module, "cannot set up HMAC-SHA256 for the app secret");
+		return GW_ENOMEM;
+	}
 	rc = meta_listen(m);
 	if (rc == GW_OK && m->set->media_download)
 		rc = meta_start_media(m);
@@ -395,6 +399,7 @@ static void meta_destroy(struct connector_instance *inst)
 	/* The worker first: it calls into httpd (httpd_wake) until joined. */
 	media_destroy(m->media);
 	httpd_destroy(m->httpd);
+	meta_sig_key_free(m->key);
 	free(m);
 	inst->ctx = NULL;
 }

@@ -8,7 +8,11 @@
  * as lowercase \uXXXX): the check runs on the raw bytes, never on a
  * re-serialization. The digest is compared in constant time.
  *
- * Pure functions, no I/O, no globals: reentrant, any thread.
+ * The connector keys a struct meta_sig_key once with the app secret and
+ * checks every request with it; meta_sig_verify() and meta_sig_sign() do
+ * the same with a key made for the one call. No I/O, no globals. A key is
+ * used by one thread at a time (each check restarts its MAC); the
+ * functions taking a secret are reentrant.
  */
 #ifndef GW_META_SIG_H
 #define GW_META_SIG_H
@@ -27,6 +31,27 @@ enum meta_sig_result {
 	META_SIG_MISMATCH,  /* well formed, but not the body's signature */
 	META_SIG_ERROR,     /* OpenSSL failed to compute the HMAC */
 };
+
+struct meta_sig_key;
+
+/*
+ * meta_sig_key_new - an HMAC-SHA256 key made of `secret_len` bytes of
+ * `secret` (copied; the caller may wipe it). The caller owns the key and
+ * frees it with meta_sig_key_free(). NULL when OpenSSL or malloc failed.
+ */
+struct meta_sig_key *meta_sig_key_new(const void *secret, size_t secret_len);
+
+/* meta_sig_key_free - wipes and frees `key`; NULL is ignored. */
+void meta_sig_key_free(struct meta_sig_key *key);
+
+/*
+ * meta_sig_key_verify - meta_sig_verify() with the secret of `key`.
+ * meta_sig_key_sign - meta_sig_sign() with the secret of `key`.
+ */
+int meta_sig_key_verify(struct meta_sig_key *key, const void *body, size_t len,
+			const char *header);
+int meta_sig_key_sign(struct meta_sig_key *key, const void *body, size_t len,
+		      char out[META_SIG_VALUE_MAX + 1]);
 
 /*
  * meta_sig_verify - checks `header` (the header's value, NUL-terminated,

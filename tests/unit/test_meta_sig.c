@@ -154,10 +154,44 @@ static void test_sign_round_trip(void **state)
 	assert_string_equal(meta_sig_result_name(META_SIG_MISMATCH), "mismatch");
 }
 
+/* One key, as the connector holds it: every check starts a fresh MAC, so
+ * neither a failed check nor a long run of them changes the next answer. */
+static void test_key_reused(void **state)
+{
+	struct meta_sig_key *key = meta_sig_key_new(hello_secret, strlen(hello_secret));
+	struct meta_sig_key *empty = meta_sig_key_new("", 0);
+	char sig[META_SIG_VALUE_MAX + 1], want[META_SIG_VALUE_MAX + 1];
+
+	(void)state;
+	assert_non_null(key);
+	assert_non_null(empty);
+	for (int i = 0; i < 1000; i++) {
+		assert_int_equal(meta_sig_key_verify(key, hello_body, strlen(hello_body), hello_sig),
+				 META_SIG_OK);
+		assert_int_equal(meta_sig_key_verify(key, "Hello, World?", 13, hello_sig),
+				 META_SIG_MISMATCH);
+		assert_int_equal(meta_sig_key_verify(key, hello_body, 5, hello_sig),
+				 META_SIG_MISMATCH);
+	}
+	assert_int_equal(meta_sig_key_sign(key, hello_body, strlen(hello_body), sig), 0);
+	assert_string_equal(sig, hello_sig);
+	assert_int_equal(meta_sig_key_verify(key, hello_body, strlen(hello_body), NULL),
+			 META_SIG_MISSING);
+	/* An empty secret is a key like any other; the same as a one-call one. */
+	assert_int_equal(meta_sig_key_sign(empty, "", 0, sig), 0);
+	assert_int_equal(meta_sig_sign("", 0, "", 0, want), 0);
+	assert_string_equal(sig, want);
+	assert_string_equal(sig, "sha256=b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+	meta_sig_key_free(key);
+	meta_sig_key_free(empty);
+	meta_sig_key_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_key_reused),
 		cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_tampered_and_wrong_secret),
