@@ -5,7 +5,8 @@ on the bus and the router's counters.
 
 Covers the subscription handshake, signature checks (bad, missing, escaped
 non-ASCII bodies), every kind of body (WhatsApp, Messenger, Instagram),
-batches, redelivery, refusals (truncated JSON, body over the limit) and
+batches, redelivery, refusals (truncated JSON, body over the limit, a
+batch the full spool cannot take whole) and
 media download against a fake Graph API on loopback.
 """
 
@@ -16,6 +17,7 @@ import http.server
 import json
 import os
 import secrets
+import signal
 import threading
 import time
 import unittest
@@ -254,6 +256,22 @@ class MetaTestCase(GatewayTestCase):
 def unique_wa(body, tag):
     """pywa reuses wamid.xyzxyz everywhere: give this copy its own ids."""
     return body.replace(b"wamid.xyzxyz", f"wamid.it-{tag}".encode())
+
+
+def wa_batch(ids, sender="15550003333"):
+    """One WhatsApp change carrying a text message for each id, as Meta
+    batches them: one entry, one change, a messages array."""
+    msgs = [{"from": sender, "id": i, "timestamp": "1700000100", "type": "text",
+             "text": {"body": f"text of {i}"}} for i in ids]
+    value = {"messaging_product": "whatsapp",
+             "metadata": {"display_phone_number": "15550001111",
+                          "phone_number_id": "2233445566778"},
+             "contacts": [{"profile": {"name": "Dana"}, "wa_id": sender}],
+             "messages": msgs}
+    doc = {"object": "whatsapp_business_account",
+           "entry": [{"id": "2234567890987654321",
+                      "changes": [{"value": value, "field": "messages"}]}]}
+    return json.dumps(doc, separators=(",", ":")).encode()
 
 
 class MetaWebhook(MetaTestCase):
@@ -511,6 +529,52 @@ class MetaMedia(MetaTestCase):
         m = bus.wait_message("wamid.it-big-1")
         self.assertEqual(m["attachments"][0]["ref"], "whatsapp-media:65463453")
         self.assertEqual(os.listdir(self.media_dir), [])
+
+
+class MetaFullSpool(MetaTestCase):
+    """A batch the spool cannot take whole is refused whole, and its retry
+    doubles nothing, not even the message of it that was stored before."""
+
+    SPOOL_MAX = 1000  # the smallest spool_max the config accepts
+
+    def outbox(self):
+        f = gwtest.read_json_file(self.gw.run_file(INSTANCE)) or {}
+        return f.get("counters", {}).get("outbox", {})
+
+    def test_batch_refused_whole_then_retried_once(self):
+        self.start_meta_gateway(extra_lines=[f"spool_max: {self.SPOOL_MAX}"])
+        bus = self.start_consumer(self.gw)
+        self.accept(wa_batch(["wamid.full-stored"]), events=1)
+        bus.wait_message("wamid.full-stored")
+        router = self.gw.child_pid("router")
+        os.kill(router, signal.SIGSTOP)
+        try:
+            # The router takes nothing: the spool fills to one short of full.
+            fill = [f"wamid.full-fill-{i}" for i in range(self.SPOOL_MAX - 1)]
+            for k in range(0, len(fill), 111):
+                self.accept(wa_batch(fill[k:k + 111]), events=len(fill[k:k + 111]))
+            gwtest.wait_until(lambda: self.outbox().get("spooled") == len(fill), tmo(5),
+                              f"{len(fill)} spooled (now {self.outbox()})")
+            batch = wa_batch(["wamid.full-stored", "wamid.full-new-1", "wamid.full-new-2"])
+            r = self.client.post(batch)
+            self.assert_refused(r, 503, "unavailable")
+            self.assertIn("spool is full", r.json()["message"])
+            self.assert_log(f"meta/{INSTANCE}: 503")
+            self.assertEqual(self.outbox().get("spooled"), len(fill), self.outbox())
+        finally:
+            os.kill(router, signal.SIGCONT)
+        gwtest.wait_until(lambda: self.outbox().get("spooled") == 0, tmo(30),
+                          f"the spool drained (now {self.outbox()})")
+        # Meta's retry of the refused batch: accepted whole.
+        self.accept(batch, events=3)
+        for ext in ("wamid.full-new-1", "wamid.full-new-2"):
+            bus.wait_message(ext)
+        for ext in ("wamid.full-stored", "wamid.full-new-1", "wamid.full-new-2",
+                    fill[0], fill[-1]):
+            self.assertEqual(len(bus.seqs_of(ext)), 1, (ext, bus.seqs_of(ext)))
+        gwtest.wait_until(lambda: self.router()["duplicates"] >= 1, tmo(10),
+                          "the stored message counted as a duplicate")
+        self.assertEqual(self.router()["stored"], 1 + len(fill) + 2, self.router())
 
 
 if __name__ == "__main__":
