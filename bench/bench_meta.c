@@ -33,7 +33,6 @@
 
 #include <curl/curl.h>
 
-#include "bench/bench_multi.h"
 #include "connectors/meta/meta_sig.h"
 
 #define BM_BODY_MAX 4096
@@ -63,7 +62,7 @@ struct bm_phase {
 	int64_t *start_us, *accept_us;
 	uint64_t next, done, sent, accepted, status[BENCH_MAX_STATUS];
 	int64_t t0_us, t1_us, deadline_us;
-	struct bench_multi bm; /* owned */
+	CURLM *multi;
 	struct bm_client *clients;
 	unsigned inflight;
 	struct meta_sig_key *key; /* owned: the app secret, keyed once */
@@ -253,7 +252,7 @@ static int bm_start_due(struct bm_phase *ph)
 		if (bm_prepare(ph, c, ph->next))
 			return -1;
 		ph->start_us[ph->next] = now;
-		if (curl_multi_add_handle(ph->bm.multi, c->easy) != CURLM_OK)
+		if (curl_multi_add_handle(ph->multi, c->easy) != CURLM_OK)
 			return -1;
 		c->msg = ph->next++;
 		ph->inflight++;
@@ -268,7 +267,7 @@ static void bm_collect(struct bm_phase *ph)
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(ph->bm.multi, &left))) {
+	while ((m = curl_multi_info_read(ph->multi, &left))) {
 		struct bm_client *c = NULL;
 		long code = 0;
 
@@ -285,7 +284,7 @@ static void bm_collect(struct bm_phase *ph)
 			ph->accept_us[c->msg] = now;
 		}
 		ph->t1_us = now;
-		curl_multi_remove_handle(ph->bm.multi, m->easy_handle);
+		curl_multi_remove_handle(ph->multi, m->easy_handle);
 		c->msg = BM_IDLE;
 		ph->inflight--;
 		ph->done++;
@@ -294,6 +293,8 @@ static void bm_collect(struct bm_phase *ph)
 
 static int bm_loop(struct bm_phase *ph)
 {
+	int running = 0;
+
 	ph->t0_us = ph->t1_us = bench_now_us();
 	ph->deadline_us = ph->t0_us + ph->o->max_seconds * 1000000;
 	while (ph->done < ph->n) {
@@ -301,9 +302,10 @@ static int bm_loop(struct bm_phase *ph)
 			return -1;
 		if (ph->inflight == 0 && (ph->next >= ph->n || bench_now_us() >= ph->deadline_us))
 			break;
-		if (bench_multi_step(&ph->bm, ph->o->rate > 0 ? 1 : BM_POLL_MS))
-			return -1;
+		curl_multi_perform(ph->multi, &running);
 		bm_collect(ph);
+		if (ph->done < ph->n)
+			curl_multi_poll(ph->multi, NULL, 0, ph->o->rate > 0 ? 1 : BM_POLL_MS, NULL);
 	}
 	return 0;
 }
@@ -312,12 +314,12 @@ static void bm_phase_free(struct bm_phase *ph)
 {
 	for (long long i = 0; ph->clients && i < ph->o->conc; i++) {
 		if (ph->clients[i].easy && ph->clients[i].msg != BM_IDLE)
-			curl_multi_remove_handle(ph->bm.multi, ph->clients[i].easy);
+			curl_multi_remove_handle(ph->multi, ph->clients[i].easy);
 		curl_easy_cleanup(ph->clients[i].easy);
 		curl_slist_free_all(ph->clients[i].headers);
 	}
 	free(ph->clients);
-	bench_multi_free(&ph->bm);
+	curl_multi_cleanup(ph->multi);
 	meta_sig_key_free(ph->key);
 	free(ph->start_us);
 	free(ph->accept_us);
@@ -329,14 +331,13 @@ static int bm_run_phase(struct bm_phase *ph)
 	ph->start_us = calloc(ph->n ? ph->n : 1, sizeof(int64_t));
 	ph->accept_us = calloc(ph->n ? ph->n : 1, sizeof(int64_t));
 	ph->clients = calloc((size_t)ph->o->conc, sizeof(*ph->clients));
-	if (bench_multi_init(&ph->bm))
-		goto fail;
+	ph->multi = curl_multi_init();
 	ph->key = meta_sig_key_new(ph->o->secret, strlen(ph->o->secret));
-	if (!ph->start_us || !ph->accept_us || !ph->clients || !ph->key)
+	if (!ph->start_us || !ph->accept_us || !ph->clients || !ph->multi || !ph->key)
 		goto fail;
 	memset(ph->text, 'a', (size_t)ph->o->text_bytes);
 	ph->text[ph->o->text_bytes] = '\0';
-	curl_multi_setopt(ph->bm.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)ph->o->conc);
+	curl_multi_setopt(ph->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)ph->o->conc);
 	for (long long i = 0; i < ph->o->conc; i++)
 		if (bm_client_init(ph, &ph->clients[i]))
 			goto fail;

@@ -514,14 +514,24 @@ static int field_phase(const struct proto_field *f)
 	return f->kind == PROTO_K_VERSION ? 0 : f->kind == PROTO_K_TYPE ? 1 : 2;
 }
 
-/* The index of `key` among the fields of `obj`, or -1. */
-static int field_find(const struct proto_object *obj, const msgpack_object_str *key)
+/*
+ * The index of `key` among the fields of `obj`, or -1. The search starts
+ * at *hint, the field after the last one found, and wraps: the encoder
+ * writes the fields in schema order, so a map it wrote is matched one
+ * comparison per key instead of half the fields per key.
+ */
+static int field_find(const struct proto_object *obj, const msgpack_object_str *key,
+		      size_t *hint)
 {
-	for (size_t i = 0; i < obj->nfields; i++) {
+	size_t n = obj->nfields, i = *hint < n ? *hint : 0;
+
+	for (size_t k = 0; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
 		const struct proto_field *f = &obj->fields[i];
 
-		if (f->key_len == key->size && memcmp(f->key, key->ptr, key->size) == 0)
+		if (f->key_len == key->size && memcmp(f->key, key->ptr, key->size) == 0) {
+			*hint = i + 1;
 			return (int)i;
+		}
 	}
 	return -1;
 }
@@ -530,6 +540,7 @@ static int field_find(const struct proto_object *obj, const msgpack_object_str *
 static int decode_phase(struct ctx *c, const struct part *part, const msgpack_object_map *map,
 			int phase, uint64_t *seen)
 {
+	size_t hint = 0;
 	int rc = GW_OK;
 
 	for (uint32_t i = 0; i < map->size && !rc; i++) {
@@ -540,7 +551,7 @@ static int decode_phase(struct ctx *c, const struct part *part, const msgpack_ob
 
 		if (kv->key.type != MSGPACK_OBJECT_STR)
 			return fail(c, GW_EPROTO, "map key is not a string");
-		idx = field_find(part->obj, &kv->key.via.str);
+		idx = field_find(part->obj, &kv->key.via.str, &hint);
 		if (idx < 0 || field_phase(&part->obj->fields[idx]) != phase)
 			continue; /* unknown keys are later additions: skip */
 		f = &part->obj->fields[idx];
@@ -553,6 +564,18 @@ static int decode_phase(struct ctx *c, const struct part *part, const msgpack_ob
 		path_pop(c, saved);
 	}
 	return rc;
+}
+
+/* The phases `obj` has fields of, bit p for phase p: only the envelope has
+ * the first two, and a pass over the map for a phase without fields would
+ * only skip every key. */
+static unsigned object_phases(const struct proto_object *obj)
+{
+	unsigned phases = 1u << 2; /* always one pass: it checks every key */
+
+	for (size_t i = 0; i < obj->nfields; i++)
+		phases |= 1u << field_phase(&obj->fields[i]);
+	return phases;
 }
 
 static int check_required(struct ctx *c, const struct part *part, int phase, uint64_t seen)
@@ -573,10 +596,13 @@ static int check_required(struct ctx *c, const struct part *part, int phase, uin
 
 static int decode_map(struct ctx *c, const struct part *part, const msgpack_object_map *map)
 {
+	unsigned phases = object_phases(part->obj);
 	uint64_t seen = 0;
 	int rc = GW_OK;
 
 	for (int phase = 0; phase < 3 && !rc; phase++) {
+		if (!(phases & (1u << phase)))
+			continue;
 		rc = decode_phase(c, part, map, phase, &seen);
 		if (!rc)
 			rc = check_required(c, part, phase, seen);

@@ -1087,6 +1087,74 @@ static void test_decode_duplicate_key(void **state)
 	expect_error_buf(buf, len, GW_EPROTO, "from.name: duplicate key");
 }
 
+/* `j` (stolen) with the keys of every object in reverse order. */
+static json_t *reversed_keys(json_t *j)
+{
+	const char *keys[64];
+	size_t n = 0, i;
+	json_t *out, *v;
+	const char *k;
+
+	if (json_is_array(j)) {
+		out = json_array();
+		json_array_foreach(j, i, v)
+			json_array_append_new(out, reversed_keys(json_incref(v)));
+		json_decref(j);
+		return out;
+	}
+	if (!json_is_object(j))
+		return j;
+	json_object_foreach(j, k, v) {
+		assert_true(n < sizeof(keys) / sizeof(keys[0]));
+		keys[n++] = k;
+	}
+	out = json_object();
+	while (n--)
+		json_object_set_new(out, keys[n],
+				    reversed_keys(json_incref(json_object_get(j, keys[n]))));
+	json_decref(j);
+	return out;
+}
+
+/* The decoder reads the keys of a map in any order (it looks first where
+ * the encoder's order puts them): in reverse they give the same event, and
+ * a repeated key is still found out. */
+static void test_decode_any_key_order(void **state)
+{
+	struct proto_event a, b;
+	struct proto_error err;
+	char *buf, *ea, *eb;
+	size_t len, la, lb;
+
+	(void)state;
+	buf = pack(message_json(), &len);
+	assert_int_equal(proto_decode(buf, len, &a, &err), GW_OK);
+	free(buf);
+	buf = pack(reversed_keys(message_json()), &len);
+	assert_int_equal(proto_decode(buf, len, &b, &err), GW_OK);
+	free(buf);
+	assert_int_equal(proto_encode(&a, &ea, &la, &err), GW_OK);
+	assert_int_equal(proto_encode(&b, &eb, &lb, &err), GW_OK);
+	assert_int_equal(la, lb);
+	assert_memory_equal(ea, eb, la);
+	assert_string_equal(b.u.message.from.name, "Ana");
+	assert_int_equal(b.u.message.attachments_len, 3);
+	assert_string_equal(b.u.message.attachments[2].ref, "r3");
+	free(ea);
+	free(eb);
+	proto_event_clear(&a);
+	proto_event_clear(&b);
+
+	{
+		json_t *j = message_json();
+
+		json_object_set_new(j, "channeX", json_string("sms"));
+		buf = pack(reversed_keys(j), &len);
+		patch(buf, len, "channeX", "channel", 7);
+		expect_error_buf(buf, len, GW_EPROTO, "channel: duplicate key");
+	}
+}
+
 static json_t *nested_arrays(int depth)
 {
 	json_t *j = json_array();
@@ -1514,6 +1582,7 @@ int main(void)
 		cmocka_unit_test(test_decode_truncated),
 		cmocka_unit_test(test_decode_utf8),
 		cmocka_unit_test(test_decode_duplicate_key),
+		cmocka_unit_test(test_decode_any_key_order),
 		cmocka_unit_test(test_decode_unknown_keys),
 		cmocka_unit_test(test_decode_int_ranges),
 		cmocka_unit_test(test_decode_bool),
