@@ -150,13 +150,9 @@ int meta_sig_key_sign(struct meta_sig_key *key, const void *body, size_t len,
 int meta_sig_verify(const void *secret, size_t secret_len, const void *body, size_t len,
 		    const char *header)
 {
-	struct meta_sig_key *key;
+	struct meta_sig_key *key = meta_sig_key_new(secret, secret_len);
 	int rc;
 
-	/* The header's form first: a malformed one needs no key. */
-	if (!header || !header[0])
-		return META_SIG_MISSING;
-	key = meta_sig_key_new(secret, secret_len);
 	if (!key)
 		return META_SIG_ERROR;
 	rc = meta_sig_key_verify(key, body, len, header);

@@ -230,17 +230,18 @@ class MetaTestCase(GatewayTestCase):
             self.assertEqual(j.get("events"), events, j)
         return j["events"]
 
+    def counters(self):
+        """The Meta connector's counters, from its status file ({} before it is written)."""
+        f = gwtest.read_json_file(self.gw.run_file(INSTANCE)) or {}
+        return f.get("counters", {})
+
     def meta_counters(self, want):
         """Waits until the Meta connector's status file shows the counters in want."""
-        def current():
-            f = gwtest.read_json_file(self.gw.run_file(INSTANCE)) or {}
-            return f.get("counters", {})
-
         def matches():
-            c = current()
+            c = self.counters()
             return all(c.get(k) == v for k, v in want.items()) and c
 
-        return gwtest.wait_until(matches, tmo(5), f"counters {want} (now {current()})")
+        return gwtest.wait_until(matches, tmo(5), f"counters {want} (now {self.counters()})")
 
     def assert_refused(self, r, status, code):
         self.assertEqual(r.status, status, r)
@@ -538,8 +539,7 @@ class MetaFullSpool(MetaTestCase):
     SPOOL_MAX = 1000  # the smallest spool_max the config accepts
 
     def outbox(self):
-        f = gwtest.read_json_file(self.gw.run_file(INSTANCE)) or {}
-        return f.get("counters", {}).get("outbox", {})
+        return self.counters().get("outbox", {})
 
     def test_batch_refused_whole_then_retried_once(self):
         self.start_meta_gateway(extra_lines=[f"spool_max: {self.SPOOL_MAX}"])
