@@ -5,7 +5,8 @@
  *
  *   GET  <path>?hub.mode=subscribe&hub.verify_token=T&hub.challenge=C
  *        the subscription handshake: 200 with C when T is the configured
- *        verify_token, 403 when not, 400 when a parameter is missing
+ *        verify_token, 403 otherwise (wrong token, mode, or a parameter
+ *        missing)
  *   POST <path>
  *        X-Hub-Signature-256 checked over the raw body (meta_sig.c): 401
  *        when missing or wrong, nothing stored; then parsed (meta_parse.c):
@@ -42,7 +43,8 @@
 #define META_SECRET_MAX 1024    /* longest app secret, verify or access token */
 #define META_PATH_MAX 256       /* longest webhook path */
 #define META_URL_MAX 1024       /* longest graph_url */
-#define META_QUERY_MAX 512      /* longest hub.* parameter accepted */
+#define META_QUERY_MAX (META_SECRET_MAX + 1) /* longest hub.* value, NUL included:
+					      * a verify_token of the longest length fits */
 
 #define META_OFF(m) offsetof(struct meta_settings, m)
 
@@ -112,13 +114,16 @@ static void meta_verify(struct meta *m, struct httpd_req *req)
 
 	tlen = httpd_req_query(req, "hub.verify_token", token, sizeof(token));
 	clen = httpd_req_query(req, "hub.challenge", challenge, sizeof(challenge));
+	/* Anything but a matching subscribe is refused alike (403), as Meta's
+	 * handshake expects; the log line says which part was wrong. */
 	if (httpd_req_query(req, "hub.mode", mode, sizeof(mode)) < 0 || tlen < 0 || clen < 0) {
-		httpd_refuse(req, 400, "invalid_request",
-			     "hub.mode, hub.verify_token and hub.challenge are required");
+		httpd_refuse(req, 403, "forbidden", "subscription handshake without hub.mode, "
+			     "hub.verify_token and hub.challenge");
 		return;
 	}
 	if (strcmp(mode, "subscribe") != 0) {
-		httpd_refuse(req, 400, "invalid_request", "hub.mode must be subscribe");
+		httpd_refuse(req, 403, "forbidden",
+			     "subscription handshake with hub.mode other than subscribe");
 		return;
 	}
 	if (!gw_ct_equal(token, (size_t)tlen, m->set->verify_token, m->verify_len)) {
@@ -268,6 +273,10 @@ static void meta_on_body(void *arg, struct httpd_req *req, const char *body, siz
 		meta_parse_refuse(req, &perr);
 		return;
 	}
+	if (evs.skipped)
+		GW_WARN(m->inst->log_module, "%zu WhatsApp status update%s skipped: status \"%s\" "
+			"has no name in the event schema", evs.skipped, evs.skipped > 1 ? "s" : "",
+			evs.skipped_status);
 	if (evs.n == 0) {
 		static const char none[] = "{\"status\":\"accepted\",\"events\":0}";
 

@@ -82,6 +82,8 @@ void meta_events_clear(struct meta_events *list)
 	list->ev = NULL;
 	list->n = 0;
 	list->cap = 0;
+	list->skipped = 0;
+	list->skipped_status[0] = '\0';
 }
 
 const char *meta_str(const json_t *obj, const char *key)
@@ -534,7 +536,7 @@ int meta_parse(const void *body, size_t len, int64_t received_at, struct meta_ev
 	c.err->code = GW_OK;
 	c.err->message[0] = '\0';
 	/* A list that is not empty belongs to the caller: never clear it here. */
-	if (!body || !out || out->n != 0 || out->ev)
+	if (!body || !out || out->n != 0 || out->ev || out->skipped)
 		return meta_fail(&c, GW_EINVAL, "meta_parse: bad arguments");
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {

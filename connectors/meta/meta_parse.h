@@ -30,10 +30,16 @@
 /* Most events one body may yield; a larger body is refused (GW_ETOOBIG). */
 #define META_MAX_EVENTS 1000
 
+#define META_SKIPPED_NAME_MAX 32
+
 /* The events of one body; each is owned by the list. */
 struct meta_events {
 	struct proto_event *ev;
 	size_t n, cap;
+	/* WhatsApp statuses whose name the event schema lacks: no event, but
+	 * the connector logs them (the first name, letters, digits and '_'). */
+	size_t skipped;
+	char skipped_status[META_SKIPPED_NAME_MAX + 1];
 };
 
 struct meta_parse_error {

@@ -632,7 +632,8 @@ static int wa_status_errors(struct meta_ctx *c, const json_t *arr, struct proto_
 /*
  * The event's status for WhatsApp's: the same name, except "played" (a voice
  * message was listened to), which is a read. NULL for a status the event
- * schema has no name for: such a report is skipped (no event).
+ * schema has no name for: such a report is skipped (no event; counted in
+ * meta_events.skipped, which the connector logs).
  */
 static const char *wa_status_name(const char *status)
 {
@@ -644,6 +645,23 @@ static const char *wa_status_name(const char *status)
 	if (strcmp(status, "played") == 0)
 		return "read";
 	return NULL;
+}
+
+/* Counts a status wa_status_name() has no name for; keeps the first name,
+ * cut to the characters of a status name, for the connector's log line. */
+static void wa_status_skipped(struct meta_events *out, const char *status)
+{
+	size_t i;
+
+	if (out->skipped++ > 0)
+		return;
+	for (i = 0; i < META_SKIPPED_NAME_MAX && status[i]; i++) {
+		char ch = status[i];
+
+		out->skipped_status[i] = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+						 ch == '_' ? ch : '?';
+	}
+	out->skipped_status[i] = '\0';
 }
 
 static int wa_status(struct meta_ctx *c, const struct wa_value *v, const json_t *st, size_t idx)
@@ -659,8 +677,10 @@ static int wa_status(struct meta_ctx *c, const struct wa_value *v, const json_t 
 		return meta_fail(c, GW_EPROTO, "%s: must be an object", path);
 	if (!status || !status[0])
 		return meta_fail(c, GW_EPROTO, "%s.status: required", path);
-	if (!wa_status_name(status))
+	if (!wa_status_name(status)) {
+		wa_status_skipped(c->out, status);
 		return GW_OK;
+	}
 	rc = meta_push(c, PROTO_T_MESSAGE_STATUS, &ev);
 	if (rc != GW_OK)
 		return rc;

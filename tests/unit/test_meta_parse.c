@@ -595,6 +595,31 @@ static void test_wa_status_failed(void **state)
 	meta_events_clear(&l);
 }
 
+/* A status name the schema lacks gives no event, but is counted and named
+ * (the connector logs it); the other statuses of the body still count. */
+static void test_wa_status_unknown_name(void **state)
+{
+	static const char body[] =
+		"{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\",\"changes\":"
+		"[{\"field\":\"messages\",\"value\":{\"messaging_product\":\"whatsapp\","
+		"\"metadata\":{\"phone_number_id\":\"2233\"},\"statuses\":["
+		"{\"id\":\"wamid.b\",\"status\":\"Weird \\\"name\\\"\",\"timestamp\":\"1700000000\"},"
+		"{\"id\":\"wamid.a\",\"status\":\"pending_review\",\"timestamp\":\"1700000000\"},"
+		"{\"id\":\"wamid.c\",\"status\":\"delivered\",\"timestamp\":\"1700000000\"}]}}]}]}";
+	struct meta_events l;
+
+	(void)state;
+	parse_ok(body, sizeof(body) - 1, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.ev[0].u.status.status, "delivered");
+	assert_int_equal(l.skipped, 2);
+	/* Only the characters of a status name are kept for the log. */
+	assert_string_equal(l.skipped_status, "?eird??name?");
+	meta_events_clear(&l);
+	assert_int_equal(l.skipped, 0);
+	assert_string_equal(l.skipped_status, "");
+}
+
 static void test_wa_batch(void **state)
 {
 	struct meta_events l;
@@ -1357,6 +1382,7 @@ int main(void)
 		cmocka_unit_test(test_wa_echoes),
 		cmocka_unit_test(test_wa_statuses),
 		cmocka_unit_test(test_wa_status_failed),
+		cmocka_unit_test(test_wa_status_unknown_name),
 		cmocka_unit_test(test_wa_batch),
 		cmocka_unit_test(test_wa_ignored_fields),
 		cmocka_unit_test(test_wa_user_id),
