@@ -81,6 +81,8 @@ struct bench_bus {
 	char warm_prefix[BENCH_PREFIX_MAX]; /* "<warm_prefix><i>": warmup, counted apart */
 	uint64_t n;
 	int64_t *seen_us;  /* n entries, first sighting of message i; 0 = unseen */
+	int64_t *stamp_us; /* NULL, or n entries the caller allocated: the
+			      "t<us>;" a text of message i starts with (bench_wrk.h) */
 	/* shared with the main thread */
 	atomic_uint_fast64_t seen;      /* distinct measured messages seen */
 	atomic_uint_fast64_t warm_seen; /* warmup messages seen (with repeats) */

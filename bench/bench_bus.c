@@ -41,19 +41,34 @@ static int bus_match(const char *s, const char *prefix, uint64_t *idx)
 	return 1;
 }
 
-static void bus_count(struct bench_bus *b, const char *xid, int64_t now)
+/* "t<digits>;..." -> the stamp; 0 when the text does not start so. */
+static int64_t bus_stamp(const char *text)
+{
+	char *end = NULL;
+	long long v;
+
+	if (!text || text[0] != 't' || text[1] < '0' || text[1] > '9')
+		return 0;
+	errno = 0;
+	v = strtoll(text + 1, &end, 10);
+	return errno || *end != ';' ? 0 : (int64_t)v;
+}
+
+static void bus_count(struct bench_bus *b, const struct proto_message *m, int64_t now)
 {
 	uint64_t i;
 
 	atomic_fetch_add(&b->events, 1);
-	if (bus_match(xid, b->prefix, &i) && i < b->n) {
+	if (bus_match(m->external_id, b->prefix, &i) && i < b->n) {
 		if (b->seen_us[i]) {
 			atomic_fetch_add(&b->dups, 1);
 		} else {
 			b->seen_us[i] = now;
+			if (b->stamp_us)
+				b->stamp_us[i] = bus_stamp(m->text);
 			atomic_fetch_add(&b->seen, 1);
 		}
-	} else if (bus_match(xid, b->warm_prefix, &i)) {
+	} else if (bus_match(m->external_id, b->warm_prefix, &i)) {
 		atomic_fetch_add(&b->warm_seen, 1);
 	}
 }
@@ -76,7 +91,7 @@ static void bus_handle(struct bench_bus *b, zmq_msg_t *type, zmq_msg_t *data, in
 		return;
 	}
 	if (ev.type == PROTO_T_MESSAGE_RECEIVED && ev.u.message.external_id)
-		bus_count(b, ev.u.message.external_id, now);
+		bus_count(b, &ev.u.message, now);
 	proto_event_clear(&ev);
 }
 

@@ -1,7 +1,8 @@
 /*
  * bench_load.c - the HTTP load of bench-api: `conc` clients, each one easy
  * handle reused for all its requests so that libcurl keeps its HTTP/1.1
- * connection alive, all driven by one multi handle in the calling thread.
+ * connection alive, all driven by one multi handle in the calling thread
+ * through its socket interface (bench_multi.h).
  *
  * A request's start time is taken when its handle is added to the multi
  * handle; its accept time when libcurl reports it done with a 202. In rate
@@ -16,6 +17,8 @@
 #include <string.h>
 
 #include <curl/curl.h>
+
+#include "bench/bench_multi.h"
 
 #define LOAD_MAX_TEXT (64u * 1024u) /* longest "text" field we build */
 #define LOAD_BODY_EXTRA 512u        /* id, from and JSON punctuation */
@@ -32,7 +35,7 @@ struct load_client {
 struct load_state {
 	const struct load_spec *spec;
 	struct load_result *res;
-	CURLM *multi;
+	struct bench_multi bm; /* owned */
 	struct curl_slist *headers;
 	struct load_client *clients;
 	char *text;        /* the shared "text" value */
@@ -100,10 +103,11 @@ static int load_setup(struct load_state *st)
 	char auth[512];
 	struct curl_slist *h = NULL;
 
-	st->multi = curl_multi_init();
+	if (bench_multi_init(&st->bm))
+		return -1;
 	st->clients = calloc(sp->conc, sizeof(*st->clients));
 	st->text = malloc(sp->text_bytes + 1);
-	if (!st->multi || !st->clients || !st->text)
+	if (!st->clients || !st->text)
 		return -1;
 	for (size_t i = 0; i < sp->text_bytes; i++)
 		st->text[i] = (char)('a' + i % 26);
@@ -122,8 +126,8 @@ static int load_setup(struct load_state *st)
 		if (!h)
 			return -1;
 	}
-	curl_multi_setopt(st->multi, CURLMOPT_MAXCONNECTS, (long)sp->conc);
-	curl_multi_setopt(st->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)sp->conc);
+	curl_multi_setopt(st->bm.multi, CURLMOPT_MAXCONNECTS, (long)sp->conc);
+	curl_multi_setopt(st->bm.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)sp->conc);
 	for (unsigned i = 0; i < sp->conc; i++)
 		if (load_client_setup(st, &st->clients[i]))
 			return -1;
@@ -136,12 +140,12 @@ static void load_teardown(struct load_state *st)
 		struct load_client *c = &st->clients[i];
 
 		if (c->easy && c->msg != LOAD_IDLE)
-			curl_multi_remove_handle(st->multi, c->easy);
+			curl_multi_remove_handle(st->bm.multi, c->easy);
 		curl_easy_cleanup(c->easy);
 		free(c->body);
 	}
 	free(st->clients);
-	curl_multi_cleanup(st->multi);
+	bench_multi_free(&st->bm);
 	curl_slist_free_all(st->headers);
 	free(st->text);
 }
@@ -170,7 +174,7 @@ static int load_start(struct load_state *st, struct load_client *c, int64_t now)
 	if (sp->rate > 0 && now - load_due_us(st, i) > st->res->max_lag_us)
 		st->res->max_lag_us = now - load_due_us(st, i);
 	st->res->start_us[i] = now;
-	if (curl_multi_add_handle(st->multi, c->easy) != CURLM_OK)
+	if (curl_multi_add_handle(st->bm.multi, c->easy) != CURLM_OK)
 		return -1;
 	c->msg = i;
 	st->next++;
@@ -222,7 +226,7 @@ static void load_finish(struct load_state *st, CURLMsg *m, int64_t now)
 		res->accept_us[c->msg] = now;
 	}
 	res->t1_us = now;
-	curl_multi_remove_handle(st->multi, m->easy_handle);
+	curl_multi_remove_handle(st->bm.multi, m->easy_handle);
 	c->msg = LOAD_IDLE;
 	st->inflight--;
 	st->done++;
@@ -234,7 +238,7 @@ static void load_collect(struct load_state *st)
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(st->multi, &left)))
+	while ((m = curl_multi_info_read(st->bm.multi, &left)))
 		if (m->msg == CURLMSG_DONE)
 			load_finish(st, m, now);
 }
@@ -257,7 +261,6 @@ static int load_loop(struct load_state *st)
 {
 	const struct load_spec *sp = st->spec;
 	int64_t hard_stop = sp->deadline_us + sp->timeout_ms * 1000;
-	int running = 0;
 
 	st->res->t0_us = bench_now_us();
 	st->res->t1_us = st->res->t0_us;
@@ -266,12 +269,11 @@ static int load_loop(struct load_state *st)
 			return -1;
 		if (st->inflight == 0 && (st->res->timed_out || st->next >= sp->n))
 			break;
-		curl_multi_perform(st->multi, &running);
+		if (bench_multi_step(&st->bm, load_wait_ms(st)))
+			return -1;
 		load_collect(st);
 		if (bench_now_us() > hard_stop)
 			break; /* requests stuck past their own timeout: give up */
-		if (st->inflight || st->next < sp->n)
-			curl_multi_poll(st->multi, NULL, 0, load_wait_ms(st), NULL);
 	}
 	return 0;
 }

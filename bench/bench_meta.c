@@ -33,6 +33,8 @@
 
 #include <curl/curl.h>
 
+#include "bench/bench_multi.h"
+#include "bench/bench_wrk.h"
 #include "connectors/meta/meta_sig.h"
 
 #define BM_BODY_MAX 4096
@@ -40,11 +42,16 @@
 #define BM_POLL_MS 20
 #define BM_IDLE UINT64_MAX
 #define BM_PNID "106540352242922" /* phone_number_id: the `account` */
+#ifndef BM_WRK_SCRIPT
+#define BM_WRK_SCRIPT "bench/meta_wrk.lua"
+#endif
 
 struct bm_opts {
 	const char *url, *secret, *bus, *state_dir;
 	long long n, conc, warmup, senders, text_bytes, drain_ms, max_seconds, timeout_ms;
 	double rate;
+	int wrk;                    /* --load wrk: the measured run is wrk's */
+	const char *wrk_bin, *wrk_script;
 };
 
 struct bm_client {
@@ -62,7 +69,7 @@ struct bm_phase {
 	int64_t *start_us, *accept_us;
 	uint64_t next, done, sent, accepted, status[BENCH_MAX_STATUS];
 	int64_t t0_us, t1_us, deadline_us;
-	CURLM *multi;
+	struct bench_multi bm; /* owned */
 	struct bm_client *clients;
 	unsigned inflight;
 	struct meta_sig_key *key; /* owned: the app secret, keyed once */
@@ -95,8 +102,12 @@ static void usage(FILE *f)
 		"  --drain-ms MS      wait this long for accepted messages on the bus (default 10000)\n"
 		"  --max-seconds S    stop starting requests after this long (default 300)\n"
 		"  --timeout-ms MS    per request (default 10000)\n"
-		"  --state-dir DIR    report the CPU per webhook of gatewayd's processes\n",
-		BM_TEXT_MAX);
+		"  --state-dir DIR    report the CPU per webhook of gatewayd's processes\n"
+		"  --load curl|wrk    who sends the measured webhooks: libcurl in this process\n"
+		"                     (default), or wrk with bench/meta_wrk.lua (no --rate)\n"
+		"  --wrk PATH         the wrk program (default wrk, from PATH)\n"
+		"  --wrk-script PATH  default %s\n",
+		BM_TEXT_MAX, BM_WRK_SCRIPT);
 }
 
 static int bm_num(const char *name, const char *s, long long min, long long max,
@@ -114,7 +125,7 @@ static int bm_num(const char *name, const char *s, long long min, long long max,
 }
 
 enum { O_URL = 256, O_SECRET, O_BUS, O_RATE, O_WARMUP, O_SENDERS, O_TEXT, O_DRAIN, O_MAXS,
-       O_TIMEOUT, O_STATE };
+       O_TIMEOUT, O_STATE, O_LOAD, O_WRK, O_WRK_SCRIPT };
 
 static int bm_opt(struct bm_opts *o, int c, const char *v)
 {
@@ -125,6 +136,15 @@ static int bm_opt(struct bm_opts *o, int c, const char *v)
 	case O_SECRET: o->secret = v; return 0;
 	case O_BUS: o->bus = v; return 0;
 	case O_STATE: o->state_dir = v; return 0;
+	case O_WRK: o->wrk_bin = v; return 0;
+	case O_WRK_SCRIPT: o->wrk_script = v; return 0;
+	case O_LOAD:
+		if (strcmp(v, "curl") != 0 && strcmp(v, "wrk") != 0) {
+			fprintf(stderr, "bench-meta: --load is curl or wrk\n");
+			return -1;
+		}
+		o->wrk = strcmp(v, "wrk") == 0;
+		return 0;
 	case 'n': return bm_num("-n", v, 1, (long long)BENCH_MAX_N, &o->n);
 	case 'c': return bm_num("-c", v, 1, BENCH_MAX_CONC, &o->conc);
 	case O_WARMUP: return bm_num("--warmup", v, 0, 1000000, &o->warmup);
@@ -151,13 +171,15 @@ static int bm_parse(struct bm_opts *o, int argc, char **argv)
 		{"senders", 1, NULL, O_SENDERS}, {"text-bytes", 1, NULL, O_TEXT},
 		{"drain-ms", 1, NULL, O_DRAIN}, {"max-seconds", 1, NULL, O_MAXS},
 		{"timeout-ms", 1, NULL, O_TIMEOUT}, {"state-dir", 1, NULL, O_STATE},
+		{"load", 1, NULL, O_LOAD}, {"wrk", 1, NULL, O_WRK},
+		{"wrk-script", 1, NULL, O_WRK_SCRIPT},
 		{"help", 0, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	int c;
 
 	*o = (struct bm_opts){"http://127.0.0.1:8089/webhooks/meta", getenv("GATEWAY_META_APP_SECRET"),
 			      "tcp://127.0.0.1:5570", NULL, 50000, 64, 1000, 1000, 64, 10000, 300,
-			      10000, 0};
+			      10000, 0, 0, "wrk", BM_WRK_SCRIPT};
 	while ((c = getopt_long(argc, argv, "n:c:h", lo, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
@@ -169,6 +191,10 @@ static int bm_parse(struct bm_opts *o, int argc, char **argv)
 	if (optind != argc || !o->secret || !o->secret[0]) {
 		fprintf(stderr, "bench-meta: %s\n", optind != argc ? "unexpected argument"
 				: "no app secret: --secret or $GATEWAY_META_APP_SECRET");
+		return -1;
+	}
+	if (o->wrk && o->rate > 0) {
+		fprintf(stderr, "bench-meta: wrk has no --rate; use --load curl\n");
 		return -1;
 	}
 	return 0;
@@ -252,7 +278,7 @@ static int bm_start_due(struct bm_phase *ph)
 		if (bm_prepare(ph, c, ph->next))
 			return -1;
 		ph->start_us[ph->next] = now;
-		if (curl_multi_add_handle(ph->multi, c->easy) != CURLM_OK)
+		if (curl_multi_add_handle(ph->bm.multi, c->easy) != CURLM_OK)
 			return -1;
 		c->msg = ph->next++;
 		ph->inflight++;
@@ -267,7 +293,7 @@ static void bm_collect(struct bm_phase *ph)
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(ph->multi, &left))) {
+	while ((m = curl_multi_info_read(ph->bm.multi, &left))) {
 		struct bm_client *c = NULL;
 		long code = 0;
 
@@ -284,7 +310,7 @@ static void bm_collect(struct bm_phase *ph)
 			ph->accept_us[c->msg] = now;
 		}
 		ph->t1_us = now;
-		curl_multi_remove_handle(ph->multi, m->easy_handle);
+		curl_multi_remove_handle(ph->bm.multi, m->easy_handle);
 		c->msg = BM_IDLE;
 		ph->inflight--;
 		ph->done++;
@@ -293,8 +319,6 @@ static void bm_collect(struct bm_phase *ph)
 
 static int bm_loop(struct bm_phase *ph)
 {
-	int running = 0;
-
 	ph->t0_us = ph->t1_us = bench_now_us();
 	ph->deadline_us = ph->t0_us + ph->o->max_seconds * 1000000;
 	while (ph->done < ph->n) {
@@ -302,10 +326,9 @@ static int bm_loop(struct bm_phase *ph)
 			return -1;
 		if (ph->inflight == 0 && (ph->next >= ph->n || bench_now_us() >= ph->deadline_us))
 			break;
-		curl_multi_perform(ph->multi, &running);
+		if (bench_multi_step(&ph->bm, ph->o->rate > 0 ? 1 : BM_POLL_MS))
+			return -1;
 		bm_collect(ph);
-		if (ph->done < ph->n)
-			curl_multi_poll(ph->multi, NULL, 0, ph->o->rate > 0 ? 1 : BM_POLL_MS, NULL);
 	}
 	return 0;
 }
@@ -314,12 +337,12 @@ static void bm_phase_free(struct bm_phase *ph)
 {
 	for (long long i = 0; ph->clients && i < ph->o->conc; i++) {
 		if (ph->clients[i].easy && ph->clients[i].msg != BM_IDLE)
-			curl_multi_remove_handle(ph->multi, ph->clients[i].easy);
+			curl_multi_remove_handle(ph->bm.multi, ph->clients[i].easy);
 		curl_easy_cleanup(ph->clients[i].easy);
 		curl_slist_free_all(ph->clients[i].headers);
 	}
 	free(ph->clients);
-	curl_multi_cleanup(ph->multi);
+	bench_multi_free(&ph->bm);
 	meta_sig_key_free(ph->key);
 	free(ph->start_us);
 	free(ph->accept_us);
@@ -331,13 +354,14 @@ static int bm_run_phase(struct bm_phase *ph)
 	ph->start_us = calloc(ph->n ? ph->n : 1, sizeof(int64_t));
 	ph->accept_us = calloc(ph->n ? ph->n : 1, sizeof(int64_t));
 	ph->clients = calloc((size_t)ph->o->conc, sizeof(*ph->clients));
-	ph->multi = curl_multi_init();
+	if (bench_multi_init(&ph->bm))
+		goto fail;
 	ph->key = meta_sig_key_new(ph->o->secret, strlen(ph->o->secret));
-	if (!ph->start_us || !ph->accept_us || !ph->clients || !ph->multi || !ph->key)
+	if (!ph->start_us || !ph->accept_us || !ph->clients || !ph->key)
 		goto fail;
 	memset(ph->text, 'a', (size_t)ph->o->text_bytes);
 	ph->text[ph->o->text_bytes] = '\0';
-	curl_multi_setopt(ph->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)ph->o->conc);
+	curl_multi_setopt(ph->bm.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)ph->o->conc);
 	for (long long i = 0; i < ph->o->conc; i++)
 		if (bm_client_init(ph, &ph->clients[i]))
 			goto fail;
@@ -398,11 +422,54 @@ static void bm_report(const struct bm_phase *ph, const struct bench_bus *b, uint
 	       (unsigned long long)atomic_load(&b->dups));
 }
 
+/*
+ * The measured run when wrk sent it: wrk's counts and HTTP latencies, the
+ * accept-to-bus latency from the stamps the texts carry. Every 200 must be
+ * on the bus; a message wrk sent but had no answer for when it stopped
+ * (at most one per connection) may be there too.
+ */
+static void bm_report_wrk(const struct bm_opts *o, const struct wrk_result *w,
+			  const struct bench_bus *b, uint64_t missing)
+{
+	double wall = (double)(w->t1_us - w->t0_us) / 1e6;
+
+	printf("bench-meta: %lld signed WhatsApp webhooks, %lld clients (load: wrk)\n", o->n,
+	       o->conc);
+	printf("  accepted         %llu of %llu answered in %.2f s: %.0f webhooks/s\n",
+	       (unsigned long long)w->ok, (unsigned long long)w->answered, wall,
+	       wall > 0 ? (double)w->ok / wall : 0.0);
+	if (w->answered != w->ok || w->errors)
+		printf("  not 200          %llu answers, %llu transport errors\n",
+		       (unsigned long long)(w->answered - w->ok), (unsigned long long)w->errors);
+	printf("  HTTP accept      p50 %.2f ms  p99 %.2f ms  max %.2f ms  (wrk's)\n",
+	       (double)w->p50_us / 1000, (double)w->p99_us / 1000, (double)w->max_us / 1000);
+	bm_latency("accept-to-bus", b->stamp_us, b->seen_us, b->n);
+	printf("  on the bus       %llu seen (of %llu requests wrk built), %llu missing, "
+	       "%llu duplicates\n",
+	       (unsigned long long)atomic_load(&b->seen), (unsigned long long)w->sent,
+	       (unsigned long long)missing, (unsigned long long)atomic_load(&b->dups));
+}
+
+/* Runs the measured webhooks with wrk; 0, or -1 (message on stderr). */
+static int bm_run_wrk(const struct bm_opts *o, const char *prefix, struct wrk_result *w)
+{
+	struct wrk_spec spec = {
+		.wrk = o->wrk_bin, .script = o->wrk_script, .url = o->url,
+		.secret = o->secret, .prefix = prefix, .n = (uint64_t)o->n,
+		.conc = (unsigned)o->conc, .senders = (unsigned)o->senders,
+		.text_bytes = (unsigned)o->text_bytes, .max_seconds = (long)o->max_seconds,
+		.timeout_ms = (long)o->timeout_ms,
+	};
+
+	return wrk_run(&spec, w);
+}
+
 /* CPU time of the gateway's processes and of this one, around the measured run. */
 struct bm_cpu {
 	struct proc_watch w[BENCH_MAX_PROCS];
 	size_t n;
 	double self0;
+	double load_s;            /* CPU of a child load generator (wrk) */
 	struct cpu_sample m0, m1; /* the whole machine, to show other load */
 };
 
@@ -420,7 +487,7 @@ static double bm_self_cpu(void)
 static void bm_machine_report(const struct bm_cpu *c)
 {
 	double hz = (double)proc_ticks_per_s(), all = (double)(c->m1.total - c->m0.total);
-	double ours = (bm_self_cpu() - c->self0) * hz, busy, other;
+	double ours = (bm_self_cpu() - c->self0 + c->load_s) * hz, busy, other;
 
 	if (all <= 0)
 		return;
@@ -443,6 +510,8 @@ static void bm_cpu_report(const struct bm_cpu *c, uint64_t accepted)
 		printf(" %s %.1f us,", c->w[i].name, s * per);
 		total += s * per;
 	}
+	if (c->load_s > 0)
+		printf(" wrk %.1f us,", c->load_s * per);
 	printf(" bench-meta %.1f us; gateway total %.1f us\n", (bm_self_cpu() - c->self0) * per,
 	       total);
 	bm_machine_report(c);
@@ -468,6 +537,46 @@ static uint64_t bm_missing(const struct bm_phase *ph, const struct bench_bus *b)
 	return missing;
 }
 
+/* The measured run with wrk, from start to report; 0 when every webhook
+ * was accepted and seen on the bus exactly once. */
+static int bm_measure_wrk(const struct bm_opts *o, const char *prefix, struct bench_bus *bus,
+			  struct bm_cpu *cpu)
+{
+	struct wrk_result w;
+	uint64_t seen, missing;
+
+	if (bm_run_wrk(o, prefix, &w))
+		return -1;
+	cpu->load_s = w.cpu_s;
+	bm_drain(bus, w.ok, 0, o->drain_ms);
+	/* The requests in flight when wrk stopped may still arrive: the last
+	 * one wrk built may never have been written. */
+	bm_drain(bus, w.sent, 0, 500);
+	proc_sample(cpu->w, cpu->n, 1);
+	proc_cpu_sample(&cpu->m1);
+	seen = atomic_load(&bus->seen);
+	missing = w.ok > seen ? w.ok - seen : 0;
+	bm_report_wrk(o, &w, bus, missing);
+	if (o->state_dir)
+		bm_cpu_report(cpu, w.ok);
+	return w.ok < (uint64_t)o->n || w.answered != w.ok || missing ||
+	       atomic_load(&bus->dups) ? -1 : 0;
+}
+
+/* The measured run with libcurl; 0 when every webhook was accepted and seen. */
+static int bm_measure_curl(struct bm_phase *run, struct bench_bus *bus, struct bm_cpu *cpu)
+{
+	if (bm_run_phase(run))
+		return -1;
+	bm_drain(bus, run->accepted, 0, run->o->drain_ms);
+	proc_sample(cpu->w, cpu->n, 1);
+	proc_cpu_sample(&cpu->m1);
+	bm_report(run, bus, bm_missing(run, bus));
+	if (run->o->state_dir)
+		bm_cpu_report(cpu, run->accepted);
+	return run->accepted != run->n || bm_missing(run, bus) != 0 ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct bm_opts o;
@@ -489,7 +598,10 @@ int main(int argc, char **argv)
 	snprintf(bus.endpoint, sizeof(bus.endpoint), "%s", o.bus);
 	snprintf(bus.prefix, sizeof(bus.prefix), "%s", prefix);
 	snprintf(bus.warm_prefix, sizeof(bus.warm_prefix), "%s", wprefix);
-	bus.n = (uint64_t)o.n;
+	/* wrk stops after n answers with up to one request per client in flight. */
+	bus.n = (uint64_t)o.n + (o.wrk ? (uint64_t)o.conc : 0);
+	if (o.wrk && !(bus.stamp_us = calloc(bus.n, sizeof(*bus.stamp_us))))
+		goto out;
 	warm = (struct bm_phase){.o = &o, .prefix = wprefix, .n = (uint64_t)o.warmup};
 	run = (struct bm_phase){.o = &o, .prefix = prefix, .n = (uint64_t)o.n};
 	if (bus_start(&bus, 5000))
@@ -502,20 +614,14 @@ int main(int argc, char **argv)
 	proc_sample(cpu.w, cpu.n, 0);
 	proc_cpu_sample(&cpu.m0);
 	cpu.self0 = bm_self_cpu();
-	if (bm_run_phase(&run))
-		goto out;
-	bm_drain(&bus, run.accepted, 0, o.drain_ms);
-	proc_sample(cpu.w, cpu.n, 1);
-	proc_cpu_sample(&cpu.m1);
-	bm_report(&run, &bus, bm_missing(&run, &bus));
-	if (o.state_dir)
-		bm_cpu_report(&cpu, run.accepted);
-	failed = run.accepted != run.n || bm_missing(&run, &bus) != 0;
+	failed = (o.wrk ? bm_measure_wrk(&o, prefix, &bus, &cpu)
+			: bm_measure_curl(&run, &bus, &cpu)) != 0;
 out:
 	bus_stop(&bus);
 	bm_phase_free(&warm);
 	bm_phase_free(&run);
 	free(bus.seen_us);
+	free(bus.stamp_us);
 	curl_global_cleanup();
 	return failed;
 }

@@ -5,7 +5,9 @@
 # Builds a Release tree (if needed), starts a gateway with one Meta
 # connector on free loopback ports and its state in a temporary folder,
 # then runs bench-meta:
-#   (a) maximum throughput: BENCH_N signed webhooks with BENCH_CLIENTS clients;
+#   (a) maximum throughput: BENCH_N signed webhooks with BENCH_CLIENTS clients,
+#       sent by wrk (BENCH_LOAD=wrk, the default) or by bench-meta's own
+#       libcurl loop (BENCH_LOAD=curl);
 #   (b) a steady BENCH_RATE webhooks/s for BENCH_STEADY_SECONDS, for the
 #       accept-to-bus latency;
 # and stops everything it started.
@@ -16,6 +18,7 @@
 #   BENCH_TEXT_BYTES=64 BENCH_SENDERS=1000 BENCH_BATCH_MAX=1024
 #   BENCH_REPEAT=1          run (a) and (b) this many times each (same gateway)
 #   BENCH_ROUTING=default   "full": every routing rule at work (bench/lib.sh)
+#   BENCH_LOAD=wrk          the load of (a): wrk (Debian package wrk) or curl
 #   BENCH_TMPDIR=/var/tmp   where the state folder goes (its disk sets the fsync cost)
 #   BENCH_BUILD_DIR=<repo>/build-release
 #   BENCH_KEEP=0            1: keep the temporary folder (logs, state)
@@ -36,6 +39,7 @@ TMPBASE=${BENCH_TMPDIR:-/var/tmp}
 KEEP=${BENCH_KEEP:-0}
 REPEAT=${BENCH_REPEAT:-1}
 ROUTING=${BENCH_ROUTING:-default}
+LOAD=${BENCH_LOAD:-wrk}
 
 log() { printf '== %s\n' "$*"; }
 die() { printf 'run_meta.sh: %s\n' "$*" >&2; exit 1; }
@@ -108,7 +112,7 @@ main() {
 	local rc=0 i
 	for ((i = 1; i <= REPEAT; i++)); do
 		log "(a) maximum throughput: $N webhooks, $CLIENTS clients (run $i of $REPEAT)"
-		"$BUILD/bin/bench-meta" "${common[@]}" -n "$N" -c "$CLIENTS" || rc=1
+		"$BUILD/bin/bench-meta" "${common[@]}" -n "$N" -c "$CLIENTS" --load "$LOAD" || rc=1
 	done
 	for ((i = 1; i <= REPEAT; i++)); do
 		log "(b) steady $RATE webhooks/s for ${STEADY_S}s, $STEADY_CLIENTS clients (run $i of $REPEAT)"

@@ -16,8 +16,9 @@ packages=(
   tzdata
   # email tests: a throw-away IMAP server, and openssl for its certificate
   dovecot-core dovecot-imapd openssl
-  # benchmark ceiling (an idle HTTP server on loopback)
-  nginx-light
+  # benchmarks: the ceiling (an idle HTTP server on loopback) and the
+  # Meta benchmark's load generator
+  nginx-light wrk
   # browser tests of the live-chat widget (tests/browser)
   chromium nodejs
 )
