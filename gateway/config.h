@@ -79,6 +79,7 @@ struct gw_config_router {
 	char *publish; /* downstream PUB, default tcp://127.0.0.1:5570 */
 	char *command; /* replay and commands, default tcp://127.0.0.1:5571 */
 	long long batch_max;   /* messages per LMDB transaction */
+	long long nice;        /* niceness added to the router's process */
 	long long heartbeat_ms;
 	long long map_size_mb; /* LMDB map size */
 	long long publish_hwm; /* PUB send high-water mark (messages) */

@@ -74,6 +74,13 @@ static const struct conf_entry router_rows[] = {
 	{.kind = CONF_INT, .key = "batch_max", .def = "1024", .min = 1, .max = 65536,
 	 .offset = offsetof(struct gw_config_router, batch_max),
 	 .desc = "Most messages committed in one LMDB transaction."},
+	{.kind = CONF_INT, .key = "nice", .def = "5", .min = 0, .max = 19,
+	 .offset = offsetof(struct gw_config_router, nice),
+	 .desc = "Scheduling niceness of the router, added to gatewayd's own. A provider "
+		 "waits for a connector's answer, while the router works behind the "
+		 "connectors' durable spools: under a burst the connectors go first and the "
+		 "router catches up in larger, cheaper batches (docs/performance.md). 0 "
+		 "gives both the same priority."},
 	{.kind = CONF_INT, .key = "heartbeat_ms", .def = "1000", .min = 50, .max = 60000,
 	 .offset = offsetof(struct gw_config_router, heartbeat_ms),
 	 .desc = "Interval of `gateway.heartbeat` on the publish bus, so consumers notice a "

@@ -202,7 +202,7 @@ static void remove_status_files(struct sup *s)
  * Runs in the forked child: never returns. Only async-signal-safe calls
  * matter here in principle; gatewayd is single-threaded, so snprintf is safe.
  */
-static void child_exec(char *const argv[], pid_t parent)
+static void child_exec(char *const argv[], pid_t parent, int niceness)
 {
 	sigset_t none;
 	char msg[PATH_MAX + 128];
@@ -219,6 +219,14 @@ static void child_exec(char *const argv[], pid_t parent)
 	 * then stops the connectors before the router.
 	 */
 	setpgid(0, 0);
+	/* Before exec, so that every thread the program starts inherits it. */
+	errno = 0;
+	if (niceness > 0 && nice(niceness) == -1 && errno != 0) {
+		n = snprintf(msg, sizeof(msg), "gatewayd: nice %d for %s: %s\n", niceness,
+			     argv[0], strerror(errno));
+		if (n > 0 && write(STDERR_FILENO, msg, (size_t)n) < 0)
+			_exit(127);
+	}
 	fd = open("/dev/null", O_RDONLY);
 	if (fd >= 0 && fd != STDIN_FILENO) {
 		dup2(fd, STDIN_FILENO);
@@ -242,7 +250,8 @@ static void spawn(struct sup *s, struct sup_child *c, int64_t now)
 	pid_t pid = fork();
 
 	if (pid == 0)
-		child_exec(argv, s->self);
+		child_exec(argv, s->self,
+			   c->kind == SUP_KIND_ROUTER ? (int)cfg->router.nice : 0);
 	s->dirty = 1;
 	if (pid < 0) {
 		sup_child_spawn_failed(c, &s->policy, strerror(errno), now, s->phase != PHASE_RUN);

@@ -4,6 +4,7 @@ log, gatewayctl, and a restart of the whole gateway.
 """
 
 import json
+import os
 import queue
 import subprocess
 import threading
@@ -389,6 +390,23 @@ class ApiEndToEnd(GatewayTestCase):
             self.assertTrue(any(ln.split()[:3] == [name, kind, "running"] for ln in lines
                                 if ln.strip()),
                             f"no line says {name} is running:\n{p.stdout}")
+
+    def test_router_runs_nicer_than_connectors(self):
+        """router.nice (default 5) is added to gatewayd's niceness for every
+        thread of the router; connectors keep gatewayd's own."""
+        def nices(pid):
+            out = set()
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    # comm may hold spaces: the fields after its ")" are fixed.
+                    out.add(int(f.read().rsplit(")", 1)[1].split()[16]))
+            return out
+
+        base = nices(self.gw.proc.pid)
+        self.assertEqual(len(base), 1, base)
+        base = base.pop()
+        self.assertEqual(nices(self.gw.child_pid("router")), {min(base + 5, 19)})
+        self.assertEqual(nices(self.gw.child_pid(INSTANCE)), {base})
 
     def test_message_survives_restart(self):
         bus, (a1, a2, b1) = self._post_sample()

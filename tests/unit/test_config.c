@@ -160,6 +160,7 @@ static void test_example_loads(void **state)
 	assert_null(gw_config_find_connector(NULL, "api"));
 	assert_string_equal(fx->cfg->router.publish, "tcp://127.0.0.1:5570");
 	assert_int_equal(fx->cfg->router.batch_max, 1024);
+	assert_int_equal(fx->cfg->router.nice, 5);
 	assert_int_equal(fx->cfg->supervisor.backoff_max_ms, 30000);
 	assert_int_equal(fx->cfg->log_level, 1);
 }
@@ -388,7 +389,7 @@ static const struct err_case core_errors[] = {
 	/* unknown and duplicate keys */
 	{"router:\n  ingest: tcp://127.0.0.1:1\n  bath_max: 5\n",
 	 "3: router.bath_max: unknown key (known: ingest, publish, command, batch_max, "
-	 "heartbeat_ms, map_size_mb, publish_hwm, delivery_timeout_ms)"},
+	 "nice, heartbeat_ms, map_size_mb, publish_hwm, delivery_timeout_ms)"},
 	{"stat_dir: x\n",
 	 "1: stat_dir: unknown key (known: state_dir, log_level, router, routing, supervisor, "
 	 "connectors)"},
@@ -402,6 +403,7 @@ static const struct err_case core_errors[] = {
 	/* values */
 	{"router:\n  batch_max: 0\n", "2: router.batch_max: 0 is below the minimum 1"},
 	{"router:\n  batch_max: 65537\n", "2: router.batch_max: 65537 is above the maximum 65536"},
+	{"router:\n  nice: 20\n", "2: router.nice: 20 is above the maximum 19"},
 	{"router:\n  batch_max: 12k\n", "2: router.batch_max: \"12k\" is not an integer"},
 	{"router:\n  batch_max: \" 12\"\n", "2: router.batch_max: \" 12\" is not an integer"},
 	{"router:\n  batch_max: 0x10\n", "2: router.batch_max: \"0x10\" is not an integer"},
