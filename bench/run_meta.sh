@@ -16,6 +16,7 @@
 #   BENCH_N=50000 BENCH_CLIENTS=64 BENCH_WARMUP=2000
 #   BENCH_RATE=5000 BENCH_STEADY_SECONDS=10 BENCH_STEADY_CLIENTS=64
 #   BENCH_TEXT_BYTES=64 BENCH_SENDERS=1000 BENCH_BATCH_MAX=1024
+#   BENCH_ROUTER_NICE=5     router.nice (0: the router as urgent as the connectors)
 #   BENCH_REPEAT=1          run (a) and (b) this many times each (same gateway)
 #   BENCH_ROUTING=default   "full": every routing rule at work (bench/lib.sh)
 #   BENCH_LOAD=wrk          the load of (a): wrk (Debian package wrk) or curl
@@ -35,6 +36,7 @@ STEADY_CLIENTS=${BENCH_STEADY_CLIENTS:-64}
 TEXT_BYTES=${BENCH_TEXT_BYTES:-64}
 SENDERS=${BENCH_SENDERS:-1000}
 BATCH_MAX=${BENCH_BATCH_MAX:-1024}
+ROUTER_NICE=${BENCH_ROUTER_NICE:-5}
 TMPBASE=${BENCH_TMPDIR:-/var/tmp}
 KEEP=${BENCH_KEEP:-0}
 REPEAT=${BENCH_REPEAT:-1}
@@ -68,6 +70,7 @@ router:
   publish: tcp://127.0.0.1:$P_PUB
   command: tcp://127.0.0.1:$P_CMD
   batch_max: $BATCH_MAX
+  nice: $ROUTER_NICE
 $(routing_section)
 connectors:
   - name: meta
