@@ -6,18 +6,11 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_api.h" /* bench_now_us */
+
 #define BM_EVENTS 256 /* epoll events taken per wait */
-
-static int64_t bm_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* CURLMOPT_SOCKETFUNCTION: keeps the epoll set in step with what libcurl
  * waits for on socket `s`. socketp is non-NULL once `s` is in the set. */
@@ -51,7 +44,7 @@ static int bm_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	struct bench_multi *bm = userp;
 
 	(void)multi;
-	bm->timer_us = timeout_ms < 0 ? -1 : bm_now_us() + (int64_t)timeout_ms * 1000;
+	bm->timer_us = timeout_ms < 0 ? -1 : bench_now_us() + (int64_t)timeout_ms * 1000;
 	return 0;
 }
 
@@ -90,7 +83,7 @@ static void bm_timer_due(struct bench_multi *bm)
 {
 	int running;
 
-	if (bm->timer_us >= 0 && bm_now_us() >= bm->timer_us) {
+	if (bm->timer_us >= 0 && bench_now_us() >= bm->timer_us) {
 		bm->timer_us = -1; /* libcurl sets it again if it wants */
 		curl_multi_socket_action(bm->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
@@ -103,7 +96,7 @@ int bench_multi_step(struct bench_multi *bm, int max_ms)
 
 	bm_timer_due(bm); /* a handle just added asks for a 0 ms timer */
 	if (bm->timer_us >= 0) {
-		int64_t left = bm->timer_us - bm_now_us();
+		int64_t left = bm->timer_us - bench_now_us();
 		int t = left <= 0 ? 0 : (int)((left + 999) / 1000);
 
 		if (t < wait_ms)

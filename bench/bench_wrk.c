@@ -13,8 +13,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "bench/bench_api.h" /* bench_now_us */
 
 #define WRK_OUT_MAX 16384 /* wrk's output kept (its summary is ~1 KiB) */
 #define WRK_STOPPED "bench-meta-wrk-stopped"
@@ -27,14 +28,6 @@ struct wrk_child {
 	size_t len;
 	int stopped, eof;
 };
-
-static int64_t wrk_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The child's argv and environment, built before fork: between fork and
  * exec a threaded process may only make async-signal-safe calls. */
@@ -193,10 +186,10 @@ static void wrk_finish(struct wrk_child *ch, struct wrk_result *res)
 {
 	struct rusage ru;
 	int status = 0;
-	int64_t give_up = wrk_now_ms() + 10000;
+	int64_t give_up = bench_now_us() + 10 * 1000000;
 
 	kill(ch->pid, SIGINT);
-	while (!ch->eof && wrk_now_ms() < give_up)
+	while (!ch->eof && bench_now_us() < give_up)
 		wrk_read(ch, 100);
 	if (!ch->eof)
 		kill(ch->pid, SIGKILL);
@@ -212,7 +205,7 @@ static void wrk_finish(struct wrk_child *ch, struct wrk_result *res)
 int wrk_run(const struct wrk_spec *spec, struct wrk_result *res)
 {
 	struct wrk_child *ch = calloc(1, sizeof(*ch));
-	int64_t deadline = wrk_now_ms() + spec->max_seconds * 1000;
+	int64_t deadline = bench_now_us() + (int64_t)spec->max_seconds * 1000000;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -221,7 +214,7 @@ int wrk_run(const struct wrk_spec *spec, struct wrk_result *res)
 		fprintf(stderr, "bench-meta: cannot start wrk: %s\n", strerror(errno));
 		goto out;
 	}
-	while (!ch->stopped && !ch->eof && wrk_now_ms() < deadline)
+	while (!ch->stopped && !ch->eof && bench_now_us() < deadline)
 		wrk_read(ch, 100);
 	if (!ch->stopped)
 		fprintf(stderr, "bench-meta: wrk %s before its %llu answers\n",
