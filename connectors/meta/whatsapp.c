@@ -11,10 +11,13 @@
  *     any other field (account, template, call updates): nothing.
  *
  * Rule for bad input: a message or status whose envelope (id, from, type,
- * timestamp) is missing or malformed fails the body with GW_EPROTO, since it
- * cannot be identified; content the parser cannot read (a type it does not
- * know, a media object without its id, ...) becomes kind "unknown" with
- * unsupported = true and raw, so nothing a customer sent is dropped.
+ * status) is missing or malformed fails the body with GW_EPROTO, since it
+ * cannot be identified; so does a timestamp that is not epoch seconds. A
+ * missing timestamp identifies nothing, so it takes the time the body
+ * arrived rather than refusing the messages beside it. Content the parser
+ * cannot read (a type it does not know, a media object without its id, ...)
+ * becomes kind "unknown" with unsupported = true and raw, so nothing a
+ * customer sent is dropped.
  */
 #include "connectors/meta/meta_int.h"
 
@@ -590,7 +593,7 @@ static int wa_message(struct meta_ctx *c, const struct wa_value *v, const json_t
 	if (!what)
 		return wa_message_event(c, &w);
 	if (w.at == 0)
-		return meta_fail(c, GW_EPROTO, "%s.timestamp: required", w.path);
+		w.at = c->received_at;
 	return wa_change_event(c, &w, what, meta_str(what, "original_message_id"), edit);
 }
 
@@ -695,7 +698,7 @@ static int wa_status(struct meta_ctx *c, const struct wa_value *v, const json_t 
 	if (rc == GW_OK)
 		rc = meta_time(c, st, "timestamp", 1000, path, &s->status_at);
 	if (rc == GW_OK && s->status_at == 0)
-		rc = meta_fail(c, GW_EPROTO, "%s.timestamp: required", path);
+		s->status_at = c->received_at;
 	/* The provider's own status name keeps "played" apart from "read". */
 	if (rc == GW_OK)
 		rc = meta_derive(c, &s->status_id, "%s:%s", s->external_id, status);

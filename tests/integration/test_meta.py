@@ -999,6 +999,22 @@ class MetaWebhook(MetaTestCase):
                           "the redelivered status counted as a duplicate")
         self.assertEqual(self.router()["head_seq"], head)
 
+    def test_missing_timestamp_keeps_the_batch(self):
+        """A status without its timestamp still names its message: it takes
+        the time the body arrived, and the message beside it in the same
+        change is not refused with it (whatsapp.md, refused bodies)."""
+        bus = self.start_consumer(self.gw)
+        doc = json.loads(wa_batch(["wamid.it-beside-status"]))
+        doc["entry"][0]["changes"][0]["value"]["statuses"] = [
+            {"id": "wamid.it-no-time", "status": "sent", "recipient_id": "15550003333"}]
+        before = int(time.time() * 1000)
+        self.accept(json.dumps(doc).encode(), events=2)
+        after = int(time.time() * 1000)
+        self.wait_event(bus, "message.received", external_id="wamid.it-beside-status")
+        s = self.wait_event(bus, "message.status", external_id="wamid.it-no-time")
+        self.assertEqual(s["status"], "sent")
+        self.assertTrue(before <= s["status_at"] <= after, (before, s["status_at"], after))
+
     def test_status_with_an_unknown_name_is_logged(self):
         """A status name the event schema does not have gives no event, but
         the connector's log names it (whatsapp.md, statuses)."""

@@ -620,6 +620,38 @@ static void test_wa_status_unknown_name(void **state)
 	assert_string_equal(l.skipped_status, "");
 }
 
+/* A missing timestamp identifies nothing: the time the body arrived, and
+ * the messages beside it are kept. */
+static void test_wa_no_timestamp(void **state)
+{
+	static const char body[] =
+		"{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\",\"changes\":"
+		"[{\"field\":\"messages\",\"value\":{\"messaging_product\":\"whatsapp\","
+		"\"metadata\":{\"phone_number_id\":\"2233\"},"
+		"\"contacts\":[{\"wa_id\":\"15550001111\",\"profile\":{\"name\":\"Ana\"}}],"
+		"\"messages\":[{\"from\":\"15550001111\",\"id\":\"wamid.t\",\"type\":\"text\","
+		"\"text\":{\"body\":\"hi\"}},"
+		"{\"from\":\"15550001111\",\"id\":\"wamid.e\",\"type\":\"edit\",\"edit\":"
+		"{\"original_message_id\":\"wamid.t\",\"message\":{\"type\":\"text\","
+		"\"text\":{\"body\":\"hello\"}}}}],"
+		"\"statuses\":[{\"id\":\"wamid.s\",\"status\":\"read\","
+		"\"recipient_id\":\"15550001111\"}]}}]}]}";
+	struct meta_events l;
+
+	(void)state;
+	parse_ok(body, sizeof(body) - 1, &l);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.ev[0].type, PROTO_T_MESSAGE_RECEIVED);
+	assert_string_equal(l.ev[0].u.message.text, "hi");
+	assert_int_equal(l.ev[1].type, PROTO_T_MESSAGE_EDITED);
+	assert_int_equal(l.ev[1].u.change.changed_at, RECV);
+	assert_string_equal(l.ev[1].u.change.text, "hello");
+	assert_int_equal(l.ev[2].type, PROTO_T_MESSAGE_STATUS);
+	assert_int_equal(l.ev[2].u.status.status_at, RECV);
+	assert_string_equal(l.ev[2].u.status.status_id, "wamid.s:read");
+	meta_events_clear(&l);
+}
+
 static void test_wa_batch(void **state)
 {
 	struct meta_events l;
@@ -1125,8 +1157,8 @@ static void test_missing_and_bad_fields(void **state)
 		       GW_EPROTO, "entry[0].id");
 	assert_refused("{\"object\":\"whatsapp_business_account\",\"entry\":[{\"changes\":[{"
 		       "\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":"
-		       "\"1\"},\"statuses\":[{\"id\":\"w\",\"status\":\"sent\"}]}}]}]}",
-		       GW_EPROTO, "statuses[0].timestamp: required");
+		       "\"1\"},\"statuses\":[{\"id\":\"w\",\"timestamp\":\"5\"}]}}]}]}",
+		       GW_EPROTO, "statuses[0].status");
 	/* message.sent must name the customer it went to. */
 	assert_refused("{\"object\":\"page\",\"entry\":[{\"id\":\"1\",\"messaging\":[{"
 		       "\"sender\":{\"id\":\"1\"},\"timestamp\":5,\"message\":{\"mid\":\"m\","
@@ -1383,6 +1415,7 @@ int main(void)
 		cmocka_unit_test(test_wa_statuses),
 		cmocka_unit_test(test_wa_status_failed),
 		cmocka_unit_test(test_wa_status_unknown_name),
+		cmocka_unit_test(test_wa_no_timestamp),
 		cmocka_unit_test(test_wa_batch),
 		cmocka_unit_test(test_wa_ignored_fields),
 		cmocka_unit_test(test_wa_user_id),
