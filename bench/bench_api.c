@@ -27,73 +27,6 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-int64_t bench_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int bench_loopback_host(const char *host)
-{
-	size_t len = strlen(host);
-
-	if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 ||
-	    strcmp(host, "[::1]") == 0)
-		return 1;
-	/* 127.0.0.0/8, written as a dotted quad. */
-	if (strncmp(host, "127.", 4) != 0 || len > 15)
-		return 0;
-	for (size_t i = 4; i < len; i++)
-		if ((host[i] < '0' || host[i] > '9') && host[i] != '.')
-			return 0;
-	return 1;
-}
-
-/* An http:// URL whose host is loopback; 0 or -1 (message on stderr). */
-static int check_url(const char *what, const char *url)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL;
-	int ok = 0;
-
-	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
-		ok = strcmp(scheme, "http") == 0 && bench_loopback_host(host);
-	if (!ok)
-		fprintf(stderr, "bench-api: %s must be an http:// URL on a loopback address\n",
-			what);
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
-	return ok ? 0 : -1;
-}
-
-/* tcp://<loopback>:port or ipc://path; 0 or -1 (message on stderr). */
-static int check_endpoint(const char *what, const char *ep)
-{
-	char host[64];
-	const char *h, *colon;
-
-	if (strncmp(ep, "ipc://", 6) == 0)
-		return 0;
-	if (strncmp(ep, "tcp://", 6) != 0)
-		goto bad;
-	h = ep + 6;
-	colon = strrchr(h, ':');
-	if (!colon || colon == h || (size_t)(colon - h) >= sizeof(host))
-		goto bad;
-	memcpy(host, h, (size_t)(colon - h));
-	host[colon - h] = '\0';
-	if (bench_loopback_host(host))
-		return 0;
-bad:
-	fprintf(stderr, "bench-api: %s must be tcp://<loopback>:port or ipc://path\n", what);
-	return -1;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -236,11 +169,11 @@ static int check_opts(const struct bench_opts *o)
 		fprintf(stderr, "bench-api: --bus is too long\n");
 		return -1;
 	}
-	if (check_url("--url", o->url) || check_endpoint("--bus", o->bus))
+	if (bench_check_url("bench-api", "--url", o->url) || bench_check_endpoint("bench-api", "--bus", o->bus))
 		return -1;
-	if (o->ceiling_url && check_url("--ceiling-url", o->ceiling_url))
+	if (o->ceiling_url && bench_check_url("bench-api", "--ceiling-url", o->ceiling_url))
 		return -1;
-	if (o->command && check_endpoint("--command", o->command))
+	if (o->command && bench_check_endpoint("bench-api", "--command", o->command))
 		return -1;
 	return 0;
 }

@@ -5,6 +5,7 @@
  *   bench_bus.c   a ZeroMQ SUB thread that sees message.received arrive
  *   bench_proc.c  peak RSS and CPU time of the gateway's processes (/proc)
  *   bench_api.c   options, the run, the report
+ *   bench_target.c  the shared clock; targets must be loopback
  *
  * Times are CLOCK_MONOTONIC microseconds (bench_now_us) so that the load
  * and the bus thread share one clock. Every array is sized once from -n.
@@ -31,6 +32,14 @@ int64_t bench_now_us(void);
 
 /* bench_loopback_host - 1 when `host` is 127.0.0.0/8, ::1 or localhost. */
 int bench_loopback_host(const char *host);
+
+/*
+ * bench_check_url / bench_check_endpoint - 0 when `url` is an http:// URL
+ * on a loopback host / `ep` is tcp://<loopback>:port or ipc://path; else -1
+ * with "<prog>: <what> must be ..." on stderr.
+ */
+int bench_check_url(const char *prog, const char *what, const char *url);
+int bench_check_endpoint(const char *prog, const char *what, const char *ep);
 
 /* ---- bench_load.c --------------------------------------------------- */
 

@@ -19,7 +19,8 @@
  * contacts, messages) and is signed like Meta signs it, X-Hub-Signature-256
  * = HMAC-SHA256(app secret, body), so the connector does its whole work:
  * signature, parse, encode, group commit. The bus side is bench_bus.c.
- * Every run is bounded (-n, --max-seconds, --drain-ms, per-request timeout).
+ * Every run is bounded (-n, --max-seconds, --drain-ms, per-request timeout)
+ * and only loopback addresses are accepted as targets.
  */
 #include "bench/bench_api.h"
 
@@ -76,14 +77,6 @@ struct bm_phase {
 	char text[BM_TEXT_MAX + 1];
 };
 
-int64_t bench_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ---- options ------------------------------------------------------------- */
 
 static void usage(FILE *f)
@@ -106,7 +99,9 @@ static void usage(FILE *f)
 		"  --load curl|wrk    who sends the measured webhooks: libcurl in this process\n"
 		"                     (default), or wrk with bench/meta_wrk.lua (no --rate)\n"
 		"  --wrk PATH         the wrk program (default wrk, from PATH)\n"
-		"  --wrk-script PATH  default %s\n",
+		"  --wrk-script PATH  default %s\n"
+		"Targets must be loopback addresses. Exit 0: all accepted and seen once;\n"
+		"1: errors or missing messages; 2: usage or setup failure.\n",
 		BM_TEXT_MAX, BM_WRK_SCRIPT);
 }
 
@@ -197,6 +192,13 @@ static int bm_parse(struct bm_opts *o, int argc, char **argv)
 		fprintf(stderr, "bench-meta: wrk has no --rate; use --load curl\n");
 		return -1;
 	}
+	if (strlen(o->bus) >= sizeof(((struct bench_bus *)0)->endpoint)) {
+		fprintf(stderr, "bench-meta: --bus is too long\n");
+		return -1;
+	}
+	if (bench_check_url("bench-meta", "--url", o->url) ||
+	    bench_check_endpoint("bench-meta", "--bus", o->bus))
+		return -1;
 	return 0;
 }
 
@@ -588,7 +590,7 @@ int main(int argc, char **argv)
 	int rc = bm_parse(&o, argc, argv), failed = 1;
 
 	if (rc)
-		return rc > 0 ? 0 : 64;
+		return rc > 0 ? 0 : 2;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(prefix, sizeof(prefix), "wamid.bench-%lld-%d-", (long long)t, getpid());
 	snprintf(wprefix, sizeof(wprefix), "wamid.bench-%lld-%d-warm-", (long long)t, getpid());
