@@ -15,7 +15,14 @@
  * Times are epoch milliseconds (integers; digit strings are accepted too).
  * Items without a provider id (postbacks without mid, referrals, reactions,
  * receipts, unknown items) get ids derived from the item's own fields, so a
- * redelivered body yields the same ids and the router drops the duplicates.
+ * redelivered body yields the same ids and the router drops the duplicates:
+ * its time, or without one a hash of the item (never the arrival time).
+ *
+ * An item that cannot be read (its sender, a mid, a payload missing or
+ * malformed, an id over its limit) never refuses the body: it is kept as
+ * kind "unknown" with raw under "<sender>:unreadable:<hash of the item>"
+ * when its sender can be read and it is not an echo, else dropped; both are
+ * counted for the connector's log (meta_events.unreadable).
  */
 #include "connectors/meta/meta_int.h"
 
@@ -34,6 +41,7 @@ struct ms_item {
 	const char *sender;   /* sender.id, may be NULL */
 	const char *recipient; /* recipient.id, may be NULL */
 	int64_t at;           /* item timestamp, else entry time, ms; 0 when neither */
+	char stamp[24];       /* at in decimal, or "h<16 hex of the item>" without it */
 	char path[META_PATH_MAX];
 };
 
@@ -397,8 +405,7 @@ static int ms_edit(struct meta_ctx *c, const struct ms_item *w)
 		rc = meta_derive(c, &ch->change_id, "%s:edit:%" JSON_INTEGER_FORMAT,
 				 ch->external_id, json_integer_value(num));
 	else
-		rc = meta_derive(c, &ch->change_id, "%s:edit:t%lld", ch->external_id,
-				 (long long)ch->changed_at);
+		rc = meta_derive(c, &ch->change_id, "%s:edit:t%s", ch->external_id, w->stamp);
 	if (rc == GW_OK)
 		rc = meta_text(c, ed, "text", PROTO_MAX_TEXT, &ch->text);
 	return rc;
@@ -422,8 +429,7 @@ static int ms_postback(struct meta_ctx *c, const struct ms_item *w)
 	if (rc == GW_OK && !m->external_id)
 		rc = meta_hash16(c, payload ? payload : "", payload ? strlen(payload) : 0, h);
 	if (rc == GW_OK && !m->external_id)
-		rc = meta_derive(c, &m->external_id, "%s:postback:%lld:%s", w->sender,
-				 (long long)ms_time(c, w), h);
+		rc = meta_derive(c, &m->external_id, "%s:postback:%s:%s", w->sender, w->stamp, h);
 	if (rc == GW_OK)
 		rc = ms_kind(c, m, payload ? "postback" : "unknown", "postback");
 	if (rc == GW_OK && payload) {
@@ -452,8 +458,7 @@ static int ms_referral(struct meta_ctx *c, const struct ms_item *w)
 	if (rc == GW_OK)
 		rc = ms_message_new(c, w, false, w->sender, &m);
 	if (rc == GW_OK)
-		rc = meta_derive(c, &m->external_id, "%s:referral:%lld", w->sender,
-				 (long long)ms_time(c, w));
+		rc = meta_derive(c, &m->external_id, "%s:referral:%s", w->sender, w->stamp);
 	if (rc == GW_OK)
 		rc = ms_kind(c, m, "referral", "referral");
 	if (rc == GW_OK)
@@ -498,8 +503,8 @@ static int ms_reaction(struct meta_ctx *c, const struct ms_item *w)
 	if (rc == GW_OK)
 		rc = meta_cut(c, emoji, strlen(emoji), PROTO_MAX_SHORT, &m->reaction->emoji);
 	if (rc == GW_OK)
-		rc = meta_derive(c, &m->external_id, "%s:reaction:%s:%lld",
-				 m->reaction->message_id, w->sender, (long long)ms_time(c, w));
+		rc = meta_derive(c, &m->external_id, "%s:reaction:%s:%s",
+				 m->reaction->message_id, w->sender, w->stamp);
 	if (rc == GW_OK)
 		rc = ms_kind(c, m, "reaction", "reaction");
 	if (rc == GW_OK)
@@ -556,9 +561,10 @@ static int ms_read(struct meta_ctx *c, const struct ms_item *w)
 		rc = meta_opt_id(c, r, "mid", PROTO_MAX_EXTERNAL_ID, path, &s->external_id);
 	if (rc == GW_OK && s->external_id)
 		rc = meta_derive(c, &s->status_id, "%s:read", s->external_id);
+	else if (rc == GW_OK && wm)
+		rc = meta_derive(c, &s->status_id, "%s:read:%lld", w->sender, (long long)wm);
 	else if (rc == GW_OK)
-		rc = meta_derive(c, &s->status_id, "%s:read:%lld", w->sender,
-				 (long long)(wm ? wm : s->status_at));
+		rc = meta_derive(c, &s->status_id, "%s:read:%s", w->sender, w->stamp);
 	return rc;
 }
 
@@ -593,9 +599,10 @@ static int ms_delivery(struct meta_ctx *c, const struct ms_item *w)
 	if (rc != GW_OK || n > 0)
 		return rc;
 	rc = ms_status_new(c, w, "delivered", wm, &s);
-	if (rc == GW_OK)
-		rc = meta_derive(c, &s->status_id, "%s:delivered:%lld", w->sender,
-				 (long long)(wm ? wm : s->status_at));
+	if (rc == GW_OK && wm)
+		rc = meta_derive(c, &s->status_id, "%s:delivered:%lld", w->sender, (long long)wm);
+	else if (rc == GW_OK)
+		rc = meta_derive(c, &s->status_id, "%s:delivered:%s", w->sender, w->stamp);
 	return rc;
 }
 
@@ -636,8 +643,7 @@ static int ms_unknown(struct meta_ctx *c, const struct ms_item *w)
 	if (rc == GW_OK)
 		rc = ms_message_new(c, w, false, from, &m);
 	if (rc == GW_OK)
-		rc = meta_derive(c, &m->external_id, "%s:%s:%lld", from, key,
-				 (long long)ms_time(c, w));
+		rc = meta_derive(c, &m->external_id, "%s:%s:%s", from, key, w->stamp);
 	if (rc == GW_OK)
 		rc = ms_kind(c, m, "unknown", key);
 	if (rc == GW_OK)
@@ -656,6 +662,59 @@ static const struct {
 	{"delivery", ms_delivery},
 };
 
+/* w->stamp: the item's time, or a hash of the item when it has none, so a
+ * redelivery derives the same ids. */
+static int ms_stamp(struct meta_ctx *c, struct ms_item *w)
+{
+	char h[17];
+	int rc;
+
+	if (w->at) {
+		snprintf(w->stamp, sizeof(w->stamp), "%lld", (long long)w->at);
+		return GW_OK;
+	}
+	rc = meta_item_hash16(c, w->it, h);
+	if (rc == GW_OK)
+		snprintf(w->stamp, sizeof(w->stamp), "h%s", h);
+	return rc;
+}
+
+/*
+ * An item ms_item() could not read: kind "unknown" with raw under
+ * "<sender>:unreadable:<hash of the item>" when the sender can be read and
+ * the item is no echo (an echo is the page's, never a customer's message);
+ * otherwise nothing (counted as dropped).
+ */
+static int ms_item_unreadable(struct meta_ctx *c, const struct ms_item *w, const json_t *it)
+{
+	char sbuf[32], h[17];
+	const char *from = json_is_object(it) ? ms_party_id(it, "sender", sbuf, sizeof(sbuf)) : NULL;
+	const json_t *msg = meta_obj(it, "message");
+	bool echo = json_is_true(json_object_get(msg, "is_echo"));
+	size_t mark = c->out->n;
+	struct ms_item u = *w;
+	struct proto_message *m;
+	int rc;
+
+	if (!from || strlen(from) > PROTO_MAX_ADDRESS || echo) {
+		c->out->dropped++;
+		return GW_OK;
+	}
+	u.it = it;
+	rc = ms_message_new(c, &u, false, from, &m);
+	if (rc == GW_OK)
+		rc = meta_item_hash16(c, it, h);
+	if (rc == GW_OK)
+		rc = meta_derive(c, &m->external_id, "%s:unreadable:%s", from, h);
+	if (rc == GW_OK)
+		rc = ms_kind(c, m, "unknown", ms_item_key(it));
+	if (rc == GW_OK)
+		rc = meta_dup(c, "", &m->text);
+	if (rc != GW_OK && meta_item_drop(c, mark, rc))
+		rc = GW_OK;
+	return rc;
+}
+
 static int ms_item(struct meta_ctx *c, struct ms_item *w, const json_t *it, int64_t entry_time)
 {
 	char sbuf[32], rbuf[32];
@@ -671,6 +730,9 @@ static int ms_item(struct meta_ctx *c, struct ms_item *w, const json_t *it, int6
 		return rc;
 	if (!w->at)
 		w->at = entry_time;
+	rc = ms_stamp(c, w);
+	if (rc != GW_OK)
+		return rc;
 	for (size_t i = 0; i < sizeof(ms_items) / sizeof(ms_items[0]); i++)
 		if (meta_obj(it, ms_items[i].key))
 			return ms_items[i].fn(c, w);
@@ -704,10 +766,14 @@ static int ms_entry(struct meta_ctx *c, const char *channel, const json_t *entry
 					       PROTO_MAX_ACCOUNT);
 		}
 		json_array_foreach(items, i, it) {
+			size_t mark = c->out->n;
+
 			if (rc != GW_OK)
 				break;
 			meta_pathf(w.path, sizeof(w.path), "%s.%s[%zu]", path, lists[l], i);
 			rc = ms_item(c, &w, it, time);
+			if (rc != GW_OK && meta_item_recover(c, mark, rc))
+				rc = ms_item_unreadable(c, &w, it);
 		}
 	}
 	return rc;

@@ -37,6 +37,7 @@ struct meta_ctx {
 	struct meta_events *out;     /* borrowed: where events are appended */
 	struct meta_parse_error *err; /* borrowed */
 	int64_t received_at;
+	bool body_fault;             /* a failure of the whole body (meta_push) */
 };
 
 /* The format parsers, called by meta_parse() with the body's root object. */
@@ -53,6 +54,25 @@ int meta_fail(struct meta_ctx *c, int code, const char *fmt, ...)
  * META_MAX_EVENTS, GW_ENOMEM, GW_EIO (no randomness for the event id).
  */
 int meta_push(struct meta_ctx *c, enum proto_type type, struct proto_event **ev);
+
+/*
+ * meta_item_recover - after one item (a message, a status, a messaging
+ * item) failed with `rc`: when the failure is the item's own (GW_EPROTO,
+ * GW_ETOOBIG: a member missing or malformed, an id over its limit), drops
+ * the events it made since `mark` (out->n before it), clears the error,
+ * counts it in out->unreadable (first reason kept) and returns true, so
+ * that the caller keeps it another way and goes on with the body. False
+ * when the failure is the body's (memory, the event limit): rc stands.
+ */
+bool meta_item_recover(struct meta_ctx *c, size_t mark, int rc);
+
+/* meta_item_drop - the same for an item that cannot be kept even as
+ * unknown (already counted unreadable): counts it in out->dropped. */
+bool meta_item_drop(struct meta_ctx *c, size_t mark, int rc);
+
+/* meta_item_hash16 - 16 hex characters of SHA-256 of the item's JSON with
+ * sorted keys: the same item in a redelivered body gives the same text. */
+int meta_item_hash16(struct meta_ctx *c, const json_t *item, char out[17]);
 
 /* meta_pathf - formats a JSON path for messages; a long one is cut. */
 void meta_pathf(char *out, size_t outlen, const char *fmt, ...)

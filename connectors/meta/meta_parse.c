@@ -48,6 +48,8 @@ int meta_push(struct meta_ctx *c, enum proto_type type, struct proto_event **ev)
 	struct proto_event *e;
 	int rc;
 
+	/* Every failure here is the body's: no item can be kept past it. */
+	c->body_fault = true;
 	if (l->n >= META_MAX_EVENTS)
 		return meta_fail(c, GW_ETOOBIG, "body: more than %d events", META_MAX_EVENTS);
 	if (l->n == l->cap) {
@@ -69,7 +71,41 @@ int meta_push(struct meta_ctx *c, enum proto_type type, struct proto_event **ev)
 	e->ts = c->received_at;
 	l->n++;
 	*ev = e;
+	c->body_fault = false;
 	return GW_OK;
+}
+
+/* Drops the events from `mark` and clears an item's own error; false when
+ * the error is the body's. */
+static bool meta_item_undo(struct meta_ctx *c, size_t mark, int rc)
+{
+	struct meta_events *l = c->out;
+
+	if ((rc != GW_EPROTO && rc != GW_ETOOBIG) || c->body_fault || mark > l->n)
+		return false;
+	while (l->n > mark)
+		proto_event_clear(&l->ev[--l->n]);
+	if (!l->unreadable_why[0])
+		snprintf(l->unreadable_why, sizeof(l->unreadable_why), "%s", c->err->message);
+	c->err->code = GW_OK;
+	c->err->message[0] = '\0';
+	return true;
+}
+
+bool meta_item_recover(struct meta_ctx *c, size_t mark, int rc)
+{
+	if (!meta_item_undo(c, mark, rc))
+		return false;
+	c->out->unreadable++;
+	return true;
+}
+
+bool meta_item_drop(struct meta_ctx *c, size_t mark, int rc)
+{
+	if (!meta_item_undo(c, mark, rc))
+		return false;
+	c->out->dropped++;
+	return true;
 }
 
 void meta_events_clear(struct meta_events *list)
@@ -84,6 +120,11 @@ void meta_events_clear(struct meta_events *list)
 	list->cap = 0;
 	list->skipped = 0;
 	list->skipped_status[0] = '\0';
+	list->unreadable = 0;
+	list->dropped = 0;
+	list->unreadable_why[0] = '\0';
+	list->provider_errors = 0;
+	list->provider_error[0] = '\0';
 }
 
 const char *meta_str(const json_t *obj, const char *key)
@@ -328,6 +369,18 @@ int meta_hash16(struct meta_ctx *c, const char *s, size_t len, char out[17])
 	return rc;
 }
 
+int meta_item_hash16(struct meta_ctx *c, const json_t *item, char out[17])
+{
+	char *s = json_dumps(item, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	int rc;
+
+	if (!s)
+		return meta_fail(c, GW_ENOMEM, "out of memory");
+	rc = meta_hash16(c, s, strlen(s), out);
+	free(s);
+	return rc;
+}
+
 /* Hashes the long form of a derived id (see meta_derive). */
 static int meta_derive_long(struct meta_ctx *c, char **out, size_t n, const char *fmt,
 			    va_list ap)
@@ -536,7 +589,7 @@ int meta_parse(const void *body, size_t len, int64_t received_at, struct meta_ev
 	c.err->code = GW_OK;
 	c.err->message[0] = '\0';
 	/* A list that is not empty belongs to the caller: never clear it here. */
-	if (!body || !out || out->n != 0 || out->ev || out->skipped)
+	if (!body || !out || out->n != 0 || out->ev || out->skipped || out->unreadable)
 		return meta_fail(&c, GW_EINVAL, "meta_parse: bad arguments");
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {

@@ -32,6 +32,9 @@
 
 #define META_SKIPPED_NAME_MAX 32
 
+/* Longest error message, with its NUL. */
+#define META_ERROR_MAX 192
+
 /* The events of one body; each is owned by the list. */
 struct meta_events {
 	struct proto_event *ev;
@@ -40,22 +43,38 @@ struct meta_events {
 	 * the connector logs them (the first name, letters, digits and '_'). */
 	size_t skipped;
 	char skipped_status[META_SKIPPED_NAME_MAX + 1];
+	/* Items (a message, a status, a messaging item) that could not be
+	 * read: a member the format requires missing or malformed, an id over
+	 * its limit. A message is kept as kind "unknown" with raw when its
+	 * sender can be read; the others are dropped and also counted in
+	 * `dropped`. The first reason names the JSON path, for the log. */
+	size_t unreadable, dropped;
+	char unreadable_why[META_ERROR_MAX];
+	/* A WhatsApp value's own errors[] (Meta reporting a problem with the
+	 * webhook or the account, not with one message): no event, but the
+	 * connector logs them, the first as "<code> <title>" cut to fit. */
+	size_t provider_errors;
+	char provider_error[META_SKIPPED_NAME_MAX * 3];
 };
 
 struct meta_parse_error {
-	int code;          /* a gw_err */
-	char message[192]; /* names the JSON path, never quotes message text */
+	int code;                     /* a gw_err */
+	char message[META_ERROR_MAX]; /* names the JSON path, never quotes message text */
 };
 
 /*
  * meta_parse - parses `len` bytes of `body` (borrowed; the raw bytes whose
  * signature was checked) into `out`, which must be empty (zeroed). Every
  * event gets received_at (message bodies) = `received_at` (ms since epoch).
- * On failure `out` is left empty and `err` says why:
- *   GW_EPROTO    not JSON, not an object, a required member missing or of
- *                the wrong type where the format requires it
+ * One item that cannot be read never refuses the body, since Meta would
+ * redeliver the same bytes and every other message in them would wait with
+ * it: see meta_events.unreadable. What refuses it, `out` left empty and
+ * `err` saying why:
+ *   GW_EPROTO    not JSON, not an object, `entry` or an entry's structure
+ *                (changes, value, metadata.phone_number_id, the page id)
+ *                missing or of the wrong type
  *   GW_ETYPE     an `object` this parser does not handle
- *   GW_ETOOBIG   more than META_MAX_EVENTS events, or a value over a proto limit
+ *   GW_ETOOBIG   more than META_MAX_EVENTS events, an account id over its limit
  *   GW_ENOMEM
  * A body with no events (e.g. only account updates) succeeds with n = 0.
  */

@@ -10,14 +10,17 @@
  *                                 app, on numbers that use both)
  *     any other field (account, template, call updates): nothing.
  *
- * Rule for bad input: a message or status whose envelope (id, from, type,
- * status) is missing or malformed fails the body with GW_EPROTO, since it
- * cannot be identified; so does a timestamp that is not epoch seconds. A
- * missing timestamp identifies nothing, so it takes the time the body
- * arrived rather than refusing the messages beside it. Content the parser
- * cannot read (a type it does not know, a media object without its id, ...)
- * becomes kind "unknown" with unsupported = true and raw, so nothing a
- * customer sent is dropped.
+ * Rule for bad input: a message or status that cannot be read (its id,
+ * from, type or status missing or malformed, an id over its limit, a
+ * timestamp that is not epoch seconds) never refuses the body, since Meta
+ * would redeliver the same bytes and the messages beside it would wait with
+ * it. A message is kept as kind "unknown" with raw under its id (or a hash
+ * of it) when its sender can be read, else dropped; a status is dropped;
+ * both are counted for the connector's log (meta_events.unreadable). A
+ * missing timestamp takes the time the body arrived. Content the parser
+ * does not know (a new type, a media object without its id, ...) is no
+ * error: kind "unknown" with unsupported = true and raw. What refuses a
+ * body is its structure: entry, changes, value, metadata.phone_number_id.
  */
 #include "connectors/meta/meta_int.h"
 
@@ -597,6 +600,60 @@ static int wa_message(struct meta_ctx *c, const struct wa_value *v, const json_t
 	return wa_change_event(c, &w, what, meta_str(what, "original_message_id"), edit);
 }
 
+/*
+ * A message wa_message() could not read: kind "unknown", unsupported, raw,
+ * under its id when that can be read (else "unreadable:<hash of the
+ * item>"), when its sender (and, for an echo, its recipient) can be read;
+ * otherwise nothing (counted as dropped).
+ */
+static int wa_message_unreadable(struct meta_ctx *c, const struct wa_value *v,
+				 const json_t *msg, const char *key, size_t idx)
+{
+	struct wa_msg w = {.v = v, .msg = msg};
+	size_t mark = c->out->n;
+	const char *id = meta_str(msg, "id"), *type = meta_str(msg, "type");
+	struct proto_event *ev;
+	struct proto_message *m;
+	char h[17];
+	int rc;
+
+	meta_pathf(w.path, sizeof(w.path), "%s.%s[%zu]", v->path, key, idx);
+	if (!json_is_object(msg)) {
+		c->out->dropped++;
+		return GW_OK;
+	}
+	rc = meta_push(c, v->outbound ? PROTO_T_MESSAGE_SENT : PROTO_T_MESSAGE_RECEIVED, &ev);
+	if (rc != GW_OK)
+		return rc;
+	m = &ev->u.message;
+	m->received_at = c->received_at;
+	m->unsupported = true;
+	rc = meta_dup(c, WA_CHANNEL, &m->channel);
+	if (rc == GW_OK)
+		rc = meta_dup(c, v->account, &m->account);
+	if (rc == GW_OK && id && id[0] && strlen(id) <= PROTO_MAX_EXTERNAL_ID)
+		rc = meta_dup(c, id, &m->external_id);
+	else if (rc == GW_OK && (rc = meta_item_hash16(c, msg, h)) == GW_OK)
+		rc = meta_derive(c, &m->external_id, "unreadable:%s", h);
+	if (rc == GW_OK)
+		rc = wa_parties(c, &w, m);
+	if (rc == GW_OK && v->outbound)
+		rc = meta_dup(c, "outbound", &m->direction);
+	if (rc == GW_OK)
+		rc = meta_dup(c, "unknown", &m->kind);
+	if (!type || !type[0])
+		type = "unknown";
+	if (rc == GW_OK)
+		rc = meta_cut(c, type, strlen(type), PROTO_MAX_KIND, &m->raw_type);
+	if (rc == GW_OK)
+		rc = meta_dup(c, "", &m->text);
+	if (rc == GW_OK)
+		rc = meta_raw(c, msg, &m->raw);
+	if (rc != GW_OK && meta_item_drop(c, mark, rc))
+		rc = GW_OK;
+	return rc;
+}
+
 /* errors[] of a failed status, at most PROTO_MAX_ERRORS (raw keeps all). */
 static int wa_status_errors(struct meta_ctx *c, const json_t *arr, struct proto_status *s)
 {
@@ -728,6 +785,26 @@ static int wa_metadata(struct meta_ctx *c, struct wa_value *v)
 	return GW_OK;
 }
 
+/* value.errors[]: counted, the first kept for the log (Meta's own code and
+ * title, printable ASCII only). */
+static void wa_value_errors(struct meta_ctx *c, const json_t *errs)
+{
+	struct meta_events *l = c->out;
+	const json_t *e = json_array_get(errs, 0);
+	const char *title = meta_str(e, "title");
+	char *p;
+
+	if (json_array_size(errs) == 0)
+		return;
+	if (!l->provider_errors)
+		snprintf(l->provider_error, sizeof(l->provider_error), "%" JSON_INTEGER_FORMAT " %s",
+			 json_integer_value(json_object_get(e, "code")), title ? title : "");
+	for (p = l->provider_error; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = '?';
+	l->provider_errors += json_array_size(errs);
+}
+
 /* Every message (or echo) and status of one change, in body order. */
 static int wa_value_parse(struct meta_ctx *c, struct wa_value *v, const char *msg_key)
 {
@@ -735,6 +812,7 @@ static int wa_value_parse(struct meta_ctx *c, struct wa_value *v, const char *ms
 	size_t i;
 	int rc;
 
+	wa_value_errors(c, meta_arr(v->value, "errors"));
 	msgs = meta_array(c, v->value, msg_key, v->path, &rc);
 	if (rc == GW_OK)
 		stats = v->outbound ? NULL : meta_array(c, v->value, "statuses", v->path, &rc);
@@ -744,14 +822,25 @@ static int wa_value_parse(struct meta_ctx *c, struct wa_value *v, const char *ms
 		return GW_OK;
 	rc = wa_metadata(c, v);
 	json_array_foreach(msgs, i, item) {
+		size_t mark = c->out->n;
+
 		if (rc != GW_OK)
 			break;
 		rc = wa_message(c, v, item, msg_key, i);
+		if (rc != GW_OK && meta_item_recover(c, mark, rc))
+			rc = wa_message_unreadable(c, v, item, msg_key, i);
 	}
 	json_array_foreach(stats, i, item) {
+		size_t mark = c->out->n;
+
 		if (rc != GW_OK)
 			break;
 		rc = wa_status(c, v, item, i);
+		/* A status is no customer's message: dropped, counted. */
+		if (rc != GW_OK && meta_item_recover(c, mark, rc)) {
+			c->out->dropped++;
+			rc = GW_OK;
+		}
 	}
 	return rc;
 }

@@ -12,6 +12,7 @@ spool cannot take whole) and media download against a fake Graph API on
 loopback.
 """
 
+import base64
 import hashlib
 import hmac
 import http.client
@@ -101,6 +102,8 @@ class FakeGraph:
         self.token = token
         self.media = {}    # id -> (mime, bytes)
         self.delay = 0.0   # seconds before each answer
+        self.meta_fields = {}  # id -> fields replacing those of its answer (None: left out)
+        self.unsized = set()   # ids whose bytes come without Content-Length
         self.requests = []  # (path, authorized)
         self.lock = threading.Lock()
         graph = self
@@ -155,9 +158,24 @@ class FakeGraph:
                    "url": f"http://127.0.0.1:{self.port}/files/{parts[2]}",
                    "mime_type": mime, "sha256": hashlib.sha256(data).hexdigest(),
                    "file_size": len(data), "id": parts[2]}
+            for k, v in self.meta_fields.get(parts[2], {}).items():
+                if v is None:
+                    doc.pop(k, None)
+                else:
+                    doc[k] = v
             return self._send(h, 200, "application/json", json.dumps(doc).encode())
         if len(parts) == 3 and parts[1] == "files" and parts[2] in self.media:
             mime, data = self.media[parts[2]]
+            if parts[2] in self.unsized:
+                # The length is known only at the end: the connection closes.
+                h.send_response(200)
+                h.send_header("Content-Type", mime)
+                h.send_header("Connection", "close")
+                h.end_headers()
+                h.close_connection = True
+                for k in range(0, len(data), 8192):
+                    h.wfile.write(data[k:k + 8192])
+                return None
             return self._send(h, 200, mime, data)
         return self._send(h, 404, "application/json", b'{"error":{"code":100}}')
 
@@ -630,6 +648,21 @@ FIXTURE_TABLE = [
                                          "errors": [{"code": 131051}]})]),
     (WA, "message__interactive_message_with_err.json",
      [wa_unknown("interactive", ext="wamid.wegrchytvwcggt=", reply_to=["wamid.gvwegfretge=="])]),
+    # A customer's answer to a request to call them: no choice to make of it
+    # yet, kept whole and flagged.
+    (WA, "call_permission_update__accept.json",
+     [wa_unknown("interactive", ext="wamid.x", reply_to=["wamid.y=="],
+                 raw_has={"interactive": {"type": "call_permission_reply",
+                                          "call_permission_reply": {
+                                              "response": "accept",
+                                              "expiration_timestamp": 1753186982,
+                                              "response_source": "user_action"}}})]),
+    (WA, "call_permission_update__reject.json",
+     [wa_unknown("interactive", ext="wamid.x", reply_to=["wamid.y=="],
+                 raw_has={"interactive": {"type": "call_permission_reply",
+                                          "call_permission_reply": {
+                                              "response": "reject",
+                                              "response_source": "user_action"}}})]),
     # edits and withdrawals
     (WA, "edited_message__image.json",
      [change("message.edited", "wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQUNCNjk5RDUwNUZGMUZEM0VBRAA=",
@@ -1015,6 +1048,82 @@ class MetaWebhook(MetaTestCase):
         self.assertEqual(s["status"], "sent")
         self.assertTrue(before <= s["status_at"] <= after, (before, s["status_at"], after))
 
+    def test_unreadable_items_keep_the_batch(self):
+        """One item that cannot be read never refuses the body (Meta would
+        redeliver the same bytes and the good messages would wait with it):
+        a message is kept as unknown with raw, a status is dropped, the rest
+        of the batch is as if alone, one warning names the first path; the
+        redelivery adds nothing (whatsapp.md, unreadable items)."""
+        bus = self.start_consumer(self.gw)
+        doc = json.loads(wa_batch(["wamid.it-unreadable", "wamid.it-readable"]))
+        value = doc["entry"][0]["changes"][0]["value"]
+        value["messages"][0].update(
+            type="interactive", interactive={"type": "button_reply",
+                                             "button_reply": {"id": "", "title": "Yes"}})
+        del value["messages"][0]["text"]
+        value["statuses"] = [{"id": "wamid.it-no-status-name", "timestamp": "1700000100"}]
+        body = json.dumps(doc).encode()
+        self.accept(body, events=2)
+        bad = self.wait_event(bus, "message.received", external_id="wamid.it-unreadable")
+        self.assert_event(bad, {"kind": "unknown", "unsupported": True,
+                                "raw_type": "interactive", "text": "",
+                                "from": {"address": "15550003333", "name": "Dana"},
+                                "raw": Raw(id="wamid.it-unreadable")}, "the unreadable one")
+        self.assert_routed(bad, "the unreadable one")
+        good = self.wait_event(bus, "message.received", external_id="wamid.it-readable")
+        self.assertEqual((good["kind"], good["text"]), ("text", "text of wamid.it-readable"))
+        self.assert_log("2 items of the body could not be read: 1 kept as unknown, 1 dropped; "
+                        "first: entry[0].changes[0].value.messages[0].interactive")
+        head = self.router()["head_seq"]
+        self.accept(body, events=2)
+        gwtest.wait_until(lambda: self.router()["duplicates"] >= 2, tmo(10),
+                          "the redelivered pair counted as duplicates")
+        self.assertEqual(self.router()["head_seq"], head)
+
+    def test_messenger_edit_reaction_and_unsend_redelivered(self):
+        """Messenger edits and reactions, an Instagram unsend and an item
+        without its mid, each once on the bus even when Meta redelivers the
+        body (ids: messenger.md)."""
+        bus = self.start_consumer(self.gw)
+
+        def item(ts, **what):
+            return dict({"sender": {"id": "PSID-IT"}, "recipient": {"id": "PAGE-IT"},
+                         "timestamp": ts}, **what)
+        page = {"object": "page", "entry": [{"id": "PAGE-IT", "time": 1700000000900,
+                                             "messaging": [
+            item(1700000000100, message={"mid": "m_it_1", "text": "helo"}),
+            item(1700000000200, message_edit={"mid": "m_it_1", "text": "hello",
+                                              "num_edit": 1}),
+            item(1700000000300, reaction={"mid": "m_it_1", "action": "react",
+                                          "emoji": "\u2764", "reaction": "love"}),
+            item(1700000000400, reaction={"action": "react", "emoji": "x"})]}]}
+        ig = {"object": "instagram", "entry": [{"id": "IG-IT", "time": 1700000000900,
+                                                "messaging": [
+            {"sender": {"id": "IGSID-IT"}, "recipient": {"id": "IG-IT"},
+             "timestamp": 1700000000500, "message": {"mid": "ig_it_1", "text": "oops"}},
+            {"sender": {"id": "IGSID-IT"}, "recipient": {"id": "IG-IT"},
+             "timestamp": 1700000000600, "message": {"mid": "ig_it_1", "is_deleted": True}}]}]}
+        bodies = [json.dumps(page).encode(), json.dumps(ig).encode()]
+        self.accept(bodies[0], events=4)
+        self.accept(bodies[1], events=2)
+        self.wait_event(bus, "message.received", external_id="m_it_1", kind="text")
+        ed = self.wait_event(bus, "message.edited", external_id="m_it_1")
+        self.assertEqual((ed["change_id"], ed["text"]), ("m_it_1:edit:1", "hello"))
+        r = self.wait_event(bus, "message.received", kind="reaction")
+        self.assertEqual(r["external_id"], "m_it_1:reaction:PSID-IT:1700000000300")
+        u = self.wait_event(bus, "message.received", kind="unknown", raw_type="reaction")
+        self.assertTrue(u["external_id"].startswith("PSID-IT:unreadable:"), u)
+        d = self.wait_event(bus, "message.deleted", external_id="ig_it_1")
+        self.assertEqual(d["change_id"], "ig_it_1:delete")
+        self.wait_event(bus, "message.received", external_id="ig_it_1")
+        gwtest.wait_until(lambda: self.router()["received"] >= 6, tmo(10), "6 events routed")
+        head = self.router()["head_seq"]
+        for b in bodies:
+            self.accept(b)
+        gwtest.wait_until(lambda: self.router()["received"] >= 12, tmo(10),
+                          "the redelivered bodies routed")
+        self.assertEqual(self.router()["head_seq"], head, "a redelivery published nothing")
+
     def test_status_with_an_unknown_name_is_logged(self):
         """A status name the event schema does not have gives no event, but
         the connector's log names it (whatsapp.md, statuses)."""
@@ -1123,6 +1232,8 @@ class MetaWebhook(MetaTestCase):
                 self.assertIn(cause, r.json()["message"])
         self.assert_log(f"meta/{INSTANCE}: 401 unauthorized from 127.0.0.1: "
                         "X-Hub-Signature-256 missing")
+        self.assert_log(f"meta/{INSTANCE}: 401 unauthorized from 127.0.0.1: "
+                        "X-Hub-Signature-256 mismatch")
         self.assertNotIn(self.secret, self.gw.log_tail(400))
         c = self.meta_counters({"requests": len(cases), "rejected": len(cases)})
         self.assertEqual(c["outbox"]["committed"], 0, c)
@@ -1258,6 +1369,77 @@ class MetaMedia(MetaTestCase):
         m = bus.wait_message("wamid.it-big-1")
         self.assertEqual(m["attachments"][0]["ref"], "whatsapp-media:65463453")
         self.assertEqual(os.listdir(self.media_dir), [])
+
+
+    def assert_not_downloaded(self, tag, why):
+        bus = self.start_consumer(self.gw)
+        self.accept(unique_wa(read_fixture(WA, "message__image.json"), tag), events=1)
+        m = bus.wait_message(f"wamid.it-{tag}")
+        self.assertEqual(m["attachments"][0]["ref"], "whatsapp-media:65463453")
+        self.assert_log(f"media 65463453 of message wamid.it-{tag} not downloaded ({why}")
+        # Nothing of it stays, not even a partial file.
+        self.assertEqual(os.listdir(self.media_dir), [])
+
+    def test_streamed_bytes_over_the_limit_are_cut_off(self):
+        """Graph leaves the size out and sends no Content-Length: the limit
+        holds while the bytes arrive."""
+        self.graph.add("65463453", "image/jpeg", os.urandom(150000))
+        self.graph.meta_fields["65463453"] = {"file_size": None}
+        self.graph.unsized.add("65463453")
+        self.assert_not_downloaded("streamed-1", "larger than media_max_bytes (100000)")
+
+    def test_understated_size_is_not_trusted(self):
+        self.graph.add("65463453", "image/jpeg", os.urandom(150000))
+        self.graph.meta_fields["65463453"] = {"file_size": 1000}
+        self.assert_not_downloaded("understated-1", "")
+
+    def test_content_that_does_not_match_its_sha256_is_not_kept(self):
+        self.graph.add("65463453", "image/jpeg", os.urandom(20000))
+        self.graph.meta_fields["65463453"] = {"sha256": hashlib.sha256(b"other").hexdigest()}
+        self.assert_not_downloaded("digest-1", "content does not match Meta's sha256")
+
+    def test_sha256_in_base64_is_checked(self):
+        data = os.urandom(20000)
+        self.graph.add("65463453", "image/jpeg", data)
+        self.graph.meta_fields["65463453"] = {
+            "sha256": base64.b64encode(hashlib.sha256(data).digest()).decode()}
+        bus = self.start_consumer(self.gw)
+        self.accept(unique_wa(read_fixture(WA, "message__image.json"), "b64-1"), events=1)
+        m = bus.wait_message("wamid.it-b64-1")
+        digest = hashlib.sha256(data).hexdigest()
+        self.assertEqual(m["attachments"][0]["ref"],
+                         "file:" + os.path.join(self.media_dir, digest))
+        # The same digest, wrong, in base64: refused.
+        self.graph.meta_fields["65463453"] = {
+            "sha256": base64.b64encode(hashlib.sha256(b"other").digest()).decode()}
+        self.accept(unique_wa(read_fixture(WA, "message__image.json"), "b64-2"), events=1)
+        m = bus.wait_message("wamid.it-b64-2")
+        self.assertEqual(m["attachments"][0]["ref"], "whatsapp-media:65463453")
+
+    def test_other_webhooks_are_answered_during_a_download(self):
+        """A slow Graph API holds the answer of the webhook with media, never
+        the others."""
+        self.graph.add("65463453", "image/jpeg", os.urandom(20000))
+        self.graph.delay = tmo(1.0)  # metadata and bytes: twice that in all
+        slow = MetaClient(self.meta_port, self.secret)
+        self.addCleanup(slow.close)
+        answers = {}
+
+        def post_image():
+            t0 = time.monotonic()
+            r = slow.post(unique_wa(read_fixture(WA, "message__image.json"), "slow-1"))
+            answers["image"] = (r.status, time.monotonic() - t0)
+
+        t = threading.Thread(target=post_image)
+        t.start()
+        gwtest.wait_until(lambda: self.graph.requests, tmo(5), "the download started")
+        t0 = time.monotonic()
+        self.accept(unique_wa(read_fixture(WA, "message__text.json"), "while-1"), events=1)
+        took = time.monotonic() - t0
+        t.join(tmo(20))
+        self.assertLess(took, 0.9 * self.graph.delay, "the text waited for the download")
+        self.assertEqual(answers["image"][0], 200, answers)
+        self.assertGreaterEqual(answers["image"][1], 1.9 * self.graph.delay, answers)
 
 
 class MetaFullSpool(MetaTestCase):

@@ -688,6 +688,25 @@ static void test_wa_ignored_fields(void **state)
 	}
 }
 
+/* A value's own errors[]: no event; counted, the first code and title kept. */
+static void test_wa_value_errors(void **state)
+{
+	static const char body[] =
+		"{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\",\"changes\":"
+		"[{\"field\":\"messages\",\"value\":{\"messaging_product\":\"whatsapp\","
+		"\"metadata\":{\"phone_number_id\":\"2233\"},\"errors\":["
+		"{\"code\":131000,\"title\":\"Something went wrong\\n\"},{\"code\":1}]}}]}]}";
+	struct meta_events l;
+
+	(void)state;
+	parse_ok(body, sizeof(body) - 1, &l);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(l.provider_errors, 2);
+	assert_string_equal(l.provider_error, "131000 Something went wrong?");
+	meta_events_clear(&l);
+	assert_int_equal(l.provider_errors, 0);
+}
+
 /* ---- Messenger ---- */
 
 static struct proto_message *ms_msg(const char *rel, enum proto_type type, struct meta_events *l)
@@ -1123,52 +1142,166 @@ static void test_malformed(void **state)
 	free(body);
 }
 
+/*
+ * One item that cannot be read: the body is accepted; the item is kept as
+ * kind "unknown" with raw (want_n = 1) or dropped (want_n = 0), counted,
+ * and the first reason names its path. Returns the external id kept.
+ */
+static char *assert_unreadable(const char *body, size_t want_n, const char *want_in_why)
+{
+	struct meta_events l;
+	const struct proto_message *m;
+	char *id = NULL;
+
+	parse_ok(body, strlen(body), &l);
+	assert_int_equal(l.n, want_n);
+	assert_int_equal(l.unreadable, 1);
+	assert_int_equal(l.dropped, want_n ? 0 : 1);
+	if (!strstr(l.unreadable_why, want_in_why))
+		fail_msg("reason \"%s\" lacks \"%s\"", l.unreadable_why, want_in_why);
+	if (want_n) {
+		m = &l.ev[0].u.message;
+		assert_string_equal(m->kind, "unknown");
+		assert_true(m->unsupported);
+		assert_non_null(m->raw);
+		assert_string_equal(m->text, "");
+		id = strdup(m->external_id);
+		assert_non_null(id);
+	}
+	meta_events_clear(&l);
+	assert_int_equal(l.unreadable, 0);
+	assert_string_equal(l.unreadable_why, "");
+	return id;
+}
+
 static void test_missing_and_bad_fields(void **state)
 {
+	static const char no_id[] =
+		"{\"object\":\"whatsapp_business_account\",\"entry\":[{\"changes\":[{"
+		"\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":"
+		"\"1\"},\"messages\":[{\"from\":\"1\",\"type\":\"text\",\"timestamp\":"
+		"\"1700000000\",\"text\":{\"body\":\"secret words\"}}]}}]}]}";
+	char *id, *again;
+
 	(void)state;
-	/* The message names the path, never the content. */
-	assert_refused("{\"object\":\"whatsapp_business_account\",\"entry\":[{\"changes\":[{"
-		       "\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":"
-		       "\"1\"},\"messages\":[{\"from\":\"1\",\"type\":\"text\",\"timestamp\":"
-		       "\"1700000000\",\"text\":{\"body\":\"secret words\"}}]}}]}]}",
-		       GW_EPROTO, "entry[0].changes[0].value.messages[0].id");
+	/* Without its id a message is kept under a hash of itself: the same in a
+	 * redelivery. The reason names the path, never the content. */
+	id = assert_unreadable(no_id, 1, "entry[0].changes[0].value.messages[0].id: required");
+	again = assert_unreadable(no_id, 1, "messages[0].id");
+	assert_int_equal(strncmp(id, "unreadable:", 11), 0);
+	assert_string_equal(id, again);
+	free(id);
+	free(again);
+	/* An ISO date where WhatsApp sends epoch seconds: kept under its id. */
+	id = assert_unreadable("{\"object\":\"whatsapp_business_account\",\"entry\":[{\"changes\":[{"
+			       "\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":"
+			       "\"1\"},\"messages\":[{\"from\":\"1\",\"id\":\"w\",\"type\":\"text\","
+			       "\"timestamp\":\"2021-09-08T06:34:04+0000\"}]}}]}]}",
+			       1, "messages[0].timestamp: not an epoch time");
+	assert_string_equal(id, "w");
+	free(id);
+	id = assert_unreadable("{\"object\":\"instagram\",\"entry\":[{\"id\":\"1\",\"messaging\":[{"
+			       "\"sender\":{\"id\":\"2\"},\"timestamp\":-5,\"message\":{\"mid\":\"m\"}}]}]}",
+			       1, "messaging[0].timestamp");
+	assert_int_equal(strncmp(id, "2:unreadable:", 13), 0);
+	free(id);
+	/* No sender: no customer to file it under. */
+	assert_null(assert_unreadable("{\"object\":\"page\",\"entry\":[{\"id\":\"1\",\"messaging\":[{"
+				      "\"timestamp\":5,\"message\":{\"mid\":\"m\",\"text\":\"hi\"}}]}]}",
+				      0, "entry[0].messaging[0].sender.id: required"));
+	/* A status is no customer's message: dropped. */
+	assert_null(assert_unreadable("{\"object\":\"whatsapp_business_account\",\"entry\":[{"
+				      "\"changes\":[{\"field\":\"messages\",\"value\":{\"metadata\":"
+				      "{\"phone_number_id\":\"1\"},\"statuses\":[{\"id\":\"w\","
+				      "\"timestamp\":\"5\"}]}}]}]}",
+				      0, "statuses[0].status"));
+	/* An echo without its customer is the page's, never a customer message. */
+	assert_null(assert_unreadable("{\"object\":\"page\",\"entry\":[{\"id\":\"1\",\"messaging\":[{"
+				      "\"sender\":{\"id\":\"1\"},\"timestamp\":5,\"message\":{\"mid\":"
+				      "\"m\",\"is_echo\":true,\"text\":\"hi\"}}]}]}",
+				      0, "recipient.id: required"));
+	assert_null(assert_unreadable("{\"object\":\"whatsapp_business_account\",\"entry\":[{"
+				      "\"changes\":[{\"field\":\"smb_message_echoes\",\"value\":{"
+				      "\"metadata\":{\"phone_number_id\":\"1\"},\"message_echoes\":[{"
+				      "\"from\":\"1\",\"id\":\"w\",\"timestamp\":\"1700000000\","
+				      "\"type\":\"text\"}]}}]}]}",
+				      0, "message_echoes[0].to: required"));
+	/* What the structure of the body needs still refuses it. */
 	assert_refused("{\"object\":\"whatsapp_business_account\",\"entry\":[{\"changes\":[{"
 		       "\"field\":\"messages\",\"value\":{\"messages\":[{\"from\":\"1\","
 		       "\"id\":\"w\",\"type\":\"text\"}]}}]}]}",
 		       GW_EPROTO, "phone_number_id");
-	/* An ISO date where WhatsApp sends epoch seconds. */
-	assert_refused("{\"object\":\"whatsapp_business_account\",\"entry\":[{\"changes\":[{"
-		       "\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":"
-		       "\"1\"},\"messages\":[{\"from\":\"1\",\"id\":\"w\",\"type\":\"text\","
-		       "\"timestamp\":\"2021-09-08T06:34:04+0000\"}]}}]}]}",
-		       GW_EPROTO, "messages[0].timestamp: not an epoch time");
-	assert_refused("{\"object\":\"instagram\",\"entry\":[{\"id\":\"1\",\"messaging\":[{"
-		       "\"sender\":{\"id\":\"2\"},\"timestamp\":-5,\"message\":{\"mid\":\"m\"}}]}]}",
-		       GW_EPROTO, "messaging[0].timestamp");
 	/* Chatwoot-style ISO dates are not what Meta sends. */
 	assert_refused("{\"object\":\"instagram\",\"entry\":[{\"id\":\"1\",\"time\":"
 		       "\"2021-09-08T06:34:04+0000\",\"messaging\":[]}]}",
 		       GW_EPROTO, "entry[0].time: not an epoch time");
-	assert_refused("{\"object\":\"page\",\"entry\":[{\"id\":\"1\",\"messaging\":[{"
-		       "\"timestamp\":5,\"message\":{\"mid\":\"m\",\"text\":\"hi\"}}]}]}",
-		       GW_EPROTO, "entry[0].messaging[0].sender.id: required");
 	assert_refused("{\"object\":\"page\",\"entry\":[{\"messaging\":[{\"sender\":{\"id\":"
 		       "\"2\"},\"message\":{\"mid\":\"m\"}}]}]}",
 		       GW_EPROTO, "entry[0].id");
-	assert_refused("{\"object\":\"whatsapp_business_account\",\"entry\":[{\"changes\":[{"
-		       "\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":"
-		       "\"1\"},\"statuses\":[{\"id\":\"w\",\"timestamp\":\"5\"}]}}]}]}",
-		       GW_EPROTO, "statuses[0].status");
-	/* message.sent must name the customer it went to. */
-	assert_refused("{\"object\":\"page\",\"entry\":[{\"id\":\"1\",\"messaging\":[{"
-		       "\"sender\":{\"id\":\"1\"},\"timestamp\":5,\"message\":{\"mid\":\"m\","
-		       "\"is_echo\":true,\"text\":\"hi\"}}]}]}",
-		       GW_EPROTO, "recipient.id: required");
-	assert_refused("{\"object\":\"whatsapp_business_account\",\"entry\":[{\"changes\":[{"
-		       "\"field\":\"smb_message_echoes\",\"value\":{\"metadata\":{"
-		       "\"phone_number_id\":\"1\"},\"message_echoes\":[{\"from\":\"1\","
-		       "\"id\":\"w\",\"timestamp\":\"1700000000\",\"type\":\"text\"}]}}]}]}",
-		       GW_EPROTO, "message_echoes[0].to: required");
+}
+
+/* A bad item beside good ones: each good one as if alone, the bad one kept
+ * as unknown; Meta is answered 200 and redelivers nothing. */
+static void test_unreadable_beside_good(void **state)
+{
+	static const char wa[] =
+		"{\"object\":\"whatsapp_business_account\",\"entry\":[{\"changes\":[{"
+		"\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":\"1\"},"
+		"\"messages\":[{\"from\":\"5\",\"id\":\"wamid.bad\",\"timestamp\":\"1700000000\","
+		"\"type\":\"interactive\",\"interactive\":{\"type\":\"button_reply\","
+		"\"button_reply\":{\"id\":\"\",\"title\":\"Yes\"}}},"
+		"{\"from\":\"5\",\"id\":\"wamid.good\",\"timestamp\":\"1700000001\","
+		"\"type\":\"text\",\"text\":{\"body\":\"still here\"}}]}}]}]}";
+	static const char ms[] =
+		"{\"object\":\"page\",\"entry\":[{\"id\":\"P\",\"time\":1,\"messaging\":["
+		"{\"sender\":{\"id\":\"S\"},\"recipient\":{\"id\":\"P\"},\"timestamp\":2,"
+		"\"reaction\":{\"action\":\"react\",\"emoji\":\"x\"}},"
+		"{\"sender\":{\"id\":\"S\"},\"recipient\":{\"id\":\"P\"},\"timestamp\":3,"
+		"\"message\":{\"mid\":\"m_good\",\"text\":\"hello\"}}]}]}";
+	struct meta_events l;
+
+	(void)state;
+	parse_ok(wa, sizeof(wa) - 1, &l);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.unreadable, 1);
+	assert_non_null(strstr(l.unreadable_why, "messages[0].interactive"));
+	assert_string_equal(l.ev[0].u.message.external_id, "wamid.bad");
+	assert_string_equal(l.ev[0].u.message.kind, "unknown");
+	assert_string_equal(l.ev[0].u.message.raw_type, "interactive");
+	assert_string_equal(l.ev[0].u.message.from.address, "5");
+	assert_string_equal(l.ev[1].u.message.external_id, "wamid.good");
+	assert_string_equal(l.ev[1].u.message.text, "still here");
+	meta_events_clear(&l);
+
+	parse_ok(ms, sizeof(ms) - 1, &l);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.unreadable, 1);
+	assert_non_null(strstr(l.unreadable_why, "messaging[0].reaction.mid"));
+	assert_string_equal(l.ev[0].u.message.raw_type, "reaction");
+	assert_true(l.ev[0].u.message.unsupported);
+	assert_string_equal(l.ev[1].u.message.external_id, "m_good");
+	meta_events_clear(&l);
+}
+
+/* Without any time, derived ids come from the item, not the arrival time. */
+static void test_ms_no_time_ids(void **state)
+{
+	static const char body[] =
+		"{\"object\":\"page\",\"entry\":[{\"id\":\"P\",\"messaging\":["
+		"{\"sender\":{\"id\":\"S\"},\"recipient\":{\"id\":\"P\"},"
+		"\"referral\":{\"ref\":\"ad\",\"source\":\"ADS\",\"type\":\"OPEN_THREAD\"}}]}]}";
+	struct meta_events a, b;
+	struct meta_parse_error err;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(meta_parse(body, sizeof(body) - 1, RECV, &a, &err), GW_OK);
+	assert_int_equal(meta_parse(body, sizeof(body) - 1, RECV + 5000, &b, &err), GW_OK);
+	assert_int_equal(strncmp(a.ev[0].u.message.external_id, "S:referral:h", 12), 0);
+	assert_string_equal(a.ev[0].u.message.external_id, b.ev[0].u.message.external_id);
+	meta_events_clear(&a);
+	meta_events_clear(&b);
 }
 
 /* A customer known by a username has a business-scoped id instead of a number. */
@@ -1269,8 +1402,9 @@ static void test_limits(void **state)
 	char *payload;
 
 	(void)state;
-	/* An id over its limit cannot be cut: refused. */
-	assert_refused(body, GW_ETOOBIG, "messages[0].id");
+	/* An id over its limit cannot be cut: the message is kept as unknown
+	 * under a hash of itself. */
+	free(assert_unreadable(body, 1, "messages[0].id: longer than"));
 	free(body);
 
 	/* A big message keeps its text; its raw copy is dropped. */
@@ -1417,7 +1551,10 @@ int main(void)
 		cmocka_unit_test(test_wa_status_unknown_name),
 		cmocka_unit_test(test_wa_no_timestamp),
 		cmocka_unit_test(test_wa_batch),
+		cmocka_unit_test(test_unreadable_beside_good),
+		cmocka_unit_test(test_ms_no_time_ids),
 		cmocka_unit_test(test_wa_ignored_fields),
+		cmocka_unit_test(test_wa_value_errors),
 		cmocka_unit_test(test_wa_user_id),
 		cmocka_unit_test(test_ms_text),
 		cmocka_unit_test(test_ms_attachments),
