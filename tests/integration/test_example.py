@@ -1,0 +1,83 @@
+"""
+The shipped example config (gateway/gateway.example.yaml), run as the
+README's first command runs it: its own ports on loopback, its state beside
+the config. Without the Meta variables the Meta connector stays off and
+`gatewayctl status` says why, while the rest runs; with them, Meta's
+subscription handshake and a signed webhook work at 127.0.0.1:8089
+/webhooks/meta.
+
+The ports are the example's (8088, 8089, 5570-5572): nothing else may hold
+them while this test runs (ctest runs the integration tests one at a time).
+"""
+
+import os
+import secrets
+import shutil
+import unittest
+import urllib.parse
+
+import gwtest
+from gwtest import GatewayTestCase, tmo
+from test_meta import MetaClient, read_fixture, unique_wa, WA
+
+EXAMPLE = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                        "gateway", "gateway.example.yaml"))
+META_PORT = 8089
+META_PATH = "/webhooks/meta"
+
+
+class ShippedExample(GatewayTestCase):
+
+    def start_example(self, env):
+        root = os.path.join(self.tmp, "example")
+        os.makedirs(root, exist_ok=True)
+        gw = gwtest.Gateway(root)
+        shutil.copyfile(EXAMPLE, gw.config_path)
+        # What the example sets: the API channel on 8088, the bus on 5570/5571.
+        gw.ports.update(api=8088, publish=5570, command=5571, ingest=5572)
+        gw.api_port = 8088
+        gw.publish = "tcp://127.0.0.1:5570"
+        gw.command_ep = "tcp://127.0.0.1:5571"
+        for k in ("GATEWAY_META_APP_SECRET", "GATEWAY_META_VERIFY_TOKEN",
+                  "GATEWAY_LIVECHAT_SECRET", "GATEWAY_EMAIL_PASSWORD"):
+            gw.env.pop(k, None)
+        gw.env.update(env)
+        gw.connectors = ["api"] + (["meta"] if "GATEWAY_META_APP_SECRET" in env else [])
+        self._gateways.append(gw)
+        self.addCleanup(gw.check_health)
+        self.addCleanup(gw.cleanup)
+        gw.start()
+        return gw
+
+    def test_meta_off_without_its_variables(self):
+        gw = self.start_example({})
+        want = "app_secret: environment variable GATEWAY_META_APP_SECRET is not set"
+        gwtest.wait_until(lambda: want in gw.ctl("status").stdout, tmo(10),
+                          "the reason in gatewayctl status",
+                          on_fail=lambda: gw.ctl("status").stdout)
+        self.assertEqual(gw.child("meta").get("state"), "disabled", gw.child("meta"))
+        # The rest of the example runs: the API channel answers.
+        self.assertEqual(gw.client().get("/healthz", auth=False).status, 200)
+
+    def test_meta_on_with_its_variables(self):
+        secret, token = secrets.token_hex(16), secrets.token_hex(8)
+        gw = self.start_example({"GATEWAY_META_APP_SECRET": secret,
+                                 "GATEWAY_META_VERIFY_TOKEN": token})
+        client = MetaClient(META_PORT, secret)
+        self.addCleanup(client.close)
+        q = urllib.parse.urlencode({"hub.mode": "subscribe", "hub.verify_token": token,
+                                    "hub.challenge": "1158201444"})
+        r = client.request("GET", f"{META_PATH}?{q}")
+        self.assertEqual((r.status, r.body), (200, b"1158201444"), r)
+        bus = gw.consumer()
+        self.addCleanup(bus.stop)
+        bus.wait_connected()
+        body = unique_wa(read_fixture(WA, "message__text.json"), "example-1")
+        r = client.post(body)
+        self.assertEqual(r.status, 200, r)
+        bus.wait_message("wamid.it-example-1")
+        self.assertNotIn(secret, gw.log_tail(400))
+
+
+if __name__ == "__main__":
+    unittest.main()
