@@ -68,6 +68,7 @@ struct media_xfer {
 	struct media *m;
 	CURL *curl;
 	int64_t deadline_us;
+	CURLcode cc;   /* of the last transfer */
 	char why[160]; /* the cause of the last failure, for the log */
 };
 
@@ -121,6 +122,7 @@ static int media_perform(struct media_xfer *x, const char *what)
 	CURLcode cc = curl_easy_perform(x->curl);
 	long status = 0;
 
+	x->cc = cc;
 	if (cc != CURLE_OK) {
 		snprintf(x->why, sizeof(x->why), "%s: %s", what, curl_easy_strerror(cc));
 		return cc == CURLE_OUT_OF_MEMORY ? GW_ENOMEM : GW_EIO;
@@ -268,7 +270,8 @@ static int media_get_content(struct media_xfer *x, const char *url, int fd, long
 		curl_easy_setopt(x->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->m->max_bytes);
 		rc = media_perform(x, "download");
 	}
-	if (s.over)
+	/* Over the limit as announced (Content-Length) or as it arrived: one reason. */
+	if (s.over || (rc != GW_OK && x->cc == CURLE_FILESIZE_EXCEEDED))
 		snprintf(x->why, sizeof(x->why), "larger than media_max_bytes (%lld)", s.max);
 	else if (s.failed)
 		snprintf(x->why, sizeof(x->why), "cannot write the file: %s", strerror(errno));
@@ -430,7 +433,7 @@ static int media_has_attachments(const struct proto_event *ev)
 static size_t media_fetch_with(struct media *m, CURL *curl, struct meta_events *evs,
 			       int64_t deadline_us)
 {
-	struct media_xfer x = {m, curl, deadline_us, ""};
+	struct media_xfer x = {.m = m, .curl = curl, .deadline_us = deadline_us};
 	size_t stored = 0;
 
 	for (size_t i = 0; i < evs->n && !atomic_load(&m->stop); i++)

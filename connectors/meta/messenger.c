@@ -19,10 +19,10 @@
  * its time, or without one a hash of the item (never the arrival time).
  *
  * An item that cannot be read (its sender, a mid, a payload missing or
- * malformed, an id over its limit) never refuses the body: it is kept as
- * kind "unknown" with raw under "<sender>:unreadable:<hash of the item>"
- * when its sender can be read and it is not an echo, else dropped; both are
- * counted for the connector's log (meta_events.unreadable).
+ * malformed, an id over its limit) never refuses the body: a customer's
+ * item is kept as kind "unknown" with raw (ms_item_unreadable), receipts,
+ * echoes and items without a readable sender are dropped; both are counted
+ * for the connector's log (meta_events.unreadable).
  */
 #include "connectors/meta/meta_int.h"
 
@@ -336,12 +336,13 @@ static const char *ms_message_kind(const json_t *msg, const struct proto_message
 static int ms_message_content(struct meta_ctx *c, const struct ms_item *w, const json_t *msg,
 			      struct proto_message *m)
 {
-	char path[META_PATH_MAX + 40];
+	char path[META_PATH_MAX + 40], rpath[META_PATH_MAX + 40];
 	const char *first = NULL, *kind;
 	const char *reply = meta_str(meta_obj(msg, "reply_to"), "mid");
 	int rc;
 
 	meta_pathf(path, sizeof(path), "%s.message.quick_reply", w->path);
+	meta_pathf(rpath, sizeof(rpath), "%s.message.reply_to", w->path);
 	rc = meta_text(c, msg, "text", PROTO_MAX_TEXT, &m->text);
 	if (rc == GW_OK)
 		rc = ms_attachments(c, w, meta_arr(msg, "attachments"), m, &first);
@@ -349,7 +350,7 @@ static int ms_message_content(struct meta_ctx *c, const struct ms_item *w, const
 		rc = ms_quick_reply(c, msg, path, m);
 	/* reply_to.story (an Instagram story reply) has no message id: raw keeps it. */
 	if (rc == GW_OK && reply && reply[0])
-		rc = meta_reply_to(c, m, reply, path);
+		rc = meta_reply_to(c, m, reply, rpath);
 	if (rc == GW_OK)
 		rc = ms_referral_of(c, meta_obj(msg, "referral"), m);
 	kind = ms_message_kind(msg, m, first);
@@ -680,34 +681,41 @@ static int ms_stamp(struct meta_ctx *c, struct ms_item *w)
 }
 
 /*
- * An item ms_item() could not read: kind "unknown" with raw under
- * "<sender>:unreadable:<hash of the item>" when the sender can be read and
- * the item is no echo (an echo is the page's, never a customer's message);
- * otherwise nothing (counted as dropped).
+ * An item ms_item() could not read: kind "unknown" with raw, under its
+ * message's mid when that can be read (so edits, reactions and replies
+ * still find it), else "<sender>:unreadable:<hash of the item>". Dropped
+ * (counted) instead when it is no customer's message: a receipt, an echo,
+ * anything the page itself sent, or an item without a readable sender.
  */
 static int ms_item_unreadable(struct meta_ctx *c, const struct ms_item *w, const json_t *it)
 {
-	char sbuf[32], h[17];
-	const char *from = json_is_object(it) ? ms_party_id(it, "sender", sbuf, sizeof(sbuf)) : NULL;
+	char sbuf[32], mbuf[32], h[17];
+	const char *from = ms_party_id(it, "sender", sbuf, sizeof(sbuf));
 	const json_t *msg = meta_obj(it, "message");
-	bool echo = json_is_true(json_object_get(msg, "is_echo"));
+	const char *mid = meta_id_peek(msg, "mid", PROTO_MAX_EXTERNAL_ID, mbuf, sizeof(mbuf));
+	const char *key = ms_item_key(it);
+	/* Only what ms_message_new() reads: never w's per-item pointers. */
+	struct ms_item u = {.channel = w->channel, .account = w->account, .it = it};
 	size_t mark = c->out->n;
-	struct ms_item u = *w;
 	struct proto_message *m;
 	int rc;
 
-	if (!from || strlen(from) > PROTO_MAX_ADDRESS || echo) {
+	if (!from || strlen(from) > PROTO_MAX_ADDRESS || strcmp(from, w->account) == 0 ||
+	    json_is_true(json_object_get(msg, "is_echo")) || strcmp(key, "read") == 0 ||
+	    strcmp(key, "delivery") == 0) {
 		c->out->dropped++;
 		return GW_OK;
 	}
-	u.it = it;
+	memcpy(u.path, w->path, sizeof(u.path));
 	rc = ms_message_new(c, &u, false, from, &m);
-	if (rc == GW_OK)
+	if (rc == GW_OK && mid)
+		rc = meta_dup(c, mid, &m->external_id);
+	else if (rc == GW_OK)
 		rc = meta_item_hash16(c, it, h);
-	if (rc == GW_OK)
+	if (rc == GW_OK && !mid)
 		rc = meta_derive(c, &m->external_id, "%s:unreadable:%s", from, h);
 	if (rc == GW_OK)
-		rc = ms_kind(c, m, "unknown", ms_item_key(it));
+		rc = ms_kind(c, m, "unknown", key);
 	if (rc == GW_OK)
 		rc = meta_dup(c, "", &m->text);
 	if (rc != GW_OK && meta_item_drop(c, mark, rc))

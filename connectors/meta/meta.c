@@ -277,11 +277,11 @@ static void meta_on_body(void *arg, struct httpd_req *req, const char *body, siz
 		GW_WARN(m->inst->log_module, "%zu WhatsApp status update%s skipped: status \"%s\" "
 			"has no name in the event schema", evs.skipped, evs.skipped > 1 ? "s" : "",
 			evs.skipped_status);
-	/* Meta would redeliver the same bytes: items are kept or dropped, and
-	 * the operator learns of it here (the reason names a path, no content). */
 	if (evs.provider_errors)
 		GW_WARN(m->inst->log_module, "WhatsApp reported %zu error%s on the webhook; first: %s",
 			evs.provider_errors, evs.provider_errors > 1 ? "s" : "", evs.provider_error);
+	/* Meta would redeliver the same bytes: items are kept or dropped, and
+	 * the operator learns of it here (the reason names a path, no content). */
 	if (evs.unreadable)
 		GW_WARN(m->inst->log_module, "%zu item%s of the body could not be read: %zu kept "
 			"as unknown, %zu dropped; first: %s", evs.unreadable,

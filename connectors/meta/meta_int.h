@@ -113,6 +113,15 @@ int meta_id(struct meta_ctx *c, const json_t *obj, const char *key, size_t max,
 int meta_choice_id(struct meta_ctx *c, const json_t *obj, const char *key, const char *path,
 		   char **out);
 
+/*
+ * meta_id_peek - the identifier obj[key] as meta_id reads it (a non-empty
+ * string, or an integer written in decimal into buf) when it is there and
+ * at most `max` bytes; else NULL. Never fails: for fallbacks that must not
+ * record an error. The result is borrowed from obj or points into buf.
+ */
+const char *meta_id_peek(const json_t *obj, const char *key, size_t max, char *buf,
+			 size_t buflen);
+
 /* meta_opt_id - like meta_id but absent or of another type leaves *out NULL. */
 int meta_opt_id(struct meta_ctx *c, const json_t *obj, const char *key, size_t max,
 		const char *path, char **out);

@@ -369,6 +369,20 @@ int meta_hash16(struct meta_ctx *c, const char *s, size_t len, char out[17])
 	return rc;
 }
 
+const char *meta_id_peek(const json_t *obj, const char *key, size_t max, char *buf,
+			 size_t buflen)
+{
+	const json_t *v = json_object_get(obj, key);
+	int n;
+
+	if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= max)
+		return json_string_value(v);
+	if (!json_is_integer(v))
+		return NULL;
+	n = snprintf(buf, buflen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	return n > 0 && (size_t)n < buflen && (size_t)n <= max ? buf : NULL;
+}
+
 int meta_item_hash16(struct meta_ctx *c, const json_t *item, char out[17])
 {
 	char *s = json_dumps(item, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
@@ -589,7 +603,8 @@ int meta_parse(const void *body, size_t len, int64_t received_at, struct meta_ev
 	c.err->code = GW_OK;
 	c.err->message[0] = '\0';
 	/* A list that is not empty belongs to the caller: never clear it here. */
-	if (!body || !out || out->n != 0 || out->ev || out->skipped || out->unreadable)
+	if (!body || !out || out->n != 0 || out->ev || out->skipped || out->unreadable ||
+	    out->dropped || out->provider_errors)
 		return meta_fail(&c, GW_EINVAL, "meta_parse: bad arguments");
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {

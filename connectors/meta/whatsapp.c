@@ -611,7 +611,9 @@ static int wa_message_unreadable(struct meta_ctx *c, const struct wa_value *v,
 {
 	struct wa_msg w = {.v = v, .msg = msg};
 	size_t mark = c->out->n;
-	const char *id = meta_str(msg, "id"), *type = meta_str(msg, "type");
+	char ibuf[32];
+	const char *id = meta_id_peek(msg, "id", PROTO_MAX_EXTERNAL_ID, ibuf, sizeof(ibuf));
+	const char *type = meta_str(msg, "type");
 	struct proto_event *ev;
 	struct proto_message *m;
 	char h[17];
@@ -631,9 +633,11 @@ static int wa_message_unreadable(struct meta_ctx *c, const struct wa_value *v,
 	rc = meta_dup(c, WA_CHANNEL, &m->channel);
 	if (rc == GW_OK)
 		rc = meta_dup(c, v->account, &m->account);
-	if (rc == GW_OK && id && id[0] && strlen(id) <= PROTO_MAX_EXTERNAL_ID)
+	if (rc == GW_OK && id)
 		rc = meta_dup(c, id, &m->external_id);
-	else if (rc == GW_OK && (rc = meta_item_hash16(c, msg, h)) == GW_OK)
+	else if (rc == GW_OK)
+		rc = meta_item_hash16(c, msg, h);
+	if (rc == GW_OK && !id)
 		rc = meta_derive(c, &m->external_id, "unreadable:%s", h);
 	if (rc == GW_OK)
 		rc = wa_parties(c, &w, m);

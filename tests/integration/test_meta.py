@@ -1391,7 +1391,7 @@ class MetaMedia(MetaTestCase):
     def test_understated_size_is_not_trusted(self):
         self.graph.add("65463453", "image/jpeg", os.urandom(150000))
         self.graph.meta_fields["65463453"] = {"file_size": 1000}
-        self.assert_not_downloaded("understated-1", "")
+        self.assert_not_downloaded("understated-1", "larger than media_max_bytes (100000)")
 
     def test_content_that_does_not_match_its_sha256_is_not_kept(self):
         self.graph.add("65463453", "image/jpeg", os.urandom(20000))

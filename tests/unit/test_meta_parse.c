@@ -1142,6 +1142,18 @@ static void test_malformed(void **state)
 	free(body);
 }
 
+static char *repeat(const char *unit, size_t times)
+{
+	size_t ul = strlen(unit);
+	char *s = malloc(ul * times + 1);
+
+	assert_non_null(s);
+	for (size_t i = 0; i < times; i++)
+		memcpy(s + i * ul, unit, ul);
+	s[ul * times] = '\0';
+	return s;
+}
+
 /*
  * One item that cannot be read: the body is accepted; the item is kept as
  * kind "unknown" with raw (want_n = 1) or dropped (want_n = 0), counted,
@@ -1181,7 +1193,7 @@ static void test_missing_and_bad_fields(void **state)
 		"\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":"
 		"\"1\"},\"messages\":[{\"from\":\"1\",\"type\":\"text\",\"timestamp\":"
 		"\"1700000000\",\"text\":{\"body\":\"secret words\"}}]}}]}]}";
-	char *id, *again;
+	char *id, *again, *long_mid, buf[1024];
 
 	(void)state;
 	/* Without its id a message is kept under a hash of itself: the same in a
@@ -1200,11 +1212,41 @@ static void test_missing_and_bad_fields(void **state)
 			       1, "messages[0].timestamp: not an epoch time");
 	assert_string_equal(id, "w");
 	free(id);
+	/* An id sent as a number is an id all the same. */
+	id = assert_unreadable("{\"object\":\"whatsapp_business_account\",\"entry\":[{\"changes\":[{"
+			       "\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":"
+			       "\"1\"},\"messages\":[{\"from\":\"1\",\"id\":12345,\"type\":\"text\","
+			       "\"timestamp\":\"soon\"}]}}]}]}",
+			       1, "messages[0].timestamp: not an epoch time");
+	assert_string_equal(id, "12345");
+	free(id);
+	/* Kept under its mid, so that edits and reactions still find it. */
 	id = assert_unreadable("{\"object\":\"instagram\",\"entry\":[{\"id\":\"1\",\"messaging\":[{"
 			       "\"sender\":{\"id\":\"2\"},\"timestamp\":-5,\"message\":{\"mid\":\"m\"}}]}]}",
 			       1, "messaging[0].timestamp");
+	assert_string_equal(id, "m");
+	free(id);
+	id = assert_unreadable("{\"object\":\"page\",\"entry\":[{\"id\":\"1\",\"messaging\":[{"
+			       "\"sender\":{\"id\":\"2\"},\"timestamp\":5,\"postback\":{\"payload\":"
+			       "\"\"}}]}]}",
+			       1, "messaging[0].postback.payload");
 	assert_int_equal(strncmp(id, "2:unreadable:", 13), 0);
 	free(id);
+	/* Receipts and what the page sent itself are no customer's messages. */
+	assert_null(assert_unreadable("{\"object\":\"page\",\"entry\":[{\"id\":\"1\",\"messaging\":[{"
+				      "\"sender\":{\"id\":\"2\"},\"timestamp\":5,\"delivery\":"
+				      "{\"watermark\":\"abc\"}}]}]}",
+				      0, "messaging[0].delivery.watermark"));
+	long_mid = repeat("m", PROTO_MAX_EXTERNAL_ID + 1);
+	snprintf(buf, sizeof(buf), "{\"object\":\"instagram\",\"entry\":[{\"id\":\"1\","
+		 "\"messaging\":[{\"sender\":{\"id\":\"2\"},\"timestamp\":5,\"read\":"
+		 "{\"mid\":\"%s\"}}]}]}", long_mid);
+	assert_null(assert_unreadable(buf, 0, "messaging[0].read.mid: longer than"));
+	free(long_mid);
+	assert_null(assert_unreadable("{\"object\":\"page\",\"entry\":[{\"id\":\"P\",\"messaging\":[{"
+				      "\"sender\":{\"id\":\"P\"},\"recipient\":{\"id\":\"S\"},"
+				      "\"timestamp\":5,\"message_edit\":{\"text\":\"x\"}}]}]}",
+				      0, "messaging[0].message_edit.mid"));
 	/* No sender: no customer to file it under. */
 	assert_null(assert_unreadable("{\"object\":\"page\",\"entry\":[{\"id\":\"1\",\"messaging\":[{"
 				      "\"timestamp\":5,\"message\":{\"mid\":\"m\",\"text\":\"hi\"}}]}]}",
@@ -1348,6 +1390,36 @@ static char *wa_body_of(size_t n)
 	return s;
 }
 
+/* A page body of n items "message" (or "delivery" when `member_fmt` has
+ * mids) whose member is `member_fmt` with the item number printed in. */
+static char *ms_body_of(size_t n, const char *member_fmt)
+{
+	const char *member = strstr(member_fmt, "mids") ? "delivery" : "message";
+	json_t *items = json_array();
+	json_error_t je;
+	json_t *root;
+	char *s;
+
+	for (size_t i = 0; i < n; i++) {
+		char buf[128];
+		json_t *v;
+
+		snprintf(buf, sizeof(buf), member_fmt, i, i);
+		v = json_loads(buf, 0, &je);
+		assert_non_null(v);
+		json_array_append_new(items, json_pack("{s:{s:s},s:{s:s},s:I,s:o}", "sender", "id",
+						       "S", "recipient", "id", "P", "timestamp",
+						       (json_int_t)1700000000000, member, v));
+	}
+	root = json_pack("{s:s,s:[{s:s,s:o}]}", "object", "page", "entry", "id", "P", "messaging",
+			 items);
+	assert_non_null(root);
+	s = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	assert_non_null(s);
+	return s;
+}
+
 static void test_too_many_events(void **state)
 {
 	struct meta_events l;
@@ -1360,6 +1432,16 @@ static void test_too_many_events(void **state)
 	free(body);
 
 	body = wa_body_of(META_MAX_EVENTS + 1);
+	assert_refused(body, GW_ETOOBIG, "more than");
+	free(body);
+
+	/* The limit refuses a body, never one item of it, also where an item
+	 * fails half way (the second of two delivery mids). */
+	body = ms_body_of(META_MAX_EVENTS + 1, "{\"mid\":\"m%zu\",\"text\":\"x\"}");
+	assert_refused(body, GW_ETOOBIG, "more than");
+	free(body);
+	body = ms_body_of(META_MAX_EVENTS / 2 + 1,
+			  "{\"mids\":[\"a%zu\",\"b%zu\"],\"watermark\":1}");
 	assert_refused(body, GW_ETOOBIG, "more than");
 	free(body);
 }
@@ -1381,17 +1463,6 @@ static char *wa_text_body(const char *id, const char *text)
 	return s;
 }
 
-static char *repeat(const char *unit, size_t times)
-{
-	size_t ul = strlen(unit);
-	char *s = malloc(ul * times + 1);
-
-	assert_non_null(s);
-	for (size_t i = 0; i < times; i++)
-		memcpy(s + i * ul, unit, ul);
-	s[ul * times] = '\0';
-	return s;
-}
 
 static void test_limits(void **state)
 {
