@@ -33,6 +33,12 @@ struct connector_stats {
 	uint64_t accepted;  /* made durable and acknowledged */
 	uint64_t rejected;  /* answered with an error (4xx) */
 	uint64_t failed;    /* answered 5xx (not durable) */
+	/* Items of a request that could not be read, a request being kept
+	 * (Meta: a message kept as unknown, or dropped); `dropped` of them
+	 * made no event at all. Counted when read, so a retried body counts
+	 * again. */
+	uint64_t unreadable;
+	uint64_t dropped;
 };
 
 struct connector_instance {

@@ -11,7 +11,7 @@
  * status` reads:
  *   {"process":"connector","name":..,"type":..,"pid":..,"started_at":ms,
  *    "updated_at":ms,"counters":{"requests":..,"accepted":..,"rejected":..,
- *    "failed":..,"outbox":{"spooled":..,"queued":..,"committed":..,
+ *    "failed":..,"unreadable":..,"dropped":..,"outbox":{"spooled":..,"queued":..,"committed":..,
  *    "acked":..,"duplicates":..,"rejected":..,"resent":..}}}
  * It is replaced atomically (gw_write_file_atomic), never half-written.
  *

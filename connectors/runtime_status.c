@@ -77,13 +77,14 @@ static json_t *status_json(const struct connector_instance *inst)
 	if (!outbox)
 		return NULL;
 	/* "o" steals the reference to `outbox`, also when packing fails. */
-	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:o}}",
+	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:o}}",
 			 "process", "connector", "name", inst->conf->name,
 			 "type", inst->conf->type, "pid", (json_int_t)getpid(),
 			 "started_at", (json_int_t)status.started_at,
 			 "updated_at", (json_int_t)gw_now_ms(), "counters",
 			 "requests", (json_int_t)s->requests, "accepted", (json_int_t)s->accepted,
 			 "rejected", (json_int_t)s->rejected, "failed", (json_int_t)s->failed,
+			 "unreadable", (json_int_t)s->unreadable, "dropped", (json_int_t)s->dropped,
 			 "outbox", outbox);
 }
 

@@ -282,6 +282,8 @@ static void meta_on_body(void *arg, struct httpd_req *req, const char *body, siz
 			evs.provider_errors, evs.provider_errors > 1 ? "s" : "", evs.provider_error);
 	/* Meta would redeliver the same bytes: items are kept or dropped, and
 	 * the operator learns of it here (the reason names a path, no content). */
+	m->inst->stats.unreadable += evs.unreadable;
+	m->inst->stats.dropped += evs.dropped;
 	if (evs.unreadable)
 		GW_WARN(m->inst->log_module, "%zu item%s of the body could not be read: %zu kept "
 			"as unknown, %zu dropped; first: %s", evs.unreadable,

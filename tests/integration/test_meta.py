@@ -1074,6 +1074,7 @@ class MetaWebhook(MetaTestCase):
         self.assertEqual((good["kind"], good["text"]), ("text", "text of wamid.it-readable"))
         self.assert_log("2 items of the body could not be read: 1 kept as unknown, 1 dropped; "
                         "first: entry[0].changes[0].value.messages[0].interactive")
+        self.meta_counters({"unreadable": 2, "dropped": 1})
         head = self.router()["head_seq"]
         self.accept(body, events=2)
         gwtest.wait_until(lambda: self.router()["duplicates"] >= 2, tmo(10),
