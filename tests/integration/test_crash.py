@@ -1,9 +1,10 @@
 """
 Crash safety under load: a burst of messages from concurrent keep-alive
-clients that retry until 202, while a process of the gateway is killed with
-SIGKILL. Afterwards every accepted id is in the event log exactly once, and
-a bus consumer that fills its gaps by replay has each id exactly once with
-gap-free seqs.
+clients that retry until accepted (202 on the API channel; 200 for signed
+WhatsApp webhooks on the Meta channel, resent as Meta resends them), while a
+process of the gateway is killed with SIGKILL. Afterwards every accepted id
+is in the event log exactly once, and a bus consumer that fills its gaps by
+replay has each id exactly once with gap-free seqs.
 
 GW_IT_BURST sets the burst size (default 10000), GW_IT_CLIENTS the number
 of concurrent clients (default 12).
@@ -18,6 +19,7 @@ import unittest
 
 import gwtest
 from gwtest import GatewayTestCase, message_body, tmo
+from test_meta import INSTANCE, MetaClient, MetaTestCase, wa_batch
 
 BURST = int(os.environ.get("GW_IT_BURST", "10000"))
 CLIENTS = int(os.environ.get("GW_IT_CLIENTS", "12"))
@@ -59,23 +61,31 @@ class Burst:
             self.next += 1
             return i
 
+    # What one client does; MetaBurst sends webhooks instead.
+    OK = 202
+
+    def client(self):
+        return self.gw.client()
+
+    def send(self, client, i):
+        body = message_body(self.ids[i], f"+1555{i % SENDERS:07d}", f"Sender {i % SENDERS}",
+                            text=f"burst message {i}")
+        return client.post_until_accepted(body, self.deadline, stats=self)
+
     def _work(self):
-        client = self.gw.client()
+        client = self.client()
         try:
             while True:
                 i = self._take()
                 if i is None:
                     return
-                ext = self.ids[i]
-                body = message_body(ext, f"+1555{i % SENDERS:07d}", f"Sender {i % SENDERS}",
-                                    text=f"burst message {i}")
                 try:
-                    r = client.post_until_accepted(body, self.deadline, stats=self)
+                    r = self.send(client, i)
                 except AssertionError as e:
                     self._fail(str(e))
                     return
-                if r.status != 202:
-                    self._fail(f"{ext}: {r!r}")
+                if r.status != self.OK:
+                    self._fail(f"{self.ids[i]}: {r!r}")
                     return
                 with self.cond:
                     self.accepted += 1
@@ -113,48 +123,47 @@ class Burst:
             raise AssertionError(f"burst incomplete ({alive} still running): {self.progress()}")
 
 
-class CrashUnderLoad(GatewayTestCase):
+class MetaBurst(Burst):
+    """The burst as WhatsApp webhooks: request i carries message i as Meta
+    sends it (signed, one change with its contact), and is resent as Meta
+    resends: after anything but 200, on a new connection, until the
+    deadline."""
 
-    def run_burst_with_kills(self, victims):
-        gw = self.start_gateway(connector_name="api")
-        bus = self.start_consumer(gw)
-        pids = {v: gw.child_pid(v) for v in victims}
-        for v in victims:
-            gw.allowed_restarts[v] = 1
-        burst = Burst(gw, "burst-" + "-".join(victims), BURST, CLIENTS, tmo(60)).start()
-        self.addCleanup(self._drain_burst, burst)
+    OK = 200
 
-        burst.wait_accepted(int(BURST * KILL_AT))
-        for v in victims:
-            os.kill(pids[v], signal.SIGKILL)
-        killed_at = burst.accepted
-        self.assertLess(killed_at, BURST, "the burst ended before the kill")
-        for v in victims:
-            gw.wait_child_restarted(v, pids[v])
-            c = gw.child(v)
-            self.assertGreaterEqual(c.get("restarts", 0), 1, c)
-        burst.join()
+    def __init__(self, gw, port, secret, prefix, n, clients, timeout):
+        super().__init__(gw, prefix, n, clients, timeout)
+        self.port = port
+        self.secret = secret
 
-        # Every accepted message has left the connector's spool.
-        def drained():
-            st = gwtest.read_json_file(gw.run_file("api")) or {}
-            ob = st.get("counters", {}).get("outbox", {})
-            return (st.get("updated_at", 0) > burst.finished_at_ms
-                    and ob.get("spooled") == 0 and ob.get("queued") == 0)
-        gwtest.wait_until(drained, tmo(30), "the api connector's spool to drain",
-                          interval=0.2, on_fail=lambda: repr(gwtest.read_json_file(
-                              gw.run_file("api"))))
+    def client(self):
+        return MetaClient(self.port, self.secret)
 
-        logged = gw.replay_all()
-        self.check_log(logged, burst.ids)
+    def send(self, client, i):
+        body = wa_batch([self.ids[i]], sender=f"1555{i % SENDERS:07d}")
+        attempt, last = 0, None
+        while True:
+            attempt += 1
+            try:
+                r = client.post(body)
+                if r.status == 200:
+                    self.note(attempt, last)
+                    return r
+                if r.status not in (500, 502, 503):
+                    return r
+                last = r
+                client.close()
+            except gwtest.RETRYABLE as e:
+                last = e
+                client.close()
+            if time.monotonic() >= self.deadline:
+                raise AssertionError(f"webhook {self.ids[i]!r} not accepted after {attempt} "
+                                     f"attempts; last: {last!r}")
+            time.sleep(min(0.02 * (2 ** min(attempt, 5)), 0.5))
 
-        head = logged[-1][0]
-        bus.wait_for(lambda c: c.complete_to(head), tmo(30),
-                     f"the consumer to have every seq up to {head}")
-        self.check_consumer(bus, logged, burst.ids)
-        sys_msg = (f"{victims} killed at {killed_at} accepted; {burst.retried} messages "
-                   f"retried; consumer: {bus.describe()}")
-        print(f"\n{self.id()}: {sys_msg}")
+
+class CrashChecks:
+    """What must hold after a burst with kills: the log and the consumer."""
 
     def _drain_burst(self, burst):
         # On failure, make the client threads give up quickly.
@@ -189,6 +198,59 @@ class CrashUnderLoad(GatewayTestCase):
             if (s1, t1, e1) != (s2, t2, e2):
                 self.fail(f"seq {s1}: the bus had {t1} {e1!r}, the log has {t2} {e2!r}")
 
+    def wait_drained(self, gw, name, burst):
+        """Every accepted message has left the connector's spool."""
+        def drained():
+            st = gwtest.read_json_file(gw.run_file(name)) or {}
+            ob = st.get("counters", {}).get("outbox", {})
+            return (st.get("updated_at", 0) > burst.finished_at_ms
+                    and ob.get("spooled") == 0 and ob.get("queued") == 0)
+        gwtest.wait_until(drained, tmo(30), f"the {name} connector's spool to drain",
+                          interval=0.2, on_fail=lambda: repr(gwtest.read_json_file(
+                              gw.run_file(name))))
+
+    def kill_during(self, gw, burst, victims):
+        """Kills the victims once KILL_AT of the burst is accepted, waits
+        for their restart and the end of the burst; returns the count
+        accepted at the kill."""
+        pids = {v: gw.child_pid(v) for v in victims}
+        for v in victims:
+            gw.allowed_restarts[v] = 1
+        self.addCleanup(self._drain_burst, burst)
+        burst.start()
+        burst.wait_accepted(int(len(burst.ids) * KILL_AT))
+        for v in victims:
+            os.kill(pids[v], signal.SIGKILL)
+        killed_at = burst.accepted
+        self.assertLess(killed_at, len(burst.ids), "the burst ended before the kill")
+        for v in victims:
+            gw.wait_child_restarted(v, pids[v])
+            c = gw.child(v)
+            self.assertGreaterEqual(c.get("restarts", 0), 1, c)
+        burst.join()
+        return killed_at
+
+    def check_all(self, gw, bus, burst, victims, killed_at):
+        logged = gw.replay_all()
+        self.check_log(logged, burst.ids)
+        head = logged[-1][0]
+        bus.wait_for(lambda c: c.complete_to(head), tmo(30),
+                     f"the consumer to have every seq up to {head}")
+        self.check_consumer(bus, logged, burst.ids)
+        print(f"\n{self.id()}: {victims} killed at {killed_at} accepted; {burst.retried} "
+              f"messages retried; consumer: {bus.describe()}")
+
+
+class CrashUnderLoad(CrashChecks, GatewayTestCase):
+
+    def run_burst_with_kills(self, victims):
+        gw = self.start_gateway(connector_name="api")
+        bus = self.start_consumer(gw)
+        burst = Burst(gw, "burst-" + "-".join(victims), BURST, CLIENTS, tmo(60))
+        killed_at = self.kill_during(gw, burst, victims)
+        self.wait_drained(gw, "api", burst)
+        self.check_all(gw, bus, burst, victims, killed_at)
+
     def test_kill_router_during_burst(self):
         self.run_burst_with_kills(["router"])
 
@@ -197,6 +259,29 @@ class CrashUnderLoad(GatewayTestCase):
 
     def test_kill_router_and_api_during_burst(self):
         self.run_burst_with_kills(["router", "api"])
+
+
+class MetaCrashUnderLoad(CrashChecks, MetaTestCase):
+    """The same with signed WhatsApp webhooks: the Meta connector answers
+    200 only once a webhook is durable, so what Meta was told is kept and
+    what it resends is not doubled."""
+
+    N = max(BURST // 4, 100)
+
+    def run_meta_burst_with_kills(self, victims):
+        gw = self.start_meta_gateway()
+        bus = self.start_consumer(gw)
+        burst = MetaBurst(gw, self.meta_port, self.secret, "wamid.burst-" + "-".join(victims),
+                          self.N, CLIENTS, tmo(60))
+        killed_at = self.kill_during(gw, burst, victims)
+        self.wait_drained(gw, INSTANCE, burst)
+        self.check_all(gw, bus, burst, victims, killed_at)
+
+    def test_kill_meta_connector_during_burst(self):
+        self.run_meta_burst_with_kills([INSTANCE])
+
+    def test_kill_router_and_meta_connector_during_burst(self):
+        self.run_meta_burst_with_kills(["router", INSTANCE])
 
 
 if __name__ == "__main__":
