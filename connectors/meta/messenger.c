@@ -27,6 +27,7 @@
 #include "connectors/meta/meta_int.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,15 +53,7 @@ static const char *const ms_envelope[] = {"sender", "recipient", "timestamp", "p
 /* An id member (string or number) of a sub-object, e.g. sender.id. */
 static const char *ms_party_id(const json_t *it, const char *key, char *buf, size_t buflen)
 {
-	const json_t *id = json_object_get(meta_obj(it, key), "id");
-
-	if (json_is_string(id) && json_string_length(id) > 0)
-		return json_string_value(id);
-	if (json_is_integer(id)) {
-		snprintf(buf, buflen, "%" JSON_INTEGER_FORMAT, json_integer_value(id));
-		return buf;
-	}
-	return NULL;
+	return meta_id_peek(meta_obj(it, key), "id", SIZE_MAX, buf, buflen);
 }
 
 static int ms_require_sender(struct meta_ctx *c, const struct ms_item *w)

@@ -189,6 +189,16 @@ static const char *meta_id_text(const json_t *v, char *buf, size_t buflen, size_
 	return NULL;
 }
 
+const char *meta_id_peek(const json_t *obj, const char *key, size_t max, char *buf,
+			 size_t buflen)
+{
+	size_t len = 0;
+	const char *s = meta_id_text(json_object_get(obj, key), buf, buflen, &len);
+
+	/* A number cut by a short buf is no id. */
+	return s && len > 0 && len <= max && (s != buf || len < buflen) ? s : NULL;
+}
+
 static int meta_id_copy(struct meta_ctx *c, const json_t *obj, const char *key, size_t max,
 			const char *path, char **out, bool required)
 {
@@ -367,20 +377,6 @@ int meta_hash16(struct meta_ctx *c, const char *s, size_t len, char out[17])
 		out[16] = '\0';
 	}
 	return rc;
-}
-
-const char *meta_id_peek(const json_t *obj, const char *key, size_t max, char *buf,
-			 size_t buflen)
-{
-	const json_t *v = json_object_get(obj, key);
-	int n;
-
-	if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= max)
-		return json_string_value(v);
-	if (!json_is_integer(v))
-		return NULL;
-	n = snprintf(buf, buflen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	return n > 0 && (size_t)n < buflen && (size_t)n <= max ? buf : NULL;
 }
 
 int meta_item_hash16(struct meta_ctx *c, const json_t *item, char out[17])

@@ -435,7 +435,7 @@ done:
 }
 
 /* The sender and recipient: the customer and the business number, or the
- * other way round for the business's own echoes. */
+ * other way round (and direction "outbound") for the business's own echoes. */
 static int wa_parties(struct meta_ctx *c, struct wa_msg *w, struct proto_message *m)
 {
 	const struct wa_value *v = w->v;
@@ -456,9 +456,30 @@ static int wa_parties(struct meta_ctx *c, struct wa_msg *w, struct proto_message
 		if (rc == GW_OK)
 			rc = meta_party_new(c, to, wa_contact_name(v, to), &m->to);
 		free(to);
+		if (rc == GW_OK)
+			rc = meta_dup(c, "outbound", &m->direction);
 	} else if (v->display && v->display[0] && strlen(v->display) <= PROTO_MAX_ADDRESS) {
 		rc = meta_party_new(c, v->display, NULL, &m->to);
 	}
+	return rc;
+}
+
+/* A new message event of the value: message.sent for the business's own
+ * echoes, else message.received; channel, account and received_at set. */
+static int wa_message_new(struct meta_ctx *c, const struct wa_value *v,
+			  struct proto_message **out)
+{
+	struct proto_event *ev;
+	int rc;
+
+	rc = meta_push(c, v->outbound ? PROTO_T_MESSAGE_SENT : PROTO_T_MESSAGE_RECEIVED, &ev);
+	if (rc != GW_OK)
+		return rc;
+	*out = &ev->u.message;
+	(*out)->received_at = c->received_at;
+	rc = meta_dup(c, WA_CHANNEL, &(*out)->channel);
+	if (rc == GW_OK)
+		rc = meta_dup(c, v->account, &(*out)->account);
 	return rc;
 }
 
@@ -466,24 +487,14 @@ static int wa_parties(struct meta_ctx *c, struct wa_msg *w, struct proto_message
 static int wa_message_event(struct meta_ctx *c, struct wa_msg *w)
 {
 	const json_t *ctx = meta_obj(w->msg, "context");
-	struct proto_event *ev;
 	struct proto_message *m;
 	int rc;
 
-	rc = meta_push(c, w->v->outbound ? PROTO_T_MESSAGE_SENT : PROTO_T_MESSAGE_RECEIVED, &ev);
-	if (rc != GW_OK)
-		return rc;
-	m = &ev->u.message;
-	m->received_at = c->received_at;
-	rc = meta_dup(c, WA_CHANNEL, &m->channel);
-	if (rc == GW_OK)
-		rc = meta_dup(c, w->v->account, &m->account);
+	rc = wa_message_new(c, w->v, &m);
 	if (rc == GW_OK)
 		rc = meta_id(c, w->msg, "id", PROTO_MAX_EXTERNAL_ID, w->path, &m->external_id);
 	if (rc == GW_OK)
 		rc = wa_parties(c, w, m);
-	if (rc == GW_OK && w->v->outbound)
-		rc = meta_dup(c, "outbound", &m->direction);
 	/* context.id is the message answered; context.from its sender (in raw). */
 	if (rc == GW_OK && meta_str(ctx, "id") && meta_str(ctx, "id")[0])
 		rc = meta_reply_to(c, m, meta_str(ctx, "id"), w->path);
@@ -614,7 +625,6 @@ static int wa_message_unreadable(struct meta_ctx *c, const struct wa_value *v,
 	char ibuf[32];
 	const char *id = meta_id_peek(msg, "id", PROTO_MAX_EXTERNAL_ID, ibuf, sizeof(ibuf));
 	const char *type = meta_str(msg, "type");
-	struct proto_event *ev;
 	struct proto_message *m;
 	char h[17];
 	int rc;
@@ -624,15 +634,9 @@ static int wa_message_unreadable(struct meta_ctx *c, const struct wa_value *v,
 		c->out->dropped++;
 		return GW_OK;
 	}
-	rc = meta_push(c, v->outbound ? PROTO_T_MESSAGE_SENT : PROTO_T_MESSAGE_RECEIVED, &ev);
-	if (rc != GW_OK)
-		return rc;
-	m = &ev->u.message;
-	m->received_at = c->received_at;
-	m->unsupported = true;
-	rc = meta_dup(c, WA_CHANNEL, &m->channel);
+	rc = wa_message_new(c, v, &m);
 	if (rc == GW_OK)
-		rc = meta_dup(c, v->account, &m->account);
+		m->unsupported = true;
 	if (rc == GW_OK && id)
 		rc = meta_dup(c, id, &m->external_id);
 	else if (rc == GW_OK)
@@ -641,8 +645,6 @@ static int wa_message_unreadable(struct meta_ctx *c, const struct wa_value *v,
 		rc = meta_derive(c, &m->external_id, "unreadable:%s", h);
 	if (rc == GW_OK)
 		rc = wa_parties(c, &w, m);
-	if (rc == GW_OK && v->outbound)
-		rc = meta_dup(c, "outbound", &m->direction);
 	if (rc == GW_OK)
 		rc = meta_dup(c, "unknown", &m->kind);
 	if (!type || !type[0])
@@ -800,12 +802,13 @@ static void wa_value_errors(struct meta_ctx *c, const json_t *errs)
 
 	if (json_array_size(errs) == 0)
 		return;
-	if (!l->provider_errors)
+	if (!l->provider_errors) {
 		snprintf(l->provider_error, sizeof(l->provider_error), "%" JSON_INTEGER_FORMAT " %s",
 			 json_integer_value(json_object_get(e, "code")), title ? title : "");
-	for (p = l->provider_error; *p; p++)
-		if (*p < 0x20 || *p > 0x7e)
-			*p = '?';
+		for (p = l->provider_error; *p; p++)
+			if (*p < 0x20 || *p > 0x7e)
+				*p = '?';
+	}
 	l->provider_errors += json_array_size(errs);
 }
 
