@@ -1026,7 +1026,11 @@ class GatewayTestCase(unittest.TestCase):
     def start_gateway(self, sub="gw", **kw):
         root = os.path.join(self.tmp, sub)
         os.makedirs(root, exist_ok=True)
-        gw = Gateway(root, **kw)
+        return self.run_gateway(Gateway(root, **kw))
+
+    def run_gateway(self, gw):
+        """Starts gw (already configured); it is stopped and its logs checked
+        when the test ends."""
         self._gateways.append(gw)
         # Cleanups run last-in first-out: stop first, then check the logs.
         self.addCleanup(gw.check_health)

@@ -43,11 +43,7 @@ class ShippedExample(GatewayTestCase):
             gw.env.pop(k, None)
         gw.env.update(env)
         gw.connectors = ["api"] + (["meta"] if "GATEWAY_META_APP_SECRET" in env else [])
-        self._gateways.append(gw)
-        self.addCleanup(gw.check_health)
-        self.addCleanup(gw.cleanup)
-        gw.start()
-        return gw
+        return self.run_gateway(gw)
 
     def test_meta_off_without_its_variables(self):
         gw = self.start_example({})

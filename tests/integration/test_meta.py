@@ -208,10 +208,7 @@ class MetaTestCase(GatewayTestCase):
                 del gw.env[k]
         if expect_running:
             gw.connectors.append(INSTANCE)
-        self._gateways.append(gw)
-        self.addCleanup(gw.check_health)
-        self.addCleanup(gw.cleanup)
-        gw.start()
+        self.run_gateway(gw)
         self.gw = gw
         self.client = MetaClient(self.meta_port, self.secret)
         self.addCleanup(self.client.close)

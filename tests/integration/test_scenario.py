@@ -112,10 +112,7 @@ class Scenario(GatewayTestCase):
                       GATEWAY_META_VERIFY_TOKEN="verify",
                       GATEWAY_LIVECHAT_SECRET="scenario-chat-secret-0123456789")
         gw.connectors += ["mail", "meta", "chat"]
-        self._gateways.append(gw)
-        self.addCleanup(gw.check_health)
-        self.addCleanup(gw.cleanup)
-        gw.start()
+        self.run_gateway(gw)
         self.gw = gw
         return gw
 
