@@ -26,6 +26,7 @@
 #include "gateway/config.h"
 
 struct outbox;
+struct sender;
 
 /* Counters shown by `gatewayctl status` (written to the status file). */
 struct connector_stats {
@@ -46,6 +47,8 @@ struct connector_instance {
 	const struct gw_connector_conf *conf;  /* borrowed, this entry */
 	const void *settings;                  /* == conf->settings */
 	struct outbox *outbox;                 /* borrowed from the runtime */
+	struct sender *sender;                 /* the type's, NULL if it sends
+						* none: its counters are shown */
 	struct connector_stats stats;
 	char log_module[96];                   /* "api/<instance>" for logs */
 	void *ctx;                             /* the type's own state */
@@ -76,8 +79,11 @@ struct connector_type {
 	 * ...): "sent" once the provider (or the browser) took it,
 	 * "delivered"/"read" when it confirms, "failed" with a reason.
 	 * The same delivery_id may be handed over again after a restart of
-	 * either side; the type SHOULD not show it twice. Returns GW_OK when it
-	 * took the message, or an error (the router records it as failed).
+	 * either side; the type SHOULD not show it twice (connectors/sender.h
+	 * does this for channels that send over libcurl). Returns GW_OK when it
+	 * took the message; GW_EFULL or GW_EAGAIN when it is too busy to take
+	 * it now (not reported: the router hands it over again in a few
+	 * seconds); any other error is reported failed.
 	 */
 	int (*deliver)(struct connector_instance *inst, const void *event, size_t len,
 		       uint64_t delivery_id);

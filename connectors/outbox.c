@@ -42,6 +42,7 @@
 #include "gateway/log.h"
 #include "gateway/util.h"
 #include "proto/proto.h"
+#include "proto/proto_desc.h"
 #include "proto/wire.h"
 #include "store/spool.h"
 #include "store/store_int.h"
@@ -57,6 +58,8 @@ struct ob_report {
 	uint64_t id;
 	char status[16];
 	char reason[OB_REASON_MAX];
+	char ref_account[PROTO_MAX_ACCOUNT + 1]; /* the provider's id of the */
+	char ref_id[PROTO_MAX_EXTERNAL_ID + 1];  /* reply, "" when none */
 };
 
 struct ob_sent {
@@ -533,7 +536,11 @@ static void ob_handle_deliver(struct outbox *ob, uint64_t id, const void *event,
 	ob->in_deliver = 1;
 	rc = ob->deliver(ob->deliver_arg, event, len, id);
 	ob->in_deliver = 0;
-	if (rc != GW_OK) {
+	if (rc == GW_EFULL || rc == GW_EAGAIN) {
+		/* Busy, not wrong: unreported, the router hands it over again. */
+		GW_DEBUG(ob->module, "delivery %llu left for later: %s", (unsigned long long)id,
+			 gw_strerror(rc));
+	} else if (rc != GW_OK) {
 		GW_WARN(ob->module, "delivery %llu refused: %s", (unsigned long long)id,
 			gw_strerror(rc));
 		snprintf(why, sizeof(why), "the connector refused it: %s", gw_strerror(rc));
@@ -617,7 +624,9 @@ static void ob_send_reports(struct outbox *ob)
 		store_be64_put(kb, r->id);
 		zmq_send(ob->sock, kb, 8, ZMQ_SNDMORE);
 		zmq_send(ob->sock, r->status, strlen(r->status), ZMQ_SNDMORE);
-		zmq_send(ob->sock, r->reason, strlen(r->reason), 0);
+		zmq_send(ob->sock, r->reason, strlen(r->reason), ZMQ_SNDMORE);
+		zmq_send(ob->sock, r->ref_account, strlen(r->ref_account), ZMQ_SNDMORE);
+		zmq_send(ob->sock, r->ref_id, strlen(r->ref_id), 0);
 		ob->rep_head = (ob->rep_head + 1) % OB_REPORT_MAX;
 		ob->rep_len--;
 		ob->st.reports++;
@@ -630,17 +639,32 @@ void outbox_set_deliver(struct outbox *ob, outbox_deliver_fn fn, void *arg)
 	ob->deliver_arg = arg;
 }
 
-int outbox_report(struct outbox *ob, uint64_t delivery_id, const char *status,
-		  const char *reason)
+/* ob_report_ok - whether a report's strings can go: a known status, and a
+ * reference that fits and is valid UTF-8 (the router stores it). */
+static int ob_report_ok(const char *status, const char *ref_account, const char *ref_id)
 {
 	static const char *const known[] = {"sent", "delivered", "read", "failed"};
-	struct ob_report *r;
 	size_t i;
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (status && strcmp(status, known[i]) == 0)
 			break;
 	if (i == sizeof(known) / sizeof(known[0]))
+		return 0;
+	if (!ref_id || !ref_id[0])
+		return 1;
+	return ref_account && strlen(ref_account) <= PROTO_MAX_ACCOUNT &&
+	       strlen(ref_id) <= PROTO_MAX_EXTERNAL_ID &&
+	       proto_utf8_valid(ref_account, strlen(ref_account)) &&
+	       proto_utf8_valid(ref_id, strlen(ref_id));
+}
+
+int outbox_report_ref(struct outbox *ob, uint64_t delivery_id, const char *status,
+		      const char *reason, const char *ref_account, const char *ref_id)
+{
+	struct ob_report *r;
+
+	if (!ob_report_ok(status, ref_account, ref_id))
 		return GW_EINVAL;
 	if (ob->rep_len >= OB_REPORT_MAX)
 		return GW_EFULL;
@@ -651,8 +675,19 @@ int outbox_report(struct outbox *ob, uint64_t delivery_id, const char *status,
 	/* A reason cut at its bound may end inside a UTF-8 sequence, which
 	 * the router would refuse. */
 	gw_utf8_trim(r->reason);
+	r->ref_account[0] = r->ref_id[0] = '\0';
+	if (ref_id && ref_id[0]) {
+		snprintf(r->ref_account, sizeof(r->ref_account), "%s", ref_account);
+		snprintf(r->ref_id, sizeof(r->ref_id), "%s", ref_id);
+	}
 	ob->rep_len++;
 	return GW_OK;
+}
+
+int outbox_report(struct outbox *ob, uint64_t delivery_id, const char *status,
+		  const char *reason)
+{
+	return outbox_report_ref(ob, delivery_id, status, reason, NULL, NULL);
 }
 
 int outbox_pump(struct outbox *ob)

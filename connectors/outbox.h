@@ -143,7 +143,7 @@ int outbox_pump(struct outbox *ob);
  *   ["deliver", delivery_id (8 bytes BE), event (message.sent)]
  * on the same socket; outbox_pump() hands each one to the callback set here.
  * The connector answers with outbox_report(), sent with the next pump as
- *   ["report", delivery_id, status, reason]
+ *   ["report", delivery_id, status, reason, ref_account, ref_id]
  * and the router turns it into a message.status event. Until a report
  * arrives the router keeps the delivery and hands it over again after a
  * reconnect (at least once).
@@ -162,6 +162,21 @@ void outbox_set_deliver(struct outbox *ob, outbox_deliver_fn fn, void *arg);
  */
 int outbox_report(struct outbox *ob, uint64_t delivery_id, const char *status,
 		  const char *reason);
+
+/*
+ * outbox_report_ref - outbox_report() naming also the provider's id of the
+ * reply (`ref_id`: a wamid, a Messenger mid, an email's Message-ID without
+ * its brackets, ...) in the key space `ref_account` of the reply's channel
+ * (the account its messages are deduplicated under: the phone number id or
+ * page id, or "" for an id valid in every account such as a Message-ID).
+ * The router records it, so that the provider's later statuses and the
+ * customer's answers that name it find the reply. ref_id NULL or "": no
+ * reference. Returns outbox_report()'s codes; GW_EINVAL also for a
+ * reference over its bound (PROTO_MAX_ACCOUNT, PROTO_MAX_EXTERNAL_ID) or
+ * not UTF-8.
+ */
+int outbox_report_ref(struct outbox *ob, uint64_t delivery_id, const char *status,
+		      const char *reason, const char *ref_account, const char *ref_id);
 
 /* outbox_stats - a copy of the counters. */
 void outbox_get_stats(const struct outbox *ob, struct outbox_stats *st);

@@ -12,7 +12,11 @@
  *   {"process":"connector","name":..,"type":..,"pid":..,"started_at":ms,
  *    "updated_at":ms,"counters":{"requests":..,"accepted":..,"rejected":..,
  *    "failed":..,"unreadable":..,"dropped":..,"outbox":{"spooled":..,"queued":..,"committed":..,
- *    "acked":..,"duplicates":..,"rejected":..,"resent":..}}}
+ *    "acked":..,"duplicates":..,"rejected":..,"resent":..},
+ *    "replies":{"sent":..,"failed":..,"retried":..,"journaled":..,"queued":..}},
+ *    "send_error":".."}
+ * ("replies" for a type that sends through connectors/sender.h; "send_error"
+ * while its provider refuses the credentials).
  * It is replaced atomically (gw_write_file_atomic), never half-written.
  *
  * Threading: the thread that runs the instance; connector_request_stop()

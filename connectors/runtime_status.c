@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "connectors/outbox.h"
+#include "connectors/sender.h"
 #include "gateway/err.h"
 #include "gateway/log.h"
 #include "gateway/util.h"
@@ -69,15 +70,36 @@ static json_t *status_outbox_json(const struct outbox *ob)
 			 "rejected", (json_int_t)st.rejected, "resent", (json_int_t)st.resent);
 }
 
+/* status_replies - the sender's counters, and why the provider refuses the
+ * credentials when it does ("send_error" in the document). */
+static int status_replies(struct sender *snd, json_t *doc)
+{
+	struct sender_stats st;
+	json_t *r;
+
+	if (!snd)
+		return 0;
+	sender_stats(snd, &st);
+	r = json_pack("{s:I,s:I,s:I,s:I,s:I}", "sent", (json_int_t)st.sent,
+		      "failed", (json_int_t)st.failed, "retried", (json_int_t)st.retried,
+		      "journaled", (json_int_t)st.journaled, "queued", (json_int_t)st.queued);
+	if (!r || json_object_set_new(json_object_get(doc, "counters"), "replies", r) != 0)
+		return -1;
+	if (st.auth_error[0] && json_object_set_new(doc, "send_error",
+						    json_string(st.auth_error)) != 0)
+		return -1;
+	return 0;
+}
+
 static json_t *status_json(const struct connector_instance *inst)
 {
 	const struct connector_stats *s = &inst->stats;
-	json_t *outbox = status_outbox_json(inst->outbox);
+	json_t *outbox = status_outbox_json(inst->outbox), *doc;
 
 	if (!outbox)
 		return NULL;
 	/* "o" steals the reference to `outbox`, also when packing fails. */
-	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:o}}",
+	doc = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:o}}",
 			 "process", "connector", "name", inst->conf->name,
 			 "type", inst->conf->type, "pid", (json_int_t)getpid(),
 			 "started_at", (json_int_t)status.started_at,
@@ -86,6 +108,11 @@ static json_t *status_json(const struct connector_instance *inst)
 			 "rejected", (json_int_t)s->rejected, "failed", (json_int_t)s->failed,
 			 "unreadable", (json_int_t)s->unreadable, "dropped", (json_int_t)s->dropped,
 			 "outbox", outbox);
+	if (doc && status_replies(inst->sender, doc) != 0) {
+		json_decref(doc);
+		doc = NULL;
+	}
+	return doc;
 }
 
 int connector_status_write(struct connector_instance *inst)

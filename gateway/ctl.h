@@ -34,6 +34,10 @@
 #define CTL_EXIT_USAGE 64      /* EX_USAGE */
 #define CTL_EXIT_INTERRUPTED 130 /* SIGINT/SIGTERM during a request */
 
+/* send: --param and --attach given at most this many times. */
+#define CTL_MAX_PARAMS 32
+#define CTL_MAX_ATTACH 16
+
 /* Largest frame accepted from the router; bigger replies are refused. */
 #define CTL_MAX_FRAME_BYTES (64LL * 1024 * 1024)
 
@@ -49,8 +53,15 @@ struct ctl {
 	uint64_t from, to, limit;
 	uint64_t id;           /* ticket / customer / merge ID */
 	uint64_t id2;          /* customer merge: the TARGET */
-	const char *text;      /* send: the reply's text */
+	const char *text;      /* send: the reply's text, NULL if absent */
 	const char *channel, *author, *command_id; /* send: options, NULL if absent */
+	const char *subject, *tmpl_name, *tmpl_lang; /* send: options, NULL if absent */
+	const char *params[CTL_MAX_PARAMS]; /* send: --param, in order */
+	size_t n_params;
+	const char *attach[CTL_MAX_ATTACH]; /* send: --attach files */
+	size_t n_attach;
+	int wait;              /* send --wait */
+	long wait_ms;          /* how long --wait waits */
 	const char *file;      /* parse-email: the message file; contacts import: the directory */
 	const char *format;    /* contacts import: --format csv|jsonl, NULL if absent */
 	const char *reason, *agent, *queue; /* helpdesk commands: options, NULL if absent */

@@ -19,6 +19,7 @@
 #endif
 
 #define TIMEOUT_DEFAULT_MS 5000
+#define WAIT_DEFAULT_MS 30000 /* send --wait, unless --timeout-ms says otherwise */
 #define TIMEOUT_MAX_MS 3600000
 
 /* Command options; a command lists those it accepts. */
@@ -33,7 +34,8 @@
 #define OPT_REASON 256u
 #define OPT_AGENT 512u
 #define OPT_QUEUE 1024u
-#define OPT_COUNT 11
+#define OPT_SEND_EXTRA 2048u /* --template, --lang, --param, --attach, --subject, --wait */
+#define OPT_COUNT 12
 
 /* What a command needs resolved before it runs. */
 #define NEED_PUBLISH 1u
@@ -45,6 +47,7 @@
 #define NEED_TEXT 64u /* a second operand: the text */
 #define NEED_ID2 128u /* a second operand: another ID */
 #define NEED_NAME 256u /* a first operand that is a name (an agent), not a number */
+#define NEED_TEXT_OPT 512u /* the text may be left out (send with a template or files) */
 
 /* The options of the helpdesk commands. */
 #define HD_OPTS (OPT_JSON | OPT_COMMAND_ID)
@@ -62,8 +65,9 @@ static const struct command commands[] = {
 	{"status", ctl_cmd_status, OPT_JSON, NEED_STATE},
 	{"ticket", ctl_cmd_ticket, OPT_JSON, NEED_COMMAND | NEED_ID},
 	{"customer", ctl_cmd_customer, OPT_JSON, NEED_COMMAND | NEED_ID},
-	{"send", ctl_cmd_send, OPT_JSON | OPT_CHANNEL | OPT_AUTHOR | OPT_COMMAND_ID,
-	 NEED_COMMAND | NEED_ID | NEED_TEXT},
+	{"send", ctl_cmd_send,
+	 OPT_JSON | OPT_CHANNEL | OPT_AUTHOR | OPT_COMMAND_ID | OPT_SEND_EXTRA,
+	 NEED_COMMAND | NEED_STATE | NEED_ID | NEED_TEXT | NEED_TEXT_OPT},
 	{"quarantine", ctl_cmd_quarantine, OPT_JSON, NEED_STATE | NEED_SUB},
 	{"parse-email", ctl_cmd_parse_email, OPT_JSON, NEED_FILE},
 	/* Two-word commands: the first word alone may be another command. */
@@ -111,8 +115,12 @@ static void usage(FILE *f)
 		"                                    set an agent's presence\n"
 		"      (these take --command-id ID and --json; the same id runs once)\n"
 		"  customer ID [--json]              a customer and their tickets\n"
-		"  send TICKET TEXT [--channel C] [--author NAME] [--command-id ID] [--json]\n"
-		"                                    reply to the customer of a ticket\n"
+		"  send TICKET [TEXT] [--channel C] [--author NAME] [--subject S]\n"
+		"       [--template NAME --lang L [--param P]...] [--attach FILE]...\n"
+		"       [--wait] [--command-id ID] [--json]\n"
+		"                                    reply to the customer of a ticket on\n"
+		"                                    their channel; --wait waits for the\n"
+		"                                    delivery's outcome (exit 1 if failed)\n"
 		"  quarantine list [--json]          email messages set aside, and why\n"
 		"  quarantine show ID [--json]       one of them\n"
 		"  quarantine reingest ID            parse it again; ingest it if it now passes\n"
@@ -212,6 +220,39 @@ static int find_words(int argc, char **argv, struct args *a, int *words)
 	return usage_error("unknown command '%s'", argv[optind]);
 }
 
+/* take_send_option - one of send's own options; -1 to go on or an exit code. */
+static int take_send_option(int ch, struct ctl *ctl)
+{
+	switch (ch) {
+	case 'M': ctl->tmpl_name = optarg; return -1;
+	case 'L': ctl->tmpl_lang = optarg; return -1;
+	case 'S': ctl->subject = optarg; return -1;
+	case 'W': ctl->wait = 1; return -1;
+	case 'p':
+		if (ctl->n_params == CTL_MAX_PARAMS)
+			return usage_error("at most %s --param options", "32");
+		ctl->params[ctl->n_params++] = optarg;
+		return -1;
+	default:
+		if (ctl->n_attach == CTL_MAX_ATTACH)
+			return usage_error("at most %s --attach options", "16");
+		ctl->attach[ctl->n_attach++] = optarg;
+		return -1;
+	}
+}
+
+/* check_send - what send's options need of each other. */
+static int check_send(const struct ctl *ctl)
+{
+	if (!ctl->tmpl_name != !ctl->tmpl_lang)
+		return usage_error("%s", "--template and --lang go together");
+	if (ctl->n_params && !ctl->tmpl_name)
+		return usage_error("%s", "--param needs --template");
+	if (!ctl->text && !ctl->tmpl_name && !ctl->n_attach)
+		return usage_error("%s", "send needs a TEXT, --template or --attach");
+	return -1;
+}
+
 /* Handles one option; returns -1 to go on or an exit code. */
 static int take_option(int ch, struct args *a, struct ctl *ctl)
 {
@@ -226,7 +267,7 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 	case 'j': a->seen |= OPT_JSON; ctl->json = 1; return -1;
 	case 't':
 		rc = parse_u64(optarg, "--timeout-ms", 1, TIMEOUT_MAX_MS, &v);
-		ctl->timeout_ms = (long)v;
+		ctl->timeout_ms = ctl->wait_ms = (long)v;
 		break;
 	case 'f':
 		a->seen |= OPT_FROM;
@@ -247,6 +288,9 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 	case 'R': a->seen |= OPT_REASON; ctl->reason = optarg; return -1;
 	case 'G': a->seen |= OPT_AGENT; ctl->agent = optarg; return -1;
 	case 'Q': a->seen |= OPT_QUEUE; ctl->queue = optarg; return -1;
+	case 'M': case 'L': case 'p': case 'a': case 'S': case 'W':
+		a->seen |= OPT_SEND_EXTRA;
+		return take_send_option(ch, ctl);
 	case 'h': usage(stdout); return CTL_EXIT_OK;
 	case 'V': printf("gatewayctl %s\n", GW_VERSION); return CTL_EXIT_OK;
 	default: usage(stderr); return CTL_EXIT_USAGE;
@@ -259,7 +303,8 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 {
 	static const char *const opt_names[OPT_COUNT] = {
 		"--json", "--from", "--to", "--limit", "--channel", "--author", "--command-id",
-		"--format", "--reason", "--agent", "--queue"};
+		"--format", "--reason", "--agent", "--queue",
+		"--template/--lang/--param/--attach/--subject/--wait"};
 	int n = argc - optind, want, words, rc, base;
 
 	if (n < 1)
@@ -281,6 +326,8 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 	}
 	want = 1 + !!(a->cmd->needs & (NEED_ID | NEED_FILE | NEED_NAME)) +
 	       !!(a->cmd->needs & (NEED_TEXT | NEED_ID2));
+	if ((a->cmd->needs & NEED_TEXT_OPT) && n == want - 1)
+		want--;
 	if (n != want)
 		return usage_error((a->cmd->needs & NEED_ID2)   ? "%s needs two IDs"
 				   : (a->cmd->needs & NEED_NAME) ? "%s needs an agent and a state"
@@ -293,7 +340,7 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 		ctl->file = argv[base + 1];
 	if (a->cmd->needs & NEED_NAME)
 		ctl->name = argv[base + 1];
-	if (a->cmd->needs & NEED_TEXT)
+	if ((a->cmd->needs & NEED_TEXT) && n > 2)
 		ctl->text = argv[base + 2];
 	if ((a->cmd->needs & NEED_ID) &&
 	    parse_u64(argv[base + 1], "ID", 1, UINT64_MAX, &ctl->id) != 0)
@@ -305,6 +352,8 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 		return usage_error("%s", "replay needs --from N");
 	if ((a->seen & OPT_TO) && ctl->to < ctl->from)
 		return usage_error("%s", "--to is below --from");
+	if (strcmp(a->cmd->name, "send") == 0 && (rc = check_send(ctl)) >= 0)
+		return rc;
 	ctl->has_from = !!(a->seen & OPT_FROM);
 	ctl->has_to = !!(a->seen & OPT_TO);
 	ctl->has_limit = !!(a->seen & OPT_LIMIT);
@@ -330,6 +379,12 @@ static int parse_args(int argc, char **argv, struct args *a, struct ctl *ctl)
 		{"reason", required_argument, NULL, 'R'},
 		{"agent", required_argument, NULL, 'G'},
 		{"queue", required_argument, NULL, 'Q'},
+		{"template", required_argument, NULL, 'M'},
+		{"lang", required_argument, NULL, 'L'},
+		{"param", required_argument, NULL, 'p'},
+		{"attach", required_argument, NULL, 'a'},
+		{"subject", required_argument, NULL, 'S'},
+		{"wait", no_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -370,7 +425,8 @@ static int resolve(const struct args *a, struct ctl *ctl, struct gw_config **cfg
 
 int main(int argc, char **argv)
 {
-	struct ctl ctl = {.timeout_ms = TIMEOUT_DEFAULT_MS, .heartbeat_ms = 1000};
+	struct ctl ctl = {.timeout_ms = TIMEOUT_DEFAULT_MS, .heartbeat_ms = 1000,
+			  .wait_ms = WAIT_DEFAULT_MS};
 	struct args a = {0};
 	struct gw_config *cfg = NULL;
 	int rc;

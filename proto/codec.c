@@ -659,6 +659,12 @@ static int decode_record(const void *data, size_t len, const struct proto_object
 	return rc;
 }
 
+int proto_object_decode(const void *data, size_t len, const struct proto_object *obj, void *rec,
+			struct proto_error *err)
+{
+	return decode_record(data, len, obj, rec, err);
+}
+
 int proto_customer_decode(const void *data, size_t len, struct proto_customer *cu,
 			  struct proto_error *err)
 {

@@ -131,6 +131,7 @@ PROTO_COVERS(location, 0);
 PROTO_COVERS(reaction, 0);
 PROTO_COVERS(choice, 0);
 PROTO_COVERS(referral, 0);
+PROTO_COVERS(template, 0);
 PROTO_COVERS(status_error, 0);
 /* The three bools (unsupported, auto_reply, bounce) are followed by padding
  * up to the next pointer. */
@@ -153,7 +154,7 @@ PROTO_COVERS(event, sizeof(((struct proto_event *)0)->u));
 enum { PROTO_N_OBJECTS = 0
 #include "proto/schema.def"
 };
-_Static_assert(PROTO_N_OBJECTS == 20, "a new object in schema.def needs a PROTO_COVERS line");
+_Static_assert(PROTO_N_OBJECTS == 21, "a new object in schema.def needs a PROTO_COVERS line");
 
 /* Check 3: every event type has a body whose struct is its union member. */
 #define PROTO_EVENT(type, name, body, member)                                          \

@@ -64,6 +64,7 @@
 #define PROTO_MAX_RECENT 8         /* recent texts kept for duplicate detection */
 #define PROTO_MAX_TICKET_CHANNELS 16
 #define PROTO_MAX_MERGE_TICKETS 1000
+#define PROTO_MAX_TEMPLATE_PARAMS 32 /* body parameters of a template message */
 
 enum proto_type {
 	PROTO_T_NONE = 0,
@@ -150,6 +151,16 @@ struct proto_referral {
 	char *body;     /* optional */
 };
 
+/* A template message (WhatsApp): sent by name, filled with parameters. */
+struct proto_template {
+	char *name;        /* required: the template's name at the provider */
+	char *language;    /* required: its language code ("en_US") */
+	char **params;     /* body parameters {{1}}, {{2}}, ... in order */
+	size_t params_len;
+	char *components;  /* optional: the provider's components array as JSON
+			    * text, sent as it is (headers, buttons) */
+};
+
 /* An error reported with a failed delivery. */
 struct proto_status_error {
 	int64_t code;  /* provider error code, 0 when none */
@@ -201,6 +212,12 @@ struct proto_message {
 	char *thread_reason; /* "In-Reply-To <a@b> is message 12 of ticket 3" */
 	uint64_t duplicate_of; /* seq of the message this probably repeats */
 	char *language;      /* detected language code ("en"), NULL if unknown */
+	/* Outbound (message.sent of message.send) only: */
+	struct proto_template *tmpl; /* optional: send this template instead of text */
+	/* when the customer's message this reply answers was received (ms):
+	 * a connector whose provider limits free-form replies to a window
+	 * after the customer wrote (WhatsApp, Messenger) checks it */
+	int64_t last_inbound_at;
 };
 
 /*
@@ -223,6 +240,9 @@ struct proto_status {
 	uint64_t message_seq; /* set by the router when it knows the message */
 	uint64_t customer_id; /* set by the router when it knows the message */
 	uint64_t ticket_id;   /* set by the router when it knows the message */
+	/* optional: the provider's id of the message (a reply's wamid, mid,
+	 * Message-ID), when the connector reported one */
+	char *provider_id;
 };
 
 /* Body of message.edited and message.deleted. */

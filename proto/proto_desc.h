@@ -82,6 +82,7 @@ extern const struct proto_object proto_obj_recipient;
 extern const struct proto_object proto_obj_reaction;
 extern const struct proto_object proto_obj_choice;
 extern const struct proto_object proto_obj_referral;
+extern const struct proto_object proto_obj_template;
 extern const struct proto_object proto_obj_status_error;
 extern const struct proto_object proto_obj_message;
 extern const struct proto_object proto_obj_status;
@@ -100,6 +101,17 @@ const struct proto_event_desc *proto_event_desc(enum proto_type type);
  * owns and zeroes it.
  */
 void proto_object_clear(const struct proto_object *obj, void *base);
+
+/*
+ * proto_object_decode - decodes the msgpack map `data` (`len` bytes,
+ * borrowed) into the struct at `rec` described by `obj`, with the checks of
+ * proto_decode (types, bounds, required fields, value sets). On error `rec`
+ * is left cleared and `err` (may be NULL) says where. Free with
+ * proto_object_clear. Returns proto_decode()'s codes.
+ */
+struct proto_error;
+int proto_object_decode(const void *data, size_t len, const struct proto_object *obj, void *rec,
+			struct proto_error *err);
 
 /* proto_field_present - whether encode and JSON dump write this field. */
 int proto_field_present(const struct proto_field *f, const void *base);

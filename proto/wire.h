@@ -38,7 +38,12 @@
  *   connector: [ "hello", instance, channel ]  once connected, and again
  *              after silence, so the router knows where to deliver
  *   router:    [ "deliver", delivery_id (8 bytes), event (message.sent) ]
- *   connector: [ "report", delivery_id (8 bytes), status, reason ]
+ *   connector: [ "report", delivery_id (8 bytes), status, reason,
+ *                ref_account, ref_id ]
+ *              ref_id (may be empty) is the provider's id of the reply, in
+ *              the key space ref_account of its channel; the router records
+ *              it so that statuses and answers naming it find the reply. A
+ *              report of four frames (no reference) is still read.
  */
 #define WIRE_INGEST_HELLO "hello"
 #define WIRE_INGEST_DELIVER "deliver"

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gateway/err.h"
+#include "proto/proto.h"
 #include "proto/proto_desc.h"
 
 static int key_is(const msgpack_object *k, const char *s)
@@ -40,6 +41,78 @@ static int take_str(const struct cmdarg *a, const msgpack_object *v, char **dst,
 	return *dst ? GW_OK : GW_ENOMEM;
 }
 
+/* take_one_obj - the map `v` as a struct of a->obj into `rec` (a->obj->size
+ * bytes, zeroed): packed again and read by the schema's decoder, so that a
+ * command argument is checked exactly as the same object in an event. */
+static int take_one_obj(const struct cmdarg *a, const msgpack_object *v, void *rec, char *err,
+			size_t errlen)
+{
+	struct proto_error perr;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rc;
+
+	if (v->type != MSGPACK_OBJECT_MAP) {
+		snprintf(err, errlen, "%s: expected a map", a->key);
+		return GW_ETYPE;
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	rc = msgpack_pack_object(&pk, *v) == 0 ? GW_OK : GW_ENOMEM;
+	if (rc == GW_OK)
+		rc = proto_object_decode(sb.data, sb.size, a->obj, rec, &perr);
+	if (rc != GW_OK && rc != GW_ENOMEM)
+		snprintf(err, errlen, "%s: %s", a->key, perr.message);
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}
+
+static void free_objs(const struct cmdarg *a, void *slot)
+{
+	if (a->kind == CMDARG_OBJ) {
+		void **p = slot;
+
+		if (*p)
+			proto_object_clear(a->obj, *p);
+		free(*p);
+		*p = NULL;
+	} else {
+		struct cmdarg_objs *o = slot;
+
+		for (size_t i = 0; i < o->n; i++)
+			proto_object_clear(a->obj, (char *)o->v + i * a->obj->size);
+		free(o->v);
+		memset(o, 0, sizeof(*o));
+	}
+}
+
+/* take_objs - a CMDARG_OBJ map or a CMDARG_OBJS array of maps. */
+static int take_objs(const struct cmdarg *a, const msgpack_object *v, void *slot, char *err,
+		     size_t errlen)
+{
+	struct cmdarg_objs *o = slot;
+	int rc = GW_OK;
+
+	free_objs(a, slot);
+	if (a->kind == CMDARG_OBJ) {
+		void **p = slot;
+
+		if (!(*p = calloc(1, a->obj->size)))
+			return GW_ENOMEM;
+		return take_one_obj(a, v, *p, err, errlen);
+	}
+	if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size > a->max) {
+		snprintf(err, errlen, "%s: expected an array of at most %zu maps", a->key, a->max);
+		return GW_ETYPE;
+	}
+	if (v->via.array.size && !(o->v = calloc(v->via.array.size, a->obj->size)))
+		return GW_ENOMEM;
+	for (uint32_t i = 0; rc == GW_OK && i < v->via.array.size; i++, o->n++)
+		rc = take_one_obj(a, &v->via.array.ptr[i], (char *)o->v + i * a->obj->size, err,
+				  errlen);
+	return rc;
+}
+
 static int take(const struct cmdarg *a, const msgpack_object *v, void *base, char *err,
 		size_t errlen)
 {
@@ -47,6 +120,8 @@ static int take(const struct cmdarg *a, const msgpack_object *v, void *base, cha
 
 	if (a->kind == CMDARG_STR)
 		return take_str(a, v, slot, err, errlen);
+	if (a->kind == CMDARG_OBJ || a->kind == CMDARG_OBJS)
+		return take_objs(a, v, slot, err, errlen);
 	if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
 		snprintf(err, errlen, "%s: expected a non-negative integer", a->key);
 		return GW_ETYPE;
@@ -71,6 +146,10 @@ static int missing(const struct cmdarg *a, const void *base)
 
 	if (a->kind == CMDARG_STR)
 		return !*(char *const *)slot || !**(char *const *)slot;
+	if (a->kind == CMDARG_OBJ)
+		return !*(void *const *)slot;
+	if (a->kind == CMDARG_OBJS)
+		return ((const struct cmdarg_objs *)slot)->n == 0;
 	return *(const uint64_t *)slot == 0;
 }
 
@@ -119,11 +198,13 @@ out:
 void cmdargs_free(const struct cmdarg *spec, size_t n, void *base)
 {
 	for (size_t j = 0; j < n; j++) {
-		if (spec[j].kind == CMDARG_STR) {
-			char **slot = (char **)((char *)base + spec[j].offset);
+		void *slot = (char *)base + spec[j].offset;
 
-			free(*slot);
-			*slot = NULL;
+		if (spec[j].kind == CMDARG_STR) {
+			free(*(char **)slot);
+			*(char **)slot = NULL;
+		} else if (spec[j].kind == CMDARG_OBJ || spec[j].kind == CMDARG_OBJS) {
+			free_objs(&spec[j], slot);
 		}
 	}
 }

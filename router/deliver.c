@@ -265,7 +265,7 @@ static int fail_timed_out(struct batch *b, void *arg)
 			break;
 		snprintf(why, sizeof(why), "no connector for channel %s", dv.channel);
 		GW_WARN("router", "delivery %llu failed: %s", (unsigned long long)f->ids[i], why);
-		rc = deliver_report(b, f->ids[i], "failed", why);
+		rc = deliver_report(b, f->ids[i], "failed", why, NULL);
 	}
 	return rc;
 }
@@ -307,65 +307,117 @@ void deliver_tick(struct router *r)
 	free(t);
 }
 
-/* sent_id - the external_id of the delivery's message.sent (reply.c makes
- * it); "reply-<delivery_id>", what it was before ids had a random part,
- * when the event cannot be read. */
-static void sent_id(struct batch *b, const struct store_delivery *dv, char *ext, size_t len)
+/* What the router kept of a delivery's message.sent. */
+struct sent_info {
+	char ext[PROTO_MAX_EXTERNAL_ID + 1]; /* its external_id */
+	uint64_t ticket_id;
+};
+
+/* sent_of - the external_id and ticket of the delivery's message.sent
+ * (reply.c makes it); "reply-<delivery_id>", what it was before ids had a
+ * random part, when the event cannot be read. */
+static void sent_of(struct batch *b, const struct store_delivery *dv, struct sent_info *si)
 {
 	struct proto_event ev;
 
+	memset(si, 0, sizeof(*si));
 	if (store_eventlog_decode(b->txn, dv->seq, &ev) == GW_OK) {
 		if (ev.type == PROTO_T_MESSAGE_SENT && ev.u.message.external_id &&
-		    strlen(ev.u.message.external_id) < len)
-			snprintf(ext, len, "%s", ev.u.message.external_id);
+		    strlen(ev.u.message.external_id) < sizeof(si->ext)) {
+			snprintf(si->ext, sizeof(si->ext), "%s", ev.u.message.external_id);
+			si->ticket_id = ev.u.message.ticket_id;
+		}
 		proto_event_clear(&ev);
 	}
-	if (!ext[0])
-		snprintf(ext, len, "reply-%llu", (unsigned long long)dv->delivery_id);
+	if (!si->ext[0])
+		snprintf(si->ext, sizeof(si->ext), "reply-%llu", (unsigned long long)dv->delivery_id);
+}
+
+/* status_errors - the reason of a failed status as its one error. */
+static int status_errors(struct proto_status *s, const char *reason)
+{
+	if (!reason || !reason[0])
+		return GW_OK;
+	s->errors = calloc(1, sizeof(*s->errors));
+	if (!s->errors || !(s->errors[0].title = gw_strdup(reason)))
+		return GW_ENOMEM;
+	s->errors_len = 1;
+	return GW_OK;
 }
 
 int deliver_emit_status(struct batch *b, const struct store_delivery *dv, const char *status,
-			const char *reason, enum route_result *res)
+			const char *reason, const char *provider_id, enum route_result *res)
 {
 	struct proto_event ev;
 	struct proto_status *s = &ev.u.status;
-	char ext[PROTO_MAX_EXTERNAL_ID + 1] = "", sid[PROTO_MAX_EXTERNAL_ID + 32];
+	struct sent_info si;
+	char sid[PROTO_MAX_EXTERNAL_ID + 32];
 	int rc;
 
 	rc = proto_event_init(&ev, PROTO_T_MESSAGE_STATUS);
 	if (rc)
 		return rc;
-	sent_id(b, dv, ext, sizeof(ext));
-	snprintf(sid, sizeof(sid), "%s:%s", ext, status);
+	sent_of(b, dv, &si);
+	snprintf(sid, sizeof(sid), "%s:%s", si.ext, status);
 	s->channel = gw_strdup(dv->channel);
 	s->account = gw_strdup(dv->account);
-	s->external_id = gw_strdup(ext);
+	s->external_id = gw_strdup(si.ext);
 	s->status_id = gw_strdup(sid);
 	s->status = gw_strdup(status);
 	s->status_at = gw_now_ms();
-	if (!s->channel || !s->account || !s->external_id || !s->status_id || !s->status) {
-		rc = GW_ENOMEM;
+	rc = GW_ENOMEM;
+	if (!s->channel || !s->account || !s->external_id || !s->status_id || !s->status)
 		goto out;
-	}
-	if (reason && reason[0]) {
-		s->errors = calloc(1, sizeof(*s->errors));
-		if (!s->errors || !(s->errors[0].title = gw_strdup(reason))) {
-			rc = GW_ENOMEM;
-			goto out;
-		}
-		s->errors_len = 1;
-	}
-	rc = route_status(b, &ev, res);
+	if (provider_id && provider_id[0] && !(s->provider_id = gw_strdup(provider_id)))
+		goto out;
+	rc = status_errors(s, reason);
+	if (rc == GW_OK)
+		rc = route_status_own(b, &ev, res);
 out:
 	proto_event_clear(&ev);
 	return rc;
 }
 
-int deliver_report(struct batch *b, uint64_t id, const char *status, const char *reason)
+/*
+ * keep_ref - records the provider's id of reply `dv` as a dedup key of its
+ * message.sent (with its ticket), unless the key is taken: an id the
+ * provider gave once names one message.
+ */
+static int keep_ref(struct batch *b, const struct store_delivery *dv,
+		    const struct deliver_ref *ref)
+{
+	struct sent_info si;
+	uint64_t seq;
+	int rc;
+
+	if (!ref || !ref->id || !ref->id[0])
+		return GW_OK;
+	rc = store_dedup_get(b->txn, dv->channel, ref->account, ref->id, &seq);
+	if (rc != GW_ENOTFOUND)
+		return rc == GW_ETOOBIG ? GW_OK : rc;
+	sent_of(b, dv, &si);
+	return store_dedup_put_ref(b->txn, dv->channel, ref->account, ref->id, dv->seq,
+				   si.ticket_id);
+}
+
+/* move_state - the delivery's state becomes `status` (its rank `rank`)
+ * when that is later; *moved says whether it did. */
+static int move_state(struct batch *b, struct store_delivery *dv, const char *status, int rank,
+		      int *moved)
+{
+	*moved = strcmp(dv->state, "failed") != 0 && rank > status_rank(dv->state);
+	if (!*moved)
+		return GW_OK;
+	snprintf(dv->state, sizeof(dv->state), "%s", status);
+	return store_delivery_put(b->txn, dv);
+}
+
+int deliver_report(struct batch *b, uint64_t id, const char *status, const char *reason,
+		   const struct deliver_ref *ref)
 {
 	struct store_delivery dv;
 	enum route_result res;
-	int rank = status_rank(status), rc;
+	int rank = status_rank(status), moved, rc;
 
 	rc = store_delivery_get(b->txn, id, &dv);
 	if (rc == GW_ENOTFOUND || rc == GW_EPROTO || rank <= 0) {
@@ -373,19 +425,36 @@ int deliver_report(struct batch *b, uint64_t id, const char *status, const char 
 			(unsigned long long)id, rank <= 0 ? "unknown status" : "unknown delivery");
 		return GW_OK;
 	}
-	if (rc)
+	if (rc == GW_OK)
+		rc = keep_ref(b, &dv, ref);
+	if (rc == GW_OK)
+		rc = move_state(b, &dv, status, rank, &moved);
+	if (rc || !moved)
 		return rc;
-	if (strcmp(dv.state, "failed") == 0)
-		return GW_OK; /* final */
 	rc = deliver_emit_status(b, &dv, status, strcmp(status, "failed") == 0 ? reason : NULL,
-				 &res);
-	if (rc || res == ROUTE_DUPLICATE)
-		return rc;
-	if (rank > status_rank(dv.state)) {
-		snprintf(dv.state, sizeof(dv.state), "%s", status);
-		rc = store_delivery_put(b->txn, &dv);
-	}
+				 ref ? ref->id : NULL, &res);
 	if (rc == GW_OK)
 		GW_INFO("router", "delivery %llu %s", (unsigned long long)id, status);
+	return rc;
+}
+
+int deliver_advance(struct batch *b, uint64_t id, const char *status, int *publish)
+{
+	struct store_delivery dv;
+	int rank = status_rank(status), moved, rc;
+
+	*publish = 1;
+	if (rank <= 0)
+		return GW_OK;
+	rc = store_delivery_get(b->txn, id, &dv);
+	if (rc == GW_ENOTFOUND || rc == GW_EPROTO)
+		return GW_OK;
+	if (rc == GW_OK)
+		rc = move_state(b, &dv, status, rank, &moved);
+	if (rc == GW_OK && !moved)
+		*publish = 0;
+	if (rc == GW_OK && moved)
+		GW_INFO("router", "delivery %llu %s (the provider's status)", (unsigned long long)id,
+			status);
 	return rc;
 }

@@ -2,7 +2,9 @@
  * reply.c - the message.send command: a reply to a customer, made durable
  * in one transaction before it is handed to a connector (deliver.c).
  *
- *   args      {command_id, ticket_id | customer_id, text, channel?, author?}
+ *   args      {command_id, ticket_id | customer_id, text?, channel?, author?,
+ *             subject?, template?, attachments?}: text, a template or an
+ *             attachment, at least one
  *   once      command_id is kept in the dedup table under the channel
  *             "command" with the seq of the message.sent it made: the same
  *             command again answers that first result and does nothing
@@ -17,6 +19,11 @@
  *             space, and an id a client cannot guess is one it cannot take
  *             first (which would fail every later reply as a duplicate) nor
  *             find taken (its own message dropped as a duplicate)
+ *   sent      to the address; reply_to the chain of the message answered
+ *             (its own reply_to, then its id last: email's References and
+ *             In-Reply-To); subject the one given, else the ticket's;
+ *             last_inbound_at that message's time, for the connectors of
+ *             channels that only take free-form replies within a window
  *   events    message.sent (routed as any message.sent, but filed in the
  *             named ticket: thread, ticket, ticket.updated), message.status
  *             "queued", and for the first reply of an open ticket a
@@ -34,6 +41,7 @@
 #include "gateway/err.h"
 #include "gateway/log.h"
 #include "gateway/util.h"
+#include "proto/proto_desc.h"
 
 #define REPLY_CMD_CHANNEL "command" /* dedup namespace of command ids */
 #define REPLY_MAX_COMMAND_ID 200
@@ -41,13 +49,18 @@
 #define META_NEXT_DELIVERY "next_delivery_id"
 
 struct send_args {
-	char *command_id, *text, *channel, *author;
+	char *command_id, *text, *channel, *author, *subject;
 	uint64_t ticket_id, customer_id;
+	struct proto_template *tmpl;    /* NULL: none */
+	struct cmdarg_objs attachments; /* struct proto_attachment */
 };
 
 /* What the customer's last inbound message says about replying to it. */
 struct send_target {
 	char *channel, *account, *address, *name, *external_id;
+	char **chain; /* its reply_to */
+	size_t chain_len;
+	int64_t received_at;
 };
 
 struct send_ctx {
@@ -56,6 +69,7 @@ struct send_ctx {
 	uint64_t delivery_id, seq;
 	uint64_t ticket_id; /* the ticket the reply joined, 0: none */
 	char *ticket_channel; /* the named ticket's channel, NULL: none named */
+	char *ticket_subject; /* the named ticket's subject, NULL: none */
 	int64_t sent_at;    /* its message.sent's ts */
 	char channel[PROTO_MAX_CHANNEL + 1], account[PROTO_MAX_ACCOUNT + 1];
 	char *err;
@@ -69,6 +83,9 @@ static void send_target_clear(struct send_target *t)
 	free(t->address);
 	free(t->name);
 	free(t->external_id);
+	for (size_t i = 0; i < t->chain_len; i++)
+		free(t->chain[i]);
+	free(t->chain);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -76,7 +93,11 @@ static void send_target_clear(struct send_target *t)
 
 static const struct cmdarg send_spec[] = {
 	{"command_id", CMDARG_STR, REPLY_MAX_COMMAND_ID, 1, offsetof(struct send_args, command_id)},
-	{"text", CMDARG_STR, PROTO_MAX_TEXT, 1, offsetof(struct send_args, text)},
+	{"text", CMDARG_STR, PROTO_MAX_TEXT, 0, offsetof(struct send_args, text)},
+	{"subject", CMDARG_STR, PROTO_MAX_SUBJECT, 0, offsetof(struct send_args, subject)},
+	{"template", CMDARG_OBJ, 0, 0, offsetof(struct send_args, tmpl), &proto_obj_template},
+	{"attachments", CMDARG_OBJS, PROTO_MAX_ATTACHMENTS, 0,
+	 offsetof(struct send_args, attachments), &proto_obj_attachment},
 	{"channel", CMDARG_STR, PROTO_MAX_CHANNEL, 0, offsetof(struct send_args, channel)},
 	{"author", CMDARG_STR, PROTO_MAX_NAME, 0, offsetof(struct send_args, author)},
 	{"ticket_id", CMDARG_UINT, 0, 0, offsetof(struct send_args, ticket_id)},
@@ -85,13 +106,19 @@ static const struct cmdarg send_spec[] = {
 #define N_SEND_SPEC (sizeof(send_spec) / sizeof(send_spec[0]))
 
 /* parse_send_args - the arguments into c->a (free with cmdargs_free);
- * one of ticket_id and customer_id is needed, which a spec cannot say. */
+ * one of ticket_id and customer_id is needed, and something to send,
+ * which a spec cannot say. */
 static int parse_send_args(struct send_ctx *c, const void *data, size_t len)
 {
 	int rc = cmdargs_parse(data, len, send_spec, N_SEND_SPEC, &c->a, c->err, c->errlen);
 
 	if (rc == GW_OK && !c->a.ticket_id && !c->a.customer_id) {
 		snprintf(c->err, c->errlen, "ticket_id or customer_id: missing");
+		rc = GW_EMISSING;
+	}
+	if (rc == GW_OK && !(c->a.text && c->a.text[0]) && !c->a.tmpl &&
+	    !c->a.attachments.n) {
+		snprintf(c->err, c->errlen, "text: missing (or a template or attachments)");
 		rc = GW_EMISSING;
 	}
 	return rc;
@@ -112,9 +139,26 @@ static int ring_add(void *arg, uint64_t seq)
 	return 0;
 }
 
+/* target_chain - the reply_to of `m` (the ids it answers) into t->chain. */
+static int target_chain(struct send_target *t, const struct proto_message *m)
+{
+	if (!m->reply_to_len)
+		return GW_OK;
+	t->chain = calloc(m->reply_to_len, sizeof(*t->chain));
+	if (!t->chain)
+		return GW_ENOMEM;
+	for (; t->chain_len < m->reply_to_len; t->chain_len++)
+		if (!(t->chain[t->chain_len] = gw_strdup(m->reply_to[t->chain_len])))
+			return GW_ENOMEM;
+	return GW_OK;
+}
+
 /* target_from - takes the reply's target from the inbound message `m`. */
 static int target_from(struct send_target *t, const struct proto_message *m)
 {
+	t->received_at = m->received_at;
+	if (target_chain(t, m) != GW_OK)
+		return GW_ENOMEM;
 	t->channel = gw_strdup(m->channel);
 	t->account = gw_strdup(m->account);
 	t->address = gw_strdup(m->from.address);
@@ -193,6 +237,8 @@ static int resolve_customer(struct send_ctx *c, struct store_txn *txn,
 		id = t.customer_id;
 		if (rc == GW_OK && t.channel && !(c->ticket_channel = gw_strdup(t.channel)))
 			rc = GW_ENOMEM;
+		if (rc == GW_OK && t.subject && !(c->ticket_subject = gw_strdup(t.subject)))
+			rc = GW_ENOMEM;
 		proto_ticket_clear(&t);
 		if (rc == GW_ENOTFOUND)
 			snprintf(c->err, c->errlen, "no ticket %llu",
@@ -233,6 +279,58 @@ static int first_result(struct send_ctx *c, struct store_txn *txn, uint64_t seq)
 	return rc;
 }
 
+/* sent_chain - reply_to of the reply: the answered message's own chain
+ * (its newest entries when it is long), then its id last. */
+static int sent_chain(const struct send_ctx *c, struct proto_message *m)
+{
+	size_t keep = c->to.chain_len < PROTO_MAX_REPLY_TO - 1 ? c->to.chain_len
+							       : PROTO_MAX_REPLY_TO - 1;
+	size_t from = c->to.chain_len - keep;
+
+	m->reply_to = calloc(keep + 1, sizeof(*m->reply_to));
+	if (!m->reply_to)
+		return GW_ENOMEM;
+	for (size_t i = 0; i < keep; i++)
+		if (!(m->reply_to[m->reply_to_len++] = gw_strdup(c->to.chain[from + i])))
+			return GW_ENOMEM;
+	if (!(m->reply_to[m->reply_to_len++] = gw_strdup(c->to.external_id)))
+		return GW_ENOMEM;
+	return GW_OK;
+}
+
+/* template_text - what a template reply says in the history when the
+ * agent wrote no text: "[template NAME (LANG)]". */
+static char *template_text(const struct proto_template *t)
+{
+	char buf[PROTO_MAX_SHORT + 64];
+
+	snprintf(buf, sizeof(buf), "[template %s (%s)]", t->name, t->language);
+	gw_utf8_trim(buf);
+	return gw_strdup(buf);
+}
+
+/* sent_content - text, subject, template and attachments, moved from the
+ * arguments (they are freed with the event). */
+static int sent_content(struct send_ctx *c, struct proto_message *m)
+{
+	const char *subject = c->a.subject ? c->a.subject : c->ticket_subject;
+
+	if (c->a.text && (c->a.text[0] || !c->a.tmpl))
+		m->text = gw_strdup(c->a.text);
+	else if (c->a.tmpl)
+		m->text = template_text(c->a.tmpl);
+	else
+		m->text = gw_strdup("");
+	if (!m->text || (subject && !(m->subject = gw_strdup(subject))))
+		return GW_ENOMEM;
+	m->tmpl = c->a.tmpl;
+	c->a.tmpl = NULL;
+	m->attachments = c->a.attachments.v;
+	m->attachments_len = c->a.attachments.n;
+	memset(&c->a.attachments, 0, sizeof(c->a.attachments));
+	return GW_OK;
+}
+
 /* fill_sent - the message.sent of the reply, to the target. */
 static int fill_sent(struct send_ctx *c, struct proto_event *ev)
 {
@@ -244,23 +342,19 @@ static int fill_sent(struct send_ctx *c, struct proto_event *ev)
 	m->account = gw_strdup(c->to.account);
 	m->external_id = gw_strdup(ext);
 	m->received_at = gw_now_ms();
+	m->last_inbound_at = c->to.received_at;
 	m->from.address = gw_strdup(c->to.account);
 	m->from.name = gw_strdup(c->a.author);
-	m->text = gw_strdup(c->a.text);
 	m->direction = gw_strdup("outbound");
 	m->to = calloc(1, sizeof(*m->to));
-	m->reply_to = calloc(1, sizeof(*m->reply_to));
-	if (!m->channel || !m->account || !m->external_id || !m->from.address || !m->text ||
-	    !m->direction || !m->to || !m->reply_to || (c->a.author && !m->from.name))
+	if (!m->channel || !m->account || !m->external_id || !m->from.address ||
+	    !m->direction || !m->to || (c->a.author && !m->from.name))
 		return GW_ENOMEM;
-	/* The message answered: email threads on it (In-Reply-To). */
-	m->reply_to[0] = gw_strdup(c->to.external_id);
-	m->reply_to_len = m->reply_to[0] ? 1 : 0;
 	m->to->address = gw_strdup(c->to.address);
 	m->to->name = gw_strdup(c->to.name);
-	if (!m->reply_to[0] || !m->to->address || (c->to.name && !m->to->name))
+	if (!m->to->address || (c->to.name && !m->to->name) || sent_chain(c, m) != GW_OK)
 		return GW_ENOMEM;
-	return GW_OK;
+	return sent_content(c, m);
 }
 
 /* emit_reply - message.sent, the delivery record, message.status queued. */
@@ -293,7 +387,7 @@ static int emit_reply(struct send_ctx *c, struct batch *b)
 	snprintf(dv.account, sizeof(dv.account), "%s", c->to.account);
 	rc = store_delivery_put(b->txn, &dv);
 	if (rc == GW_OK)
-		rc = deliver_emit_status(b, &dv, "queued", NULL, &res);
+		rc = deliver_emit_status(b, &dv, "queued", NULL, NULL, &res);
 	memcpy(c->channel, dv.channel, sizeof(c->channel));
 	memcpy(c->account, dv.account, sizeof(c->account));
 	return rc;
@@ -395,5 +489,6 @@ int reply_message_send(struct router *r, const void *args, size_t len, msgpack_s
 	cmdargs_free(send_spec, N_SEND_SPEC, &c.a);
 	send_target_clear(&c.to);
 	free(c.ticket_channel);
+	free(c.ticket_subject);
 	return rc;
 }

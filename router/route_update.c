@@ -32,7 +32,20 @@
 /* What the router knows of the message an update is about; zero if none. */
 struct update_link {
 	uint64_t seq, customer_id, thread_id, ticket_id;
+	uint64_t delivery_id; /* the message is a reply of message.send */
 };
+
+/* reply_delivery - the delivery id of a reply's external_id,
+ * "reply-<delivery_id>-<hex>" (router/reply.c); 0 for any other id. */
+static uint64_t reply_delivery(const char *ext)
+{
+	unsigned long long id = 0;
+	int end = 0;
+
+	if (ext && sscanf(ext, "reply-%llu%n", &id, &end) == 1 && (ext[end] == '-' || !ext[end]))
+		return id;
+	return 0;
+}
 
 /* link_from_event - fills `link` from the stored event at `seq` when it is a
  * message; leaves it zeroed (a warning logged) when the log disagrees. */
@@ -56,6 +69,8 @@ static int link_from_event(struct store_txn *txn, uint64_t seq, struct update_li
 		link->customer_id = ev.u.message.customer_id;
 		link->thread_id = ev.u.message.thread_id;
 		link->ticket_id = ev.u.message.ticket_id;
+		if (ev.type == PROTO_T_MESSAGE_SENT)
+			link->delivery_id = reply_delivery(ev.u.message.external_id);
 	}
 	proto_event_clear(&ev);
 	return GW_OK;
@@ -114,6 +129,7 @@ struct update_ref {
 	const char *prefix, *id; /* its dedup key: prefix + id */
 	uint64_t *message_seq, *customer_id, *ticket_id; /* set by the router */
 	int in_history; /* indexed in the message's thread and ticket */
+	const char *status; /* a provider's status: moves the reply's delivery */
 };
 
 /* route_update - the rule shared by statuses and changes: dedup by the
@@ -123,14 +139,16 @@ static int route_update(struct batch *b, struct proto_event *ev, const struct up
 {
 	struct update_link link;
 	char key[UPDATE_KEY_MAX];
-	int rc, seen;
+	int rc, seen, publish = 1;
 
 	*result = ROUTE_DUPLICATE;
 	rc = update_seen(b, u->channel, u->account, u->prefix, u->id, key, sizeof(key), &seen);
 	if (rc || seen)
 		return rc;
 	rc = link_message(b->txn, u->channel, u->account, u->external_id, &link);
-	if (rc)
+	if (rc == GW_OK && u->status && link.delivery_id)
+		rc = deliver_advance(b, link.delivery_id, u->status, &publish);
+	if (rc || !publish)
 		return rc;
 	/* The router's fields are the router's: what came in is replaced. */
 	*u->message_seq = link.seq;
@@ -146,12 +164,27 @@ static int route_update(struct batch *b, struct proto_event *ev, const struct up
 	return rc;
 }
 
+/*
+ * route_status - a status from a connector's provider (a webhook): when it
+ * names one of the gateway's replies it moves the reply's delivery, and is
+ * published only if it is news (deliver_advance).
+ */
 int route_status(struct batch *b, struct proto_event *ev, enum route_result *result)
 {
 	struct proto_status *s = &ev->u.status;
 	const struct update_ref u = {s->channel, s->account, s->external_id,
 				     UPDATE_STATUS_PREFIX, s->status_id,
-				     &s->message_seq, &s->customer_id, &s->ticket_id, 0};
+				     &s->message_seq, &s->customer_id, &s->ticket_id, 0, s->status};
+
+	return route_update(b, ev, &u, result);
+}
+
+int route_status_own(struct batch *b, struct proto_event *ev, enum route_result *result)
+{
+	struct proto_status *s = &ev->u.status;
+	const struct update_ref u = {s->channel, s->account, s->external_id,
+				     UPDATE_STATUS_PREFIX, s->status_id,
+				     &s->message_seq, &s->customer_id, &s->ticket_id, 0, NULL};
 
 	return route_update(b, ev, &u, result);
 }
@@ -161,7 +194,7 @@ int route_change(struct batch *b, struct proto_event *ev, enum route_result *res
 	struct proto_change *c = &ev->u.change;
 	const struct update_ref u = {c->channel, c->account, c->external_id,
 				     UPDATE_CHANGE_PREFIX, c->change_id,
-				     &c->message_seq, &c->customer_id, &c->ticket_id, 1};
+				     &c->message_seq, &c->customer_id, &c->ticket_id, 1, NULL};
 
 	return route_update(b, ev, &u, result);
 }

@@ -319,11 +319,14 @@ static void ingest_hello(struct router *r, zmq_msg_t *f)
 	deliver_peer_seen(r->dl, channel, instance, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), 1);
 }
 
-/* ingest_report - ["report", delivery_id, status, reason], recorded in the
- * open batch. */
-static int ingest_report(struct router *r, zmq_msg_t *f)
+/* ingest_report - ["report", delivery_id, status, reason, ref_account,
+ * ref_id] (the last two absent from older connectors), recorded in the open
+ * batch. */
+static int ingest_report(struct router *r, zmq_msg_t *f, int n)
 {
 	char status[16], reason[PROTO_MAX_SHORT + 1];
+	char ref_account[PROTO_MAX_ACCOUNT + 1] = "", ref_id[PROTO_MAX_EXTERNAL_ID + 1] = "";
+	struct deliver_ref ref = {ref_account, ref_id};
 
 	if (zmq_msg_size(&f[2]) != 8 || !frame_str(&f[3], status, sizeof(status))) {
 		GW_WARN("router", "malformed report dropped");
@@ -332,7 +335,15 @@ static int ingest_report(struct router *r, zmq_msg_t *f)
 	/* A reason that could not be encoded would abort the whole batch. */
 	if (!frame_str(&f[4], reason, sizeof(reason)) || !proto_utf8_valid(reason, strlen(reason)))
 		snprintf(reason, sizeof(reason), "(unreadable reason)");
-	return deliver_report(&r->batch, store_be64_get(zmq_msg_data(&f[2])), status, reason);
+	if (n == 7 && (!frame_str(&f[5], ref_account, sizeof(ref_account)) ||
+		       !frame_str(&f[6], ref_id, sizeof(ref_id)) ||
+		       !proto_utf8_valid(ref_account, strlen(ref_account)) ||
+		       !proto_utf8_valid(ref_id, strlen(ref_id)))) {
+		GW_WARN("router", "report with an unreadable reference: reference dropped");
+		ref_account[0] = ref_id[0] = '\0';
+	}
+	return deliver_report(&r->batch, store_be64_get(zmq_msg_data(&f[2])), status, reason,
+			      &ref);
 }
 
 /* ingest_msg - a ["msg", key, event]: routed, its ack kept for later. */
@@ -352,12 +363,12 @@ static int ingest_msg(struct router *r, zmq_msg_t *f)
  * Returns GW_OK (r->nacks says how many) or an error that aborts the batch. */
 static int take_batch(struct router *r)
 {
-	zmq_msg_t f[5];
+	zmq_msg_t f[7];
 	int n, rc = GW_OK;
 
 	while (rc == GW_OK && r->nacks < r->max_batch &&
 	       r->batch.bytes < ROUTER_MAX_BATCH_BYTES) {
-		n = recv_frames(r->ingest, f, 5);
+		n = recv_frames(r->ingest, f, 7);
 		if (n == 0)
 			break;
 		if (n == 4 && frame_is(&f[1], WIRE_INGEST_MSG) && zmq_msg_size(&f[2]) == 8) {
@@ -365,8 +376,8 @@ static int take_batch(struct router *r)
 			rc = ingest_msg(r, f);
 		} else if (n == 4 && frame_is(&f[1], WIRE_INGEST_HELLO)) {
 			ingest_hello(r, f);
-		} else if (n == 5 && frame_is(&f[1], WIRE_INGEST_REPORT)) {
-			rc = ingest_report(r, f);
+		} else if ((n == 5 || n == 7) && frame_is(&f[1], WIRE_INGEST_REPORT)) {
+			rc = ingest_report(r, f, n);
 		} else {
 			r->stats.received++;
 			GW_WARN("router", "malformed ingest message dropped (%d frames)", n);

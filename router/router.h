@@ -138,8 +138,17 @@ int route_reply(struct batch *b, struct proto_event *msg, uint64_t ticket_id,
  * route_status - message.status: deduplicates by status_id and, when
  * external_id names a stored message, sets message_seq, customer_id and
  * ticket_id from it; emits message.status (also for an unknown message).
+ * A status about one of the gateway's replies moves its delivery forward
+ * and is published only when it does (ROUTE_DUPLICATE otherwise).
  */
 int route_status(struct batch *b, struct proto_event *ev, enum route_result *result);
+
+/*
+ * route_status_own - route_status for a status the router itself makes
+ * about one of its deliveries (deliver.c): linked and deduplicated alike,
+ * the delivery left to the caller.
+ */
+int route_status_own(struct batch *b, struct proto_event *ev, enum route_result *result);
 
 /*
  * route_change - message.edited, message.deleted: deduplicates by
@@ -230,21 +239,42 @@ void deliver_peer_seen(struct deliver *d, const char *channel, const char *accou
 /* deliver_one - hands delivery `id` to its peer now, if one is known. */
 void deliver_one(struct router *r, uint64_t id);
 
+/* The provider's id of a reply, as a connector reports it (wire.h). */
+struct deliver_ref {
+	const char *account; /* key space within the delivery's channel */
+	const char *id;      /* "" or NULL: none */
+};
+
 /*
  * deliver_report - a connector's report inside the batch `b`: records the
- * status on the delivery and emits message.status. A report seen before,
- * about an unknown delivery or after "failed" changes nothing. Returns
- * GW_OK or a store/encode error (the batch is aborted).
+ * status on the delivery and emits message.status, and records `ref` (may
+ * be NULL) as another key of the reply's message.sent in the dedup table,
+ * so that statuses and answers naming the provider's id find it. Statuses
+ * only move forward: one that does not (seen before, about an unknown
+ * delivery, after "failed", or "sent" after "delivered") is not published,
+ * but its reference is still kept. Returns GW_OK or a store/encode error
+ * (the batch is aborted).
  */
-int deliver_report(struct batch *b, uint64_t id, const char *status, const char *reason);
+int deliver_report(struct batch *b, uint64_t id, const char *status, const char *reason,
+		   const struct deliver_ref *ref);
 
 /*
  * deliver_emit_status - emits message.status `status` (with `reason`, may
- * be NULL, as its error) about delivery `dv` through route_status, so that
- * it is linked to its message.sent and deduplicated by its status_id.
+ * be NULL, as its error; `provider_id` may be NULL) about delivery `dv`
+ * through route_status_own, so that it is linked to its message.sent and
+ * deduplicated by its status_id.
  */
 int deliver_emit_status(struct batch *b, const struct store_delivery *dv, const char *status,
-			const char *reason, enum route_result *res);
+			const char *reason, const char *provider_id, enum route_result *res);
+
+/*
+ * deliver_advance - a status the provider sent about reply `id` (its
+ * webhook, linked to the reply's message.sent): *publish = 1 and the
+ * delivery's state moves when `status` is later in the lifecycle than the
+ * state, else *publish = 0 (already known). A status outside the lifecycle
+ * (queued, deleted) or an unknown delivery: *publish = 1, nothing changes.
+ */
+int deliver_advance(struct batch *b, uint64_t id, const char *status, int *publish);
 
 /* deliver_tick - hands over and times out what is due; deliver_next_us -
  * when it is next due (monotonic us). */

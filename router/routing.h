@@ -240,14 +240,27 @@ int routing_once(struct router *r, const char *command_id,
 enum cmdarg_kind {
 	CMDARG_STR,  /* char *, malloc'ed, UTF-8 without NUL, up to `max` bytes */
 	CMDARG_UINT, /* uint64_t, a non-negative integer */
+	CMDARG_OBJ,  /* void *, a malloc'ed struct of schema object `obj`
+		      * (proto_desc.h) decoded from a map with its checks */
+	CMDARG_OBJS, /* struct cmdarg_objs: an array of up to `max` maps, each
+		      * a struct of `obj` */
 };
+
+/* The value of a CMDARG_OBJS argument: `n` structs of the object in `v`. */
+struct cmdarg_objs {
+	void *v;
+	size_t n;
+};
+
+struct proto_object;
 
 struct cmdarg {
 	const char *key;
 	enum cmdarg_kind kind;
-	size_t max;      /* CMDARG_STR: longest accepted */
+	size_t max;      /* CMDARG_STR: longest accepted; CMDARG_OBJS: entries */
 	int required;    /* missing (or "" / 0) is GW_EMISSING */
 	size_t offset;   /* of the member in the caller's struct */
+	const struct proto_object *obj; /* CMDARG_OBJ, CMDARG_OBJS */
 };
 
 /*

@@ -26,6 +26,9 @@
  *   deliveries.c deliveries delivery_id                   -> store_delivery (binary, versioned)
  *                deliveries_pending delivery_id           -> (empty) not yet reported
  *   store.c      meta       name                          -> uint64 (id counters)
+ * Environments of their own: spool.c (a connector's queue of accepted
+ * events, spool.h) and sentlog.c (a sending connector's journal of the
+ * replies its provider took, sentlog.h).
  * Integer keys are 8 bytes big-endian so that LMDB's byte order is numeric.
  *
  * Durability: store_txn_commit() returns only once the transaction is on

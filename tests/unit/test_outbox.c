@@ -257,8 +257,8 @@ struct frames {
 	unsigned char peer[256];
 	size_t peer_len;
 	int n;
-	char f[4][300];
-	size_t len[4];
+	char f[6][300];
+	size_t len[6];
 };
 
 /* recv_tagged - pumps until the router side reads a message whose first
@@ -281,11 +281,11 @@ static int recv_tagged(struct fx *f, struct outbox *ob, const char *tag, struct 
 		while (more) {
 			size_t sz = sizeof(more);
 			char spare[300];
-			char *dst = m->n < 4 ? m->f[m->n] : spare;
+			char *dst = m->n < 6 ? m->f[m->n] : spare;
 
 			n = zmq_recv(f->router, dst, 299, 0);
 			dst[n > 299 ? 299 : n] = '\0';
-			if (m->n < 4)
+			if (m->n < 6)
 				m->len[m->n++] = (size_t)n;
 			zmq_getsockopt(f->router, ZMQ_RCVMORE, &more, &sz);
 		}
@@ -382,11 +382,26 @@ static void test_deliver_report(void **state)
 	assert_int_equal(outbox_report(ob, 42, "sending", NULL), GW_EINVAL);
 	assert_int_equal(outbox_report(ob, 42, "sent", NULL), GW_OK);
 	assert_true(recv_tagged(&f, ob, WIRE_INGEST_REPORT, &m, 2000));
-	assert_int_equal(m.n, 4);
+	assert_int_equal(m.n, 6);
 	assert_int_equal(m.len[1], 8);
 	assert_int_equal(frame_id(&m), 42);
 	assert_string_equal(m.f[2], "sent");
 	assert_string_equal(m.f[3], "");
+	assert_string_equal(m.f[4], "");
+	assert_string_equal(m.f[5], "");
+	/* The provider's id of the reply travels with the report. */
+	assert_int_equal(outbox_report_ref(ob, 42, "delivered", NULL, "15550001", "wamid.AB=="),
+			 GW_OK);
+	assert_true(recv_tagged(&f, ob, WIRE_INGEST_REPORT, &m, 2000));
+	assert_string_equal(m.f[2], "delivered");
+	assert_string_equal(m.f[4], "15550001");
+	assert_string_equal(m.f[5], "wamid.AB==");
+	assert_int_equal(outbox_report_ref(ob, 42, "sent", NULL, "a", "\xff\xfe"), GW_EINVAL);
+	/* A busy connector takes nothing and reports nothing: handed over again. */
+	t.rc = GW_EFULL;
+	send_deliver(&f, &hello, 44, "busy");
+	assert_false(recv_tagged(&f, ob, WIRE_INGEST_REPORT, &m, 300));
+	assert_int_equal(t.id, 44);
 	t.rc = GW_EINVAL;
 	send_deliver(&f, &hello, 43, "x");
 	assert_true(recv_tagged(&f, ob, WIRE_INGEST_REPORT, &m, 2000));
@@ -394,8 +409,8 @@ static void test_deliver_report(void **state)
 	assert_string_equal(m.f[2], "failed");
 	assert_non_null(strstr(m.f[3], "refused"));
 	outbox_get_stats(ob, &st);
-	assert_int_equal(st.delivered, 2);
-	assert_int_equal(st.reports, 2);
+	assert_int_equal(st.delivered, 3);
+	assert_int_equal(st.reports, 3);
 	outbox_close(ob);
 	fx_done(&f);
 }

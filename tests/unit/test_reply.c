@@ -318,11 +318,230 @@ static void test_reply_to_named_ticket(void **state)
 	fx_close(&f);
 }
 
+
+/* --- reports and the provider's statuses -------------------------------------- */
+
+struct report_arg {
+	uint64_t id;
+	const char *status;
+	struct deliver_ref ref;
+};
+
+static int report_txn(struct batch *b, void *arg)
+{
+	struct report_arg *a = arg;
+
+	return deliver_report(b, a->id, a->status, NULL, &a->ref);
+}
+
+/* provider_status - a status webhook about provider id `pid`. */
+static enum route_result provider_status(struct fx *f, const char *pid, const char *status,
+					 uint64_t *message_seq)
+{
+	struct proto_event ev;
+	struct routed x = {&ev, ROUTE_DUPLICATE};
+	char sid[128];
+
+	snprintf(sid, sizeof(sid), "%s:%s", pid, status);
+	assert_int_equal(proto_event_init(&ev, PROTO_T_MESSAGE_STATUS), GW_OK);
+	ev.u.status.channel = strdup("whatsapp");
+	ev.u.status.account = strdup("phone1");
+	ev.u.status.status_id = strdup(sid);
+	ev.u.status.external_id = strdup(pid);
+	ev.u.status.status = strdup(status);
+	ev.u.status.status_at = 1700000001000;
+	assert_int_equal(router_txn(f->r, route_txn, &x), GW_OK);
+	*message_seq = ev.u.status.message_seq;
+	proto_event_clear(&ev);
+	return x.res;
+}
+
+static void delivery_state(struct fx *f, uint64_t id, const char *want)
+{
+	struct store_txn *txn;
+	struct store_delivery dv;
+
+	assert_int_equal(store_txn_begin(router_store(f->r), 1, &txn), GW_OK);
+	assert_int_equal(store_delivery_get(txn, id, &dv), GW_OK);
+	store_txn_abort(txn);
+	assert_string_equal(dv.state, want);
+}
+
+/*
+ * The connector reports "sent" with the provider's id: the status says it,
+ * and the id becomes a key of the reply. The provider's own statuses then
+ * find the reply and move its delivery; one that is no news (its "sent"
+ * after ours, a late "sent" after "delivered") is not published. The
+ * customer's answer naming the id threads into the reply's ticket.
+ */
+static void test_report_ref_and_statuses(void **state)
+{
+	struct fx f;
+	struct proto_event sent, st, in;
+	struct report_arg ra = {0, "sent", {"phone1", "wamid.OUT"}};
+	struct routed x = {&in, ROUTE_DUPLICATE};
+	uint64_t tk, cust, from, seq;
+
+	(void)state;
+	fx_open(&f, "customer");
+	assert_int_equal(inbound(&f, "whatsapp", "phone1", "wamid.IN", "15550001111", &tk, &cust),
+			 ROUTE_STORED);
+	from = head(&f);
+	assert_int_equal(reply_send(&f, "cmd-1", tk, 0, NULL, &ra.id), GW_OK);
+	event_after(&f, from, PROTO_T_MESSAGE_SENT, &sent);
+	from = head(&f);
+	assert_int_equal(router_txn(f.r, report_txn, &ra), GW_OK);
+	event_after(&f, from, PROTO_T_MESSAGE_STATUS, &st);
+	assert_string_equal(st.u.status.status, "sent");
+	assert_string_equal(st.u.status.provider_id, "wamid.OUT");
+	assert_int_equal(st.u.status.message_seq, sent.seq);
+	proto_event_clear(&st);
+	/* Reported again (a resend after a restart): nothing new. */
+	from = head(&f);
+	assert_int_equal(router_txn(f.r, report_txn, &ra), GW_OK);
+	assert_int_equal(head(&f), from);
+	delivery_state(&f, ra.id, "sent");
+	assert_int_equal(provider_status(&f, "wamid.OUT", "sent", &seq), ROUTE_DUPLICATE);
+	assert_int_equal(provider_status(&f, "wamid.OUT", "delivered", &seq), ROUTE_STORED);
+	assert_int_equal(seq, sent.seq);
+	delivery_state(&f, ra.id, "delivered");
+	assert_int_equal(provider_status(&f, "wamid.OUT", "read", &seq), ROUTE_STORED);
+	delivery_state(&f, ra.id, "read");
+	ra.status = "delivered"; /* late */
+	from = head(&f);
+	assert_int_equal(router_txn(f.r, report_txn, &ra), GW_OK);
+	assert_int_equal(head(&f), from);
+	/* A status about a message the gateway does not know: published. */
+	assert_int_equal(provider_status(&f, "wamid.ELSE", "read", &seq), ROUTE_STORED);
+	assert_int_equal(seq, 0);
+	/* The customer answers the reply (WhatsApp's context.id). */
+	assert_int_equal(proto_event_init(&in, PROTO_T_MESSAGE_RECEIVED), GW_OK);
+	in.u.message.channel = strdup("whatsapp");
+	in.u.message.account = strdup("phone1");
+	in.u.message.external_id = strdup("wamid.IN2");
+	in.u.message.received_at = 1700000002000;
+	in.u.message.from.address = strdup("15550001111");
+	in.u.message.text = strdup("thanks!");
+	in.u.message.reply_to = calloc(1, sizeof(char *));
+	in.u.message.reply_to[0] = strdup("wamid.OUT");
+	in.u.message.reply_to_len = 1;
+	assert_int_equal(router_txn(f.r, route_txn, &x), GW_OK);
+	assert_int_equal(x.res, ROUTE_STORED);
+	assert_string_equal(in.u.message.thread_rule, "reply_reference");
+	assert_int_equal(in.u.message.ticket_id, sent.u.message.ticket_id);
+	proto_event_clear(&in);
+	proto_event_clear(&sent);
+	fx_close(&f);
+}
+
+/* message.send with a template, attachments and no text. */
+static int send_rich(struct fx *f, uint64_t ticket_id, int with_template, int bad_attachment,
+		     char *err, size_t errlen)
+{
+	msgpack_sbuffer args, out;
+	msgpack_packer pk;
+	uint64_t delivery;
+	int rc;
+
+	msgpack_sbuffer_init(&args);
+	msgpack_sbuffer_init(&out);
+	msgpack_packer_init(&pk, &args, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3 + !!with_template);
+	pack_str(&pk, "command_id");
+	pack_str(&pk, with_template ? "rich-1" : "rich-2");
+	pack_str(&pk, "ticket_id");
+	msgpack_pack_uint64(&pk, ticket_id);
+	if (with_template) {
+		pack_str(&pk, "template");
+		msgpack_pack_map(&pk, 3);
+		pack_str(&pk, "name");
+		pack_str(&pk, "order_update");
+		pack_str(&pk, "language");
+		pack_str(&pk, "en_US");
+		pack_str(&pk, "params");
+		msgpack_pack_array(&pk, 2);
+		pack_str(&pk, "Ana");
+		pack_str(&pk, "#1234");
+	}
+	pack_str(&pk, "attachments");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 3 - !!bad_attachment);
+	pack_str(&pk, "name");
+	pack_str(&pk, "invoice.pdf");
+	pack_str(&pk, "type");
+	pack_str(&pk, "application/pdf");
+	if (!bad_attachment) {
+		pack_str(&pk, "ref");
+		pack_str(&pk, "sha256:00ff");
+	}
+	rc = reply_message_send(f->r, args.data, args.size, &out, &delivery, err, errlen);
+	msgpack_sbuffer_destroy(&args);
+	msgpack_sbuffer_destroy(&out);
+	return rc;
+}
+
+/*
+ * A reply carries the chain of the message it answers (References, then
+ * In-Reply-To last), the ticket's subject, when the customer wrote, a
+ * template and attachments; without text, template or attachment, or with
+ * an attachment without its ref, the command is refused naming what.
+ */
+static void test_send_template_and_chain(void **state)
+{
+	struct fx f;
+	struct proto_event ev, sent;
+	struct routed x = {&ev, ROUTE_DUPLICATE};
+	uint64_t from, delivery;
+	char err[256];
+
+	(void)state;
+	fx_open(&f, "customer");
+	assert_int_equal(proto_event_init(&ev, PROTO_T_MESSAGE_RECEIVED), GW_OK);
+	ev.u.message.channel = strdup("email");
+	ev.u.message.account = strdup("support");
+	ev.u.message.external_id = strdup("c@x");
+	ev.u.message.received_at = 1700000000000;
+	ev.u.message.from.address = strdup("ana@example.com");
+	ev.u.message.subject = strdup("Order 1234");
+	ev.u.message.text = strdup("where is it?");
+	ev.u.message.reply_to = calloc(2, sizeof(char *));
+	ev.u.message.reply_to[0] = strdup("a@x");
+	ev.u.message.reply_to[1] = strdup("b@x");
+	ev.u.message.reply_to_len = 2;
+	assert_int_equal(router_txn(f.r, route_txn, &x), GW_OK);
+	from = head(&f);
+	assert_int_equal(send_rich(&f, ev.u.message.ticket_id, 1, 0, err, sizeof(err)), GW_OK);
+	event_after(&f, from, PROTO_T_MESSAGE_SENT, &sent);
+	assert_int_equal(sent.u.message.reply_to_len, 3);
+	assert_string_equal(sent.u.message.reply_to[0], "a@x");
+	assert_string_equal(sent.u.message.reply_to[2], "c@x");
+	assert_string_equal(sent.u.message.subject, "Order 1234");
+	assert_true(sent.u.message.last_inbound_at == 1700000000000);
+	assert_non_null(sent.u.message.tmpl);
+	assert_string_equal(sent.u.message.tmpl->name, "order_update");
+	assert_int_equal(sent.u.message.tmpl->params_len, 2);
+	assert_string_equal(sent.u.message.tmpl->params[1], "#1234");
+	assert_string_equal(sent.u.message.text, "[template order_update (en_US)]");
+	assert_int_equal(sent.u.message.attachments_len, 1);
+	assert_string_equal(sent.u.message.attachments[0].ref, "sha256:00ff");
+	proto_event_clear(&sent);
+	assert_int_equal(send_rich(&f, ev.u.message.ticket_id, 0, 1, err, sizeof(err)),
+			 GW_EMISSING);
+	assert_non_null(strstr(err, "attachments"));
+	assert_non_null(strstr(err, "ref"));
+	assert_int_equal(reply_send(&f, "cmd-ok", ev.u.message.ticket_id, 0, NULL, &delivery),
+			 GW_OK);
+	proto_event_clear(&ev);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_ids_apart),
 		cmocka_unit_test(test_reply_to_named_ticket),
+		cmocka_unit_test(test_report_ref_and_statuses),
+		cmocka_unit_test(test_send_template_and_chain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

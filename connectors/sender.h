@@ -1,0 +1,199 @@
+/*
+ * sender.h - replies on their way to a provider over libcurl, off the
+ * connector's event loop: the sending half every channel shares.
+ *
+ * A channel's deliver op (connector.h) decodes the message.sent, builds a
+ * *job* (its own struct: the request, the secrets it needs) and hands it to
+ * the sender with sender_submit(). The sender's worker thread runs every
+ * transfer on one curl multi handle:
+ *
+ *   journal    a reply already in the journal (the provider took it before
+ *              a restart) is reported again from there, never sent twice
+ *   limits     at most `concurrency` transfers at once and `rate_per_s`
+ *              started per second (a token bucket)
+ *   attempt    ops->setup() prepares the easy handle for the job's current
+ *              step; the answer (status, body, Retry-After) goes to
+ *              ops->classify(), which decides:
+ *                DONE   the provider took it: journaled (synced to disk),
+ *                       then reported "sent" with the provider's id
+ *                NEXT   this step worked, run the next one (an upload
+ *                       before the message, a copy to a Sent folder)
+ *                RETRY  transient (5xx, timeout, 429, a rate-limit code):
+ *                       again after an exponential backoff (at least the
+ *                       provider's Retry-After), failed once `retry_for_ms`
+ *                       have passed since the first attempt; `slow_down`
+ *                       holds every job for that time
+ *                FAIL   permanent (4xx, invalid recipient, outside a
+ *                       window): reported "failed" with the reason
+ *              An answer that says the credentials were refused (`auth`) is
+ *              logged once and kept in the stats until a reply goes through.
+ *
+ * The owner thread (the connector's loop) calls sender_poll() whenever the
+ * wake callback fired, and at least every 100 ms: each finished job is
+ * reported to the router (outbox_report_ref) and freed. A delivery the
+ * router hands over again while its job is still in the sender is ignored.
+ *
+ * Threading: sender_create, sender_submit, sender_poll, sender_stats and
+ * sender_destroy belong to the owner thread. ops->setup and ops->classify run
+ * on the worker thread and must touch only their job; ops->free may run on
+ * either.
+ */
+#ifndef GW_CONNECTOR_SENDER_H
+#define GW_CONNECTOR_SENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "gateway/config.h"
+#include "proto/proto.h"
+
+struct outbox;
+struct sender;
+
+#define SENDER_REASON_MAX 256
+#define SENDER_BODY_MAX (64u * 1024u) /* bytes of an answer kept for classify */
+
+/* The settings every sending connector has (SENDER_CONF_ROWS). */
+struct sender_settings {
+	long long concurrency; /* transfers at once */
+	long long rate_per_s;  /* transfers started per second, 0: no limit */
+	long long timeout_ms;  /* one attempt */
+	long long retry_for_s; /* transient failures retried this long */
+};
+
+/*
+ * SENDER_CONF_ROWS(off) - the config rows of struct sender_settings, for a
+ * connector's table; `off` is its offsetof macro and the struct is its
+ * member `send` (docs/config.md lists them with each sending type).
+ */
+#define SENDER_CONF_ROWS(off)                                                              \
+	{.kind = CONF_INT, .key = "send_concurrency", .def = "4", .min = 1, .max = 64,      \
+	 .offset = off(send.concurrency),                                                   \
+	 .desc = "replies in flight to the provider at once"},                             \
+	{.kind = CONF_INT, .key = "send_rate_per_s", .def = "20", .min = 0, .max = 100000,  \
+	 .offset = off(send.rate_per_s),                                                    \
+	 .desc = "replies started per second at most (the provider's limit); 0: no limit"}, \
+	{.kind = CONF_INT, .key = "send_timeout_ms", .def = "30000", .min = 1000,           \
+	 .max = 600000, .offset = off(send.timeout_ms),                                     \
+	 .desc = "one attempt to send a reply fails after this long"},                     \
+	{.kind = CONF_INT, .key = "send_retry_for_s", .def = "3600", .min = 0,              \
+	 .max = 604800, .offset = off(send.retry_for_s),                                    \
+	 .desc = "a reply failing transiently (5xx, timeout, 429) is retried with "        \
+		 "backoff this long, then reported failed"}
+
+/* What one attempt got back (worker thread, borrowed for classify). */
+struct sender_attempt {
+	int step;                /* the job's step, from 0 */
+	int attempt;             /* attempts of this step before this one */
+	CURLcode result;         /* the transfer's result */
+	long status;             /* HTTP status, or the SMTP/IMAP reply code */
+	const char *body;        /* the answer, NUL-terminated, at most */
+	size_t body_len;         /* SENDER_BODY_MAX bytes (more is dropped) */
+	int64_t retry_after_ms;  /* the Retry-After header, -1 when none */
+	const char *error;       /* curl's error text, "" when none */
+};
+
+enum sender_verdict {
+	SENDER_DONE = 0, /* the provider took the reply */
+	SENDER_NEXT,     /* run the job's next step */
+	SENDER_RETRY,    /* transient: try this step again later */
+	SENDER_FAIL,     /* permanent */
+};
+
+/* classify's decision; zeroed before the call. */
+struct sender_outcome {
+	enum sender_verdict verdict;
+	int auth;                /* the provider refused the credentials */
+	int slow_down;           /* RETRY: hold every job, not only this one */
+	int64_t retry_after_ms;  /* RETRY: at least this long (0: the backoff) */
+	char status[16];         /* DONE: what to report, "sent" when empty */
+	char ref_account[PROTO_MAX_ACCOUNT + 1]; /* DONE: the provider's id of */
+	char ref_id[PROTO_MAX_EXTERNAL_ID + 1];  /* the reply, "" if none */
+	char reason[SENDER_REASON_MAX];          /* RETRY, FAIL: why */
+};
+
+struct sender_ops {
+	/*
+	 * setup - configures `h` (reset, with the sender's timeouts and its
+	 * answer capture already set) for `step` of the job: URL, method,
+	 * headers, body, credentials. What h points at belongs to the job and
+	 * must live until classify returns. On an error returns non-zero and
+	 * writes why: the job fails.
+	 */
+	int (*setup)(void *job, int step, CURL *h, char *why, size_t whylen);
+	/* classify - judges the attempt into `out`. */
+	void (*classify)(void *job, const struct sender_attempt *a, struct sender_outcome *out);
+	/* free - frees the job; may be NULL when it owns nothing. */
+	void (*free)(void *job);
+};
+
+struct sender_options {
+	struct sender_settings set;   /* copied */
+	struct outbox *outbox;        /* borrowed: reports go here */
+	const char *journal_dir;      /* <state_dir>/sent/<instance> */
+	const char *log_module;       /* copied */
+	/* wake - MAY be NULL; called on the worker thread when jobs finished,
+	 * so that the owner's loop polls soon (httpd_wake). */
+	void (*wake)(void *arg);
+	void *wake_arg;
+	size_t max_jobs;              /* jobs held at most; 0: 10000 */
+};
+
+/* Counters, for the status file. */
+struct sender_stats {
+	uint64_t sent;       /* reported sent (or delivered) */
+	uint64_t failed;     /* reported failed */
+	uint64_t retried;    /* attempts that will be tried again */
+	uint64_t journaled;  /* handed over again, reported from the journal */
+	uint64_t queued;     /* jobs in the sender now */
+	char auth_error[SENDER_REASON_MAX]; /* the provider refuses the
+					     * credentials: why; "" when not */
+};
+
+/*
+ * sender_create - opens the journal and starts the worker. *out owns the
+ * sender. Returns GW_OK, GW_ENOMEM, GW_ESTORE/GW_EIO (the journal), GW_EIO
+ * (thread or curl).
+ */
+int sender_create(const struct sender_options *opt, struct sender **out);
+
+/*
+ * sender_destroy - stops the worker, drops the jobs in flight unreported
+ * (the router hands them over again) and closes the journal; accepts NULL.
+ */
+void sender_destroy(struct sender *s);
+
+/*
+ * sender_submit - hands job `job` (ops->free releases it; the sender owns it
+ * from now on, also when this fails) for delivery `delivery_id`, whose
+ * message.sent has external_id `reply_id` (the journal's key). Returns
+ * GW_OK (taken, or the delivery is already in the sender: the job is
+ * freed), GW_EFULL (max_jobs held: the router hands it over again later),
+ * GW_ENOMEM.
+ */
+int sender_submit(struct sender *s, uint64_t delivery_id, const char *reply_id,
+		  const struct sender_ops *ops, void *job);
+
+/*
+ * sender_fail_now - reports delivery `delivery_id` failed with `reason`
+ * without sending anything (a check the channel can make at once: a reply
+ * outside the provider's window, a recipient that opted out). Counted as
+ * failed. Returns outbox_report's codes.
+ */
+int sender_fail_now(struct sender *s, uint64_t delivery_id, const char *reason);
+
+/* sender_poll - reports the finished jobs; never blocks. Returns GW_OK. */
+int sender_poll(struct sender *s);
+
+/* sender_stats - a copy of the counters. */
+void sender_stats(struct sender *s, struct sender_stats *st);
+
+/*
+ * sender_retry_after_ms - a Retry-After value (seconds, or an HTTP date)
+ * in ms from now; -1 when it cannot be read. Any thread.
+ */
+int64_t sender_retry_after_ms(const char *value);
+
+#endif
