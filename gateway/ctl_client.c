@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/util.h"
+#include "core/util.h"
 #include "proto/proto.h"
 #include "proto/wire.h"
 

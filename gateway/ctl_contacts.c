@@ -28,8 +28,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 #include "proto/proto.h"
 #include "proto/wire.h"
 

@@ -13,9 +13,9 @@
 #include <jansson.h>
 
 #include "connectors/email/email_parse.h"
+#include "core/err.h"
+#include "core/util.h"
 #include "gateway/ctl.h"
-#include "gateway/err.h"
-#include "gateway/util.h"
 
 #define CTL_EMAIL_EXIT_UNREADABLE 2
 /* Limits for the check: generous, so that only absurd files are refused. */

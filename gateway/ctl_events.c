@@ -15,9 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
+#include "core/util.h"
 #include "gateway/seqtrack.h"
-#include "gateway/util.h"
 #include "proto/proto.h"
 #include "proto/wire.h"
 

@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 
 #define Q_JSON_MAX (64 * 1024)
 #define Q_LIST_MAX 100000  /* entries listed at most */

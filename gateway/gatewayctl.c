@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/config.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
 #include "gateway/ctl.h"
-#include "gateway/err.h"
-#include "gateway/log.h"
 
 #ifndef GW_VERSION
 #define GW_VERSION "0.0.0"

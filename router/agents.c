@@ -30,9 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 
 #define AGENTS_MAX_COMMAND_ID 200
 

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/calendar.h"
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/calendar.h"
+#include "core/err.h"
+#include "core/util.h"
 
 #define ASSIGN_OFFER_MAX 64    /* waiting tickets of one queue handed out per call */
 #define ASSIGN_MOVE_CHUNK 256  /* tickets of an agent read at once when it leaves */

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 #include "proto/proto_desc.h"
 
 static int key_is(const msgpack_object *k, const char *s)

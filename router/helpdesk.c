@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 
 #define HD_MAX_COMMAND_ID 200 /* as message.send */
 #define HD_MAX_REASON 512

@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "router/identity.h"
 #include "router/normalize.h"
 

@@ -27,7 +27,7 @@
 
 #include <textcat.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 
 #define LANG_MODEL_DIR "/usr/share/libexttextcat"
 #define LANG_PATH_MAX 4096

@@ -36,8 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 #include "router/identity.h"
 
 #define MERGE_MAX_COMMAND_ID 200

@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 
 /* A located address: a slice of the caller's string. */
 struct email_span {

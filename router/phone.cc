@@ -18,7 +18,7 @@
 #include <string>
 
 extern "C" {
-#include "gateway/err.h"
+#include "core/err.h"
 #include "router/normalize.h"
 }
 

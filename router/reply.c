@@ -31,9 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 
 #define REPLY_CMD_CHANNEL "command" /* dedup namespace of command ids */
 #define REPLY_MAX_COMMAND_ID 200

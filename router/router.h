@@ -23,7 +23,7 @@
 #include <jansson.h>
 #include <msgpack.h>
 
-#include "gateway/config.h"
+#include "core/config.h"
 #include "proto/proto.h"
 #include "router/routing.h"
 #include "store/store.h"

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/calendar.h"
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/calendar.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "router/lang.h"
 #include "router/normalize.h"
 

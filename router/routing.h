@@ -29,7 +29,7 @@
 
 #include <msgpack.h>
 
-#include "gateway/config.h"
+#include "core/config.h"
 #include "proto/proto.h"
 
 struct batch;

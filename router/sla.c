@@ -24,10 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/calendar.h"
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/calendar.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 
 #define MIN_MS (60LL * 1000)
 #define SLA_FIRE_MAX 256 /* entries handled per call; the timer comes back */

@@ -42,9 +42,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 
 #define SCOPE_CHANNEL "channel"
 #define CHAT_PREFIX "chat:"

@@ -47,9 +47,9 @@
 #include "connectors/email/quarantine.h"
 #include "connectors/outbox.h"
 #include "connectors/runtime.h"
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "proto/proto.h"
 
 #define EMAIL_SECRET_MAX 1024

@@ -13,8 +13,8 @@
 
 #include <jansson.h>
 
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 
 #define STATE_VERSION 1
 #define STATE_MAX_BYTES 65536

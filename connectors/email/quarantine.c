@@ -16,8 +16,8 @@
 #include <jansson.h>
 
 #include "connectors/email/email_state.h"
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 
 #define QUARANTINE_JSON_MAX 65536
 

@@ -9,9 +9,9 @@
 #include <jansson.h>
 #include <lmdb.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 
 #define CHATLOG_KEY_MAX 511 /* LMDB's default key limit */
 

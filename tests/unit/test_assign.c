@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 #include "router/assign.h"
 #include "store/store.h"
 #include "routing_defaults.h"

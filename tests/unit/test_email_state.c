@@ -17,8 +17,8 @@
 
 #include "connectors/email/email_state.h"
 #include "connectors/email/quarantine.h"
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 
 #define URL "imap://127.0.0.1:143/INBOX"
 

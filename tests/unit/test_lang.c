@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 #include "router/lang.h"
 
 static const char *const candidates[] = {"en", "fr", "de", "es", "pt", "it", "nl"};

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 #include "router/normalize.h"
 
 static void email_ok(const char *in, const char *want)

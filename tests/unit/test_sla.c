@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "gateway/calendar.h"
-#include "gateway/err.h"
+#include "core/calendar.h"
+#include "core/err.h"
 #include "router/router.h"
 #include "store/store.h"
 /* Only to store a ticket record no encoder would write, as a damaged or

@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 #include "router/router.h"
 #include "store/store.h"
 #include "routing_defaults.h"

@@ -1,7 +1,7 @@
 /* util.c - clocks, random ids, directories and files (see util.h). */
-#include "gateway/util.h"
+#include "core/util.h"
 
-#include "gateway/err.h"
+#include "core/err.h"
 
 #include <errno.h>
 #include <fcntl.h>

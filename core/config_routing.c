@@ -4,14 +4,14 @@
  * lists together (a queue names known agents and hours, a value is one of
  * its choices). What a rule means is explained in docs/routing.md.
  */
-#include "gateway/config_tables.h"
+#include "core/config_tables.h"
 
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/calendar.h"
-#include "gateway/err.h"
+#include "core/calendar.h"
+#include "core/err.h"
 
 #define N_ROWS(a) (sizeof(a) / sizeof((a)[0]))
 #define NAME_MAX_LEN 64   /* queue, agent and calendar names (PROTO_MAX_AGENT) */

@@ -1,5 +1,5 @@
 /* log.c - one-line log records on stderr (see log.h). */
-#include "gateway/log.h"
+#include "core/log.h"
 
 #include <stdio.h>
 #include <string.h>

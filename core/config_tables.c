@@ -5,7 +5,7 @@
  * defaults, bounds and the docs alike: a new key is one row here and one
  * struct member in config.h, nothing else.
  */
-#include "gateway/config_tables.h"
+#include "core/config_tables.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "connectors/connector.h"
-#include "gateway/err.h"
+#include "core/err.h"
 
 #define N_ROWS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -14,7 +14,7 @@
  * (months apart) whole weeks are skipped at once, since each holds exactly
  * the week's open time.
  */
-#include "gateway/calendar.h"
+#include "core/calendar.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -23,8 +23,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "gateway/err.h"
-#include "gateway/tzone.h"
+#include "core/err.h"
+#include "core/tzone.h"
 
 #define CAL_DAY_RANGES 32 /* open ranges on one weekday, after merging */
 #define CAL_WORD_MAX 64

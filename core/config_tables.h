@@ -7,7 +7,7 @@
 #ifndef GW_CONFIG_TABLES_H
 #define GW_CONFIG_TABLES_H
 
-#include "gateway/config.h"
+#include "core/config.h"
 
 /* state_dir, log_level: rows filling struct gw_config. */
 extern const struct conf_section gw_conf_top;

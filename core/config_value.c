@@ -5,7 +5,7 @@
  * no YAML and no global state; config.c turns their `why` into
  * "FILE:LINE: KEY: why".
  */
-#include "gateway/config_value.h"
+#include "core/config_value.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

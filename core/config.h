@@ -98,7 +98,7 @@ struct gw_routing_channel {
 	long long reopen_window_h; /* -1: the routing default */
 };
 
-/* routing.business_hours[]: a named calendar (gateway/calendar.h). */
+/* routing.business_hours[]: a named calendar (core/calendar.h). */
 struct gw_routing_hours {
 	char *name;
 	char *timezone; /* IANA name, default UTC */

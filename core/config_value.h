@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "gateway/config.h"
+#include "core/config.h"
 
 #define CONF_ECHO_MAX 40 /* longest piece of a value quoted in an error */
 

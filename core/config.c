@@ -13,7 +13,7 @@
  * Secret values never reach an error message: errors about a CONF_SECRET
  * row say what is wrong without quoting the value.
  */
-#include "gateway/config.h"
+#include "core/config.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -24,11 +24,11 @@
 #include <yaml.h>
 
 #include "connectors/connector.h"
-#include "gateway/config_tables.h"
-#include "gateway/config_value.h"
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/config_tables.h"
+#include "core/config_value.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 
 #define CONF_FILE_MAX (1024u * 1024u) /* a config file larger than this is a mistake */
 #define CONF_KEYPATH_MAX 160

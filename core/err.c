@@ -1,5 +1,5 @@
 /* err.c - names and texts of the project's error codes. */
-#include "gateway/err.h"
+#include "core/err.h"
 
 #include <errno.h>
 

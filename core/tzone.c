@@ -5,7 +5,7 @@
  * time, it never prints zone abbreviations. Files with leap-second records
  * ("right/" zones) are refused: their transition times are not POSIX times.
  */
-#include "gateway/tzone.h"
+#include "core/tzone.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 
 #define TZ_FILE_MAX (1024u * 1024u)  /* the largest zone file is ~3 KiB */
 #define TZ_FOOTER_MAX 128
