@@ -5,7 +5,7 @@
  * the reply it waits for. Also the part every once-per-command-id command
  * shares: its id, its answer map, the retry hint.
  */
-#include "gateway/ctl.h"
+#include "gateway/ctl/ctl.h"
 
 #include <errno.h>
 #include <msgpack.h>

@@ -3,7 +3,7 @@
  * request to the command socket, the reply as indented JSON (--json) or as
  * a short readable summary. Field names are those of proto/schema.def.
  */
-#include "gateway/ctl.h"
+#include "gateway/ctl/ctl.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -17,7 +17,7 @@
  * Problems are reported as FILE:LINE: reason; rows refused here or by the
  * router make the exit code 1 (the other rows are imported).
  */
-#include "gateway/ctl.h"
+#include "gateway/ctl/ctl.h"
 
 #include <csv.h>
 #include <ctype.h>

@@ -5,7 +5,7 @@
  * twice. Without --command-id a random one is made and printed, so that a
  * caller that timed out can ask again with it.
  */
-#include "gateway/ctl.h"
+#include "gateway/ctl/ctl.h"
 
 #include <msgpack.h>
 #include <string.h>

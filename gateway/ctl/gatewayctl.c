@@ -12,7 +12,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
-#include "gateway/ctl.h"
+#include "gateway/ctl/ctl.h"
 
 #ifndef GW_VERSION
 #define GW_VERSION "0.0.0"

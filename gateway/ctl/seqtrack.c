@@ -1,5 +1,5 @@
 /* seqtrack.c - gap and duplicate detection on the bus's seq (see seqtrack.h). */
-#include "gateway/seqtrack.h"
+#include "gateway/ctl/seqtrack.h"
 
 #include <stddef.h>
 

@@ -10,7 +10,7 @@
  * back in a .done file, which this command prints and deletes. No socket is
  * needed, so these commands work while the router is down.
  */
-#include "gateway/ctl.h"
+#include "gateway/ctl/ctl.h"
 
 #include <dirent.h>
 #include <stdlib.h>

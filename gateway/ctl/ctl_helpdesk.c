@@ -10,7 +10,7 @@
  * and changes nothing. Without --command-id a random id is made and
  * printed, so that a caller that timed out can repeat the command safely.
  */
-#include "gateway/ctl.h"
+#include "gateway/ctl/ctl.h"
 
 #include <msgpack.h>
 #include <stdlib.h>

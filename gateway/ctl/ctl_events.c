@@ -8,7 +8,7 @@
  * before going on, and live events already printed by a replay are dropped.
  * Live events that arrive during a replay wait in the SUB socket's queue.
  */
-#include "gateway/ctl.h"
+#include "gateway/ctl/ctl.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
-#include "gateway/seqtrack.h"
+#include "gateway/ctl/seqtrack.h"
 #include "proto/proto.h"
 #include "proto/wire.h"
 

@@ -5,7 +5,7 @@
  * checks that the pids are alive and prints a table or the merged JSON.
  * Needs no socket: it works while the router is down.
  */
-#include "gateway/ctl.h"
+#include "gateway/ctl/ctl.h"
 
 #include <errno.h>
 #include <limits.h>

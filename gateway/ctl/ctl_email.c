@@ -15,7 +15,7 @@
 #include "connectors/email/email_parse.h"
 #include "core/err.h"
 #include "core/util.h"
-#include "gateway/ctl.h"
+#include "gateway/ctl/ctl.h"
 
 #define CTL_EMAIL_EXIT_UNREADABLE 2
 /* Limits for the check: generous, so that only absurd files are refused. */
