@@ -4,7 +4,7 @@
  * (type, size, UTF-8, required) and an error that names the key. Also packs
  * the commands' answer maps, so that every answer starts the same way.
  */
-#include "router/routing.h"
+#include "router/rules/routing.h"
 
 #include <stdio.h>
 #include <stdlib.h>

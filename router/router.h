@@ -25,7 +25,7 @@
 
 #include "core/config.h"
 #include "proto/proto.h"
-#include "router/routing.h"
+#include "router/rules/routing.h"
 #include "store/store.h"
 
 struct router;

@@ -88,7 +88,7 @@ int store_dedup_put_ref(struct store_txn *txn, const char *channel, const char *
 			const char *external_id, uint64_t seq, uint64_t ticket_id);
 /* store_dedup_set_ref - as put_ref, replacing an existing record: for a key
  * that names the latest message of something (a chat conversation,
- * router/threading.c) rather than one message. */
+ * router/rules/threading.c) rather than one message. */
 int store_dedup_set_ref(struct store_txn *txn, const char *channel, const char *account,
 			const char *external_id, uint64_t seq, uint64_t ticket_id);
 
@@ -235,7 +235,7 @@ int store_eventlog_scan(struct store_txn *txn, uint64_t from, store_event_fn fn,
 /* --- deliveries.c ---------------------------------------------------- */
 
 /* A reply the router holds for its connector until the connector reports
- * what happened (router/reply.c). */
+ * what happened (router/commands/reply.c). */
 struct store_delivery {
 	uint64_t delivery_id;
 	uint64_t seq;       /* its message.sent */

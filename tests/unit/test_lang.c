@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "core/err.h"
-#include "router/lang.h"
+#include "router/rules/lang.h"
 
 static const char *const candidates[] = {"en", "fr", "de", "es", "pt", "it", "nl"};
 #define NCAND (sizeof(candidates) / sizeof(candidates[0]))

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "core/err.h"
-#include "router/normalize.h"
+#include "router/rules/normalize.h"
 
 static void email_ok(const char *in, const char *want)
 {

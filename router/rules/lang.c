@@ -17,7 +17,7 @@
  * small LANG_MAX_SCAN. The library does not check its own allocations;
  * ours are checked.
  */
-#include "router/lang.h"
+#include "router/rules/lang.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /*
  * identity.c - who the sender of a message is: the identities a message
- * shows lead to a customer (router/identity.h).
+ * shows lead to a customer (router/rules/identity.h).
  *
  * A message shows up to four identities, looked up in this order:
  *   1. its channel identity, verified: (channel, sender address), with the
@@ -25,8 +25,8 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "router/identity.h"
-#include "router/normalize.h"
+#include "router/rules/identity.h"
+#include "router/rules/normalize.h"
 
 #define IDENT_MSG_MAX 4
 #define EMAIL_CHANNEL "email"

@@ -4,7 +4,7 @@
  * changes (working hours). The rules are summed up in assign.h.
  */
 #define _GNU_SOURCE /* strcasestr: ASCII case folding, the router runs in the C locale */
-#include "router/assign.h"
+#include "router/rules/assign.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
  * channel knows ("whatsapp", "messenger", "livechat", "api", ...) or a
  * cross-channel kind ("email", "phone"), plus "ref" for the id of a
  * contact in an imported directory. Addresses are stored normalized
- * (router/normalize.h). The store's `identities` table says which customer
+ * (router/rules/normalize.h). The store's `identities` table says which customer
  * holds one and whether it is verified (delivered by a channel or a
  * directory) or claimed (typed by the customer); the customer's record
  * lists the same identities (customer.identities, at most

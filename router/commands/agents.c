@@ -23,7 +23,7 @@
  *     moved ticket waits in its new queue. Answer {seq, duplicate, changed,
  *     ticket_id, agent_id, queue} (agent_id and queue as they are now).
  */
-#include "router/assign.h"
+#include "router/rules/assign.h"
 
 #include <stddef.h>
 #include <stdio.h>

@@ -15,8 +15,8 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "router/lang.h"
-#include "router/normalize.h"
+#include "router/rules/lang.h"
+#include "router/rules/normalize.h"
 
 #define HOUR_MS (3600LL * 1000)
 

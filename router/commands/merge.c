@@ -38,7 +38,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
-#include "router/identity.h"
+#include "router/rules/identity.h"
 
 #define MERGE_MAX_COMMAND_ID 200
 

@@ -19,7 +19,7 @@
 
 extern "C" {
 #include "core/err.h"
-#include "router/normalize.h"
+#include "router/rules/normalize.h"
 }
 
 using i18n::phonenumbers::PhoneNumber;

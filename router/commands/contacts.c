@@ -33,7 +33,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "proto/proto_desc.h"
-#include "router/identity.h"
+#include "router/rules/identity.h"
 
 #define CONTACTS_MAX 1000
 #define CONTACT_MAX_IDS 16     /* emails, phones and identities of one contact */

@@ -7,7 +7,7 @@
  * treat as case-insensitive. Nothing is written to `out` before the whole
  * address is known to be valid, so callers never see half an answer.
  */
-#include "router/normalize.h"
+#include "router/rules/normalize.h"
 
 #include <string.h>
 
