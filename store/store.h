@@ -28,6 +28,13 @@
  *   store.c      meta       name                          -> uint64 (id counters)
  * Integer keys are 8 bytes big-endian so that LMDB's byte order is numeric.
  *
+ * The other durable state, each file with its header here in store/:
+ *   spool.c        <state_dir>/spool/<instance>/        LMDB: a connector's accepted events
+ *   chatlog.c      <state_dir>/livechat/<instance>/     LMDB: live chat's conversations
+ *   email_state.c  <state_dir>/email/<instance>.state   JSON: how far a mailbox was read
+ *   quarantine.c   <state_dir>/quarantine/<instance>/   files: mail that made no event
+ *   attachments.c  <state_dir>/attachments/             files: bytes by SHA-256
+ *
  * Durability: store_txn_commit() returns only once the transaction is on
  * disk (LMDB's default sync mode). Callers group many messages into one
  * transaction ("group commit") to pay for one sync per batch.

@@ -42,9 +42,9 @@
 #include <curl/curl.h>
 
 #include "connectors/email/email_parse.h"
-#include "connectors/email/email_state.h"
+#include "store/email_state.h"
 #include "connectors/email/imap.h"
-#include "connectors/email/quarantine.h"
+#include "store/quarantine.h"
 #include "connectors/outbox.h"
 #include "connectors/runtime.h"
 #include "core/err.h"

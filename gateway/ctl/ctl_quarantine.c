@@ -1,7 +1,7 @@
 /*
  * ctl_quarantine.c - `gatewayctl quarantine list|show ID|reingest ID`: the
- * email messages an email connector set aside (connectors/email/
- * quarantine.h has the layout under <state_dir>/quarantine/<instance>/).
+ * email messages an email connector set aside (store/quarantine.h has the
+ * layout under <state_dir>/quarantine/<instance>/).
  *
  * list and show read the files only. reingest leaves a request file that
  * the running connector picks up within a second: it parses the stored copy

@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "connectors/email/email_state.h"
-#include "connectors/email/quarantine.h"
+#include "store/email_state.h"
+#include "store/quarantine.h"
 #include "core/err.h"
 #include "core/util.h"
 

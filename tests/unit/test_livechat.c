@@ -18,7 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "connectors/livechat/chatlog.h"
+#include "store/chatlog.h"
 #include "connectors/livechat/lc_proto.h"
 #include "core/err.h"
 

@@ -1,7 +1,7 @@
 /*
  * email_state.c - the durable progress of one mailbox (email_state.h).
  */
-#include "connectors/email/email_state.h"
+#include "store/email_state.h"
 
 #include <errno.h>
 #include <fcntl.h>

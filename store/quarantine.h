@@ -21,8 +21,8 @@
  *
  * Threading: one thread.
  */
-#ifndef GW_EMAIL_QUARANTINE_H
-#define GW_EMAIL_QUARANTINE_H
+#ifndef GW_STORE_QUARANTINE_H
+#define GW_STORE_QUARANTINE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /*
  * chatlog.c - the live-chat conversation log on LMDB (chatlog.h).
  */
-#include "connectors/livechat/chatlog.h"
+#include "store/chatlog.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -15,8 +15,8 @@
  *
  * Threading: one thread owns a chatlog.
  */
-#ifndef GW_LIVECHAT_CHATLOG_H
-#define GW_LIVECHAT_CHATLOG_H
+#ifndef GW_STORE_CHATLOG_H
+#define GW_STORE_CHATLOG_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -13,8 +13,8 @@
  *
  * Threading: one thread.
  */
-#ifndef GW_EMAIL_STATE_H
-#define GW_EMAIL_STATE_H
+#ifndef GW_STORE_EMAIL_STATE_H
+#define GW_STORE_EMAIL_STATE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,7 +4,7 @@
  * gatewayctl's side (list, show, request a reingest) is gateway/
  * ctl_quarantine.c; the layout is the contract between the two.
  */
-#include "connectors/email/quarantine.h"
+#include "store/quarantine.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "connectors/email/email_state.h"
+#include "store/email_state.h"
 #include "core/err.h"
 #include "core/util.h"
 
