@@ -23,7 +23,7 @@
 
 #include <stdint.h>
 
-#include "gateway/config.h"
+#include "core/config.h"
 
 struct outbox;
 struct sender;

@@ -42,9 +42,9 @@
 
 #include "connectors/outbox.h"
 #include "connectors/runtime.h"
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 
 #define HTTPD_TICK_US 5000        /* outbox_pump() and status period */
 #define HTTPD_KEEPALIVE_S 30      /* idle keep-alive connections are closed after */

@@ -44,7 +44,7 @@
 #include <stdint.h>
 
 #include "connectors/connector.h"
-#include "gateway/config.h"
+#include "core/config.h"
 
 #define HTTPD_PATH_HEALTH "/healthz"
 #define HTTPD_PATH_MAX 1024     /* longer request paths are answered 414 */

@@ -38,9 +38,9 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "proto/proto.h"
 #include "proto/proto_desc.h"
 #include "proto/wire.h"

@@ -23,10 +23,10 @@
 #include "connectors/connector.h"
 #include "connectors/outbox.h"
 #include "connectors/runtime.h"
-#include "gateway/config.h"
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 
 #define EXIT_OK 0
 #define EXIT_ERROR 1

@@ -14,9 +14,9 @@
 
 #include "connectors/outbox.h"
 #include "connectors/sender.h"
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 
 /* Writes at most this often from connector_status_tick(). */
 #define STATUS_PERIOD_US 1000000

@@ -16,9 +16,9 @@
 #include <strings.h>
 
 #include "connectors/outbox.h"
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "store/sentlog.h"
 
 #define SENDER_DEFAULT_MAX_JOBS 10000

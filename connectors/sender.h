@@ -46,7 +46,7 @@
 
 #include <curl/curl.h>
 
-#include "gateway/config.h"
+#include "core/config.h"
 #include "proto/proto.h"
 
 struct outbox;

@@ -14,11 +14,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "gateway/config.h"
-#include "gateway/err.h"
-#include "gateway/log.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "gateway/supervisor.h"
-#include "gateway/util.h"
 
 #ifndef GW_VERSION
 #define GW_VERSION "0.0.0"

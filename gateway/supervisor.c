@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 
 static const char *const state_names[] = {
 	[SUP_STOPPED] = "stopped",

@@ -31,7 +31,7 @@
 
 #include <jansson.h>
 
-#include "gateway/config.h"
+#include "core/config.h"
 
 /* The exit code a child uses to say "my config disables me" (EX_CONFIG). */
 #define SUP_EXIT_DISABLED 78

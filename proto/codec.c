@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 #include "proto/proto.h"
 #include "proto/proto_desc.h"
 

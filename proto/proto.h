@@ -207,7 +207,7 @@ struct proto_message {
 	char **warnings; /* what could not be read cleanly, for operators */
 	size_t warnings_len;
 	/* Set by the router: which threading rule filed the message in its
-	 * ticket, and why in words (router/threading.c, docs/routing.md). */
+	 * ticket, and why in words (router/rules/threading.c, docs/routing.md). */
 	char *thread_rule;   /* reply_reference, ticket_token, ... */
 	char *thread_reason; /* "In-Reply-To <a@b> is message 12 of ticket 3" */
 	uint64_t duplicate_of; /* seq of the message this probably repeats */
@@ -263,7 +263,7 @@ struct proto_change {
  * or a cross-channel address kind ("email", "phone"). */
 struct proto_identity {
 	char *kind;    /* required */
-	char *address; /* required: normalized (router/normalize.h) */
+	char *address; /* required: normalized (router/rules/normalize.h) */
 	char *source;  /* optional: message, import, claim */
 	bool verified; /* the channel delivered it (not typed by the customer) */
 };

@@ -7,9 +7,9 @@
 
 #include <stdlib.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 
 static int batch_grow(struct batch *b)
 {

@@ -4,13 +4,13 @@
  * (type, size, UTF-8, required) and an error that names the key. Also packs
  * the commands' answer maps, so that every answer starts the same way.
  */
-#include "router/routing.h"
+#include "router/rules/routing.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 #include "proto/proto.h"
 #include "proto/proto_desc.h"
 

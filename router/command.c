@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
+#include "core/err.h"
+#include "core/log.h"
 #include "proto/wire.h"
 
 #define CMD_MAX_FRAMES 4

@@ -23,9 +23,9 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "proto/wire.h"
 #include "store/store_int.h"
 

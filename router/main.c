@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/config.h"
-#include "gateway/err.h"
-#include "gateway/log.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
 #include "router/router.h"
 
 static volatile int stop_flag;

@@ -27,8 +27,8 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 
 int route_next_id(struct batch *b, const char *counter, uint64_t *id)
 {

@@ -20,8 +20,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
+#include "core/err.h"
+#include "core/log.h"
 
 #define UPDATE_STATUS_PREFIX "status:"
 #define UPDATE_CHANGE_PREFIX "change:"

@@ -13,9 +13,9 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "proto/proto_desc.h"
 #include "proto/wire.h"
 #include "store/store_int.h"

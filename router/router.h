@@ -23,9 +23,9 @@
 #include <jansson.h>
 #include <msgpack.h>
 
-#include "gateway/config.h"
+#include "core/config.h"
 #include "proto/proto.h"
-#include "router/routing.h"
+#include "router/rules/routing.h"
 #include "store/store.h"
 
 struct router;

@@ -12,7 +12,7 @@ packages=(
   libphonenumber-dev libexttextcat-dev libcsv-dev
   # tests and tools
   libcmocka-dev lmdb-utils python3 python3-zmq python3-msgpack python3-websocket
-  # time zone database read by the working-hours calendars (gateway/calendar.c)
+  # time zone database read by the working-hours calendars (core/calendar.c)
   tzdata
   # email tests: a throw-away IMAP server, and openssl for its certificate
   dovecot-core dovecot-imapd openssl

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
+#include "core/err.h"
+#include "core/log.h"
 
 #define AGENT_KEY_MAX 255
 

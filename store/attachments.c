@@ -13,8 +13,8 @@
 
 #include <openssl/evp.h>
 
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 
 #define ATTACH_PATH_MAX 4096
 

@@ -8,8 +8,8 @@
 
 #include <stdlib.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
+#include "core/err.h"
+#include "core/log.h"
 
 #define IDENTITY_KEY_MAX 511
 

@@ -9,7 +9,7 @@
  */
 #include "store/store_int.h"
 
-#include "gateway/err.h"
+#include "core/err.h"
 
 #define DEDUP_KEY_MAX 511 /* LMDB's default key size limit */
 

@@ -11,8 +11,8 @@
 
 #include <string.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
+#include "core/err.h"
+#include "core/log.h"
 
 #define DELIV_VERSION 1
 #define DELIV_PENDING "pending"

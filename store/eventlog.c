@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
+#include "core/err.h"
+#include "core/log.h"
 
 #define EVENT_TYPE_MAX 255
 

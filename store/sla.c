@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 
 static void sla_key(unsigned char k[17], int64_t due, uint64_t ticket, unsigned what)
 {

@@ -9,9 +9,9 @@
 #include <lmdb.h>
 #include <stdlib.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "store/store_int.h"
 
 struct spool {

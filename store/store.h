@@ -31,6 +31,13 @@
  * replies its provider took, sentlog.h).
  * Integer keys are 8 bytes big-endian so that LMDB's byte order is numeric.
  *
+ * The other durable state, each file with its header here in store/:
+ *   spool.c        <state_dir>/spool/<instance>/        LMDB: a connector's accepted events
+ *   chatlog.c      <state_dir>/livechat/<instance>/     LMDB: live chat's conversations
+ *   email_state.c  <state_dir>/email/<instance>.state   JSON: how far a mailbox was read
+ *   quarantine.c   <state_dir>/quarantine/<instance>/   files: mail that made no event
+ *   attachments.c  <state_dir>/attachments/             files: bytes by SHA-256
+ *
  * Durability: store_txn_commit() returns only once the transaction is on
  * disk (LMDB's default sync mode). Callers group many messages into one
  * transaction ("group commit") to pay for one sync per batch.
@@ -91,7 +98,7 @@ int store_dedup_put_ref(struct store_txn *txn, const char *channel, const char *
 			const char *external_id, uint64_t seq, uint64_t ticket_id);
 /* store_dedup_set_ref - as put_ref, replacing an existing record: for a key
  * that names the latest message of something (a chat conversation,
- * router/threading.c) rather than one message. */
+ * router/rules/threading.c) rather than one message. */
 int store_dedup_set_ref(struct store_txn *txn, const char *channel, const char *account,
 			const char *external_id, uint64_t seq, uint64_t ticket_id);
 
@@ -238,7 +245,7 @@ int store_eventlog_scan(struct store_txn *txn, uint64_t from, store_event_fn fn,
 /* --- deliveries.c ---------------------------------------------------- */
 
 /* A reply the router holds for its connector until the connector reports
- * what happened (router/reply.c). */
+ * what happened (router/commands/reply.c). */
 struct store_delivery {
 	uint64_t delivery_id;
 	uint64_t seq;       /* its message.sent */

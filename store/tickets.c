@@ -6,8 +6,8 @@
 
 #include <stdlib.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
+#include "core/err.h"
+#include "core/log.h"
 
 int store_ticket_get(struct store_txn *txn, uint64_t id, struct proto_ticket *t)
 {

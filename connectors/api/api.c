@@ -29,9 +29,9 @@
 #include "connectors/api/api_request.h"
 #include "connectors/httpd.h"
 #include "connectors/outbox.h"
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "proto/proto.h"
 
 #define API_PATH_MESSAGES "/v1/messages"

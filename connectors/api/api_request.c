@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 
 /* Longest JSON path we print in a message ("attachments[63].name"). */
 #define API_PATH_MAX 48

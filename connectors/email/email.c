@@ -42,14 +42,14 @@
 #include <curl/curl.h>
 
 #include "connectors/email/email_parse.h"
-#include "connectors/email/email_state.h"
+#include "store/email_state.h"
 #include "connectors/email/imap.h"
-#include "connectors/email/quarantine.h"
+#include "store/quarantine.h"
 #include "connectors/outbox.h"
 #include "connectors/runtime.h"
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "proto/proto.h"
 
 #define EMAIL_SECRET_MAX 1024

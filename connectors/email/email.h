@@ -4,8 +4,8 @@
  *
  *   email.c        the connector type: config table, the ingest loop,
  *                  durable progress, the action after durability
- *   email_state.c  the per-mailbox progress file (UIDVALIDITY, last UID)
- *   quarantine.c   messages that cannot become events, and their reingest
+ *   store/email_state.c  the per-mailbox progress file (UIDVALIDITY, last UID)
+ *   store/quarantine.c   messages that cannot become events, and their reingest
  *   imap.c         IMAP over libcurl (plus the IDLE wait libcurl lacks)
  *   email_parse.c  one RFC 5322 message into an event (GMime)
  */

@@ -29,8 +29,8 @@
 #include <string.h>
 
 #include "connectors/email/email_parse_int.h"
-#include "gateway/err.h"
-#include "gateway/log.h"
+#include "core/err.h"
+#include "core/log.h"
 #include "store/attachments.h"
 
 struct leaf {

@@ -24,7 +24,7 @@
 #include <openssl/evp.h>
 
 #include "connectors/email/email_parse_int.h"
-#include "gateway/err.h"
+#include "core/err.h"
 #include "store/attachments.h"
 
 #define EMAIL_DERIVED_PREFIX "derived-"

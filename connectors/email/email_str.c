@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "connectors/email/email_parse_int.h"
-#include "gateway/err.h"
+#include "core/err.h"
 
 /* ---- UTF-8 ---- */
 

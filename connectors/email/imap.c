@@ -20,9 +20,9 @@
 
 #include <curl/curl.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 
 /* ---- small helpers -------------------------------------------------------- */
 

@@ -20,8 +20,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 
 #define IMAP_IDLE_REPLY_MS 30000 /* wait for a tagged reply on the IDLE connection */
 

@@ -27,9 +27,9 @@
 
 #include "connectors/livechat/livechat_int.h"
 #include "connectors/outbox.h"
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "proto/proto.h"
 
 /* ---- sending ------------------------------------------------------------------- */

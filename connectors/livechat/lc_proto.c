@@ -12,8 +12,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 
 #define LC_MAC_HEX 64
 #define LC_TOKEN_PREFIX "v1."

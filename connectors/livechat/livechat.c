@@ -21,9 +21,9 @@
 #include "connectors/livechat/livechat_int.h"
 #include "connectors/outbox.h"
 #include "connectors/runtime.h"
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 
 #ifndef LIVECHAT_WEB_DIR
 #define LIVECHAT_WEB_DIR "/usr/share/omnigate/livechat"

@@ -12,7 +12,7 @@
 #include <libwebsockets.h>
 
 #include "connectors/connector.h"
-#include "connectors/livechat/chatlog.h"
+#include "store/chatlog.h"
 #include "connectors/livechat/lc_proto.h"
 #include "connectors/livechat/livechat.h"
 

@@ -27,9 +27,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "proto/proto.h"
 
 #define MEDIA_JSON_MAX (64 * 1024)   /* Graph metadata answer */

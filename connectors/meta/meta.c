@@ -35,9 +35,9 @@
 #include "connectors/meta/meta_parse.h"
 #include "connectors/meta/meta_sig.h"
 #include "connectors/outbox.h"
-#include "gateway/err.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "proto/proto.h"
 
 #define META_SECRET_MAX 1024    /* longest app secret, verify or access token */

@@ -14,7 +14,7 @@
 
 #include <openssl/evp.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 
 /* Longest digit string taken as a time: 18 digits cannot overflow int64. */
 #define META_TIME_DIGITS 18

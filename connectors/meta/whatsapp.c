@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 
 #define WA_CHANNEL "whatsapp"
 #define WA_MEDIA_PREFIX "whatsapp-media:"

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "connectors/email/email_parse.h"
-#include "gateway/err.h"
+#include "core/err.h"
 #include "proto/proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "connectors/meta/meta_parse.h"
-#include "gateway/err.h"
+#include "core/err.h"
 #include "proto/proto.h"
 
 /* The dedup id of an event: external_id, status_id or change_id. */

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 #include "proto/proto.h"
 
 static void check_event(const struct proto_event *ev)

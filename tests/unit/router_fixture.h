@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 #include "router/router.h"
 
 static struct gw_config_routing routing_cfg;

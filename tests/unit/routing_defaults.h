@@ -8,8 +8,8 @@
 
 #include <stdlib.h>
 
-#include "gateway/config.h"
-#include "gateway/err.h"
+#include "core/config.h"
+#include "core/err.h"
 
 /* routing_defaults_no_lang - gw_config_routing_defaults(), then the
  * language list emptied. *cfg is the caller's (gw_config_routing_free). */

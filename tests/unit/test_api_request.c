@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "connectors/api/api_request.h"
-#include "gateway/err.h"
+#include "core/err.h"
 #include "proto/proto.h"
 
 static const struct api_request_meta meta = {"api", "acme", 1700000000123LL};

@@ -1,6 +1,6 @@
 /*
  * test_assign.c - queues, strategies, capacity, languages, working hours
- * and agents going away (router/assign.c) on a real store, with routing
+ * and agents going away (router/rules/assign.c) on a real store, with routing
  * configs built by hand and the clock given explicitly.
  */
 #include <setjmp.h>
@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "gateway/err.h"
-#include "router/assign.h"
+#include "core/err.h"
+#include "router/rules/assign.h"
 #include "store/store.h"
 #include "routing_defaults.h"
 

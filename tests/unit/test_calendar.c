@@ -1,5 +1,5 @@
-/* test_calendar.c - working hours in a time zone (gateway/calendar.c) and the
- * TZif reader under it (gateway/tzone.c). Expected instants are written as
+/* test_calendar.c - working hours in a time zone (core/calendar.c) and the
+ * TZif reader under it (core/tzone.c). Expected instants are written as
  * local wall time next to their epoch milliseconds. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,10 +10,10 @@
 
 #include <cmocka.h>
 
-#include "gateway/calendar.h"
-#include "gateway/err.h"
-#include "gateway/tzone.h"
-#include "gateway/util.h"
+#include "core/calendar.h"
+#include "core/err.h"
+#include "core/tzone.h"
+#include "core/util.h"
 
 #define HOUR_MS 3600000LL
 #define MIN_MS 60000LL

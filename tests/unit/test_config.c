@@ -20,10 +20,10 @@
 #include <cmocka.h>
 
 #include "connectors/api/api.h"
-#include "gateway/config.h"
-#include "gateway/config_value.h"
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/config.h"
+#include "core/config_value.h"
+#include "core/err.h"
+#include "core/util.h"
 
 /* Set as the token in the environment; must never show up in an error. */
 #define SECRET "S3CRET-marker-value"

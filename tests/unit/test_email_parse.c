@@ -33,8 +33,8 @@
 #include <openssl/evp.h>
 
 #include "connectors/email/email_parse.h"
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 #include "proto/proto.h"
 #include "store/attachments.h"
 

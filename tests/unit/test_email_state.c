@@ -15,10 +15,10 @@
 
 #include <cmocka.h>
 
-#include "connectors/email/email_state.h"
-#include "connectors/email/quarantine.h"
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "store/email_state.h"
+#include "store/quarantine.h"
+#include "core/err.h"
+#include "core/util.h"
 
 #define URL "imap://127.0.0.1:143/INBOX"
 

@@ -1,5 +1,5 @@
 /*
- * test_helpdesk.c - the helpdesk's ticket commands (router/helpdesk.c) and
+ * test_helpdesk.c - the helpdesk's ticket commands (router/commands/helpdesk.c) and
  * the ticket record a new ticket is announced with (router/route.c), on a
  * real router store (no sockets used: messages are routed and commands run
  * in the router's own transactions). One queue, "general", served by one
@@ -16,7 +16,7 @@
 #include <cmocka.h>
 #include <msgpack.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 #include "router/router.h"
 #include "store/store.h"
 

@@ -15,7 +15,7 @@
 #include <jansson.h>
 #include <msgpack.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 #include "router/router.h"
 #include "store/store.h"
 

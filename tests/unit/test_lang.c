@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "gateway/err.h"
-#include "router/lang.h"
+#include "core/err.h"
+#include "router/rules/lang.h"
 
 static const char *const candidates[] = {"en", "fr", "de", "es", "pt", "it", "nl"};
 #define NCAND (sizeof(candidates) / sizeof(candidates[0]))

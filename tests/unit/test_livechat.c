@@ -18,9 +18,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "connectors/livechat/chatlog.h"
+#include "store/chatlog.h"
 #include "connectors/livechat/lc_proto.h"
-#include "gateway/err.h"
+#include "core/err.h"
 
 static const char secret[] = "0123456789abcdef-test-secret";
 static const char visitor[] = "00112233445566778899aabbccddeeff";

@@ -18,8 +18,8 @@
 #include <jansson.h>
 
 #include "connectors/meta/meta_parse.h"
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 #include "proto/proto.h"
 
 #define RECV 1700000000123LL

@@ -17,8 +17,8 @@
 #include <jansson.h>
 
 #include "connectors/meta/meta_sig.h"
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 
 #define SIG_DIR GW_FIXTURES "/meta/signatures"
 

@@ -7,8 +7,8 @@
 
 #include <cmocka.h>
 
-#include "gateway/err.h"
-#include "router/normalize.h"
+#include "core/err.h"
+#include "router/rules/normalize.h"
 
 static void email_ok(const char *in, const char *want)
 {

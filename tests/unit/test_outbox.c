@@ -17,8 +17,8 @@
 #include <zmq.h>
 
 #include "connectors/outbox.h"
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 #include "proto/wire.h"
 
 struct fx {

@@ -15,7 +15,7 @@
 #include <jansson.h>
 #include <msgpack.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 #include "proto/proto.h"
 
 static const struct proto_event zero_event;

@@ -1,5 +1,5 @@
 /*
- * test_reply.c - the message.send command (router/reply.c) on a real
+ * test_reply.c - the message.send command (router/commands/reply.c) on a real
  * router store, without sockets: messages are routed and commands run in
  * the router's own transactions, and the event log is read back.
  */
@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <msgpack.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 #include "router/router.h"
 #include "store/store.h"
 #include "routing_defaults.h"

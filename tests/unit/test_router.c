@@ -16,7 +16,7 @@
 #include <pthread.h>
 #include <zmq.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 #include "proto/wire.h"
 #include "router/router.h"
 #include "store/store.h"

@@ -26,8 +26,8 @@
 
 #include "connectors/outbox.h"
 #include "connectors/sender.h"
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 #include "proto/wire.h"
 
 /* ---- the provider: answers requests from a script ------------------------ */

@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/seqtrack.h"
+#include "gateway/ctl/seqtrack.h"
 
 static void unanchored_accepts_first_event(void **state)
 {

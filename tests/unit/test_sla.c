@@ -1,5 +1,5 @@
 /*
- * test_sla.c - SLA clocks (router/sla.c) on a real store: targets from the
+ * test_sla.c - SLA clocks (router/rules/sla.c) on a real store: targets from the
  * routing.sla rows and their defaults, dues counted in business hours,
  * warnings and breaches fired on time, and what a first reply, a close, a
  * change of priority and a reopening do to the clocks.
@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "gateway/calendar.h"
-#include "gateway/err.h"
+#include "core/calendar.h"
+#include "core/err.h"
 #include "router/router.h"
 #include "store/store.h"
 /* Only to store a ticket record no encoder would write, as a damaged or

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 #include "store/spool.h"
 #include "store/store.h"
 

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/err.h"
+#include "core/err.h"
 #include "gateway/supervisor.h"
 
 static const struct sup_policy policy = {

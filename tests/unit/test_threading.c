@@ -1,5 +1,5 @@
 /*
- * test_threading.c - the threading rules (router/threading.c) on a real
+ * test_threading.c - the threading rules (router/rules/threading.c) on a real
  * store: messages go through route_message as the router routes them;
  * tickets are closed as the helpdesk closes them (the ticket record, then
  * thread_ticket_closed on its customer).
@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 #include "router/router.h"
 #include "store/store.h"
 #include "routing_defaults.h"

@@ -1,4 +1,4 @@
-/* test_util.c - gateway/util.c: random ids, UTF-8 trimming. */
+/* test_util.c - core/util.c: random ids, UTF-8 trimming. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "gateway/err.h"
-#include "gateway/util.h"
+#include "core/err.h"
+#include "core/util.h"
 
 #define IDS 1000 /* spans several refills of the per-thread pool */
 

@@ -1,0 +1,234 @@
+/*
+ * config.h - the one YAML configuration file, read through config tables.
+ *
+ * Each section of the file (top level, router, supervisor, one per connector
+ * type) is described by a table of conf_entry rows: kind, key, default,
+ * bounds, offset into the section's struct, description. The same tables
+ * drive parsing, validation, defaults and the generated docs/config.md
+ * (gatewayd --config-doc). Unknown keys, wrong types and out-of-range values
+ * are errors that name the key path and the line ("config.yaml:12: router.
+ * batch_max: 0 is below the minimum 1").
+ *
+ * Secrets: a string of the form "${NAME}" is read from the environment
+ * variable NAME at load time. For a CONF_SECRET that is required, an unset
+ * variable does not fail the load: the connector it belongs to is marked
+ * disabled with a reason ("token: environment variable GATEWAY_API_TOKEN is
+ * not set"), which gatewayd logs and `gatewayctl status` shows. Secret values
+ * are never logged or printed.
+ *
+ * Relative paths (state_dir) are resolved against the config file's folder.
+ *
+ * Threading: load once at start; the result is read-only afterwards.
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum conf_kind {
+	CONF_STRING,   /* char *, malloc'ed; max = longest length */
+	CONF_INT,      /* long long within [min, max] */
+	CONF_BOOL,     /* bool: true/false/yes/no/on/off */
+	CONF_LISTEN,   /* struct conf_listen from "host:port" */
+	CONF_ENDPOINT, /* char *: a ZeroMQ endpoint, "tcp://host:port" or "ipc://path" */
+	CONF_SECRET,   /* char *: a literal or "${ENV}"; never logged */
+	CONF_PATH,     /* char *: resolved against the config file's folder */
+	CONF_LOGLEVEL, /* int: debug, info, warn, error */
+	CONF_STRLIST,  /* struct conf_strlist: a YAML list of strings (the
+			* default is written "a,b"); max = longest item */
+};
+
+/* A list of strings from the file, each malloc'ed. */
+struct conf_strlist {
+	char **v;
+	size_t n;
+};
+
+/* Row flags. */
+#define CONF_F_REQUIRED 1u /* must be present (for secrets: must be set) */
+
+struct conf_listen {
+	char host[64]; /* numeric IPv4/IPv6 address or "localhost" */
+	int port;      /* 1..65535 */
+};
+
+struct conf_entry {
+	enum conf_kind kind;
+	const char *key;  /* key within its section */
+	const char *def;  /* default as YAML text; NULL: none (NULL/0/false) */
+	long long min;    /* CONF_INT: lowest value */
+	long long max;    /* CONF_INT: highest value; strings: longest length */
+	unsigned flags;   /* CONF_F_* */
+	size_t offset;    /* offsetof() the member in the section's struct */
+	const char *desc; /* one line for docs/config.md */
+};
+
+/* A section: its key path, its rows, the size of the struct they fill. */
+struct conf_section {
+	const char *name; /* "router", "supervisor", "connectors[type=api]" */
+	const struct conf_entry *entries;
+	size_t n_entries;
+	size_t struct_size;
+	const char *desc; /* a paragraph for docs/config.md */
+};
+
+struct gw_config_router {
+	char *ingest;  /* connectors -> router, default tcp://127.0.0.1:5572 */
+	char *publish; /* downstream PUB, default tcp://127.0.0.1:5570 */
+	char *command; /* replay and commands, default tcp://127.0.0.1:5571 */
+	long long batch_max;   /* messages per LMDB transaction */
+	long long nice;        /* niceness added to the router's process */
+	long long heartbeat_ms;
+	long long map_size_mb; /* LMDB map size */
+	long long publish_hwm; /* PUB send high-water mark (messages) */
+	long long delivery_timeout_ms; /* fail a reply no connector can take */
+};
+
+/*
+ * routing: how the router threads, assigns and times tickets
+ * (docs/routing.md). Lists are sections of their own ("routing.queues[]").
+ */
+
+/* routing.channels[]: the threading policy of one channel. */
+struct gw_routing_channel {
+	char *channel;            /* "email", "whatsapp", ... */
+	char *scope;              /* customer | channel */
+	long long reopen_window_h; /* -1: the routing default */
+};
+
+/* routing.business_hours[]: a named calendar (core/calendar.h). */
+struct gw_routing_hours {
+	char *name;
+	char *timezone; /* IANA name, default UTC */
+	char *hours;    /* "mon-fri 09:00-18:00" */
+};
+
+/* routing.queues[]: a team and the tickets it takes, first match wins.
+ * An empty match list matches anything. */
+struct gw_routing_queue {
+	char *name;
+	struct conf_strlist channels;
+	struct conf_strlist accounts;
+	struct conf_strlist languages;
+	struct conf_strlist keywords;   /* any of them in subject or text (case-insensitive) */
+	struct conf_strlist attributes; /* customer attributes "key=value", all must hold */
+	char *strategy;       /* round_robin | least_open | sticky */
+	char *business_hours; /* a routing.business_hours name, "" = 24/7 */
+	char *priority;       /* priority of its new tickets */
+	struct conf_strlist agents; /* agent ids serving it */
+};
+
+/* routing.agents[]: one agent. */
+struct gw_routing_agent {
+	char *id;
+	char *name;
+	long long capacity;   /* open tickets at once, 0 = no limit */
+	struct conf_strlist languages; /* languages spoken, empty = any */
+	char *timezone;
+	char *hours;          /* working hours, "" = always */
+	char *presence;       /* at first start: online | away | offline */
+};
+
+/* routing.sla[]: targets, first matching row wins; "" matches any. */
+struct gw_routing_sla {
+	char *queue;
+	char *channel;
+	char *priority;
+	long long first_response_min; /* business minutes, 0 = none */
+	long long resolution_min;     /* business minutes, 0 = none */
+	long long warning_percent;    /* warn when this share of the target is used */
+};
+
+struct gw_config_routing {
+	char *default_region;           /* phone numbers without +: "FR"; "" = none */
+	struct conf_strlist languages;  /* candidates for language detection */
+	char *scope;                    /* default threading scope: customer | channel */
+	long long reopen_window_h;      /* a message this soon after close reopens */
+	long long duplicate_window_s;   /* same text on another channel: one ticket */
+	char *default_queue;            /* queue when no rule matches */
+	struct gw_routing_channel *channels;
+	size_t n_channels;
+	struct gw_routing_hours *business_hours;
+	size_t n_business_hours;
+	struct gw_routing_queue *queues;
+	size_t n_queues;
+	struct gw_routing_agent *agents;
+	size_t n_agents;
+	struct gw_routing_sla *sla;
+	size_t n_sla;
+};
+
+/*
+ * gw_config_routing_defaults - fills `r` with the defaults of `routing`
+ * (no lists), as a config without a routing section gets; for tests and
+ * tools that build a config by hand. GW_OK or GW_ENOMEM. Free with
+ * gw_config_routing_free (also frees lists a caller attached with malloc).
+ */
+int gw_config_routing_defaults(struct gw_config_routing *r, char *err, size_t errlen);
+void gw_config_routing_free(struct gw_config_routing *r);
+
+struct gw_config_supervisor {
+	long long backoff_min_ms;
+	long long backoff_max_ms;
+	long long stable_ms;       /* running this long resets the backoff */
+	long long stop_timeout_ms; /* SIGTERM -> SIGKILL grace */
+};
+
+/* One connectors[] entry. */
+struct gw_connector_conf {
+	char *name;      /* unique instance name; also the `account` default */
+	char *type;      /* connector type name ("api") */
+	bool enabled;
+	int line;        /* line of the entry in the file */
+	void *settings;  /* the type's section struct (type->config), owned */
+	const struct conf_section *section; /* borrowed: the type's table */
+	char *disabled_reason; /* NULL when it runs; why not otherwise */
+};
+
+struct gw_config {
+	char *path;      /* the file read, absolute */
+	char *dir;       /* its folder */
+	char *state_dir; /* absolute */
+	int log_level;   /* enum gw_log_level */
+	struct gw_config_router router;
+	struct gw_config_routing routing;
+	struct gw_config_supervisor supervisor;
+	struct gw_connector_conf *connectors;
+	size_t n_connectors;
+};
+
+/*
+ * gw_connector_section - the config section of connector type `type`, or
+ * NULL when no such type exists. Implemented by connectors/registry.c.
+ */
+const struct conf_section *gw_connector_section(const char *type);
+
+/*
+ * gw_config_load - reads and validates `path`. `state_dir_override` (may be
+ * NULL) replaces state_dir. On success *out owns a new config (free with
+ * gw_config_free). On failure returns GW_ECONFIG (or GW_ENOMEM, GW_ENOTFOUND
+ * for a missing file) and writes one line naming file, line and key into
+ * `err` (errlen bytes).
+ */
+int gw_config_load(const char *path, const char *state_dir_override,
+		   struct gw_config **out, char *err, size_t errlen);
+
+/* gw_config_free - frees `cfg` and everything it owns; accepts NULL. */
+void gw_config_free(struct gw_config *cfg);
+
+/* gw_config_find_connector - the entry named `name`, or NULL. Borrowed. */
+const struct gw_connector_conf *gw_config_find_connector(const struct gw_config *cfg,
+							 const char *name);
+
+/*
+ * gw_config_doc - writes docs/config.md (every section's table, generated)
+ * to `f`. Returns GW_OK or GW_EIO.
+ */
+int gw_config_doc(FILE *f);
+
+/* gw_config_default_path - the shipped example, as found at build time. */
+const char *gw_config_default_path(void);
+
+#endif

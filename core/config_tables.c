@@ -1,0 +1,317 @@
+/*
+ * config_tables.c - the tables of the top level, of connectors[] entries,
+ * of `router` and of `supervisor`, and docs/config.md generated from them
+ * and from every connector type's table. The tables drive parsing,
+ * defaults, bounds and the docs alike: a new key is one row here and one
+ * struct member in config.h, nothing else.
+ */
+#include "core/config_tables.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "connectors/connector.h"
+#include "core/err.h"
+
+#define N_ROWS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct conf_entry top_rows[] = {
+	{.kind = CONF_PATH, .key = "state_dir", .def = "./state", .max = 1024,
+	 .offset = offsetof(struct gw_config, state_dir),
+	 .desc = "Folder of the router's LMDB store, each connector's spool and the status "
+		 "files. Relative to the config file's folder; a state directory given on the "
+		 "command line replaces it (relative to the current directory)."},
+	{.kind = CONF_LOGLEVEL, .key = "log_level", .def = "info",
+	 .offset = offsetof(struct gw_config, log_level),
+	 .desc = "Lowest level logged by every process."},
+};
+
+const struct conf_section gw_conf_top = {
+	.name = "top level",
+	.entries = top_rows,
+	.n_entries = N_ROWS(top_rows),
+	.struct_size = sizeof(struct gw_config),
+	.desc = "Keys at the top of the file. Besides these, `router` and `supervisor` are "
+		"sections (mappings) and `connectors` is a sequence of connector entries; "
+		"a missing section takes all its defaults, a missing `connectors` means none.",
+};
+
+static const struct conf_entry connector_rows[] = {
+	{.kind = CONF_STRING, .key = "name", .max = GW_CONF_NAME_MAX, .flags = CONF_F_REQUIRED,
+	 .offset = offsetof(struct gw_connector_conf, name),
+	 .desc = "Unique instance name: lowercase letters, digits, `_` and `-`. Names the "
+		 "process, its spool and its log lines; the default `account` of its events."},
+	{.kind = CONF_STRING, .key = "type", .max = GW_CONF_NAME_MAX, .flags = CONF_F_REQUIRED,
+	 .offset = offsetof(struct gw_connector_conf, type),
+	 .desc = "Connector type; its own keys are listed in its section below."},
+	{.kind = CONF_BOOL, .key = "enabled", .def = "true",
+	 .offset = offsetof(struct gw_connector_conf, enabled),
+	 .desc = "`false` keeps the entry in the file without running it."},
+};
+
+const struct conf_section gw_conf_connector = {
+	.name = "connectors[]",
+	.entries = connector_rows,
+	.n_entries = N_ROWS(connector_rows),
+	.struct_size = sizeof(struct gw_connector_conf),
+	.desc = "Every entry of the `connectors` sequence has these keys, followed by the "
+		"keys of its type. Each entry runs as its own process. Two entries may not "
+		"listen on the same address and port.",
+};
+
+static const struct conf_entry router_rows[] = {
+	{.kind = CONF_ENDPOINT, .key = "ingest", .def = "tcp://127.0.0.1:5572",
+	 .max = GW_CONF_ENDPOINT_MAX, .offset = offsetof(struct gw_config_router, ingest),
+	 .desc = "Endpoint the router binds for connectors to hand over their messages."},
+	{.kind = CONF_ENDPOINT, .key = "publish", .def = "tcp://127.0.0.1:5570",
+	 .max = GW_CONF_ENDPOINT_MAX, .offset = offsetof(struct gw_config_router, publish),
+	 .desc = "Downstream PUB endpoint: every outcome with a gap-free `seq`, and heartbeats."},
+	{.kind = CONF_ENDPOINT, .key = "command", .def = "tcp://127.0.0.1:5571",
+	 .max = GW_CONF_ENDPOINT_MAX, .offset = offsetof(struct gw_config_router, command),
+	 .desc = "Endpoint for replay, queries and status (`gatewayctl`)."},
+	{.kind = CONF_INT, .key = "batch_max", .def = "1024", .min = 1, .max = 65536,
+	 .offset = offsetof(struct gw_config_router, batch_max),
+	 .desc = "Most messages committed in one LMDB transaction."},
+	{.kind = CONF_INT, .key = "nice", .def = "5", .min = 0, .max = 19,
+	 .offset = offsetof(struct gw_config_router, nice),
+	 .desc = "Scheduling niceness of the router, added to gatewayd's own. A provider "
+		 "waits for a connector's answer, while the router works behind the "
+		 "connectors' durable spools: under a burst the connectors go first and the "
+		 "router catches up in larger, cheaper batches (docs/performance.md). 0 "
+		 "gives both the same priority."},
+	{.kind = CONF_INT, .key = "heartbeat_ms", .def = "1000", .min = 50, .max = 60000,
+	 .offset = offsetof(struct gw_config_router, heartbeat_ms),
+	 .desc = "Interval of `gateway.heartbeat` on the publish bus, so consumers notice a "
+		 "missed tail."},
+	{.kind = CONF_INT, .key = "map_size_mb", .def = "4096", .min = 16, .max = 1048576,
+	 .offset = offsetof(struct gw_config_router, map_size_mb),
+	 .desc = "LMDB map size of the router's store in MiB: the most it can hold."},
+	{.kind = CONF_INT, .key = "publish_hwm", .def = "1000000", .min = 1000,
+	 .max = 100000000, .offset = offsetof(struct gw_config_router, publish_hwm),
+	 .desc = "Messages queued per slow subscriber before the bus drops for it (they "
+		 "can be replayed)."},
+	{.kind = CONF_INT, .key = "delivery_timeout_ms", .def = "60000", .min = 1000,
+	 .max = 86400000, .offset = offsetof(struct gw_config_router, delivery_timeout_ms),
+	 .desc = "How long a reply waits for a connector of its channel before it is "
+		 "reported failed (\"no connector for channel X\")."},
+};
+
+const struct conf_section gw_conf_router = {
+	.name = "router",
+	.entries = router_rows,
+	.n_entries = N_ROWS(router_rows),
+	.struct_size = sizeof(struct gw_config_router),
+	.desc = "The router deduplicates, assigns customer, thread and ticket, stores "
+		"everything in LMDB and publishes every outcome. Its three endpoints must "
+		"differ.",
+};
+
+static const struct conf_entry supervisor_rows[] = {
+	{.kind = CONF_INT, .key = "backoff_min_ms", .def = "200", .min = 10, .max = 60000,
+	 .offset = offsetof(struct gw_config_supervisor, backoff_min_ms),
+	 .desc = "First restart delay of a process that exited."},
+	{.kind = CONF_INT, .key = "backoff_max_ms", .def = "30000", .min = 100, .max = 3600000,
+	 .offset = offsetof(struct gw_config_supervisor, backoff_max_ms),
+	 .desc = "Longest restart delay; the delay doubles up to this."},
+	{.kind = CONF_INT, .key = "stable_ms", .def = "10000", .min = 100, .max = 3600000,
+	 .offset = offsetof(struct gw_config_supervisor, stable_ms),
+	 .desc = "A process running this long has its restart delay reset."},
+	{.kind = CONF_INT, .key = "stop_timeout_ms", .def = "5000", .min = 100, .max = 120000,
+	 .offset = offsetof(struct gw_config_supervisor, stop_timeout_ms),
+	 .desc = "Grace between SIGTERM and SIGKILL when stopping a process."},
+};
+
+const struct conf_section gw_conf_supervisor = {
+	.name = "supervisor",
+	.entries = supervisor_rows,
+	.n_entries = N_ROWS(supervisor_rows),
+	.struct_size = sizeof(struct gw_config_supervisor),
+	.desc = "`gatewayd` starts the router and one process per enabled connector, and "
+		"restarts any that exits, after a delay that doubles from `backoff_min_ms` "
+		"to `backoff_max_ms`.",
+};
+
+/* ---- docs/config.md ------------------------------------------------- */
+
+static const char doc_intro[] =
+	"# Configuration\n"
+	"\n"
+	"<!-- Generated from the config tables by gw_config_doc(); do not edit.\n"
+	"     Regenerate: gatewayd --config-doc > docs/config.md -->\n"
+	"\n"
+	"The gateway reads one YAML file: a mapping of the keys below, in a single\n"
+	"document. `gatewayd`, the router and every connector process read the same\n"
+	"file. `gateway/gateway.example.yaml` is a commented starting point.\n"
+	"\n"
+	"- **Validation.** The whole file is checked before anything starts. Unknown\n"
+	"  keys, values of the wrong type or out of range, missing required keys,\n"
+	"  duplicate keys, unknown connector types and YAML aliases (`*name`) are\n"
+	"  errors. Each error is one line naming the file, the line and the key path:\n"
+	"  `gateway.yaml:14: connectors[0].listen: port 70000 out of range 1..65535`.\n"
+	"  The three router endpoints must differ, and no two addresses the gateway\n"
+	"  binds (connector `listen` keys, the router's `tcp://` endpoints) may share\n"
+	"  a port on the same or a wildcard address, even if one connector is disabled.\n"
+	"- **Defaults.** A key left out takes its default; a missing section takes\n"
+	"  all its defaults; a missing `connectors` runs no connector. A key written\n"
+	"  without a value is an error: leave it out instead.\n"
+	"- **Secrets.** A value written exactly `${NAME}` is read from the environment\n"
+	"  variable `NAME` when the file is loaded; `${` anywhere else in a value is an\n"
+	"  error. When the variable of a required secret is unset or empty, that\n"
+	"  connector does not run and `gatewayctl status` says why (`token: environment\n"
+	"  variable GATEWAY_API_TOKEN is not set`); the rest of the gateway runs.\n"
+	"  Secret values are never logged nor quoted in errors.\n"
+	"- **Paths.** A relative `state_dir` is relative to the folder of the config\n"
+	"  file, not to the current directory. A state directory given on the command\n"
+	"  line replaces it and is relative to the current directory.\n"
+	"- **Values.** Integers are decimal. Booleans are `true`/`false`, `yes`/`no`,\n"
+	"  `on`/`off`. A `host:port` is a numeric IPv4 address, `[IPv6]` or\n"
+	"  `localhost`, then a port 1..65535. An endpoint is a ZeroMQ address:\n"
+	"  `tcp://host:port`, `ipc://path` or `inproc://name`.\n";
+
+static const char *doc_kind(enum conf_kind kind)
+{
+	switch (kind) {
+	case CONF_STRING:
+		return "string";
+	case CONF_INT:
+		return "integer";
+	case CONF_BOOL:
+		return "boolean";
+	case CONF_LISTEN:
+		return "host:port";
+	case CONF_ENDPOINT:
+		return "endpoint";
+	case CONF_SECRET:
+		return "secret";
+	case CONF_PATH:
+		return "path";
+	case CONF_LOGLEVEL:
+		return "log level";
+	case CONF_STRLIST:
+		return "list of strings";
+	}
+	return "?";
+}
+
+/*
+ * doc_cell - text for a Markdown table cell, on one line: `|` escaped, and
+ * `<` outside code spans too, so "Bearer <token>" is not taken for HTML.
+ */
+static void doc_cell(FILE *f, const char *s)
+{
+	bool code = false;
+
+	fputs("| ", f);
+	for (; *s; s++) {
+		code ^= *s == '`';
+		if (*s == '|')
+			fputs("\\|", f);
+		else if (*s == '<' && !code)
+			fputs("&lt;", f);
+		else
+			fputc(*s == '\n' ? ' ' : *s, f);
+	}
+	fputc(' ', f);
+}
+
+static void doc_range(FILE *f, const struct conf_entry *row)
+{
+	char buf[96] = "";
+	long long max = row->max;
+
+	switch (row->kind) {
+	case CONF_INT:
+		snprintf(buf, sizeof(buf), "%lld..%lld", row->min, row->max);
+		break;
+	case CONF_LISTEN:
+		snprintf(buf, sizeof(buf), "port 1..65535");
+		break;
+	case CONF_LOGLEVEL:
+		snprintf(buf, sizeof(buf), "debug, info, warn, error");
+		break;
+	case CONF_ENDPOINT:
+		snprintf(buf, sizeof(buf), "up to %lld characters",
+			 max > 0 ? max : (long long)GW_CONF_ENDPOINT_MAX);
+		break;
+	case CONF_BOOL:
+		snprintf(buf, sizeof(buf), "true/false");
+		break;
+	case CONF_STRLIST:
+		if (max > 0)
+			snprintf(buf, sizeof(buf), "items up to %lld characters", max);
+		break;
+	default:
+		if (max > 0)
+			snprintf(buf, sizeof(buf), "up to %lld characters", max);
+		break;
+	}
+	doc_cell(f, buf);
+}
+
+static void doc_row(FILE *f, const struct conf_entry *row)
+{
+	char def[128];
+
+	if (row->flags & CONF_F_REQUIRED)
+		snprintf(def, sizeof(def), "required");
+	else if (row->def && !row->def[0])
+		snprintf(def, sizeof(def), "empty");
+	else if (row->def)
+		snprintf(def, sizeof(def), "`%s`", row->def);
+	else
+		snprintf(def, sizeof(def), "none");
+	fputs("| `", f);
+	fputs(row->key, f);
+	fputs("` ", f);
+	doc_cell(f, doc_kind(row->kind));
+	doc_cell(f, def);
+	doc_range(f, row);
+	doc_cell(f, row->desc ? row->desc : "");
+	fputs("|\n", f);
+}
+
+static void doc_section(FILE *f, const char *title, const char *intro,
+			const struct conf_section *sec)
+{
+	fprintf(f, "\n## %s\n\n", title);
+	if (intro)
+		fprintf(f, "%s\n\n", intro);
+	if (sec && sec->desc)
+		fprintf(f, "%s\n\n", sec->desc);
+	if (!sec || sec->n_entries == 0) {
+		fputs("No keys of its own.\n", f);
+		return;
+	}
+	fputs("| key | type | default | range | description |\n", f);
+	fputs("|---|---|---|---|---|\n", f);
+	for (size_t i = 0; i < sec->n_entries; i++)
+		doc_row(f, &sec->entries[i]);
+}
+
+int gw_config_doc(FILE *f)
+{
+	char title[96], intro[160];
+
+	fputs(doc_intro, f);
+	doc_section(f, "Top level", NULL, &gw_conf_top);
+	doc_section(f, "`router`", NULL, &gw_conf_router);
+	doc_section(f, "`routing`", NULL, &gw_conf_routing);
+	for (const struct conf_list *l = gw_conf_routing_lists; l->key; l++) {
+		snprintf(title, sizeof(title), "`%s`", l->sec->name);
+		doc_section(f, title, NULL, l->sec);
+	}
+	doc_section(f, "`supervisor`", NULL, &gw_conf_supervisor);
+	doc_section(f, "`connectors[]`", NULL, &gw_conf_connector);
+	for (size_t i = 0; connector_types[i]; i++) {
+		const struct connector_type *t = connector_types[i];
+
+		snprintf(title, sizeof(title), "Connector type `%s`", t->name);
+		snprintf(intro, sizeof(intro),
+			 "Keys of a `connectors[]` entry with `type: %s`, besides `name`, `type` "
+			 "and `enabled`.", t->name);
+		doc_section(f, title, intro, t->config);
+	}
+	return fflush(f) == 0 && !ferror(f) ? GW_OK : GW_EIO;
+}

@@ -1,0 +1,55 @@
+/*
+ * config_tables.h - the sections gw_config owns itself: the top level, the
+ * common keys of every connectors[] entry, `router` and `supervisor`. Each
+ * connector type owns the table of its own keys (connector_type.config).
+ * Internal to gw_config: other modules read the filled structs of config.h.
+ */
+#ifndef GW_CONFIG_TABLES_H
+#define GW_CONFIG_TABLES_H
+
+#include "core/config.h"
+
+/* state_dir, log_level: rows filling struct gw_config. */
+extern const struct conf_section gw_conf_top;
+/* name, type, enabled: rows filling struct gw_connector_conf. */
+extern const struct conf_section gw_conf_connector;
+/* router: rows filling struct gw_config_router. */
+extern const struct conf_section gw_conf_router;
+/* supervisor: rows filling struct gw_config_supervisor. */
+extern const struct conf_section gw_conf_supervisor;
+
+/* routing and its lists (config_routing.c). */
+extern const struct conf_section gw_conf_routing;
+extern const struct conf_section gw_conf_routing_channel;
+extern const struct conf_section gw_conf_routing_hours;
+extern const struct conf_section gw_conf_routing_queue;
+extern const struct conf_section gw_conf_routing_agent;
+extern const struct conf_section gw_conf_routing_sla;
+
+/* A key of a section whose value is a list of entries of `sec`, stored as
+ * an array (malloc'ed, each entry filled by `sec`) and a count at these
+ * offsets of the section's struct. */
+struct conf_list {
+	const char *key;
+	const struct conf_section *sec;
+	size_t arr_offset;
+	size_t n_offset;
+};
+/* The lists of `routing`, ended by a { NULL } row. */
+extern const struct conf_list gw_conf_routing_lists[];
+
+/*
+ * gw_config_routing_check - the checks between routing's keys and lists
+ * (choices, names that must exist, duplicate names); GW_OK or GW_EINVAL with
+ * `err` naming the key path ("routing.queues[1].agents: unknown agent
+ * 'bob'") and *line 0 or the entry's line when known.
+ */
+int gw_config_routing_check(const struct gw_config_routing *r, char *err, size_t errlen);
+
+/* Longest endpoint accepted when a CONF_ENDPOINT row sets no max. */
+#define GW_CONF_ENDPOINT_MAX 256
+
+/* Longest connector instance name (also its spool folder and log prefix). */
+#define GW_CONF_NAME_MAX 32
+
+#endif

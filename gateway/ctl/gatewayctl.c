@@ -1,0 +1,450 @@
+/*
+ * gatewayctl.c - the gateway's command-line client: options, config, and
+ * dispatch to the commands in ctl_*.c (see ctl.h). Options may come before
+ * or after the command; each command accepts only its own.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "gateway/ctl/ctl.h"
+
+#ifndef GW_VERSION
+#define GW_VERSION "0.0.0"
+#endif
+
+#define TIMEOUT_DEFAULT_MS 5000
+#define WAIT_DEFAULT_MS 30000 /* send --wait, unless --timeout-ms says otherwise */
+#define TIMEOUT_MAX_MS 3600000
+
+/* Command options; a command lists those it accepts. */
+#define OPT_JSON 1u
+#define OPT_FROM 2u
+#define OPT_TO 4u
+#define OPT_LIMIT 8u
+#define OPT_CHANNEL 16u
+#define OPT_AUTHOR 32u
+#define OPT_COMMAND_ID 64u
+#define OPT_FORMAT 128u
+#define OPT_REASON 256u
+#define OPT_AGENT 512u
+#define OPT_QUEUE 1024u
+#define OPT_SEND_EXTRA 2048u /* --template, --lang, --param, --attach, --subject, --wait */
+#define OPT_COUNT 12
+
+/* What a command needs resolved before it runs. */
+#define NEED_PUBLISH 1u
+#define NEED_COMMAND 2u
+#define NEED_STATE 4u
+#define NEED_ID 8u
+#define NEED_FILE 16u /* one FILE operand */
+#define NEED_SUB 32u  /* a subcommand and an optional operand */
+#define NEED_TEXT 64u /* a second operand: the text */
+#define NEED_ID2 128u /* a second operand: another ID */
+#define NEED_NAME 256u /* a first operand that is a name (an agent), not a number */
+#define NEED_TEXT_OPT 512u /* the text may be left out (send with a template or files) */
+
+/* The options of the helpdesk commands. */
+#define HD_OPTS (OPT_JSON | OPT_COMMAND_ID)
+
+struct command {
+	const char *name;
+	int (*run)(struct ctl *ctl);
+	unsigned opts;
+	unsigned needs;
+};
+
+static const struct command commands[] = {
+	{"tail", ctl_cmd_tail, OPT_JSON | OPT_FROM, NEED_PUBLISH | NEED_COMMAND},
+	{"replay", ctl_cmd_replay, OPT_JSON | OPT_FROM | OPT_TO | OPT_LIMIT, NEED_COMMAND},
+	{"status", ctl_cmd_status, OPT_JSON, NEED_STATE},
+	{"ticket", ctl_cmd_ticket, OPT_JSON, NEED_COMMAND | NEED_ID},
+	{"customer", ctl_cmd_customer, OPT_JSON, NEED_COMMAND | NEED_ID},
+	{"send", ctl_cmd_send,
+	 OPT_JSON | OPT_CHANNEL | OPT_AUTHOR | OPT_COMMAND_ID | OPT_SEND_EXTRA,
+	 NEED_COMMAND | NEED_STATE | NEED_ID | NEED_TEXT | NEED_TEXT_OPT},
+	{"quarantine", ctl_cmd_quarantine, OPT_JSON, NEED_STATE | NEED_SUB},
+	{"parse-email", ctl_cmd_parse_email, OPT_JSON, NEED_FILE},
+	/* Two-word commands: the first word alone may be another command. */
+	{"contacts import", ctl_cmd_contacts_import, OPT_JSON | OPT_FORMAT,
+	 NEED_COMMAND | NEED_FILE},
+	{"customer merge", ctl_cmd_customer_merge, OPT_JSON | OPT_COMMAND_ID,
+	 NEED_COMMAND | NEED_ID | NEED_ID2},
+	{"customer unmerge", ctl_cmd_customer_unmerge, OPT_JSON | OPT_COMMAND_ID,
+	 NEED_COMMAND | NEED_ID},
+	{"ticket close", ctl_cmd_ticket_close, HD_OPTS | OPT_REASON, NEED_COMMAND | NEED_ID},
+	{"ticket reopen", ctl_cmd_ticket_reopen, HD_OPTS | OPT_REASON, NEED_COMMAND | NEED_ID},
+	{"ticket assign", ctl_cmd_ticket_assign, HD_OPTS | OPT_AGENT | OPT_QUEUE,
+	 NEED_COMMAND | NEED_ID},
+	{"ticket priority", ctl_cmd_ticket_priority, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_TEXT},
+	{"agent presence", ctl_cmd_agent_presence, HD_OPTS, NEED_COMMAND | NEED_NAME | NEED_TEXT},
+};
+
+struct args {
+	const char *config;
+	const char *state_dir;
+	const char *publish;
+	const char *command;
+	unsigned seen; /* OPT_* given */
+	const struct command *cmd;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: gatewayctl [OPTIONS] COMMAND [ARGS]\n"
+		"\n"
+		"commands:\n"
+		"  tail [--json] [--from N]          print bus events as they come (Ctrl-C stops)\n"
+		"  replay --from N [--to M] [--limit L] [--json]\n"
+		"                                    print stored events from seq N, then exit\n"
+		"  status [--json]                   processes, their state and counters\n"
+		"  ticket ID [--json]                a ticket, its messages (and trace with --json)\n"
+		"  ticket close ID [--reason R]      close a ticket (its SLA clocks stop)\n"
+		"  ticket reopen ID [--reason R]     reopen a closed ticket\n"
+		"  ticket assign ID [--agent A] [--queue Q]\n"
+		"                                    assign a ticket to an agent or a queue\n"
+		"  ticket priority ID low|normal|high|urgent\n"
+		"                                    change a ticket's priority\n"
+		"  agent presence AGENT online|away|offline\n"
+		"                                    set an agent's presence\n"
+		"      (these take --command-id ID and --json; the same id runs once)\n"
+		"  customer ID [--json]              a customer and their tickets\n"
+		"  send TICKET [TEXT] [--channel C] [--author NAME] [--subject S]\n"
+		"       [--template NAME --lang L [--param P]...] [--attach FILE]...\n"
+		"       [--wait] [--command-id ID] [--json]\n"
+		"                                    reply to the customer of a ticket on\n"
+		"                                    their channel; --wait waits for the\n"
+		"                                    delivery's outcome (exit 1 if failed)\n"
+		"  quarantine list [--json]          email messages set aside, and why\n"
+		"  quarantine show ID [--json]       one of them\n"
+		"  quarantine reingest ID            parse it again; ingest it if it now passes\n"
+		"  parse-email FILE [--json]         the event a message file would become (JSON)\n"
+		"  contacts import FILE [--format csv|jsonl] [--json]\n"
+		"                                    import a contact directory (safe to repeat)\n"
+		"  customer merge SOURCE TARGET [--command-id ID] [--json]\n"
+		"                                    merge customer SOURCE into TARGET\n"
+		"  customer unmerge MERGE_ID [--command-id ID] [--json]\n"
+		"                                    undo a merge\n"
+		"\n"
+		"options:\n"
+		"  --config FILE            config file (default %s)\n"
+		"  --state-dir DIR          state directory (default: the config's state_dir)\n"
+		"  --endpoint-publish E     bus endpoint (default: the config's router.publish)\n"
+		"  --endpoint-command E     command endpoint (default: router.command)\n"
+		"  --timeout-ms N           wait at most N ms for each answer (default %d)\n"
+		"  -h, --help               this text\n"
+		"  --version                the version\n"
+		"\n"
+		"exit codes: 0 ok, 1 error, 2 bad config, 3 gatewayd not running or no\n"
+		"answer, 4 not found, 64 bad usage.\n",
+		gw_config_default_path(), TIMEOUT_DEFAULT_MS);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "gatewayctl: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	usage(stderr);
+	return CTL_EXIT_USAGE;
+}
+
+/* A whole decimal number in [min, max]; no sign, blanks or trailing text. */
+static int parse_u64(const char *s, const char *what, uint64_t min, uint64_t max,
+		     uint64_t *out)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		goto bad;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	fprintf(stderr, "gatewayctl: %s: '%s' is not a number from %llu to %llu\n", what, s,
+		(unsigned long long)min, (unsigned long long)max);
+	return CTL_EXIT_USAGE;
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* has_subcommands - `word` begins a two-word command ("contacts"). */
+static int has_subcommands(const char *word)
+{
+	size_t n = strlen(word);
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strncmp(commands[i].name, word, n) == 0 && commands[i].name[n] == ' ')
+			return 1;
+	return 0;
+}
+
+/*
+ * find_words - the command at argv[optind]: a two-word one ("customer
+ * merge") when the next operand makes one, else the one-word one. *words
+ * says how many operands it took; -1 (and usage printed) when none.
+ */
+static int find_words(int argc, char **argv, struct args *a, int *words)
+{
+	char two[64];
+
+	if (optind + 1 < argc) {
+		snprintf(two, sizeof(two), "%s %s", argv[optind], argv[optind + 1]);
+		a->cmd = find_command(two);
+		*words = 2;
+		if (a->cmd)
+			return -1;
+	}
+	*words = 1;
+	a->cmd = find_command(argv[optind]);
+	if (a->cmd)
+		return -1;
+	if (has_subcommands(argv[optind]))
+		return usage_error("%s needs a subcommand (see --help)", argv[optind]);
+	return usage_error("unknown command '%s'", argv[optind]);
+}
+
+/* take_send_option - one of send's own options; -1 to go on or an exit code. */
+static int take_send_option(int ch, struct ctl *ctl)
+{
+	switch (ch) {
+	case 'M': ctl->tmpl_name = optarg; return -1;
+	case 'L': ctl->tmpl_lang = optarg; return -1;
+	case 'S': ctl->subject = optarg; return -1;
+	case 'W': ctl->wait = 1; return -1;
+	case 'p':
+		if (ctl->n_params == CTL_MAX_PARAMS)
+			return usage_error("at most %s --param options", "32");
+		ctl->params[ctl->n_params++] = optarg;
+		return -1;
+	default:
+		if (ctl->n_attach == CTL_MAX_ATTACH)
+			return usage_error("at most %s --attach options", "16");
+		ctl->attach[ctl->n_attach++] = optarg;
+		return -1;
+	}
+}
+
+/* check_send - what send's options need of each other. */
+static int check_send(const struct ctl *ctl)
+{
+	if (!ctl->tmpl_name != !ctl->tmpl_lang)
+		return usage_error("%s", "--template and --lang go together");
+	if (ctl->n_params && !ctl->tmpl_name)
+		return usage_error("%s", "--param needs --template");
+	if (!ctl->text && !ctl->tmpl_name && !ctl->n_attach)
+		return usage_error("%s", "send needs a TEXT, --template or --attach");
+	return -1;
+}
+
+/* Handles one option; returns -1 to go on or an exit code. */
+static int take_option(int ch, struct args *a, struct ctl *ctl)
+{
+	uint64_t v = 0;
+	int rc = 0;
+
+	switch (ch) {
+	case 'c': a->config = optarg; return -1;
+	case 's': a->state_dir = optarg; return -1;
+	case 'P': a->publish = optarg; return -1;
+	case 'C': a->command = optarg; return -1;
+	case 'j': a->seen |= OPT_JSON; ctl->json = 1; return -1;
+	case 't':
+		rc = parse_u64(optarg, "--timeout-ms", 1, TIMEOUT_MAX_MS, &v);
+		ctl->timeout_ms = ctl->wait_ms = (long)v;
+		break;
+	case 'f':
+		a->seen |= OPT_FROM;
+		rc = parse_u64(optarg, "--from", 1, UINT64_MAX, &ctl->from);
+		break;
+	case 'T':
+		a->seen |= OPT_TO;
+		rc = parse_u64(optarg, "--to", 1, UINT64_MAX, &ctl->to);
+		break;
+	case 'l':
+		a->seen |= OPT_LIMIT;
+		rc = parse_u64(optarg, "--limit", 1, UINT64_MAX, &ctl->limit);
+		break;
+	case 'H': a->seen |= OPT_CHANNEL; ctl->channel = optarg; return -1;
+	case 'A': a->seen |= OPT_AUTHOR; ctl->author = optarg; return -1;
+	case 'I': a->seen |= OPT_COMMAND_ID; ctl->command_id = optarg; return -1;
+	case 'F': a->seen |= OPT_FORMAT; ctl->format = optarg; return -1;
+	case 'R': a->seen |= OPT_REASON; ctl->reason = optarg; return -1;
+	case 'G': a->seen |= OPT_AGENT; ctl->agent = optarg; return -1;
+	case 'Q': a->seen |= OPT_QUEUE; ctl->queue = optarg; return -1;
+	case 'M': case 'L': case 'p': case 'a': case 'S': case 'W':
+		a->seen |= OPT_SEND_EXTRA;
+		return take_send_option(ch, ctl);
+	case 'h': usage(stdout); return CTL_EXIT_OK;
+	case 'V': printf("gatewayctl %s\n", GW_VERSION); return CTL_EXIT_OK;
+	default: usage(stderr); return CTL_EXIT_USAGE;
+	}
+	return rc ? rc : -1;
+}
+
+/* The command and its ID; checks that every option given belongs to it. */
+static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
+{
+	static const char *const opt_names[OPT_COUNT] = {
+		"--json", "--from", "--to", "--limit", "--channel", "--author", "--command-id",
+		"--format", "--reason", "--agent", "--queue",
+		"--template/--lang/--param/--attach/--subject/--wait"};
+	int n = argc - optind, want, words, rc, base;
+
+	if (n < 1)
+		return usage_error("%s", "no command given");
+	if ((rc = find_words(argc, argv, a, &words)) >= 0)
+		return rc;
+	/* argv[base] is the command's last word; its operands follow. */
+	base = optind + words - 1;
+	n -= words - 1;
+	for (unsigned i = 0; i < OPT_COUNT; i++)
+		if ((a->seen & (1u << i)) && !(a->cmd->opts & (1u << i)))
+			return usage_error("%s is not an option of this command", opt_names[i]);
+	if (a->cmd->needs & NEED_SUB) {
+		if (n < 2 || n > 3)
+			return usage_error("%s needs a subcommand (see --help)", a->cmd->name);
+		ctl->q_sub = argv[base + 1];
+		ctl->q_arg = n == 3 ? argv[base + 2] : NULL;
+		return -1;
+	}
+	want = 1 + !!(a->cmd->needs & (NEED_ID | NEED_FILE | NEED_NAME)) +
+	       !!(a->cmd->needs & (NEED_TEXT | NEED_ID2));
+	if ((a->cmd->needs & NEED_TEXT_OPT) && n == want - 1)
+		want--;
+	if (n != want)
+		return usage_error((a->cmd->needs & NEED_ID2)   ? "%s needs two IDs"
+				   : (a->cmd->needs & NEED_NAME) ? "%s needs an agent and a state"
+				   : want == 3                  ? "%s needs an ID and a text"
+				   : (a->cmd->needs & NEED_ID)   ? "%s needs exactly one ID"
+				   : (a->cmd->needs & NEED_FILE) ? "%s needs exactly one FILE"
+								 : "%s takes no arguments",
+				   a->cmd->name);
+	if (a->cmd->needs & NEED_FILE)
+		ctl->file = argv[base + 1];
+	if (a->cmd->needs & NEED_NAME)
+		ctl->name = argv[base + 1];
+	if ((a->cmd->needs & NEED_TEXT) && n > 2)
+		ctl->text = argv[base + 2];
+	if ((a->cmd->needs & NEED_ID) &&
+	    parse_u64(argv[base + 1], "ID", 1, UINT64_MAX, &ctl->id) != 0)
+		return CTL_EXIT_USAGE;
+	if ((a->cmd->needs & NEED_ID2) &&
+	    parse_u64(argv[base + 2], "ID", 1, UINT64_MAX, &ctl->id2) != 0)
+		return CTL_EXIT_USAGE;
+	if (strcmp(a->cmd->name, "replay") == 0 && !(a->seen & OPT_FROM))
+		return usage_error("%s", "replay needs --from N");
+	if ((a->seen & OPT_TO) && ctl->to < ctl->from)
+		return usage_error("%s", "--to is below --from");
+	if (strcmp(a->cmd->name, "send") == 0 && (rc = check_send(ctl)) >= 0)
+		return rc;
+	ctl->has_from = !!(a->seen & OPT_FROM);
+	ctl->has_to = !!(a->seen & OPT_TO);
+	ctl->has_limit = !!(a->seen & OPT_LIMIT);
+	return -1;
+}
+
+static int parse_args(int argc, char **argv, struct args *a, struct ctl *ctl)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"state-dir", required_argument, NULL, 's'},
+		{"endpoint-publish", required_argument, NULL, 'P'},
+		{"endpoint-command", required_argument, NULL, 'C'},
+		{"timeout-ms", required_argument, NULL, 't'},
+		{"json", no_argument, NULL, 'j'},
+		{"from", required_argument, NULL, 'f'},
+		{"to", required_argument, NULL, 'T'},
+		{"limit", required_argument, NULL, 'l'},
+		{"channel", required_argument, NULL, 'H'},
+		{"author", required_argument, NULL, 'A'},
+		{"command-id", required_argument, NULL, 'I'},
+		{"format", required_argument, NULL, 'F'},
+		{"reason", required_argument, NULL, 'R'},
+		{"agent", required_argument, NULL, 'G'},
+		{"queue", required_argument, NULL, 'Q'},
+		{"template", required_argument, NULL, 'M'},
+		{"lang", required_argument, NULL, 'L'},
+		{"param", required_argument, NULL, 'p'},
+		{"attach", required_argument, NULL, 'a'},
+		{"subject", required_argument, NULL, 'S'},
+		{"wait", no_argument, NULL, 'W'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1)
+		if ((rc = take_option(ch, a, ctl)) >= 0)
+			return rc;
+	return take_operands(argc, argv, a, ctl);
+}
+
+/* Fills what the options left open from the config file. */
+static int resolve(const struct args *a, struct ctl *ctl, struct gw_config **cfg)
+{
+	unsigned needs = a->cmd->needs;
+	char err[512] = "";
+	int rc;
+
+	if (!((needs & NEED_PUBLISH) && !a->publish) && !((needs & NEED_COMMAND) && !a->command) &&
+	    !((needs & NEED_STATE) && !a->state_dir) && !a->config)
+		return -1;
+	rc = gw_config_load(a->config ? a->config : gw_config_default_path(), a->state_dir, cfg,
+			    err, sizeof(err));
+	if (rc != GW_OK) {
+		fprintf(stderr, "gatewayctl: %s\n", err[0] ? err : gw_strerror(rc));
+		return CTL_EXIT_CONFIG;
+	}
+	if (!ctl->publish)
+		ctl->publish = (*cfg)->router.publish;
+	if (!ctl->command)
+		ctl->command = (*cfg)->router.command;
+	if (!ctl->state_dir)
+		ctl->state_dir = (*cfg)->state_dir;
+	ctl->heartbeat_ms = (*cfg)->router.heartbeat_ms;
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl ctl = {.timeout_ms = TIMEOUT_DEFAULT_MS, .heartbeat_ms = 1000,
+			  .wait_ms = WAIT_DEFAULT_MS};
+	struct args a = {0};
+	struct gw_config *cfg = NULL;
+	int rc;
+
+	/* The config loader may log; only problems matter to a CLI. */
+	gw_log_init("gatewayctl", GW_LOG_WARN);
+	rc = parse_args(argc, argv, &a, &ctl);
+	if (rc >= 0)
+		goto out;
+	ctl.publish = a.publish;
+	ctl.command = a.command;
+	ctl.state_dir = a.state_dir;
+	rc = resolve(&a, &ctl, &cfg);
+	if (rc >= 0)
+		goto out;
+	rc = a.cmd->run(&ctl);
+out:
+	ctl_close(&ctl);
+	gw_config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,517 @@
+/*
+ * identity.c - who the sender of a message is: the identities a message
+ * shows lead to a customer (router/rules/identity.h).
+ *
+ * A message shows up to four identities, looked up in this order:
+ *   1. its channel identity, verified: (channel, sender address), with the
+ *      email channel's address normalized as an email address;
+ *   2. the cross-channel identities that address implies, verified: a
+ *      WhatsApp wa_id is a phone number; an API (or other) sender that is
+ *      a valid E.164 number or email address is that number or address;
+ *   3. the email address the sender typed (who->email, e.g. a chat's
+ *      pre-chat form), claimed only.
+ * The first one registered wins (following merges). Every identity of the
+ * message not registered yet then joins that customer; one held by another
+ * customer stays there (a warning says so): joining two customers is an
+ * operator's merge, never a side effect of what a sender typed.
+ */
+#include "router/router.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "router/rules/identity.h"
+#include "router/rules/normalize.h"
+
+#define IDENT_MSG_MAX 4
+#define EMAIL_CHANNEL "email"
+
+int ident_make(struct ident *id, const char *kind, const char *address, unsigned flags)
+{
+	size_t kl = kind ? strlen(kind) : 0, al = address ? strlen(address) : 0;
+
+	if (!kl || !al)
+		return GW_EINVAL;
+	if (kl >= sizeof(id->kind) || al >= sizeof(id->address))
+		return GW_ETOOBIG;
+	memcpy(id->kind, kind, kl + 1);
+	memcpy(id->address, address, al + 1);
+	id->flags = flags;
+	return GW_OK;
+}
+
+/*
+ * follow_get - ident_follow, keeping the record of the customer reached in
+ * *c (zeroed by the caller; the caller's to clear, also on an error), so
+ * that the caller does not read it a second time.
+ */
+static int follow_get(struct batch *b, uint64_t id, uint64_t *final, struct proto_customer *c)
+{
+	uint64_t cur = id;
+	int rc;
+
+	*final = id;
+	for (int hops = 0; hops <= IDENT_MAX_CHAIN; hops++) {
+		struct proto_customer next;
+
+		memset(&next, 0, sizeof(next));
+		rc = store_customer_get(b->txn, cur, &next);
+		if (rc == GW_ENOTFOUND && hops > 0) {
+			/* A link to nowhere: the last customer reached holds. */
+			GW_WARN("router", "customer %llu: merged into missing customer %llu",
+				(unsigned long long)*final, (unsigned long long)cur);
+			return GW_OK;
+		}
+		if (rc) {
+			proto_customer_clear(&next);
+			return rc;
+		}
+		proto_customer_clear(c);
+		*c = next;
+		*final = cur;
+		if (!c->merged_into)
+			return GW_OK;
+		cur = c->merged_into;
+	}
+	GW_WARN("router", "customer %llu: merge chain longer than %d links",
+		(unsigned long long)id, IDENT_MAX_CHAIN);
+	return GW_OK;
+}
+
+int ident_follow(struct batch *b, uint64_t id, uint64_t *final)
+{
+	struct proto_customer c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	rc = follow_get(b, id, final, &c);
+	proto_customer_clear(&c);
+	return rc;
+}
+
+int ident_find(struct batch *b, const struct ident *id, uint64_t *holder, uint64_t *customer,
+	       unsigned *flags)
+{
+	int rc = store_identity_lookup(b->txn, id->kind, id->address, holder, flags);
+
+	return rc ? rc : ident_follow(b, *holder, customer);
+}
+
+/* list_index - the position of (kind, address) on c's list, or -1. */
+static long list_index(const struct proto_customer *c, const char *kind, const char *address)
+{
+	for (size_t i = 0; i < c->identities_len; i++)
+		if (strcmp(c->identities[i].kind, kind) == 0 &&
+		    strcmp(c->identities[i].address, address) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* list_mark_verified - the listed identity `e` is now verified by `source`. */
+static int list_mark_verified(struct proto_identity *e, const char *source, int *changed)
+{
+	char *s = gw_strdup(source);
+
+	if (!s)
+		return GW_ENOMEM;
+	free(e->source);
+	e->source = s;
+	e->verified = true;
+	*changed = 1;
+	return GW_OK;
+}
+
+int ident_list_put(struct proto_customer *c, const struct ident *id, const char *source,
+		   int *changed)
+{
+	long at = list_index(c, id->kind, id->address);
+	struct proto_identity *v, *e;
+
+	if (at >= 0) {
+		e = &c->identities[at];
+		if ((id->flags & STORE_IDENT_VERIFIED) && !e->verified)
+			return list_mark_verified(e, source, changed);
+		return GW_OK;
+	}
+	if (c->identities_len >= PROTO_MAX_IDENTITIES) {
+		GW_WARN("router", "customer %llu: more than %d identities, %s:%s not listed",
+			(unsigned long long)c->customer_id, PROTO_MAX_IDENTITIES, id->kind,
+			id->address);
+		return GW_OK;
+	}
+	v = realloc(c->identities, (c->identities_len + 1) * sizeof(*v));
+	if (!v)
+		return GW_ENOMEM;
+	c->identities = v;
+	e = &v[c->identities_len];
+	memset(e, 0, sizeof(*e));
+	e->kind = gw_strdup(id->kind);
+	e->address = gw_strdup(id->address);
+	e->source = gw_strdup(source);
+	e->verified = (id->flags & STORE_IDENT_VERIFIED) != 0;
+	if (!e->kind || !e->address || !e->source) {
+		free(e->kind);
+		free(e->address);
+		free(e->source);
+		return GW_ENOMEM;
+	}
+	c->identities_len++;
+	*changed = 1;
+	return GW_OK;
+}
+
+int ident_list_del(struct proto_customer *c, const char *kind, const char *address)
+{
+	long at = list_index(c, kind, address);
+	struct proto_identity *e;
+
+	if (at < 0)
+		return 0;
+	e = &c->identities[at];
+	free(e->kind);
+	free(e->address);
+	free(e->source);
+	memmove(e, e + 1, (c->identities_len - (size_t)at - 1) * sizeof(*e));
+	c->identities_len--;
+	return 1;
+}
+
+/* attach_held - `id` is registered to c already (flags as stored): it is
+ * upgraded to verified when `id` is, and listed if it was not. */
+static int attach_held(struct batch *b, struct proto_customer *c, const struct ident *id,
+		       unsigned flags, const char *source, int *changed)
+{
+	struct ident eff = *id;
+	int rc;
+
+	eff.flags = flags | id->flags;
+	if (eff.flags != flags) {
+		rc = store_identity_set(b->txn, id->kind, id->address, c->customer_id, eff.flags);
+		if (rc)
+			return rc;
+		*changed = 1;
+	}
+	return ident_list_put(c, &eff, source, changed);
+}
+
+int ident_attach(struct batch *b, struct proto_customer *c, const struct ident *id,
+		 const char *source, int *changed, uint64_t *other)
+{
+	uint64_t holder, final;
+	unsigned flags;
+	int rc;
+
+	*other = 0;
+	rc = store_identity_lookup(b->txn, id->kind, id->address, &holder, &flags);
+	if (rc == GW_OK && holder == c->customer_id)
+		return attach_held(b, c, id, flags, source, changed);
+	if (rc == GW_OK) {
+		rc = ident_follow(b, holder, &final);
+		if (rc == GW_OK) {
+			/* Held through a merge into c, or by someone else. */
+			*other = final == c->customer_id ? 0 : final;
+			return GW_OK;
+		}
+	}
+	/* Unregistered, or its customer is gone: it is c's now. */
+	if (rc != GW_ENOTFOUND)
+		return rc;
+	rc = store_identity_set(b->txn, id->kind, id->address, c->customer_id, id->flags);
+	if (rc)
+		return rc;
+	*changed = 1;
+	return ident_list_put(c, id, source, changed);
+}
+
+int ident_customer_new(struct batch *b, const char *channel, const char *address,
+		       const char *name, struct proto_customer *c)
+{
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	rc = route_next_id(b, ROUTE_NEXT_CUSTOMER, &c->customer_id);
+	if (rc == GW_OK)
+		rc = route_next_id(b, ROUTE_NEXT_THREAD, &c->thread_id);
+	if (rc)
+		return rc;
+	c->channel = gw_strdup(channel);
+	c->address = gw_strdup(address);
+	c->name = gw_strdup(name);
+	c->created_at = gw_now_ms();
+	if (!c->channel || !c->address || (name && !c->name))
+		return GW_ENOMEM;
+	return GW_OK;
+}
+
+/* --- normalizing what a directory says ----------------------------------- */
+
+/* kind_ok - a kind a directory may name: [a-z0-9_-]+, not "ref". */
+static int kind_ok(const char *kind)
+{
+	if (!kind[0] || strcmp(kind, IDENT_KIND_REF) == 0)
+		return 0;
+	for (const char *p = kind; *p; p++)
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '_' &&
+		    *p != '-')
+			return 0;
+	return 1;
+}
+
+/* trimmed - `in` without surrounding blanks into buf; 0 if too long. */
+static int trimmed(const char *in, char *buf, size_t size)
+{
+	size_t n;
+
+	while (isspace((unsigned char)*in))
+		in++;
+	n = strlen(in);
+	while (n && isspace((unsigned char)in[n - 1]))
+		n--;
+	if (n >= size)
+		return 0;
+	memcpy(buf, in, n);
+	buf[n] = '\0';
+	return 1;
+}
+
+/* plain_ok - an address of a channel-native kind: no control characters. */
+static int plain_ok(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return s[0] != '\0';
+}
+
+/* what_of - what an address of `kind` is, for error messages. */
+static const char *what_of(const char *kind)
+{
+	if (strcmp(kind, IDENT_KIND_EMAIL) == 0)
+		return "email address";
+	if (strcmp(kind, IDENT_KIND_PHONE) == 0 || strcmp(kind, IDENT_KIND_WHATSAPP) == 0)
+		return "phone number";
+	return "address";
+}
+
+int ident_normalize(const char *region, const char *kind, const char *address,
+		    struct ident *out, char *why, size_t whylen)
+{
+	char raw[PROTO_MAX_ADDRESS + 1], e164[32];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!kind_ok(kind) || strlen(kind) > PROTO_MAX_CHANNEL) {
+		snprintf(why, whylen, "'%.40s' is not an identity kind", kind);
+		return GW_EINVAL;
+	}
+	if (!trimmed(address, raw, sizeof(raw)) || !plain_ok(raw)) {
+		snprintf(why, whylen, "%s: '%.60s' is not an address", kind, address);
+		return GW_EINVAL;
+	}
+	if (strcmp(kind, IDENT_KIND_EMAIL) == 0)
+		rc = norm_email(raw, out->address, sizeof(out->address));
+	else if (strcmp(kind, IDENT_KIND_PHONE) == 0)
+		rc = norm_phone(raw, region, out->address, sizeof(out->address));
+	else if (strcmp(kind, IDENT_KIND_WHATSAPP) == 0) {
+		/* A wa_id is the number's digits; people write the number. */
+		rc = raw[strspn(raw, "0123456789")] == '\0'
+			     ? norm_wa_id(raw, e164, sizeof(e164))
+			     : norm_phone(raw, region, e164, sizeof(e164));
+		if (rc == GW_OK)
+			rc = ident_make(out, kind, e164 + 1, 0);
+	} else
+		rc = ident_make(out, kind, raw, 0);
+	if (rc) {
+		snprintf(why, whylen, "%s: '%.60s' is not a valid %s", kind, raw, what_of(kind));
+		return GW_EINVAL;
+	}
+	snprintf(out->kind, sizeof(out->kind), "%s", kind);
+	return GW_OK;
+}
+
+/* --- the identities of a message ------------------------------------------ */
+
+struct msg_idents {
+	struct ident v[IDENT_MSG_MAX];
+	const char *source[IDENT_MSG_MAX];
+	size_t n;
+};
+
+/* add_ident - appends (kind, address) unless listed already or invalid. */
+static void add_ident(struct msg_idents *m, const char *kind, const char *address,
+		      unsigned flags, const char *source)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (strcmp(m->v[i].kind, kind) == 0 && strcmp(m->v[i].address, address) == 0)
+			return;
+	if (m->n < IDENT_MSG_MAX && ident_make(&m->v[m->n], kind, address, flags) == GW_OK)
+		m->source[m->n++] = source;
+}
+
+/* channel_ident - the sender's identity on its own channel. The email
+ * channel's address is an email address: normalized, or lowercased as it
+ * always was stored when it does not parse. */
+static void channel_ident(struct msg_idents *m, const char *channel, const char *address)
+{
+	char buf[PROTO_MAX_ADDRESS + 1];
+	size_t i;
+
+	if (strcmp(channel, EMAIL_CHANNEL) != 0) {
+		add_ident(m, channel, address, STORE_IDENT_VERIFIED, IDENT_SRC_MESSAGE);
+		return;
+	}
+	if (norm_email(address, buf, sizeof(buf)) != GW_OK) {
+		for (i = 0; address[i] && i + 1 < sizeof(buf); i++)
+			buf[i] = (char)tolower((unsigned char)address[i]);
+		buf[i] = '\0';
+	}
+	add_ident(m, IDENT_KIND_EMAIL, buf, STORE_IDENT_VERIFIED, IDENT_SRC_MESSAGE);
+}
+
+/* implied_idents - the cross-channel identities the sender address is. */
+static void implied_idents(struct msg_idents *m, const struct routing *rt, const char *channel,
+			   const char *address)
+{
+	const char *region = rt && rt->cfg ? rt->cfg->default_region : NULL;
+	char buf[PROTO_MAX_ADDRESS + 1];
+
+	if (strcmp(channel, EMAIL_CHANNEL) == 0)
+		return;
+	if (strcmp(channel, IDENT_KIND_WHATSAPP) == 0) {
+		if (norm_wa_id(address, buf, sizeof(buf)) == GW_OK)
+			add_ident(m, IDENT_KIND_PHONE, buf, STORE_IDENT_VERIFIED,
+				  IDENT_SRC_MESSAGE);
+		return;
+	}
+	if (address[0] == '+' && norm_phone(address, region, buf, sizeof(buf)) == GW_OK)
+		add_ident(m, IDENT_KIND_PHONE, buf, STORE_IDENT_VERIFIED, IDENT_SRC_MESSAGE);
+	else if (strchr(address, '@') && norm_email(address, buf, sizeof(buf)) == GW_OK)
+		add_ident(m, IDENT_KIND_EMAIL, buf, STORE_IDENT_VERIFIED, IDENT_SRC_MESSAGE);
+}
+
+/* message_idents - what the message shows, in lookup order. */
+static void message_idents(struct msg_idents *m, const struct routing *rt, const char *channel,
+			   const struct proto_party *who)
+{
+	char buf[PROTO_MAX_ADDRESS + 1];
+
+	m->n = 0;
+	channel_ident(m, channel, who->address);
+	implied_idents(m, rt, channel, who->address);
+	/* Typed by the sender: claimed, and only in its normal spelling. */
+	if (who->email && norm_email(who->email, buf, sizeof(buf)) == GW_OK)
+		add_ident(m, IDENT_KIND_EMAIL, buf, 0, IDENT_SRC_CLAIM);
+}
+
+/* find_customer - the customer of the first registered identity, or 0. */
+static int find_customer(struct batch *b, const struct msg_idents *m, uint64_t *id)
+{
+	uint64_t holder;
+	unsigned flags;
+	int rc;
+
+	*id = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		rc = ident_find(b, &m->v[i], &holder, id, &flags);
+		if (rc != GW_ENOTFOUND)
+			return rc;
+	}
+	*id = 0;
+	return GW_OK;
+}
+
+/* attach_all - the message's identities join `c` where they are free. */
+static int attach_all(struct batch *b, struct proto_customer *c, const struct msg_idents *m,
+		      int *changed)
+{
+	uint64_t other;
+	int rc;
+
+	for (size_t i = 0; i < m->n; i++) {
+		rc = ident_attach(b, c, &m->v[i], m->source[i], changed, &other);
+		if (rc)
+			return rc;
+		if (other)
+			GW_WARN("router",
+				"identity %s:%s of a message from customer %llu belongs to customer "
+				"%llu: left there (merge the customers to join them)",
+				m->v[i].kind, m->v[i].address, (unsigned long long)c->customer_id,
+				(unsigned long long)other);
+	}
+	return GW_OK;
+}
+
+/*
+ * known_sender - the fast path of a sender seen before: its channel
+ * identity is registered and verified, and it typed no address. The
+ * identities its address implies (a WhatsApp id's phone number) were
+ * registered with the channel identity, when it was first met, so
+ * normalizing them again (libphonenumber costs tens of µs) would find
+ * nothing new. GW_ENOTFOUND sends the caller down the full path.
+ */
+static int known_sender(struct batch *b, const char *channel, const struct proto_party *who,
+			struct proto_customer *c)
+{
+	struct msg_idents m;
+	uint64_t holder, id;
+	unsigned flags;
+	int rc;
+
+	if (who->email)
+		return GW_ENOTFOUND;
+	m.n = 0;
+	channel_ident(&m, channel, who->address);
+	if (m.n != 1)
+		return GW_ENOTFOUND;
+	rc = store_identity_lookup(b->txn, m.v[0].kind, m.v[0].address, &holder, &flags);
+	if (rc)
+		return rc;
+	if (!(flags & STORE_IDENT_VERIFIED) || !holder)
+		return GW_ENOTFOUND; /* a claim to confirm: the full path upgrades it */
+	/* The merge chain is followed on the records themselves: the one
+	 * reached is the one returned, read once. */
+	rc = follow_get(b, holder, &id, c);
+	if (rc) {
+		proto_customer_clear(c);
+		memset(c, 0, sizeof(*c));
+	}
+	return rc;
+}
+
+int identity_resolve(struct batch *b, const char *channel, const struct proto_party *who,
+		     struct proto_customer *c, int *created)
+{
+	struct msg_idents m;
+	uint64_t id;
+	int rc, changed = 0;
+
+	*created = 0;
+	rc = known_sender(b, channel, who, c);
+	if (rc != GW_ENOTFOUND)
+		return rc;
+	message_idents(&m, b->rt, channel, who);
+	rc = find_customer(b, &m, &id);
+	if (rc)
+		return rc;
+	if (id) {
+		rc = store_customer_get(b->txn, id, c);
+	} else {
+		rc = ident_customer_new(b, channel, who->address, who->name, c);
+		*created = rc == GW_OK;
+	}
+	if (rc == GW_OK)
+		rc = attach_all(b, c, &m, &changed);
+	if (rc || *created)
+		return rc ? rc : route_emit_customer(b, PROTO_T_CUSTOMER_CREATED, c);
+	if (!changed)
+		return GW_OK;
+	/* Stored here: a message filed without a ticket does not store it. */
+	c->updated_at = gw_now_ms();
+	rc = store_customer_put(b->txn, c);
+	return rc ? rc : route_emit_customer(b, PROTO_T_CUSTOMER_UPDATED, c);
+}
