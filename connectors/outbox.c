@@ -41,6 +41,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/bus.h"
 #include "proto/proto.h"
 #include "proto/proto_desc.h"
 #include "proto/wire.h"
@@ -118,6 +119,7 @@ struct outbox {
 static int ob_socket(struct outbox *ob)
 {
 	int one = 1, zero = 0, hwm = (int)ob->opt.max_inflight * 2 + 1024;
+	char why[512];
 
 	ob->zctx = zmq_ctx_new();
 	if (!ob->zctx)
@@ -131,6 +133,11 @@ static int ob_socket(struct outbox *ob)
 	zmq_setsockopt(ob->sock, ZMQ_LINGER, &zero, sizeof(zero));
 	zmq_setsockopt(ob->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(ob->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+	if (ob->opt.bus && bus_client_setup(ob->sock, ob->opt.bus, ob->endpoint, why,
+					    sizeof(why)) != GW_OK) {
+		GW_ERROR(ob->module, "cannot connect to the router: %s", why);
+		return GW_ECONFIG;
+	}
 	if (zmq_connect(ob->sock, ob->endpoint) != 0) {
 		GW_ERROR(ob->module, "cannot connect to router at %s: %s", ob->endpoint,
 			 zmq_strerror(errno));

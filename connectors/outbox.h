@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 struct outbox;
+struct gw_config_router;
 
 struct outbox_options {
 	const char *dir;        /* spool folder, created if missing */
@@ -44,6 +45,10 @@ struct outbox_options {
 	 * learns where to deliver (also after it restarts). NULL: no hello. */
 	const char *instance;
 	const char *channel;
+	/* The router's endpoints' security (core/bus.h): with a tcp:// endpoint
+	 * and router.curve_key set, the socket proves the router's key. NULL:
+	 * plain. Borrowed, it must outlive the outbox. */
+	const struct gw_config_router *bus;
 };
 
 struct outbox_stats {
@@ -61,7 +66,8 @@ struct outbox_stats {
 /*
  * outbox_open - opens (creating) the spool and connects to the router; the
  * entries already in the spool are scheduled to be sent. *out owns the
- * outbox. Returns GW_OK, GW_ESTORE, GW_EBUS, GW_ENOMEM, GW_EIO.
+ * outbox. Returns GW_OK, GW_ESTORE, GW_EBUS, GW_ENOMEM, GW_EIO, GW_ECONFIG
+ * (the CURVE key cannot be read: logged).
  */
 int outbox_open(const struct outbox_options *opt, struct outbox **out);
 

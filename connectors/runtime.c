@@ -15,6 +15,7 @@
  *       secret missing, unknown instance or type); not restarted.
  */
 #include <getopt.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -150,6 +151,7 @@ static int runtime_open_outbox(struct connector_instance *inst, const char *stat
 	opt.resend_ms = DEFAULT_RESEND_MS;
 	opt.instance = inst->conf->name;
 	opt.channel = channel;
+	opt.bus = &inst->config->router;
 	return outbox_open(&opt, &inst->outbox);
 }
 
@@ -282,6 +284,7 @@ int main(int argc, char **argv)
 	int rc, code;
 
 	gw_log_init(PROCESS_NAME, GW_LOG_INFO);
+	umask(077); /* what it creates is the gateway user's alone */
 	if (runtime_parse_args(argc, argv, &args) != 0)
 		return 64; /* EX_USAGE */
 	rc = gw_config_load(args.config, args.state_dir, &cfg, err, sizeof(err));

@@ -131,7 +131,7 @@ int connector_status_write(struct connector_instance *inst)
 		rc = gw_write_file_atomic(status.path, text, strlen(text));
 	if (rc != GW_OK && !status.failing)
 		GW_WARN(inst->log_module, "cannot write the status file %s: %s", status.path,
-			gw_strerror(rc));
+			gw_err_text(rc));
 	status.failing = rc != GW_OK;
 	free(text);
 	json_decref(doc);

@@ -24,6 +24,7 @@
 #include <yaml.h>
 
 #include "connectors/connector.h"
+#include "core/config_bus.h"
 #include "core/config_tables.h"
 #include "core/config_value.h"
 #include "core/err.h"
@@ -1013,6 +1014,26 @@ static int read_text(struct loader *ld, struct gw_config *cfg, char **text, size
 	return rc == GW_ENOTFOUND ? rc : rc ? GW_ECONFIG : GW_OK;
 }
 
+/* check_bus - the router's endpoints, now that state_dir is final. */
+static int check_bus(struct loader *ld, yaml_node_t *root, struct gw_config *cfg)
+{
+	static const char *const keys[] = {"ingest", "publish", "command"};
+	yaml_node_t *router = map_find(ld, root, "router");
+	char why[512], what[32];
+	int rc = GW_OK;
+
+	for (int i = 0; rc == GW_OK && i < 3; i++) {
+		rc = conf_bus_check(cfg, i, why, sizeof(why));
+		if (rc == GW_ENOMEM)
+			return conf_nomem(ld);
+		if (rc == GW_OK)
+			continue;
+		snprintf(what, sizeof(what), "router.%s", keys[i]);
+		rc = conf_err(ld, router ? map_key_line(ld, router, keys[i]) : 1, what, "%s", why);
+	}
+	return rc;
+}
+
 /* apply_override - a state_dir from the command line, relative to the cwd. */
 static int apply_override(struct loader *ld, const char *dir, struct gw_config *cfg)
 {
@@ -1073,6 +1094,8 @@ int gw_config_load(const char *path, const char *state_dir_override,
 	rc = load_root(&ld, yaml_document_get_root_node(&doc), cfg);
 	if (rc == GW_OK)
 		rc = apply_override(&ld, state_dir_override, cfg);
+	if (rc == GW_OK)
+		rc = check_bus(&ld, yaml_document_get_root_node(&doc), cfg);
 	if (rc == GW_OK)
 		rc = cross_check(&ld, yaml_document_get_root_node(&doc), cfg);
 	if (rc == GW_OK)

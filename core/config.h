@@ -75,9 +75,19 @@ struct conf_section {
 };
 
 struct gw_config_router {
-	char *ingest;  /* connectors -> router, default tcp://127.0.0.1:5572 */
-	char *publish; /* downstream PUB, default tcp://127.0.0.1:5570 */
-	char *command; /* replay and commands, default tcp://127.0.0.1:5571 */
+	/* The endpoints; an ipc:// path that is not absolute is resolved
+	 * against state_dir at load (the defaults: ipc://sock/ingest, ...). */
+	char *ingest;  /* connectors -> router */
+	char *publish; /* downstream PUB */
+	char *command; /* replay and commands */
+	/* CURVE on tcp:// endpoints (docs/security.md): the router's key file
+	 * (gatewayctl keys generate), and the allow-lists of client public
+	 * keys by right; NULL: none. The router's own key is allowed
+	 * everything, so that the gateway's processes use it as clients. */
+	char *curve_key;
+	char *curve_consumers;  /* may subscribe and replay, read */
+	char *curve_commanders; /* may also send commands */
+	char *curve_connectors; /* may hand over messages (ingest) */
 	long long batch_max;   /* messages per LMDB transaction */
 	long long nice;        /* niceness added to the router's process */
 	long long heartbeat_ms;
@@ -192,6 +202,7 @@ struct gw_config {
 	char *dir;       /* its folder */
 	char *state_dir; /* absolute */
 	int log_level;   /* enum gw_log_level */
+	char *user;      /* run as this user when started as root; NULL: as is */
 	struct gw_config_router router;
 	struct gw_config_routing routing;
 	struct gw_config_supervisor supervisor;

@@ -26,6 +26,11 @@ static const struct conf_entry top_rows[] = {
 	{.kind = CONF_LOGLEVEL, .key = "log_level", .def = "info",
 	 .offset = offsetof(struct gw_config, log_level),
 	 .desc = "Lowest level logged by every process."},
+	{.kind = CONF_STRING, .key = "user", .max = 64, .offset = offsetof(struct gw_config, user),
+	 .desc = "Started as root, `gatewayd` makes `state_dir` this user's and runs as it "
+		 "(with its groups), and so do the router and the connectors. Not set: every "
+		 "process keeps the user it was started as (a warning when that is root). "
+		 "Started as another user, it must be that user."},
 };
 
 const struct conf_section gw_conf_top = {
@@ -62,15 +67,40 @@ const struct conf_section gw_conf_connector = {
 };
 
 static const struct conf_entry router_rows[] = {
-	{.kind = CONF_ENDPOINT, .key = "ingest", .def = "tcp://127.0.0.1:5572",
+	{.kind = CONF_ENDPOINT, .key = "ingest", .def = "ipc://sock/ingest",
 	 .max = GW_CONF_ENDPOINT_MAX, .offset = offsetof(struct gw_config_router, ingest),
-	 .desc = "Endpoint the router binds for connectors to hand over their messages."},
-	{.kind = CONF_ENDPOINT, .key = "publish", .def = "tcp://127.0.0.1:5570",
+	 .desc = "Endpoint the router binds for connectors to hand over their messages. An "
+		 "`ipc://` path that is not absolute is inside `state_dir` (its `sock/` folder "
+		 "is owner-only: only the gateway's user can connect). A `tcp://` endpoint on "
+		 "an address other hosts reach needs `curve_key` (docs/security.md)."},
+	{.kind = CONF_ENDPOINT, .key = "publish", .def = "ipc://sock/publish",
 	 .max = GW_CONF_ENDPOINT_MAX, .offset = offsetof(struct gw_config_router, publish),
-	 .desc = "Downstream PUB endpoint: every outcome with a gap-free `seq`, and heartbeats."},
-	{.kind = CONF_ENDPOINT, .key = "command", .def = "tcp://127.0.0.1:5571",
+	 .desc = "Downstream PUB endpoint: every outcome with a gap-free `seq`, and "
+		 "heartbeats. `ipc://` and `tcp://` as for `ingest`."},
+	{.kind = CONF_ENDPOINT, .key = "command", .def = "ipc://sock/command",
 	 .max = GW_CONF_ENDPOINT_MAX, .offset = offsetof(struct gw_config_router, command),
-	 .desc = "Endpoint for replay, queries and status (`gatewayctl`)."},
+	 .desc = "Endpoint for replay, queries, status and commands (`gatewayctl`). "
+		 "`ipc://` and `tcp://` as for `ingest`."},
+	{.kind = CONF_PATH, .key = "curve_key", .max = 1024,
+	 .offset = offsetof(struct gw_config_router, curve_key),
+	 .desc = "The router's CURVE key file (`gatewayctl keys generate router`): with it "
+		 "every `tcp://` endpoint is encrypted and only clients whose public key is "
+		 "listed below may connect (the router's own key may do everything: the "
+		 "gateway's connectors and `gatewayctl` on this host use it). Required for a "
+		 "`tcp://` endpoint on an address other than loopback."},
+	{.kind = CONF_PATH, .key = "curve_consumers", .max = 1024,
+	 .offset = offsetof(struct gw_config_router, curve_consumers),
+	 .desc = "File of client public keys (one per line, as in a `.pub` file or bare "
+		 "Z85, `#` comments) that may subscribe to `publish` and read on `command` "
+		 "(replay, ticket, customer, status) but not change anything."},
+	{.kind = CONF_PATH, .key = "curve_commanders", .max = 1024,
+	 .offset = offsetof(struct gw_config_router, curve_commanders),
+	 .desc = "File of client public keys that may also send commands (replies, ticket "
+		 "and customer changes)."},
+	{.kind = CONF_PATH, .key = "curve_connectors", .max = 1024,
+	 .offset = offsetof(struct gw_config_router, curve_connectors),
+	 .desc = "File of client public keys that may hand messages over on `ingest` "
+		 "(connectors running on other hosts)."},
 	{.kind = CONF_INT, .key = "batch_max", .def = "1024", .min = 1, .max = 65536,
 	 .offset = offsetof(struct gw_config_router, batch_max),
 	 .desc = "Most messages committed in one LMDB transaction."},

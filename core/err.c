@@ -2,6 +2,7 @@
 #include "core/err.h"
 
 #include <errno.h>
+#include <string.h>
 
 struct err_text {
 	const char *name;
@@ -27,6 +28,7 @@ static const struct err_text err_texts[GW__ERR_COUNT] = {
 	[GW_EAUTH] = {"GW_EAUTH", "authentication failed"},
 	[GW_EBUS] = {"GW_EBUS", "message bus error"},
 	[GW_ECLOSED] = {"GW_ECLOSED", "closed"},
+	[GW_EPERM] = {"GW_EPERM", "not allowed"},
 };
 
 const char *gw_strerror(int err)
@@ -34,6 +36,11 @@ const char *gw_strerror(int err)
 	if (err < 0 || err >= GW__ERR_COUNT)
 		return "unknown error";
 	return err_texts[err].text;
+}
+
+const char *gw_err_text(int err)
+{
+	return err == GW_EIO && errno ? strerror(errno) : gw_strerror(err);
 }
 
 const char *gw_err_name(int err)

@@ -29,11 +29,19 @@ enum gw_err {
 	GW_EAUTH,      /* authentication failed */
 	GW_EBUS,       /* ZeroMQ failed */
 	GW_ECLOSED,    /* the peer or the component is shut down */
+	GW_EPERM,      /* authenticated, but not allowed to do this */
 	GW__ERR_COUNT
 };
 
 /* gw_strerror - a static, human-readable text for `err`; never NULL. */
 const char *gw_strerror(int err);
+
+/*
+ * gw_err_text - gw_strerror, except that GW_EIO reads errno (as the failing
+ * call left it: read it at once), so that a log says "No space left on
+ * device" rather than "I/O error". Never NULL.
+ */
+const char *gw_err_text(int err);
 
 /* gw_err_name - the symbolic name ("GW_ETOOBIG") of `err`; never NULL. */
 const char *gw_err_name(int err);

@@ -1,11 +1,39 @@
 /* log.c - one-line log records on stderr (see log.h). */
 #include "core/log.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+/*
+ * Flood control: each call site (its format string) may write LOG_BURST
+ * lines (LOG_BURST_INFO for info) per LOG_WINDOW_US; past that its lines
+ * are counted, and once the window is over one line says how many were
+ * left out. A failure that repeats for every batch (a full disk, a peer
+ * gone) stays readable, and the log stays small. Debug lines, asked for,
+ * are never held back.
+ */
+#define LOG_WINDOW_US 5000000LL
+#define LOG_SITES 64
+#define LOG_BURST 10
+#define LOG_BURST_INFO 100
+
+struct log_site {
+	const char *fmt;   /* the call site; NULL: free */
+	char module[64];
+	enum gw_log_level level;
+	int64_t window_us; /* start of its window */
+	unsigned count;    /* lines in this window */
+	unsigned long held; /* left out in this window */
+};
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static int64_t log_window_us = LOG_WINDOW_US;
+static struct log_site log_sites[LOG_SITES];
 
 static char log_process[48] = "gateway";
 static enum gw_log_level log_min = GW_LOG_INFO;
@@ -16,6 +44,13 @@ void gw_log_init(const char *process, enum gw_log_level level)
 {
 	snprintf(log_process, sizeof(log_process), "%s", process ? process : "gateway");
 	log_min = level;
+}
+
+void gw_log_flood_window(int64_t us)
+{
+	pthread_mutex_lock(&log_mu);
+	log_window_us = us > 0 ? us : LOG_WINDOW_US;
+	pthread_mutex_unlock(&log_mu);
 }
 
 void gw_log_set_level(enum gw_log_level level)
@@ -43,15 +78,95 @@ const char *gw_log_level_name(enum gw_log_level level)
 	return level_names[level];
 }
 
+static int64_t log_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void log_write(enum gw_log_level level, const char *module, const char *fmt, va_list ap);
+
+static void log_line(enum gw_log_level level, const char *module, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_write(level, module, fmt, ap);
+	va_end(ap);
+}
+
+/* log_report - the count of a site's lines left out, when its window is
+ * over (called with log_mu held; writes without it being needed). */
+static void log_report(struct log_site *ls, int64_t now)
+{
+	if (now - ls->window_us < log_window_us)
+		return;
+	if (ls->held)
+		log_line(ls->level, ls->module, "%lu more lines like \"%.60s\" left out in %llds",
+			 ls->held, ls->fmt, (long long)((now - ls->window_us) / 1000000));
+	ls->window_us = now;
+	ls->count = 0;
+	ls->held = 0;
+}
+
+/* log_site_of - the site of `fmt`, taking a free or the stalest slot. */
+static struct log_site *log_site_of(const char *fmt, const char *module,
+				    enum gw_log_level level)
+{
+	struct log_site *old = &log_sites[0];
+
+	for (int i = 0; i < LOG_SITES; i++) {
+		if (log_sites[i].fmt == fmt)
+			return &log_sites[i];
+		if (!log_sites[i].fmt || log_sites[i].window_us < old->window_us)
+			old = &log_sites[i];
+	}
+	memset(old, 0, sizeof(*old));
+	old->fmt = fmt;
+	old->level = level;
+	snprintf(old->module, sizeof(old->module), "%s", module ? module : "-");
+	old->window_us = log_mono_us();
+	return old;
+}
+
+/* log_admit - whether this line is written; reports what was held back. */
+static int log_admit(enum gw_log_level level, const char *module, const char *fmt)
+{
+	int64_t now = log_mono_us();
+	struct log_site *ls;
+	int ok;
+
+	pthread_mutex_lock(&log_mu);
+	for (int i = 0; i < LOG_SITES; i++)
+		if (log_sites[i].fmt && log_sites[i].held)
+			log_report(&log_sites[i], now);
+	ls = log_site_of(fmt, module, level);
+	log_report(ls, now);
+	ok = ++ls->count <= (level == GW_LOG_INFO ? LOG_BURST_INFO : LOG_BURST);
+	if (!ok)
+		ls->held++;
+	pthread_mutex_unlock(&log_mu);
+	return ok;
+}
+
 void gw_logv(enum gw_log_level level, const char *module, const char *fmt, va_list ap)
+{
+	if (level < log_min)
+		return;
+	if (level > GW_LOG_DEBUG && !log_admit(level, module, fmt))
+		return;
+	log_write(level, module, fmt, ap);
+}
+
+static void log_write(enum gw_log_level level, const char *module, const char *fmt, va_list ap)
 {
 	char line[2048];
 	struct timeval tv;
 	struct tm tm;
 	int n, m;
 
-	if (level < log_min)
-		return;
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s[%ld] %s: ",

@@ -7,11 +7,16 @@
  * The prefix names the process, and the module (with the instance for a
  * connector). Bodies and secrets are never logged, only ids and causes.
  * Any thread may log; each line is written with one write(2).
+ *
+ * A call site that logs more than 10 warnings or errors (100 info lines) in
+ * 5 s is held back; when the 5 s are over one line says how many lines
+ * like it were left out. Debug lines are never held back.
  */
 #ifndef GW_LOG_H
 #define GW_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 enum gw_log_level {
 	GW_LOG_DEBUG = 0,
@@ -22,6 +27,10 @@ enum gw_log_level {
 
 /* gw_log_init - sets the process name (copied) and the minimum level. */
 void gw_log_init(const char *process, enum gw_log_level level);
+
+/* gw_log_flood_window - the flood control's window in us (0: the default
+ * 5 s); for tests. */
+void gw_log_flood_window(int64_t us);
 
 /* gw_log_set_level - changes the minimum level. */
 void gw_log_set_level(enum gw_log_level level);

@@ -145,7 +145,7 @@ int gw_fsync_dir(const char *dir)
 static int write_replace(const char *path, const void *data, size_t len, int durable)
 {
 	char tmp[4096], dir[4096];
-	int fd = -1, rc = GW_EIO;
+	int fd = -1, rc = GW_EIO, saved;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
 		return GW_EINVAL;
@@ -167,10 +167,12 @@ static int write_replace(const char *path, const void *data, size_t len, int dur
 		rc = gw_fsync_dir(dirname(dir));
 	}
 out:
+	saved = errno; /* the cause (ENOSPC, EACCES), not close's or unlink's */
 	if (fd >= 0)
 		close(fd);
 	if (rc != GW_OK)
 		unlink(tmp);
+	errno = saved;
 	return rc;
 }
 

@@ -27,6 +27,8 @@ int gw_mkdir_p(const char *path);
  * gw_write_file_atomic - replaces the file at `path` with `len` bytes of
  * `data` by writing a temporary file beside it and renaming it, so readers
  * never see a half-written file. Not fsync'ed: for status files only.
+ * GW_OK, GW_EINVAL (path too long) or GW_EIO with errno the cause (ENOSPC
+ * on a full disk): gw_err_text says which.
  */
 int gw_write_file_atomic(const char *path, const void *data, size_t len);
 

@@ -12,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "gateway/privilege.h"
 #include "gateway/supervisor.h"
 
 #ifndef GW_VERSION
@@ -196,6 +198,10 @@ static int run(const struct options *o)
 	if (rc != 0)
 		goto out;
 	gw_log_init("gatewayd", (enum gw_log_level)cfg->log_level);
+	if (privilege_drop(cfg) != GW_OK) {
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
 	rc = lock_state_dir(cfg->state_dir, &lock_fd);
 	if (rc != 0)
 		goto out;
@@ -222,6 +228,9 @@ int main(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
+	/* Everything the gateway creates is its user's alone: state, spools,
+	 * attachments, sockets, status files (the children inherit it). */
+	umask(077);
 	if (o.config_doc)
 		return gw_config_doc(stdout) == GW_OK ? 0 : EXIT_RUNTIME;
 	if (o.check)

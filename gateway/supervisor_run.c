@@ -171,7 +171,7 @@ static void write_status(struct sup *s, int64_t now)
 	int rc = text ? gw_write_file_atomic(s->status_path, text, strlen(text)) : GW_ENOMEM;
 
 	if (rc != GW_OK && !s->status_failing)
-		GW_WARN(MOD, "cannot write %s: %s", s->status_path, gw_strerror(rc));
+		GW_WARN(MOD, "cannot write %s: %s", s->status_path, gw_err_text(rc));
 	else if (rc == GW_OK && s->status_failing)
 		GW_INFO(MOD, "writing %s again", s->status_path);
 	s->status_failing = rc != GW_OK;

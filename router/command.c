@@ -451,6 +451,10 @@ ROUTING_CMD(customer_unmerge, merge_undo)
 
 /* --- dispatch ----------------------------------------------------------- */
 
+/* Commands a "consumer" key (read only, router/zap.c) may run: the first
+ * N_READ_ONLY of the table. */
+#define N_READ_ONLY 4
+
 static const struct {
 	const char *name;
 	void (*fn)(struct cmd_ctx *c);
@@ -469,6 +473,16 @@ static const struct {
 	{WIRE_CMD_CUSTOMER_MERGE, cmd_customer_merge},
 	{WIRE_CMD_CUSTOMER_UNMERGE, cmd_customer_unmerge},
 };
+
+/* read_only - the request came from a CURVE client allowed only to read
+ * (its User-Id, set by the ZAP handler); ipc and loopback clients have
+ * none and may do everything. */
+static int read_only(zmq_msg_t *frame)
+{
+	const char *user = zmq_msg_gets(frame, "User-Id");
+
+	return user && strcmp(user, "consumer") == 0;
+}
 
 static void dispatch(struct cmd_ctx *c, zmq_msg_t *name, zmq_msg_t *args)
 {
@@ -495,10 +509,16 @@ static void dispatch(struct cmd_ctx *c, zmq_msg_t *name, zmq_msg_t *args)
 		return;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strlen(commands[i].name) == nlen && memcmp(commands[i].name, n, nlen) == 0) {
-			commands[i].fn(c);
+		if (strlen(commands[i].name) != nlen || memcmp(commands[i].name, n, nlen) != 0)
+			continue;
+		if (i >= N_READ_ONLY && read_only(name)) {
+			snprintf(c->err, sizeof(c->err), "%s: this client's key may only read "
+				 "(router.curve_consumers)", commands[i].name);
+			reply_error(c, GW_EPERM, c->err);
 			return;
 		}
+		commands[i].fn(c);
+		return;
 	}
 	snprintf(c->err, sizeof(c->err), "unknown command '%.*s'", (int)(nlen > 64 ? 64 : nlen), n);
 	reply_error(c, GW_EINVAL, c->err);

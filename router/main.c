@@ -3,6 +3,7 @@
  *   gateway-router --config FILE [--state-dir DIR]
  */
 #include <getopt.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +45,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int c, rc;
 
+	umask(077); /* the store and its sockets are the gateway user's alone */
 	while ((c = getopt_long(argc, argv, "c:s:", opts, NULL)) != -1) {
 		if (c == 'c')
 			config = optarg;

@@ -18,6 +18,8 @@
 #include "core/util.h"
 #include "proto/proto_desc.h"
 #include "proto/wire.h"
+#include "router/zap.h"
+#include "core/bus.h"
 #include "store/store_int.h"
 
 #define ROUTER_MAX_BATCH_BYTES (64u * 1024u * 1024u)
@@ -44,9 +46,11 @@ struct router {
 	int64_t next_heartbeat_us, next_status_us;
 	char status_path[4096];
 	struct deliver *dl; /* replies: peers and pending deliveries */
+	struct zap *zap;    /* CURVE clients' keys, NULL without curve_key */
 	struct routing *rt; /* threading, assignment and SLA rules */
 	int64_t next_routing_ms; /* wall clock: SLA instants, working hours */
 	int routing_failing;     /* the last routing tick failed (logged once) */
+	int status_failing;      /* the status file cannot be written (logged once) */
 };
 
 /* The routing timer looks at the SLA table at least this often, so that
@@ -62,7 +66,36 @@ struct router {
  */
 #define ROUTER_INGEST_HWM 65536
 
-static void *router_bind(struct router *r, int type, const char *endpoint, int hwm)
+/*
+ * bus_guard - before binding `endpoint` (its config key `what`): an ipc
+ * socket's folder is created owner-only; a tcp one runs CURVE when a key
+ * is set, and is only on loopback otherwise (config_bus.c refused the
+ * rest), which any local user can reach: said once at start.
+ */
+static int bus_guard(struct router *r, void *s, const char *endpoint, const char *what)
+{
+	char dir[4096];
+	const char *path = endpoint + 6, *slash;
+
+	if (strncmp(endpoint, "ipc://", 6) == 0 && path[0] == '/' &&
+	    (slash = strrchr(path, '/')) && slash > path) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+		if (gw_mkdir_p(dir) != GW_OK) {
+			GW_ERROR("router", "cannot create %s for %s: %s", dir, what,
+				 strerror(errno));
+			return GW_EIO;
+		}
+	}
+	if (r->zap && bus_uses_curve(&r->cfg->router, endpoint))
+		return bus_server_setup(s, zap_key(r->zap), what);
+	if (strncmp(endpoint, "tcp://", 6) == 0)
+		GW_WARN("router", "router.%s %s has no CURVE: any local user can connect; use "
+			"ipc:// (the default) or set router.curve_key", what, endpoint);
+	return GW_OK;
+}
+
+static void *router_bind(struct router *r, int type, const char *endpoint, int hwm,
+			 const char *what)
 {
 	void *s = zmq_socket(r->zctx, type);
 	int zero = 0;
@@ -74,8 +107,9 @@ static void *router_bind(struct router *r, int type, const char *endpoint, int h
 		zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
 		zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	}
-	if (zmq_bind(s, endpoint) != 0) {
-		GW_ERROR("router", "cannot bind %s: %s", endpoint, zmq_strerror(errno));
+	if (bus_guard(r, s, endpoint, what) != GW_OK || zmq_bind(s, endpoint) != 0) {
+		GW_ERROR("router", "cannot bind router.%s %s: %s", what, endpoint,
+			 zmq_strerror(errno));
 		zmq_close(s);
 		return NULL;
 	}
@@ -87,10 +121,13 @@ static int router_open_sockets(struct router *r)
 	r->zctx = zmq_ctx_new();
 	if (!r->zctx)
 		return GW_EBUS;
-	r->ingest = router_bind(r, ZMQ_ROUTER, r->cfg->router.ingest, ROUTER_INGEST_HWM);
+	if (r->cfg->router.curve_key && zap_start(r->zctx, &r->cfg->router, &r->zap) != GW_OK)
+		return GW_ECONFIG;
+	r->ingest = router_bind(r, ZMQ_ROUTER, r->cfg->router.ingest, ROUTER_INGEST_HWM,
+				"ingest");
 	r->pub = router_bind(r, ZMQ_PUB, r->cfg->router.publish,
-			     (int)r->cfg->router.publish_hwm);
-	r->cmd = router_bind(r, ZMQ_ROUTER, r->cfg->router.command, 0);
+			     (int)r->cfg->router.publish_hwm, "publish");
+	r->cmd = router_bind(r, ZMQ_ROUTER, r->cfg->router.command, 0, "command");
 	return r->ingest && r->pub && r->cmd ? GW_OK : GW_EBUS;
 }
 
@@ -171,6 +208,7 @@ void router_destroy(struct router *r)
 		zmq_close(r->pub);
 	if (r->cmd)
 		zmq_close(r->cmd);
+	zap_stop(r->zap);
 	if (r->zctx)
 		zmq_ctx_term(r->zctx);
 	store_close(r->st);
@@ -524,9 +562,15 @@ static void router_write_status(struct router *r)
 			      "head_seq", (json_int_t)r->head, "counters",
 			      router_stats_json(&r->stats));
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	int rc = text ? gw_write_file_atomic(r->status_path, text, strlen(text)) : GW_ENOMEM;
 
-	if (text)
-		gw_write_file_atomic(r->status_path, text, strlen(text));
+	/* Said once until it works again: a full disk must not flood the log. */
+	if (rc != GW_OK && !r->status_failing)
+		GW_WARN("router", "cannot write the status file %s: %s", r->status_path,
+			gw_err_text(rc));
+	else if (rc == GW_OK && r->status_failing)
+		GW_INFO("router", "writing the status file %s again", r->status_path);
+	r->status_failing = rc != GW_OK;
 	free(text);
 	json_decref(o);
 }

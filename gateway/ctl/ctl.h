@@ -25,6 +25,8 @@
 #include <jansson.h>
 #include <zmq.h>
 
+struct gw_config_router;
+
 /* Exit codes (docs/cli.md). */
 #define CTL_EXIT_OK 0
 #define CTL_EXIT_ERROR 1       /* the router answered with an error; bad data */
@@ -65,9 +67,12 @@ struct ctl {
 	const char *file;      /* parse-email: the message file; contacts import: the directory */
 	const char *format;    /* contacts import: --format csv|jsonl, NULL if absent */
 	const char *reason, *agent, *queue; /* helpdesk commands: options, NULL if absent */
-	const char *name;      /* agent presence: the agent id */
+	const char *name;      /* agent presence: the agent id; keys: the key's name */
+	const char *dir;       /* keys generate: --dir, NULL if absent */
 	const char *q_sub;     /* quarantine: list, show or reingest */
 	const char *q_arg;     /* quarantine: the ID, NULL for list */
+	const struct gw_config_router *bus; /* the config's CURVE settings, NULL
+					     * when no config was read */
 	void *zctx;            /* ZeroMQ context, created on first use */
 	void *req;             /* REQ socket, NULL until the first request */
 };
@@ -96,6 +101,13 @@ struct ctl_reply {
  */
 int ctl_request(struct ctl *ctl, const char *cmd, const void *args, size_t len,
 		struct ctl_reply *reply);
+
+/*
+ * ctl_bus_setup - before `sock` connects to the router's `endpoint`: CURVE
+ * with the config's router key on a tcp:// endpoint when curve_key is set
+ * (core/bus.h). CTL_EXIT_OK or CTL_EXIT_CONFIG (the reason printed).
+ */
+int ctl_bus_setup(struct ctl *ctl, void *sock, const char *endpoint);
 
 /* ctl_reply_free - releases the frames; accepts an empty reply. */
 void ctl_reply_free(struct ctl_reply *r);
@@ -158,6 +170,8 @@ int ctl_cmd_ticket_reopen(struct ctl *ctl);
 int ctl_cmd_ticket_assign(struct ctl *ctl);
 int ctl_cmd_ticket_priority(struct ctl *ctl);
 int ctl_cmd_agent_presence(struct ctl *ctl);
+/* ctl_keys.c: the key's name in ctl->name, --dir in ctl->dir. */
+int ctl_cmd_keys_generate(struct ctl *ctl);
 
 /* ---- shared helpers (ctl_events.c) ---- */
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bus.h"
+#include "core/err.h"
 #include "core/util.h"
 #include "proto/proto.h"
 #include "proto/wire.h"
@@ -54,6 +56,16 @@ void ctl_close(struct ctl *ctl)
 	ctl->zctx = NULL;
 }
 
+int ctl_bus_setup(struct ctl *ctl, void *sock, const char *endpoint)
+{
+	char why[512];
+
+	if (!ctl->bus || bus_client_setup(sock, ctl->bus, endpoint, why, sizeof(why)) == GW_OK)
+		return CTL_EXIT_OK;
+	fprintf(stderr, "gatewayctl: %s (run as the gateway's user)\n", why);
+	return CTL_EXIT_CONFIG;
+}
+
 static int open_req(struct ctl *ctl)
 {
 	int linger = 0, timeo = (int)ctl->timeout_ms;
@@ -69,6 +81,10 @@ static int open_req(struct ctl *ctl)
 	zmq_setsockopt(ctl->req, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_setsockopt(ctl->req, ZMQ_SNDTIMEO, &timeo, sizeof(timeo));
 	zmq_setsockopt(ctl->req, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
+	if (ctl_bus_setup(ctl, ctl->req, ctl->command) != CTL_EXIT_OK) {
+		close_req(ctl);
+		return CTL_EXIT_CONFIG;
+	}
 	if (zmq_connect(ctl->req, ctl->command) != 0) {
 		fprintf(stderr, "gatewayctl: bad command endpoint %s: %s\n", ctl->command,
 			zmq_strerror(errno));

@@ -402,6 +402,8 @@ static int open_sub(struct tail *t)
 	zmq_setsockopt(t->sub, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(t->sub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
 	zmq_setsockopt(t->sub, ZMQ_SUBSCRIBE, "", 0);
+	if (ctl_bus_setup(ctl, t->sub, ctl->publish) != CTL_EXIT_OK)
+		return CTL_EXIT_CONFIG;
 	if (zmq_connect(t->sub, ctl->publish) != 0) {
 		fprintf(stderr, "gatewayctl: bad publish endpoint %s: %s\n", ctl->publish,
 			zmq_strerror(errno));

@@ -35,7 +35,8 @@
 #define OPT_AGENT 512u
 #define OPT_QUEUE 1024u
 #define OPT_SEND_EXTRA 2048u /* --template, --lang, --param, --attach, --subject, --wait */
-#define OPT_COUNT 12
+#define OPT_DIR 4096u
+#define OPT_COUNT 13
 
 /* What a command needs resolved before it runs. */
 #define NEED_PUBLISH 1u
@@ -83,6 +84,7 @@ static const struct command commands[] = {
 	 NEED_COMMAND | NEED_ID},
 	{"ticket priority", ctl_cmd_ticket_priority, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_TEXT},
 	{"agent presence", ctl_cmd_agent_presence, HD_OPTS, NEED_COMMAND | NEED_NAME | NEED_TEXT},
+	{"keys generate", ctl_cmd_keys_generate, OPT_JSON | OPT_DIR, NEED_NAME},
 };
 
 struct args {
@@ -131,6 +133,8 @@ static void usage(FILE *f)
 		"                                    merge customer SOURCE into TARGET\n"
 		"  customer unmerge MERGE_ID [--command-id ID] [--json]\n"
 		"                                    undo a merge\n"
+		"  keys generate NAME [--dir DIR]    a CURVE key pair NAME.key and NAME.pub\n"
+		"                                    for tcp:// endpoints (docs/security.md)\n"
 		"\n"
 		"options:\n"
 		"  --config FILE            config file (default %s)\n"
@@ -288,6 +292,7 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 	case 'R': a->seen |= OPT_REASON; ctl->reason = optarg; return -1;
 	case 'G': a->seen |= OPT_AGENT; ctl->agent = optarg; return -1;
 	case 'Q': a->seen |= OPT_QUEUE; ctl->queue = optarg; return -1;
+	case 'D': a->seen |= OPT_DIR; ctl->dir = optarg; return -1;
 	case 'M': case 'L': case 'p': case 'a': case 'S': case 'W':
 		a->seen |= OPT_SEND_EXTRA;
 		return take_send_option(ch, ctl);
@@ -304,7 +309,7 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 	static const char *const opt_names[OPT_COUNT] = {
 		"--json", "--from", "--to", "--limit", "--channel", "--author", "--command-id",
 		"--format", "--reason", "--agent", "--queue",
-		"--template/--lang/--param/--attach/--subject/--wait"};
+		"--template/--lang/--param/--attach/--subject/--wait", "--dir"};
 	int n = argc - optind, want, words, rc, base;
 
 	if (n < 1)
@@ -330,6 +335,7 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 		want--;
 	if (n != want)
 		return usage_error((a->cmd->needs & NEED_ID2)   ? "%s needs two IDs"
+				   : (a->cmd->needs & NEED_NAME) && want == 2 ? "%s needs a NAME"
 				   : (a->cmd->needs & NEED_NAME) ? "%s needs an agent and a state"
 				   : want == 3                  ? "%s needs an ID and a text"
 				   : (a->cmd->needs & NEED_ID)   ? "%s needs exactly one ID"
@@ -385,6 +391,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct ctl *ctl)
 		{"attach", required_argument, NULL, 'a'},
 		{"subject", required_argument, NULL, 'S'},
 		{"wait", no_argument, NULL, 'W'},
+		{"dir", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -420,6 +427,7 @@ static int resolve(const struct args *a, struct ctl *ctl, struct gw_config **cfg
 	if (!ctl->state_dir)
 		ctl->state_dir = (*cfg)->state_dir;
 	ctl->heartbeat_ms = (*cfg)->router.heartbeat_ms;
+	ctl->bus = &(*cfg)->router;
 	return -1;
 }
 

@@ -6,8 +6,9 @@ the config. Without the Meta variables the Meta connector stays off and
 subscription handshake and a signed webhook work at 127.0.0.1:8089
 /webhooks/meta.
 
-The ports are the example's (8088, 8089, 5570-5572): nothing else may hold
-them while this test runs (ctest runs the integration tests one at a time).
+The ports are the example's (8088, 8089): nothing else may hold them while
+this test runs. The bus is the example's default: Unix sockets in the state
+directory's sock/ folder.
 """
 
 import os
@@ -33,11 +34,12 @@ class ShippedExample(GatewayTestCase):
         os.makedirs(root, exist_ok=True)
         gw = gwtest.Gateway(root)
         shutil.copyfile(EXAMPLE, gw.config_path)
-        # What the example sets: the API channel on 8088, the bus on 5570/5571.
-        gw.ports.update(api=8088, publish=5570, command=5571, ingest=5572)
+        # What the example sets: the API channel on 8088, the bus on the
+        # default ipc sockets inside its state directory.
+        gw.ports.update(api=8088)
         gw.api_port = 8088
-        gw.publish = "tcp://127.0.0.1:5570"
-        gw.command_ep = "tcp://127.0.0.1:5571"
+        gw.publish = f"ipc://{root}/state/sock/publish"
+        gw.command_ep = f"ipc://{root}/state/sock/command"
         for k in ("GATEWAY_META_APP_SECRET", "GATEWAY_META_VERIFY_TOKEN",
                   "GATEWAY_LIVECHAT_SECRET", "GATEWAY_EMAIL_PASSWORD"):
             gw.env.pop(k, None)

@@ -158,7 +158,7 @@ static void test_example_loads(void **state)
 	assert_ptr_equal(c->section, gw_connector_section("api"));
 	assert_null(gw_config_find_connector(fx->cfg, "nope"));
 	assert_null(gw_config_find_connector(NULL, "api"));
-	assert_string_equal(fx->cfg->router.publish, "tcp://127.0.0.1:5570");
+	assert_non_null(strstr(fx->cfg->router.publish, "/state/sock/publish"));
 	assert_int_equal(fx->cfg->router.batch_max, 1024);
 	assert_int_equal(fx->cfg->router.nice, 5);
 	assert_int_equal(fx->cfg->supervisor.backoff_max_ms, 30000);
@@ -288,9 +288,15 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg->path, fx->path);
 	assert_string_equal(cfg->dir, fx->dir);
 	assert_int_equal(cfg->log_level, 1);
-	assert_string_equal(cfg->router.ingest, "tcp://127.0.0.1:5572");
-	assert_string_equal(cfg->router.publish, "tcp://127.0.0.1:5570");
-	assert_string_equal(cfg->router.command, "tcp://127.0.0.1:5571");
+	/* The endpoints are sockets in the state directory's owner-only folder. */
+	snprintf(want, sizeof(want), "ipc://%s/state/sock/ingest", fx->dir);
+	assert_string_equal(cfg->router.ingest, want);
+	snprintf(want, sizeof(want), "ipc://%s/state/sock/publish", fx->dir);
+	assert_string_equal(cfg->router.publish, want);
+	snprintf(want, sizeof(want), "ipc://%s/state/sock/command", fx->dir);
+	assert_string_equal(cfg->router.command, want);
+	assert_null(cfg->router.curve_key);
+	assert_null(cfg->user);
 	assert_int_equal(cfg->router.batch_max, 1024);
 	assert_int_equal(cfg->router.heartbeat_ms, 1000);
 	assert_int_equal(cfg->router.map_size_mb, 4096);
@@ -388,10 +394,11 @@ static const struct err_case core_errors[] = {
 	{"? [a]\n: 1\n", "1: a key must be a name, found a sequence"},
 	/* unknown and duplicate keys */
 	{"router:\n  ingest: tcp://127.0.0.1:1\n  bath_max: 5\n",
-	 "3: router.bath_max: unknown key (known: ingest, publish, command, batch_max, "
+	 "3: router.bath_max: unknown key (known: ingest, publish, command, curve_key, "
+	 "curve_consumers, curve_commanders, curve_connectors, batch_max, "
 	 "nice, heartbeat_ms, map_size_mb, publish_hwm, delivery_timeout_ms)"},
 	{"stat_dir: x\n",
-	 "1: stat_dir: unknown key (known: state_dir, log_level, router, routing, supervisor, "
+	 "1: stat_dir: unknown key (known: state_dir, log_level, user, router, routing, supervisor, "
 	 "connectors)"},
 	{"supervisor:\n  stable_ms: 100\n  stable_ms: 200\n",
 	 "3: supervisor.stable_ms: duplicate key (first on line 2)"},
@@ -436,12 +443,18 @@ static const struct err_case core_errors[] = {
 	/* cross-checks */
 	{"router:\n  ingest: tcp://127.0.0.1:6000\n  publish: tcp://127.0.0.1:6000\n",
 	 "3: router.publish: tcp://127.0.0.1:6000 is also used by router.ingest (line 2)"},
-	{"router:\n  command: tcp://127.0.0.1:5570\n",
-	 "2: router.command: tcp://127.0.0.1:5570 is also used by router.publish (default)"},
+	{"router:\n  command: tcp://127.0.0.1:5570\n  publish: tcp://127.0.0.1:5570\n",
+	 "2: router.command: tcp://127.0.0.1:5570 is also used by router.publish (line 3)"},
 	{"router:\n  command: ipc:///tmp/x\n  ingest: ipc:///tmp/x\n",
 	 "2: router.command: ipc:///tmp/x is also used by router.ingest (line 3)"},
-	{"router:\n  ingest: tcp://*:5570\n",
-	 "2: router.ingest: *:5570 is also used by router.publish (default)"},
+	{"router:\n  ingest: tcp://127.0.0.1:5570\n  publish: tcp://*:5570\n",
+	 "3: router.publish: tcp://*:5570 can be reached from other hosts: set "
+	 "router.curve_key (gatewayctl keys generate) so that only allowed keys connect, or "
+	 "bind 127.0.0.1"},
+	{"router:\n  command: tcp://0.0.0.0:5571\n",
+	 "2: router.command: tcp://0.0.0.0:5571 can be reached from other hosts: set "
+	 "router.curve_key (gatewayctl keys generate) so that only allowed keys connect, or "
+	 "bind 127.0.0.1"},
 	{"supervisor:\n  backoff_min_ms: 5000\n  backoff_max_ms: 1000\n",
 	 "2: supervisor.backoff_min_ms: 5000 is above backoff_max_ms 1000"},
 	/* connectors without a type to fill */
@@ -524,8 +537,9 @@ static const struct err_case api_errors[] = {
 	 "  - name: b\n    type: api\n    token: t\n",
 	 "5: connectors[1].listen: 127.0.0.1:8088 is also used by connectors[0].listen "
 	 "(default, line 2)"},
-	{"connectors:\n  - name: a\n    type: api\n    token: t\n    listen: '[::]:5571'\n",
-	 "5: connectors[0].listen: [::]:5571 is also used by router.command (default)"},
+	{"router:\n  command: tcp://127.0.0.1:5571\n"
+	 "connectors:\n  - name: a\n    type: api\n    token: t\n    listen: '[::]:5571'\n",
+	 "7: connectors[0].listen: [::]:5571 is also used by router.command (line 2)"},
 };
 
 static void test_api_errors(void **state)
