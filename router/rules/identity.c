@@ -373,12 +373,52 @@ static void channel_ident(struct msg_idents *m, const char *channel, const char 
 	add_ident(m, IDENT_KIND_EMAIL, buf, STORE_IDENT_VERIFIED, IDENT_SRC_MESSAGE);
 }
 
-/* implied_idents - the cross-channel identities the sender address is. */
+/*
+ * phone_form - how `address` looks as a phone number: 0 not one (a letter,
+ * too few digits), 1 written nationally with separators or a trunk '0'
+ * ("11 98765-4321", "06 12 34 56 78"), 2 international ('+' or "00"), 3
+ * bare digits ("5511987654321": an id as much as a number).
+ */
+static int phone_form(const char *address)
+{
+	size_t digits = 0, seps = 0;
+
+	for (const char *p = address; *p; p++) {
+		if (*p >= '0' && *p <= '9')
+			digits++;
+		else if (strchr(" -.()", *p))
+			seps++;
+		else if (!(*p == '+' && p == address))
+			return 0;
+	}
+	if (digits < 6 || digits > 17)
+		return 0;
+	if (address[0] == '+' || strncmp(address, "00", 2) == 0)
+		return 2;
+	return seps || address[0] == '0' ? 1 : 3;
+}
+
+/* phone_channel - a channel whose sender addresses are phone numbers. */
+static int phone_channel(const char *channel)
+{
+	return strcmp(channel, "sms") == 0;
+}
+
+/*
+ * implied_idents - the cross-channel identities the sender address is: a
+ * WhatsApp id is a phone number; an SMS sender is one, read in
+ * routing.default_region when written nationally; an API (or other) sender
+ * is one when written internationally, or nationally with separators or a
+ * trunk 0 (bare digits there are an id, never guessed), or else an email
+ * address when it is one. What libphonenumber cannot read stays the
+ * channel's id only.
+ */
 static void implied_idents(struct msg_idents *m, const struct routing *rt, const char *channel,
 			   const char *address)
 {
 	const char *region = rt && rt->cfg ? rt->cfg->default_region : NULL;
 	char buf[PROTO_MAX_ADDRESS + 1];
+	int form = phone_form(address);
 
 	if (strcmp(channel, EMAIL_CHANNEL) == 0)
 		return;
@@ -388,9 +428,10 @@ static void implied_idents(struct msg_idents *m, const struct routing *rt, const
 				  IDENT_SRC_MESSAGE);
 		return;
 	}
-	if (address[0] == '+' && norm_phone(address, region, buf, sizeof(buf)) == GW_OK)
+	if ((form == 1 || form == 2 || (form == 3 && phone_channel(channel))) &&
+	    norm_phone(address, region, buf, sizeof(buf)) == GW_OK)
 		add_ident(m, IDENT_KIND_PHONE, buf, STORE_IDENT_VERIFIED, IDENT_SRC_MESSAGE);
-	else if (strchr(address, '@') && norm_email(address, buf, sizeof(buf)) == GW_OK)
+	else if (!form && strchr(address, '@') && norm_email(address, buf, sizeof(buf)) == GW_OK)
 		add_ident(m, IDENT_KIND_EMAIL, buf, STORE_IDENT_VERIFIED, IDENT_SRC_MESSAGE);
 }
 

@@ -613,9 +613,41 @@ static void test_merge_unmerge(void **state)
 	fx_close(&f);
 }
 
+/*
+ * One customer per phone number whatever its spelling: an SMS or API
+ * sender written nationally in routing.default_region, a WhatsApp id of a
+ * Brazilian mobile without its ninth digit, and the E.164 form are one
+ * number. Bare digits on the API channel are an id, never a guessed phone.
+ */
+static void test_phone_spellings(void **state)
+{
+	struct fx f;
+	char *saved = routing_cfg.default_region;
+	uint64_t sms, api, wa, id;
+
+	(void)state;
+	routing_cfg.default_region = "BR";
+	fx_open(&f);
+	sms = msg(&f, "sms", "SM1", "+5511987654321", NULL, NULL);
+	assert_int_equal(holder(&f, "phone", "+5511987654321", NULL), sms);
+	api = msg(&f, "api", "a1", "(11) 98765-4321", NULL, NULL);
+	assert_int_equal(api, sms);
+	wa = msg(&f, "whatsapp", "wamid.1", "551187654321", NULL, NULL);
+	assert_int_equal(wa, sms);
+	assert_int_equal(msg(&f, "sms", "SM2", "11987654321", NULL, NULL), sms);
+	/* Bare digits on the API channel: a client's own id. */
+	id = msg(&f, "api", "a2", "11987654321", NULL, NULL);
+	assert_int_not_equal(id, sms);
+	/* What libphonenumber cannot read stays the channel's id. */
+	assert_int_not_equal(msg(&f, "sms", "SM3", "12345", NULL, NULL), sms);
+	fx_close(&f);
+	routing_cfg.default_region = saved;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_phone_spellings),
 		cmocka_unit_test(test_identity_resolve),
 		cmocka_unit_test(test_resolve_across_channels),
 		cmocka_unit_test(test_resolve_claimed),
