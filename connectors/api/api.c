@@ -9,6 +9,10 @@
  *                deferred: httpd answers 202 once the group commit made it
  *                durable, 503 if it could not
  *
+ * Replies (the deliver op) are POSTed to callback_url (api_reply.c) on the
+ * sender's worker thread; its wake (httpd_wake) and the httpd tick poll it
+ * here, so the loop never waits for a callback.
+ *
  * A client is told "accepted" only after the fsync: that is the durability
  * promise of the API. A connection that closes while waiting is forgotten;
  * its message is still committed, and the client's retry is absorbed by the
@@ -26,6 +30,8 @@
 
 #include <jansson.h>
 
+#include "connectors/api/api_callback.h"
+#include "connectors/api/api_reply.h"
 #include "connectors/api/api_request.h"
 #include "connectors/httpd.h"
 #include "connectors/outbox.h"
@@ -36,6 +42,7 @@
 
 #define API_PATH_MESSAGES "/v1/messages"
 #define API_TOKEN_MAX 1024      /* longest bearer token accepted in the config */
+#define API_CB_SECRET_MIN 16    /* shortest callback_secret */
 
 #define API_OFF(m) offsetof(struct api_settings, m)
 
@@ -54,6 +61,19 @@ static const struct conf_entry api_conf_entries[] = {
 	 "accepted messages not yet routed kept at most; past it requests get 503"},
 	{CONF_INT, "spool_map_mb", "1024", 16, 1048576, 0, API_OFF(spool_map_mb),
 	 "LMDB map size of the spool in MiB (disk is used only as it fills)"},
+	{CONF_STRING, "callback_url", NULL, 0, API_CB_URL_MAX, 0, API_OFF(callback_url),
+	 "replies are POSTed here as signed JSON (https; http only to loopback); "
+	 "none: replies fail"},
+	{CONF_SECRET, "callback_secret", NULL, 0, API_TOKEN_MAX, 0, API_OFF(callback_secret),
+	 "HMAC-SHA256 key of X-Omnigate-Signature, 16 bytes at least; required with "
+	 "callback_url; use ${ENV}"},
+	{CONF_BOOL, "callback_insecure", "false", 0, 0, 0, API_OFF(callback_insecure),
+	 "allow a plain http callback_url to a host that is not loopback"},
+	{CONF_INT, "callback_max_inline_bytes", "10485760", 0, 67108864, 0,
+	 API_OFF(callback_max_inline_bytes),
+	 "stored attachments of a reply sent inline (base64) in its callback at most, in "
+	 "all; a reply with more fails"},
+	SENDER_CONF_ROWS_RETRY(API_OFF, "21600"),
 };
 
 static const struct conf_section api_conf_section = {
@@ -62,8 +82,8 @@ static const struct conf_section api_conf_section = {
 	.n_entries = sizeof(api_conf_entries) / sizeof(api_conf_entries[0]),
 	.struct_size = sizeof(struct api_settings),
 	.desc = "The API channel: POST /v1/messages with a bearer token, for SMS "
-		"providers, web forms and in-house applications "
-		"(docs/channels/api.md).",
+		"providers, web forms and in-house applications; replies POSTed to "
+		"callback_url, signed (docs/channels/api.md).",
 };
 
 struct api {
@@ -74,6 +94,7 @@ struct api {
 	size_t auth_len;
 	char *auth_buf;             /* auth_len + 1 bytes to copy the header into */
 	struct httpd *httpd;
+	struct api_replies *replies;
 };
 
 /* ---- request checks ---------------------------------------------------- */
@@ -221,9 +242,19 @@ static void api_on_body(void *arg, struct httpd_req *req, const char *body, size
 	free(buf);
 }
 
+/* Replies finished (the sender woke the loop), or the tick: report them. */
+static void api_on_wake(void *arg)
+{
+	struct api *api = arg;
+
+	api_replies_poll(api->replies);
+}
+
 static const struct httpd_handlers api_handlers = {
 	.on_request = api_on_request,
 	.on_body = api_on_body,
+	.on_wake = api_on_wake,
+	.on_tick = api_on_wake,
 };
 
 /* ---- the connector type ------------------------------------------------ */
@@ -234,6 +265,17 @@ static int api_check(const void *settings, char *why, size_t whylen)
 
 	if (!s || !s->token || !s->token[0]) {
 		snprintf(why, whylen, "token: empty; set a bearer token");
+		return 1;
+	}
+	if (!s->callback_url || !s->callback_url[0])
+		return 0; /* no replies: each one fails, saying so */
+	if (api_callback_url_check(s->callback_url, s->callback_insecure, why, whylen) != 0)
+		return 1;
+	if (!s->callback_secret || strlen(s->callback_secret) < API_CB_SECRET_MIN) {
+		snprintf(why, whylen, "callback_secret: %s; callback_url needs a secret of %d "
+			 "bytes at least (openssl rand -hex 32)",
+			 s->callback_secret && s->callback_secret[0] ? "too short" : "not set",
+			 API_CB_SECRET_MIN);
 		return 1;
 	}
 	return 0;
@@ -269,6 +311,24 @@ static int api_listen(struct api *api)
 	return httpd_create(&opt, &api->httpd);
 }
 
+static void api_wake(void *arg)
+{
+	httpd_wake(arg);
+}
+
+static int api_start_replies(struct api *api)
+{
+	struct api_replies_options opt = {
+		.inst = api->inst,
+		.set = api->set,
+		.account = api->account,
+		.wake = api_wake,
+		.wake_arg = api->httpd,
+	};
+
+	return api_replies_create(&opt, &api->replies);
+}
+
 static int api_create(struct connector_instance *inst)
 {
 	struct api *api = calloc(1, sizeof(*api));
@@ -284,6 +344,8 @@ static int api_create(struct connector_instance *inst)
 	rc = api_make_auth(api);
 	if (rc == GW_OK)
 		rc = api_listen(api);
+	if (rc == GW_OK)
+		rc = api_start_replies(api);
 	return rc;
 }
 
@@ -300,12 +362,23 @@ static void api_destroy(struct connector_instance *inst)
 
 	if (!api)
 		return;
-	/* Closing the connections calls back into httpd only: api stays valid. */
+	/* The sender first: its wake calls into httpd. Closing the connections
+	 * calls back into httpd only: api stays valid. */
+	api_replies_destroy(api->replies);
 	httpd_destroy(api->httpd);
 	free(api->auth);
 	free(api->auth_buf);
 	free(api);
 	inst->ctx = NULL;
+}
+
+/* The deliver op: replies go to the client's callback (api_reply.c). */
+static int api_deliver(struct connector_instance *inst, const void *event, size_t len,
+		       uint64_t delivery_id)
+{
+	struct api *api = inst->ctx;
+
+	return api_replies_deliver(api->replies, event, len, delivery_id);
 }
 
 const struct connector_type connector_api = {
@@ -316,4 +389,5 @@ const struct connector_type connector_api = {
 	.create = api_create,
 	.run = api_run,
 	.destroy = api_destroy,
+	.deliver = api_deliver,
 };
