@@ -1,6 +1,11 @@
 /*
- * api.c - the `api` connector type: one endpoint, POST /v1/messages
- * (docs/channels/api.md), served by the shared HTTP server (httpd.h).
+ * api.c - the `api` connector type (docs/channels/api.md), served by the
+ * shared HTTP server (httpd.h):
+ *
+ *   POST /v1/messages               a customer's message: message.received
+ *   POST /v1/messages/{id}/status   the client's report about a reply it
+ *                                   took: message.status of message {id}
+ *   deliver (replies)               POSTed to callback_url (api_reply.c)
  *
  * Per request:
  *   on_request   route, bearer token, Content-Type, a body required; a
@@ -9,9 +14,8 @@
  *                deferred: httpd answers 202 once the group commit made it
  *                durable, 503 if it could not
  *
- * Replies (the deliver op) are POSTed to callback_url (api_reply.c) on the
- * sender's worker thread; its wake (httpd_wake) and the httpd tick poll it
- * here, so the loop never waits for a callback.
+ * Replies run on the sender's worker thread; its wake (httpd_wake) and the
+ * httpd tick poll it here, so the loop never waits for a callback.
  *
  * A client is told "accepted" only after the fsync: that is the durability
  * promise of the API. A connection that closes while waiting is forgotten;
@@ -41,6 +45,7 @@
 #include "proto/proto.h"
 
 #define API_PATH_MESSAGES "/v1/messages"
+#define API_PATH_STATUS "/status" /* POST /v1/messages/{id}/status */
 #define API_TOKEN_MAX 1024      /* longest bearer token accepted in the config */
 #define API_CB_SECRET_MIN 16    /* shortest callback_secret */
 
@@ -97,6 +102,14 @@ struct api {
 	struct api_replies *replies;
 };
 
+/* What on_request decided, for on_body (httpd_req_data). */
+enum api_endpoint { API_EP_MESSAGES = 0, API_EP_STATUS };
+
+struct api_req {
+	enum api_endpoint ep;
+	char id[API_STATUS_ID_MAX + 1]; /* API_EP_STATUS: the message's id */
+};
+
 /* ---- request checks ---------------------------------------------------- */
 
 /* True when the Authorization header is exactly "Bearer <token>". */
@@ -124,7 +137,48 @@ static int api_json_content_type(const struct httpd_req *req)
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t';
 }
 
-static int api_on_post(struct api *api, struct httpd_req *req)
+/*
+ * api_status_id - the {id} of POST /v1/messages/{id}/status (`path`, which
+ * api_status_route matched) into the request's data; 0, or -1 when req was
+ * refused because the id cannot name a message.
+ */
+static int api_status_id(struct httpd_req *req, const char *path)
+{
+	struct api_req *r = httpd_req_data(req);
+	size_t pre = strlen(API_PATH_MESSAGES "/");
+	size_t idlen = strlen(path) - pre - strlen(API_PATH_STATUS);
+	struct api_request_error err;
+
+	if (idlen > API_STATUS_ID_MAX) {
+		httpd_refuse(req, 400, API_ERR_TOO_LONG, "id: longer than %u bytes",
+			     (unsigned)API_STATUS_ID_MAX);
+		return -1;
+	}
+	memcpy(r->id, path + pre, idlen);
+	r->id[idlen] = '\0';
+	if (api_status_id_check(r->id, &err) != GW_OK) {
+		httpd_refuse(req, 400, err.code, "%s", err.message);
+		return -1;
+	}
+	r->ep = API_EP_STATUS;
+	return 0;
+}
+
+/* api_status_route - whether `path` is /v1/messages/{id}/status, {id} one
+ * path segment, not empty. */
+static int api_status_route(const char *path)
+{
+	size_t pre = strlen(API_PATH_MESSAGES "/"), suf = strlen(API_PATH_STATUS);
+	size_t len = strlen(path);
+
+	return len > pre + suf && strncmp(path, API_PATH_MESSAGES "/", pre) == 0 &&
+	       strcmp(path + len - suf, API_PATH_STATUS) == 0 &&
+	       !memchr(path + pre, '/', len - pre - suf);
+}
+
+/* api_on_post - a POST to one of the endpoints; `status_path` is the path
+ * of a status report, NULL for a message. */
+static int api_on_post(struct api *api, struct httpd_req *req, const char *status_path)
 {
 	if (!api_authorized(api, req)) {
 		httpd_refuse(req, 401, "unauthorized", "missing or invalid bearer token");
@@ -135,6 +189,8 @@ static int api_on_post(struct api *api, struct httpd_req *req)
 			     "Content-Type must be application/json");
 		return HTTPD_ANSWERED;
 	}
+	if (status_path && api_status_id(req, status_path) != 0)
+		return HTTPD_ANSWERED;
 	if (httpd_req_content_length(req) == 0) {
 		httpd_refuse(req, 400, API_ERR_INVALID_JSON, "body: required");
 		return HTTPD_ANSWERED;
@@ -146,45 +202,61 @@ static int api_on_request(void *arg, struct httpd_req *req)
 {
 	struct api *api = arg;
 	const char *path = httpd_req_path(req);
+	int messages = strcmp(path, API_PATH_MESSAGES) == 0, status = api_status_route(path);
+	const char *allow = strcmp(path, HTTPD_PATH_HEALTH) == 0 ? "GET" : "POST";
 
-	if (strcmp(path, API_PATH_MESSAGES) == 0 && httpd_req_method(req) == HTTPD_M_POST)
-		return api_on_post(api, req);
-	if (strcmp(path, API_PATH_MESSAGES) == 0 || strcmp(path, HTTPD_PATH_HEALTH) == 0) {
-		const char *allow = strcmp(path, API_PATH_MESSAGES) == 0 ? "POST" : "GET";
-
+	if ((messages || status) && httpd_req_method(req) == HTTPD_M_POST)
+		return api_on_post(api, req, status ? path : NULL);
+	if (messages || status || strcmp(path, HTTPD_PATH_HEALTH) == 0) {
 		httpd_allow(req, allow);
-		httpd_refuse(req, 405, "method_not_allowed", "%s allows only %s", path, allow);
-	} else
-		httpd_refuse(req, 404, "not_found", "no such endpoint; use POST " API_PATH_MESSAGES);
+		httpd_refuse(req, 405, "method_not_allowed", "%s allows only %s",
+			     status ? API_PATH_MESSAGES "/{id}" API_PATH_STATUS : path, allow);
+	} else {
+		httpd_refuse(req, 404, "not_found", "no such endpoint; use POST " API_PATH_MESSAGES
+			     " or POST " API_PATH_MESSAGES "/{id}" API_PATH_STATUS);
+	}
 	return HTTPD_ANSWERED;
 }
 
 /* ---- body -------------------------------------------------------------- */
 
+/* api_parse - the body of `r`'s endpoint as a new event into `ev`; 0, or
+ * -1 when req was refused. */
+static int api_parse(struct api *api, struct httpd_req *req, const struct api_req *r,
+		     const char *body, size_t blen, struct proto_event *ev)
+{
+	struct api_request_meta meta = {connector_api.channel, api->account, gw_now_ms()};
+	struct api_request_error rerr;
+	int rc;
+
+	if (r->ep == API_EP_STATUS)
+		rc = api_status_parse(body, blen, r->id, &meta, ev, &rerr);
+	else
+		rc = api_request_parse(body, blen, &meta, ev, &rerr);
+	if (rc == GW_ENOMEM || rc == GW_EIO)
+		httpd_refuse(req, 503, "unavailable", "%s", rerr.message);
+	else if (rc != GW_OK)
+		httpd_refuse(req, 400, rerr.code, "%s", rerr.message);
+	return rc == GW_OK ? 0 : -1;
+}
+
 /*
  * Parses and encodes the body; returns the encoded event or NULL (refused).
- * The message id goes into `id` for the 202.
+ * The id it is about (the message's, or the status report's message) goes
+ * into `id` for the 202.
  */
 static char *api_encode_body(struct api *api, struct httpd_req *req, const char *body,
 			     size_t blen, size_t *len, char *id, size_t idlen)
 {
-	struct api_request_meta meta = {connector_api.channel, api->account, gw_now_ms()};
-	struct api_request_error rerr;
+	const struct api_req *r = httpd_req_data(req);
 	struct proto_error perr;
 	struct proto_event ev;
 	char *buf = NULL;
 	int rc;
 
-	rc = api_request_parse(body, blen, &meta, &ev, &rerr);
-	if (rc == GW_ENOMEM || rc == GW_EIO) {
-		httpd_refuse(req, 503, "unavailable", "%s", rerr.message);
+	if (api_parse(api, req, r, body, blen, &ev) != 0)
 		return NULL;
-	}
-	if (rc != GW_OK) {
-		httpd_refuse(req, 400, rerr.code, "%s", rerr.message);
-		return NULL;
-	}
-	snprintf(id, idlen, "%s", ev.u.message.external_id);
+	snprintf(id, idlen, "%s", r->ep == API_EP_STATUS ? r->id : ev.u.message.external_id);
 	memset(&perr, 0, sizeof(perr));
 	rc = proto_encode(&ev, &buf, len, &perr);
 	proto_event_clear(&ev);
@@ -301,6 +373,7 @@ static int api_listen(struct api *api)
 		.listen = api->set->listen,
 		.max_body_bytes = api->set->max_body_bytes,
 		.max_connections = api->set->max_connections,
+		.req_data_size = sizeof(struct api_req),
 		.www_authenticate = "Bearer",
 		.endpoint = API_PATH_MESSAGES,
 		.inst = api->inst,
