@@ -820,6 +820,8 @@ static void httpd_tick_cb(lws_sorted_usec_list_t *sul)
 		GW_ERROR(h->inst->log_module, "outbox: %s", gw_strerror(rc));
 		h->failed = rc;
 	}
+	if (h->opt.handlers->on_tick)
+		h->opt.handlers->on_tick(h->opt.arg);
 	connector_status_tick(h->inst);
 	httpd_log_window(h, gw_mono_us()); /* the summary also when refusals stop */
 	lws_sul_schedule(h->lws, 0, &h->tick_sul, httpd_tick_cb, HTTPD_TICK_US);

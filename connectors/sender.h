@@ -67,8 +67,12 @@ struct sender_settings {
  * SENDER_CONF_ROWS(off) - the config rows of struct sender_settings, for a
  * connector's table; `off` is its offsetof macro and the struct is its
  * member `send` (docs/config.md lists them with each sending type).
+ * SENDER_CONF_ROWS_RETRY(off, retry_def) - the same with another default
+ * of send_retry_for_s (YAML text, seconds), for a channel whose receiver
+ * may be down for hours (the API channel's callbacks).
  */
-#define SENDER_CONF_ROWS(off)                                                              \
+#define SENDER_CONF_ROWS(off) SENDER_CONF_ROWS_RETRY(off, "3600")
+#define SENDER_CONF_ROWS_RETRY(off, retry_def)                                             \
 	{.kind = CONF_INT, .key = "send_concurrency", .def = "4", .min = 1, .max = 64,      \
 	 .offset = off(send.concurrency),                                                   \
 	 .desc = "replies in flight to the provider at once"},                             \
@@ -78,7 +82,7 @@ struct sender_settings {
 	{.kind = CONF_INT, .key = "send_timeout_ms", .def = "30000", .min = 1000,           \
 	 .max = 600000, .offset = off(send.timeout_ms),                                     \
 	 .desc = "one attempt to send a reply fails after this long"},                     \
-	{.kind = CONF_INT, .key = "send_retry_for_s", .def = "3600", .min = 0,              \
+	{.kind = CONF_INT, .key = "send_retry_for_s", .def = retry_def, .min = 0,           \
 	 .max = 604800, .offset = off(send.retry_for_s),                                    \
 	 .desc = "a reply failing transiently (5xx, timeout, 429) is retried with "        \
 		 "backoff this long, then reported failed"}
