@@ -53,6 +53,13 @@ int gw_write_file_durable(const char *path, const void *data, size_t len);
  */
 int gw_read_file(const char *path, size_t max, char **out, size_t *len);
 
+/*
+ * gw_exe_dir - the folder of the running executable (/proc/self/exe) into
+ * `buf` (size bytes): the gateway's programs find each other there. GW_OK,
+ * GW_EIO (no /proc), GW_EINVAL (does not fit).
+ */
+int gw_exe_dir(char *buf, size_t size);
+
 /* gw_strdup - strdup that accepts NULL (returns NULL). */
 char *gw_strdup(const char *s);
 

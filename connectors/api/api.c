@@ -35,37 +35,6 @@
 #include "proto/proto.h"
 
 #define API_PATH_MESSAGES "/v1/messages"
-#define API_TOKEN_MAX 1024      /* longest bearer token accepted in the config */
-
-#define API_OFF(m) offsetof(struct api_settings, m)
-
-static const struct conf_entry api_conf_entries[] = {
-	{CONF_LISTEN, "listen", "127.0.0.1:8088", 0, 0, 0, API_OFF(listen),
-	 "address:port the HTTP server listens on; keep it on loopback behind a TLS proxy"},
-	{CONF_SECRET, "token", NULL, 0, API_TOKEN_MAX, CONF_F_REQUIRED, API_OFF(token),
-	 "bearer token clients send as \"Authorization: Bearer <token>\"; use ${ENV}"},
-	{CONF_STRING, "account", NULL, 0, PROTO_MAX_ACCOUNT, 0, API_OFF(account),
-	 "`account` of the events this instance emits; default: the instance name"},
-	{CONF_INT, "max_body_bytes", "1048576", 1024, 67108864, 0, API_OFF(max_body_bytes),
-	 "requests with a larger body are answered 413 without reading it"},
-	{CONF_INT, "max_connections", "1024", 1, 65536, 0, API_OFF(max_connections),
-	 "concurrent HTTP connections; more wait in the listen backlog"},
-	{CONF_INT, "spool_max", "1000000", 1000, 100000000, 0, API_OFF(spool_max),
-	 "accepted messages not yet routed kept at most; past it requests get 503"},
-	{CONF_INT, "spool_map_mb", "1024", 16, 1048576, 0, API_OFF(spool_map_mb),
-	 "LMDB map size of the spool in MiB (disk is used only as it fills)"},
-};
-
-static const struct conf_section api_conf_section = {
-	.name = "connectors[type=api]",
-	.entries = api_conf_entries,
-	.n_entries = sizeof(api_conf_entries) / sizeof(api_conf_entries[0]),
-	.struct_size = sizeof(struct api_settings),
-	.desc = "The API channel: POST /v1/messages with a bearer token, for SMS "
-		"providers, web forms and in-house applications "
-		"(docs/channels/api.md).",
-};
-
 struct api {
 	struct connector_instance *inst;
 	const struct api_settings *set;
@@ -228,17 +197,6 @@ static const struct httpd_handlers api_handlers = {
 
 /* ---- the connector type ------------------------------------------------ */
 
-static int api_check(const void *settings, char *why, size_t whylen)
-{
-	const struct api_settings *s = settings;
-
-	if (!s || !s->token || !s->token[0]) {
-		snprintf(why, whylen, "token: empty; set a bearer token");
-		return 1;
-	}
-	return 0;
-}
-
 static int api_make_auth(struct api *api)
 {
 	size_t tlen = strlen(api->set->token);
@@ -311,8 +269,7 @@ static void api_destroy(struct connector_instance *inst)
 const struct connector_type connector_api = {
 	.name = "api",
 	.channel = "api",
-	.config = &api_conf_section,
-	.check = api_check,
+	.conf = &api_conf_type,
 	.create = api_create,
 	.run = api_run,
 	.destroy = api_destroy,

@@ -20,6 +20,8 @@
 #include <cmocka.h>
 
 #include "connectors/api/api.h"
+#include "connectors/connector.h"
+#include "connectors/email/email.h"
 #include "core/config.h"
 #include "core/config_value.h"
 #include "core/err.h"
@@ -731,6 +733,77 @@ static void test_values(void **state)
 	assert_string_equal(buf, "0123456789012345678901234567890123456789...");
 }
 
+/* ---- the two registries -------------------------------------------- */
+
+/* connectors/registry.c (ops) and config_registry.c (tables) list the same
+ * types, in the same order, and a type's conf is the light registry's. */
+static void test_registries(void **state)
+{
+	size_t n = 0;
+
+	(void)state;
+	for (; connector_types[n]; n++) {
+		const struct connector_type *t = connector_types[n];
+
+		assert_non_null(t->conf);
+		assert_non_null(t->conf->section);
+		assert_string_equal(t->name, t->conf->name);
+		assert_ptr_equal(gw_connector_conf_types[n], t->conf);
+		assert_ptr_equal(gw_connector_conf_find(t->name), t->conf);
+		assert_ptr_equal(gw_connector_section(t->name), t->conf->section);
+		assert_ptr_equal(connector_type_find(t->name), t);
+	}
+	assert_null(gw_connector_conf_types[n]);
+	assert_true(n >= 4);
+	assert_null(gw_connector_conf_find("nope"));
+	assert_null(gw_connector_conf_find(NULL));
+}
+
+/* The email type's check splits its URL without libcurl: what it takes. */
+static int email_url_ok(const char *url, const char *tls)
+{
+	struct email_settings s = {.url = (char *)url, .password = "p", .tls = (char *)tls,
+				   .after = "seen"};
+	char why[256] = "";
+
+	return email_conf_type.check(&s, why, sizeof(why)) == GW_OK;
+}
+
+static void test_email_urls(void **state)
+{
+	enum imap_tls mode;
+	struct email_settings s = {.url = "imaps://mail.example.com/INBOX", .tls = "auto"};
+
+	(void)state;
+	assert_true(email_url_ok("imaps://mail.example.com/INBOX", "auto"));
+	assert_true(email_url_ok("IMAPS://mail.example.com:993/Support%20Team", "implicit"));
+	assert_true(email_url_ok("imap://127.0.0.1:143/INBOX", "none"));
+	assert_true(email_url_ok("imap://[::1]:1143/INBOX", "none"));
+	assert_true(email_url_ok("imap://localhost/INBOX", "starttls"));
+	assert_false(email_url_ok("imap://mail.example.com/INBOX", "none"));
+	assert_false(email_url_ok("https://mail.example.com/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://u:secret@mail.example.com/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://u@mail.example.com/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com/", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com/INBOX;UID=1", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com/INBOX?NEW", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com:0/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com:99999/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com:x/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://[::1/INBOX", "auto"));
+	assert_false(email_url_ok("imaps:///INBOX", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com/IN BOX", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com/INBOX", "starttls"));
+	assert_int_equal(email_settings_tls(&s, &mode), GW_OK);
+	assert_int_equal(mode, IMAP_TLS_IMPLICIT);
+	s.url = "imap://mail.example.com/INBOX";
+	assert_int_equal(email_settings_tls(&s, &mode), GW_OK);
+	assert_int_equal(mode, IMAP_TLS_STARTTLS);
+	s.tls = "implicit";
+	assert_int_equal(email_settings_tls(&s, &mode), GW_ECONFIG);
+}
+
 /* ---- docs/config.md ------------------------------------------------- */
 
 static void test_doc_up_to_date(void **state)
@@ -777,6 +850,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_file, fx_setup, fx_teardown),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_doc_up_to_date),
+		cmocka_unit_test(test_registries),
+		cmocka_unit_test(test_email_urls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
