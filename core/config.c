@@ -1146,5 +1146,11 @@ const struct gw_connector_conf *gw_config_find_connector(const struct gw_config 
 
 const char *gw_config_default_path(void)
 {
+	static char installed[4096];
+
+	/* Installed: <sysconfdir>/omnigate/gateway.yaml; in the build tree: the
+	 * example in the sources. Read once at start, single-threaded. */
+	if (gw_exe_relative(GW_INSTALLED_CONFIG, installed, sizeof(installed)) == GW_OK)
+		return installed;
 	return GW_DEFAULT_CONFIG;
 }

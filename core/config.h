@@ -258,7 +258,12 @@ const struct gw_connector_conf *gw_config_find_connector(const struct gw_config 
  */
 int gw_config_doc(FILE *f);
 
-/* gw_config_default_path - the shipped example, as found at build time. */
+/*
+ * gw_config_default_path - the config used without --config: for an
+ * installed program <sysconfdir>/omnigate/gateway.yaml (found relative to
+ * the executable), else the shipped example as found at build time. The
+ * string is static; call it from one thread at start.
+ */
 const char *gw_config_default_path(void);
 
 #endif

@@ -25,8 +25,11 @@
 #include "core/log.h"
 #include "core/util.h"
 
-#ifndef LIVECHAT_WEB_DIR
+#ifndef LIVECHAT_WEB_DIR            /* the source tree's web/ (CMake) */
 #define LIVECHAT_WEB_DIR "/usr/share/omnigate/livechat"
+#endif
+#ifndef LIVECHAT_WEB_DIR_INSTALLED  /* relative to the program's folder (CMake) */
+#define LIVECHAT_WEB_DIR_INSTALLED "../share/omnigate/livechat"
 #endif
 
 #define LC_TICK_US 5000           /* outbox_pump() and status period */
@@ -428,6 +431,16 @@ static int lc_open_log(struct livechat *lc)
 	return chatlog_open(dir, (size_t)lc->set->chatlog_map_mb * 1024u * 1024u, &lc->log);
 }
 
+/* web_dir, else the files installed with the program, else the source tree's. */
+static void lc_find_web_dir(struct livechat *lc)
+{
+	if (lc->set->web_dir)
+		snprintf(lc->web_dir, sizeof(lc->web_dir), "%s", lc->set->web_dir);
+	else if (gw_exe_relative(LIVECHAT_WEB_DIR_INSTALLED, lc->web_dir,
+				 sizeof(lc->web_dir)) != GW_OK)
+		snprintf(lc->web_dir, sizeof(lc->web_dir), "%s", LIVECHAT_WEB_DIR);
+}
+
 static int lc_create(struct connector_instance *inst)
 {
 	struct livechat *lc = calloc(1, sizeof(*lc));
@@ -442,8 +455,7 @@ static int lc_create(struct connector_instance *inst)
 	lc->visitors = calloc(LC_VISITOR_BUCKETS, sizeof(*lc->visitors));
 	if (!lc->seen || !lc->visitors)
 		return GW_ENOMEM;
-	snprintf(lc->web_dir, sizeof(lc->web_dir), "%s",
-		 lc->set->web_dir ? lc->set->web_dir : LIVECHAT_WEB_DIR);
+	lc_find_web_dir(lc);
 	snprintf(lc_lws_module, sizeof(lc_lws_module), "%s", inst->log_module);
 	lws_set_log_level(LLL_ERR | LLL_WARN, lc_lws_log);
 	rc = lc_open_log(lc);
