@@ -20,6 +20,7 @@
 
 #include <curl/curl.h>
 
+#include "connectors/curl_err.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -274,20 +275,10 @@ int imap_from_curl(struct imap *im, CURLcode res)
 	const char *what = im->curl_err[0] ? im->curl_err : curl_easy_strerror(res);
 
 	imap_set_err(im, "%s%s", what, "");
-	switch (res) {
-	case CURLE_OK: return GW_OK;
-	case CURLE_LOGIN_DENIED: return GW_EAUTH;
-	case CURLE_OUT_OF_MEMORY: return GW_ENOMEM;
-	case CURLE_REMOTE_FILE_NOT_FOUND: return GW_ENOTFOUND;
-	case CURLE_QUOTE_ERROR:
-	case CURLE_WEIRD_SERVER_REPLY:
-	case CURLE_RANGE_ERROR:
-		return GW_EPROTO;
-	case CURLE_WRITE_ERROR:
+	/* Our write callback refused the bytes: over the limit, or no memory. */
+	if (res == CURLE_WRITE_ERROR)
 		return im->too_big ? GW_ETOOBIG : GW_ENOMEM;
-	default:
-		return GW_EIO;
-	}
+	return gw_curl_err(res);
 }
 
 /*
