@@ -194,10 +194,10 @@ static int set_int(struct loader *ld, const struct conf_entry *row, long long *s
 	char q[64];
 	int prc = conf_parse_ll(val, &v);
 
-	if (prc == -1)
+	if (prc == GW_EINVAL)
 		return conf_err(ld, line, kpath, "\"%s\" is not an integer",
 				conf_echo(q, sizeof(q), val));
-	if (prc == -2)
+	if (prc != GW_OK)
 		return conf_err(ld, line, kpath, "%s is out of range %lld..%lld",
 				conf_echo(q, sizeof(q), val), row->min, row->max);
 	if (v < row->min)
@@ -304,7 +304,7 @@ static int set_parsed(struct loader *ld, const struct conf_entry *row, void *bas
 {
 	void *slot = (char *)base + row->offset;
 	char why[256], q[64];
-	int level;
+	enum gw_log_level level;
 
 	switch (row->kind) {
 	case CONF_INT:
@@ -318,11 +318,10 @@ static int set_parsed(struct loader *ld, const struct conf_entry *row, void *bas
 	case CONF_STRLIST:
 		return set_strlist_text(ld, row, slot, val, line, kpath);
 	case CONF_LOGLEVEL:
-		level = gw_log_level_parse(val);
-		if (level < 0)
+		if (gw_log_level_parse(val, &level) != GW_OK)
 			return conf_err(ld, line, kpath, "\"%s\" is not one of debug, info, warn, error",
 					conf_echo(q, sizeof(q), val));
-		*(int *)slot = level;
+		*(int *)slot = (int)level;
 		return GW_OK;
 	default:
 		return set_string(ld, row, slot, val, line, kpath);
@@ -358,12 +357,12 @@ static int set_text(struct loader *ld, const struct conf_entry *row, void *base,
 	bool required_secret = row->kind == CONF_SECRET && (row->flags & CONF_F_REQUIRED);
 	char name[CONF_ENVNAME_MAX], what[CONF_ENVNAME_MAX + 48];
 	const char *val = text;
-	int ref = conf_env_ref(text, name, sizeof(name));
+	bool ref = false;
 
-	if (ref < 0)
+	if (conf_env_ref(text, name, sizeof(name), &ref) != GW_OK)
 		return conf_err(ld, line, kpath, "\"${\" is only allowed as the whole value "
 				"\"${NAME}\", NAME made of A-Z, a-z, 0-9 and _");
-	if (ref > 0) {
+	if (ref) {
 		val = getenv(name);
 		if (!val || !*val) {
 			snprintf(what, sizeof(what), "environment variable %s is %s", name,
@@ -816,7 +815,7 @@ static void bind_router(struct loader *ld, yaml_node_t *root, const struct gw_co
 		b[i].endpoint = eps[i];
 		if (strncmp(eps[i], "tcp://", 6) == 0 &&
 		    conf_split_host_port(eps[i] + 6, host, sizeof(host), &b[i].addr.port, &v6, why,
-				    sizeof(why)) == 0)
+				    sizeof(why)) == GW_OK)
 			memcpy(b[i].addr.host, host, sizeof(host));
 		else
 			b[i].addr.port = 0;

@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/err.h"
+
 static char log_process[48] = "gateway";
 static enum gw_log_level log_min = GW_LOG_INFO;
 
@@ -28,12 +30,14 @@ int gw_log_enabled(enum gw_log_level level)
 	return level >= log_min;
 }
 
-int gw_log_level_parse(const char *name)
+int gw_log_level_parse(const char *name, enum gw_log_level *level)
 {
 	for (int i = 0; i < 4; i++)
-		if (name && strcmp(name, level_names[i]) == 0)
-			return i;
-	return -1;
+		if (name && strcmp(name, level_names[i]) == 0) {
+			*level = (enum gw_log_level)i;
+			return GW_OK;
+		}
+	return GW_EINVAL;
 }
 
 const char *gw_log_level_name(enum gw_log_level level)

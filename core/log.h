@@ -29,8 +29,9 @@ void gw_log_set_level(enum gw_log_level level);
 /* gw_log_enabled - true when lines of `level` are printed. */
 int gw_log_enabled(enum gw_log_level level);
 
-/* gw_log_level_parse - "debug", "info", "warn", "error" -> level; -1 if none. */
-int gw_log_level_parse(const char *name);
+/* gw_log_level_parse - "debug", "info", "warn", "error" -> *level: GW_OK, or
+ * GW_EINVAL for any other name (or NULL). */
+int gw_log_level_parse(const char *name, enum gw_log_level *level);
 
 /* gw_log_level_name - the name of `level`. */
 const char *gw_log_level_name(enum gw_log_level level);

@@ -43,6 +43,7 @@ struct router {
 	int64_t started_at;
 	int64_t next_heartbeat_us, next_status_us;
 	char status_path[4096];
+	int status_rc;         /* result of the last status write, logged on change */
 	struct deliver *dl; /* replies: peers and pending deliveries */
 	struct routing *rt; /* threading, assignment and SLA rules */
 	int64_t next_routing_ms; /* wall clock: SLA instants, working hours */
@@ -513,11 +514,17 @@ static void router_write_status(struct router *r)
 			      "head_seq", (json_int_t)r->head, "counters",
 			      router_stats_json(&r->stats));
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	int rc = text ? gw_write_file_atomic(r->status_path, text, strlen(text)) : GW_ENOMEM;
 
-	if (text)
-		gw_write_file_atomic(r->status_path, text, strlen(text));
 	free(text);
 	json_decref(o);
+	/* Written every second: a failure is logged once, and so is the recovery. */
+	if (rc != GW_OK && r->status_rc == GW_OK)
+		GW_WARN("router", "cannot write %s (gatewayctl status shows it stale): %s",
+			r->status_path, gw_strerror(rc));
+	else if (rc == GW_OK && r->status_rc != GW_OK)
+		GW_INFO("router", "%s written again", r->status_path);
+	r->status_rc = rc;
 }
 
 uint64_t router_head(const struct router *r)

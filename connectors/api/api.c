@@ -50,10 +50,11 @@ struct api {
 /* True when the Authorization header is exactly "Bearer <token>". */
 static int api_authorized(struct api *api, const struct httpd_req *req)
 {
-	int len = httpd_req_header(req, "authorization", api->auth_buf, api->auth_len + 1);
+	size_t len = 0;
 
 	/* Only the token's length can leak, as for any constant-time compare. */
-	if (len < 0 || (size_t)len != api->auth_len)
+	if (httpd_req_header(req, "authorization", api->auth_buf, api->auth_len + 1, &len) != GW_OK ||
+	    len != api->auth_len)
 		return 0;
 	return gw_ct_equal(api->auth_buf, api->auth_len, api->auth, api->auth_len);
 }
@@ -63,9 +64,9 @@ static int api_json_content_type(const struct httpd_req *req)
 {
 	static const char want[] = "application/json";
 	char ct[128];
-	size_t n = sizeof(want) - 1;
+	size_t n = sizeof(want) - 1, len = 0;
 
-	if (httpd_req_header(req, "content-type", ct, sizeof(ct)) < (int)n)
+	if (httpd_req_header(req, "content-type", ct, sizeof(ct), &len) != GW_OK || len < n)
 		return 0;
 	if (strncasecmp(ct, want, n) != 0)
 		return 0;

@@ -466,6 +466,18 @@ static int email_cycle(struct email *e, int *more)
 
 /* ---- reingest ------------------------------------------------------------------------- */
 
+/* Answers a reingest request; a failure is logged (the request is gone
+ * either way, see quarantine_answer). */
+static void email_answer(struct email *e, const char *id, const char *result,
+			 const char *reason, int remove)
+{
+	int rc = quarantine_answer(e->q, id, result, reason, remove);
+
+	if (rc != GW_OK)
+		GW_WARN(e->module, "reingest of %s/%s: the answer \"%s\" was not fully recorded: %s",
+			e->inst->conf->name, id, result, gw_strerror(rc));
+}
+
 /* Queues and commits the event of a reingested message, then answers. */
 static int email_reingest_commit(struct email *e, const char *id, struct email_result *res)
 {
@@ -476,7 +488,7 @@ static int email_reingest_commit(struct email *e, const char *id, struct email_r
 	rc = outbox_add_event(e->inst->outbox, &res->ev, &perr);
 	if (rc != GW_OK && perr.message[0]) {
 		snprintf(reason, sizeof(reason), "cannot become an event: %s", perr.message);
-		quarantine_answer(e->q, id, "quarantined", reason, 0);
+		email_answer(e, id, "quarantined", reason, 0);
 		return GW_OK;
 	}
 	if (rc == GW_OK)
@@ -484,7 +496,7 @@ static int email_reingest_commit(struct email *e, const char *id, struct email_r
 	if (rc != GW_OK)
 		return rc; /* the request stays: tried again later */
 	e->inst->stats.accepted++;
-	quarantine_answer(e->q, id, "ingested", "", 1);
+	email_answer(e, id, "ingested", "", 1);
 	return GW_OK;
 }
 
@@ -502,7 +514,7 @@ static int email_reingest_one(struct email *e, const char *id)
 		snprintf(reason, sizeof(reason), "%s", rc == GW_ENOTFOUND ? "no such entry" :
 			 rc == GW_EMISSING ? "no stored copy (it was over max_message_bytes)" :
 			 gw_strerror(rc));
-		quarantine_answer(e->q, id, "error", reason, 0);
+		email_answer(e, id, "error", reason, 0);
 		return GW_OK;
 	}
 	email_parse_opts(e, &opt);
@@ -510,9 +522,9 @@ static int email_reingest_one(struct email *e, const char *id)
 	if (rc != GW_OK)
 		goto out;
 	if (res.verdict == EMAIL_QUARANTINE) {
-		quarantine_answer(e->q, id, "quarantined", res.reason, 0);
+		email_answer(e, id, "quarantined", res.reason, 0);
 	} else if (res.verdict == EMAIL_IGNORE_OWN) {
-		quarantine_answer(e->q, id, "ignored", res.reason, 1);
+		email_answer(e, id, "ignored", res.reason, 1);
 	} else {
 		rc = email_reingest_commit(e, id, &res);
 	}

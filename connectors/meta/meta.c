@@ -54,7 +54,7 @@ struct meta {
 
 /* Per-request scratch (httpd_req_data): the signature header, copied early. */
 struct meta_req {
-	int sig_len; /* as httpd_req_header: -1 absent, -2 too long */
+	int sig_rc; /* httpd_req_header's: GW_OK, GW_ENOTFOUND, GW_ETOOBIG */
 	char sig[META_SIG_VALUE_MAX + 1];
 };
 
@@ -63,13 +63,14 @@ struct meta_req {
 static void meta_verify(struct meta *m, struct httpd_req *req)
 {
 	char mode[META_QUERY_MAX], token[META_QUERY_MAX], challenge[META_QUERY_MAX];
-	int tlen, clen;
+	size_t tlen = 0, clen = 0;
+	int trc = httpd_req_query(req, "hub.verify_token", token, sizeof(token), &tlen);
+	int crc = httpd_req_query(req, "hub.challenge", challenge, sizeof(challenge), &clen);
 
-	tlen = httpd_req_query(req, "hub.verify_token", token, sizeof(token));
-	clen = httpd_req_query(req, "hub.challenge", challenge, sizeof(challenge));
 	/* Anything but a matching subscribe is refused alike (403), as Meta's
 	 * handshake expects; the log line says which part was wrong. */
-	if (httpd_req_query(req, "hub.mode", mode, sizeof(mode)) < 0 || tlen < 0 || clen < 0) {
+	if (httpd_req_query(req, "hub.mode", mode, sizeof(mode), NULL) != GW_OK || trc != GW_OK ||
+	    crc != GW_OK) {
 		httpd_refuse(req, 403, "forbidden", "subscription handshake without hub.mode, "
 			     "hub.verify_token and hub.challenge");
 		return;
@@ -79,13 +80,13 @@ static void meta_verify(struct meta *m, struct httpd_req *req)
 			     "subscription handshake with hub.mode other than subscribe");
 		return;
 	}
-	if (!gw_ct_equal(token, (size_t)tlen, m->set->verify_token, m->verify_len)) {
+	if (!gw_ct_equal(token, tlen, m->set->verify_token, m->verify_len)) {
 		httpd_refuse(req, 403, "forbidden",
 			     "subscription handshake with a wrong verify token");
 		return;
 	}
 	GW_INFO(m->inst->log_module, "subscription handshake answered");
-	httpd_answer(req, 200, "text/plain", challenge, (size_t)clen);
+	httpd_answer(req, 200, "text/plain", challenge, clen);
 }
 
 static int meta_on_request(void *arg, struct httpd_req *req)
@@ -109,7 +110,7 @@ static int meta_on_request(void *arg, struct httpd_req *req)
 		return HTTPD_ANSWERED;
 	}
 	/* Headers are read here: the body arrives after them. */
-	mr->sig_len = httpd_req_header(req, META_SIG_HEADER, mr->sig, sizeof(mr->sig));
+	mr->sig_rc = httpd_req_header(req, META_SIG_HEADER, mr->sig, sizeof(mr->sig), NULL);
 	return HTTPD_READ_BODY;
 }
 
@@ -187,10 +188,10 @@ static int meta_signed(struct meta *m, struct httpd_req *req, const char *body, 
 	struct meta_req *mr = httpd_req_data(req);
 	int r;
 
-	if (mr->sig_len == -2)
+	if (mr->sig_rc == GW_ETOOBIG)
 		r = META_SIG_MALFORMED;
 	else
-		r = meta_sig_key_verify(m->key, body, len, mr->sig_len < 0 ? NULL : mr->sig);
+		r = meta_sig_key_verify(m->key, body, len, mr->sig_rc != GW_OK ? NULL : mr->sig);
 	if (r == META_SIG_OK)
 		return 1;
 	if (r == META_SIG_ERROR)

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "core/config.h"
 #include "core/config_value.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/util.h"
 
 /* Set as the token in the environment; must never show up in an error. */
@@ -681,22 +683,32 @@ static void test_values(void **state)
 	struct conf_listen a, b;
 	char buf[128], name[16];
 	long long v = 0;
+	bool ref = false;
+	enum gw_log_level level = GW_LOG_DEBUG;
 	char *p;
 
 	(void)state;
-	assert_int_equal(conf_parse_ll("-42", &v), 0);
+	assert_int_equal(conf_parse_ll("-42", &v), GW_OK);
 	assert_int_equal(v, -42);
-	assert_int_equal(conf_parse_ll("", &v), -1);
-	assert_int_equal(conf_parse_ll("1 ", &v), -1);
-	assert_int_equal(conf_parse_ll("9223372036854775808", &v), -2);
+	assert_int_equal(conf_parse_ll("", &v), GW_EINVAL);
+	assert_int_equal(conf_parse_ll("1 ", &v), GW_EINVAL);
+	assert_int_equal(conf_parse_ll("9223372036854775808", &v), GW_ETOOBIG);
 
-	assert_int_equal(conf_env_ref("${A_1}", name, sizeof(name)), 1);
+	assert_int_equal(conf_env_ref("${A_1}", name, sizeof(name), &ref), GW_OK);
+	assert_true(ref);
 	assert_string_equal(name, "A_1");
-	assert_int_equal(conf_env_ref("plain", name, sizeof(name)), 0);
-	assert_int_equal(conf_env_ref("${}", name, sizeof(name)), -1);
-	assert_int_equal(conf_env_ref("${A}x", name, sizeof(name)), -1);
-	assert_int_equal(conf_env_ref("${A-B}", name, sizeof(name)), -1);
-	assert_int_equal(conf_env_ref("${ABCDEFGHIJKLMNOPQ}", name, sizeof(name)), -1);
+	assert_int_equal(conf_env_ref("plain", name, sizeof(name), &ref), GW_OK);
+	assert_false(ref);
+	assert_int_equal(conf_env_ref("${}", name, sizeof(name), &ref), GW_ECONFIG);
+	assert_int_equal(conf_env_ref("${A}x", name, sizeof(name), &ref), GW_ECONFIG);
+	assert_int_equal(conf_env_ref("${A-B}", name, sizeof(name), &ref), GW_ECONFIG);
+	assert_int_equal(conf_env_ref("${ABCDEFGHIJKLMNOPQ}", name, sizeof(name), &ref),
+			 GW_ECONFIG);
+
+	assert_int_equal(gw_log_level_parse("warn", &level), GW_OK);
+	assert_int_equal(level, GW_LOG_WARN);
+	assert_int_equal(gw_log_level_parse("loud", &level), GW_EINVAL);
+	assert_int_equal(gw_log_level_parse(NULL, &level), GW_EINVAL);
 
 	p = conf_join_path("/etc/gw", "././state");
 	assert_string_equal(p, "/etc/gw/state");
@@ -724,7 +736,7 @@ static void test_values(void **state)
 
 	assert_int_equal(conf_endpoint_check("tcp://[::1]:5570", buf, sizeof(buf)), 0);
 	assert_int_equal(conf_endpoint_check("inproc://x", buf, sizeof(buf)), 0);
-	assert_int_equal(conf_endpoint_check("tcp://:5570", buf, sizeof(buf)), -1);
+	assert_int_equal(conf_endpoint_check("tcp://:5570", buf, sizeof(buf)), GW_ECONFIG);
 
 	/* Quoted pieces of values are short and on one line. */
 	conf_echo(buf, sizeof(buf), "a\nb");
