@@ -40,7 +40,8 @@ const char *gw_log_level_name(enum gw_log_level level);
 void gw_log(enum gw_log_level level, const char *module, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-void gw_logv(enum gw_log_level level, const char *module, const char *fmt, va_list ap);
+void gw_logv(enum gw_log_level level, const char *module, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 #define GW_DEBUG(mod, ...) do { if (gw_log_enabled(GW_LOG_DEBUG)) gw_log(GW_LOG_DEBUG, mod, __VA_ARGS__); } while (0)
 #define GW_INFO(mod, ...) gw_log(GW_LOG_INFO, mod, __VA_ARGS__)

@@ -13,6 +13,7 @@
 #include "connectors/email/imap_int.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,13 @@
 
 /* ---- small helpers -------------------------------------------------------- */
 
-void imap_set_err(struct imap *im, const char *fmt, const char *a, const char *b)
+void imap_set_err(struct imap *im, const char *fmt, ...)
 {
-	snprintf(im->err, sizeof(im->err), fmt, a ? a : "", b ? b : "");
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(im->err, sizeof(im->err), fmt, ap);
+	va_end(ap);
 }
 
 const char *imap_last_error(const struct imap *im)
@@ -392,12 +397,19 @@ static int imap_request(struct imap *im, const char *url, const char *cmd, int *
 	return imap_from_curl(im, res);
 }
 
-/* A custom command on the mailbox; "%s" in fmt takes `arg`. */
-static int imap_command(struct imap *im, const char *fmt, const char *arg)
+/* A custom command on the mailbox, written with printf's format. */
+static int imap_command(struct imap *im, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int imap_command(struct imap *im, const char *fmt, ...)
 {
 	char cmd[1024];
-	int n = snprintf(cmd, sizeof(cmd), fmt, arg ? arg : "");
+	va_list ap;
+	int n;
 
+	va_start(ap, fmt);
+	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(cmd)) {
 		imap_set_err(im, "command too long%s%s", "", "");
 		return GW_EINVAL;
@@ -515,7 +527,7 @@ int imap_examine(struct imap *im, struct imap_mailbox *mb)
 
 	memset(&im->mb, 0, sizeof(im->mb));
 	if (!im->caps[0]) {
-		rc = imap_command(im, "CAPABILITY", NULL);
+		rc = imap_command(im, "CAPABILITY");
 		if (rc != GW_OK)
 			return rc;
 	}
@@ -684,7 +696,7 @@ int imap_move(struct imap *im, const char *set, const char *folder)
 	if (rc == GW_OK && imap_has_cap(im, "UIDPLUS"))
 		rc = imap_command(im, "UID EXPUNGE %s", set);
 	else if (rc == GW_OK)
-		rc = imap_command(im, "EXPUNGE", NULL);
+		rc = imap_command(im, "EXPUNGE");
 out:
 	free(q);
 	return rc;
