@@ -129,17 +129,21 @@ long long httpd_req_content_length(const struct httpd_req *req);
 
 /*
  * httpd_req_header - copies the value of header `name` (lowercase, e.g.
- * "x-hub-signature-256") and a NUL into `buf`. Returns its length, -1 when
- * absent, -2 when it does not fit in `len` bytes. Valid in on_request only.
+ * "x-hub-signature-256") and a NUL into `buf` (len bytes), its length into
+ * *vlen (may be NULL). Returns GW_OK, GW_ENOTFOUND (absent), GW_ETOOBIG
+ * (does not fit in `len` bytes). Valid in on_request only.
  */
-int httpd_req_header(const struct httpd_req *req, const char *name, char *buf, size_t len);
+int httpd_req_header(const struct httpd_req *req, const char *name, char *buf, size_t len,
+		     size_t *vlen);
 
 /*
  * httpd_req_query - copies the URL-decoded value of query parameter `name`
- * (the first occurrence) and a NUL into `buf`. Returns its length, -1 when
- * absent, -2 when it does not fit. Valid in on_request only.
+ * (the first occurrence) and a NUL into `buf` (len bytes), its length into
+ * *vlen (may be NULL). Returns GW_OK, GW_ENOTFOUND (absent), GW_ETOOBIG
+ * (does not fit). Valid in on_request only.
  */
-int httpd_req_query(const struct httpd_req *req, const char *name, char *buf, size_t len);
+int httpd_req_query(const struct httpd_req *req, const char *name, char *buf, size_t len,
+		    size_t *vlen);
 
 /* httpd_req_data - req_data_size bytes of scratch, zeroed for each request. */
 void *httpd_req_data(struct httpd_req *req);

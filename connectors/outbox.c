@@ -187,6 +187,16 @@ static int ob_init(struct outbox *ob, const struct outbox_options *opt)
 	return GW_OK;
 }
 
+/* ob_count - the number of spooled entries into *n, for the status; on a
+ * failure (logged) *n keeps its value. Either thread may call it. */
+static void ob_count(struct outbox *ob, uint64_t *n)
+{
+	int rc = spool_count(ob->sp, n);
+
+	if (rc != GW_OK)
+		GW_WARN(ob->module, "cannot count the spool: %s", gw_strerror(rc));
+}
+
 static int first_key_fn(void *arg, uint64_t key, const void *data, size_t len)
 {
 	(void)data;
@@ -217,7 +227,7 @@ int outbox_open(const struct outbox_options *opt, struct outbox **out)
 	if (rc)
 		goto out;
 	ob->send_key = first ? first : ob->end_key;
-	spool_count(ob->sp, &ob->st.spooled);
+	ob_count(ob, &ob->st.spooled);
 	if (ob->st.spooled)
 		GW_INFO(ob->module, "%llu spooled messages will be sent to the router again",
 			(unsigned long long)ob->st.spooled);
@@ -266,8 +276,9 @@ void outbox_close(struct outbox *ob)
 	ob_thread_stop(ob);
 	/* Acknowledged keys not yet deleted are deleted now; had we crashed
 	 * instead, they would be resent and reported as duplicates. */
-	if (ob->sp && ob->ndel)
-		spool_write(ob->sp, ob->del, ob->ndel, NULL, 0, NULL);
+	if (ob->sp && ob->ndel && spool_write(ob->sp, ob->del, ob->ndel, NULL, 0, NULL) != GW_OK)
+		GW_WARN(ob->module, "%zu acknowledged entries stay in the spool: sent again at the "
+			"next start, answered duplicate", ob->ndel);
 	if (ob->sock)
 		zmq_close(ob->sock);
 	if (ob->zctx)
@@ -352,7 +363,7 @@ static int ob_write(struct outbox *ob, const struct spool_rec *add, size_t nadd)
 	ob->ndel = 0;
 	ob->del_since_us = 0;
 	ob->end_key = first + nadd;
-	spool_count(ob->sp, &ob->st.spooled);
+	ob_count(ob, &ob->st.spooled);
 	return GW_OK;
 }
 
@@ -751,7 +762,7 @@ static void *ob_thread(void *arg)
 		pthread_mutex_unlock(&j->mu);
 		rc = spool_write(ob->sp, j->del, j->ndel, j->recs, j->nrecs, &first);
 		if (rc == GW_OK)
-			spool_count(ob->sp, &spooled);
+			ob_count(ob, &spooled);
 		pthread_mutex_lock(&j->mu);
 		j->rc = rc;
 		j->first = first;

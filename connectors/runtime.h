@@ -4,8 +4,8 @@
  *
  * A gateway-connector process runs exactly one instance, so this state is
  * per process (file-static in connectors/runtime_status.c). It lives in the
- * gw_connectors library, not in runtime.c's main(), so that a type and the
- * tests link without the executable.
+ * gw_connector_runtime library, not in runtime.c's main(), so that a type
+ * and the tests link without the executable.
  *
  * The status file <state_dir>/run/<instance>.json is what `gatewayctl
  * status` reads:

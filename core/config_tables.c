@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "connectors/connector.h"
 #include "core/err.h"
 
 #define N_ROWS(a) (sizeof(a) / sizeof((a)[0]))
@@ -334,14 +333,14 @@ int gw_config_doc(FILE *f)
 	}
 	doc_section(f, "`supervisor`", NULL, &gw_conf_supervisor);
 	doc_section(f, "`connectors[]`", NULL, &gw_conf_connector);
-	for (size_t i = 0; connector_types[i]; i++) {
-		const struct connector_type *t = connector_types[i];
+	for (size_t i = 0; gw_connector_conf_types[i]; i++) {
+		const struct gw_connector_conf_type *t = gw_connector_conf_types[i];
 
 		snprintf(title, sizeof(title), "Connector type `%s`", t->name);
 		snprintf(intro, sizeof(intro),
 			 "Keys of a `connectors[]` entry with `type: %s`, besides `name`, `type` "
 			 "and `enabled`.", t->name);
-		doc_section(f, title, intro, t->config);
+		doc_section(f, title, intro, t->section);
 	}
 	return fflush(f) == 0 && !ferror(f) ? GW_OK : GW_EIO;
 }

@@ -46,51 +46,6 @@
 
 #define API_PATH_MESSAGES "/v1/messages"
 #define API_PATH_STATUS "/status" /* POST /v1/messages/{id}/status */
-#define API_TOKEN_MAX 1024      /* longest bearer token accepted in the config */
-#define API_CB_SECRET_MIN 16    /* shortest callback_secret */
-
-#define API_OFF(m) offsetof(struct api_settings, m)
-
-static const struct conf_entry api_conf_entries[] = {
-	{CONF_LISTEN, "listen", "127.0.0.1:8088", 0, 0, 0, API_OFF(listen),
-	 "address:port the HTTP server listens on; keep it on loopback behind a TLS proxy"},
-	{CONF_SECRET, "token", NULL, 0, API_TOKEN_MAX, CONF_F_REQUIRED, API_OFF(token),
-	 "bearer token clients send as \"Authorization: Bearer <token>\"; use ${ENV}"},
-	{CONF_STRING, "account", NULL, 0, PROTO_MAX_ACCOUNT, 0, API_OFF(account),
-	 "`account` of the events this instance emits; default: the instance name"},
-	{CONF_INT, "max_body_bytes", "1048576", 1024, 67108864, 0, API_OFF(max_body_bytes),
-	 "requests with a larger body are answered 413 without reading it"},
-	{CONF_INT, "max_connections", "1024", 1, 65536, 0, API_OFF(max_connections),
-	 "concurrent HTTP connections; more wait in the listen backlog"},
-	{CONF_INT, "spool_max", "1000000", 1000, 100000000, 0, API_OFF(spool_max),
-	 "accepted messages not yet routed kept at most; past it requests get 503"},
-	{CONF_INT, "spool_map_mb", "1024", 16, 1048576, 0, API_OFF(spool_map_mb),
-	 "LMDB map size of the spool in MiB (disk is used only as it fills)"},
-	{CONF_STRING, "callback_url", NULL, 0, API_CB_URL_MAX, 0, API_OFF(callback_url),
-	 "replies are POSTed here as signed JSON (https; http only to loopback); "
-	 "none: replies fail"},
-	{CONF_SECRET, "callback_secret", NULL, 0, API_TOKEN_MAX, 0, API_OFF(callback_secret),
-	 "HMAC-SHA256 key of X-Omnigate-Signature, 16 bytes at least; required with "
-	 "callback_url; use ${ENV}"},
-	{CONF_BOOL, "callback_insecure", "false", 0, 0, 0, API_OFF(callback_insecure),
-	 "allow a plain http callback_url to a host that is not loopback"},
-	{CONF_INT, "callback_max_inline_bytes", "10485760", 0, 67108864, 0,
-	 API_OFF(callback_max_inline_bytes),
-	 "stored attachments of a reply sent inline (base64) in its callback at most, in "
-	 "all; a reply with more fails"},
-	SENDER_CONF_ROWS_RETRY(API_OFF, "21600"),
-};
-
-static const struct conf_section api_conf_section = {
-	.name = "connectors[type=api]",
-	.entries = api_conf_entries,
-	.n_entries = sizeof(api_conf_entries) / sizeof(api_conf_entries[0]),
-	.struct_size = sizeof(struct api_settings),
-	.desc = "The API channel: POST /v1/messages with a bearer token, for SMS "
-		"providers, web forms and in-house applications; replies POSTed to "
-		"callback_url, signed (docs/channels/api.md).",
-};
-
 struct api {
 	struct connector_instance *inst;
 	const struct api_settings *set;
@@ -115,10 +70,11 @@ struct api_req {
 /* True when the Authorization header is exactly "Bearer <token>". */
 static int api_authorized(struct api *api, const struct httpd_req *req)
 {
-	int len = httpd_req_header(req, "authorization", api->auth_buf, api->auth_len + 1);
+	size_t len = 0;
 
 	/* Only the token's length can leak, as for any constant-time compare. */
-	if (len < 0 || (size_t)len != api->auth_len)
+	if (httpd_req_header(req, "authorization", api->auth_buf, api->auth_len + 1, &len) != GW_OK ||
+	    len != api->auth_len)
 		return 0;
 	return gw_ct_equal(api->auth_buf, api->auth_len, api->auth, api->auth_len);
 }
@@ -128,9 +84,9 @@ static int api_json_content_type(const struct httpd_req *req)
 {
 	static const char want[] = "application/json";
 	char ct[128];
-	size_t n = sizeof(want) - 1;
+	size_t n = sizeof(want) - 1, len = 0;
 
-	if (httpd_req_header(req, "content-type", ct, sizeof(ct)) < (int)n)
+	if (httpd_req_header(req, "content-type", ct, sizeof(ct), &len) != GW_OK || len < n)
 		return 0;
 	if (strncasecmp(ct, want, n) != 0)
 		return 0;
@@ -331,28 +287,6 @@ static const struct httpd_handlers api_handlers = {
 
 /* ---- the connector type ------------------------------------------------ */
 
-static int api_check(const void *settings, char *why, size_t whylen)
-{
-	const struct api_settings *s = settings;
-
-	if (!s || !s->token || !s->token[0]) {
-		snprintf(why, whylen, "token: empty; set a bearer token");
-		return 1;
-	}
-	if (!s->callback_url || !s->callback_url[0])
-		return 0; /* no replies: each one fails, saying so */
-	if (api_callback_url_check(s->callback_url, s->callback_insecure, why, whylen) != 0)
-		return 1;
-	if (!s->callback_secret || strlen(s->callback_secret) < API_CB_SECRET_MIN) {
-		snprintf(why, whylen, "callback_secret: %s; callback_url needs a secret of %d "
-			 "bytes at least (openssl rand -hex 32)",
-			 s->callback_secret && s->callback_secret[0] ? "too short" : "not set",
-			 API_CB_SECRET_MIN);
-		return 1;
-	}
-	return 0;
-}
-
 static int api_make_auth(struct api *api)
 {
 	size_t tlen = strlen(api->set->token);
@@ -402,6 +336,20 @@ static int api_start_replies(struct api *api)
 	return api_replies_create(&opt, &api->replies);
 }
 
+/* api_url_ok - callback_url read as libcurl reads it (the config's check
+ * is lighter: it links no URL library). */
+static int api_url_ok(struct api *api)
+{
+	char why[256];
+
+	if (!api->set->callback_url || !api->set->callback_url[0] ||
+	    api_callback_url_check(api->set->callback_url, api->set->callback_insecure, why,
+				   sizeof(why)) == 0)
+		return GW_OK;
+	GW_ERROR(api->inst->log_module, "%s", why);
+	return GW_ECONFIG;
+}
+
 static int api_create(struct connector_instance *inst)
 {
 	struct api *api = calloc(1, sizeof(*api));
@@ -415,6 +363,8 @@ static int api_create(struct connector_instance *inst)
 	api->account = api->set->account && api->set->account[0] ? api->set->account
 								 : inst->conf->name;
 	rc = api_make_auth(api);
+	if (rc == GW_OK)
+		rc = api_url_ok(api);
 	if (rc == GW_OK)
 		rc = api_listen(api);
 	if (rc == GW_OK)
@@ -457,8 +407,7 @@ static int api_deliver(struct connector_instance *inst, const void *event, size_
 const struct connector_type connector_api = {
 	.name = "api",
 	.channel = "api",
-	.config = &api_conf_section,
-	.check = api_check,
+	.conf = &api_conf_type,
 	.create = api_create,
 	.run = api_run,
 	.destroy = api_destroy,

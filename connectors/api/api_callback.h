@@ -19,6 +19,8 @@
 #ifndef GW_CONNECTOR_API_CALLBACK_H
 #define GW_CONNECTOR_API_CALLBACK_H
 
+#include "connectors/api/api_config.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,7 +33,6 @@
 #define API_CB_DELIVERY_HEADER "X-Omnigate-Delivery"
 #define API_CB_SIG_MAX 96            /* "t=<20 digits>,v1=<64 hex>" and a NUL */
 #define API_CB_EXCERPT_MAX 160       /* bytes of an error answer kept in a reason */
-#define API_CB_URL_MAX 2048          /* longest callback_url */
 
 /* Where the attachments of a reply come from. */
 struct api_cb_files {

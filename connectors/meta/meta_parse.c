@@ -391,6 +391,9 @@ int meta_item_hash16(struct meta_ctx *c, const json_t *item, char out[17])
 	return rc;
 }
 
+static int meta_derive_long(struct meta_ctx *c, char **out, size_t n, const char *fmt,
+			    va_list ap) __attribute__((format(printf, 4, 0)));
+
 /* Hashes the long form of a derived id (see meta_derive). */
 static int meta_derive_long(struct meta_ctx *c, char **out, size_t n, const char *fmt,
 			    va_list ap)

@@ -36,7 +36,7 @@ DOVECOT = "/usr/sbin/dovecot"
 def available():
     """'' when Dovecot can run here, else why not."""
     if not os.access(DOVECOT, os.X_OK):
-        return f"{DOVECOT} is missing (scripts/setup.sh installs dovecot-imapd)"
+        return f"{DOVECOT} is missing (scripts/setup-tests.sh installs dovecot-imapd)"
     for user in ("dovecot", "dovenull"):
         try:
             pwd.getpwnam(user)

@@ -24,7 +24,7 @@ import dovecot
 
 try:
     import websocket  # Debian's python3-websocket
-except ImportError:  # pragma: no cover - scripts/setup.sh installs it
+except ImportError:  # pragma: no cover - scripts/setup-tests.sh installs it
     websocket = None
 
 META_PATH = "/webhooks/meta"
@@ -80,7 +80,7 @@ class Scenario(GatewayTestCase):
         super().setUp()
         dovecot.skip_unless_available()
         if websocket is None:
-            self.skipTest("python3-websocket is missing (scripts/setup.sh installs it)")
+            self.skipTest("python3-websocket is missing (scripts/setup-tests.sh installs it)")
         root = os.path.join(self.tmp, "dovecot")
         os.makedirs(root)
         self.dc = dovecot.Dovecot(root, self.users)

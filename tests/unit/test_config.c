@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,9 +21,12 @@
 #include <cmocka.h>
 
 #include "connectors/api/api.h"
+#include "connectors/connector.h"
+#include "connectors/email/email.h"
 #include "core/config.h"
 #include "core/config_value.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/util.h"
 
 /* Set as the token in the environment; must never show up in an error. */
@@ -693,22 +697,32 @@ static void test_values(void **state)
 	struct conf_listen a, b;
 	char buf[128], name[16];
 	long long v = 0;
+	bool ref = false;
+	enum gw_log_level level = GW_LOG_DEBUG;
 	char *p;
 
 	(void)state;
-	assert_int_equal(conf_parse_ll("-42", &v), 0);
+	assert_int_equal(conf_parse_ll("-42", &v), GW_OK);
 	assert_int_equal(v, -42);
-	assert_int_equal(conf_parse_ll("", &v), -1);
-	assert_int_equal(conf_parse_ll("1 ", &v), -1);
-	assert_int_equal(conf_parse_ll("9223372036854775808", &v), -2);
+	assert_int_equal(conf_parse_ll("", &v), GW_EINVAL);
+	assert_int_equal(conf_parse_ll("1 ", &v), GW_EINVAL);
+	assert_int_equal(conf_parse_ll("9223372036854775808", &v), GW_ETOOBIG);
 
-	assert_int_equal(conf_env_ref("${A_1}", name, sizeof(name)), 1);
+	assert_int_equal(conf_env_ref("${A_1}", name, sizeof(name), &ref), GW_OK);
+	assert_true(ref);
 	assert_string_equal(name, "A_1");
-	assert_int_equal(conf_env_ref("plain", name, sizeof(name)), 0);
-	assert_int_equal(conf_env_ref("${}", name, sizeof(name)), -1);
-	assert_int_equal(conf_env_ref("${A}x", name, sizeof(name)), -1);
-	assert_int_equal(conf_env_ref("${A-B}", name, sizeof(name)), -1);
-	assert_int_equal(conf_env_ref("${ABCDEFGHIJKLMNOPQ}", name, sizeof(name)), -1);
+	assert_int_equal(conf_env_ref("plain", name, sizeof(name), &ref), GW_OK);
+	assert_false(ref);
+	assert_int_equal(conf_env_ref("${}", name, sizeof(name), &ref), GW_ECONFIG);
+	assert_int_equal(conf_env_ref("${A}x", name, sizeof(name), &ref), GW_ECONFIG);
+	assert_int_equal(conf_env_ref("${A-B}", name, sizeof(name), &ref), GW_ECONFIG);
+	assert_int_equal(conf_env_ref("${ABCDEFGHIJKLMNOPQ}", name, sizeof(name), &ref),
+			 GW_ECONFIG);
+
+	assert_int_equal(gw_log_level_parse("warn", &level), GW_OK);
+	assert_int_equal(level, GW_LOG_WARN);
+	assert_int_equal(gw_log_level_parse("loud", &level), GW_EINVAL);
+	assert_int_equal(gw_log_level_parse(NULL, &level), GW_EINVAL);
 
 	p = conf_join_path("/etc/gw", "././state");
 	assert_string_equal(p, "/etc/gw/state");
@@ -736,13 +750,84 @@ static void test_values(void **state)
 
 	assert_int_equal(conf_endpoint_check("tcp://[::1]:5570", buf, sizeof(buf)), 0);
 	assert_int_equal(conf_endpoint_check("inproc://x", buf, sizeof(buf)), 0);
-	assert_int_equal(conf_endpoint_check("tcp://:5570", buf, sizeof(buf)), -1);
+	assert_int_equal(conf_endpoint_check("tcp://:5570", buf, sizeof(buf)), GW_ECONFIG);
 
 	/* Quoted pieces of values are short and on one line. */
 	conf_echo(buf, sizeof(buf), "a\nb");
 	assert_string_equal(buf, "a?b");
 	conf_echo(buf, sizeof(buf), "0123456789012345678901234567890123456789TAIL");
 	assert_string_equal(buf, "0123456789012345678901234567890123456789...");
+}
+
+/* ---- the two registries -------------------------------------------- */
+
+/* connectors/registry.c (ops) and config_registry.c (tables) list the same
+ * types, in the same order, and a type's conf is the light registry's. */
+static void test_registries(void **state)
+{
+	size_t n = 0;
+
+	(void)state;
+	for (; connector_types[n]; n++) {
+		const struct connector_type *t = connector_types[n];
+
+		assert_non_null(t->conf);
+		assert_non_null(t->conf->section);
+		assert_string_equal(t->name, t->conf->name);
+		assert_ptr_equal(gw_connector_conf_types[n], t->conf);
+		assert_ptr_equal(gw_connector_conf_find(t->name), t->conf);
+		assert_ptr_equal(gw_connector_section(t->name), t->conf->section);
+		assert_ptr_equal(connector_type_find(t->name), t);
+	}
+	assert_null(gw_connector_conf_types[n]);
+	assert_true(n >= 4);
+	assert_null(gw_connector_conf_find("nope"));
+	assert_null(gw_connector_conf_find(NULL));
+}
+
+/* The email type's check splits its URL without libcurl: what it takes. */
+static int email_url_ok(const char *url, const char *tls)
+{
+	struct email_settings s = {.url = (char *)url, .password = "p", .tls = (char *)tls,
+				   .after = "seen"};
+	char why[256] = "";
+
+	return email_conf_type.check(&s, why, sizeof(why)) == GW_OK;
+}
+
+static void test_email_urls(void **state)
+{
+	enum imap_tls mode;
+	struct email_settings s = {.url = "imaps://mail.example.com/INBOX", .tls = "auto"};
+
+	(void)state;
+	assert_true(email_url_ok("imaps://mail.example.com/INBOX", "auto"));
+	assert_true(email_url_ok("IMAPS://mail.example.com:993/Support%20Team", "implicit"));
+	assert_true(email_url_ok("imap://127.0.0.1:143/INBOX", "none"));
+	assert_true(email_url_ok("imap://[::1]:1143/INBOX", "none"));
+	assert_true(email_url_ok("imap://localhost/INBOX", "starttls"));
+	assert_false(email_url_ok("imap://mail.example.com/INBOX", "none"));
+	assert_false(email_url_ok("https://mail.example.com/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://u:secret@mail.example.com/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://u@mail.example.com/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com/", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com/INBOX;UID=1", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com/INBOX?NEW", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com:0/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com:99999/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com:x/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://[::1/INBOX", "auto"));
+	assert_false(email_url_ok("imaps:///INBOX", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com/IN BOX", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com/INBOX", "starttls"));
+	assert_int_equal(email_settings_tls(&s, &mode), GW_OK);
+	assert_int_equal(mode, IMAP_TLS_IMPLICIT);
+	s.url = "imap://mail.example.com/INBOX";
+	assert_int_equal(email_settings_tls(&s, &mode), GW_OK);
+	assert_int_equal(mode, IMAP_TLS_STARTTLS);
+	s.tls = "implicit";
+	assert_int_equal(email_settings_tls(&s, &mode), GW_ECONFIG);
 }
 
 /* ---- docs/config.md ------------------------------------------------- */
@@ -791,6 +876,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_file, fx_setup, fx_teardown),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_doc_up_to_date),
+		cmocka_unit_test(test_registries),
+		cmocka_unit_test(test_email_urls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1392,6 +1392,23 @@ static char *wa_body_of(size_t n)
 
 /* A page body of n items "message" (or "delivery" when `member_fmt` has
  * mids) whose member is `member_fmt` with the item number printed in. */
+/* `tmpl` with every "%zu" replaced by `i`, into buf (the template is data,
+ * not a checked printf format). */
+static void with_index(char *buf, size_t size, const char *tmpl, size_t i)
+{
+	size_t len = 0;
+
+	for (const char *p = tmpl; *p && len + 24 < size;) {
+		if (strncmp(p, "%zu", 3) == 0) {
+			len += (size_t)snprintf(buf + len, size - len, "%zu", i);
+			p += 3;
+		} else {
+			buf[len++] = *p++;
+		}
+	}
+	buf[len] = '\0';
+}
+
 static char *ms_body_of(size_t n, const char *member_fmt)
 {
 	const char *member = strstr(member_fmt, "mids") ? "delivery" : "message";
@@ -1404,7 +1421,7 @@ static char *ms_body_of(size_t n, const char *member_fmt)
 		char buf[128];
 		json_t *v;
 
-		snprintf(buf, sizeof(buf), member_fmt, i, i);
+		with_index(buf, sizeof(buf), member_fmt, i);
 		v = json_loads(buf, 0, &je);
 		assert_non_null(v);
 		json_array_append_new(items, json_pack("{s:{s:s},s:{s:s},s:I,s:o}", "sender", "id",

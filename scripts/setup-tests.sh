@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs what the tests need besides what scripts/setup.sh installs, then
+# runs scripts/setup.sh (which builds, now with the unit tests) and installs
+# the browser tests' driver: the README's test command. Debian 12 packages
+# only, and the npm packages pinned by tests/browser/package-lock.json.
+# Safe to run again: nothing that is there is installed again.
+#
+#   BUILD_DIR, GW_SANITIZE  as for scripts/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/setup-lib.sh
+
+packages=(
+  # unit tests
+  libcmocka-dev
+  # integration tests: Debian's python3 with its ZeroMQ, msgpack and
+  # websocket modules; mdb_dump to look into a store
+  python3 python3-zmq python3-msgpack python3-websocket lmdb-utils
+  # email tests: a throw-away IMAP server, and openssl for its certificate
+  dovecot-core dovecot-imapd openssl
+  # the benchmark's test: the ceiling (an idle HTTP server on loopback) and
+  # the Meta benchmark's load generator
+  nginx-light wrk
+  # browser tests of the live-chat widget (tests/browser)
+  chromium nodejs
+)
+apt_install "${packages[@]}"
+# Debian's npm only when none came with nodejs (other nodejs builds bundle it).
+if ! command -v npm >/dev/null; then
+  apt_install npm
+fi
+
+# The email tests start their own Dovecot (tests/integration/dovecot.py);
+# the package's system service is not used. Where installing started it,
+# stop it and keep it from starting at boot (systemd may not exist here).
+if [ -e /run/dovecot/master.pid ] && [ -x /usr/sbin/dovecot ]; then
+  $sudo_cmd /usr/sbin/dovecot stop >/dev/null 2>&1 || true
+fi
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  $sudo_cmd systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
+fi
+
+./scripts/setup.sh
+
+# The browser tests' driver (playwright-core), as package-lock.json pins it;
+# not again while node_modules was installed from this very lock file.
+lock=tests/browser/package-lock.json
+stamp=tests/browser/node_modules/.gw-package-lock.sha256
+want="$(sha256sum "$lock" | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "setup: browser test dependencies up to date in tests/browser/node_modules"
+else
+  npm ci --prefix tests/browser --no-audit --no-fund >/dev/null
+  echo "$want" >"$stamp"
+  echo "setup: browser test dependencies in tests/browser/node_modules"
+fi
