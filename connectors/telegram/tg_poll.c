@@ -265,10 +265,11 @@ static void tg_poll_done(struct tg_poll *p, CURLcode cc)
 	curl_multi_remove_handle(p->multi, p->easy);
 	curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (p->ans_over) {
+		GW_WARN(p->module, "getUpdates answer over poll_max_bytes (%lld): %s",
+			p->set->poll_max_bytes, p->small ? "one update alone is; raise poll_max_bytes"
+							 : "asking for one update at a time");
+		tg_poll_later(p, p->small ? -1 : 0);
 		p->small = 1;
-		GW_WARN(p->module, "getUpdates answer over poll_max_bytes (%lld): asking for one "
-			"update at a time", p->set->poll_max_bytes);
-		tg_poll_later(p, 0);
 		return;
 	}
 	if (cc != CURLE_OK) {
