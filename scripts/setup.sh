@@ -16,6 +16,10 @@ packages=(
   tzdata
   # email tests: a throw-away IMAP server, and openssl for its certificate
   dovecot-core dovecot-imapd openssl
+  # tests (email replies): a throw-away SMTP server (Postfix, which replaces
+  # another MTA package such as exim4) delivering into that Dovecot over
+  # LMTP (tests/integration/smtp.py)
+  dovecot-lmtpd postfix
   # benchmarks: the ceiling (an idle HTTP server on loopback) and the
   # Meta benchmark's load generator
   nginx-light wrk
@@ -32,6 +36,10 @@ for p in "${packages[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
+  # Postfix's own configuration is not used (the tests write theirs): "No
+  # configuration" leaves the system without a main.cf and its service off.
+  echo "postfix postfix/main_mailer_type select No configuration" |
+    $sudo_cmd debconf-set-selections
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
@@ -46,6 +54,14 @@ if [ -e /run/dovecot/master.pid ] && [ -x /usr/sbin/dovecot ]; then
 fi
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   $sudo_cmd systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
+fi
+# Likewise Postfix: the email reply tests start their own (tests/
+# integration/smtp.py), never the system's.
+if [ -x /usr/sbin/postfix ] && /usr/sbin/postfix status >/dev/null 2>&1; then
+  $sudo_cmd /usr/sbin/postfix stop >/dev/null 2>&1 || true
+fi
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  $sudo_cmd systemctl disable --now postfix.service >/dev/null 2>&1 || true
 fi
 
 # Build. BUILD_DIR and GW_SANITIZE=1 (AddressSanitizer + UBSan) select the
