@@ -108,6 +108,11 @@ static json_t *status_json(const struct connector_instance *inst)
 			 "rejected", (json_int_t)s->rejected, "failed", (json_int_t)s->failed,
 			 "unreadable", (json_int_t)s->unreadable, "dropped", (json_int_t)s->dropped,
 			 "outbox", outbox);
+	if (doc && inst->replies_off && inst->replies_off[0] &&
+	    json_object_set_new(doc, "replies_off", json_string(inst->replies_off)) != 0) {
+		json_decref(doc);
+		return NULL;
+	}
 	if (doc && status_replies(inst->sender, doc) != 0) {
 		json_decref(doc);
 		doc = NULL;
