@@ -20,8 +20,12 @@
  * held while the media worker (media.c) downloads them; when it is done the
  * events, now naming local files, are queued as above.
  *
+ * Replies (the deliver op) go out through meta_out.c: WhatsApp Cloud API
+ * (wa_send.c) and the Send API of Messenger and Instagram (ms_send.c), on
+ * the shared sender's worker; its wake brings the loop to report them.
+ *
  * Threading: everything runs on the thread that calls run(), but the media
- * downloads, which run on the media worker.
+ * downloads and the reply transfers, which run on their workers.
  */
 #include "connectors/meta/meta.h"
 
@@ -32,9 +36,11 @@
 
 #include "connectors/httpd.h"
 #include "connectors/meta/media.h"
+#include "connectors/meta/meta_out.h"
 #include "connectors/meta/meta_parse.h"
 #include "connectors/meta/meta_sig.h"
 #include "connectors/outbox.h"
+#include "connectors/runtime.h"
 #include "gateway/err.h"
 #include "gateway/log.h"
 #include "gateway/util.h"
@@ -43,6 +49,8 @@
 #define META_SECRET_MAX 1024    /* longest app secret, verify or access token */
 #define META_PATH_MAX 256       /* longest webhook path */
 #define META_URL_MAX 1024       /* longest graph_url */
+#define META_ENV_MAX 128        /* longest environment variable name in page_tokens */
+#define META_PAGE_TOKEN_MAX (PROTO_MAX_ACCOUNT + 1 + META_ENV_MAX)
 #define META_QUERY_MAX (META_SECRET_MAX + 1) /* longest hub.* value, NUL included:
 					      * a verify_token of the longest length fits */
 
@@ -70,14 +78,22 @@ static const struct conf_entry meta_conf_entries[] = {
 	{CONF_BOOL, "media_download", "false", 0, 0, 0, META_OFF(media_download),
 	 "download WhatsApp media into media_dir while the webhook is answered"},
 	{CONF_STRING, "graph_url", "https://graph.facebook.com/v21.0", 0, META_URL_MAX, 0,
-	 META_OFF(graph_url), "Graph API base URL, for media downloads"},
+	 META_OFF(graph_url), "Graph API base URL, for replies and media downloads"},
 	{CONF_SECRET, "access_token", NULL, 0, META_SECRET_MAX, 0, META_OFF(access_token),
-	 "Graph API token (a system user token); required when media_download is on"},
+	 "Graph API token (a system user token with whatsapp_business_messaging): WhatsApp "
+	 "replies, and media downloads (required when media_download is on); use ${ENV}"},
 	{CONF_INT, "media_max_bytes", "16777216", 1024, 1073741824, 0, META_OFF(media_max_bytes),
 	 "larger media are not downloaded (the event keeps the media id)"},
 	{CONF_PATH, "media_dir", NULL, 0, 1024, 0, META_OFF(media_dir),
 	 "folder of downloaded media, files named by their SHA-256; default "
 	 "<state_dir>/attachments"},
+	{CONF_STRLIST, "page_tokens", NULL, 0, META_PAGE_TOKEN_MAX, 0, META_OFF(page_tokens),
+	 "Messenger and Instagram replies: entries \"<page or Instagram account id>=<ENV>\", "
+	 "the page access token of that account read from the environment variable ENV"},
+	{CONF_BOOL, "human_agent_tag", "false", 0, 0, 0, META_OFF(human_agent_tag),
+	 "Messenger and Instagram: answer up to 7 days after the customer's last message "
+	 "with the HUMAN_AGENT tag (the app needs that permission); off: 24 hours"},
+	SENDER_CONF_ROWS(META_OFF),
 };
 
 static const struct conf_section meta_conf_section = {
@@ -97,6 +113,7 @@ struct meta {
 	struct meta_sig_key *key; /* owned: app_secret, keyed once */
 	struct httpd *httpd;
 	struct media *media; /* NULL unless media_download */
+	struct meta_out *out; /* replies (meta_out.c) */
 };
 
 /* Per-request scratch (httpd_req_data): the signature header, copied early. */
@@ -187,6 +204,7 @@ static void meta_queue(struct meta *m, struct httpd_req *req, struct meta_events
 	} else {
 		snprintf(json, sizeof(json), "{\"status\":\"accepted\",\"events\":%zu}", evs->n);
 		httpd_defer(req, 200, json);
+		meta_out_seen(m->out, evs);
 	}
 	meta_events_clear(evs);
 }
@@ -204,13 +222,15 @@ static void meta_hold_for_media(struct meta *m, struct httpd_req *req, struct me
 	meta_queue(m, httpd_resume(m->httpd, ticket), evs);
 }
 
-/* The media worker finished jobs: their held requests go on. */
+/* The sender or the media worker finished jobs: replies are reported,
+ * held requests go on. */
 static void meta_on_wake(void *arg)
 {
 	struct meta *m = arg;
 	struct meta_events evs = {0};
 	uint64_t ticket;
 
+	meta_out_poll(m->out);
 	if (!m->media)
 		return;
 	while (media_take_done(m->media, &ticket, &evs)) {
@@ -310,6 +330,28 @@ static const struct httpd_handlers meta_handlers = {
 
 /* ---- the connector type ------------------------------------------------- */
 
+/* Each page_tokens entry is "<account id>=<ENV>", ENV a variable name. */
+static int meta_check_page_tokens(const struct conf_strlist *l, char *why, size_t whylen)
+{
+	static const char env_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					"0123456789_";
+
+	for (size_t i = 0; i < l->n; i++) {
+		const char *eq = strchr(l->v[i], '=');
+		size_t alen = eq ? (size_t)(eq - l->v[i]) : 0;
+
+		if (!eq || alen == 0 || alen > PROTO_MAX_ACCOUNT ||
+		    strcspn(l->v[i], " \t\n") < alen || !eq[1] ||
+		    strlen(eq + 1) > META_ENV_MAX || strspn(eq + 1, env_chars) != strlen(eq + 1) ||
+		    (eq[1] >= '0' && eq[1] <= '9')) {
+			snprintf(why, whylen, "page_tokens[%zu]: expected \"<page or Instagram "
+				 "account id>=<ENVIRONMENT_VARIABLE>\"", i);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int meta_check(const void *settings, char *why, size_t whylen)
 {
 	const struct meta_settings *s = settings;
@@ -330,10 +372,10 @@ static int meta_check(const void *settings, char *why, size_t whylen)
 		snprintf(why, whylen, "access_token: required when media_download is on");
 		return 1;
 	}
-	return 0;
+	return meta_check_page_tokens(&s->page_tokens, why, whylen);
 }
 
-/* The media worker wakes the service thread when a download is done. */
+/* The media worker and the sender wake the service thread when a job is done. */
 static void meta_media_notify(void *arg)
 {
 	struct meta *m = arg;
@@ -401,6 +443,10 @@ static int meta_create(struct connector_instance *inst)
 	rc = meta_listen(m);
 	if (rc == GW_OK && m->set->media_download)
 		rc = meta_start_media(m);
+	if (rc == GW_OK)
+		rc = meta_out_create(inst, meta_media_notify, m, &m->out);
+	if (rc == GW_OK)
+		connector_status_write(inst); /* "replies off" shows from the start */
 	return rc;
 }
 
@@ -417,12 +463,21 @@ static void meta_destroy(struct connector_instance *inst)
 
 	if (!m)
 		return;
-	/* The worker first: it calls into httpd (httpd_wake) until joined. */
+	/* The workers first: they call into httpd (httpd_wake) until joined. */
+	meta_out_destroy(m->out);
 	media_destroy(m->media);
 	httpd_destroy(m->httpd);
 	meta_sig_key_free(m->key);
 	free(m);
 	inst->ctx = NULL;
+}
+
+static int meta_deliver(struct connector_instance *inst, const void *event, size_t len,
+			uint64_t delivery_id)
+{
+	struct meta *m = inst->ctx;
+
+	return meta_out_deliver(m->out, event, len, delivery_id);
 }
 
 const struct connector_type connector_meta = {
@@ -433,4 +488,5 @@ const struct connector_type connector_meta = {
 	.create = meta_create,
 	.run = meta_run,
 	.destroy = meta_destroy,
+	.deliver = meta_deliver,
 };

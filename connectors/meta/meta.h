@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "connectors/connector.h"
+#include "connectors/sender.h"
 
 /* Settings of one `type: meta` instance, filled from its config table. */
 struct meta_settings {
@@ -23,9 +24,12 @@ struct meta_settings {
 	long long spool_map_mb;    /* LMDB map size of the spool */
 	bool media_download;       /* fetch WhatsApp media into media_dir */
 	char *graph_url;           /* Graph API base URL */
-	char *access_token;        /* Graph API token (secret; for media_download) */
+	char *access_token;        /* Graph API token (secret): WhatsApp replies, media */
 	long long media_max_bytes; /* larger media are not downloaded */
 	char *media_dir;           /* default <state_dir>/attachments */
+	struct conf_strlist page_tokens; /* "<account id>=<ENV>": Messenger/Instagram replies */
+	bool human_agent_tag;      /* Messenger/Instagram: answer up to 7 days (HUMAN_AGENT) */
+	struct sender_settings send; /* replies toward the Graph API (SENDER_CONF_ROWS) */
 };
 
 extern const struct connector_type connector_meta;
