@@ -73,13 +73,11 @@ static json_t *status_outbox_json(const struct outbox *ob)
 /* status_replies - the sender's counters, and why the provider refuses the
  * credentials when it does, or why the instance sends none ("send_error"
  * in the document). */
-static int status_replies(struct sender *snd, const char *send_off, json_t *doc)
+static int status_replies(struct sender *snd, json_t *doc)
 {
 	struct sender_stats st;
 	json_t *r;
 
-	if (!snd && send_off)
-		return json_object_set_new(doc, "send_error", json_string(send_off)) != 0 ? -1 : 0;
 	if (!snd)
 		return 0;
 	sender_stats(snd, &st);
@@ -111,7 +109,12 @@ static json_t *status_json(const struct connector_instance *inst)
 			 "rejected", (json_int_t)s->rejected, "failed", (json_int_t)s->failed,
 			 "unreadable", (json_int_t)s->unreadable, "dropped", (json_int_t)s->dropped,
 			 "outbox", outbox);
-	if (doc && status_replies(inst->sender, inst->send_off, doc) != 0) {
+	if (doc && inst->replies_off && inst->replies_off[0] &&
+	    json_object_set_new(doc, "replies_off", json_string(inst->replies_off)) != 0) {
+		json_decref(doc);
+		return NULL;
+	}
+	if (doc && status_replies(inst->sender, doc) != 0) {
 		json_decref(doc);
 		doc = NULL;
 	}

@@ -157,6 +157,9 @@ int store_thread_scan(struct store_txn *txn, uint64_t thread_id, size_t max,
 		      int (*fn)(void *arg, uint64_t seq), void *arg);
 int store_ticket_msgs(struct store_txn *txn, uint64_t ticket_id, size_t max,
 		      int (*fn)(void *arg, uint64_t seq), void *arg);
+/* store_thread_scan_newest - store_thread_scan from the newest seq down. */
+int store_thread_scan_newest(struct store_txn *txn, uint64_t thread_id, size_t max,
+			     int (*fn)(void *arg, uint64_t seq), void *arg);
 
 /* store_thread_remove - takes `seq` out of a thread (absent: GW_OK). */
 int store_thread_remove(struct store_txn *txn, uint64_t thread_id, uint64_t seq);

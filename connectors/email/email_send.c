@@ -34,7 +34,7 @@ struct email_send {
 	struct smtp_conf conf;
 	struct sender *sender;
 	char attach_dirs[EMAIL_REPLY_DIRS][4096];
-	char off[SMTP_OFF_MAX]; /* inst->send_off when there is no sender */
+	char off[SMTP_OFF_MAX]; /* inst->replies_off when there is no sender */
 };
 
 /* ---- settings ------------------------------------------------------------------ */
@@ -155,7 +155,7 @@ int email_send_create(struct connector_instance *inst, const char *attach_dir,
 	if (!es->set->smtp.url) {
 		snprintf(es->off, sizeof(es->off), "email connector %s has no smtp block",
 			 inst->conf->name);
-		inst->send_off = es->off;
+		inst->replies_off = es->off;
 		GW_INFO(inst->log_module, "replies are off: no smtp block");
 	} else {
 		rc = resolve(es);
@@ -177,8 +177,8 @@ void email_send_destroy(struct email_send *es)
 		return;
 	if (es->inst->sender == es->sender)
 		es->inst->sender = NULL;
-	if (es->inst->send_off == es->off)
-		es->inst->send_off = NULL;
+	if (es->inst->replies_off == es->off)
+		es->inst->replies_off = NULL;
 	sender_destroy(es->sender);
 	free(es);
 }

@@ -24,7 +24,7 @@ struct email_send;
 /*
  * email_send_create - the reply side of `inst` (borrowed; outlives it):
  * resolves the smtp block and starts the sender, or, without a block, sets
- * inst->send_off. `attach_dir` (copied) is the instance's attachment
+ * inst->replies_off. `attach_dir` (copied) is the instance's attachment
  * folder; <state_dir>/attachments, where `gatewayctl send --attach` stores
  * files, is looked in too. *out owns the result. Returns GW_OK,
  * GW_ECONFIG (a URL that cannot be resolved), GW_ENOMEM, sender_create's

@@ -318,7 +318,7 @@ class TestReplyFailures(ReplyTestCase):
         m = self.inbound("help", "f3@customer.test", to="help@acme.test")
         self.assertEqual(self.send(m["ticket_id"], "hello", check=False),
                          (1, "delivery failed: email connector help has no smtp block"))
-        self.assertIn("replies fail: email connector help has no smtp block", self.status_text())
+        self.assertIn("replies off: email connector help has no smtp block", self.status_text())
         self.assertEqual(self.dc.count("customer"), 0)
         # A server that hangs holds its reply in the sender, not the mailbox:
         # mail that arrives meanwhile is read as fast as ever.
