@@ -63,6 +63,7 @@ int main(int argc, char **argv)
 		return 78;
 	}
 	gw_log_set_level((enum gw_log_level)cfg->log_level);
+	gw_log_set_format((enum gw_log_format)cfg->log_format);
 	install_signals();
 	rc = router_create(cfg, &r);
 	if (rc == GW_OK)
