@@ -280,6 +280,28 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 	return rc ? rc : -1;
 }
 
+/* take_command - the command (its words in *words), or --help's answer:
+ * -1 to go on, or an exit code. */
+static int take_command(int argc, char **argv, struct args *a, int *words)
+{
+	int rc;
+
+	if (optind >= argc && a->help) {
+		ctl_usage(stdout);
+		return CTL_EXIT_OK;
+	}
+	if (optind >= argc)
+		return usage_error("%s", "no command given");
+	if ((rc = find_words(argc, argv, a, words)) >= 0)
+		return rc;
+	usage_cmd = a->cmd->name;
+	if (a->help) {
+		ctl_command_usage(stdout, a->cmd->name, 1);
+		return CTL_EXIT_OK;
+	}
+	return -1;
+}
+
 /* The command and its ID; checks that every option given belongs to it. */
 static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 {
@@ -289,19 +311,8 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 		"--template/--lang/--param/--attach/--subject/--wait", "--dir", "--watch"};
 	int n = argc - optind, want, words, rc, base;
 
-	if (n < 1 && a->help) {
-		ctl_usage(stdout);
-		return CTL_EXIT_OK;
-	}
-	if (n < 1)
-		return usage_error("%s", "no command given");
-	if ((rc = find_words(argc, argv, a, &words)) >= 0)
+	if ((rc = take_command(argc, argv, a, &words)) >= 0)
 		return rc;
-	usage_cmd = a->cmd->name;
-	if (a->help) {
-		ctl_command_usage(stdout, a->cmd->name, 1);
-		return CTL_EXIT_OK;
-	}
 	/* argv[base] is the command's last word; its operands follow. */
 	base = optind + words - 1;
 	n -= words - 1;
