@@ -309,7 +309,7 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 		"--json", "--from", "--to", "--limit", "--channel", "--author", "--command-id",
 		"--format", "--reason", "--agent", "--queue",
 		"--template/--lang/--param/--attach/--subject/--wait", "--dir", "--watch"};
-	int n = argc - optind, want, words, rc, base;
+	int n = argc - optind, want, words = 1, rc, base;
 
 	if ((rc = take_command(argc, argv, a, &words)) >= 0)
 		return rc;
