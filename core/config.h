@@ -199,6 +199,12 @@ struct gw_config_supervisor {
 	long long stop_timeout_ms; /* SIGTERM -> SIGKILL grace */
 };
 
+/* metrics: gateway-metrics, the Prometheus endpoint (docs/operations.md). */
+struct gw_config_metrics {
+	bool enabled;             /* gatewayd runs gateway-metrics */
+	struct conf_listen listen; /* where it serves GET /metrics */
+};
+
 /* One connectors[] entry. */
 struct gw_connector_conf {
 	char *name;      /* unique instance name; also the `account` default */
@@ -220,6 +226,7 @@ struct gw_config {
 	struct gw_config_router router;
 	struct gw_config_routing routing;
 	struct gw_config_supervisor supervisor;
+	struct gw_config_metrics metrics;
 	struct gw_connector_conf *connectors;
 	size_t n_connectors;
 };

@@ -18,6 +18,9 @@ extern const struct conf_section gw_conf_router;
 /* supervisor: rows filling struct gw_config_supervisor. */
 extern const struct conf_section gw_conf_supervisor;
 
+/* metrics: rows filling struct gw_config_metrics. */
+extern const struct conf_section gw_conf_metrics;
+
 /* routing and its lists (config_routing.c). */
 extern const struct conf_section gw_conf_routing;
 extern const struct conf_section gw_conf_routing_channel;

@@ -26,7 +26,14 @@ const char *sup_state_name(enum sup_state state)
 
 const char *sup_kind_name(enum sup_kind kind)
 {
-	return kind == SUP_KIND_ROUTER ? "router" : "connector";
+	switch (kind) {
+	case SUP_KIND_ROUTER:
+		return "router";
+	case SUP_KIND_METRICS:
+		return "metrics";
+	default:
+		return "connector";
+	}
 }
 
 int64_t sup_backoff_ms(const struct sup_policy *p, unsigned failures)

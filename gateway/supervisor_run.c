@@ -44,6 +44,7 @@ struct sup {
 	int64_t stop_timeout_ms;
 	char router_exe[PATH_MAX];
 	char connector_exe[PATH_MAX];
+	char metrics_exe[PATH_MAX]; /* "" without metrics.enabled */
 	char run_dir[PATH_MAX];
 	char status_path[PATH_MAX];
 	struct sup_child *children; /* [0] is the router */
@@ -86,11 +87,16 @@ static int init_children(struct sup *s)
 	const struct gw_config *cfg = s->cfg;
 	int rc;
 
-	s->n_children = 1 + cfg->n_connectors;
+	s->n_children = 1 + cfg->n_connectors + (cfg->metrics.enabled ? 1 : 0);
 	s->children = calloc(s->n_children, sizeof(*s->children));
 	if (!s->children)
 		return GW_ENOMEM;
 	rc = sup_child_init(&s->children[0], SUP_KIND_ROUTER, "router", NULL);
+	/* Last: started after the processes it reads (the config check
+	 * reserves the name "metrics"). */
+	if (rc == GW_OK && cfg->metrics.enabled)
+		rc = sup_child_init(&s->children[s->n_children - 1], SUP_KIND_METRICS, "metrics",
+				    NULL);
 	for (size_t i = 0; rc == GW_OK && i < cfg->n_connectors; i++) {
 		const struct gw_connector_conf *cc = &cfg->connectors[i];
 		struct sup_child *c = &s->children[i + 1];
@@ -126,6 +132,8 @@ int sup_create(const struct gw_config *cfg, const char *bindir, struct sup **out
 	if (rc == GW_OK)
 		rc = exe_path(s->connector_exe, sizeof(s->connector_exe), bindir,
 			      "gateway-connector");
+	if (rc == GW_OK && cfg->metrics.enabled)
+		rc = exe_path(s->metrics_exe, sizeof(s->metrics_exe), bindir, "gateway-metrics");
 	if (rc != GW_OK)
 		goto out;
 	n = snprintf(s->run_dir, sizeof(s->run_dir), "%s/run", cfg->state_dir);
@@ -243,11 +251,18 @@ static void child_exec(char *const argv[], pid_t parent, int niceness)
 	_exit(127);
 }
 
+static char *child_exe(struct sup *s, const struct sup_child *c)
+{
+	if (c->kind == SUP_KIND_ROUTER)
+		return s->router_exe;
+	return c->kind == SUP_KIND_METRICS ? s->metrics_exe : s->connector_exe;
+}
+
 static void spawn(struct sup *s, struct sup_child *c, int64_t now)
 {
 	const struct gw_config *cfg = s->cfg;
 	char *argv[] = {
-		c->kind == SUP_KIND_ROUTER ? s->router_exe : s->connector_exe,
+		child_exe(s, c),
 		"--config", cfg->path, "--state-dir", cfg->state_dir,
 		c->kind == SUP_KIND_CONNECTOR ? "--instance" : NULL, c->name, NULL,
 	};
@@ -323,7 +338,18 @@ static void reap(struct sup *s, int64_t now)
 
 /* ---- shutdown ---- */
 
-/* Signals every running child of `kind` (or all when kind < 0); returns how many. */
+/* A `kind` argument below: every kind but the router (the connectors and
+ * gateway-metrics, stopped first). */
+#define KIND_FRONT (-2)
+
+static int kind_matches(int kind, enum sup_kind k)
+{
+	if (kind == KIND_FRONT)
+		return k != SUP_KIND_ROUTER;
+	return kind < 0 || (int)k == kind;
+}
+
+/* Signals every running child of `kind` (or all when kind is -1); returns how many. */
 static size_t signal_children(struct sup *s, int kind, int sig)
 {
 	size_t n = 0;
@@ -331,7 +357,7 @@ static size_t signal_children(struct sup *s, int kind, int sig)
 	for (size_t i = 0; i < s->n_children; i++) {
 		struct sup_child *c = &s->children[i];
 
-		if (c->state != SUP_RUNNING || (kind >= 0 && (int)c->kind != kind))
+		if (c->state != SUP_RUNNING || !kind_matches(kind, c->kind))
 			continue;
 		if (kill(c->pid, sig) == 0)
 			n++;
@@ -344,8 +370,7 @@ static size_t running(const struct sup *s, int kind)
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->n_children; i++)
-		if (s->children[i].state == SUP_RUNNING &&
-		    (kind < 0 || (int)s->children[i].kind == kind))
+		if (s->children[i].state == SUP_RUNNING && kind_matches(kind, s->children[i].kind))
 			n++;
 	return n;
 }
@@ -356,7 +381,7 @@ static void enter_phase(struct sup *s, enum stop_phase phase, int64_t now)
 	s->dirty = 1;
 	s->deadline_ms = now + (phase == PHASE_KILLED ? KILL_REAP_MS : s->stop_timeout_ms);
 	if (phase == PHASE_CONNECTORS)
-		signal_children(s, SUP_KIND_CONNECTOR, SIGTERM);
+		signal_children(s, KIND_FRONT, SIGTERM);
 	else if (phase == PHASE_ROUTER)
 		signal_children(s, SUP_KIND_ROUTER, SIGTERM);
 	else if (phase == PHASE_KILLED)
@@ -382,12 +407,12 @@ static void stop_progress(struct sup *s, int64_t now)
 {
 	switch (s->phase) {
 	case PHASE_CONNECTORS:
-		if (running(s, SUP_KIND_CONNECTOR) == 0) {
+		if (running(s, KIND_FRONT) == 0) {
 			enter_phase(s, PHASE_ROUTER, now);
 		} else if (now >= s->deadline_ms) {
 			GW_WARN(MOD, "%zu connector(s) still running after %lld ms: SIGKILL",
-				running(s, SUP_KIND_CONNECTOR), (long long)s->stop_timeout_ms);
-			signal_children(s, SUP_KIND_CONNECTOR, SIGKILL);
+				running(s, KIND_FRONT), (long long)s->stop_timeout_ms);
+			signal_children(s, KIND_FRONT, SIGKILL);
 			enter_phase(s, PHASE_ROUTER, now);
 		}
 		break;

@@ -414,7 +414,7 @@ static const struct err_case core_errors[] = {
 	 "curve_consumers, curve_commanders, curve_connectors, batch_max, "
 	 "nice, heartbeat_ms, map_size_mb, publish_hwm, delivery_timeout_ms)"},
 	{"stat_dir: x\n",
-	 "1: stat_dir: unknown key (known: state_dir, log_level, log_format, user, router, routing, supervisor, "
+	 "1: stat_dir: unknown key (known: state_dir, log_level, log_format, user, router, routing, supervisor, metrics, "
 	 "connectors)"},
 	{"supervisor:\n  stable_ms: 100\n  stable_ms: 200\n",
 	 "3: supervisor.stable_ms: duplicate key (first on line 2)"},
