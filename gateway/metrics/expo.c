@@ -92,8 +92,13 @@ void expo_format_value(char *buf, size_t size, double v)
 		snprintf(buf, size, "%s", v > 0 ? "+Inf" : "-Inf");
 	else if (v == floor(v) && fabs(v) < 9007199254740992.0)
 		snprintf(buf, size, "%.0f", v);
-	else
-		snprintf(buf, size, "%.17g", v);
+	else {
+		/* The shortest of 15 or 17 digits that reads back as `v`:
+		 * le="0.1", not le="0.10000000000000001". */
+		snprintf(buf, size, "%.15g", v);
+		if (strtod(buf, NULL) != v)
+			snprintf(buf, size, "%.17g", v);
+	}
 }
 
 void expo_family(struct expo *e, const char *name, const char *type, const char *help)

@@ -3,7 +3,8 @@
 # boundaries"): gatewayd, gateway-router and gatewayctl read every
 # connector's config through the light registry and must not load a
 # channel's libraries; gateway-connector runs every channel and loads them
-# all. Checked on the built binaries with ldd.
+# all; gateway-metrics serves HTTP with libwebsockets and loads none of the
+# others. Checked on the built binaries with ldd.
 #   boundaries.sh BIN_DIR
 set -u
 bin="$1"
@@ -29,5 +30,17 @@ for lib in $channel_libs; do
 		fail=1
 	fi
 done
-[ "$fail" -eq 0 ] && echo "link boundaries hold: $channel_libs only in gateway-connector"
+if [ ! -x "$bin/gateway-metrics" ]; then echo "FAIL: $bin/gateway-metrics missing"; fail=1; fi
+if ! libs_of gateway-metrics | grep -q "^libwebsockets[.-]"; then
+	echo "FAIL: gateway-metrics does not link libwebsockets"
+	fail=1
+fi
+for lib in libcurl libgmime libxml2; do
+	if libs_of gateway-metrics | grep -q "^$lib[.-]"; then
+		echo "FAIL: gateway-metrics links $lib"
+		fail=1
+	fi
+done
+[ "$fail" -eq 0 ] && echo "link boundaries hold: $channel_libs only in gateway-connector," \
+	"libwebsockets alone in gateway-metrics"
 exit "$fail"
