@@ -14,11 +14,9 @@ Timeouts grow with GW_IT_TIMEOUT_SCALE (default 1, or 3 when the binaries
 are built with AddressSanitizer).
 """
 
-import fcntl
 import http.client
 import json
 import os
-import random
 import secrets
 import shutil
 import signal
@@ -32,6 +30,8 @@ import unittest
 
 import msgpack
 import zmq
+
+from ports import free_ports  # noqa: F401 (tests call gwtest.free_ports)
 
 HEARTBEAT = "gateway.heartbeat"
 LOG_TAIL_LINES = 60
@@ -78,75 +78,6 @@ def tmo(seconds):
 
 
 # --- small helpers -----------------------------------------------------------
-
-# Ports are taken below the kernel's ephemeral range (where no client
-# connection of a parallel test can take them between the pick and the
-# daemon's bind), and reserved across every test process running at once
-# with a lock file per port, held until the process exits. tests/unit's C
-# tests (testutil.c) reserve the same way, in the same folder.
-PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), f"omnigate-test-ports-{os.getuid()}")
-PORT_FLOOR = 20000
-_port_locks = {}  # port -> open lock file, for the life of the process
-
-
-def _port_range():
-    """[lo, hi): ports no ephemeral (client) socket of this machine takes."""
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range", "r") as f:
-            ephemeral_lo = int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        ephemeral_lo = 32768
-    if ephemeral_lo - PORT_FLOOR >= 1000:
-        return PORT_FLOOR, ephemeral_lo
-    return 10000, PORT_FLOOR  # an unusual range: at least apart from the floor's
-
-
-def _bindable(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
-def _reserve_port(port):
-    """Takes port for this process if no other test process holds it and
-    nothing listens on it; True when taken."""
-    if port in _port_locks:
-        return False
-    os.makedirs(PORT_LOCK_DIR, mode=0o700, exist_ok=True)
-    f = open(os.path.join(PORT_LOCK_DIR, str(port)), "a")
-    try:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        f.close()
-        return False
-    if not _bindable(port):
-        f.close()  # closing releases the lock
-        return False
-    _port_locks[port] = f
-    return True
-
-
-def free_ports(n):
-    """n distinct free TCP ports on 127.0.0.1, reserved for this process
-    against every other test process (see PORT_LOCK_DIR)."""
-    lo, hi = _port_range()
-    span = hi - lo
-    start = random.randrange(span)
-    out = []
-    for i in range(span):
-        port = lo + (start + i) % span
-        if _reserve_port(port):
-            out.append(port)
-            if len(out) == n:
-                return out
-    raise AssertionError(f"no {n} free ports in {lo}..{hi - 1} ({len(out)} found)")
-
 
 def read_json_file(path):
     """The JSON document at path, or None while it is missing or unreadable."""

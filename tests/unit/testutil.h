@@ -25,7 +25,7 @@ void test_rmtree(const char *dir);
 /*
  * test_free_port - a TCP port free on 127.0.0.1, below the kernel's
  * ephemeral range, reserved until the process exits by a lock file in the
- * folder the integration tests' harness uses too (gwtest.PORT_LOCK_DIR),
+ * folder the integration tests use too (tests/integration/ports.py),
  * so that tests running in parallel never pick the same port.
  */
 int test_free_port(void);
