@@ -17,6 +17,7 @@ until its standard input is closed (the test ends or dies). It needs no
 module beyond Python's own.
 """
 
+import atexit
 import fcntl
 import os
 import random
@@ -27,6 +28,15 @@ import tempfile
 PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), f"omnigate-test-ports-{os.getuid()}")
 PORT_FLOOR = 20000
 _port_locks = {}  # port -> open lock file, for the life of the process
+
+
+@atexit.register
+def _release_all():
+    """Closes the lock files when the process ends (the kernel would too;
+    closing them here keeps unittest's ResourceWarnings out of the logs)."""
+    for f in _port_locks.values():
+        f.close()
+    _port_locks.clear()
 
 
 def _port_range():

@@ -47,6 +47,16 @@ class ShippedExample(GatewayTestCase):
         gw.connectors = ["api"] + (["meta"] if "GATEWAY_META_APP_SECRET" in env else [])
         return self.run_gateway(gw)
 
+    @staticmethod
+    def meta_healthy(secret):
+        c = MetaClient(META_PORT, secret)
+        try:
+            return c.request("GET", "/healthz").status == 200
+        except gwtest.RETRYABLE:
+            return False
+        finally:
+            c.close()
+
     def test_meta_off_without_its_variables(self):
         gw = self.start_example({})
         want = "app_secret: environment variable GATEWAY_META_APP_SECRET is not set"
@@ -61,6 +71,10 @@ class ShippedExample(GatewayTestCase):
         secret, token = secrets.token_hex(16), secrets.token_hex(8)
         gw = self.start_example({"GATEWAY_META_APP_SECRET": secret,
                                  "GATEWAY_META_VERIFY_TOKEN": token})
+        # The Meta channel's listener is its readiness signal (gatewayd's
+        # readiness covers the API channel's only).
+        gwtest.wait_until(lambda: self.meta_healthy(secret), tmo(10),
+                          "GET /healthz of the Meta channel on 8089")
         client = MetaClient(META_PORT, secret)
         self.addCleanup(client.close)
         q = urllib.parse.urlencode({"hub.mode": "subscribe", "hub.verify_token": token,
