@@ -24,6 +24,7 @@ import random
 import socket
 import sys
 import tempfile
+import time
 
 PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), f"omnigate-test-ports-{os.getuid()}")
 PORT_FLOOR = 20000
@@ -96,6 +97,33 @@ def free_ports(n):
             if len(out) == n:
                 return out
     raise AssertionError(f"no {n} free ports in {lo}..{hi - 1} ({len(out)} found)")
+
+
+def hold_fixed(wanted, timeout):
+    """Takes the fixed ports `wanted` (a test of a shipped config that names
+    them) for this process: waits, up to timeout seconds in all, until no
+    other test process holds their lock files (another checkout's suite on
+    the same machine may run the same test) and nothing listens on them.
+    Raises AssertionError when they stay taken."""
+    os.makedirs(PORT_LOCK_DIR, mode=0o700, exist_ok=True)
+    deadline = time.monotonic() + timeout
+    for port in wanted:
+        if port in _port_locks:
+            continue
+        f = open(os.path.join(PORT_LOCK_DIR, str(port)), "a")
+        while True:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if _bindable(port):
+                    break
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+            except OSError:
+                pass
+            if time.monotonic() >= deadline:
+                f.close()
+                raise AssertionError(f"port {port} stayed taken for {timeout:.0f} s")
+            time.sleep(0.2)  # another test holds it: poll its lock
+        _port_locks[port] = f
 
 
 def main(argv):

@@ -7,8 +7,10 @@ bot's token), while the rest runs; with them, Meta's
 subscription handshake and a signed webhook work at 127.0.0.1:8089
 /webhooks/meta. The shipped contact directories (examples/) import cleanly.
 
-The ports are the example's (8088, 8089): nothing else may hold them while
-this test runs. The bus is the example's default: Unix sockets in the state
+The ports are the example's (8088, 8089): the test takes them with
+ports.hold_fixed, which waits while another test process (another
+checkout's suite on the same machine) holds them or something listens on
+them; within one ctest run a RESOURCE_LOCK keeps them apart too. The bus is the example's default: Unix sockets in the state
 directory's sock/ folder.
 """
 
@@ -19,6 +21,7 @@ import unittest
 import urllib.parse
 
 import gwtest
+import ports
 from gwtest import GatewayTestCase, tmo
 from test_meta import MetaClient, read_fixture, unique_wa, WA
 
@@ -31,6 +34,7 @@ META_PATH = "/webhooks/meta"
 class ShippedExample(GatewayTestCase):
 
     def start_example(self, env):
+        ports.hold_fixed([8088, META_PORT], tmo(300))
         root = os.path.join(self.tmp, "example")
         os.makedirs(root, exist_ok=True)
         gw = gwtest.Gateway(root)
