@@ -4,6 +4,7 @@
  */
 #include "gateway/metrics/collect.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,8 +215,6 @@ static const struct {
 	 "kinds, echoes of the gateway's own replies)."},
 	{"omnigate_connector_rate_limited_total", "@rate_limited", "Times the provider "
 	 "limited the connector's rate (connector types that count it)."},
-	{"omnigate_connector_quarantined_total", "@quarantined", "Items set aside in the "
-	 "quarantine (connector types that keep one)."},
 	{"omnigate_connector_replies_sent_total", "replies.sent", "Replies the provider "
 	 "took (reported sent)."},
 	{"omnigate_connector_replies_failed_total", "replies.failed", "Replies reported "
@@ -252,6 +251,45 @@ static void write_connectors(struct page *p)
 				expo_sample(p->e, connector_counters[k].name, (const char *[]){
 					    "connector", c->name, "type", c->type, NULL}, v);
 		}
+	}
+}
+
+/* quarantined - entries (<id>.json) in <state_dir>/quarantine/<name>/; -1
+ * when the connector keeps no quarantine. */
+static double quarantined(const char *state_dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	double n = 0;
+	DIR *d;
+	int len = snprintf(path, sizeof(path), "%s/quarantine/%s", state_dir, name);
+
+	d = len > 0 && (size_t)len < sizeof(path) ? opendir(path) : NULL;
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		n += l > 5 && strcmp(de->d_name + l - 5, ".json") == 0;
+	}
+	closedir(d);
+	return n;
+}
+
+static void write_quarantine(struct page *p)
+{
+	const char *name = "omnigate_connector_quarantined";
+
+	expo_family(p->e, name, "gauge", "Items in the connector's quarantine now (set aside: "
+		    "they could not become events; connector types that keep one).");
+	for (size_t i = 0; i < p->n; i++) {
+		double v = strcmp(p->ch[i].kind, "connector") == 0
+				   ? quarantined(p->m->state_dir, p->ch[i].name)
+				   : -1;
+
+		if (v >= 0)
+			expo_sample(p->e, name, (const char *[]){"connector", p->ch[i].name,
+				    "type", p->ch[i].type, NULL}, v);
 	}
 }
 
@@ -539,6 +577,7 @@ int metrics_collect(struct metrics_src *m, struct expo *e)
 	load_children(p);
 	write_processes(p);
 	write_connectors(p);
+	write_quarantine(p);
 	write_router(p);
 	write_histograms(p);
 	store_rc = store_census(m, e);

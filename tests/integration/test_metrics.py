@@ -228,6 +228,14 @@ class Metrics(GatewayTestCase):
         status, _, _ = self.fetch("/metrics", method="POST")
         self.assertEqual(status, 405)
         self.scrape()  # still serving
+        # the quarantine is counted from its folder (a stored fact)
+        q = os.path.join(self.gw.state_dir, "quarantine", INSTANCE)
+        os.makedirs(q, exist_ok=True)
+        for name in ("7-1.json", "7-1.eml", "7-2.json"):
+            with open(os.path.join(q, name), "w", encoding="utf-8") as f:
+                f.write("{}")
+        self.assertEqual(self.scrape().get("omnigate_connector_quarantined",
+                                           connector=INSTANCE, type="api"), 2)
 
 
 if __name__ == "__main__":
