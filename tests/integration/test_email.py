@@ -8,7 +8,7 @@ the quarantine through gatewayctl.
 Covers: fields of message.received, \\Seen only once durable (router
 paused), after: move, restart without re-ingest and with catch-up,
 UIDVALIDITY change, one email in two mailboxes, auto-reply and bounce,
-own address, quarantine (no sender, over max_message_bytes) and reingest,
+malformed MIME fetched over IMAP, own address, quarantine (no sender, over max_message_bytes) and reingest,
 SIGKILL mid-mailbox (GW_IT_EMAIL_BURST messages, default 2000), IDLE,
 STARTTLS and implicit TLS with a CA file, check() refusals.
 """
@@ -299,6 +299,39 @@ class TestEmailIngest(EmailTestCase):
         self.assertFalse(c.has("own@acme.test"))
         self.wait_seen("alice", 4)  # the own message is handled (and flagged) too
         self.assertIn("skipped: sent from own address", self.email_log())
+
+
+def fixture(rel):
+    """A message of tests/fixtures/email (bytes)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "fixtures", "email", rel), "rb") as f:
+        return f.read()
+
+
+class TestEmailMalformed(EmailTestCase):
+    """Malformed MIME fetched from a real server."""
+
+    def test_malformed_mime_over_imap(self):
+        """The malformed-MIME fixtures, fetched from a real server, read as
+        the unit tests expect (tests/unit/test_email_parse.c)."""
+        want = {
+            "prefix-unclosed@example.com": ("Please find the invoice attached.\nRegards, Ann",
+                                            ["invoice-1234.pdf", "photo.png"]),
+            "folded-boundary@example.com": ("The signed contract is attached.", ["contract.pdf"]),
+            "closing-junk@example.com": ("Where is order 77?", ["order-77.pdf"]),
+            "missing-boundary@example.com": ("The item arrived damaged, photo attached.",
+                                             ["damage.png"]),
+        }
+        for f in ("prefix-boundary-unclosed", "folded-boundary", "closing-marker-junk",
+                  "missing-boundary"):
+            self.dc.append("alice", fixture(f"malformed/{f}.eml"))
+        self.start_email_gateway()
+        c = self.start_consumer(self.gw)
+        self.wait_all(c, list(want))
+        for mid, (text, names) in want.items():
+            m = c.received(mid)
+            self.assertEqual(m["text"], text, mid)
+            self.assertEqual([a["name"] for a in m.get("attachments", [])], names, mid)
 
 
 class TestEmailQuarantine(EmailTestCase):
