@@ -7,7 +7,7 @@
 # generated messages (varied sizes, HTML, attachments), and a gateway with
 # one email connector reading it. Prints messages/s (connector and end to
 # end) and the connector's peak RSS. Needs Debian's dovecot-imapd
-# (scripts/setup.sh) and, for Dovecot, root or a user that may run it.
+# (scripts/setup-tests.sh) and, for Dovecot, root or a user that may run it.
 #
 # Parameters (environment):
 #   BENCH_EMAIL_N=10000      messages in the mailbox

@@ -2,9 +2,12 @@
  * connector.h - the contract between the connector runtime and a channel.
  *
  * A connector *type* is a const struct connector_type filled with designated
- * initializers in connectors/<name>/<name>.c and listed in connectors/
- * registry.c. An *instance* is one connectors[] entry of the config, run as
- * its own process (gateway-connector --instance NAME) by gatewayd.
+ * initializers in connectors/<name>/<name>.c; its config table and check
+ * are a struct gw_connector_conf_type (core/config.h) in
+ * connectors/<name>/<name>_config.c. Both are listed by one line of
+ * connectors/channels.def. An *instance* is one connectors[] entry of the
+ * config, run as its own process (gateway-connector --instance NAME) by
+ * gatewayd.
  *
  * The runtime (connectors/runtime.c) loads the config, opens the instance's
  * outbox (connectors/outbox.h) and calls, in order:
@@ -49,20 +52,21 @@ struct connector_instance {
 	struct outbox *outbox;                 /* borrowed from the runtime */
 	struct sender *sender;                 /* the type's, NULL if it sends
 						* none: its counters are shown */
+	const char *replies_off;               /* the type's, NULL or "" when its
+						* replies can go out; else why
+						* not (some or all), shown by
+						* `gatewayctl status` */
 	struct connector_stats stats;
 	char log_module[96];                   /* "api/<instance>" for logs */
 	void *ctx;                             /* the type's own state */
 };
 
 struct connector_type {
-	const char *name;                   /* config `type:` value */
+	const char *name;                   /* config `type:` value, == conf->name */
 	const char *channel;                /* `channel` of its events */
-	const struct conf_section *config;  /* its keys */
-	/*
-	 * check - MAY be NULL. Says whether validated settings can run (e.g. a
-	 * secret is present); on "no" returns non-zero and writes why.
-	 */
-	int (*check)(const void *settings, char *why, size_t whylen);
+	/* conf - its keys and check (<name>_config.c); the runtime runs the
+	 * check again before create. */
+	const struct gw_connector_conf_type *conf;
 	/* create - sets inst->ctx. Returns GW_OK or an error (logged, exit). */
 	int (*create)(struct connector_instance *inst);
 	/* run - serves until connector_stopping(); returns GW_OK or an error. */

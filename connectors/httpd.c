@@ -305,33 +305,39 @@ static int httpd_header_token(const char *name)
 	return -1;
 }
 
-int httpd_req_header(const struct httpd_req *req, const char *name, char *buf, size_t len)
+int httpd_req_header(const struct httpd_req *req, const char *name, char *buf, size_t len,
+		     size_t *vlen)
 {
 	char key[HTTPD_CUSTOM_NAME_MAX + 2];
 	int tok = httpd_header_token(name);
-	int n, klen;
+	int n, klen, got;
 
 	if (len == 0 || len > INT32_MAX)
-		return -2;
+		return GW_ETOOBIG;
 	if (tok >= 0) {
 		n = lws_hdr_total_length(req->wsi, (enum lws_token_indexes)tok);
 		if (n <= 0)
-			return -1;
+			return GW_ENOTFOUND;
 		if ((size_t)n >= len)
-			return -2;
-		return lws_hdr_copy(req->wsi, buf, (int)len, (enum lws_token_indexes)tok) == n ? n
-											       : -1;
+			return GW_ETOOBIG;
+		got = lws_hdr_copy(req->wsi, buf, (int)len, (enum lws_token_indexes)tok);
+	} else {
+		/* lws keeps unknown headers by their lowercased name with the colon. */
+		klen = snprintf(key, sizeof(key), "%s:", name);
+		if (klen < 0 || (size_t)klen >= sizeof(key))
+			return GW_ENOTFOUND;
+		n = lws_hdr_custom_length(req->wsi, key, klen);
+		if (n < 0)
+			return GW_ENOTFOUND;
+		if ((size_t)n >= len)
+			return GW_ETOOBIG;
+		got = lws_hdr_custom_copy(req->wsi, buf, (int)len, key, klen);
 	}
-	/* lws keeps unknown headers by their lowercased name with the colon. */
-	klen = snprintf(key, sizeof(key), "%s:", name);
-	if (klen < 0 || (size_t)klen >= sizeof(key))
-		return -1;
-	n = lws_hdr_custom_length(req->wsi, key, klen);
-	if (n < 0)
-		return -1;
-	if ((size_t)n >= len)
-		return -2;
-	return lws_hdr_custom_copy(req->wsi, buf, (int)len, key, klen) == n ? n : -1;
+	if (got != n)
+		return GW_ENOTFOUND;
+	if (vlen)
+		*vlen = (size_t)n;
+	return GW_OK;
 }
 
 /*
@@ -339,7 +345,8 @@ int httpd_req_header(const struct httpd_req *req, const char *name, char *buf, s
  * for an exact name match, so that a long unrelated parameter never hides
  * the one asked for.
  */
-int httpd_req_query(const struct httpd_req *req, const char *name, char *buf, size_t len)
+int httpd_req_query(const struct httpd_req *req, const char *name, char *buf, size_t len,
+		    size_t *vlen)
 {
 	char frag[HTTPD_PATH_MAX + 1];
 	size_t nlen = strlen(name);
@@ -348,7 +355,7 @@ int httpd_req_query(const struct httpd_req *req, const char *name, char *buf, si
 		int n = lws_hdr_fragment_length(req->wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
 
 		if (n <= 0)
-			return -1;
+			return GW_ENOTFOUND;
 		if ((size_t)n <= nlen || (size_t)n >= sizeof(frag))
 			continue;
 		if (lws_hdr_copy_fragment(req->wsi, frag, (int)sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS,
@@ -357,9 +364,11 @@ int httpd_req_query(const struct httpd_req *req, const char *name, char *buf, si
 		if (strncmp(frag, name, nlen) != 0 || frag[nlen] != '=')
 			continue;
 		if ((size_t)n - nlen - 1 >= len)
-			return -2;
+			return GW_ETOOBIG;
 		memcpy(buf, frag + nlen + 1, (size_t)n - nlen);
-		return n - (int)nlen - 1;
+		if (vlen)
+			*vlen = (size_t)n - nlen - 1;
+		return GW_OK;
 	}
 }
 
@@ -820,6 +829,8 @@ static void httpd_tick_cb(lws_sorted_usec_list_t *sul)
 		GW_ERROR(h->inst->log_module, "outbox: %s", gw_strerror(rc));
 		h->failed = rc;
 	}
+	if (h->opt.handlers->on_tick)
+		h->opt.handlers->on_tick(h->opt.arg);
 	connector_status_tick(h->inst);
 	httpd_log_window(h, gw_mono_us()); /* the summary also when refusals stop */
 	lws_sul_schedule(h->lws, 0, &h->tick_sul, httpd_tick_cb, HTTPD_TICK_US);

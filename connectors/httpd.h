@@ -29,7 +29,8 @@
  * Also served here: GET /healthz ({"status":"ok","spooled":N}, not counted),
  * 400 and close for an Upgrade (h2c, websocket), 414 for a path over
  * HTTPD_PATH_MAX, one log line per refusal rate-limited to 50 a second, and
- * every HTTPD_TICK_US outbox_pump() and connector_status_tick().
+ * every HTTPD_TICK_US outbox_pump(), the on_tick handler and
+ * connector_status_tick().
  *
  * Counters (inst->stats): requests (every request but /healthz), accepted
  * (2xx answers, deferred ones once durable), rejected (4xx), failed (5xx).
@@ -75,6 +76,9 @@ struct httpd_handlers {
 	void (*on_body)(void *arg, struct httpd_req *req, const char *body, size_t len);
 	/* on_wake - MAY be NULL; called on the service thread after httpd_wake(). */
 	void (*on_wake)(void *arg);
+	/* on_tick - MAY be NULL; called on the service thread every
+	 * HTTPD_TICK_US, after outbox_pump() (a sender's poll, sender.h). */
+	void (*on_tick)(void *arg);
 };
 
 struct httpd_options {
@@ -125,17 +129,21 @@ long long httpd_req_content_length(const struct httpd_req *req);
 
 /*
  * httpd_req_header - copies the value of header `name` (lowercase, e.g.
- * "x-hub-signature-256") and a NUL into `buf`. Returns its length, -1 when
- * absent, -2 when it does not fit in `len` bytes. Valid in on_request only.
+ * "x-hub-signature-256") and a NUL into `buf` (len bytes), its length into
+ * *vlen (may be NULL). Returns GW_OK, GW_ENOTFOUND (absent), GW_ETOOBIG
+ * (does not fit in `len` bytes). Valid in on_request only.
  */
-int httpd_req_header(const struct httpd_req *req, const char *name, char *buf, size_t len);
+int httpd_req_header(const struct httpd_req *req, const char *name, char *buf, size_t len,
+		     size_t *vlen);
 
 /*
  * httpd_req_query - copies the URL-decoded value of query parameter `name`
- * (the first occurrence) and a NUL into `buf`. Returns its length, -1 when
- * absent, -2 when it does not fit. Valid in on_request only.
+ * (the first occurrence) and a NUL into `buf` (len bytes), its length into
+ * *vlen (may be NULL). Returns GW_OK, GW_ENOTFOUND (absent), GW_ETOOBIG
+ * (does not fit). Valid in on_request only.
  */
-int httpd_req_query(const struct httpd_req *req, const char *name, char *buf, size_t len);
+int httpd_req_query(const struct httpd_req *req, const char *name, char *buf, size_t len,
+		    size_t *vlen);
 
 /* httpd_req_data - req_data_size bytes of scratch, zeroed for each request. */
 void *httpd_req_data(struct httpd_req *req);

@@ -54,6 +54,7 @@
 #define OB_DELIVER_PER_PUMP 64 /* deliveries handed over by one pump */
 #define OB_REPORT_MAX 1024     /* reports waiting to be sent */
 #define OB_REASON_MAX 256      /* bytes of a report's reason */
+#define OB_SERVE_MAX 64        /* (channel, account) pairs announced by hello */
 
 struct ob_report {
 	uint64_t id;
@@ -61,6 +62,12 @@ struct ob_report {
 	char reason[OB_REASON_MAX];
 	char ref_account[PROTO_MAX_ACCOUNT + 1]; /* the provider's id of the */
 	char ref_id[PROTO_MAX_EXTERNAL_ID + 1];  /* reply, "" when none */
+};
+
+/* A (channel, account) pair the instance serves besides its own (hello). */
+struct ob_serve {
+	char channel[PROTO_MAX_CHANNEL + 1];
+	char account[PROTO_MAX_ACCOUNT + 1];
 };
 
 struct ob_sent {
@@ -105,6 +112,8 @@ struct outbox {
 	struct outbox_stats st;
 	char *instance, *channel; /* for hello; instance NULL: no hello */
 	int64_t next_hello_us;
+	struct ob_serve *serve;   /* OB_SERVE_MAX pairs, allocated on first use */
+	size_t nserve;
 	outbox_deliver_fn deliver;
 	void *deliver_arg;
 	int in_deliver; /* the callback runs: a nested pump reads nothing */
@@ -187,6 +196,16 @@ static int ob_init(struct outbox *ob, const struct outbox_options *opt)
 	return GW_OK;
 }
 
+/* ob_count - the number of spooled entries into *n, for the status; on a
+ * failure (logged) *n keeps its value. Either thread may call it. */
+static void ob_count(struct outbox *ob, uint64_t *n)
+{
+	int rc = spool_count(ob->sp, n);
+
+	if (rc != GW_OK)
+		GW_WARN(ob->module, "cannot count the spool: %s", gw_strerror(rc));
+}
+
 static int first_key_fn(void *arg, uint64_t key, const void *data, size_t len)
 {
 	(void)data;
@@ -217,7 +236,7 @@ int outbox_open(const struct outbox_options *opt, struct outbox **out)
 	if (rc)
 		goto out;
 	ob->send_key = first ? first : ob->end_key;
-	spool_count(ob->sp, &ob->st.spooled);
+	ob_count(ob, &ob->st.spooled);
 	if (ob->st.spooled)
 		GW_INFO(ob->module, "%llu spooled messages will be sent to the router again",
 			(unsigned long long)ob->st.spooled);
@@ -266,8 +285,9 @@ void outbox_close(struct outbox *ob)
 	ob_thread_stop(ob);
 	/* Acknowledged keys not yet deleted are deleted now; had we crashed
 	 * instead, they would be resent and reported as duplicates. */
-	if (ob->sp && ob->ndel)
-		spool_write(ob->sp, ob->del, ob->ndel, NULL, 0, NULL);
+	if (ob->sp && ob->ndel && spool_write(ob->sp, ob->del, ob->ndel, NULL, 0, NULL) != GW_OK)
+		GW_WARN(ob->module, "%zu acknowledged entries stay in the spool: sent again at the "
+			"next start, answered duplicate", ob->ndel);
 	if (ob->sock)
 		zmq_close(ob->sock);
 	if (ob->zctx)
@@ -282,6 +302,7 @@ void outbox_close(struct outbox *ob)
 	free(ob->del);
 	free(ob->ring);
 	free(ob->reports);
+	free(ob->serve);
 	free(ob->instance);
 	free(ob->channel);
 	free(ob->dir);
@@ -352,7 +373,7 @@ static int ob_write(struct outbox *ob, const struct spool_rec *add, size_t nadd)
 	ob->ndel = 0;
 	ob->del_since_us = 0;
 	ob->end_key = first + nadd;
-	spool_count(ob->sp, &ob->st.spooled);
+	ob_count(ob, &ob->st.spooled);
 	return GW_OK;
 }
 
@@ -615,7 +636,40 @@ static void ob_send_hello(struct outbox *ob, int64_t now)
 		return;
 	zmq_send(ob->sock, ob->instance, strlen(ob->instance), ZMQ_SNDMORE);
 	zmq_send(ob->sock, ob->channel, strlen(ob->channel), 0);
+	/* The pairs of outbox_serve(): one hello each, the account standing
+	 * where the instance name stands. */
+	for (size_t i = 0; i < ob->nserve; i++) {
+		const struct ob_serve *p = &ob->serve[i];
+
+		if (zmq_send(ob->sock, WIRE_INGEST_HELLO, strlen(WIRE_INGEST_HELLO),
+			     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+			break;
+		zmq_send(ob->sock, p->account, strlen(p->account), ZMQ_SNDMORE);
+		zmq_send(ob->sock, p->channel, strlen(p->channel), 0);
+	}
 	ob->next_hello_us = now + OB_HELLO_US;
+}
+
+int outbox_serve(struct outbox *ob, const char *channel, const char *account)
+{
+	size_t i;
+
+	if (!channel || !account || !channel[0] || !account[0] ||
+	    strlen(channel) > PROTO_MAX_CHANNEL || strlen(account) > PROTO_MAX_ACCOUNT)
+		return GW_EINVAL;
+	for (i = 0; i < ob->nserve; i++)
+		if (strcmp(ob->serve[i].channel, channel) == 0 &&
+		    strcmp(ob->serve[i].account, account) == 0)
+			return GW_OK;
+	if (ob->nserve >= OB_SERVE_MAX)
+		return GW_EFULL;
+	if (!ob->serve && !(ob->serve = calloc(OB_SERVE_MAX, sizeof(*ob->serve))))
+		return GW_ENOMEM;
+	snprintf(ob->serve[ob->nserve].channel, sizeof(ob->serve[0].channel), "%s", channel);
+	snprintf(ob->serve[ob->nserve].account, sizeof(ob->serve[0].account), "%s", account);
+	ob->nserve++;
+	ob->next_hello_us = 0; /* announced with the next pump */
+	return GW_OK;
 }
 
 /* ob_send_reports - sends the queued reports until the socket refuses. */
@@ -751,7 +805,7 @@ static void *ob_thread(void *arg)
 		pthread_mutex_unlock(&j->mu);
 		rc = spool_write(ob->sp, j->del, j->ndel, j->recs, j->nrecs, &first);
 		if (rc == GW_OK)
-			spool_count(ob->sp, &spooled);
+			ob_count(ob, &spooled);
 		pthread_mutex_lock(&j->mu);
 		j->rc = rc;
 		j->first = first;

@@ -1,21 +1,21 @@
 /*
- * registry.c - every connector type the gateway knows, as one const array.
- * A new channel adds its folder under connectors/ and one line here.
+ * registry.c - every connector type the gateway runs, as one const array
+ * generated from connectors/channels.def. Linked by gateway-connector
+ * only: each type brings its channel's libraries. Their config tables are
+ * in the light registry (config_registry.c).
  */
 #include "connectors/connector.h"
 
 #include <string.h>
 
-#include "connectors/api/api.h"
-#include "connectors/livechat/livechat.h"
-#include "connectors/email/email.h"
-#include "connectors/meta/meta.h"
+#define GW_CHANNEL(name) extern const struct connector_type connector_##name;
+#include "connectors/channels.def"
+#undef GW_CHANNEL
 
 const struct connector_type *const connector_types[] = {
-	&connector_api,
-	&connector_meta,
-	&connector_livechat,
-	&connector_email,
+#define GW_CHANNEL(name) &connector_##name,
+#include "connectors/channels.def"
+#undef GW_CHANNEL
 	NULL,
 };
 
@@ -25,11 +25,4 @@ const struct connector_type *connector_type_find(const char *name)
 		if (strcmp(connector_types[i]->name, name) == 0)
 			return connector_types[i];
 	return NULL;
-}
-
-const struct conf_section *gw_connector_section(const char *type)
-{
-	const struct connector_type *t = connector_type_find(type);
-
-	return t ? t->config : NULL;
 }

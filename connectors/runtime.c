@@ -201,7 +201,7 @@ static int runtime_check(const struct connector_type *type, const struct gw_conn
 		GW_WARN(module, "disabled: %s", conf->disabled_reason);
 		return EXIT_CONFIG;
 	}
-	if (type->check && type->check(conf->settings, why, sizeof(why)) != 0) {
+	if (type->conf->check && type->conf->check(conf->settings, why, sizeof(why)) != GW_OK) {
 		GW_WARN(module, "disabled: %s", why[0] ? why : "its settings cannot run");
 		return EXIT_CONFIG;
 	}

@@ -4,8 +4,8 @@
  *
  * A gateway-connector process runs exactly one instance, so this state is
  * per process (file-static in connectors/runtime_status.c). It lives in the
- * gw_connectors library, not in runtime.c's main(), so that a type and the
- * tests link without the executable.
+ * gw_connector_runtime library, not in runtime.c's main(), so that a type
+ * and the tests link without the executable.
  *
  * The status file <state_dir>/run/<instance>.json is what `gatewayctl
  * status` reads:
@@ -16,7 +16,8 @@
  *    "replies":{"sent":..,"failed":..,"retried":..,"journaled":..,"queued":..}},
  *    "send_error":".."}
  * ("replies" for a type that sends through connectors/sender.h; "send_error"
- * while its provider refuses the credentials).
+ * while its provider refuses the credentials, or why an instance sends no
+ * replies at all: connector_instance.replies_off).
  * It is replaced atomically (gw_write_file_atomic), never half-written.
  *
  * Threading: the thread that runs the instance; connector_request_stop()

@@ -46,6 +46,7 @@
 
 #include <curl/curl.h>
 
+#include "connectors/sender_config.h"
 #include "core/config.h"
 #include "proto/proto.h"
 
@@ -54,34 +55,6 @@ struct sender;
 
 #define SENDER_REASON_MAX 256
 #define SENDER_BODY_MAX (64u * 1024u) /* bytes of an answer kept for classify */
-
-/* The settings every sending connector has (SENDER_CONF_ROWS). */
-struct sender_settings {
-	long long concurrency; /* transfers at once */
-	long long rate_per_s;  /* transfers started per second, 0: no limit */
-	long long timeout_ms;  /* one attempt */
-	long long retry_for_s; /* transient failures retried this long */
-};
-
-/*
- * SENDER_CONF_ROWS(off) - the config rows of struct sender_settings, for a
- * connector's table; `off` is its offsetof macro and the struct is its
- * member `send` (docs/config.md lists them with each sending type).
- */
-#define SENDER_CONF_ROWS(off)                                                              \
-	{.kind = CONF_INT, .key = "send_concurrency", .def = "4", .min = 1, .max = 64,      \
-	 .offset = off(send.concurrency),                                                   \
-	 .desc = "replies in flight to the provider at once"},                             \
-	{.kind = CONF_INT, .key = "send_rate_per_s", .def = "20", .min = 0, .max = 100000,  \
-	 .offset = off(send.rate_per_s),                                                    \
-	 .desc = "replies started per second at most (the provider's limit); 0: no limit"}, \
-	{.kind = CONF_INT, .key = "send_timeout_ms", .def = "30000", .min = 1000,           \
-	 .max = 600000, .offset = off(send.timeout_ms),                                     \
-	 .desc = "one attempt to send a reply fails after this long"},                     \
-	{.kind = CONF_INT, .key = "send_retry_for_s", .def = "3600", .min = 0,              \
-	 .max = 604800, .offset = off(send.retry_for_s),                                    \
-	 .desc = "a reply failing transiently (5xx, timeout, 429) is retried with "        \
-		 "backoff this long, then reported failed"}
 
 /* What one attempt got back (worker thread, borrowed for classify). */
 struct sender_attempt {
@@ -183,6 +156,13 @@ int sender_submit(struct sender *s, uint64_t delivery_id, const char *reply_id,
  * failed. Returns outbox_report's codes.
  */
 int sender_fail_now(struct sender *s, uint64_t delivery_id, const char *reason);
+
+/*
+ * sender_has - 1 when delivery `delivery_id` is in the sender (submitted and
+ * not reported yet), else 0: a delivery handed over again while its job
+ * runs need not be prepared a second time.
+ */
+int sender_has(const struct sender *s, uint64_t delivery_id);
 
 /* sender_poll - reports the finished jobs; never blocks. Returns GW_OK. */
 int sender_poll(struct sender *s);

@@ -5,10 +5,13 @@
  * errors with line and column and to refuse aliases and extra documents
  * where their position is still known; then yaml_parser_load() builds the
  * node tree whose marks give every key its line. The walk fills each
- * section's struct row by row (config_tables.c, each connector type's
- * table), applies defaults, and stops at the first error, written as one
- * line "FILE:LINE: KEY.PATH: what is wrong". Cross-checks between sections
- * (endpoints, listen addresses, backoff bounds) run last.
+ * section's struct row by row (config_tables.c; a connector type's table
+ * from gw_connector_conf_find(); a CONF_SECTION row is a nested mapping
+ * walked the same way into its own struct), applies defaults, and stops at
+ * the first error, written as one line "FILE:LINE: KEY.PATH: what is
+ * wrong". Cross-checks between sections (endpoints, listen addresses,
+ * backoff bounds) run last; a CONF_LISTEN row inside a nested section is
+ * not among them.
  *
  * Secret values never reach an error message: errors about a CONF_SECRET
  * row say what is wrong without quoting the value.
@@ -23,7 +26,6 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "connectors/connector.h"
 #include "core/config_bus.h"
 #include "core/config_tables.h"
 #include "core/config_value.h"
@@ -42,6 +44,8 @@ struct loader {
 	const char *dir;       /* absolute folder of the file */
 	yaml_document_t *doc;
 	char **soft;           /* inside a connector entry: its disabled_reason */
+	size_t soft_skip;      /* ...and the length of its key path's prefix
+				* ("connectors[3]."), left out of the reason */
 	char *err;
 	size_t errlen;
 };
@@ -195,10 +199,10 @@ static int set_int(struct loader *ld, const struct conf_entry *row, long long *s
 	char q[64];
 	int prc = conf_parse_ll(val, &v);
 
-	if (prc == -1)
+	if (prc == GW_EINVAL)
 		return conf_err(ld, line, kpath, "\"%s\" is not an integer",
 				conf_echo(q, sizeof(q), val));
-	if (prc == -2)
+	if (prc != GW_OK)
 		return conf_err(ld, line, kpath, "%s is out of range %lld..%lld",
 				conf_echo(q, sizeof(q), val), row->min, row->max);
 	if (v < row->min)
@@ -305,7 +309,7 @@ static int set_parsed(struct loader *ld, const struct conf_entry *row, void *bas
 {
 	void *slot = (char *)base + row->offset;
 	char why[256], q[64];
-	int level;
+	enum gw_log_level level;
 
 	switch (row->kind) {
 	case CONF_INT:
@@ -319,11 +323,10 @@ static int set_parsed(struct loader *ld, const struct conf_entry *row, void *bas
 	case CONF_STRLIST:
 		return set_strlist_text(ld, row, slot, val, line, kpath);
 	case CONF_LOGLEVEL:
-		level = gw_log_level_parse(val);
-		if (level < 0)
+		if (gw_log_level_parse(val, &level) != GW_OK)
 			return conf_err(ld, line, kpath, "\"%s\" is not one of debug, info, warn, error",
 					conf_echo(q, sizeof(q), val));
-		*(int *)slot = level;
+		*(int *)slot = (int)level;
 		return GW_OK;
 	default:
 		return set_string(ld, row, slot, val, line, kpath);
@@ -335,8 +338,7 @@ static int set_parsed(struct loader *ld, const struct conf_entry *row, void *bas
  * entry that only disables the connector (the first reason is kept);
  * elsewhere the load fails.
  */
-static int secret_missing(struct loader *ld, const struct conf_entry *row, int line,
-			  const char *kpath, const char *what)
+static int secret_missing(struct loader *ld, int line, const char *kpath, const char *what)
 {
 	char reason[256];
 
@@ -344,7 +346,9 @@ static int secret_missing(struct loader *ld, const struct conf_entry *row, int l
 		return conf_err(ld, line, kpath, "%s", what);
 	if (*ld->soft)
 		return GW_OK;
-	snprintf(reason, sizeof(reason), "%s: %s", row->key, what);
+	/* The key path within the entry: "token", "smtp.password". */
+	snprintf(reason, sizeof(reason), "%s: %s",
+		 strlen(kpath) > ld->soft_skip ? kpath + ld->soft_skip : kpath, what);
 	*ld->soft = strdup(reason);
 	return *ld->soft ? GW_OK : conf_nomem(ld);
 }
@@ -359,31 +363,38 @@ static int set_text(struct loader *ld, const struct conf_entry *row, void *base,
 	bool required_secret = row->kind == CONF_SECRET && (row->flags & CONF_F_REQUIRED);
 	char name[CONF_ENVNAME_MAX], what[CONF_ENVNAME_MAX + 48];
 	const char *val = text;
-	int ref = conf_env_ref(text, name, sizeof(name));
+	bool ref = false;
 
-	if (ref < 0)
+	if (conf_env_ref(text, name, sizeof(name), &ref) != GW_OK)
 		return conf_err(ld, line, kpath, "\"${\" is only allowed as the whole value "
 				"\"${NAME}\", NAME made of A-Z, a-z, 0-9 and _");
-	if (ref > 0) {
+	if (ref) {
 		val = getenv(name);
 		if (!val || !*val) {
 			snprintf(what, sizeof(what), "environment variable %s is %s", name,
 				 val ? "empty" : "not set");
 			if (row->kind == CONF_SECRET && !required_secret)
 				return GW_OK;
-			return required_secret ? secret_missing(ld, row, line, kpath, what)
+			return required_secret ? secret_missing(ld, line, kpath, what)
 					       : conf_err(ld, line, kpath, "%s", what);
 		}
 	} else if (required_secret && !*val) {
-		return secret_missing(ld, row, line, kpath, "is empty");
+		return secret_missing(ld, line, kpath, "is empty");
 	}
 	return set_parsed(ld, row, base, val, line, kpath);
 }
 
+static int fill_section(struct loader *ld, yaml_node_t *map, int line, const char *path,
+			const struct conf_target *t, size_t nt, const char *const *subs);
+
 /* set_node - a row's value node from the file. */
 static int set_node(struct loader *ld, const struct conf_entry *row, void *base,
-		    const yaml_node_t *v, int line, const char *kpath)
+		    yaml_node_t *v, int line, const char *kpath)
 {
+	const struct conf_target sub = {row->sub, (char *)base + row->offset};
+
+	if (row->kind == CONF_SECTION)
+		return fill_section(ld, v, line, kpath, &sub, 1, NULL);
 	if (row->kind == CONF_STRLIST)
 		return set_strlist_node(ld, row, base, v, line, kpath);
 	if (v->type != YAML_SCALAR_NODE)
@@ -503,6 +514,8 @@ static int fill_absent(struct loader *ld, yaml_node_t *map, int line, const char
 		snprintf(kpath, sizeof(kpath), "%s%s%s", path, *path ? "." : "", row->key);
 		if (row->flags & CONF_F_REQUIRED)
 			rc = conf_err(ld, line, kpath, "required key missing");
+		else if (row->kind == CONF_SECTION)
+			continue; /* absent: stays zeroed, see config.h */
 		else if (row->def)
 			rc = set_text(ld, row, t->base, row->def, line, kpath);
 	}
@@ -540,16 +553,16 @@ static int unknown_type(struct loader *ld, int line, const char *kpath, const ch
 	char known[256] = "", q[64];
 	size_t n = 0;
 
-	for (size_t i = 0; connector_types[i] && n < sizeof(known); i++)
+	for (size_t i = 0; gw_connector_conf_types[i] && n < sizeof(known); i++)
 		n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", n ? ", " : "",
-				      connector_types[i]->name);
+				      gw_connector_conf_types[i]->name);
 	return conf_err(ld, line, kpath, "unknown connector type \"%s\" (known: %s)",
 			conf_echo(q, sizeof(q), type), known);
 }
 
 /* find_type - the type named by the entry's `type` key, before its keys are read. */
 static int find_type(struct loader *ld, yaml_node_t *item, const char *path,
-		     const struct connector_type **out)
+		     const struct gw_connector_conf_type **out)
 {
 	yaml_node_t *v = map_find(ld, item, "type");
 	char kpath[CONF_KEYPATH_MAX];
@@ -560,7 +573,7 @@ static int find_type(struct loader *ld, yaml_node_t *item, const char *path,
 		return conf_err(ld, node_line(item), kpath, "required key missing");
 	if (v->type != YAML_SCALAR_NODE || node_is_null(v))
 		return conf_err(ld, line, kpath, "expected a connector type name");
-	*out = connector_type_find(node_text(v));
+	*out = gw_connector_conf_find(node_text(v));
 	if (!*out)
 		return unknown_type(ld, line, kpath, node_text(v));
 	return GW_OK;
@@ -591,7 +604,7 @@ static int check_name(struct loader *ld, yaml_node_t *item, const char *path,
 static int load_connector(struct loader *ld, yaml_node_t *item, size_t i, struct gw_config *cfg)
 {
 	struct gw_connector_conf *c = &cfg->connectors[cfg->n_connectors];
-	const struct connector_type *type = NULL;
+	const struct gw_connector_conf_type *type = NULL;
 	struct conf_target t[2];
 	char path[48];
 	int rc;
@@ -606,7 +619,7 @@ static int load_connector(struct loader *ld, yaml_node_t *item, size_t i, struct
 	rc = find_type(ld, item, path, &type);
 	if (rc)
 		return rc;
-	c->section = type->config;
+	c->section = type->section;
 	t[0] = (struct conf_target){&gw_conf_connector, c};
 	if (c->section) {
 		c->settings = calloc(1, c->section->struct_size ? c->section->struct_size : 1);
@@ -615,6 +628,7 @@ static int load_connector(struct loader *ld, yaml_node_t *item, size_t i, struct
 		t[1] = (struct conf_target){c->section, c->settings};
 	}
 	ld->soft = &c->disabled_reason;
+	ld->soft_skip = strlen(path) + 1;
 	rc = fill_section(ld, item, c->line, path, t, c->section ? 2 : 1, NULL);
 	ld->soft = NULL;
 	if (rc)
@@ -817,7 +831,7 @@ static void bind_router(struct loader *ld, yaml_node_t *root, const struct gw_co
 		b[i].endpoint = eps[i];
 		if (strncmp(eps[i], "tcp://", 6) == 0 &&
 		    conf_split_host_port(eps[i] + 6, host, sizeof(host), &b[i].addr.port, &v6, why,
-				    sizeof(why)) == 0)
+				    sizeof(why)) == GW_OK)
 			memcpy(b[i].addr.host, host, sizeof(host));
 		else
 			b[i].addr.port = 0;
@@ -915,10 +929,11 @@ static int type_checks(struct loader *ld, struct gw_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_connectors; i++) {
 		struct gw_connector_conf *c = &cfg->connectors[i];
-		const struct connector_type *t = connector_type_find(c->type);
+		const struct gw_connector_conf_type *t = gw_connector_conf_find(c->type);
 		char why[256] = "";
 
-		if (c->disabled_reason || !t || !t->check || t->check(c->settings, why, sizeof(why)) == 0)
+		if (c->disabled_reason || !t || !t->check ||
+		    t->check(c->settings, why, sizeof(why)) == GW_OK)
 			continue;
 		c->disabled_reason = strdup(why[0] ? why : "settings cannot run");
 		if (!c->disabled_reason)
@@ -1123,6 +1138,10 @@ static void free_section(const struct conf_section *sec, void *base)
 		const struct conf_entry *row = &sec->entries[i];
 		char **slot = (char **)((char *)base + row->offset);
 
+		if (row->kind == CONF_SECTION) {
+			free_section(row->sub, slot);
+			continue;
+		}
 		if (row->kind == CONF_STRLIST) {
 			strlist_free((struct conf_strlist *)slot);
 			continue;
@@ -1168,5 +1187,11 @@ const struct gw_connector_conf *gw_config_find_connector(const struct gw_config 
 
 const char *gw_config_default_path(void)
 {
+	static char installed[4096];
+
+	/* Installed: <sysconfdir>/omnigate/gateway.yaml; in the build tree: the
+	 * example in the sources. Read once at start, single-threaded. */
+	if (gw_exe_relative(GW_INSTALLED_CONFIG, installed, sizeof(installed)) == GW_OK)
+		return installed;
 	return GW_DEFAULT_CONFIG;
 }

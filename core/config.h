@@ -2,8 +2,10 @@
  * config.h - the one YAML configuration file, read through config tables.
  *
  * Each section of the file (top level, router, supervisor, one per connector
- * type) is described by a table of conf_entry rows: kind, key, default,
- * bounds, offset into the section's struct, description. The same tables
+ * type, and the mappings nested in them by a CONF_SECTION row, such as an
+ * email connector's `smtp`) is described by a table of conf_entry rows:
+ * kind, key, default, bounds, offset into the section's struct,
+ * description. The same tables
  * drive parsing, validation, defaults and the generated docs/config.md
  * (gatewayd --config-doc). Unknown keys, wrong types and out-of-range values
  * are errors that name the key path and the line ("config.yaml:12: router.
@@ -38,6 +40,13 @@ enum conf_kind {
 	CONF_LOGLEVEL, /* int: debug, info, warn, error */
 	CONF_STRLIST,  /* struct conf_strlist: a YAML list of strings (the
 			* default is written "a,b"); max = longest item */
+	CONF_SECTION,  /* a nested mapping whose keys are the rows of `sub`,
+			* filling the struct of `sub` embedded at `offset`. Given,
+			* it is read with the same rules as its parent (defaults,
+			* required keys, "${ENV}", errors naming the key path
+			* "connectors[3].smtp.url"); absent, its struct stays all
+			* zero (no defaults are applied), so a required key of it
+			* tells whether it was given. No default, no bounds. */
 };
 
 /* A list of strings from the file, each malloc'ed. */
@@ -63,11 +72,13 @@ struct conf_entry {
 	unsigned flags;   /* CONF_F_* */
 	size_t offset;    /* offsetof() the member in the section's struct */
 	const char *desc; /* one line for docs/config.md */
+	const struct conf_section *sub; /* CONF_SECTION: its rows; else NULL */
 };
 
 /* A section: its key path, its rows, the size of the struct they fill. */
 struct conf_section {
-	const char *name; /* "router", "supervisor", "connectors[type=api]" */
+	const char *name; /* "router", "supervisor", "connectors[type=api]",
+			   * "connectors[type=email].smtp" (a CONF_SECTION's) */
 	const struct conf_entry *entries;
 	size_t n_entries;
 	size_t struct_size;
@@ -192,7 +203,7 @@ struct gw_connector_conf {
 	char *type;      /* connector type name ("api") */
 	bool enabled;
 	int line;        /* line of the entry in the file */
-	void *settings;  /* the type's section struct (type->config), owned */
+	void *settings;  /* the type's section struct (its conf type's section), owned */
 	const struct conf_section *section; /* borrowed: the type's table */
 	char *disabled_reason; /* NULL when it runs; why not otherwise */
 };
@@ -211,8 +222,38 @@ struct gw_config {
 };
 
 /*
+ * A connector type as the config reader knows it: its name, the table of
+ * its keys and an optional check. Each channel defines one, as
+ * `<name>_conf_type`, in connectors/<name>/<name>_config.c. These files and
+ * the light registry that lists them (connectors/config_registry.c, target
+ * gw_connector_conf) need none of the channels' libraries, so gatewayd,
+ * gateway-router and gatewayctl read every connector's keys without
+ * linking libwebsockets, libcurl, GMime or libxml2.
+ */
+struct gw_connector_conf_type {
+	const char *name;                   /* config `type:` value */
+	const struct conf_section *section; /* its keys */
+	/*
+	 * check - MAY be NULL. Says whether validated settings can run (e.g. a
+	 * secret is present): GW_OK, or GW_ECONFIG with why (whylen bytes)
+	 * written; the loader then disables the entry with that reason.
+	 * Pure: no I/O, no library beyond libc; any thread.
+	 */
+	int (*check)(const void *settings, char *why, size_t whylen);
+};
+
+/*
+ * gw_connector_conf_types - NULL-terminated list of every connector type,
+ * in the order of connectors/channels.def. Defined by the light registry.
+ */
+extern const struct gw_connector_conf_type *const gw_connector_conf_types[];
+
+/* gw_connector_conf_find - the type named `type` (may be NULL), or NULL. */
+const struct gw_connector_conf_type *gw_connector_conf_find(const char *type);
+
+/*
  * gw_connector_section - the config section of connector type `type`, or
- * NULL when no such type exists. Implemented by connectors/registry.c.
+ * NULL when no such type exists. Defined by the light registry.
  */
 const struct conf_section *gw_connector_section(const char *type);
 
@@ -239,7 +280,12 @@ const struct gw_connector_conf *gw_config_find_connector(const struct gw_config 
  */
 int gw_config_doc(FILE *f);
 
-/* gw_config_default_path - the shipped example, as found at build time. */
+/*
+ * gw_config_default_path - the config used without --config: for an
+ * installed program <sysconfdir>/omnigate/gateway.yaml (found relative to
+ * the executable), else the shipped example as found at build time. The
+ * string is static; call it from one thread at start.
+ */
 const char *gw_config_default_path(void);
 
 #endif

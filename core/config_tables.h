@@ -1,7 +1,7 @@
 /*
  * config_tables.h - the sections gw_config owns itself: the top level, the
  * common keys of every connectors[] entry, `router` and `supervisor`. Each
- * connector type owns the table of its own keys (connector_type.config).
+ * connector type owns the table of its own keys (gw_connector_conf_type).
  * Internal to gw_config: other modules read the filled structs of config.h.
  */
 #ifndef GW_CONFIG_TABLES_H

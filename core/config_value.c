@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
+
 const char *conf_echo(char *buf, size_t len, const char *s)
 {
 	size_t i = 0;
@@ -31,31 +33,33 @@ int conf_parse_ll(const char *s, long long *out)
 	long long v;
 
 	if (!*s || !(*s == '-' || *s == '+' || (*s >= '0' && *s <= '9')))
-		return -1;
+		return GW_EINVAL;
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (*end)
-		return -1;
+		return GW_EINVAL;
 	if (errno == ERANGE)
-		return -2;
+		return GW_ETOOBIG;
 	*out = v;
-	return 0;
+	return GW_OK;
 }
 
-int conf_env_ref(const char *s, char *name, size_t namelen)
+int conf_env_ref(const char *s, char *name, size_t namelen, bool *is_ref)
 {
 	size_t n;
 
+	*is_ref = false;
 	if (!strstr(s, "${"))
-		return 0;
+		return GW_OK;
 	if (strncmp(s, "${", 2) != 0)
-		return -1;
+		return GW_ECONFIG;
 	n = strspn(s + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
 	if (n == 0 || n >= namelen || strcmp(s + 2 + n, "}") != 0 || (s[2] >= '0' && s[2] <= '9'))
-		return -1;
+		return GW_ECONFIG;
 	memcpy(name, s + 2, n);
 	name[n] = '\0';
-	return 1;
+	*is_ref = true;
+	return GW_OK;
 }
 
 char *conf_join_path(const char *base, const char *rel)
@@ -99,30 +103,30 @@ int conf_split_host_port(const char *s, char *host, size_t hostlen, int *port, b
 			goto bad;
 		if (memchr(s, ':', (size_t)(colon - s))) {
 			snprintf(why, whylen, "an IPv6 address is written [address]:port");
-			return -1;
+			return GW_ECONFIG;
 		}
 		p = colon + 1;
 	}
 	if (colon == h || (size_t)(colon - h) >= hostlen) {
 		snprintf(why, whylen, "host must be 1 to %zu characters", hostlen - 1);
-		return -1;
+		return GW_ECONFIG;
 	}
 	memcpy(host, h, (size_t)(colon - h));
 	host[colon - h] = '\0';
 	prc = conf_parse_ll(p, &v);
-	if (prc == -1) {
+	if (prc == GW_EINVAL) {
 		snprintf(why, whylen, "port \"%s\" is not a number", conf_echo(q, sizeof(q), p));
-		return -1;
+		return GW_ECONFIG;
 	}
-	if (prc == -2 || v < 1 || v > 65535) {
+	if (prc != GW_OK || v < 1 || v > 65535) {
 		snprintf(why, whylen, "port %s out of range 1..65535", conf_echo(q, sizeof(q), p));
-		return -1;
+		return GW_ECONFIG;
 	}
 	*port = (int)v;
-	return 0;
+	return GW_OK;
 bad:
 	snprintf(why, whylen, "\"%s\" is not host:port or [v6]:port", conf_echo(q, sizeof(q), s));
-	return -1;
+	return GW_ECONFIG;
 }
 
 int conf_listen_parse(const char *s, struct conf_listen *out, char *why, size_t whylen)
@@ -133,15 +137,15 @@ int conf_listen_parse(const char *s, struct conf_listen *out, char *why, size_t 
 
 	memset(out, 0, sizeof(*out));
 	if (conf_split_host_port(s, out->host, sizeof(out->host), &out->port, &v6, why, whylen))
-		return -1;
+		return GW_ECONFIG;
 	if (!v6 && strcmp(out->host, "localhost") == 0)
-		return 0;
+		return GW_OK;
 	if (inet_pton(v6 ? AF_INET6 : AF_INET, out->host, bin) != 1) {
 		snprintf(why, whylen, "host \"%s\" must be a numeric %s address or localhost",
 			 conf_echo(q, sizeof(q), out->host), v6 ? "IPv6" : "IPv4");
-		return -1;
+		return GW_ECONFIG;
 	}
-	return 0;
+	return GW_OK;
 }
 
 int conf_endpoint_check(const char *s, char *why, size_t whylen)
@@ -153,11 +157,11 @@ int conf_endpoint_check(const char *s, char *why, size_t whylen)
 	if (strncmp(s, "tcp://", 6) == 0)
 		return conf_split_host_port(s + 6, host, sizeof(host), &port, &v6, why, whylen);
 	if ((strncmp(s, "ipc://", 6) == 0 && s[6]) || (strncmp(s, "inproc://", 9) == 0 && s[9]))
-		return 0;
+		return GW_OK;
 	snprintf(why, whylen,
 		 "\"%s\" is not a ZeroMQ endpoint (tcp://host:port, ipc://path or inproc://name)",
 		 conf_echo(q, sizeof(q), s));
-	return -1;
+	return GW_ECONFIG;
 }
 
 /* host_canon - 16 comparable bytes for a numeric host or localhost; false for a name. */

@@ -1,8 +1,8 @@
 /*
  * config_value.h - the syntaxes of scalar config values (internal to
  * gw_config). Every function is pure and reentrant. Those that can refuse a
- * value return non-zero and write why into `why` (whylen bytes), quoting at
- * most CONF_ECHO_MAX characters of the value: never call them with a
+ * value return GW_ECONFIG and write why into `why` (whylen bytes), quoting
+ * at most CONF_ECHO_MAX characters of the value: never call them with a
  * secret unless `why` is discarded.
  */
 #ifndef GW_CONFIG_VALUE_H
@@ -24,16 +24,18 @@ const char *conf_echo(char *buf, size_t len, const char *s);
 
 /*
  * conf_parse_ll - the whole of `s` as a decimal integer (strtoll; no
- * spaces, no hex). Returns 0, -1 (not an integer) or -2 (overflow).
+ * spaces, no hex). Returns GW_OK, GW_EINVAL (not an integer) or GW_ETOOBIG
+ * (out of the range of long long).
  */
 int conf_parse_ll(const char *s, long long *out);
 
 /*
- * conf_env_ref - 1 when `s` is exactly "${NAME}" (NAME, [A-Za-z_][A-Za-z0-9_]*
- * shorter than namelen, copied into `name`), -1 when "${" appears in any
- * other form, 0 when it does not appear.
+ * conf_env_ref - whether `s` names an environment variable: *is_ref true
+ * when `s` is exactly "${NAME}" (NAME, [A-Za-z_][A-Za-z0-9_]* shorter than
+ * namelen, copied into `name`), false when "${" does not appear. Returns
+ * GW_OK, or GW_ECONFIG when "${" appears in any other form.
  */
-int conf_env_ref(const char *s, char *name, size_t namelen);
+int conf_env_ref(const char *s, char *name, size_t namelen, bool *is_ref);
 
 /*
  * conf_join_path - `rel` resolved against the absolute folder `base`
@@ -46,7 +48,7 @@ char *conf_join_path(const char *base, const char *rel);
  * conf_split_host_port - "host:port" or "[v6]:port": copies the host
  * (without brackets, shorter than hostlen) into `host`, the port (1..65535)
  * into *port, and whether it was bracketed into *v6. The host is not
- * checked further. Returns 0 or -1 with why.
+ * checked further. Returns GW_OK or GW_ECONFIG with why.
  */
 int conf_split_host_port(const char *s, char *host, size_t hostlen, int *port, bool *v6,
 			 char *why, size_t whylen);
@@ -54,13 +56,13 @@ int conf_split_host_port(const char *s, char *host, size_t hostlen, int *port, b
 /*
  * conf_listen_parse - a CONF_LISTEN value into *out: the host must be a
  * numeric IPv4 address, a bracketed numeric IPv6 address or "localhost".
- * Returns 0 or -1 with why.
+ * Returns GW_OK or GW_ECONFIG with why.
  */
 int conf_listen_parse(const char *s, struct conf_listen *out, char *why, size_t whylen);
 
 /*
  * conf_endpoint_check - a ZeroMQ endpoint: tcp://host:port, ipc://path or
- * inproc://name. Returns 0 or -1 with why.
+ * inproc://name. Returns GW_OK or GW_ECONFIG with why.
  */
 int conf_endpoint_check(const char *s, char *why, size_t whylen);
 

@@ -5,7 +5,8 @@
  * one of the positive codes below. Codes of dependencies (MDB_*, errno from
  * ZeroMQ, libwebsockets, CURLcode) are translated into these in one place per
  * dependency (store/store.c for LMDB, gw_err_from_errno() for ZeroMQ and
- * system calls), so callers never see a foreign code.
+ * system calls, connectors/curl_err.c for libcurl), so callers never see a
+ * foreign code.
  */
 #ifndef GW_ERR_H
 #define GW_ERR_H

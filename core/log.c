@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/err.h"
 /*
  * Flood control: each call site (its format string) may write LOG_BURST
  * lines (LOG_BURST_INFO for info) per LOG_WINDOW_US; past that its lines
@@ -63,12 +64,14 @@ int gw_log_enabled(enum gw_log_level level)
 	return level >= log_min;
 }
 
-int gw_log_level_parse(const char *name)
+int gw_log_level_parse(const char *name, enum gw_log_level *level)
 {
 	for (int i = 0; i < 4; i++)
-		if (name && strcmp(name, level_names[i]) == 0)
-			return i;
-	return -1;
+		if (name && strcmp(name, level_names[i]) == 0) {
+			*level = (enum gw_log_level)i;
+			return GW_OK;
+		}
+	return GW_EINVAL;
 }
 
 const char *gw_log_level_name(enum gw_log_level level)
@@ -86,7 +89,11 @@ static int64_t log_mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void log_write(enum gw_log_level level, const char *module, const char *fmt, va_list ap);
+static void log_write(enum gw_log_level level, const char *module, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void log_line(enum gw_log_level level, const char *module, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void log_line(enum gw_log_level level, const char *module, const char *fmt, ...)
 {

@@ -38,8 +38,9 @@ void gw_log_set_level(enum gw_log_level level);
 /* gw_log_enabled - true when lines of `level` are printed. */
 int gw_log_enabled(enum gw_log_level level);
 
-/* gw_log_level_parse - "debug", "info", "warn", "error" -> level; -1 if none. */
-int gw_log_level_parse(const char *name);
+/* gw_log_level_parse - "debug", "info", "warn", "error" -> *level: GW_OK, or
+ * GW_EINVAL for any other name (or NULL). */
+int gw_log_level_parse(const char *name, enum gw_log_level *level);
 
 /* gw_log_level_name - the name of `level`. */
 const char *gw_log_level_name(enum gw_log_level level);
@@ -48,7 +49,8 @@ const char *gw_log_level_name(enum gw_log_level level);
 void gw_log(enum gw_log_level level, const char *module, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-void gw_logv(enum gw_log_level level, const char *module, const char *fmt, va_list ap);
+void gw_logv(enum gw_log_level level, const char *module, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 #define GW_DEBUG(mod, ...) do { if (gw_log_enabled(GW_LOG_DEBUG)) gw_log(GW_LOG_DEBUG, mod, __VA_ARGS__); } while (0)
 #define GW_INFO(mod, ...) gw_log(GW_LOG_INFO, mod, __VA_ARGS__)

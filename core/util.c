@@ -186,6 +186,31 @@ int gw_write_file_durable(const char *path, const void *data, size_t len)
 	return write_replace(path, data, len, 1);
 }
 
+int gw_exe_dir(char *buf, size_t size)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return GW_EIO;
+	exe[n] = '\0';
+	if ((size_t)snprintf(buf, size, "%s", dirname(exe)) >= size)
+		return GW_EINVAL;
+	return GW_OK;
+}
+
+int gw_exe_relative(const char *rel, char *buf, size_t size)
+{
+	char dir[4096];
+	int rc = gw_exe_dir(dir, sizeof(dir));
+
+	if (rc != GW_OK)
+		return rc;
+	if ((size_t)snprintf(buf, size, "%s/%s", dir, rel) >= size)
+		return GW_EINVAL;
+	return access(buf, F_OK) == 0 ? GW_OK : GW_ENOTFOUND;
+}
+
 int gw_read_file(const char *path, size_t max, char **out, size_t *len)
 {
 	FILE *f = NULL;

@@ -55,6 +55,22 @@ int gw_write_file_durable(const char *path, const void *data, size_t len);
  */
 int gw_read_file(const char *path, size_t max, char **out, size_t *len);
 
+/*
+ * gw_exe_dir - the folder of the running executable (/proc/self/exe) into
+ * `buf` (size bytes): the gateway's programs find each other there. GW_OK,
+ * GW_EIO (no /proc), GW_EINVAL (does not fit).
+ */
+int gw_exe_dir(char *buf, size_t size);
+
+/*
+ * gw_exe_relative - "<folder of the running executable>/<rel>" into `buf`
+ * (size bytes) when that file or folder exists: how an installed program
+ * finds what was installed with it (rel is e.g. "../share/omnigate/x",
+ * computed from the install layout at build time). GW_OK, GW_ENOTFOUND (not
+ * there: e.g. running from the build tree), GW_EIO, GW_EINVAL (too long).
+ */
+int gw_exe_relative(const char *rel, char *buf, size_t size);
+
 /* gw_strdup - strdup that accepts NULL (returns NULL). */
 char *gw_strdup(const char *s);
 

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,20 +129,6 @@ static int check_config(const char *path, const char *state_dir)
 	return 0;
 }
 
-/* The folder of our own executable: the other gateway binaries live there. */
-static int find_bindir(char *buf, size_t size)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (n <= 0)
-		return GW_EIO;
-	exe[n] = '\0';
-	if ((size_t)snprintf(buf, size, "%s", dirname(exe)) >= size)
-		return GW_EINVAL;
-	return GW_OK;
-}
-
 /*
  * Creates <state_dir>/run and locks run/gatewayd.lock so that two supervisors
  * never share a state directory (they would fight over LMDB and ports). The
@@ -206,7 +191,8 @@ static int run(const struct options *o)
 	if (rc != 0)
 		goto out;
 	rc = EXIT_RUNTIME;
-	if (find_bindir(bindir, sizeof(bindir)) != GW_OK) {
+	/* The other gateway programs live beside gatewayd. */
+	if (gw_exe_dir(bindir, sizeof(bindir)) != GW_OK) {
 		GW_ERROR("gatewayd", "cannot find my own executable: %s", strerror(errno));
 		goto out;
 	}

@@ -693,11 +693,12 @@ int proto_merge_decode(const void *data, size_t len, struct proto_merge *m,
  * Encoding: the same walk in the other direction, with the same checks, so
  * that whatever encode accepts, decode accepts.
  */
-#define PACK(call)                                                \
-	do {                                                      \
-		if ((call) != 0)                                  \
-			return fail(c, GW_ENOMEM, "out of memory"); \
-	} while (0)
+/* packed - the result `r` of a msgpack_pack_* call: its only failure is
+ * running out of memory. */
+static int packed(struct ctx *c, int r)
+{
+	return r == 0 ? GW_OK : fail(c, GW_ENOMEM, "out of memory");
+}
 
 static int encode_map(struct ctx *c, msgpack_packer *pk, const struct part *parts, size_t nparts);
 
@@ -716,8 +717,7 @@ static int encode_string(struct ctx *c, msgpack_packer *pk, const struct proto_f
 		rc = check_value(c, f, s, len);
 	if (rc)
 		return rc;
-	PACK(msgpack_pack_str_with_body(pk, s, len));
-	return GW_OK;
+	return packed(c, msgpack_pack_str_with_body(pk, s, len));
 }
 
 static int encode_array(struct ctx *c, msgpack_packer *pk, const struct proto_field *f,
@@ -732,7 +732,7 @@ static int encode_array(struct ctx *c, msgpack_packer *pk, const struct proto_fi
 		return fail(c, GW_ETOOBIG, "%zu entries over limit %zu", n, f->limit);
 	if (!items)
 		return fail(c, GW_EMISSING, "%zu entries but no array", n);
-	PACK(msgpack_pack_array(pk, n));
+	rc = packed(c, msgpack_pack_array(pk, n));
 	for (size_t i = 0; i < n && !rc; i++) {
 		size_t saved = path_push(c, NULL, i);
 
@@ -759,19 +759,15 @@ static int encode_value(struct ctx *c, msgpack_packer *pk, const struct proto_fi
 	case PROTO_K_STRING:
 		return encode_string(c, pk, f, *(char *const *)p, f->limit);
 	case PROTO_K_UINT64:
-		PACK(msgpack_pack_uint64(pk, *(const uint64_t *)p));
-		return GW_OK;
+		return packed(c, msgpack_pack_uint64(pk, *(const uint64_t *)p));
 	case PROTO_K_INT64:
-		PACK(msgpack_pack_int64(pk, *(const int64_t *)p));
-		return GW_OK;
+		return packed(c, msgpack_pack_int64(pk, *(const int64_t *)p));
 	case PROTO_K_BOOL:
-		PACK(*(const bool *)p ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
-		return GW_OK;
+		return packed(c, *(const bool *)p ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
 	case PROTO_K_DOUBLE:
 		if (check_double(c, *(const double *)p))
 			return GW_EPROTO;
-		PACK(msgpack_pack_double(pk, *(const double *)p));
-		return GW_OK;
+		return packed(c, msgpack_pack_double(pk, *(const double *)p));
 	case PROTO_K_OBJECT:
 		return encode_map(c, pk, &(struct part){ f->sub, (void *)p }, 1);
 	case PROTO_K_OBJPTR:
@@ -781,14 +777,12 @@ static int encode_value(struct ctx *c, msgpack_packer *pk, const struct proto_fi
 		return encode_array(c, pk, f, base);
 	case PROTO_K_VERSION:
 		/* This encoder writes v1 only, whatever the struct says. */
-		PACK(msgpack_pack_uint64(pk, PROTO_VERSION));
-		return GW_OK;
+		return packed(c, msgpack_pack_uint64(pk, PROTO_VERSION));
 	case PROTO_K_TYPE:
 		name = proto_type_name(*(const enum proto_type *)p);
 		if (!name)
 			return fail(c, GW_ETYPE, "invalid event type");
-		PACK(msgpack_pack_str_with_body(pk, name, strlen(name)));
-		return GW_OK;
+		return packed(c, msgpack_pack_str_with_body(pk, name, strlen(name)));
 	}
 	return fail(c, GW_ETYPE, "invalid field kind");
 }
@@ -796,8 +790,9 @@ static int encode_value(struct ctx *c, msgpack_packer *pk, const struct proto_fi
 static int encode_field(struct ctx *c, msgpack_packer *pk, const struct proto_field *f,
 			const char *base)
 {
-	PACK(msgpack_pack_str_with_body(pk, f->key, f->key_len));
-	return encode_value(c, pk, f, base);
+	int rc = packed(c, msgpack_pack_str_with_body(pk, f->key, f->key_len));
+
+	return rc ? rc : encode_value(c, pk, f, base);
 }
 
 static int encode_map(struct ctx *c, msgpack_packer *pk, const struct part *parts, size_t nparts)
@@ -808,7 +803,7 @@ static int encode_map(struct ctx *c, msgpack_packer *pk, const struct part *part
 	for (size_t p = 0; p < nparts; p++)
 		for (size_t i = 0; i < parts[p].obj->nfields; i++)
 			count += (size_t)proto_field_present(&parts[p].obj->fields[i], parts[p].base);
-	PACK(msgpack_pack_map(pk, count));
+	rc = packed(c, msgpack_pack_map(pk, count));
 	for (size_t p = 0; p < nparts && !rc; p++) {
 		for (size_t i = 0; i < parts[p].obj->nfields && !rc; i++) {
 			const struct proto_field *f = &parts[p].obj->fields[i];

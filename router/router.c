@@ -45,12 +45,12 @@ struct router {
 	int64_t started_at;
 	int64_t next_heartbeat_us, next_status_us;
 	char status_path[4096];
+	int status_rc;         /* result of the last status write, logged on change */
 	struct deliver *dl; /* replies: peers and pending deliveries */
 	struct zap *zap;    /* CURVE clients' keys, NULL without curve_key */
 	struct routing *rt; /* threading, assignment and SLA rules */
 	int64_t next_routing_ms; /* wall clock: SLA instants, working hours */
 	int routing_failing;     /* the last routing tick failed (logged once) */
-	int status_failing;      /* the status file cannot be written (logged once) */
 };
 
 /* The routing timer looks at the SLA table at least this often, so that
@@ -564,15 +564,15 @@ static void router_write_status(struct router *r)
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	int rc = text ? gw_write_file_atomic(r->status_path, text, strlen(text)) : GW_ENOMEM;
 
-	/* Said once until it works again: a full disk must not flood the log. */
-	if (rc != GW_OK && !r->status_failing)
-		GW_WARN("router", "cannot write the status file %s: %s", r->status_path,
-			gw_err_text(rc));
-	else if (rc == GW_OK && r->status_failing)
-		GW_INFO("router", "writing the status file %s again", r->status_path);
-	r->status_failing = rc != GW_OK;
 	free(text);
 	json_decref(o);
+	/* Written every second: a failure is logged once, and so is the recovery. */
+	if (rc != GW_OK && r->status_rc == GW_OK)
+		GW_WARN("router", "cannot write %s (gatewayctl status shows it stale): %s",
+			r->status_path, gw_err_text(rc));
+	else if (rc == GW_OK && r->status_rc != GW_OK)
+		GW_INFO("router", "%s written again", r->status_path);
+	r->status_rc = rc;
 }
 
 uint64_t router_head(const struct router *r)

@@ -1,67 +1,32 @@
 #!/usr/bin/env bash
-# Installs everything the gateway needs to build, run, test and benchmark,
-# from Debian 12 packages only. Safe to run again: apt skips what is there.
+# Installs what the gateway needs to build and run, from Debian 12 packages
+# only, and builds it: the README's first command. The test tools are
+# scripts/setup-tests.sh's. Safe to run again: installed packages are left
+# alone, and a build that is up to date compiles nothing.
+#
+#   BUILD_DIR    the build folder (default: build)
+#   GW_SANITIZE  1: AddressSanitizer + UndefinedBehaviorSanitizer build
 set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/setup-lib.sh
 
 packages=(
   # build
   build-essential cmake pkg-config
-  # runtime libraries
+  # the libraries the programs link, with their headers
   libwebsockets-dev libzmq3-dev libmsgpack-dev liblmdb-dev libjansson-dev
   libyaml-dev libssl-dev libcurl4-openssl-dev libgmime-3.0-dev libxml2-dev
   libphonenumber-dev libexttextcat-dev libcsv-dev
-  # tests and tools
-  libcmocka-dev lmdb-utils python3 python3-zmq python3-msgpack python3-websocket
   # time zone database read by the working-hours calendars (core/calendar.c)
   tzdata
-  # email tests: a throw-away IMAP server, and openssl for its certificate
-  dovecot-core dovecot-imapd openssl
-  # benchmarks: the ceiling (an idle HTTP server on loopback) and the
-  # Meta benchmark's load generator
-  nginx-light wrk
-  # browser tests of the live-chat widget (tests/browser)
-  chromium nodejs
 )
+apt_install "${packages[@]}"
 
-sudo_cmd=""
-if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
-
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-  echo "setup: all packages present"
-fi
-
-# The email tests start their own Dovecot (tests/integration/dovecot.py);
-# the package's system service is not used. Where installing started it,
-# stop it and keep it from starting at boot (systemd may not exist here).
-if [ -e /run/dovecot/master.pid ] && [ -x /usr/sbin/dovecot ]; then
-  $sudo_cmd /usr/sbin/dovecot stop >/dev/null 2>&1 || true
-fi
-if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  $sudo_cmd systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
-fi
-
-# Build. BUILD_DIR and GW_SANITIZE=1 (AddressSanitizer + UBSan) select the
-# variant; the default is a RelWithDebInfo build in ./build.
-cd "$(dirname "$0")/.."
 build_dir="${BUILD_DIR:-build}"
 sanitize="OFF"
 if [ "${GW_SANITIZE:-0}" = "1" ]; then sanitize="ON"; fi
+# Configuring again changes no file whose content is the same, so an
+# up-to-date build stays up to date.
 cmake -S . -B "$build_dir" -DGW_SANITIZE="$sanitize" >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"
 echo "setup: built into $build_dir (binaries in $build_dir/bin)"
-
-# The browser tests' driver (playwright-core, pinned by package-lock.json).
-# Debian's npm only when none came with nodejs (other nodejs builds bundle it).
-if ! command -v npm >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends npm
-fi
-npm ci --prefix tests/browser --no-audit --no-fund >/dev/null
-echo "setup: browser test dependencies in tests/browser/node_modules"

@@ -186,14 +186,22 @@ out:
 	return rc;
 }
 
-static void quarantine_remove(struct quarantine *q, const char *id)
+/* Deletes the entry's files; one already gone is no error. */
+static int quarantine_remove(struct quarantine *q, const char *id)
 {
+	static const char *const exts[] = {".eml", ".json"};
 	char path[4200];
+	int rc = GW_OK;
 
-	if (quarantine_path(q->dir, id, ".eml", path, sizeof(path)) == GW_OK)
-		unlink(path);
-	if (quarantine_path(q->dir, id, ".json", path, sizeof(path)) == GW_OK)
-		unlink(path);
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		int prc = quarantine_path(q->dir, id, exts[i], path, sizeof(path));
+
+		if (prc == GW_OK && unlink(path) != 0 && errno != ENOENT)
+			prc = GW_EIO;
+		if (rc == GW_OK)
+			rc = prc;
+	}
+	return rc;
 }
 
 int quarantine_answer(struct quarantine *q, const char *id, const char *result,
@@ -201,21 +209,24 @@ int quarantine_answer(struct quarantine *q, const char *id, const char *result,
 {
 	char path[4200], full[QUARANTINE_ID_MAX + 256];
 	json_t *doc;
-	int rc;
+	int rc = GW_OK, arc;
 
 	if (remove)
-		quarantine_remove(q, id);
+		rc = quarantine_remove(q, id);
 	else if (reason && reason[0])
-		quarantine_set_reason(q, id, reason);
+		rc = quarantine_set_reason(q, id, reason);
+	if (rc == GW_ENOTFOUND)
+		rc = GW_OK; /* no entry to give the reason to: the answer says it */
 	snprintf(full, sizeof(full), "%s/%s", q->instance, id);
 	doc = json_pack("{s:s, s:s, s:s, s:I}", "id", full, "result", result, "reason",
 			reason ? reason : "", "at", (json_int_t)gw_now_ms());
-	rc = quarantine_path(q->reqdir, id, ".done", path, sizeof(path));
-	if (rc == GW_OK)
-		rc = quarantine_write_json(path, doc);
+	arc = quarantine_path(q->reqdir, id, ".done", path, sizeof(path));
+	if (arc == GW_OK)
+		arc = quarantine_write_json(path, doc);
 	json_decref(doc);
 	/* The request goes even if the answer could not be written: no loop. */
-	if (quarantine_path(q->reqdir, id, ".request", path, sizeof(path)) == GW_OK)
-		unlink(path);
-	return rc;
+	if (quarantine_path(q->reqdir, id, ".request", path, sizeof(path)) == GW_OK &&
+	    unlink(path) != 0 && errno != ENOENT && arc == GW_OK)
+		arc = GW_EIO;
+	return rc != GW_OK ? rc : arc;
 }

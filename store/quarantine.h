@@ -65,7 +65,11 @@ int quarantine_load(struct quarantine *q, const char *id, size_t max, char **raw
 /*
  * quarantine_answer - answers the reingest request `id` with `result` and
  * `reason` (may be ""). remove: the entry itself goes too (ingested or
- * ignored); otherwise a new reason, when given, replaces the entry's.
+ * ignored); otherwise a new reason, when given, replaces the entry's. The
+ * request is deleted in any case, so it is never served twice. Returns
+ * GW_OK (also when there is no entry to give the reason to), or the first
+ * error: GW_EIO (a file could not be written or deleted), GW_ENOMEM,
+ * GW_EPROTO (the entry's JSON does not parse), GW_EINVAL (id too long).
  */
 int quarantine_answer(struct quarantine *q, const char *id, const char *result,
 		      const char *reason, int remove);

@@ -1,6 +1,11 @@
 /*
- * api.c - the `api` connector type: one endpoint, POST /v1/messages
- * (docs/channels/api.md), served by the shared HTTP server (httpd.h).
+ * api.c - the `api` connector type (docs/channels/api.md), served by the
+ * shared HTTP server (httpd.h):
+ *
+ *   POST /v1/messages               a customer's message: message.received
+ *   POST /v1/messages/{id}/status   the client's report about a reply it
+ *                                   took: message.status of message {id}
+ *   deliver (replies)               POSTed to callback_url (api_reply.c)
  *
  * Per request:
  *   on_request   route, bearer token, Content-Type, a body required; a
@@ -8,6 +13,9 @@
  *   on_body      parsed (api_request.c), encoded and outbox_add()ed, then
  *                deferred: httpd answers 202 once the group commit made it
  *                durable, 503 if it could not
+ *
+ * Replies run on the sender's worker thread; its wake (httpd_wake) and the
+ * httpd tick poll it here, so the loop never waits for a callback.
  *
  * A client is told "accepted" only after the fsync: that is the durability
  * promise of the API. A connection that closes while waiting is forgotten;
@@ -26,6 +34,8 @@
 
 #include <jansson.h>
 
+#include "connectors/api/api_callback.h"
+#include "connectors/api/api_reply.h"
 #include "connectors/api/api_request.h"
 #include "connectors/httpd.h"
 #include "connectors/outbox.h"
@@ -35,37 +45,7 @@
 #include "proto/proto.h"
 
 #define API_PATH_MESSAGES "/v1/messages"
-#define API_TOKEN_MAX 1024      /* longest bearer token accepted in the config */
-
-#define API_OFF(m) offsetof(struct api_settings, m)
-
-static const struct conf_entry api_conf_entries[] = {
-	{CONF_LISTEN, "listen", "127.0.0.1:8088", 0, 0, 0, API_OFF(listen),
-	 "address:port the HTTP server listens on; keep it on loopback behind a TLS proxy"},
-	{CONF_SECRET, "token", NULL, 0, API_TOKEN_MAX, CONF_F_REQUIRED, API_OFF(token),
-	 "bearer token clients send as \"Authorization: Bearer <token>\"; use ${ENV}"},
-	{CONF_STRING, "account", NULL, 0, PROTO_MAX_ACCOUNT, 0, API_OFF(account),
-	 "`account` of the events this instance emits; default: the instance name"},
-	{CONF_INT, "max_body_bytes", "1048576", 1024, 67108864, 0, API_OFF(max_body_bytes),
-	 "requests with a larger body are answered 413 without reading it"},
-	{CONF_INT, "max_connections", "1024", 1, 65536, 0, API_OFF(max_connections),
-	 "concurrent HTTP connections; more wait in the listen backlog"},
-	{CONF_INT, "spool_max", "1000000", 1000, 100000000, 0, API_OFF(spool_max),
-	 "accepted messages not yet routed kept at most; past it requests get 503"},
-	{CONF_INT, "spool_map_mb", "1024", 16, 1048576, 0, API_OFF(spool_map_mb),
-	 "LMDB map size of the spool in MiB (disk is used only as it fills)"},
-};
-
-static const struct conf_section api_conf_section = {
-	.name = "connectors[type=api]",
-	.entries = api_conf_entries,
-	.n_entries = sizeof(api_conf_entries) / sizeof(api_conf_entries[0]),
-	.struct_size = sizeof(struct api_settings),
-	.desc = "The API channel: POST /v1/messages with a bearer token, for SMS "
-		"providers, web forms and in-house applications "
-		"(docs/channels/api.md).",
-};
-
+#define API_PATH_STATUS "/status" /* POST /v1/messages/{id}/status */
 struct api {
 	struct connector_instance *inst;
 	const struct api_settings *set;
@@ -74,6 +54,15 @@ struct api {
 	size_t auth_len;
 	char *auth_buf;             /* auth_len + 1 bytes to copy the header into */
 	struct httpd *httpd;
+	struct api_replies *replies;
+};
+
+/* What on_request decided, for on_body (httpd_req_data). */
+enum api_endpoint { API_EP_MESSAGES = 0, API_EP_STATUS };
+
+struct api_req {
+	enum api_endpoint ep;
+	char id[API_STATUS_ID_MAX + 1]; /* API_EP_STATUS: the message's id */
 };
 
 /* ---- request checks ---------------------------------------------------- */
@@ -81,10 +70,11 @@ struct api {
 /* True when the Authorization header is exactly "Bearer <token>". */
 static int api_authorized(struct api *api, const struct httpd_req *req)
 {
-	int len = httpd_req_header(req, "authorization", api->auth_buf, api->auth_len + 1);
+	size_t len = 0;
 
 	/* Only the token's length can leak, as for any constant-time compare. */
-	if (len < 0 || (size_t)len != api->auth_len)
+	if (httpd_req_header(req, "authorization", api->auth_buf, api->auth_len + 1, &len) != GW_OK ||
+	    len != api->auth_len)
 		return 0;
 	return gw_ct_equal(api->auth_buf, api->auth_len, api->auth, api->auth_len);
 }
@@ -94,16 +84,57 @@ static int api_json_content_type(const struct httpd_req *req)
 {
 	static const char want[] = "application/json";
 	char ct[128];
-	size_t n = sizeof(want) - 1;
+	size_t n = sizeof(want) - 1, len = 0;
 
-	if (httpd_req_header(req, "content-type", ct, sizeof(ct)) < (int)n)
+	if (httpd_req_header(req, "content-type", ct, sizeof(ct), &len) != GW_OK || len < n)
 		return 0;
 	if (strncasecmp(ct, want, n) != 0)
 		return 0;
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t';
 }
 
-static int api_on_post(struct api *api, struct httpd_req *req)
+/*
+ * api_status_id - the {id} of POST /v1/messages/{id}/status (`path`, which
+ * api_status_route matched) into the request's data; 0, or -1 when req was
+ * refused because the id cannot name a message.
+ */
+static int api_status_id(struct httpd_req *req, const char *path)
+{
+	struct api_req *r = httpd_req_data(req);
+	size_t pre = strlen(API_PATH_MESSAGES "/");
+	size_t idlen = strlen(path) - pre - strlen(API_PATH_STATUS);
+	struct api_request_error err;
+
+	if (idlen > API_STATUS_ID_MAX) {
+		httpd_refuse(req, 400, API_ERR_TOO_LONG, "id: longer than %u bytes",
+			     (unsigned)API_STATUS_ID_MAX);
+		return -1;
+	}
+	memcpy(r->id, path + pre, idlen);
+	r->id[idlen] = '\0';
+	if (api_status_id_check(r->id, &err) != GW_OK) {
+		httpd_refuse(req, 400, err.code, "%s", err.message);
+		return -1;
+	}
+	r->ep = API_EP_STATUS;
+	return 0;
+}
+
+/* api_status_route - whether `path` is /v1/messages/{id}/status, {id} one
+ * path segment, not empty. */
+static int api_status_route(const char *path)
+{
+	size_t pre = strlen(API_PATH_MESSAGES "/"), suf = strlen(API_PATH_STATUS);
+	size_t len = strlen(path);
+
+	return len > pre + suf && strncmp(path, API_PATH_MESSAGES "/", pre) == 0 &&
+	       strcmp(path + len - suf, API_PATH_STATUS) == 0 &&
+	       !memchr(path + pre, '/', len - pre - suf);
+}
+
+/* api_on_post - a POST to one of the endpoints; `status_path` is the path
+ * of a status report, NULL for a message. */
+static int api_on_post(struct api *api, struct httpd_req *req, const char *status_path)
 {
 	if (!api_authorized(api, req)) {
 		httpd_refuse(req, 401, "unauthorized", "missing or invalid bearer token");
@@ -114,6 +145,8 @@ static int api_on_post(struct api *api, struct httpd_req *req)
 			     "Content-Type must be application/json");
 		return HTTPD_ANSWERED;
 	}
+	if (status_path && api_status_id(req, status_path) != 0)
+		return HTTPD_ANSWERED;
 	if (httpd_req_content_length(req) == 0) {
 		httpd_refuse(req, 400, API_ERR_INVALID_JSON, "body: required");
 		return HTTPD_ANSWERED;
@@ -125,45 +158,61 @@ static int api_on_request(void *arg, struct httpd_req *req)
 {
 	struct api *api = arg;
 	const char *path = httpd_req_path(req);
+	int messages = strcmp(path, API_PATH_MESSAGES) == 0, status = api_status_route(path);
+	const char *allow = strcmp(path, HTTPD_PATH_HEALTH) == 0 ? "GET" : "POST";
 
-	if (strcmp(path, API_PATH_MESSAGES) == 0 && httpd_req_method(req) == HTTPD_M_POST)
-		return api_on_post(api, req);
-	if (strcmp(path, API_PATH_MESSAGES) == 0 || strcmp(path, HTTPD_PATH_HEALTH) == 0) {
-		const char *allow = strcmp(path, API_PATH_MESSAGES) == 0 ? "POST" : "GET";
-
+	if ((messages || status) && httpd_req_method(req) == HTTPD_M_POST)
+		return api_on_post(api, req, status ? path : NULL);
+	if (messages || status || strcmp(path, HTTPD_PATH_HEALTH) == 0) {
 		httpd_allow(req, allow);
-		httpd_refuse(req, 405, "method_not_allowed", "%s allows only %s", path, allow);
-	} else
-		httpd_refuse(req, 404, "not_found", "no such endpoint; use POST " API_PATH_MESSAGES);
+		httpd_refuse(req, 405, "method_not_allowed", "%s allows only %s",
+			     status ? API_PATH_MESSAGES "/{id}" API_PATH_STATUS : path, allow);
+	} else {
+		httpd_refuse(req, 404, "not_found", "no such endpoint; use POST " API_PATH_MESSAGES
+			     " or POST " API_PATH_MESSAGES "/{id}" API_PATH_STATUS);
+	}
 	return HTTPD_ANSWERED;
 }
 
 /* ---- body -------------------------------------------------------------- */
 
+/* api_parse - the body of `r`'s endpoint as a new event into `ev`; 0, or
+ * -1 when req was refused. */
+static int api_parse(struct api *api, struct httpd_req *req, const struct api_req *r,
+		     const char *body, size_t blen, struct proto_event *ev)
+{
+	struct api_request_meta meta = {connector_api.channel, api->account, gw_now_ms()};
+	struct api_request_error rerr;
+	int rc;
+
+	if (r->ep == API_EP_STATUS)
+		rc = api_status_parse(body, blen, r->id, &meta, ev, &rerr);
+	else
+		rc = api_request_parse(body, blen, &meta, ev, &rerr);
+	if (rc == GW_ENOMEM || rc == GW_EIO)
+		httpd_refuse(req, 503, "unavailable", "%s", rerr.message);
+	else if (rc != GW_OK)
+		httpd_refuse(req, 400, rerr.code, "%s", rerr.message);
+	return rc == GW_OK ? 0 : -1;
+}
+
 /*
  * Parses and encodes the body; returns the encoded event or NULL (refused).
- * The message id goes into `id` for the 202.
+ * The id it is about (the message's, or the status report's message) goes
+ * into `id` for the 202.
  */
 static char *api_encode_body(struct api *api, struct httpd_req *req, const char *body,
 			     size_t blen, size_t *len, char *id, size_t idlen)
 {
-	struct api_request_meta meta = {connector_api.channel, api->account, gw_now_ms()};
-	struct api_request_error rerr;
+	const struct api_req *r = httpd_req_data(req);
 	struct proto_error perr;
 	struct proto_event ev;
 	char *buf = NULL;
 	int rc;
 
-	rc = api_request_parse(body, blen, &meta, &ev, &rerr);
-	if (rc == GW_ENOMEM || rc == GW_EIO) {
-		httpd_refuse(req, 503, "unavailable", "%s", rerr.message);
+	if (api_parse(api, req, r, body, blen, &ev) != 0)
 		return NULL;
-	}
-	if (rc != GW_OK) {
-		httpd_refuse(req, 400, rerr.code, "%s", rerr.message);
-		return NULL;
-	}
-	snprintf(id, idlen, "%s", ev.u.message.external_id);
+	snprintf(id, idlen, "%s", r->ep == API_EP_STATUS ? r->id : ev.u.message.external_id);
 	memset(&perr, 0, sizeof(perr));
 	rc = proto_encode(&ev, &buf, len, &perr);
 	proto_event_clear(&ev);
@@ -221,23 +270,22 @@ static void api_on_body(void *arg, struct httpd_req *req, const char *body, size
 	free(buf);
 }
 
+/* Replies finished (the sender woke the loop), or the tick: report them. */
+static void api_on_wake(void *arg)
+{
+	struct api *api = arg;
+
+	api_replies_poll(api->replies);
+}
+
 static const struct httpd_handlers api_handlers = {
 	.on_request = api_on_request,
 	.on_body = api_on_body,
+	.on_wake = api_on_wake,
+	.on_tick = api_on_wake,
 };
 
 /* ---- the connector type ------------------------------------------------ */
-
-static int api_check(const void *settings, char *why, size_t whylen)
-{
-	const struct api_settings *s = settings;
-
-	if (!s || !s->token || !s->token[0]) {
-		snprintf(why, whylen, "token: empty; set a bearer token");
-		return 1;
-	}
-	return 0;
-}
 
 static int api_make_auth(struct api *api)
 {
@@ -259,6 +307,7 @@ static int api_listen(struct api *api)
 		.listen = api->set->listen,
 		.max_body_bytes = api->set->max_body_bytes,
 		.max_connections = api->set->max_connections,
+		.req_data_size = sizeof(struct api_req),
 		.www_authenticate = "Bearer",
 		.endpoint = API_PATH_MESSAGES,
 		.inst = api->inst,
@@ -267,6 +316,38 @@ static int api_listen(struct api *api)
 	};
 
 	return httpd_create(&opt, &api->httpd);
+}
+
+static void api_wake(void *arg)
+{
+	httpd_wake(arg);
+}
+
+static int api_start_replies(struct api *api)
+{
+	struct api_replies_options opt = {
+		.inst = api->inst,
+		.set = api->set,
+		.account = api->account,
+		.wake = api_wake,
+		.wake_arg = api->httpd,
+	};
+
+	return api_replies_create(&opt, &api->replies);
+}
+
+/* api_url_ok - callback_url read as libcurl reads it (the config's check
+ * is lighter: it links no URL library). */
+static int api_url_ok(struct api *api)
+{
+	char why[256];
+
+	if (!api->set->callback_url || !api->set->callback_url[0] ||
+	    api_callback_url_check(api->set->callback_url, api->set->callback_insecure, why,
+				   sizeof(why)) == 0)
+		return GW_OK;
+	GW_ERROR(api->inst->log_module, "%s", why);
+	return GW_ECONFIG;
 }
 
 static int api_create(struct connector_instance *inst)
@@ -283,7 +364,11 @@ static int api_create(struct connector_instance *inst)
 								 : inst->conf->name;
 	rc = api_make_auth(api);
 	if (rc == GW_OK)
+		rc = api_url_ok(api);
+	if (rc == GW_OK)
 		rc = api_listen(api);
+	if (rc == GW_OK)
+		rc = api_start_replies(api);
 	return rc;
 }
 
@@ -300,7 +385,9 @@ static void api_destroy(struct connector_instance *inst)
 
 	if (!api)
 		return;
-	/* Closing the connections calls back into httpd only: api stays valid. */
+	/* The sender first: its wake calls into httpd. Closing the connections
+	 * calls back into httpd only: api stays valid. */
+	api_replies_destroy(api->replies);
 	httpd_destroy(api->httpd);
 	free(api->auth);
 	free(api->auth_buf);
@@ -308,12 +395,21 @@ static void api_destroy(struct connector_instance *inst)
 	inst->ctx = NULL;
 }
 
+/* The deliver op: replies go to the client's callback (api_reply.c). */
+static int api_deliver(struct connector_instance *inst, const void *event, size_t len,
+		       uint64_t delivery_id)
+{
+	struct api *api = inst->ctx;
+
+	return api_replies_deliver(api->replies, event, len, delivery_id);
+}
+
 const struct connector_type connector_api = {
 	.name = "api",
 	.channel = "api",
-	.config = &api_conf_section,
-	.check = api_check,
+	.conf = &api_conf_type,
 	.create = api_create,
 	.run = api_run,
 	.destroy = api_destroy,
+	.deliver = api_deliver,
 };

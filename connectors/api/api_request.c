@@ -343,37 +343,186 @@ static int api_json_error(const json_error_t *jerr, struct api_request_error *er
 			jerr->line, jerr->column);
 }
 
+/*
+ * api_load_object - the body as a JSON object into *root (caller decrefs).
+ * The body is bounded by max_body_bytes before it gets here, and jansson
+ * bounds nesting (JSON_PARSER_MAX_DEPTH), so parsing is bounded in memory
+ * and stack. Without JSON_DECODE_ANY only an object or an array is
+ * accepted at the top.
+ */
+static int api_load_object(const char *body, size_t len, json_t **root,
+			   struct api_request_error *err)
+{
+	json_error_t jerr;
+
+	err->code = NULL;
+	err->message[0] = '\0';
+	*root = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!*root)
+		return api_json_error(&jerr, err);
+	if (!json_is_object(*root))
+		return api_fail(err, API_ERR_INVALID_JSON, GW_EPROTO, "body: must be a JSON object");
+	return GW_OK;
+}
+
 int api_request_parse(const char *body, size_t len, const struct api_request_meta *meta,
 		      struct proto_event *ev, struct api_request_error *err)
 {
-	json_error_t jerr;
 	json_t *root = NULL;
 	int rc;
 
 	memset(ev, 0, sizeof(*ev));
-	err->code = NULL;
-	err->message[0] = '\0';
-	/*
-	 * The body is bounded by max_body_bytes before it gets here, and
-	 * jansson bounds nesting (JSON_PARSER_MAX_DEPTH), so parsing is bounded
-	 * in memory and stack. Without JSON_DECODE_ANY only an object or an
-	 * array is accepted at the top.
-	 */
-	root = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		rc = api_json_error(&jerr, err);
+	rc = api_load_object(body, len, &root, err);
+	if (rc != GW_OK)
 		goto out;
-	}
-	if (!json_is_object(root)) {
-		rc = api_fail(err, API_ERR_INVALID_JSON, GW_EPROTO, "body: must be a JSON object");
-		goto out;
-	}
 	rc = proto_event_init(ev, PROTO_T_MESSAGE_RECEIVED);
 	if (rc != GW_OK) {
 		api_fail(err, API_ERR_INTERNAL, rc, "cannot create the event: %s", gw_strerror(rc));
 		goto out;
 	}
 	rc = api_fill(root, meta, &ev->u.message, err);
+out:
+	if (rc != GW_OK)
+		proto_event_clear(ev);
+	json_decref(root);
+	return rc;
+}
+
+/* ---- status reports ------------------------------------------------------- */
+
+static const char *const status_keys[] = {"status", "reason", "at", NULL};
+static const char *const status_values[] = {"delivered", "read", "failed", NULL};
+
+/* Earliest "at": 2001-09-09 in ms; a smaller number is seconds by mistake. */
+#define API_STATUS_AT_MIN 1000000000000LL
+
+int api_status_id_check(const char *id, struct api_request_error *err)
+{
+	size_t len = strlen(id);
+	json_t *s;
+
+	err->code = NULL;
+	err->message[0] = '\0';
+	if (len == 0)
+		return api_fail(err, API_ERR_VALUE, GW_EINVAL, "id: must not be empty");
+	if (len > API_STATUS_ID_MAX)
+		return api_fail(err, API_ERR_TOO_LONG, GW_ETOOBIG, "id: longer than %u bytes",
+				(unsigned)API_STATUS_ID_MAX);
+	/* jansson refuses a string that is not UTF-8. */
+	s = json_stringn(id, len);
+	json_decref(s);
+	return s ? GW_OK : api_fail(err, API_ERR_VALUE, GW_EINVAL, "id: must be UTF-8");
+}
+
+static int api_status_value(const char *status, struct api_request_error *err)
+{
+	for (size_t i = 0; status_values[i]; i++)
+		if (strcmp(status, status_values[i]) == 0)
+			return GW_OK;
+	return api_fail(err, API_ERR_VALUE, GW_EINVAL,
+			"status: must be \"delivered\", \"read\" or \"failed\"");
+}
+
+static int api_status_at(const json_t *root, int64_t now, int64_t *at,
+			 struct api_request_error *err)
+{
+	const json_t *v = json_object_get(root, "at");
+
+	*at = now;
+	if (!v || json_is_null(v))
+		return GW_OK;
+	if (!json_is_integer(v))
+		return api_fail(err, API_ERR_TYPE, GW_ETYPE, "at: must be an integer (ms)");
+	if (json_integer_value(v) < API_STATUS_AT_MIN)
+		return api_fail(err, API_ERR_VALUE, GW_EINVAL,
+				"at: must be milliseconds since the epoch (this is too small)");
+	*at = (int64_t)json_integer_value(v);
+	return GW_OK;
+}
+
+/* api_status_reason - "reason", only with "failed", as the one error. */
+static int api_status_reason(const json_t *root, struct proto_status *s,
+			     struct api_request_error *err)
+{
+	static const struct api_str_rule reason_rule = {"reason", 0, 1, PROTO_MAX_SHORT};
+	char *reason = NULL;
+	int rc = api_get_string(root, NULL, &reason_rule, &reason, err);
+
+	if (rc != GW_OK || !reason)
+		return rc;
+	if (strcmp(s->status, "failed") != 0) {
+		free(reason);
+		return api_fail(err, API_ERR_VALUE, GW_EINVAL, "reason: only with status \"failed\"");
+	}
+	s->errors = calloc(1, sizeof(*s->errors));
+	if (!s->errors) {
+		free(reason);
+		return api_fail(err, API_ERR_INTERNAL, GW_ENOMEM, "out of memory");
+	}
+	s->errors[0].title = reason;
+	s->errors_len = 1;
+	return GW_OK;
+}
+
+/* api_status_ids - channel, account, external_id and status_id. */
+static int api_status_ids(struct proto_status *s, const char *id,
+			  const struct api_request_meta *meta, struct api_request_error *err)
+{
+	char sid[PROTO_MAX_EXTERNAL_ID + 1];
+	int n = snprintf(sid, sizeof(sid), "%s:%s", id, s->status);
+
+	if (n < 0 || (size_t)n >= sizeof(sid))
+		return api_fail(err, API_ERR_TOO_LONG, GW_ETOOBIG, "id: longer than %u bytes",
+				(unsigned)API_STATUS_ID_MAX);
+	s->channel = strdup(meta->channel);
+	s->account = strdup(meta->account);
+	s->external_id = strdup(id);
+	s->status_id = strdup(sid);
+	if (!s->channel || !s->account || !s->external_id || !s->status_id)
+		return api_fail(err, API_ERR_INTERNAL, GW_ENOMEM, "out of memory");
+	return GW_OK;
+}
+
+static int api_status_fill(const json_t *root, const char *id,
+			   const struct api_request_meta *meta, struct proto_status *s,
+			   struct api_request_error *err)
+{
+	static const struct api_str_rule status_rule = {"status", 1, 1, PROTO_MAX_STATUS};
+	int rc;
+
+	rc = api_check_keys(root, status_keys, NULL, err);
+	if (rc == GW_OK)
+		rc = api_get_string(root, NULL, &status_rule, &s->status, err);
+	if (rc == GW_OK)
+		rc = api_status_value(s->status, err);
+	if (rc == GW_OK)
+		rc = api_status_reason(root, s, err);
+	if (rc == GW_OK)
+		rc = api_status_at(root, meta->received_at, &s->status_at, err);
+	if (rc == GW_OK)
+		rc = api_status_ids(s, id, meta, err);
+	return rc;
+}
+
+int api_status_parse(const char *body, size_t len, const char *id,
+		     const struct api_request_meta *meta, struct proto_event *ev,
+		     struct api_request_error *err)
+{
+	json_t *root = NULL;
+	int rc;
+
+	memset(ev, 0, sizeof(*ev));
+	rc = api_status_id_check(id, err);
+	if (rc == GW_OK)
+		rc = api_load_object(body, len, &root, err);
+	if (rc != GW_OK)
+		goto out;
+	rc = proto_event_init(ev, PROTO_T_MESSAGE_STATUS);
+	if (rc != GW_OK) {
+		api_fail(err, API_ERR_INTERNAL, rc, "cannot create the event: %s", gw_strerror(rc));
+		goto out;
+	}
+	rc = api_status_fill(root, id, meta, &ev->u.status, err);
 out:
 	if (rc != GW_OK)
 		proto_event_clear(ev);

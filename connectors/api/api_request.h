@@ -1,7 +1,8 @@
 /*
  * api_request.h - the body of POST /v1/messages: JSON in, a message.received
- * event out. Pure: no I/O, no lws, no global state, so it is unit-tested and
- * fuzzed on its own.
+ * event out; and of POST /v1/messages/{id}/status: a message.status out.
+ * Pure: no I/O, no lws, no global state, so it is unit-tested and fuzzed
+ * on its own.
  *
  * Accepted body (docs/channels/api.md has the full contract):
  *
@@ -62,5 +63,35 @@ struct api_request_meta {
  */
 int api_request_parse(const char *body, size_t len, const struct api_request_meta *meta,
 		      struct proto_event *ev, struct api_request_error *err);
+
+/*
+ * Status reports: POST /v1/messages/{id}/status, the client saying what
+ * became of a reply it took (docs/channels/api.md, "Replies"):
+ *
+ *   {"status": "delivered" | "read" | "failed", "reason": "...", "at": ms}
+ *
+ * "reason" (up to 1024 bytes) only with "failed"; "at" (ms since the epoch,
+ * 10^12 at least: seconds are refused) defaults to meta->received_at.
+ */
+#define API_STATUS_ID_MAX (PROTO_MAX_EXTERNAL_ID - 10) /* room for ":delivered" */
+
+/*
+ * api_status_id_check - whether `id` (the path's {id}, NUL-terminated,
+ * borrowed) may name a message: 1..API_STATUS_ID_MAX bytes of UTF-8.
+ * Returns GW_OK, or GW_EINVAL / GW_ETOOBIG with `err` filled.
+ */
+int api_status_id_check(const char *id, struct api_request_error *err);
+
+/*
+ * api_status_parse - parses `len` bytes at `body` (borrowed) about message
+ * `id` (borrowed, checked with api_status_id_check) into `ev`, a new
+ * message.status event: channel and account from `meta`, status_id
+ * "<id>:<status>", external_id `id`, status_at, and for a failure with a
+ * reason one error titled with it. Ownership and errors as
+ * api_request_parse.
+ */
+int api_status_parse(const char *body, size_t len, const char *id,
+		     const struct api_request_meta *meta, struct proto_event *ev,
+		     struct api_request_error *err);
 
 #endif

@@ -27,6 +27,10 @@
  * reingest` are served every second. While waiting on the network, the
  * tick pumps the outbox every IMAP_TICK_MS and notices a stop.
  *
+ * Replies (the deliver op) are built and handed to the sender at once
+ * (email_send.c); its worker submits them over SMTP, and the tick reports
+ * the ones it finished, so the loop never waits on a send.
+ *
  * Threading: everything runs on the thread that calls run().
  */
 #include "connectors/email/email.h"
@@ -39,21 +43,18 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
-
 #include "connectors/email/email_parse.h"
-#include "store/email_state.h"
+#include "connectors/email/email_send.h"
 #include "connectors/email/imap.h"
-#include "store/quarantine.h"
 #include "connectors/outbox.h"
 #include "connectors/runtime.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "proto/proto.h"
+#include "store/email_state.h"
+#include "store/quarantine.h"
 
-#define EMAIL_SECRET_MAX 1024
-#define EMAIL_URL_MAX 1024
 #define EMAIL_OWN_MAX 64               /* own addresses at most */
 #define EMAIL_BACKOFF_MIN_MS 1000
 #define EMAIL_BACKOFF_MAX_MS 60000
@@ -61,56 +62,6 @@
 #define EMAIL_IDLE_RETRY_MS 60000      /* a failed IDLE connection is tried again after */
 #define EMAIL_REINGEST_MS 1000         /* reingest requests are looked for this often */
 #define EMAIL_FETCH_FAILS 3            /* fetches refused in a row before quarantine */
-
-#define EMAIL_OFF(m) offsetof(struct email_settings, m)
-
-static const struct conf_entry email_conf_entries[] = {
-	{CONF_STRING, "url", NULL, 0, EMAIL_URL_MAX, CONF_F_REQUIRED, EMAIL_OFF(url),
-	 "the mailbox: imaps://host[:993]/INBOX or imap://host[:143]/INBOX"},
-	{CONF_STRING, "username", NULL, 0, 320, CONF_F_REQUIRED, EMAIL_OFF(username),
-	 "IMAP login"},
-	{CONF_SECRET, "password", NULL, 0, EMAIL_SECRET_MAX, CONF_F_REQUIRED,
-	 EMAIL_OFF(password), "IMAP password or app password; use ${ENV}"},
-	{CONF_STRING, "tls", "auto", 0, 16, 0, EMAIL_OFF(tls),
-	 "auto (implicit for imaps://, starttls for imap://), implicit, starttls, or none "
-	 "(plain IMAP, loopback hosts only)"},
-	{CONF_PATH, "ca_file", NULL, 0, 1024, 0, EMAIL_OFF(ca_file),
-	 "PEM file of the CA that signed the server's certificate; default: the system's"},
-	{CONF_INT, "poll_interval_ms", "30000", 1000, 86400000, 0, EMAIL_OFF(poll_interval_ms),
-	 "the mailbox is checked this often (also with IDLE, as a safety net)"},
-	{CONF_BOOL, "idle", "true", 0, 0, 0, EMAIL_OFF(idle),
-	 "wait for new mail with IMAP IDLE when the server offers it"},
-	{CONF_STRING, "after", "seen", 0, 16, 0, EMAIL_OFF(after),
-	 "once a message is durable: seen (flag \\Seen), move (to move_to) or none"},
-	{CONF_STRING, "move_to", NULL, 0, 256, 0, EMAIL_OFF(move_to),
-	 "folder the messages go to with after: move (ASCII name, must exist)"},
-	{CONF_STRING, "own_addresses", NULL, 0, 8192, 0, EMAIL_OFF(own_addresses),
-	 "comma-separated addresses of the gateway itself: mail from them is skipped"},
-	{CONF_INT, "max_message_bytes", "26214400", 1024, 1073741824, 0,
-	 EMAIL_OFF(max_message_bytes),
-	 "larger messages are not read: quarantined with the reason"},
-	{CONF_INT, "max_attachment_bytes", "10485760", 0, 1073741824, 0,
-	 EMAIL_OFF(max_attachment_bytes),
-	 "larger attachments are listed in the event but their bytes are not stored"},
-	{CONF_INT, "fetch_batch", "100", 1, 1000, 0, EMAIL_OFF(fetch_batch),
-	 "messages read per durable commit"},
-	{CONF_INT, "spool_max", "1000000", 1000, 100000000, 0, EMAIL_OFF(spool_max),
-	 "read messages not yet routed kept at most; past it reading pauses"},
-	{CONF_INT, "spool_map_mb", "1024", 16, 1048576, 0, EMAIL_OFF(spool_map_mb),
-	 "LMDB map size of the spool in MiB (disk is used only as it fills)"},
-	{CONF_PATH, "attachment_dir", NULL, 0, 1024, 0, EMAIL_OFF(attachment_dir),
-	 "folder of stored attachments, named by their SHA-256; default "
-	 "<state_dir>/attachments"},
-};
-
-static const struct conf_section email_conf_section = {
-	.name = "connectors[type=email]",
-	.entries = email_conf_entries,
-	.n_entries = sizeof(email_conf_entries) / sizeof(email_conf_entries[0]),
-	.struct_size = sizeof(struct email_settings),
-	.desc = "One IMAP mailbox, read in UID order without gaps; each message becomes "
-		"a message.received event (docs/channels/email.md).",
-};
 
 enum email_after { AFTER_SEEN, AFTER_MOVE, AFTER_NONE };
 
@@ -126,6 +77,8 @@ struct email {
 	char *own_buf;              /* lowercase copy of own_addresses, split in place */
 	const char *own[EMAIL_OWN_MAX];
 	size_t n_own;
+	char own_from[PROTO_MAX_ADDRESS + 1]; /* smtp.from, lowercase */
+	struct email_send *send;    /* replies */
 	enum email_after after;
 	uint32_t *queue;            /* UIDs found by the last search, ascending */
 	size_t queue_n, queue_pos;
@@ -144,109 +97,21 @@ struct email {
 
 /* ---- settings ---------------------------------------------------------------- */
 
-static int email_tls_mode(const struct email_settings *s, const char *scheme,
-			  enum imap_tls *mode)
+/* The address replies come from is an own address: its copies (a Sent
+ * folder that is the inbox, a Bcc) never become tickets. */
+static void email_own_from(struct email *e)
 {
-	int imaps = strcmp(scheme, "imaps") == 0;
+	const char *from = email_settings_from(e->set);
 
-	if (strcmp(s->tls, "auto") == 0)
-		*mode = imaps ? IMAP_TLS_IMPLICIT : IMAP_TLS_STARTTLS;
-	else if (strcmp(s->tls, "implicit") == 0 && imaps)
-		*mode = IMAP_TLS_IMPLICIT;
-	else if (strcmp(s->tls, "starttls") == 0 && !imaps)
-		*mode = IMAP_TLS_STARTTLS;
-	else if (strcmp(s->tls, "none") == 0 && !imaps)
-		*mode = IMAP_TLS_NONE;
-	else
-		return -1;
-	return 0;
-}
-
-static int email_loopback(const char *host)
-{
-	return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-	       strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0;
-}
-
-/* Scheme and host of the URL; returns 0 when it is an IMAP URL with a mailbox. */
-static int email_url_parts(const char *url, char *scheme, size_t ssize, char *host,
-			   size_t hsize)
-{
-	CURLU *u = curl_url();
-	char *sc = NULL, *h = NULL, *path = NULL, *user = NULL;
-	int rc = -1;
-
-	if (!u)
-		return -1;
-	/* A login in the URL would end up in logs: username and password only. */
-	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER &&
-	    curl_url_get(u, CURLUPART_SCHEME, &sc, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
-	    (strcmp(sc, "imap") == 0 || strcmp(sc, "imaps") == 0) && strlen(path) > 1 &&
-	    !strchr(path, ';')) {
-		snprintf(scheme, ssize, "%s", sc);
-		snprintf(host, hsize, "%s", h);
-		rc = 0;
-	}
-	curl_free(sc);
-	curl_free(h);
-	curl_free(path);
-	curl_free(user);
-	curl_url_cleanup(u);
-	return rc;
-}
-
-static int email_ascii_folder(const char *s)
-{
-	if (!s || !s[0])
-		return 0;
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
-			return 0;
-	return 1;
-}
-
-static int email_check_after(const struct email_settings *s, char *why, size_t whylen)
-{
-	if (strcmp(s->after, "seen") != 0 && strcmp(s->after, "move") != 0 &&
-	    strcmp(s->after, "none") != 0) {
-		snprintf(why, whylen, "after: must be seen, move or none");
-		return 1;
-	}
-	if (strcmp(s->after, "move") == 0 && !email_ascii_folder(s->move_to)) {
-		snprintf(why, whylen, "move_to: an ASCII folder name is required with after: move");
-		return 1;
-	}
-	return 0;
-}
-
-static int email_check(const void *settings, char *why, size_t whylen)
-{
-	const struct email_settings *s = settings;
-	char scheme[16], host[256];
-	enum imap_tls mode;
-
-	if (!s || !s->password || !s->password[0]) {
-		snprintf(why, whylen, "password: empty; set the IMAP password");
-		return 1;
-	}
-	if (email_url_parts(s->url, scheme, sizeof(scheme), host, sizeof(host)) != 0) {
-		snprintf(why, whylen, "url: not imap://host/MAILBOX or imaps://host/MAILBOX "
-			 "(without a login: use username and password)");
-		return 1;
-	}
-	if (email_tls_mode(s, scheme, &mode) != 0) {
-		snprintf(why, whylen, "tls: %s does not fit a %s:// url (implicit goes with "
-			 "imaps://, starttls and none with imap://)", s->tls, scheme);
-		return 1;
-	}
-	if (mode == IMAP_TLS_NONE && !email_loopback(host)) {
-		snprintf(why, whylen, "tls: none is allowed for loopback hosts only, not %s", host);
-		return 1;
-	}
-	return email_check_after(s, why, whylen);
+	if (!from || e->n_own == EMAIL_OWN_MAX)
+		return;
+	snprintf(e->own_from, sizeof(e->own_from), "%s", from);
+	for (char *p = e->own_from; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	for (size_t i = 0; i < e->n_own; i++)
+		if (strcmp(e->own[i], e->own_from) == 0)
+			return;
+	e->own[e->n_own++] = e->own_from;
 }
 
 /* own_addresses: lowercase, split at commas, blanks trimmed. */
@@ -254,8 +119,10 @@ static int email_own_addresses(struct email *e)
 {
 	char *p;
 
-	if (!e->set->own_addresses)
+	if (!e->set->own_addresses) {
+		email_own_from(e);
 		return GW_OK;
+	}
 	e->own_buf = gw_strdup(e->set->own_addresses);
 	if (!e->own_buf)
 		return GW_ENOMEM;
@@ -282,6 +149,7 @@ static int email_own_addresses(struct email *e)
 		}
 		e->own[e->n_own++] = start;
 	}
+	email_own_from(e);
 	return GW_OK;
 }
 
@@ -295,6 +163,7 @@ static int email_tick(void *arg)
 		GW_WARN(e->module, "the outbox cannot send or delete entries (see above)");
 		e->pump_warn_us = gw_mono_us() + 10000000;
 	}
+	email_send_poll(e->send);
 	connector_status_tick(e->inst);
 	return connector_stopping();
 }
@@ -625,6 +494,18 @@ static int email_cycle(struct email *e, int *more)
 
 /* ---- reingest ------------------------------------------------------------------------- */
 
+/* Answers a reingest request; a failure is logged (the request is gone
+ * either way, see quarantine_answer). */
+static void email_answer(struct email *e, const char *id, const char *result,
+			 const char *reason, int remove)
+{
+	int rc = quarantine_answer(e->q, id, result, reason, remove);
+
+	if (rc != GW_OK)
+		GW_WARN(e->module, "reingest of %s/%s: the answer \"%s\" was not fully recorded: %s",
+			e->inst->conf->name, id, result, gw_strerror(rc));
+}
+
 /* Queues and commits the event of a reingested message, then answers. */
 static int email_reingest_commit(struct email *e, const char *id, struct email_result *res)
 {
@@ -635,7 +516,7 @@ static int email_reingest_commit(struct email *e, const char *id, struct email_r
 	rc = outbox_add_event(e->inst->outbox, &res->ev, &perr);
 	if (rc != GW_OK && perr.message[0]) {
 		snprintf(reason, sizeof(reason), "cannot become an event: %s", perr.message);
-		quarantine_answer(e->q, id, "quarantined", reason, 0);
+		email_answer(e, id, "quarantined", reason, 0);
 		return GW_OK;
 	}
 	if (rc == GW_OK)
@@ -643,7 +524,7 @@ static int email_reingest_commit(struct email *e, const char *id, struct email_r
 	if (rc != GW_OK)
 		return rc; /* the request stays: tried again later */
 	e->inst->stats.accepted++;
-	quarantine_answer(e->q, id, "ingested", "", 1);
+	email_answer(e, id, "ingested", "", 1);
 	return GW_OK;
 }
 
@@ -661,7 +542,7 @@ static int email_reingest_one(struct email *e, const char *id)
 		snprintf(reason, sizeof(reason), "%s", rc == GW_ENOTFOUND ? "no such entry" :
 			 rc == GW_EMISSING ? "no stored copy (it was over max_message_bytes)" :
 			 gw_strerror(rc));
-		quarantine_answer(e->q, id, "error", reason, 0);
+		email_answer(e, id, "error", reason, 0);
 		return GW_OK;
 	}
 	email_parse_opts(e, &opt);
@@ -669,9 +550,9 @@ static int email_reingest_one(struct email *e, const char *id)
 	if (rc != GW_OK)
 		goto out;
 	if (res.verdict == EMAIL_QUARANTINE) {
-		quarantine_answer(e->q, id, "quarantined", res.reason, 0);
+		email_answer(e, id, "quarantined", res.reason, 0);
 	} else if (res.verdict == EMAIL_IGNORE_OWN) {
-		quarantine_answer(e->q, id, "ignored", res.reason, 1);
+		email_answer(e, id, "ignored", res.reason, 1);
 	} else {
 		rc = email_reingest_commit(e, id, &res);
 	}
@@ -745,7 +626,6 @@ static int email_load_state(struct email *e)
 
 static int email_open_imap(struct email *e)
 {
-	char scheme[16], host[256];
 	struct imap_options opt = {
 		.url = e->set->url,
 		.username = e->set->username,
@@ -756,8 +636,7 @@ static int email_open_imap(struct email *e)
 		.arg = e,
 	};
 
-	if (email_url_parts(e->set->url, scheme, sizeof(scheme), host, sizeof(host)) != 0 ||
-	    email_tls_mode(e->set, scheme, &opt.tls) != 0)
+	if (email_settings_tls(e->set, &opt.tls) != GW_OK)
 		return GW_ECONFIG;
 	return imap_create(&opt, &e->imap);
 }
@@ -784,6 +663,8 @@ static int email_create(struct connector_instance *inst)
 	rc = email_own_addresses(e);
 	if (rc == GW_OK)
 		rc = email_paths(e);
+	if (rc == GW_OK)
+		rc = email_send_create(inst, e->attach_dir, &e->send);
 	if (rc == GW_OK)
 		rc = email_load_state(e);
 	if (rc == GW_OK)
@@ -879,6 +760,7 @@ static void email_destroy(struct connector_instance *inst)
 
 	if (!e)
 		return;
+	email_send_destroy(e->send);
 	imap_destroy(e->imap);
 	quarantine_close(e->q);
 	imap_buf_free(&e->buf);
@@ -889,12 +771,20 @@ static void email_destroy(struct connector_instance *inst)
 	inst->ctx = NULL;
 }
 
+static int email_deliver(struct connector_instance *inst, const void *event, size_t len,
+			 uint64_t delivery_id)
+{
+	struct email *e = inst->ctx;
+
+	return email_send_deliver(e->send, event, len, delivery_id);
+}
+
 const struct connector_type connector_email = {
 	.name = "email",
 	.channel = "email",
-	.config = &email_conf_section,
-	.check = email_check,
+	.conf = &email_conf_type,
 	.create = email_create,
 	.run = email_run,
 	.destroy = email_destroy,
+	.deliver = email_deliver,
 };

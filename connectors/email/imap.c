@@ -13,6 +13,7 @@
 #include "connectors/email/imap_int.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,15 +21,20 @@
 
 #include <curl/curl.h>
 
+#include "connectors/curl_err.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
 
 /* ---- small helpers -------------------------------------------------------- */
 
-void imap_set_err(struct imap *im, const char *fmt, const char *a, const char *b)
+void imap_set_err(struct imap *im, const char *fmt, ...)
 {
-	snprintf(im->err, sizeof(im->err), fmt, a ? a : "", b ? b : "");
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(im->err, sizeof(im->err), fmt, ap);
+	va_end(ap);
 }
 
 const char *imap_last_error(const struct imap *im)
@@ -274,20 +280,10 @@ int imap_from_curl(struct imap *im, CURLcode res)
 	const char *what = im->curl_err[0] ? im->curl_err : curl_easy_strerror(res);
 
 	imap_set_err(im, "%s%s", what, "");
-	switch (res) {
-	case CURLE_OK: return GW_OK;
-	case CURLE_LOGIN_DENIED: return GW_EAUTH;
-	case CURLE_OUT_OF_MEMORY: return GW_ENOMEM;
-	case CURLE_REMOTE_FILE_NOT_FOUND: return GW_ENOTFOUND;
-	case CURLE_QUOTE_ERROR:
-	case CURLE_WEIRD_SERVER_REPLY:
-	case CURLE_RANGE_ERROR:
-		return GW_EPROTO;
-	case CURLE_WRITE_ERROR:
+	/* Our write callback refused the bytes: over the limit, or no memory. */
+	if (res == CURLE_WRITE_ERROR)
 		return im->too_big ? GW_ETOOBIG : GW_ENOMEM;
-	default:
-		return GW_EIO;
-	}
+	return gw_curl_err(res);
 }
 
 /*
@@ -401,12 +397,19 @@ static int imap_request(struct imap *im, const char *url, const char *cmd, int *
 	return imap_from_curl(im, res);
 }
 
-/* A custom command on the mailbox; "%s" in fmt takes `arg`. */
-static int imap_command(struct imap *im, const char *fmt, const char *arg)
+/* A custom command on the mailbox, written with printf's format. */
+static int imap_command(struct imap *im, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int imap_command(struct imap *im, const char *fmt, ...)
 {
 	char cmd[1024];
-	int n = snprintf(cmd, sizeof(cmd), fmt, arg ? arg : "");
+	va_list ap;
+	int n;
 
+	va_start(ap, fmt);
+	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(cmd)) {
 		imap_set_err(im, "command too long%s%s", "", "");
 		return GW_EINVAL;
@@ -524,7 +527,7 @@ int imap_examine(struct imap *im, struct imap_mailbox *mb)
 
 	memset(&im->mb, 0, sizeof(im->mb));
 	if (!im->caps[0]) {
-		rc = imap_command(im, "CAPABILITY", NULL);
+		rc = imap_command(im, "CAPABILITY");
 		if (rc != GW_OK)
 			return rc;
 	}
@@ -693,7 +696,7 @@ int imap_move(struct imap *im, const char *set, const char *folder)
 	if (rc == GW_OK && imap_has_cap(im, "UIDPLUS"))
 		rc = imap_command(im, "UID EXPUNGE %s", set);
 	else if (rc == GW_OK)
-		rc = imap_command(im, "EXPUNGE", NULL);
+		rc = imap_command(im, "EXPUNGE");
 out:
 	free(q);
 	return rc;

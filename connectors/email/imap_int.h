@@ -55,8 +55,8 @@ struct imap {
 	int64_t idle_since_us;
 };
 
-/* imap_set_err - the reason of the failure at hand (fmt takes two strings). */
-void imap_set_err(struct imap *im, const char *fmt, const char *a, const char *b);
+/* imap_set_err - the reason of the failure at hand, written with printf's format. */
+void imap_set_err(struct imap *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* imap_num - a decimal uint32 at *p (advanced); 0 when there is none. */
 int imap_num(const char **p, const char *end, uint32_t *out);

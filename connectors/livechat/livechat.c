@@ -3,11 +3,11 @@
  * serving the widget's files (web_dir, "/" is the demo page) and the
  * websocket protocol "gateway-chat" at /chat (docs/channels/livechat.md).
  *
- * This file holds the config table, the server and the websocket life
- * cycle: the handshake checks (path, Origin allow-list, connections per
- * address), the reassembly of fragmented frames bounded by
- * max_message_bytes, and the writing of queued frames. What a frame means
- * is lc_flow.c's.
+ * This file holds the server and the websocket life cycle: the handshake
+ * checks (path, Origin allow-list, connections per address), the
+ * reassembly of fragmented frames bounded by max_message_bytes, and the
+ * writing of queued frames. What a frame means is lc_flow.c's; the config
+ * table is livechat_config.c's.
  *
  * Threading: everything runs on the thread that calls run().
  */
@@ -25,60 +25,20 @@
 #include "core/log.h"
 #include "core/util.h"
 
-#ifndef LIVECHAT_WEB_DIR
+#ifndef LIVECHAT_WEB_DIR            /* the source tree's web/ (CMake) */
 #define LIVECHAT_WEB_DIR "/usr/share/omnigate/livechat"
+#endif
+#ifndef LIVECHAT_WEB_DIR_INSTALLED  /* relative to the program's folder (CMake) */
+#define LIVECHAT_WEB_DIR_INSTALLED "../share/omnigate/livechat"
 #endif
 
 #define LC_TICK_US 5000           /* outbox_pump() and status period */
-#define LC_SECRET_MAX 1024
-#define LC_ORIGINS_MAX 4096
 #define LC_PATH_CHAT "/chat"
 #define LC_PROTOCOL "gateway-chat"
 #define LC_FRAME_OVERHEAD 1024    /* JSON around the text of a message frame */
 
-#define LC_OFF(m) offsetof(struct livechat_settings, m)
-
 #define lc_container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
-
-static const struct conf_entry lc_conf_entries[] = {
-	{CONF_LISTEN, "listen", "127.0.0.1:8090", 0, 0, 0, LC_OFF(listen),
-	 "address:port of the widget files and the /chat websocket; behind a TLS proxy"},
-	{CONF_SECRET, "secret", NULL, 0, LC_SECRET_MAX, CONF_F_REQUIRED, LC_OFF(secret),
-	 "HMAC key that signs visitor tokens; use ${ENV}; changing it starts new conversations"},
-	{CONF_SECRET, "identity_secret", NULL, 0, LC_SECRET_MAX, 0, LC_OFF(identity_secret),
-	 "HMAC key of site-signed identities (\"id|email|name\"); unset: identities ignored"},
-	{CONF_STRING, "allowed_origins", NULL, 0, LC_ORIGINS_MAX, 0, LC_OFF(allowed_origins),
-	 "comma-separated Origins (https://shop.example) allowed to open the websocket; "
-	 "empty: only pages of the same host"},
-	{CONF_INT, "max_message_bytes", "4096", 16, 1048576, 0, LC_OFF(max_message_bytes),
-	 "longest message text; longer ones get a too_large error"},
-	{CONF_INT, "messages_per_second", "5", 1, 1000, 0, LC_OFF(messages_per_second),
-	 "messages a visitor (all their tabs) may send per second (sustained)"},
-	{CONF_INT, "messages_burst", "10", 1, 10000, 0, LC_OFF(messages_burst),
-	 "messages a visitor may send at once before the rate applies"},
-	{CONF_INT, "max_connections_per_ip", "20", 1, 65536, 0, LC_OFF(max_connections_per_ip),
-	 "websockets per client address; more are refused at the handshake"},
-	{CONF_INT, "max_connections", "10000", 1, 1000000, 0, LC_OFF(max_connections),
-	 "concurrent connections; more wait in the listen backlog"},
-	{CONF_INT, "spool_max", "1000000", 1000, 100000000, 0, LC_OFF(spool_max),
-	 "accepted messages not yet routed kept at most; past it messages get an error"},
-	{CONF_INT, "spool_map_mb", "1024", 16, 1048576, 0, LC_OFF(spool_map_mb),
-	 "LMDB map size of the spool in MiB (disk is used only as it fills)"},
-	{CONF_INT, "chatlog_map_mb", "1024", 16, 1048576, 0, LC_OFF(chatlog_map_mb),
-	 "LMDB map size of the conversation log in MiB"},
-	{CONF_PATH, "web_dir", NULL, 0, 1024, 0, LC_OFF(web_dir),
-	 "folder of widget.js and index.html; default: the files installed with the gateway"},
-};
-
-static const struct conf_section lc_conf_section = {
-	.name = "connectors[type=livechat]",
-	.entries = lc_conf_entries,
-	.n_entries = sizeof(lc_conf_entries) / sizeof(lc_conf_entries[0]),
-	.struct_size = sizeof(struct livechat_settings),
-	.desc = "Live chat on a web site: the widget (widget.js) and its websocket "
-		"(docs/channels/livechat.md).",
-};
 
 /* lws logs carry no context: they go to the module of the one instance. */
 static char lc_lws_module[96] = "livechat";
@@ -471,15 +431,14 @@ static int lc_open_log(struct livechat *lc)
 	return chatlog_open(dir, (size_t)lc->set->chatlog_map_mb * 1024u * 1024u, &lc->log);
 }
 
-static int lc_check(const void *settings, char *why, size_t whylen)
+/* web_dir, else the files installed with the program, else the source tree's. */
+static void lc_find_web_dir(struct livechat *lc)
 {
-	const struct livechat_settings *s = settings;
-
-	if (!s || !s->secret || strlen(s->secret) < 16) {
-		snprintf(why, whylen, "secret: set at least 16 characters (e.g. ${GATEWAY_LIVECHAT_SECRET})");
-		return 1;
-	}
-	return 0;
+	if (lc->set->web_dir)
+		snprintf(lc->web_dir, sizeof(lc->web_dir), "%s", lc->set->web_dir);
+	else if (gw_exe_relative(LIVECHAT_WEB_DIR_INSTALLED, lc->web_dir,
+				 sizeof(lc->web_dir)) != GW_OK)
+		snprintf(lc->web_dir, sizeof(lc->web_dir), "%s", LIVECHAT_WEB_DIR);
 }
 
 static int lc_create(struct connector_instance *inst)
@@ -496,8 +455,7 @@ static int lc_create(struct connector_instance *inst)
 	lc->visitors = calloc(LC_VISITOR_BUCKETS, sizeof(*lc->visitors));
 	if (!lc->seen || !lc->visitors)
 		return GW_ENOMEM;
-	snprintf(lc->web_dir, sizeof(lc->web_dir), "%s",
-		 lc->set->web_dir ? lc->set->web_dir : LIVECHAT_WEB_DIR);
+	lc_find_web_dir(lc);
 	snprintf(lc_lws_module, sizeof(lc_lws_module), "%s", inst->log_module);
 	lws_set_log_level(LLL_ERR | LLL_WARN, lc_lws_log);
 	rc = lc_open_log(lc);
@@ -570,8 +528,7 @@ static void lc_destroy(struct connector_instance *inst)
 const struct connector_type connector_livechat = {
 	.name = "livechat",
 	.channel = "livechat",
-	.config = &lc_conf_section,
-	.check = lc_check,
+	.conf = &livechat_conf_type,
 	.create = lc_create,
 	.run = lc_run,
 	.destroy = lc_destroy,

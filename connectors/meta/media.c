@@ -27,6 +27,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "connectors/curl_err.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -125,7 +126,7 @@ static int media_perform(struct media_xfer *x, const char *what)
 	x->cc = cc;
 	if (cc != CURLE_OK) {
 		snprintf(x->why, sizeof(x->why), "%s: %s", what, curl_easy_strerror(cc));
-		return cc == CURLE_OUT_OF_MEMORY ? GW_ENOMEM : GW_EIO;
+		return gw_curl_err(cc);
 	}
 	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {

@@ -20,8 +20,12 @@
  * held while the media worker (media.c) downloads them; when it is done the
  * events, now naming local files, are queued as above.
  *
+ * Replies (the deliver op) go out through meta_out.c: WhatsApp Cloud API
+ * (wa_send.c) and the Send API of Messenger and Instagram (ms_send.c), on
+ * the shared sender's worker; its wake brings the loop to report them.
+ *
  * Threading: everything runs on the thread that calls run(), but the media
- * downloads, which run on the media worker.
+ * downloads and the reply transfers, which run on their workers.
  */
 #include "connectors/meta/meta.h"
 
@@ -32,63 +36,18 @@
 
 #include "connectors/httpd.h"
 #include "connectors/meta/media.h"
+#include "connectors/meta/meta_out.h"
 #include "connectors/meta/meta_parse.h"
 #include "connectors/meta/meta_sig.h"
 #include "connectors/outbox.h"
+#include "connectors/runtime.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "proto/proto.h"
 
-#define META_SECRET_MAX 1024    /* longest app secret, verify or access token */
-#define META_PATH_MAX 256       /* longest webhook path */
-#define META_URL_MAX 1024       /* longest graph_url */
 #define META_QUERY_MAX (META_SECRET_MAX + 1) /* longest hub.* value, NUL included:
 					      * a verify_token of the longest length fits */
-
-#define META_OFF(m) offsetof(struct meta_settings, m)
-
-static const struct conf_entry meta_conf_entries[] = {
-	{CONF_LISTEN, "listen", "127.0.0.1:8089", 0, 0, 0, META_OFF(listen),
-	 "address:port the webhook server listens on; keep it on loopback behind a TLS proxy"},
-	{CONF_STRING, "path", "/webhooks/meta", 0, META_PATH_MAX, 0, META_OFF(path),
-	 "path of the webhook (the callback URL set in the Meta app ends with it)"},
-	{CONF_SECRET, "app_secret", NULL, 0, META_SECRET_MAX, CONF_F_REQUIRED,
-	 META_OFF(app_secret),
-	 "the app secret (App settings > Basic) that signs every POST; use ${ENV}"},
-	{CONF_SECRET, "verify_token", NULL, 0, META_SECRET_MAX, CONF_F_REQUIRED,
-	 META_OFF(verify_token),
-	 "the verify token typed into the app's webhook settings; use ${ENV}"},
-	{CONF_INT, "max_body_bytes", "1048576", 1024, 67108864, 0, META_OFF(max_body_bytes),
-	 "webhooks with a larger body are answered 413 without reading it"},
-	{CONF_INT, "max_connections", "1024", 1, 65536, 0, META_OFF(max_connections),
-	 "concurrent HTTP connections; more wait in the listen backlog"},
-	{CONF_INT, "spool_max", "1000000", 1000, 100000000, 0, META_OFF(spool_max),
-	 "accepted events not yet routed kept at most; past it webhooks get 503"},
-	{CONF_INT, "spool_map_mb", "1024", 16, 1048576, 0, META_OFF(spool_map_mb),
-	 "LMDB map size of the spool in MiB (disk is used only as it fills)"},
-	{CONF_BOOL, "media_download", "false", 0, 0, 0, META_OFF(media_download),
-	 "download WhatsApp media into media_dir while the webhook is answered"},
-	{CONF_STRING, "graph_url", "https://graph.facebook.com/v21.0", 0, META_URL_MAX, 0,
-	 META_OFF(graph_url), "Graph API base URL, for media downloads"},
-	{CONF_SECRET, "access_token", NULL, 0, META_SECRET_MAX, 0, META_OFF(access_token),
-	 "Graph API token (a system user token); required when media_download is on"},
-	{CONF_INT, "media_max_bytes", "16777216", 1024, 1073741824, 0, META_OFF(media_max_bytes),
-	 "larger media are not downloaded (the event keeps the media id)"},
-	{CONF_PATH, "media_dir", NULL, 0, 1024, 0, META_OFF(media_dir),
-	 "folder of downloaded media, files named by their SHA-256; default "
-	 "<state_dir>/attachments"},
-};
-
-static const struct conf_section meta_conf_section = {
-	.name = "connectors[type=meta]",
-	.entries = meta_conf_entries,
-	.n_entries = sizeof(meta_conf_entries) / sizeof(meta_conf_entries[0]),
-	.struct_size = sizeof(struct meta_settings),
-	.desc = "The webhook of one Meta app: WhatsApp Cloud API, Messenger and "
-		"Instagram messages of every number, page and account subscribed to it "
-		"(docs/channels/whatsapp.md, messenger.md, instagram.md).",
-};
 
 struct meta {
 	struct connector_instance *inst;
@@ -97,11 +56,12 @@ struct meta {
 	struct meta_sig_key *key; /* owned: app_secret, keyed once */
 	struct httpd *httpd;
 	struct media *media; /* NULL unless media_download */
+	struct meta_out *out; /* replies (meta_out.c) */
 };
 
 /* Per-request scratch (httpd_req_data): the signature header, copied early. */
 struct meta_req {
-	int sig_len; /* as httpd_req_header: -1 absent, -2 too long */
+	int sig_rc; /* httpd_req_header's: GW_OK, GW_ENOTFOUND, GW_ETOOBIG */
 	char sig[META_SIG_VALUE_MAX + 1];
 };
 
@@ -110,13 +70,14 @@ struct meta_req {
 static void meta_verify(struct meta *m, struct httpd_req *req)
 {
 	char mode[META_QUERY_MAX], token[META_QUERY_MAX], challenge[META_QUERY_MAX];
-	int tlen, clen;
+	size_t tlen = 0, clen = 0;
+	int trc = httpd_req_query(req, "hub.verify_token", token, sizeof(token), &tlen);
+	int crc = httpd_req_query(req, "hub.challenge", challenge, sizeof(challenge), &clen);
 
-	tlen = httpd_req_query(req, "hub.verify_token", token, sizeof(token));
-	clen = httpd_req_query(req, "hub.challenge", challenge, sizeof(challenge));
 	/* Anything but a matching subscribe is refused alike (403), as Meta's
 	 * handshake expects; the log line says which part was wrong. */
-	if (httpd_req_query(req, "hub.mode", mode, sizeof(mode)) < 0 || tlen < 0 || clen < 0) {
+	if (httpd_req_query(req, "hub.mode", mode, sizeof(mode), NULL) != GW_OK || trc != GW_OK ||
+	    crc != GW_OK) {
 		httpd_refuse(req, 403, "forbidden", "subscription handshake without hub.mode, "
 			     "hub.verify_token and hub.challenge");
 		return;
@@ -126,13 +87,13 @@ static void meta_verify(struct meta *m, struct httpd_req *req)
 			     "subscription handshake with hub.mode other than subscribe");
 		return;
 	}
-	if (!gw_ct_equal(token, (size_t)tlen, m->set->verify_token, m->verify_len)) {
+	if (!gw_ct_equal(token, tlen, m->set->verify_token, m->verify_len)) {
 		httpd_refuse(req, 403, "forbidden",
 			     "subscription handshake with a wrong verify token");
 		return;
 	}
 	GW_INFO(m->inst->log_module, "subscription handshake answered");
-	httpd_answer(req, 200, "text/plain", challenge, (size_t)clen);
+	httpd_answer(req, 200, "text/plain", challenge, clen);
 }
 
 static int meta_on_request(void *arg, struct httpd_req *req)
@@ -156,7 +117,7 @@ static int meta_on_request(void *arg, struct httpd_req *req)
 		return HTTPD_ANSWERED;
 	}
 	/* Headers are read here: the body arrives after them. */
-	mr->sig_len = httpd_req_header(req, META_SIG_HEADER, mr->sig, sizeof(mr->sig));
+	mr->sig_rc = httpd_req_header(req, META_SIG_HEADER, mr->sig, sizeof(mr->sig), NULL);
 	return HTTPD_READ_BODY;
 }
 
@@ -187,6 +148,7 @@ static void meta_queue(struct meta *m, struct httpd_req *req, struct meta_events
 	} else {
 		snprintf(json, sizeof(json), "{\"status\":\"accepted\",\"events\":%zu}", evs->n);
 		httpd_defer(req, 200, json);
+		meta_out_seen(m->out, evs);
 	}
 	meta_events_clear(evs);
 }
@@ -204,13 +166,15 @@ static void meta_hold_for_media(struct meta *m, struct httpd_req *req, struct me
 	meta_queue(m, httpd_resume(m->httpd, ticket), evs);
 }
 
-/* The media worker finished jobs: their held requests go on. */
+/* The sender or the media worker finished jobs: replies are reported,
+ * held requests go on. */
 static void meta_on_wake(void *arg)
 {
 	struct meta *m = arg;
 	struct meta_events evs = {0};
 	uint64_t ticket;
 
+	meta_out_poll(m->out);
 	if (!m->media)
 		return;
 	while (media_take_done(m->media, &ticket, &evs)) {
@@ -234,10 +198,10 @@ static int meta_signed(struct meta *m, struct httpd_req *req, const char *body, 
 	struct meta_req *mr = httpd_req_data(req);
 	int r;
 
-	if (mr->sig_len == -2)
+	if (mr->sig_rc == GW_ETOOBIG)
 		r = META_SIG_MALFORMED;
 	else
-		r = meta_sig_key_verify(m->key, body, len, mr->sig_len < 0 ? NULL : mr->sig);
+		r = meta_sig_key_verify(m->key, body, len, mr->sig_rc != GW_OK ? NULL : mr->sig);
 	if (r == META_SIG_OK)
 		return 1;
 	if (r == META_SIG_ERROR)
@@ -310,30 +274,7 @@ static const struct httpd_handlers meta_handlers = {
 
 /* ---- the connector type ------------------------------------------------- */
 
-static int meta_check(const void *settings, char *why, size_t whylen)
-{
-	const struct meta_settings *s = settings;
-
-	if (!s || !s->app_secret || !s->app_secret[0]) {
-		snprintf(why, whylen, "app_secret: empty; set the app secret");
-		return 1;
-	}
-	if (!s->verify_token || !s->verify_token[0]) {
-		snprintf(why, whylen, "verify_token: empty; set a verify token");
-		return 1;
-	}
-	if (!s->path || s->path[0] != '/' || strcmp(s->path, HTTPD_PATH_HEALTH) == 0) {
-		snprintf(why, whylen, "path: must start with / and not be " HTTPD_PATH_HEALTH);
-		return 1;
-	}
-	if (s->media_download && (!s->access_token || !s->access_token[0])) {
-		snprintf(why, whylen, "access_token: required when media_download is on");
-		return 1;
-	}
-	return 0;
-}
-
-/* The media worker wakes the service thread when a download is done. */
+/* The media worker and the sender wake the service thread when a job is done. */
 static void meta_media_notify(void *arg)
 {
 	struct meta *m = arg;
@@ -401,6 +342,10 @@ static int meta_create(struct connector_instance *inst)
 	rc = meta_listen(m);
 	if (rc == GW_OK && m->set->media_download)
 		rc = meta_start_media(m);
+	if (rc == GW_OK)
+		rc = meta_out_create(inst, meta_media_notify, m, &m->out);
+	if (rc == GW_OK)
+		connector_status_write(inst); /* "replies off" shows from the start */
 	return rc;
 }
 
@@ -417,7 +362,8 @@ static void meta_destroy(struct connector_instance *inst)
 
 	if (!m)
 		return;
-	/* The worker first: it calls into httpd (httpd_wake) until joined. */
+	/* The workers first: they call into httpd (httpd_wake) until joined. */
+	meta_out_destroy(m->out);
 	media_destroy(m->media);
 	httpd_destroy(m->httpd);
 	meta_sig_key_free(m->key);
@@ -425,12 +371,20 @@ static void meta_destroy(struct connector_instance *inst)
 	inst->ctx = NULL;
 }
 
+static int meta_deliver(struct connector_instance *inst, const void *event, size_t len,
+			uint64_t delivery_id)
+{
+	struct meta *m = inst->ctx;
+
+	return meta_out_deliver(m->out, event, len, delivery_id);
+}
+
 const struct connector_type connector_meta = {
 	.name = "meta",
 	.channel = "meta",
-	.config = &meta_conf_section,
-	.check = meta_check,
+	.conf = &meta_conf_type,
 	.create = meta_create,
 	.run = meta_run,
 	.destroy = meta_destroy,
+	.deliver = meta_deliver,
 };

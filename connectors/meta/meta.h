@@ -7,26 +7,9 @@
 #ifndef GW_CONNECTOR_META_H
 #define GW_CONNECTOR_META_H
 
-#include <stdbool.h>
-
 #include "connectors/connector.h"
-
-/* Settings of one `type: meta` instance, filled from its config table. */
-struct meta_settings {
-	struct conf_listen listen; /* default 127.0.0.1:8089 */
-	char *path;                /* webhook path, default /webhooks/meta */
-	char *app_secret;          /* signs every POST (secret, required) */
-	char *verify_token;        /* echoed by the subscription handshake (secret, required) */
-	long long max_body_bytes;  /* larger bodies get 413 */
-	long long max_connections; /* concurrent HTTP connections */
-	long long spool_max;       /* accepted-but-unrouted events kept at most */
-	long long spool_map_mb;    /* LMDB map size of the spool */
-	bool media_download;       /* fetch WhatsApp media into media_dir */
-	char *graph_url;           /* Graph API base URL */
-	char *access_token;        /* Graph API token (secret; for media_download) */
-	long long media_max_bytes; /* larger media are not downloaded */
-	char *media_dir;           /* default <state_dir>/attachments */
-};
+#include "connectors/meta/meta_config.h"
+#include "connectors/sender.h"
 
 extern const struct connector_type connector_meta;
 

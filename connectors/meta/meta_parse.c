@@ -391,6 +391,9 @@ int meta_item_hash16(struct meta_ctx *c, const json_t *item, char out[17])
 	return rc;
 }
 
+static int meta_derive_long(struct meta_ctx *c, char **out, size_t n, const char *fmt,
+			    va_list ap) __attribute__((format(printf, 4, 0)));
+
 /* Hashes the long form of a derived id (see meta_derive). */
 static int meta_derive_long(struct meta_ctx *c, char **out, size_t n, const char *fmt,
 			    va_list ap)
@@ -613,4 +616,19 @@ out:
 	if (rc != GW_OK)
 		meta_events_clear(out);
 	return rc;
+}
+
+bool meta_reply_id(const char *s)
+{
+	size_t digits, hex;
+
+	if (!s || strncmp(s, "reply-", 6) != 0)
+		return false;
+	s += 6;
+	digits = strspn(s, "0123456789");
+	if (digits == 0 || digits > 20 || s[digits] != '-')
+		return false;
+	s += digits + 1;
+	hex = strspn(s, "0123456789abcdef");
+	return hex == 32 && s[hex] == '\0';
 }

@@ -16,6 +16,8 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "core/err.h"
+
 #define META_SIG_DIGEST 32
 
 static int meta_sig_hexval(char c)
@@ -137,14 +139,14 @@ int meta_sig_key_sign(struct meta_sig_key *key, const void *body, size_t len,
 	size_t plen = strlen(META_SIG_PREFIX);
 
 	if (meta_sig_hmac(key, body, len, d) != 0)
-		return -1;
+		return GW_EIO;
 	memcpy(out, META_SIG_PREFIX, plen);
 	for (size_t i = 0; i < META_SIG_DIGEST; i++) {
 		out[plen + 2 * i] = hex[d[i] >> 4];
 		out[plen + 2 * i + 1] = hex[d[i] & 15];
 	}
 	out[plen + 2 * META_SIG_DIGEST] = '\0';
-	return 0;
+	return GW_OK;
 }
 
 int meta_sig_verify(const void *secret, size_t secret_len, const void *body, size_t len,
@@ -167,7 +169,7 @@ int meta_sig_sign(const void *secret, size_t secret_len, const void *body, size_
 	int rc;
 
 	if (!key)
-		return -1;
+		return GW_ENOMEM;
 	rc = meta_sig_key_sign(key, body, len, out);
 	meta_sig_key_free(key);
 	return rc;

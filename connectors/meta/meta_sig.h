@@ -46,7 +46,8 @@ void meta_sig_key_free(struct meta_sig_key *key);
 
 /*
  * meta_sig_key_verify - meta_sig_verify() with the secret of `key`.
- * meta_sig_key_sign - meta_sig_sign() with the secret of `key`.
+ * meta_sig_key_sign - meta_sig_sign() with the secret of `key`: GW_OK or
+ * GW_EIO.
  */
 int meta_sig_key_verify(struct meta_sig_key *key, const void *body, size_t len,
 			const char *header);
@@ -65,7 +66,8 @@ int meta_sig_verify(const void *secret, size_t secret_len, const void *body, siz
 /*
  * meta_sig_sign - writes "sha256=<64 lowercase hex>" and a NUL into `out`
  * (META_SIG_VALUE_MAX + 1 bytes), the header value Meta would send. For
- * tests and the benchmark. Returns 0, or -1 when OpenSSL failed.
+ * tests and the benchmark. Returns GW_OK, GW_ENOMEM (no key could be made:
+ * OpenSSL or malloc failed), GW_EIO (OpenSSL failed to sign).
  */
 int meta_sig_sign(const void *secret, size_t secret_len, const void *body, size_t len,
 		  char out[META_SIG_VALUE_MAX + 1]);

@@ -10,6 +10,8 @@
  *   ctl_send.c     send: a reply through the message.send command
  *   ctl_contacts.c contacts import, customer merge and unmerge
  *   ctl_helpdesk.c ticket close/reopen/assign/priority, agent presence
+ *   ctl_quarantine.c  the email connector's quarantine: list, show, reingest
+ *   ctl_parse_email.c parse-email: runs gateway-parse-email (email connector)
  *
  * Every ctl_cmd_* returns the process exit code (CTL_EXIT_*) and has printed
  * whatever the user needs to know. Single-threaded.
@@ -159,7 +161,7 @@ int ctl_cmd_customer(struct ctl *ctl);
 int ctl_cmd_status(struct ctl *ctl);
 int ctl_cmd_send(struct ctl *ctl);
 int ctl_cmd_quarantine(struct ctl *ctl); /* ctl_quarantine.c */
-int ctl_cmd_parse_email(struct ctl *ctl); /* ctl_email.c */
+int ctl_cmd_parse_email(struct ctl *ctl); /* ctl_parse_email.c */
 int ctl_cmd_contacts_import(struct ctl *ctl); /* ctl_contacts.c */
 int ctl_cmd_customer_merge(struct ctl *ctl);
 int ctl_cmd_customer_unmerge(struct ctl *ctl);

@@ -19,6 +19,7 @@
  */
 #include "router/rules/lang.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +41,18 @@ struct lang {
 	char buf[LANG_MAX_SCAN + 1];
 };
 
-static void lang_err(char *err, size_t errlen, const char *fmt, const char *arg)
+static void lang_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void lang_err(char *err, size_t errlen, const char *fmt, ...)
 {
-	if (err && errlen > 0)
-		snprintf(err, errlen, fmt, arg);
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }
 
 /* Model names are letters, digits and '-' ("en", "zh-Hans", "sr-Latn"):

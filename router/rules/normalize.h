@@ -20,7 +20,10 @@
  * leading '+' or international prefix is read in `region` (ISO 3166
  * alpha-2, e.g. "FR", either case; NULL or "" for none: then only
  * international forms parse). A WhatsApp id (wa_id, E.164 digits without
- * '+') is read as international.
+ * '+') is read as international. A Brazilian mobile number written with
+ * the eight digits it had before 2016 (+55 11 8765-4321, as WhatsApp ids
+ * often still are) is given its ninth digit (+5511987654321): one number,
+ * one spelling.
  *
  * On any error `out` holds "" (when `size` > 0).
  */

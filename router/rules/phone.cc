@@ -12,6 +12,7 @@
  */
 #include <phonenumbers/phonenumberutil.h>
 
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <set>
@@ -41,15 +42,50 @@ std::string phone_region(const char *region)
 	return r;
 }
 
-/* Parse, validate, format: the common path of norm_phone and norm_wa_id. */
-int phone_e164(const std::string &in, const std::string &region, char *out, size_t size)
+/*
+ * Brazil's mobile numbers gained a ninth digit (a leading 9) between 2012
+ * and 2016; WhatsApp ids, old address books and some gateways still write
+ * many of them with eight: +55 11 8765-4321 for +55 11 98765-4321. Both
+ * must be one customer, so an eight-digit subscriber number of a mobile
+ * range (first digit 6-9) under a two-digit area code is given its nine:
+ * the form every Brazilian mobile has today (ANATEL), and the one
+ * libphonenumber's metadata calls valid.
+ */
+const int kBrazil = 55;
+
+void brazil_ninth_digit(PhoneNumber *number)
+{
+	uint64_t nn = number->national_number();
+	uint64_t sub = nn % 100000000ULL; /* the last eight digits */
+
+	if (number->country_code() != kBrazil || nn < 1000000000ULL || nn > 9999999999ULL)
+		return; /* not ten digits: area code (2) + subscriber (8) */
+	if (sub / 10000000ULL < 6)
+		return; /* a landline (2-5): eight digits is right */
+	number->set_national_number((nn / 100000000ULL) * 1000000000ULL + 900000000ULL + sub);
+}
+
+/*
+ * Parse, validate, format: the common path of norm_phone and norm_wa_id.
+ * `mobile`: the number is known to be a mobile's (a WhatsApp id), so an
+ * eight-digit Brazilian number that would also be a valid landline is read
+ * as the mobile it is when the ninth digit makes it one.
+ */
+int phone_e164(const std::string &in, const std::string &region, bool mobile, char *out,
+	       size_t size)
 {
 	const PhoneNumberUtil *util = PhoneNumberUtil::GetInstance();
-	PhoneNumber number;
+	PhoneNumber number, nine;
 	std::string e164;
 
 	if (util->Parse(in, region, &number) != PhoneNumberUtil::NO_PARSING_ERROR)
 		return GW_EINVAL;
+	nine = number;
+	brazil_ninth_digit(&nine);
+	if (!util->IsValidNumber(number) ||
+	    (mobile && util->GetNumberType(number) != PhoneNumberUtil::MOBILE &&
+	     util->GetNumberType(nine) == PhoneNumberUtil::MOBILE))
+		number = nine;
 	if (!util->IsValidNumber(number))
 		return GW_EINVAL;
 	util->Format(number, PhoneNumberUtil::E164, &e164);
@@ -73,7 +109,7 @@ extern "C" int norm_phone(const char *in, const char *region, char *out, size_t 
 	if (!in)
 		return GW_EINVAL;
 	try {
-		return phone_e164(in, phone_region(region), out, size);
+		return phone_e164(in, phone_region(region), false, out, size);
 	} catch (const std::bad_alloc &) {
 		return GW_ENOMEM;
 	} catch (...) {
@@ -97,7 +133,7 @@ extern "C" int norm_wa_id(const char *wa_id, char *out, size_t size)
 		if (wa_id[i] < '0' || wa_id[i] > '9')
 			return GW_EINVAL;
 	try {
-		return phone_e164(std::string("+") + wa_id, "ZZ", out, size);
+		return phone_e164(std::string("+") + wa_id, "ZZ", true, out, size);
 	} catch (const std::bad_alloc &) {
 		return GW_ENOMEM;
 	} catch (...) {

@@ -30,7 +30,7 @@ try {
 }
 const skipAll = !BIN ? "GW_BIN_DIR is not set (run through ctest)"
   : !chromium ? "playwright-core is missing: npm ci --prefix tests/browser"
-  : !existsSync(CHROMIUM) ? `${CHROMIUM} is missing (scripts/setup.sh installs it)` : false;
+  : !existsSync(CHROMIUM) ? `${CHROMIUM} is missing (scripts/setup-tests.sh installs it)` : false;
 
 let root, cfg, gw, gwLog = "", port, browser, context, page;
 const base = () => `http://127.0.0.1:${port}/`;

@@ -62,8 +62,8 @@ class BenchToolsTest(MetaTestCase):
         self.assert_meta_report(rc, out, err, "curl")
 
     def test_bench_meta_wrk(self):
-        # scripts/setup.sh installs wrk: its absence is a broken setup, not a skip.
-        self.assertIsNotNone(shutil.which("wrk"), "wrk is not installed (scripts/setup.sh)")
+        # scripts/setup-tests.sh installs wrk: its absence is a broken setup, not a skip.
+        self.assertIsNotNone(shutil.which("wrk"), "wrk is not installed (scripts/setup-tests.sh)")
         rc, out, err = self.run_tool("bench-meta", self.meta_args("wrk"))
         self.assert_meta_report(rc, out, err, "wrk")
 

@@ -4,7 +4,7 @@ README's first command runs it: its own ports on loopback, its state beside
 the config. Without the Meta variables the Meta connector stays off and
 `gatewayctl status` says why, while the rest runs; with them, Meta's
 subscription handshake and a signed webhook work at 127.0.0.1:8089
-/webhooks/meta.
+/webhooks/meta. The shipped contact directories (examples/) import cleanly.
 
 The ports are the example's (8088, 8089): nothing else may hold them while
 this test runs. The bus is the example's default: Unix sockets in the state
@@ -21,8 +21,8 @@ import gwtest
 from gwtest import GatewayTestCase, tmo
 from test_meta import MetaClient, read_fixture, unique_wa, WA
 
-EXAMPLE = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                        "gateway", "gateway.example.yaml"))
+SRC = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+EXAMPLE = os.path.join(SRC, "gateway", "gateway.example.yaml")
 META_PORT = 8089
 META_PATH = "/webhooks/meta"
 
@@ -75,6 +75,15 @@ class ShippedExample(GatewayTestCase):
         self.assertEqual(r.status, 200, r)
         bus.wait_message("wamid.it-example-1")
         self.assertNotIn(secret, gw.log_tail(400))
+
+    def test_shipped_contacts_import(self):
+        # The README's `gatewayctl contacts import examples/customers.csv`
+        # (and docs/routing.md's .jsonl): every contact is created.
+        gw = self.start_example({})
+        for name, n in (("customers.csv", 3), ("customers.jsonl", 2)):
+            out = gw.ctl("contacts", "import", os.path.join(SRC, "examples", name)).stdout
+            self.assertIn(f"{n} contacts in 1 requests: {n} created", out)
+            self.assertIn("0 conflicts, 0 invalid", out)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """
 Replies through the router: `gatewayctl send` (the message.send command)
-on a ticket of the API channel, which cannot send replies yet.
+on a ticket of the API channel, whose connector here has no callback_url,
+so that it reports each reply failed at once (test_api_callback.py sends
+them).
 
   - message.sent and message.status "queued" on the bus, then "failed" with
     the connector's reason; the same --command-id again changes nothing;
@@ -19,7 +21,7 @@ from gwtest import GatewayTestCase, message_body, tmo
 
 INSTANCE = "webform"
 SENDER = "+15550001111"
-CANNOT = "channel api cannot send replies yet"
+CANNOT = f"API connector {INSTANCE} has no callback_url"
 
 
 def set_config(gw, enabled=True, timeout_ms=None):
@@ -124,7 +126,7 @@ class Reply(GatewayTestCase):
         res = self.send(m["ticket_id"], "While you were away", "cmd-p")
         self.gw.stop()
         # Connector back: its hello brings the pending reply, which it
-        # reports failed (it cannot send).
+        # reports failed (it has no callback_url).
         set_config(self.gw, enabled=True)
         self.gw.start()
         bus = self.start_consumer(self.gw)

@@ -1,7 +1,8 @@
 /*
  * test_api_request.c - the POST /v1/messages body parser: valid bodies become
  * the right event, and every invalid one is refused with the right code and
- * a message that names the field.
+ * a message that names the field; the same for the status reports of
+ * POST /v1/messages/{id}/status.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -45,20 +46,22 @@ static int parse(const char *body, struct api_request_error *err)
 				 e_.message, (want_prefix));                         \
 	} while (0)
 
-/* A body with one string field of `n` bytes of 'x' spliced into `fmt`. */
-static char *body_with(const char *fmt, size_t n)
+/* A body with `n` bytes of 'x' in place of the one "%s" of `tmpl` (spliced
+ * by hand: the template is data, not a checked printf format). */
+static char *body_with(const char *tmpl, size_t n)
 {
-	char *fill = malloc(n + 1);
+	const char *at = strstr(tmpl, "%s");
+	size_t head, tail;
 	char *out;
-	size_t cap = strlen(fmt) + n + 1;
 
-	assert_non_null(fill);
-	memset(fill, 'x', n);
-	fill[n] = '\0';
-	out = malloc(cap);
+	assert_non_null(at);
+	head = (size_t)(at - tmpl);
+	tail = strlen(at + 2);
+	out = malloc(head + n + tail + 1);
 	assert_non_null(out);
-	snprintf(out, cap, fmt, fill);
-	free(fill);
+	memcpy(out, tmpl, head);
+	memset(out + head, 'x', n);
+	memcpy(out + head + n, at + 2, tail + 1);
 	return out;
 }
 
@@ -384,6 +387,110 @@ static void test_long_unknown_key(void **state)
 	free(body);
 }
 
+/* ---- POST /v1/messages/{id}/status ------------------------------------------ */
+
+static int parse_status(const char *id, const char *body, struct proto_event *ev,
+			struct api_request_error *err)
+{
+	return api_status_parse(body, strlen(body), id, &meta, ev, err);
+}
+
+#define assert_status_refused(id, body, want_rc, want_code, want_prefix)               \
+	do {                                                                         \
+		struct api_request_error e_;                                         \
+		struct proto_event ev_;                                              \
+		assert_int_equal(parse_status((id), (body), &ev_, &e_), (want_rc));  \
+		assert_int_equal(ev_.type, PROTO_T_NONE);                            \
+		assert_string_equal(e_.code, (want_code));                           \
+		if (strncmp(e_.message, (want_prefix), strlen(want_prefix)) != 0)    \
+			fail_msg("message \"%s\" does not start with \"%s\"",        \
+				 e_.message, (want_prefix));                         \
+	} while (0)
+
+/* A report becomes message.status: ids, status, time, the reason as error. */
+static void test_status_report(void **state)
+{
+	struct api_request_error err;
+	struct proto_event ev;
+	struct proto_status *s = &ev.u.status;
+
+	(void)state;
+	assert_int_equal(parse_status("reply-7-ab", "{\"status\":\"delivered\"}", &ev, &err),
+			 GW_OK);
+	assert_int_equal(ev.type, PROTO_T_MESSAGE_STATUS);
+	assert_string_equal(s->channel, "api");
+	assert_string_equal(s->account, "acme");
+	assert_string_equal(s->external_id, "reply-7-ab");
+	assert_string_equal(s->status_id, "reply-7-ab:delivered");
+	assert_string_equal(s->status, "delivered");
+	assert_int_equal(s->status_at, meta.received_at);
+	assert_int_equal(s->errors_len, 0);
+	proto_event_clear(&ev);
+
+	assert_int_equal(parse_status("r-1", "{\"status\":\"failed\",\"reason\":\"phone off\","
+					     "\"at\":1700000000999}", &ev, &err), GW_OK);
+	assert_string_equal(s->status_id, "r-1:failed");
+	assert_int_equal(s->status_at, 1700000000999LL);
+	assert_int_equal(s->errors_len, 1);
+	assert_string_equal(s->errors[0].title, "phone off");
+	proto_event_clear(&ev);
+
+	assert_int_equal(parse_status("r-1", "{\"status\":\"read\",\"reason\":null,"
+					     "\"at\":null}", &ev, &err), GW_OK);
+	assert_string_equal(s->status, "read");
+	proto_event_clear(&ev);
+}
+
+static void test_status_refused(void **state)
+{
+	(void)state;
+	assert_status_refused("r-1", "", GW_EPROTO, API_ERR_INVALID_JSON, "body is not");
+	assert_status_refused("r-1", "[]", GW_EPROTO, API_ERR_INVALID_JSON, "body: must be");
+	assert_status_refused("r-1", "{}", GW_EMISSING, API_ERR_MISSING, "status: required");
+	assert_status_refused("r-1", "{\"status\":\"sent\"}", GW_EINVAL, API_ERR_VALUE,
+			      "status: must be \"delivered\"");
+	assert_status_refused("r-1", "{\"status\":7}", GW_ETYPE, API_ERR_TYPE,
+			      "status: must be a string");
+	assert_status_refused("r-1", "{\"status\":\"read\",\"reason\":\"x\"}", GW_EINVAL,
+			      API_ERR_VALUE, "reason: only with status \"failed\"");
+	assert_status_refused("r-1", "{\"status\":\"failed\",\"reason\":\"\"}", GW_EINVAL,
+			      API_ERR_VALUE, "reason: must not be empty");
+	assert_status_refused("r-1", "{\"status\":\"read\",\"at\":1700000000}", GW_EINVAL,
+			      API_ERR_VALUE, "at: must be milliseconds");
+	assert_status_refused("r-1", "{\"status\":\"read\",\"at\":\"now\"}", GW_ETYPE,
+			      API_ERR_TYPE, "at: must be an integer");
+	assert_status_refused("r-1", "{\"status\":\"read\",\"when\":1}", GW_EINVAL,
+			      API_ERR_UNKNOWN, "when: unknown field");
+	assert_status_refused("r-1", "{\"status\":\"read\",\"status\":\"read\"}", GW_EPROTO,
+			      API_ERR_INVALID_JSON, "body is not");
+}
+
+/* The id of the path: 1..API_STATUS_ID_MAX bytes of UTF-8, and the
+ * status id it makes stays within the event's bound. */
+static void test_status_ids(void **state)
+{
+	char id[API_STATUS_ID_MAX + 2];
+	struct api_request_error err;
+	struct proto_event ev;
+
+	(void)state;
+	assert_status_refused("", "{\"status\":\"read\"}", GW_EINVAL, API_ERR_VALUE,
+			      "id: must not be empty");
+	assert_status_refused("a\xff", "{\"status\":\"read\"}", GW_EINVAL, API_ERR_VALUE,
+			      "id: must be UTF-8");
+	memset(id, 'x', API_STATUS_ID_MAX + 1);
+	id[API_STATUS_ID_MAX + 1] = '\0';
+	assert_status_refused(id, "{\"status\":\"read\"}", GW_ETOOBIG, API_ERR_TOO_LONG,
+			      "id: longer than 246 bytes");
+	assert_int_equal(api_status_id_check(id, &err), GW_ETOOBIG);
+	id[API_STATUS_ID_MAX] = '\0';
+	assert_int_equal(api_status_id_check(id, &err), GW_OK);
+	assert_int_equal(parse_status(id, "{\"status\":\"delivered\"}", &ev, &err), GW_OK);
+	assert_int_equal(strlen(ev.u.status.status_id), PROTO_MAX_EXTERNAL_ID);
+	proto_event_clear(&ev);
+	assert_int_equal(api_status_id_check("caf\xc3\xa9", &err), GW_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +506,9 @@ int main(void)
 		cmocka_unit_test(test_bad_strings),
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_long_unknown_key),
+		cmocka_unit_test(test_status_report),
+		cmocka_unit_test(test_status_refused),
+		cmocka_unit_test(test_status_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,9 +21,12 @@
 #include <cmocka.h>
 
 #include "connectors/api/api.h"
+#include "connectors/connector.h"
+#include "connectors/email/email.h"
 #include "core/config.h"
 #include "core/config_value.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/util.h"
 
 /* Set as the token in the environment; must never show up in an error. */
@@ -644,6 +648,108 @@ static void test_env_for_plain_values(void **state)
 	unsetenv("GW_TEST_LEVEL");
 }
 
+/* ---- nested sections (the email connector's smtp block) ------------- */
+
+#define MAILBOX "connectors:\n  - name: mail\n    type: email\n" \
+		"    url: imaps://imap.example.com/INBOX\n    username: support@example.com\n" \
+		"    password: imap-pw\n"
+
+static const struct email_settings *email_of(const struct fx *fx)
+{
+	return fx->cfg->connectors[0].settings;
+}
+
+static void test_nested_section(void **state)
+{
+	struct fx *fx = *state;
+	const struct email_smtp_settings *m;
+
+	if (!gw_connector_section("email"))
+		skip();
+	/* Absent: all zero, no defaults: replies are off. */
+	assert_int_equal(load(fx, MAILBOX, NULL), GW_OK);
+	m = &email_of(fx)->smtp;
+	assert_null(m->url);
+	assert_null(m->tls);
+	assert_int_equal(m->send.concurrency, 0);
+	assert_null(fx->cfg->connectors[0].disabled_reason);
+
+	/* Given: its values, its defaults, a secret from the environment. */
+	setenv("GW_TEST_SMTP_PW", "smtp-" SECRET, 1);
+	assert_int_equal(load(fx, MAILBOX "    smtp:\n      url: smtp://smtp.example.com\n"
+				  "      password: ${GW_TEST_SMTP_PW}\n      send_concurrency: 8\n",
+			      NULL),
+			 GW_OK);
+	m = &email_of(fx)->smtp;
+	assert_string_equal(m->url, "smtp://smtp.example.com");
+	assert_string_equal(m->tls, "auto");
+	assert_string_equal(m->password, "smtp-" SECRET);
+	assert_null(m->bearer_token);
+	assert_int_equal(m->max_message_bytes, 26214400);
+	assert_int_equal(m->send.concurrency, 8);
+	assert_int_equal(m->send.rate_per_s, 20);
+	assert_null(fx->cfg->connectors[0].disabled_reason);
+
+	/* An optional secret whose variable is unset: no password, no
+	 * bearer token, so the type's check turns the connector off. */
+	unsetenv("GW_TEST_SMTP_PW");
+	assert_int_equal(load(fx, MAILBOX "    smtp:\n      url: smtp://smtp.example.com\n"
+				  "      password: ${GW_TEST_SMTP_PW}\n",
+			      NULL),
+			 GW_OK);
+	assert_string_equal(fx->cfg->connectors[0].disabled_reason,
+			    "smtp: neither password nor bearer_token has a value (is the "
+			    "environment variable it names set?)");
+	assert_int_equal(load(fx, MAILBOX "    smtp: {url: 'smtp://mx.example.com:25', "
+				  "tls: none, password: x}\n",
+			      NULL),
+			 GW_OK);
+	assert_string_equal(fx->cfg->connectors[0].disabled_reason,
+			    "smtp.tls: none is allowed for loopback hosts only, not mx.example.com");
+	assert_int_equal(load(fx, MAILBOX "    smtp: {url: 'smtps://mx.example.com', "
+				  "tls: starttls, password: x}\n",
+			      NULL),
+			 GW_OK);
+	assert_string_equal(fx->cfg->connectors[0].disabled_reason,
+			    "smtp.tls: starttls does not fit a smtps:// url (implicit goes with "
+			    "smtps://, starttls and none with smtp://)");
+	assert_int_equal(load(fx, MAILBOX "    smtp: {url: 'smtp://u:p@mx.example.com', "
+				  "password: x}\n",
+			      NULL),
+			 GW_OK);
+	assert_non_null(strstr(fx->cfg->connectors[0].disabled_reason, "smtp.url: not "));
+	assert_null(strstr(fx->cfg->connectors[0].disabled_reason, "u:p"));
+}
+
+static const struct err_case nested_errors[] = {
+	{MAILBOX "    smtp:\n      url: smtp://smtp.example.com\n      urll: x\n",
+	 "9: connectors[0].smtp.urll: unknown key (known: url, tls, username, password, "
+	 "bearer_token, ca_file, from, from_name, sent_folder, max_message_bytes, "
+	 "send_concurrency, send_rate_per_s, send_timeout_ms, send_retry_for_s)"},
+	{MAILBOX "    smtp: smtp://smtp.example.com\n",
+	 "7: connectors[0].smtp: expected a mapping, found a scalar"},
+	{MAILBOX "    smtp:\n      password: x\n",
+	 "8: connectors[0].smtp.url: required key missing"},
+	{MAILBOX "    smtp:\n", "7: connectors[0].smtp.url: required key missing"},
+	{MAILBOX "    smtp:\n      url: smtp://a\n      send_concurrency: 65\n",
+	 "9: connectors[0].smtp.send_concurrency: 65 is above the maximum 64"},
+	{MAILBOX "    smtp:\n      url: smtp://a\n      url: smtp://b\n",
+	 "9: connectors[0].smtp.url: duplicate key (first on line 8)"},
+	{MAILBOX "    smtp:\n      url: smtp://a\n      password: x${Y}\n",
+	 "9: connectors[0].smtp.password: \"${\" is only allowed as the whole value "
+	 "\"${NAME}\", NAME made of A-Z, a-z, 0-9 and _"},
+};
+
+static void test_nested_errors(void **state)
+{
+	struct fx *fx = *state;
+
+	if (!gw_connector_section("email"))
+		skip();
+	for (size_t i = 0; i < sizeof(nested_errors) / sizeof(nested_errors[0]); i++)
+		expect_error(fx, nested_errors[i].yaml, nested_errors[i].tail);
+}
+
 /* ---- state_dir ------------------------------------------------------ */
 
 static void test_state_dir(void **state)
@@ -693,22 +799,32 @@ static void test_values(void **state)
 	struct conf_listen a, b;
 	char buf[128], name[16];
 	long long v = 0;
+	bool ref = false;
+	enum gw_log_level level = GW_LOG_DEBUG;
 	char *p;
 
 	(void)state;
-	assert_int_equal(conf_parse_ll("-42", &v), 0);
+	assert_int_equal(conf_parse_ll("-42", &v), GW_OK);
 	assert_int_equal(v, -42);
-	assert_int_equal(conf_parse_ll("", &v), -1);
-	assert_int_equal(conf_parse_ll("1 ", &v), -1);
-	assert_int_equal(conf_parse_ll("9223372036854775808", &v), -2);
+	assert_int_equal(conf_parse_ll("", &v), GW_EINVAL);
+	assert_int_equal(conf_parse_ll("1 ", &v), GW_EINVAL);
+	assert_int_equal(conf_parse_ll("9223372036854775808", &v), GW_ETOOBIG);
 
-	assert_int_equal(conf_env_ref("${A_1}", name, sizeof(name)), 1);
+	assert_int_equal(conf_env_ref("${A_1}", name, sizeof(name), &ref), GW_OK);
+	assert_true(ref);
 	assert_string_equal(name, "A_1");
-	assert_int_equal(conf_env_ref("plain", name, sizeof(name)), 0);
-	assert_int_equal(conf_env_ref("${}", name, sizeof(name)), -1);
-	assert_int_equal(conf_env_ref("${A}x", name, sizeof(name)), -1);
-	assert_int_equal(conf_env_ref("${A-B}", name, sizeof(name)), -1);
-	assert_int_equal(conf_env_ref("${ABCDEFGHIJKLMNOPQ}", name, sizeof(name)), -1);
+	assert_int_equal(conf_env_ref("plain", name, sizeof(name), &ref), GW_OK);
+	assert_false(ref);
+	assert_int_equal(conf_env_ref("${}", name, sizeof(name), &ref), GW_ECONFIG);
+	assert_int_equal(conf_env_ref("${A}x", name, sizeof(name), &ref), GW_ECONFIG);
+	assert_int_equal(conf_env_ref("${A-B}", name, sizeof(name), &ref), GW_ECONFIG);
+	assert_int_equal(conf_env_ref("${ABCDEFGHIJKLMNOPQ}", name, sizeof(name), &ref),
+			 GW_ECONFIG);
+
+	assert_int_equal(gw_log_level_parse("warn", &level), GW_OK);
+	assert_int_equal(level, GW_LOG_WARN);
+	assert_int_equal(gw_log_level_parse("loud", &level), GW_EINVAL);
+	assert_int_equal(gw_log_level_parse(NULL, &level), GW_EINVAL);
 
 	p = conf_join_path("/etc/gw", "././state");
 	assert_string_equal(p, "/etc/gw/state");
@@ -736,13 +852,84 @@ static void test_values(void **state)
 
 	assert_int_equal(conf_endpoint_check("tcp://[::1]:5570", buf, sizeof(buf)), 0);
 	assert_int_equal(conf_endpoint_check("inproc://x", buf, sizeof(buf)), 0);
-	assert_int_equal(conf_endpoint_check("tcp://:5570", buf, sizeof(buf)), -1);
+	assert_int_equal(conf_endpoint_check("tcp://:5570", buf, sizeof(buf)), GW_ECONFIG);
 
 	/* Quoted pieces of values are short and on one line. */
 	conf_echo(buf, sizeof(buf), "a\nb");
 	assert_string_equal(buf, "a?b");
 	conf_echo(buf, sizeof(buf), "0123456789012345678901234567890123456789TAIL");
 	assert_string_equal(buf, "0123456789012345678901234567890123456789...");
+}
+
+/* ---- the two registries -------------------------------------------- */
+
+/* connectors/registry.c (ops) and config_registry.c (tables) list the same
+ * types, in the same order, and a type's conf is the light registry's. */
+static void test_registries(void **state)
+{
+	size_t n = 0;
+
+	(void)state;
+	for (; connector_types[n]; n++) {
+		const struct connector_type *t = connector_types[n];
+
+		assert_non_null(t->conf);
+		assert_non_null(t->conf->section);
+		assert_string_equal(t->name, t->conf->name);
+		assert_ptr_equal(gw_connector_conf_types[n], t->conf);
+		assert_ptr_equal(gw_connector_conf_find(t->name), t->conf);
+		assert_ptr_equal(gw_connector_section(t->name), t->conf->section);
+		assert_ptr_equal(connector_type_find(t->name), t);
+	}
+	assert_null(gw_connector_conf_types[n]);
+	assert_true(n >= 4);
+	assert_null(gw_connector_conf_find("nope"));
+	assert_null(gw_connector_conf_find(NULL));
+}
+
+/* The email type's check splits its URL without libcurl: what it takes. */
+static int email_url_ok(const char *url, const char *tls)
+{
+	struct email_settings s = {.url = (char *)url, .password = "p", .tls = (char *)tls,
+				   .after = "seen"};
+	char why[256] = "";
+
+	return email_conf_type.check(&s, why, sizeof(why)) == GW_OK;
+}
+
+static void test_email_urls(void **state)
+{
+	enum imap_tls mode;
+	struct email_settings s = {.url = "imaps://mail.example.com/INBOX", .tls = "auto"};
+
+	(void)state;
+	assert_true(email_url_ok("imaps://mail.example.com/INBOX", "auto"));
+	assert_true(email_url_ok("IMAPS://mail.example.com:993/Support%20Team", "implicit"));
+	assert_true(email_url_ok("imap://127.0.0.1:143/INBOX", "none"));
+	assert_true(email_url_ok("imap://[::1]:1143/INBOX", "none"));
+	assert_true(email_url_ok("imap://localhost/INBOX", "starttls"));
+	assert_false(email_url_ok("imap://mail.example.com/INBOX", "none"));
+	assert_false(email_url_ok("https://mail.example.com/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://u:secret@mail.example.com/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://u@mail.example.com/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com/", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com/INBOX;UID=1", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com/INBOX?NEW", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com:0/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com:99999/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com:x/INBOX", "auto"));
+	assert_false(email_url_ok("imaps://[::1/INBOX", "auto"));
+	assert_false(email_url_ok("imaps:///INBOX", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com/IN BOX", "auto"));
+	assert_false(email_url_ok("imaps://mail.example.com/INBOX", "starttls"));
+	assert_int_equal(email_settings_tls(&s, &mode), GW_OK);
+	assert_int_equal(mode, IMAP_TLS_IMPLICIT);
+	s.url = "imap://mail.example.com/INBOX";
+	assert_int_equal(email_settings_tls(&s, &mode), GW_OK);
+	assert_int_equal(mode, IMAP_TLS_STARTTLS);
+	s.tls = "implicit";
+	assert_int_equal(email_settings_tls(&s, &mode), GW_ECONFIG);
 }
 
 /* ---- docs/config.md ------------------------------------------------- */
@@ -787,10 +974,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_secret_never_in_errors, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_secret_env, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_env_for_plain_values, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_nested_section, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_nested_errors, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_state_dir, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, fx_setup, fx_teardown),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_doc_up_to_date),
+		cmocka_unit_test(test_registries),
+		cmocka_unit_test(test_email_urls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -132,6 +132,34 @@ static void phone_forms(void **state)
 	phone_ok("+1 650-253-0000", "", "+16502530000");
 	phone_ok("030 123456", "DE", "+4930123456");
 	phone_ok("tel:+49-30-123456", NULL, "+4930123456");
+	/* Brazil: national forms in region BR, and a mobile number written
+	 * with the eight digits it had before 2016 gets its ninth. */
+	phone_ok("11 98765-4321", "BR", "+5511987654321");
+	phone_ok("(11) 98765-4321", "br", "+5511987654321");
+	phone_ok("+55 11 98765-4321", NULL, "+5511987654321");
+	phone_ok("+55 11 8765-4321", NULL, "+5511987654321");
+	phone_ok("11 8765-4321", "BR", "+5511987654321");
+	/* A number valid as written stays as written. */
+	phone_ok("+55 21 7654-3210", NULL, "+552176543210");
+	/* A landline keeps its eight digits. */
+	phone_ok("+55 11 3456-7890", NULL, "+551134567890");
+}
+
+static void wa_brazil(void **state)
+{
+	char out[32];
+
+	(void)state;
+	/* WhatsApp ids of Brazilian mobiles, with and without the ninth digit:
+	 * one number. */
+	assert_int_equal(norm_wa_id("551187654321", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "+5511987654321");
+	assert_int_equal(norm_wa_id("5511987654321", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "+5511987654321");
+	assert_int_equal(norm_wa_id("551134567890", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "+551134567890"); /* a landline range */
+	assert_int_equal(norm_wa_id("552198765432", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "+5521998765432");
 }
 
 static void phone_invalid(void **state)
@@ -196,6 +224,7 @@ int main(void)
 		cmocka_unit_test(email_out_too_small),
 		cmocka_unit_test(phone_forms),
 		cmocka_unit_test(phone_invalid),
+		cmocka_unit_test(wa_brazil),
 		cmocka_unit_test(wa_id),
 		cmocka_unit_test(region_validity),
 	};

@@ -1,11 +1,14 @@
 /*
- * ctl_email.c - gatewayctl parse-email FILE: what the email connector would
- * make of one message file (RFC 5322, e.g. saved from a mail client as
- * .eml), without a running gateway. Prints one JSON object:
+ * parse_email.c - main() of gateway-parse-email FILE, which `gatewayctl
+ * parse-email FILE` runs (so that gatewayctl itself links no GMime): what
+ * the email connector would make of one message file (RFC 5322, e.g. saved
+ * from a mail client as .eml), without a running gateway. Prints one JSON
+ * object:
  *   {"verdict": "ingest", "event": {...}}          exit 0
  *   {"verdict": "quarantine"|"ignore_own", "reason": "..."}   exit 1
  * and exits 2 when the file cannot be read. Attachments are hashed but not
- * stored, and no address counts as the gateway's own.
+ * stored, and no address counts as the gateway's own. Messages on stderr
+ * start with "gatewayctl:", the command the user typed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +18,14 @@
 #include "connectors/email/email_parse.h"
 #include "core/err.h"
 #include "core/util.h"
-#include "gateway/ctl/ctl.h"
 
-#define CTL_EMAIL_EXIT_UNREADABLE 2
+#define PE_EXIT_OK 0
+#define PE_EXIT_ERROR 1
+#define PE_EXIT_UNREADABLE 2
+#define PE_EXIT_USAGE 64 /* EX_USAGE */
 /* Limits for the check: generous, so that only absurd files are refused. */
-#define CTL_EMAIL_MAX_MESSAGE (64u * 1024u * 1024u)
-#define CTL_EMAIL_MAX_ATTACHMENT (64u * 1024u * 1024u)
+#define PE_MAX_MESSAGE (64u * 1024u * 1024u)
+#define PE_MAX_ATTACHMENT (64u * 1024u * 1024u)
 
 static const char *verdict_name(enum email_verdict v)
 {
@@ -36,7 +41,7 @@ static int print_result(const struct email_result *res)
 {
 	json_t *o = json_object();
 	char *text = NULL;
-	int rc = res->verdict == EMAIL_INGEST ? CTL_EXIT_OK : CTL_EXIT_ERROR;
+	int rc = res->verdict == EMAIL_INGEST ? PE_EXIT_OK : PE_EXIT_ERROR;
 
 	if (!o)
 		goto nomem;
@@ -56,40 +61,49 @@ static int print_result(const struct email_result *res)
 	return rc;
 nomem:
 	fprintf(stderr, "gatewayctl: %s\n", gw_strerror(GW_ENOMEM));
-	return CTL_EXIT_ERROR;
+	return PE_EXIT_ERROR;
 }
 
-int ctl_cmd_parse_email(struct ctl *ctl)
+static int parse_email(const char *file)
 {
 	struct email_parse_options opt = {
 		.account = "gatewayctl",
 		.received_at = gw_now_ms(),
-		.max_attachment_bytes = CTL_EMAIL_MAX_ATTACHMENT,
-		.max_message_bytes = CTL_EMAIL_MAX_MESSAGE,
+		.max_attachment_bytes = PE_MAX_ATTACHMENT,
+		.max_message_bytes = PE_MAX_MESSAGE,
 	};
 	struct email_result res = {0};
 	char *raw = NULL;
 	size_t len = 0;
-	int rc = gw_read_file(ctl->file, CTL_EMAIL_MAX_MESSAGE, &raw, &len);
+	int rc = gw_read_file(file, PE_MAX_MESSAGE, &raw, &len);
 
 	if (rc == GW_ETOOBIG) {
 		res.verdict = EMAIL_QUARANTINE;
 		snprintf(res.reason, sizeof(res.reason), "message is over the %u-byte limit",
-			 CTL_EMAIL_MAX_MESSAGE);
+			 PE_MAX_MESSAGE);
 		return print_result(&res);
 	}
 	if (rc != GW_OK) {
-		fprintf(stderr, "gatewayctl: %s: %s\n", ctl->file, gw_strerror(rc));
-		return CTL_EMAIL_EXIT_UNREADABLE;
+		fprintf(stderr, "gatewayctl: %s: %s\n", file, gw_strerror(rc));
+		return PE_EXIT_UNREADABLE;
 	}
 	email_parse_init();
 	rc = email_parse(raw, len, &opt, &res);
 	free(raw);
 	if (rc != GW_OK) {
-		fprintf(stderr, "gatewayctl: %s: %s\n", ctl->file, gw_strerror(rc));
-		return CTL_EXIT_ERROR;
+		fprintf(stderr, "gatewayctl: %s: %s\n", file, gw_strerror(rc));
+		return PE_EXIT_ERROR;
 	}
 	rc = print_result(&res);
 	email_result_clear(&res);
 	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: gateway-parse-email FILE\n");
+		return PE_EXIT_USAGE;
+	}
+	return parse_email(argv[1]);
 }

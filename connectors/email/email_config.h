@@ -1,0 +1,85 @@
+/*
+ * email_config.h - the settings of one `type: email` instance and their
+ * config table (email_config.c). Needs nothing beyond core/config.h and
+ * libc (the URL is checked without libcurl): every process that reads the
+ * config links it (connectors/channels.def).
+ */
+#ifndef GW_CONNECTOR_EMAIL_CONFIG_H
+#define GW_CONNECTOR_EMAIL_CONFIG_H
+
+#include <stdbool.h>
+
+#include "connectors/email/imap.h"
+#include "connectors/sender_config.h"
+#include "core/config.h"
+
+/*
+ * The `smtp` block of an instance: how its replies are sent. All zero when
+ * the block is absent (url NULL): replies are off, each one failed with
+ * the reason.
+ */
+struct email_smtp_settings {
+	char *url;                  /* smtp://host[:587] or smtps://host[:465] */
+	char *tls;                  /* auto, implicit, starttls, none */
+	char *username;             /* SASL login; NULL: the mailbox's username */
+	char *password;             /* secret */
+	char *bearer_token;         /* secret: SASL XOAUTH2 instead of a password */
+	char *ca_file;              /* NULL: the mailbox's ca_file, else the system's */
+	char *from;                 /* NULL: the mailbox's username (an address) */
+	char *from_name;            /* NULL: the agent's name */
+	char *sent_folder;          /* a copy appended over IMAP; NULL: none */
+	long long max_message_bytes; /* a reply with its attachments at most */
+	struct sender_settings send; /* SENDER_CONF_ROWS */
+};
+
+/* Settings of one `type: email` instance, filled from its config table. */
+struct email_settings {
+	char *url;                      /* imap[s]://host[:port]/MAILBOX (required) */
+	char *username;                 /* login (required) */
+	char *password;                 /* secret (required) */
+	char *tls;                      /* auto, implicit, starttls, none */
+	char *ca_file;                  /* CA bundle for the server certificate; NULL: system */
+	long long poll_interval_ms;     /* between checks when IDLE is not used */
+	bool idle;                      /* wait with IMAP IDLE when the server has it */
+	char *after;                    /* seen, move, none: what is done once durable */
+	char *move_to;                  /* folder for after: move */
+	char *own_addresses;            /* comma-separated addresses of the gateway */
+	long long max_message_bytes;    /* larger messages are quarantined unread */
+	long long max_attachment_bytes; /* larger attachments are not stored */
+	long long fetch_batch;          /* messages per durable commit */
+	long long spool_max;            /* accepted-but-unrouted events kept at most */
+	long long spool_map_mb;         /* LMDB map size of the spool */
+	char *attachment_dir;           /* default <state_dir>/attachments */
+	struct email_smtp_settings smtp; /* the `smtp` block */
+};
+
+/* email_smtp_section - the rows of the `smtp` block. */
+extern const struct conf_section email_smtp_section;
+
+/*
+ * email_settings_from - the address replies come from: smtp.from, else the
+ * mailbox's username when it is an address; NULL without an smtp block.
+ * Borrowed from the settings.
+ */
+const char *email_settings_from(const struct email_settings *s);
+
+/* email_conf_section - the keys of `type: email`, filling struct email_settings. */
+extern const struct conf_section email_conf_section;
+
+/*
+ * email_conf_type - the section and its check: a password, an IMAP URL
+ * imap[s]://host[:port]/MAILBOX without a login, a tls mode that fits the
+ * scheme (none for loopback hosts only), an `after` and its folder; an
+ * `smtp` block with an smtp[s]://host[:port] URL, a tls mode that fits it,
+ * a from address, a password or a bearer token, an ASCII sent_folder.
+ */
+extern const struct gw_connector_conf_type email_conf_type;
+
+/*
+ * email_settings_tls - the TLS mode of settings `s` (borrowed) from its url
+ * and tls keys. GW_OK with *mode set, or GW_ECONFIG when they do not fit
+ * (never for settings that passed the check). Pure; any thread.
+ */
+int email_settings_tls(const struct email_settings *s, enum imap_tls *mode);
+
+#endif

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Each process links only what it uses (docs/architecture.md, "Link
+# boundaries"): gatewayd, gateway-router and gatewayctl read every
+# connector's config through the light registry and must not load a
+# channel's libraries; gateway-connector runs every channel and loads them
+# all. Checked on the built binaries with ldd.
+#   boundaries.sh BIN_DIR
+set -u
+bin="$1"
+channel_libs="libwebsockets libcurl libgmime libxml2"
+fail=0
+
+libs_of() {
+	ldd "$bin/$1" 2>/dev/null | awk '{print $1}'
+}
+
+for exe in gatewayd gateway-router gatewayctl; do
+	if [ ! -x "$bin/$exe" ]; then echo "FAIL: $bin/$exe missing"; fail=1; continue; fi
+	for lib in $channel_libs; do
+		if libs_of "$exe" | grep -q "^$lib[.-]"; then
+			echo "FAIL: $exe links $lib"
+			fail=1
+		fi
+	done
+done
+for lib in $channel_libs; do
+	if ! libs_of gateway-connector | grep -q "^$lib[.-]"; then
+		echo "FAIL: gateway-connector does not link $lib"
+		fail=1
+	fi
+done
+[ "$fail" -eq 0 ] && echo "link boundaries hold: $channel_libs only in gateway-connector"
+exit "$fail"
