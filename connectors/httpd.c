@@ -752,6 +752,14 @@ static int httpd_guard(struct httpd *h)
 	return listen_guard_create(&g, &h->guard);
 }
 
+/* The limits of a connector whose table has no HTTPD_CONF_ROWS yet: the
+ * rows' defaults (httpd_config.h). */
+static const struct httpd_limits httpd_default_limits = {
+	.max_connections_per_ip = 64, .header_timeout_s = 10, .idle_timeout_s = 30,
+	.requests_per_minute = 12000, .requests_burst = 2000, .body_timeout_s = 20,
+	.body_min_rate = 1024,
+};
+
 int httpd_create(const struct httpd_options *opt, struct httpd **out)
 {
 	struct httpd *h = calloc(1, sizeof(*h));
@@ -761,6 +769,8 @@ int httpd_create(const struct httpd_options *opt, struct httpd **out)
 	if (!h)
 		return GW_ENOMEM;
 	h->opt = *opt;
+	if (!h->opt.limits)
+		h->opt.limits = &httpd_default_limits;
 	h->inst = opt->inst;
 	snprintf(httpd_lws_module, sizeof(httpd_lws_module), "%s", opt->inst->log_module);
 	lws_set_log_level(LLL_ERR | LLL_WARN, httpd_lws_log);

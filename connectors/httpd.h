@@ -103,7 +103,8 @@ struct httpd_options {
 	struct conf_listen listen;       /* copied */
 	long long max_body_bytes;        /* larger bodies: 413 */
 	long long max_connections;       /* at once, from every address */
-	const struct httpd_limits *limits; /* borrowed, outlives the server */
+	const struct httpd_limits *limits; /* borrowed, outlives the server;
+					    * NULL: the defaults of HTTPD_CONF_ROWS */
 	size_t req_data_size;            /* per-request scratch (httpd_req_data), zeroed */
 	const char *www_authenticate;    /* MAY be NULL: WWW-Authenticate of a 401 */
 	const char *endpoint;            /* path named in the "listening on" log line */
@@ -115,8 +116,8 @@ struct httpd_options {
 
 /*
  * httpd_create - listens on opt->listen. *out owns the server (free with
- * httpd_destroy). Returns GW_OK, GW_EINVAL (no limits, max_connections out
- * of range), GW_ENOMEM, GW_EIO (cannot listen: logged).
+ * httpd_destroy). Returns GW_OK, GW_EINVAL (max_connections out of range),
+ * GW_ENOMEM, GW_EIO (cannot listen: logged).
  */
 int httpd_create(const struct httpd_options *opt, struct httpd **out);
 
