@@ -10,6 +10,7 @@ channel) and on the live chat's server:
   JSON error, counted as rate_limited in the status (and gatewayctl status);
 - a 413 reaches a client that sends its whole body without
   `Expect: 100-continue` (the body is read and dropped, up to a bound);
+  chunked bodies are read within max_body_bytes (the Meta listener too);
 - every live-chat websocket passes the subprotocol, Origin and per-address
   checks; a POST / (chunked or not) is answered 405, never the index page;
 - a legitimate request's p99 stays under 100 ms during 10,000 idle
@@ -21,6 +22,8 @@ the measuring client) from other loopback addresses (127.0.0.2 and up), so
 the legitimate client (127.0.0.1) is not the attackers' address.
 """
 
+import hashlib
+import hmac
 import json
 import multiprocessing
 import os
@@ -33,6 +36,8 @@ import gwtest
 from gwtest import GatewayTestCase, message_body, tmo
 
 CHAT_SECRET = "floods-chat-secret-0123456789"
+META_SECRET = "floods-meta-app-secret-0123"
+META_PATH = "/webhooks/meta"
 MAX_BODY = 65536
 P99_MAX_S = 0.100
 HEADER_TIMEOUT_S = 3
@@ -311,7 +316,7 @@ class Floods(GatewayTestCase):
         gw = gwtest.Gateway(root, max_body_bytes=MAX_BODY, extra_connector_lines=(
             f"header_timeout_s: {HEADER_TIMEOUT_S}", f"idle_timeout_s: {IDLE_TIMEOUT_S}",
             f"body_timeout_s: {BODY_TIMEOUT_S}", "body_min_rate: 0"))
-        self.limited_port, self.chat_port = gwtest.free_ports(2)
+        self.limited_port, self.chat_port, self.meta_port = gwtest.free_ports(3)
         with open(gw.config_path, "a", encoding="utf-8") as f:
             f.write("\n".join([
                 "  - name: limited", "    type: api", "    enabled: true",
@@ -323,9 +328,15 @@ class Floods(GatewayTestCase):
                 "    secret: ${GATEWAY_LIVECHAT_SECRET}",
                 f"    max_connections_per_ip: {CHAT_PER_IP}",
                 f"    header_timeout_s: {HEADER_TIMEOUT_S}",
+                "  - name: meta", "    type: meta", "    enabled: true",
+                f"    listen: \"127.0.0.1:{self.meta_port}\"", f"    path: {META_PATH}",
+                "    app_secret: ${GATEWAY_META_APP_SECRET}",
+                "    verify_token: ${GATEWAY_META_VERIFY_TOKEN}",
+                f"    max_body_bytes: {MAX_BODY}",
             ]) + "\n")
-        gw.env.update(GATEWAY_LIVECHAT_SECRET=CHAT_SECRET)
-        gw.connectors += ["limited", "chat"]
+        gw.env.update(GATEWAY_LIVECHAT_SECRET=CHAT_SECRET, GATEWAY_META_APP_SECRET=META_SECRET,
+                      GATEWAY_META_VERIFY_TOKEN="floods-verify")
+        gw.connectors += ["limited", "chat", "meta"]
         self.gw = self.run_gateway(gw)
         self.port = gw.api_port
 
@@ -430,6 +441,39 @@ class Floods(GatewayTestCase):
         self.assertEqual(r[0] if r else None, 413, r)
         self.assertEqual(json.loads(r[2])["error"], "too_large")
 
+    def meta_post(self, body, chunked):
+        """A signed webhook to the Meta listener, whole, without Expect."""
+        sig = "sha256=" + hmac.new(META_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        head = (f"POST {META_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                f"X-Hub-Signature-256: {sig}\r\n").encode()
+        if chunked:
+            data = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 1000]), body[i:i + 1000])
+                            for i in range(0, len(body), 1000)) + b"0\r\n\r\n"
+            head += b"Transfer-Encoding: chunked\r\n\r\n"
+        else:
+            data = body
+            head += b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+        s = connect(self.meta_port)
+        try:
+            s.sendall(head + data)
+            return read_response(s)
+        finally:
+            s.close()
+
+    def test_meta_chunked_and_413(self):
+        # The Meta listener is the same server: a chunked webhook within
+        # max_body_bytes is read (its signature checked over the decoded
+        # body), one over it and a Content-Length over it are 413.
+        ok = json.dumps({"object": "whatsapp_business_account", "entry": [],
+                         "pad": "x" * 5000}).encode()
+        r = self.meta_post(ok, chunked=True)
+        self.assertEqual(r[0] if r else None, 200, r)
+        big = json.dumps({"object": "page", "entry": [], "pad": "x" * (3 * MAX_BODY)}).encode()
+        for chunked in (True, False):
+            with self.subTest(chunked=chunked):
+                r = self.meta_post(big, chunked)
+                self.assertEqual(r[0] if r else None, 413, r)
+
     # --- live chat ---------------------------------------------------------------------
 
     def test_chat_every_websocket_is_checked(self):
@@ -499,6 +543,8 @@ class Floods(GatewayTestCase):
         tries, opened = a.result()
         self.assertGreater(tries, 100)
         self.assertEqual(opened, 0, "a websocket without the subprotocol was opened")
+        c = self.counters("chat")
+        self.assertGreater(c.get("conn_refused", 0) + c.get("rate_limited", 0), 0, c)
 
 
 if __name__ == "__main__":
