@@ -498,6 +498,18 @@ class Floods(GatewayTestCase):
         s.close()
         self.assertEqual(status, 429)
         ws_once(port)
+        # Closed websockets give their places back.
+        for s in held:
+            s.close()
+        held.clear()
+
+        def opens():
+            status, s = ws_status(port, src="127.0.0.6")
+            held.append(s)
+            return status == 101
+        gwtest.wait_until(opens, tmo(10), "a websocket of 127.0.0.6 opened again")
+        for _ in range(CHAT_PER_IP - 1):
+            self.assertTrue(opens())
 
     def test_chat_post_is_refused(self):
         for extra in (b"Content-Length: 5\r\n\r\nhello",
