@@ -81,6 +81,7 @@ struct httpd_req {
 	int status;                /* of the answer */
 	const char *content_type;  /* of the answer, static */
 	const char *allow;         /* Allow header of a 405, static */
+	char retry_after[24];      /* Retry-After of a 429, "" when none */
 	char *body;                /* malloc'ed, body_max bytes */
 	size_t body_len, body_max;
 	size_t answer_len;
@@ -175,6 +176,7 @@ static void httpd_req_reset(struct httpd *h, struct httpd_req *req)
 	req->status = 0;
 	req->content_type = NULL;
 	req->allow = NULL;
+	req->retry_after[0] = '\0';
 	req->answer_len = 0;
 	req->close = 0;
 	req->path[0] = '\0';
@@ -262,6 +264,11 @@ void httpd_refuse(struct httpd_req *req, int status, const char *code, const cha
 void httpd_allow(struct httpd_req *req, const char *methods)
 {
 	req->allow = methods;
+}
+
+void httpd_retry_after(struct httpd_req *req, long long seconds)
+{
+	snprintf(req->retry_after, sizeof(req->retry_after), "%lld", seconds > 0 ? seconds : 1);
 }
 
 void httpd_close_after(struct httpd_req *req)
@@ -715,6 +722,9 @@ static int httpd_answer_headers(struct httpd *h, struct httpd_req *req, unsigned
 		return -1;
 	if (req->status == 405 && req->allow &&
 	    httpd_add_header(wsi, WSI_TOKEN_HTTP_ALLOW, req->allow, p, end))
+		return -1;
+	if (req->status == 429 && req->retry_after[0] &&
+	    httpd_add_header(wsi, WSI_TOKEN_HTTP_RETRY_AFTER, req->retry_after, p, end))
 		return -1;
 	return lws_finalize_http_header(wsi, p, end) ? -1 : 0;
 }

@@ -10,9 +10,12 @@
  * Per request:
  *   on_request   route, bearer token, Content-Type, a body required; a
  *                refusal is decided here, before the body is read
- *   on_body      parsed (api_request.c), encoded and outbox_add()ed, then
+ *   on_body      parsed (api_request.c), checked against its sender's
+ *                limits (intake.h: over them, 429 with Retry-After and
+ *                nothing kept), encoded and outbox_add()ed, then
  *                deferred: httpd answers 202 once the group commit made it
- *                durable, 503 if it could not
+ *                durable, 503 if it could not; a message body answered
+ *                400 is kept in the quarantine (intake_keep) for reingest
  *
  * Replies run on the sender's worker thread; its wake (httpd_wake) and the
  * httpd tick poll it here, so the loop never waits for a callback.
@@ -38,6 +41,7 @@
 #include "connectors/api/api_reply.h"
 #include "connectors/api/api_request.h"
 #include "connectors/httpd.h"
+#include "connectors/intake.h"
 #include "connectors/outbox.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -176,6 +180,18 @@ static int api_on_request(void *arg, struct httpd_req *req)
 
 /* ---- body -------------------------------------------------------------- */
 
+/* api_keep - a message body answered 400 kept in the quarantine, so that
+ * it can be reingested after a fix (docs/channels/api.md). */
+static void api_keep(struct api *api, const char *code, const char *message, const char *body,
+		     size_t blen)
+{
+	char reason[INTAKE_REASON_MAX];
+
+	snprintf(reason, sizeof(reason), "%s: %s", code, message);
+	if (intake_keep(api->inst, reason, "application/json", body, blen) != GW_OK)
+		GW_WARN(api->inst->log_module, "a refused body could not be kept");
+}
+
 /* api_parse - the body of `r`'s endpoint as a new event into `ev`; 0, or
  * -1 when req was refused. */
 static int api_parse(struct api *api, struct httpd_req *req, const struct api_req *r,
@@ -189,11 +205,33 @@ static int api_parse(struct api *api, struct httpd_req *req, const struct api_re
 		rc = api_status_parse(body, blen, r->id, &meta, ev, &rerr);
 	else
 		rc = api_request_parse(body, blen, &meta, ev, &rerr);
-	if (rc == GW_ENOMEM || rc == GW_EIO)
+	if (rc == GW_ENOMEM || rc == GW_EIO) {
 		httpd_refuse(req, 503, "unavailable", "%s", rerr.message);
-	else if (rc != GW_OK)
+	} else if (rc != GW_OK) {
 		httpd_refuse(req, 400, rerr.code, "%s", rerr.message);
+		if (r->ep == API_EP_MESSAGES)
+			api_keep(api, rerr.code, rerr.message, body, blen);
+	}
 	return rc == GW_OK ? 0 : -1;
+}
+
+/*
+ * api_limited - whether the sender of message `ev` is over its limits; if
+ * so req is answered 429 with Retry-After (the client retries later; the
+ * message is not kept: the client still has it).
+ */
+static int api_limited(struct api *api, struct httpd_req *req, const struct proto_event *ev)
+{
+	int64_t retry_ms = 0;
+	enum limits_verdict v = intake_check(api->inst, ev, &retry_ms);
+
+	if (v == LIMITS_PASS)
+		return 0;
+	httpd_retry_after(req, (retry_ms + 999) / 1000);
+	httpd_refuse(req, 429, limits_verdict_name(v),
+		     "too many messages from this sender; retry in %lld s",
+		     (long long)((retry_ms + 999) / 1000));
+	return 1;
 }
 
 /*
@@ -212,14 +250,21 @@ static char *api_encode_body(struct api *api, struct httpd_req *req, const char 
 
 	if (api_parse(api, req, r, body, blen, &ev) != 0)
 		return NULL;
+	if (r->ep == API_EP_MESSAGES && api_limited(api, req, &ev)) {
+		proto_event_clear(&ev);
+		return NULL;
+	}
 	snprintf(id, idlen, "%s", r->ep == API_EP_STATUS ? r->id : ev.u.message.external_id);
 	memset(&perr, 0, sizeof(perr));
 	rc = proto_encode(&ev, &buf, len, &perr);
 	proto_event_clear(&ev);
-	if (rc == GW_ENOMEM)
+	if (rc == GW_ENOMEM) {
 		httpd_refuse(req, 503, "unavailable", "out of memory");
-	else if (rc != GW_OK)
+	} else if (rc != GW_OK) {
 		httpd_refuse(req, 400, "invalid_request", "%s", perr.message);
+		if (r->ep == API_EP_MESSAGES)
+			api_keep(api, "invalid_request", perr.message, body, blen);
+	}
 	return rc == GW_OK ? buf : NULL;
 }
 
@@ -404,6 +449,30 @@ static int api_deliver(struct connector_instance *inst, const void *event, size_
 	return api_replies_deliver(api->replies, event, len, delivery_id);
 }
 
+/* The reingest op: a kept message body parsed again (intake.h). */
+static int api_reingest(struct connector_instance *inst, const char *content_type,
+			const void *body, size_t len, char *why, size_t whylen)
+{
+	struct api *api = inst->ctx;
+	struct api_request_meta meta = {connector_api.channel, api->account, gw_now_ms()};
+	struct api_request_error rerr;
+	struct proto_error perr;
+	struct proto_event ev;
+	int rc;
+
+	(void)content_type;
+	rc = api_request_parse(body, len, &meta, &ev, &rerr);
+	if (rc != GW_OK) {
+		snprintf(why, whylen, "%s: %s", rerr.code, rerr.message);
+		return rc;
+	}
+	rc = intake_add(inst, &ev, &perr, NULL);
+	if (rc != GW_OK)
+		snprintf(why, whylen, "%s", perr.message[0] ? perr.message : gw_strerror(rc));
+	proto_event_clear(&ev);
+	return rc;
+}
+
 const struct connector_type connector_api = {
 	.name = "api",
 	.channel = "api",
@@ -412,4 +481,5 @@ const struct connector_type connector_api = {
 	.run = api_run,
 	.destroy = api_destroy,
 	.deliver = api_deliver,
+	.reingest = api_reingest,
 };

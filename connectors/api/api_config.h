@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "connectors/sender_config.h"
+#include "connectors/limits_config.h"
 #include "core/config.h"
 
 #define API_CB_URL_MAX 2048  /* longest callback_url */
@@ -29,6 +30,7 @@ struct api_settings {
 	bool callback_insecure;    /* plain http to a host that is not loopback */
 	long long callback_max_inline_bytes; /* stored attachments sent inline */
 	struct sender_settings send;
+	struct limits_settings limits; /* LIMITS_CONF_ROWS: per-sender limits, quarantine */
 };
 
 /* api_conf_section - the keys of `type: api`, filling struct api_settings. */
