@@ -14,8 +14,9 @@
  *                limits (intake.h: over them, 429 with Retry-After and
  *                nothing kept), encoded and outbox_add()ed, then
  *                deferred: httpd answers 202 once the group commit made it
- *                durable, 503 if it could not; a message body answered
- *                400 is kept in the quarantine (intake_keep) for reingest
+ *                durable, 503 if it could not; a message body that
+ *                cannot be read is kept in the quarantine (intake_keep)
+ *                and answered 400 once that is durable
  *
  * Replies run on the sender's worker thread; its wake (httpd_wake) and the
  * httpd tick poll it here, so the loop never waits for a callback.
@@ -180,16 +181,30 @@ static int api_on_request(void *arg, struct httpd_req *req)
 
 /* ---- body -------------------------------------------------------------- */
 
-/* api_keep - a message body answered 400 kept in the quarantine, so that
- * it can be reingested after a fix (docs/channels/api.md). */
-static void api_keep(struct api *api, const char *code, const char *message, const char *body,
-		     size_t blen)
+/*
+ * api_refuse_kept - a message body that cannot be read: kept in the
+ * quarantine (for a reingest after a fix, docs/channels/api.md) and answered
+ * 400 once that is durable (the answer waits for the group commit, as a
+ * 202 does); refused at once when it cannot be kept.
+ */
+static void api_refuse_kept(struct api *api, struct httpd_req *req, const char *code,
+			    const char *message, const char *body, size_t blen)
 {
-	char reason[INTAKE_REASON_MAX];
+	char reason[INTAKE_REASON_MAX], json[HTTPD_ANSWER_MAX];
+	json_t *doc = json_pack("{s:s,s:s}", "error", code, "message", message);
+	size_t n = doc ? json_dumpb(doc, json, sizeof(json) - 1, JSON_COMPACT) : 0;
 
+	json_decref(doc);
 	snprintf(reason, sizeof(reason), "%s: %s", code, message);
-	if (intake_keep(api->inst, reason, "application/json", body, blen) != GW_OK)
-		GW_WARN(api->inst->log_module, "a refused body could not be kept");
+	if (n == 0 || n >= sizeof(json) ||
+	    intake_keep(api->inst, reason, "application/json", body, blen) != GW_OK) {
+		httpd_refuse(req, 400, code, "%s", message);
+		return;
+	}
+	json[n] = '\0';
+	GW_INFO(api->inst->log_module, "400 %s: the body is kept in the quarantine: %s", code,
+		message);
+	httpd_defer(req, 400, json);
 }
 
 /* api_parse - the body of `r`'s endpoint as a new event into `ev`; 0, or
@@ -207,10 +222,10 @@ static int api_parse(struct api *api, struct httpd_req *req, const struct api_re
 		rc = api_request_parse(body, blen, &meta, ev, &rerr);
 	if (rc == GW_ENOMEM || rc == GW_EIO) {
 		httpd_refuse(req, 503, "unavailable", "%s", rerr.message);
+	} else if (rc != GW_OK && r->ep == API_EP_MESSAGES) {
+		api_refuse_kept(api, req, rerr.code, rerr.message, body, blen);
 	} else if (rc != GW_OK) {
 		httpd_refuse(req, 400, rerr.code, "%s", rerr.message);
-		if (r->ep == API_EP_MESSAGES)
-			api_keep(api, rerr.code, rerr.message, body, blen);
 	}
 	return rc == GW_OK ? 0 : -1;
 }
@@ -260,10 +275,10 @@ static char *api_encode_body(struct api *api, struct httpd_req *req, const char 
 	proto_event_clear(&ev);
 	if (rc == GW_ENOMEM) {
 		httpd_refuse(req, 503, "unavailable", "out of memory");
+	} else if (rc != GW_OK && r->ep == API_EP_MESSAGES) {
+		api_refuse_kept(api, req, "invalid_request", perr.message, body, blen);
 	} else if (rc != GW_OK) {
 		httpd_refuse(req, 400, "invalid_request", "%s", perr.message);
-		if (r->ep == API_EP_MESSAGES)
-			api_keep(api, "invalid_request", perr.message, body, blen);
 	}
 	return rc == GW_OK ? buf : NULL;
 }
