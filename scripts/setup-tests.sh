@@ -25,6 +25,8 @@ packages=(
   # the benchmark's test: the ceiling (an idle HTTP server on loopback) and
   # the Meta benchmark's load generator
   nginx-light wrk
+  # fuzzing (scripts/fuzz-ci.sh): clang and its libFuzzer runtime
+  clang libclang-rt-14-dev
   # browser tests of the live-chat widget (tests/browser)
   chromium nodejs
 )

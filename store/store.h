@@ -258,6 +258,19 @@ struct store_delivery {
 	char account[PROTO_MAX_ACCOUNT + 1];
 };
 
+/* The longest encoded delivery record. */
+#define STORE_DELIVERY_REC_MAX (1 + 8 + 8 + 3 + 16 + PROTO_MAX_CHANNEL + 1 + PROTO_MAX_ACCOUNT + 1)
+
+/*
+ * store_delivery_encode / decode - the record's bytes (as stored; pure, for
+ * tests and fuzzing): encode writes at most `cap` bytes (at least
+ * STORE_DELIVERY_REC_MAX) and their count in *len, GW_OK or GW_ETOOBIG (a
+ * string over its one-byte length); decode fills `d` but its delivery_id
+ * (the key's), GW_OK or GW_EPROTO.
+ */
+int store_delivery_encode(const struct store_delivery *d, void *out, size_t cap, size_t *len);
+int store_delivery_decode(const void *data, size_t len, struct store_delivery *d);
+
 /* store_delivery_get - the record of `id` into `d`; GW_ENOTFOUND, GW_EPROTO
  * (a record that does not decode). */
 int store_delivery_get(struct store_txn *txn, uint64_t id, struct store_delivery *d);
