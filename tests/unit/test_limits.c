@@ -14,8 +14,12 @@
 
 #include <cmocka.h>
 
+#include "connectors/intake.h"
 #include "connectors/limits.h"
+#include "connectors/outbox.h"
 #include "core/err.h"
+#include "core/util.h"
+#include "proto/proto.h"
 #include "store/spool.h"
 #include "store/spool_quarantine.h"
 
@@ -232,6 +236,171 @@ static void test_spool_quarantine_table(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* ---- intake: holds, kept bodies and reingest, on a real outbox ---------- */
+
+struct ifx {
+	char dir[64], spool[128], endpoint[160];
+	struct gw_connector_conf conf;
+	struct connector_instance inst;
+	int reparse_ok; /* what the fake reingest op does */
+};
+
+static void make_msg(struct proto_event *ev, const char *ext, const char *from)
+{
+	assert_int_equal(proto_event_init(ev, PROTO_T_MESSAGE_RECEIVED), GW_OK);
+	ev->u.message.channel = strdup("api");
+	ev->u.message.account = strdup("t");
+	ev->u.message.external_id = strdup(ext);
+	ev->u.message.from.address = strdup(from);
+	ev->u.message.text = strdup(ext);
+}
+
+static struct ifx *reingest_fx; /* the op gets the instance only */
+
+static int fake_reingest(struct connector_instance *inst, const char *content_type,
+			 const void *body, size_t len, char *why, size_t whylen)
+{
+	struct proto_event ev;
+	int rc;
+
+	(void)content_type;
+	if (!reingest_fx->reparse_ok) {
+		snprintf(why, whylen, "still bad: %.*s", (int)len, (const char *)body);
+		return GW_EPROTO;
+	}
+	make_msg(&ev, "from-body", "+15550007777");
+	rc = intake_add(inst, &ev, NULL, NULL);
+	proto_event_clear(&ev);
+	return rc;
+}
+
+static void ifx_open(struct ifx *f)
+{
+	struct outbox_options opt = {0};
+
+	memset(f, 0, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/gw-test-intake-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->spool, sizeof(f->spool), "%s/spool/t", f->dir);
+	snprintf(f->endpoint, sizeof(f->endpoint), "ipc://%s/nobody", f->dir);
+	opt.dir = f->spool;
+	opt.endpoint = f->endpoint;
+	opt.max_entries = 1000;
+	opt.map_size = 16u << 20;
+	f->conf.name = "t";
+	f->conf.type = "api";
+	f->inst.conf = &f->conf;
+	snprintf(f->inst.log_module, sizeof(f->inst.log_module), "api/t");
+	assert_int_equal(outbox_open(&opt, &f->inst.outbox), GW_OK);
+	assert_int_equal(intake_create(&f->inst, f->dir, fake_reingest, &f->inst.intake), GW_OK);
+	reingest_fx = f;
+}
+
+static void ifx_close(struct ifx *f)
+{
+	char cmd[128];
+
+	intake_destroy(f->inst.intake);
+	outbox_close(f->inst.outbox);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* ifx_reingest - asks for entry `id` as gatewayctl does; the answer's
+ * result. */
+static void ifx_reingest(struct ifx *f, uint64_t id, const char *want)
+{
+	char path[256], *text = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s/reingest/%llu.request", f->spool, (unsigned long long)id);
+	assert_int_equal(gw_write_file_atomic(path, "{}", 2), GW_OK);
+	intake_poll(f->inst.intake);
+	snprintf(path, sizeof(path), "%s/reingest/%llu.done", f->spool, (unsigned long long)id);
+	assert_int_equal(gw_read_file(path, 4096, &text, &len), GW_OK);
+	assert_non_null(strstr(text, want));
+	free(text);
+}
+
+static void test_intake_hold_keep_reingest(void **state)
+{
+	struct outbox_stats st;
+	struct proto_event ev;
+	struct ifx f;
+	int held = 0;
+
+	(void)state;
+	ifx_open(&f);
+	/* 20 pass (the default burst), the 21st is held in the same commit. */
+	for (int i = 0; i < 21; i++) {
+		char ext[16];
+
+		snprintf(ext, sizeof(ext), "m%d", i);
+		make_msg(&ev, ext, "+15550001111");
+		assert_int_equal(intake_add(&f.inst, &ev, NULL, &held), GW_OK);
+		assert_int_equal(held, i == 20);
+		proto_event_clear(&ev);
+	}
+	assert_int_equal(intake_keep(&f.inst, "bad json", "application/json", "{x", 2), GW_OK);
+	assert_int_equal(outbox_commit(f.inst.outbox), GW_OK);
+	outbox_get_stats(f.inst.outbox, &st);
+	assert_int_equal(st.spooled, 20);
+	assert_int_equal(st.quarantined, 2);
+	assert_int_equal(f.inst.stats.held, 1);
+	assert_int_equal(f.inst.stats.rate_limited, 1);
+	assert_int_equal(f.inst.stats.kept, 1);
+	/* The held message is released: one more event, limits bypassed. */
+	ifx_reingest(&f, 1, "\"released\"");
+	outbox_get_stats(f.inst.outbox, &st);
+	assert_int_equal(st.spooled, 21);
+	assert_int_equal(st.quarantined, 1);
+	/* The body: still unreadable, it stays with the new reason ... */
+	ifx_reingest(&f, 2, "still bad: {x");
+	outbox_get_stats(f.inst.outbox, &st);
+	assert_int_equal(st.quarantined, 1);
+	/* ... and once the code reads it, its events replace it. */
+	f.reparse_ok = 1;
+	ifx_reingest(&f, 2, "\"ingested\"");
+	outbox_get_stats(f.inst.outbox, &st);
+	assert_int_equal(st.spooled, 22);
+	assert_int_equal(st.quarantined, 0);
+	ifx_reingest(&f, 2, "no such entry");
+	ifx_close(&f);
+}
+
+static void test_intake_quarantine_bound(void **state)
+{
+	struct conf_entry row = {.kind = CONF_INT, .key = "quarantine_max_mb", .offset = 0};
+	struct conf_section sec = {.name = "t", .entries = &row, .n_entries = 1};
+	long long mb = 1;
+	size_t big = 200u * 1024;
+	char *body = malloc(big);
+	int kept = 0, full = 0;
+	struct ifx f;
+
+	(void)state;
+	assert_non_null(body);
+	memset(body, 'x', big);
+	ifx_open(&f);
+	intake_destroy(f.inst.intake);
+	f.conf.section = &sec; /* quarantine_max_mb: 1, the rest the defaults */
+	f.conf.settings = &mb;
+	assert_int_equal(intake_create(&f.inst, f.dir, NULL, &f.inst.intake), GW_OK);
+	for (int i = 0; i < 10; i++) {
+		int rc = intake_keep(&f.inst, "big", "", body, big);
+
+		kept += rc == GW_OK;
+		full += rc == GW_EFULL;
+		if (rc == GW_OK)
+			assert_int_equal(outbox_commit(f.inst.outbox), GW_OK);
+	}
+	free(body);
+	assert_int_equal(kept, 5); /* 1 MiB of 200 KiB bodies and their headers */
+	assert_int_equal(full, 5);
+	assert_int_equal(f.inst.stats.quarantine_full, 5);
+	ifx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +410,8 @@ int main(void)
 		cmocka_unit_test(test_automated),
 		cmocka_unit_test(test_spoolq_codec),
 		cmocka_unit_test(test_spool_quarantine_table),
+		cmocka_unit_test(test_intake_hold_keep_reingest),
+		cmocka_unit_test(test_intake_quarantine_bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
