@@ -14,12 +14,16 @@ real gatewayd (docs/security.md, "Rate limits per sender" and
     a ticket; nothing is lost.
   - Meta: a signed body that cannot be read is kept and answered 200, shown
     byte for byte; a forged one (bad signature) is refused 401 and not kept.
+  - Live chat: a visitor repeating the same text is a loop: the repeat is
+    acknowledged (kept) but held, the visitor gets a `slow_down` error
+    frame, and `reingest` releases it.
 """
 
 import json
 import os
 import time
 import unittest
+import uuid
 
 import gwtest
 from gwtest import GatewayTestCase, message_body, tmo
@@ -147,6 +151,74 @@ class MetaLimits(MetaTestCase):
         self.assertIn("quarantined", p.stdout)
         self.meta_counters({"kept": 1})
         self.assertEqual(self.router()["received"], 0)
+
+
+try:
+    import websocket  # Debian's python3-websocket
+except ImportError:
+    websocket = None
+
+
+class ChatLimits(GatewayTestCase):
+
+    def setUp(self):
+        super().setUp()
+        if websocket is None:
+            self.skipTest("python3-websocket is missing (scripts/setup.sh installs it)")
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root)
+        gw = gwtest.Gateway(root)
+        (self.port,) = gwtest.free_ports(1)
+        with open(gw.config_path, "a", encoding="utf-8") as f:
+            f.write("\n".join([
+                "  - name: chat", "    type: livechat", "    enabled: true",
+                f"    listen: \"127.0.0.1:{self.port}\"",
+                "    secret: ${GATEWAY_LIVECHAT_SECRET}",
+                "    loop_repeats: 2",
+            ]) + "\n")
+        gw.env.update(GATEWAY_LIVECHAT_SECRET="limits-chat-secret-0123456789")
+        gw.connectors.append("chat")
+        self.gw = self.run_gateway(gw)
+        self.bus = self.start_consumer(gw)
+
+    def test_loop_held_then_released(self):
+        ws = websocket.create_connection(
+            f"ws://127.0.0.1:{self.port}/chat", subprotocols=["gateway-chat"],
+            origin=f"http://127.0.0.1:{self.port}", timeout=tmo(10))
+        self.addCleanup(ws.close)
+        ws.send(json.dumps({"type": "hello", "token": None, "last_seen": None}))
+        frames = []
+
+        def until(pred):
+            while True:
+                f = json.loads(ws.recv())
+                frames.append(f)
+                if pred(f):
+                    return f
+
+        visitor = until(lambda f: f.get("type") == "welcome")["visitor"]
+        exts = []
+        for _ in range(3):
+            cid = str(uuid.uuid4())
+            ws.send(json.dumps({"type": "message", "client_id": cid, "text": "ping?"}))
+            until(lambda f, cid=cid: f.get("type") == "ack" and f.get("client_id") == cid)
+            exts.append(f"{visitor}:{cid}")
+        self.assertIn("slow_down", [f.get("code") for f in frames if f.get("type") == "error"])
+        self.bus.wait_message(exts[0])
+        self.bus.wait_message(exts[1])
+        held = []
+
+        def listed():
+            held[:] = [e for e in quarantine(self.gw) if e["kind"] == "held"]
+            return held
+
+        gwtest.wait_until(listed, tmo(5), "the repeat held")
+        self.assertEqual(held[0]["external_id"], exts[2], held)
+        self.assertTrue(held[0]["reason"].startswith("loop"), held)
+        self.assertIsNone(self.bus.received(exts[2]))
+        self.assertIn("released", self.gw.ctl("quarantine", "reingest", held[0]["id"]).stdout)
+        m = self.bus.wait_message(exts[2])
+        self.assertIsInstance(m.get("ticket_id"), int, m)
 
 
 if __name__ == "__main__":
