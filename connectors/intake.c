@@ -312,7 +312,9 @@ static int intake_hold(struct intake *in, const struct proto_event *ev, enum lim
 	r.data = buf;
 	r.len = len;
 	rc = intake_put(in, &r, "a held message");
-	if (rc == GW_OK && !in->not_kept) {
+	if (rc == GW_OK && in->not_kept)
+		return GW_EFULL; /* not kept: the provider is told to retry */
+	if (rc == GW_OK) {
 		in->inst->stats.held++;
 		GW_INFO(in->inst->log_module, "message %s held: %s", r.external_id,
 			limits_verdict_name(v));

@@ -33,7 +33,9 @@
  *
  * The quarantine is bounded (quarantine_max_entries, quarantine_max_mb):
  * when full, a held message or a body is not kept; it is counted
- * (quarantine_full) and logged once a minute at most.
+ * (quarantine_full) and logged once a minute at most, and intake_add /
+ * intake_keep return GW_EFULL so that the channel answers as for a full
+ * spool (the provider retries later) or refuses as before.
  *
  * Counters (inst->stats, `gatewayctl status`): rate_limited (over the
  * sender's rate, held or answered 429), held (kept in the quarantine
@@ -99,7 +101,9 @@ enum limits_verdict intake_check(struct connector_instance *inst, const struct p
  * or holds it (see above); *held (may be NULL) is 1 when it was held. During
  * a reingest the event is collected for the reingest's transaction instead.
  * Returns outbox_add_event's codes (err filled for an event that cannot be
- * encoded); a full quarantine is not an error (counted, logged).
+ * encoded); GW_EFULL also when the message should be held but the
+ * quarantine is full (counted, logged): answer as for a full spool (503,
+ * pause), so that the provider retries later and nothing is lost.
  */
 int intake_add(struct connector_instance *inst, const struct proto_event *ev,
 	       struct proto_error *err, int *held);

@@ -370,9 +370,12 @@ static void test_intake_hold_keep_reingest(void **state)
 
 static void test_intake_quarantine_bound(void **state)
 {
-	struct conf_entry row = {.kind = CONF_INT, .key = "quarantine_max_mb", .offset = 0};
-	struct conf_section sec = {.name = "t", .entries = &row, .n_entries = 1};
-	long long mb = 1;
+	struct conf_entry rows[] = {
+		{.kind = CONF_INT, .key = "quarantine_max_mb", .offset = 0},
+		{.kind = CONF_INT, .key = "quarantine_max_entries", .offset = sizeof(long long)},
+	};
+	struct conf_section sec = {.name = "t", .entries = rows, .n_entries = 2};
+	long long mb[2] = {1, 5}; /* 1 MiB, 5 entries */
 	size_t big = 200u * 1024;
 	char *body = malloc(big);
 	int kept = 0, full = 0;
@@ -383,8 +386,8 @@ static void test_intake_quarantine_bound(void **state)
 	memset(body, 'x', big);
 	ifx_open(&f);
 	intake_destroy(f.inst.intake);
-	f.conf.section = &sec; /* quarantine_max_mb: 1, the rest the defaults */
-	f.conf.settings = &mb;
+	f.conf.section = &sec; /* the rest the defaults */
+	f.conf.settings = mb;
 	assert_int_equal(intake_create(&f.inst, f.dir, NULL, &f.inst.intake), GW_OK);
 	for (int i = 0; i < 10; i++) {
 		int rc = intake_keep(&f.inst, "big", "", body, big);
@@ -395,9 +398,20 @@ static void test_intake_quarantine_bound(void **state)
 			assert_int_equal(outbox_commit(f.inst.outbox), GW_OK);
 	}
 	free(body);
-	assert_int_equal(kept, 5); /* 1 MiB of 200 KiB bodies and their headers */
+	assert_int_equal(kept, 5); /* 1 MiB of 200 KiB bodies, and 5 entries */
 	assert_int_equal(full, 5);
 	assert_int_equal(f.inst.stats.quarantine_full, 5);
+	/* Full: a message to hold is not lost but refused, for a retry. */
+	for (int i = 0; i < 21; i++) {
+		struct proto_event ev;
+		char ext[16];
+
+		snprintf(ext, sizeof(ext), "m%d", i);
+		make_msg(&ev, ext, "+15550001111");
+		assert_int_equal(intake_add(&f.inst, &ev, NULL, NULL), i < 20 ? GW_OK : GW_EFULL);
+		proto_event_clear(&ev);
+	}
+	assert_int_equal(f.inst.stats.held, 0);
 	ifx_close(&f);
 }
 
