@@ -87,6 +87,7 @@ class EmailTestCase(GatewayTestCase):
                  f"    password: ${{GW_MAIL_PW_{user.upper()}}}",
                  "    tls: none" if url.startswith("imap://") and not self.tls else "",
                  f"    after: {after}", "    poll_interval_ms: 1000"]
+        extra = gwtest.with_sender_limits_off(extra)
         keys = {x.split(":", 1)[0] for x in extra}
         lines = [x for x in lines if x and x.strip().split(":", 1)[0] not in keys]
         return lines + ["    " + x for x in extra]
