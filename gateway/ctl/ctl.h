@@ -12,6 +12,8 @@
  *   ctl_helpdesk.c ticket close/reopen/assign/priority, agent presence
  *   ctl_quarantine.c  the email connector's quarantine: list, show, reingest
  *   ctl_parse_email.c parse-email: runs gateway-parse-email (email connector)
+ *   ctl_telegram.c telegram set-webhook|delete-webhook|info: runs
+ *                  gateway-telegram (Telegram connector)
  *
  * Every ctl_cmd_* returns the process exit code (CTL_EXIT_*) and has printed
  * whatever the user needs to know. Single-threaded.
@@ -71,8 +73,11 @@ struct ctl {
 	const char *reason, *agent, *queue; /* helpdesk commands: options, NULL if absent */
 	const char *name;      /* agent presence: the agent id; keys: the key's name */
 	const char *dir;       /* keys generate: --dir, NULL if absent */
+	long watch_s;          /* status --watch: seconds between two; 0: once */
 	const char *q_sub;     /* quarantine: list, show or reingest */
-	const char *q_arg;     /* quarantine: the ID, NULL for list */
+	const char *q_arg;     /* quarantine: the ID, NULL for list; telegram: the instance */
+	const char *url;       /* telegram set-webhook: --url, NULL if absent */
+	const char *config_path; /* the config file read, NULL when none was */
 	const struct gw_config_router *bus; /* the config's CURVE settings, NULL
 					     * when no config was read */
 	void *zctx;            /* ZeroMQ context, created on first use */
@@ -154,6 +159,28 @@ int ctl_print_json(const json_t *j);
 void ctl_close(struct ctl *ctl);
 
 /* ---- commands ---- */
+/* ctl_progress.c: a progress line (count, percent and ETA when the total
+ * is known, rate) on stderr for a long job, shown only when stderr is a
+ * terminal and `quiet` is 0; the caller's thread only. */
+struct ctl_progress {
+	int on;
+	const char *what;  /* "imported", borrowed */
+	uint64_t total;    /* 0: unknown */
+	uint64_t done;
+	int64_t start_us, shown_us;
+};
+
+void ctl_progress_start(struct ctl_progress *p, const char *what, uint64_t total, int quiet);
+void ctl_progress_step(struct ctl_progress *p, uint64_t n);
+void ctl_progress_end(struct ctl_progress *p); /* the last figures and a newline */
+
+/* ctl_help.c: the global usage; one command's usage (full: with what it
+ * does and examples; -1 for an unknown name); the nearest command names to
+ * a mistyped word ("did you mean: ticket?"), nothing when none is near. */
+void ctl_usage(FILE *f);
+int ctl_command_usage(FILE *f, const char *name, int full);
+void ctl_suggest(FILE *f, const char *word);
+
 int ctl_cmd_tail(struct ctl *ctl);
 int ctl_cmd_replay(struct ctl *ctl);
 int ctl_cmd_ticket(struct ctl *ctl);
@@ -162,6 +189,7 @@ int ctl_cmd_status(struct ctl *ctl);
 int ctl_cmd_send(struct ctl *ctl);
 int ctl_cmd_quarantine(struct ctl *ctl); /* ctl_quarantine.c */
 int ctl_cmd_parse_email(struct ctl *ctl); /* ctl_parse_email.c */
+int ctl_cmd_telegram(struct ctl *ctl); /* ctl_telegram.c: q_sub, q_arg, url */
 int ctl_cmd_contacts_import(struct ctl *ctl); /* ctl_contacts.c */
 int ctl_cmd_customer_merge(struct ctl *ctl);
 int ctl_cmd_customer_unmerge(struct ctl *ctl);
@@ -174,6 +202,7 @@ int ctl_cmd_ticket_priority(struct ctl *ctl);
 int ctl_cmd_agent_presence(struct ctl *ctl);
 /* ctl_keys.c: the key's name in ctl->name, --dir in ctl->dir. */
 int ctl_cmd_keys_generate(struct ctl *ctl);
+int ctl_cmd_backup(struct ctl *ctl); /* ctl_backup.c */
 
 /* ---- shared helpers (ctl_events.c) ---- */
 
