@@ -221,6 +221,11 @@ void httpd_allow(struct httpd_req *req, const char *methods)
 	req->allow = methods;
 }
 
+void httpd_retry_after(struct httpd_req *req, long long seconds)
+{
+	req->retry_after = seconds <= 0 ? 1 : seconds > 86400 ? 86400 : (unsigned)seconds;
+}
+
 void httpd_close_after(struct httpd_req *req)
 {
 	req->close = 1;

@@ -211,6 +211,10 @@ struct httpd_req *httpd_resume(struct httpd *h, uint64_t ticket);
  */
 void httpd_allow(struct httpd_req *req, const char *methods);
 
+/* httpd_retry_after - the Retry-After (seconds, at least 1) of a 429
+ * answer. Call before httpd_refuse. */
+void httpd_retry_after(struct httpd_req *req, long long seconds);
+
 /* httpd_close_after - the connection closes once the answer is written. */
 void httpd_close_after(struct httpd_req *req);
 

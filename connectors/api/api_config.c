@@ -39,6 +39,7 @@ static const struct conf_entry api_conf_entries[] = {
 	{.kind = CONF_INT, .key = "spool_map_mb", .def = "1024", .min = 16, .max = 1048576,
 	 .offset = API_OFF(spool_map_mb),
 	 .desc = "LMDB map size of the spool in MiB (disk is used only as it fills)"},
+	LIMITS_CONF_ROWS(API_OFF),
 	{.kind = CONF_STRING, .key = "callback_url", .max = API_CB_URL_MAX,
 	 .offset = API_OFF(callback_url),
 	 .desc = "replies are POSTed here as signed JSON (https; http only to loopback); "

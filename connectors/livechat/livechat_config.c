@@ -56,6 +56,7 @@ static const struct conf_entry lc_conf_entries[] = {
 	{.kind = CONF_INT, .key = "spool_map_mb", .def = "1024", .min = 16, .max = 1048576,
 	 .offset = LC_OFF(spool_map_mb),
 	 .desc = "LMDB map size of the spool in MiB (disk is used only as it fills)"},
+	LIMITS_CONF_ROWS(LC_OFF),
 	{.kind = CONF_INT, .key = "chatlog_map_mb", .def = "1024", .min = 16, .max = 1048576,
 	 .offset = LC_OFF(chatlog_map_mb),
 	 .desc = "LMDB map size of the conversation log in MiB"},

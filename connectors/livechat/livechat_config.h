@@ -8,6 +8,7 @@
 #define GW_CONNECTOR_LIVECHAT_CONFIG_H
 
 #include "connectors/httpd_config.h"
+#include "connectors/limits_config.h"
 #include "core/config.h"
 
 /* Settings of one `type: livechat` instance, filled from its config table. */
@@ -25,6 +26,7 @@ struct livechat_settings {
 	long long spool_map_mb;             /* LMDB map size of the spool */
 	long long chatlog_map_mb;           /* LMDB map size of the conversation log */
 	char *web_dir;                      /* widget files; default: the installed ones */
+	struct limits_settings senders; /* LIMITS_CONF_ROWS: per-sender limits, quarantine */
 };
 
 /* livechat_conf_section - the keys of `type: livechat`. */

@@ -44,6 +44,7 @@ static const struct conf_entry meta_conf_entries[] = {
 	{.kind = CONF_INT, .key = "spool_map_mb", .def = "1024", .min = 16, .max = 1048576,
 	 .offset = META_OFF(spool_map_mb),
 	 .desc = "LMDB map size of the spool in MiB (disk is used only as it fills)"},
+	LIMITS_CONF_ROWS(META_OFF),
 	{.kind = CONF_BOOL, .key = "media_download", .def = "false",
 	 .offset = META_OFF(media_download),
 	 .desc = "download WhatsApp media into media_dir while the webhook is answered"},

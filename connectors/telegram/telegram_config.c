@@ -81,6 +81,7 @@ static const struct conf_entry telegram_conf_entries[] = {
 	{.kind = CONF_INT, .key = "spool_map_mb", .def = "1024", .min = 16, .max = 1048576,
 	 .offset = TG_OFF(spool_map_mb),
 	 .desc = "LMDB map size of the spool in MiB (disk is used only as it fills)"},
+	LIMITS_CONF_ROWS(TG_OFF),
 	SENDER_CONF_ROWS(TG_OFF),
 	/* Webhook: Telegram's POSTs come from a few shared addresses, every
 	 * chat's updates through them: a generous bucket, as for Meta. */

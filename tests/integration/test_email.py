@@ -88,6 +88,7 @@ class EmailTestCase(GatewayTestCase):
                  f"    password: ${{GW_MAIL_PW_{user.upper()}}}",
                  "    tls: none" if url.startswith("imap://") and not self.tls else "",
                  f"    after: {after}", "    poll_interval_ms: 1000"]
+        extra = gwtest.with_sender_limits_off(extra)
         keys = {x.split(":", 1)[0] for x in extra}
         lines = [x for x in lines if x and x.strip().split(":", 1)[0] not in keys]
         return lines + ["    " + x for x in extra]
@@ -405,6 +406,30 @@ class TestEmailAutomated(EmailTestCase):
         created = [m for _, t, m in c.snapshot() if t == "ticket.created"]
         self.assertEqual(sorted(m["ticket_id"] for m in created),
                          sorted([ticket, post["ticket_id"]]))
+
+class TestEmailLimits(EmailTestCase):
+
+    def test_auto_reply_flood_held_then_released(self):
+        """A robot answering every mail: past automated_burst its auto-replies
+        are held in the spool's quarantine (the mailbox goes on, every message
+        is flagged), listed, and released by reingest (docs/security.md)."""
+        for i in range(3):
+            self.dc.append("alice", make_msg(f"ooo-{i}@robot.example", frm="robot@robot.example",
+                                             subject="Out of office",
+                                             headers=["Auto-Submitted: auto-replied"]))
+        self.start_email_gateway([("mail", "alice", "seen",
+                                   ("automated_rate_per_hour: 1", "automated_burst: 2"))])
+        c = self.start_consumer(self.gw)
+        self.wait_all(c, ["ooo-0@robot.example", "ooo-1@robot.example"])
+        self.wait_seen("alice", 3)
+        held = [e for e in json.loads(self.gw.ctl("quarantine", "list", "--json").stdout)
+                if e.get("kind") == "held"]
+        self.assertEqual([(e["external_id"], e["sender"]) for e in held],
+                         [("ooo-2@robot.example", "robot@robot.example")], held)
+        self.assertTrue(held[0]["reason"].startswith("automated"), held)
+        self.assertFalse(c.has("ooo-2@robot.example"))
+        self.assertIn("released", self.gw.ctl("quarantine", "reingest", held[0]["id"]).stdout)
+        self.wait_all(c, ["ooo-2@robot.example"])
 
 
 class TestEmailQuarantine(EmailTestCase):
