@@ -27,8 +27,11 @@ packages=(
   nginx-light wrk
   # fuzzing (scripts/fuzz-ci.sh): clang and its libFuzzer runtime
   clang libclang-rt-14-dev
-  # browser tests of the live-chat widget (tests/browser)
+  # browser tests of the live-chat widget (tests/browser), and the Node.js
+  # examples (examples/node)
   chromium nodejs
+  # the JetStream tests (tests/integration/test_nats.py) and the NATS example
+  nats-server
 )
 # Postfix's own configuration is not used (the tests write theirs): "No
 # configuration" leaves the system without a main.cf and its service off.
