@@ -64,6 +64,12 @@ if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   $sudo_cmd systemctl disable --now postfix.service >/dev/null 2>&1 || true
 fi
 
+# nats-server: the JetStream tests start their own servers (tests/
+# integration/natsutil.py), never the system's service.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  $sudo_cmd systemctl disable --now nats-server.service >/dev/null 2>&1 || true
+fi
+
 ./scripts/setup.sh
 
 # The browser tests' driver (playwright-core), as package-lock.json pins it;
@@ -77,4 +83,18 @@ else
   npm ci --prefix tests/browser --no-audit --no-fund >/dev/null
   echo "$want" >"$stamp"
   echo "setup: browser test dependencies in tests/browser/node_modules"
+fi
+
+# The Node.js example's packages (zeromq, whose npm tarball carries its
+# prebuilt binary, and @msgpack/msgpack), as examples/node/package-lock.json
+# pins them; not again while node_modules came from this very lock file.
+lock=examples/node/package-lock.json
+stamp=examples/node/node_modules/.gw-package-lock.sha256
+want="$(sha256sum "$lock" | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "setup: example dependencies up to date in examples/node/node_modules"
+else
+  npm ci --prefix examples/node --no-audit --no-fund >/dev/null
+  echo "$want" >"$stamp"
+  echo "setup: example dependencies in examples/node/node_modules"
 fi
