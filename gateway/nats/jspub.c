@@ -39,6 +39,7 @@ struct jspub {
 	size_t acked, failed, dups;
 	uint64_t max_ss;
 	char first_err[160];
+	int reconnected;  /* set by libnats' thread, under lock */
 };
 
 /* ---- translation of libnats' codes ---- */
@@ -112,6 +113,18 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 	natsMsg_Destroy(msg);
 }
 
+/* on_reconnected - libnats' thread: the server may have lost its unsynced
+ * tail (docs/nats.md, Durability), so the stream is read again. */
+static void on_reconnected(natsConnection *nc, void *closure)
+{
+	struct jspub *p = closure;
+
+	(void)nc;
+	pthread_mutex_lock(&p->lock);
+	p->reconnected = 1;
+	pthread_mutex_unlock(&p->lock);
+}
+
 /* ---- connection ---- */
 
 int jspub_create(const struct gw_config_nats *conf, struct jspub **out)
@@ -161,8 +174,9 @@ static natsStatus set_auth(natsOptions *o, const struct gw_config_nats *c)
 	return s;
 }
 
-static natsStatus make_options(const struct gw_config_nats *c, natsOptions **out)
+static natsStatus make_options(struct jspub *p, natsOptions **out)
 {
+	const struct gw_config_nats *c = p->conf;
 	natsOptions *o = NULL;
 	natsStatus s = natsOptions_Create(&o);
 
@@ -176,6 +190,8 @@ static natsStatus make_options(const struct gw_config_nats *c, natsOptions **out
 		s = natsOptions_SetReconnectWait(o, c->reconnect_wait_ms);
 	if (s == NATS_OK)
 		s = natsOptions_SetTimeout(o, CONNECT_TIMEOUT_MS);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectedCB(o, on_reconnected, p);
 	if (s == NATS_OK)
 		s = set_auth(o, c);
 	if (s != NATS_OK) {
@@ -269,7 +285,7 @@ static int ensure_stream(struct jspub *p)
 		rc = nats_err(s, "cannot create the stream (JetStream error %d)", (int)jerr);
 		goto out;
 	}
-	GW_INFO(MOD, "created stream %s (%s, %lld replicas, subjects %s)", p->conf->stream,
+	GW_INFO(MOD, "created stream %s (storage %s, replicas %lld, subjects %s)", p->conf->stream,
 		p->conf->storage, p->conf->replicas, p->wildcard);
 	rc = GW_OK;
 out:
@@ -292,7 +308,7 @@ int jspub_connect(struct jspub *p)
 	int rc;
 
 	if (!p->nc) {
-		s = make_options(p->conf, &o);
+		s = make_options(p, &o);
 		if (s == NATS_OK)
 			s = natsConnection_Connect(&p->nc, o);
 		if (s == NATS_OK)
@@ -307,6 +323,17 @@ int jspub_connect(struct jspub *p)
 			p->conf->servers.n);
 	}
 	return ensure_stream(p);
+}
+
+int jspub_reconnected(struct jspub *p)
+{
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	r = p->reconnected;
+	p->reconnected = 0;
+	pthread_mutex_unlock(&p->lock);
+	return r;
 }
 
 int jspub_connected(struct jspub *p)

@@ -82,6 +82,12 @@ int jspub_resync(struct jspub *p, struct jspos *pos);
  */
 int jspub_publish(struct jspub *p, const struct jsevent *ev, size_t n, size_t *done);
 
+/*
+ * jspub_reconnected - 1 once after libnats reconnected to a server (which
+ * may have lost the stream's unsynced tail): the caller resyncs.
+ */
+int jspub_reconnected(struct jspub *p);
+
 /* jspub_connected - 1 while connected to a server. */
 int jspub_connected(struct jspub *p);
 

@@ -162,12 +162,12 @@ static int fwd_sync(struct fwd *f)
 	struct jspos pos;
 	int rc = GW_OK;
 
-	if (!f->ready) {
-		rc = jspub_connect(f->js);
-		f->ready = rc == GW_OK;
-		if (rc != GW_OK)
-			return rc;
-	}
+	/* Connects the first time; checks (or creates again) the stream every
+	 * time, since a server may have come back without it. */
+	rc = jspub_connect(f->js);
+	f->ready |= rc == GW_OK;
+	if (rc != GW_OK)
+		return rc;
 	rc = jspub_resync(f->js, &pos);
 	if (rc != GW_OK)
 		return rc;
@@ -261,6 +261,10 @@ static int run(struct fwd *f)
 
 	while (!stop_flag) {
 		status_tick(f);
+		if (f->ready && jspub_reconnected(f->js) && f->synced) {
+			GW_INFO(MOD, "reconnected to NATS: reading the stream's last message again");
+			f->synced = 0;
+		}
 		rc = f->synced ? fwd_step(f) : fwd_sync(f);
 		if (rc == GW_ECONFIG || rc == GW_ENOMEM)
 			return rc == GW_ECONFIG ? EXIT_DISABLED : 1;
