@@ -20,6 +20,7 @@ customer exists. Prints the figures; stops everything it started.
 """
 
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -163,6 +164,8 @@ def main():
         gw.cleanup()
         for s in servers:
             s.stop()
+        if os.environ.get("BENCH_KEEP") != "1":
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

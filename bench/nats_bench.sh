@@ -16,6 +16,7 @@
 #   BENCH_NATS_PAYLOAD=json    nats.payload (json or msgpack)
 #   BENCH_TMPDIR=/var/tmp      where the state and the JetStream store go
 #   BENCH_BUILD_DIR=<repo>/build-release
+#   BENCH_KEEP=0               1: keep the temporary folder (logs, stores)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -10,6 +10,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -165,6 +167,24 @@ class NatsTest(GatewayTestCase):
         self.wait_stream(servers[1].url, head, tmo(45))
         info, _ = self.check_stream(servers[1].url, head)
         self.assertEqual(info["config"]["num_replicas"], 3)
+
+
+@unittest.skipUnless(natsutil.have_nats_server(),
+                     "nats-server not installed (scripts/setup-tests.sh installs it)")
+class NatsBenchTool(unittest.TestCase):
+    """bench/nats_bench.py still measures what docs/performance.md says (a tiny run)."""
+
+    def test_bench_runs(self):
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
+                              "nats_bench.py")
+        env = dict(os.environ, BENCH_NATS_N="60", BENCH_NATS_CLIENTS="2")
+        p = subprocess.run([sys.executable, script], env=env, capture_output=True, text=True,
+                           timeout=tmo(120))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertRegex(p.stdout, r"\(a\) backlog: \d+ events into the stream in [\d.]+ s: "
+                                   r"\d+ events/s")
+        self.assertRegex(p.stdout, r"\(b\) live: 60 messages posted")
+        self.assertIn("'resyncs': 0", p.stdout)
 
 
 if __name__ == "__main__":
