@@ -26,6 +26,7 @@
 
 #define BATCH 100
 #define FETCH_WAIT_MS 1000
+#define NATS_CLOSE_WAIT_MS 2000
 
 struct opts {
 	const char *server, *stream, *subject, *durable;
@@ -121,6 +122,7 @@ int main(int argc, char **argv)
 	natsSubscription_Destroy(sub);
 	jsCtx_Destroy(js);
 	natsConnection_Destroy(nc);
-	nats_Close();
+	/* Waits for libnats' threads, so that nothing of it is left at exit. */
+	nats_CloseAndWait(NATS_CLOSE_WAIT_MS);
 	return s == NATS_OK ? 0 : 1;
 }

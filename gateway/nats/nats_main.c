@@ -42,6 +42,7 @@
 #define IDLE_WAIT_MS 1000
 #define STATUS_INTERVAL_MS 1000
 #define TYPE_MAX 64
+#define NATS_CLOSE_WAIT_MS 2000
 
 static volatile sig_atomic_t stop_flag;
 
@@ -344,6 +345,7 @@ int main(int argc, char **argv)
 out:
 	fwd_free(&f);
 	gw_config_free(cfg);
-	nats_Close();
+	/* Waits for libnats' threads, so that nothing of it is left at exit. */
+	nats_CloseAndWait(NATS_CLOSE_WAIT_MS);
 	return rc;
 }
