@@ -87,7 +87,7 @@ class BusExamples(GatewayTestCase):
     def endpoints(self):
         return ["--publish", self.gw.publish, "--command", self.gw.command_ep]
 
-    def follow(self, cmd, start=1, tag="run"):
+    def follow(self, cmd, start=1, tag="run", before_kill=None):
         """Runs `cmd`: it must catch up with what is in the log by replay, then
         print live events, every seq once from `start`, in order; with
         --count it exits by itself."""
@@ -101,6 +101,8 @@ class BusExamples(GatewayTestCase):
         wait_until(lambda: r.seqs()[-1:] == [head], tmo(20),
                    "the example to print the live events",
                    on_fail=lambda: f"printed {r.lines[-5:]}")
+        if before_kill:
+            before_kill(head)
         r.kill()
         self.assertEqual(r.seqs(), list(range(start, head + 1)), "every seq once, in order")
         return r
@@ -108,12 +110,16 @@ class BusExamples(GatewayTestCase):
     def test_python_consumer(self):
         last = os.path.join(self.tmp, "last")
         script = os.path.join(EXAMPLES, "python", "bus_consumer.py")
-        r = self.follow([PYTHON, script, "--last-file", last] + self.endpoints())
-        with open(last, encoding="ascii") as f:
-            self.assertEqual(int(f.read()), r.seqs()[-1])
+
+        def saved(head):
+            # It saves the seq after processing the event: wait for the file.
+            wait_until(lambda: (gwtest.read_json_file(last) or 0) == head, tmo(10),
+                       f"{last} to hold {head}")
+        r = self.follow([PYTHON, script, "--last-file", last] + self.endpoints(),
+                        before_kill=saved)
         # Started again, it goes on after the seq it saved.
         r2 = self.follow([PYTHON, script, "--last-file", last] + self.endpoints(),
-                         start=r.seqs()[-1] + 1, tag="again")
+                         start=r.seqs()[-1] + 1, tag="again", before_kill=saved)
         self.assertEqual(r2.seqs()[0], r.seqs()[-1] + 1)
 
     def test_c_consumer(self):
