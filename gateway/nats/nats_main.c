@@ -309,6 +309,7 @@ static int load(int argc, char **argv, struct gw_config **cfg)
 		return EXIT_DISABLED;
 	}
 	gw_log_set_level((enum gw_log_level)(*cfg)->log_level);
+	gw_log_set_format((enum gw_log_format)(*cfg)->log_format);
 	if (!(*cfg)->nats.enabled) {
 		GW_WARN(MOD, "nats.enabled is false in the config: nothing to do");
 		return EXIT_DISABLED;
