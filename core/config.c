@@ -805,10 +805,27 @@ void gw_config_routing_free(struct gw_config_routing *r)
 		free_section(&gw_conf_routing, r);
 }
 
+/* load_nats - the nats section (all defaults when absent), then its checks. */
+static int load_nats(struct loader *ld, yaml_node_t *map, struct gw_config *cfg)
+{
+	const struct conf_target t = {&gw_conf_nats, &cfg->nats};
+	const char *key = NULL, *why = NULL;
+	char path[64];
+	int rc, line;
+
+	rc = fill_section(ld, map, 1, "nats", &t, 1, NULL);
+	if (rc == GW_OK && gw_config_nats_check(&cfg->nats, &key, &why) != GW_OK) {
+		line = map_key_line(ld, map, key);
+		snprintf(path, sizeof(path), "nats.%s", key);
+		rc = conf_err(ld, line ? line : (map ? node_line(map) : 1), path, "%s", why);
+	}
+	return rc;
+}
+
 static int load_root(struct loader *ld, yaml_node_t *root, struct gw_config *cfg)
 {
-	static const char *const subs[] = {"router", "routing", "supervisor", "connectors",
-					   NULL};
+	static const char *const subs[] = {"router", "routing", "supervisor", "nats",
+					   "connectors", NULL};
 	const struct conf_target top = {&gw_conf_top, cfg};
 	const struct conf_target router = {&gw_conf_router, &cfg->router};
 	const struct conf_target sup = {&gw_conf_supervisor, &cfg->supervisor};
@@ -820,6 +837,8 @@ static int load_root(struct loader *ld, yaml_node_t *root, struct gw_config *cfg
 	if (rc == GW_OK)
 		rc = fill_section(ld, map_find(ld, root, "supervisor"), 1, "supervisor", &sup, 1,
 				  NULL);
+	if (rc == GW_OK)
+		rc = load_nats(ld, map_find(ld, root, "nats"), cfg);
 	if (rc == GW_OK)
 		rc = load_routing(ld, map_find(ld, root, "routing"), cfg);
 	if (rc == GW_OK)
@@ -1204,6 +1223,7 @@ void gw_config_free(struct gw_config *cfg)
 	}
 	free(cfg->connectors);
 	gw_config_routing_free(&cfg->routing);
+	free_section(&gw_conf_nats, &cfg->nats);
 	free_section(&gw_conf_router, &cfg->router);
 	free_section(&gw_conf_top, cfg);
 	free(cfg->path);

@@ -30,9 +30,12 @@
 /* After SIGKILL, how long to wait for the kernel to hand back the children. */
 #define KILL_REAP_MS 2000
 
+/* signal_children()/running() of every kind but the router. */
+#define KIND_NOT_ROUTER (-2)
+
 enum stop_phase {
 	PHASE_RUN = 0,    /* supervising */
-	PHASE_CONNECTORS, /* SIGTERM sent to the connectors, waiting */
+	PHASE_CONNECTORS, /* SIGTERM sent to the connectors and gateway-nats, waiting */
 	PHASE_ROUTER,     /* connectors gone, SIGTERM sent to the router */
 	PHASE_KILLED,     /* SIGKILL sent to what remained, reaping */
 	PHASE_DONE,
@@ -44,6 +47,7 @@ struct sup {
 	int64_t stop_timeout_ms;
 	char router_exe[PATH_MAX];
 	char connector_exe[PATH_MAX];
+	char nats_exe[PATH_MAX];    /* "" unless nats.enabled */
 	char run_dir[PATH_MAX];
 	char status_path[PATH_MAX];
 	struct sup_child *children; /* [0] is the router */
@@ -86,11 +90,14 @@ static int init_children(struct sup *s)
 	const struct gw_config *cfg = s->cfg;
 	int rc;
 
-	s->n_children = 1 + cfg->n_connectors;
+	s->n_children = 1 + cfg->n_connectors + (cfg->nats.enabled ? 1 : 0);
 	s->children = calloc(s->n_children, sizeof(*s->children));
 	if (!s->children)
 		return GW_ENOMEM;
 	rc = sup_child_init(&s->children[0], SUP_KIND_ROUTER, "router", NULL);
+	/* The publisher is last: it consumes what the router publishes. */
+	if (rc == GW_OK && cfg->nats.enabled)
+		rc = sup_child_init(&s->children[s->n_children - 1], SUP_KIND_NATS, "nats", NULL);
 	for (size_t i = 0; rc == GW_OK && i < cfg->n_connectors; i++) {
 		const struct gw_connector_conf *cc = &cfg->connectors[i];
 		struct sup_child *c = &s->children[i + 1];
@@ -126,6 +133,8 @@ int sup_create(const struct gw_config *cfg, const char *bindir, struct sup **out
 	if (rc == GW_OK)
 		rc = exe_path(s->connector_exe, sizeof(s->connector_exe), bindir,
 			      "gateway-connector");
+	if (rc == GW_OK && cfg->nats.enabled)
+		rc = exe_path(s->nats_exe, sizeof(s->nats_exe), bindir, "gateway-nats");
 	if (rc != GW_OK)
 		goto out;
 	n = snprintf(s->run_dir, sizeof(s->run_dir), "%s/run", cfg->state_dir);
@@ -243,11 +252,18 @@ static void child_exec(char *const argv[], pid_t parent, int niceness)
 	_exit(127);
 }
 
+static char *child_exe(struct sup *s, const struct sup_child *c)
+{
+	if (c->kind == SUP_KIND_ROUTER)
+		return s->router_exe;
+	return c->kind == SUP_KIND_NATS ? s->nats_exe : s->connector_exe;
+}
+
 static void spawn(struct sup *s, struct sup_child *c, int64_t now)
 {
 	const struct gw_config *cfg = s->cfg;
 	char *argv[] = {
-		c->kind == SUP_KIND_ROUTER ? s->router_exe : s->connector_exe,
+		child_exe(s, c),
 		"--config", cfg->path, "--state-dir", cfg->state_dir,
 		c->kind == SUP_KIND_CONNECTOR ? "--instance" : NULL, c->name, NULL,
 	};
@@ -323,7 +339,15 @@ static void reap(struct sup *s, int64_t now)
 
 /* ---- shutdown ---- */
 
-/* Signals every running child of `kind` (or all when kind < 0); returns how many. */
+/* Kind `kind` matches `c`: all for -1, all but the router for KIND_NOT_ROUTER. */
+static int kind_matches(const struct sup_child *c, int kind)
+{
+	if (kind == KIND_NOT_ROUTER)
+		return c->kind != SUP_KIND_ROUTER;
+	return kind < 0 || (int)c->kind == kind;
+}
+
+/* Signals every running child of `kind` (kind_matches); returns how many. */
 static size_t signal_children(struct sup *s, int kind, int sig)
 {
 	size_t n = 0;
@@ -331,7 +355,7 @@ static size_t signal_children(struct sup *s, int kind, int sig)
 	for (size_t i = 0; i < s->n_children; i++) {
 		struct sup_child *c = &s->children[i];
 
-		if (c->state != SUP_RUNNING || (kind >= 0 && (int)c->kind != kind))
+		if (c->state != SUP_RUNNING || !kind_matches(c, kind))
 			continue;
 		if (kill(c->pid, sig) == 0)
 			n++;
@@ -344,8 +368,7 @@ static size_t running(const struct sup *s, int kind)
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->n_children; i++)
-		if (s->children[i].state == SUP_RUNNING &&
-		    (kind < 0 || (int)s->children[i].kind == kind))
+		if (s->children[i].state == SUP_RUNNING && kind_matches(&s->children[i], kind))
 			n++;
 	return n;
 }
@@ -356,7 +379,7 @@ static void enter_phase(struct sup *s, enum stop_phase phase, int64_t now)
 	s->dirty = 1;
 	s->deadline_ms = now + (phase == PHASE_KILLED ? KILL_REAP_MS : s->stop_timeout_ms);
 	if (phase == PHASE_CONNECTORS)
-		signal_children(s, SUP_KIND_CONNECTOR, SIGTERM);
+		signal_children(s, KIND_NOT_ROUTER, SIGTERM);
 	else if (phase == PHASE_ROUTER)
 		signal_children(s, SUP_KIND_ROUTER, SIGTERM);
 	else if (phase == PHASE_KILLED)
@@ -382,12 +405,12 @@ static void stop_progress(struct sup *s, int64_t now)
 {
 	switch (s->phase) {
 	case PHASE_CONNECTORS:
-		if (running(s, SUP_KIND_CONNECTOR) == 0) {
+		if (running(s, KIND_NOT_ROUTER) == 0) {
 			enter_phase(s, PHASE_ROUTER, now);
 		} else if (now >= s->deadline_ms) {
 			GW_WARN(MOD, "%zu connector(s) still running after %lld ms: SIGKILL",
-				running(s, SUP_KIND_CONNECTOR), (long long)s->stop_timeout_ms);
-			signal_children(s, SUP_KIND_CONNECTOR, SIGKILL);
+				running(s, KIND_NOT_ROUTER), (long long)s->stop_timeout_ms);
+			signal_children(s, KIND_NOT_ROUTER, SIGKILL);
 			enter_phase(s, PHASE_ROUTER, now);
 		}
 		break;
