@@ -29,6 +29,9 @@ packages=(
   clang libclang-rt-14-dev
   # browser tests of the live-chat widget (tests/browser)
   chromium nodejs
+  # the Debian package's test (packaging/build-deb.sh) and the systemd
+  # unit's (systemd-analyze verify, man for its Documentation=)
+  dpkg-dev debhelper systemd man-db
 )
 # Postfix's own configuration is not used (the tests write theirs): "No
 # configuration" leaves the system without a main.cf and its service off.
