@@ -16,6 +16,11 @@
  * A type:
  *  - MUST hand every message to the outbox and acknowledge its provider only
  *    after outbox_commit() reported it durable.
+ *  - MUST pass each event through intake_add(inst, ...) (or, for a
+ *    client that retries, intake_check() first), so that per-sender limits
+ *    and loop detection apply, and keep what it cannot read with
+ *    intake_keep() (after authentication; never a forged input). See
+ *    connectors/intake.h and docs/internals/limits.md.
  *  - MUST return from run() soon (within ~100 ms) after connector_stopping()
  *    turns true, and call outbox_pump() at least every 50 ms while running.
  *  - MUST NOT log message bodies or secrets.
@@ -30,6 +35,7 @@
 
 struct outbox;
 struct sender;
+struct intake;
 
 /* Counters shown by `gatewayctl status` (written to the status file). */
 struct connector_stats {
@@ -43,6 +49,19 @@ struct connector_stats {
 	 * again. */
 	uint64_t unreadable;
 	uint64_t dropped;
+	/* Rate limits: requests answered 429 by the bucket of their address
+	 * (listen_guard.h, also counted in rejected) and messages over a
+	 * sender's rate (connectors/intake.h: held, or answered 429 by the
+	 * API); connections closed at accept (too many from one address, or
+	 * every connection busy); messages held in the quarantine (rate or
+	 * loop), loops and automated floods, unreadable inputs kept in the
+	 * quarantine, and what a full quarantine could not keep. */
+	uint64_t rate_limited;
+	uint64_t conn_refused;
+	uint64_t held;
+	uint64_t loops;
+	uint64_t kept;
+	uint64_t quarantine_full;
 };
 
 /* Most counters of a type's own (connector_instance.counters). */
@@ -61,6 +80,9 @@ struct connector_instance {
 	const struct gw_connector_conf *conf;  /* borrowed, this entry */
 	const void *settings;                  /* == conf->settings */
 	struct outbox *outbox;                 /* borrowed from the runtime */
+	struct intake *intake;                 /* borrowed from the runtime: the
+						* limits and the quarantine
+						* (connectors/intake.h) */
 	struct sender *sender;                 /* the type's, NULL if it sends
 						* none: its counters are shown */
 	const char *replies_off;               /* the type's, NULL or "" when its
@@ -108,6 +130,18 @@ struct connector_type {
 	 */
 	int (*deliver)(struct connector_instance *inst, const void *event, size_t len,
 		       uint64_t delivery_id);
+	/*
+	 * reingest - MAY be NULL (the channel keeps no inputs). Called on the
+	 * connector's thread when an operator reingests an input this type
+	 * kept with intake_keep(): parses `len` bytes of `body` (its
+	 * `content_type` as kept) again with the current code and
+	 * intake_add()s each event (they are collected, then written with the
+	 * entry's removal in one transaction; limits do not apply). Returns
+	 * GW_OK, or an error with `why` (whylen bytes) saying why it still
+	 * cannot be read (the entry stays, with that reason).
+	 */
+	int (*reingest)(struct connector_instance *inst, const char *content_type,
+			const void *body, size_t len, char *why, size_t whylen);
 };
 
 /* connector_type_find - the registered type named `name`, or NULL. */

@@ -46,6 +46,7 @@
 #include "proto/proto_desc.h"
 #include "proto/wire.h"
 #include "store/spool.h"
+#include "store/spool_quarantine.h"
 #include "store/store_int.h"
 
 #define OB_DEL_FLUSH_US 100000 /* delete acknowledged keys at least this often */
@@ -240,7 +241,9 @@ int outbox_open(const struct outbox_options *opt, struct outbox **out)
 	if (ob->st.spooled)
 		GW_INFO(ob->module, "%llu spooled messages will be sent to the router again",
 			(unsigned long long)ob->st.spooled);
-	rc = ob_socket(ob);
+	rc = spool_q_stat(ob->sp, &ob->st.quarantined, &ob->st.quarantine_bytes);
+	if (rc == GW_OK)
+		rc = ob_socket(ob);
 out:
 	if (rc) {
 		outbox_close(ob);
@@ -331,25 +334,69 @@ size_t outbox_queued(const struct outbox *ob)
 	return ob->nqueue;
 }
 
+/* ob_queue_rec - a copy of `data` queued for the next commit. */
+static int ob_queue_rec(struct outbox *ob, const void *data, size_t len, int quarantine)
+{
+	void *copy = malloc(len);
+
+	if (!copy)
+		return GW_ENOMEM;
+	memcpy(copy, data, len);
+	ob->queue[ob->nqueue].data = copy;
+	ob->queue[ob->nqueue].len = len;
+	ob->queue[ob->nqueue].quarantine = quarantine;
+	ob->nqueue++;
+	ob->st.queued = ob->nqueue;
+	return GW_OK;
+}
+
 int outbox_add(struct outbox *ob, const void *data, size_t len)
 {
-	void *copy;
-
 	if (len == 0 || len > PROTO_MAX_EVENT_BYTES)
 		return GW_ETOOBIG;
 	/* job.nrecs: in flight, not yet counted in spooled (owner-only field). */
 	if (ob->nqueue >= ob_queue_cap(ob) ||
 	    ob->st.spooled + ob->job.nrecs + ob->nqueue >= ob->opt.max_entries)
 		return GW_EFULL;
-	copy = malloc(len);
-	if (!copy)
-		return GW_ENOMEM;
-	memcpy(copy, data, len);
-	ob->queue[ob->nqueue].data = copy;
-	ob->queue[ob->nqueue].len = len;
-	ob->nqueue++;
-	ob->st.queued = ob->nqueue;
-	return GW_OK;
+	return ob_queue_rec(ob, data, len, 0);
+}
+
+int outbox_add_quarantine(struct outbox *ob, const void *rec, size_t len)
+{
+	if (len == 0 || len > SPOOLQ_DATA_MAX + 4096)
+		return GW_ETOOBIG;
+	if (ob->nqueue >= ob_queue_cap(ob))
+		return GW_EFULL;
+	return ob_queue_rec(ob, rec, len, 1);
+}
+
+/* ob_tally - the events and the quarantine records (and their bytes) of
+ * `n` records. */
+static size_t ob_tally(const struct spool_rec *recs, size_t n, uint64_t *nq, uint64_t *qbytes)
+{
+	size_t events = 0;
+
+	*nq = *qbytes = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (recs[i].quarantine) {
+			(*nq)++;
+			*qbytes += recs[i].len;
+		} else {
+			events++;
+		}
+	}
+	return events;
+}
+
+/* ob_committed - the counters after `n` records of `recs` are durable. */
+static void ob_committed(struct outbox *ob, const struct spool_rec *recs, size_t n)
+{
+	uint64_t nq, qbytes;
+	size_t events = ob_tally(recs, n, &nq, &qbytes);
+
+	ob->st.committed += events;
+	ob->st.quarantined += nq;
+	ob->st.quarantine_bytes += qbytes;
 }
 
 void outbox_rollback(struct outbox *ob, size_t mark)
@@ -367,12 +414,14 @@ static int ob_write(struct outbox *ob, const struct spool_rec *add, size_t nadd)
 	uint64_t first = 0;
 	int rc;
 
+	uint64_t nq, qb;
+
 	rc = spool_write(ob->sp, ob->del, ob->ndel, add, nadd, &first);
 	if (rc)
 		return rc;
 	ob->ndel = 0;
 	ob->del_since_us = 0;
-	ob->end_key = first + nadd;
+	ob->end_key = first + ob_tally(add, nadd, &nq, &qb);
 	ob_count(ob, &ob->st.spooled);
 	return GW_OK;
 }
@@ -387,13 +436,14 @@ int outbox_commit(struct outbox *ob)
 	if (n == 0)
 		return GW_OK;
 	rc = ob_write(ob, ob->queue, n);
+	if (rc == GW_OK)
+		ob_committed(ob, ob->queue, n);
 	ob_free_queue(ob);
 	ob->st.queued = 0;
 	if (rc) {
 		GW_ERROR(ob->module, "spool commit of %zu messages failed: %s", n, gw_strerror(rc));
 		return rc;
 	}
-	ob->st.committed += n;
 	/* The events are durable whatever the pump says: a failure to send or
 	 * to delete acknowledged keys is for the next tick to report, never a
 	 * reason to tell providers their messages were not stored. */
@@ -831,6 +881,12 @@ static void ob_finish(struct outbox *ob)
 	rc = j->rc;
 	j->done = 0;
 	pthread_mutex_unlock(&j->mu);
+	if (rc == GW_OK) {
+		uint64_t nq, qb;
+
+		ob->end_key = j->first + ob_tally(j->recs, n, &nq, &qb);
+		ob_committed(ob, j->recs, n);
+	}
 	ob_free_recs(j->recs, &j->nrecs);
 	ob->inflight = 0;
 	ob->unreported = 1;
@@ -846,9 +902,7 @@ static void ob_finish(struct outbox *ob)
 		return;
 	}
 	j->ndel = 0;
-	ob->end_key = j->first + n;
 	ob->st.spooled = j->spooled;
-	ob->st.committed += n;
 	/* As in outbox_commit: durable whatever the pump says. */
 	(void)outbox_pump(ob);
 }
@@ -951,4 +1005,45 @@ void outbox_set_wake(struct outbox *ob, void (*fn)(void *arg), void *arg)
 	ob->job.wake = fn;
 	ob->job.wake_arg = arg;
 	pthread_mutex_unlock(&ob->job.mu);
+}
+
+/* ---- the quarantine ---------------------------------------------------- */
+
+int outbox_q_get(struct outbox *ob, uint64_t id, char **data, size_t *len)
+{
+	return spool_q_get(ob->sp, id, data, len);
+}
+
+int outbox_q_resolve(struct outbox *ob, uint64_t id, const void *rec, size_t rlen,
+		     const struct outbox_blob *events, size_t n)
+{
+	struct spool_rec *add = NULL;
+	char *old = NULL;
+	size_t oldlen = 0;
+	uint64_t first = 0;
+	int rc;
+
+	ob_wait_inflight(ob);
+	rc = spool_q_get(ob->sp, id, &old, &oldlen);
+	if (rc == GW_OK && n && !(add = calloc(n, sizeof(*add))))
+		rc = GW_ENOMEM;
+	for (size_t i = 0; rc == GW_OK && i < n; i++) {
+		add[i].data = events[i].data;
+		add[i].len = events[i].len;
+	}
+	if (rc == GW_OK)
+		rc = spool_q_resolve(ob->sp, id, rec, rlen, add, n, &first);
+	if (rc == GW_OK) {
+		ob->end_key = first + n;
+		ob->st.committed += n;
+		ob->st.quarantine_bytes -= oldlen <= ob->st.quarantine_bytes ? oldlen : 0;
+		ob->st.quarantine_bytes += rec ? rlen : 0;
+		if (!rec && ob->st.quarantined)
+			ob->st.quarantined--;
+		ob_count(ob, &ob->st.spooled);
+		(void)outbox_pump(ob);
+	}
+	free(add);
+	free(old);
+	return rc;
 }

@@ -61,6 +61,8 @@ struct outbox_stats {
 	uint64_t resent;     /* total resends */
 	uint64_t delivered;  /* deliveries handed to the callback */
 	uint64_t reports;    /* reports sent to the router */
+	uint64_t quarantined;      /* quarantine records in the spool now */
+	uint64_t quarantine_bytes; /* ... and their bytes */
 };
 
 /*
@@ -197,6 +199,35 @@ int outbox_report_ref(struct outbox *ob, uint64_t delivery_id, const char *statu
  * GW_ENOMEM.
  */
 int outbox_serve(struct outbox *ob, const char *channel, const char *account);
+
+/*
+ * The quarantine (store/spool_quarantine.h), in the same spool: records of
+ * what the connector held back or could not read, written by the same
+ * group commits as the events (no fsync of their own).
+ *
+ * outbox_add_quarantine - queues an encoded record (spoolq_encode; `len`
+ *     bytes borrowed) for the next commit, like outbox_add, and durable
+ *     with the same commit. The quarantine's own bounds are the caller's
+ *     (connectors/intake.c, with outbox_get_stats' quarantined and
+ *     quarantine_bytes). Returns GW_OK, GW_ETOOBIG, GW_EFULL (the commit
+ *     queue is full), GW_ENOMEM.
+ * outbox_q_get - a copy of record `id` (the caller frees *data).
+ *     GW_ENOTFOUND when there is none; the spool's errors.
+ * outbox_q_resolve - synchronously (it waits for a commit in flight and
+ *     costs one fsync: for an operator's reingest, not per message): record
+ *     `id` is replaced by `rec` (NULL: deleted) and the `n` encoded events
+ *     appended to the spool, in one transaction, then sent as usual.
+ *     Returns GW_OK, GW_ENOTFOUND (no record `id`: nothing written),
+ *     GW_ENOMEM, GW_ESTORE, GW_EFULL.
+ */
+struct outbox_blob {
+	const void *data;
+	size_t len;
+};
+int outbox_add_quarantine(struct outbox *ob, const void *rec, size_t len);
+int outbox_q_get(struct outbox *ob, uint64_t id, char **data, size_t *len);
+int outbox_q_resolve(struct outbox *ob, uint64_t id, const void *rec, size_t rlen,
+		     const struct outbox_blob *events, size_t n);
 
 /* outbox_stats - a copy of the counters. */
 void outbox_get_stats(const struct outbox *ob, struct outbox_stats *st);

@@ -23,6 +23,7 @@
 
 #include "connectors/connector.h"
 #include "connectors/outbox.h"
+#include "connectors/intake.h"
 #include "connectors/runtime.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -225,6 +226,11 @@ static int runtime_serve(const struct connector_type *type, struct connector_ins
 			 gw_strerror(rc));
 		goto out;
 	}
+	rc = intake_create(inst, state_dir, type->reingest, &inst->intake);
+	if (rc != GW_OK) {
+		GW_ERROR(inst->log_module, "cannot set its limits up: %s", gw_strerror(rc));
+		goto out;
+	}
 	connector_status_write(inst);
 	rc = type->create(inst);
 	created = 1;
@@ -249,6 +255,8 @@ out:
 		connector_status_remove();
 	else if (inst->outbox)
 		connector_status_write(inst);
+	intake_destroy(inst->intake);
+	inst->intake = NULL;
 	outbox_close(inst->outbox);
 	inst->outbox = NULL;
 	return rc == GW_OK ? EXIT_OK : EXIT_ERROR;

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "connectors/intake.h"
 #include "connectors/outbox.h"
 #include "connectors/sender.h"
 #include "core/err.h"
@@ -96,6 +97,25 @@ static int status_replies(struct sender *snd, json_t *doc)
 	return 0;
 }
 
+/* status_limits - the counters of connectors/intake.h into "counters". */
+static int status_limits(const struct connector_instance *inst, json_t *doc)
+{
+	const struct connector_stats *s = &inst->stats;
+	struct outbox_stats st;
+	json_t *c = json_object_get(doc, "counters");
+
+	memset(&st, 0, sizeof(st));
+	if (inst->outbox)
+		outbox_get_stats(inst->outbox, &st);
+	return json_object_set_new(c, "rate_limited", json_integer((json_int_t)s->rate_limited)) ||
+	       json_object_set_new(c, "held", json_integer((json_int_t)s->held)) ||
+	       json_object_set_new(c, "loops", json_integer((json_int_t)s->loops)) ||
+	       json_object_set_new(c, "kept", json_integer((json_int_t)s->kept)) ||
+	       json_object_set_new(c, "quarantine_full",
+				   json_integer((json_int_t)s->quarantine_full)) ||
+	       json_object_set_new(c, "quarantined", json_integer((json_int_t)st.quarantined));
+}
+
 /* status_own - the type's own counters ("<type>" in "counters") and its
  * warning, when it has them. */
 static int status_own(const struct connector_instance *inst, json_t *doc)
@@ -128,7 +148,7 @@ static json_t *status_json(const struct connector_instance *inst)
 	if (!outbox)
 		return NULL;
 	/* "o" steals the reference to `outbox`, also when packing fails. */
-	doc = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:o}}",
+	doc = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}}",
 			 "process", "connector", "name", inst->conf->name,
 			 "type", inst->conf->type, "pid", (json_int_t)getpid(),
 			 "started_at", (json_int_t)status.started_at,
@@ -136,7 +156,12 @@ static json_t *status_json(const struct connector_instance *inst)
 			 "requests", (json_int_t)s->requests, "accepted", (json_int_t)s->accepted,
 			 "rejected", (json_int_t)s->rejected, "failed", (json_int_t)s->failed,
 			 "unreadable", (json_int_t)s->unreadable, "dropped", (json_int_t)s->dropped,
-			 "outbox", outbox);
+			 "rate_limited", (json_int_t)s->rate_limited,
+			 "conn_refused", (json_int_t)s->conn_refused, "outbox", outbox);
+	if (doc && status_limits(inst, doc) != 0) {
+		json_decref(doc);
+		return NULL;
+	}
 	if (doc && inst->replies_off && inst->replies_off[0] &&
 	    json_object_set_new(doc, "replies_off", json_string(inst->replies_off)) != 0) {
 		json_decref(doc);
@@ -174,8 +199,10 @@ int connector_status_write(struct connector_instance *inst)
 
 void connector_status_tick(struct connector_instance *inst)
 {
-	if (gw_mono_us() - status.last_us >= STATUS_PERIOD_US)
+	if (gw_mono_us() - status.last_us >= STATUS_PERIOD_US) {
+		intake_poll(inst->intake);
 		connector_status_write(inst);
+	}
 }
 
 void connector_status_remove(void)

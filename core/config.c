@@ -629,7 +629,7 @@ static int check_name(struct loader *ld, yaml_node_t *item, const char *path,
 				conf_echo(q, sizeof(q), c->name), GW_CONF_NAME_MAX);
 	/* The other processes' status files are run/<name>.json too. */
 	if (strcmp(c->name, "router") == 0 || strcmp(c->name, "gatewayd") == 0 ||
-	    strcmp(c->name, "metrics") == 0)
+	    strcmp(c->name, "nats") == 0 || strcmp(c->name, "metrics") == 0)
 		return conf_err(ld, line, kpath, "\"%s\" is the name of a gateway process",
 				c->name);
 	for (const struct gw_connector_conf *o = cfg->connectors; o < c; o++)
@@ -810,9 +810,26 @@ void gw_config_routing_free(struct gw_config_routing *r)
 		free_section(&gw_conf_routing, r);
 }
 
+/* load_nats - the nats section (all defaults when absent), then its checks. */
+static int load_nats(struct loader *ld, yaml_node_t *map, struct gw_config *cfg)
+{
+	const struct conf_target t = {&gw_conf_nats, &cfg->nats};
+	const char *key = NULL, *why = NULL;
+	char path[64];
+	int rc, line;
+
+	rc = fill_section(ld, map, 1, "nats", &t, 1, NULL);
+	if (rc == GW_OK && gw_config_nats_check(&cfg->nats, &key, &why) != GW_OK) {
+		line = map_key_line(ld, map, key);
+		snprintf(path, sizeof(path), "nats.%s", key);
+		rc = conf_err(ld, line ? line : (map ? node_line(map) : 1), path, "%s", why);
+	}
+	return rc;
+}
+
 static int load_root(struct loader *ld, yaml_node_t *root, struct gw_config *cfg)
 {
-	static const char *const subs[] = {"router", "routing", "supervisor", "metrics",
+	static const char *const subs[] = {"router", "routing", "supervisor", "nats", "metrics",
 					   "connectors", NULL};
 	const struct conf_target top = {&gw_conf_top, cfg};
 	const struct conf_target router = {&gw_conf_router, &cfg->router};
@@ -826,6 +843,8 @@ static int load_root(struct loader *ld, yaml_node_t *root, struct gw_config *cfg
 	if (rc == GW_OK)
 		rc = fill_section(ld, map_find(ld, root, "supervisor"), 1, "supervisor", &sup, 1,
 				  NULL);
+	if (rc == GW_OK)
+		rc = load_nats(ld, map_find(ld, root, "nats"), cfg);
 	if (rc == GW_OK)
 		rc = fill_section(ld, map_find(ld, root, "metrics"), 1, "metrics", &met, 1, NULL);
 	if (rc == GW_OK)
@@ -1231,6 +1250,7 @@ void gw_config_free(struct gw_config *cfg)
 	}
 	free(cfg->connectors);
 	gw_config_routing_free(&cfg->routing);
+	free_section(&gw_conf_nats, &cfg->nats);
 	free_section(&gw_conf_router, &cfg->router);
 	free_section(&gw_conf_metrics, &cfg->metrics);
 	free_section(&gw_conf_top, cfg);

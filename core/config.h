@@ -199,6 +199,34 @@ struct gw_config_supervisor {
 	long long stop_timeout_ms; /* SIGTERM -> SIGKILL grace */
 };
 
+/*
+ * nats: the optional JetStream publisher (gateway-nats, docs/nats.md). Off
+ * unless `enabled`; gatewayd then supervises gateway-nats beside the router.
+ */
+struct gw_config_nats {
+	bool enabled;
+	struct conf_strlist servers; /* nats:// or tls:// URLs */
+	char *stream;          /* stream name */
+	char *subject_prefix;  /* subjects are <prefix>.<event type> */
+	char *gateway_id;      /* Nats-Msg-Id is <gateway_id>-<seq> */
+	char *payload;         /* json | msgpack */
+	char *storage;         /* file | memory */
+	long long replicas;
+	long long max_age_s;   /* 0: no age limit */
+	long long max_bytes_mb; /* 0: no size limit */
+	long long duplicate_window_s;
+	long long window;      /* asynchronous publishes awaiting their ack */
+	long long ack_timeout_ms;
+	long long reconnect_wait_ms;
+	char *user;
+	char *password;        /* secret */
+	char *token;           /* secret */
+	char *creds;           /* a .creds file (JWT + nkey seed) */
+	char *tls_ca;
+	char *tls_cert;
+	char *tls_key;
+};
+
 /* metrics: gateway-metrics, the Prometheus endpoint (docs/operations.md). */
 struct gw_config_metrics {
 	bool enabled;             /* gatewayd runs gateway-metrics */
@@ -226,6 +254,7 @@ struct gw_config {
 	struct gw_config_router router;
 	struct gw_config_routing routing;
 	struct gw_config_supervisor supervisor;
+	struct gw_config_nats nats;
 	struct gw_config_metrics metrics;
 	struct gw_connector_conf *connectors;
 	size_t n_connectors;

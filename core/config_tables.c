@@ -43,8 +43,8 @@ const struct conf_section gw_conf_top = {
 	.entries = top_rows,
 	.n_entries = N_ROWS(top_rows),
 	.struct_size = sizeof(struct gw_config),
-	.desc = "Keys at the top of the file. Besides these, `router`, `supervisor` and "
-		"`metrics` are sections (mappings) and `connectors` is a sequence of connector entries; "
+	.desc = "Keys at the top of the file. Besides these, `router`, `routing`, "
+		"`supervisor`, `nats` and `metrics` are sections (mappings) and `connectors` is a sequence of connector entries; "
 		"a missing section takes all its defaults, a missing `connectors` means none.",
 };
 
@@ -383,6 +383,7 @@ int gw_config_doc(FILE *f)
 		doc_section(f, title, NULL, l->sec);
 	}
 	doc_section(f, "`supervisor`", NULL, &gw_conf_supervisor);
+	doc_section(f, "`nats`", NULL, &gw_conf_nats);
 	doc_section(f, "`metrics`", NULL, &gw_conf_metrics);
 	doc_section(f, "`connectors[]`", NULL, &gw_conf_connector);
 	for (size_t i = 0; gw_connector_conf_types[i]; i++) {

@@ -18,6 +18,17 @@ extern const struct conf_section gw_conf_router;
 /* supervisor: rows filling struct gw_config_supervisor. */
 extern const struct conf_section gw_conf_supervisor;
 
+/* nats: rows filling struct gw_config_nats (config_nats.c). */
+extern const struct conf_section gw_conf_nats;
+
+/*
+ * gw_config_nats_check - the checks of nats values (choices, names NATS
+ * accepts, keys that go together); GW_OK, or GW_EINVAL with *key_out the
+ * key at fault ("payload") and *why_out the reason (static strings).
+ */
+int gw_config_nats_check(const struct gw_config_nats *n, const char **key_out,
+			 const char **why_out);
+
 /* metrics: rows filling struct gw_config_metrics. */
 extern const struct conf_section gw_conf_metrics;
 

@@ -125,6 +125,9 @@ static int check_config(const char *path, const char *state_dir)
 		else
 			printf("  %s (%s): enabled\n", c->name, c->type);
 	}
+	if (cfg->nats.enabled)
+		printf("  nats (gateway-nats): enabled: stream %s on %zu server URL(s)\n",
+		       cfg->nats.stream, cfg->nats.servers.n);
 	gw_config_free(cfg);
 	return 0;
 }

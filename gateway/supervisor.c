@@ -29,6 +29,8 @@ const char *sup_kind_name(enum sup_kind kind)
 	switch (kind) {
 	case SUP_KIND_ROUTER:
 		return "router";
+	case SUP_KIND_NATS:
+		return "nats";
 	case SUP_KIND_METRICS:
 		return "metrics";
 	default:

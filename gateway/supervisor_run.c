@@ -30,9 +30,12 @@
 /* After SIGKILL, how long to wait for the kernel to hand back the children. */
 #define KILL_REAP_MS 2000
 
+/* signal_children()/running() of every kind but the router. */
+#define KIND_NOT_ROUTER (-2)
+
 enum stop_phase {
 	PHASE_RUN = 0,    /* supervising */
-	PHASE_CONNECTORS, /* SIGTERM sent to the connectors, waiting */
+	PHASE_CONNECTORS, /* SIGTERM sent to the connectors and gateway-nats, waiting */
 	PHASE_ROUTER,     /* connectors gone, SIGTERM sent to the router */
 	PHASE_KILLED,     /* SIGKILL sent to what remained, reaping */
 	PHASE_DONE,
@@ -44,6 +47,7 @@ struct sup {
 	int64_t stop_timeout_ms;
 	char router_exe[PATH_MAX];
 	char connector_exe[PATH_MAX];
+	char nats_exe[PATH_MAX];    /* "" unless nats.enabled */
 	char metrics_exe[PATH_MAX]; /* "" without metrics.enabled */
 	char run_dir[PATH_MAX];
 	char status_path[PATH_MAX];
@@ -87,11 +91,17 @@ static int init_children(struct sup *s)
 	const struct gw_config *cfg = s->cfg;
 	int rc;
 
-	s->n_children = 1 + cfg->n_connectors + (cfg->metrics.enabled ? 1 : 0);
+	s->n_children = 1 + cfg->n_connectors + (cfg->nats.enabled ? 1 : 0) +
+			(cfg->metrics.enabled ? 1 : 0);
 	s->children = calloc(s->n_children, sizeof(*s->children));
 	if (!s->children)
 		return GW_ENOMEM;
 	rc = sup_child_init(&s->children[0], SUP_KIND_ROUTER, "router", NULL);
+	/* The publisher after the connectors: it consumes what the router
+	 * publishes. */
+	if (rc == GW_OK && cfg->nats.enabled)
+		rc = sup_child_init(&s->children[1 + cfg->n_connectors], SUP_KIND_NATS, "nats",
+				    NULL);
 	/* Last: started after the processes it reads (the config check
 	 * reserves the name "metrics"). */
 	if (rc == GW_OK && cfg->metrics.enabled)
@@ -132,6 +142,8 @@ int sup_create(const struct gw_config *cfg, const char *bindir, struct sup **out
 	if (rc == GW_OK)
 		rc = exe_path(s->connector_exe, sizeof(s->connector_exe), bindir,
 			      "gateway-connector");
+	if (rc == GW_OK && cfg->nats.enabled)
+		rc = exe_path(s->nats_exe, sizeof(s->nats_exe), bindir, "gateway-nats");
 	if (rc == GW_OK && cfg->metrics.enabled)
 		rc = exe_path(s->metrics_exe, sizeof(s->metrics_exe), bindir, "gateway-metrics");
 	if (rc != GW_OK)
@@ -255,6 +267,8 @@ static char *child_exe(struct sup *s, const struct sup_child *c)
 {
 	if (c->kind == SUP_KIND_ROUTER)
 		return s->router_exe;
+	if (c->kind == SUP_KIND_NATS)
+		return s->nats_exe;
 	return c->kind == SUP_KIND_METRICS ? s->metrics_exe : s->connector_exe;
 }
 
@@ -338,18 +352,15 @@ static void reap(struct sup *s, int64_t now)
 
 /* ---- shutdown ---- */
 
-/* A `kind` argument below: every kind but the router (the connectors and
- * gateway-metrics, stopped first). */
-#define KIND_FRONT (-2)
-
-static int kind_matches(int kind, enum sup_kind k)
+/* Kind `kind` matches `c`: all for -1, all but the router for KIND_NOT_ROUTER. */
+static int kind_matches(const struct sup_child *c, int kind)
 {
-	if (kind == KIND_FRONT)
-		return k != SUP_KIND_ROUTER;
-	return kind < 0 || (int)k == kind;
+	if (kind == KIND_NOT_ROUTER)
+		return c->kind != SUP_KIND_ROUTER;
+	return kind < 0 || (int)c->kind == kind;
 }
 
-/* Signals every running child of `kind` (or all when kind is -1); returns how many. */
+/* Signals every running child of `kind` (kind_matches); returns how many. */
 static size_t signal_children(struct sup *s, int kind, int sig)
 {
 	size_t n = 0;
@@ -357,7 +368,7 @@ static size_t signal_children(struct sup *s, int kind, int sig)
 	for (size_t i = 0; i < s->n_children; i++) {
 		struct sup_child *c = &s->children[i];
 
-		if (c->state != SUP_RUNNING || !kind_matches(kind, c->kind))
+		if (c->state != SUP_RUNNING || !kind_matches(c, kind))
 			continue;
 		if (kill(c->pid, sig) == 0)
 			n++;
@@ -370,7 +381,7 @@ static size_t running(const struct sup *s, int kind)
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->n_children; i++)
-		if (s->children[i].state == SUP_RUNNING && kind_matches(kind, s->children[i].kind))
+		if (s->children[i].state == SUP_RUNNING && kind_matches(&s->children[i], kind))
 			n++;
 	return n;
 }
@@ -381,7 +392,7 @@ static void enter_phase(struct sup *s, enum stop_phase phase, int64_t now)
 	s->dirty = 1;
 	s->deadline_ms = now + (phase == PHASE_KILLED ? KILL_REAP_MS : s->stop_timeout_ms);
 	if (phase == PHASE_CONNECTORS)
-		signal_children(s, KIND_FRONT, SIGTERM);
+		signal_children(s, KIND_NOT_ROUTER, SIGTERM);
 	else if (phase == PHASE_ROUTER)
 		signal_children(s, SUP_KIND_ROUTER, SIGTERM);
 	else if (phase == PHASE_KILLED)
@@ -407,12 +418,12 @@ static void stop_progress(struct sup *s, int64_t now)
 {
 	switch (s->phase) {
 	case PHASE_CONNECTORS:
-		if (running(s, KIND_FRONT) == 0) {
+		if (running(s, KIND_NOT_ROUTER) == 0) {
 			enter_phase(s, PHASE_ROUTER, now);
 		} else if (now >= s->deadline_ms) {
 			GW_WARN(MOD, "%zu connector(s) still running after %lld ms: SIGKILL",
-				running(s, KIND_FRONT), (long long)s->stop_timeout_ms);
-			signal_children(s, KIND_FRONT, SIGKILL);
+				running(s, KIND_NOT_ROUTER), (long long)s->stop_timeout_ms);
+			signal_children(s, KIND_NOT_ROUTER, SIGKILL);
 			enter_phase(s, PHASE_ROUTER, now);
 		}
 		break;

@@ -29,8 +29,14 @@ packages=(
   nginx-light wrk
   # fuzzing (scripts/fuzz-ci.sh): clang and its libFuzzer runtime
   clang libclang-rt-14-dev
-  # browser tests of the live-chat widget (tests/browser)
+  # browser tests of the live-chat widget (tests/browser), and the Node.js
+  # examples (examples/node)
   chromium nodejs
+  # the JetStream tests (tests/integration/test_nats.py) and the NATS example
+  nats-server
+  # the Debian package's test (packaging/build-deb.sh) and the systemd
+  # unit's (systemd-analyze verify, man for its Documentation=)
+  dpkg-dev debhelper systemd man-db
 )
 # Postfix's own configuration is not used (the tests write theirs): "No
 # configuration" leaves the system without a main.cf and its service off.
@@ -63,6 +69,12 @@ if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   $sudo_cmd systemctl disable --now postfix.service >/dev/null 2>&1 || true
 fi
 
+# nats-server: the JetStream tests start their own servers (tests/
+# integration/natsutil.py), never the system's service.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  $sudo_cmd systemctl disable --now nats-server.service >/dev/null 2>&1 || true
+fi
+
 ./scripts/setup.sh
 
 # The browser tests' driver (playwright-core), as package-lock.json pins it;
@@ -76,4 +88,18 @@ else
   npm ci --prefix tests/browser --no-audit --no-fund >/dev/null
   echo "$want" >"$stamp"
   echo "setup: browser test dependencies in tests/browser/node_modules"
+fi
+
+# The Node.js example's packages (zeromq, whose npm tarball carries its
+# prebuilt binary, and @msgpack/msgpack), as examples/node/package-lock.json
+# pins them; not again while node_modules came from this very lock file.
+lock=examples/node/package-lock.json
+stamp=examples/node/node_modules/.gw-package-lock.sha256
+want="$(sha256sum "$lock" | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "setup: example dependencies up to date in examples/node/node_modules"
+else
+  npm ci --prefix examples/node --no-audit --no-fund >/dev/null
+  echo "$want" >"$stamp"
+  echo "setup: example dependencies in examples/node/node_modules"
 fi

@@ -17,6 +17,8 @@ packages=(
   libwebsockets-dev libzmq3-dev libmsgpack-dev liblmdb-dev libjansson-dev
   libyaml-dev libssl-dev libcurl4-openssl-dev libgmime-3.0-dev libxml2-dev
   libphonenumber-dev libexttextcat-dev libcsv-dev libsystemd-dev
+  # gateway-nats, the optional JetStream publisher (docs/nats.md)
+  libnats-dev
   # time zone database read by the working-hours calendars (core/calendar.c)
   tzdata
 )

@@ -10,9 +10,13 @@
  * Per request:
  *   on_request   route, bearer token, Content-Type, a body required; a
  *                refusal is decided here, before the body is read
- *   on_body      parsed (api_request.c), encoded and outbox_add()ed, then
+ *   on_body      parsed (api_request.c), checked against its sender's
+ *                limits (intake.h: over them, 429 with Retry-After and
+ *                nothing kept), encoded and outbox_add()ed, then
  *                deferred: httpd answers 202 once the group commit made it
- *                durable, 503 if it could not
+ *                durable, 503 if it could not; a message body that
+ *                cannot be read is kept in the quarantine (intake_keep)
+ *                and answered 400 once that is durable
  *
  * Replies run on the sender's worker thread; its wake (httpd_wake) and the
  * httpd tick poll it here, so the loop never waits for a callback.
@@ -38,6 +42,7 @@
 #include "connectors/api/api_reply.h"
 #include "connectors/api/api_request.h"
 #include "connectors/httpd.h"
+#include "connectors/intake.h"
 #include "connectors/outbox.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -176,6 +181,32 @@ static int api_on_request(void *arg, struct httpd_req *req)
 
 /* ---- body -------------------------------------------------------------- */
 
+/*
+ * api_refuse_kept - a message body that cannot be read: kept in the
+ * quarantine (for a reingest after a fix, docs/channels/api.md) and answered
+ * 400 once that is durable (the answer waits for the group commit, as a
+ * 202 does); refused at once when it cannot be kept.
+ */
+static void api_refuse_kept(struct api *api, struct httpd_req *req, const char *code,
+			    const char *message, const char *body, size_t blen)
+{
+	char reason[INTAKE_REASON_MAX], json[HTTPD_ANSWER_MAX];
+	json_t *doc = json_pack("{s:s,s:s}", "error", code, "message", message);
+	size_t n = doc ? json_dumpb(doc, json, sizeof(json) - 1, JSON_COMPACT) : 0;
+
+	json_decref(doc);
+	snprintf(reason, sizeof(reason), "%s: %s", code, message);
+	if (n == 0 || n >= sizeof(json) ||
+	    intake_keep(api->inst, reason, "application/json", body, blen) != GW_OK) {
+		httpd_refuse(req, 400, code, "%s", message);
+		return;
+	}
+	json[n] = '\0';
+	GW_INFO(api->inst->log_module, "400 %s: the body is kept in the quarantine: %s", code,
+		message);
+	httpd_defer(req, 400, json);
+}
+
 /* api_parse - the body of `r`'s endpoint as a new event into `ev`; 0, or
  * -1 when req was refused. */
 static int api_parse(struct api *api, struct httpd_req *req, const struct api_req *r,
@@ -189,11 +220,33 @@ static int api_parse(struct api *api, struct httpd_req *req, const struct api_re
 		rc = api_status_parse(body, blen, r->id, &meta, ev, &rerr);
 	else
 		rc = api_request_parse(body, blen, &meta, ev, &rerr);
-	if (rc == GW_ENOMEM || rc == GW_EIO)
+	if (rc == GW_ENOMEM || rc == GW_EIO) {
 		httpd_refuse(req, 503, "unavailable", "%s", rerr.message);
-	else if (rc != GW_OK)
+	} else if (rc != GW_OK && r->ep == API_EP_MESSAGES) {
+		api_refuse_kept(api, req, rerr.code, rerr.message, body, blen);
+	} else if (rc != GW_OK) {
 		httpd_refuse(req, 400, rerr.code, "%s", rerr.message);
+	}
 	return rc == GW_OK ? 0 : -1;
+}
+
+/*
+ * api_limited - whether the sender of message `ev` is over its limits; if
+ * so req is answered 429 with Retry-After (the client retries later; the
+ * message is not kept: the client still has it).
+ */
+static int api_limited(struct api *api, struct httpd_req *req, const struct proto_event *ev)
+{
+	int64_t retry_ms = 0;
+	enum limits_verdict v = intake_check(api->inst, ev, &retry_ms);
+
+	if (v == LIMITS_PASS)
+		return 0;
+	httpd_retry_after(req, (retry_ms + 999) / 1000);
+	httpd_refuse(req, 429, limits_verdict_name(v),
+		     "too many messages from this sender; retry in %lld s",
+		     (long long)((retry_ms + 999) / 1000));
+	return 1;
 }
 
 /*
@@ -212,14 +265,21 @@ static char *api_encode_body(struct api *api, struct httpd_req *req, const char 
 
 	if (api_parse(api, req, r, body, blen, &ev) != 0)
 		return NULL;
+	if (r->ep == API_EP_MESSAGES && api_limited(api, req, &ev)) {
+		proto_event_clear(&ev);
+		return NULL;
+	}
 	snprintf(id, idlen, "%s", r->ep == API_EP_STATUS ? r->id : ev.u.message.external_id);
 	memset(&perr, 0, sizeof(perr));
 	rc = proto_encode(&ev, &buf, len, &perr);
 	proto_event_clear(&ev);
-	if (rc == GW_ENOMEM)
+	if (rc == GW_ENOMEM) {
 		httpd_refuse(req, 503, "unavailable", "out of memory");
-	else if (rc != GW_OK)
+	} else if (rc != GW_OK && r->ep == API_EP_MESSAGES) {
+		api_refuse_kept(api, req, "invalid_request", perr.message, body, blen);
+	} else if (rc != GW_OK) {
 		httpd_refuse(req, 400, "invalid_request", "%s", perr.message);
+	}
 	return rc == GW_OK ? buf : NULL;
 }
 
@@ -307,6 +367,7 @@ static int api_listen(struct api *api)
 		.listen = api->set->listen,
 		.max_body_bytes = api->set->max_body_bytes,
 		.max_connections = api->set->max_connections,
+		.limits = &api->set->limits,
 		.req_data_size = sizeof(struct api_req),
 		.www_authenticate = "Bearer",
 		.endpoint = API_PATH_MESSAGES,
@@ -404,6 +465,30 @@ static int api_deliver(struct connector_instance *inst, const void *event, size_
 	return api_replies_deliver(api->replies, event, len, delivery_id);
 }
 
+/* The reingest op: a kept message body parsed again (intake.h). */
+static int api_reingest(struct connector_instance *inst, const char *content_type,
+			const void *body, size_t len, char *why, size_t whylen)
+{
+	struct api *api = inst->ctx;
+	struct api_request_meta meta = {connector_api.channel, api->account, gw_now_ms()};
+	struct api_request_error rerr;
+	struct proto_error perr;
+	struct proto_event ev;
+	int rc;
+
+	(void)content_type;
+	rc = api_request_parse(body, len, &meta, &ev, &rerr);
+	if (rc != GW_OK) {
+		snprintf(why, whylen, "%s: %s", rerr.code, rerr.message);
+		return rc;
+	}
+	rc = intake_add(inst, &ev, &perr, NULL);
+	if (rc != GW_OK)
+		snprintf(why, whylen, "%s", perr.message[0] ? perr.message : gw_strerror(rc));
+	proto_event_clear(&ev);
+	return rc;
+}
+
 const struct connector_type connector_api = {
 	.name = "api",
 	.channel = "api",
@@ -412,4 +497,5 @@ const struct connector_type connector_api = {
 	.run = api_run,
 	.destroy = api_destroy,
 	.deliver = api_deliver,
+	.reingest = api_reingest,
 };

@@ -8,7 +8,9 @@
 
 #include <stdbool.h>
 
+#include "connectors/httpd_config.h"
 #include "connectors/sender_config.h"
+#include "connectors/limits_config.h"
 #include "core/config.h"
 
 #define API_CB_URL_MAX 2048  /* longest callback_url */
@@ -29,6 +31,8 @@ struct api_settings {
 	bool callback_insecure;    /* plain http to a host that is not loopback */
 	long long callback_max_inline_bytes; /* stored attachments sent inline */
 	struct sender_settings send;
+	struct httpd_limits limits; /* floods (HTTPD_CONF_ROWS) */
+	struct limits_settings senders; /* LIMITS_CONF_ROWS: per-sender limits, quarantine */
 };
 
 /* api_conf_section - the keys of `type: api`, filling struct api_settings. */

@@ -46,6 +46,7 @@
 #include "connectors/email/email_parse.h"
 #include "connectors/email/email_send.h"
 #include "connectors/email/imap.h"
+#include "connectors/intake.h"
 #include "connectors/outbox.h"
 #include "connectors/runtime.h"
 #include "core/err.h"
@@ -282,7 +283,9 @@ static int email_queue(struct email *e, uint32_t uid, struct email_result *res,
 	char reason[300];
 	int rc;
 
-	rc = outbox_add_event(e->inst->outbox, &res->ev, &perr);
+	/* Over its sender's limits (a mail loop, a flood) it is held in the
+	 * spool's quarantine, in the same commit (intake.h). */
+	rc = intake_add(e->inst, &res->ev, &perr, NULL);
 	if (rc == GW_OK) {
 		e->added++;
 		return GW_OK;

@@ -112,6 +112,7 @@ static const struct conf_entry email_conf_entries[] = {
 	{.kind = CONF_INT, .key = "spool_map_mb", .def = "1024", .min = 16, .max = 1048576,
 	 .offset = EMAIL_OFF(spool_map_mb),
 	 .desc = "LMDB map size of the spool in MiB (disk is used only as it fills)"},
+	LIMITS_CONF_ROWS(EMAIL_OFF),
 	{.kind = CONF_PATH, .key = "attachment_dir", .max = 1024,
 	 .offset = EMAIL_OFF(attachment_dir),
 	 .desc = "folder of stored attachments, named by their SHA-256; default "

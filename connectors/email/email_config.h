@@ -11,6 +11,7 @@
 
 #include "connectors/email/imap.h"
 #include "connectors/sender_config.h"
+#include "connectors/limits_config.h"
 #include "core/config.h"
 
 /*
@@ -51,6 +52,7 @@ struct email_settings {
 	long long spool_map_mb;         /* LMDB map size of the spool */
 	char *attachment_dir;           /* default <state_dir>/attachments */
 	struct email_smtp_settings smtp; /* the `smtp` block */
+	struct limits_settings senders; /* LIMITS_CONF_ROWS: per-sender limits, quarantine */
 };
 
 /* email_smtp_section - the rows of the `smtp` block. */

@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "connectors/livechat/livechat_int.h"
+#include "connectors/intake.h"
 #include "connectors/outbox.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -220,8 +221,9 @@ static char *lc_raw(const struct lc_conn *c, const char *email)
 	return s;
 }
 
-/* Encodes the message.received of a message frame and adds it to the outbox. */
-static int lc_queue_event(struct lc_conn *c, const struct lc_frame *f, int64_t now)
+/* Encodes the message.received of a message frame and adds it to the outbox
+ * (intake_add: over the sender's limits it is held, *held set). */
+static int lc_queue_event(struct lc_conn *c, const struct lc_frame *f, int64_t now, int *held)
 {
 	struct livechat *lc = c->lc;
 	struct proto_event ev;
@@ -258,7 +260,7 @@ static int lc_queue_event(struct lc_conn *c, const struct lc_frame *f, int64_t n
 	    (email && email[0] && !m->from.email) || !m->reply_to_len)
 		rc = GW_ENOMEM;
 	if (rc == GW_OK)
-		rc = outbox_add_event(lc->inst->outbox, &ev, &perr);
+		rc = intake_add(lc->inst, &ev, &perr, held);
 	proto_event_clear(&ev);
 	return rc;
 }
@@ -276,7 +278,7 @@ static void lc_on_message(struct lc_conn *c, const struct lc_frame *f)
 	char dedup[LC_CLIENT_ID_MAX + 3];
 	uint64_t id = 0;
 	int64_t now = gw_now_ms();
-	int rc;
+	int rc, held = 0;
 
 	if (!c->welcomed) {
 		lc_send_msg_error(c, f->client_id, "bad_frame", "send hello first");
@@ -293,7 +295,7 @@ static void lc_on_message(struct lc_conn *c, const struct lc_frame *f)
 		return;
 	}
 	p = calloc(1, sizeof(*p));
-	rc = p ? lc_queue_event(c, f, now) : GW_ENOMEM;
+	rc = p ? lc_queue_event(c, f, now, &held) : GW_ENOMEM;
 	if (rc == GW_OK && !(p->text = gw_strdup(f->text)))
 		rc = GW_ENOMEM;
 	if (rc != GW_OK) {
@@ -313,6 +315,11 @@ static void lc_on_message(struct lc_conn *c, const struct lc_frame *f)
 	snprintf(p->dedup, sizeof(p->dedup), "%s", dedup);
 	lws_dll2_add_tail(&p->node, &lc->pending);
 	lc_schedule_commit(lc);
+	/* Kept, acknowledged as usual once durable, but set aside until an
+	 * operator releases it: the visitor is told to slow down. */
+	if (held)
+		lc_send_error(c, "slow_down", "you are sending too fast: your message is kept and "
+			      "will be read later");
 }
 
 /* Answers each pending message after the commit (ok: durable or not). */
@@ -354,8 +361,12 @@ void lc_commit(struct livechat *lc)
 	struct chatlog_entry *e;
 	int rc = GW_OK;
 
-	if (n == 0)
+	if (n == 0) {
+		/* Only kept frames (lc_keep_frame): durable, nobody to answer. */
+		if (outbox_queued(lc->inst->outbox) > 0 && outbox_commit(lc->inst->outbox) != GW_OK)
+			GW_WARN(lc->inst->log_module, "unreadable frames not kept");
 		return;
+	}
 	e = calloc(n, sizeof(*e));
 	if (outbox_queued(lc->inst->outbox) > 0)
 		rc = outbox_commit(lc->inst->outbox);
@@ -487,6 +498,20 @@ out:
 
 /* ---- dispatch ------------------------------------------------------------------ */
 
+/* lc_keep_frame - an unreadable frame of a visitor who said hello is kept
+ * in the quarantine (bounded: intake.h), committed with the next batch. */
+static void lc_keep_frame(struct lc_conn *c, const char *data, size_t len, const char *why)
+{
+	char reason[INTAKE_REASON_MAX];
+
+	if (!c->welcomed)
+		return;
+	snprintf(reason, sizeof(reason), "unreadable frame of conversation %s: %s",
+		 c->conversation, why);
+	if (intake_keep(c->lc->inst, reason, "application/x-chat-frame", data, len) == GW_OK)
+		lc_schedule_commit(c->lc);
+}
+
 void lc_on_frame(struct lc_conn *c, const char *data, size_t len)
 {
 	struct lc_frame f;
@@ -496,6 +521,7 @@ void lc_on_frame(struct lc_conn *c, const char *data, size_t len)
 	rc = lc_frame_parse(data, len, (size_t)c->lc->set->max_message_bytes, &f, why, sizeof(why));
 	if (rc != GW_OK) {
 		c->errors++;
+		lc_keep_frame(c, data, len, why);
 		if (f.client_id)
 			lc_send_msg_error(c, f.client_id, rc == GW_ETOOBIG ? "too_large" : "bad_frame",
 					  why);

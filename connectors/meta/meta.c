@@ -10,8 +10,12 @@
  *   POST <path>
  *        X-Hub-Signature-256 checked over the raw body (meta_sig.c): 401
  *        when missing or wrong, nothing stored; then parsed (meta_parse.c):
- *        400 when malformed; then every event of the body is queued in the
- *        outbox, all or none, and the answer waits for the group commit:
+ *        when malformed (or items made no event) the body is kept in the
+ *        quarantine (intake_keep; 400 only when it cannot be kept); then
+ *        every event of the body passes its sender's limits (intake_add:
+ *        over them it is held in the quarantine, in the same commit) and
+ *        is queued in the outbox, all or none, and the answer waits for
+ *        the group commit:
  *        200 once all of them are durable, 503 otherwise (Meta retries; the
  *        router deduplicates what a retry repeats). A body without events
  *        is answered 200 at once.
@@ -35,6 +39,7 @@
 #include <string.h>
 
 #include "connectors/httpd.h"
+#include "connectors/intake.h"
 #include "connectors/meta/media.h"
 #include "connectors/meta/meta_out.h"
 #include "connectors/meta/meta_parse.h"
@@ -136,7 +141,7 @@ static void meta_queue(struct meta *m, struct httpd_req *req, struct meta_events
 	int rc = GW_OK;
 
 	for (i = 0; rc == GW_OK && i < evs->n; i++)
-		rc = outbox_add_event(ob, &evs->ev[i], &perr);
+		rc = intake_add(m->inst, &evs->ev[i], &perr, NULL);
 	if (rc != GW_OK) {
 		outbox_rollback(ob, mark);
 		if (perr.message[0] && rc != GW_ENOMEM)
@@ -212,10 +217,24 @@ static int meta_signed(struct meta *m, struct httpd_req *req, const char *body, 
 	return 0;
 }
 
-static void meta_parse_refuse(struct httpd_req *req, const struct meta_parse_error *perr)
+/*
+ * meta_parse_refuse - a signed body that does not parse: kept in the
+ * quarantine and answered 200 once that is durable (Meta would otherwise
+ * send the same bytes again and again), or refused when it cannot be kept.
+ */
+static void meta_parse_refuse(struct meta *m, struct httpd_req *req, const char *body,
+			      size_t len, const struct meta_parse_error *perr)
 {
+	static const char kept[] = "{\"status\":\"kept\",\"events\":0}";
 	const char *why = perr->message[0] ? perr->message : gw_strerror(perr->code);
 
+	if (perr->code != GW_ENOMEM &&
+	    intake_keep(m->inst, why, "application/json", body, len) == GW_OK) {
+		GW_WARN(m->inst->log_module, "a signed body that cannot be read is kept in the "
+			"quarantine: %s", why);
+		httpd_defer(req, 200, kept);
+		return;
+	}
 	if (perr->code == GW_ENOMEM)
 		httpd_refuse(req, 503, "unavailable", "out of memory");
 	else if (perr->code == GW_ETOOBIG)
@@ -234,7 +253,7 @@ static void meta_on_body(void *arg, struct httpd_req *req, const char *body, siz
 		return;
 	memset(&perr, 0, sizeof(perr));
 	if (meta_parse(body, len, gw_now_ms(), &evs, &perr) != GW_OK) {
-		meta_parse_refuse(req, &perr);
+		meta_parse_refuse(m, req, body, len, &perr);
 		return;
 	}
 	if (evs.skipped)
@@ -253,10 +272,19 @@ static void meta_on_body(void *arg, struct httpd_req *req, const char *body, siz
 			"as unknown, %zu dropped; first: %s", evs.unreadable,
 			evs.unreadable > 1 ? "s" : "", evs.unreadable - evs.dropped, evs.dropped,
 			evs.unreadable_why);
+	/* Items that made no event: the whole body is kept beside its events,
+	 * in the same commit, for a reingest after a fix. */
+	if (evs.dropped &&
+	    intake_keep(m->inst, evs.unreadable_why, "application/json", body, len) != GW_OK)
+		GW_WARN(m->inst->log_module, "the body of %zu dropped items could not be kept",
+			evs.dropped);
 	if (evs.n == 0) {
 		static const char none[] = "{\"status\":\"accepted\",\"events\":0}";
 
-		httpd_answer(req, 200, "application/json", none, sizeof(none) - 1);
+		if (outbox_queued(m->inst->outbox))
+			httpd_defer(req, 200, none); /* after the kept body is durable */
+		else
+			httpd_answer(req, 200, "application/json", none, sizeof(none) - 1);
 		meta_events_clear(&evs);
 		return;
 	}
@@ -264,6 +292,37 @@ static void meta_on_body(void *arg, struct httpd_req *req, const char *body, siz
 		meta_hold_for_media(m, req, &evs);
 	else
 		meta_queue(m, req, &evs);
+}
+
+/* The reingest op: a kept body parsed again (intake.h); media ids stay
+ * ids (no download). Items that still cannot be read keep it kept. */
+static int meta_reingest(struct connector_instance *inst, const char *content_type,
+			 const void *body, size_t len, char *why, size_t whylen)
+{
+	struct meta_events evs = {0};
+	struct meta_parse_error perr;
+	struct proto_error eerr;
+	int rc;
+
+	(void)content_type;
+	memset(&perr, 0, sizeof(perr));
+	rc = meta_parse(body, len, gw_now_ms(), &evs, &perr);
+	if (rc != GW_OK) {
+		snprintf(why, whylen, "%s", perr.message[0] ? perr.message : gw_strerror(rc));
+		return rc;
+	}
+	if (evs.dropped) {
+		snprintf(why, whylen, "%s", evs.unreadable_why);
+		rc = GW_EPROTO;
+	}
+	for (size_t i = 0; rc == GW_OK && i < evs.n; i++) {
+		rc = intake_add(inst, &evs.ev[i], &eerr, NULL);
+		if (rc != GW_OK)
+			snprintf(why, whylen, "event %zu: %s", i,
+				 eerr.message[0] ? eerr.message : gw_strerror(rc));
+	}
+	meta_events_clear(&evs);
+	return rc;
 }
 
 static const struct httpd_handlers meta_handlers = {
@@ -313,6 +372,7 @@ static int meta_listen(struct meta *m)
 		.listen = m->set->listen,
 		.max_body_bytes = m->set->max_body_bytes,
 		.max_connections = m->set->max_connections,
+		.limits = &m->set->limits,
 		.req_data_size = sizeof(struct meta_req),
 		.endpoint = m->set->path,
 		.inst = m->inst,
@@ -387,4 +447,5 @@ const struct connector_type connector_meta = {
 	.run = meta_run,
 	.destroy = meta_destroy,
 	.deliver = meta_deliver,
+	.reingest = meta_reingest,
 };

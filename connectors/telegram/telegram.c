@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "connectors/httpd.h"
+#include "connectors/intake.h"
 #include "connectors/outbox.h"
 #include "connectors/telegram/telegram_int.h"
 #include "connectors/telegram/tg_files.h"
@@ -97,7 +98,9 @@ int tg_queue(struct connector_instance *inst, const struct tg_events *evs, size_
 
 	*queued = 0;
 	for (size_t i = 0; i < evs->n; i++) {
-		rc = outbox_add_event(ob, &evs->ev[i], &perr);
+		/* Over its sender's limits an event is held in the quarantine,
+		 * in the same commit (connectors/intake.h). */
+		rc = intake_add(inst, &evs->ev[i], &perr, NULL);
 		if (rc != GW_OK && rc != GW_ENOMEM && perr.message[0]) {
 			/* The parser keeps every value within its limit: a bug. */
 			inst->stats.unreadable++;
@@ -182,6 +185,23 @@ static void tg_webhook_queue(struct telegram *t, struct httpd_req *req, struct t
 	tg_events_clear(evs);
 }
 
+/*
+ * tg_refuse_kept - an authentic body that is not an Update: kept in the
+ * quarantine and answered 200 once durable (Telegram would send it again),
+ * or refused 400 when it cannot be kept.
+ */
+static void tg_refuse_kept(struct telegram *t, struct httpd_req *req, const char *body,
+			   size_t len, const char *why)
+{
+	if (intake_keep(t->inst, why, "application/json", body, len) == GW_OK) {
+		GW_WARN(t->inst->log_module, "a webhook body that is not an Update is kept in the "
+			"quarantine: %s", why);
+		httpd_defer(req, 200, "{\"status\":\"kept\",\"events\":0}");
+		return;
+	}
+	httpd_refuse(req, 400, "invalid_update", "%s", why);
+}
+
 static void tg_on_body(void *arg, struct httpd_req *req, const char *body, size_t len)
 {
 	struct telegram *t = arg;
@@ -198,7 +218,7 @@ static void tg_on_body(void *arg, struct httpd_req *req, const char *body, size_
 			return;
 		}
 		t->inst->stats.unreadable++;
-		httpd_refuse(req, 400, "invalid_update", "%s", err.message);
+		tg_refuse_kept(t, req, body, len, err.message);
 		return;
 	}
 	tg_note(t->inst, &evs);
@@ -259,6 +279,7 @@ static int tg_listen(struct telegram *t)
 		.listen = t->set->listen,
 		.max_body_bytes = t->set->max_body_bytes,
 		.max_connections = t->set->max_connections,
+		.limits = &t->set->limits,
 		.req_data_size = sizeof(struct tg_req),
 		.endpoint = t->set->path,
 		.inst = t->inst,
@@ -404,6 +425,33 @@ static int tg_deliver(struct connector_instance *inst, const void *event, size_t
 	return tg_replies_deliver(t->replies, event, len, delivery_id);
 }
 
+/* The reingest op: a kept webhook body parsed again (intake.h); file_ids
+ * stay ids (no download). */
+static int tg_reingest(struct connector_instance *inst, const char *content_type,
+		       const void *body, size_t len, char *why, size_t whylen)
+{
+	struct telegram *t = inst->ctx;
+	struct tg_parse_opts o = {t->account, gw_now_ms()};
+	struct tg_events evs;
+	struct tg_parse_error err;
+	struct proto_error perr;
+	int rc;
+
+	(void)content_type;
+	rc = tg_parse_update(body, len, &o, &evs, &err);
+	if (rc != GW_OK) {
+		snprintf(why, whylen, "%s", err.message[0] ? err.message : gw_strerror(rc));
+		return rc;
+	}
+	for (size_t i = 0; rc == GW_OK && i < evs.n; i++) {
+		rc = intake_add(inst, &evs.ev[i], &perr, NULL);
+		if (rc != GW_OK)
+			snprintf(why, whylen, "%s", perr.message[0] ? perr.message : gw_strerror(rc));
+	}
+	tg_events_clear(&evs);
+	return rc;
+}
+
 const struct connector_type connector_telegram = {
 	.name = "telegram",
 	.channel = TG_CHANNEL,
@@ -412,4 +460,5 @@ const struct connector_type connector_telegram = {
 	.run = tg_run,
 	.destroy = tg_destroy,
 	.deliver = tg_deliver,
+	.reingest = tg_reingest,
 };

@@ -10,7 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "connectors/httpd_config.h"
 #include "connectors/sender_config.h"
+#include "connectors/limits_config.h"
 #include "core/config.h"
 
 #define TG_TOKEN_MAX 256         /* longest bot token */
@@ -46,6 +48,8 @@ struct telegram_settings {
 	long long spool_max;
 	long long spool_map_mb;
 	struct sender_settings send;
+	struct httpd_limits limits; /* webhook: floods (HTTPD_CONF_ROWS) */
+	struct limits_settings senders; /* LIMITS_CONF_ROWS: per-sender limits, quarantine */
 };
 
 /* telegram_conf_section - the keys of `type: telegram`. */

@@ -1,7 +1,11 @@
 /*
- * ctl_quarantine.c - `gatewayctl quarantine list|show ID|reingest ID`: the
- * email messages an email connector set aside (store/quarantine.h has the
- * layout under <state_dir>/quarantine/<instance>/).
+ * ctl_quarantine.c - `gatewayctl quarantine list|show ID|reingest ID`
+ * across every channel: the email messages an email connector set aside
+ * (store/quarantine.h has the layout under <state_dir>/quarantine/
+ * <instance>/, ids "<instance>/<V>-<U>") and the quarantine of every
+ * connector's spool (held messages and unreadable inputs, ctl_qspool.h,
+ * ids "<instance>/<N>", reingest requests under <state_dir>/spool/
+ * <instance>/reingest/).
  *
  * list and show read the files only. reingest leaves a request file that
  * the running connector picks up within a second: it parses the stored copy
@@ -20,12 +24,14 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "gateway/ctl/ctl_qspool.h"
 
 #define Q_JSON_MAX (64 * 1024)
 #define Q_LIST_MAX 100000  /* entries listed at most */
 #define Q_POLL_MS 50
 
-/* "<instance>/<V>-<U>" split and checked; 0 when it is not such an id. */
+/* "<instance>/<V>-<U>" (1, an email entry) or "<instance>/<N>" (2, a
+ * spool's entry) split and checked; 0 when it is not such an id. */
 static int q_split_id(const char *id, char *inst, size_t isize, char *entry, size_t esize)
 {
 	const char *slash = strchr(id, '/');
@@ -35,7 +41,7 @@ static int q_split_id(const char *id, char *inst, size_t isize, char *entry, siz
 	if (!slash || slash == id || strchr(slash + 1, '/'))
 		return 0;
 	il = (size_t)(slash - id);
-	if (il >= isize || strlen(slash + 1) >= esize || strlen(slash + 1) < 3)
+	if (il >= isize || strlen(slash + 1) >= esize || strlen(slash + 1) < 1)
 		return 0;
 	if ((il == 1 && id[0] == '.') || (il == 2 && id[0] == '.' && id[1] == '.'))
 		return 0;
@@ -48,7 +54,9 @@ static int q_split_id(const char *id, char *inst, size_t isize, char *entry, siz
 	memcpy(inst, id, il);
 	inst[il] = '\0';
 	snprintf(entry, esize, "%s", slash + 1);
-	return dash;
+	if (!dash)
+		return entry[0] != '0' ? 2 : 0;
+	return strlen(entry) >= 3 ? 1 : 0;
 }
 
 static json_t *q_load(const char *path)
@@ -119,6 +127,8 @@ static json_t *q_all(const char *state_dir)
 	}
 	if (d)
 		closedir(d);
+	if (arr)
+		ctlq_spool_list(state_dir, arr, Q_LIST_MAX);
 	n = arr ? json_array_size(arr) : 0;
 	v = calloc(n ? n : 1, sizeof(*v));
 	sorted = json_array();
@@ -157,13 +167,18 @@ static int q_list(struct ctl *ctl)
 	if (json_array_size(all) == 0)
 		printf("no quarantined messages\n");
 	else
-		printf("%-32s %-20s %10s %-6s %s\n", "ID", "QUARANTINED", "BYTES", "STORED",
-		       "REASON");
+		printf("%-32s %-10s %-6s %-20s %10s %-6s %s\n", "ID", "CHANNEL", "KIND",
+		       "QUARANTINED", "BYTES", "STORED", "REASON");
 	json_array_foreach(all, i, j) {
+		const char *ch = json_string_value(json_object_get(j, "channel"));
+		const char *kind = json_string_value(json_object_get(j, "kind"));
+
 		ctl_format_time(json_integer_value(json_object_get(j, "quarantined_at")), when,
 				sizeof(when));
-		printf("%-32s %-20s %10lld %-6s %s\n", json_string_value(json_object_get(j, "id")),
-		       when, (long long)json_integer_value(json_object_get(j, "size")),
+		printf("%-32s %-10s %-6s %-20s %10lld %-6s %s\n",
+		       json_string_value(json_object_get(j, "id")), ch ? ch : "email",
+		       kind ? kind : "mail", when,
+		       (long long)json_integer_value(json_object_get(j, "size")),
 		       json_is_true(json_object_get(j, "stored")) ? "yes" : "no",
 		       json_string_value(json_object_get(j, "reason")));
 	}
@@ -171,17 +186,50 @@ static int q_list(struct ctl *ctl)
 	return CTL_EXIT_OK;
 }
 
-/* The paths of entry `id`: <qdir> = <state_dir>/quarantine/<instance>. */
-static int q_paths(struct ctl *ctl, char *qdir, size_t qsize, char *entry, size_t esize)
+/* The paths of entry `id`: <qdir> = <state_dir>/quarantine/<instance> for
+ * an email entry, <state_dir>/spool/<instance> for a spool's (*spool set). */
+static int q_paths(struct ctl *ctl, char *qdir, size_t qsize, char *entry, size_t esize,
+		   int *spool)
 {
 	char inst[256];
+	int kind = ctl->q_arg ? q_split_id(ctl->q_arg, inst, sizeof(inst), entry, esize) : 0;
 
-	if (!ctl->q_arg || !q_split_id(ctl->q_arg, inst, sizeof(inst), entry, esize)) {
-		fprintf(stderr, "gatewayctl: '%s' is not a quarantine ID (INSTANCE/V-U, see "
-			"`gatewayctl quarantine list`)\n", ctl->q_arg ? ctl->q_arg : "");
+	if (!kind) {
+		fprintf(stderr, "gatewayctl: '%s' is not a quarantine ID (INSTANCE/N or "
+			"INSTANCE/V-U, see `gatewayctl quarantine list`)\n",
+			ctl->q_arg ? ctl->q_arg : "");
 		return CTL_EXIT_USAGE;
 	}
-	snprintf(qdir, qsize, "%s/quarantine/%s", ctl->state_dir, inst);
+	*spool = kind == 2;
+	snprintf(qdir, qsize, "%s/%s/%s", ctl->state_dir, *spool ? "spool" : "quarantine", inst);
+	return CTL_EXIT_OK;
+}
+
+/* q_show_spool - a spool's entry `entry` of the instance named in q_arg. */
+static int q_show_spool(struct ctl *ctl, const char *entry)
+{
+	char inst[256];
+	json_t *j;
+
+	snprintf(inst, sizeof(inst), "%.*s", (int)(strchr(ctl->q_arg, '/') - ctl->q_arg),
+		 ctl->q_arg);
+	j = ctlq_spool_show(ctl->state_dir, inst, strtoull(entry, NULL, 10));
+	if (!j) {
+		fprintf(stderr, "gatewayctl: no quarantined message %s\n", ctl->q_arg);
+		return CTL_EXIT_NOTFOUND;
+	}
+	if (!ctl->json && json_is_string(json_object_get(j, "hexdump"))) {
+		json_t *hex = json_incref(json_object_get(j, "hexdump"));
+
+		json_object_del(j, "hexdump");
+		json_dumpf(j, stdout, JSON_INDENT(2));
+		printf("\n%s", json_string_value(hex));
+		json_decref(hex);
+	} else {
+		json_dumpf(j, stdout, ctl->json ? JSON_COMPACT : JSON_INDENT(2));
+		fputc('\n', stdout);
+	}
+	json_decref(j);
 	return CTL_EXIT_OK;
 }
 
@@ -189,10 +237,12 @@ static int q_show(struct ctl *ctl)
 {
 	char qdir[4096], entry[64], path[4400];
 	json_t *j;
-	int rc = q_paths(ctl, qdir, sizeof(qdir), entry, sizeof(entry));
+	int spool = 0, rc = q_paths(ctl, qdir, sizeof(qdir), entry, sizeof(entry), &spool);
 
 	if (rc != CTL_EXIT_OK)
 		return rc;
+	if (spool)
+		return q_show_spool(ctl, entry);
 	snprintf(path, sizeof(path), "%s/%s.json", qdir, entry);
 	j = q_load(path);
 	if (!j) {
@@ -243,8 +293,10 @@ static int q_wait_answer(struct ctl *ctl, const char *done)
 		       *json_string_value(json_object_get(j, "reason")) ? ": " : "",
 		       json_string_value(json_object_get(j, "reason")));
 	}
-	rc = strcmp(result, "ingested") == 0 || strcmp(result, "ignored") == 0 ? CTL_EXIT_OK
-										: CTL_EXIT_ERROR;
+	rc = strcmp(result, "ingested") == 0 || strcmp(result, "ignored") == 0 ||
+			     strcmp(result, "released") == 0
+		     ? CTL_EXIT_OK
+		     : CTL_EXIT_ERROR;
 	json_decref(j);
 	return rc;
 }
@@ -252,12 +304,21 @@ static int q_wait_answer(struct ctl *ctl, const char *done)
 static int q_reingest(struct ctl *ctl)
 {
 	char qdir[4096], entry[64], path[4400], done[4400], stamp[64];
-	int rc = q_paths(ctl, qdir, sizeof(qdir), entry, sizeof(entry)), n;
+	int spool = 0, rc = q_paths(ctl, qdir, sizeof(qdir), entry, sizeof(entry), &spool), n;
+	json_t *j = NULL;
 
 	if (rc != CTL_EXIT_OK)
 		return rc;
 	snprintf(path, sizeof(path), "%s/%s.json", qdir, entry);
-	if (access(path, F_OK) != 0) {
+	if (spool) {
+		char inst[256];
+
+		snprintf(inst, sizeof(inst), "%.*s", (int)(strchr(ctl->q_arg, '/') - ctl->q_arg),
+			 ctl->q_arg);
+		j = ctlq_spool_show(ctl->state_dir, inst, strtoull(entry, NULL, 10));
+		json_decref(j);
+	}
+	if (spool ? !j : access(path, F_OK) != 0) {
 		fprintf(stderr, "gatewayctl: no quarantined message %s\n", ctl->q_arg);
 		return CTL_EXIT_NOTFOUND;
 	}

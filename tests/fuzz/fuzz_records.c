@@ -1,7 +1,8 @@
 /*
  * fuzz_records.c - libFuzzer target for the binary records the gateway
  * reads back from its own stores: the router's delivery records
- * (store/deliveries.c) and the sent-reply journal (store/sentlog.c). A
+ * (store/deliveries.c), the sent-reply journal (store/sentlog.c) and the
+ * records of a connector's quarantine (store/spool_quarantine.c). A
  * record may come from an older version or a damaged file: it decodes or
  * is refused, never read past its end; what decodes encodes to the same
  * bytes (a delivery record: to the bytes it read, later fields left).
@@ -13,6 +14,7 @@
 
 #include "core/err.h"
 #include "store/sentlog.h"
+#include "store/spool_quarantine.h"
 #include "store/store.h"
 
 static void check_delivery(const uint8_t *data, size_t size)
@@ -46,11 +48,32 @@ static void check_sentlog(const uint8_t *data, size_t size)
 		abort();
 }
 
+/* A quarantine record decodes or is refused; what decodes encodes to a
+ * record that decodes to the same fields and bytes. */
+static void check_spoolq(const uint8_t *data, size_t size)
+{
+	static struct spoolq_rec r, back;
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (spoolq_decode(data, size, &r) != GW_OK)
+		return;
+	if (spoolq_encode(&r, &buf, &len) != GW_OK || spoolq_decode(buf, len, &back) != GW_OK)
+		abort();
+	if (back.kind != r.kind || back.at != r.at || back.len != r.len ||
+	    memcmp(back.data, r.data, r.len) != 0 || strcmp(back.channel, r.channel) != 0 ||
+	    strcmp(back.sender, r.sender) != 0 || strcmp(back.external_id, r.external_id) != 0 ||
+	    strcmp(back.content_type, r.content_type) != 0)
+		abort();
+	free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_delivery(data, size);
 	check_sentlog(data, size);
+	check_spoolq(data, size);
 	return 0;
 }

@@ -160,6 +160,19 @@ def _q(s):
     return json.dumps(s)
 
 
+# Per-sender limits off (docs/security.md): most tests send many messages
+# from one sender at once; test_limits.py sets its own.
+NO_SENDER_LIMITS = ("sender_rate_per_minute: 0", "loop_repeats: 0",
+                    "automated_rate_per_hour: 0")
+
+
+def with_sender_limits_off(lines):
+    """lines (a connector's YAML lines) plus NO_SENDER_LIMITS for the keys
+    they do not set."""
+    keys = {ln.split(":", 1)[0].strip() for ln in lines}
+    return list(lines) + [ln for ln in NO_SENDER_LIMITS if ln.split(":", 1)[0] not in keys]
+
+
 def write_config(path, state_dir, ports, connector_name="api", max_body_bytes=65536,
                  backoff_min_ms=50, heartbeat_ms=200, extra_connector_lines=(),
                  connectors=True, routing_lines=()):
@@ -193,7 +206,7 @@ def write_config(path, state_dir, ports, connector_name="api", max_body_bytes=65
             "    token: ${GATEWAY_API_TOKEN}",
             f"    max_body_bytes: {max_body_bytes}",
         ]
-        lines += ["    " + ln for ln in extra_connector_lines]
+        lines += ["    " + ln for ln in with_sender_limits_off(extra_connector_lines)]
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     return path

@@ -3,7 +3,8 @@
 # boundaries"): gatewayd, gateway-router and gatewayctl read every
 # connector's config through the light registry and must not load a
 # channel's libraries; gateway-connector runs every channel and loads them
-# all; gateway-metrics serves HTTP with libwebsockets and loads none of the
+# all. libnats is gateway-nats' alone (the optional JetStream publisher);
+# gateway-metrics serves HTTP with libwebsockets and loads none of the
 # others. Checked on the built binaries with ldd.
 #   boundaries.sh BIN_DIR
 set -u
@@ -30,6 +31,26 @@ for lib in $channel_libs; do
 		fail=1
 	fi
 done
+for exe in gatewayd gateway-router gatewayctl gateway-connector; do
+	if [ -x "$bin/$exe" ] && libs_of "$exe" | grep -q "^libnats[.]"; then
+		echo "FAIL: $exe links libnats"
+		fail=1
+	fi
+done
+if [ ! -x "$bin/gateway-nats" ]; then
+	echo "FAIL: $bin/gateway-nats missing"
+	fail=1
+elif ! libs_of gateway-nats | grep -q "^libnats[.]"; then
+	echo "FAIL: gateway-nats does not link libnats"
+	fail=1
+else
+	for lib in $channel_libs; do
+		if libs_of gateway-nats | grep -q "^$lib[.-]"; then
+			echo "FAIL: gateway-nats links $lib"
+			fail=1
+		fi
+	done
+fi
 if [ ! -x "$bin/gateway-metrics" ]; then echo "FAIL: $bin/gateway-metrics missing"; fail=1; fi
 if ! libs_of gateway-metrics | grep -q "^libwebsockets[.-]"; then
 	echo "FAIL: gateway-metrics does not link libwebsockets"
@@ -42,5 +63,5 @@ for lib in libcurl libgmime libxml2; do
 	fi
 done
 [ "$fail" -eq 0 ] && echo "link boundaries hold: $channel_libs only in gateway-connector," \
-	"libwebsockets alone in gateway-metrics"
+	"libnats only in gateway-nats, libwebsockets alone in gateway-metrics"
 exit "$fail"

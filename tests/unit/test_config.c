@@ -311,6 +311,16 @@ static void test_defaults(void **state)
 	assert_null(cfg->router.curve_key);
 	assert_null(cfg->user);
 	assert_int_equal(cfg->router.batch_max, 1024);
+	/* nats: off, with its defaults */
+	assert_false(cfg->nats.enabled);
+	assert_int_equal(cfg->nats.servers.n, 1);
+	assert_string_equal(cfg->nats.servers.v[0], "nats://127.0.0.1:4222");
+	assert_string_equal(cfg->nats.stream, "OMNIGATE");
+	assert_string_equal(cfg->nats.subject_prefix, "omnigate.events");
+	assert_string_equal(cfg->nats.payload, "json");
+	assert_int_equal(cfg->nats.replicas, 1);
+	assert_int_equal(cfg->nats.duplicate_window_s, 120);
+	assert_null(cfg->nats.password);
 	assert_int_equal(cfg->router.heartbeat_ms, 1000);
 	assert_int_equal(cfg->router.map_size_mb, 4096);
 	assert_int_equal(cfg->router.publish_hwm, 1000000);
@@ -414,8 +424,20 @@ static const struct err_case core_errors[] = {
 	 "curve_consumers, curve_commanders, curve_connectors, batch_max, "
 	 "nice, heartbeat_ms, map_size_mb, publish_hwm, delivery_timeout_ms)"},
 	{"stat_dir: x\n",
-	 "1: stat_dir: unknown key (known: state_dir, log_level, log_format, user, router, routing, supervisor, metrics, "
-	 "connectors)"},
+	 "1: stat_dir: unknown key (known: state_dir, log_level, log_format, user, router, routing, supervisor, "
+	 "nats, metrics, connectors)"},
+	/* nats */
+	{"nats:\n  enabled: true\n  payload: xml\n",
+	 "3: nats.payload: must be json or msgpack"},
+	{"nats:\n  stream: \"a.b\"\n", "2: nats.stream: must be letters, digits, _ and -"},
+	{"nats:\n  subject_prefix: \"a..b\"\n",
+	 "2: nats.subject_prefix: must be dot-separated tokens of letters, digits, _ and - (no "
+	 "wildcards)"},
+	{"nats:\n  subject_prefix: \"a.>\"\n",
+	 "2: nats.subject_prefix: must be dot-separated tokens of letters, digits, _ and - (no "
+	 "wildcards)"},
+	{"nats:\n  replicas: 7\n", "2: nats.replicas: 7 is above the maximum 5"},
+	{"nats:\n  tls_cert: /x.pem\n", "2: nats.tls_key: tls_cert and tls_key go together"},
 	{"supervisor:\n  stable_ms: 100\n  stable_ms: 200\n",
 	 "3: supervisor.stable_ms: duplicate key (first on line 2)"},
 	{"router: {}\nrouter: {}\n", "2: router: duplicate key (first on line 1)"},
