@@ -213,8 +213,9 @@ static const struct {
 	 "be read into an event."},
 	{"omnigate_connector_dropped_total", "dropped", "Items left out on purpose (unknown "
 	 "kinds, echoes of the gateway's own replies)."},
-	{"omnigate_connector_rate_limited_total", "@rate_limited", "Times the provider "
-	 "limited the connector's rate (connector types that count it)."},
+	{"omnigate_connector_rate_limited_total", "rate_limited", "Requests or messages over "
+	 "a rate limit: the per-address and per-sender limits, or the provider limiting the "
+	 "connector."},
 	{"omnigate_connector_replies_sent_total", "replies.sent", "Replies the provider "
 	 "took (reported sent)."},
 	{"omnigate_connector_replies_failed_total", "replies.failed", "Replies reported "
@@ -254,8 +255,8 @@ static void write_connectors(struct page *p)
 	}
 }
 
-/* quarantined - entries (<id>.json) in <state_dir>/quarantine/<name>/; -1
- * when the connector keeps no quarantine. */
+/* quarantined - entries (<id>.json) in <state_dir>/quarantine/<name>/ (the
+ * email connector's mail that made no event); -1 when there is no such folder. */
 static double quarantined(const char *state_dir, const char *name)
 {
 	char path[PATH_MAX];
@@ -280,12 +281,15 @@ static void write_quarantine(struct page *p)
 {
 	const char *name = "omnigate_connector_quarantined";
 
-	expo_family(p->e, name, "gauge", "Items in the connector's quarantine now (set aside: "
-		    "they could not become events; connector types that keep one).");
+	expo_family(p->e, name, "gauge", "Items in the connector's quarantine now: held in "
+		    "its spool (over a limit, loops, unreadable bodies) and, for email, mail set "
+		    "aside in its quarantine folder.");
 	for (size_t i = 0; i < p->n; i++) {
-		double v = strcmp(p->ch[i].kind, "connector") == 0
-				   ? quarantined(p->m->state_dir, p->ch[i].name)
-				   : -1;
+		int conn = strcmp(p->ch[i].kind, "connector") == 0;
+		double files = conn ? quarantined(p->m->state_dir, p->ch[i].name) : -1;
+		double held = conn && p->ch[i].status ? connector_value(&p->ch[i], "quarantined")
+						      : -1;
+		double v = files < 0 && held < 0 ? -1 : (files > 0 ? files : 0) + (held > 0 ? held : 0);
 
 		if (v >= 0)
 			expo_sample(p->e, name, (const char *[]){"connector", p->ch[i].name,
