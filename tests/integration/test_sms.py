@@ -197,14 +197,18 @@ class TwilioStandIn:
 
 class SmsCase(GatewayTestCase):
 
-    def start_sms_gateway(self, stand=None, extra=(), token=None):
+    def start_sms_gateway(self, stand=None, extra=(), token=None, local_url=False):
+        """An SMS connector beside the API one; local_url: its public_url is
+        its own loopback address (what a client that signs the URL it calls,
+        such as bench-sms, needs), else PUBLIC_URL."""
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root, exist_ok=True)
         gw = gwtest.Gateway(root)
         self.sms_port = gwtest.free_ports(1)[0]
         self.token = token or secrets.token_hex(16)
+        url = f"http://127.0.0.1:{self.sms_port}" if local_url else PUBLIC_URL
         lines = [f"  - name: {INSTANCE}", "    type: sms", "    enabled: true",
-                 f"    listen: \"127.0.0.1:{self.sms_port}\"", f"    public_url: {PUBLIC_URL}",
+                 f"    listen: \"127.0.0.1:{self.sms_port}\"", f"    public_url: {url}",
                  "    account_sid: ${GATEWAY_TWILIO_ACCOUNT_SID}",
                  "    auth_token: ${GATEWAY_TWILIO_AUTH_TOKEN}", "    send_rate_per_s: 0",
                  f"    send_concurrency: {CONCURRENCY}"]
