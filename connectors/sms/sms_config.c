@@ -127,8 +127,9 @@ static int check_api_base(const char *url, char *why, size_t whylen)
 	int https;
 	const char *h = sms_url_host(url, &https);
 
-	if (!h || strpbrk(url, "?#")) {
-		snprintf(why, whylen, "api_base: must be an https:// URL with a host, no query");
+	if (!h || strpbrk(url, "?#") || url[strlen(url) - 1] == '/') {
+		snprintf(why, whylen, "api_base: must be an https:// URL with a host, no query "
+			 "and no trailing /");
 		return GW_ECONFIG;
 	}
 	if (!https && !sms_loopback(h)) {

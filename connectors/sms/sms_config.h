@@ -44,7 +44,7 @@ extern const struct conf_section sms_conf_section;
  * hex digits, an auth_token is set, public_url is an http(s) URL with a
  * host and no query, fragment, credentials or trailing "/", the paths
  * start with "/" and differ from each other and from /healthz, api_base is
- * https (plain http only to a loopback address).
+ * https (plain http only to a loopback address) without a trailing "/".
  */
 extern const struct gw_connector_conf_type sms_conf_type;
 

@@ -615,6 +615,7 @@ static void test_config_check(void **state)
 	assert_int_equal(check(SID, "ftp://gw.example.com", api, st), GW_ECONFIG);
 	assert_int_equal(check(SID, "https://u:p@gw.example.com", api, st), GW_ECONFIG);
 	assert_int_equal(check(SID, ok, "http://api.twilio.com", st), GW_ECONFIG);
+	assert_int_equal(check(SID, ok, "https://api.twilio.com/", st), GW_ECONFIG);
 	assert_int_equal(check(SID, ok, api, "/webhooks/sms"), GW_ECONFIG);
 	assert_int_equal(check(SID, ok, api, "/healthz"), GW_ECONFIG);
 	assert_int_equal(check(SID, ok, api, "status"), GW_ECONFIG);
