@@ -52,6 +52,10 @@ struct connector_instance {
 	struct outbox *outbox;                 /* borrowed from the runtime */
 	struct sender *sender;                 /* the type's, NULL if it sends
 						* none: its counters are shown */
+	const char *replies_off;               /* the type's, NULL or "" when its
+						* replies can go out; else why
+						* not (some or all), shown by
+						* `gatewayctl status` */
 	struct connector_stats stats;
 	char log_module[96];                   /* "api/<instance>" for logs */
 	void *ctx;                             /* the type's own state */

@@ -54,6 +54,7 @@
 #define OB_DELIVER_PER_PUMP 64 /* deliveries handed over by one pump */
 #define OB_REPORT_MAX 1024     /* reports waiting to be sent */
 #define OB_REASON_MAX 256      /* bytes of a report's reason */
+#define OB_SERVE_MAX 64        /* (channel, account) pairs announced by hello */
 
 struct ob_report {
 	uint64_t id;
@@ -61,6 +62,12 @@ struct ob_report {
 	char reason[OB_REASON_MAX];
 	char ref_account[PROTO_MAX_ACCOUNT + 1]; /* the provider's id of the */
 	char ref_id[PROTO_MAX_EXTERNAL_ID + 1];  /* reply, "" when none */
+};
+
+/* A (channel, account) pair the instance serves besides its own (hello). */
+struct ob_serve {
+	char channel[PROTO_MAX_CHANNEL + 1];
+	char account[PROTO_MAX_ACCOUNT + 1];
 };
 
 struct ob_sent {
@@ -105,6 +112,8 @@ struct outbox {
 	struct outbox_stats st;
 	char *instance, *channel; /* for hello; instance NULL: no hello */
 	int64_t next_hello_us;
+	struct ob_serve *serve;   /* OB_SERVE_MAX pairs, allocated on first use */
+	size_t nserve;
 	outbox_deliver_fn deliver;
 	void *deliver_arg;
 	int in_deliver; /* the callback runs: a nested pump reads nothing */
@@ -293,6 +302,7 @@ void outbox_close(struct outbox *ob)
 	free(ob->del);
 	free(ob->ring);
 	free(ob->reports);
+	free(ob->serve);
 	free(ob->instance);
 	free(ob->channel);
 	free(ob->dir);
@@ -626,7 +636,40 @@ static void ob_send_hello(struct outbox *ob, int64_t now)
 		return;
 	zmq_send(ob->sock, ob->instance, strlen(ob->instance), ZMQ_SNDMORE);
 	zmq_send(ob->sock, ob->channel, strlen(ob->channel), 0);
+	/* The pairs of outbox_serve(): one hello each, the account standing
+	 * where the instance name stands. */
+	for (size_t i = 0; i < ob->nserve; i++) {
+		const struct ob_serve *p = &ob->serve[i];
+
+		if (zmq_send(ob->sock, WIRE_INGEST_HELLO, strlen(WIRE_INGEST_HELLO),
+			     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+			break;
+		zmq_send(ob->sock, p->account, strlen(p->account), ZMQ_SNDMORE);
+		zmq_send(ob->sock, p->channel, strlen(p->channel), 0);
+	}
 	ob->next_hello_us = now + OB_HELLO_US;
+}
+
+int outbox_serve(struct outbox *ob, const char *channel, const char *account)
+{
+	size_t i;
+
+	if (!channel || !account || !channel[0] || !account[0] ||
+	    strlen(channel) > PROTO_MAX_CHANNEL || strlen(account) > PROTO_MAX_ACCOUNT)
+		return GW_EINVAL;
+	for (i = 0; i < ob->nserve; i++)
+		if (strcmp(ob->serve[i].channel, channel) == 0 &&
+		    strcmp(ob->serve[i].account, account) == 0)
+			return GW_OK;
+	if (ob->nserve >= OB_SERVE_MAX)
+		return GW_EFULL;
+	if (!ob->serve && !(ob->serve = calloc(OB_SERVE_MAX, sizeof(*ob->serve))))
+		return GW_ENOMEM;
+	snprintf(ob->serve[ob->nserve].channel, sizeof(ob->serve[0].channel), "%s", channel);
+	snprintf(ob->serve[ob->nserve].account, sizeof(ob->serve[0].account), "%s", account);
+	ob->nserve++;
+	ob->next_hello_us = 0; /* announced with the next pump */
+	return GW_OK;
 }
 
 /* ob_send_reports - sends the queued reports until the socket refuses. */

@@ -184,6 +184,20 @@ int outbox_report(struct outbox *ob, uint64_t delivery_id, const char *status,
 int outbox_report_ref(struct outbox *ob, uint64_t delivery_id, const char *status,
 		      const char *reason, const char *ref_account, const char *ref_id);
 
+/*
+ * outbox_serve - the instance also serves (channel, account): a connector
+ * whose events name other channels and accounts than its own (Meta: the
+ * WhatsApp number, the page) says so, so that the router hands it the
+ * replies of that pair also before a message of it comes (after either
+ * side restarted). Each pair goes out as one more hello,
+ * ["hello", account, channel], with the next pump and every hello after.
+ * An instance without hello (no `instance` option) announces nothing.
+ * Returns GW_OK (also when the pair is known), GW_EINVAL (empty or over
+ * PROTO_MAX_CHANNEL / PROTO_MAX_ACCOUNT), GW_EFULL (64 pairs already),
+ * GW_ENOMEM.
+ */
+int outbox_serve(struct outbox *ob, const char *channel, const char *account);
+
 /* outbox_stats - a copy of the counters. */
 void outbox_get_stats(const struct outbox *ob, struct outbox_stats *st);
 

@@ -16,7 +16,8 @@
  *    "replies":{"sent":..,"failed":..,"retried":..,"journaled":..,"queued":..}},
  *    "send_error":".."}
  * ("replies" for a type that sends through connectors/sender.h; "send_error"
- * while its provider refuses the credentials).
+ * while its provider refuses the credentials, or why an instance sends no
+ * replies at all: connector_instance.replies_off).
  * It is replaced atomically (gw_write_file_atomic), never half-written.
  *
  * Threading: the thread that runs the instance; connector_request_stop()

@@ -71,7 +71,8 @@ static json_t *status_outbox_json(const struct outbox *ob)
 }
 
 /* status_replies - the sender's counters, and why the provider refuses the
- * credentials when it does ("send_error" in the document). */
+ * credentials when it does, or why the instance sends none ("send_error"
+ * in the document). */
 static int status_replies(struct sender *snd, json_t *doc)
 {
 	struct sender_stats st;
@@ -108,6 +109,11 @@ static json_t *status_json(const struct connector_instance *inst)
 			 "rejected", (json_int_t)s->rejected, "failed", (json_int_t)s->failed,
 			 "unreadable", (json_int_t)s->unreadable, "dropped", (json_int_t)s->dropped,
 			 "outbox", outbox);
+	if (doc && inst->replies_off && inst->replies_off[0] &&
+	    json_object_set_new(doc, "replies_off", json_string(inst->replies_off)) != 0) {
+		json_decref(doc);
+		return NULL;
+	}
 	if (doc && status_replies(inst->sender, doc) != 0) {
 		json_decref(doc);
 		doc = NULL;

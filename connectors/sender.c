@@ -692,6 +692,11 @@ int sender_submit(struct sender *s, uint64_t delivery_id, const char *reply_id,
 	return GW_OK;
 }
 
+int sender_has(const struct sender *s, uint64_t delivery_id)
+{
+	return ids_has(s, delivery_id);
+}
+
 int sender_fail_now(struct sender *s, uint64_t delivery_id, const char *reason)
 {
 	int rc = outbox_report(s->ob, delivery_id, "failed", reason);

@@ -157,6 +157,13 @@ int sender_submit(struct sender *s, uint64_t delivery_id, const char *reply_id,
  */
 int sender_fail_now(struct sender *s, uint64_t delivery_id, const char *reason);
 
+/*
+ * sender_has - 1 when delivery `delivery_id` is in the sender (submitted and
+ * not reported yet), else 0: a delivery handed over again while its job
+ * runs need not be prepared a second time.
+ */
+int sender_has(const struct sender *s, uint64_t delivery_id);
+
 /* sender_poll - reports the finished jobs; never blocks. Returns GW_OK. */
 int sender_poll(struct sender *s);
 

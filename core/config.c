@@ -6,10 +6,12 @@
  * where their position is still known; then yaml_parser_load() builds the
  * node tree whose marks give every key its line. The walk fills each
  * section's struct row by row (config_tables.c; a connector type's table
- * from gw_connector_conf_find()), applies defaults, and stops at the first
- * error, written as one line "FILE:LINE: KEY.PATH: what is wrong".
- * Cross-checks between sections (endpoints, listen addresses, backoff
- * bounds) run last.
+ * from gw_connector_conf_find(); a CONF_SECTION row is a nested mapping
+ * walked the same way into its own struct), applies defaults, and stops at
+ * the first error, written as one line "FILE:LINE: KEY.PATH: what is
+ * wrong". Cross-checks between sections (endpoints, listen addresses,
+ * backoff bounds) run last; a CONF_LISTEN row inside a nested section is
+ * not among them.
  *
  * Secret values never reach an error message: errors about a CONF_SECRET
  * row say what is wrong without quoting the value.
@@ -42,6 +44,8 @@ struct loader {
 	const char *dir;       /* absolute folder of the file */
 	yaml_document_t *doc;
 	char **soft;           /* inside a connector entry: its disabled_reason */
+	size_t soft_skip;      /* ...and the length of its key path's prefix
+				* ("connectors[3]."), left out of the reason */
 	char *err;
 	size_t errlen;
 };
@@ -334,8 +338,7 @@ static int set_parsed(struct loader *ld, const struct conf_entry *row, void *bas
  * entry that only disables the connector (the first reason is kept);
  * elsewhere the load fails.
  */
-static int secret_missing(struct loader *ld, const struct conf_entry *row, int line,
-			  const char *kpath, const char *what)
+static int secret_missing(struct loader *ld, int line, const char *kpath, const char *what)
 {
 	char reason[256];
 
@@ -343,7 +346,9 @@ static int secret_missing(struct loader *ld, const struct conf_entry *row, int l
 		return conf_err(ld, line, kpath, "%s", what);
 	if (*ld->soft)
 		return GW_OK;
-	snprintf(reason, sizeof(reason), "%s: %s", row->key, what);
+	/* The key path within the entry: "token", "smtp.password". */
+	snprintf(reason, sizeof(reason), "%s: %s",
+		 strlen(kpath) > ld->soft_skip ? kpath + ld->soft_skip : kpath, what);
 	*ld->soft = strdup(reason);
 	return *ld->soft ? GW_OK : conf_nomem(ld);
 }
@@ -370,19 +375,26 @@ static int set_text(struct loader *ld, const struct conf_entry *row, void *base,
 				 val ? "empty" : "not set");
 			if (row->kind == CONF_SECRET && !required_secret)
 				return GW_OK;
-			return required_secret ? secret_missing(ld, row, line, kpath, what)
+			return required_secret ? secret_missing(ld, line, kpath, what)
 					       : conf_err(ld, line, kpath, "%s", what);
 		}
 	} else if (required_secret && !*val) {
-		return secret_missing(ld, row, line, kpath, "is empty");
+		return secret_missing(ld, line, kpath, "is empty");
 	}
 	return set_parsed(ld, row, base, val, line, kpath);
 }
 
+static int fill_section(struct loader *ld, yaml_node_t *map, int line, const char *path,
+			const struct conf_target *t, size_t nt, const char *const *subs);
+
 /* set_node - a row's value node from the file. */
 static int set_node(struct loader *ld, const struct conf_entry *row, void *base,
-		    const yaml_node_t *v, int line, const char *kpath)
+		    yaml_node_t *v, int line, const char *kpath)
 {
+	const struct conf_target sub = {row->sub, (char *)base + row->offset};
+
+	if (row->kind == CONF_SECTION)
+		return fill_section(ld, v, line, kpath, &sub, 1, NULL);
 	if (row->kind == CONF_STRLIST)
 		return set_strlist_node(ld, row, base, v, line, kpath);
 	if (v->type != YAML_SCALAR_NODE)
@@ -502,6 +514,8 @@ static int fill_absent(struct loader *ld, yaml_node_t *map, int line, const char
 		snprintf(kpath, sizeof(kpath), "%s%s%s", path, *path ? "." : "", row->key);
 		if (row->flags & CONF_F_REQUIRED)
 			rc = conf_err(ld, line, kpath, "required key missing");
+		else if (row->kind == CONF_SECTION)
+			continue; /* absent: stays zeroed, see config.h */
 		else if (row->def)
 			rc = set_text(ld, row, t->base, row->def, line, kpath);
 	}
@@ -614,6 +628,7 @@ static int load_connector(struct loader *ld, yaml_node_t *item, size_t i, struct
 		t[1] = (struct conf_target){c->section, c->settings};
 	}
 	ld->soft = &c->disabled_reason;
+	ld->soft_skip = strlen(path) + 1;
 	rc = fill_section(ld, item, c->line, path, t, c->section ? 2 : 1, NULL);
 	ld->soft = NULL;
 	if (rc)
@@ -1123,6 +1138,10 @@ static void free_section(const struct conf_section *sec, void *base)
 		const struct conf_entry *row = &sec->entries[i];
 		char **slot = (char **)((char *)base + row->offset);
 
+		if (row->kind == CONF_SECTION) {
+			free_section(row->sub, slot);
+			continue;
+		}
 		if (row->kind == CONF_STRLIST) {
 			strlist_free((struct conf_strlist *)slot);
 			continue;

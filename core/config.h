@@ -2,8 +2,10 @@
  * config.h - the one YAML configuration file, read through config tables.
  *
  * Each section of the file (top level, router, supervisor, one per connector
- * type) is described by a table of conf_entry rows: kind, key, default,
- * bounds, offset into the section's struct, description. The same tables
+ * type, and the mappings nested in them by a CONF_SECTION row, such as an
+ * email connector's `smtp`) is described by a table of conf_entry rows:
+ * kind, key, default, bounds, offset into the section's struct,
+ * description. The same tables
  * drive parsing, validation, defaults and the generated docs/config.md
  * (gatewayd --config-doc). Unknown keys, wrong types and out-of-range values
  * are errors that name the key path and the line ("config.yaml:12: router.
@@ -38,6 +40,13 @@ enum conf_kind {
 	CONF_LOGLEVEL, /* int: debug, info, warn, error */
 	CONF_STRLIST,  /* struct conf_strlist: a YAML list of strings (the
 			* default is written "a,b"); max = longest item */
+	CONF_SECTION,  /* a nested mapping whose keys are the rows of `sub`,
+			* filling the struct of `sub` embedded at `offset`. Given,
+			* it is read with the same rules as its parent (defaults,
+			* required keys, "${ENV}", errors naming the key path
+			* "connectors[3].smtp.url"); absent, its struct stays all
+			* zero (no defaults are applied), so a required key of it
+			* tells whether it was given. No default, no bounds. */
 };
 
 /* A list of strings from the file, each malloc'ed. */
@@ -63,11 +72,13 @@ struct conf_entry {
 	unsigned flags;   /* CONF_F_* */
 	size_t offset;    /* offsetof() the member in the section's struct */
 	const char *desc; /* one line for docs/config.md */
+	const struct conf_section *sub; /* CONF_SECTION: its rows; else NULL */
 };
 
 /* A section: its key path, its rows, the size of the struct they fill. */
 struct conf_section {
-	const char *name; /* "router", "supervisor", "connectors[type=api]" */
+	const char *name; /* "router", "supervisor", "connectors[type=api]",
+			   * "connectors[type=email].smtp" (a CONF_SECTION's) */
 	const struct conf_entry *entries;
 	size_t n_entries;
 	size_t struct_size;

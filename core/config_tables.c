@@ -220,6 +220,8 @@ static const char *doc_kind(enum conf_kind kind)
 		return "log level";
 	case CONF_STRLIST:
 		return "list of strings";
+	case CONF_SECTION:
+		return "mapping";
 	}
 	return "?";
 }
@@ -271,6 +273,9 @@ static void doc_range(FILE *f, const struct conf_entry *row)
 		if (max > 0)
 			snprintf(buf, sizeof(buf), "items up to %lld characters", max);
 		break;
+	case CONF_SECTION:
+		snprintf(buf, sizeof(buf), "its keys: `%s`", row->sub ? row->sub->name : "?");
+		break;
 	default:
 		if (max > 0)
 			snprintf(buf, sizeof(buf), "up to %lld characters", max);
@@ -285,6 +290,8 @@ static void doc_row(FILE *f, const struct conf_entry *row)
 
 	if (row->flags & CONF_F_REQUIRED)
 		snprintf(def, sizeof(def), "required");
+	else if (row->kind == CONF_SECTION)
+		snprintf(def, sizeof(def), "absent");
 	else if (row->def && !row->def[0])
 		snprintf(def, sizeof(def), "empty");
 	else if (row->def)
@@ -317,6 +324,16 @@ static void doc_section(FILE *f, const char *title, const char *intro,
 	fputs("|---|---|---|---|---|\n", f);
 	for (size_t i = 0; i < sec->n_entries; i++)
 		doc_row(f, &sec->entries[i]);
+	/* Nested sections follow their parent's table, under their key path. */
+	for (size_t i = 0; i < sec->n_entries; i++) {
+		const struct conf_section *sub = sec->entries[i].sub;
+		char sub_title[128];
+
+		if (sec->entries[i].kind != CONF_SECTION || !sub)
+			continue;
+		snprintf(sub_title, sizeof(sub_title), "`%s`", sub->name);
+		doc_section(f, sub_title, NULL, sub);
+	}
 }
 
 int gw_config_doc(FILE *f)

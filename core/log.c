@@ -89,7 +89,11 @@ static int64_t log_mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void log_write(enum gw_log_level level, const char *module, const char *fmt, va_list ap);
+static void log_write(enum gw_log_level level, const char *module, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void log_line(enum gw_log_level level, const char *module, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void log_line(enum gw_log_level level, const char *module, const char *fmt, ...)
 {

@@ -124,7 +124,8 @@ enum { proto_valueset_none = 0 };
 #define PROTO_COVERS(obj, unlisted)                                           \
 	_Static_assert(proto_bytes_##obj + (unlisted) == sizeof(struct proto_##obj), \
 		       "schema.def does not list every member of struct proto_" #obj)
-PROTO_COVERS(party, 0);
+/* email_verified is followed by padding up to the struct's alignment. */
+PROTO_COVERS(party, _Alignof(char *) - sizeof(bool));
 PROTO_COVERS(recipient, 0);
 PROTO_COVERS(attachment, 0);
 PROTO_COVERS(location, 0);

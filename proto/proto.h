@@ -94,9 +94,13 @@ struct proto_party {
 	char *address; /* required: channel-specific address (E.164, email, user id) */
 	char *name;    /* optional display name, NULL when absent */
 	/* optional: an email address the sender gave on a channel whose address
-	 * is not one (a chat's pre-chat form); the router links the sender to
-	 * the customer known by that address. Claimed, not verified. */
+	 * is not one (a chat's pre-chat form). Claimed unless email_verified:
+	 * a claim never decides the customer (router/rules/identity.c). */
 	char *email;
+	/* optional: the channel itself vouches for `email` (a live chat's
+	 * site-signed identity); set by connectors only, never from what a
+	 * sender typed. */
+	bool email_verified;
 };
 
 /* An attachment as the provider described it; bytes are not carried. */
@@ -310,6 +314,11 @@ struct proto_customer {
 	struct proto_recent *recent; /* last texts, newest last */
 	size_t recent_len;
 	int64_t updated_at;
+	/* optional: another customer this one is probably the same person as
+	 * (an address both hold, claimed by one): a merge to consider, never
+	 * made by the router itself; 0 when none. */
+	uint64_t probable_match;
+	char *probable_match_reason; /* optional: why, in words */
 };
 
 /* Body of ticket.created and ticket.updated; also the stored ticket record. */

@@ -36,7 +36,9 @@
 
 /* Replies, on the ingest socket (connectors/outbox.h):
  *   connector: [ "hello", instance, channel ]  once connected, and again
- *              after silence, so the router knows where to deliver
+ *              after silence, so the router knows where to deliver; and
+ *              [ "hello", account, channel ] for each other pair it serves
+ *              (outbox_serve: Meta's numbers and pages)
  *   router:    [ "deliver", delivery_id (8 bytes), event (message.sent) ]
  *   connector: [ "report", delivery_id (8 bytes), status, reason,
  *                ref_account, ref_id ]

@@ -14,6 +14,15 @@
  * ticket so their history shows it. An update about an unknown message (one
  * sent outside the gateway, or older than its store) is published all the
  * same, unlinked: it is information, not an error.
+ *
+ * Statuses of the gateway's replies (message.send, deliver.c) move the
+ * reply's delivery and are published only when that is news. A status that
+ * names a reply by its own id and gives the provider's id of it (WhatsApp's
+ * biz_opaque_callback_data, a Messenger echo's metadata) also makes that
+ * id a key of the reply, as the connector's report would. A watermark
+ * receipt (Messenger's "read up to", no message named) moves every reply
+ * to that customer on that channel and account made at or before the
+ * watermark (route_watermark).
  */
 #include "router/router.h"
 
@@ -22,8 +31,11 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "router/rules/identity.h"
 
 #define UPDATE_STATUS_PREFIX "status:"
+/* Newest messages of a customer's thread a watermark receipt looks at. */
+#define WATERMARK_SCAN 128
 #define UPDATE_CHANGE_PREFIX "change:"
 
 /* Room for a prefix and an id, which decode bounds to PROTO_MAX_EXTERNAL_ID. */
@@ -123,6 +135,96 @@ static int index_change(struct batch *b, const struct update_link *link, uint64_
 	return rc;
 }
 
+/* --- watermark receipts ------------------------------------------------------ */
+
+struct wm_scan {
+	uint64_t seq[WATERMARK_SCAN];
+	size_t n;
+};
+
+static int wm_collect(void *arg, uint64_t seq)
+{
+	struct wm_scan *w = arg;
+
+	w->seq[w->n++] = seq;
+	return 0;
+}
+
+/* wm_thread - the thread of the customer `recipient` is on `channel`;
+ * 0 when unknown. */
+static int wm_thread(struct batch *b, const char *channel, const char *recipient,
+		     uint64_t *thread_id)
+{
+	struct proto_customer c;
+	struct ident id;
+	uint64_t cust;
+	int rc;
+
+	*thread_id = 0;
+	if (ident_make(&id, channel, recipient, STORE_IDENT_VERIFIED) != GW_OK)
+		return GW_OK;
+	rc = ident_find(b, &id, &cust);
+	if (rc == GW_ENOTFOUND)
+		return GW_OK;
+	memset(&c, 0, sizeof(c));
+	if (rc == GW_OK)
+		rc = store_customer_get(b->txn, cust, &c);
+	if (rc == GW_OK)
+		*thread_id = c.thread_id;
+	proto_customer_clear(&c);
+	return rc == GW_ENOTFOUND ? GW_OK : rc;
+}
+
+/* wm_reply - the delivery of `ev` when it is a reply to `s`'s recipient on
+ * its channel and account, made at or before the watermark; else 0. */
+static uint64_t wm_reply(const struct proto_event *ev, const struct proto_status *s)
+{
+	const struct proto_message *m = &ev->u.message;
+
+	if (ev->type != PROTO_T_MESSAGE_SENT || !m->to || !m->to->address ||
+	    strcmp(m->to->address, s->recipient) != 0 || !m->channel ||
+	    strcmp(m->channel, s->channel) != 0 || !m->account ||
+	    strcmp(m->account, s->account) != 0 || ev->ts > s->watermark)
+		return 0;
+	return reply_delivery(m->external_id);
+}
+
+int route_watermark(struct batch *b, const struct proto_status *s)
+{
+	struct wm_scan *w = calloc(1, sizeof(*w));
+	uint64_t thread_id = 0;
+	int rc = w ? GW_OK : GW_ENOMEM, moved = 0;
+
+	if (rc == GW_OK)
+		rc = wm_thread(b, s->channel, s->recipient, &thread_id);
+	if (rc == GW_OK && thread_id)
+		rc = store_thread_scan_newest(b->txn, thread_id, WATERMARK_SCAN, wm_collect, w);
+	for (size_t i = 0; rc == GW_OK && i < w->n; i++) {
+		struct proto_event ev;
+		struct store_delivery dv;
+		uint64_t id;
+
+		if (store_eventlog_decode(b->txn, w->seq[i], &ev) != GW_OK)
+			continue;
+		id = wm_reply(&ev, s);
+		proto_event_clear(&ev);
+		if (!id || store_delivery_get(b->txn, id, &dv) != GW_OK)
+			continue;
+		/* One already there ends the walk: the older ones are too. */
+		if (strcmp(dv.state, s->status) == 0 || strcmp(dv.state, "read") == 0)
+			break;
+		if (strcmp(dv.state, "sent") != 0 && strcmp(dv.state, "delivered") != 0)
+			continue; /* not taken by the provider yet, or failed */
+		rc = deliver_report(b, id, s->status, NULL, NULL);
+		moved++;
+	}
+	if (rc == GW_OK && moved)
+		GW_INFO("router", "%s receipt on %s/%s moved %d replies", s->status, s->channel,
+			s->account, moved);
+	free(w);
+	return rc;
+}
+
 /* An update's fields, whichever body (status or change) holds them. */
 struct update_ref {
 	const char *channel, *account, *external_id;
@@ -130,7 +232,25 @@ struct update_ref {
 	uint64_t *message_seq, *customer_id, *ticket_id; /* set by the router */
 	int in_history; /* indexed in the message's thread and ticket */
 	const char *status; /* a provider's status: moves the reply's delivery */
+	const char *provider_id; /* the provider's id of the reply, NULL if none */
 };
+
+/* keep_alias - the provider's id that a status about a reply gives becomes
+ * a key of the reply's message.sent (with its ticket), unless it is taken. */
+static int keep_alias(struct batch *b, const struct update_ref *u,
+		      const struct update_link *link)
+{
+	uint64_t seq;
+	int rc;
+
+	if (!u->provider_id || !u->provider_id[0] || !link->delivery_id)
+		return GW_OK;
+	rc = store_dedup_get(b->txn, u->channel, u->account, u->provider_id, &seq);
+	if (rc != GW_ENOTFOUND)
+		return rc == GW_ETOOBIG ? GW_OK : rc;
+	return store_dedup_put_ref(b->txn, u->channel, u->account, u->provider_id, link->seq,
+				   link->ticket_id);
+}
 
 /* route_update - the rule shared by statuses and changes: dedup by the
  * update's own id, link to the message it names, emit, record the key. */
@@ -146,6 +266,8 @@ static int route_update(struct batch *b, struct proto_event *ev, const struct up
 	if (rc || seen)
 		return rc;
 	rc = link_message(b->txn, u->channel, u->account, u->external_id, &link);
+	if (rc == GW_OK && u->status)
+		rc = keep_alias(b, u, &link);
 	if (rc == GW_OK && u->status && link.delivery_id)
 		rc = deliver_advance(b, link.delivery_id, u->status, &publish);
 	if (rc || !publish)
@@ -174,9 +296,15 @@ int route_status(struct batch *b, struct proto_event *ev, enum route_result *res
 	struct proto_status *s = &ev->u.status;
 	const struct update_ref u = {s->channel, s->account, s->external_id,
 				     UPDATE_STATUS_PREFIX, s->status_id,
-				     &s->message_seq, &s->customer_id, &s->ticket_id, 0, s->status};
+				     &s->message_seq, &s->customer_id, &s->ticket_id, 0, s->status,
+				     s->provider_id};
+	int rc;
 
-	return route_update(b, ev, &u, result);
+	rc = route_update(b, ev, &u, result);
+	if (rc == GW_OK && *result == ROUTE_STORED && !s->external_id && s->watermark > 0 &&
+	    s->recipient)
+		rc = route_watermark(b, s);
+	return rc;
 }
 
 int route_status_own(struct batch *b, struct proto_event *ev, enum route_result *result)

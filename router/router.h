@@ -144,6 +144,18 @@ int route_reply(struct batch *b, struct proto_event *msg, uint64_t ticket_id,
 int route_status(struct batch *b, struct proto_event *ev, enum route_result *result);
 
 /*
+ * route_watermark - a watermark receipt `s` (no external_id; watermark and
+ * recipient set; status "read" or "delivered"): each of the recipient's
+ * replies on s's channel and account made at or before the watermark (the
+ * newest WATERMARK_SCAN messages of their thread looked at, newest first,
+ * until one already has that status), that the provider took (sent,
+ * delivered), moves to that status with one message.status
+ * (deliver_report). Called by route_status for a receipt it stored.
+ * Returns GW_OK or a store error (the batch is retried).
+ */
+int route_watermark(struct batch *b, const struct proto_status *s);
+
+/*
  * route_status_own - route_status for a status the router itself makes
  * about one of its deliveries (deliver.c): linked and deduplicated alike,
  * the delivery left to the caller.

@@ -18,12 +18,24 @@ packages=(
   python3 python3-zmq python3-msgpack python3-websocket lmdb-utils
   # email tests: a throw-away IMAP server, and openssl for its certificate
   dovecot-core dovecot-imapd openssl
+  # email reply tests: a throw-away SMTP server (Postfix, which replaces
+  # another MTA package such as exim4) delivering into that Dovecot over
+  # LMTP (tests/integration/smtp.py)
+  dovecot-lmtpd postfix
   # the benchmark's test: the ceiling (an idle HTTP server on loopback) and
   # the Meta benchmark's load generator
   nginx-light wrk
+  # fuzzing (scripts/fuzz-ci.sh): clang and its libFuzzer runtime
+  clang libclang-rt-14-dev
   # browser tests of the live-chat widget (tests/browser)
   chromium nodejs
 )
+# Postfix's own configuration is not used (the tests write theirs): "No
+# configuration" leaves the system without a main.cf and its service off.
+if ! dpkg-query -W -f='${Status}' postfix 2>/dev/null | grep -q "install ok installed"; then
+  echo "postfix postfix/main_mailer_type select No configuration" |
+    $sudo_cmd debconf-set-selections
+fi
 apt_install "${packages[@]}"
 # Debian's npm only when none came with nodejs (other nodejs builds bundle it).
 if ! command -v npm >/dev/null; then
@@ -38,6 +50,15 @@ if [ -e /run/dovecot/master.pid ] && [ -x /usr/sbin/dovecot ]; then
 fi
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   $sudo_cmd systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
+fi
+
+# Likewise Postfix: the email reply tests start their own (tests/
+# integration/smtp.py), never the system's.
+if [ -x /usr/sbin/postfix ] && /usr/sbin/postfix status >/dev/null 2>&1; then
+  $sudo_cmd /usr/sbin/postfix stop >/dev/null 2>&1 || true
+fi
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  $sudo_cmd systemctl disable --now postfix.service >/dev/null 2>&1 || true
 fi
 
 ./scripts/setup.sh

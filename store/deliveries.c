@@ -16,14 +16,13 @@
 
 #define DELIV_VERSION 1
 #define DELIV_PENDING "pending"
-#define DELIV_MAX_REC (1 + 8 + 8 + 3 + 16 + PROTO_MAX_CHANNEL + 1 + PROTO_MAX_ACCOUNT + 1)
 
 /* put_str - appends a length-prefixed string; GW_ETOOBIG past 255 bytes. */
 static int put_str(unsigned char *buf, size_t *off, const char *s)
 {
 	size_t l = strlen(s);
 
-	if (l > 255 || *off + 1 + l > DELIV_MAX_REC)
+	if (l > 255 || *off + 1 + l > STORE_DELIVERY_REC_MAX)
 		return GW_ETOOBIG;
 	buf[(*off)++] = (unsigned char)l;
 	memcpy(buf + *off, s, l);
@@ -39,7 +38,7 @@ static int get_str(const unsigned char *buf, size_t len, size_t *off, char *dst,
 	if (*off >= len)
 		return GW_EPROTO;
 	l = buf[(*off)++];
-	if (l >= cap || *off + l > len)
+	if (l >= cap || *off + l > len || memchr(buf + *off, '\0', l))
 		return GW_EPROTO;
 	memcpy(dst, buf + *off, l);
 	dst[l] = '\0';
@@ -47,8 +46,9 @@ static int get_str(const unsigned char *buf, size_t len, size_t *off, char *dst,
 	return GW_OK;
 }
 
-static int deliv_decode(const unsigned char *buf, size_t len, struct store_delivery *d)
+int store_delivery_decode(const void *data, size_t len, struct store_delivery *d)
 {
+	const unsigned char *buf = data;
 	size_t off = 17;
 	int rc;
 
@@ -74,7 +74,7 @@ int store_delivery_get(struct store_txn *txn, uint64_t id, struct store_delivery
 	rc = store_rec_get(txn, TBL_DELIVERIES, id, &data, &len);
 	if (rc)
 		return rc;
-	rc = deliv_decode(data, len, d);
+	rc = store_delivery_decode(data, len, d);
 	if (rc)
 		GW_ERROR("store", "delivery %llu: stored record does not decode",
 			 (unsigned long long)id);
@@ -97,12 +97,14 @@ static int pending_set(struct store_txn *txn, uint64_t id, int pending)
 	return rc == MDB_NOTFOUND ? GW_OK : store_err(rc, "deliveries_pending del");
 }
 
-int store_delivery_put(struct store_txn *txn, const struct store_delivery *d)
+int store_delivery_encode(const struct store_delivery *d, void *out, size_t cap, size_t *len)
 {
-	unsigned char buf[DELIV_MAX_REC];
+	unsigned char *buf = out;
 	size_t off = 17;
 	int rc;
 
+	if (cap < STORE_DELIVERY_REC_MAX)
+		return GW_ETOOBIG;
 	buf[0] = DELIV_VERSION;
 	store_be64_put(buf + 1, d->seq);
 	store_be64_put(buf + 9, (uint64_t)d->created_at);
@@ -111,8 +113,19 @@ int store_delivery_put(struct store_txn *txn, const struct store_delivery *d)
 		rc = put_str(buf, &off, d->channel);
 	if (rc == GW_OK)
 		rc = put_str(buf, &off, d->account);
+	*len = off;
+	return rc;
+}
+
+int store_delivery_put(struct store_txn *txn, const struct store_delivery *d)
+{
+	unsigned char buf[STORE_DELIVERY_REC_MAX];
+	size_t len = 0;
+	int rc;
+
+	rc = store_delivery_encode(d, buf, sizeof(buf), &len);
 	if (rc == GW_OK)
-		rc = store_rec_put(txn, TBL_DELIVERIES, d->delivery_id, buf, off);
+		rc = store_rec_put(txn, TBL_DELIVERIES, d->delivery_id, buf, len);
 	if (rc == GW_OK)
 		rc = pending_set(txn, d->delivery_id, strcmp(d->state, DELIV_PENDING) == 0);
 	return rc;

@@ -15,7 +15,6 @@
 
 #define SENTLOG_VERSION 1
 #define SENTLOG_MAP_SIZE (64u * 1024u * 1024u) /* ~200,000 records */
-#define SENTLOG_MAX_REC (1 + 8 + 1 + PROTO_MAX_ACCOUNT + 2 + PROTO_MAX_EXTERNAL_ID)
 
 struct sentlog {
 	MDB_env *env;
@@ -74,8 +73,7 @@ void sentlog_close(struct sentlog *sl)
 	free(sl);
 }
 
-/* sl_encode - the record's value into buf; its length. */
-static size_t sl_encode(const struct sentlog_rec *r, unsigned char *buf)
+size_t sentlog_encode(const struct sentlog_rec *r, unsigned char buf[SENTLOG_REC_MAX])
 {
 	size_t la = strlen(r->ref_account), li = strlen(r->ref_id), off = 0;
 
@@ -91,23 +89,23 @@ static size_t sl_encode(const struct sentlog_rec *r, unsigned char *buf)
 	return off + li;
 }
 
-/* sl_decode - a stored value into `r` (whose key the caller set). */
-static int sl_decode(const unsigned char *b, size_t len, struct sentlog_rec *r)
+int sentlog_decode(const void *data, size_t len, struct sentlog_rec *r)
 {
+	const unsigned char *b = data;
 	size_t la, li, off = 10;
 
 	if (len < 12 || b[0] != SENTLOG_VERSION)
 		return GW_EPROTO;
 	r->at = (int64_t)store_be64_get(b + 1);
 	la = b[9];
-	if (la > PROTO_MAX_ACCOUNT || off + la + 2 > len)
+	if (la > PROTO_MAX_ACCOUNT || off + la + 2 > len || memchr(b + off, '\0', la))
 		return GW_EPROTO;
 	memcpy(r->ref_account, b + off, la);
 	r->ref_account[la] = '\0';
 	off += la;
 	li = ((size_t)b[off] << 8) | b[off + 1];
 	off += 2;
-	if (li > PROTO_MAX_EXTERNAL_ID || off + li != len)
+	if (li > PROTO_MAX_EXTERNAL_ID || off + li != len || memchr(b + off, '\0', li))
 		return GW_EPROTO;
 	memcpy(r->ref_id, b + off, li);
 	r->ref_id[li] = '\0';
@@ -132,7 +130,7 @@ int sentlog_get(struct sentlog *sl, const char *key, struct sentlog_rec *rec)
 	else if (rc)
 		rc = store_err(rc, "sentlog get");
 	else
-		rc = sl_decode(v.mv_data, v.mv_size, rec);
+		rc = sentlog_decode(v.mv_data, v.mv_size, rec);
 	if (rc == GW_OK)
 		memcpy(rec->key, key, k.mv_size + 1);
 	else if (rc == GW_EPROTO)
@@ -143,7 +141,7 @@ int sentlog_get(struct sentlog *sl, const char *key, struct sentlog_rec *rec)
 
 int sentlog_put(struct sentlog *sl, const struct sentlog_rec *recs, size_t n)
 {
-	unsigned char buf[SENTLOG_MAX_REC];
+	unsigned char buf[SENTLOG_REC_MAX];
 	MDB_txn *txn = NULL;
 	int rc;
 
@@ -158,7 +156,7 @@ int sentlog_put(struct sentlog *sl, const struct sentlog_rec *recs, size_t n)
 			break;
 		}
 		v.mv_data = buf;
-		v.mv_size = sl_encode(&recs[i], buf);
+		v.mv_size = sentlog_encode(&recs[i], buf);
 		rc = store_err(mdb_put(txn, sl->dbi, &k, &v, 0), "sentlog put");
 	}
 	if (rc) {
@@ -182,7 +180,7 @@ static int sl_prune_txn(struct sentlog *sl, MDB_txn *txn, int64_t before_ms, siz
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		struct sentlog_rec r;
 
-		if (sl_decode(v.mv_data, v.mv_size, &r) == GW_OK && r.at >= before_ms)
+		if (sentlog_decode(v.mv_data, v.mv_size, &r) == GW_OK && r.at >= before_ms)
 			continue;
 		rc = mdb_cursor_del(cur, 0);
 		if (rc)

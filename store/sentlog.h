@@ -34,6 +34,17 @@ struct sentlog_rec {
 	char ref_id[PROTO_MAX_EXTERNAL_ID + 1];    /* reply, "" when none */
 };
 
+/* The longest encoded record value. */
+#define SENTLOG_REC_MAX (1 + 8 + 1 + PROTO_MAX_ACCOUNT + 2 + PROTO_MAX_EXTERNAL_ID)
+
+/*
+ * sentlog_encode / decode - a record's stored value (pure, for tests and
+ * fuzzing): encode returns its length (the strings within their bounds);
+ * decode fills `r` but its key, GW_OK or GW_EPROTO.
+ */
+size_t sentlog_encode(const struct sentlog_rec *r, unsigned char buf[SENTLOG_REC_MAX]);
+int sentlog_decode(const void *data, size_t len, struct sentlog_rec *r);
+
 /* sentlog_open - opens (creating, mode 0700) the journal in `dir`; *out
  * owns it. GW_OK, GW_ESTORE, GW_ENOMEM, GW_EIO. */
 int sentlog_open(const char *dir, struct sentlog **out);

@@ -316,6 +316,49 @@ int store_pair_scan(struct store_txn *txn, enum store_table tbl, uint64_t a, siz
 	return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GW_OK : store_err(rc, table_names[tbl]);
 }
 
+/* pair_last - positions `cur` on the last key (a, *) or past every one:
+ * the key before the first one of a + 1. */
+static int pair_last(MDB_cursor *cur, uint64_t a, MDB_val *k, MDB_val *v,
+		     struct store_pair_key *pk)
+{
+	int rc;
+
+	if (a == UINT64_MAX)
+		return mdb_cursor_get(cur, k, v, MDB_LAST);
+	store_pair_key(pk, a + 1, 0);
+	k->mv_size = sizeof(pk->b);
+	k->mv_data = pk->b;
+	rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	if (rc == MDB_NOTFOUND)
+		return mdb_cursor_get(cur, k, v, MDB_LAST);
+	return rc == MDB_SUCCESS ? mdb_cursor_get(cur, k, v, MDB_PREV) : rc;
+}
+
+int store_pair_scan_desc(struct store_txn *txn, enum store_table tbl, uint64_t a, size_t max,
+			 int (*fn)(void *arg, uint64_t b), void *arg)
+{
+	struct store_pair_key pk;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	rc = store_err(mdb_cursor_open(txn->txn, txn->st->dbi[tbl], &cur), "cursor");
+	if (rc)
+		return rc;
+	rc = pair_last(cur, a, &k, &v, &pk);
+	while (rc == MDB_SUCCESS && n < max) {
+		if (k.mv_size != 16 || store_be64_get(k.mv_data) != a)
+			break;
+		n++;
+		if (fn(arg, store_be64_get((unsigned char *)k.mv_data + 8)))
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GW_OK : store_err(rc, table_names[tbl]);
+}
+
 int store_rec_get(struct store_txn *txn, enum store_table tbl, uint64_t id,
 		  const void **data, size_t *len)
 {

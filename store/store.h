@@ -159,6 +159,9 @@ int store_thread_scan(struct store_txn *txn, uint64_t thread_id, size_t max,
 		      int (*fn)(void *arg, uint64_t seq), void *arg);
 int store_ticket_msgs(struct store_txn *txn, uint64_t ticket_id, size_t max,
 		      int (*fn)(void *arg, uint64_t seq), void *arg);
+/* store_thread_scan_newest - store_thread_scan from the newest seq down. */
+int store_thread_scan_newest(struct store_txn *txn, uint64_t thread_id, size_t max,
+			     int (*fn)(void *arg, uint64_t seq), void *arg);
 
 /* store_thread_remove - takes `seq` out of a thread (absent: GW_OK). */
 int store_thread_remove(struct store_txn *txn, uint64_t thread_id, uint64_t seq);
@@ -256,6 +259,19 @@ struct store_delivery {
 	char channel[PROTO_MAX_CHANNEL + 1];
 	char account[PROTO_MAX_ACCOUNT + 1];
 };
+
+/* The longest encoded delivery record. */
+#define STORE_DELIVERY_REC_MAX (1 + 8 + 8 + 3 + 16 + PROTO_MAX_CHANNEL + 1 + PROTO_MAX_ACCOUNT + 1)
+
+/*
+ * store_delivery_encode / decode - the record's bytes (as stored; pure, for
+ * tests and fuzzing): encode writes at most `cap` bytes (at least
+ * STORE_DELIVERY_REC_MAX) and their count in *len, GW_OK or GW_ETOOBIG (a
+ * string over its one-byte length); decode fills `d` but its delivery_id
+ * (the key's), GW_OK or GW_EPROTO.
+ */
+int store_delivery_encode(const struct store_delivery *d, void *out, size_t cap, size_t *len);
+int store_delivery_decode(const void *data, size_t len, struct store_delivery *d);
 
 /* store_delivery_get - the record of `id` into `d`; GW_ENOTFOUND, GW_EPROTO
  * (a record that does not decode). */

@@ -66,6 +66,10 @@ void store_pair_key(struct store_pair_key *k, uint64_t a, uint64_t b);
 int store_pair_scan(struct store_txn *txn, enum store_table tbl, uint64_t a, size_t max,
 		    int (*fn)(void *arg, uint64_t b), void *arg);
 
+/* store_pair_scan_desc - the same from the last key (a, *) down. */
+int store_pair_scan_desc(struct store_txn *txn, enum store_table tbl, uint64_t a, size_t max,
+			 int (*fn)(void *arg, uint64_t b), void *arg);
+
 /* store_pair_put - inserts (a, b) -> empty into an index table;
  * store_pair_del removes it (absent: GW_OK). */
 int store_pair_put(struct store_txn *txn, enum store_table tbl, uint64_t a, uint64_t b);

@@ -24,6 +24,12 @@ int store_thread_scan(struct store_txn *txn, uint64_t thread_id, size_t max,
 	return store_pair_scan(txn, TBL_THREADS, thread_id, max, fn, arg);
 }
 
+int store_thread_scan_newest(struct store_txn *txn, uint64_t thread_id, size_t max,
+			     int (*fn)(void *arg, uint64_t seq), void *arg)
+{
+	return store_pair_scan_desc(txn, TBL_THREADS, thread_id, max, fn, arg);
+}
+
 int store_ticket_msgs(struct store_txn *txn, uint64_t ticket_id, size_t max,
 		      int (*fn)(void *arg, uint64_t seq), void *arg)
 {

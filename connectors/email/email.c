@@ -27,6 +27,10 @@
  * reingest` are served every second. While waiting on the network, the
  * tick pumps the outbox every IMAP_TICK_MS and notices a stop.
  *
+ * Replies (the deliver op) are built and handed to the sender at once
+ * (email_send.c); its worker submits them over SMTP, and the tick reports
+ * the ones it finished, so the loop never waits on a send.
+ *
  * Threading: everything runs on the thread that calls run().
  */
 #include "connectors/email/email.h"
@@ -40,6 +44,7 @@
 #include <time.h>
 
 #include "connectors/email/email_parse.h"
+#include "connectors/email/email_send.h"
 #include "connectors/email/imap.h"
 #include "connectors/outbox.h"
 #include "connectors/runtime.h"
@@ -72,6 +77,8 @@ struct email {
 	char *own_buf;              /* lowercase copy of own_addresses, split in place */
 	const char *own[EMAIL_OWN_MAX];
 	size_t n_own;
+	char own_from[PROTO_MAX_ADDRESS + 1]; /* smtp.from, lowercase */
+	struct email_send *send;    /* replies */
 	enum email_after after;
 	uint32_t *queue;            /* UIDs found by the last search, ascending */
 	size_t queue_n, queue_pos;
@@ -90,13 +97,32 @@ struct email {
 
 /* ---- settings ---------------------------------------------------------------- */
 
+/* The address replies come from is an own address: its copies (a Sent
+ * folder that is the inbox, a Bcc) never become tickets. */
+static void email_own_from(struct email *e)
+{
+	const char *from = email_settings_from(e->set);
+
+	if (!from || e->n_own == EMAIL_OWN_MAX)
+		return;
+	snprintf(e->own_from, sizeof(e->own_from), "%s", from);
+	for (char *p = e->own_from; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	for (size_t i = 0; i < e->n_own; i++)
+		if (strcmp(e->own[i], e->own_from) == 0)
+			return;
+	e->own[e->n_own++] = e->own_from;
+}
+
 /* own_addresses: lowercase, split at commas, blanks trimmed. */
 static int email_own_addresses(struct email *e)
 {
 	char *p;
 
-	if (!e->set->own_addresses)
+	if (!e->set->own_addresses) {
+		email_own_from(e);
 		return GW_OK;
+	}
 	e->own_buf = gw_strdup(e->set->own_addresses);
 	if (!e->own_buf)
 		return GW_ENOMEM;
@@ -123,6 +149,7 @@ static int email_own_addresses(struct email *e)
 		}
 		e->own[e->n_own++] = start;
 	}
+	email_own_from(e);
 	return GW_OK;
 }
 
@@ -136,6 +163,7 @@ static int email_tick(void *arg)
 		GW_WARN(e->module, "the outbox cannot send or delete entries (see above)");
 		e->pump_warn_us = gw_mono_us() + 10000000;
 	}
+	email_send_poll(e->send);
 	connector_status_tick(e->inst);
 	return connector_stopping();
 }
@@ -636,6 +664,8 @@ static int email_create(struct connector_instance *inst)
 	if (rc == GW_OK)
 		rc = email_paths(e);
 	if (rc == GW_OK)
+		rc = email_send_create(inst, e->attach_dir, &e->send);
+	if (rc == GW_OK)
 		rc = email_load_state(e);
 	if (rc == GW_OK)
 		rc = email_open_imap(e);
@@ -730,6 +760,7 @@ static void email_destroy(struct connector_instance *inst)
 
 	if (!e)
 		return;
+	email_send_destroy(e->send);
 	imap_destroy(e->imap);
 	quarantine_close(e->q);
 	imap_buf_free(&e->buf);
@@ -740,6 +771,14 @@ static void email_destroy(struct connector_instance *inst)
 	inst->ctx = NULL;
 }
 
+static int email_deliver(struct connector_instance *inst, const void *event, size_t len,
+			 uint64_t delivery_id)
+{
+	struct email *e = inst->ctx;
+
+	return email_send_deliver(e->send, event, len, delivery_id);
+}
+
 const struct connector_type connector_email = {
 	.name = "email",
 	.channel = "email",
@@ -747,4 +786,5 @@ const struct connector_type connector_email = {
 	.create = email_create,
 	.run = email_run,
 	.destroy = email_destroy,
+	.deliver = email_deliver,
 };

@@ -20,6 +20,56 @@
 #define EMAIL_HOST_MAX 256
 
 #define EMAIL_OFF(m) offsetof(struct email_settings, m)
+#define SMTP_OFF(m) offsetof(struct email_smtp_settings, m)
+#define SMTP_SECRET_MAX 1024
+#define SMTP_TOKEN_MAX 8192
+
+static const struct conf_entry smtp_rows[] = {
+	{.kind = CONF_STRING, .key = "url", .max = 1024, .flags = CONF_F_REQUIRED,
+	 .offset = SMTP_OFF(url),
+	 .desc = "the submission server: smtp://host[:587] (STARTTLS) or smtps://host[:465] "
+		 "(TLS from the first byte); without a port, 587 and 465"},
+	{.kind = CONF_STRING, .key = "tls", .def = "auto", .max = 16, .offset = SMTP_OFF(tls),
+	 .desc = "auto (implicit for smtps://, starttls for smtp://), implicit, starttls "
+		 "(required: a server without it is refused), or none (plain SMTP, loopback "
+		 "hosts only)"},
+	{.kind = CONF_STRING, .key = "username", .max = 320, .offset = SMTP_OFF(username),
+	 .desc = "SMTP login; default: the mailbox's username"},
+	{.kind = CONF_SECRET, .key = "password", .max = SMTP_SECRET_MAX,
+	 .offset = SMTP_OFF(password),
+	 .desc = "SMTP password or app password; use ${ENV}. One of password and "
+		 "bearer_token must have a value, else the connector stays off"},
+	{.kind = CONF_SECRET, .key = "bearer_token", .max = SMTP_TOKEN_MAX,
+	 .offset = SMTP_OFF(bearer_token),
+	 .desc = "an OAuth 2.0 access token for SASL XOAUTH2 instead of the password; use "
+		 "${ENV}"},
+	{.kind = CONF_PATH, .key = "ca_file", .max = 1024, .offset = SMTP_OFF(ca_file),
+	 .desc = "PEM file of the CA that signed the server's certificate; default: the "
+		 "mailbox's ca_file, else the system's"},
+	{.kind = CONF_STRING, .key = "from", .max = 320, .offset = SMTP_OFF(from),
+	 .desc = "the address replies come from (also the envelope sender); default: the "
+		 "mailbox's username when it is an address. Mail from it is never ingested"},
+	{.kind = CONF_STRING, .key = "from_name", .max = 256, .offset = SMTP_OFF(from_name),
+	 .desc = "display name of From; default: the name of the agent who wrote the reply"},
+	{.kind = CONF_STRING, .key = "sent_folder", .max = 256, .offset = SMTP_OFF(sent_folder),
+	 .desc = "folder of the mailbox a copy of each sent reply is appended to over IMAP "
+		 "(e.g. Sent; ASCII name, must exist); default: no copy"},
+	{.kind = CONF_INT, .key = "max_message_bytes", .def = "26214400", .min = 1024,
+	 .max = 1073741824, .offset = SMTP_OFF(max_message_bytes),
+	 .desc = "a reply larger than this with its attachments fails (most servers take "
+		 "25 MiB)"},
+	SENDER_CONF_ROWS(SMTP_OFF),
+};
+
+const struct conf_section email_smtp_section = {
+	.name = "connectors[type=email].smtp",
+	.entries = smtp_rows,
+	.n_entries = sizeof(smtp_rows) / sizeof(smtp_rows[0]),
+	.struct_size = sizeof(struct email_smtp_settings),
+	.desc = "How an email connector sends replies (docs/channels/email.md, Replies). "
+		"Without this block its replies fail with \"email connector NAME has no smtp "
+		"block\".",
+};
 
 static const struct conf_entry email_conf_entries[] = {
 	{.kind = CONF_STRING, .key = "url", .max = EMAIL_URL_MAX, .flags = CONF_F_REQUIRED,
@@ -66,6 +116,9 @@ static const struct conf_entry email_conf_entries[] = {
 	 .offset = EMAIL_OFF(attachment_dir),
 	 .desc = "folder of stored attachments, named by their SHA-256; default "
 		 "<state_dir>/attachments"},
+	{.kind = CONF_SECTION, .key = "smtp", .offset = EMAIL_OFF(smtp),
+	 .desc = "how replies are sent (SMTP submission); without it replies fail with a reason",
+	 .sub = &email_smtp_section},
 };
 
 const struct conf_section email_conf_section = {
@@ -79,12 +132,15 @@ const struct conf_section email_conf_section = {
 
 /* ---- the mailbox URL ----------------------------------------------------------- */
 
-/* "imap://" or "imaps://" (any case): the scheme, lowercase, and what follows. */
-static const char *email_url_scheme(const char *url, char *scheme, size_t ssize)
-{
-	static const char *const schemes[] = {"imaps", "imap"};
+static const char *const imap_schemes[] = {"imaps", "imap", NULL};
+static const char *const smtp_schemes[] = {"smtps", "smtp", NULL};
 
-	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+/* One of `schemes` + "://" (any case): the scheme, lowercase, and what
+ * follows. */
+static const char *email_url_scheme(const char *url, const char *const *schemes, char *scheme,
+				    size_t ssize)
+{
+	for (size_t i = 0; schemes[i]; i++) {
 		size_t n = strlen(schemes[i]);
 
 		if (strncasecmp(url, schemes[i], n) == 0 && strncmp(url + n, "://", 3) == 0) {
@@ -149,7 +205,7 @@ static int email_url_path(const char *p)
 static int email_url_parts(const char *url, char *scheme, size_t ssize, char *host,
 			   size_t hsize)
 {
-	const char *p = url ? email_url_scheme(url, scheme, ssize) : NULL;
+	const char *p = url ? email_url_scheme(url, imap_schemes, scheme, ssize) : NULL;
 	int rc = p ? email_url_host(p, host, hsize, &p) : GW_ECONFIG;
 
 	if (rc == GW_OK)
@@ -217,6 +273,87 @@ static int email_check_after(const struct email_settings *s, char *why, size_t w
 	return GW_OK;
 }
 
+/* ---- the smtp block ---------------------------------------------------------- */
+
+static int email_addr_like(const char *s)
+{
+	const char *at = s ? strchr(s, '@') : NULL;
+
+	return at && at != s && at[1] && !strchr(at + 1, '@') && !strpbrk(s, " \t\r\n<>,;\"");
+}
+
+const char *email_settings_from(const struct email_settings *s)
+{
+	if (!s->smtp.url)
+		return NULL;
+	if (s->smtp.from)
+		return s->smtp.from;
+	return email_addr_like(s->username) ? s->username : NULL;
+}
+
+/* smtp_url - smtp[s]://host[:port] with nothing after but a "/": its
+ * scheme and host. GW_OK or GW_ECONFIG. */
+static int smtp_url(const char *url, char *scheme, size_t ssize, char *host, size_t hsize)
+{
+	const char *p = url ? email_url_scheme(url, smtp_schemes, scheme, ssize) : NULL;
+	int rc = p ? email_url_host(p, host, hsize, &p) : GW_ECONFIG;
+
+	if (rc == GW_OK && *p && strcmp(p, "/") != 0)
+		rc = GW_ECONFIG;
+	return rc;
+}
+
+/* smtp_tls - the block's tls against its URL's scheme. */
+static int smtp_tls(const char *tls, const char *scheme, const char *host, char *why,
+		    size_t whylen)
+{
+	int imp = strcmp(scheme, "smtps") == 0;
+
+	if (strcmp(tls, "auto") == 0 || (strcmp(tls, "implicit") == 0 && imp) ||
+	    ((strcmp(tls, "starttls") == 0 || strcmp(tls, "none") == 0) && !imp)) {
+		if (strcmp(tls, "none") != 0 || email_loopback(host))
+			return GW_OK;
+		snprintf(why, whylen, "smtp.tls: none is allowed for loopback hosts only, not %s",
+			 host);
+		return GW_ECONFIG;
+	}
+	snprintf(why, whylen, "smtp.tls: %s does not fit a %s:// url (implicit goes with "
+		 "smtps://, starttls and none with smtp://)", tls, scheme);
+	return GW_ECONFIG;
+}
+
+/* email_check_smtp - the `smtp` block, when there is one. */
+static int email_check_smtp(const struct email_settings *s, char *why, size_t whylen)
+{
+	const struct email_smtp_settings *m = &s->smtp;
+	char scheme[EMAIL_SCHEME_MAX], host[EMAIL_HOST_MAX];
+
+	if (!m->url)
+		return GW_OK;
+	if (smtp_url(m->url, scheme, sizeof(scheme), host, sizeof(host)) != GW_OK) {
+		snprintf(why, whylen, "smtp.url: not smtp://host[:port] or smtps://host[:port] "
+			 "(without a login or a path: use smtp.username and smtp.password)");
+		return GW_ECONFIG;
+	}
+	if (smtp_tls(m->tls, scheme, host, why, whylen) != GW_OK)
+		return GW_ECONFIG;
+	if (!email_settings_from(s) || !email_addr_like(email_settings_from(s))) {
+		snprintf(why, whylen, "smtp.from: %s", m->from ? "not an address"
+				      : "required: the mailbox's username is not an address");
+		return GW_ECONFIG;
+	}
+	if (!(m->password && *m->password) && !(m->bearer_token && *m->bearer_token)) {
+		snprintf(why, whylen, "smtp: neither password nor bearer_token has a value (is the "
+			 "environment variable it names set?)");
+		return GW_ECONFIG;
+	}
+	if (m->sent_folder && !email_ascii_folder(m->sent_folder)) {
+		snprintf(why, whylen, "smtp.sent_folder: an ASCII folder name is required");
+		return GW_ECONFIG;
+	}
+	return GW_OK;
+}
+
 static int email_check(const void *settings, char *why, size_t whylen)
 {
 	const struct email_settings *s = settings;
@@ -241,7 +378,9 @@ static int email_check(const void *settings, char *why, size_t whylen)
 		snprintf(why, whylen, "tls: none is allowed for loopback hosts only, not %s", host);
 		return GW_ECONFIG;
 	}
-	return email_check_after(s, why, whylen);
+	if (email_check_after(s, why, whylen) != GW_OK)
+		return GW_ECONFIG;
+	return email_check_smtp(s, why, whylen);
 }
 
 const struct gw_connector_conf_type email_conf_type = {

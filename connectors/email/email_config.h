@@ -10,7 +10,27 @@
 #include <stdbool.h>
 
 #include "connectors/email/imap.h"
+#include "connectors/sender_config.h"
 #include "core/config.h"
+
+/*
+ * The `smtp` block of an instance: how its replies are sent. All zero when
+ * the block is absent (url NULL): replies are off, each one failed with
+ * the reason.
+ */
+struct email_smtp_settings {
+	char *url;                  /* smtp://host[:587] or smtps://host[:465] */
+	char *tls;                  /* auto, implicit, starttls, none */
+	char *username;             /* SASL login; NULL: the mailbox's username */
+	char *password;             /* secret */
+	char *bearer_token;         /* secret: SASL XOAUTH2 instead of a password */
+	char *ca_file;              /* NULL: the mailbox's ca_file, else the system's */
+	char *from;                 /* NULL: the mailbox's username (an address) */
+	char *from_name;            /* NULL: the agent's name */
+	char *sent_folder;          /* a copy appended over IMAP; NULL: none */
+	long long max_message_bytes; /* a reply with its attachments at most */
+	struct sender_settings send; /* SENDER_CONF_ROWS */
+};
 
 /* Settings of one `type: email` instance, filled from its config table. */
 struct email_settings {
@@ -30,7 +50,18 @@ struct email_settings {
 	long long spool_max;            /* accepted-but-unrouted events kept at most */
 	long long spool_map_mb;         /* LMDB map size of the spool */
 	char *attachment_dir;           /* default <state_dir>/attachments */
+	struct email_smtp_settings smtp; /* the `smtp` block */
 };
+
+/* email_smtp_section - the rows of the `smtp` block. */
+extern const struct conf_section email_smtp_section;
+
+/*
+ * email_settings_from - the address replies come from: smtp.from, else the
+ * mailbox's username when it is an address; NULL without an smtp block.
+ * Borrowed from the settings.
+ */
+const char *email_settings_from(const struct email_settings *s);
 
 /* email_conf_section - the keys of `type: email`, filling struct email_settings. */
 extern const struct conf_section email_conf_section;
@@ -38,7 +69,9 @@ extern const struct conf_section email_conf_section;
 /*
  * email_conf_type - the section and its check: a password, an IMAP URL
  * imap[s]://host[:port]/MAILBOX without a login, a tls mode that fits the
- * scheme (none for loopback hosts only), an `after` and its folder.
+ * scheme (none for loopback hosts only), an `after` and its folder; an
+ * `smtp` block with an smtp[s]://host[:port] URL, a tls mode that fits it,
+ * a from address, a password or a bearer token, an ASCII sent_folder.
  */
 extern const struct gw_connector_conf_type email_conf_type;
 

@@ -244,8 +244,10 @@ static int lc_queue_event(struct lc_conn *c, const struct lc_frame *f, int64_t n
 	m->from.name = name && name[0] ? gw_strdup(name) : NULL;
 	m->text = gw_strdup(f->text);
 	m->raw = lc_raw(c, email);
-	/* The router links the visitor to the customer known by this address. */
+	/* What the visitor typed is a claim; the email of a valid site
+	 * identity is verified by the site (router/rules/identity.h). */
 	m->from.email = email && email[0] ? gw_strdup(email) : NULL;
+	m->from.email_verified = c->email[0] != '\0';
 	/* Names the conversation: the router resumes its ticket (a chat
 	 * resume, docs/channels/livechat.md). */
 	snprintf(chat, sizeof(chat), "chat:%s", c->conversation);

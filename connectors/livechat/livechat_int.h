@@ -54,7 +54,7 @@ struct lc_conn {
 	char visitor[LC_VISITOR_LEN + 1];
 	char conversation[LC_ADDRESS_MAX];
 	char name[LC_NAME_MAX + 1];  /* a site identity's name, else "" */
-	char email[LC_EMAIL_MAX + 1];
+	char email[LC_EMAIL_MAX + 1]; /* a site identity's email (verified), else "" */
 	struct lc_visitor *v;       /* once welcomed */
 	char *rx;                   /* a frame being reassembled */
 	size_t rx_len, rx_max;

@@ -354,6 +354,38 @@ static int ms_message_content(struct meta_ctx *c, const struct ms_item *w, const
 	return rc;
 }
 
+/* A new message.status for the item; the caller sets the ids. */
+static int ms_status_new(struct meta_ctx *c, const struct ms_item *w, const char *status,
+			 int64_t watermark, struct proto_status **out);
+
+/*
+ * The echo of one of the gateway's own replies (ms_send.c sends the reply's
+ * id as metadata, which the echo carries back): no second message.sent,
+ * but a "sent" status of that reply (external_id its id, provider_id the
+ * mid, recipient the customer), which the router links to it whether or
+ * not the connector's report came first.
+ */
+static int ms_reply_echo(struct meta_ctx *c, const struct ms_item *w, const json_t *msg,
+			 const char *reply_id, const char *path)
+{
+	struct proto_status *s = NULL;
+	int rc;
+
+	rc = ms_status_new(c, w, "sent", 0, &s);
+	if (rc == GW_OK)
+		rc = meta_dup(c, reply_id, &s->external_id);
+	if (rc == GW_OK)
+		rc = meta_derive(c, &s->status_id, "%s:sent", reply_id);
+	if (rc == GW_OK)
+		rc = meta_id(c, msg, "mid", PROTO_MAX_EXTERNAL_ID, path, &s->provider_id);
+	free(s ? s->recipient : NULL);
+	if (s)
+		s->recipient = NULL;
+	if (rc == GW_OK && w->recipient && strlen(w->recipient) <= PROTO_MAX_ADDRESS)
+		rc = meta_dup(c, w->recipient, &s->recipient);
+	return rc;
+}
+
 /* item.message: a customer's message, an echo of the page's, or an unsend. */
 static int ms_message(struct meta_ctx *c, const struct ms_item *w)
 {
@@ -371,6 +403,8 @@ static int ms_message(struct meta_ctx *c, const struct ms_item *w)
 		return rc;
 	if (json_is_true(json_object_get(msg, "is_deleted")))
 		return ms_deleted(c, w, msg);
+	if (echo && meta_reply_id(meta_str(msg, "metadata")))
+		return ms_reply_echo(c, w, msg, meta_str(msg, "metadata"), path);
 	rc = ms_message_new(c, w, echo, w->sender, &m);
 	if (rc == GW_OK)
 		rc = meta_id(c, msg, "mid", PROTO_MAX_EXTERNAL_ID, path, &m->external_id);

@@ -20,8 +20,12 @@
  * held while the media worker (media.c) downloads them; when it is done the
  * events, now naming local files, are queued as above.
  *
+ * Replies (the deliver op) go out through meta_out.c: WhatsApp Cloud API
+ * (wa_send.c) and the Send API of Messenger and Instagram (ms_send.c), on
+ * the shared sender's worker; its wake brings the loop to report them.
+ *
  * Threading: everything runs on the thread that calls run(), but the media
- * downloads, which run on the media worker.
+ * downloads and the reply transfers, which run on their workers.
  */
 #include "connectors/meta/meta.h"
 
@@ -32,9 +36,11 @@
 
 #include "connectors/httpd.h"
 #include "connectors/meta/media.h"
+#include "connectors/meta/meta_out.h"
 #include "connectors/meta/meta_parse.h"
 #include "connectors/meta/meta_sig.h"
 #include "connectors/outbox.h"
+#include "connectors/runtime.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -50,6 +56,7 @@ struct meta {
 	struct meta_sig_key *key; /* owned: app_secret, keyed once */
 	struct httpd *httpd;
 	struct media *media; /* NULL unless media_download */
+	struct meta_out *out; /* replies (meta_out.c) */
 };
 
 /* Per-request scratch (httpd_req_data): the signature header, copied early. */
@@ -141,6 +148,7 @@ static void meta_queue(struct meta *m, struct httpd_req *req, struct meta_events
 	} else {
 		snprintf(json, sizeof(json), "{\"status\":\"accepted\",\"events\":%zu}", evs->n);
 		httpd_defer(req, 200, json);
+		meta_out_seen(m->out, evs);
 	}
 	meta_events_clear(evs);
 }
@@ -158,13 +166,15 @@ static void meta_hold_for_media(struct meta *m, struct httpd_req *req, struct me
 	meta_queue(m, httpd_resume(m->httpd, ticket), evs);
 }
 
-/* The media worker finished jobs: their held requests go on. */
+/* The sender or the media worker finished jobs: replies are reported,
+ * held requests go on. */
 static void meta_on_wake(void *arg)
 {
 	struct meta *m = arg;
 	struct meta_events evs = {0};
 	uint64_t ticket;
 
+	meta_out_poll(m->out);
 	if (!m->media)
 		return;
 	while (media_take_done(m->media, &ticket, &evs)) {
@@ -264,7 +274,7 @@ static const struct httpd_handlers meta_handlers = {
 
 /* ---- the connector type ------------------------------------------------- */
 
-/* The media worker wakes the service thread when a download is done. */
+/* The media worker and the sender wake the service thread when a job is done. */
 static void meta_media_notify(void *arg)
 {
 	struct meta *m = arg;
@@ -332,6 +342,10 @@ static int meta_create(struct connector_instance *inst)
 	rc = meta_listen(m);
 	if (rc == GW_OK && m->set->media_download)
 		rc = meta_start_media(m);
+	if (rc == GW_OK)
+		rc = meta_out_create(inst, meta_media_notify, m, &m->out);
+	if (rc == GW_OK)
+		connector_status_write(inst); /* "replies off" shows from the start */
 	return rc;
 }
 
@@ -348,12 +362,21 @@ static void meta_destroy(struct connector_instance *inst)
 
 	if (!m)
 		return;
-	/* The worker first: it calls into httpd (httpd_wake) until joined. */
+	/* The workers first: they call into httpd (httpd_wake) until joined. */
+	meta_out_destroy(m->out);
 	media_destroy(m->media);
 	httpd_destroy(m->httpd);
 	meta_sig_key_free(m->key);
 	free(m);
 	inst->ctx = NULL;
+}
+
+static int meta_deliver(struct connector_instance *inst, const void *event, size_t len,
+			uint64_t delivery_id)
+{
+	struct meta *m = inst->ctx;
+
+	return meta_out_deliver(m->out, event, len, delivery_id);
 }
 
 const struct connector_type connector_meta = {
@@ -363,4 +386,5 @@ const struct connector_type connector_meta = {
 	.create = meta_create,
 	.run = meta_run,
 	.destroy = meta_destroy,
+	.deliver = meta_deliver,
 };

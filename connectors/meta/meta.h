@@ -9,6 +9,7 @@
 
 #include "connectors/connector.h"
 #include "connectors/meta/meta_config.h"
+#include "connectors/sender.h"
 
 extern const struct connector_type connector_meta;
 

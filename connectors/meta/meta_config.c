@@ -9,11 +9,13 @@
 #include <string.h>
 
 #include "connectors/httpd.h"
+#include "proto/proto.h"
 #include "core/err.h"
 
 #define META_WEBHOOK_PATH_MAX 256 /* longest webhook path */
 #define META_URL_MAX 1024         /* longest graph_url */
 
+#define META_PAGE_TOKEN_MAX (PROTO_MAX_ACCOUNT + 1 + META_ENV_MAX)
 #define META_OFF(m) offsetof(struct meta_settings, m)
 
 static const struct conf_entry meta_conf_entries[] = {
@@ -46,16 +48,29 @@ static const struct conf_entry meta_conf_entries[] = {
 	 .desc = "download WhatsApp media into media_dir while the webhook is answered"},
 	{.kind = CONF_STRING, .key = "graph_url", .def = "https://graph.facebook.com/v21.0",
 	 .max = META_URL_MAX, .offset = META_OFF(graph_url),
-	 .desc = "Graph API base URL, for media downloads"},
+	 .desc = "Graph API base URL, for replies and media downloads"},
 	{.kind = CONF_SECRET, .key = "access_token", .max = META_SECRET_MAX,
 	 .offset = META_OFF(access_token),
-	 .desc = "Graph API token (a system user token); required when media_download is on"},
+	 .desc = "Graph API token (a system user token with whatsapp_business_messaging): "
+		 "WhatsApp replies, and media downloads (required when media_download is on); "
+		 "use ${ENV}"},
 	{.kind = CONF_INT, .key = "media_max_bytes", .def = "16777216", .min = 1024,
 	 .max = 1073741824, .offset = META_OFF(media_max_bytes),
 	 .desc = "larger media are not downloaded (the event keeps the media id)"},
 	{.kind = CONF_PATH, .key = "media_dir", .max = 1024, .offset = META_OFF(media_dir),
 	 .desc = "folder of downloaded media, files named by their SHA-256; default "
 		 "<state_dir>/attachments"},
+	{.kind = CONF_STRLIST, .key = "page_tokens", .max = META_PAGE_TOKEN_MAX,
+	 .offset = META_OFF(page_tokens),
+	 .desc = "Messenger and Instagram replies: entries \"<page or Instagram account "
+		 "id>=<ENV>\", the page access token of that account read from the environment "
+		 "variable ENV"},
+	{.kind = CONF_BOOL, .key = "human_agent_tag", .def = "false",
+	 .offset = META_OFF(human_agent_tag),
+	 .desc = "Messenger and Instagram: answer up to 7 days after the customer's last "
+		 "message with the HUMAN_AGENT tag (the app needs that permission); off: 24 "
+		 "hours"},
+	SENDER_CONF_ROWS(META_OFF),
 };
 
 const struct conf_section meta_conf_section = {
@@ -67,6 +82,28 @@ const struct conf_section meta_conf_section = {
 		"Instagram messages of every number, page and account subscribed to it "
 		"(docs/channels/whatsapp.md, messenger.md, instagram.md).",
 };
+
+/* Each page_tokens entry is "<account id>=<ENV>", ENV a variable name. */
+static int meta_check_page_tokens(const struct conf_strlist *l, char *why, size_t whylen)
+{
+	static const char env_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					"0123456789_";
+
+	for (size_t i = 0; i < l->n; i++) {
+		const char *eq = strchr(l->v[i], '=');
+		size_t alen = eq ? (size_t)(eq - l->v[i]) : 0;
+
+		if (!eq || alen == 0 || alen > PROTO_MAX_ACCOUNT ||
+		    strcspn(l->v[i], " \t\n") < alen || !eq[1] ||
+		    strlen(eq + 1) > META_ENV_MAX || strspn(eq + 1, env_chars) != strlen(eq + 1) ||
+		    (eq[1] >= '0' && eq[1] <= '9')) {
+			snprintf(why, whylen, "page_tokens[%zu]: expected \"<page or Instagram "
+				 "account id>=<ENVIRONMENT_VARIABLE>\"", i);
+			return GW_ECONFIG;
+		}
+	}
+	return GW_OK;
+}
 
 static int meta_check(const void *settings, char *why, size_t whylen)
 {
@@ -88,7 +125,7 @@ static int meta_check(const void *settings, char *why, size_t whylen)
 		snprintf(why, whylen, "access_token: required when media_download is on");
 		return GW_ECONFIG;
 	}
-	return GW_OK;
+	return meta_check_page_tokens(&s->page_tokens, why, whylen);
 }
 
 const struct gw_connector_conf_type meta_conf_type = {

@@ -8,9 +8,11 @@
 
 #include <stdbool.h>
 
+#include "connectors/sender_config.h"
 #include "core/config.h"
 
 #define META_SECRET_MAX 1024    /* longest app secret, verify or access token */
+#define META_ENV_MAX 128        /* longest environment variable name in page_tokens */
 
 /* Settings of one `type: meta` instance, filled from its config table. */
 struct meta_settings {
@@ -24,9 +26,12 @@ struct meta_settings {
 	long long spool_map_mb;    /* LMDB map size of the spool */
 	bool media_download;       /* fetch WhatsApp media into media_dir */
 	char *graph_url;           /* Graph API base URL */
-	char *access_token;        /* Graph API token (secret; for media_download) */
+	char *access_token;        /* Graph API token (secret): WhatsApp replies, media */
 	long long media_max_bytes; /* larger media are not downloaded */
 	char *media_dir;           /* default <state_dir>/attachments */
+	struct conf_strlist page_tokens; /* "<account id>=<ENV>": Messenger/Instagram replies */
+	bool human_agent_tag;      /* Messenger/Instagram: answer up to 7 days (HUMAN_AGENT) */
+	struct sender_settings send; /* replies toward the Graph API (SENDER_CONF_ROWS) */
 };
 
 /* meta_conf_section - the keys of `type: meta`, filling struct meta_settings. */
@@ -35,7 +40,8 @@ extern const struct conf_section meta_conf_section;
 /*
  * meta_conf_type - the section and its check: app_secret and verify_token
  * set, a path that starts with / and is not the health check's, an
- * access_token when media_download is on.
+ * access_token when media_download is on, page_tokens entries of the form
+ * "<account id>=<ENVIRONMENT_VARIABLE>".
  */
 extern const struct gw_connector_conf_type meta_conf_type;
 

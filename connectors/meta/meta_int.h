@@ -178,6 +178,14 @@ int meta_reply_to(struct meta_ctx *c, struct proto_message *m, const char *id,
 /* meta_media_type - "image/any" style media type of an attachment type (see .c). */
 const char *meta_media_type(const char *kind);
 
+/*
+ * meta_reply_id - true when `s` has the shape of a gateway reply's
+ * external_id, "reply-<delivery id>-<32 lowercase hex>" (router/reply.c):
+ * what the connector sends as WhatsApp's biz_opaque_callback_data and as a
+ * Messenger message's metadata, which Meta's webhooks then carry back.
+ */
+bool meta_reply_id(const char *s);
+
 /* A bounded growing string (text summaries); cut at a character boundary at max. */
 struct meta_buf {
 	char *p;

@@ -617,3 +617,18 @@ out:
 		meta_events_clear(out);
 	return rc;
 }
+
+bool meta_reply_id(const char *s)
+{
+	size_t digits, hex;
+
+	if (!s || strncmp(s, "reply-", 6) != 0)
+		return false;
+	s += 6;
+	digits = strspn(s, "0123456789");
+	if (digits == 0 || digits > 20 || s[digits] != '-')
+		return false;
+	s += digits + 1;
+	hex = strspn(s, "0123456789abcdef");
+	return hex == 32 && s[hex] == '\0';
+}

@@ -13,7 +13,12 @@
  *   message.received  a customer's message (every type; unknown types are
  *                     kept with raw_type, unsupported = true and raw)
  *   message.sent      an echo of a message the business sent (is_echo)
- *   message.status    sent/delivered/read/failed, Messenger read/delivery
+ *   message.status    sent/delivered/read/failed, Messenger read/delivery;
+ *                     the echo of one of the gateway's replies (its id in
+ *                     metadata) is that reply's "sent", and a WhatsApp
+ *                     status naming a reply in biz_opaque_callback_data is
+ *                     about the reply (external_id the reply's id,
+ *                     provider_id the wamid)
  *   message.edited, message.deleted
  * Each carries channel ("whatsapp", "messenger", "instagram"), account (the
  * WhatsApp phone_number_id, the page id or the Instagram account id) and

@@ -730,6 +730,24 @@ static void wa_status_skipped(struct meta_events *out, const char *status)
 	out->skipped_status[i] = '\0';
 }
 
+/*
+ * A status of one of the gateway's replies names it in
+ * biz_opaque_callback_data (wa_send.c sends the reply's id there):
+ * external_id becomes the reply's id, so that the router links the status
+ * to the reply even when it comes before the connector's report of the
+ * wamid; the wamid stays as provider_id. status_id keeps the wamid's.
+ */
+static int wa_status_reply(struct meta_ctx *c, const json_t *st, struct proto_status *s)
+{
+	const char *opaque = meta_str(st, "biz_opaque_callback_data");
+
+	if (!meta_reply_id(opaque))
+		return GW_OK;
+	s->provider_id = s->external_id;
+	s->external_id = NULL;
+	return meta_dup(c, opaque, &s->external_id);
+}
+
 static int wa_status(struct meta_ctx *c, const struct wa_value *v, const json_t *st, size_t idx)
 {
 	char path[META_PATH_MAX];
@@ -765,6 +783,8 @@ static int wa_status(struct meta_ctx *c, const struct wa_value *v, const json_t 
 	/* The provider's own status name keeps "played" apart from "read". */
 	if (rc == GW_OK)
 		rc = meta_derive(c, &s->status_id, "%s:%s", s->external_id, status);
+	if (rc == GW_OK)
+		rc = wa_status_reply(c, st, s);
 	if (rc == GW_OK)
 		rc = meta_opt_id(c, st, "recipient_id", PROTO_MAX_ADDRESS, path, &s->recipient);
 	if (rc == GW_OK)

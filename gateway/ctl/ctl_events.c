@@ -138,11 +138,13 @@ static void print_line(const struct proto_event *ev)
 		kv_u64("ticket", ev->u.change.ticket_id);
 		break;
 	case PROTO_T_CUSTOMER_CREATED:
+	case PROTO_T_CUSTOMER_UPDATED:
 		kv_u64("customer", ev->u.customer.customer_id);
 		kv_u64("thread", ev->u.customer.thread_id);
 		kv_str("channel", ev->u.customer.channel);
 		kv_str("address", ev->u.customer.address);
 		kv_str("name", ev->u.customer.name);
+		kv_u64("probable_match", ev->u.customer.probable_match);
 		break;
 	case PROTO_T_TICKET_CREATED:
 	case PROTO_T_TICKET_UPDATED:

@@ -138,6 +138,27 @@ static void print_tickets(json_t *tickets)
 	}
 }
 
+/* print_match - where a merge is due: merged already, or a probable match
+ * (router/rules/identity.h) with the command that settles it. */
+static void print_match(json_t *c)
+{
+	unsigned long long id = u64_of(c, "customer_id"), other = u64_of(c, "probable_match");
+	const char *why = json_string_value(json_object_get(c, "probable_match_reason"));
+
+	if (u64_of(c, "merged_into")) {
+		printf("  merged into customer %llu\n", u64_of(c, "merged_into"));
+		return;
+	}
+	if (!other)
+		return;
+	printf("  probable match: customer %llu", other);
+	if (why) {
+		printf(": ");
+		ctl_put_value(stdout, why);
+	}
+	printf("\n  if they are one person: gatewayctl customer merge %llu %llu\n", id, other);
+}
+
 static void print_customer(json_t *reply)
 {
 	json_t *c = json_object_get(reply, "customer");
@@ -154,6 +175,7 @@ static void print_customer(json_t *reply)
 	       time_of(c, "created_at", created, sizeof(created)));
 	printf("  open ticket %llu, tickets %llu, messages %llu\n", u64_of(c, "open_ticket_id"),
 	       u64_of(c, "ticket_count"), u64_of(c, "message_count"));
+	print_match(c);
 	if (json_array_size(tickets) > 0)
 		print_tickets(tickets);
 }

@@ -146,6 +146,9 @@ static void print_details(json_t *c)
 	}
 	if (reason)
 		printf("     reason: %s\n", reason);
+	if (json_string_value(json_object_get(st, "replies_off")))
+		printf("     replies off: %s\n",
+		       json_string_value(json_object_get(st, "replies_off")));
 	if (json_string_value(json_object_get(st, "send_error")))
 		printf("     replies fail: %s\n",
 		       json_string_value(json_object_get(st, "send_error")));

@@ -12,13 +12,16 @@
  *   once     per command_id (routing_once): the same import again answers
  *            the first seq with duplicate true and changes nothing
  *   customer the one holding ("ref", ref), else the one any of its
- *            identities leads to, else a new one; its identities are
- *            registered verified (source "import"); one another customer
- *            holds is a conflict and stays there; the name is set when the
- *            customer has none; external_ref, attributes (replaced) and
- *            language take the directory's values
+ *            identities leads to (held verified: a claim leads nowhere),
+ *            else a new one; its identities are registered verified
+ *            (source "import"); one another customer holds verified is a
+ *            conflict and stays there; one another customer only claimed
+ *            is taken, and that claimer flagged a probable match
+ *            (router/rules/identity.h); the name is set when the customer
+ *            has none; external_ref, attributes (replaced) and language
+ *            take the directory's values
  *   events   customer.created or customer.updated, only when something
- *            changed
+ *            changed; then customer.updated of each claimer flagged
  *   answer   {seq, duplicate, created, updated, unchanged,
  *            conflicts: [{ref, kind, address, customer_id}],
  *            invalid: [{index, ref, reason}]}
@@ -530,16 +533,14 @@ static int add_conflict(struct import *im, const struct contact *c, const struct
 }
 
 /* find_contact - the customer the contact's ref, else its identities,
- * lead to; 0 when none. */
+ * lead to (held verified); 0 when none. */
 static int find_contact(struct batch *b, const struct contact *c, const struct ident *ref,
 			uint64_t *id)
 {
-	uint64_t holder;
-	unsigned flags;
-	int rc = ident_find(b, ref, &holder, id, &flags);
+	int rc = ident_find(b, ref, id);
 
 	for (size_t i = 0; rc == GW_ENOTFOUND && i < c->n_ids; i++)
-		rc = ident_find(b, &c->ids[i], &holder, id, &flags);
+		rc = ident_find(b, &c->ids[i], id);
 	if (rc == GW_ENOTFOUND) {
 		*id = 0;
 		rc = GW_OK;
@@ -611,21 +612,38 @@ static int apply_fields(struct proto_customer *cu, const struct contact *c, int 
 	return rc == GW_OK ? set_attrs(cu, c, changed) : rc;
 }
 
-/* attach_contact - the ref and every identity of the contact join `cu`;
- * those another customer holds are conflicts. */
-static int attach_contact(struct batch *b, struct import *im, struct proto_customer *cu,
-			  const struct contact *c, const struct ident *ref, int *changed)
-{
-	uint64_t other;
-	int rc = ident_attach(b, cu, ref, IDENT_SRC_IMPORT, changed, &other);
+/* What attach_contact met for the ref and for each of c->ids. */
+struct contact_clashes {
+	struct ident_clash ref, ids[CONTACT_MAX_IDS];
+};
 
-	if (rc == GW_OK && other)
-		rc = add_conflict(im, c, ref, other);
+/* attach_contact - the ref and every identity of the contact join `cu`;
+ * those another customer holds are conflicts, except claims it took. */
+static int attach_contact(struct batch *b, struct import *im, struct proto_customer *cu,
+			  const struct contact *c, const struct ident *ref, int *changed,
+			  struct contact_clashes *k)
+{
+	int rc = ident_attach(b, cu, ref, IDENT_SRC_IMPORT, changed, &k->ref);
+
+	if (rc == GW_OK && k->ref.holder && !k->ref.taken)
+		rc = add_conflict(im, c, ref, k->ref.customer);
 	for (size_t i = 0; rc == GW_OK && i < c->n_ids; i++) {
-		rc = ident_attach(b, cu, &c->ids[i], IDENT_SRC_IMPORT, changed, &other);
-		if (rc == GW_OK && other)
-			rc = add_conflict(im, c, &c->ids[i], other);
+		rc = ident_attach(b, cu, &c->ids[i], IDENT_SRC_IMPORT, changed, &k->ids[i]);
+		if (rc == GW_OK && k->ids[i].holder && !k->ids[i].taken)
+			rc = add_conflict(im, c, &c->ids[i], k->ids[i].customer);
 	}
+	return rc;
+}
+
+/* claims_settle - the claimers of what the contact took learn it. */
+static int claims_settle(struct batch *b, const struct proto_customer *cu,
+			 const struct contact *c, const struct ident *ref,
+			 const struct contact_clashes *k)
+{
+	int rc = ident_claim_taken(b, &k->ref, ref, cu->customer_id);
+
+	for (size_t i = 0; rc == GW_OK && i < c->n_ids; i++)
+		rc = ident_claim_taken(b, &k->ids[i], &c->ids[i], cu->customer_id);
 	return rc;
 }
 
@@ -633,11 +651,13 @@ static int attach_contact(struct batch *b, struct import *im, struct proto_custo
 static int import_one(struct batch *b, struct import *im, const struct contact *c)
 {
 	struct proto_customer cu;
+	struct contact_clashes k;
 	struct ident ref;
 	uint64_t id;
 	int rc, changed = 0, created = 0;
 
 	memset(&cu, 0, sizeof(cu));
+	memset(&k, 0, sizeof(k));
 	rc = ident_make(&ref, IDENT_KIND_REF, c->ref, STORE_IDENT_VERIFIED);
 	if (rc == GW_OK)
 		rc = find_contact(b, c, &ref, &id);
@@ -648,7 +668,7 @@ static int import_one(struct batch *b, struct import *im, const struct contact *
 		created = 1;
 	}
 	if (rc == GW_OK)
-		rc = attach_contact(b, im, &cu, c, &ref, &changed);
+		rc = attach_contact(b, im, &cu, c, &ref, &changed, &k);
 	if (rc == GW_OK)
 		rc = apply_fields(&cu, c, &changed);
 	if (rc || (!created && !changed)) {
@@ -661,6 +681,8 @@ static int import_one(struct batch *b, struct import *im, const struct contact *
 	if (rc == GW_OK)
 		rc = route_emit_customer(b, created ? PROTO_T_CUSTOMER_CREATED
 						    : PROTO_T_CUSTOMER_UPDATED, &cu);
+	if (rc == GW_OK)
+		rc = claims_settle(b, &cu, c, &ref, &k);
 	if (rc == GW_OK && created)
 		im->created++;
 	else if (rc == GW_OK)

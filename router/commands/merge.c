@@ -15,7 +15,8 @@
  *               source's still found by its token and reply references);
  *               open and last tickets per channel and recent texts join the
  *               target's; last_agent when the target has none;
- *               source.merged_into = target
+ *               source.merged_into = target; a probable_match of either
+ *               naming the other is cleared (the operator settled it)
  *   events      customer.merged (the merge record, also stored: what moved),
  *               customer.updated of the target and of the source,
  *               ticket.updated ("merged into customer N") per moved ticket
@@ -532,6 +533,17 @@ static int merge_record_init(struct merge_ctx *x, struct batch *b)
 	return rc ? rc : x->m.cause ? GW_OK : GW_ENOMEM;
 }
 
+/* match_settled - a probable match of `c` with `other` is settled by their
+ * merge: cleared (an unmerge does not bring it back: the operator said). */
+static void match_settled(struct proto_customer *c, uint64_t other)
+{
+	if (c->probable_match != other)
+		return;
+	c->probable_match = 0;
+	free(c->probable_match_reason);
+	c->probable_match_reason = NULL;
+}
+
 static int merge_txn(struct batch *b, void *arg)
 {
 	struct merge_ctx *x = arg;
@@ -553,6 +565,8 @@ static int merge_txn(struct batch *b, void *arg)
 	if (rc)
 		return rc;
 	x->src.merged_into = x->dst.customer_id;
+	match_settled(&x->src, x->dst.customer_id);
+	match_settled(&x->dst, x->src.customer_id);
 	x->a.merge_id = x->m.merge_id;
 	snprintf(cause, sizeof(cause), "merged into customer %llu",
 		 (unsigned long long)x->dst.customer_id);

@@ -1,19 +1,29 @@
 /*
  * identity.c - who the sender of a message is: the identities a message
- * shows lead to a customer (router/rules/identity.h).
+ * shows lead to a customer (router/rules/identity.h states the rules).
  *
- * A message shows up to four identities, looked up in this order:
+ * A message shows up to four identities:
  *   1. its channel identity, verified: (channel, sender address), with the
  *      email channel's address normalized as an email address;
  *   2. the cross-channel identities that address implies, verified: a
  *      WhatsApp wa_id is a phone number; an API (or other) sender that is
  *      a valid E.164 number or email address is that number or address;
- *   3. the email address the sender typed (who->email, e.g. a chat's
- *      pre-chat form), claimed only.
- * The first one registered wins (following merges). Every identity of the
- * message not registered yet then joins that customer; one held by another
- * customer stays there (a warning says so): joining two customers is an
- * operator's merge, never a side effect of what a sender typed.
+ *   3. the email address the sender gave (who->email, e.g. a chat's
+ *      pre-chat form): claimed, unless the connector says the channel
+ *      verified it (who->email_verified: a live chat's site-signed
+ *      identity).
+ * The sender is the customer of the first verified identity found
+ * registered as verified (following merges); when there is none, a new
+ * customer. Then every identity of the message joins that customer where
+ * it is free, and where it is not:
+ *   - a claim held by another customer stays there, and the sender becomes
+ *     a probable match of that customer (what a chat visitor types never
+ *     files the chat into someone else's conversation);
+ *   - a verified identity another customer holds only as a claim is taken
+ *     from it (a claim yields to proof), and that claimer becomes a
+ *     probable match of the sender, keeping its history;
+ *   - a verified identity another customer holds verified stays there (a
+ *     warning says so): joining two customers is an operator's merge.
  */
 #include "router/router.h"
 
@@ -94,12 +104,15 @@ int ident_follow(struct batch *b, uint64_t id, uint64_t *final)
 	return rc;
 }
 
-int ident_find(struct batch *b, const struct ident *id, uint64_t *holder, uint64_t *customer,
-	       unsigned *flags)
+int ident_find(struct batch *b, const struct ident *id, uint64_t *customer)
 {
-	int rc = store_identity_lookup(b->txn, id->kind, id->address, holder, flags);
+	uint64_t holder;
+	unsigned flags;
+	int rc = store_identity_lookup(b->txn, id->kind, id->address, &holder, &flags);
 
-	return rc ? rc : ident_follow(b, *holder, customer);
+	if (rc == GW_OK && !(flags & STORE_IDENT_VERIFIED))
+		rc = GW_ENOTFOUND; /* a claim leads nowhere */
+	return rc ? rc : ident_follow(b, holder, customer);
 }
 
 /* list_index - the position of (kind, address) on c's list, or -1. */
@@ -199,23 +212,41 @@ static int attach_held(struct batch *b, struct proto_customer *c, const struct i
 	return ident_list_put(c, &eff, source, changed);
 }
 
+/* take_claim - `id`, verified, takes the claim `clash` describes for c. */
+static int take_claim(struct batch *b, struct proto_customer *c, const struct ident *id,
+		      const char *source, int *changed, struct ident_clash *clash)
+{
+	int rc = store_identity_set(b->txn, id->kind, id->address, c->customer_id, id->flags);
+
+	if (rc)
+		return rc;
+	GW_INFO("router", "customer %llu: a verified %s identity takes the claim of customer %llu",
+		(unsigned long long)c->customer_id, id->kind, (unsigned long long)clash->customer);
+	clash->taken = 1;
+	*changed = 1;
+	return ident_list_put(c, id, source, changed);
+}
+
 int ident_attach(struct batch *b, struct proto_customer *c, const struct ident *id,
-		 const char *source, int *changed, uint64_t *other)
+		 const char *source, int *changed, struct ident_clash *clash)
 {
 	uint64_t holder, final;
 	unsigned flags;
 	int rc;
 
-	*other = 0;
+	memset(clash, 0, sizeof(*clash));
 	rc = store_identity_lookup(b->txn, id->kind, id->address, &holder, &flags);
 	if (rc == GW_OK && holder == c->customer_id)
 		return attach_held(b, c, id, flags, source, changed);
 	if (rc == GW_OK) {
 		rc = ident_follow(b, holder, &final);
+		if (rc == GW_OK && final == c->customer_id)
+			return GW_OK; /* held through a merge into c */
 		if (rc == GW_OK) {
-			/* Held through a merge into c, or by someone else. */
-			*other = final == c->customer_id ? 0 : final;
-			return GW_OK;
+			*clash = (struct ident_clash){holder, final, flags, 0};
+			if ((id->flags & STORE_IDENT_VERIFIED) && !(flags & STORE_IDENT_VERIFIED))
+				return take_claim(b, c, id, source, changed, clash);
+			return GW_OK; /* someone else's: left there */
 		}
 	}
 	/* Unregistered, or its customer is gone: it is c's now. */
@@ -226,6 +257,65 @@ int ident_attach(struct batch *b, struct proto_customer *c, const struct ident *
 		return rc;
 	*changed = 1;
 	return ident_list_put(c, id, source, changed);
+}
+
+int ident_match_set(struct proto_customer *c, uint64_t other, const struct ident *id,
+		    const char *why, int *changed)
+{
+	char reason[PROTO_MAX_CHANNEL + PROTO_MAX_ADDRESS + 160], *r;
+
+	if (!other || other == c->customer_id || c->probable_match == other)
+		return GW_OK;
+	snprintf(reason, sizeof(reason), "%s %s: %s customer %llu", id->kind, id->address, why,
+		 (unsigned long long)other);
+	r = gw_strdup(reason);
+	if (!r)
+		return GW_ENOMEM;
+	free(c->probable_match_reason);
+	c->probable_match_reason = r;
+	c->probable_match = other;
+	*changed = 1;
+	GW_INFO("router", "customer %llu: probable match of customer %llu (%s identity)",
+		(unsigned long long)c->customer_id, (unsigned long long)other, id->kind);
+	return GW_OK;
+}
+
+/* claimer_update - customer `id` loses `lost` from its list (NULL: none)
+ * and, unless merged away, becomes a probable match of `to`; stored and
+ * announced when that changed it. */
+static int claimer_update(struct batch *b, uint64_t id, const struct ident *lost,
+			  const struct ident *why, uint64_t to)
+{
+	struct proto_customer c;
+	int rc, changed = 0;
+
+	memset(&c, 0, sizeof(c));
+	rc = store_customer_get(b->txn, id, &c);
+	if (rc == GW_OK && lost)
+		changed = ident_list_del(&c, lost->kind, lost->address);
+	if (rc == GW_OK && !c.merged_into)
+		rc = ident_match_set(&c, to, why, "claimed here, verified since by", &changed);
+	if (rc == GW_OK && changed) {
+		c.updated_at = gw_now_ms();
+		rc = store_customer_put(b->txn, &c);
+		if (rc == GW_OK)
+			rc = route_emit_customer(b, PROTO_T_CUSTOMER_UPDATED, &c);
+	}
+	proto_customer_clear(&c);
+	return rc;
+}
+
+int ident_claim_taken(struct batch *b, const struct ident_clash *clash, const struct ident *id,
+		      uint64_t to)
+{
+	int rc;
+
+	if (!clash->taken)
+		return GW_OK;
+	rc = claimer_update(b, clash->holder, id, id, to);
+	if (rc == GW_OK && clash->customer != clash->holder)
+		rc = claimer_update(b, clash->customer, NULL, id, to);
+	return rc == GW_ENOTFOUND ? GW_OK : rc;
 }
 
 int ident_customer_new(struct batch *b, const char *channel, const char *address,
@@ -339,6 +429,7 @@ int ident_normalize(const char *region, const char *kind, const char *address,
 struct msg_idents {
 	struct ident v[IDENT_MSG_MAX];
 	const char *source[IDENT_MSG_MAX];
+	struct ident_clash clash[IDENT_MSG_MAX]; /* what attach_all met */
 	size_t n;
 };
 
@@ -444,21 +535,24 @@ static void message_idents(struct msg_idents *m, const struct routing *rt, const
 	m->n = 0;
 	channel_ident(m, channel, who->address);
 	implied_idents(m, rt, channel, who->address);
-	/* Typed by the sender: claimed, and only in its normal spelling. */
+	/* Typed by the sender: claimed, and only in its normal spelling;
+	 * verified when the channel vouches for it (a site-signed chat). */
 	if (who->email && norm_email(who->email, buf, sizeof(buf)) == GW_OK)
-		add_ident(m, IDENT_KIND_EMAIL, buf, 0, IDENT_SRC_CLAIM);
+		add_ident(m, IDENT_KIND_EMAIL, buf, who->email_verified ? STORE_IDENT_VERIFIED : 0,
+			  who->email_verified ? IDENT_SRC_MESSAGE : IDENT_SRC_CLAIM);
 }
 
-/* find_customer - the customer of the first registered identity, or 0. */
+/* find_customer - the customer of the first verified identity registered
+ * as verified, or 0: a claim, the message's or the store's, decides
+ * nothing. */
 static int find_customer(struct batch *b, const struct msg_idents *m, uint64_t *id)
 {
-	uint64_t holder;
-	unsigned flags;
 	int rc;
 
-	*id = 0;
 	for (size_t i = 0; i < m->n; i++) {
-		rc = ident_find(b, &m->v[i], &holder, id, &flags);
+		if (!(m->v[i].flags & STORE_IDENT_VERIFIED))
+			continue;
+		rc = ident_find(b, &m->v[i], id);
 		if (rc != GW_ENOTFOUND)
 			return rc;
 	}
@@ -466,25 +560,56 @@ static int find_customer(struct batch *b, const struct msg_idents *m, uint64_t *
 	return GW_OK;
 }
 
-/* attach_all - the message's identities join `c` where they are free. */
-static int attach_all(struct batch *b, struct proto_customer *c, const struct msg_idents *m,
+/* clash_seen - what the clash of the message's identity `i` means for c:
+ * a claim of another's address flags c a probable match of it; a verified
+ * identity held verified elsewhere stays there, with a warning. A taken
+ * claim is settled once c is announced (claims_settle). */
+static int clash_seen(struct proto_customer *c, const struct msg_idents *m, size_t i,
 		      int *changed)
 {
-	uint64_t other;
-	int rc;
+	const struct ident_clash *k = &m->clash[i];
+	const struct ident *id = &m->v[i];
 
-	for (size_t i = 0; i < m->n; i++) {
-		rc = ident_attach(b, c, &m->v[i], m->source[i], changed, &other);
-		if (rc)
-			return rc;
-		if (other)
-			GW_WARN("router",
-				"identity %s:%s of a message from customer %llu belongs to customer "
-				"%llu: left there (merge the customers to join them)",
-				m->v[i].kind, m->v[i].address, (unsigned long long)c->customer_id,
-				(unsigned long long)other);
-	}
+	if (!k->holder || k->taken)
+		return GW_OK;
+	if (!(id->flags & STORE_IDENT_VERIFIED))
+		return ident_match_set(c, k->customer, id,
+				       (k->flags & STORE_IDENT_VERIFIED)
+					       ? "claimed here, held verified by"
+					       : "claimed here, claimed before by",
+				       changed);
+	GW_WARN("router",
+		"a verified %s identity of a message from customer %llu belongs to customer %llu: "
+		"left there (merge the customers to join them)",
+		id->kind, (unsigned long long)c->customer_id, (unsigned long long)k->customer);
 	return GW_OK;
+}
+
+/* attach_all - the message's identities join `c` where they are free;
+ * m->clash says what happened where they were not. */
+static int attach_all(struct batch *b, struct proto_customer *c, struct msg_idents *m,
+		      int *changed)
+{
+	int rc = GW_OK;
+
+	for (size_t i = 0; rc == GW_OK && i < m->n; i++) {
+		rc = ident_attach(b, c, &m->v[i], m->source[i], changed, &m->clash[i]);
+		if (rc == GW_OK)
+			rc = clash_seen(c, m, i, changed);
+	}
+	return rc;
+}
+
+/* claims_settle - the claimers whose claims the message's verified
+ * identities took learn it (after c is announced). */
+static int claims_settle(struct batch *b, const struct proto_customer *c,
+			 const struct msg_idents *m)
+{
+	int rc = GW_OK;
+
+	for (size_t i = 0; rc == GW_OK && i < m->n; i++)
+		rc = ident_claim_taken(b, &m->clash[i], &m->v[i], c->customer_id);
+	return rc;
 }
 
 /*
@@ -524,6 +649,21 @@ static int known_sender(struct batch *b, const char *channel, const struct proto
 	return rc;
 }
 
+/* announce - a new customer (stored by the caller) or a changed one
+ * (stored here: a message filed without a ticket does not store it). */
+static int announce(struct batch *b, struct proto_customer *c, int created, int changed)
+{
+	int rc;
+
+	if (created)
+		return route_emit_customer(b, PROTO_T_CUSTOMER_CREATED, c);
+	if (!changed)
+		return GW_OK;
+	c->updated_at = gw_now_ms();
+	rc = store_customer_put(b->txn, c);
+	return rc ? rc : route_emit_customer(b, PROTO_T_CUSTOMER_UPDATED, c);
+}
+
 int identity_resolve(struct batch *b, const char *channel, const struct proto_party *who,
 		     struct proto_customer *c, int *created)
 {
@@ -547,12 +687,7 @@ int identity_resolve(struct batch *b, const char *channel, const struct proto_pa
 	}
 	if (rc == GW_OK)
 		rc = attach_all(b, c, &m, &changed);
-	if (rc || *created)
-		return rc ? rc : route_emit_customer(b, PROTO_T_CUSTOMER_CREATED, c);
-	if (!changed)
-		return GW_OK;
-	/* Stored here: a message filed without a ticket does not store it. */
-	c->updated_at = gw_now_ms();
-	rc = store_customer_put(b->txn, c);
-	return rc ? rc : route_emit_customer(b, PROTO_T_CUSTOMER_UPDATED, c);
+	if (rc == GW_OK)
+		rc = announce(b, c, *created, changed);
+	return rc ? rc : claims_settle(b, c, &m);
 }

@@ -13,8 +13,20 @@
  * lists the same identities (customer.identities, at most
  * PROTO_MAX_IDENTITIES) with where each came from.
  *
- * An identity is never moved from one customer to another implicitly:
- * only a merge (merge.c) does that.
+ * The rules:
+ *   - Only a verified identity, registered as verified, leads to a
+ *     customer (ident_find). A claim never decides which customer a
+ *     message or a contact joins.
+ *   - An identity held as verified is never moved implicitly: only a merge
+ *     (merge.c) moves it.
+ *   - A claim yields to proof: a verified identity arriving for an address
+ *     another customer holds only as a claim becomes the verified
+ *     customer's (ident_attach); the claimer keeps its history and is
+ *     flagged a probable match of that customer (ident_claim_taken).
+ *   - A claim of an address another customer holds (verified or claimed)
+ *     stays where it is and flags the claimer a probable match of that
+ *     customer (ident_match_set): customer.probable_match, announced with
+ *     customer.created or customer.updated, for an operator to merge.
  *
  * Everything runs inside the batch's write transaction; errors are GW_*
  * codes (store errors pass through).
@@ -75,13 +87,12 @@ int ident_normalize(const char *region, const char *kind, const char *address,
 int ident_follow(struct batch *b, uint64_t id, uint64_t *final);
 
 /*
- * ident_find - the customer identity `id` (borrowed) leads to: *holder is
- * the customer the store names, *customer where it resolves to (following
- * merges), *flags the stored flags. GW_ENOTFOUND when unregistered or its
- * customer record is missing.
+ * ident_find - the customer the verified identity `id` (borrowed) leads to,
+ * following merges, into *customer. GW_ENOTFOUND when it is unregistered,
+ * registered only as a claim (a claim leads nowhere), or its customer
+ * record is missing.
  */
-int ident_find(struct batch *b, const struct ident *id, uint64_t *holder, uint64_t *customer,
-	       unsigned *flags);
+int ident_find(struct batch *b, const struct ident *id, uint64_t *customer);
 
 /*
  * ident_list_put - lists `id` on `c` with `source` (a static string), or
@@ -96,17 +107,48 @@ int ident_list_put(struct proto_customer *c, const struct ident *id, const char 
 /* ident_list_del - takes (kind, address) off c's list; 1 if it was there. */
 int ident_list_del(struct proto_customer *c, const char *kind, const char *address);
 
+/* What ident_attach met when the identity led to another customer. */
+struct ident_clash {
+	uint64_t holder;   /* the customer the store names; 0: no clash */
+	uint64_t customer; /* where holder resolves to (following merges) */
+	unsigned flags;    /* the stored flags (STORE_IDENT_VERIFIED) */
+	int taken;         /* 1: a claim that `id`, verified, took for `c` */
+};
+
 /*
  * ident_attach - registers `id` (borrowed) for customer `c`, in the store
  * and on c's list: an unregistered identity (or one whose customer is
  * gone) is stored with id->flags; one `c` holds already is upgraded to
  * verified when `id` is; one held by a customer merged into `c` stays
- * where it is. One that leads to ANOTHER customer is left alone and
- * *other is set to that customer (0 otherwise). *changed is set to 1 when
- * c's record or the index changed (never reset). `c` is not stored.
+ * where it is. One that leads to ANOTHER customer is described in *clash
+ * (zeroed otherwise): when `id` is verified and the other holds it only as
+ * a claim it is taken for `c` (clash->taken; the caller then calls
+ * ident_claim_taken, once c is announced); else it is left alone.
+ * *changed is set to 1 when c's record or the index changed (never
+ * reset). `c` is not stored. GW_OK, GW_ENOMEM, store errors.
  */
 int ident_attach(struct batch *b, struct proto_customer *c, const struct ident *id,
-		 const char *source, int *changed, uint64_t *other);
+		 const char *source, int *changed, struct ident_clash *clash);
+
+/*
+ * ident_claim_taken - after ident_attach took the claim `id` (borrowed)
+ * from clash->holder for customer `to`: the claim leaves the holder's list,
+ * and clash->customer (unless merged away) becomes a probable match of
+ * `to`; the records changed are stored and announced (customer.updated).
+ * GW_OK, GW_ENOMEM, store errors.
+ */
+int ident_claim_taken(struct batch *b, const struct ident_clash *clash, const struct ident *id,
+		      uint64_t to);
+
+/*
+ * ident_match_set - `c` is probably the same person as customer `other`
+ * because of `id` (borrowed): c->probable_match becomes `other` with
+ * `why` (a static phrase: "claimed here, held verified by") in the reason.
+ * The latest match wins; the same one again changes nothing. *changed is
+ * set to 1 when it changed (never reset). GW_OK or GW_ENOMEM.
+ */
+int ident_match_set(struct proto_customer *c, uint64_t other, const struct ident *id,
+		    const char *why, int *changed);
 
 /*
  * ident_customer_new - a new customer in `c` (cleared first; the caller

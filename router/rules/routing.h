@@ -79,11 +79,17 @@ int routing_detect_language(const struct routing *rt, struct proto_message *m);
  * identity_resolve - the customer of sender `who` (borrowed) of a message on
  * `channel` into `c` (caller clears it with proto_customer_clear). Looks up
  * the channel identity, then the cross-channel ones it implies (a WhatsApp
- * id is also a phone number; an email channel sender an email address; a
- * claimed who->email an email address), all normalized; an unknown sender
- * becomes a new customer (*created = 1, customer.created emitted, record
- * stored by the caller). New identities met on the way are added to the
- * customer (customer.updated emitted when an existing customer gained one).
+ * id is also a phone number; an email channel sender an email address), all
+ * normalized and verified, plus who->email (claimed, or verified when
+ * who->email_verified). Only a verified identity registered as verified
+ * leads to a customer; an unknown sender becomes a new customer
+ * (*created = 1, customer.created emitted, record stored by the caller).
+ * New identities met on the way are added to the customer (customer.updated
+ * emitted when an existing customer gained one). A claim of another
+ * customer's address makes `c` a probable match of it; a verified identity
+ * takes an address another customer only claimed, and that claimer is
+ * flagged a probable match of `c` (customer.updated of it, after c's
+ * event). Rules: router/rules/identity.h. GW_OK, GW_ENOMEM, store errors.
  */
 int identity_resolve(struct batch *b, const char *channel, const struct proto_party *who,
 		     struct proto_customer *c, int *created);

@@ -8,8 +8,16 @@ customers are merged with gatewayctl.
   - after `gatewayctl contacts import` of a CSV directory, the same person
     writing by email and then on WhatsApp is ONE customer from the first
     message (no customer.created); importing the file again changes nothing;
-  - a chat visitor's pre-chat email joins the customer of that address; an
-    unknown one makes a customer with a claimed (unverified) email;
+  - a chat visitor's pre-chat email is a claim: it never files the chat
+    under the customer of that address (a new customer, flagged a probable
+    match of it, shown with the merge to consider by `gatewayctl
+    customer`); an unknown one makes a customer with a claimed email, which
+    yields to the real owner's mail (the owner's own customer takes it, the
+    visitor is flagged);
+  - the claimed-email visitor end to end over the live-chat websocket: the
+    chat is not in the known customer's ticket, replies to the known
+    customer do not reach the visitor, the probable match is published;
+    a site-signed identity's email joins the known customer at once;
   - `gatewayctl customer merge` moves identities and tickets
     (customer.merged on the bus, customer.get shows the tickets) and mail
     from either identity lands with the target; `customer unmerge` undoes
@@ -18,12 +26,20 @@ customers are merged with gatewayctl.
     line and exits 1; JSONL imports; gatewayctl's exit codes.
 """
 
+import hashlib
+import hmac
 import json
 import os
 import unittest
+import uuid
 
 import gwtest
 from gwtest import GatewayTestCase, IngestClient, inbound_event, tmo
+
+try:
+    import websocket  # Debian's python3-websocket
+except ImportError:  # pragma: no cover - scripts/setup.sh installs it
+    websocket = None
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures",
                         "contacts")
@@ -119,12 +135,30 @@ class Identity(GatewayTestCase):
     def test_prechat_email_is_a_claim(self):
         dee = self.send("email", "<d1@example.com>", "dee@example.com")
         chat = self.send("livechat", "lc-1", "visitor:v1", email="Dee@Example.com")
-        self.assertEqual(chat["customer_id"], dee["customer_id"])
-        upd = self.events_between(dee["seq"] + 1, chat["seq"], ("customer.updated",))
-        self.assertEqual(len(upd), 1, upd)
-        ids = {(i["kind"], i["address"]): i for i in upd[0][2]["identities"]}
-        self.assertTrue(ids[("email", "dee@example.com")]["verified"])
-        self.assertTrue(ids[("livechat", "visitor:v1")]["verified"])
+        # Not Dee: a customer of its own, in a ticket of its own.
+        self.assertNotEqual(chat["customer_id"], dee["customer_id"])
+        self.assertNotEqual(chat["ticket_id"], dee["ticket_id"])
+        created = self.events_between(dee["seq"] + 1, chat["seq"], ("customer.created",))
+        self.assertEqual(len(created), 1, created)
+        rec = created[0][2]
+        self.assertEqual(rec["customer_id"], chat["customer_id"])
+        self.assertEqual(rec["probable_match"], dee["customer_id"])
+        self.assertIn("email dee@example.com: claimed here", rec["probable_match_reason"])
+        ids = {(i["kind"], i["address"]) for i in rec["identities"]}
+        self.assertEqual(ids, {("livechat", "visitor:v1")})
+        # Dee is untouched: no customer.updated, her address verified.
+        self.assertEqual(self.events_between(dee["seq"] + 1, chat["seq"],
+                                             ("customer.updated",)), [])
+        got = self.customer(dee["customer_id"])
+        self.assertNotIn("probable_match", got["customer"])
+        self.assertEqual([t["ticket_id"] for t in got["tickets"]], [dee["ticket_id"]])
+        self.assertEqual(got["tickets"][0]["message_count"], 1)
+        # gatewayctl shows the match and the merge to consider.
+        p = self.gw.ctl("customer", str(chat["customer_id"]))
+        self.assertIn(f"probable match: customer {dee['customer_id']}", p.stdout)
+        self.assertIn(f"gatewayctl customer merge {chat['customer_id']} {dee['customer_id']}",
+                      p.stdout)
+
         # An address nobody has: a new customer, the address only claimed.
         new = self.send("livechat", "lc-2", "visitor:v2", email="fay@example.com")
         self.assertNotEqual(new["customer_id"], dee["customer_id"])
@@ -132,6 +166,20 @@ class Identity(GatewayTestCase):
         ids = {(i["kind"], i["address"]): i for i in cust["identities"]}
         self.assertFalse(ids[("email", "fay@example.com")].get("verified", False))
         self.assertEqual(ids[("email", "fay@example.com")]["source"], "claim")
+        # Fay's own mail: her own customer takes the address; the visitor
+        # keeps its chat and is flagged a probable match of her.
+        fay = self.send("email", "<f1@example.com>", "fay@example.com")
+        self.assertNotEqual(fay["customer_id"], new["customer_id"])
+        upd = self.events_between(new["seq"] + 1, fay["seq"], ("customer.updated",))
+        self.assertEqual([m["customer_id"] for _, _, m in upd], [new["customer_id"]])
+        self.assertEqual(upd[0][2]["probable_match"], fay["customer_id"])
+        self.assertNotIn("email", {i["kind"] for i in upd[0][2]["identities"]})
+        cust = self.customer(fay["customer_id"])["customer"]
+        ids = {(i["kind"], i["address"]): i for i in cust["identities"]}
+        self.assertTrue(ids[("email", "fay@example.com")]["verified"])
+        self.assertEqual(self.send("email", "<f2@example.com>", "fay@example.com")
+                         ["customer_id"], fay["customer_id"])
+        self.assertEqual(self.customer(new["customer_id"])["customer"]["message_count"], 1)
 
     def test_merge_and_unmerge(self):
         s1 = self.send("email", "<s1@example.com>", "sam@example.com")
@@ -241,6 +289,156 @@ class Identity(GatewayTestCase):
         p = self.gw.ctl("contacts", check=False)
         self.assertEqual(p.returncode, 64)
         self.assertIn("needs a subcommand", p.stderr)
+
+
+# --- the claimed-email visitor, over the live-chat websocket ----------------------
+
+CHAT_SECRET = "identity-chat-secret-0123456789"
+SITE_SECRET = "identity-site-secret-0123456789"
+DEE = "dee@example.com"
+
+
+class Chat:
+    """One visitor's websocket, as the widget speaks (docs/channels/livechat.md)."""
+
+    def __init__(self, port, identity=None):
+        self.ws = websocket.create_connection(
+            f"ws://127.0.0.1:{port}/chat", subprotocols=["gateway-chat"],
+            origin=f"http://127.0.0.1:{port}", timeout=tmo(10))
+        self.frames = []
+        hello = {"type": "hello", "token": None, "last_seen": None}
+        if identity:
+            hello["identity"] = identity
+        self.ws.send(json.dumps(hello))
+        self.welcome = self.next(lambda f: f.get("type") == "welcome", "welcome")
+
+    def close(self):
+        self.ws.close()
+
+    def next(self, pred, what):
+        """The next frame pred accepts; errors fail (recv times out)."""
+        while True:
+            f = json.loads(self.ws.recv())
+            self.frames.append(f)
+            if f.get("type") == "error":
+                raise AssertionError(f"error frame while waiting for {what}: {f}")
+            if pred(f):
+                return f
+
+    def say(self, text, email=None):
+        """Sends a message; returns its external_id once acknowledged."""
+        cid = str(uuid.uuid4())
+        frame = {"type": "message", "client_id": cid, "text": text, "name": "Visitor"}
+        if email:
+            frame["email"] = email
+        self.ws.send(json.dumps(frame))
+        self.next(lambda f: f.get("type") == "ack" and f.get("client_id") == cid, "ack")
+        return f"{self.welcome['visitor']}:{cid}"
+
+    def replies(self):
+        return [f["text"] for f in self.frames
+                if f.get("type") == "message" and f.get("direction") == "out"]
+
+
+def site_identity(uid, email, name):
+    sig = hmac.new(SITE_SECRET.encode(), f"{uid}|{email}|{name}".encode(),
+                   hashlib.sha256).hexdigest()
+    return {"id": uid, "email": email, "name": name, "sig": sig}
+
+
+class ClaimedEmailVisitor(GatewayTestCase):
+
+    def setUp(self):
+        super().setUp()
+        if websocket is None:
+            self.skipTest("python3-websocket is missing (scripts/setup.sh installs it)")
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root)
+        gw = gwtest.Gateway(root)
+        (self.chat_port,) = gwtest.free_ports(1)
+        with open(gw.config_path, "a", encoding="utf-8") as f:
+            f.write("\n".join([
+                "  - name: chat", "    type: livechat", "    enabled: true",
+                f"    listen: \"127.0.0.1:{self.chat_port}\"",
+                "    secret: ${GATEWAY_LIVECHAT_SECRET}",
+                "    identity_secret: ${GATEWAY_LIVECHAT_IDENTITY_SECRET}",
+            ]) + "\n")
+        gw.env.update(GATEWAY_LIVECHAT_SECRET=CHAT_SECRET,
+                      GATEWAY_LIVECHAT_IDENTITY_SECRET=SITE_SECRET)
+        gw.connectors.append("chat")
+        self.gw = self.run_gateway(gw)
+        self.ingest = IngestClient(f"tcp://127.0.0.1:{gw.ports['ingest']}")
+        self.addCleanup(self.ingest.close)
+        self.bus = self.start_consumer(gw)
+
+    def chat(self, identity=None):
+        c = Chat(self.chat_port, identity)
+        self.addCleanup(c.close)
+        return c
+
+    def reply(self, ticket_id, text, *extra, check=True):
+        return self.gw.ctl("send", str(ticket_id), text, *extra, "--json", check=check)
+
+    def test_claimed_email_visitor(self):
+        # Dee is known: she wrote by email and has an open ticket.
+        self.ingest.send_ok(inbound_event("email", "support", "<dee-1@example.com>", DEE,
+                                          "My order 7781 never came."))
+        dee = self.bus.wait_message("<dee-1@example.com>")
+
+        # A visitor types Dee's address in the pre-chat form.
+        visitor = self.chat()
+        ext = visitor.say("Hi, where is order 7781? Tell me everything.", email="Dee@Example.com")
+        msg = self.bus.wait_message(ext)
+        self.assertNotEqual(msg["customer_id"], dee["customer_id"])
+        self.assertNotEqual(msg["ticket_id"], dee["ticket_id"])
+        self.assertEqual(msg["from"]["email"], "Dee@Example.com")
+        self.assertNotIn("email_verified", msg["from"])
+        # The probable match is published: the visitor's customer.created.
+        rec = next(m for _, t, m in self.bus.snapshot()
+                   if t == "customer.created" and m["customer_id"] == msg["customer_id"])
+        self.assertEqual(rec["probable_match"], dee["customer_id"])
+        # Dee's ticket holds her message only.
+        res, _ = gwtest.command_ok(self.gw.command_ep, "ticket.get", {"id": dee["ticket_id"]})
+        self.assertEqual([m["channel"] for m in res["messages"]], ["email"])
+        self.assertEqual(res["ticket"]["message_count"], 1)
+
+        # Replies to Dee go to Dee: by her ticket, by her customer, and not
+        # on the chat (she never wrote there).
+        sent = json.loads(self.reply(dee["ticket_id"], "Order 7781 left today.").stdout)
+        self.assertEqual(sent["channel"], "email")
+        self.bus.wait_for(lambda c: c.complete_to(sent["seq"]), tmo(10), "the reply")
+        t, m = self.bus.event(sent["seq"])
+        self.assertEqual((t, m["to"]["address"]), ("message.sent", DEE))
+        res, _ = gwtest.command_ok(self.gw.command_ep, "message.send", {
+            "command_id": "to-dee-by-customer", "customer_id": dee["customer_id"],
+            "text": "Anything else about 7781?"})
+        self.assertEqual(res["channel"], "email")
+        p = self.reply(dee["ticket_id"], "Order 7781 details", "--channel", "livechat",
+                       check=False)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+
+        # The visitor gets the replies to its own ticket, and only those.
+        self.reply(msg["ticket_id"], "Hello! Who are you?")
+        visitor.next(lambda f: f.get("type") == "message" and f.get("direction") == "out",
+                     "the reply to the visitor's ticket")
+        self.assertEqual(visitor.replies(), ["Hello! Who are you?"])
+
+        # Dee herself, signed in on the site: her email is verified by the
+        # site and her chat joins her at once, in her open ticket.
+        site = self.chat(site_identity("u42", DEE, "Dee"))
+        self.assertEqual(site.welcome["conversation"], "site:u42")
+        ext = site.say("It's me, Dee: any news on 7781?")
+        mine = self.bus.wait_message(ext)
+        self.assertEqual(mine["customer_id"], dee["customer_id"])
+        self.assertEqual(mine["ticket_id"], dee["ticket_id"])
+        self.assertTrue(mine["from"]["email_verified"])
+        cust = self.bus.snapshot()
+        self.assertFalse([m for _, t, m in cust if t == "customer.created"
+                          and m["customer_id"] not in (dee["customer_id"],
+                                                       msg["customer_id"])])
+        got = self.gw.ctl("customer", str(msg["customer_id"])).stdout
+        self.assertIn(f"gatewayctl customer merge {msg['customer_id']} {dee['customer_id']}",
+                      got)
 
 
 if __name__ == "__main__":

@@ -1139,9 +1139,10 @@ class MetaWebhook(MetaTestCase):
         (message_seq, customer_id, ticket_id of that message.received or
         message.sent); it is one event, not filed in the thread or ticket.
         Outbound messages here: an echo of the WhatsApp Business app, and a
-        reply (gatewayctl send), which WhatsApp cannot send yet (queued, then
-        failed, whatsapp.md "Replies"). A status naming one of these ids on
-        another number is about another message: not linked.
+        reply (gatewayctl send), which this connector cannot send without an
+        access_token (queued, then failed, whatsapp.md "Replies"). A status
+        naming one of these ids on another number is about another message:
+        not linked.
         """
         bus = self.start_consumer(self.gw)
         self.accept(unique_wa(read_fixture(WA, "message__text.json"), "link-in"), events=1)
@@ -1170,16 +1171,20 @@ class MetaWebhook(MetaTestCase):
             s = self.wait_event(bus, "message.status", external_id=reply["external_id"],
                                 status=status)
             self.assertEqual(s["message_seq"], reply["seq"], s)
-        self.assertEqual(s["errors"], [{"title": "channel whatsapp cannot send replies yet"}])
+        self.assertEqual(s["errors"],
+                         [{"title": "WhatsApp replies are off: access_token is not set"}])
         head = self.router()["head_seq"]
         bus.wait_for(lambda c: c.complete_to(head), tmo(10), "every event on the bus")
         ticket_before = self.ticket(m_in["ticket_id"])
 
         # Meta reports what became of the answers, and of the customer's message.
-        # (A status about the failed reply is no news: failed is final, so
-        # it is not published, docs/events.md.)
-        linked = [("sent", echoed), ("delivered", echoed), ("read", echoed),
-                  ("read", m_in)]
+        # A status of the failed reply is no news (failed is final): it is
+        # linked, moves nothing and is not published.
+        received = self.router()["received"]
+        self.accept(wa_status_body("delivered", reply["external_id"]), events=1)
+        self.wait_received(received + 1)
+        self.assertEqual(self.router()["head_seq"], head)
+        linked = [("sent", echoed), ("delivered", echoed), ("read", echoed), ("read", m_in)]
         for status, msg in linked:
             self.accept(wa_status_body(status, msg["external_id"]), events=1)
             s = self.wait_event(bus, "message.status",

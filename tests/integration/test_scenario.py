@@ -2,8 +2,10 @@
 The omnichannel promise, end to end through the real connectors: one customer
 writes about one problem by email (a real IMAP server, Dovecot), then on
 WhatsApp (a signed Meta webhook), then in the live chat (the widget's
-websocket protocol), and the helpdesk sees ONE customer, ONE ticket with the
-three channels in its thread, assigned ONCE. The customer is known from the
+websocket protocol) signed in on the shop's site (a site-signed identity:
+the site vouches for her email, where a typed pre-chat email would only be
+a claim), and the helpdesk sees ONE customer, ONE ticket with the three
+channels in its thread, assigned ONCE. The customer is known from the
 contact directory (`gatewayctl contacts import`), as a helpdesk's CRM would
 provide.
 """
@@ -32,6 +34,7 @@ PHONE_ID = "106540352242922"
 WA_ID = "33612345678"
 EMAIL = "ann.lee@example.com"
 TEXT = "My parcel 4471 arrived broken, the screen is cracked. Can you send a new one?"
+SITE_SECRET = "scenario-site-secret-0123456789"
 
 ROUTING = [
     "  default_region: FR",
@@ -105,12 +108,14 @@ class Scenario(GatewayTestCase):
             "  - name: chat", "    type: livechat", "    enabled: true",
             f"    listen: \"127.0.0.1:{self.chat_port}\"",
             "    secret: ${GATEWAY_LIVECHAT_SECRET}",
+            "    identity_secret: ${GATEWAY_LIVECHAT_IDENTITY_SECRET}",
         ]
         with open(gw.config_path, "a", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
         gw.env.update(GW_MAIL_PW="support-pw", GATEWAY_META_APP_SECRET=self.secret,
                       GATEWAY_META_VERIFY_TOKEN="verify",
-                      GATEWAY_LIVECHAT_SECRET="scenario-chat-secret-0123456789")
+                      GATEWAY_LIVECHAT_SECRET="scenario-chat-secret-0123456789",
+                      GATEWAY_LIVECHAT_IDENTITY_SECRET=SITE_SECRET)
         gw.connectors += ["mail", "meta", "chat"]
         self.run_gateway(gw)
         self.gw = gw
@@ -136,16 +141,22 @@ class Scenario(GatewayTestCase):
             c.close()
 
     def send_chat(self, text, email):
+        """A chat message of the site's signed-in user `email` (the identity
+        the shop's server signs, docs/channels/livechat.md)."""
         ws = websocket.create_connection(
             f"ws://127.0.0.1:{self.chat_port}/chat", subprotocols=["gateway-chat"],
             origin=f"http://127.0.0.1:{self.chat_port}", timeout=tmo(10))
+        sig = hmac.new(SITE_SECRET.encode(), f"c-1|{email}|Ann Lee".encode(),
+                       hashlib.sha256).hexdigest()
+        identity = {"id": "c-1", "email": email, "name": "Ann Lee", "sig": sig}
         try:
-            ws.send(json.dumps({"type": "hello", "token": None, "last_seen": None}))
+            ws.send(json.dumps({"type": "hello", "token": None, "last_seen": None,
+                                "identity": identity}))
             welcome = json.loads(ws.recv())
             self.assertEqual(welcome["type"], "welcome", welcome)
+            self.assertEqual(welcome["conversation"], "site:c-1", welcome)
             cid = str(uuid.uuid4())
-            ws.send(json.dumps({"type": "message", "client_id": cid, "text": text,
-                                "name": "Ann", "email": email}))
+            ws.send(json.dumps({"type": "message", "client_id": cid, "text": text}))
             deadline = time.monotonic() + tmo(15)
             while time.monotonic() < deadline:
                 frame = json.loads(ws.recv())
@@ -200,6 +211,7 @@ class Scenario(GatewayTestCase):
         self.assertEqual([m.get("thread_rule") for m in msgs],
                          ["new_ticket", "probable_duplicate", "open_ticket"], msgs)
         self.assertEqual(msgs[1].get("duplicate_of"), msgs[0]["seq"])
+        self.assertTrue(msgs[2]["from"].get("email_verified"), msgs[2])
         for m in msgs:
             self.assertTrue(m.get("thread_reason"), m)
 

@@ -55,10 +55,15 @@ class Threading(GatewayTestCase):
         return self.bus.wait_message(msgid)
 
     def chat(self, ext, visitor, text, email=None, resume=False):
-        """A chat message (the visitor's pre-chat email claimed); its message.received."""
-        conv = f"visitor:{visitor}"
-        ev = inbound_event("livechat", "site", ext, conv, text, email=email,
-                           reply_to=[f"chat:{conv}"] if resume else None)
+        """A chat message of a site-signed user whose `email` the site
+        verified (the live-chat connector's site:<id> conversation, where
+        the email joins the customer at once; a typed one would be a mere
+        claim); its message.received."""
+        conv = f"site:{visitor}"
+        extra = {"from": {"address": conv, "email": email, "email_verified": True}} if email \
+            else {}
+        ev = inbound_event("livechat", "site", ext, conv, text,
+                           reply_to=[f"chat:{conv}"] if resume else None, **extra)
         self.ingest.send_ok(ev)
         return self.bus.wait_message(ext)
 
@@ -147,7 +152,7 @@ class Threading(GatewayTestCase):
         # The conversation resumes its ticket.
         c2 = self.chat("v2:c2", "v2", "still there?", resume=True)
         self.assertRule(c2, "reply_reference",
-                        f"chat conversation visitor:v2 was last in ticket {c1['ticket_id']} "
+                        f"chat conversation site:v2 was last in ticket {c1['ticket_id']} "
                         f"(message {c1['seq']})")
         c3 = self.chat("v2:c3", "v2", "no resume marker")
         self.assertRule(c3, "open_ticket",

@@ -648,6 +648,108 @@ static void test_env_for_plain_values(void **state)
 	unsetenv("GW_TEST_LEVEL");
 }
 
+/* ---- nested sections (the email connector's smtp block) ------------- */
+
+#define MAILBOX "connectors:\n  - name: mail\n    type: email\n" \
+		"    url: imaps://imap.example.com/INBOX\n    username: support@example.com\n" \
+		"    password: imap-pw\n"
+
+static const struct email_settings *email_of(const struct fx *fx)
+{
+	return fx->cfg->connectors[0].settings;
+}
+
+static void test_nested_section(void **state)
+{
+	struct fx *fx = *state;
+	const struct email_smtp_settings *m;
+
+	if (!gw_connector_section("email"))
+		skip();
+	/* Absent: all zero, no defaults: replies are off. */
+	assert_int_equal(load(fx, MAILBOX, NULL), GW_OK);
+	m = &email_of(fx)->smtp;
+	assert_null(m->url);
+	assert_null(m->tls);
+	assert_int_equal(m->send.concurrency, 0);
+	assert_null(fx->cfg->connectors[0].disabled_reason);
+
+	/* Given: its values, its defaults, a secret from the environment. */
+	setenv("GW_TEST_SMTP_PW", "smtp-" SECRET, 1);
+	assert_int_equal(load(fx, MAILBOX "    smtp:\n      url: smtp://smtp.example.com\n"
+				  "      password: ${GW_TEST_SMTP_PW}\n      send_concurrency: 8\n",
+			      NULL),
+			 GW_OK);
+	m = &email_of(fx)->smtp;
+	assert_string_equal(m->url, "smtp://smtp.example.com");
+	assert_string_equal(m->tls, "auto");
+	assert_string_equal(m->password, "smtp-" SECRET);
+	assert_null(m->bearer_token);
+	assert_int_equal(m->max_message_bytes, 26214400);
+	assert_int_equal(m->send.concurrency, 8);
+	assert_int_equal(m->send.rate_per_s, 20);
+	assert_null(fx->cfg->connectors[0].disabled_reason);
+
+	/* An optional secret whose variable is unset: no password, no
+	 * bearer token, so the type's check turns the connector off. */
+	unsetenv("GW_TEST_SMTP_PW");
+	assert_int_equal(load(fx, MAILBOX "    smtp:\n      url: smtp://smtp.example.com\n"
+				  "      password: ${GW_TEST_SMTP_PW}\n",
+			      NULL),
+			 GW_OK);
+	assert_string_equal(fx->cfg->connectors[0].disabled_reason,
+			    "smtp: neither password nor bearer_token has a value (is the "
+			    "environment variable it names set?)");
+	assert_int_equal(load(fx, MAILBOX "    smtp: {url: 'smtp://mx.example.com:25', "
+				  "tls: none, password: x}\n",
+			      NULL),
+			 GW_OK);
+	assert_string_equal(fx->cfg->connectors[0].disabled_reason,
+			    "smtp.tls: none is allowed for loopback hosts only, not mx.example.com");
+	assert_int_equal(load(fx, MAILBOX "    smtp: {url: 'smtps://mx.example.com', "
+				  "tls: starttls, password: x}\n",
+			      NULL),
+			 GW_OK);
+	assert_string_equal(fx->cfg->connectors[0].disabled_reason,
+			    "smtp.tls: starttls does not fit a smtps:// url (implicit goes with "
+			    "smtps://, starttls and none with smtp://)");
+	assert_int_equal(load(fx, MAILBOX "    smtp: {url: 'smtp://u:p@mx.example.com', "
+				  "password: x}\n",
+			      NULL),
+			 GW_OK);
+	assert_non_null(strstr(fx->cfg->connectors[0].disabled_reason, "smtp.url: not "));
+	assert_null(strstr(fx->cfg->connectors[0].disabled_reason, "u:p"));
+}
+
+static const struct err_case nested_errors[] = {
+	{MAILBOX "    smtp:\n      url: smtp://smtp.example.com\n      urll: x\n",
+	 "9: connectors[0].smtp.urll: unknown key (known: url, tls, username, password, "
+	 "bearer_token, ca_file, from, from_name, sent_folder, max_message_bytes, "
+	 "send_concurrency, send_rate_per_s, send_timeout_ms, send_retry_for_s)"},
+	{MAILBOX "    smtp: smtp://smtp.example.com\n",
+	 "7: connectors[0].smtp: expected a mapping, found a scalar"},
+	{MAILBOX "    smtp:\n      password: x\n",
+	 "8: connectors[0].smtp.url: required key missing"},
+	{MAILBOX "    smtp:\n", "7: connectors[0].smtp.url: required key missing"},
+	{MAILBOX "    smtp:\n      url: smtp://a\n      send_concurrency: 65\n",
+	 "9: connectors[0].smtp.send_concurrency: 65 is above the maximum 64"},
+	{MAILBOX "    smtp:\n      url: smtp://a\n      url: smtp://b\n",
+	 "9: connectors[0].smtp.url: duplicate key (first on line 8)"},
+	{MAILBOX "    smtp:\n      url: smtp://a\n      password: x${Y}\n",
+	 "9: connectors[0].smtp.password: \"${\" is only allowed as the whole value "
+	 "\"${NAME}\", NAME made of A-Z, a-z, 0-9 and _"},
+};
+
+static void test_nested_errors(void **state)
+{
+	struct fx *fx = *state;
+
+	if (!gw_connector_section("email"))
+		skip();
+	for (size_t i = 0; i < sizeof(nested_errors) / sizeof(nested_errors[0]); i++)
+		expect_error(fx, nested_errors[i].yaml, nested_errors[i].tail);
+}
+
 /* ---- state_dir ------------------------------------------------------ */
 
 static void test_state_dir(void **state)
@@ -872,6 +974,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_secret_never_in_errors, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_secret_env, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_env_for_plain_values, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_nested_section, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_nested_errors, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_state_dir, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, fx_setup, fx_teardown),
 		cmocka_unit_test(test_values),

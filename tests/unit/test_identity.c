@@ -37,10 +37,11 @@ static int route_txn(struct batch *b, void *arg)
 	return route_event(b, x->ev, &x->res);
 }
 
-/* msg - routes an inbound message; returns its customer id. *first_seq is
- * the seq of the first event it made (NULL: not wanted). */
-static uint64_t msg(struct fx *f, const char *channel, const char *ext, const char *from,
-		    const char *email, uint64_t *ticket)
+/* msg_v - routes an inbound message whose sender gave `email` (NULL:
+ * none), verified by the channel when `verified`; returns its customer id,
+ * its ticket in *ticket (NULL: not wanted). */
+static uint64_t msg_v(struct fx *f, const char *channel, const char *ext, const char *from,
+		      const char *email, bool verified, uint64_t *ticket)
 {
 	struct proto_event ev;
 	struct routed x = {&ev, ROUTE_DUPLICATE};
@@ -53,6 +54,7 @@ static uint64_t msg(struct fx *f, const char *channel, const char *ext, const ch
 	ev.u.message.received_at = 1700000000000;
 	ev.u.message.from.address = strdup(from);
 	ev.u.message.from.email = email ? strdup(email) : NULL;
+	ev.u.message.from.email_verified = verified;
 	ev.u.message.text = strdup(ext); /* distinct texts: no duplicate rule */
 	assert_int_equal(router_txn(f->r, route_txn, &x), GW_OK);
 	assert_int_equal(x.res, ROUTE_STORED);
@@ -61,6 +63,13 @@ static uint64_t msg(struct fx *f, const char *channel, const char *ext, const ch
 		*ticket = ev.u.message.ticket_id;
 	proto_event_clear(&ev);
 	return id;
+}
+
+/* msg - routes an inbound message whose sender typed `email` (a claim). */
+static uint64_t msg(struct fx *f, const char *channel, const char *ext, const char *from,
+		    const char *email, uint64_t *ticket)
+{
+	return msg_v(f, channel, ext, from, email, false, ticket);
 }
 
 /* --- reading the store ------------------------------------------------------- */
@@ -171,6 +180,24 @@ static enum proto_type event_type(struct fx *f, uint64_t seq)
 	t = ev.type;
 	proto_event_clear(&ev);
 	store_txn_abort(txn);
+	return t;
+}
+
+/* event_customer - the customer record of the customer event at `seq`. */
+static enum proto_type event_customer(struct fx *f, uint64_t seq, struct proto_customer *c)
+{
+	struct store_txn *txn = rtxn(f);
+	struct proto_event ev;
+	enum proto_type t;
+
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(store_eventlog_decode(txn, seq, &ev), GW_OK);
+	store_txn_abort(txn);
+	t = ev.type;
+	assert_true(t == PROTO_T_CUSTOMER_CREATED || t == PROTO_T_CUSTOMER_UPDATED);
+	*c = ev.u.customer;
+	memset(&ev.u.customer, 0, sizeof(ev.u.customer));
+	proto_event_clear(&ev);
 	return t;
 }
 
@@ -341,46 +368,190 @@ static void test_identity_resolve(void **state)
 	fx_close(&f);
 }
 
-static void test_resolve_claimed(void **state)
+/* A claimed email of a known customer: a new customer flagged a probable
+ * match of it; the known customer, its identity and its ticket untouched. */
+static void test_claim_of_known_customer(void **state)
 {
 	struct proto_customer c;
+	struct proto_ticket tk;
+	struct idlist l;
+	char args[128];
 	struct fx f;
-	uint64_t ana, v1, v2, other;
+	uint64_t ana, t_ana, v1, t_v1, head;
 	unsigned flags;
 
 	(void)state;
 	fx_open(&f);
-	ana = msg(&f, "email", "<m1@x>", "ana@example.com", NULL, NULL);
-	/* A chat visitor who typed Ana's address: Ana, and the visitor joins. */
-	v1 = msg(&f, "livechat", "c1", "visitor:v1", " Ana@Example.com ", NULL);
-	assert_int_equal(v1, ana);
-	assert_int_equal(holder(&f, "livechat", "visitor:v1", NULL), ana);
+	ana = msg(&f, "email", "<m1@x>", "ana@example.com", NULL, &t_ana);
+	head = router_head(f.r);
+	v1 = msg(&f, "livechat", "c1", "visitor:v1", " Ana@Example.com ", &t_v1);
+	assert_int_not_equal(v1, ana);
+	assert_int_not_equal(t_v1, t_ana);
+	/* Announced with customer.created carrying the match and why. */
+	assert_int_equal(event_customer(&f, head + 1, &c), PROTO_T_CUSTOMER_CREATED);
+	assert_int_equal(c.customer_id, v1);
+	assert_int_equal(c.probable_match, ana);
+	assert_string_equal(c.probable_match_reason,
+			    "email ana@example.com: claimed here, held verified by customer 1");
+	proto_customer_clear(&c);
+	/* The visitor's customer: its chat identity, not the address. */
+	assert_int_equal(holder(&f, "livechat", "visitor:v1", NULL), v1);
+	customer(&f, v1, &c);
+	assert_int_equal(c.probable_match, ana);
+	assert_null(listed(&c, "email", "ana@example.com"));
+	proto_customer_clear(&c);
+	/* Ana: her address verified and hers, no match, one ticket with one
+	 * message, none of the visitor's. */
 	assert_int_equal(holder(&f, "email", "ana@example.com", &flags), ana);
-	assert_int_equal(flags, STORE_IDENT_VERIFIED); /* a claim does not downgrade */
-	/* A claim of an unknown address: a new customer, the address claimed. */
-	v2 = msg(&f, "livechat", "c2", "visitor:v2", "bo@example.com", NULL);
-	assert_int_not_equal(v2, ana);
+	assert_int_equal(flags, STORE_IDENT_VERIFIED);
+	customer(&f, ana, &c);
+	assert_int_equal(c.probable_match, 0);
+	assert_int_equal(c.message_count, 1);
+	assert_int_equal(c.identities_len, 1);
+	proto_customer_clear(&c);
+	l = tickets_of(&f, ana);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.v[0], t_ana);
+	ticket(&f, t_ana, &tk);
+	assert_int_equal(tk.message_count, 1);
+	proto_ticket_clear(&tk);
+	assert_false(has((l = tickets_of(&f, v1), &l), t_ana));
+	/* Her next mail is hers. */
+	assert_int_equal(msg(&f, "email", "<m2@x>", "ana@example.com", NULL, NULL), ana);
+	/* The operator merges the visitor into Ana: the match is settled. */
+	snprintf(args, sizeof(args),
+		 "{\"command_id\": \"m-1\", \"source_id\": %llu, \"target_id\": %llu}",
+		 (unsigned long long)v1, (unsigned long long)ana);
+	json_decref(cmd_ok(&f, merge_customers, args));
+	customer(&f, v1, &c);
+	assert_int_equal(c.merged_into, ana);
+	assert_int_equal(c.probable_match, 0);
+	assert_null(c.probable_match_reason);
+	proto_customer_clear(&c);
+	assert_int_equal(msg(&f, "livechat", "c2", "visitor:v1", NULL, NULL), ana);
+	fx_close(&f);
+}
+
+/* A returning visitor keeps its customer, claim or not, and nothing is
+ * announced again; a known visitor who claims another's address is
+ * flagged (customer.updated) and stays who it is. */
+static void test_claim_returning_visitor(void **state)
+{
+	struct proto_customer c;
+	struct fx f;
+	uint64_t ana, v1, v3, head;
+
+	(void)state;
+	fx_open(&f);
+	ana = msg(&f, "email", "<m1@x>", "ana@example.com", NULL, NULL);
+	v1 = msg(&f, "livechat", "c1", "visitor:v1", "ana@example.com", NULL);
+	head = router_head(f.r);
+	assert_int_equal(msg(&f, "livechat", "c2", "visitor:v1", "ana@example.com", NULL), v1);
+	assert_int_equal(event_type(&f, head + 1), PROTO_T_MESSAGE_RECEIVED);
+	assert_int_equal(msg(&f, "livechat", "c3", "visitor:v1", NULL, NULL), v1);
+	/* A visitor known before it claims the address. */
+	v3 = msg(&f, "livechat", "c4", "visitor:v3", NULL, NULL);
+	head = router_head(f.r);
+	assert_int_equal(msg(&f, "livechat", "c5", "visitor:v3", "ana@example.com", NULL), v3);
+	assert_int_equal(event_customer(&f, head + 1, &c), PROTO_T_CUSTOMER_UPDATED);
+	assert_int_equal(c.customer_id, v3);
+	assert_int_equal(c.probable_match, ana);
+	proto_customer_clear(&c);
+	assert_int_equal(holder(&f, "email", "ana@example.com", NULL), ana);
+	/* An invalid claim is ignored. */
+	assert_int_equal(msg(&f, "livechat", "c6", "visitor:v3", "not an address", NULL), v3);
+	fx_close(&f);
+}
+
+/* A claim of an address nobody holds is the visitor's, as a claim; the real
+ * owner's verified email then makes the owner's own customer, who takes
+ * the address; the visitor keeps its history, flagged a probable match. */
+static void test_claim_yields_to_proof(void **state)
+{
+	struct proto_customer c;
+	struct fx f;
+	uint64_t v2, t_v2, bo, t_bo, head;
+	unsigned flags;
+
+	(void)state;
+	fx_open(&f);
+	v2 = msg(&f, "livechat", "c1", "visitor:v2", "bo@example.com", &t_v2);
 	assert_int_equal(holder(&f, "email", "bo@example.com", &flags), v2);
 	assert_int_equal(flags, 0);
 	customer(&f, v2, &c);
 	assert_false(listed(&c, "email", "bo@example.com")->verified);
 	assert_string_equal(listed(&c, "email", "bo@example.com")->source, "claim");
+	assert_int_equal(c.probable_match, 0);
 	proto_customer_clear(&c);
-	/* Mail from that address: the same customer, now verified. */
-	assert_int_equal(msg(&f, "email", "<m2@x>", "bo@example.com", NULL, NULL), v2);
-	assert_int_equal(holder(&f, "email", "bo@example.com", &flags), v2);
+	/* Mail from that address: the owner's own customer. */
+	head = router_head(f.r);
+	bo = msg(&f, "email", "<b1@x>", "bo@example.com", NULL, &t_bo);
+	assert_int_not_equal(bo, v2);
+	assert_int_not_equal(t_bo, t_v2);
+	assert_int_equal(holder(&f, "email", "bo@example.com", &flags), bo);
 	assert_int_equal(flags, STORE_IDENT_VERIFIED);
-	customer(&f, v2, &c);
+	customer(&f, bo, &c);
 	assert_true(listed(&c, "email", "bo@example.com")->verified);
 	assert_string_equal(listed(&c, "email", "bo@example.com")->source, "message");
+	assert_int_equal(c.probable_match, 0);
 	proto_customer_clear(&c);
-	/* A known visitor who claims another customer's address stays who
-	 * they are; the address is not moved. */
-	other = msg(&f, "livechat", "c3", "visitor:v3", NULL, NULL);
-	assert_int_equal(msg(&f, "livechat", "c4", "visitor:v3", "ana@example.com", NULL), other);
-	assert_int_equal(holder(&f, "email", "ana@example.com", NULL), ana);
-	/* An invalid claim is ignored. */
-	assert_int_equal(msg(&f, "livechat", "c5", "visitor:v3", "not an address", NULL), other);
+	/* customer.created of the owner, then customer.updated of the claimer:
+	 * the claim gone from its list, flagged a probable match. */
+	assert_int_equal(event_customer(&f, head + 1, &c), PROTO_T_CUSTOMER_CREATED);
+	assert_int_equal(c.customer_id, bo);
+	proto_customer_clear(&c);
+	assert_int_equal(event_customer(&f, head + 2, &c), PROTO_T_CUSTOMER_UPDATED);
+	assert_int_equal(c.customer_id, v2);
+	assert_int_equal(c.probable_match, bo);
+	assert_null(listed(&c, "email", "bo@example.com"));
+	assert_string_equal(c.probable_match_reason,
+			    "email bo@example.com: claimed here, verified since by customer 2");
+	assert_int_equal(c.message_count, 1); /* its history stays */
+	proto_customer_clear(&c);
+	assert_int_equal(tickets_of(&f, v2).n, 1);
+	/* Later mail goes to the owner; the visitor, claiming again, stays
+	 * itself, and the address stays the owner's. */
+	assert_int_equal(msg(&f, "email", "<b2@x>", "bo@example.com", NULL, NULL), bo);
+	head = router_head(f.r);
+	assert_int_equal(msg(&f, "livechat", "c2", "visitor:v2", "bo@example.com", NULL), v2);
+	assert_int_equal(event_type(&f, head + 1), PROTO_T_MESSAGE_RECEIVED);
+	assert_int_equal(holder(&f, "email", "bo@example.com", NULL), bo);
+	fx_close(&f);
+}
+
+/* A site-signed identity's email is verified by the site: it joins the
+ * customer of that address at once, and takes it from a claimer. */
+static void test_site_signed_email(void **state)
+{
+	struct proto_customer c;
+	struct fx f;
+	uint64_t ana, v9, cy, head;
+	unsigned flags;
+
+	(void)state;
+	fx_open(&f);
+	ana = msg(&f, "email", "<m1@x>", "ana@example.com", NULL, NULL);
+	head = router_head(f.r);
+	assert_int_equal(msg_v(&f, "livechat", "s1", "site:u42", "Ana@example.com", true, NULL),
+			 ana);
+	assert_int_equal(event_customer(&f, head + 1, &c), PROTO_T_CUSTOMER_UPDATED);
+	assert_int_equal(c.probable_match, 0);
+	assert_non_null(listed(&c, "livechat", "site:u42"));
+	proto_customer_clear(&c);
+	assert_int_equal(holder(&f, "livechat", "site:u42", NULL), ana);
+	assert_int_equal(holder(&f, "email", "ana@example.com", &flags), ana);
+	assert_int_equal(flags, STORE_IDENT_VERIFIED);
+	/* An address a visitor only claimed: the site's user takes it. */
+	v9 = msg(&f, "livechat", "c1", "visitor:v9", "cy@example.com", NULL);
+	cy = msg_v(&f, "livechat", "s2", "site:u7", "cy@example.com", true, NULL);
+	assert_int_not_equal(cy, v9);
+	assert_int_equal(holder(&f, "email", "cy@example.com", &flags), cy);
+	assert_int_equal(flags, STORE_IDENT_VERIFIED);
+	customer(&f, v9, &c);
+	assert_int_equal(c.probable_match, cy);
+	proto_customer_clear(&c);
+	/* Mail from it is the site user's. */
+	assert_int_equal(msg(&f, "email", "<c1@x>", "cy@example.com", NULL, NULL), cy);
 	fx_close(&f);
 }
 
@@ -461,6 +632,39 @@ static void test_import(void **state)
 	assert_true(json_is_true(json_object_get(a, "duplicate")));
 	assert_int_equal(router_head(f.r), head);
 	json_decref(a);
+	fx_close(&f);
+}
+
+/* A directory is proof: an address a visitor only claimed is not how the
+ * contact is found, and the imported customer takes it. */
+static void test_import_takes_claim(void **state)
+{
+	struct proto_customer c;
+	json_t *a;
+	struct fx f;
+	uint64_t v, dee;
+	unsigned flags;
+
+	(void)state;
+	fx_open(&f);
+	v = msg(&f, "livechat", "c1", "visitor:vd", "dee@example.com", NULL);
+	a = cmd_ok(&f, contacts_import,
+		   "{\"command_id\": \"imp-d\", \"contacts\": [{\"ref\": \"c-9\","
+		   " \"name\": \"Dee\", \"emails\": [\"dee@example.com\"]}]}");
+	assert_int_equal(num(a, "created"), 1);
+	assert_int_equal(json_array_size(json_object_get(a, "conflicts")), 0);
+	json_decref(a);
+	dee = holder(&f, "ref", "c-9", NULL);
+	assert_int_not_equal(dee, v);
+	assert_int_equal(holder(&f, "email", "dee@example.com", &flags), dee);
+	assert_int_equal(flags, STORE_IDENT_VERIFIED);
+	customer(&f, v, &c);
+	assert_int_equal(c.probable_match, dee);
+	assert_null(listed(&c, "email", "dee@example.com"));
+	proto_customer_clear(&c);
+	customer(&f, dee, &c);
+	assert_string_equal(listed(&c, "email", "dee@example.com")->source, "import");
+	proto_customer_clear(&c);
 	fx_close(&f);
 }
 
@@ -650,8 +854,12 @@ int main(void)
 		cmocka_unit_test(test_phone_spellings),
 		cmocka_unit_test(test_identity_resolve),
 		cmocka_unit_test(test_resolve_across_channels),
-		cmocka_unit_test(test_resolve_claimed),
+		cmocka_unit_test(test_claim_of_known_customer),
+		cmocka_unit_test(test_claim_returning_visitor),
+		cmocka_unit_test(test_claim_yields_to_proof),
+		cmocka_unit_test(test_site_signed_email),
 		cmocka_unit_test(test_import),
+		cmocka_unit_test(test_import_takes_claim),
 		cmocka_unit_test(test_import_again_and_errors),
 		cmocka_unit_test(test_merge_unmerge),
 	};

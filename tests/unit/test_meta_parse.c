@@ -924,6 +924,74 @@ static void test_ms_echo(void **state)
 	meta_events_clear(&l);
 }
 
+/*
+ * The connector's own replies come back named: WhatsApp statuses carry the
+ * reply's id in biz_opaque_callback_data, a Messenger echo in metadata
+ * (wa_send.c, ms_send.c send it). Such a status is about the reply
+ * (external_id its id, provider_id Meta's); an echo of a reply is its
+ * "sent" status, not a second message. Anyone else's values change nothing.
+ */
+#define REPLY_EXT "reply-12-0123456789abcdef0123456789abcdef"
+
+static const char wa_opaque_fmt[] =
+	"{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\",\"changes\":[{"
+	"\"field\":\"messages\",\"value\":{\"messaging_product\":\"whatsapp\","
+	"\"metadata\":{\"phone_number_id\":\"PHONE\"},\"statuses\":[{\"id\":\"wamid.R1\","
+	"\"status\":\"delivered\",\"timestamp\":\"1700000000\",\"recipient_id\":\"155\","
+	"\"biz_opaque_callback_data\":\"%s\"}]}}]}]}";
+
+static const char ms_echo_fmt[] =
+	"{\"object\":\"page\",\"entry\":[{\"id\":\"PAGE\",\"time\":1700000000500,"
+	"\"messaging\":[{\"sender\":{\"id\":\"PAGE\"},\"recipient\":{\"id\":\"PSID\"},"
+	"\"timestamp\":1700000000400,\"message\":{\"is_echo\":true,\"mid\":\"m_R1\","
+	"\"metadata\":\"%s\",\"text\":\"hi\"}}]}]}";
+
+static void test_reply_names(void **state)
+{
+	static const char *const others[] = {
+		"reply-12-0123", "reply-x-0123456789abcdef0123456789abcdef",
+		"REPLY-12-0123456789abcdef0123456789abcdef",
+		"reply-12-0123456789ABCDEF0123456789abcdef", "campaign-7"};
+	struct meta_events l;
+	struct proto_status *s;
+	char body[1024];
+
+	(void)state;
+	snprintf(body, sizeof(body), wa_opaque_fmt, REPLY_EXT);
+	parse_ok(body, strlen(body), &l);
+	assert_int_equal(l.n, 1);
+	s = &l.ev[0].u.status;
+	assert_string_equal(s->external_id, REPLY_EXT);
+	assert_string_equal(s->provider_id, "wamid.R1");
+	assert_string_equal(s->status_id, "wamid.R1:delivered");
+	meta_events_clear(&l);
+	snprintf(body, sizeof(body), ms_echo_fmt, REPLY_EXT);
+	parse_ok(body, strlen(body), &l);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.ev[0].type, PROTO_T_MESSAGE_STATUS);
+	s = &l.ev[0].u.status;
+	assert_string_equal(s->status, "sent");
+	assert_string_equal(s->external_id, REPLY_EXT);
+	assert_string_equal(s->provider_id, "m_R1");
+	assert_string_equal(s->status_id, REPLY_EXT ":sent");
+	assert_string_equal(s->recipient, "PSID");
+	assert_string_equal(s->account, "PAGE");
+	assert_int_equal(s->status_at, 1700000000400LL);
+	meta_events_clear(&l);
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		snprintf(body, sizeof(body), wa_opaque_fmt, others[i]);
+		parse_ok(body, strlen(body), &l);
+		assert_string_equal(l.ev[0].u.status.external_id, "wamid.R1");
+		assert_null(l.ev[0].u.status.provider_id);
+		meta_events_clear(&l);
+		snprintf(body, sizeof(body), ms_echo_fmt, others[i]);
+		parse_ok(body, strlen(body), &l);
+		assert_int_equal(l.ev[0].type, PROTO_T_MESSAGE_SENT);
+		assert_string_equal(l.ev[0].u.message.external_id, "m_R1");
+		meta_events_clear(&l);
+	}
+}
+
 static const char ms_edit_body[] =
 	"{\"object\":\"page\",\"entry\":[{\"id\":\"PAGE\",\"time\":1700000000500,"
 	"\"messaging\":[{\"sender\":{\"id\":\"PSID\"},\"recipient\":{\"id\":\"PAGE\"},"
@@ -1651,6 +1719,7 @@ int main(void)
 		cmocka_unit_test(test_ms_referrals),
 		cmocka_unit_test(test_ms_receipts),
 		cmocka_unit_test(test_ms_echo),
+		cmocka_unit_test(test_reply_names),
 		cmocka_unit_test(test_ms_edit_reaction),
 		cmocka_unit_test(test_ms_unknown_items),
 		cmocka_unit_test(test_ig_messages),

@@ -354,6 +354,42 @@ static void test_hello(void **state)
 	fx_done(&f);
 }
 
+/* outbox_serve: each pair is announced as one more hello from the same
+ * socket, at once and with every hello after; bad or extra pairs refused. */
+static void test_hello_serves(void **state)
+{
+	struct fx f = {0};
+	struct outbox *ob;
+	struct frames m, pair;
+	char acct[16];
+
+	(void)state;
+	fx_init(&f);
+	f.opt.instance = "meta";
+	f.opt.channel = "meta";
+	assert_int_equal(outbox_open(&f.opt, &ob), GW_OK);
+	assert_true(recv_tagged(&f, ob, WIRE_INGEST_HELLO, &m, 2000));
+	assert_string_equal(m.f[1], "meta");
+	assert_int_equal(outbox_serve(ob, "whatsapp", "1122334455667"), GW_OK);
+	assert_int_equal(outbox_serve(ob, "whatsapp", "1122334455667"), GW_OK);
+	assert_int_equal(outbox_serve(ob, "", "x"), GW_EINVAL);
+	assert_true(recv_tagged(&f, ob, WIRE_INGEST_HELLO, &m, 2000));
+	assert_string_equal(m.f[1], "meta");
+	assert_true(recv_tagged(&f, ob, WIRE_INGEST_HELLO, &pair, 2000));
+	assert_int_equal(pair.n, 3);
+	assert_string_equal(pair.f[1], "1122334455667");
+	assert_string_equal(pair.f[2], "whatsapp");
+	assert_int_equal(pair.peer_len, m.peer_len);
+	assert_memory_equal(pair.peer, m.peer, m.peer_len);
+	for (int i = 1; i < 64; i++) {
+		snprintf(acct, sizeof(acct), "page%d", i);
+		assert_int_equal(outbox_serve(ob, "messenger", acct), GW_OK);
+	}
+	assert_int_equal(outbox_serve(ob, "messenger", "one-too-many"), GW_EFULL);
+	outbox_close(ob);
+	fx_done(&f);
+}
+
 /* A delivery reaches the callback; its report goes back to the router. A
  * refused delivery is reported failed with the reason. */
 static void test_deliver_report(void **state)
@@ -663,6 +699,7 @@ int main(void)
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_rollback),
 		cmocka_unit_test(test_hello),
+		cmocka_unit_test(test_hello_serves),
 		cmocka_unit_test(test_deliver_report),
 		cmocka_unit_test(test_deliver_unsupported),
 		cmocka_unit_test(test_report_bound),

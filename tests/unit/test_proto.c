@@ -251,6 +251,8 @@ static void test_round_trip_message(void **state)
 
 	(void)state;
 	build_message(&ev);
+	ev.u.message.from.email = xstrdup("ana@example.org");
+	ev.u.message.from.email_verified = true;
 	check_round_trip(&ev, &out);
 	assert_int_equal(out.v, PROTO_VERSION);
 	assert_int_equal(out.type, PROTO_T_MESSAGE_RECEIVED);
@@ -263,6 +265,8 @@ static void test_round_trip_message(void **state)
 	assert_int_equal(m->received_at, 1700000000123);
 	assert_string_equal(m->from.address, "ana@example.org");
 	assert_string_equal(m->from.name, "Ana Lúcia ✓");
+	assert_string_equal(m->from.email, "ana@example.org");
+	assert_true(m->from.email_verified);
 	assert_string_equal(m->subject, "Order #12");
 	assert_string_equal(m->text, "hello\nworld \"quoted\"");
 	assert_int_equal(m->attachments_len, 2);
@@ -560,12 +564,16 @@ static void test_round_trip_customer_created(void **state)
 	assert_int_equal(proto_event_init(&ev, PROTO_T_CUSTOMER_CREATED), GW_OK);
 	ev.seq = 5;
 	fill_customer(&ev.u.customer);
+	ev.u.customer.probable_match = 3;
+	ev.u.customer.probable_match_reason = xstrdup("email a@b.c: claimed here");
 	check_round_trip(&ev, &out);
 	assert_int_equal(out.type, PROTO_T_CUSTOMER_CREATED);
 	assert_int_equal(out.u.customer.customer_id, 7);
 	assert_int_equal(out.u.customer.created_at, -1);
 	assert_string_equal(out.u.customer.address, "+15551234567");
 	assert_int_equal(out.u.customer.message_count, 11);
+	assert_int_equal(out.u.customer.probable_match, 3);
+	assert_string_equal(out.u.customer.probable_match_reason, "email a@b.c: claimed here");
 	proto_event_clear(&ev);
 	proto_event_clear(&out);
 }

@@ -15,6 +15,7 @@
 #include <msgpack.h>
 
 #include "core/err.h"
+#include "core/util.h"
 #include "router/router.h"
 #include "store/store.h"
 #include "routing_defaults.h"
@@ -535,6 +536,114 @@ static void test_send_template_and_chain(void **state)
 	fx_close(&f);
 }
 
+/* --- receipts of Messenger: watermarks and echoes ------------------------------ */
+
+/* status_in - routes a provider's status on messenger/page1; its seq (0 if
+ * not published) and the message it was linked to. */
+static uint64_t status_in(struct fx *f, const char *status_id, const char *status,
+			  const char *ext, const char *provider_id, const char *recipient,
+			  int64_t watermark, uint64_t *message_seq)
+{
+	struct proto_event ev;
+	struct routed x = {&ev, ROUTE_DUPLICATE};
+	uint64_t seq;
+
+	assert_int_equal(proto_event_init(&ev, PROTO_T_MESSAGE_STATUS), GW_OK);
+	ev.u.status.channel = strdup("messenger");
+	ev.u.status.account = strdup("page1");
+	ev.u.status.status_id = strdup(status_id);
+	ev.u.status.status = strdup(status);
+	ev.u.status.status_at = 1700000009000;
+	ev.u.status.external_id = ext ? strdup(ext) : NULL;
+	ev.u.status.provider_id = provider_id ? strdup(provider_id) : NULL;
+	ev.u.status.recipient = recipient ? strdup(recipient) : NULL;
+	ev.u.status.watermark = watermark;
+	assert_int_equal(router_txn(f->r, route_txn, &x), GW_OK);
+	seq = x.res == ROUTE_STORED ? ev.seq : 0;
+	if (message_seq)
+		*message_seq = ev.u.status.message_seq;
+	proto_event_clear(&ev);
+	return seq;
+}
+
+/* sent_reply - message.send to ticket `tk`, reported "sent" unless
+ * `pending`; its delivery id, and its message.sent into `sent`. */
+static uint64_t sent_reply(struct fx *f, const char *cmd, uint64_t tk, int pending,
+			   struct proto_event *sent)
+{
+	struct report_arg ra = {0, "sent", {"page1", NULL}};
+	uint64_t from = head(f);
+
+	assert_int_equal(reply_send(f, cmd, tk, 0, NULL, &ra.id), GW_OK);
+	event_after(f, from, PROTO_T_MESSAGE_SENT, sent);
+	if (!pending)
+		assert_int_equal(router_txn(f->r, report_txn, &ra), GW_OK);
+	/* The next reply is made a millisecond later at least. */
+	while (gw_now_ms() <= sent->ts)
+		;
+	return ra.id;
+}
+
+/*
+ * A read watermark (no message named) moves the customer's replies on that
+ * channel and account made at or before it that the provider took to
+ * "read", one message.status each; one made after it, one not sent yet
+ * and another customer's stay as they are. A status naming a reply by its
+ * own id and giving the provider's id makes that id a key of the reply.
+ */
+static void test_watermark_and_alias(void **state)
+{
+	struct fx f;
+	struct proto_event a, b, c, d, e, st;
+	uint64_t tk, tk2, da, db, dc, dd, de, from, seq, linked;
+
+	(void)state;
+	fx_open(&f, "customer");
+	assert_int_equal(inbound(&f, "messenger", "page1", "m_in", "PSID1", &tk, NULL),
+			 ROUTE_STORED);
+	assert_int_equal(inbound(&f, "messenger", "page1", "m_in2", "PSID2", &tk2, NULL),
+			 ROUTE_STORED);
+	da = sent_reply(&f, "w-a", tk, 0, &a);
+	db = sent_reply(&f, "w-b", tk, 1, &b);
+	de = sent_reply(&f, "w-e", tk2, 0, &e);
+	dc = sent_reply(&f, "w-c", tk, 0, &c);
+	dd = sent_reply(&f, "w-d", tk, 0, &d);
+	from = head(&f);
+	seq = status_in(&f, "PSID1:read:wm", "read", NULL, NULL, "PSID1", c.ts, &linked);
+	assert_int_not_equal(seq, 0);
+	assert_int_equal(linked, 0);
+	assert_int_equal(head(&f), from + 3); /* the receipt, then one per reply moved */
+	delivery_state(&f, da, "read");
+	delivery_state(&f, dc, "read");
+	delivery_state(&f, db, "pending");
+	delivery_state(&f, dd, "sent");
+	delivery_state(&f, de, "sent");
+	event_after(&f, seq, PROTO_T_MESSAGE_STATUS, &st);
+	assert_string_equal(st.u.status.status, "read");
+	assert_int_equal(st.u.status.message_seq, c.seq); /* newest first */
+	proto_event_clear(&st);
+	/* The same receipt again: nothing. */
+	assert_int_equal(status_in(&f, "PSID1:read:wm", "read", NULL, NULL, "PSID1", c.ts, NULL),
+			 0);
+	assert_int_equal(head(&f), from + 3);
+	/* An echo-like status names reply d by its id and gives its mid ... */
+	assert_int_not_equal(status_in(&f, "d:delivered", "delivered", d.u.message.external_id,
+				       "mid.D", "PSID1", 0, &linked), 0);
+	assert_int_equal(linked, d.seq);
+	delivery_state(&f, dd, "delivered");
+	/* ... which now finds the reply by itself. */
+	assert_int_not_equal(status_in(&f, "mid.D:read", "read", "mid.D", NULL, "PSID1", 0,
+				       &linked), 0);
+	assert_int_equal(linked, d.seq);
+	delivery_state(&f, dd, "read");
+	proto_event_clear(&a);
+	proto_event_clear(&b);
+	proto_event_clear(&c);
+	proto_event_clear(&d);
+	proto_event_clear(&e);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -542,6 +651,7 @@ int main(void)
 		cmocka_unit_test(test_reply_to_named_ticket),
 		cmocka_unit_test(test_report_ref_and_statuses),
 		cmocka_unit_test(test_send_template_and_chain),
+		cmocka_unit_test(test_watermark_and_alias),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

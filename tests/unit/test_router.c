@@ -652,7 +652,7 @@ static void test_route_automated_mail(void **state)
 	rt_close(&t);
 }
 
-/* A chat visitor who gives an email address joins the customer of it. */
+/* A message of `channel` whose sender gave `email` (claimed). */
 static void make_on(struct proto_event *ev, const char *channel, const char *ext,
 		    const char *from, const char *email)
 {
@@ -681,7 +681,7 @@ static uint64_t routed_customer(struct rt *t, struct proto_event *ev, size_t *ne
 static void test_route_claimed_email(void **state)
 {
 	struct rt t;
-	struct proto_event ev;
+	struct proto_event ev, out;
 	uint64_t ana, chat, other, mail;
 	size_t nev;
 
@@ -690,24 +690,40 @@ static void test_route_claimed_email(void **state)
 	make_on(&ev, "email", "<m1@example.com>", "ana@example.com", NULL);
 	ana = routed_customer(&t, &ev, &nev);
 	assert_int_equal(nev, 3); /* customer.created, ticket.created, message */
-	/* The visitor typed the address Ana emails from (case aside). */
+	/* The visitor typed the address Ana emails from (case aside): a claim
+	 * decides nothing. A customer of its own, flagged a probable match of
+	 * Ana, and a ticket of its own: customer.created, ticket.created,
+	 * message; no ticket.updated of Ana's ticket. */
 	make_on(&ev, "livechat", "v1:c1", "visitor:v1", "Ana@Example.com");
 	chat = routed_customer(&t, &ev, &nev);
-	assert_int_equal(chat, ana);
-	/* No customer.created: customer.updated (the chat identity joined Ana),
-	 * message, ticket.updated. */
+	assert_int_not_equal(chat, ana);
 	assert_int_equal(nev, 3);
-	/* The link is kept: the visitor's next message needs no email. */
+	rt_event(&t, 0, &out);
+	assert_int_equal(out.type, PROTO_T_CUSTOMER_CREATED);
+	assert_int_equal(out.u.customer.probable_match, ana);
+	proto_event_clear(&out);
+	/* The visitor's next message, with or without the address: its own
+	 * customer, nothing new about it (message, ticket.updated). */
 	make_on(&ev, "livechat", "v1:c2", "visitor:v1", NULL);
-	assert_int_equal(routed_customer(&t, &ev, &nev), ana);
-	/* An unknown address: a new customer, and the address is registered, so
-	 * mail from it later joins the chat's customer. */
+	assert_int_equal(routed_customer(&t, &ev, &nev), chat);
+	make_on(&ev, "livechat", "v1:c3", "visitor:v1", "ana@example.com");
+	assert_int_equal(routed_customer(&t, &ev, &nev), chat);
+	assert_int_equal(nev, 2);
+	/* An unknown address: a new customer holding it as a claim; mail from
+	 * it later is the owner's own customer, who takes the address, and
+	 * the claimer is flagged (customer.updated after the owner's
+	 * customer.created). */
 	make_on(&ev, "livechat", "v2:c1", "visitor:v2", "bob@example.com");
 	other = routed_customer(&t, &ev, &nev);
 	assert_int_not_equal(other, ana);
 	make_on(&ev, "email", "<m2@example.com>", "bob@example.com", NULL);
 	mail = routed_customer(&t, &ev, &nev);
-	assert_int_equal(mail, other);
+	assert_int_not_equal(mail, other);
+	rt_event(&t, 1, &out);
+	assert_int_equal(out.type, PROTO_T_CUSTOMER_UPDATED);
+	assert_int_equal(out.u.customer.customer_id, other);
+	assert_int_equal(out.u.customer.probable_match, mail);
+	proto_event_clear(&out);
 	rt_close(&t);
 }
 
