@@ -329,6 +329,10 @@ static int sms_create(struct connector_instance *inst)
 		return GW_ENOMEM;
 	}
 	rc = sms_urls(s);
+	/* An account of its own is announced, so that the router hands its
+	 * replies to this instance also before a customer writes again. */
+	if (rc == GW_OK && strcmp(s->account, inst->conf->name) != 0)
+		rc = outbox_serve(inst->outbox, "sms", s->account);
 	if (rc == GW_OK)
 		rc = sms_open_contacts(s);
 	if (rc == GW_OK)

@@ -14,7 +14,8 @@ auth checked, 201 with the message's JSON, error bodies {"code",
     callbacks (sent, delivered; undelivered with ErrorCode) become
     message.status of the reply; the segment count is logged
   - STOP: ingested, then a reply fails at once without any request, also
-    after the connector was SIGKILLed; START allows replies again
+    after the connector was SIGKILLed; START allows replies again, also
+    after a SIGKILL of the router (an instance's own account is announced)
   - refusals: a bad, missing or replayed (another URL) signature -> 403 and
     nothing stored, another account's AccountSid -> 403, wrong method,
     path and Content-Type; Twilio errors 21211 and 20003 fail the reply
@@ -363,10 +364,14 @@ class OptOut(SmsCase):
     def test_stop_then_start(self):
         self.token = secrets.token_hex(16)
         stand = self.stand_in()
-        self.start_sms_gateway(stand, token=self.token)
+        # An account of its own: announced to the router, so that the
+        # last reply, after a SIGKILL of the router, finds the connector.
+        self.start_sms_gateway(stand, token=self.token, extra=("account: acme-sms",))
         self.gw.allowed_restarts[INSTANCE] = 1
+        self.gw.allowed_restarts["router"] = 1
         bus = self.start_consumer(self.gw)
         m = self.incoming(bus, "SM" + "1" * 32, "hello")
+        self.assertEqual(m["account"], "acme-sms")
         stop = self.incoming(bus, "SM" + "2" * 32, " Stop ")
         self.assertEqual((stop["kind"], stop["text"]), ("opt_out", " Stop "))
         # The STOP survives a SIGKILL of the connector.
@@ -382,6 +387,9 @@ class OptOut(SmsCase):
         self.assertEqual(st["errors"][0]["title"], "the customer opted out of SMS (STOP)")
         start = self.incoming(bus, "SM" + "3" * 32, "START")
         self.assertEqual(start["kind"], "opt_in")
+        pid = self.gw.child_pid("router")
+        os.kill(pid, 9)
+        self.gw.wait_child_restarted("router", pid)
         rc, out = self.send(m["ticket_id"], "Welcome back")
         self.assertEqual(rc, 0, out)
         self.assertEqual(stand.count(), 1)
