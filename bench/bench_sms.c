@@ -46,7 +46,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: bench-sms [options]\n"
-		"  --url URL          webhook (default http://127.0.0.1:8091/webhooks/sms); the\n"
+		"  --url URL          webhook (default http://127.0.0.1:8092/webhooks/sms); the\n"
 		"                     connector's public_url must be its scheme://host:port\n"
 		"  --token TOKEN      auth token (default: $GATEWAY_TWILIO_AUTH_TOKEN)\n"
 		"  --bus ENDPOINT     router publish endpoint (default tcp://127.0.0.1:5570)\n"
@@ -116,7 +116,7 @@ static int bs_parse(struct bs_opts *o, int argc, char **argv)
 	};
 	int c;
 
-	*o = (struct bs_opts){"http://127.0.0.1:8091/webhooks/sms",
+	*o = (struct bs_opts){"http://127.0.0.1:8092/webhooks/sms",
 			      getenv("GATEWAY_TWILIO_AUTH_TOKEN"), "tcp://127.0.0.1:5570", NULL,
 			      "wrk", BS_WRK_SCRIPT, 50000, 64, 1000, 1000, 64, 10000, 300, 10000};
 	while ((c = getopt_long(argc, argv, "n:c:h", lo, NULL)) != -1) {

@@ -17,7 +17,7 @@
 #define SMS_OFF(m) offsetof(struct sms_settings, m)
 
 static const struct conf_entry sms_conf_entries[] = {
-	{.kind = CONF_LISTEN, .key = "listen", .def = "127.0.0.1:8091", .offset = SMS_OFF(listen),
+	{.kind = CONF_LISTEN, .key = "listen", .def = "127.0.0.1:8092", .offset = SMS_OFF(listen),
 	 .desc = "address:port the webhook server listens on; keep it on loopback behind a "
 		 "TLS proxy"},
 	{.kind = CONF_STRING, .key = "path", .def = "/webhooks/sms", .max = SMS_PATH_MAX,

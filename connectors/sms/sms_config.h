@@ -19,7 +19,7 @@
 
 /* Settings of one `type: sms` instance, filled from its config table. */
 struct sms_settings {
-	struct conf_listen listen;  /* default 127.0.0.1:8091 */
+	struct conf_listen listen;  /* default 127.0.0.1:8092 */
 	char *path;                 /* incoming messages, default /webhooks/sms */
 	char *status_path;          /* status callbacks, default /webhooks/sms/status */
 	char *public_url;           /* what Twilio calls, before the path (required) */

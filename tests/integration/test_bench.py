@@ -96,7 +96,7 @@ class BenchToolsTest(MetaTestCase):
              "--url must be an http:// URL on a loopback address"),
             ("bench-api", ["--token", "x", "--command", "tcp://10.0.0.1:5571"],
              "--command must be tcp://<loopback>:port or ipc://path"),
-            ("bench-sms", ["--token", "x", "--url", "http://192.0.2.1:8091/webhooks/sms"],
+            ("bench-sms", ["--token", "x", "--url", "http://192.0.2.1:8092/webhooks/sms"],
              "--url must be an http:// URL on a loopback address"),
         ]
         before = self.router()["received"]
