@@ -114,10 +114,12 @@ static int sms_signed(struct sms *s, struct httpd_req *req, const struct sms_for
 
 	if (v == SMS_SIG_OK)
 		return 1;
-	if (v == SMS_SIG_ERROR)
+	if (v == SMS_SIG_ERROR) {
 		httpd_refuse(req, 503, "unavailable", "cannot compute the signature");
-	else
-		httpd_refuse(req, 403, "forbidden", "X-Twilio-Signature %s (signed over %s and "
+		return 0;
+	}
+	s->inst->counters[SMS_C_REFUSED].value++;
+	httpd_refuse(req, 403, "forbidden", "X-Twilio-Signature %s (signed over %s and "
 			     "the parameters)", sms_sig_result_name(v),
 			     r->status_path ? "public_url + status_path" : "public_url + path");
 	return 0;
@@ -146,6 +148,7 @@ static int sms_note_contact(struct sms *s, const struct sms_parsed *p)
 		c.opted_out = p->keyword == SMS_KW_STOP;
 		c.changed_at = now;
 		changed = 1;
+		s->inst->counters[c.opted_out ? SMS_C_OPT_OUTS : SMS_C_OPT_INS].value++;
 		GW_INFO(s->inst->log_module, "message %s: the customer opted %s (%s)", sid,
 			c.opted_out ? "out: no reply goes to that number until START" : "back in",
 			c.opted_out ? "STOP" : "START");
@@ -158,15 +161,18 @@ static int sms_note_contact(struct sms *s, const struct sms_parsed *p)
 
 /* ---- queueing --------------------------------------------------------------- */
 
-/* sms_queue - the event into the outbox; the answer waits for its commit. */
-static void sms_queue(struct sms *s, struct httpd_req *req, const struct proto_event *ev)
+/* sms_queue - the event into the outbox, counted as `counter`; the answer
+ * waits for its commit. */
+static void sms_queue(struct sms *s, struct httpd_req *req, const struct proto_event *ev,
+		      enum sms_counter counter)
 {
 	struct proto_error perr;
 	int rc = outbox_add_event(s->inst->outbox, ev, &perr);
 
-	if (rc == GW_OK)
+	if (rc == GW_OK) {
+		s->inst->counters[counter].value++;
 		httpd_defer_as(req, 200, SMS_TWIML_TYPE, SMS_TWIML);
-	else if (perr.message[0] && rc != GW_ENOMEM)
+	} else if (perr.message[0] && rc != GW_ENOMEM)
 		httpd_refuse(req, 400, "invalid_event", "%s", perr.message);
 	else if (rc == GW_ETOOBIG)
 		httpd_refuse(req, 413, "too_large", "the message is too large to be stored");
@@ -175,11 +181,13 @@ static void sms_queue(struct sms *s, struct httpd_req *req, const struct proto_e
 			     rc == GW_EFULL ? "the spool is full" : gw_strerror(rc));
 }
 
-static void sms_parse_refuse(struct httpd_req *req, const struct sms_parse_error *err)
+static void sms_parse_refuse(struct sms *s, struct httpd_req *req,
+			     const struct sms_parse_error *err)
 {
-	if (err->code == GW_EAUTH)
+	if (err->code == GW_EAUTH) {
+		s->inst->counters[SMS_C_REFUSED].value++;
 		httpd_refuse(req, 403, "forbidden", "%s", err->message);
-	else if (err->code == GW_ENOMEM || err->code == GW_EIO)
+	} else if (err->code == GW_ENOMEM || err->code == GW_EIO)
 		httpd_refuse(req, 503, "unavailable", "%s", err->message);
 	else
 		httpd_refuse(req, 400, "invalid_request", "%s", err->message);
@@ -196,7 +204,7 @@ static void sms_take(struct sms *s, struct httpd_req *req, const struct sms_form
 	int rc;
 
 	if (sms_parse(f, &meta, r->status_path, &p, &err) != GW_OK) {
-		sms_parse_refuse(req, &err);
+		sms_parse_refuse(s, req, &err);
 		return;
 	}
 	if (p.what == SMS_WH_IGNORED) {
@@ -206,7 +214,8 @@ static void sms_take(struct sms *s, struct httpd_req *req, const struct sms_form
 	}
 	rc = p.what == SMS_WH_MESSAGE ? sms_note_contact(s, &p) : GW_OK;
 	if (rc == GW_OK)
-		sms_queue(s, req, &p.ev);
+		sms_queue(s, req, &p.ev,
+			  p.what == SMS_WH_MESSAGE ? SMS_C_MESSAGES : SMS_C_STATUSES);
 	else
 		httpd_refuse(req, 503, "unavailable", "cannot record the customer's number: %s",
 			     gw_strerror(rc));
@@ -298,6 +307,16 @@ static int sms_open_contacts(struct sms *s)
 				 &s->contacts);
 }
 
+static void sms_counters_init(struct connector_instance *inst)
+{
+	static const char *const names[SMS_C__COUNT] = {
+		"messages", "statuses", "opt_outs", "opt_ins", "refused", "stopped",
+	};
+
+	for (size_t i = 0; i < SMS_C__COUNT && i < CONNECTOR_COUNTERS_MAX; i++)
+		inst->counters[i].name = names[i];
+}
+
 static int sms_start_replies(struct sms *s)
 {
 	struct sms_replies_options opt = {
@@ -323,6 +342,7 @@ static int sms_create(struct connector_instance *inst)
 	s->inst = inst;
 	s->set = inst->settings;
 	s->account = s->set->account && s->set->account[0] ? s->set->account : inst->conf->name;
+	sms_counters_init(inst);
 	s->key = sms_sig_key_new(s->set->auth_token, strlen(s->set->auth_token));
 	if (!s->key) {
 		GW_ERROR(inst->log_module, "cannot set up HMAC-SHA1 for the auth token");

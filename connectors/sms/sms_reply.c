@@ -17,6 +17,7 @@
 
 #include "connectors/outbox.h"
 #include "connectors/sender.h"
+#include "connectors/sms/sms.h"
 #include "connectors/sms/sms_rest.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -145,6 +146,7 @@ static int reply_check(struct sms_replies *r, const struct proto_message *m,
 	if (rc != GW_OK)
 		return GW_EAGAIN;
 	if (c->opted_out) {
+		r->inst->counters[SMS_C_STOPPED].value++;
 		snprintf(why, whylen, SMS_OPTED_OUT_REASON);
 		return GW_EPERM;
 	}

@@ -270,6 +270,15 @@ class SmsCase(GatewayTestCase):
         p = self.gw.ctl("send", str(ticket), text, "--wait", check=False, timeout=tmo(60))
         return p.returncode, p.stdout + p.stderr
 
+    def sms_counters(self, want):
+        """Waits until the connector's own counters (its status file, as
+        `gatewayctl status` shows them: sms.<name>) include `want`."""
+        def own():
+            doc = gwtest.read_json_file(self.gw.run_file(INSTANCE)) or {}
+            return doc.get("counters", {}).get("sms", {})
+        gwtest.wait_until(lambda: want.items() <= own().items(), tmo(10),
+                          f"sms counters {want}", on_fail=lambda: repr(own()))
+
     def router_counters(self):
         return gwtest.command_ok(self.gw.command_ep, "status", {})[0]["counters"]
 
@@ -328,6 +337,7 @@ class Conversation(SmsCase):
         self.assertEqual((st["status_id"], st["recipient"]), (sid + ":delivered", CUSTOMER))
         self.assertEqual(st["ticket_id"], m["ticket_id"])
         self.assertEqual(len(self.statuses(bus, sent["seq"], "sent")), 1)
+        self.sms_counters({"messages": 1, "statuses": 2, "refused": 0})
         self.undelivered_with_code(bus, stand, m)
         self.from_the_number_written_to(bus, stand, m)
 
@@ -387,6 +397,9 @@ class OptOut(SmsCase):
         self.assertEqual(st["errors"][0]["title"], "the customer opted out of SMS (STOP)")
         start = self.incoming(bus, "SM" + "3" * 32, "START")
         self.assertEqual(start["kind"], "opt_in")
+        # Counted since the restart: the reply stopped, the START.
+        self.sms_counters({"messages": 1, "opt_ins": 1, "opt_outs": 0, "stopped": 1})
+        self.assertIn("sms.stopped=1", self.gw.ctl("status").stdout)
         pid = self.gw.child_pid("router")
         os.kill(pid, 9)
         self.gw.wait_child_restarted("router", pid)
@@ -426,6 +439,7 @@ class Refusals(SmsCase):
             "Content-Type": "application/json"})[0], 415)
         self.assertEqual(self.webhook([("Body", "no ids")])[0], 400)
         self.assertEqual(self.gw.head(), head, "nothing stored")
+        self.sms_counters({"refused": 8, "messages": 0})
         # The same webhook, signed right: stored once, a repeat deduplicated.
         self.assertEqual(self.webhook(p, signature=good)[0], 200)
         self.assertEqual(self.webhook(p, signature=good)[0], 200)
