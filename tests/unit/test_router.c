@@ -743,7 +743,7 @@ static void *router_thread(void *arg)
 {
 	struct fixture *fx = arg;
 
-	router_run(fx->r, &fx->stop);
+	router_run(fx->r, &fx->stop, NULL);
 	return NULL;
 }
 
