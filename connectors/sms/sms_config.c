@@ -64,6 +64,9 @@ static const struct conf_entry sms_conf_entries[] = {
 	 .desc = "LMDB map size in MiB of the customers' numbers (the number each wrote to, "
 		 "STOP); about 2 million customers per 256 MiB"},
 	SENDER_CONF_ROWS(SMS_OFF),
+	LIMITS_CONF_ROWS(SMS_OFF),
+	/* Twilio's webhooks come from a few shared addresses: Meta's limits. */
+	HTTPD_CONF_ROWS(SMS_OFF, "64", "60000", "10000"),
 };
 
 const struct conf_section sms_conf_section = {

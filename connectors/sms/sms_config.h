@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 
+#include "connectors/httpd_config.h"
+#include "connectors/limits_config.h"
 #include "connectors/sender_config.h"
 #include "core/config.h"
 
@@ -34,6 +36,8 @@ struct sms_settings {
 	long long spool_map_mb;     /* LMDB map size of the spool */
 	long long contacts_map_mb;  /* LMDB map size of the customers' numbers */
 	struct sender_settings send;
+	struct httpd_limits limits;     /* floods (HTTPD_CONF_ROWS) */
+	struct limits_settings senders; /* LIMITS_CONF_ROWS: per-sender limits, quarantine */
 };
 
 /* sms_conf_section - the keys of `type: sms`, filling struct sms_settings. */
