@@ -26,7 +26,9 @@ const char *sup_state_name(enum sup_state state)
 
 const char *sup_kind_name(enum sup_kind kind)
 {
-	return kind == SUP_KIND_ROUTER ? "router" : "connector";
+	if (kind == SUP_KIND_ROUTER)
+		return "router";
+	return kind == SUP_KIND_INTEGRATION ? "integration" : "connector";
 }
 
 int64_t sup_backoff_ms(const struct sup_policy *p, unsigned failures)

@@ -41,6 +41,7 @@ struct sup {
 	int64_t stop_timeout_ms;
 	char router_exe[PATH_MAX];
 	char connector_exe[PATH_MAX];
+	char integration_exe[PATH_MAX];
 	char run_dir[PATH_MAX];
 	char status_path[PATH_MAX];
 	struct sup_child *children; /* [0] is the router */
@@ -82,7 +83,7 @@ static int init_children(struct sup *s)
 	const struct gw_config *cfg = s->cfg;
 	int rc;
 
-	s->n_children = 1 + cfg->n_connectors;
+	s->n_children = 1 + cfg->n_connectors + (cfg->integration.present ? 1 : 0);
 	s->children = calloc(s->n_children, sizeof(*s->children));
 	if (!s->children)
 		return GW_ENOMEM;
@@ -100,6 +101,13 @@ static int init_children(struct sup *s)
 			sup_child_disable(c, cc->disabled_reason);
 		else if (!cc->enabled)
 			sup_child_disable(c, "enabled: false");
+	}
+	if (rc == GW_OK && cfg->integration.present) {
+		struct sup_child *c = &s->children[s->n_children - 1];
+
+		rc = sup_child_init(c, SUP_KIND_INTEGRATION, "integration", NULL);
+		if (rc == GW_OK && cfg->integration.disabled_reason)
+			sup_child_disable(c, cfg->integration.disabled_reason);
 	}
 	return rc;
 }
@@ -122,6 +130,9 @@ int sup_create(const struct gw_config *cfg, const char *bindir, struct sup **out
 	if (rc == GW_OK)
 		rc = exe_path(s->connector_exe, sizeof(s->connector_exe), bindir,
 			      "gateway-connector");
+	if (rc == GW_OK && cfg->integration.present)
+		rc = exe_path(s->integration_exe, sizeof(s->integration_exe), bindir,
+			      "gateway-integration");
 	if (rc != GW_OK)
 		goto out;
 	n = snprintf(s->run_dir, sizeof(s->run_dir), "%s/run", cfg->state_dir);
@@ -242,8 +253,11 @@ static void child_exec(char *const argv[], pid_t parent, int niceness)
 static void spawn(struct sup *s, struct sup_child *c, int64_t now)
 {
 	const struct gw_config *cfg = s->cfg;
+	char *exe = c->kind == SUP_KIND_ROUTER		? s->router_exe
+		    : c->kind == SUP_KIND_INTEGRATION ? s->integration_exe
+						      : s->connector_exe;
 	char *argv[] = {
-		c->kind == SUP_KIND_ROUTER ? s->router_exe : s->connector_exe,
+		exe,
 		"--config", cfg->path, "--state-dir", cfg->state_dir,
 		c->kind == SUP_KIND_CONNECTOR ? "--instance" : NULL, c->name, NULL,
 	};
@@ -320,6 +334,17 @@ static void reap(struct sup *s, int64_t now)
 /* ---- shutdown ---- */
 
 /* Signals every running child of `kind` (or all when kind < 0); returns how many. */
+/* Pseudo-kind: every child but the router (connectors and integration stop
+ * first, while the router still answers them). */
+#define KIND_NOT_ROUTER (-2)
+
+static int kind_matches(const struct sup_child *c, int kind)
+{
+	if (kind == KIND_NOT_ROUTER)
+		return c->kind != SUP_KIND_ROUTER;
+	return kind < 0 || (int)c->kind == kind;
+}
+
 static size_t signal_children(struct sup *s, int kind, int sig)
 {
 	size_t n = 0;
@@ -327,7 +352,7 @@ static size_t signal_children(struct sup *s, int kind, int sig)
 	for (size_t i = 0; i < s->n_children; i++) {
 		struct sup_child *c = &s->children[i];
 
-		if (c->state != SUP_RUNNING || (kind >= 0 && (int)c->kind != kind))
+		if (c->state != SUP_RUNNING || !kind_matches(c, kind))
 			continue;
 		if (kill(c->pid, sig) == 0)
 			n++;
@@ -340,8 +365,7 @@ static size_t running(const struct sup *s, int kind)
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->n_children; i++)
-		if (s->children[i].state == SUP_RUNNING &&
-		    (kind < 0 || (int)s->children[i].kind == kind))
+		if (s->children[i].state == SUP_RUNNING && kind_matches(&s->children[i], kind))
 			n++;
 	return n;
 }
@@ -352,7 +376,7 @@ static void enter_phase(struct sup *s, enum stop_phase phase, int64_t now)
 	s->dirty = 1;
 	s->deadline_ms = now + (phase == PHASE_KILLED ? KILL_REAP_MS : s->stop_timeout_ms);
 	if (phase == PHASE_CONNECTORS)
-		signal_children(s, SUP_KIND_CONNECTOR, SIGTERM);
+		signal_children(s, KIND_NOT_ROUTER, SIGTERM);
 	else if (phase == PHASE_ROUTER)
 		signal_children(s, SUP_KIND_ROUTER, SIGTERM);
 	else if (phase == PHASE_KILLED)
@@ -377,12 +401,12 @@ static void stop_progress(struct sup *s, int64_t now)
 {
 	switch (s->phase) {
 	case PHASE_CONNECTORS:
-		if (running(s, SUP_KIND_CONNECTOR) == 0) {
+		if (running(s, KIND_NOT_ROUTER) == 0) {
 			enter_phase(s, PHASE_ROUTER, now);
 		} else if (now >= s->deadline_ms) {
 			GW_WARN(MOD, "%zu connector(s) still running after %lld ms: SIGKILL",
-				running(s, SUP_KIND_CONNECTOR), (long long)s->stop_timeout_ms);
-			signal_children(s, SUP_KIND_CONNECTOR, SIGKILL);
+				running(s, KIND_NOT_ROUTER), (long long)s->stop_timeout_ms);
+			signal_children(s, KIND_NOT_ROUTER, SIGKILL);
 			enter_phase(s, PHASE_ROUTER, now);
 		}
 		break;
