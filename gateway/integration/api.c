@@ -73,7 +73,7 @@ static void router_error(struct ig_request *q, const struct rcmd_reply *r)
 	} map[] = {
 		{"GW_ENOTFOUND", "not_found", 404},  {"GW_EMISSING", "invalid_request", 400},
 		{"GW_ETYPE", "invalid_request", 400}, {"GW_EPROTO", "invalid_request", 400},
-		{"GW_ETOOBIG", "too_large", 413},     {"GW_EINVAL", "conflict", 409},
+		{"GW_ETOOBIG", "too_large", 413},     {"GW_EINVAL", "rejected", 422},
 		{"GW_EPERM", "forbidden", 403},       {"GW_ESTORE", "router_unavailable", 503},
 	};
 
