@@ -11,6 +11,8 @@
  *   ctl_contacts.c contacts import, customer merge and unmerge
  *   ctl_helpdesk.c ticket close/reopen/assign/priority, agent presence
  *   ctl_quarantine.c  the email connector's quarantine: list, show, reingest
+ *   ctl_webhooks.c the webhook cursors of gateway-integration: status, pause,
+ *                  resume, rewind
  *   ctl_parse_email.c parse-email: runs gateway-parse-email (email connector)
  *
  * Every ctl_cmd_* returns the process exit code (CTL_EXIT_*) and has printed
@@ -28,6 +30,7 @@
 #include <zmq.h>
 
 struct gw_config_router;
+struct gw_config_integration;
 
 /* Exit codes (docs/cli.md). */
 #define CTL_EXIT_OK 0
@@ -72,7 +75,9 @@ struct ctl {
 	const char *name;      /* agent presence: the agent id; keys: the key's name */
 	const char *dir;       /* keys generate: --dir, NULL if absent */
 	const char *q_sub;     /* quarantine: list, show or reingest */
-	const char *q_arg;     /* quarantine: the ID, NULL for list */
+	const char *q_arg;     /* quarantine: the ID, NULL for list; webhooks: SUB */
+	const char *q_arg2;    /* webhooks rewind: SEQ; NULL when absent */
+	const struct gw_config_integration *integ; /* the config's integration section */
 	const struct gw_config_router *bus; /* the config's CURVE settings, NULL
 					     * when no config was read */
 	void *zctx;            /* ZeroMQ context, created on first use */
@@ -161,6 +166,7 @@ int ctl_cmd_customer(struct ctl *ctl);
 int ctl_cmd_status(struct ctl *ctl);
 int ctl_cmd_send(struct ctl *ctl);
 int ctl_cmd_quarantine(struct ctl *ctl); /* ctl_quarantine.c */
+int ctl_cmd_webhooks(struct ctl *ctl);   /* ctl_webhooks.c */
 int ctl_cmd_parse_email(struct ctl *ctl); /* ctl_parse_email.c */
 int ctl_cmd_contacts_import(struct ctl *ctl); /* ctl_contacts.c */
 int ctl_cmd_customer_merge(struct ctl *ctl);

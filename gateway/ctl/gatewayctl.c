@@ -71,6 +71,7 @@ static const struct command commands[] = {
 	 OPT_JSON | OPT_CHANNEL | OPT_AUTHOR | OPT_COMMAND_ID | OPT_SEND_EXTRA,
 	 NEED_COMMAND | NEED_STATE | NEED_ID | NEED_TEXT | NEED_TEXT_OPT},
 	{"quarantine", ctl_cmd_quarantine, OPT_JSON, NEED_STATE | NEED_SUB},
+	{"webhooks", ctl_cmd_webhooks, OPT_JSON, NEED_STATE | NEED_SUB},
 	{"parse-email", ctl_cmd_parse_email, OPT_JSON, NEED_FILE},
 	/* Two-word commands: the first word alone may be another command. */
 	{"contacts import", ctl_cmd_contacts_import, OPT_JSON | OPT_FORMAT,
@@ -127,6 +128,9 @@ static void usage(FILE *f)
 		"  quarantine list [--json]          email messages set aside, and why\n"
 		"  quarantine show ID [--json]       one of them\n"
 		"  quarantine reingest ID            parse it again; ingest it if it now passes\n"
+		"  webhooks status [--json]          each webhook subscription's cursor and state\n"
+		"  webhooks pause|resume SUB         stop or restart a subscription's deliveries\n"
+		"  webhooks rewind SUB SEQ           deliver again from seq SEQ\n"
 		"  parse-email FILE [--json]         the event a message file would become (JSON)\n"
 		"  contacts import FILE [--format csv|jsonl] [--json]\n"
 		"                                    import a contact directory (safe to repeat)\n"
@@ -331,10 +335,11 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 		if ((a->seen & (1u << i)) && !(a->cmd->opts & (1u << i)))
 			return usage_error("%s is not an option of this command", opt_names[i]);
 	if (a->cmd->needs & NEED_SUB) {
-		if (n < 2 || n > 3)
+		if (n < 2 || n > 4)
 			return usage_error("%s needs a subcommand (see --help)", a->cmd->name);
 		ctl->q_sub = argv[base + 1];
-		ctl->q_arg = n == 3 ? argv[base + 2] : NULL;
+		ctl->q_arg = n >= 3 ? argv[base + 2] : NULL;
+		ctl->q_arg2 = n == 4 ? argv[base + 3] : NULL;
 		return -1;
 	}
 	want = 1 + !!(a->cmd->needs & (NEED_ID | NEED_FILE | NEED_NAME)) +
@@ -436,6 +441,7 @@ static int resolve(const struct args *a, struct ctl *ctl, struct gw_config **cfg
 		ctl->state_dir = (*cfg)->state_dir;
 	ctl->heartbeat_ms = (*cfg)->router.heartbeat_ms;
 	ctl->bus = &(*cfg)->router;
+	ctl->integ = &(*cfg)->integration;
 	return -1;
 }
 

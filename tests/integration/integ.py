@@ -126,6 +126,7 @@ class Receiver:
         self.bad_signatures = 0
         self.port = free_ports(1)[0]
         self.server = None
+        self.stopped = False
 
     def start(self):
         outer = self
@@ -139,6 +140,11 @@ class Receiver:
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(n)
+                if outer.stopped:
+                    # A kept-alive connection outlives shutdown(): drop it
+                    # unanswered, as a receiver that went down would.
+                    self.close_connection = True
+                    return
                 if outer.delay:
                     time.sleep(outer.delay)
                 with outer.lock:
@@ -164,6 +170,7 @@ class Receiver:
         return self
 
     def stop(self):
+        self.stopped = True
         if self.server:
             self.server.shutdown()
             self.server.server_close()
