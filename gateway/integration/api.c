@@ -314,6 +314,18 @@ static void get_attachment(struct ig_api *a, struct ig_request *q, const char *r
 	q->ans.extra_value[2] = "private, max-age=31536000, immutable";
 }
 
+/* get_known - the path is one of the GET routes (for a 405 to a POST). */
+static int get_known(const char *path)
+{
+	const char *rest;
+	uint64_t id;
+
+	return strcmp(path, "/v1/events") == 0 || strcmp(path, "/v1/tickets") == 0 ||
+	       (path_id(path, "/v1/tickets/", &id, &rest) && !*rest) ||
+	       (path_id(path, "/v1/customers/", &id, &rest) && !*rest) ||
+	       strncmp(path, "/v1/attachments/", 16) == 0;
+}
+
 static int route_get(struct ig_api *a, struct ig_request *q)
 {
 	const char *rest;
@@ -512,6 +524,8 @@ static void route(struct ig_api *a, struct ig_request *q)
 		return;
 	else if (q->method == IG_GET && find_post(q->path, &id))
 		ig_error(q, 405, "method_not_allowed", "this route takes POST");
+	else if (q->method == IG_POST && get_known(q->path))
+		ig_error(q, 405, "method_not_allowed", "this route takes GET");
 	else if (q->method == IG_OTHER)
 		ig_error(q, 405, "method_not_allowed", "only GET and POST");
 	else

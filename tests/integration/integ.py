@@ -72,6 +72,11 @@ class IntegGateway(Gateway):
         return HttpApi(self.integ_port, secret)
 
 
+# Every (method, path, status, body, content type) answered, for the
+# OpenAPI check of test_integration_api.
+SEEN = []
+
+
 class HttpApi:
     """A small client of the integration API: one connection per request."""
 
@@ -91,7 +96,9 @@ class HttpApi:
         try:
             c.request(method, path, body=data, headers=h)
             resp = c.getresponse()
-            return gwtest.Response(resp.status, resp.getheaders(), resp.read())
+            r = gwtest.Response(resp.status, resp.getheaders(), resp.read())
+            SEEN.append((method, path, r.status, r.body, r.header("Content-Type")))
+            return r
         finally:
             c.close()
 

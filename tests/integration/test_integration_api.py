@@ -7,6 +7,7 @@ errors with their stable codes (401, 403, 404, 405, 400, 413, 422, 503).
 """
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -17,6 +18,8 @@ import unittest
 import gwtest
 import integ
 from gwtest import message_body, tmo, wait_until
+
+SRC = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
 class ApiTest(gwtest.GatewayTestCase):
@@ -302,7 +305,8 @@ class ApiTest(gwtest.GatewayTestCase):
         self.assertError(self.api.get("/v1/nothing"), 404, "not_found")
         self.assertError(self.api.get("/v2/tickets/1"), 404, "not_found")
         self.assertError(self.api.get("/v1/tickets/1/close"), 405, "method_not_allowed")
-        self.assertError(self.api.post("/v1/tickets/1"), 404, "not_found")
+        self.assertError(self.api.post("/v1/tickets/1"), 405, "method_not_allowed")
+        self.assertError(self.api.post("/v1/events"), 405, "method_not_allowed")
         self.assertError(self.api.request("PUT", "/v1/tickets/1", body={}), 405,
                          "method_not_allowed")
 
@@ -316,6 +320,40 @@ class ApiTest(gwtest.GatewayTestCase):
         self.assertError(r, 503, "router_unavailable")
         wait_until(lambda: self.api.get("/v1/tickets/1").status == 200, tmo(10),
                    "the API answers again")
+
+
+    # --- the OpenAPI description (runs last: tests run in name order) -------
+
+    def test_zz_openapi_matches_the_server(self):
+        """Every (path, method, status) the server answered in this module is
+        in docs/api/openapi.yaml, and every operation there was exercised."""
+        import re
+        import yaml
+        with open(os.path.join(SRC, "docs", "api", "openapi.yaml"), encoding="utf-8") as f:
+            spec = yaml.safe_load(f)
+        self.assertTrue(spec["openapi"].startswith("3."))
+        routes = [(re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$"), p)
+                  for p in spec["paths"]]
+        error_codes = set(spec["components"]["schemas"]["Error"]["properties"]["error"]["enum"])
+        used = set()
+        self.assertGreater(len(integ.SEEN), 50)
+        for method, path, status, body, ctype in integ.SEEN:
+            path = path.split("?", 1)[0]
+            tmpl = next((p for rx, p in routes if rx.match(path)), None)
+            if status >= 400 and ctype == "application/json":
+                self.assertIn(json.loads(body)["error"], error_codes, (method, path, status))
+            if tmpl is None:
+                self.assertEqual(status, 404, (method, path))
+                continue
+            op = spec["paths"][tmpl].get(method.lower())
+            if op is None:
+                self.assertEqual(status, 405, (method, path))
+                continue
+            used.add((method.lower(), tmpl))
+            self.assertIn(str(status), op["responses"], (method, tmpl, status))
+        for p, ops in spec["paths"].items():
+            for m in ops:
+                self.assertIn((m, p), used, f"{m.upper()} {p} is never exercised")
 
 
 if __name__ == "__main__":
