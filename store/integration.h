@@ -45,7 +45,22 @@ struct integ_cursor {
  */
 int integ_db_open(const char *state_dir, long long map_mb, struct integ_db **out);
 
-/* integ_db_close - closes `db`; accepts NULL. */
+/*
+ * Durability: a commit is written to the file (so it survives a crash or a
+ * SIGKILL of the process) but flushed to the disk only by integ_db_sync()
+ * (gateway-integration calls it every second) and at close. A power loss
+ * can therefore take back up to a second of cursor moves and idempotency
+ * keys: a webhook then delivers those events again (receivers drop them by
+ * seq; none is lost or reordered), and a repeated request runs its command
+ * again with the same command id, which the router answers with its first
+ * result. One fsync per delivered event would cap a subscription at the
+ * disk's commit rate (docs/performance.md, "Webhooks").
+ */
+
+/* integ_db_sync - flushes every commit to the disk. GW_OK or GW_ESTORE. */
+int integ_db_sync(struct integ_db *db);
+
+/* integ_db_close - syncs and closes `db`; accepts NULL. */
 void integ_db_close(struct integ_db *db);
 
 /* integ_cursor_get - the cursor of `name` into *c (all zero when none yet).

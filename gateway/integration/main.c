@@ -26,6 +26,7 @@ volatile sig_atomic_t ig_stop;
 
 struct ig_main {
 	const struct gw_config *cfg;
+	struct integ_db *db;
 	struct ig_api *api;
 	struct ig_hooks *hooks;
 	int64_t started_at;
@@ -57,6 +58,7 @@ static void write_status(void *arg)
 	json_t *j;
 	char *text;
 
+	integ_db_sync(m->db); /* the cursors' and keys' durability: integration.h */
 	ig_api_stats(m->api, &s);
 	j = json_pack("{sisssIs{sIsIsIsI}so}", "pid", (int)getpid(), "name", "integration",
 		      "started_at", (json_int_t)m->started_at, "counters", "requests",
@@ -84,6 +86,7 @@ static int run(const struct gw_config *cfg)
 	rc = zctx ? gw_mkdir_p(run_dir) : GW_EBUS;
 	if (rc == GW_OK)
 		rc = integ_db_open(cfg->state_dir, cfg->integration.map_size_mb, &db);
+	m.db = db;
 	if (rc == GW_OK)
 		rc = ig_api_create(cfg, zctx, db, &m.api);
 	if (rc == GW_OK)
