@@ -99,7 +99,7 @@ void integ_db_close(struct integ_db *db)
 
 /* ---- cursors ---- */
 
-static void cursor_from_json(const char *data, size_t len, struct integ_cursor *c)
+void integ_cursor_decode(const void *data, size_t len, struct integ_cursor *c)
 {
 	json_t *j = json_loadb(data, len, 0, NULL);
 	const char *e;
@@ -143,7 +143,7 @@ static int cursor_load(MDB_txn *txn, MDB_dbi dbi, const char *name, struct integ
 		return GW_OK;
 	if (rc)
 		return db_err(rc, "cursor get");
-	cursor_from_json(v.mv_data, v.mv_size, c);
+	integ_cursor_decode(v.mv_data, v.mv_size, c);
 	return GW_OK;
 }
 
@@ -274,31 +274,48 @@ static uint64_t be_get(const unsigned char *p, int n)
 	return v;
 }
 
+int integ_idem_decode(const void *data, size_t len, int64_t *expires_ms, int *status,
+		      const char **body, size_t *blen, unsigned char digest[INTEG_DIGEST_LEN])
+{
+	const unsigned char *p = data;
+	uint64_t st;
+
+	if (len < IDEM_HEAD)
+		return GW_EPROTO;
+	st = be_get(p + 8 + INTEG_DIGEST_LEN, 4);
+	if (st < 100 || st > 599)
+		return GW_EPROTO;
+	*expires_ms = (int64_t)be_get(p, 8);
+	memcpy(digest, p + 8, INTEG_DIGEST_LEN);
+	*status = (int)st;
+	*body = (const char *)p + IDEM_HEAD;
+	*blen = len - IDEM_HEAD;
+	return GW_OK;
+}
+
 int integ_idem_get(struct integ_db *db, const char *key, int64_t now_ms, int *status,
 		   char **body, size_t *len, unsigned char digest[INTEG_DIGEST_LEN])
 {
 	MDB_val k = {strlen(key), (void *)key}, v;
 	MDB_txn *txn = NULL;
-	const unsigned char *p;
+	const char *stored = NULL;
+	int64_t expires = 0;
 	int rc = db_err(mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn), "txn");
 
 	if (rc == GW_OK)
 		rc = db_err(mdb_get(txn, db->idem, &k, &v), "idem get");
-	if (rc == GW_OK && (v.mv_size < IDEM_HEAD ||
-			    (int64_t)be_get(v.mv_data, 8) <= now_ms))
+	if (rc == GW_OK &&
+	    (integ_idem_decode(v.mv_data, v.mv_size, &expires, status, &stored, len, digest) ||
+	     expires <= now_ms))
 		rc = GW_ENOTFOUND;
 	if (rc)
 		goto out;
-	p = v.mv_data;
-	memcpy(digest, p + 8, INTEG_DIGEST_LEN);
-	*status = (int)be_get(p + 8 + INTEG_DIGEST_LEN, 4);
-	*len = v.mv_size - IDEM_HEAD;
 	*body = malloc(*len + 1);
 	if (!*body) {
 		rc = GW_ENOMEM;
 		goto out;
 	}
-	memcpy(*body, p + IDEM_HEAD, *len);
+	memcpy(*body, stored, *len);
 	(*body)[*len] = '\0';
 out:
 	if (txn)

@@ -96,6 +96,17 @@ int integ_cursor_control(struct integ_db *db, const char *name, int paused, uint
 int integ_idem_get(struct integ_db *db, const char *key, int64_t now_ms, int *status,
 		   char **body, size_t *len, unsigned char digest[INTEG_DIGEST_LEN]);
 
+/*
+ * integ_cursor_decode - a stored cursor record (`len` bytes, borrowed) into
+ * *c; anything unreadable reads as zero (a fresh cursor). integ_idem_decode
+ * - a stored key's record: its expiry, status, digest, and the answer body
+ * (*body points into `data`). GW_OK or GW_EPROTO (too short, a status that
+ * is no HTTP status). Exposed for the fuzz target; reentrant.
+ */
+void integ_cursor_decode(const void *data, size_t len, struct integ_cursor *c);
+int integ_idem_decode(const void *data, size_t len, int64_t *expires_ms, int *status,
+		      const char **body, size_t *blen, unsigned char digest[INTEG_DIGEST_LEN]);
+
 /* integ_idem_put - keeps the answer for `key` until `expires_ms`, and
  * removes up to 64 expired keys. GW_OK, GW_ENOMEM, GW_ESTORE. */
 int integ_idem_put(struct integ_db *db, const char *key, int64_t expires_ms, int64_t now_ms,
