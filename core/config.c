@@ -958,9 +958,27 @@ static int check_backoff(struct loader *ld, yaml_node_t *root, const struct gw_c
 			cfg->supervisor.backoff_max_ms);
 }
 
+/* bind_integration - integration.listen, when the section is there. */
+static size_t bind_integration(struct loader *ld, yaml_node_t *root,
+			       const struct gw_config *cfg, struct conf_bind *b)
+{
+	yaml_node_t *map = map_find(ld, root, "integration");
+
+	if (!cfg->integration.present)
+		return 0;
+	snprintf(b->what, sizeof(b->what), "integration.listen");
+	b->line = map && map->type == YAML_MAPPING_NODE ? map_key_line(ld, map, "listen") : 0;
+	b->dflt = b->line == 0;
+	if (b->dflt)
+		b->line = map ? node_line(map) : 1;
+	b->endpoint = NULL;
+	b->addr = cfg->integration.listen;
+	return 1;
+}
+
 static int cross_check(struct loader *ld, yaml_node_t *root, const struct gw_config *cfg)
 {
-	size_t n = 3 + count_listen_rows(cfg);
+	size_t n = 4 + count_listen_rows(cfg);
 	struct conf_bind *b = calloc(n, sizeof(*b));
 	int rc;
 
@@ -968,6 +986,7 @@ static int cross_check(struct loader *ld, yaml_node_t *root, const struct gw_con
 		return conf_nomem(ld);
 	bind_router(ld, root, cfg, b);
 	n = 3 + bind_connectors(ld, root, cfg, b + 3);
+	n += bind_integration(ld, root, cfg, b + n);
 	rc = check_binds(ld, b, n);
 	free(b);
 	if (rc == GW_OK)

@@ -188,6 +188,11 @@ static void test_config_section(void **state)
 				   &cfg, err, sizeof(err)), GW_ECONFIG);
 	assert_int_equal(load_text("integration:\n  nope: 1\n", &cfg, err, sizeof(err)),
 			 GW_ECONFIG);
+	/* Its listen address clashes with a connector's like any other. */
+	assert_int_equal(load_text("connectors:\n  - name: api\n    type: api\n    listen: "
+				   "127.0.0.1:8091\n    token: 0123456789abcdef\nintegration:\n"
+				   "  tokens: []\n", &cfg, err, sizeof(err)), GW_ECONFIG);
+	assert_non_null(strstr(err, "integration.listen"));
 }
 
 int main(void)
