@@ -101,8 +101,8 @@ static void wait_bus(struct hook *k, long ms)
 		;
 }
 
-/* nap - sleeps `ms`, re-reading the cursor; GW_EAGAIN when it was moved or
- * paused by an operator, GW_ECANCELED... stop: GW_EAGAIN too. */
+/* nap - sleeps `ms`, re-reading the cursor: GW_OK after the whole sleep,
+ * GW_EAGAIN as soon as an operator moved or paused it, or on stop. */
 static int nap(struct hook *k, int64_t ms)
 {
 	int64_t end = gw_mono_us() / 1000 + ms;
@@ -253,7 +253,6 @@ static int one_event(struct hook *k, const struct rcmd_reply *r, size_t i, uint6
 static int step(struct hook *k)
 {
 	uint64_t done = k->cur.seq, skipped = k->cur.seq;
-	char args[64];
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	struct rcmd_reply r;
@@ -266,12 +265,14 @@ static int step(struct hook *k)
 	msgpack_pack_uint64(&pk, k->cur.seq + 1);
 	msgpack_pack_str_with_body(&pk, "limit", 5);
 	msgpack_pack_uint64(&pk, HOOK_PAGE);
-	(void)args;
 	rc = rcmd_call(&k->rc, WIRE_CMD_REPLAY, sb.data, sb.size, &r);
 	msgpack_sbuffer_destroy(&sb);
 	if (rc || !r.ok) {
-		if (rc == GW_OK)
+		if (rc == GW_OK) {
+			GW_WARN(IG_MOD, "webhook %s: replay refused: %s %s", k->w->name, r.code,
+				r.message);
 			rcmd_reply_free(&r);
+		}
 		return 0;
 	}
 	for (size_t i = 1; rc == GW_OK && i + 1 < r.n && !k->hs->stop && !ig_stop; i += 2)
