@@ -45,6 +45,17 @@ struct connector_stats {
 	uint64_t dropped;
 };
 
+/* Most counters of a type's own (connector_instance.counters). */
+#define CONNECTOR_COUNTERS_MAX 8
+#define CONNECTOR_WARNING_MAX 256
+
+/* A counter of the type's own, shown by `gatewayctl status` as
+ * <type>.<name>=<value> (e.g. telegram.conflicts=2). */
+struct connector_counter {
+	const char *name; /* a static string; NULL: the slot is unused */
+	uint64_t value;
+};
+
 struct connector_instance {
 	const struct gw_config *config;        /* borrowed, whole file */
 	const struct gw_connector_conf *conf;  /* borrowed, this entry */
@@ -59,6 +70,12 @@ struct connector_instance {
 	struct connector_stats stats;
 	char log_module[96];                   /* "api/<instance>" for logs */
 	void *ctx;                             /* the type's own state */
+	/* The type's own counters (names set by create), in the status file. */
+	struct connector_counter counters[CONNECTOR_COUNTERS_MAX];
+	/* A condition the operator must act on now (another program reads the
+	 * same account, the provider refuses the credentials): one line, never
+	 * a secret; "" when none. `gatewayctl status` shows it. */
+	char warning[CONNECTOR_WARNING_MAX];
 };
 
 struct connector_type {

@@ -13,11 +13,13 @@
  *    "updated_at":ms,"counters":{"requests":..,"accepted":..,"rejected":..,
  *    "failed":..,"unreadable":..,"dropped":..,"outbox":{"spooled":..,"queued":..,"committed":..,
  *    "acked":..,"duplicates":..,"rejected":..,"resent":..},
- *    "replies":{"sent":..,"failed":..,"retried":..,"journaled":..,"queued":..}},
- *    "send_error":".."}
+ *    "replies":{"sent":..,"failed":..,"retried":..,"journaled":..,"queued":..},
+ *    "<type>":{<the type's own counters>}},
+ *    "send_error":"..","replies_off":"..","warning":".."}
  * ("replies" for a type that sends through connectors/sender.h; "send_error"
  * while its provider refuses the credentials, or why an instance sends no
- * replies at all: connector_instance.replies_off).
+ * replies at all: connector_instance.replies_off; "<type>" when the type
+ * named counters in inst->counters; "warning" while inst->warning is set).
  * It is replaced atomically (gw_write_file_atomic), never half-written.
  *
  * Threading: the thread that runs the instance; connector_request_stop()

@@ -92,6 +92,30 @@ static int status_replies(struct sender *snd, json_t *doc)
 	return 0;
 }
 
+/* status_own - the type's own counters ("<type>" in "counters") and its
+ * warning, when it has them. */
+static int status_own(const struct connector_instance *inst, json_t *doc)
+{
+	json_t *own = json_object(), *w;
+	int rc = own ? 0 : -1;
+
+	for (size_t i = 0; rc == 0 && i < CONNECTOR_COUNTERS_MAX; i++)
+		if (inst->counters[i].name)
+			rc = json_object_set_new(own, inst->counters[i].name,
+						 json_integer((json_int_t)inst->counters[i].value));
+	if (rc == 0 && json_object_size(own) > 0)
+		rc = json_object_set(json_object_get(doc, "counters"), inst->conf->type, own);
+	json_decref(own);
+	/* A warning that is not UTF-8 (a provider's words cut badly) is left
+	 * out rather than failing the whole file. */
+	w = inst->warning[0] ? json_string(inst->warning) : NULL;
+	if (rc == 0 && w)
+		rc = json_object_set_new(doc, "warning", w);
+	else
+		json_decref(w);
+	return rc;
+}
+
 static json_t *status_json(const struct connector_instance *inst)
 {
 	const struct connector_stats *s = &inst->stats;
@@ -114,7 +138,7 @@ static json_t *status_json(const struct connector_instance *inst)
 		json_decref(doc);
 		return NULL;
 	}
-	if (doc && status_replies(inst->sender, doc) != 0) {
+	if (doc && (status_replies(inst->sender, doc) != 0 || status_own(inst, doc) != 0)) {
 		json_decref(doc);
 		doc = NULL;
 	}

@@ -124,8 +124,9 @@ enum { proto_valueset_none = 0 };
 #define PROTO_COVERS(obj, unlisted)                                           \
 	_Static_assert(proto_bytes_##obj + (unlisted) == sizeof(struct proto_##obj), \
 		       "schema.def does not list every member of struct proto_" #obj)
-/* email_verified is followed by padding up to the struct's alignment. */
-PROTO_COVERS(party, _Alignof(char *) - sizeof(bool));
+/* email_verified and phone_verified are each followed by padding up to the
+ * struct's alignment. */
+PROTO_COVERS(party, 2 * (_Alignof(char *) - sizeof(bool)));
 PROTO_COVERS(recipient, 0);
 PROTO_COVERS(attachment, 0);
 PROTO_COVERS(location, 0);

@@ -101,6 +101,13 @@ struct proto_party {
 	 * site-signed identity); set by connectors only, never from what a
 	 * sender typed. */
 	bool email_verified;
+	/* optional: the sender's own phone number, in international form
+	 * ("+<digits>") when the channel gives one (a Telegram user sharing
+	 * their own contact card); phone_verified when the channel vouches
+	 * that the number is the sender's (Telegram checks it), false when
+	 * it is only what the sender typed. */
+	char *phone;
+	bool phone_verified;
 };
 
 /* An attachment as the provider described it; bytes are not carried. */

@@ -35,6 +35,7 @@
  *   spool.c        <state_dir>/spool/<instance>/        LMDB: a connector's accepted events
  *   chatlog.c      <state_dir>/livechat/<instance>/     LMDB: live chat's conversations
  *   email_state.c  <state_dir>/email/<instance>.state   JSON: how far a mailbox was read
+ *   telegram_state.c <state_dir>/telegram/<instance>.state JSON: a bot's getUpdates offset
  *   quarantine.c   <state_dir>/quarantine/<instance>/   files: mail that made no event
  *   attachments.c  <state_dir>/attachments/             files: bytes by SHA-256
  *

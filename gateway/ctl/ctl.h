@@ -14,6 +14,8 @@
  *   ctl_webhooks.c the webhook cursors of gateway-integration: status, pause,
  *                  resume, rewind
  *   ctl_parse_email.c parse-email: runs gateway-parse-email (email connector)
+ *   ctl_telegram.c telegram set-webhook|delete-webhook|info: runs
+ *                  gateway-telegram (Telegram connector)
  *
  * Every ctl_cmd_* returns the process exit code (CTL_EXIT_*) and has printed
  * whatever the user needs to know. Single-threaded.
@@ -75,9 +77,12 @@ struct ctl {
 	const char *name;      /* agent presence: the agent id; keys: the key's name */
 	const char *dir;       /* keys generate: --dir, NULL if absent */
 	const char *q_sub;     /* quarantine: list, show or reingest */
-	const char *q_arg;     /* quarantine: the ID, NULL for list; webhooks: SUB */
+	const char *q_arg;     /* quarantine: the ID, NULL for list; telegram: the
+				* instance; webhooks: SUB */
 	const char *q_arg2;    /* webhooks rewind: SEQ; NULL when absent */
 	const struct gw_config_integration *integ; /* the config's integration section */
+	const char *url;       /* telegram set-webhook: --url, NULL if absent */
+	const char *config_path; /* the config file read, NULL when none was */
 	const struct gw_config_router *bus; /* the config's CURVE settings, NULL
 					     * when no config was read */
 	void *zctx;            /* ZeroMQ context, created on first use */
@@ -168,6 +173,7 @@ int ctl_cmd_send(struct ctl *ctl);
 int ctl_cmd_quarantine(struct ctl *ctl); /* ctl_quarantine.c */
 int ctl_cmd_webhooks(struct ctl *ctl);   /* ctl_webhooks.c */
 int ctl_cmd_parse_email(struct ctl *ctl); /* ctl_parse_email.c */
+int ctl_cmd_telegram(struct ctl *ctl); /* ctl_telegram.c: q_sub, q_arg, url */
 int ctl_cmd_contacts_import(struct ctl *ctl); /* ctl_contacts.c */
 int ctl_cmd_customer_merge(struct ctl *ctl);
 int ctl_cmd_customer_unmerge(struct ctl *ctl);

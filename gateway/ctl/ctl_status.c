@@ -152,6 +152,8 @@ static void print_details(json_t *c)
 	if (json_string_value(json_object_get(st, "send_error")))
 		printf("     replies fail: %s\n",
 		       json_string_value(json_object_get(st, "send_error")));
+	if (json_string_value(json_object_get(st, "warning")))
+		printf("     warning: %s\n", json_string_value(json_object_get(st, "warning")));
 	if (last)
 		printf("     last exit: %s\n", last);
 }

@@ -37,7 +37,8 @@
 #define OPT_QUEUE 1024u
 #define OPT_SEND_EXTRA 2048u /* --template, --lang, --param, --attach, --subject, --wait */
 #define OPT_DIR 4096u
-#define OPT_COUNT 13
+#define OPT_URL 8192u
+#define OPT_COUNT 14
 
 /* What a command needs resolved before it runs. */
 #define NEED_PUBLISH 1u
@@ -73,6 +74,7 @@ static const struct command commands[] = {
 	{"quarantine", ctl_cmd_quarantine, OPT_JSON, NEED_STATE | NEED_SUB},
 	{"webhooks", ctl_cmd_webhooks, OPT_JSON, NEED_STATE | NEED_SUB},
 	{"parse-email", ctl_cmd_parse_email, OPT_JSON, NEED_FILE},
+	{"telegram", ctl_cmd_telegram, OPT_URL, NEED_STATE | NEED_SUB},
 	/* Two-word commands: the first word alone may be another command. */
 	{"contacts import", ctl_cmd_contacts_import, OPT_JSON | OPT_FORMAT,
 	 NEED_COMMAND | NEED_FILE},
@@ -132,6 +134,10 @@ static void usage(FILE *f)
 		"  webhooks pause|resume SUB         stop or restart a subscription's deliveries\n"
 		"  webhooks rewind SUB SEQ           deliver again from seq SEQ\n"
 		"  parse-email FILE [--json]         the event a message file would become (JSON)\n"
+		"  telegram set-webhook INSTANCE [--url URL]\n"
+		"                                    register the bot's webhook with Telegram\n"
+		"  telegram delete-webhook INSTANCE  remove it (polling works again)\n"
+		"  telegram info INSTANCE            the webhook Telegram knows (JSON)\n"
 		"  contacts import FILE [--format csv|jsonl] [--json]\n"
 		"                                    import a contact directory (safe to repeat)\n"
 		"  customer merge SOURCE TARGET [--command-id ID] [--json]\n"
@@ -305,6 +311,7 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 	case 'G': a->seen |= OPT_AGENT; ctl->agent = optarg; return -1;
 	case 'Q': a->seen |= OPT_QUEUE; ctl->queue = optarg; return -1;
 	case 'D': a->seen |= OPT_DIR; ctl->dir = optarg; return -1;
+	case 'U': a->seen |= OPT_URL; ctl->url = optarg; return -1;
 	case 'M': case 'L': case 'p': case 'a': case 'S': case 'W':
 		a->seen |= OPT_SEND_EXTRA;
 		return take_send_option(ch, ctl);
@@ -321,7 +328,7 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 	static const char *const opt_names[OPT_COUNT] = {
 		"--json", "--from", "--to", "--limit", "--channel", "--author", "--command-id",
 		"--format", "--reason", "--agent", "--queue",
-		"--template/--lang/--param/--attach/--subject/--wait", "--dir"};
+		"--template/--lang/--param/--attach/--subject/--wait", "--dir", "--url"};
 	int n = argc - optind, want, words, rc, base;
 
 	if (n < 1)
@@ -335,7 +342,8 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 		if ((a->seen & (1u << i)) && !(a->cmd->opts & (1u << i)))
 			return usage_error("%s is not an option of this command", opt_names[i]);
 	if (a->cmd->needs & NEED_SUB) {
-		if (n < 2 || n > 4)
+		/* Only `webhooks rewind SUB SEQ` takes two operands after its word. */
+		if (n < 2 || n > 4 || (n == 4 && strcmp(a->cmd->name, "webhooks") != 0))
 			return usage_error("%s needs a subcommand (see --help)", a->cmd->name);
 		ctl->q_sub = argv[base + 1];
 		ctl->q_arg = n >= 3 ? argv[base + 2] : NULL;
@@ -405,6 +413,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct ctl *ctl)
 		{"subject", required_argument, NULL, 'S'},
 		{"wait", no_argument, NULL, 'W'},
 		{"dir", required_argument, NULL, 'D'},
+		{"url", required_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -439,6 +448,7 @@ static int resolve(const struct args *a, struct ctl *ctl, struct gw_config **cfg
 		ctl->command = (*cfg)->router.command;
 	if (!ctl->state_dir)
 		ctl->state_dir = (*cfg)->state_dir;
+	ctl->config_path = (*cfg)->path;
 	ctl->heartbeat_ms = (*cfg)->router.heartbeat_ms;
 	ctl->bus = &(*cfg)->router;
 	ctl->integ = &(*cfg)->integration;

@@ -2,7 +2,8 @@
 The shipped example config (gateway/gateway.example.yaml), run as the
 README's first command runs it: its own ports on loopback, its state beside
 the config. Without the Meta variables the Meta connector stays off and
-`gatewayctl status` says why, while the rest runs; with them, Meta's
+`gatewayctl status` says why (the Telegram connector too, without its
+bot's token), while the rest runs; with them, Meta's
 subscription handshake and a signed webhook work at 127.0.0.1:8089
 /webhooks/meta. The shipped contact directories (examples/) import cleanly.
 
@@ -42,7 +43,8 @@ class ShippedExample(GatewayTestCase):
         gw.command_ep = f"ipc://{root}/state/sock/command"
         for k in ("GATEWAY_META_APP_SECRET", "GATEWAY_META_VERIFY_TOKEN",
                   "GATEWAY_LIVECHAT_SECRET", "GATEWAY_EMAIL_PASSWORD",
-                  "GATEWAY_INTEGRATION_TOKEN", "GATEWAY_WEBHOOK_SECRET"):
+                  "GATEWAY_TELEGRAM_TOKEN", "GATEWAY_INTEGRATION_TOKEN",
+                  "GATEWAY_WEBHOOK_SECRET"):
             gw.env.pop(k, None)
         gw.env.update(env)
         gw.connectors = ["api"] + (["meta"] if "GATEWAY_META_APP_SECRET" in env else [])
@@ -55,6 +57,10 @@ class ShippedExample(GatewayTestCase):
                           "the reason in gatewayctl status",
                           on_fail=lambda: gw.ctl("status").stdout)
         self.assertEqual(gw.child("meta").get("state"), "disabled", gw.child("meta"))
+        # So is Telegram without its bot's token.
+        want = "token: environment variable GATEWAY_TELEGRAM_TOKEN is not set"
+        self.assertIn(want, gw.ctl("status").stdout)
+        self.assertEqual(gw.child("telegram").get("state"), "disabled", gw.child("telegram"))
         # The rest of the example runs: the API channel answers.
         self.assertEqual(gw.client().get("/healthz", auth=False).status, 200)
         # So is the integration API until its token is set.

@@ -126,18 +126,27 @@ static void test_example_loads(void **state)
 		skip();
 	unsetenv("GATEWAY_META_APP_SECRET");
 	unsetenv("GATEWAY_LIVECHAT_SECRET");
+	unsetenv("GATEWAY_TELEGRAM_TOKEN");
 	rc = gw_config_load(gw_config_default_path(), NULL, &fx->cfg, fx->err, sizeof(fx->err));
 	if (rc)
 		print_error("%s\n", fx->err);
 	assert_int_equal(rc, GW_OK);
 	assert_string_equal(fx->err, "");
-	assert_int_equal(fx->cfg->n_connectors, 4);
+	assert_int_equal(fx->cfg->n_connectors, 5);
 	c = gw_config_find_connector(fx->cfg, "livechat");
 	assert_non_null(c);
 	assert_string_equal(c->type, "livechat");
 	assert_true(c->enabled);
 	assert_string_equal(c->disabled_reason,
 			    "secret: environment variable GATEWAY_LIVECHAT_SECRET is not set");
+
+	/* The Telegram bot is shipped on, but off until its token is set. */
+	c = gw_config_find_connector(fx->cfg, "telegram");
+	assert_non_null(c);
+	assert_string_equal(c->type, "telegram");
+	assert_true(c->enabled);
+	assert_string_equal(c->disabled_reason,
+			    "token: environment variable GATEWAY_TELEGRAM_TOKEN is not set");
 
 	/* The email example is shipped off: it names a server to fill in. */
 	c = gw_config_find_connector(fx->cfg, "support-mail");

@@ -1,0 +1,135 @@
+/*
+ * telegram_state.c - the durable long-polling progress of one Telegram bot
+ * (telegram_state.h).
+ */
+#include "store/telegram_state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/err.h"
+#include "core/util.h"
+
+#define TG_STATE_VERSION 1
+#define TG_STATE_MAX_BYTES 4096
+
+/* tg_state_parse - the members of `doc` into *st; -1 (why set) when they
+ * are out of range. */
+static int tg_state_parse(json_t *doc, struct telegram_state *st, char *why, size_t whylen)
+{
+	json_t *off = json_object_get(doc, "offset"), *conf = json_object_get(doc, "confirmed");
+
+	if (!json_is_integer(off) || json_integer_value(off) < 0) {
+		snprintf(why, whylen, "offset: not an integer of 0 or more");
+		return -1;
+	}
+	if (conf && !json_is_boolean(conf)) {
+		snprintf(why, whylen, "confirmed: not true or false");
+		return -1;
+	}
+	st->offset = (int64_t)json_integer_value(off);
+	st->confirmed = json_is_true(conf);
+	return 0;
+}
+
+int telegram_state_load(const char *path, const char *bot, struct telegram_state *st,
+			int *fresh, char *why, size_t whylen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	json_t *doc = NULL;
+	json_error_t jerr;
+	const char *saved_bot;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	*fresh = 0;
+	rc = gw_read_file(path, TG_STATE_MAX_BYTES, &text, &len);
+	if (rc == GW_ENOTFOUND) {
+		*fresh = 1;
+		rc = GW_OK;
+		goto out;
+	}
+	if (rc != GW_OK)
+		goto out;
+	rc = GW_EPROTO;
+	doc = json_loadb(text, len, 0, &jerr);
+	if (!doc || !json_is_object(doc)) {
+		snprintf(why, whylen, "not a JSON object%s%s", doc ? "" : ": ", doc ? "" : jerr.text);
+		goto out;
+	}
+	if (json_integer_value(json_object_get(doc, "version")) != TG_STATE_VERSION) {
+		snprintf(why, whylen, "version is not %d", TG_STATE_VERSION);
+		goto out;
+	}
+	saved_bot = json_string_value(json_object_get(doc, "bot"));
+	if (!saved_bot || strcmp(saved_bot, bot) != 0) {
+		/* Another bot's token was configured: its offsets say nothing here. */
+		*fresh = 1;
+		rc = GW_OK;
+		goto out;
+	}
+	if (tg_state_parse(doc, st, why, whylen) != 0) {
+		memset(st, 0, sizeof(*st));
+		goto out;
+	}
+	rc = GW_OK;
+out:
+	json_decref(doc);
+	free(text);
+	return rc;
+}
+
+int telegram_state_save(const char *path, const char *bot, const struct telegram_state *st)
+{
+	json_t *doc = json_pack("{s:i, s:s, s:I, s:b}", "version", TG_STATE_VERSION, "bot", bot,
+				"offset", (json_int_t)st->offset, "confirmed", st->confirmed);
+	char *text = NULL;
+	int rc = GW_ENOMEM;
+
+	if (!doc)
+		goto out;
+	text = json_dumps(doc, JSON_COMPACT);
+	if (!text)
+		goto out;
+	rc = gw_write_file_durable(path, text, strlen(text));
+out:
+	free(text);
+	json_decref(doc);
+	return rc;
+}
+
+int64_t telegram_state_request_offset(const struct telegram_state *st)
+{
+	return st->confirmed ? 0 : st->offset;
+}
+
+int telegram_state_advance(struct telegram_state *st, int64_t max_update_id)
+{
+	int64_t next;
+
+	if (max_update_id < 0 || max_update_id == INT64_MAX)
+		return -1;
+	next = max_update_id + 1;
+	/* Unconfirmed, the stored offset is still owed to Telegram: never
+	 * lower it. Confirmed, the updates came without an offset, from
+	 * wherever Telegram's ids are now. */
+	if (!st->confirmed && next < st->offset)
+		next = st->offset;
+	if (next == st->offset && !st->confirmed)
+		return 0;
+	st->offset = next;
+	st->confirmed = 0;
+	return 1;
+}
+
+int telegram_state_answered(struct telegram_state *st, int64_t offset)
+{
+	if (st->confirmed || offset <= 0 || offset != st->offset)
+		return 0;
+	st->confirmed = 1;
+	return 1;
+}
