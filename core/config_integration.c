@@ -21,7 +21,7 @@
 static const struct conf_entry integration_rows[] = {
 	{.kind = CONF_BOOL, .key = "enabled", .def = "true", .offset = IN_OFF(enabled),
 	 .desc = "Run gateway-integration (the HTTP integration API and the webhooks)."},
-	{.kind = CONF_LISTEN, .key = "listen", .def = "127.0.0.1:8091", .offset = IN_OFF(listen),
+	{.kind = CONF_LISTEN, .key = "listen", .def = "127.0.0.1:8092", .offset = IN_OFF(listen),
 	 .desc = "address:port of the HTTP integration API; keep it on loopback behind a TLS "
 		 "proxy"},
 	{.kind = CONF_INT, .key = "max_body_bytes", .def = "1114112", .min = 1024,

@@ -7,14 +7,14 @@
 //   GATEWAY_INTEGRATION_TOKEN=... node examples/node/http_api.js --reply TICKET TEXT
 //       a reply to the ticket's customer, sent once even when repeated
 //
-// OMNIGATE_URL is the API's address (default http://127.0.0.1:8091, the
+// OMNIGATE_URL is the API's address (default http://127.0.0.1:8092, the
 // quick-start config's).
 'use strict';
 
 const http = require('node:http');
 const crypto = require('node:crypto');
 
-const URL_BASE = new URL(process.env.OMNIGATE_URL || 'http://127.0.0.1:8091');
+const URL_BASE = new URL(process.env.OMNIGATE_URL || 'http://127.0.0.1:8092');
 const TOKEN = process.env.GATEWAY_INTEGRATION_TOKEN || '';
 
 class ApiError extends Error {

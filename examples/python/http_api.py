@@ -8,7 +8,7 @@ Python's standard library only.
     GATEWAY_INTEGRATION_TOKEN=... python3 examples/python/http_api.py --reply TICKET TEXT
         a reply to the ticket's customer, sent once even when repeated
 
-OMNIGATE_URL is the API's address (default http://127.0.0.1:8091, the
+OMNIGATE_URL is the API's address (default http://127.0.0.1:8092, the
 quick-start config's).
 """
 
@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-URL = os.environ.get("OMNIGATE_URL", "http://127.0.0.1:8091")
+URL = os.environ.get("OMNIGATE_URL", "http://127.0.0.1:8092")
 TOKEN = os.environ.get("GATEWAY_INTEGRATION_TOKEN", "")
 
 

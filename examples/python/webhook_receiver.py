@@ -4,10 +4,10 @@ A receiver of the gateway's webhooks (docs/integration.md, "Webhooks"),
 with Python's standard library only: checks X-Omnigate-Signature over the
 raw body, drops repeats by seq, prints one line per event, answers 204.
 
-    GATEWAY_WEBHOOK_SECRET=... python3 examples/python/webhook_receiver.py [--port 8092]
+    GATEWAY_WEBHOOK_SECRET=... python3 examples/python/webhook_receiver.py [--port 8093]
 
 Uncomment the `webhooks:` entry of gateway/gateway.example.yaml (url
-http://127.0.0.1:8092/hook) and start gatewayd with the same secret.
+http://127.0.0.1:8093/hook) and start gatewayd with the same secret.
 The last seq processed is kept in --state (default webhook_receiver.last):
 keep it with your own data, so that a repeat after a crash is recognized.
 """
@@ -71,7 +71,7 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--port", type=int, default=8092)
+    ap.add_argument("--port", type=int, default=8093)
     ap.add_argument("--state", default=Receiver.state)
     ap.add_argument("--count", type=int, help="exit after this many new events")
     args = ap.parse_args()

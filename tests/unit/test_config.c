@@ -412,7 +412,7 @@ static const struct err_case core_errors[] = {
 	 "nice, heartbeat_ms, map_size_mb, publish_hwm, delivery_timeout_ms)"},
 	{"stat_dir: x\n",
 	 "1: stat_dir: unknown key (known: state_dir, log_level, user, router, routing, supervisor, "
-	 "connectors)"},
+	 "connectors, integration)"},
 	{"supervisor:\n  stable_ms: 100\n  stable_ms: 200\n",
 	 "3: supervisor.stable_ms: duplicate key (first on line 2)"},
 	{"router: {}\nrouter: {}\n", "2: router: duplicate key (first on line 1)"},

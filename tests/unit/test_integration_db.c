@@ -166,7 +166,7 @@ static void test_config_section(void **state)
 				   &cfg, err, sizeof(err)), GW_OK);
 	assert_true(cfg->integration.present);
 	assert_null(cfg->integration.disabled_reason);
-	assert_int_equal(cfg->integration.listen.port, 8091);
+	assert_int_equal(cfg->integration.listen.port, 8092);
 	assert_int_equal(cfg->integration.n_tokens, 1);
 	assert_int_equal(cfg->integration.tokens[0].scopes.n, 2);
 	assert_int_equal(cfg->integration.webhooks[0].backoff_max_ms, 60000);
@@ -190,7 +190,7 @@ static void test_config_section(void **state)
 			 GW_ECONFIG);
 	/* Its listen address clashes with a connector's like any other. */
 	assert_int_equal(load_text("connectors:\n  - name: api\n    type: api\n    listen: "
-				   "127.0.0.1:8091\n    token: 0123456789abcdef\nintegration:\n"
+				   "127.0.0.1:8092\n    token: 0123456789abcdef\nintegration:\n"
 				   "  tokens: []\n", &cfg, err, sizeof(err)), GW_ECONFIG);
 	assert_non_null(strstr(err, "integration.listen"));
 }
