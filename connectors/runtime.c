@@ -294,6 +294,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	gw_log_init(PROCESS_NAME, (enum gw_log_level)cfg->log_level);
+	gw_log_set_format((enum gw_log_format)cfg->log_format);
 	code = runtime_resolve(cfg, args.instance, &conf, &type);
 	if (code != EXIT_OK)
 		goto out;

@@ -304,6 +304,39 @@ static int set_strlist_node(struct loader *ld, const struct conf_entry *row, voi
 	return rc;
 }
 
+/* conf_choice_index - the index of `val` in the comma-separated `choices`,
+ * or -1. */
+static int conf_choice_index(const char *choices, const char *val)
+{
+	size_t n = strlen(val);
+	int i = 0;
+
+	for (const char *c = choices; c && *c; i++) {
+		const char *end = strchr(c, ',');
+		size_t len = end ? (size_t)(end - c) : strlen(c);
+
+		if (len == n && strncmp(c, val, n) == 0)
+			return i;
+		if (!end)
+			break;
+		c = end + 1;
+	}
+	return -1;
+}
+
+static int set_choice(struct loader *ld, const struct conf_entry *row, int *slot,
+		      const char *val, int line, const char *kpath)
+{
+	char q[64];
+	int i = conf_choice_index(row->choices, val);
+
+	if (i < 0)
+		return conf_err(ld, line, kpath, "\"%s\" is not one of %s",
+				conf_echo(q, sizeof(q), val), row->choices);
+	*slot = i;
+	return GW_OK;
+}
+
 static int set_parsed(struct loader *ld, const struct conf_entry *row, void *base,
 		      const char *val, int line, const char *kpath)
 {
@@ -322,6 +355,8 @@ static int set_parsed(struct loader *ld, const struct conf_entry *row, void *bas
 		return GW_OK;
 	case CONF_STRLIST:
 		return set_strlist_text(ld, row, slot, val, line, kpath);
+	case CONF_CHOICE:
+		return set_choice(ld, row, slot, val, line, kpath);
 	case CONF_LOGLEVEL:
 		if (gw_log_level_parse(val, &level) != GW_OK)
 			return conf_err(ld, line, kpath, "\"%s\" is not one of debug, info, warn, error",

@@ -38,6 +38,7 @@ enum conf_kind {
 	CONF_SECRET,   /* char *: a literal or "${ENV}"; never logged */
 	CONF_PATH,     /* char *: resolved against the config file's folder */
 	CONF_LOGLEVEL, /* int: debug, info, warn, error */
+	CONF_CHOICE,   /* int: the index of the value in `choices` */
 	CONF_STRLIST,  /* struct conf_strlist: a YAML list of strings (the
 			* default is written "a,b"); max = longest item */
 	CONF_SECTION,  /* a nested mapping whose keys are the rows of `sub`,
@@ -73,6 +74,7 @@ struct conf_entry {
 	size_t offset;    /* offsetof() the member in the section's struct */
 	const char *desc; /* one line for docs/config.md */
 	const struct conf_section *sub; /* CONF_SECTION: its rows; else NULL */
+	const char *choices; /* CONF_CHOICE: the values, comma-separated */
 };
 
 /* A section: its key path, its rows, the size of the struct they fill. */
@@ -250,6 +252,7 @@ struct gw_config {
 	char *dir;       /* its folder */
 	char *state_dir; /* absolute */
 	int log_level;   /* enum gw_log_level */
+	int log_format;  /* enum gw_log_format */
 	char *user;      /* run as this user when started as root; NULL: as is */
 	struct gw_config_router router;
 	struct gw_config_routing routing;

@@ -25,6 +25,12 @@ static const struct conf_entry top_rows[] = {
 	{.kind = CONF_LOGLEVEL, .key = "log_level", .def = "info",
 	 .offset = offsetof(struct gw_config, log_level),
 	 .desc = "Lowest level logged by every process."},
+	{.kind = CONF_CHOICE, .key = "log_format", .def = "text", .choices = "text,json",
+	 .offset = offsetof(struct gw_config, log_format),
+	 .desc = "How every process writes its log lines on stderr: `text`, one readable line "
+		 "per record, or `json`, one JSON object per line (time, level, process, pid, "
+		 "module, connector, message, and the seq, ticket, customer and delivery the "
+		 "message names) for journald and log pipelines (docs/operations.md)."},
 	{.kind = CONF_STRING, .key = "user", .max = 64, .offset = offsetof(struct gw_config, user),
 	 .desc = "Started as root, `gatewayd` makes `state_dir` this user's and runs as it "
 		 "(with its groups), and so do the router and the connectors. Not set: every "
@@ -218,6 +224,8 @@ static const char *doc_kind(enum conf_kind kind)
 		return "path";
 	case CONF_LOGLEVEL:
 		return "log level";
+	case CONF_CHOICE:
+		return "one of";
 	case CONF_STRLIST:
 		return "list of strings";
 	case CONF_SECTION:
@@ -261,6 +269,9 @@ static void doc_range(FILE *f, const struct conf_entry *row)
 		break;
 	case CONF_LOGLEVEL:
 		snprintf(buf, sizeof(buf), "debug, info, warn, error");
+		break;
+	case CONF_CHOICE:
+		snprintf(buf, sizeof(buf), "%s", row->choices ? row->choices : "");
 		break;
 	case CONF_ENDPOINT:
 		snprintf(buf, sizeof(buf), "up to %lld characters",

@@ -1,11 +1,15 @@
 /* log.c - one-line log records on stderr (see log.h). */
 #include "core/log.h"
 
+#include <ctype.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +42,7 @@ static struct log_site log_sites[LOG_SITES];
 
 static char log_process[48] = "gateway";
 static enum gw_log_level log_min = GW_LOG_INFO;
+static enum gw_log_format log_format = GW_LOG_TEXT;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -52,6 +57,11 @@ void gw_log_flood_window(int64_t us)
 	pthread_mutex_lock(&log_mu);
 	log_window_us = us > 0 ? us : LOG_WINDOW_US;
 	pthread_mutex_unlock(&log_mu);
+}
+
+void gw_log_set_format(enum gw_log_format format)
+{
+	log_format = format;
 }
 
 void gw_log_set_level(enum gw_log_level level)
@@ -167,18 +177,121 @@ void gw_logv(enum gw_log_level level, const char *module, const char *fmt, va_li
 	log_write(level, module, fmt, ap);
 }
 
-static void log_write(enum gw_log_level level, const char *module, const char *fmt, va_list ap)
+/* log_time - the record's UTC time, "2026-11-23T06:40:00.123Z". */
+static void log_time(char *buf, size_t size)
 {
-	char line[2048];
 	struct timeval tv;
 	struct tm tm;
-	int n, m;
 
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
-	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s[%ld] %s: ",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		     tm.tm_sec, (long)(tv.tv_usec / 1000), gw_log_level_name(level),
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (long)(tv.tv_usec / 1000));
+}
+
+/* log_emit - writes `line` (n bytes, room for one more) as one record:
+ * control characters become spaces so that it stays one line. */
+static void log_emit(char *line, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20)
+			line[i] = ' ';
+	line[n++] = '\n';
+	/* One write(2) per record keeps lines whole when processes share stderr. */
+	if (write(STDERR_FILENO, line, n) < 0)
+		return;
+}
+
+/* log_emit_json - a JSON record and its newline in one write(2). */
+static void log_emit_json(char *text)
+{
+	struct iovec iov[2] = {{text, strlen(text)}, {(char[]){"\n"}, 1}};
+
+	if (writev(STDERR_FILENO, iov, 2) < 0)
+		return;
+}
+
+/* log_number_after - the number that follows the word `word` in `msg`
+ * ("delivery 12 failed" -> 12), or -1 when none does. */
+static long long log_number_after(const char *msg, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = strstr(msg, word); p; p = strstr(p + 1, word)) {
+		unsigned long long v = 0;
+		const char *d = p + len;
+
+		if ((p > msg && (isalnum((unsigned char)p[-1]) || p[-1] == '_')) || *d != ' ' ||
+		    !isdigit((unsigned char)d[1]))
+			continue;
+		for (d++; isdigit((unsigned char)*d) && v < (1ULL << 60); d++)
+			v = v * 10 + (unsigned long long)(*d - '0');
+		return (long long)v;
+	}
+	return -1;
+}
+
+/* log_json_text - `s` as a JSON string; bytes that are not UTF-8 become '?'. */
+static json_t *log_json_text(char *s)
+{
+	json_t *j = json_string(s);
+
+	if (j)
+		return j;
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	return json_string(s);
+}
+
+/* log_write_json - the record as one JSON object. */
+static void log_write_json(enum gw_log_level level, const char *module, char *msg)
+{
+	static const char *const fields[] = {"seq", "ticket", "customer", "delivery"};
+	char when[64], conn[64] = "";
+	const char *slash = module ? strchr(module, '/') : NULL;
+	json_t *o = json_object();
+	char *text = NULL;
+
+	log_time(when, sizeof(when));
+	if (slash)
+		snprintf(conn, sizeof(conn), "%s", slash + 1);
+	json_object_set_new(o, "time", json_string(when));
+	json_object_set_new(o, "level", json_string(gw_log_level_name(level)));
+	json_object_set_new(o, "process", log_json_text(log_process));
+	json_object_set_new(o, "pid", json_integer((json_int_t)getpid()));
+	json_object_set_new(o, "module", module ? json_string(module) : json_null());
+	if (conn[0])
+		json_object_set_new(o, "connector", log_json_text(conn));
+	json_object_set_new(o, "message", log_json_text(msg));
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		long long v = log_number_after(msg, fields[i]);
+
+		if (v >= 0)
+			json_object_set_new(o, fields[i], json_integer((json_int_t)v));
+	}
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!text)
+		return;
+	log_emit_json(text);
+	free(text);
+}
+
+static void log_write(enum gw_log_level level, const char *module, const char *fmt, va_list ap)
+{
+	char line[2048], when[64];
+	int n, m;
+
+	if (log_format == GW_LOG_JSON) {
+		if (vsnprintf(line, sizeof(line), fmt, ap) < 0)
+			line[0] = '\0';
+		log_write_json(level, module, line);
+		return;
+	}
+	log_time(when, sizeof(when));
+	n = snprintf(line, sizeof(line), "%s %s %s[%ld] %s: ", when, gw_log_level_name(level),
 		     log_process, (long)getpid(), module ? module : "-");
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = 0;
@@ -188,14 +301,7 @@ static void log_write(enum gw_log_level level, const char *module, const char *f
 	n += m;
 	if ((size_t)n > sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
-	/* Replace control characters so one record stays one line. */
-	for (int i = 0; i < n; i++)
-		if ((unsigned char)line[i] < 0x20)
-			line[i] = ' ';
-	line[n++] = '\n';
-	/* One write(2) per record keeps lines whole when processes share stderr. */
-	if (write(STDERR_FILENO, line, (size_t)n) < 0)
-		return;
+	log_emit(line, (size_t)n);
 }
 
 void gw_log(enum gw_log_level level, const char *module, const char *fmt, ...)

@@ -8,6 +8,17 @@
  * connector). Bodies and secrets are never logged, only ids and causes.
  * Any thread may log; each line is written with one write(2).
  *
+ * With the `json` format (gw_log_set_format) each record is one JSON object
+ * on one line instead:
+ *
+ *   {"time":"2026-11-23T06:40:00.123Z","level":"warn","process":"gateway-connector",
+ *    "pid":99,"module":"api/api","connector":"api","message":"401 bad token ...",
+ *    "delivery":12}
+ *
+ * `connector` is the instance of a "type/instance" module; `seq`, `ticket`,
+ * `customer` and `delivery` are numbers the message names ("delivery 12
+ * failed", "head seq 40"), repeated as fields for log pipelines to filter on.
+ *
  * A call site that logs more than 10 warnings or errors (100 info lines) in
  * 5 s is held back; when the 5 s are over one line says how many lines
  * like it were left out. Debug lines are never held back.
@@ -25,12 +36,20 @@ enum gw_log_level {
 	GW_LOG_ERROR,
 };
 
+enum gw_log_format {
+	GW_LOG_TEXT = 0,
+	GW_LOG_JSON,
+};
+
 /* gw_log_init - sets the process name (copied) and the minimum level. */
 void gw_log_init(const char *process, enum gw_log_level level);
 
 /* gw_log_flood_window - the flood control's window in us (0: the default
  * 5 s); for tests. */
 void gw_log_flood_window(int64_t us);
+
+/* gw_log_set_format - text (the default) or JSON records, from then on. */
+void gw_log_set_format(enum gw_log_format format);
 
 /* gw_log_set_level - changes the minimum level. */
 void gw_log_set_level(enum gw_log_level level);

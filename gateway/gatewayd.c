@@ -188,6 +188,7 @@ static int run(const struct options *o)
 	if (rc != 0)
 		goto out;
 	gw_log_init("gatewayd", (enum gw_log_level)cfg->log_level);
+	gw_log_set_format((enum gw_log_format)cfg->log_format);
 	if (privilege_drop(cfg) != GW_OK) {
 		rc = EXIT_RUNTIME;
 		goto out;

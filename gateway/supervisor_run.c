@@ -22,6 +22,9 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#include <jansson.h>
+#include <systemd/sd-daemon.h>
+
 #define MOD "supervisor"
 #define STATUS_INTERVAL_MS 1000
 /* After SIGKILL, how long to wait for the kernel to hand back the children. */
@@ -55,6 +58,7 @@ struct sup {
 	int dirty;                  /* status file out of date */
 	int64_t next_status_ms;
 	int status_failing;         /* last status write failed (logged once) */
+	int ready;                  /* READY=1 told to systemd (sd_notify) */
 };
 
 static int64_t mono_ms(void)
@@ -385,6 +389,7 @@ static void enter_phase(struct sup *s, enum stop_phase phase, int64_t now)
 
 static void begin_stop(struct sup *s, const char *signame, int64_t now)
 {
+	sd_notify(0, "STOPPING=1");
 	if (s->phase != PHASE_RUN) {
 		GW_WARN(MOD, "%s again: killing what is left", signame);
 		enter_phase(s, PHASE_KILLED, now);
@@ -470,8 +475,15 @@ static void read_signals(struct sup *s, int64_t now)
 			begin_stop(s, "SIGINT", now);
 			break;
 		case SIGHUP:
-			GW_INFO(MOD, "SIGHUP: reload not supported; restart gatewayd to apply "
-				"config changes");
+			/* The router reads the routing rules again; the rest of the
+			 * config (processes, endpoints, connectors) needs a restart.
+			 * The reload is the router's own and quick: systemd is told
+			 * RELOADING then READY at once. */
+			GW_INFO(MOD, "SIGHUP: the router reloads the routing rules; other "
+				"changes apply at the next restart");
+			sd_notify(0, "RELOADING=1");
+			signal_children(s, SUP_KIND_ROUTER, SIGHUP);
+			sd_notify(0, "READY=1");
 			break;
 		default:
 			break; /* SIGCHLD: reap() below collects every exit */
@@ -499,6 +511,8 @@ static int next_timeout(const struct sup *s, int64_t now)
 			next = s->children[i].restart_due_ms;
 	if (s->phase != PHASE_RUN && s->deadline_ms < next)
 		next = s->deadline_ms;
+	if (!s->ready && now + 50 < next)
+		next = now + 50; /* look for the children's status files */
 	if (next <= now)
 		return 0;
 	return next - now > INT_MAX ? INT_MAX : (int)(next - now);
@@ -527,6 +541,43 @@ static void announce(const struct sup *s)
 		s->cfg->state_dir);
 }
 
+/* child_up - a running child that wrote its status file (run/NAME.json
+ * with its pid): its sockets and listeners are open. */
+static int child_up(const struct sup *s, const struct sup_child *c)
+{
+	char path[PATH_MAX + SUP_NAME_MAX + 8];
+	json_t *j;
+	int up, n;
+
+	if (c->state != SUP_RUNNING)
+		return 0;
+	n = snprintf(path, sizeof(path), "%s/%s.json", s->run_dir, c->name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return 0;
+	j = json_load_file(path, 0, NULL);
+	up = j && json_integer_value(json_object_get(j, "pid")) == (json_int_t)c->pid;
+	json_decref(j);
+	return up;
+}
+
+/* check_ready - once every child that is not disabled is up, tells
+ * systemd READY=1 (Type=notify; nothing without NOTIFY_SOCKET) and logs it. */
+static void check_ready(struct sup *s)
+{
+	char status[128];
+
+	if (s->ready || s->phase != PHASE_RUN)
+		return;
+	for (size_t i = 0; i < s->n_children; i++)
+		if (s->children[i].state != SUP_DISABLED && !child_up(s, &s->children[i]))
+			return;
+	s->ready = 1;
+	snprintf(status, sizeof(status), "READY=1\nSTATUS=%zu processes running",
+		 running(s, -1));
+	sd_notify(0, status);
+	GW_INFO(MOD, "ready: every process is up");
+}
+
 static int loop(struct sup *s)
 {
 	struct pollfd pfd = {.fd = s->sfd, .events = POLLIN};
@@ -547,6 +598,7 @@ static int loop(struct sup *s)
 		stop_progress(s, now);
 		if (s->dirty || now >= s->next_status_ms)
 			write_status(s, now);
+		check_ready(s);
 	}
 	return rc;
 }

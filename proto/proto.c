@@ -100,7 +100,7 @@ enum { proto_valueset_none = 0 };
  * Check 1: each line names a member of the right C type (and arrays a
  * size_t count); nested objects and the envelope's own fields are required.
  */
-#define PROTO_FIELD(obj, member, key, kind, req, limit, sub, values)                  \
+#define PROTO_FIELD(obj, member, key, kind, req, limit, sub, values, doc)             \
 	_Static_assert(_Generic(PROTO_MEMBER(obj, member), PROTO_CTYPE_##kind(sub): 1,  \
 				default: 0) && PROTO_LENOK_##kind(obj, member),        \
 		       "schema.def: proto_" #obj "." #member " is not of kind " #kind); \
@@ -108,7 +108,8 @@ enum { proto_valueset_none = 0 };
 			PROTO_K_##kind != PROTO_K_TYPE) || PROTO_REQ_##req,            \
 		       "schema.def: proto_" #obj "." #member " must be REQUIRED");     \
 	_Static_assert(PROTO_VALUES_OK(kind, values),                                   \
-		       "schema.def: proto_" #obj "." #member ": value sets are for strings");
+		       "schema.def: proto_" #obj "." #member ": value sets are for strings"); \
+	_Static_assert(sizeof(doc) > 1, "schema.def: proto_" #obj "." #member " needs its meaning");
 #include "proto/schema.def"
 
 /*
@@ -116,7 +117,7 @@ enum { proto_valueset_none = 0 };
  * structs have no padding; if one gains some, account for it here.
  */
 #define PROTO_OBJECT(obj) enum { proto_bytes_##obj = 0
-#define PROTO_FIELD(obj, member, key, kind, req, limit, sub, values) \
+#define PROTO_FIELD(obj, member, key, kind, req, limit, sub, values, doc) \
 	+(int)sizeof(PROTO_MEMBER(obj, member)) PROTO_LENSIZE_##kind(obj, member)
 #define PROTO_END(obj) };
 #include "proto/schema.def"
@@ -173,7 +174,7 @@ _Static_assert(PROTO_N_EVENTS == PROTO_T__COUNT - 1, "schema.def must map every 
 
 /* The descriptor tables. (Parameters renamed: `.key = key` would paste.) */
 #define PROTO_OBJECT(obj) static const struct proto_field proto_fields_##obj[] = {
-#define PROTO_FIELD(o, m, k, kd, rq, lim, sb, vals)           \
+#define PROTO_FIELD(o, m, k, kd, rq, lim, sb, vals, doc)      \
 	{ .key = k,                                           \
 	  .key_len = sizeof(k) - 1,                           \
 	  .kind = PROTO_K_##kd,                               \

@@ -13,12 +13,14 @@
 #include "core/log.h"
 #include "router/router.h"
 
-static volatile int stop_flag;
+static volatile int stop_flag, reload_flag;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_flag = 1;
+	if (sig == SIGHUP)
+		reload_flag = 1;
+	else
+		stop_flag = 1;
 }
 
 static void install_signals(void)
@@ -29,6 +31,7 @@ static void install_signals(void)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL); /* reload the routing rules */
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -63,10 +66,11 @@ int main(int argc, char **argv)
 		return 78;
 	}
 	gw_log_set_level((enum gw_log_level)cfg->log_level);
+	gw_log_set_format((enum gw_log_format)cfg->log_format);
 	install_signals();
 	rc = router_create(cfg, &r);
 	if (rc == GW_OK)
-		rc = router_run(r, &stop_flag);
+		rc = router_run(r, &stop_flag, &reload_flag);
 	else
 		GW_ERROR("router", "cannot start: %s", gw_strerror(rc));
 	router_destroy(r);

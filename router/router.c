@@ -51,6 +51,8 @@ struct router {
 	struct routing *rt; /* threading, assignment and SLA rules */
 	int64_t next_routing_ms; /* wall clock: SLA instants, working hours */
 	int routing_failing;     /* the last routing tick failed (logged once) */
+	struct gw_config *reloaded; /* the config the routing in use was read from,
+				     * after a reload (owned); NULL: r->cfg's */
 };
 
 /* The routing timer looks at the SLA table at least this often, so that
@@ -214,6 +216,7 @@ void router_destroy(struct router *r)
 	store_close(r->st);
 	deliver_destroy(r->dl);
 	routing_destroy(r->rt);
+	gw_config_free(r->reloaded);
 	if (r->status_path[0])
 		unlink(r->status_path);
 	free(r);
@@ -662,7 +665,35 @@ static long router_poll_timeout_ms(const struct router *r)
 	return next <= now ? 0 : (long)((next - now) / 1000 + 1);
 }
 
-int router_run(struct router *r, volatile int *stop)
+int router_reload(struct router *r)
+{
+	struct gw_config *cfg = NULL;
+	struct routing *rt = NULL;
+	char err[512] = "";
+	int rc = gw_config_load(r->cfg->path, r->cfg->state_dir, &cfg, err, sizeof(err));
+
+	if (rc == GW_OK)
+		rc = routing_create(&cfg->routing, &rt, err, sizeof(err));
+	if (rc != GW_OK) {
+		GW_ERROR("router", "reload: %s; the routing in use is kept",
+			 err[0] ? err : gw_strerror(rc));
+		gw_config_free(cfg);
+		return rc;
+	}
+	routing_destroy(r->rt);
+	gw_config_free(r->reloaded);
+	r->rt = rt;
+	r->batch.rt = rt;
+	r->reloaded = cfg;
+	r->next_routing_ms = 0; /* new working hours and SLA targets: look again now */
+	gw_log_set_level((enum gw_log_level)cfg->log_level);
+	GW_INFO("router", "reload: routing from %s: %zu queues, %zu agents; endpoints, "
+		"connectors and store settings apply at the next restart",
+		cfg->path, cfg->routing.n_queues, cfg->routing.n_agents);
+	return GW_OK;
+}
+
+int router_run(struct router *r, volatile int *stop, volatile int *reload)
 {
 	zmq_pollitem_t items[2] = {
 		{r->ingest, 0, ZMQ_POLLIN, 0},
@@ -673,10 +704,15 @@ int router_run(struct router *r, volatile int *stop)
 	router_write_status(r);
 	while (!*stop) {
 		int n = zmq_poll(items, 2, router_poll_timeout_ms(r));
+		int err = errno;
 
-		if (n < 0 && errno != EINTR) {
-			GW_ERROR("router", "poll: %s", zmq_strerror(errno));
+		if (n < 0 && err != EINTR) {
+			GW_ERROR("router", "poll: %s", zmq_strerror(err));
 			return GW_EBUS;
+		}
+		if (reload && *reload) {
+			*reload = 0;
+			router_reload(r);
 		}
 		if (n > 0 && (items[0].revents & ZMQ_POLLIN)) {
 			/* Group commit: drain the ingest socket, one commit per round. */

@@ -50,8 +50,20 @@ struct router_stats {
  */
 int router_create(const struct gw_config *cfg, struct router **out);
 
-/* router_run - serves until *stop turns non-zero; GW_OK or an error. */
-int router_run(struct router *r, volatile int *stop);
+/* router_run - serves until *stop turns non-zero; GW_OK or an error. When
+ * `reload` (may be NULL) turns non-zero, it is reset and router_reload runs
+ * between two rounds. */
+int router_run(struct router *r, volatile int *stop, volatile int *reload);
+
+/*
+ * router_reload - reads the config file again and puts its routing rules
+ * (queues, agents, working hours, SLA targets, threading, assignment) in
+ * use from the next message on; tickets keep the SLA due times they have.
+ * Everything else (endpoints, connectors, store) waits for a restart. On a
+ * config that does not load or compile: logged, the rules in use kept,
+ * and GW_ECONFIG/GW_EINVAL/GW_ENOMEM returned; GW_OK otherwise.
+ */
+int router_reload(struct router *r);
 
 /* router_destroy - closes sockets and store; accepts NULL. */
 void router_destroy(struct router *r);

@@ -16,7 +16,7 @@ packages=(
   # the libraries the programs link, with their headers
   libwebsockets-dev libzmq3-dev libmsgpack-dev liblmdb-dev libjansson-dev
   libyaml-dev libssl-dev libcurl4-openssl-dev libgmime-3.0-dev libxml2-dev
-  libphonenumber-dev libexttextcat-dev libcsv-dev
+  libphonenumber-dev libexttextcat-dev libcsv-dev libsystemd-dev
   # time zone database read by the working-hours calendars (core/calendar.c)
   tzdata
 )

@@ -76,6 +76,7 @@ struct ctl {
 	const char *reason, *agent, *queue; /* helpdesk commands: options, NULL if absent */
 	const char *name;      /* agent presence: the agent id; keys: the key's name */
 	const char *dir;       /* keys generate: --dir, NULL if absent */
+	long watch_s;          /* status --watch: seconds between two; 0: once */
 	const char *q_sub;     /* quarantine: list, show or reingest */
 	const char *q_arg;     /* quarantine: the ID, NULL for list; telegram: the
 				* instance; webhooks: SUB */
@@ -164,6 +165,28 @@ int ctl_print_json(const json_t *j);
 void ctl_close(struct ctl *ctl);
 
 /* ---- commands ---- */
+/* ctl_progress.c: a progress line (count, percent and ETA when the total
+ * is known, rate) on stderr for a long job, shown only when stderr is a
+ * terminal and `quiet` is 0; the caller's thread only. */
+struct ctl_progress {
+	int on;
+	const char *what;  /* "imported", borrowed */
+	uint64_t total;    /* 0: unknown */
+	uint64_t done;
+	int64_t start_us, shown_us;
+};
+
+void ctl_progress_start(struct ctl_progress *p, const char *what, uint64_t total, int quiet);
+void ctl_progress_step(struct ctl_progress *p, uint64_t n);
+void ctl_progress_end(struct ctl_progress *p); /* the last figures and a newline */
+
+/* ctl_help.c: the global usage; one command's usage (full: with what it
+ * does and examples; -1 for an unknown name); the nearest command names to
+ * a mistyped word ("did you mean: ticket?"), nothing when none is near. */
+void ctl_usage(FILE *f);
+int ctl_command_usage(FILE *f, const char *name, int full);
+void ctl_suggest(FILE *f, const char *word);
+
 int ctl_cmd_tail(struct ctl *ctl);
 int ctl_cmd_replay(struct ctl *ctl);
 int ctl_cmd_ticket(struct ctl *ctl);
@@ -186,6 +209,7 @@ int ctl_cmd_ticket_priority(struct ctl *ctl);
 int ctl_cmd_agent_presence(struct ctl *ctl);
 /* ctl_keys.c: the key's name in ctl->name, --dir in ctl->dir. */
 int ctl_cmd_keys_generate(struct ctl *ctl);
+int ctl_cmd_backup(struct ctl *ctl); /* ctl_backup.c */
 
 /* ---- shared helpers (ctl_events.c) ---- */
 

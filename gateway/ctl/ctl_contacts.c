@@ -563,8 +563,10 @@ static int send_all(struct ctl *ctl, struct rows *r, const char *hex, struct tot
 {
 	size_t next = 0, total = json_array_size(r->contacts);
 	char command_id[96];
+	struct ctl_progress pr;
 	int rc = CTL_EXIT_OK;
 
+	ctl_progress_start(&pr, "contacts", total, 0);
 	for (unsigned k = 0; rc == CTL_EXIT_OK && next < total; k++) {
 		struct chunk c;
 
@@ -575,8 +577,10 @@ static int send_all(struct ctl *ctl, struct rows *r, const char *hex, struct tot
 			t->contacts += c.n;
 			rc = send_chunk(ctl, r, &c, command_id, t);
 		}
+		ctl_progress_step(&pr, c.n);
 		msgpack_sbuffer_destroy(&c.body);
 	}
+	ctl_progress_end(&pr);
 	if (rc == CTL_EXIT_DOWN)
 		fprintf(stderr, "gatewayctl: the import may be partly done; running it again "
 			"with the same file is safe\n");

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "core/err.h"
@@ -32,6 +33,7 @@ struct printer {
 	uint64_t fill_to; /* the replay in progress stops after this seq */
 	uint64_t max;     /* events to print at most; 0: no limit */
 	uint64_t printed;
+	struct ctl_progress progress; /* replay's, when stdout is not a terminal */
 };
 
 /* ---- formatting ---- */
@@ -113,6 +115,87 @@ static void print_message(const struct proto_message *m)
 	kv_str("text", text);
 }
 
+static void print_ticket(const struct proto_ticket *t)
+{
+	kv_u64("ticket", t->ticket_id);
+	kv_u64("customer", t->customer_id);
+	kv_str("status", t->status);
+	kv_str("channel", t->channel);
+	kv_str("priority", t->priority);
+	kv_str("queue", t->queue);
+	kv_str("agent", t->agent_id);
+	kv_u64("messages", t->message_count);
+	kv_u64("last_seq", t->last_message_seq);
+	kv_u64("reopens", t->reopen_count);
+	kv_str("reason", t->assign_reason);
+	kv_str("cause", t->cause);
+}
+
+static void print_customer(const struct proto_customer *c)
+{
+	kv_u64("customer", c->customer_id);
+	kv_u64("thread", c->thread_id);
+	kv_str("channel", c->channel);
+	kv_str("address", c->address);
+	kv_str("name", c->name);
+	kv_u64("open_ticket", c->open_ticket_id);
+	kv_u64("merged_into", c->merged_into);
+	kv_u64("probable_match", c->probable_match);
+}
+
+static void print_other(const struct proto_event *ev)
+{
+	switch (ev->type) {
+	case PROTO_T_CUSTOMER_MERGED:
+	case PROTO_T_CUSTOMER_UNMERGED:
+		kv_u64("merge", ev->u.merge.merge_id);
+		kv_u64("source", ev->u.merge.source_customer_id);
+		kv_u64("target", ev->u.merge.target_customer_id);
+		kv_u64("identities", ev->u.merge.identities_len);
+		kv_u64("tickets", ev->u.merge.tickets_len);
+		kv_str("cause", ev->u.merge.cause);
+		break;
+	case PROTO_T_TICKET_SLA_WARNING:
+	case PROTO_T_TICKET_SLA_BREACHED:
+		kv_u64("ticket", ev->u.sla.ticket_id);
+		kv_u64("customer", ev->u.sla.customer_id);
+		kv_str("clock", ev->u.sla.clock);
+		kv_str("queue", ev->u.sla.queue);
+		kv_str("agent", ev->u.sla.agent_id);
+		kv_u64("target_minutes", ev->u.sla.target_minutes);
+		break;
+	case PROTO_T_AGENT_PRESENCE:
+		kv_str("agent", ev->u.agent.agent_id);
+		kv_str("presence", ev->u.agent.presence);
+		kv_u64("open_tickets", ev->u.agent.open_tickets);
+		kv_u64("capacity", ev->u.agent.capacity);
+		kv_str("cause", ev->u.agent.cause);
+		break;
+	default:
+		break;
+	}
+}
+
+static void print_change(const struct proto_event *ev)
+{
+	if (ev->type == PROTO_T_MESSAGE_STATUS) {
+		kv_str("channel", ev->u.status.channel);
+		kv_str("external_id", ev->u.status.external_id);
+		kv_str("status", ev->u.status.status);
+		kv_u64("message_seq", ev->u.status.message_seq);
+		kv_u64("customer", ev->u.status.customer_id);
+		kv_u64("ticket", ev->u.status.ticket_id);
+		return;
+	}
+	kv_str("channel", ev->u.change.channel);
+	kv_str("external_id", ev->u.change.external_id);
+	kv_u64("message_seq", ev->u.change.message_seq);
+	kv_u64("customer", ev->u.change.customer_id);
+	kv_u64("ticket", ev->u.change.ticket_id);
+}
+
+/* print_line - the readable line: seq, type and the key fields of each
+ * event type, key=value. */
 static void print_line(const struct proto_event *ev)
 {
 	printf("%llu %s", (unsigned long long)ev->seq, proto_type_name(ev->type));
@@ -122,40 +205,24 @@ static void print_line(const struct proto_event *ev)
 		print_message(&ev->u.message);
 		break;
 	case PROTO_T_MESSAGE_STATUS:
-		kv_str("channel", ev->u.status.channel);
-		kv_str("external_id", ev->u.status.external_id);
-		kv_str("status", ev->u.status.status);
-		kv_u64("message_seq", ev->u.status.message_seq);
-		kv_u64("customer", ev->u.status.customer_id);
-		kv_u64("ticket", ev->u.status.ticket_id);
-		break;
 	case PROTO_T_MESSAGE_EDITED:
 	case PROTO_T_MESSAGE_DELETED:
-		kv_str("channel", ev->u.change.channel);
-		kv_str("external_id", ev->u.change.external_id);
-		kv_u64("message_seq", ev->u.change.message_seq);
-		kv_u64("customer", ev->u.change.customer_id);
-		kv_u64("ticket", ev->u.change.ticket_id);
+		print_change(ev);
 		break;
 	case PROTO_T_CUSTOMER_CREATED:
 	case PROTO_T_CUSTOMER_UPDATED:
-		kv_u64("customer", ev->u.customer.customer_id);
-		kv_u64("thread", ev->u.customer.thread_id);
-		kv_str("channel", ev->u.customer.channel);
-		kv_str("address", ev->u.customer.address);
-		kv_str("name", ev->u.customer.name);
-		kv_u64("probable_match", ev->u.customer.probable_match);
+		print_customer(&ev->u.customer);
 		break;
 	case PROTO_T_TICKET_CREATED:
 	case PROTO_T_TICKET_UPDATED:
-		kv_u64("ticket", ev->u.ticket.ticket_id);
-		kv_u64("customer", ev->u.ticket.customer_id);
-		kv_str("status", ev->u.ticket.status);
-		kv_str("channel", ev->u.ticket.channel);
-		kv_u64("messages", ev->u.ticket.message_count);
-		kv_u64("last_seq", ev->u.ticket.last_message_seq);
+	case PROTO_T_TICKET_ASSIGNED:
+	case PROTO_T_TICKET_CLOSED:
+	case PROTO_T_TICKET_REOPENED:
+	case PROTO_T_TICKET_PRIORITY_CHANGED:
+		print_ticket(&ev->u.ticket);
 		break;
 	default:
+		print_other(ev);
 		break;
 	}
 	putchar('\n');
@@ -229,6 +296,7 @@ static void emit(struct printer *p, const struct proto_event *ev, uint64_t seq, 
 	if (!bad)
 		print_event(p->ctl, ev);
 	p->printed++;
+	ctl_progress_step(&p->progress, 1);
 }
 
 static int want_more(const struct printer *p)
@@ -372,10 +440,18 @@ static int replay_until(struct printer *p, uint64_t to, int strict)
 int ctl_cmd_replay(struct ctl *ctl)
 {
 	struct printer p = {.ctl = ctl, .max = ctl->has_limit ? ctl->limit : 0};
+	uint64_t total = ctl->has_to ? ctl->to - ctl->from + 1 : 0;
+	int rc;
 
+	if (p.max && (!total || p.max < total))
+		total = p.max;
 	ctl_catch_signals();
 	seqtrack_init_from(&p.track, ctl->from);
-	return replay_until(&p, ctl->has_to ? ctl->to : UINT64_MAX, 0);
+	/* Events on the terminal are their own progress. */
+	ctl_progress_start(&p.progress, "events", total, isatty(STDOUT_FILENO));
+	rc = replay_until(&p, ctl->has_to ? ctl->to : UINT64_MAX, 0);
+	ctl_progress_end(&p.progress);
+	return rc;
 }
 
 /* ---- tail ---- */

@@ -5,6 +5,7 @@
  */
 #include "gateway/ctl/ctl.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,24 +97,81 @@ static void print_messages(json_t *msgs)
 	}
 }
 
+/* A label and its value, aligned: "  queue        support". */
+static void row(const char *label, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void row(const char *label, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("  %-13s", label);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* row_text - a label and a text from the record, printed safely; nothing
+ * when the record has no such text. */
+static void row_text(const char *label, json_t *obj, const char *key)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+
+	if (!v)
+		return;
+	printf("  %-13s", label);
+	ctl_put_value(stdout, v);
+	putchar('\n');
+}
+
+/* row_id - an id, or "none" for 0 (a customer with no open ticket). */
+static void row_id(const char *label, json_t *obj, const char *key)
+{
+	unsigned long long v = u64_of(obj, key);
+
+	if (v)
+		row(label, "%llu", v);
+	else
+		row(label, "none");
+}
+
+static void print_ticket_sla(json_t *t)
+{
+	char due[32], at[32];
+
+	if (json_integer_value(json_object_get(t, "first_response_due")) > 0)
+		row("first reply", "due %s, %s",
+		    time_of(t, "first_response_due", due, sizeof(due)),
+		    str_of(t, "sla_first_response"));
+	if (json_integer_value(json_object_get(t, "first_response_at")) > 0)
+		row("answered", "%s", time_of(t, "first_response_at", at, sizeof(at)));
+	if (json_integer_value(json_object_get(t, "resolution_due")) > 0)
+		row("resolution", "due %s, %s", time_of(t, "resolution_due", due, sizeof(due)),
+		    str_of(t, "sla_resolution"));
+}
+
 static void print_ticket(json_t *reply)
 {
 	json_t *t = json_object_get(reply, "ticket");
 	json_t *msgs = json_object_get(reply, "messages");
-	char opened[32], updated[32];
+	char when[32];
 
 	printf("ticket %llu: %s, channel %s\n", u64_of(t, "ticket_id"), str_of(t, "status"),
 	       str_of(t, "channel"));
-	printf("  customer %llu, thread %llu\n", u64_of(t, "customer_id"), u64_of(t, "thread_id"));
-	if (json_string_value(json_object_get(t, "subject"))) {
-		printf("  subject ");
-		ctl_put_value(stdout, str_of(t, "subject"));
-		putchar('\n');
-	}
-	printf("  opened %s, updated %s\n", time_of(t, "opened_at", opened, sizeof(opened)),
-	       time_of(t, "updated_at", updated, sizeof(updated)));
-	printf("  messages %llu (last seq %llu)\n", u64_of(t, "message_count"),
-	       u64_of(t, "last_message_seq"));
+	row("customer", "%llu", u64_of(t, "customer_id"));
+	row("thread", "%llu", u64_of(t, "thread_id"));
+	row_text("subject", t, "subject");
+	row_text("priority", t, "priority");
+	row_text("queue", t, "queue");
+	row_text("agent", t, "agent_id");
+	row_text("language", t, "language");
+	row("opened", "%s", time_of(t, "opened_at", when, sizeof(when)));
+	row("updated", "%s", time_of(t, "updated_at", when, sizeof(when)));
+	if (json_integer_value(json_object_get(t, "closed_at")) > 0)
+		row("closed", "%s", time_of(t, "closed_at", when, sizeof(when)));
+	print_ticket_sla(t);
+	row("messages", "%llu (last seq %llu)", u64_of(t, "message_count"),
+	    u64_of(t, "last_message_seq"));
 	if (json_array_size(msgs) > 0)
 		print_messages(msgs);
 }
@@ -165,16 +223,16 @@ static void print_customer(json_t *reply)
 	json_t *tickets = json_object_get(reply, "tickets");
 	char created[32];
 
-	printf("customer %llu: %s on %s", u64_of(c, "customer_id"), str_of(c, "address"),
+	printf("customer %llu: %s on %s\n", u64_of(c, "customer_id"), str_of(c, "address"),
 	       str_of(c, "channel"));
-	if (json_string_value(json_object_get(c, "name"))) {
-		printf(", name ");
-		ctl_put_value(stdout, str_of(c, "name"));
-	}
-	printf("\n  thread %llu, created %s\n", u64_of(c, "thread_id"),
-	       time_of(c, "created_at", created, sizeof(created)));
-	printf("  open ticket %llu, tickets %llu, messages %llu\n", u64_of(c, "open_ticket_id"),
-	       u64_of(c, "ticket_count"), u64_of(c, "message_count"));
+	row_text("name", c, "name");
+	row_text("language", c, "language");
+	row_text("last agent", c, "last_agent");
+	row("thread", "%llu", u64_of(c, "thread_id"));
+	row("created", "%s", time_of(c, "created_at", created, sizeof(created)));
+	row_id("open ticket", c, "open_ticket_id");
+	row("tickets", "%llu", u64_of(c, "ticket_count"));
+	row("messages", "%llu", u64_of(c, "message_count"));
 	print_match(c);
 	if (json_array_size(tickets) > 0)
 		print_tickets(tickets);

@@ -12,6 +12,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <time.h>
 
 #include "core/err.h"
 #include "core/util.h"
@@ -197,7 +199,7 @@ static void print_table(json_t *doc)
 		print_child(c, now);
 }
 
-int ctl_cmd_status(struct ctl *ctl)
+static int status_once(struct ctl *ctl)
 {
 	char run_dir[PATH_MAX], path[PATH_MAX];
 	json_t *doc = NULL;
@@ -234,4 +236,28 @@ int ctl_cmd_status(struct ctl *ctl)
 out:
 	json_decref(doc);
 	return rc;
+}
+
+/* status --watch: the status again every watch_s seconds (the screen
+ * cleared first on a terminal) until SIGINT/SIGTERM; a gatewayd that is
+ * down is shown and watched for, not an exit. */
+int ctl_cmd_status(struct ctl *ctl)
+{
+	int rc;
+
+	if (!ctl->watch_s)
+		return status_once(ctl);
+	ctl_catch_signals();
+	while (!ctl_stop) {
+		struct timespec ts = {ctl->watch_s, 0};
+
+		if (isatty(STDOUT_FILENO))
+			fputs("\033[H\033[2J", stdout);
+		rc = status_once(ctl);
+		if (rc != CTL_EXIT_OK && rc != CTL_EXIT_DOWN)
+			return rc;
+		fflush(stdout);
+		nanosleep(&ts, NULL); /* a signal cuts it short */
+	}
+	return CTL_EXIT_OK;
 }

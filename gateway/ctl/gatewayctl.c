@@ -38,7 +38,8 @@
 #define OPT_SEND_EXTRA 2048u /* --template, --lang, --param, --attach, --subject, --wait */
 #define OPT_DIR 4096u
 #define OPT_URL 8192u
-#define OPT_COUNT 14
+#define OPT_WATCH 16384u
+#define OPT_COUNT 15
 
 /* What a command needs resolved before it runs. */
 #define NEED_PUBLISH 1u
@@ -65,7 +66,7 @@ struct command {
 static const struct command commands[] = {
 	{"tail", ctl_cmd_tail, OPT_JSON | OPT_FROM, NEED_PUBLISH | NEED_COMMAND},
 	{"replay", ctl_cmd_replay, OPT_JSON | OPT_FROM | OPT_TO | OPT_LIMIT, NEED_COMMAND},
-	{"status", ctl_cmd_status, OPT_JSON, NEED_STATE},
+	{"status", ctl_cmd_status, OPT_JSON | OPT_WATCH, NEED_STATE},
 	{"ticket", ctl_cmd_ticket, OPT_JSON, NEED_COMMAND | NEED_ID},
 	{"customer", ctl_cmd_customer, OPT_JSON, NEED_COMMAND | NEED_ID},
 	{"send", ctl_cmd_send,
@@ -89,6 +90,7 @@ static const struct command commands[] = {
 	{"ticket priority", ctl_cmd_ticket_priority, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_TEXT},
 	{"agent presence", ctl_cmd_agent_presence, HD_OPTS, NEED_COMMAND | NEED_NAME | NEED_TEXT},
 	{"keys generate", ctl_cmd_keys_generate, OPT_JSON | OPT_DIR, NEED_NAME},
+	{"backup", ctl_cmd_backup, OPT_JSON, NEED_STATE | NEED_FILE},
 };
 
 struct args {
@@ -97,68 +99,17 @@ struct args {
 	const char *publish;
 	const char *command;
 	unsigned seen; /* OPT_* given */
+	int help;      /* --help: the command's help (or the global one) */
 	const struct command *cmd;
 };
 
+/* The command whose usage an error prints; NULL: the global usage. */
+static const char *usage_cmd;
+
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: gatewayctl [OPTIONS] COMMAND [ARGS]\n"
-		"\n"
-		"commands:\n"
-		"  tail [--json] [--from N]          print bus events as they come (Ctrl-C stops)\n"
-		"  replay --from N [--to M] [--limit L] [--json]\n"
-		"                                    print stored events from seq N, then exit\n"
-		"  status [--json]                   processes, their state and counters\n"
-		"  ticket ID [--json]                a ticket, its messages (and trace with --json)\n"
-		"  ticket close ID [--reason R]      close a ticket (its SLA clocks stop)\n"
-		"  ticket reopen ID [--reason R]     reopen a closed ticket\n"
-		"  ticket assign ID [--agent A] [--queue Q]\n"
-		"                                    assign a ticket to an agent or a queue\n"
-		"  ticket priority ID low|normal|high|urgent\n"
-		"                                    change a ticket's priority\n"
-		"  agent presence AGENT online|away|offline\n"
-		"                                    set an agent's presence\n"
-		"      (these take --command-id ID and --json; the same id runs once)\n"
-		"  customer ID [--json]              a customer and their tickets\n"
-		"  send TICKET [TEXT] [--channel C] [--author NAME] [--subject S]\n"
-		"       [--template NAME --lang L [--param P]...] [--attach FILE]...\n"
-		"       [--wait] [--command-id ID] [--json]\n"
-		"                                    reply to the customer of a ticket on\n"
-		"                                    their channel; --wait waits for the\n"
-		"                                    delivery's outcome (exit 1 if failed)\n"
-		"  quarantine list [--json]          email messages set aside, and why\n"
-		"  quarantine show ID [--json]       one of them\n"
-		"  quarantine reingest ID            parse it again; ingest it if it now passes\n"
-		"  webhooks status [--json]          each webhook subscription's cursor and state\n"
-		"  webhooks pause|resume SUB         stop or restart a subscription's deliveries\n"
-		"  webhooks rewind SUB SEQ           deliver again from seq SEQ\n"
-		"  parse-email FILE [--json]         the event a message file would become (JSON)\n"
-		"  telegram set-webhook INSTANCE [--url URL]\n"
-		"                                    register the bot's webhook with Telegram\n"
-		"  telegram delete-webhook INSTANCE  remove it (polling works again)\n"
-		"  telegram info INSTANCE            the webhook Telegram knows (JSON)\n"
-		"  contacts import FILE [--format csv|jsonl] [--json]\n"
-		"                                    import a contact directory (safe to repeat)\n"
-		"  customer merge SOURCE TARGET [--command-id ID] [--json]\n"
-		"                                    merge customer SOURCE into TARGET\n"
-		"  customer unmerge MERGE_ID [--command-id ID] [--json]\n"
-		"                                    undo a merge\n"
-		"  keys generate NAME [--dir DIR]    a CURVE key pair NAME.key and NAME.pub\n"
-		"                                    for tcp:// endpoints (docs/security.md)\n"
-		"\n"
-		"options:\n"
-		"  --config FILE            config file (default %s)\n"
-		"  --state-dir DIR          state directory (default: the config's state_dir)\n"
-		"  --endpoint-publish E     bus endpoint (default: the config's router.publish)\n"
-		"  --endpoint-command E     command endpoint (default: router.command)\n"
-		"  --timeout-ms N           wait at most N ms for each answer (default %d)\n"
-		"  -h, --help               this text\n"
-		"  --version                the version\n"
-		"\n"
-		"exit codes: 0 ok, 1 error, 2 bad config, 3 gatewayd not running or no\n"
-		"answer, 4 not found, 64 bad usage.\n",
-		gw_config_default_path(), TIMEOUT_DEFAULT_MS);
+	if (!usage_cmd || ctl_command_usage(f, usage_cmd, 0) != 0)
+		ctl_usage(f);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -239,7 +190,10 @@ static int find_words(int argc, char **argv, struct args *a, int *words)
 		return -1;
 	if (has_subcommands(argv[optind]))
 		return usage_error("%s needs a subcommand (see --help)", argv[optind]);
-	return usage_error("unknown command '%s'", argv[optind]);
+	fprintf(stderr, "gatewayctl: unknown command '%s'\n", argv[optind]);
+	ctl_suggest(stderr, argv[optind]);
+	fprintf(stderr, "(gatewayctl --help lists the commands)\n");
+	return CTL_EXIT_USAGE;
 }
 
 /* take_send_option - one of send's own options; -1 to go on or an exit code. */
@@ -312,14 +266,44 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 	case 'Q': a->seen |= OPT_QUEUE; ctl->queue = optarg; return -1;
 	case 'D': a->seen |= OPT_DIR; ctl->dir = optarg; return -1;
 	case 'U': a->seen |= OPT_URL; ctl->url = optarg; return -1;
+	case 'w':
+		a->seen |= OPT_WATCH;
+		ctl->watch_s = 2;
+		if (optarg)
+			rc = parse_u64(optarg, "--watch", 1, 3600, &v);
+		if (optarg && !rc)
+			ctl->watch_s = (long)v;
+		break;
 	case 'M': case 'L': case 'p': case 'a': case 'S': case 'W':
 		a->seen |= OPT_SEND_EXTRA;
 		return take_send_option(ch, ctl);
-	case 'h': usage(stdout); return CTL_EXIT_OK;
+	case 'h': a->help = 1; return -1;
 	case 'V': printf("gatewayctl %s\n", GW_VERSION); return CTL_EXIT_OK;
 	default: usage(stderr); return CTL_EXIT_USAGE;
 	}
 	return rc ? rc : -1;
+}
+
+/* take_command - the command (its words in *words), or --help's answer:
+ * -1 to go on, or an exit code. */
+static int take_command(int argc, char **argv, struct args *a, int *words)
+{
+	int rc;
+
+	if (optind >= argc && a->help) {
+		ctl_usage(stdout);
+		return CTL_EXIT_OK;
+	}
+	if (optind >= argc)
+		return usage_error("%s", "no command given");
+	if ((rc = find_words(argc, argv, a, words)) >= 0)
+		return rc;
+	usage_cmd = a->cmd->name;
+	if (a->help) {
+		ctl_command_usage(stdout, a->cmd->name, 1);
+		return CTL_EXIT_OK;
+	}
+	return -1;
 }
 
 /* The command and its ID; checks that every option given belongs to it. */
@@ -328,12 +312,11 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 	static const char *const opt_names[OPT_COUNT] = {
 		"--json", "--from", "--to", "--limit", "--channel", "--author", "--command-id",
 		"--format", "--reason", "--agent", "--queue",
-		"--template/--lang/--param/--attach/--subject/--wait", "--dir", "--url"};
-	int n = argc - optind, want, words, rc, base;
+		"--template/--lang/--param/--attach/--subject/--wait", "--dir", "--url",
+		"--watch"};
+	int n = argc - optind, want, words = 1, rc, base;
 
-	if (n < 1)
-		return usage_error("%s", "no command given");
-	if ((rc = find_words(argc, argv, a, &words)) >= 0)
+	if ((rc = take_command(argc, argv, a, &words)) >= 0)
 		return rc;
 	/* argv[base] is the command's last word; its operands follow. */
 	base = optind + words - 1;
@@ -414,6 +397,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct ctl *ctl)
 		{"wait", no_argument, NULL, 'W'},
 		{"dir", required_argument, NULL, 'D'},
 		{"url", required_argument, NULL, 'U'},
+		{"watch", optional_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},

@@ -11,7 +11,10 @@
  *   3. the email address the sender gave (who->email, e.g. a chat's
  *      pre-chat form): claimed, unless the connector says the channel
  *      verified it (who->email_verified: a live chat's site-signed
- *      identity).
+ *      identity);
+ *   4. the phone number the sender gave (who->phone): claimed, unless the
+ *      channel verified it (who->phone_verified: a Telegram user sharing
+ *      their own contact).
  * The sender is the customer of the first verified identity found
  * registered as verified (following merges); when there is none, a new
  * customer. Then every identity of the message joins that customer where
@@ -540,6 +543,13 @@ static void message_idents(struct msg_idents *m, const struct routing *rt, const
 	if (who->email && norm_email(who->email, buf, sizeof(buf)) == GW_OK)
 		add_ident(m, IDENT_KIND_EMAIL, buf, who->email_verified ? STORE_IDENT_VERIFIED : 0,
 			  who->email_verified ? IDENT_SRC_MESSAGE : IDENT_SRC_CLAIM);
+	/* The same for a phone number the sender gave: verified when the
+	 * channel vouches for it (a Telegram user's own shared contact). */
+	if (who->phone &&
+	    norm_phone(who->phone, rt && rt->cfg ? rt->cfg->default_region : NULL, buf,
+		       sizeof(buf)) == GW_OK)
+		add_ident(m, IDENT_KIND_PHONE, buf, who->phone_verified ? STORE_IDENT_VERIFIED : 0,
+			  who->phone_verified ? IDENT_SRC_MESSAGE : IDENT_SRC_CLAIM);
 }
 
 /* find_customer - the customer of the first verified identity registered
@@ -628,7 +638,7 @@ static int known_sender(struct batch *b, const char *channel, const struct proto
 	unsigned flags;
 	int rc;
 
-	if (who->email)
+	if (who->email || who->phone)
 		return GW_ENOTFOUND;
 	m.n = 0;
 	channel_ident(&m, channel, who->address);

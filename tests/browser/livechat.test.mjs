@@ -10,7 +10,6 @@ import assert from "node:assert/strict";
 import { spawn, execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import net from "node:net";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,11 +34,23 @@ const skipAll = !BIN ? "GW_BIN_DIR is not set (run through ctest)"
 let root, cfg, gw, gwLog = "", port, browser, context, page;
 const base = () => `http://127.0.0.1:${port}/`;
 
-function freePort() {
+// n loopback ports reserved against every other test running at the same
+// time (ctest -j): tests/integration/ports.py picks them below the kernel's
+// ephemeral range and holds their lock files until its stdin closes, which
+// happens in after() or when this process ends.
+let portHolder = null;
+function reservePorts(n) {
   return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
+    const script = path.join(HERE, "..", "integration", "ports.py");
+    portHolder = spawn(process.env.GW_PYTHON3 || "python3", [script, String(n)],
+      { stdio: ["pipe", "pipe", "inherit"] });
+    let out = "";
+    portHolder.once("error", reject);
+    portHolder.once("exit", (code) => reject(new Error(`ports.py exited (${code}) before printing`)));
+    portHolder.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes("\n")) resolve(out.trim().split(" ").map(Number));
+    });
   });
 }
 
@@ -74,7 +85,7 @@ const texts = (evs) => evs.map((e) => e.text);
 const count = (arr, x) => arr.filter((y) => y === x).length;
 
 async function startGateway() {
-  const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const ports = await reservePorts(4);
   port = ports[3];
   cfg = path.join(root, "gateway.yaml");
   writeFileSync(cfg, [
@@ -131,6 +142,7 @@ after(async () => {
   const report = gwLog.match(/(ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer)[^\n]*/);
   if (root && process.env.GW_KEEP_TMP) writeFileSync(path.join(root, "gatewayd.log"), gwLog);
   if (root && !process.env.GW_KEEP_TMP) rmSync(root, { recursive: true, force: true });
+  if (portHolder) portHolder.stdin.end();
   if (report) throw new Error(`sanitizer report in the gateway's log: ${report[0]}`);
 });
 

@@ -31,6 +31,8 @@ import unittest
 import msgpack
 import zmq
 
+from ports import free_ports  # noqa: F401 (tests call gwtest.free_ports)
+
 HEARTBEAT = "gateway.heartbeat"
 LOG_TAIL_LINES = 60
 
@@ -76,20 +78,6 @@ def tmo(seconds):
 
 
 # --- small helpers -----------------------------------------------------------
-
-def free_ports(n):
-    """n distinct free TCP ports on 127.0.0.1 (all bound at once, then freed)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
 
 def read_json_file(path):
     """The JSON document at path, or None while it is missing or unreadable."""

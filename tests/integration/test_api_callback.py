@@ -436,7 +436,9 @@ class SlowReceiver(CallbackCase):
             worst = max(worst, time.monotonic() - t0)
             self.assertEqual(r.status, 202, r)
         self.assertEqual(rec.inflight, CONCURRENCY, "the callbacks were still waiting")
-        self.assertLess(worst, tmo(1.0), f"slowest inbound answer {worst:.3f}s")
+        # Blocked by a callback it would take 5 s; a loaded machine (the
+        # suite runs in parallel) may make one commit slow, never that slow.
+        self.assertLess(worst, tmo(2.5), f"slowest inbound answer {worst:.3f}s")
         print(f"\nslowest of 20 inbound answers while {CONCURRENCY} callbacks wait 5 s: "
               f"{worst * 1000:.1f} ms")
         gwtest.wait_until(lambda: self.replies_counters().get("sent") == CONCURRENCY, tmo(20),

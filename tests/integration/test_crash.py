@@ -25,6 +25,9 @@ BURST = int(os.environ.get("GW_IT_BURST", "10000"))
 CLIENTS = int(os.environ.get("GW_IT_CLIENTS", "12"))
 SENDERS = 200  # messages spread over this many customers
 KILL_AT = 0.3  # fraction of the burst accepted before the kill
+# The burst's deadline: a bound for a failure, not a wait. About 15 s on a
+# quiet machine; the suite runs in parallel, so a loaded one gets room.
+BURST_TIMEOUT = 180
 
 
 class Burst:
@@ -246,7 +249,7 @@ class CrashUnderLoad(CrashChecks, GatewayTestCase):
     def run_burst_with_kills(self, victims):
         gw = self.start_gateway(connector_name="api")
         bus = self.start_consumer(gw)
-        burst = Burst(gw, "burst-" + "-".join(victims), BURST, CLIENTS, tmo(60))
+        burst = Burst(gw, "burst-" + "-".join(victims), BURST, CLIENTS, tmo(BURST_TIMEOUT))
         killed_at = self.kill_during(gw, burst, victims)
         self.wait_drained(gw, "api", burst)
         self.check_all(gw, bus, burst, victims, killed_at)
@@ -272,7 +275,7 @@ class MetaCrashUnderLoad(CrashChecks, MetaTestCase):
         gw = self.start_meta_gateway()
         bus = self.start_consumer(gw)
         burst = MetaBurst(gw, self.meta_port, self.secret, "wamid.burst-" + "-".join(victims),
-                          self.N, CLIENTS, tmo(60))
+                          self.N, CLIENTS, tmo(BURST_TIMEOUT))
         killed_at = self.kill_during(gw, burst, victims)
         self.wait_drained(gw, INSTANCE, burst)
         self.check_all(gw, bus, burst, victims, killed_at)

@@ -7,8 +7,10 @@ bot's token), while the rest runs; with them, Meta's
 subscription handshake and a signed webhook work at 127.0.0.1:8089
 /webhooks/meta. The shipped contact directories (examples/) import cleanly.
 
-The ports are the example's (8088, 8089): nothing else may hold them while
-this test runs. The bus is the example's default: Unix sockets in the state
+The ports are the example's (8088, 8089): the test takes them with
+ports.hold_fixed, which waits while another test process (another
+checkout's suite on the same machine) holds them or something listens on
+them; within one ctest run a RESOURCE_LOCK keeps them apart too. The bus is the example's default: Unix sockets in the state
 directory's sock/ folder.
 """
 
@@ -19,6 +21,7 @@ import unittest
 import urllib.parse
 
 import gwtest
+import ports
 from gwtest import GatewayTestCase, tmo
 from test_meta import MetaClient, read_fixture, unique_wa, WA
 
@@ -31,6 +34,7 @@ META_PATH = "/webhooks/meta"
 class ShippedExample(GatewayTestCase):
 
     def start_example(self, env):
+        ports.hold_fixed([8088, META_PORT], tmo(300))
         root = os.path.join(self.tmp, "example")
         os.makedirs(root, exist_ok=True)
         gw = gwtest.Gateway(root)
@@ -49,6 +53,16 @@ class ShippedExample(GatewayTestCase):
         gw.env.update(env)
         gw.connectors = ["api"] + (["meta"] if "GATEWAY_META_APP_SECRET" in env else [])
         return self.run_gateway(gw)
+
+    @staticmethod
+    def meta_healthy(secret):
+        c = MetaClient(META_PORT, secret)
+        try:
+            return c.request("GET", "/healthz").status == 200
+        except gwtest.RETRYABLE:
+            return False
+        finally:
+            c.close()
 
     def test_meta_off_without_its_variables(self):
         gw = self.start_example({})
@@ -74,6 +88,10 @@ class ShippedExample(GatewayTestCase):
         secret, token = secrets.token_hex(16), secrets.token_hex(8)
         gw = self.start_example({"GATEWAY_META_APP_SECRET": secret,
                                  "GATEWAY_META_VERIFY_TOKEN": token})
+        # The Meta channel's listener is its readiness signal (gatewayd's
+        # readiness covers the API channel's only).
+        gwtest.wait_until(lambda: self.meta_healthy(secret), tmo(10),
+                          "GET /healthz of the Meta channel on 8089")
         client = MetaClient(META_PORT, secret)
         self.addCleanup(client.close)
         q = urllib.parse.urlencode({"hub.mode": "subscribe", "hub.verify_token": token,

@@ -21,6 +21,10 @@ from gwtest import GatewayTestCase, message_body, tmo
 
 INSTANCE = "webform"
 MIN_MS = 60 * 1000
+# How late the router's timer may publish an SLA event: it wakes at the due
+# instant; a loaded machine (the suite runs in parallel) may delay it a
+# little, far less than a timer that waited for traffic or a poll would.
+LATE_MS = int(tmo(3) * 1000)
 
 # Priority changes the targets; warnings come late (80 %), never in a test.
 COMMAND_SLA = [
@@ -249,7 +253,7 @@ class SlaClocks(HelpdeskBase):
         self.assertEqual(seq, last + 1)
         late = ev["ts"] - t["opened_at"]
         self.assertGreaterEqual(late, 6000, ev)
-        self.assertLessEqual(late, 7500, ev)
+        self.assertLessEqual(late, 6000 + LATE_MS, ev)
         self.assertEqual((ev["clock"], ev["due_at"], ev["target_minutes"]),
                          ("first_response", t["opened_at"] + MIN_MS, 1))
         self.assertEqual((ev["customer_id"], ev["priority"]), (t["customer_id"], "normal"))
@@ -282,7 +286,7 @@ class SlaClocks(HelpdeskBase):
         seq, ev = breach[0]
         late = ev["ts"] - t["opened_at"]
         self.assertGreaterEqual(late, 60000, ev)
-        self.assertLessEqual(late, 61500, ev)
+        self.assertLessEqual(late, 60000 + LATE_MS, ev)
         self.assertEqual((ev["clock"], ev["due_at"]), ("first_response", t["opened_at"] + MIN_MS))
         self.assertEqual([x[1] for x in self.sla_events(tid)],
                          ["ticket.sla_warning", "ticket.sla_breached"])

@@ -1425,7 +1425,9 @@ class MetaMedia(MetaTestCase):
         """A slow Graph API holds the answer of the webhook with media, never
         the others."""
         self.graph.add("65463453", "image/jpeg", os.urandom(20000))
-        self.graph.delay = tmo(1.0)  # metadata and bytes: twice that in all
+        # Metadata and bytes: twice that in all. Long enough that a commit on
+        # a loaded machine (the suite runs in parallel) stays well below it.
+        self.graph.delay = tmo(2.0)
         slow = MetaClient(self.meta_port, self.secret)
         self.addCleanup(slow.close)
         answers = {}

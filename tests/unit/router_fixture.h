@@ -2,8 +2,9 @@
  * router_fixture.h - a router on a temporary store for unit tests that
  * route messages and run commands in the router's own transactions (no
  * socket is used). Include once, after cmocka.h, with FX_NAME defined (a
- * word for the temporary folder's name). The test fills `routing_cfg` before
- * fx_open; the router borrows it.
+ * word for the temporary folder's name) and, optionally,
+ * FX_DELIVERY_TIMEOUT_MS (router.delivery_timeout_ms; default 1000). The
+ * test fills `routing_cfg` before fx_open; the router borrows it.
  */
 #ifndef GW_TEST_ROUTER_FIXTURE_H
 #define GW_TEST_ROUTER_FIXTURE_H
@@ -14,6 +15,11 @@
 
 #include "core/err.h"
 #include "router/router.h"
+#include "tests/unit/testutil.h"
+
+#ifndef FX_DELIVERY_TIMEOUT_MS
+#define FX_DELIVERY_TIMEOUT_MS 1000
+#endif
 
 static struct gw_config_routing routing_cfg;
 
@@ -27,8 +33,7 @@ struct fx {
 static void fx_open(struct fx *f)
 {
 	memset(f, 0, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/gw-test-" FX_NAME "-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	test_tmpdir(f->dir, sizeof(f->dir), FX_NAME);
 	snprintf(f->ingest, sizeof(f->ingest), "ipc://%s/ingest", f->dir);
 	snprintf(f->publish, sizeof(f->publish), "ipc://%s/pub", f->dir);
 	snprintf(f->command, sizeof(f->command), "ipc://%s/cmd", f->dir);
@@ -40,18 +45,15 @@ static void fx_open(struct fx *f)
 	f->cfg.router.heartbeat_ms = 100;
 	f->cfg.router.map_size_mb = 64;
 	f->cfg.router.publish_hwm = 100000;
-	f->cfg.router.delivery_timeout_ms = 1000;
+	f->cfg.router.delivery_timeout_ms = FX_DELIVERY_TIMEOUT_MS;
 	f->cfg.routing = routing_cfg; /* borrowed */
 	assert_int_equal(router_create(&f->cfg, &f->r), GW_OK);
 }
 
 static void fx_close(struct fx *f)
 {
-	char cmd[128];
-
 	router_destroy(f->r);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	test_rmtree(f->dir);
 }
 
 #endif

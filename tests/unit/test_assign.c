@@ -17,6 +17,7 @@
 #include "router/rules/assign.h"
 #include "store/store.h"
 #include "routing_defaults.h"
+#include "tests/unit/testutil.h"
 
 #define HOUR (3600LL * 1000)
 #define MINUTE (60LL * 1000)
@@ -119,9 +120,9 @@ static void fx_hours(struct gw_routing_agent *a, const char *tz, const char *hou
 
 static void fx_start(struct fx *f)
 {
-	char tmpl[] = "/tmp/gw-test-assign-XXXXXX", err[256];
+	char tmpl[64], err[256];
 
-	assert_non_null(mkdtemp(tmpl));
+	test_tmpdir(tmpl, sizeof(tmpl), "assign");
 	f->dir = dup_s(tmpl);
 	assert_int_equal(routing_create(&f->cfg, &f->rt, err, sizeof(err)), GW_OK);
 	f->b.rt = f->rt;
@@ -130,15 +131,12 @@ static void fx_start(struct fx *f)
 
 static void fx_stop(struct fx *f)
 {
-	char cmd[512];
-
 	batch_reset(&f->b);
 	free(f->b.ev);
 	store_close(f->st);
 	routing_destroy(f->rt);
 	gw_config_routing_free(&f->cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	test_rmtree(f->dir);
 	free(f->dir);
 }
 

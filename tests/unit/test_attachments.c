@@ -5,7 +5,6 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,17 +20,10 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "store/attachments.h"
+#include "tests/unit/testutil.h"
 
 #define ABC_SHA256 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static size_t count_entries(const char *dir)
 {
@@ -73,11 +65,11 @@ static void test_digest(void **state)
 
 static void test_put(void **state)
 {
-	char root[] = "/tmp/gw-attach-XXXXXX", dir[256], path[512], sub[512];
+	char root[64], dir[256], path[512], sub[512];
 	char hex[ATTACH_HEX_LEN + 1];
 
 	(void)state;
-	assert_non_null(mkdtemp(root));
+	test_tmpdir(root, sizeof(root), "attach");
 	snprintf(dir, sizeof(dir), "%s/a/b", root); /* created with its parents */
 	assert_int_equal(attach_put(dir, "abc", 3, 10, hex), GW_OK);
 	assert_string_equal(hex, ABC_SHA256);
@@ -97,18 +89,18 @@ static void test_put(void **state)
 	assert_int_equal(attach_put(dir, "", 0, 10, hex), GW_OK);
 	assert_int_equal(attach_path(dir, EMPTY_SHA256, path, sizeof(path)), GW_OK);
 	assert_file(path, "", 0);
-	nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(root);
 }
 
 static void test_limits_and_refusals(void **state)
 {
-	char root[] = "/tmp/gw-attach-XXXXXX", path[512], file[600], small[16];
+	char root[64], path[512], file[600], small[16];
 	char hex[ATTACH_HEX_LEN + 1];
 	struct stat st;
 	FILE *f;
 
 	(void)state;
-	assert_non_null(mkdtemp(root));
+	test_tmpdir(root, sizeof(root), "attach");
 	/* Over the limit: the digest, but nothing written. */
 	assert_int_equal(attach_put(root, "abc", 3, 2, hex), GW_ETOOBIG);
 	assert_string_equal(hex, ABC_SHA256);
@@ -124,7 +116,7 @@ static void test_limits_and_refusals(void **state)
 	assert_non_null(f);
 	fclose(f);
 	assert_int_equal(attach_put(file, "abc", 3, 10, hex), GW_EIO);
-	nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(root);
 }
 
 int main(void)

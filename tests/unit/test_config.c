@@ -328,6 +328,7 @@ static void test_defaults(void **state)
 	/* Values given replace the defaults, others keep theirs. */
 	assert_int_equal(load(fx,
 			      "log_level: debug\n"
+			      "log_format: json\n"
 			      "router:\n"
 			      "  publish: ipc:///tmp/pub.sock\n"
 			      "  batch_max: 65536\n"
@@ -336,6 +337,7 @@ static void test_defaults(void **state)
 			      NULL),
 			 GW_OK);
 	assert_int_equal(fx->cfg->log_level, 0);
+	assert_int_equal(fx->cfg->log_format, 1);
 	assert_string_equal(fx->cfg->router.publish, "ipc:///tmp/pub.sock");
 	assert_int_equal(fx->cfg->router.batch_max, 65536);
 	assert_int_equal(fx->cfg->router.heartbeat_ms, 1000);
@@ -404,6 +406,7 @@ static const struct err_case core_errors[] = {
 	 "2: connectors[0]: expected a mapping (name, type, ...), found a scalar"},
 	{"log_level: [debug]\n", "1: log_level: expected a value, found a sequence"},
 	{"log_level:\n", "1: log_level: no value (leave the key out to take the default)"},
+	{"log_format: xml\n", "1: log_format: \"xml\" is not one of text,json"},
 	{"? [a]\n: 1\n", "1: a key must be a name, found a sequence"},
 	/* unknown and duplicate keys */
 	{"router:\n  ingest: tcp://127.0.0.1:1\n  bath_max: 5\n",
@@ -411,7 +414,7 @@ static const struct err_case core_errors[] = {
 	 "curve_consumers, curve_commanders, curve_connectors, batch_max, "
 	 "nice, heartbeat_ms, map_size_mb, publish_hwm, delivery_timeout_ms)"},
 	{"stat_dir: x\n",
-	 "1: stat_dir: unknown key (known: state_dir, log_level, user, router, routing, supervisor, "
+	 "1: stat_dir: unknown key (known: state_dir, log_level, log_format, user, router, routing, supervisor, "
 	 "connectors, integration)"},
 	{"supervisor:\n  stable_ms: 100\n  stable_ms: 200\n",
 	 "3: supervisor.stable_ms: duplicate key (first on line 2)"},

@@ -37,6 +37,7 @@
 #include "core/util.h"
 #include "proto/proto.h"
 #include "store/attachments.h"
+#include "tests/unit/testutil.h"
 
 #define RECV 1700000000123LL
 #define MAX_FILE (16u << 20)
@@ -182,19 +183,6 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void remove_tree(const char *dir)
-{
-	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* One fixture: parses twice (the second stores nothing new), same id. */
 static void check_fixture(const char *path, const struct email_parse_options *o, size_t *ingested)
 {
@@ -241,7 +229,7 @@ static void test_every_fixture(void **state)
 	assert_true(ingested > 140);
 	free(walked.p);
 	memset(&walked, 0, sizeof(walked));
-	remove_tree(dir);
+	test_rmtree(dir);
 }
 
 /* ---- mail-parser-rs: expected parses ---- */
@@ -1128,7 +1116,7 @@ static void test_attachment_store(void **state)
 		email_result_clear(&r);
 	}
 	free(raw);
-	remove_tree(dir);
+	test_rmtree(dir);
 }
 
 static void test_oversized_attachment(void **state)
@@ -1162,7 +1150,7 @@ static void test_oversized_attachment(void **state)
 	email_result_clear(&r);
 	free(raw);
 	free(data);
-	remove_tree(dir);
+	test_rmtree(dir);
 }
 
 static void test_store_not_writable(void **state)

@@ -23,6 +23,7 @@
 #include "connectors/email/email_reply.h"
 #include "core/err.h"
 #include "store/attachments.h"
+#include "testutil.h"
 
 #define EXT "reply-7-0123456789abcdef0123456789abcdef"
 
@@ -45,9 +46,7 @@ static int fx_setup(void **state)
 	if (!f)
 		return -1;
 	email_parse_init();
-	snprintf(f->dir, sizeof(f->dir), "/tmp/gw-test-reply-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
+	test_tmpdir(f->dir, sizeof(f->dir), "reply");
 	snprintf(f->other, sizeof(f->other), "%s/none", f->dir);
 	if (attach_put(f->dir, pdf, sizeof(pdf) - 1, 1 << 20, f->hex) != GW_OK)
 		return -1;
@@ -77,11 +76,8 @@ static int fx_setup(void **state)
 static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
+	test_rmtree(f->dir);
 	free(f);
 	return 0;
 }

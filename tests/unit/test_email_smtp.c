@@ -34,6 +34,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "proto/wire.h"
+#include "testutil.h"
 
 #define MSGID "reply-3-00112233445566778899aabbccddeeff@acme.test"
 
@@ -198,8 +199,7 @@ static void fx_init(struct fx *f, long retry_for_s)
 	int zero = 0;
 
 	smtpd_start(&f->d);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/gw-test-smtp-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	test_tmpdir(f->dir, sizeof(f->dir), "smtp");
 	snprintf(f->spool, sizeof(f->spool), "%s/spool", f->dir);
 	snprintf(f->journal, sizeof(f->journal), "%s/sent", f->dir);
 	snprintf(f->endpoint, sizeof(f->endpoint), "ipc://%s/ingest", f->dir);
@@ -227,15 +227,12 @@ static void fx_init(struct fx *f, long retry_for_s)
 
 static void fx_done(struct fx *f)
 {
-	char cmd[128];
-
 	sender_destroy(f->s);
 	outbox_close(f->ob);
 	zmq_close(f->router);
 	zmq_ctx_term(f->zctx);
 	smtpd_stop(&f->d);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	test_rmtree(f->dir);
 }
 
 /* submit - reply `id` to jose@example.com. */

@@ -19,6 +19,7 @@
 #include "store/quarantine.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "tests/unit/testutil.h"
 
 #define URL "imap://127.0.0.1:143/INBOX"
 
@@ -32,8 +33,7 @@ static int fx_setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/gw-test-email-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	test_tmpdir(f->dir, sizeof(f->dir), "email");
 	snprintf(f->path, sizeof(f->path), "%s/mail.state", f->dir);
 	*state = f;
 	return 0;
@@ -42,10 +42,7 @@ static int fx_setup(void **state)
 static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[160];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	test_rmtree(f->dir);
 	free(f);
 	return 0;
 }

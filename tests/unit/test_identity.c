@@ -37,11 +37,12 @@ static int route_txn(struct batch *b, void *arg)
 	return route_event(b, x->ev, &x->res);
 }
 
-/* msg_v - routes an inbound message whose sender gave `email` (NULL:
- * none), verified by the channel when `verified`; returns its customer id,
- * its ticket in *ticket (NULL: not wanted). */
-static uint64_t msg_v(struct fx *f, const char *channel, const char *ext, const char *from,
-		      const char *email, bool verified, uint64_t *ticket)
+/* msg_p - routes an inbound message whose sender gave `email` and `phone`
+ * (NULL: none), each verified by the channel when its flag says so;
+ * returns its customer id, its ticket in *ticket (NULL: not wanted). */
+static uint64_t msg_p(struct fx *f, const char *channel, const char *ext, const char *from,
+		      const char *email, bool verified, const char *phone, bool phone_verified,
+		      uint64_t *ticket)
 {
 	struct proto_event ev;
 	struct routed x = {&ev, ROUTE_DUPLICATE};
@@ -55,6 +56,8 @@ static uint64_t msg_v(struct fx *f, const char *channel, const char *ext, const 
 	ev.u.message.from.address = strdup(from);
 	ev.u.message.from.email = email ? strdup(email) : NULL;
 	ev.u.message.from.email_verified = verified;
+	ev.u.message.from.phone = phone ? strdup(phone) : NULL;
+	ev.u.message.from.phone_verified = phone_verified;
 	ev.u.message.text = strdup(ext); /* distinct texts: no duplicate rule */
 	assert_int_equal(router_txn(f->r, route_txn, &x), GW_OK);
 	assert_int_equal(x.res, ROUTE_STORED);
@@ -63,6 +66,14 @@ static uint64_t msg_v(struct fx *f, const char *channel, const char *ext, const 
 		*ticket = ev.u.message.ticket_id;
 	proto_event_clear(&ev);
 	return id;
+}
+
+/* msg_v - routes an inbound message whose sender gave `email` (NULL:
+ * none), verified by the channel when `verified`. */
+static uint64_t msg_v(struct fx *f, const char *channel, const char *ext, const char *from,
+		      const char *email, bool verified, uint64_t *ticket)
+{
+	return msg_p(f, channel, ext, from, email, verified, NULL, false, ticket);
 }
 
 /* msg - routes an inbound message whose sender typed `email` (a claim). */
@@ -555,6 +566,50 @@ static void test_site_signed_email(void **state)
 	fx_close(&f);
 }
 
+/* A phone number a Telegram user shared as their own contact (verified by
+ * Telegram) joins the customer who writes by SMS and WhatsApp from it; a
+ * number only typed is a claim: a probable match, never the customer. */
+static void test_shared_phone(void **state)
+{
+	struct proto_customer c;
+	struct fx f;
+	uint64_t ana, tg, other;
+	unsigned flags;
+
+	(void)state;
+	fx_open(&f);
+	ana = msg(&f, "sms", "SM1", "+33612345678", NULL, NULL);
+	assert_int_equal(msg(&f, "whatsapp", "wamid.1", "33612345678", NULL, NULL), ana);
+	/* Her first Telegram message: a new chat, not yet linked. */
+	tg = msg(&f, "telegram", "42:1", "4242", NULL, NULL);
+	assert_int_not_equal(tg, ana);
+	/* She shares her own contact: Telegram vouches for the number; the
+	 * chat's customer holds the Telegram identity, and the number stays
+	 * Ana's (verified on both sides: joining them is an operator's merge). */
+	assert_int_equal(msg_p(&f, "telegram", "42:2", "4242", NULL, false, "+33 6 12 34 56 78",
+			       true, NULL),
+			 tg);
+	assert_int_equal(holder(&f, "phone", "+33612345678", &flags), ana);
+	assert_int_equal(flags, STORE_IDENT_VERIFIED);
+	/* A new Telegram user whose first message shares their own number:
+	 * the verified number finds Ana, and the chat joins her. */
+	assert_int_equal(msg_p(&f, "telegram", "77:1", "7777", NULL, false, "+33612345678", true,
+			       NULL),
+			 ana);
+	assert_int_equal(holder(&f, "telegram", "7777", NULL), ana);
+	/* A number only typed decides nothing. */
+	other = msg_p(&f, "telegram", "88:1", "8888", NULL, false, "+33612345678", false, NULL);
+	assert_int_not_equal(other, ana);
+	customer(&f, other, &c);
+	assert_int_equal(c.probable_match, ana);
+	proto_customer_clear(&c);
+	/* A number that is none: ignored. */
+	assert_int_not_equal(msg_p(&f, "telegram", "99:1", "9999", NULL, false, "call me", true,
+				   NULL),
+			     ana);
+	fx_close(&f);
+}
+
 /* --- contacts.import ------------------------------------------------------------ */
 
 #define IMPORT_1                                                                               \
@@ -858,6 +913,7 @@ int main(void)
 		cmocka_unit_test(test_claim_returning_visitor),
 		cmocka_unit_test(test_claim_yields_to_proof),
 		cmocka_unit_test(test_site_signed_email),
+		cmocka_unit_test(test_shared_phone),
 		cmocka_unit_test(test_import),
 		cmocka_unit_test(test_import_takes_claim),
 		cmocka_unit_test(test_import_again_and_errors),

@@ -21,6 +21,7 @@
 #include "store/chatlog.h"
 #include "connectors/livechat/lc_proto.h"
 #include "core/err.h"
+#include "tests/unit/testutil.h"
 
 static const char secret[] = "0123456789abcdef-test-secret";
 static const char visitor[] = "00112233445566778899aabbccddeeff";
@@ -228,14 +229,14 @@ static void collect(void *arg, uint64_t id, const char *json, size_t len)
 
 static void test_chatlog(void **state)
 {
-	char dir[] = "/tmp/test_livechat.XXXXXX", cmd[64];
+	char dir[64];
 	struct chatlog *cl = NULL;
 	struct chatlog_entry e[3];
 	struct seen_ids s;
 	uint64_t id = 0;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
+	test_tmpdir(dir, sizeof(dir), "livechat");
 	assert_int_equal(chatlog_open(dir, 16u << 20, &cl), GW_OK);
 	memset(e, 0, sizeof(e));
 	e[0] = (struct chatlog_entry){.conversation = "visitor:a", .direction = "in",
@@ -282,8 +283,7 @@ static void test_chatlog(void **state)
 	assert_int_equal(chatlog_since(cl, "visitor:b", 0, 100, collect, &s), GW_OK);
 	assert_int_equal(s.n, 1);
 	chatlog_close(cl);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	test_rmtree(dir);
 }
 
 int main(void)

@@ -1,7 +1,8 @@
 /*
  * test_log.c - log lines: one per record, control characters replaced, and
  * flood control: a call site that repeats is held back after its burst and
- * one line counts what was left out; other sites and debug are not held.
+ * one line counts what was left out; other sites and debug are not held;
+ * the JSON format: one object per line, with the fields a message names.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "core/log.h"
 
@@ -96,11 +98,69 @@ static void test_one_line_per_record(void **state)
 	free(text);
 }
 
+static void json_lines(void)
+{
+	GW_WARN("api/support", "delivery 12 failed: 401 \"bad\"\nnext");
+	GW_INFO("router", "ready: head seq 40, ticket 7 of customer 3");
+	GW_INFO("router", "subsequence 5, tickets 6, \xff byte");
+}
+
+static json_t *json_line(const char *text, int n)
+{
+	const char *p = text;
+	json_error_t err;
+	json_t *j;
+
+	while (n-- > 0 && p)
+		p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
+	assert_non_null(p);
+	j = json_loadb(p, (size_t)(strchr(p, '\n') - p), 0, &err);
+	assert_non_null(j);
+	return j;
+}
+
+static void test_json_format(void **state)
+{
+	char *text;
+	json_t *j;
+
+	(void)state;
+	gw_log_init("gateway-router", GW_LOG_INFO);
+	gw_log_set_format(GW_LOG_JSON);
+	text = capture(json_lines);
+	gw_log_set_format(GW_LOG_TEXT);
+	assert_int_equal(count(text, "\n"), 3);
+	j = json_line(text, 0);
+	assert_string_equal(json_string_value(json_object_get(j, "level")), "warn");
+	assert_string_equal(json_string_value(json_object_get(j, "process")), "gateway-router");
+	assert_string_equal(json_string_value(json_object_get(j, "module")), "api/support");
+	assert_string_equal(json_string_value(json_object_get(j, "connector")), "support");
+	assert_string_equal(json_string_value(json_object_get(j, "message")),
+			    "delivery 12 failed: 401 \"bad\"\nnext");
+	assert_int_equal(json_integer_value(json_object_get(j, "delivery")), 12);
+	assert_int_equal(json_integer_value(json_object_get(j, "pid")), getpid());
+	assert_non_null(strchr(json_string_value(json_object_get(j, "time")), 'T'));
+	json_decref(j);
+	j = json_line(text, 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "seq")), 40);
+	assert_int_equal(json_integer_value(json_object_get(j, "ticket")), 7);
+	assert_int_equal(json_integer_value(json_object_get(j, "customer")), 3);
+	assert_null(json_object_get(j, "connector"));
+	json_decref(j);
+	j = json_line(text, 2); /* words inside others name nothing; bytes kept valid */
+	assert_null(json_object_get(j, "seq"));
+	assert_null(json_object_get(j, "ticket"));
+	assert_non_null(strstr(json_string_value(json_object_get(j, "message")), "? byte"));
+	json_decref(j);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flood_held_back),
 		cmocka_unit_test(test_one_line_per_record),
+		cmocka_unit_test(test_json_format),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

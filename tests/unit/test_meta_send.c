@@ -20,6 +20,7 @@
 #include "connectors/meta/meta_out.h"
 #include "core/err.h"
 #include "store/attachments.h"
+#include "testutil.h"
 
 #define HOUR (3600LL * 1000)
 #define NOW 1700000000000LL
@@ -264,12 +265,12 @@ static void test_wa_steps(void **state)
 	struct meta_send_ctx c = ctx_of(0);
 	struct sender_outcome o;
 	struct msg x;
-	char why[256], dir[] = "/tmp/gw-test-meta-send-XXXXXX", hex[ATTACH_HEX_LEN + 1];
-	char ref[80], cmd[128];
+	char why[256], dir[64], hex[ATTACH_HEX_LEN + 1];
+	char ref[80];
 	void *job = NULL;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
+	test_tmpdir(dir, sizeof(dir), "meta-send");
 	assert_int_equal(attach_put(dir, "%PDF", 4, 1024, hex), GW_OK);
 	snprintf(ref, sizeof(ref), "sha256:%s", hex);
 	c.attach_dir = dir;
@@ -302,8 +303,7 @@ static void test_wa_steps(void **state)
 	o = classify(&wa_send_ops, job, 3, 400, e131047);
 	assert_int_equal(o.verdict, SENDER_FAIL);
 	wa_send_ops.free(job);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	test_rmtree(dir);
 }
 
 static void test_ms_steps(void **state)

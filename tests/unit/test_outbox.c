@@ -20,6 +20,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "proto/wire.h"
+#include "tests/unit/testutil.h"
 
 struct fx {
 	char dir[64];
@@ -33,8 +34,7 @@ static void fx_init(struct fx *f)
 {
 	int zero = 0;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/gw-test-outbox-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	test_tmpdir(f->dir, sizeof(f->dir), "outbox");
 	snprintf(f->spool, sizeof(f->spool), "%s/spool", f->dir);
 	snprintf(f->endpoint, sizeof(f->endpoint), "ipc://%s/ingest", f->dir);
 	f->zctx = zmq_ctx_new();
@@ -52,12 +52,9 @@ static void fx_init(struct fx *f)
 
 static void fx_done(struct fx *f)
 {
-	char cmd[128];
-
 	zmq_close(f->router);
 	zmq_ctx_term(f->zctx);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	test_rmtree(f->dir);
 }
 
 /* A received "msg": the peer id and the spool key. */

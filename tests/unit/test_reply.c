@@ -20,49 +20,15 @@
 #include "store/store.h"
 #include "routing_defaults.h"
 
-struct fx {
-	char dir[64];
-	char ingest[128], publish[128], command[128];
-	struct gw_config cfg;
-	struct router *r;
-};
+#define FX_NAME "reply"
+#define FX_DELIVERY_TIMEOUT_MS 60000 /* no reply times out during a test */
+#include "tests/unit/router_fixture.h"
 
-/* fx_open - a router in a temporary folder, threading scope `scope`. */
-static void fx_open(struct fx *f, const char *scope)
+/* fx_scope - the fixture's router with threading scope `scope`. */
+static void fx_scope(struct fx *f, char *scope)
 {
-	char err[256];
-
-	memset(f, 0, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/gw-test-reply-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->ingest, sizeof(f->ingest), "ipc://%s/ingest", f->dir);
-	snprintf(f->publish, sizeof(f->publish), "ipc://%s/pub", f->dir);
-	snprintf(f->command, sizeof(f->command), "ipc://%s/cmd", f->dir);
-	f->cfg.state_dir = f->dir;
-	f->cfg.router.ingest = f->ingest;
-	f->cfg.router.publish = f->publish;
-	f->cfg.router.command = f->command;
-	f->cfg.router.batch_max = 64;
-	f->cfg.router.heartbeat_ms = 100;
-	f->cfg.router.map_size_mb = 64;
-	f->cfg.router.publish_hwm = 100000;
-	f->cfg.router.delivery_timeout_ms = 60000;
-	/* The routing defaults, without language models. */
-	assert_int_equal(routing_defaults_no_lang(&f->cfg.routing, err, sizeof(err)), GW_OK);
-	free(f->cfg.routing.scope);
-	f->cfg.routing.scope = strdup(scope);
-	assert_non_null(f->cfg.routing.scope);
-	assert_int_equal(router_create(&f->cfg, &f->r), GW_OK);
-}
-
-static void fx_close(struct fx *f)
-{
-	char cmd[128];
-
-	router_destroy(f->r);
-	gw_config_routing_free(&f->cfg.routing);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	routing_cfg.scope = scope;
+	fx_open(f);
 }
 
 /* --- messages and commands ----------------------------------------------- */
@@ -226,7 +192,7 @@ static void test_reply_ids_apart(void **state)
 	char sid[128];
 
 	(void)state;
-	fx_open(&f, "customer");
+	fx_scope(&f, "customer");
 	assert_int_equal(inbound(&f, "api", "acct", "in-1", "+1555", &tk, &cust), ROUTE_STORED);
 	/* The client names a message as the first reply used to be named. */
 	assert_int_equal(inbound(&f, "api", "acct", "reply-1", "+1555", NULL, NULL),
@@ -268,7 +234,7 @@ static void test_reply_to_named_ticket(void **state)
 	uint64_t t1, t2, c1, c2, delivery, from;
 
 	(void)state;
-	fx_open(&f, "channel");
+	fx_scope(&f, "channel");
 	assert_int_equal(inbound(&f, "email", "support", "e1@x", "ana@example.com", &t1, &c1),
 			 ROUTE_STORED);
 	link_identity(&f, "whatsapp", "15550001111", c1);
@@ -384,7 +350,7 @@ static void test_report_ref_and_statuses(void **state)
 	uint64_t tk, cust, from, seq;
 
 	(void)state;
-	fx_open(&f, "customer");
+	fx_scope(&f, "customer");
 	assert_int_equal(inbound(&f, "whatsapp", "phone1", "wamid.IN", "15550001111", &tk, &cust),
 			 ROUTE_STORED);
 	from = head(&f);
@@ -496,7 +462,7 @@ static void test_send_template_and_chain(void **state)
 	char err[256];
 
 	(void)state;
-	fx_open(&f, "customer");
+	fx_scope(&f, "customer");
 	assert_int_equal(proto_event_init(&ev, PROTO_T_MESSAGE_RECEIVED), GW_OK);
 	ev.u.message.channel = strdup("email");
 	ev.u.message.account = strdup("support");
@@ -598,7 +564,7 @@ static void test_watermark_and_alias(void **state)
 	uint64_t tk, tk2, da, db, dc, dd, de, from, seq, linked;
 
 	(void)state;
-	fx_open(&f, "customer");
+	fx_scope(&f, "customer");
 	assert_int_equal(inbound(&f, "messenger", "page1", "m_in", "PSID1", &tk, NULL),
 			 ROUTE_STORED);
 	assert_int_equal(inbound(&f, "messenger", "page1", "m_in2", "PSID2", &tk2, NULL),
@@ -653,6 +619,15 @@ int main(void)
 		cmocka_unit_test(test_send_template_and_chain),
 		cmocka_unit_test(test_watermark_and_alias),
 	};
+	char err[256], *scope;
+	int failed;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* The routing defaults, without language models; each test its scope. */
+	if (routing_defaults_no_lang(&routing_cfg, err, sizeof(err)) != GW_OK)
+		return 1;
+	scope = routing_cfg.scope;
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	routing_cfg.scope = scope;
+	gw_config_routing_free(&routing_cfg);
+	return failed;
 }

@@ -21,22 +21,17 @@
 #include "router/router.h"
 #include "store/store.h"
 #include "routing_defaults.h"
+#include "tests/unit/testutil.h"
 
 static char *make_tmpdir(void)
 {
-	char tmpl[] = "/tmp/gw-test-router-XXXXXX";
-	char *d = mkdtemp(tmpl);
+	char d[64];
+	char *s;
 
-	assert_non_null(d);
-	return strdup(d);
-}
-
-static void rm_rf(const char *dir)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	test_tmpdir(d, sizeof(d), "router");
+	s = strdup(d);
+	assert_non_null(s);
+	return s;
 }
 
 /* The routing defaults every routed batch here uses (set up in main). */
@@ -113,7 +108,7 @@ static void test_route_rules(void **state)
 	batch_reset(&b);
 	free(b.ev);
 	store_close(st);
-	rm_rf(dir);
+	test_rmtree(dir);
 	free(dir);
 }
 
@@ -139,7 +134,7 @@ static void rt_close(struct rt *t)
 	batch_reset(&t->b);
 	free(t->b.ev);
 	store_close(t->st);
-	rm_rf(t->dir);
+	test_rmtree(t->dir);
 	free(t->dir);
 }
 
@@ -743,7 +738,7 @@ static void *router_thread(void *arg)
 {
 	struct fixture *fx = arg;
 
-	router_run(fx->r, &fx->stop);
+	router_run(fx->r, &fx->stop, NULL);
 	return NULL;
 }
 
@@ -958,7 +953,7 @@ static void test_router_sockets(void **state)
 	zmq_close(req);
 	fixture_stop(&fx);
 	zmq_ctx_term(fx.zctx);
-	rm_rf(fx.dir);
+	test_rmtree(fx.dir);
 	free(fx.dir);
 }
 
@@ -1296,7 +1291,7 @@ static void test_message_send(void **state)
 	zmq_close(req);
 	fixture_stop(&fx);
 	zmq_ctx_term(fx.zctx);
-	rm_rf(fx.dir);
+	test_rmtree(fx.dir);
 	free(fx.dir);
 }
 
@@ -1357,7 +1352,7 @@ static void test_redelivery(void **state)
 	zmq_close(req);
 	fixture_stop(&fx);
 	zmq_ctx_term(fx.zctx);
-	rm_rf(fx.dir);
+	test_rmtree(fx.dir);
 	free(fx.dir);
 }
 

@@ -29,6 +29,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "proto/wire.h"
+#include "tests/unit/testutil.h"
 
 /* ---- the provider: answers requests from a script ------------------------ */
 
@@ -223,8 +224,7 @@ static void fx_init(struct fx *f)
 	struct outbox_options o = {0};
 	int zero = 0;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/gw-test-sender-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	test_tmpdir(f->dir, sizeof(f->dir), "sender");
 	snprintf(f->spool, sizeof(f->spool), "%s/spool", f->dir);
 	snprintf(f->journal, sizeof(f->journal), "%s/sent", f->dir);
 	snprintf(f->endpoint, sizeof(f->endpoint), "ipc://%s/ingest", f->dir);
@@ -249,13 +249,10 @@ static void fx_init(struct fx *f)
 
 static void fx_done(struct fx *f)
 {
-	char cmd[128];
-
 	outbox_close(f->ob);
 	zmq_close(f->router);
 	zmq_ctx_term(f->zctx);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	test_rmtree(f->dir);
 }
 
 /* A report as the router reads it. */

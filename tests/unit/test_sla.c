@@ -21,6 +21,7 @@
 /* Only to store a ticket record no encoder would write, as a damaged or
  * newer store could hold one. */
 #include "store/store_int.h"
+#include "tests/unit/testutil.h"
 
 #define MIN (60LL * 1000)
 /* Friday 2026-01-16 16:30 in Paris (15:30 UTC), and Monday 09:30 there. */
@@ -52,8 +53,7 @@ static void fx_open(struct fx *f, struct gw_routing_sla *rows, size_t n_rows)
 	char err[256];
 
 	memset(f, 0, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/gw-test-sla-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	test_tmpdir(f->dir, sizeof(f->dir), "sla");
 	assert_int_equal(store_open(f->dir, 64u << 20, &f->st), GW_OK);
 	assert_int_equal(gw_config_routing_defaults(&f->cfg, err, sizeof(err)), GW_OK);
 	f->cfg.business_hours = hours;
@@ -69,8 +69,6 @@ static void fx_open(struct fx *f, struct gw_routing_sla *rows, size_t n_rows)
 
 static void fx_close(struct fx *f)
 {
-	char cmd[128];
-
 	store_txn_abort(f->b.txn);
 	batch_reset(&f->b);
 	free(f->b.ev);
@@ -84,8 +82,7 @@ static void fx_close(struct fx *f)
 	f->cfg.n_sla = 0;
 	gw_config_routing_free(&f->cfg);
 	store_close(f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	test_rmtree(f->dir);
 }
 
 /* new_ticket - an open ticket `id` opened at `at`, stored. */

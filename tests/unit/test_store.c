@@ -13,22 +13,17 @@
 #include "store/spool.h"
 #include "store/sentlog.h"
 #include "store/store.h"
+#include "tests/unit/testutil.h"
 
 static char *make_tmpdir(void)
 {
-	char tmpl[] = "/tmp/gw-test-store-XXXXXX";
-	char *d = mkdtemp(tmpl);
+	char d[64];
+	char *s;
 
-	assert_non_null(d);
-	return strdup(d);
-}
-
-static void rm_rf(const char *dir)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	test_tmpdir(d, sizeof(d), "store");
+	s = strdup(d);
+	assert_non_null(s);
+	return s;
 }
 
 static int put_events(struct store *st, uint64_t from, uint64_t n)
@@ -91,7 +86,7 @@ static void test_eventlog_gap_free(void **state)
 	assert_int_equal(store_open(dir, 64u << 20, &st), GW_OK);
 	assert_int_equal(put_events(st, 11, 1), GW_OK);
 	store_close(st);
-	rm_rf(dir);
+	test_rmtree(dir);
 	free(dir);
 }
 
@@ -125,7 +120,7 @@ static void test_dedup_and_identity(void **state)
 	assert_int_equal(store_identity_get(txn, "email", "+1555", &v), GW_ENOTFOUND);
 	store_txn_abort(txn);
 	store_close(st);
-	rm_rf(dir);
+	test_rmtree(dir);
 	free(dir);
 }
 
@@ -170,7 +165,7 @@ static void test_records_and_indexes(void **state)
 	proto_ticket_clear(&back);
 	proto_customer_clear(&cback);
 	store_close(st);
-	rm_rf(dir);
+	test_rmtree(dir);
 	free(dir);
 }
 
@@ -211,7 +206,7 @@ static void test_spool(void **state)
 	assert_int_equal(keys[1], 2);
 	assert_int_equal(keys[4], 5);
 	spool_close(sp);
-	rm_rf(dir);
+	test_rmtree(dir);
 	free(dir);
 }
 

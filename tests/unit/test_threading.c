@@ -20,6 +20,7 @@
 #include "router/router.h"
 #include "store/store.h"
 #include "routing_defaults.h"
+#include "tests/unit/testutil.h"
 
 #define HOUR (3600LL * 1000)
 #define MINUTE (60LL * 1000)
@@ -59,21 +60,17 @@ static void fx_open(struct fx *f, const char *scope, long long dup_s, const stru
 	}
 	f->cfg.n_channels = npol;
 	assert_int_equal(routing_create(&f->cfg, &f->rt, err, sizeof(err)), GW_OK);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/gw-test-thread-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	test_tmpdir(f->dir, sizeof(f->dir), "thread");
 	assert_int_equal(store_open(f->dir, 64u << 20, &f->st), GW_OK);
 	f->b.rt = f->rt;
 }
 
 static void fx_close(struct fx *f)
 {
-	char cmd[128];
-
 	batch_reset(&f->b);
 	free(f->b.ev);
 	store_close(f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	test_rmtree(f->dir);
 	routing_destroy(f->rt);
 	gw_config_routing_free(&f->cfg);
 }

@@ -1,0 +1,210 @@
+/*
+ * ctl_help.c - the help of every gatewayctl command, from one table: the
+ * global usage (`gatewayctl --help`) lists each command's synopsis and
+ * summary, `gatewayctl COMMAND --help` prints its synopsis, what it does and
+ * examples, and a mistyped command is answered with the nearest names.
+ */
+#include "gateway/ctl/ctl.h"
+
+#include <string.h>
+
+#include "core/config.h"
+
+struct help {
+	const char *name;     /* "ticket close" */
+	const char *synopsis; /* operands and options */
+	const char *summary;  /* one line */
+	const char *details;  /* what it does, options, examples; lines end in \n */
+};
+
+static const struct help helps[] = {
+	{"tail", "[--from N] [--json]", "print bus events as they come (Ctrl-C stops)",
+	 "Subscribes to the bus and prints one line per event (--json: the event as\n"
+	 "JSON). A gap in the sequence is filled by a replay, so no event is missed;\n"
+	 "--from N first prints the stored events from seq N.\n"
+	 "\nexamples:\n  gatewayctl tail\n  gatewayctl tail --from 1 --json | jq .type\n"},
+	{"replay", "--from N [--to M] [--limit L] [--json]",
+	 "print stored events from seq N, then exit",
+	 "Reads the event log from seq N (to M, or at most L events). On a terminal\n"
+	 "a progress line (count, rate, ETA) shows on stderr when stdout is a file.\n"
+	 "\nexamples:\n  gatewayctl replay --from 1 --limit 20\n"
+	 "  gatewayctl replay --from 1 --json > events.jsonl\n"},
+	{"status", "[--json] [--watch[=SECONDS]]", "processes, their state and counters",
+	 "Reads the status file gatewayd keeps in the state directory: every\n"
+	 "process, its state, restarts and counters, and each connector's replies.\n"
+	 "--watch repeats it every SECONDS (default 2) until Ctrl-C.\n"
+	 "\nexamples:\n  gatewayctl status\n  gatewayctl status --watch=5\n"},
+	{"ticket", "ID [--json]", "a ticket, its messages (and trace with --json)",
+	 "\nexamples:\n  gatewayctl ticket 12\n  gatewayctl ticket 12 --json | jq .trace\n"},
+	{"ticket close", "ID [--reason R] [--command-id ID] [--json]",
+	 "close a ticket (its SLA clocks stop)",
+	 "\nexample:\n  gatewayctl ticket close 12 --reason \"answered by phone\"\n"},
+	{"ticket reopen", "ID [--reason R] [--command-id ID] [--json]",
+	 "reopen a closed ticket", "\nexample:\n  gatewayctl ticket reopen 12\n"},
+	{"ticket assign", "ID [--agent A] [--queue Q] [--command-id ID] [--json]",
+	 "assign a ticket to an agent or a queue",
+	 "Without --agent the queue's rules pick the agent.\n"
+	 "\nexamples:\n  gatewayctl ticket assign 12 --agent alice\n"
+	 "  gatewayctl ticket assign 12 --queue billing\n"},
+	{"ticket priority", "ID low|normal|high|urgent [--command-id ID] [--json]",
+	 "change a ticket's priority", "\nexample:\n  gatewayctl ticket priority 12 high\n"},
+	{"agent presence", "AGENT online|away|offline [--command-id ID] [--json]",
+	 "set an agent's presence",
+	 "An agent going offline hands their open tickets on to others.\n"
+	 "\nexample:\n  gatewayctl agent presence alice away\n"},
+	{"customer", "ID [--json]", "a customer and their tickets",
+	 "\nexample:\n  gatewayctl customer 4\n"},
+	{"customer merge", "SOURCE TARGET [--command-id ID] [--json]",
+	 "merge customer SOURCE into TARGET",
+	 "SOURCE's identities and tickets move to TARGET; the merge can be undone.\n"
+	 "\nexample:\n  gatewayctl customer merge 7 4\n"},
+	{"customer unmerge", "MERGE_ID [--command-id ID] [--json]", "undo a merge",
+	 "\nexample:\n  gatewayctl customer unmerge 3\n"},
+	{"send", "TICKET [TEXT] [--channel C] [--author NAME] [--subject S]\n"
+		 "       [--template NAME --lang L [--param P]...] [--attach FILE]...\n"
+		 "       [--wait] [--command-id ID] [--json]",
+	 "reply to the customer of a ticket on their channel",
+	 "The reply is stored, published and handed to the channel's connector.\n"
+	 "--wait waits for the delivery's first outcome and exits 1 when it failed,\n"
+	 "printing the reason. --command-id makes a retried command send once.\n"
+	 "\nexamples:\n  gatewayctl send 12 \"Your order left today.\" --wait\n"
+	 "  gatewayctl send 12 --template order_update --lang en --param 4711\n"
+	 "  gatewayctl send 12 \"The invoice\" --attach invoice.pdf\n"},
+	{"quarantine", "list|show ID|reingest ID [--json]",
+	 "messages set aside, and why",
+	 "list: every message kept because it could not be read; show: one of\n"
+	 "them; reingest: parse it again and ingest it if it now passes.\n"
+	 "\nexamples:\n  gatewayctl quarantine list\n  gatewayctl quarantine reingest 3\n"},
+	{"webhooks", "status [--json] | pause SUB | resume SUB | rewind SUB SEQ",
+	 "the webhook subscriptions' cursors",
+	 "status: each subscription's cursor, pending events, state, failures and\n"
+	 "last error; pause and resume its deliveries; rewind: deliver again from\n"
+	 "seq SEQ. Works on <state_dir>/integration/ directly (docs/integration.md).\n"
+	 "\nexamples:\n  gatewayctl webhooks status\n  gatewayctl webhooks rewind helpdesk 1000\n"},
+	{"parse-email", "FILE [--json]", "the event a message file would become (JSON)",
+	 "\nexample:\n  gatewayctl parse-email message.eml\n"},
+	{"telegram", "set-webhook|delete-webhook|info INSTANCE [--url URL]",
+	 "a Telegram bot's webhook at Telegram",
+	 "set-webhook registers the instance's webhook URL (--url, or its webhook_url)\n"
+	 "with its secret token and the update kinds it reads; delete-webhook removes\n"
+	 "it, so that polling works again; info prints what Telegram knows (JSON).\n"
+	 "\nexamples:\n  gatewayctl telegram set-webhook support-bot\n"
+	 "  gatewayctl telegram info support-bot\n"},
+	{"contacts import", "FILE [--format csv|jsonl] [--json]",
+	 "import a contact directory (safe to repeat)",
+	 "Each row becomes or updates a customer with its identities. On a terminal\n"
+	 "a progress line (count, rate, ETA) shows on stderr.\n"
+	 "\nexample:\n  gatewayctl contacts import crm.csv\n"},
+	{"keys generate", "NAME [--dir DIR] [--json]",
+	 "a CURVE key pair NAME.key and NAME.pub",
+	 "For tcp:// endpoints (docs/security.md): NAME.key stays with its owner,\n"
+	 "NAME.pub goes into the router's allow-lists.\n"
+	 "\nexample:\n  gatewayctl keys generate helpdesk --dir /etc/omnigate/keys\n"},
+	{"backup", "DIR [--json]", "a consistent copy of every LMDB environment",
+	 "Copies (and compacts) the router's store and every other LMDB environment\n"
+	 "of the state directory into DIR while the gateway runs, with a manifest.\n"
+	 "Restore: stop gatewayd, replace the state directory's files by the copies\n"
+	 "(docs/operations.md).\n"
+	 "\nexample:\n  gatewayctl backup /var/backups/omnigate/$(date +%F)\n"},
+};
+
+#define N_HELPS (sizeof(helps) / sizeof(helps[0]))
+
+static const struct help *help_of(const char *name)
+{
+	for (size_t i = 0; i < N_HELPS; i++)
+		if (strcmp(helps[i].name, name) == 0)
+			return &helps[i];
+	return NULL;
+}
+
+void ctl_usage(FILE *f)
+{
+	fprintf(f, "usage: gatewayctl [OPTIONS] COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < N_HELPS; i++)
+		fprintf(f, "  %s %s\n      %s\n", helps[i].name, helps[i].synopsis,
+			helps[i].summary);
+	fprintf(f,
+		"\n"
+		"options:\n"
+		"  --config FILE            config file (default %s)\n"
+		"  --state-dir DIR          state directory (default: the config's state_dir)\n"
+		"  --endpoint-publish E     bus endpoint (default: the config's router.publish)\n"
+		"  --endpoint-command E     command endpoint (default: router.command)\n"
+		"  --timeout-ms N           wait at most N ms for each answer\n"
+		"  -h, --help               this text; after a command, that command's help\n"
+		"  --version                the version\n"
+		"\n"
+		"exit codes: 0 ok, 1 error, 2 bad config, 3 gatewayd not running or no\n"
+		"answer, 4 not found, 64 bad usage.\n",
+		gw_config_default_path());
+}
+
+int ctl_command_usage(FILE *f, const char *name, int full)
+{
+	const struct help *h = help_of(name);
+
+	if (!h)
+		return -1;
+	fprintf(f, "usage: gatewayctl %s %s\n", h->name, h->synopsis);
+	if (full)
+		fprintf(f, "\n%s.\n%s%s", h->summary, h->details[0] == '\n' ? "" : "\n",
+			h->details);
+	else
+		fprintf(f, "(gatewayctl %s --help for more)\n", h->name);
+	return 0;
+}
+
+/* distance - the edit distance of a and b (each at most 63 characters
+ * taken), as the smallest count of inserted, deleted or changed letters. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strnlen(a, 63), lb = strnlen(b, 63), prev[64], cur[64];
+
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, sizeof(prev));
+	}
+	return prev[lb];
+}
+
+/* first_word - the first word of a command name into buf. */
+static const char *first_word(const char *name, char *buf, size_t size)
+{
+	size_t n = strcspn(name, " ");
+
+	snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1), name);
+	return buf;
+}
+
+void ctl_suggest(FILE *f, const char *word)
+{
+	size_t best = (size_t)-1, limit = strlen(word) / 3 + 1;
+	char w[64], last[64] = "";
+
+	for (size_t i = 0; i < N_HELPS; i++) {
+		size_t d = distance(word, first_word(helps[i].name, w, sizeof(w)));
+
+		if (d < best)
+			best = d;
+	}
+	if (best > limit && best > 2)
+		return;
+	fprintf(f, "did you mean:");
+	for (size_t i = 0; i < N_HELPS; i++) {
+		first_word(helps[i].name, w, sizeof(w));
+		if (distance(word, w) != best || strcmp(w, last) == 0)
+			continue;
+		fprintf(f, " %s", w);
+		snprintf(last, sizeof(last), "%s", w);
+	}
+	fprintf(f, "?\n");
+}

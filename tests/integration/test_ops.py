@@ -1,0 +1,149 @@
+"""
+Operations: JSON logs (log_format: json), gatewayctl's help and its
+suggestions, the readable event lines, ticket and customer summaries,
+status --watch, and a backup taken while the gateway runs that restores to
+a gateway replaying the same events.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import unittest
+
+import gwtest
+from gwtest import GatewayTestCase, message_body, tmo, wait_until
+
+
+def json_log_config(gw):
+    with open(gw.config_path, encoding="utf-8") as f:
+        text = f.read()
+    with open(gw.config_path, "w", encoding="utf-8") as f:
+        f.write(text.replace("log_level: info\n", "log_level: info\nlog_format: json\n", 1))
+
+
+class Ops(GatewayTestCase):
+
+    def post(self, gw, n, prefix="m"):
+        c = gw.client()
+        self.addCleanup(c.close)
+        for i in range(n):
+            r = c.post_until_accepted(message_body(f"{prefix}-{i}", sender=f"+1555000{i:04d}"),
+                                      time.monotonic() + tmo(15))
+            self.assertEqual(r.status, 202, r)
+
+    def events(self, gw):
+        return [(seq, t, m["id"]) for seq, t, m in gw.replay_all()]
+
+    def test_json_logs(self):
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root)
+        gw = gwtest.Gateway(root)
+        json_log_config(gw)
+        self.run_gateway(gw)
+        self.post(gw, 2)
+        wait_until(lambda: gw.head() >= 2, tmo(15), "two messages stored")
+        gw.stop()
+        records = []
+        with open(gw.log_path, encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    records.append(json.loads(line))  # every line is one object
+        self.assertTrue(records)
+        for r in records:
+            for key in ("time", "level", "process", "pid", "module", "message"):
+                self.assertIn(key, r, r)
+        procs = {r["process"] for r in records}
+        self.assertTrue({"gatewayd", "gateway-router"} <= procs, procs)
+        ready = [r for r in records if r["process"] == "gateway-router"
+                 and r["message"].startswith("ready: head seq")]
+        self.assertTrue(ready and isinstance(ready[0]["seq"], int), ready)
+        conn = [r for r in records if r.get("connector") == gw.connector_name]
+        self.assertTrue(conn, [r["module"] for r in records])
+        with open(gw.log_path, encoding="utf-8") as f:
+            self.assertNotIn(gw.token, f.read())
+
+    def test_cli_help(self):
+        os.makedirs(os.path.join(self.tmp, "idle"))
+        gw = gwtest.Gateway(os.path.join(self.tmp, "idle"))
+        p = gw.ctl("ticket", "close", "--help")
+        self.assertIn("usage: gatewayctl ticket close ID", p.stdout)
+        self.assertIn("example", p.stdout)
+        p = gw.ctl("--help")
+        self.assertIn("customer merge SOURCE TARGET", p.stdout)
+        self.assertIn("backup DIR", p.stdout)
+        p = gw.ctl("tiket", "3", check=False)
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("did you mean: ticket?", p.stderr)
+        p = gw.ctl("send", "3", check=False)  # no text: send's usage alone
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("usage: gatewayctl send TICKET", p.stderr)
+        self.assertNotIn("customer merge", p.stderr)
+        p = gw.ctl("zzzzzzzz", check=False)
+        self.assertNotIn("did you mean", p.stderr)
+
+    def test_lines_summaries_watch(self):
+        gw = self.start_gateway()
+        self.post(gw, 1)
+        wait_until(lambda: gw.head() >= 3, tmo(15), "message, customer and ticket")
+        created = [m for _, t, m in gw.replay_all() if t == "ticket.created"][0]
+        tid = str(created["ticket_id"])
+        gw.ctl("ticket", "priority", tid, "high")
+        gw.ctl("ticket", "close", tid, "--reason", "done")
+        lines = gw.ctl("replay", "--from", "1").stdout.splitlines()
+        closed = [ln for ln in lines if " ticket.closed " in ln]
+        self.assertTrue(closed and f"ticket={tid}" in closed[0] and "status=closed" in closed[0],
+                        lines)
+        prio = [ln for ln in lines if " ticket.priority_changed " in ln]
+        self.assertTrue(prio and "priority=high" in prio[0], lines)
+        out = gw.ctl("customer", str(created["customer_id"])).stdout
+        self.assertRegex(out, r"\n  open ticket +none\n")
+        out = gw.ctl("ticket", tid).stdout
+        self.assertRegex(out, r"\n  priority +high\n")
+        self.assertRegex(out, r"\n  closed +\d{4}-")
+        # status --watch repeats until SIGINT, then exits 0.
+        w = subprocess.Popen([gwtest.binary("gatewayctl"), "--config", gw.config_path, "status",
+                              "--watch=1"], stdout=subprocess.PIPE, text=True, env=gw.env)
+        seen = []
+        deadline = time.monotonic() + tmo(15)
+        while len([s for s in seen if s.startswith("gatewayd")]) < 2:
+            self.assertLess(time.monotonic(), deadline, seen)
+            seen.append(w.stdout.readline())
+        w.send_signal(signal.SIGINT)
+        self.assertEqual(w.wait(tmo(10)), 0)
+        w.stdout.close()
+
+    def test_backup_restore(self):
+        gw = self.start_gateway()
+        self.post(gw, 5)
+        wait_until(lambda: gw.head() >= 15, tmo(15), "five messages with their customers and tickets")
+        dest = os.path.join(self.tmp, "backup")
+        p = gw.ctl("backup", dest, "--json")
+        manifest = json.loads(p.stdout)
+        paths = [e["path"] for e in manifest["environments"]]
+        self.assertEqual(paths[-1], "store", paths)  # the router's store last
+        self.assertTrue(any(x.startswith("spool") for x in paths), paths)
+        self.assertFalse(os.path.exists(os.path.join(dest, "run")))
+        # A used folder, or one inside the state directory: refused.
+        self.assertEqual(gw.ctl("backup", dest, check=False).returncode, 64)
+        inner = os.path.join(gw.state_dir, "b")
+        self.assertEqual(gw.ctl("backup", inner, check=False).returncode, 64)
+        before = self.events(gw)
+        gw.stop()
+        # Restore: a new gateway whose state directory is the copy.
+        root2 = os.path.join(self.tmp, "restored")
+        os.makedirs(root2)
+        gw2 = gwtest.Gateway(root2, token=gw.token)
+        shutil.copytree(dest, gw2.state_dir)
+        os.unlink(os.path.join(gw2.state_dir, "backup.json"))
+        self.run_gateway(gw2)
+        wait_until(lambda: gw2.head() >= len(before), tmo(15), "the restored log")
+        self.assertEqual(self.events(gw2), before)
+        self.post(gw2, 1, prefix="after")  # and it goes on from there
+        wait_until(lambda: gw2.head() > before[-1][0], tmo(15), "a new message after restore")
+
+
+if __name__ == "__main__":
+    unittest.main()
