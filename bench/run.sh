@@ -119,6 +119,9 @@ connectors:
     type: api
     listen: 127.0.0.1:$P_API
     token: \${GATEWAY_API_TOKEN}
+    # every client from one address: no limits per address
+    requests_per_minute: 0
+    max_connections_per_ip: 0
 EOF
 	"$BUILD/bin/gatewayd" --config "$WORK/gateway.yaml" >"$WORK/gatewayd.log" 2>&1 &
 	GATEWAYD_PID=$!

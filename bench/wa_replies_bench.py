@@ -155,7 +155,9 @@ def start_gateway(tmp, graph_port):
             "    verify_token: ${GATEWAY_META_VERIFY_TOKEN}",
             f"    graph_url: \"http://127.0.0.1:{graph_port}/v21.0\"",
             "    access_token: ${GATEWAY_META_ACCESS_TOKEN}",
-            f"    send_concurrency: {CONCURRENCY}", "    send_rate_per_s: 0"]) + "\n")
+            f"    send_concurrency: {CONCURRENCY}", "    send_rate_per_s: 0",
+            # every client from one address: no limits per address
+            "    requests_per_minute: 0", "    max_connections_per_ip: 0"]) + "\n")
     gw.env.update({"GATEWAY_META_APP_SECRET": secret, "GATEWAY_META_VERIFY_TOKEN": "v",
                    "GATEWAY_META_ACCESS_TOKEN": TOKEN})
     gw.connectors.append("meta")

@@ -43,6 +43,12 @@ struct connector_stats {
 	 * again. */
 	uint64_t unreadable;
 	uint64_t dropped;
+	/* Flood limits of the listener (listen_guard.h): requests answered
+	 * 429 by the bucket of their address (also counted in rejected), and
+	 * connections closed at accept (too many from one address, or every
+	 * connection busy). */
+	uint64_t rate_limited;
+	uint64_t conn_refused;
 };
 
 /* Most counters of a type's own (connector_instance.counters). */

@@ -4,9 +4,13 @@
  * Life of a request on one keep-alive connection (struct httpd_req is lws's
  * per-session data, zeroed by lws and reset for every transaction):
  *
- *   LWS_CALLBACK_HTTP             /healthz, framing checks, on_request()
+ *   FILTER_NETWORK_CONNECTION ... the connection limits (listen_guard.c)
+ *   LWS_CALLBACK_HTTP             /healthz, the bucket of the address,
+ *                                 framing checks, on_request()
  *   LWS_CALLBACK_HTTP_BODY        body copied into a buffer bounded by the
- *                                 announced length (<= max_body_bytes)
+ *                                 announced length or, chunked, decoded
+ *                                 into one bounded by max_body_bytes
+ *                                 (httpd_body.c)
  *   LWS_CALLBACK_HTTP_BODY_COMPLETION
  *                                 on_body(): answered, deferred (joins
  *                                 h->waiting) or held (joins h->held)
@@ -23,22 +27,21 @@
  * still committed and the client's retry is deduplicated by the router.
  *
  * A refusal with a body still to come reads and drops that body first, so
- * the connection stays usable; a body that is too large, or whose length is
- * unknown, is not read: the answer carries "Connection: close".
+ * the connection stays usable; a body that is too large is answered at
+ * once and then dropped up to a bound before the connection closes; one
+ * whose length cannot be known is not read: the answer carries
+ * "Connection: close" (httpd_body.c).
  */
-#include "connectors/httpd.h"
+#include "connectors/httpd_int.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <stdalign.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
-#include <libwebsockets.h>
 
 #include "connectors/outbox.h"
 #include "connectors/runtime.h"
@@ -47,67 +50,13 @@
 #include "core/util.h"
 
 #define HTTPD_TICK_US 5000        /* outbox_pump() and status period */
-#define HTTPD_KEEPALIVE_S 30      /* idle keep-alive connections are closed after */
 #define HTTPD_SERV_BUF 16384      /* lws read size: fewer body callbacks */
-#define HTTPD_HDR_MAX 512         /* response headers */
 #define HTTPD_RETRY_AFTER "1"     /* seconds, on 503 */
 #define HTTPD_LOG_PER_SEC 50      /* refusals logged per second at most */
 #define HTTPD_CUSTOM_NAME_MAX 64  /* longest custom header name looked up */
 
 #define httpd_container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
-
-enum httpd_state {
-	HTTPD_C_IDLE = 0, /* no request, or its answer was written */
-	HTTPD_C_HANDLER,  /* in on_request: no answer yet */
-	HTTPD_C_BODY,     /* reading a body for on_body */
-	HTTPD_C_DISCARD,  /* reading a body to drop: the answer is known */
-	HTTPD_C_PARSE,    /* in on_body: no answer yet */
-	HTTPD_C_WAITING,  /* deferred: waiting for the group commit (h->waiting,
-			   * then h->committing once its commit started) */
-	HTTPD_C_HELD,     /* held: waiting for httpd_resume */
-	HTTPD_C_ANSWER,   /* answer known, waiting for the socket */
-};
-
-/* One HTTP transaction: lws's per-session data. */
-struct httpd_req {
-	struct lws_dll2 node;      /* in h->waiting, h->committing or h->held */
-	struct httpd *h;
-	struct lws *wsi;
-	enum httpd_state state;
-	enum httpd_method method;
-	long long content_length;  /* -1 when absent */
-	uint64_t ticket;           /* while HTTPD_C_HELD */
-	int status;                /* of the answer */
-	const char *content_type;  /* of the answer, static */
-	const char *allow;         /* Allow header of a 405, static */
-	char *body;                /* malloc'ed, body_max bytes */
-	size_t body_len, body_max;
-	size_t answer_len;
-	unsigned close : 1;        /* close the connection after the answer */
-	char path[HTTPD_PATH_MAX + 1];
-	char answer[HTTPD_ANSWER_MAX];
-	alignas(max_align_t) unsigned char data[]; /* req_data_size bytes */
-};
-
-struct httpd {
-	struct httpd_options opt;
-	struct connector_instance *inst;
-	struct lws_context *lws;
-	struct lws_protocols protocols[2];
-	lws_sorted_usec_list_t commit_sul;
-	lws_sorted_usec_list_t tick_sul;
-	lws_dll2_owner_t waiting;   /* HTTPD_C_WAITING, in arrival order */
-	lws_dll2_owner_t committing; /* HTTPD_C_WAITING, in the commit in flight */
-	lws_dll2_owner_t held;      /* HTTPD_C_HELD */
-	uint64_t next_ticket;
-	int commit_scheduled;
-	int commit_inflight;        /* started, its end not yet polled */
-	int failed;                 /* an error that ends httpd_run() */
-	int64_t log_window_us;      /* start of the current log-rate second */
-	unsigned log_count, log_dropped;
-	unsigned char out[LWS_PRE + HTTPD_HDR_MAX + HTTPD_ANSWER_MAX];
-};
 
 /* lws logs carry no context: they go to the module of the one instance. */
 static char httpd_lws_module[96] = "httpd";
@@ -145,17 +94,14 @@ static void httpd_log_window(struct httpd *h, int64_t now)
 static void httpd_log_refusal(struct httpd *h, const struct httpd_req *req, const char *code,
 			      const char *message)
 {
-	char peer[64] = "?";
-
 	httpd_log_window(h, gw_mono_us());
 	if (h->log_count >= HTTPD_LOG_PER_SEC) {
 		h->log_dropped++;
 		return;
 	}
 	h->log_count++;
-	lws_get_peer_simple(req->wsi, peer, sizeof(peer));
 	gw_log(req->status >= 500 ? GW_LOG_ERROR : GW_LOG_WARN, h->inst->log_module,
-	       "%d %s from %s: %s", req->status, code, peer, message);
+	       "%d %s from %s: %s", req->status, code, listen_guard_peer(req->wsi), message);
 }
 
 /* ---- request state ------------------------------------------------------ */
@@ -165,25 +111,35 @@ static void httpd_req_reset(struct httpd *h, struct httpd_req *req)
 	if (!lws_dll2_is_detached(&req->node))
 		lws_dll2_remove(&req->node);
 	free(req->body);
+	if (req->wsi && req->h == h)
+		listen_guard_deadline(h->guard, req->wsi, 0);
 	req->body = NULL;
 	req->body_len = 0;
 	req->body_max = 0;
+	req->body_cap = 0;
+	req->body_seen = 0;
+	req->body_start_us = 0;
 	req->state = HTTPD_C_IDLE;
 	req->method = HTTPD_M_OTHER;
 	req->content_length = -1;
 	req->ticket = 0;
 	req->status = 0;
+	req->retry_after = 0;
 	req->content_type = NULL;
 	req->allow = NULL;
 	req->answer_len = 0;
 	req->close = 0;
+	req->answer_now = 0;
+	req->linger = 0;
+	req->chunked = 0;
+	req->body_done = 0;
 	req->path[0] = '\0';
 	req->h = h;
 	memset(req->data, 0, h->opt.req_data_size);
 }
 
 /* Marks the answer ready and asks lws for a writable callback. */
-static void httpd_ready(struct httpd_req *req)
+void httpd_ready(struct httpd_req *req)
 {
 	req->state = HTTPD_C_ANSWER;
 	lws_callback_on_writable(req->wsi);
@@ -204,7 +160,8 @@ static void httpd_finish(struct httpd_req *req)
 		lws_dll2_remove(&req->node);
 	free(req->body);
 	req->body = NULL;
-	if (req->body_max > 0 && !req->close)
+	req->body_cap = 0;
+	if (httpd_body_pending(req) && !req->answer_now)
 		req->state = HTTPD_C_DISCARD; /* answered at body completion */
 	else
 		httpd_ready(req);
@@ -372,63 +329,7 @@ int httpd_req_query(const struct httpd_req *req, const char *name, char *buf, si
 	}
 }
 
-/* ---- framing ------------------------------------------------------------ */
-
-/*
- * The announced body length: >= 0, -1 when absent, -2 when not a plain
- * decimal number (then the body cannot be delimited).
- */
-static long long httpd_content_length(struct lws *wsi)
-{
-	char buf[24];
-	char *end;
-	long long v;
-	int n = lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH);
-
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
-		return -1;
-	if (n <= 0 || !isdigit((unsigned char)buf[0]))
-		return -2;
-	errno = 0;
-	v = strtoll(buf, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -2;
-	return v;
-}
-
-/*
- * Looks at the framing of the body before anything else, so that any
- * refusal knows whether it can drop the body or must close.
- * Returns 0 when the request can go on, 1 when it was refused.
- */
-static int httpd_check_length(struct httpd *h, struct httpd_req *req)
-{
-	long long len = httpd_content_length(req->wsi);
-
-	req->content_length = len < 0 ? -1 : len;
-	if (lws_hdr_total_length(req->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
-		/* lws 4.1 does not de-chunk request bodies: refuse, and close. */
-		req->close = 1;
-		httpd_refuse(req, 411, "length_required",
-			     "send the body with a Content-Length, not chunked");
-		return 1;
-	}
-	if (len == -2) {
-		req->close = 1;
-		httpd_refuse(req, 400, "invalid_request", "Content-Length is not a number");
-		return 1;
-	}
-	if (len > h->opt.max_body_bytes) {
-		req->close = 1;
-		httpd_refuse(req, 413, "too_large",
-			     "body of %lld bytes is over the limit of %lld bytes", len,
-			     h->opt.max_body_bytes);
-		return 1;
-	}
-	/* Remembered so that a refusal before the body reads and drops it. */
-	req->body_max = len > 0 ? (size_t)len : 0;
-	return 0;
-}
+/* ---- requests ----------------------------------------------------------- */
 
 static enum httpd_method httpd_method_of(struct lws *wsi)
 {
@@ -454,8 +355,7 @@ static void httpd_health(struct httpd_req *req)
 }
 
 /* Hands the whole body to on_body, which must answer in some way. */
-static void httpd_call_body(struct httpd *h, struct httpd_req *req, const char *body,
-			    size_t len)
+void httpd_call_body(struct httpd *h, struct httpd_req *req, const char *body, size_t len)
 {
 	req->state = HTTPD_C_PARSE;
 	h->opt.handlers->on_body(h->opt.arg, req, body, len);
@@ -463,25 +363,6 @@ static void httpd_call_body(struct httpd *h, struct httpd_req *req, const char *
 		GW_ERROR(h->inst->log_module, "body to %s left unanswered", req->path);
 		httpd_refuse(req, 500, "internal", "the request was not answered");
 	}
-}
-
-/* Starts reading the body on_request asked for. */
-static void httpd_start_body(struct httpd *h, struct httpd_req *req)
-{
-	if (req->content_length < 0) {
-		httpd_refuse(req, 411, "length_required", "a Content-Length header is required");
-		return;
-	}
-	if (req->content_length == 0) {
-		httpd_call_body(h, req, "", 0);
-		return;
-	}
-	req->body = malloc(req->body_max);
-	if (!req->body) {
-		httpd_refuse(req, 503, "unavailable", "out of memory for the body");
-		return;
-	}
-	req->state = HTTPD_C_BODY;
 }
 
 /* LWS_CALLBACK_HTTP: a request line and its headers arrived. */
@@ -493,6 +374,7 @@ static int httpd_on_request(struct httpd *h, struct httpd_req *req, struct lws *
 	httpd_req_reset(h, req);
 	req->wsi = wsi;
 	req->method = httpd_method_of(wsi);
+	listen_guard_busy(h->guard, wsi, 1);
 	if (plen <= HTTPD_PATH_MAX)
 		memcpy(req->path, path, plen + 1);
 	if (req->method == HTTPD_M_GET && strcmp(path, HTTPD_PATH_HEALTH) == 0) {
@@ -500,8 +382,14 @@ static int httpd_on_request(struct httpd *h, struct httpd_req *req, struct lws *
 		return 0;
 	}
 	h->inst->stats.requests++;
-	if (httpd_check_length(h, req) != 0)
+	if (httpd_check_framing(h, req) != 0)
 		return 0;
+	if (listen_guard_request(h->guard, wsi, &req->retry_after) != GW_OK) {
+		httpd_refuse(req, 429, "rate_limited",
+			     "too many requests from this address; retry in %u s",
+			     req->retry_after);
+		return 0;
+	}
 	if (plen > HTTPD_PATH_MAX) {
 		httpd_refuse(req, 414, "uri_too_long", "the path is over %d bytes", HTTPD_PATH_MAX);
 		return 0;
@@ -520,37 +408,6 @@ static int httpd_on_request(struct httpd *h, struct httpd_req *req, struct lws *
 /* ---- body and group commit --------------------------------------------- */
 
 static void httpd_commit_cb(lws_sorted_usec_list_t *sul);
-
-static int httpd_on_body(struct httpd_req *req, const void *in, size_t len)
-{
-	if (req->state != HTTPD_C_BODY)
-		return 0; /* dropping it */
-	if (len > req->body_max - req->body_len) {
-		req->close = 1;
-		httpd_refuse(req, 413, "too_large", "body longer than its Content-Length");
-		return 0;
-	}
-	memcpy(req->body + req->body_len, in, len);
-	req->body_len += len;
-	return 0;
-}
-
-static int httpd_on_body_done(struct httpd *h, struct httpd_req *req)
-{
-	char *body = req->body;
-
-	if (req->state == HTTPD_C_DISCARD) {
-		httpd_ready(req);
-		return 0;
-	}
-	if (req->state != HTTPD_C_BODY)
-		return 0;
-	req->body_max = 0; /* all read: a refusal from here on answers at once */
-	req->body = NULL; /* ours for the call: on_body may reset the request */
-	httpd_call_body(h, req, body, req->body_len);
-	free(body);
-	return 0;
-}
 
 void httpd_defer(struct httpd_req *req, int status, const char *json)
 {
@@ -709,6 +566,11 @@ static int httpd_answer_headers(struct httpd *h, struct httpd_req *req, unsigned
 	if (req->status == 503 &&
 	    httpd_add_header(wsi, WSI_TOKEN_HTTP_RETRY_AFTER, HTTPD_RETRY_AFTER, p, end))
 		return -1;
+	if (req->status == 429 && req->retry_after > 0) {
+		snprintf(len, sizeof(len), "%u", req->retry_after);
+		if (httpd_add_header(wsi, WSI_TOKEN_HTTP_RETRY_AFTER, len, p, end))
+			return -1;
+	}
 	if (req->status == 401 && h->opt.www_authenticate &&
 	    httpd_add_header(wsi, WSI_TOKEN_HTTP_WWW_AUTHENTICATE, h->opt.www_authenticate, p,
 			     end))
@@ -749,10 +611,16 @@ static int httpd_on_writable(struct httpd *h, struct httpd_req *req, struct lws 
 	if (httpd_write_answer(h, req) != 0)
 		return -1;
 	close_after = req->close;
+	if (close_after && req->linger && httpd_body_pending(req)) {
+		/* Closed once the body's rest is dropped (httpd_body.c). */
+		req->state = HTTPD_C_LINGER;
+		return 0;
+	}
 	httpd_req_reset(h, req);
 	if (close_after)
 		return -1;
 	/* Keep-alive: lws rearms the connection for the next request. */
+	listen_guard_busy(h->guard, wsi, 0);
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -782,9 +650,12 @@ static int httpd_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 {
 	struct httpd *h = lws_context_user(lws_get_context(wsi));
 	struct httpd_req *req = user;
+	int ret;
 
 	if (!h)
 		return 0;
+	if (listen_guard_callback(h->guard, wsi, reason, user, in, &ret))
+		return ret;
 	if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
 		return httpd_refuse_upgrade(h, wsi, in ? (const char *)in : "?");
 	if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
@@ -799,13 +670,14 @@ static int httpd_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 	case LWS_CALLBACK_HTTP:
 		return httpd_on_request(h, req, wsi, in ? (const char *)in : "");
 	case LWS_CALLBACK_HTTP_BODY:
-		return httpd_on_body(req, in, len);
+		return req->h ? httpd_body_in(h, req, in, len) : 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		return httpd_on_body_done(h, req);
+		return req->h ? httpd_body_end(h, req) : 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return httpd_on_writable(h, req, wsi);
 	case LWS_CALLBACK_CLOSED_HTTP:
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_WSI_DESTROY:
 		/* A waiting request is forgotten; what it queued still commits. */
 		if (req->h)
 			httpd_req_reset(h, req);
@@ -854,15 +726,9 @@ static int httpd_listen(struct httpd *h)
 	info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
 	info.user = h;
 	info.server_string = "omnigate";
-	info.keepalive_timeout = HTTPD_KEEPALIVE_S;
 	info.pt_serv_buf_size = HTTPD_SERV_BUF;
-	/* Each connection holds its header table until it is answered. */
-	info.max_http_header_pool2 = (unsigned int)h->opt.max_connections;
-	/*
-	 * lws counts its listen socket in this limit and stops accepting when
-	 * it is reached: the clients past max_connections wait in the backlog.
-	 */
-	info.fd_limit_per_thread = (unsigned int)h->opt.max_connections + 1;
+	/* Connection limits, header and keep-alive timeouts. */
+	listen_guard_info(h->guard, &info);
 	h->lws = lws_create_context(&info);
 	if (!h->lws) {
 		GW_ERROR(h->inst->log_module, "cannot listen on %s:%d", l->host, l->port);
@@ -873,6 +739,27 @@ static int httpd_listen(struct httpd *h)
 	return GW_OK;
 }
 
+static int httpd_guard(struct httpd *h)
+{
+	struct listen_guard_options g = {
+		.max_connections = h->opt.max_connections,
+		.limits = h->opt.limits,
+		.inst = h->inst,
+		.on_deadline = httpd_deadline,
+		.arg = h,
+	};
+
+	return listen_guard_create(&g, &h->guard);
+}
+
+/* The limits of a connector whose table has no HTTPD_CONF_ROWS yet: the
+ * rows' defaults (httpd_config.h). */
+static const struct httpd_limits httpd_default_limits = {
+	.max_connections_per_ip = 64, .header_timeout_s = 10, .idle_timeout_s = 30,
+	.requests_per_minute = 12000, .requests_burst = 2000, .body_timeout_s = 20,
+	.body_min_rate = 1024,
+};
+
 int httpd_create(const struct httpd_options *opt, struct httpd **out)
 {
 	struct httpd *h = calloc(1, sizeof(*h));
@@ -882,10 +769,14 @@ int httpd_create(const struct httpd_options *opt, struct httpd **out)
 	if (!h)
 		return GW_ENOMEM;
 	h->opt = *opt;
+	if (!h->opt.limits)
+		h->opt.limits = &httpd_default_limits;
 	h->inst = opt->inst;
 	snprintf(httpd_lws_module, sizeof(httpd_lws_module), "%s", opt->inst->log_module);
 	lws_set_log_level(LLL_ERR | LLL_WARN, httpd_lws_log);
-	rc = httpd_listen(h);
+	rc = httpd_guard(h);
+	if (rc == GW_OK)
+		rc = httpd_listen(h);
 	if (rc != GW_OK) {
 		httpd_destroy(h);
 		return rc;
@@ -948,5 +839,6 @@ void httpd_destroy(struct httpd *h)
 	 */
 	if (h->lws)
 		lws_context_destroy(h->lws);
+	listen_guard_destroy(h->guard);
 	free(h);
 }

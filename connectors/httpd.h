@@ -8,13 +8,21 @@
  * gives two callbacks and decides, per request, what to answer:
  *
  *   on_request(req)        request line and headers are in; the framing is
- *                          already checked (a chunked body is refused 411, an
- *                          unreadable Content-Length 400, one over
- *                          max_body_bytes 413, all at once and closing).
- *                          The callback answers (httpd_answer, httpd_refuse)
- *                          or returns HTTPD_READ_BODY.
+ *                          already checked (an unreadable Content-Length 400,
+ *                          both Content-Length and Transfer-Encoding 400, a
+ *                          transfer coding other than chunked 501: answered
+ *                          at once and closing; a Content-Length over
+ *                          max_body_bytes 413, answered at once, the body
+ *                          then dropped up to 4 times max_body_bytes before
+ *                          closing), and so is the address's token bucket
+ *                          (429 with Retry-After). The callback answers
+ *                          (httpd_answer, httpd_refuse) or returns
+ *                          HTTPD_READ_BODY.
  *   on_body(req, body)     the whole body, read into a buffer bounded by its
- *                          Content-Length. The callback answers at once,
+ *                          Content-Length, or decoded from a chunked body
+ *                          into one bounded by max_body_bytes (413 past it;
+ *                          the connection closes after the answer of a
+ *                          chunked request). The callback answers at once,
  *                          or outbox_add()s the request's events and calls
  *                          httpd_defer(), or httpd_hold()s the request while
  *                          other work (another thread) completes.
@@ -26,14 +34,22 @@
  * Retry-After. A provider is told "accepted" only once its events are
  * durable. The loop keeps serving while the disk flushes.
  *
- * Also served here: GET /healthz ({"status":"ok","spooled":N}, not counted),
- * 400 and close for an Upgrade (h2c, websocket), 414 for a path over
- * HTTPD_PATH_MAX, one log line per refusal rate-limited to 50 a second, and
- * every HTTPD_TICK_US outbox_pump(), the on_tick handler and
+ * Floods (listen_guard.h, limits from httpd_config.h): connections per
+ * address (429 and closed at accept), max_connections (the connection idle
+ * the longest closed for a new one, else 503), header and keep-alive
+ * timeouts, a token bucket of requests per address (429), and a body
+ * deadline (408 and closed).
+ *
+ * Also served here: GET /healthz ({"status":"ok","spooled":N}, not counted
+ * nor rate-limited), 400 and close for an Upgrade (h2c, websocket), 414 for
+ * a path over HTTPD_PATH_MAX, one log line per refusal rate-limited to 50 a
+ * second, and every HTTPD_TICK_US outbox_pump(), the on_tick handler and
  * connector_status_tick().
  *
  * Counters (inst->stats): requests (every request but /healthz), accepted
- * (2xx answers, deferred ones once durable), rejected (4xx), failed (5xx).
+ * (2xx answers, deferred ones once durable), rejected (4xx), failed (5xx),
+ * rate_limited (429 of the bucket, also in rejected), conn_refused
+ * (connections closed at accept).
  *
  * Threading: everything runs on the thread that calls httpd_run(), except
  * httpd_wake(), which any thread may call.
@@ -45,6 +61,7 @@
 #include <stdint.h>
 
 #include "connectors/connector.h"
+#include "connectors/httpd_config.h"
 #include "core/config.h"
 
 #define HTTPD_PATH_HEALTH "/healthz"
@@ -65,8 +82,9 @@ enum httpd_next {
 struct httpd_handlers {
 	/*
 	 * on_request - MUST answer `req` and return HTTPD_ANSWERED, or return
-	 * HTTPD_READ_BODY: then a request without a Content-Length is refused
-	 * 411, and otherwise on_body follows once the body is in.
+	 * HTTPD_READ_BODY: then a request with neither a Content-Length nor a
+	 * chunked body is refused 411, and otherwise on_body follows once the
+	 * body is in.
 	 */
 	int (*on_request)(void *arg, struct httpd_req *req);
 	/*
@@ -83,8 +101,10 @@ struct httpd_handlers {
 
 struct httpd_options {
 	struct conf_listen listen;       /* copied */
-	long long max_body_bytes;        /* larger bodies: 413 without reading them */
-	long long max_connections;       /* more wait in the listen backlog */
+	long long max_body_bytes;        /* larger bodies: 413 */
+	long long max_connections;       /* at once, from every address */
+	const struct httpd_limits *limits; /* borrowed, outlives the server;
+					    * NULL: the defaults of HTTPD_CONF_ROWS */
 	size_t req_data_size;            /* per-request scratch (httpd_req_data), zeroed */
 	const char *www_authenticate;    /* MAY be NULL: WWW-Authenticate of a 401 */
 	const char *endpoint;            /* path named in the "listening on" log line */
@@ -96,7 +116,8 @@ struct httpd_options {
 
 /*
  * httpd_create - listens on opt->listen. *out owns the server (free with
- * httpd_destroy). Returns GW_OK, GW_ENOMEM, GW_EIO (cannot listen: logged).
+ * httpd_destroy). Returns GW_OK, GW_EINVAL (max_connections out of range),
+ * GW_ENOMEM, GW_EIO (cannot listen: logged).
  */
 int httpd_create(const struct httpd_options *opt, struct httpd **out);
 

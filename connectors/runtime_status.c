@@ -124,7 +124,7 @@ static json_t *status_json(const struct connector_instance *inst)
 	if (!outbox)
 		return NULL;
 	/* "o" steals the reference to `outbox`, also when packing fails. */
-	doc = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:o}}",
+	doc = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}}",
 			 "process", "connector", "name", inst->conf->name,
 			 "type", inst->conf->type, "pid", (json_int_t)getpid(),
 			 "started_at", (json_int_t)status.started_at,
@@ -132,7 +132,8 @@ static json_t *status_json(const struct connector_instance *inst)
 			 "requests", (json_int_t)s->requests, "accepted", (json_int_t)s->accepted,
 			 "rejected", (json_int_t)s->rejected, "failed", (json_int_t)s->failed,
 			 "unreadable", (json_int_t)s->unreadable, "dropped", (json_int_t)s->dropped,
-			 "outbox", outbox);
+			 "rate_limited", (json_int_t)s->rate_limited,
+			 "conn_refused", (json_int_t)s->conn_refused, "outbox", outbox);
 	if (doc && inst->replies_off && inst->replies_off[0] &&
 	    json_object_set_new(doc, "replies_off", json_string(inst->replies_off)) != 0) {
 		json_decref(doc);

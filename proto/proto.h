@@ -229,6 +229,9 @@ struct proto_message {
 	 * a connector whose provider limits free-form replies to a window
 	 * after the customer wrote (WhatsApp, Messenger) checks it */
 	int64_t last_inbound_at;
+	/* optional: why auto_reply or bounce is set, the sign that said so
+	 * ("Auto-Submitted: auto-replied", "multipart/report"); NULL otherwise */
+	char *automated_reason;
 };
 
 /*

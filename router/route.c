@@ -6,7 +6,9 @@
  *   dedup      (channel, account, external_id) seen before -> "duplicate"
  *   customer   one per (channel, sender address) for now; created on the
  *              first message, with one thread holding all its messages
- *   ticket     the customer's open ticket, or a new one opened by this message
+ *   ticket     the customer's open ticket, or a new one opened by this message;
+ *              an auto-reply or a bounce none but the one its ids name, as
+ *              it is (thread_automated)
  *   events     customer.created (new customer), ticket.created (new ticket),
  *              message.received (with customer_id, thread_id, ticket_id), and
  *              ticket.updated when the message joined an existing ticket
@@ -211,8 +213,9 @@ static int announce_ticket(struct batch *b, struct proto_message *m,
 }
 
 /*
- * join_open_ticket - the outbound message `msg` joins ticket `t` (open, or
- * the one a reply of route_reply answers):
+ * join_open_ticket - the outbound or automated message `msg` joins ticket
+ * `t` (open, or the one a reply of route_reply answers or an automated
+ * message names, open or closed):
  * its history, count and time, then ticket.updated. last_message_seq stays
  * the customer's last message.
  */
@@ -344,16 +347,6 @@ static int route_sent(struct batch *b, struct proto_event *msg, uint64_t named,
 	return rc;
 }
 
-/* set_rule - names the rule that filed an automated message. */
-static int set_rule(struct proto_message *m, const char *rule, const char *reason)
-{
-	free(m->thread_rule);
-	free(m->thread_reason);
-	m->thread_rule = gw_strdup(rule);
-	m->thread_reason = gw_strdup(reason);
-	return m->thread_rule && m->thread_reason ? GW_OK : GW_ENOMEM;
-}
-
 /* route_received - an inbound message (message.received). */
 static int route_received(struct batch *b, struct proto_event *msg, enum route_result *result)
 {
@@ -372,11 +365,10 @@ static int route_received(struct batch *b, struct proto_event *msg, enum route_r
 	}
 	rc = identity_resolve(b, m->channel, &m->from, &c, &created);
 	if (rc == GW_OK && (m->auto_reply || m->bounce)) {
-		/* An auto-reply or a bounce goes into the thread for the record
-		 * but never opens, joins or reopens a ticket: answering it
-		 * would start a mail loop. */
-		rc = set_rule(m, "automated", m->bounce ? "a bounce: filed without a ticket"
-						      : "an auto-reply: filed without a ticket");
+		/* An auto-reply or a bounce goes into the sender's thread and
+		 * the ticket it concerns, as that ticket is: it never opens or
+		 * reopens one, since answering it would start a mail loop. */
+		rc = thread_automated(b, msg, &c, &t);
 		if (rc == GW_OK)
 			rc = file_in_thread(b, msg, &c, created, &t);
 		goto out;

@@ -47,7 +47,7 @@ async function main() {
     `  ingest: "tcp://127.0.0.1:${ingest}"`, `  publish: "tcp://127.0.0.1:${publish}"`,
     `  command: "tcp://127.0.0.1:${command}"`, "connectors:", "  - name: chat", "    type: livechat",
     `    listen: "127.0.0.1:${port}"`, "    secret: ${GATEWAY_LIVECHAT_SECRET}",
-    `    max_connections_per_ip: ${VISITORS + 10}`, "",
+    `    max_connections_per_ip: ${VISITORS + 10}`, "    requests_per_minute: 0", "",
   ].join("\n"));
   const gw = spawn(path.join(BUILD, "bin", "gatewayd"), ["--config", cfg], {
     env: { ...process.env, GATEWAY_LIVECHAT_SECRET: "bench-secret-0123456789abcdef" }, stdio: "inherit",

@@ -307,6 +307,7 @@ static int api_listen(struct api *api)
 		.listen = api->set->listen,
 		.max_body_bytes = api->set->max_body_bytes,
 		.max_connections = api->set->max_connections,
+		.limits = &api->set->limits,
 		.req_data_size = sizeof(struct api_req),
 		.www_authenticate = "Bearer",
 		.endpoint = API_PATH_MESSAGES,

@@ -31,7 +31,8 @@ static const struct conf_entry api_conf_entries[] = {
 	 .desc = "requests with a larger body are answered 413 without reading it"},
 	{.kind = CONF_INT, .key = "max_connections", .def = "1024", .min = 1, .max = 65536,
 	 .offset = API_OFF(max_connections),
-	 .desc = "concurrent HTTP connections; more wait in the listen backlog"},
+	 .desc = "concurrent HTTP connections; past it the one idle the longest is closed for "
+		 "a new one, or the new one is answered 503 when none is idle"},
 	{.kind = CONF_INT, .key = "spool_max", .def = "1000000", .min = 1000, .max = 100000000,
 	 .offset = API_OFF(spool_max),
 	 .desc = "accepted messages not yet routed kept at most; past it requests get 503"},
@@ -54,6 +55,7 @@ static const struct conf_entry api_conf_entries[] = {
 	 .desc = "stored attachments of a reply sent inline (base64) in its callback at most, "
 		 "in all; a reply with more fails"},
 	SENDER_CONF_ROWS_RETRY(API_OFF, "21600"),
+	HTTPD_CONF_ROWS(API_OFF, "64", "12000", "2000"),
 };
 
 const struct conf_section api_conf_section = {

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "connectors/httpd_config.h"
 #include "connectors/sender_config.h"
 #include "core/config.h"
 
@@ -29,6 +30,7 @@ struct api_settings {
 	bool callback_insecure;    /* plain http to a host that is not loopback */
 	long long callback_max_inline_bytes; /* stored attachments sent inline */
 	struct sender_settings send;
+	struct httpd_limits limits; /* floods (HTTPD_CONF_ROWS) */
 };
 
 /* api_conf_section - the keys of `type: api`, filling struct api_settings. */

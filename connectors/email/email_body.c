@@ -21,6 +21,16 @@
  * Attachments are every other leaf in document order, and every image,
  * audio or video part even when shown inline (message/rfc822 parts too:
  * an attached email is one attachment, its parts are not read).
+ *
+ * Nested boundaries that are prefixes of each other: when an enclosing
+ * boundary is a nested one followed by "--" ("b--" around "b"), its
+ * delimiter line "--b--" is also the nested multipart's closing one, and
+ * GMime, which tries the innermost boundary first, ends the nested
+ * multipart there and keeps the enclosing multipart's next part as the
+ * nested one's epilogue (a careful reader, which tries the enclosing
+ * boundaries first, reads it as the next part). Such an epilogue, when it
+ * starts with a Content- header, is read as the next part of the enclosing
+ * multipart. Other epilogues ("end of message") are not read (RFC 2046).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -33,14 +43,27 @@
 #include "core/log.h"
 #include "store/attachments.h"
 
+/* The boundaries of the multiparts around a part, innermost first. */
+struct bound {
+	const char *boundary; /* NULL when the multipart has none */
+	const struct bound *up;
+};
+
 struct leaf {
 	GMimeObject *obj;
 	char type[PROTO_MAX_MEDIA_TYPE + 1]; /* lowercase type/subtype */
 	bool in_text, in_html;
+	const struct bound *bounds; /* the multiparts around it */
 };
+
+#define EMAIL_MAX_LOST 64 /* parts read back from epilogues */
 
 struct body {
 	struct eparse *x;
+	GMimeObject *lost[EMAIL_MAX_LOST]; /* parsed from epilogues, owned */
+	size_t n_lost;
+	struct bound bound[EMAIL_MAX_PARTS]; /* one per multipart walked */
+	size_t n_bound;
 	struct leaf leaf[EMAIL_MAX_PARTS];
 	size_t n_leaf;
 	size_t text[EMAIL_MAX_PARTS], n_text; /* indexes into leaf, in order */
@@ -57,7 +80,26 @@ static bool is_token_char(char c)
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("!#$&^_.+-", c);
 }
 
-/* "type/subtype" in lowercase; application/octet-stream when unusable. */
+/* Content-Type "text" without a subtype (which GMime reads as
+ * application/octet-stream, or as "text" and an empty subtype). */
+static bool is_bare_text(GMimeObject *obj, const char *t, const char *s)
+{
+	const char *v = g_mime_object_get_header(obj, "Content-Type");
+	size_t n;
+
+	if (t && g_ascii_strcasecmp(t, "text") == 0)
+		return !s || !*s;
+	if (!v)
+		return false;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	n = strcspn(v, "; \t\r\n");
+	return (n == 4 || (n == 5 && v[4] == '/')) && g_ascii_strncasecmp(v, "text", 4) == 0;
+}
+
+/* "type/subtype" in lowercase; application/octet-stream when unusable,
+ * except "text" without a subtype: text/plain, as RFC 2045 (5.2) reads a
+ * Content-Type it cannot parse. */
 static void media_type(GMimeObject *obj, char *out, size_t size)
 {
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
@@ -65,6 +107,11 @@ static void media_type(GMimeObject *obj, char *out, size_t size)
 	const char *s = ct ? g_mime_content_type_get_media_subtype(ct) : NULL;
 	int n = snprintf(out, size, "%s/%s", t ? t : "", s ? s : "");
 	bool ok = n > 2 && (size_t)n < size && t && *t && s && *s;
+
+	if (is_bare_text(obj, t, s)) {
+		snprintf(out, size, "text/plain");
+		return;
+	}
 
 	for (char *p = out; ok && *p; p++) {
 		*p = (char)g_ascii_tolower(*p);
@@ -122,6 +169,7 @@ static void push(struct body *b, bool html, size_t i)
 struct frame {
 	const char *mtype; /* subtype of the enclosing multipart */
 	bool in_alt, text_on, html_on;
+	const struct bound *bounds; /* the enclosing multiparts */
 };
 
 static void walk(struct body *b, GMimeObject *parent, struct frame f, int depth);
@@ -131,10 +179,19 @@ static void walk_multipart(struct body *b, GMimeObject *part, struct frame f, in
 	GMimeContentType *ct = g_mime_object_get_content_type(part);
 	const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : NULL;
 	struct frame sf = f;
+	struct bound *self;
 
 	if (depth >= EMAIL_MAX_DEPTH) {
 		b->too_deep = true;
 		return;
+	}
+	/* Past EMAIL_MAX_PARTS multiparts, their boundaries are not known to
+	 * the checks that use them (the parts are read all the same). */
+	if (b->n_bound < EMAIL_MAX_PARTS) {
+		self = &b->bound[b->n_bound++];
+		self->boundary = g_mime_object_get_content_type_parameter(part, "boundary");
+		self->up = f.bounds;
+		sf.bounds = self;
 	}
 	sf.mtype = sub ? sub : "mixed";
 	sf.in_alt = f.in_alt || g_ascii_strcasecmp(sf.mtype, "alternative") == 0;
@@ -154,6 +211,7 @@ static void walk_leaf(struct body *b, GMimeObject *part, int i, struct frame *f)
 	}
 	l = &b->leaf[b->n_leaf++];
 	l->obj = part;
+	l->bounds = f->bounds;
 	media_type(part, l->type, sizeof(l->type));
 	if (!is_inline(part, l->type, i, f->mtype))
 		return;
@@ -187,6 +245,54 @@ static void lend(struct body *b, size_t text0, size_t html0)
 			push(b, true, b->text[i]);
 }
 
+/* Whether the closing delimiter of boundary `nested` is a delimiter of one
+ * of the enclosing multiparts `up` (see the top). */
+static bool closed_by_enclosing(const char *nested, const struct bound *up)
+{
+	size_t n = nested ? strlen(nested) : 0;
+
+	for (; n && up; up = up->up)
+		if (up->boundary && strlen(up->boundary) == n + 2 &&
+		    strncmp(up->boundary, nested, n) == 0 && strcmp(up->boundary + n, "--") == 0)
+			return true;
+	return false;
+}
+
+/* The part a multipart's epilogue holds (see the top), or NULL; `up` are
+ * the multiparts around it. Kept in b->lost until the body is read. */
+static GMimeObject *lost_part(struct body *b, GMimeObject *mp, const struct bound *up)
+{
+	const char *ep = g_mime_multipart_get_epilogue(GMIME_MULTIPART(mp)), *colon;
+	GMimeParserOptions *opt;
+	GMimeStream *stream;
+	GMimeParser *parser;
+	GMimeObject *obj;
+
+	if (!closed_by_enclosing(g_mime_object_get_content_type_parameter(mp, "boundary"), up))
+		return NULL;
+	while (ep && (*ep == '\n' || *ep == '\r'))
+		ep++;
+	colon = ep ? strchr(ep, ':') : NULL;
+	if (!colon || g_ascii_strncasecmp(ep, "Content-", 8) != 0 ||
+	    strcspn(ep, " \t\n") < (size_t)(colon - ep) || b->n_lost == EMAIL_MAX_LOST)
+		return NULL;
+	/* GMime's warnings about the epilogue are not the message's. */
+	opt = g_mime_parser_options_clone(b->x->popt);
+	g_mime_parser_options_set_warning_callback(opt, NULL, NULL);
+	stream = g_mime_stream_mem_new_with_buffer(ep, strlen(ep));
+	parser = g_mime_parser_new_with_stream(stream);
+	obj = g_mime_parser_construct_part(parser, opt);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	g_mime_parser_options_free(opt);
+	if (obj) {
+		b->lost[b->n_lost++] = obj;
+		eparse_warn(b->x, "mime: a nested boundary is a prefix of the enclosing one: the "
+			    "part after its closing delimiter read as the next part");
+	}
+	return obj;
+}
+
 /* Walks the children of `parent` (a multipart), or `parent` itself when it
  * is the message's single top-level part (f.mtype is then "mixed"). */
 static void walk(struct body *b, GMimeObject *parent, struct frame f, int depth)
@@ -200,10 +306,15 @@ static void walk(struct body *b, GMimeObject *parent, struct frame f, int depth)
 
 		if (!part)
 			continue;
-		if (GMIME_IS_MULTIPART(part))
-			walk_multipart(b, part, f, depth);
-		else
+		if (!GMIME_IS_MULTIPART(part)) {
 			walk_leaf(b, part, i, &f);
+			continue;
+		}
+		walk_multipart(b, part, f, depth);
+		if ((part = lost_part(b, part, f.bounds)) && GMIME_IS_MULTIPART(part))
+			walk_multipart(b, part, f, depth);
+		else if (part)
+			walk_leaf(b, part, i + 1, &f);
 	}
 	if (g_ascii_strcasecmp(f.mtype, "alternative") == 0 && f.text_on && f.html_on)
 		lend(b, text0, html0);
@@ -211,9 +322,7 @@ static void walk(struct body *b, GMimeObject *parent, struct frame f, int depth)
 
 /* ---- bytes and charsets ---- */
 
-/* The decoded bytes of a leaf (transfer encoding undone); an attached
- * message is its serialization. Never NULL (GLib aborts on no memory). */
-static GByteArray *leaf_bytes(GMimeObject *obj)
+GByteArray *email_part_bytes(GMimeObject *obj)
 {
 	GMimeStream *mem = g_mime_stream_mem_new();
 	GByteArray *arr;
@@ -331,13 +440,59 @@ static void add_piece(struct ebuf *text, const char *s)
 	ebuf_add(text, s, n);
 }
 
+/* Whether the line at p (up to end) starts with the closing delimiter
+ * "--<boundary>--" of one of `bounds`. */
+static bool closing_line(const char *p, const char *end, const struct bound *bounds)
+{
+	size_t avail = (size_t)(end - p);
+
+	if (avail < 4 || p[0] != '-' || p[1] != '-')
+		return false;
+	for (; bounds; bounds = bounds->up) {
+		size_t n = bounds->boundary ? strlen(bounds->boundary) : 0;
+
+		if (n && avail >= n + 4 && memcmp(p + 2, bounds->boundary, n) == 0 &&
+		    p[n + 2] == '-' && p[n + 3] == '-')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A closing delimiter of a multipart around the part, with text after it
+ * on its line ("--b-- end", "--b--=20"), is not one for GMime, which then
+ * reads it, and the epilogue after it, as the part's text: the text ends
+ * before it. (A closing delimiter as the line's whole is GMime's already.)
+ */
+static void cut_at_closing(struct body *b, const struct leaf *l, GByteArray *bytes)
+{
+	const char *p = (const char *)bytes->data, *end;
+
+	if (!p || bytes->len == 0)
+		return;
+	end = p + bytes->len;
+	while (l->bounds && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (closing_line(p, nl ? nl : end, l->bounds)) {
+			g_byte_array_set_size(bytes, (guint)(p - (const char *)bytes->data));
+			eparse_warn(b->x, "mime: a closing delimiter with text after it ended a text "
+				    "part");
+			return;
+		}
+		p = nl ? nl + 1 : end;
+	}
+}
+
 /* The readable text of one text/plain or text/html leaf, cleaned. */
 static char *leaf_text(struct body *b, const struct leaf *l, bool *cut)
 {
 	bool html = strcmp(l->type, "text/html") == 0;
-	GByteArray *bytes = text_utf8(b->x, l->obj, leaf_bytes(l->obj));
+	GByteArray *bytes = text_utf8(b->x, l->obj, email_part_bytes(l->obj));
 	struct ebuf h;
 	char *s, *t;
+
+	cut_at_closing(b, l, bytes);
 
 	if (!html) {
 		s = estr_clean((const char *)bytes->data, bytes->len, ESTR_TEXT, PROTO_MAX_TEXT, cut);
@@ -467,7 +622,7 @@ static int add_attachment(struct body *b, const struct leaf *l, size_t number)
 	struct proto_attachment *a = &m->attachments[m->attachments_len];
 	const char *name = part_name(l->obj);
 	char hex[ATTACH_HEX_LEN + 1];
-	GByteArray *bytes = leaf_bytes(l->obj);
+	GByteArray *bytes = email_part_bytes(l->obj);
 	bool cut = false;
 	int rc = keep_bytes(b, bytes, number, hex);
 
@@ -542,6 +697,8 @@ int email_body_read(struct eparse *x)
 	if (b->att_over)
 		eparse_warn(x, "%zu more attachments not listed (at most %d)", b->att_over,
 			    PROTO_MAX_ATTACHMENTS);
+	for (size_t i = 0; i < b->n_lost; i++)
+		g_object_unref(b->lost[i]);
 	free(b);
 	return rc;
 }

@@ -3,7 +3,9 @@
  * (email_parse.h). GMime does the MIME work: headers, RFC 2047 and 2231,
  * charsets, multipart structure, addresses and message ids. This file picks
  * the fields, decides the verdict and keeps every value within the proto
- * limits; email_body.c picks the text and the attachments.
+ * limits; email_repair.c mends what GMime misreads (the message is parsed
+ * again), email_body.c picks the text and the attachments, email_ids.c the
+ * ids it answers.
  *
  * Verdicts, in the order they are decided:
  *   QUARANTINE  over max_message_bytes; not readable as a message at all
@@ -29,7 +31,6 @@
 
 #define EMAIL_DERIVED_PREFIX "derived-"
 #define EMAIL_LONG_ID_PREFIX "sha256-"
-#define EMAIL_REF_CANDIDATES 128 /* References ids looked at: the first and the last ones */
 
 static pthread_once_t email_once = PTHREAD_ONCE_INIT;
 
@@ -195,7 +196,28 @@ static int take_party(struct eparse *x, InternetAddressMailbox *mb, void *arg)
 	return 1;
 }
 
-/* From, or Reply-To when it has a usable address. 1 found, 0 none, -1 ENOMEM. */
+/* Whether `addr` (lowercase) is the list's own posting address, from
+ * List-Post: <mailto:list@example.org> (a list that sets Reply-To to itself
+ * so that answers go to the list). */
+static bool is_list_address(struct eparse *x, const char *addr)
+{
+	const char *v = g_mime_object_get_header(GMIME_OBJECT(x->msg), "List-Post");
+	const char *p = v ? strstr(v, "mailto:") : NULL;
+	size_t n = 0;
+
+	if (!p)
+		return false;
+	p += 7;
+	while (p[n] && !strchr(">?, \t\r\n", p[n]))
+		n++;
+	return n > 0 && strlen(addr) == n && g_ascii_strncasecmp(p, addr, n) == 0;
+}
+
+/*
+ * From, or Reply-To when it has a usable address that is not the mailing
+ * list's own: a list post's author is in From, whatever Reply-To says.
+ * 1 found, 0 none, -1 ENOMEM.
+ */
 static int read_sender(struct eparse *x, struct proto_party *from)
 {
 	struct proto_party reply = {0};
@@ -204,6 +226,8 @@ static int read_sender(struct eparse *x, struct proto_party *from)
 	if (rc != 1)
 		return rc;
 	rc = each_mailbox(x, g_mime_message_get_reply_to(x->msg), take_party, &reply, 0);
+	if (rc == 1 && is_list_address(x, reply.address))
+		rc = 0;
 	if (rc == 1) {
 		free(from->address);
 		free(from->name);
@@ -330,10 +354,7 @@ static char *hash_id(const char *prefix, const char *const *f, const size_t *fle
 	return id;
 }
 
-/* A message id (without <>) as the event carries it; NULL when empty.
- * An id over EMAIL_ID_MAX bytes becomes the SHA-256 of it, so that it stays
- * unique and the same wherever it appears (Message-ID or References). */
-static int norm_id(struct eparse *x, const char *id, char **out)
+int email_norm_id(struct eparse *x, const char *id, char **out)
 {
 	bool cut = false;
 	char *s;
@@ -378,7 +399,7 @@ static int read_id(struct eparse *x)
 {
 	const char *f[4];
 	size_t flen[4];
-	int rc = norm_id(x, g_mime_message_get_message_id(x->msg), &x->m->external_id);
+	int rc = email_norm_id(x, g_mime_message_get_message_id(x->msg), &x->m->external_id);
 
 	if (rc != GW_OK || x->m->external_id)
 		goto out;
@@ -396,96 +417,6 @@ static int read_id(struct eparse *x)
 out:
 	if (rc == GW_OK && !(x->m->dedup_key = strdup(x->m->external_id)))
 		rc = GW_ENOMEM;
-	return rc;
-}
-
-/* ---- threading ---- */
-
-static GMimeReferences *header_ids(struct eparse *x, const char *name)
-{
-	const char *v = g_mime_object_get_header(GMIME_OBJECT(x->msg), name);
-
-	return v ? g_mime_references_parse(x->popt, v) : NULL;
-}
-
-struct ids {
-	char *id[EMAIL_REF_CANDIDATES + PROTO_MAX_REPLY_TO];
-	size_t n;
-};
-
-/* Adds an id unless empty, the message's own, or already there. */
-static int add_id(struct eparse *x, struct ids *ids, const char *raw_id)
-{
-	char *id = NULL;
-	int rc = norm_id(x, raw_id, &id);
-
-	if (rc != GW_OK || !id)
-		return rc;
-	for (size_t i = 0; i < ids->n; i++)
-		if (strcmp(ids->id[i], id) == 0)
-			goto skip;
-	if (strcmp(id, x->m->external_id) == 0)
-		goto skip;
-	ids->id[ids->n++] = id;
-	return GW_OK;
-skip:
-	free(id);
-	return GW_OK;
-}
-
-/* References (oldest first: its first id, then at most the last
- * EMAIL_REF_CANDIDATES - 1), then In-Reply-To ids not yet listed. */
-static int gather_ids(struct eparse *x, struct ids *ids, size_t *skipped)
-{
-	GMimeReferences *refs = header_ids(x, "References"), *irt = header_ids(x, "In-Reply-To");
-	int nr = refs ? g_mime_references_length(refs) : 0;
-	int ni = irt ? g_mime_references_length(irt) : 0;
-	int tail = nr - (EMAIL_REF_CANDIDATES - 1) > 1 ? nr - (EMAIL_REF_CANDIDATES - 1) : 1;
-	int rc = GW_OK;
-
-	*skipped = (size_t)(tail - 1 > 0 ? tail - 1 : 0);
-	if (nr > 0)
-		rc = add_id(x, ids, g_mime_references_get_message_id(refs, 0));
-	for (int i = tail; i < nr && rc == GW_OK; i++)
-		rc = add_id(x, ids, g_mime_references_get_message_id(refs, i));
-	for (int i = 0; i < ni && i < PROTO_MAX_REPLY_TO && rc == GW_OK; i++)
-		rc = add_id(x, ids, g_mime_references_get_message_id(irt, i));
-	if (ni > PROTO_MAX_REPLY_TO)
-		*skipped += (size_t)(ni - PROTO_MAX_REPLY_TO);
-	if (refs)
-		g_mime_references_free(refs);
-	if (irt)
-		g_mime_references_free(irt);
-	return rc;
-}
-
-/* Keeps the first id (the thread's root) and the last ones (the closest). */
-static int read_reply_to(struct eparse *x)
-{
-	struct ids ids = {.n = 0};
-	size_t skipped = 0, drop = 0;
-	int rc = gather_ids(x, &ids, &skipped);
-
-	if (rc != GW_OK || ids.n == 0)
-		goto out;
-	if (ids.n > PROTO_MAX_REPLY_TO)
-		drop = ids.n - PROTO_MAX_REPLY_TO;
-	if (!(x->m->reply_to = calloc(ids.n - drop, sizeof(char *)))) {
-		rc = GW_ENOMEM;
-		goto out;
-	}
-	x->m->reply_to[x->m->reply_to_len++] = ids.id[0];
-	for (size_t i = 1 + drop; i < ids.n; i++)
-		x->m->reply_to[x->m->reply_to_len++] = ids.id[i];
-	for (size_t i = 1; i < 1 + drop; i++)
-		free(ids.id[i]);
-	ids.n = 0;
-	if (skipped + drop)
-		eparse_warn(x, "%zu older References ids left out (at most %d are kept)",
-			    skipped + drop, PROTO_MAX_REPLY_TO);
-out:
-	for (size_t i = 0; i < ids.n; i++)
-		free(ids.id[i]);
 	return rc;
 }
 
@@ -514,10 +445,12 @@ static int read_fields(struct eparse *x)
 	int rc;
 
 	if ((rc = read_id(x)) != GW_OK || (rc = read_subject(x)) != GW_OK ||
-	    (rc = read_recipients(x)) != GW_OK || (rc = read_reply_to(x)) != GW_OK)
+	    (rc = read_recipients(x)) != GW_OK)
 		return rc;
-	email_flags_read(x);
-	if ((rc = email_body_read(x)) != GW_OK)
+	if ((rc = email_flags_read(x)) != GW_OK)
+		return rc;
+	/* The ids after the body: a bounce's text may name the message it reports on. */
+	if ((rc = email_body_read(x)) != GW_OK || (rc = email_ids_read(x)) != GW_OK)
 		return rc;
 	if (x->nomem)
 		return GW_ENOMEM;
@@ -578,13 +511,58 @@ static size_t leading_blank_lines(const char *p, size_t len)
 	return start;
 }
 
+/* Parses `len` bytes at `buf` into x->msg; the offset where the top-level
+ * headers end into *headers_end. GMime's warnings are those of this parse. */
+static void parse_buffer(struct eparse *x, const char *buf, size_t len, gint64 *headers_end)
+{
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(buf, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+
+	memset(x->gmime_warn, 0, sizeof(x->gmime_warn));
+	x->n_bad_header = 0;
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	x->msg = g_mime_parser_construct_message(parser, x->popt);
+	*headers_end = g_mime_parser_get_headers_end(parser);
+	g_object_unref(parser);
+	g_object_unref(stream);
+}
+
+/* Parses x->raw, mended (email_repair.c) where GMime misread it. */
+static void parse_mended(struct eparse *x)
+{
+	const char *buf = x->raw;
+	size_t len = x->raw_len, next_len;
+	gint64 end, ignored;
+	char *next = NULL;
+
+	if (email_repair_line_ends(x->raw, x->raw_len, &x->mended) != GW_OK)
+		x->nomem = true;
+	if (x->mended) {
+		buf = x->mended;
+		eparse_warn(x, "mime: bare CR line breaks read as line ends");
+	}
+	parse_buffer(x, buf, len, &end);
+	/* The derived id hashes the body of x->raw: where its headers end
+	 * (mending the line ends keeps every offset). */
+	x->body_off = end < 0 || (uint64_t)end > x->raw_len ? x->raw_len : (size_t)end;
+	for (int pass = 0; x->msg && pass < EMAIL_REPAIR_PASSES; pass++) {
+		if (email_repair(x, buf, len, &next, &next_len) != GW_OK)
+			x->nomem = true;
+		if (!next)
+			break;
+		g_object_unref(x->msg);
+		free(x->mended);
+		x->mended = next;
+		buf = next;
+		len = next_len;
+		parse_buffer(x, buf, len, &ignored);
+	}
+}
+
 static void read_message(struct eparse *x, const char *raw, size_t len)
 {
 	static const char *fallback[] = {"UTF-8", "windows-1252", "iso-8859-1", NULL};
 	size_t skip = 0;
-	GMimeStream *stream;
-	GMimeParser *parser;
-	gint64 end;
 
 	/* A UTF-8 byte order mark (files saved by some editors) hides the first
 	 * header name from GMime. */
@@ -602,14 +580,7 @@ static void read_message(struct eparse *x, const char *raw, size_t len)
 	g_mime_parser_options_set_allow_addresses_without_domain(x->popt, TRUE);
 	g_mime_parser_options_set_fallback_charsets(x->popt, fallback);
 	g_mime_parser_options_set_warning_callback(x->popt, eparse_gmime_warning, x);
-	stream = g_mime_stream_mem_new_with_buffer(x->raw, x->raw_len);
-	parser = g_mime_parser_new_with_stream(stream);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	x->msg = g_mime_parser_construct_message(parser, x->popt);
-	end = g_mime_parser_get_headers_end(parser);
-	x->body_off = end < 0 || (uint64_t)end > x->raw_len ? x->raw_len : (size_t)end;
-	g_object_unref(parser);
-	g_object_unref(stream);
+	parse_mended(x);
 }
 
 static void eparse_free(struct eparse *x)
@@ -618,6 +589,7 @@ static void eparse_free(struct eparse *x)
 		g_object_unref(x->msg);
 	if (x->popt)
 		g_mime_parser_options_free(x->popt);
+	free(x->mended);
 	eparse_warnings_free(x);
 }
 

@@ -1,7 +1,9 @@
 /*
  * email_parse_int.h - the pieces of the email parser (email_parse.h), one
  * file per concern:
- *   email_parse.c   entry point, verdicts, ids, sender, recipients, threading
+ *   email_parse.c   entry point, verdicts, the message's id, sender, recipients
+ *   email_ids.c     reply_to: References, In-Reply-To, a report's original id
+ *   email_repair.c  malformed MIME that GMime misreads, mended and parsed again
  *   email_body.c    which parts are the text and which are attachments
  *   email_html.c    HTML to readable text (libxml2's HTML parser)
  *   email_flags.c   auto-reply and bounce detection
@@ -27,6 +29,8 @@
 #define EMAIL_WARN_MAX 256        /* bytes of one warning (a proto string array entry) */
 #define EMAIL_DERIVED_BODY 4096   /* body bytes hashed into a derived id */
 #define EMAIL_ID_MAX 256          /* an id in external_id, dedup_key, reply_to */
+#define EMAIL_REPAIR_PASSES 4     /* parses of a mended message after the first */
+#define EMAIL_BAD_HEADERS 8       /* offsets of bad header lines kept per parse */
 
 /* ---- email_str.c ---- */
 
@@ -75,6 +79,7 @@ struct eparse {
 	GMimeMessage *msg;
 	const char *raw;   /* the message as given (after leading blank lines) */
 	size_t raw_len;
+	char *mended;      /* the message as last parsed, when mended (owned) */
 	size_t body_off;   /* where the top-level body starts in raw */
 	struct proto_message *m; /* the event's body being filled */
 	/* Warnings made while reading, deduplicated, in order. */
@@ -82,6 +87,10 @@ struct eparse {
 	size_t n_warn, more_warn;
 	/* GMime's parser warnings, counted per GMimeParserWarning code. */
 	unsigned gmime_warn[32];
+	/* Where GMime met a bad header name (email_repair.c), in the buffer
+	 * parsed last. */
+	gint64 bad_header[EMAIL_BAD_HEADERS];
+	size_t n_bad_header;
 	bool nomem;
 };
 
@@ -100,7 +109,48 @@ int eparse_warnings_finish(struct eparse *x);
 /* eparse_warnings_free - frees what eparse_warn kept (after a failure). */
 void eparse_warnings_free(struct eparse *x);
 
+/* ---- email_parse.c ---- */
+
+/*
+ * email_norm_id - a message id (without <>) as the event carries it into
+ * *out (malloc'ed), or NULL when empty. An id over EMAIL_ID_MAX bytes
+ * becomes "sha256-" and its SHA-256, so that it stays unique and the same
+ * wherever it appears (Message-ID or References). GW_OK or GW_ENOMEM.
+ */
+int email_norm_id(struct eparse *x, const char *id, char **out);
+
+/* ---- email_ids.c ---- */
+
+/*
+ * email_ids_read - sets x->m->reply_to: the ids of References and
+ * In-Reply-To, and for a bounce (x->m->bounce, x->m->text set) the id of
+ * the message it reports on. GW_OK or GW_ENOMEM.
+ */
+int email_ids_read(struct eparse *x);
+
+/* ---- email_repair.c ---- */
+
+/*
+ * email_repair_line_ends - when the first line of `raw` ends in a bare CR
+ * (no LF), *out is a copy (malloc'ed, `len` bytes) with every bare CR made
+ * LF; otherwise *out is NULL. GW_OK or GW_ENOMEM.
+ */
+int email_repair_line_ends(const char *raw, size_t len, char **out);
+
+/*
+ * email_repair - after x->msg was parsed from `buf`: the mended message
+ * into *out (malloc'ed, NUL-terminated, *out_len bytes) when GMime misread
+ * something email_repair.c knows how to mend, with a warning for each;
+ * *out NULL when there is nothing to mend. GW_OK or GW_ENOMEM.
+ */
+int email_repair(struct eparse *x, const char *buf, size_t len, char **out, size_t *out_len);
+
 /* ---- email_body.c ---- */
+
+/* email_part_bytes - the decoded bytes of a leaf (transfer encoding
+ * undone); an attached message is its serialization. Never NULL (GLib
+ * aborts on no memory); the caller frees it with g_byte_array_free. */
+GByteArray *email_part_bytes(GMimeObject *obj);
 
 /*
  * email_body_read - sets x->m->text and x->m->attachments from the MIME
@@ -123,9 +173,14 @@ void email_html_init(void);
 
 /* ---- email_flags.c ---- */
 
-/* email_flags_read - sets x->m->auto_reply and x->m->bounce from headers,
- * the top-level content type and the sender. */
-void email_flags_read(struct eparse *x);
+/* email_flags_read - sets x->m->auto_reply, x->m->bounce and, when either
+ * is set, x->m->automated_reason from headers, the top-level content type
+ * and the sender. GW_OK or GW_ENOMEM. */
+int email_flags_read(struct eparse *x);
+
+/* email_is_list_post - a mailing-list post: List-Id, List-Post,
+ * List-Unsubscribe or Precedence: list. */
+bool email_is_list_post(struct eparse *x);
 
 /* email_addr_is_daemon - the local part is mailer-daemon or postmaster. */
 bool email_addr_is_daemon(const char *addr);

@@ -207,7 +207,8 @@ static const char *const gmime_warning_text[] = {
 	[GMIME_WARN_DUPLICATED_HEADER] = "a header that may appear once is repeated",
 	[GMIME_WARN_DUPLICATED_PARAMETER] = "a header parameter is repeated",
 	[GMIME_WARN_UNENCODED_8BIT_HEADER] = "unencoded 8-bit header text, decoded with fallback charsets",
-	[GMIME_WARN_INVALID_CONTENT_TYPE] = "invalid Content-Type, read as application/octet-stream",
+	[GMIME_WARN_INVALID_CONTENT_TYPE] =
+		"invalid Content-Type, read as application/octet-stream (a bare \"text\" as text/plain)",
 	[GMIME_WARN_INVALID_RFC2047_HEADER_VALUE] = "invalid RFC 2047 encoded header value",
 	[GMIME_WARN_MALFORMED_MULTIPART] = "malformed multipart: no parts found",
 	[GMIME_WARN_TRUNCATED_MESSAGE] = "the message is truncated",
@@ -230,8 +231,9 @@ void eparse_gmime_warning(gint64 offset, GMimeParserWarning code, const gchar *i
 {
 	struct eparse *x = user_data;
 
-	(void)offset;
 	(void)item; /* message text: never copied into warnings or logs */
+	if (code == GMIME_CRIT_INVALID_HEADER_NAME && x->n_bad_header < EMAIL_BAD_HEADERS)
+		x->bad_header[x->n_bad_header++] = offset;
 	if ((unsigned)code < sizeof(x->gmime_warn) / sizeof(x->gmime_warn[0]) &&
 	    x->gmime_warn[code] < UINT32_MAX)
 		x->gmime_warn[code]++;

@@ -3,11 +3,12 @@
  * serving the widget's files (web_dir, "/" is the demo page) and the
  * websocket protocol "gateway-chat" at /chat (docs/channels/livechat.md).
  *
- * This file holds the server and the websocket life cycle: the handshake
- * checks (path, Origin allow-list, connections per address), the
+ * This file holds the server and the websocket life cycle: the
  * reassembly of fragmented frames bounded by max_message_bytes, and the
- * writing of queued frames. What a frame means is lc_flow.c's; the config
- * table is livechat_config.c's.
+ * writing of queued frames. The checks of every connection, request and
+ * handshake (limits per address, path, subprotocol, Origin) are
+ * lc_http.c's; what a frame means is lc_flow.c's; the config table is
+ * livechat_config.c's.
  *
  * Threading: everything runs on the thread that calls run().
  */
@@ -35,6 +36,7 @@
 #define LC_TICK_US 5000           /* outbox_pump() and status period */
 #define LC_PATH_CHAT "/chat"
 #define LC_PROTOCOL "gateway-chat"
+#define LC_SERV_BUF 16384         /* lws read size */
 #define LC_FRAME_OVERHEAD 1024    /* JSON around the text of a message frame */
 
 #define lc_container_of(ptr, type, member) \
@@ -53,137 +55,18 @@ static void lc_lws_log(int level, const char *line)
 	       (int)n, line);
 }
 
-/* ---- handshake checks ------------------------------------------------------ */
-
-/* "https://host:port" -> "host:port" (borrowed pointer into origin). */
-static const char *lc_origin_host(const char *origin)
-{
-	const char *p = strstr(origin, "://");
-
-	return p ? p + 3 : origin;
-}
-
-/* Is `origin` in the comma-separated list (spaces around items ignored)? */
-static int lc_origin_listed(const char *list, const char *origin)
-{
-	size_t olen = strlen(origin);
-	const char *p = list;
-
-	while (*p) {
-		const char *end = strchr(p, ',');
-		size_t n;
-
-		while (*p == ' ')
-			p++;
-		n = end ? (size_t)(end - p) : strlen(p);
-		while (n > 0 && p[n - 1] == ' ')
-			n--;
-		if (n == olen && strncmp(p, origin, n) == 0)
-			return 1;
-		if (!end)
-			break;
-		p = end + 1;
-	}
-	return 0;
-}
+/* ---- the websocket ------------------------------------------------------------ */
 
 /*
- * The Origin check: a listed origin, or (empty list) the page's host is the
- * one the socket was opened to. A request without Origin comes from no
- * browser page and is allowed (an Origin check protects visitors, not us).
+ * LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION of "gateway-chat": the handshake
+ * passed lc_http.c's checks (path, subprotocol, Origin, the limits per
+ * address); the socket is set up here.
  */
-static int lc_origin_ok(struct livechat *lc, struct lws *wsi)
-{
-	char origin[512], host[512];
-
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
-		return 1;
-	if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0)
-		return 0;
-	if (lc->set->allowed_origins && lc->set->allowed_origins[0])
-		return lc_origin_listed(lc->set->allowed_origins, origin);
-	if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
-		return 0;
-	return strcmp(lc_origin_host(origin), host) == 0;
-}
-
-static struct lc_ip *lc_ip_find(struct livechat *lc, const char *ip)
-{
-	for (size_t i = 0; i < lc->n_ips; i++)
-		if (strcmp(lc->ips[i].ip, ip) == 0)
-			return &lc->ips[i];
-	return NULL;
-}
-
-/* Counts a socket of `ip`; 0, or -1 when the address is at its limit. */
-static int lc_ip_take(struct livechat *lc, const char *ip)
-{
-	struct lc_ip *e = lc_ip_find(lc, ip);
-
-	if (e) {
-		if (e->n >= lc->set->max_connections_per_ip)
-			return -1;
-		e->n++;
-		return 0;
-	}
-	if (lc->n_ips == lc->cap_ips) {
-		size_t cap = lc->cap_ips ? lc->cap_ips * 2 : 64;
-		struct lc_ip *p = realloc(lc->ips, cap * sizeof(*p));
-
-		if (!p)
-			return -1;
-		lc->ips = p;
-		lc->cap_ips = cap;
-	}
-	e = &lc->ips[lc->n_ips++];
-	snprintf(e->ip, sizeof(e->ip), "%s", ip);
-	e->n = 1;
-	return 0;
-}
-
-static void lc_ip_release(struct livechat *lc, const char *ip)
-{
-	struct lc_ip *e = lc_ip_find(lc, ip);
-
-	if (!e || --e->n > 0)
-		return;
-	*e = lc->ips[--lc->n_ips];
-}
-
-/* Answers a refused handshake with `status` before lws closes it. */
-static int lc_refuse(struct lws *wsi, unsigned int status)
-{
-	lws_return_http_status(wsi, status, NULL);
-	return -1;
-}
-
-/* LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: non-zero refuses the upgrade. */
 static int lc_filter(struct livechat *lc, struct lc_conn *c, struct lws *wsi)
 {
-	char uri[64];
-
 	memset(c, 0, sizeof(*c));
 	c->wsi = wsi;
-	lws_get_peer_simple(wsi, c->ip, sizeof(c->ip));
-	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
-	    strcmp(uri, LC_PATH_CHAT) != 0) {
-		GW_WARN(lc->inst->log_module, "websocket from %s refused: not %s", c->ip,
-			LC_PATH_CHAT);
-		return lc_refuse(wsi, HTTP_STATUS_NOT_FOUND);
-	}
-	if (!lc_origin_ok(lc, wsi)) {
-		GW_WARN(lc->inst->log_module, "websocket from %s refused: Origin not allowed",
-			c->ip);
-		lc->inst->stats.rejected++;
-		return lc_refuse(wsi, HTTP_STATUS_FORBIDDEN);
-	}
-	if (lc_ip_take(lc, c->ip) != 0) {
-		GW_WARN(lc->inst->log_module, "websocket from %s refused: %lld connections",
-			c->ip, lc->set->max_connections_per_ip);
-		lc->inst->stats.rejected++;
-		return lc_refuse(wsi, 429);
-	}
-	c->ip[sizeof(c->ip) - 1] = '\0';
+	snprintf(c->ip, sizeof(c->ip), "%s", listen_guard_peer(wsi));
 	c->lc = lc; /* from here on, closing it releases what it holds */
 	lc->n_conns++;
 	return 0;
@@ -330,7 +213,6 @@ static void lc_on_closed(struct livechat *lc, struct lc_conn *c)
 	}
 	free(c->rx);
 	c->rx = NULL;
-	lc_ip_release(lc, c->ip);
 	lc->n_conns--;
 	c->lc = NULL;
 }
@@ -385,7 +267,8 @@ static int lc_listen(struct livechat *lc)
 
 	memset(&info, 0, sizeof(info));
 	lc->protocols[0].name = "http";
-	lc->protocols[0].callback = lws_callback_http_dummy;
+	lc->protocols[0].callback = lc_http_callback;
+	lc->protocols[0].per_session_data_size = sizeof(struct lc_http);
 	lc->protocols[1].name = LC_PROTOCOL;
 	lc->protocols[1].callback = lc_callback;
 	lc->protocols[1].per_session_data_size = sizeof(struct lc_conn);
@@ -398,6 +281,8 @@ static int lc_listen(struct livechat *lc)
 	lc->mount.cache_max_age = 300;
 	lc->mount.cache_reusable = 1;
 	lc->mount.cache_revalidate = 1;
+	/* A POST reaches lc_http_callback before any file is served. */
+	lc->mount.protocol = "http";
 	info.mounts = &lc->mount;
 	info.protocols = lc->protocols;
 	info.port = l->port;
@@ -407,8 +292,9 @@ static int lc_listen(struct livechat *lc)
 	info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
 	info.user = lc;
 	info.server_string = "omnigate";
-	info.max_http_header_pool2 = (unsigned int)lc->set->max_connections;
-	info.fd_limit_per_thread = (unsigned int)lc->set->max_connections + 1;
+	info.pt_serv_buf_size = LC_SERV_BUF;
+	/* Connection limits, header and keep-alive timeouts. */
+	listen_guard_info(lc->guard, &info);
 	info.ka_time = 0;
 	lc->lws = lws_create_context(&info);
 	if (!lc->lws) {
@@ -441,6 +327,19 @@ static void lc_find_web_dir(struct livechat *lc)
 		snprintf(lc->web_dir, sizeof(lc->web_dir), "%s", LIVECHAT_WEB_DIR);
 }
 
+static int lc_guard(struct livechat *lc)
+{
+	struct listen_guard_options g = {
+		.max_connections = lc->set->max_connections,
+		.limits = &lc->set->limits,
+		.inst = lc->inst,
+		.on_deadline = lc_http_deadline,
+		.arg = lc,
+	};
+
+	return listen_guard_create(&g, &lc->guard);
+}
+
 static int lc_create(struct connector_instance *inst)
 {
 	struct livechat *lc = calloc(1, sizeof(*lc));
@@ -463,6 +362,9 @@ static int lc_create(struct connector_instance *inst)
 		GW_ERROR(inst->log_module, "cannot open the conversation log: %s", gw_strerror(rc));
 		return rc;
 	}
+	rc = lc_guard(lc);
+	if (rc != GW_OK)
+		return rc;
 	return lc_listen(lc);
 }
 
@@ -508,6 +410,7 @@ static void lc_destroy(struct connector_instance *inst)
 		return;
 	if (lc->lws)
 		lws_context_destroy(lc->lws);
+	listen_guard_destroy(lc->guard);
 	while (lws_dll2_get_head(&lc->pending)) {
 		struct lws_dll2 *d = lws_dll2_get_head(&lc->pending);
 		struct lc_pending *p = lws_container_of(d, struct lc_pending, node);
@@ -519,7 +422,6 @@ static void lc_destroy(struct connector_instance *inst)
 	chatlog_close(lc->log);
 	/* Every socket is closed: the visitors' entries are gone with them. */
 	free(lc->visitors);
-	free(lc->ips);
 	free(lc->seen);
 	free(lc);
 	inst->ctx = NULL;

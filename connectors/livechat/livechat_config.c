@@ -42,12 +42,13 @@ static const struct conf_entry lc_conf_entries[] = {
 	{.kind = CONF_INT, .key = "messages_burst", .def = "10", .min = 1, .max = 10000,
 	 .offset = LC_OFF(messages_burst),
 	 .desc = "messages a visitor may send at once before the rate applies"},
-	{.kind = CONF_INT, .key = "max_connections_per_ip", .def = "20", .min = 1, .max = 65536,
-	 .offset = LC_OFF(max_connections_per_ip),
-	 .desc = "websockets per client address; more are refused at the handshake"},
+	LISTEN_CONN_ROWS(LC_OFF, "20"),
+	LISTEN_RATE_ROWS(LC_OFF, "600", "120"),
 	{.kind = CONF_INT, .key = "max_connections", .def = "10000", .min = 1, .max = 1000000,
 	 .offset = LC_OFF(max_connections),
-	 .desc = "concurrent connections; more wait in the listen backlog"},
+	 .desc = "concurrent connections (websockets and HTTP); past it the one idle the "
+		 "longest is closed for a new one, or the new one is answered 503 when none "
+		 "is idle"},
 	{.kind = CONF_INT, .key = "spool_max", .def = "1000000", .min = 1000, .max = 100000000,
 	 .offset = LC_OFF(spool_max),
 	 .desc = "accepted messages not yet routed kept at most; past it messages get an "

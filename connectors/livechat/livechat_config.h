@@ -7,6 +7,7 @@
 #ifndef GW_CONNECTOR_LIVECHAT_CONFIG_H
 #define GW_CONNECTOR_LIVECHAT_CONFIG_H
 
+#include "connectors/httpd_config.h"
 #include "core/config.h"
 
 /* Settings of one `type: livechat` instance, filled from its config table. */
@@ -18,7 +19,7 @@ struct livechat_settings {
 	long long max_message_bytes;        /* longest message text */
 	long long messages_per_second;      /* per visitor, sustained */
 	long long messages_burst;           /* per visitor, burst */
-	long long max_connections_per_ip;
+	struct httpd_limits limits;         /* floods (LISTEN_CONN_ROWS, LISTEN_RATE_ROWS) */
 	long long max_connections;
 	long long spool_max;                /* accepted-but-unrouted events kept at most */
 	long long spool_map_mb;             /* LMDB map size of the spool */

@@ -11,7 +11,9 @@
 
 #include <libwebsockets.h>
 
+#include "connectors/chunked.h"
 #include "connectors/connector.h"
+#include "connectors/listen_guard.h"
 #include "store/chatlog.h"
 #include "connectors/livechat/lc_proto.h"
 #include "connectors/livechat/livechat.h"
@@ -79,16 +81,19 @@ struct lc_seen {
 	uint64_t delivery_id;
 };
 
-/* Connections per client address. */
-struct lc_ip {
-	char ip[64];
-	long long n;
+/* A plain HTTP request: lws's per-session data of "http" (lc_http.c). */
+struct lc_http {
+	unsigned linger : 1;        /* a refused POST: its body is being dropped */
+	unsigned chunked : 1;
+	uint64_t seen;              /* bytes of it dropped */
+	struct chunked ch;
 };
 
 struct livechat {
 	struct connector_instance *inst;
 	const struct livechat_settings *set;
 	struct lws_context *lws;
+	struct listen_guard *guard;  /* floods: connections, requests per address */
 	struct lws_protocols protocols[3];
 	struct lws_http_mount mount;
 	char web_dir[1024];
@@ -99,13 +104,21 @@ struct livechat {
 	int failed;
 	lws_dll2_owner_t conns;     /* welcomed sockets */
 	lws_dll2_owner_t pending;   /* struct lc_pending */
-	struct lc_ip *ips;
-	size_t n_ips, cap_ips;
 	long long n_conns;
 	struct lc_visitor **visitors; /* LC_VISITOR_BUCKETS hash buckets */
 	struct lc_seen *seen;       /* ring of LC_SEEN_MAX */
 	size_t seen_next;
 };
+
+/* ---- lc_http.c ---- */
+
+/* lc_http_callback - the callback of protocols[0] ("http"): flood limits,
+ * the checks of every request and upgrade, then lws's file serving. */
+int lc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+		     void *in, size_t len);
+
+/* lc_http_deadline - the guard's on_deadline: closes `wsi`. */
+void lc_http_deadline(void *arg, struct lws *wsi);
 
 /* lc_schedule_commit - a message is pending: commit in this service round. */
 void lc_schedule_commit(struct livechat *lc);

@@ -313,6 +313,7 @@ static int meta_listen(struct meta *m)
 		.listen = m->set->listen,
 		.max_body_bytes = m->set->max_body_bytes,
 		.max_connections = m->set->max_connections,
+		.limits = &m->set->limits,
 		.req_data_size = sizeof(struct meta_req),
 		.endpoint = m->set->path,
 		.inst = m->inst,

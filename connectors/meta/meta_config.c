@@ -36,7 +36,8 @@ static const struct conf_entry meta_conf_entries[] = {
 	 .desc = "webhooks with a larger body are answered 413 without reading it"},
 	{.kind = CONF_INT, .key = "max_connections", .def = "1024", .min = 1, .max = 65536,
 	 .offset = META_OFF(max_connections),
-	 .desc = "concurrent HTTP connections; more wait in the listen backlog"},
+	 .desc = "concurrent HTTP connections; past it the one idle the longest is closed for "
+		 "a new one, or the new one is answered 503 when none is idle"},
 	{.kind = CONF_INT, .key = "spool_max", .def = "1000000", .min = 1000, .max = 100000000,
 	 .offset = META_OFF(spool_max),
 	 .desc = "accepted events not yet routed kept at most; past it webhooks get 503"},
@@ -71,6 +72,9 @@ static const struct conf_entry meta_conf_entries[] = {
 		 "message with the HUMAN_AGENT tag (the app needs that permission); off: 24 "
 		 "hours"},
 	SENDER_CONF_ROWS(META_OFF),
+	/* Meta's webhooks come from a few shared addresses, every customer's
+	 * messages through them: a generous bucket. */
+	HTTPD_CONF_ROWS(META_OFF, "64", "60000", "10000"),
 };
 
 const struct conf_section meta_conf_section = {

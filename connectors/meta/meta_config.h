@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "connectors/httpd_config.h"
 #include "connectors/sender_config.h"
 #include "core/config.h"
 
@@ -32,6 +33,7 @@ struct meta_settings {
 	struct conf_strlist page_tokens; /* "<account id>=<ENV>": Messenger/Instagram replies */
 	bool human_agent_tag;      /* Messenger/Instagram: answer up to 7 days (HUMAN_AGENT) */
 	struct sender_settings send; /* replies toward the Graph API (SENDER_CONF_ROWS) */
+	struct httpd_limits limits;  /* floods (HTTPD_CONF_ROWS) */
 };
 
 /* meta_conf_section - the keys of `type: meta`, filling struct meta_settings. */

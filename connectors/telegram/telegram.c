@@ -259,6 +259,7 @@ static int tg_listen(struct telegram *t)
 		.listen = t->set->listen,
 		.max_body_bytes = t->set->max_body_bytes,
 		.max_connections = t->set->max_connections,
+		.limits = &t->set->limits,
 		.req_data_size = sizeof(struct tg_req),
 		.endpoint = t->set->path,
 		.inst = t->inst,

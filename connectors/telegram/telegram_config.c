@@ -64,7 +64,8 @@ static const struct conf_entry telegram_conf_entries[] = {
 	 .desc = "webhook: POSTs with a larger body are answered 413 without reading it"},
 	{.kind = CONF_INT, .key = "max_connections", .def = "256", .min = 1, .max = 65536,
 	 .offset = TG_OFF(max_connections),
-	 .desc = "webhook: concurrent HTTP connections; more wait in the listen backlog"},
+	 .desc = "webhook: concurrent HTTP connections; past it the one idle the longest is "
+		 "closed for a new one, or the new one is answered 503 when none is idle"},
 	{.kind = CONF_BOOL, .key = "file_download", .def = "false",
 	 .offset = TG_OFF(file_download),
 	 .desc = "download the files of messages (getFile) into <state_dir>/attachments before "
@@ -81,6 +82,9 @@ static const struct conf_entry telegram_conf_entries[] = {
 	 .offset = TG_OFF(spool_map_mb),
 	 .desc = "LMDB map size of the spool in MiB (disk is used only as it fills)"},
 	SENDER_CONF_ROWS(TG_OFF),
+	/* Webhook: Telegram's POSTs come from a few shared addresses, every
+	 * chat's updates through them: a generous bucket, as for Meta. */
+	HTTPD_CONF_ROWS(TG_OFF, "64", "60000", "10000"),
 };
 
 const struct conf_section telegram_conf_section = {

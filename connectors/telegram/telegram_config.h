@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "connectors/httpd_config.h"
 #include "connectors/sender_config.h"
 #include "core/config.h"
 
@@ -46,6 +47,7 @@ struct telegram_settings {
 	long long spool_max;
 	long long spool_map_mb;
 	struct sender_settings send;
+	struct httpd_limits limits; /* webhook: floods (HTTPD_CONF_ROWS) */
 };
 
 /* telegram_conf_section - the keys of `type: telegram`. */

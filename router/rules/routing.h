@@ -115,6 +115,24 @@ int thread_place(struct batch *b, struct proto_event *msg, struct proto_customer
 		 struct proto_ticket *t, struct placement *p);
 
 /*
+ * thread_automated - the ticket an auto-reply or a bounce (msg's
+ * auto_reply or bounce set) from customer `c` concerns, into `t` (loaded,
+ * open or closed as it is; t->ticket_id 0 for none); sets m->thread_rule
+ * "automated" and m->thread_reason. Such a message never opens or reopens a
+ * ticket (answering it could start a mail loop); it joins the ticket of
+ * the closest id of reply_to that names a message of a ticket of `c` or a
+ * reply the gateway sent (a bounce of that reply: the ticket is the
+ * customer's, the bounce's sender is the mail system); an id
+ * "reply-<n>-<hex>@<domain>" is also looked up as "reply-<n>-<hex>", the
+ * reply's external_id. Otherwise it joins none: the sender's thread only.
+ * An id naming another customer's message is ignored with a warning on
+ * the message. Changes neither `c` nor the ticket; emits nothing.
+ * GW_OK, GW_ENOMEM or a store error.
+ */
+int thread_automated(struct batch *b, struct proto_event *msg, struct proto_customer *c,
+		     struct proto_ticket *t);
+
+/*
  * thread_filed - after `msg` was emitted (msg->seq set) into ticket `t`:
  * remembers its text in c->recent for duplicate detection and its ids for
  * reply references. The caller stores `c`.

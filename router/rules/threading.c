@@ -17,6 +17,11 @@
  * warning on the message: knowing an id must not let anyone write into
  * someone else's ticket.
  *
+ * Auto-replies and bounces do not go through these rules: thread_automated
+ * ("automated") files them in the ticket their reply_to names, a ticket of
+ * their sender or of a reply the gateway sent, as it is (never opened nor
+ * reopened), else in none.
+ *
  * Scopes (routing_scope): "customer" keeps one open ticket per customer
  * (c->open_ticket_id), "channel" one per customer and channel
  * (c->open_tickets, by channel). c->last_tickets holds the last ticket of
@@ -749,6 +754,124 @@ static int rule_last(struct place *pl)
 	}
 	proto_ticket_clear(&t);
 	return rc;
+}
+
+/* --- automated messages: auto-replies and bounces ----------------------------------- */
+
+/* automated_kind - "a bounce (<sign>)" or "an auto-reply (<sign>)". */
+static const char *automated_kind(const struct proto_message *m, char *buf, size_t len)
+{
+	const char *kind = m->bounce ? "a bounce" : "an auto-reply";
+
+	if (m->automated_reason && m->automated_reason[0])
+		snprintf(buf, len, "%s (%s)", kind, m->automated_reason);
+	else
+		snprintf(buf, len, "%s", kind);
+	gw_utf8_trim(buf);
+	return buf;
+}
+
+/* sent_by_gateway - whether the event at `seq` is a message.sent: a reply
+ * the gateway sent (or an outbound message it was told of). An event that
+ * cannot be read is not one (logged). */
+static int sent_by_gateway(struct batch *b, uint64_t seq, int *yes)
+{
+	struct proto_event ev;
+	int rc = store_eventlog_decode(b->txn, seq, &ev);
+
+	*yes = 0;
+	if (rc == GW_ESTORE || rc == GW_ENOMEM || rc == GW_EFULL)
+		return rc; /* the batch is retried */
+	if (rc) {
+		GW_WARN("router", "event %llu named by the dedup table is unreadable: %s",
+			(unsigned long long)seq, gw_err_name(rc));
+		return GW_OK;
+	}
+	*yes = ev.type == PROTO_T_MESSAGE_SENT;
+	proto_event_clear(&ev);
+	return GW_OK;
+}
+
+/* reply_local - "reply-<n>-<hex>" of "reply-<n>-<hex>@<domain>" into buf:
+ * the external_id of the router's reply (commands/reply.c) whose email
+ * went out with that Message-ID, for when the connector's report of it was
+ * not kept. 0 when `id` is not of that form. */
+static int reply_local(const char *id, char *buf, size_t len)
+{
+	const char *at = strrchr(id, '@');
+	size_t n = at ? (size_t)(at - id) : 0;
+
+	if (!at || strncmp(id, "reply-", 6) != 0 || n >= len)
+		return 0;
+	memcpy(buf, id, n);
+	buf[n] = '\0';
+	return 1;
+}
+
+/*
+ * automated_one - whether id `id` of reply_to names the ticket the
+ * automated message concerns: a ticket of its sender, or the ticket of a
+ * reply the gateway sent (a bounce comes from the mail system that could
+ * not deliver it, never from the customer). Another customer's message is
+ * ignored with a warning, as rule 1 does.
+ */
+static int automated_one(struct place *pl, const char *id, const char *kind, int *warned,
+			 int *done)
+{
+	char local[PROTO_MAX_EXTERNAL_ID + 1];
+	uint64_t seq = 0, tid = 0;
+	struct proto_ticket t;
+	int found = 0, ours = 0, rc = ref_lookup(pl, id, &seq, &tid);
+
+	*done = 0;
+	memset(&t, 0, sizeof(t));
+	if (rc == GW_OK && !tid && reply_local(id, local, sizeof(local)))
+		rc = ref_lookup(pl, local, &seq, &tid);
+	if (rc == GW_OK && tid)
+		rc = load(pl->b, tid, &t, &found);
+	if (rc == GW_OK && found && t.customer_id != pl->c->customer_id)
+		rc = sent_by_gateway(pl->b, seq, &ours);
+	if (rc || !found)
+		goto out;
+	if (t.customer_id != pl->c->customer_id && !ours) {
+		foreign(pl, &t, id);
+		if (!*warned)
+			rc = warn(pl->m, "reply_to names a ticket of another customer, ignored: %s", id);
+		*warned = 1;
+		goto out;
+	}
+	*done = 1;
+	rc = claim(pl, "automated", "%s: reply_to <%s> is message %llu of ticket %llu (%s)%s; "
+		   "filed in that ticket, which it neither reopens nor answers", kind, id,
+		   (unsigned long long)seq, (unsigned long long)tid,
+		   is_open(&t) ? "open" : "closed", ours ? ", a reply the gateway sent" : "");
+	take(pl, &t);
+out:
+	proto_ticket_clear(&t);
+	return rc;
+}
+
+int thread_automated(struct batch *b, struct proto_event *msg, struct proto_customer *c,
+		     struct proto_ticket *t)
+{
+	struct placement p = {0, 0};
+	struct place pl = {
+		.b = b, .m = &msg->u.message, .c = c, .t = t, .p = &p,
+		.scope = routing_scope(b->rt, msg->u.message.channel), .now = gw_now_ms(),
+	};
+	const struct proto_message *m = pl.m;
+	char kind[PROTO_MAX_SHORT / 2];
+	int done = 0, warned = 0, rc = GW_OK;
+
+	automated_kind(m, kind, sizeof(kind));
+	for (size_t k = 0; k < m->reply_to_len && rc == GW_OK && !done; k++)
+		rc = automated_one(&pl, m->reply_to[m->reply_to_len - 1 - k], kind, &warned, &done);
+	if (rc || done)
+		return rc;
+	/* Not even the sender's open ticket: what does not name its ticket
+	 * (a newsletter, a notice) is no part of a conversation. */
+	return claim(&pl, "automated", "%s: reply_to names no ticket of the sender nor a reply "
+		     "of the gateway: filed in the sender's thread without a ticket", kind);
 }
 
 /* --- the entry points ---------------------------------------------------------------- */

@@ -275,17 +275,27 @@ class ApiBadInput(GatewayTestCase):
                 self.refused(413, lambda: self._send_over(data), code="too_large",
                              words=[str(MAX_BODY)], ids=[x])
 
-    def test_body_chunked_is_refused(self):
-        # The API needs the body's length up front (docs/channels/api.md):
-        # a chunked body, of any size, is answered 411 before it is read.
+    def chunks(self, data, size=8192):
+        for i in range(0, len(data), size):
+            yield data[i:i + size]
+
+    def test_body_chunked_within_the_limit_is_accepted(self):
+        # Providers may send chunked bodies (docs/internals/httpd.md): one
+        # decoded within max_body_bytes is a body like any other.
+        x = self.fresh_id("chunkedok")
+        data = self.big_body(x, MAX_BODY)
+        r = self._send_over(self.chunks(data), chunked=True)
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(len(self.bus.wait_message(x)["text"]), MAX_BODY - len(
+            json.dumps(message_body(x, PROBE_SENDER, text="")).encode()))
+
+    def test_body_chunked_over_the_limit(self):
+        # The same limit as a Content-Length: 413 once the decoded body
+        # passes max_body_bytes.
         x = self.fresh_id("chunked")
         data = self.big_body(x, MAX_BODY + 5000)
-
-        def chunks():
-            for i in range(0, len(data), 8192):
-                yield data[i:i + 8192]
-        self.refused(411, lambda: self._send_over(chunks(), chunked=True),
-                     code="length_required", ids=[x])
+        self.refused(413, lambda: self._send_over(self.chunks(data), chunked=True),
+                     code="too_large", words=[str(MAX_BODY)], ids=[x])
 
     def _send_over(self, body, chunked=False):
         """

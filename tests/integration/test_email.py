@@ -8,7 +8,8 @@ the quarantine through gatewayctl.
 Covers: fields of message.received, \\Seen only once durable (router
 paused), after: move, restart without re-ingest and with catch-up,
 UIDVALIDITY change, one email in two mailboxes, auto-reply and bounce,
-own address, quarantine (no sender, over max_message_bytes) and reingest,
+mailing-list posts, a bounce of the gateway's reply joining its ticket,
+malformed MIME fetched over IMAP, own address, quarantine (no sender, over max_message_bytes) and reingest,
 SIGKILL mid-mailbox (GW_IT_EMAIL_BURST messages, default 2000), IDLE,
 STARTTLS and implicit TLS with a CA file, check() refusals.
 """
@@ -299,6 +300,111 @@ class TestEmailIngest(EmailTestCase):
         self.assertFalse(c.has("own@acme.test"))
         self.wait_seen("alice", 4)  # the own message is handled (and flagged) too
         self.assertIn("skipped: sent from own address", self.email_log())
+
+
+def fixture(rel):
+    """A message of tests/fixtures/email (bytes)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "fixtures", "email", rel), "rb") as f:
+        return f.read()
+
+
+class TestEmailMalformed(EmailTestCase):
+    """Malformed MIME fetched from a real server."""
+
+    def test_malformed_mime_over_imap(self):
+        """The malformed-MIME fixtures, fetched from a real server, read as
+        the unit tests expect (tests/unit/test_email_parse.c)."""
+        want = {
+            "prefix-unclosed@example.com": ("Please find the invoice attached.\nRegards, Ann",
+                                            ["invoice-1234.pdf", "photo.png"]),
+            "folded-boundary@example.com": ("The signed contract is attached.", ["contract.pdf"]),
+            "closing-junk@example.com": ("Where is order 77?", ["order-77.pdf"]),
+            "missing-boundary@example.com": ("The item arrived damaged, photo attached.",
+                                             ["damage.png"]),
+        }
+        for f in ("prefix-boundary-unclosed", "folded-boundary", "closing-marker-junk",
+                  "missing-boundary"):
+            self.dc.append("alice", fixture(f"malformed/{f}.eml"))
+        self.start_email_gateway()
+        c = self.start_consumer(self.gw)
+        self.wait_all(c, list(want))
+        for mid, (text, names) in want.items():
+            m = c.received(mid)
+            self.assertEqual(m["text"], text, mid)
+            self.assertEqual([a["name"] for a in m.get("attachments", [])], names, mid)
+
+
+def dsn_of(msgid):
+    """A delivery status notification of the message <msgid> (Postfix's form:
+    the returned headers as text/rfc822-headers)."""
+    return (f"From: Mail Delivery System <MAILER-DAEMON@mx.acme.test>\r\n"
+            f"To: support@acme.test\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+            f"Message-ID: <dsn-{msgid}>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+            f"Content-Type: multipart/report; report-type=delivery-status;\r\n"
+            f"\tboundary=\"d1\"\r\n\r\n--d1\r\nContent-Type: text/plain\r\n\r\n"
+            f"Your message could not be delivered: user unknown.\r\n--d1\r\n"
+            f"Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.acme.test\r\n"
+            f"\r\nFinal-Recipient: rfc822; jane@roe.example\r\nAction: failed\r\n"
+            f"Status: 5.1.1\r\n\r\n--d1\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+            f"From: support@acme.test\r\nTo: jane@roe.example\r\nSubject: Re: Order 1234\r\n"
+            f"Message-ID: <{msgid}>\r\n\r\n--d1--\r\n").encode()
+
+
+class TestEmailAutomated(EmailTestCase):
+    """Mailing lists, auto-replies and bounces: who opens a ticket, what is
+    flagged with which reason, and which ticket a bounce of our reply joins."""
+
+    def test_lists_auto_replies_and_bounce_of_our_reply(self):
+        self.dc.append("alice", make_msg("order-1234@roe.example", frm="Jane Roe <jane@roe.example>",
+                                         subject="Order 1234"))
+        self.start_email_gateway()
+        c = self.start_consumer(self.gw)
+        self.wait_all(c, ["order-1234@roe.example"])
+        ticket = c.received("order-1234@roe.example")["ticket_id"]
+        self.gw.ctl("send", str(ticket), "We are on it", "--command-id", "auto-cmd-1")
+        c.wait_for(lambda b: any(t == "message.sent" for _, t, _ in b.snapshot()), tmo(20),
+                   "the reply's message.sent")
+        reply = [m for _, t, m in c.snapshot() if t == "message.sent"][0]
+        # The reply's email carries Message-ID <external_id@domain>.
+        reply_id = reply["external_id"] + "@acme.test"
+        self.dc.append("alice", dsn_of(reply_id))
+        self.dc.append("alice", make_msg("ooo-1@roe.example", frm="Jane Roe <jane@roe.example>",
+                                         subject="Automatic reply: Re: Order 1234",
+                                         headers=["Auto-Submitted: auto-replied",
+                                                  f"In-Reply-To: <{reply_id}>"]))
+        self.dc.append("alice", fixture("automated/list-post.eml"))
+        self.dc.append("alice", fixture("automated/newsletter.eml"))
+        ids = [f"dsn-{reply_id}", "ooo-1@roe.example", "list-post-1@lists-user.example",
+               "news-2026-12@shop.example"]
+        self.wait_all(c, ids)
+        dsn, ooo, post, news = (c.received(i) for i in ids)
+        # The bounce of our reply joins the reply's ticket, with its reason.
+        self.assertTrue(dsn.get("bounce"), dsn)
+        self.assertEqual(dsn.get("ticket_id"), ticket, dsn)
+        self.assertEqual(dsn["thread_rule"], "automated")
+        self.assertIn("a reply the gateway sent", dsn["thread_reason"])
+        self.assertEqual(dsn["automated_reason"],
+                         "multipart/report (delivery-status); Auto-Submitted: auto-replied")
+        self.assertEqual(dsn["reply_to"], [reply_id])
+        # So does the customer's vacation notice; neither reopens or answers.
+        self.assertTrue(ooo.get("auto_reply"), ooo)
+        self.assertEqual(ooo.get("ticket_id"), ticket, ooo)
+        self.assertEqual(ooo["automated_reason"], "Auto-Submitted: auto-replied")
+        # A list post is a person's mail: its own ticket, its author the sender.
+        self.assertFalse(post.get("auto_reply"), post)
+        self.assertNotIn("automated_reason", post)
+        self.assertEqual(post["from"]["address"], "bob@lists-user.example")
+        self.assertNotEqual(post.get("ticket_id", 0), 0)
+        self.assertEqual(post["thread_rule"], "new_ticket")
+        # Bulk mail is kept, flagged with its reason, in no ticket.
+        self.assertTrue(news.get("auto_reply"), news)
+        self.assertEqual(news["automated_reason"], "Precedence: bulk")
+        self.assertEqual(news.get("ticket_id", 0), 0)
+        self.assertIn("an auto-reply (Precedence: bulk)", news["thread_reason"])
+        created = [m for _, t, m in c.snapshot() if t == "ticket.created"]
+        self.assertEqual(sorted(m["ticket_id"] for m in created),
+                         sorted([ticket, post["ticket_id"]]))
 
 
 class TestEmailQuarantine(EmailTestCase):

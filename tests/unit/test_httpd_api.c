@@ -5,7 +5,7 @@
  * router (connector_fixture.h), driven byte for byte over raw sockets:
  * bodies into events, the deferred 202 once the group commit made them
  * durable, every refusal (401, 400, 404, 405, 411, 413, 415) with nothing
- * spooled, keep-alive, concurrent clients. No gatewayd, no router.
+ * spooled, a chunked body, keep-alive, concurrent clients. No gatewayd, no router.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -222,11 +222,39 @@ static void test_framing_refusals_close(void **state)
 			413, "too_large");
 	framing_refused("POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " TOKEN
 			"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-			"2\r\n{}\r\n0\r\n\r\n", 411, "length_required");
+			"zz\r\n{}\r\n0\r\n\r\n", 400, "invalid_request");
 	framing_refused("POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " TOKEN
 			"\r\nContent-Type: application/json\r\nContent-Length: ten\r\n\r\n",
 			400, "invalid_request");
 	nothing_spooled();
+}
+
+/* A chunked body is read within max_body_bytes like any other; the
+ * connection closes after its answer. */
+static void test_chunked_body(void **state)
+{
+	static const char body[] =
+		"{\"id\":\"chunked-1\",\"from\":{\"id\":\"+15550001111\",\"name\":\"Ana\"},"
+		"\"subject\":\"Order 1234\",\"text\":\"in pieces\"}";
+	char head[512];
+	int fd = cfx_connect(&fx);
+	size_t half = (sizeof(body) - 1) / 2;
+
+	(void)state;
+	snprintf(head, sizeof(head),
+		 "POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " TOKEN
+		 "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+		 "%zx;ext=1\r\n", half);
+	cfx_send(fd, head, -1);
+	cfx_send(fd, body, (long)half);
+	snprintf(head, sizeof(head), "\r\n%zx\r\n", sizeof(body) - 1 - half);
+	cfx_send(fd, head, -1);
+	cfx_send(fd, body + half, (long)(sizeof(body) - 1 - half));
+	cfx_send(fd, "\r\n0\r\n\r\n", -1);
+	expect(fd, 202, "id", "chunked-1");
+	next_message("chunked-1", "in pieces");
+	assert_true(cfx_closed(fd, WAIT_MS));
+	close(fd);
 }
 
 static void test_no_length(void **state)
@@ -333,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_status_report),
 		cmocka_unit_test(test_refusals_keep_the_connection),
 		cmocka_unit_test(test_framing_refusals_close),
+		cmocka_unit_test(test_chunked_body),
 		cmocka_unit_test(test_no_length),
 		cmocka_unit_test(test_keep_alive),
 		cmocka_unit_test(test_concurrent_clients),

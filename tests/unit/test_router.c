@@ -647,6 +647,87 @@ static void test_route_automated_mail(void **state)
 	rt_close(&t);
 }
 
+/* set_reply_to - `ev` (a message) names the one id `id`. */
+static void set_reply_to(struct proto_event *ev, const char *id)
+{
+	ev->u.message.reply_to = calloc(1, sizeof(char *));
+	assert_non_null(ev->u.message.reply_to);
+	ev->u.message.reply_to[0] = strdup(id);
+	assert_non_null(ev->u.message.reply_to[0]);
+	ev->u.message.reply_to_len = 1;
+}
+
+/* An auto-reply or a bounce naming a message of a ticket joins it as it is:
+ * message.received with its ticket_id and ticket.updated, no ticket.created,
+ * and the customer's last message stays the ticket's last_message_seq. */
+static void test_route_automated_joins_ticket(void **state)
+{
+	struct rt t;
+	struct proto_event ev, out;
+	struct proto_customer c = {0};
+	struct proto_ticket tk = {0};
+	uint64_t in_seq, ooo_seq, dsn_seq;
+	struct seqs ts;
+
+	(void)state;
+	rt_open(&t);
+	in_seq = rt_received(&t, "m1", "bob@example.com");
+	make_sent(&ev, "reply-1-0abc", "bob@example.com", NULL);
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	proto_event_clear(&ev);
+	/* Bob's vacation notice answering his own message. */
+	make_message(&ev, "ooo-1", "bob@example.com");
+	ev.u.message.auto_reply = true;
+	ev.u.message.automated_reason = strdup("Auto-Submitted: auto-replied");
+	set_reply_to(&ev, "m1");
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	ooo_seq = ev.seq;
+	assert_int_equal(t.b.nev, 2);
+	assert_string_equal(t.b.ev[0].type, "message.received");
+	assert_string_equal(t.b.ev[1].type, "ticket.updated");
+	rt_event(&t, 0, &out);
+	assert_int_equal(out.u.message.ticket_id, 1);
+	assert_true(out.u.message.auto_reply);
+	assert_string_equal(out.u.message.thread_rule, "automated");
+	assert_string_equal(out.u.message.automated_reason, "Auto-Submitted: auto-replied");
+	proto_event_clear(&out);
+	proto_event_clear(&ev);
+	/* A bounce of the reply, from the mail system (a new customer), by the
+	 * reply's Message-ID: into Bob's ticket, not into a ticket of its own. */
+	make_message(&ev, "dsn-1", "mailer-daemon@mx.example");
+	ev.u.message.bounce = true;
+	set_reply_to(&ev, "reply-1-0abc@ours.example");
+	assert_int_equal(rt_route(&t, &ev), ROUTE_STORED);
+	dsn_seq = ev.seq;
+	assert_int_equal(t.b.nev, 3);
+	assert_string_equal(t.b.ev[0].type, "customer.created");
+	assert_string_equal(t.b.ev[1].type, "message.received");
+	assert_string_equal(t.b.ev[2].type, "ticket.updated");
+	rt_event(&t, 1, &out);
+	assert_int_equal(out.u.message.ticket_id, 1);
+	assert_true(out.u.message.customer_id != 1);
+	proto_event_clear(&out);
+	rt_event(&t, 2, &out);
+	assert_int_equal(out.u.ticket.ticket_id, 1);
+	assert_int_equal(out.u.ticket.customer_id, 1);
+	assert_int_equal(out.u.ticket.message_count, 4);
+	assert_int_equal(out.u.ticket.last_message_seq, in_seq);
+	proto_event_clear(&out);
+	proto_event_clear(&ev);
+	ts = ticket_seqs(&t, 1);
+	assert_int_equal(ts.n, 4);
+	assert_int_equal(ts.v[2], ooo_seq);
+	assert_int_equal(ts.v[3], dsn_seq);
+	get_ticket(&t, 1, &tk);
+	assert_string_equal(tk.status, "open");
+	proto_ticket_clear(&tk);
+	get_customer(&t, "mailer-daemon@mx.example", &c);
+	assert_int_equal(c.open_ticket_id, 0);
+	assert_int_equal(thread_seqs(&t, c.thread_id).n, 1);
+	proto_customer_clear(&c);
+	rt_close(&t);
+}
+
 /* A message of `channel` whose sender gave `email` (claimed). */
 static void make_on(struct proto_event *ev, const char *channel, const char *ext,
 		    const char *from, const char *email)
@@ -1367,6 +1448,7 @@ int main(void)
 		cmocka_unit_test(test_route_change),
 		cmocka_unit_test(test_route_dedup_key),
 		cmocka_unit_test(test_route_automated_mail),
+		cmocka_unit_test(test_route_automated_joins_ticket),
 		cmocka_unit_test(test_route_claimed_email),
 		cmocka_unit_test(test_router_sockets),
 		cmocka_unit_test(test_message_send),

@@ -80,6 +80,8 @@ struct msg {
 	const char *channel, *account, *ext, *from, *text, *subject, *dedup_key;
 	const char *reply_to[4];
 	int sent; /* a message.sent to `from` */
+	int auto_reply, bounce;
+	const char *why; /* automated_reason */
 };
 
 /* What the router made of it. */
@@ -118,6 +120,9 @@ static void make_event(struct proto_event *ev, const struct msg *in)
 	m->text = strdup(in->text ? in->text : "a message of no importance");
 	m->subject = dup_or_null(in->subject);
 	m->dedup_key = dup_or_null(in->dedup_key);
+	m->auto_reply = in->auto_reply;
+	m->bounce = in->bounce;
+	m->automated_reason = dup_or_null(in->why);
 	while (n < 4 && in->reply_to[n])
 		n++;
 	if (n) {
@@ -858,6 +863,102 @@ static void test_closed_reopened_lists(void **state)
 	proto_customer_clear(&c);
 }
 
+/* --- automated messages --------------------------------------------------------- */
+
+#define REPLY_EXT "reply-1-0123456789abcdef0123456789abcdef"
+#define REPLY_MSGID REPLY_EXT "@ours.example"
+#define DAEMON "mailer-daemon@mx.roe.example"
+
+/* A bounce of the gateway's own reply joins that reply's ticket, open or
+ * closed, without opening, reopening or answering anything. */
+static void test_automated_bounce_of_reply(void **state)
+{
+	struct fx f;
+	struct out o1, o2, o3, o4;
+	struct proto_ticket t;
+	char want[512];
+	uint32_t count;
+
+	(void)state;
+	fx_open(&f, "customer", 600, NULL, 0);
+	route_msg(&f, &(struct msg){.ext = "m1@roe", .dedup_key = "m1@roe", .from = ANA}, &o1);
+	/* The reply (commands/reply.c): its external_id, the local part of the
+	 * Message-ID the email connector writes. */
+	route_msg(&f, &(struct msg){.ext = REPLY_EXT, .from = ANA, .sent = 1}, &o2);
+	assert_int_equal(o2.ticket, o1.ticket);
+	get_ticket(&f, o1.ticket, &t);
+	count = t.message_count;
+	proto_ticket_clear(&t);
+	route_msg(&f, &(struct msg){.ext = "dsn-1@mx", .dedup_key = "dsn-1@mx", .from = DAEMON,
+				    .bounce = 1, .why = "multipart/report (delivery-status)",
+				    .reply_to = {REPLY_MSGID}}, &o3);
+	expect(&o3, "automated",
+	       fmt(want, sizeof(want), "a bounce (multipart/report (delivery-status)): reply_to <%s> "
+		   "is message %llu of ticket %llu (open), a reply the gateway sent; filed in that "
+		   "ticket", REPLY_MSGID, (unsigned long long)o2.seq, (unsigned long long)o1.ticket));
+	assert_int_equal(o3.ticket, o1.ticket);
+	assert_true(o3.customer != o1.customer); /* its sender is the mail system */
+	assert_false(o3.created || o3.reopened);
+	get_ticket(&f, o1.ticket, &t);
+	assert_int_equal(t.message_count, count + 1);
+	assert_int_equal(t.last_message_seq, o1.seq); /* not the customer's message */
+	proto_ticket_clear(&t);
+	/* Closed, it stays closed: a second bounce joins it as it is. */
+	close_ticket(&f, o1.ticket, HOUR);
+	route_msg(&f, &(struct msg){.ext = "dsn-2@mx", .dedup_key = "dsn-2@mx", .from = DAEMON,
+				    .bounce = 1, .reply_to = {"unknown@x", REPLY_MSGID}}, &o4);
+	expect(&o4, "automated", "(closed), a reply the gateway sent; filed in that ticket");
+	assert_int_equal(o4.ticket, o1.ticket);
+	assert_false(o4.created || o4.reopened);
+	get_ticket(&f, o1.ticket, &t);
+	assert_string_equal(t.status, "closed");
+	proto_ticket_clear(&t);
+	fx_close(&f);
+}
+
+/* The Message-ID the connector reported for a reply (valid in every
+ * account), a vacation notice of the customer, and what links nothing. */
+static void test_automated_links(void **state)
+{
+	struct fx f;
+	struct out o1, o2, o3, o4, o5;
+	char want[512];
+
+	(void)state;
+	fx_open(&f, "customer", 600, NULL, 0);
+	route_msg(&f, &(struct msg){.ext = "m1@roe", .dedup_key = "m1@roe", .from = ANA}, &o1);
+	route_msg(&f, &(struct msg){.ext = "reply-2-ff", .dedup_key = "reply-2-ff@ours.example",
+				    .from = ANA, .sent = 1}, &o2);
+	route_msg(&f, &(struct msg){.ext = "dsn-3@mx", .from = DAEMON, .bounce = 1,
+				    .reply_to = {"reply-2-ff@ours.example"}}, &o3);
+	assert_int_equal(o3.ticket, o1.ticket);
+	/* Ana's own vacation notice answering her ticket's message. */
+	route_msg(&f, &(struct msg){.ext = "ooo-1@roe", .from = ANA, .auto_reply = 1,
+				    .why = "Auto-Submitted: auto-replied", .reply_to = {"m1@roe"}},
+		  &o4);
+	expect(&o4, "automated",
+	       fmt(want, sizeof(want), "an auto-reply (Auto-Submitted: auto-replied): reply_to "
+		   "<m1@roe> is message %llu of ticket %llu (open); filed", (unsigned long long)o1.seq,
+		   (unsigned long long)o1.ticket));
+	assert_int_equal(o4.ticket, o1.ticket);
+	assert_false(o4.created || o4.reopened);
+	/* A bounce naming Ana's own message (not a reply of the gateway): the
+	 * mail system's customer may not write into Ana's ticket. */
+	route_msg(&f, &(struct msg){.ext = "dsn-4@mx", .from = DAEMON, .bounce = 1,
+				    .reply_to = {"m1@roe"}}, &o5);
+	expect(&o5, "automated", "names no ticket of the sender nor a reply of the gateway");
+	assert_int_equal(o5.ticket, 0);
+	assert_int_equal(o5.warnings, 1);
+	assert_non_null(strstr(o5.warning, "reply_to names a ticket of another customer"));
+	/* Nothing named, even with a ticket open: the sender's thread only. */
+	route_msg(&f, &(struct msg){.ext = "news-1@shop", .from = ANA, .auto_reply = 1,
+				    .why = "Precedence: bulk"}, &o5);
+	expect(&o5, "automated", "an auto-reply (Precedence: bulk): reply_to names no ticket");
+	assert_int_equal(o5.ticket, 0);
+	assert_false(o5.created || o5.reopened);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -876,6 +977,8 @@ int main(void)
 		cmocka_unit_test(test_chat_keys_apart),
 		cmocka_unit_test(test_declined_multibyte),
 		cmocka_unit_test(test_closed_reopened_lists),
+		cmocka_unit_test(test_automated_bounce_of_reply),
+		cmocka_unit_test(test_automated_links),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,172 @@
+/*
+ * chunked.c - the chunked body decoder (chunked.h): a state machine over
+ * the framing bytes, with the data of a chunk copied in one piece.
+ */
+#include "connectors/chunked.h"
+
+#include <string.h>
+
+#include "core/err.h"
+
+#define CHUNKED_DIGITS_MAX 15 /* 15 hex digits: sizes below 2^60 */
+
+enum chunked_state {
+	CH_SIZE = 0,  /* hex digits of a chunk size */
+	CH_EXT,       /* after the size: blanks and extensions, up to CR */
+	CH_SIZE_LF,   /* the LF of the size line */
+	CH_DATA,      /* the chunk's data */
+	CH_DATA_CR,   /* the CRLF after the data */
+	CH_DATA_LF,
+	CH_TRAILER_START, /* the start of a trailer line, or the final CRLF */
+	CH_TRAILER,   /* a trailer field line, up to CR */
+	CH_TRAILER_LF,
+	CH_END_LF,    /* the LF of the final CRLF */
+	CH_DONE,
+	CH_ERROR,
+};
+
+void chunked_init(struct chunked *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->state = CH_SIZE;
+}
+
+int chunked_done(const struct chunked *c)
+{
+	return c->state == CH_DONE;
+}
+
+static int hexval(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* A byte of a size line: digits, then blanks or ';' extensions, then CR. */
+static int chunked_size_byte(struct chunked *c, unsigned char ch)
+{
+	int v = hexval(ch);
+
+	if (c->state == CH_SIZE && v >= 0) {
+		if (++c->digits > CHUNKED_DIGITS_MAX)
+			return CH_ERROR;
+		c->left = c->left * 16 + (unsigned)v;
+		return CH_SIZE;
+	}
+	if (c->digits == 0)
+		return CH_ERROR;
+	if (ch == '\r')
+		return CH_SIZE_LF;
+	/* Blanks, then ';' before any extension (RFC 9112 7.1.1). */
+	if (!c->ext && ch != ';' && ch != ' ' && ch != '\t')
+		return CH_ERROR;
+	if (ch == ';')
+		c->ext = 1;
+	/* An extension: visible characters and blanks, bounded. */
+	if ((ch < 0x20 && ch != '\t') || ch == 0x7f || ++c->line > CHUNKED_LINE_MAX)
+		return CH_ERROR;
+	return CH_EXT;
+}
+
+/* A byte of the trailer section: field lines, then an empty line. */
+static int chunked_trailer_byte(struct chunked *c, unsigned char ch)
+{
+	if (c->state == CH_TRAILER_START && ch == '\r')
+		return CH_END_LF;
+	switch (c->state) {
+	case CH_TRAILER_START: /* the first byte of a field line */
+	case CH_TRAILER:
+		if (ch == '\r')
+			return CH_TRAILER_LF;
+		if (ch == '\n' || ++c->line > CHUNKED_LINE_MAX)
+			return CH_ERROR;
+		return CH_TRAILER;
+	case CH_TRAILER_LF:
+		return ch == '\n' ? CH_TRAILER_START : CH_ERROR;
+	default: /* CH_END_LF */
+		return ch == '\n' ? CH_DONE : CH_ERROR;
+	}
+}
+
+/* The next state after one framing byte (any state but CH_DATA). */
+static int chunked_byte(struct chunked *c, unsigned char ch)
+{
+	switch (c->state) {
+	case CH_SIZE:
+	case CH_EXT:
+		return chunked_size_byte(c, ch);
+	case CH_SIZE_LF:
+		if (ch != '\n')
+			return CH_ERROR;
+		c->line = 0;
+		return c->left == 0 ? CH_TRAILER_START : CH_DATA;
+	case CH_DATA_CR:
+		return ch == '\r' ? CH_DATA_LF : CH_ERROR;
+	case CH_DATA_LF:
+		if (ch != '\n')
+			return CH_ERROR;
+		c->digits = 0;
+		c->left = 0;
+		c->line = 0;
+		c->ext = 0;
+		return CH_SIZE;
+	default:
+		return chunked_trailer_byte(c, ch);
+	}
+}
+
+/* Copies (or drops) what `in` holds of the current chunk's data. */
+static int chunked_data(struct chunked *c, const char *in, size_t len, size_t *i, char *out,
+			size_t cap, size_t *out_len)
+{
+	size_t n = len - *i;
+
+	if ((uint64_t)n > c->left)
+		n = (size_t)c->left;
+	if (out) {
+		if (n > cap - *out_len) {
+			n = cap - *out_len;
+			memcpy(out + *out_len, in + *i, n);
+			*out_len += n;
+			*i += n;
+			return GW_ETOOBIG;
+		}
+		memcpy(out + *out_len, in + *i, n);
+		*out_len += n;
+	}
+	*i += n;
+	c->left -= n;
+	c->total += n;
+	if (c->left == 0)
+		c->state = CH_DATA_CR;
+	return GW_OK;
+}
+
+int chunked_decode(struct chunked *c, const char *in, size_t len, size_t *used, char *out,
+		   size_t cap, size_t *out_len)
+{
+	size_t i = 0;
+	int rc = GW_OK;
+
+	*out_len = 0;
+	while (i < len && c->state != CH_DONE && c->state != CH_ERROR) {
+		if (c->state == CH_DATA) {
+			rc = chunked_data(c, in, len, &i, out, cap, out_len);
+			if (rc != GW_OK)
+				break;
+			continue;
+		}
+		c->state = chunked_byte(c, (unsigned char)in[i]);
+		if (c->state != CH_ERROR)
+			i++;
+	}
+	*used = i;
+	if (c->state == CH_ERROR)
+		return GW_EPROTO;
+	return rc;
+}

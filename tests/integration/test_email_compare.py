@@ -1,0 +1,122 @@
+"""
+The email parser against another careful parser: every message of
+tests/fixtures/email read by `gatewayctl parse-email` and by Python's
+standard email package (email_compare.py), file by file.
+
+Where the two differ, the difference must be one listed below with the
+reason, and each one listed must still occur: a change of the parser that
+makes it read a message differently fails here until the list says why.
+The malformed-MIME fixtures (malformed/) are read by the gateway as
+tests/unit/test_email_parse.c expects; where Python differs on them, it
+is Python that misreads them (it cannot split the multipart, or keeps a
+closing delimiter and the epilogue in the text).
+
+mbox files (several messages in one file) are not single messages and are
+left out; messages the gateway quarantines (no sender) are covered by the
+unit tests.
+"""
+
+import os
+import unittest
+
+import email_compare
+import gwtest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(HERE, "..", "fixtures", "email")
+
+PY_UNSPLIT = "Python cannot split this multipart and keeps it as one part; the gateway reads its parts"
+
+# (file under tests/fixtures/email, kind) -> why the two parsers differ.
+KNOWN = {
+    ("chatwoot/in_reply_to.headers-only.txt", "unsplit"): "a header block without its body: " + PY_UNSPLIT,
+    ("chatwoot/reply_mail_without_uuid.headers-only.txt", "unsplit"): "the same",
+    ("chatwoot/support_in_reply_to.headers-only.txt", "unsplit"): "the same",
+    ("cpython/msg_15.txt", "unsplit"): PY_UNSPLIT,
+    ("cpython/msg_17.txt", "unsplit"): PY_UNSPLIT,
+    ("cpython/msg_25.txt", "unsplit"): PY_UNSPLIT,
+    ("cpython/msg_31.txt", "unsplit"): PY_UNSPLIT,
+    ("cpython/msg_41.txt", "unsplit"): PY_UNSPLIT,
+    ("flanker/false-multipart.eml", "unsplit"): PY_UNSPLIT,
+    ("flanker/mailformed-headers.eml", "unsplit"): PY_UNSPLIT,
+    ("mimekit/messages/empty-multipart.txt", "unsplit"): "a multipart without parts: Python "
+        "keeps it as one part, the gateway finds nothing in it",
+    ("malformed/boundary-case.eml", "unsplit"): "the boundary in another case than its "
+        "delimiter lines: the gateway reads it with the delimiters' boundary",
+    ("malformed/folded-boundary.eml", "unsplit"): "boundary= on a folded line without ';': "
+        "the gateway puts the ';' back",
+    ("malformed/missing-boundary.eml", "unsplit"): "no boundary parameter: the gateway reads "
+        "the multipart with the boundary of its first delimiter line",
+    ("malformed/prefix-boundary-nested.eml", "unsplit"): "a nested boundary that is the "
+        "enclosing one and '--': Python reads the enclosing close as the nested separator",
+    ("malformed/closing-marker-junk.eml", "text"): "a closing delimiter with text after it: "
+        "Python keeps it and the epilogue in the text, the gateway ends the text there",
+    ("cpython/msg_04.txt", "extra"): "JMAP (RFC 8621 4.1.4): an inline text part with a file "
+        "name that is not the first part is an attachment; Python keeps it as text",
+    ("cpython/msg_44.txt", "extra"): "the same",
+    ("flanker/russian-attachment-yahoo.eml", "missing"): "a raw 8-bit file name whose last "
+        "character is cut: Python decodes it as UTF-8 with U+FFFD, GMime reads that last word "
+        "with the fallback charset (windows-1252)",
+    ("flanker/russian-attachment-yahoo.eml", "extra"): "the same name, as the gateway reads it",
+    ("flanker/spam/broken-ctype.eml", "missing"): "an unreadable Content-Type of a part named "
+        "facejj.jpg: Python says text/plain, the gateway application/octet-stream (a file)",
+    ("flanker/spam/broken-ctype.eml", "extra"): "the same part, as the gateway lists it",
+    ("mimekit/messages/missing-subtype.txt", "text"): "Content-Type application-x-gzip (no "
+        "'/'): Python reads the body as text/plain, the gateway as a file",
+    ("mimekit/messages/missing-subtype.txt", "extra"): "the same part, as the gateway lists it",
+    ("mimekit/messages/feedback-report.txt", "text"): "a UTF-8 byte order mark before the "
+        "headers: Python reads no header at all (the whole file is its text); the gateway skips "
+        "the mark",
+    ("mimekit/messages/feedback-report.txt", "extra"): "the same: the report's parts, which "
+        "Python does not see",
+    ("mimekit/messages/issue358.txt", "text"): "a header line without its folding blank "
+        "(\"ds;MX:1;...\"): Python's text is a header's value, the gateway reads the body",
+}
+
+
+def fixture_files():
+    for path in email_compare.files_of([FIXTURES]):
+        rel = os.path.relpath(path, FIXTURES)
+        if "mbox" in rel.split(os.sep) or rel.endswith(".mbox"):
+            continue
+        yield rel, path
+
+
+class TestEmailCompare(unittest.TestCase):
+
+    def test_every_fixture_read_as_python_reads_it(self):
+        bindir = gwtest.bin_dir()
+        gwtest.binary("gatewayctl")
+        seen, unexplained, files = set(), [], 0
+        for rel, path in fixture_files():
+            files += 1
+            for kind, detail in email_compare.compare(path, bindir):
+                if kind == "quarantined":
+                    continue
+                # Structure read as text and lost ids are never acceptable.
+                self.assertNotIn(kind, ("leak", "ids"), f"{rel}: {kind}: {detail}")
+                if (rel, kind) in KNOWN:
+                    seen.add((rel, kind))
+                else:
+                    unexplained.append(f"{rel}: {kind}: {detail}")
+        self.assertGreater(files, 180)
+        self.assertEqual(unexplained, [], "differences with no reason in KNOWN")
+        self.assertEqual(sorted(set(KNOWN) - seen), [],
+                         "listed differences that no longer occur: update KNOWN")
+
+    def test_malformed_fixtures_better_than_or_as_python(self):
+        """Each malformed class: the gateway's text and attachments."""
+        bindir = gwtest.bin_dir()
+        for name in sorted(os.listdir(os.path.join(FIXTURES, "malformed"))):
+            path = os.path.join(FIXTURES, "malformed", name)
+            for kind, detail in email_compare.compare(path, bindir):
+                self.assertIn((f"malformed/{name}", kind), KNOWN, detail)
+
+    def test_plausible_ids(self):
+        ids = email_compare.plausible_ids(
+            '<yes> junk <a@b> (c <x@y>) "q <p@q>" bare@host.example, <  sp@ace >')
+        self.assertEqual(ids, ["a@b", "bare@host.example", "sp@ace"])
+
+
+if __name__ == "__main__":
+    unittest.main()
