@@ -28,7 +28,7 @@ const char *sup_kind_name(enum sup_kind kind)
 {
 	if (kind == SUP_KIND_ROUTER)
 		return "router";
-	return kind == SUP_KIND_NATS ? "nats" : "connector";
+	return kind == SUP_KIND_NATS ? "nats" : kind == SUP_KIND_INTEGRATION ? "integration" : "connector";
 }
 
 int64_t sup_backoff_ms(const struct sup_policy *p, unsigned failures)

@@ -137,6 +137,15 @@ int store_customer_raw(struct store_txn *txn, uint64_t id, const void **data, si
 int store_ticket_get(struct store_txn *txn, uint64_t id, struct proto_ticket *t);
 /* store_ticket_raw - the stored record as msgpack, as store_customer_raw. */
 int store_ticket_raw(struct store_txn *txn, uint64_t id, const void **data, size_t *len);
+/*
+ * store_ticket_scan - calls fn(arg, id, record, len) for each ticket from id
+ * `from` up, looking at `max` tickets at most; fn returns nonzero to stop
+ * (the record is borrowed for the call). *next is the id to scan from
+ * next time, 0 when no ticket is left. GW_OK or a store error.
+ */
+int store_ticket_scan(struct store_txn *txn, uint64_t from, size_t max,
+		      int (*fn)(void *arg, uint64_t id, const void *data, size_t len), void *arg,
+		      uint64_t *next);
 /* store_ticket_put - writes the ticket and its customer index entry. */
 int store_ticket_put(struct store_txn *txn, const struct proto_ticket *t);
 /* store_customer_tickets - calls `fn` for each ticket id of a customer in
