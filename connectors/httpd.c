@@ -416,9 +416,15 @@ static void httpd_commit_cb(lws_sorted_usec_list_t *sul);
 
 void httpd_defer(struct httpd_req *req, int status, const char *json)
 {
+	httpd_defer_as(req, status, "application/json", json);
+}
+
+void httpd_defer_as(struct httpd_req *req, int status, const char *content_type,
+		    const char *body)
+{
 	struct httpd *h = req->h;
 
-	httpd_set_answer(req, status, "application/json", json, strlen(json));
+	httpd_set_answer(req, status, content_type, body, strlen(body));
 	if (!lws_dll2_is_detached(&req->node))
 		lws_dll2_remove(&req->node);
 	req->state = HTTPD_C_WAITING;

@@ -194,6 +194,14 @@ void httpd_refuse(struct httpd_req *req, int status, const char *code, const cha
 void httpd_defer(struct httpd_req *req, int status, const char *json);
 
 /*
+ * httpd_defer_as - httpd_defer() with an answer of another `content_type`
+ * (a static string): `body` (copied, at most HTTPD_ANSWER_MAX bytes), e.g.
+ * the empty TwiML document Twilio's webhooks expect.
+ */
+void httpd_defer_as(struct httpd_req *req, int status, const char *content_type,
+		    const char *body);
+
+/*
  * httpd_hold - the answer comes later: returns a ticket for httpd_resume.
  * The connection waits; if it closes meanwhile the ticket resolves to NULL.
  */

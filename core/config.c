@@ -629,7 +629,8 @@ static int check_name(struct loader *ld, yaml_node_t *item, const char *path,
 				conf_echo(q, sizeof(q), c->name), GW_CONF_NAME_MAX);
 	/* The other processes' status files are run/<name>.json too. */
 	if (strcmp(c->name, "router") == 0 || strcmp(c->name, "gatewayd") == 0 ||
-	    strcmp(c->name, "nats") == 0 || strcmp(c->name, "metrics") == 0)
+	    strcmp(c->name, "nats") == 0 || strcmp(c->name, "metrics") == 0 ||
+	    strcmp(c->name, "integration") == 0)
 		return conf_err(ld, line, kpath, "\"%s\" is the name of a gateway process",
 				c->name);
 	for (const struct gw_connector_conf *o = cfg->connectors; o < c; o++)
@@ -827,10 +828,59 @@ static int load_nats(struct loader *ld, yaml_node_t *map, struct gw_config *cfg)
 	return rc;
 }
 
+/*
+ * load_integration - integration's keys and lists when the section is
+ * there. A secret whose variable is unset turns it off with a reason, as
+ * it does a connector.
+ */
+static int load_integration(struct loader *ld, yaml_node_t *map, struct gw_config *cfg)
+{
+	static const char *const subs[] = {"tokens", "webhooks", NULL};
+	struct gw_config_integration *in = &cfg->integration;
+	const struct conf_target t = {&gw_conf_integration, in};
+	char path[CONF_KEYPATH_MAX], why[CONF_MSG_MAX];
+	int rc;
+
+	if (!map)
+		return GW_OK;
+	in->present = true;
+	ld->soft = &in->disabled_reason;
+	ld->soft_skip = strlen("integration.");
+	rc = fill_section(ld, node_is_null(map) ? NULL : map, node_line(map), "integration", &t,
+			  1, subs);
+	for (const struct conf_list *l = gw_conf_integration_lists; rc == GW_OK && l->key; l++) {
+		snprintf(path, sizeof(path), "integration.%s", l->key);
+		rc = load_list(ld, map->type == YAML_MAPPING_NODE ? map_find(ld, map, l->key) : NULL,
+			       path, l, in);
+	}
+	ld->soft = NULL;
+	if (rc == GW_OK && gw_config_integration_check(in, why, sizeof(why)))
+		rc = conf_err(ld, node_line(map), "integration", "%s", why);
+	if (rc == GW_OK && !in->enabled && !in->disabled_reason) {
+		in->disabled_reason = strdup("disabled in config");
+		rc = in->disabled_reason ? GW_OK : conf_nomem(ld);
+	}
+	return rc;
+}
+
+static void gw_config_integration_free(struct gw_config_integration *in)
+{
+	for (const struct conf_list *l = gw_conf_integration_lists; l->key; l++) {
+		char *arr = *(char **)((char *)in + l->arr_offset);
+		size_t n = *(size_t *)((char *)in + l->n_offset);
+
+		for (size_t i = 0; i < n; i++)
+			free_section(l->sec, arr + i * l->sec->struct_size);
+		free(arr);
+	}
+	free_section(&gw_conf_integration, in);
+	free(in->disabled_reason);
+}
+
 static int load_root(struct loader *ld, yaml_node_t *root, struct gw_config *cfg)
 {
-	static const char *const subs[] = {"router", "routing", "supervisor", "nats", "metrics",
-					   "connectors", NULL};
+	static const char *const subs[] = {"router", "routing", "supervisor", "nats",
+					   "metrics", "connectors", "integration", NULL};
 	const struct conf_target top = {&gw_conf_top, cfg};
 	const struct conf_target router = {&gw_conf_router, &cfg->router};
 	const struct conf_target sup = {&gw_conf_supervisor, &cfg->supervisor};
@@ -851,6 +901,8 @@ static int load_root(struct loader *ld, yaml_node_t *root, struct gw_config *cfg
 		rc = load_routing(ld, map_find(ld, root, "routing"), cfg);
 	if (rc == GW_OK)
 		rc = load_connectors(ld, map_find(ld, root, "connectors"), cfg);
+	if (rc == GW_OK)
+		rc = load_integration(ld, map_find(ld, root, "integration"), cfg);
 	return rc;
 }
 
@@ -969,6 +1021,24 @@ static int check_backoff(struct loader *ld, yaml_node_t *root, const struct gw_c
 			cfg->supervisor.backoff_max_ms);
 }
 
+/* bind_integration - integration.listen, when the section is there. */
+static size_t bind_integration(struct loader *ld, yaml_node_t *root,
+			       const struct gw_config *cfg, struct conf_bind *b)
+{
+	yaml_node_t *map = map_find(ld, root, "integration");
+
+	if (!cfg->integration.present)
+		return 0;
+	snprintf(b->what, sizeof(b->what), "integration.listen");
+	b->line = map && map->type == YAML_MAPPING_NODE ? map_key_line(ld, map, "listen") : 0;
+	b->dflt = b->line == 0;
+	if (b->dflt)
+		b->line = map ? node_line(map) : 1;
+	b->endpoint = NULL;
+	b->addr = cfg->integration.listen;
+	return 1;
+}
+
 /* bind_metrics - metrics.listen when enabled (a disabled one binds nothing). */
 static size_t bind_metrics(struct loader *ld, yaml_node_t *root, const struct gw_config *cfg,
 			   struct conf_bind *b)
@@ -997,6 +1067,7 @@ static int cross_check(struct loader *ld, yaml_node_t *root, const struct gw_con
 		return conf_nomem(ld);
 	bind_router(ld, root, cfg, b);
 	n = 3 + bind_connectors(ld, root, cfg, b + 3);
+	n += bind_integration(ld, root, cfg, b + n);
 	n += bind_metrics(ld, root, cfg, b + n);
 	rc = check_binds(ld, b, n);
 	free(b);
@@ -1249,6 +1320,7 @@ void gw_config_free(struct gw_config *cfg)
 		free(c->disabled_reason);
 	}
 	free(cfg->connectors);
+	gw_config_integration_free(&cfg->integration);
 	gw_config_routing_free(&cfg->routing);
 	free_section(&gw_conf_nats, &cfg->nats);
 	free_section(&gw_conf_router, &cfg->router);

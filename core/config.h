@@ -227,6 +227,43 @@ struct gw_config_nats {
 	char *tls_key;
 };
 
+/*
+ * integration: the HTTP integration API and the outgoing webhooks
+ * (gateway-integration, docs/integration.md). Absent from the file: no such
+ * process. Lists are sections of their own ("integration.tokens[]").
+ */
+struct gw_integration_token {
+	char *name;                 /* logged instead of the token */
+	struct conf_strlist scopes; /* read, reply, manage */
+	char *secret;               /* the bearer token; never logged */
+};
+
+struct gw_integration_webhook {
+	char *name;                 /* the subscription's name (gatewayctl webhooks) */
+	char *url;                  /* http:// or https:// */
+	struct conf_strlist events; /* type names or prefixes ("ticket."); empty: all */
+	char *secret;               /* HMAC key of X-Omnigate-Signature */
+	long long timeout_ms;       /* one POST */
+	long long backoff_min_ms;   /* first retry delay */
+	long long backoff_max_ms;   /* cap of the doubling delay */
+};
+
+struct gw_config_integration {
+	bool present;               /* the file has an integration section */
+	bool enabled;
+	struct conf_listen listen;
+	long long max_body_bytes;
+	long long command_timeout_ms;  /* one request to the router */
+	long long idempotency_ttl_s;   /* how long an Idempotency-Key is kept */
+	long long attachment_max_bytes;
+	long long map_size_mb;         /* its LMDB (cursors, idempotency keys) */
+	struct gw_integration_token *tokens;
+	size_t n_tokens;
+	struct gw_integration_webhook *webhooks;
+	size_t n_webhooks;
+	char *disabled_reason;         /* NULL when it runs; why not otherwise */
+};
+
 /* metrics: gateway-metrics, the Prometheus endpoint (docs/operations.md). */
 struct gw_config_metrics {
 	bool enabled;             /* gatewayd runs gateway-metrics */
@@ -255,6 +292,7 @@ struct gw_config {
 	struct gw_config_routing routing;
 	struct gw_config_supervisor supervisor;
 	struct gw_config_nats nats;
+	struct gw_config_integration integration;
 	struct gw_config_metrics metrics;
 	struct gw_connector_conf *connectors;
 	size_t n_connectors;

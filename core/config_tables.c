@@ -384,6 +384,11 @@ int gw_config_doc(FILE *f)
 	}
 	doc_section(f, "`supervisor`", NULL, &gw_conf_supervisor);
 	doc_section(f, "`nats`", NULL, &gw_conf_nats);
+	doc_section(f, "`integration`", NULL, &gw_conf_integration);
+	for (const struct conf_list *l = gw_conf_integration_lists; l->key; l++) {
+		snprintf(title, sizeof(title), "`%s`", l->sec->name);
+		doc_section(f, title, NULL, l->sec);
+	}
 	doc_section(f, "`metrics`", NULL, &gw_conf_metrics);
 	doc_section(f, "`connectors[]`", NULL, &gw_conf_connector);
 	for (size_t i = 0; gw_connector_conf_types[i]; i++) {

@@ -40,6 +40,11 @@ extern const struct conf_section gw_conf_routing_queue;
 extern const struct conf_section gw_conf_routing_agent;
 extern const struct conf_section gw_conf_routing_sla;
 
+/* integration and its lists (config_integration.c). */
+extern const struct conf_section gw_conf_integration;
+extern const struct conf_section gw_conf_integration_token;
+extern const struct conf_section gw_conf_integration_webhook;
+
 /* A key of a section whose value is a list of entries of `sec`, stored as
  * an array (malloc'ed, each entry filled by `sec`) and a count at these
  * offsets of the section's struct. */
@@ -51,6 +56,16 @@ struct conf_list {
 };
 /* The lists of `routing`, ended by a { NULL } row. */
 extern const struct conf_list gw_conf_routing_lists[];
+/* The lists of `integration`, ended by a { NULL } row. */
+extern const struct conf_list gw_conf_integration_lists[];
+
+/*
+ * gw_config_integration_check - the checks between integration's keys and
+ * lists (scope names, unique names, URL schemes); GW_OK or GW_EINVAL with
+ * `err` naming the key path.
+ */
+int gw_config_integration_check(const struct gw_config_integration *in, char *err,
+				size_t errlen);
 
 /*
  * gw_config_routing_check - the checks between routing's keys and lists

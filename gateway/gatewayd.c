@@ -44,8 +44,9 @@ static void usage(FILE *f)
 		"       gatewayd --check-config FILE\n"
 		"       gatewayd --config-doc | --version | --help\n"
 		"\n"
-		"Starts the router and every enabled connector, restarts them when they\n"
-		"exit and stops them on SIGTERM or SIGINT. Runs in the foreground.\n"
+		"Starts the router, every enabled connector and gateway-integration (when\n"
+		"the config has an integration section), restarts them when they exit\n"
+		"and stops them on SIGTERM or SIGINT. Runs in the foreground.\n"
 		"\n"
 		"  --config FILE        config file (default %s)\n"
 		"  --state-dir DIR      overrides the config's state_dir\n"
@@ -128,6 +129,10 @@ static int check_config(const char *path, const char *state_dir)
 	if (cfg->nats.enabled)
 		printf("  nats (gateway-nats): enabled: stream %s on %zu server URL(s)\n",
 		       cfg->nats.stream, cfg->nats.servers.n);
+	if (cfg->integration.present)
+		printf("  integration: %s%s\n", cfg->integration.disabled_reason ? "disabled: " : "",
+		       cfg->integration.disabled_reason ? cfg->integration.disabled_reason
+							: "enabled");
 	gw_config_free(cfg);
 	return 0;
 }

@@ -31,6 +31,8 @@ const char *sup_kind_name(enum sup_kind kind)
 		return "router";
 	case SUP_KIND_NATS:
 		return "nats";
+	case SUP_KIND_INTEGRATION:
+		return "integration";
 	case SUP_KIND_METRICS:
 		return "metrics";
 	default:

@@ -1,8 +1,8 @@
 /*
  * supervisor.h - gatewayd's process supervisor.
  *
- * gatewayd starts the router and one gateway-connector per connectors[]
- * entry, restarts whatever exits with a doubling backoff, stops everything in
+ * gatewayd starts the router, one gateway-connector per connectors[]
+ * entry and gateway-integration when the config has an `integration` section, restarts whatever exits with a doubling backoff, stops everything in
  * order on SIGTERM/SIGINT and keeps <state_dir>/run/gatewayd.json current.
  *
  * Two layers, so that the policy is testable without processes:
@@ -44,6 +44,7 @@ enum sup_kind {
 	SUP_KIND_ROUTER = 0,
 	SUP_KIND_CONNECTOR,
 	SUP_KIND_NATS, /* gateway-nats, the JetStream publisher (nats.enabled) */
+	SUP_KIND_INTEGRATION, /* gateway-integration, when the config has `integration` */
 	SUP_KIND_METRICS, /* gateway-metrics, when metrics.enabled */
 };
 
@@ -92,7 +93,7 @@ struct sup_status_info {
 /* sup_state_name - "running", "backoff", "disabled", "stopped". */
 const char *sup_state_name(enum sup_state state);
 
-/* sup_kind_name - "router", "connector", "nats" or "metrics". */
+/* sup_kind_name - "router", "connector", "nats", "integration" or "metrics". */
 const char *sup_kind_name(enum sup_kind kind);
 
 /*

@@ -48,6 +48,7 @@ struct sup {
 	char router_exe[PATH_MAX];
 	char connector_exe[PATH_MAX];
 	char nats_exe[PATH_MAX];    /* "" unless nats.enabled */
+	char integration_exe[PATH_MAX];
 	char metrics_exe[PATH_MAX]; /* "" without metrics.enabled */
 	char run_dir[PATH_MAX];
 	char status_path[PATH_MAX];
@@ -91,8 +92,8 @@ static int init_children(struct sup *s)
 	const struct gw_config *cfg = s->cfg;
 	int rc;
 
-	s->n_children = 1 + cfg->n_connectors + (cfg->nats.enabled ? 1 : 0) +
-			(cfg->metrics.enabled ? 1 : 0);
+	s->n_children = 1 + cfg->n_connectors + (cfg->integration.present ? 1 : 0) +
+			(cfg->nats.enabled ? 1 : 0) + (cfg->metrics.enabled ? 1 : 0);
 	s->children = calloc(s->n_children, sizeof(*s->children));
 	if (!s->children)
 		return GW_ENOMEM;
@@ -100,8 +101,9 @@ static int init_children(struct sup *s)
 	/* The publisher after the connectors: it consumes what the router
 	 * publishes. */
 	if (rc == GW_OK && cfg->nats.enabled)
-		rc = sup_child_init(&s->children[1 + cfg->n_connectors], SUP_KIND_NATS, "nats",
-				    NULL);
+		rc = sup_child_init(&s->children[1 + cfg->n_connectors +
+						    (cfg->integration.present ? 1 : 0)],
+				    SUP_KIND_NATS, "nats", NULL);
 	/* Last: started after the processes it reads (the config check
 	 * reserves the name "metrics"). */
 	if (rc == GW_OK && cfg->metrics.enabled)
@@ -120,6 +122,13 @@ static int init_children(struct sup *s)
 			sup_child_disable(c, cc->disabled_reason);
 		else if (!cc->enabled)
 			sup_child_disable(c, "enabled: false");
+	}
+	if (rc == GW_OK && cfg->integration.present) {
+		struct sup_child *c = &s->children[1 + cfg->n_connectors];
+
+		rc = sup_child_init(c, SUP_KIND_INTEGRATION, "integration", NULL);
+		if (rc == GW_OK && cfg->integration.disabled_reason)
+			sup_child_disable(c, cfg->integration.disabled_reason);
 	}
 	return rc;
 }
@@ -144,6 +153,9 @@ int sup_create(const struct gw_config *cfg, const char *bindir, struct sup **out
 			      "gateway-connector");
 	if (rc == GW_OK && cfg->nats.enabled)
 		rc = exe_path(s->nats_exe, sizeof(s->nats_exe), bindir, "gateway-nats");
+	if (rc == GW_OK && cfg->integration.present)
+		rc = exe_path(s->integration_exe, sizeof(s->integration_exe), bindir,
+			      "gateway-integration");
 	if (rc == GW_OK && cfg->metrics.enabled)
 		rc = exe_path(s->metrics_exe, sizeof(s->metrics_exe), bindir, "gateway-metrics");
 	if (rc != GW_OK)
@@ -267,6 +279,8 @@ static char *child_exe(struct sup *s, const struct sup_child *c)
 {
 	if (c->kind == SUP_KIND_ROUTER)
 		return s->router_exe;
+	if (c->kind == SUP_KIND_INTEGRATION)
+		return s->integration_exe;
 	if (c->kind == SUP_KIND_NATS)
 		return s->nats_exe;
 	return c->kind == SUP_KIND_METRICS ? s->metrics_exe : s->connector_exe;

@@ -59,6 +59,7 @@
 #define WIRE_CMD_REPLAY "replay"
 #define WIRE_CMD_TICKET_GET "ticket.get"
 #define WIRE_CMD_CUSTOMER_GET "customer.get"
+#define WIRE_CMD_TICKET_LIST "ticket.list" /* {status?, queue?, agent_id?, from?, limit?} */
 #define WIRE_CMD_STATUS "status"
 /* "message.send" {command_id, ticket_id | customer_id, text, channel?,
  *                 author?} -> ["ok", {delivery_id, seq, channel, account}] */

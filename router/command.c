@@ -448,12 +448,13 @@ ROUTING_CMD(agent_presence, helpdesk_agent_presence)
 ROUTING_CMD(contacts_import, contacts_import)
 ROUTING_CMD(customer_merge, merge_customers)
 ROUTING_CMD(customer_unmerge, merge_undo)
+ROUTING_CMD(ticket_list, ticket_list)
 
 /* --- dispatch ----------------------------------------------------------- */
 
 /* Commands a "consumer" key (read only, router/zap.c) may run: the first
  * N_READ_ONLY of the table. */
-#define N_READ_ONLY 4
+#define N_READ_ONLY 5
 
 static const struct {
 	const char *name;
@@ -462,6 +463,7 @@ static const struct {
 	{WIRE_CMD_REPLAY, cmd_replay},
 	{WIRE_CMD_TICKET_GET, cmd_ticket_get},
 	{WIRE_CMD_CUSTOMER_GET, cmd_customer_get},
+	{WIRE_CMD_TICKET_LIST, cmd_ticket_list},
 	{WIRE_CMD_STATUS, cmd_status},
 	{WIRE_CMD_MESSAGE_SEND, cmd_message_send},
 	{WIRE_CMD_TICKET_CLOSE, cmd_ticket_close},

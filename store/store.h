@@ -37,6 +37,8 @@
  *   email_state.c  <state_dir>/email/<instance>.state   JSON: how far a mailbox was read
  *   telegram_state.c <state_dir>/telegram/<instance>.state JSON: a bot's getUpdates offset
  *   quarantine.c   <state_dir>/quarantine/<instance>/   files: mail that made no event
+ *   sms_contacts.c <state_dir>/sms/<instance>/          LMDB: an SMS instance's customers'
+ *                                                       numbers: ours they wrote to, STOP
  *   attachments.c  <state_dir>/attachments/             files: bytes by SHA-256
  *
  * Durability: store_txn_commit() returns only once the transaction is on
@@ -135,6 +137,15 @@ int store_customer_raw(struct store_txn *txn, uint64_t id, const void **data, si
 int store_ticket_get(struct store_txn *txn, uint64_t id, struct proto_ticket *t);
 /* store_ticket_raw - the stored record as msgpack, as store_customer_raw. */
 int store_ticket_raw(struct store_txn *txn, uint64_t id, const void **data, size_t *len);
+/*
+ * store_ticket_scan - calls fn(arg, id, record, len) for each ticket from id
+ * `from` up, looking at `max` tickets at most; fn returns nonzero to stop
+ * (the record is borrowed for the call). *next is the id to scan from
+ * next time, 0 when no ticket is left. GW_OK or a store error.
+ */
+int store_ticket_scan(struct store_txn *txn, uint64_t from, size_t max,
+		      int (*fn)(void *arg, uint64_t id, const void *data, size_t len), void *arg,
+		      uint64_t *next);
 /* store_ticket_put - writes the ticket and its customer index entry. */
 int store_ticket_put(struct store_txn *txn, const struct proto_ticket *t);
 /* store_customer_tickets - calls `fn` for each ticket id of a customer in

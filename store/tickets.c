@@ -57,3 +57,36 @@ int store_ticket_raw(struct store_txn *txn, uint64_t id, const void **data, size
 {
 	return store_rec_get(txn, TBL_TICKETS, id, data, len);
 }
+
+int store_ticket_scan(struct store_txn *txn, uint64_t from, size_t max,
+		      int (*fn)(void *arg, uint64_t id, const void *data, size_t len), void *arg,
+		      uint64_t *next)
+{
+	unsigned char b[8];
+	MDB_val k = {8, b}, v;
+	MDB_cursor *cur = NULL;
+	MDB_cursor_op op = MDB_SET_RANGE;
+	size_t seen = 0;
+	int rc, stop = 0;
+
+	*next = 0;
+	store_be64_put(b, from);
+	rc = mdb_cursor_open(txn->txn, txn->st->dbi[TBL_TICKETS], &cur);
+	if (rc)
+		return store_err(rc, "tickets");
+	while (!stop && seen < max && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+		op = MDB_NEXT;
+		seen++;
+		if (k.mv_size != 8)
+			continue;
+		stop = fn(arg, store_be64_get(k.mv_data), v.mv_data, v.mv_size);
+		*next = store_be64_get(k.mv_data) + 1;
+	}
+	if (rc == 0 && !stop && seen == max && mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0 &&
+	    k.mv_size == 8)
+		*next = store_be64_get(k.mv_data);
+	else if (rc == MDB_NOTFOUND)
+		*next = 0;
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? GW_OK : store_err(rc, "tickets");
+}

@@ -11,6 +11,8 @@
  *   ctl_contacts.c contacts import, customer merge and unmerge
  *   ctl_helpdesk.c ticket close/reopen/assign/priority, agent presence
  *   ctl_quarantine.c  the email connector's quarantine: list, show, reingest
+ *   ctl_webhooks.c the webhook cursors of gateway-integration: status, pause,
+ *                  resume, rewind
  *   ctl_parse_email.c parse-email: runs gateway-parse-email (email connector)
  *   ctl_telegram.c telegram set-webhook|delete-webhook|info: runs
  *                  gateway-telegram (Telegram connector)
@@ -30,6 +32,7 @@
 #include <zmq.h>
 
 struct gw_config_router;
+struct gw_config_integration;
 
 /* Exit codes (docs/cli.md). */
 #define CTL_EXIT_OK 0
@@ -75,7 +78,10 @@ struct ctl {
 	const char *dir;       /* keys generate: --dir, NULL if absent */
 	long watch_s;          /* status --watch: seconds between two; 0: once */
 	const char *q_sub;     /* quarantine: list, show or reingest */
-	const char *q_arg;     /* quarantine: the ID, NULL for list; telegram: the instance */
+	const char *q_arg;     /* quarantine: the ID, NULL for list; telegram: the
+				* instance; webhooks: SUB */
+	const char *q_arg2;    /* webhooks rewind: SEQ; NULL when absent */
+	const struct gw_config_integration *integ; /* the config's integration section */
 	const char *url;       /* telegram set-webhook: --url, NULL if absent */
 	const char *config_path; /* the config file read, NULL when none was */
 	const struct gw_config_router *bus; /* the config's CURVE settings, NULL
@@ -188,6 +194,7 @@ int ctl_cmd_customer(struct ctl *ctl);
 int ctl_cmd_status(struct ctl *ctl);
 int ctl_cmd_send(struct ctl *ctl);
 int ctl_cmd_quarantine(struct ctl *ctl); /* ctl_quarantine.c */
+int ctl_cmd_webhooks(struct ctl *ctl);   /* ctl_webhooks.c */
 int ctl_cmd_parse_email(struct ctl *ctl); /* ctl_parse_email.c */
 int ctl_cmd_telegram(struct ctl *ctl); /* ctl_telegram.c: q_sub, q_arg, url */
 int ctl_cmd_contacts_import(struct ctl *ctl); /* ctl_contacts.c */

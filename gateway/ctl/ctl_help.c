@@ -75,6 +75,12 @@ static const struct help helps[] = {
 	 "list: every message kept because it could not be read; show: one of\n"
 	 "them; reingest: parse it again and ingest it if it now passes.\n"
 	 "\nexamples:\n  gatewayctl quarantine list\n  gatewayctl quarantine reingest 3\n"},
+	{"webhooks", "status [--json] | pause SUB | resume SUB | rewind SUB SEQ",
+	 "the webhook subscriptions' cursors",
+	 "status: each subscription's cursor, pending events, state, failures and\n"
+	 "last error; pause and resume its deliveries; rewind: deliver again from\n"
+	 "seq SEQ. Works on <state_dir>/integration/ directly (docs/integration.md).\n"
+	 "\nexamples:\n  gatewayctl webhooks status\n  gatewayctl webhooks rewind helpdesk 1000\n"},
 	{"parse-email", "FILE [--json]", "the event a message file would become (JSON)",
 	 "\nexample:\n  gatewayctl parse-email message.eml\n"},
 	{"telegram", "set-webhook|delete-webhook|info INSTANCE [--url URL]",

@@ -73,6 +73,7 @@ static const struct command commands[] = {
 	 OPT_JSON | OPT_CHANNEL | OPT_AUTHOR | OPT_COMMAND_ID | OPT_SEND_EXTRA,
 	 NEED_COMMAND | NEED_STATE | NEED_ID | NEED_TEXT | NEED_TEXT_OPT},
 	{"quarantine", ctl_cmd_quarantine, OPT_JSON, NEED_STATE | NEED_SUB},
+	{"webhooks", ctl_cmd_webhooks, OPT_JSON, NEED_STATE | NEED_SUB},
 	{"parse-email", ctl_cmd_parse_email, OPT_JSON, NEED_FILE},
 	{"telegram", ctl_cmd_telegram, OPT_URL, NEED_STATE | NEED_SUB},
 	/* Two-word commands: the first word alone may be another command. */
@@ -324,10 +325,12 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 		if ((a->seen & (1u << i)) && !(a->cmd->opts & (1u << i)))
 			return usage_error("%s is not an option of this command", opt_names[i]);
 	if (a->cmd->needs & NEED_SUB) {
-		if (n < 2 || n > 3)
+		/* Only `webhooks rewind SUB SEQ` takes two operands after its word. */
+		if (n < 2 || n > 4 || (n == 4 && strcmp(a->cmd->name, "webhooks") != 0))
 			return usage_error("%s needs a subcommand (see --help)", a->cmd->name);
 		ctl->q_sub = argv[base + 1];
-		ctl->q_arg = n == 3 ? argv[base + 2] : NULL;
+		ctl->q_arg = n >= 3 ? argv[base + 2] : NULL;
+		ctl->q_arg2 = n == 4 ? argv[base + 3] : NULL;
 		return -1;
 	}
 	want = 1 + !!(a->cmd->needs & (NEED_ID | NEED_FILE | NEED_NAME)) +
@@ -432,6 +435,7 @@ static int resolve(const struct args *a, struct ctl *ctl, struct gw_config **cfg
 	ctl->config_path = (*cfg)->path;
 	ctl->heartbeat_ms = (*cfg)->router.heartbeat_ms;
 	ctl->bus = &(*cfg)->router;
+	ctl->integ = &(*cfg)->integration;
 	return -1;
 }
 

@@ -247,6 +247,11 @@ int merge_customers(struct router *r, const void *args, size_t len, msgpack_sbuf
 		    char *err, size_t errlen);
 int merge_undo(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
 	       char *err, size_t errlen);
+/* ticket_list - read only (no transaction of its own to write, no
+ * command_id): {status?, queue?, agent_id?, from?, limit?} answered
+ * {tickets: [record...], next}; commands/listing.c. */
+int ticket_list(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
+		char *err, size_t errlen);
 
 /*
  * routing_once - runs `fn` in a transaction of its own unless `command_id`

@@ -1,11 +1,13 @@
 """
 The benchmark tools still measure what docs/performance.md says they do:
-short runs of bench-meta (libcurl and wrk loads) and bench-api against the
-real gatewayd, each webhook or message accepted and seen once on the bus,
-the figures printed; and targets off this machine refused before any load.
+short runs of bench-meta (libcurl and wrk loads), bench-api and bench-sms
+against the real gatewayd, each webhook or message accepted and seen once
+on the bus, the figures printed; and targets off this machine refused
+before any load.
 
 The runs are small (a few hundred requests): this checks the tools, it does
-not time the gateway. bench/run.sh and bench/run_meta.sh give the figures.
+not time the gateway. bench/run.sh, bench/run_meta.sh and bench/run_sms.sh
+give the figures.
 """
 
 import json
@@ -18,6 +20,7 @@ import unittest
 import gwtest
 from gwtest import tmo
 from test_meta import PATH, MetaTestCase
+from test_sms import SmsCase
 
 N = 300
 
@@ -93,6 +96,8 @@ class BenchToolsTest(MetaTestCase):
              "--url must be an http:// URL on a loopback address"),
             ("bench-api", ["--token", "x", "--command", "tcp://10.0.0.1:5571"],
              "--command must be tcp://<loopback>:port or ipc://path"),
+            ("bench-sms", ["--token", "x", "--url", "http://192.0.2.1:8092/webhooks/sms"],
+             "--url must be an http:// URL on a loopback address"),
         ]
         before = self.router()["received"]
         for tool, args, want in cases:
@@ -101,6 +106,32 @@ class BenchToolsTest(MetaTestCase):
                 self.assertEqual(rc, 2, out + err)
                 self.assertIn(f"{tool}: {want}", err)
         self.assertEqual(self.router()["received"], before)
+
+
+class SmsBenchToolTest(SmsCase):
+
+    def test_bench_sms(self):
+        """bench-sms's webhooks are signed as Twilio signs them: all
+        accepted and seen once on the bus."""
+        self.assertIsNotNone(shutil.which("wrk"), "wrk is not installed (scripts/setup-tests.sh)")
+        self.start_sms_gateway(None, local_url=True)
+        p = subprocess.run([gwtest.binary("bench-sms"), "--url",
+                            f"http://127.0.0.1:{self.sms_port}/webhooks/sms", "--bus",
+                            self.gw.publish, "--token", self.token, "-n", str(N), "-c", "8",
+                            "--warmup", "20", "--drain-ms", "10000", "--state-dir",
+                            self.gw.state_dir], capture_output=True, text=True, timeout=tmo(120))
+        out = p.stdout
+        self.assertEqual(p.returncode, 0, f"bench-sms failed:\n{out}\n{p.stderr}")
+        m = re.search(r"accepted\s+(\d+) of (\d+) answered in [\d.]+ s: (\d+) webhooks/s", out)
+        self.assertIsNotNone(m, out)
+        self.assertGreaterEqual(int(m.group(1)), N, out)
+        m = re.search(r"on the bus\s+(\d+) seen.*?(\d+) missing, (\d+) duplicates", out)
+        self.assertIsNotNone(m, out)
+        self.assertGreaterEqual(int(m.group(1)), N, out)
+        self.assertEqual((m.group(2), m.group(3)), ("0", "0"), out)
+        self.assertRegex(out, r"accept-to-bus\s+p50 [\d.]+ ms\s+p99 [\d.]+ ms")
+        self.assertRegex(out, r"CPU per webhook .*\brouter [\d.]+ us")
+        self.assertGreaterEqual(self.router_counters()["received"], N + 20)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ class ShippedExample(GatewayTestCase):
         gw.command_ep = f"ipc://{root}/state/sock/command"
         for k in ("GATEWAY_META_APP_SECRET", "GATEWAY_META_VERIFY_TOKEN",
                   "GATEWAY_LIVECHAT_SECRET", "GATEWAY_EMAIL_PASSWORD",
-                  "GATEWAY_TELEGRAM_TOKEN"):
+                  "GATEWAY_TELEGRAM_TOKEN", "GATEWAY_INTEGRATION_TOKEN",
+                  "GATEWAY_WEBHOOK_SECRET"):
             gw.env.pop(k, None)
         gw.env.update(env)
         gw.connectors = ["api"] + (["meta"] if "GATEWAY_META_APP_SECRET" in env else [])
@@ -76,6 +77,12 @@ class ShippedExample(GatewayTestCase):
         self.assertEqual(gw.child("telegram").get("state"), "disabled", gw.child("telegram"))
         # The rest of the example runs: the API channel answers.
         self.assertEqual(gw.client().get("/healthz", auth=False).status, 200)
+        # So is the integration API until its token is set.
+        want = "tokens[0].secret: environment variable GATEWAY_INTEGRATION_TOKEN is not set"
+        gwtest.wait_until(lambda: want in gw.ctl("status").stdout, tmo(10),
+                          "the integration's reason in gatewayctl status",
+                          on_fail=lambda: gw.ctl("status").stdout)
+        self.assertEqual(gw.child("integration").get("state"), "disabled")
 
     def test_meta_on_with_its_variables(self):
         secret, token = secrets.token_hex(16), secrets.token_hex(8)

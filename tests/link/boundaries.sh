@@ -4,8 +4,9 @@
 # connector's config through the light registry and must not load a
 # channel's libraries; gateway-connector runs every channel and loads them
 # all. libnats is gateway-nats' alone (the optional JetStream publisher);
-# gateway-metrics serves HTTP with libwebsockets and loads none of the
-# others. Checked on the built binaries with ldd.
+# gateway-integration loads libwebsockets and libcurl only; gateway-metrics
+# serves HTTP with libwebsockets and loads none of the others. Checked on
+# the built binaries with ldd.
 #   boundaries.sh BIN_DIR
 set -u
 bin="$1"
@@ -28,6 +29,14 @@ done
 for lib in $channel_libs; do
 	if ! libs_of gateway-connector | grep -q "^$lib[.-]"; then
 		echo "FAIL: gateway-connector does not link $lib"
+		fail=1
+	fi
+done
+# gateway-integration serves HTTP (libwebsockets) and posts webhooks
+# (libcurl), and parses no mail.
+for lib in libgmime libxml2; do
+	if libs_of gateway-integration | grep -q "^$lib[.-]"; then
+		echo "FAIL: gateway-integration links $lib"
 		fail=1
 	fi
 done

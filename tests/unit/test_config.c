@@ -126,13 +126,15 @@ static void test_example_loads(void **state)
 		skip();
 	unsetenv("GATEWAY_META_APP_SECRET");
 	unsetenv("GATEWAY_LIVECHAT_SECRET");
+	unsetenv("GATEWAY_TWILIO_ACCOUNT_SID");
+	unsetenv("GATEWAY_TWILIO_AUTH_TOKEN");
 	unsetenv("GATEWAY_TELEGRAM_TOKEN");
 	rc = gw_config_load(gw_config_default_path(), NULL, &fx->cfg, fx->err, sizeof(fx->err));
 	if (rc)
 		print_error("%s\n", fx->err);
 	assert_int_equal(rc, GW_OK);
 	assert_string_equal(fx->err, "");
-	assert_int_equal(fx->cfg->n_connectors, 5);
+	assert_int_equal(fx->cfg->n_connectors, 6);
 	c = gw_config_find_connector(fx->cfg, "livechat");
 	assert_non_null(c);
 	assert_string_equal(c->type, "livechat");
@@ -159,6 +161,12 @@ static void test_example_loads(void **state)
 	assert_true(c->enabled);
 	assert_string_equal(c->disabled_reason,
 			    "app_secret: environment variable GATEWAY_META_APP_SECRET is not set");
+	c = gw_config_find_connector(fx->cfg, "sms");
+	assert_non_null(c);
+	assert_string_equal(c->type, "sms");
+	assert_true(c->enabled);
+	assert_string_equal(c->disabled_reason, "account_sid: environment variable "
+			    "GATEWAY_TWILIO_ACCOUNT_SID is not set");
 	c = gw_config_find_connector(fx->cfg, "api");
 	assert_non_null(c);
 	assert_string_equal(c->type, "api");
@@ -425,7 +433,7 @@ static const struct err_case core_errors[] = {
 	 "nice, heartbeat_ms, map_size_mb, publish_hwm, delivery_timeout_ms)"},
 	{"stat_dir: x\n",
 	 "1: stat_dir: unknown key (known: state_dir, log_level, log_format, user, router, routing, supervisor, "
-	 "nats, metrics, connectors)"},
+	 "nats, metrics, connectors, integration)"},
 	/* nats */
 	{"nats:\n  enabled: true\n  payload: xml\n",
 	 "3: nats.payload: must be json or msgpack"},

@@ -1,0 +1,315 @@
+/*
+ * sms_reply.c - replies of the SMS channel through Twilio (sms_reply.h).
+ *
+ * A job is one reply: its request body (the form of sms_rest.c), built on
+ * the loop once the checks passed, the same bytes on every attempt. The
+ * journal key is the reply's external_id; the provider id reported is
+ * Twilio's sid, which its status callbacks name.
+ */
+#include "connectors/sms/sms_reply.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "connectors/outbox.h"
+#include "connectors/sender.h"
+#include "connectors/sms/sms.h"
+#include "connectors/sms/sms_rest.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "proto/proto.h"
+#include "store/sms_contacts.h"
+
+#define SMS_REPLY_PATH_MAX 4096
+#define SMS_REPLY_URL_MAX 2048
+#define SMS_REPLY_WHY_MAX 256
+#define SMS_REPLY_USER_AGENT "omnigate"
+
+struct sms_replies {
+	struct connector_instance *inst;
+	const struct sms_settings *set;
+	const char *account;
+	struct sms_contacts *contacts;
+	struct sender *sender;
+	char url[SMS_REPLY_URL_MAX];      /* Messages.json of the account */
+	char callback[SMS_REPLY_URL_MAX]; /* StatusCallback; "" when off */
+};
+
+struct sms_job {
+	const struct sms_replies *r; /* borrowed: outlives its jobs */
+	uint64_t delivery_id;
+	char *body;                  /* the form, sent on every attempt */
+	size_t body_len;
+	struct curl_slist *headers;
+};
+
+/* ---- the job (worker thread) ------------------------------------------------ */
+
+static void job_free(void *arg)
+{
+	struct sms_job *j = arg;
+
+	if (!j)
+		return;
+	free(j->body);
+	curl_slist_free_all(j->headers);
+	free(j);
+}
+
+static int job_setup(void *arg, int step, CURL *h, char *why, size_t whylen)
+{
+	struct sms_job *j = arg;
+	struct curl_slist *l;
+
+	(void)step; /* one step: the POST */
+	if (!j->headers) {
+		/* No "Expect: 100-continue" round trip before a larger body. */
+		l = curl_slist_append(NULL, "Accept: application/json");
+		j->headers = l ? curl_slist_append(l, "Expect:") : NULL;
+		if (!j->headers) {
+			curl_slist_free_all(l);
+			snprintf(why, whylen, "out of memory");
+			return -1;
+		}
+	}
+	curl_easy_setopt(h, CURLOPT_URL, j->r->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	curl_easy_setopt(h, CURLOPT_USERNAME, j->r->set->account_sid);
+	curl_easy_setopt(h, CURLOPT_PASSWORD, j->r->set->auth_token);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, j->body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body_len);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, j->headers);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, SMS_REPLY_USER_AGENT);
+	return 0;
+}
+
+static void job_classify(void *arg, const struct sender_attempt *a, struct sender_outcome *out)
+{
+	struct sms_job *j = arg;
+	unsigned segments = 0;
+
+	sms_rest_judge(a, j->r->account, out, &segments);
+	/* The segments Twilio bills: the one place they are reported. */
+	if (out->verdict == SENDER_DONE)
+		GW_INFO(j->r->inst->log_module, "delivery %llu: Twilio took it as %s, %u segment%s",
+			(unsigned long long)j->delivery_id, out->ref_id[0] ? out->ref_id : "(no sid)",
+			segments, segments == 1 ? "" : "s");
+}
+
+static const struct sender_ops sms_job_ops = {
+	.setup = job_setup,
+	.classify = job_classify,
+	.free = job_free,
+};
+
+/* ---- the checks (the connector's thread) -------------------------------------- */
+
+/* reply_media - the attachments as URLs Twilio can fetch into urls[]; -1
+ * with why when one is not an https URL (a stored blob cannot be sent). */
+static int reply_media(const struct proto_message *m, const char **urls, char *why,
+		       size_t whylen)
+{
+	for (size_t i = 0; i < m->attachments_len; i++) {
+		const char *ref = m->attachments[i].ref;
+
+		if (!ref || strncasecmp(ref, "https://", 8) != 0) {
+			snprintf(why, whylen, "attachment %zu: SMS sends media by https URL only (a "
+				 "stored file cannot be sent)", i + 1);
+			return -1;
+		}
+		urls[i] = ref;
+	}
+	return 0;
+}
+
+/*
+ * reply_check - whether the reply can go out: GW_OK with the number to send
+ * from in c; GW_EPERM with why (failed at once); GW_EAGAIN when the
+ * customers' table cannot be read now.
+ */
+static int reply_check(struct sms_replies *r, const struct proto_message *m,
+		       struct sms_contact *c, const char **urls, char *why, size_t whylen)
+{
+	int rc = sms_contacts_get(r->contacts, m->to->address, c);
+
+	if (rc == GW_ENOTFOUND) {
+		snprintf(why, whylen, "no number of SMS connector %s has received a message from "
+			 "this customer: none to reply from", r->inst->conf->name);
+		return GW_EPERM;
+	}
+	if (rc != GW_OK)
+		return GW_EAGAIN;
+	if (c->opted_out) {
+		r->inst->counters[SMS_C_STOPPED].value++;
+		snprintf(why, whylen, SMS_OPTED_OUT_REASON);
+		return GW_EPERM;
+	}
+	if (m->tmpl) {
+		snprintf(why, whylen, "SMS has no templates: write the reply as text");
+		return GW_EPERM;
+	}
+	if (reply_media(m, urls, why, whylen) != 0)
+		return GW_EPERM;
+	if ((!m->text || !m->text[0]) && m->attachments_len == 0) {
+		snprintf(why, whylen, "an SMS needs a text or a media URL");
+		return GW_EPERM;
+	}
+	return GW_OK;
+}
+
+/* ---- the owner (the connector's thread) ------------------------------------- */
+
+/* job_new - the job of reply `m`, From `from`. */
+static struct sms_job *job_new(const struct sms_replies *r, const struct proto_message *m,
+			       const char *from, const char **urls, uint64_t delivery_id)
+{
+	struct sms_rest_msg msg = {
+		.to = m->to->address, .from = from, .body = m->text, .media = urls,
+		.n_media = m->attachments_len,
+		.status_callback = r->callback[0] ? r->callback : NULL,
+	};
+	struct sms_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->r = r;
+	j->delivery_id = delivery_id;
+	if (sms_rest_body(&msg, &j->body, &j->body_len) != GW_OK) {
+		free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* reply_take - the checks, then the job to the sender; the codes of
+ * sms_replies_deliver. */
+static int reply_take(struct sms_replies *r, const struct proto_message *m,
+		      uint64_t delivery_id)
+{
+	const char *urls[PROTO_MAX_ATTACHMENTS];
+	char why[SMS_REPLY_WHY_MAX];
+	struct sms_contact c;
+	struct sms_job *j;
+	int rc = reply_check(r, m, &c, urls, why, sizeof(why));
+
+	if (rc == GW_EPERM) {
+		rc = sender_fail_now(r->sender, delivery_id, why);
+		return rc == GW_EFULL || rc == GW_ENOMEM ? GW_EAGAIN : GW_OK;
+	}
+	if (rc != GW_OK)
+		return rc;
+	j = job_new(r, m, c.number, urls, delivery_id);
+	/* The sender owns the job from here, also when it refuses it. */
+	rc = j ? sender_submit(r->sender, delivery_id, m->external_id, &sms_job_ops, j)
+	       : GW_ENOMEM;
+	return rc == GW_ENOMEM ? GW_EAGAIN : rc; /* handed over again later */
+}
+
+int sms_replies_deliver(struct sms_replies *r, const void *event, size_t len,
+			uint64_t delivery_id)
+{
+	struct proto_error perr;
+	struct proto_event ev;
+	int rc;
+
+	memset(&perr, 0, sizeof(perr));
+	rc = proto_decode(event, len, &ev, &perr);
+	if (rc != GW_OK) {
+		GW_WARN(r->inst->log_module, "delivery %llu: unreadable reply: %s",
+			(unsigned long long)delivery_id, gw_strerror(rc));
+		return rc;
+	}
+	if (ev.type != PROTO_T_MESSAGE_SENT || !ev.u.message.external_id || !ev.u.message.to) {
+		GW_WARN(r->inst->log_module, "delivery %llu: not a reply to a customer",
+			(unsigned long long)delivery_id);
+		rc = GW_EINVAL;
+	} else {
+		rc = reply_take(r, &ev.u.message, delivery_id);
+	}
+	proto_event_clear(&ev);
+	return rc;
+}
+
+void sms_replies_poll(struct sms_replies *r)
+{
+	if (r && r->sender)
+		sender_poll(r->sender);
+}
+
+/* replies_urls - the Messages.json URL and the StatusCallback. */
+static int replies_urls(struct sms_replies *r, const struct sms_settings *set)
+{
+	int n;
+
+	if (sms_rest_url(set->api_base, set->account_sid, r->url, sizeof(r->url)) != GW_OK)
+		return GW_EINVAL;
+	if (!set->status_callback)
+		return GW_OK;
+	n = snprintf(r->callback, sizeof(r->callback), "%s%s", set->public_url,
+		     set->status_path);
+	return n < 0 || (size_t)n >= sizeof(r->callback) ? GW_EINVAL : GW_OK;
+}
+
+/* replies_sender - the journal folder and the sender. */
+static int replies_sender(struct sms_replies *r, const struct sms_replies_options *opt)
+{
+	char journal[SMS_REPLY_PATH_MAX];
+	struct sender_options so;
+	int n;
+
+	n = snprintf(journal, sizeof(journal), "%s/sent/%s", opt->inst->config->state_dir,
+		     opt->inst->conf->name);
+	if (n < 0 || (size_t)n >= sizeof(journal))
+		return GW_EINVAL;
+	memset(&so, 0, sizeof(so));
+	so.set = opt->set->send;
+	so.outbox = opt->inst->outbox;
+	so.journal_dir = journal;
+	so.log_module = opt->inst->log_module;
+	so.wake = opt->wake;
+	so.wake_arg = opt->wake_arg;
+	return sender_create(&so, &r->sender);
+}
+
+int sms_replies_create(const struct sms_replies_options *opt, struct sms_replies **out)
+{
+	struct sms_replies *r = calloc(1, sizeof(*r));
+	int rc;
+
+	*out = NULL;
+	if (!r)
+		return GW_ENOMEM;
+	r->inst = opt->inst;
+	r->set = opt->set;
+	r->account = opt->account;
+	r->contacts = opt->contacts;
+	rc = replies_urls(r, opt->set);
+	if (rc == GW_OK)
+		rc = replies_sender(r, opt);
+	if (rc != GW_OK) {
+		sms_replies_destroy(r);
+		return rc;
+	}
+	GW_INFO(opt->inst->log_module, "replies: Twilio Messages API at %s, status callbacks %s, "
+		"retried for %llds", opt->set->api_base, r->callback[0] ? "on" : "off",
+		(long long)opt->set->send.retry_for_s);
+	opt->inst->sender = r->sender;
+	*out = r;
+	return GW_OK;
+}
+
+void sms_replies_destroy(struct sms_replies *r)
+{
+	if (!r)
+		return;
+	if (r->inst && r->inst->sender == r->sender)
+		r->inst->sender = NULL;
+	sender_destroy(r->sender);
+	free(r);
+}

@@ -1,0 +1,400 @@
+/*
+ * http.c - gateway-integration's HTTP/1.1 server on libwebsockets.
+ *
+ * connectors/httpd.c is built around a connector instance (outbox, group
+ * commit, answers of at most 2 KiB), none of which this process has, so it
+ * has its own small server with the same framing rules: a body needs a
+ * Content-Length (chunked is refused 411), at most max_body_bytes (413,
+ * closing), keep-alive, one answer per request. Answers of any size are
+ * written in chunks as the socket takes them; an attachment is streamed
+ * from its file.
+ *
+ *   LWS_CALLBACK_HTTP             request line and headers: copied; a GET
+ *                                 (or a body-less POST) is handled at once
+ *   LWS_CALLBACK_HTTP_BODY        into a buffer of the announced length
+ *   LWS_CALLBACK_HTTP_BODY_COMPLETION  the handler (api.c)
+ *   LWS_CALLBACK_HTTP_WRITEABLE   headers, then the body chunk by chunk
+ */
+#include "gateway/integration/integration.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#define IG_HDR_MAX 4096
+#define IG_CHUNK (64 * 1024)
+#define IG_TICK_US (1000 * LWS_US_PER_MS)
+#define IG_KEEPALIVE_S 30
+
+enum conn_state { C_IDLE = 0, C_BODY, C_ANSWER };
+
+struct ig_conn {
+	struct ig_request q;
+	enum conn_state state;
+	char *body;
+	size_t body_len, body_max;
+	size_t sent;        /* bytes of the answer body written */
+	int headers_sent;
+	int close;
+};
+
+struct ig_http {
+	const struct gw_config_integration *in;
+	struct ig_api *api;
+	struct lws_context *lws;
+	struct lws_protocols protocols[2];
+	lws_sorted_usec_list_t tick_sul;
+	void (*tick)(void *arg);
+	void *tick_arg;
+	unsigned char out[LWS_PRE + IG_HDR_MAX + IG_CHUNK];
+};
+
+#define ig_container_of(p, type, member) ((type *)(void *)((char *)(p) - offsetof(type, member)))
+
+static void lws_log_line(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	gw_log(level & LLL_ERR ? GW_LOG_ERROR : GW_LOG_WARN, IG_MOD, "lws: %.*s", (int)n, line);
+}
+
+int ig_query(const struct ig_request *q, const char *name, char *buf, size_t len)
+{
+	char frag[IG_PATH_MAX + 1];
+	size_t nlen = strlen(name);
+
+	for (int i = 0; q->wsi; i++) {
+		int n = lws_hdr_fragment_length(q->wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+
+		if (n <= 0)
+			return GW_ENOTFOUND;
+		if ((size_t)n < nlen + 1 || (size_t)n >= sizeof(frag))
+			continue;
+		if (lws_hdr_copy_fragment(q->wsi, frag, (int)sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS,
+					  i) != n)
+			continue;
+		if (strncmp(frag, name, nlen) != 0 || frag[nlen] != '=')
+			continue;
+		if ((size_t)n - nlen - 1 >= len)
+			return GW_ETOOBIG;
+		memcpy(buf, frag + nlen + 1, (size_t)n - nlen);
+		return GW_OK;
+	}
+	return GW_ENOTFOUND;
+}
+
+static void conn_reset(struct ig_conn *c)
+{
+	free(c->body);
+	free(c->q.ans.body);
+	if (c->q.ans.fd >= 0 && c->state != C_IDLE)
+		close(c->q.ans.fd);
+	memset(c, 0, sizeof(*c));
+	c->q.ans.fd = -1;
+}
+
+static void copy_header(struct lws *wsi, enum lws_token_indexes tok, char *buf, size_t len)
+{
+	int n = lws_hdr_total_length(wsi, tok);
+
+	buf[0] = '\0';
+	if (n > 0 && (size_t)n < len)
+		lws_hdr_copy(wsi, buf, (int)len, tok);
+}
+
+static void copy_idem_key(struct lws *wsi, struct ig_request *q)
+{
+	static const char key[] = "idempotency-key:";
+	int n = lws_hdr_custom_length(wsi, key, (int)strlen(key));
+
+	q->idem_key[0] = '\0';
+	if (n <= 0)
+		return;
+	if ((size_t)n > IG_KEY_MAX) {
+		q->idem_bad = 1;
+		return;
+	}
+	lws_hdr_custom_copy(wsi, q->idem_key, (int)sizeof(q->idem_key), key, (int)strlen(key));
+}
+
+static long long content_length(struct lws *wsi)
+{
+	char buf[24], *end;
+	long long v;
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+		return -1;
+	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
+	    !isdigit((unsigned char)buf[0]))
+		return -2;
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	return errno || *end ? -2 : v;
+}
+
+static void answer_ready(struct ig_conn *c, struct lws *wsi)
+{
+	c->state = C_ANSWER;
+	c->q.wsi = NULL;
+	lws_callback_on_writable(wsi);
+}
+
+static void handle(struct ig_http *h, struct ig_conn *c, struct lws *wsi)
+{
+	c->q.wsi = wsi;
+	c->q.body = c->body ? c->body : "";
+	c->q.body_len = c->body_len;
+	ig_api_handle(h->api, &c->q);
+	answer_ready(c, wsi);
+}
+
+/* framing - checks the body's framing; 0 to go on, 1 when answered. */
+static int framing(struct ig_http *h, struct ig_conn *c, struct lws *wsi, long long len)
+{
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+		c->close = 1;
+		ig_error(&c->q, 411, "length_required", "send the body with a Content-Length");
+	} else if (len == -2) {
+		c->close = 1;
+		ig_error(&c->q, 400, "invalid_request", "Content-Length is not a number");
+	} else if (len > h->in->max_body_bytes) {
+		c->close = 1;
+		ig_error(&c->q, 413, "too_large", "body of %lld bytes is over the limit of %lld",
+			 len, h->in->max_body_bytes);
+	} else {
+		return 0;
+	}
+	answer_ready(c, wsi);
+	return 1;
+}
+
+static int on_request(struct ig_http *h, struct ig_conn *c, struct lws *wsi, const char *path)
+{
+	long long len = content_length(wsi);
+
+	conn_reset(c);
+	c->q.method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0	 ? IG_GET
+		      : lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0 ? IG_POST
+									   : IG_OTHER;
+	snprintf(c->q.path, sizeof(c->q.path), "%s", path);
+	copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, c->q.auth, sizeof(c->q.auth));
+	copy_idem_key(wsi, &c->q);
+	lws_get_peer_simple(wsi, c->q.peer, sizeof(c->q.peer));
+	if (framing(h, c, wsi, len))
+		return 0;
+	if (strlen(path) > IG_PATH_MAX) {
+		ig_error(&c->q, 414, "uri_too_long", "the path is over %d bytes", IG_PATH_MAX);
+		answer_ready(c, wsi);
+	} else if (c->q.method == IG_POST && len > 0) {
+		c->body = malloc((size_t)len + 1);
+		if (!c->body)
+			return -1;
+		c->body_max = (size_t)len;
+		c->state = C_BODY;
+	} else {
+		handle(h, c, wsi);
+	}
+	return 0;
+}
+
+static int on_body(struct ig_conn *c, const void *in, size_t len)
+{
+	if (c->state != C_BODY)
+		return 0;
+	if (len > c->body_max - c->body_len)
+		return -1; /* more than announced: the framing is lost */
+	memcpy(c->body + c->body_len, in, len);
+	c->body_len += len;
+	c->body[c->body_len] = '\0';
+	return 0;
+}
+
+static int add_hdr(struct lws *wsi, enum lws_token_indexes tok, const char *v,
+		   unsigned char **p, unsigned char *end)
+{
+	return lws_add_http_header_by_token(wsi, tok, (const unsigned char *)v, (int)strlen(v),
+					    p, end);
+}
+
+static int write_headers(struct ig_conn *c, struct lws *wsi, unsigned char **p,
+			 unsigned char *end)
+{
+	const struct ig_answer *a = &c->q.ans;
+	char len[24];
+
+	snprintf(len, sizeof(len), "%zu", a->len);
+	if (lws_add_http_header_status(wsi, (unsigned int)a->status, p, end) ||
+	    add_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+		    a->content_type ? a->content_type : "application/json", p, end) ||
+	    add_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, len, p, end))
+		return -1;
+	if (c->close && add_hdr(wsi, WSI_TOKEN_CONNECTION, "close", p, end))
+		return -1;
+	for (int i = 0; i < 3 && a->extra_name[i]; i++)
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *)a->extra_name[i],
+						(const unsigned char *)a->extra_value[i],
+						(int)strlen(a->extra_value[i]), p, end))
+			return -1;
+	return lws_finalize_http_header(wsi, p, end) ? -1 : 0;
+}
+
+/* body_chunk - the next bytes of the answer at p (room bytes at most). */
+static long body_chunk(struct ig_conn *c, unsigned char *p, size_t room)
+{
+	const struct ig_answer *a = &c->q.ans;
+	size_t n = a->len - c->sent < room ? a->len - c->sent : room;
+	ssize_t got;
+
+	if (a->fd < 0) {
+		memcpy(p, a->body + c->sent, n);
+		return (long)n;
+	}
+	got = read(a->fd, p, n);
+	if (got <= 0)
+		return -1; /* the file shrank: the announced length cannot be kept */
+	return (long)got;
+}
+
+static int on_writable(struct ig_http *h, struct ig_conn *c, struct lws *wsi)
+{
+	unsigned char *start = h->out + LWS_PRE, *p = start;
+	long n;
+	int done, close_after;
+
+	if (c->state != C_ANSWER)
+		return 0;
+	if (!c->headers_sent) {
+		if (write_headers(c, wsi, &p, start + IG_HDR_MAX) != 0)
+			return -1;
+		c->headers_sent = 1;
+	}
+	n = c->sent < c->q.ans.len ? body_chunk(c, p, IG_CHUNK) : 0;
+	if (n < 0)
+		return -1;
+	c->sent += (size_t)n;
+	p += n;
+	done = c->sent >= c->q.ans.len;
+	if (lws_write(wsi, start, (size_t)(p - start),
+		      done ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0)
+		return -1;
+	if (!done) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	close_after = c->close;
+	conn_reset(c);
+	if (close_after)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		    size_t len)
+{
+	struct ig_http *h = lws_context_user(lws_get_context(wsi));
+	struct ig_conn *c = user;
+
+	if (!h)
+		return 0;
+	if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
+		return -1; /* HTTP/1.1 only */
+	if (!c)
+		return 0;
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return on_request(h, c, wsi, in ? (const char *)in : "");
+	case LWS_CALLBACK_HTTP_BODY:
+		return on_body(c, in, len);
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (c->state == C_BODY)
+			handle(h, c, wsi);
+		return 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return on_writable(h, c, wsi);
+	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		conn_reset(c);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static void tick_cb(lws_sorted_usec_list_t *sul)
+{
+	struct ig_http *h = ig_container_of(sul, struct ig_http, tick_sul);
+
+	if (h->tick)
+		h->tick(h->tick_arg);
+	lws_sul_schedule(h->lws, 0, &h->tick_sul, tick_cb, IG_TICK_US);
+}
+
+int ig_http_create(const struct gw_config_integration *in, struct ig_api *api,
+		   struct ig_http **out)
+{
+	struct ig_http *h = calloc(1, sizeof(*h));
+	struct lws_context_creation_info info;
+
+	*out = NULL;
+	if (!h)
+		return GW_ENOMEM;
+	h->in = in;
+	h->api = api;
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
+	memset(&info, 0, sizeof(info));
+	h->protocols[0].name = "http";
+	h->protocols[0].callback = callback;
+	h->protocols[0].per_session_data_size = sizeof(struct ig_conn);
+	info.protocols = h->protocols;
+	info.port = in->listen.port;
+	info.iface = strcmp(in->listen.host, "localhost") == 0 ? "127.0.0.1" : in->listen.host;
+	if (!strchr(info.iface, ':'))
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	info.user = h;
+	info.server_string = "omnigate";
+	info.keepalive_timeout = IG_KEEPALIVE_S;
+	h->lws = lws_create_context(&info);
+	if (!h->lws) {
+		GW_ERROR(IG_MOD, "cannot listen on %s:%d", in->listen.host, in->listen.port);
+		free(h);
+		return GW_EIO;
+	}
+	GW_INFO(IG_MOD, "listening on http://%s:%d/v1/", in->listen.host, in->listen.port);
+	*out = h;
+	return GW_OK;
+}
+
+int ig_http_run(struct ig_http *h, void (*tick)(void *arg), void *arg)
+{
+	h->tick = tick;
+	h->tick_arg = arg;
+	lws_sul_schedule(h->lws, 0, &h->tick_sul, tick_cb, 1);
+	while (!ig_stop)
+		if (lws_service(h->lws, 0) < 0 && !ig_stop) {
+			GW_ERROR(IG_MOD, "lws service failed");
+			return GW_EIO;
+		}
+	lws_sul_cancel(&h->tick_sul);
+	return GW_OK;
+}
+
+void ig_http_destroy(struct ig_http *h)
+{
+	if (!h)
+		return;
+	if (h->lws)
+		lws_context_destroy(h->lws);
+	free(h);
+}

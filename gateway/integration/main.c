@@ -1,0 +1,154 @@
+/*
+ * main.c - gateway-integration, started by gatewayd when the config has an
+ * `integration` section:
+ *   gateway-integration --config FILE [--state-dir DIR]
+ * Exit 78 (EX_CONFIG) when the config disables it, so gatewayd does not
+ * restart it in a loop.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "gateway/integration/integration.h"
+#include "store/integration.h"
+
+volatile sig_atomic_t ig_stop;
+
+struct ig_main {
+	const struct gw_config *cfg;
+	struct integ_db *db;
+	struct ig_api *api;
+	struct ig_hooks *hooks;
+	int64_t started_at;
+	char status_path[4200];
+};
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	ig_stop = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* write_status - run/integration.json, once a second (gatewayctl status). */
+static void write_status(void *arg)
+{
+	struct ig_main *m = arg;
+	struct ig_stats s;
+	json_t *j;
+	char *text;
+
+	integ_db_sync(m->db); /* the cursors' and keys' durability: integration.h */
+	ig_api_stats(m->api, &s);
+	j = json_pack("{sisssIs{sIsIsIsI}so}", "pid", (int)getpid(), "name", "integration",
+		      "started_at", (json_int_t)m->started_at, "counters", "requests",
+		      (json_int_t)s.requests, "ok", (json_int_t)s.ok, "client_errors",
+		      (json_int_t)s.client_errors, "server_errors", (json_int_t)s.server_errors,
+		      "webhooks", ig_hooks_status(m->hooks));
+	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (text)
+		gw_write_file_atomic(m->status_path, text, strlen(text));
+	free(text);
+	json_decref(j);
+}
+
+static int run(const struct gw_config *cfg)
+{
+	struct ig_main m = {.cfg = cfg, .started_at = gw_now_ms()};
+	struct integ_db *db = NULL;
+	struct ig_http *h = NULL;
+	void *zctx = zmq_ctx_new();
+	char run_dir[4096];
+	int rc;
+
+	snprintf(run_dir, sizeof(run_dir), "%s/run", cfg->state_dir);
+	snprintf(m.status_path, sizeof(m.status_path), "%s/integration.json", run_dir);
+	rc = zctx ? gw_mkdir_p(run_dir) : GW_EBUS;
+	if (rc == GW_OK)
+		rc = integ_db_open(cfg->state_dir, cfg->integration.map_size_mb, &db);
+	m.db = db;
+	if (rc == GW_OK)
+		rc = ig_api_create(cfg, zctx, db, &m.api);
+	if (rc == GW_OK)
+		rc = ig_http_create(&cfg->integration, m.api, &h);
+	if (rc == GW_OK)
+		rc = ig_hooks_start(cfg, zctx, db, &m.hooks);
+	if (rc == GW_OK)
+		rc = ig_http_run(h, write_status, &m);
+	else
+		GW_ERROR(IG_MOD, "cannot start: %s", gw_strerror(rc));
+	ig_stop = 1;
+	ig_hooks_stop(m.hooks);
+	ig_http_destroy(h);
+	ig_api_destroy(m.api);
+	integ_db_close(db);
+	if (zctx)
+		zmq_ctx_term(zctx);
+	unlink(m.status_path);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"state-dir", required_argument, NULL, 's'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config = gw_config_default_path(), *state = NULL;
+	struct gw_config *cfg = NULL;
+	char err[512];
+	int c, rc;
+
+	umask(077);
+	while ((c = getopt_long(argc, argv, "c:s:", opts, NULL)) != -1) {
+		if (c == 'c')
+			config = optarg;
+		else if (c == 's')
+			state = optarg;
+		else {
+			fprintf(stderr, "usage: gateway-integration --config FILE [--state-dir DIR]\n");
+			return 64;
+		}
+	}
+	gw_log_init("gateway-integration", GW_LOG_INFO);
+	rc = gw_config_load(config, state, &cfg, err, sizeof(err));
+	if (rc) {
+		GW_ERROR(IG_MOD, "%s", err);
+		return 78;
+	}
+	gw_log_set_level((enum gw_log_level)cfg->log_level);
+	if (!cfg->integration.present || cfg->integration.disabled_reason) {
+		GW_ERROR(IG_MOD, "off: %s", cfg->integration.present
+						    ? cfg->integration.disabled_reason
+						    : "the config has no integration section");
+		gw_config_free(cfg);
+		return 78;
+	}
+	install_signals();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = run(cfg);
+	curl_global_cleanup();
+	gw_config_free(cfg);
+	return rc == GW_OK ? 0 : 1;
+}
