@@ -1059,7 +1059,7 @@ static size_t bind_metrics(struct loader *ld, yaml_node_t *root, const struct gw
 
 static int cross_check(struct loader *ld, yaml_node_t *root, const struct gw_config *cfg)
 {
-	size_t n = 4 + count_listen_rows(cfg);
+	size_t n = 5 + count_listen_rows(cfg); /* router 3, integration, metrics */
 	struct conf_bind *b = calloc(n, sizeof(*b));
 	int rc;
 
