@@ -555,8 +555,10 @@ class Floods(GatewayTestCase):
         tries, opened = a.result()
         self.assertGreater(tries, 100)
         self.assertEqual(opened, 0, "a websocket without the subprotocol was opened")
-        c = self.counters("chat")
-        self.assertGreater(c.get("conn_refused", 0) + c.get("rate_limited", 0), 0, c)
+        # The status file is rewritten about once a second.
+        gwtest.wait_until(lambda: (lambda c: c.get("conn_refused", 0) +
+                                   c.get("rate_limited", 0))(self.counters("chat")) > 0,
+                          tmo(10), "the refusals counted in the chat's status")
 
 
 if __name__ == "__main__":

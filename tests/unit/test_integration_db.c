@@ -190,7 +190,7 @@ static void test_config_section(void **state)
 			 GW_ECONFIG);
 	/* Its listen address clashes with a connector's like any other. */
 	assert_int_equal(load_text("connectors:\n  - name: api\n    type: api\n    listen: "
-				   "127.0.0.1:8092\n    token: 0123456789abcdef\nintegration:\n"
+				   "127.0.0.1:8093\n    token: 0123456789abcdef\nintegration:\n"
 				   "  tokens: []\n", &cfg, err, sizeof(err)), GW_ECONFIG);
 	assert_non_null(strstr(err, "integration.listen"));
 }
