@@ -87,6 +87,10 @@ static int status_replies(struct sender *snd, json_t *doc)
 		      "journaled", (json_int_t)st.journaled, "queued", (json_int_t)st.queued);
 	if (!r || json_object_set_new(json_object_get(doc, "counters"), "replies", r) != 0)
 		return -1;
+	/* Read by gateway-metrics (docs/operations.md, "Metrics"). */
+	r = json_pack("{s:o*}", "reply_seconds", gw_histo_json(&st.latency));
+	if (!r || json_object_set_new(doc, "histograms", r) != 0)
+		return -1;
 	if (st.auth_error[0] && json_object_set_new(doc, "send_error",
 						    json_string(st.auth_error)) != 0)
 		return -1;

@@ -26,6 +26,8 @@
 #define SENDER_BACKOFF_MIN_MS 1000
 #define SENDER_BACKOFF_MAX_MS 300000
 #define SENDER_CONNECT_MS 10000
+
+static const double latency_le[] = SENDER_LATENCY_LE;
 #define SENDER_JOURNAL_KEEP_MS (7LL * 24 * 3600 * 1000)
 #define SENDER_PRUNE_US (3600LL * 1000000)
 
@@ -326,8 +328,13 @@ static void judge(struct sender *s, struct sjob *j, CURLcode res, struct sjob_li
 {
 	struct sender_attempt a = {j->step, j->attempt, res, 0, j->body, j->body_len,
 				   j->retry_after_ms, j->errbuf};
+	curl_off_t took_us = 0;
 
 	curl_easy_getinfo(j->h, CURLINFO_RESPONSE_CODE, &a.status);
+	curl_easy_getinfo(j->h, CURLINFO_TOTAL_TIME_T, &took_us);
+	pthread_mutex_lock(&s->mu);
+	gw_histo_observe(&s->st.latency, (double)took_us / 1e6);
+	pthread_mutex_unlock(&s->mu);
 	if (!a.error[0] && res != CURLE_OK)
 		a.error = curl_easy_strerror(res);
 	memset(&j->out, 0, sizeof(j->out));
@@ -599,6 +606,7 @@ static int sender_init(struct sender *s, const struct sender_options *opt)
 	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)s->set.concurrency);
 	s->tokens = s->set.rate_per_s > 0 ? 1.0 : 0.0;
 	s->tokens_us = gw_mono_us();
+	gw_histo_init(&s->st.latency, latency_le, sizeof(latency_le) / sizeof(latency_le[0]));
 	return sentlog_open(opt->journal_dir, &s->journal);
 }
 

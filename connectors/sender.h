@@ -48,6 +48,7 @@
 
 #include "connectors/sender_config.h"
 #include "core/config.h"
+#include "core/histo.h"
 #include "proto/proto.h"
 
 struct outbox;
@@ -114,6 +115,9 @@ struct sender_options {
 	size_t max_jobs;              /* jobs held at most; 0: 10000 */
 };
 
+/* The bounds of sender_stats.latency, in seconds. */
+#define SENDER_LATENCY_LE {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+
 /* Counters, for the status file. */
 struct sender_stats {
 	uint64_t sent;       /* reported sent (or delivered) */
@@ -121,6 +125,8 @@ struct sender_stats {
 	uint64_t retried;    /* attempts that will be tried again */
 	uint64_t journaled;  /* handed over again, reported from the journal */
 	uint64_t queued;     /* jobs in the sender now */
+	struct gw_histo latency; /* seconds of each transfer with the provider
+				  * (every attempt and step), SENDER_LATENCY_LE */
 	char auth_error[SENDER_REASON_MAX]; /* the provider refuses the
 					     * credentials: why; "" when not */
 };

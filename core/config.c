@@ -627,6 +627,12 @@ static int check_name(struct loader *ld, yaml_node_t *item, const char *path,
 	    strspn(c->name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n)
 		return conf_err(ld, line, kpath, "\"%s\" must be 1 to %d of a-z, 0-9, _ and -",
 				conf_echo(q, sizeof(q), c->name), GW_CONF_NAME_MAX);
+	/* The other processes' status files are run/<name>.json too. */
+	if (strcmp(c->name, "router") == 0 || strcmp(c->name, "gatewayd") == 0 ||
+	    strcmp(c->name, "nats") == 0 || strcmp(c->name, "metrics") == 0 ||
+	    strcmp(c->name, "integration") == 0)
+		return conf_err(ld, line, kpath, "\"%s\" is the name of a gateway process",
+				c->name);
 	for (const struct gw_connector_conf *o = cfg->connectors; o < c; o++)
 		if (strcmp(o->name, c->name) == 0)
 			return conf_err(ld, line, kpath,
@@ -874,10 +880,11 @@ static void gw_config_integration_free(struct gw_config_integration *in)
 static int load_root(struct loader *ld, yaml_node_t *root, struct gw_config *cfg)
 {
 	static const char *const subs[] = {"router", "routing", "supervisor", "nats",
-					   "connectors", "integration", NULL};
+					   "metrics", "connectors", "integration", NULL};
 	const struct conf_target top = {&gw_conf_top, cfg};
 	const struct conf_target router = {&gw_conf_router, &cfg->router};
 	const struct conf_target sup = {&gw_conf_supervisor, &cfg->supervisor};
+	const struct conf_target met = {&gw_conf_metrics, &cfg->metrics};
 	int rc;
 
 	rc = fill_section(ld, root, 1, "", &top, 1, subs);
@@ -888,6 +895,8 @@ static int load_root(struct loader *ld, yaml_node_t *root, struct gw_config *cfg
 				  NULL);
 	if (rc == GW_OK)
 		rc = load_nats(ld, map_find(ld, root, "nats"), cfg);
+	if (rc == GW_OK)
+		rc = fill_section(ld, map_find(ld, root, "metrics"), 1, "metrics", &met, 1, NULL);
 	if (rc == GW_OK)
 		rc = load_routing(ld, map_find(ld, root, "routing"), cfg);
 	if (rc == GW_OK)
@@ -1030,9 +1039,27 @@ static size_t bind_integration(struct loader *ld, yaml_node_t *root,
 	return 1;
 }
 
+/* bind_metrics - metrics.listen when enabled (a disabled one binds nothing). */
+static size_t bind_metrics(struct loader *ld, yaml_node_t *root, const struct gw_config *cfg,
+			   struct conf_bind *b)
+{
+	yaml_node_t *m = map_find(ld, root, "metrics");
+
+	if (!cfg->metrics.enabled)
+		return 0;
+	snprintf(b->what, sizeof(b->what), "metrics.listen");
+	b->line = map_key_line(ld, m, "listen");
+	b->dflt = b->line == 0;
+	if (b->dflt)
+		b->line = map_key_line(ld, m, "enabled");
+	b->endpoint = NULL;
+	b->addr = cfg->metrics.listen;
+	return 1;
+}
+
 static int cross_check(struct loader *ld, yaml_node_t *root, const struct gw_config *cfg)
 {
-	size_t n = 4 + count_listen_rows(cfg);
+	size_t n = 5 + count_listen_rows(cfg); /* router 3, integration, metrics */
 	struct conf_bind *b = calloc(n, sizeof(*b));
 	int rc;
 
@@ -1041,6 +1068,7 @@ static int cross_check(struct loader *ld, yaml_node_t *root, const struct gw_con
 	bind_router(ld, root, cfg, b);
 	n = 3 + bind_connectors(ld, root, cfg, b + 3);
 	n += bind_integration(ld, root, cfg, b + n);
+	n += bind_metrics(ld, root, cfg, b + n);
 	rc = check_binds(ld, b, n);
 	free(b);
 	if (rc == GW_OK)
@@ -1296,6 +1324,7 @@ void gw_config_free(struct gw_config *cfg)
 	gw_config_routing_free(&cfg->routing);
 	free_section(&gw_conf_nats, &cfg->nats);
 	free_section(&gw_conf_router, &cfg->router);
+	free_section(&gw_conf_metrics, &cfg->metrics);
 	free_section(&gw_conf_top, cfg);
 	free(cfg->path);
 	free(cfg->dir);

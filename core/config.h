@@ -264,6 +264,12 @@ struct gw_config_integration {
 	char *disabled_reason;         /* NULL when it runs; why not otherwise */
 };
 
+/* metrics: gateway-metrics, the Prometheus endpoint (docs/operations.md). */
+struct gw_config_metrics {
+	bool enabled;             /* gatewayd runs gateway-metrics */
+	struct conf_listen listen; /* where it serves GET /metrics */
+};
+
 /* One connectors[] entry. */
 struct gw_connector_conf {
 	char *name;      /* unique instance name; also the `account` default */
@@ -287,6 +293,7 @@ struct gw_config {
 	struct gw_config_supervisor supervisor;
 	struct gw_config_nats nats;
 	struct gw_config_integration integration;
+	struct gw_config_metrics metrics;
 	struct gw_connector_conf *connectors;
 	size_t n_connectors;
 };

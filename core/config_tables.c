@@ -44,7 +44,7 @@ const struct conf_section gw_conf_top = {
 	.n_entries = N_ROWS(top_rows),
 	.struct_size = sizeof(struct gw_config),
 	.desc = "Keys at the top of the file. Besides these, `router`, `routing`, "
-		"`supervisor` and `nats` are sections (mappings) and `connectors` is a sequence of connector entries; "
+		"`supervisor`, `nats` and `metrics` are sections (mappings) and `connectors` is a sequence of connector entries; "
 		"a missing section takes all its defaults, a missing `connectors` means none.",
 };
 
@@ -166,6 +166,29 @@ const struct conf_section gw_conf_supervisor = {
 	.desc = "`gatewayd` starts the router and one process per enabled connector, and "
 		"restarts any that exits, after a delay that doubles from `backoff_min_ms` "
 		"to `backoff_max_ms`.",
+};
+
+static const struct conf_entry metrics_rows[] = {
+	{.kind = CONF_BOOL, .key = "enabled", .def = "false",
+	 .offset = offsetof(struct gw_config_metrics, enabled),
+	 .desc = "`true`: `gatewayd` also runs `gateway-metrics`, which serves the gateway's "
+		 "metrics in the Prometheus text format at `GET /metrics` on `listen` "
+		 "(docs/operations.md, \"Metrics\"). Off by default: a listener the operator "
+		 "did not ask for is not opened."},
+	{.kind = CONF_LISTEN, .key = "listen", .def = "127.0.0.1:9464",
+	 .offset = offsetof(struct gw_config_metrics, listen),
+	 .desc = "Address and port of the metrics endpoint. It has no authentication: keep "
+		 "it on loopback (or a monitoring network) and let Prometheus scrape it there."},
+};
+
+const struct conf_section gw_conf_metrics = {
+	.name = "metrics",
+	.entries = metrics_rows,
+	.n_entries = N_ROWS(metrics_rows),
+	.struct_size = sizeof(struct gw_config_metrics),
+	.desc = "The Prometheus endpoint: counters and histograms of every process (from "
+		"their status files), what the router's store holds (read from it, so they "
+		"survive restarts), and each process's memory and CPU time.",
 };
 
 /* ---- docs/config.md ------------------------------------------------- */
@@ -366,6 +389,7 @@ int gw_config_doc(FILE *f)
 		snprintf(title, sizeof(title), "`%s`", l->sec->name);
 		doc_section(f, title, NULL, l->sec);
 	}
+	doc_section(f, "`metrics`", NULL, &gw_conf_metrics);
 	doc_section(f, "`connectors[]`", NULL, &gw_conf_connector);
 	for (size_t i = 0; gw_connector_conf_types[i]; i++) {
 		const struct gw_connector_conf_type *t = gw_connector_conf_types[i];

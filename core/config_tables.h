@@ -29,6 +29,9 @@ extern const struct conf_section gw_conf_nats;
 int gw_config_nats_check(const struct gw_config_nats *n, const char **key_out,
 			 const char **why_out);
 
+/* metrics: rows filling struct gw_config_metrics. */
+extern const struct conf_section gw_conf_metrics;
+
 /* routing and its lists (config_routing.c). */
 extern const struct conf_section gw_conf_routing;
 extern const struct conf_section gw_conf_routing_channel;

@@ -26,9 +26,18 @@ const char *sup_state_name(enum sup_state state)
 
 const char *sup_kind_name(enum sup_kind kind)
 {
-	if (kind == SUP_KIND_ROUTER)
+	switch (kind) {
+	case SUP_KIND_ROUTER:
 		return "router";
-	return kind == SUP_KIND_NATS ? "nats" : kind == SUP_KIND_INTEGRATION ? "integration" : "connector";
+	case SUP_KIND_NATS:
+		return "nats";
+	case SUP_KIND_INTEGRATION:
+		return "integration";
+	case SUP_KIND_METRICS:
+		return "metrics";
+	default:
+		return "connector";
+	}
 }
 
 int64_t sup_backoff_ms(const struct sup_policy *p, unsigned failures)

@@ -45,6 +45,7 @@ enum sup_kind {
 	SUP_KIND_CONNECTOR,
 	SUP_KIND_NATS, /* gateway-nats, the JetStream publisher (nats.enabled) */
 	SUP_KIND_INTEGRATION, /* gateway-integration, when the config has `integration` */
+	SUP_KIND_METRICS, /* gateway-metrics, when metrics.enabled */
 };
 
 enum sup_state {
@@ -92,7 +93,7 @@ struct sup_status_info {
 /* sup_state_name - "running", "backoff", "disabled", "stopped". */
 const char *sup_state_name(enum sup_state state);
 
-/* sup_kind_name - "router", "connector", "nats" or "integration". */
+/* sup_kind_name - "router", "connector", "nats", "integration" or "metrics". */
 const char *sup_kind_name(enum sup_kind kind);
 
 /*
@@ -162,8 +163,9 @@ struct sup;
 /*
  * sup_create - prepares a supervisor for `cfg` (borrowed; must outlive the
  * supervisor): one child for the router, one per connectors[] entry and,
- * when nats.enabled, one named "nats" for gateway-nats, started from the
- * executables in `bindir` (copied). Entries with a
+ * when nats.enabled, one named "nats" for gateway-nats, and with
+ * metrics.enabled one for gateway-metrics (named "metrics"), started from
+ * the executables in `bindir` (copied). Entries with a
  * disabled_reason start DISABLED. Checks that the executables exist.
  * *out owns the result. Returns GW_OK, GW_ENOMEM, GW_EINVAL (a name too
  * long), GW_ENOTFOUND (an executable is missing; logged).
@@ -172,7 +174,7 @@ int sup_create(const struct gw_config *cfg, const char *bindir, struct sup **out
 
 /*
  * sup_run - starts the children and supervises them until SIGTERM or SIGINT,
- * then stops them (connectors and gateway-nats first, then the router; SIGKILL past
+ * then stops them (connectors, gateway-nats and gateway-metrics first, then the router; SIGKILL past
  * supervisor.stop_timeout_ms) and removes the status files. Blocks SIGCHLD,
  * SIGTERM, SIGINT and SIGHUP in the calling thread for its own use. Returns
  * GW_OK after a clean stop, GW_EIO when its own machinery (signalfd, poll)

@@ -49,6 +49,7 @@ struct sup {
 	char connector_exe[PATH_MAX];
 	char nats_exe[PATH_MAX];    /* "" unless nats.enabled */
 	char integration_exe[PATH_MAX];
+	char metrics_exe[PATH_MAX]; /* "" without metrics.enabled */
 	char run_dir[PATH_MAX];
 	char status_path[PATH_MAX];
 	struct sup_child *children; /* [0] is the router */
@@ -92,14 +93,22 @@ static int init_children(struct sup *s)
 	int rc;
 
 	s->n_children = 1 + cfg->n_connectors + (cfg->integration.present ? 1 : 0) +
-			(cfg->nats.enabled ? 1 : 0);
+			(cfg->nats.enabled ? 1 : 0) + (cfg->metrics.enabled ? 1 : 0);
 	s->children = calloc(s->n_children, sizeof(*s->children));
 	if (!s->children)
 		return GW_ENOMEM;
 	rc = sup_child_init(&s->children[0], SUP_KIND_ROUTER, "router", NULL);
-	/* The publisher is last: it consumes what the router publishes. */
+	/* The publisher after the connectors: it consumes what the router
+	 * publishes. */
 	if (rc == GW_OK && cfg->nats.enabled)
-		rc = sup_child_init(&s->children[s->n_children - 1], SUP_KIND_NATS, "nats", NULL);
+		rc = sup_child_init(&s->children[1 + cfg->n_connectors +
+						    (cfg->integration.present ? 1 : 0)],
+				    SUP_KIND_NATS, "nats", NULL);
+	/* Last: started after the processes it reads (the config check
+	 * reserves the name "metrics"). */
+	if (rc == GW_OK && cfg->metrics.enabled)
+		rc = sup_child_init(&s->children[s->n_children - 1], SUP_KIND_METRICS, "metrics",
+				    NULL);
 	for (size_t i = 0; rc == GW_OK && i < cfg->n_connectors; i++) {
 		const struct gw_connector_conf *cc = &cfg->connectors[i];
 		struct sup_child *c = &s->children[i + 1];
@@ -147,6 +156,8 @@ int sup_create(const struct gw_config *cfg, const char *bindir, struct sup **out
 	if (rc == GW_OK && cfg->integration.present)
 		rc = exe_path(s->integration_exe, sizeof(s->integration_exe), bindir,
 			      "gateway-integration");
+	if (rc == GW_OK && cfg->metrics.enabled)
+		rc = exe_path(s->metrics_exe, sizeof(s->metrics_exe), bindir, "gateway-metrics");
 	if (rc != GW_OK)
 		goto out;
 	n = snprintf(s->run_dir, sizeof(s->run_dir), "%s/run", cfg->state_dir);
@@ -270,7 +281,9 @@ static char *child_exe(struct sup *s, const struct sup_child *c)
 		return s->router_exe;
 	if (c->kind == SUP_KIND_INTEGRATION)
 		return s->integration_exe;
-	return c->kind == SUP_KIND_NATS ? s->nats_exe : s->connector_exe;
+	if (c->kind == SUP_KIND_NATS)
+		return s->nats_exe;
+	return c->kind == SUP_KIND_METRICS ? s->metrics_exe : s->connector_exe;
 }
 
 static void spawn(struct sup *s, struct sup_child *c, int64_t now)

@@ -25,6 +25,12 @@
 #define ROUTER_MAX_BATCH_BYTES (64u * 1024u * 1024u)
 #define ROUTER_STATUS_US 1000000
 
+/* The bounds of the batch histograms (messages, seconds). */
+#define N_BOUNDS(a) (sizeof(a) / sizeof((a)[0]))
+static const double batch_size_le[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000};
+static const double commit_le[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+				   0.25, 0.5, 1, 2.5};
+
 /* An acknowledgement owed to a connector once the batch is committed. */
 struct pending_ack {
 	zmq_msg_t peer;     /* routing id of the connector's socket */
@@ -168,6 +174,8 @@ int router_create(const struct gw_config *cfg, struct router **out)
 	r->cfg = cfg;
 	r->started_at = gw_now_ms();
 	r->max_batch = (size_t)cfg->router.batch_max;
+	gw_histo_init(&r->stats.batch_size, batch_size_le, N_BOUNDS(batch_size_le));
+	gw_histo_init(&r->stats.commit_seconds, commit_le, N_BOUNDS(commit_le));
 	r->acks = calloc(r->max_batch, sizeof(*r->acks));
 	if (!r->acks) {
 		rc = GW_ENOMEM;
@@ -465,6 +473,7 @@ static void send_acks(struct router *r, int ok)
  * acknowledge. Returns the number of messages handled (0: none waiting). */
 static size_t router_batch(struct router *r)
 {
+	int64_t t0 = 0;
 	size_t n;
 	int rc;
 
@@ -479,11 +488,16 @@ static size_t router_batch(struct router *r)
 	if (rc == GW_OK && r->batch.nev == 0 && n == 0) {
 		store_txn_abort(r->batch.txn);
 	} else if (rc == GW_OK) {
+		t0 = gw_mono_us();
 		rc = store_txn_commit(r->batch.txn);
 	} else {
 		store_txn_abort(r->batch.txn);
 	}
 	r->batch.txn = NULL;
+	if (rc == GW_OK && t0) {
+		gw_histo_observe(&r->stats.commit_seconds, (double)(gw_mono_us() - t0) / 1e6);
+		gw_histo_observe(&r->stats.batch_size, (double)n);
+	}
 	if (rc) {
 		/* Nothing of the batch is stored: no event is published and no
 		 * message acknowledged, so the connectors send it all again. */
@@ -559,11 +573,13 @@ json_t *router_stats_json(const struct router_stats *s)
 /* router_write_status - run/router.json for `gatewayctl status`. */
 static void router_write_status(struct router *r)
 {
-	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "process", "router", "name",
-			      "router", "pid", (json_int_t)getpid(), "started_at",
-			      (json_int_t)r->started_at, "updated_at", (json_int_t)gw_now_ms(),
-			      "head_seq", (json_int_t)r->head, "counters",
-			      router_stats_json(&r->stats));
+	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:{s:o*, s:o*}}", "process",
+			      "router", "name", "router", "pid", (json_int_t)getpid(),
+			      "started_at", (json_int_t)r->started_at, "updated_at",
+			      (json_int_t)gw_now_ms(), "head_seq", (json_int_t)r->head,
+			      "counters", router_stats_json(&r->stats), "histograms",
+			      "batch_size", gw_histo_json(&r->stats.batch_size),
+			      "commit_seconds", gw_histo_json(&r->stats.commit_seconds));
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	int rc = text ? gw_write_file_atomic(r->status_path, text, strlen(text)) : GW_ENOMEM;
 

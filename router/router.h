@@ -24,6 +24,7 @@
 #include <msgpack.h>
 
 #include "core/config.h"
+#include "core/histo.h"
 #include "proto/proto.h"
 #include "router/rules/routing.h"
 #include "store/store.h"
@@ -41,6 +42,9 @@ struct router_stats {
 	uint64_t commit_failures;
 	uint64_t commands;   /* command requests served */
 	uint64_t max_batch;  /* largest batch so far */
+	/* Written in run/router.json's "histograms" (gateway-metrics). */
+	struct gw_histo batch_size;     /* messages per committed ingest batch */
+	struct gw_histo commit_seconds; /* store_txn_commit() of those batches */
 };
 
 /*

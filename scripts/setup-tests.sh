@@ -16,6 +16,8 @@ packages=(
   # integration tests: Debian's python3 with its ZeroMQ, msgpack and
   # websocket modules; mdb_dump to look into a store
   python3 python3-zmq python3-msgpack python3-websocket lmdb-utils
+  # the metrics test: Prometheus' own parser of the text format
+  python3-prometheus-client
   # email tests: a throw-away IMAP server, and openssl for its certificate
   dovecot-core dovecot-imapd openssl
   # email reply tests: a throw-away SMTP server (Postfix, which replaces

@@ -296,4 +296,40 @@ int store_delivery_put(struct store_txn *txn, const struct store_delivery *d);
 int store_delivery_pending(struct store_txn *txn, uint64_t from, size_t max,
 			   int (*fn)(void *arg, uint64_t id), void *arg);
 
+/* --- census.c: counted from another process (gateway-metrics) -------- */
+
+/*
+ * store_open_readonly - opens the router's store in `dir` read-only
+ * (MDB_RDONLY) beside the router, which keeps writing it; creates nothing.
+ * Only read transactions and the census calls below may be used on it.
+ * *out owns it (store_close). GW_ESTORE (no store there yet: the router
+ * never ran), GW_ENOMEM.
+ */
+int store_open_readonly(const char *dir, struct store **out);
+
+/* Entry counts, cheap (mdb_stat): no record is read. */
+struct store_counts {
+	uint64_t tickets;
+	uint64_t customers;
+	uint64_t deliveries;         /* replies, ever */
+	uint64_t deliveries_pending; /* replies no connector reported yet */
+	uint64_t head_seq;           /* the event log's head */
+};
+
+/* store_census_counts - fills `c`; GW_OK or a store error. */
+int store_census_counts(struct store_txn *txn, struct store_counts *c);
+
+/*
+ * store_census_tickets - calls `fn` with every ticket decoded (borrowed for
+ * the call), in id order; a record that does not decode is skipped. Stops
+ * when fn returns non-0 (not an error). Reads the whole table: O(tickets).
+ */
+int store_census_tickets(struct store_txn *txn,
+			 int (*fn)(void *arg, const struct proto_ticket *t), void *arg);
+
+/* store_census_waiting - calls `fn` with the queue of every ticket waiting
+ * for an agent (the queue_wait table; borrowed string). */
+int store_census_waiting(struct store_txn *txn,
+			 int (*fn)(void *arg, const char *queue), void *arg);
+
 #endif

@@ -4,8 +4,9 @@
 # connector's config through the light registry and must not load a
 # channel's libraries; gateway-connector runs every channel and loads them
 # all. libnats is gateway-nats' alone (the optional JetStream publisher);
-# gateway-integration loads libwebsockets and libcurl only. Checked on the
-# built binaries with ldd.
+# gateway-integration loads libwebsockets and libcurl only; gateway-metrics
+# serves HTTP with libwebsockets and loads none of the others. Checked on
+# the built binaries with ldd.
 #   boundaries.sh BIN_DIR
 set -u
 bin="$1"
@@ -59,5 +60,17 @@ else
 		fi
 	done
 fi
-[ "$fail" -eq 0 ] && echo "link boundaries hold: $channel_libs only in gateway-connector, libnats only in gateway-nats"
+if [ ! -x "$bin/gateway-metrics" ]; then echo "FAIL: $bin/gateway-metrics missing"; fail=1; fi
+if ! libs_of gateway-metrics | grep -q "^libwebsockets[.-]"; then
+	echo "FAIL: gateway-metrics does not link libwebsockets"
+	fail=1
+fi
+for lib in libcurl libgmime libxml2; do
+	if libs_of gateway-metrics | grep -q "^$lib[.-]"; then
+		echo "FAIL: gateway-metrics links $lib"
+		fail=1
+	fi
+done
+[ "$fail" -eq 0 ] && echo "link boundaries hold: $channel_libs only in gateway-connector," \
+	"libnats only in gateway-nats, libwebsockets alone in gateway-metrics"
 exit "$fail"

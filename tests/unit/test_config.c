@@ -433,7 +433,7 @@ static const struct err_case core_errors[] = {
 	 "nice, heartbeat_ms, map_size_mb, publish_hwm, delivery_timeout_ms)"},
 	{"stat_dir: x\n",
 	 "1: stat_dir: unknown key (known: state_dir, log_level, log_format, user, router, routing, supervisor, "
-	 "nats, connectors, integration)"},
+	 "nats, metrics, connectors, integration)"},
 	/* nats */
 	{"nats:\n  enabled: true\n  payload: xml\n",
 	 "3: nats.payload: must be json or msgpack"},
@@ -503,6 +503,13 @@ static const struct err_case core_errors[] = {
 	 "bind 127.0.0.1"},
 	{"supervisor:\n  backoff_min_ms: 5000\n  backoff_max_ms: 1000\n",
 	 "2: supervisor.backoff_min_ms: 5000 is above backoff_max_ms 1000"},
+	/* metrics: its listener clashes only when enabled */
+	{"router:\n  ingest: tcp://127.0.0.1:9464\nmetrics:\n  enabled: true\n",
+	 "2: router.ingest: 127.0.0.1:9464 is also used by metrics.listen (default, line 4)"},
+	{"connectors:\n  - name: metrics\n    type: api\n    token: abc\n",
+	 "2: connectors[0].name: \"metrics\" is the name of a gateway process"},
+	{"metrics:\n  listen: 127.0.0.1:70000\n",
+	 "2: metrics.listen: port 70000 out of range 1..65535"},
 	/* connectors without a type to fill */
 	{"connectors:\n  - name: a\n",
 	 "2: connectors[0].type: required key missing"},
