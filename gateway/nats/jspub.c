@@ -293,6 +293,9 @@ out:
 	return rc;
 }
 
+/* How long jspub_destroy waits for libnats' threads to end. */
+#define JSPUB_CLOSE_WAIT_MS 5000
+
 static void disconnect(struct jspub *p)
 {
 	jsCtx_Destroy(p->js);
@@ -547,6 +550,10 @@ void jspub_destroy(struct jspub *p)
 	if (p->js)
 		drop_pending(p);
 	disconnect(p);
+	/* An acknowledgement handler may still run on a libnats thread after
+	 * the connection is destroyed: wait for those threads before freeing
+	 * what the handler touches. */
+	nats_CloseAndWait(JSPUB_CLOSE_WAIT_MS);
 	pthread_cond_destroy(&p->done);
 	pthread_mutex_destroy(&p->lock);
 	free(p);

@@ -91,7 +91,9 @@ int jspub_reconnected(struct jspub *p);
 /* jspub_connected - 1 while connected to a server. */
 int jspub_connected(struct jspub *p);
 
-/* jspub_destroy - closes the connection, frees `p`; accepts NULL. */
+/* jspub_destroy - closes the connection, waits for libnats' threads to end
+ * (nats_CloseAndWait: the library is closed for the process), frees `p`;
+ * accepts NULL. */
 void jspub_destroy(struct jspub *p);
 
 #endif

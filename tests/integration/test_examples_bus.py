@@ -78,7 +78,7 @@ class BusExamples(GatewayTestCase):
 
     def setUp(self):
         super().setUp()
-        self.gw = self.start_gateway()
+        self.gw = self.start_gateway(extra_connector_lines=gwtest.with_sender_limits_off([]))
         self.watcher = self.start_consumer(self.gw)
 
     def post(self, n, tag):
@@ -144,7 +144,7 @@ class NatsExample(GatewayTestCase):
         ns.wait_ready()
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root)
-        gw = gwtest.Gateway(root)
+        gw = gwtest.Gateway(root, extra_connector_lines=gwtest.with_sender_limits_off([]))
         natsutil.append_nats_config(gw.config_path, [ns.url], "OMNIGATE",
                                     reconnect_wait_ms=100)
         gw.connectors.append("nats")

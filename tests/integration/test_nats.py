@@ -37,7 +37,8 @@ class NatsTest(GatewayTestCase):
     def start_gw(self, servers, **kw):
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root, exist_ok=True)
-        gw = gwtest.Gateway(root)
+        # Bursts from few senders: the per-sender limits would hold them.
+        gw = gwtest.Gateway(root, extra_connector_lines=gwtest.with_sender_limits_off([]))
         kw.setdefault("ack_timeout_ms", 1000)
         kw.setdefault("reconnect_wait_ms", 100)
         natsutil.append_nats_config(gw.config_path, [s.url for s in servers], STREAM, **kw)
