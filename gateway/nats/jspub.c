@@ -40,6 +40,7 @@ struct jspub {
 	uint64_t max_ss;
 	char first_err[160];
 	int reconnected;  /* set by libnats' thread, under lock */
+	int published;    /* an asynchronous publish was made on p->js */
 };
 
 /* ---- translation of libnats' codes ---- */
@@ -300,6 +301,7 @@ static void disconnect(struct jspub *p)
 {
 	jsCtx_Destroy(p->js);
 	p->js = NULL;
+	p->published = 0; /* a new context has no pending list yet */
 	natsConnection_Destroy(p->nc);
 	p->nc = NULL;
 }
@@ -437,8 +439,10 @@ static natsStatus send_one(struct jspub *p, const struct jsevent *ev, uint64_t a
 	/* 0 means "not set" to libnats: only the stream's very first message
 	 * goes without the check (it is then sent alone, see jspub_publish). */
 	po.ExpectLastSeq = after;
-	if (s == NATS_OK)
+	if (s == NATS_OK) {
 		s = js_PublishMsgAsync(p->js, &m, &po);
+		p->published = 1;
+	}
 	natsMsg_Destroy(m); /* NULL when libnats took it */
 	return s;
 }
@@ -482,6 +486,10 @@ static void drop_pending(struct jspub *p)
 {
 	natsMsgList pending = {0};
 
+	/* libnats 3.4 dereferences a NULL list when nothing was ever
+	 * published asynchronously on this context. */
+	if (!p->published)
+		return;
 	if (js_PublishAsyncGetPendingList(&pending, p->js) == NATS_OK)
 		natsMsgList_Destroy(&pending);
 }

@@ -93,8 +93,9 @@ class NatsTest(GatewayTestCase):
         ns = self.start_nats()
         gw = self.start_gw([ns])
         self.post(gw, 10, "basic")
+        # 202 is durable in the connector's spool; the router files it soon after.
+        gwtest.wait_until(lambda: gw.head() >= 20, tmo(15), "ten messages routed")
         head = gw.head()
-        self.assertGreaterEqual(head, 20)
         self.wait_stream(ns.url, head)
         info, msgs = self.check_stream(ns.url, head)
         self.assertEqual(info["config"]["subjects"], [PREFIX + ".>"])
