@@ -85,9 +85,9 @@ static void router_error(struct ig_request *q, const struct rcmd_reply *r)
 	ig_error(q, 500, "internal", "%s", r->message);
 }
 
-/* call - runs cmd with the msgpack of `args` (borrowed); GW_OK with *r ok,
- * else the request is answered. */
-static int call(struct ig_api *a, struct ig_request *q, const char *cmd, const json_t *args,
+/* call - runs cmd with the msgpack of `args` (owned: released here, NULL
+ * packs nil); GW_OK with *r ok, else the request is answered. */
+static int call(struct ig_api *a, struct ig_request *q, const char *cmd, json_t *args,
 		struct rcmd_reply *r)
 {
 	msgpack_sbuffer sb;
@@ -97,6 +97,7 @@ static int call(struct ig_api *a, struct ig_request *q, const char *cmd, const j
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	proto_msgpack_pack_json(&pk, args);
+	json_decref(args);
 	rc = rcmd_call(&a->rc, cmd, sb.data, sb.size, r);
 	msgpack_sbuffer_destroy(&sb);
 	if (rc) {
@@ -456,7 +457,6 @@ static void post_run(struct ig_api *a, struct ig_request *q, const struct post_r
 		set_json(q, pr->status, rcmd_json(&r, 0));
 		rcmd_reply_free(&r);
 	}
-	json_decref(args);
 }
 
 static int route_post(struct ig_api *a, struct ig_request *q, unsigned scopes)
