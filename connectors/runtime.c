@@ -231,13 +231,15 @@ static int runtime_serve(const struct connector_type *type, struct connector_ins
 		GW_ERROR(inst->log_module, "cannot set its limits up: %s", gw_strerror(rc));
 		goto out;
 	}
-	connector_status_write(inst);
 	rc = type->create(inst);
 	created = 1;
 	if (rc != GW_OK) {
 		GW_ERROR(inst->log_module, "cannot start: %s", gw_strerror(rc));
 		goto out;
 	}
+	/* Written once its listeners are open: gatewayd takes the file for
+	 * "up" (systemd's READY=1, the tests' readiness). */
+	connector_status_write(inst);
 	/* Without a deliver op the outbox reports each delivery failed ("the
 	 * channel cannot send replies yet"), so the router need not wait. */
 	if (type->deliver)
