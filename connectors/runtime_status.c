@@ -107,8 +107,9 @@ static int status_limits(const struct connector_instance *inst, json_t *doc)
 	memset(&st, 0, sizeof(st));
 	if (inst->outbox)
 		outbox_get_stats(inst->outbox, &st);
-	return json_object_set_new(c, "rate_limited", json_integer((json_int_t)s->rate_limited)) ||
-	       json_object_set_new(c, "held", json_integer((json_int_t)s->held)) ||
+	/* rate_limited is in the document already (shared with the listener's
+	 * per-address bucket, status_json). */
+	return json_object_set_new(c, "held", json_integer((json_int_t)s->held)) ||
 	       json_object_set_new(c, "loops", json_integer((json_int_t)s->loops)) ||
 	       json_object_set_new(c, "kept", json_integer((json_int_t)s->kept)) ||
 	       json_object_set_new(c, "quarantine_full",
