@@ -69,6 +69,12 @@ class NatsTest(GatewayTestCase):
         t.start()
         return t, errors
 
+    @staticmethod
+    def routed(gw, prefix):
+        """How many distinct message.received events have an id with prefix."""
+        return len({e["external_id"] for _, t, e in gw.replay_all()
+                    if t == "message.received" and e["external_id"].startswith(prefix)})
+
     def wait_stream(self, url, head, timeout=None):
         wait_until(lambda: natsutil.stream_last_gw_seq(url, STREAM) >= head,
                    timeout or tmo(30), f"the stream to reach seq {head}")
@@ -149,6 +155,10 @@ class NatsTest(GatewayTestCase):
         t.join(tmo(90))
         self.assertFalse(t.is_alive(), "the burst did not finish")
         self.assertEqual(errors, [])
+        # 202 means durable in the connector's spool; the router files the
+        # last of them soon after: take the head once all 300 are routed.
+        wait_until(lambda: self.routed(gw, "kill-") == 300, tmo(30),
+                   "all 300 messages routed")
         head = gw.head()
         self.assertGreaterEqual(head, 600)
         self.wait_stream(ns.url, head)
@@ -165,6 +175,8 @@ class NatsTest(GatewayTestCase):
         t.join(tmo(90))
         self.assertFalse(t.is_alive(), "the burst did not finish")
         self.assertEqual(errors, [])
+        wait_until(lambda: self.routed(gw, "r3-") == 120, tmo(30),
+                   "all 120 messages routed")
         head = gw.head()
         self.wait_stream(servers[1].url, head, tmo(45))
         info, _ = self.check_stream(servers[1].url, head)
