@@ -161,6 +161,7 @@ struct gw_routing_sla {
 	char *priority;
 	long long first_response_min; /* business minutes, 0 = none */
 	long long resolution_min;     /* business minutes, 0 = none */
+	long long next_response_min;  /* business minutes, 0 = none */
 	long long warning_percent;    /* warn when this share of the target is used */
 };
 
@@ -181,6 +182,8 @@ struct gw_config_routing {
 	size_t n_agents;
 	struct gw_routing_sla *sla;
 	size_t n_sla;
+	/* Agent collision: */
+	long long presence_interval_ms; /* ticket.viewing/typing: one per key per interval */
 };
 
 /*

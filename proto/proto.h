@@ -86,6 +86,9 @@ enum proto_type {
 	PROTO_T_TICKET_SLA_WARNING,  /* "ticket.sla_warning" */
 	PROTO_T_TICKET_SLA_BREACHED, /* "ticket.sla_breached" */
 	PROTO_T_AGENT_PRESENCE,   /* "agent.presence" */
+	/* Agent collision: */
+	PROTO_T_TICKET_VIEWING,   /* "ticket.viewing": an agent has the ticket open */
+	PROTO_T_TICKET_TYPING,    /* "ticket.typing": an agent is writing a reply */
 	PROTO_T__COUNT
 };
 
@@ -232,6 +235,9 @@ struct proto_message {
 	/* optional: why auto_reply or bounce is set, the sign that said so
 	 * ("Auto-Submitted: auto-replied", "multipart/report"); NULL otherwise */
 	char *automated_reason;
+	/* Agent collision, message.sent of message.send only: */
+	char *agent_id;    /* the agent who sent the reply, NULL: not named */
+	char *forced_over; /* the assignee a forced reply went over, NULL: none */
 };
 
 /*
@@ -363,6 +369,10 @@ struct proto_ticket {
 	char *sla_first_response;   /* running, warning, breached, met, stopped */
 	char *sla_resolution;
 	char *cause;          /* what made the last change: "message 12", "command c-7" */
+	/* The next-response clock (router/rules/sla.c): */
+	int64_t next_response_due;        /* 0: no reply owed, or no target */
+	int64_t next_response_started_at; /* the customer's first message after a reply */
+	char *sla_next_response;          /* running, warning, breached, met, stopped */
 };
 
 /* Body of ticket.sla_warning and ticket.sla_breached. */
@@ -375,6 +385,15 @@ struct proto_sla_alert {
 	char *queue;
 	char *priority;
 	char *agent_id;
+};
+
+/* Body of ticket.viewing and ticket.typing (agent collision). */
+struct proto_ticket_presence {
+	uint64_t ticket_id; /* required */
+	char *agent_id;     /* required */
+	char *activity;     /* required: viewing or typing */
+	char *assignee;     /* the ticket's agent, NULL: none */
+	uint64_t customer_id;
 };
 
 /* Body of agent.presence; also the stored agent state. */
@@ -417,6 +436,7 @@ struct proto_event {
 		struct proto_sla_alert sla;     /* PROTO_T_TICKET_SLA_* */
 		struct proto_agent agent;       /* PROTO_T_AGENT_PRESENCE */
 		struct proto_merge merge;       /* PROTO_T_CUSTOMER_(UN)MERGED */
+		struct proto_ticket_presence presence; /* PROTO_T_TICKET_VIEWING, _TYPING */
 	} u;
 };
 

@@ -71,6 +71,9 @@
 #define WIRE_CMD_TICKET_ASSIGN "ticket.assign"     /* {command_id, ticket_id, agent_id?, queue?} */
 #define WIRE_CMD_TICKET_PRIORITY "ticket.set_priority" /* {command_id, ticket_id, priority} */
 #define WIRE_CMD_AGENT_PRESENCE "agent.presence"   /* {command_id, agent_id, presence} */
+/* Agent collision: {ticket_id, agent_id}, published, rate-limited, no command_id */
+#define WIRE_CMD_TICKET_VIEWING "ticket.viewing"
+#define WIRE_CMD_TICKET_TYPING "ticket.typing"
 /* Customers: a directory import and merges. */
 #define WIRE_CMD_CONTACTS_IMPORT "contacts.import" /* {command_id, contacts: [...]} */
 #define WIRE_CMD_CUSTOMER_MERGE "customer.merge"   /* {command_id, source_id, target_id} */

@@ -149,6 +149,8 @@ static int file_message(struct batch *b, struct proto_event *msg, struct proto_c
 		rc = ticket_count_message(t, m);
 		t->updated_at = msg->ts;
 	}
+	if (rc == GW_OK && !announced)
+		rc = sla_inbound(b, t, msg->ts);
 	if (rc)
 		return rc;
 	/* The announcement named this message's seq in advance; should it

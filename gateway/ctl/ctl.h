@@ -70,10 +70,11 @@ struct ctl {
 	const char *attach[CTL_MAX_ATTACH]; /* send: --attach files */
 	size_t n_attach;
 	int wait;              /* send --wait */
+	int force;             /* send --force: reply over the ticket's assignee */
 	long wait_ms;          /* how long --wait waits */
 	const char *file;      /* parse-email: the message file; contacts import: the directory */
 	const char *format;    /* contacts import: --format csv|jsonl, NULL if absent */
-	const char *reason, *agent, *queue; /* helpdesk commands: options, NULL if absent */
+	const char *reason, *agent, *queue; /* helpdesk commands, send: options, NULL if absent */
 	const char *name;      /* agent presence: the agent id; keys: the key's name */
 	const char *dir;       /* keys generate: --dir, NULL if absent */
 	long watch_s;          /* status --watch: seconds between two; 0: once */

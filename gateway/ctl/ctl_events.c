@@ -171,6 +171,12 @@ static void print_other(const struct proto_event *ev)
 		kv_u64("capacity", ev->u.agent.capacity);
 		kv_str("cause", ev->u.agent.cause);
 		break;
+	case PROTO_T_TICKET_VIEWING:
+	case PROTO_T_TICKET_TYPING:
+		kv_u64("ticket", ev->u.presence.ticket_id);
+		kv_str("agent", ev->u.presence.agent_id);
+		kv_str("assignee", ev->u.presence.assignee);
+		break;
 	default:
 		break;
 	}

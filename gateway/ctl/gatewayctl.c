@@ -35,7 +35,8 @@
 #define OPT_REASON 256u
 #define OPT_AGENT 512u
 #define OPT_QUEUE 1024u
-#define OPT_SEND_EXTRA 2048u /* --template, --lang, --param, --attach, --subject, --wait */
+#define OPT_SEND_EXTRA 2048u /* --template, --lang, --param, --attach, --subject, --wait,
+			      * --force */
 #define OPT_DIR 4096u
 #define OPT_URL 8192u
 #define OPT_WATCH 16384u
@@ -70,7 +71,7 @@ static const struct command commands[] = {
 	{"ticket", ctl_cmd_ticket, OPT_JSON, NEED_COMMAND | NEED_ID},
 	{"customer", ctl_cmd_customer, OPT_JSON, NEED_COMMAND | NEED_ID},
 	{"send", ctl_cmd_send,
-	 OPT_JSON | OPT_CHANNEL | OPT_AUTHOR | OPT_COMMAND_ID | OPT_SEND_EXTRA,
+	 OPT_JSON | OPT_CHANNEL | OPT_AUTHOR | OPT_COMMAND_ID | OPT_SEND_EXTRA | OPT_AGENT,
 	 NEED_COMMAND | NEED_STATE | NEED_ID | NEED_TEXT | NEED_TEXT_OPT},
 	{"quarantine", ctl_cmd_quarantine, OPT_JSON, NEED_STATE | NEED_SUB},
 	{"webhooks", ctl_cmd_webhooks, OPT_JSON, NEED_STATE | NEED_SUB},
@@ -204,6 +205,7 @@ static int take_send_option(int ch, struct ctl *ctl)
 	case 'L': ctl->tmpl_lang = optarg; return -1;
 	case 'S': ctl->subject = optarg; return -1;
 	case 'W': ctl->wait = 1; return -1;
+	case 'X': ctl->force = 1; return -1;
 	case 'p':
 		if (ctl->n_params == CTL_MAX_PARAMS)
 			return usage_error("at most %s --param options", "32");
@@ -224,6 +226,8 @@ static int check_send(const struct ctl *ctl)
 		return usage_error("%s", "--template and --lang go together");
 	if (ctl->n_params && !ctl->tmpl_name)
 		return usage_error("%s", "--param needs --template");
+	if (ctl->force && !ctl->agent)
+		return usage_error("%s", "--force needs --agent (the agent replying)");
 	if (!ctl->text && !ctl->tmpl_name && !ctl->n_attach)
 		return usage_error("%s", "send needs a TEXT, --template or --attach");
 	return -1;
@@ -274,7 +278,7 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 		if (optarg && !rc)
 			ctl->watch_s = (long)v;
 		break;
-	case 'M': case 'L': case 'p': case 'a': case 'S': case 'W':
+	case 'M': case 'L': case 'p': case 'a': case 'S': case 'W': case 'X':
 		a->seen |= OPT_SEND_EXTRA;
 		return take_send_option(ch, ctl);
 	case 'h': a->help = 1; return -1;
@@ -312,7 +316,7 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 	static const char *const opt_names[OPT_COUNT] = {
 		"--json", "--from", "--to", "--limit", "--channel", "--author", "--command-id",
 		"--format", "--reason", "--agent", "--queue",
-		"--template/--lang/--param/--attach/--subject/--wait", "--dir", "--url",
+		"--template/--lang/--param/--attach/--subject/--wait/--force", "--dir", "--url",
 		"--watch"};
 	int n = argc - optind, want, words = 1, rc, base;
 
@@ -395,6 +399,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct ctl *ctl)
 		{"attach", required_argument, NULL, 'a'},
 		{"subject", required_argument, NULL, 'S'},
 		{"wait", no_argument, NULL, 'W'},
+		{"force", no_argument, NULL, 'X'},
 		{"dir", required_argument, NULL, 'D'},
 		{"url", required_argument, NULL, 'U'},
 		{"watch", optional_argument, NULL, 'w'},

@@ -206,6 +206,17 @@ int sla_start(struct batch *b, struct proto_ticket *t, int64_t now_ms);
  * the first-response clock stops (met or breached stays breached). */
 int sla_first_reply(struct batch *b, struct proto_ticket *t, int64_t at_ms);
 
+/* sla_inbound - a customer's message joined open ticket `t` at `at_ms`:
+ * after the first reply, it starts the next-response clock unless one is
+ * counting already (from an earlier unanswered message). */
+int sla_inbound(struct batch *b, struct proto_ticket *t, int64_t at_ms);
+
+/* sla_reply - a reply to open ticket `t` went out at `at_ms`: the first
+ * reply stops the first-response clock (sla_first_reply), a later one a
+ * running next-response clock. *changed: whether `t` changed (to be stored
+ * and announced by the caller). */
+int sla_reply(struct batch *b, struct proto_ticket *t, int64_t at_ms, int *changed);
+
 /* sla_stop - the ticket closed: every clock stops. */
 int sla_stop(struct batch *b, struct proto_ticket *t);
 
@@ -247,6 +258,18 @@ int merge_customers(struct router *r, const void *args, size_t len, msgpack_sbuf
 		    char *err, size_t errlen);
 int merge_undo(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
 	       char *err, size_t errlen);
+/*
+ * presence_ticket_viewing / presence_ticket_typing - commands/presence.c:
+ * {ticket_id, agent_id} published as ticket.viewing / ticket.typing (not
+ * stored as messages), at most once per (ticket, agent, activity) every
+ * routing.presence_interval_ms; answered {seq, duplicate, published,
+ * assignee}, seq 0 and published false when rate-limited. GW_ENOTFOUND:
+ * no such ticket; argument errors as above.
+ */
+int presence_ticket_viewing(struct router *r, const void *args, size_t len,
+			    msgpack_sbuffer *out, char *err, size_t errlen);
+int presence_ticket_typing(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
+			   char *err, size_t errlen);
 /* ticket_list - read only (no transaction of its own to write, no
  * command_id): {status?, queue?, agent_id?, from?, limit?} answered
  * {tickets: [record...], next}; commands/listing.c. */
@@ -273,6 +296,7 @@ enum cmdarg_kind {
 		      * (proto_desc.h) decoded from a map with its checks */
 	CMDARG_OBJS, /* struct cmdarg_objs: an array of up to `max` maps, each
 		      * a struct of `obj` */
+	CMDARG_BOOL, /* int, 1 for msgpack true, 0 for false; required: true */
 };
 
 /* The value of a CMDARG_OBJS argument: `n` structs of the object in `v`. */
