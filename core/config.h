@@ -154,6 +154,21 @@ struct gw_routing_agent {
 	char *presence;       /* at first start: online | away | offline */
 };
 
+/* routing.tag_rules[]: tags and priority by rules (core/config_rules.c);
+ * every matching rule applies. An empty match list matches anything. */
+struct gw_routing_tag_rule {
+	char *name;
+	char *on;                       /* open | message */
+	struct conf_strlist keywords;   /* any of them in subject or text */
+	struct conf_strlist channels;
+	struct conf_strlist accounts;
+	struct conf_strlist languages;
+	struct conf_strlist attributes; /* "key=value", all must hold */
+	char *hours;                    /* "" | business | off (the queue's hours) */
+	struct conf_strlist tags;       /* added */
+	char *priority;                 /* "" or the priority raised to */
+};
+
 /* routing.sla[]: targets, first matching row wins; "" matches any. */
 struct gw_routing_sla {
 	char *queue;
@@ -184,6 +199,9 @@ struct gw_config_routing {
 	size_t n_sla;
 	/* Agent collision: */
 	long long presence_interval_ms; /* ticket.viewing/typing: one per key per interval */
+	/* Tags and priority by rules: */
+	struct gw_routing_tag_rule *tag_rules;
+	size_t n_tag_rules;
 };
 
 /*

@@ -218,6 +218,8 @@ const struct conf_list gw_conf_routing_lists[] = {
 	LIST("queues", gw_conf_routing_queue, queues, n_queues),
 	LIST("agents", gw_conf_routing_agent, agents, n_agents),
 	LIST("sla", gw_conf_routing_sla, sla, n_sla),
+	/* Rules (config_rules.c). */
+	LIST("tag_rules", gw_conf_routing_tag_rule, tag_rules, n_tag_rules),
 	{ NULL, NULL, 0, 0 },
 };
 
@@ -381,5 +383,7 @@ int gw_config_routing_check(const struct gw_config_routing *r, char *err, size_t
 		snprintf(err, errlen, "scope: '%s' is not one of customer, channel", r->scope);
 		return GW_EINVAL;
 	}
-	return check_lists(r, err, errlen);
+	if (check_lists(r, err, errlen))
+		return GW_EINVAL;
+	return gw_config_rules_check(r, err, errlen);
 }

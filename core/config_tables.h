@@ -39,6 +39,8 @@ extern const struct conf_section gw_conf_routing_hours;
 extern const struct conf_section gw_conf_routing_queue;
 extern const struct conf_section gw_conf_routing_agent;
 extern const struct conf_section gw_conf_routing_sla;
+/* routing's rule lists (config_rules.c). */
+extern const struct conf_section gw_conf_routing_tag_rule;
 
 /* integration and its lists (config_integration.c). */
 extern const struct conf_section gw_conf_integration;
@@ -74,6 +76,15 @@ int gw_config_integration_check(const struct gw_config_integration *in, char *er
  * 'bob'") and *line 0 or the entry's line when known.
  */
 int gw_config_routing_check(const struct gw_config_routing *r, char *err, size_t errlen);
+
+/* gw_config_rules_check - the checks of routing.tag_rules[] (values of
+ * on, hours, priority; valid tags); GW_OK or GW_EINVAL with `err` naming
+ * the key path. Called by gw_config_routing_check. */
+int gw_config_rules_check(const struct gw_config_routing *r, char *err, size_t errlen);
+
+/* gw_tag_valid - whether `tag` is a tag: 1 to 64 of lowercase letters,
+ * digits and - _ . : */
+int gw_tag_valid(const char *tag);
 
 /* Longest endpoint accepted when a CONF_ENDPOINT row sets no max. */
 #define GW_CONF_ENDPOINT_MAX 256

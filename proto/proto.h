@@ -65,6 +65,8 @@
 #define PROTO_MAX_TICKET_CHANNELS 16
 #define PROTO_MAX_MERGE_TICKETS 1000
 #define PROTO_MAX_TEMPLATE_PARAMS 32 /* body parameters of a template message */
+#define PROTO_MAX_TAGS 32          /* tags of a ticket */
+#define PROTO_MAX_TAG 64           /* bytes of one tag */
 
 enum proto_type {
 	PROTO_T_NONE = 0,
@@ -373,6 +375,9 @@ struct proto_ticket {
 	int64_t next_response_due;        /* 0: no reply owed, or no target */
 	int64_t next_response_started_at; /* the customer's first message after a reply */
 	char *sla_next_response;          /* running, warning, breached, met, stopped */
+	/* Tags (router/rules/tagging.c, ticket.tag): */
+	char **tags;
+	size_t tags_len;
 };
 
 /* Body of ticket.sla_warning and ticket.sla_breached. */

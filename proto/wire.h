@@ -59,7 +59,7 @@
 #define WIRE_CMD_REPLAY "replay"
 #define WIRE_CMD_TICKET_GET "ticket.get"
 #define WIRE_CMD_CUSTOMER_GET "customer.get"
-#define WIRE_CMD_TICKET_LIST "ticket.list" /* {status?, queue?, agent_id?, from?, limit?} */
+#define WIRE_CMD_TICKET_LIST "ticket.list" /* {status?, queue?, agent_id?, tag?, from?, limit?} */
 #define WIRE_CMD_STATUS "status"
 /* "message.send" {command_id, ticket_id | customer_id, text, channel?,
  *                 author?} -> ["ok", {delivery_id, seq, channel, account}] */
@@ -74,6 +74,8 @@
 /* Agent collision: {ticket_id, agent_id}, published, rate-limited, no command_id */
 #define WIRE_CMD_TICKET_VIEWING "ticket.viewing"
 #define WIRE_CMD_TICKET_TYPING "ticket.typing"
+/* Tags: {command_id, ticket_id, changes: "+a -b"} */
+#define WIRE_CMD_TICKET_TAG "ticket.tag"
 /* Customers: a directory import and merges. */
 #define WIRE_CMD_CONTACTS_IMPORT "contacts.import" /* {command_id, contacts: [...]} */
 #define WIRE_CMD_CUSTOMER_MERGE "customer.merge"   /* {command_id, source_id, target_id} */

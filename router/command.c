@@ -451,6 +451,7 @@ ROUTING_CMD(customer_unmerge, merge_undo)
 ROUTING_CMD(ticket_list, ticket_list)
 ROUTING_CMD(ticket_viewing, presence_ticket_viewing)
 ROUTING_CMD(ticket_typing, presence_ticket_typing)
+ROUTING_CMD(ticket_tag, tags_ticket_tag)
 
 /* --- dispatch ----------------------------------------------------------- */
 
@@ -478,6 +479,7 @@ static const struct {
 	{WIRE_CMD_CUSTOMER_UNMERGE, cmd_customer_unmerge},
 	{WIRE_CMD_TICKET_VIEWING, cmd_ticket_viewing},
 	{WIRE_CMD_TICKET_TYPING, cmd_ticket_typing},
+	{WIRE_CMD_TICKET_TAG, cmd_ticket_tag},
 };
 
 /* read_only - the request came from a CURVE client allowed only to read

@@ -71,6 +71,7 @@ struct ctl {
 	size_t n_attach;
 	int wait;              /* send --wait */
 	int force;             /* send --force: reply over the ticket's assignee */
+	char tag_words[2048];  /* ticket tag: "+a -b c", "" if none */
 	long wait_ms;          /* how long --wait waits */
 	const char *file;      /* parse-email: the message file; contacts import: the directory */
 	const char *format;    /* contacts import: --format csv|jsonl, NULL if absent */
@@ -207,6 +208,7 @@ int ctl_cmd_ticket_close(struct ctl *ctl);
 int ctl_cmd_ticket_reopen(struct ctl *ctl);
 int ctl_cmd_ticket_assign(struct ctl *ctl);
 int ctl_cmd_ticket_priority(struct ctl *ctl);
+int ctl_cmd_ticket_tag(struct ctl *ctl);
 int ctl_cmd_agent_presence(struct ctl *ctl);
 /* ctl_keys.c: the key's name in ctl->name, --dir in ctl->dir. */
 int ctl_cmd_keys_generate(struct ctl *ctl);

@@ -48,6 +48,10 @@ static const struct help helps[] = {
 	 "  gatewayctl ticket assign 12 --queue billing\n"},
 	{"ticket priority", "ID low|normal|high|urgent [--command-id ID] [--json]",
 	 "change a ticket's priority", "\nexample:\n  gatewayctl ticket priority 12 high\n"},
+	{"ticket tag", "ID +TAG|-TAG... [--command-id ID] [--json]", "add and remove a ticket's tags",
+	 "+TAG (or TAG) adds, -TAG removes; tags are lowercase letters, digits,\n"
+	 "- _ . : (up to 64). Rules add tags too (routing.tag_rules).\n"
+	 "\nexample:\n  gatewayctl ticket tag 12 +vip -billing\n"},
 	{"agent presence", "AGENT online|away|offline [--command-id ID] [--json]",
 	 "set an agent's presence",
 	 "An agent going offline hands their open tickets on to others.\n"

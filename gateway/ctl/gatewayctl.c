@@ -89,6 +89,7 @@ static const struct command commands[] = {
 	{"ticket assign", ctl_cmd_ticket_assign, HD_OPTS | OPT_AGENT | OPT_QUEUE,
 	 NEED_COMMAND | NEED_ID},
 	{"ticket priority", ctl_cmd_ticket_priority, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_TEXT},
+	{"ticket tag", ctl_cmd_ticket_tag, HD_OPTS, NEED_COMMAND | NEED_ID},
 	{"agent presence", ctl_cmd_agent_presence, HD_OPTS, NEED_COMMAND | NEED_NAME | NEED_TEXT},
 	{"keys generate", ctl_cmd_keys_generate, OPT_JSON | OPT_DIR, NEED_NAME},
 	{"backup", ctl_cmd_backup, OPT_JSON, NEED_STATE | NEED_FILE},
@@ -195,6 +196,66 @@ static int find_words(int argc, char **argv, struct args *a, int *words)
 	ctl_suggest(stderr, argv[optind]);
 	fprintf(stderr, "(gatewayctl --help lists the commands)\n");
 	return CTL_EXIT_USAGE;
+}
+
+/* tag_word - whether `s` is a word of `ticket tag`: [+-]tag, not an option. */
+static int tag_word(const char *s)
+{
+	if (s[0] == '-' && s[1] == '-')
+		return 0;
+	if (s[0] == '+' || s[0] == '-')
+		s++;
+	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+			       "-_.:") == strlen(s);
+}
+
+/* takes_value - a long option written without "=" whose value follows. */
+static int takes_value(const char *s)
+{
+	static const char *const flags[] = {"--json", "--help", "--wait", "--force", "--watch",
+					    "--version", NULL};
+
+	if (s[0] != '-' || s[1] != '-' || strchr(s, '='))
+		return 0;
+	for (size_t i = 0; flags[i]; i++)
+		if (strcmp(s, flags[i]) == 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * take_tag_words - `ticket tag ID +a -b c`: the words after the ID, which
+ * getopt would take for options ("-b"), are moved out of argv into
+ * ctl->tag_words (space-separated, bounded); returns the new argc.
+ */
+static int take_tag_words(int argc, char **argv, struct ctl *ctl)
+{
+	size_t len = 0;
+	int i = 1, out;
+
+	while (i + 2 < argc && !(strcmp(argv[i], "ticket") == 0 && strcmp(argv[i + 1], "tag") == 0))
+		i++;
+	if (i + 2 >= argc)
+		return argc;
+	for (out = i += 3; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+
+		if (takes_value(argv[i]) && i + 1 < argc) {
+			argv[out++] = argv[i++]; /* the option and its value stay */
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (!tag_word(argv[i]) || len + n + 2 > sizeof(ctl->tag_words)) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (len)
+			ctl->tag_words[len++] = ' ';
+		memcpy(ctl->tag_words + len, argv[i], n + 1);
+		len += n;
+	}
+	argv[out] = NULL;
+	return out;
 }
 
 /* take_send_option - one of send's own options; -1 to go on or an exit code. */
@@ -409,6 +470,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct ctl *ctl)
 	};
 	int ch, rc;
 
+	argc = take_tag_words(argc, argv, ctl);
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1)
 		if ((rc = take_option(ch, a, ctl)) >= 0)
 			return rc;

@@ -191,6 +191,40 @@ int assign_tick(struct batch *b, int64_t now_ms);
  * agent's working hours begin or end), INT64_MAX when never. */
 int64_t assign_next_ms(const struct routing *rt, int64_t now_ms);
 
+/* --- tagging.c: tags and priority by rules ------------------------------ */
+
+/* tag_rule_matches - whether rule `r` holds for message `m` (borrowed) of
+ * customer `c` (NULL: none), with `language` (NULL: unknown) and
+ * `business` (1: now is inside the queue's business hours). Pure. */
+int tag_rule_matches(const struct gw_routing_tag_rule *r, const struct proto_message *m,
+		     const struct proto_customer *c, const char *language, int business);
+
+/* tagging_priority_rank - low 0, normal (or NULL) 1, high 2, urgent 3. */
+int tagging_priority_rank(const char *priority);
+
+/* ticket_tag_add / ticket_tag_remove - `tag` (borrowed, valid) joins or
+ * leaves t->tags; *changed set to 1 when it did. Add: GW_OK (already there
+ * too), GW_EFULL (PROTO_MAX_TAGS already), GW_ENOMEM. Remove: GW_OK. */
+int ticket_tag_add(struct proto_ticket *t, const char *tag, int *changed);
+int ticket_tag_remove(struct proto_ticket *t, const char *tag, int *changed);
+
+#define TAGGING_TAGS 1
+#define TAGGING_PRIORITY 2
+
+/*
+ * tagging_apply - the routing.tag_rules[] for message `m` on ticket `t`
+ * (updated, not stored) of customer `c`: `opening` when the message opens
+ * or reopens it (rules `on: open` run then only; `on: message` always).
+ * Matching rules add tags and raise the priority; the names of those that
+ * changed something are appended to `why` ("; tag rules: a, b", bounded by
+ * whylen). *changed: TAGGING_TAGS | TAGGING_PRIORITY as they did; a new
+ * priority's SLA targets are the caller's (sla_start or sla_retarget).
+ * GW_OK or GW_ENOMEM.
+ */
+int tagging_apply(struct batch *b, struct proto_ticket *t, const struct proto_message *m,
+		  const struct proto_customer *c, int opening, char *why, size_t whylen,
+		  int *changed);
+
 /* --- sla.c -------------------------------------------------------------- */
 
 /*
@@ -270,8 +304,17 @@ int presence_ticket_viewing(struct router *r, const void *args, size_t len,
 			    msgpack_sbuffer *out, char *err, size_t errlen);
 int presence_ticket_typing(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
 			   char *err, size_t errlen);
+/*
+ * tags_ticket_tag - commands/tags.c: {command_id, ticket_id, changes}
+ * ("+a -b c": add a and c, remove b), once per command_id; a change emits
+ * ticket.updated (cause "command <id>: tags +a -b", in the trace);
+ * answered {seq, duplicate, ticket_id, tags}. GW_EINVAL: a word is not a
+ * tag, or the ticket has PROTO_MAX_TAGS; GW_ENOTFOUND: no such ticket.
+ */
+int tags_ticket_tag(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
+		    char *err, size_t errlen);
 /* ticket_list - read only (no transaction of its own to write, no
- * command_id): {status?, queue?, agent_id?, from?, limit?} answered
+ * command_id): {status?, queue?, agent_id?, tag?, from?, limit?} answered
  * {tickets: [record...], next}; commands/listing.c. */
 int ticket_list(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
 		char *err, size_t errlen);
