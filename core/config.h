@@ -169,6 +169,22 @@ struct gw_routing_tag_rule {
 	char *priority;                 /* "" or the priority raised to */
 };
 
+/* routing.escalations[]: rules run from the router's timers
+ * (core/config_rules.c, router/rules/escalation.c). */
+struct gw_routing_escalation {
+	char *name;
+	char *trigger;                  /* sla_warning | sla_breached | unassigned */
+	char *clock;                    /* sla triggers: "" any, or one clock */
+	long long after_min;            /* unassigned: minutes waiting without an agent */
+	struct conf_strlist queues;     /* filters; empty: any */
+	struct conf_strlist channels;
+	struct conf_strlist priorities;
+	char *set_priority;             /* "" or the priority raised to */
+	char *move_to_queue;            /* "" or a routing.queues[] name */
+	char *assign_to;                /* "" | "next" | an agent id */
+	bool notify;                    /* ticket.escalated rather than ticket.updated */
+};
+
 /* routing.sla[]: targets, first matching row wins; "" matches any. */
 struct gw_routing_sla {
 	char *queue;
@@ -202,6 +218,9 @@ struct gw_config_routing {
 	/* Tags and priority by rules: */
 	struct gw_routing_tag_rule *tag_rules;
 	size_t n_tag_rules;
+	/* Escalation rules: */
+	struct gw_routing_escalation *escalations;
+	size_t n_escalations;
 };
 
 /*

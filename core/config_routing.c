@@ -220,6 +220,7 @@ const struct conf_list gw_conf_routing_lists[] = {
 	LIST("sla", gw_conf_routing_sla, sla, n_sla),
 	/* Rules (config_rules.c). */
 	LIST("tag_rules", gw_conf_routing_tag_rule, tag_rules, n_tag_rules),
+	LIST("escalations", gw_conf_routing_escalation, escalations, n_escalations),
 	{ NULL, NULL, 0, 0 },
 };
 

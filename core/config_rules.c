@@ -1,8 +1,10 @@
 /*
  * config_rules.c - the tables of routing.tag_rules[] (tags and priority set
- * by rules when a ticket opens or a message arrives) and their checks.
- * What a rule means is explained in docs/routing.md, *Tags and priority by
- * rules*; router/rules/tagging.c applies them.
+ * by rules when a ticket opens or a message arrives) and
+ * routing.escalations[] (what the router's timers do to tickets that wait),
+ * and their checks. What a rule means is explained in docs/routing.md,
+ * *Tags and priority by rules* and *Escalations*; router/rules/tagging.c
+ * and router/rules/escalation.c apply them.
  */
 #include "core/config_tables.h"
 
@@ -61,6 +63,58 @@ const struct conf_section gw_conf_routing_tag_rule = {
 		"in order. Each non-empty match list must hold.",
 };
 
+static const struct conf_entry escalation_rows[] = {
+	{.kind = CONF_STRING, .key = "name", .max = NAME_MAX_LEN, .flags = CONF_F_REQUIRED,
+	 .offset = offsetof(struct gw_routing_escalation, name),
+	 .desc = "Name of the rule, in the cause of the events it makes; it fires once per "
+		 "ticket and trigger."},
+	{.kind = CONF_STRING, .key = "trigger", .max = 16, .flags = CONF_F_REQUIRED,
+	 .offset = offsetof(struct gw_routing_escalation, trigger),
+	 .desc = "`sla_warning` or `sla_breached` (when the router publishes that alert), or "
+		 "`unassigned` (the ticket waited `after_min` minutes without an agent)."},
+	{.kind = CONF_STRING, .key = "clock", .def = "", .max = 16,
+	 .offset = offsetof(struct gw_routing_escalation, clock),
+	 .desc = "SLA triggers: only alerts of this clock (`first_response`, `next_response`, "
+		 "`resolution`); empty: any."},
+	{.kind = CONF_INT, .key = "after_min", .def = "30", .min = 1, .max = 525600,
+	 .offset = offsetof(struct gw_routing_escalation, after_min),
+	 .desc = "`unassigned`: minutes since the ticket opened (or reopened) without an "
+		 "agent."},
+	{.kind = CONF_STRLIST, .key = "queues", .def = "", .max = NAME_MAX_LEN,
+	 .offset = offsetof(struct gw_routing_escalation, queues),
+	 .desc = "Only tickets of these queues; empty: any."},
+	{.kind = CONF_STRLIST, .key = "channels", .def = "", .max = 32,
+	 .offset = offsetof(struct gw_routing_escalation, channels),
+	 .desc = "Only tickets opened on these channels; empty: any."},
+	{.kind = CONF_STRLIST, .key = "priorities", .def = "", .max = 16,
+	 .offset = offsetof(struct gw_routing_escalation, priorities),
+	 .desc = "Only tickets of these priorities (as they are when it fires); empty: any."},
+	{.kind = CONF_STRING, .key = "set_priority", .def = "", .max = 16,
+	 .offset = offsetof(struct gw_routing_escalation, set_priority),
+	 .desc = "Raise the priority to this (never lowers it): `ticket.priority_changed`."},
+	{.kind = CONF_STRING, .key = "move_to_queue", .def = "", .max = NAME_MAX_LEN,
+	 .offset = offsetof(struct gw_routing_escalation, move_to_queue),
+	 .desc = "Move the ticket to this queue, whose strategy picks an agent (unless "
+		 "`assign_to`): `ticket.assigned`, or `ticket.updated` when it waits there."},
+	{.kind = CONF_STRING, .key = "assign_to", .def = "", .max = NAME_MAX_LEN,
+	 .offset = offsetof(struct gw_routing_escalation, assign_to),
+	 .desc = "An agent id (a supervisor: given the ticket whatever their load), or `next`: "
+		 "the next available agent of the ticket's queue; empty: no reassignment."},
+	{.kind = CONF_BOOL, .key = "notify", .def = "false",
+	 .offset = offsetof(struct gw_routing_escalation, notify),
+	 .desc = "Record the firing as `ticket.escalated` (for a consumer that pages someone) "
+		 "rather than `ticket.updated`; both are in the ticket's trace."},
+};
+
+const struct conf_section gw_conf_routing_escalation = {
+	.name = "routing.escalations[]",
+	.entries = escalation_rows,
+	.n_entries = N_ROWS(escalation_rows),
+	.struct_size = sizeof(struct gw_routing_escalation),
+	.desc = "Escalation rules, run by the router's timers with or without traffic, in "
+		"order; each fires once per ticket and trigger (kept across restarts).",
+};
+
 static int one_of(const char *v, const char *const *choices)
 {
 	for (size_t i = 0; choices[i]; i++)
@@ -104,8 +158,57 @@ static int check_tag_rule(const struct gw_routing_tag_rule *t, size_t i, char *e
 	return GW_EINVAL;
 }
 
+static int known_agent(const struct gw_config_routing *r, const char *id)
+{
+	for (size_t i = 0; i < r->n_agents; i++)
+		if (strcmp(r->agents[i].id, id) == 0)
+			return 1;
+	return 0;
+}
+
+static int known_queue(const struct gw_config_routing *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_queues; i++)
+		if (strcmp(r->queues[i].name, name) == 0)
+			return 1;
+	return strcmp(r->default_queue, name) == 0;
+}
+
+static int check_escalation(const struct gw_config_routing *r, size_t i, char *err,
+			    size_t errlen)
+{
+	static const char *const triggers[] = {"sla_warning", "sla_breached", "unassigned", NULL};
+	static const char *const clocks[] = {"", "first_response", "next_response", "resolution",
+					     NULL};
+	static const char *const prios[] = {"", "low", "normal", "high", "urgent", NULL};
+	const struct gw_routing_escalation *e = &r->escalations[i];
+
+	if (!one_of(e->trigger, triggers))
+		snprintf(err, errlen, "escalations[%zu].trigger: '%s' is not one of sla_warning, "
+			 "sla_breached, unassigned", i, e->trigger);
+	else if (!one_of(e->clock, clocks))
+		snprintf(err, errlen, "escalations[%zu].clock: '%s' is not one of first_response, "
+			 "next_response, resolution", i, e->clock);
+	else if (!one_of(e->set_priority, prios))
+		snprintf(err, errlen, "escalations[%zu].set_priority: '%s' is not one of low, "
+			 "normal, high, urgent", i, e->set_priority);
+	else if (e->move_to_queue[0] && !known_queue(r, e->move_to_queue))
+		snprintf(err, errlen, "escalations[%zu].move_to_queue: no queue '%s'", i,
+			 e->move_to_queue);
+	else if (e->assign_to[0] && strcmp(e->assign_to, "next") != 0 &&
+		 !known_agent(r, e->assign_to))
+		snprintf(err, errlen, "escalations[%zu].assign_to: no agent '%s' (or `next`)", i,
+			 e->assign_to);
+	else
+		return GW_OK;
+	return GW_EINVAL;
+}
+
 int gw_config_rules_check(const struct gw_config_routing *r, char *err, size_t errlen)
 {
+	for (size_t i = 0; i < r->n_escalations; i++)
+		if (check_escalation(r, i, err, errlen))
+			return GW_EINVAL;
 	for (size_t i = 0; i < r->n_tag_rules; i++) {
 		const struct gw_routing_tag_rule *t = &r->tag_rules[i];
 

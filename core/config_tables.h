@@ -41,6 +41,7 @@ extern const struct conf_section gw_conf_routing_agent;
 extern const struct conf_section gw_conf_routing_sla;
 /* routing's rule lists (config_rules.c). */
 extern const struct conf_section gw_conf_routing_tag_rule;
+extern const struct conf_section gw_conf_routing_escalation;
 
 /* integration and its lists (config_integration.c). */
 extern const struct conf_section gw_conf_integration;

@@ -91,6 +91,8 @@ enum proto_type {
 	/* Agent collision: */
 	PROTO_T_TICKET_VIEWING,   /* "ticket.viewing": an agent has the ticket open */
 	PROTO_T_TICKET_TYPING,    /* "ticket.typing": an agent is writing a reply */
+	/* Escalation rules: */
+	PROTO_T_TICKET_ESCALATED, /* "ticket.escalated": a rule with notify fired */
 	PROTO_T__COUNT
 };
 
@@ -437,7 +439,7 @@ struct proto_event {
 		struct proto_status status;     /* PROTO_T_MESSAGE_STATUS */
 		struct proto_change change;     /* PROTO_T_MESSAGE_EDITED, _DELETED */
 		struct proto_customer customer; /* PROTO_T_CUSTOMER_CREATED */
-		struct proto_ticket ticket;     /* PROTO_T_TICKET_* but SLA */
+		struct proto_ticket ticket;     /* PROTO_T_TICKET_* but SLA and presence */
 		struct proto_sla_alert sla;     /* PROTO_T_TICKET_SLA_* */
 		struct proto_agent agent;       /* PROTO_T_AGENT_PRESENCE */
 		struct proto_merge merge;       /* PROTO_T_CUSTOMER_(UN)MERGED */

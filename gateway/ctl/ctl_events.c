@@ -225,6 +225,7 @@ static void print_line(const struct proto_event *ev)
 	case PROTO_T_TICKET_CLOSED:
 	case PROTO_T_TICKET_REOPENED:
 	case PROTO_T_TICKET_PRIORITY_CHANGED:
+	case PROTO_T_TICKET_ESCALATED:
 		print_ticket(&ev->u.ticket);
 		break;
 	default:

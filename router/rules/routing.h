@@ -225,6 +225,32 @@ int tagging_apply(struct batch *b, struct proto_ticket *t, const struct proto_me
 		  const struct proto_customer *c, int opening, char *why, size_t whylen,
 		  int *changed);
 
+/* --- escalation.c: escalation rules -------------------------------------- */
+
+/* escalation_matches - whether rule `e` applies to `t` for `trigger`
+ * ("sla_warning", "sla_breached", "unassigned") and `clock` (NULL: not an
+ * SLA trigger): trigger, clock and the queue/channel/priority filters. Pure. */
+int escalation_matches(const struct gw_routing_escalation *e, const struct proto_ticket *t,
+		       const char *trigger, const char *clock);
+
+/*
+ * escalation_on_sla - the alert of `clock` (breached or warning, due at
+ * `due_at`) was just emitted about `t`: every matching rule not fired yet
+ * for this instant runs its actions on `t` (updated; stored by the caller)
+ * and emits their events. GW_OK, GW_ENOMEM, store errors.
+ */
+int escalation_on_sla(struct batch *b, struct proto_ticket *t, const char *clock, int breached,
+		      int64_t due_at);
+
+/* escalation_schedule - a ticket (re)opened without an agent: the instants
+ * of the `unassigned` rules (sla_due entries STORE_SLA_UNASSIGNED). */
+int escalation_schedule(struct batch *b, const struct proto_ticket *t);
+
+/* escalation_on_unassigned - such an instant came (`now`): the `unassigned`
+ * rules whose wait is over fire on `t` if it is still open without an
+ * agent. As escalation_on_sla. */
+int escalation_on_unassigned(struct batch *b, struct proto_ticket *t, int64_t now);
+
 /* --- sla.c -------------------------------------------------------------- */
 
 /*

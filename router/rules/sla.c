@@ -243,6 +243,8 @@ int sla_start(struct batch *b, struct proto_ticket *t, int64_t now_ms)
 		t->next_response_started_at = t->sla_started_at;
 		rc = clock_schedule(b, t, &tg, &next, t->sla_started_at);
 	}
+	if (rc == GW_OK)
+		rc = escalation_schedule(b, t);
 	return rc;
 }
 
@@ -476,6 +478,10 @@ static int fire_one(struct batch *b, const struct due_entry *e)
 	}
 	if (rc)
 		goto out;
+	if (e->what == STORE_SLA_UNASSIGNED) {
+		rc = escalation_on_unassigned(b, &t, e->due);
+		goto store;
+	}
 	sla_target_of(b->rt, &t, &tg);
 	clock_of(&t, &tg, which, &ck);
 	if (!entry_stands(&t, &tg, &ck, e))
@@ -483,6 +489,9 @@ static int fire_one(struct batch *b, const struct due_entry *e)
 	rc = set_state(ck.state, breached ? "breached" : "warning");
 	if (rc == GW_OK)
 		rc = emit_alert(b, &t, &ck, breached);
+	if (rc == GW_OK)
+		rc = escalation_on_sla(b, &t, ck.name, breached, *ck.due);
+store:
 	if (rc == GW_OK)
 		rc = store_ticket_put(b->txn, &t);
 out:
