@@ -288,7 +288,7 @@ static void meta_on_body(void *arg, struct httpd_req *req, const char *body, siz
 		meta_events_clear(&evs);
 		return;
 	}
-	if (m->media && media_wanted(&evs) > 0)
+	if (media_wanted(m->media, &evs) > 0)
 		meta_hold_for_media(m, req, &evs);
 	else
 		meta_queue(m, req, &evs);

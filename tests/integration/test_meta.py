@@ -1368,8 +1368,9 @@ class MetaMedia(MetaTestCase):
         m = bus.wait_message("wamid.it-img-1")
         att = m["attachments"][0]
         digest = hashlib.sha256(data).hexdigest()
-        path = os.path.join(self.media_dir, digest)
-        self.assertEqual(att["ref"], "file:" + path)
+        path = os.path.join(self.media_dir, digest[:2], digest)
+        self.assertEqual(att["ref"], "sha256:" + digest)
+        self.assertNotIn("download_error", att)
         self.assertEqual(att["size"], len(data))
         self.assertEqual(att["type"], "image/jpeg")
         with open(path, "rb") as f:
@@ -1386,6 +1387,7 @@ class MetaMedia(MetaTestCase):
         m = bus.wait_message("wamid.it-vid-1")
         ref = m["attachments"][0]["ref"]
         self.assertTrue(ref.startswith("whatsapp-media:"), ref)
+        self.assertEqual(m["attachments"][0]["download_error"], "metadata: HTTP 404")
         self.assert_log("not downloaded")
 
     def test_media_over_the_limit_is_not_downloaded(self):
@@ -1402,6 +1404,7 @@ class MetaMedia(MetaTestCase):
         self.accept(unique_wa(read_fixture(WA, "message__image.json"), tag), events=1)
         m = bus.wait_message(f"wamid.it-{tag}")
         self.assertEqual(m["attachments"][0]["ref"], "whatsapp-media:65463453")
+        self.assertTrue(m["attachments"][0]["download_error"].startswith(why), m)
         self.assert_log(f"media 65463453 of message wamid.it-{tag} not downloaded ({why}")
         # Nothing of it stays, not even a partial file.
         self.assertEqual(os.listdir(self.media_dir), [])
@@ -1433,8 +1436,8 @@ class MetaMedia(MetaTestCase):
         self.accept(unique_wa(read_fixture(WA, "message__image.json"), "b64-1"), events=1)
         m = bus.wait_message("wamid.it-b64-1")
         digest = hashlib.sha256(data).hexdigest()
-        self.assertEqual(m["attachments"][0]["ref"],
-                         "file:" + os.path.join(self.media_dir, digest))
+        self.assertEqual(m["attachments"][0]["ref"], "sha256:" + digest)
+        self.assertTrue(os.path.isfile(os.path.join(self.media_dir, digest[:2], digest)))
         # The same digest, wrong, in base64: refused.
         self.graph.meta_fields["65463453"] = {
             "sha256": base64.b64encode(hashlib.sha256(b"other").digest()).decode()}
