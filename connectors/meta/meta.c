@@ -20,9 +20,11 @@
  *        router deduplicates what a retry repeats). A body without events
  *        is answered 200 at once.
  *
- * With media_download on, a body whose WhatsApp messages carry media is
- * held while the media worker (media.c) downloads them; when it is done the
- * events, now naming local files, are queued as above.
+ * With media_download on, a body whose messages carry files (WhatsApp
+ * media, Messenger and Instagram attachments) is held while the shared
+ * downloader (media.c, connectors/download.h) fetches them; when it is done
+ * the events, now naming stored bytes (or saying why not), are queued as
+ * above: the answer still waits for them to be durable.
  *
  * Replies (the deliver op) go out through meta_out.c: WhatsApp Cloud API
  * (wa_send.c) and the Send API of Messenger and Instagram (ms_send.c), on
@@ -166,8 +168,8 @@ static void meta_hold_for_media(struct meta *m, struct httpd_req *req, struct me
 
 	if (rc == GW_OK)
 		return;
-	GW_WARN(m->inst->log_module, "media downloader busy (%s): %zu events keep their media ids",
-		gw_strerror(rc), evs->n);
+	GW_WARN(m->inst->log_module, "media downloader busy (%s): %zu events keep their media "
+		"ids and URLs", gw_strerror(rc), evs->n);
 	meta_queue(m, httpd_resume(m->httpd, ticket), evs);
 }
 
