@@ -201,3 +201,8 @@ int media_take_done(struct media *m, uint64_t *ticket, struct meta_events *evs)
 {
 	return dl_take_done(m->dl, ticket, evs);
 }
+
+void media_stats(const struct media *m, struct dl_stats *st)
+{
+	dl_stats(m ? m->dl : NULL, st);
+}

@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "connectors/download.h"
 #include "connectors/meta/meta_parse.h"
 
 #define MEDIA_REF_PREFIX "whatsapp-media:"
@@ -79,5 +80,8 @@ int media_submit(struct media *m, uint64_t ticket, struct meta_events *evs);
  * is done.
  */
 int media_take_done(struct media *m, uint64_t *ticket, struct meta_events *evs);
+
+/* media_stats - files stored and failed so far (zeros for NULL). Any thread. */
+void media_stats(const struct media *m, struct dl_stats *st);
 
 #endif

@@ -56,6 +56,9 @@
 #define META_QUERY_MAX (META_SECRET_MAX + 1) /* longest hub.* value, NUL included:
 					      * a verify_token of the longest length fits */
 
+/* The type's own counters in the status file (with media_download). */
+enum { META_C_MEDIA_STORED, META_C_MEDIA_FAILED };
+
 struct meta {
 	struct connector_instance *inst;
 	const struct meta_settings *set;
@@ -179,11 +182,15 @@ static void meta_on_wake(void *arg)
 {
 	struct meta *m = arg;
 	struct meta_events evs = {0};
+	struct dl_stats st;
 	uint64_t ticket;
 
 	meta_out_poll(m->out);
 	if (!m->media)
 		return;
+	media_stats(m->media, &st);
+	m->inst->counters[META_C_MEDIA_STORED].value = st.stored;
+	m->inst->counters[META_C_MEDIA_FAILED].value = st.failed;
 	while (media_take_done(m->media, &ticket, &evs)) {
 		struct httpd_req *req = httpd_resume(m->httpd, ticket);
 
@@ -365,6 +372,8 @@ static int meta_start_media(struct meta *m)
 		opt.dir = dir;
 	}
 	GW_INFO(m->inst->log_module, "media downloads into %s", opt.dir);
+	m->inst->counters[META_C_MEDIA_STORED].name = "media_stored";
+	m->inst->counters[META_C_MEDIA_FAILED].name = "media_failed";
 	return media_create(&opt, &m->media);
 }
 

@@ -8,7 +8,8 @@ stand-in's CDN (test_meta.FakeGraph).
 Covers: an image, a video, an audio clip and a file downloaded while the
 webhook is answered (the answer waits for them), each event naming its
 bytes as sha256:<hex> with the size and the CDN's media type, the bytes
-readable by GET /v1/attachments/{ref}; no token sent to the CDN; an
+readable by GET /v1/attachments/{ref}; no token sent to the CDN; the
+counters meta.media_stored and meta.media_failed in the status file; an
 expired URL (403), a deleted file (404) and a file over media_max_bytes
 keeping their URL with download_error saying why and one log line each;
 shares and fallbacks left as links; the same on Instagram.
@@ -141,6 +142,10 @@ class MessengerMedia(MetaMediaCase):
         store = os.path.join(self.gw.state_dir, "attachments")
         blobs = [f for d in os.listdir(store) for f in os.listdir(os.path.join(store, d))]
         self.assertEqual(len(blobs), 4, blobs)
+        gwtest.wait_until(
+            lambda: self.counters().get("meta", {}) == {"media_stored": 4, "media_failed": 3},
+            tmo(10), "the download counters in the status file",
+            on_fail=lambda: self.counters())
 
     def test_redelivered_body_stores_the_file_once(self):
         data = os.urandom(10000)
