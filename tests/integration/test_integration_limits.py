@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
 import time
 
@@ -268,6 +269,14 @@ class SecretUnsetTest(gwtest.GatewayTestCase):
         out = gw.ctl("status").stdout
         self.assertIn("warning: token ci off", out)
         self.assertIn("GW_TEST_HOOK_UNSET", out)
+        p = subprocess.run([gwtest.binary("gatewayd"), "--check-config", gw.config_path],
+                           capture_output=True, text=True, env=gw.env, timeout=tmo(20))
+        self.assertEqual(p.returncode, 0, p)
+        self.assertIn("integration: enabled", p.stdout)
+        self.assertIn("token ci: off: secret: environment variable GW_TOKEN_CI is not set",
+                      p.stdout)
+        self.assertIn("webhook crm: off: secret: environment variable GW_TEST_HOOK_UNSET",
+                      p.stdout)
         # The usable webhook delivers; the off one's deliveries wait.
         c = gw.client()
         r = c.post_until_accepted(gwtest.message_body("off1", "+15550001111", "Ana"),
