@@ -210,7 +210,7 @@ const struct conf_section gw_conf_routing_sla = {
 };
 
 #define LIST(k, sec, arr, n) \
-	{ k, &sec, offsetof(struct gw_config_routing, arr), offsetof(struct gw_config_routing, n) }
+	{ k, &sec, offsetof(struct gw_config_routing, arr), offsetof(struct gw_config_routing, n), 0 }
 
 const struct conf_list gw_conf_routing_lists[] = {
 	LIST("channels", gw_conf_routing_channel, channels, n_channels),
@@ -221,7 +221,7 @@ const struct conf_list gw_conf_routing_lists[] = {
 	/* Rules (config_rules.c). */
 	LIST("tag_rules", gw_conf_routing_tag_rule, tag_rules, n_tag_rules),
 	LIST("escalations", gw_conf_routing_escalation, escalations, n_escalations),
-	{ NULL, NULL, 0, 0 },
+	{ NULL, NULL, 0, 0, 0 },
 };
 
 /* ---- checks between keys ------------------------------------------- */
