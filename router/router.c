@@ -18,6 +18,7 @@
 #include "core/util.h"
 #include "proto/proto_desc.h"
 #include "proto/wire.h"
+#include "router/rules/autoreply.h"
 #include "router/zap.h"
 #include "core/bus.h"
 #include "store/store_int.h"
@@ -627,6 +628,7 @@ static void router_routing_tick(struct router *r)
 		return;
 	rc = router_txn(r, sla_tick_txn, &now);
 	rc_assign = router_txn(r, assign_tick_txn, &now);
+	autoreply_tick(r, now); /* logs its own failures; entries stay due */
 	if (rc || rc_assign) {
 		if (!r->routing_failing)
 			GW_ERROR("router", "routing timer: SLA clocks: %s, working hours: %s "
@@ -641,6 +643,8 @@ static void router_routing_tick(struct router *r)
 	r->routing_failing = 0;
 	if (store_txn_begin(r->st, 1, &txn) == GW_OK && store_sla_next(txn, &due) == GW_OK &&
 	    due < next)
+		next = due;
+	if (txn && store_autoreply_next(txn, &due) == GW_OK && due < next)
 		next = due;
 	store_txn_abort(txn);
 	at = assign_next_ms(r->rt, now);
@@ -679,6 +683,11 @@ static long router_poll_timeout_ms(const struct router *r)
 	if (routing < next)
 		next = routing;
 	return next <= now ? 0 : (long)((next - now) / 1000 + 1);
+}
+
+const struct gw_config *router_config(const struct router *r)
+{
+	return r->reloaded ? r->reloaded : r->cfg;
 }
 
 int router_reload(struct router *r)
