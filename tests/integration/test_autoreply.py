@@ -1,0 +1,175 @@
+"""
+Automatic messages (docs/automation.md) on the API channel, whose signed
+callback is the simplest provider: the test's receiver (test_api_callback's)
+gets every reply the gateway sends.
+
+  - a new ticket is acknowledged with its token and SLA due time, in the
+    customer's language (a French message gets the French text), and the
+    message.sent says `automatic: acknowledgement`
+  - no second acknowledgement to a customer within automation.window_s
+    (a new ticket of theirs right after gets none)
+  - the still-waiting notice comes from the router's timers alone (no
+    traffic) after rules[].after_s, not to a ticket an agent answered
+  - outside the queue's business hours (hours set in the config's time zone
+    so that now is closed) the out-of-hours notice names the next opening
+Email (Auto-Submitted: auto-replied, none to an auto-replier) is in
+test_autoreply_email below, through the real SMTP server of the email tests.
+"""
+
+import datetime
+import os
+import time
+import unittest
+import zoneinfo
+
+import gwtest
+from gwtest import Gateway, GatewayTestCase, message_body, tmo
+from test_api_callback import SECRET, Receiver
+
+INSTANCE = "webform"
+ZONE = "Europe/Paris"
+
+TEMPLATES = [
+    "  templates:",
+    "    - name: ack",
+    '      text: "Hello {{customer.name}}, we got your message {{ticket.token}}. '
+    'Expect an answer by {{sla.first_response}}."',
+    "    - name: ack",
+    "      language: fr",
+    '      text: "Bonjour {{customer.name}}, nous avons bien reçu votre message '
+    '{{ticket.token}}."',
+    "    - name: closed",
+    '      text: "We are closed. We open again on {{hours.next_open}}. {{ticket.token}}"',
+    "    - name: waiting",
+    '      text: "Still on it, {{customer.name}} {{ticket.token}}"',
+]
+
+
+def automation(window_s=3600, after_s=3):
+    return ["  window_s: %d" % window_s] + TEMPLATES + [
+        "  rules:",
+        "    - kind: acknowledgement",
+        "      template: ack",
+        "    - kind: out_of_hours",
+        "      template: closed",
+        "    - kind: still_waiting",
+        "      template: waiting",
+        "      after_s: %d" % after_s,
+    ]
+
+
+def closed_hours(now):
+    """A daily hour range of ZONE that does not hold `now` (aware), and the
+    next opening after now as 'YYYY-MM-DD HH:MM'."""
+    local = now.astimezone(zoneinfo.ZoneInfo(ZONE))
+    start = (local.hour + 2) % 24
+    if start > 21:
+        start = 1
+    if start <= local.hour < start + 1:
+        start = (start + 3) % 22
+    opening = local.replace(hour=start, minute=0, second=0, microsecond=0)
+    if opening <= local:
+        opening += datetime.timedelta(days=1)
+    return "mon-sun %02d:00-%02d:00" % (start, start + 1), opening.strftime("%Y-%m-%d %H:%M")
+
+
+class Autoreply(GatewayTestCase):
+
+    def start(self, routing=(), **kw):
+        rec = Receiver()
+        self.addCleanup(rec.close)
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root, exist_ok=True)
+        lines = ["callback_secret: ${GATEWAY_API_CALLBACK_SECRET}",
+                 f'callback_url: "{rec.url}"']
+        gw = Gateway(root, connector_name=INSTANCE, extra_connector_lines=lines,
+                     automation_lines=automation(**kw),
+                     routing_lines=["  reopen_window_h: 0"] + list(routing))
+        gw.env["GATEWAY_API_CALLBACK_SECRET"] = SECRET
+        self.gw = self.run_gateway(gw)
+        self.bus = self.start_consumer(gw)
+        return rec
+
+    def post(self, ext, sender, name, text):
+        c = self.gw.client()
+        try:
+            r = c.post_until_accepted(message_body(ext, sender, name, text=text),
+                                      time.monotonic() + tmo(15))
+        finally:
+            c.close()
+        self.assertEqual(r.status, 202, r)
+        return self.bus.wait_message(ext)
+
+    def automatic_to(self, rec, sender, kind=None):
+        with rec.cond:
+            return [r["doc"] for r in rec.requests
+                    if r["doc"]["to"]["id"] == sender and r["doc"].get("automatic") and
+                    (kind is None or r["doc"]["automatic"] == kind)]
+
+    def wait_automatic(self, rec, sender, kind, n=1):
+        rec.wait(lambda r: len(self.automatic_to(r, sender, kind)) >= n, tmo(15),
+                 f"{n} {kind} message(s) to {sender}")
+        return self.automatic_to(rec, sender, kind)
+
+    def test_acknowledgement_language_window_and_still_waiting(self):
+        rec = self.start(after_s=3)
+        en = self.post("en-1", "+15550000001", "Ana",
+                       "Hello, my order has not arrived yet, could you please check it?")
+        ack, = self.wait_automatic(rec, "+15550000001", "acknowledgement")
+        token = "[#T-%d]" % en["ticket_id"]
+        self.assertTrue(ack["text"].startswith(f"Hello Ana, we got your message {token}. "
+                                               "Expect an answer by 20"), ack)
+        self.assertTrue(ack["text"].endswith(" UTC."), ack)
+        self.assertEqual(ack["ticket_id"], en["ticket_id"])
+        sent = [m for _, t, m in self.bus.snapshot() if t == "message.sent"]
+        self.assertEqual([m.get("automatic") for m in sent], ["acknowledgement"])
+        self.assertEqual(sent[0]["ticket_id"], en["ticket_id"])
+
+        fr = self.post("fr-1", "+15550000002", "Zoé",
+                       "Bonjour, je voudrais savoir où en est ma commande, elle n'est "
+                       "toujours pas arrivée et je m'inquiète un peu. Merci beaucoup.")
+        ack_fr, = self.wait_automatic(rec, "+15550000002", "acknowledgement")
+        self.assertEqual(ack_fr["text"], "Bonjour Zoé, nous avons bien reçu votre message "
+                         "[#T-%d]." % fr["ticket_id"])
+
+        # An agent answers the English ticket: no still-waiting notice there.
+        p = self.gw.ctl("send", str(en["ticket_id"]), "On it", check=False, timeout=tmo(30))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+        # A new ticket of the same customer inside the window: no second one.
+        cmd, _ = gwtest.command_ok(self.gw.command_ep, "ticket.close",
+                                {"command_id": "close-1", "ticket_id": en["ticket_id"]})
+        self.assertEqual(cmd["status"], "closed")
+        en2 = self.post("en-2", "+15550000001", "Ana", "Another question about an invoice.")
+        self.assertNotEqual(en2["ticket_id"], en["ticket_id"])
+        # A third customer's acknowledgement comes after en-2's turn.
+        self.post("en-3", "+15550000003", "Bo", "A question about shipping costs please.")
+        self.wait_automatic(rec, "+15550000003", "acknowledgement")
+        self.assertEqual(len(self.automatic_to(rec, "+15550000001", "acknowledgement")), 1)
+
+        # Timers alone: the French ticket is still waiting after 3 s.
+        wait, = self.wait_automatic(rec, "+15550000002", "still_waiting")
+        self.assertEqual(wait["text"], "Still on it, Zoé [#T-%d]" % fr["ticket_id"])
+        self.assertEqual(self.automatic_to(rec, "+15550000001", "still_waiting"), [])
+        self.assertIn("autoreply", self.gw.log_tail(400))
+
+    def test_out_of_hours_names_the_next_opening(self):
+        hours, opening = closed_hours(datetime.datetime.now(datetime.timezone.utc))
+        rec = self.start(routing=[
+            "  business_hours:",
+            "    - name: office",
+            f"      timezone: {ZONE}",
+            f'      hours: "{hours}"',
+            "  queues:",
+            "    - name: general",
+            "      business_hours: office",
+        ])
+        m = self.post("ooh-1", "+15550000009", "Ana", "Hello, is anyone there? I need help.")
+        note, = self.wait_automatic(rec, "+15550000009", "out_of_hours")
+        self.assertEqual(note["text"], f"We are closed. We open again on {opening} {ZONE}. "
+                         "[#T-%d]" % m["ticket_id"])
+        self.assertEqual(self.automatic_to(rec, "+15550000009", "acknowledgement"), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
