@@ -12,8 +12,10 @@ gets every reply the gateway sends.
     traffic) after rules[].after_s, not to a ticket an agent answered
   - outside the queue's business hours (hours set in the config's time zone
     so that now is closed) the out-of-hours notice names the next opening
-Email (Auto-Submitted: auto-replied, none to an auto-replier) is in
-test_autoreply_email below, through the real SMTP server of the email tests.
+By email (AutoreplyEmail, through the real Postfix and Dovecot of the email
+tests, skipped like them without root): the acknowledgement carries
+Auto-Submitted: auto-replied and the French text, and the customer's
+vacation notice before it got none.
 """
 
 import datetime
@@ -25,6 +27,7 @@ import zoneinfo
 import gwtest
 from gwtest import Gateway, GatewayTestCase, message_body, tmo
 from test_api_callback import SECRET, Receiver
+from test_email_reply import CUSTOMER, USERS, ReplyTestCase
 
 INSTANCE = "webform"
 ZONE = "Europe/Paris"
@@ -169,6 +172,51 @@ class Autoreply(GatewayTestCase):
         self.assertEqual(note["text"], f"We are closed. We open again on {opening} {ZONE}. "
                          "[#T-%d]" % m["ticket_id"])
         self.assertEqual(self.automatic_to(rec, "+15550000009", "acknowledgement"), [])
+
+
+class AutoreplyEmail(ReplyTestCase):
+    """The acknowledgement by email through the real Postfix and Dovecot of
+    the email tests: Auto-Submitted: auto-replied (RFC 3834), the customer's
+    language, and none to an auto-replier."""
+
+    def start_auto(self):
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root, exist_ok=True)
+        gw = gwtest.Gateway(root, automation_lines=automation(after_s=3600))
+        lines = self.connector("mail", "support", self.plain_smtp())
+        gw.connectors.append("mail")
+        with open(gw.config_path, "a", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        for user, pw in USERS.items():
+            gw.env[f"GW_MAIL_PW_{user.upper()}"] = pw
+        gw.env["GW_SMTP_PW"] = USERS["support"]
+        self.gw = self.run_gateway(gw)
+        self.bus = self.start_consumer(gw)
+
+    def test_acknowledgement_by_email(self):
+        self.start_auto()
+        # The customer's vacation notice: flagged, opens no ticket, no answer.
+        auto = self.inbound("support", "vac1@customer.test", subject="Out of office",
+                            headers=["Auto-Submitted: auto-replied"],
+                            body="I am away until Monday.")
+        self.assertTrue(auto.get("auto_reply"), auto)
+        self.assertNotIn("ticket_id", auto)
+        m = self.inbound("support", "c1@customer.test", subject="Commande 1234",
+                         body="Bonjour, je voudrais savoir où en est ma commande, elle "
+                              "n'est toujours pas arrivée. Merci beaucoup de votre aide.")
+        got = self.mails("customer")
+        self.assertEqual(len(got), 1, [str(g["Subject"]) for g in got])
+        r = got[0]
+        self.assertEqual(r["Auto-Submitted"], "auto-replied")
+        self.assertEqual(r["To"].addresses[0].addr_spec, CUSTOMER)
+        self.assertEqual(r["In-Reply-To"], "<c1@customer.test>")
+        self.assertEqual(str(r["Subject"]), "Re: Commande 1234 [#T-%d]" % m["ticket_id"])
+        self.assertEqual(r.get_content().replace("\r\n", "\n").rstrip("\n"),
+                         "Bonjour José Núñez, nous avons bien reçu votre message "
+                         "[#T-%d]." % m["ticket_id"])
+        sent = self.sent_events()
+        self.assertEqual([(s.get("automatic"), s["ticket_id"]) for s in sent],
+                         [("acknowledgement", m["ticket_id"])])
 
 
 if __name__ == "__main__":
