@@ -10,6 +10,8 @@ gets every reply the gateway sends.
     (a new ticket of theirs right after gets none)
   - the still-waiting notice comes from the router's timers alone (no
     traffic) after rules[].after_s, not to a ticket an agent answered
+  - WhatsApp past its 24 h window: the rule's approved template, or
+    nothing (logged) without one
   - outside the queue's business hours (hours set in the config's time zone
     so that now is closed) the out-of-hours notice names the next opening
 By email (AutoreplyEmail, through the real Postfix and Dovecot of the email
@@ -48,9 +50,9 @@ TEMPLATES = [
 ]
 
 
-def automation(window_s=3600, after_s=3):
+def automation(window_s=3600, after_s=3, rules_extra=()):
     return ["  window_s: %d" % window_s] + TEMPLATES + [
-        "  rules:",
+        "  rules:"] + list(rules_extra) + [
         "    - kind: acknowledgement",
         "      template: ack",
         "    - kind: out_of_hours",
@@ -172,6 +174,47 @@ class Autoreply(GatewayTestCase):
         self.assertEqual(note["text"], f"We are closed. We open again on {opening} {ZONE}. "
                          "[#T-%d]" % m["ticket_id"])
         self.assertEqual(self.automatic_to(rec, "+15550000009", "acknowledgement"), [])
+
+    def test_whatsapp_window(self):
+        """WhatsApp past its 24 h window: the rule's approved template is
+        sent instead of free text; a rule without one sends nothing and the
+        log says why. (The channel's messages come through the ingest socket
+        as the meta connector hands them over; no connector takes the
+        replies here, only their message.sent matters.)"""
+        self.start(rules_extra=[
+            "    - kind: acknowledgement",
+            "      channel: whatsapp",
+            "      queue: vip",
+            "      template: ack",
+            "    - kind: acknowledgement",
+            "      channel: whatsapp",
+            "      template: ack",
+            "      whatsapp_template: ticket_received",
+            "      whatsapp_language: fr",
+        ], routing=[
+            "  queues:",
+            "    - name: vip",
+            "      keywords: [urgent]",
+            "    - name: general",
+        ])
+        old = int(time.time() * 1000) - 25 * 3600 * 1000
+        ing = gwtest.IngestClient(f"tcp://127.0.0.1:{self.gw.ports['ingest']}")
+        self.addCleanup(ing.close)
+        ing.send_ok(gwtest.inbound_event("whatsapp", "wa1", "wamid.1", "+33612345678",
+                                         "Hello, my order is late", name="Ana",
+                                         received_at=old))
+        ing.send_ok(gwtest.inbound_event("whatsapp", "wa1", "wamid.2", "+33612345679",
+                                         "urgent: my order is late", name="Bo",
+                                         received_at=old))
+        gwtest.wait_until(lambda: "outside the provider's 24 h window" in
+                          self.gw.log_tail(400), tmo(15), "the skipped message logged")
+        self.bus.wait_for(lambda c: [m for _, t, m in c.snapshot() if t == "message.sent"],
+                          tmo(15), "the template acknowledgement")
+        sent = [m for _, t, m in self.bus.snapshot() if t == "message.sent"]
+        self.assertEqual(len(sent), 1, sent)
+        self.assertEqual(sent[0]["to"]["address"], "+33612345678")
+        self.assertEqual(sent[0]["template"], {"name": "ticket_received", "language": "fr"})
+        self.assertEqual(sent[0]["automatic"], "acknowledgement")
 
 
 class AutoreplyEmail(ReplyTestCase):
