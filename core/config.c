@@ -895,7 +895,7 @@ static int load_automation(struct loader *ld, yaml_node_t *map, struct gw_config
 			       path, l, a);
 	}
 	if (rc == GW_OK && gw_config_automation_check(a, why, sizeof(why)))
-		rc = conf_err(ld, map ? node_line(map) : 1, "automation", "%s", why);
+		rc = conf_err(ld, routing_err_line(ld, map, why), "automation", "%s", why);
 	return rc;
 }
 
