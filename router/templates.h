@@ -16,7 +16,8 @@
  *   sla.first_response    the first-response due time, "YYYY-MM-DD HH:MM
  *                         <zone>" in the queue's time zone;
  *                         sla.first_response_min the minutes left to it
- *   hours.next_open       the queue's next opening, in the same form
+ *   hours.next_open       the queue's next opening (now while it is open),
+ *                         in the same form
  *   anything else         a variable the caller gives (--var k=v)
  * A variable the template uses that none of these defines (no agent, no
  * SLA target, a queue open around the clock, an unknown name) fails the
