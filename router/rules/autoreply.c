@@ -246,6 +246,9 @@ static int fire_one(struct router *r, const struct due *e, int64_t now)
 			f.why[0] ? f.why : gw_strerror(rc));
 		rc = router_txn(r, drop_txn, &f);
 	}
+	if (rc)
+		GW_WARN("autoreply", "ticket %llu: %s; tried again in a moment",
+			(unsigned long long)e->ticket_id, gw_strerror(rc));
 	return rc;
 }
 

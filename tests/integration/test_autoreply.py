@@ -7,7 +7,7 @@ gets every reply the gateway sends.
     customer's language (a French message gets the French text), and the
     message.sent says `automatic: acknowledgement`
   - no second acknowledgement to a customer within automation.window_s
-    (a new ticket of theirs right after gets none)
+    (a new ticket of theirs right after gets none), also after a restart
   - the still-waiting notice comes from the router's timers alone (no
     traffic) after rules[].after_s, not to a ticket an agent answered
   - WhatsApp past its 24 h window: the rule's approved template, or
@@ -157,6 +157,23 @@ class Autoreply(GatewayTestCase):
         self.assertEqual(wait["text"], "Still on it, Zoé [#T-%d]" % fr["ticket_id"])
         self.assertEqual(self.automatic_to(rec, "+15550000001", "still_waiting"), [])
         self.assertIn("autoreply", self.gw.log_tail(400))
+
+    def test_window_survives_a_restart(self):
+        """The window is in the store: after a restart a new ticket of the
+        same customer inside it is not acknowledged again."""
+        rec = self.start()
+        m = self.post("r-1", "+15550000005", "Ana", "Hello, a question about my invoice.")
+        self.wait_automatic(rec, "+15550000005", "acknowledgement")
+        gwtest.command_ok(self.gw.command_ep, "ticket.close",
+                          {"command_id": "close-r", "ticket_id": m["ticket_id"]})
+        self.gw.stop()
+        self.gw.start()
+        self.bus = self.start_consumer(self.gw)
+        m2 = self.post("r-2", "+15550000005", "Ana", "And another question, please.")
+        self.assertNotEqual(m2["ticket_id"], m["ticket_id"])
+        self.post("r-3", "+15550000006", "Bo", "A question about shipping costs please.")
+        self.wait_automatic(rec, "+15550000006", "acknowledgement")
+        self.assertEqual(len(self.automatic_to(rec, "+15550000005", "acknowledgement")), 1)
 
     def test_out_of_hours_names_the_next_opening(self):
         hours, opening = closed_hours(datetime.datetime.now(datetime.timezone.utc))
