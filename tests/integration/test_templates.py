@@ -12,6 +12,8 @@ the customer's and the command's variables, in the customer's language.
     exits non-zero naming it, message.send answers GW_EMISSING naming it,
     and neither a message.sent nor a callback follows
   - an unknown template is GW_ENOTFOUND
+  - the HTTP integration API's replies take `canned` and `vars` too (400
+    invalid_request naming a missing variable)
 """
 
 import os
@@ -19,7 +21,8 @@ import time
 import unittest
 
 import gwtest
-from gwtest import Gateway, GatewayTestCase, message_body, tmo
+from gwtest import GatewayTestCase, message_body, tmo
+from integ import IntegGateway
 from test_api_callback import SECRET, Receiver
 
 INSTANCE = "webform"
@@ -47,8 +50,8 @@ class Templates(GatewayTestCase):
         os.makedirs(root, exist_ok=True)
         lines = ["callback_secret: ${GATEWAY_API_CALLBACK_SECRET}",
                  f'callback_url: "{self.rec.url}"']
-        gw = Gateway(root, connector_name=INSTANCE, extra_connector_lines=lines,
-                     automation_lines=AUTOMATION)
+        gw = IntegGateway(root, connector_name=INSTANCE, extra_connector_lines=lines,
+                          automation_lines=AUTOMATION)
         gw.env["GATEWAY_API_CALLBACK_SECRET"] = SECRET
         self.gw = self.run_gateway(gw)
         self.bus = self.start_consumer(gw)
@@ -126,6 +129,23 @@ class Templates(GatewayTestCase):
         self.assertEqual(res["delivery_id"], 3)
         self.rec.wait(lambda r: len(r.requests) == 3, tmo(15), "the third callback")
         self.assertEqual(len(self.sent()), 3)
+
+    def test_http_api_replies(self):
+        m = self.post("h-1", "+15550000007", "Ana", "Where is my parcel, please?",
+                      subject="Order 77")
+        api = self.gw.api("agent")
+        path = f"/v1/tickets/{m['ticket_id']}/replies"
+        r = api.post(path, {"canned": "shipped", "author": "Ann"})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()["error"], "invalid_request")
+        self.assertIn("missing variable 'tracking'", r.json()["message"])
+        r = api.post(path, {"canned": "shipped", "author": "Ann",
+                            "vars": {"tracking": "1Z555"}})
+        self.assertEqual(r.status, 202, r)
+        self.rec.wait(lambda rec: len(rec.requests) == 1, tmo(15), "the callback")
+        self.assertEqual(self.rec.requests[0]["doc"]["text"],
+                         f'Hi Ana, Ann here about "Order 77" (ticket {m["ticket_id"]}): '
+                         "your parcel 1Z555 left today.")
 
 
 if __name__ == "__main__":
