@@ -129,6 +129,11 @@ class Autoreply(GatewayTestCase):
         sent = [m for _, t, m in self.bus.snapshot() if t == "message.sent"]
         self.assertEqual([m.get("automatic") for m in sent], ["acknowledgement"])
         self.assertEqual(sent[0]["ticket_id"], en["ticket_id"])
+        # Not a person's reply: the first-response clock still runs.
+        t = gwtest.command_ok(self.gw.command_ep, "ticket.get",
+                              {"id": en["ticket_id"]})[0]["ticket"]
+        self.assertNotIn("first_response_at", t)
+        self.assertEqual(t.get("sla_first_response"), "running")
 
         fr = self.post("fr-1", "+15550000002", "Zoé",
                        "Bonjour, je voudrais savoir où en est ma commande, elle n'est "
