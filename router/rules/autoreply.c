@@ -85,8 +85,8 @@ static int schedule_waiting(struct batch *b, const struct gw_config_automation *
 				   AUTOREPLY_STILL_WAITING);
 }
 
-/* choose - the rule and kind of entry `f` for ticket `t`; NULL with f->why
- * when nothing is to be sent. */
+/* choose - the rule and kind of entry `f` for ticket `t`; NULL when
+ * nothing is to be sent (f->why says why when it is worth a log line). */
 static const struct gw_automation_rule *choose(struct fire *f, const struct routing *rt,
 					       const struct proto_ticket *t, const char **kind,
 					       unsigned *win)
@@ -111,9 +111,7 @@ static const struct gw_automation_rule *choose(struct fire *f, const struct rout
 		*win = WIN_ACK;
 		r = rule_of(a, *kind, t);
 	}
-	if (!r || !r->template_name[0])
-		snprintf(f->why, sizeof(f->why), "no %s rule for channel %s, queue %s", *kind,
-			 t->channel, t->queue ? t->queue : "-");
+	/* No rule in this scope: nothing to say, every ticket would log it. */
 	return r && r->template_name[0] ? r : NULL;
 }
 
@@ -180,11 +178,8 @@ static int fire_txn(struct batch *b, void *arg)
 		rc = schedule_waiting(b, &f->cfg->automation, &t);
 	if (rc)
 		goto out;
-	if (!f->cfg->automation.enabled || !t.status || strcmp(t.status, "open") != 0) {
-		snprintf(f->why, sizeof(f->why), "%s", f->cfg->automation.enabled
-			 ? "ticket closed" : "automation disabled");
-		goto out;
-	}
+	if (!f->cfg->automation.enabled || !t.status || strcmp(t.status, "open") != 0)
+		goto out; /* off, or closed meanwhile: nothing to send, nothing to say */
 	r = choose(f, b->rt, &t, &kind, &win);
 	if (r)
 		rc = send_for(b, f, &t, r, kind, win);
