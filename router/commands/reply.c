@@ -69,6 +69,7 @@ struct send_target {
 	char **chain; /* its reply_to */
 	size_t chain_len;
 	int64_t received_at;
+	int automated; /* it is an auto-reply: no automatic message answers it */
 };
 
 struct send_ctx {
@@ -173,6 +174,7 @@ static int target_chain(struct send_target *t, const struct proto_message *m)
 static int target_from(struct send_target *t, const struct proto_message *m)
 {
 	t->received_at = m->received_at;
+	t->automated = m->auto_reply || m->bounce;
 	if (target_chain(t, m) != GW_OK)
 		return GW_ENOMEM;
 	t->channel = gw_strdup(m->channel);
@@ -476,7 +478,9 @@ static int render_canned(struct send_ctx *c, struct batch *b, const struct proto
 }
 
 /*
- * auto_policy - whether the provider takes an automatic message now:
+ * auto_policy - whether an automatic message may go now: never to an
+ * address whose last message was an auto-reply (a loop), and only as the
+ * provider allows:
  * WhatsApp, Messenger and Instagram take free text only within 24 h of the
  * customer's last message; past it WhatsApp takes the rule's approved
  * template, and without one the message is not sent (GW_EPERM, `err`
@@ -488,6 +492,11 @@ static int auto_policy(struct send_ctx *c)
 	const struct reply_auto *au = c->au;
 	int wa = strcmp(c->to.channel, "whatsapp") == 0;
 
+	if (c->to.automated) {
+		snprintf(c->err, c->errlen, "the customer's last message on %s is an auto-reply: "
+			 "no automatic message answers an automated sender", c->to.channel);
+		return GW_EPERM;
+	}
 	if ((!wa && strcmp(c->to.channel, "messenger") != 0 &&
 	     strcmp(c->to.channel, "instagram") != 0) || age <= REPLY_PROVIDER_WINDOW_MS)
 		return GW_OK;

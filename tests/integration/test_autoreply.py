@@ -16,8 +16,9 @@ gets every reply the gateway sends.
     so that now is closed) the out-of-hours notice names the next opening
 By email (AutoreplyEmail, through the real Postfix and Dovecot of the email
 tests, skipped like them without root): the acknowledgement carries
-Auto-Submitted: auto-replied and the French text, and the customer's
-vacation notice before it got none.
+Auto-Submitted: auto-replied and the French text, the customer's vacation
+notice before it got none, and once their autoresponder answered the
+acknowledgement no still-waiting notice goes to it.
 """
 
 import datetime
@@ -247,7 +248,8 @@ class AutoreplyEmail(ReplyTestCase):
     def start_auto(self):
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root, exist_ok=True)
-        gw = gwtest.Gateway(root, automation_lines=automation(after_s=3600))
+        # after_s leaves the autoresponder's answer (below) time to come in.
+        gw = gwtest.Gateway(root, automation_lines=automation(after_s=int(tmo(10))))
         lines = self.connector("mail", "support", self.plain_smtp())
         gw.connectors.append("mail")
         with open(gw.config_path, "a", encoding="utf-8") as f:
@@ -282,6 +284,18 @@ class AutoreplyEmail(ReplyTestCase):
         sent = self.sent_events()
         self.assertEqual([(s.get("automatic"), s["ticket_id"]) for s in sent],
                          [("acknowledgement", m["ticket_id"])])
+        # The customer's autoresponder answers the acknowledgement: it joins
+        # the ticket, and the still-waiting notice (due after_s after the
+        # opening) does not answer an automated sender.
+        vac = self.inbound("support", "vac2@customer.test", subject="Re: Commande 1234",
+                           headers=["Auto-Submitted: auto-replied",
+                                    f"In-Reply-To: {r['Message-ID']}"],
+                           body="I am away until Monday.")
+        self.assertEqual(vac["ticket_id"], m["ticket_id"])
+        gwtest.wait_until(lambda: "no automatic message answers an automated sender" in
+                          self.gw.log_tail(400), tmo(20), "the still-waiting notice skipped")
+        self.assertEqual(self.dc.count("customer", "INBOX"), 1)
+        self.assertEqual(len(self.sent_events()), 1)
 
 
 if __name__ == "__main__":
