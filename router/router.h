@@ -61,8 +61,9 @@ int router_run(struct router *r, volatile int *stop, volatile int *reload);
 
 /*
  * router_reload - reads the config file again and puts its routing rules
- * (queues, agents, working hours, SLA targets, threading, assignment) in
- * use from the next message on; tickets keep the SLA due times they have.
+ * (queues, agents, working hours, SLA targets, threading, assignment) and
+ * its automation section (templates, automatic messages) in use from the
+ * next message on; tickets keep the SLA due times they have.
  * Everything else (endpoints, connectors, store) waits for a restart. On a
  * config that does not load or compile: logged, the rules in use kept,
  * and GW_ECONFIG/GW_EINVAL/GW_ENOMEM returned; GW_OK otherwise.
