@@ -1,0 +1,198 @@
+/*
+ * test_email_oauth.c - the pure half of the email connector's OAuth 2.0
+ * client (connectors/email/oauth_token.c): the token endpoint's answers
+ * (a token, the RFC 6749 errors, what is refused and why), the refresh
+ * timing and the backoff; and the `oauth` block's token endpoint presets
+ * (email_config.c). The exchange with a real endpoint, Dovecot and
+ * Postfix: tests/integration/test_email_oauth.py.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "connectors/email/email_config.h"
+#include "connectors/email/oauth_token.h"
+#include "core/err.h"
+
+static int parse(long status, const char *body, struct oauth_answer *a)
+{
+	return oauth_parse_answer(status, body, strlen(body), a);
+}
+
+static void test_token_answer(void **state)
+{
+	struct oauth_answer *a = malloc(sizeof(*a));
+
+	(void)state;
+	assert_int_equal(parse(200, "{\"access_token\":\"ya29.a0Af-_x~+/=\",\"expires_in\":3599,"
+			       "\"scope\":\"https://mail.google.com/\",\"token_type\":\"Bearer\"}",
+			       a), GW_OK);
+	assert_true(a->ok);
+	assert_string_equal(a->access_token, "ya29.a0Af-_x~+/=");
+	assert_int_equal(a->expires_in_s, 3599);
+	assert_string_equal(a->refresh_token, "");
+	/* Microsoft: a rotated refresh token; "bearer" in any case. */
+	assert_int_equal(parse(200, "{\"token_type\":\"bearer\",\"expires_in\":4771,"
+			       "\"access_token\":\"eyJ0.eyJ1.c2ln\",\"refresh_token\":\"0.AAA\"}",
+			       a), GW_OK);
+	assert_string_equal(a->refresh_token, "0.AAA");
+	/* expires_in as a string (older endpoints), absent: the default. */
+	assert_int_equal(parse(200, "{\"access_token\":\"t\",\"token_type\":\"Bearer\","
+			       "\"expires_in\":\"3600\"}", a), GW_OK);
+	assert_int_equal(a->expires_in_s, 3600);
+	assert_int_equal(parse(200, "{\"access_token\":\"t\",\"token_type\":\"Bearer\"}", a),
+			 GW_OK);
+	assert_int_equal(a->expires_in_s, OAUTH_DEFAULT_EXPIRES_S);
+	oauth_answer_clear(a);
+	assert_string_equal(a->access_token, "");
+	free(a);
+}
+
+static void test_error_answer(void **state)
+{
+	struct oauth_answer *a = malloc(sizeof(*a));
+
+	(void)state;
+	assert_int_equal(parse(400, "{\"error\":\"invalid_grant\",\"error_description\":"
+			       "\"Token has been expired or revoked.\"}", a), GW_OK);
+	assert_false(a->ok);
+	assert_string_equal(a->error, "invalid_grant");
+	assert_string_equal(a->description, "Token has been expired or revoked.");
+	assert_true(oauth_refused_error(a->error));
+	/* Control characters of a description never reach a log line. */
+	assert_int_equal(parse(401, "{\"error\":\"invalid_client\",\"error_description\":"
+			       "\"bad\\nclient\\u00e9\"}", a), GW_OK);
+	assert_string_equal(a->description, "bad?client??");
+	assert_true(oauth_refused_error("invalid_client"));
+	assert_false(oauth_refused_error("temporarily_unavailable"));
+	assert_false(oauth_refused_error("server_error"));
+	free(a);
+}
+
+static void test_refused_answers(void **state)
+{
+	static const char *const bad[] = {
+		"", "not json", "[1]", "{}",
+		"{\"access_token\":\"\",\"token_type\":\"Bearer\"}",
+		"{\"access_token\":\"a b\",\"token_type\":\"Bearer\"}",
+		"{\"access_token\":\"t\\r\\nx\",\"token_type\":\"Bearer\"}",
+		"{\"access_token\":\"t\",\"token_type\":\"mac\"}",
+		"{\"access_token\":\"t\"}",
+		"{\"access_token\":\"t\",\"token_type\":\"Bearer\",\"expires_in\":0}",
+		"{\"access_token\":\"t\",\"token_type\":\"Bearer\",\"expires_in\":-5}",
+		"{\"access_token\":\"t\",\"token_type\":\"Bearer\",\"expires_in\":\"12x\"}",
+		"{\"access_token\":7,\"token_type\":\"Bearer\"}",
+		"{\"access_token\":\"t\",\"access_token\":\"u\",\"token_type\":\"Bearer\"}",
+		NULL};
+	struct oauth_answer *a = malloc(sizeof(*a));
+
+	(void)state;
+	for (size_t i = 0; bad[i]; i++) {
+		assert_int_equal(parse(200, bad[i], a), GW_EPROTO);
+		assert_false(a->ok);
+		assert_string_equal(a->access_token, "");
+		assert_true(a->description[0]);
+	}
+	/* A 5xx page that is not JSON; an HTTP error without an error code. */
+	assert_int_equal(parse(503, "<html>down</html>", a), GW_EPROTO);
+	assert_string_equal(a->description, "HTTP 503, not a JSON object");
+	assert_int_equal(parse(500, "{\"message\":\"boom\"}", a), GW_EPROTO);
+	assert_string_equal(a->description, "HTTP 500 without an OAuth error code");
+	/* A token longer than OAUTH_TOKEN_MAX. */
+	{
+		size_t n = OAUTH_TOKEN_MAX + 1;
+		char *body = malloc(n + 64), *p = body;
+
+		p += snprintf(p, 64, "{\"token_type\":\"Bearer\",\"access_token\":\"");
+		memset(p, 'x', n);
+		memcpy(p + n, "\"}", 3);
+		assert_int_equal(oauth_parse_answer(200, body, strlen(body), a), GW_EPROTO);
+		free(body);
+	}
+	free(a);
+}
+
+static void test_refresh_timing(void **state)
+{
+	(void)state;
+	/* An hour-long token, 300 s margin: refreshed 55 minutes in. */
+	assert_int_equal(oauth_refresh_at(1000, 3600, 300), 1000 + 3300 * 1000);
+	/* A short one: no earlier than three quarters of its life. */
+	assert_int_equal(oauth_refresh_at(0, 8, 300), 6000);
+	assert_int_equal(oauth_refresh_at(0, 60, 0), 60000);
+	/* Usable until 5 s before expiry, or a tenth of a short life. */
+	assert_int_equal(oauth_usable_until(0, 3600), 3595000);
+	assert_int_equal(oauth_usable_until(0, 8), 7200);
+	assert_true(oauth_refresh_at(0, 8, 300) < oauth_usable_until(0, 8));
+	assert_true(oauth_refresh_at(0, 3600, 300) < oauth_usable_until(0, 3600));
+}
+
+static void test_backoff(void **state)
+{
+	(void)state;
+	assert_int_equal(oauth_backoff_ms(1, 0), 1000);
+	assert_int_equal(oauth_backoff_ms(2, 0), 2000);
+	assert_int_equal(oauth_backoff_ms(10, 0), 300000);
+	assert_int_equal(oauth_backoff_ms(1000, 0), 300000);
+	assert_int_equal(oauth_backoff_ms(1, 1), 30000);
+	assert_int_equal(oauth_backoff_ms(2, 1), 60000);
+	assert_int_equal(oauth_backoff_ms(100, 1), 900000);
+}
+
+static void test_token_url_presets(void **state)
+{
+	struct email_oauth_settings o;
+	char url[EMAIL_OAUTH_URL_MAX];
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.token_url = "google";
+	o.tenant = "common";
+	assert_int_equal(email_oauth_url(&o, url, sizeof(url)), GW_OK);
+	assert_string_equal(url, "https://oauth2.googleapis.com/token");
+	assert_null(email_oauth_scope(&o));
+	o.token_url = "microsoft";
+	assert_int_equal(email_oauth_url(&o, url, sizeof(url)), GW_OK);
+	assert_string_equal(url, "https://login.microsoftonline.com/common/oauth2/v2.0/token");
+	assert_non_null(strstr(email_oauth_scope(&o), "IMAP.AccessAsUser.All"));
+	o.tenant = "contoso.onmicrosoft.com";
+	assert_int_equal(email_oauth_url(&o, url, sizeof(url)), GW_OK);
+	assert_string_equal(url, "https://login.microsoftonline.com/contoso.onmicrosoft.com/"
+			    "oauth2/v2.0/token");
+	o.tenant = "../evil";
+	assert_int_equal(email_oauth_url(&o, url, sizeof(url)), GW_ECONFIG);
+	o.token_url = "https://idp.example.com/oauth2/token";
+	assert_int_equal(email_oauth_url(&o, url, sizeof(url)), GW_OK);
+	o.token_url = "http://127.0.0.1:8080/token";
+	assert_int_equal(email_oauth_url(&o, url, sizeof(url)), GW_OK);
+	o.token_url = "http://idp.example.com/token"; /* plain HTTP off loopback */
+	assert_int_equal(email_oauth_url(&o, url, sizeof(url)), GW_ECONFIG);
+	o.token_url = "https://user:pw@idp.example.com/token";
+	assert_int_equal(email_oauth_url(&o, url, sizeof(url)), GW_ECONFIG);
+	o.token_url = "ftp://idp.example.com/token";
+	assert_int_equal(email_oauth_url(&o, url, sizeof(url)), GW_ECONFIG);
+	o.mechanism = EMAIL_OAUTH_AUTO;
+	assert_string_equal(email_oauth_login_options(&o), "AUTH=OAUTHBEARER;AUTH=XOAUTH2");
+	o.mechanism = EMAIL_OAUTH_XOAUTH2;
+	assert_string_equal(email_oauth_login_options(&o), "AUTH=XOAUTH2");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_token_answer),
+		cmocka_unit_test(test_error_answer),
+		cmocka_unit_test(test_refused_answers),
+		cmocka_unit_test(test_refresh_timing),
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_token_url_presets),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
