@@ -403,7 +403,7 @@ static int email_check_smtp(const struct email_settings *s, char *why, size_t wh
 	if (!(m->password && *m->password) && !(m->bearer_token && *m->bearer_token) &&
 	    !s->oauth.token_url) {
 		snprintf(why, whylen, "smtp: neither password nor bearer_token has a value (is the "
-			 "environment variable it names set?), and there is no oauth block");
+			 "environment variable it names set?)");
 		return GW_ECONFIG;
 	}
 	if (m->sent_folder && !email_ascii_folder(m->sent_folder)) {

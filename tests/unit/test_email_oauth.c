@@ -3,7 +3,7 @@
  * client (connectors/email/oauth_token.c): the token endpoint's answers
  * (a token, the RFC 6749 errors, what is refused and why), the refresh
  * timing and the backoff; and the `oauth` block's token endpoint presets
- * (email_config.c). The exchange with a real endpoint, Dovecot and
+ * (email_config.c) and its check through the config loader. The exchange with a real endpoint, Dovecot and
  * Postfix: tests/integration/test_email_oauth.py.
  */
 #include <setjmp.h>
@@ -16,9 +16,13 @@
 
 #include <cmocka.h>
 
+#include <unistd.h>
+
 #include "connectors/email/email_config.h"
 #include "connectors/email/oauth_token.h"
+#include "core/config.h"
 #include "core/err.h"
+#include "testutil.h"
 
 static int parse(long status, const char *body, struct oauth_answer *a)
 {
@@ -183,6 +187,74 @@ static void test_token_url_presets(void **state)
 	assert_string_equal(email_oauth_login_options(&o), "AUTH=XOAUTH2");
 }
 
+#define MAILBOX "connectors:\n  - name: mail\n    type: email\n" \
+		"    url: imaps://imap.gmail.com/INBOX\n    username: support@example.com\n"
+#define OAUTH "      client_id: cid\n" \
+		"      client_secret: ${GW_TEST_OAUTH_SECRET}\n" \
+		"      refresh_token: ${GW_TEST_OAUTH_RT}\n" \
+		"    smtp:\n      url: smtp://smtp.gmail.com\n"
+
+/* load_mailbox - loads MAILBOX + an oauth block with token_url `url` (NULL:
+ * no block); the connector's disabled reason ("" when on) into why. */
+static int load_mailbox(const char *url, char *why, size_t whylen, struct gw_config **cfg)
+{
+	char dir[256], path[300], yaml[2048], err[1024];
+	FILE *f;
+	int rc;
+
+	test_tmpdir(dir, sizeof(dir), "email_oauth");
+	snprintf(path, sizeof(path), "%s/gateway.yaml", dir);
+	snprintf(yaml, sizeof(yaml), MAILBOX "%s%s%s%s", url ? "    oauth:\n      token_url: " : "",
+		 url ? url : "", url ? "\n" : "", url ? OAUTH : "");
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(yaml, f);
+	assert_int_equal(fclose(f), 0);
+	rc = gw_config_load(path, NULL, cfg, err, sizeof(err));
+	unlink(path);
+	rmdir(dir);
+	if (rc == GW_OK)
+		snprintf(why, whylen, "%s", (*cfg)->connectors[0].disabled_reason
+			 ? (*cfg)->connectors[0].disabled_reason : "");
+	return rc;
+}
+
+static void test_oauth_block(void **state)
+{
+	struct gw_config *cfg = NULL;
+	const struct email_settings *s;
+	char why[512];
+
+	(void)state;
+	setenv("GW_TEST_OAUTH_SECRET", "client-secret", 1);
+	setenv("GW_TEST_OAUTH_RT", "1//refresh", 1);
+	/* No password anywhere: the block logs in to IMAP and SMTP. */
+	assert_int_equal(load_mailbox("google", why, sizeof(why), &cfg), GW_OK);
+	assert_string_equal(why, "");
+	s = cfg->connectors[0].settings;
+	assert_string_equal(s->oauth.refresh_token, "1//refresh");
+	assert_string_equal(s->oauth.tenant, "common");
+	assert_int_equal(s->oauth.mechanism, EMAIL_OAUTH_AUTO);
+	assert_int_equal(s->oauth.refresh_margin_s, 300);
+	assert_null(s->password);
+	gw_config_free(cfg);
+	/* Plain HTTP off loopback: the connector stays off, saying why. */
+	assert_int_equal(load_mailbox("http://idp.example.com/token", why, sizeof(why), &cfg), GW_OK);
+	assert_non_null(strstr(why, "oauth.token_url"));
+	gw_config_free(cfg);
+	/* The refresh token's variable unset: off, naming the key. */
+	unsetenv("GW_TEST_OAUTH_RT");
+	assert_int_equal(load_mailbox("microsoft", why, sizeof(why), &cfg), GW_OK);
+	assert_non_null(strstr(why, "refresh_token"));
+	assert_null(strstr(why, "client-secret"));
+	gw_config_free(cfg);
+	/* Neither a password nor the block. */
+	assert_int_equal(load_mailbox(NULL, why, sizeof(why), &cfg), GW_OK);
+	assert_non_null(strstr(why, "password"));
+	gw_config_free(cfg);
+	unsetenv("GW_TEST_OAUTH_SECRET");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +264,7 @@ int main(void)
 		cmocka_unit_test(test_refresh_timing),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_token_url_presets),
+		cmocka_unit_test(test_oauth_block),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
