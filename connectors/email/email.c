@@ -27,6 +27,11 @@
  * reingest` are served every second. While waiting on the network, the
  * tick pumps the outbox every IMAP_TICK_MS and notices a stop.
  *
+ * With an `oauth` block, IMAP and SMTP log in with OAuth 2.0 access
+ * tokens (oauth.h): the cache belongs to this thread, the tick advances
+ * its refreshes, and a refused refresh token becomes the instance's
+ * warning in the status file.
+ *
  * Replies (the deliver op) are built and handed to the sender at once
  * (email_send.c); its worker submits them over SMTP, and the tick reports
  * the ones it finished, so the loop never waits on a send.
@@ -83,6 +88,7 @@ struct email {
 	struct email_send *send;    /* replies */
 	struct oauth *oauth;        /* access tokens (oauth block), NULL: password */
 	int oauth_warning;          /* inst->warning is the token problem's */
+	uint64_t oauth_seen;        /* refreshes (ok and failed) the status shows */
 	enum email_after after;
 	uint32_t *queue;            /* UIDs found by the last search, ascending */
 	size_t queue_n, queue_pos;
@@ -164,8 +170,9 @@ enum { EMAIL_C_TOKEN_REFRESHES, EMAIL_C_TOKEN_FAILURES };
 
 /*
  * email_oauth_tick - advances a refresh of the access token; when one
- * ended, the status follows: a refused refresh token (or client) is the
- * connector's warning until a refresh works again.
+ * ended (here or in an IMAP login's wait: the counts moved), the status
+ * follows: a refused refresh token (or client) is the connector's warning
+ * until a refresh works again.
  */
 static void email_oauth_tick(struct email *e)
 {
@@ -173,9 +180,13 @@ static void email_oauth_tick(struct email *e)
 	uint64_t ok = 0, failed = 0;
 	int refused = 0;
 
-	if (!e->oauth || !oauth_poll(e->oauth))
+	if (!e->oauth)
 		return;
+	oauth_poll(e->oauth);
 	oauth_counts(e->oauth, &ok, &failed);
+	if (ok + failed == e->oauth_seen)
+		return;
+	e->oauth_seen = ok + failed;
 	e->inst->counters[EMAIL_C_TOKEN_REFRESHES].value = ok;
 	e->inst->counters[EMAIL_C_TOKEN_FAILURES].value = failed;
 	if (oauth_problem(e->oauth, why, sizeof(why), &refused) && refused) {
@@ -671,7 +682,7 @@ static int email_open_oauth(struct email *e)
 		.client_secret = s->client_secret && s->client_secret[0] ? s->client_secret : NULL,
 		.refresh_token = s->refresh_token,
 		.scope = email_oauth_scope(s),
-		.ca_file = e->set->ca_file,
+		.ca_file = s->ca_file,
 		.margin_s = s->refresh_margin_s,
 		.timeout_ms = (long)s->timeout_ms,
 		.log_module = e->module,

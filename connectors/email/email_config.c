@@ -109,6 +109,9 @@ static const struct conf_entry oauth_rows[] = {
 	 .offset = OAUTH_OFF(refresh_margin_s),
 	 .desc = "an access token is refreshed this long before it expires (at most a "
 		 "quarter of its life)"},
+	{.kind = CONF_PATH, .key = "ca_file", .max = 1024, .offset = OAUTH_OFF(ca_file),
+	 .desc = "PEM file of the CA that signed the token endpoint's certificate; default: "
+		 "the system's (not the mailbox's ca_file)"},
 	{.kind = CONF_INT, .key = "timeout_ms", .def = "30000", .min = 1000, .max = 300000,
 	 .offset = OAUTH_OFF(timeout_ms),
 	 .desc = "one request to the token endpoint fails after this long"},

@@ -49,6 +49,7 @@ struct email_oauth_settings {
 	int mechanism;              /* enum email_oauth_mech */
 	long long refresh_margin_s; /* refresh this long before expiry */
 	long long timeout_ms;       /* one request to the token endpoint */
+	char *ca_file;              /* the endpoint's CA; NULL: the system's */
 };
 
 /* The SASL mechanisms of `oauth.mechanism` (the CONF_CHOICE's order). */

@@ -46,9 +46,10 @@ void email_send_destroy(struct email_send *es);
  * message and hands it to the sender. A reply that cannot be built (a
  * missing attachment, too large, no usable address) is reported failed
  * with the reason; so is every reply while the token endpoint refuses the
- * refresh token. Before the first access token, GW_EAGAIN. Returns GW_OK; GW_EFULL or GW_EAGAIN (busy, out of
- * memory: not reported, handed over again); GW_EPROTO and proto_decode's
- * codes for an event that does not decode (reported failed).
+ * refresh token and no access token is valid. Returns GW_OK; GW_EFULL or
+ * GW_EAGAIN (busy, out of memory, no access token yet: not reported,
+ * handed over again); GW_EPROTO and proto_decode's codes for an event
+ * that does not decode (reported failed).
  */
 int email_send_deliver(struct email_send *es, const void *event, size_t len,
 		       uint64_t delivery_id);

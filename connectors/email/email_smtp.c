@@ -214,7 +214,8 @@ static void token_refused(struct smtp_job *j, const struct sender_attempt *a,
 	}
 	if (j->gen > j->refused_gen) {
 		out->auth = 1;
-		snprintf(out->reason, sizeof(out->reason), "SMTP refused the new access token: %s", words(j, a));
+		snprintf(out->reason, sizeof(out->reason), "SMTP refused the new access token: %s",
+			 words(j, a));
 		return;
 	}
 	out->verdict = SENDER_RETRY;

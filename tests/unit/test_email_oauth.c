@@ -3,8 +3,9 @@
  * client (connectors/email/oauth_token.c): the token endpoint's answers
  * (a token, the RFC 6749 errors, what is refused and why), the refresh
  * timing and the backoff; and the `oauth` block's token endpoint presets
- * (email_config.c) and its check through the config loader. The exchange with a real endpoint, Dovecot and
- * Postfix: tests/integration/test_email_oauth.py.
+ * (email_config.c) and its check through the config loader. The exchange
+ * with a real endpoint, Dovecot and Postfix:
+ * tests/integration/test_email_oauth.py.
  */
 #include <setjmp.h>
 #include <stdarg.h>
