@@ -17,7 +17,7 @@
 #include "core/log.h"
 #include "core/util.h"
 
-#define OAUTH_FORCED_GAP_MS 60000 /* refreshes after a refusal: one a minute at most */
+#define OAUTH_FORCED_GAP_MS 10000 /* refreshes after a refusal: one per 10 s at most */
 #define OAUTH_CONNECT_TIMEOUT_MS 10000L
 #define OAUTH_PROBLEM_MAX 512
 
