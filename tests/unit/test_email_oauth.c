@@ -3,7 +3,10 @@
  * client (connectors/email/oauth_token.c): the token endpoint's answers
  * (a token, the RFC 6749 errors, what is refused and why), the refresh
  * timing and the backoff; and the `oauth` block's token endpoint presets
- * (email_config.c) and its check through the config loader. The exchange
+ * (email_config.c) and its check through the config loader; the token
+ * cache (oauth.c) against a token endpoint played by the test: the form it
+ * posts, a refresh after a refusal (once per token), a refused refresh
+ * token that is not asked again at once. The exchange
  * with a real endpoint, Dovecot and Postfix:
  * tests/integration/test_email_oauth.py.
  */
@@ -17,9 +20,15 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "connectors/email/email_config.h"
+#include "connectors/email/oauth.h"
 #include "connectors/email/oauth_token.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -256,6 +265,197 @@ static void test_oauth_block(void **state)
 	unsetenv("GW_TEST_OAUTH_SECRET");
 }
 
+/* ---- a token endpoint ------------------------------------------------------- */
+
+struct endpoint {
+	int lfd, port, requests;
+	pthread_t th;
+	pthread_mutex_t mu;
+	const char *answer; /* the whole HTTP answer; NULL: a token "tok-<n>" for request n */
+	char last_body[1024];
+};
+
+/* serve_one - reads one request (headers, then Content-Length bytes) and
+ * answers it. */
+static void serve_one(struct endpoint *ep, int fd)
+{
+	char buf[4096], out[1024];
+	size_t len = 0;
+	const char *hdr_end = NULL, *cl;
+	ssize_t n;
+	int want = -1, num;
+
+	while (len + 1 < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0) {
+		len += (size_t)n;
+		buf[len] = '\0';
+		hdr_end = strstr(buf, "\r\n\r\n");
+		cl = strstr(buf, "Content-Length: ");
+		if (hdr_end && cl)
+			want = (int)(hdr_end + 4 - buf) + (int)strtol(cl + 16, NULL, 10);
+		if (want >= 0 && (int)len >= want)
+			break;
+	}
+	pthread_mutex_lock(&ep->mu);
+	num = ++ep->requests;
+	snprintf(ep->last_body, sizeof(ep->last_body), "%s", hdr_end ? hdr_end + 4 : "");
+	pthread_mutex_unlock(&ep->mu);
+	if (ep->answer)
+		n = snprintf(out, sizeof(out), "%s", ep->answer);
+	else
+		n = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			     "Connection: close\r\n\r\n{\"access_token\":\"tok-%d\","
+			     "\"token_type\":\"Bearer\",\"expires_in\":3600}", num);
+	if (write(fd, out, (size_t)n) < 0)
+		return;
+}
+
+static void *serve(void *arg)
+{
+	struct endpoint *ep = arg;
+	int fd;
+
+	while ((fd = accept(ep->lfd, NULL, NULL)) >= 0) {
+		serve_one(ep, fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+static void endpoint_start(struct endpoint *ep, const char *answer)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t alen = sizeof(a);
+
+	memset(ep, 0, sizeof(*ep));
+	ep->answer = answer;
+	pthread_mutex_init(&ep->mu, NULL);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ep->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(ep->lfd >= 0);
+	assert_int_equal(bind(ep->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(ep->lfd, 8), 0);
+	assert_int_equal(getsockname(ep->lfd, (struct sockaddr *)&a, &alen), 0);
+	ep->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&ep->th, NULL, serve, ep), 0);
+}
+
+static void endpoint_stop(struct endpoint *ep)
+{
+	shutdown(ep->lfd, SHUT_RDWR);
+	close(ep->lfd);
+	pthread_join(ep->th, NULL);
+	pthread_mutex_destroy(&ep->mu);
+}
+
+static int requests(struct endpoint *ep)
+{
+	int n;
+
+	pthread_mutex_lock(&ep->mu);
+	n = ep->requests;
+	pthread_mutex_unlock(&ep->mu);
+	return n;
+}
+
+/* poll_until_done - oauth_poll until a refresh ended (5 s at most). */
+static void poll_until_done(struct oauth *o)
+{
+	struct timespec ts = {0, 5000000L};
+
+	for (int i = 0; i < 1000; i++) {
+		if (oauth_poll(o))
+			return;
+		nanosleep(&ts, NULL);
+	}
+	fail_msg("no refresh ended within 5 s");
+}
+
+static struct oauth *cache_for(struct endpoint *ep)
+{
+	char url[64];
+	struct oauth_options opt = {
+		.token_url = url, .client_id = "cid", .client_secret = "sec",
+		.refresh_token = "rt/1", .margin_s = 300, .timeout_ms = 5000,
+		.log_module = "test",
+	};
+	struct oauth *o = NULL;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/token", ep->port);
+	assert_int_equal(oauth_create(&opt, &o), GW_OK);
+	return o;
+}
+
+static void test_cache_refresh(void **state)
+{
+	struct endpoint ep;
+	struct oauth *o;
+	char tok[64], why[256];
+	uint64_t gen = 0;
+
+	(void)state;
+	endpoint_start(&ep, NULL);
+	o = cache_for(&ep);
+	assert_int_equal(oauth_get(o, OAUTH_USABLE, tok, sizeof(tok), &gen), GW_EAGAIN);
+	poll_until_done(o);
+	assert_int_equal(oauth_get(o, OAUTH_USABLE, tok, sizeof(tok), &gen), GW_OK);
+	assert_string_equal(tok, "tok-1");
+	assert_int_equal(gen, 1);
+	assert_string_equal(ep.last_body, "grant_type=refresh_token&refresh_token=rt%2F1"
+			    "&client_id=cid&client_secret=sec");
+	assert_int_equal(oauth_problem(o, why, sizeof(why), NULL), 0);
+	/* Not due for an hour: nothing asked. */
+	assert_int_equal(oauth_poll(o), 0);
+	assert_int_equal(requests(&ep), 1);
+	/* A server refused it: refreshed at once; an old refusal changes nothing. */
+	oauth_refused(o, 1);
+	assert_int_equal(oauth_get(o, OAUTH_USABLE, NULL, 0, NULL), GW_EAGAIN);
+	assert_int_equal(oauth_get(o, OAUTH_LAST, tok, sizeof(tok), &gen), GW_OK);
+	poll_until_done(o);
+	assert_int_equal(oauth_get(o, OAUTH_USABLE, tok, sizeof(tok), &gen), GW_OK);
+	assert_string_equal(tok, "tok-2");
+	assert_int_equal(gen, 2);
+	oauth_refused(o, 1);
+	assert_int_equal(oauth_poll(o), 0);
+	/* Refused again at once: the next forced refresh waits (no loop). */
+	oauth_refused(o, 2);
+	assert_int_equal(oauth_poll(o), 0);
+	assert_int_equal(requests(&ep), 2);
+	assert_int_equal(oauth_get(o, OAUTH_LAST, tok, 3, &gen), GW_ETOOBIG);
+	oauth_destroy(o);
+	endpoint_stop(&ep);
+}
+
+static void test_cache_refused(void **state)
+{
+	struct endpoint ep;
+	struct oauth *o;
+	char why[256];
+	uint64_t ok, failed;
+	int refused = 0;
+
+	(void)state;
+	endpoint_start(&ep, "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+		       "Connection: close\r\n\r\n{\"error\":\"invalid_grant\",\"error_description\""
+		       ":\"Token has been expired or revoked.\"}");
+	o = cache_for(&ep);
+	poll_until_done(o);
+	assert_int_equal(oauth_get(o, OAUTH_USABLE, NULL, 0, NULL), GW_EAUTH);
+	assert_int_equal(oauth_get(o, OAUTH_LAST, NULL, 0, NULL), GW_EAUTH);
+	assert_int_equal(oauth_problem(o, why, sizeof(why), &refused), 1);
+	assert_true(refused);
+	assert_string_equal(why, "the refresh token was refused: consent again (invalid_grant: "
+			    "Token has been expired or revoked.)");
+	oauth_counts(o, &ok, &failed);
+	assert_int_equal(ok, 0);
+	assert_int_equal(failed, 1);
+	/* The next try waits 30 s. */
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(oauth_poll(o), 0);
+	assert_int_equal(requests(&ep), 1);
+	oauth_destroy(o);
+	endpoint_stop(&ep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +466,8 @@ int main(void)
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_token_url_presets),
 		cmocka_unit_test(test_oauth_block),
+		cmocka_unit_test(test_cache_refresh),
+		cmocka_unit_test(test_cache_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
