@@ -243,6 +243,9 @@ struct proto_message {
 	/* Agent collision, message.sent of message.send only: */
 	char *agent_id;    /* the agent who sent the reply, NULL: not named */
 	char *forced_over; /* the assignee a forced reply went over, NULL: none */
+	/* Automatic messages: acknowledgement, out_of_hours, still_waiting;
+	 * NULL for a human reply (a canned response an agent sent too). */
+	char *automatic;
 };
 
 /*
