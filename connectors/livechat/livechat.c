@@ -314,6 +314,11 @@ static int lc_open_log(struct livechat *lc)
 
 	if (n < 0 || (size_t)n >= sizeof(dir))
 		return GW_EINVAL;
+	/* Files go with every channel's attachments (store/attachments.h). */
+	n = snprintf(lc->attach_dir, sizeof(lc->attach_dir), "%s/attachments",
+		     lc->inst->config->state_dir);
+	if (n < 0 || (size_t)n >= sizeof(lc->attach_dir))
+		return GW_EINVAL;
 	return chatlog_open(dir, (size_t)lc->set->chatlog_map_mb * 1024u * 1024u, &lc->log);
 }
 
@@ -417,6 +422,7 @@ static void lc_destroy(struct connector_instance *inst)
 
 		lws_dll2_remove(d);
 		free(p->text);
+		free(p->attachments);
 		free(p);
 	}
 	chatlog_close(lc->log);
