@@ -87,7 +87,7 @@ const char *lc_sniff(const void *data, size_t len)
 		if (len >= m->off + m->len && memcmp(s + m->off, m->bytes, m->len) == 0)
 			return m->type;
 	}
-	if (len >= 12 && memcmp(s, "RIFF", 4) == 0 && memcmp(s + 8, "WEBPVP", 6) == 0)
+	if (len >= 14 && memcmp(s, "RIFF", 4) == 0 && memcmp(s + 8, "WEBPVP", 6) == 0)
 		return "image/webp";
 	return lc_is_text(s, len) ? "text/plain" : NULL;
 }
