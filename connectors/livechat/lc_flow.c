@@ -179,6 +179,7 @@ static void lc_on_hello(struct lc_conn *c, const struct lc_frame *f)
 		return;
 	}
 	lc_identity(c, f->identity);
+	snprintf(c->lang, sizeof(c->lang), "%s", f->lang ? f->lang : "");
 	if (lc_files_key_make(lc->set->secret, c->conversation,
 			      gw_now_ms() / 1000 + LC_FILES_KEY_TTL_S, key, sizeof(key)) != GW_OK)
 		key[0] = '\0'; /* no files for this socket */
@@ -190,6 +191,7 @@ static void lc_on_hello(struct lc_conn *c, const struct lc_frame *f)
 		lc_send_error(c, "unavailable", "cannot read the conversation");
 	c->welcomed = 1;
 	lws_dll2_add_tail(&c->node, &lc->conns);
+	lc_avail_send(c);
 }
 
 /* ---- a visitor's message ------------------------------------------------------- */
@@ -214,15 +216,20 @@ static int lc_rate_ok(struct lc_conn *c)
 	return 1;
 }
 
-/* `email` and the visitor id as the event's raw JSON (NULL when no email). */
+/* `email` and the visitor id as the event's raw JSON (NULL when no email);
+ * written while the queue was away or closed, "answer_by_email": true (the
+ * visitor left the address for that). */
 static char *lc_raw(const struct lc_conn *c, const char *email)
 {
+	const char *st = c->lc->avail;
 	json_t *o;
 	char *s;
 
 	if (!email || !email[0])
 		return NULL;
 	o = json_pack("{s:s,s:s}", "email", email, "visitor", c->visitor);
+	if (o && (strcmp(st, "away") == 0 || strcmp(st, "closed") == 0))
+		json_object_set_new(o, "answer_by_email", json_true());
 	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return s;

@@ -209,6 +209,52 @@ int lc_identity_verify(const char *secret, const json_t *identity)
 	return GW_OK;
 }
 
+/* ---- texts per language ---------------------------------------------------- */
+
+/* The item of `list` for language `want` (2-8 letters); its text in *text. */
+static int lc_text_item(const char *list, const char *want, const char **text, size_t *len)
+{
+	size_t wl = want ? strlen(want) : 0;
+
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, '|'), *eq = strchr(p, '=');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (!want || (eq && eq < p + n && (size_t)(eq - p) == wl && strncmp(p, want, wl) == 0)) {
+			int tagged = eq && eq < p + n && eq - p <= 8;
+
+			*text = tagged ? eq + 1 : p;
+			*len = n - (size_t)(*text - p);
+			return 1;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+int lc_text_for(const char *list, const char *lang, char *out, size_t outlen)
+{
+	char primary[9] = "";
+	const char *text = NULL;
+	size_t len = 0, i;
+
+	out[0] = '\0';
+	if (!list || !list[0])
+		return GW_ENOTFOUND;
+	for (i = 0; lang && i < 8 && lang[i] && lang[i] != '-' && lang[i] != '_'; i++)
+		primary[i] = (char)(lang[i] >= 'A' && lang[i] <= 'Z' ? lang[i] - 'A' + 'a' : lang[i]);
+	primary[i] = '\0';
+	if (!(primary[0] && lc_text_item(list, primary, &text, &len)) &&
+	    !lc_text_item(list, "en", &text, &len))
+		lc_text_item(list, NULL, &text, &len);
+	if (len >= outlen)
+		len = outlen - 1;
+	memcpy(out, text, len);
+	out[len] = '\0';
+	gw_utf8_trim(out);
+	return GW_OK;
+}
+
 /* ---- frames ---------------------------------------------------------------- */
 
 static int lc_fail(char *why, size_t whylen, int rc, const char *msg)
@@ -250,6 +296,8 @@ static int lc_parse_hello(struct lc_frame *f, char *why, size_t whylen)
 	const json_t *id = json_object_get(f->root, "identity");
 
 	f->type = LC_F_HELLO;
+	if (lc_opt_str(f->root, "lang", 35, &f->lang))
+		return lc_fail(why, whylen, GW_EPROTO, "lang must be a short string or null");
 	if (lc_opt_str(f->root, "token", LC_TOKEN_MAX, &f->token))
 		return lc_fail(why, whylen, GW_EPROTO, "token must be a string or null");
 	if (lc_opt_int(f->root, "last_seen", &f->last_seen))

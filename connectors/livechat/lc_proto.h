@@ -75,6 +75,15 @@ enum lc_frame_type {
 	LC_F_PING,
 };
 
+/*
+ * lc_text_for - the text of language `lang` (a browser's "fr-CA": its
+ * primary subtag "fr" is matched; may be NULL) from `list`
+ * ("en=Hello|fr=Bonjour"), else the "en" one, else the first item (all of
+ * it when it has no "xx="), into out[outlen] (cut on a UTF-8 boundary).
+ * Returns GW_OK, or GW_ENOTFOUND when the list is empty (out is "").
+ */
+int lc_text_for(const char *list, const char *lang, char *out, size_t outlen);
+
 /* A parsed client frame; strings borrowed from `root` (free with json_decref). */
 struct lc_frame {
 	enum lc_frame_type type;
@@ -82,6 +91,7 @@ struct lc_frame {
 	const char *token;         /* hello: may be NULL */
 	int64_t last_seen;         /* hello: 0 when null/absent */
 	const json_t *identity;    /* hello: may be NULL */
+	const char *lang;          /* hello: the browser's language, may be NULL */
 	const char *client_id;     /* message */
 	const char *text;          /* message */
 	size_t text_len;

@@ -257,6 +257,7 @@ static void lc_tick_cb(lws_sorted_usec_list_t *sul)
 		lc->failed = rc;
 	}
 	connector_status_tick(lc->inst);
+	lc_avail_tick(lc);
 	lws_sul_schedule(lc->lws, 0, &lc->tick_sul, lc_tick_cb, LC_TICK_US);
 }
 

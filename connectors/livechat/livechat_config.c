@@ -72,6 +72,21 @@ static const struct conf_entry lc_conf_entries[] = {
 	 .desc = "comma-separated media types a visitor may attach, checked against the "
 		 "file's content (image/png, image/jpeg, image/gif, image/webp, application/pdf, "
 		 "text/plain are recognised); others: 415"},
+	{.kind = CONF_STRING, .key = "queue", .max = 128, .offset = LC_OFF(queue),
+	 .desc = "the queue (routing.queues[].name) whose availability the widget shows; "
+		 "empty: routing.default_queue"},
+	{.kind = CONF_STRING, .key = "away_text", .max = LC_ORIGINS_MAX,
+	 .def = "en=Nobody is available right now. Leave your message and your email: we will "
+		"answer by email.",
+	 .offset = LC_OFF(away_text),
+	 .desc = "shown before the visitor writes when no agent of the queue is available, per "
+		 "language: \"en=...|fr=...\" (the browser's language, else en, else the first)"},
+	{.kind = CONF_STRING, .key = "closed_text", .max = LC_ORIGINS_MAX,
+	 .def = "en=We are closed right now. Leave your message and your email: we will answer "
+		"by email.",
+	 .offset = LC_OFF(closed_text),
+	 .desc = "shown when the queue is outside its business hours, per language as "
+		 "away_text"},
 };
 
 const struct conf_section livechat_conf_section = {

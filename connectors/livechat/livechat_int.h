@@ -58,6 +58,7 @@ struct lc_conn {
 	char visitor[LC_VISITOR_LEN + 1];
 	char conversation[LC_ADDRESS_MAX];
 	char name[LC_NAME_MAX + 1];  /* a site identity's name, else "" */
+	char lang[36];              /* the browser's language (hello), else "" */
 	char email[LC_EMAIL_MAX + 1]; /* a site identity's email (verified), else "" */
 	struct lc_visitor *v;       /* once welcomed */
 	char *rx;                   /* a frame being reassembled */
@@ -110,6 +111,8 @@ struct livechat {
 	char web_dir[1024];
 	char attach_dir[4096];       /* <state_dir>/attachments (store/attachments.h) */
 	unsigned n_uploads;          /* uploads being read */
+	char avail[16];              /* the queue's state: available, away, closed; "" unknown */
+	int64_t avail_next_us;       /* next look at run/router.json */
 	struct chatlog *log;
 	lws_sorted_usec_list_t tick_sul;
 	lws_sorted_usec_list_t commit_sul;
@@ -180,6 +183,16 @@ const char *lc_file_kind(const char *type);
 /* lc_download - GET /files/<hex>?k=<files key>: the file, to the
  * conversation it was granted to only (401, 404 otherwise). */
 int lc_download(struct livechat *lc, struct lws *wsi);
+
+/* ---- lc_avail.c: the queue's availability (docs/channels/livechat.md) ---- */
+
+/* lc_avail_tick - at most once a second: reads the queue's state from
+ * run/router.json; when it changed, tells every welcomed socket. */
+void lc_avail_tick(struct livechat *lc);
+
+/* lc_avail_send - the {"type":"availability"} frame of now to `c`, when the
+ * state is known. */
+void lc_avail_send(struct lc_conn *c);
 
 /* ---- lc_flow.c ---- */
 

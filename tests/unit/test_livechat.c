@@ -435,6 +435,30 @@ static void test_chatlog_files(void **state)
 	test_rmtree(dir);
 }
 
+static void test_texts(void **state)
+{
+	const char *list = "en=Away|fr=Absent|pt-br=Ausente";
+	char out[64], small[5];
+
+	(void)state;
+	assert_int_equal(lc_text_for(list, "fr-CA", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "Absent");
+	assert_int_equal(lc_text_for(list, "FR", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "Absent");
+	assert_int_equal(lc_text_for(list, "de", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "Away");
+	assert_int_equal(lc_text_for(list, NULL, out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "Away");
+	assert_int_equal(lc_text_for("fr=Absent|de=Weg", "es", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "Absent");
+	assert_int_equal(lc_text_for("Just one text = for all", "es", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "Just one text = for all");
+	assert_int_equal(lc_text_for("en=\xc3\xa9t\xc3\xa9", "en", small, sizeof(small)), GW_OK);
+	assert_string_equal(small, "\xc3\xa9t"); /* the second one cut: dropped */
+	assert_int_equal(lc_text_for("", "en", out, sizeof(out)), GW_ENOTFOUND);
+	assert_string_equal(out, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_files_key),
 		cmocka_unit_test(test_frame_files),
 		cmocka_unit_test(test_chatlog_files),
+		cmocka_unit_test(test_texts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,12 @@
  * files key of the welcome), then sends a message naming its ref; images
  * are shown, other files linked (GET <server>/files/<hex>?k=<files key>).
  *
+ * Away and closed: the server says whether the team can answer now
+ * ({"type":"availability"}); when it cannot, a notice shows its text before
+ * the visitor writes, with a field for an email address so that the answer
+ * can go out by email (sent with the messages, as the pre-chat email: a
+ * claim). Messages are taken either way.
+ *
  * Nothing lost, nothing doubled: each message gets a client_id and stays in
  * localStorage until the server acks it (only once it is durable); after a
  * reconnect the unacked ones are sent again (the server deduplicates) and
@@ -49,7 +55,9 @@
     ".gwc-pre{padding:14px;display:flex;flex-direction:column;gap:8px}.gwc-pre input{padding:8px;border:1px solid #d1d5db;border-radius:6px;font:inherit}" +
     ".gwc-pre button{padding:8px;border:0;border-radius:6px;background:#2563eb;color:#fff;font:inherit;cursor:pointer}" +
     ".gwc-img{display:block;max-width:100%;max-height:180px;margin-top:4px;border-radius:8px}.gwc-file{display:block;color:inherit;text-decoration:underline;margin-top:4px}" +
-    ".gwc-form .gwc-clip{padding:0 8px;color:#6b7280;font-size:18px}.gwc-note{align-self:center;font-size:12px;color:#6b7280;margin:4px 0}";
+    ".gwc-form .gwc-clip{padding:0 8px;color:#6b7280;font-size:18px}.gwc-note{align-self:center;font-size:12px;color:#6b7280;margin:4px 0}" +
+    ".gwc-away{background:#fef3c7;color:#78350f;padding:10px 12px;font-size:13px;display:flex;flex-direction:column;gap:6px}.gwc-away form{display:flex;gap:6px}" +
+    ".gwc-away input{flex:1;padding:6px;border:1px solid #d1d5db;border-radius:6px;font:inherit}.gwc-away button{border:0;border-radius:6px;background:#92400e;color:#fff;padding:6px 10px;cursor:pointer}";
 
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
 
@@ -75,6 +83,9 @@
   form.appendChild(input);
   form.appendChild(send);
   panel.appendChild(head);
+  var away = el("div", "gwc-away");
+  away.style.display = "none";
+  panel.appendChild(away);
   panel.appendChild(log);
 
   var pre = el("form", "gwc-pre"), pname = el("input"), pemail = el("input"), pgo = el("button", "", "Start chat");
@@ -188,7 +199,36 @@
     if (id > lastSeen) lastSeen = id;
   }
 
+  var availability = null;
+
+  /* The team's state: a notice, and an email field, when it cannot answer. */
+  function showAvailability(o) {
+    availability = o.state;
+    root.setAttribute("data-availability", o.state);
+    state.textContent = o.state === "available" ? "online" : o.state;
+    away.textContent = "";
+    if (o.state === "available") { away.style.display = "none"; return; }
+    away.appendChild(el("div", "gwc-away-text", o.text || "Nobody is available right now."));
+    if (profile && profile.email) {
+      away.appendChild(el("div", "gwc-away-email", "We will answer at " + profile.email + "."));
+    } else {
+      var f = el("form"), mail = el("input"), save = el("button", "", "Save");
+      mail.type = "email"; mail.id = "gwc-away-email"; mail.placeholder = "Your email";
+      save.type = "submit"; save.id = "gwc-away-save";
+      f.appendChild(mail); f.appendChild(save);
+      f.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        if (!mail.value.trim() || (mail.checkValidity && !mail.checkValidity())) return;
+        profile = profile || {}; profile.email = mail.value.trim(); store.set("profile", profile);
+        showAvailability({ state: availability, text: o.text });
+      });
+      away.appendChild(f);
+    }
+    away.style.display = "flex";
+  }
+
   function onFrame(o) {
+    if (o.type === "availability") { showAvailability(o); return; }
     if (o.type === "welcome") {
       welcomed = true; backoff = 500;
       store.set("token", o.token);
@@ -223,6 +263,7 @@
     try { ws = new WebSocket(server, "gateway-chat"); } catch (e) { retry(); return; }
     ws.onopen = function () {
       frame({ type: "hello", token: store.get("token", null), last_seen: lastSeen || null,
+              lang: navigator.language || null,
               identity: window.GatewayChatIdentity || null });
     };
     ws.onmessage = function (ev) {
@@ -251,7 +292,7 @@
   window.GatewayChat = {
     send: post,
     open: function () { root.classList.add("gwc-open"); },
-    state: function () { return { welcomed: welcomed, lastSeen: lastSeen, unacked: unacked().length }; },
+    state: function () { return { welcomed: welcomed, lastSeen: lastSeen, unacked: unacked().length, availability: availability }; },
     disconnect: function () { if (ws) ws.close(); }
   };
   function start() { document.body.appendChild(root); connect(); }
