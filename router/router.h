@@ -113,7 +113,8 @@ enum route_result {
 /*
  * route_check - whether the ingest accepts `ev` (borrowed): message.received
  * (direction inbound or absent), message.sent (direction outbound or absent,
- * `to` present), message.status, message.edited, message.deleted. GW_OK, or
+ * `to` present), message.status, message.edited, message.deleted,
+ * chat.typing. GW_OK, or
  * GW_ETYPE (another type), GW_EPROTO (wrong direction), GW_EMISSING (no
  * `to`) with `reason` (`size` bytes) saying why. Touches no store.
  */

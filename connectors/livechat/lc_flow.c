@@ -462,9 +462,10 @@ void lc_commit(struct livechat *lc)
 	int rc = GW_OK;
 
 	if (n == 0) {
-		/* Only kept frames (lc_keep_frame): durable, nobody to answer. */
+		/* Only kept frames (lc_keep_frame) or chat.typing events:
+		 * durable, nobody to answer. */
 		if (outbox_queued(lc->inst->outbox) > 0 && outbox_commit(lc->inst->outbox) != GW_OK)
-			GW_WARN(lc->inst->log_module, "unreadable frames not kept");
+			GW_WARN(lc->inst->log_module, "unreadable frames or typing events not kept");
 		return;
 	}
 	e = calloc(n, sizeof(*e));
@@ -655,6 +656,37 @@ out:
 	return rc;
 }
 
+/* ---- typing -------------------------------------------------------------------- */
+
+/*
+ * A "typing" frame: a chat.typing event for consumers, at most one per socket
+ * every LC_TYPING_US (the others are dropped). It goes through the spool as
+ * the messages do, but not through the per-sender limits (it is no message:
+ * it must never be held in the quarantine); the router only publishes it.
+ */
+static void lc_on_typing(struct lc_conn *c)
+{
+	struct livechat *lc = c->lc;
+	struct proto_event ev;
+	int64_t now = gw_mono_us();
+	int rc;
+
+	if (!c->welcomed || now < c->typing_next_us)
+		return;
+	c->typing_next_us = now + LC_TYPING_US;
+	rc = proto_event_init(&ev, PROTO_T_CHAT_TYPING);
+	if (rc != GW_OK)
+		return;
+	ev.u.typing.channel = gw_strdup("livechat");
+	ev.u.typing.account = gw_strdup(lc->inst->conf->name);
+	ev.u.typing.address = gw_strdup(c->conversation);
+	ev.u.typing.at = gw_now_ms();
+	if (ev.u.typing.channel && ev.u.typing.account && ev.u.typing.address &&
+	    outbox_add_event(lc->inst->outbox, &ev, NULL) == GW_OK)
+		lc_schedule_commit(lc);
+	proto_event_clear(&ev);
+}
+
 /* ---- dispatch ------------------------------------------------------------------ */
 
 /* lc_keep_frame - an unreadable frame of a visitor who said hello is kept
@@ -694,6 +726,7 @@ void lc_on_frame(struct lc_conn *c, const char *data, size_t len)
 	case LC_F_MESSAGE: lc_on_message(c, &f); break;
 	case LC_F_SEEN: lc_on_seen(c, &f); break;
 	case LC_F_PING: lc_send(c, "{\"type\":\"pong\"}", 15); break;
+	case LC_F_TYPING: lc_on_typing(c); break;
 	}
 	lc_frame_clear(&f);
 }

@@ -390,6 +390,10 @@ int lc_frame_parse(const char *data, size_t len, size_t max_text, struct lc_fram
 		f->type = LC_F_PING;
 		return GW_OK;
 	}
+	if (strcmp(type, "typing") == 0) {
+		f->type = LC_F_TYPING;
+		return GW_OK;
+	}
 	if (strcmp(type, "seen") == 0) {
 		f->type = LC_F_SEEN;
 		if (lc_opt_int(f->root, "id", &f->seen_id) || f->seen_id <= 0)

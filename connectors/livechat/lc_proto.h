@@ -73,6 +73,7 @@ enum lc_frame_type {
 	LC_F_MESSAGE,
 	LC_F_SEEN,
 	LC_F_PING,
+	LC_F_TYPING,
 };
 
 /*

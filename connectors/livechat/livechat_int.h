@@ -24,6 +24,7 @@
 #define LC_ERRORS_MAX 20         /* bad frames a socket may send before it is closed */
 #define LC_SEEN_MAX 4096         /* replies awaiting a "seen", remembered at most */
 #define LC_TOKEN_TTL_S (365LL * 24 * 3600)
+#define LC_TYPING_US 2000000LL   /* one chat.typing per socket every 2 s at most */
 #define LC_FILES_KEY_TTL_S (7LL * 24 * 3600) /* a files key, renewed at each welcome */
 
 /* One frame waiting for the socket. */
@@ -59,6 +60,7 @@ struct lc_conn {
 	char conversation[LC_ADDRESS_MAX];
 	char name[LC_NAME_MAX + 1];  /* a site identity's name, else "" */
 	char lang[36];              /* the browser's language (hello), else "" */
+	int64_t typing_next_us;     /* no chat.typing of this socket before (LC_TYPING_US) */
 	char email[LC_EMAIL_MAX + 1]; /* a site identity's email (verified), else "" */
 	struct lc_visitor *v;       /* once welcomed */
 	char *rx;                   /* a frame being reassembled */

@@ -286,6 +286,15 @@
   clip.addEventListener("click", function () { picker.click(); });
   picker.addEventListener("change", function () { if (picker.files && picker.files[0]) upload(picker.files[0]); picker.value = ""; });
   form.addEventListener("submit", function (ev) { ev.preventDefault(); post(input.value); input.value = ""; });
+  /* Typing: one frame every 2 s at most while keys are pressed (the server
+   * drops more anyway). */
+  var typingSent = 0;
+  input.addEventListener("input", function () {
+    var now = Date.now();
+    if (!welcomed || !input.value || now - typingSent < 2000) return;
+    typingSent = now;
+    frame({ type: "typing" });
+  });
   input.addEventListener("keydown", function (ev) { if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit")); } });
   window.addEventListener("online", function () { if (!ws) { clearTimeout(timer); timer = null; backoff = 500; connect(); } });
 

@@ -1,7 +1,8 @@
 """
-Files of the live chat (docs/channels/livechat.md, "Files"): uploads over
-HTTP on the live-chat listener, checked and stored before they are answered,
-and downloads served only to the conversation a file belongs to.
+The live chat's files and typing (docs/channels/livechat.md, "Files",
+"Typing"): uploads over HTTP on the live-chat listener, checked and stored
+before they are answered, downloads served only to the conversation a file
+belongs to, and a visitor's typing published as chat.typing.
 
 - an accepted upload is on disk, whole, in <state_dir>/attachments when its
   200 arrives (the blob is fsync'ed before the answer), and the message
@@ -11,7 +12,9 @@ and downloads served only to the conversation a file belongs to.
   nothing once cleaned or not UTF-8 400, a path in the name is dropped, no
   key or a forged one 401, no length 411;
 - a file is served to its conversation only (404 for another one's key);
-  a message cannot name a file of another conversation.
+  a message cannot name a file of another conversation;
+- a burst of typing frames makes one chat.typing, another 2 s later, and
+  nothing of it is filed as a message.
 
 The websocket is spoken with a minimal client (RFC 6455) written here.
 """
@@ -135,7 +138,7 @@ class Ws:
         self.s.close()
 
 
-class LivechatFiles(GatewayTestCase):
+class Livechat(GatewayTestCase):
 
     def setUp(self):
         super().setUp()
@@ -265,6 +268,38 @@ class LivechatFiles(GatewayTestCase):
                           att[0]["kind"]), (ref, "order.pdf", "application/pdf", len(PDF),
                                             "document"))
         self.assertFalse(consumer.has(f"{welcome['visitor']}:f-2"))
+
+    def test_typing_is_published_rate_limited_and_not_a_message(self):
+        consumer = self.start_consumer(self.gw)
+        ws = Ws(self.port)
+        self.addCleanup(ws.close)
+        ws.send({"type": "hello", "token": None, "last_seen": None})
+        welcome = ws.wait(lambda o: o["type"] == "welcome", "welcome")
+        conv = welcome["conversation"]
+
+        def typing(c):
+            return [m for t, m in c.events.values() if t == "chat.typing"]
+        t0 = time.monotonic()
+        for _ in range(10):  # a burst: one event
+            ws.send({"type": "typing"})
+        ws.send({"type": "ping"})
+        ws.wait(lambda o: o["type"] == "pong", "pong")
+        consumer.wait_for(lambda c: len(typing(c)) >= 1, tmo(10), "a chat.typing")
+        got = typing(consumer)
+        self.assertEqual((got[0]["channel"], got[0]["account"], got[0]["address"]),
+                         ("livechat", "chat", conv))
+        # 2 s later, another one is taken.
+        while time.monotonic() - t0 < 2.2:
+            time.sleep(0.1)
+        ws.send({"type": "typing"})
+        consumer.wait_for(lambda c: len(typing(c)) >= 2, tmo(10), "a second chat.typing")
+        # Still two (the burst made one), and nothing was filed as a message.
+        ws.send({"type": "message", "client_id": "t-1", "text": "after typing"})
+        ws.wait(lambda o: o["type"] == "ack", "the ack")
+        consumer.wait_message(f"{welcome['visitor']}:t-1")
+        self.assertEqual(len(typing(consumer)), 2)
+        kinds = [t for t, _ in consumer.events.values()]
+        self.assertEqual(kinds.count("message.received"), 1, kinds)
 
 
 if __name__ == "__main__":
