@@ -687,6 +687,21 @@ static void lc_on_typing(struct lc_conn *c)
 	proto_event_clear(&ev);
 }
 
+void lc_signal(struct connector_instance *inst, const void *event, size_t len)
+{
+	static const char frame[] = "{\"type\":\"typing\",\"from\":\"agent\"}";
+	struct livechat *lc = inst->ctx;
+	struct proto_event ev;
+	struct proto_error perr;
+
+	if (!lc || proto_decode(event, len, &ev, &perr) != GW_OK)
+		return;
+	if (ev.type == PROTO_T_CHAT_TYPING && ev.u.typing.address &&
+	    strlen(ev.u.typing.address) < LC_ADDRESS_MAX)
+		lc_broadcast(lc, ev.u.typing.address, frame, NULL);
+	proto_event_clear(&ev);
+}
+
 /* ---- dispatch ------------------------------------------------------------------ */
 
 /* lc_keep_frame - an unreadable frame of a visitor who said hello is kept

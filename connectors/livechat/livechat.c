@@ -442,4 +442,5 @@ const struct connector_type connector_livechat = {
 	.run = lc_run,
 	.destroy = lc_destroy,
 	.deliver = lc_deliver,
+	.signal = lc_signal,
 };

@@ -216,6 +216,10 @@ struct lc_visitor *lc_visitor_take(struct livechat *lc, const char *visitor);
 /* lc_forget_conn - drops what refers to a closing socket. */
 void lc_forget_conn(struct lc_conn *c);
 
+/* lc_signal - the type's signal op: an agent's chat.typing is shown in the
+ * conversation's widgets ({"type":"typing","from":"agent"}). */
+void lc_signal(struct connector_instance *inst, const void *event, size_t len);
+
 /* lc_deliver - the type's deliver op. */
 int lc_deliver(struct connector_instance *inst, const void *event, size_t len,
 	       uint64_t delivery_id);

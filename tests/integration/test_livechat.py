@@ -14,7 +14,8 @@ belongs to, and a visitor's typing published as chat.typing.
 - a file is served to its conversation only (404 for another one's key);
   a message cannot name a file of another conversation;
 - a burst of typing frames makes one chat.typing, another 2 s later, and
-  nothing of it is filed as a message.
+  nothing of it is filed as a message; an agent's chat.typing command
+  reaches the sockets of its conversation only.
 
 The websocket is spoken with a minimal client (RFC 6455) written here.
 """
@@ -300,6 +301,32 @@ class Livechat(GatewayTestCase):
         self.assertEqual(len(typing(consumer)), 2)
         kinds = [t for t, _ in consumer.events.values()]
         self.assertEqual(kinds.count("message.received"), 1, kinds)
+
+    def test_an_agents_typing_reaches_the_conversation_only(self):
+        socks = []
+        for _ in range(2):
+            ws = Ws(self.port)
+            self.addCleanup(ws.close)
+            ws.send({"type": "hello", "token": None, "last_seen": None})
+            socks.append((ws, ws.wait(lambda o: o["type"] == "welcome", "welcome")))
+        (ws, welcome), (other, _) = socks
+        # The connector is known to the router once it sent something.
+        ws.send({"type": "message", "client_id": "a-1", "text": "hello"})
+        ws.wait(lambda o: o["type"] == "ack", "the ack")
+        res, _ = gwtest.command_ok(self.gw.command_ep, "chat.typing",
+                                   {"account": "chat", "address": welcome["conversation"]})
+        got = ws.wait(lambda o: o["type"] == "typing", "the agent's typing")
+        self.assertEqual(got, {"type": "typing", "from": "agent"})
+        # The other conversation gets nothing: a ping is answered first.
+        other.send({"type": "ping"})
+        self.assertEqual(other.wait(lambda o: o["type"] in ("typing", "pong"), "pong")["type"],
+                         "pong")
+        # No such connector: an error; nothing is on the bus.
+        status, res, _ = gwtest.command(self.gw.command_ep, "chat.typing",
+                                        {"account": "nope", "address": "visitor:x"})
+        self.assertEqual((status, res["code"]), ("error", "GW_ENOTFOUND"))
+        status, res, _ = gwtest.command(self.gw.command_ep, "chat.typing", {"account": "chat"})
+        self.assertEqual(status, "error")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,10 @@
  * files key of the welcome), then sends a message naming its ref; images
  * are shown, other files linked (GET <server>/files/<hex>?k=<files key>).
  *
+ * Typing: a "typing" frame at most every 2 s while the visitor types; an
+ * agent's typing ({"type":"typing","from":"agent"}) shows "Agent is
+ * typing..." for 4 s.
+ *
  * Away and closed: the server says whether the team can answer now
  * ({"type":"availability"}); when it cannot, a notice shows its text before
  * the visitor writes, with a field for an email address so that the answer
@@ -55,7 +59,7 @@
     ".gwc-pre{padding:14px;display:flex;flex-direction:column;gap:8px}.gwc-pre input{padding:8px;border:1px solid #d1d5db;border-radius:6px;font:inherit}" +
     ".gwc-pre button{padding:8px;border:0;border-radius:6px;background:#2563eb;color:#fff;font:inherit;cursor:pointer}" +
     ".gwc-img{display:block;max-width:100%;max-height:180px;margin-top:4px;border-radius:8px}.gwc-file{display:block;color:inherit;text-decoration:underline;margin-top:4px}" +
-    ".gwc-form .gwc-clip{padding:0 8px;color:#6b7280;font-size:18px}.gwc-note{align-self:center;font-size:12px;color:#6b7280;margin:4px 0}" +
+    ".gwc-form .gwc-clip{padding:0 8px;color:#6b7280;font-size:18px}.gwc-typing{align-self:flex-start;font-size:12px;color:#6b7280;font-style:italic;margin:4px 0}.gwc-note{align-self:center;font-size:12px;color:#6b7280;margin:4px 0}" +
     ".gwc-away{background:#fef3c7;color:#78350f;padding:10px 12px;font-size:13px;display:flex;flex-direction:column;gap:6px}.gwc-away form{display:flex;gap:6px}" +
     ".gwc-away input{flex:1;padding:6px;border:1px solid #d1d5db;border-radius:6px;font:inherit}.gwc-away button{border:0;border-radius:6px;background:#92400e;color:#fff;padding:6px 10px;cursor:pointer}";
 
@@ -227,14 +231,27 @@
     away.style.display = "flex";
   }
 
+  /* "Agent is typing..." for a few seconds after each typing frame. */
+  var typingEl = el("div", "gwc-typing", "Agent is typing\u2026"), typingTimer = null;
+  typingEl.style.display = "none";
+  function agentTyping() {
+    log.appendChild(typingEl); /* moved to the end */
+    typingEl.style.display = "block";
+    scroll();
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { typingEl.style.display = "none"; }, 4000);
+  }
+
   function onFrame(o) {
     if (o.type === "availability") { showAvailability(o); return; }
+    if (o.type === "typing") { agentTyping(); return; }
     if (o.type === "welcome") {
       welcomed = true; backoff = 500;
       store.set("token", o.token);
       filesKey = o.files_key || null;
       state.textContent = "online";
     } else if (o.type === "message") {
+      if (o.direction === "out") { typingEl.style.display = "none"; clearTimeout(typingTimer); }
       render(o);
       seen(o.id);
       if (o.direction === "out") frame({ type: "seen", id: o.id });
