@@ -378,6 +378,27 @@ test("an agent's reply with an image and a PDF: a preview and a link", { skip: s
   assert.equal(other.status, 401);
 });
 
+test("typing both ways: the visitor's on the bus, the agent's in the page", { skip: skipAll }, async () => {
+  const before = (await ctl(["replay", "--from", "1", "--json"])).stdout.split("\n")
+    .filter((l) => l.includes("\"chat.typing\"")).length;
+  await page.type("#gwc-input", "I am typ", { delay: 20 });
+  const typing = await until("a chat.typing on the bus", async () => {
+    const evs = (await ctl(["replay", "--from", "1", "--json"])).stdout.split("\n")
+      .filter((l) => l.includes("\"chat.typing\"")).map((l) => JSON.parse(l));
+    return evs.length > before ? evs[evs.length - 1] : null;
+  });
+  assert.equal(typing.channel, "livechat");
+  assert.match(typing.address, /^visitor:[0-9a-f]{32}$/);
+  await page.fill("#gwc-input", "");
+  // The agent types in that conversation: the page says so.
+  const r = await ctl(["chat", "typing", "chat", typing.address]);
+  assert.equal(r.code, 0, r.stderr);
+  await page.waitForSelector(".gwc-typing", { state: "visible", timeout: T(10000) });
+  assert.equal(await page.textContent(".gwc-typing"), "Agent is typing\u2026");
+  // It goes away by itself.
+  await page.waitForSelector(".gwc-typing", { state: "hidden", timeout: T(10000) });
+});
+
 test("past the rate, a visitor gets rate_limited and the rest is served", { skip: skipAll }, async () => {
   // Two sockets of one visitor share one bucket (burst 50 in this config).
   const r = await page.evaluate(() => new Promise((resolve) => {
