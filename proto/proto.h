@@ -86,6 +86,7 @@ enum proto_type {
 	PROTO_T_TICKET_SLA_WARNING,  /* "ticket.sla_warning" */
 	PROTO_T_TICKET_SLA_BREACHED, /* "ticket.sla_breached" */
 	PROTO_T_AGENT_PRESENCE,   /* "agent.presence" */
+	PROTO_T_CHAT_TYPING,      /* "chat.typing": a customer is typing (not stored) */
 	PROTO_T__COUNT
 };
 
@@ -381,6 +382,14 @@ struct proto_sla_alert {
 	char *agent_id;
 };
 
+/* Body of chat.typing: a customer typing in a conversation. */
+struct proto_typing {
+	char *channel; /* required */
+	char *account; /* required */
+	char *address; /* required: the conversation (from.address of its messages) */
+	int64_t at;    /* required: ms since the epoch */
+};
+
 /* Body of agent.presence; also the stored agent state. */
 struct proto_agent {
 	char *agent_id;  /* required */
@@ -420,6 +429,7 @@ struct proto_event {
 		struct proto_ticket ticket;     /* PROTO_T_TICKET_* but SLA */
 		struct proto_sla_alert sla;     /* PROTO_T_TICKET_SLA_* */
 		struct proto_agent agent;       /* PROTO_T_AGENT_PRESENCE */
+		struct proto_typing typing;     /* PROTO_T_CHAT_TYPING */
 		struct proto_merge merge;       /* PROTO_T_CUSTOMER_(UN)MERGED */
 	} u;
 };

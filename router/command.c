@@ -450,6 +450,24 @@ ROUTING_CMD(customer_merge, merge_customers)
 ROUTING_CMD(customer_unmerge, merge_undo)
 ROUTING_CMD(ticket_list, ticket_list)
 
+/* chat.typing: passed to the connector, nothing stored (commands/typing.c). */
+static void cmd_chat_typing(struct cmd_ctx *c)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rc = chat_typing_command(c->r, c->args, c->args_len, c->err, sizeof(c->err));
+
+	if (rc) {
+		reply_error(c, rc, c->err[0] ? c->err : gw_strerror(rc));
+		return;
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 0);
+	reply_ok(c, &sb);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 /* --- dispatch ----------------------------------------------------------- */
 
 /* Commands a "consumer" key (read only, router/zap.c) may run: the first
@@ -474,6 +492,7 @@ static const struct {
 	{WIRE_CMD_CONTACTS_IMPORT, cmd_contacts_import},
 	{WIRE_CMD_CUSTOMER_MERGE, cmd_customer_merge},
 	{WIRE_CMD_CUSTOMER_UNMERGE, cmd_customer_unmerge},
+	{WIRE_CMD_CHAT_TYPING, cmd_chat_typing},
 };
 
 /* read_only - the request came from a CURVE client allowed only to read
