@@ -93,6 +93,7 @@ enum proto_type {
 	PROTO_T_TICKET_TYPING,    /* "ticket.typing": an agent is writing a reply */
 	/* Escalation rules: */
 	PROTO_T_TICKET_ESCALATED, /* "ticket.escalated": a rule with notify fired */
+	PROTO_T_CHAT_TYPING,      /* "chat.typing": a customer is typing (not stored) */
 	PROTO_T__COUNT
 };
 
@@ -407,6 +408,14 @@ struct proto_ticket_presence {
 	uint64_t customer_id;
 };
 
+/* Body of chat.typing: a customer typing in a conversation. */
+struct proto_typing {
+	char *channel; /* required */
+	char *account; /* required */
+	char *address; /* required: the conversation (from.address of its messages) */
+	int64_t at;    /* required: ms since the epoch */
+};
+
 /* Body of agent.presence; also the stored agent state. */
 struct proto_agent {
 	char *agent_id;  /* required */
@@ -446,6 +455,7 @@ struct proto_event {
 		struct proto_ticket ticket;     /* PROTO_T_TICKET_* but SLA and presence */
 		struct proto_sla_alert sla;     /* PROTO_T_TICKET_SLA_* */
 		struct proto_agent agent;       /* PROTO_T_AGENT_PRESENCE */
+		struct proto_typing typing;     /* PROTO_T_CHAT_TYPING */
 		struct proto_merge merge;       /* PROTO_T_CUSTOMER_(UN)MERGED */
 		struct proto_ticket_presence presence; /* PROTO_T_TICKET_VIEWING, _TYPING */
 	} u;

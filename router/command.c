@@ -453,6 +453,24 @@ ROUTING_CMD(ticket_viewing, presence_ticket_viewing)
 ROUTING_CMD(ticket_typing, presence_ticket_typing)
 ROUTING_CMD(ticket_tag, tags_ticket_tag)
 
+/* chat.typing: passed to the connector, nothing stored (commands/typing.c). */
+static void cmd_chat_typing(struct cmd_ctx *c)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rc = chat_typing_command(c->r, c->args, c->args_len, c->err, sizeof(c->err));
+
+	if (rc) {
+		reply_error(c, rc, c->err[0] ? c->err : gw_strerror(rc));
+		return;
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 0);
+	reply_ok(c, &sb);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 /* --- dispatch ----------------------------------------------------------- */
 
 /* Commands a "consumer" key (read only, router/zap.c) may run: the first
@@ -480,6 +498,7 @@ static const struct {
 	{WIRE_CMD_TICKET_VIEWING, cmd_ticket_viewing},
 	{WIRE_CMD_TICKET_TYPING, cmd_ticket_typing},
 	{WIRE_CMD_TICKET_TAG, cmd_ticket_tag},
+	{WIRE_CMD_CHAT_TYPING, cmd_chat_typing},
 };
 
 /* read_only - the request came from a CURVE client allowed only to read

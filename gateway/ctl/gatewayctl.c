@@ -91,6 +91,7 @@ static const struct command commands[] = {
 	{"ticket priority", ctl_cmd_ticket_priority, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_TEXT},
 	{"ticket tag", ctl_cmd_ticket_tag, HD_OPTS, NEED_COMMAND | NEED_ID},
 	{"agent presence", ctl_cmd_agent_presence, HD_OPTS, NEED_COMMAND | NEED_NAME | NEED_TEXT},
+	{"chat typing", ctl_cmd_chat_typing, HD_OPTS, NEED_COMMAND | NEED_NAME | NEED_TEXT},
 	{"keys generate", ctl_cmd_keys_generate, OPT_JSON | OPT_DIR, NEED_NAME},
 	{"backup", ctl_cmd_backup, OPT_JSON, NEED_STATE | NEED_FILE},
 };
