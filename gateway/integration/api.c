@@ -23,6 +23,7 @@
 #include "proto/wire.h"
 #include "store/attachments.h"
 #include "store/integration.h"
+#include "store/store.h"
 
 #define SCOPE_READ 1u
 #define SCOPE_REPLY 2u
@@ -37,6 +38,7 @@ struct ig_api {
 	unsigned *scopes; /* per token */
 	struct ig_stats stats;
 	const struct gw_integration_token *who; /* the current request's token */
+	struct store *st; /* the router's store, read-only, for GET /v1/reports */
 };
 
 /* ---- answers ---- */
@@ -255,6 +257,14 @@ static void get_tickets(struct ig_api *a, struct ig_request *q)
 	rcmd_reply_free(&r);
 }
 
+static void get_reports(struct ig_api *a, struct ig_request *q)
+{
+	json_t *j = ig_reports_get(a->cfg, &a->st, q);
+
+	if (j)
+		set_json(q, 200, j);
+}
+
 /* sniff - a media type from the first bytes; octet-stream when unsure. */
 static const char *sniff(const unsigned char *b, size_t n)
 {
@@ -322,6 +332,7 @@ static int get_known(const char *path)
 	uint64_t id;
 
 	return strcmp(path, "/v1/events") == 0 || strcmp(path, "/v1/tickets") == 0 ||
+	       strcmp(path, "/v1/reports") == 0 ||
 	       (path_id(path, "/v1/tickets/", &id, &rest) && !*rest) ||
 	       (path_id(path, "/v1/customers/", &id, &rest) && !*rest) ||
 	       strncmp(path, "/v1/attachments/", 16) == 0;
@@ -336,6 +347,8 @@ static int route_get(struct ig_api *a, struct ig_request *q)
 		get_events(a, q);
 	else if (strcmp(q->path, "/v1/tickets") == 0)
 		get_tickets(a, q);
+	else if (strcmp(q->path, "/v1/reports") == 0)
+		get_reports(a, q);
 	else if (path_id(q->path, "/v1/tickets/", &id, &rest) && !*rest)
 		get_record(a, q, WIRE_CMD_TICKET_GET, id);
 	else if (path_id(q->path, "/v1/customers/", &id, &rest) && !*rest)
@@ -586,6 +599,7 @@ void ig_api_destroy(struct ig_api *a)
 	if (!a)
 		return;
 	rcmd_close(&a->rc);
+	store_close(a->st);
 	free(a->scopes);
 	free(a);
 }

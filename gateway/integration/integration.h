@@ -132,6 +132,18 @@ void ig_api_stats(const struct ig_api *a, struct ig_stats *s);
 void ig_error(struct ig_request *q, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* ---- reports.c ---- */
+
+struct store;
+/*
+ * ig_reports_get - GET /v1/reports: the report of the query's from, to and
+ * by as a new JSON object (caller's), or NULL once q is answered with an
+ * error (400 invalid_request, 503 router_unavailable when the store cannot
+ * be read). *st is the router's store opened read-only on first use, kept
+ * for the next requests (the caller closes it). Loop thread only.
+ */
+json_t *ig_reports_get(const struct gw_config *cfg, struct store **st, struct ig_request *q);
+
 /* ---- hooks.c ---- */
 
 struct ig_hooks;

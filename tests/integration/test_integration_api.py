@@ -299,6 +299,19 @@ class ApiTest(gwtest.GatewayTestCase):
         self.assertError(self.api.get("/v1/attachments/" + ref, auth=False), 401,
                          "unauthorized")
 
+    # --- reports (test_reports checks the figures) --------------------------
+
+    def test_reports(self):
+        import datetime
+        day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+        r = self.api.get(f"/v1/reports?from={day}&to={day}&by=channel")
+        self.assertEqual(r.status, 200, r)
+        rows = {row["channel"]: row for row in r.json()["rows"]}
+        self.assertGreaterEqual(rows["api"]["opened"], 3)  # the seeds
+        self.assertError(self.api.get(f"/v1/reports?from={day}&to={day}&by=month"), 400,
+                         "invalid_request")
+        self.assertError(self.api.post("/v1/reports"), 405, "method_not_allowed")
+
     # --- errors ------------------------------------------------------------
 
     def test_routes_and_methods(self):
