@@ -22,7 +22,10 @@
  *                              carries (sla_first_response, sla_resolution)
  *   fcr                        closed with exactly one reply and no reopening
  *   backlog                    tickets open at the end of the row's day (by
- *                              day) or of the window (other dimensions)
+ *                              day) or of the window (other dimensions); a
+ *                              ticket.merged takes its ticket out, counting
+ *                              no close
+ *   csat                       ticket.rated: count and sum of csat_score
  * A row's key is the ticket's value when the event happened ("-" for no
  * queue or no agent). A new dimension (a ticket's tags) is a case of
  * enum report_by and of report_keys().

@@ -101,6 +101,13 @@ static void count_sla(struct report_row *row, const struct proto_ticket *b)
 		row->sla_res_breached++;
 }
 
+/* counted - the ticket events that add to a row (the others move state). */
+static int counted(enum proto_type type)
+{
+	return type == PROTO_T_TICKET_CREATED || type == PROTO_T_TICKET_REOPENED ||
+	       type == PROTO_T_TICKET_CLOSED || type == PROTO_T_TICKET_RATED;
+}
+
 static int on_ticket(struct report *r, const struct proto_event *ev)
 {
 	struct report_row *row = NULL;
@@ -114,15 +121,19 @@ static int on_ticket(struct report *r, const struct proto_event *ev)
 		t->opened_at = ev->ts;
 		t->reopened |= ev->type == PROTO_T_TICKET_REOPENED;
 		set_open(r, t, 1);
-	} else if (ev->type == PROTO_T_TICKET_CLOSED) {
-		set_open(r, t, 0);
+	} else if (ev->type == PROTO_T_TICKET_CLOSED || ev->type == PROTO_T_TICKET_MERGED) {
+		set_open(r, t, 0); /* a merged ticket leaves the backlog, resolving nothing */
 	}
-	if (!in_window(r, ev->ts) || ev->type == PROTO_T_TICKET_UPDATED ||
-	    ev->type == PROTO_T_TICKET_ASSIGNED || ev->type == PROTO_T_TICKET_PRIORITY_CHANGED)
+	if (!in_window(r, ev->ts) || !counted(ev->type))
 		return GW_OK;
 	rc = row_of(r, t, ev->ts, &row);
 	if (rc)
 		return rc;
+	if (ev->type == PROTO_T_TICKET_RATED) {
+		row->csat_count += ev->u.ticket.csat_score >= 1 && ev->u.ticket.csat_score <= 5;
+		row->csat_sum += ev->u.ticket.csat_score <= 5 ? ev->u.ticket.csat_score : 0;
+		return GW_OK;
+	}
 	if (ev->type == PROTO_T_TICKET_CREATED)
 		row->opened++;
 	else if (ev->type == PROTO_T_TICKET_REOPENED)
@@ -184,6 +195,9 @@ int report_feed(struct report *r, const struct proto_event *ev)
 	case PROTO_T_TICKET_CLOSED:
 	case PROTO_T_TICKET_REOPENED:
 	case PROTO_T_TICKET_PRIORITY_CHANGED:
+	case PROTO_T_TICKET_MERGED:
+	case PROTO_T_TICKET_SPLIT:
+	case PROTO_T_TICKET_RATED:
 		return on_ticket(r, ev);
 	case PROTO_T_MESSAGE_RECEIVED:
 		return on_received(r, ev);

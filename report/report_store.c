@@ -23,6 +23,7 @@ static int wanted(const char *type, size_t len)
 	return t == PROTO_T_TICKET_CREATED || t == PROTO_T_TICKET_UPDATED ||
 	       t == PROTO_T_TICKET_ASSIGNED || t == PROTO_T_TICKET_CLOSED ||
 	       t == PROTO_T_TICKET_REOPENED || t == PROTO_T_TICKET_PRIORITY_CHANGED ||
+	       t == PROTO_T_TICKET_MERGED || t == PROTO_T_TICKET_SPLIT || t == PROTO_T_TICKET_RATED ||
 	       t == PROTO_T_MESSAGE_RECEIVED || t == PROTO_T_MESSAGE_SENT;
 }
 

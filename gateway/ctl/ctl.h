@@ -217,6 +217,8 @@ int ctl_cmd_agent_presence(struct ctl *ctl);
 int ctl_cmd_keys_generate(struct ctl *ctl);
 int ctl_cmd_backup(struct ctl *ctl); /* ctl_backup.c */
 int ctl_cmd_report(struct ctl *ctl); /* ctl_report.c */
+int ctl_cmd_ticket_merge(struct ctl *ctl); /* ctl_ticket_merge.c */
+int ctl_cmd_ticket_split(struct ctl *ctl); /* ctl_ticket_merge.c */
 
 /* ---- shared helpers (ctl_events.c) ---- */
 

@@ -48,6 +48,15 @@ static const struct help helps[] = {
 	 "  gatewayctl ticket assign 12 --queue billing\n"},
 	{"ticket priority", "ID low|normal|high|urgent [--command-id ID] [--json]",
 	 "change a ticket's priority", "\nexample:\n  gatewayctl ticket priority 12 high\n"},
+	{"ticket merge", "TICKET TARGET [--command-id ID] [--json]",
+	 "merge TICKET into TARGET, a ticket of the same customer",
+	 "TARGET gets TICKET's messages and trace and keeps its own SLA clocks;\n"
+	 "TICKET is closed and points to TARGET, where later messages naming it go.\n"
+	 "\nexample:\n  gatewayctl ticket merge 14 12\n"},
+	{"ticket split", "TICKET MESSAGE_SEQ [--command-id ID] [--json]",
+	 "move a message of TICKET to a new ticket linked to it",
+	 "MESSAGE_SEQ is the seq of the message (gatewayctl ticket TICKET lists them).\n"
+	 "\nexample:\n  gatewayctl ticket split 12 311\n"},
 	{"agent presence", "AGENT online|away|offline [--command-id ID] [--json]",
 	 "set an agent's presence",
 	 "An agent going offline hands their open tickets on to others.\n"

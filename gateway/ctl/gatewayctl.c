@@ -90,6 +90,8 @@ static const struct command commands[] = {
 	{"ticket assign", ctl_cmd_ticket_assign, HD_OPTS | OPT_AGENT | OPT_QUEUE,
 	 NEED_COMMAND | NEED_ID},
 	{"ticket priority", ctl_cmd_ticket_priority, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_TEXT},
+	{"ticket merge", ctl_cmd_ticket_merge, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_ID2},
+	{"ticket split", ctl_cmd_ticket_split, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_ID2},
 	{"agent presence", ctl_cmd_agent_presence, HD_OPTS, NEED_COMMAND | NEED_NAME | NEED_TEXT},
 	{"keys generate", ctl_cmd_keys_generate, OPT_JSON | OPT_DIR, NEED_NAME},
 	{"backup", ctl_cmd_backup, OPT_JSON, NEED_STATE | NEED_FILE},

@@ -383,6 +383,10 @@ static const struct post_route post_routes[] = {
 	 {"priority", NULL}},
 	{"/v1/customers/", "/merge", WIRE_CMD_CUSTOMER_MERGE, "source_id", SCOPE_MANAGE, 200,
 	 {"target_id", NULL}},
+	{"/v1/tickets/", "/merge", WIRE_CMD_TICKET_MERGE, "ticket_id", SCOPE_MANAGE, 200,
+	 {"target_id", NULL}},
+	{"/v1/tickets/", "/split", WIRE_CMD_TICKET_SPLIT, "ticket_id", SCOPE_MANAGE, 200,
+	 {"message_seq", NULL}},
 };
 
 static const struct post_route *find_post(const char *path, uint64_t *id)

@@ -247,6 +247,15 @@ int merge_customers(struct router *r, const void *args, size_t len, msgpack_sbuf
 		    char *err, size_t errlen);
 int merge_undo(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
 	       char *err, size_t errlen);
+/* ticket_merge / ticket_split - router/commands/ticket_merge.c. */
+int ticket_merge(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
+		 char *err, size_t errlen);
+int ticket_split(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
+		 char *err, size_t errlen);
+/* ticket_follow_merge - `t` (loaded) replaced by the ticket it was merged
+ * into, following up to 16 merges; unchanged when not merged or when the
+ * survivor is gone. GW_OK or a store error. */
+int ticket_follow_merge(struct batch *b, struct proto_ticket *t);
 /* ticket_list - read only (no transaction of its own to write, no
  * command_id): {status?, queue?, agent_id?, from?, limit?} answered
  * {tickets: [record...], next}; commands/listing.c. */
