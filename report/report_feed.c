@@ -151,7 +151,8 @@ static int on_received(struct report *r, const struct proto_event *ev)
 {
 	struct rticket *t = report_ticket_find(r, ev->u.message.ticket_id);
 
-	if (t && t->replies && !t->awaiting_since)
+	/* Only an open ticket waits for a response (a closed one's rating does not). */
+	if (t && t->open && t->replies && !t->awaiting_since)
 		t->awaiting_since = ev->ts;
 	return GW_OK;
 }
@@ -163,8 +164,8 @@ static int on_sent(struct report *r, const struct proto_event *ev)
 	int64_t since;
 	int first, rc;
 
-	if (!t)
-		return GW_OK; /* a message to a customer without an open ticket */
+	if (!t || !t->open)
+		return GW_OK; /* no ticket, or a closed one's (its satisfaction survey) */
 	first = !t->answered;
 	since = first ? t->opened_at : t->awaiting_since;
 	t->answered = 1;

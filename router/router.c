@@ -158,6 +158,8 @@ static int router_routing_create(struct router *r)
 
 	if (rc == GW_EINVAL)
 		GW_ERROR("router", "routing: %s", err);
+	if (rc == GW_OK)
+		r->rt->csat = &r->cfg->csat;
 	r->batch.rt = r->rt;
 	return rc;
 }
@@ -698,6 +700,7 @@ int router_reload(struct router *r)
 	}
 	routing_destroy(r->rt);
 	gw_config_free(r->reloaded);
+	rt->csat = &cfg->csat;
 	r->rt = rt;
 	r->batch.rt = rt;
 	r->reloaded = cfg;

@@ -176,8 +176,8 @@ static void script_week(struct log *l)
 	message(l, RX, &T3, 2 * DAY + 8 * H);
 	message(l, TX, &T3, 2 * DAY + 12 * H);
 	ticket(l, PROTO_T_TICKET_CLOSED, &T3, 3 * DAY + 8 * H, "breached", "met");
-	message(l, RX, &T3, 4 * DAY + 8 * H);
 	ticket(l, PROTO_T_TICKET_REOPENED, &T3, 4 * DAY + 8 * H, NULL, NULL);
+	message(l, RX, &T3, 4 * DAY + 8 * H); /* after its ticket.reopened, as the router does */
 	message(l, TX, &T3, 4 * DAY + 9 * H);
 	ticket(l, PROTO_T_TICKET_CLOSED, &T3, 5 * DAY + 10 * H, NULL, NULL);
 	/* T4 Sunday 20:00, no agent, still open. */
