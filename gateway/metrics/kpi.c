@@ -120,6 +120,28 @@ static void write_times(struct metrics_kpi *k, struct expo *e)
 		}
 }
 
+static void write_csat(struct metrics_kpi *k, struct expo *e)
+{
+	family(e, "omnigate_report_csat_ratings", "Today (UTC) so far: satisfaction ratings "
+	       "received (ticket.rated), by channel, queue or agent.");
+	for (int d = 0; d < KPI_DIMS; d++)
+		for (size_t i = 0; i < report_rows(k->r[d]); i++)
+			expo_sample(e, "omnigate_report_csat_ratings", (const char *[]){"by",
+				    report_by_name(dims[d]), "key", report_row(k->r[d], i)->key,
+				    NULL}, (double)report_row(k->r[d], i)->csat_count);
+	family(e, "omnigate_report_csat_average", "Today (UTC) so far: the average rating "
+	       "(1 to 5), by channel, queue or agent; absent without a rating.");
+	for (int d = 0; d < KPI_DIMS; d++)
+		for (size_t i = 0; i < report_rows(k->r[d]); i++) {
+			const struct report_row *row = report_row(k->r[d], i);
+
+			if (row->csat_count)
+				expo_sample(e, "omnigate_report_csat_average", (const char *[]){"by",
+					    report_by_name(dims[d]), "key", row->key, NULL},
+					    (double)row->csat_sum / (double)row->csat_count);
+		}
+}
+
 int metrics_kpi_write(struct metrics_kpi *k, struct store *st, struct expo *e)
 {
 	int rc = kpi_update(k, st);
@@ -131,5 +153,6 @@ int metrics_kpi_write(struct metrics_kpi *k, struct store *st, struct expo *e)
 	write_counts(k, e);
 	write_sla(k, e);
 	write_times(k, e);
+	write_csat(k, e);
 	return GW_OK;
 }

@@ -203,6 +203,7 @@ class Metrics(GatewayTestCase):
         self.assertGreaterEqual(page.get("omnigate_report_seconds", time="first_response",
                                          quantile="0.5", **api), 0)
         self.assertEqual(page.types["omnigate_report_seconds"], "gauge")
+        self.assertEqual(page.get("omnigate_report_csat_ratings", **api), 0)
         for name in ("router", INSTANCE, "metrics"):
             self.check_process(page, name)
         self.assertGreater(page.get("omnigate_process_resident_memory_bytes",
