@@ -19,6 +19,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "router/rules/csat_parse.h"
 
 #define SURVEY_MAX 2048 /* the survey's text: question and link */
 
@@ -127,27 +128,6 @@ void csat_send_survey(struct router *r, uint64_t ticket_id)
 
 /* --- the rating rule ------------------------------------------------------- */
 
-/* parse_rating - "4", "4 great help", " 5/5!", "2: slow" -> score and the
- * comment's start; 0 when the text does not start with a lone digit 1-5. */
-static unsigned parse_rating(const char *s, const char **comment)
-{
-	unsigned score;
-
-	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-		s++;
-	if (*s < '1' || *s > '5')
-		return 0;
-	score = (unsigned)(*s++ - '0');
-	if ((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))
-		return 0;
-	if (s[0] == '/' && s[1] == '5')
-		s += 2;
-	while (*s && strchr(" \t\r\n.,;:!-/", *s))
-		s++;
-	*comment = s;
-	return score;
-}
-
 /* last_closed - the customer's most recent last ticket (any scope). */
 static uint64_t last_closed(const struct proto_customer *c)
 {
@@ -197,7 +177,7 @@ int csat_rating(struct batch *b, struct proto_event *msg, const struct proto_cus
 	*rated = 0;
 	if (!cs || !cs->enabled || c->open_ticket_id || c->open_tickets_len)
 		return GW_OK;
-	score = parse_rating(msg->u.message.text ? msg->u.message.text : "", &comment);
+	score = csat_parse_rating(msg->u.message.text ? msg->u.message.text : "", &comment);
 	id = last_closed(c);
 	if (!score || !id)
 		return GW_OK;
