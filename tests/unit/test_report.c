@@ -364,6 +364,48 @@ static void test_incremental(void **state)
 	report_free(r);
 }
 
+/* feed - one ticket event of ticket `id` at `ts`, fed straight in. */
+static void feed(struct report *r, enum proto_type type, uint64_t id, int64_t ts, uint64_t score)
+{
+	struct proto_event ev = {.type = type, .ts = ts};
+
+	ev.u.ticket.ticket_id = id;
+	ev.u.ticket.status = type == PROTO_T_TICKET_CREATED ? "open" : "closed";
+	ev.u.ticket.channel = "api";
+	ev.u.ticket.csat_score = score;
+	assert_int_equal(report_feed(r, &ev), GW_OK);
+}
+
+/* A merged ticket leaves the backlog without a close; ratings average. */
+static void test_merged_and_rated(void **state)
+{
+	struct report *r = NULL;
+	const struct report_row *row;
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(report_create(NULL, 0, DAY, REPORT_BY_CHANNEL, &r), GW_OK);
+	feed(r, PROTO_T_TICKET_CREATED, 1, H, 0);
+	feed(r, PROTO_T_TICKET_CREATED, 2, H, 0);
+	feed(r, PROTO_T_TICKET_MERGED, 2, 2 * H, 0);
+	feed(r, PROTO_T_TICKET_CLOSED, 1, 3 * H, 0);
+	feed(r, PROTO_T_TICKET_RATED, 1, 4 * H, 5);
+	feed(r, PROTO_T_TICKET_RATED, 1, 5 * H, 2);
+	feed(r, PROTO_T_TICKET_RATED, 1, 5 * H, 9); /* out of range: not counted */
+	assert_int_equal(report_finish(r), GW_OK);
+	row = row_named(r, "api");
+	assert_int_equal(row->opened, 2);
+	assert_int_equal(row->closed, 1);
+	assert_int_equal(row->backlog, 0);
+	assert_int_equal(report_open_now(r), 0);
+	assert_int_equal(row->csat_count, 2);
+	j = report_json(r);
+	assert_true(json_real_value(json_object_get(json_array_get(json_object_get(j, "rows"), 0),
+						     "csat_average")) == 3.5);
+	json_decref(j);
+	report_free(r);
+}
+
 static void test_bad_calendar(void **state)
 {
 	struct gw_routing_hours bad[] = {{"office", "UTC", "mon-fry 09:00-17:00"}};
@@ -383,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_median_p90),
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_bad_calendar),
+		cmocka_unit_test(test_merged_and_rated),
 		cmocka_unit_test_setup_teardown(test_week_by_day, week_setup, week_teardown),
 		cmocka_unit_test_setup_teardown(test_week_by_queue, week_setup, week_teardown),
 		cmocka_unit_test_setup_teardown(test_week_by_agent_and_output, week_setup,
