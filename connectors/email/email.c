@@ -27,6 +27,11 @@
  * reingest` are served every second. While waiting on the network, the
  * tick pumps the outbox every IMAP_TICK_MS and notices a stop.
  *
+ * With an `oauth` block, IMAP and SMTP log in with OAuth 2.0 access
+ * tokens (oauth.h): the cache belongs to this thread, the tick advances
+ * its refreshes, and a refused refresh token becomes the instance's
+ * warning in the status file.
+ *
  * Replies (the deliver op) are built and handed to the sender at once
  * (email_send.c); its worker submits them over SMTP, and the tick reports
  * the ones it finished, so the loop never waits on a send.
@@ -46,6 +51,7 @@
 #include "connectors/email/email_parse.h"
 #include "connectors/email/email_send.h"
 #include "connectors/email/imap.h"
+#include "connectors/email/oauth.h"
 #include "connectors/intake.h"
 #include "connectors/outbox.h"
 #include "connectors/runtime.h"
@@ -80,6 +86,9 @@ struct email {
 	size_t n_own;
 	char own_from[PROTO_MAX_ADDRESS + 1]; /* smtp.from, lowercase */
 	struct email_send *send;    /* replies */
+	struct oauth *oauth;        /* access tokens (oauth block), NULL: password */
+	int oauth_warning;          /* inst->warning is the token problem's */
+	uint64_t oauth_seen;        /* refreshes (ok and failed) the status shows */
 	enum email_after after;
 	uint32_t *queue;            /* UIDs found by the last search, ascending */
 	size_t queue_n, queue_pos;
@@ -156,10 +165,45 @@ static int email_own_addresses(struct email *e)
 
 /* ---- the tick: outbox, status, stop ------------------------------------------- */
 
+/* Counters of the type (status file): refreshes of the access token. */
+enum { EMAIL_C_TOKEN_REFRESHES, EMAIL_C_TOKEN_FAILURES };
+
+/*
+ * email_oauth_tick - advances a refresh of the access token; when one
+ * ended (here or in an IMAP login's wait: the counts moved), the status
+ * follows: a refused refresh token (or client) is the connector's warning
+ * until a refresh works again.
+ */
+static void email_oauth_tick(struct email *e)
+{
+	char why[CONNECTOR_WARNING_MAX];
+	uint64_t ok = 0, failed = 0;
+	int refused = 0;
+
+	if (!e->oauth)
+		return;
+	oauth_poll(e->oauth);
+	oauth_counts(e->oauth, &ok, &failed);
+	if (ok + failed == e->oauth_seen)
+		return;
+	e->oauth_seen = ok + failed;
+	e->inst->counters[EMAIL_C_TOKEN_REFRESHES].value = ok;
+	e->inst->counters[EMAIL_C_TOKEN_FAILURES].value = failed;
+	if (oauth_problem(e->oauth, why, sizeof(why), &refused) && refused) {
+		snprintf(e->inst->warning, sizeof(e->inst->warning), "%s", why);
+		e->oauth_warning = 1;
+	} else if (!refused && e->oauth_warning) {
+		e->inst->warning[0] = '\0';
+		e->oauth_warning = 0;
+	}
+	connector_status_write(e->inst);
+}
+
 static int email_tick(void *arg)
 {
 	struct email *e = arg;
 
+	email_oauth_tick(e);
 	if (outbox_pump(e->inst->outbox) != GW_OK && gw_mono_us() >= e->pump_warn_us) {
 		GW_WARN(e->module, "the outbox cannot send or delete entries (see above)");
 		e->pump_warn_us = gw_mono_us() + 10000000;
@@ -627,12 +671,44 @@ static int email_load_state(struct email *e)
 	return GW_OK;
 }
 
+/* email_open_oauth - the access-token cache of the `oauth` block, if any. */
+static int email_open_oauth(struct email *e)
+{
+	const struct email_oauth_settings *s = &e->set->oauth;
+	char url[EMAIL_OAUTH_URL_MAX];
+	struct oauth_options opt = {
+		.token_url = url,
+		.client_id = s->client_id,
+		.client_secret = s->client_secret && s->client_secret[0] ? s->client_secret : NULL,
+		.refresh_token = s->refresh_token,
+		.scope = email_oauth_scope(s),
+		.ca_file = s->ca_file,
+		.margin_s = s->refresh_margin_s,
+		.timeout_ms = (long)s->timeout_ms,
+		.log_module = e->module,
+	};
+
+	if (!s->token_url)
+		return GW_OK;
+	if (email_oauth_url(s, url, sizeof(url)) != GW_OK)
+		return GW_ECONFIG;
+	e->inst->counters[EMAIL_C_TOKEN_REFRESHES].name = "token_refreshes";
+	e->inst->counters[EMAIL_C_TOKEN_FAILURES].name = "token_failures";
+	GW_INFO(e->module, "logging in with OAuth 2.0 (%s); token endpoint %s",
+		s->mechanism == EMAIL_OAUTH_XOAUTH2 ? "XOAUTH2"
+		: s->mechanism == EMAIL_OAUTH_OAUTHBEARER ? "OAUTHBEARER"
+		: "OAUTHBEARER when offered, else XOAUTH2", url);
+	return oauth_create(&opt, &e->oauth);
+}
+
 static int email_open_imap(struct email *e)
 {
 	struct imap_options opt = {
 		.url = e->set->url,
 		.username = e->set->username,
 		.password = e->set->password,
+		.oauth = e->oauth,
+		.login_options = email_oauth_login_options(&e->set->oauth),
 		.ca_file = e->set->ca_file,
 		.log_module = e->module,
 		.tick = email_tick,
@@ -667,7 +743,9 @@ static int email_create(struct connector_instance *inst)
 	if (rc == GW_OK)
 		rc = email_paths(e);
 	if (rc == GW_OK)
-		rc = email_send_create(inst, e->attach_dir, &e->send);
+		rc = email_open_oauth(e);
+	if (rc == GW_OK)
+		rc = email_send_create(inst, e->attach_dir, e->oauth, &e->send);
 	if (rc == GW_OK)
 		rc = email_load_state(e);
 	if (rc == GW_OK)
@@ -765,6 +843,7 @@ static void email_destroy(struct connector_instance *inst)
 		return;
 	email_send_destroy(e->send);
 	imap_destroy(e->imap);
+	oauth_destroy(e->oauth);
 	quarantine_close(e->q);
 	imap_buf_free(&e->buf);
 	free(e->queue);

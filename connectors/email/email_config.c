@@ -71,6 +71,62 @@ const struct conf_section email_smtp_section = {
 		"block\".",
 };
 
+#define OAUTH_OFF(m) offsetof(struct email_oauth_settings, m)
+#define OAUTH_GOOGLE_URL "https://oauth2.googleapis.com/token"
+#define OAUTH_MICROSOFT_URL "https://login.microsoftonline.com/%s/oauth2/v2.0/token"
+#define OAUTH_MICROSOFT_SCOPE                                                              \
+	"https://outlook.office.com/IMAP.AccessAsUser.All "                                \
+	"https://outlook.office.com/SMTP.Send offline_access"
+
+static const struct conf_entry oauth_rows[] = {
+	{.kind = CONF_STRING, .key = "token_url", .max = 1024, .flags = CONF_F_REQUIRED,
+	 .offset = OAUTH_OFF(token_url),
+	 .desc = "the provider's token endpoint: google (https://oauth2.googleapis.com/token), "
+		 "microsoft (https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token), or "
+		 "any https:// URL (http:// on loopback hosts only)"},
+	{.kind = CONF_STRING, .key = "tenant", .def = "common", .max = 128,
+	 .offset = OAUTH_OFF(tenant),
+	 .desc = "token_url: microsoft only: the Entra tenant (common, organizations, "
+		 "consumers, the directory's id or domain)"},
+	{.kind = CONF_STRING, .key = "client_id", .max = 512, .flags = CONF_F_REQUIRED,
+	 .offset = OAUTH_OFF(client_id), .desc = "the OAuth client (application) id"},
+	{.kind = CONF_SECRET, .key = "client_secret", .max = 1024,
+	 .offset = OAUTH_OFF(client_secret),
+	 .desc = "the client's secret; use ${ENV}; none for a public client"},
+	{.kind = CONF_SECRET, .key = "refresh_token", .max = 8192, .flags = CONF_F_REQUIRED,
+	 .offset = OAUTH_OFF(refresh_token),
+	 .desc = "the refresh token the mailbox's owner granted (docs/channels/email.md); use "
+		 "${ENV}: unset, the connector stays off"},
+	{.kind = CONF_STRING, .key = "scope", .max = 1024, .offset = OAUTH_OFF(scope),
+	 .desc = "scope sent with each refresh; default: none for google and URLs, "
+		 "IMAP.AccessAsUser.All, SMTP.Send and offline_access of "
+		 "https://outlook.office.com for microsoft"},
+	{.kind = CONF_CHOICE, .key = "mechanism", .def = "auto",
+	 .choices = "auto,xoauth2,oauthbearer", .offset = OAUTH_OFF(mechanism),
+	 .desc = "SASL mechanism: auto (OAUTHBEARER when the server offers it, else "
+		 "XOAUTH2), xoauth2 or oauthbearer"},
+	{.kind = CONF_INT, .key = "refresh_margin_s", .def = "300", .min = 0, .max = 86400,
+	 .offset = OAUTH_OFF(refresh_margin_s),
+	 .desc = "an access token is refreshed this long before it expires (at most a "
+		 "quarter of its life)"},
+	{.kind = CONF_PATH, .key = "ca_file", .max = 1024, .offset = OAUTH_OFF(ca_file),
+	 .desc = "PEM file of the CA that signed the token endpoint's certificate; default: "
+		 "the system's (not the mailbox's ca_file)"},
+	{.kind = CONF_INT, .key = "timeout_ms", .def = "30000", .min = 1000, .max = 300000,
+	 .offset = OAUTH_OFF(timeout_ms),
+	 .desc = "one request to the token endpoint fails after this long"},
+};
+
+const struct conf_section email_oauth_section = {
+	.name = "connectors[type=email].oauth",
+	.entries = oauth_rows,
+	.n_entries = sizeof(oauth_rows) / sizeof(oauth_rows[0]),
+	.struct_size = sizeof(struct email_oauth_settings),
+	.desc = "OAuth 2.0 login of an email connector, for IMAP and SMTP alike "
+		"(docs/channels/email.md, OAuth 2.0): access tokens obtained with a refresh "
+		"token and sent with SASL XOAUTH2 or OAUTHBEARER instead of the password.",
+};
+
 static const struct conf_entry email_conf_entries[] = {
 	{.kind = CONF_STRING, .key = "url", .max = EMAIL_URL_MAX, .flags = CONF_F_REQUIRED,
 	 .offset = EMAIL_OFF(url),
@@ -78,8 +134,9 @@ static const struct conf_entry email_conf_entries[] = {
 	{.kind = CONF_STRING, .key = "username", .max = 320, .flags = CONF_F_REQUIRED,
 	 .offset = EMAIL_OFF(username), .desc = "IMAP login"},
 	{.kind = CONF_SECRET, .key = "password", .max = EMAIL_SECRET_MAX,
-	 .flags = CONF_F_REQUIRED, .offset = EMAIL_OFF(password),
-	 .desc = "IMAP password or app password; use ${ENV}"},
+	 .offset = EMAIL_OFF(password),
+	 .desc = "IMAP password or app password; use ${ENV}. Required unless the oauth block "
+		 "is given"},
 	{.kind = CONF_STRING, .key = "tls", .def = "auto", .max = 16, .offset = EMAIL_OFF(tls),
 	 .desc = "auto (implicit for imaps://, starttls for imap://), implicit, starttls, or "
 		 "none (plain IMAP, loopback hosts only)"},
@@ -120,6 +177,9 @@ static const struct conf_entry email_conf_entries[] = {
 	{.kind = CONF_SECTION, .key = "smtp", .offset = EMAIL_OFF(smtp),
 	 .desc = "how replies are sent (SMTP submission); without it replies fail with a reason",
 	 .sub = &email_smtp_section},
+	{.kind = CONF_SECTION, .key = "oauth", .offset = EMAIL_OFF(oauth),
+	 .desc = "log in with OAuth 2.0 access tokens (IMAP and SMTP) instead of the password",
+	 .sub = &email_oauth_section},
 };
 
 const struct conf_section email_conf_section = {
@@ -343,7 +403,8 @@ static int email_check_smtp(const struct email_settings *s, char *why, size_t wh
 				      : "required: the mailbox's username is not an address");
 		return GW_ECONFIG;
 	}
-	if (!(m->password && *m->password) && !(m->bearer_token && *m->bearer_token)) {
+	if (!(m->password && *m->password) && !(m->bearer_token && *m->bearer_token) &&
+	    !s->oauth.token_url) {
 		snprintf(why, whylen, "smtp: neither password nor bearer_token has a value (is the "
 			 "environment variable it names set?)");
 		return GW_ECONFIG;
@@ -355,14 +416,104 @@ static int email_check_smtp(const struct email_settings *s, char *why, size_t wh
 	return GW_OK;
 }
 
+/* ---- the oauth block ------------------------------------------------------------ */
+
+/* oauth_tenant_ok - letters, digits, '.', '-' and '_' (a name or a GUID). */
+static int oauth_tenant_ok(const char *t)
+{
+	size_t n = t ? strlen(t) : 0;
+
+	return n > 0 && strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			       "0123456789.-_") == n;
+}
+
+/* oauth_url_ok - https://host[:port][/path], or http:// on a loopback host. */
+static int oauth_url_ok(const char *url)
+{
+	static const char *const schemes[] = {"https", "http", NULL};
+	char scheme[EMAIL_SCHEME_MAX], host[EMAIL_HOST_MAX];
+	const char *p = email_url_scheme(url, schemes, scheme, sizeof(scheme));
+
+	if (!p || email_url_host(p, host, sizeof(host), &p) != GW_OK)
+		return 0;
+	if (*p && *p != '/')
+		return 0;
+	for (; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '#')
+			return 0;
+	return strcmp(scheme, "https") == 0 || email_loopback(host);
+}
+
+int email_oauth_url(const struct email_oauth_settings *o, char *out, size_t outlen)
+{
+	int n;
+
+	if (!o->token_url)
+		return GW_ECONFIG;
+	if (strcmp(o->token_url, "google") == 0)
+		n = snprintf(out, outlen, "%s", OAUTH_GOOGLE_URL);
+	else if (strcmp(o->token_url, "microsoft") == 0 && oauth_tenant_ok(o->tenant))
+		n = snprintf(out, outlen, OAUTH_MICROSOFT_URL, o->tenant);
+	else if (oauth_url_ok(o->token_url))
+		n = snprintf(out, outlen, "%s", o->token_url);
+	else
+		return GW_ECONFIG;
+	return n > 0 && (size_t)n < outlen ? GW_OK : GW_ECONFIG;
+}
+
+const char *email_oauth_scope(const struct email_oauth_settings *o)
+{
+	if (o->scope && o->scope[0])
+		return o->scope;
+	if (o->token_url && strcmp(o->token_url, "microsoft") == 0)
+		return OAUTH_MICROSOFT_SCOPE;
+	return NULL;
+}
+
+const char *email_oauth_login_options(const struct email_oauth_settings *o)
+{
+	if (o->mechanism == EMAIL_OAUTH_XOAUTH2)
+		return "AUTH=XOAUTH2";
+	if (o->mechanism == EMAIL_OAUTH_OAUTHBEARER)
+		return "AUTH=OAUTHBEARER";
+	return "AUTH=OAUTHBEARER;AUTH=XOAUTH2";
+}
+
+/* email_check_oauth - the `oauth` block, when there is one. */
+static int email_check_oauth(const struct email_oauth_settings *o, char *why, size_t whylen)
+{
+	char url[EMAIL_OAUTH_URL_MAX];
+
+	if (strcmp(o->token_url, "microsoft") == 0 && !oauth_tenant_ok(o->tenant)) {
+		snprintf(why, whylen, "oauth.tenant: letters, digits, '.', '-' and '_' only");
+		return GW_ECONFIG;
+	}
+	if (email_oauth_url(o, url, sizeof(url)) != GW_OK) {
+		snprintf(why, whylen, "oauth.token_url: google, microsoft, or an https:// URL "
+			 "(http:// for loopback hosts only), without a login");
+		return GW_ECONFIG;
+	}
+	if (!o->refresh_token || !o->refresh_token[0] || !o->client_id || !o->client_id[0]) {
+		snprintf(why, whylen, "oauth: client_id and refresh_token need a value (is the "
+			 "environment variable set?)");
+		return GW_ECONFIG;
+	}
+	return GW_OK;
+}
+
 static int email_check(const void *settings, char *why, size_t whylen)
 {
 	const struct email_settings *s = settings;
 	char scheme[EMAIL_SCHEME_MAX], host[EMAIL_HOST_MAX];
 	enum imap_tls mode;
 
-	if (!s || !s->password || !s->password[0]) {
-		snprintf(why, whylen, "password: empty; set the IMAP password");
+	if (!s)
+		return GW_ECONFIG;
+	if (s->oauth.token_url) {
+		if (email_check_oauth(&s->oauth, why, whylen) != GW_OK)
+			return GW_ECONFIG;
+	} else if (!s->password || !s->password[0]) {
+		snprintf(why, whylen, "password: empty; set the IMAP password (or an oauth block)");
 		return GW_ECONFIG;
 	}
 	if (email_url_parts(s->url, scheme, sizeof(scheme), host, sizeof(host)) != GW_OK) {

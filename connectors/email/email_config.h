@@ -33,11 +33,39 @@ struct email_smtp_settings {
 	struct sender_settings send; /* SENDER_CONF_ROWS */
 };
 
+/*
+ * The `oauth` block of an instance: log in to IMAP and SMTP with OAuth 2.0
+ * access tokens (SASL XOAUTH2 or OAUTHBEARER) obtained with a refresh
+ * token (connectors/email/oauth.h). All zero when the block is absent
+ * (token_url NULL): the password logs in.
+ */
+struct email_oauth_settings {
+	char *token_url;            /* google, microsoft, or an http(s) URL */
+	char *tenant;               /* microsoft's tenant: common, organizations, an id */
+	char *client_id;
+	char *client_secret;        /* secret; NULL: a public client */
+	char *refresh_token;        /* secret */
+	char *scope;                /* NULL: the preset's, else none */
+	int mechanism;              /* enum email_oauth_mech */
+	long long refresh_margin_s; /* refresh this long before expiry */
+	long long timeout_ms;       /* one request to the token endpoint */
+	char *ca_file;              /* the endpoint's CA; NULL: the system's */
+};
+
+/* The SASL mechanisms of `oauth.mechanism` (the CONF_CHOICE's order). */
+enum email_oauth_mech {
+	EMAIL_OAUTH_AUTO,        /* OAUTHBEARER when the server offers it, else XOAUTH2 */
+	EMAIL_OAUTH_XOAUTH2,
+	EMAIL_OAUTH_OAUTHBEARER,
+};
+
+#define EMAIL_OAUTH_URL_MAX 1100
+
 /* Settings of one `type: email` instance, filled from its config table. */
 struct email_settings {
 	char *url;                      /* imap[s]://host[:port]/MAILBOX (required) */
 	char *username;                 /* login (required) */
-	char *password;                 /* secret (required) */
+	char *password;                 /* secret (required without oauth) */
 	char *tls;                      /* auto, implicit, starttls, none */
 	char *ca_file;                  /* CA bundle for the server certificate; NULL: system */
 	long long poll_interval_ms;     /* between checks when IDLE is not used */
@@ -52,6 +80,7 @@ struct email_settings {
 	long long spool_map_mb;         /* LMDB map size of the spool */
 	char *attachment_dir;           /* default <state_dir>/attachments */
 	struct email_smtp_settings smtp; /* the `smtp` block */
+	struct email_oauth_settings oauth; /* the `oauth` block */
 	struct limits_settings senders; /* LIMITS_CONF_ROWS: per-sender limits, quarantine */
 };
 
@@ -65,15 +94,44 @@ extern const struct conf_section email_smtp_section;
  */
 const char *email_settings_from(const struct email_settings *s);
 
+/* email_oauth_section - the rows of the `oauth` block. */
+extern const struct conf_section email_oauth_section;
+
+/*
+ * email_oauth_url - the token endpoint of the `oauth` block `o` (borrowed):
+ * the preset's URL (google; microsoft with its tenant) or the URL given,
+ * into out (outlen bytes). GW_OK, or GW_ECONFIG when it is none of them
+ * (https://, or http:// on a loopback host only) or does not fit. Pure.
+ */
+int email_oauth_url(const struct email_oauth_settings *o, char *out, size_t outlen);
+
+/*
+ * email_oauth_scope - the scope sent with each refresh: oauth.scope, else
+ * the Microsoft preset's (IMAP, SMTP and offline_access on
+ * outlook.office.com), else NULL (none: the grant's own scopes). Borrowed.
+ */
+const char *email_oauth_scope(const struct email_oauth_settings *o);
+
+/*
+ * email_oauth_login_options - libcurl's CURLOPT_LOGIN_OPTIONS for the
+ * block's mechanism: "AUTH=OAUTHBEARER;AUTH=XOAUTH2" (auto: libcurl takes
+ * OAUTHBEARER when the server offers it), "AUTH=XOAUTH2" or
+ * "AUTH=OAUTHBEARER". Static string.
+ */
+const char *email_oauth_login_options(const struct email_oauth_settings *o);
+
 /* email_conf_section - the keys of `type: email`, filling struct email_settings. */
 extern const struct conf_section email_conf_section;
 
 /*
- * email_conf_type - the section and its check: a password, an IMAP URL
+ * email_conf_type - the section and its check: a password or an `oauth`
+ * block (a token endpoint that resolves, a tenant of letters, digits, '.'
+ * and '-'), an IMAP URL
  * imap[s]://host[:port]/MAILBOX without a login, a tls mode that fits the
  * scheme (none for loopback hosts only), an `after` and its folder; an
  * `smtp` block with an smtp[s]://host[:port] URL, a tls mode that fits it,
- * a from address, a password or a bearer token, an ASCII sent_folder.
+ * a from address, a password, a bearer token or the `oauth` block, an
+ * ASCII sent_folder.
  */
 extern const struct gw_connector_conf_type email_conf_type;
 

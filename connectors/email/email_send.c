@@ -20,6 +20,7 @@
 
 #include "connectors/email/email_reply.h"
 #include "connectors/email/email_smtp.h"
+#include "connectors/email/oauth.h"
 #include "connectors/outbox.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -33,6 +34,7 @@ struct email_send {
 	const struct email_settings *set;
 	struct smtp_conf conf;
 	struct sender *sender;
+	struct oauth *oauth;    /* borrowed; NULL: passwords */
 	char attach_dirs[EMAIL_REPLY_DIRS][4096];
 	char off[SMTP_OFF_MAX]; /* inst->replies_off when there is no sender */
 };
@@ -104,6 +106,12 @@ static int resolve(struct email_send *es)
 	c->username = m->username ? m->username : s->username;
 	c->bearer = m->bearer_token && *m->bearer_token ? m->bearer_token : NULL;
 	c->password = c->bearer ? NULL : m->password;
+	/* The oauth block's tokens, unless the block has its own secret. */
+	if (!c->bearer && !(m->password && *m->password) && es->oauth) {
+		c->oauth = es->oauth;
+		c->password = NULL;
+	}
+	c->login_options = email_oauth_login_options(&s->oauth);
 	c->ca_file = m->ca_file ? m->ca_file : s->ca_file;
 	c->from = email_settings_from(s);
 	c->log_module = es->inst->log_module;
@@ -116,6 +124,7 @@ static int resolve(struct email_send *es)
 	c->append_ssl = strcmp(s->tls, "none") == 0 ? CURLUSESSL_NONE : CURLUSESSL_ALL;
 	c->imap_username = s->username;
 	c->imap_password = s->password;
+	c->imap_oauth = es->oauth;
 	c->imap_ca_file = s->ca_file;
 	return GW_OK;
 }
@@ -139,7 +148,7 @@ static int start_sender(struct email_send *es)
 }
 
 int email_send_create(struct connector_instance *inst, const char *attach_dir,
-		      struct email_send **out)
+		      struct oauth *oauth, struct email_send **out)
 {
 	struct email_send *es = calloc(1, sizeof(*es));
 	int rc = GW_OK;
@@ -149,6 +158,7 @@ int email_send_create(struct connector_instance *inst, const char *attach_dir,
 		return GW_ENOMEM;
 	es->inst = inst;
 	es->set = inst->settings;
+	es->oauth = oauth;
 	snprintf(es->attach_dirs[0], sizeof(es->attach_dirs[0]), "%s", attach_dir);
 	snprintf(es->attach_dirs[1], sizeof(es->attach_dirs[1]), "%s/attachments",
 		 inst->config->state_dir);
@@ -219,6 +229,28 @@ static int submit(struct email_send *es, const struct proto_message *m, uint64_t
 	return rc == GW_ENOMEM ? GW_EAGAIN : rc;
 }
 
+/*
+ * token_ready - whether SMTP has an access token to log in with: GW_OK
+ * (a usable one; or an older one, and the sender's retries wait for a
+ * newer one if the server refuses it), GW_EAGAIN (none yet: handed over
+ * again), GW_ECLOSED (no usable token and the refresh token is refused:
+ * the reply was reported failed with why).
+ */
+static int token_ready(struct email_send *es, uint64_t id)
+{
+	char why[SENDER_REASON_MAX];
+	int refused = 0, rc;
+
+	if (!es->conf.oauth || oauth_get(es->conf.oauth, OAUTH_USABLE, NULL, 0, NULL) == GW_OK)
+		return GW_OK;
+	if (oauth_problem(es->conf.oauth, why, sizeof(why), &refused) && refused) {
+		rc = sender_fail_now(es->sender, id, why);
+		return rc == GW_OK ? GW_ECLOSED : rc;
+	}
+	rc = oauth_get(es->conf.oauth, OAUTH_LAST, NULL, 0, NULL);
+	return rc == GW_OK ? GW_OK : GW_EAGAIN;
+}
+
 int email_send_deliver(struct email_send *es, const void *event, size_t len,
 		       uint64_t delivery_id)
 {
@@ -230,6 +262,9 @@ int email_send_deliver(struct email_send *es, const void *event, size_t len,
 		return outbox_report(es->inst->outbox, delivery_id, "failed", es->off);
 	if (sender_has(es->sender, delivery_id))
 		return GW_OK; /* handed over again while it is being sent */
+	rc = token_ready(es, delivery_id);
+	if (rc != GW_OK)
+		return rc == GW_ECLOSED ? GW_OK : rc;
 	memset(&perr, 0, sizeof(perr));
 	rc = proto_decode(event, len, &ev, &perr);
 	if (rc != GW_OK) {

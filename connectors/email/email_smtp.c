@@ -2,6 +2,7 @@
  * email_smtp.c - the SMTP job of a reply (email_smtp.h): the easy handle
  * of each step, and the verdict on each attempt.
  */
+#define _DEFAULT_SOURCE /* explicit_bzero */
 #include "connectors/email/email_smtp.h"
 
 #include <ctype.h>
@@ -9,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "connectors/email/oauth.h"
 #include "core/err.h"
 #include "core/log.h"
 
 #define SMTP_WORDS_MAX 200 /* bytes of the server's reply kept for a reason */
+#define SMTP_TOKEN_RETRY_MS 2000 /* a refused token: tried again after */
 
 struct smtp_job {
 	const struct smtp_conf *c;
@@ -22,6 +25,8 @@ struct smtp_job {
 	struct curl_slist *rcpt;  /* "<customer>" */
 	char mail_from[PROTO_MAX_ADDRESS + 3];
 	char words[SMTP_WORDS_MAX + 1]; /* the server's last reply line */
+	uint64_t gen;             /* the access token of the attempt (oauth) */
+	uint64_t refused_gen;     /* the first one the server refused, 0: none */
 };
 
 static void job_free(void *arg)
@@ -116,14 +121,38 @@ static void upload(struct smtp_job *j, CURL *h, const char *url, const char *pro
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, j);
 }
 
+/*
+ * set_token - the last access token of `o` and the SASL mechanisms on h
+ * (an expired one too: the server judges, and a refusal waits for a new
+ * one); its generation into *gen. 0, or 1 with why when there is none.
+ */
+static int set_token(struct oauth *o, const char *login_options, CURL *h, uint64_t *gen,
+		     char *why, size_t whylen)
+{
+	char tok[OAUTH_TOKEN_MAX + 1];
+	int rc = oauth_get(o, OAUTH_LAST, tok, sizeof(tok), gen);
+
+	if (rc != GW_OK) {
+		snprintf(why, whylen, "no OAuth access token: %s", gw_strerror(rc));
+		return 1;
+	}
+	curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, tok);
+	curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, login_options);
+	explicit_bzero(tok, sizeof(tok));
+	return 0;
+}
+
 static int job_setup(void *arg, int step, CURL *h, char *why, size_t whylen)
 {
 	struct smtp_job *j = arg;
 	const struct smtp_conf *c = j->c;
+	uint64_t gen = 0;
 
 	if (step == 1) {
 		upload(j, h, c->append_url, "imap,imaps", c->append_ssl, c->imap_ca_file);
 		curl_easy_setopt(h, CURLOPT_USERNAME, c->imap_username);
+		if (c->imap_oauth)
+			return set_token(c->imap_oauth, c->login_options, h, &gen, why, whylen);
 		curl_easy_setopt(h, CURLOPT_PASSWORD, c->imap_password);
 		return 0;
 	}
@@ -133,7 +162,10 @@ static int job_setup(void *arg, int step, CURL *h, char *why, size_t whylen)
 	}
 	upload(j, h, c->url, "smtp,smtps", c->use_ssl, c->ca_file);
 	curl_easy_setopt(h, CURLOPT_USERNAME, c->username);
-	if (c->bearer) {
+	if (c->oauth) {
+		if (set_token(c->oauth, c->login_options, h, &j->gen, why, whylen))
+			return 1;
+	} else if (c->bearer) {
 		curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->bearer);
 		curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
 	} else {
@@ -160,6 +192,38 @@ static const char *words(const struct smtp_job *j, const struct sender_attempt *
 	return j->words[0] ? j->words : a->error;
 }
 
+/*
+ * token_refused - the server refused the login with an OAuth token: the
+ * cache refreshes it, and the step is tried again (RETRY) as long as the
+ * refused token is the only one tried; a newer token refused too, or a
+ * refresh token the endpoint refuses, is the FAIL (with `auth`).
+ */
+static void token_refused(struct smtp_job *j, const struct sender_attempt *a,
+			  struct sender_outcome *out)
+{
+	char problem[SENDER_REASON_MAX];
+	int refused = 0;
+
+	oauth_refused(j->c->oauth, j->gen);
+	if (!j->refused_gen)
+		j->refused_gen = j->gen;
+	if (oauth_problem(j->c->oauth, problem, sizeof(problem), &refused) && refused) {
+		out->auth = 1;
+		snprintf(out->reason, sizeof(out->reason), "%s", problem);
+		return;
+	}
+	if (j->gen > j->refused_gen) {
+		out->auth = 1;
+		snprintf(out->reason, sizeof(out->reason), "SMTP refused the new access token: %s",
+			 words(j, a));
+		return;
+	}
+	out->verdict = SENDER_RETRY;
+	out->retry_after_ms = SMTP_TOKEN_RETRY_MS;
+	snprintf(out->reason, sizeof(out->reason), "SMTP refused the access token (a new "
+		 "one is tried): %s", words(j, a));
+}
+
 /* classify_failure - a step 0 attempt that did not end in 2xx. */
 static void classify_failure(struct smtp_job *j, const struct sender_attempt *a,
 			     struct sender_outcome *out)
@@ -167,7 +231,10 @@ static void classify_failure(struct smtp_job *j, const struct sender_attempt *a,
 	long code = a->status;
 
 	out->verdict = SENDER_FAIL;
-	if (a->result == CURLE_LOGIN_DENIED || code == 535 || code == 534 || code == 530) {
+	if (j->c->oauth && (a->result == CURLE_LOGIN_DENIED || code == 535 || code == 534 ||
+			    code == 530)) {
+		token_refused(j, a, out);
+	} else if (a->result == CURLE_LOGIN_DENIED || code == 535 || code == 534 || code == 530) {
 		out->auth = 1;
 		snprintf(out->reason, sizeof(out->reason), "the SMTP server refused the login: %s",
 			 words(j, a));

@@ -14,7 +14,12 @@
  *   the end of DATA answered 2xx             DONE: "sent", with the reply's
  *                                            Message-ID as its reference
  *   535, 534, 530 or a refused login         FAIL with `auth`: the
- *                                            credentials (shown by status)
+ *                                            credentials (shown by status).
+ *                                            With an OAuth token: the cache
+ *                                            is told (oauth_refused) and the
+ *                                            step is RETRIED until a newer
+ *                                            token was tried; a newer token
+ *                                            refused too is the FAIL
  *   another 4xx, a connection that fails or  RETRY, with the server's words
  *   times out, a transfer cut short
  *   another 5xx (550 unknown recipient,      FAIL, with the server's words
@@ -37,6 +42,8 @@
 #include "connectors/email/email_reply.h"
 #include "connectors/sender.h"
 
+struct oauth;
+
 #define SMTP_URL_MAX 1100
 
 /* Where and how replies go, resolved once from the settings. Its strings
@@ -47,12 +54,16 @@ struct smtp_conf {
 	const char *username;
 	const char *password;      /* NULL with a bearer token */
 	const char *bearer;        /* XOAUTH2; NULL: the password */
+	struct oauth *oauth;       /* the instance's access tokens (any thread);
+				    * NULL: password or bearer */
+	const char *login_options; /* "AUTH=XOAUTH2"... with oauth */
 	const char *ca_file;       /* NULL: the system's CAs */
 	const char *from;          /* the envelope sender, an address */
 	/* The copy to the Sent folder: append_url "" when none. */
 	char append_url[SMTP_URL_MAX]; /* imap[s]://host:port/<folder> */
 	long append_ssl;
 	const char *imap_username, *imap_password, *imap_ca_file;
+	struct oauth *imap_oauth;  /* the Sent copy's login; NULL: imap_password */
 	const char *log_module;    /* for the Sent copy's warning */
 };
 

@@ -9,7 +9,7 @@
  * callback, which gets every response line. The one part written by hand,
  * the IDLE wait, is imap_idle.c.
  */
-#define _GNU_SOURCE /* strcasestr, memmem */
+#define _GNU_SOURCE /* strcasestr, memmem, explicit_bzero */
 #include "connectors/email/imap_int.h"
 
 #include <ctype.h>
@@ -18,10 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
 #include "connectors/curl_err.h"
+#include "connectors/email/oauth.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -328,7 +330,10 @@ int imap_setup_handle(struct imap *im, CURL *h)
 	CURLcode c = CURLE_OK;
 
 	c |= curl_easy_setopt(h, CURLOPT_USERNAME, im->opt.username);
-	c |= curl_easy_setopt(h, CURLOPT_PASSWORD, im->opt.password);
+	if (im->opt.oauth)
+		c |= curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, im->opt.login_options);
+	else
+		c |= curl_easy_setopt(h, CURLOPT_PASSWORD, im->opt.password);
 	c |= curl_easy_setopt(h, CURLOPT_USE_SSL, im->opt.tls == IMAP_TLS_NONE ? CURLUSESSL_NONE
 									  : CURLUSESSL_ALL);
 	if (im->opt.ca_file)
@@ -342,6 +347,46 @@ int imap_setup_handle(struct imap *im, CURL *h)
 	c |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, im->curl_err);
 	c |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "imap,imaps");
 	return c == CURLE_OK ? GW_OK : GW_ENOMEM;
+}
+
+/* imap_token_wait - one step of waiting for a token: the refresh goes on,
+ * the tick runs, a tick's time passes. GW_ECLOSED when stopping. */
+static int imap_token_wait(struct imap *im)
+{
+	struct timespec ts = {0, (long)IMAP_TICK_MS * 1000000L};
+
+	oauth_poll(im->opt.oauth);
+	if (im->opt.tick && im->opt.tick(im->opt.arg))
+		return GW_ECLOSED;
+	nanosleep(&ts, NULL);
+	return GW_OK;
+}
+
+int imap_login(struct imap *im, CURL *h, uint64_t min_gen, uint64_t *gen)
+{
+	char tok[OAUTH_TOKEN_MAX + 1], why[256];
+	int64_t deadline = gw_mono_us() + (int64_t)IMAP_TOKEN_WAIT_MS * 1000;
+	int rc;
+
+	if (!im->opt.oauth)
+		return GW_OK;
+	for (;;) {
+		rc = oauth_get(im->opt.oauth, OAUTH_USABLE, tok, sizeof(tok), gen);
+		if (rc == GW_OK && *gen >= min_gen)
+			break;
+		if (rc == GW_EAUTH || rc == GW_EIO || gw_mono_us() > deadline) {
+			oauth_problem(im->opt.oauth, why, sizeof(why), NULL);
+			imap_set_err(im, "no OAuth access token: %s", why[0] ? why
+				     : "no new one came in time after the server refused the last");
+			return rc == GW_EIO ? GW_EIO : GW_EAUTH;
+		}
+		rc = imap_token_wait(im);
+		if (rc != GW_OK)
+			return rc;
+	}
+	rc = curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, tok) == CURLE_OK ? GW_OK : GW_ENOMEM;
+	explicit_bzero(tok, sizeof(tok));
+	return rc;
 }
 
 static int imap_setup(struct imap *im)
@@ -369,7 +414,8 @@ static int imap_setup(struct imap *im)
  * (may be NULL) says whether libcurl had to open a new connection, which
  * it then SELECTed read-write.
  */
-static int imap_request(struct imap *im, const char *url, const char *cmd, int *reconnected)
+static int imap_request_once(struct imap *im, const char *url, const char *cmd,
+			     int *reconnected)
 {
 	long connects = 0;
 	CURLcode res;
@@ -395,6 +441,32 @@ static int imap_request(struct imap *im, const char *url, const char *cmd, int *
 	if (res != CURLE_OK)
 		im->examined = 0; /* libcurl closes the connection after a failure */
 	return imap_from_curl(im, res);
+}
+
+/*
+ * imap_request - imap_request_once with the login's token; a login refused
+ * with an OAuth token is tried once more with a new one (a token revoked
+ * or expired early). libcurl opens a new connection for a new token.
+ */
+static int imap_request(struct imap *im, const char *url, const char *cmd, int *reconnected)
+{
+	int rc = imap_login(im, im->h, 0, &im->gen), again = 0;
+
+	if (rc == GW_OK)
+		rc = imap_request_once(im, url, cmd, reconnected);
+	if (rc == GW_EAUTH && im->opt.oauth) {
+		oauth_refused(im->opt.oauth, im->gen);
+		rc = imap_login(im, im->h, im->gen + 1, &im->gen);
+		again = rc == GW_OK;
+	}
+	if (again) {
+		int re = 0;
+
+		rc = imap_request_once(im, url, cmd, &re);
+		if (reconnected)
+			*reconnected |= re;
+	}
+	return rc;
 }
 
 /* A custom command on the mailbox, written with printf's format. */

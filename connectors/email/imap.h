@@ -51,13 +51,22 @@ enum imap_tls {
 	IMAP_TLS_NONE,     /* imap:// in clear (loopback only, checked by the caller) */
 };
 
+struct oauth;
+
 /* Called while a command waits; returns non-zero to abort it (stopping). */
 typedef int (*imap_tick_fn)(void *arg);
 
 struct imap_options {
 	const char *url;      /* imap[s]://host[:port]/MAILBOX, borrowed for the session */
 	const char *username; /* borrowed */
-	const char *password; /* borrowed; never logged */
+	const char *password; /* borrowed; never logged; unused with oauth */
+	/* OAuth 2.0 (oauth.h): when set, every login sends its current access
+	 * token with the SASL mechanisms of login_options ("AUTH=XOAUTH2");
+	 * a login refused with a token asks the cache for a new one and is
+	 * tried once more. Borrowed for the session; the session's thread
+	 * must be the cache's owner (it calls oauth_poll while it waits). */
+	struct oauth *oauth;
+	const char *login_options;
 	enum imap_tls tls;
 	const char *ca_file;  /* NULL: the system's CA store */
 	const char *log_module;
@@ -105,7 +114,8 @@ const char *imap_last_error(const struct imap *im);
 
 /*
  * The commands below return GW_OK or:
- *   GW_EAUTH     the server refused the login
+ *   GW_EAUTH     the server refused the login (with oauth: also the
+ *                retry with a new token), or no access token can be had
  *   GW_EPROTO    the server answered NO or BAD, or something unreadable
  *   GW_EIO       network, TLS or timeout
  *   GW_ECLOSED   the tick asked to stop

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "connectors/email/oauth.h"
 #include "core/err.h"
 #include "core/util.h"
 
@@ -190,6 +191,7 @@ static int imap_idle_cmd(struct imap *im, const char *cmd, int want_plus, uint32
 static int imap_idle_open(struct imap *im)
 {
 	CURLcode res;
+	int rc;
 
 	im->imulti = curl_multi_init();
 	im->ih = curl_easy_init();
@@ -198,6 +200,11 @@ static int imap_idle_open(struct imap *im)
 	    curl_easy_setopt(im->ih, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK) {
 		imap_idle_close(im);
 		return GW_ENOMEM;
+	}
+	rc = imap_login(im, im->ih, 0, &im->igen);
+	if (rc != GW_OK) {
+		imap_idle_close(im);
+		return rc;
 	}
 	im->curl_err[0] = '\0';
 	/* Kept in its multi handle: curl_easy_send/recv find the connection there. */
@@ -208,8 +215,10 @@ static int imap_idle_open(struct imap *im)
 		return GW_ECLOSED;
 	}
 	if (res != CURLE_OK) {
-		int rc = imap_from_curl(im, res);
-
+		rc = imap_from_curl(im, res);
+		/* A refused token: the next open (a minute later) gets a new one. */
+		if (rc == GW_EAUTH && im->opt.oauth)
+			oauth_refused(im->opt.oauth, im->igen);
 		imap_idle_close(im);
 		return rc;
 	}

@@ -18,6 +18,7 @@
 #define IMAP_CONNECT_TIMEOUT_S 30L
 #define IMAP_LOW_SPEED_TIME_S 120L    /* a stalled command fails after this */
 #define IMAP_MAXAGE_CONN_S 600L       /* reuse an idle connection this long */
+#define IMAP_TOKEN_WAIT_MS 45000      /* a login waits this long for an access token */
 
 /* What the header callback collects for the command in flight. */
 enum imap_collect { COLLECT_NONE, COLLECT_SEARCH, COLLECT_INFO };
@@ -53,6 +54,7 @@ struct imap {
 	size_t line_len;
 	int line_skip;      /* inside a line over IMAP_LINE_MAX */
 	int64_t idle_since_us;
+	uint64_t gen, igen;  /* generation of the access token of each connection */
 };
 
 /* imap_set_err - the reason of the failure at hand, written with printf's format. */
@@ -73,5 +75,15 @@ CURLcode imap_drive(struct imap *im, CURLM *m, CURL *h, int keep);
 
 /* imap_setup_handle - server, TLS, login and timeout options of h. */
 int imap_setup_handle(struct imap *im, CURL *h);
+
+/*
+ * imap_login - with oauth, sets the access token on h (waiting, with the
+ * tick, for one whose generation is at least min_gen: after a refusal, a
+ * newer one) and its generation into *gen; without, nothing. GW_OK,
+ * GW_EAUTH (no token: refused refresh token, or none new in time, the
+ * reason in im->err), GW_EIO (the token endpoint fails: backing off),
+ * GW_ECLOSED (the tick asked to stop).
+ */
+int imap_login(struct imap *im, CURL *h, uint64_t min_gen, uint64_t *gen);
 
 #endif
