@@ -12,6 +12,7 @@
  * each row holds:
  *   opened, reopened, closed   ticket.created / .reopened / .closed
  *   first response             ticket.created -> its first message.sent
+ *                              (automatic messages are no responses)
  *   resolution                 opening (creation or reopening) -> close
  *   next response              a message.received after a reply -> the next
  *                              message.sent on the ticket

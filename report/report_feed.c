@@ -164,8 +164,10 @@ static int on_sent(struct report *r, const struct proto_event *ev)
 	int64_t since;
 	int first, rc;
 
-	if (!t || !t->open)
-		return GW_OK; /* no ticket, or a closed one's (its satisfaction survey) */
+	/* No ticket, a closed one's (its satisfaction survey), or an automatic
+	 * message (an acknowledgement): no response of an agent. */
+	if (!t || !t->open || ev->u.message.automatic)
+		return GW_OK;
 	first = !t->answered;
 	since = first ? t->opened_at : t->awaiting_since;
 	t->answered = 1;

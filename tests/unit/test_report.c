@@ -22,6 +22,7 @@
 #define H (3600LL * 1000)
 #define M (60LL * 1000)
 #define DAY (24 * H)
+#define AUTO PROTO_T__COUNT /* script_week: a message.sent marked automatic */
 
 static void test_median_p90(void **state)
 {
@@ -140,6 +141,10 @@ static void message(struct log *l, enum proto_type type, const struct tk *t, int
 	m->ticket_id = t->id;
 	m->customer_id = t->id + 100;
 	m->thread_id = t->id + 200;
+	if (type == AUTO) {
+		type = ev.type = PROTO_T_MESSAGE_SENT;
+		m->automatic = "acknowledgement";
+	}
 	if (type == PROTO_T_MESSAGE_SENT) {
 		static struct proto_party to = {.address = "someone"};
 
@@ -159,6 +164,7 @@ static void script_week(struct log *l)
 	/* T1 Monday: first response 1 h, next response 30 min, resolved in 3 h. */
 	ticket(l, PROTO_T_TICKET_CREATED, &T1, 9 * H, NULL, NULL);
 	message(l, RX, &T1, 9 * H);
+	message(l, AUTO, &T1, 9 * H + M); /* an acknowledgement: no response */
 	message(l, TX, &T1, 10 * H);
 	message(l, RX, &T1, 11 * H);
 	message(l, TX, &T1, 11 * H + 30 * M);
