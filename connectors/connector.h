@@ -131,6 +131,13 @@ struct connector_type {
 	int (*deliver)(struct connector_instance *inst, const void *event, size_t len,
 		       uint64_t delivery_id);
 	/*
+	 * signal - MAY be NULL. Called from outbox_pump() on the connector's
+	 * thread for an event the router passes on without keeping it (an
+	 * agent's chat.typing): `event`/`len` borrowed for the call. The type
+	 * SHOULD show it if it can; it is never reported and may be lost.
+	 */
+	void (*signal)(struct connector_instance *inst, const void *event, size_t len);
+	/*
 	 * reingest - MAY be NULL (the channel keeps no inputs). Called on the
 	 * connector's thread when an operator reingests an input this type
 	 * kept with intake_keep(): parses `len` bytes of `body` (its

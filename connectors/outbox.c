@@ -117,6 +117,8 @@ struct outbox {
 	size_t nserve;
 	outbox_deliver_fn deliver;
 	void *deliver_arg;
+	outbox_signal_fn signal;    /* ["signal", event]: NULL drops them */
+	void *signal_arg;
 	int in_deliver; /* the callback runs: a nested pump reads nothing */
 	struct ob_report *reports; /* ring of OB_REPORT_MAX */
 	size_t rep_head, rep_len;
@@ -636,6 +638,9 @@ static void ob_dispatch(struct outbox *ob, zmq_msg_t *f, int n, int *delivers)
 		(*delivers)++;
 		ob_handle_deliver(ob, store_be64_get(zmq_msg_data(&f[1])), zmq_msg_data(&f[2]),
 				  zmq_msg_size(&f[2]));
+	} else if (n == 2 && frame_eq(&f[0], WIRE_INGEST_SIGNAL)) {
+		if (ob->signal)
+			ob->signal(ob->signal_arg, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]));
 	} else if (n > 0) {
 		GW_WARN(ob->module, "malformed message from the router ignored");
 	}
@@ -748,6 +753,12 @@ void outbox_set_deliver(struct outbox *ob, outbox_deliver_fn fn, void *arg)
 {
 	ob->deliver = fn;
 	ob->deliver_arg = arg;
+}
+
+void outbox_set_signal(struct outbox *ob, outbox_signal_fn fn, void *arg)
+{
+	ob->signal = fn;
+	ob->signal_arg = arg;
 }
 
 /* ob_report_ok - whether a report's strings can go: a known status, and a

@@ -164,6 +164,15 @@ typedef int (*outbox_deliver_fn)(void *arg, const void *event, size_t len,
 void outbox_set_deliver(struct outbox *ob, outbox_deliver_fn fn, void *arg);
 
 /*
+ * outbox_signal_fn - an event the router passes on without keeping it
+ * (["signal", event]: an agent's chat.typing), `len` bytes borrowed for the
+ * call, on the thread that calls outbox_pump(). Nothing is reported.
+ * outbox_set_signal registers it (NULL: signals are dropped).
+ */
+typedef void (*outbox_signal_fn)(void *arg, const void *event, size_t len);
+void outbox_set_signal(struct outbox *ob, outbox_signal_fn fn, void *arg);
+
+/*
  * outbox_report - queues the outcome of a delivery for the router: status
  * is "sent", "delivered", "read" or "failed"; reason (may be NULL) says why
  * it failed. Returns GW_OK, GW_EINVAL (unknown status), GW_EFULL, GW_ENOMEM.

@@ -163,6 +163,14 @@ struct runtime_target {
 	int stopped; /* run() returned: deliveries are left to the next start */
 };
 
+static void runtime_signal(void *arg, const void *event, size_t len)
+{
+	struct runtime_target *t = arg;
+
+	if (!t->stopped)
+		t->type->signal(t->inst, event, len);
+}
+
 static int runtime_deliver(void *arg, const void *event, size_t len, uint64_t delivery_id)
 {
 	struct runtime_target *t = arg;
@@ -244,6 +252,8 @@ static int runtime_serve(const struct connector_type *type, struct connector_ins
 	 * channel cannot send replies yet"), so the router need not wait. */
 	if (type->deliver)
 		outbox_set_deliver(inst->outbox, runtime_deliver, &target);
+	if (type->signal)
+		outbox_set_signal(inst->outbox, runtime_signal, &target);
 	GW_INFO(inst->log_module, "running");
 	rc = type->run(inst);
 	target.stopped = 1;

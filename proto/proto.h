@@ -87,6 +87,7 @@ enum proto_type {
 	PROTO_T_TICKET_SLA_WARNING,  /* "ticket.sla_warning" */
 	PROTO_T_TICKET_SLA_BREACHED, /* "ticket.sla_breached" */
 	PROTO_T_AGENT_PRESENCE,   /* "agent.presence" */
+	PROTO_T_CHAT_TYPING,      /* "chat.typing": a customer is typing (not stored) */
 	/* Ticket merge and split (issue 22). */
 	PROTO_T_TICKET_MERGED,    /* "ticket.merged": merged into merged_into */
 	PROTO_T_TICKET_SPLIT,     /* "ticket.split": a new ticket split off split_from */
@@ -396,6 +397,14 @@ struct proto_sla_alert {
 	char *agent_id;
 };
 
+/* Body of chat.typing: a customer typing in a conversation. */
+struct proto_typing {
+	char *channel; /* required */
+	char *account; /* required */
+	char *address; /* required: the conversation (from.address of its messages) */
+	int64_t at;    /* required: ms since the epoch */
+};
+
 /* Body of agent.presence; also the stored agent state. */
 struct proto_agent {
 	char *agent_id;  /* required */
@@ -435,6 +444,7 @@ struct proto_event {
 		struct proto_ticket ticket;     /* PROTO_T_TICKET_* but SLA */
 		struct proto_sla_alert sla;     /* PROTO_T_TICKET_SLA_* */
 		struct proto_agent agent;       /* PROTO_T_AGENT_PRESENCE */
+		struct proto_typing typing;     /* PROTO_T_CHAT_TYPING */
 		struct proto_merge merge;       /* PROTO_T_CUSTOMER_(UN)MERGED */
 	} u;
 };

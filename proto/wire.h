@@ -49,6 +49,9 @@
  */
 #define WIRE_INGEST_HELLO "hello"
 #define WIRE_INGEST_DELIVER "deliver"
+/* ["signal", event]: router -> connector, an event passed on and not kept
+ * (chat.typing of an agent); nothing is reported. */
+#define WIRE_INGEST_SIGNAL "signal"
 #define WIRE_INGEST_REPORT "report"
 
 #define WIRE_HEARTBEAT "gateway.heartbeat"
@@ -71,6 +74,7 @@
 #define WIRE_CMD_TICKET_ASSIGN "ticket.assign"     /* {command_id, ticket_id, agent_id?, queue?} */
 #define WIRE_CMD_TICKET_PRIORITY "ticket.set_priority" /* {command_id, ticket_id, priority} */
 #define WIRE_CMD_AGENT_PRESENCE "agent.presence"   /* {command_id, agent_id, presence} */
+#define WIRE_CMD_CHAT_TYPING "chat.typing"         /* {account, address, channel?} */
 /* Customers: a directory import and merges. */
 #define WIRE_CMD_CONTACTS_IMPORT "contacts.import" /* {command_id, contacts: [...]} */
 #define WIRE_CMD_CUSTOMER_MERGE "customer.merge"   /* {command_id, source_id, target_id} */

@@ -452,6 +452,24 @@ ROUTING_CMD(ticket_list, ticket_list)
 ROUTING_CMD(ticket_merge, ticket_merge)
 ROUTING_CMD(ticket_split, ticket_split)
 
+/* chat.typing: passed to the connector, nothing stored (commands/typing.c). */
+static void cmd_chat_typing(struct cmd_ctx *c)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rc = chat_typing_command(c->r, c->args, c->args_len, c->err, sizeof(c->err));
+
+	if (rc) {
+		reply_error(c, rc, c->err[0] ? c->err : gw_strerror(rc));
+		return;
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 0);
+	reply_ok(c, &sb);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 /* --- dispatch ----------------------------------------------------------- */
 
 /* Commands a "consumer" key (read only, router/zap.c) may run: the first
@@ -476,6 +494,7 @@ static const struct {
 	{WIRE_CMD_CONTACTS_IMPORT, cmd_contacts_import},
 	{WIRE_CMD_CUSTOMER_MERGE, cmd_customer_merge},
 	{WIRE_CMD_CUSTOMER_UNMERGE, cmd_customer_unmerge},
+	{WIRE_CMD_CHAT_TYPING, cmd_chat_typing},
 	{WIRE_CMD_TICKET_MERGE, cmd_ticket_merge},
 	{WIRE_CMD_TICKET_SPLIT, cmd_ticket_split},
 };

@@ -185,6 +185,22 @@ static void send_deliver(void *sock, const struct peer *p, uint64_t id, const vo
 	zmq_send(sock, event, len, 0);
 }
 
+int deliver_signal(struct router *r, const char *channel, const char *account,
+		   const void *event, size_t len)
+{
+	void *sock = router_ingest_socket(r);
+	int live = 0;
+	const struct peer *p = peer_for(router_deliver(r), channel, account, &live);
+
+	if (!p || !live)
+		return GW_ENOTFOUND;
+	if (zmq_send(sock, p->id, p->id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+		return GW_ENOTFOUND;
+	zmq_send(sock, WIRE_INGEST_SIGNAL, strlen(WIRE_INGEST_SIGNAL), ZMQ_SNDMORE);
+	zmq_send(sock, event, len, 0);
+	return GW_OK;
+}
+
 /*
  * hand_over - hands pending delivery `id` to its peer. Returns 1 when it has
  * no live connector and waited past the timeout (to fail), else 0; sets

@@ -22,6 +22,9 @@
  *   events     customer.created (new customer), message.sent, and
  *              ticket.updated when it joined a ticket
  * message.status, message.edited, message.deleted: route_update.c.
+ * chat.typing (a customer typing, rate-limited by its connector):
+ *   published as it came (in the event log, for consumers that replay),
+ *   nothing else: no dedup entry, no customer, ticket or message record.
  */
 #include "router/router.h"
 #include "router/rules/autoreply.h"
@@ -424,12 +427,20 @@ struct route_rule {
 	int (*route)(struct batch *b, struct proto_event *ev, enum route_result *result);
 };
 
+/* route_typing - a chat.typing is only published (see the top). */
+static int route_typing(struct batch *b, struct proto_event *ev, enum route_result *result)
+{
+	*result = ROUTE_STORED;
+	return batch_emit(b, ev);
+}
+
 static const struct route_rule route_rules[] = {
 	{ PROTO_T_MESSAGE_RECEIVED, "inbound", 0, route_message },
 	{ PROTO_T_MESSAGE_SENT, "outbound", 1, route_message },
 	{ PROTO_T_MESSAGE_STATUS, NULL, 0, route_status },
 	{ PROTO_T_MESSAGE_EDITED, NULL, 0, route_change },
 	{ PROTO_T_MESSAGE_DELETED, NULL, 0, route_change },
+	{ PROTO_T_CHAT_TYPING, NULL, 0, route_typing },
 };
 
 static const struct route_rule *route_rule_of(enum proto_type type)

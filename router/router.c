@@ -3,6 +3,7 @@
  * why the order commit -> publish -> acknowledge loses nothing).
  */
 #include "router/router.h"
+#include "router/rules/assign.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -573,16 +574,30 @@ json_t *router_stats_json(const struct router_stats *s)
 			 "max_batch", (json_int_t)s->max_batch);
 }
 
-/* router_write_status - run/router.json for `gatewayctl status`. */
+/* The availability of the queues now (router/rules/availability.c), or NULL. */
+static json_t *router_availability(struct router *r)
+{
+	struct store_txn *txn = NULL;
+	json_t *q = NULL;
+
+	if (store_txn_begin(r->st, 1, &txn) == GW_OK)
+		q = assign_availability(r->rt, txn, gw_now_ms());
+	store_txn_abort(txn);
+	return q;
+}
+
+/* router_write_status - run/router.json for `gatewayctl status`, and the
+ * queues' availability for the connectors that show it (the live chat). */
 static void router_write_status(struct router *r)
 {
-	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:{s:o*, s:o*}}", "process",
-			      "router", "name", "router", "pid", (json_int_t)getpid(),
+	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:{s:o*, s:o*}, s:o*}",
+			      "process", "router", "name", "router", "pid", (json_int_t)getpid(),
 			      "started_at", (json_int_t)r->started_at, "updated_at",
 			      (json_int_t)gw_now_ms(), "head_seq", (json_int_t)r->head,
 			      "counters", router_stats_json(&r->stats), "histograms",
 			      "batch_size", gw_histo_json(&r->stats.batch_size),
-			      "commit_seconds", gw_histo_json(&r->stats.commit_seconds));
+			      "commit_seconds", gw_histo_json(&r->stats.commit_seconds),
+			      "queues", router_availability(r));
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	int rc = text ? gw_write_file_atomic(r->status_path, text, strlen(text)) : GW_ENOMEM;
 

@@ -114,7 +114,8 @@ enum route_result {
 /*
  * route_check - whether the ingest accepts `ev` (borrowed): message.received
  * (direction inbound or absent), message.sent (direction outbound or absent,
- * `to` present), message.status, message.edited, message.deleted. GW_OK, or
+ * `to` present), message.status, message.edited, message.deleted,
+ * chat.typing. GW_OK, or
  * GW_ETYPE (another type), GW_EPROTO (wrong direction), GW_EMISSING (no
  * `to`) with `reason` (`size` bytes) saying why. Touches no store.
  */
@@ -291,6 +292,23 @@ void deliver_destroy(struct deliver *d);
  * pending delivery due. */
 void deliver_peer_seen(struct deliver *d, const char *channel, const char *account,
 		       const void *id, size_t len, int hello);
+
+/*
+ * deliver_signal - sends ["signal", event] (`len` bytes, borrowed) to the
+ * live connector of (channel, account): passed on, not kept, nothing
+ * reported. GW_OK, or GW_ENOTFOUND when no such connector is connected.
+ */
+int deliver_signal(struct router *r, const char *channel, const char *account,
+		   const void *event, size_t len);
+
+/*
+ * chat_typing_command - serves chat.typing {account, address, channel?}
+ * (router/commands/typing.c): a chat.typing passed to that connector.
+ * GW_OK, GW_EMISSING/GW_ETYPE/GW_ETOOBIG (arguments), GW_ENOTFOUND (no such
+ * connector connected), GW_ENOMEM; `err` says which in words.
+ */
+int chat_typing_command(struct router *r, const void *args, size_t len, char *err,
+			size_t errlen);
 
 /* deliver_one - hands delivery `id` to its peer now, if one is known. */
 void deliver_one(struct router *r, uint64_t id);

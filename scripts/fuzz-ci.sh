@@ -33,6 +33,7 @@ seeds() {
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+mkdir -p "$build/artifacts"
 
 # run_target TARGET - runs one target for $seconds over its seeds; its log in
 # $work/TARGET.log, its status in $work/TARGET.rc.
@@ -44,8 +45,9 @@ run_target() {
   mkdir -p "$work/$t"
   echo "fuzz-ci: $t for ${seconds}s (seeds: ${dirs[*]:-none})"
   local rc=0
+  # Crashing, leaking and slow inputs are written under the build folder.
   "$build/bin/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=262144 \
-    -print_final_stats=0 "$work/$t" "${dirs[@]}" >"$work/$t.log" 2>&1 || rc=$?
+    -artifact_prefix="$build/artifacts/$t-" -print_final_stats=0 "$work/$t" "${dirs[@]}" >"$work/$t.log" 2>&1 || rc=$?
   echo "$rc" >"$work/$t.rc"
 }
 

@@ -3,6 +3,7 @@
  */
 #include "store/chatlog.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,9 +159,10 @@ static int chatlog_put_entry(struct chatlog *cl, MDB_txn *txn, struct chatlog_en
 	if (chatlog_key(key, &k.mv_size, e->conversation, b, 8))
 		return GW_ETOOBIG;
 	k.mv_data = key;
-	o = json_pack("{s:s,s:I,s:s,s:s,s:I,s:s?}", "type", "message", "id",
+	o = json_pack("{s:s,s:I,s:s,s:s,s:I,s:s?,s:o?}", "type", "message", "id",
 		      (json_int_t)e->id, "direction", e->direction, "text", e->text, "ts",
-		      (json_int_t)e->ts, "client_id", e->client_id);
+		      (json_int_t)e->ts, "client_id", e->client_id, "attachments",
+		      e->attachments ? json_loads(e->attachments, 0, NULL) : NULL);
 	json = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!json)
@@ -261,6 +263,68 @@ int chatlog_since(struct chatlog *cl, const char *conversation, uint64_t after, 
 	if (mrc && mrc != MDB_NOTFOUND)
 		rc = chatlog_err(mrc);
 	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* keys[conv '\0' "f:" hex]: the key of a file grant; 0 or -1 too long. */
+static int chatlog_file_key(char *key, size_t *klen, const char *conv, const char *hex)
+{
+	char suffix[80];
+	int n = snprintf(suffix, sizeof(suffix), "f:%s", hex);
+
+	if (n < 0 || (size_t)n >= sizeof(suffix))
+		return -1;
+	return chatlog_key(key, klen, conv, suffix, (size_t)n);
+}
+
+int chatlog_file_put(struct chatlog *cl, const char *conversation, const char *hex,
+		     const char *meta)
+{
+	char key[CHATLOG_KEY_MAX + 1];
+	MDB_txn *txn = NULL;
+	MDB_val k, v = {strlen(meta), (void *)meta};
+	int mrc;
+
+	if (chatlog_file_key(key, &k.mv_size, conversation, hex))
+		return GW_ETOOBIG;
+	k.mv_data = key;
+	mrc = mdb_txn_begin(cl->env, NULL, 0, &txn);
+	if (!mrc)
+		mrc = mdb_put(txn, cl->keys, &k, &v, 0);
+	if (mrc) {
+		mdb_txn_abort(txn);
+		return chatlog_err(mrc);
+	}
+	mrc = mdb_txn_commit(txn);
+	return mrc ? chatlog_err(mrc) : GW_OK;
+}
+
+int chatlog_file_get(struct chatlog *cl, const char *conversation, const char *hex, char *meta,
+		     size_t metalen)
+{
+	char key[CHATLOG_KEY_MAX + 1];
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	int mrc, rc = GW_OK;
+
+	if (chatlog_file_key(key, &k.mv_size, conversation, hex))
+		return GW_ENOTFOUND;
+	k.mv_data = key;
+	mrc = mdb_txn_begin(cl->env, NULL, MDB_RDONLY, &txn);
+	if (mrc)
+		return chatlog_err(mrc);
+	mrc = mdb_get(txn, cl->keys, &k, &v);
+	if (mrc == MDB_NOTFOUND)
+		rc = GW_ENOTFOUND;
+	else if (mrc)
+		rc = chatlog_err(mrc);
+	else if (v.mv_size >= metalen)
+		rc = GW_ETOOBIG;
+	else {
+		memcpy(meta, v.mv_data, v.mv_size);
+		meta[v.mv_size] = '\0';
+	}
 	mdb_txn_abort(txn);
 	return rc;
 }

@@ -5,9 +5,12 @@
  * `last_seen`).
  *
  * Its own LMDB environment (<state_dir>/livechat/<instance>/), two tables:
- *   log  (conversation '\0' seq:8 BE) -> JSON {id,direction,text,ts,client_id}
+ *   log  (conversation '\0' seq:8 BE) -> JSON {id,direction,text,ts,client_id,
+ *                                              attachments}
  *   keys (conversation '\0' dedup key) -> seq:8 BE, and
- *        (conversation '\0' "#")       -> last seq
+ *        (conversation '\0' "#")       -> last seq, and
+ *        (conversation '\0' "f:" hex)   -> JSON {name,type,size} of a file the
+ *                                          conversation may read (a grant)
  * A conversation is named by its address ("visitor:<id>" or "site:<id>");
  * ids are per conversation, from 1, gap-free. The dedup key of an entry
  * ("c:<client_id>" for a visitor's message, "d:<delivery id>" for a reply)
@@ -29,6 +32,7 @@ struct chatlog_entry {
 	const char *text;         /* borrowed */
 	const char *client_id;    /* borrowed, may be NULL */
 	const char *dedup;        /* borrowed dedup key */
+	const char *attachments;  /* borrowed JSON array of {ref,name,type,size}, or NULL */
 	int64_t ts;               /* ms since epoch */
 	/* set by chatlog_append: */
 	uint64_t id;
@@ -61,5 +65,22 @@ int chatlog_find(struct chatlog *cl, const char *conversation, const char *dedup
  */
 int chatlog_since(struct chatlog *cl, const char *conversation, uint64_t after, size_t max,
 		  void (*fn)(void *arg, uint64_t id, const char *json, size_t len), void *arg);
+
+/*
+ * chatlog_file_put - grants `conversation` the stored file of digest `hex`
+ * (64 hex digits) with its description `meta` (JSON text, borrowed), in one
+ * synced transaction; granting it again replaces the description.
+ * Returns GW_OK, GW_ETOOBIG (key or value too long), GW_ESTORE, GW_EFULL.
+ */
+int chatlog_file_put(struct chatlog *cl, const char *conversation, const char *hex,
+		     const char *meta);
+
+/*
+ * chatlog_file_get - the description of the file `hex` granted to
+ * `conversation`, NUL-terminated into meta[metalen]. Returns GW_OK,
+ * GW_ENOTFOUND (not granted to it), GW_ETOOBIG (does not fit), GW_ESTORE.
+ */
+int chatlog_file_get(struct chatlog *cl, const char *conversation, const char *hex, char *meta,
+		     size_t metalen);
 
 #endif

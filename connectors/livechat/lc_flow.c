@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -32,6 +33,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "proto/proto.h"
+#include "store/attachments.h"
 
 /* ---- sending ------------------------------------------------------------------- */
 
@@ -87,11 +89,12 @@ static void lc_send_msg_error(struct lc_conn *c, const char *client_id, const ch
 
 /* The frame of a logged message (the same JSON the log stores). */
 static char *lc_message_json(uint64_t id, const char *direction, const char *text, int64_t ts,
-			     const char *client_id)
+			     const char *client_id, const char *attachments)
 {
-	json_t *o = json_pack("{s:s,s:I,s:s,s:s,s:I,s:s?}", "type", "message", "id",
+	json_t *o = json_pack("{s:s,s:I,s:s,s:s,s:I,s:s?,s:o?}", "type", "message", "id",
 			      (json_int_t)id, "direction", direction, "text", text, "ts",
-			      (json_int_t)ts, "client_id", client_id);
+			      (json_int_t)ts, "client_id", client_id, "attachments",
+			      attachments ? json_loads(attachments, 0, NULL) : NULL);
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);
@@ -158,7 +161,7 @@ static void lc_identity(struct lc_conn *c, const json_t *identity)
 static void lc_on_hello(struct lc_conn *c, const struct lc_frame *f)
 {
 	struct livechat *lc = c->lc;
-	char token[LC_TOKEN_MAX + 1];
+	char token[LC_TOKEN_MAX + 1], key[LC_FILES_KEY_MAX + 1];
 
 	if (c->welcomed) {
 		lc_send_error(c, "bad_frame", "hello was already sent");
@@ -176,13 +179,19 @@ static void lc_on_hello(struct lc_conn *c, const struct lc_frame *f)
 		return;
 	}
 	lc_identity(c, f->identity);
-	lc_send_obj(c, json_pack("{s:s,s:s,s:s,s:s}", "type", "welcome", "token", token,
-				 "visitor", c->visitor, "conversation", c->conversation));
+	snprintf(c->lang, sizeof(c->lang), "%s", f->lang ? f->lang : "");
+	if (lc_files_key_make(lc->set->secret, c->conversation,
+			      gw_now_ms() / 1000 + LC_FILES_KEY_TTL_S, key, sizeof(key)) != GW_OK)
+		key[0] = '\0'; /* no files for this socket */
+	lc_send_obj(c, json_pack("{s:s,s:s,s:s,s:s,s:s?}", "type", "welcome", "token", token,
+				 "visitor", c->visitor, "conversation", c->conversation,
+				 "files_key", key[0] ? key : NULL));
 	if (chatlog_since(lc->log, c->conversation, (uint64_t)f->last_seen, LC_HISTORY_MAX,
 			  lc_history_cb, c) != GW_OK)
 		lc_send_error(c, "unavailable", "cannot read the conversation");
 	c->welcomed = 1;
 	lws_dll2_add_tail(&c->node, &lc->conns);
+	lc_avail_send(c);
 }
 
 /* ---- a visitor's message ------------------------------------------------------- */
@@ -207,23 +216,55 @@ static int lc_rate_ok(struct lc_conn *c)
 	return 1;
 }
 
-/* `email` and the visitor id as the event's raw JSON (NULL when no email). */
+/* `email` and the visitor id as the event's raw JSON (NULL when no email);
+ * written while the queue was away or closed, "answer_by_email": true (the
+ * visitor left the address for that). */
 static char *lc_raw(const struct lc_conn *c, const char *email)
 {
+	const char *st = c->lc->avail;
 	json_t *o;
 	char *s;
 
 	if (!email || !email[0])
 		return NULL;
 	o = json_pack("{s:s,s:s}", "email", email, "visitor", c->visitor);
+	if (o && (strcmp(st, "away") == 0 || strcmp(st, "closed") == 0))
+		json_object_set_new(o, "answer_by_email", json_true());
 	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return s;
 }
 
+/* The event's attachments from `files` (a JSON array of {ref,name,type,size}). */
+static int lc_event_files(struct proto_message *m, const json_t *files)
+{
+	size_t i, n = json_array_size(files);
+	const json_t *a;
+
+	if (n == 0)
+		return GW_OK;
+	m->attachments = calloc(n, sizeof(*m->attachments));
+	if (!m->attachments)
+		return GW_ENOMEM;
+	json_array_foreach(files, i, a) {
+		struct proto_attachment *pa = &m->attachments[m->attachments_len++];
+		const char *type = json_string_value(json_object_get(a, "type"));
+
+		pa->name = gw_strdup(json_string_value(json_object_get(a, "name")));
+		pa->type = gw_strdup(type);
+		pa->ref = gw_strdup(json_string_value(json_object_get(a, "ref")));
+		pa->size = (uint64_t)json_integer_value(json_object_get(a, "size"));
+		pa->kind = gw_strdup(type ? lc_file_kind(type) : "file");
+		if (!pa->name || !pa->type || !pa->ref || !pa->kind)
+			return GW_ENOMEM;
+	}
+	return GW_OK;
+}
+
 /* Encodes the message.received of a message frame and adds it to the outbox
  * (intake_add: over the sender's limits it is held, *held set). */
-static int lc_queue_event(struct lc_conn *c, const struct lc_frame *f, int64_t now, int *held)
+static int lc_queue_event(struct lc_conn *c, const struct lc_frame *f, const json_t *files,
+			  int64_t now, int *held)
 {
 	struct livechat *lc = c->lc;
 	struct proto_event ev;
@@ -260,6 +301,8 @@ static int lc_queue_event(struct lc_conn *c, const struct lc_frame *f, int64_t n
 	    (email && email[0] && !m->from.email) || !m->reply_to_len)
 		rc = GW_ENOMEM;
 	if (rc == GW_OK)
+		rc = lc_event_files(m, files);
+	if (rc == GW_OK)
 		rc = intake_add(lc->inst, &ev, &perr, held);
 	proto_event_clear(&ev);
 	return rc;
@@ -271,6 +314,59 @@ static void lc_ack(struct lc_conn *c, const char *client_id, uint64_t id)
 				 (json_int_t)id));
 }
 
+/*
+ * The attachments of a message frame: each ref must be a file granted to
+ * the conversation (an upload of its own, an agent's reply); *out gets a
+ * JSON array of their {ref,name,type,size}, NULL when there are none.
+ * Returns GW_OK, GW_ENOTFOUND (a ref not granted), GW_ENOMEM, GW_ESTORE.
+ */
+static int lc_message_files(struct lc_conn *c, const struct lc_frame *f, json_t **out)
+{
+	char meta[1024], ref[LC_REF_LEN + 1];
+	json_t *arr = NULL, *o;
+	int rc = GW_OK;
+
+	*out = NULL;
+	if (f->n_files == 0)
+		return GW_OK;
+	arr = json_array();
+	for (size_t i = 0; arr && rc == GW_OK && i < f->n_files; i++) {
+		rc = chatlog_file_get(c->lc->log, c->conversation, f->files[i], meta, sizeof(meta));
+		o = rc == GW_OK ? json_loads(meta, 0, NULL) : NULL;
+		snprintf(ref, sizeof(ref), ATTACH_REF_PREFIX "%s", f->files[i]);
+		if (rc == GW_OK && (!o || json_object_set_new(o, "ref", json_string(ref)) ||
+				    json_array_append_new(arr, o)))
+			rc = GW_ENOMEM;
+	}
+	if (!arr || rc != GW_OK) {
+		json_decref(arr);
+		return arr ? rc : GW_ENOMEM;
+	}
+	*out = arr;
+	return GW_OK;
+}
+
+/* A pending message of `c` for frame `f`, its event queued; NULL on error
+ * (*rc says why). */
+static struct lc_pending *lc_pending_new(struct lc_conn *c, const struct lc_frame *f,
+					 const json_t *files, int64_t now, int *held, int *rc)
+{
+	struct lc_pending *p = calloc(1, sizeof(*p));
+
+	*rc = p ? lc_queue_event(c, f, files, now, held) : GW_ENOMEM;
+	if (*rc == GW_OK && !(p->text = gw_strdup(f->text)))
+		*rc = GW_ENOMEM;
+	if (*rc == GW_OK && files && !(p->attachments = json_dumps(files, JSON_COMPACT)))
+		*rc = GW_ENOMEM;
+	if (*rc != GW_OK && p) {
+		free(p->text);
+		free(p->attachments);
+		free(p);
+		p = NULL;
+	}
+	return p;
+}
+
 static void lc_on_message(struct lc_conn *c, const struct lc_frame *f)
 {
 	struct livechat *lc = c->lc;
@@ -278,6 +374,7 @@ static void lc_on_message(struct lc_conn *c, const struct lc_frame *f)
 	char dedup[LC_CLIENT_ID_MAX + 3];
 	uint64_t id = 0;
 	int64_t now = gw_now_ms();
+	json_t *files = NULL;
 	int rc, held = 0;
 
 	if (!c->welcomed) {
@@ -294,14 +391,15 @@ static void lc_on_message(struct lc_conn *c, const struct lc_frame *f)
 		lc_ack(c, f->client_id, id); /* a resend of a logged message */
 		return;
 	}
-	p = calloc(1, sizeof(*p));
-	rc = p ? lc_queue_event(c, f, now, &held) : GW_ENOMEM;
-	if (rc == GW_OK && !(p->text = gw_strdup(f->text)))
-		rc = GW_ENOMEM;
-	if (rc != GW_OK) {
-		if (p)
-			free(p->text);
-		free(p);
+	rc = lc_message_files(c, f, &files);
+	if (rc == GW_ENOTFOUND) {
+		lc_send_msg_error(c, f->client_id, "bad_frame",
+				  "an attachment is not a file of this conversation");
+		return;
+	}
+	p = rc == GW_OK ? lc_pending_new(c, f, files, now, &held, &rc) : NULL;
+	json_decref(files);
+	if (!p) {
 		lc->inst->stats.failed++;
 		lc_send_msg_error(c, f->client_id, "unavailable",
 				  rc == GW_EFULL ? "the gateway is busy; try again"
@@ -333,7 +431,8 @@ static void lc_answer_pending(struct livechat *lc, struct chatlog_entry *e, int 
 
 		lws_dll2_remove(d);
 		if (ok && !e[i].duplicate) {
-			char *json = lc_message_json(e[i].id, "in", p->text, p->ts, p->client_id);
+			char *json = lc_message_json(e[i].id, "in", p->text, p->ts, p->client_id,
+						     p->attachments);
 
 			/* The other tabs of the visitor show it too. */
 			if (json)
@@ -350,6 +449,7 @@ static void lc_answer_pending(struct livechat *lc, struct chatlog_entry *e, int 
 			lc_send_msg_error(p->conn, p->client_id, "unavailable",
 					  "the message was not stored; it is sent again");
 		free(p->text);
+		free(p->attachments);
 		free(p);
 		i++;
 	}
@@ -362,9 +462,10 @@ void lc_commit(struct livechat *lc)
 	int rc = GW_OK;
 
 	if (n == 0) {
-		/* Only kept frames (lc_keep_frame): durable, nobody to answer. */
+		/* Only kept frames (lc_keep_frame) or chat.typing events:
+		 * durable, nobody to answer. */
 		if (outbox_queued(lc->inst->outbox) > 0 && outbox_commit(lc->inst->outbox) != GW_OK)
-			GW_WARN(lc->inst->log_module, "unreadable frames not kept");
+			GW_WARN(lc->inst->log_module, "unreadable frames or typing events not kept");
 		return;
 	}
 	e = calloc(n, sizeof(*e));
@@ -380,6 +481,7 @@ void lc_commit(struct livechat *lc)
 			e[i].direction = "in";
 			e[i].text = p->text;
 			e[i].client_id = p->client_id;
+			e[i].attachments = p->attachments;
 			e[i].dedup = p->dedup;
 			e[i].ts = p->ts;
 			i++;
@@ -450,6 +552,56 @@ static const char *lc_reply_target(const struct proto_event *ev)
 	return to->address;
 }
 
+/* One attachment of a reply into `arr`: a stored blob ("sha256:<hex>", granted
+ * to the conversation so that its sockets may fetch it) or an https URL. */
+static int lc_reply_file(struct livechat *lc, const char *conv, const struct proto_attachment *a,
+			 json_t *arr)
+{
+	char path[4200], *meta = NULL;
+	const char *hex = a->ref + strlen(ATTACH_REF_PREFIX);
+	json_t *o;
+	int rc;
+
+	if (strncmp(a->ref, "https://", 8) == 0)
+		return json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "url", a->ref, "name",
+							    a->name, "type", a->type))
+			       ? GW_ENOMEM : GW_OK;
+	if (strncmp(a->ref, ATTACH_REF_PREFIX, strlen(ATTACH_REF_PREFIX)) != 0 ||
+	    attach_path(lc->attach_dir, hex, path, sizeof(path)) != GW_OK || access(path, R_OK))
+		return GW_ENOTFOUND;
+	o = json_pack("{s:s,s:s,s:I}", "name", a->name, "type", a->type, "size",
+		      (json_int_t)a->size);
+	meta = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	rc = meta ? chatlog_file_put(lc->log, conv, hex, meta) : GW_ENOMEM;
+	if (rc == GW_OK && (json_object_set_new(o, "ref", json_string(a->ref)) ||
+			    json_array_append(arr, o)))
+		rc = GW_ENOMEM;
+	json_decref(o);
+	free(meta);
+	return rc;
+}
+
+/* The attachments of a reply as the JSON array of the log (*out NULL: none). */
+static int lc_reply_files(struct livechat *lc, const char *conv, const struct proto_message *m,
+			  char **out)
+{
+	json_t *arr;
+	int rc = GW_OK;
+
+	*out = NULL;
+	if (m->attachments_len == 0)
+		return GW_OK;
+	arr = json_array();
+	if (!arr)
+		return GW_ENOMEM;
+	for (size_t i = 0; rc == GW_OK && i < m->attachments_len; i++)
+		rc = lc_reply_file(lc, conv, &m->attachments[i], arr);
+	if (rc == GW_OK && !(*out = json_dumps(arr, JSON_COMPACT)))
+		rc = GW_ENOMEM;
+	json_decref(arr);
+	return rc;
+}
+
 int lc_deliver(struct connector_instance *inst, const void *event, size_t len,
 	       uint64_t delivery_id)
 {
@@ -457,7 +609,7 @@ int lc_deliver(struct connector_instance *inst, const void *event, size_t len,
 	struct proto_event ev;
 	struct proto_error perr;
 	struct chatlog_entry e;
-	char dedup[32], *json = NULL;
+	char dedup[32], *json = NULL, *files = NULL;
 	const char *conv;
 	int rc;
 
@@ -472,18 +624,25 @@ int lc_deliver(struct connector_instance *inst, const void *event, size_t len,
 		rc = GW_EINVAL;
 		goto out;
 	}
+	rc = lc_reply_files(lc, conv, &ev.u.message, &files);
+	if (rc != GW_OK) {
+		GW_WARN(inst->log_module, "delivery %llu: an attachment is not a stored file or an "
+			"https URL", (unsigned long long)delivery_id);
+		goto out;
+	}
 	snprintf(dedup, sizeof(dedup), "d:%llu", (unsigned long long)delivery_id);
 	memset(&e, 0, sizeof(e));
 	e.conversation = conv;
 	e.direction = "out";
 	e.text = ev.u.message.text ? ev.u.message.text : "";
+	e.attachments = files;
 	e.dedup = dedup;
 	e.ts = gw_now_ms();
 	rc = chatlog_append(lc->log, &e, 1);
 	if (rc != GW_OK)
 		goto out;
 	if (!e.duplicate) {
-		json = lc_message_json(e.id, "out", e.text, e.ts, NULL);
+		json = lc_message_json(e.id, "out", e.text, e.ts, NULL, e.attachments);
 		if (json)
 			lc_broadcast(lc, conv, json, NULL);
 	}
@@ -492,8 +651,55 @@ int lc_deliver(struct connector_instance *inst, const void *event, size_t len,
 	rc = outbox_report(inst->outbox, delivery_id, "sent", NULL);
 out:
 	free(json);
+	free(files);
 	proto_event_clear(&ev);
 	return rc;
+}
+
+/* ---- typing -------------------------------------------------------------------- */
+
+/*
+ * A "typing" frame: a chat.typing event for consumers, at most one per socket
+ * every LC_TYPING_US (the others are dropped). It goes through the spool as
+ * the messages do, but not through the per-sender limits (it is no message:
+ * it must never be held in the quarantine); the router only publishes it.
+ */
+static void lc_on_typing(struct lc_conn *c)
+{
+	struct livechat *lc = c->lc;
+	struct proto_event ev;
+	int64_t now = gw_mono_us();
+	int rc;
+
+	if (!c->welcomed || now < c->typing_next_us)
+		return;
+	c->typing_next_us = now + LC_TYPING_US;
+	rc = proto_event_init(&ev, PROTO_T_CHAT_TYPING);
+	if (rc != GW_OK)
+		return;
+	ev.u.typing.channel = gw_strdup("livechat");
+	ev.u.typing.account = gw_strdup(lc->inst->conf->name);
+	ev.u.typing.address = gw_strdup(c->conversation);
+	ev.u.typing.at = gw_now_ms();
+	if (ev.u.typing.channel && ev.u.typing.account && ev.u.typing.address &&
+	    outbox_add_event(lc->inst->outbox, &ev, NULL) == GW_OK)
+		lc_schedule_commit(lc);
+	proto_event_clear(&ev);
+}
+
+void lc_signal(struct connector_instance *inst, const void *event, size_t len)
+{
+	static const char frame[] = "{\"type\":\"typing\",\"from\":\"agent\"}";
+	struct livechat *lc = inst->ctx;
+	struct proto_event ev;
+	struct proto_error perr;
+
+	if (!lc || proto_decode(event, len, &ev, &perr) != GW_OK)
+		return;
+	if (ev.type == PROTO_T_CHAT_TYPING && ev.u.typing.address &&
+	    strlen(ev.u.typing.address) < LC_ADDRESS_MAX)
+		lc_broadcast(lc, ev.u.typing.address, frame, NULL);
+	proto_event_clear(&ev);
 }
 
 /* ---- dispatch ------------------------------------------------------------------ */
@@ -535,6 +741,7 @@ void lc_on_frame(struct lc_conn *c, const char *data, size_t len)
 	case LC_F_MESSAGE: lc_on_message(c, &f); break;
 	case LC_F_SEEN: lc_on_seen(c, &f); break;
 	case LC_F_PING: lc_send(c, "{\"type\":\"pong\"}", 15); break;
+	case LC_F_TYPING: lc_on_typing(c); break;
 	}
 	lc_frame_clear(&f);
 }

@@ -12,8 +12,10 @@
  *   HTTP_CONFIRM_UPGRADE   every upgrade: the bucket (429), websocket only,
  *                          path /chat (404), the subprotocol gateway-chat
  *                          (400 when missing or unknown), the Origin (403)
- *   LWS_CALLBACK_HTTP      a POST (the files' mount routes it here before
- *                          serving anything): 405, its body dropped up to
+ *   LWS_CALLBACK_HTTP      a POST to /upload or a GET of /files/<hex>: a
+ *                          visitor's file (lc_upload.c); another POST (the
+ *                          files' mount routes it here before serving
+ *                          anything): 405, its body dropped up to
  *                          LC_LINGER_MAX, then closed; or a GET of a file
  *                          that does not exist: 404 (lws's dummy callback)
  *
@@ -40,6 +42,23 @@
 #define LC_ALLOW "GET, HEAD"
 
 /* ---- answers ------------------------------------------------------------------- */
+
+static int lc_origin_ok(struct livechat *lc, struct lws *wsi);
+
+int lc_http_cors(struct lws *wsi, unsigned char **p, unsigned char *end)
+{
+	struct livechat *lc = lws_context_user(lws_get_context(wsi));
+	char origin[512];
+	int n;
+
+	if (!lc || lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0 || !lc_origin_ok(lc, wsi))
+		return 0;
+	n = lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
+	if (n <= 0)
+		return 0;
+	return lws_add_http_header_by_name(wsi, (const unsigned char *)"access-control-allow-origin:",
+					   (const unsigned char *)origin, n, p, end) ? -1 : 0;
+}
 
 /* The {"error","message"} body of a refusal; its length, 0 when it cannot be built. */
 static size_t lc_error_json(char *buf, size_t len, const char *code, const char *message)
@@ -82,7 +101,7 @@ static int lc_answer(struct lws *wsi, unsigned status, const char *code, const c
 							(const unsigned char *)num,
 							(int)strlen(num), &p, end))
 		return -1;
-	if (lws_finalize_http_header(wsi, &p, end))
+	if (lc_http_cors(wsi, &p, end) || lws_finalize_http_header(wsi, &p, end))
 		return -1;
 	memcpy(p, body, blen);
 	p += blen;
@@ -91,8 +110,8 @@ static int lc_answer(struct lws *wsi, unsigned status, const char *code, const c
 
 /* A refused request or handshake: counted, logged (held back by the log
  * when it repeats), answered; lws closes the connection after. */
-static int lc_refuse(struct livechat *lc, struct lws *wsi, unsigned status, const char *code,
-		     const char *message)
+int lc_http_refuse(struct livechat *lc, struct lws *wsi, unsigned status, const char *code,
+		   const char *message)
 {
 	lc->inst->stats.rejected++;
 	GW_WARN(lc->inst->log_module, "%u %s from %s: %s", status, code, listen_guard_peer(wsi),
@@ -193,16 +212,16 @@ static int lc_confirm_upgrade(struct livechat *lc, struct lws *wsi, const char *
 	if (lc_rate(lc, wsi) != 0)
 		return -1;
 	if (!upgrade || strcasecmp(upgrade, "websocket") != 0)
-		return lc_refuse(lc, wsi, 400, "invalid_request",
+		return lc_http_refuse(lc, wsi, 400, "invalid_request",
 				 "only a websocket upgrade is served, at " LC_PATH_CHAT);
 	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
 	    strcmp(uri, LC_PATH_CHAT) != 0)
-		return lc_refuse(lc, wsi, 404, "not_found", "the websocket is at " LC_PATH_CHAT);
+		return lc_http_refuse(lc, wsi, 404, "not_found", "the websocket is at " LC_PATH_CHAT);
 	if (!lc_subprotocol_ok(wsi))
-		return lc_refuse(lc, wsi, 400, "invalid_request",
+		return lc_http_refuse(lc, wsi, 400, "invalid_request",
 				 "the websocket subprotocol " LC_PROTOCOL " is required");
 	if (!lc_origin_ok(lc, wsi))
-		return lc_refuse(lc, wsi, 403, "forbidden", "Origin not allowed");
+		return lc_http_refuse(lc, wsi, 403, "forbidden", "Origin not allowed");
 	return 0;
 }
 
@@ -216,18 +235,18 @@ static int lc_filter_http(struct livechat *lc, struct lws *wsi)
 	    lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0 ||
 	    lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
 		return 0; /* POST: refused at LWS_CALLBACK_HTTP, its body dropped */
-	return lc_refuse(lc, wsi, 405, "method_not_allowed", "only GET and HEAD are served");
+	return lc_http_refuse(lc, wsi, 405, "method_not_allowed", "only GET and HEAD are served");
 }
 
 /* ---- a refused POST ------------------------------------------------------------ */
 
-/* LWS_CALLBACK_HTTP: a POST is refused 405, then its body is dropped. */
-static int lc_on_post(struct livechat *lc, struct lws *wsi, struct lc_http *r)
+int lc_http_refuse_body(struct livechat *lc, struct lws *wsi, struct lc_http *r,
+			unsigned status, const char *code, const char *message)
 {
 	int chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
 	int length = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
 
-	lc_refuse(lc, wsi, 405, "method_not_allowed", "only GET and HEAD are served");
+	lc_http_refuse(lc, wsi, status, code, message);
 	if (!r || (!chunked && !length))
 		return -1; /* no body to come: close now */
 	memset(r, 0, sizeof(*r));
@@ -277,8 +296,13 @@ int lc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 	case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
 		return lc_filter_http(lc, wsi);
 	case LWS_CALLBACK_HTTP:
+		if (lc_upload_path(wsi))
+			return lc_upload_begin(lc, wsi, r);
 		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
-			return lc_on_post(lc, wsi, r);
+			return lc_http_refuse_body(lc, wsi, r, 405, "method_not_allowed",
+						   "only GET and HEAD are served");
+		if (lc_files_path(wsi))
+			return lc_download(lc, wsi);
 		/* A file that is not there: 404, and the connection waits for
 		 * the next request. */
 		ret = lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -287,10 +311,18 @@ int lc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 	case LWS_CALLBACK_HTTP_BODY:
 		if (r && r->linger)
 			return lc_drop_body(r, in, len);
+		if (r && r->upload)
+			return lc_upload_body(lc, wsi, r, in, len);
 		break;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		if (r && r->linger)
 			return -1;
+		if (r && r->upload)
+			return lc_upload_end(lc, wsi, r);
+		break;
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (r)
+			lc_upload_clear(lc, r);
 		break;
 	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
 		listen_guard_busy(lc->guard, wsi, 0);

@@ -100,6 +100,74 @@ int lc_token_verify(const char *secret, const char *token, int64_t now,
 	return GW_OK;
 }
 
+/* ---- files keys ---------------------------------------------------------- */
+
+#define LC_FILES_PREFIX "f1."
+
+int lc_files_key_make(const char *secret, const char *conversation, int64_t expiry, char *out,
+		      size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	char mac[LC_MAC_HEX + 1];
+	size_t clen = strlen(conversation), n;
+	int k, rc;
+
+	if (clen == 0 || clen >= LC_ADDRESS_MAX)
+		return GW_ETOOBIG;
+	k = snprintf(out, outlen, LC_FILES_PREFIX "%lld.", (long long)expiry);
+	if (k < 0 || (size_t)k + 2 * clen + 2 + LC_MAC_HEX >= outlen)
+		return GW_ETOOBIG;
+	n = (size_t)k;
+	for (size_t i = 0; i < clen; i++) {
+		out[n++] = hex[(unsigned char)conversation[i] >> 4];
+		out[n++] = hex[(unsigned char)conversation[i] & 15];
+	}
+	rc = lc_hmac_hex(secret, out, n, mac);
+	if (rc != GW_OK)
+		return rc;
+	out[n++] = '.';
+	memcpy(out + n, mac, LC_MAC_HEX + 1);
+	return GW_OK;
+}
+
+static int lc_unhex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int lc_files_key_verify(const char *secret, const char *key, int64_t now,
+			char conversation[LC_ADDRESS_MAX])
+{
+	const char *e, *c, *m;
+	char mac[LC_MAC_HEX + 1], *end = NULL;
+	long long expiry;
+	size_t klen = key ? strlen(key) : 0, hlen;
+	int rc;
+
+	if (!key || klen > LC_FILES_KEY_MAX || strncmp(key, LC_FILES_PREFIX, 3) != 0)
+		return GW_EPROTO;
+	e = key + 3;
+	c = strchr(e, '.');
+	m = strrchr(key, '.');
+	if (!c || c == e || c - e > 19 || m <= c || strlen(m + 1) != LC_MAC_HEX)
+		return GW_EPROTO;
+	errno = 0;
+	expiry = strtoll(e, &end, 10);
+	hlen = (size_t)(m - c - 1);
+	if (errno || end != c || expiry <= 0 || hlen == 0 || hlen % 2 ||
+	    hlen / 2 >= LC_ADDRESS_MAX || !lc_is_hex(c + 1, hlen))
+		return GW_EPROTO;
+	rc = lc_hmac_hex(secret, key, (size_t)(m - key), mac);
+	if (rc != GW_OK)
+		return rc;
+	if (!gw_ct_equal(mac, LC_MAC_HEX, m + 1, LC_MAC_HEX) || expiry < now)
+		return GW_EAUTH;
+	for (size_t i = 0; i < hlen / 2; i++)
+		conversation[i] = (char)(lc_unhex(c[1 + 2 * i]) << 4 | lc_unhex(c[2 + 2 * i]));
+	conversation[hlen / 2] = '\0';
+	return strlen(conversation) == hlen / 2 ? GW_OK : GW_EPROTO;
+}
+
 /* identity[key] as a string of at most max bytes ("" when absent). */
 static int lc_id_field(const json_t *identity, const char *key, size_t max, const char **out)
 {
@@ -138,6 +206,52 @@ int lc_identity_verify(const char *secret, const json_t *identity)
 		return GW_EIO;
 	if (strlen(sig) != LC_MAC_HEX || !gw_ct_equal(mac, LC_MAC_HEX, sig, LC_MAC_HEX))
 		return GW_EAUTH;
+	return GW_OK;
+}
+
+/* ---- texts per language ---------------------------------------------------- */
+
+/* The item of `list` for language `want` (2-8 letters); its text in *text. */
+static int lc_text_item(const char *list, const char *want, const char **text, size_t *len)
+{
+	size_t wl = want ? strlen(want) : 0;
+
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, '|'), *eq = strchr(p, '=');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (!want || (eq && eq < p + n && (size_t)(eq - p) == wl && strncmp(p, want, wl) == 0)) {
+			int tagged = eq && eq < p + n && eq - p <= 8;
+
+			*text = tagged ? eq + 1 : p;
+			*len = n - (size_t)(*text - p);
+			return 1;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+int lc_text_for(const char *list, const char *lang, char *out, size_t outlen)
+{
+	char primary[9] = "";
+	const char *text = NULL;
+	size_t len = 0, i;
+
+	out[0] = '\0';
+	if (!list || !list[0])
+		return GW_ENOTFOUND;
+	for (i = 0; lang && i < 8 && lang[i] && lang[i] != '-' && lang[i] != '_'; i++)
+		primary[i] = (char)(lang[i] >= 'A' && lang[i] <= 'Z' ? lang[i] - 'A' + 'a' : lang[i]);
+	primary[i] = '\0';
+	if (!(primary[0] && lc_text_item(list, primary, &text, &len)) &&
+	    !lc_text_item(list, "en", &text, &len))
+		lc_text_item(list, NULL, &text, &len);
+	if (len >= outlen)
+		len = outlen - 1;
+	memcpy(out, text, len);
+	out[len] = '\0';
+	gw_utf8_trim(out);
 	return GW_OK;
 }
 
@@ -182,6 +296,8 @@ static int lc_parse_hello(struct lc_frame *f, char *why, size_t whylen)
 	const json_t *id = json_object_get(f->root, "identity");
 
 	f->type = LC_F_HELLO;
+	if (lc_opt_str(f->root, "lang", 35, &f->lang))
+		return lc_fail(why, whylen, GW_EPROTO, "lang must be a short string or null");
 	if (lc_opt_str(f->root, "token", LC_TOKEN_MAX, &f->token))
 		return lc_fail(why, whylen, GW_EPROTO, "token must be a string or null");
 	if (lc_opt_int(f->root, "last_seen", &f->last_seen))
@@ -203,21 +319,48 @@ static int lc_client_id_ok(const char *s)
 	return 1;
 }
 
+/* attachments: [{"ref":"sha256:<hex>"}, ...], optional. */
+static int lc_parse_files(struct lc_frame *f, char *why, size_t whylen)
+{
+	const json_t *arr = json_object_get(f->root, "attachments"), *a;
+	size_t i;
+
+	if (!arr || json_is_null(arr))
+		return GW_OK;
+	if (!json_is_array(arr) || json_array_size(arr) > LC_MSG_FILES_MAX)
+		return lc_fail(why, whylen, GW_EPROTO, "attachments must be an array of at most 10");
+	json_array_foreach(arr, i, a) {
+		const char *ref = json_string_value(json_object_get(a, "ref"));
+
+		if (!ref || strlen(ref) != LC_REF_LEN || strncmp(ref, "sha256:", 7) != 0 ||
+		    !lc_is_hex(ref + 7, 64))
+			return lc_fail(why, whylen, GW_EPROTO,
+				       "an attachment is {\"ref\":\"sha256:<64 hex digits>\"}");
+		f->files[f->n_files++] = ref + 7;
+	}
+	return GW_OK;
+}
+
 static int lc_parse_message(struct lc_frame *f, size_t max_text, char *why, size_t whylen)
 {
 	const json_t *text = json_object_get(f->root, "text");
+	int rc;
 
 	f->type = LC_F_MESSAGE;
 	if (lc_opt_str(f->root, "client_id", LC_CLIENT_ID_MAX, &f->client_id) || !f->client_id ||
 	    !f->client_id[0] || !lc_client_id_ok(f->client_id))
 		return lc_fail(why, whylen, GW_EPROTO,
 			       "client_id must be 1-64 characters of [A-Za-z0-9_-]");
+	rc = lc_parse_files(f, why, whylen);
+	if (rc != GW_OK)
+		return rc;
 	if (!json_is_string(text))
 		return lc_fail(why, whylen, GW_EPROTO, "text must be a string");
 	f->text = json_string_value(text);
 	f->text_len = json_string_length(text);
-	if (f->text_len == 0 || strlen(f->text) != f->text_len)
-		return lc_fail(why, whylen, GW_EPROTO, "text must be non-empty, without NUL");
+	if ((f->text_len == 0 && f->n_files == 0) || strlen(f->text) != f->text_len)
+		return lc_fail(why, whylen, GW_EPROTO,
+			       "text must be without NUL, and non-empty without attachments");
 	if (f->text_len > max_text)
 		return lc_fail(why, whylen, GW_ETOOBIG, "text is longer than max_message_bytes");
 	if (lc_opt_str(f->root, "name", LC_NAME_MAX, &f->name) ||
@@ -245,6 +388,10 @@ int lc_frame_parse(const char *data, size_t len, size_t max_text, struct lc_fram
 		return lc_parse_message(f, max_text, why, whylen);
 	if (strcmp(type, "ping") == 0) {
 		f->type = LC_F_PING;
+		return GW_OK;
+	}
+	if (strcmp(type, "typing") == 0) {
+		f->type = LC_F_TYPING;
 		return GW_OK;
 	}
 	if (strcmp(type, "seen") == 0) {

@@ -257,6 +257,7 @@ static void lc_tick_cb(lws_sorted_usec_list_t *sul)
 		lc->failed = rc;
 	}
 	connector_status_tick(lc->inst);
+	lc_avail_tick(lc);
 	lws_sul_schedule(lc->lws, 0, &lc->tick_sul, lc_tick_cb, LC_TICK_US);
 }
 
@@ -313,6 +314,11 @@ static int lc_open_log(struct livechat *lc)
 			 lc->inst->conf->name);
 
 	if (n < 0 || (size_t)n >= sizeof(dir))
+		return GW_EINVAL;
+	/* Files go with every channel's attachments (store/attachments.h). */
+	n = snprintf(lc->attach_dir, sizeof(lc->attach_dir), "%s/attachments",
+		     lc->inst->config->state_dir);
+	if (n < 0 || (size_t)n >= sizeof(lc->attach_dir))
 		return GW_EINVAL;
 	return chatlog_open(dir, (size_t)lc->set->chatlog_map_mb * 1024u * 1024u, &lc->log);
 }
@@ -419,6 +425,7 @@ static void lc_destroy(struct connector_instance *inst)
 
 		lws_dll2_remove(d);
 		free(p->text);
+		free(p->attachments);
 		free(p);
 	}
 	chatlog_close(lc->log);
@@ -437,4 +444,5 @@ const struct connector_type connector_livechat = {
 	.run = lc_run,
 	.destroy = lc_destroy,
 	.deliver = lc_deliver,
+	.signal = lc_signal,
 };

@@ -63,6 +63,30 @@ static const struct conf_entry lc_conf_entries[] = {
 	{.kind = CONF_PATH, .key = "web_dir", .max = 1024, .offset = LC_OFF(web_dir),
 	 .desc = "folder of widget.js and index.html; default: the files installed with the "
 		 "gateway"},
+	{.kind = CONF_INT, .key = "max_file_bytes", .def = "10485760", .min = 1024,
+	 .max = 104857600, .offset = LC_OFF(max_file_bytes),
+	 .desc = "largest file a visitor may attach (POST /upload); larger: 413"},
+	{.kind = CONF_STRING, .key = "file_types", .max = LC_ORIGINS_MAX,
+	 .def = "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain",
+	 .offset = LC_OFF(file_types),
+	 .desc = "comma-separated media types a visitor may attach, checked against the "
+		 "file's content (image/png, image/jpeg, image/gif, image/webp, application/pdf, "
+		 "text/plain are recognised); others: 415"},
+	{.kind = CONF_STRING, .key = "queue", .max = 128, .offset = LC_OFF(queue),
+	 .desc = "the queue (routing.queues[].name) whose availability the widget shows; "
+		 "empty: routing.default_queue"},
+	{.kind = CONF_STRING, .key = "away_text", .max = LC_ORIGINS_MAX,
+	 .def = "en=Nobody is available right now. Leave your message and your email: we will "
+		"answer by email.",
+	 .offset = LC_OFF(away_text),
+	 .desc = "shown before the visitor writes when no agent of the queue is available, per "
+		 "language: \"en=...|fr=...\" (the browser's language, else en, else the first)"},
+	{.kind = CONF_STRING, .key = "closed_text", .max = LC_ORIGINS_MAX,
+	 .def = "en=We are closed right now. Leave your message and your email: we will answer "
+		"by email.",
+	 .offset = LC_OFF(closed_text),
+	 .desc = "shown when the queue is outside its business hours, per language as "
+		 "away_text"},
 };
 
 const struct conf_section livechat_conf_section = {

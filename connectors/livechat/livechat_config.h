@@ -26,6 +26,11 @@ struct livechat_settings {
 	long long spool_map_mb;             /* LMDB map size of the spool */
 	long long chatlog_map_mb;           /* LMDB map size of the conversation log */
 	char *web_dir;                      /* widget files; default: the installed ones */
+	long long max_file_bytes;           /* largest file a visitor may upload */
+	char *file_types;                   /* comma-separated media types allowed */
+	char *queue;                        /* queue whose availability is shown; "" default */
+	char *away_text;                    /* "lang=text|lang=text": nobody available */
+	char *closed_text;                  /* the same, outside business hours */
 	struct limits_settings senders; /* LIMITS_CONF_ROWS: per-sender limits, quarantine */
 };
 

@@ -15,6 +15,7 @@
 #include "connectors/connector.h"
 #include "connectors/listen_guard.h"
 #include "store/chatlog.h"
+#include "connectors/livechat/lc_file.h"
 #include "connectors/livechat/lc_proto.h"
 #include "connectors/livechat/livechat.h"
 
@@ -23,6 +24,8 @@
 #define LC_ERRORS_MAX 20         /* bad frames a socket may send before it is closed */
 #define LC_SEEN_MAX 4096         /* replies awaiting a "seen", remembered at most */
 #define LC_TOKEN_TTL_S (365LL * 24 * 3600)
+#define LC_TYPING_US 2000000LL   /* one chat.typing per socket every 2 s at most */
+#define LC_FILES_KEY_TTL_S (7LL * 24 * 3600) /* a files key, renewed at each welcome */
 
 /* One frame waiting for the socket. */
 struct lc_out {
@@ -56,6 +59,8 @@ struct lc_conn {
 	char visitor[LC_VISITOR_LEN + 1];
 	char conversation[LC_ADDRESS_MAX];
 	char name[LC_NAME_MAX + 1];  /* a site identity's name, else "" */
+	char lang[36];              /* the browser's language (hello), else "" */
+	int64_t typing_next_us;     /* no chat.typing of this socket before (LC_TYPING_US) */
 	char email[LC_EMAIL_MAX + 1]; /* a site identity's email (verified), else "" */
 	struct lc_visitor *v;       /* once welcomed */
 	char *rx;                   /* a frame being reassembled */
@@ -72,6 +77,7 @@ struct lc_pending {
 	char dedup[LC_CLIENT_ID_MAX + 3];
 	int64_t ts;
 	char *text;                 /* owned */
+	char *attachments;          /* owned JSON array, NULL when none */
 };
 
 /* A reply shown to the visitor, awaiting the browser's "seen". */
@@ -85,9 +91,17 @@ struct lc_seen {
 struct lc_http {
 	unsigned linger : 1;        /* a refused POST: its body is being dropped */
 	unsigned chunked : 1;
+	unsigned upload : 1;        /* a file upload being read (lc_upload.c) */
 	uint64_t seen;              /* bytes of it dropped */
 	struct chunked ch;
+	unsigned char *body;        /* an upload: owned, body_max bytes */
+	size_t body_len, body_max;
+	char conversation[LC_ADDRESS_MAX];
+	char name[LC_FILE_NAME_MAX + 1];
+	char type[LC_FILE_TYPE_MAX + 1];
 };
+
+#define LC_UPLOADS_MAX 8         /* uploads read at once; past it: 503 */
 
 struct livechat {
 	struct connector_instance *inst;
@@ -97,6 +111,10 @@ struct livechat {
 	struct lws_protocols protocols[3];
 	struct lws_http_mount mount;
 	char web_dir[1024];
+	char attach_dir[4096];       /* <state_dir>/attachments (store/attachments.h) */
+	unsigned n_uploads;          /* uploads being read */
+	char avail[16];              /* the queue's state: available, away, closed; "" unknown */
+	int64_t avail_next_us;       /* next look at run/router.json */
 	struct chatlog *log;
 	lws_sorted_usec_list_t tick_sul;
 	lws_sorted_usec_list_t commit_sul;
@@ -120,8 +138,63 @@ int lc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 /* lc_http_deadline - the guard's on_deadline: closes `wsi`. */
 void lc_http_deadline(void *arg, struct lws *wsi);
 
+/* lc_http_refuse - counts, logs and answers `status` with the JSON error
+ * {code, message}; returns -1 (lws closes the connection after). */
+int lc_http_refuse(struct livechat *lc, struct lws *wsi, unsigned status, const char *code,
+		   const char *message);
+
+/* lc_http_refuse_body - lc_http_refuse for a request whose body is still
+ * coming: the body is dropped (bounded) before closing. 0, or -1: close now. */
+int lc_http_refuse_body(struct livechat *lc, struct lws *wsi, struct lc_http *r,
+			unsigned status, const char *code, const char *message);
+
+/* lc_http_cors - adds Access-Control-Allow-Origin when the request's Origin
+ * is allowed (lc_http.c's Origin check); 0, or -1 when it does not fit. */
+int lc_http_cors(struct lws *wsi, unsigned char **p, unsigned char *end);
+
 /* lc_schedule_commit - a message is pending: commit in this service round. */
 void lc_schedule_commit(struct livechat *lc);
+
+/* ---- lc_upload.c: files of a conversation (docs/channels/livechat.md) ---- */
+
+/* lc_upload_path, lc_files_path - is the request a POST /upload, a GET or
+ * HEAD of /files/<...>? */
+int lc_upload_path(struct lws *wsi);
+int lc_files_path(struct lws *wsi);
+
+/* lc_upload_begin - LWS_CALLBACK_HTTP of POST /upload: checks the files
+ * key, the length and the declared type and name (refusing with 401, 411,
+ * 413, 415, 400, 503), then reads the body into r. 0, or -1: close. */
+int lc_upload_begin(struct livechat *lc, struct lws *wsi, struct lc_http *r);
+
+/* lc_upload_body - a part of the body of an upload; -1 past its length. */
+int lc_upload_body(struct livechat *lc, struct lws *wsi, struct lc_http *r, const void *in,
+		   size_t len);
+
+/* lc_upload_end - the whole body: sniffed, stored (fsync'ed), granted to
+ * the conversation, then answered 200 {ref,name,type,size}. Returns -1
+ * (the connection closes after the answer). */
+int lc_upload_end(struct livechat *lc, struct lws *wsi, struct lc_http *r);
+
+/* lc_upload_clear - frees what an upload holds; accepts any r. */
+void lc_upload_clear(struct livechat *lc, struct lc_http *r);
+
+/* lc_file_kind - "image", "document" (PDF) or "file": attachment.kind. */
+const char *lc_file_kind(const char *type);
+
+/* lc_download - GET /files/<hex>?k=<files key>: the file, to the
+ * conversation it was granted to only (401, 404 otherwise). */
+int lc_download(struct livechat *lc, struct lws *wsi);
+
+/* ---- lc_avail.c: the queue's availability (docs/channels/livechat.md) ---- */
+
+/* lc_avail_tick - at most once a second: reads the queue's state from
+ * run/router.json; when it changed, tells every welcomed socket. */
+void lc_avail_tick(struct livechat *lc);
+
+/* lc_avail_send - the {"type":"availability"} frame of now to `c`, when the
+ * state is known. */
+void lc_avail_send(struct lc_conn *c);
 
 /* ---- lc_flow.c ---- */
 
@@ -142,6 +215,10 @@ struct lc_visitor *lc_visitor_take(struct livechat *lc, const char *visitor);
 
 /* lc_forget_conn - drops what refers to a closing socket. */
 void lc_forget_conn(struct lc_conn *c);
+
+/* lc_signal - the type's signal op: an agent's chat.typing is shown in the
+ * conversation's widgets ({"type":"typing","from":"agent"}). */
+void lc_signal(struct connector_instance *inst, const void *event, size_t len);
 
 /* lc_deliver - the type's deliver op. */
 int lc_deliver(struct connector_instance *inst, const void *event, size_t len,

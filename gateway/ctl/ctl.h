@@ -216,6 +216,7 @@ int ctl_cmd_ticket_reopen(struct ctl *ctl);
 int ctl_cmd_ticket_assign(struct ctl *ctl);
 int ctl_cmd_ticket_priority(struct ctl *ctl);
 int ctl_cmd_agent_presence(struct ctl *ctl);
+int ctl_cmd_chat_typing(struct ctl *ctl);
 /* ctl_keys.c: the key's name in ctl->name, --dir in ctl->dir. */
 int ctl_cmd_keys_generate(struct ctl *ctl);
 int ctl_cmd_backup(struct ctl *ctl); /* ctl_backup.c */

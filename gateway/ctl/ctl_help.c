@@ -61,6 +61,12 @@ static const struct help helps[] = {
 	 "set an agent's presence",
 	 "An agent going offline hands their open tickets on to others.\n"
 	 "\nexample:\n  gatewayctl agent presence alice away\n"},
+	{"chat typing", "ACCOUNT ADDRESS [--json]",
+	 "show \"Agent is typing\" in a live chat",
+	 "ACCOUNT is the livechat connector's name, ADDRESS the conversation\n"
+	 "(from.address of its messages). Nothing is stored; send it again every\n"
+	 "few seconds while typing.\n"
+	 "\nexample:\n  gatewayctl chat typing livechat visitor:5f0c...\n"},
 	{"customer", "ID [--json]", "a customer and their tickets",
 	 "\nexample:\n  gatewayctl customer 4\n"},
 	{"customer merge", "SOURCE TARGET [--command-id ID] [--json]",

@@ -5,6 +5,7 @@
  *   ticket assign ID [--agent A] [--queue Q] ticket.assign
  *   ticket priority ID low|normal|high|urgent ticket.set_priority
  *   agent presence AGENT online|away|offline agent.presence
+ *   chat typing ACCOUNT ADDRESS              chat.typing (nothing stored)
  * Each is one request to the router's command socket, run once per command
  * id: the same --command-id again prints the first result (duplicate=true)
  * and changes nothing. Without --command-id a random id is made and
@@ -137,6 +138,13 @@ int ctl_cmd_ticket_priority(struct ctl *ctl)
 	const struct hd_str s[] = {{"priority", ctl->text}};
 
 	return run(ctl, WIRE_CMD_TICKET_PRIORITY, "ticket_id", ctl->id, s, 1);
+}
+
+int ctl_cmd_chat_typing(struct ctl *ctl)
+{
+	const struct hd_str s[] = {{"account", ctl->name}, {"address", ctl->text}};
+
+	return run(ctl, WIRE_CMD_CHAT_TYPING, NULL, 0, s, 2);
 }
 
 int ctl_cmd_agent_presence(struct ctl *ctl)

@@ -93,6 +93,7 @@ static const struct command commands[] = {
 	{"ticket merge", ctl_cmd_ticket_merge, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_ID2},
 	{"ticket split", ctl_cmd_ticket_split, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_ID2},
 	{"agent presence", ctl_cmd_agent_presence, HD_OPTS, NEED_COMMAND | NEED_NAME | NEED_TEXT},
+	{"chat typing", ctl_cmd_chat_typing, HD_OPTS, NEED_COMMAND | NEED_NAME | NEED_TEXT},
 	{"keys generate", ctl_cmd_keys_generate, OPT_JSON | OPT_DIR, NEED_NAME},
 	{"backup", ctl_cmd_backup, OPT_JSON, NEED_STATE | NEED_FILE},
 	{"report", ctl_cmd_report, OPT_JSON | OPT_CSV | OPT_FROM | OPT_TO | OPT_BY, NEED_STATE},

@@ -123,4 +123,12 @@ int assign_hours_seed(struct batch *b, int64_t now_ms);
  * agent (*counted 0 also when it has none). */
 int assign_ticket_counted(struct batch *b, const struct proto_ticket *t, int *counted);
 
+/*
+ * assign_availability - {"<queue>": {"state": "available" | "away" |
+ * "closed", "agents": n, "agents_here": n}} for every routing.queues[]
+ * entry and the default_queue (availability.c says what each state means),
+ * read in `txn` at `now_ms`. Owned by the caller; NULL when out of memory.
+ */
+json_t *assign_availability(const struct routing *rt, struct store_txn *txn, int64_t now_ms);
+
 #endif

@@ -312,6 +312,93 @@ test("a reply appears in the page and is reported delivered", { skip: skipAll },
     .some((e) => e.textContent === "Thanks, we are looking into it"), null, { timeout: T(10000) });
 });
 
+// A 1x1 PNG: a real image, so that the page can show it.
+const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+
+// Waits until `sel` matches an image that loaded (naturalWidth > 0).
+function imageShown(p, sel) {
+  return p.waitForFunction((s) => [...document.querySelectorAll(s)]
+    .some((i) => i.complete && i.naturalWidth > 0), sel, { timeout: T(15000) });
+}
+
+test("a visitor attaches an image: stored, shown, on the bus with the message", { skip: skipAll }, async () => {
+  await page.setInputFiles("#gwc-file", { name: "../receipt.png", mimeType: "image/png", buffer: PNG });
+  await page.waitForFunction(() => [...document.querySelectorAll(".gwc-msg.gwc-in[data-id] img.gwc-img")]
+    .length >= 1, null, { timeout: T(15000) });
+  await imageShown(page, ".gwc-msg.gwc-in[data-id] img.gwc-img");
+  const ev = await until("the attachment on the bus", async () =>
+    (await busMessages()).find((e) => (e.attachments || []).some((a) => a.name === "receipt.png")));
+  const a = ev.attachments[0];
+  assert.equal(a.type, "image/png");
+  assert.equal(a.kind, "image");
+  assert.equal(a.size, PNG.length);
+  assert.match(a.ref, /^sha256:[0-9a-f]{64}$/);
+  // The file is stored with the other attachments.
+  const hex = a.ref.slice(7);
+  assert.ok(existsSync(path.join(root, "state", "attachments", hex.slice(0, 2), hex)));
+  // After a reload the image is shown again from the history.
+  await page.reload();
+  await imageShown(page, ".gwc-msg.gwc-in[data-id] img.gwc-img");
+});
+
+test("a file that lies about its type, or too large, is refused with a message", { skip: skipAll }, async () => {
+  await page.setInputFiles("#gwc-file", { name: "fake.png", mimeType: "image/png",
+    buffer: Buffer.from("<html><script>alert(1)</script></html>") });
+  await page.waitForFunction(() => [...document.querySelectorAll(".gwc-upload-error")]
+    .some((e) => e.textContent.includes("fake.png") && e.textContent.includes("does not match")),
+  null, { timeout: T(10000) });
+  await page.setInputFiles("#gwc-file", { name: "big.pdf", mimeType: "application/pdf",
+    buffer: Buffer.concat([Buffer.from("%PDF-1.4\n"), Buffer.alloc(11 * 1024 * 1024, 32)]) });
+  await page.waitForFunction(() => [...document.querySelectorAll(".gwc-upload-error")]
+    .some((e) => e.textContent.includes("big.pdf") && e.textContent.includes("larger")),
+  null, { timeout: T(15000) });
+  const names = (await busMessages()).flatMap((e) => (e.attachments || []).map((x) => x.name));
+  assert.ok(!names.includes("fake.png") && !names.includes("big.pdf"), JSON.stringify(names));
+});
+
+test("an agent's reply with an image and a PDF: a preview and a link", { skip: skipAll }, async () => {
+  const ev = (await busMessages()).find((e) => e.ticket_id);
+  const img = path.join(root, "label.png"), pdf = path.join(root, "invoice.pdf");
+  writeFileSync(img, PNG);
+  writeFileSync(pdf, "%PDF-1.4\n1 0 obj <<>> endobj\n");
+  const r = await ctl(["send", String(ev.ticket_id), "Here is your label", "--attach", img, "--attach", pdf]);
+  assert.equal(r.code, 0, r.stderr);
+  await page.waitForFunction(() => [...document.querySelectorAll(".gwc-msg.gwc-out")]
+    .some((e) => e.textContent.includes("Here is your label") && e.querySelector("img.gwc-img")),
+  null, { timeout: T(15000) });
+  await imageShown(page, ".gwc-msg.gwc-out img.gwc-img");
+  const link = await page.$$eval(".gwc-msg.gwc-out a.gwc-file", (as) =>
+    (as.find((a) => a.textContent === "invoice.pdf") || {}).href || null);
+  assert.ok(link && link.includes("/files/"), `a link to the PDF (${link})`);
+  // The link serves the file to this conversation only.
+  const ok = await fetch(link);
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers.get("content-disposition"), "attachment");
+  const other = await fetch(link.replace(/k=[^&]+/, "k=f1.1.00.00"));
+  assert.equal(other.status, 401);
+});
+
+test("typing both ways: the visitor's on the bus, the agent's in the page", { skip: skipAll }, async () => {
+  const before = (await ctl(["replay", "--from", "1", "--json"])).stdout.split("\n")
+    .filter((l) => l.includes("\"chat.typing\"")).length;
+  await page.type("#gwc-input", "I am typ", { delay: 20 });
+  const typing = await until("a chat.typing on the bus", async () => {
+    const evs = (await ctl(["replay", "--from", "1", "--json"])).stdout.split("\n")
+      .filter((l) => l.includes("\"chat.typing\"")).map((l) => JSON.parse(l));
+    return evs.length > before ? evs[evs.length - 1] : null;
+  });
+  assert.equal(typing.channel, "livechat");
+  assert.match(typing.address, /^visitor:[0-9a-f]{32}$/);
+  await page.fill("#gwc-input", "");
+  // The agent types in that conversation: the page says so.
+  const r = await ctl(["chat", "typing", "chat", typing.address]);
+  assert.equal(r.code, 0, r.stderr);
+  await page.waitForSelector(".gwc-typing", { state: "visible", timeout: T(10000) });
+  assert.equal(await page.textContent(".gwc-typing"), "Agent is typing\u2026");
+  // It goes away by itself.
+  await page.waitForSelector(".gwc-typing", { state: "hidden", timeout: T(10000) });
+});
+
 test("past the rate, a visitor gets rate_limited and the rest is served", { skip: skipAll }, async () => {
   // Two sockets of one visitor share one bucket (burst 50 in this config).
   const r = await page.evaluate(() => new Promise((resolve) => {

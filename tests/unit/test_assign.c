@@ -836,6 +836,62 @@ static void test_agent_away_and_back(void **state)
 	fx_stop(&f);
 }
 
+/* The availability of each queue (router/rules/availability.c). */
+static const char *avail_of(struct fx *f, const char *queue)
+{
+	static char state[16];
+	struct store_txn *txn = NULL;
+	json_t *o;
+
+	assert_int_equal(store_txn_begin(f->st, 1, &txn), GW_OK);
+	o = assign_availability(f->rt, txn, T0);
+	store_txn_abort(txn);
+	assert_non_null(o);
+	snprintf(state, sizeof(state), "%s",
+		 json_string_value(json_object_get(json_object_get(o, queue), "state")));
+	json_decref(o);
+	return state;
+}
+
+static void test_availability(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	f.cfg.business_hours = calloc(1, sizeof(*f.cfg.business_hours));
+	assert_non_null(f.cfg.business_hours);
+	f.cfg.business_hours[0].name = dup_s("never");
+	f.cfg.business_hours[0].timezone = dup_s("UTC");
+	f.cfg.business_hours[0].hours = dup_s("closed");
+	f.cfg.n_business_hours = 1;
+	fx_agent(&f, "alice", 1, "");
+	fx_agent(&f, "bob", 1, "");
+	fx_agent(&f, "carol", 1, "");
+	fx_hours(&f.cfg.agents[2], "UTC", "closed");
+	fx_queue(&f, "general", "round_robin", "alice,bob");
+	fx_queue(&f, "night", "round_robin", "alice");
+	free(f.cfg.queues[1].business_hours);
+	f.cfg.queues[1].business_hours = dup_s("never");
+	fx_queue(&f, "vip", "round_robin", "bob,carol");
+	fx_queue(&f, "outsourced", "round_robin", "");
+	free(f.cfg.default_queue);
+	f.cfg.default_queue = dup_s("triage");
+	fx_start(&f);
+	set_presence(&f, "bob", "offline");
+	assert_string_equal(avail_of(&f, "general"), "available"); /* alice */
+	assert_string_equal(avail_of(&f, "night"), "closed");      /* its hours */
+	assert_string_equal(avail_of(&f, "vip"), "away");          /* bob off, carol's hours */
+	assert_string_equal(avail_of(&f, "outsourced"), "available");
+	assert_string_equal(avail_of(&f, "triage"), "available");  /* unconfigured default */
+	set_presence(&f, "alice", "away");
+	assert_string_equal(avail_of(&f, "general"), "away");
+	set_presence(&f, "bob", "online");
+	assert_string_equal(avail_of(&f, "general"), "available");
+	assert_string_equal(avail_of(&f, "vip"), "available");
+	fx_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -849,6 +905,7 @@ int main(void)
 		cmocka_unit_test(test_working_hours),
 		cmocka_unit_test(test_working_hours_first_seen),
 		cmocka_unit_test(test_agent_away_and_back),
+		cmocka_unit_test(test_availability),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,9 @@
  * livechat/lc_proto.c): visitor tokens (make, verify, tampering, expiry,
  * malformed forms), site-signed identities and the client frame parser;
  * and the conversation log (connectors/livechat/chatlog.c): ids per
- * conversation, idempotent appends, resume after an id, reopening.
+ * conversation, idempotent appends, resume after an id, reopening, file
+ * grants; and the checks of an upload (connectors/livechat/lc_file.c):
+ * content sniffing, allowed types, clean names, files keys.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@
 #include <openssl/hmac.h>
 
 #include "store/chatlog.h"
+#include "connectors/livechat/lc_file.h"
 #include "connectors/livechat/lc_proto.h"
 #include "core/err.h"
 #include "tests/unit/testutil.h"
@@ -286,6 +289,176 @@ static void test_chatlog(void **state)
 	test_rmtree(dir);
 }
 
+static void test_sniff(void **state)
+{
+	static const unsigned char webp[] = "RIFF\x10\0\0\0WEBPVP8 ";
+	static const unsigned char bad_utf8[] = "caf\xc3";
+	static const unsigned char overlong[] = "\xc0\xaf";
+	static const unsigned char surrogate[] = "\xed\xa0\x80";
+
+	(void)state;
+	assert_string_equal(lc_sniff("\x89PNG\r\n\x1a\nIHDR", 12), "image/png");
+	assert_string_equal(lc_sniff("\xff\xd8\xff\xe0", 4), "image/jpeg");
+	assert_string_equal(lc_sniff("GIF89a..", 8), "image/gif");
+	assert_string_equal(lc_sniff("GIF87a..", 8), "image/gif");
+	assert_string_equal(lc_sniff(webp, sizeof(webp) - 1), "image/webp");
+	assert_string_equal(lc_sniff("%PDF-1.7\n", 9), "application/pdf");
+	assert_string_equal(lc_sniff("hello\r\n\tw\xc3\xb6rld \xf0\x9f\x98\x80\n", 20), "text/plain");
+	/* Cut signatures, binary, HTML-looking text is still text (the allowed
+	 * list decides), control characters, invalid UTF-8. */
+	assert_null(lc_sniff("\x89PNG", 4));
+	assert_null(lc_sniff("RIFF\x10\0\0\0WAVE", 12));
+	assert_null(lc_sniff("\x7f" "ELF\x02\x01", 6));
+	assert_null(lc_sniff("a\0b", 3));
+	assert_null(lc_sniff("bell\x07", 5));
+	assert_null(lc_sniff(bad_utf8, 4));
+	assert_null(lc_sniff(overlong, 2));
+	assert_null(lc_sniff(surrogate, 3));
+	assert_null(lc_sniff("", 0));
+	assert_string_equal(lc_sniff("<html>", 6), "text/plain");
+}
+
+static void test_types(void **state)
+{
+	char t[LC_FILE_TYPE_MAX + 1];
+
+	(void)state;
+	assert_true(lc_type_allowed("image/png, application/pdf ,text/plain", "application/pdf"));
+	assert_true(lc_type_allowed("image/png,text/plain", "text/plain"));
+	assert_false(lc_type_allowed("image/png,text/plain", "text/html"));
+	assert_false(lc_type_allowed("image/png", "image/pn"));
+	assert_false(lc_type_allowed("", "image/png"));
+	assert_false(lc_type_allowed(NULL, "image/png"));
+	assert_int_equal(lc_type_normalize(" Text/Plain; charset=utf-8", t, sizeof(t)), GW_OK);
+	assert_string_equal(t, "text/plain");
+	assert_int_equal(lc_type_normalize("image/svg+xml", t, sizeof(t)), GW_OK);
+	assert_int_equal(lc_type_normalize("", t, sizeof(t)), GW_EINVAL);
+	assert_int_equal(lc_type_normalize("image", t, sizeof(t)), GW_EINVAL);
+	assert_int_equal(lc_type_normalize("a/b/c", t, sizeof(t)), GW_EINVAL);
+	assert_int_equal(lc_type_normalize("/png", t, sizeof(t)), GW_EINVAL);
+	assert_int_equal(lc_type_normalize("image/p\"ng", t, sizeof(t)), GW_EINVAL);
+	assert_int_equal(lc_type_normalize("image/png\r\nX: y", t, sizeof(t)), GW_EINVAL);
+}
+
+static void test_names(void **state)
+{
+	char out[LC_FILE_NAME_MAX + 1], small[8], big[1024];
+
+	(void)state;
+	assert_int_equal(lc_name_clean("photo 1.png", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "photo 1.png");
+	assert_int_equal(lc_name_clean("../../etc/passwd", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "passwd");
+	assert_int_equal(lc_name_clean("C:\\Users\\ana\\cv.pdf", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "cv.pdf");
+	assert_int_equal(lc_name_clean("a\r\nb\x01\"c\x7f.txt", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "abc.txt");
+	assert_int_equal(lc_name_clean("...hidden", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "hidden");
+	assert_int_equal(lc_name_clean("r\xc3\xa9sum\xc3\xa9.pdf", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "r\xc3\xa9sum\xc3\xa9.pdf");
+	/* Nothing left, not UTF-8. */
+	assert_int_equal(lc_name_clean("", out, sizeof(out)), GW_EINVAL);
+	assert_int_equal(lc_name_clean("dir/", out, sizeof(out)), GW_EINVAL);
+	assert_int_equal(lc_name_clean("..", out, sizeof(out)), GW_EINVAL);
+	assert_int_equal(lc_name_clean("\x01\x02", out, sizeof(out)), GW_EINVAL);
+	assert_int_equal(lc_name_clean("a\xff.png", out, sizeof(out)), GW_EINVAL);
+	assert_string_equal(out, "");
+	/* Bounded, on a character boundary. */
+	assert_int_equal(lc_name_clean("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", small, sizeof(small)),
+			 GW_OK);
+	assert_string_equal(small, "\xc3\xa9\xc3\xa9\xc3\xa9");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(lc_name_clean(big, out, sizeof(out)), GW_OK);
+	assert_int_equal(strlen(out), LC_FILE_NAME_MAX);
+}
+
+static void test_files_key(void **state)
+{
+	char key[LC_FILES_KEY_MAX + 1], conv[LC_ADDRESS_MAX];
+
+	(void)state;
+	assert_int_equal(lc_files_key_make(secret, "site:u.42|x", 2000, key, sizeof(key)), GW_OK);
+	assert_int_equal(lc_files_key_verify(secret, key, 1999, conv), GW_OK);
+	assert_string_equal(conv, "site:u.42|x");
+	assert_int_equal(lc_files_key_verify(secret, key, 2001, conv), GW_EAUTH);
+	assert_int_equal(lc_files_key_verify("another-secret-0123456", key, 1999, conv), GW_EAUTH);
+	key[strlen(key) - 1] = key[strlen(key) - 1] == '0' ? '1' : '0';
+	assert_int_equal(lc_files_key_verify(secret, key, 1999, conv), GW_EAUTH);
+	assert_int_equal(lc_files_key_verify(secret, "f1.2000..", 1999, conv), GW_EPROTO);
+	assert_int_equal(lc_files_key_verify(secret, "f1.x.61.", 1999, conv), GW_EPROTO);
+	assert_int_equal(lc_files_key_verify(secret, "v1.abc", 1999, conv), GW_EPROTO);
+	assert_int_equal(lc_files_key_verify(secret, NULL, 1999, conv), GW_EPROTO);
+	assert_int_equal(lc_files_key_make(secret, "", 2000, key, sizeof(key)), GW_ETOOBIG);
+	assert_int_equal(lc_files_key_make(secret, "visitor:a", 2000, key, 40), GW_ETOOBIG);
+}
+
+static void test_frame_files(void **state)
+{
+	static const char ok[] = "{\"type\":\"message\",\"client_id\":\"a\",\"text\":\"\","
+				 "\"attachments\":[{\"ref\":\"sha256:"
+				 "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}]}";
+	static const char bad[] = "{\"type\":\"message\",\"client_id\":\"a\",\"text\":\"x\","
+				  "\"attachments\":[{\"ref\":\"https://evil.example/x\"}]}";
+	static const char empty[] = "{\"type\":\"message\",\"client_id\":\"a\",\"text\":\"\"}";
+	struct lc_frame f;
+	char why[128];
+
+	(void)state;
+	assert_int_equal(lc_frame_parse(ok, strlen(ok), 100, &f, why, sizeof(why)), GW_OK);
+	assert_int_equal(f.n_files, 1);
+	assert_memory_equal(f.files[0], "0011223344", 10);
+	lc_frame_clear(&f);
+	assert_int_equal(lc_frame_parse(bad, strlen(bad), 100, &f, why, sizeof(why)), GW_EPROTO);
+	lc_frame_clear(&f);
+	assert_int_equal(lc_frame_parse(empty, strlen(empty), 100, &f, why, sizeof(why)), GW_EPROTO);
+	lc_frame_clear(&f);
+}
+
+static void test_chatlog_files(void **state)
+{
+	char dir[64], meta[64];
+	struct chatlog *cl = NULL;
+	const char *hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+	(void)state;
+	test_tmpdir(dir, sizeof(dir), "livechat");
+	assert_int_equal(chatlog_open(dir, 16u << 20, &cl), GW_OK);
+	assert_int_equal(chatlog_file_get(cl, "visitor:a", hex, meta, sizeof(meta)), GW_ENOTFOUND);
+	assert_int_equal(chatlog_file_put(cl, "visitor:a", hex, "{\"type\":\"image/png\"}"), GW_OK);
+	assert_int_equal(chatlog_file_get(cl, "visitor:a", hex, meta, sizeof(meta)), GW_OK);
+	assert_string_equal(meta, "{\"type\":\"image/png\"}");
+	assert_int_equal(chatlog_file_get(cl, "visitor:b", hex, meta, sizeof(meta)), GW_ENOTFOUND);
+	assert_int_equal(chatlog_file_get(cl, "visitor:a", hex, meta, 4), GW_ETOOBIG);
+	chatlog_close(cl);
+	test_rmtree(dir);
+}
+
+static void test_texts(void **state)
+{
+	const char *list = "en=Away|fr=Absent|pt-br=Ausente";
+	char out[64], small[5];
+
+	(void)state;
+	assert_int_equal(lc_text_for(list, "fr-CA", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "Absent");
+	assert_int_equal(lc_text_for(list, "FR", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "Absent");
+	assert_int_equal(lc_text_for(list, "de", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "Away");
+	assert_int_equal(lc_text_for(list, NULL, out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "Away");
+	assert_int_equal(lc_text_for("fr=Absent|de=Weg", "es", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "Absent");
+	assert_int_equal(lc_text_for("Just one text = for all", "es", out, sizeof(out)), GW_OK);
+	assert_string_equal(out, "Just one text = for all");
+	assert_int_equal(lc_text_for("en=\xc3\xa9t\xc3\xa9", "en", small, sizeof(small)), GW_OK);
+	assert_string_equal(small, "\xc3\xa9t"); /* the second one cut: dropped */
+	assert_int_equal(lc_text_for("", "en", out, sizeof(out)), GW_ENOTFOUND);
+	assert_string_equal(out, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +468,13 @@ int main(void)
 		cmocka_unit_test(test_frames_ok),
 		cmocka_unit_test(test_frames_refused),
 		cmocka_unit_test(test_chatlog),
+		cmocka_unit_test(test_sniff),
+		cmocka_unit_test(test_types),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_files_key),
+		cmocka_unit_test(test_frame_files),
+		cmocka_unit_test(test_chatlog_files),
+		cmocka_unit_test(test_texts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

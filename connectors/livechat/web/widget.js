@@ -11,6 +11,20 @@
  * window.GatewayChatIdentity = {id, name, email, sig} before loading it
  * (docs/channels/livechat.md).
  *
+ * Files: the clip button uploads one file (POST <server>/upload with the
+ * files key of the welcome), then sends a message naming its ref; images
+ * are shown, other files linked (GET <server>/files/<hex>?k=<files key>).
+ *
+ * Typing: a "typing" frame at most every 2 s while the visitor types; an
+ * agent's typing ({"type":"typing","from":"agent"}) shows "Agent is
+ * typing..." for 4 s.
+ *
+ * Away and closed: the server says whether the team can answer now
+ * ({"type":"availability"}); when it cannot, a notice shows its text before
+ * the visitor writes, with a field for an email address so that the answer
+ * can go out by email (sent with the messages, as the pre-chat email: a
+ * claim). Messages are taken either way.
+ *
  * Nothing lost, nothing doubled: each message gets a client_id and stays in
  * localStorage until the server acks it (only once it is durable); after a
  * reconnect the unacked ones are sent again (the server deduplicates) and
@@ -24,6 +38,8 @@
   var base = script && script.src ? new URL(script.src, location.href) : new URL(location.href);
   var server = attr("server", (base.protocol === "https:" ? "wss://" : "ws://") + base.host + "/chat");
   var KEY = "gwchat:" + server + ":";
+  var httpBase = server.replace(/^ws/, "http").replace(/\/chat$/, "");
+  var filesKey = null;
   var store = {
     get: function (k, d) { try { var v = localStorage.getItem(KEY + k); return v === null ? d : JSON.parse(v); } catch (e) { return d; } },
     set: function (k, v) { try { localStorage.setItem(KEY + k, JSON.stringify(v)); } catch (e) { /* private mode: memory only */ } }
@@ -41,7 +57,11 @@
     ".gwc-pending{opacity:.6}.gwc-failed{background:#dc2626}.gwc-form{display:flex;border-top:1px solid #e5e7eb}" +
     ".gwc-form textarea{flex:1;border:0;outline:none;padding:10px;resize:none;font:inherit;height:40px}.gwc-form button{border:0;background:#fff;color:#2563eb;font-weight:600;padding:0 14px;cursor:pointer}" +
     ".gwc-pre{padding:14px;display:flex;flex-direction:column;gap:8px}.gwc-pre input{padding:8px;border:1px solid #d1d5db;border-radius:6px;font:inherit}" +
-    ".gwc-pre button{padding:8px;border:0;border-radius:6px;background:#2563eb;color:#fff;font:inherit;cursor:pointer}";
+    ".gwc-pre button{padding:8px;border:0;border-radius:6px;background:#2563eb;color:#fff;font:inherit;cursor:pointer}" +
+    ".gwc-img{display:block;max-width:100%;max-height:180px;margin-top:4px;border-radius:8px}.gwc-file{display:block;color:inherit;text-decoration:underline;margin-top:4px}" +
+    ".gwc-form .gwc-clip{padding:0 8px;color:#6b7280;font-size:18px}.gwc-typing{align-self:flex-start;font-size:12px;color:#6b7280;font-style:italic;margin:4px 0}.gwc-note{align-self:center;font-size:12px;color:#6b7280;margin:4px 0}" +
+    ".gwc-away{background:#fef3c7;color:#78350f;padding:10px 12px;font-size:13px;display:flex;flex-direction:column;gap:6px}.gwc-away form{display:flex;gap:6px}" +
+    ".gwc-away input{flex:1;padding:6px;border:1px solid #d1d5db;border-radius:6px;font:inherit}.gwc-away button{border:0;border-radius:6px;background:#92400e;color:#fff;padding:6px 10px;cursor:pointer}";
 
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
 
@@ -58,9 +78,18 @@
   input.placeholder = "Write a message";
   var send = el("button", "", "Send");
   send.type = "submit";
+  var clip = el("button", "gwc-clip", "\ud83d\udcce"), picker = el("input");
+  clip.type = "button"; clip.setAttribute("aria-label", "Attach a file"); clip.id = "gwc-attach";
+  picker.type = "file"; picker.id = "gwc-file"; picker.style.display = "none";
+  picker.accept = "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain";
+  form.appendChild(clip);
+  form.appendChild(picker);
   form.appendChild(input);
   form.appendChild(send);
   panel.appendChild(head);
+  var away = el("div", "gwc-away");
+  away.style.display = "none";
+  panel.appendChild(away);
   panel.appendChild(log);
 
   var pre = el("form", "gwc-pre"), pname = el("input"), pemail = el("input"), pgo = el("button", "", "Start chat");
@@ -90,13 +119,36 @@
 
   function scroll() { log.scrollTop = log.scrollHeight; }
 
+  /* The link of an attachment: a stored file of the conversation, or a URL. */
+  function fileUrl(a) {
+    if (a.ref && a.ref.indexOf("sha256:") === 0 && filesKey)
+      return httpBase + "/files/" + a.ref.slice(7) + "?k=" + encodeURIComponent(filesKey);
+    return a.url && /^https:\/\//.test(a.url) ? a.url : null;
+  }
+
+  /* An image is shown, anything else is a link with its name. */
+  function renderFiles(e, files) {
+    (files || []).forEach(function (a) {
+      var url = fileUrl(a), link = el("a", "gwc-file", a.name || "file");
+      if (!url) return;
+      link.href = url; link.target = "_blank"; link.rel = "noopener";
+      if (/^image\//.test(a.type || "")) {
+        var img = el("img", "gwc-img");
+        img.src = url; img.alt = a.name || "image";
+        link.textContent = ""; link.appendChild(img);
+      }
+      e.appendChild(link);
+    });
+  }
+
   /* One bubble per message: by server id once known, by client_id before. */
   function render(m) {
     var e = m.client_id ? log.querySelector("[data-client-id='" + m.client_id + "']") : null;
     if (m.id && shown[m.id]) return;
     if (!e) {
-      e = el("div", "gwc-msg " + (m.direction === "out" ? "gwc-out" : "gwc-in"), m.text);
+      e = el("div", "gwc-msg " + (m.direction === "out" ? "gwc-out" : "gwc-in"), m.text || "");
       if (m.client_id) e.setAttribute("data-client-id", m.client_id);
+      renderFiles(e, m.attachments);
       log.appendChild(e);
     }
     if (m.id) { shown[m.id] = true; e.setAttribute("data-id", m.id); e.classList.remove("gwc-pending"); }
@@ -110,31 +162,96 @@
   function frame(o) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(o)); }
 
   function sendMsg(m) {
-    var o = { type: "message", client_id: m.client_id, text: m.text };
+    var o = { type: "message", client_id: m.client_id, text: m.text || "" };
+    if (m.attachments) o.attachments = m.attachments.map(function (a) { return { ref: a.ref }; });
     if (profile && profile.name) o.name = profile.name;
     if (profile && profile.email) o.email = profile.email;
     if (welcomed) frame(o);
   }
 
-  function post(text) {
-    text = String(text).trim();
-    if (!text) return;
+  function post(text, files) {
+    text = String(text || "").trim();
+    if (!text && !files) return;
     var m = { client_id: uuid(), text: text };
+    if (files) m.attachments = files;
     var list = unacked(); list.push(m); setUnacked(list);
-    render({ client_id: m.client_id, text: text, direction: "in" });
+    render({ client_id: m.client_id, text: text, direction: "in", attachments: files });
     sendMsg(m);
+  }
+
+  function note(text, cls) { var n = el("div", "gwc-note " + (cls || ""), text); log.appendChild(n); scroll(); return n; }
+
+  /* Uploads `file`; once stored (the answer comes only then) sends a
+   * message naming it. Refusals (413, 415, 400) are shown as they come. */
+  function upload(file) {
+    if (!filesKey) { note("Files cannot be sent right now.", "gwc-upload-error"); return; }
+    var q = "k=" + encodeURIComponent(filesKey) + "&name=" + encodeURIComponent(file.name) +
+      "&type=" + encodeURIComponent(file.type || "application/octet-stream");
+    var pending = note("Sending " + file.name + "\u2026");
+    /* text/plain keeps it a simple request: no CORS preflight. */
+    fetch(httpBase + "/upload?" + q, { method: "POST", body: file, headers: { "Content-Type": "text/plain" } })
+      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
+      .then(function (r) {
+        log.removeChild(pending);
+        if (!r.ok) { note(file.name + ": " + (r.j.message || "not sent"), "gwc-upload-error"); return; }
+        post("", [{ ref: r.j.ref, name: r.j.name, type: r.j.type, size: r.j.size }]);
+      })
+      .catch(function () { log.removeChild(pending); note(file.name + ": not sent; try again", "gwc-upload-error"); });
   }
 
   function seen(id) {
     if (id > lastSeen) lastSeen = id;
   }
 
+  var availability = null;
+
+  /* The team's state: a notice, and an email field, when it cannot answer. */
+  function showAvailability(o) {
+    availability = o.state;
+    root.setAttribute("data-availability", o.state);
+    state.textContent = o.state === "available" ? "online" : o.state;
+    away.textContent = "";
+    if (o.state === "available") { away.style.display = "none"; return; }
+    away.appendChild(el("div", "gwc-away-text", o.text || "Nobody is available right now."));
+    if (profile && profile.email) {
+      away.appendChild(el("div", "gwc-away-email", "We will answer at " + profile.email + "."));
+    } else {
+      var f = el("form"), mail = el("input"), save = el("button", "", "Save");
+      mail.type = "email"; mail.id = "gwc-away-email"; mail.placeholder = "Your email";
+      save.type = "submit"; save.id = "gwc-away-save";
+      f.appendChild(mail); f.appendChild(save);
+      f.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        if (!mail.value.trim() || (mail.checkValidity && !mail.checkValidity())) return;
+        profile = profile || {}; profile.email = mail.value.trim(); store.set("profile", profile);
+        showAvailability({ state: availability, text: o.text });
+      });
+      away.appendChild(f);
+    }
+    away.style.display = "flex";
+  }
+
+  /* "Agent is typing..." for a few seconds after each typing frame. */
+  var typingEl = el("div", "gwc-typing", "Agent is typing\u2026"), typingTimer = null;
+  typingEl.style.display = "none";
+  function agentTyping() {
+    log.appendChild(typingEl); /* moved to the end */
+    typingEl.style.display = "block";
+    scroll();
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { typingEl.style.display = "none"; }, 4000);
+  }
+
   function onFrame(o) {
+    if (o.type === "availability") { showAvailability(o); return; }
+    if (o.type === "typing") { agentTyping(); return; }
     if (o.type === "welcome") {
       welcomed = true; backoff = 500;
       store.set("token", o.token);
+      filesKey = o.files_key || null;
       state.textContent = "online";
     } else if (o.type === "message") {
+      if (o.direction === "out") { typingEl.style.display = "none"; clearTimeout(typingTimer); }
       render(o);
       seen(o.id);
       if (o.direction === "out") frame({ type: "seen", id: o.id });
@@ -163,13 +280,14 @@
     try { ws = new WebSocket(server, "gateway-chat"); } catch (e) { retry(); return; }
     ws.onopen = function () {
       frame({ type: "hello", token: store.get("token", null), last_seen: lastSeen || null,
+              lang: navigator.language || null,
               identity: window.GatewayChatIdentity || null });
     };
     ws.onmessage = function (ev) {
       var o; try { o = JSON.parse(ev.data); } catch (e) { return; }
       var first = o.type === "welcome";
       onFrame(o);
-      if (first) unacked().forEach(function (m) { render({ client_id: m.client_id, text: m.text, direction: "in" }); sendMsg(m); });
+      if (first) unacked().forEach(function (m) { render({ client_id: m.client_id, text: m.text, direction: "in", attachments: m.attachments }); sendMsg(m); });
     };
     ws.onclose = function () { ws = null; welcomed = false; state.textContent = "offline"; retry(); };
     ws.onerror = function () { /* onclose follows */ };
@@ -182,14 +300,25 @@
     timer = setTimeout(connect, wait);
   }
 
+  clip.addEventListener("click", function () { picker.click(); });
+  picker.addEventListener("change", function () { if (picker.files && picker.files[0]) upload(picker.files[0]); picker.value = ""; });
   form.addEventListener("submit", function (ev) { ev.preventDefault(); post(input.value); input.value = ""; });
+  /* Typing: one frame every 2 s at most while keys are pressed (the server
+   * drops more anyway). */
+  var typingSent = 0;
+  input.addEventListener("input", function () {
+    var now = Date.now();
+    if (!welcomed || !input.value || now - typingSent < 2000) return;
+    typingSent = now;
+    frame({ type: "typing" });
+  });
   input.addEventListener("keydown", function (ev) { if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit")); } });
   window.addEventListener("online", function () { if (!ws) { clearTimeout(timer); timer = null; backoff = 500; connect(); } });
 
   window.GatewayChat = {
     send: post,
     open: function () { root.classList.add("gwc-open"); },
-    state: function () { return { welcomed: welcomed, lastSeen: lastSeen, unacked: unacked().length }; },
+    state: function () { return { welcomed: welcomed, lastSeen: lastSeen, unacked: unacked().length, availability: availability }; },
     disconnect: function () { if (ws) ws.close(); }
   };
   function start() { document.body.appendChild(root); connect(); }
