@@ -449,6 +449,8 @@ ROUTING_CMD(contacts_import, contacts_import)
 ROUTING_CMD(customer_merge, merge_customers)
 ROUTING_CMD(customer_unmerge, merge_undo)
 ROUTING_CMD(ticket_list, ticket_list)
+ROUTING_CMD(ticket_merge, ticket_merge)
+ROUTING_CMD(ticket_split, ticket_split)
 
 /* chat.typing: passed to the connector, nothing stored (commands/typing.c). */
 static void cmd_chat_typing(struct cmd_ctx *c)
@@ -493,6 +495,8 @@ static const struct {
 	{WIRE_CMD_CUSTOMER_MERGE, cmd_customer_merge},
 	{WIRE_CMD_CUSTOMER_UNMERGE, cmd_customer_unmerge},
 	{WIRE_CMD_CHAT_TYPING, cmd_chat_typing},
+	{WIRE_CMD_TICKET_MERGE, cmd_ticket_merge},
+	{WIRE_CMD_TICKET_SPLIT, cmd_ticket_split},
 };
 
 /* read_only - the request came from a CURVE client allowed only to read
