@@ -974,11 +974,12 @@ static int load_root(struct loader *ld, yaml_node_t *root, struct gw_config *cfg
 {
 	static const char *const subs[] = {"router", "routing", "supervisor", "nats",
 					   "metrics", "connectors", "integration", "automation",
-					   NULL};
+					   "csat", NULL};
 	const struct conf_target top = {&gw_conf_top, cfg};
 	const struct conf_target router = {&gw_conf_router, &cfg->router};
 	const struct conf_target sup = {&gw_conf_supervisor, &cfg->supervisor};
 	const struct conf_target met = {&gw_conf_metrics, &cfg->metrics};
+	const struct conf_target csat = {&gw_conf_csat, &cfg->csat};
 	int rc;
 
 	rc = fill_section(ld, root, 1, "", &top, 1, subs);
@@ -991,6 +992,8 @@ static int load_root(struct loader *ld, yaml_node_t *root, struct gw_config *cfg
 		rc = load_nats(ld, map_find(ld, root, "nats"), cfg);
 	if (rc == GW_OK)
 		rc = fill_section(ld, map_find(ld, root, "metrics"), 1, "metrics", &met, 1, NULL);
+	if (rc == GW_OK)
+		rc = fill_section(ld, map_find(ld, root, "csat"), 1, "csat", &csat, 1, NULL);
 	if (rc == GW_OK)
 		rc = load_routing(ld, map_find(ld, root, "routing"), cfg);
 	if (rc == GW_OK)
@@ -1422,6 +1425,7 @@ void gw_config_free(struct gw_config *cfg)
 	free_section(&gw_conf_nats, &cfg->nats);
 	free_section(&gw_conf_router, &cfg->router);
 	free_section(&gw_conf_metrics, &cfg->metrics);
+	free_section(&gw_conf_csat, &cfg->csat);
 	free_section(&gw_conf_top, cfg);
 	free(cfg->path);
 	free(cfg->dir);

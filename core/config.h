@@ -234,6 +234,17 @@ struct gw_config_routing {
 int gw_config_routing_defaults(struct gw_config_routing *r, char *err, size_t errlen);
 void gw_config_routing_free(struct gw_config_routing *r);
 
+/* csat: the satisfaction survey after a ticket closes (router/rules/csat.c). */
+struct gw_config_csat {
+	bool enabled;
+	struct conf_strlist channels; /* empty: all */
+	struct conf_strlist queues;   /* empty: all */
+	long long window_s;           /* a rating is taken this long after the survey */
+	char *text;                   /* the question */
+	struct conf_strlist texts;    /* "<language>=<text>" */
+	char *link;                   /* "": none; {ticket} replaced */
+};
+
 struct gw_config_supervisor {
 	long long backoff_min_ms;
 	long long backoff_max_ms;
@@ -379,6 +390,7 @@ struct gw_config {
 	struct gw_config_integration integration;
 	struct gw_config_metrics metrics;
 	struct gw_config_automation automation;
+	struct gw_config_csat csat;
 	struct gw_connector_conf *connectors;
 	size_t n_connectors;
 };

@@ -44,7 +44,7 @@ const struct conf_section gw_conf_top = {
 	.n_entries = N_ROWS(top_rows),
 	.struct_size = sizeof(struct gw_config),
 	.desc = "Keys at the top of the file. Besides these, `router`, `routing`, "
-		"`supervisor`, `nats`, `metrics` and `automation` are sections (mappings) and `connectors` is a sequence of connector entries; "
+		"`supervisor`, `nats`, `metrics`, `automation` and `csat` are sections (mappings) and `connectors` is a sequence of connector entries; "
 		"a missing section takes all its defaults, a missing `connectors` means none.",
 };
 
@@ -395,6 +395,7 @@ int gw_config_doc(FILE *f)
 		doc_section(f, title, NULL, l->sec);
 	}
 	doc_section(f, "`metrics`", NULL, &gw_conf_metrics);
+	doc_section(f, "`csat`", NULL, &gw_conf_csat);
 	doc_section(f, "`connectors[]`", NULL, &gw_conf_connector);
 	for (size_t i = 0; gw_connector_conf_types[i]; i++) {
 		const struct gw_connector_conf_type *t = gw_connector_conf_types[i];

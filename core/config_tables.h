@@ -31,6 +31,8 @@ int gw_config_nats_check(const struct gw_config_nats *n, const char **key_out,
 
 /* metrics: rows filling struct gw_config_metrics. */
 extern const struct conf_section gw_conf_metrics;
+/* csat: rows filling struct gw_config_csat (config_csat.c). */
+extern const struct conf_section gw_conf_csat;
 
 /* routing and its lists (config_routing.c). */
 extern const struct conf_section gw_conf_routing;

@@ -64,6 +64,7 @@
 #define PROTO_MAX_RECENT 8         /* recent texts kept for duplicate detection */
 #define PROTO_MAX_TICKET_CHANNELS 16
 #define PROTO_MAX_MERGE_TICKETS 1000
+#define PROTO_MAX_SPLITS 64        /* tickets split off one ticket */
 #define PROTO_MAX_TEMPLATE_PARAMS 32 /* body parameters of a template message */
 #define PROTO_MAX_TAGS 32          /* tags of a ticket */
 #define PROTO_MAX_TAG 64           /* bytes of one tag */
@@ -94,6 +95,11 @@ enum proto_type {
 	/* Escalation rules: */
 	PROTO_T_TICKET_ESCALATED, /* "ticket.escalated": a rule with notify fired */
 	PROTO_T_CHAT_TYPING,      /* "chat.typing": a customer is typing (not stored) */
+	/* Ticket merge and split (issue 22). */
+	PROTO_T_TICKET_MERGED,    /* "ticket.merged": merged into merged_into */
+	PROTO_T_TICKET_SPLIT,     /* "ticket.split": a new ticket split off split_from */
+	/* CSAT (issue 22). */
+	PROTO_T_TICKET_RATED,     /* "ticket.rated": csat_score (and csat_comment) */
 	PROTO_T__COUNT
 };
 
@@ -385,6 +391,15 @@ struct proto_ticket {
 	/* Tags (router/rules/tagging.c, ticket.tag): */
 	char **tags;
 	size_t tags_len;
+	/* Ticket merge and split (issue 22). */
+	uint64_t merged_into; /* the survivor of a merge, 0: not merged */
+	uint64_t split_from;  /* the ticket it was split off, 0: none */
+	struct proto_ticket_ref *splits; /* tickets split off it */
+	size_t splits_len;
+	/* CSAT (issue 22). */
+	int64_t survey_sent_at; /* 0: no survey sent */
+	uint64_t csat_score;    /* 1..5, 0: not rated */
+	char *csat_comment;
 };
 
 /* Body of ticket.sla_warning and ticket.sla_breached. */

@@ -84,6 +84,9 @@
 #define WIRE_CMD_CONTACTS_IMPORT "contacts.import" /* {command_id, contacts: [...]} */
 #define WIRE_CMD_CUSTOMER_MERGE "customer.merge"   /* {command_id, source_id, target_id} */
 #define WIRE_CMD_CUSTOMER_UNMERGE "customer.unmerge" /* {command_id, merge_id} */
+/* Ticket merge and split (router/commands/ticket_merge.c). */
+#define WIRE_CMD_TICKET_MERGE "ticket.merge" /* {command_id, ticket_id, target_id} */
+#define WIRE_CMD_TICKET_SPLIT "ticket.split" /* {command_id, ticket_id, message_seq} */
 
 /* Replay batches: default and maximum events per reply. */
 #define WIRE_REPLAY_DEFAULT_LIMIT 1000

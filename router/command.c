@@ -452,6 +452,8 @@ ROUTING_CMD(ticket_list, ticket_list)
 ROUTING_CMD(ticket_viewing, presence_ticket_viewing)
 ROUTING_CMD(ticket_typing, presence_ticket_typing)
 ROUTING_CMD(ticket_tag, tags_ticket_tag)
+ROUTING_CMD(ticket_merge, ticket_merge)
+ROUTING_CMD(ticket_split, ticket_split)
 
 /* chat.typing: passed to the connector, nothing stored (commands/typing.c). */
 static void cmd_chat_typing(struct cmd_ctx *c)
@@ -499,6 +501,8 @@ static const struct {
 	{WIRE_CMD_TICKET_TYPING, cmd_ticket_typing},
 	{WIRE_CMD_TICKET_TAG, cmd_ticket_tag},
 	{WIRE_CMD_CHAT_TYPING, cmd_chat_typing},
+	{WIRE_CMD_TICKET_MERGE, cmd_ticket_merge},
+	{WIRE_CMD_TICKET_SPLIT, cmd_ticket_split},
 };
 
 /* read_only - the request came from a CURVE client allowed only to read

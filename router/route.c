@@ -386,7 +386,7 @@ static int route_received(struct batch *b, struct proto_event *msg, enum route_r
 	struct placement p = {0, 0};
 	struct proto_customer c;
 	struct proto_ticket t;
-	int rc, seen, created;
+	int rc, seen, created, rated = 0;
 
 	memset(&c, 0, sizeof(c));
 	memset(&t, 0, sizeof(t));
@@ -403,6 +403,16 @@ static int route_received(struct batch *b, struct proto_event *msg, enum route_r
 		rc = thread_automated(b, msg, &c, &t);
 		if (rc == GW_OK)
 			rc = file_in_thread(b, msg, &c, created, &t);
+		goto out;
+	}
+	/* A rating answering a closed ticket's survey stays in that ticket
+	 * (router/rules/csat.c): no threading, no reopening. */
+	if (rc == GW_OK)
+		rc = csat_rating(b, msg, &c, &t, &rated);
+	if (rc == GW_OK && rated) {
+		rc = file_in_thread(b, msg, &c, created, &t);
+		if (rc == GW_OK)
+			rc = route_emit_ticket(b, PROTO_T_TICKET_RATED, &t, NULL);
 		goto out;
 	}
 	if (rc == GW_OK)

@@ -160,6 +160,8 @@ static int router_routing_create(struct router *r)
 
 	if (rc == GW_EINVAL)
 		GW_ERROR("router", "routing: %s", err);
+	if (rc == GW_OK)
+		r->rt->csat = &r->cfg->csat;
 	r->batch.rt = r->rt;
 	return rc;
 }
@@ -725,6 +727,7 @@ int router_reload(struct router *r)
 	}
 	routing_destroy(r->rt);
 	gw_config_free(r->reloaded);
+	rt->csat = &cfg->csat;
 	r->rt = rt;
 	r->batch.rt = rt;
 	r->reloaded = cfg;

@@ -175,6 +175,9 @@ int store_ticket_msgs(struct store_txn *txn, uint64_t ticket_id, size_t max,
 int store_thread_scan_newest(struct store_txn *txn, uint64_t thread_id, size_t max,
 			     int (*fn)(void *arg, uint64_t seq), void *arg);
 
+/* store_ticket_msg_remove - takes message `seq` off a ticket's messages (a
+ * message split off to another ticket; absent: GW_OK). */
+int store_ticket_msg_remove(struct store_txn *txn, uint64_t ticket_id, uint64_t seq);
 /* store_thread_remove - takes `seq` out of a thread (absent: GW_OK). */
 int store_thread_remove(struct store_txn *txn, uint64_t thread_id, uint64_t seq);
 /* store_ticket_trace_append / store_ticket_trace - the ticket's own events

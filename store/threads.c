@@ -18,6 +18,11 @@ int store_ticket_msg_append(struct store_txn *txn, uint64_t ticket_id, uint64_t 
 	return store_pair_put(txn, TBL_TICKET_MSGS, ticket_id, seq);
 }
 
+int store_ticket_msg_remove(struct store_txn *txn, uint64_t ticket_id, uint64_t seq)
+{
+	return store_pair_del(txn, TBL_TICKET_MSGS, ticket_id, seq);
+}
+
 int store_thread_scan(struct store_txn *txn, uint64_t thread_id, size_t max,
 		      int (*fn)(void *arg, uint64_t seq), void *arg)
 {

@@ -33,6 +33,7 @@
 
 struct gw_config_router;
 struct gw_config_integration;
+struct gw_config_routing;
 
 /* Exit codes (docs/cli.md). */
 #define CTL_EXIT_OK 0
@@ -88,6 +89,11 @@ struct ctl {
 	const char *q_arg2;    /* webhooks rewind: SEQ; NULL when absent */
 	const struct gw_config_integration *integ; /* the config's integration section */
 	const char *url;       /* telegram set-webhook: --url, NULL if absent */
+	const char *from_s, *to_s; /* --from, --to as given (report: dates) */
+	const char *by;        /* report: --by, NULL if absent */
+	int csv;               /* report: --csv */
+	const struct gw_config_routing *routing; /* the config's routing, NULL when
+						 * no config was read */
 	const char *config_path; /* the config file read, NULL when none was */
 	const struct gw_config_router *bus; /* the config's CURVE settings, NULL
 					     * when no config was read */
@@ -217,6 +223,9 @@ int ctl_cmd_chat_typing(struct ctl *ctl);
 /* ctl_keys.c: the key's name in ctl->name, --dir in ctl->dir. */
 int ctl_cmd_keys_generate(struct ctl *ctl);
 int ctl_cmd_backup(struct ctl *ctl); /* ctl_backup.c */
+int ctl_cmd_report(struct ctl *ctl); /* ctl_report.c */
+int ctl_cmd_ticket_merge(struct ctl *ctl); /* ctl_ticket_merge.c */
+int ctl_cmd_ticket_split(struct ctl *ctl); /* ctl_ticket_merge.c */
 
 /* ---- shared helpers (ctl_events.c) ---- */
 

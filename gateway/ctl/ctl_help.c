@@ -52,6 +52,15 @@ static const struct help helps[] = {
 	 "+TAG (or TAG) adds, -TAG removes; tags are lowercase letters, digits,\n"
 	 "- _ . : (up to 64). Rules add tags too (routing.tag_rules).\n"
 	 "\nexample:\n  gatewayctl ticket tag 12 +vip -billing\n"},
+	{"ticket merge", "TICKET TARGET [--command-id ID] [--json]",
+	 "merge TICKET into TARGET, a ticket of the same customer",
+	 "TARGET gets TICKET's messages and trace and keeps its own SLA clocks;\n"
+	 "TICKET is closed and points to TARGET, where later messages naming it go.\n"
+	 "\nexample:\n  gatewayctl ticket merge 14 12\n"},
+	{"ticket split", "TICKET MESSAGE_SEQ [--command-id ID] [--json]",
+	 "move a message of TICKET to a new ticket linked to it",
+	 "MESSAGE_SEQ is the seq of the message (gatewayctl ticket TICKET lists them).\n"
+	 "\nexample:\n  gatewayctl ticket split 12 311\n"},
 	{"agent presence", "AGENT online|away|offline [--command-id ID] [--json]",
 	 "set an agent's presence",
 	 "An agent going offline hands their open tickets on to others.\n"
@@ -125,6 +134,14 @@ static const struct help helps[] = {
 	 "Restore: stop gatewayd, replace the state directory's files by the copies\n"
 	 "(docs/operations.md).\n"
 	 "\nexample:\n  gatewayctl backup /var/backups/omnigate/$(date +%F)\n"},
+	{"report", "--from DATE --to DATE [--by channel|queue|agent|day] [--csv|--json]",
+	 "helpdesk figures computed from the event log",
+	 "Tickets opened, reopened, closed and open at the end of the day (backlog);\n"
+	 "first-response, resolution and next-response time (median, p90) in the\n"
+	 "business hours of each ticket's queue; SLA compliance; first-contact\n"
+	 "resolution; CSAT. DATEs are UTC days, both included; --by day is the\n"
+	 "default. Reads the store read-only beside the router (docs/reports.md).\n"
+	 "\nexample:\n  gatewayctl report --from 2026-03-02 --to 2026-03-08 --by queue --csv\n"},
 };
 
 #define N_HELPS (sizeof(helps) / sizeof(helps[0]))

@@ -40,7 +40,9 @@
 #define OPT_DIR 4096u
 #define OPT_URL 8192u
 #define OPT_WATCH 16384u
-#define OPT_COUNT 15
+#define OPT_BY 32768u
+#define OPT_CSV 65536u
+#define OPT_COUNT 17
 
 /* What a command needs resolved before it runs. */
 #define NEED_PUBLISH 1u
@@ -90,10 +92,13 @@ static const struct command commands[] = {
 	 NEED_COMMAND | NEED_ID},
 	{"ticket priority", ctl_cmd_ticket_priority, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_TEXT},
 	{"ticket tag", ctl_cmd_ticket_tag, HD_OPTS, NEED_COMMAND | NEED_ID},
+	{"ticket merge", ctl_cmd_ticket_merge, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_ID2},
+	{"ticket split", ctl_cmd_ticket_split, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_ID2},
 	{"agent presence", ctl_cmd_agent_presence, HD_OPTS, NEED_COMMAND | NEED_NAME | NEED_TEXT},
 	{"chat typing", ctl_cmd_chat_typing, HD_OPTS, NEED_COMMAND | NEED_NAME | NEED_TEXT},
 	{"keys generate", ctl_cmd_keys_generate, OPT_JSON | OPT_DIR, NEED_NAME},
 	{"backup", ctl_cmd_backup, OPT_JSON, NEED_STATE | NEED_FILE},
+	{"report", ctl_cmd_report, OPT_JSON | OPT_CSV | OPT_FROM | OPT_TO | OPT_BY, NEED_STATE},
 };
 
 struct args {
@@ -213,7 +218,7 @@ static int tag_word(const char *s)
 /* takes_value - a long option written without "=" whose value follows. */
 static int takes_value(const char *s)
 {
-	static const char *const flags[] = {"--json", "--help", "--wait", "--force", "--watch",
+	static const char *const flags[] = {"--json", "--help", "--wait", "--force", "--watch", "--csv",
 					    "--version", NULL};
 
 	if (s[0] != '-' || s[1] != '-' || strchr(s, '='))
@@ -267,7 +272,7 @@ static int take_send_option(int ch, struct ctl *ctl)
 	case 'L': ctl->tmpl_lang = optarg; return -1;
 	case 'S': ctl->subject = optarg; return -1;
 	case 'W': ctl->wait = 1; return -1;
-	case 'X': ctl->force = 1; return -1;
+	case 'Z': ctl->force = 1; return -1;
 	case 'p':
 		if (ctl->n_params == CTL_MAX_PARAMS)
 			return usage_error("at most %s --param options", "32");
@@ -325,14 +330,11 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 		rc = parse_u64(optarg, "--timeout-ms", 1, TIMEOUT_MAX_MS, &v);
 		ctl->timeout_ms = ctl->wait_ms = (long)v;
 		break;
-	case 'f':
-		a->seen |= OPT_FROM;
-		rc = parse_u64(optarg, "--from", 1, UINT64_MAX, &ctl->from);
-		break;
-	case 'T':
-		a->seen |= OPT_TO;
-		rc = parse_u64(optarg, "--to", 1, UINT64_MAX, &ctl->to);
-		break;
+	/* --from and --to are seqs or dates (report): read with the command. */
+	case 'f': a->seen |= OPT_FROM; ctl->from_s = optarg; return -1;
+	case 'T': a->seen |= OPT_TO; ctl->to_s = optarg; return -1;
+	case 'B': a->seen |= OPT_BY; ctl->by = optarg; return -1;
+	case 'X': a->seen |= OPT_CSV; ctl->csv = 1; return -1;
 	case 'l':
 		a->seen |= OPT_LIMIT;
 		rc = parse_u64(optarg, "--limit", 1, UINT64_MAX, &ctl->limit);
@@ -354,7 +356,7 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 		if (optarg && !rc)
 			ctl->watch_s = (long)v;
 		break;
-	case 'M': case 'L': case 'p': case 'a': case 'S': case 'W': case 'v': case 'X':
+	case 'M': case 'L': case 'p': case 'a': case 'S': case 'W': case 'v': case 'Z':
 		a->seen |= OPT_SEND_EXTRA;
 		return take_send_option(ch, ctl);
 	case 'h': a->help = 1; return -1;
@@ -362,6 +364,29 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 	default: usage(stderr); return CTL_EXIT_USAGE;
 	}
 	return rc ? rc : -1;
+}
+
+/* take_range - --from and --to: seqs, or dates for report (which needs
+ * them); -1 to go on, or an exit code. */
+static int take_range(const struct args *a, struct ctl *ctl)
+{
+	if (strcmp(a->cmd->name, "report") == 0) {
+		if (!ctl->from_s || !ctl->to_s)
+			return usage_error("%s", "report needs --from DATE and --to DATE");
+		if (ctl->json && ctl->csv)
+			return usage_error("%s", "--json and --csv exclude each other");
+		return -1;
+	}
+	if ((a->seen & OPT_FROM) &&
+	    parse_u64(ctl->from_s, "--from", 1, UINT64_MAX, &ctl->from) != 0)
+		return CTL_EXIT_USAGE;
+	if ((a->seen & OPT_TO) && parse_u64(ctl->to_s, "--to", 1, UINT64_MAX, &ctl->to) != 0)
+		return CTL_EXIT_USAGE;
+	if (strcmp(a->cmd->name, "replay") == 0 && !(a->seen & OPT_FROM))
+		return usage_error("%s", "replay needs --from N");
+	if ((a->seen & OPT_TO) && ctl->to < ctl->from)
+		return usage_error("%s", "--to is below --from");
+	return -1;
 }
 
 /* take_command - the command (its words in *words), or --help's answer:
@@ -393,7 +418,7 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 		"--json", "--from", "--to", "--limit", "--channel", "--author", "--command-id",
 		"--format", "--reason", "--agent", "--queue",
 		"--template/--lang/--param/--attach/--subject/--wait/--force", "--dir", "--url",
-		"--watch"};
+		"--watch", "--by", "--csv"};
 	int n = argc - optind, want, words = 1, rc, base;
 
 	if ((rc = take_command(argc, argv, a, &words)) >= 0)
@@ -438,10 +463,8 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 	if ((a->cmd->needs & NEED_ID2) &&
 	    parse_u64(argv[base + 2], "ID", 1, UINT64_MAX, &ctl->id2) != 0)
 		return CTL_EXIT_USAGE;
-	if (strcmp(a->cmd->name, "replay") == 0 && !(a->seen & OPT_FROM))
-		return usage_error("%s", "replay needs --from N");
-	if ((a->seen & OPT_TO) && ctl->to < ctl->from)
-		return usage_error("%s", "--to is below --from");
+	if ((rc = take_range(a, ctl)) >= 0)
+		return rc;
 	if (strcmp(a->cmd->name, "send") == 0 && (rc = check_send(ctl)) >= 0)
 		return rc;
 	ctl->has_from = !!(a->seen & OPT_FROM);
@@ -476,10 +499,12 @@ static int parse_args(int argc, char **argv, struct args *a, struct ctl *ctl)
 		{"attach", required_argument, NULL, 'a'},
 		{"subject", required_argument, NULL, 'S'},
 		{"wait", no_argument, NULL, 'W'},
-		{"force", no_argument, NULL, 'X'},
+		{"force", no_argument, NULL, 'Z'},
 		{"dir", required_argument, NULL, 'D'},
 		{"url", required_argument, NULL, 'U'},
 		{"watch", optional_argument, NULL, 'w'},
+		{"by", required_argument, NULL, 'B'},
+		{"csv", no_argument, NULL, 'X'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -519,6 +544,7 @@ static int resolve(const struct args *a, struct ctl *ctl, struct gw_config **cfg
 	ctl->heartbeat_ms = (*cfg)->router.heartbeat_ms;
 	ctl->bus = &(*cfg)->router;
 	ctl->integ = &(*cfg)->integration;
+	ctl->routing = &(*cfg)->routing;
 	return -1;
 }
 

@@ -25,6 +25,7 @@
 #include "proto/wire.h"
 #include "store/attachments.h"
 #include "store/integration.h"
+#include "store/store.h"
 
 #define SCOPE_READ 1u
 #define SCOPE_REPLY 2u
@@ -41,6 +42,7 @@ struct ig_api {
 	struct addrlimit *auth; /* bad tokens per address; NULL: no limit */
 	struct ig_stats stats;
 	const struct gw_integration_token *who; /* the current request's token */
+	struct store *st; /* the router's store, read-only, for GET /v1/reports */
 };
 
 /* ---- answers ---- */
@@ -314,6 +316,14 @@ static void get_tickets(struct ig_api *a, struct ig_request *q)
 	rcmd_reply_free(&r);
 }
 
+static void get_reports(struct ig_api *a, struct ig_request *q)
+{
+	json_t *j = ig_reports_get(a->cfg, &a->st, q);
+
+	if (j)
+		set_json(q, 200, j);
+}
+
 /* sniff - a media type from the first bytes; octet-stream when unsure. */
 static const char *sniff(const unsigned char *b, size_t n)
 {
@@ -381,6 +391,7 @@ static int get_known(const char *path)
 	uint64_t id;
 
 	return strcmp(path, "/v1/events") == 0 || strcmp(path, "/v1/tickets") == 0 ||
+	       strcmp(path, "/v1/reports") == 0 ||
 	       (path_id(path, "/v1/tickets/", &id, &rest) && !*rest) ||
 	       (path_id(path, "/v1/customers/", &id, &rest) && !*rest) ||
 	       strncmp(path, "/v1/attachments/", 16) == 0;
@@ -395,6 +406,8 @@ static int route_get(struct ig_api *a, struct ig_request *q)
 		get_events(a, q);
 	else if (strcmp(q->path, "/v1/tickets") == 0)
 		get_tickets(a, q);
+	else if (strcmp(q->path, "/v1/reports") == 0)
+		get_reports(a, q);
 	else if (path_id(q->path, "/v1/tickets/", &id, &rest) && !*rest)
 		get_record(a, q, WIRE_CMD_TICKET_GET, id);
 	else if (path_id(q->path, "/v1/customers/", &id, &rest) && !*rest)
@@ -430,6 +443,10 @@ static const struct post_route post_routes[] = {
 	 {"priority", NULL}},
 	{"/v1/customers/", "/merge", WIRE_CMD_CUSTOMER_MERGE, "source_id", SCOPE_MANAGE, 200,
 	 {"target_id", NULL}},
+	{"/v1/tickets/", "/merge", WIRE_CMD_TICKET_MERGE, "ticket_id", SCOPE_MANAGE, 200,
+	 {"target_id", NULL}},
+	{"/v1/tickets/", "/split", WIRE_CMD_TICKET_SPLIT, "ticket_id", SCOPE_MANAGE, 200,
+	 {"message_seq", NULL}},
 };
 
 static const struct post_route *find_post(const char *path, uint64_t *id)
@@ -659,6 +676,7 @@ void ig_api_destroy(struct ig_api *a)
 		return;
 	rcmd_close(&a->rc);
 	addrlimit_destroy(a->auth);
+	store_close(a->st);
 	free(a->scopes);
 	free(a);
 }

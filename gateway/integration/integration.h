@@ -142,6 +142,18 @@ void ig_error(struct ig_request *q, int status, const char *code, const char *fm
 /* ig_retry_after - adds `Retry-After: seconds` (at least 1) to q's answer. */
 void ig_retry_after(struct ig_request *q, unsigned seconds);
 
+/* ---- reports.c ---- */
+
+struct store;
+/*
+ * ig_reports_get - GET /v1/reports: the report of the query's from, to and
+ * by as a new JSON object (caller's), or NULL once q is answered with an
+ * error (400 invalid_request, 503 router_unavailable when the store cannot
+ * be read). *st is the router's store opened read-only on first use, kept
+ * for the next requests (the caller closes it). Loop thread only.
+ */
+json_t *ig_reports_get(const struct gw_config *cfg, struct store **st, struct ig_request *q);
+
 /* ---- hooks.c ---- */
 
 struct ig_hooks;

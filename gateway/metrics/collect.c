@@ -50,6 +50,7 @@ void metrics_src_close(struct metrics_src *m)
 {
 	store_close(m->st);
 	m->st = NULL;
+	metrics_kpi_free(&m->kpi);
 }
 
 static json_t *load_json(const char *dir, const char *name)
@@ -543,6 +544,7 @@ static int store_census(struct metrics_src *m, struct expo *e)
 		write_counts(e, &n);
 		write_events(e, m);
 		write_queues(e, c);
+		rc = metrics_kpi_write(&m->kpi, m->st, e);
 	}
 	for (size_t i = 0; c && i < c->nq; i++)
 		free(c->q[i].name);

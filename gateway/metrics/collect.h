@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "gateway/metrics/expo.h"
+#include "gateway/metrics/kpi.h"
 
 struct store;
 
@@ -49,6 +50,7 @@ struct metrics_src {
 	struct store *st;      /* opened read-only at the first scrape that finds it */
 	int64_t started_at_ms; /* this process's start (wall clock) */
 	uint64_t scrapes;      /* pages served */
+	struct metrics_kpi kpi; /* today's report figures (kpi.h); set kpi.routing */
 };
 
 /* metrics_src_init - a source over `state_dir` (copied; GW_EINVAL when too long). */

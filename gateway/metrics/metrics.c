@@ -214,6 +214,8 @@ static int serve(const struct gw_config *cfg)
 
 	if (rc == GW_OK)
 		rc = metrics_src_init(&s->src, cfg->state_dir);
+	if (s)
+		s->src.kpi.routing = &cfg->routing;
 	if (rc == GW_OK &&
 	    (size_t)snprintf(s->status_path, sizeof(s->status_path), "%s/run/metrics.json",
 			     cfg->state_dir) >= sizeof(s->status_path))

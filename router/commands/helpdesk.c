@@ -163,7 +163,9 @@ static int close_step(struct batch *b, struct hd_ctx *h, struct proto_ticket *t,
 	if (rc)
 		return rc;
 	t->closed_at = t->updated_at = gw_now_ms();
-	rc = sla_stop(b, t);
+	rc = csat_on_close(b, t);
+	if (rc == GW_OK)
+		rc = sla_stop(b, t);
 	if (rc == GW_OK)
 		rc = assign_release(b, t);
 	if (rc == GW_OK)
@@ -377,6 +379,8 @@ static int hd_run(struct router *r, const void *args, size_t len, const struct c
 		rc = routing_once(r, a.command_id, hd_txn, &h, &seq, &dup);
 	if (rc == GW_OK && dup)
 		current_status(r, &h);
+	if (rc == GW_OK && !dup && step == close_step)
+		csat_send_survey(r, a.ticket_id); /* once the close is durable */
 	if (rc == GW_OK)
 		pack_answer(&h, seq, dup, a.priority != NULL, out);
 	else if (!err[0])

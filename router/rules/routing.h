@@ -45,6 +45,7 @@ struct routing {
 	struct lang *lang;        /* NULL: no language detection */
 	struct cal **queue_cal;   /* [cfg->n_queues]; NULL entry: around the clock */
 	struct cal **agent_cal;   /* [cfg->n_agents]; NULL entry: any time */
+	const struct gw_config_csat *csat; /* the survey (csat.c); NULL: off */
 };
 
 /*
@@ -339,6 +340,39 @@ int presence_ticket_typing(struct router *r, const void *args, size_t len, msgpa
  */
 int tags_ticket_tag(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
 		    char *err, size_t errlen);
+/* --- csat.c: the satisfaction survey ------------------------------------- */
+
+/* csat_on_close - in the transaction of a ticket.close: when the survey
+ * applies to `t` (csat.enabled, its channel and queue listed or the lists
+ * empty), sets t->survey_sent_at to now. GW_OK. */
+int csat_on_close(struct batch *b, struct proto_ticket *t);
+
+/* csat_send_survey - after the close of `ticket_id` committed: the survey
+ * goes out as a reply (message.send, command id csat-<ticket>-<survey
+ * time>, so it runs once) when the ticket is marked for it. Failures are
+ * logged. Loop thread. */
+void csat_send_survey(struct router *r, uint64_t ticket_id);
+
+/*
+ * csat_rating - the rule before threading: inbound message `msg` of
+ * customer `c` is a rating (a digit 1-5 first, then maybe a comment) of
+ * the customer's last ticket, closed with a survey sent within
+ * csat.window_s: *rated 1 and `t` (cleared first) is that ticket with
+ * csat_score and csat_comment set, the message's thread_rule "csat".
+ * Otherwise *rated 0 and nothing changes. GW_OK, GW_ENOMEM, store errors.
+ */
+int csat_rating(struct batch *b, struct proto_event *msg, const struct proto_customer *c,
+		struct proto_ticket *t, int *rated);
+
+/* ticket_merge / ticket_split - router/commands/ticket_merge.c. */
+int ticket_merge(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
+		 char *err, size_t errlen);
+int ticket_split(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
+		 char *err, size_t errlen);
+/* ticket_follow_merge - `t` (loaded) replaced by the ticket it was merged
+ * into, following up to 16 merges; unchanged when not merged or when the
+ * survivor is gone. GW_OK or a store error. */
+int ticket_follow_merge(struct batch *b, struct proto_ticket *t);
 /* ticket_list - read only (no transaction of its own to write, no
  * command_id): {status?, queue?, agent_id?, tag?, from?, limit?} answered
  * {tickets: [record...], next}; commands/listing.c. */

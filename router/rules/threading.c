@@ -291,6 +291,9 @@ static int load(struct batch *b, uint64_t id, struct proto_ticket *t, int *found
 		return GW_OK;
 	}
 	*found = rc == GW_OK;
+	/* A merged ticket stands for the one it was merged into. */
+	if (rc == GW_OK && t->merged_into)
+		rc = ticket_follow_merge(b, t);
 	return rc;
 }
 

@@ -167,7 +167,8 @@ class Receiver:
 
 class CallbackCase(GatewayTestCase):
 
-    def start_callback_gateway(self, receiver=None, extra=(), expect_running=True, **kw):
+    def start_callback_gateway(self, receiver=None, extra=(), expect_running=True,
+                               csat_lines=(), **kw):
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root, exist_ok=True)
         lines = ["callback_secret: ${GATEWAY_API_CALLBACK_SECRET}"]
@@ -176,6 +177,9 @@ class CallbackCase(GatewayTestCase):
         gw = Gateway(root, connector_name=INSTANCE, extra_connector_lines=lines + list(extra),
                      **kw)
         gw.env["GATEWAY_API_CALLBACK_SECRET"] = SECRET
+        if csat_lines:
+            with open(gw.config_path, "a", encoding="utf-8") as f:
+                f.write("\n".join(["csat:"] + ["  " + ln for ln in csat_lines]) + "\n")
         if not expect_running:
             gw.connectors = []
         self.gw = self.run_gateway(gw)
@@ -525,6 +529,80 @@ class Crash(CallbackCase):
               f"(same id) {sorted(dups.values())}")
         self.assertLessEqual(sum(dups.values()), kills * CONCURRENCY,
                              "duplicates beyond send_concurrency per kill")
+
+
+class Csat(CallbackCase):
+    """The satisfaction survey (docs/reports.md) with the callback receiver
+    as the provider: sent when the ticket closes, a rating in the window is
+    a ticket.rated on the closed ticket; after the window it is a message
+    as any other."""
+
+    WINDOW_S = 3
+
+    def survey_of(self, rec, ticket):
+        found = []
+
+        def seen(r):
+            found[:] = [q["doc"] for q in r.requests
+                        if q["doc"].get("ticket_id") == ticket and
+                        q["doc"].get("text", "").startswith("Rate us")]
+            return bool(found)
+        rec.wait(seen, tmo(15), "the survey's callback")
+        return found[0]
+
+    def close(self, ticket):
+        self.gw.ctl("ticket", "close", str(ticket))
+
+    def test_survey_rating_and_window(self):
+        rec = self.receiver()
+        self.start_callback_gateway(rec, csat_lines=[
+            "enabled: true", f"window_s: {self.WINDOW_S}", 'text: "Rate us from 1 to 5"',
+            'link: "https://survey.example/t/{ticket}"'])
+        bus = self.start_consumer(self.gw)
+        self.post("cs-1")
+        t = bus.wait_message("cs-1")["ticket_id"]
+        rc, out = self.send(t, "Here is your answer")
+        self.assertEqual(rc, 0, out)
+        self.close(t)
+        closed_at = time.time()
+        doc = self.survey_of(rec, t)
+        self.assertEqual(doc["text"], f"Rate us from 1 to 5\nhttps://survey.example/t/{t}")
+        # "4 - quick and kind": the closed ticket is rated, not reopened
+        self.post("cs-2", text="4 - quick and kind")
+        m = bus.wait_message("cs-2")
+        self.assertEqual((m["ticket_id"], m["thread_rule"]), (t, "csat"))
+        bus.wait_for(lambda b: any(tp == "ticket.rated" for _, tp, _ in b.snapshot()),
+                     tmo(10), "ticket.rated")
+        rated, = [e for _, tp, e in bus.snapshot() if tp == "ticket.rated"]
+        self.assertEqual((rated["ticket_id"], rated["status"], rated["csat_score"],
+                          rated["csat_comment"]), (t, "closed", 4, "quick and kind"))
+        self.assertFalse([e for _, tp, e in bus.snapshot() if tp == "ticket.reopened"])
+        # the report counts it
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        rep = json.loads(self.gw.ctl("report", "--from", day, "--to", day, "--by", "channel",
+                                     "--json").stdout)
+        self.assertEqual((rep["rows"][0]["csat_count"], rep["rows"][0]["csat_average"]),
+                         (1, 4.0))
+        # past the window a digit is a message as any other: the ticket reopens
+        gwtest.wait_until(lambda: time.time() > closed_at + self.WINDOW_S + 0.5,
+                          self.WINDOW_S + 5, "the survey window to pass")
+        self.post("cs-3", text="5")
+        m = bus.wait_message("cs-3")
+        self.assertNotEqual(m["thread_rule"], "csat")
+        self.assertEqual((m["ticket_id"], m["thread_rule"]), (t, "reopened"))
+
+    def test_survey_off_for_other_channels(self):
+        rec = self.receiver()
+        self.start_callback_gateway(rec, csat_lines=["enabled: true", "channels: [email]",
+                                                     'text: "Rate us"'])
+        bus = self.start_consumer(self.gw)
+        self.post("co-1")
+        t = bus.wait_message("co-1")["ticket_id"]
+        self.close(t)
+        self.post("co-2", text="5")
+        m = bus.wait_message("co-2")
+        self.assertEqual((m["ticket_id"], m["thread_rule"]), (t, "reopened"))
+        self.assertFalse([q for q in rec.requests if q["doc"].get("text") == "Rate us"])
 
 
 if __name__ == "__main__":

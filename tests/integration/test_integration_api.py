@@ -278,6 +278,75 @@ class ApiTest(gwtest.GatewayTestCase):
         self.assertError(self.api.post(f"/v1/customers/{a}/merge", {}), 400,
                          "invalid_request")
 
+    # --- ticket merge and split ----------------------------------------------
+
+    def post_msg(self, ext, sender, subject=None):
+        c = self.gw.client()
+        r = c.post_until_accepted(message_body(ext, sender, "Tom", subject=subject),
+                                  time.monotonic() + tmo(15))
+        c.close()
+        self.assertEqual(r.status, 202, r)
+        return self.bus.wait_message(ext)
+
+    def ticket_event(self, etype, ticket_id):
+        found = []
+
+        def seen(b):
+            found[:] = [m for _, t, m in b.snapshot()
+                        if t == etype and m.get("ticket_id") == ticket_id]
+            return bool(found)
+        self.bus.wait_for(seen, tmo(10), f"{etype} of ticket {ticket_id}")
+        return found[-1]
+
+    def test_ticket_merge_and_split(self):
+        who = "+15550007777"
+        t1 = self.post_msg("ms1", who)["ticket_id"]
+        self.assertEqual(self.post_msg("ms2", who)["ticket_id"], t1)
+        seq2 = self.bus.seqs_of("ms2")[0]
+        # split ms2 off with gatewayctl: a new open ticket linked both ways
+        p = self.gw.ctl("ticket", "split", str(t1), str(seq2), "--json")
+        t2 = json.loads(p.stdout)["new_ticket_id"]
+        self.assertNotEqual(t2, t1)
+        split = self.ticket_event("ticket.split", t2)
+        self.assertEqual((split["split_from"], split["status"]), (t1, "open"))
+        self.ticket_event("ticket.created", t2)
+        one = self.api.get(f"/v1/tickets/{t1}").json()
+        self.assertEqual([r["ticket_id"] for r in one["ticket"]["splits"]], [t2])
+        self.assertNotIn(seq2, [m["seq"] for m in one["messages"]])
+        two = self.api.get(f"/v1/tickets/{t2}").json()
+        self.assertEqual([m["seq"] for m in two["messages"]], [seq2])
+        # its token reaches it while it is open
+        self.assertEqual(self.post_msg("ms3", who, f"Re: [#T-{t2}]")["ticket_id"], t2)
+        # merge it back through the API: closed, pointing to the survivor
+        r = self.api.post(f"/v1/tickets/{t2}/merge", {"target_id": t1})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["target_id"], r.json()["status"]), (t1, "open"))
+        merged = self.ticket_event("ticket.merged", t2)
+        self.assertEqual((merged["status"], merged["merged_into"]), ("closed", t1))
+        # the old token now goes to the survivor, which lists every message
+        m4 = self.post_msg("ms4", who, f"Re: [#T-{t2}]")
+        self.assertEqual((m4["ticket_id"], m4["thread_rule"]), (t1, "ticket_token"))
+        seqs = [m["seq"] for m in self.api.get(f"/v1/tickets/{t1}").json()["messages"]]
+        for ext in ("ms1", "ms2", "ms3", "ms4"):
+            self.assertIn(self.bus.seqs_of(ext)[0], seqs, ext)
+        # refused: merged already, another customer's ticket, a message not in it
+        self.assertError(self.api.post(f"/v1/tickets/{t2}/merge", {"target_id": t1}), 422,
+                         "rejected")
+        other = self.post_msg("ms5", "+15550008888")["ticket_id"]
+        bad = self.gw.ctl("ticket", "merge", str(other), str(t1), check=False)
+        self.assertEqual(bad.returncode, 1, bad)
+        self.assertIn("two customers", bad.stderr)
+        self.assertError(self.api.post(f"/v1/tickets/{t1}/split", {"message_seq": 1}), 404,
+                         "not_found")
+        # split through the API, merged through gatewayctl
+        r = self.api.post(f"/v1/tickets/{t1}/split",
+                          {"message_seq": self.bus.seqs_of("ms1")[0]})
+        self.assertEqual(r.status, 200, r)
+        t3 = r.json()["new_ticket_id"]
+        p = self.gw.ctl("ticket", "merge", str(t3), str(t1))
+        self.assertIn(f"ticket {t3} merged into ticket {t1}", p.stdout)
+        self.ticket_event("ticket.merged", t3)
+
     # --- attachments -------------------------------------------------------
 
     def test_attachments(self):
@@ -304,6 +373,19 @@ class ApiTest(gwtest.GatewayTestCase):
         self.assertError(self.api.get("/v1/attachments/sha256:xyz"), 404, "not_found")
         self.assertError(self.api.get("/v1/attachments/" + ref, auth=False), 401,
                          "unauthorized")
+
+    # --- reports (test_reports checks the figures) --------------------------
+
+    def test_reports(self):
+        import datetime
+        day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+        r = self.api.get(f"/v1/reports?from={day}&to={day}&by=channel")
+        self.assertEqual(r.status, 200, r)
+        rows = {row["channel"]: row for row in r.json()["rows"]}
+        self.assertGreaterEqual(rows["api"]["opened"], 3)  # the seeds
+        self.assertError(self.api.get(f"/v1/reports?from={day}&to={day}&by=month"), 400,
+                         "invalid_request")
+        self.assertError(self.api.post("/v1/reports"), 405, "method_not_allowed")
 
     # --- errors ------------------------------------------------------------
 

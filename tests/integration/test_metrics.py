@@ -193,6 +193,17 @@ class Metrics(GatewayTestCase):
         self.assertEqual(sum(v for (n, _), v in page.samples.items()
                              if n == "omnigate_tickets_open"), 0, "the ticket is closed")
         self.assertEqual(page.get("omnigate_store_up"), 1)
+        # today's report figures (docs/reports.md): one ticket, answered once, closed
+        api = {"by": "channel", "key": "api"}
+        for what, v in (("opened", 1), ("reopened", 0), ("closed", 1), ("backlog", 0),
+                        ("fcr", 1)):
+            self.assertEqual(page.get("omnigate_report_tickets", what=what, **api), v, what)
+        self.assertEqual(page.get("omnigate_report_tickets", by="agent", key="-",
+                                  what="closed"), 1)
+        self.assertGreaterEqual(page.get("omnigate_report_seconds", time="first_response",
+                                         quantile="0.5", **api), 0)
+        self.assertEqual(page.types["omnigate_report_seconds"], "gauge")
+        self.assertEqual(page.get("omnigate_report_csat_ratings", **api), 0)
         for name in ("router", INSTANCE, "metrics"):
             self.check_process(page, name)
         self.assertGreater(page.get("omnigate_process_resident_memory_bytes",
@@ -214,6 +225,7 @@ class Metrics(GatewayTestCase):
         self.assertEqual(page2.get("omnigate_store_replies_total"), 1)
         self.assertEqual(page2.get("omnigate_eventlog_head_seq"), head)
         self.assertEqual(page2.get("omnigate_store_tickets_total"), 1)
+        self.assertEqual(page2.get("omnigate_report_tickets", what="closed", **api), 1)
         self.assertEqual(page2.get("omnigate_router_duplicates_total"), 0)
         self.assertEqual(page2.get("omnigate_connector_replies_sent_total", **conn), 0)
         self.assertGreater(page2.get("omnigate_process_start_time_seconds", process="router"),

@@ -468,7 +468,7 @@ static const struct err_case core_errors[] = {
 	 "nice, heartbeat_ms, map_size_mb, publish_hwm, delivery_timeout_ms)"},
 	{"stat_dir: x\n",
 	 "1: stat_dir: unknown key (known: state_dir, log_level, log_format, user, router, routing, supervisor, "
-	 "nats, metrics, connectors, integration, automation)"},
+	 "nats, metrics, connectors, integration, automation, csat)"},
 	/* nats */
 	{"nats:\n  enabled: true\n  payload: xml\n",
 	 "3: nats.payload: must be json or msgpack"},
