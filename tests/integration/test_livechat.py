@@ -186,7 +186,8 @@ class Livechat(GatewayTestCase):
         other = files_key("visitor:" + "b" * 32)
         self.assertEqual(http(self.port, "GET", f"/files/{hexd}?k={other}")[0], 404)
         self.assertEqual(http(self.port, "GET", f"/files/{hexd}")[0], 401)
-        self.assertEqual(http(self.port, "GET", f"/files/{hexd}?k={key[:-1]}0")[0], 401)
+        forged = key[:-1] + ("1" if key[-1] == "0" else "0")  # another last digit
+        self.assertEqual(http(self.port, "GET", f"/files/{hexd}?k={forged}")[0], 401)
         # A PDF is served as a download, never inline.
         st, _, body = self.upload(key, PDF, "invoice.pdf", "application/pdf")
         self.assertEqual(st, 200, body)
@@ -310,11 +311,21 @@ class Livechat(GatewayTestCase):
             ws.send({"type": "hello", "token": None, "last_seen": None})
             socks.append((ws, ws.wait(lambda o: o["type"] == "welcome", "welcome")))
         (ws, welcome), (other, _) = socks
-        # The connector is known to the router once it sent something.
+        # The connector is known to the router once its first message
+        # reached it (the ack comes when it is durable, a moment before).
         ws.send({"type": "message", "client_id": "a-1", "text": "hello"})
         ws.wait(lambda o: o["type"] == "ack", "the ack")
-        res, _ = gwtest.command_ok(self.gw.command_ep, "chat.typing",
-                                   {"account": "chat", "address": welcome["conversation"]})
+        args = {"account": "chat", "address": welcome["conversation"]}
+
+        def typing_taken():
+            try:
+                gwtest.command_ok(self.gw.command_ep, "chat.typing", args)
+                return True
+            except gwtest.CommandError as e:
+                if "GW_ENOTFOUND" not in str(e):
+                    raise
+                return False
+        gwtest.wait_until(typing_taken, tmo(10), "the router to know the live-chat connector")
         got = ws.wait(lambda o: o["type"] == "typing", "the agent's typing")
         self.assertEqual(got, {"type": "typing", "from": "agent"})
         # The other conversation gets nothing: a ping is answered first.
