@@ -158,40 +158,27 @@ static int gc_batch(struct gcommit *gc, uint64_t gen)
 	return GW_OK;
 }
 
-/*
- * gc_nothing_queued - a run with no event queued: earlier commits covered
- * the waiters. With opt.after, their second step still has to be written
- * (a waiter whose events someone else committed): here, on the owner's
- * thread, which only a caller bypassing the group commit causes.
- */
-static int gc_nothing_queued(struct gcommit *gc, uint64_t gen)
-{
-	int rc = GW_OK;
-
-	if (gc->opt.after && gc->nwait) {
-		rc = gc_batch(gc, gen);
-		if (rc == GW_OK && gc->nbatch)
-			rc = gc_after(gc);
-	}
-	gc_settle(gc, gen, rc);
-	return rc;
-}
-
 int gcommit_run(struct gcommit *gc)
 {
 	uint64_t gen = gc->gen + 1;
-	int rc, started = 0;
+	int rc, started = 0, empty;
 
 	gc->scheduled = 0;
 	if (gc->inflight)
 		return GW_OK; /* its end starts this one (gcommit_poll) */
-	if (outbox_queued(gc->opt.outbox) == 0) {
+	empty = outbox_queued(gc->opt.outbox) == 0;
+	if (empty && (!gc->opt.after || !gc->nwait)) {
+		/* Earlier commits covered the waiters. */
 		gc->gen = gen;
-		return gc_nothing_queued(gc, gen);
+		gc_settle(gc, gen, GW_OK);
+		return GW_OK;
 	}
+	/* With `after`, waiters without events of their own (a live-chat
+	 * reply's log entry) still need the commit thread's second step. */
 	rc = gc->opt.after ? gc_batch(gc, gen) : GW_OK;
 	if (rc == GW_OK)
-		rc = outbox_commit_start(gc->opt.outbox, &started);
+		rc = empty ? outbox_after_start(gc->opt.outbox, &started)
+			   : outbox_commit_start(gc->opt.outbox, &started);
 	if (rc == GW_EAGAIN)
 		return GW_OK; /* an outbox result not yet polled: poll starts it */
 	gc->gen = gen;

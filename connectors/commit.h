@@ -133,7 +133,9 @@ int gcommit_in_flight(const struct gcommit *gc, const struct gcommit_waiter *w);
  * gcommit_run - starts a commit of everything queued when none is in
  * flight (else the end of that one starts it, in gcommit_poll). With
  * nothing queued, the waiters are called at once with GW_OK (earlier
- * commits covered them). Never blocks on the disk. Returns GW_OK, or the
+ * commits covered them), except with opt.after: then a commit runs that
+ * writes no event, for the after step of its waiters (outbox_after_start).
+ * Never blocks on the disk. Returns GW_OK, or the
  * error of a start that failed (its waiters were called with it).
  */
 int gcommit_run(struct gcommit *gc);

@@ -856,9 +856,13 @@ static void *ob_thread(void *arg)
 			break;
 		j->todo = 0;
 		pthread_mutex_unlock(&j->mu);
-		rc = spool_write(ob->sp, j->del, j->ndel, j->recs, j->nrecs, &first);
-		if (rc == GW_OK)
+		/* Nothing to write or delete: the after step alone. */
+		rc = j->nrecs || j->ndel ? spool_write(ob->sp, j->del, j->ndel, j->recs, j->nrecs,
+						       &first) : GW_OK;
+		if (rc == GW_OK && (j->nrecs || j->ndel))
 			ob_count(ob, &spooled);
+		else
+			spooled = UINT64_MAX; /* unchanged */
 		/* Set before the start, changed only with no commit in flight. */
 		arc = rc == GW_OK && j->after ? j->after(j->after_arg) : GW_OK;
 		pthread_mutex_lock(&j->mu);
@@ -888,7 +892,7 @@ static void ob_finish(struct outbox *ob)
 	arc = j->after_rc;
 	j->done = 0;
 	pthread_mutex_unlock(&j->mu);
-	if (rc == GW_OK) {
+	if (rc == GW_OK && n > 0) {
 		uint64_t nq, qb;
 
 		ob->end_key = j->first + ob_tally(j->recs, n, &nq, &qb);
@@ -909,7 +913,8 @@ static void ob_finish(struct outbox *ob)
 		return;
 	}
 	j->ndel = 0;
-	ob->st.spooled = j->spooled;
+	if (j->spooled != UINT64_MAX)
+		ob->st.spooled = j->spooled;
 	/* The events are durable and go out; the second step's failure is
 	 * what the poll reports, so that their senders retry. */
 	ob->unreported_rc = arc;
@@ -942,7 +947,9 @@ static int ob_thread_start(struct outbox *ob)
 	return GW_OK;
 }
 
-int outbox_commit_start(struct outbox *ob, int *started)
+/* ob_start - outbox_commit_start; `force`: also with nothing queued (the
+ * after step alone). */
+static int ob_start(struct outbox *ob, int force, int *started)
 {
 	struct ob_job *j = &ob->job;
 	struct spool_rec *recs;
@@ -952,7 +959,7 @@ int outbox_commit_start(struct outbox *ob, int *started)
 	*started = 0;
 	if (ob->inflight || ob->unreported)
 		return GW_EAGAIN;
-	if (ob->nqueue == 0)
+	if (ob->nqueue == 0 && !force)
 		return GW_OK;
 	if (!j->running) {
 		rc = ob_thread_start(ob);
@@ -990,6 +997,16 @@ int outbox_commit_start(struct outbox *ob, int *started)
 	ob->inflight = 1;
 	*started = 1;
 	return GW_OK;
+}
+
+int outbox_commit_start(struct outbox *ob, int *started)
+{
+	return ob_start(ob, 0, started);
+}
+
+int outbox_after_start(struct outbox *ob, int *started)
+{
+	return ob_start(ob, 1, started);
 }
 
 int outbox_commit_poll(struct outbox *ob, int *rc)

@@ -5,6 +5,7 @@
  * told to every waiter of it, cancel, flush, and close with waiters
  * pending (nothing lost, each waiter called once).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -37,6 +38,8 @@ struct fx {
 	atomic_int afters;         /* after calls (one per commit) */
 	atomic_size_t after_n[8];  /* the batch size of each */
 	int after_rc;              /* what after returns */
+	pthread_t owner;
+	atomic_int after_on_owner; /* after calls on the owner's thread */
 };
 
 /* A waiter of the test: done records its rc and the order of the calls. */
@@ -77,6 +80,9 @@ static int fx_after(void *arg, struct gcommit_waiter *const *w, size_t n)
 	struct fx *f = arg;
 	int i = atomic_fetch_add(&f->afters, 1);
 
+	if (pthread_equal(pthread_self(), f->owner))
+		atomic_fetch_add(&f->after_on_owner, 1);
+
 	for (size_t k = 0; k < n; k++)
 		assert_non_null(w[k]);
 	if (i < 8)
@@ -111,6 +117,7 @@ static void fx_init(struct fx *f, int with_after)
 	f->opt.max_inflight = 16;
 	f->opt.resend_ms = 200;
 	f->opt.map_size = 16u << 20;
+	f->owner = pthread_self();
 	fx_open_outbox(f);
 	g.outbox = f->ob;
 	assert_int_equal(gcommit_create(&g, &f->gc), GW_OK);
@@ -202,6 +209,7 @@ static void test_batching(void **state)
 	assert_int_equal(atomic_load(&f.after_n[1]), 10);
 	assert_int_equal(spooled(&f), NW + 10);
 	assert_int_equal(gcommit_waiting(f.gc), 0);
+	assert_int_equal(atomic_load(&f.after_on_owner), 0);
 	fx_done(&f);
 }
 
@@ -299,6 +307,35 @@ static void test_cancel_and_empty(void **state)
 	fx_done(&f);
 }
 
+/* A waiter with no event of its own (a live-chat reply's log entry) still
+ * gets the second step, on the commit thread, never on the owner's. */
+static void test_after_without_events(void **state)
+{
+	struct fx f;
+	struct tw a;
+
+	(void)state;
+	fx_init(&f, 1);
+	memset(&a, 0, sizeof(a));
+	gcommit_wait(f.gc, &a.w, tw_done);
+	assert_int_equal(f.schedules, 1);
+	assert_int_equal(gcommit_run(f.gc), GW_OK);
+	assert_true(gcommit_in_flight(f.gc, &a.w));
+	poll_until_ended(&f);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.rc, GW_OK);
+	assert_int_equal(atomic_load(&f.afters), 1);
+	assert_int_equal(atomic_load(&f.after_n[0]), 1);
+	assert_int_equal(atomic_load(&f.after_on_owner), 0);
+	assert_int_equal(spooled(&f), 0);
+	/* The outbox still works: an event after it commits and counts. */
+	add_wait(&f, &a, "x");
+	assert_int_equal(gcommit_flush(f.gc), GW_OK);
+	assert_int_equal(a.calls, 2);
+	assert_int_equal(spooled(&f), 1);
+	fx_done(&f);
+}
+
 /* Close with one commit in flight and more waiting: everything queued is
  * durable and each waiter is called exactly once. */
 static void test_close_pending(void **state)
@@ -342,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_after_fails),
 		cmocka_unit_test(test_spool_fails),
 		cmocka_unit_test(test_cancel_and_empty),
+		cmocka_unit_test(test_after_without_events),
 		cmocka_unit_test(test_close_pending),
 	};
 
