@@ -4,20 +4,27 @@
  * push, "seen").
  *
  * Nothing lost, nothing doubled (docs/channels/livechat.md):
- *   1. a message frame is encoded and outbox_add()ed, then waits for the
- *      group commit of this service round;
- *   2. outbox_commit() makes it durable in the spool (it will reach the
- *      router, which deduplicates on external_id "<visitor>:<client_id>");
- *   3. then the conversation log records it under the dedup key
- *      "c:<client_id>" (one synced transaction for the round);
- *   4. only then the browser gets its ack; it keeps the message until then
- *      and sends it again after a reconnect.
+ *   1. a message frame is encoded and outbox_add()ed, then waits in the
+ *      group commit (connectors/commit.h) of this service round;
+ *   2. on the outbox's commit thread, the spool's transaction makes it
+ *      durable (it will reach the router, which deduplicates on
+ *      external_id "<visitor>:<client_id>");
+ *   3. then, on the same thread, the conversation log records it under
+ *      the dedup key "c:<client_id>" (lc_log_batch: one synced
+ *      transaction for the commit);
+ *   4. only then, back on the service thread, the browser gets its ack;
+ *      it keeps the message until then and sends it again after a
+ *      reconnect. The service thread never waits for a flush.
+ * A reply (the deliver op) takes the same way without an event: its log
+ * entry (dedup key "d:<delivery id>") is written by the commit thread,
+ * then it is pushed to the visitor's tabs and reported sent.
  * A crash between 2 and 3 leaves the message in the spool but not in the
  * log and unacked: the resend is added to the outbox again (the router
  * drops the duplicate) and logged once. A resend of a logged message is
  * acked at once from the log without touching the outbox.
  *
- * Threading: the service thread (lws callbacks and outbox_pump()).
+ * Threading: the service thread (lws callbacks and outbox_pump()), except
+ * lc_log_batch, on the commit thread.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,6 +278,21 @@ static void lc_ack(struct lc_conn *c, const char *client_id, uint64_t id)
 				 (json_int_t)id));
 }
 
+/* lc_pending_wait - `p` (filled) waits in the group commit; its log
+ * entry borrows its fields. */
+static void lc_pending_wait(struct livechat *lc, struct lc_pending *p)
+{
+	p->lc = lc;
+	p->e.conversation = p->conversation;
+	p->e.direction = p->delivery_id ? "out" : "in";
+	p->e.text = p->text;
+	p->e.client_id = p->delivery_id ? NULL : p->client_id;
+	p->e.dedup = p->dedup;
+	p->e.ts = p->ts;
+	lws_dll2_add_tail(&p->node, &lc->pending);
+	gcommit_wait(lc->gc, &p->wait, lc_committed);
+}
+
 static void lc_on_message(struct lc_conn *c, const struct lc_frame *f)
 {
 	struct livechat *lc = c->lc;
@@ -313,8 +335,7 @@ static void lc_on_message(struct lc_conn *c, const struct lc_frame *f)
 	snprintf(p->conversation, sizeof(p->conversation), "%s", c->conversation);
 	snprintf(p->client_id, sizeof(p->client_id), "%s", f->client_id);
 	snprintf(p->dedup, sizeof(p->dedup), "%s", dedup);
-	lws_dll2_add_tail(&p->node, &lc->pending);
-	lc_schedule_commit(lc);
+	lc_pending_wait(lc, p);
 	/* Kept, acknowledged as usual once durable, but set aside until an
 	 * operator releases it: the visitor is told to slow down. */
 	if (held)
@@ -322,74 +343,73 @@ static void lc_on_message(struct lc_conn *c, const struct lc_frame *f)
 			      "will be read later");
 }
 
-/* Answers each pending message after the commit (ok: durable or not). */
-static void lc_answer_pending(struct livechat *lc, struct chatlog_entry *e, int ok)
+int lc_log_batch(void *arg, struct gcommit_waiter *const *w, size_t n)
 {
-	size_t i = 0;
+	struct livechat *lc = arg;
+	struct chatlog_entry *e = calloc(n, sizeof(*e));
+	int rc = e ? GW_OK : GW_ENOMEM;
 
-	while (lws_dll2_get_head(&lc->pending)) {
-		struct lws_dll2 *d = lws_dll2_get_head(&lc->pending);
-		struct lc_pending *p = lws_container_of(d, struct lc_pending, node);
+	/* chatlog_append wants an array: a copy of the entries, then back. */
+	for (size_t i = 0; rc == GW_OK && i < n; i++)
+		e[i] = lws_container_of(w[i], struct lc_pending, wait)->e;
+	if (rc == GW_OK)
+		rc = chatlog_append(lc->log, e, n);
+	for (size_t i = 0; rc == GW_OK && i < n; i++) {
+		struct lc_pending *p = lws_container_of(w[i], struct lc_pending, wait);
 
-		lws_dll2_remove(d);
-		if (ok && !e[i].duplicate) {
-			char *json = lc_message_json(e[i].id, "in", p->text, p->ts, p->client_id);
-
-			/* The other tabs of the visitor show it too. */
-			if (json)
-				lc_broadcast(lc, p->conversation, json, p->conn);
-			free(json);
-		}
-		if (ok)
-			lc->inst->stats.accepted++;
-		else
-			lc->inst->stats.failed++;
-		if (p->conn && ok)
-			lc_ack(p->conn, p->client_id, e[i].id);
-		else if (p->conn)
-			lc_send_msg_error(p->conn, p->client_id, "unavailable",
-					  "the message was not stored; it is sent again");
-		free(p->text);
-		free(p);
-		i++;
+		p->e.id = e[i].id;
+		p->e.duplicate = e[i].duplicate;
 	}
+	free(e);
+	return rc;
 }
 
-void lc_commit(struct livechat *lc)
+void lc_free_pending(struct lc_pending *p)
 {
-	size_t n = lc->pending.count, i = 0;
-	struct chatlog_entry *e;
-	int rc = GW_OK;
+	if (!lws_dll2_is_detached(&p->node))
+		lws_dll2_remove(&p->node);
+	free(p->text);
+	free(p);
+}
 
-	if (n == 0) {
-		/* Only kept frames (lc_keep_frame): durable, nobody to answer. */
-		if (outbox_queued(lc->inst->outbox) > 0 && outbox_commit(lc->inst->outbox) != GW_OK)
-			GW_WARN(lc->inst->log_module, "unreadable frames not kept");
+static void lc_reply_logged(struct livechat *lc, struct lc_pending *p, int rc);
+
+/* lc_committed - the group commit of `w`'s message ended: durable in the
+ * spool and the log (rc GW_OK: the ack, and the other tabs see it) or not
+ * (an error frame: the browser sends it again). */
+void lc_committed(struct gcommit_waiter *w, int rc)
+{
+	struct lc_pending *p = lws_container_of(w, struct lc_pending, wait);
+	struct livechat *lc = p->lc;
+
+	if (lc->stopping) {
+		/* The browser resends after its reconnect; an unreported reply
+		 * is handed over again by the router. */
+		lc_free_pending(p);
 		return;
 	}
-	e = calloc(n, sizeof(*e));
-	if (outbox_queued(lc->inst->outbox) > 0)
-		rc = outbox_commit(lc->inst->outbox);
-	if (!e)
-		rc = GW_ENOMEM;
-	if (rc == GW_OK) {
-		lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&lc->pending)) {
-			struct lc_pending *p = lws_container_of(d, struct lc_pending, node);
-
-			e[i].conversation = p->conversation;
-			e[i].direction = "in";
-			e[i].text = p->text;
-			e[i].client_id = p->client_id;
-			e[i].dedup = p->dedup;
-			e[i].ts = p->ts;
-			i++;
-		} lws_end_foreach_dll(d);
-		rc = chatlog_append(lc->log, e, n);
+	if (p->delivery_id) {
+		lc_reply_logged(lc, p, rc);
+		return;
 	}
-	if (rc != GW_OK)
-		GW_ERROR(lc->inst->log_module, "%zu messages not stored: %s", n, gw_strerror(rc));
-	lc_answer_pending(lc, e, rc == GW_OK);
-	free(e);
+	if (rc == GW_OK && !p->e.duplicate) {
+		char *json = lc_message_json(p->e.id, "in", p->text, p->ts, p->client_id);
+
+		/* The other tabs of the visitor show it too. */
+		if (json)
+			lc_broadcast(lc, p->conversation, json, p->conn);
+		free(json);
+	}
+	if (rc == GW_OK)
+		lc->inst->stats.accepted++;
+	else
+		lc->inst->stats.failed++;
+	if (p->conn && rc == GW_OK)
+		lc_ack(p->conn, p->client_id, p->e.id);
+	else if (p->conn)
+		lc_send_msg_error(p->conn, p->client_id, "unavailable",
+				  "the message was not stored; it is sent again");
+	lc_free_pending(p);
 }
 
 void lc_forget_conn(struct lc_conn *c)
@@ -450,14 +470,39 @@ static const char *lc_reply_target(const struct proto_event *ev)
 	return to->address;
 }
 
+/* lc_reply_logged - the group commit wrote a reply's log entry (rc
+ * GW_OK): shown to the visitor's open tabs and reported sent; in the log,
+ * it reaches the visitor now or on the next resume. A full log leaves it
+ * unreported (the router hands it over again); another error fails it. */
+static void lc_reply_logged(struct livechat *lc, struct lc_pending *p, int rc)
+{
+	if (rc == GW_OK && !p->e.duplicate) {
+		char *json = lc_message_json(p->e.id, "out", p->text, p->ts, NULL);
+
+		if (json)
+			lc_broadcast(lc, p->conversation, json, NULL);
+		free(json);
+	}
+	if (rc == GW_OK) {
+		lc_remember_seen(lc, p->conversation, p->e.id, p->delivery_id);
+		rc = outbox_report(lc->inst->outbox, p->delivery_id, "sent", NULL);
+	} else if (rc != GW_EFULL) {
+		rc = outbox_report(lc->inst->outbox, p->delivery_id, "failed",
+				   "the conversation log could not be written");
+	}
+	if (rc != GW_OK)
+		GW_WARN(lc->inst->log_module, "delivery %llu: %s", (unsigned long long)p->delivery_id,
+			gw_strerror(rc));
+	lc_free_pending(p);
+}
+
 int lc_deliver(struct connector_instance *inst, const void *event, size_t len,
 	       uint64_t delivery_id)
 {
 	struct livechat *lc = inst->ctx;
 	struct proto_event ev;
 	struct proto_error perr;
-	struct chatlog_entry e;
-	char dedup[32], *json = NULL;
+	struct lc_pending *p = NULL;
 	const char *conv;
 	int rc;
 
@@ -472,26 +517,19 @@ int lc_deliver(struct connector_instance *inst, const void *event, size_t len,
 		rc = GW_EINVAL;
 		goto out;
 	}
-	snprintf(dedup, sizeof(dedup), "d:%llu", (unsigned long long)delivery_id);
-	memset(&e, 0, sizeof(e));
-	e.conversation = conv;
-	e.direction = "out";
-	e.text = ev.u.message.text ? ev.u.message.text : "";
-	e.dedup = dedup;
-	e.ts = gw_now_ms();
-	rc = chatlog_append(lc->log, &e, 1);
-	if (rc != GW_OK)
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->text = gw_strdup(ev.u.message.text ? ev.u.message.text : ""))) {
+		free(p);
+		rc = GW_EAGAIN; /* unreported: handed over again */
 		goto out;
-	if (!e.duplicate) {
-		json = lc_message_json(e.id, "out", e.text, e.ts, NULL);
-		if (json)
-			lc_broadcast(lc, conv, json, NULL);
 	}
-	lc_remember_seen(lc, conv, e.id, delivery_id);
-	/* In the log, it reaches the visitor now or on the next resume. */
-	rc = outbox_report(inst->outbox, delivery_id, "sent", NULL);
+	p->delivery_id = delivery_id;
+	p->ts = gw_now_ms();
+	snprintf(p->conversation, sizeof(p->conversation), "%s", conv);
+	snprintf(p->dedup, sizeof(p->dedup), "d:%llu", (unsigned long long)delivery_id);
+	/* Logged on the commit thread (lc_log_batch), then lc_reply_logged. */
+	lc_pending_wait(lc, p);
 out:
-	free(json);
 	proto_event_clear(&ev);
 	return rc;
 }
@@ -509,7 +547,7 @@ static void lc_keep_frame(struct lc_conn *c, const char *data, size_t len, const
 	snprintf(reason, sizeof(reason), "unreadable frame of conversation %s: %s",
 		 c->conversation, why);
 	if (intake_keep(c->lc->inst, reason, "application/x-chat-frame", data, len) == GW_OK)
-		lc_schedule_commit(c->lc);
+		gcommit_want(c->lc->gc);
 }
 
 void lc_on_frame(struct lc_conn *c, const char *data, size_t len)
