@@ -199,15 +199,13 @@ void addrlimit_release(struct addrlimit *al, struct addr_entry *e)
 		al_idle_append(al, e);
 }
 
-int addrlimit_request(struct addrlimit *al, struct addr_entry *e, int64_t now_us,
-		      unsigned *retry_after_s)
+/* al_refill - the bucket of `e` at `now_us`: the tokens earned since its
+ * last refill, up to burst. */
+static void al_refill(const struct addrlimit *al, struct addr_entry *e, int64_t now_us)
 {
 	double per_us = (double)al->opt.per_minute / 60e6;
-	double burst = (double)al->opt.burst, wait_s;
+	double burst = (double)al->opt.burst;
 
-	*retry_after_s = 0;
-	if (al->opt.per_minute <= 0)
-		return GW_OK;
 	if (e->refill_us == 0) {
 		e->tokens = burst;
 	} else if (now_us > e->refill_us) {
@@ -216,10 +214,17 @@ int addrlimit_request(struct addrlimit *al, struct addr_entry *e, int64_t now_us
 			e->tokens = burst;
 	}
 	e->refill_us = now_us > 0 ? now_us : 1;
-	if (e->tokens >= 1.0) {
-		e->tokens -= 1.0;
+}
+
+/* al_wait - GW_OK when `e` has a token, else GW_EAGAIN and the whole
+ * seconds (rounded up, >= 1) until it has one. */
+static int al_wait(const struct addrlimit *al, const struct addr_entry *e,
+		   unsigned *retry_after_s)
+{
+	double per_us = (double)al->opt.per_minute / 60e6, wait_s;
+
+	if (e->tokens >= 1.0)
 		return GW_OK;
-	}
 	wait_s = (1.0 - e->tokens) / per_us / 1e6;
 	/* Whole seconds, rounded up: a client that waits them finds a token. */
 	if (wait_s > 86400.0)
@@ -228,6 +233,29 @@ int addrlimit_request(struct addrlimit *al, struct addr_entry *e, int64_t now_us
 	if ((double)*retry_after_s < wait_s || *retry_after_s == 0)
 		(*retry_after_s)++;
 	return GW_EAGAIN;
+}
+
+int addrlimit_request(struct addrlimit *al, struct addr_entry *e, int64_t now_us,
+		      unsigned *retry_after_s)
+{
+	*retry_after_s = 0;
+	if (al->opt.per_minute <= 0)
+		return GW_OK;
+	al_refill(al, e, now_us);
+	if (al_wait(al, e, retry_after_s) != GW_OK)
+		return GW_EAGAIN;
+	e->tokens -= 1.0;
+	return GW_OK;
+}
+
+int addrlimit_peek(struct addrlimit *al, struct addr_entry *e, int64_t now_us,
+		   unsigned *retry_after_s)
+{
+	*retry_after_s = 0;
+	if (al->opt.per_minute <= 0)
+		return GW_OK;
+	al_refill(al, e, now_us);
+	return al_wait(al, e, retry_after_s);
 }
 
 const char *addrlimit_addr(const struct addr_entry *e)

@@ -3,7 +3,7 @@
  * connections it holds (max_connections_per_ip) and its token bucket of
  * requests (requests_per_minute, requests_burst). Plain data, no
  * libwebsockets: listen_guard.c feeds it from the accept and request
- * callbacks.
+ * callbacks; gateway-integration counts bad tokens per address with one.
  *
  * The table is bounded at creation: `capacity` addresses. An address is
  * kept while it holds a connection, and afterwards (with its bucket) until
@@ -60,6 +60,15 @@ void addrlimit_release(struct addrlimit *al, struct addr_entry *e);
  */
 int addrlimit_request(struct addrlimit *al, struct addr_entry *e, int64_t now_us,
 		      unsigned *retry_after_s);
+
+/*
+ * addrlimit_peek - as addrlimit_request, without taking the token: GW_OK
+ * when the bucket of `e` has one at `now_us`, else GW_EAGAIN and
+ * *retry_after_s (>= 1). For a bucket of failures (bad credentials): peek
+ * before the check, take one for each failure.
+ */
+int addrlimit_peek(struct addrlimit *al, struct addr_entry *e, int64_t now_us,
+		   unsigned *retry_after_s);
 
 /* addrlimit_addr - the address text of `e`, borrowed from it. */
 const char *addrlimit_addr(const struct addr_entry *e);

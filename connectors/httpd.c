@@ -708,7 +708,9 @@ static int httpd_guard(struct httpd *h)
 	struct listen_guard_options g = {
 		.max_connections = h->opt.max_connections,
 		.limits = h->opt.limits,
-		.inst = h->inst,
+		.log_module = h->inst->log_module,
+		.conn_refused = &h->inst->stats.conn_refused,
+		.rate_limited = &h->inst->stats.rate_limited,
 		.on_deadline = httpd_deadline,
 		.arg = h,
 	};

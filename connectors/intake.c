@@ -51,6 +51,7 @@ struct intake {
 	int cap_overflow;
 	int64_t full_logged_ms;
 	int not_kept; /* the last intake_put found the quarantine full */
+	const char *reingest_ext; /* during a reingest: its record's external_id */
 };
 
 /* ---- settings ------------------------------------------------------------ */
@@ -256,6 +257,20 @@ static void intake_rec_init(struct intake *in, struct spoolq_rec *r, enum spoolq
 int intake_keep(struct connector_instance *inst, const char *reason, const char *content_type,
 		const void *body, size_t len)
 {
+	return intake_keep_about(inst, reason, content_type, NULL, body, len);
+}
+
+const char *intake_reingest_external_id(const struct connector_instance *inst)
+{
+	const struct intake *in = inst->intake;
+
+	return in && in->capturing && in->reingest_ext ? in->reingest_ext : "";
+}
+
+int intake_keep_about(struct connector_instance *inst, const char *reason,
+		      const char *content_type, const char *external_id, const void *body,
+		      size_t len)
+{
 	struct intake *in = inst->intake;
 	struct spoolq_rec r;
 	int rc;
@@ -264,6 +279,7 @@ int intake_keep(struct connector_instance *inst, const char *reason, const char 
 		return GW_OK; /* a reingest keeps its own entry */
 	intake_rec_init(in, &r, SPOOLQ_BODY, reason);
 	snprintf(r.content_type, sizeof(r.content_type), "%s", content_type ? content_type : "");
+	snprintf(r.external_id, sizeof(r.external_id), "%s", external_id ? external_id : "");
 	r.data = body;
 	r.len = len;
 	rc = intake_put(in, &r, "an unreadable input");
@@ -400,7 +416,9 @@ static void intake_reparse(struct intake *in, uint64_t id, struct spoolq_rec *r)
 		return;
 	}
 	in->capturing = 1;
+	in->reingest_ext = r->external_id;
 	rc = in->reingest(in->inst, r->content_type, r->data, r->len, why, sizeof(why));
+	in->reingest_ext = NULL;
 	in->capturing = 0;
 	if (rc == GW_OK && in->cap_overflow)
 		snprintf(why, sizeof(why), "more than %d events", INTAKE_CAPTURE_MAX);

@@ -120,6 +120,24 @@ int intake_keep(struct connector_instance *inst, const char *reason, const char 
 		const void *body, size_t len);
 
 /*
+ * intake_keep_about - as intake_keep, for an input about an item the body
+ * does not name (an API status report: the message id is in its path):
+ * `external_id` (borrowed, cut to PROTO_MAX_EXTERNAL_ID bytes) is kept
+ * with it, shown by `gatewayctl quarantine`, and given back on reingest
+ * by intake_reingest_external_id. Same returns.
+ */
+int intake_keep_about(struct connector_instance *inst, const char *reason,
+		      const char *content_type, const char *external_id, const void *body,
+		      size_t len);
+
+/*
+ * intake_reingest_external_id - inside the type's reingest op (the
+ * connector's thread): the external_id the input was kept with ("" when
+ * none); "" outside a reingest. Borrowed until the op returns.
+ */
+const char *intake_reingest_external_id(const struct connector_instance *inst);
+
+/*
  * intake_poll - serves the pending reingest requests (at most a few per
  * call). The runtime calls it from connector_status_tick, about once a
  * second; cheap when there is none.

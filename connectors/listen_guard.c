@@ -99,7 +99,8 @@ int listen_guard_create(const struct listen_guard_options *opt, struct listen_gu
 	int rc;
 
 	*out = NULL;
-	if (opt->max_connections < 1 || opt->max_connections > 10000000 || !opt->limits)
+	if (opt->max_connections < 1 || opt->max_connections > 10000000 || !opt->limits ||
+	    !opt->log_module || !opt->conn_refused || !opt->rate_limited)
 		return GW_EINVAL;
 	g = calloc(1, sizeof(*g));
 	if (!g)
@@ -222,7 +223,7 @@ static int guard_refuse(struct listen_guard *g, int fd, int busy)
 	const char *a = busy ? g->refuse_503 : g->refuse_429;
 	int len = busy ? g->len_503 : g->len_429;
 
-	g->opt.inst->stats.conn_refused++;
+	(*g->opt.conn_refused)++;
 	/* Nothing may have arrived yet (the usual case), and a peer that is
 	 * gone or does not read only loses the reason: no error matters. */
 	(void)recv(fd, drain, sizeof(drain), MSG_DONTWAIT);
@@ -251,7 +252,7 @@ static int guard_make_room(struct listen_guard *g, const char *addr)
 	victim->dying = 1;
 	g->n_dying++;
 	lws_set_timeout(victim->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-	GW_WARN(g->opt.inst->log_module,
+	GW_WARN(g->opt.log_module,
 		"%lld connections: closed an idle one of %s to make room for %s",
 		g->opt.max_connections, addrlimit_addr(victim->addr), addr);
 	return 0;
@@ -273,7 +274,7 @@ static int guard_on_accept(struct listen_guard *g, struct lws *wsi,
 	guard_addr_text(&a->cli_addr, addr, sizeof(addr));
 	rc = addrlimit_take(g->addrs, addr, &e);
 	if (rc == GW_ETOOBIG) {
-		GW_WARN(g->opt.inst->log_module, "connection from %s refused: %lld connections "
+		GW_WARN(g->opt.log_module, "connection from %s refused: %lld connections "
 			"from that address (max_connections_per_ip)", addr,
 			g->opt.limits->max_connections_per_ip);
 		return guard_refuse(g, a->accept_fd, 0);
@@ -281,7 +282,7 @@ static int guard_on_accept(struct listen_guard *g, struct lws *wsi,
 	c = rc == GW_OK && guard_make_room(g, addr) == 0 ? guard_take(g) : NULL;
 	if (!c) {
 		addrlimit_release(g->addrs, e);
-		GW_WARN(g->opt.inst->log_module, "connection from %s refused: %lld connections, "
+		GW_WARN(g->opt.log_module, "connection from %s refused: %lld connections, "
 			"none idle (max_connections)", addr, g->opt.max_connections);
 		return guard_refuse(g, a->accept_fd, 1);
 	}
@@ -346,7 +347,7 @@ int listen_guard_request(struct listen_guard *g, struct lws *wsi, unsigned *retr
 	*retry_after_s = 0;
 	if (!c || addrlimit_request(g->addrs, c->addr, gw_mono_us(), retry_after_s) == GW_OK)
 		return GW_OK;
-	g->opt.inst->stats.rate_limited++;
+	(*g->opt.rate_limited)++;
 	return GW_EAGAIN;
 }
 

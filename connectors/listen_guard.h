@@ -1,9 +1,9 @@
 /*
- * listen_guard.h - what every libwebsockets listener of a connector (the
- * shared HTTP server httpd.c, the live chat's server) does against floods
- * of connections and requests, from the limits of its config
- * (httpd_config.h; docs/security.md "Connection floods and rate limits per
- * address"):
+ * listen_guard.h - what every libwebsockets listener (the connectors'
+ * shared HTTP server httpd.c, the live chat's server, gateway-integration's
+ * API) does against floods of connections and requests, from the limits of
+ * its config (core/listen_limits.h; docs/security.md "Connection floods and
+ * rate limits per address"):
  *
  *  - connections per client address: one over max_connections_per_ip is
  *    answered 429 and closed as soon as it is accepted, before lws gives
@@ -18,9 +18,12 @@
  *  - a token bucket of requests per client address (listen_guard_request);
  *  - a deadline per connection (listen_guard_deadline), e.g. for a body.
  *
- * Every refusal is counted (conn_refused, rate_limited in the instance's
- * connector_stats) and logged, one line per event held back by core/log.c
- * when it repeats.
+ * Every refusal is counted (the counters the options point at: for a
+ * connector, conn_refused and rate_limited of its connector_stats) and
+ * logged, one line per event held back by core/log.c when it repeats.
+ *
+ * Library gw_listen_guard (with addrlimit.c): gw_core and libwebsockets
+ * only, so that a process that is no connector links it alone.
  *
  * Use: create the guard before the lws context; listen_guard_info() fills
  * the context's limits; the callback of the vhost's protocols[0] calls
@@ -37,8 +40,7 @@
 
 #include <libwebsockets.h>
 
-#include "connectors/connector.h"
-#include "connectors/httpd_config.h"
+#include "core/listen_limits.h"
 
 /* Connections over max_connections lws can hold while the ones closed to
  * make room for them finish closing. */
@@ -49,7 +51,9 @@ struct listen_guard;
 struct listen_guard_options {
 	long long max_connections;            /* all addresses together, >= 1 */
 	const struct httpd_limits *limits;    /* borrowed, outlives the guard */
-	struct connector_instance *inst;      /* borrowed: stats and log_module */
+	const char *log_module;               /* borrowed, outlives the guard */
+	uint64_t *conn_refused;               /* borrowed counters, outlive the guard: */
+	uint64_t *rate_limited;               /* each refusal adds one */
 	/* on_deadline - MAY be NULL: the deadline listen_guard_deadline() set
 	 * for `wsi` has come; service thread. */
 	void (*on_deadline)(void *arg, struct lws *wsi);
@@ -84,7 +88,7 @@ int listen_guard_callback(struct listen_guard *g, struct lws *wsi,
 
 /*
  * listen_guard_request - one request on `wsi`: GW_OK, or GW_EAGAIN when its
- * address is over requests_per_minute (counted in rate_limited): answer
+ * address is over requests_per_minute (counted in *rate_limited): answer
  * 429 with Retry-After: *retry_after_s.
  */
 int listen_guard_request(struct listen_guard *g, struct lws *wsi, unsigned *retry_after_s);

@@ -707,6 +707,28 @@ static int load_connectors(struct loader *ld, yaml_node_t *seq, struct gw_config
 
 /* load_list - `seq` (NULL or null: empty) into the array and count `l`
  * describes in `base`. */
+/*
+ * fill_section_soft - one list entry; with off_offset, a required secret
+ * whose variable is unset turns the entry off alone (its reason at that
+ * offset) instead of what the list's parent does with it.
+ */
+static int fill_section_soft(struct loader *ld, yaml_node_t *item, const char *ipath,
+			     const struct conf_target *t, size_t off_offset)
+{
+	char **soft = ld->soft;
+	size_t skip = ld->soft_skip;
+	int rc;
+
+	if (off_offset) {
+		ld->soft = (char **)(void *)((char *)t->base + off_offset);
+		ld->soft_skip = strlen(ipath) + 1;
+	}
+	rc = fill_section(ld, item, node_line(item), ipath, t, 1, NULL);
+	ld->soft = soft;
+	ld->soft_skip = skip;
+	return rc;
+}
+
 static int load_list(struct loader *ld, yaml_node_t *seq, const char *path,
 		     const struct conf_list *l, void *base)
 {
@@ -738,7 +760,7 @@ static int load_list(struct loader *ld, yaml_node_t *seq, const char *path,
 				      "expected a mapping, found %s",
 				      item ? node_kind(item) : "nothing");
 		else
-			rc = fill_section(ld, item, node_line(item), ipath, &t, 1, NULL);
+			rc = fill_section_soft(ld, item, ipath, &t, l->off_offset);
 	}
 	return rc;
 }
@@ -829,9 +851,38 @@ static int load_nats(struct loader *ld, yaml_node_t *map, struct gw_config *cfg)
 }
 
 /*
+ * integration_all_off - when the section lists tokens or webhooks and every
+ * one is off (its secret unset), the process is off too: the reason names
+ * the first of them. GW_OK or GW_ENOMEM.
+ */
+static int integration_all_off(struct loader *ld, struct gw_config_integration *in)
+{
+	char reason[CONF_MSG_MAX];
+	const char *kind = NULL, *name = NULL, *why = NULL;
+
+	for (size_t i = 0; i < in->n_tokens; i++)
+		if (!in->tokens[i].off_reason)
+			return GW_OK;
+	for (size_t i = 0; i < in->n_webhooks; i++)
+		if (!in->webhooks[i].off_reason)
+			return GW_OK;
+	if (in->n_tokens) {
+		kind = "token", name = in->tokens[0].name, why = in->tokens[0].off_reason;
+	} else if (in->n_webhooks) {
+		kind = "webhook", name = in->webhooks[0].name, why = in->webhooks[0].off_reason;
+	}
+	if (!kind || in->disabled_reason)
+		return GW_OK;
+	snprintf(reason, sizeof(reason), "no token or webhook is usable (%s '%s': %s)", kind,
+		 name ? name : "?", why);
+	in->disabled_reason = strdup(reason);
+	return in->disabled_reason ? GW_OK : conf_nomem(ld);
+}
+
+/*
  * load_integration - integration's keys and lists when the section is
- * there. A secret whose variable is unset turns it off with a reason, as
- * it does a connector.
+ * there. A token or webhook whose secret's variable is unset is off alone
+ * (its off_reason); the process is off when every one of them is.
  */
 static int load_integration(struct loader *ld, yaml_node_t *map, struct gw_config *cfg)
 {
@@ -856,6 +907,8 @@ static int load_integration(struct loader *ld, yaml_node_t *map, struct gw_confi
 	ld->soft = NULL;
 	if (rc == GW_OK && gw_config_integration_check(in, why, sizeof(why)))
 		rc = conf_err(ld, node_line(map), "integration", "%s", why);
+	if (rc == GW_OK)
+		rc = integration_all_off(ld, in);
 	if (rc == GW_OK && !in->enabled && !in->disabled_reason) {
 		in->disabled_reason = strdup("disabled in config");
 		rc = in->disabled_reason ? GW_OK : conf_nomem(ld);
@@ -869,8 +922,13 @@ static void gw_config_integration_free(struct gw_config_integration *in)
 		char *arr = *(char **)((char *)in + l->arr_offset);
 		size_t n = *(size_t *)((char *)in + l->n_offset);
 
-		for (size_t i = 0; i < n; i++)
-			free_section(l->sec, arr + i * l->sec->struct_size);
+		for (size_t i = 0; i < n; i++) {
+			char *entry = arr + i * l->sec->struct_size;
+
+			if (l->off_offset)
+				free(*(char **)(void *)(entry + l->off_offset));
+			free_section(l->sec, entry);
+		}
 		free(arr);
 	}
 	free_section(&gw_conf_integration, in);

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "core/listen_limits.h"
+
 enum conf_kind {
 	CONF_STRING,   /* char *, malloc'ed; max = longest length */
 	CONF_INT,      /* long long within [min, max] */
@@ -236,6 +238,8 @@ struct gw_integration_token {
 	char *name;                 /* logged instead of the token */
 	struct conf_strlist scopes; /* read, reply, manage */
 	char *secret;               /* the bearer token; never logged */
+	char *off_reason;           /* NULL when usable; else why it is off alone
+				     * ("secret: environment variable X is not set") */
 };
 
 struct gw_integration_webhook {
@@ -246,6 +250,8 @@ struct gw_integration_webhook {
 	long long timeout_ms;       /* one POST */
 	long long backoff_min_ms;   /* first retry delay */
 	long long backoff_max_ms;   /* cap of the doubling delay */
+	char *off_reason;           /* NULL when usable; else why it is off alone:
+				     * its deliveries wait, its cursor stays */
 };
 
 struct gw_config_integration {
@@ -257,6 +263,9 @@ struct gw_config_integration {
 	long long idempotency_ttl_s;   /* how long an Idempotency-Key is kept */
 	long long attachment_max_bytes;
 	long long map_size_mb;         /* its LMDB (cursors, idempotency keys) */
+	long long max_connections;     /* the API's connections at once, every address */
+	struct httpd_limits limits;    /* per address: connections, requests, timeouts */
+	long long auth_failures_per_minute; /* bad tokens an address may send; 0: any */
 	struct gw_integration_token *tokens;
 	size_t n_tokens;
 	struct gw_integration_webhook *webhooks;

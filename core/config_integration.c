@@ -40,6 +40,20 @@ static const struct conf_entry integration_rows[] = {
 	{.kind = CONF_INT, .key = "map_size_mb", .def = "64", .min = 1, .max = 65536,
 	 .offset = IN_OFF(map_size_mb),
 	 .desc = "LMDB map size of <state_dir>/integration/ (cursors, idempotency keys)."},
+	{.kind = CONF_INT, .key = "max_connections", .def = "256", .min = 1, .max = 65536,
+	 .offset = IN_OFF(max_connections),
+	 .desc = "Connections the API holds at once, from every address; at the limit the "
+		 "one idle the longest is closed for a new one, else the new one is answered "
+		 "503."},
+	/* Behind a proxy every client has the proxy's address: the per-address
+	 * defaults leave room for it (docs/integration.md "Limits"). */
+	HTTPD_CONF_ROWS(IN_OFF, "64", "6000", "200"),
+	{.kind = CONF_INT, .key = "auth_failures_per_minute", .def = "10", .min = 0,
+	 .max = 100000, .offset = IN_OFF(auth_failures_per_minute),
+	 .desc = "Requests with a missing or unknown token one client address may make per "
+		 "minute (as many at once); past them every request of the address needing a "
+		 "token is answered 429 with Retry-After, its token unchecked, until the "
+		 "minute allows one again; 0: no limit."},
 };
 
 const struct conf_section gw_conf_integration = {
@@ -48,9 +62,10 @@ const struct conf_section gw_conf_integration = {
 	.n_entries = N_ROWS(integration_rows),
 	.struct_size = sizeof(struct gw_config_integration),
 	.desc = "The HTTP integration API and the outgoing webhooks (gateway-integration, "
-		"docs/integration.md). Without this section the process does not run; a token "
-		"or webhook secret whose environment variable is unset keeps it off, and "
-		"`gatewayctl status` says which. The lists below are keys of `integration` too.",
+		"docs/integration.md). Without this section the process does not run. A token "
+		"or webhook whose secret's environment variable is unset is off alone (logged "
+		"at start, named in `gatewayctl status`); the process runs while one token or "
+		"webhook is usable. The lists below are keys of `integration` too.",
 };
 
 static const struct conf_entry token_rows[] = {
@@ -103,14 +118,15 @@ const struct conf_section gw_conf_integration_webhook = {
 		"order, retried until the receiver answers 2xx (docs/integration.md).",
 };
 
-#define LIST(k, sec, arr, n) \
+#define LIST(k, sec, arr, n, off) \
 	{ k, &sec, offsetof(struct gw_config_integration, arr), \
-	  offsetof(struct gw_config_integration, n) }
+	  offsetof(struct gw_config_integration, n), off }
 
+/* An entry whose secret is unset is off alone (its off_reason). */
 const struct conf_list gw_conf_integration_lists[] = {
-	LIST("tokens", gw_conf_integration_token, tokens, n_tokens),
-	LIST("webhooks", gw_conf_integration_webhook, webhooks, n_webhooks),
-	{ NULL, NULL, 0, 0 },
+	LIST("tokens", gw_conf_integration_token, tokens, n_tokens, TK_OFF(off_reason)),
+	LIST("webhooks", gw_conf_integration_webhook, webhooks, n_webhooks, WH_OFF(off_reason)),
+	{ NULL, NULL, 0, 0, 0 },
 };
 
 /* ---- checks between keys ------------------------------------------- */

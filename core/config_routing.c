@@ -199,7 +199,7 @@ const struct conf_section gw_conf_routing_sla = {
 };
 
 #define LIST(k, sec, arr, n) \
-	{ k, &sec, offsetof(struct gw_config_routing, arr), offsetof(struct gw_config_routing, n) }
+	{ k, &sec, offsetof(struct gw_config_routing, arr), offsetof(struct gw_config_routing, n), 0 }
 
 const struct conf_list gw_conf_routing_lists[] = {
 	LIST("channels", gw_conf_routing_channel, channels, n_channels),
@@ -207,7 +207,7 @@ const struct conf_list gw_conf_routing_lists[] = {
 	LIST("queues", gw_conf_routing_queue, queues, n_queues),
 	LIST("agents", gw_conf_routing_agent, agents, n_agents),
 	LIST("sla", gw_conf_routing_sla, sla, n_sla),
-	{ NULL, NULL, 0, 0 },
+	{ NULL, NULL, 0, 0, 0 },
 };
 
 /* ---- checks between keys ------------------------------------------- */

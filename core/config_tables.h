@@ -47,12 +47,16 @@ extern const struct conf_section gw_conf_integration_webhook;
 
 /* A key of a section whose value is a list of entries of `sec`, stored as
  * an array (malloc'ed, each entry filled by `sec`) and a count at these
- * offsets of the section's struct. */
+ * offsets of the section's struct. With off_offset (non-zero: an entry's
+ * first member cannot be it), a required secret whose variable is unset
+ * turns that entry off alone: the reason (malloc'ed, freed with the
+ * config) is at this offset of the entry, a char *. */
 struct conf_list {
 	const char *key;
 	const struct conf_section *sec;
 	size_t arr_offset;
 	size_t n_offset;
+	size_t off_offset;
 };
 /* The lists of `routing`, ended by a { NULL } row. */
 extern const struct conf_list gw_conf_routing_lists[];

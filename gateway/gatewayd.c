@@ -108,6 +108,21 @@ static int load(const char *path, const char *state_dir, struct gw_config **cfg)
 	return 0;
 }
 
+/* print_integration - --check-config's lines of gateway-integration: on or
+ * off, and each token and webhook that is off alone (its secret unset). */
+static void print_integration(const struct gw_config_integration *in)
+{
+	printf("  integration: %s%s\n", in->disabled_reason ? "disabled: " : "",
+	       in->disabled_reason ? in->disabled_reason : "enabled");
+	for (size_t i = 0; i < in->n_tokens; i++)
+		if (in->tokens[i].off_reason)
+			printf("    token %s: off: %s\n", in->tokens[i].name, in->tokens[i].off_reason);
+	for (size_t i = 0; i < in->n_webhooks; i++)
+		if (in->webhooks[i].off_reason)
+			printf("    webhook %s: off: %s\n", in->webhooks[i].name,
+			       in->webhooks[i].off_reason);
+}
+
 static int check_config(const char *path, const char *state_dir)
 {
 	struct gw_config *cfg = NULL;
@@ -130,9 +145,7 @@ static int check_config(const char *path, const char *state_dir)
 		printf("  nats (gateway-nats): enabled: stream %s on %zu server URL(s)\n",
 		       cfg->nats.stream, cfg->nats.servers.n);
 	if (cfg->integration.present)
-		printf("  integration: %s%s\n", cfg->integration.disabled_reason ? "disabled: " : "",
-		       cfg->integration.disabled_reason ? cfg->integration.disabled_reason
-							: "enabled");
+		print_integration(&cfg->integration);
 	gw_config_free(cfg);
 	return 0;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds every libFuzzer target (tests/fuzz, clang) and runs each for a short
-# fixed time over its seeds, as .ci/run does: a parser that crashes, leaks,
-# reads out of bounds or breaks its round trip on any input found in that
-# time fails the run. The new inputs a run finds stay in a temporary folder.
+# fixed time over its seeds, one per core at a time, as .ci/run does: a
+# parser that crashes, leaks, reads out of bounds or breaks its round trip on
+# any input found in that time fails the run. The new inputs a run finds stay in a temporary folder.
 #
 #   FUZZ_SECONDS  seconds per target (default 15)
 #   BUILD_DIR     the fuzz build folder (default build-fuzz)
@@ -33,19 +33,45 @@ seeds() {
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for t in $targets; do
-  dirs=()
+
+# run_target TARGET - runs one target for $seconds over its seeds; its log in
+# $work/TARGET.log, its status in $work/TARGET.rc.
+run_target() {
+  local t="$1" dirs=() d
   for d in $(seeds "$t"); do
     [ -d "$d" ] && dirs+=("$d")
   done
   mkdir -p "$work/$t"
   echo "fuzz-ci: $t for ${seconds}s (seeds: ${dirs[*]:-none})"
+  local rc=0
   "$build/bin/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=262144 \
-    -print_final_stats=0 "$work/$t" "${dirs[@]}" >"$work/$t.log" 2>&1 || {
+    -print_final_stats=0 "$work/$t" "${dirs[@]}" >"$work/$t.log" 2>&1 || rc=$?
+  echo "$rc" >"$work/$t.rc"
+}
+
+# One target per core at a time: each is single-threaded.
+jobs="$(nproc)"
+running=0
+for t in $targets; do
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  run_target "$t" &
+  running=$((running + 1))
+done
+wait
+
+failed=0
+for t in $targets; do
+  if [ "$(cat "$work/$t.rc")" != "0" ]; then
     tail -40 "$work/$t.log" >&2
     echo "fuzz-ci: $t failed" >&2
-    exit 1
-  }
-  grep -E "^#[0-9]+.*DONE|Done [0-9]+ runs" "$work/$t.log" | tail -1 || true
+    failed=1
+  else
+    printf '%s: ' "$t"
+    grep -E "^#[0-9]+.*DONE|Done [0-9]+ runs" "$work/$t.log" | tail -1 || echo
+  fi
 done
+[ "$failed" = 0 ] || exit 1
 echo "fuzz-ci: every target ran ${seconds}s clean"

@@ -14,9 +14,12 @@
  *                limits (intake.h: over them, 429 with Retry-After and
  *                nothing kept), encoded and outbox_add()ed, then
  *                deferred: httpd answers 202 once the group commit made it
- *                durable, 503 if it could not; a message body that
- *                cannot be read is kept in the quarantine (intake_keep)
- *                and answered 400 once that is durable
+ *                durable, 503 if it could not; a message body or a status
+ *                report that cannot be read is kept in the quarantine
+ *                (intake_keep_about; a report with its message's id and
+ *                the content type API_STATUS_KEPT_TYPE, so that a reingest
+ *                reads it as a report again) and answered 400 once that
+ *                is durable
  *
  * Replies run on the sender's worker thread; its wake (httpd_wake) and the
  * httpd tick poll it here, so the loop never waits for a callback.
@@ -51,6 +54,9 @@
 
 #define API_PATH_MESSAGES "/v1/messages"
 #define API_PATH_STATUS "/status" /* POST /v1/messages/{id}/status */
+/* The content type a kept status report is stored with (its body is JSON;
+ * its message's id is the entry's external_id). */
+#define API_STATUS_KEPT_TYPE "application/x-omnigate-api-status+json"
 struct api {
 	struct connector_instance *inst;
 	const struct api_settings *set;
@@ -182,14 +188,17 @@ static int api_on_request(void *arg, struct httpd_req *req)
 /* ---- body -------------------------------------------------------------- */
 
 /*
- * api_refuse_kept - a message body that cannot be read: kept in the
- * quarantine (for a reingest after a fix, docs/channels/api.md) and answered
- * 400 once that is durable (the answer waits for the group commit, as a
- * 202 does); refused at once when it cannot be kept.
+ * api_refuse_kept - a message body or a status report that cannot be read:
+ * kept in the quarantine (for a reingest after a fix, docs/channels/api.md;
+ * a report with its message's id) and answered 400 once that is durable
+ * (the answer waits for the group commit, as a 202 does); refused at once
+ * when it cannot be kept.
  */
 static void api_refuse_kept(struct api *api, struct httpd_req *req, const char *code,
 			    const char *message, const char *body, size_t blen)
 {
+	const struct api_req *r = httpd_req_data(req);
+	int status = r->ep == API_EP_STATUS;
 	char reason[INTAKE_REASON_MAX], json[HTTPD_ANSWER_MAX];
 	json_t *doc = json_pack("{s:s,s:s}", "error", code, "message", message);
 	size_t n = doc ? json_dumpb(doc, json, sizeof(json) - 1, JSON_COMPACT) : 0;
@@ -197,13 +206,15 @@ static void api_refuse_kept(struct api *api, struct httpd_req *req, const char *
 	json_decref(doc);
 	snprintf(reason, sizeof(reason), "%s: %s", code, message);
 	if (n == 0 || n >= sizeof(json) ||
-	    intake_keep(api->inst, reason, "application/json", body, blen) != GW_OK) {
+	    intake_keep_about(api->inst, reason,
+			      status ? API_STATUS_KEPT_TYPE : "application/json",
+			      status ? r->id : NULL, body, blen) != GW_OK) {
 		httpd_refuse(req, 400, code, "%s", message);
 		return;
 	}
 	json[n] = '\0';
-	GW_INFO(api->inst->log_module, "400 %s: the body is kept in the quarantine: %s", code,
-		message);
+	GW_INFO(api->inst->log_module, "400 %s: the %s is kept in the quarantine: %s", code,
+		status ? "status report" : "body", message);
 	httpd_defer(req, 400, json);
 }
 
@@ -220,13 +231,10 @@ static int api_parse(struct api *api, struct httpd_req *req, const struct api_re
 		rc = api_status_parse(body, blen, r->id, &meta, ev, &rerr);
 	else
 		rc = api_request_parse(body, blen, &meta, ev, &rerr);
-	if (rc == GW_ENOMEM || rc == GW_EIO) {
+	if (rc == GW_ENOMEM || rc == GW_EIO)
 		httpd_refuse(req, 503, "unavailable", "%s", rerr.message);
-	} else if (rc != GW_OK && r->ep == API_EP_MESSAGES) {
+	else if (rc != GW_OK)
 		api_refuse_kept(api, req, rerr.code, rerr.message, body, blen);
-	} else if (rc != GW_OK) {
-		httpd_refuse(req, 400, rerr.code, "%s", rerr.message);
-	}
 	return rc == GW_OK ? 0 : -1;
 }
 
@@ -273,13 +281,10 @@ static char *api_encode_body(struct api *api, struct httpd_req *req, const char 
 	memset(&perr, 0, sizeof(perr));
 	rc = proto_encode(&ev, &buf, len, &perr);
 	proto_event_clear(&ev);
-	if (rc == GW_ENOMEM) {
+	if (rc == GW_ENOMEM)
 		httpd_refuse(req, 503, "unavailable", "out of memory");
-	} else if (rc != GW_OK && r->ep == API_EP_MESSAGES) {
+	else if (rc != GW_OK)
 		api_refuse_kept(api, req, "invalid_request", perr.message, body, blen);
-	} else if (rc != GW_OK) {
-		httpd_refuse(req, 400, "invalid_request", "%s", perr.message);
-	}
 	return rc == GW_OK ? buf : NULL;
 }
 
@@ -465,19 +470,36 @@ static int api_deliver(struct connector_instance *inst, const void *event, size_
 	return api_replies_deliver(api->replies, event, len, delivery_id);
 }
 
-/* The reingest op: a kept message body parsed again (intake.h). */
-static int api_reingest(struct connector_instance *inst, const char *content_type,
-			const void *body, size_t len, char *why, size_t whylen)
+/* api_reparse - a kept input parsed again: a status report (kept with
+ * its message's id, API_STATUS_KEPT_TYPE) or a message body. */
+static int api_reparse(struct connector_instance *inst, const char *content_type,
+		       const void *body, size_t len, struct proto_event *ev,
+		       struct api_request_error *rerr)
 {
 	struct api *api = inst->ctx;
 	struct api_request_meta meta = {connector_api.channel, api->account, gw_now_ms()};
+	const char *id = intake_reingest_external_id(inst);
+	int rc;
+
+	if (strcmp(content_type, API_STATUS_KEPT_TYPE) != 0)
+		return api_request_parse(body, len, &meta, ev, rerr);
+	rc = api_status_id_check(id, rerr);
+	if (rc != GW_OK)
+		return rc;
+	return api_status_parse(body, len, id, &meta, ev, rerr);
+}
+
+/* The reingest op: a kept message body or status report parsed again
+ * (intake.h). */
+static int api_reingest(struct connector_instance *inst, const char *content_type,
+			const void *body, size_t len, char *why, size_t whylen)
+{
 	struct api_request_error rerr;
 	struct proto_error perr;
 	struct proto_event ev;
 	int rc;
 
-	(void)content_type;
-	rc = api_request_parse(body, len, &meta, &ev, &rerr);
+	rc = api_reparse(inst, content_type, body, len, &ev, &rerr);
 	if (rc != GW_OK) {
 		snprintf(why, whylen, "%s: %s", rerr.code, rerr.message);
 		return rc;

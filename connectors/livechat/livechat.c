@@ -342,7 +342,9 @@ static int lc_guard(struct livechat *lc)
 	struct listen_guard_options g = {
 		.max_connections = lc->set->max_connections,
 		.limits = &lc->set->limits,
-		.inst = lc->inst,
+		.log_module = lc->inst->log_module,
+		.conn_refused = &lc->inst->stats.conn_refused,
+		.rate_limited = &lc->inst->stats.rate_limited,
 		.on_deadline = lc_http_deadline,
 		.arg = lc,
 	};

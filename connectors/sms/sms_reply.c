@@ -5,9 +5,15 @@
  * the loop once the checks passed, the same bytes on every attempt. The
  * journal key is the reply's external_id; the provider id reported is
  * Twilio's sid, which its status callbacks name.
+ *
+ * Twilio's error 21610 says the number replied STOP to Twilio itself (its
+ * opt-out handling answered, or the STOP reached another of our numbers
+ * first): the worker notes the number, and the owner's next poll marks the
+ * customer opted out in the customers' table, as a STOP we read does.
  */
 #include "connectors/sms/sms_reply.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +34,7 @@
 #define SMS_REPLY_PATH_MAX 4096
 #define SMS_REPLY_URL_MAX 2048
 #define SMS_REPLY_WHY_MAX 256
+#define SMS_REPLY_STOPS_MAX 64 /* numbers noted between two polls */
 #define SMS_REPLY_USER_AGENT "omnigate"
 
 struct sms_replies {
@@ -38,11 +45,18 @@ struct sms_replies {
 	struct sender *sender;
 	char url[SMS_REPLY_URL_MAX];      /* Messages.json of the account */
 	char callback[SMS_REPLY_URL_MAX]; /* StatusCallback; "" when off */
+	/* Numbers Twilio refused with 21610, noted by the worker (under
+	 * stops_lock) and marked opted out by the owner's poll. */
+	pthread_mutex_t stops_lock;
+	int stops_lock_ok;
+	size_t n_stops;
+	char stops[SMS_REPLY_STOPS_MAX][PROTO_MAX_ADDRESS + 1];
 };
 
 struct sms_job {
-	const struct sms_replies *r; /* borrowed: outlives its jobs */
+	struct sms_replies *r;       /* borrowed: outlives its jobs */
 	uint64_t delivery_id;
+	char to[PROTO_MAX_ADDRESS + 1]; /* the customer */
 	char *body;                  /* the form, sent on every attempt */
 	size_t body_len;
 	struct curl_slist *headers;
@@ -89,17 +103,34 @@ static int job_setup(void *arg, int step, CURL *h, char *why, size_t whylen)
 	return 0;
 }
 
+/* note_stop - the worker notes that Twilio refused `to` with 21610; a
+ * number already noted, or one past the bound, is not noted again (the
+ * next refused reply notes it). */
+static void note_stop(struct sms_replies *r, const char *to)
+{
+	pthread_mutex_lock(&r->stops_lock);
+	for (size_t i = 0; i < r->n_stops; i++)
+		if (strcmp(r->stops[i], to) == 0)
+			goto out;
+	if (r->n_stops < SMS_REPLY_STOPS_MAX)
+		snprintf(r->stops[r->n_stops++], sizeof(r->stops[0]), "%s", to);
+out:
+	pthread_mutex_unlock(&r->stops_lock);
+}
+
 static void job_classify(void *arg, const struct sender_attempt *a, struct sender_outcome *out)
 {
 	struct sms_job *j = arg;
-	unsigned segments = 0;
+	struct sms_rest_answer ans;
 
-	sms_rest_judge(a, j->r->account, out, &segments);
+	sms_rest_judge(a, j->r->account, out, &ans);
 	/* The segments Twilio bills: the one place they are reported. */
 	if (out->verdict == SENDER_DONE)
 		GW_INFO(j->r->inst->log_module, "delivery %llu: Twilio took it as %s, %u segment%s",
 			(unsigned long long)j->delivery_id, out->ref_id[0] ? out->ref_id : "(no sid)",
-			segments, segments == 1 ? "" : "s");
+			ans.segments, ans.segments == 1 ? "" : "s");
+	else if (ans.error_code == SMS_REST_UNSUBSCRIBED)
+		note_stop(j->r, j->to);
 }
 
 static const struct sender_ops sms_job_ops = {
@@ -166,7 +197,7 @@ static int reply_check(struct sms_replies *r, const struct proto_message *m,
 /* ---- the owner (the connector's thread) ------------------------------------- */
 
 /* job_new - the job of reply `m`, From `from`. */
-static struct sms_job *job_new(const struct sms_replies *r, const struct proto_message *m,
+static struct sms_job *job_new(struct sms_replies *r, const struct proto_message *m,
 			       const char *from, const char **urls, uint64_t delivery_id)
 {
 	struct sms_rest_msg msg = {
@@ -180,6 +211,7 @@ static struct sms_job *job_new(const struct sms_replies *r, const struct proto_m
 		return NULL;
 	j->r = r;
 	j->delivery_id = delivery_id;
+	snprintf(j->to, sizeof(j->to), "%s", m->to->address);
 	if (sms_rest_body(&msg, &j->body, &j->body_len) != GW_OK) {
 		free(j);
 		return NULL;
@@ -236,10 +268,47 @@ int sms_replies_deliver(struct sms_replies *r, const void *event, size_t len,
 	return rc;
 }
 
+/* mark_stopped - the customer `to` opted out, as Twilio said; written
+ * durably. A table that cannot be written now: the next refusal notes it
+ * again. */
+static void mark_stopped(struct sms_replies *r, const char *to)
+{
+	struct sms_contact c;
+	int rc = sms_contacts_get(r->contacts, to, &c);
+
+	if (rc != GW_OK && rc != GW_ENOTFOUND && rc != GW_EPROTO)
+		goto out;
+	if (rc == GW_OK && c.opted_out)
+		return;
+	c.opted_out = 1;
+	c.changed_at = c.updated_at = gw_now_ms();
+	rc = sms_contacts_put(r->contacts, to, &c);
+	if (rc == GW_OK) {
+		r->inst->counters[SMS_C_OPT_OUTS].value++;
+		GW_INFO(r->inst->log_module, "Twilio error 21610: the customer opted out: no reply "
+			"goes to that number until START");
+	}
+out:
+	if (rc != GW_OK)
+		GW_WARN(r->inst->log_module, "Twilio error 21610: the opt-out could not be "
+			"recorded: %s", gw_strerror(rc));
+}
+
 void sms_replies_poll(struct sms_replies *r)
 {
-	if (r && r->sender)
-		sender_poll(r->sender);
+	char stops[SMS_REPLY_STOPS_MAX][PROTO_MAX_ADDRESS + 1];
+	size_t n;
+
+	if (!r || !r->sender)
+		return;
+	pthread_mutex_lock(&r->stops_lock);
+	n = r->n_stops;
+	memcpy(stops, r->stops, n * sizeof(stops[0]));
+	r->n_stops = 0;
+	pthread_mutex_unlock(&r->stops_lock);
+	for (size_t i = 0; i < n; i++)
+		mark_stopped(r, stops[i]);
+	sender_poll(r->sender);
 }
 
 /* replies_urls - the Messages.json URL and the StatusCallback. */
@@ -285,6 +354,11 @@ int sms_replies_create(const struct sms_replies_options *opt, struct sms_replies
 	*out = NULL;
 	if (!r)
 		return GW_ENOMEM;
+	if (pthread_mutex_init(&r->stops_lock, NULL) != 0) {
+		free(r);
+		return GW_ENOMEM;
+	}
+	r->stops_lock_ok = 1;
 	r->inst = opt->inst;
 	r->set = opt->set;
 	r->account = opt->account;
@@ -311,5 +385,7 @@ void sms_replies_destroy(struct sms_replies *r)
 	if (r->inst && r->inst->sender == r->sender)
 		r->inst->sender = NULL;
 	sender_destroy(r->sender);
+	if (r->stops_lock_ok)
+		pthread_mutex_destroy(&r->stops_lock);
 	free(r);
 }

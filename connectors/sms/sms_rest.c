@@ -162,13 +162,14 @@ static void rest_reason(const struct sender_attempt *a, long code, const char *m
 
 /* rest_refused - a status other than 2xx, with Twilio's error body. */
 static void rest_refused(const struct sender_attempt *a, const json_t *doc,
-			 struct sender_outcome *out)
+			 struct sender_outcome *out, long *error_code)
 {
 	long st = a->status;
 	const json_t *c = json_object_get(doc, "code");
 	long code = json_is_integer(c) ? (long)json_integer_value(c) : 0;
 	const char *msg = json_string_value(json_object_get(doc, "message"));
 
+	*error_code = code;
 	if (!msg && code)
 		msg = sms_error_title(code);
 	if (st == 429 || st >= 500 || code == 20429 || code == 14107 || code == 30001) {
@@ -188,11 +189,11 @@ static void rest_refused(const struct sender_attempt *a, const json_t *doc,
 }
 
 void sms_rest_judge(const struct sender_attempt *a, const char *account,
-		    struct sender_outcome *out, unsigned *segments)
+		    struct sender_outcome *out, struct sms_rest_answer *ans)
 {
 	json_t *doc = NULL;
 
-	*segments = 0;
+	memset(ans, 0, sizeof(*ans));
 	if (a->result != CURLE_OK) {
 		out->verdict = SENDER_RETRY;
 		snprintf(out->reason, sizeof(out->reason), "Twilio: %s",
@@ -203,8 +204,8 @@ void sms_rest_judge(const struct sender_attempt *a, const char *account,
 	if (a->body_len)
 		doc = json_loadb(a->body, a->body_len, JSON_REJECT_DUPLICATES, NULL);
 	if (a->status >= 200 && a->status <= 299)
-		rest_taken(doc, account, out, segments);
+		rest_taken(doc, account, out, &ans->segments);
 	else
-		rest_refused(a, doc, out);
+		rest_refused(a, doc, out, &ans->error_code);
 	json_decref(doc);
 }

@@ -16,7 +16,9 @@
  *   401, 403, error 20003
  *       the credentials are refused: FAIL, auth
  *   any other 4xx {"code": 21610, "message": "...", "more_info": ...,
- *       "status": 400}: FAIL with "Twilio error <code>: <message>"
+ *       "status": 400}: FAIL with "Twilio error <code>: <message>"; 21610
+ *       (the number replied STOP to Twilio) also marks the customer opted
+ *       out (sms_reply.c)
  *
  * No I/O; the judge runs on the sender's worker, the rest anywhere.
  */
@@ -52,12 +54,21 @@ int sms_rest_url(const char *base, const char *sid, char *out, size_t outlen);
  */
 int sms_rest_body(const struct sms_rest_msg *m, char **out, size_t *len);
 
+/* Twilio's error for a number that replied STOP: it takes nothing for it. */
+#define SMS_REST_UNSUBSCRIBED 21610
+
+/* What an answer said besides the verdict. */
+struct sms_rest_answer {
+	unsigned segments; /* taken: the segments Twilio bills, 0 when unsaid */
+	long error_code;   /* refused: Twilio's error code, 0 when none */
+};
+
 /*
  * sms_rest_judge - the answer of one attempt (above) into `out`; a taken
- * reply's provider id is (`account`, its sid), and the segments Twilio
- * counted go to *segments (0 when it did not say). Never fails.
+ * reply's provider id is (`account`, its sid); *ans gets the segments
+ * Twilio counted or its error code. Never fails.
  */
 void sms_rest_judge(const struct sender_attempt *a, const char *account,
-		    struct sender_outcome *out, unsigned *segments);
+		    struct sender_outcome *out, struct sms_rest_answer *ans);
 
 #endif

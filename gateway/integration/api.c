@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <msgpack.h>
 #include <openssl/evp.h>
 
+#include "connectors/addrlimit.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -29,17 +31,30 @@
 #define SCOPE_MANAGE 4u
 #define EVENTS_DEFAULT 100
 #define EVENTS_MAX 1000
+#define AUTH_ADDRS 4096 /* addresses whose bad tokens are counted, LRU */
 
 struct ig_api {
 	const struct gw_config *cfg;
 	struct rcmd rc;
 	struct integ_db *db;
 	unsigned *scopes; /* per token */
+	struct addrlimit *auth; /* bad tokens per address; NULL: no limit */
 	struct ig_stats stats;
 	const struct gw_integration_token *who; /* the current request's token */
 };
 
 /* ---- answers ---- */
+
+void ig_retry_after(struct ig_request *q, unsigned seconds)
+{
+	int i = 0;
+
+	while (i < 2 && q->ans.extra_name[i])
+		i++;
+	snprintf(q->ans.hold[i], sizeof(q->ans.hold[i]), "%u", seconds ? seconds : 1);
+	q->ans.extra_name[i] = "retry-after:";
+	q->ans.extra_value[i] = q->ans.hold[i];
+}
 
 static void set_json(struct ig_request *q, int status, json_t *j)
 {
@@ -127,7 +142,8 @@ static unsigned scope_bits(const struct conf_strlist *l)
 }
 
 /* authenticate - the token of `Authorization: Bearer`, compared in
- * constant time with every configured one; -1 when none matches. */
+ * constant time with every usable one (a token whose secret is unset is
+ * off: unknown like any other); -1 when none matches. */
 static int authenticate(const struct ig_api *a, const struct ig_request *q)
 {
 	const struct gw_config_integration *in = &a->cfg->integration;
@@ -137,11 +153,54 @@ static int authenticate(const struct ig_api *a, const struct ig_request *q)
 	if (strncmp(q->auth, "Bearer ", 7) != 0)
 		return -1;
 	for (size_t i = 0; i < in->n_tokens; i++)
-		if (gw_ct_equal(tok, strlen(tok), in->tokens[i].secret,
+		if (in->tokens[i].secret && !in->tokens[i].off_reason &&
+		    gw_ct_equal(tok, strlen(tok), in->tokens[i].secret,
 				strlen(in->tokens[i].secret)) &&
 		    found < 0)
 			found = (int)i;
 	return found;
+}
+
+/*
+ * auth_refused - before a token is checked: answers 429 (true) when the
+ * address of `q` sent auth_failures_per_minute bad tokens within the last
+ * minute, so that guessing tokens gets no answer either way.
+ */
+static bool auth_refused(struct ig_api *a, struct ig_request *q)
+{
+	struct addr_entry *e = NULL;
+	unsigned retry = 0;
+	int rc;
+
+	if (!a->auth || addrlimit_take(a->auth, q->peer, &e) != GW_OK)
+		return false;
+	rc = addrlimit_peek(a->auth, e, gw_mono_us(), &retry);
+	addrlimit_release(a->auth, e);
+	if (rc == GW_OK)
+		return false;
+	a->stats.auth_throttled++;
+	ig_error(q, 429, "too_many_auth_failures",
+		 "too many requests with a bad token from this address; retry in %u s", retry);
+	ig_retry_after(q, retry);
+	return true;
+}
+
+/* auth_failed - one bad (or missing) token from the address of `q`; logs
+ * once when it is the last the address may send for now. */
+static void auth_failed(struct ig_api *a, const struct ig_request *q)
+{
+	struct addr_entry *e = NULL;
+	unsigned retry = 0;
+	int64_t now = gw_mono_us();
+
+	if (!a->auth || addrlimit_take(a->auth, q->peer, &e) != GW_OK)
+		return;
+	if (addrlimit_request(a->auth, e, now, &retry) == GW_OK &&
+	    addrlimit_peek(a->auth, e, now, &retry) != GW_OK)
+		GW_WARN(IG_MOD, "peer %s: %lld bad tokens within a minute "
+			"(auth_failures_per_minute): its requests are answered 429 for %u s",
+			q->peer, a->cfg->integration.auth_failures_per_minute, retry);
+	addrlimit_release(a->auth, e);
 }
 
 /* ---- ids in paths ---- */
@@ -510,8 +569,11 @@ static void route(struct ig_api *a, struct ig_request *q)
 		set_json(q, 200, json_pack("{ss}", "status", "ok"));
 		return;
 	}
+	if (auth_refused(a, q))
+		return;
 	t = authenticate(a, q);
 	if (t < 0) {
+		auth_failed(a, q);
 		ig_error(q, 401, "unauthorized", "a valid 'Authorization: Bearer <token>' is needed");
 		return;
 	}
@@ -573,6 +635,15 @@ int ig_api_create(const struct gw_config *cfg, void *zctx, struct integ_db *db,
 	rc = a->scopes ? GW_OK : GW_ENOMEM;
 	for (size_t i = 0; rc == GW_OK && i < cfg->integration.n_tokens; i++)
 		a->scopes[i] = scope_bits(&cfg->integration.tokens[i].scopes);
+	if (rc == GW_OK && cfg->integration.auth_failures_per_minute > 0) {
+		struct addrlimit_options ao = {
+			.capacity = AUTH_ADDRS,
+			.per_minute = cfg->integration.auth_failures_per_minute,
+			.burst = cfg->integration.auth_failures_per_minute,
+		};
+
+		rc = addrlimit_create(&ao, &a->auth);
+	}
 	if (rc) {
 		ig_api_destroy(a);
 		return rc;
@@ -586,6 +657,7 @@ void ig_api_destroy(struct ig_api *a)
 	if (!a)
 		return;
 	rcmd_close(&a->rc);
+	addrlimit_destroy(a->auth);
 	free(a->scopes);
 	free(a);
 }

@@ -365,6 +365,10 @@ int ig_hooks_start(const struct gw_config *cfg, void *zctx, struct integ_db *db,
 	for (size_t i = 0; rc == GW_OK && i < n; i++) {
 		hs->h[i].hs = hs;
 		hs->h[i].w = &cfg->integration.webhooks[i];
+		/* Off alone (logged by main.c): no worker, so its cursor stays
+		 * where it is and its deliveries wait for the secret. */
+		if (hs->h[i].w->off_reason)
+			continue;
 		rc = pthread_create(&hs->h[i].th, NULL, worker, &hs->h[i]) ? GW_ENOMEM : GW_OK;
 		hs->h[i].started = rc == GW_OK;
 	}
@@ -378,13 +382,17 @@ json_t *ig_hooks_status(struct ig_hooks *hs)
 	struct integ_cursor c;
 
 	for (size_t i = 0; hs && i < hs->n; i++) {
+		json_t *o;
+
 		if (integ_cursor_get(hs->db, hs->h[i].w->name, &c) != GW_OK)
 			continue;
-		json_array_append_new(arr, json_pack("{sssIsbsIsIss}", "name", hs->h[i].w->name,
-						     "cursor", (json_int_t)c.seq, "paused", c.paused,
-						     "delivered", (json_int_t)c.delivered,
-						     "failures", (json_int_t)c.failures,
-						     "last_error", c.last_error));
+		o = json_pack("{sssIsbsIsIss}", "name", hs->h[i].w->name, "cursor",
+			      (json_int_t)c.seq, "paused", c.paused, "delivered",
+			      (json_int_t)c.delivered, "failures", (json_int_t)c.failures,
+			      "last_error", c.last_error);
+		if (o && hs->h[i].w->off_reason)
+			json_object_set_new(o, "off", json_string(hs->h[i].w->off_reason));
+		json_array_append_new(arr, o);
 	}
 	return arr;
 }

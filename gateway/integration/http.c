@@ -9,6 +9,12 @@
  * written in chunks as the socket takes them; an attachment is streamed
  * from its file.
  *
+ * Floods are the connectors' listen guard's (connectors/listen_guard.h,
+ * limits from integration's table): connections per address (429 and
+ * closed at accept) and in all (max_connections), the header and idle
+ * timeouts, a token bucket of requests per address (429 with Retry-After,
+ * GET /healthz aside), a body's deadline (408 and closed).
+ *
  *   LWS_CALLBACK_HTTP             request line and headers: copied; a GET
  *                                 (or a body-less POST) is handled at once
  *   LWS_CALLBACK_HTTP_BODY        into a buffer of the announced length
@@ -26,6 +32,7 @@
 
 #include <libwebsockets.h>
 
+#include "connectors/listen_guard.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -33,7 +40,6 @@
 #define IG_HDR_MAX 4096
 #define IG_CHUNK (64 * 1024)
 #define IG_TICK_US (1000 * LWS_US_PER_MS)
-#define IG_KEEPALIVE_S 30
 
 enum conn_state { C_IDLE = 0, C_BODY, C_ANSWER };
 
@@ -42,6 +48,7 @@ struct ig_conn {
 	enum conn_state state;
 	char *body;
 	size_t body_len, body_max;
+	int64_t body_start_us; /* its body's clock (body_timeout_s) */
 	size_t sent;        /* bytes of the answer body written */
 	int headers_sent;
 	int close;
@@ -50,6 +57,8 @@ struct ig_conn {
 struct ig_http {
 	const struct gw_config_integration *in;
 	struct ig_api *api;
+	struct listen_guard *guard;
+	uint64_t conn_refused, rate_limited, timeouts;
 	struct lws_context *lws;
 	struct lws_protocols protocols[2];
 	lws_sorted_usec_list_t tick_sul;
@@ -145,6 +154,9 @@ static long long content_length(struct lws *wsi)
 
 static void answer_ready(struct ig_conn *c, struct lws *wsi)
 {
+	struct ig_http *h = lws_context_user(lws_get_context(wsi));
+
+	listen_guard_deadline(h->guard, wsi, 0);
 	c->state = C_ANSWER;
 	c->q.wsi = NULL;
 	lws_callback_on_writable(wsi);
@@ -179,11 +191,45 @@ static int framing(struct ig_http *h, struct ig_conn *c, struct lws *wsi, long l
 	return 1;
 }
 
+/* rate_limited - the request's address is over requests_per_minute: 429
+ * with Retry-After (and closed when a body would follow); 1 when answered. */
+static int rate_limited(struct ig_http *h, struct ig_conn *c, struct lws *wsi, long long len,
+			const char *path)
+{
+	unsigned retry = 0;
+
+	if ((c->q.method == IG_GET && strcmp(path, "/healthz") == 0) ||
+	    listen_guard_request(h->guard, wsi, &retry) == GW_OK)
+		return 0;
+	c->close = len > 0;
+	ig_error(&c->q, 429, "rate_limited", "too many requests from this address; retry in %u s",
+		 retry);
+	ig_retry_after(&c->q, retry);
+	GW_WARN(IG_MOD, "429 rate_limited from %s: over requests_per_minute", c->q.peer);
+	answer_ready(c, wsi);
+	return 1;
+}
+
+/* start_body - reads the announced body, within body_timeout_s. */
+static int start_body(struct ig_http *h, struct ig_conn *c, struct lws *wsi, long long len)
+{
+	c->body = malloc((size_t)len + 1);
+	if (!c->body)
+		return -1;
+	c->body_max = (size_t)len;
+	c->state = C_BODY;
+	c->body_start_us = gw_mono_us();
+	listen_guard_deadline(h->guard, wsi,
+			      c->body_start_us + h->in->limits.body_timeout_s * 1000000);
+	return 0;
+}
+
 static int on_request(struct ig_http *h, struct ig_conn *c, struct lws *wsi, const char *path)
 {
 	long long len = content_length(wsi);
 
 	conn_reset(c);
+	listen_guard_busy(h->guard, wsi, 1);
 	c->q.method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0	 ? IG_GET
 		      : lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0 ? IG_POST
 									   : IG_OTHER;
@@ -191,17 +237,13 @@ static int on_request(struct ig_http *h, struct ig_conn *c, struct lws *wsi, con
 	copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, c->q.auth, sizeof(c->q.auth));
 	copy_idem_key(wsi, &c->q);
 	lws_get_peer_simple(wsi, c->q.peer, sizeof(c->q.peer));
-	if (framing(h, c, wsi, len))
+	if (framing(h, c, wsi, len) || rate_limited(h, c, wsi, len, path))
 		return 0;
 	if (strlen(path) > IG_PATH_MAX) {
 		ig_error(&c->q, 414, "uri_too_long", "the path is over %d bytes", IG_PATH_MAX);
 		answer_ready(c, wsi);
 	} else if (c->q.method == IG_POST && len > 0) {
-		c->body = malloc((size_t)len + 1);
-		if (!c->body)
-			return -1;
-		c->body_max = (size_t)len;
-		c->state = C_BODY;
+		return start_body(h, c, wsi, len);
 	} else {
 		handle(h, c, wsi);
 	}
@@ -296,6 +338,7 @@ static int on_writable(struct ig_http *h, struct ig_conn *c, struct lws *wsi)
 	conn_reset(c);
 	if (close_after)
 		return -1;
+	listen_guard_busy(h->guard, wsi, 0);
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -304,9 +347,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
 	struct ig_http *h = lws_context_user(lws_get_context(wsi));
 	struct ig_conn *c = user;
+	int ret;
 
 	if (!h)
 		return 0;
+	if (listen_guard_callback(h->guard, wsi, reason, user, in, &ret))
+		return ret;
 	if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
 		return -1; /* HTTP/1.1 only */
 	if (!c)
@@ -340,17 +386,73 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(h->lws, 0, &h->tick_sul, tick_cb, IG_TICK_US);
 }
 
+/*
+ * on_deadline - the body of `wsi` is late: body_timeout_s from its headers,
+ * plus a second per body_min_rate bytes received. 408 and closed.
+ */
+static void on_deadline(void *arg, struct lws *wsi)
+{
+	struct ig_http *h = arg;
+	struct ig_conn *c = lws_wsi_user(wsi);
+	const struct httpd_limits *l = &h->in->limits;
+	int64_t due;
+
+	if (!c || c->state != C_BODY)
+		return;
+	due = c->body_start_us + l->body_timeout_s * 1000000;
+	if (l->body_min_rate > 0)
+		due += (int64_t)(c->body_len * 1000000 / (uint64_t)l->body_min_rate);
+	if (due > gw_mono_us()) {
+		listen_guard_deadline(h->guard, wsi, due);
+		return;
+	}
+	h->timeouts++;
+	c->close = 1;
+	ig_error(&c->q, 408, "timeout", "the body did not arrive in time");
+	GW_WARN(IG_MOD, "408 timeout from %s: %zu of %zu body bytes in time", c->q.peer,
+		c->body_len, c->body_max);
+	answer_ready(c, wsi);
+}
+
+static int make_guard(struct ig_http *h)
+{
+	struct listen_guard_options g = {
+		.max_connections = h->in->max_connections,
+		.limits = &h->in->limits,
+		.log_module = IG_MOD,
+		.conn_refused = &h->conn_refused,
+		.rate_limited = &h->rate_limited,
+		.on_deadline = on_deadline,
+		.arg = h,
+	};
+
+	return listen_guard_create(&g, &h->guard);
+}
+
+void ig_http_stats(const struct ig_http *h, struct ig_stats *s)
+{
+	s->conn_refused = h->conn_refused;
+	s->rate_limited = h->rate_limited;
+	s->body_timeouts = h->timeouts;
+}
+
 int ig_http_create(const struct gw_config_integration *in, struct ig_api *api,
 		   struct ig_http **out)
 {
 	struct ig_http *h = calloc(1, sizeof(*h));
 	struct lws_context_creation_info info;
+	int rc;
 
 	*out = NULL;
 	if (!h)
 		return GW_ENOMEM;
 	h->in = in;
 	h->api = api;
+	rc = make_guard(h);
+	if (rc != GW_OK) {
+		free(h);
+		return rc;
+	}
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
 	memset(&info, 0, sizeof(info));
 	h->protocols[0].name = "http";
@@ -364,10 +466,11 @@ int ig_http_create(const struct gw_config_integration *in, struct ig_api *api,
 	info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
 	info.user = h;
 	info.server_string = "omnigate";
-	info.keepalive_timeout = IG_KEEPALIVE_S;
+	listen_guard_info(h->guard, &info);
 	h->lws = lws_create_context(&info);
 	if (!h->lws) {
 		GW_ERROR(IG_MOD, "cannot listen on %s:%d", in->listen.host, in->listen.port);
+		listen_guard_destroy(h->guard);
 		free(h);
 		return GW_EIO;
 	}
@@ -396,5 +499,6 @@ void ig_http_destroy(struct ig_http *h)
 		return;
 	if (h->lws)
 		lws_context_destroy(h->lws);
+	listen_guard_destroy(h->guard); /* after lws: it reports every connection's end */
 	free(h);
 }

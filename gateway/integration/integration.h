@@ -109,8 +109,12 @@ struct ig_api;
 
 /* The server's view of the process. */
 struct ig_http;
+struct ig_stats;
 int ig_http_create(const struct gw_config_integration *in, struct ig_api *api,
 		   struct ig_http **out);
+/* ig_http_stats - fills the server's counters of *s (conn_refused,
+ * rate_limited, body_timeouts). */
+void ig_http_stats(const struct ig_http *h, struct ig_stats *s);
 /* ig_http_run - serves until ig_stop; `tick` runs about once a second. */
 int ig_http_run(struct ig_http *h, void (*tick)(void *arg), void *arg);
 void ig_http_destroy(struct ig_http *h);
@@ -118,6 +122,10 @@ void ig_http_destroy(struct ig_http *h);
 /* api.c */
 struct ig_stats {
 	uint64_t requests, ok, client_errors, server_errors;
+	uint64_t auth_throttled; /* 429: too many bad tokens from the address */
+	uint64_t conn_refused;   /* http.c: connections refused at accept */
+	uint64_t rate_limited;   /* http.c: 429, over requests_per_minute */
+	uint64_t body_timeouts;  /* http.c: 408, a body too slow */
 };
 struct integ_db;
 /* ig_api_create - `db` (store/integration.h) is borrowed and shared. */
@@ -131,6 +139,8 @@ void ig_api_stats(const struct ig_api *a, struct ig_stats *s);
 /* Answers built by api.c, used by http.c for framing errors too. */
 void ig_error(struct ig_request *q, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* ig_retry_after - adds `Retry-After: seconds` (at least 1) to q's answer. */
+void ig_retry_after(struct ig_request *q, unsigned seconds);
 
 /* ---- hooks.c ---- */
 

@@ -29,8 +29,10 @@ struct ig_main {
 	struct integ_db *db;
 	struct ig_api *api;
 	struct ig_hooks *hooks;
+	struct ig_http *http;
 	int64_t started_at;
 	char status_path[4200];
+	char warning[1024]; /* the tokens and webhooks that are off, or "" */
 };
 
 static void on_signal(int sig)
@@ -50,6 +52,33 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * note_off - logs once each token and webhook that is off alone (its
+ * secret unset) and writes them into m->warning for the status file.
+ */
+static void note_off(struct ig_main *m)
+{
+	const struct gw_config_integration *in = &m->cfg->integration;
+	size_t used = 0;
+
+	for (size_t i = 0; i < in->n_tokens + in->n_webhooks; i++) {
+		int tok = i < in->n_tokens;
+		const char *name = tok ? in->tokens[i].name : in->webhooks[i - in->n_tokens].name;
+		const char *why = tok ? in->tokens[i].off_reason
+				      : in->webhooks[i - in->n_tokens].off_reason;
+		int n;
+
+		if (!why)
+			continue;
+		GW_WARN(IG_MOD, "%s %s: off: %s%s", tok ? "token" : "webhook", name, why,
+			tok ? "; requests with it are answered 401" : "; its deliveries wait");
+		n = snprintf(m->warning + used, sizeof(m->warning) - used, "%s%s %s off: %s",
+			     used ? "; " : "", tok ? "token" : "webhook", name, why);
+		if (n > 0 && (size_t)n < sizeof(m->warning) - used)
+			used += (size_t)n;
+	}
+}
+
 /* write_status - run/integration.json, once a second (gatewayctl status). */
 static void write_status(void *arg)
 {
@@ -60,11 +89,17 @@ static void write_status(void *arg)
 
 	integ_db_sync(m->db); /* the cursors' and keys' durability: integration.h */
 	ig_api_stats(m->api, &s);
-	j = json_pack("{sisssIs{sIsIsIsI}so}", "pid", (int)getpid(), "name", "integration",
-		      "started_at", (json_int_t)m->started_at, "counters", "requests",
-		      (json_int_t)s.requests, "ok", (json_int_t)s.ok, "client_errors",
+	ig_http_stats(m->http, &s);
+	j = json_pack("{sisssIs{sIsIsIsIsIsIsIsI}so}", "pid", (int)getpid(), "name",
+		      "integration", "started_at", (json_int_t)m->started_at, "counters",
+		      "requests", (json_int_t)s.requests, "ok", (json_int_t)s.ok, "client_errors",
 		      (json_int_t)s.client_errors, "server_errors", (json_int_t)s.server_errors,
-		      "webhooks", ig_hooks_status(m->hooks));
+		      "conn_refused", (json_int_t)s.conn_refused, "rate_limited",
+		      (json_int_t)s.rate_limited, "auth_throttled", (json_int_t)s.auth_throttled,
+		      "body_timeouts", (json_int_t)s.body_timeouts, "webhooks",
+		      ig_hooks_status(m->hooks));
+	if (j && m->warning[0])
+		json_object_set_new(j, "warning", json_string(m->warning));
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (text)
 		gw_write_file_atomic(m->status_path, text, strlen(text));
@@ -81,6 +116,7 @@ static int run(const struct gw_config *cfg)
 	char run_dir[4096];
 	int rc;
 
+	note_off(&m);
 	snprintf(run_dir, sizeof(run_dir), "%s/run", cfg->state_dir);
 	snprintf(m.status_path, sizeof(m.status_path), "%s/integration.json", run_dir);
 	rc = zctx ? gw_mkdir_p(run_dir) : GW_EBUS;
@@ -91,6 +127,7 @@ static int run(const struct gw_config *cfg)
 		rc = ig_api_create(cfg, zctx, db, &m.api);
 	if (rc == GW_OK)
 		rc = ig_http_create(&cfg->integration, m.api, &h);
+	m.http = h;
 	if (rc == GW_OK)
 		rc = ig_hooks_start(cfg, zctx, db, &m.hooks);
 	if (rc == GW_OK)

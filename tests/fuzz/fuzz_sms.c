@@ -75,10 +75,10 @@ static void fuzz_answer(const char *body, size_t size)
 	static const long statuses[] = {200, 201, 400, 401, 404, 429, 500, 503};
 	struct sender_attempt a = {0, 0, CURLE_OK, statuses[size % 8], body, size, -1, ""};
 	struct sender_outcome o;
-	unsigned segments = 0;
+	struct sms_rest_answer ans;
 
 	memset(&o, 0, sizeof(o));
-	sms_rest_judge(&a, "fuzz", &o, &segments);
+	sms_rest_judge(&a, "fuzz", &o, &ans);
 	if (o.verdict != SENDER_DONE && o.verdict != SENDER_RETRY && o.verdict != SENDER_FAIL)
 		abort();
 	if (o.verdict != SENDER_DONE && !o.reason[0])

@@ -361,6 +361,43 @@ class Refusals(CallbackCase):
         gwtest.wait_until(lambda: "replies fail" not in self.gw.ctl("status").stdout,
                           tmo(10), "replies fail gone from gatewayctl status")
 
+    def test_unreadable_status_kept(self):
+        """A status report that cannot be read is answered 400 once it is
+        kept in the quarantine with its reason and its message's id; a
+        reingest reads it again as a status report of that message (still
+        unreadable here: it stays, with the report parser's reason)."""
+        self.start_callback_gateway(None)
+        c = self.gw.client()
+        self.addCleanup(c.close)
+        rid = "reply-7-" + "ab" * 16
+        body = json.dumps({"status": "sent", "at": 1700000005000}).encode()
+        r = c.request("POST", f"/v1/messages/{rid}/status", body=body)
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()["error"], "invalid_value", r)
+        entries = []
+
+        def listed():
+            p = self.gw.ctl("quarantine", "list", "--json")
+            entries[:] = [e for e in json.loads(p.stdout) if e.get("instance") == INSTANCE]
+            return entries
+        gwtest.wait_until(listed, tmo(5), "the refused status report listed")
+        e = entries[0]
+        self.assertEqual((e["channel"], e["kind"], e["size"], e["external_id"]),
+                         ("api", "body", len(body), rid), e)
+        self.assertTrue(e["reason"].startswith("invalid_value: "), e)
+        self.assertIn("status", e["reason"])
+        shown = json.loads(self.gw.ctl("quarantine", "show", e["id"], "--json").stdout)
+        self.assertEqual(shown["text"].encode(), body)
+        p = self.gw.ctl("quarantine", "reingest", e["id"], check=False)
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("quarantined", p.stdout)
+        # Read as a report (a message body would miss `id`, `from`, `text`).
+        self.assertIn("invalid_value: status: must be", p.stdout)
+        self.assertEqual([x["id"] for x in listed()], [e["id"]])
+        # A readable report of the same message is accepted as before.
+        r = c.request("POST", f"/v1/messages/{rid}/status", body={"status": "read"})
+        self.assertEqual(r.status, 202, r)
+
     def test_status_endpoint_errors(self):
         self.start_callback_gateway(None, max_body_bytes=1024)
         c = self.gw.client()

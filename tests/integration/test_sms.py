@@ -473,6 +473,32 @@ class Refusals(SmsCase):
                           on_fail=lambda: self.gw.ctl("status").stdout)
         self.assertEqual(len(stand.requests), 2, "refusals are not retried")
 
+    def test_unsubscribed_number_is_marked_opted_out(self):
+        """Twilio's 21610 (the number replied STOP to Twilio): the reply
+        fails, and the customer is opted out as if we had read the STOP."""
+        self.token = secrets.token_hex(16)
+        stand = self.stand_in()
+        self.start_sms_gateway(stand, token=self.token)
+        bus = self.start_consumer(self.gw)
+        m = self.incoming(bus, "SM" + "9" * 32, "hi")
+        stand.script = [(400, {"code": 21610, "message": "Attempt to send to unsubscribed "
+                               "recipient", "more_info":
+                               "https://www.twilio.com/docs/errors/21610", "status": 400}, {})]
+        rc, out = self.send(m["ticket_id"], "one")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("Twilio error 21610 (HTTP 400): Attempt to send to unsubscribed "
+                      "recipient", out)
+        self.sms_counters({"opt_outs": 1})
+        rc, out = self.send(m["ticket_id"], "two")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("delivery failed: the customer opted out of SMS (STOP)", out)
+        self.assertEqual(len(stand.requests), 1, "no request after the opt-out")
+        start = self.incoming(bus, "SM" + "8" * 32, "START")
+        self.assertEqual(start["kind"], "opt_in")
+        rc, out = self.send(m["ticket_id"], "three")
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(len(stand.requests), 2)
+
 
 class Crash(SmsCase):
 

@@ -114,6 +114,31 @@ static void test_bucket_retry_after(void **state)
 	addrlimit_destroy(al);
 }
 
+/* A bucket of failures: peek before the check takes nothing; each failure
+ * takes one; an empty bucket refuses until a token is back. */
+static void test_peek(void **state)
+{
+	struct addrlimit *al = make(4, 0, 6, 3); /* a token every 10 s, 3 at once */
+	struct addr_entry *e;
+	unsigned retry = 0;
+
+	(void)state;
+	assert_int_equal(addrlimit_take(al, "a", &e), GW_OK);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(addrlimit_peek(al, e, SEC, &retry), GW_OK);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(addrlimit_request(al, e, SEC, &retry), GW_OK);
+	assert_int_equal(addrlimit_peek(al, e, SEC, &retry), GW_EAGAIN);
+	assert_in_range(retry, 10, 11);
+	assert_int_equal(addrlimit_peek(al, e, 6 * SEC, &retry), GW_EAGAIN);
+	assert_in_range(retry, 5, 6);
+	assert_int_equal(addrlimit_peek(al, e, 11 * SEC, &retry), GW_OK);
+	assert_int_equal(addrlimit_peek(al, e, 11 * SEC, &retry), GW_OK);
+	assert_int_equal(addrlimit_request(al, e, 11 * SEC, &retry), GW_OK);
+	assert_int_equal(addrlimit_peek(al, e, 11 * SEC, &retry), GW_EAGAIN);
+	addrlimit_destroy(al);
+}
+
 static void test_no_rate_limit(void **state)
 {
 	struct addrlimit *al = make(4, 0, 0, 1);
@@ -194,6 +219,7 @@ int main(void)
 		cmocka_unit_test(test_no_cap),
 		cmocka_unit_test(test_bucket),
 		cmocka_unit_test(test_bucket_retry_after),
+		cmocka_unit_test(test_peek),
 		cmocka_unit_test(test_no_rate_limit),
 		cmocka_unit_test(test_bounded_table),
 		cmocka_unit_test(test_long_address_is_cut),

@@ -149,6 +149,38 @@ static int load_text(const char *text, struct gw_config **cfg, char *err, size_t
 	return rc;
 }
 
+/* A token or webhook whose secret is unset is off alone; the rest runs. */
+static void test_config_off_alone(void)
+{
+	struct gw_config *cfg = NULL;
+	char err[512];
+
+	unsetenv("GW_TEST_INTEG_UNSET");
+	assert_int_equal(load_text("integration:\n  tokens:\n    - name: a\n      secret: "
+				   "${GW_TEST_INTEG_UNSET}\n    - name: b\n      secret: "
+				   "0123456789abcdef\n  webhooks:\n    - name: h\n      url: "
+				   "http://127.0.0.1:9/x\n      secret: ${GW_TEST_INTEG_UNSET}\n",
+				   &cfg, err, sizeof(err)), GW_OK);
+	assert_null(cfg->integration.disabled_reason);
+	assert_string_equal(cfg->integration.tokens[0].off_reason,
+			    "secret: environment variable GW_TEST_INTEG_UNSET is not set");
+	assert_null(cfg->integration.tokens[0].secret);
+	assert_null(cfg->integration.tokens[1].off_reason);
+	assert_string_equal(cfg->integration.webhooks[0].off_reason,
+			    "secret: environment variable GW_TEST_INTEG_UNSET is not set");
+	/* The limits' defaults. */
+	assert_int_equal(cfg->integration.limits.max_connections_per_ip, 64);
+	assert_int_equal(cfg->integration.auth_failures_per_minute, 10);
+	gw_config_free(cfg);
+	/* A webhook alone keeps it running. */
+	assert_int_equal(load_text("integration:\n  tokens:\n    - name: a\n      secret: "
+				   "${GW_TEST_INTEG_UNSET}\n  webhooks:\n    - name: h\n      url: "
+				   "http://127.0.0.1:9/x\n      secret: 0123456789abcdef\n",
+				   &cfg, err, sizeof(err)), GW_OK);
+	assert_null(cfg->integration.disabled_reason);
+	gw_config_free(cfg);
+}
+
 static void test_config_section(void **state)
 {
 	struct gw_config *cfg = NULL;
@@ -174,8 +206,12 @@ static void test_config_section(void **state)
 	unsetenv("GW_TEST_INTEG_TOKEN");
 	assert_int_equal(load_text("integration:\n  tokens:\n    - name: a\n      secret: "
 				   "${GW_TEST_INTEG_TOKEN}\n", &cfg, err, sizeof(err)), GW_OK);
+	/* Its only token is off: so is the process, naming the token. */
 	assert_non_null(strstr(cfg->integration.disabled_reason, "GW_TEST_INTEG_TOKEN"));
+	assert_non_null(strstr(cfg->integration.disabled_reason, "token 'a'"));
+	assert_non_null(strstr(cfg->integration.tokens[0].off_reason, "GW_TEST_INTEG_TOKEN"));
 	gw_config_free(cfg);
+	test_config_off_alone();
 	assert_int_equal(load_text("integration:\n  tokens:\n    - name: a\n      scopes: [write]\n"
 				   "      secret: 0123456789abcdef\n", &cfg, err, sizeof(err)),
 			 GW_ECONFIG);

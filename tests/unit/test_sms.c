@@ -471,19 +471,19 @@ static void test_rest_request(void **state)
 }
 
 static void judge(long status, CURLcode res, const char *body, int64_t retry_after,
-		  struct sender_outcome *out, unsigned *segments)
+		  struct sender_outcome *out, struct sms_rest_answer *ans)
 {
 	struct sender_attempt a = {0, 0, res, status, body, strlen(body), retry_after,
 				   res == CURLE_OK ? "" : "Connection refused"};
 
 	memset(out, 0, sizeof(*out));
-	sms_rest_judge(&a, "twilio-main", out, segments);
+	sms_rest_judge(&a, "twilio-main", out, ans);
 }
 
 static void test_rest_judge(void **state)
 {
 	struct sender_outcome o;
-	unsigned seg = 9;
+	struct sms_rest_answer seg = {9, 9};
 	size_t len = 0;
 	char *created = read_fixture("twilio-go/message-create.json", &len);
 	char *notfound = read_fixture("twilio-go/error-20404.json", &len);
@@ -493,14 +493,15 @@ static void test_rest_judge(void **state)
 	assert_int_equal(o.verdict, SENDER_DONE);
 	assert_string_equal(o.ref_account, "twilio-main");
 	assert_string_equal(o.ref_id, "SM9b7db369463c439384fe9abb09751af8");
-	assert_int_equal(seg, 1);
+	assert_int_equal(seg.segments, 1);
 	judge(201, CURLE_OK, "{\"sid\":\"SMx\",\"status\":\"queued\",\"num_segments\":\"3\"}", -1,
 	      &o, &seg);
-	assert_int_equal(seg, 3);
+	assert_int_equal(seg.segments, 3);
 	judge(200, CURLE_OK, "{}", -1, &o, &seg); /* taken, without a sid */
 	assert_int_equal(o.verdict, SENDER_DONE);
 	assert_string_equal(o.ref_id, "");
-	assert_int_equal(seg, 0);
+	assert_int_equal(seg.segments, 0);
+	assert_int_equal(seg.error_code, 0);
 	judge(400, CURLE_OK, "{\"code\": 21610, \"message\": \"Attempt to send to unsubscribed "
 	      "recipient\", \"more_info\": \"https://www.twilio.com/docs/errors/21610\", "
 	      "\"status\": 400}", -1, &o, &seg);
@@ -508,7 +509,9 @@ static void test_rest_judge(void **state)
 	assert_int_equal(o.auth, 0);
 	assert_string_equal(o.reason, "Twilio error 21610 (HTTP 400): Attempt to send to "
 			    "unsubscribed recipient");
+	assert_int_equal(seg.error_code, SMS_REST_UNSUBSCRIBED);
 	judge(400, CURLE_OK, "{\"code\": 21211, \"status\": 400}", -1, &o, &seg);
+	assert_int_equal(seg.error_code, 21211);
 	assert_string_equal(o.reason, "Twilio error 21211 (HTTP 400): Invalid 'To' phone number");
 	judge(404, CURLE_OK, notfound, -1, &o, &seg);
 	assert_int_equal(o.verdict, SENDER_FAIL);
