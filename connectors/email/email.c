@@ -403,6 +403,7 @@ static int email_make_durable(struct email *e)
 	e->ack_rc = GW_ECLOSED;
 	gcommit_wait(e->gc, &e->ack, email_durable);
 	(void)gcommit_flush(e->gc);
+	gcommit_cancel(e->gc, &e->ack); /* settled by the flush: a no-op */
 	return e->ack_rc;
 }
 
