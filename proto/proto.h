@@ -119,6 +119,7 @@ struct proto_attachment {
 	char *kind;    /* optional: image, audio, video, document, sticker, file, ... */
 	char *sha256;  /* optional: the provider's digest of the bytes */
 	char *caption; /* optional */
+	char *download_error; /* optional: why the connector kept no copy of the bytes */
 };
 
 /* A shared location (WhatsApp location, Messenger location attachment). */

@@ -126,3 +126,56 @@ out:
 	}
 	return rc;
 }
+
+int attach_tmp_open(const char *dir, char *tmp, size_t size, int *fd)
+{
+	int rc;
+
+	*fd = -1;
+	rc = gw_mkdir_p(dir);
+	if (rc != GW_OK)
+		return rc;
+	if ((size_t)snprintf(tmp, size, "%s/.tmp-XXXXXX", dir) >= size)
+		return GW_EINVAL;
+	*fd = mkstemp(tmp);
+	if (*fd < 0) {
+		tmp[0] = '\0';
+		return GW_EIO;
+	}
+	return GW_OK;
+}
+
+int attach_adopt(const char *dir, const char *tmp, int fd, const char *hex, uint64_t len)
+{
+	char path[ATTACH_PATH_MAX], sub[ATTACH_PATH_MAX];
+	struct stat st;
+	int rc, sub_existed, gone = 0;
+
+	rc = attach_path(dir, hex, path, sizeof(path));
+	if (rc != GW_OK || already_stored(path, (size_t)len))
+		goto out;
+	if ((size_t)snprintf(sub, sizeof(sub), "%s/%.2s", dir, hex) >= sizeof(sub)) {
+		rc = GW_EINVAL;
+		goto out;
+	}
+	sub_existed = stat(sub, &st) == 0;
+	if ((rc = gw_mkdir_p(sub)) != GW_OK)
+		goto out;
+	if (fsync(fd) != 0 || rename(tmp, path) != 0) {
+		rc = GW_EIO;
+		goto out;
+	}
+	gone = 1;
+	/* The new name, and a new fan-out folder, must survive a crash too. */
+	rc = gw_fsync_dir(sub);
+	if (rc == GW_OK && !sub_existed)
+		rc = gw_fsync_dir(dir);
+out:
+	if (!gone) {
+		int saved = errno;
+
+		unlink(tmp);
+		errno = saved;
+	}
+	return rc;
+}

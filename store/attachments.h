@@ -47,4 +47,25 @@ int attach_put(const char *dir, const void *data, size_t len, uint64_t max_bytes
  */
 int attach_path(const char *dir, const char *hex, char *buf, size_t size);
 
+/*
+ * attach_tmp_open - a new, unique, empty temporary file in `dir` (created
+ * with its parents when missing, mode 0700) for bytes that arrive in
+ * pieces; its name goes into `tmp` (size bytes) and its descriptor, open
+ * for writing, into *fd (the caller's: it closes it). The caller writes
+ * the bytes, then hands the file to attach_adopt. Returns GW_OK, GW_EINVAL
+ * (name too long), GW_EIO (errno kept).
+ */
+int attach_tmp_open(const char *dir, char *tmp, size_t size, int *fd);
+
+/*
+ * attach_adopt - makes the complete temporary file `tmp` (from
+ * attach_tmp_open on the same `dir`, `len` bytes whose digest is `hex`,
+ * its descriptor `fd` still open) the blob of `hex`: fsync'ed, renamed to
+ * its name, the folders fsync'ed. A blob already stored with that digest
+ * and size is kept and `tmp` removed. `tmp` never remains, whatever the
+ * result; `fd` stays the caller's. Returns GW_OK, GW_EINVAL (`hex` is not
+ * a digest, path too long), GW_EIO (errno kept).
+ */
+int attach_adopt(const char *dir, const char *tmp, int fd, const char *hex, uint64_t len);
+
 #endif

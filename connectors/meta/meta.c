@@ -20,9 +20,11 @@
  *        router deduplicates what a retry repeats). A body without events
  *        is answered 200 at once.
  *
- * With media_download on, a body whose WhatsApp messages carry media is
- * held while the media worker (media.c) downloads them; when it is done the
- * events, now naming local files, are queued as above.
+ * With media_download on, a body whose messages carry files (WhatsApp
+ * media, Messenger and Instagram attachments) is held while the shared
+ * downloader (media.c, connectors/download.h) fetches them; when it is done
+ * the events, now naming stored bytes (or saying why not), are queued as
+ * above: the answer still waits for them to be durable.
  *
  * Replies (the deliver op) go out through meta_out.c: WhatsApp Cloud API
  * (wa_send.c) and the Send API of Messenger and Instagram (ms_send.c), on
@@ -53,6 +55,9 @@
 
 #define META_QUERY_MAX (META_SECRET_MAX + 1) /* longest hub.* value, NUL included:
 					      * a verify_token of the longest length fits */
+
+/* The type's own counters in the status file (with media_download). */
+enum { META_C_MEDIA_STORED, META_C_MEDIA_FAILED };
 
 struct meta {
 	struct connector_instance *inst;
@@ -166,8 +171,8 @@ static void meta_hold_for_media(struct meta *m, struct httpd_req *req, struct me
 
 	if (rc == GW_OK)
 		return;
-	GW_WARN(m->inst->log_module, "media downloader busy (%s): %zu events keep their media ids",
-		gw_strerror(rc), evs->n);
+	GW_WARN(m->inst->log_module, "media downloader busy (%s): %zu events keep their media "
+		"ids and URLs", gw_strerror(rc), evs->n);
 	meta_queue(m, httpd_resume(m->httpd, ticket), evs);
 }
 
@@ -177,11 +182,15 @@ static void meta_on_wake(void *arg)
 {
 	struct meta *m = arg;
 	struct meta_events evs = {0};
+	struct dl_stats st;
 	uint64_t ticket;
 
 	meta_out_poll(m->out);
 	if (!m->media)
 		return;
+	media_stats(m->media, &st);
+	m->inst->counters[META_C_MEDIA_STORED].value = st.stored;
+	m->inst->counters[META_C_MEDIA_FAILED].value = st.failed;
 	while (media_take_done(m->media, &ticket, &evs)) {
 		struct httpd_req *req = httpd_resume(m->httpd, ticket);
 
@@ -288,7 +297,7 @@ static void meta_on_body(void *arg, struct httpd_req *req, const char *body, siz
 		meta_events_clear(&evs);
 		return;
 	}
-	if (m->media && media_wanted(&evs) > 0)
+	if (media_wanted(m->media, &evs) > 0)
 		meta_hold_for_media(m, req, &evs);
 	else
 		meta_queue(m, req, &evs);
@@ -363,6 +372,8 @@ static int meta_start_media(struct meta *m)
 		opt.dir = dir;
 	}
 	GW_INFO(m->inst->log_module, "media downloads into %s", opt.dir);
+	m->inst->counters[META_C_MEDIA_STORED].name = "media_stored";
+	m->inst->counters[META_C_MEDIA_FAILED].name = "media_failed";
 	return media_create(&opt, &m->media);
 }
 

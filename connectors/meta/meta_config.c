@@ -47,7 +47,8 @@ static const struct conf_entry meta_conf_entries[] = {
 	LIMITS_CONF_ROWS(META_OFF),
 	{.kind = CONF_BOOL, .key = "media_download", .def = "false",
 	 .offset = META_OFF(media_download),
-	 .desc = "download WhatsApp media into media_dir while the webhook is answered"},
+	 .desc = "download the files of messages (WhatsApp media, Messenger and Instagram "
+		 "attachments) into media_dir while the webhook is answered"},
 	{.kind = CONF_STRING, .key = "graph_url", .def = "https://graph.facebook.com/v21.0",
 	 .max = META_URL_MAX, .offset = META_OFF(graph_url),
 	 .desc = "Graph API base URL, for replies and media downloads"},
@@ -58,10 +59,11 @@ static const struct conf_entry meta_conf_entries[] = {
 		 "use ${ENV}"},
 	{.kind = CONF_INT, .key = "media_max_bytes", .def = "16777216", .min = 1024,
 	 .max = 1073741824, .offset = META_OFF(media_max_bytes),
-	 .desc = "larger media are not downloaded (the event keeps the media id)"},
+	 .desc = "larger files are not downloaded (the event keeps the media id or URL, and "
+		 "says why in download_error)"},
 	{.kind = CONF_PATH, .key = "media_dir", .max = 1024, .offset = META_OFF(media_dir),
-	 .desc = "folder of downloaded media, files named by their SHA-256; default "
-		 "<state_dir>/attachments"},
+	 .desc = "the attachment store downloads go to (refs sha256:<hex>); default "
+		 "<state_dir>/attachments, the one GET /v1/attachments reads"},
 	{.kind = CONF_STRLIST, .key = "page_tokens", .max = META_PAGE_TOKEN_MAX,
 	 .offset = META_OFF(page_tokens),
 	 .desc = "Messenger and Instagram replies: entries \"<page or Instagram account "

@@ -26,7 +26,7 @@ struct meta_settings {
 	long long max_connections; /* concurrent HTTP connections */
 	long long spool_max;       /* accepted-but-unrouted events kept at most */
 	long long spool_map_mb;    /* LMDB map size of the spool */
-	bool media_download;       /* fetch WhatsApp media into media_dir */
+	bool media_download;       /* fetch the files of messages into media_dir */
 	char *graph_url;           /* Graph API base URL */
 	char *access_token;        /* Graph API token (secret): WhatsApp replies, media */
 	long long media_max_bytes; /* larger media are not downloaded */

@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "connectors/parse_common.h"
 #include "core/err.h"
 
 /* Longest digit string taken as a time: 18 digits cannot overflow int64. */
@@ -23,12 +24,8 @@ int meta_fail(struct meta_ctx *c, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	/* The first failure is the cause; later ones are its consequences. */
-	if (c->err->code != GW_OK)
-		return code;
-	c->err->code = code;
 	va_start(ap, fmt);
-	vsnprintf(c->err->message, sizeof(c->err->message), fmt, ap);
+	code = pc_vfail(&c->err->code, c->err->message, sizeof(c->err->message), code, fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -45,33 +42,16 @@ void meta_pathf(char *out, size_t outlen, const char *fmt, ...)
 int meta_push(struct meta_ctx *c, enum proto_type type, struct proto_event **ev)
 {
 	struct meta_events *l = c->out;
-	struct proto_event *e;
-	int rc;
+	int rc = pc_push(&l->ev, &l->n, &l->cap, META_MAX_EVENTS, type, c->received_at, ev);
 
 	/* Every failure here is the body's: no item can be kept past it. */
-	c->body_fault = true;
-	if (l->n >= META_MAX_EVENTS)
-		return meta_fail(c, GW_ETOOBIG, "body: more than %d events", META_MAX_EVENTS);
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-
-		if (cap > META_MAX_EVENTS)
-			cap = META_MAX_EVENTS;
-		e = realloc(l->ev, cap * sizeof(*e));
-		if (!e)
-			return meta_fail(c, GW_ENOMEM, "out of memory");
-		l->ev = e;
-		l->cap = cap;
-	}
-	e = &l->ev[l->n];
-	rc = proto_event_init(e, type);
+	c->body_fault = rc != GW_OK;
+	if (rc == GW_ETOOBIG)
+		return meta_fail(c, rc, "body: more than %d events", META_MAX_EVENTS);
+	if (rc == GW_ENOMEM)
+		return meta_fail(c, rc, "out of memory");
 	if (rc != GW_OK)
 		return meta_fail(c, rc, "event: cannot make an id: %s", gw_strerror(rc));
-	/* ts = when the body arrived, so one body's events share one time. */
-	e->ts = c->received_at;
-	l->n++;
-	*ev = e;
-	c->body_fault = false;
 	return GW_OK;
 }
 

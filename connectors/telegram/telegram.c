@@ -222,7 +222,7 @@ static void tg_on_body(void *arg, struct httpd_req *req, const char *body, size_
 		return;
 	}
 	tg_note(t->inst, &evs);
-	if (!t->files || tg_files_wanted(&evs) == 0) {
+	if (!t->files || tg_files_wanted(t->files, &evs) == 0) {
 		tg_webhook_queue(t, req, &evs);
 		return;
 	}
@@ -236,7 +236,7 @@ static void tg_on_body(void *arg, struct httpd_req *req, const char *body, size_
 /* tg_counters_files - the downloader's counters into the status file. */
 static void tg_counters_files(struct telegram *t)
 {
-	struct tg_files_stats fs;
+	struct dl_stats fs;
 
 	tg_files_stats(t->files, &fs);
 	t->inst->counters[TG_C_FILES_STORED].value = fs.stored;

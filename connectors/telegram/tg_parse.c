@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "connectors/parse_common.h"
 #include "core/err.h"
 #include "core/util.h"
 #include "store/attachments.h"
@@ -24,42 +25,24 @@ int tg_fail(struct tg_ctx *c, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (c->err->code != GW_OK)
-		return code;
-	c->err->code = code;
 	va_start(ap, fmt);
-	vsnprintf(c->err->message, sizeof(c->err->message), fmt, ap);
+	code = pc_vfail(&c->err->code, c->err->message, sizeof(c->err->message), code, fmt, ap);
 	va_end(ap);
-	gw_utf8_trim(c->err->message);
 	return code;
 }
 
 int tg_push(struct tg_ctx *c, enum proto_type type, struct proto_event **ev)
 {
 	struct tg_events *l = c->out;
-	struct proto_event *e;
-	int rc;
+	int rc = pc_push(&l->ev, &l->n, &l->cap, TG_MAX_UPDATES, type, c->o->received_at, ev);
 
-	c->body_fault = true;
-	if (l->n >= TG_MAX_UPDATES)
-		return tg_fail(c, GW_ETOOBIG, "body: more than %d events", TG_MAX_UPDATES);
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 4;
-
-		e = realloc(l->ev, cap * sizeof(*e));
-		if (!e)
-			return tg_fail(c, GW_ENOMEM, "out of memory");
-		l->ev = e;
-		l->cap = cap;
-	}
-	e = &l->ev[l->n];
-	rc = proto_event_init(e, type);
+	c->body_fault = rc != GW_OK; /* the body's failure, not one Update's */
+	if (rc == GW_ETOOBIG)
+		return tg_fail(c, rc, "body: more than %d events", TG_MAX_UPDATES);
+	if (rc == GW_ENOMEM)
+		return tg_fail(c, rc, "out of memory");
 	if (rc != GW_OK)
 		return tg_fail(c, rc, "event: cannot make an id: %s", gw_strerror(rc));
-	e->ts = c->o->received_at;
-	l->n++;
-	*ev = e;
-	c->body_fault = false;
 	return GW_OK;
 }
 

@@ -272,7 +272,8 @@ static void tg_poll_answer(struct tg_poll *p)
 		tg_events_clear(&evs);
 		return;
 	}
-	if (p->files && tg_files_wanted(&evs) > 0 && tg_files_submit(p->files, 0, &evs) == GW_OK) {
+	if (p->files && tg_files_wanted(p->files, &evs) > 0 &&
+	    tg_files_submit(p->files, 0, &evs) == GW_OK) {
 		p->state = TG_P_FILES;
 		return;
 	}
@@ -324,7 +325,7 @@ static void tg_poll_files(struct tg_poll *p)
 
 static void tg_poll_housekeeping(struct tg_poll *p)
 {
-	struct tg_files_stats fs;
+	struct dl_stats fs;
 
 	if (outbox_pump(p->inst->outbox) != GW_OK && gw_mono_us() >= p->pump_warn_us) {
 		GW_WARN(p->module, "the outbox cannot send or delete entries (see above)");

@@ -96,6 +96,12 @@ class FakeGraph:
                                   "file_size", "id"}
       GET /files/<media id>   -> the bytes
     Both require "Authorization: Bearer <token>". Unknown ids are 404.
+
+    And Meta's CDN, where the payload.url of a Messenger or Instagram
+    attachment points (signed URLs, no token):
+      GET /cdn/<name>?oh=...&oe=...  -> the bytes; an expired URL is answered
+                                        403 "URL signature expired", a file
+                                        Meta deleted 404, as the CDN does
     """
 
     def __init__(self, token):
@@ -105,6 +111,8 @@ class FakeGraph:
         self.meta_fields = {}  # id -> fields replacing those of its answer (None: left out)
         self.unsized = set()   # ids whose bytes come without Content-Length
         self.requests = []  # (path, authorized)
+        self.cdn = {}       # name -> (status, mime, bytes)
+        self.cdn_requests = []  # (path, Authorization header or None)
         self.lock = threading.Lock()
         graph = self
 
@@ -136,6 +144,25 @@ class FakeGraph:
     def add(self, media_id, mime, data):
         self.media[media_id] = (mime, data)
 
+    def add_cdn(self, name, mime, data, status=200):
+        """A file on the CDN; its signed URL. status 403: the URL expired,
+        404: Meta deleted the file."""
+        self.cdn[name] = (status, mime, data)
+        return f"http://127.0.0.1:{self.port}/cdn/{name}?_nc_cat=1&oh=00_AfB{name}&oe=65F0A1B2"
+
+    def _cdn(self, h):
+        name = h.path.split("?", 1)[0][len("/cdn/"):]
+        with self.lock:
+            self.cdn_requests.append((h.path, h.headers.get("Authorization")))
+        if self.delay:
+            time.sleep(self.delay)
+        status, mime, data = self.cdn.get(name, (404, "text/plain", b""))
+        if status == 403:
+            return self._send(h, 403, "text/plain", b"URL signature expired")
+        if status != 200:
+            return self._send(h, status, "text/plain", b"Not Found")
+        return self._send(h, 200, mime, data)
+
     def _send(self, h, status, ctype, data):
         h.send_response(status)
         h.send_header("Content-Type", ctype)
@@ -144,6 +171,8 @@ class FakeGraph:
         h.wfile.write(data)
 
     def handle(self, h):
+        if h.path.startswith("/cdn/"):
+            return self._cdn(h)
         authorized = h.headers.get("Authorization") == f"Bearer {self.token}"
         with self.lock:
             self.requests.append((h.path, authorized))
@@ -185,10 +214,14 @@ class MetaTestCase(GatewayTestCase):
 
     meta_lines = ()
 
-    def start_meta_gateway(self, extra_lines=(), env=None, secret=None, expect_running=True):
-        root = os.path.join(self.tmp, "gw")
-        os.makedirs(root, exist_ok=True)
-        gw = gwtest.Gateway(root)
+    def start_meta_gateway(self, extra_lines=(), env=None, secret=None, expect_running=True,
+                           gw=None):
+        """gw: a gwtest.Gateway made by the caller (e.g. with the integration
+        API); by default a plain one in <tmp>/gw."""
+        if gw is None:
+            root = os.path.join(self.tmp, "gw")
+            os.makedirs(root, exist_ok=True)
+            gw = gwtest.Gateway(root)
         self.meta_port = gwtest.free_ports(1)[0]
         self.secret = secret or secrets.token_hex(16)
         self.verify_token = secrets.token_hex(8)
@@ -198,8 +231,12 @@ class MetaTestCase(GatewayTestCase):
                  "    verify_token: ${GATEWAY_META_VERIFY_TOKEN}",
                  f"    max_body_bytes: {MAX_BODY}"]
         lines += ["    " + ln for ln in gwtest.with_sender_limits_off(extra_lines)]
-        with open(gw.config_path, "a", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
+        # The instance joins `connectors:`, before a section that follows it.
+        with open(gw.config_path, "r", encoding="utf-8") as f:
+            head, sep, tail = f.read().partition("\nintegration:")
+        with open(gw.config_path, "w", encoding="utf-8") as f:
+            f.write(head.rstrip("\n") + "\n" + "\n".join(lines) + "\n" + sep.lstrip("\n")
+                    + tail)
         gw.env["GATEWAY_META_APP_SECRET"] = self.secret
         gw.env["GATEWAY_META_VERIFY_TOKEN"] = self.verify_token
         gw.env.update(env or {})
@@ -1368,8 +1405,9 @@ class MetaMedia(MetaTestCase):
         m = bus.wait_message("wamid.it-img-1")
         att = m["attachments"][0]
         digest = hashlib.sha256(data).hexdigest()
-        path = os.path.join(self.media_dir, digest)
-        self.assertEqual(att["ref"], "file:" + path)
+        path = os.path.join(self.media_dir, digest[:2], digest)
+        self.assertEqual(att["ref"], "sha256:" + digest)
+        self.assertNotIn("download_error", att)
         self.assertEqual(att["size"], len(data))
         self.assertEqual(att["type"], "image/jpeg")
         with open(path, "rb") as f:
@@ -1386,6 +1424,7 @@ class MetaMedia(MetaTestCase):
         m = bus.wait_message("wamid.it-vid-1")
         ref = m["attachments"][0]["ref"]
         self.assertTrue(ref.startswith("whatsapp-media:"), ref)
+        self.assertEqual(m["attachments"][0]["download_error"], "metadata: HTTP 404")
         self.assert_log("not downloaded")
 
     def test_media_over_the_limit_is_not_downloaded(self):
@@ -1402,6 +1441,7 @@ class MetaMedia(MetaTestCase):
         self.accept(unique_wa(read_fixture(WA, "message__image.json"), tag), events=1)
         m = bus.wait_message(f"wamid.it-{tag}")
         self.assertEqual(m["attachments"][0]["ref"], "whatsapp-media:65463453")
+        self.assertTrue(m["attachments"][0]["download_error"].startswith(why), m)
         self.assert_log(f"media 65463453 of message wamid.it-{tag} not downloaded ({why}")
         # Nothing of it stays, not even a partial file.
         self.assertEqual(os.listdir(self.media_dir), [])
@@ -1433,8 +1473,8 @@ class MetaMedia(MetaTestCase):
         self.accept(unique_wa(read_fixture(WA, "message__image.json"), "b64-1"), events=1)
         m = bus.wait_message("wamid.it-b64-1")
         digest = hashlib.sha256(data).hexdigest()
-        self.assertEqual(m["attachments"][0]["ref"],
-                         "file:" + os.path.join(self.media_dir, digest))
+        self.assertEqual(m["attachments"][0]["ref"], "sha256:" + digest)
+        self.assertTrue(os.path.isfile(os.path.join(self.media_dir, digest[:2], digest)))
         # The same digest, wrong, in base64: refused.
         self.graph.meta_fields["65463453"] = {
             "sha256": base64.b64encode(hashlib.sha256(b"other").digest()).decode()}

@@ -92,6 +92,38 @@ static void test_put(void **state)
 	test_rmtree(root);
 }
 
+/* Bytes that arrive in pieces: a temporary file adopted under its digest. */
+static void test_adopt(void **state)
+{
+	char root[64], dir[256], tmp[512], path[512];
+	int fd;
+
+	(void)state;
+	test_tmpdir(root, sizeof(root), "attach");
+	snprintf(dir, sizeof(dir), "%s/store", root); /* created */
+	assert_int_equal(attach_tmp_open(dir, tmp, sizeof(tmp), &fd), GW_OK);
+	assert_int_equal(gw_write_all(fd, "abc", 3), GW_OK);
+	assert_int_equal(attach_adopt(dir, tmp, fd, ABC_SHA256, 3), GW_OK);
+	close(fd);
+	assert_int_equal(access(tmp, F_OK), -1); /* renamed */
+	assert_int_equal(attach_path(dir, ABC_SHA256, path, sizeof(path)), GW_OK);
+	assert_file(path, "abc", 3);
+	/* Already stored: the temporary file goes, the blob stays. */
+	assert_int_equal(attach_tmp_open(dir, tmp, sizeof(tmp), &fd), GW_OK);
+	assert_int_equal(gw_write_all(fd, "abc", 3), GW_OK);
+	assert_int_equal(attach_adopt(dir, tmp, fd, ABC_SHA256, 3), GW_OK);
+	close(fd);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(count_entries(dir), 1); /* the fan-out folder only */
+	/* Not a digest: refused, and the temporary file is gone all the same. */
+	assert_int_equal(attach_tmp_open(dir, tmp, sizeof(tmp), &fd), GW_OK);
+	assert_int_equal(attach_adopt(dir, tmp, fd, "not-hex", 0), GW_EINVAL);
+	close(fd);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(count_entries(dir), 1);
+	test_rmtree(root);
+}
+
 static void test_limits_and_refusals(void **state)
 {
 	char root[64], path[512], file[600], small[16];
@@ -124,6 +156,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_put),
+		cmocka_unit_test(test_adopt),
 		cmocka_unit_test(test_limits_and_refusals),
 	};
 
