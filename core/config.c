@@ -935,10 +935,46 @@ static void gw_config_integration_free(struct gw_config_integration *in)
 	free(in->disabled_reason);
 }
 
+/* load_automation - automation's keys, its lists, then their checks
+ * (all defaults and no list when the section is absent). */
+static int load_automation(struct loader *ld, yaml_node_t *map, struct gw_config *cfg)
+{
+	static const char *const subs[] = {"templates", "rules", NULL};
+	struct gw_config_automation *a = &cfg->automation;
+	const struct conf_target t = {&gw_conf_automation, a};
+	char path[CONF_KEYPATH_MAX], why[CONF_MSG_MAX];
+	int rc;
+
+	rc = fill_section(ld, map, 1, "automation", &t, 1, subs);
+	for (const struct conf_list *l = gw_conf_automation_lists; rc == GW_OK && l->key; l++) {
+		snprintf(path, sizeof(path), "automation.%s", l->key);
+		rc = load_list(ld, map && map->type == YAML_MAPPING_NODE ? map_find(ld, map, l->key)
+									  : NULL,
+			       path, l, a);
+	}
+	if (rc == GW_OK && gw_config_automation_check(a, why, sizeof(why)))
+		rc = conf_err(ld, routing_err_line(ld, map, why), "automation", "%s", why);
+	return rc;
+}
+
+static void gw_config_automation_free(struct gw_config_automation *a)
+{
+	for (const struct conf_list *l = gw_conf_automation_lists; l->key; l++) {
+		char *arr = *(char **)((char *)a + l->arr_offset);
+		size_t n = *(size_t *)((char *)a + l->n_offset);
+
+		for (size_t i = 0; i < n; i++)
+			free_section(l->sec, arr + i * l->sec->struct_size);
+		free(arr);
+	}
+	free_section(&gw_conf_automation, a);
+}
+
 static int load_root(struct loader *ld, yaml_node_t *root, struct gw_config *cfg)
 {
 	static const char *const subs[] = {"router", "routing", "supervisor", "nats",
-					   "metrics", "connectors", "integration", NULL};
+					   "metrics", "connectors", "integration", "automation",
+					   NULL};
 	const struct conf_target top = {&gw_conf_top, cfg};
 	const struct conf_target router = {&gw_conf_router, &cfg->router};
 	const struct conf_target sup = {&gw_conf_supervisor, &cfg->supervisor};
@@ -961,6 +997,8 @@ static int load_root(struct loader *ld, yaml_node_t *root, struct gw_config *cfg
 		rc = load_connectors(ld, map_find(ld, root, "connectors"), cfg);
 	if (rc == GW_OK)
 		rc = load_integration(ld, map_find(ld, root, "integration"), cfg);
+	if (rc == GW_OK)
+		rc = load_automation(ld, map_find(ld, root, "automation"), cfg);
 	return rc;
 }
 
@@ -1379,6 +1417,7 @@ void gw_config_free(struct gw_config *cfg)
 	}
 	free(cfg->connectors);
 	gw_config_integration_free(&cfg->integration);
+	gw_config_automation_free(&cfg->automation);
 	gw_config_routing_free(&cfg->routing);
 	free_section(&gw_conf_nats, &cfg->nats);
 	free_section(&gw_conf_router, &cfg->router);

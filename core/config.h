@@ -279,6 +279,41 @@ struct gw_config_metrics {
 	struct conf_listen listen; /* where it serves GET /metrics */
 };
 
+/*
+ * automation: automatic messages and canned responses (docs/automation.md,
+ * core/config_automation.c). Lists are sections of their own
+ * ("automation.templates[]").
+ */
+
+/* automation.templates[]: one text of a named template in one language. */
+struct gw_automation_template {
+	char *name;     /* what rules, message.send and gatewayctl name */
+	char *language; /* "fr"; "" = the default text of the name */
+	char *subject;  /* "" = the ticket's */
+	char *text;     /* with {{variables}} (core/template.h) */
+};
+
+/* automation.rules[]: when an automatic message goes out; first match of
+ * its kind wins. */
+struct gw_automation_rule {
+	char *kind;     /* acknowledgement | out_of_hours | still_waiting */
+	char *channel;  /* "" = any */
+	char *queue;    /* "" = any */
+	char *template_name; /* templates[] name; "" = none (off in this scope) */
+	long long after_s;   /* still_waiting: seconds without a reply */
+	char *whatsapp_template; /* provider template outside the 24 h window */
+	char *whatsapp_language;
+};
+
+struct gw_config_automation {
+	bool enabled;
+	long long window_s; /* one automatic message of a kind per customer */
+	struct gw_automation_template *templates;
+	size_t n_templates;
+	struct gw_automation_rule *rules;
+	size_t n_rules;
+};
+
 /* One connectors[] entry. */
 struct gw_connector_conf {
 	char *name;      /* unique instance name; also the `account` default */
@@ -303,6 +338,7 @@ struct gw_config {
 	struct gw_config_nats nats;
 	struct gw_config_integration integration;
 	struct gw_config_metrics metrics;
+	struct gw_config_automation automation;
 	struct gw_connector_conf *connectors;
 	size_t n_connectors;
 };

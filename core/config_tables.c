@@ -44,7 +44,7 @@ const struct conf_section gw_conf_top = {
 	.n_entries = N_ROWS(top_rows),
 	.struct_size = sizeof(struct gw_config),
 	.desc = "Keys at the top of the file. Besides these, `router`, `routing`, "
-		"`supervisor`, `nats` and `metrics` are sections (mappings) and `connectors` is a sequence of connector entries; "
+		"`supervisor`, `nats`, `metrics` and `automation` are sections (mappings) and `connectors` is a sequence of connector entries; "
 		"a missing section takes all its defaults, a missing `connectors` means none.",
 };
 
@@ -386,6 +386,11 @@ int gw_config_doc(FILE *f)
 	doc_section(f, "`nats`", NULL, &gw_conf_nats);
 	doc_section(f, "`integration`", NULL, &gw_conf_integration);
 	for (const struct conf_list *l = gw_conf_integration_lists; l->key; l++) {
+		snprintf(title, sizeof(title), "`%s`", l->sec->name);
+		doc_section(f, title, NULL, l->sec);
+	}
+	doc_section(f, "`automation`", NULL, &gw_conf_automation);
+	for (const struct conf_list *l = gw_conf_automation_lists; l->key; l++) {
 		snprintf(title, sizeof(title), "`%s`", l->sec->name);
 		doc_section(f, title, NULL, l->sec);
 	}

@@ -79,6 +79,21 @@ int gw_config_integration_check(const struct gw_config_integration *in, char *er
  */
 int gw_config_routing_check(const struct gw_config_routing *r, char *err, size_t errlen);
 
+/* automation and its lists (config_automation.c). */
+extern const struct conf_section gw_conf_automation;
+extern const struct conf_section gw_conf_automation_template;
+extern const struct conf_section gw_conf_automation_rule;
+extern const struct conf_list gw_conf_automation_lists[];
+
+/*
+ * gw_config_automation_check - the checks between automation's keys and
+ * lists (kinds, template names that exist, texts that parse); GW_OK or
+ * GW_EINVAL with `err` naming the key path ("rules[0].template: unknown
+ * template 'ack'").
+ */
+int gw_config_automation_check(const struct gw_config_automation *a, char *err,
+			       size_t errlen);
+
 /* Longest endpoint accepted when a CONF_ENDPOINT row sets no max. */
 #define GW_CONF_ENDPOINT_MAX 256
 

@@ -233,6 +233,9 @@ struct proto_message {
 	/* optional: why auto_reply or bounce is set, the sign that said so
 	 * ("Auto-Submitted: auto-replied", "multipart/report"); NULL otherwise */
 	char *automated_reason;
+	/* Automatic messages: acknowledgement, out_of_hours, still_waiting;
+	 * NULL for a human reply (a canned response an agent sent too). */
+	char *automatic;
 };
 
 /*

@@ -113,10 +113,47 @@ static int take_objs(const struct cmdarg *a, const msgpack_object *v, void *slot
 	return rc;
 }
 
+#define STRMAP_KEY_MAX 128
+#define STRMAP_VALUE_MAX 4096
+
+static void free_strmap(struct cmdarg_strmap *m)
+{
+	for (size_t i = 0; i < 2 * m->n; i++)
+		free(m->kv[i]);
+	free(m->kv);
+	memset(m, 0, sizeof(*m));
+}
+
+/* take_strmap - a CMDARG_STRMAP: every key and value a UTF-8 string. */
+static int take_strmap(const struct cmdarg *a, const msgpack_object *v,
+		       struct cmdarg_strmap *m, char *err, size_t errlen)
+{
+	struct cmdarg k = {a->key, CMDARG_STR, STRMAP_KEY_MAX, 0, 0, NULL};
+	struct cmdarg val = {a->key, CMDARG_STR, STRMAP_VALUE_MAX, 0, 0, NULL};
+	int rc = GW_OK;
+
+	free_strmap(m);
+	if (v->type != MSGPACK_OBJECT_MAP || v->via.map.size > a->max) {
+		snprintf(err, errlen, "%s: expected a map of at most %zu strings", a->key, a->max);
+		return GW_ETYPE;
+	}
+	if (v->via.map.size && !(m->kv = calloc(2 * v->via.map.size, sizeof(*m->kv))))
+		return GW_ENOMEM;
+	for (uint32_t i = 0; rc == GW_OK && i < v->via.map.size; i++, m->n++) {
+		rc = take_str(&k, &v->via.map.ptr[i].key, &m->kv[2 * i], err, errlen);
+		if (rc == GW_OK)
+			rc = take_str(&val, &v->via.map.ptr[i].val, &m->kv[2 * i + 1], err, errlen);
+	}
+	return rc;
+}
+
 static int take(const struct cmdarg *a, const msgpack_object *v, void *base, char *err,
 		size_t errlen)
 {
 	void *slot = (char *)base + a->offset;
+
+	if (a->kind == CMDARG_STRMAP)
+		return take_strmap(a, v, slot, err, errlen);
 
 	if (a->kind == CMDARG_STR)
 		return take_str(a, v, slot, err, errlen);
@@ -150,6 +187,8 @@ static int missing(const struct cmdarg *a, const void *base)
 		return !*(void *const *)slot;
 	if (a->kind == CMDARG_OBJS)
 		return ((const struct cmdarg_objs *)slot)->n == 0;
+	if (a->kind == CMDARG_STRMAP)
+		return ((const struct cmdarg_strmap *)slot)->n == 0;
 	return *(const uint64_t *)slot == 0;
 }
 
@@ -205,6 +244,8 @@ void cmdargs_free(const struct cmdarg *spec, size_t n, void *base)
 			*(char **)slot = NULL;
 		} else if (spec[j].kind == CMDARG_OBJ || spec[j].kind == CMDARG_OBJS) {
 			free_objs(&spec[j], slot);
+		} else if (spec[j].kind == CMDARG_STRMAP) {
+			free_strmap(slot);
 		}
 	}
 }

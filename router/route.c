@@ -24,6 +24,7 @@
  * message.status, message.edited, message.deleted: route_update.c.
  */
 #include "router/router.h"
+#include "router/rules/autoreply.h"
 
 #include <stdio.h>
 #include <ctype.h>
@@ -377,6 +378,8 @@ static int route_received(struct batch *b, struct proto_event *msg, enum route_r
 		rc = thread_place(b, msg, &c, &t, &p);
 	if (rc == GW_OK && (p.opened || p.reopened))
 		rc = announce_ticket(b, m, &c, &t, &p);
+	if (rc == GW_OK && p.opened)
+		rc = autoreply_ticket_opened(b, &t);
 	if (rc == GW_OK)
 		rc = file_message(b, msg, &c, &t, &p);
 out:

@@ -18,6 +18,7 @@
 #include "core/util.h"
 #include "proto/proto_desc.h"
 #include "proto/wire.h"
+#include "router/rules/autoreply.h"
 #include "router/zap.h"
 #include "core/bus.h"
 #include "store/store_int.h"
@@ -611,7 +612,8 @@ static int assign_tick_txn(struct batch *b, void *arg)
 
 /*
  * router_routing_tick - fires what is due by the wall clock (SLA warnings
- * and breaches; working hours beginning or ending), each in a transaction
+ * and breaches; working hours beginning or ending; automatic messages),
+ * each in a transaction
  * of its own so that a failure of one does not hold the other back, then
  * finds when to look again. After a failure the due SLA entries are still
  * there: it waits a whole tick rather than retrying at once, and logs once
@@ -621,12 +623,15 @@ static void router_routing_tick(struct router *r)
 {
 	int64_t now = gw_now_ms(), next = now + ROUTER_ROUTING_TICK_MS, due, at;
 	struct store_txn *txn = NULL;
-	int rc, rc_assign;
+	int rc, rc_assign, rc_auto;
 
 	if (now < r->next_routing_ms)
 		return;
 	rc = router_txn(r, sla_tick_txn, &now);
 	rc_assign = router_txn(r, assign_tick_txn, &now);
+	/* Automatic messages (rules/autoreply.c) log their own failures; an
+	 * entry a store failure kept waits a whole tick too. */
+	rc_auto = autoreply_tick(r, now);
 	if (rc || rc_assign) {
 		if (!r->routing_failing)
 			GW_ERROR("router", "routing timer: SLA clocks: %s, working hours: %s "
@@ -641,6 +646,8 @@ static void router_routing_tick(struct router *r)
 	r->routing_failing = 0;
 	if (store_txn_begin(r->st, 1, &txn) == GW_OK && store_sla_next(txn, &due) == GW_OK &&
 	    due < next)
+		next = due;
+	if (txn && !rc_auto && store_autoreply_next(txn, &due) == GW_OK && due < next)
 		next = due;
 	store_txn_abort(txn);
 	at = assign_next_ms(r->rt, now);
@@ -679,6 +686,11 @@ static long router_poll_timeout_ms(const struct router *r)
 	if (routing < next)
 		next = routing;
 	return next <= now ? 0 : (long)((next - now) / 1000 + 1);
+}
+
+const struct gw_config *router_config(const struct router *r)
+{
+	return r->reloaded ? r->reloaded : r->cfg;
 }
 
 int router_reload(struct router *r)

@@ -61,8 +61,9 @@ int router_run(struct router *r, volatile int *stop, volatile int *reload);
 
 /*
  * router_reload - reads the config file again and puts its routing rules
- * (queues, agents, working hours, SLA targets, threading, assignment) in
- * use from the next message on; tickets keep the SLA due times they have.
+ * (queues, agents, working hours, SLA targets, threading, assignment) and
+ * its automation section (templates, automatic messages) in use from the
+ * next message on; tickets keep the SLA due times they have.
  * Everything else (endpoints, connectors, store) waits for a restart. On a
  * config that does not load or compile: logged, the rules in use kept,
  * and GW_ECONFIG/GW_EINVAL/GW_ENOMEM returned; GW_OK otherwise.
@@ -238,6 +239,33 @@ struct deliver *router_deliver(struct router *r);
  */
 int reply_message_send(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
 		       uint64_t *delivery_id, char *err, size_t errlen);
+
+/* An automatic message (rules/autoreply.c), made as message.send makes a
+ * reply: template rendered for the ticket, filed in it, delivered alike. */
+struct reply_auto {
+	uint64_t ticket_id;
+	const char *automatic;     /* acknowledgement, out_of_hours, still_waiting */
+	const char *template_name; /* automation.templates[] name */
+	const char *wa_template;   /* WhatsApp past its 24 h window; NULL/"": skip */
+	const char *wa_language;
+};
+
+/*
+ * reply_auto_send - in the transaction of `b`: message.sent (with
+ * `automatic` set; the first-response clock is not stopped by it),
+ * message.status queued and a pending delivery, as message.send makes
+ * them; *delivery_id and *seq set. Errors, with `err`: GW_ENOTFOUND (no
+ * ticket, customer or template), GW_EINVAL (no address), GW_EMISSING (a
+ * variable of the template undefined), GW_EPERM (the provider takes no
+ * such message now: WhatsApp's window), store errors. On error the
+ * transaction must be aborted (a skipped message emitted nothing).
+ */
+int reply_auto_send(struct batch *b, const struct gw_config *cfg, const struct reply_auto *au,
+		    uint64_t *delivery_id, uint64_t *seq, char *err, size_t errlen);
+
+/* router_config - the config the routing and automation in use come from
+ * (the reloaded one after a reload). */
+const struct gw_config *router_config(const struct router *r);
 
 /* --- deliver.c: handing replies to connectors, and their reports -------- */
 

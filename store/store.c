@@ -31,6 +31,7 @@ static const char *const table_names[TBL__COUNT] = {
 	[TBL_AGENT_TIX] = "agent_tix",
 	[TBL_QUEUE_WAIT] = "queue_wait",
 	[TBL_SLA_DUE] = "sla_due",
+	[TBL_AUTOREPLY] = "autoreply",
 };
 
 int store_err(int rc, const char *what)

@@ -26,6 +26,8 @@
  *   deliveries.c deliveries delivery_id                   -> store_delivery (binary, versioned)
  *                deliveries_pending delivery_id           -> (empty) not yet reported
  *   store.c      meta       name                          -> uint64 (id counters)
+ *   autoreply.c  autoreply  'd', due_ms, ticket_id, kind  -> (empty) automatic messages to come
+ *                           'w', customer_id, kind        -> last sent (ms): the window
  * Environments of their own: spool.c (a connector's queue of accepted
  * events, spool.h) and sentlog.c (a sending connector's journal of the
  * replies its provider took, sentlog.h).
@@ -230,6 +232,30 @@ int store_sla_scan(struct store_txn *txn, int64_t until_ms, size_t max,
 		   int (*fn)(void *arg, int64_t due_ms, uint64_t ticket_id, unsigned what),
 		   void *arg);
 int store_sla_next(struct store_txn *txn, int64_t *due_ms);
+
+/* --- autoreply.c: automatic messages -------------------------------- */
+
+/* store_autoreply_add / del - an automatic message of `kind` (1-255, the
+ * router's numbering) due at `due_ms` for a ticket (del of an absent one:
+ * GW_OK). GW_EINVAL for a negative time or kind 0. */
+int store_autoreply_add(struct store_txn *txn, int64_t due_ms, uint64_t ticket_id,
+			unsigned kind);
+int store_autoreply_del(struct store_txn *txn, int64_t due_ms, uint64_t ticket_id,
+			unsigned kind);
+/* store_autoreply_scan - entries due at or before until_ms in time order,
+ * up to `max`; stops when fn returns non-0; fn must not write the table.
+ * store_autoreply_next - the earliest due time, INT64_MAX if none. */
+int store_autoreply_scan(struct store_txn *txn, int64_t until_ms, size_t max,
+			 int (*fn)(void *arg, int64_t due_ms, uint64_t ticket_id,
+				   unsigned kind),
+			 void *arg);
+int store_autoreply_next(struct store_txn *txn, int64_t *due_ms);
+/* store_autoreply_last_get / put - when the last automatic message of
+ * `kind` went to a customer (ms); get: GW_ENOTFOUND when never. */
+int store_autoreply_last_get(struct store_txn *txn, uint64_t customer_id, unsigned kind,
+			     int64_t *at_ms);
+int store_autoreply_last_put(struct store_txn *txn, uint64_t customer_id, unsigned kind,
+			     int64_t at_ms);
 
 /* --- eventlog.c ------------------------------------------------------ */
 

@@ -30,6 +30,8 @@ enum store_table {
 	TBL_AGENT_TIX,
 	TBL_QUEUE_WAIT,
 	TBL_SLA_DUE,
+	/* Automatic messages (autoreply.c). */
+	TBL_AUTOREPLY,
 	TBL__COUNT
 };
 

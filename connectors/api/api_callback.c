@@ -160,7 +160,8 @@ static int cb_template(json_t *root, const struct proto_template *t, char *why, 
 	return cb_set(o, "components", comp);
 }
 
-/* cb_head - type, id, delivery_id, ticket_id, to, text, subject, author. */
+/* cb_head - type, id, delivery_id, ticket_id, to, text, subject, author,
+ * automatic. */
 static json_t *cb_head(const struct proto_message *m, uint64_t delivery_id)
 {
 	json_t *root, *to;
@@ -175,7 +176,8 @@ static json_t *cb_head(const struct proto_message *m, uint64_t delivery_id)
 			 m->ticket_id ? json_integer((json_int_t)m->ticket_id) : json_null(), "to",
 			 to, "text", m->text ? m->text : "");
 	if (root && (cb_set_str(root, "subject", m->subject) != GW_OK ||
-		     cb_set_str(root, "author", m->from.name) != GW_OK)) {
+		     cb_set_str(root, "author", m->from.name) != GW_OK ||
+		     cb_set_str(root, "automatic", m->automatic) != GW_OK)) {
 		json_decref(root);
 		root = NULL;
 	}

@@ -342,7 +342,8 @@ static int body(const struct email_reply_options *opt, const struct proto_messag
 	return rc;
 }
 
-/* headers - From, To, Subject, Date, Message-ID, In-Reply-To, References. */
+/* headers - From, To, Subject, Date, Message-ID, In-Reply-To, References,
+ * Auto-Submitted. */
 static void headers(GMimeMessage *msg, const struct email_reply_options *opt,
 		    const struct proto_message *m, const struct email_reply *r)
 {
@@ -362,6 +363,10 @@ static void headers(GMimeMessage *msg, const struct email_reply_options *opt,
 	}
 	g_mime_message_set_message_id(msg, r->message_id);
 	set_threading(msg, m);
+	/* RFC 3834: an automatic message says so, so that the customer's
+	 * auto-responder does not answer it; a person's reply never does. */
+	if (m->automatic && *m->automatic)
+		g_mime_object_set_header(GMIME_OBJECT(msg), "Auto-Submitted", "auto-replied", NULL);
 }
 
 /* check_input - what a reply needs before anything is built. */

@@ -16,7 +16,9 @@
  *                recorded (the number they wrote to, STOP/START) durably;
  *                then the event is queued and the answer deferred: Twilio
  *                gets the empty TwiML <Response/> once it is durable, 503
- *                if it could not be made so
+ *                if it could not be made so. With media_download, an MMS
+ *                is first held while its files download (sms_media.h),
+ *                then queued the same way
  *
  * Threading: everything runs on the thread that calls run(); replies run
  * on the sender's worker, whose wake and the httpd tick poll it here.
@@ -33,6 +35,7 @@
 #include "connectors/intake.h"
 #include "connectors/outbox.h"
 #include "connectors/sms/sms_form.h"
+#include "connectors/sms/sms_media.h"
 #include "connectors/sms/sms_parse.h"
 #include "connectors/sms/sms_reply.h"
 #include "connectors/sms/sms_sig.h"
@@ -55,6 +58,7 @@ struct sms {
 	struct sms_contacts *contacts;
 	struct httpd *httpd;
 	struct sms_replies *replies;
+	struct sms_media *media;      /* NULL unless media_download */
 	char url[SMS_SIG_URL_MAX + 1];        /* public_url + path: what Twilio signs */
 	char status_url[SMS_SIG_URL_MAX + 1]; /* public_url + status_path */
 };
@@ -163,7 +167,9 @@ static int sms_note_contact(struct sms *s, const struct sms_parsed *p)
 /* ---- queueing --------------------------------------------------------------- */
 
 /* sms_queue - the event into the outbox, counted as `counter`; the answer
- * waits for its commit. */
+ * waits for its commit. A NULL req: Twilio has hung up during the media
+ * download; the message is stored all the same (Twilio does not send it
+ * again), unanswered. */
 static void sms_queue(struct sms *s, struct httpd_req *req, const struct proto_event *ev,
 		      enum sms_counter counter)
 {
@@ -172,6 +178,14 @@ static void sms_queue(struct sms *s, struct httpd_req *req, const struct proto_e
 	 * the same commit (connectors/intake.h); Twilio is told it arrived. */
 	int rc = intake_add(s->inst, ev, &perr, NULL);
 
+	if (!req) {
+		if (rc == GW_OK)
+			s->inst->counters[counter].value++;
+		else
+			GW_WARN(s->inst->log_module, "message %s, held for its media: not stored: "
+				"%s", ev->u.message.external_id, gw_strerror(rc));
+		return;
+	}
 	if (rc == GW_OK) {
 		s->inst->counters[counter].value++;
 		httpd_defer_as(req, 200, SMS_TWIML_TYPE, SMS_TWIML);
@@ -196,6 +210,20 @@ static void sms_parse_refuse(struct sms *s, struct httpd_req *req,
 		httpd_refuse(req, 400, "invalid_request", "%s", err->message);
 }
 
+/* sms_hold_for_media - the message waits for its files (the answer with
+ * it); a busy downloader: queued at once with its URLs. */
+static void sms_hold_for_media(struct sms *s, struct httpd_req *req, struct sms_parsed *p)
+{
+	uint64_t ticket = httpd_hold(req);
+	int rc = sms_media_submit(s->media, ticket, p);
+
+	if (rc == GW_OK)
+		return;
+	GW_WARN(s->inst->log_module, "media downloader busy (%s): message %s keeps its media "
+		"URLs", gw_strerror(rc), p->ev.u.message.external_id);
+	sms_queue(s, httpd_resume(s->httpd, ticket), &p->ev, SMS_C_MESSAGES);
+}
+
 /* sms_take - a signed webhook: its event queued, or nothing for a status
  * that makes none (answered at once). */
 static void sms_take(struct sms *s, struct httpd_req *req, const struct sms_form *f)
@@ -216,7 +244,9 @@ static void sms_take(struct sms *s, struct httpd_req *req, const struct sms_form
 		return;
 	}
 	rc = p.what == SMS_WH_MESSAGE ? sms_note_contact(s, &p) : GW_OK;
-	if (rc == GW_OK)
+	if (rc == GW_OK && sms_media_wanted(s->media, &p) > 0)
+		sms_hold_for_media(s, req, &p);
+	else if (rc == GW_OK)
 		sms_queue(s, req, &p.ev,
 			  p.what == SMS_WH_MESSAGE ? SMS_C_MESSAGES : SMS_C_STATUSES);
 	else
@@ -245,12 +275,23 @@ static void sms_on_body(void *arg, struct httpd_req *req, const char *body, size
 	sms_form_clear(&f);
 }
 
-/* Replies finished (the sender woke the loop), or the tick: report them. */
+/* Replies or downloads finished (their worker woke the loop), or the
+ * tick: replies reported, messages whose files are in stored. */
 static void sms_on_wake(void *arg)
 {
 	struct sms *s = arg;
+	struct sms_parsed p;
+	uint64_t ticket;
 
 	sms_replies_poll(s->replies);
+	if (!s->media)
+		return;
+	sms_media_count(s->media, &s->inst->counters[SMS_C_MEDIA_STORED].value,
+			&s->inst->counters[SMS_C_MEDIA_FAILED].value);
+	while (sms_media_take_done(s->media, &ticket, &p)) {
+		sms_queue(s, httpd_resume(s->httpd, ticket), &p.ev, SMS_C_MESSAGES);
+		sms_parsed_clear(&p);
+	}
 }
 
 static const struct httpd_handlers sms_handlers = {
@@ -315,6 +356,7 @@ static void sms_counters_init(struct connector_instance *inst)
 {
 	static const char *const names[SMS_C__COUNT] = {
 		"messages", "statuses", "opt_outs", "opt_ins", "refused", "stopped",
+		"media_stored", "media_failed",
 	};
 
 	for (size_t i = 0; i < SMS_C__COUNT && i < CONNECTOR_COUNTERS_MAX; i++)
@@ -333,6 +375,27 @@ static int sms_start_replies(struct sms *s)
 	};
 
 	return sms_replies_create(&opt, &s->replies);
+}
+
+static int sms_start_media(struct sms *s)
+{
+	char dir[SMS_STATE_PATH_MAX];
+	struct sms_media_options opt = {
+		.dir = dir,
+		.api_base = s->set->api_base,
+		.account_sid = s->set->account_sid,
+		.auth_token = s->set->auth_token,
+		.max_bytes = s->set->media_max_bytes,
+		.log_module = s->inst->log_module,
+		.notify = sms_wake,
+		.arg = s->httpd,
+	};
+	int n = snprintf(dir, sizeof(dir), "%s/attachments", s->inst->config->state_dir);
+
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return GW_EINVAL;
+	GW_INFO(s->inst->log_module, "MMS files download into %s", dir);
+	return sms_media_create(&opt, &s->media);
 }
 
 static int sms_create(struct connector_instance *inst)
@@ -363,6 +426,8 @@ static int sms_create(struct connector_instance *inst)
 		rc = sms_listen(s);
 	if (rc == GW_OK)
 		rc = sms_start_replies(s);
+	if (rc == GW_OK && s->set->media_download)
+		rc = sms_start_media(s);
 	if (rc == GW_OK)
 		GW_INFO(inst->log_module, "Twilio signs %s and %s", s->url, s->status_url);
 	return rc;
@@ -381,8 +446,9 @@ static void sms_destroy(struct connector_instance *inst)
 
 	if (!s)
 		return;
-	/* The sender first: its wake calls into httpd. */
+	/* The sender and the downloader first: their wake calls into httpd. */
 	sms_replies_destroy(s->replies);
+	sms_media_destroy(s->media);
 	httpd_destroy(s->httpd);
 	sms_contacts_close(s->contacts);
 	sms_sig_key_free(s->key);

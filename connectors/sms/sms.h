@@ -21,6 +21,8 @@ enum sms_counter {
 	SMS_C_OPT_INS,       /* numbers that opted back in (START) */
 	SMS_C_REFUSED,       /* webhooks refused 403: signature or AccountSid */
 	SMS_C_STOPPED,       /* replies failed at once: the number opted out */
+	SMS_C_MEDIA_STORED,  /* MMS files downloaded and stored */
+	SMS_C_MEDIA_FAILED,  /* MMS files left with their URL */
 	SMS_C__COUNT
 };
 

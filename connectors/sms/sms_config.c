@@ -47,6 +47,14 @@ static const struct conf_entry sms_conf_entries[] = {
 	{.kind = CONF_BOOL, .key = "status_callback", .def = "true",
 	 .offset = SMS_OFF(status_callback),
 	 .desc = "replies ask Twilio for status callbacks at public_url + status_path"},
+	{.kind = CONF_BOOL, .key = "media_download", .def = "true",
+	 .offset = SMS_OFF(media_download),
+	 .desc = "download the files of MMS (MediaUrl<i>) into <state_dir>/attachments before "
+		 "Twilio is answered, so events name kept bytes (`sha256:`), not Twilio URLs"},
+	{.kind = CONF_INT, .key = "media_max_bytes", .def = "5242880", .min = 1024,
+	 .max = 1073741824, .offset = SMS_OFF(media_max_bytes),
+	 .desc = "larger files are not downloaded (the event keeps the URL, and "
+		 "download_error says why); Twilio's own limit is 5 MB per message"},
 	{.kind = CONF_INT, .key = "max_body_bytes", .def = "65536", .min = 1024, .max = 1048576,
 	 .offset = SMS_OFF(max_body_bytes),
 	 .desc = "webhooks with a larger body are answered 413 without reading it"},

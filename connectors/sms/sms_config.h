@@ -30,6 +30,8 @@ struct sms_settings {
 	char *account;              /* `account` of its events; default: instance name */
 	char *api_base;             /* REST API base, default https://api.twilio.com */
 	bool status_callback;       /* replies ask for status callbacks */
+	bool media_download;        /* MMS files into the attachment store */
+	long long media_max_bytes;  /* larger files keep their URL */
 	long long max_body_bytes;   /* larger bodies get 413 */
 	long long max_connections;  /* concurrent HTTP connections */
 	long long spool_max;        /* accepted-but-unrouted events kept at most */

@@ -44,6 +44,7 @@ struct gw_config_integration;
 #define CTL_EXIT_INTERRUPTED 130 /* SIGINT/SIGTERM during a request */
 
 /* send: --param and --attach given at most this many times. */
+#define CTL_MAX_VARS 32 /* send --var, as message.send takes */
 #define CTL_MAX_PARAMS 32
 #define CTL_MAX_ATTACH 16
 
@@ -67,6 +68,8 @@ struct ctl {
 	const char *subject, *tmpl_name, *tmpl_lang; /* send: options, NULL if absent */
 	const char *params[CTL_MAX_PARAMS]; /* send: --param, in order */
 	size_t n_params;
+	const char *vars[CTL_MAX_VARS]; /* send: --var k=v of a canned response */
+	size_t n_vars;
 	const char *attach[CTL_MAX_ATTACH]; /* send: --attach files */
 	size_t n_attach;
 	int wait;              /* send --wait */

@@ -62,13 +62,19 @@ static const struct help helps[] = {
 	 "\nexample:\n  gatewayctl customer unmerge 3\n"},
 	{"send", "TICKET [TEXT] [--channel C] [--author NAME] [--subject S]\n"
 		 "       [--template NAME --lang L [--param P]...] [--attach FILE]...\n"
+		 "       [--template NAME [--var K=V]...]\n"
 		 "       [--wait] [--command-id ID] [--json]",
 	 "reply to the customer of a ticket on their channel",
 	 "The reply is stored, published and handed to the channel's connector.\n"
 	 "--wait waits for the delivery's first outcome and exits 1 when it failed,\n"
 	 "printing the reason. --command-id makes a retried command send once.\n"
+	 "--template NAME without --lang sends a canned response of the config\n"
+	 "(automation.templates) in the customer's language, its variables\n"
+	 "filled ({{customer.name}}, {{ticket.id}}, ... and each --var); one\n"
+	 "nothing defines is an error and nothing is sent.\n"
 	 "\nexamples:\n  gatewayctl send 12 \"Your order left today.\" --wait\n"
 	 "  gatewayctl send 12 --template order_update --lang en --param 4711\n"
+	 "  gatewayctl send 12 --template shipped --var tracking=1Z999\n"
 	 "  gatewayctl send 12 \"The invoice\" --attach invoice.pdf\n"},
 	{"quarantine", "list|show ID|reingest ID [--json]",
 	 "messages set aside, and why",

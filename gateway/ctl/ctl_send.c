@@ -6,6 +6,9 @@
  * caller that timed out can ask again with it.
  *
  *   --template NAME --lang L [--param P]...   a provider template (WhatsApp)
+ *   --template NAME [--var K=V]...            a canned response of the config
+ *                                             (automation.templates), rendered
+ *                                             by the router: {canned, vars}
  *   --attach FILE...                          files stored content-addressed
  *                                             in <state_dir>/attachments and
  *                                             sent as "sha256:<hex>" refs
@@ -54,6 +57,22 @@ static void pack_template(msgpack_packer *pk, const struct ctl *ctl)
 		msgpack_pack_str_with_body(pk, ctl->params[i], strlen(ctl->params[i]));
 }
 
+/* pack_canned - canned: NAME, and vars: {K: V} of the --var options. */
+static void pack_canned(msgpack_packer *pk, const struct ctl *ctl)
+{
+	pack_str(pk, "canned", ctl->tmpl_name);
+	if (!ctl->n_vars)
+		return;
+	msgpack_pack_str_with_body(pk, "vars", 4);
+	msgpack_pack_map(pk, ctl->n_vars);
+	for (size_t i = 0; i < ctl->n_vars; i++) {
+		const char *eq = strchr(ctl->vars[i], '=');
+
+		msgpack_pack_str_with_body(pk, ctl->vars[i], (size_t)(eq - ctl->vars[i]));
+		msgpack_pack_str_with_body(pk, eq + 1, strlen(eq + 1));
+	}
+}
+
 /* One stored --attach file. */
 struct send_file {
 	char ref[sizeof(ATTACH_REF_PREFIX) + ATTACH_HEX_LEN];
@@ -85,7 +104,8 @@ static void pack_send(const struct ctl *ctl, const char *command_id, const struc
 
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 2 + !!ctl->text + !!ctl->channel + !!ctl->author + !!ctl->subject +
-				      !!ctl->tmpl_name + !!ctl->n_attach);
+				      !!ctl->tmpl_name + !!(ctl->n_vars && !ctl->tmpl_lang) +
+				      !!ctl->n_attach);
 	pack_str(&pk, "command_id", command_id);
 	msgpack_pack_str_with_body(&pk, "ticket_id", 9);
 	msgpack_pack_uint64(&pk, ctl->id);
@@ -97,8 +117,10 @@ static void pack_send(const struct ctl *ctl, const char *command_id, const struc
 		pack_str(&pk, "author", ctl->author);
 	if (ctl->subject)
 		pack_str(&pk, "subject", ctl->subject);
-	if (ctl->tmpl_name)
+	if (ctl->tmpl_name && ctl->tmpl_lang)
 		pack_template(&pk, ctl);
+	else if (ctl->tmpl_name)
+		pack_canned(&pk, ctl);
 	if (ctl->n_attach)
 		pack_attachments(&pk, f, ctl->n_attach);
 }

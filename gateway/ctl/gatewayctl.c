@@ -35,7 +35,7 @@
 #define OPT_REASON 256u
 #define OPT_AGENT 512u
 #define OPT_QUEUE 1024u
-#define OPT_SEND_EXTRA 2048u /* --template, --lang, --param, --attach, --subject, --wait */
+#define OPT_SEND_EXTRA 2048u /* --template, --lang, --param, --var, --attach, --subject, --wait */
 #define OPT_DIR 4096u
 #define OPT_URL 8192u
 #define OPT_WATCH 16384u
@@ -209,6 +209,13 @@ static int take_send_option(int ch, struct ctl *ctl)
 			return usage_error("at most %s --param options", "32");
 		ctl->params[ctl->n_params++] = optarg;
 		return -1;
+	case 'v':
+		if (ctl->n_vars == CTL_MAX_VARS)
+			return usage_error("at most %s --var options", "32");
+		if (!strchr(optarg, '=') || optarg[0] == '=')
+			return usage_error("--var %s: expected NAME=VALUE", optarg);
+		ctl->vars[ctl->n_vars++] = optarg;
+		return -1;
 	default:
 		if (ctl->n_attach == CTL_MAX_ATTACH)
 			return usage_error("at most %s --attach options", "16");
@@ -220,10 +227,17 @@ static int take_send_option(int ch, struct ctl *ctl)
 /* check_send - what send's options need of each other. */
 static int check_send(const struct ctl *ctl)
 {
-	if (!ctl->tmpl_name != !ctl->tmpl_lang)
-		return usage_error("%s", "--template and --lang go together");
-	if (ctl->n_params && !ctl->tmpl_name)
-		return usage_error("%s", "--param needs --template");
+	/* --template with --lang: a provider template; alone: a canned
+	 * response of the config (automation.templates). */
+	if (ctl->tmpl_lang && !ctl->tmpl_name)
+		return usage_error("%s", "--lang needs --template");
+	if (ctl->n_params && !ctl->tmpl_lang)
+		return usage_error("%s", "--param needs --template and --lang");
+	if (ctl->n_vars && (!ctl->tmpl_name || ctl->tmpl_lang))
+		return usage_error("%s", "--var needs --template NAME without --lang");
+	if (ctl->text && ctl->tmpl_name && !ctl->tmpl_lang)
+		return usage_error("%s", "a canned response (--template without --lang) "
+				   "takes no TEXT");
 	if (!ctl->text && !ctl->tmpl_name && !ctl->n_attach)
 		return usage_error("%s", "send needs a TEXT, --template or --attach");
 	return -1;
@@ -274,7 +288,7 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 		if (optarg && !rc)
 			ctl->watch_s = (long)v;
 		break;
-	case 'M': case 'L': case 'p': case 'a': case 'S': case 'W':
+	case 'M': case 'L': case 'p': case 'a': case 'S': case 'W': case 'v':
 		a->seen |= OPT_SEND_EXTRA;
 		return take_send_option(ch, ctl);
 	case 'h': a->help = 1; return -1;
@@ -392,6 +406,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct ctl *ctl)
 		{"template", required_argument, NULL, 'M'},
 		{"lang", required_argument, NULL, 'L'},
 		{"param", required_argument, NULL, 'p'},
+		{"var", required_argument, NULL, 'v'},
 		{"attach", required_argument, NULL, 'a'},
 		{"subject", required_argument, NULL, 'S'},
 		{"wait", no_argument, NULL, 'W'},

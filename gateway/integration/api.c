@@ -413,12 +413,13 @@ struct post_route {
 	const char *prefix, *suffix, *cmd, *id_key;
 	unsigned scope;
 	int status;
-	const char *keys[8];
+	const char *keys[10];
 };
 
 static const struct post_route post_routes[] = {
 	{"/v1/tickets/", "/replies", WIRE_CMD_MESSAGE_SEND, "ticket_id", SCOPE_REPLY, 202,
-	 {"text", "channel", "author", "subject", "template", "attachments", NULL}},
+	 {"text", "channel", "author", "subject", "template", "attachments", "canned", "vars",
+	  NULL}},
 	{"/v1/tickets/", "/close", WIRE_CMD_TICKET_CLOSE, "ticket_id", SCOPE_MANAGE, 200,
 	 {"reason", NULL}},
 	{"/v1/tickets/", "/reopen", WIRE_CMD_TICKET_REOPEN, "ticket_id", SCOPE_MANAGE, 200,

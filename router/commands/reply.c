@@ -3,8 +3,11 @@
  * in one transaction before it is handed to a connector (deliver.c).
  *
  *   args      {command_id, ticket_id | customer_id, text?, channel?, author?,
- *             subject?, template?, attachments?}: text, a template or an
- *             attachment, at least one
+ *             subject?, template?, attachments?, canned?, vars?}: text, a
+ *             template, a canned response or an attachment, at least one;
+ *             `canned` names an automation.templates[] entry rendered with
+ *             `vars` (router/templates.h) in place of text: a variable
+ *             nothing defines fails the command before anything is made
  *   once      command_id is kept in the dedup table under the channel
  *             "command" with the seq of the message.sent it made: the same
  *             command again answers that first result and does nothing
@@ -42,17 +45,22 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "proto/proto_desc.h"
+#include "router/templates.h"
 
 #define REPLY_CMD_CHANNEL "command" /* dedup namespace of command ids */
 #define REPLY_MAX_COMMAND_ID 200
 #define REPLY_SCAN_LAST 4096 /* newest messages of a thread looked at */
 #define META_NEXT_DELIVERY "next_delivery_id"
+/* WhatsApp's and Messenger's customer-service window (connectors/meta). */
+#define REPLY_PROVIDER_WINDOW_MS (24LL * 3600 * 1000)
 
 struct send_args {
 	char *command_id, *text, *channel, *author, *subject;
 	uint64_t ticket_id, customer_id;
 	struct proto_template *tmpl;    /* NULL: none */
 	struct cmdarg_objs attachments; /* struct proto_attachment */
+	char *canned;                   /* automation.templates[] name, NULL: none */
+	struct cmdarg_strmap vars;      /* its variables */
 };
 
 /* What the customer's last inbound message says about replying to it. */
@@ -61,6 +69,7 @@ struct send_target {
 	char **chain; /* its reply_to */
 	size_t chain_len;
 	int64_t received_at;
+	int automated; /* it is an auto-reply: no automatic message answers it */
 };
 
 struct send_ctx {
@@ -72,6 +81,8 @@ struct send_ctx {
 	char *ticket_subject; /* the named ticket's subject, NULL: none */
 	int64_t sent_at;    /* its message.sent's ts */
 	char channel[PROTO_MAX_CHANNEL + 1], account[PROTO_MAX_ACCOUNT + 1];
+	const struct gw_config *cfg; /* the config in use (templates) */
+	const struct reply_auto *au; /* an automatic message; NULL: a command */
 	char *err;
 	size_t errlen;
 };
@@ -102,6 +113,8 @@ static const struct cmdarg send_spec[] = {
 	{"author", CMDARG_STR, PROTO_MAX_NAME, 0, offsetof(struct send_args, author)},
 	{"ticket_id", CMDARG_UINT, 0, 0, offsetof(struct send_args, ticket_id)},
 	{"customer_id", CMDARG_UINT, 0, 0, offsetof(struct send_args, customer_id)},
+	{"canned", CMDARG_STR, PROTO_MAX_AGENT, 0, offsetof(struct send_args, canned)},
+	{"vars", CMDARG_STRMAP, TEMPLATES_MAX_VARS, 0, offsetof(struct send_args, vars)},
 };
 #define N_SEND_SPEC (sizeof(send_spec) / sizeof(send_spec[0]))
 
@@ -112,13 +125,17 @@ static int parse_send_args(struct send_ctx *c, const void *data, size_t len)
 {
 	int rc = cmdargs_parse(data, len, send_spec, N_SEND_SPEC, &c->a, c->err, c->errlen);
 
+	if (rc == GW_OK && c->a.canned && c->a.text) {
+		snprintf(c->err, c->errlen, "canned: give text or a canned template, not both");
+		rc = GW_EPROTO;
+	}
 	if (rc == GW_OK && !c->a.ticket_id && !c->a.customer_id) {
 		snprintf(c->err, c->errlen, "ticket_id or customer_id: missing");
 		rc = GW_EMISSING;
 	}
 	if (rc == GW_OK && !(c->a.text && c->a.text[0]) && !c->a.tmpl &&
-	    !c->a.attachments.n) {
-		snprintf(c->err, c->errlen, "text: missing (or a template or attachments)");
+	    !c->a.attachments.n && !c->a.canned) {
+		snprintf(c->err, c->errlen, "text: missing (or a template, canned or attachments)");
 		rc = GW_EMISSING;
 	}
 	return rc;
@@ -157,6 +174,7 @@ static int target_chain(struct send_target *t, const struct proto_message *m)
 static int target_from(struct send_target *t, const struct proto_message *m)
 {
 	t->received_at = m->received_at;
+	t->automated = m->auto_reply || m->bounce;
 	if (target_chain(t, m) != GW_OK)
 		return GW_ENOMEM;
 	t->channel = gw_strdup(m->channel);
@@ -347,6 +365,8 @@ static int fill_sent(struct send_ctx *c, struct proto_event *ev)
 	m->from.name = gw_strdup(c->a.author);
 	m->direction = gw_strdup("outbound");
 	m->to = calloc(1, sizeof(*m->to));
+	if (c->au && !(m->automatic = gw_strdup(c->au->automatic)))
+		return GW_ENOMEM;
 	if (!m->channel || !m->account || !m->external_id || !m->from.address ||
 	    !m->direction || !m->to || (c->a.author && !m->from.name))
 		return GW_ENOMEM;
@@ -419,22 +439,100 @@ static int first_reply(struct send_ctx *c, struct batch *b)
 	return rc;
 }
 
-static int send_in_txn(struct batch *b, void *arg)
+/* --- canned responses and automatic messages ------------------------------ */
+
+/*
+ * render_canned - the text (and subject, unless one was given) of template
+ * c->a.canned for the ticket named (if any) and customer `cust`, in the
+ * ticket's language, else the customer's. A variable nothing defines:
+ * GW_EMISSING, nothing sent.
+ */
+static int render_canned(struct send_ctx *c, struct batch *b, const struct proto_customer *cust)
 {
-	struct send_ctx *c = arg;
+	struct templates_ctx x = {&c->cfg->automation, b->rt, NULL, cust, c->to.name,
+				  c->a.author, (const char *const *)c->a.vars.kv, c->a.vars.n,
+				  gw_now_ms()};
+	struct proto_ticket t;
+	char *text = NULL, *subject = NULL;
+	int rc = GW_OK;
+
+	memset(&t, 0, sizeof(t));
+	if (c->a.ticket_id)
+		rc = store_ticket_get(b->txn, c->a.ticket_id, &t);
+	if (rc == GW_OK && c->a.ticket_id)
+		x.ticket = &t;
+	if (rc == GW_OK)
+		rc = templates_render(&x, c->a.canned, t.language ? t.language : cust->language,
+				      &text, &subject, c->err, c->errlen);
+	if (rc == GW_OK) {
+		free(c->a.text);
+		c->a.text = text;
+		if (!c->a.subject) {
+			c->a.subject = subject;
+			subject = NULL;
+		}
+	}
+	free(subject);
+	proto_ticket_clear(&t);
+	return rc;
+}
+
+/*
+ * auto_policy - whether an automatic message may go now: never to an
+ * address whose last message was an auto-reply (a loop), and only as the
+ * provider allows:
+ * WhatsApp, Messenger and Instagram take free text only within 24 h of the
+ * customer's last message; past it WhatsApp takes the rule's approved
+ * template, and without one the message is not sent (GW_EPERM, `err`
+ * says why).
+ */
+static int auto_policy(struct send_ctx *c)
+{
+	int64_t age = gw_now_ms() - c->to.received_at;
+	const struct reply_auto *au = c->au;
+	int wa = strcmp(c->to.channel, "whatsapp") == 0;
+
+	if (c->to.automated) {
+		snprintf(c->err, c->errlen, "the customer's last message on %s is an auto-reply: "
+			 "no automatic message answers an automated sender", c->to.channel);
+		return GW_EPERM;
+	}
+	if ((!wa && strcmp(c->to.channel, "messenger") != 0 &&
+	     strcmp(c->to.channel, "instagram") != 0) || age <= REPLY_PROVIDER_WINDOW_MS)
+		return GW_OK;
+	if (!wa || !au->wa_template || !au->wa_template[0]) {
+		snprintf(c->err, c->errlen, "%s: the customer wrote %lld h ago, outside the "
+			 "provider's 24 h window, and %s", c->to.channel, (long long)(age / 3600000),
+			 wa ? "no whatsapp_template is set" : "the channel takes no template");
+		return GW_EPERM;
+	}
+	c->a.tmpl = calloc(1, sizeof(*c->a.tmpl));
+	if (!c->a.tmpl)
+		return GW_ENOMEM;
+	c->a.tmpl->name = gw_strdup(au->wa_template);
+	c->a.tmpl->language = gw_strdup(au->wa_language && au->wa_language[0] ? au->wa_language
+									 : "en");
+	return c->a.tmpl->name && c->a.tmpl->language ? GW_OK : GW_ENOMEM;
+}
+
+/* --- the transaction (continued) ------------------------------------------ */
+
+/* send_made - customer, address, content, delivery id and events: what a
+ * command and an automatic message share. */
+static int send_made(struct send_ctx *c, struct batch *b)
+{
 	struct proto_customer cust;
-	uint64_t seq, next;
+	uint64_t next;
 	int rc;
 
-	rc = store_dedup_get(b->txn, REPLY_CMD_CHANNEL, "", c->a.command_id, &seq);
-	if (rc == GW_OK)
-		return first_result(c, b->txn, seq); /* nothing emitted: no commit */
-	if (rc != GW_ENOTFOUND)
-		return rc;
 	memset(&cust, 0, sizeof(cust));
 	rc = resolve_customer(c, b->txn, &cust);
 	if (rc == GW_OK)
 		rc = find_target(c, b->txn, cust.customer_id, cust.thread_id);
+	if (rc == GW_OK && c->a.canned)
+		rc = render_canned(c, b, &cust);
+	if (rc == GW_OK && c->au)
+		rc = auto_policy(c);
 	proto_customer_clear(&cust);
 	if (rc == GW_OK)
 		rc = store_meta_get(b->txn, META_NEXT_DELIVERY, &next);
@@ -444,10 +542,54 @@ static int send_in_txn(struct batch *b, void *arg)
 	rc = store_meta_put(b->txn, META_NEXT_DELIVERY, c->delivery_id + 1);
 	if (rc == GW_OK)
 		rc = emit_reply(c, b);
+	return rc;
+}
+
+static int send_in_txn(struct batch *b, void *arg)
+{
+	struct send_ctx *c = arg;
+	uint64_t seq;
+	int rc;
+
+	rc = store_dedup_get(b->txn, REPLY_CMD_CHANNEL, "", c->a.command_id, &seq);
+	if (rc == GW_OK)
+		return first_result(c, b->txn, seq); /* nothing emitted: no commit */
+	if (rc != GW_ENOTFOUND)
+		return rc;
+	rc = send_made(c, b);
 	if (rc == GW_OK)
 		rc = first_reply(c, b);
 	if (rc == GW_OK)
 		rc = store_dedup_put(b->txn, REPLY_CMD_CHANNEL, "", c->a.command_id, c->seq);
+	return rc;
+}
+
+static void send_ctx_clear(struct send_ctx *c)
+{
+	cmdargs_free(send_spec, N_SEND_SPEC, &c->a);
+	send_target_clear(&c->to);
+	free(c->ticket_channel);
+	free(c->ticket_subject);
+}
+
+int reply_auto_send(struct batch *b, const struct gw_config *cfg, const struct reply_auto *au,
+		    uint64_t *delivery_id, uint64_t *seq, char *err, size_t errlen)
+{
+	struct send_ctx c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.err = err;
+	c.errlen = errlen;
+	c.cfg = cfg;
+	c.au = au;
+	err[0] = '\0';
+	c.a.ticket_id = au->ticket_id;
+	c.a.canned = gw_strdup(au->template_name);
+	rc = c.a.canned ? send_made(&c, b) : GW_ENOMEM;
+	*delivery_id = c.delivery_id;
+	*seq = c.seq;
+	send_ctx_clear(&c);
 	return rc;
 }
 
@@ -472,6 +614,7 @@ int reply_message_send(struct router *r, const void *args, size_t len, msgpack_s
 	memset(&c, 0, sizeof(c));
 	c.err = err;
 	c.errlen = errlen;
+	c.cfg = router_config(r);
 	err[0] = '\0';
 	*delivery_id = 0;
 	rc = parse_send_args(&c, args, len);
@@ -486,9 +629,6 @@ int reply_message_send(struct router *r, const void *args, size_t len, msgpack_s
 	} else if (!err[0]) {
 		snprintf(err, errlen, "message.send failed: %s", gw_strerror(rc));
 	}
-	cmdargs_free(send_spec, N_SEND_SPEC, &c.a);
-	send_target_clear(&c.to);
-	free(c.ticket_channel);
-	free(c.ticket_subject);
+	send_ctx_clear(&c);
 	return rc;
 }

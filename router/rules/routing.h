@@ -273,6 +273,15 @@ enum cmdarg_kind {
 		      * (proto_desc.h) decoded from a map with its checks */
 	CMDARG_OBJS, /* struct cmdarg_objs: an array of up to `max` maps, each
 		      * a struct of `obj` */
+	CMDARG_STRMAP, /* struct cmdarg_strmap: a map of up to `max` string
+			* keys (128 bytes at most) to strings (4096 bytes) */
+};
+
+/* The value of a CMDARG_STRMAP argument: `n` pairs, kv[2i] the key and
+ * kv[2i + 1] its value, malloc'ed. */
+struct cmdarg_strmap {
+	char **kv;
+	size_t n;
 };
 
 /* The value of a CMDARG_OBJS argument: `n` structs of the object in `v`. */

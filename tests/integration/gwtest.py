@@ -175,11 +175,12 @@ def with_sender_limits_off(lines):
 
 def write_config(path, state_dir, ports, connector_name="api", max_body_bytes=65536,
                  backoff_min_ms=50, heartbeat_ms=200, extra_connector_lines=(),
-                 connectors=True, routing_lines=()):
+                 connectors=True, routing_lines=(), automation_lines=()):
     """
     Writes a config for one API connector; ports = dict ingest/publish/command/api.
     routing_lines: YAML lines of the `routing:` section's body, indented by
     two spaces already ("  scope: channel"); none: the routing defaults.
+    automation_lines: the same for the `automation:` section.
     """
     lines = [
         "# integration test config",
@@ -196,6 +197,8 @@ def write_config(path, state_dir, ports, connector_name="api", max_body_bytes=65
     ]
     if routing_lines:
         lines += ["routing:"] + list(routing_lines)
+    if automation_lines:
+        lines += ["automation:"] + list(automation_lines)
     if connectors:
         lines += [
             "connectors:",

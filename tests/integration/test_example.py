@@ -78,7 +78,7 @@ class ShippedExample(GatewayTestCase):
         # The rest of the example runs: the API channel answers.
         self.assertEqual(gw.client().get("/healthz", auth=False).status, 200)
         # So is the integration API until its token is set.
-        want = "tokens[0].secret: environment variable GATEWAY_INTEGRATION_TOKEN is not set"
+        want = "environment variable GATEWAY_INTEGRATION_TOKEN is not set"
         gwtest.wait_until(lambda: want in gw.ctl("status").stdout, tmo(10),
                           "the integration's reason in gatewayctl status",
                           on_fail=lambda: gw.ctl("status").stdout)

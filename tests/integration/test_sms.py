@@ -102,6 +102,10 @@ class TwilioStandIn:
         self.requests = []
         self.script = []  # (status, dict body, headers)
         self.delay = 0.0
+        # MMS files: path -> (media type, bytes); each GET as (path, with
+        # the account's credentials or not).
+        self.media = {}
+        self.media_gets = []
         stand = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -109,6 +113,9 @@ class TwilioStandIn:
 
             def do_POST(self):
                 stand._serve(self)
+
+            def do_GET(self):
+                stand._serve_media(self)
 
             def log_message(self, *args):
                 pass
@@ -182,6 +189,31 @@ class TwilioStandIn:
             h.wfile.write(body)
         except OSError:
             pass  # the connector went away (killed): it sends the reply again
+
+    def _serve_media(self, h):
+        """A file of an MMS: Twilio's Media resource answers the bytes to the
+        account's credentials (401 / 20003 without), a deleted one 404 /
+        20404; any other path serves without credentials, as a store
+        elsewhere would."""
+        twilio = h.path.startswith(f"/2010-04-01/Accounts/{ACCOUNT_SID}/")
+        with self.cond:
+            self.media_gets.append((h.path, "Authorization" in h.headers))
+            self.cond.notify_all()
+        if twilio and not self._authorized(h):
+            status, ctype, body = 401, "application/json", json.dumps(
+                {"code": 20003, "message": "Authenticate", "status": 401}).encode()
+        elif h.path in self.media:
+            status, (ctype, body) = 200, self.media[h.path]
+        else:
+            status, ctype, body = 404, "application/json", json.dumps(
+                {"code": 20404, "message": "The requested resource was not found",
+                 "more_info": "https://www.twilio.com/docs/errors/20404",
+                 "status": 404}).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", ctype)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
 
     def wait(self, pred, timeout, what):
         deadline = time.monotonic() + timeout
@@ -369,6 +401,63 @@ class Conversation(SmsCase):
         self.assertEqual(rc, 0, out)
         self.assertEqual(stand.requests[-1]["form"]["From"], [OTHER_NUMBER])
         self.assertNotIn(self.token, self.gw.log_tail(1000))
+
+
+class Media(SmsCase):
+
+    def test_mms_files_are_kept(self):
+        """MediaUrl<i> downloaded before Twilio is answered: the event names
+        the stored bytes; the account's credentials go to Twilio's URLs only;
+        a deleted file keeps its URL and says why."""
+        self.token = secrets.token_hex(16)
+        stand = self.stand_in()
+        self.start_sms_gateway(stand, token=self.token)
+        bus = self.start_consumer(self.gw)
+        sid = "MM" + "a" * 32
+        base = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}/Media"
+        png = b"\x89PNG\r\n\x1a\n" + os.urandom(3000)
+        stand.media[base + "/ME1"] = ("image/png", png)
+        stand.media["/store/ME2"] = ("text/plain", b"hello")
+        port = stand.server.server_address[1]
+        urls = [stand.base + base + "/ME1", f"http://localhost:{port}/store/ME2",
+                stand.base + base + "/ME3"]
+        extra = [("MediaUrl0", urls[0]), ("MediaContentType0", "image/png"),
+                 ("MediaUrl1", urls[1]), ("MediaContentType1", "text/plain"),
+                 ("MediaUrl2", urls[2]), ("MediaContentType2", "image/jpeg")]
+        params = [(k, "3" if k == "NumMedia" else v) for k, v in inbound(sid, "look")] + extra
+        st, body, _ = self.webhook(params)
+        self.assertEqual(st, 200, body)
+        m = bus.wait_message(sid)
+        a = m["attachments"]
+        self.assertEqual(len(a), 3, a)
+        self.assertEqual((a[0]["ref"], a[0]["size"], a[0]["type"]),
+                         ("sha256:" + hashlib.sha256(png).hexdigest(), len(png), "image/png"))
+        self.assertEqual(a[1]["ref"], "sha256:" + hashlib.sha256(b"hello").hexdigest())
+        for x in a[:2]:
+            hexd = x["ref"][len("sha256:"):]
+            self.assertTrue(os.path.exists(os.path.join(self.gw.state_dir, "attachments",
+                                                        hexd[:2], hexd)), x)
+            self.assertNotIn("download_error", x)
+        self.assertEqual(a[2]["ref"], urls[2])
+        self.assertIn("404", a[2]["download_error"])
+        gets = dict(stand.media_gets)
+        self.assertTrue(gets[base + "/ME1"], "Twilio's URL gets the credentials")
+        self.assertFalse(gets["/store/ME2"], "another host gets no credentials")
+        self.sms_counters({"messages": 1, "media_stored": 2, "media_failed": 1})
+
+    def test_media_download_off(self):
+        self.token = secrets.token_hex(16)
+        stand = self.stand_in()
+        self.start_sms_gateway(stand, token=self.token, extra=("media_download: false",))
+        bus = self.start_consumer(self.gw)
+        sid = "MM" + "b" * 32
+        url = stand.base + f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}/Media/ME1"
+        params = [(k, "1" if k == "NumMedia" else v) for k, v in inbound(sid, "")] + [
+            ("MediaUrl0", url), ("MediaContentType0", "image/jpeg")]
+        self.assertEqual(self.webhook(params)[0], 200)
+        a = bus.wait_message(sid)["attachments"]
+        self.assertEqual(a[0]["ref"], url)
+        self.assertEqual(stand.media_gets, [])
 
 
 class OptOut(SmsCase):

@@ -256,6 +256,41 @@ static void test_routing_errors(void **state)
 		     "2: routing.queues: expected a list, found a mapping");
 }
 
+/* automation: defaults, lists, and the checks between them, each error at
+ * the line of the entry at fault. */
+static void test_automation(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(load(fx, "state_dir: /tmp\n", NULL), GW_OK);
+	assert_true(fx->cfg->automation.enabled);
+	assert_int_equal(fx->cfg->automation.window_s, 86400);
+	assert_int_equal(fx->cfg->automation.n_rules, 0);
+	assert_int_equal(load(fx, "automation:\n  templates:\n    - name: ack\n"
+			      "      text: \"Hi {{customer.name}}\"\n    - name: ack\n"
+			      "      language: fr\n      text: Salut\n  rules:\n"
+			      "    - kind: still_waiting\n      template: ack\n      after_s: 60\n",
+			      NULL), GW_OK);
+	assert_int_equal(fx->cfg->automation.n_templates, 2);
+	assert_string_equal(fx->cfg->automation.templates[1].language, "fr");
+	assert_int_equal(fx->cfg->automation.rules[0].after_s, 60);
+	assert_string_equal(fx->cfg->automation.rules[0].whatsapp_language, "en");
+	expect_error(fx, "automation:\n  rules:\n    - kind: hello\n",
+		     "3: automation: rules[0].kind: 'hello' is not acknowledgement, "
+		     "out_of_hours or still_waiting");
+	expect_error(fx, "automation:\n  rules:\n    - kind: acknowledgement\n"
+			 "    - kind: acknowledgement\n      template: nope\n",
+		     "4: automation: rules[1].template: unknown template 'nope'");
+	expect_error(fx, "automation:\n  templates:\n    - name: a\n      text: \"{{x\"\n",
+		     "3: automation: templates[0]: placeholder '{{x...': not closed by '}}' "
+		     "or a bad character");
+	expect_error(fx, "automation:\n  templates:\n    - name: a\n      text: x\n"
+			 "    - name: a\n      text: y\n",
+		     "5: automation: templates[1]: 'a' (default) given twice");
+	expect_error(fx, "automation:\n  templates:\n    - name: a\n",
+		     "3: automation.templates[0].text: required key missing");
+}
+
 static void test_example_without_token(void **state)
 {
 	struct fx *fx = *state;
@@ -433,7 +468,7 @@ static const struct err_case core_errors[] = {
 	 "nice, heartbeat_ms, map_size_mb, publish_hwm, delivery_timeout_ms)"},
 	{"stat_dir: x\n",
 	 "1: stat_dir: unknown key (known: state_dir, log_level, log_format, user, router, routing, supervisor, "
-	 "nats, metrics, connectors, integration)"},
+	 "nats, metrics, connectors, integration, automation)"},
 	/* nats */
 	{"nats:\n  enabled: true\n  payload: xml\n",
 	 "3: nats.payload: must be json or msgpack"},
@@ -1012,6 +1047,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_example_loads, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_example_without_token, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_routing_example, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_automation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_routing_errors, fx_setup, fx_teardown),
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test_setup_teardown(test_defaults, fx_setup, fx_teardown),

@@ -164,6 +164,27 @@ static void test_headers_and_read_back(void **state)
 	email_reply_free(&r);
 }
 
+/* An automatic message (acknowledgement, ...) carries Auto-Submitted:
+ * auto-replied (RFC 3834), which the gateway's own parser flags as an
+ * auto-reply; the human reply above carries none. */
+static void test_automatic_auto_submitted(void **state)
+{
+	struct fx *f = *state;
+	struct email_reply r;
+	struct email_result res;
+	char why[256], h[512];
+
+	f->m.automatic = "acknowledgement";
+	assert_int_equal(email_reply_build(&f->opt, &f->m, &r, why, sizeof(why)), GW_OK);
+	f->m.automatic = NULL;
+	assert_string_equal(header(r.data, "Auto-Submitted", h, sizeof(h)), "auto-replied");
+	memset(&res, 0, sizeof(res));
+	parse(&r, &res);
+	assert_true(res.ev.u.message.auto_reply);
+	email_result_clear(&res);
+	email_reply_free(&r);
+}
+
 /* The customer's answer names our Message-ID in In-Reply-To: the parser's
  * reading of it is exactly the reference the connector reports, which the
  * router keeps as a key of the reply (reply_reference). */
@@ -348,6 +369,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_headers_and_read_back, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_automatic_auto_submitted, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_answer_names_our_reference, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_message_id_stable, fx_setup, fx_teardown),

@@ -124,6 +124,68 @@ static void test_dedup_and_identity(void **state)
 	free(dir);
 }
 
+struct due_acc {
+	int64_t due[8];
+	uint64_t ticket[8];
+	unsigned kind[8];
+	size_t n;
+};
+
+static int due_fn(void *arg, int64_t due, uint64_t ticket, unsigned kind)
+{
+	struct due_acc *a = arg;
+
+	a->due[a->n] = due;
+	a->ticket[a->n] = ticket;
+	a->kind[a->n++] = kind;
+	return a->n == 8;
+}
+
+/* autoreply: entries in time order up to a time, apart from the window
+ * keys of the same table; the window per customer and kind. */
+static void test_autoreply(void **state)
+{
+	char *dir = make_tmpdir();
+	struct due_acc a = {{0}, {0}, {0}, 0};
+	struct store *st;
+	struct store_txn *txn;
+	int64_t at = 0, next = 0;
+
+	(void)state;
+	assert_int_equal(store_open(dir, 64u << 20, &st), GW_OK);
+	assert_int_equal(store_txn_begin(st, 0, &txn), GW_OK);
+	assert_int_equal(store_autoreply_next(txn, &next), GW_OK);
+	assert_true(next == INT64_MAX);
+	assert_int_equal(store_autoreply_add(txn, 3000, 7, 2), GW_OK);
+	assert_int_equal(store_autoreply_add(txn, 1000, 9, 1), GW_OK);
+	assert_int_equal(store_autoreply_add(txn, 2000, 8, 1), GW_OK);
+	assert_int_equal(store_autoreply_add(txn, -1, 8, 1), GW_EINVAL);
+	assert_int_equal(store_autoreply_add(txn, 5, 8, 0), GW_EINVAL);
+	assert_int_equal(store_autoreply_last_put(txn, 4, 1, 123456), GW_OK);
+	assert_int_equal(store_txn_commit(txn), GW_OK);
+	assert_int_equal(store_txn_begin(st, 0, &txn), GW_OK);
+	assert_int_equal(store_autoreply_next(txn, &next), GW_OK);
+	assert_int_equal(next, 1000);
+	assert_int_equal(store_autoreply_scan(txn, 2000, 10, due_fn, &a), GW_OK);
+	assert_int_equal(a.n, 2);
+	assert_int_equal(a.due[0], 1000);
+	assert_int_equal(a.ticket[0], 9);
+	assert_int_equal(a.ticket[1], 8);
+	assert_int_equal(a.kind[1], 1);
+	assert_int_equal(store_autoreply_del(txn, 1000, 9, 1), GW_OK);
+	assert_int_equal(store_autoreply_del(txn, 1000, 9, 1), GW_OK);
+	assert_int_equal(store_autoreply_next(txn, &next), GW_OK);
+	assert_int_equal(next, 2000);
+	assert_int_equal(store_autoreply_last_get(txn, 4, 1, &at), GW_OK);
+	assert_int_equal(at, 123456);
+	assert_int_equal(store_autoreply_last_get(txn, 4, 2, &at), GW_ENOTFOUND);
+	assert_int_equal(store_autoreply_last_get(txn, 5, 1, &at), GW_ENOTFOUND);
+	store_txn_abort(txn);
+	store_close(st);
+	test_rmtree(dir);
+	free(dir);
+}
+
 static void test_records_and_indexes(void **state)
 {
 	char *dir = make_tmpdir();
@@ -249,6 +311,7 @@ int main(void)
 		cmocka_unit_test(test_eventlog_gap_free),
 		cmocka_unit_test(test_dedup_and_identity),
 		cmocka_unit_test(test_records_and_indexes),
+		cmocka_unit_test(test_autoreply),
 		cmocka_unit_test(test_record_codecs),
 		cmocka_unit_test(test_spool),
 	};

@@ -1,0 +1,302 @@
+"""
+Automatic messages (docs/automation.md) on the API channel, whose signed
+callback is the simplest provider: the test's receiver (test_api_callback's)
+gets every reply the gateway sends.
+
+  - a new ticket is acknowledged with its token and SLA due time, in the
+    customer's language (a French message gets the French text), and the
+    message.sent says `automatic: acknowledgement`
+  - no second acknowledgement to a customer within automation.window_s
+    (a new ticket of theirs right after gets none), also after a restart
+  - the still-waiting notice comes from the router's timers alone (no
+    traffic) after rules[].after_s, not to a ticket an agent answered
+  - WhatsApp past its 24 h window: the rule's approved template, or
+    nothing (logged) without one
+  - outside the queue's business hours (hours set in the config's time zone
+    so that now is closed) the out-of-hours notice names the next opening
+By email (AutoreplyEmail, through the real Postfix and Dovecot of the email
+tests, skipped like them without root): the acknowledgement carries
+Auto-Submitted: auto-replied and the French text, the customer's vacation
+notice before it got none, and once their autoresponder answered the
+acknowledgement no still-waiting notice goes to it.
+"""
+
+import datetime
+import os
+import time
+import unittest
+import zoneinfo
+
+import gwtest
+from gwtest import Gateway, GatewayTestCase, message_body, tmo
+from test_api_callback import SECRET, Receiver
+from test_email_reply import CUSTOMER, USERS, ReplyTestCase
+
+INSTANCE = "webform"
+ZONE = "Europe/Paris"
+
+TEMPLATES = [
+    "  templates:",
+    "    - name: ack",
+    '      text: "Hello {{customer.name}}, we got your message {{ticket.token}}. '
+    'Expect an answer by {{sla.first_response}}."',
+    "    - name: ack",
+    "      language: fr",
+    '      text: "Bonjour {{customer.name}}, nous avons bien reçu votre message '
+    '{{ticket.token}}."',
+    "    - name: closed",
+    '      text: "We are closed. We open again on {{hours.next_open}}. {{ticket.token}}"',
+    "    - name: waiting",
+    '      text: "Still on it, {{customer.name}} {{ticket.token}}"',
+]
+
+
+def automation(window_s=3600, after_s=3, rules_extra=()):
+    return ["  window_s: %d" % window_s] + TEMPLATES + [
+        "  rules:"] + list(rules_extra) + [
+        "    - kind: acknowledgement",
+        "      template: ack",
+        "    - kind: out_of_hours",
+        "      template: closed",
+        "    - kind: still_waiting",
+        "      template: waiting",
+        "      after_s: %d" % after_s,
+    ]
+
+
+def closed_hours(now):
+    """A daily hour range of ZONE that does not hold `now` (aware), and the
+    next opening after now as 'YYYY-MM-DD HH:MM'."""
+    local = now.astimezone(zoneinfo.ZoneInfo(ZONE))
+    start = (local.hour + 2) % 24
+    if start > 21:
+        start = 1
+    if start <= local.hour < start + 1:
+        start = (start + 3) % 22
+    opening = local.replace(hour=start, minute=0, second=0, microsecond=0)
+    if opening <= local:
+        opening += datetime.timedelta(days=1)
+    return "mon-sun %02d:00-%02d:00" % (start, start + 1), opening.strftime("%Y-%m-%d %H:%M")
+
+
+class Autoreply(GatewayTestCase):
+
+    def start(self, routing=(), **kw):
+        rec = Receiver()
+        self.addCleanup(rec.close)
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root, exist_ok=True)
+        lines = ["callback_secret: ${GATEWAY_API_CALLBACK_SECRET}",
+                 f'callback_url: "{rec.url}"']
+        gw = Gateway(root, connector_name=INSTANCE, extra_connector_lines=lines,
+                     automation_lines=automation(**kw),
+                     routing_lines=["  reopen_window_h: 0"] + list(routing))
+        gw.env["GATEWAY_API_CALLBACK_SECRET"] = SECRET
+        self.gw = self.run_gateway(gw)
+        self.bus = self.start_consumer(gw)
+        return rec
+
+    def post(self, ext, sender, name, text):
+        c = self.gw.client()
+        try:
+            r = c.post_until_accepted(message_body(ext, sender, name, text=text),
+                                      time.monotonic() + tmo(15))
+        finally:
+            c.close()
+        self.assertEqual(r.status, 202, r)
+        return self.bus.wait_message(ext)
+
+    def automatic_to(self, rec, sender, kind=None):
+        with rec.cond:
+            return [r["doc"] for r in rec.requests
+                    if r["doc"]["to"]["id"] == sender and r["doc"].get("automatic") and
+                    (kind is None or r["doc"]["automatic"] == kind)]
+
+    def wait_automatic(self, rec, sender, kind, n=1):
+        rec.wait(lambda r: len(self.automatic_to(r, sender, kind)) >= n, tmo(15),
+                 f"{n} {kind} message(s) to {sender}")
+        return self.automatic_to(rec, sender, kind)
+
+    def test_acknowledgement_language_window_and_still_waiting(self):
+        rec = self.start(after_s=3)
+        en = self.post("en-1", "+15550000001", "Ana",
+                       "Hello, my order has not arrived yet, could you please check it?")
+        ack, = self.wait_automatic(rec, "+15550000001", "acknowledgement")
+        token = "[#T-%d]" % en["ticket_id"]
+        self.assertTrue(ack["text"].startswith(f"Hello Ana, we got your message {token}. "
+                                               "Expect an answer by 20"), ack)
+        self.assertTrue(ack["text"].endswith(" UTC."), ack)
+        self.assertEqual(ack["ticket_id"], en["ticket_id"])
+        sent = [m for _, t, m in self.bus.snapshot() if t == "message.sent"]
+        self.assertEqual([m.get("automatic") for m in sent], ["acknowledgement"])
+        self.assertEqual(sent[0]["ticket_id"], en["ticket_id"])
+        # Not a person's reply: the first-response clock still runs.
+        t = gwtest.command_ok(self.gw.command_ep, "ticket.get",
+                              {"id": en["ticket_id"]})[0]["ticket"]
+        self.assertNotIn("first_response_at", t)
+        self.assertEqual(t.get("sla_first_response"), "running")
+
+        fr = self.post("fr-1", "+15550000002", "Zoé",
+                       "Bonjour, je voudrais savoir où en est ma commande, elle n'est "
+                       "toujours pas arrivée et je m'inquiète un peu. Merci beaucoup.")
+        ack_fr, = self.wait_automatic(rec, "+15550000002", "acknowledgement")
+        self.assertEqual(ack_fr["text"], "Bonjour Zoé, nous avons bien reçu votre message "
+                         "[#T-%d]." % fr["ticket_id"])
+
+        # An agent answers the English ticket: no still-waiting notice there.
+        p = self.gw.ctl("send", str(en["ticket_id"]), "On it", check=False, timeout=tmo(30))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+        # A new ticket of the same customer inside the window: no second one.
+        cmd, _ = gwtest.command_ok(self.gw.command_ep, "ticket.close",
+                                {"command_id": "close-1", "ticket_id": en["ticket_id"]})
+        self.assertEqual(cmd["status"], "closed")
+        en2 = self.post("en-2", "+15550000001", "Ana", "Another question about an invoice.")
+        self.assertNotEqual(en2["ticket_id"], en["ticket_id"])
+        # A third customer's acknowledgement comes after en-2's turn.
+        self.post("en-3", "+15550000003", "Bo", "A question about shipping costs please.")
+        self.wait_automatic(rec, "+15550000003", "acknowledgement")
+        self.assertEqual(len(self.automatic_to(rec, "+15550000001", "acknowledgement")), 1)
+
+        # Timers alone: the French ticket is still waiting after 3 s.
+        wait, = self.wait_automatic(rec, "+15550000002", "still_waiting")
+        self.assertEqual(wait["text"], "Still on it, Zoé [#T-%d]" % fr["ticket_id"])
+        self.assertEqual(self.automatic_to(rec, "+15550000001", "still_waiting"), [])
+        self.assertIn("autoreply", self.gw.log_tail(400))
+
+    def test_window_survives_a_restart(self):
+        """The window is in the store: after a restart a new ticket of the
+        same customer inside it is not acknowledged again."""
+        rec = self.start()
+        m = self.post("r-1", "+15550000005", "Ana", "Hello, a question about my invoice.")
+        self.wait_automatic(rec, "+15550000005", "acknowledgement")
+        gwtest.command_ok(self.gw.command_ep, "ticket.close",
+                          {"command_id": "close-r", "ticket_id": m["ticket_id"]})
+        self.gw.stop()
+        self.gw.start()
+        self.bus = self.start_consumer(self.gw)
+        m2 = self.post("r-2", "+15550000005", "Ana", "And another question, please.")
+        self.assertNotEqual(m2["ticket_id"], m["ticket_id"])
+        self.post("r-3", "+15550000006", "Bo", "A question about shipping costs please.")
+        self.wait_automatic(rec, "+15550000006", "acknowledgement")
+        self.assertEqual(len(self.automatic_to(rec, "+15550000005", "acknowledgement")), 1)
+
+    def test_out_of_hours_names_the_next_opening(self):
+        hours, opening = closed_hours(datetime.datetime.now(datetime.timezone.utc))
+        rec = self.start(routing=[
+            "  business_hours:",
+            "    - name: office",
+            f"      timezone: {ZONE}",
+            f'      hours: "{hours}"',
+            "  queues:",
+            "    - name: general",
+            "      business_hours: office",
+        ])
+        m = self.post("ooh-1", "+15550000009", "Ana", "Hello, is anyone there? I need help.")
+        note, = self.wait_automatic(rec, "+15550000009", "out_of_hours")
+        self.assertEqual(note["text"], f"We are closed. We open again on {opening} {ZONE}. "
+                         "[#T-%d]" % m["ticket_id"])
+        self.assertEqual(self.automatic_to(rec, "+15550000009", "acknowledgement"), [])
+
+    def test_whatsapp_window(self):
+        """WhatsApp past its 24 h window: the rule's approved template is
+        sent instead of free text; a rule without one sends nothing and the
+        log says why. (The channel's messages come through the ingest socket
+        as the meta connector hands them over; no connector takes the
+        replies here, only their message.sent matters.)"""
+        self.start(rules_extra=[
+            "    - kind: acknowledgement",
+            "      channel: whatsapp",
+            "      queue: vip",
+            "      template: ack",
+            "    - kind: acknowledgement",
+            "      channel: whatsapp",
+            "      template: ack",
+            "      whatsapp_template: ticket_received",
+            "      whatsapp_language: fr",
+        ], routing=[
+            "  queues:",
+            "    - name: vip",
+            "      keywords: [urgent]",
+            "    - name: general",
+        ])
+        old = int(time.time() * 1000) - 25 * 3600 * 1000
+        ing = gwtest.IngestClient(f"tcp://127.0.0.1:{self.gw.ports['ingest']}")
+        self.addCleanup(ing.close)
+        ing.send_ok(gwtest.inbound_event("whatsapp", "wa1", "wamid.1", "+33612345678",
+                                         "Hello, my order is late", name="Ana",
+                                         received_at=old))
+        ing.send_ok(gwtest.inbound_event("whatsapp", "wa1", "wamid.2", "+33612345679",
+                                         "urgent: my order is late", name="Bo",
+                                         received_at=old))
+        gwtest.wait_until(lambda: "outside the provider's 24 h window" in
+                          self.gw.log_tail(400), tmo(15), "the skipped message logged")
+        self.bus.wait_for(lambda c: [m for _, t, m in c.snapshot() if t == "message.sent"],
+                          tmo(15), "the template acknowledgement")
+        sent = [m for _, t, m in self.bus.snapshot() if t == "message.sent"]
+        self.assertEqual(len(sent), 1, sent)
+        self.assertEqual(sent[0]["to"]["address"], "+33612345678")
+        self.assertEqual(sent[0]["template"], {"name": "ticket_received", "language": "fr"})
+        self.assertEqual(sent[0]["automatic"], "acknowledgement")
+
+
+class AutoreplyEmail(ReplyTestCase):
+    """The acknowledgement by email through the real Postfix and Dovecot of
+    the email tests: Auto-Submitted: auto-replied (RFC 3834), the customer's
+    language, and none to an auto-replier."""
+
+    def start_auto(self):
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root, exist_ok=True)
+        # after_s leaves the autoresponder's answer (below) time to come in.
+        gw = gwtest.Gateway(root, automation_lines=automation(after_s=int(tmo(10))))
+        lines = self.connector("mail", "support", self.plain_smtp())
+        gw.connectors.append("mail")
+        with open(gw.config_path, "a", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        for user, pw in USERS.items():
+            gw.env[f"GW_MAIL_PW_{user.upper()}"] = pw
+        gw.env["GW_SMTP_PW"] = USERS["support"]
+        self.gw = self.run_gateway(gw)
+        self.bus = self.start_consumer(gw)
+
+    def test_acknowledgement_by_email(self):
+        self.start_auto()
+        # The customer's vacation notice: flagged, opens no ticket, no answer.
+        auto = self.inbound("support", "vac1@customer.test", subject="Out of office",
+                            headers=["Auto-Submitted: auto-replied"],
+                            body="I am away until Monday.")
+        self.assertTrue(auto.get("auto_reply"), auto)
+        self.assertNotIn("ticket_id", auto)
+        m = self.inbound("support", "c1@customer.test", subject="Commande 1234",
+                         body="Bonjour, je voudrais savoir où en est ma commande, elle "
+                              "n'est toujours pas arrivée. Merci beaucoup de votre aide.")
+        got = self.mails("customer")
+        self.assertEqual(len(got), 1, [str(g["Subject"]) for g in got])
+        r = got[0]
+        self.assertEqual(r["Auto-Submitted"], "auto-replied")
+        self.assertEqual(r["To"].addresses[0].addr_spec, CUSTOMER)
+        self.assertEqual(r["In-Reply-To"], "<c1@customer.test>")
+        self.assertEqual(str(r["Subject"]), "Re: Commande 1234 [#T-%d]" % m["ticket_id"])
+        self.assertEqual(r.get_content().replace("\r\n", "\n").rstrip("\n"),
+                         "Bonjour José Núñez, nous avons bien reçu votre message "
+                         "[#T-%d]." % m["ticket_id"])
+        sent = self.sent_events()
+        self.assertEqual([(s.get("automatic"), s["ticket_id"]) for s in sent],
+                         [("acknowledgement", m["ticket_id"])])
+        # The customer's autoresponder answers the acknowledgement: it joins
+        # the ticket, and the still-waiting notice (due after_s after the
+        # opening) does not answer an automated sender.
+        vac = self.inbound("support", "vac2@customer.test", subject="Re: Commande 1234",
+                           headers=["Auto-Submitted: auto-replied",
+                                    f"In-Reply-To: {r['Message-ID']}"],
+                           body="I am away until Monday.")
+        self.assertEqual(vac["ticket_id"], m["ticket_id"])
+        gwtest.wait_until(lambda: "no automatic message answers an automated sender" in
+                          self.gw.log_tail(400), tmo(20), "the still-waiting notice skipped")
+        self.assertEqual(self.dc.count("customer", "INBOX"), 1)
+        self.assertEqual(len(self.sent_events()), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
