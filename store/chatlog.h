@@ -17,9 +17,10 @@
  * makes an append idempotent: appending it again gives back the first id.
  *
  * Threading: one thread owns a chatlog; one other thread may call
- * chatlog_append meanwhile (the live chat's group commit, on the outbox's
- * commit thread): LMDB serializes the writers, the environment is
- * MDB_NOTLS and the struct holds nothing else.
+ * chatlog_append and chatlog_file_put meanwhile (the live chat's group
+ * commit, on the outbox's commit thread: a batch's entries and a reply's
+ * file grants): LMDB serializes the writers, the environment is MDB_NOTLS
+ * and the struct holds nothing else.
  */
 #ifndef GW_STORE_CHATLOG_H
 #define GW_STORE_CHATLOG_H
