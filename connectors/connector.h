@@ -15,7 +15,8 @@
  *
  * A type:
  *  - MUST hand every message to the outbox and acknowledge its provider only
- *    after outbox_commit() reported it durable.
+ *    after the group commit (connectors/commit.h) reported it durable: the
+ *    acknowledgement is a gcommit waiter; httpd's httpd_defer does it.
  *  - MUST pass each event through intake_add(inst, ...) (or, for a
  *    client that retries, intake_check() first), so that per-sender limits
  *    and loop detection apply, and keep what it cannot read with

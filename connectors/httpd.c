@@ -12,14 +12,16 @@
  *                                 into one bounded by max_body_bytes
  *                                 (httpd_body.c)
  *   LWS_CALLBACK_HTTP_BODY_COMPLETION
- *                                 on_body(): answered, deferred (joins
- *                                 h->waiting) or held (joins h->held)
- *   commit_sul (zero delay)       one commit for every request deferred
- *                                 since the last one (group commit), on
+ *                                 on_body(): answered, deferred (waits in
+ *                                 the group commit, connectors/commit.h)
+ *                                 or held (joins h->held)
+ *   commit_sul (zero delay)       gcommit_run(): one commit for every
+ *                                 request deferred since the last one, on
  *                                 the outbox's commit thread: the loop
  *                                 goes on reading while the disk flushes
- *   commit end (httpd_wake)       each request of that commit is made
- *                                 writable; the next commit starts
+ *   commit end (httpd_wake)       gcommit_poll(): each request of that
+ *                                 commit is made writable (httpd_committed);
+ *                                 the next commit starts
  *   LWS_CALLBACK_HTTP_WRITEABLE   the answer in one lws_write(), then
  *                                 lws_http_transaction_completed()
  *
@@ -110,6 +112,8 @@ static void httpd_req_reset(struct httpd *h, struct httpd_req *req)
 {
 	if (!lws_dll2_is_detached(&req->node))
 		lws_dll2_remove(&req->node);
+	if (h->gc)
+		gcommit_cancel(h->gc, &req->wait);
 	free(req->body);
 	if (req->wsi && req->h == h)
 		listen_guard_deadline(h->guard, req->wsi, 0);
@@ -410,9 +414,26 @@ static int httpd_on_request(struct httpd *h, struct httpd_req *req, struct lws *
 	return 0;
 }
 
-/* ---- body and group commit --------------------------------------------- */
+/* ---- deferred answers (the group commit, connectors/commit.c) ----------- */
 
-static void httpd_commit_cb(lws_sorted_usec_list_t *sul);
+/*
+ * httpd_committed - the group commit covering a deferred request ended:
+ * its deferred answer if its events are durable (rc GW_OK), else 503.
+ * Nothing is answered once the server stops.
+ */
+static void httpd_committed(struct gcommit_waiter *w, int rc)
+{
+	struct httpd_req *req = httpd_container_of(w, struct httpd_req, wait);
+
+	if (req->h->stopping)
+		return;
+	if (rc == GW_OK)
+		httpd_finish(req);
+	else
+		httpd_refuse(req, 503, "unavailable",
+			     rc == GW_EFULL ? "the spool is full; retry later"
+					    : "the message could not be stored; retry later");
+}
 
 void httpd_defer(struct httpd_req *req, int status, const char *json)
 {
@@ -422,98 +443,28 @@ void httpd_defer(struct httpd_req *req, int status, const char *json)
 void httpd_defer_as(struct httpd_req *req, int status, const char *content_type,
 		    const char *body)
 {
-	struct httpd *h = req->h;
-
 	httpd_set_answer(req, status, content_type, body, strlen(body));
 	if (!lws_dll2_is_detached(&req->node))
 		lws_dll2_remove(&req->node);
 	req->state = HTTPD_C_WAITING;
-	lws_dll2_add_tail(&req->node, &h->waiting);
-	/* With a commit in flight, its end schedules the next one: no service
-	 * round is spent on a start that would have to wait. */
-	if (!h->commit_scheduled && !h->commit_inflight) {
-		/* Runs at the start of the next service round: group commit. */
-		h->commit_scheduled = 1;
-		lws_sul_schedule(h->lws, 0, &h->commit_sul, httpd_commit_cb, 0);
-	}
+	gcommit_wait(req->h->gc, &req->wait, httpd_committed);
 }
 
-/*
- * httpd_answer_all - answers every request of `list`: its deferred answer
- * if their commit worked (rc GW_OK), else 503.
- */
-static void httpd_answer_all(lws_dll2_owner_t *list, int rc)
-{
-	while (lws_dll2_get_head(list)) {
-		struct lws_dll2 *d = lws_dll2_get_head(list);
-		struct httpd_req *req = httpd_container_of(d, struct httpd_req, node);
-
-		lws_dll2_remove(d);
-		if (rc == GW_OK)
-			httpd_finish(req);
-		else
-			httpd_refuse(req, 503, "unavailable",
-				     rc == GW_EFULL ? "the spool is full; retry later"
-						    : "the message could not be stored; retry later");
-	}
-}
-
-/*
- * httpd_commit - starts the commit of every queued event, the requests
- * waiting for it moving to h->committing; when a commit is in flight, the
- * end of that one starts this one (httpd_commit_poll). With nothing queued
- * the waiting requests are answered at once.
- */
-static void httpd_commit(struct httpd *h)
-{
-	struct outbox *ob = h->inst->outbox;
-	size_t n = outbox_queued(ob);
-	int started = 0, rc;
-
-	h->commit_scheduled = 0;
-	rc = outbox_commit_start(ob, &started);
-	if (rc == GW_EAGAIN)
-		return; /* one in flight: its end starts this one */
-	if (rc != GW_OK || !started) {
-		if (rc != GW_OK)
-			GW_ERROR(h->inst->log_module, "commit of %zu events failed: %s", n,
-				 gw_strerror(rc));
-		httpd_answer_all(&h->waiting, rc);
-		return;
-	}
-	h->commit_inflight = 1;
-	while (lws_dll2_get_head(&h->waiting)) {
-		struct lws_dll2 *d = lws_dll2_get_head(&h->waiting);
-
-		lws_dll2_remove(d);
-		lws_dll2_add_tail(d, &h->committing);
-	}
-}
-
-/* httpd_commit_poll - when the commit in flight has ended, answers its
- * requests and schedules the next commit. */
-static void httpd_commit_poll(struct httpd *h)
-{
-	int rc;
-
-	if (!outbox_commit_poll(h->inst->outbox, &rc))
-		return;
-	h->commit_inflight = 0;
-	if (rc != GW_OK)
-		GW_ERROR(h->inst->log_module, "commit of %u requests' events failed: %s",
-			 (unsigned)h->committing.count, gw_strerror(rc));
-	httpd_answer_all(&h->committing, rc);
-	/* The next commit starts at the next service round, once lws has read
-	 * every socket that is ready: fewer, larger commits. */
-	if (lws_dll2_get_head(&h->waiting) && !h->commit_scheduled) {
-		h->commit_scheduled = 1;
-		lws_sul_schedule(h->lws, 0, &h->commit_sul, httpd_commit_cb, 0);
-	}
-}
-
+/* The group commit's schedule: run it at the start of the next service
+ * round, once lws has handled every socket that was ready (one commit
+ * for all of them). */
 static void httpd_commit_cb(lws_sorted_usec_list_t *sul)
 {
-	httpd_commit(httpd_container_of(sul, struct httpd, commit_sul));
+	struct httpd *h = httpd_container_of(sul, struct httpd, commit_sul);
+
+	(void)gcommit_run(h->gc); /* a failure was answered 503 */
+}
+
+static void httpd_schedule_commit(void *arg)
+{
+	struct httpd *h = arg;
+
+	lws_sul_schedule(h->lws, 0, &h->commit_sul, httpd_commit_cb, 0);
 }
 
 /* ---- held requests ------------------------------------------------------ */
@@ -670,7 +621,8 @@ static int httpd_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 	if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
 		return httpd_refuse_upgrade(h, wsi, in ? (const char *)in : "?");
 	if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
-		httpd_commit_poll(h);
+		if (h->gc)
+			(void)gcommit_poll(h->gc);
 		if (h->opt.handlers->on_wake)
 			h->opt.handlers->on_wake(h->opt.arg);
 		return 0;
@@ -689,7 +641,8 @@ static int httpd_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 	case LWS_CALLBACK_CLOSED_HTTP:
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_WSI_DESTROY:
-		/* A waiting request is forgotten; what it queued still commits. */
+		/* A waiting request is forgotten (gcommit_cancel); what it
+		 * queued still commits. */
 		if (req->h)
 			httpd_req_reset(h, req);
 		return 0;
@@ -705,7 +658,7 @@ static void httpd_tick_cb(lws_sorted_usec_list_t *sul)
 	struct httpd *h = httpd_container_of(sul, struct httpd, tick_sul);
 	int rc;
 
-	httpd_commit_poll(h); /* a wake is never missed for long */
+	(void)gcommit_poll(h->gc); /* a wake is never missed for long */
 	rc = outbox_pump(h->inst->outbox);
 
 	if (rc != GW_OK && h->failed == GW_OK) {
@@ -765,6 +718,24 @@ static int httpd_guard(struct httpd *h)
 	return listen_guard_create(&g, &h->guard);
 }
 
+static void httpd_wake_fn(void *arg)
+{
+	httpd_wake(arg);
+}
+
+static int httpd_gcommit(struct httpd *h)
+{
+	struct gcommit_options g = {
+		.outbox = h->inst->outbox,
+		.log_module = h->inst->log_module,
+		.arg = h,
+		.wake = httpd_wake_fn,
+		.schedule = httpd_schedule_commit,
+	};
+
+	return gcommit_create(&g, &h->gc);
+}
+
 /* The limits of a connector whose table has no HTTPD_CONF_ROWS yet: the
  * rows' defaults (httpd_config.h). */
 static const struct httpd_limits httpd_default_limits = {
@@ -790,6 +761,8 @@ int httpd_create(const struct httpd_options *opt, struct httpd **out)
 	rc = httpd_guard(h);
 	if (rc == GW_OK)
 		rc = httpd_listen(h);
+	if (rc == GW_OK)
+		rc = httpd_gcommit(h);
 	if (rc != GW_OK) {
 		httpd_destroy(h);
 		return rc;
@@ -809,27 +782,17 @@ static void httpd_stop(struct httpd *h)
 
 	lws_sul_cancel(&h->commit_sul);
 	lws_sul_cancel(&h->tick_sul);
-	h->commit_scheduled = 0;
-	while (lws_dll2_get_head(&h->waiting))
-		lws_dll2_remove(lws_dll2_get_head(&h->waiting));
-	while (lws_dll2_get_head(&h->committing))
-		lws_dll2_remove(lws_dll2_get_head(&h->committing));
+	h->stopping = 1;
 	while (lws_dll2_get_head(&h->held))
 		lws_dll2_remove(lws_dll2_get_head(&h->held));
-	/* Waits for a commit in flight too; then no wake may reach lws. */
-	if (outbox_commit(h->inst->outbox) == GW_OK && n > 0)
+	/* Waits for the commit in flight, commits the rest; the waiters are
+	 * called but answer nothing (h->stopping). Then no wake reaches lws. */
+	if (gcommit_flush(h->gc) == GW_OK && n > 0)
 		GW_INFO(h->inst->log_module, "stopping: committed %zu unanswered events", n);
-	outbox_set_wake(h->inst->outbox, NULL, NULL);
-}
-
-static void httpd_wake_fn(void *arg)
-{
-	httpd_wake(arg);
 }
 
 int httpd_run(struct httpd *h)
 {
-	outbox_set_wake(h->inst->outbox, httpd_wake_fn, h);
 	lws_sul_schedule(h->lws, 0, &h->tick_sul, httpd_tick_cb, HTTPD_TICK_US);
 	while (!connector_stopping() && h->failed == GW_OK) {
 		/* Blocks until a socket or a timer (<= HTTPD_TICK_US) is due. */
@@ -850,6 +813,12 @@ void httpd_destroy(struct httpd *h)
 	 * Closing the connections calls back into httpd_callback, which only
 	 * resets their state: h stays valid until the context is gone.
 	 */
+	/* First, while the wake still has a context to reach: what is queued
+	 * is committed, the waiters answer nothing. The connections' resets
+	 * then find no group commit. */
+	h->stopping = 1;
+	gcommit_close(h->gc);
+	h->gc = NULL;
 	if (h->lws)
 		lws_context_destroy(h->lws);
 	listen_guard_destroy(h->guard);

@@ -3,8 +3,9 @@
  * provider share (api, meta), on libwebsockets.
  *
  * It owns everything that is not the channel's: the listening socket, the
- * keep-alive connections, the framing of request bodies, the answers, the
- * group commit and the periodic work of a connector process. A connector
+ * keep-alive connections, the framing of request bodies, the answers and
+ * the periodic work of a connector process; deferred answers wait in the
+ * group commit (connectors/commit.h), whose policy is not the server's. A connector
  * gives two callbacks and decides, per request, what to answer:
  *
  *   on_request(req)        request line and headers are in; the framing is
@@ -27,11 +28,11 @@
  *                          httpd_defer(), or httpd_hold()s the request while
  *                          other work (another thread) completes.
  *
- * Deferred answers: a zero-delay timer starts one commit (outbox_commit_start,
- * on the outbox's commit thread) for every request deferred since the last
- * one (group commit); when it ends, each of them is answered: the answer its
- * handler gave to httpd_defer() when the commit worked, else 503 with
- * Retry-After. A provider is told "accepted" only once its events are
+ * Deferred answers: each waits in the group commit (gcommit_wait), run by a
+ * zero-delay timer once per service round on the outbox's commit thread;
+ * when its commit ends (httpd_wake, then gcommit_poll), each request is
+ * answered: the answer its handler gave to httpd_defer() when the commit
+ * worked, else 503 with Retry-After. A provider is told "accepted" only once its events are
  * durable. The loop keeps serving while the disk flushes.
  *
  * Floods (listen_guard.h, limits from httpd_config.h): connections per

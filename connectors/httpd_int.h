@@ -1,6 +1,7 @@
 /*
  * httpd_int.h - the state shared by the shared HTTP server's files
- * (httpd.c: requests, answers, group commit, the server; httpd_body.c: the
+ * (httpd.c: requests, answers, the server, on the group commit of
+ * connectors/commit.c; httpd_body.c: the
  * framing and reading of request bodies, their deadlines and the lingering
  * close). Private to connectors/httpd*.c.
  */
@@ -14,6 +15,7 @@
 #include <libwebsockets.h>
 
 #include "connectors/chunked.h"
+#include "connectors/commit.h"
 #include "connectors/httpd.h"
 #include "connectors/listen_guard.h"
 
@@ -25,8 +27,7 @@ enum httpd_state {
 	HTTPD_C_BODY,     /* reading a body for on_body */
 	HTTPD_C_DISCARD,  /* reading a body to drop: the answer is known */
 	HTTPD_C_PARSE,    /* in on_body: no answer yet */
-	HTTPD_C_WAITING,  /* deferred: waiting for the group commit (h->waiting,
-			   * then h->committing once its commit started) */
+	HTTPD_C_WAITING,  /* deferred: req->wait waits in the group commit */
 	HTTPD_C_HELD,     /* held: waiting for httpd_resume */
 	HTTPD_C_ANSWER,   /* answer known, waiting for the socket */
 	HTTPD_C_LINGER,   /* answer written: dropping the body's rest, then closing */
@@ -34,7 +35,8 @@ enum httpd_state {
 
 /* One HTTP transaction: lws's per-session data. */
 struct httpd_req {
-	struct lws_dll2 node;      /* in h->waiting, h->committing or h->held */
+	struct lws_dll2 node;      /* in h->held */
+	struct gcommit_waiter wait; /* while HTTPD_C_WAITING */
 	struct httpd *h;
 	struct lws *wsi;
 	enum httpd_state state;
@@ -71,14 +73,12 @@ struct httpd {
 	struct lws_context *lws;
 	struct listen_guard *guard;
 	struct lws_protocols protocols[2];
-	lws_sorted_usec_list_t commit_sul;
+	struct gcommit *gc;         /* the group commit deferred answers wait in */
+	lws_sorted_usec_list_t commit_sul; /* gcommit_run at the next round */
 	lws_sorted_usec_list_t tick_sul;
-	lws_dll2_owner_t waiting;   /* HTTPD_C_WAITING, in arrival order */
-	lws_dll2_owner_t committing; /* HTTPD_C_WAITING, in the commit in flight */
 	lws_dll2_owner_t held;      /* HTTPD_C_HELD */
 	uint64_t next_ticket;
-	int commit_scheduled;
-	int commit_inflight;        /* started, its end not yet polled */
+	int stopping;               /* httpd_stop: answer nothing more */
 	int failed;                 /* an error that ends httpd_run() */
 	int64_t log_window_us;      /* start of the current log-rate second */
 	unsigned log_count, log_dropped;

@@ -91,9 +91,12 @@ struct ob_job {
 	uint64_t *del;           /* OB_DEL_MAX keys */
 	size_t ndel;
 	int rc;
+	int after_rc;            /* the second step's, when rc is GW_OK */
 	uint64_t first, spooled;
 	void (*wake)(void *arg);
 	void *wake_arg;
+	int (*after)(void *arg); /* outbox_set_after: a second step */
+	void *after_arg;
 };
 
 struct outbox {
@@ -856,7 +859,7 @@ static void *ob_thread(void *arg)
 	pthread_mutex_lock(&j->mu);
 	for (;;) {
 		uint64_t first = 0, spooled = 0;
-		int rc;
+		int rc, arc;
 
 		while (!j->todo && !j->stop)
 			pthread_cond_wait(&j->cv, &j->mu);
@@ -864,11 +867,18 @@ static void *ob_thread(void *arg)
 			break;
 		j->todo = 0;
 		pthread_mutex_unlock(&j->mu);
-		rc = spool_write(ob->sp, j->del, j->ndel, j->recs, j->nrecs, &first);
-		if (rc == GW_OK)
+		/* Nothing to write or delete: the after step alone. */
+		rc = j->nrecs || j->ndel ? spool_write(ob->sp, j->del, j->ndel, j->recs, j->nrecs,
+						       &first) : GW_OK;
+		if (rc == GW_OK && (j->nrecs || j->ndel))
 			ob_count(ob, &spooled);
+		else
+			spooled = UINT64_MAX; /* unchanged */
+		/* Set before the start, changed only with no commit in flight. */
+		arc = rc == GW_OK && j->after ? j->after(j->after_arg) : GW_OK;
 		pthread_mutex_lock(&j->mu);
 		j->rc = rc;
+		j->after_rc = arc;
 		j->first = first;
 		j->spooled = spooled;
 		j->done = 1;
@@ -886,13 +896,14 @@ static void ob_finish(struct outbox *ob)
 {
 	struct ob_job *j = &ob->job;
 	size_t n = j->nrecs;
-	int rc;
+	int rc, arc;
 
 	pthread_mutex_lock(&j->mu);
 	rc = j->rc;
+	arc = j->after_rc;
 	j->done = 0;
 	pthread_mutex_unlock(&j->mu);
-	if (rc == GW_OK) {
+	if (rc == GW_OK && n > 0) {
 		uint64_t nq, qb;
 
 		ob->end_key = j->first + ob_tally(j->recs, n, &nq, &qb);
@@ -913,7 +924,11 @@ static void ob_finish(struct outbox *ob)
 		return;
 	}
 	j->ndel = 0;
-	ob->st.spooled = j->spooled;
+	if (j->spooled != UINT64_MAX)
+		ob->st.spooled = j->spooled;
+	/* The events are durable and go out; the second step's failure is
+	 * what the poll reports, so that their senders retry. */
+	ob->unreported_rc = arc;
 	/* As in outbox_commit: durable whatever the pump says. */
 	(void)outbox_pump(ob);
 }
@@ -943,7 +958,9 @@ static int ob_thread_start(struct outbox *ob)
 	return GW_OK;
 }
 
-int outbox_commit_start(struct outbox *ob, int *started)
+/* ob_start - outbox_commit_start; `force`: also with nothing queued (the
+ * after step alone). */
+static int ob_start(struct outbox *ob, int force, int *started)
 {
 	struct ob_job *j = &ob->job;
 	struct spool_rec *recs;
@@ -953,7 +970,7 @@ int outbox_commit_start(struct outbox *ob, int *started)
 	*started = 0;
 	if (ob->inflight || ob->unreported)
 		return GW_EAGAIN;
-	if (ob->nqueue == 0)
+	if (ob->nqueue == 0 && !force)
 		return GW_OK;
 	if (!j->running) {
 		rc = ob_thread_start(ob);
@@ -961,6 +978,8 @@ int outbox_commit_start(struct outbox *ob, int *started)
 			/* No thread: the same commit, on this thread, reported
 			 * by the next poll like any other. */
 			rc = outbox_commit(ob);
+			if (rc == GW_OK && j->after)
+				rc = j->after(j->after_arg);
 			ob->unreported = 1;
 			ob->unreported_rc = rc;
 			*started = 1;
@@ -991,6 +1010,16 @@ int outbox_commit_start(struct outbox *ob, int *started)
 	return GW_OK;
 }
 
+int outbox_commit_start(struct outbox *ob, int *started)
+{
+	return ob_start(ob, 0, started);
+}
+
+int outbox_after_start(struct outbox *ob, int *started)
+{
+	return ob_start(ob, 1, started);
+}
+
 int outbox_commit_poll(struct outbox *ob, int *rc)
 {
 	if (ob->inflight) {
@@ -1016,6 +1045,19 @@ void outbox_set_wake(struct outbox *ob, void (*fn)(void *arg), void *arg)
 	ob->job.wake = fn;
 	ob->job.wake_arg = arg;
 	pthread_mutex_unlock(&ob->job.mu);
+}
+
+void outbox_set_after(struct outbox *ob, int (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&ob->job.mu);
+	ob->job.after = fn;
+	ob->job.after_arg = arg;
+	pthread_mutex_unlock(&ob->job.mu);
+}
+
+void outbox_commit_wait(struct outbox *ob)
+{
+	ob_wait_inflight(ob);
 }
 
 /* ---- the quarantine ---------------------------------------------------- */

@@ -137,6 +137,27 @@ int outbox_commit(struct outbox *ob);
  * (whose result is still reported by the next poll).
  */
 int outbox_commit_start(struct outbox *ob, int *started);
+
+/*
+ * outbox_set_after - fn(arg) runs on the commit thread after each
+ * asynchronous commit whose spool transaction worked (connectors/commit.c:
+ * a second durable step of the same batch); a non-GW_OK result is what
+ * outbox_commit_poll reports (the events stay durable and are sent).
+ * outbox_commit() does not run it. Set with no commit in flight; NULL:
+ * none.
+ *
+ * outbox_after_start - outbox_commit_start() also when nothing is queued:
+ * the commit thread then writes nothing to the spool (unless acknowledged
+ * keys await deletion) and runs the after step alone; *started = 1 unless
+ * GW_EAGAIN. For a batch whose second step has no event (a live-chat
+ * reply's log entry).
+ *
+ * outbox_commit_wait - blocks until the commit in flight, if any, has
+ * ended; its result is left for the next outbox_commit_poll.
+ */
+void outbox_set_after(struct outbox *ob, int (*fn)(void *arg), void *arg);
+int outbox_after_start(struct outbox *ob, int *started);
+void outbox_commit_wait(struct outbox *ob);
 int outbox_commit_poll(struct outbox *ob, int *rc);
 void outbox_set_wake(struct outbox *ob, void (*fn)(void *arg), void *arg);
 

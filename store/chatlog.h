@@ -16,7 +16,11 @@
  * ("c:<client_id>" for a visitor's message, "d:<delivery id>" for a reply)
  * makes an append idempotent: appending it again gives back the first id.
  *
- * Threading: one thread owns a chatlog.
+ * Threading: one thread owns a chatlog; one other thread may call
+ * chatlog_append and chatlog_file_put meanwhile (the live chat's group
+ * commit, on the outbox's commit thread: a batch's entries and a reply's
+ * file grants): LMDB serializes the writers, the environment is MDB_NOTLS
+ * and the struct holds nothing else.
  */
 #ifndef GW_STORE_CHATLOG_H
 #define GW_STORE_CHATLOG_H

@@ -12,7 +12,9 @@
  *                          ingest      -> proto_encode -> outbox_add
  *                          own address -> counted, skipped
  *                          quarantine  -> quarantine_put (fsync'ed)
- *   outbox_commit        the batch's events are durable
+ *   group commit         the batch's events are durable (connectors/commit.h:
+ *                        the batch's acknowledgement waits for them; the
+ *                        loop, which blocks on IMAP anyway, waits too)
  *   state file           last_uid = the batch's last UID (fsync'ed)
  *   action               \Seen or move for the UIDs now durable; a failure
  *                        is remembered (pending_from) and retried later,
@@ -51,6 +53,7 @@
 #include "connectors/email/email_parse.h"
 #include "connectors/email/email_send.h"
 #include "connectors/email/imap.h"
+#include "connectors/commit.h"
 #include "connectors/email/oauth.h"
 #include "connectors/intake.h"
 #include "connectors/outbox.h"
@@ -78,6 +81,9 @@ struct email {
 	const char *module;
 	struct imap *imap;
 	struct quarantine *q;
+	struct gcommit *gc;         /* the batch's acknowledgement waits here */
+	struct gcommit_waiter ack;
+	int ack_rc;                 /* the result ack was called with */
 	struct email_state st;
 	char state_path[4096];
 	char attach_dir[4096];
@@ -423,13 +429,35 @@ too_big:
 
 /* ---- a batch ------------------------------------------------------------------------- */
 
+static void email_durable(struct gcommit_waiter *w, int rc)
+{
+	struct email *e = (struct email *)(void *)((char *)w - offsetof(struct email, ack));
+
+	e->ack_rc = rc;
+}
+
+/*
+ * email_make_durable - what the batch added is made durable by the group
+ * commit before anything acknowledges it (the progress, \Seen, a reingest
+ * answer). The loop waits: it blocks on IMAP anyway. Returns GW_OK or the
+ * commit's error.
+ */
+static int email_make_durable(struct email *e)
+{
+	e->ack_rc = GW_ECLOSED;
+	gcommit_wait(e->gc, &e->ack, email_durable);
+	(void)gcommit_flush(e->gc);
+	gcommit_cancel(e->gc, &e->ack); /* settled by the flush: a no-op */
+	return e->ack_rc;
+}
+
 /* Commits the batch's events and moves the progress past its handled UIDs. */
 static int email_commit(struct email *e, uint32_t first, uint32_t last)
 {
 	int rc = GW_OK;
 
 	if (outbox_queued(e->inst->outbox) > 0) {
-		rc = outbox_commit(e->inst->outbox);
+		rc = email_make_durable(e);
 		if (rc != GW_OK) {
 			GW_ERROR(e->module, "cannot commit %zu messages: %s", e->added, gw_strerror(rc));
 			e->inst->stats.failed += e->added;
@@ -567,7 +595,7 @@ static int email_reingest_commit(struct email *e, const char *id, struct email_r
 		return GW_OK;
 	}
 	if (rc == GW_OK)
-		rc = outbox_commit(e->inst->outbox);
+		rc = email_make_durable(e);
 	if (rc != GW_OK)
 		return rc; /* the request stays: tried again later */
 	e->inst->stats.accepted++;
@@ -720,6 +748,17 @@ static int email_open_imap(struct email *e)
 	return imap_create(&opt, &e->imap);
 }
 
+/* The group commit, flushed by the loop itself (no wake, no schedule). */
+static int email_gcommit(struct email *e)
+{
+	struct gcommit_options g = {
+		.outbox = e->inst->outbox,
+		.log_module = e->module,
+	};
+
+	return gcommit_create(&g, &e->gc);
+}
+
 static int email_create(struct connector_instance *inst)
 {
 	struct email *e = calloc(1, sizeof(*e));
@@ -753,6 +792,8 @@ static int email_create(struct connector_instance *inst)
 	if (rc == GW_OK)
 		rc = quarantine_open(inst->config->state_dir, inst->conf->name,
 				     imap_mailbox_name(e->imap), &e->q);
+	if (rc == GW_OK)
+		rc = email_gcommit(e);
 	return rc;
 }
 
@@ -841,6 +882,7 @@ static void email_destroy(struct connector_instance *inst)
 
 	if (!e)
 		return;
+	gcommit_close(e->gc);
 	email_send_destroy(e->send);
 	imap_destroy(e->imap);
 	oauth_destroy(e->oauth);

@@ -4,20 +4,29 @@
  * push, "seen").
  *
  * Nothing lost, nothing doubled (docs/channels/livechat.md):
- *   1. a message frame is encoded and outbox_add()ed, then waits for the
- *      group commit of this service round;
- *   2. outbox_commit() makes it durable in the spool (it will reach the
- *      router, which deduplicates on external_id "<visitor>:<client_id>");
- *   3. then the conversation log records it under the dedup key
- *      "c:<client_id>" (one synced transaction for the round);
- *   4. only then the browser gets its ack; it keeps the message until then
- *      and sends it again after a reconnect.
+ *   1. a message frame is encoded and outbox_add()ed, then waits in the
+ *      group commit (connectors/commit.h) of this service round;
+ *   2. on the outbox's commit thread, the spool's transaction makes it
+ *      durable (it will reach the router, which deduplicates on
+ *      external_id "<visitor>:<client_id>");
+ *   3. then, on the same thread, the conversation log records it under
+ *      the dedup key "c:<client_id>" (lc_log_batch: one synced
+ *      transaction for the commit);
+ *   4. only then, back on the service thread, the browser gets its ack;
+ *      it keeps the message until then and sends it again after a
+ *      reconnect. The service thread never waits for a flush.
+ * A reply (the deliver op) takes the same way without an event: the grants
+ * of its stored files and its log entry (dedup key "d:<delivery id>") are
+ * written by the commit thread, then it is pushed to the visitor's tabs and
+ * reported sent. A chat.typing event or a kept frame commits in the same
+ * group commit with nobody to answer (gcommit_want).
  * A crash between 2 and 3 leaves the message in the spool but not in the
  * log and unacked: the resend is added to the outbox again (the router
  * drops the duplicate) and logged once. A resend of a logged message is
  * acked at once from the log without touching the outbox.
  *
- * Threading: the service thread (lws callbacks and outbox_pump()).
+ * Threading: the service thread (lws callbacks and outbox_pump()), except
+ * lc_log_batch and lc_grant_files, on the commit thread.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -367,6 +376,22 @@ static struct lc_pending *lc_pending_new(struct lc_conn *c, const struct lc_fram
 	return p;
 }
 
+/* lc_pending_wait - `p` (filled) waits in the group commit; its log
+ * entry borrows its fields. */
+static void lc_pending_wait(struct livechat *lc, struct lc_pending *p)
+{
+	p->lc = lc;
+	p->e.conversation = p->conversation;
+	p->e.direction = p->delivery_id ? "out" : "in";
+	p->e.text = p->text;
+	p->e.client_id = p->delivery_id ? NULL : p->client_id;
+	p->e.attachments = p->attachments;
+	p->e.dedup = p->dedup;
+	p->e.ts = p->ts;
+	lws_dll2_add_tail(&p->node, &lc->pending);
+	gcommit_wait(lc->gc, &p->wait, lc_committed);
+}
+
 static void lc_on_message(struct lc_conn *c, const struct lc_frame *f)
 {
 	struct livechat *lc = c->lc;
@@ -411,8 +436,7 @@ static void lc_on_message(struct lc_conn *c, const struct lc_frame *f)
 	snprintf(p->conversation, sizeof(p->conversation), "%s", c->conversation);
 	snprintf(p->client_id, sizeof(p->client_id), "%s", f->client_id);
 	snprintf(p->dedup, sizeof(p->dedup), "%s", dedup);
-	lws_dll2_add_tail(&p->node, &lc->pending);
-	lc_schedule_commit(lc);
+	lc_pending_wait(lc, p);
 	/* Kept, acknowledged as usual once durable, but set aside until an
 	 * operator releases it: the visitor is told to slow down. */
 	if (held)
@@ -420,78 +444,119 @@ static void lc_on_message(struct lc_conn *c, const struct lc_frame *f)
 			      "will be read later");
 }
 
-/* Answers each pending message after the commit (ok: durable or not). */
-static void lc_answer_pending(struct livechat *lc, struct chatlog_entry *e, int ok)
+/*
+ * lc_grant_files - commit thread: the stored files of reply `p` (its
+ * attachments with a "sha256:" ref) are granted to its conversation
+ * (chatlog_file_put of their {name,type,size}) before its log entry is
+ * written, so that the visitor may fetch them once it is shown. A visitor's
+ * message has nothing to grant (its files were granted by their upload).
+ * Returns GW_OK, GW_ENOMEM, or chatlog_file_put's error.
+ */
+static int lc_grant_files(struct livechat *lc, const struct lc_pending *p)
 {
-	size_t i = 0;
-
-	while (lws_dll2_get_head(&lc->pending)) {
-		struct lws_dll2 *d = lws_dll2_get_head(&lc->pending);
-		struct lc_pending *p = lws_container_of(d, struct lc_pending, node);
-
-		lws_dll2_remove(d);
-		if (ok && !e[i].duplicate) {
-			char *json = lc_message_json(e[i].id, "in", p->text, p->ts, p->client_id,
-						     p->attachments);
-
-			/* The other tabs of the visitor show it too. */
-			if (json)
-				lc_broadcast(lc, p->conversation, json, p->conn);
-			free(json);
-		}
-		if (ok)
-			lc->inst->stats.accepted++;
-		else
-			lc->inst->stats.failed++;
-		if (p->conn && ok)
-			lc_ack(p->conn, p->client_id, e[i].id);
-		else if (p->conn)
-			lc_send_msg_error(p->conn, p->client_id, "unavailable",
-					  "the message was not stored; it is sent again");
-		free(p->text);
-		free(p->attachments);
-		free(p);
-		i++;
-	}
-}
-
-void lc_commit(struct livechat *lc)
-{
-	size_t n = lc->pending.count, i = 0;
-	struct chatlog_entry *e;
+	const size_t plen = strlen(ATTACH_REF_PREFIX);
+	json_t *arr, *a, *o = NULL;
+	char *meta = NULL;
+	size_t i;
 	int rc = GW_OK;
 
-	if (n == 0) {
-		/* Only kept frames (lc_keep_frame) or chat.typing events:
-		 * durable, nobody to answer. */
-		if (outbox_queued(lc->inst->outbox) > 0 && outbox_commit(lc->inst->outbox) != GW_OK)
-			GW_WARN(lc->inst->log_module, "unreadable frames or typing events not kept");
+	if (!p->delivery_id || !p->attachments)
+		return GW_OK;
+	arr = json_loads(p->attachments, 0, NULL);
+	if (!arr)
+		return GW_ENOMEM;
+	json_array_foreach(arr, i, a) {
+		const char *ref = json_string_value(json_object_get(a, "ref"));
+
+		if (rc != GW_OK || !ref || strncmp(ref, ATTACH_REF_PREFIX, plen) != 0)
+			continue; /* an https URL: nothing stored */
+		o = json_deep_copy(a);
+		if (!o || json_object_del(o, "ref") || !(meta = json_dumps(o, JSON_COMPACT)))
+			rc = GW_ENOMEM;
+		else
+			rc = chatlog_file_put(lc->log, p->conversation, ref + plen, meta);
+		json_decref(o);
+		free(meta);
+		o = NULL;
+		meta = NULL;
+	}
+	json_decref(arr);
+	return rc;
+}
+
+int lc_log_batch(void *arg, struct gcommit_waiter *const *w, size_t n)
+{
+	struct livechat *lc = arg;
+	struct chatlog_entry *e = calloc(n, sizeof(*e));
+	int rc = e ? GW_OK : GW_ENOMEM;
+
+	/* chatlog_append wants an array: a copy of the entries, then back. */
+	for (size_t i = 0; rc == GW_OK && i < n; i++) {
+		const struct lc_pending *p = lws_container_of(w[i], struct lc_pending, wait);
+
+		e[i] = p->e;
+		rc = lc_grant_files(lc, p);
+	}
+	if (rc == GW_OK)
+		rc = chatlog_append(lc->log, e, n);
+	for (size_t i = 0; rc == GW_OK && i < n; i++) {
+		struct lc_pending *p = lws_container_of(w[i], struct lc_pending, wait);
+
+		p->e.id = e[i].id;
+		p->e.duplicate = e[i].duplicate;
+	}
+	free(e);
+	return rc;
+}
+
+void lc_free_pending(struct lc_pending *p)
+{
+	if (!lws_dll2_is_detached(&p->node))
+		lws_dll2_remove(&p->node);
+	free(p->text);
+	free(p->attachments);
+	free(p);
+}
+
+static void lc_reply_logged(struct livechat *lc, struct lc_pending *p, int rc);
+
+/* lc_committed - the group commit of `w`'s message ended: durable in the
+ * spool and the log (rc GW_OK: the ack, and the other tabs see it) or not
+ * (an error frame: the browser sends it again). */
+void lc_committed(struct gcommit_waiter *w, int rc)
+{
+	struct lc_pending *p = lws_container_of(w, struct lc_pending, wait);
+	struct livechat *lc = p->lc;
+
+	if (lc->stopping) {
+		/* The browser resends after its reconnect; an unreported reply
+		 * is handed over again by the router. */
+		lc_free_pending(p);
 		return;
 	}
-	e = calloc(n, sizeof(*e));
-	if (outbox_queued(lc->inst->outbox) > 0)
-		rc = outbox_commit(lc->inst->outbox);
-	if (!e)
-		rc = GW_ENOMEM;
-	if (rc == GW_OK) {
-		lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&lc->pending)) {
-			struct lc_pending *p = lws_container_of(d, struct lc_pending, node);
-
-			e[i].conversation = p->conversation;
-			e[i].direction = "in";
-			e[i].text = p->text;
-			e[i].client_id = p->client_id;
-			e[i].attachments = p->attachments;
-			e[i].dedup = p->dedup;
-			e[i].ts = p->ts;
-			i++;
-		} lws_end_foreach_dll(d);
-		rc = chatlog_append(lc->log, e, n);
+	if (p->delivery_id) {
+		lc_reply_logged(lc, p, rc);
+		return;
 	}
-	if (rc != GW_OK)
-		GW_ERROR(lc->inst->log_module, "%zu messages not stored: %s", n, gw_strerror(rc));
-	lc_answer_pending(lc, e, rc == GW_OK);
-	free(e);
+	if (rc == GW_OK && !p->e.duplicate) {
+		char *json = lc_message_json(p->e.id, "in", p->text, p->ts, p->client_id,
+					     p->attachments);
+
+		/* The other tabs of the visitor show it too. */
+		if (json)
+			lc_broadcast(lc, p->conversation, json, p->conn);
+		free(json);
+	}
+	if (rc == GW_OK)
+		lc->inst->stats.accepted++;
+	else
+		lc->inst->stats.failed++;
+	if (p->conn && rc == GW_OK)
+		lc_ack(p->conn, p->client_id, p->e.id);
+	else if (p->conn)
+		lc_send_msg_error(p->conn, p->client_id, "unavailable",
+				  "the message was not stored; it is sent again");
+	lc_free_pending(p);
 }
 
 void lc_forget_conn(struct lc_conn *c)
@@ -553,14 +618,12 @@ static const char *lc_reply_target(const struct proto_event *ev)
 }
 
 /* One attachment of a reply into `arr`: a stored blob ("sha256:<hex>", granted
- * to the conversation so that its sockets may fetch it) or an https URL. */
-static int lc_reply_file(struct livechat *lc, const char *conv, const struct proto_attachment *a,
-			 json_t *arr)
+ * to the conversation by lc_grant_files on the commit thread, so that its
+ * sockets may fetch it) or an https URL. */
+static int lc_reply_file(struct livechat *lc, const struct proto_attachment *a, json_t *arr)
 {
-	char path[4200], *meta = NULL;
+	char path[4200];
 	const char *hex = a->ref + strlen(ATTACH_REF_PREFIX);
-	json_t *o;
-	int rc;
 
 	if (strncmp(a->ref, "https://", 8) == 0)
 		return json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "url", a->ref, "name",
@@ -569,21 +632,14 @@ static int lc_reply_file(struct livechat *lc, const char *conv, const struct pro
 	if (strncmp(a->ref, ATTACH_REF_PREFIX, strlen(ATTACH_REF_PREFIX)) != 0 ||
 	    attach_path(lc->attach_dir, hex, path, sizeof(path)) != GW_OK || access(path, R_OK))
 		return GW_ENOTFOUND;
-	o = json_pack("{s:s,s:s,s:I}", "name", a->name, "type", a->type, "size",
-		      (json_int_t)a->size);
-	meta = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	rc = meta ? chatlog_file_put(lc->log, conv, hex, meta) : GW_ENOMEM;
-	if (rc == GW_OK && (json_object_set_new(o, "ref", json_string(a->ref)) ||
-			    json_array_append(arr, o)))
-		rc = GW_ENOMEM;
-	json_decref(o);
-	free(meta);
-	return rc;
+	return json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:s}", "name", a->name, "type",
+						    a->type, "size", (json_int_t)a->size, "ref",
+						    a->ref))
+		       ? GW_ENOMEM : GW_OK;
 }
 
 /* The attachments of a reply as the JSON array of the log (*out NULL: none). */
-static int lc_reply_files(struct livechat *lc, const char *conv, const struct proto_message *m,
-			  char **out)
+static int lc_reply_files(struct livechat *lc, const struct proto_message *m, char **out)
 {
 	json_t *arr;
 	int rc = GW_OK;
@@ -595,11 +651,38 @@ static int lc_reply_files(struct livechat *lc, const char *conv, const struct pr
 	if (!arr)
 		return GW_ENOMEM;
 	for (size_t i = 0; rc == GW_OK && i < m->attachments_len; i++)
-		rc = lc_reply_file(lc, conv, &m->attachments[i], arr);
+		rc = lc_reply_file(lc, &m->attachments[i], arr);
 	if (rc == GW_OK && !(*out = json_dumps(arr, JSON_COMPACT)))
 		rc = GW_ENOMEM;
 	json_decref(arr);
 	return rc;
+}
+
+/* lc_reply_logged - the group commit wrote a reply's log entry (rc
+ * GW_OK): shown to the visitor's open tabs and reported sent; in the log,
+ * it reaches the visitor now or on the next resume. A full log leaves it
+ * unreported (the router hands it over again); another error fails it. */
+static void lc_reply_logged(struct livechat *lc, struct lc_pending *p, int rc)
+{
+	if (rc == GW_OK && !p->e.duplicate) {
+		char *json = lc_message_json(p->e.id, "out", p->text, p->ts, NULL,
+					     p->attachments);
+
+		if (json)
+			lc_broadcast(lc, p->conversation, json, NULL);
+		free(json);
+	}
+	if (rc == GW_OK) {
+		lc_remember_seen(lc, p->conversation, p->e.id, p->delivery_id);
+		rc = outbox_report(lc->inst->outbox, p->delivery_id, "sent", NULL);
+	} else if (rc != GW_EFULL) {
+		rc = outbox_report(lc->inst->outbox, p->delivery_id, "failed",
+				   "the conversation log could not be written");
+	}
+	if (rc != GW_OK)
+		GW_WARN(lc->inst->log_module, "delivery %llu: %s", (unsigned long long)p->delivery_id,
+			gw_strerror(rc));
+	lc_free_pending(p);
 }
 
 int lc_deliver(struct connector_instance *inst, const void *event, size_t len,
@@ -608,8 +691,8 @@ int lc_deliver(struct connector_instance *inst, const void *event, size_t len,
 	struct livechat *lc = inst->ctx;
 	struct proto_event ev;
 	struct proto_error perr;
-	struct chatlog_entry e;
-	char dedup[32], *json = NULL, *files = NULL;
+	struct lc_pending *p = NULL;
+	char *files = NULL;
 	const char *conv;
 	int rc;
 
@@ -624,33 +707,27 @@ int lc_deliver(struct connector_instance *inst, const void *event, size_t len,
 		rc = GW_EINVAL;
 		goto out;
 	}
-	rc = lc_reply_files(lc, conv, &ev.u.message, &files);
+	rc = lc_reply_files(lc, &ev.u.message, &files);
 	if (rc != GW_OK) {
 		GW_WARN(inst->log_module, "delivery %llu: an attachment is not a stored file or an "
 			"https URL", (unsigned long long)delivery_id);
 		goto out;
 	}
-	snprintf(dedup, sizeof(dedup), "d:%llu", (unsigned long long)delivery_id);
-	memset(&e, 0, sizeof(e));
-	e.conversation = conv;
-	e.direction = "out";
-	e.text = ev.u.message.text ? ev.u.message.text : "";
-	e.attachments = files;
-	e.dedup = dedup;
-	e.ts = gw_now_ms();
-	rc = chatlog_append(lc->log, &e, 1);
-	if (rc != GW_OK)
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->text = gw_strdup(ev.u.message.text ? ev.u.message.text : ""))) {
+		free(p);
+		rc = GW_EAGAIN; /* unreported: handed over again */
 		goto out;
-	if (!e.duplicate) {
-		json = lc_message_json(e.id, "out", e.text, e.ts, NULL, e.attachments);
-		if (json)
-			lc_broadcast(lc, conv, json, NULL);
 	}
-	lc_remember_seen(lc, conv, e.id, delivery_id);
-	/* In the log, it reaches the visitor now or on the next resume. */
-	rc = outbox_report(inst->outbox, delivery_id, "sent", NULL);
+	p->attachments = files; /* owned by p from here */
+	files = NULL;
+	p->delivery_id = delivery_id;
+	p->ts = gw_now_ms();
+	snprintf(p->conversation, sizeof(p->conversation), "%s", conv);
+	snprintf(p->dedup, sizeof(p->dedup), "d:%llu", (unsigned long long)delivery_id);
+	/* Logged on the commit thread (lc_log_batch), then lc_reply_logged. */
+	lc_pending_wait(lc, p);
 out:
-	free(json);
 	free(files);
 	proto_event_clear(&ev);
 	return rc;
@@ -683,7 +760,7 @@ static void lc_on_typing(struct lc_conn *c)
 	ev.u.typing.at = gw_now_ms();
 	if (ev.u.typing.channel && ev.u.typing.account && ev.u.typing.address &&
 	    outbox_add_event(lc->inst->outbox, &ev, NULL) == GW_OK)
-		lc_schedule_commit(lc);
+		gcommit_want(lc->gc); /* durable in this round's commit, nobody to answer */
 	proto_event_clear(&ev);
 }
 
@@ -715,7 +792,7 @@ static void lc_keep_frame(struct lc_conn *c, const char *data, size_t len, const
 	snprintf(reason, sizeof(reason), "unreadable frame of conversation %s: %s",
 		 c->conversation, why);
 	if (intake_keep(c->lc->inst, reason, "application/x-chat-frame", data, len) == GW_OK)
-		lc_schedule_commit(c->lc);
+		gcommit_want(c->lc->gc);
 }
 
 void lc_on_frame(struct lc_conn *c, const char *data, size_t len)

@@ -10,7 +10,9 @@
  * lc_http.c's; what a frame means is lc_flow.c's; the config table is
  * livechat_config.c's.
  *
- * Threading: everything runs on the thread that calls run().
+ * Threading: everything runs on the thread that calls run(), except the
+ * group commit's disk work (connectors/commit.h: the spool, then the
+ * conversation log, on the outbox's commit thread).
  */
 #include "connectors/livechat/livechat.h"
 
@@ -224,6 +226,11 @@ static int lc_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	struct lc_conn *c = user;
 
 	switch (reason) {
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* Sent to every protocol: this one polls the group commit. */
+		if (lc && lc->gc)
+			(void)gcommit_poll(lc->gc);
+		return 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return lc_filter(lc, c, wsi);
 	case LWS_CALLBACK_ESTABLISHED:
@@ -250,7 +257,10 @@ static int lc_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 static void lc_tick_cb(lws_sorted_usec_list_t *sul)
 {
 	struct livechat *lc = lc_container_of(sul, struct livechat, tick_sul);
-	int rc = outbox_pump(lc->inst->outbox);
+	int rc;
+
+	(void)gcommit_poll(lc->gc); /* a wake is never missed for long */
+	rc = outbox_pump(lc->inst->outbox);
 
 	if (rc != GW_OK && lc->failed == GW_OK) {
 		GW_ERROR(lc->inst->log_module, "outbox: %s", gw_strerror(rc));
@@ -348,6 +358,29 @@ static int lc_guard(struct livechat *lc)
 	return listen_guard_create(&g, &lc->guard);
 }
 
+/* The commit thread's wake: gcommit_poll on the service thread
+ * (LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
+static void lc_wake(void *arg)
+{
+	struct livechat *lc = arg;
+
+	lws_cancel_service(lc->lws);
+}
+
+static int lc_gcommit(struct livechat *lc)
+{
+	struct gcommit_options g = {
+		.outbox = lc->inst->outbox,
+		.log_module = lc->inst->log_module,
+		.arg = lc,
+		.wake = lc_wake,
+		.schedule = lc_schedule_commit,
+		.after = lc_log_batch,
+	};
+
+	return gcommit_create(&g, &lc->gc);
+}
+
 static int lc_create(struct connector_instance *inst)
 {
 	struct livechat *lc = calloc(1, sizeof(*lc));
@@ -371,24 +404,24 @@ static int lc_create(struct connector_instance *inst)
 		return rc;
 	}
 	rc = lc_guard(lc);
-	if (rc != GW_OK)
-		return rc;
-	return lc_listen(lc);
+	if (rc == GW_OK)
+		rc = lc_listen(lc);
+	if (rc == GW_OK)
+		rc = lc_gcommit(lc);
+	return rc;
 }
 
 static void lc_commit_cb(lws_sorted_usec_list_t *sul)
 {
 	struct livechat *lc = lc_container_of(sul, struct livechat, commit_sul);
 
-	lc->commit_scheduled = 0;
-	lc_commit(lc);
+	(void)gcommit_run(lc->gc); /* a failure was told to its visitors */
 }
 
-void lc_schedule_commit(struct livechat *lc)
+void lc_schedule_commit(void *arg)
 {
-	if (lc->commit_scheduled)
-		return;
-	lc->commit_scheduled = 1;
+	struct livechat *lc = arg;
+
 	lws_sul_schedule(lc->lws, 0, &lc->commit_sul, lc_commit_cb, 0);
 }
 
@@ -406,7 +439,8 @@ static int lc_run(struct connector_instance *inst)
 	lws_sul_cancel(&lc->tick_sul);
 	lws_sul_cancel(&lc->commit_sul);
 	/* What was read is made durable; its sender gets no ack and resends. */
-	lc_commit(lc);
+	lc->stopping = 1;
+	(void)gcommit_flush(lc->gc);
 	return lc->failed;
 }
 
@@ -416,18 +450,14 @@ static void lc_destroy(struct connector_instance *inst)
 
 	if (!lc)
 		return;
+	/* First, while the wake still has a context to reach: what is queued
+	 * is committed and each pending message freed (no ack: stopping). */
+	lc->stopping = 1;
+	gcommit_close(lc->gc);
+	lc->gc = NULL;
 	if (lc->lws)
 		lws_context_destroy(lc->lws);
 	listen_guard_destroy(lc->guard);
-	while (lws_dll2_get_head(&lc->pending)) {
-		struct lws_dll2 *d = lws_dll2_get_head(&lc->pending);
-		struct lc_pending *p = lws_container_of(d, struct lc_pending, node);
-
-		lws_dll2_remove(d);
-		free(p->text);
-		free(p->attachments);
-		free(p);
-	}
 	chatlog_close(lc->log);
 	/* Every socket is closed: the visitors' entries are gone with them. */
 	free(lc->visitors);

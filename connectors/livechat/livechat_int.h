@@ -12,6 +12,7 @@
 #include <libwebsockets.h>
 
 #include "connectors/chunked.h"
+#include "connectors/commit.h"
 #include "connectors/connector.h"
 #include "connectors/listen_guard.h"
 #include "store/chatlog.h"
@@ -68,16 +69,28 @@ struct lc_conn {
 	int rx_drop;                /* the frame is too large: dropping its rest */
 };
 
-/* A visitor's message made durable by the next commit. */
+/*
+ * A visitor's message (or a reply) waiting in the group commit
+ * (connectors/commit.h): its event in the spool (a reply has none), then
+ * its entry in the conversation log (`e`, with its attachments; a reply's
+ * stored files are granted first), written by lc_log_batch on the commit
+ * thread, which reads the fields below `conn` and writes e.id and
+ * e.duplicate while it is in flight.
+ */
 struct lc_pending {
-	struct lws_dll2 node;
-	struct lc_conn *conn;       /* NULL once its socket closed */
+	struct lws_dll2 node;       /* in lc->pending */
+	struct gcommit_waiter wait;
+	struct livechat *lc;
+	struct lc_conn *conn;       /* NULL once its socket closed, or a reply
+				     * (owner only) */
+	uint64_t delivery_id;       /* a reply's; 0: a visitor's message */
 	char conversation[LC_ADDRESS_MAX];
 	char client_id[LC_CLIENT_ID_MAX + 1];
 	char dedup[LC_CLIENT_ID_MAX + 3];
 	int64_t ts;
 	char *text;                 /* owned */
 	char *attachments;          /* owned JSON array, NULL when none */
+	struct chatlog_entry e;     /* borrows the fields above */
 };
 
 /* A reply shown to the visitor, awaiting the browser's "seen". */
@@ -116,12 +129,13 @@ struct livechat {
 	char avail[16];              /* the queue's state: available, away, closed; "" unknown */
 	int64_t avail_next_us;       /* next look at run/router.json */
 	struct chatlog *log;
+	struct gcommit *gc;         /* the group commit acks wait in */
 	lws_sorted_usec_list_t tick_sul;
-	lws_sorted_usec_list_t commit_sul;
-	int commit_scheduled;
+	lws_sorted_usec_list_t commit_sul; /* gcommit_run at the next round */
+	int stopping;               /* run() ended: no more acks */
 	int failed;
 	lws_dll2_owner_t conns;     /* welcomed sockets */
-	lws_dll2_owner_t pending;   /* struct lc_pending */
+	lws_dll2_owner_t pending;   /* struct lc_pending, not yet answered */
 	long long n_conns;
 	struct lc_visitor **visitors; /* LC_VISITOR_BUCKETS hash buckets */
 	struct lc_seen *seen;       /* ring of LC_SEEN_MAX */
@@ -152,8 +166,9 @@ int lc_http_refuse_body(struct livechat *lc, struct lws *wsi, struct lc_http *r,
  * is allowed (lc_http.c's Origin check); 0, or -1 when it does not fit. */
 int lc_http_cors(struct lws *wsi, unsigned char **p, unsigned char *end);
 
-/* lc_schedule_commit - a message is pending: commit in this service round. */
-void lc_schedule_commit(struct livechat *lc);
+/* lc_schedule_commit - the group commit's schedule: gcommit_run at the
+ * start of the next service round. */
+void lc_schedule_commit(void *arg);
 
 /* ---- lc_upload.c: files of a conversation (docs/channels/livechat.md) ---- */
 
@@ -207,8 +222,16 @@ void lc_send_error(struct lc_conn *c, const char *code, const char *message);
 /* lc_on_frame - handles one whole text frame of `c`. */
 void lc_on_frame(struct lc_conn *c, const char *data, size_t len);
 
-/* lc_commit - group commit of the pending messages, then their acks. */
-void lc_commit(struct livechat *lc);
+/* lc_log_batch - the group commit's `after` (commit thread): the
+ * conversation log entries of a commit's messages, one synced transaction. */
+int lc_log_batch(void *arg, struct gcommit_waiter *const *w, size_t n);
+
+/* lc_committed - the group commit's done of a pending message: its ack
+ * (or error frame), then it is freed. */
+void lc_committed(struct gcommit_waiter *w, int rc);
+
+/* lc_free_pending - frees a message that left the group commit. */
+void lc_free_pending(struct lc_pending *p);
 
 /* lc_visitor_take - the rate state of `visitor`, one more reference; NULL: no memory. */
 struct lc_visitor *lc_visitor_take(struct livechat *lc, const char *visitor);

@@ -1,9 +1,11 @@
 /*
  * tg_poll.c - polling mode (tg_poll.h): getUpdates on a curl multi handle,
- * the answer made durable, then the offset.
+ * the answer made durable by the group commit (connectors/commit.h: on the
+ * outbox's commit thread, which wakes the multi handle), then the offset.
  */
 #include "connectors/telegram/tg_poll.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "connectors/commit.h"
 #include "connectors/outbox.h"
 #include "connectors/runtime.h"
 #include "connectors/telegram/telegram_int.h"
@@ -30,7 +33,7 @@
 #define TG_FILES_BUDGET_MS 60000
 #define TG_POLL_USER_AGENT "omnigate-telegram/1"
 
-enum tg_poll_state { TG_P_IDLE = 0, TG_P_POLLING, TG_P_FILES };
+enum tg_poll_state { TG_P_IDLE = 0, TG_P_POLLING, TG_P_FILES, TG_P_COMMITTING };
 
 struct tg_poll {
 	struct connector_instance *inst;
@@ -44,6 +47,10 @@ struct tg_poll {
 	CURLM *multi;
 	CURL *easy;
 	enum tg_poll_state state;
+	struct gcommit *gc;   /* the answer's offset waits here (ack) */
+	struct gcommit_waiter ack;
+	size_t ack_updates;   /* of the answer being committed */
+	int64_t ack_max_id;
 	int64_t next_us;      /* idle: the next getUpdates not before */
 	int64_t backoff_ms;   /* the last backoff, 0 after a success */
 	int64_t sent_offset;  /* offset of the getUpdates in flight (0: none) */
@@ -194,29 +201,45 @@ static void tg_poll_save(struct tg_poll *p)
 			 "be read again after a restart)", p->state_path, gw_err_text(rc));
 }
 
-/* tg_poll_commit - the answer's events durable, then its offset. Takes evs. */
+/* tg_poll_durable - the group commit of the answer ended: its offset
+ * moves (durable before the next getUpdates confirms it), or the same
+ * updates are asked for again after a backoff. */
+static void tg_poll_durable(struct gcommit_waiter *w, int rc)
+{
+	struct tg_poll *p = (struct tg_poll *)(void *)((char *)w - offsetof(struct tg_poll, ack));
+
+	if (rc != GW_OK) {
+		p->state = TG_P_IDLE;
+		tg_poll_later(p, -1);
+		GW_WARN(p->module, "cannot make %zu updates durable: %s; asked for again in %lld s",
+			p->ack_updates, rc == GW_EFULL ? "the spool is full" : gw_strerror(rc),
+			(long long)p->backoff_ms / 1000);
+		return;
+	}
+	p->inst->stats.accepted += p->ack_updates;
+	if (telegram_state_advance(&p->st, p->ack_max_id) == 1)
+		tg_poll_save(p);
+	p->state = TG_P_IDLE;
+	p->next_us = 0; /* at once: it confirms them and takes the next ones */
+}
+
+/* tg_poll_commit - the answer's events go to the group commit, its offset
+ * waits for them (tg_poll_durable). Takes evs. */
 static void tg_poll_commit(struct tg_poll *p, struct tg_events *evs)
 {
-	struct outbox *ob = p->inst->outbox;
 	size_t queued = 0;
 	int rc = tg_queue(p->inst, evs, &queued);
 
-	if (rc == GW_OK && queued > 0)
-		rc = outbox_commit(ob);
+	p->ack_updates = evs->updates;
+	p->ack_max_id = evs->max_update_id;
+	tg_events_clear(evs);
 	if (rc != GW_OK) {
-		tg_poll_later(p, -1);
-		GW_WARN(p->module, "cannot make %zu updates durable: %s; asked for again in %lld s",
-			evs->updates, rc == GW_EFULL ? "the spool is full" : gw_strerror(rc),
-			(long long)p->backoff_ms / 1000);
-		tg_events_clear(evs);
+		tg_poll_durable(&p->ack, rc);
 		return;
 	}
-	p->inst->stats.accepted += evs->updates;
-	if (telegram_state_advance(&p->st, evs->max_update_id) == 1)
-		tg_poll_save(p);
-	tg_events_clear(evs);
-	p->state = TG_P_IDLE;
-	p->next_us = 0; /* at once: it confirms them and takes the next ones */
+	p->state = TG_P_COMMITTING;
+	gcommit_wait(p->gc, &p->ack, tg_poll_durable);
+	(void)gcommit_run(p->gc); /* one answer per commit: no batching to wait for */
 }
 
 /* tg_poll_answer - a getUpdates answered ok. */
@@ -332,6 +355,7 @@ static void tg_poll_turn(struct tg_poll *p)
 			tg_poll_done(p, msg->data.result);
 	if (p->state == TG_P_FILES)
 		tg_poll_files(p);
+	(void)gcommit_poll(p->gc);
 	tg_poll_housekeeping(p);
 }
 
@@ -341,6 +365,8 @@ int tg_poll_run(struct tg_poll *p)
 		poll_timeout_s, p->set->poll_limit, p->st.offset ? "the stored offset" : "the start");
 	while (!connector_stopping())
 		tg_poll_turn(p);
+	/* An answer being committed: durable, and its offset saved. */
+	(void)gcommit_flush(p->gc);
 	return GW_OK;
 }
 
@@ -378,6 +404,26 @@ static int tg_poll_load(struct tg_poll *p)
 	return rc;
 }
 
+/* The commit thread's wake: curl_multi_poll returns, the turn polls. */
+static void tg_poll_wake_fn(void *arg)
+{
+	struct tg_poll *p = arg;
+
+	curl_multi_wakeup(p->multi);
+}
+
+static int tg_poll_gcommit(struct tg_poll *p)
+{
+	struct gcommit_options g = {
+		.outbox = p->inst->outbox,
+		.log_module = p->module,
+		.arg = p,
+		.wake = tg_poll_wake_fn,
+	};
+
+	return gcommit_create(&g, &p->gc);
+}
+
 int tg_poll_create(const struct tg_poll_options *opt, struct tg_poll **out)
 {
 	struct tg_poll *p = calloc(1, sizeof(*p));
@@ -406,6 +452,8 @@ int tg_poll_create(const struct tg_poll_options *opt, struct tg_poll **out)
 		p->headers = curl_slist_append(NULL, "Content-Type: application/json");
 		rc = p->multi && p->easy && p->headers ? GW_OK : GW_ENOMEM;
 	}
+	if (rc == GW_OK)
+		rc = tg_poll_gcommit(p);
 	if (rc != GW_OK) {
 		tg_poll_destroy(p);
 		return rc;
@@ -418,6 +466,8 @@ void tg_poll_destroy(struct tg_poll *p)
 {
 	if (!p)
 		return;
+	/* Before the multi handle its wake reaches. */
+	gcommit_close(p->gc);
 	if (p->multi && p->easy)
 		curl_multi_remove_handle(p->multi, p->easy);
 	curl_easy_cleanup(p->easy);

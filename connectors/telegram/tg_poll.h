@@ -10,8 +10,9 @@
  *   getUpdates   POST {offset?, limit, timeout, allowed_updates}
  *   answer       parsed (tg_parse_updates); with file_download its files
  *                are fetched first (tg_files.h), the loop ticking meanwhile
- *   durable      every event outbox_add()ed, all or none, and
- *                outbox_commit()ed (fsync)
+ *   durable      every event outbox_add()ed, all or none, and made
+ *                durable by the group commit (connectors/commit.h) on
+ *                the outbox's commit thread; the loop ticks meanwhile
  *   offset       only then the state file says offset = last update_id + 1
  *                (fsync'ed); the next getUpdates sends it, which tells
  *                Telegram to forget those updates

@@ -186,7 +186,9 @@ class Livechat(GatewayTestCase):
         other = files_key("visitor:" + "b" * 32)
         self.assertEqual(http(self.port, "GET", f"/files/{hexd}?k={other}")[0], 404)
         self.assertEqual(http(self.port, "GET", f"/files/{hexd}")[0], 401)
-        self.assertEqual(http(self.port, "GET", f"/files/{hexd}?k={key[:-1]}0")[0], 401)
+        # A key with its last character changed (never to itself).
+        bad = key[:-1] + ("1" if key[-1] == "0" else "0")
+        self.assertEqual(http(self.port, "GET", f"/files/{hexd}?k={bad}")[0], 401)
         # A PDF is served as a download, never inline.
         st, _, body = self.upload(key, PDF, "invoice.pdf", "application/pdf")
         self.assertEqual(st, 200, body)
@@ -303,6 +305,7 @@ class Livechat(GatewayTestCase):
         self.assertEqual(kinds.count("message.received"), 1, kinds)
 
     def test_an_agents_typing_reaches_the_conversation_only(self):
+        consumer = self.start_consumer(self.gw)
         socks = []
         for _ in range(2):
             ws = Ws(self.port)
@@ -310,9 +313,12 @@ class Livechat(GatewayTestCase):
             ws.send({"type": "hello", "token": None, "last_seen": None})
             socks.append((ws, ws.wait(lambda o: o["type"] == "welcome", "welcome")))
         (ws, welcome), (other, _) = socks
-        # The connector is known to the router once it sent something.
+        # The connector is known to the router once the router received
+        # something of it: the message on the bus, not its ack (which only
+        # says it is durable in the connector's spool).
         ws.send({"type": "message", "client_id": "a-1", "text": "hello"})
         ws.wait(lambda o: o["type"] == "ack", "the ack")
+        consumer.wait_message(f"{welcome['visitor']}:a-1")
         res, _ = gwtest.command_ok(self.gw.command_ep, "chat.typing",
                                    {"account": "chat", "address": welcome["conversation"]})
         got = ws.wait(lambda o: o["type"] == "typing", "the agent's typing")
