@@ -791,7 +791,7 @@ static int routing_err_line(struct loader *ld, yaml_node_t *map, const char *why
 static int load_routing(struct loader *ld, yaml_node_t *map, struct gw_config *cfg)
 {
 	static const char *const subs[] = {"channels", "business_hours", "queues", "agents",
-					   "sla", NULL};
+					   "sla", "tag_rules", "escalations", NULL};
 	const struct conf_target t = {&gw_conf_routing, &cfg->routing};
 	char path[CONF_KEYPATH_MAX], why[CONF_MSG_MAX];
 	int rc;

@@ -156,6 +156,37 @@ struct gw_routing_agent {
 	char *presence;       /* at first start: online | away | offline */
 };
 
+/* routing.tag_rules[]: tags and priority by rules (core/config_rules.c);
+ * every matching rule applies. An empty match list matches anything. */
+struct gw_routing_tag_rule {
+	char *name;
+	char *on;                       /* open | message */
+	struct conf_strlist keywords;   /* any of them in subject or text */
+	struct conf_strlist channels;
+	struct conf_strlist accounts;
+	struct conf_strlist languages;
+	struct conf_strlist attributes; /* "key=value", all must hold */
+	char *hours;                    /* "" | business | off (the queue's hours) */
+	struct conf_strlist tags;       /* added */
+	char *priority;                 /* "" or the priority raised to */
+};
+
+/* routing.escalations[]: rules run from the router's timers
+ * (core/config_rules.c, router/rules/escalation.c). */
+struct gw_routing_escalation {
+	char *name;
+	char *trigger;                  /* sla_warning | sla_breached | unassigned */
+	char *clock;                    /* sla triggers: "" any, or one clock */
+	long long after_min;            /* unassigned: minutes waiting without an agent */
+	struct conf_strlist queues;     /* filters; empty: any */
+	struct conf_strlist channels;
+	struct conf_strlist priorities;
+	char *set_priority;             /* "" or the priority raised to */
+	char *move_to_queue;            /* "" or a routing.queues[] name */
+	char *assign_to;                /* "" | "next" | an agent id */
+	bool notify;                    /* ticket.escalated rather than ticket.updated */
+};
+
 /* routing.sla[]: targets, first matching row wins; "" matches any. */
 struct gw_routing_sla {
 	char *queue;
@@ -163,6 +194,7 @@ struct gw_routing_sla {
 	char *priority;
 	long long first_response_min; /* business minutes, 0 = none */
 	long long resolution_min;     /* business minutes, 0 = none */
+	long long next_response_min;  /* business minutes, 0 = none */
 	long long warning_percent;    /* warn when this share of the target is used */
 };
 
@@ -183,6 +215,14 @@ struct gw_config_routing {
 	size_t n_agents;
 	struct gw_routing_sla *sla;
 	size_t n_sla;
+	/* Agent collision: */
+	long long presence_interval_ms; /* ticket.viewing/typing: one per key per interval */
+	/* Tags and priority by rules: */
+	struct gw_routing_tag_rule *tag_rules;
+	size_t n_tag_rules;
+	/* Escalation rules: */
+	struct gw_routing_escalation *escalations;
+	size_t n_escalations;
 };
 
 /*

@@ -41,6 +41,12 @@ static const struct conf_entry routing_rows[] = {
 	{.kind = CONF_STRING, .key = "default_queue", .def = "general", .max = NAME_MAX_LEN,
 	 .offset = offsetof(struct gw_config_routing, default_queue),
 	 .desc = "Queue of a ticket no `queues[]` rule matches."},
+	/* Agent collision. */
+	{.kind = CONF_INT, .key = "presence_interval_ms", .def = "2000", .min = 0, .max = 600000,
+	 .offset = offsetof(struct gw_config_routing, presence_interval_ms),
+	 .desc = "`ticket.viewing` and `ticket.typing` are published at most once per agent, "
+		 "ticket and activity in this many ms (a desk may send them at every keystroke); "
+		 "0: every one."},
 };
 
 const struct conf_section gw_conf_routing = {
@@ -183,6 +189,11 @@ static const struct conf_entry sla_rows[] = {
 	{.kind = CONF_INT, .key = "resolution_min", .def = "0", .min = 0, .max = 5256000,
 	 .offset = offsetof(struct gw_routing_sla, resolution_min),
 	 .desc = "Business minutes to close; 0: no target."},
+	{.kind = CONF_INT, .key = "next_response_min", .def = "0", .min = 0, .max = 5256000,
+	 .offset = offsetof(struct gw_routing_sla, next_response_min),
+	 .desc = "Business minutes to answer the customer's next message once a reply went "
+		 "out (the clock starts at the first unanswered message and stops at the next "
+		 "reply); 0: no target."},
 	{.kind = CONF_INT, .key = "warning_percent", .def = "80", .min = 1, .max = 99,
 	 .offset = offsetof(struct gw_routing_sla, warning_percent),
 	 .desc = "`ticket.sla_warning` when this share of a target has been used."},
@@ -207,6 +218,9 @@ const struct conf_list gw_conf_routing_lists[] = {
 	LIST("queues", gw_conf_routing_queue, queues, n_queues),
 	LIST("agents", gw_conf_routing_agent, agents, n_agents),
 	LIST("sla", gw_conf_routing_sla, sla, n_sla),
+	/* Rules (config_rules.c). */
+	LIST("tag_rules", gw_conf_routing_tag_rule, tag_rules, n_tag_rules),
+	LIST("escalations", gw_conf_routing_escalation, escalations, n_escalations),
 	{ NULL, NULL, 0, 0, 0 },
 };
 
@@ -370,5 +384,7 @@ int gw_config_routing_check(const struct gw_config_routing *r, char *err, size_t
 		snprintf(err, errlen, "scope: '%s' is not one of customer, channel", r->scope);
 		return GW_EINVAL;
 	}
-	return check_lists(r, err, errlen);
+	if (check_lists(r, err, errlen))
+		return GW_EINVAL;
+	return gw_config_rules_check(r, err, errlen);
 }

@@ -41,6 +41,9 @@ extern const struct conf_section gw_conf_routing_hours;
 extern const struct conf_section gw_conf_routing_queue;
 extern const struct conf_section gw_conf_routing_agent;
 extern const struct conf_section gw_conf_routing_sla;
+/* routing's rule lists (config_rules.c). */
+extern const struct conf_section gw_conf_routing_tag_rule;
+extern const struct conf_section gw_conf_routing_escalation;
 
 /* integration and its lists (config_integration.c). */
 extern const struct conf_section gw_conf_integration;
@@ -81,6 +84,14 @@ int gw_config_integration_check(const struct gw_config_integration *in, char *er
  */
 int gw_config_routing_check(const struct gw_config_routing *r, char *err, size_t errlen);
 
+/* gw_config_rules_check - the checks of routing.tag_rules[] (values of
+ * on, hours, priority; valid tags); GW_OK or GW_EINVAL with `err` naming
+ * the key path. Called by gw_config_routing_check. */
+int gw_config_rules_check(const struct gw_config_routing *r, char *err, size_t errlen);
+
+/* gw_tag_valid - whether `tag` is a tag: 1 to 64 of lowercase letters,
+ * digits and - _ . : */
+int gw_tag_valid(const char *tag);
 /* automation and its lists (config_automation.c). */
 extern const struct conf_section gw_conf_automation;
 extern const struct conf_section gw_conf_automation_template;

@@ -149,6 +149,7 @@ PROTO_COVERS(ticket_ref, 0);
 PROTO_COVERS(recent, 0);
 PROTO_COVERS(sla_alert, 0);
 PROTO_COVERS(agent, 0);
+PROTO_COVERS(ticket_presence, 0);
 PROTO_COVERS(merge, 0);
 PROTO_COVERS(typing, 0);
 /* The event's body union is described by PROTO_EVENT lines instead. */
@@ -158,7 +159,7 @@ PROTO_COVERS(event, sizeof(((struct proto_event *)0)->u));
 enum { PROTO_N_OBJECTS = 0
 #include "proto/schema.def"
 };
-_Static_assert(PROTO_N_OBJECTS == 22, "a new object in schema.def needs a PROTO_COVERS line");
+_Static_assert(PROTO_N_OBJECTS == 23, "a new object in schema.def needs a PROTO_COVERS line");
 
 /* Check 3: every event type has a body whose struct is its union member. */
 #define PROTO_EVENT(type, name, body, member)                                          \

@@ -66,6 +66,8 @@
 #define PROTO_MAX_MERGE_TICKETS 1000
 #define PROTO_MAX_SPLITS 64        /* tickets split off one ticket */
 #define PROTO_MAX_TEMPLATE_PARAMS 32 /* body parameters of a template message */
+#define PROTO_MAX_TAGS 32          /* tags of a ticket */
+#define PROTO_MAX_TAG 64           /* bytes of one tag */
 
 enum proto_type {
 	PROTO_T_NONE = 0,
@@ -87,6 +89,11 @@ enum proto_type {
 	PROTO_T_TICKET_SLA_WARNING,  /* "ticket.sla_warning" */
 	PROTO_T_TICKET_SLA_BREACHED, /* "ticket.sla_breached" */
 	PROTO_T_AGENT_PRESENCE,   /* "agent.presence" */
+	/* Agent collision: */
+	PROTO_T_TICKET_VIEWING,   /* "ticket.viewing": an agent has the ticket open */
+	PROTO_T_TICKET_TYPING,    /* "ticket.typing": an agent is writing a reply */
+	/* Escalation rules: */
+	PROTO_T_TICKET_ESCALATED, /* "ticket.escalated": a rule with notify fired */
 	PROTO_T_CHAT_TYPING,      /* "chat.typing": a customer is typing (not stored) */
 	/* Ticket merge and split (issue 22). */
 	PROTO_T_TICKET_MERGED,    /* "ticket.merged": merged into merged_into */
@@ -240,6 +247,9 @@ struct proto_message {
 	/* optional: why auto_reply or bounce is set, the sign that said so
 	 * ("Auto-Submitted: auto-replied", "multipart/report"); NULL otherwise */
 	char *automated_reason;
+	/* Agent collision, message.sent of message.send only: */
+	char *agent_id;    /* the agent who sent the reply, NULL: not named */
+	char *forced_over; /* the assignee a forced reply went over, NULL: none */
 	/* Automatic messages: acknowledgement, out_of_hours, still_waiting;
 	 * NULL for a human reply (a canned response an agent sent too). */
 	char *automatic;
@@ -374,6 +384,13 @@ struct proto_ticket {
 	char *sla_first_response;   /* running, warning, breached, met, stopped */
 	char *sla_resolution;
 	char *cause;          /* what made the last change: "message 12", "command c-7" */
+	/* The next-response clock (router/rules/sla.c): */
+	int64_t next_response_due;        /* 0: no reply owed, or no target */
+	int64_t next_response_started_at; /* the customer's first message after a reply */
+	char *sla_next_response;          /* running, warning, breached, met, stopped */
+	/* Tags (router/rules/tagging.c, ticket.tag): */
+	char **tags;
+	size_t tags_len;
 	/* Ticket merge and split (issue 22). */
 	uint64_t merged_into; /* the survivor of a merge, 0: not merged */
 	uint64_t split_from;  /* the ticket it was split off, 0: none */
@@ -395,6 +412,15 @@ struct proto_sla_alert {
 	char *queue;
 	char *priority;
 	char *agent_id;
+};
+
+/* Body of ticket.viewing and ticket.typing (agent collision). */
+struct proto_ticket_presence {
+	uint64_t ticket_id; /* required */
+	char *agent_id;     /* required */
+	char *activity;     /* required: viewing or typing */
+	char *assignee;     /* the ticket's agent, NULL: none */
+	uint64_t customer_id;
 };
 
 /* Body of chat.typing: a customer typing in a conversation. */
@@ -441,11 +467,12 @@ struct proto_event {
 		struct proto_status status;     /* PROTO_T_MESSAGE_STATUS */
 		struct proto_change change;     /* PROTO_T_MESSAGE_EDITED, _DELETED */
 		struct proto_customer customer; /* PROTO_T_CUSTOMER_CREATED */
-		struct proto_ticket ticket;     /* PROTO_T_TICKET_* but SLA */
+		struct proto_ticket ticket;     /* PROTO_T_TICKET_* but SLA and presence */
 		struct proto_sla_alert sla;     /* PROTO_T_TICKET_SLA_* */
 		struct proto_agent agent;       /* PROTO_T_AGENT_PRESENCE */
 		struct proto_typing typing;     /* PROTO_T_CHAT_TYPING */
 		struct proto_merge merge;       /* PROTO_T_CUSTOMER_(UN)MERGED */
+		struct proto_ticket_presence presence; /* PROTO_T_TICKET_VIEWING, _TYPING */
 	} u;
 };
 

@@ -94,6 +94,7 @@ extern const struct proto_object proto_obj_customer;
 extern const struct proto_object proto_obj_ticket;
 extern const struct proto_object proto_obj_sla_alert;
 extern const struct proto_object proto_obj_agent;
+extern const struct proto_object proto_obj_ticket_presence;
 extern const struct proto_object proto_obj_typing;
 extern const struct proto_object proto_obj_merge;
 extern const struct proto_object proto_obj_event;

@@ -62,7 +62,7 @@
 #define WIRE_CMD_REPLAY "replay"
 #define WIRE_CMD_TICKET_GET "ticket.get"
 #define WIRE_CMD_CUSTOMER_GET "customer.get"
-#define WIRE_CMD_TICKET_LIST "ticket.list" /* {status?, queue?, agent_id?, from?, limit?} */
+#define WIRE_CMD_TICKET_LIST "ticket.list" /* {status?, queue?, agent_id?, tag?, from?, limit?} */
 #define WIRE_CMD_STATUS "status"
 /* "message.send" {command_id, ticket_id | customer_id, text, channel?,
  *                 author?} -> ["ok", {delivery_id, seq, channel, account}] */
@@ -74,6 +74,11 @@
 #define WIRE_CMD_TICKET_ASSIGN "ticket.assign"     /* {command_id, ticket_id, agent_id?, queue?} */
 #define WIRE_CMD_TICKET_PRIORITY "ticket.set_priority" /* {command_id, ticket_id, priority} */
 #define WIRE_CMD_AGENT_PRESENCE "agent.presence"   /* {command_id, agent_id, presence} */
+/* Agent collision: {ticket_id, agent_id}, published, rate-limited, no command_id */
+#define WIRE_CMD_TICKET_VIEWING "ticket.viewing"
+#define WIRE_CMD_TICKET_TYPING "ticket.typing"
+/* Tags: {command_id, ticket_id, changes: "+a -b"} */
+#define WIRE_CMD_TICKET_TAG "ticket.tag"
 #define WIRE_CMD_CHAT_TYPING "chat.typing"         /* {account, address, channel?} */
 /* Customers: a directory import and merges. */
 #define WIRE_CMD_CONTACTS_IMPORT "contacts.import" /* {command_id, contacts: [...]} */

@@ -159,6 +159,14 @@ static int take(const struct cmdarg *a, const msgpack_object *v, void *base, cha
 		return take_str(a, v, slot, err, errlen);
 	if (a->kind == CMDARG_OBJ || a->kind == CMDARG_OBJS)
 		return take_objs(a, v, slot, err, errlen);
+	if (a->kind == CMDARG_BOOL) {
+		if (v->type != MSGPACK_OBJECT_BOOLEAN) {
+			snprintf(err, errlen, "%s: expected true or false", a->key);
+			return GW_ETYPE;
+		}
+		*(int *)slot = v->via.boolean ? 1 : 0;
+		return GW_OK;
+	}
 	if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
 		snprintf(err, errlen, "%s: expected a non-negative integer", a->key);
 		return GW_ETYPE;
@@ -187,6 +195,8 @@ static int missing(const struct cmdarg *a, const void *base)
 		return !*(void *const *)slot;
 	if (a->kind == CMDARG_OBJS)
 		return ((const struct cmdarg_objs *)slot)->n == 0;
+	if (a->kind == CMDARG_BOOL)
+		return *(const int *)slot == 0;
 	if (a->kind == CMDARG_STRMAP)
 		return ((const struct cmdarg_strmap *)slot)->n == 0;
 	return *(const uint64_t *)slot == 0;

@@ -449,6 +449,9 @@ ROUTING_CMD(contacts_import, contacts_import)
 ROUTING_CMD(customer_merge, merge_customers)
 ROUTING_CMD(customer_unmerge, merge_undo)
 ROUTING_CMD(ticket_list, ticket_list)
+ROUTING_CMD(ticket_viewing, presence_ticket_viewing)
+ROUTING_CMD(ticket_typing, presence_ticket_typing)
+ROUTING_CMD(ticket_tag, tags_ticket_tag)
 ROUTING_CMD(ticket_merge, ticket_merge)
 ROUTING_CMD(ticket_split, ticket_split)
 
@@ -494,6 +497,9 @@ static const struct {
 	{WIRE_CMD_CONTACTS_IMPORT, cmd_contacts_import},
 	{WIRE_CMD_CUSTOMER_MERGE, cmd_customer_merge},
 	{WIRE_CMD_CUSTOMER_UNMERGE, cmd_customer_unmerge},
+	{WIRE_CMD_TICKET_VIEWING, cmd_ticket_viewing},
+	{WIRE_CMD_TICKET_TYPING, cmd_ticket_typing},
+	{WIRE_CMD_TICKET_TAG, cmd_ticket_tag},
 	{WIRE_CMD_CHAT_TYPING, cmd_chat_typing},
 	{WIRE_CMD_TICKET_MERGE, cmd_ticket_merge},
 	{WIRE_CMD_TICKET_SPLIT, cmd_ticket_split},

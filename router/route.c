@@ -126,6 +126,29 @@ static int ticket_count_message(struct proto_ticket *t, const struct proto_messa
 	return GW_OK;
 }
 
+/*
+ * join_rules - a customer message joined open ticket `t`: the tag rules
+ * `on: message` (a priority they raise counts the SLA targets again), then
+ * the next-response clock. `why` is the cause when a rule changed the
+ * ticket, else "".
+ */
+static int join_rules(struct batch *b, struct proto_ticket *t, const struct proto_event *msg,
+		      const struct proto_customer *c, char *why, size_t whylen)
+{
+	const struct proto_message *m = &msg->u.message;
+	int changed = 0, rc;
+
+	snprintf(why, whylen, "message %s on %s", m->external_id, m->channel);
+	rc = tagging_apply(b, t, m, c, 0, why, whylen, &changed);
+	if (rc == GW_OK && (changed & TAGGING_PRIORITY))
+		rc = sla_retarget(b, t);
+	if (rc == GW_OK)
+		rc = sla_inbound(b, t, msg->ts);
+	if (!changed)
+		why[0] = '\0';
+	return rc;
+}
+
 /* file_message - emits message.received and indexes it in thread and
  * ticket; updates and stores both records. A ticket the message opened or
  * reopened counted it already (announce_ticket). */
@@ -134,6 +157,7 @@ static int file_message(struct batch *b, struct proto_event *msg, struct proto_c
 {
 	struct proto_message *m = &msg->u.message;
 	int announced = p->opened || p->reopened, stale = 0;
+	char why[PROTO_MAX_SHORT + 1] = "";
 	int rc;
 
 	m->customer_id = c->customer_id;
@@ -153,6 +177,8 @@ static int file_message(struct batch *b, struct proto_event *msg, struct proto_c
 		rc = ticket_count_message(t, m);
 		t->updated_at = msg->ts;
 	}
+	if (rc == GW_OK && !announced)
+		rc = join_rules(b, t, msg, c, why, sizeof(why));
 	if (rc)
 		return rc;
 	/* The announcement named this message's seq in advance; should it
@@ -167,7 +193,7 @@ static int file_message(struct batch *b, struct proto_event *msg, struct proto_c
 	/* A ticket opened or reopened by this message was announced already,
 	 * complete; one that was open tells its consumers it changed. */
 	if (rc == GW_OK && (!announced || stale))
-		rc = route_emit_ticket(b, PROTO_T_TICKET_UPDATED, t, NULL);
+		rc = route_emit_ticket(b, PROTO_T_TICKET_UPDATED, t, why[0] ? why : NULL);
 	return rc;
 }
 
@@ -184,8 +210,8 @@ static int announce_ticket(struct batch *b, struct proto_message *m,
 			   const struct placement *p)
 {
 	int64_t assigned_before = t->assigned_at;
-	char cause[PROTO_MAX_EXTERNAL_ID + 64];
-	int rc, assigned;
+	char cause[PROTO_MAX_SHORT + 1];
+	int rc, assigned, tagged;
 
 	snprintf(cause, sizeof(cause), "message %s on %s", m->external_id, m->channel);
 	/* The rules that read the language (queues, agents) run here only: a
@@ -199,6 +225,8 @@ static int announce_ticket(struct batch *b, struct proto_message *m,
 			return GW_ENOMEM;
 	}
 	rc = assign_ticket(b, t, m, c);
+	if (rc == GW_OK) /* before the clocks: a priority it raises sets their targets */
+		rc = tagging_apply(b, t, m, c, 1, cause, sizeof(cause), &tagged);
 	if (rc == GW_OK)
 		rc = sla_start(b, t, gw_now_ms());
 	if (rc == GW_OK)

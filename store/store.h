@@ -223,6 +223,9 @@ int store_queue_waiting(struct store_txn *txn, const char *queue, size_t max,
 #define STORE_SLA_FIRST_BREACH 2u
 #define STORE_SLA_RESOLUTION_WARN 3u
 #define STORE_SLA_RESOLUTION_BREACH 4u
+#define STORE_SLA_NEXT_WARN 5u   /* the next-response clock */
+#define STORE_SLA_NEXT_BREACH 6u
+#define STORE_SLA_UNASSIGNED 7u  /* an escalations[] `unassigned` instant */
 
 /* store_sla_add / del - an instant `due_ms` of `what` for a ticket (del of
  * an absent one: GW_OK). GW_EINVAL for a negative time. */

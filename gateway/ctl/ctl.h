@@ -74,10 +74,12 @@ struct ctl {
 	const char *attach[CTL_MAX_ATTACH]; /* send: --attach files */
 	size_t n_attach;
 	int wait;              /* send --wait */
+	int force;             /* send --force: reply over the ticket's assignee */
+	char tag_words[2048];  /* ticket tag: "+a -b c", "" if none */
 	long wait_ms;          /* how long --wait waits */
 	const char *file;      /* parse-email: the message file; contacts import: the directory */
 	const char *format;    /* contacts import: --format csv|jsonl, NULL if absent */
-	const char *reason, *agent, *queue; /* helpdesk commands: options, NULL if absent */
+	const char *reason, *agent, *queue; /* helpdesk commands, send: options, NULL if absent */
 	const char *name;      /* agent presence: the agent id; keys: the key's name */
 	const char *dir;       /* keys generate: --dir, NULL if absent */
 	long watch_s;          /* status --watch: seconds between two; 0: once */
@@ -215,6 +217,7 @@ int ctl_cmd_ticket_close(struct ctl *ctl);
 int ctl_cmd_ticket_reopen(struct ctl *ctl);
 int ctl_cmd_ticket_assign(struct ctl *ctl);
 int ctl_cmd_ticket_priority(struct ctl *ctl);
+int ctl_cmd_ticket_tag(struct ctl *ctl);
 int ctl_cmd_agent_presence(struct ctl *ctl);
 int ctl_cmd_chat_typing(struct ctl *ctl);
 /* ctl_keys.c: the key's name in ctl->name, --dir in ctl->dir. */

@@ -171,6 +171,12 @@ static void print_other(const struct proto_event *ev)
 		kv_u64("capacity", ev->u.agent.capacity);
 		kv_str("cause", ev->u.agent.cause);
 		break;
+	case PROTO_T_TICKET_VIEWING:
+	case PROTO_T_TICKET_TYPING:
+		kv_u64("ticket", ev->u.presence.ticket_id);
+		kv_str("agent", ev->u.presence.agent_id);
+		kv_str("assignee", ev->u.presence.assignee);
+		break;
 	default:
 		break;
 	}
@@ -219,6 +225,7 @@ static void print_line(const struct proto_event *ev)
 	case PROTO_T_TICKET_CLOSED:
 	case PROTO_T_TICKET_REOPENED:
 	case PROTO_T_TICKET_PRIORITY_CHANGED:
+	case PROTO_T_TICKET_ESCALATED:
 		print_ticket(&ev->u.ticket);
 		break;
 	default:

@@ -48,6 +48,10 @@ static const struct help helps[] = {
 	 "  gatewayctl ticket assign 12 --queue billing\n"},
 	{"ticket priority", "ID low|normal|high|urgent [--command-id ID] [--json]",
 	 "change a ticket's priority", "\nexample:\n  gatewayctl ticket priority 12 high\n"},
+	{"ticket tag", "ID +TAG|-TAG... [--command-id ID] [--json]", "add and remove a ticket's tags",
+	 "+TAG (or TAG) adds, -TAG removes; tags are lowercase letters, digits,\n"
+	 "- _ . : (up to 64). Rules add tags too (routing.tag_rules).\n"
+	 "\nexample:\n  gatewayctl ticket tag 12 +vip -billing\n"},
 	{"ticket merge", "TICKET TARGET [--command-id ID] [--json]",
 	 "merge TICKET into TARGET, a ticket of the same customer",
 	 "TARGET gets TICKET's messages and trace and keeps its own SLA clocks;\n"
@@ -78,7 +82,7 @@ static const struct help helps[] = {
 	{"send", "TICKET [TEXT] [--channel C] [--author NAME] [--subject S]\n"
 		 "       [--template NAME --lang L [--param P]...] [--attach FILE]...\n"
 		 "       [--template NAME [--var K=V]...]\n"
-		 "       [--wait] [--command-id ID] [--json]",
+		 "       [--agent ID [--force]] [--wait] [--command-id ID] [--json]",
 	 "reply to the customer of a ticket on their channel",
 	 "The reply is stored, published and handed to the channel's connector.\n"
 	 "--wait waits for the delivery's first outcome and exits 1 when it failed,\n"
@@ -87,7 +91,10 @@ static const struct help helps[] = {
 	 "(automation.templates) in the customer's language, its variables\n"
 	 "filled ({{customer.name}}, {{ticket.id}}, ... and each --var); one\n"
 	 "nothing defines is an error and nothing is sent.\n"
+	 "--agent names the agent replying: a ticket assigned to another agent\n"
+	 "refuses the reply unless --force (recorded on the reply and the ticket).\n"
 	 "\nexamples:\n  gatewayctl send 12 \"Your order left today.\" --wait\n"
+	 "  gatewayctl send 12 \"Taking over.\" --agent bob --force\n"
 	 "  gatewayctl send 12 --template order_update --lang en --param 4711\n"
 	 "  gatewayctl send 12 --template shipped --var tracking=1Z999\n"
 	 "  gatewayctl send 12 \"The invoice\" --attach invoice.pdf\n"},

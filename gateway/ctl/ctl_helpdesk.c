@@ -5,6 +5,7 @@
  *   ticket assign ID [--agent A] [--queue Q] ticket.assign
  *   ticket priority ID low|normal|high|urgent ticket.set_priority
  *   agent presence AGENT online|away|offline agent.presence
+ *   ticket tag ID +a -b c                    ticket.tag
  *   chat typing ACCOUNT ADDRESS              chat.typing (nothing stored)
  * Each is one request to the router's command socket, run once per command
  * id: the same --command-id again prints the first result (duplicate=true)
@@ -152,4 +153,15 @@ int ctl_cmd_agent_presence(struct ctl *ctl)
 	const struct hd_str s[] = {{"agent_id", ctl->name}, {"presence", ctl->text}};
 
 	return run(ctl, WIRE_CMD_AGENT_PRESENCE, NULL, 0, s, 2);
+}
+
+int ctl_cmd_ticket_tag(struct ctl *ctl)
+{
+	const struct hd_str s[] = {{"changes", ctl->tag_words}};
+
+	if (!ctl->tag_words[0]) {
+		fprintf(stderr, "gatewayctl: ticket tag needs tags: +TAG adds, -TAG removes\n");
+		return CTL_EXIT_USAGE;
+	}
+	return run(ctl, WIRE_CMD_TICKET_TAG, "ticket_id", ctl->id, s, 1);
 }

@@ -13,6 +13,9 @@
  *                                             in <state_dir>/attachments and
  *                                             sent as "sha256:<hex>" refs
  *   --subject S                               instead of the ticket's
+ *   --agent ID [--force]                      the agent replying: refused on a
+ *                                             ticket assigned to another agent
+ *                                             unless --force (agent collision)
  *   --wait                                    wait for the delivery's first
  *                                             outcome (sent, delivered, read or
  *                                             failed) from the event log; exit 1
@@ -105,7 +108,7 @@ static void pack_send(const struct ctl *ctl, const char *command_id, const struc
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 2 + !!ctl->text + !!ctl->channel + !!ctl->author + !!ctl->subject +
 				      !!ctl->tmpl_name + !!(ctl->n_vars && !ctl->tmpl_lang) +
-				      !!ctl->n_attach);
+				      !!ctl->n_attach + !!ctl->agent + !!ctl->force);
 	pack_str(&pk, "command_id", command_id);
 	msgpack_pack_str_with_body(&pk, "ticket_id", 9);
 	msgpack_pack_uint64(&pk, ctl->id);
@@ -117,6 +120,12 @@ static void pack_send(const struct ctl *ctl, const char *command_id, const struc
 		pack_str(&pk, "author", ctl->author);
 	if (ctl->subject)
 		pack_str(&pk, "subject", ctl->subject);
+	if (ctl->agent)
+		pack_str(&pk, "agent_id", ctl->agent);
+	if (ctl->force) {
+		msgpack_pack_str_with_body(&pk, "force", 5);
+		msgpack_pack_true(&pk);
+	}
 	if (ctl->tmpl_name && ctl->tmpl_lang)
 		pack_template(&pk, ctl);
 	else if (ctl->tmpl_name)

@@ -35,7 +35,8 @@
 #define OPT_REASON 256u
 #define OPT_AGENT 512u
 #define OPT_QUEUE 1024u
-#define OPT_SEND_EXTRA 2048u /* --template, --lang, --param, --var, --attach, --subject, --wait */
+#define OPT_SEND_EXTRA 2048u /* --template, --lang, --param, --var, --attach, --subject, --wait,
+			      * --force */
 #define OPT_DIR 4096u
 #define OPT_URL 8192u
 #define OPT_WATCH 16384u
@@ -72,7 +73,7 @@ static const struct command commands[] = {
 	{"ticket", ctl_cmd_ticket, OPT_JSON, NEED_COMMAND | NEED_ID},
 	{"customer", ctl_cmd_customer, OPT_JSON, NEED_COMMAND | NEED_ID},
 	{"send", ctl_cmd_send,
-	 OPT_JSON | OPT_CHANNEL | OPT_AUTHOR | OPT_COMMAND_ID | OPT_SEND_EXTRA,
+	 OPT_JSON | OPT_CHANNEL | OPT_AUTHOR | OPT_COMMAND_ID | OPT_SEND_EXTRA | OPT_AGENT,
 	 NEED_COMMAND | NEED_STATE | NEED_ID | NEED_TEXT | NEED_TEXT_OPT},
 	{"quarantine", ctl_cmd_quarantine, OPT_JSON, NEED_STATE | NEED_SUB},
 	{"webhooks", ctl_cmd_webhooks, OPT_JSON, NEED_STATE | NEED_SUB},
@@ -90,6 +91,7 @@ static const struct command commands[] = {
 	{"ticket assign", ctl_cmd_ticket_assign, HD_OPTS | OPT_AGENT | OPT_QUEUE,
 	 NEED_COMMAND | NEED_ID},
 	{"ticket priority", ctl_cmd_ticket_priority, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_TEXT},
+	{"ticket tag", ctl_cmd_ticket_tag, HD_OPTS, NEED_COMMAND | NEED_ID},
 	{"ticket merge", ctl_cmd_ticket_merge, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_ID2},
 	{"ticket split", ctl_cmd_ticket_split, HD_OPTS, NEED_COMMAND | NEED_ID | NEED_ID2},
 	{"agent presence", ctl_cmd_agent_presence, HD_OPTS, NEED_COMMAND | NEED_NAME | NEED_TEXT},
@@ -202,6 +204,66 @@ static int find_words(int argc, char **argv, struct args *a, int *words)
 	return CTL_EXIT_USAGE;
 }
 
+/* tag_word - whether `s` is a word of `ticket tag`: [+-]tag, not an option. */
+static int tag_word(const char *s)
+{
+	if (s[0] == '-' && s[1] == '-')
+		return 0;
+	if (s[0] == '+' || s[0] == '-')
+		s++;
+	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+			       "-_.:") == strlen(s);
+}
+
+/* takes_value - a long option written without "=" whose value follows. */
+static int takes_value(const char *s)
+{
+	static const char *const flags[] = {"--json", "--help", "--wait", "--force", "--watch", "--csv",
+					    "--version", NULL};
+
+	if (s[0] != '-' || s[1] != '-' || strchr(s, '='))
+		return 0;
+	for (size_t i = 0; flags[i]; i++)
+		if (strcmp(s, flags[i]) == 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * take_tag_words - `ticket tag ID +a -b c`: the words after the ID, which
+ * getopt would take for options ("-b"), are moved out of argv into
+ * ctl->tag_words (space-separated, bounded); returns the new argc.
+ */
+static int take_tag_words(int argc, char **argv, struct ctl *ctl)
+{
+	size_t len = 0;
+	int i = 1, out;
+
+	while (i + 2 < argc && !(strcmp(argv[i], "ticket") == 0 && strcmp(argv[i + 1], "tag") == 0))
+		i++;
+	if (i + 2 >= argc)
+		return argc;
+	for (out = i += 3; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+
+		if (takes_value(argv[i]) && i + 1 < argc) {
+			argv[out++] = argv[i++]; /* the option and its value stay */
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (!tag_word(argv[i]) || len + n + 2 > sizeof(ctl->tag_words)) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (len)
+			ctl->tag_words[len++] = ' ';
+		memcpy(ctl->tag_words + len, argv[i], n + 1);
+		len += n;
+	}
+	argv[out] = NULL;
+	return out;
+}
+
 /* take_send_option - one of send's own options; -1 to go on or an exit code. */
 static int take_send_option(int ch, struct ctl *ctl)
 {
@@ -210,6 +272,7 @@ static int take_send_option(int ch, struct ctl *ctl)
 	case 'L': ctl->tmpl_lang = optarg; return -1;
 	case 'S': ctl->subject = optarg; return -1;
 	case 'W': ctl->wait = 1; return -1;
+	case 'Z': ctl->force = 1; return -1;
 	case 'p':
 		if (ctl->n_params == CTL_MAX_PARAMS)
 			return usage_error("at most %s --param options", "32");
@@ -233,6 +296,8 @@ static int take_send_option(int ch, struct ctl *ctl)
 /* check_send - what send's options need of each other. */
 static int check_send(const struct ctl *ctl)
 {
+	if (ctl->force && !ctl->agent)
+		return usage_error("%s", "--force needs --agent (the agent replying)");
 	/* --template with --lang: a provider template; alone: a canned
 	 * response of the config (automation.templates). */
 	if (ctl->tmpl_lang && !ctl->tmpl_name)
@@ -291,7 +356,7 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 		if (optarg && !rc)
 			ctl->watch_s = (long)v;
 		break;
-	case 'M': case 'L': case 'p': case 'a': case 'S': case 'W': case 'v':
+	case 'M': case 'L': case 'p': case 'a': case 'S': case 'W': case 'v': case 'Z':
 		a->seen |= OPT_SEND_EXTRA;
 		return take_send_option(ch, ctl);
 	case 'h': a->help = 1; return -1;
@@ -352,7 +417,7 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 	static const char *const opt_names[OPT_COUNT] = {
 		"--json", "--from", "--to", "--limit", "--channel", "--author", "--command-id",
 		"--format", "--reason", "--agent", "--queue",
-		"--template/--lang/--param/--attach/--subject/--wait", "--dir", "--url",
+		"--template/--lang/--param/--attach/--subject/--wait/--force", "--dir", "--url",
 		"--watch", "--by", "--csv"};
 	int n = argc - optind, want, words = 1, rc, base;
 
@@ -434,6 +499,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct ctl *ctl)
 		{"attach", required_argument, NULL, 'a'},
 		{"subject", required_argument, NULL, 'S'},
 		{"wait", no_argument, NULL, 'W'},
+		{"force", no_argument, NULL, 'Z'},
 		{"dir", required_argument, NULL, 'D'},
 		{"url", required_argument, NULL, 'U'},
 		{"watch", optional_argument, NULL, 'w'},
@@ -445,6 +511,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct ctl *ctl)
 	};
 	int ch, rc;
 
+	argc = take_tag_words(argc, argv, ctl);
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1)
 		if ((rc = take_option(ch, a, ctl)) >= 0)
 			return rc;

@@ -289,7 +289,7 @@ static void get_record(struct ig_api *a, struct ig_request *q, const char *cmd, 
 static void get_tickets(struct ig_api *a, struct ig_request *q)
 {
 	static const char *const keys[][2] = {{"status", "status"}, {"queue", "queue"},
-					      {"agent", "agent_id"}};
+					      {"agent", "agent_id"}, {"tag", "tag"}};
 	json_t *args = json_object(), *res, *next;
 	struct rcmd_reply r;
 	uint64_t cursor, limit;
@@ -300,7 +300,7 @@ static void get_tickets(struct ig_api *a, struct ig_request *q)
 		json_decref(args);
 		return;
 	}
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (ig_query(q, keys[i][0], buf, sizeof(buf)) == GW_OK)
 			json_object_set_new(args, keys[i][1], json_string(buf));
 	json_object_set_new(args, "from", json_integer((json_int_t)cursor));

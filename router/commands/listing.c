@@ -1,6 +1,6 @@
 /*
  * listing.c - ticket.list: the stored tickets in id order, filtered by
- * status, queue and agent, a page at a time (docs/events.md, "Other
+ * status, queue, agent and tag, a page at a time (docs/events.md, "Other
  * commands"). Read only: a consumer key may run it.
  */
 #include "router/rules/routing.h"
@@ -22,7 +22,7 @@
 #define LIST_SCAN_MAX 20000 /* tickets looked at by one request */
 
 struct list_args {
-	char *status, *queue, *agent_id;
+	char *status, *queue, *agent_id, *tag;
 	uint64_t from, limit;
 };
 
@@ -30,6 +30,7 @@ static const struct cmdarg list_spec[] = {
 	{"status", CMDARG_STR, PROTO_MAX_STATUS, 0, offsetof(struct list_args, status)},
 	{"queue", CMDARG_STR, PROTO_MAX_AGENT, 0, offsetof(struct list_args, queue)},
 	{"agent_id", CMDARG_STR, PROTO_MAX_AGENT, 0, offsetof(struct list_args, agent_id)},
+	{"tag", CMDARG_STR, PROTO_MAX_TAG, 0, offsetof(struct list_args, tag)},
 	{"from", CMDARG_UINT, 0, 0, offsetof(struct list_args, from)},
 	{"limit", CMDARG_UINT, 0, 0, offsetof(struct list_args, limit)},
 };
@@ -48,6 +49,15 @@ static int field_is(const char *want, const char *have)
 	return !want || !*want || (have && strcmp(want, have) == 0);
 }
 
+/* has_tag - no tag asked for, or the ticket has it. */
+static int has_tag(const char *want, const struct proto_ticket *t)
+{
+	for (size_t i = 0; want && *want && i < t->tags_len; i++)
+		if (strcmp(want, t->tags[i]) == 0)
+			return 1;
+	return !want || !*want;
+}
+
 /* list_one - keeps the ticket when it passes the filters; stops at limit. */
 static int list_one(void *arg, uint64_t id, const void *data, size_t len)
 {
@@ -61,7 +71,7 @@ static int list_one(void *arg, uint64_t id, const void *data, size_t len)
 	if (proto_ticket_decode(data, len, &t, &perr) != GW_OK)
 		return 0; /* logged by the store's readers; skipped here */
 	keep = field_is(l->a->status, t.status) && field_is(l->a->queue, t.queue) &&
-	       field_is(l->a->agent_id, t.agent_id);
+	       field_is(l->a->agent_id, t.agent_id) && has_tag(l->a->tag, &t);
 	proto_ticket_clear(&t);
 	if (!keep)
 		return 0;

@@ -3,11 +3,18 @@
  * in one transaction before it is handed to a connector (deliver.c).
  *
  *   args      {command_id, ticket_id | customer_id, text?, channel?, author?,
- *             subject?, template?, attachments?, canned?, vars?}: text, a
- *             template, a canned response or an attachment, at least one;
- *             `canned` names an automation.templates[] entry rendered with
- *             `vars` (router/templates.h) in place of text: a variable
- *             nothing defines fails the command before anything is made
+ *             subject?, template?, attachments?, canned?, vars?, agent_id?,
+ *             force?}: text, a template, a canned response or an attachment,
+ *             at least one; `canned` names an automation.templates[] entry
+ *             rendered with `vars` (router/templates.h) in place of text: a
+ *             variable nothing defines fails the command before anything is
+ *             made
+ *   collision a reply naming agent_id on a ticket assigned to another agent
+ *             is refused (GW_EPERM, the error names both) unless force is
+ *             true: then the message.sent carries forced_over (the
+ *             assignee) and a ticket.updated saying so joins the ticket's
+ *             trace. A reply naming no agent is not checked (API clients
+ *             and automatic messages, that reply as the business)
  *   once      command_id is kept in the dedup table under the channel
  *             "command" with the seq of the message.sent it made: the same
  *             command again answers that first result and does nothing
@@ -55,8 +62,9 @@
 #define REPLY_PROVIDER_WINDOW_MS (24LL * 3600 * 1000)
 
 struct send_args {
-	char *command_id, *text, *channel, *author, *subject;
+	char *command_id, *text, *channel, *author, *subject, *agent_id;
 	uint64_t ticket_id, customer_id;
+	int force;
 	struct proto_template *tmpl;    /* NULL: none */
 	struct cmdarg_objs attachments; /* struct proto_attachment */
 	char *canned;                   /* automation.templates[] name, NULL: none */
@@ -79,6 +87,8 @@ struct send_ctx {
 	uint64_t ticket_id; /* the ticket the reply joined, 0: none */
 	char *ticket_channel; /* the named ticket's channel, NULL: none named */
 	char *ticket_subject; /* the named ticket's subject, NULL: none */
+	char *assignee;       /* the named ticket's agent, NULL: none */
+	int forced;           /* sent over the assignee (force: true) */
 	int64_t sent_at;    /* its message.sent's ts */
 	char channel[PROTO_MAX_CHANNEL + 1], account[PROTO_MAX_ACCOUNT + 1];
 	const struct gw_config *cfg; /* the config in use (templates) */
@@ -115,6 +125,8 @@ static const struct cmdarg send_spec[] = {
 	{"customer_id", CMDARG_UINT, 0, 0, offsetof(struct send_args, customer_id)},
 	{"canned", CMDARG_STR, PROTO_MAX_AGENT, 0, offsetof(struct send_args, canned)},
 	{"vars", CMDARG_STRMAP, TEMPLATES_MAX_VARS, 0, offsetof(struct send_args, vars)},
+	{"agent_id", CMDARG_STR, PROTO_MAX_AGENT, 0, offsetof(struct send_args, agent_id)},
+	{"force", CMDARG_BOOL, 0, 0, offsetof(struct send_args, force)},
 };
 #define N_SEND_SPEC (sizeof(send_spec) / sizeof(send_spec[0]))
 
@@ -257,6 +269,8 @@ static int resolve_customer(struct send_ctx *c, struct store_txn *txn,
 			rc = GW_ENOMEM;
 		if (rc == GW_OK && t.subject && !(c->ticket_subject = gw_strdup(t.subject)))
 			rc = GW_ENOMEM;
+		if (rc == GW_OK && t.agent_id && !(c->assignee = gw_strdup(t.agent_id)))
+			rc = GW_ENOMEM;
 		proto_ticket_clear(&t);
 		if (rc == GW_ENOTFOUND)
 			snprintf(c->err, c->errlen, "no ticket %llu",
@@ -268,6 +282,25 @@ static int resolve_customer(struct send_ctx *c, struct store_txn *txn,
 	if (rc == GW_ENOTFOUND)
 		snprintf(c->err, c->errlen, "no customer %llu", (unsigned long long)id);
 	return rc;
+}
+
+/*
+ * check_collision - an agent replying on a ticket assigned to another one:
+ * refused (GW_EPERM, with words) unless forced, then c->forced is set.
+ */
+static int check_collision(struct send_ctx *c)
+{
+	if (!c->a.agent_id || !c->a.agent_id[0] || !c->assignee ||
+	    strcmp(c->a.agent_id, c->assignee) == 0)
+		return GW_OK;
+	if (c->a.force) {
+		c->forced = 1;
+		return GW_OK;
+	}
+	snprintf(c->err, c->errlen, "ticket %llu is assigned to %s, not %s: reply refused "
+		 "(force: true sends it anyway)", (unsigned long long)c->a.ticket_id,
+		 c->assignee, c->a.agent_id);
+	return GW_EPERM;
 }
 
 /* --- the transaction ----------------------------------------------------- */
@@ -374,6 +407,10 @@ static int fill_sent(struct send_ctx *c, struct proto_event *ev)
 	m->to->name = gw_strdup(c->to.name);
 	if (!m->to->address || (c->to.name && !m->to->name) || sent_chain(c, m) != GW_OK)
 		return GW_ENOMEM;
+	if (c->a.agent_id && c->a.agent_id[0] && !(m->agent_id = gw_strdup(c->a.agent_id)))
+		return GW_ENOMEM;
+	if (c->forced && !(m->forced_over = gw_strdup(c->assignee)))
+		return GW_ENOMEM;
 	return sent_content(c, m);
 }
 
@@ -415,25 +452,36 @@ static int emit_reply(struct send_ctx *c, struct batch *b)
 
 /*
  * first_reply - the reply joined a ticket: when the ticket is open and this
- * is its first reply, it stops the first-response clock (sla.c), and the
- * ticket says so in a ticket.updated. A closed ticket's clocks stopped when
- * it closed.
+ * is its first reply, it stops the first-response clock (sla.c); any later
+ * reply stops a next-response clock. The ticket says so in a
+ * ticket.updated. A reply forced over the assignee is said in that
+ * ticket.updated's cause, indexed in the ticket's trace. A closed ticket's
+ * clocks stopped when it closed.
  */
 static int first_reply(struct send_ctx *c, struct batch *b)
 {
+	char cause[PROTO_MAX_SHORT + 1];
 	struct proto_ticket t;
-	int rc;
+	int changed = 0, rc;
 
 	if (!c->ticket_id)
 		return GW_OK;
 	memset(&t, 0, sizeof(t));
 	rc = store_ticket_get(b->txn, c->ticket_id, &t);
-	if (rc == GW_OK && !t.first_response_at && t.status && strcmp(t.status, "open") == 0) {
-		rc = sla_first_reply(b, &t, c->sent_at);
+	if (rc == GW_OK && t.status && strcmp(t.status, "open") == 0)
+		rc = sla_reply(b, &t, c->sent_at, &changed);
+	if (rc == GW_OK && (changed || c->forced)) {
+		if (c->forced) {
+			snprintf(cause, sizeof(cause), "command %s: reply by %s forced over "
+				 "assignee %s", c->a.command_id, c->a.agent_id, c->assignee);
+			gw_utf8_trim(cause);
+		}
+		rc = store_ticket_put(b->txn, &t);
 		if (rc == GW_OK)
-			rc = store_ticket_put(b->txn, &t);
-		if (rc == GW_OK)
-			rc = route_emit_ticket(b, PROTO_T_TICKET_UPDATED, &t, NULL);
+			rc = route_emit_ticket(b, PROTO_T_TICKET_UPDATED, &t,
+					       c->forced ? cause : NULL);
+		if (rc == GW_OK && c->forced)
+			rc = store_ticket_trace_append(b->txn, t.ticket_id, b->head);
 	}
 	proto_ticket_clear(&t);
 	return rc;
@@ -528,6 +576,8 @@ static int send_made(struct send_ctx *c, struct batch *b)
 	memset(&cust, 0, sizeof(cust));
 	rc = resolve_customer(c, b->txn, &cust);
 	if (rc == GW_OK)
+		rc = check_collision(c);
+	if (rc == GW_OK)
 		rc = find_target(c, b->txn, cust.customer_id, cust.thread_id);
 	if (rc == GW_OK && c->a.canned)
 		rc = render_canned(c, b, &cust);
@@ -570,6 +620,7 @@ static void send_ctx_clear(struct send_ctx *c)
 	send_target_clear(&c->to);
 	free(c->ticket_channel);
 	free(c->ticket_subject);
+	free(c->assignee);
 }
 
 int reply_auto_send(struct batch *b, const struct gw_config *cfg, const struct reply_auto *au,

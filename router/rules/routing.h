@@ -192,6 +192,66 @@ int assign_tick(struct batch *b, int64_t now_ms);
  * agent's working hours begin or end), INT64_MAX when never. */
 int64_t assign_next_ms(const struct routing *rt, int64_t now_ms);
 
+/* --- tagging.c: tags and priority by rules ------------------------------ */
+
+/* tag_rule_matches - whether rule `r` holds for message `m` (borrowed) of
+ * customer `c` (NULL: none), with `language` (NULL: unknown) and
+ * `business` (1: now is inside the queue's business hours). Pure. */
+int tag_rule_matches(const struct gw_routing_tag_rule *r, const struct proto_message *m,
+		     const struct proto_customer *c, const char *language, int business);
+
+/* tagging_priority_rank - low 0, normal (or NULL) 1, high 2, urgent 3. */
+int tagging_priority_rank(const char *priority);
+
+/* ticket_tag_add / ticket_tag_remove - `tag` (borrowed, valid) joins or
+ * leaves t->tags; *changed set to 1 when it did. Add: GW_OK (already there
+ * too), GW_EFULL (PROTO_MAX_TAGS already), GW_ENOMEM. Remove: GW_OK. */
+int ticket_tag_add(struct proto_ticket *t, const char *tag, int *changed);
+int ticket_tag_remove(struct proto_ticket *t, const char *tag, int *changed);
+
+#define TAGGING_TAGS 1
+#define TAGGING_PRIORITY 2
+
+/*
+ * tagging_apply - the routing.tag_rules[] for message `m` on ticket `t`
+ * (updated, not stored) of customer `c`: `opening` when the message opens
+ * or reopens it (rules `on: open` run then only; `on: message` always).
+ * Matching rules add tags and raise the priority; the names of those that
+ * changed something are appended to `why` ("; tag rules: a, b", bounded by
+ * whylen). *changed: TAGGING_TAGS | TAGGING_PRIORITY as they did; a new
+ * priority's SLA targets are the caller's (sla_start or sla_retarget).
+ * GW_OK or GW_ENOMEM.
+ */
+int tagging_apply(struct batch *b, struct proto_ticket *t, const struct proto_message *m,
+		  const struct proto_customer *c, int opening, char *why, size_t whylen,
+		  int *changed);
+
+/* --- escalation.c: escalation rules -------------------------------------- */
+
+/* escalation_matches - whether rule `e` applies to `t` for `trigger`
+ * ("sla_warning", "sla_breached", "unassigned") and `clock` (NULL: not an
+ * SLA trigger): trigger, clock and the queue/channel/priority filters. Pure. */
+int escalation_matches(const struct gw_routing_escalation *e, const struct proto_ticket *t,
+		       const char *trigger, const char *clock);
+
+/*
+ * escalation_on_sla - the alert of `clock` (breached or warning, due at
+ * `due_at`) was just emitted about `t`: every matching rule not fired yet
+ * for this instant runs its actions on `t` (updated; stored by the caller)
+ * and emits their events. GW_OK, GW_ENOMEM, store errors.
+ */
+int escalation_on_sla(struct batch *b, struct proto_ticket *t, const char *clock, int breached,
+		      int64_t due_at);
+
+/* escalation_schedule - a ticket (re)opened without an agent: the instants
+ * of the `unassigned` rules (sla_due entries STORE_SLA_UNASSIGNED). */
+int escalation_schedule(struct batch *b, const struct proto_ticket *t);
+
+/* escalation_on_unassigned - such an instant came (`now`): the `unassigned`
+ * rules whose wait is over fire on `t` if it is still open without an
+ * agent. As escalation_on_sla. */
+int escalation_on_unassigned(struct batch *b, struct proto_ticket *t, int64_t now);
+
 /* --- sla.c -------------------------------------------------------------- */
 
 /*
@@ -206,6 +266,17 @@ int sla_start(struct batch *b, struct proto_ticket *t, int64_t now_ms);
 /* sla_first_reply - the first reply to the ticket went out at `at_ms`:
  * the first-response clock stops (met or breached stays breached). */
 int sla_first_reply(struct batch *b, struct proto_ticket *t, int64_t at_ms);
+
+/* sla_inbound - a customer's message joined open ticket `t` at `at_ms`:
+ * after the first reply, it starts the next-response clock unless one is
+ * counting already (from an earlier unanswered message). */
+int sla_inbound(struct batch *b, struct proto_ticket *t, int64_t at_ms);
+
+/* sla_reply - a reply to open ticket `t` went out at `at_ms`: the first
+ * reply stops the first-response clock (sla_first_reply), a later one a
+ * running next-response clock. *changed: whether `t` changed (to be stored
+ * and announced by the caller). */
+int sla_reply(struct batch *b, struct proto_ticket *t, int64_t at_ms, int *changed);
 
 /* sla_stop - the ticket closed: every clock stops. */
 int sla_stop(struct batch *b, struct proto_ticket *t);
@@ -248,6 +319,27 @@ int merge_customers(struct router *r, const void *args, size_t len, msgpack_sbuf
 		    char *err, size_t errlen);
 int merge_undo(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
 	       char *err, size_t errlen);
+/*
+ * presence_ticket_viewing / presence_ticket_typing - commands/presence.c:
+ * {ticket_id, agent_id} published as ticket.viewing / ticket.typing (not
+ * stored as messages), at most once per (ticket, agent, activity) every
+ * routing.presence_interval_ms; answered {seq, duplicate, published,
+ * assignee}, seq 0 and published false when rate-limited. GW_ENOTFOUND:
+ * no such ticket; argument errors as above.
+ */
+int presence_ticket_viewing(struct router *r, const void *args, size_t len,
+			    msgpack_sbuffer *out, char *err, size_t errlen);
+int presence_ticket_typing(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
+			   char *err, size_t errlen);
+/*
+ * tags_ticket_tag - commands/tags.c: {command_id, ticket_id, changes}
+ * ("+a -b c": add a and c, remove b), once per command_id; a change emits
+ * ticket.updated (cause "command <id>: tags +a -b", in the trace);
+ * answered {seq, duplicate, ticket_id, tags}. GW_EINVAL: a word is not a
+ * tag, or the ticket has PROTO_MAX_TAGS; GW_ENOTFOUND: no such ticket.
+ */
+int tags_ticket_tag(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
+		    char *err, size_t errlen);
 /* --- csat.c: the satisfaction survey ------------------------------------- */
 
 /* csat_on_close - in the transaction of a ticket.close: when the survey
@@ -282,7 +374,7 @@ int ticket_split(struct router *r, const void *args, size_t len, msgpack_sbuffer
  * survivor is gone. GW_OK or a store error. */
 int ticket_follow_merge(struct batch *b, struct proto_ticket *t);
 /* ticket_list - read only (no transaction of its own to write, no
- * command_id): {status?, queue?, agent_id?, from?, limit?} answered
+ * command_id): {status?, queue?, agent_id?, tag?, from?, limit?} answered
  * {tickets: [record...], next}; commands/listing.c. */
 int ticket_list(struct router *r, const void *args, size_t len, msgpack_sbuffer *out,
 		char *err, size_t errlen);
@@ -307,6 +399,7 @@ enum cmdarg_kind {
 		      * (proto_desc.h) decoded from a map with its checks */
 	CMDARG_OBJS, /* struct cmdarg_objs: an array of up to `max` maps, each
 		      * a struct of `obj` */
+	CMDARG_BOOL, /* int, 1 for msgpack true, 0 for false; required: true */
 	CMDARG_STRMAP, /* struct cmdarg_strmap: a map of up to `max` string
 			* keys (128 bytes at most) to strings (4096 bytes) */
 };

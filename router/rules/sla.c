@@ -5,7 +5,12 @@
  *   targets   the first routing.sla[] row whose non-empty queue, channel and
  *             priority (absent: "normal") match the ticket; with no row at
  *             all: first response 60 min (livechat 5 min), resolution 24 h,
- *             warning at 80 %. A target of 0 is no clock.
+ *             no next response, warning at 80 %. A target of 0 is no clock.
+ *   next      the next-response clock: once the first reply went out, the
+ *             customer's first message after a reply starts it
+ *             (t->next_response_started_at), the next reply stops it (met,
+ *             or breached when late); closing stops it. A reopening of an
+ *             answered ticket starts it too.
  *   clocks    each clock starts at t->sla_started_at (the opening, or the
  *             reopening that restarted it); its due is the instant its target
  *             of business time has passed, its warning the instant
@@ -40,21 +45,22 @@
 
 /* The targets that apply to a ticket now. */
 struct sla_target {
-	int64_t first_min, resolution_min; /* 0: no clock */
+	int64_t first_min, resolution_min, next_min; /* 0: no clock */
 	int64_t percent;                   /* warning share, 1..99 */
 	const struct cal *cal;             /* NULL: around the clock */
 };
 
 /* One of the two clocks of a ticket, as views into the ticket. */
 struct sla_clock {
-	const char *name;      /* "first_response", "resolution" */
+	const char *name;      /* "first_response", "resolution", "next_response" */
 	unsigned warn, breach; /* STORE_SLA_* */
 	int64_t target_min;
+	int64_t *start;        /* &t->sla_started_at, or &t->next_response_started_at */
 	int64_t *due;          /* &t->first_response_due or &t->resolution_due */
 	char **state;          /* &t->sla_first_response or &t->sla_resolution */
 };
 
-enum { CLOCK_FIRST, CLOCK_RESOLUTION };
+enum { CLOCK_FIRST, CLOCK_RESOLUTION, CLOCK_NEXT };
 
 static int str_is(const char *s, const char *v)
 {
@@ -92,6 +98,7 @@ static void sla_target_of(const struct routing *rt, const struct proto_ticket *t
 		    field_matches(row->priority, priority)) {
 			tg->first_min = row->first_response_min;
 			tg->resolution_min = row->resolution_min;
+			tg->next_min = row->next_response_min;
 			tg->percent = row->warning_percent;
 			return;
 		}
@@ -103,12 +110,17 @@ static void clock_of(struct proto_ticket *t, const struct sla_target *tg, int wh
 {
 	if (which == CLOCK_FIRST)
 		*ck = (struct sla_clock){"first_response", STORE_SLA_FIRST_WARN,
-					 STORE_SLA_FIRST_BREACH, tg->first_min,
+					 STORE_SLA_FIRST_BREACH, tg->first_min, &t->sla_started_at,
 					 &t->first_response_due, &t->sla_first_response};
-	else
+	else if (which == CLOCK_RESOLUTION)
 		*ck = (struct sla_clock){"resolution", STORE_SLA_RESOLUTION_WARN,
 					 STORE_SLA_RESOLUTION_BREACH, tg->resolution_min,
-					 &t->resolution_due, &t->sla_resolution};
+					 &t->sla_started_at, &t->resolution_due, &t->sla_resolution};
+	else
+		*ck = (struct sla_clock){"next_response", STORE_SLA_NEXT_WARN,
+					 STORE_SLA_NEXT_BREACH, tg->next_min,
+					 &t->next_response_started_at, &t->next_response_due,
+					 &t->sla_next_response};
 }
 
 /* business_add - `ms` of business time after `start`; INT64_MAX: never. */
@@ -180,9 +192,8 @@ static int clock_unschedule(struct batch *b, const struct proto_ticket *t,
 	if (!clock_live(ck))
 		return GW_OK;
 	rc = store_sla_del(b->txn, *ck->due, t->ticket_id, ck->breach);
-	if (rc == GW_OK && ck->target_min > 0 && t->sla_started_at)
-		rc = store_sla_del(b->txn, warn_at(tg, ck, t->sla_started_at), t->ticket_id,
-				   ck->warn);
+	if (rc == GW_OK && ck->target_min > 0 && *ck->start)
+		rc = store_sla_del(b->txn, warn_at(tg, ck, *ck->start), t->ticket_id, ck->warn);
 	return rc;
 }
 
@@ -204,17 +215,20 @@ static int clock_end(struct batch *b, struct proto_ticket *t, const struct sla_t
 int sla_start(struct batch *b, struct proto_ticket *t, int64_t now_ms)
 {
 	struct sla_target tg;
-	struct sla_clock first, res;
+	struct sla_clock first, res, next;
 	int reopened = t->reopen_count > 0;
 	int rc;
 
 	sla_target_of(b->rt, t, &tg);
 	clock_of(t, &tg, CLOCK_FIRST, &first);
 	clock_of(t, &tg, CLOCK_RESOLUTION, &res);
+	clock_of(t, &tg, CLOCK_NEXT, &next);
 	/* Whatever still stood of an earlier start goes first. */
 	rc = clock_unschedule(b, t, &tg, &first);
 	if (rc == GW_OK)
 		rc = clock_unschedule(b, t, &tg, &res);
+	if (rc == GW_OK)
+		rc = clock_unschedule(b, t, &tg, &next);
 	if (rc)
 		return rc;
 	t->sla_started_at = reopened || !t->opened_at ? now_ms : t->opened_at;
@@ -224,6 +238,13 @@ int sla_start(struct batch *b, struct proto_ticket *t, int64_t now_ms)
 		rc = clock_schedule(b, t, &tg, &first, t->sla_started_at);
 	if (rc == GW_OK)
 		rc = clock_schedule(b, t, &tg, &res, t->sla_started_at);
+	/* A reopening of an answered ticket is a message owed a next reply. */
+	if (rc == GW_OK && reopened && t->first_response_at) {
+		t->next_response_started_at = t->sla_started_at;
+		rc = clock_schedule(b, t, &tg, &next, t->sla_started_at);
+	}
+	if (rc == GW_OK)
+		rc = escalation_schedule(b, t);
 	return rc;
 }
 
@@ -240,21 +261,57 @@ int sla_first_reply(struct batch *b, struct proto_ticket *t, int64_t at_ms)
 	return clock_end(b, t, &tg, &first, at_ms, "met");
 }
 
+int sla_inbound(struct batch *b, struct proto_ticket *t, int64_t at_ms)
+{
+	struct sla_target tg;
+	struct sla_clock next;
+
+	if (!t->first_response_at || !str_is(t->status, "open"))
+		return GW_OK;
+	sla_target_of(b->rt, t, &tg);
+	clock_of(t, &tg, CLOCK_NEXT, &next);
+	if (clock_live(&next) || tg.next_min <= 0)
+		return GW_OK; /* counting from the first unanswered message */
+	t->next_response_started_at = at_ms;
+	return clock_schedule(b, t, &tg, &next, at_ms);
+}
+
+int sla_reply(struct batch *b, struct proto_ticket *t, int64_t at_ms, int *changed)
+{
+	struct sla_target tg;
+	struct sla_clock next;
+
+	*changed = 0;
+	if (!t->first_response_at) {
+		*changed = 1;
+		return sla_first_reply(b, t, at_ms);
+	}
+	sla_target_of(b->rt, t, &tg);
+	clock_of(t, &tg, CLOCK_NEXT, &next);
+	if (!clock_live(&next))
+		return GW_OK;
+	*changed = 1;
+	return clock_end(b, t, &tg, &next, at_ms, "met");
+}
+
 int sla_stop(struct batch *b, struct proto_ticket *t)
 {
 	int64_t at = t->closed_at ? t->closed_at : gw_now_ms();
 	struct sla_target tg;
-	struct sla_clock first, res;
+	struct sla_clock first, res, next;
 	int rc;
 
 	sla_target_of(b->rt, t, &tg);
 	clock_of(t, &tg, CLOCK_FIRST, &first);
 	clock_of(t, &tg, CLOCK_RESOLUTION, &res);
+	clock_of(t, &tg, CLOCK_NEXT, &next);
 	/* Closed without a first reply: that clock did not run out, it has
 	 * nothing left to measure. The resolution is what closing meets. */
 	rc = clock_end(b, t, &tg, &first, at, "stopped");
 	if (rc == GW_OK)
 		rc = clock_end(b, t, &tg, &res, at, "met");
+	if (rc == GW_OK)
+		rc = clock_end(b, t, &tg, &next, at, "stopped");
 	return rc;
 }
 
@@ -273,15 +330,15 @@ static int retarget_clock(struct batch *b, struct proto_ticket *t, const struct 
 
 	if (clock_live(ck))
 		rc = store_sla_del(b->txn, *ck->due, t->ticket_id, ck->breach);
-	else if (*ck->state || !str_is(t->status, "open") ||
+	else if (*ck->state || !str_is(t->status, "open") || ck->warn == STORE_SLA_NEXT_WARN ||
 		 (ck->warn == STORE_SLA_FIRST_WARN && t->first_response_at))
 		return GW_OK;
 	/* The old warning entry stays: it no longer matches, sla_fire drops it. */
 	if (rc == GW_OK)
-		rc = clock_schedule(b, t, tg, ck, t->sla_started_at);
+		rc = clock_schedule(b, t, tg, ck, *ck->start);
 	if (rc || !*ck->due || !warned)
 		return rc;
-	warn = warn_at(tg, ck, t->sla_started_at);
+	warn = warn_at(tg, ck, *ck->start);
 	if (warn > now)
 		return GW_OK; /* the new warning is still to come: it will say so */
 	rc = store_sla_del(b->txn, warn, t->ticket_id, ck->warn);
@@ -294,7 +351,7 @@ int sla_retarget(struct batch *b, struct proto_ticket *t)
 {
 	int64_t now = gw_now_ms();
 	struct sla_target tg;
-	struct sla_clock first, res;
+	struct sla_clock first, res, next;
 	int rc;
 
 	if (!t->sla_started_at)
@@ -302,9 +359,12 @@ int sla_retarget(struct batch *b, struct proto_ticket *t)
 	sla_target_of(b->rt, t, &tg);
 	clock_of(t, &tg, CLOCK_FIRST, &first);
 	clock_of(t, &tg, CLOCK_RESOLUTION, &res);
+	clock_of(t, &tg, CLOCK_NEXT, &next);
 	rc = retarget_clock(b, t, &tg, &first, now);
 	if (rc == GW_OK)
 		rc = retarget_clock(b, t, &tg, &res, now);
+	if (rc == GW_OK)
+		rc = retarget_clock(b, t, &tg, &next, now);
 	return rc;
 }
 
@@ -341,8 +401,8 @@ static int entry_stands(const struct proto_ticket *t, const struct sla_target *t
 		return 0;
 	if (!warn)
 		return e->due == *ck->due;
-	return str_is(*ck->state, "running") && t->sla_started_at &&
-	       e->due == warn_at(tg, ck, t->sla_started_at);
+	return str_is(*ck->state, "running") && *ck->start &&
+	       e->due == warn_at(tg, ck, *ck->start);
 }
 
 /* emit_alert - ticket.sla_warning or ticket.sla_breached about clock `ck`,
@@ -384,13 +444,24 @@ static int undecodable(int rc)
 	       rc == GW_ETOOBIG;
 }
 
+/* clock_of_entry - which clock an sla_due entry's `what` belongs to. */
+static int clock_of_entry(unsigned what)
+{
+	if (what == STORE_SLA_FIRST_WARN || what == STORE_SLA_FIRST_BREACH)
+		return CLOCK_FIRST;
+	if (what == STORE_SLA_NEXT_WARN || what == STORE_SLA_NEXT_BREACH)
+		return CLOCK_NEXT;
+	return CLOCK_RESOLUTION;
+}
+
 /* fire_one - entry `e` (already deleted) of a ticket: an alert if it stands.
  * An entry whose ticket is gone or does not decode is dropped with a word
  * in the log: failing would keep it due, and hold back every other one. */
 static int fire_one(struct batch *b, const struct due_entry *e)
 {
-	int first = e->what == STORE_SLA_FIRST_WARN || e->what == STORE_SLA_FIRST_BREACH;
-	int breached = e->what == STORE_SLA_FIRST_BREACH || e->what == STORE_SLA_RESOLUTION_BREACH;
+	int which = clock_of_entry(e->what);
+	int breached = e->what == STORE_SLA_FIRST_BREACH || e->what == STORE_SLA_RESOLUTION_BREACH ||
+		       e->what == STORE_SLA_NEXT_BREACH;
 	struct proto_ticket t;
 	struct sla_target tg;
 	struct sla_clock ck;
@@ -407,13 +478,20 @@ static int fire_one(struct batch *b, const struct due_entry *e)
 	}
 	if (rc)
 		goto out;
+	if (e->what == STORE_SLA_UNASSIGNED) {
+		rc = escalation_on_unassigned(b, &t, e->due);
+		goto store;
+	}
 	sla_target_of(b->rt, &t, &tg);
-	clock_of(&t, &tg, first ? CLOCK_FIRST : CLOCK_RESOLUTION, &ck);
+	clock_of(&t, &tg, which, &ck);
 	if (!entry_stands(&t, &tg, &ck, e))
 		goto out;
 	rc = set_state(ck.state, breached ? "breached" : "warning");
 	if (rc == GW_OK)
 		rc = emit_alert(b, &t, &ck, breached);
+	if (rc == GW_OK)
+		rc = escalation_on_sla(b, &t, ck.name, breached, *ck.due);
+store:
 	if (rc == GW_OK)
 		rc = store_ticket_put(b->txn, &t);
 out:

@@ -170,6 +170,12 @@ class ApiTest(gwtest.GatewayTestCase):
         self.assertEqual(self.api.get("/v1/tickets?queue=nosuchqueue").json()["tickets"], [])
         self.assertEqual(self.api.get("/v1/tickets?agent=nobody").json()["tickets"], [])
         self.assertError(self.api.get("/v1/tickets?status=maybe"), 422, "rejected")
+        # By tag (ticket.tag puts one on the first ticket).
+        gwtest.command_ok(self.gw.command_ep, "ticket.tag",
+                          {"command_id": "list-tag-1", "ticket_id": ids[0], "changes": "+listed"})
+        self.assertEqual([t["ticket_id"] for t in
+                          self.api.get("/v1/tickets?tag=listed").json()["tickets"]], [ids[0]])
+        self.assertEqual(self.api.get("/v1/tickets?tag=nosuchtag").json()["tickets"], [])
 
     # --- replies -----------------------------------------------------------
 
