@@ -123,18 +123,6 @@ static int one_of(const char *v, const char *const *choices)
 	return 0;
 }
 
-int gw_tag_valid(const char *tag)
-{
-	size_t n = strlen(tag);
-
-	if (n == 0 || n > NAME_MAX_LEN)
-		return 0;
-	for (const char *p = tag; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("-_.:", *p)))
-			return 0;
-	return 1;
-}
-
 static int check_tag_rule(const struct gw_routing_tag_rule *t, size_t i, char *err,
 			  size_t errlen)
 {

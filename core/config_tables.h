@@ -8,6 +8,7 @@
 #define GW_CONFIG_TABLES_H
 
 #include "core/config.h"
+#include "core/util.h"
 
 /* state_dir, log_level: rows filling struct gw_config. */
 extern const struct conf_section gw_conf_top;
@@ -89,9 +90,7 @@ int gw_config_routing_check(const struct gw_config_routing *r, char *err, size_t
  * the key path. Called by gw_config_routing_check. */
 int gw_config_rules_check(const struct gw_config_routing *r, char *err, size_t errlen);
 
-/* gw_tag_valid - whether `tag` is a tag: 1 to 64 of lowercase letters,
- * digits and - _ . : */
-int gw_tag_valid(const char *tag);
+/* gw_tag_valid (core/util.h) checks a tag. */
 /* automation and its lists (config_automation.c). */
 extern const struct conf_section gw_conf_automation;
 extern const struct conf_section gw_conf_automation_template;

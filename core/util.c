@@ -298,3 +298,15 @@ void gw_utf8_cut(char *s, size_t max)
 		max--;
 	s[max] = '\0';
 }
+
+int gw_tag_valid(const char *tag)
+{
+	size_t n = strlen(tag);
+
+	if (n == 0 || n > GW_TAG_MAX)
+		return 0;
+	for (const char *p = tag; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("-_.:", *p)))
+			return 0;
+	return 1;
+}

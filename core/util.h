@@ -95,4 +95,10 @@ void gw_utf8_trim(char *s);
  */
 void gw_utf8_cut(char *s, size_t max);
 
+#define GW_TAG_MAX 64 /* bytes of a ticket tag (PROTO_MAX_TAG) */
+
+/* gw_tag_valid - 1 when `tag` is a ticket tag: 1 to 64 bytes of lowercase
+ * letters, digits and - _ . : (the config's tag rules, ticket.tag). */
+int gw_tag_valid(const char *tag);
+
 #endif

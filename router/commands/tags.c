@@ -14,7 +14,6 @@
  */
 #include "router/router.h"
 
-#include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,10 +22,10 @@
 #include "core/config_tables.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "router/rules/tag_parse.h"
 
 #define TAG_MAX_COMMAND_ID 200 /* as message.send */
 #define TAG_MAX_CHANGES 2048
-#define TAG_MAX_WORDS 64
 
 struct tag_args {
 	char *command_id, *changes;
@@ -41,67 +40,19 @@ static const struct cmdarg tag_spec[] = {
 
 #define N_TAG_SPEC (sizeof(tag_spec) / sizeof(tag_spec[0]))
 
-/* One change: a tag and whether it is removed. */
-struct tag_change {
-	char tag[PROTO_MAX_TAG + 1];
-	int remove;
-};
-
 struct tag_ctx {
 	const struct tag_args *a;
-	struct tag_change ch[TAG_MAX_WORDS];
+	struct tag_change ch[TAG_PARSE_MAX_WORDS];
 	size_t n;
 	struct proto_ticket now; /* the ticket after the command, for the answer */
 	char *err;
 	size_t errlen;
 };
 
-/* parse_word - one word of `changes` (`len` bytes at `w`) into `c`. */
-static int parse_word(struct tag_ctx *x, const char *w, size_t len, struct tag_change *c)
-{
-	c->remove = w[0] == '-';
-	if (w[0] == '-' || w[0] == '+') {
-		w++;
-		len--;
-	}
-	if (len == 0 || len > PROTO_MAX_TAG) {
-		snprintf(x->err, x->errlen, "changes: a tag is 1 to %d bytes", PROTO_MAX_TAG);
-		return GW_EINVAL;
-	}
-	for (size_t i = 0; i < len; i++)
-		c->tag[i] = (char)tolower((unsigned char)w[i]);
-	c->tag[len] = '\0';
-	if (!gw_tag_valid(c->tag)) {
-		snprintf(x->err, x->errlen, "changes: '%s' is not a tag (lowercase letters, "
-			 "digits, -, _, ., :)", c->tag);
-		return GW_EINVAL;
-	}
-	return GW_OK;
-}
-
-/* parse_changes - x->a->changes into x->ch; GW_EINVAL with words. */
+/* parse_changes - x->a->changes into x->ch (rules/tag_parse.h). */
 static int parse_changes(struct tag_ctx *x)
 {
-	const char *p = x->a->changes;
-	int rc = GW_OK;
-
-	while (rc == GW_OK && *p) {
-		size_t len = strcspn(p, " ,\t");
-
-		if (len && x->n == TAG_MAX_WORDS) {
-			snprintf(x->err, x->errlen, "changes: at most %d tags", TAG_MAX_WORDS);
-			return GW_EINVAL;
-		}
-		if (len)
-			rc = parse_word(x, p, len, &x->ch[x->n++]);
-		p += len;
-		p += strspn(p, " ,\t");
-	}
-	if (rc == GW_OK && x->n == 0) {
-		snprintf(x->err, x->errlen, "changes: no tag given");
-		rc = GW_EMISSING;
-	}
-	return rc;
+	return tag_parse_changes(x->a->changes, x->ch, &x->n, x->err, x->errlen);
 }
 
 /* apply_changes - the changes on `t`; the cause lists those that did. */
