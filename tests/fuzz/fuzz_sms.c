@@ -83,7 +83,7 @@ static void fuzz_answer(const char *body, size_t size)
 		abort();
 	if (o.verdict != SENDER_DONE && !o.reason[0])
 		abort();
-	if (strlen(o.ref_id) > PROTO_MAX_EXTERNAL_ID || segments >= 100000)
+	if (strlen(o.ref_id) > PROTO_MAX_EXTERNAL_ID || ans.segments >= 100000)
 		abort();
 }
 

@@ -15,6 +15,8 @@
 
 #define OUT_MAX 4096
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 static const char *lookup(void *arg, const char *name)
 {
 	(void)arg;
