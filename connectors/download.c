@@ -98,6 +98,23 @@ void dl_why(struct dl_xfer *x, const char *fmt, ...)
 	gw_utf8_trim(x->why);
 }
 
+int dl_target_url(struct dl_xfer *x, struct dl_target *t, const char *url)
+{
+	size_t n = strlen(url);
+
+	if (n >= sizeof(t->url)) {
+		dl_why(x, "a URL longer than %d bytes", DL_URL_MAX - 1);
+		return GW_ETOOBIG;
+	}
+	memcpy(t->url, url, n + 1);
+	return GW_OK;
+}
+
+int dl_is_url(const char *ref)
+{
+	return ref && (strncmp(ref, "https://", 8) == 0 || strncmp(ref, "http://", 7) == 0);
+}
+
 /* ---- libcurl -------------------------------------------------------------- */
 
 static int dl_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)

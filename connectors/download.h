@@ -155,6 +155,17 @@ void dl_stats(const struct download *d, struct dl_stats *st);
  */
 int dl_get_json(struct dl_xfer *x, const char *url, int auth, const char *what, json_t **out);
 
+/*
+ * dl_target_url - inside resolve: `url` (an http(s) URL the webhook gave,
+ * fetched as it is) into t->url. Returns GW_OK, or GW_ETOOBIG with the
+ * reason set when it does not fit.
+ */
+int dl_target_url(struct dl_xfer *x, struct dl_target *t, const char *url);
+
+/* dl_is_url - 1 when `ref` is an http:// or https:// URL (a file a source
+ * may fetch as it is), else 0; NULL is none. Any thread. */
+int dl_is_url(const char *ref);
+
 /* dl_why - inside resolve: sets the failure reason (printf-style). */
 void dl_why(struct dl_xfer *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -51,7 +51,7 @@ static int media_cdn_file(const struct proto_message *m, const struct proto_atta
 		return 0;
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		kind |= strcmp(a->kind, kinds[i]) == 0;
-	return kind && (strncmp(a->ref, "https://", 8) == 0 || strncmp(a->ref, "http://", 7) == 0);
+	return kind && dl_is_url(a->ref);
 }
 
 static int media_wants(void *arg, const struct proto_message *m,
@@ -112,12 +112,7 @@ static int media_resolve(void *arg, struct dl_xfer *x, const struct proto_messag
 	if (id)
 		return media_wa_resolve(arg, x, id, t);
 	/* Messenger, Instagram: the CDN URL as the webhook gave it. */
-	if (strlen(a->ref) >= sizeof(t->url)) {
-		dl_why(x, "a URL longer than %d bytes", DL_URL_MAX - 1);
-		return GW_ETOOBIG;
-	}
-	memcpy(t->url, a->ref, strlen(a->ref) + 1);
-	return GW_OK;
+	return dl_target_url(x, t, a->ref);
 }
 
 static void media_list_clear(void *list)

@@ -34,7 +34,7 @@ static int sms_media_wants(void *arg, const struct proto_message *m,
 {
 	(void)arg;
 	(void)m;
-	return a->ref && (strncmp(a->ref, "https://", 8) == 0 || strncmp(a->ref, "http://", 7) == 0);
+	return dl_is_url(a->ref);
 }
 
 static int sms_media_resolve(void *arg, struct dl_xfer *x, const struct proto_message *m,
@@ -44,11 +44,8 @@ static int sms_media_resolve(void *arg, struct dl_xfer *x, const struct proto_me
 	size_t blen = strlen(me->api_base);
 
 	(void)m;
-	if (strlen(a->ref) >= sizeof(t->url)) {
-		dl_why(x, "a URL longer than %d bytes", DL_URL_MAX - 1);
+	if (dl_target_url(x, t, a->ref) != GW_OK)
 		return GW_ETOOBIG;
-	}
-	memcpy(t->url, a->ref, strlen(a->ref) + 1);
 	/* The credentials only to Twilio's own API, never to a URL elsewhere. */
 	t->auth = strncmp(a->ref, me->api_base, blen) == 0 && a->ref[blen] == '/';
 	if (a->type && strlen(a->type) < sizeof(t->mime))
