@@ -705,6 +705,28 @@ int sender_has(const struct sender *s, uint64_t delivery_id)
 	return ids_has(s, delivery_id);
 }
 
+int sender_decode_reply(const char *log_module, const void *event, size_t len,
+			uint64_t delivery_id, struct proto_event *ev)
+{
+	struct proto_error perr;
+	int rc;
+
+	memset(&perr, 0, sizeof(perr));
+	rc = proto_decode(event, len, ev, &perr);
+	if (rc != GW_OK) {
+		GW_WARN(log_module, "delivery %llu: unreadable reply: %s",
+			(unsigned long long)delivery_id, gw_strerror(rc));
+		return rc;
+	}
+	if (ev->type != PROTO_T_MESSAGE_SENT || !ev->u.message.external_id || !ev->u.message.to) {
+		GW_WARN(log_module, "delivery %llu: not a reply to a customer",
+			(unsigned long long)delivery_id);
+		proto_event_clear(ev);
+		return GW_EINVAL;
+	}
+	return GW_OK;
+}
+
 int sender_fail_now(struct sender *s, uint64_t delivery_id, const char *reason)
 {
 	int rc = outbox_report(s->ob, delivery_id, "failed", reason);

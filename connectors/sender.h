@@ -156,6 +156,17 @@ int sender_submit(struct sender *s, uint64_t delivery_id, const char *reply_id,
 		  const struct sender_ops *ops, void *job);
 
 /*
+ * sender_decode_reply - the deliver op's first step: decodes the encoded
+ * event of delivery `delivery_id` (`len` bytes at `event`, borrowed) into
+ * *ev, which must be a message.sent to a customer (an external_id and a
+ * `to`). On GW_OK the caller clears *ev (proto_event_clear); otherwise it
+ * is cleared and the failure logged under `log_module`. Returns GW_OK,
+ * proto_decode's codes, GW_EINVAL (not a reply to a customer). Any thread.
+ */
+int sender_decode_reply(const char *log_module, const void *event, size_t len,
+			uint64_t delivery_id, struct proto_event *ev);
+
+/*
  * sender_fail_now - reports delivery `delivery_id` failed with `reason`
  * without sending anything (a check the channel can make at once: a reply
  * outside the provider's window, a recipient that opted out). Counted as

@@ -204,32 +204,20 @@ static int deliver_none(struct api_replies *r, uint64_t delivery_id)
 int api_replies_deliver(struct api_replies *r, const void *event, size_t len,
 			uint64_t delivery_id)
 {
-	struct proto_error perr;
 	struct proto_event ev;
 	struct api_job *j = NULL;
 	int rc;
 
 	if (!r->sender)
 		return deliver_none(r, delivery_id);
-	memset(&perr, 0, sizeof(perr));
-	rc = proto_decode(event, len, &ev, &perr);
-	if (rc != GW_OK) {
-		GW_WARN(r->inst->log_module, "delivery %llu: unreadable reply: %s",
-			(unsigned long long)delivery_id, gw_strerror(rc));
+	rc = sender_decode_reply(r->inst->log_module, event, len, delivery_id, &ev);
+	if (rc != GW_OK)
 		return rc;
-	}
-	if (ev.type != PROTO_T_MESSAGE_SENT || !ev.u.message.external_id || !ev.u.message.to) {
-		GW_WARN(r->inst->log_module, "delivery %llu: not a reply to a customer",
-			(unsigned long long)delivery_id);
-		rc = GW_EINVAL;
-		goto out;
-	}
 	j = job_new(r, &ev, event, len, delivery_id);
 	/* The sender owns the job from here, also when it refuses it. */
 	rc = j ? sender_submit(r->sender, delivery_id, j->reply_id, &api_job_ops, j) : GW_ENOMEM;
 	if (rc == GW_ENOMEM)
 		rc = GW_EAGAIN; /* handed over again later */
-out:
 	proto_event_clear(&ev);
 	return rc;
 }

@@ -246,24 +246,12 @@ static int reply_take(struct sms_replies *r, const struct proto_message *m,
 int sms_replies_deliver(struct sms_replies *r, const void *event, size_t len,
 			uint64_t delivery_id)
 {
-	struct proto_error perr;
 	struct proto_event ev;
-	int rc;
+	int rc = sender_decode_reply(r->inst->log_module, event, len, delivery_id, &ev);
 
-	memset(&perr, 0, sizeof(perr));
-	rc = proto_decode(event, len, &ev, &perr);
-	if (rc != GW_OK) {
-		GW_WARN(r->inst->log_module, "delivery %llu: unreadable reply: %s",
-			(unsigned long long)delivery_id, gw_strerror(rc));
+	if (rc != GW_OK)
 		return rc;
-	}
-	if (ev.type != PROTO_T_MESSAGE_SENT || !ev.u.message.external_id || !ev.u.message.to) {
-		GW_WARN(r->inst->log_module, "delivery %llu: not a reply to a customer",
-			(unsigned long long)delivery_id);
-		rc = GW_EINVAL;
-	} else {
-		rc = reply_take(r, &ev.u.message, delivery_id);
-	}
+	rc = reply_take(r, &ev.u.message, delivery_id);
 	proto_event_clear(&ev);
 	return rc;
 }

@@ -402,25 +402,14 @@ fail:
 int tg_replies_deliver(struct tg_replies *r, const void *event, size_t len,
 		       uint64_t delivery_id)
 {
-	struct proto_error perr;
 	struct proto_event ev;
 	struct tg_job *j = NULL;
 	char why[SENDER_REASON_MAX];
 	int rc;
 
-	memset(&perr, 0, sizeof(perr));
-	rc = proto_decode(event, len, &ev, &perr);
-	if (rc != GW_OK) {
-		GW_WARN(r->inst->log_module, "delivery %llu: unreadable reply: %s",
-			(unsigned long long)delivery_id, gw_strerror(rc));
+	rc = sender_decode_reply(r->inst->log_module, event, len, delivery_id, &ev);
+	if (rc != GW_OK)
 		return rc;
-	}
-	if (ev.type != PROTO_T_MESSAGE_SENT || !ev.u.message.external_id || !ev.u.message.to) {
-		GW_WARN(r->inst->log_module, "delivery %llu: not a reply to a customer",
-			(unsigned long long)delivery_id);
-		rc = GW_EINVAL;
-		goto out;
-	}
 	j = tg_job_new(r, &ev.u.message, why, sizeof(why));
 	if (!j && why[0]) {
 		rc = sender_fail_now(r->sender, delivery_id, why);
