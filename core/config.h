@@ -103,6 +103,9 @@ struct gw_config_router {
 	char *curve_consumers;  /* may subscribe and replay, read */
 	char *curve_commanders; /* may also send commands */
 	char *curve_connectors; /* may hand over messages (ingest) */
+	/* A loopback tcp:// endpoint without CURVE is refused unless this is
+	 * set: any local user can then reach it. */
+	bool plain_loopback;
 	long long batch_max;   /* messages per LMDB transaction */
 	long long nice;        /* niceness added to the router's process */
 	long long heartbeat_ms;

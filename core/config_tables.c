@@ -77,7 +77,8 @@ static const struct conf_entry router_rows[] = {
 	 .desc = "Endpoint the router binds for connectors to hand over their messages. An "
 		 "`ipc://` path that is not absolute is inside `state_dir` (its `sock/` folder "
 		 "is owner-only: only the gateway's user can connect). A `tcp://` endpoint on "
-		 "an address other hosts reach needs `curve_key` (docs/security.md)."},
+		 "an address other hosts reach needs `curve_key`, one on loopback `curve_key` or "
+		 "`plain_loopback` (docs/security.md)."},
 	{.kind = CONF_ENDPOINT, .key = "publish", .def = "ipc://sock/publish",
 	 .max = GW_CONF_ENDPOINT_MAX, .offset = offsetof(struct gw_config_router, publish),
 	 .desc = "Downstream PUB endpoint: every outcome with a gap-free `seq`, and "
@@ -106,6 +107,12 @@ static const struct conf_entry router_rows[] = {
 	 .offset = offsetof(struct gw_config_router, curve_connectors),
 	 .desc = "File of client public keys that may hand messages over on `ingest` "
 		 "(connectors running on other hosts)."},
+	{.kind = CONF_BOOL, .key = "plain_loopback", .def = "false",
+	 .offset = offsetof(struct gw_config_router, plain_loopback),
+	 .desc = "`true` accepts a `tcp://` endpoint on loopback (127.0.0.0/8, `::1`, "
+		 "`localhost`) without `curve_key`: any local user can then reach the socket, "
+		 "send messages on `ingest` and every command on `command`. `false` (the "
+		 "default) refuses it: use `ipc://` (the default) or set `curve_key`."},
 	{.kind = CONF_INT, .key = "batch_max", .def = "1024", .min = 1, .max = 65536,
 	 .offset = offsetof(struct gw_config_router, batch_max),
 	 .desc = "Most messages committed in one LMDB transaction."},

@@ -8,7 +8,8 @@ Who may talk to the gateway (docs/security.md):
   allowed connect, with the rights of their list: a consumer key reads
   (replay, status) but is refused commands, a command key sends them, a
   stranger's key and a plain client get nothing and are logged;
-- a tcp:// endpoint other hosts can reach is refused without curve_key;
+- a tcp:// endpoint other hosts can reach is refused without curve_key, one
+  on loopback too unless router.plain_loopback opts in;
 - started as root with `user:`, every process runs as that user and the
   state is that user's alone; no secret shows in a log line, a status file
   or gatewayctl's output.
@@ -201,6 +202,40 @@ class Curve(GatewayTestCase):
         self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
         self.assertIn("router.publish: tcp://0.0.0.0:5570 can be reached from other hosts",
                       p.stderr)
+
+    def test_loopback_tcp_needs_opt_in(self):
+        """Plain tcp:// on loopback: any local user could command the router,
+        so it is refused, by --check-config and at start, unless
+        router.plain_loopback says the operator accepts that."""
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root)
+        gw = gwtest.Gateway(root)
+        with open(gw.config_path, encoding="utf-8") as f:
+            text = f.read()
+        self.assertIn("  plain_loopback: true\n", text)
+        with open(gw.config_path, "w", encoding="utf-8") as f:
+            f.write(text.replace("  plain_loopback: true\n", ""))
+        want = (f"router.ingest: tcp://127.0.0.1:{gw.ports['ingest']} has no CURVE: any "
+                "local user could connect to it; use ipc:// (the default), set "
+                "router.curve_key, or set router.plain_loopback: true")
+        p = subprocess.run([binary("gatewayd"), "--check-config", gw.config_path],
+                           capture_output=True, text=True, env=gw.env, timeout=tmo(20))
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertIn(want, p.stderr)
+        p = subprocess.run([binary("gatewayd"), "--config", gw.config_path],
+                           capture_output=True, text=True, env=gw.env, timeout=tmo(20))
+        self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn(want, p.stdout + p.stderr)
+        self.assertFalse(os.path.exists(gw.run_file("router")), "nothing started")
+        # The opt-in: accepted, and said at start.
+        with open(gw.config_path, "w", encoding="utf-8") as f:
+            f.write(text)
+        p = subprocess.run([binary("gatewayd"), "--check-config", gw.config_path],
+                           capture_output=True, text=True, env=gw.env, timeout=tmo(20))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.run_gateway(gw)
+        gwtest.wait_until(lambda: "has no CURVE: any local user can connect" in
+                          gw.log_tail(400), tmo(5), "the warning at start")
 
 
 class LeastPrivilege(GatewayTestCase):
