@@ -78,7 +78,11 @@ int conf_bus_check(struct gw_config *cfg, int i, char *why, size_t whylen)
 
 	if (rc)
 		return rc;
-	if (cfg->router.curve_key)
+	/* A client's config (another host: curve_client_key or
+	 * curve_server_public) runs CURVE too; the router refuses to bind
+	 * without its own key (router.c). */
+	if (cfg->router.curve_key || cfg->router.curve_client_key ||
+	    cfg->router.curve_server_public)
 		return GW_OK;
 	rc = conf_bus_tcp_loopback(*ep);
 	if (rc == 0) {

@@ -107,6 +107,21 @@ static const struct conf_entry router_rows[] = {
 	 .offset = offsetof(struct gw_config_router, curve_connectors),
 	 .desc = "File of client public keys that may hand messages over on `ingest` "
 		 "(connectors running on other hosts)."},
+	{.kind = CONF_PATH, .key = "curve_client_key", .max = 1024,
+	 .offset = offsetof(struct gw_config_router, curve_client_key),
+	 .desc = "A client key file (`gatewayctl keys generate NAME`, both halves) that the "
+		 "gateway's programs reading this file (connectors, `gatewayctl`, "
+		 "`gateway-nats`, `gateway-integration`) prove on `tcp://` endpoints instead of "
+		 "the router's own key: list its public key where its rights belong "
+		 "(`curve_connectors` for connectors, `curve_commanders` or `curve_consumers` "
+		 "for `gatewayctl`). On a host without `curve_key` (a `gatewayctl` elsewhere) it "
+		 "needs `curve_server_public`. `gatewayctl --curve-key FILE` or "
+		 "`GATEWAY_CURVE_KEY` overrides it for one command."},
+	{.kind = CONF_PATH, .key = "curve_server_public", .max = 1024,
+	 .offset = offsetof(struct gw_config_router, curve_server_public),
+	 .desc = "The router's public key (its `.pub` file) that clients check, for a host "
+		 "without `curve_key` (its `tcp://` endpoints are then CURVE clients'); default: "
+		 "the public half of `curve_key`."},
 	{.kind = CONF_BOOL, .key = "plain_loopback", .def = "false",
 	 .offset = offsetof(struct gw_config_router, plain_loopback),
 	 .desc = "`true` accepts a `tcp://` endpoint on loopback (127.0.0.0/8, `::1`, "

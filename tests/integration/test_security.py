@@ -8,6 +8,12 @@ Who may talk to the gateway (docs/security.md):
   allowed connect, with the rights of their list: a consumer key reads
   (replay, status) but is refused commands, a command key sends them, a
   stranger's key and a plain client get nothing and are logged;
+- the gateway's own programs prove router.curve_client_key when set, and a
+  gatewayctl elsewhere its --curve-key (or GATEWAY_CURVE_KEY) with only
+  router.curve_server_public: a consumer key tails and replays but its
+  commands are refused, a command key sends them, a consumer key on ingest
+  is refused and logged; the ipc sockets (command, ingest, publish) reach
+  no other local user;
 - a tcp:// endpoint other hosts can reach is refused without curve_key, one
   on loopback too unless router.plain_loopback opts in;
 - started as root with `user:`, every process runs as that user and the
@@ -65,6 +71,45 @@ def command(endpoint, name, args, key=None, server=None, timeout_ms=3000):
         ctx.term()
 
 
+# Connects to one of the router's sockets (argv: name, endpoint) as its
+# clients do; exit 0 when the router answers (a command's answer, an
+# ingest ack, a heartbeat on publish), 3 when nothing comes in 1.5 s.
+IPC_PROBE = """
+import sys, zmq, msgpack
+name, ep = sys.argv[1], sys.argv[2]
+kind = {"command": zmq.REQ, "ingest": zmq.DEALER, "publish": zmq.SUB}[name]
+c = zmq.Context(); s = c.socket(kind); s.setsockopt(zmq.LINGER, 0)
+if name == "publish":
+    s.setsockopt(zmq.SUBSCRIBE, b"")
+s.connect(ep)
+if name == "command":
+    s.send_multipart([b"status", msgpack.packb({})])
+if name == "ingest":
+    s.send_multipart([b"msg", b"\\0" * 8, msgpack.packb({"type": "message.received"})])
+sys.exit(0 if s.poll(1500) else 3)
+"""
+
+
+def read_text(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def curve_ingest(port, key, server):
+    """An IngestClient on tcp://127.0.0.1:port proving `key`."""
+    ctx = zmq.Context()
+    c = gwtest.IngestClient.__new__(gwtest.IngestClient)
+    c._own, c.ctx = True, ctx
+    c.sock = ctx.socket(zmq.DEALER)
+    c.sock.setsockopt(zmq.LINGER, 0)
+    c.sock.curve_publickey = key["public"].encode()
+    c.sock.curve_secretkey = key["secret"].encode()
+    c.sock.curve_serverkey = server.encode()
+    c.sock.connect(f"tcp://127.0.0.1:{port}")
+    c.key = 1 << 40
+    return c
+
+
 def read_key(path):
     """{public, secret} from a gatewayctl keys file."""
     k = {}
@@ -105,16 +150,20 @@ class DefaultIpc(GatewayTestCase):
         self.addCleanup(client.close)
         r = client.post_message(message_body("ipc-1"))
         self.assertEqual(r.status, 202, r)
-        # ... another user is not: it cannot connect, so no answer comes.
-        probe = ("import sys, zmq, msgpack\n"
-                 "c = zmq.Context(); s = c.socket(zmq.REQ); s.setsockopt(zmq.LINGER, 0)\n"
-                 "s.connect(sys.argv[1]); s.send_multipart([b'status', msgpack.packb({})])\n"
-                 "sys.exit(0 if s.poll(1500) else 3)\n")
+        # ... another user is not, on any of the three sockets: it cannot
+        # connect, so no answer (command, ingest) and no heartbeat (publish)
+        # comes. The same probe as the owner gets them.
         nobody = pwd.getpwnam(NOBODY)
-        p = subprocess.run(["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}",
-                            "--clear-groups", "/usr/bin/python3", "-c", probe, gw.command_ep],
-                           capture_output=True, text=True, timeout=tmo(20))
-        self.assertEqual(p.returncode, 3, p.stdout + p.stderr)
+        as_nobody = ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}",
+                     "--clear-groups"]
+        for name in ("command", "ingest", "publish"):
+            ep = f"ipc://{sock}/{name}"
+            p = subprocess.run(["/usr/bin/python3", "-c", IPC_PROBE, name, ep],
+                               capture_output=True, text=True, timeout=tmo(20))
+            self.assertEqual(p.returncode, 0, (name, p.stdout + p.stderr))
+            p = subprocess.run(as_nobody + ["/usr/bin/python3", "-c", IPC_PROBE, name, ep],
+                               capture_output=True, text=True, timeout=tmo(20))
+            self.assertEqual(p.returncode, 3, (name, p.stdout + p.stderr))
 
 
 class Curve(GatewayTestCase):
@@ -191,6 +240,103 @@ class Curve(GatewayTestCase):
         ctx.term()
         self.assertIn("head_seq", gw.ctl("status", "--json").stdout)
         self.assertNotIn(k["router"]["secret"], gw.log_tail(1000))
+
+    def curve_gateway(self, kdir):
+        """A gateway on tcp:// with CURVE: reader.pub may read, agent.pub may
+        command, conn.pub may hand messages over."""
+        with open(os.path.join(kdir, "consumers"), "w") as f:
+            f.write(read_text(os.path.join(kdir, "reader.pub")))
+        with open(os.path.join(kdir, "commanders"), "w") as f:
+            f.write(read_text(os.path.join(kdir, "agent.pub")))
+        with open(os.path.join(kdir, "connectors"), "w") as f:
+            f.write(read_text(os.path.join(kdir, "conn.pub")))
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root)
+        gw = gwtest.Gateway(root)
+        p = gw.ports
+        set_endpoints(gw, [f"ingest: tcp://127.0.0.1:{p['ingest']}",
+                           f"publish: tcp://127.0.0.1:{p['publish']}",
+                           f"command: tcp://127.0.0.1:{p['command']}",
+                           f"curve_key: {kdir}/router.key",
+                           f"curve_consumers: {kdir}/consumers",
+                           f"curve_commanders: {kdir}/commanders",
+                           f"curve_connectors: {kdir}/connectors"])
+        return gw
+
+    def remote_config(self, gw, kdir):
+        """The config of a gatewayctl on another host: the router's
+        endpoints and public key, no router.key."""
+        path = os.path.join(self.tmp, "remote.yaml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(f"state_dir: {self.tmp}/remote\nrouter:\n"
+                    f"  publish: tcp://127.0.0.1:{gw.ports['publish']}\n"
+                    f"  command: tcp://127.0.0.1:{gw.ports['command']}\n"
+                    f"  curve_server_public: {kdir}/router.pub\n")
+        return path
+
+    def remote_ctl(self, conf, key, *args, env=None):
+        cmd = [binary("gatewayctl"), "--config", conf]
+        cmd += ["--curve-key", key] if key else []
+        return subprocess.run(cmd + list(args), capture_output=True, text=True,
+                              timeout=tmo(30), env=env)
+
+    def test_client_keys_have_their_rights(self):
+        """A gatewayctl elsewhere proves its own key (--curve-key or
+        GATEWAY_CURVE_KEY) and gets that key's rights: a consumer key reads
+        (replay, tail) but its commands are refused, a command key sends
+        them. The gateway's connectors prove router.curve_client_key; a
+        consumer key on ingest is refused and logged (a forged message)."""
+        kdir, k = self.keys("router", "reader", "agent", "conn")
+        gw = self.curve_gateway(kdir)
+        with open(gw.config_path, encoding="utf-8") as f:
+            text = f.read()
+        # The connectors (and the harness's gatewayctl) use a key of their own.
+        with open(os.path.join(kdir, "commanders"), "a") as f:
+            f.write(k["conn"]["public"] + "\n")
+        with open(gw.config_path, "w", encoding="utf-8") as f:
+            f.write(text.replace("router:\n", f"router:\n  curve_client_key: {kdir}/conn.key\n", 1))
+        self.run_gateway(gw)
+        client = gw.client()
+        self.addCleanup(client.close)
+        self.assertEqual(client.post_message(message_body("ck-1")).status, 202)
+        remote = self.remote_config(gw, kdir)
+        reader, agent = os.path.join(kdir, "reader.key"), os.path.join(kdir, "agent.key")
+        gwtest.wait_until(lambda: '"ck-1"' in self.remote_ctl(
+            remote, reader, "replay", "--from", "1", "--json").stdout, tmo(15),
+            "the message replayed with the consumer key",
+            on_fail=lambda: repr(self.remote_ctl(remote, reader, "replay", "--from", "1",
+                                                 "--json")))
+        tail = subprocess.Popen([binary("gatewayctl"), "--config", remote, "--curve-key",
+                                 reader, "tail", "--from", "1", "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = tail.stdout.readline()
+        finally:
+            tail.terminate()
+            tail.communicate(timeout=tmo(10))
+        self.assertIn('"seq"', line)
+        out = self.remote_ctl(remote, reader, "replay", "--from", "1", "--json").stdout
+        ticket = next(e["ticket_id"] for e in map(json.loads, out.splitlines())
+                      if e.get("ticket_id"))
+        p = self.remote_ctl(remote, reader, "send", str(ticket), "hi")
+        self.assertNotEqual(p.returncode, 0, p)
+        self.assertIn("this client's key may only read", p.stdout + p.stderr)
+        env = dict(gw.env, GATEWAY_CURVE_KEY=agent)
+        p = self.remote_ctl(remote, None, "send", str(ticket), "hi", env=env)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        # No client key and no router.key: the remote config says what is missing.
+        p = self.remote_ctl(remote, None, "replay", "--from", "1")
+        self.assertEqual(p.returncode, 2, p)
+        # A consumer key on ingest: no ack, refused and logged.
+        ing = curve_ingest(gw.ports["ingest"], k["reader"], k["router"]["public"])
+        self.addCleanup(ing.close)
+        with self.assertRaises(gwtest.CommandError):
+            ing.send(gwtest.inbound_event("api", "api", "forged-1", "+15550001111", "x"),
+                     timeout=1.5)
+        gwtest.wait_until(lambda: "refused a client on ingest" in gw.log_tail(400), tmo(5),
+                          "the refusal on ingest logged")
+        self.assertIn(k["reader"]["public"], gw.log_tail(400))
+        self.assertNotIn(k["conn"]["secret"], gw.log_tail(2000))
 
     def test_reachable_tcp_needs_curve(self):
         root = os.path.join(self.tmp, "gw")

@@ -464,7 +464,8 @@ static const struct err_case core_errors[] = {
 	/* unknown and duplicate keys */
 	{"router:\n  ingest: tcp://127.0.0.1:1\n  bath_max: 5\n",
 	 "3: router.bath_max: unknown key (known: ingest, publish, command, curve_key, "
-	 "curve_consumers, curve_commanders, curve_connectors, plain_loopback, batch_max, "
+	 "curve_consumers, curve_commanders, curve_connectors, curve_client_key, "
+	 "curve_server_public, plain_loopback, batch_max, "
 	 "nice, heartbeat_ms, map_size_mb, publish_hwm, delivery_timeout_ms)"},
 	{"stat_dir: x\n",
 	 "1: stat_dir: unknown key (known: state_dir, log_level, log_format, user, router, routing, supervisor, "
