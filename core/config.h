@@ -337,6 +337,9 @@ struct gw_config_integration {
 struct gw_config_metrics {
 	bool enabled;             /* gatewayd runs gateway-metrics */
 	struct conf_listen listen; /* where it serves GET /metrics */
+	long long max_connections; /* connections at once, every address */
+	struct httpd_limits limits; /* per address: connections, requests, timeouts
+				     * (no body is read) */
 };
 
 /*

@@ -190,6 +190,8 @@ const struct conf_section gw_conf_supervisor = {
 		"to `backoff_max_ms`.",
 };
 
+#define MET_OFF(f) offsetof(struct gw_config_metrics, f)
+
 static const struct conf_entry metrics_rows[] = {
 	{.kind = CONF_BOOL, .key = "enabled", .def = "false",
 	 .offset = offsetof(struct gw_config_metrics, enabled),
@@ -201,6 +203,12 @@ static const struct conf_entry metrics_rows[] = {
 	 .offset = offsetof(struct gw_config_metrics, listen),
 	 .desc = "Address and port of the metrics endpoint. It has no authentication: keep "
 		 "it on loopback (or a monitoring network) and let Prometheus scrape it there."},
+	{.kind = CONF_INT, .key = "max_connections", .def = "64", .min = 1, .max = 65536,
+	 .offset = MET_OFF(max_connections),
+	 .desc = "connections served at once; past it the one idle the longest is closed for "
+		 "a new one, or the new one is answered 503 when none is idle"},
+	LISTEN_CONN_ROWS(MET_OFF, "8"),
+	LISTEN_RATE_ROWS(MET_OFF, "600", "60"),
 };
 
 const struct conf_section gw_conf_metrics = {
