@@ -13,14 +13,21 @@ Who may talk to the gateway (docs/security.md):
   router.curve_server_public: a consumer key tails and replays but its
   commands are refused, a command key sends them, a consumer key on ingest
   is refused and logged; the ipc sockets (command, ingest, publish) reach
-  no other local user;
+  no other local user; no key's secret half shows in a log, a status file
+  or `gatewayctl status`;
 - a tcp:// endpoint other hosts can reach is refused without curve_key, one
   on loopback too unless router.plain_loopback opts in;
 - started as root with `user:`, every process runs as that user and the
-  state is that user's alone; no secret shows in a log line, a status file
-  or gatewayctl's output.
+  state is that user's alone; after a scenario (API messages and a wrong
+  token, a signed Meta webhook, a kept one and a forged one, a live-chat
+  visitor with a site identity and a reply) no secret (tokens, app secret,
+  verify token, the live chat's secret and identity_secret) shows in a log
+  line, a status file, `gatewayctl status` or `quarantine list|show`.
 """
 
+import hashlib
+import hmac
+import http.client
 import json
 import os
 import pwd
@@ -33,6 +40,12 @@ import zmq
 
 import gwtest
 from gwtest import GatewayTestCase, binary, message_body, tmo
+from test_meta import WA, read_fixture, unique_wa
+
+try:
+    import websocket  # Debian's python3-websocket
+except ImportError:  # pragma: no cover - scripts/setup.sh installs it
+    websocket = None
 
 NOBODY = "nobody"
 
@@ -336,7 +349,14 @@ class Curve(GatewayTestCase):
         gwtest.wait_until(lambda: "refused a client on ingest" in gw.log_tail(400), tmo(5),
                           "the refusal on ingest logged")
         self.assertIn(k["reader"]["public"], gw.log_tail(400))
-        self.assertNotIn(k["conn"]["secret"], gw.log_tail(2000))
+        # No secret half of any key shows where an operator looks.
+        outputs = [gw.log_tail(5000), gw.ctl("status").stdout, gw.ctl("status", "--json").stdout]
+        run = os.path.join(gw.state_dir, "run")
+        for f in os.listdir(run):
+            outputs.append(read_text(os.path.join(run, f)))
+        for name in ("router", "conn", "reader", "agent"):
+            for text in outputs:
+                self.assertNotIn(k[name]["secret"], text, name)
 
     def test_reachable_tcp_needs_curve(self):
         root = os.path.join(self.tmp, "gw")
@@ -392,44 +412,118 @@ class LeastPrivilege(GatewayTestCase):
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root, mode=0o755)
         app_secret, verify = "app-secret-" + "b" * 24, "verify-" + "c" * 20
+        chat_secret, site_secret = "chat-secret-" + "d" * 24, "site-secret-" + "e" * 24
         gw = gwtest.Gateway(root, extra_connector_lines=())
         with open(gw.config_path, encoding="utf-8") as f:
             text = f.read()
         text = text.replace("router:", f"user: {NOBODY}\nrouter:", 1)
-        meta_port = gwtest.free_ports(1)[0]
+        meta_port, chat_port = gwtest.free_ports(2)
         text += ("  - name: meta\n    type: meta\n"
                  f"    listen: 127.0.0.1:{meta_port}\n"
                  "    app_secret: ${GATEWAY_META_APP_SECRET}\n"
-                 "    verify_token: ${GATEWAY_META_VERIFY_TOKEN}\n")
+                 "    verify_token: ${GATEWAY_META_VERIFY_TOKEN}\n"
+                 "  - name: chat\n    type: livechat\n"
+                 f"    listen: 127.0.0.1:{chat_port}\n"
+                 "    secret: ${GATEWAY_LIVECHAT_SECRET}\n"
+                 "    identity_secret: ${GATEWAY_LIVECHAT_IDENTITY_SECRET}\n")
         with open(gw.config_path, "w", encoding="utf-8") as f:
             f.write(text)
         os.chmod(gw.config_path, 0o644)
-        gw.env.update(GATEWAY_META_APP_SECRET=app_secret, GATEWAY_META_VERIFY_TOKEN=verify)
-        gw.connectors = ["api", "meta"]
+        gw.env.update(GATEWAY_META_APP_SECRET=app_secret, GATEWAY_META_VERIFY_TOKEN=verify,
+                      GATEWAY_LIVECHAT_SECRET=chat_secret,
+                      GATEWAY_LIVECHAT_IDENTITY_SECRET=site_secret)
+        gw.connectors = ["api", "meta", "chat"]
         self.run_gateway(gw)
         uid = pwd.getpwnam(NOBODY).pw_uid
-        for name in ("router", "api", "meta"):
+        for name in ("router", "api", "meta", "chat"):
             with open(f"/proc/{gw.child_pid(name)}/status") as f:
                 uids = [ln.split()[1:] for ln in f if ln.startswith("Uid:")][0]
             self.assertEqual({int(u) for u in uids}, {uid}, name)
         self.assertEqual(os.stat(gw.state_dir).st_uid, uid)
         self.assertEqual(os.stat(os.path.join(gw.state_dir, "store", "data.mdb")).st_uid, uid)
-        # A scenario, then look for the secrets everywhere an operator looks.
+        kept = self.scenario(gw, meta_port, chat_port, app_secret, site_secret)
+        # Look for the secrets everywhere an operator looks.
+        outputs = [gw.log_tail(5000), gw.ctl("status").stdout, gw.ctl("status", "--json").stdout,
+                   gw.ctl("quarantine", "list").stdout,
+                   gw.ctl("quarantine", "list", "--json").stdout,
+                   gw.ctl("quarantine", "show", kept).stdout,
+                   gw.ctl("quarantine", "show", kept, "--json").stdout]
+        run = os.path.join(gw.state_dir, "run")
+        for f in os.listdir(run):
+            with open(os.path.join(run, f), errors="replace") as fh:
+                outputs.append(fh.read())
+        for secret in (gw.token, app_secret, verify, chat_secret, site_secret):
+            for text in outputs:
+                self.assertNotIn(secret, text)
+
+    def scenario(self, gw, meta_port, chat_port, app_secret, site_secret):
+        """API messages (one with a wrong token), a signed Meta webhook and a
+        signed unreadable one (kept), a forged one, a live-chat visitor with a
+        site identity, and a reply to them; the kept entry's id."""
+        bus = self.start_consumer(gw)
         client = gw.client()
         self.addCleanup(client.close)
         self.assertEqual(client.post_message(message_body("priv-1")).status, 202)
         r = client.post_message(message_body("priv-2"), headers={
             "Authorization": "Bearer wrong-" + gw.token})
         self.assertEqual(r.status, 401)
-        gwtest.wait_until(lambda: (gw.head() or 0) >= 3, tmo(10), "the message routed")
-        outputs = [gw.log_tail(2000), gw.ctl("status").stdout, gw.ctl("status", "--json").stdout]
-        run = os.path.join(gw.state_dir, "run")
-        for f in os.listdir(run):
-            with open(os.path.join(run, f), errors="replace") as fh:
-                outputs.append(fh.read())
-        for secret in (gw.token, app_secret, verify):
-            for text in outputs:
-                self.assertNotIn(secret, text)
+        wa = unique_wa(read_fixture(WA, "message__text.json"), "priv")
+        for body, sig, want in ((wa, meta_sign(app_secret, wa), 200),
+                                (b"{not json", meta_sign(app_secret, b"{not json"), 200),
+                                (wa, meta_sign("wrong-" + app_secret, wa), 401)):
+            st = meta_post(meta_port, body, sig)
+            self.assertEqual(st, want, body[:40])
+        bus.wait_message("wamid.it-priv")
+        if websocket is None:
+            self.skipTest("python3-websocket is missing (scripts/setup.sh installs it)")
+        uid, email, name = "u-77", "ana@example.com", "Ana"
+        sig = hmac.new(site_secret.encode(), f"{uid}|{email}|{name}".encode(),
+                       hashlib.sha256).hexdigest()
+        ws = websocket.create_connection(
+            f"ws://127.0.0.1:{chat_port}/chat", subprotocols=["gateway-chat"],
+            origin=f"http://127.0.0.1:{chat_port}", timeout=tmo(10))
+        self.addCleanup(ws.close)
+        ws.send(json.dumps({"type": "hello", "token": None, "last_seen": None,
+                            "identity": {"id": uid, "email": email, "name": name,
+                                         "sig": sig}}))
+        welcome = next_frame(ws, "welcome")
+        self.assertEqual(welcome["conversation"], "site:u-77")
+        ws.send(json.dumps({"type": "message", "client_id": "c-1", "text": "hello there"}))
+        next_frame(ws, "ack")
+        m = bus.wait_message(f"{welcome['visitor']}:c-1")
+        p = gw.ctl("send", str(m["ticket_id"]), "Hi Ana", "--wait", timeout=tmo(60))
+        self.assertIn("delivery sent", p.stdout + p.stderr)
+        self.assertEqual(next_frame(ws, "message")["text"], "Hi Ana")
+        kept = [e for e in json.loads(gw.ctl("quarantine", "list", "--json").stdout)
+                if e.get("instance") == "meta"]
+        self.assertEqual(len(kept), 1, kept)
+        return kept[0]["id"]
+
+
+def next_frame(ws, kind):
+    """The next live-chat frame of type `kind` (errors fail)."""
+    while True:
+        f = json.loads(ws.recv())
+        if f.get("type") == "error":
+            raise AssertionError(f"error frame while waiting for {kind}: {f}")
+        if f.get("type") == kind:
+            return f
+
+
+def meta_sign(secret, body):
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def meta_post(port, body, sig):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=tmo(10))
+    try:
+        c.request("POST", "/webhooks/meta", body=body,
+                  headers={"Content-Type": "application/json", "X-Hub-Signature-256": sig})
+        r = c.getresponse()
+        r.read()
+        return r.status
+    finally:
+        c.close()
 
 
 if __name__ == "__main__":
