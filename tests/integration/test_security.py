@@ -31,6 +31,7 @@ import http.client
 import json
 import os
 import pwd
+import random
 import stat
 import subprocess
 import unittest
@@ -39,6 +40,7 @@ import msgpack
 import zmq
 
 import gwtest
+import ports
 from gwtest import GatewayTestCase, binary, message_body, tmo
 from test_meta import WA, read_fixture, unique_wa
 
@@ -455,6 +457,46 @@ class LeastPrivilege(GatewayTestCase):
         for secret in (gw.token, app_secret, verify, chat_secret, site_secret):
             for text in outputs:
                 self.assertNotIn(secret, text)
+
+    def test_low_port_keeps_only_bind_capability(self):
+        """A listener under 1024: started as root with `user:`, the
+        connector runs as that user with CAP_NET_BIND_SERVICE alone (an
+        ambient capability) and serves on the low port. --check-config warns
+        while the user cannot read the config."""
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        os.chmod(self.tmp, 0o755)
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root, mode=0o755)
+        gw = gwtest.Gateway(root)
+        low = next(p for p in random.sample(range(600, 1000), 400) if ports._reserve_port(p))
+        with open(gw.config_path, encoding="utf-8") as f:
+            text = f.read()
+        text = text.replace("router:", f"user: {NOBODY}\nrouter:", 1).replace(
+            f"127.0.0.1:{gw.api_port}", f"127.0.0.1:{low}")
+        with open(gw.config_path, "w", encoding="utf-8") as f:
+            f.write(text)
+        gw.api_port = gw.ports["api"] = low
+        os.chmod(gw.config_path, 0o600)  # root's alone: nobody cannot read it
+        p = subprocess.run([binary("gatewayd"), "--check-config", gw.config_path],
+                           capture_output=True, text=True, env=gw.env, timeout=tmo(20))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(f"warning: user {NOBODY} cannot read {gw.config_path}", p.stderr)
+        os.chmod(gw.config_path, 0o644)
+        p = subprocess.run([binary("gatewayd"), "--check-config", gw.config_path],
+                           capture_output=True, text=True, env=gw.env, timeout=tmo(20))
+        self.assertNotIn("cannot read", p.stderr)
+        self.run_gateway(gw)
+        with open(f"/proc/{gw.child_pid('api')}/status") as f:
+            st = dict(ln.split(":", 1) for ln in f if ":" in ln)
+        self.assertEqual({int(u) for u in st["Uid"].split()}, {pwd.getpwnam(NOBODY).pw_uid})
+        bind = 1 << 10  # CAP_NET_BIND_SERVICE
+        for field in ("CapEff", "CapPrm", "CapAmb"):
+            self.assertEqual(int(st[field], 16), bind, (field, st[field]))
+        client = gw.client()
+        self.addCleanup(client.close)
+        self.assertEqual(client.post_message(message_body("low-1")).status, 202)
+        self.assertIn("with CAP_NET_BIND_SERVICE alone", gw.log_tail(400))
 
     def scenario(self, gw, meta_port, chat_port, app_secret, site_secret):
         """API messages (one with a wrong token), a signed Meta webhook and a
