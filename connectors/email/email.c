@@ -336,6 +336,18 @@ static int email_queue(struct email *e, uint32_t uid, struct email_result *res,
 	/* Over its sender's limits (a mail loop, a flood) it is held in the
 	 * spool's quarantine, in the same commit (intake.h). */
 	rc = intake_add(e->inst, &res->ev, &perr, NULL);
+	/* A bounce of a reply fails the reply too (email_dsn.c). */
+	if (rc == GW_OK && res->has_status) {
+		int src = intake_add(e->inst, &res->status, &perr, NULL);
+
+		if (src == GW_OK)
+			GW_INFO(e->module, "UID %u is a bounce of reply <%s>: it failed", uid,
+				res->status.u.status.external_id);
+		else
+			GW_WARN(e->module, "UID %u is a bounce of reply <%s>, whose failed status "
+				"cannot be queued: %s", uid, res->status.u.status.external_id,
+				gw_strerror(src));
+	}
 	if (rc == GW_OK) {
 		e->added++;
 		return GW_OK;
