@@ -19,7 +19,7 @@ the customer's Dovecot mailbox. Nothing stands in for a server.
   - TLS submission: implicit TLS (smtps) and STARTTLS with the test's
     certificate as ca_file; without it the certificate is refused;
   - failures: a wrong password (failed with the server's 535, `gatewayctl
-    status` shows "replies fail"), an unknown recipient (550, the server's
+    status` shows "replies fail", logged once for two replies), an unknown recipient (550, the server's
     words), a connector without an smtp block;
   - SIGKILL of the email connector during a burst of replies: every reply
     reaches the customer's mailbox; copies only with the same Message-ID,
@@ -87,6 +87,15 @@ def customer_mail(mid, subject="Order 1234", frm=f"José Núñez <{CUSTOMER}>",
              "Date: Mon, 23 Nov 2026 06:40:00 +0000", "MIME-Version: 1.0",
              "Content-Type: text/plain; charset=utf-8"] + list(headers)
     return ("\r\n".join(lines) + "\r\n\r\n" + body + "\r\n").encode()
+
+
+def read_logs(gw):
+    """Every log file of the gateway, as one text."""
+    parts = []
+    for path in gw.log_paths():
+        with open(path, encoding="utf-8", errors="replace") as f:
+            parts.append(f.read())
+    return "".join(parts)
 
 
 class ReplyTestCase(GatewayTestCase):
@@ -388,6 +397,12 @@ class TestReplyFailures(ReplyTestCase):
         gwtest.wait_until(lambda: "replies fail: the SMTP server refused the login: 535"
                           in self.status_text(), tmo(10), "gatewayctl status: replies fail",
                           on_fail=self.status_text)
+        # A second reply fails the same way; the refusal is logged once.
+        code, out = self.send(m["ticket_id"], "hello again", check=False)
+        self.assertEqual(code, 1, out)
+        self.assertIn("the SMTP server refused the login: 535", out)
+        log = read_logs(self.gw)
+        self.assertEqual(log.count("the provider refuses the credentials"), 1, log[-3000:])
         # An address the server does not know: 550, in its words.
         m = self.inbound("support", "f2@customer.test", frm="Ghost <ghost@customer.test>")
         self.assertEqual(self.send(m["ticket_id"], "hello", check=False),

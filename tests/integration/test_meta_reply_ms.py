@@ -74,6 +74,15 @@ def echo_item(psid, account, mid, text, metadata=None):
             "message": msg}
 
 
+def read_logs(gw):
+    """Every log file of the gateway, as one text."""
+    parts = []
+    for path in gw.log_paths():
+        with open(path, encoding="utf-8", errors="replace") as f:
+            parts.append(f.read())
+    return "".join(parts)
+
+
 class MessengerReplies(MetaReplyCase):
 
     send_lines = MetaReplyCase.send_lines + ("human_agent_tag: true",)
@@ -292,8 +301,7 @@ class MessengerReplies(MetaReplyCase):
         gwtest.wait_until(lambda: "replies fail: message: 190 Error validating access token"
                           in self.gw.ctl("status").stdout, tmo(5),
                           "gatewayctl status showing the refused page token")
-        log = "".join(open(p, encoding="utf-8", errors="replace").read()
-                      for p in self.gw.log_paths())
+        log = read_logs(self.gw)
         self.assertEqual(log.count("the provider refuses the credentials"), 1, log[-3000:])
         self.assertNotIn(PAGE_TOKEN, log)
 
