@@ -598,6 +598,7 @@ static int email_reingest_commit(struct email *e, const char *id, struct email_r
 {
 	struct proto_error perr;
 	char reason[300];
+	size_t mark = outbox_queued(e->inst->outbox);
 	int rc;
 
 	rc = outbox_add_event(e->inst->outbox, &res->ev, &perr);
@@ -605,6 +606,12 @@ static int email_reingest_commit(struct email *e, const char *id, struct email_r
 		snprintf(reason, sizeof(reason), "cannot become an event: %s", perr.message);
 		email_answer(e, id, "quarantined", reason, 0);
 		return GW_OK;
+	}
+	/* A bounce of a reply fails the reply too (email_dsn.c): both or none. */
+	if (rc == GW_OK && res->has_status) {
+		rc = outbox_add_event(e->inst->outbox, &res->status, &perr);
+		if (rc != GW_OK)
+			outbox_rollback(e->inst->outbox, mark);
 	}
 	if (rc == GW_OK)
 		rc = email_make_durable(e);
