@@ -72,6 +72,23 @@ class IntegGateway(Gateway):
         return HttpApi(self.integ_port, secret)
 
 
+def add_connector_lines(gw, lines):
+    """Appends config `lines` (connector entries, indented) to the
+    `connectors:` list of gw's config, before an `integration:` section."""
+    with open(gw.config_path, "r", encoding="utf-8") as f:
+        head, sep, tail = f.read().partition("\nintegration:")
+    with open(gw.config_path, "w", encoding="utf-8") as f:
+        f.write(head.rstrip("\n") + "\n" + "\n".join(lines) + "\n" + sep.lstrip("\n") + tail)
+
+
+def assert_served(case, gw, ref, data, mime, token="reader"):
+    """`ref` is served by gw's integration API: `data`, as `mime`."""
+    r = gw.api(token).get("/v1/attachments/" + ref)
+    case.assertEqual(r.status, 200, r)
+    case.assertEqual(r.body, data)
+    case.assertEqual(r.header("Content-Type"), mime, r)
+
+
 # Every (method, path, status, body, content type) answered, for the
 # OpenAPI check of test_integration_api.
 SEEN = []
