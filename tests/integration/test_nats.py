@@ -111,15 +111,27 @@ class NatsTest(GatewayTestCase):
         wait_until(lambda: (gwtest.read_json_file(gw.run_file("nats")) or {})
                    .get("counters", {}).get("last_seq") == head, tmo(5),
                    "run/nats.json to show the last seq")
-        # A restart publishes nothing again: it resumes after the last message.
+        # A restart publishes nothing again: it resumes after the last message
+        # (the stream's dedupe would hide a republished event: the new
+        # process's own counter must count only the new events).
         pid = gw.child_pid("nats")
         gw.allowed_restarts["nats"] = 1
         os.kill(pid, signal.SIGTERM)
-        gw.wait_child_restarted("nats", pid)
+        new_pid = gw.wait_child_restarted("nats", pid)
+        old = head
         self.post(gw, 1, "after")
+        gwtest.wait_until(lambda: self.routed(gw, "after-") == 1, tmo(15), "after-0 routed")
         head = gw.head()
+        self.assertGreater(head, old)
         self.wait_stream(ns.url, head)
         self.check_stream(ns.url, head)
+
+        def status():
+            st = gwtest.read_json_file(gw.run_file("nats")) or {}
+            return st if st.get("pid") == new_pid and \
+                st.get("counters", {}).get("last_seq") == head else None
+        st = wait_until(status, tmo(5), "run/nats.json of the new process at the head")
+        self.assertEqual(st["counters"]["published"], head - old, st)
 
     def test_server_that_lost_its_store_gets_everything_again(self):
         ns = self.start_nats()
