@@ -183,16 +183,22 @@ class NatsTest(GatewayTestCase):
         gw = self.start_gw(servers, replicas=3, window=64)
         t, errors = self.burst(gw, 120, "r3")
         self.wait_stream(servers[1].url, 30, tmo(45))
-        servers[0].kill()
+        # The stream's leader goes: the hard case (a follower's loss is not
+        # even seen by the publisher).
+        leader = natsutil.stream_leader(servers[0].url, STREAM)
+        victim = next(s for s in servers if s.name == leader)
+        survivor = next(s for s in servers if s is not victim)
+        victim.kill()
         t.join(tmo(90))
         self.assertFalse(t.is_alive(), "the burst did not finish")
         self.assertEqual(errors, [])
         wait_until(lambda: self.routed(gw, "r3-") == 120, tmo(30),
                    "all 120 messages routed")
         head = gw.head()
-        self.wait_stream(servers[1].url, head, tmo(45))
-        info, _ = self.check_stream(servers[1].url, head)
+        self.wait_stream(survivor.url, head, tmo(45))
+        info, _ = self.check_stream(survivor.url, head)
         self.assertEqual(info["config"]["num_replicas"], 3)
+        self.assertNotIn(info["cluster"].get("leader"), (None, "", leader), info["cluster"])
 
 
 @unittest.skipUnless(natsutil.have_nats_server(),
