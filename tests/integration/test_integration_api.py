@@ -28,6 +28,38 @@ ROUTING = ["  queues:", "    - name: vip", "      keywords: [zzvipzz]", "      a
            "  agents:", "    - id: bob", "      capacity: 50"]
 
 
+def json_schema(node):
+    """An OpenAPI 3.0 schema as JSON Schema: `nullable: true` becomes a type
+    that also allows null (the rest is the same)."""
+    if isinstance(node, list):
+        return [json_schema(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: json_schema(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable") and "type" in out:
+        t = out["type"]
+        out["type"] = (t if isinstance(t, list) else [t]) + ["null"]
+        if "enum" in out:
+            out["enum"] = list(out["enum"]) + [None]
+    return out
+
+
+def response_schema(spec, resp, ctype):
+    """The JSON Schema of response `resp` (maybe a $ref) for `ctype`, with
+    the spec's components beside it for its own $refs; None when it has none."""
+    while "$ref" in resp:
+        node = spec
+        for part in resp["$ref"].lstrip("#/").split("/"):
+            node = node[part]
+        resp = node
+    schema = resp.get("content", {}).get(ctype, {}).get("schema")
+    if schema is None:
+        return None
+    out = json_schema(schema)
+    out["components"] = json_schema(spec["components"])
+    return out
+
+
 class ApiTest(gwtest.GatewayTestCase):
 
     @classmethod
@@ -434,8 +466,10 @@ class ApiTest(gwtest.GatewayTestCase):
 
     def test_zz_openapi_matches_the_server(self):
         """Every (path, method, status) the server answered in this module is
-        in docs/api/openapi.yaml, and every operation there was exercised."""
+        in docs/api/openapi.yaml, each JSON body it sent is valid against the
+        operation's response schema, and every operation there was exercised."""
         import re
+        import jsonschema
         import yaml
         with open(os.path.join(SRC, "docs", "api", "openapi.yaml"), encoding="utf-8") as f:
             spec = yaml.safe_load(f)
@@ -444,6 +478,7 @@ class ApiTest(gwtest.GatewayTestCase):
                   for p in spec["paths"]]
         error_codes = set(spec["components"]["schemas"]["Error"]["properties"]["error"]["enum"])
         used = set()
+        validated = 0
         self.assertGreater(len(integ.SEEN), 50)
         for method, path, status, body, ctype in integ.SEEN:
             path = path.split("?", 1)[0]
@@ -459,9 +494,17 @@ class ApiTest(gwtest.GatewayTestCase):
                 continue
             used.add((method.lower(), tmpl))
             self.assertIn(str(status), op["responses"], (method, tmpl, status))
+            schema = response_schema(spec, op["responses"][str(status)], ctype)
+            if schema is not None and ctype == "application/json":
+                errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                          for e in jsonschema.Draft7Validator(schema).iter_errors(
+                              json.loads(body))]
+                self.assertEqual(errors, [], (method, path, status, body[:300]))
+                validated += 1
         for p, ops in spec["paths"].items():
             for m in ops:
                 self.assertIn((m, p), used, f"{m.upper()} {p} is never exercised")
+        self.assertGreater(validated, 50)
 
 
 
