@@ -11,6 +11,8 @@ import json
 import os
 import secrets
 import signal
+import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -259,6 +261,30 @@ class WebhookTest(gwtest.GatewayTestCase):
         self.assertEqual(p.returncode, 4, p)
         p = gw.ctl("webhooks", "rewind", "ctl", "x", check=False)
         self.assertEqual(p.returncode, 64, p)
+
+
+NGINX = "/usr/sbin/nginx"
+
+
+@unittest.skipUnless(os.access(NGINX, os.X_OK), "nginx not installed (scripts/setup-tests.sh)")
+class WebhooksBenchTool(gwtest.GatewayTestCase):
+    """bench/webhooks_bench.py still measures what docs/performance.md says
+    (a tiny run: it checks the tool, it does not time the gateway)."""
+
+    def test_bench_runs(self):
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
+                              "webhooks_bench.py")
+        env = dict(os.environ, BENCH_N="30", BENCH_RECEIVERS="1 2", BENCH_TMPDIR=self.tmp)
+        p = subprocess.run([sys.executable, script], env=env, capture_output=True, text=True,
+                           timeout=tmo(180))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        rows = [json.loads(ln) for ln in p.stdout.splitlines() if ln.startswith("{")]
+        self.assertEqual([r["receivers"] for r in rows], [1, 2], p.stdout)
+        for r in rows:
+            self.assertGreaterEqual(r["events"], 60, r)     # two events per message at least
+            self.assertGreater(r["events_per_s_all"], 0, r)
+        self.assertRegex(p.stdout, r"2 receiver\(s\): \d+ events each in [\d.]+ s: \d+ "
+                                   r"events/s per subscription, \d+ in all, [\d.]+ us CPU")
 
 
 if __name__ == "__main__":
