@@ -175,12 +175,17 @@ class WebhookTest(gwtest.GatewayTestCase):
         self.assertEqual(a.seqs(), want)
         tries = a.tries[:fails + 1]
         self.assertEqual({s for _, s in tries}, {want[0]}, tries)   # all for the first
-        for i in range(fails):
-            backoff = min(lo * 2 ** i, hi) / 1000
-            took = timeout_s if i < k else 0
-            gap = tries[i + 1][0] - tries[i][0]
-            self.assertGreaterEqual(gap, took + backoff * 0.9, (i, gap, backoff))
-            self.assertLessEqual(gap, tmo(took + backoff * 1.5 + 0.15), (i, gap, backoff))
+        # Each gap is the attempt's time (the timeout, or nearly nothing) and
+        # the wait; the arrival times carry the receiver's own scheduling, so
+        # each gap is checked loosely, and their sum (noise at the ends only)
+        # closely.
+        want_gaps = [(timeout_s if i < k else 0) + min(lo * 2 ** i, hi) / 1000
+                     for i in range(fails)]
+        gaps = [tries[i + 1][0] - tries[i][0] for i in range(fails)]
+        for i, (gap, want_gap) in enumerate(zip(gaps, want_gaps)):
+            self.assertGreaterEqual(gap, want_gap * 0.75, (i, gaps, want_gaps))
+            self.assertLessEqual(gap, tmo(want_gap * 1.5 + 0.25), (i, gaps, want_gaps))
+        self.assertGreaterEqual(sum(gaps), sum(want_gaps) * 0.95, (gaps, want_gaps))
         row = json.loads(gw.ctl("webhooks", "status", "--json").stdout)
         self.assertEqual(row["failures"], 0)                # reset by the 2xx
 
