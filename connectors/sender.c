@@ -430,8 +430,10 @@ static int64_t take_token(struct sender *s, int64_t now)
 	if (rate <= 0)
 		return 0;
 	s->tokens += (double)(now - s->tokens_us) * rate / 1e6;
-	if (s->tokens > (rate > 1.0 ? rate : 1.0))
-		s->tokens = rate > 1.0 ? rate : 1.0; /* a burst of one second, or one */
+	/* A burst of a tenth of a second at most, or one: after a quiet time
+	 * the provider still sees the rate, not a second's worth at once. */
+	if (s->tokens > (rate > 10.0 ? rate / 10.0 : 1.0))
+		s->tokens = rate > 10.0 ? rate / 10.0 : 1.0;
 	s->tokens_us = now;
 	if (s->tokens < 1.0)
 		return (int64_t)((1.0 - s->tokens) * 1e6 / rate) + 1;
