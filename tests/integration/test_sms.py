@@ -12,7 +12,8 @@ auth checked, 201 with the message's JSON, error bodies {"code",
     the customer, with its Body and StatusCallback; Twilio's sid comes back
     as the `sent` status's provider_id; a 503 first is retried; status
     callbacks (sent, delivered; undelivered with ErrorCode) become
-    message.status of the reply; the segment count is logged
+    message.status of the reply; the segment count is logged and counted
+    (sms.segments in gatewayctl status)
   - STOP: ingested, then a reply fails at once without any request, also
     after the connector was SIGKILLed; START allows replies again, also
     after a SIGKILL of the router (an instance's own account is announced)
@@ -373,7 +374,7 @@ class Conversation(SmsCase):
         self.assertEqual((st["status_id"], st["recipient"]), (sid + ":delivered", CUSTOMER))
         self.assertEqual(st["ticket_id"], m["ticket_id"])
         self.assertEqual(len(self.statuses(bus, sent["seq"], "sent")), 1)
-        self.sms_counters({"messages": 1, "statuses": 2, "refused": 0})
+        self.sms_counters({"messages": 1, "statuses": 2, "refused": 0, "segments": 1})
         self.undelivered_with_code(bus, stand, m)
         self.from_the_number_written_to(bus, stand, m)
 
@@ -387,6 +388,9 @@ class Conversation(SmsCase):
         self.assertEqual(stand.requests[-1]["doc"]["num_segments"], "2")
         gwtest.wait_until(lambda: f"Twilio took it as {sid}, 2 segments" in
                           self.gw.log_tail(400), tmo(10), "the segments in the log")
+        # Outside the log too: sms.segments in gatewayctl status (1 + 2).
+        self.sms_counters({"segments": 3})
+        self.assertRegex(self.gw.ctl("status").stdout, r"segments[ =:]+3")
         sent = self.sent_events(bus)[-1]
         self.assertEqual(self.webhook(status_callback(sid, "undelivered", 30003),
                                       STATUS_PATH)[0], 200)
