@@ -23,7 +23,8 @@ auth checked, 201 with the message's JSON, error bodies {"code",
     with Twilio's code and words
   - a signed form that makes no event (a message without From, a status
     callback with an id over its limit): kept byte for byte, TwiML once
-    durable, reingest reads it again as its path does (still unreadable)
+    durable, reingest reads it again as its path does (still unreadable);
+    a number over sender_burst is held (TwiML all the same) and released
   - SIGKILL of the connector during a burst of replies: every reply reaches
     the stand-in, duplicates counted and printed, at most send_concurrency
     per kill
@@ -641,6 +642,27 @@ class Quarantine(SmsCase):
         # An unsigned form is refused, not kept.
         self.assertEqual(self.webhook(no_from, signature=None)[0], 403)
         self.assertEqual(len(json.loads(self.gw.ctl("quarantine", "list", "--json").stdout)), 2)
+
+    def test_sender_over_its_limit_is_held_then_released(self):
+        """A number over sender_burst: Twilio still gets its TwiML once the
+        message is durable, the message is held (not routed), listed, and
+        `reingest` releases it into the customer's ticket."""
+        self.start_sms_gateway(None, extra=("sender_rate_per_minute: 1", "sender_burst: 2"))
+        bus = self.start_consumer(self.gw)
+        sids = ["SM" + c * 32 for c in "uvw"]
+        first = [self.incoming(bus, sid, f"message {i}") for i, sid in enumerate(sids[:2])]
+        st, body, _ = self.webhook(inbound(sids[2], "message 2"))
+        self.assertEqual((st, body), (200, b'<?xml version="1.0" encoding="UTF-8"?><Response/>'))
+        held = []
+        gwtest.wait_until(lambda: held.extend(
+            e for e in json.loads(self.gw.ctl("quarantine", "list", "--json").stdout)
+            if e["kind"] == "held") or held, tmo(10), "the held message listed")
+        self.assertEqual((held[0]["external_id"], held[0]["channel"]), (sids[2], "sms"), held)
+        self.assertTrue(held[0]["reason"].startswith("rate_limited"), held)
+        self.assertIsNone(bus.received(sids[2]))
+        self.assertIn("released", self.gw.ctl("quarantine", "reingest", held[0]["id"]).stdout)
+        m = bus.wait_message(sids[2])
+        self.assertEqual(m["ticket_id"], first[0]["ticket_id"])
 
 
 class Crash(SmsCase):
