@@ -19,6 +19,10 @@ tests, skipped like them without root): the acknowledgement carries
 Auto-Submitted: auto-replied and the French text, the customer's vacation
 notice before it got none, and once their autoresponder answered the
 acknowledgement no still-waiting notice goes to it.
+On the providers' stand-ins (AutoreplyProviders, one gateway with a
+Telegram and an SMS connector): each customer's French message is
+acknowledged once, in French, through the channel's own API (Bot API
+sendMessage, Twilio's Messages resource).
 """
 
 import datetime
@@ -31,6 +35,9 @@ import gwtest
 from gwtest import Gateway, GatewayTestCase, message_body, tmo
 from test_api_callback import SECRET, Receiver
 from test_email_reply import CUSTOMER, USERS, ReplyTestCase
+import test_sms
+import test_telegram
+from botapi import BotApi
 
 INSTANCE = "webform"
 ZONE = "Europe/Paris"
@@ -296,6 +303,75 @@ class AutoreplyEmail(ReplyTestCase):
                           self.gw.log_tail(400), tmo(20), "the still-waiting notice skipped")
         self.assertEqual(self.dc.count("customer", "INBOX"), 1)
         self.assertEqual(len(self.sent_events()), 1)
+
+
+FRENCH = ("Bonjour, je voudrais savoir où en est ma commande, elle n'est toujours pas "
+          "arrivée et je m'inquiète un peu. Merci beaucoup.")
+
+
+class AutoreplyProviders(test_sms.SmsCase):
+    """The acknowledgement through the Telegram and SMS stand-ins: one
+    gateway, both connectors, one French customer each."""
+
+    def setUp(self):
+        super().setUp()
+        self.api = BotApi(test_telegram.TOKEN)
+        self.addCleanup(self.api.close)
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root, exist_ok=True)
+        gw = Gateway(root, automation_lines=automation(after_s=3600))
+        self.sms_port = gwtest.free_ports(1)[0]
+        self.token = "0123456789abcdef0123456789abcdef"
+        self.twilio = self.stand_in()
+        lines = [f"  - name: {test_telegram.INSTANCE}", "    type: telegram",
+                 "    enabled: true", "    token: ${GATEWAY_TELEGRAM_TOKEN}",
+                 f"    api_url: \"{self.api.base}\"", "    mode: polling",
+                 "    poll_timeout_s: 2",
+                 f"  - name: {test_sms.INSTANCE}", "    type: sms", "    enabled: true",
+                 f"    listen: \"127.0.0.1:{self.sms_port}\"",
+                 f"    public_url: {test_sms.PUBLIC_URL}",
+                 "    account_sid: ${GATEWAY_TWILIO_ACCOUNT_SID}",
+                 "    auth_token: ${GATEWAY_TWILIO_AUTH_TOKEN}", "    send_rate_per_s: 0",
+                 f"    api_base: \"{self.twilio.base}\""]
+        with open(gw.config_path, "a", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        gw.env.update({"GATEWAY_TELEGRAM_TOKEN": test_telegram.TOKEN,
+                       "GATEWAY_TWILIO_ACCOUNT_SID": test_sms.ACCOUNT_SID,
+                       "GATEWAY_TWILIO_AUTH_TOKEN": self.token})
+        gw.connectors += [test_telegram.INSTANCE, test_sms.INSTANCE]
+        self.gw = self.run_gateway(gw)
+        self.bus = self.start_consumer(gw)
+        gwtest.wait_until(self._healthy, tmo(10), "GET /healthz of the SMS connector")
+
+    def test_acknowledgement_on_telegram_and_sms(self):
+        self.api.add_update(test_telegram.text_update(5150001, 11, FRENCH, name="Zoé"))
+        sms = self.incoming(self.bus, "SM" + "f" * 32, FRENCH)
+        def received_tg(c):
+            return [m for _, t, m in c.snapshot()
+                    if t == "message.received" and m["channel"] == "telegram"]
+        self.bus.wait_for(received_tg, tmo(15), "the Telegram message")
+        tg = received_tg(self.bus)[0]
+
+        def acks(c):
+            return [m for _, t, m in c.snapshot() if t == "message.sent" and
+                    m.get("automatic") == "acknowledgement"]
+        self.bus.wait_for(lambda c: len(acks(c)) >= 2, tmo(15), "two acknowledgements")
+        self.api.wait(lambda a: a.calls_of("sendMessage"), tmo(15), "Telegram's sendMessage")
+        self.twilio.wait(lambda s: s.requests, tmo(15), "Twilio's Messages request")
+        # The French text, each on its own channel, once.
+        text = "Bonjour %s, nous avons bien reçu votre message [#T-%d]."
+        calls = self.api.calls_of("sendMessage")
+        self.assertEqual(len(calls), 1, calls)
+        self.assertEqual(str(calls[0][1]["chat_id"]), "5150001")
+        self.assertEqual(calls[0][1]["text"], text % ("Zoé", tg["ticket_id"]))
+        with self.twilio.cond:
+            reqs = list(self.twilio.requests)
+        self.assertEqual(len(reqs), 1, reqs)
+        self.assertEqual(reqs[0]["form"]["To"], [test_sms.CUSTOMER])
+        self.assertTrue(reqs[0]["form"]["Body"][0].startswith("Bonjour "), reqs[0])
+        self.assertTrue(reqs[0]["form"]["Body"][0].endswith(
+            "nous avons bien reçu votre message [#T-%d]." % sms["ticket_id"]), reqs[0])
+        self.assertEqual(sorted(m["channel"] for m in acks(self.bus)), ["sms", "telegram"])
 
 
 if __name__ == "__main__":
