@@ -21,6 +21,10 @@ from gwtest import message_body, tmo, wait_until
 
 SRC = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
+# Two agents in no queue (nothing is assigned to them but by hand): the
+# collision of test_reply_collision_and_presence.
+AGENTS = ["  agents:", "    - id: alice", "    - id: bob"]
+
 
 class ApiTest(gwtest.GatewayTestCase):
 
@@ -30,7 +34,8 @@ class ApiTest(gwtest.GatewayTestCase):
         gwtest._TMPDIRS.add(cls.class_tmp)
         cls.class_gateway = integ.IntegGateway(
             cls.class_tmp, integration_lines=["command_timeout_ms: 700",
-                                              "max_body_bytes: 4096"])
+                                              "max_body_bytes: 4096"],
+            routing_lines=AGENTS)
         try:
             cls.class_gateway.start()
             cls.bus = cls.class_gateway.consumer()
@@ -233,6 +238,41 @@ class ApiTest(gwtest.GatewayTestCase):
                          400, "invalid_json")
         self.assertError(self.api.post(f"/v1/tickets/{t}/replies", {"text": "x" * 5000}),
                          413, "too_large")
+
+    def test_reply_collision_and_presence(self):
+        """A reply naming an agent on a ticket assigned to another one is
+        refused (409 collision) unless forced; the presence routes publish
+        ticket.viewing and ticket.typing."""
+        c = self.gw.client()
+        r = c.post_until_accepted(message_body("col1", "+15550004545", "Col"),
+                                  time.monotonic() + tmo(15))
+        c.close()
+        self.assertEqual(r.status, 202, r)
+        t = self.bus.wait_message("col1")["ticket_id"]
+        r = self.api.post(f"/v1/tickets/{t}/assign", {"agent_id": "alice"})
+        self.assertEqual(r.status, 200, r)
+        reply = {"text": "I take it", "agent_id": "bob"}
+        r = self.api.post(f"/v1/tickets/{t}/replies", reply)
+        self.assertError(r, 409, "collision")
+        self.assertIn("alice", r.json()["message"])
+        self.assertEqual(self.sent_count("I take it"), 0)
+        r = self.api.post(f"/v1/tickets/{t}/replies", dict(reply, force=True))
+        self.assertEqual(r.status, 202, r)
+        self.bus.wait_for(lambda b: b.complete_to(r.json()["seq"]), tmo(10), "the reply")
+        self.assertEqual(self.bus.event(r.json()["seq"])[1]["forced_over"], "alice")
+        r = self.api.post(f"/v1/tickets/{t}/replies", {"text": "Mine", "agent_id": "alice"})
+        self.assertEqual(r.status, 202, r)
+        for route, etype in (("viewing", "ticket.viewing"), ("typing", "ticket.typing")):
+            r = self.api.post(f"/v1/tickets/{t}/{route}", {"agent_id": "bob"})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual((r.json()["published"], r.json()["assignee"]), (True, "alice"))
+            self.bus.wait_for(lambda b: b.complete_to(r.json()["seq"]), tmo(10), etype)
+            self.assertEqual(self.bus.event(r.json()["seq"])[0], etype)
+        self.assertError(self.api.post("/v1/tickets/9999/viewing", {"agent_id": "bob"}), 404,
+                         "not_found")
+        self.assertError(self.api.post(f"/v1/tickets/{t}/typing", {}), 400, "invalid_request")
+        self.assertError(self.gw.api("reader").post(f"/v1/tickets/{t}/typing",
+                                                    {"agent_id": "bob"}), 403, "forbidden")
 
     # --- ticket actions and merges ----------------------------------------
 
