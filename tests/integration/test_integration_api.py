@@ -358,11 +358,27 @@ class ApiTest(gwtest.GatewayTestCase):
         # its token reaches it while it is open
         self.assertEqual(self.post_msg("ms3", who, f"Re: [#T-{t2}]")["ticket_id"], t2)
         # merge it back through the API: closed, pointing to the survivor
+        sla = ("sla_started_at", "first_response_due", "resolution_due",
+               "sla_first_response", "sla_resolution")
+        before = self.api.get(f"/v1/tickets/{t1}").json()["ticket"]
+        self.assertEqual(before["sla_resolution"], "running")
+        trace2 = [e["seq"] for e in self.api.get(f"/v1/tickets/{t2}").json()["trace"]]
+        self.assertGreaterEqual(len(trace2), 2)  # ticket.created, ticket.split
         r = self.api.post(f"/v1/tickets/{t2}/merge", {"target_id": t1})
         self.assertEqual(r.status, 200, r)
         self.assertEqual((r.json()["target_id"], r.json()["status"]), (t1, "open"))
         merged = self.ticket_event("ticket.merged", t2)
         self.assertEqual((merged["status"], merged["merged_into"]), ("closed", t1))
+        # the survivor keeps its clocks and gets the merged ticket's trace;
+        # the merged ticket's clocks stopped with it
+        after = self.api.get(f"/v1/tickets/{t1}").json()
+        self.assertEqual({k: after["ticket"].get(k) for k in sla},
+                         {k: before.get(k) for k in sla})
+        seqs1 = [e["seq"] for e in after["trace"]]
+        self.assertEqual([q for q in trace2 if q not in seqs1], [], (trace2, seqs1))
+        gone = self.api.get(f"/v1/tickets/{t2}").json()["ticket"]
+        self.assertEqual(gone["sla_first_response"], "stopped", gone)
+        self.assertNotIn(gone.get("sla_resolution"), ("running", "warning"), gone)
         # the old token now goes to the survivor, which lists every message
         m4 = self.post_msg("ms4", who, f"Re: [#T-{t2}]")
         self.assertEqual((m4["ticket_id"], m4["thread_rule"]), (t1, "ticket_token"))
