@@ -20,12 +20,16 @@ Auto-Submitted: auto-replied and the French text, the customer's vacation
 notice before it got none, and once their autoresponder answered the
 acknowledgement no still-waiting notice goes to it.
 On the providers' stand-ins (AutoreplyProviders, one gateway with a
-Telegram and an SMS connector): each customer's French message is
-acknowledged once, in French, through the channel's own API (Bot API
-sendMessage, Twilio's Messages resource).
+Telegram and an SMS connector; AutoreplyMeta, the Meta connector and its
+Graph stand-in): each customer's French message is acknowledged once, in
+French, through the channel's own API (Bot API sendMessage, Twilio's
+Messages resource, the Graph API's /messages for WhatsApp, Messenger and
+Instagram); a WhatsApp customer who wrote 25 h ago gets the rule's
+approved template instead.
 """
 
 import datetime
+import json
 import os
 import time
 import unittest
@@ -35,9 +39,12 @@ import gwtest
 from gwtest import Gateway, GatewayTestCase, message_body, tmo
 from test_api_callback import SECRET, Receiver
 from test_email_reply import CUSTOMER, USERS, ReplyTestCase
+import test_meta_reply
+import test_meta_reply_ms
 import test_sms
 import test_telegram
 from botapi import BotApi
+from graph_standin import GraphStandIn
 
 INSTANCE = "webform"
 ZONE = "Europe/Paris"
@@ -372,6 +379,78 @@ class AutoreplyProviders(test_sms.SmsCase):
         self.assertTrue(reqs[0]["form"]["Body"][0].endswith(
             "nous avons bien reçu votre message [#T-%d]." % sms["ticket_id"]), reqs[0])
         self.assertEqual(sorted(m["channel"] for m in acks(self.bus)), ["sms", "telegram"])
+
+
+class AutoreplyMeta(test_meta_reply.MetaReplyCase):
+    """The acknowledgement through the Graph stand-in: WhatsApp inside its
+    window (free text), past it (the rule's template), Messenger and
+    Instagram (free text), one French customer each. The connector stamps
+    a message with its arrival, so the one of 25 h ago comes through the
+    ingest socket as the connector hands messages over (as in
+    test_whatsapp_window), on the connector's phone number: the connector
+    sends its acknowledgement."""
+
+    def setUp(self):
+        super().setUp()
+        mr = test_meta_reply
+        self.graph = GraphStandIn(mr.WA_TOKEN, {mr.PAGE: mr.PAGE_TOKEN,
+                                                mr.IG_ACCOUNT: mr.IG_TOKEN}).start()
+        self.addCleanup(self.graph.stop)
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root, exist_ok=True)
+        gw = Gateway(root, automation_lines=automation(after_s=3600, rules_extra=[
+            "    - kind: acknowledgement",
+            "      template: ack",
+            "      whatsapp_template: ticket_received",
+            "      whatsapp_language: fr"]))
+        lines = [f"graph_url: \"{self.graph.base}\"",
+                 f"page_tokens: [\"{mr.PAGE}=GATEWAY_META_PAGE_TOKEN\", "
+                 f"\"{mr.IG_ACCOUNT}=GATEWAY_META_IG_TOKEN\"]",
+                 "access_token: ${GATEWAY_META_ACCESS_TOKEN}", *self.send_lines]
+        self.start_meta_gateway(extra_lines=lines, gw=gw, env={
+            "GATEWAY_META_PAGE_TOKEN": mr.PAGE_TOKEN, "GATEWAY_META_IG_TOKEN": mr.IG_TOKEN,
+            "GATEWAY_META_ACCESS_TOKEN": mr.WA_TOKEN})
+        self.bus = self.start_consumer(gw)
+
+    def test_acknowledgement_on_meta(self):
+        ms = test_meta_reply_ms
+        wa_new = self.customer_writes("wamid.ack-1", FRENCH, sender="33611111111")
+        ing = gwtest.IngestClient(f"tcp://127.0.0.1:{self.gw.ports['ingest']}")
+        self.addCleanup(ing.close)
+        ing.send_ok(gwtest.inbound_event(
+            "whatsapp", test_meta_reply.PHONE, "wamid.ack-2", "33622222222", FRENCH,
+            name="Zoé", received_at=int(time.time() * 1000) - 25 * 3600 * 1000))
+        wa_old = self.bus.wait_message("wamid.ack-2", tmo(10))
+        self.accept(ms.page_body(ms.customer_item(ms.PSID, test_meta_reply.PAGE, "m_ack_1",
+                                                  FRENCH)), events=1)
+        page = self.bus.wait_message("m_ack_1", tmo(10))
+        self.accept(ms.ig_body(ms.customer_item(ms.IGSID, test_meta_reply.IG_ACCOUNT,
+                                                "ig_ack_1", FRENCH)), events=1)
+        ig = self.bus.wait_message("ig_ack_1", tmo(10))
+        reqs = self.graph.wait_requests(4, tmo(15), "/messages")
+        by_to = {}
+        for r in reqs:
+            to = r.json.get("to") or r.json["recipient"]["id"]
+            by_to.setdefault(to, []).append(r.json)
+        self.assertEqual(sorted(len(v) for v in by_to.values()), [1, 1, 1, 1], by_to)
+        ending = "nous avons bien reçu votre message [#T-%d]."
+        (wa,) = by_to["33611111111"]
+        self.assertEqual(wa["type"], "text", wa)
+        self.assertTrue(wa["text"]["body"].startswith("Bonjour "), wa)
+        self.assertTrue(wa["text"]["body"].endswith(ending % wa_new["ticket_id"]), wa)
+        (tpl,) = by_to["33622222222"]
+        self.assertEqual((tpl["type"], tpl["template"]["name"],
+                          tpl["template"]["language"]["code"]),
+                         ("template", "ticket_received", "fr"), tpl)
+        for psid, m in ((ms.PSID, page), (ms.IGSID, ig)):
+            (doc,) = by_to[psid]
+            self.assertTrue(doc["message"]["text"].startswith("Bonjour "), doc)
+            self.assertTrue(doc["message"]["text"].endswith(ending % m["ticket_id"]), doc)
+        sent = [m for _, t, m in self.bus.snapshot() if t == "message.sent"]
+        self.assertEqual(sorted(m["ticket_id"] for m in sent),
+                         sorted([wa_new["ticket_id"], wa_old["ticket_id"], page["ticket_id"],
+                                 ig["ticket_id"]]))
+        self.assertEqual({m.get("automatic") for m in sent}, {"acknowledgement"})
 
 
 if __name__ == "__main__":
