@@ -20,10 +20,10 @@ Auto-Submitted: auto-replied and the French text, the customer's vacation
 notice before it got none, and once their autoresponder answered the
 acknowledgement no still-waiting notice goes to it.
 On the providers' stand-ins (AutoreplyProviders, one gateway with a
-Telegram and an SMS connector; AutoreplyMeta, the Meta connector and its
+Telegram, an SMS and a live chat connector; AutoreplyMeta, the Meta connector and its
 Graph stand-in): each customer's French message is acknowledged once, in
 French, through the channel's own API (Bot API sendMessage, Twilio's
-Messages resource, the Graph API's /messages for WhatsApp, Messenger and
+Messages resource, the visitor's websocket, the Graph API's /messages for WhatsApp, Messenger and
 Instagram); a WhatsApp customer who wrote 25 h ago gets the rule's
 approved template instead.
 """
@@ -41,6 +41,7 @@ from test_api_callback import SECRET, Receiver
 from test_email_reply import CUSTOMER, USERS, ReplyTestCase
 import test_meta_reply
 import test_meta_reply_ms
+import test_livechat
 import test_sms
 import test_telegram
 from botapi import BotApi
@@ -317,8 +318,9 @@ FRENCH = ("Bonjour, je voudrais savoir où en est ma commande, elle n'est toujou
 
 
 class AutoreplyProviders(test_sms.SmsCase):
-    """The acknowledgement through the Telegram and SMS stand-ins: one
-    gateway, both connectors, one French customer each."""
+    """The acknowledgement through the Telegram and SMS stand-ins and a
+    live chat visitor's websocket: one gateway, the three connectors, one
+    French customer each."""
 
     def setUp(self):
         super().setUp()
@@ -327,7 +329,7 @@ class AutoreplyProviders(test_sms.SmsCase):
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root, exist_ok=True)
         gw = Gateway(root, automation_lines=automation(after_s=3600))
-        self.sms_port = gwtest.free_ports(1)[0]
+        self.sms_port, self.chat_port = gwtest.free_ports(2)
         self.token = "0123456789abcdef0123456789abcdef"
         self.twilio = self.stand_in()
         lines = [f"  - name: {test_telegram.INSTANCE}", "    type: telegram",
@@ -339,20 +341,32 @@ class AutoreplyProviders(test_sms.SmsCase):
                  f"    public_url: {test_sms.PUBLIC_URL}",
                  "    account_sid: ${GATEWAY_TWILIO_ACCOUNT_SID}",
                  "    auth_token: ${GATEWAY_TWILIO_AUTH_TOKEN}", "    send_rate_per_s: 0",
-                 f"    api_base: \"{self.twilio.base}\""]
+                 f"    api_base: \"{self.twilio.base}\"",
+                 "  - name: chat", "    type: livechat", "    enabled: true",
+                 f"    listen: \"127.0.0.1:{self.chat_port}\"",
+                 "    secret: ${GATEWAY_LIVECHAT_SECRET}"]
         with open(gw.config_path, "a", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
         gw.env.update({"GATEWAY_TELEGRAM_TOKEN": test_telegram.TOKEN,
                        "GATEWAY_TWILIO_ACCOUNT_SID": test_sms.ACCOUNT_SID,
-                       "GATEWAY_TWILIO_AUTH_TOKEN": self.token})
-        gw.connectors += [test_telegram.INSTANCE, test_sms.INSTANCE]
+                       "GATEWAY_TWILIO_AUTH_TOKEN": self.token,
+                       "GATEWAY_LIVECHAT_SECRET": test_livechat.SECRET})
+        gw.connectors += [test_telegram.INSTANCE, test_sms.INSTANCE, "chat"]
         self.gw = self.run_gateway(gw)
         self.bus = self.start_consumer(gw)
         gwtest.wait_until(self._healthy, tmo(10), "GET /healthz of the SMS connector")
 
-    def test_acknowledgement_on_telegram_and_sms(self):
+    def test_acknowledgement_on_telegram_sms_and_livechat(self):
         self.api.add_update(test_telegram.text_update(5150001, 11, FRENCH, name="Zoé"))
         sms = self.incoming(self.bus, "SM" + "f" * 32, FRENCH)
+        ws = test_livechat.Ws(self.chat_port)
+        self.addCleanup(ws.close)
+        ws.send({"type": "hello", "token": None, "last_seen": None})
+        ws.wait(lambda o: o["type"] == "welcome", "welcome")
+        ws.send({"type": "message", "client_id": "ack-1", "text": FRENCH, "name": "Léa"})
+        ws.wait(lambda o: o["type"] == "ack", "the ack of the visitor's message")
+        out = ws.wait(lambda o: o["type"] == "message" and o["direction"] == "out",
+                      "the acknowledgement on the websocket")
         def received_tg(c):
             return [m for _, t, m in c.snapshot()
                     if t == "message.received" and m["channel"] == "telegram"]
@@ -362,7 +376,7 @@ class AutoreplyProviders(test_sms.SmsCase):
         def acks(c):
             return [m for _, t, m in c.snapshot() if t == "message.sent" and
                     m.get("automatic") == "acknowledgement"]
-        self.bus.wait_for(lambda c: len(acks(c)) >= 2, tmo(15), "two acknowledgements")
+        self.bus.wait_for(lambda c: len(acks(c)) >= 3, tmo(15), "three acknowledgements")
         self.api.wait(lambda a: a.calls_of("sendMessage"), tmo(15), "Telegram's sendMessage")
         self.twilio.wait(lambda s: s.requests, tmo(15), "Twilio's Messages request")
         # The French text, each on its own channel, once.
@@ -378,7 +392,10 @@ class AutoreplyProviders(test_sms.SmsCase):
         self.assertTrue(reqs[0]["form"]["Body"][0].startswith("Bonjour "), reqs[0])
         self.assertTrue(reqs[0]["form"]["Body"][0].endswith(
             "nous avons bien reçu votre message [#T-%d]." % sms["ticket_id"]), reqs[0])
-        self.assertEqual(sorted(m["channel"] for m in acks(self.bus)), ["sms", "telegram"])
+        chat, = [m for m in acks(self.bus) if m["channel"] == "livechat"]
+        self.assertEqual(out["text"], text % ("Léa", chat["ticket_id"]))
+        self.assertEqual(sorted(m["channel"] for m in acks(self.bus)),
+                         ["livechat", "sms", "telegram"])
 
 
 class AutoreplyMeta(test_meta_reply.MetaReplyCase):
