@@ -456,6 +456,57 @@ static void test_merged_and_rated(void **state)
 	report_free(r);
 }
 
+/* feed_nr - a ticket event of ticket 1 at `ts` (hours) whose next-response
+ * clock is `nr`; a ticket.sla_breached's `nr` is its clock. */
+static void feed_nr(struct report *r, enum proto_type type, int64_t ts, const char *nr)
+{
+	struct proto_event ev = {.type = type, .ts = ts * H};
+
+	if (type == PROTO_T_TICKET_SLA_BREACHED) {
+		ev.u.sla.ticket_id = 1;
+		ev.u.sla.clock = (char *)nr;
+	} else {
+		ev.u.ticket.ticket_id = 1;
+		ev.u.ticket.status = type == PROTO_T_TICKET_CLOSED ? "closed" : "open";
+		ev.u.ticket.channel = "api";
+		ev.u.ticket.sla_next_response = (char *)nr;
+	}
+	assert_int_equal(report_feed(r, &ev), GW_OK);
+}
+
+/* Next-response outcomes, each clock once: a reply past due before the
+ * timer said so (the ticket.updated says breached, no alert), an alert then
+ * the same state carried again, a met one, a clock the close stops, and
+ * another clock's alert (first_response) that is not counted here. */
+static void test_next_response_outcomes(void **state)
+{
+	const enum proto_type UPD = PROTO_T_TICKET_UPDATED, BR = PROTO_T_TICKET_SLA_BREACHED;
+	struct report *r = NULL;
+	const struct report_row *row;
+
+	(void)state;
+	assert_int_equal(report_create(NULL, 0, DAY, REPORT_BY_CHANNEL, &r), GW_OK);
+	feed_nr(r, PROTO_T_TICKET_CREATED, 1, NULL);
+	feed_nr(r, BR, 2, "first_response");
+	feed_nr(r, UPD, 3, "running");
+	feed_nr(r, UPD, 4, "breached");       /* 1: late reply */
+	feed_nr(r, BR, 4, "next_response");   /* none follows a late reply: never twice */
+	feed_nr(r, UPD, 5, "running");
+	feed_nr(r, BR, 6, "next_response");   /* 2 */
+	feed_nr(r, UPD, 7, "breached");       /* the same clock */
+	feed_nr(r, UPD, 8, "running");
+	feed_nr(r, UPD, 9, "met");            /* met 1 */
+	feed_nr(r, UPD, 10, "met");
+	feed_nr(r, UPD, 11, "running");
+	feed_nr(r, PROTO_T_TICKET_CLOSED, 12, "stopped");
+	assert_int_equal(report_finish(r), GW_OK);
+	row = row_named(r, "api");
+	assert_int_equal(row->sla_nr_breached, 2);
+	assert_int_equal(row->sla_nr_met, 1);
+	assert_int_equal(row->sla_fr_breached, 0); /* counted by the close only */
+	report_free(r);
+}
+
 /* --- by tag -------------------------------------------------------------- */
 
 /* feed_tags - ticket event `type` of ticket `id` at `ts` whose body carries
@@ -629,6 +680,7 @@ int main(void)
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_bad_calendar),
 		cmocka_unit_test(test_merged_and_rated),
+		cmocka_unit_test(test_next_response_outcomes),
 		cmocka_unit_test(test_by_tag),
 		cmocka_unit_test(test_by_tag_bounds),
 		cmocka_unit_test_setup_teardown(test_week_by_day, week_setup, week_teardown),
