@@ -204,6 +204,9 @@ class Metrics(GatewayTestCase):
                                          quantile="0.5", **api), 0)
         self.assertEqual(page.types["omnigate_report_seconds"], "gauge")
         self.assertEqual(page.get("omnigate_report_csat_ratings", **api), 0)
+        for outcome in ("met", "breached"):  # no next-response target: none
+            self.assertEqual(page.get("omnigate_report_sla", clock="next_response",
+                                      outcome=outcome, **api), 0, outcome)
         for name in ("router", INSTANCE, "metrics"):
             self.check_process(page, name)
         self.assertGreater(page.get("omnigate_process_resident_memory_bytes",
