@@ -7,13 +7,17 @@ a gateway replaying the same events.
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
 import time
 import unittest
+import urllib.request
 
 import gwtest
+import integ
+import natsutil
 from gwtest import GatewayTestCase, message_body, tmo, wait_until
 
 
@@ -38,32 +42,64 @@ class Ops(GatewayTestCase):
         return [(seq, t, m["id"]) for seq, t, m in gw.replay_all()]
 
     def test_json_logs(self):
+        """Every supervised process (router, connector, integration, metrics,
+        nats) writes JSON lines; no body and no secret reaches the log."""
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root)
-        gw = gwtest.Gateway(root)
+        gw = integ.IntegGateway(root)
         json_log_config(gw)
+        metrics_port = gwtest.free_ports(1)[0]
+        with open(gw.config_path, "a", encoding="utf-8") as f:
+            f.write(f'metrics:\n  enabled: true\n  listen: "127.0.0.1:{metrics_port}"\n')
+        gw.connectors.append("metrics")
+        if natsutil.have_nats_server():
+            ns = natsutil.NatsServer(self.tmp, "s1").start()
+            self.addCleanup(ns.kill)
+            ns.wait_ready()
+            natsutil.append_nats_config(gw.config_path, [ns.url], "OPSLOG",
+                                        ack_timeout_ms=1000, reconnect_wait_ms=100)
+            gw.connectors.append("nats")
         self.run_gateway(gw)
-        self.post(gw, 2)
-        wait_until(lambda: gw.head() >= 2, tmo(15), "two messages stored")
+        marker = "bodymarker-" + secrets.token_hex(8)
+        wrong = "wrongsecret" + secrets.token_hex(12)
+        c = gw.client()
+        self.addCleanup(c.close)
+        r = c.post_until_accepted(message_body("m-0", text=f"hello {marker}"),
+                                  time.monotonic() + tmo(15))
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(integ.HttpApi(gw.integ_port, wrong).get("/v1/tickets/1").status, 401)
+        wait_until(lambda: gw.head() >= 3, tmo(15), "the message stored")
+        self.assertEqual(gw.api("reader").get("/v1/tickets/1").status, 200)
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                    timeout=tmo(10)) as resp:
+            self.assertEqual(resp.status, 200)
         gw.stop()
-        records = []
         with open(gw.log_path, encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
+            text = f.read()
+        records = []
+        for line in text.splitlines():
+            if line.strip():
+                try:
                     records.append(json.loads(line))  # every line is one object
+                except ValueError:
+                    self.fail(f"not a JSON line: {line!r}")
         self.assertTrue(records)
         for r in records:
             for key in ("time", "level", "process", "pid", "module", "message"):
                 self.assertIn(key, r, r)
         procs = {r["process"] for r in records}
-        self.assertTrue({"gatewayd", "gateway-router"} <= procs, procs)
+        want = {"gatewayd", "gateway-router", "gateway-connector", "gateway-integration",
+                "gateway-metrics"} | ({"gateway-nats"} if "nats" in gw.connectors else set())
+        self.assertTrue(want <= procs, procs)
         ready = [r for r in records if r["process"] == "gateway-router"
                  and r["message"].startswith("ready: head seq")]
         self.assertTrue(ready and isinstance(ready[0]["seq"], int), ready)
         conn = [r for r in records if r.get("connector") == gw.connector_name]
         self.assertTrue(conn, [r["module"] for r in records])
-        with open(gw.log_path, encoding="utf-8") as f:
-            self.assertNotIn(gw.token, f.read())
+        self.assertNotIn(marker, text)
+        self.assertNotIn(wrong, text)
+        for secret in [gw.token] + [s for _, s in gw.tokens.values()]:
+            self.assertNotIn(secret, text)
 
     def test_cli_help(self):
         os.makedirs(os.path.join(self.tmp, "idle"))
