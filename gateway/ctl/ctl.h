@@ -4,7 +4,8 @@
  *   gatewayctl.c   options, config, dispatch
  *   ctl_client.c   request/reply on the router's command socket, timeouts;
  *                  commands run once per command id (id, answer, retry)
- *   ctl_events.c   tail and replay: event lines, gap filling (seqtrack.h)
+ *   ctl_events.c   tail and replay, gap filling (seqtrack.h)
+ *   event_line.c   the readable line of each event type (event_line.h)
  *   ctl_query.c    ticket and customer lookups
  *   ctl_status.c   status from the state directory's run/ files
  *   ctl_send.c     send: a reply through the message.send command
@@ -227,7 +228,7 @@ int ctl_cmd_report(struct ctl *ctl); /* ctl_report.c */
 int ctl_cmd_ticket_merge(struct ctl *ctl); /* ctl_ticket_merge.c */
 int ctl_cmd_ticket_split(struct ctl *ctl); /* ctl_ticket_merge.c */
 
-/* ---- shared helpers (ctl_events.c) ---- */
+/* ---- shared helpers (event_line.c) ---- */
 
 /* ctl_put_value - prints `s` bare, or JSON-quoted if it has blanks, quotes or '='. */
 void ctl_put_value(FILE *f, const char *s);
