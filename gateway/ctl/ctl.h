@@ -198,6 +198,12 @@ void ctl_progress_end(struct ctl_progress *p); /* the last figures and a newline
 void ctl_usage(FILE *f);
 int ctl_command_usage(FILE *f, const char *name, int full);
 void ctl_suggest(FILE *f, const char *word);
+/* ctl_suggest_sub - for "ticket clsoe": "did you mean: ticket close?", or
+ * the subcommands of the first word when none is near. */
+void ctl_suggest_sub(FILE *f, const char *words);
+/* ctl_nearest - the name of names[0..n) nearest to `word` (fewest letters
+ * changed), NULL when none is near enough to be a typo of it. */
+const char *ctl_nearest(const char *word, const char *const *names, size_t n);
 
 int ctl_cmd_tail(struct ctl *ctl);
 int ctl_cmd_replay(struct ctl *ctl);

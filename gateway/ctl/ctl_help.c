@@ -221,9 +221,49 @@ static const char *first_word(const char *name, char *buf, size_t size)
 	return buf;
 }
 
+/* near_enough - a distance a typo can explain: a third of the word, or 2. */
+static int near_enough(size_t d, const char *word)
+{
+	return d <= strlen(word) / 3 + 1 || d <= 2;
+}
+
+const char *ctl_nearest(const char *word, const char *const *names, size_t n)
+{
+	size_t best = (size_t)-1;
+	const char *name = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d = distance(word, names[i]);
+
+		if (d < best) {
+			best = d;
+			name = names[i];
+		}
+	}
+	return name && near_enough(best, word) ? name : NULL;
+}
+
+void ctl_suggest_sub(FILE *f, const char *words)
+{
+	const char *names[N_HELPS], *best;
+	size_t n = 0, w = strcspn(words, " ");
+
+	for (size_t i = 0; i < N_HELPS; i++)
+		if (strncmp(helps[i].name, words, w) == 0 && helps[i].name[w] == ' ')
+			names[n++] = helps[i].name;
+	best = ctl_nearest(words, names, n);
+	if (best)
+		fprintf(f, "did you mean: %s?\n", best);
+	else if (n) {
+		fprintf(f, "%.*s commands:", (int)w, words);
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, " %s%s", names[i] + w + 1, i + 1 < n ? "," : "\n");
+	}
+}
+
 void ctl_suggest(FILE *f, const char *word)
 {
-	size_t best = (size_t)-1, limit = strlen(word) / 3 + 1;
+	size_t best = (size_t)-1;
 	char w[64], last[64] = "";
 
 	for (size_t i = 0; i < N_HELPS; i++) {
@@ -232,7 +272,7 @@ void ctl_suggest(FILE *f, const char *word)
 		if (d < best)
 			best = d;
 	}
-	if (best > limit && best > 2)
+	if (!near_enough(best, word))
 		return;
 	fprintf(f, "did you mean:");
 	for (size_t i = 0; i < N_HELPS; i++) {

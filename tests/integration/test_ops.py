@@ -7,6 +7,7 @@ a gateway replaying the same events.
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -119,6 +120,48 @@ class Ops(GatewayTestCase):
         self.assertNotIn("customer merge", p.stderr)
         p = gw.ctl("zzzzzzzz", check=False)
         self.assertNotIn("did you mean", p.stderr)
+        # A bad option: that command's usage and the nearest option.
+        for args, near, usage in [
+                (("status", "--wach"), "did you mean: --watch?", "usage: gatewayctl status "),
+                (("send", "3", "hi", "--wiat"), "did you mean: --wait?",
+                 "usage: gatewayctl send TICKET"),
+                (("replay", "--from", "1", "--limt", "3"), "did you mean: --limit?",
+                 "usage: gatewayctl replay --from N"),
+                (("ticket", "close", "3", "--reasn", "x"), "did you mean: --reason?",
+                 "usage: gatewayctl ticket close ID")]:
+            p = gw.ctl(*args, check=False)
+            self.assertEqual(p.returncode, 64, p)
+            self.assertIn(f"unknown option '{args[-1] if args[-1].startswith('--') else args[-2]}'",
+                          p.stderr)
+            self.assertIn(near, p.stderr)
+            self.assertIn(usage, p.stderr)
+            self.assertNotIn("customer merge", p.stderr)  # not the global usage
+            self.assertLess(len(p.stderr.splitlines()), 8, p.stderr)
+        p = gw.ctl("replay", "--from", check=False)
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("option '--from' needs a value", p.stderr)
+        # An unknown subcommand: the nearest one.
+        p = gw.ctl("ticket", "clsoe", "3", check=False)
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("did you mean: ticket close?", p.stderr)
+        p = gw.ctl("customer", "merj", "3", "4", check=False)
+        self.assertIn("did you mean: customer merge?", p.stderr)
+        p = gw.ctl("quarantine", "reingset", "3", check=False)
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("unknown subcommand 'quarantine reingset'", p.stderr)
+        self.assertIn("did you mean: quarantine reingest?", p.stderr)
+        self.assertIn("usage: gatewayctl quarantine ", p.stderr)
+        p = gw.ctl("webhooks", "rewnid", "hd", "5", check=False)
+        self.assertIn("did you mean: webhooks rewind?", p.stderr)
+        # Every command of the help table has its help, with an example.
+        rows = re.findall(r"^  ([a-z][a-z-]*(?: [a-z][a-z-]*)?)(?= )", gw.ctl("--help").stdout,
+                          re.M)
+        self.assertGreaterEqual(len(rows), 25, rows)
+        for row in rows:
+            p = gw.ctl(*row.split(), "--help", check=False)
+            self.assertEqual(p.returncode, 0, (row, p.stderr))
+            self.assertTrue(p.stdout.startswith(f"usage: gatewayctl {row}"), (row, p.stdout))
+            self.assertRegex(p.stdout, r"\nexamples?:\n  gatewayctl ", row)
 
     def test_lines_summaries_watch(self):
         gw = self.start_gateway()
