@@ -204,6 +204,9 @@ void ctl_suggest_sub(FILE *f, const char *words);
 /* ctl_nearest - the name of names[0..n) nearest to `word` (fewest letters
  * changed), NULL when none is near enough to be a typo of it. */
 const char *ctl_nearest(const char *word, const char *const *names, size_t n);
+/* ctl_man - the gatewayctl(8) man page (roff) from the same table as the
+ * help, with `version` in its header (gateway-ctl-man). */
+void ctl_man(FILE *f, const char *version);
 
 int ctl_cmd_tail(struct ctl *ctl);
 int ctl_cmd_replay(struct ctl *ctl);

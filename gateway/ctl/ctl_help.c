@@ -154,26 +154,52 @@ static const struct help *help_of(const char *name)
 	return NULL;
 }
 
+/* The options every command takes, for the usage and the man page. */
+static const struct {
+	const char *name; /* "--config" */
+	const char *arg;  /* "FILE", or NULL */
+	const char *text;
+} globals[] = {
+	{"--config", "FILE", "config file (default %s)"},
+	{"--state-dir", "DIR", "state directory (default: the config's state_dir)"},
+	{"--endpoint-publish", "E", "bus endpoint (default: the config's router.publish)"},
+	{"--endpoint-command", "E", "command endpoint (default: router.command)"},
+	{"--timeout-ms", "N", "wait at most N ms for each answer"},
+	{"-h, --help", NULL, "this text; after a command, that command's help"},
+	{"--version", NULL, "the version"},
+};
+
+#define N_GLOBALS (sizeof(globals) / sizeof(globals[0]))
+#define EXIT_CODES                                                                               \
+	"0 ok, 1 error, 2 bad config, 3 gatewayd not running or no\n"                            \
+	"answer, 4 not found, 64 bad usage.\n"
+
+/* global_text - the text of option i, the default config path filled in. */
+static void global_text(size_t i, char *buf, size_t size)
+{
+	/* Only --config's text has a %s: the format comes from the table. */
+	if (strstr(globals[i].text, "%s"))
+		snprintf(buf, size, "config file (default %s)", gw_config_default_path());
+	else
+		snprintf(buf, size, "%s", globals[i].text);
+}
+
 void ctl_usage(FILE *f)
 {
+	char opt[64], text[256];
+
 	fprintf(f, "usage: gatewayctl [OPTIONS] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < N_HELPS; i++)
 		fprintf(f, "  %s %s\n      %s\n", helps[i].name, helps[i].synopsis,
 			helps[i].summary);
-	fprintf(f,
-		"\n"
-		"options:\n"
-		"  --config FILE            config file (default %s)\n"
-		"  --state-dir DIR          state directory (default: the config's state_dir)\n"
-		"  --endpoint-publish E     bus endpoint (default: the config's router.publish)\n"
-		"  --endpoint-command E     command endpoint (default: router.command)\n"
-		"  --timeout-ms N           wait at most N ms for each answer\n"
-		"  -h, --help               this text; after a command, that command's help\n"
-		"  --version                the version\n"
-		"\n"
-		"exit codes: 0 ok, 1 error, 2 bad config, 3 gatewayd not running or no\n"
-		"answer, 4 not found, 64 bad usage.\n",
-		gw_config_default_path());
+	fprintf(f, "\noptions:\n");
+	for (size_t i = 0; i < N_GLOBALS; i++) {
+		snprintf(opt, sizeof(opt), "%s%s%s", globals[i].name, globals[i].arg ? " " : "",
+			 globals[i].arg ? globals[i].arg : "");
+		global_text(i, text, sizeof(text));
+		fprintf(f, "  %-24s %s\n", opt, text);
+	}
+	fprintf(f, "\nexit codes: " EXIT_CODES);
 }
 
 int ctl_command_usage(FILE *f, const char *name, int full)
@@ -283,4 +309,109 @@ void ctl_suggest(FILE *f, const char *word)
 		snprintf(last, sizeof(last), "%s", w);
 	}
 	fprintf(f, "?\n");
+}
+
+/* ---- the man page (gateway-ctl-man) ---- */
+
+/* roff - `s` (up to `n` bytes) with roff's specials escaped: '-', '\\',
+ * and a '.' or '\'' that would start a request. */
+static void roff(FILE *f, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && s[i]; i++) {
+		if (i == 0 && (s[i] == '.' || s[i] == '\''))
+			fputs("\\&", f);
+		if (s[i] == '-' || s[i] == '\\')
+			fputc('\\', f);
+		fputc(s[i] == '\n' ? ' ' : s[i], f);
+	}
+}
+
+/* man_synopsis - a synopsis on one line (send's spans several). */
+static void man_synopsis(FILE *f, const char *s)
+{
+	while (*s) {
+		size_t n = strcspn(s, "\n");
+
+		roff(f, s, n);
+		s += n;
+		if (*s == '\n') {
+			fputc(' ', f);
+			s += 1 + strspn(s + 1, " ");
+		}
+	}
+}
+
+/* man_details - a command's details: text lines filled, examples (lines
+ * indented by two spaces) verbatim, the "example(s):" lines left out. */
+static void man_details(FILE *f, const char *d)
+{
+	int verbatim = 0;
+
+	while (*d) {
+		size_t n = strcspn(d, "\n");
+
+		if (n >= 2 && d[0] == ' ' && d[1] == ' ') {
+			fputs(verbatim ? "" : ".RS\n.nf\n", f);
+			verbatim = 1;
+			roff(f, d + 2, n - 2);
+			fputc('\n', f);
+		} else if (n && strncmp(d, "example", 7) != 0) {
+			fputs(verbatim ? ".fi\n.RE\n" : "", f);
+			verbatim = 0;
+			roff(f, d, n);
+			fputc('\n', f);
+		}
+		d += n + (d[n] == '\n');
+	}
+	fputs(verbatim ? ".fi\n.RE\n" : "", f);
+}
+
+static void man_head(FILE *f, const char *version)
+{
+	fprintf(f, ".\\\" Generated from gateway/ctl/ctl_help.c by gateway-ctl-man: do not edit.\n"
+		   ".TH GATEWAYCTL 8 \"\" \"omnigate %s\" \"System Administration\"\n"
+		   ".SH NAME\ngatewayctl \\- command\\-line client of the Omnigate gateway\n"
+		   ".SH SYNOPSIS\n.B gatewayctl\n.RI [ OPTIONS ]\n.I COMMAND\n.RI [ ARGS ]\n"
+		   ".br\n.B gatewayctl\n.I COMMAND\n.B \\-\\-help\n"
+		   ".SH DESCRIPTION\n.B gatewayctl\n"
+		   "reads the gateway's events, tickets and customers, sends replies and\n"
+		   "helpdesk commands, and looks after the gateway: status, quarantine,\n"
+		   "contacts, webhooks, keys, reports and backups. It finds the router's\n"
+		   "sockets and the state directory from the config.\n"
+		   ".B gatewayctl COMMAND \\-\\-help\n"
+		   "prints that command's usage, what it does and examples; a mistyped\n"
+		   "command or option is answered with the nearest one.\n",
+		version);
+}
+
+void ctl_man(FILE *f, const char *version)
+{
+	char text[256];
+
+	man_head(f, version);
+	fputs(".SH COMMANDS\n", f);
+	for (size_t i = 0; i < N_HELPS; i++) {
+		fputs(".TP\n.BR \"", f);
+		roff(f, helps[i].name, strlen(helps[i].name));
+		fputs("\" \" ", f);
+		man_synopsis(f, helps[i].synopsis);
+		fputs("\"\n", f);
+		roff(f, helps[i].summary, strlen(helps[i].summary));
+		fputs(".\n.br\n", f);
+		man_details(f, helps[i].details);
+	}
+	fputs(".SH OPTIONS\n", f);
+	for (size_t i = 0; i < N_GLOBALS; i++) {
+		fputs(".TP\n.B \"", f);
+		roff(f, globals[i].name, strlen(globals[i].name));
+		fputs(globals[i].arg ? "\" " : "\"\n", f);
+		if (globals[i].arg)
+			fprintf(f, "%s\n", globals[i].arg);
+		global_text(i, text, sizeof(text));
+		roff(f, text, strlen(text));
+		fputs(".\n", f);
+	}
+	fputs(".SH EXIT STATUS\n" EXIT_CODES ".SH SEE ALSO\n.BR gatewayd (8).\n"
+	      "The project's docs/cli.md describes every command in full, docs/operations.md\n"
+	      "the gateway's operation.\n", f);
 }
