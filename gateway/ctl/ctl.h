@@ -88,6 +88,7 @@ struct ctl {
 	const char *q_arg;     /* quarantine: the ID, NULL for list; telegram: the
 				* instance; webhooks: SUB */
 	const char *q_arg2;    /* webhooks rewind: SEQ; NULL when absent */
+	int all;               /* quarantine reingest --all */
 	const struct gw_config_integration *integ; /* the config's integration section */
 	const char *url;       /* telegram set-webhook: --url, NULL if absent */
 	const char *from_s, *to_s; /* --from, --to as given (report: dates) */

@@ -98,11 +98,14 @@ static const struct help helps[] = {
 	 "  gatewayctl send 12 --template order_update --lang en --param 4711\n"
 	 "  gatewayctl send 12 --template shipped --var tracking=1Z999\n"
 	 "  gatewayctl send 12 \"The invoice\" --attach invoice.pdf\n"},
-	{"quarantine", "list|show ID|reingest ID [--json]",
+	{"quarantine", "list|show ID|reingest ID|reingest --all [--json]",
 	 "messages set aside, and why",
 	 "list: every message kept because it could not be read; show: one of\n"
-	 "them; reingest: parse it again and ingest it if it now passes.\n"
-	 "\nexamples:\n  gatewayctl quarantine list\n  gatewayctl quarantine reingest 3\n"},
+	 "them; reingest: parse it again and ingest it if it now passes; --all:\n"
+	 "every listed one, with a progress line on a terminal (done/total, rate,\n"
+	 "ETA) and a summary.\n"
+	 "\nexamples:\n  gatewayctl quarantine list\n  gatewayctl quarantine reingest api/3\n"
+	 "  gatewayctl quarantine reingest --all\n"},
 	{"webhooks", "status [--json] | pause SUB | resume SUB | rewind SUB SEQ",
 	 "the webhook subscriptions' cursors",
 	 "status: each subscription's cursor, pending events, state, failures and\n"

@@ -42,7 +42,8 @@
 #define OPT_WATCH 16384u
 #define OPT_BY 32768u
 #define OPT_CSV 65536u
-#define OPT_COUNT 17
+#define OPT_ALL 131072u /* quarantine reingest --all */
+#define OPT_COUNT 18
 
 /* What a command needs resolved before it runs. */
 #define NEED_PUBLISH 1u
@@ -80,7 +81,8 @@ static const struct command commands[] = {
 	{"send", ctl_cmd_send,
 	 OPT_JSON | OPT_CHANNEL | OPT_AUTHOR | OPT_COMMAND_ID | OPT_SEND_EXTRA | OPT_AGENT,
 	 NEED_COMMAND | NEED_STATE | NEED_ID | NEED_TEXT | NEED_TEXT_OPT},
-	{"quarantine", ctl_cmd_quarantine, OPT_JSON, NEED_STATE | NEED_SUB, quarantine_subs},
+	{"quarantine", ctl_cmd_quarantine, OPT_JSON | OPT_ALL, NEED_STATE | NEED_SUB,
+	 quarantine_subs},
 	{"webhooks", ctl_cmd_webhooks, OPT_JSON, NEED_STATE | NEED_SUB, webhooks_subs},
 	{"parse-email", ctl_cmd_parse_email, OPT_JSON, NEED_FILE},
 	{"telegram", ctl_cmd_telegram, OPT_URL, NEED_STATE | NEED_SUB, telegram_subs},
@@ -195,6 +197,7 @@ static const struct option longopts[] = {
 	{"watch", optional_argument, NULL, 'w'},
 	{"by", required_argument, NULL, 'B'},
 	{"csv", no_argument, NULL, 'X'},
+	{"all", no_argument, NULL, 'Y'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -212,7 +215,7 @@ static const struct command *find_command(const char *name)
 static unsigned opt_bit(int val)
 {
 	static const char bits[OPT_COUNT] = {'j', 'f', 'T', 'l', 'H', 'A', 'I', 'F', 'R',
-					      'G', 'Q', 0,   'D', 'U', 'w', 'B', 'X'};
+					      'G', 'Q', 0,   'D', 'U', 'w', 'B', 'X', 'Y'};
 
 	if (val && strchr("MLpvaSWZ", val))
 		return OPT_SEND_EXTRA;
@@ -374,7 +377,7 @@ static int tag_word(const char *s)
 static int takes_value(const char *s)
 {
 	static const char *const flags[] = {"--json", "--help", "--wait", "--force", "--watch", "--csv",
-					    "--version", NULL};
+					    "--all", "--version", NULL};
 
 	if (s[0] != '-' || s[1] != '-' || strchr(s, '='))
 		return 0;
@@ -490,6 +493,7 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 	case 'T': a->seen |= OPT_TO; ctl->to_s = optarg; return -1;
 	case 'B': a->seen |= OPT_BY; ctl->by = optarg; return -1;
 	case 'X': a->seen |= OPT_CSV; ctl->csv = 1; return -1;
+	case 'Y': a->seen |= OPT_ALL; ctl->all = 1; return -1;
 	case 'l':
 		a->seen |= OPT_LIMIT;
 		rc = parse_u64(optarg, "--limit", 1, UINT64_MAX, &ctl->limit);
@@ -566,6 +570,25 @@ static int take_command(int argc, char **argv, struct args *a, int *words)
 	return -1;
 }
 
+/* take_sub - a NEED_SUB command's subcommand and operands (words[1..n)):
+ * -1 to go on, or an exit code. */
+static int take_sub(const struct command *cmd, char **words, int n, struct ctl *ctl)
+{
+	int rc;
+
+	if (n >= 2 && (rc = check_sub(cmd, words[1])) >= 0)
+		return rc;
+	if (ctl->all && (n != 2 || strcmp(words[1], "reingest") != 0))
+		return usage_error("%s", "--all goes with `quarantine reingest` alone");
+	/* Only `webhooks rewind SUB SEQ` takes two operands after its word. */
+	if (n < 2 || n > 4 || (n == 4 && strcmp(cmd->name, "webhooks") != 0))
+		return usage_error("%s needs a subcommand (see --help)", cmd->name);
+	ctl->q_sub = words[1];
+	ctl->q_arg = n >= 3 ? words[2] : NULL;
+	ctl->q_arg2 = n == 4 ? words[3] : NULL;
+	return -1;
+}
+
 /* The command and its ID; checks that every option given belongs to it. */
 static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 {
@@ -573,7 +596,7 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 		"--json", "--from", "--to", "--limit", "--channel", "--author", "--command-id",
 		"--format", "--reason", "--agent", "--queue",
 		"--template/--lang/--param/--attach/--subject/--wait/--force", "--dir", "--url",
-		"--watch", "--by", "--csv"};
+		"--watch", "--by", "--csv", "--all"};
 	int n = argc - optind, want, words = 1, rc, base;
 
 	if ((rc = take_command(argc, argv, a, &words)) >= 0)
@@ -584,17 +607,8 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 	for (unsigned i = 0; i < OPT_COUNT; i++)
 		if ((a->seen & (1u << i)) && !(a->cmd->opts & (1u << i)))
 			return usage_error("%s is not an option of this command", opt_names[i]);
-	if (a->cmd->needs & NEED_SUB) {
-		if (n >= 2 && (rc = check_sub(a->cmd, argv[base + 1])) >= 0)
-			return rc;
-		/* Only `webhooks rewind SUB SEQ` takes two operands after its word. */
-		if (n < 2 || n > 4 || (n == 4 && strcmp(a->cmd->name, "webhooks") != 0))
-			return usage_error("%s needs a subcommand (see --help)", a->cmd->name);
-		ctl->q_sub = argv[base + 1];
-		ctl->q_arg = n >= 3 ? argv[base + 2] : NULL;
-		ctl->q_arg2 = n == 4 ? argv[base + 3] : NULL;
-		return -1;
-	}
+	if (a->cmd->needs & NEED_SUB)
+		return take_sub(a->cmd, argv + base, n, ctl);
 	want = 1 + !!(a->cmd->needs & (NEED_ID | NEED_FILE | NEED_NAME)) +
 	       !!(a->cmd->needs & (NEED_TEXT | NEED_ID2));
 	if ((a->cmd->needs & NEED_TEXT_OPT) && n == want - 1)

@@ -7,6 +7,7 @@ a gateway replaying the same events.
 
 import json
 import os
+import pty
 import re
 import secrets
 import shutil
@@ -193,6 +194,50 @@ class Ops(GatewayTestCase):
         w.send_signal(signal.SIGINT)
         self.assertEqual(w.wait(tmo(10)), 0)
         w.stdout.close()
+
+    def test_reingest_all_progress(self):
+        """quarantine reingest --all: a progress line (done/total, rate, ETA)
+        on a terminal, none when stderr is a pipe, and a summary."""
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root)
+        gw = gwtest.Gateway(root, extra_connector_lines=[
+            "callback_secret: ${GATEWAY_API_CALLBACK_SECRET}"])
+        gw.env["GATEWAY_API_CALLBACK_SECRET"] = secrets.token_hex(16)
+        self.run_gateway(gw)
+        c = gw.client()
+        self.addCleanup(c.close)
+        n = 6
+        for i in range(n):  # unreadable status reports: kept in the quarantine
+            r = c.request("POST", f"/v1/messages/reply-{i + 1}-{'ab' * 16}/status",
+                          body=json.dumps({"status": "sent", "at": 1700000005000}).encode())
+            self.assertEqual(r.status, 400, r)
+        wait_until(lambda: len(json.loads(gw.ctl("quarantine", "list", "--json").stdout)) == n,
+                   tmo(10), f"{n} entries in the quarantine")
+        argv = [gwtest.binary("gatewayctl"), "--config", gw.config_path, "quarantine",
+                "reingest", "--all"]
+        master, slave = pty.openpty()
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=slave, env=gw.env, text=True)
+        os.close(slave)
+        tty = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the terminal's other side is closed
+                break
+            if not chunk:
+                break
+            tty += chunk
+        os.close(master)
+        out = p.stdout.read()
+        p.stdout.close()
+        self.assertEqual(p.wait(tmo(30)), 1, (out, tty))  # still unreadable: still there
+        text = tty.decode()
+        self.assertRegex(text, rf"reingested: \d+/{n} \(\d+%\), \d+/s, ETA (\?|\d+s)")
+        self.assertIn(f"reingested: {n}/{n} (100%)", text)
+        self.assertIn(f"0 of {n} reingested, {n} still quarantined, 0 without an answer", out)
+        p = subprocess.run(argv, capture_output=True, text=True, env=gw.env, timeout=tmo(30))
+        self.assertEqual((p.returncode, p.stderr), (1, ""))  # a pipe: no progress line
+        self.assertIn(f"0 of {n} reingested", p.stdout)
 
     def test_backup_restore(self):
         gw = self.start_gateway()
