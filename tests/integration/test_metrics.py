@@ -231,6 +231,27 @@ class Metrics(GatewayTestCase):
         self.assertGreater(page2.get("omnigate_process_start_time_seconds", process="router"),
                            started)
 
+    def test_families_match_operations_doc(self):
+        """Every metric family served is in docs/operations.md's tables, and
+        every family documented there is served."""
+        rec = Receiver()
+        self.addCleanup(rec.close)
+        self.start_metrics_gateway(rec)
+        page = self.wait_page(lambda p: p.get("omnigate_store_up") == 1 and
+                              "omnigate_router_received_total" in p.types and
+                              "omnigate_connector_accepted_total" in p.types,
+                              "a page with the router's and the connector's families")
+        doc_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "docs", "operations.md")
+        with open(doc_path, encoding="utf-8") as f:
+            text = f.read()
+        section = text[text.index("### Metrics"):text.index("## 6.")]
+        documented = {n for n in re.findall(r"`(omnigate_[a-z0-9_]+)`", section)
+                      if not n.endswith("_")}
+        served = set(page.types)
+        self.assertEqual(sorted(served - documented), [], "served but not documented")
+        self.assertEqual(sorted(documented - served), [], "documented but not served")
+
     def test_other_paths_and_methods(self):
         rec = Receiver()
         self.addCleanup(rec.close)

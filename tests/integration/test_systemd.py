@@ -43,6 +43,9 @@ SLA_TARGET = """  sla:
       resolution_min: 90
 """
 
+# systemd-analyze security's threshold: exposure x 10 (the unit is at 1.7).
+SECURITY_MAX = 20
+
 HARDENING = ("Type=notify", "User=omnigate", "NoNewPrivileges=yes", "ProtectSystem=strict",
              "ReadWritePaths=/var/lib/omnigate", "PrivateTmp=yes", "RestrictAddressFamilies=",
              "ExecReload=", "KillMode=mixed", "StateDirectory=omnigate")
@@ -115,6 +118,23 @@ class Systemd(GatewayTestCase):
         p = subprocess.run(["systemd-analyze", "verify", checked], capture_output=True,
                            text=True, env=env, timeout=tmo(60))
         self.assertIn("Failed to parse boolean value, ignoring: maybe", p.stderr)
+        # Its exposure (systemd-analyze security, 0 best to 10) stays at most
+        # SECURITY_MAX; the unit with three protections dropped goes over.
+        self.assertEqual(self.security(checked, text, env), 0)
+        weak = text.replace("NoNewPrivileges=yes", "NoNewPrivileges=no").replace(
+            "ProtectSystem=strict", "ProtectSystem=no").replace("PrivateDevices=yes",
+                                                                "PrivateDevices=no")
+        self.assertNotEqual(self.security(checked, weak, env), 0)
+
+    def security(self, path, text, env):
+        """The exit code of systemd-analyze security --threshold on `text`."""
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        p = subprocess.run(["systemd-analyze", "security", "--offline=true",
+                            f"--threshold={SECURITY_MAX}", path], capture_output=True,
+                           text=True, env=env, timeout=tmo(60))
+        self.assertIn("Overall exposure level", p.stdout, p.stderr)
+        return p.returncode
 
     def test_notify_and_reload(self):
         root = os.path.join(self.tmp, "gw")
