@@ -13,6 +13,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import unittest
 import urllib.request
@@ -268,6 +269,56 @@ class Ops(GatewayTestCase):
         self.post(gw2, 1, prefix="after")  # and it goes on from there
         wait_until(lambda: gw2.head() > before[-1][0], tmo(15), "a new message after restore")
 
+
+    def test_backup_while_posting(self):
+        """A backup taken while a client keeps posting restores to a log that
+        is a gap-free prefix of the live one."""
+        gw = self.start_gateway()
+        self.post(gw, 3, prefix="first")
+        wait_until(lambda: gw.head() >= 9, tmo(15), "three messages stored")
+        stop = threading.Event()
+        posted = []
+
+        def keep_posting():
+            c = gw.client()
+            try:
+                while not stop.is_set():
+                    i = len(posted)
+                    r = c.post_until_accepted(
+                        message_body(f"busy-{i}", sender=f"+1555100{i % 50:04d}"),
+                        time.monotonic() + tmo(15))
+                    posted.append(r.status)
+            finally:
+                c.close()
+        t = threading.Thread(target=keep_posting, daemon=True)
+        t.start()
+        self.addCleanup(stop.set)
+        wait_until(lambda: len(posted) >= 5, tmo(15), "messages posted before the backup")
+        dest = os.path.join(self.tmp, "busy-backup")
+        gw.ctl("backup", dest)
+        n_at_backup = len(posted)
+        wait_until(lambda: len(posted) >= n_at_backup + 5, tmo(15), "messages after the backup")
+        stop.set()
+        t.join(tmo(20))
+        self.assertEqual(set(posted), {202})
+        ids = {f"busy-{i}" for i in range(len(posted))}
+        wait_until(lambda: ids <= {m.get("external_id") for _, t, m in gw.replay_all()
+                                   if t == "message.received"}, tmo(15), "every message stored")
+        live = self.events(gw)
+        gw.stop()
+        root2 = os.path.join(self.tmp, "busy-restored")
+        os.makedirs(root2)
+        # The router alone: no connector hands its spool over again, so the
+        # log is the backup's own.
+        gw2 = gwtest.Gateway(root2, token=gw.token, connectors=False)
+        shutil.copytree(dest, gw2.state_dir)
+        os.unlink(os.path.join(gw2.state_dir, "backup.json"))
+        self.run_gateway(gw2)
+        restored = self.events(gw2)
+        self.assertGreater(len(restored), 9)
+        self.assertEqual([s for s, _, _ in restored], list(range(1, len(restored) + 1)))
+        self.assertLess(len(restored), len(live))  # the copy was taken mid-stream
+        self.assertEqual(restored, live[:len(restored)])  # a prefix of the live log
 
 if __name__ == "__main__":
     unittest.main()
