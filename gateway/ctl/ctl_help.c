@@ -165,7 +165,7 @@ static const struct {
 	const char *arg;  /* "FILE", or NULL */
 	const char *text;
 } globals[] = {
-	{"--config", "FILE", "config file (default %s)"},
+	{"--config", "FILE", "config file (default "}, /* + the path, global_text */
 	{"--state-dir", "DIR", "state directory (default: the config's state_dir)"},
 	{"--endpoint-publish", "E", "bus endpoint (default: the config's router.publish)"},
 	{"--endpoint-command", "E", "command endpoint (default: router.command)"},
@@ -179,12 +179,12 @@ static const struct {
 	"0 ok, 1 error, 2 bad config, 3 gatewayd not running or no\n"                            \
 	"answer, 4 not found, 64 bad usage.\n"
 
-/* global_text - the text of option i, the default config path filled in. */
+/* global_text - the text of option i; --config's ends with the default
+ * path, which only the running program knows. */
 static void global_text(size_t i, char *buf, size_t size)
 {
-	/* Only --config's text has a %s: the format comes from the table. */
-	if (strstr(globals[i].text, "%s"))
-		snprintf(buf, size, "config file (default %s)", gw_config_default_path());
+	if (i == 0)
+		snprintf(buf, size, "%s%s)", globals[i].text, gw_config_default_path());
 	else
 		snprintf(buf, size, "%s", globals[i].text);
 }
