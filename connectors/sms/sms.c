@@ -356,7 +356,7 @@ static void sms_counters_init(struct connector_instance *inst)
 {
 	static const char *const names[SMS_C__COUNT] = {
 		"messages", "statuses", "opt_outs", "opt_ins", "refused", "stopped",
-		"media_stored", "media_failed",
+		"media_stored", "media_failed", "segments",
 	};
 
 	for (size_t i = 0; i < SMS_C__COUNT && i < CONNECTOR_COUNTERS_MAX; i++)

@@ -809,7 +809,8 @@ static const struct err_case nested_errors[] = {
 	{MAILBOX "    smtp:\n      url: smtp://smtp.example.com\n      urll: x\n",
 	 "9: connectors[0].smtp.urll: unknown key (known: url, tls, username, password, "
 	 "bearer_token, ca_file, from, from_name, sent_folder, max_message_bytes, "
-	 "send_concurrency, send_rate_per_s, send_timeout_ms, send_retry_for_s)"},
+	 "send_concurrency, send_rate_per_s, send_rate_per_min, send_timeout_ms, "
+	 "send_retry_for_s)"},
 	{MAILBOX "    smtp: smtp://smtp.example.com\n",
 	 "7: connectors[0].smtp: expected a mapping, found a scalar"},
 	{MAILBOX "    smtp:\n      password: x\n",
