@@ -184,6 +184,7 @@ int main(int argc, char **argv)
 		return 78;
 	}
 	gw_log_set_level((enum gw_log_level)cfg->log_level);
+	gw_log_set_format((enum gw_log_format)cfg->log_format);
 	if (!cfg->integration.present || cfg->integration.disabled_reason) {
 		GW_ERROR(IG_MOD, "off: %s", cfg->integration.present
 						    ? cfg->integration.disabled_reason

@@ -208,6 +208,9 @@ class Metrics(GatewayTestCase):
                                          quantile="0.5", **api), 0)
         self.assertEqual(page.types["omnigate_report_seconds"], "gauge")
         self.assertEqual(page.get("omnigate_report_csat_ratings", **api), 0)
+        for outcome in ("met", "breached"):  # no next-response target: none
+            self.assertEqual(page.get("omnigate_report_sla", clock="next_response",
+                                      outcome=outcome, **api), 0, outcome)
         for name in ("router", INSTANCE, "metrics"):
             self.check_process(page, name)
         self.assertGreater(page.get("omnigate_process_resident_memory_bytes",
@@ -234,6 +237,63 @@ class Metrics(GatewayTestCase):
         self.assertEqual(page2.get("omnigate_connector_replies_sent_total", **conn), 0)
         self.assertGreater(page2.get("omnigate_process_start_time_seconds", process="router"),
                            started)
+
+    def test_rejected_limited_waiting_and_sla_warning(self):
+        """A request refused (400), a message held by the per-sender limit
+        (429), a ticket waiting in a queue without agents and its SLA
+        warning, each on the page."""
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root, exist_ok=True)
+        gw = Gateway(root, connector_name=INSTANCE,
+                     extra_connector_lines=["sender_rate_per_minute: 1", "sender_burst: 1"],
+                     routing_lines=["  queues:", "    - name: general", "  sla:",
+                                    "    - first_response_min: 1", "      warning_percent: 1"])
+        self.metrics_port = gwtest.free_ports(1)[0]
+        with open(gw.config_path, "a", encoding="utf-8") as f:
+            f.write(f'metrics:\n  enabled: true\n  listen: "127.0.0.1:{self.metrics_port}"\n')
+        gw.connectors = [INSTANCE, "metrics"]
+        self.gw = self.run_gateway(gw)
+        c = gw.client()
+        self.addCleanup(c.close)
+        r = c.post_until_accepted(message_body("w-1", sender=SENDER), time.monotonic() + tmo(15))
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(c.post_message(message_body("w-2", sender=SENDER)).status, 429)
+        self.assertEqual(c.post_message({"id": "bad-1", "from": {"id": SENDER}}).status, 400)
+        conn = {"connector": INSTANCE, "type": "api"}
+        first = {"clock": "first_response"}
+        page = self.wait_page(
+            lambda p: p.get("omnigate_events_total", type="ticket.sla_warning") >= 1
+            if ("omnigate_events_total", frozenset({("type", "ticket.sla_warning")}))
+            in p.samples else False, "the SLA warning counted")
+        # rejected: every 4xx, the 400 and the 429; rate limited: the 429
+        self.assertEqual(page.get("omnigate_connector_rejected_total", **conn), 2)
+        self.assertEqual(page.get("omnigate_connector_rate_limited_total", **conn), 1)
+        self.assertEqual(page.get("omnigate_connector_quarantined", **conn), 1)  # w-2 held
+        self.assertEqual(page.get("omnigate_tickets_waiting", queue="general"), 1)
+        self.assertEqual(page.get("omnigate_tickets_open", queue="general"), 1)
+        self.assertEqual(page.get("omnigate_tickets_sla", state="warning", **first), 1)
+        self.assertEqual(page.get("omnigate_events_total", type="message.received"), 1)
+
+    def test_families_match_operations_doc(self):
+        """Every metric family served is in docs/operations.md's tables, and
+        every family documented there is served."""
+        rec = Receiver()
+        self.addCleanup(rec.close)
+        self.start_metrics_gateway(rec)
+        page = self.wait_page(lambda p: p.get("omnigate_store_up") == 1 and
+                              "omnigate_router_received_total" in p.types and
+                              "omnigate_connector_accepted_total" in p.types,
+                              "a page with the router's and the connector's families")
+        doc_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "docs", "operations.md")
+        with open(doc_path, encoding="utf-8") as f:
+            text = f.read()
+        section = text[text.index("### Metrics"):text.index("## 6.")]
+        documented = {n for n in re.findall(r"`(omnigate_[a-z0-9_]+)`", section)
+                      if not n.endswith("_")}
+        served = set(page.types)
+        self.assertEqual(sorted(served - documented), [], "served but not documented")
+        self.assertEqual(sorted(documented - served), [], "documented but not served")
 
     def test_other_paths_and_methods(self):
         rec = Receiver()
