@@ -64,6 +64,7 @@ router:
   ingest: tcp://127.0.0.1:$P_INGEST
   publish: tcp://127.0.0.1:$P_PUB
   command: tcp://127.0.0.1:$P_CMD
+  plain_loopback: true
 connectors:
   - name: telegram
     type: telegram

@@ -147,6 +147,7 @@ static int check_config(const char *path, const char *state_dir)
 		       cfg->nats.stream, cfg->nats.servers.n);
 	if (cfg->integration.present)
 		print_integration(&cfg->integration);
+	privilege_check_files(cfg);
 	gw_config_free(cfg);
 	return 0;
 }

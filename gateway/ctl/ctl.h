@@ -32,7 +32,8 @@
 #include <jansson.h>
 #include <zmq.h>
 
-struct gw_config_router;
+#include "core/config.h"
+
 struct gw_config_integration;
 struct gw_config_routing;
 
@@ -97,8 +98,10 @@ struct ctl {
 	const struct gw_config_routing *routing; /* the config's routing, NULL when
 						 * no config was read */
 	const char *config_path; /* the config file read, NULL when none was */
-	const struct gw_config_router *bus; /* the config's CURVE settings, NULL
-					     * when no config was read */
+	const struct gw_config_router *bus; /* the CURVE settings (bus_conf),
+					     * NULL when no config was read */
+	struct gw_config_router bus_conf; /* the config's router section, its
+					   * client key from --curve-key */
 	void *zctx;            /* ZeroMQ context, created on first use */
 	void *req;             /* REQ socket, NULL until the first request */
 };

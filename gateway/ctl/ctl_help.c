@@ -169,6 +169,9 @@ static const struct {
 	{"--state-dir", "DIR", "state directory (default: the config's state_dir)"},
 	{"--endpoint-publish", "E", "bus endpoint (default: the config's router.publish)"},
 	{"--endpoint-command", "E", "command endpoint (default: router.command)"},
+	{"--curve-key", "FILE", "CURVE client key pair to prove on tcp:// (default: "
+				"$GATEWAY_CURVE_KEY, else router.curve_client_key, else the router's "
+				"curve_key)"},
 	{"--timeout-ms", "N", "wait at most N ms for each answer"},
 	{"-h, --help", NULL, "this text; after a command, that command's help"},
 	{"--version", NULL, "the version"},

@@ -113,6 +113,7 @@ struct args {
 	const char *state_dir;
 	const char *publish;
 	const char *command;
+	char *curve_key; /* --curve-key, else $GATEWAY_CURVE_KEY; NULL: the config's */
 	unsigned seen; /* OPT_* given */
 	int help;      /* --help: the command's help (or the global one) */
 	const struct command *cmd;
@@ -172,6 +173,7 @@ static const struct option longopts[] = {
 	{"state-dir", required_argument, NULL, 's'},
 	{"endpoint-publish", required_argument, NULL, 'P'},
 	{"endpoint-command", required_argument, NULL, 'C'},
+	{"curve-key", required_argument, NULL, 'K'},
 	{"timeout-ms", required_argument, NULL, 't'},
 	{"json", no_argument, NULL, 'j'},
 	{"from", required_argument, NULL, 'f'},
@@ -483,6 +485,7 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 	case 's': a->state_dir = optarg; return -1;
 	case 'P': a->publish = optarg; return -1;
 	case 'C': a->command = optarg; return -1;
+	case 'K': a->curve_key = optarg; return -1;
 	case 'j': a->seen |= OPT_JSON; ctl->json = 1; return -1;
 	case 't':
 		rc = parse_u64(optarg, "--timeout-ms", 1, TIMEOUT_MAX_MS, &v);
@@ -675,7 +678,7 @@ static int resolve(const struct args *a, struct ctl *ctl, struct gw_config **cfg
 	int rc;
 
 	if (!((needs & NEED_PUBLISH) && !a->publish) && !((needs & NEED_COMMAND) && !a->command) &&
-	    !((needs & NEED_STATE) && !a->state_dir) && !a->config)
+	    !((needs & NEED_STATE) && !a->state_dir) && !a->config && !a->curve_key)
 		return -1;
 	rc = gw_config_load(a->config ? a->config : gw_config_default_path(), a->state_dir, cfg,
 			    err, sizeof(err));
@@ -691,7 +694,11 @@ static int resolve(const struct args *a, struct ctl *ctl, struct gw_config **cfg
 		ctl->state_dir = (*cfg)->state_dir;
 	ctl->config_path = (*cfg)->path;
 	ctl->heartbeat_ms = (*cfg)->router.heartbeat_ms;
-	ctl->bus = &(*cfg)->router;
+	/* A client key of its own: the rights of its list, not the router's. */
+	ctl->bus_conf = (*cfg)->router;
+	if (a->curve_key)
+		ctl->bus_conf.curve_client_key = a->curve_key;
+	ctl->bus = &ctl->bus_conf;
 	ctl->integ = &(*cfg)->integration;
 	ctl->routing = &(*cfg)->routing;
 	return -1;
@@ -712,6 +719,8 @@ int main(int argc, char **argv)
 		goto out;
 	ctl.publish = a.publish;
 	ctl.command = a.command;
+	if (!a.curve_key && getenv("GATEWAY_CURVE_KEY") && getenv("GATEWAY_CURVE_KEY")[0])
+		a.curve_key = getenv("GATEWAY_CURVE_KEY");
 	ctl.state_dir = a.state_dir;
 	rc = resolve(&a, &ctl, &cfg);
 	if (rc >= 0)

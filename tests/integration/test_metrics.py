@@ -6,12 +6,15 @@ its callback receiver takes, the ticket closed) must show on the page with
 exactly those values; every line of the page must parse (a strict line
 check here, and Debian's python3-prometheus-client parser); after a restart
 the stored facts (messages, replies, event log head, tickets) are the same
-while the process counters start again with a later start time.
+while the process counters start again with a later start time. The
+listener has the per-address limits of every listener: a connection over
+metrics.max_connections_per_ip is answered 429 and closed, and counted.
 """
 
 import math
 import os
 import re
+import socket
 import time
 import unittest
 import urllib.error
@@ -81,7 +84,7 @@ class Page:
 
 class Metrics(GatewayTestCase):
 
-    def start_metrics_gateway(self, receiver):
+    def start_metrics_gateway(self, receiver, metrics_lines=()):
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root, exist_ok=True)
         gw = Gateway(root, connector_name=INSTANCE, extra_connector_lines=[
@@ -91,6 +94,7 @@ class Metrics(GatewayTestCase):
         self.metrics_port = gwtest.free_ports(1)[0]
         with open(gw.config_path, "a", encoding="utf-8") as f:
             f.write(f'metrics:\n  enabled: true\n  listen: "127.0.0.1:{self.metrics_port}"\n')
+            f.write("".join(f"  {ln}\n" for ln in metrics_lines))
         gw.connectors = [INSTANCE, "metrics"]  # ready: run/metrics.json too
         self.gw = self.run_gateway(gw)
         return gw
@@ -308,6 +312,37 @@ class Metrics(GatewayTestCase):
                 f.write("{}")
         self.assertEqual(self.scrape().get("omnigate_connector_quarantined",
                                            connector=INSTANCE, type="api"), 2)
+
+    def test_connections_per_address(self):
+        """metrics.max_connections_per_ip: a connection over it is answered
+        429 and closed at accept, counted in run/metrics.json; a scrape
+        from the held connections still works."""
+        rec = Receiver()
+        self.addCleanup(rec.close)
+        self.start_metrics_gateway(rec, ["max_connections_per_ip: 2"])
+        held = []
+        for _ in range(2):
+            s = socket.create_connection(("127.0.0.1", self.metrics_port), timeout=tmo(10))
+            self.addCleanup(s.close)
+            held.append(s)
+        over = socket.create_connection(("127.0.0.1", self.metrics_port), timeout=tmo(10))
+        self.addCleanup(over.close)
+        over.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        try:
+            while True:
+                chunk = over.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except ConnectionResetError:
+            pass
+        self.assertTrue(data.startswith(b"HTTP/1.1 429"), data[:200])
+        held[0].sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertTrue(held[0].recv(65536).startswith(b"HTTP/1.1 200"))
+        gwtest.wait_until(lambda: (gwtest.read_json_file(self.gw.run_file("metrics")) or {})
+                          .get("counters", {}).get("conn_refused", 0) >= 1, tmo(5),
+                          "conn_refused in run/metrics.json")
 
 
 if __name__ == "__main__":

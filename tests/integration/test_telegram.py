@@ -20,6 +20,8 @@ error bodies).
   - webhook: the secret token (missing, wrong, malformed), bodies that are
     not Updates, a redelivered update adds nothing; `gatewayctl telegram
     set-webhook`, `info` and `delete-webhook` against the stand-in
+  - webhook, a chat over sender_burst: its update answered 200, held, listed
+    and released by reingest into the chat's ticket
   - file_download: a photo downloaded into the attachments, one over
     file_max_bytes left as its file_id; a webhook answered once its file
     is stored
@@ -482,6 +484,38 @@ class Webhook(TelegramCase):
         self.assertEqual(p.returncode, 2, p)
         self.assertIn("not telegram", p.stderr)
         self.assertNotIn(TOKEN, p.stdout + p.stderr)
+
+
+class WebhookLimits(TelegramCase):
+    """A chat over its sender's limits on the webhook: held, then released."""
+
+    mode = "webhook"
+    extra = ("sender_rate_per_minute: 1", "sender_burst: 2")
+    post = Webhook.post
+
+    def setUp(self):
+        super().setUp()
+        self.start_tg()
+
+    def test_sender_over_its_limit_is_held_then_released(self):
+        """Telegram gets its 200 for each update once durable; the third of
+        one chat over sender_burst is held (not routed), listed, and
+        `reingest` releases it into the chat's ticket."""
+        bus = self.start_consumer(self.gw)
+        for mid in (1, 2, 3):
+            r = self.post(dict(text_update(777, mid, f"message {mid}"), update_id=500 + mid))
+            self.assertEqual(r.status, 200, r)
+        first = bus.wait_message("777:1")
+        bus.wait_message("777:2")
+        held = []
+        gwtest.wait_until(lambda: held.extend(
+            e for e in json.loads(self.gw.ctl("quarantine", "list", "--json").stdout)
+            if e["kind"] == "held") or held, tmo(10), "the held update listed")
+        self.assertEqual(held[0]["external_id"], "777:3", held)
+        self.assertTrue(held[0]["reason"].startswith("rate_limited"), held)
+        self.assertIsNone(bus.received("777:3"))
+        self.assertIn("released", self.gw.ctl("quarantine", "reingest", held[0]["id"]).stdout)
+        self.assertEqual(bus.wait_message("777:3")["ticket_id"], first["ticket_id"])
 
 
 class Files(TelegramCase):
