@@ -41,6 +41,15 @@ int gw_write_all(int fd, const void *data, size_t len);
 int gw_fsync_dir(const char *dir);
 
 /*
+ * gw_sync_hook_set - tests: fn(arg, dir) runs on the calling thread before
+ * each gw_fsync_dir (every durable file of gw_write_file_durable and every
+ * blob of store/attachments.h goes through one), so that a test may see
+ * which thread syncs and make a sync slow. NULL: none (the default). Any
+ * thread; a call already in fn finishes with the old hook.
+ */
+void gw_sync_hook_set(void (*fn)(void *arg, const char *dir), void *arg);
+
+/*
  * gw_write_file_durable - as gw_write_file_atomic, and durable when it
  * returns GW_OK: the file is fsync'ed before the rename and its folder
  * after. For state that must survive a power cut (e.g. the last committed
