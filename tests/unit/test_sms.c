@@ -31,6 +31,7 @@
 #include "core/util.h"
 #include "proto/proto.h"
 #include "store/sms_contacts.h"
+#include "tests/unit/testutil.h"
 
 #define FIX GW_FIXTURES "/sms"
 #define SID "AC58f1e8f2b1c6b88ca90a012a4be0c279"
@@ -573,12 +574,7 @@ static void test_contacts(void **state)
 	assert_int_equal(sms_contacts_put(c, "", &r), GW_ETOOBIG);
 	sms_contacts_close(c);
 	sms_contacts_close(NULL);
-	{
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		assert_int_equal(system(cmd), 0);
-	}
+	test_rmtree(dir);
 }
 
 /* ---- the config check ------------------------------------------------------------------------- */
