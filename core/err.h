@@ -31,6 +31,7 @@ enum gw_err {
 	GW_EBUS,       /* ZeroMQ failed */
 	GW_ECLOSED,    /* the peer or the component is shut down */
 	GW_EPERM,      /* authenticated, but not allowed to do this */
+	GW_ETLS,       /* TLS refused: no STARTTLS, or a peer certificate not verified */
 	GW__ERR_COUNT
 };
 

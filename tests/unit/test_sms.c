@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "connectors/curl_err.h"
 #include "connectors/sms/sms_config.h"
 #include "connectors/sms/sms_form.h"
 #include "connectors/sms/sms_parse.h"
@@ -474,7 +475,7 @@ static void test_rest_request(void **state)
 static void judge(long status, CURLcode res, const char *body, int64_t retry_after,
 		  struct sender_outcome *out, struct sms_rest_answer *ans)
 {
-	struct sender_attempt a = {0, 0, res, status, body, strlen(body), retry_after,
+	struct sender_attempt a = {0, 0, gw_curl_err(res), status, body, strlen(body), retry_after,
 				   res == CURLE_OK ? "" : "Connection refused"};
 
 	memset(out, 0, sizeof(*out));
