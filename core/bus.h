@@ -23,6 +23,8 @@
 #ifndef GW_BUS_H
 #define GW_BUS_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 
 #include "core/config.h"
@@ -39,7 +41,7 @@ struct bus_key {
  * bare public key) into *k. Returns GW_OK, GW_EIO (cannot read: errno),
  * GW_EPROTO (no key in it), with why written.
  */
-int bus_key_read(const char *path, struct bus_key *k, char *why, size_t whylen);
+GW_MUST_CHECK int bus_key_read(const char *path, struct bus_key *k, char *why, size_t whylen);
 
 /*
  * bus_key_generate - a new key pair written as DIR/NAME.key (0600, both
@@ -47,7 +49,7 @@ int bus_key_read(const char *path, struct bus_key *k, char *why, size_t whylen);
  * it. Returns GW_OK, GW_EEXIST, GW_EIO, GW_EINVAL (a name with '/' or too
  * long, or CURVE not built into libzmq), with why written.
  */
-int bus_key_generate(const char *dir, const char *name, struct bus_key *k, char *why,
+GW_MUST_CHECK int bus_key_generate(const char *dir, const char *name, struct bus_key *k, char *why,
 		     size_t whylen);
 
 /*
@@ -56,14 +58,14 @@ int bus_key_generate(const char *dir, const char *name, struct bus_key *k, char 
  * Returns GW_OK, GW_EIO, GW_EPROTO (a line that is no key: its number in
  * why), GW_ENOMEM.
  */
-int bus_keys_load(const char *path, struct bus_key **out, size_t *n, char *why, size_t whylen);
+GW_MUST_CHECK int bus_keys_load(const char *path, struct bus_key **out, size_t *n, char *why, size_t whylen);
 
 /*
  * bus_server_setup - makes `sock` (not yet bound) a CURVE server with key
  * `k` whose clients the ZAP handler checks in `domain` ("ingest",
  * "publish", "command"). Returns GW_OK or GW_EBUS.
  */
-int bus_server_setup(void *sock, const struct bus_key *k, const char *domain);
+GW_MUST_CHECK int bus_server_setup(void *sock, const struct bus_key *k, const char *domain);
 
 /*
  * bus_client_setup - before `sock` connects to the router's `endpoint`:
@@ -72,10 +74,10 @@ int bus_server_setup(void *sock, const struct bus_key *k, const char *domain);
  * processes share it). Returns GW_OK, or the error of bus_key_read (the key
  * file unreadable: run as the gateway's user) or GW_EBUS, with why.
  */
-int bus_client_setup(void *sock, const struct gw_config_router *r, const char *endpoint,
+GW_MUST_CHECK int bus_client_setup(void *sock, const struct gw_config_router *r, const char *endpoint,
 		     char *why, size_t whylen);
 
 /* bus_uses_curve - 1 when `endpoint` runs CURVE under this config. */
-int bus_uses_curve(const struct gw_config_router *r, const char *endpoint);
+GW_MUST_CHECK int bus_uses_curve(const struct gw_config_router *r, const char *endpoint);
 
 #endif

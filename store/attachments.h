@@ -17,6 +17,8 @@
 #ifndef GW_ATTACHMENTS_H
 #define GW_ATTACHMENTS_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,7 +29,7 @@
  * attach_sha256_hex - the SHA-256 of `len` bytes at `data` (borrowed) as 64
  * lowercase hex digits and a NUL in `hex`. Returns GW_OK or GW_ENOMEM.
  */
-int attach_sha256_hex(const void *data, size_t len, char hex[ATTACH_HEX_LEN + 1]);
+GW_MUST_CHECK int attach_sha256_hex(const void *data, size_t len, char hex[ATTACH_HEX_LEN + 1]);
 
 /*
  * attach_put - stores `len` bytes at `data` (borrowed) under `dir` (created
@@ -37,7 +39,7 @@ int attach_sha256_hex(const void *data, size_t len, char hex[ATTACH_HEX_LEN + 1]
  * set), GW_EINVAL (path too long), GW_EIO (a system call failed; errno is
  * kept), GW_ENOMEM.
  */
-int attach_put(const char *dir, const void *data, size_t len, uint64_t max_bytes,
+GW_MUST_CHECK int attach_put(const char *dir, const void *data, size_t len, uint64_t max_bytes,
 	       char hex[ATTACH_HEX_LEN + 1]);
 
 /*
@@ -45,7 +47,7 @@ int attach_put(const char *dir, const void *data, size_t len, uint64_t max_bytes
  * Returns GW_OK, or GW_EINVAL when `hex` is not 64 lowercase hex digits or
  * the name does not fit in `size` bytes.
  */
-int attach_path(const char *dir, const char *hex, char *buf, size_t size);
+GW_MUST_CHECK int attach_path(const char *dir, const char *hex, char *buf, size_t size);
 
 /*
  * attach_tmp_open - a new, unique, empty temporary file in `dir` (created
@@ -55,7 +57,7 @@ int attach_path(const char *dir, const char *hex, char *buf, size_t size);
  * the bytes, then hands the file to attach_adopt. Returns GW_OK, GW_EINVAL
  * (name too long), GW_EIO (errno kept).
  */
-int attach_tmp_open(const char *dir, char *tmp, size_t size, int *fd);
+GW_MUST_CHECK int attach_tmp_open(const char *dir, char *tmp, size_t size, int *fd);
 
 /*
  * attach_adopt - makes the complete temporary file `tmp` (from
@@ -66,6 +68,6 @@ int attach_tmp_open(const char *dir, char *tmp, size_t size, int *fd);
  * result; `fd` stays the caller's. Returns GW_OK, GW_EINVAL (`hex` is not
  * a digest, path too long), GW_EIO (errno kept).
  */
-int attach_adopt(const char *dir, const char *tmp, int fd, const char *hex, uint64_t len);
+GW_MUST_CHECK int attach_adopt(const char *dir, const char *tmp, int fd, const char *hex, uint64_t len);
 
 #endif
