@@ -105,6 +105,15 @@ struct gw_config_router {
 	char *curve_consumers;  /* may subscribe and replay, read */
 	char *curve_commanders; /* may also send commands */
 	char *curve_connectors; /* may hand over messages (ingest) */
+	/* The key pair this host's gateway programs (connectors, gatewayctl,
+	 * gateway-nats, gateway-integration) prove as CURVE clients instead
+	 * of the router's own, and the router's public key they check (a
+	 * .pub file; default: curve_key's public half); NULL: none. */
+	char *curve_client_key;
+	char *curve_server_public;
+	/* A loopback tcp:// endpoint without CURVE is refused unless this is
+	 * set: any local user can then reach it. */
+	bool plain_loopback;
 	long long batch_max;   /* messages per LMDB transaction */
 	long long nice;        /* niceness added to the router's process */
 	long long heartbeat_ms;
@@ -330,6 +339,9 @@ struct gw_config_integration {
 struct gw_config_metrics {
 	bool enabled;             /* gatewayd runs gateway-metrics */
 	struct conf_listen listen; /* where it serves GET /metrics */
+	long long max_connections; /* connections at once, every address */
+	struct httpd_limits limits; /* per address: connections, requests, timeouts
+				     * (no body is read) */
 };
 
 /*
@@ -416,6 +428,13 @@ struct gw_connector_conf_type {
 	 * Pure: no I/O, no library beyond libc; any thread.
 	 */
 	int (*check)(const void *settings, char *why, size_t whylen);
+	/*
+	 * attach_dir - MAY be NULL. The folder (absolute, borrowed from
+	 * `settings`) where an entry with these settings stores the bytes of
+	 * attachments, or NULL for the default <state_dir>/attachments; read by
+	 * gateway-integration to serve every stored attachment. Pure; any thread.
+	 */
+	const char *(*attach_dir)(const void *settings);
 };
 
 /*

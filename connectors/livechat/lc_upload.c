@@ -234,6 +234,8 @@ void lc_upload_store(struct livechat *lc, struct lc_upload *u)
 {
 	u->store_rc = attach_put(lc->attach_dir, u->body, u->len, u->max_bytes, u->hex);
 	if (u->store_rc == GW_OK)
+		u->store_rc = attach_type_put(lc->attach_dir, u->hex, u->type);
+	if (u->store_rc == GW_OK)
 		u->store_rc = chatlog_file_put(lc->log, u->p.conversation, u->hex, u->meta);
 }
 

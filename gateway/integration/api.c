@@ -81,8 +81,10 @@ void ig_error(struct ig_request *q, int status, const char *code, const char *fm
 	set_json(q, status, json_pack("{ssss}", "error", code, "message", msg));
 }
 
-/* router_error - a router "error" answer as HTTP. */
-static void router_error(struct ig_request *q, const struct rcmd_reply *r)
+/* router_error - a router "error" answer as HTTP; `conflict`: the route's
+ * GW_EPERM is an agent collision (a reply naming an agent on a ticket
+ * assigned to another), 409 collision. */
+static void router_error(struct ig_request *q, const struct rcmd_reply *r, int conflict)
 {
 	static const struct {
 		const char *gw, *code;
@@ -94,6 +96,10 @@ static void router_error(struct ig_request *q, const struct rcmd_reply *r)
 		{"GW_EPERM", "forbidden", 403},       {"GW_ESTORE", "router_unavailable", 503},
 	};
 
+	if (conflict && strcmp(r->code, "GW_EPERM") == 0) {
+		ig_error(q, 409, "collision", "%s", r->message);
+		return;
+	}
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(r->code, map[i].gw) == 0) {
 			ig_error(q, map[i].status, map[i].code, "%s", r->message);
@@ -103,9 +109,10 @@ static void router_error(struct ig_request *q, const struct rcmd_reply *r)
 }
 
 /* call - runs cmd with the msgpack of `args` (owned: released here, NULL
- * packs nil); GW_OK with *r ok, else the request is answered. */
+ * packs nil); GW_OK with *r ok, else the request is answered (`conflict`:
+ * as router_error). */
 static int call(struct ig_api *a, struct ig_request *q, const char *cmd, json_t *args,
-		struct rcmd_reply *r)
+		struct rcmd_reply *r, int conflict)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -123,7 +130,7 @@ static int call(struct ig_api *a, struct ig_request *q, const char *cmd, json_t 
 		return rc;
 	}
 	if (!r->ok) {
-		router_error(q, r);
+		router_error(q, r, conflict);
 		rcmd_reply_free(r);
 		return GW_EINVAL;
 	}
@@ -263,7 +270,7 @@ static void get_events(struct ig_api *a, struct ig_request *q)
 	if (call(a, q, WIRE_CMD_REPLAY,
 		 json_pack("{sIsI}", "from", (json_int_t)(from ? from : 1), "limit",
 			   (json_int_t)(limit ? limit : EVENTS_DEFAULT)),
-		 &r))
+		 &r, 0))
 		return;
 	res = rcmd_json(&r, 0);
 	events = json_array();
@@ -280,7 +287,7 @@ static void get_record(struct ig_api *a, struct ig_request *q, const char *cmd, 
 {
 	struct rcmd_reply r;
 
-	if (call(a, q, cmd, json_pack("{sI}", "id", (json_int_t)id), &r))
+	if (call(a, q, cmd, json_pack("{sI}", "id", (json_int_t)id), &r, 0))
 		return;
 	set_json(q, 200, rcmd_json(&r, 0));
 	rcmd_reply_free(&r);
@@ -305,7 +312,7 @@ static void get_tickets(struct ig_api *a, struct ig_request *q)
 			json_object_set_new(args, keys[i][1], json_string(buf));
 	json_object_set_new(args, "from", json_integer((json_int_t)cursor));
 	json_object_set_new(args, "limit", json_integer((json_int_t)(limit ? limit : 50)));
-	if (call(a, q, WIRE_CMD_TICKET_LIST, args, &r))
+	if (call(a, q, WIRE_CMD_TICKET_LIST, args, &r, 0))
 		return;
 	res = rcmd_json(&r, 0);
 	next = json_object_get(res, "next");
@@ -324,7 +331,10 @@ static void get_reports(struct ig_api *a, struct ig_request *q)
 		set_json(q, 200, j);
 }
 
-/* sniff - a media type from the first bytes; octet-stream when unsure. */
+/*
+ * sniff - a media type from the first bytes, for a blob stored before its
+ * type was kept beside it; octet-stream when unsure.
+ */
 static const char *sniff(const unsigned char *b, size_t n)
 {
 	if (n >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0)
@@ -344,25 +354,71 @@ static const char *sniff(const unsigned char *b, size_t n)
 	return "application/octet-stream";
 }
 
-static void get_attachment(struct ig_api *a, struct ig_request *q, const char *ref)
+/*
+ * attach_dir_at - the i-th folder attachments may be stored in: 0 is
+ * <state_dir>/attachments (API, SMS, Telegram, live chat, gatewayctl send,
+ * and email and Meta by default), then each connector entry's own folder
+ * (email attachment_dir, Meta media_dir) when it sets one. 0 past the end.
+ */
+static int attach_dir_at(const struct gw_config *cfg, size_t i, char *dir, size_t size)
+{
+	if (i == 0)
+		return (size_t)snprintf(dir, size, "%s/attachments", cfg->state_dir) < size;
+	for (size_t c = 0; c < cfg->n_connectors; c++) {
+		const struct gw_connector_conf_type *t = gw_connector_conf_find(cfg->connectors[c].type);
+		const char *d = t && t->attach_dir ? t->attach_dir(cfg->connectors[c].settings) : NULL;
+
+		if (d && --i == 0)
+			return (size_t)snprintf(dir, size, "%s", d) < size;
+	}
+	return 0;
+}
+
+/* attach_open - the blob `hex` found in one of the folders: its descriptor
+ * (or -1), size and media type (the stored one, else sniffed) into q. */
+static int attach_open(const struct gw_config *cfg, const char *hex, struct ig_request *q,
+		       struct stat *st)
 {
 	char dir[4096], path[4200];
 	unsigned char head[16];
+	int fd = -1;
+
+	for (size_t i = 0; fd < 0 && attach_dir_at(cfg, i, dir, sizeof(dir)); i++) {
+		if (attach_path(dir, hex, path, sizeof(path)) != GW_OK)
+			continue;
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0 && (fstat(fd, st) != 0 || !S_ISREG(st->st_mode))) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0)
+		return -1;
+	if (attach_type_get(dir, hex, q->ans.type, sizeof(q->ans.type)) == GW_OK) {
+		q->ans.content_type = q->ans.type;
+	} else {
+		ssize_t n = pread(fd, head, sizeof(head), 0);
+
+		q->ans.content_type = sniff(head, n > 0 ? (size_t)n : 0);
+	}
+	return fd;
+}
+
+static void get_attachment(struct ig_api *a, struct ig_request *q, const char *ref)
+{
+	char probe[128];
 	struct stat st;
-	ssize_t n;
 	int fd;
 
 	if (strncmp(ref, ATTACH_REF_PREFIX, strlen(ATTACH_REF_PREFIX)) == 0)
 		ref += strlen(ATTACH_REF_PREFIX);
-	snprintf(dir, sizeof(dir), "%s/attachments", a->cfg->state_dir);
-	if (attach_path(dir, ref, path, sizeof(path)) != GW_OK) {
+	if (attach_path("", ref, probe, sizeof(probe)) != GW_OK) {
 		ig_error(q, 404, "not_found", "not an attachment ref (sha256:<64 hex digits>)");
 		return;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		if (fd >= 0)
-			close(fd);
+	set_json(q, 200, NULL);
+	fd = attach_open(a->cfg, ref, q, &st);
+	if (fd < 0) {
 		ig_error(q, 404, "not_found", "no attachment sha256:%.64s", ref);
 		return;
 	}
@@ -371,9 +427,6 @@ static void get_attachment(struct ig_api *a, struct ig_request *q, const char *r
 		ig_error(q, 413, "too_large", "the attachment is over attachment_max_bytes");
 		return;
 	}
-	n = pread(fd, head, sizeof(head), 0);
-	set_json(q, 200, NULL);
-	q->ans.content_type = sniff(head, n > 0 ? (size_t)n : 0);
 	q->ans.fd = fd;
 	q->ans.len = (size_t)st.st_size;
 	q->ans.extra_name[0] = "x-content-type-options:";
@@ -421,18 +474,24 @@ static int route_get(struct ig_api *a, struct ig_request *q)
 
 /* ---- POST routes ---- */
 
-/* A POST route: the command, the scope, the body keys passed on. */
+/* A POST route: the command, the scope, the body keys passed on; collision:
+ * the router's GW_EPERM is an agent collision (409). */
 struct post_route {
 	const char *prefix, *suffix, *cmd, *id_key;
 	unsigned scope;
 	int status;
-	const char *keys[10];
+	const char *keys[12];
+	int collision;
 };
 
 static const struct post_route post_routes[] = {
 	{"/v1/tickets/", "/replies", WIRE_CMD_MESSAGE_SEND, "ticket_id", SCOPE_REPLY, 202,
 	 {"text", "channel", "author", "subject", "template", "attachments", "canned", "vars",
-	  NULL}},
+	  "agent_id", "force", NULL}, 1},
+	{"/v1/tickets/", "/viewing", WIRE_CMD_TICKET_VIEWING, "ticket_id", SCOPE_REPLY, 200,
+	 {"agent_id", NULL}, 0},
+	{"/v1/tickets/", "/typing", WIRE_CMD_TICKET_TYPING, "ticket_id", SCOPE_REPLY, 200,
+	 {"agent_id", NULL}, 0},
 	{"/v1/tickets/", "/close", WIRE_CMD_TICKET_CLOSE, "ticket_id", SCOPE_MANAGE, 200,
 	 {"reason", NULL}},
 	{"/v1/tickets/", "/reopen", WIRE_CMD_TICKET_REOPEN, "ticket_id", SCOPE_MANAGE, 200,
@@ -530,7 +589,7 @@ static void post_run(struct ig_api *a, struct ig_request *q, const struct post_r
 
 	if (!args)
 		return;
-	if (call(a, q, pr->cmd, args, &r) == GW_OK) {
+	if (call(a, q, pr->cmd, args, &r, pr->collision) == GW_OK) {
 		set_json(q, pr->status, rcmd_json(&r, 0));
 		rcmd_reply_free(&r);
 	}
