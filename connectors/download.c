@@ -424,6 +424,9 @@ static int dl_fetch_one(struct dl_xfer *x, const struct proto_message *m,
 	rc = dl_store(x, t, &n, hex);
 	if (rc == GW_OK)
 		rc = dl_rewrite(x, a, t, hex, n);
+	if (rc == GW_OK && attach_type_put(x->d->dir, hex, a->type) != GW_OK)
+		GW_WARN(x->d->module, "%s of message %s: its media type not kept: %s", t->label,
+			m->external_id ? m->external_id : "?", strerror(errno));
 	return rc;
 }
 

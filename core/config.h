@@ -420,6 +420,13 @@ struct gw_connector_conf_type {
 	 * Pure: no I/O, no library beyond libc; any thread.
 	 */
 	int (*check)(const void *settings, char *why, size_t whylen);
+	/*
+	 * attach_dir - MAY be NULL. The folder (absolute, borrowed from
+	 * `settings`) where an entry with these settings stores the bytes of
+	 * attachments, or NULL for the default <state_dir>/attachments; read by
+	 * gateway-integration to serve every stored attachment. Pure; any thread.
+	 */
+	const char *(*attach_dir)(const void *settings);
 };
 
 /*

@@ -30,10 +30,11 @@ static const struct conf_entry integration_rows[] = {
 	{.kind = CONF_INT, .key = "command_timeout_ms", .def = "5000", .min = 100,
 	 .max = 120000, .offset = IN_OFF(command_timeout_ms),
 	 .desc = "How long a request waits for the router before it is answered 503."},
-	{.kind = CONF_INT, .key = "idempotency_ttl_s", .def = "86400", .min = 60,
+	{.kind = CONF_INT, .key = "idempotency_ttl_s", .def = "86400", .min = 1,
 	 .max = 2592000, .offset = IN_OFF(idempotency_ttl_s),
 	 .desc = "How long the answer to a request with an Idempotency-Key is kept and "
-		 "given again."},
+		 "given again; afterwards the key is free (the router still runs a "
+		 "command id once)."},
 	{.kind = CONF_INT, .key = "attachment_max_bytes", .def = "104857600", .min = 1024,
 	 .max = 4294967296LL, .offset = IN_OFF(attachment_max_bytes),
 	 .desc = "Largest attachment GET /v1/attachments/{ref} serves."},

@@ -18,7 +18,7 @@
 
 #define DAY_MS 86400000LL
 
-static const char *const by_names[] = {"channel", "queue", "agent", "day"};
+static const char *const by_names[] = {"channel", "queue", "agent", "day", "tag"};
 
 int report_by_parse(const char *s, enum report_by *by)
 {
@@ -168,16 +168,48 @@ int report_ticket_add(struct report *r, uint64_t id, struct rticket **out)
 
 /* --- rows ---------------------------------------------------------------- */
 
-int report_row_get(struct report *r, const char *key, struct report_row **out)
+uint32_t report_str_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+/* row_slot - the index slot of `key`: where its row is, or the free slot
+ * where it goes. */
+static size_t row_slot(const struct report *r, const char *key)
+{
+	size_t s = report_str_hash(key) & (r->row_index_cap - 1);
+
+	while (r->row_index[s] && strcmp(r->rows[r->row_index[s] - 1].key, key) != 0)
+		s = (s + 1) & (r->row_index_cap - 1);
+	return s;
+}
+
+/* report_rows_index - the index of the rows at `cap` slots (a power of
+ * two, more than twice the rows), from the rows as they are now. */
+int report_rows_index(struct report *r, size_t cap)
+{
+	uint32_t *ni = calloc(cap, sizeof(*ni));
+
+	if (!ni)
+		return GW_ENOMEM;
+	free(r->row_index);
+	r->row_index = ni;
+	r->row_index_cap = cap;
+	for (size_t i = 0; i < r->n_rows; i++)
+		ni[row_slot(r, r->rows[i].key)] = (uint32_t)i + 1;
+	return GW_OK;
+}
+
+/* row_add - a new zeroed row `key` at index slot `slot`. */
+static int row_add(struct report *r, const char *key, size_t slot, struct report_row **out)
 {
 	struct report_row *nv;
 	size_t cap;
 
-	for (size_t i = 0; i < r->n_rows; i++)
-		if (strcmp(r->rows[i].key, key) == 0) {
-			*out = &r->rows[i];
-			return GW_OK;
-		}
 	if (r->n_rows >= REPORT_MAX_ROWS)
 		return GW_EFULL;
 	if (r->n_rows == r->rows_cap) {
@@ -191,6 +223,24 @@ int report_row_get(struct report *r, const char *key, struct report_row **out)
 	*out = &r->rows[r->n_rows++];
 	memset(*out, 0, sizeof(**out));
 	snprintf((*out)->key, sizeof((*out)->key), "%s", key);
+	r->row_index[slot] = (uint32_t)r->n_rows;
+	return GW_OK;
+}
+
+int report_row_get(struct report *r, const char *key, struct report_row **out)
+{
+	size_t s;
+	int rc;
+
+	if ((r->n_rows + 1) * 2 > r->row_index_cap) {
+		rc = report_rows_index(r, r->row_index_cap ? r->row_index_cap * 2 : 32);
+		if (rc)
+			return rc;
+	}
+	s = row_slot(r, key);
+	if (!r->row_index[s])
+		return row_add(r, key, s, out);
+	*out = &r->rows[r->row_index[s] - 1];
 	return GW_OK;
 }
 
@@ -207,6 +257,8 @@ static void rows_clear(struct report *r)
 		row_clear(&r->rows[i]);
 	r->n_rows = 0;
 	r->samples = 0;
+	if (r->row_index)
+		memset(r->row_index, 0, r->row_index_cap * sizeof(*r->row_index));
 }
 
 /* report_day_key - "YYYY-MM-DD" (UTC) of `ms`. */
@@ -219,19 +271,26 @@ void report_day_key(int64_t ms, char *key, size_t size)
 	strftime(key, size, "%Y-%m-%d", &tm);
 }
 
-/* report_key - the row key of ticket `t` for an event at `ts`. */
-void report_key(const struct report *r, const struct rticket *t, int64_t ts, char *key,
-		size_t size)
+size_t report_keys(const struct report *r, const struct rticket *t, int64_t ts,
+		   char (*keys)[REPORT_KEY_MAX])
 {
+	const struct rtags *set = t->tags ? &r->tagsets[t->tags - 1] : NULL;
 	const char *s = "";
 
 	switch (r->by) {
 	case REPORT_BY_CHANNEL: s = r->names[t->channel]; break;
 	case REPORT_BY_QUEUE: s = r->names[t->queue]; break;
 	case REPORT_BY_AGENT: s = r->names[t->agent]; break;
-	case REPORT_BY_DAY: report_day_key(ts, key, size); return;
+	case REPORT_BY_DAY: report_day_key(ts, keys[0], REPORT_KEY_MAX); return 1;
+	case REPORT_BY_TAG:
+		for (size_t i = 0; set && i < set->n; i++)
+			snprintf(keys[i], REPORT_KEY_MAX, "%s", r->tag_names[set->v[i]]);
+		if (set && set->n)
+			return set->n;
+		break;
 	}
-	snprintf(key, size, "%s", s[0] ? s : "-");
+	snprintf(keys[0], REPORT_KEY_MAX, "%s", s[0] ? s : "-");
+	return 1;
 }
 
 /* --- calendars ----------------------------------------------------------- */
@@ -296,7 +355,7 @@ int report_create(const struct gw_config_routing *routing, int64_t from_ms, int6
 	int rc = GW_EINVAL;
 
 	*out = NULL;
-	if (to_ms <= from_ms || (unsigned)by > REPORT_BY_DAY)
+	if (to_ms <= from_ms || (unsigned)by > REPORT_BY_TAG)
 		goto out;
 	rc = GW_ENOMEM;
 	r = calloc(1, sizeof(*r));
@@ -325,12 +384,14 @@ void report_free(struct report *r)
 		return;
 	rows_clear(r);
 	free(r->rows);
+	free(r->row_index);
 	free(r->tickets);
 	for (size_t i = 0; i < REPORT_MAX_NAMES; i++)
 		cal_free(r->cals[i]);
 	for (size_t i = 0; i < r->n_names; i++)
 		free(r->names[i]);
 	free(r->names);
+	report_tags_free(r);
 	free(r);
 }
 

@@ -8,8 +8,8 @@
  * a report over any window is exact and the same after a restart: it reads
  * the log, not counters.
  *
- * Rows are grouped by one dimension (channel, queue, agent or UTC day);
- * each row holds:
+ * Rows are grouped by one dimension (channel, queue, agent, UTC day or
+ * tag); each row holds:
  *   opened, reopened, closed   ticket.created / .reopened / .closed
  *   first response             ticket.created -> its first message.sent
  *                              (automatic messages are no responses)
@@ -28,11 +28,17 @@
  *                              no close
  *   csat                       ticket.rated: count and sum of csat_score
  * A row's key is the ticket's value when the event happened ("-" for no
- * queue or no agent). A new dimension (a ticket's tags) is a case of
- * enum report_by and of report_keys().
+ * queue or no agent). By tag an event counts in the row of every tag the
+ * ticket has when it happens (as the ticket event that carries the change
+ * says it, in seq order; "-" for a ticket without tags), so the rows do
+ * not add up to the total; the backlog counts each ticket open at the
+ * window's end in the rows of its tags then. A new dimension is a case of
+ * enum report_by and of report_keys() (report_int.h).
  *
- * Bounds: at most REPORT_MAX_TICKETS tickets tracked, REPORT_MAX_ROWS rows
- * and REPORT_MAX_SAMPLES time samples; past them feeding fails GW_EFULL.
+ * Bounds: at most REPORT_MAX_TICKETS tickets tracked, REPORT_MAX_ROWS rows,
+ * REPORT_MAX_SAMPLES time samples and, by tag, REPORT_MAX_TAG_NAMES
+ * distinct tags and REPORT_TICKET_TAGS tags a ticket (the router's own
+ * limit, PROTO_MAX_TAGS); past them feeding fails GW_EFULL.
  * Threading: a report is used by one thread at a time.
  */
 #ifndef GW_REPORT_H
@@ -51,9 +57,17 @@ struct store;
 #define REPORT_MAX_TICKETS (4u * 1024 * 1024)
 #define REPORT_MAX_ROWS 100000u
 #define REPORT_MAX_SAMPLES (16u * 1024 * 1024)
-#define REPORT_KEY_MAX 64 /* bytes of a row key, NUL included */
+#define REPORT_KEY_MAX 80 /* bytes of a row key, NUL included (a tag is 64) */
+#define REPORT_TICKET_TAGS 32 /* tags of a ticket: PROTO_MAX_TAGS */
+#define REPORT_MAX_TAG_NAMES 65535u /* distinct tags of a report by tag */
 
-enum report_by { REPORT_BY_CHANNEL, REPORT_BY_QUEUE, REPORT_BY_AGENT, REPORT_BY_DAY };
+enum report_by {
+	REPORT_BY_CHANNEL,
+	REPORT_BY_QUEUE,
+	REPORT_BY_AGENT,
+	REPORT_BY_DAY,
+	REPORT_BY_TAG, /* a ticket counts in the row of each of its tags */
+};
 
 /* The time figures of one row: samples in business ms. */
 struct report_times {
@@ -76,8 +90,8 @@ struct report_row {
 struct report;
 
 /*
- * report_by_parse - "channel", "queue", "agent" or "day" into *by; GW_OK or
- * GW_EINVAL.
+ * report_by_parse - "channel", "queue", "agent", "day" or "tag" into *by;
+ * GW_OK or GW_EINVAL.
  */
 int report_by_parse(const char *s, enum report_by *by);
 const char *report_by_name(enum report_by by);
@@ -103,7 +117,10 @@ void report_free(struct report *r);
 
 /*
  * report_feed - takes one event (borrowed), in seq order. Events of other
- * types are ignored. GW_OK, GW_EFULL (a bound above), GW_ENOMEM; after an
+ * types are ignored. By tag, every ticket event sets the ticket's tags to
+ * those its body carries (the router emits the whole ticket: a tag change
+ * is the ticket.updated that carries it). GW_OK, GW_EFULL (a bound above,
+ * or more than REPORT_TICKET_TAGS tags in a body), GW_ENOMEM; after an
  * error the report is incomplete and should be dropped.
  */
 int report_feed(struct report *r, const struct proto_event *ev);

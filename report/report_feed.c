@@ -19,7 +19,8 @@ static int in_window(const struct report *r, int64_t ts)
 	return ts >= r->from_ms && ts < r->to_ms;
 }
 
-/* take_attrs - the ticket's channel, queue and agent from a ticket body. */
+/* take_attrs - the ticket's channel, queue and agent from a ticket body,
+ * and by tag its tags (kept by that dimension only). */
 static int take_attrs(struct report *r, struct rticket *t, const struct proto_ticket *b)
 {
 	int rc;
@@ -29,15 +30,27 @@ static int take_attrs(struct report *r, struct rticket *t, const struct proto_ti
 		rc = report_intern(r, b->queue, &t->queue);
 	if (rc == GW_OK)
 		rc = report_intern(r, b->agent_id, &t->agent);
+	if (rc == GW_OK && r->by == REPORT_BY_TAG)
+		rc = report_tags_take(r, t, b->tags, b->tags_len);
 	return rc;
 }
 
-static int row_of(struct report *r, const struct rticket *t, int64_t ts, struct report_row **row)
+/* rows_of - the rows of ticket `t` for an event at `ts` (report_keys),
+ * created when new, as indexes into r->rows (a new row may move the
+ * others); *n is 1 to REPORT_MAX_KEYS. */
+static int rows_of(struct report *r, const struct rticket *t, int64_t ts, size_t *idx, size_t *n)
 {
-	char key[REPORT_KEY_MAX];
+	char keys[REPORT_MAX_KEYS][REPORT_KEY_MAX];
+	struct report_row *row;
+	int rc = GW_OK;
 
-	report_key(r, t, ts, key, sizeof(key));
-	return report_row_get(r, key, row);
+	*n = report_keys(r, t, ts, keys);
+	for (size_t i = 0; i < *n && rc == GW_OK; i++) {
+		rc = report_row_get(r, keys[i], &row);
+		if (rc == GW_OK)
+			idx[i] = (size_t)(row - r->rows);
+	}
+	return rc;
 }
 
 /* close_days - by day: the backlog of every day that ended before `ts`. */
@@ -108,27 +121,10 @@ static int counted(enum proto_type type)
 	       type == PROTO_T_TICKET_CLOSED || type == PROTO_T_TICKET_RATED;
 }
 
-static int on_ticket(struct report *r, const struct proto_event *ev)
+/* count_event - what ticket event `ev` of `t` adds to one of its rows. */
+static int count_event(struct report *r, const struct rticket *t, const struct proto_event *ev,
+		       struct report_row *row)
 {
-	struct report_row *row = NULL;
-	struct rticket *t;
-	int rc;
-
-	rc = ticket_of(r, ev, &t);
-	if (rc)
-		return rc;
-	if (ev->type == PROTO_T_TICKET_CREATED || ev->type == PROTO_T_TICKET_REOPENED) {
-		t->opened_at = ev->ts;
-		t->reopened |= ev->type == PROTO_T_TICKET_REOPENED;
-		set_open(r, t, 1);
-	} else if (ev->type == PROTO_T_TICKET_CLOSED || ev->type == PROTO_T_TICKET_MERGED) {
-		set_open(r, t, 0); /* a merged ticket leaves the backlog, resolving nothing */
-	}
-	if (!in_window(r, ev->ts) || !counted(ev->type))
-		return GW_OK;
-	rc = row_of(r, t, ev->ts, &row);
-	if (rc)
-		return rc;
 	if (ev->type == PROTO_T_TICKET_RATED) {
 		row->csat_count += ev->u.ticket.csat_score >= 1 && ev->u.ticket.csat_score <= 5;
 		row->csat_sum += ev->u.ticket.csat_score <= 5 ? ev->u.ticket.csat_score : 0;
@@ -147,6 +143,30 @@ static int on_ticket(struct report *r, const struct proto_event *ev)
 				report_business_ms(r, t->queue, t->opened_at, ev->ts), &r->samples);
 }
 
+static int on_ticket(struct report *r, const struct proto_event *ev)
+{
+	size_t idx[REPORT_MAX_KEYS], n = 0;
+	struct rticket *t;
+	int rc;
+
+	rc = ticket_of(r, ev, &t);
+	if (rc)
+		return rc;
+	if (ev->type == PROTO_T_TICKET_CREATED || ev->type == PROTO_T_TICKET_REOPENED) {
+		t->opened_at = ev->ts;
+		t->reopened |= ev->type == PROTO_T_TICKET_REOPENED;
+		set_open(r, t, 1);
+	} else if (ev->type == PROTO_T_TICKET_CLOSED || ev->type == PROTO_T_TICKET_MERGED) {
+		set_open(r, t, 0); /* a merged ticket leaves the backlog, resolving nothing */
+	}
+	if (!in_window(r, ev->ts) || !counted(ev->type))
+		return GW_OK;
+	rc = rows_of(r, t, ev->ts, idx, &n);
+	for (size_t i = 0; i < n && rc == GW_OK; i++)
+		rc = count_event(r, t, ev, &r->rows[idx[i]]);
+	return rc;
+}
+
 static int on_received(struct report *r, const struct proto_event *ev)
 {
 	struct rticket *t = report_ticket_find(r, ev->u.message.ticket_id);
@@ -160,8 +180,8 @@ static int on_received(struct report *r, const struct proto_event *ev)
 static int on_sent(struct report *r, const struct proto_event *ev)
 {
 	struct rticket *t = report_ticket_find(r, ev->u.message.ticket_id);
-	struct report_row *row = NULL;
-	int64_t since;
+	size_t idx[REPORT_MAX_KEYS], n = 0;
+	int64_t since, ms;
 	int first, rc;
 
 	/* No ticket, a closed one's (its satisfaction survey), or an automatic
@@ -175,11 +195,15 @@ static int on_sent(struct report *r, const struct proto_event *ev)
 	t->replies++;
 	if (!since || !in_window(r, ev->ts))
 		return GW_OK;
-	rc = row_of(r, t, ev->ts, &row);
-	if (rc)
-		return rc;
-	return report_times_add(first ? &row->first_response : &row->next_response,
-				report_business_ms(r, t->queue, since, ev->ts), &r->samples);
+	ms = report_business_ms(r, t->queue, since, ev->ts);
+	rc = rows_of(r, t, ev->ts, idx, &n);
+	for (size_t i = 0; i < n && rc == GW_OK; i++) {
+		struct report_row *row = &r->rows[idx[i]];
+
+		rc = report_times_add(first ? &row->first_response : &row->next_response, ms,
+				      &r->samples);
+	}
+	return rc;
 }
 
 int report_feed(struct report *r, const struct proto_event *ev)
@@ -234,23 +258,23 @@ static int day_backlogs(struct report *r)
 	return GW_OK;
 }
 
-/* key_backlogs - other dimensions: the open tickets by their key now. */
+/* key_backlogs - other dimensions: the open tickets by their keys now (by
+ * tag, in the row of each tag a ticket has). */
 static int key_backlogs(struct report *r)
 {
-	struct report_row *row;
-	int rc;
+	size_t idx[REPORT_MAX_KEYS], n = 0;
+	int rc = GW_OK;
 
 	for (size_t i = 0; i < r->n_rows; i++)
 		r->rows[i].backlog = 0;
-	for (size_t i = 0; i < r->cap; i++) {
+	for (size_t i = 0; i < r->cap && rc == GW_OK; i++) {
 		if (!r->tickets[i].id || !r->tickets[i].open)
 			continue;
-		rc = row_of(r, &r->tickets[i], 0, &row);
-		if (rc)
-			return rc;
-		row->backlog++;
+		rc = rows_of(r, &r->tickets[i], 0, idx, &n);
+		for (size_t k = 0; k < n && rc == GW_OK; k++)
+			r->rows[idx[k]].backlog++;
 	}
-	return GW_OK;
+	return rc;
 }
 
 static int cmp_rows(const void *a, const void *b)
@@ -265,7 +289,8 @@ int report_finish(struct report *r)
 	rc = r->by == REPORT_BY_DAY ? day_backlogs(r) : key_backlogs(r);
 	if (rc)
 		return rc;
-	if (r->n_rows > 1)
-		qsort(r->rows, r->n_rows, sizeof(*r->rows), cmp_rows);
-	return GW_OK;
+	if (r->n_rows < 2)
+		return GW_OK;
+	qsort(r->rows, r->n_rows, sizeof(*r->rows), cmp_rows);
+	return report_rows_index(r, r->row_index_cap); /* rows moved */
 }

@@ -18,6 +18,8 @@ packages=(
   python3 python3-zmq python3-msgpack python3-websocket lmdb-utils
   # the metrics test: Prometheus' own parser of the text format
   python3-prometheus-client
+  # the OpenAPI test: answers checked against docs/api/openapi.yaml's schemas
+  python3-jsonschema python3-yaml
   # email tests: a throw-away IMAP server, and openssl for its certificate
   dovecot-core dovecot-imapd openssl
   # email reply tests: a throw-away SMTP server (Postfix, which replaces

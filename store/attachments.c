@@ -179,3 +179,110 @@ out:
 	}
 	return rc;
 }
+
+/* ---- media types ------------------------------------------------------------ */
+
+/*
+ * type_clean - `type` as "a/b" of token characters (RFC 9110), parameters
+ * cut off, lowercased, into out (ATTACH_TYPE_MAX + 1 bytes); "" when it is
+ * missing, malformed or says nothing (octet-stream, a wildcard).
+ */
+static void type_clean(const char *type, char out[ATTACH_TYPE_MAX + 1])
+{
+	static const char tchar[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789!#$&^_.+-'|~`%";
+	size_t n = type ? strcspn(type, "; \t") : 0, a;
+
+	out[0] = '\0';
+	if (n == 0 || n > ATTACH_TYPE_MAX)
+		return;
+	a = strspn(type, tchar);
+	if (a == 0 || type[a] != '/' || a + 1 == n || strspn(type + a + 1, tchar) != n - a - 1)
+		return;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)(type[i] >= 'A' && type[i] <= 'Z' ? type[i] - 'A' + 'a' : type[i]);
+	out[n] = '\0';
+	if (strcmp(out, "application/octet-stream") == 0 || strcmp(out + a, "/*") == 0)
+		out[0] = '\0';
+}
+
+static int type_path(const char *dir, const char *hex, char *buf, size_t size)
+{
+	char blob[ATTACH_PATH_MAX];
+	int rc = attach_path(dir, hex, blob, sizeof(blob));
+
+	if (rc == GW_OK && (size_t)snprintf(buf, size, "%s.type", blob) >= size)
+		rc = GW_EINVAL;
+	return rc;
+}
+
+int attach_type_put(const char *dir, const char *hex, const char *type)
+{
+	char path[ATTACH_PATH_MAX], sub[ATTACH_PATH_MAX], tmp[ATTACH_PATH_MAX] = "";
+	char clean[ATTACH_TYPE_MAX + 2];
+	struct stat st;
+	size_t n;
+	int rc;
+
+	rc = type_path(dir, hex, path, sizeof(path));
+	type_clean(type, clean);
+	if (rc != GW_OK || !clean[0] || stat(path, &st) == 0)
+		goto out;
+	if ((size_t)snprintf(sub, sizeof(sub), "%s/%.2s", dir, hex) >= sizeof(sub)) {
+		rc = GW_EINVAL;
+		goto out;
+	}
+	n = strlen(clean);
+	clean[n] = '\n'; /* one line, for people who look */
+	clean[n + 1] = '\0';
+	if ((rc = gw_mkdir_p(sub)) != GW_OK)
+		goto out;
+	if ((rc = write_tmp(sub, clean, strlen(clean), tmp, sizeof(tmp))) != GW_OK)
+		goto out;
+	if (rename(tmp, path) != 0) {
+		rc = GW_EIO;
+		goto out;
+	}
+	tmp[0] = '\0';
+	rc = gw_fsync_dir(sub);
+out:
+	if (tmp[0]) {
+		int saved = errno;
+
+		unlink(tmp);
+		errno = saved;
+	}
+	return rc;
+}
+
+int attach_type_get(const char *dir, const char *hex, char *buf, size_t size)
+{
+	char path[ATTACH_PATH_MAX], raw[ATTACH_TYPE_MAX + 2];
+	ssize_t n = 0;
+	int fd = -1, rc;
+
+	rc = type_path(dir, hex, path, sizeof(path));
+	if (rc == GW_OK && size <= ATTACH_TYPE_MAX)
+		rc = GW_EINVAL;
+	if (rc != GW_OK)
+		goto out;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		rc = errno == ENOENT ? GW_ENOTFOUND : GW_EIO;
+		goto out;
+	}
+	n = read(fd, raw, sizeof(raw) - 1);
+	if (n < 0) {
+		rc = GW_EIO;
+		goto out;
+	}
+	raw[n] = '\0';
+	raw[strcspn(raw, "\n")] = '\0';
+	type_clean(raw, buf);
+	if (!buf[0])
+		rc = GW_EINVAL;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}

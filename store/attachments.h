@@ -11,6 +11,10 @@
  * Events refer to a blob as "sha256:<hex>" (ATTACH_REF_PREFIX); the store
  * folder is a deployment setting, so the ref does not name it.
  *
+ * Each blob may have its media type beside it, <hex>.type (one line, the
+ * type the sender declared when the bytes were first stored), written the
+ * same way; a blob stored before types were kept has none.
+ *
  * Threading: every function is reentrant; several processes may store into
  * the same folder at once (temporary names are unique, rename is atomic).
  */
@@ -22,6 +26,7 @@
 
 #define ATTACH_REF_PREFIX "sha256:"
 #define ATTACH_HEX_LEN 64 /* hex digits of a SHA-256 */
+#define ATTACH_TYPE_MAX 127 /* bytes of a stored media type */
 
 /*
  * attach_sha256_hex - the SHA-256 of `len` bytes at `data` (borrowed) as 64
@@ -67,5 +72,28 @@ int attach_tmp_open(const char *dir, char *tmp, size_t size, int *fd);
  * a digest, path too long), GW_EIO (errno kept).
  */
 int attach_adopt(const char *dir, const char *tmp, int fd, const char *hex, uint64_t len);
+
+/*
+ * attach_type_put - records `type` (borrowed; may be NULL) as the media
+ * type of blob `hex` under `dir`, in <dir>/<2 hex>/<hex>.type: "a/b" of
+ * token characters, parameters after ';' cut off, lowercased, at most
+ * ATTACH_TYPE_MAX bytes; written to a temporary file, fsync'ed, renamed and
+ * the folder fsync'ed (call it after the blob is stored). The first type
+ * recorded stays: the bytes are the same whoever declares them. Nothing is
+ * written for a NULL, empty, generic (application/octet-stream, a wildcard)
+ * or malformed type; the blob is then served with a type guessed from its
+ * bytes. Returns GW_OK (also when nothing was written), GW_EINVAL (`hex` is
+ * not a digest, path too long), GW_EIO (errno kept).
+ */
+int attach_type_put(const char *dir, const char *hex, const char *type);
+
+/*
+ * attach_type_get - the media type recorded for blob `hex` under `dir`
+ * into `buf` (size bytes, at least ATTACH_TYPE_MAX + 1), checked again as
+ * attach_type_put writes it. Returns GW_OK, GW_ENOTFOUND (none recorded),
+ * GW_EINVAL (`hex` not a digest, `size` too small, the file does not hold a
+ * media type), GW_EIO (errno kept).
+ */
+int attach_type_get(const char *dir, const char *hex, char *buf, size_t size);
 
 #endif

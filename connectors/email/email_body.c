@@ -592,8 +592,9 @@ static const char *kind_of(const char *type)
 	return "file";
 }
 
-/* Digest of the bytes, stored when there is a store and they fit. */
-static int keep_bytes(struct body *b, const GByteArray *bytes, size_t number,
+/* Digest of the bytes, stored with their type when there is a store and
+ * they fit. */
+static int keep_bytes(struct body *b, const GByteArray *bytes, const char *type, size_t number,
 		      char hex[ATTACH_HEX_LEN + 1])
 {
 	const struct email_parse_options *opt = b->x->opt;
@@ -608,6 +609,10 @@ static int keep_bytes(struct body *b, const GByteArray *bytes, size_t number,
 		return attach_sha256_hex(bytes->data, bytes->len, hex);
 	rc = attach_put(opt->attachment_dir, bytes->data, bytes->len, opt->max_attachment_bytes,
 			hex);
+	if (rc == GW_OK && attach_type_put(opt->attachment_dir, hex, type) != GW_OK)
+		GW_WARN("email", "%s: attachment %zu: its media type not kept in %s: %s",
+			opt->account ? opt->account : "-", number, opt->attachment_dir,
+			g_strerror(errno));
 	if (rc == GW_EIO || rc == GW_EINVAL) {
 		GW_ERROR("email", "%s: attachment store %s: %s", opt->account ? opt->account : "-",
 			 opt->attachment_dir, rc == GW_EIO ? g_strerror(errno) : "path too long");
@@ -624,7 +629,7 @@ static int add_attachment(struct body *b, const struct leaf *l, size_t number)
 	char hex[ATTACH_HEX_LEN + 1];
 	GByteArray *bytes = email_part_bytes(l->obj);
 	bool cut = false;
-	int rc = keep_bytes(b, bytes, number, hex);
+	int rc = keep_bytes(b, bytes, l->type, number, hex);
 
 	if (rc != GW_OK)
 		goto out;

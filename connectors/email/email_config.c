@@ -535,8 +535,14 @@ static int email_check(const void *settings, char *why, size_t whylen)
 	return email_check_smtp(s, why, whylen);
 }
 
+static const char *email_attach_dir(const void *settings)
+{
+	return ((const struct email_settings *)settings)->attachment_dir;
+}
+
 const struct gw_connector_conf_type email_conf_type = {
 	.name = "email",
 	.section = &email_conf_section,
 	.check = email_check,
+	.attach_dir = email_attach_dir,
 };

@@ -223,6 +223,8 @@ int lc_upload_end(struct livechat *lc, struct lws *wsi, struct lc_http *r)
 	if (lie)
 		return lc_http_refuse(lc, wsi, 415, "unsupported_type", lie);
 	rc = attach_put(lc->attach_dir, r->body, r->body_len, (uint64_t)lc->set->max_file_bytes, hex);
+	if (rc == GW_OK)
+		rc = attach_type_put(lc->attach_dir, hex, r->type);
 	if (rc == GW_OK) {
 		o = json_pack("{s:s,s:s,s:I}", "name", r->name, "type", r->type, "size",
 			      (json_int_t)r->body_len);

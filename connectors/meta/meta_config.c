@@ -135,8 +135,14 @@ static int meta_check(const void *settings, char *why, size_t whylen)
 	return meta_check_page_tokens(&s->page_tokens, why, whylen);
 }
 
+static const char *meta_attach_dir(const void *settings)
+{
+	return ((const struct meta_settings *)settings)->media_dir;
+}
+
 const struct gw_connector_conf_type meta_conf_type = {
 	.name = "meta",
 	.section = &meta_conf_section,
 	.check = meta_check,
+	.attach_dir = meta_attach_dir,
 };

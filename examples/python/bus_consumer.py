@@ -11,7 +11,8 @@ from the repository's root, as the gateway's user:
 
     python3 examples/python/bus_consumer.py
 
-prints one line per event: "<seq> <type> <details>".
+prints one line per event: "<seq> <type> <details>", and on stderr a
+line for each gap it fills ("gap: ..." or "behind: ...").
 """
 
 import argparse
@@ -128,9 +129,13 @@ class Consumer:
             ev = msgpack.unpackb(body)
             if etype == b"gateway.heartbeat":
                 if ev["head_seq"] > self.last:
+                    print(f"behind: head {ev['head_seq']}, last {self.last}: replaying",
+                          file=sys.stderr, flush=True)
                     self.catch_up()  # events missed at the tail
                 continue
             if ev["seq"] > self.last + 1:
+                print(f"gap: seq {ev['seq']} after {self.last}: replaying",
+                      file=sys.stderr, flush=True)
                 self.catch_up()      # a gap: fetch what is missing first
             self.handle(etype.decode(), ev)
 

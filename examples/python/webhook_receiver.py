@@ -10,6 +10,13 @@ Uncomment the `webhooks:` entry of gateway/gateway.example.yaml (url
 http://127.0.0.1:8094/hook) and start gatewayd with the same secret.
 The last seq processed is kept in --state (default webhook_receiver.last):
 keep it with your own data, so that a repeat after a crash is recognized.
+
+Delivery is at least once: an event comes again when gateway-integration
+was killed between this 2xx and its cursor's commit (that one event), after
+a power loss of the gateway's machine (the events of its last second), or
+after `gatewayctl webhooks rewind`. The event's seq (X-Omnigate-Seq, and
+in the signed body) tells a repeat: an event whose seq is not above the last one processed is
+answered 2xx and dropped (said on stderr), so each seq is printed once.
 """
 
 import argparse
@@ -56,11 +63,14 @@ class Receiver(http.server.BaseHTTPRequestHandler):
             self.answer(401)
             return
         ev = json.loads(body)
+        seq = ev["seq"]  # signed with the body; X-Omnigate-Seq says the same
         last = int(open(self.state).read() or 0) if os.path.exists(self.state) else 0
-        if ev["seq"] > last:
-            print(f"{ev['seq']:>6} {ev['type']:<24} {(ev.get('text') or '')[:60]}", flush=True)
+        if seq <= last:
+            print(f"seq {seq}: a repeat, dropped", file=sys.stderr, flush=True)
+        else:
+            print(f"{seq:>6} {ev['type']:<24} {(ev.get('text') or '')[:60]}", flush=True)
             with open(self.state + ".tmp", "w") as f:      # your processing goes here,
-                f.write(str(ev["seq"]))                     # committed with the seq
+                f.write(str(seq))                           # committed with the seq
             os.replace(self.state + ".tmp", self.state)
             if Receiver.remaining is not None:
                 Receiver.remaining -= 1

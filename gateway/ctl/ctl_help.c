@@ -134,13 +134,15 @@ static const struct help helps[] = {
 	 "Restore: stop gatewayd, replace the state directory's files by the copies\n"
 	 "(docs/operations.md).\n"
 	 "\nexample:\n  gatewayctl backup /var/backups/omnigate/$(date +%F)\n"},
-	{"report", "--from DATE --to DATE [--by channel|queue|agent|day] [--csv|--json]",
+	{"report", "--from DATE --to DATE [--by channel|queue|agent|day|tag] [--csv|--json]",
 	 "helpdesk figures computed from the event log",
 	 "Tickets opened, reopened, closed and open at the end of the day (backlog);\n"
 	 "first-response, resolution and next-response time (median, p90) in the\n"
 	 "business hours of each ticket's queue; SLA compliance; first-contact\n"
 	 "resolution; CSAT. DATEs are UTC days, both included; --by day is the\n"
-	 "default. Reads the store read-only beside the router (docs/reports.md).\n"
+	 "default. --by tag counts a ticket in the row of each tag it has when an\n"
+	 "event happens (\"-\": none), so rows do not add up to the total.\n"
+	 "Reads the store read-only beside the router (docs/reports.md).\n"
 	 "\nexample:\n  gatewayctl report --from 2026-03-02 --to 2026-03-08 --by queue --csv\n"},
 };
 

@@ -58,7 +58,7 @@ int ctl_cmd_report(struct ctl *ctl)
 	int rc, code = CTL_EXIT_USAGE;
 
 	if (ctl->by && report_by_parse(ctl->by, &by) != GW_OK) {
-		fprintf(stderr, "gatewayctl: --by: one of channel, queue, agent, day\n");
+		fprintf(stderr, "gatewayctl: --by: one of channel, queue, agent, day, tag\n");
 		goto out;
 	}
 	if (report_window(ctl, &from, &to) != GW_OK)

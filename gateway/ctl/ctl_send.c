@@ -172,7 +172,11 @@ static int store_file(const struct ctl *ctl, const char *path, struct send_file 
 		return CTL_EXIT_ERROR;
 	}
 	snprintf(dir, sizeof(dir), "%s/attachments", ctl->state_dir);
+	f->name = slash ? slash + 1 : path;
+	f->type = media_type(f->name);
 	rc = attach_put(dir, data, len, (uint64_t)SEND_ATTACH_MAX_BYTES, hex);
+	if (rc == GW_OK)
+		rc = attach_type_put(dir, hex, f->type);
 	free(data);
 	if (rc != GW_OK) {
 		fprintf(stderr, "gatewayctl: --attach %s: cannot store it in %s: %s\n", path, dir,
@@ -180,8 +184,6 @@ static int store_file(const struct ctl *ctl, const char *path, struct send_file 
 		return CTL_EXIT_ERROR;
 	}
 	snprintf(f->ref, sizeof(f->ref), ATTACH_REF_PREFIX "%s", hex);
-	f->name = slash ? slash + 1 : path;
-	f->type = media_type(f->name);
 	f->size = (long long)len;
 	return CTL_EXIT_OK;
 }

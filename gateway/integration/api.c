@@ -324,7 +324,10 @@ static void get_reports(struct ig_api *a, struct ig_request *q)
 		set_json(q, 200, j);
 }
 
-/* sniff - a media type from the first bytes; octet-stream when unsure. */
+/*
+ * sniff - a media type from the first bytes, for a blob stored before its
+ * type was kept beside it; octet-stream when unsure.
+ */
 static const char *sniff(const unsigned char *b, size_t n)
 {
 	if (n >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0)
@@ -344,25 +347,71 @@ static const char *sniff(const unsigned char *b, size_t n)
 	return "application/octet-stream";
 }
 
-static void get_attachment(struct ig_api *a, struct ig_request *q, const char *ref)
+/*
+ * attach_dir_at - the i-th folder attachments may be stored in: 0 is
+ * <state_dir>/attachments (API, SMS, Telegram, live chat, gatewayctl send,
+ * and email and Meta by default), then each connector entry's own folder
+ * (email attachment_dir, Meta media_dir) when it sets one. 0 past the end.
+ */
+static int attach_dir_at(const struct gw_config *cfg, size_t i, char *dir, size_t size)
+{
+	if (i == 0)
+		return (size_t)snprintf(dir, size, "%s/attachments", cfg->state_dir) < size;
+	for (size_t c = 0; c < cfg->n_connectors; c++) {
+		const struct gw_connector_conf_type *t = gw_connector_conf_find(cfg->connectors[c].type);
+		const char *d = t && t->attach_dir ? t->attach_dir(cfg->connectors[c].settings) : NULL;
+
+		if (d && --i == 0)
+			return (size_t)snprintf(dir, size, "%s", d) < size;
+	}
+	return 0;
+}
+
+/* attach_open - the blob `hex` found in one of the folders: its descriptor
+ * (or -1), size and media type (the stored one, else sniffed) into q. */
+static int attach_open(const struct gw_config *cfg, const char *hex, struct ig_request *q,
+		       struct stat *st)
 {
 	char dir[4096], path[4200];
 	unsigned char head[16];
+	int fd = -1;
+
+	for (size_t i = 0; fd < 0 && attach_dir_at(cfg, i, dir, sizeof(dir)); i++) {
+		if (attach_path(dir, hex, path, sizeof(path)) != GW_OK)
+			continue;
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0 && (fstat(fd, st) != 0 || !S_ISREG(st->st_mode))) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0)
+		return -1;
+	if (attach_type_get(dir, hex, q->ans.type, sizeof(q->ans.type)) == GW_OK) {
+		q->ans.content_type = q->ans.type;
+	} else {
+		ssize_t n = pread(fd, head, sizeof(head), 0);
+
+		q->ans.content_type = sniff(head, n > 0 ? (size_t)n : 0);
+	}
+	return fd;
+}
+
+static void get_attachment(struct ig_api *a, struct ig_request *q, const char *ref)
+{
+	char probe[128];
 	struct stat st;
-	ssize_t n;
 	int fd;
 
 	if (strncmp(ref, ATTACH_REF_PREFIX, strlen(ATTACH_REF_PREFIX)) == 0)
 		ref += strlen(ATTACH_REF_PREFIX);
-	snprintf(dir, sizeof(dir), "%s/attachments", a->cfg->state_dir);
-	if (attach_path(dir, ref, path, sizeof(path)) != GW_OK) {
+	if (attach_path("", ref, probe, sizeof(probe)) != GW_OK) {
 		ig_error(q, 404, "not_found", "not an attachment ref (sha256:<64 hex digits>)");
 		return;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		if (fd >= 0)
-			close(fd);
+	set_json(q, 200, NULL);
+	fd = attach_open(a->cfg, ref, q, &st);
+	if (fd < 0) {
 		ig_error(q, 404, "not_found", "no attachment sha256:%.64s", ref);
 		return;
 	}
@@ -371,9 +420,6 @@ static void get_attachment(struct ig_api *a, struct ig_request *q, const char *r
 		ig_error(q, 413, "too_large", "the attachment is over attachment_max_bytes");
 		return;
 	}
-	n = pread(fd, head, sizeof(head), 0);
-	set_json(q, 200, NULL);
-	q->ans.content_type = sniff(head, n > 0 ? (size_t)n : 0);
 	q->ans.fd = fd;
 	q->ans.len = (size_t)st.st_size;
 	q->ans.extra_name[0] = "x-content-type-options:";

@@ -30,6 +30,7 @@
 #include <zmq.h>
 
 #include "core/config.h"
+#include "store/attachments.h"
 
 #define IG_MOD "integration"
 #define IG_PATH_MAX 1024
@@ -79,7 +80,8 @@ enum ig_method { IG_OTHER = 0, IG_GET, IG_POST };
 /* What the handler answers. */
 struct ig_answer {
 	int status;
-	const char *content_type; /* static */
+	const char *content_type; /* static, or `type` */
+	char type[ATTACH_TYPE_MAX + 1]; /* a stored attachment's media type */
 	char *body;               /* malloc'ed, or NULL */
 	size_t len;
 	int fd;                   /* >= 0: stream `len` bytes of this file instead */

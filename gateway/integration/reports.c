@@ -42,7 +42,7 @@ static int window(struct ig_request *q, int64_t *from, int64_t *to, enum report_
 	}
 	rc = ig_query(q, "by", b, sizeof(b));
 	if ((rc != GW_OK && rc != GW_ENOTFOUND) || report_by_parse(b, by) != GW_OK) {
-		ig_error(q, 400, "invalid_request", "by: one of channel, queue, agent, day");
+		ig_error(q, 400, "invalid_request", "by: one of channel, queue, agent, day, tag");
 		return GW_EINVAL;
 	}
 	return GW_OK;

@@ -72,6 +72,23 @@ class IntegGateway(Gateway):
         return HttpApi(self.integ_port, secret)
 
 
+def add_connector_lines(gw, lines):
+    """Appends config `lines` (connector entries, indented) to the
+    `connectors:` list of gw's config, before an `integration:` section."""
+    with open(gw.config_path, "r", encoding="utf-8") as f:
+        head, sep, tail = f.read().partition("\nintegration:")
+    with open(gw.config_path, "w", encoding="utf-8") as f:
+        f.write(head.rstrip("\n") + "\n" + "\n".join(lines) + "\n" + sep.lstrip("\n") + tail)
+
+
+def assert_served(case, gw, ref, data, mime, token="reader"):
+    """`ref` is served by gw's integration API: `data`, as `mime`."""
+    r = gw.api(token).get("/v1/attachments/" + ref)
+    case.assertEqual(r.status, 200, r)
+    case.assertEqual(r.body, data)
+    case.assertEqual(r.header("Content-Type"), mime, r)
+
+
 # Every (method, path, status, body, content type) answered, for the
 # OpenAPI check of test_integration_api.
 SEEN = []
@@ -121,7 +138,8 @@ def verify_signature(secret, header, body, tolerance_s=300):
 
 class Receiver:
     """A webhook receiver on loopback: records each POST (checked), answers
-    `status` (a number or a function of the request count), may be slow."""
+    `status` (a number or a function of the attempt number, from 1), may be
+    slow (`delay` seconds, or a function of the attempt number)."""
 
     def __init__(self, secret, status=200, delay=0.0):
         self.secret = secret
@@ -130,6 +148,7 @@ class Receiver:
         self.lock = threading.Lock()
         self.posts = []      # (seq, type, json) of 2xx answers, in arrival order
         self.attempts = 0
+        self.tries = []      # (monotonic time, seq) of every attempt, as they arrive
         self.bad_signatures = 0
         self.port = free_ports(1)[0]
         self.server = None
@@ -152,12 +171,16 @@ class Receiver:
                     # unanswered, as a receiver that went down would.
                     self.close_connection = True
                     return
-                if outer.delay:
-                    time.sleep(outer.delay)
                 with outer.lock:
                     outer.attempts += 1
-                    status = outer.status(outer.attempts) if callable(outer.status) \
-                        else outer.status
+                    n = outer.attempts
+                    outer.tries.append((time.monotonic(),
+                                        int(self.headers.get("X-Omnigate-Seq", "0"))))
+                delay = outer.delay(n) if callable(outer.delay) else outer.delay
+                if delay:
+                    time.sleep(delay)
+                with outer.lock:
+                    status = outer.status(n) if callable(outer.status) else outer.status
                     ok = verify_signature(outer.secret,
                                           self.headers.get("X-Omnigate-Signature", ""), body)
                     if not ok:

@@ -263,6 +263,22 @@ def stream_last_gw_seq(url, stream):
         c.close()
 
 
+def stream_leader(url, stream):
+    """The server_name of `stream`'s leader, as STREAM.INFO says (cluster.leader)."""
+    def ask():
+        try:
+            c = NatsClient(url)
+        except OSError:
+            return None
+        try:
+            return c.stream_info(stream).get("cluster", {}).get("leader")
+        except (OSError, ConnectionError, ValueError):
+            return None
+        finally:
+            c.close()
+    return gwtest.wait_until(ask, gwtest.tmo(15), f"the leader of stream {stream}")
+
+
 def append_nats_config(config_path, servers, stream, **kw):
     """Adds a `nats:` section to a gateway config written by gwtest."""
     lines = ["nats:", "  enabled: true", "  servers:"]

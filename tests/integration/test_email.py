@@ -14,6 +14,8 @@ SIGKILL mid-mailbox (GW_IT_EMAIL_BURST messages, default 2000), IDLE,
 STARTTLS and implicit TLS with a CA file, check() refusals.
 """
 
+import email.message
+import email.policy
 import json
 import os
 import signal
@@ -23,6 +25,7 @@ import unittest
 
 import dovecot
 import gwtest
+import integ
 from gwtest import GatewayTestCase, tmo
 
 BURST = int(os.environ.get("GW_IT_EMAIL_BURST", "2000"))
@@ -93,19 +96,19 @@ class EmailTestCase(GatewayTestCase):
         lines = [x for x in lines if x and x.strip().split(":", 1)[0] not in keys]
         return lines + ["    " + x for x in extra]
 
-    def start_email_gateway(self, instances=None, sub="gw", gw=None):
-        """instances: [(name, user, after, extra_lines)]; default one 'mail' on alice."""
+    def start_email_gateway(self, instances=None, sub="gw", gw=None, integration=False):
+        """instances: [(name, user, after, extra_lines)]; default one 'mail' on
+        alice. integration: with the integration API (integ.IntegGateway)."""
         instances = instances or [("mail", "alice", "seen", ())]
         if gw is None:
             root = os.path.join(self.tmp, sub)
             os.makedirs(root, exist_ok=True)
-            gw = gwtest.Gateway(root)
+            gw = integ.IntegGateway(root) if integration else gwtest.Gateway(root)
             lines = []
             for name, user, after, extra in instances:
                 lines += self.email_lines(name, user, after, extra=extra)
                 gw.connectors.append(name)
-            with open(gw.config_path, "a", encoding="utf-8") as f:
-                f.write("\n".join(lines) + "\n")
+            integ.add_connector_lines(gw, lines)
             for user, pw in self.users.items():
                 gw.env[f"GW_MAIL_PW_{user.upper()}"] = pw
             self._gateways.append(gw)
@@ -334,6 +337,31 @@ class TestEmailMalformed(EmailTestCase):
             m = c.received(mid)
             self.assertEqual(m["text"], text, mid)
             self.assertEqual([a["name"] for a in m.get("attachments", [])], names, mid)
+
+
+class TestEmailAttachmentServed(EmailTestCase):
+    """An attachment kept in an `attachment_dir` of its own is served by the
+    integration API with the type its email part declares."""
+
+    def test_attachment_dir_served_with_its_type(self):
+        files = os.path.join(self.tmp, "mail-files")
+        csv = b"order,qty\r\n1234,2\r\n"
+        m = email.message.EmailMessage()
+        m["From"], m["To"], m["Subject"] = "Jane Roe <jane@roe.example>", "support@acme.test", "Order"
+        m["Message-ID"] = "<att-csv@roe.example>"
+        m.set_content("The list is attached.")
+        m.add_attachment(csv, maintype="text", subtype="csv", filename="order.csv")
+        self.dc.append("alice", m.as_bytes(policy=email.policy.SMTP))
+        self.start_email_gateway(
+            instances=[("mail", "alice", "seen", (f"attachment_dir: \"{files}\"",))],
+            integration=True)
+        c = self.start_consumer(self.gw)
+        self.wait_all(c, ["att-csv@roe.example"])
+        a = c.received("att-csv@roe.example")["attachments"][0]
+        self.assertEqual(a["type"], "text/csv", a)
+        digest = a["ref"][len("sha256:"):]
+        self.assertTrue(os.path.exists(os.path.join(files, digest[:2], digest)), a)
+        integ.assert_served(self, self.gw, a["ref"], csv, "text/csv")
 
 
 def dsn_of(msgid):

@@ -2,13 +2,15 @@
 The bus examples of examples/ run against a real gateway: the Python, Node.js
 and C consumers catch up by replay, then follow live events, printing every
 seq once and in order; the Python one goes on after its saved seq when it
-starts again; the JetStream consumer (examples/nats) reads the stream that
+starts again, and fills a gap of events it missed on the bus by replay; the
+C examples build with their own Makefiles; the JetStream consumer (examples/nats) reads the stream that
 gateway-nats fills with a durable consumer, and a second run of the same
 durable goes on after the first.
 """
 
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import unittest
@@ -27,6 +29,7 @@ class Runner:
 
     def __init__(self, cmd, cwd=SRC):
         self.lines = []
+        self.err_lines = []
         self.proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.t = threading.Thread(target=self._read, daemon=True)
@@ -35,6 +38,13 @@ class Runner:
     def _read(self):
         for ln in self.proc.stdout:
             self.lines.append(ln.rstrip("\n"))
+
+    def read_stderr(self):
+        """Collects stderr lines in err_lines from now on (a thread)."""
+        def run():
+            for ln in self.proc.stderr:
+                self.err_lines.append(ln.rstrip("\n"))
+        threading.Thread(target=run, daemon=True).start()
 
     def seqs(self):
         return [int(ln.split()[0]) for ln in list(self.lines)]
@@ -121,6 +131,49 @@ class BusExamples(GatewayTestCase):
         r2 = self.follow([PYTHON, script, "--last-file", last] + self.endpoints(),
                          start=r.seqs()[-1] + 1, tag="again", before_kill=saved)
         self.assertEqual(r2.seqs()[0], r.seqs()[-1] + 1)
+
+    def test_python_consumer_fills_a_gap(self):
+        """Events published while the example cannot receive them (stopped
+        with SIGSTOP while the router is SIGKILLed and restarts, so that its
+        subscription is gone) are missed on the bus: the example sees the
+        gap, replays it, and prints each seq once, in order."""
+        script = os.path.join(EXAMPLES, "python", "bus_consumer.py")
+        head = self.post(2, "gap-before")
+        r = Runner([PYTHON, script] + self.endpoints())
+        self.addCleanup(r.kill)
+        r.read_stderr()
+        wait_until(lambda: r.seqs()[-1:] == [head], tmo(20), "the example to catch up",
+                   on_fail=lambda: f"printed {r.lines[-5:]}")
+        self.gw.allowed_restarts["router"] = 1
+        os.kill(r.proc.pid, signal.SIGSTOP)
+        try:
+            pid = self.gw.child_pid("router")
+            os.kill(pid, signal.SIGKILL)
+            self.gw.wait_child_restarted("router", pid)
+            missed = self.post(3, "gap-missed")
+        finally:
+            os.kill(r.proc.pid, signal.SIGCONT)
+        self.assertGreater(missed, head)
+        head = self.post(1, "gap-after")
+        wait_until(lambda: r.seqs()[-1:] == [head], tmo(20), "the example to fill the gap",
+                   on_fail=lambda: f"printed {r.lines[-5:]}; stderr {r.err_lines[-3:]}")
+        self.assertEqual(r.seqs(), list(range(1, head + 1)), "every seq once, in order")
+        self.assertTrue(any(e.startswith(("gap:", "behind:")) for e in r.err_lines),
+                        r.err_lines)
+
+    def test_makefiles_build_the_c_examples(self):
+        """examples/c and examples/nats build on their own with their Makefiles
+        (a copy in a temporary folder: nothing is built in the source tree)."""
+        if not shutil.which("make") or not shutil.which("pkg-config"):
+            self.skipTest("make or pkg-config not installed")
+        for sub in ("c", "nats"):
+            with self.subTest(example=sub):
+                dst = os.path.join(self.tmp, "ex-" + sub)
+                shutil.copytree(os.path.join(EXAMPLES, sub), dst)
+                p = subprocess.run(["make", "-C", dst, "CFLAGS=-O0 -Wall -Wextra -Werror"],
+                                   capture_output=True, text=True, timeout=tmo(120))
+                self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+                self.assertTrue(os.access(os.path.join(dst, "consumer"), os.X_OK))
 
     def test_c_consumer(self):
         self.follow([gwtest.binary("example-bus-consumer")] + self.endpoints())

@@ -10,6 +10,7 @@ the events of a subscription and accepts only signed ones.
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -69,17 +70,30 @@ class HttpExamples(gwtest.GatewayTestCase):
             self.skipTest("Node.js is not installed (scripts/setup-tests.sh installs it)")
         self.check_api_example([node, NODE_API])
 
-    def test_python_webhook_receiver(self):
+    def start_receiver(self):
+        """examples/python/webhook_receiver.py on a port of its own: (its
+        port, secret, process, state file)."""
         secret = secrets.token_hex(16)
         port = free_ports(1)[0]
         state = os.path.join(self.tmp, "receiver.last")
         env = dict(os.environ, GATEWAY_WEBHOOK_SECRET=secret)
         recv = subprocess.Popen([sys.executable, PY_HOOK, "--port", str(port), "--state",
-                                 state], stdout=subprocess.PIPE, text=True, env=env)
+                                 state], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env)
+        self.addCleanup(recv.stderr.close)
         self.addCleanup(recv.stdout.close)
         self.addCleanup(recv.wait)
         self.addCleanup(recv.kill)
         self.assertIn("listening", recv.stdout.readline())
+        return port, secret, recv, state
+
+    def read_lines(self, stream):
+        lines = []
+        threading.Thread(target=lambda: lines.extend(stream), daemon=True).start()
+        return lines
+
+    def test_python_webhook_receiver(self):
+        port, secret, recv, state = self.start_receiver()
         # A forged POST is refused before the gateway starts sending.
         forged = integ.HttpApi(port, None).request(
             "POST", "/hook", raw=b'{"seq":1}',
@@ -87,9 +101,7 @@ class HttpExamples(gwtest.GatewayTestCase):
         self.assertEqual(forged.status, 401)
         gw = self.start(webhooks=[{"name": "example", "url": f"http://127.0.0.1:{port}/hook",
                                    "secret": secret, "backoff_min_ms": 50}])
-        lines = []
-        reader = threading.Thread(target=lambda: lines.extend(recv.stdout), daemon=True)
-        reader.start()
+        lines = self.read_lines(recv.stdout)
         want = [(s, t) for s, t, _ in gw.replay_all()]
         wait_until(lambda: len(lines) >= len(want), tmo(30), f"{len(want)} events printed",
                    on_fail=lambda: "".join(lines))
@@ -98,6 +110,42 @@ class HttpExamples(gwtest.GatewayTestCase):
         self.assertIn("Where is my order?", "".join(lines))
         with open(state) as f:
             self.assertEqual(int(f.read()), want[-1][0])
+
+    def test_python_webhook_receiver_prints_each_seq_once(self):
+        """Across a SIGKILL of gateway-integration mid-stream, and a rewind
+        that delivers everything again, the example prints each seq once:
+        it drops every repeat by seq (docs/integration.md, "Once, in
+        order")."""
+        port, secret, recv, state = self.start_receiver()
+        gw = self.start(webhooks=[{"name": "example", "url": f"http://127.0.0.1:{port}/hook",
+                                   "secret": secret, "backoff_min_ms": 50}])
+        gw.allowed_restarts["integration"] = 1
+        lines, dropped = self.read_lines(recv.stdout), self.read_lines(recv.stderr)
+        c = gw.client()
+        try:
+            for i in range(8):
+                r = c.post_until_accepted(message_body(f"k{i}", f"+1555000{i:04d}", "Ana"),
+                                          time.monotonic() + tmo(15))
+                self.assertEqual(r.status, 202)
+                if i == 3:
+                    pid = gw.child_pid("integration")
+                    os.kill(pid, signal.SIGKILL)
+                    gw.wait_child_restarted("integration", pid)
+        finally:
+            c.close()
+        wait_until(lambda: sum(e.get("external_id") == "k7" for _, t, e in gw.replay_all()
+                               if t == "message.received"), tmo(15), "k7 routed")
+        head = gw.replay_all()[-1][0]
+        wait_until(lambda: lines and int(lines[-1].split()[0]) >= head, tmo(30),
+                   f"seq {head} printed", on_fail=lambda: "".join(lines[-5:]))
+        # Everything again: each one a repeat, dropped, none printed.
+        self.assertIn("seq 1", gw.ctl("webhooks", "rewind", "example", "1").stdout)
+        wait_until(lambda: sum(f"seq {head}: a repeat" in d for d in dropped), tmo(30),
+                   "the rewound events dropped", on_fail=lambda: "".join(dropped[-5:]))
+        want = [s for s, _, _ in gw.replay_all()]
+        got = [int(ln.split()[0]) for ln in lines]
+        self.assertEqual(got, want)                         # each seq once, in order
+        self.assertGreaterEqual(len(dropped), len(want))    # the rewound ones, at least
 
 
 if __name__ == "__main__":

@@ -22,6 +22,44 @@ from gwtest import message_body, tmo, wait_until
 SRC = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
+# One queue and one agent for the assign action; no seeded message matches
+# the queue's keyword, so the seeds wait in the default queue.
+ROUTING = ["  queues:", "    - name: vip", "      keywords: [zzvipzz]", "      agents: [bob]",
+           "  agents:", "    - id: bob", "      capacity: 50"]
+
+
+def json_schema(node):
+    """An OpenAPI 3.0 schema as JSON Schema: `nullable: true` becomes a type
+    that also allows null (the rest is the same)."""
+    if isinstance(node, list):
+        return [json_schema(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: json_schema(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable") and "type" in out:
+        t = out["type"]
+        out["type"] = (t if isinstance(t, list) else [t]) + ["null"]
+        if "enum" in out:
+            out["enum"] = list(out["enum"]) + [None]
+    return out
+
+
+def response_schema(spec, resp, ctype):
+    """The JSON Schema of response `resp` (maybe a $ref) for `ctype`, with
+    the spec's components beside it for its own $refs; None when it has none."""
+    while "$ref" in resp:
+        node = spec
+        for part in resp["$ref"].lstrip("#/").split("/"):
+            node = node[part]
+        resp = node
+    schema = resp.get("content", {}).get(ctype, {}).get("schema")
+    if schema is None:
+        return None
+    out = json_schema(schema)
+    out["components"] = json_schema(spec["components"])
+    return out
+
+
 class ApiTest(gwtest.GatewayTestCase):
 
     @classmethod
@@ -30,7 +68,8 @@ class ApiTest(gwtest.GatewayTestCase):
         gwtest._TMPDIRS.add(cls.class_tmp)
         cls.class_gateway = integ.IntegGateway(
             cls.class_tmp, integration_lines=["command_timeout_ms: 700",
-                                              "max_body_bytes: 4096"])
+                                              "max_body_bytes: 4096"],
+            routing_lines=ROUTING)
         try:
             cls.class_gateway.start()
             cls.bus = cls.class_gateway.consumer()
@@ -248,8 +287,21 @@ class ApiTest(gwtest.GatewayTestCase):
         self.assertError(self.api.post(f"/v1/tickets/{t}/priority", {"priority": "asap"}),
                          422, "rejected")
         self.assertError(self.api.post(f"/v1/tickets/{t}/priority"), 400, "invalid_request")
-        r = self.api.post(f"/v1/tickets/{t}/assign", {"queue": "general"})
-        self.assertIn(r.status, (200, 422), r)
+        r = self.api.post(f"/v1/tickets/{t}/assign", {"queue": "vip"})
+        self.assertEqual((r.status, r.json()["queue"]), (200, "vip"), r)
+        self.assertEqual(self.api.get(f"/v1/tickets/{t}").json()["ticket"]["queue"], "vip")
+        r = self.api.post(f"/v1/tickets/{t}/assign", {"agent_id": "bob"})
+        self.assertEqual((r.status, r.json()["agent_id"]), (200, "bob"), r)
+        got = self.api.get(f"/v1/tickets/{t}").json()["ticket"]
+        self.assertEqual((got["agent_id"], got["queue"]), ("bob", "vip"), got)
+        # The list's filters find it.
+        for q in ("queue=vip", "agent=bob", "queue=vip&agent=bob&status=open"):
+            ids = [x["ticket_id"] for x in self.api.get(f"/v1/tickets?{q}").json()["tickets"]]
+            self.assertIn(t, ids, q)
+        self.assertNotIn(t, [x["ticket_id"] for x in
+                             self.api.get("/v1/tickets?queue=general").json()["tickets"]])
+        self.assertError(self.api.post(f"/v1/tickets/{t}/assign", {"agent_id": "nobody"}),
+                         404, "not_found")
         key = {"Idempotency-Key": "close-1"}
         r = self.api.post(f"/v1/tickets/{t}/close", {"reason": "solved"}, headers=key)
         self.assertEqual((r.status, r.json()["status"]), (200, "closed"), r)
@@ -414,8 +466,10 @@ class ApiTest(gwtest.GatewayTestCase):
 
     def test_zz_openapi_matches_the_server(self):
         """Every (path, method, status) the server answered in this module is
-        in docs/api/openapi.yaml, and every operation there was exercised."""
+        in docs/api/openapi.yaml, each JSON body it sent is valid against the
+        operation's response schema, and every operation there was exercised."""
         import re
+        import jsonschema
         import yaml
         with open(os.path.join(SRC, "docs", "api", "openapi.yaml"), encoding="utf-8") as f:
             spec = yaml.safe_load(f)
@@ -424,6 +478,7 @@ class ApiTest(gwtest.GatewayTestCase):
                   for p in spec["paths"]]
         error_codes = set(spec["components"]["schemas"]["Error"]["properties"]["error"]["enum"])
         used = set()
+        validated = 0
         self.assertGreater(len(integ.SEEN), 50)
         for method, path, status, body, ctype in integ.SEEN:
             path = path.split("?", 1)[0]
@@ -439,9 +494,47 @@ class ApiTest(gwtest.GatewayTestCase):
                 continue
             used.add((method.lower(), tmpl))
             self.assertIn(str(status), op["responses"], (method, tmpl, status))
+            schema = response_schema(spec, op["responses"][str(status)], ctype)
+            if schema is not None and ctype == "application/json":
+                errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                          for e in jsonschema.Draft7Validator(schema).iter_errors(
+                              json.loads(body))]
+                self.assertEqual(errors, [], (method, path, status, body[:300]))
+                validated += 1
         for p, ops in spec["paths"].items():
             for m in ops:
                 self.assertIn((m, p), used, f"{m.upper()} {p} is never exercised")
+        self.assertGreater(validated, 50)
+
+
+
+class IdempotencyExpiry(gwtest.GatewayTestCase):
+    """idempotency_ttl_s: a key's answer is given again until it expires,
+    then the key is free: no replay, no idempotency_key_reused."""
+
+    def test_key_expires(self):
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root)
+        gw = self.run_gateway(integ.IntegGateway(root, integration_lines=[
+            "idempotency_ttl_s: 1"]))
+        c = gw.client()
+        r = c.post_until_accepted(message_body("ttl1", "+15550009999", "Ivy"),
+                                  time.monotonic() + tmo(15))
+        c.close()
+        self.assertEqual(r.status, 202)
+        wait_until(lambda: gw.api().get("/v1/tickets/1").status == 200, tmo(10), "ticket 1")
+        api, key = gw.api(), {"Idempotency-Key": "ttl-key"}
+        r1 = api.post("/v1/tickets/1/priority", {"priority": "high"}, headers=key)
+        self.assertEqual(r1.status, 200, r1)
+        t0 = time.monotonic()
+        r2 = api.post("/v1/tickets/1/priority", {"priority": "low"}, headers=key)
+        if time.monotonic() - t0 < 0.5:                     # still within the TTL
+            self.assertEqual(r2.status, 422, r2)
+            self.assertEqual(r2.json()["error"], "idempotency_key_reused")
+        time.sleep(1.2)   # past the 1 s TTL: the wait is the thing tested
+        r3 = api.post("/v1/tickets/1/priority", {"priority": "low"}, headers=key)
+        self.assertEqual(r3.status, 200, r3)
+        self.assertIsNone(r3.header("Idempotent-Replayed"))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import time
 import urllib.parse
 
 import gwtest
+import integ
 from gwtest import GatewayTestCase, tmo
 
 SECRET = "files-chat-secret-0123456789abcdef"
@@ -145,15 +146,14 @@ class Livechat(GatewayTestCase):
         super().setUp()
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root)
-        gw = gwtest.Gateway(root)
+        gw = integ.IntegGateway(root)  # uploads are served by the integration API too
         (self.port,) = gwtest.free_ports(1)
-        with open(gw.config_path, "a", encoding="utf-8") as f:
-            f.write("\n".join([
-                "  - name: chat", "    type: livechat", "    enabled: true",
-                f"    listen: \"127.0.0.1:{self.port}\"",
-                "    secret: ${GATEWAY_LIVECHAT_SECRET}",
-                f"    max_file_bytes: {MAX_FILE}",
-            ]) + "\n")
+        integ.add_connector_lines(gw, [
+            "  - name: chat", "    type: livechat", "    enabled: true",
+            f"    listen: \"127.0.0.1:{self.port}\"",
+            "    secret: ${GATEWAY_LIVECHAT_SECRET}",
+            f"    max_file_bytes: {MAX_FILE}",
+        ])
         gw.env.update(GATEWAY_LIVECHAT_SECRET=SECRET)
         gw.connectors += ["chat"]
         self.gw = self.run_gateway(gw)
@@ -194,6 +194,13 @@ class Livechat(GatewayTestCase):
         self.assertEqual(st, 200, body)
         st, h, _ = http(self.port, "GET", f"/files/{json.loads(body)['ref'][7:]}?k={key}")
         self.assertEqual((st, h.get("content-disposition")), (200, "attachment"))
+        # The integration API serves an upload with its declared type (text
+        # has no magic bytes to guess it from).
+        text = b"order 1234, two items\n"
+        st, _, body = self.upload(key, text, "order.txt", "text/plain")
+        self.assertEqual(st, 200, body)
+        integ.assert_served(self, self.gw, json.loads(body)["ref"], text, "text/plain")
+        integ.assert_served(self, self.gw, got["ref"], PNG, "image/png")
 
     def test_attacks_get_clear_errors(self):
         key = files_key("visitor:" + "c" * 32)

@@ -84,6 +84,8 @@ class MetaMediaCase(MetaTestCase):
         r = self.gw.api("reader").get("/v1/attachments/" + a["ref"])
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.body, data)
+        # The type the event declares, kept beside the bytes, not a guess.
+        self.assertEqual(r.header("Content-Type"), mime, r)
 
     def assert_kept(self, a, url, why, mid):
         self.assertEqual(a["ref"], url, a)
@@ -138,10 +140,12 @@ class MessengerMedia(MetaMediaCase):
         self.assertNotIn("download_error", a[7])
         self.assertIn(u_img, m["raw"])  # the URL stays in raw
         self.assert_no_token_to_the_cdn()
-        # Nothing but the four blobs in the store: no partial file.
+        # Nothing but the four blobs and their types in the store: no partial file.
         store = os.path.join(self.gw.state_dir, "attachments")
-        blobs = [f for d in os.listdir(store) for f in os.listdir(os.path.join(store, d))]
-        self.assertEqual(len(blobs), 4, blobs)
+        files = [f for d in os.listdir(store) for f in os.listdir(os.path.join(store, d))]
+        blobs = [f for f in files if not f.endswith(".type")]
+        self.assertEqual(len(blobs), 4, files)
+        self.assertEqual(sorted(files), sorted(blobs + [b + ".type" for b in blobs]))
         gwtest.wait_until(
             lambda: self.counters().get("meta", {}) == {"media_stored": 4, "media_failed": 3},
             tmo(10), "the download counters in the status file",
@@ -157,8 +161,9 @@ class MessengerMedia(MetaMediaCase):
         self.assert_stored(m["attachments"][0], data, "image/png")
         self.assertEqual(len(self.graph.cdn_requests), 2)  # downloaded twice, kept once
         store = os.path.join(self.gw.state_dir, "attachments")
-        self.assertEqual([os.listdir(os.path.join(store, d)) for d in os.listdir(store)],
-                         [[hashlib.sha256(data).hexdigest()]])
+        hexd = hashlib.sha256(data).hexdigest()
+        self.assertEqual([sorted(os.listdir(os.path.join(store, d))) for d in os.listdir(store)],
+                         [[hexd, hexd + ".type"]])
 
 
 class InstagramMedia(MetaMediaCase):

@@ -3,7 +3,10 @@ Reports (docs/reports.md) against the running gateway: tickets opened,
 replied to, closed and reopened through the API channel and gatewayctl,
 then `gatewayctl report` (table, --csv, --json) and GET /v1/reports give
 the figures counted by hand, the same in both, and the same again after
-the gateway restarts (they are computed from the event log).
+the gateway restarts (they are computed from the event log). By tag: tags
+set by a rule at the opening and by `gatewayctl ticket tag` later, a
+ticket in two tags counted in both rows, a tag added before the close and
+one removed before the end.
 """
 
 import datetime
@@ -17,18 +20,31 @@ import integ
 from gwtest import message_body, tmo
 
 
+# Tag rules at the opening: "refund" tags billing, "vip" tags vip.
+ROUTING = [
+    "  tag_rules:",
+    "    - name: refunds",
+    "      keywords: [refund]",
+    "      tags: [billing]",
+    "    - name: vips",
+    "      keywords: [vip]",
+    "      tags: [vip]",
+]
+
+
 class ReportsTest(gwtest.GatewayTestCase):
 
-    def start(self):
+    def start(self, **kw):
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root, exist_ok=True)
-        gw = self.run_gateway(integ.IntegGateway(root))
+        gw = self.run_gateway(integ.IntegGateway(root, **kw))
         bus = self.start_consumer(gw)
         return gw, bus
 
-    def post(self, gw, bus, ext, sender):
+    def post(self, gw, bus, ext, sender, text=None):
         c = gw.client()
-        r = c.post_until_accepted(message_body(ext, sender), time.monotonic() + tmo(15))
+        r = c.post_until_accepted(message_body(ext, sender, text=text),
+                                  time.monotonic() + tmo(15))
         c.close()
         self.assertEqual(r.status, 202, r)
         bus.wait_message(ext)
@@ -89,6 +105,54 @@ class ReportsTest(gwtest.GatewayTestCase):
         gw.stop()
         gw.start()
         self.assertEqual(json.loads(self.ctl_report(gw, day, "channel", "--json")), j)
+
+    def test_by_tag(self):
+        gw, bus = self.start(routing_lines=ROUTING)
+        day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+        # a: billing (rule), answered and closed: first-contact resolution.
+        # b: billing and vip (rules), answered, left open.
+        # c: no tag at its opening, vip by hand, then closed unanswered.
+        # d: no tag at its opening, vip by hand and removed again, left open.
+        a = self.post(gw, bus, "tag-a", "+15550003331", "A refund please")["ticket_id"]
+        b = self.post(gw, bus, "tag-b", "+15550003332", "vip here, refund please")["ticket_id"]
+        c = self.post(gw, bus, "tag-c", "+15550003333", "Hello")["ticket_id"]
+        d = self.post(gw, bus, "tag-d", "+15550003334", "Hello again")["ticket_id"]
+        self.assertEqual(len({a, b, c, d}), 4)
+        gw.ctl("send", str(a), "Refund on its way")
+        gw.ctl("ticket", "close", str(a))
+        gw.ctl("send", str(b), "Looking into it")
+        gw.ctl("ticket", "tag", str(c), "+vip")
+        gw.ctl("ticket", "close", str(c))
+        gw.ctl("ticket", "tag", str(d), "+vip")
+        gw.ctl("ticket", "tag", str(d), "-vip")
+
+        j = json.loads(self.ctl_report(gw, day, "tag", "--json"))
+        self.assertEqual(j["by"], "tag")
+        rows = {r["tag"]: r for r in j["rows"]}
+        self.assertEqual(list(rows), ["-", "billing", "vip"])
+        keys = ("opened", "closed", "backlog", "fcr")
+        want = {
+            "-": (2, 0, 1, 0),        # c and d opened; d open at the end
+            "billing": (2, 1, 1, 1),  # a and b; a closed (FCR); b open
+            "vip": (1, 1, 1, 0),      # b; c closed in vip (no reply); b open
+        }
+        for tag, w in want.items():
+            self.assertEqual(tuple(rows[tag][k] for k in keys), w, rows[tag])
+        # b's reply counts in both of its tags; nobody answered c or d.
+        self.assertIsInstance(rows["billing"]["first_response_median_s"], int)
+        self.assertIsInstance(rows["vip"]["first_response_median_s"], int)
+        self.assertIsNone(rows["-"]["first_response_median_s"])
+        # Rows do not add up to the total: 5 openings for 4 tickets.
+        total = json.loads(self.ctl_report(gw, day, "channel", "--json"))["rows"][0]
+        self.assertEqual((total["opened"], sum(r["opened"] for r in j["rows"])), (4, 5))
+
+        api = gw.api("reader")
+        r = api.get(f"/v1/reports?from={day}&to={day}&by=tag")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), j)
+        csv = self.ctl_report(gw, day, "tag", "--csv").splitlines()
+        self.assertTrue(csv[0].startswith("tag,opened,reopened,closed,backlog,"), csv)
+        self.assertTrue(csv[3].startswith("vip,1,0,1,1,"), csv)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ import unittest
 import urllib.parse
 
 import gwtest
+import integ
 import ports
 from gwtest import GatewayTestCase, tmo
 
@@ -232,13 +233,15 @@ class TwilioStandIn:
 
 class SmsCase(GatewayTestCase):
 
-    def start_sms_gateway(self, stand=None, extra=(), token=None, local_url=False):
+    def start_sms_gateway(self, stand=None, extra=(), token=None, local_url=False,
+                          integration=False):
         """An SMS connector beside the API one; local_url: its public_url is
         its own loopback address (what a client that signs the URL it calls,
-        such as bench-sms, needs), else PUBLIC_URL."""
+        such as bench-sms, needs), else PUBLIC_URL; integration: with the
+        integration API (integ.IntegGateway)."""
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root, exist_ok=True)
-        gw = gwtest.Gateway(root)
+        gw = integ.IntegGateway(root) if integration else gwtest.Gateway(root)
         self.sms_port = gwtest.free_ports(1)[0]
         self.token = token or secrets.token_hex(16)
         url = f"http://127.0.0.1:{self.sms_port}" if local_url else PUBLIC_URL
@@ -250,8 +253,7 @@ class SmsCase(GatewayTestCase):
         if stand:
             lines.append(f"    api_base: \"{stand.base}\"")
         lines += ["    " + ln for ln in extra]
-        with open(gw.config_path, "a", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
+        integ.add_connector_lines(gw, lines)
         gw.env["GATEWAY_TWILIO_ACCOUNT_SID"] = ACCOUNT_SID
         gw.env["GATEWAY_TWILIO_AUTH_TOKEN"] = self.token
         gw.connectors.append(INSTANCE)
@@ -411,7 +413,7 @@ class Media(SmsCase):
         a deleted file keeps its URL and says why."""
         self.token = secrets.token_hex(16)
         stand = self.stand_in()
-        self.start_sms_gateway(stand, token=self.token)
+        self.start_sms_gateway(stand, token=self.token, integration=True)
         bus = self.start_consumer(self.gw)
         sid = "MM" + "a" * 32
         base = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}/Media"
@@ -438,6 +440,9 @@ class Media(SmsCase):
             self.assertTrue(os.path.exists(os.path.join(self.gw.state_dir, "attachments",
                                                         hexd[:2], hexd)), x)
             self.assertNotIn("download_error", x)
+        # Served with the declared types (no guess reads "text/plain").
+        integ.assert_served(self, self.gw, a[0]["ref"], png, "image/png")
+        integ.assert_served(self, self.gw, a[1]["ref"], b"hello", "text/plain")
         self.assertEqual(a[2]["ref"], urls[2])
         self.assertIn("404", a[2]["download_error"])
         gets = dict(stand.media_gets)

@@ -37,6 +37,7 @@ import time
 import unittest
 
 import gwtest
+import integ
 from botapi import BotApi, error
 from gwtest import GatewayTestCase, tmo
 
@@ -72,6 +73,7 @@ class TelegramCase(GatewayTestCase):
 
     mode = "polling"
     extra = ()
+    integration = False  # with the integration API (integ.IntegGateway)
 
     def start_tg(self, mode=None, extra=None, env=None, expect_running=True):
         mode = mode or self.mode
@@ -79,7 +81,7 @@ class TelegramCase(GatewayTestCase):
         self.addCleanup(self.api.close)
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root, exist_ok=True)
-        gw = gwtest.Gateway(root)
+        gw = integ.IntegGateway(root) if self.integration else gwtest.Gateway(root)
         self.tg_port = gwtest.free_ports(1)[0]
         lines = [f"  - name: {INSTANCE}", "    type: telegram", "    enabled: true",
                  "    token: ${GATEWAY_TELEGRAM_TOKEN}", f"    api_url: \"{self.api.base}\"",
@@ -89,8 +91,7 @@ class TelegramCase(GatewayTestCase):
                       "    secret_token: ${GATEWAY_TELEGRAM_SECRET}"]
         lines += ["    " + ln for ln in gwtest.with_sender_limits_off(
             self.extra if extra is None else extra)]
-        with open(gw.config_path, "a", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
+        integ.add_connector_lines(gw, lines)
         gw.env["GATEWAY_TELEGRAM_TOKEN"] = TOKEN
         gw.env["GATEWAY_TELEGRAM_SECRET"] = SECRET
         for k, v in (env or {}).items():
@@ -454,6 +455,7 @@ class Webhook(TelegramCase):
 class Files(TelegramCase):
 
     extra = ("file_download: true", "file_max_bytes: 4096")
+    integration = True
 
     def setUp(self):
         super().setUp()
@@ -479,6 +481,10 @@ class Files(TelegramCase):
         self.assertEqual(m["attachments"][0]["size"], len(small))
         with open(os.path.join(self.gw.state_dir, "attachments", hexd[:2], hexd), "rb") as f:
             self.assertEqual(f.read(), small)
+        # Served with the type of the download (random bytes: no guess).
+        integ.assert_served(self, self.gw, m["attachments"][0]["ref"], small,
+                            m["attachments"][0]["type"])
+        self.assertEqual(m["attachments"][0]["type"], "image/jpeg")
         m = self.bus.wait_message("456:82")
         self.assertEqual(m["attachments"][0]["ref"], "telegram-file:big-doc")
         self.wait_counters(lambda c: c.get("telegram", {}).get("files_stored") == 1 and

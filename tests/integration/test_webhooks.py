@@ -11,6 +11,8 @@ import json
 import os
 import secrets
 import signal
+import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -121,6 +123,72 @@ class WebhookTest(gwtest.GatewayTestCase):
         row = json.loads(gw.ctl("webhooks", "status", "--json").stdout)
         self.assertEqual((row["failures"], row["last_error"]), (0, ""))
 
+    def test_receiver_down_with_sigkills_and_restart(self):
+        """The receiver down while the router and gateway-integration are
+        SIGKILLed and the whole gatewayd restarts on the same state folder:
+        once back, it gets every event, in order, each once (no 2xx was
+        pending at a kill, so there is nothing to repeat)."""
+        a = self.receiver()
+        port = a.port
+        gw = self.start([("out", a, {"backoff_max_ms": 200})])
+        gw.allowed_restarts.update({"router": 1, "integration": 1})
+        post_messages(gw, "u", 2)
+        self.wait_delivered(gw, a)
+        first = a.seqs()
+        a.stop()                                            # connection refused now
+        post_messages(gw, "v", 4)
+        for name in ("router", "integration"):
+            pid = gw.child_pid(name)
+            os.kill(pid, signal.SIGKILL)
+            gw.wait_child_restarted(name, pid)
+        post_messages(gw, "w", 2)
+        gw.stop()
+        gw.start()
+        post_messages(gw, "x", 2)
+        b = integ.Receiver(a.secret)
+        b.port = port
+        b.start()
+        self.addCleanup(b.stop)
+        want = [s for s, _ in all_events(gw)]
+        wait_until(lambda: len(first) + len(b.seqs()) >= len(want), tmo(30),
+                   "everything delivered after the outage",
+                   on_fail=lambda: gw.ctl("webhooks", "status", check=False).stdout)
+        got = first + b.seqs()
+        dedup = [s for i, s in enumerate(got) if i == 0 or s != got[i - 1]]
+        self.assertEqual(dedup, want)                       # in order, none skipped
+        self.assertEqual(len(got) - len(dedup), 0, got)     # and none repeated
+        self.assertEqual(b.seqs()[0], first[-1] + 1)
+
+    def test_timeouts_then_answer_and_backoff(self):
+        """A receiver that times out twice, then fails four times, then
+        answers: the event is retried until the 2xx, nothing skipped, and
+        the waits between attempts double from backoff_min_ms up to
+        backoff_max_ms (read from the attempts' arrival times)."""
+        k, fails = 2, 6
+        a = self.receiver(delay=lambda n: 0.8 if n <= k else 0,
+                          status=lambda n: 503 if n <= fails else 200)
+        lo, hi, timeout_s = 80, 640, 0.3
+        gw = self.start([("t", a, {"timeout_ms": int(timeout_s * 1000), "backoff_min_ms": lo,
+                                   "backoff_max_ms": hi})])
+        post_messages(gw, "t", 1)
+        want = self.wait_delivered(gw, a)
+        self.assertEqual(a.seqs(), want)
+        tries = a.tries[:fails + 1]
+        self.assertEqual({s for _, s in tries}, {want[0]}, tries)   # all for the first
+        # Each gap is the attempt's time (the timeout, or nearly nothing) and
+        # the wait; the arrival times carry the receiver's own scheduling, so
+        # each gap is checked loosely, and their sum (noise at the ends only)
+        # closely.
+        want_gaps = [(timeout_s if i < k else 0) + min(lo * 2 ** i, hi) / 1000
+                     for i in range(fails)]
+        gaps = [tries[i + 1][0] - tries[i][0] for i in range(fails)]
+        for i, (gap, want_gap) in enumerate(zip(gaps, want_gaps)):
+            self.assertGreaterEqual(gap, want_gap * 0.75, (i, gaps, want_gaps))
+            self.assertLessEqual(gap, tmo(want_gap * 1.5 + 0.25), (i, gaps, want_gaps))
+        self.assertGreaterEqual(sum(gaps), sum(want_gaps) * 0.95, (gaps, want_gaps))
+        row = json.loads(gw.ctl("webhooks", "status", "--json").stdout)
+        self.assertEqual(row["failures"], 0)                # reset by the 2xx
+
     def test_slow_receiver_delays_no_other(self):
         slow = self.receiver(delay=3.0)
         fast = self.receiver()
@@ -198,6 +266,30 @@ class WebhookTest(gwtest.GatewayTestCase):
         self.assertEqual(p.returncode, 4, p)
         p = gw.ctl("webhooks", "rewind", "ctl", "x", check=False)
         self.assertEqual(p.returncode, 64, p)
+
+
+NGINX = "/usr/sbin/nginx"
+
+
+@unittest.skipUnless(os.access(NGINX, os.X_OK), "nginx not installed (scripts/setup-tests.sh)")
+class WebhooksBenchTool(gwtest.GatewayTestCase):
+    """bench/webhooks_bench.py still measures what docs/performance.md says
+    (a tiny run: it checks the tool, it does not time the gateway)."""
+
+    def test_bench_runs(self):
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
+                              "webhooks_bench.py")
+        env = dict(os.environ, BENCH_N="30", BENCH_RECEIVERS="1 2", BENCH_TMPDIR=self.tmp)
+        p = subprocess.run([sys.executable, script], env=env, capture_output=True, text=True,
+                           timeout=tmo(180))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        rows = [json.loads(ln) for ln in p.stdout.splitlines() if ln.startswith("{")]
+        self.assertEqual([r["receivers"] for r in rows], [1, 2], p.stdout)
+        for r in rows:
+            self.assertGreaterEqual(r["events"], 60, r)     # two events per message at least
+            self.assertGreater(r["events_per_s_all"], 0, r)
+        self.assertRegex(p.stdout, r"2 receiver\(s\): \d+ events each in [\d.]+ s: \d+ "
+                                   r"events/s per subscription, \d+ in all, [\d.]+ us CPU")
 
 
 if __name__ == "__main__":

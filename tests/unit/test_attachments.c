@@ -1,7 +1,8 @@
 /*
  * test_attachments.c - the content-addressed attachment store
  * (store/attachments.h): digests, the fan-out layout, idempotent writes,
- * the size limit, no temporary file left behind, and refusals.
+ * the size limit, no temporary file left behind, refusals, and the media
+ * type kept beside a blob.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -151,6 +152,55 @@ static void test_limits_and_refusals(void **state)
 	test_rmtree(root);
 }
 
+static void assert_type(const char *dir, const char *want)
+{
+	char got[ATTACH_TYPE_MAX + 1];
+
+	assert_int_equal(attach_type_get(dir, ABC_SHA256, got, sizeof(got)), GW_OK);
+	assert_string_equal(got, want);
+}
+
+static void test_media_type(void **state)
+{
+	char root[64], path[600], got[ATTACH_TYPE_MAX + 1], hex[ATTACH_HEX_LEN + 1];
+	char longtype[200];
+	FILE *f;
+
+	(void)state;
+	test_tmpdir(root, sizeof(root), "attach");
+	assert_int_equal(attach_put(root, "abc", 3, 10, hex), GW_OK);
+	/* None recorded yet (a blob of before). */
+	assert_int_equal(attach_type_get(root, hex, got, sizeof(got)), GW_ENOTFOUND);
+	/* Nothing said: generic, wildcard, malformed, too long. */
+	memset(longtype, 'a', sizeof(longtype) - 1);
+	longtype[sizeof(longtype) - 1] = '\0';
+	longtype[3] = '/';
+	const char *nothing[] = {NULL, "", "application/octet-stream", "image/*", "image",
+				 "/png", "image/", "a/b/c", "text/pl\r\nX-Evil: 1", "té/x",
+				 longtype};
+	for (size_t i = 0; i < sizeof(nothing) / sizeof(nothing[0]); i++) {
+		assert_int_equal(attach_type_put(root, hex, nothing[i]), GW_OK);
+		assert_int_equal(attach_type_get(root, hex, got, sizeof(got)), GW_ENOTFOUND);
+	}
+	/* Parameters cut off, lowercased; the first one recorded stays. */
+	assert_int_equal(attach_type_put(root, hex, "Audio/MPEG; charset=x"), GW_OK);
+	assert_type(root, "audio/mpeg");
+	assert_int_equal(attach_type_put(root, hex, "video/mp4"), GW_OK);
+	assert_type(root, "audio/mpeg");
+	assert_int_equal(count_entries(root), 1); /* the fan-out folder only */
+	/* Not a digest; a buffer too small; a damaged file is not served. */
+	assert_int_equal(attach_type_put(root, "../x", "image/png"), GW_EINVAL);
+	assert_int_equal(attach_type_get(root, "../x", got, sizeof(got)), GW_EINVAL);
+	assert_int_equal(attach_type_get(root, hex, got, 8), GW_EINVAL);
+	snprintf(path, sizeof(path), "%s/ba/%s.type", root, ABC_SHA256);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("text/html\r\nSet-Cookie: x\n", f);
+	fclose(f);
+	assert_int_equal(attach_type_get(root, hex, got, sizeof(got)), GW_EINVAL);
+	test_rmtree(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_put),
 		cmocka_unit_test(test_adopt),
 		cmocka_unit_test(test_limits_and_refusals),
+		cmocka_unit_test(test_media_type),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

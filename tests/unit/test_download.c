@@ -324,7 +324,7 @@ static struct proto_attachment *att(struct list *l, size_t i)
 static void test_stored(void **state)
 {
 	static const char *const refs[] = {"test:/a.jpg", "https://example.test/other.png"};
-	char hex[ATTACH_HEX_LEN + 1], path[512], want[80];
+	char hex[ATTACH_HEX_LEN + 1], path[512], want[80], type[ATTACH_TYPE_MAX + 1];
 	struct dl_stats st;
 	struct stat sb;
 	struct list l;
@@ -344,6 +344,9 @@ static void test_stored(void **state)
 	assert_int_equal(attach_path(f.store, hex, path, sizeof(path)), GW_OK);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_size, 14);
+	/* Its final type kept beside it, for GET /v1/attachments. */
+	assert_int_equal(attach_type_get(f.store, hex, type, sizeof(type)), GW_OK);
+	assert_string_equal(type, "image/jpeg");
 	/* Not the source's: untouched. */
 	assert_string_equal(att(&l, 1)->ref, "https://example.test/other.png");
 	assert_null(att(&l, 1)->download_error);

@@ -412,6 +412,159 @@ static void test_merged_and_rated(void **state)
 	report_free(r);
 }
 
+/* --- by tag -------------------------------------------------------------- */
+
+/* feed_tags - ticket event `type` of ticket `id` at `ts` whose body carries
+ * the tags of `tags` (NULL-terminated; its status follows the type). */
+static void feed_tags(struct report *r, enum proto_type type, uint64_t id, int64_t ts,
+		      uint64_t score, const char *const *tags)
+{
+	struct proto_event ev = {.type = type, .ts = ts};
+	size_t n = 0;
+
+	while (tags[n])
+		n++;
+	ev.u.ticket.ticket_id = id;
+	ev.u.ticket.status =
+		type == PROTO_T_TICKET_CLOSED || type == PROTO_T_TICKET_RATED ? "closed" : "open";
+	ev.u.ticket.channel = "api";
+	ev.u.ticket.csat_score = score;
+	ev.u.ticket.sla_first_response = type == PROTO_T_TICKET_CLOSED ? "met" : NULL;
+	ev.u.ticket.sla_resolution = type == PROTO_T_TICKET_CLOSED ? "met" : NULL;
+	ev.u.ticket.tags = (char **)tags;
+	ev.u.ticket.tags_len = n;
+	assert_int_equal(report_feed(r, &ev), GW_OK);
+}
+
+static void feed_reply(struct report *r, uint64_t id, int64_t ts)
+{
+	struct proto_event ev = {.type = PROTO_T_MESSAGE_SENT, .ts = ts};
+
+	ev.u.message.ticket_id = id;
+	assert_int_equal(report_feed(r, &ev), GW_OK);
+}
+
+/*
+ * A day by tag (24/7, window [B, B + DAY)); tickets with no tag, one, two,
+ * a tag added and one removed mid-window. Each event counts in the rows of
+ * the tags its ticket has when it happens:
+ *   A billing          opened 1 h, reply 2 h (FRT 1 h), closed 3 h (res 2 h,
+ *                      FCR, SLA met), rated 2
+ *   B vip, billing     opened 1 h, reply 4 h (FRT 3 h), open at the end
+ *   C none, then vip   opened 2 h (in "-"), reply 3 h (FRT 1 h in "-"), +vip
+ *                      at 5 h, closed 6 h (in vip: res 4 h, FCR), rated 4
+ *   D vip, then none   opened 2 h (in vip), -vip at 3 h, reply 5 h (FRT 3 h
+ *                      in "-"), open at the end (backlog "-")
+ *   E billing          opened the day before, closed 8 h (res 10 h, no
+ *                      reply: no FCR), rated 5
+ * So "-": opened 1, FRT {1 h, 3 h}, backlog 1; billing: opened 2, closed 2,
+ * FRT {1 h, 3 h}, res {2 h, 10 h}, FCR 1, backlog 1, CSAT 2 (sum 7); vip:
+ * opened 2, closed 1, FRT {3 h}, res {4 h}, FCR 1, backlog 1, CSAT 1 (4).
+ * Opened adds up to 5 over the rows for 4 tickets opened: B counts twice.
+ */
+static void test_by_tag(void **state)
+{
+	static const char *const none[] = {NULL}, *const billing[] = {"billing", NULL};
+	static const char *const vip[] = {"vip", NULL}, *const both[] = {"vip", "billing", NULL};
+	const int64_t B = DAY;
+	struct report *r = NULL;
+	const struct report_row *row;
+
+	(void)state;
+	assert_int_equal(report_create(NULL, B, B + DAY, REPORT_BY_TAG, &r), GW_OK);
+	feed_tags(r, PROTO_T_TICKET_CREATED, 5, B - 2 * H, 0, billing); /* E */
+	feed_tags(r, PROTO_T_TICKET_CREATED, 1, B + 1 * H, 0, billing); /* A */
+	feed_tags(r, PROTO_T_TICKET_CREATED, 2, B + 1 * H, 0, both);    /* B */
+	feed_reply(r, 1, B + 2 * H);
+	feed_tags(r, PROTO_T_TICKET_CREATED, 3, B + 2 * H, 0, none);    /* C */
+	feed_tags(r, PROTO_T_TICKET_CREATED, 4, B + 2 * H, 0, vip);     /* D */
+	feed_tags(r, PROTO_T_TICKET_CLOSED, 1, B + 3 * H, 0, billing);
+	feed_reply(r, 3, B + 3 * H);
+	feed_tags(r, PROTO_T_TICKET_UPDATED, 4, B + 3 * H, 0, none);    /* D: -vip */
+	feed_reply(r, 2, B + 4 * H);
+	feed_tags(r, PROTO_T_TICKET_RATED, 1, B + 4 * H, 2, billing);
+	feed_tags(r, PROTO_T_TICKET_UPDATED, 3, B + 5 * H, 0, vip);     /* C: +vip */
+	feed_reply(r, 4, B + 5 * H);
+	feed_tags(r, PROTO_T_TICKET_CLOSED, 3, B + 6 * H, 0, vip);
+	feed_tags(r, PROTO_T_TICKET_RATED, 3, B + 7 * H, 4, vip);
+	feed_tags(r, PROTO_T_TICKET_CLOSED, 5, B + 8 * H, 0, billing);
+	feed_tags(r, PROTO_T_TICKET_RATED, 5, B + 9 * H, 5, billing);
+	assert_int_equal(report_finish(r), GW_OK);
+	assert_int_equal(report_rows(r), 3);
+	assert_string_equal(report_row(r, 0)->key, "-"); /* sorted by key */
+	row = row_named(r, "-");
+	assert_int_equal(row->opened, 1);
+	assert_int_equal(row->closed, 0);
+	times(&row->first_response, 2, 2 * H, 3 * H);
+	assert_int_equal(row->backlog, 1);
+	assert_int_equal(row->csat_count, 0);
+	row = row_named(r, "billing");
+	assert_int_equal(row->opened, 2);
+	assert_int_equal(row->closed, 2);
+	times(&row->first_response, 2, 2 * H, 3 * H);
+	times(&row->resolution, 2, 6 * H, 10 * H);
+	assert_int_equal(row->fcr, 1);
+	assert_int_equal(row->sla_fr_met, 2);
+	assert_int_equal(row->backlog, 1);
+	assert_int_equal(row->csat_count, 2);
+	assert_int_equal(row->csat_sum, 7);
+	row = row_named(r, "vip");
+	assert_int_equal(row->opened, 2);
+	assert_int_equal(row->closed, 1);
+	times(&row->first_response, 1, 3 * H, 3 * H);
+	times(&row->resolution, 1, 4 * H, 4 * H);
+	assert_int_equal(row->fcr, 1);
+	assert_int_equal(row->backlog, 1);
+	assert_int_equal(row->csat_count, 1);
+	assert_int_equal(row->csat_sum, 4);
+	assert_int_equal(report_open_now(r), 2); /* B and D: once each */
+	report_free(r);
+}
+
+/* By tag: the name, the JSON key, the bound of tags a ticket, and a tag
+ * given twice counted once. */
+static void test_by_tag_bounds(void **state)
+{
+	static const char *const twice[] = {"vip", "vip", NULL};
+	const char *many[REPORT_TICKET_TAGS + 2];
+	char names[REPORT_TICKET_TAGS + 1][8];
+	enum report_by by = REPORT_BY_DAY;
+	struct proto_event ev = {.type = PROTO_T_TICKET_UPDATED, .ts = H};
+	struct report *r = NULL;
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(report_by_parse("tag", &by), GW_OK);
+	assert_int_equal(by, REPORT_BY_TAG);
+	assert_string_equal(report_by_name(REPORT_BY_TAG), "tag");
+	for (int i = 0; i <= REPORT_TICKET_TAGS; i++) {
+		snprintf(names[i], sizeof(names[i]), "t%02d", i);
+		many[i] = names[i];
+	}
+	many[REPORT_TICKET_TAGS] = NULL;
+	assert_int_equal(report_create(NULL, 0, DAY, REPORT_BY_TAG, &r), GW_OK);
+	feed_tags(r, PROTO_T_TICKET_CREATED, 1, H, 0, many);
+	feed_tags(r, PROTO_T_TICKET_CREATED, 2, H, 0, twice);
+	assert_int_equal(report_finish(r), GW_OK);
+	assert_int_equal(report_rows(r), REPORT_TICKET_TAGS + 1);
+	assert_int_equal(row_named(r, "t31")->opened, 1);
+	assert_int_equal(row_named(r, "vip")->opened, 1);
+	assert_int_equal(row_named(r, "vip")->backlog, 1);
+	j = report_json(r);
+	assert_string_equal(json_string_value(json_object_get(j, "by")), "tag");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(j, "rows"), 0), "tag")),
+			    "t00");
+	json_decref(j);
+	ev.u.ticket.ticket_id = 1; /* one tag more than a ticket may have */
+	ev.u.ticket.status = "open";
+	many[REPORT_TICKET_TAGS] = names[REPORT_TICKET_TAGS];
+	ev.u.ticket.tags = (char **)many;
+	ev.u.ticket.tags_len = REPORT_TICKET_TAGS + 1;
+	assert_int_equal(report_feed(r, &ev), GW_EFULL);
+	report_free(r);
+}
+
 static void test_bad_calendar(void **state)
 {
 	struct gw_routing_hours bad[] = {{"office", "UTC", "mon-fry 09:00-17:00"}};
@@ -432,6 +585,8 @@ int main(void)
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_bad_calendar),
 		cmocka_unit_test(test_merged_and_rated),
+		cmocka_unit_test(test_by_tag),
+		cmocka_unit_test(test_by_tag_bounds),
 		cmocka_unit_test_setup_teardown(test_week_by_day, week_setup, week_teardown),
 		cmocka_unit_test_setup_teardown(test_week_by_queue, week_setup, week_teardown),
 		cmocka_unit_test_setup_teardown(test_week_by_agent_and_output, week_setup,
