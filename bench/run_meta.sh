@@ -69,6 +69,7 @@ router:
   ingest: tcp://127.0.0.1:$P_INGEST
   publish: tcp://127.0.0.1:$P_PUB
   command: tcp://127.0.0.1:$P_CMD
+  plain_loopback: true
   batch_max: $BATCH_MAX
   nice: $ROUTER_NICE
 $(routing_section)

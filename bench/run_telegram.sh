@@ -64,6 +64,7 @@ router:
   ingest: tcp://127.0.0.1:$P_INGEST
   publish: tcp://127.0.0.1:$P_PUB
   command: tcp://127.0.0.1:$P_CMD
+  plain_loopback: true
 connectors:
   - name: telegram
     type: telegram
@@ -77,6 +78,10 @@ connectors:
     # every client from one address: no limits per address
     requests_per_minute: 0
     max_connections_per_ip: 0
+    # $SENDERS senders repeating one text at full speed: no limits per
+    # sender, no loop detection (it would hold them in the quarantine)
+    sender_rate_per_minute: 0
+    loop_repeats: 0
 EOF
 	"$BUILD/bin/gatewayd" --config "$WORK/gateway.yaml" >"$WORK/gatewayd.log" 2>&1 &
 	GATEWAYD_PID=$!

@@ -66,7 +66,7 @@ struct connector_stats {
 };
 
 /* Most counters of a type's own (connector_instance.counters). */
-#define CONNECTOR_COUNTERS_MAX 8
+#define CONNECTOR_COUNTERS_MAX 12
 #define CONNECTOR_WARNING_MAX 256
 
 /* A counter of the type's own, shown by `gatewayctl status` as

@@ -410,17 +410,30 @@ static void journal_write(struct sender *s, struct sjob_list *l, struct sjob_lis
 
 /* ---- the worker loop ---------------------------------------------------- */
 
+/* sender_rate - transfers per second the limits allow, the stricter of
+ * rate_per_s and rate_per_min; 0: no limit. */
+static double sender_rate(const struct sender_settings *set)
+{
+	double per_s = (double)set->rate_per_s, per_min = (double)set->rate_per_min / 60.0;
+
+	if (per_s > 0 && per_min > 0)
+		return per_s < per_min ? per_s : per_min;
+	return per_s > 0 ? per_s : per_min;
+}
+
 /* take_token - the rate limit: 0 when a transfer may start now, else the
  * us until one may. */
 static int64_t take_token(struct sender *s, int64_t now)
 {
-	double rate = (double)s->set.rate_per_s;
+	double rate = sender_rate(&s->set);
 
 	if (rate <= 0)
 		return 0;
 	s->tokens += (double)(now - s->tokens_us) * rate / 1e6;
-	if (s->tokens > rate)
-		s->tokens = rate; /* a burst of one second at most */
+	/* A burst of a tenth of a second at most, or one: after a quiet time
+	 * the provider still sees the rate, not a second's worth at once. */
+	if (s->tokens > (rate > 10.0 ? rate / 10.0 : 1.0))
+		s->tokens = rate > 10.0 ? rate / 10.0 : 1.0;
 	s->tokens_us = now;
 	if (s->tokens < 1.0)
 		return (int64_t)((1.0 - s->tokens) * 1e6 / rate) + 1;
@@ -604,7 +617,7 @@ static int sender_init(struct sender *s, const struct sender_options *opt)
 		return GW_ENOMEM;
 	curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s->set.concurrency);
 	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)s->set.concurrency);
-	s->tokens = s->set.rate_per_s > 0 ? 1.0 : 0.0;
+	s->tokens = sender_rate(&s->set) > 0 ? 1.0 : 0.0;
 	s->tokens_us = gw_mono_us();
 	gw_histo_init(&s->st.latency, latency_le, sizeof(latency_le) / sizeof(latency_le[0]));
 	return sentlog_open(opt->journal_dir, &s->journal);

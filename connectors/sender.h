@@ -10,7 +10,9 @@
  *   journal    a reply already in the journal (the provider took it before
  *              a restart) is reported again from there, never sent twice
  *   limits     at most `concurrency` transfers at once and `rate_per_s`
- *              started per second (a token bucket)
+ *              started per second, `rate_per_min` per minute (a token
+ *              bucket at the stricter rate, holding a tenth of a second's
+ *              worth or one token: below 10/s, starts are 1/rate apart)
  *   attempt    ops->setup() prepares the easy handle for the job's current
  *              step; the answer (status, body, Retry-After) goes to
  *              ops->classify(), which decides:

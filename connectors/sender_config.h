@@ -12,6 +12,7 @@
 struct sender_settings {
 	long long concurrency; /* transfers at once */
 	long long rate_per_s;  /* transfers started per second, 0: no limit */
+	long long rate_per_min; /* ... and per minute, 0: no limit; both apply */
 	long long timeout_ms;  /* one attempt */
 	long long retry_for_s; /* transient failures retried this long */
 };
@@ -32,6 +33,10 @@ struct sender_settings {
 	{.kind = CONF_INT, .key = "send_rate_per_s", .def = "20", .min = 0, .max = 100000,  \
 	 .offset = off(send.rate_per_s),                                                    \
 	 .desc = "replies started per second at most (the provider's limit); 0: no limit"}, \
+	{.kind = CONF_INT, .key = "send_rate_per_min", .def = "0", .min = 0,               \
+	 .max = 6000000, .offset = off(send.rate_per_min),                                  \
+	 .desc = "replies started per minute at most, for a provider that counts by the "  \
+		 "minute (Microsoft 365: 30); 0: no limit; send_rate_per_s applies too"},  \
 	{.kind = CONF_INT, .key = "send_timeout_ms", .def = "30000", .min = 1000,           \
 	 .max = 600000, .offset = off(send.timeout_ms),                                     \
 	 .desc = "one attempt to send a reply fails after this long"},                     \

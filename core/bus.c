@@ -231,26 +231,62 @@ int bus_server_setup(void *sock, const struct bus_key *k, const char *domain)
 
 int bus_uses_curve(const struct gw_config_router *r, const char *endpoint)
 {
-	return r->curve_key && strncmp(endpoint, "tcp://", 6) == 0;
+	return (r->curve_key || r->curve_client_key || r->curve_server_public) &&
+	       strncmp(endpoint, "tcp://", 6) == 0;
+}
+
+/*
+ * client_keys - the pair a client proves (curve_client_key, else the
+ * router's own curve_key) into *k, and the router's public key into
+ * *server (curve_server_public, else curve_key's public half).
+ */
+static int client_keys(const struct gw_config_router *r, struct bus_key *k,
+		       struct bus_key *server, char *why, size_t whylen)
+{
+	const char *own = r->curve_client_key ? r->curve_client_key : r->curve_key;
+	const char *srv = r->curve_server_public ? r->curve_server_public : r->curve_key;
+	int rc = GW_OK;
+
+	if (!own) {
+		snprintf(why, whylen, "no CURVE client key: set router.curve_client_key, or give "
+			 "gatewayctl --curve-key FILE");
+		return GW_ECONFIG;
+	}
+	rc = bus_key_read(own, k, why, whylen);
+
+	if (rc == GW_OK && !k->sec[0]) {
+		snprintf(why, whylen, "%s holds only a public key: router.%s names a .key file "
+			 "(both halves)", own, r->curve_client_key ? "curve_client_key" : "curve_key");
+		rc = GW_EPROTO;
+	}
+	if (rc == GW_OK && !srv) {
+		snprintf(why, whylen, "router.curve_client_key needs router.curve_server_public "
+			 "(the router's .pub file) on a host without router.curve_key");
+		rc = GW_ECONFIG;
+	}
+	if (rc == GW_OK && srv == own)
+		*server = *k;
+	else if (rc == GW_OK)
+		rc = bus_key_read(srv, server, why, whylen);
+	explicit_bzero(server->sec, sizeof(server->sec)); /* only its public half is used */
+	return rc;
 }
 
 int bus_client_setup(void *sock, const struct gw_config_router *r, const char *endpoint,
 		     char *why, size_t whylen)
 {
-	struct bus_key k;
+	struct bus_key k, server;
 	int rc;
 
 	if (!bus_uses_curve(r, endpoint))
 		return GW_OK;
-	rc = bus_key_read(r->curve_key, &k, why, whylen);
-	if (rc == GW_OK && !k.sec[0]) {
-		snprintf(why, whylen, "%s holds only a public key: router.curve_key names the "
-			 "router's .key file", r->curve_key);
-		rc = GW_EPROTO;
-	}
-	if (rc == GW_OK && (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, k.pub, BUS_Z85_LEN) != 0 ||
-			    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, k.pub, BUS_Z85_LEN) != 0 ||
-			    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, k.sec, BUS_Z85_LEN) != 0)) {
+	memset(&k, 0, sizeof(k));
+	memset(&server, 0, sizeof(server));
+	rc = client_keys(r, &k, &server, why, whylen);
+	if (rc == GW_OK &&
+	    (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server.pub, BUS_Z85_LEN) != 0 ||
+	     zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, k.pub, BUS_Z85_LEN) != 0 ||
+	     zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, k.sec, BUS_Z85_LEN) != 0)) {
 		snprintf(why, whylen, "cannot set up CURVE: %s", zmq_strerror(errno));
 		rc = GW_EBUS;
 	}

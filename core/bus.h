@@ -6,7 +6,9 @@
  * tcp:// endpoints, when router.curve_key is set, use ZeroMQ's CURVE:
  * encrypted, and a client must prove a key pair whose public half the
  * router allows (router/zap.c checks it). Without curve_key, only loopback
- * tcp:// is accepted (core/config_bus.c), with a warning at start.
+ * tcp:// is accepted, with router.plain_loopback (core/config_bus.c) and a
+ * warning at start. The gateway's own clients prove the router's key, or
+ * router.curve_client_key when set (with its rights only).
  *
  * Key files are those of `gatewayctl keys generate NAME`: NAME.key holds
  * both halves and must stay private (mode 0600); NAME.pub holds the public
@@ -67,15 +69,21 @@ int bus_server_setup(void *sock, const struct bus_key *k, const char *domain);
 
 /*
  * bus_client_setup - before `sock` connects to the router's `endpoint`:
- * when it is tcp:// and r->curve_key is set, the socket becomes a CURVE
- * client of the router's key, proving that same key (the gateway's own
- * processes share it). Returns GW_OK, or the error of bus_key_read (the key
- * file unreadable: run as the gateway's user) or GW_EBUS, with why.
+ * when it is tcp:// and r->curve_key or r->curve_client_key is set, the
+ * socket becomes a CURVE client proving r->curve_client_key (else the
+ * router's own curve_key: full rights) and checking the server's key
+ * r->curve_server_public (else curve_key's public half). Returns GW_OK, or
+ * the error of bus_key_read (a key file unreadable: run as the gateway's
+ * user), GW_EPROTO (a client file without its secret half), GW_ECONFIG
+ * (no client key, or curve_client_key without a server key) or GW_EBUS,
+ * with why.
  */
 int bus_client_setup(void *sock, const struct gw_config_router *r, const char *endpoint,
 		     char *why, size_t whylen);
 
-/* bus_uses_curve - 1 when `endpoint` runs CURVE under this config. */
+/* bus_uses_curve - 1 when `endpoint` runs CURVE under this config: tcp://
+ * with curve_key (the router's host), curve_client_key or
+ * curve_server_public (a client's). */
 int bus_uses_curve(const struct gw_config_router *r, const char *endpoint);
 
 #endif

@@ -107,6 +107,15 @@ struct gw_config_router {
 	char *curve_consumers;  /* may subscribe and replay, read */
 	char *curve_commanders; /* may also send commands */
 	char *curve_connectors; /* may hand over messages (ingest) */
+	/* The key pair this host's gateway programs (connectors, gatewayctl,
+	 * gateway-nats, gateway-integration) prove as CURVE clients instead
+	 * of the router's own, and the router's public key they check (a
+	 * .pub file; default: curve_key's public half); NULL: none. */
+	char *curve_client_key;
+	char *curve_server_public;
+	/* A loopback tcp:// endpoint without CURVE is refused unless this is
+	 * set: any local user can then reach it. */
+	bool plain_loopback;
 	long long batch_max;   /* messages per LMDB transaction */
 	long long nice;        /* niceness added to the router's process */
 	long long heartbeat_ms;
@@ -334,6 +343,9 @@ struct gw_config_integration {
 struct gw_config_metrics {
 	bool enabled;             /* gatewayd runs gateway-metrics */
 	struct conf_listen listen; /* where it serves GET /metrics */
+	long long max_connections; /* connections at once, every address */
+	struct httpd_limits limits; /* per address: connections, requests, timeouts
+				     * (no body is read) */
 };
 
 /*

@@ -1,8 +1,9 @@
 /*
  * config_bus.c - the router's three endpoints after the file is read
  * (internal to gw_config, called by config.c): a relative ipc:// path is
- * placed inside state_dir, and a tcp:// endpoint that other hosts can reach
- * is refused without CURVE (docs/security.md).
+ * placed inside state_dir, and a tcp:// endpoint is refused without CURVE:
+ * always when other hosts can reach it, on loopback unless
+ * router.plain_loopback says so (docs/security.md).
  */
 #include "core/config_bus.h"
 
@@ -77,10 +78,23 @@ int conf_bus_check(struct gw_config *cfg, int i, char *why, size_t whylen)
 
 	if (rc)
 		return rc;
-	if (conf_bus_tcp_loopback(*ep) == 0 && !cfg->router.curve_key) {
+	/* A client's config (another host: curve_client_key or
+	 * curve_server_public) runs CURVE too; the router refuses to bind
+	 * without its own key (router.c). */
+	if (cfg->router.curve_key || cfg->router.curve_client_key ||
+	    cfg->router.curve_server_public)
+		return GW_OK;
+	rc = conf_bus_tcp_loopback(*ep);
+	if (rc == 0) {
 		snprintf(why, whylen, "%s can be reached from other hosts: set router.curve_key "
 			 "(gatewayctl keys generate) so that only allowed keys connect, or bind "
 			 "127.0.0.1", *ep);
+		return GW_ECONFIG;
+	}
+	if (rc == 1 && !cfg->router.plain_loopback) {
+		snprintf(why, whylen, "%s has no CURVE: any local user could connect to it; use "
+			 "ipc:// (the default), set router.curve_key, or set router.plain_loopback: "
+			 "true to accept that", *ep);
 		return GW_ECONFIG;
 	}
 	return GW_OK;

@@ -15,8 +15,10 @@ char **conf_bus_endpoint(struct gw_config *cfg, int i);
 /*
  * conf_bus_check - router endpoint `i` (0 ingest, 1 publish, 2 command):
  * a relative ipc:// path is rewritten inside cfg->state_dir (absolute by
- * now); refuses an ipc path too long for a Unix socket, and a tcp://
- * endpoint other hosts can reach when router.curve_key is not set.
+ * now); refuses an ipc path too long for a Unix socket, and, when none of
+ * router.curve_key, curve_client_key, curve_server_public is set, a tcp://
+ * endpoint other hosts can reach, or one on loopback unless
+ * router.plain_loopback is true.
  * Returns GW_OK, GW_ECONFIG (why written) or GW_ENOMEM.
  */
 int conf_bus_check(struct gw_config *cfg, int i, char *why, size_t whylen);

@@ -99,7 +99,8 @@ static const struct conf_entry escalation_rows[] = {
 	{.kind = CONF_STRING, .key = "assign_to", .def = "", .max = NAME_MAX_LEN,
 	 .offset = offsetof(struct gw_routing_escalation, assign_to),
 	 .desc = "An agent id (a supervisor: given the ticket whatever their load), or `next`: "
-		 "the next available agent of the ticket's queue; empty: no reassignment."},
+		 "the next available agent of the ticket's queue other than its current one; "
+		 "empty: no reassignment."},
 	{.kind = CONF_BOOL, .key = "notify", .def = "false",
 	 .offset = offsetof(struct gw_routing_escalation, notify),
 	 .desc = "Record the firing as `ticket.escalated` (for a consumer that pages someone) "

@@ -77,7 +77,8 @@ static const struct conf_entry router_rows[] = {
 	 .desc = "Endpoint the router binds for connectors to hand over their messages. An "
 		 "`ipc://` path that is not absolute is inside `state_dir` (its `sock/` folder "
 		 "is owner-only: only the gateway's user can connect). A `tcp://` endpoint on "
-		 "an address other hosts reach needs `curve_key` (docs/security.md)."},
+		 "an address other hosts reach needs `curve_key`, one on loopback `curve_key` or "
+		 "`plain_loopback` (docs/security.md)."},
 	{.kind = CONF_ENDPOINT, .key = "publish", .def = "ipc://sock/publish",
 	 .max = GW_CONF_ENDPOINT_MAX, .offset = offsetof(struct gw_config_router, publish),
 	 .desc = "Downstream PUB endpoint: every outcome with a gap-free `seq`, and "
@@ -106,6 +107,27 @@ static const struct conf_entry router_rows[] = {
 	 .offset = offsetof(struct gw_config_router, curve_connectors),
 	 .desc = "File of client public keys that may hand messages over on `ingest` "
 		 "(connectors running on other hosts)."},
+	{.kind = CONF_PATH, .key = "curve_client_key", .max = 1024,
+	 .offset = offsetof(struct gw_config_router, curve_client_key),
+	 .desc = "A client key file (`gatewayctl keys generate NAME`, both halves) that the "
+		 "gateway's programs reading this file (connectors, `gatewayctl`, "
+		 "`gateway-nats`, `gateway-integration`) prove on `tcp://` endpoints instead of "
+		 "the router's own key: list its public key where its rights belong "
+		 "(`curve_connectors` for connectors, `curve_commanders` or `curve_consumers` "
+		 "for `gatewayctl`). On a host without `curve_key` (a `gatewayctl` elsewhere) it "
+		 "needs `curve_server_public`. `gatewayctl --curve-key FILE` or "
+		 "`GATEWAY_CURVE_KEY` overrides it for one command."},
+	{.kind = CONF_PATH, .key = "curve_server_public", .max = 1024,
+	 .offset = offsetof(struct gw_config_router, curve_server_public),
+	 .desc = "The router's public key (its `.pub` file) that clients check, for a host "
+		 "without `curve_key` (its `tcp://` endpoints are then CURVE clients'); default: "
+		 "the public half of `curve_key`."},
+	{.kind = CONF_BOOL, .key = "plain_loopback", .def = "false",
+	 .offset = offsetof(struct gw_config_router, plain_loopback),
+	 .desc = "`true` accepts a `tcp://` endpoint on loopback (127.0.0.0/8, `::1`, "
+		 "`localhost`) without `curve_key`: any local user can then reach the socket, "
+		 "send messages on `ingest` and every command on `command`. `false` (the "
+		 "default) refuses it: use `ipc://` (the default) or set `curve_key`."},
 	{.kind = CONF_INT, .key = "batch_max", .def = "1024", .min = 1, .max = 65536,
 	 .offset = offsetof(struct gw_config_router, batch_max),
 	 .desc = "Most messages committed in one LMDB transaction."},
@@ -168,6 +190,8 @@ const struct conf_section gw_conf_supervisor = {
 		"to `backoff_max_ms`.",
 };
 
+#define MET_OFF(f) offsetof(struct gw_config_metrics, f)
+
 static const struct conf_entry metrics_rows[] = {
 	{.kind = CONF_BOOL, .key = "enabled", .def = "false",
 	 .offset = offsetof(struct gw_config_metrics, enabled),
@@ -179,6 +203,12 @@ static const struct conf_entry metrics_rows[] = {
 	 .offset = offsetof(struct gw_config_metrics, listen),
 	 .desc = "Address and port of the metrics endpoint. It has no authentication: keep "
 		 "it on loopback (or a monitoring network) and let Prometheus scrape it there."},
+	{.kind = CONF_INT, .key = "max_connections", .def = "64", .min = 1, .max = 65536,
+	 .offset = MET_OFF(max_connections),
+	 .desc = "connections served at once; past it the one idle the longest is closed for "
+		 "a new one, or the new one is answered 503 when none is idle"},
+	LISTEN_CONN_ROWS(MET_OFF, "8"),
+	LISTEN_RATE_ROWS(MET_OFF, "600", "60"),
 };
 
 const struct conf_section gw_conf_metrics = {

@@ -44,9 +44,10 @@ static void usage(FILE *f)
 		"       gatewayd --check-config FILE\n"
 		"       gatewayd --config-doc | --version | --help\n"
 		"\n"
-		"Starts the router, every enabled connector and gateway-integration (when\n"
-		"the config has an integration section), restarts them when they exit\n"
-		"and stops them on SIGTERM or SIGINT. Runs in the foreground.\n"
+		"Starts the router, every enabled connector, gateway-integration (when\n"
+		"the config has an integration section), gateway-metrics (metrics.enabled)\n"
+		"and gateway-nats (nats.enabled), restarts them when they exit and stops\n"
+		"them on SIGTERM or SIGINT. Runs in the foreground.\n"
 		"\n"
 		"  --config FILE        config file (default %s)\n"
 		"  --state-dir DIR      overrides the config's state_dir\n"
@@ -146,6 +147,7 @@ static int check_config(const char *path, const char *state_dir)
 		       cfg->nats.stream, cfg->nats.servers.n);
 	if (cfg->integration.present)
 		print_integration(&cfg->integration);
+	privilege_check_files(cfg);
 	gw_config_free(cfg);
 	return 0;
 }

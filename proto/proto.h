@@ -119,9 +119,13 @@ struct proto_party {
 	 * ("+<digits>") when the channel gives one (a Telegram user sharing
 	 * their own contact card); phone_verified when the channel vouches
 	 * that the number is the sender's (Telegram checks it), false when
-	 * it is only what the sender typed. */
+	 * it is only what the sender typed (another person's contact card). */
 	char *phone;
 	bool phone_verified;
+	/* optional: "key=value" facts the channel tells about the sender (a
+	 * Telegram username); the router sets them on the customer. */
+	char **attributes;
+	size_t attributes_len;
 };
 
 /* An attachment as the provider described it; bytes are not carried. */

@@ -20,7 +20,13 @@
  *       (routing.queues[].business_hours; 24/7 without one), as median and
  *       p90 (report_median, report_p90)
  *   sla met / breached         per clock, the final state a ticket.closed
- *                              carries (sla_first_response, sla_resolution)
+ *                              carries (sla_first_response, sla_resolution);
+ *                              next response: each clock's outcome when it
+ *                              happens (a ticket has one clock per answered
+ *                              customer message): met from the ticket event
+ *                              whose sla_next_response turns "met", breached
+ *                              from ticket.sla_breached (clock next_response)
+ *                              or a ticket event turning it "breached"
  *   fcr                        closed with exactly one reply and no reopening
  *   backlog                    tickets open at the end of the row's day (by
  *                              day) or of the window (other dimensions); a
@@ -81,6 +87,7 @@ struct report_row {
 	uint64_t opened, reopened, closed;
 	struct report_times first_response, resolution, next_response;
 	uint64_t sla_fr_met, sla_fr_breached, sla_res_met, sla_res_breached;
+	uint64_t sla_nr_met, sla_nr_breached; /* next-response outcomes */
 	uint64_t fcr;
 	uint64_t backlog;
 	uint64_t csat_count;

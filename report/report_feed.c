@@ -97,6 +97,7 @@ static int ticket_of(struct report *r, const struct proto_event *ev, struct rtic
 	if (fresh) {
 		(*out)->opened_at = b->sla_started_at ? b->sla_started_at : b->opened_at;
 		(*out)->answered = b->first_response_at != 0;
+		(*out)->nr_done = 1; /* a next-response outcome it carries came before */
 		set_open(r, *out, b->status && strcmp(b->status, "open") == 0);
 	}
 	return take_attrs(r, *out, b);
@@ -112,6 +113,30 @@ static void count_sla(struct report_row *row, const struct proto_ticket *b)
 		row->sla_res_met++;
 	else if (b->sla_resolution && strcmp(b->sla_resolution, "breached") == 0)
 		row->sla_res_breached++;
+}
+
+/*
+ * nr_outcome - the next-response outcome ticket event `b` records for `t`:
+ * 1 met, 2 breached, 0 none or counted already. Each clock counts once: the
+ * later events of the ticket carry its final state until a customer message
+ * or a reopening starts the next clock ("running"), which clears the mark.
+ * A close before the reply ("stopped") is no outcome.
+ */
+static int nr_outcome(struct rticket *t, const struct proto_ticket *b)
+{
+	const char *s = b->sla_next_response;
+	int out = 0;
+
+	if (!s || strcmp(s, "running") == 0 || strcmp(s, "warning") == 0) {
+		t->nr_done = 0;
+		return 0;
+	}
+	if (!t->nr_done && strcmp(s, "met") == 0)
+		out = 1;
+	else if (!t->nr_done && strcmp(s, "breached") == 0)
+		out = 2;
+	t->nr_done = 1;
+	return out;
 }
 
 /* counted - the ticket events that add to a row (the others move state). */
@@ -147,11 +172,12 @@ static int on_ticket(struct report *r, const struct proto_event *ev)
 {
 	size_t idx[REPORT_MAX_KEYS], n = 0;
 	struct rticket *t;
-	int rc;
+	int nr, rc;
 
 	rc = ticket_of(r, ev, &t);
 	if (rc)
 		return rc;
+	nr = nr_outcome(t, &ev->u.ticket);
 	if (ev->type == PROTO_T_TICKET_CREATED || ev->type == PROTO_T_TICKET_REOPENED) {
 		t->opened_at = ev->ts;
 		t->reopened |= ev->type == PROTO_T_TICKET_REOPENED;
@@ -159,11 +185,35 @@ static int on_ticket(struct report *r, const struct proto_event *ev)
 	} else if (ev->type == PROTO_T_TICKET_CLOSED || ev->type == PROTO_T_TICKET_MERGED) {
 		set_open(r, t, 0); /* a merged ticket leaves the backlog, resolving nothing */
 	}
-	if (!in_window(r, ev->ts) || !counted(ev->type))
+	if (!in_window(r, ev->ts) || (!counted(ev->type) && !nr))
+		return GW_OK;
+	rc = rows_of(r, t, ev->ts, idx, &n);
+	for (size_t i = 0; i < n && rc == GW_OK; i++) {
+		r->rows[idx[i]].sla_nr_met += nr == 1;
+		r->rows[idx[i]].sla_nr_breached += nr == 2;
+		if (counted(ev->type))
+			rc = count_event(r, t, ev, &r->rows[idx[i]]);
+	}
+	return rc;
+}
+
+/* on_breached - ticket.sla_breached of a next-response clock is that
+ * clock's outcome (the other clocks count by their ticket.closed). */
+static int on_breached(struct report *r, const struct proto_event *ev)
+{
+	const struct proto_sla_alert *a = &ev->u.sla;
+	struct rticket *t = report_ticket_find(r, a->ticket_id);
+	size_t idx[REPORT_MAX_KEYS], n = 0;
+	int rc;
+
+	if (!t || t->nr_done || !a->clock || strcmp(a->clock, "next_response") != 0)
+		return GW_OK;
+	t->nr_done = 1;
+	if (!in_window(r, ev->ts))
 		return GW_OK;
 	rc = rows_of(r, t, ev->ts, idx, &n);
 	for (size_t i = 0; i < n && rc == GW_OK; i++)
-		rc = count_event(r, t, ev, &r->rows[idx[i]]);
+		r->rows[idx[i]].sla_nr_breached++;
 	return rc;
 }
 
@@ -230,6 +280,8 @@ int report_feed(struct report *r, const struct proto_event *ev)
 		return on_received(r, ev);
 	case PROTO_T_MESSAGE_SENT:
 		return on_sent(r, ev);
+	case PROTO_T_TICKET_SLA_BREACHED:
+		return on_breached(r, ev);
 	default:
 		return GW_OK;
 	}

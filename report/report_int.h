@@ -22,6 +22,7 @@ struct rticket {
 	uint32_t tags;          /* by tag: 1 + its index in report.tagsets; 0: never tagged */
 	uint16_t channel, queue, agent;
 	uint8_t open : 1, answered : 1, reopened : 1;
+	uint8_t nr_done : 1; /* the outcome of its current next-response clock counted */
 };
 
 /* By tag: the tags a ticket has now, as indexes into report.tag_names, in

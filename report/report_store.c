@@ -24,7 +24,8 @@ static int wanted(const char *type, size_t len)
 	       t == PROTO_T_TICKET_ASSIGNED || t == PROTO_T_TICKET_CLOSED ||
 	       t == PROTO_T_TICKET_REOPENED || t == PROTO_T_TICKET_PRIORITY_CHANGED ||
 	       t == PROTO_T_TICKET_MERGED || t == PROTO_T_TICKET_SPLIT || t == PROTO_T_TICKET_RATED ||
-	       t == PROTO_T_MESSAGE_RECEIVED || t == PROTO_T_MESSAGE_SENT;
+	       t == PROTO_T_MESSAGE_RECEIVED || t == PROTO_T_MESSAGE_SENT ||
+	       t == PROTO_T_TICKET_SLA_BREACHED;
 }
 
 /* scan_fn - decodes and feeds one event; stops at the first event at or

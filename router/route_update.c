@@ -89,7 +89,9 @@ static int link_from_event(struct store_txn *txn, uint64_t seq, struct update_li
 }
 
 /* link_message - the message (channel, account, external_id) names, if the
- * router stored it; `external_id` may be NULL (a watermark receipt). */
+ * router stored it; `external_id` may be NULL (a watermark receipt). An id
+ * valid in every account of the channel (a reply's Message-ID, reported
+ * with an empty account) is found under account "" too. */
 static int link_message(struct store_txn *txn, const char *channel, const char *account,
 			const char *external_id, struct update_link *link)
 {
@@ -100,6 +102,8 @@ static int link_message(struct store_txn *txn, const char *channel, const char *
 	if (!external_id)
 		return GW_OK;
 	rc = store_dedup_get(txn, channel, account, external_id, &seq);
+	if (rc == GW_ENOTFOUND && account[0])
+		rc = store_dedup_get(txn, channel, "", external_id, &seq);
 	if (rc == GW_ENOTFOUND)
 		return GW_OK;
 	if (rc)

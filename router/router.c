@@ -22,6 +22,7 @@
 #include "router/rules/autoreply.h"
 #include "router/zap.h"
 #include "core/bus.h"
+#include "core/config_bus.h"
 #include "store/store_int.h"
 
 #define ROUTER_MAX_BATCH_BYTES (64u * 1024u * 1024u)
@@ -78,9 +79,10 @@ struct router {
 
 /*
  * bus_guard - before binding `endpoint` (its config key `what`): an ipc
- * socket's folder is created owner-only; a tcp one runs CURVE when a key
- * is set, and is only on loopback otherwise (config_bus.c refused the
- * rest), which any local user can reach: said once at start.
+ * socket's folder is created owner-only; a tcp one runs CURVE when
+ * curve_key is set, and otherwise only on loopback with plain_loopback
+ * (config_bus.c refused the rest; a client's config is refused here),
+ * which any local user can reach: said once at start.
  */
 static int bus_guard(struct router *r, void *s, const char *endpoint, const char *what)
 {
@@ -98,9 +100,19 @@ static int bus_guard(struct router *r, void *s, const char *endpoint, const char
 	}
 	if (r->zap && bus_uses_curve(&r->cfg->router, endpoint))
 		return bus_server_setup(s, zap_key(r->zap), what);
-	if (strncmp(endpoint, "tcp://", 6) == 0)
-		GW_WARN("router", "router.%s %s has no CURVE: any local user can connect; use "
-			"ipc:// (the default) or set router.curve_key", what, endpoint);
+	if (strncmp(endpoint, "tcp://", 6) != 0)
+		return GW_OK;
+	/* Without curve_key the config let it through as a client's
+	 * (curve_client_key, curve_server_public): not a router's. */
+	if (r->cfg->router.curve_client_key || r->cfg->router.curve_server_public ||
+	    !r->cfg->router.plain_loopback || conf_bus_tcp_loopback(endpoint) != 1) {
+		GW_ERROR("router", "router.%s %s: the router needs router.curve_key on tcp:// "
+			 "(curve_client_key and curve_server_public are a client's)", what,
+			 endpoint);
+		return GW_ECONFIG;
+	}
+	GW_WARN("router", "router.%s %s has no CURVE: any local user can connect; use "
+		"ipc:// (the default) or set router.curve_key", what, endpoint);
 	return GW_OK;
 }
 

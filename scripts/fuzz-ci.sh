@@ -25,7 +25,7 @@ seeds() {
     fuzz_email) echo tests/fixtures/email ;;
     fuzz_meta_parse) echo tests/fixtures/meta ;;
     fuzz_api_request) echo tests/fuzz/corpus/api ;;
-    fuzz_sms) echo tests/fuzz/corpus/sms tests/fixtures/sms/twilio-go ;;
+    fuzz_sms) echo tests/fuzz/corpus/sms tests/fixtures/sms/twilio-go tests/fixtures/sms/chatwoot ;;
     fuzz_telegram) echo tests/fixtures/telegram/nutgram ;;
     *) echo "tests/fuzz/corpus/${1#fuzz_}" ;;
   esac

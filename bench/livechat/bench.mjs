@@ -45,7 +45,7 @@ async function main() {
   writeFileSync(cfg, [
     `state_dir: ${JSON.stringify(path.join(tmp, "state"))}`, "log_level: warn", "router:",
     `  ingest: "tcp://127.0.0.1:${ingest}"`, `  publish: "tcp://127.0.0.1:${publish}"`,
-    `  command: "tcp://127.0.0.1:${command}"`, "connectors:", "  - name: chat", "    type: livechat",
+    `  command: "tcp://127.0.0.1:${command}"`, "  plain_loopback: true", "connectors:", "  - name: chat", "    type: livechat",
     `    listen: "127.0.0.1:${port}"`, "    secret: ${GATEWAY_LIVECHAT_SECRET}",
     `    max_connections_per_ip: ${VISITORS + 10}`, "    requests_per_minute: 0", "",
   ].join("\n"));

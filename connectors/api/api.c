@@ -223,7 +223,8 @@ static void api_refuse_kept(struct api *api, struct httpd_req *req, const char *
 static int api_parse(struct api *api, struct httpd_req *req, const struct api_req *r,
 		     const char *body, size_t blen, struct proto_event *ev)
 {
-	struct api_request_meta meta = {connector_api.channel, api->account, gw_now_ms()};
+	struct api_request_meta meta = {connector_api.channel, api->account, gw_now_ms(),
+					(size_t)api->set->max_text_bytes};
 	struct api_request_error rerr;
 	int rc;
 
@@ -477,7 +478,8 @@ static int api_reparse(struct connector_instance *inst, const char *content_type
 		       struct api_request_error *rerr)
 {
 	struct api *api = inst->ctx;
-	struct api_request_meta meta = {connector_api.channel, api->account, gw_now_ms()};
+	struct api_request_meta meta = {connector_api.channel, api->account, gw_now_ms(),
+					(size_t)api->set->max_text_bytes};
 	const char *id = intake_reingest_external_id(inst);
 	int rc;
 

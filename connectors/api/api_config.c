@@ -29,6 +29,10 @@ static const struct conf_entry api_conf_entries[] = {
 	{.kind = CONF_INT, .key = "max_body_bytes", .def = "1048576", .min = 1024,
 	 .max = 67108864, .offset = API_OFF(max_body_bytes),
 	 .desc = "requests with a larger body are answered 413 without reading it"},
+	{.kind = CONF_INT, .key = "max_text_bytes", .def = "1048576", .min = 1,
+	 .max = 1048576, .offset = API_OFF(max_text_bytes),
+	 .desc = "a message whose text is longer is answered 400 and its body kept in the "
+		 "quarantine (gatewayctl quarantine reingest reads it with the current value)"},
 	{.kind = CONF_INT, .key = "max_connections", .def = "1024", .min = 1, .max = 65536,
 	 .offset = API_OFF(max_connections),
 	 .desc = "concurrent HTTP connections; past it the one idle the longest is closed for "

@@ -22,6 +22,7 @@ struct api_settings {
 	char *token;               /* bearer token (secret, required) */
 	char *account;             /* `account` of its events; default: instance name */
 	long long max_body_bytes;  /* larger bodies get 413 */
+	long long max_text_bytes;  /* a longer `text`: 400, the body kept */
 	long long max_connections; /* concurrent HTTP connections */
 	long long spool_max;       /* accepted-but-unrouted messages kept at most */
 	long long spool_map_mb;    /* LMDB map size of the spool */

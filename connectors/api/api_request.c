@@ -280,12 +280,17 @@ static int api_parse_reply_to(const json_t *root, struct proto_message *m,
 	return GW_OK;
 }
 
-static int api_parse_text(const json_t *root, struct proto_message *m,
+/* api_parse_text - subject and text; the text at most `max_text` bytes
+ * (0 or over PROTO_MAX_TEXT: PROTO_MAX_TEXT). */
+static int api_parse_text(const json_t *root, size_t max_text, struct proto_message *m,
 			  struct api_request_error *err)
 {
 	static const struct api_str_rule subject_rule = {"subject", 0, 0, PROTO_MAX_SUBJECT};
-	static const struct api_str_rule text_rule = {"text", 1, 0, PROTO_MAX_TEXT};
+	struct api_str_rule text_rule = {"text", 1, 0, PROTO_MAX_TEXT};
 	int rc;
+
+	if (max_text && max_text < PROTO_MAX_TEXT)
+		text_rule.max = max_text;
 
 	rc = api_get_string(root, NULL, &subject_rule, &m->subject, err);
 	if (rc == GW_OK)
@@ -314,7 +319,7 @@ static int api_fill(const json_t *root, const struct api_request_meta *meta,
 	if (rc == GW_OK)
 		rc = api_parse_reply_to(root, m, err);
 	if (rc == GW_OK)
-		rc = api_parse_text(root, m, err);
+		rc = api_parse_text(root, meta->max_text, m, err);
 	if (rc != GW_OK)
 		return rc;
 	m->channel = strdup(meta->channel);

@@ -48,6 +48,8 @@ struct api_request_meta {
 	const char *channel;  /* "api" */
 	const char *account;  /* the instance's account */
 	int64_t received_at;  /* ms since the epoch */
+	size_t max_text;      /* `text` at most this many bytes (max_text_bytes);
+			       * 0: PROTO_MAX_TEXT, which also caps it */
 };
 
 /*

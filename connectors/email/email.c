@@ -336,6 +336,18 @@ static int email_queue(struct email *e, uint32_t uid, struct email_result *res,
 	/* Over its sender's limits (a mail loop, a flood) it is held in the
 	 * spool's quarantine, in the same commit (intake.h). */
 	rc = intake_add(e->inst, &res->ev, &perr, NULL);
+	/* A bounce of a reply fails the reply too (email_dsn.c). */
+	if (rc == GW_OK && res->has_status) {
+		int src = intake_add(e->inst, &res->status, &perr, NULL);
+
+		if (src == GW_OK)
+			GW_INFO(e->module, "UID %u is a bounce of reply <%s>: it failed", uid,
+				res->status.u.status.external_id);
+		else
+			GW_WARN(e->module, "UID %u is a bounce of reply <%s>, whose failed status "
+				"cannot be queued: %s", uid, res->status.u.status.external_id,
+				gw_strerror(src));
+	}
 	if (rc == GW_OK) {
 		e->added++;
 		return GW_OK;
@@ -586,6 +598,7 @@ static int email_reingest_commit(struct email *e, const char *id, struct email_r
 {
 	struct proto_error perr;
 	char reason[300];
+	size_t mark = outbox_queued(e->inst->outbox);
 	int rc;
 
 	rc = outbox_add_event(e->inst->outbox, &res->ev, &perr);
@@ -593,6 +606,12 @@ static int email_reingest_commit(struct email *e, const char *id, struct email_r
 		snprintf(reason, sizeof(reason), "cannot become an event: %s", perr.message);
 		email_answer(e, id, "quarantined", reason, 0);
 		return GW_OK;
+	}
+	/* A bounce of a reply fails the reply too (email_dsn.c): both or none. */
+	if (rc == GW_OK && res->has_status) {
+		rc = outbox_add_event(e->inst->outbox, &res->status, &perr);
+		if (rc != GW_OK)
+			outbox_rollback(e->inst->outbox, mark);
 	}
 	if (rc == GW_OK)
 		rc = email_make_durable(e);

@@ -50,6 +50,8 @@ void email_result_clear(struct email_result *out)
 	if (!out)
 		return;
 	proto_event_clear(&out->ev);
+	if (out->has_status)
+		proto_event_clear(&out->status);
 	memset(out, 0, sizeof(*out));
 }
 
@@ -626,9 +628,15 @@ int email_parse(const void *raw, size_t len, const struct email_parse_options *o
 	rc = build(&x, out);
 	if (rc == GW_OK && out->verdict == EMAIL_INGEST)
 		rc = check_encodes(out);
+	if (rc == GW_OK && out->verdict == EMAIL_INGEST)
+		rc = email_dsn_read(&x, &out->status, &out->has_status);
 out:
-	if (rc != GW_OK || out->verdict != EMAIL_INGEST)
+	if (rc != GW_OK || out->verdict != EMAIL_INGEST) {
 		proto_event_clear(&out->ev);
+		if (out->has_status)
+			proto_event_clear(&out->status);
+		out->has_status = false;
+	}
 	eparse_free(&x);
 	return rc;
 }

@@ -37,6 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdbool.h>
+
 #include "proto/proto.h"
 
 struct email_parse_options {
@@ -59,6 +61,10 @@ struct email_result {
 	enum email_verdict verdict;
 	char reason[256];      /* why, for IGNORE_OWN and QUARANTINE */
 	struct proto_event ev; /* EMAIL_INGEST only; owned, email_result_clear frees */
+	/* EMAIL_INGEST, a bounce of one of the gateway's replies: that reply's
+	 * message.status "failed" (email_dsn.c), queued after ev; owned. */
+	struct proto_event status;
+	bool has_status;
 };
 
 /* email_parse_init - initializes GMime once per process. */

@@ -128,6 +128,17 @@ int email_norm_id(struct eparse *x, const char *id, char **out);
  */
 int email_ids_read(struct eparse *x);
 
+/* ---- email_dsn.c ---- */
+
+/*
+ * email_dsn_read - for a bounce (x->m->bounce, reply_to read) whose report
+ * names one of the gateway's replies and says a recipient failed: that
+ * reply's message.status "failed" with the DSN's Status and
+ * Diagnostic-Code into *status (initialized here; *has_status true, the
+ * caller clears it). GW_OK (also when there is none) or GW_ENOMEM.
+ */
+int email_dsn_read(struct eparse *x, struct proto_event *status, bool *has_status);
+
 /* ---- email_repair.c ---- */
 
 /*

@@ -145,6 +145,7 @@ static void meta_queue(struct meta *m, struct httpd_req *req, struct meta_events
 	char json[96];
 	int rc = GW_OK;
 
+	meta_out_echoes(m->out, evs);
 	for (i = 0; rc == GW_OK && i < evs->n; i++)
 		rc = intake_add(m->inst, &evs->ev[i], &perr, NULL);
 	if (rc != GW_OK) {

@@ -46,6 +46,7 @@ struct meta_out {
 	struct connector_instance *inst;
 	const struct meta_settings *set;
 	struct sender *sender;
+	struct ms_echoes *echoes;
 	struct mo_token *tokens;
 	size_t ntokens;
 	char off[MO_OFF_MAX];
@@ -251,6 +252,8 @@ int meta_out_create(struct connector_instance *inst, void (*wake)(void *arg), vo
 	so.wake = wake;
 	so.wake_arg = wake_arg;
 	if (rc == GW_OK)
+		rc = ms_echoes_create(&o->echoes);
+	if (rc == GW_OK)
 		rc = sender_create(&so, &o->sender);
 	if (rc != GW_OK) {
 		meta_out_destroy(o);
@@ -274,6 +277,7 @@ void meta_out_destroy(struct meta_out *o)
 		o->inst->replies_off = NULL;
 	}
 	sender_destroy(o->sender);
+	ms_echoes_destroy(o->echoes);
 	for (size_t i = 0; i < o->ntokens; i++)
 		if (o->tokens[i].token) {
 			OPENSSL_cleanse(o->tokens[i].token, strlen(o->tokens[i].token));
@@ -285,8 +289,18 @@ void meta_out_destroy(struct meta_out *o)
 
 void meta_out_poll(struct meta_out *o)
 {
-	if (o)
-		sender_poll(o->sender);
+	if (!o)
+		return;
+	sender_poll(o->sender);
+	ms_echoes_sweep(o->echoes, o->sender, gw_now_ms());
+}
+
+size_t meta_out_echoes(struct meta_out *o, struct meta_events *evs)
+{
+	if (!o)
+		return 0;
+	ms_echoes_sweep(o->echoes, o->sender, gw_now_ms());
+	return ms_echoes_match(o->echoes, evs);
 }
 
 /* ---- the deliver op --------------------------------------------------------- */
@@ -355,7 +369,7 @@ int meta_out_deliver(struct meta_out *o, const void *event, size_t len, uint64_t
 	struct proto_error perr;
 	char why[SENDER_REASON_MAX] = "";
 	void *job = NULL;
-	int rc;
+	int rc, had;
 
 	meta_out_poll(o);
 	memset(&perr, 0, sizeof(perr));
@@ -369,11 +383,17 @@ int meta_out_deliver(struct meta_out *o, const void *event, size_t len, uint64_t
 		rc = GW_EINVAL;
 		goto out;
 	}
+	had = sender_has(o->sender, delivery_id);
 	rc = mo_job(o, &ev, &ops, &job, why, sizeof(why));
 	if (rc == GW_EINVAL)
 		rc = sender_fail_now(o->sender, delivery_id, why);
 	else if (rc == GW_OK)
 		rc = sender_submit(o->sender, delivery_id, ev.u.message.external_id, ops, job);
+	/* Its echo may come before the Send API's answer (ms_echo.c). */
+	if (rc == GW_OK && !had && ops == &ms_send_ops && sender_has(o->sender, delivery_id) &&
+	    ms_echoes_add(o->echoes, delivery_id, &ev.u.message) != GW_OK)
+		GW_WARN(o->inst->log_module, "delivery %llu: its echo cannot be told from a "
+			"new message", (unsigned long long)delivery_id);
 out:
 	proto_event_clear(&ev);
 	return rc;

@@ -14,6 +14,11 @@
  *              router (outbox_serve) and kept in <state_dir>/sent/<instance>/
  *              accounts, so that replies to it find this connector also
  *              after either side restarted, before a new message comes
+ *   echoes     the Messenger and Instagram replies in flight are kept
+ *              (ms_echo.c), so that Meta's echo of one, which may come
+ *              before the Send API's answer and, on Instagram, carries no
+ *              metadata, becomes a "sent" status of the reply rather than
+ *              a second message.sent
  *
  * Threading: meta_out_* run on the connector's service thread; the jobs'
  * ops on the sender's worker.
@@ -85,6 +90,29 @@ int meta_out_deliver(struct meta_out *o, const void *event, size_t len, uint64_t
 
 /* meta_out_poll - reports the finished jobs (sender_poll). */
 void meta_out_poll(struct meta_out *o);
+
+/*
+ * meta_out_echoes - turns each echo in `evs` (a message.sent of Messenger
+ * or Instagram) that is a part of a reply in flight into that reply's
+ * "sent" status, in place. Returns how many it turned.
+ */
+size_t meta_out_echoes(struct meta_out *o, struct meta_events *evs);
+
+/*
+ * The echoes of replies in flight (ms_echo.c), for meta_out.c:
+ *   ms_echoes_create   *out owns the table; GW_OK or GW_ENOMEM
+ *   ms_echoes_add      reply `m` (borrowed) of delivery `delivery_id` was
+ *                      handed to the sender; GW_OK, GW_EINVAL (no
+ *                      recipient or id), GW_ENOMEM (no digest)
+ *   ms_echoes_sweep    forgets the replies out of sender `s` for a while
+ *   ms_echoes_match    what meta_out_echoes does
+ */
+struct ms_echoes;
+int ms_echoes_create(struct ms_echoes **out);
+void ms_echoes_destroy(struct ms_echoes *es);
+int ms_echoes_add(struct ms_echoes *es, uint64_t delivery_id, const struct proto_message *m);
+void ms_echoes_sweep(struct ms_echoes *es, const struct sender *s, int64_t now_ms);
+size_t ms_echoes_match(struct ms_echoes *es, struct meta_events *evs);
 
 /* meta_out_seen - the (channel, account) of each event of a webhook body
  * queued: a new one is announced and kept (at most 64). */

@@ -12,7 +12,9 @@
  *   on_body      the form decoded (sms_form.c), its signature checked over
  *                public_url + the path and the parameters (sms_sig.c): 403
  *                when missing or wrong, nothing stored; then read
- *                (sms_parse.c); for a message, the customer's number is
+ *                (sms_parse.c): a signed form that cannot be read is kept
+ *                in the quarantine (intake.h) and answered as a message;
+ *                for a message, the customer's number is
  *                recorded (the number they wrote to, STOP/START) durably;
  *                then the event is queued and the answer deferred: Twilio
  *                gets the empty TwiML <Response/> once it is durable, 503
@@ -48,6 +50,9 @@
 #define SMS_TWIML "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"
 #define SMS_TWIML_TYPE "text/xml"
 #define SMS_FORM_TYPE "application/x-www-form-urlencoded"
+/* The content type a status callback is kept with: its path decides how it
+ * is read again. */
+#define SMS_KEPT_STATUS_TYPE SMS_FORM_TYPE "; webhook=status"
 #define SMS_STATE_PATH_MAX 4096
 
 struct sms {
@@ -198,16 +203,38 @@ static void sms_queue(struct sms *s, struct httpd_req *req, const struct proto_e
 			     rc == GW_EFULL ? "the spool is full" : gw_strerror(rc));
 }
 
-static void sms_parse_refuse(struct sms *s, struct httpd_req *req,
-			     const struct sms_parse_error *err)
+/*
+ * sms_parse_refuse - a signed form that makes no event: another account's
+ * (403, not kept), or unreadable (a parameter missing, malformed or over
+ * its limit): kept byte for byte in the quarantine with the path it came
+ * to, and Twilio answered the empty TwiML once that is durable (it would
+ * otherwise retry, then give up on the message); 400 only when it cannot
+ * be kept.
+ */
+static void sms_parse_refuse(struct sms *s, struct httpd_req *req, const char *body,
+			     size_t len, const struct sms_parse_error *err)
 {
+	const struct sms_req *r = httpd_req_data(req);
+	const char *why = err->message[0] ? err->message : gw_strerror(err->code);
+
 	if (err->code == GW_EAUTH) {
 		s->inst->counters[SMS_C_REFUSED].value++;
-		httpd_refuse(req, 403, "forbidden", "%s", err->message);
-	} else if (err->code == GW_ENOMEM || err->code == GW_EIO)
-		httpd_refuse(req, 503, "unavailable", "%s", err->message);
-	else
-		httpd_refuse(req, 400, "invalid_request", "%s", err->message);
+		httpd_refuse(req, 403, "forbidden", "%s", why);
+		return;
+	}
+	if (err->code == GW_ENOMEM || err->code == GW_EIO) {
+		httpd_refuse(req, 503, "unavailable", "%s", why);
+		return;
+	}
+	s->inst->stats.unreadable++;
+	if (intake_keep(s->inst, why, r->status_path ? SMS_KEPT_STATUS_TYPE : SMS_FORM_TYPE, body,
+			len) == GW_OK) {
+		GW_WARN(s->inst->log_module, "a signed %s that cannot be read is kept in the "
+			"quarantine: %s", r->status_path ? "status callback" : "message", why);
+		httpd_defer_as(req, 200, SMS_TWIML_TYPE, SMS_TWIML);
+		return;
+	}
+	httpd_refuse(req, 400, "invalid_request", "%s", why);
 }
 
 /* sms_hold_for_media - the message waits for its files (the answer with
@@ -226,7 +253,8 @@ static void sms_hold_for_media(struct sms *s, struct httpd_req *req, struct sms_
 
 /* sms_take - a signed webhook: its event queued, or nothing for a status
  * that makes none (answered at once). */
-static void sms_take(struct sms *s, struct httpd_req *req, const struct sms_form *f)
+static void sms_take(struct sms *s, struct httpd_req *req, const struct sms_form *f,
+		     const char *body, size_t len)
 {
 	const struct sms_req *r = httpd_req_data(req);
 	struct sms_parse_meta meta = {"sms", s->account, s->set->account_sid, gw_now_ms()};
@@ -235,7 +263,7 @@ static void sms_take(struct sms *s, struct httpd_req *req, const struct sms_form
 	int rc;
 
 	if (sms_parse(f, &meta, r->status_path, &p, &err) != GW_OK) {
-		sms_parse_refuse(s, req, &err);
+		sms_parse_refuse(s, req, body, len, &err);
 		return;
 	}
 	if (p.what == SMS_WH_IGNORED) {
@@ -271,7 +299,7 @@ static void sms_on_body(void *arg, struct httpd_req *req, const char *body, size
 		return;
 	}
 	if (sms_signed(s, req, &f))
-		sms_take(s, req, &f);
+		sms_take(s, req, &f, body, len);
 	sms_form_clear(&f);
 }
 
@@ -356,7 +384,7 @@ static void sms_counters_init(struct connector_instance *inst)
 {
 	static const char *const names[SMS_C__COUNT] = {
 		"messages", "statuses", "opt_outs", "opt_ins", "refused", "stopped",
-		"media_stored", "media_failed",
+		"media_stored", "media_failed", "segments",
 	};
 
 	for (size_t i = 0; i < SMS_C__COUNT && i < CONNECTOR_COUNTERS_MAX; i++)
@@ -465,6 +493,44 @@ static int sms_deliver(struct connector_instance *inst, const void *event, size_
 	return sms_replies_deliver(s->replies, event, len, delivery_id);
 }
 
+/*
+ * The reingest op: a kept form read again (intake.h) as the path it came to
+ * reads it; a message records its customer's number as on arrival; media
+ * URLs stay URLs (no download). A status callback that makes no event is
+ * done with.
+ */
+static int sms_reingest(struct connector_instance *inst, const char *content_type,
+			const void *body, size_t len, char *why, size_t whylen)
+{
+	struct sms *s = inst->ctx;
+	struct sms_parse_meta meta = {"sms", s->account, s->set->account_sid, gw_now_ms()};
+	int status_path = strcmp(content_type, SMS_KEPT_STATUS_TYPE) == 0;
+	struct sms_form f = {0};
+	struct sms_parse_error err = {0};
+	struct sms_parsed p = {0};
+	struct proto_error perr = {0};
+	int rc = sms_form_parse(body, len, &f, why, whylen);
+
+	if (rc != GW_OK)
+		goto out;
+	rc = sms_parse(&f, &meta, status_path, &p, &err);
+	if (rc != GW_OK) {
+		snprintf(why, whylen, "%s", err.message[0] ? err.message : gw_strerror(rc));
+		goto out;
+	}
+	if (p.what == SMS_WH_IGNORED)
+		goto out;
+	rc = p.what == SMS_WH_MESSAGE ? sms_note_contact(s, &p) : GW_OK;
+	if (rc == GW_OK)
+		rc = intake_add(inst, &p.ev, &perr, NULL);
+	if (rc != GW_OK)
+		snprintf(why, whylen, "%s", perr.message[0] ? perr.message : gw_strerror(rc));
+out:
+	sms_parsed_clear(&p);
+	sms_form_clear(&f);
+	return rc;
+}
+
 const struct connector_type connector_sms = {
 	.name = "sms",
 	.channel = "sms",
@@ -473,4 +539,5 @@ const struct connector_type connector_sms = {
 	.run = sms_run,
 	.destroy = sms_destroy,
 	.deliver = sms_deliver,
+	.reingest = sms_reingest,
 };

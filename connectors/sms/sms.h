@@ -23,7 +23,9 @@ enum sms_counter {
 	SMS_C_STOPPED,       /* replies failed at once: the number opted out */
 	SMS_C_MEDIA_STORED,  /* MMS files downloaded and stored */
 	SMS_C_MEDIA_FAILED,  /* MMS files left with their URL */
+	SMS_C_SEGMENTS,      /* segments of the replies Twilio took (it bills each) */
 	SMS_C__COUNT
 };
+_Static_assert(SMS_C__COUNT <= CONNECTOR_COUNTERS_MAX, "the SMS counters fit the instance's");
 
 #endif

@@ -51,6 +51,9 @@ struct sms_replies {
 	int stops_lock_ok;
 	size_t n_stops;
 	char stops[SMS_REPLY_STOPS_MAX][PROTO_MAX_ADDRESS + 1];
+	/* Segments of the replies Twilio took, added by the worker (under
+	 * stops_lock) and shown by the owner's poll as sms.segments. */
+	uint64_t segments;
 };
 
 struct sms_job {
@@ -124,13 +127,17 @@ static void job_classify(void *arg, const struct sender_attempt *a, struct sende
 	struct sms_rest_answer ans;
 
 	sms_rest_judge(a, j->r->account, out, &ans);
-	/* The segments Twilio bills: the one place they are reported. */
-	if (out->verdict == SENDER_DONE)
+	/* The segments Twilio bills: logged per reply, counted in sms.segments. */
+	if (out->verdict == SENDER_DONE) {
 		GW_INFO(j->r->inst->log_module, "delivery %llu: Twilio took it as %s, %u segment%s",
 			(unsigned long long)j->delivery_id, out->ref_id[0] ? out->ref_id : "(no sid)",
 			ans.segments, ans.segments == 1 ? "" : "s");
-	else if (ans.error_code == SMS_REST_UNSUBSCRIBED)
+		pthread_mutex_lock(&j->r->stops_lock);
+		j->r->segments += ans.segments;
+		pthread_mutex_unlock(&j->r->stops_lock);
+	} else if (ans.error_code == SMS_REST_UNSUBSCRIBED) {
 		note_stop(j->r, j->to);
+	}
 }
 
 static const struct sender_ops sms_job_ops = {
@@ -293,6 +300,7 @@ void sms_replies_poll(struct sms_replies *r)
 	n = r->n_stops;
 	memcpy(stops, r->stops, n * sizeof(stops[0]));
 	r->n_stops = 0;
+	r->inst->counters[SMS_C_SEGMENTS].value = r->segments;
 	pthread_mutex_unlock(&r->stops_lock);
 	for (size_t i = 0; i < n; i++)
 		mark_stopped(r, stops[i]);

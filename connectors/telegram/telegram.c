@@ -205,7 +205,7 @@ static void tg_refuse_kept(struct telegram *t, struct httpd_req *req, const char
 static void tg_on_body(void *arg, struct httpd_req *req, const char *body, size_t len)
 {
 	struct telegram *t = arg;
-	struct tg_parse_opts o = {t->account, gw_now_ms()};
+	struct tg_parse_opts o = {t->account, gw_now_ms(), t->bot_id};
 	struct tg_events evs;
 	struct tg_parse_error err;
 	uint64_t ticket;
@@ -431,7 +431,7 @@ static int tg_reingest(struct connector_instance *inst, const char *content_type
 		       const void *body, size_t len, char *why, size_t whylen)
 {
 	struct telegram *t = inst->ctx;
-	struct tg_parse_opts o = {t->account, gw_now_ms()};
+	struct tg_parse_opts o = {t->account, gw_now_ms(), t->bot_id};
 	struct tg_events evs;
 	struct tg_parse_error err;
 	struct proto_error perr;

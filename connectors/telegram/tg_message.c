@@ -13,6 +13,7 @@
 #include "core/err.h"
 
 #define TG_PHONE_DIGITS_MAX 17
+#define TG_PHONE_TEXT_MAX 40 /* a card's number as written, with separators */
 #define TG_SIDE_MAX 1000000 /* pixels of a photo's side taken as such */
 
 /* The media a Message may carry, in the order they are looked for: an
@@ -209,34 +210,54 @@ static int tg_venue(struct tg_ctx *c, const json_t *msg, struct proto_message *m
 	return rc;
 }
 
-/* tg_phone - "+<digits>" of a phone number written as digits, with or
- * without '+' (as Telegram writes them); -1 when it is anything else. */
+/*
+ * tg_phone - the number of a contact card as the event gives it: "+<digits>"
+ * when written with '+' or as digits only (Telegram's own spelling, which
+ * is international); as written when it has separators but no '+' ("(11)
+ * 98765-4321": a card typed by hand), for the router to read in
+ * routing.default_region. -1 when it is anything else or too long.
+ */
 static int tg_phone(const char *s, char *out, size_t outlen)
 {
-	size_t n;
+	size_t digits = 0, len = s ? strlen(s) : 0, k = 0;
+	int plus = len && s[0] == '+';
 
-	if (s && s[0] == '+')
-		s++;
-	n = s ? strspn(s, "0123456789") : 0;
-	if (n == 0 || s[n] || n > TG_PHONE_DIGITS_MAX || n + 2 > outlen)
+	if (!len || len >= outlen)
 		return -1;
-	out[0] = '+';
-	memcpy(out + 1, s, n + 1);
+	for (const char *p = s + plus; *p; p++) {
+		if (*p >= '0' && *p <= '9')
+			digits++;
+		else if (!strchr(" -.()", *p))
+			return -1;
+	}
+	if (digits == 0 || digits > TG_PHONE_DIGITS_MAX)
+		return -1;
+	if (!plus && digits != len) {
+		memcpy(out, s, len + 1);
+		return 0;
+	}
+	out[k++] = '+';
+	for (const char *p = s + plus; *p; p++)
+		if (*p >= '0' && *p <= '9')
+			out[k++] = *p;
+	out[k] = '\0';
 	return 0;
 }
 
 /*
- * tg_contact - a contact card: "Name: phone" as the text. When its user_id
- * is the sender's own id, Telegram vouches that the number is theirs (a
- * client sends one's own card only from the account's number): it becomes
- * the sender's verified phone. Anyone else's card is content only.
+ * tg_contact - a contact card: "Name: phone" as the text, and its number as
+ * the sender's phone. When its user_id is the sender's own id, Telegram
+ * vouches that the number is theirs (a client sends one's own card only
+ * from the account's number): phone_verified. Anyone else's card is a
+ * claim only (the router registers it as claimed: it never decides who
+ * the sender is).
  */
 static int tg_contact(struct tg_ctx *c, const json_t *msg, struct proto_message *m)
 {
 	const json_t *card = tg_obj(msg, "contact");
 	const char *first = tg_str(card, "first_name"), *last = tg_str(card, "last_name");
 	const char *phone = tg_str(card, "phone_number");
-	char norm[TG_PHONE_DIGITS_MAX + 2], *text = NULL;
+	char norm[TG_PHONE_TEXT_MAX], *text = NULL;
 	int64_t uid, sender;
 	int rc;
 
@@ -247,11 +268,10 @@ static int tg_contact(struct tg_ctx *c, const json_t *msg, struct proto_message 
 	free(text);
 	if (rc == GW_OK)
 		rc = tg_dup(c, "contact", &m->kind);
-	if (rc != GW_OK || tg_int(card, "user_id", &uid) != 0 ||
-	    tg_int(tg_obj(msg, "from"), "id", &sender) != 0 || uid != sender ||
-	    tg_phone(phone, norm, sizeof(norm)) != 0)
+	if (rc != GW_OK || tg_phone(phone, norm, sizeof(norm)) != 0)
 		return rc;
-	m->from.phone_verified = true;
+	m->from.phone_verified = tg_int(card, "user_id", &uid) == 0 &&
+				 tg_int(tg_obj(msg, "from"), "id", &sender) == 0 && uid == sender;
 	return tg_dup(c, norm, &m->from.phone);
 }
 

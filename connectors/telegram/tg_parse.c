@@ -171,6 +171,33 @@ static int tg_name(struct tg_ctx *c, const json_t *who, char **out)
 	return tg_text(c, who, "title", PROTO_MAX_NAME, out);
 }
 
+/* The sender's members carried as party attributes ("telegram.<member>=value"). */
+static const char *const tg_attr_keys[] = {"username", "language_code"};
+#define TG_N_ATTRS (sizeof(tg_attr_keys) / sizeof(tg_attr_keys[0]))
+
+/* tg_attrs - who's username and language_code as p->attributes; a value
+ * that is empty or would not fit an attribute is left out. */
+static int tg_attrs(struct tg_ctx *c, const json_t *who, struct proto_party *p)
+{
+	int rc = GW_OK;
+
+	for (size_t i = 0; rc == GW_OK && i < TG_N_ATTRS; i++) {
+		const char *v = tg_str(who, tg_attr_keys[i]);
+
+		if (!v || !v[0] || strlen(v) + strlen(tg_attr_keys[i]) + 10 > PROTO_MAX_EXTERNAL_ID)
+			continue;
+		if (!p->attributes) {
+			p->attributes = calloc(TG_N_ATTRS, sizeof(*p->attributes));
+			if (!p->attributes)
+				return tg_fail(c, GW_ENOMEM, "out of memory");
+		}
+		rc = tg_printf(c, &p->attributes[p->attributes_len], "telegram.%s=%s",
+			       tg_attr_keys[i], v);
+		p->attributes_len += rc == GW_OK;
+	}
+	return rc;
+}
+
 int tg_party(struct tg_ctx *c, const json_t *who, const char *path, struct proto_party *p)
 {
 	int64_t id;
@@ -181,6 +208,8 @@ int tg_party(struct tg_ctx *c, const json_t *who, const char *path, struct proto
 	rc = tg_printf(c, &p->address, "%lld", (long long)id);
 	if (rc == GW_OK)
 		rc = tg_name(c, who, &p->name);
+	if (rc == GW_OK)
+		rc = tg_attrs(c, who, p);
 	return rc;
 }
 
@@ -408,9 +437,28 @@ static const json_t *tg_sender_of(const json_t *obj)
 }
 
 /*
+ * tg_bot_party - the party of an update that names nobody (a `poll`, a
+ * `poll_answer` of an anonymous poll): the bot itself, "bot<id>", so that
+ * the update is filed (in that party's thread, without a ticket: the
+ * message is flagged automated) rather than lost.
+ */
+static int tg_bot_party(struct tg_ctx *c, struct proto_message *m)
+{
+	const char *bot = c->o->bot_id && c->o->bot_id[0] ? c->o->bot_id : "";
+	int rc = tg_printf(c, &m->from.address, "%s%s", TG_BOT_PREFIX, bot);
+
+	m->auto_reply = true;
+	if (rc == GW_OK)
+		rc = tg_dup(c, "no sender: filed under the bot, without a ticket",
+			    &m->automated_reason);
+	return rc;
+}
+
+/*
  * tg_unknown - an update kept as kind unknown: the Update as raw, its kind
  * as raw_type, an id from update_id and the content (Telegram may start
- * update ids anew after a week without updates).
+ * update ids anew after a week without updates). The sender is its from,
+ * user or chat; an update naming none is the bot's (tg_bot_party).
  */
 static int tg_unknown(struct tg_ctx *c, const json_t *u, int64_t uid, const char *kind)
 {
@@ -420,9 +468,6 @@ static int tg_unknown(struct tg_ctx *c, const json_t *u, int64_t uid, const char
 	char hash[17];
 	int rc;
 
-	if (!who)
-		return tg_fail(c, GW_EPROTO, "%.64s: no sender (from, user or chat) to file it "
-			       "under", kind[0] ? kind : "update");
 	rc = tg_hash16(c, u, hash);
 	if (rc == GW_OK)
 		rc = tg_push(c, PROTO_T_MESSAGE_RECEIVED, &ev);
@@ -437,11 +482,12 @@ static int tg_unknown(struct tg_ctx *c, const json_t *u, int64_t uid, const char
 	if (rc == GW_OK)
 		rc = tg_printf(c, &m->external_id, "update:%lld:%s", (long long)uid, hash);
 	if (rc == GW_OK)
-		rc = tg_party(c, who, kind, &m->from);
+		rc = who ? tg_party(c, who, kind, &m->from) : tg_bot_party(c, m);
 	if (rc == GW_OK)
 		rc = tg_dup(c, "unknown", &m->kind);
 	if (rc == GW_OK)
-		rc = tg_cut(c, kind, strlen(kind), PROTO_MAX_KIND, &m->raw_type);
+		rc = kind[0] ? tg_cut(c, kind, strlen(kind), PROTO_MAX_KIND, &m->raw_type)
+			     : tg_dup(c, "update", &m->raw_type);
 	if (rc == GW_OK)
 		rc = tg_dup(c, "", &m->text);
 	if (rc == GW_OK)
@@ -492,8 +538,9 @@ static bool tg_recover(struct tg_ctx *c, size_t mark, int rc)
 
 /*
  * tg_update - one Update. What cannot be read as its kind is kept as
- * unknown, and what has no sender is dropped: both counted, never a
- * failure of the body.
+ * unknown (counted unreadable), under the bot when it names nobody; only
+ * an update whose unknown event cannot be made (too large) is dropped and
+ * counted. Never a failure of the body.
  */
 static int tg_update(struct tg_ctx *c, const json_t *u, int64_t uid)
 {
@@ -520,7 +567,7 @@ static int tg_update(struct tg_ctx *c, const json_t *u, int64_t uid)
 	rc = tg_unknown(c, u, uid, kind);
 	if (rc == GW_OK || !tg_recover(c, mark, rc))
 		return rc;
-	/* No sender to file it under: dropped, counted once as unreadable. */
+	/* Not even kept as unknown (too large): dropped, counted once. */
 	c->out->unreadable += !counted;
 	c->out->dropped++;
 	return GW_OK;

@@ -17,7 +17,8 @@
  *   my_chat_member      message.received kind blocked, unblocked or
  *                       chat_member, auto_reply (files no ticket)
  *   any other kind      message.received kind unknown, unsupported, raw_type
- *                       the kind, raw the Update
+ *                       the kind, raw the Update; one that names nobody (a
+ *                       poll) is the bot's: from "bot<id>", auto_reply
  * The sender is from.id (or the chat when there is no user); a contact card
  * whose user_id is the sender's own id also gives party.phone, verified.
  * Ids come from the update alone, so a redelivered update gives the same
@@ -33,6 +34,7 @@
 
 #define TG_CHANNEL "telegram"
 #define TG_FILE_REF_PREFIX "telegram-file:"
+#define TG_BOT_PREFIX "bot" /* from.address "bot<id>": an update without a sender */
 #define TG_MAX_UPDATES 1000  /* Updates of one getUpdates answer read at most */
 #define TG_ERROR_MAX 192
 
@@ -53,6 +55,8 @@ struct tg_events {
 struct tg_parse_opts {
 	const char *account;  /* borrowed: `account` of every event (the bot) */
 	int64_t received_at;  /* ms since the epoch: received_at and ts */
+	const char *bot_id;   /* borrowed, may be NULL: the bot's id, for the
+			       * party of an update that names nobody */
 };
 
 struct tg_parse_error {

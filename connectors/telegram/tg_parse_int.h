@@ -72,7 +72,8 @@ int tg_hash16(struct tg_ctx *c, const json_t *v, char out[17]);
 /*
  * tg_party - a user or chat object as a party: address its id (required,
  * an integer: GW_EPROTO naming `path` otherwise), name "first last", the
- * username or the chat's title.
+ * username or the chat's title; attributes "telegram.username=..." and
+ * "telegram.language_code=..." when it has them. GW_ENOMEM.
  */
 int tg_party(struct tg_ctx *c, const json_t *who, const char *path, struct proto_party *p);
 

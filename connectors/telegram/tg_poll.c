@@ -245,7 +245,7 @@ static void tg_poll_commit(struct tg_poll *p, struct tg_events *evs)
 /* tg_poll_answer - a getUpdates answered ok. */
 static void tg_poll_answer(struct tg_poll *p)
 {
-	struct tg_parse_opts o = {p->account, gw_now_ms()};
+	struct tg_parse_opts o = {p->account, gw_now_ms(), p->bot};
 	struct tg_events evs;
 	struct tg_parse_error err;
 

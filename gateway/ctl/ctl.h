@@ -4,7 +4,8 @@
  *   gatewayctl.c   options, config, dispatch
  *   ctl_client.c   request/reply on the router's command socket, timeouts;
  *                  commands run once per command id (id, answer, retry)
- *   ctl_events.c   tail and replay: event lines, gap filling (seqtrack.h)
+ *   ctl_events.c   tail and replay, gap filling (seqtrack.h)
+ *   event_line.c   the readable line of each event type (event_line.h)
  *   ctl_query.c    ticket and customer lookups
  *   ctl_status.c   status from the state directory's run/ files
  *   ctl_send.c     send: a reply through the message.send command
@@ -31,7 +32,8 @@
 #include <jansson.h>
 #include <zmq.h>
 
-struct gw_config_router;
+#include "core/config.h"
+
 struct gw_config_integration;
 struct gw_config_routing;
 
@@ -87,6 +89,7 @@ struct ctl {
 	const char *q_arg;     /* quarantine: the ID, NULL for list; telegram: the
 				* instance; webhooks: SUB */
 	const char *q_arg2;    /* webhooks rewind: SEQ; NULL when absent */
+	int all;               /* quarantine reingest --all */
 	const struct gw_config_integration *integ; /* the config's integration section */
 	const char *url;       /* telegram set-webhook: --url, NULL if absent */
 	const char *from_s, *to_s; /* --from, --to as given (report: dates) */
@@ -95,8 +98,10 @@ struct ctl {
 	const struct gw_config_routing *routing; /* the config's routing, NULL when
 						 * no config was read */
 	const char *config_path; /* the config file read, NULL when none was */
-	const struct gw_config_router *bus; /* the config's CURVE settings, NULL
-					     * when no config was read */
+	const struct gw_config_router *bus; /* the CURVE settings (bus_conf),
+					     * NULL when no config was read */
+	struct gw_config_router bus_conf; /* the config's router section, its
+					   * client key from --curve-key */
 	void *zctx;            /* ZeroMQ context, created on first use */
 	void *req;             /* REQ socket, NULL until the first request */
 };
@@ -197,6 +202,15 @@ void ctl_progress_end(struct ctl_progress *p); /* the last figures and a newline
 void ctl_usage(FILE *f);
 int ctl_command_usage(FILE *f, const char *name, int full);
 void ctl_suggest(FILE *f, const char *word);
+/* ctl_suggest_sub - for "ticket clsoe": "did you mean: ticket close?", or
+ * the subcommands of the first word when none is near. */
+void ctl_suggest_sub(FILE *f, const char *words);
+/* ctl_nearest - the name of names[0..n) nearest to `word` (fewest letters
+ * changed), NULL when none is near enough to be a typo of it. */
+const char *ctl_nearest(const char *word, const char *const *names, size_t n);
+/* ctl_man - the gatewayctl(8) man page (roff) from the same table as the
+ * help, with `version` in its header (gateway-ctl-man). */
+void ctl_man(FILE *f, const char *version);
 
 int ctl_cmd_tail(struct ctl *ctl);
 int ctl_cmd_replay(struct ctl *ctl);
@@ -227,7 +241,7 @@ int ctl_cmd_report(struct ctl *ctl); /* ctl_report.c */
 int ctl_cmd_ticket_merge(struct ctl *ctl); /* ctl_ticket_merge.c */
 int ctl_cmd_ticket_split(struct ctl *ctl); /* ctl_ticket_merge.c */
 
-/* ---- shared helpers (ctl_events.c) ---- */
+/* ---- shared helpers (event_line.c) ---- */
 
 /* ctl_put_value - prints `s` bare, or JSON-quoted if it has blanks, quotes or '='. */
 void ctl_put_value(FILE *f, const char *s);

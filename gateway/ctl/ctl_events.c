@@ -18,11 +18,11 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "gateway/ctl/event_line.h"
 #include "gateway/ctl/seqtrack.h"
 #include "proto/proto.h"
 #include "proto/wire.h"
 
-#define TEXT_EXCERPT_CHARS 60
 #define TAIL_POLL_MS 500
 #define TAIL_SILENCE_MIN_US (5 * 1000000LL) /* three heartbeats missed, at least */
 #define TAIL_RCVHWM 10000               /* live events queued during a replay */
@@ -36,211 +36,12 @@ struct printer {
 	struct ctl_progress progress; /* replay's, when stdout is not a terminal */
 };
 
-/* ---- formatting ---- */
-
-void ctl_put_value(FILE *f, const char *s)
-{
-	int quote = !*s;
-	json_t *j;
-	char *text;
-
-	for (const char *p = s; *p && !quote; p++)
-		quote = (unsigned char)*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' ||
-			*p == 0x7f;
-	if (!quote) {
-		fputs(s, f);
-		return;
-	}
-	j = json_string(s);
-	text = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-	/* Not valid UTF-8 (cannot come from a decoded event) or no memory. */
-	fputs(text ? text : "\"?\"", f);
-	free(text);
-	json_decref(j);
-}
-
-void ctl_excerpt(const char *s, size_t max, char *buf, size_t size)
-{
-	size_t chars = 0, i = 0;
-
-	/* Count characters, not bytes: never cut inside a UTF-8 sequence. */
-	while (s[i] && chars < max) {
-		size_t n = 1;
-
-		while ((s[i + n] & 0xc0) == 0x80)
-			n++;
-		i += n;
-		chars++;
-	}
-	if (i + 4 > size)
-		i = 0;
-	snprintf(buf, size, "%.*s%s", (int)i, s, s[i] ? "..." : "");
-}
-
-void ctl_format_time(int64_t ms, char *buf, size_t size)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (ms <= 0 || !gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, size, "-");
-}
-
-static void kv_str(const char *key, const char *v)
-{
-	if (!v)
-		return;
-	printf(" %s=", key);
-	ctl_put_value(stdout, v);
-}
-
-static void kv_u64(const char *key, uint64_t v)
-{
-	if (v)
-		printf(" %s=%llu", key, (unsigned long long)v);
-}
-
-static void print_message(const struct proto_message *m)
-{
-	char text[TEXT_EXCERPT_CHARS * 4 + 8];
-
-	kv_str("channel", m->channel);
-	kv_str("account", m->account);
-	kv_str("external_id", m->external_id);
-	kv_u64("customer", m->customer_id);
-	kv_u64("thread", m->thread_id);
-	kv_u64("ticket", m->ticket_id);
-	kv_str("from", m->from.address);
-	ctl_excerpt(m->text ? m->text : "", TEXT_EXCERPT_CHARS, text, sizeof(text));
-	kv_str("text", text);
-}
-
-static void print_ticket(const struct proto_ticket *t)
-{
-	kv_u64("ticket", t->ticket_id);
-	kv_u64("customer", t->customer_id);
-	kv_str("status", t->status);
-	kv_str("channel", t->channel);
-	kv_str("priority", t->priority);
-	kv_str("queue", t->queue);
-	kv_str("agent", t->agent_id);
-	kv_u64("messages", t->message_count);
-	kv_u64("last_seq", t->last_message_seq);
-	kv_u64("reopens", t->reopen_count);
-	kv_str("reason", t->assign_reason);
-	kv_str("cause", t->cause);
-}
-
-static void print_customer(const struct proto_customer *c)
-{
-	kv_u64("customer", c->customer_id);
-	kv_u64("thread", c->thread_id);
-	kv_str("channel", c->channel);
-	kv_str("address", c->address);
-	kv_str("name", c->name);
-	kv_u64("open_ticket", c->open_ticket_id);
-	kv_u64("merged_into", c->merged_into);
-	kv_u64("probable_match", c->probable_match);
-}
-
-static void print_other(const struct proto_event *ev)
-{
-	switch (ev->type) {
-	case PROTO_T_CUSTOMER_MERGED:
-	case PROTO_T_CUSTOMER_UNMERGED:
-		kv_u64("merge", ev->u.merge.merge_id);
-		kv_u64("source", ev->u.merge.source_customer_id);
-		kv_u64("target", ev->u.merge.target_customer_id);
-		kv_u64("identities", ev->u.merge.identities_len);
-		kv_u64("tickets", ev->u.merge.tickets_len);
-		kv_str("cause", ev->u.merge.cause);
-		break;
-	case PROTO_T_TICKET_SLA_WARNING:
-	case PROTO_T_TICKET_SLA_BREACHED:
-		kv_u64("ticket", ev->u.sla.ticket_id);
-		kv_u64("customer", ev->u.sla.customer_id);
-		kv_str("clock", ev->u.sla.clock);
-		kv_str("queue", ev->u.sla.queue);
-		kv_str("agent", ev->u.sla.agent_id);
-		kv_u64("target_minutes", ev->u.sla.target_minutes);
-		break;
-	case PROTO_T_AGENT_PRESENCE:
-		kv_str("agent", ev->u.agent.agent_id);
-		kv_str("presence", ev->u.agent.presence);
-		kv_u64("open_tickets", ev->u.agent.open_tickets);
-		kv_u64("capacity", ev->u.agent.capacity);
-		kv_str("cause", ev->u.agent.cause);
-		break;
-	case PROTO_T_TICKET_VIEWING:
-	case PROTO_T_TICKET_TYPING:
-		kv_u64("ticket", ev->u.presence.ticket_id);
-		kv_str("agent", ev->u.presence.agent_id);
-		kv_str("assignee", ev->u.presence.assignee);
-		break;
-	default:
-		break;
-	}
-}
-
-static void print_change(const struct proto_event *ev)
-{
-	if (ev->type == PROTO_T_MESSAGE_STATUS) {
-		kv_str("channel", ev->u.status.channel);
-		kv_str("external_id", ev->u.status.external_id);
-		kv_str("status", ev->u.status.status);
-		kv_u64("message_seq", ev->u.status.message_seq);
-		kv_u64("customer", ev->u.status.customer_id);
-		kv_u64("ticket", ev->u.status.ticket_id);
-		return;
-	}
-	kv_str("channel", ev->u.change.channel);
-	kv_str("external_id", ev->u.change.external_id);
-	kv_u64("message_seq", ev->u.change.message_seq);
-	kv_u64("customer", ev->u.change.customer_id);
-	kv_u64("ticket", ev->u.change.ticket_id);
-}
-
-/* print_line - the readable line: seq, type and the key fields of each
- * event type, key=value. */
-static void print_line(const struct proto_event *ev)
-{
-	printf("%llu %s", (unsigned long long)ev->seq, proto_type_name(ev->type));
-	switch (ev->type) {
-	case PROTO_T_MESSAGE_RECEIVED:
-	case PROTO_T_MESSAGE_SENT:
-		print_message(&ev->u.message);
-		break;
-	case PROTO_T_MESSAGE_STATUS:
-	case PROTO_T_MESSAGE_EDITED:
-	case PROTO_T_MESSAGE_DELETED:
-		print_change(ev);
-		break;
-	case PROTO_T_CUSTOMER_CREATED:
-	case PROTO_T_CUSTOMER_UPDATED:
-		print_customer(&ev->u.customer);
-		break;
-	case PROTO_T_TICKET_CREATED:
-	case PROTO_T_TICKET_UPDATED:
-	case PROTO_T_TICKET_ASSIGNED:
-	case PROTO_T_TICKET_CLOSED:
-	case PROTO_T_TICKET_REOPENED:
-	case PROTO_T_TICKET_PRIORITY_CHANGED:
-	case PROTO_T_TICKET_ESCALATED:
-		print_ticket(&ev->u.ticket);
-		break;
-	default:
-		print_other(ev);
-		break;
-	}
-	putchar('\n');
-}
-
 static void print_event(const struct ctl *ctl, const struct proto_event *ev)
 {
 	char *line;
 
 	if (!ctl->json) {
-		print_line(ev);
+		ctl_event_line(stdout, ev);
 	} else if ((line = proto_dump_json(ev)) != NULL) {
 		puts(line);
 		free(line);

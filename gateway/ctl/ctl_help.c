@@ -98,11 +98,14 @@ static const struct help helps[] = {
 	 "  gatewayctl send 12 --template order_update --lang en --param 4711\n"
 	 "  gatewayctl send 12 --template shipped --var tracking=1Z999\n"
 	 "  gatewayctl send 12 \"The invoice\" --attach invoice.pdf\n"},
-	{"quarantine", "list|show ID|reingest ID [--json]",
+	{"quarantine", "list|show ID|reingest ID|reingest --all [--json]",
 	 "messages set aside, and why",
 	 "list: every message kept because it could not be read; show: one of\n"
-	 "them; reingest: parse it again and ingest it if it now passes.\n"
-	 "\nexamples:\n  gatewayctl quarantine list\n  gatewayctl quarantine reingest 3\n"},
+	 "them; reingest: parse it again and ingest it if it now passes; --all:\n"
+	 "every listed one, with a progress line on a terminal (done/total, rate,\n"
+	 "ETA) and a summary.\n"
+	 "\nexamples:\n  gatewayctl quarantine list\n  gatewayctl quarantine reingest api/3\n"
+	 "  gatewayctl quarantine reingest --all\n"},
 	{"webhooks", "status [--json] | pause SUB | resume SUB | rewind SUB SEQ",
 	 "the webhook subscriptions' cursors",
 	 "status: each subscription's cursor, pending events, state, failures and\n"
@@ -156,26 +159,55 @@ static const struct help *help_of(const char *name)
 	return NULL;
 }
 
+/* The options every command takes, for the usage and the man page. */
+static const struct {
+	const char *name; /* "--config" */
+	const char *arg;  /* "FILE", or NULL */
+	const char *text;
+} globals[] = {
+	{"--config", "FILE", "config file (default "}, /* + the path, global_text */
+	{"--state-dir", "DIR", "state directory (default: the config's state_dir)"},
+	{"--endpoint-publish", "E", "bus endpoint (default: the config's router.publish)"},
+	{"--endpoint-command", "E", "command endpoint (default: router.command)"},
+	{"--curve-key", "FILE", "CURVE client key pair to prove on tcp:// (default: "
+				"$GATEWAY_CURVE_KEY, else router.curve_client_key, else the router's "
+				"curve_key)"},
+	{"--timeout-ms", "N", "wait at most N ms for each answer"},
+	{"-h, --help", NULL, "this text; after a command, that command's help"},
+	{"--version", NULL, "the version"},
+};
+
+#define N_GLOBALS (sizeof(globals) / sizeof(globals[0]))
+#define EXIT_CODES                                                                               \
+	"0 ok, 1 error, 2 bad config, 3 gatewayd not running or no\n"                            \
+	"answer, 4 not found, 64 bad usage.\n"
+
+/* global_text - the text of option i; --config's ends with the default
+ * path, which only the running program knows. */
+static void global_text(size_t i, char *buf, size_t size)
+{
+	if (i == 0)
+		snprintf(buf, size, "%s%s)", globals[i].text, gw_config_default_path());
+	else
+		snprintf(buf, size, "%s", globals[i].text);
+}
+
 void ctl_usage(FILE *f)
 {
+	char opt[64], text[256];
+
 	fprintf(f, "usage: gatewayctl [OPTIONS] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < N_HELPS; i++)
 		fprintf(f, "  %s %s\n      %s\n", helps[i].name, helps[i].synopsis,
 			helps[i].summary);
-	fprintf(f,
-		"\n"
-		"options:\n"
-		"  --config FILE            config file (default %s)\n"
-		"  --state-dir DIR          state directory (default: the config's state_dir)\n"
-		"  --endpoint-publish E     bus endpoint (default: the config's router.publish)\n"
-		"  --endpoint-command E     command endpoint (default: router.command)\n"
-		"  --timeout-ms N           wait at most N ms for each answer\n"
-		"  -h, --help               this text; after a command, that command's help\n"
-		"  --version                the version\n"
-		"\n"
-		"exit codes: 0 ok, 1 error, 2 bad config, 3 gatewayd not running or no\n"
-		"answer, 4 not found, 64 bad usage.\n",
-		gw_config_default_path());
+	fprintf(f, "\noptions:\n");
+	for (size_t i = 0; i < N_GLOBALS; i++) {
+		snprintf(opt, sizeof(opt), "%s%s%s", globals[i].name, globals[i].arg ? " " : "",
+			 globals[i].arg ? globals[i].arg : "");
+		global_text(i, text, sizeof(text));
+		fprintf(f, "  %-24s %s\n", opt, text);
+	}
+	fprintf(f, "\nexit codes: " EXIT_CODES);
 }
 
 int ctl_command_usage(FILE *f, const char *name, int full)
@@ -223,9 +255,49 @@ static const char *first_word(const char *name, char *buf, size_t size)
 	return buf;
 }
 
+/* near_enough - a distance a typo can explain: a third of the word, or 2. */
+static int near_enough(size_t d, const char *word)
+{
+	return d <= strlen(word) / 3 + 1 || d <= 2;
+}
+
+const char *ctl_nearest(const char *word, const char *const *names, size_t n)
+{
+	size_t best = (size_t)-1;
+	const char *name = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d = distance(word, names[i]);
+
+		if (d < best) {
+			best = d;
+			name = names[i];
+		}
+	}
+	return name && near_enough(best, word) ? name : NULL;
+}
+
+void ctl_suggest_sub(FILE *f, const char *words)
+{
+	const char *names[N_HELPS], *best;
+	size_t n = 0, w = strcspn(words, " ");
+
+	for (size_t i = 0; i < N_HELPS; i++)
+		if (strncmp(helps[i].name, words, w) == 0 && helps[i].name[w] == ' ')
+			names[n++] = helps[i].name;
+	best = ctl_nearest(words, names, n);
+	if (best)
+		fprintf(f, "did you mean: %s?\n", best);
+	else if (n) {
+		fprintf(f, "%.*s commands:", (int)w, words);
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, " %s%s", names[i] + w + 1, i + 1 < n ? "," : "\n");
+	}
+}
+
 void ctl_suggest(FILE *f, const char *word)
 {
-	size_t best = (size_t)-1, limit = strlen(word) / 3 + 1;
+	size_t best = (size_t)-1;
 	char w[64], last[64] = "";
 
 	for (size_t i = 0; i < N_HELPS; i++) {
@@ -234,7 +306,7 @@ void ctl_suggest(FILE *f, const char *word)
 		if (d < best)
 			best = d;
 	}
-	if (best > limit && best > 2)
+	if (!near_enough(best, word))
 		return;
 	fprintf(f, "did you mean:");
 	for (size_t i = 0; i < N_HELPS; i++) {
@@ -245,4 +317,109 @@ void ctl_suggest(FILE *f, const char *word)
 		snprintf(last, sizeof(last), "%s", w);
 	}
 	fprintf(f, "?\n");
+}
+
+/* ---- the man page (gateway-ctl-man) ---- */
+
+/* roff - `s` (up to `n` bytes) with roff's specials escaped: '-', '\\',
+ * and a '.' or '\'' that would start a request. */
+static void roff(FILE *f, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && s[i]; i++) {
+		if (i == 0 && (s[i] == '.' || s[i] == '\''))
+			fputs("\\&", f);
+		if (s[i] == '-' || s[i] == '\\')
+			fputc('\\', f);
+		fputc(s[i] == '\n' ? ' ' : s[i], f);
+	}
+}
+
+/* man_synopsis - a synopsis on one line (send's spans several). */
+static void man_synopsis(FILE *f, const char *s)
+{
+	while (*s) {
+		size_t n = strcspn(s, "\n");
+
+		roff(f, s, n);
+		s += n;
+		if (*s == '\n') {
+			fputc(' ', f);
+			s += 1 + strspn(s + 1, " ");
+		}
+	}
+}
+
+/* man_details - a command's details: text lines filled, examples (lines
+ * indented by two spaces) verbatim, the "example(s):" lines left out. */
+static void man_details(FILE *f, const char *d)
+{
+	int verbatim = 0;
+
+	while (*d) {
+		size_t n = strcspn(d, "\n");
+
+		if (n >= 2 && d[0] == ' ' && d[1] == ' ') {
+			fputs(verbatim ? "" : ".RS\n.nf\n", f);
+			verbatim = 1;
+			roff(f, d + 2, n - 2);
+			fputc('\n', f);
+		} else if (n && strncmp(d, "example", 7) != 0) {
+			fputs(verbatim ? ".fi\n.RE\n" : "", f);
+			verbatim = 0;
+			roff(f, d, n);
+			fputc('\n', f);
+		}
+		d += n + (d[n] == '\n');
+	}
+	fputs(verbatim ? ".fi\n.RE\n" : "", f);
+}
+
+static void man_head(FILE *f, const char *version)
+{
+	fprintf(f, ".\\\" Generated from gateway/ctl/ctl_help.c by gateway-ctl-man: do not edit.\n"
+		   ".TH GATEWAYCTL 8 \"\" \"omnigate %s\" \"System Administration\"\n"
+		   ".SH NAME\ngatewayctl \\- command\\-line client of the Omnigate gateway\n"
+		   ".SH SYNOPSIS\n.B gatewayctl\n.RI [ OPTIONS ]\n.I COMMAND\n.RI [ ARGS ]\n"
+		   ".br\n.B gatewayctl\n.I COMMAND\n.B \\-\\-help\n"
+		   ".SH DESCRIPTION\n.B gatewayctl\n"
+		   "reads the gateway's events, tickets and customers, sends replies and\n"
+		   "helpdesk commands, and looks after the gateway: status, quarantine,\n"
+		   "contacts, webhooks, keys, reports and backups. It finds the router's\n"
+		   "sockets and the state directory from the config.\n"
+		   ".B gatewayctl COMMAND \\-\\-help\n"
+		   "prints that command's usage, what it does and examples; a mistyped\n"
+		   "command or option is answered with the nearest one.\n",
+		version);
+}
+
+void ctl_man(FILE *f, const char *version)
+{
+	char text[256];
+
+	man_head(f, version);
+	fputs(".SH COMMANDS\n", f);
+	for (size_t i = 0; i < N_HELPS; i++) {
+		fputs(".TP\n.BR \"", f);
+		roff(f, helps[i].name, strlen(helps[i].name));
+		fputs("\" \" ", f);
+		man_synopsis(f, helps[i].synopsis);
+		fputs("\"\n", f);
+		roff(f, helps[i].summary, strlen(helps[i].summary));
+		fputs(".\n.br\n", f);
+		man_details(f, helps[i].details);
+	}
+	fputs(".SH OPTIONS\n", f);
+	for (size_t i = 0; i < N_GLOBALS; i++) {
+		fputs(".TP\n.B \"", f);
+		roff(f, globals[i].name, strlen(globals[i].name));
+		fputs(globals[i].arg ? "\" " : "\"\n", f);
+		if (globals[i].arg)
+			fprintf(f, "%s\n", globals[i].arg);
+		global_text(i, text, sizeof(text));
+		roff(f, text, strlen(text));
+		fputs(".\n", f);
+	}
+	fputs(".SH EXIT STATUS\n" EXIT_CODES ".SH SEE ALSO\n.BR gatewayd (8).\n"
+	      "The project's docs/cli.md describes every command in full, docs/operations.md\n"
+	      "the gateway's operation.\n", f);
 }

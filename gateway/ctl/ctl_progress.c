@@ -40,6 +40,8 @@ static void progress_show(const struct ctl_progress *p, int64_t now)
 	fprintf(stderr, ", %.0f/s", rate);
 	if (p->total && rate > 0 && p->done < p->total)
 		fprintf(stderr, ", ETA %.0fs", (double)(p->total - p->done) / rate);
+	else if (p->total && p->done < p->total)
+		fprintf(stderr, ", ETA ?"); /* nothing done yet: no rate to tell */
 	fprintf(stderr, "\033[K");
 }
 

@@ -1,5 +1,5 @@
 /*
- * ctl_quarantine.c - `gatewayctl quarantine list|show ID|reingest ID`
+ * ctl_quarantine.c - `gatewayctl quarantine list|show ID|reingest ID|--all`
  * across every channel: the email messages an email connector set aside
  * (store/quarantine.h has the layout under <state_dir>/quarantine/
  * <instance>/, ids "<instance>/<V>-<U>") and the quarantine of every
@@ -301,9 +301,14 @@ static int q_wait_answer(struct ctl *ctl, const char *done)
 	return rc;
 }
 
-static int q_reingest(struct ctl *ctl)
+/*
+ * q_request - leaves the reingest request of entry ctl->q_arg for its
+ * connector; the path of its answer into done. CTL_EXIT_OK, or the exit
+ * code of what is wrong (printed).
+ */
+static int q_request(struct ctl *ctl, char *done, size_t dsize)
 {
-	char qdir[4096], entry[64], path[4400], done[4400], stamp[64];
+	char qdir[4096], entry[64], path[4400], stamp[64];
 	int spool = 0, rc = q_paths(ctl, qdir, sizeof(qdir), entry, sizeof(entry), &spool), n;
 	json_t *j = NULL;
 
@@ -322,7 +327,7 @@ static int q_reingest(struct ctl *ctl)
 		fprintf(stderr, "gatewayctl: no quarantined message %s\n", ctl->q_arg);
 		return CTL_EXIT_NOTFOUND;
 	}
-	snprintf(done, sizeof(done), "%s/reingest/%s.done", qdir, entry);
+	snprintf(done, dsize, "%s/reingest/%s.done", qdir, entry);
 	unlink(done);
 	snprintf(path, sizeof(path), "%s/reingest/%s.request", qdir, entry);
 	n = snprintf(stamp, sizeof(stamp), "{\"requested_at\":%lld}\n", (long long)gw_now_ms());
@@ -330,8 +335,114 @@ static int q_reingest(struct ctl *ctl)
 		fprintf(stderr, "gatewayctl: cannot write %s\n", path);
 		return CTL_EXIT_ERROR;
 	}
+	return CTL_EXIT_OK;
+}
+
+static int q_reingest(struct ctl *ctl)
+{
+	char done[4400];
+	int rc = q_request(ctl, done, sizeof(done));
+
+	if (rc != CTL_EXIT_OK)
+		return rc;
 	ctl_catch_signals();
 	return q_wait_answer(ctl, done);
+}
+
+/* The outcomes of reingest --all. */
+struct q_all_run {
+	json_t *pending; /* {id: done path} still waiting for an answer */
+	size_t ok, failed;
+	struct ctl_progress progress;
+};
+
+/* q_collect - takes the answers that came; 1 when one did. */
+static int q_collect(struct ctl *ctl, struct q_all_run *r)
+{
+	const char *id;
+	json_t *path, *j;
+	void *tmp;
+	int got = 0;
+
+	json_object_foreach_safe(r->pending, tmp, id, path) {
+		const char *res;
+
+		if (!(j = q_load(json_string_value(path))))
+			continue;
+		unlink(json_string_value(path));
+		res = json_string_value(json_object_get(j, "result"));
+		if (res && (!strcmp(res, "ingested") || !strcmp(res, "ignored") ||
+			    !strcmp(res, "released")))
+			r->ok++;
+		else
+			r->failed++;
+		if (ctl->json) {
+			json_object_set_new(j, "id", json_string(id));
+			json_dumpf(j, stdout, JSON_COMPACT);
+			fputc('\n', stdout);
+		}
+		json_decref(j);
+		json_object_del(r->pending, id);
+		ctl_progress_step(&r->progress, 1);
+		got = 1;
+	}
+	return got;
+}
+
+/* q_request_all - a request for every entry listed; r->pending their answers. */
+static void q_request_all(struct ctl *ctl, json_t *all, struct q_all_run *r)
+{
+	const char *saved = ctl->q_arg;
+	char done[4400];
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(all, i, e) {
+		ctl->q_arg = json_string_value(json_object_get(e, "id"));
+		if (ctl->q_arg && q_request(ctl, done, sizeof(done)) == CTL_EXIT_OK)
+			json_object_set_new(r->pending, ctl->q_arg, json_string(done));
+		else
+			r->failed++;
+	}
+	ctl->q_arg = saved;
+}
+
+/*
+ * q_reingest_all - reingest --all: a request for every listed entry at once,
+ * then their answers as they come (a progress line on a terminal), until
+ * none came for --timeout-ms. Exit 0 when each was ingested, ignored or
+ * released; 1 when one was not; 3 when answers are missing.
+ */
+static int q_reingest_all(struct ctl *ctl)
+{
+	json_t *all = q_all(ctl->state_dir);
+	struct q_all_run r = {.pending = json_object()};
+	long waited = 0;
+	size_t missing;
+
+	if (!all || !r.pending) {
+		json_decref(all);
+		json_decref(r.pending);
+		fprintf(stderr, "gatewayctl: out of memory\n");
+		return CTL_EXIT_ERROR;
+	}
+	ctl_catch_signals();
+	q_request_all(ctl, all, &r);
+	ctl_progress_start(&r.progress, "reingested", json_object_size(r.pending), 0);
+	while (json_object_size(r.pending) && waited < ctl->timeout_ms && !ctl_stop) {
+		waited = q_collect(ctl, &r) ? 0 : waited + Q_POLL_MS;
+		ctl_progress_step(&r.progress, 0);
+		q_sleep_ms(Q_POLL_MS);
+	}
+	ctl_progress_end(&r.progress);
+	missing = json_object_size(r.pending);
+	if (!ctl->json)
+		printf("%zu of %zu reingested, %zu still quarantined, %zu without an answer\n",
+		       r.ok, json_array_size(all), r.failed, missing);
+	json_decref(all);
+	json_decref(r.pending);
+	return ctl_stop ? CTL_EXIT_INTERRUPTED : missing ? CTL_EXIT_DOWN
+			: r.failed ? CTL_EXIT_ERROR : CTL_EXIT_OK;
 }
 
 int ctl_cmd_quarantine(struct ctl *ctl)
@@ -340,8 +451,10 @@ int ctl_cmd_quarantine(struct ctl *ctl)
 		return q_list(ctl);
 	if (strcmp(ctl->q_sub, "show") == 0 && ctl->q_arg)
 		return q_show(ctl);
+	if (strcmp(ctl->q_sub, "reingest") == 0 && ctl->all && !ctl->q_arg)
+		return q_reingest_all(ctl);
 	if (strcmp(ctl->q_sub, "reingest") == 0 && ctl->q_arg)
 		return q_reingest(ctl);
-	fprintf(stderr, "gatewayctl: quarantine list | show ID | reingest ID\n");
+	fprintf(stderr, "gatewayctl: quarantine list | show ID | reingest ID|--all\n");
 	return CTL_EXIT_USAGE;
 }

@@ -42,7 +42,8 @@
 #define OPT_WATCH 16384u
 #define OPT_BY 32768u
 #define OPT_CSV 65536u
-#define OPT_COUNT 17
+#define OPT_ALL 131072u /* quarantine reingest --all */
+#define OPT_COUNT 18
 
 /* What a command needs resolved before it runs. */
 #define NEED_PUBLISH 1u
@@ -64,7 +65,12 @@ struct command {
 	int (*run)(struct ctl *ctl);
 	unsigned opts;
 	unsigned needs;
+	const char *const *subs; /* NEED_SUB: its subcommands, NULL-terminated */
 };
+
+static const char *const quarantine_subs[] = {"list", "show", "reingest", NULL};
+static const char *const webhooks_subs[] = {"status", "pause", "resume", "rewind", NULL};
+static const char *const telegram_subs[] = {"set-webhook", "delete-webhook", "info", NULL};
 
 static const struct command commands[] = {
 	{"tail", ctl_cmd_tail, OPT_JSON | OPT_FROM, NEED_PUBLISH | NEED_COMMAND},
@@ -75,10 +81,11 @@ static const struct command commands[] = {
 	{"send", ctl_cmd_send,
 	 OPT_JSON | OPT_CHANNEL | OPT_AUTHOR | OPT_COMMAND_ID | OPT_SEND_EXTRA | OPT_AGENT,
 	 NEED_COMMAND | NEED_STATE | NEED_ID | NEED_TEXT | NEED_TEXT_OPT},
-	{"quarantine", ctl_cmd_quarantine, OPT_JSON, NEED_STATE | NEED_SUB},
-	{"webhooks", ctl_cmd_webhooks, OPT_JSON, NEED_STATE | NEED_SUB},
+	{"quarantine", ctl_cmd_quarantine, OPT_JSON | OPT_ALL, NEED_STATE | NEED_SUB,
+	 quarantine_subs},
+	{"webhooks", ctl_cmd_webhooks, OPT_JSON, NEED_STATE | NEED_SUB, webhooks_subs},
 	{"parse-email", ctl_cmd_parse_email, OPT_JSON, NEED_FILE},
-	{"telegram", ctl_cmd_telegram, OPT_URL, NEED_STATE | NEED_SUB},
+	{"telegram", ctl_cmd_telegram, OPT_URL, NEED_STATE | NEED_SUB, telegram_subs},
 	/* Two-word commands: the first word alone may be another command. */
 	{"contacts import", ctl_cmd_contacts_import, OPT_JSON | OPT_FORMAT,
 	 NEED_COMMAND | NEED_FILE},
@@ -106,9 +113,12 @@ struct args {
 	const char *state_dir;
 	const char *publish;
 	const char *command;
+	char *curve_key; /* --curve-key, else $GATEWAY_CURVE_KEY; NULL: the config's */
 	unsigned seen; /* OPT_* given */
 	int help;      /* --help: the command's help (or the global one) */
 	const struct command *cmd;
+	const char *bad; /* the first option getopt refused, NULL: none */
+	int bad_opt;     /* its optopt: 0 for an unknown long option */
 };
 
 /* The command whose usage an error prints; NULL: the global usage. */
@@ -157,12 +167,158 @@ bad:
 	return CTL_EXIT_USAGE;
 }
 
+/* Every long option; opt_bit says which command options they are. */
+static const struct option longopts[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"state-dir", required_argument, NULL, 's'},
+	{"endpoint-publish", required_argument, NULL, 'P'},
+	{"endpoint-command", required_argument, NULL, 'C'},
+	{"curve-key", required_argument, NULL, 'K'},
+	{"timeout-ms", required_argument, NULL, 't'},
+	{"json", no_argument, NULL, 'j'},
+	{"from", required_argument, NULL, 'f'},
+	{"to", required_argument, NULL, 'T'},
+	{"limit", required_argument, NULL, 'l'},
+	{"channel", required_argument, NULL, 'H'},
+	{"author", required_argument, NULL, 'A'},
+	{"command-id", required_argument, NULL, 'I'},
+	{"format", required_argument, NULL, 'F'},
+	{"reason", required_argument, NULL, 'R'},
+	{"agent", required_argument, NULL, 'G'},
+	{"queue", required_argument, NULL, 'Q'},
+	{"template", required_argument, NULL, 'M'},
+	{"lang", required_argument, NULL, 'L'},
+	{"param", required_argument, NULL, 'p'},
+	{"var", required_argument, NULL, 'v'},
+	{"attach", required_argument, NULL, 'a'},
+	{"subject", required_argument, NULL, 'S'},
+	{"wait", no_argument, NULL, 'W'},
+	{"force", no_argument, NULL, 'Z'},
+	{"dir", required_argument, NULL, 'D'},
+	{"url", required_argument, NULL, 'U'},
+	{"watch", optional_argument, NULL, 'w'},
+	{"by", required_argument, NULL, 'B'},
+	{"csv", no_argument, NULL, 'X'},
+	{"all", no_argument, NULL, 'Y'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
 static const struct command *find_command(const char *name)
 {
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(commands[i].name, name) == 0)
 			return &commands[i];
 	return NULL;
+}
+
+/* opt_bit - the OPT_* of a long option's val; 0 for the global options. */
+static unsigned opt_bit(int val)
+{
+	static const char bits[OPT_COUNT] = {'j', 'f', 'T', 'l', 'H', 'A', 'I', 'F', 'R',
+					      'G', 'Q', 0,   'D', 'U', 'w', 'B', 'X', 'Y'};
+
+	if (val && strchr("MLpvaSWZ", val))
+		return OPT_SEND_EXTRA;
+	for (unsigned i = 0; i < OPT_COUNT; i++)
+		if (bits[i] && bits[i] == val)
+			return 1u << i;
+	return 0;
+}
+
+/* peek_command - the command the operands at optind name, NULL: none. */
+static const struct command *peek_command(int argc, char **argv)
+{
+	const struct command *c = NULL;
+	char two[64];
+
+	if (optind + 1 < argc) {
+		snprintf(two, sizeof(two), "%s %s", argv[optind], argv[optind + 1]);
+		c = find_command(two);
+	}
+	return c ? c : optind < argc ? find_command(argv[optind]) : NULL;
+}
+
+/* suggest_option - "did you mean: --watch?" for a long option near `bad`
+ * among those of `cmd` (all, when NULL) and the global ones. */
+static void suggest_option(const char *bad, const struct command *cmd)
+{
+	const char *names[sizeof(longopts) / sizeof(longopts[0])], *near;
+	char word[64];
+	size_t n = 0;
+
+	if (bad[0] != '-' || bad[1] != '-')
+		return;
+	snprintf(word, sizeof(word), "%.*s", (int)strcspn(bad + 2, "="), bad + 2);
+	for (size_t i = 0; longopts[i].name; i++) {
+		unsigned bit = opt_bit(longopts[i].val);
+
+		if (!cmd || !bit || (cmd->opts & bit))
+			names[n++] = longopts[i].name;
+	}
+	near = ctl_nearest(word, names, n);
+	if (near && strcmp(near, word) != 0)
+		fprintf(stderr, "did you mean: --%s?\n", near);
+}
+
+/*
+ * bad_option - the answer to an option getopt refused: what is wrong, the
+ * nearest option of the command, and the command's usage (not the global
+ * one); EX_USAGE.
+ */
+static int bad_option(int argc, char **argv, const struct args *a)
+{
+	const struct command *cmd = peek_command(argc, argv);
+	int is_long = a->bad[0] == '-' && a->bad[1] == '-';
+
+	if (!is_long)
+		fprintf(stderr, "gatewayctl: unknown option '-%c'\n", a->bad_opt ? a->bad_opt : '?');
+	else if (!a->bad_opt)
+		fprintf(stderr, "gatewayctl: unknown option '%.*s'\n", (int)strcspn(a->bad, "="),
+			a->bad);
+	else
+		fprintf(stderr, "gatewayctl: option '%.*s' %s\n", (int)strcspn(a->bad, "="), a->bad,
+			strchr(a->bad, '=') ? "takes no value" : "needs a value");
+	if (is_long && !a->bad_opt)
+		suggest_option(a->bad, cmd);
+	if (cmd)
+		ctl_command_usage(stderr, cmd->name, 0);
+	else
+		fprintf(stderr, "(gatewayctl --help lists the commands and options)\n");
+	return CTL_EXIT_USAGE;
+}
+
+/* unknown_sub - "ticket clsoe": the nearest subcommand; EX_USAGE. */
+static int unknown_sub(const char *word, const char *sub)
+{
+	char two[128];
+
+	snprintf(two, sizeof(two), "%s %s", word, sub);
+	fprintf(stderr, "gatewayctl: unknown command '%s'\n", two);
+	ctl_suggest_sub(stderr, two);
+	fprintf(stderr, "(gatewayctl --help lists the commands)\n");
+	return CTL_EXIT_USAGE;
+}
+
+/* check_sub - a NEED_SUB command's subcommand is one of its own: -1 to go
+ * on, or EX_USAGE with the nearest one and the command's usage. */
+static int check_sub(const struct command *cmd, const char *sub)
+{
+	const char *near;
+	size_t n = 0;
+
+	if (!cmd->subs)
+		return -1;
+	while (cmd->subs[n])
+		if (strcmp(cmd->subs[n++], sub) == 0)
+			return -1;
+	fprintf(stderr, "gatewayctl: unknown subcommand '%s %s'\n", cmd->name, sub);
+	near = ctl_nearest(sub, cmd->subs, n);
+	if (near)
+		fprintf(stderr, "did you mean: %s %s?\n", cmd->name, near);
+	ctl_command_usage(stderr, cmd->name, 0);
+	return CTL_EXIT_USAGE;
 }
 
 /* has_subcommands - `word` begins a two-word command ("contacts"). */
@@ -194,6 +350,10 @@ static int find_words(int argc, char **argv, struct args *a, int *words)
 	}
 	*words = 1;
 	a->cmd = find_command(argv[optind]);
+	/* "ticket clsoe 3": a word that is no ID after a family of commands. */
+	if (has_subcommands(argv[optind]) && optind + 1 < argc &&
+	    !(a->cmd && argv[optind + 1][0] >= '0' && argv[optind + 1][0] <= '9'))
+		return unknown_sub(argv[optind], argv[optind + 1]);
 	if (a->cmd)
 		return -1;
 	if (has_subcommands(argv[optind]))
@@ -219,7 +379,7 @@ static int tag_word(const char *s)
 static int takes_value(const char *s)
 {
 	static const char *const flags[] = {"--json", "--help", "--wait", "--force", "--watch", "--csv",
-					    "--version", NULL};
+					    "--all", "--version", NULL};
 
 	if (s[0] != '-' || s[1] != '-' || strchr(s, '='))
 		return 0;
@@ -325,6 +485,7 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 	case 's': a->state_dir = optarg; return -1;
 	case 'P': a->publish = optarg; return -1;
 	case 'C': a->command = optarg; return -1;
+	case 'K': a->curve_key = optarg; return -1;
 	case 'j': a->seen |= OPT_JSON; ctl->json = 1; return -1;
 	case 't':
 		rc = parse_u64(optarg, "--timeout-ms", 1, TIMEOUT_MAX_MS, &v);
@@ -335,6 +496,7 @@ static int take_option(int ch, struct args *a, struct ctl *ctl)
 	case 'T': a->seen |= OPT_TO; ctl->to_s = optarg; return -1;
 	case 'B': a->seen |= OPT_BY; ctl->by = optarg; return -1;
 	case 'X': a->seen |= OPT_CSV; ctl->csv = 1; return -1;
+	case 'Y': a->seen |= OPT_ALL; ctl->all = 1; return -1;
 	case 'l':
 		a->seen |= OPT_LIMIT;
 		rc = parse_u64(optarg, "--limit", 1, UINT64_MAX, &ctl->limit);
@@ -411,6 +573,25 @@ static int take_command(int argc, char **argv, struct args *a, int *words)
 	return -1;
 }
 
+/* take_sub - a NEED_SUB command's subcommand and operands (words[1..n)):
+ * -1 to go on, or an exit code. */
+static int take_sub(const struct command *cmd, char **words, int n, struct ctl *ctl)
+{
+	int rc;
+
+	if (n >= 2 && (rc = check_sub(cmd, words[1])) >= 0)
+		return rc;
+	if (ctl->all && (n != 2 || strcmp(words[1], "reingest") != 0))
+		return usage_error("%s", "--all goes with `quarantine reingest` alone");
+	/* Only `webhooks rewind SUB SEQ` takes two operands after its word. */
+	if (n < 2 || n > 4 || (n == 4 && strcmp(cmd->name, "webhooks") != 0))
+		return usage_error("%s needs a subcommand (see --help)", cmd->name);
+	ctl->q_sub = words[1];
+	ctl->q_arg = n >= 3 ? words[2] : NULL;
+	ctl->q_arg2 = n == 4 ? words[3] : NULL;
+	return -1;
+}
+
 /* The command and its ID; checks that every option given belongs to it. */
 static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 {
@@ -418,7 +599,7 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 		"--json", "--from", "--to", "--limit", "--channel", "--author", "--command-id",
 		"--format", "--reason", "--agent", "--queue",
 		"--template/--lang/--param/--attach/--subject/--wait/--force", "--dir", "--url",
-		"--watch", "--by", "--csv"};
+		"--watch", "--by", "--csv", "--all"};
 	int n = argc - optind, want, words = 1, rc, base;
 
 	if ((rc = take_command(argc, argv, a, &words)) >= 0)
@@ -429,15 +610,8 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 	for (unsigned i = 0; i < OPT_COUNT; i++)
 		if ((a->seen & (1u << i)) && !(a->cmd->opts & (1u << i)))
 			return usage_error("%s is not an option of this command", opt_names[i]);
-	if (a->cmd->needs & NEED_SUB) {
-		/* Only `webhooks rewind SUB SEQ` takes two operands after its word. */
-		if (n < 2 || n > 4 || (n == 4 && strcmp(a->cmd->name, "webhooks") != 0))
-			return usage_error("%s needs a subcommand (see --help)", a->cmd->name);
-		ctl->q_sub = argv[base + 1];
-		ctl->q_arg = n >= 3 ? argv[base + 2] : NULL;
-		ctl->q_arg2 = n == 4 ? argv[base + 3] : NULL;
-		return -1;
-	}
+	if (a->cmd->needs & NEED_SUB)
+		return take_sub(a->cmd, argv + base, n, ctl);
 	want = 1 + !!(a->cmd->needs & (NEED_ID | NEED_FILE | NEED_NAME)) +
 	       !!(a->cmd->needs & (NEED_TEXT | NEED_ID2));
 	if ((a->cmd->needs & NEED_TEXT_OPT) && n == want - 1)
@@ -475,46 +649,24 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 
 static int parse_args(int argc, char **argv, struct args *a, struct ctl *ctl)
 {
-	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"state-dir", required_argument, NULL, 's'},
-		{"endpoint-publish", required_argument, NULL, 'P'},
-		{"endpoint-command", required_argument, NULL, 'C'},
-		{"timeout-ms", required_argument, NULL, 't'},
-		{"json", no_argument, NULL, 'j'},
-		{"from", required_argument, NULL, 'f'},
-		{"to", required_argument, NULL, 'T'},
-		{"limit", required_argument, NULL, 'l'},
-		{"channel", required_argument, NULL, 'H'},
-		{"author", required_argument, NULL, 'A'},
-		{"command-id", required_argument, NULL, 'I'},
-		{"format", required_argument, NULL, 'F'},
-		{"reason", required_argument, NULL, 'R'},
-		{"agent", required_argument, NULL, 'G'},
-		{"queue", required_argument, NULL, 'Q'},
-		{"template", required_argument, NULL, 'M'},
-		{"lang", required_argument, NULL, 'L'},
-		{"param", required_argument, NULL, 'p'},
-		{"var", required_argument, NULL, 'v'},
-		{"attach", required_argument, NULL, 'a'},
-		{"subject", required_argument, NULL, 'S'},
-		{"wait", no_argument, NULL, 'W'},
-		{"force", no_argument, NULL, 'Z'},
-		{"dir", required_argument, NULL, 'D'},
-		{"url", required_argument, NULL, 'U'},
-		{"watch", optional_argument, NULL, 'w'},
-		{"by", required_argument, NULL, 'B'},
-		{"csv", no_argument, NULL, 'X'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
 	int ch, rc;
 
 	argc = take_tag_words(argc, argv, ctl);
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1)
+	opterr = 0; /* bad_option says it, with the command's usage */
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		if (ch == '?') {
+			/* Go on: the operands tell which command's usage to print. */
+			if (!a->bad) {
+				a->bad = argv[optind - 1];
+				a->bad_opt = optopt;
+			}
+			continue;
+		}
 		if ((rc = take_option(ch, a, ctl)) >= 0)
 			return rc;
+	}
+	if (a->bad)
+		return bad_option(argc, argv, a);
 	return take_operands(argc, argv, a, ctl);
 }
 
@@ -526,7 +678,7 @@ static int resolve(const struct args *a, struct ctl *ctl, struct gw_config **cfg
 	int rc;
 
 	if (!((needs & NEED_PUBLISH) && !a->publish) && !((needs & NEED_COMMAND) && !a->command) &&
-	    !((needs & NEED_STATE) && !a->state_dir) && !a->config)
+	    !((needs & NEED_STATE) && !a->state_dir) && !a->config && !a->curve_key)
 		return -1;
 	rc = gw_config_load(a->config ? a->config : gw_config_default_path(), a->state_dir, cfg,
 			    err, sizeof(err));
@@ -542,7 +694,11 @@ static int resolve(const struct args *a, struct ctl *ctl, struct gw_config **cfg
 		ctl->state_dir = (*cfg)->state_dir;
 	ctl->config_path = (*cfg)->path;
 	ctl->heartbeat_ms = (*cfg)->router.heartbeat_ms;
-	ctl->bus = &(*cfg)->router;
+	/* A client key of its own: the rights of its list, not the router's. */
+	ctl->bus_conf = (*cfg)->router;
+	if (a->curve_key)
+		ctl->bus_conf.curve_client_key = a->curve_key;
+	ctl->bus = &ctl->bus_conf;
 	ctl->integ = &(*cfg)->integration;
 	ctl->routing = &(*cfg)->routing;
 	return -1;
@@ -563,6 +719,8 @@ int main(int argc, char **argv)
 		goto out;
 	ctl.publish = a.publish;
 	ctl.command = a.command;
+	if (!a.curve_key && getenv("GATEWAY_CURVE_KEY") && getenv("GATEWAY_CURVE_KEY")[0])
+		a.curve_key = getenv("GATEWAY_CURVE_KEY");
 	ctl.state_dir = a.state_dir;
 	rc = resolve(&a, &ctl, &cfg);
 	if (rc >= 0)

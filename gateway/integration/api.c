@@ -81,8 +81,10 @@ void ig_error(struct ig_request *q, int status, const char *code, const char *fm
 	set_json(q, status, json_pack("{ssss}", "error", code, "message", msg));
 }
 
-/* router_error - a router "error" answer as HTTP. */
-static void router_error(struct ig_request *q, const struct rcmd_reply *r)
+/* router_error - a router "error" answer as HTTP; `conflict`: the route's
+ * GW_EPERM is an agent collision (a reply naming an agent on a ticket
+ * assigned to another), 409 collision. */
+static void router_error(struct ig_request *q, const struct rcmd_reply *r, int conflict)
 {
 	static const struct {
 		const char *gw, *code;
@@ -94,6 +96,10 @@ static void router_error(struct ig_request *q, const struct rcmd_reply *r)
 		{"GW_EPERM", "forbidden", 403},       {"GW_ESTORE", "router_unavailable", 503},
 	};
 
+	if (conflict && strcmp(r->code, "GW_EPERM") == 0) {
+		ig_error(q, 409, "collision", "%s", r->message);
+		return;
+	}
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(r->code, map[i].gw) == 0) {
 			ig_error(q, map[i].status, map[i].code, "%s", r->message);
@@ -103,9 +109,10 @@ static void router_error(struct ig_request *q, const struct rcmd_reply *r)
 }
 
 /* call - runs cmd with the msgpack of `args` (owned: released here, NULL
- * packs nil); GW_OK with *r ok, else the request is answered. */
+ * packs nil); GW_OK with *r ok, else the request is answered (`conflict`:
+ * as router_error). */
 static int call(struct ig_api *a, struct ig_request *q, const char *cmd, json_t *args,
-		struct rcmd_reply *r)
+		struct rcmd_reply *r, int conflict)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -123,7 +130,7 @@ static int call(struct ig_api *a, struct ig_request *q, const char *cmd, json_t 
 		return rc;
 	}
 	if (!r->ok) {
-		router_error(q, r);
+		router_error(q, r, conflict);
 		rcmd_reply_free(r);
 		return GW_EINVAL;
 	}
@@ -263,7 +270,7 @@ static void get_events(struct ig_api *a, struct ig_request *q)
 	if (call(a, q, WIRE_CMD_REPLAY,
 		 json_pack("{sIsI}", "from", (json_int_t)(from ? from : 1), "limit",
 			   (json_int_t)(limit ? limit : EVENTS_DEFAULT)),
-		 &r))
+		 &r, 0))
 		return;
 	res = rcmd_json(&r, 0);
 	events = json_array();
@@ -280,7 +287,7 @@ static void get_record(struct ig_api *a, struct ig_request *q, const char *cmd, 
 {
 	struct rcmd_reply r;
 
-	if (call(a, q, cmd, json_pack("{sI}", "id", (json_int_t)id), &r))
+	if (call(a, q, cmd, json_pack("{sI}", "id", (json_int_t)id), &r, 0))
 		return;
 	set_json(q, 200, rcmd_json(&r, 0));
 	rcmd_reply_free(&r);
@@ -305,7 +312,7 @@ static void get_tickets(struct ig_api *a, struct ig_request *q)
 			json_object_set_new(args, keys[i][1], json_string(buf));
 	json_object_set_new(args, "from", json_integer((json_int_t)cursor));
 	json_object_set_new(args, "limit", json_integer((json_int_t)(limit ? limit : 50)));
-	if (call(a, q, WIRE_CMD_TICKET_LIST, args, &r))
+	if (call(a, q, WIRE_CMD_TICKET_LIST, args, &r, 0))
 		return;
 	res = rcmd_json(&r, 0);
 	next = json_object_get(res, "next");
@@ -467,18 +474,24 @@ static int route_get(struct ig_api *a, struct ig_request *q)
 
 /* ---- POST routes ---- */
 
-/* A POST route: the command, the scope, the body keys passed on. */
+/* A POST route: the command, the scope, the body keys passed on; collision:
+ * the router's GW_EPERM is an agent collision (409). */
 struct post_route {
 	const char *prefix, *suffix, *cmd, *id_key;
 	unsigned scope;
 	int status;
-	const char *keys[10];
+	const char *keys[12];
+	int collision;
 };
 
 static const struct post_route post_routes[] = {
 	{"/v1/tickets/", "/replies", WIRE_CMD_MESSAGE_SEND, "ticket_id", SCOPE_REPLY, 202,
 	 {"text", "channel", "author", "subject", "template", "attachments", "canned", "vars",
-	  NULL}},
+	  "agent_id", "force", NULL}, 1},
+	{"/v1/tickets/", "/viewing", WIRE_CMD_TICKET_VIEWING, "ticket_id", SCOPE_REPLY, 200,
+	 {"agent_id", NULL}, 0},
+	{"/v1/tickets/", "/typing", WIRE_CMD_TICKET_TYPING, "ticket_id", SCOPE_REPLY, 200,
+	 {"agent_id", NULL}, 0},
 	{"/v1/tickets/", "/close", WIRE_CMD_TICKET_CLOSE, "ticket_id", SCOPE_MANAGE, 200,
 	 {"reason", NULL}},
 	{"/v1/tickets/", "/reopen", WIRE_CMD_TICKET_REOPEN, "ticket_id", SCOPE_MANAGE, 200,
@@ -576,7 +589,7 @@ static void post_run(struct ig_api *a, struct ig_request *q, const struct post_r
 
 	if (!args)
 		return;
-	if (call(a, q, pr->cmd, args, &r) == GW_OK) {
+	if (call(a, q, pr->cmd, args, &r, pr->collision) == GW_OK) {
 		set_json(q, pr->status, rcmd_json(&r, 0));
 		rcmd_reply_free(&r);
 	}

@@ -3,11 +3,18 @@
  *
  * connectors/httpd.c is built around a connector instance (outbox, group
  * commit, answers of at most 2 KiB), none of which this process has, so it
- * has its own small server with the same framing rules: a body needs a
- * Content-Length (chunked is refused 411), at most max_body_bytes (413,
- * closing), keep-alive, one answer per request. Answers of any size are
- * written in chunks as the socket takes them; an attachment is streamed
- * from its file.
+ * has its own small server with the same framing rules as
+ * connectors/httpd_body.c: a body has a Content-Length or is chunked
+ * (decoded by connectors/chunked.c within max_body_bytes, and the
+ * connection closed after the answer: lws cannot tell where the next
+ * request would start); both at once, or another transfer coding, 400 or
+ * 501 and closed. A body over max_body_bytes is answered 413 at once, then
+ * read and dropped up to IG_LINGER_FACTOR times max_body_bytes before the
+ * connection closes, so that a client sending its whole body first reads
+ * the 413 rather than a reset. Keep-alive, one answer per request; each
+ * refusal here is logged as a request line (token=-). Answers of any size
+ * are written in chunks as the socket takes them; an attachment is
+ * streamed from its file.
  *
  * Floods are the connectors' listen guard's (connectors/listen_guard.h,
  * limits from integration's table): connections per address (429 and
@@ -28,10 +35,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <libwebsockets.h>
 
+#include "connectors/chunked.h"
 #include "connectors/listen_guard.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -40,14 +49,23 @@
 #define IG_HDR_MAX 4096
 #define IG_CHUNK (64 * 1024)
 #define IG_TICK_US (1000 * LWS_US_PER_MS)
+#define IG_LINGER_FACTOR 4          /* a refused body is dropped up to 4x max_body_bytes */
+#define IG_CHUNKED_FIRST (64 * 1024) /* first buffer of a chunked body */
 
-enum conn_state { C_IDLE = 0, C_BODY, C_ANSWER };
+/* C_LINGER: the answer (a 413) is out, the rest of the body is dropped. */
+enum conn_state { C_IDLE = 0, C_BODY, C_ANSWER, C_LINGER };
 
 struct ig_conn {
 	struct ig_request q;
 	enum conn_state state;
 	char *body;
 	size_t body_len, body_max;
+	size_t body_cap;       /* bytes allocated (a chunked body grows) */
+	uint64_t body_seen;    /* body bytes received, as sent (encoded) */
+	struct chunked ch;
+	int chunked;           /* Transfer-Encoding: chunked */
+	int linger;            /* a refused body is read and dropped */
+	int body_done;         /* the whole body has arrived */
 	int64_t body_start_us; /* its body's clock (body_timeout_s) */
 	size_t sent;        /* bytes of the answer body written */
 	int headers_sent;
@@ -171,23 +189,88 @@ static void handle(struct ig_http *h, struct ig_conn *c, struct lws *wsi)
 	answer_ready(c, wsi);
 }
 
+/* Transfer-Encoding: 0 absent, 1 exactly "chunked", -1 anything else. */
+static int transfer_encoding(struct lws *wsi)
+{
+	char te[64], *p = te;
+	int n;
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) <= 0)
+		return 0;
+	n = lws_hdr_copy(wsi, te, sizeof(te), WSI_TOKEN_HTTP_TRANSFER_ENCODING);
+	if (n <= 0)
+		return -1;
+	while (n > 0 && (te[n - 1] == ' ' || te[n - 1] == '\t'))
+		te[--n] = '\0';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return strcasecmp(p, "chunked") == 0 ? 1 : -1;
+}
+
+/* log_refusal - the request line of a request refused here, before any
+ * token was looked at (api.c logs the others). */
+static void log_refusal(const struct ig_conn *c)
+{
+	GW_INFO(IG_MOD, "%s %.200s token=- peer=%s %d",
+		c->q.method == IG_GET ? "GET" : c->q.method == IG_POST ? "POST" : "OTHER",
+		c->q.path, c->q.peer, c->q.ans.status);
+}
+
+/* refuse - answers the error (logged) and closes after it. */
+static void refuse(struct ig_conn *c, struct lws *wsi, int status, const char *code,
+		   const char *msg)
+{
+	c->close = 1;
+	ig_error(&c->q, status, code, "%s", msg);
+	log_refusal(c);
+	answer_ready(c, wsi);
+}
+
+/* body_clock - the body's deadline: body_timeout_s from now (on_deadline
+ * extends it by the rate). */
+static void body_clock(struct ig_http *h, struct ig_conn *c, struct lws *wsi)
+{
+	c->body_start_us = gw_mono_us();
+	listen_guard_deadline(h->guard, wsi,
+			      c->body_start_us + h->in->limits.body_timeout_s * 1000000);
+}
+
+/* too_large - 413 at once; the body is then read and dropped up to a
+ * bound (linger) before the connection closes. */
+static void too_large(struct ig_http *h, struct ig_conn *c, struct lws *wsi, long long len)
+{
+	char msg[128];
+
+	if (len >= 0)
+		snprintf(msg, sizeof(msg), "body of %lld bytes is over the limit of %lld", len,
+			 h->in->max_body_bytes);
+	else
+		snprintf(msg, sizeof(msg), "chunked body over the limit of %lld",
+			 h->in->max_body_bytes);
+	c->linger = 1;
+	refuse(c, wsi, 413, "too_large", msg);
+	body_clock(h, c, wsi);
+}
+
 /* framing - checks the body's framing; 0 to go on, 1 when answered. */
 static int framing(struct ig_http *h, struct ig_conn *c, struct lws *wsi, long long len)
 {
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
-		c->close = 1;
-		ig_error(&c->q, 411, "length_required", "send the body with a Content-Length");
-	} else if (len == -2) {
-		c->close = 1;
-		ig_error(&c->q, 400, "invalid_request", "Content-Length is not a number");
-	} else if (len > h->in->max_body_bytes) {
-		c->close = 1;
-		ig_error(&c->q, 413, "too_large", "body of %lld bytes is over the limit of %lld",
-			 len, h->in->max_body_bytes);
-	} else {
+	int te = transfer_encoding(wsi);
+
+	if (te != 0 && len != -1)
+		refuse(c, wsi, 400, "invalid_request", "Transfer-Encoding and Content-Length together");
+	else if (te < 0)
+		refuse(c, wsi, 501, "not_implemented", "the only Transfer-Encoding accepted is chunked");
+	else if (len == -2)
+		refuse(c, wsi, 400, "invalid_request", "Content-Length is not a number");
+	else if (len > h->in->max_body_bytes)
+		too_large(h, c, wsi, len);
+	else {
+		/* lws cannot tell where the request after a chunked one starts. */
+		c->chunked = te > 0;
+		c->close = c->chunked;
 		return 0;
 	}
-	answer_ready(c, wsi);
 	return 1;
 }
 
@@ -201,7 +284,7 @@ static int rate_limited(struct ig_http *h, struct ig_conn *c, struct lws *wsi, l
 	if ((c->q.method == IG_GET && strcmp(path, "/healthz") == 0) ||
 	    listen_guard_request(h->guard, wsi, &retry) == GW_OK)
 		return 0;
-	c->close = len > 0;
+	c->close = len > 0 || c->chunked;
 	ig_error(&c->q, 429, "rate_limited", "too many requests from this address; retry in %u s",
 		 retry);
 	ig_retry_after(&c->q, retry);
@@ -210,17 +293,21 @@ static int rate_limited(struct ig_http *h, struct ig_conn *c, struct lws *wsi, l
 	return 1;
 }
 
-/* start_body - reads the announced body, within body_timeout_s. */
+/* start_body - reads the body (its announced length, or a chunked one
+ * growing up to max_body_bytes) within body_timeout_s. */
 static int start_body(struct ig_http *h, struct ig_conn *c, struct lws *wsi, long long len)
 {
-	c->body = malloc((size_t)len + 1);
+	size_t max = (size_t)h->in->max_body_bytes;
+
+	c->body_max = c->chunked ? max : (size_t)len;
+	c->body_cap = c->chunked && max > IG_CHUNKED_FIRST ? IG_CHUNKED_FIRST : c->body_max;
+	c->body = malloc(c->body_cap + 1);
 	if (!c->body)
 		return -1;
-	c->body_max = (size_t)len;
+	if (c->chunked)
+		chunked_init(&c->ch);
 	c->state = C_BODY;
-	c->body_start_us = gw_mono_us();
-	listen_guard_deadline(h->guard, wsi,
-			      c->body_start_us + h->in->limits.body_timeout_s * 1000000);
+	body_clock(h, c, wsi);
 	return 0;
 }
 
@@ -241,8 +328,9 @@ static int on_request(struct ig_http *h, struct ig_conn *c, struct lws *wsi, con
 		return 0;
 	if (strlen(path) > IG_PATH_MAX) {
 		ig_error(&c->q, 414, "uri_too_long", "the path is over %d bytes", IG_PATH_MAX);
+		log_refusal(c);
 		answer_ready(c, wsi);
-	} else if (c->q.method == IG_POST && len > 0) {
+	} else if (c->q.method == IG_POST && (len > 0 || c->chunked)) {
 		return start_body(h, c, wsi, len);
 	} else {
 		handle(h, c, wsi);
@@ -250,10 +338,95 @@ static int on_request(struct ig_http *h, struct ig_conn *c, struct lws *wsi, con
 	return 0;
 }
 
-static int on_body(struct ig_conn *c, const void *in, size_t len)
+/* grow - doubles a chunked body's buffer up to body_max: 0, or -1 at the
+ * limit or out of memory (*oom). */
+static int grow(struct ig_conn *c, int *oom)
 {
-	if (c->state != C_BODY)
+	size_t cap = c->body_cap * 2;
+	char *p;
+
+	*oom = 0;
+	if (c->body_cap >= c->body_max)
+		return -1;
+	if (cap > c->body_max || cap < c->body_cap)
+		cap = c->body_max;
+	p = realloc(c->body, cap + 1);
+	if (!p) {
+		*oom = 1;
+		return -1;
+	}
+	c->body = p;
+	c->body_cap = cap;
+	return 0;
+}
+
+static int drop_body(struct ig_http *h, struct ig_conn *c, const char *in, size_t len);
+
+/* chunked_in - decodes a chunked body into its buffer; at its end the
+ * request is handled. */
+static int chunked_in(struct ig_http *h, struct ig_conn *c, struct lws *wsi, const char *in,
+		      size_t len)
+{
+	size_t used, n;
+	int rc, oom;
+
+	for (;;) {
+		rc = chunked_decode(&c->ch, in, len, &used, c->body + c->body_len,
+				    c->body_cap - c->body_len, &n);
+		c->body_len += n;
+		in += used;
+		len -= used;
+		if (rc != GW_ETOOBIG)
+			break;
+		if (grow(c, &oom) == 0)
+			continue;
+		if (oom)
+			refuse(c, wsi, 503, "unavailable", "out of memory for the body");
+		else
+			too_large(h, c, wsi, -1);
+		return oom ? 0 : drop_body(h, c, in, len);
+	}
+	if (rc != GW_OK) {
+		refuse(c, wsi, 400, "invalid_request", "the chunked body is malformed");
 		return 0;
+	}
+	if (chunked_done(&c->ch)) {
+		c->body_done = 1;
+		/* lws still waits for more: its timeout must not close us. */
+		lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+		c->body[c->body_len] = '\0';
+		handle(h, c, wsi);
+	}
+	return 0;
+}
+
+/* drop_body - the rest of a refused body, read and dropped; once it is all
+ * in, or over the bound, the connection closes after its answer (-1 when
+ * that answer is out). */
+static int drop_body(struct ig_http *h, struct ig_conn *c, const char *in, size_t len)
+{
+	size_t used, n;
+	int rc = GW_OK;
+
+	if (c->chunked && !chunked_done(&c->ch))
+		rc = chunked_decode(&c->ch, in, len, &used, NULL, 0, &n);
+	if (c->chunked && (rc != GW_OK || chunked_done(&c->ch)))
+		c->body_done = 1;
+	if (!c->body_done &&
+	    c->body_seen <= (uint64_t)h->in->max_body_bytes * IG_LINGER_FACTOR)
+		return 0;
+	c->linger = 0; /* enough: closed once the answer is out */
+	return c->state == C_LINGER ? -1 : 0;
+}
+
+static int on_body(struct ig_http *h, struct ig_conn *c, struct lws *wsi, const void *in,
+		   size_t len)
+{
+	c->body_seen += len;
+	if (c->state == C_BODY && c->chunked)
+		return chunked_in(h, c, wsi, in, len);
+	if (c->state != C_BODY)
+		return c->linger ? drop_body(h, c, in, len) : 0;
 	if (len > c->body_max - c->body_len)
 		return -1; /* more than announced: the framing is lost */
 	memcpy(c->body + c->body_len, in, len);
@@ -335,6 +508,11 @@ static int on_writable(struct ig_http *h, struct ig_conn *c, struct lws *wsi)
 		return 0;
 	}
 	close_after = c->close;
+	if (close_after && c->linger && !c->body_done) {
+		/* Closed once the body's rest is dropped (drop_body), or late. */
+		c->state = C_LINGER;
+		return 0;
+	}
 	conn_reset(c);
 	if (close_after)
 		return -1;
@@ -361,11 +539,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_HTTP:
 		return on_request(h, c, wsi, in ? (const char *)in : "");
 	case LWS_CALLBACK_HTTP_BODY:
-		return on_body(c, in, len);
+		return on_body(h, c, wsi, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (c->chunked)
+			return 0; /* lws's idea of the end: a chunked body ended before */
+		c->body_done = 1;
 		if (c->state == C_BODY)
 			handle(h, c, wsi);
-		return 0;
+		return c->state == C_LINGER ? -1 : 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return on_writable(h, c, wsi);
 	case LWS_CALLBACK_CLOSED_HTTP:
@@ -397,13 +578,19 @@ static void on_deadline(void *arg, struct lws *wsi)
 	const struct httpd_limits *l = &h->in->limits;
 	int64_t due;
 
-	if (!c || c->state != C_BODY)
+	if (!c || (c->state != C_BODY && !c->linger))
 		return;
 	due = c->body_start_us + l->body_timeout_s * 1000000;
 	if (l->body_min_rate > 0)
-		due += (int64_t)(c->body_len * 1000000 / (uint64_t)l->body_min_rate);
+		due += (int64_t)(c->body_seen * 1000000 / (uint64_t)l->body_min_rate);
 	if (due > gw_mono_us()) {
 		listen_guard_deadline(h->guard, wsi, due);
+		return;
+	}
+	if (c->state != C_BODY) { /* a refused body too slow to drop: closed */
+		c->linger = 0;
+		if (c->state == C_LINGER)
+			lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		return;
 	}
 	h->timeouts++;

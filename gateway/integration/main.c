@@ -33,6 +33,7 @@ struct ig_main {
 	int64_t started_at;
 	char status_path[4200];
 	char warning[1024]; /* the tokens and webhooks that are off, or "" */
+	int status_failing; /* the last status write failed (logged once) */
 };
 
 static void on_signal(int sig)
@@ -86,6 +87,7 @@ static void write_status(void *arg)
 	struct ig_stats s;
 	json_t *j;
 	char *text;
+	int rc;
 
 	integ_db_sync(m->db); /* the cursors' and keys' durability: integration.h */
 	ig_api_stats(m->api, &s);
@@ -101,8 +103,15 @@ static void write_status(void *arg)
 	if (j && m->warning[0])
 		json_object_set_new(j, "warning", json_string(m->warning));
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	if (text)
-		gw_write_file_atomic(m->status_path, text, strlen(text));
+	rc = text ? gw_write_file_atomic(m->status_path, text, strlen(text)) : GW_ENOMEM;
+	/* Once when it starts failing (the cause: "No space left on device"),
+	 * once when it works again. */
+	if (rc != GW_OK && !m->status_failing)
+		GW_WARN(IG_MOD, "cannot write %s: %s; gatewayctl status shows an old state until "
+			"it can be written again", m->status_path, gw_err_text(rc));
+	else if (rc == GW_OK && m->status_failing)
+		GW_INFO(IG_MOD, "%s is written again", m->status_path);
+	m->status_failing = rc != GW_OK;
 	free(text);
 	json_decref(j);
 }
@@ -175,6 +184,7 @@ int main(int argc, char **argv)
 		return 78;
 	}
 	gw_log_set_level((enum gw_log_level)cfg->log_level);
+	gw_log_set_format((enum gw_log_format)cfg->log_format);
 	if (!cfg->integration.present || cfg->integration.disabled_reason) {
 		GW_ERROR(IG_MOD, "off: %s", cfg->integration.present
 						    ? cfg->integration.disabled_reason

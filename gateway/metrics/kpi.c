@@ -69,7 +69,8 @@ static void write_counts(struct metrics_kpi *k, struct expo *e)
 static void write_sla(struct metrics_kpi *k, struct expo *e)
 {
 	family(e, "omnigate_report_sla", "Today (UTC) so far: tickets closed whose SLA clock "
-	       "was met or breached, by channel, queue or agent.");
+	       "was met or breached (next response: each clock when it ends), by channel, queue "
+	       "or agent.");
 	for (int d = 0; d < KPI_DIMS; d++)
 		for (size_t i = 0; i < report_rows(k->r[d]); i++) {
 			const struct report_row *row = report_row(k->r[d], i);
@@ -87,6 +88,12 @@ static void write_sla(struct metrics_kpi *k, struct expo *e)
 			expo_sample(e, "omnigate_report_sla", (const char *[]){"by", by, "key",
 				    row->key, "clock", "resolution", "outcome", "breached", NULL},
 				    (double)row->sla_res_breached);
+			expo_sample(e, "omnigate_report_sla", (const char *[]){"by", by, "key",
+				    row->key, "clock", "next_response", "outcome", "met", NULL},
+				    (double)row->sla_nr_met);
+			expo_sample(e, "omnigate_report_sla", (const char *[]){"by", by, "key",
+				    row->key, "clock", "next_response", "outcome", "breached",
+				    NULL}, (double)row->sla_nr_breached);
 		}
 }
 

@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 
+#include "connectors/listen_guard.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -46,6 +47,8 @@ struct sess {
 
 struct server {
 	struct metrics_src src;
+	struct listen_guard *guard; /* per-address limits (metrics.* keys) */
+	uint64_t conn_refused, rate_limited;
 	struct lws_context *lws;
 	struct lws_protocols protocols[2];
 	lws_sorted_usec_list_t tick;
@@ -71,11 +74,13 @@ static void lws_log(int level, const char *line)
 /* write_status - run/metrics.json, as every process writes its own. */
 static void write_status(struct server *s)
 {
-	json_t *doc = json_pack("{s:s,s:s,s:I,s:I,s:I,s:{s:I}}", "process", "metrics", "name",
-				"metrics", "pid", (json_int_t)getpid(), "started_at",
+	json_t *doc = json_pack("{s:s,s:s,s:I,s:I,s:I,s:{s:I,s:I,s:I}}", "process", "metrics",
+				"name", "metrics", "pid", (json_int_t)getpid(), "started_at",
 				(json_int_t)s->src.started_at_ms, "updated_at",
 				(json_int_t)gw_now_ms(), "counters", "scrapes",
-				(json_int_t)s->src.scrapes);
+				(json_int_t)s->src.scrapes, "conn_refused",
+				(json_int_t)s->conn_refused, "rate_limited",
+				(json_int_t)s->rate_limited);
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	int rc = text ? gw_write_file_atomic(s->status_path, text, strlen(text)) : GW_ENOMEM;
 
@@ -153,12 +158,21 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
 	struct server *s = lws_context_user(lws_get_context(wsi));
 	struct sess *ss = user;
+	unsigned retry = 0;
+	int ret;
 
+	if (s && s->guard && listen_guard_callback(s->guard, wsi, reason, user, in, &ret))
+		return ret;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
 			/* Not a GET: answered and closed, a body is never read. */
 			lws_return_http_status(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, NULL);
+			return -1;
+		}
+		if (listen_guard_request(s->guard, wsi, &retry) != GW_OK) {
+			/* Over the address's bucket (logged by the guard): closed. */
+			lws_return_http_status(wsi, 429, "too many requests from this address");
 			return -1;
 		}
 		answer(s, ss, wsi, in ? (const char *)in : "");
@@ -178,6 +192,20 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	}
 }
 
+/* make_guard - the listener's limits against floods (metrics.* keys). */
+static int make_guard(struct server *s, const struct gw_config *cfg)
+{
+	struct listen_guard_options g = {
+		.max_connections = cfg->metrics.max_connections,
+		.limits = &cfg->metrics.limits,
+		.log_module = MOD,
+		.conn_refused = &s->conn_refused,
+		.rate_limited = &s->rate_limited,
+	};
+
+	return listen_guard_create(&g, &s->guard);
+}
+
 static int server_start(struct server *s, const struct gw_config *cfg)
 {
 	struct lws_context_creation_info info;
@@ -194,7 +222,7 @@ static int server_start(struct server *s, const struct gw_config *cfg)
 	info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
 	info.user = s;
 	info.server_string = "omnigate";
-	info.keepalive_timeout = 30;
+	listen_guard_info(s->guard, &info);
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
 	s->lws = lws_create_context(&info);
 	if (!s->lws) {
@@ -221,6 +249,8 @@ static int serve(const struct gw_config *cfg)
 			     cfg->state_dir) >= sizeof(s->status_path))
 		rc = GW_EINVAL;
 	if (rc == GW_OK)
+		rc = make_guard(s, cfg);
+	if (rc == GW_OK)
 		rc = server_start(s, cfg);
 	while (rc == GW_OK && !stop_flag)
 		if (lws_service(s->lws, 0) < 0)
@@ -228,6 +258,7 @@ static int serve(const struct gw_config *cfg)
 	if (s) {
 		if (s->lws)
 			lws_context_destroy(s->lws);
+		listen_guard_destroy(s->guard); /* after the context: it reports every close */
 		if (s->status_path[0])
 			unlink(s->status_path);
 		metrics_src_close(&s->src);

@@ -30,6 +30,9 @@
  *   its own list of messages.
  * Both run once per command_id (routing_once) and answer
  * {seq, duplicate, merge_id}.
+ * merge_customers_in is the same merge inside another transaction: the
+ * router's own, when a message proves that a customer who holds nothing
+ * but its channel identity is a known one (router/rules/identity.c).
  */
 #include "router/router.h"
 
@@ -38,6 +41,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/log.h"
 #include "core/util.h"
 #include "router/rules/identity.h"
 
@@ -519,13 +523,10 @@ static int merge_thread(struct batch *b, uint64_t from, uint64_t to)
 	return rc;
 }
 
-static int merge_record_init(struct merge_ctx *x, struct batch *b)
+static int merge_record_init(struct merge_ctx *x, struct batch *b, const char *cause)
 {
-	char cause[MERGE_MAX_COMMAND_ID + 16];
 	int rc = route_next_id(b, ROUTE_NEXT_MERGE, &x->m.merge_id);
 
-	snprintf(cause, sizeof(cause), "command %s", x->a.command_id);
-	gw_utf8_trim(cause); /* a cut character would make the event invalid */
 	x->m.source_customer_id = x->src.customer_id;
 	x->m.target_customer_id = x->dst.customer_id;
 	x->m.merged_at = gw_now_ms();
@@ -544,16 +545,17 @@ static void match_settled(struct proto_customer *c, uint64_t other)
 	c->probable_match_reason = NULL;
 }
 
-static int merge_txn(struct batch *b, void *arg)
+/* merge_apply - merges x->a.source_id into x->a.target_id in b's
+ * transaction; `record_cause` (borrowed, UTF-8) is the merge record's. */
+static int merge_apply(struct merge_ctx *x, struct batch *b, const char *record_cause)
 {
-	struct merge_ctx *x = arg;
 	char cause[64];
 	int rc;
 
 	ctx_reset(x);
 	rc = merge_check(x, b);
 	if (rc == GW_OK)
-		rc = merge_record_init(x, b);
+		rc = merge_record_init(x, b, record_cause);
 	if (rc == GW_OK)
 		rc = merge_identities(x, b);
 	if (rc == GW_OK)
@@ -571,6 +573,39 @@ static int merge_txn(struct batch *b, void *arg)
 	snprintf(cause, sizeof(cause), "merged into customer %llu",
 		 (unsigned long long)x->dst.customer_id);
 	return store_and_emit(x, b, PROTO_T_CUSTOMER_MERGED, cause);
+}
+
+static int merge_txn(struct batch *b, void *arg)
+{
+	struct merge_ctx *x = arg;
+	char cause[MERGE_MAX_COMMAND_ID + 16];
+
+	snprintf(cause, sizeof(cause), "command %s", x->a.command_id);
+	gw_utf8_trim(cause); /* a cut character would make the event invalid */
+	return merge_apply(x, b, cause);
+}
+
+int merge_customers_in(struct batch *b, uint64_t source, uint64_t target, const char *cause,
+		       uint64_t *merge_id)
+{
+	struct merge_ctx x;
+	char err[160] = "";
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	x.err = err;
+	x.errlen = sizeof(err);
+	x.a.source_id = source;
+	x.a.target_id = target;
+	rc = merge_apply(&x, b, cause);
+	if (rc == GW_OK && merge_id)
+		*merge_id = x.m.merge_id;
+	if (rc)
+		GW_WARN("router", "customer %llu: not merged into customer %llu: %s",
+			(unsigned long long)source, (unsigned long long)target,
+			err[0] ? err : gw_strerror(rc));
+	ctx_reset(&x);
+	return rc;
 }
 
 /* --- customer.unmerge --------------------------------------------------------------- */

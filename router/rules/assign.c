@@ -255,10 +255,11 @@ static int speaks(const struct gw_routing_agent *a, const char *language)
 	return !language || a->languages.n == 0 || list_has(&a->languages, language);
 }
 
-/* pool_fill - the queue's agents, which are available, and which of them
- * to choose from: those speaking `language` if any of them is available. */
+/* pool_fill - the queue's agents, which are available (never agent
+ * `except`, may be NULL), and which of them to choose from: those speaking
+ * `language` if any of them is available. */
 static int pool_fill(struct batch *b, const struct gw_routing_queue *q, const char *language,
-		     int64_t now_ms, struct pool *p)
+		     int64_t now_ms, const char *except, struct pool *p)
 {
 	size_t n_lang = 0;
 
@@ -276,7 +277,8 @@ static int pool_fill(struct batch *b, const struct gw_routing_queue *q, const ch
 			continue; /* the config check refuses it */
 		rc = assign_agent_load(b, k->index, &a);
 		k->open = a.open_tickets;
-		k->avail = rc == GW_OK && assign_agent_available(b->rt, k->index, &a, now_ms);
+		k->avail = rc == GW_OK && assign_agent_available(b->rt, k->index, &a, now_ms) &&
+			   !(except && strcmp(q->agents.v[i], except) == 0);
 		proto_agent_clear(&a);
 		if (rc)
 			return rc;
@@ -360,10 +362,11 @@ static void pick_sticky(const struct pool *p, const struct proto_customer *c,
 	pick_least_open(p, ch, "sticky: no earlier agent available; ");
 }
 
-/* choose - the agent of t->queue its strategy picks now, *found 0 when none
- * is available (or the queue is not configured: no agents). */
+/* choose - the agent of t->queue its strategy picks now, never `except`
+ * (may be NULL); *found 0 when none is available (or the queue is not
+ * configured: no agents). */
 static int choose(struct batch *b, const struct proto_ticket *t, const struct proto_customer *c,
-		  int64_t now_ms, struct choice *ch, int *found)
+		  int64_t now_ms, const char *except, struct choice *ch, int *found)
 {
 	const struct gw_routing_queue *q = routing_queue(b->rt, t->queue, NULL);
 	struct pool p = {0};
@@ -373,7 +376,7 @@ static int choose(struct batch *b, const struct proto_ticket *t, const struct pr
 	*found = 0;
 	if (!q || q->agents.n == 0)
 		return GW_OK;
-	rc = pool_fill(b, q, t->language, now_ms, &p);
+	rc = pool_fill(b, q, t->language, now_ms, except, &p);
 	if (rc || p.n_ok == 0)
 		goto out;
 	*found = 1;
@@ -402,8 +405,9 @@ static int make_wait(struct batch *b, struct proto_ticket *t)
 	return store_queue_wait_add(b->txn, t->queue, t->ticket_id);
 }
 
-int assign_route(struct batch *b, struct proto_ticket *t, struct proto_customer *c,
-		 const char *reason, int64_t now_ms, int *assigned)
+/* route - assign_route, never to agent `except` (may be NULL). */
+static int route(struct batch *b, struct proto_ticket *t, struct proto_customer *c,
+		 const char *reason, int64_t now_ms, const char *except, int *assigned)
 {
 	struct choice ch;
 	char key[META_KEY_MAX];
@@ -413,7 +417,7 @@ int assign_route(struct batch *b, struct proto_ticket *t, struct proto_customer 
 	if (rc == GW_OK && !t->queue)
 		rc = set_str(&t->queue, b->rt->cfg->default_queue);
 	if (rc == GW_OK)
-		rc = choose(b, t, c, now_ms, &ch, assigned);
+		rc = choose(b, t, c, now_ms, except, &ch, assigned);
 	if (rc)
 		return rc;
 	if (!*assigned)
@@ -424,6 +428,21 @@ int assign_route(struct batch *b, struct proto_ticket *t, struct proto_customer 
 		rc = store_meta_put(b->txn, key, ch.pos + 1);
 	}
 	return rc;
+}
+
+int assign_route(struct batch *b, struct proto_ticket *t, struct proto_customer *c,
+		 const char *reason, int64_t now_ms, int *assigned)
+{
+	return route(b, t, c, reason, now_ms, NULL, assigned);
+}
+
+int assign_route_other(struct batch *b, struct proto_ticket *t, struct proto_customer *c,
+		       const char *reason, int64_t now_ms, int *assigned)
+{
+	char current[PROTO_MAX_AGENT + 1];
+
+	snprintf(current, sizeof(current), "%s", t->agent_id ? t->agent_id : "");
+	return route(b, t, c, reason, now_ms, current[0] ? current : NULL, assigned);
 }
 
 int assign_ticket_at(struct batch *b, struct proto_ticket *t, const struct proto_message *m,

@@ -92,6 +92,15 @@ int assign_route(struct batch *b, struct proto_ticket *t, struct proto_customer 
 		 const char *reason, int64_t now_ms, int *assigned);
 
 /*
+ * assign_route_other - assign_route, except that the ticket's current agent
+ * (t->agent_id when called) is never picked, available or not: an
+ * escalation's `assign_to: next` hands the ticket on, not back. With no
+ * other agent available the ticket waits in its queue. Same contract.
+ */
+int assign_route_other(struct batch *b, struct proto_ticket *t, struct proto_customer *c,
+		       const char *reason, int64_t now_ms, int *assigned);
+
+/*
  * assign_agent_left - agent `index` stopped being available (`why`, e.g.
  * "alice went away", borrowed): each of its open tickets goes to another
  * available agent of the ticket's queue (ticket.assigned, assign_reason

@@ -113,6 +113,8 @@ static int reassign(struct batch *b, const struct gw_routing_escalation *e,
 	    routing_agent(b->rt, e->assign_to, &index)) {
 		rc = assign_give(b, t, index, cause, NULL, now);
 		assigned = 1;
+	} else if (rc == GW_OK && strcmp(e->assign_to, "next") == 0) {
+		rc = assign_route_other(b, t, NULL, NULL, now, &assigned); /* not back to its agent */
 	} else if (rc == GW_OK) {
 		rc = assign_route(b, t, NULL, NULL, now, &assigned);
 	}

@@ -571,9 +571,10 @@ static int find_customer(struct batch *b, const struct msg_idents *m, uint64_t *
 }
 
 /* clash_seen - what the clash of the message's identity `i` means for c:
- * a claim of another's address flags c a probable match of it; a verified
- * identity held verified elsewhere stays there, with a warning. A taken
- * claim is settled once c is announced (claims_settle). */
+ * a claim of another's address flags c a probable match of it; so does a
+ * verified identity held verified elsewhere, which stays there (only a
+ * merge joins them; fresh_join made it when c was nothing but a chat). A
+ * taken claim is settled once c is announced (claims_settle). */
 static int clash_seen(struct proto_customer *c, const struct msg_idents *m, size_t i,
 		      int *changed)
 {
@@ -588,11 +589,11 @@ static int clash_seen(struct proto_customer *c, const struct msg_idents *m, size
 					       ? "claimed here, held verified by"
 					       : "claimed here, claimed before by",
 				       changed);
-	GW_WARN("router",
+	GW_INFO("router",
 		"a verified %s identity of a message from customer %llu belongs to customer %llu: "
-		"left there (merge the customers to join them)",
+		"left there, a probable match (merge the customers to join them)",
 		id->kind, (unsigned long long)c->customer_id, (unsigned long long)k->customer);
-	return GW_OK;
+	return ident_match_set(c, k->customer, id, "verified here, held verified by", changed);
 }
 
 /* attach_all - the message's identities join `c` where they are free;
@@ -659,6 +660,126 @@ static int known_sender(struct batch *b, const char *channel, const struct proto
 	return rc;
 }
 
+/* only_channel - c lists nothing but the message's channel identity m->v[0]:
+ * a customer that began with this chat and was never linked to more. */
+static int only_channel(const struct proto_customer *c, const struct msg_idents *m)
+{
+	return m->n && c->identities_len == 1 &&
+	       strcmp(c->identities[0].kind, m->v[0].kind) == 0 &&
+	       strcmp(c->identities[0].address, m->v[0].address) == 0;
+}
+
+/* verified_elsewhere - the first identity of m past the channel's that is
+ * verified and held verified by a customer other than `self`: its index
+ * and where it leads, or *to = 0. */
+static int verified_elsewhere(struct batch *b, const struct msg_idents *m, uint64_t self,
+			      size_t *at, uint64_t *to)
+{
+	int rc;
+
+	*to = 0;
+	for (size_t i = 1; i < m->n; i++) {
+		if (!(m->v[i].flags & STORE_IDENT_VERIFIED))
+			continue;
+		rc = ident_find(b, &m->v[i], to);
+		if (rc == GW_ENOTFOUND || (rc == GW_OK && *to == self)) {
+			*to = 0;
+			continue;
+		}
+		*at = i;
+		return rc;
+	}
+	return GW_OK;
+}
+
+/*
+ * fresh_join - c was found by the message's channel identity and holds
+ * nothing else, and the message proves a verified identity another
+ * customer holds verified (a Telegram user who wrote first, then shared
+ * their own phone number): c is merged into that customer, which c now
+ * holds instead. A customer with more to it is left to clash_seen.
+ */
+static int fresh_join(struct batch *b, const struct msg_idents *m, struct proto_customer *c)
+{
+	char cause[PROTO_MAX_CHANNEL * 2 + PROTO_MAX_ADDRESS + 96];
+	uint64_t to, from = c->customer_id;
+	size_t at = 0;
+	int rc;
+
+	if (!only_channel(c, m))
+		return GW_OK;
+	rc = verified_elsewhere(b, m, from, &at, &to);
+	if (rc || !to)
+		return rc;
+	snprintf(cause, sizeof(cause), "automatic: %s %s verified on %s, held verified by customer %llu",
+		 m->v[at].kind, m->v[at].address, m->v[0].kind, (unsigned long long)to);
+	gw_utf8_trim(cause);
+	rc = merge_customers_in(b, from, to, cause, NULL);
+	if (rc)
+		return rc;
+	GW_INFO("router", "customer %llu: merged into customer %llu (a verified %s identity)",
+		(unsigned long long)from, (unsigned long long)to, m->v[at].kind);
+	proto_customer_clear(c);
+	memset(c, 0, sizeof(*c));
+	return store_customer_get(b->txn, to, c);
+}
+
+/* --- attributes the channel tells ----------------------------------------- */
+
+static int attr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* attr_set - "key=value" `kv` on c: replaces the value of its key, else is
+ * added (up to PROTO_MAX_ATTRIBUTES); *changed set when c changed. */
+static int attr_set(struct proto_customer *c, const char *kv, int *changed)
+{
+	const char *eq = strchr(kv, '=');
+	size_t kl = eq ? (size_t)(eq - kv) + 1 : 0;
+	char *dup, **v;
+
+	if (!kl || kl == 1)
+		return GW_OK; /* not key=value: ignored */
+	for (size_t i = 0; i < c->attributes_len; i++) {
+		if (strncmp(c->attributes[i], kv, kl) != 0)
+			continue;
+		if (strcmp(c->attributes[i], kv) == 0)
+			return GW_OK;
+		if (!(dup = gw_strdup(kv)))
+			return GW_ENOMEM;
+		free(c->attributes[i]);
+		c->attributes[i] = dup;
+		*changed = 1;
+		return GW_OK;
+	}
+	if (c->attributes_len >= PROTO_MAX_ATTRIBUTES)
+		return GW_OK;
+	v = realloc(c->attributes, (c->attributes_len + 1) * sizeof(*v));
+	if (!v)
+		return GW_ENOMEM;
+	c->attributes = v;
+	if (!(v[c->attributes_len] = gw_strdup(kv)))
+		return GW_ENOMEM;
+	c->attributes_len++;
+	*changed = 1;
+	return GW_OK;
+}
+
+/* attrs_take - the party's attributes set on c, kept sorted. */
+static int attrs_take(struct proto_customer *c, const struct proto_party *who, int *changed)
+{
+	int rc = GW_OK, mine = 0;
+
+	for (size_t i = 0; rc == GW_OK && i < who->attributes_len; i++)
+		rc = attr_set(c, who->attributes[i], &mine);
+	if (mine) {
+		qsort(c->attributes, c->attributes_len, sizeof(*c->attributes), attr_cmp);
+		*changed = 1;
+	}
+	return rc;
+}
+
 /* announce - a new customer (stored by the caller) or a changed one
  * (stored here: a message filed without a ticket does not store it). */
 static int announce(struct batch *b, struct proto_customer *c, int created, int changed)
@@ -683,6 +804,10 @@ int identity_resolve(struct batch *b, const char *channel, const struct proto_pa
 
 	*created = 0;
 	rc = known_sender(b, channel, who, c);
+	if (rc == GW_OK)
+		rc = attrs_take(c, who, &changed);
+	if (rc == GW_OK)
+		return announce(b, c, 0, changed);
 	if (rc != GW_ENOTFOUND)
 		return rc;
 	message_idents(&m, b->rt, channel, who);
@@ -691,12 +816,16 @@ int identity_resolve(struct batch *b, const char *channel, const struct proto_pa
 		return rc;
 	if (id) {
 		rc = store_customer_get(b->txn, id, c);
+		if (rc == GW_OK)
+			rc = fresh_join(b, &m, c);
 	} else {
 		rc = ident_customer_new(b, channel, who->address, who->name, c);
 		*created = rc == GW_OK;
 	}
 	if (rc == GW_OK)
 		rc = attach_all(b, c, &m, &changed);
+	if (rc == GW_OK)
+		rc = attrs_take(c, who, &changed);
 	if (rc == GW_OK)
 		rc = announce(b, c, *created, changed);
 	return rc ? rc : claims_settle(b, c, &m);

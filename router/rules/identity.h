@@ -18,7 +18,12 @@
  *     customer (ident_find). A claim never decides which customer a
  *     message or a contact joins.
  *   - An identity held as verified is never moved implicitly: only a merge
- *     (merge.c) moves it.
+ *     (merge.c) moves it. The router merges by itself in one case only: a
+ *     message of a customer that holds nothing but its channel identity
+ *     (a chat that just began) proves a verified identity another customer
+ *     holds verified (a Telegram user's own shared phone number): the new
+ *     customer is merged into the known one (customer.merged, its cause
+ *     saying why). A customer with more to it is flagged a probable match.
  *   - A claim yields to proof: a verified identity arriving for an address
  *     another customer holds only as a claim becomes the verified
  *     customer's (ident_attach); the claimer keeps its history and is
@@ -158,5 +163,19 @@ int ident_match_set(struct proto_customer *c, uint64_t other, const struct ident
  */
 int ident_customer_new(struct batch *b, const char *channel, const char *address,
 		       const char *name, struct proto_customer *c);
+
+/*
+ * merge_customers_in - merges customer `source` into `target` inside b's
+ * transaction, as the customer.merge command does (router/commands/merge.c:
+ * identities, tickets, thread, records; customer.merged, customer.updated
+ * of both, ticket.updated per moved ticket), the merge record's cause
+ * `cause` (borrowed, UTF-8, at most PROTO_MAX_SHORT bytes). The merge id
+ * into *merge_id (may be NULL). Records the caller holds of either
+ * customer are stale afterwards: read them again. GW_OK, GW_ENOTFOUND (no
+ * such customer), GW_EINVAL (the same customer, or one merged away
+ * already: logged), GW_ENOMEM, store errors.
+ */
+int merge_customers_in(struct batch *b, uint64_t source, uint64_t target, const char *cause,
+		       uint64_t *merge_id);
 
 #endif

@@ -90,7 +90,12 @@ int routing_detect_language(const struct routing *rt, struct proto_message *m);
  * customer's address makes `c` a probable match of it; a verified identity
  * takes an address another customer only claimed, and that claimer is
  * flagged a probable match of `c` (customer.updated of it, after c's
- * event). Rules: router/rules/identity.h. GW_OK, GW_ENOMEM, store errors.
+ * event). A customer found by its channel identity alone, holding nothing
+ * else, whose message proves a verified identity another customer holds
+ * verified, is merged into that one (customer.merged), which `c` then is;
+ * one with more to it becomes a probable match. who->attributes are set on
+ * c->attributes (customer.updated when they changed). Rules:
+ * router/rules/identity.h. GW_OK, GW_ENOMEM, store errors.
  */
 int identity_resolve(struct batch *b, const char *channel, const struct proto_party *who,
 		     struct proto_customer *c, int *created);

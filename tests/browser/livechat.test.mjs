@@ -95,6 +95,7 @@ async function startGateway() {
     `  ingest: "tcp://127.0.0.1:${ports[0]}"`,
     `  publish: "tcp://127.0.0.1:${ports[1]}"`,
     `  command: "tcp://127.0.0.1:${ports[2]}"`,
+    "  plain_loopback: true",
     "supervisor:",
     "  backoff_min_ms: 50",
     "  backoff_max_ms: 1000",

@@ -81,6 +81,7 @@ before(async () => {
     `  ingest: "tcp://127.0.0.1:${ports[0]}"`,
     `  publish: "tcp://127.0.0.1:${ports[1]}"`,
     `  command: "tcp://127.0.0.1:${ports[2]}"`,
+    "  plain_loopback: true",
     "routing:",
     "  business_hours:",
     "    - name: never",

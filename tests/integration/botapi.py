@@ -22,7 +22,8 @@ for one bot token:
 Every answer is {"ok":true,"result":...} or the documented error body
 {"ok":false,"error_code":N,"description":"...","parameters":{...}}.
 `script[method]` holds answers (status, body) to give before the normal
-ones. Every call is recorded in `calls`.
+ones (rate_limit() scripts Telegram's 429 with parameters.retry_after).
+Every call is recorded in `calls`, and when it came in `call_times`.
 """
 
 import email.parser
@@ -51,6 +52,8 @@ class BotApi:
         self.served = {}           # update_id -> times it was in an answer
         self.offsets = []          # (monotonic time, offset or None) per getUpdates
         self.calls = []            # (method, params, files) in order
+        self.call_times = []       # monotonic time of each call in `calls`
+        self.scripted = []         # (method, monotonic time) of each scripted answer
         self.script = {}           # method -> [(status, body)]
         self.webhook = None        # setWebhook's parameters while set
         self.files = {}            # file_id -> (file_path, bytes)
@@ -108,6 +111,19 @@ class BotApi:
     def add_file(self, file_id, data, file_path):
         with self.cond:
             self.files[file_id] = (file_path, data)
+
+    def rate_limit(self, method, retry_after, times=1):
+        """The next `times` calls of `method` are answered as Telegram does
+        past its limits: 429 with parameters.retry_after (seconds)."""
+        with self.cond:
+            self.script.setdefault(method, []).extend(
+                [error(429, f"Too Many Requests: retry after {retry_after}",
+                       retry_after=retry_after)] * times)
+
+    def times_of(self, method):
+        """When each call of `method` came (time.monotonic())."""
+        with self.cond:
+            return [t for c, t in zip(self.calls, self.call_times) if c[0] == method]
 
     def calls_of(self, method):
         with self.cond:
@@ -169,9 +185,12 @@ class BotApi:
         params, files = self._params(h, body)
         with self.cond:
             self.calls.append((method, params, files))
+            self.call_times.append(time.monotonic())
             self.cond.notify_all()
             scripted = self.script.get(method)
             answer = scripted.pop(0) if scripted else None
+            if answer is not None:
+                self.scripted.append((method, time.monotonic()))
         if answer is not None:
             return self._answer(h, *answer)
         fn = getattr(self, "_m_" + method, None)

@@ -28,7 +28,8 @@ malformed request fails the test. Error bodies are Meta's:
 A test scripts the next answers (`fail_next`) and the ids of the next sends
 (`ids`), holds every answer until it releases them (`hold`), slows them
 (`delay`), and reads back each request parsed (`requests`): path, headers,
-JSON body or multipart fields.
+JSON body or multipart fields, and the id the answer gave (`answer_id`).
+`max_active` is the most requests it was answering at once.
 """
 
 import email.parser
@@ -88,6 +89,7 @@ class Request:
         self.fields = {}   # multipart: name -> str (or bytes for files)
         self.files = {}    # multipart: name -> (filename, content type, bytes)
         self.at = time.monotonic()
+        self.answer_id = None  # the message id the answer gave, if any
         ctype = headers.get("Content-Type", "")
         if ctype.startswith("application/json"):
             try:
@@ -142,6 +144,8 @@ class GraphStandIn:
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.n = 0
+        self.active = 0
+        self.max_active = 0
         standin = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -149,6 +153,12 @@ class GraphStandIn:
 
             def log_message(self, fmt, *args):
                 pass
+
+            def handle(self):
+                try:
+                    super().handle()
+                except ConnectionError:
+                    self.close_connection = True  # the connector was killed
 
             def do_POST(self):
                 standin._handle(self)
@@ -226,16 +236,28 @@ class GraphStandIn:
         with self.cond:
             self.requests.append(req)
             self.n += 1
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
             scripted = self.script.pop(0) if self.script else None
             self.cond.notify_all()
+        try:
+            answer = self._reply(h, req, scripted)
+        finally:
+            # Done before the answer is written: the connector's next
+            # request can only follow it.
+            with self.lock:
+                self.active -= 1
+        self._answer(h, *answer)
+
+    def _reply(self, h, req, scripted):
         self.released.wait()
         if self.delay:
             time.sleep(self.delay)
         if scripted is not None:
             if isinstance(scripted, int):
-                return self._answer(h, *error_body(scripted, whatsapp="/me/" not in h.path))
-            return self._answer(h, *scripted)
-        return self._answer(h, *self._route(req))
+                return error_body(scripted, whatsapp="/me/" not in h.path)
+            return scripted
+        return self._route(req)
 
     def _route(self, req):
         parts = req.path.split("?")[0].strip("/").split("/")
@@ -293,4 +315,5 @@ class GraphStandIn:
         if doc.get("messaging_type") not in ("RESPONSE", "UPDATE", "MESSAGE_TAG"):
             return error_body(100, "(#100) param messaging_type is invalid.", whatsapp=False)
         mid = self._next_id("m_" + secrets.token_urlsafe(24))
+        req.answer_id = mid
         return 200, json.dumps({"recipient_id": rid, "message_id": mid}).encode()

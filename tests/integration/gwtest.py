@@ -190,6 +190,8 @@ def write_config(path, state_dir, ports, connector_name="api", max_body_bytes=65
         f"  ingest: {_q('tcp://127.0.0.1:%d' % ports['ingest'])}",
         f"  publish: {_q('tcp://127.0.0.1:%d' % ports['publish'])}",
         f"  command: {_q('tcp://127.0.0.1:%d' % ports['command'])}",
+        # Plain tcp on loopback: refused unless opted into (docs/security.md).
+        "  plain_loopback: true",
         f"  heartbeat_ms: {heartbeat_ms}",
         "supervisor:",
         f"  backoff_min_ms: {backoff_min_ms}",

@@ -332,6 +332,31 @@ class Replies(CallbackCase):
         self.assertEqual([s["status"] for s in self.statuses(bus, rid)], ["delivered"])
 
 
+    def test_client_reports_failed(self):
+        """The client reports the reply failed with a reason: message.status
+        failed with the reason in its errors; a later read changes nothing
+        (failed is final)."""
+        rec = self.receiver()
+        self.start_callback_gateway(rec)
+        bus = self.start_consumer(self.gw)
+        self.post("in-f1")
+        m = bus.wait_message("in-f1")
+        rc, out = self.send(m["ticket_id"], "Your code is 1234")
+        self.assertEqual(rc, 0, out)
+        (seq, sent), = self.sent_events(bus).values()
+        rid = sent["external_id"]
+        self.wait_status(bus, rid, "sent")
+        self.report(rid, {"status": "failed", "reason": "phone off"})
+        st, = self.wait_status(bus, rid, "failed")
+        self.assertEqual((st["message_seq"], st["ticket_id"]), (seq, m["ticket_id"]))
+        self.assertEqual(st["errors"][0]["title"], "phone off")
+        self.report(rid, {"status": "read"})
+        # A barrier: a message after the read, then nothing new for the reply.
+        self.post("in-f2")
+        bus.wait_message("in-f2")
+        self.assertEqual([s["status"] for s in self.statuses(bus, rid)], ["sent", "failed"])
+
+
 class Refusals(CallbackCase):
 
     def test_4xx_fails_and_wrong_secret_shows_in_status(self):

@@ -19,9 +19,17 @@ tests, skipped like them without root): the acknowledgement carries
 Auto-Submitted: auto-replied and the French text, the customer's vacation
 notice before it got none, and once their autoresponder answered the
 acknowledgement no still-waiting notice goes to it.
+On the providers' stand-ins (AutoreplyProviders, one gateway with a
+Telegram, an SMS and a live chat connector; AutoreplyMeta, the Meta connector and its
+Graph stand-in): each customer's French message is acknowledged once, in
+French, through the channel's own API (Bot API sendMessage, Twilio's
+Messages resource, the visitor's websocket, the Graph API's /messages for WhatsApp, Messenger and
+Instagram); a WhatsApp customer who wrote 25 h ago gets the rule's
+approved template instead.
 """
 
 import datetime
+import json
 import os
 import time
 import unittest
@@ -31,6 +39,13 @@ import gwtest
 from gwtest import Gateway, GatewayTestCase, message_body, tmo
 from test_api_callback import SECRET, Receiver
 from test_email_reply import CUSTOMER, USERS, ReplyTestCase
+import test_meta_reply
+import test_meta_reply_ms
+import test_livechat
+import test_sms
+import test_telegram
+from botapi import BotApi
+from graph_standin import GraphStandIn
 
 INSTANCE = "webform"
 ZONE = "Europe/Paris"
@@ -299,6 +314,163 @@ class AutoreplyEmail(ReplyTestCase):
                           self.gw.log_tail(400), tmo(20), "the still-waiting notice skipped")
         self.assertEqual(self.dc.count("customer", "INBOX"), 1)
         self.assertEqual(len(self.sent_events()), 1)
+
+
+FRENCH = ("Bonjour, je voudrais savoir où en est ma commande, elle n'est toujours pas "
+          "arrivée et je m'inquiète un peu. Merci beaucoup.")
+
+
+class AutoreplyProviders(test_sms.SmsCase):
+    """The acknowledgement through the Telegram and SMS stand-ins and a
+    live chat visitor's websocket: one gateway, the three connectors, one
+    French customer each."""
+
+    def setUp(self):
+        super().setUp()
+        self.api = BotApi(test_telegram.TOKEN)
+        self.addCleanup(self.api.close)
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root, exist_ok=True)
+        gw = Gateway(root, automation_lines=automation(after_s=3600))
+        self.sms_port, self.chat_port = gwtest.free_ports(2)
+        self.token = "0123456789abcdef0123456789abcdef"
+        self.twilio = self.stand_in()
+        lines = [f"  - name: {test_telegram.INSTANCE}", "    type: telegram",
+                 "    enabled: true", "    token: ${GATEWAY_TELEGRAM_TOKEN}",
+                 f"    api_url: \"{self.api.base}\"", "    mode: polling",
+                 "    poll_timeout_s: 2",
+                 f"  - name: {test_sms.INSTANCE}", "    type: sms", "    enabled: true",
+                 f"    listen: \"127.0.0.1:{self.sms_port}\"",
+                 f"    public_url: {test_sms.PUBLIC_URL}",
+                 "    account_sid: ${GATEWAY_TWILIO_ACCOUNT_SID}",
+                 "    auth_token: ${GATEWAY_TWILIO_AUTH_TOKEN}", "    send_rate_per_s: 0",
+                 f"    api_base: \"{self.twilio.base}\"",
+                 "  - name: chat", "    type: livechat", "    enabled: true",
+                 f"    listen: \"127.0.0.1:{self.chat_port}\"",
+                 "    secret: ${GATEWAY_LIVECHAT_SECRET}"]
+        with open(gw.config_path, "a", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        gw.env.update({"GATEWAY_TELEGRAM_TOKEN": test_telegram.TOKEN,
+                       "GATEWAY_TWILIO_ACCOUNT_SID": test_sms.ACCOUNT_SID,
+                       "GATEWAY_TWILIO_AUTH_TOKEN": self.token,
+                       "GATEWAY_LIVECHAT_SECRET": test_livechat.SECRET})
+        gw.connectors += [test_telegram.INSTANCE, test_sms.INSTANCE, "chat"]
+        self.gw = self.run_gateway(gw)
+        self.bus = self.start_consumer(gw)
+        gwtest.wait_until(self._healthy, tmo(10), "GET /healthz of the SMS connector")
+
+    def test_acknowledgement_on_telegram_sms_and_livechat(self):
+        self.api.add_update(test_telegram.text_update(5150001, 11, FRENCH, name="Zoé"))
+        sms = self.incoming(self.bus, "SM" + "f" * 32, FRENCH)
+        ws = test_livechat.Ws(self.chat_port)
+        self.addCleanup(ws.close)
+        ws.send({"type": "hello", "token": None, "last_seen": None})
+        ws.wait(lambda o: o["type"] == "welcome", "welcome")
+        ws.send({"type": "message", "client_id": "ack-1", "text": FRENCH, "name": "Léa"})
+        ws.wait(lambda o: o["type"] == "ack", "the ack of the visitor's message")
+        out = ws.wait(lambda o: o["type"] == "message" and o["direction"] == "out",
+                      "the acknowledgement on the websocket")
+        def received_tg(c):
+            return [m for _, t, m in c.snapshot()
+                    if t == "message.received" and m["channel"] == "telegram"]
+        self.bus.wait_for(received_tg, tmo(15), "the Telegram message")
+        tg = received_tg(self.bus)[0]
+
+        def acks(c):
+            return [m for _, t, m in c.snapshot() if t == "message.sent" and
+                    m.get("automatic") == "acknowledgement"]
+        self.bus.wait_for(lambda c: len(acks(c)) >= 3, tmo(15), "three acknowledgements")
+        self.api.wait(lambda a: a.calls_of("sendMessage"), tmo(15), "Telegram's sendMessage")
+        self.twilio.wait(lambda s: s.requests, tmo(15), "Twilio's Messages request")
+        # The French text, each on its own channel, once.
+        text = "Bonjour %s, nous avons bien reçu votre message [#T-%d]."
+        calls = self.api.calls_of("sendMessage")
+        self.assertEqual(len(calls), 1, calls)
+        self.assertEqual(str(calls[0][1]["chat_id"]), "5150001")
+        self.assertEqual(calls[0][1]["text"], text % ("Zoé", tg["ticket_id"]))
+        with self.twilio.cond:
+            reqs = list(self.twilio.requests)
+        self.assertEqual(len(reqs), 1, reqs)
+        self.assertEqual(reqs[0]["form"]["To"], [test_sms.CUSTOMER])
+        self.assertTrue(reqs[0]["form"]["Body"][0].startswith("Bonjour "), reqs[0])
+        self.assertTrue(reqs[0]["form"]["Body"][0].endswith(
+            "nous avons bien reçu votre message [#T-%d]." % sms["ticket_id"]), reqs[0])
+        chat, = [m for m in acks(self.bus) if m["channel"] == "livechat"]
+        self.assertEqual(out["text"], text % ("Léa", chat["ticket_id"]))
+        self.assertEqual(sorted(m["channel"] for m in acks(self.bus)),
+                         ["livechat", "sms", "telegram"])
+
+
+class AutoreplyMeta(test_meta_reply.MetaReplyCase):
+    """The acknowledgement through the Graph stand-in: WhatsApp inside its
+    window (free text), past it (the rule's template), Messenger and
+    Instagram (free text), one French customer each. The connector stamps
+    a message with its arrival, so the one of 25 h ago comes through the
+    ingest socket as the connector hands messages over (as in
+    test_whatsapp_window), on the connector's phone number: the connector
+    sends its acknowledgement."""
+
+    def setUp(self):
+        super().setUp()
+        mr = test_meta_reply
+        self.graph = GraphStandIn(mr.WA_TOKEN, {mr.PAGE: mr.PAGE_TOKEN,
+                                                mr.IG_ACCOUNT: mr.IG_TOKEN}).start()
+        self.addCleanup(self.graph.stop)
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root, exist_ok=True)
+        gw = Gateway(root, automation_lines=automation(after_s=3600, rules_extra=[
+            "    - kind: acknowledgement",
+            "      template: ack",
+            "      whatsapp_template: ticket_received",
+            "      whatsapp_language: fr"]))
+        lines = [f"graph_url: \"{self.graph.base}\"",
+                 f"page_tokens: [\"{mr.PAGE}=GATEWAY_META_PAGE_TOKEN\", "
+                 f"\"{mr.IG_ACCOUNT}=GATEWAY_META_IG_TOKEN\"]",
+                 "access_token: ${GATEWAY_META_ACCESS_TOKEN}", *self.send_lines]
+        self.start_meta_gateway(extra_lines=lines, gw=gw, env={
+            "GATEWAY_META_PAGE_TOKEN": mr.PAGE_TOKEN, "GATEWAY_META_IG_TOKEN": mr.IG_TOKEN,
+            "GATEWAY_META_ACCESS_TOKEN": mr.WA_TOKEN})
+        self.bus = self.start_consumer(gw)
+
+    def test_acknowledgement_on_meta(self):
+        ms = test_meta_reply_ms
+        wa_new = self.customer_writes("wamid.ack-1", FRENCH, sender="33611111111")
+        ing = gwtest.IngestClient(f"tcp://127.0.0.1:{self.gw.ports['ingest']}")
+        self.addCleanup(ing.close)
+        ing.send_ok(gwtest.inbound_event(
+            "whatsapp", test_meta_reply.PHONE, "wamid.ack-2", "33622222222", FRENCH,
+            name="Zoé", received_at=int(time.time() * 1000) - 25 * 3600 * 1000))
+        wa_old = self.bus.wait_message("wamid.ack-2", tmo(10))
+        self.accept(ms.page_body(ms.customer_item(ms.PSID, test_meta_reply.PAGE, "m_ack_1",
+                                                  FRENCH)), events=1)
+        page = self.bus.wait_message("m_ack_1", tmo(10))
+        self.accept(ms.ig_body(ms.customer_item(ms.IGSID, test_meta_reply.IG_ACCOUNT,
+                                                "ig_ack_1", FRENCH)), events=1)
+        ig = self.bus.wait_message("ig_ack_1", tmo(10))
+        reqs = self.graph.wait_requests(4, tmo(15), "/messages")
+        by_to = {}
+        for r in reqs:
+            to = r.json.get("to") or r.json["recipient"]["id"]
+            by_to.setdefault(to, []).append(r.json)
+        self.assertEqual(sorted(len(v) for v in by_to.values()), [1, 1, 1, 1], by_to)
+        ending = "nous avons bien reçu votre message [#T-%d]."
+        (wa,) = by_to["33611111111"]
+        self.assertEqual(wa["type"], "text", wa)
+        self.assertTrue(wa["text"]["body"].startswith("Bonjour "), wa)
+        self.assertTrue(wa["text"]["body"].endswith(ending % wa_new["ticket_id"]), wa)
+        (tpl,) = by_to["33622222222"]
+        self.assertEqual((tpl["type"], tpl["template"]["name"],
+                          tpl["template"]["language"]["code"]),
+                         ("template", "ticket_received", "fr"), tpl)
+        for psid, m in ((ms.PSID, page), (ms.IGSID, ig)):
+            (doc,) = by_to[psid]
+            self.assertTrue(doc["message"]["text"].startswith("Bonjour "), doc)
+            self.assertTrue(doc["message"]["text"].endswith(ending % m["ticket_id"]), doc)
+        sent = [m for _, t, m in self.bus.snapshot() if t == "message.sent"]
+        self.assertEqual(sorted(m["ticket_id"] for m in sent),
+                         sorted([wa_new["ticket_id"], wa_old["ticket_id"], page["ticket_id"],
+                                 ig["ticket_id"]]))
+        self.assertEqual({m.get("automatic") for m in sent}, {"acknowledgement"})
 
 
 if __name__ == "__main__":

@@ -9,12 +9,17 @@ the customer's Dovecot mailbox. Nothing stands in for a server.
     exits 0, the customer reads the reply over IMAP (From, To, Subject with
     [#T-n], Message-ID, In-Reply-To, References, no Auto-Submitted, UTF-8
     quoted-printable text, the attachment), a copy is in the support
-    mailbox's Sent folder, and the customer's answer (In-Reply-To our
-    Message-ID) lands in the same ticket by reply_reference;
+    mailbox's Sent folder, and the customer's answer, written to the
+    fetched reply (In-Reply-To its Message-ID) and submitted as the
+    customer through Postfix, lands in support's INBOX and in the same
+    ticket by reply_reference;
+  - a bounce (a delivery status notification naming the reply's
+    Message-ID) turns the reply `failed` with the DSN's Status and
+    Diagnostic-Code; a "delayed" report changes nothing;
   - TLS submission: implicit TLS (smtps) and STARTTLS with the test's
     certificate as ca_file; without it the certificate is refused;
   - failures: a wrong password (failed with the server's 535, `gatewayctl
-    status` shows "replies fail"), an unknown recipient (550, the server's
+    status` shows "replies fail", logged once for two replies), an unknown recipient (550, the server's
     words), a connector without an smtp block;
   - SIGKILL of the email connector during a burst of replies: every reply
     reaches the customer's mailbox; copies only with the same Message-ID,
@@ -25,9 +30,11 @@ and say why.
 """
 
 import email
+import email.message
 import email.policy
 import os
 import signal
+import smtplib
 import socket
 import sys
 import threading
@@ -44,12 +51,51 @@ CUSTOMER = "customer@customer.test"
 BURST = int(os.environ.get("GW_IT_REPLY_BURST", "30"))
 
 
+def dsn_mail(mid, reply_msgid, action="failed", status="5.2.2",
+             diagnostic="smtp; 552 5.2.2 <customer@customer.test>: Mailbox full"):
+    """Postfix's delivery status notification (RFC 3464) about the reply
+    whose Message-ID is reply_msgid (without <>), as it lands in the
+    sender's mailbox."""
+    return "\r\n".join([
+        "From: MAILER-DAEMON@mx.test (Mail Delivery System)", "To: support@acme.test",
+        "Subject: Undelivered Mail Returned to Sender", f"Message-ID: <{mid}>",
+        "Date: Mon, 23 Nov 2026 07:00:00 +0000", "Auto-Submitted: auto-replied",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B1"', "",
+        "--B1", "Content-Description: Notification",
+        "Content-Type: text/plain; charset=us-ascii", "",
+        "This is the mail system at host mx.test.", "",
+        "I'm sorry to have to inform you that your message could not",
+        "be delivered to one or more recipients.", "",
+        "--B1", "Content-Description: Delivery report", "Content-Type: message/delivery-status",
+        "", "Reporting-MTA: dns; mx.test", "X-Postfix-Queue-ID: 4F1A2C0D3",
+        "Arrival-Date: Mon, 23 Nov 2026 06:59:58 +0000", "",
+        "Final-Recipient: rfc822; customer@customer.test",
+        "Original-Recipient: rfc822;customer@customer.test", f"Action: {action}",
+        f"Status: {status}", "Remote-MTA: dns; mx.customer.test",
+        f"Diagnostic-Code: {diagnostic}", "",
+        "--B1", "Content-Description: Undelivered Message Headers",
+        "Content-Type: text/rfc822-headers", "",
+        "From: Ann Agent <support@acme.test>", "To: customer@customer.test",
+        "Subject: Re: Order 1234", f"Message-ID: <{reply_msgid}>", "",
+        "--B1--", ""]).encode()
+
+
 def customer_mail(mid, subject="Order 1234", frm=f"José Núñez <{CUSTOMER}>",
                   to="support@acme.test", headers=(), body="Where is my order?"):
     lines = [f"From: {frm}", f"To: {to}", f"Subject: {subject}", f"Message-ID: <{mid}>",
              "Date: Mon, 23 Nov 2026 06:40:00 +0000", "MIME-Version: 1.0",
              "Content-Type: text/plain; charset=utf-8"] + list(headers)
     return ("\r\n".join(lines) + "\r\n\r\n" + body + "\r\n").encode()
+
+
+def read_logs(gw):
+    """Every log file of the gateway, as one text."""
+    parts = []
+    for path in gw.log_paths():
+        with open(path, encoding="utf-8", errors="replace") as f:
+            parts.append(f.read())
+    return "".join(parts)
 
 
 class ReplyTestCase(GatewayTestCase):
@@ -212,16 +258,59 @@ class TestReplyRoundTrip(ReplyTestCase):
         copy = self.mails("support", "Sent")
         self.assertEqual(copy[0]["Message-ID"], f"<{msgid}>")
 
-        # The customer answers the reply: In-Reply-To our Message-ID, a
-        # subject without the token: the answer joins the reply's ticket
-        # by reply_reference, through our Message-ID.
-        m2 = self.inbound("support", "c2@customer.test", subject="Thanks!",
-                          headers=[f"In-Reply-To: <{msgid}>", f"References: <{msgid}>"])
+        # The customer answers the reply they fetched: In-Reply-To its
+        # Message-ID, a subject without the token, submitted as the
+        # customer through Postfix: it lands in support's INBOX and joins
+        # the reply's ticket by reply_reference, through our Message-ID.
+        ans = email.message.EmailMessage()
+        ans["From"] = f"José Núñez <{CUSTOMER}>"
+        ans["To"] = str(r["From"])
+        ans["Subject"] = "Thanks!"
+        ans["Message-ID"] = "<c2@customer.test>"
+        ans["In-Reply-To"] = r["Message-ID"]
+        ans["References"] = f"{r['References']} {r['Message-ID']}"
+        ans.set_content("Got it, thanks.")
+        with smtplib.SMTP("127.0.0.1", self.pf.port, timeout=tmo(20)) as c:
+            c.login("customer", USERS["customer"])
+            c.send_message(ans)
+        got = self.mails("support", n=2)
+        self.assertIn("<c2@customer.test>", [str(x["Message-ID"]) for x in got])
+        m2 = self.bus.wait_message("c2@customer.test", tmo(30))
         self.assertEqual(m2["ticket_id"], ticket)
         self.assertEqual(m2["thread_rule"], "reply_reference")
         self.assertIn(msgid, m2["thread_reason"])
         st = self.replies("mail", lambda r: r["sent"] >= 1)
         self.assertEqual((st["sent"], st["failed"]), (1, 0), st)
+
+
+class TestReplyBounce(ReplyTestCase):
+
+    def test_bounce_fails_the_reply(self):
+        """A DSN naming the reply's Message-ID: the reply turns failed with
+        the DSN's Status and Diagnostic-Code, and the bounce joins the
+        reply's ticket; a "delayed" report before it changes nothing."""
+        self.start([("mail", "support", self.plain_smtp())])
+        m = self.inbound("support", "b1@customer.test")
+        self.assertEqual(self.send(m["ticket_id"], "It ships today"), (0, "delivery sent"))
+        reply = self.sent_events()[0]
+        msgid = f"{reply['external_id']}@acme.test"
+        self.dc.append("support", dsn_mail("dsn-delay@mx.test", msgid, action="delayed",
+                                           status="4.4.1", diagnostic="X-Postfix; delayed"))
+        d1 = self.bus.wait_message("dsn-delay@mx.test", tmo(20))
+        self.assertEqual(d1["ticket_id"], m["ticket_id"])
+        self.assertFalse(self.statuses("failed"))
+        self.dc.append("support", dsn_mail("dsn-fail@mx.test", msgid))
+        self.bus.wait_for(lambda c: self.statuses("failed"), tmo(20), "the reply failed")
+        f = self.statuses("failed")
+        self.assertEqual(len(f), 1, f)
+        self.assertEqual((f[0]["external_id"], f[0]["message_seq"], f[0]["ticket_id"],
+                          f[0]["recipient"]),
+                         (msgid, reply["seq"], m["ticket_id"], CUSTOMER))
+        self.assertEqual(f[0]["errors"][0]["title"],
+                         "bounced: 5.2.2 552 5.2.2 <customer@customer.test>: Mailbox full")
+        d2 = self.bus.wait_message("dsn-fail@mx.test", tmo(20))
+        self.assertEqual(d2["ticket_id"], m["ticket_id"])
+        self.assertTrue(d2.get("bounce"), d2)
 
 
 class TestReplyTls(ReplyTestCase):
@@ -308,6 +397,12 @@ class TestReplyFailures(ReplyTestCase):
         gwtest.wait_until(lambda: "replies fail: the SMTP server refused the login: 535"
                           in self.status_text(), tmo(10), "gatewayctl status: replies fail",
                           on_fail=self.status_text)
+        # A second reply fails the same way; the refusal is logged once.
+        code, out = self.send(m["ticket_id"], "hello again", check=False)
+        self.assertEqual(code, 1, out)
+        self.assertIn("the SMTP server refused the login: 535", out)
+        log = read_logs(self.gw)
+        self.assertEqual(log.count("the provider refuses the credentials"), 1, log[-3000:])
         # An address the server does not know: 550, in its words.
         m = self.inbound("support", "f2@customer.test", frm="Ghost <ghost@customer.test>")
         self.assertEqual(self.send(m["ticket_id"], "hello", check=False),

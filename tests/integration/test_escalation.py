@@ -169,5 +169,45 @@ class Escalation(GatewayTestCase):
                          "escalation breach-urgent: first_response breached; priority urgent")
 
 
+# assign_to: next with two agents: the one who has the ticket is not picked
+# again. least_open would hand it back (both have no other ticket, and the
+# first of the list wins a tie); the warning comes at 1 % of a minute.
+NEXT_ROUTING = [
+    "  queues:",
+    "    - name: general",
+    "      strategy: least_open",
+    "      agents: [alice, bob]",
+    "  agents:",
+    "    - id: alice",
+    "    - id: bob",
+    "  sla:",
+    "    - first_response_min: 1",
+    "      warning_percent: 1",
+    "  escalations:",
+    "    - name: pass-it-on",
+    "      trigger: sla_warning",
+    "      clock: first_response",
+    "      assign_to: next",
+]
+
+
+class EscalationNext(GatewayTestCase):
+
+    post, about, wait_type = Escalation.post, Escalation.about, Escalation.wait_type
+
+    def setUp(self):
+        super().setUp()
+        self.gw = self.start_gateway(routing_lines=NEXT_ROUTING)
+        self.bus = self.start_consumer(self.gw)
+
+    def test_next_is_another_agent(self):
+        tid = self.post("n-1", "+15550005555")["ticket_id"]
+        self.wait_type(tid, "ticket.assigned", tmo(20), n=2)
+        first, asg = [x[2] for x in self.about(tid) if x[1] == "ticket.assigned"]
+        self.assertEqual(first["agent_id"], "alice")
+        self.assertEqual(asg["agent_id"], "bob", asg)
+        self.assertEqual(asg["cause"], "escalation pass-it-on: first_response warning; "
+                         "queue general, agent bob")
+
 if __name__ == "__main__":
     unittest.main()

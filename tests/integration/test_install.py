@@ -20,7 +20,8 @@ SRC = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 EXAMPLE = os.path.join(SRC, "gateway", "gateway.example.yaml")
 WEB = os.path.join(SRC, "connectors", "livechat", "web")
 PROGRAMS = ("gatewayd", "gateway-router", "gateway-connector", "gateway-integration",
-            "gatewayctl", "gateway-parse-email", "gateway-telegram", "gateway-nats")
+            "gateway-metrics", "gatewayctl", "gateway-parse-email", "gateway-telegram",
+            "gateway-nats")
 MARKER = b"\n/* the installed copy */\n"
 
 

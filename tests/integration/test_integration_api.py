@@ -23,9 +23,11 @@ SRC = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 
 
 # One queue and one agent for the assign action; no seeded message matches
-# the queue's keyword, so the seeds wait in the default queue.
+# the queue's keyword, so the seeds wait in the default queue. alice, in no
+# queue, is given a ticket by hand only: the collision of
+# test_reply_collision_and_presence.
 ROUTING = ["  queues:", "    - name: vip", "      keywords: [zzvipzz]", "      agents: [bob]",
-           "  agents:", "    - id: bob", "      capacity: 50"]
+           "  agents:", "    - id: bob", "      capacity: 50", "    - id: alice"]
 
 
 def json_schema(node):
@@ -273,6 +275,41 @@ class ApiTest(gwtest.GatewayTestCase):
         self.assertError(self.api.post(f"/v1/tickets/{t}/replies", {"text": "x" * 5000}),
                          413, "too_large")
 
+    def test_reply_collision_and_presence(self):
+        """A reply naming an agent on a ticket assigned to another one is
+        refused (409 collision) unless forced; the presence routes publish
+        ticket.viewing and ticket.typing."""
+        c = self.gw.client()
+        r = c.post_until_accepted(message_body("col1", "+15550004545", "Col"),
+                                  time.monotonic() + tmo(15))
+        c.close()
+        self.assertEqual(r.status, 202, r)
+        t = self.bus.wait_message("col1")["ticket_id"]
+        r = self.api.post(f"/v1/tickets/{t}/assign", {"agent_id": "alice"})
+        self.assertEqual(r.status, 200, r)
+        reply = {"text": "I take it", "agent_id": "bob"}
+        r = self.api.post(f"/v1/tickets/{t}/replies", reply)
+        self.assertError(r, 409, "collision")
+        self.assertIn("alice", r.json()["message"])
+        self.assertEqual(self.sent_count("I take it"), 0)
+        r = self.api.post(f"/v1/tickets/{t}/replies", dict(reply, force=True))
+        self.assertEqual(r.status, 202, r)
+        self.bus.wait_for(lambda b: b.complete_to(r.json()["seq"]), tmo(10), "the reply")
+        self.assertEqual(self.bus.event(r.json()["seq"])[1]["forced_over"], "alice")
+        r = self.api.post(f"/v1/tickets/{t}/replies", {"text": "Mine", "agent_id": "alice"})
+        self.assertEqual(r.status, 202, r)
+        for route, etype in (("viewing", "ticket.viewing"), ("typing", "ticket.typing")):
+            r = self.api.post(f"/v1/tickets/{t}/{route}", {"agent_id": "bob"})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual((r.json()["published"], r.json()["assignee"]), (True, "alice"))
+            self.bus.wait_for(lambda b: b.complete_to(r.json()["seq"]), tmo(10), etype)
+            self.assertEqual(self.bus.event(r.json()["seq"])[0], etype)
+        self.assertError(self.api.post("/v1/tickets/9999/viewing", {"agent_id": "bob"}), 404,
+                         "not_found")
+        self.assertError(self.api.post(f"/v1/tickets/{t}/typing", {}), 400, "invalid_request")
+        self.assertError(self.gw.api("reader").post(f"/v1/tickets/{t}/typing",
+                                                    {"agent_id": "bob"}), 403, "forbidden")
+
     # --- ticket actions and merges ----------------------------------------
 
     def test_ticket_actions(self):
@@ -370,11 +407,27 @@ class ApiTest(gwtest.GatewayTestCase):
         # its token reaches it while it is open
         self.assertEqual(self.post_msg("ms3", who, f"Re: [#T-{t2}]")["ticket_id"], t2)
         # merge it back through the API: closed, pointing to the survivor
+        sla = ("sla_started_at", "first_response_due", "resolution_due",
+               "sla_first_response", "sla_resolution")
+        before = self.api.get(f"/v1/tickets/{t1}").json()["ticket"]
+        self.assertEqual(before["sla_resolution"], "running")
+        trace2 = [e["seq"] for e in self.api.get(f"/v1/tickets/{t2}").json()["trace"]]
+        self.assertGreaterEqual(len(trace2), 2)  # ticket.created, ticket.split
         r = self.api.post(f"/v1/tickets/{t2}/merge", {"target_id": t1})
         self.assertEqual(r.status, 200, r)
         self.assertEqual((r.json()["target_id"], r.json()["status"]), (t1, "open"))
         merged = self.ticket_event("ticket.merged", t2)
         self.assertEqual((merged["status"], merged["merged_into"]), ("closed", t1))
+        # the survivor keeps its clocks and gets the merged ticket's trace;
+        # the merged ticket's clocks stopped with it
+        after = self.api.get(f"/v1/tickets/{t1}").json()
+        self.assertEqual({k: after["ticket"].get(k) for k in sla},
+                         {k: before.get(k) for k in sla})
+        seqs1 = [e["seq"] for e in after["trace"]]
+        self.assertEqual([q for q in trace2 if q not in seqs1], [], (trace2, seqs1))
+        gone = self.api.get(f"/v1/tickets/{t2}").json()["ticket"]
+        self.assertEqual(gone["sla_first_response"], "stopped", gone)
+        self.assertNotIn(gone.get("sla_resolution"), ("running", "warning"), gone)
         # the old token now goes to the survivor, which lists every message
         m4 = self.post_msg("ms4", who, f"Re: [#T-{t2}]")
         self.assertEqual((m4["ticket_id"], m4["thread_rule"]), (t1, "ticket_token"))

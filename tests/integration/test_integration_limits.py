@@ -9,6 +9,10 @@ and webhooks whose secret is unset (docs/integration.md "Limits" and
   is answered 429 with Retry-After (GET /healthz aside);
 - a request whose headers do not arrive within header_timeout_s is closed;
   a body that does not arrive within body_timeout_s is answered 408;
+- a body over max_body_bytes sent whole without Expect gets its 413 (the
+  rest is read and dropped, then closed); a chunked body is read as its
+  Content-Length twin, 413 over the limit, 400 when malformed, 501 for
+  another coding; each refusal is a logged request line (token=-);
 - after auth_failures_per_minute bad tokens an address is answered 429,
   even with a good token, logged once; other addresses are served;
 - a token whose secret's variable is unset is off alone (401 like any
@@ -37,6 +41,7 @@ HEADER_TIMEOUT_S = 2
 BODY_TIMEOUT_S = 2
 BURST = 6  # more than the bad-token test sends from its address
 AUTH_FAILURES = 3
+MAX_BODY = 65536
 
 
 def connect(port, src):
@@ -78,6 +83,16 @@ def read_response(s):
         return None
 
 
+def chunked(data, piece=1000):
+    """`data` as a chunked body, in chunks of `piece` bytes (one with an
+    extension), then the last chunk and an empty trailer."""
+    out = b""
+    for i in range(0, len(data), piece):
+        part = data[i:i + piece]
+        out += f"{len(part):x}{';x=1' if i == 0 else ''}\r\n".encode() + part + b"\r\n"
+    return out + b"0\r\n\r\n"
+
+
 def wait_closed(s, timeout):
     """Seconds until the peer closed `s` (EOF or reset), None past timeout."""
     t0 = time.monotonic()
@@ -102,7 +117,8 @@ class LimitsTest(gwtest.GatewayTestCase):
             f"max_connections_per_ip: {PER_IP}", f"header_timeout_s: {HEADER_TIMEOUT_S}",
             "requests_per_minute: 30", f"requests_burst: {BURST}",
             f"auth_failures_per_minute: {AUTH_FAILURES}",
-            f"body_timeout_s: {BODY_TIMEOUT_S}", "body_min_rate: 0"])
+            f"body_timeout_s: {BODY_TIMEOUT_S}", "body_min_rate: 0",
+            f"max_body_bytes: {MAX_BODY}"])
         try:
             cls.class_gateway.start()
         except BaseException:
@@ -211,6 +227,57 @@ class LimitsTest(gwtest.GatewayTestCase):
         self.assertEqual(r[0] if r else None, 408, r)
         self.assertGreaterEqual(time.monotonic() - t0, BODY_TIMEOUT_S - 1)
         self.assertEqual(json.loads(r[2])["error"], "timeout")
+
+    def post(self, src, path, framing, body):
+        """POSTs `body` whole before reading (no Expect: 100-continue); the
+        answer, None when the connection was reset first."""
+        s = self.open(src)
+        s.sendall(request(path, self.admin, "POST", "Content-Type: application/json\r\n" +
+                          framing) + body)
+        return s, read_response(s)
+
+    def test_413_without_expect_is_read(self):
+        """A body over max_body_bytes sent whole without waiting: the 413 is
+        read (the rest of the body is read and dropped before the close),
+        and the refusal is logged as a request line."""
+        body = b"x" * (MAX_BODY * 3)
+        s, r = self.post("127.0.0.7", "/v1/tickets/1/close",
+                         f"Content-Length: {len(body)}\r\n", body)
+        self.assertEqual(r[0] if r else None, 413, r)
+        self.assertEqual(json.loads(r[2])["error"], "too_large")
+        self.assertIsNotNone(wait_closed(s, tmo(5)), "the connection stayed open")
+        wait_until(lambda: "POST /v1/tickets/1/close token=- peer=127.0.0.7 413" in
+                   self.gw.log_tail(100000), tmo(5), "the 413 logged")
+        self.assert_served()
+
+    def test_chunked_bodies(self):
+        """A chunked body is read as its Content-Length twin is (same
+        answer); one over max_body_bytes is 413, read to its end; a malformed
+        framing is 400; each closes the connection after its answer."""
+        doc = json.dumps({"reason": "chunked " + "y" * 300}).encode()
+        _, plain = self.post("127.0.0.8", "/v1/tickets/999999/close",
+                             f"Content-Length: {len(doc)}\r\n", doc)
+        s, r = self.post("127.0.0.8", "/v1/tickets/999999/close",
+                         "Transfer-Encoding: chunked\r\n", chunked(doc, 100))
+        self.assertIsNotNone(plain)
+        self.assertEqual(r[0] if r else None, plain[0], (r, plain))
+        self.assertNotIn(r[0], (400, 411, 413), r)
+        self.assertEqual(r[2], plain[2])
+        self.assertIsNotNone(wait_closed(s, tmo(5)), "a chunked request's connection stays")
+        bad = self.post("127.0.0.8", "/v1/tickets/1/close", "Transfer-Encoding: chunked\r\n",
+                        chunked(b"x" * (MAX_BODY * 2), 8192))
+        self.assertEqual(bad[1][0] if bad[1] else None, 413, bad[1])
+        self.assertIsNotNone(wait_closed(bad[0], tmo(5)))
+        s, r = self.post("127.0.0.8", "/v1/tickets/1/close", "Transfer-Encoding: chunked\r\n",
+                         b"zz\r\n{}\r\n0\r\n\r\n")
+        self.assertEqual(r[0] if r else None, 400, r)
+        for te, status in (("gzip", 501), ("chunked\r\nContent-Length: 2", 400)):
+            s, r = self.post("127.0.0.8", "/v1/tickets/1/close",
+                             f"Transfer-Encoding: {te}\r\n", b"{}")
+            self.assertEqual(r[0] if r else None, status, (te, r))
+        wait_until(lambda: "POST /v1/tickets/1/close token=- peer=127.0.0.8 501" in
+                   self.gw.log_tail(100000), tmo(5), "the 501 logged")
+        self.assert_served()
 
     def test_bad_tokens_throttled(self):
         bad = "b" * 32

@@ -9,6 +9,8 @@ real gatewayd (docs/security.md, "Rate limits per sender" and
   - API: a body refused 400 is kept byte for byte, listed by `gatewayctl
     quarantine list`, shown by `show`, and a reingest reads it again with
     the current code (still unreadable: it stays, with its reason).
+  - API: a body over max_text_bytes is kept; with the limit raised and the
+    gateway restarted, its reingest is filed into a ticket end to end.
   - Meta: a message over its sender's limit still gets its 200 once
     durable, is held (not routed), listed, and `reingest` releases it into
     a ticket; nothing is lost.
@@ -102,6 +104,41 @@ class ApiLimits(GatewayTestCase):
                          [e["id"]])
         p = gw.ctl("quarantine", "show", "api/999", check=False)
         self.assertEqual(p.returncode, 4, p)
+
+    def test_kept_over_a_limit_then_reingested_into_a_ticket(self):
+        """A body over max_text_bytes is kept (400); the operator raises the
+        limit and restarts; the reingest reads it with the new value and
+        the router files it: a message.received with a ticket, the entry
+        gone, the answer "ingested"."""
+        gw = self.start_gateway(extra_connector_lines=["max_text_bytes: 16"])
+        self.client = gw.client()
+        self.addCleanup(self.client.close)
+        text = "a text longer than sixteen bytes"
+        r = self.client.post_message(message_body("long-1", SENDER, text=text))
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("text", r.json()["message"])
+        kept = []
+        gwtest.wait_until(lambda: kept.extend(x for x in quarantine(gw)
+                                              if x.get("instance") == "api") or kept,
+                          tmo(5), "the body listed")
+        e, = kept
+        self.assertIn("text", e["reason"])
+        self.assertEqual(gw.head(), 0, "nothing routed")
+        self.client.close()
+        self.assertEqual(gw.stop(), 0)
+        with open(gw.config_path, encoding="utf-8") as f:
+            conf = f.read()
+        with open(gw.config_path, "w", encoding="utf-8") as f:
+            f.write(conf.replace("max_text_bytes: 16", "max_text_bytes: 4096"))
+        gw.start()
+        bus = self.start_consumer(gw)
+        p = gw.ctl("quarantine", "reingest", e["id"], check=False)
+        self.assertEqual(p.returncode, 0, p)
+        self.assertIn("ingested", p.stdout)
+        m = bus.wait_message("long-1")
+        self.assertEqual((m["text"], m["from"]["address"]), (text, SENDER))
+        self.assertTrue(m.get("ticket_id"), m)
+        self.assertEqual([x for x in quarantine(gw) if x.get("instance") == "api"], [])
 
 
 class MetaLimits(MetaTestCase):

@@ -11,17 +11,23 @@ send recognised as the reply (no second message.sent), with metadata
 read receipts (a watermark moves every earlier reply to read; an Instagram
 read names its mid) as statuses of the reply; the customer's answer
 (reply_to.mid) joining the reply's ticket; the 24-hour window, the
-HUMAN_AGENT tag for 7 days, and an account without a page token.
+HUMAN_AGENT tag for 7 days, and an account without a page token. An
+Instagram echo (no metadata) that overtakes the Send API's answer is the
+reply's "sent", not a second message.sent; a SIGKILL of the connector
+during a burst on a Page and an Instagram account loses nothing, sends at
+most send_concurrency duplicates and never more than send_concurrency
+requests at once; Meta's 613 is retried, its 190 shown and logged once.
 """
 
 import json
 import os
+import signal
 import time
 import unittest
 
 import gwtest
 from gwtest import tmo
-from test_meta import IG, MS, read_fixture
+from test_meta import IG, INSTANCE, MS, read_fixture
 from test_meta_reply import (IG_ACCOUNT, IG_TOKEN, PAGE, PAGE_TOKEN, REPLY_ID,
                              MetaReplyCase)
 
@@ -66,6 +72,15 @@ def echo_item(psid, account, mid, text, metadata=None):
         msg["metadata"] = metadata
     return {"sender": {"id": account}, "recipient": {"id": psid}, "timestamp": now_ms(),
             "message": msg}
+
+
+def read_logs(gw):
+    """Every log file of the gateway, as one text."""
+    parts = []
+    for path in gw.log_paths():
+        with open(path, encoding="utf-8", errors="replace") as f:
+            parts.append(f.read())
+    return "".join(parts)
 
 
 class MessengerReplies(MetaReplyCase):
@@ -167,6 +182,128 @@ class MessengerReplies(MetaReplyCase):
         m2 = self.writes(ig_body(customer_item(IGSID, IG_ACCOUNT, "ig_in_2", "ok",
                                                reply_mid=mid)), "ig_in_2")
         self.assertEqual(m2["ticket_id"], m_in["ticket_id"])
+
+    def test_instagram_echo_before_report(self):
+        """Meta answers the send late and its echo (no metadata) comes
+        first: the echo is the reply's "sent" (provider_id its mid), not a
+        second message.sent; the report after it adds nothing."""
+        m_in = self.writes(ig_body(customer_item(IGSID, IG_ACCOUNT, "ig_eb_1", "Open today?")),
+                           "ig_eb_1")
+        mid = "ig_echo_first_1"
+        self.graph.ids.append(mid)
+        self.graph.hold()
+        res = self.send_cmd(m_in["ticket_id"], "eb-1", text="Until 8 pm")
+        reply = self.reply_event(res["seq"])
+        self.graph.wait_requests(1, tmo(5), "/messages")
+        self.accept(ig_body(echo_item(IGSID, IG_ACCOUNT, mid, "Until 8 pm")), events=1)
+        s = self.wait_status(reply["seq"], "sent")
+        self.assertEqual((s["external_id"], s["provider_id"]), (reply["external_id"], mid))
+        self.graph.release()
+        gwtest.wait_until(lambda: self.counters().get("replies", {}).get("sent") == 1, tmo(10),
+                          "the connector's report")
+        # Another echo on the account, not ours: still a message.sent.
+        self.accept(ig_body(echo_item(IGSID, IG_ACCOUNT, "ig_app_1", "Sent from the app")),
+                    events=1)
+        self.bus.wait_for(lambda c: any(t == "message.sent" and m.get("external_id") ==
+                                        "ig_app_1" for _, t, m in c.snapshot()),
+                          tmo(10), "the app's echo as a message.sent")
+        head = self.gw.head()
+        self.bus.wait_for(lambda c: c.complete_to(head), tmo(10), "every event")
+        self.assertFalse([m for _, t, m in self.bus.snapshot()
+                          if t == "message.sent" and m.get("external_id") == mid])
+        self.assertEqual([x["status"] for x in self.statuses_of(reply["seq"])],
+                         ["queued", "sent"])
+
+    def test_sigkill_during_a_burst(self):
+        """Replies to a Page customer and an Instagram customer; the
+        connector is killed while they go out. Every reply reaches Meta and
+        is "sent" once; at most send_concurrency are sent twice, and Meta
+        never has more than send_concurrency requests at once. The echoes
+        of every copy (Messenger's with metadata, Instagram's without, of
+        the copy reported) add no message.sent."""
+        n, concurrency = 16, 4
+        m_pg = self.writes(page_body(customer_item(PSID, PAGE, "m_kb_1", "hi")), "m_kb_1")
+        m_ig = self.writes(ig_body(customer_item(IGSID, IG_ACCOUNT, "ig_kb_1", "hi")),
+                           "ig_kb_1")
+        self.graph.delay = 0.02
+        seqs = []
+        for i in range(n):
+            seqs.append(self.send_cmd(m_pg["ticket_id"], f"kb-p{i}", text=f"page {i}")["seq"])
+            seqs.append(self.send_cmd(m_ig["ticket_id"], f"kb-i{i}", text=f"ig {i}")["seq"])
+        self.graph.wait_requests(10, tmo(20), "/messages")
+        most = self.graph.max_active
+        pid = self.gw.child_pid(INSTANCE)
+        self.gw.allowed_restarts[INSTANCE] = 1
+        os.kill(pid, signal.SIGKILL)
+        self.gw.wait_child_restarted(INSTANCE, pid)
+        self.client.close()  # its connection went with the old process
+        for s in seqs:
+            self.wait_status(s, "sent")
+        replies = {s: self.reply_event(s) for s in seqs}
+        reqs = self.graph.of_path("/messages")
+        got = [r.reply_id() for r in reqs]
+        self.assertEqual(sorted(set(got)), sorted(r["external_id"] for r in replies.values()),
+                         "every reply reached Meta")
+        dups = len(got) - len(set(got))
+        print(f"\nSIGKILL during {2 * n} Messenger/Instagram replies: {len(got)} sends, "
+              f"{dups} duplicates (window: at most {concurrency}); at most {most} requests "
+              "at once", flush=True)
+        self.assertLessEqual(dups, concurrency)
+        self.assertLessEqual(most, concurrency)
+        for s in seqs:
+            self.assertEqual([x["status"] for x in self.statuses_of(s)], ["queued", "sent"])
+        self.replay_echoes(replies, reqs)
+
+    def replay_echoes(self, replies, reqs):
+        """The echo of every copy of each reply Meta got twice (or of the
+        first reply when none was), then: no new event at all."""
+        by_id = {r["external_id"]: (seq, r) for seq, r in replies.items()}
+        twice = {i for i in by_id if sum(1 for q in reqs if q.reply_id() == i) > 1}
+        twice = twice or {next(iter(by_id))}
+        before = self.router()
+        bodies = []
+        for q in reqs:
+            rid = q.reply_id()
+            if rid not in twice:
+                continue
+            seq, r = by_id[rid]
+            reported = next(x for x in self.statuses_of(seq) if x["status"] == "sent")
+            text = q.json["message"]["text"]
+            if r["channel"] == "messenger":
+                bodies.append(page_body(echo_item(PSID, PAGE, q.answer_id, text, rid)))
+            elif q.answer_id == reported.get("provider_id"):
+                bodies.append(ig_body(echo_item(IGSID, IG_ACCOUNT, q.answer_id, text)))
+        for b in bodies:
+            self.accept(b, events=1)
+        gwtest.wait_until(lambda: self.router()["duplicates"] >= before["duplicates"]
+                          + len(bodies), tmo(10), "the echoes routed as duplicates")
+        self.assertEqual(self.router()["head_seq"], before["head_seq"], "no new event")
+
+    def test_rate_limit_613_retried_then_sent(self):
+        m_in = self.writes(page_body(customer_item(PSID, PAGE, "m_rl_1", "hi")), "m_rl_1")
+        self.graph.fail_next(613)
+        code, out = self.send(m_in["ticket_id"], "One moment")
+        self.assertEqual((code, out["status"]), (0, "sent"), out)
+        self.assertEqual(len(self.sent_requests(out["external_id"])), 2)
+        gwtest.wait_until(lambda: self.counters().get("replies", {}).get("retried") == 1,
+                          tmo(5), f"replies.retried 1 (now {self.counters()})")
+        self.assert_log("613 Calls to this api have exceeded the rate limit")
+
+    def test_page_token_refused_shown_and_logged_once(self):
+        """Meta refuses the page token (190) for three replies: each fails,
+        gatewayctl status shows it, the log says it once, never the token."""
+        m_in = self.writes(page_body(customer_item(PSID, PAGE, "m_tk_1", "hi")), "m_tk_1")
+        self.graph.fail_next(190, 190, 190)
+        for i in range(3):
+            code, out = self.send(m_in["ticket_id"], f"Answer {i}")
+            self.assertEqual(code, 1, out)
+            self.assertIn("190 Error validating access token", out["errors"][0]["title"])
+        gwtest.wait_until(lambda: "replies fail: message: 190 Error validating access token"
+                          in self.gw.ctl("status").stdout, tmo(5),
+                          "gatewayctl status showing the refused page token")
+        log = read_logs(self.gw)
+        self.assertEqual(log.count("the provider refuses the credentials"), 1, log[-3000:])
+        self.assertNotIn(PAGE_TOKEN, log)
 
     def test_attachments_by_url_and_upload(self):
         m_in = self.writes(page_body(customer_item(PSID, PAGE, "m_at_1", "Photo please")),

@@ -6,12 +6,15 @@ its callback receiver takes, the ticket closed) must show on the page with
 exactly those values; every line of the page must parse (a strict line
 check here, and Debian's python3-prometheus-client parser); after a restart
 the stored facts (messages, replies, event log head, tickets) are the same
-while the process counters start again with a later start time.
+while the process counters start again with a later start time. The
+listener has the per-address limits of every listener: a connection over
+metrics.max_connections_per_ip is answered 429 and closed, and counted.
 """
 
 import math
 import os
 import re
+import socket
 import time
 import unittest
 import urllib.error
@@ -81,7 +84,7 @@ class Page:
 
 class Metrics(GatewayTestCase):
 
-    def start_metrics_gateway(self, receiver):
+    def start_metrics_gateway(self, receiver, metrics_lines=()):
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root, exist_ok=True)
         gw = Gateway(root, connector_name=INSTANCE, extra_connector_lines=[
@@ -91,6 +94,7 @@ class Metrics(GatewayTestCase):
         self.metrics_port = gwtest.free_ports(1)[0]
         with open(gw.config_path, "a", encoding="utf-8") as f:
             f.write(f'metrics:\n  enabled: true\n  listen: "127.0.0.1:{self.metrics_port}"\n')
+            f.write("".join(f"  {ln}\n" for ln in metrics_lines))
         gw.connectors = [INSTANCE, "metrics"]  # ready: run/metrics.json too
         self.gw = self.run_gateway(gw)
         return gw
@@ -204,6 +208,9 @@ class Metrics(GatewayTestCase):
                                          quantile="0.5", **api), 0)
         self.assertEqual(page.types["omnigate_report_seconds"], "gauge")
         self.assertEqual(page.get("omnigate_report_csat_ratings", **api), 0)
+        for outcome in ("met", "breached"):  # no next-response target: none
+            self.assertEqual(page.get("omnigate_report_sla", clock="next_response",
+                                      outcome=outcome, **api), 0, outcome)
         for name in ("router", INSTANCE, "metrics"):
             self.check_process(page, name)
         self.assertGreater(page.get("omnigate_process_resident_memory_bytes",
@@ -231,6 +238,63 @@ class Metrics(GatewayTestCase):
         self.assertGreater(page2.get("omnigate_process_start_time_seconds", process="router"),
                            started)
 
+    def test_rejected_limited_waiting_and_sla_warning(self):
+        """A request refused (400), a message held by the per-sender limit
+        (429), a ticket waiting in a queue without agents and its SLA
+        warning, each on the page."""
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root, exist_ok=True)
+        gw = Gateway(root, connector_name=INSTANCE,
+                     extra_connector_lines=["sender_rate_per_minute: 1", "sender_burst: 1"],
+                     routing_lines=["  queues:", "    - name: general", "  sla:",
+                                    "    - first_response_min: 1", "      warning_percent: 1"])
+        self.metrics_port = gwtest.free_ports(1)[0]
+        with open(gw.config_path, "a", encoding="utf-8") as f:
+            f.write(f'metrics:\n  enabled: true\n  listen: "127.0.0.1:{self.metrics_port}"\n')
+        gw.connectors = [INSTANCE, "metrics"]
+        self.gw = self.run_gateway(gw)
+        c = gw.client()
+        self.addCleanup(c.close)
+        r = c.post_until_accepted(message_body("w-1", sender=SENDER), time.monotonic() + tmo(15))
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(c.post_message(message_body("w-2", sender=SENDER)).status, 429)
+        self.assertEqual(c.post_message({"id": "bad-1", "from": {"id": SENDER}}).status, 400)
+        conn = {"connector": INSTANCE, "type": "api"}
+        first = {"clock": "first_response"}
+        page = self.wait_page(
+            lambda p: p.get("omnigate_events_total", type="ticket.sla_warning") >= 1
+            if ("omnigate_events_total", frozenset({("type", "ticket.sla_warning")}))
+            in p.samples else False, "the SLA warning counted")
+        # rejected: every 4xx, the 400 and the 429; rate limited: the 429
+        self.assertEqual(page.get("omnigate_connector_rejected_total", **conn), 2)
+        self.assertEqual(page.get("omnigate_connector_rate_limited_total", **conn), 1)
+        self.assertEqual(page.get("omnigate_connector_quarantined", **conn), 1)  # w-2 held
+        self.assertEqual(page.get("omnigate_tickets_waiting", queue="general"), 1)
+        self.assertEqual(page.get("omnigate_tickets_open", queue="general"), 1)
+        self.assertEqual(page.get("omnigate_tickets_sla", state="warning", **first), 1)
+        self.assertEqual(page.get("omnigate_events_total", type="message.received"), 1)
+
+    def test_families_match_operations_doc(self):
+        """Every metric family served is in docs/operations.md's tables, and
+        every family documented there is served."""
+        rec = Receiver()
+        self.addCleanup(rec.close)
+        self.start_metrics_gateway(rec)
+        page = self.wait_page(lambda p: p.get("omnigate_store_up") == 1 and
+                              "omnigate_router_received_total" in p.types and
+                              "omnigate_connector_accepted_total" in p.types,
+                              "a page with the router's and the connector's families")
+        doc_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "docs", "operations.md")
+        with open(doc_path, encoding="utf-8") as f:
+            text = f.read()
+        section = text[text.index("### Metrics"):text.index("## 6.")]
+        documented = {n for n in re.findall(r"`(omnigate_[a-z0-9_]+)`", section)
+                      if not n.endswith("_")}
+        served = set(page.types)
+        self.assertEqual(sorted(served - documented), [], "served but not documented")
+        self.assertEqual(sorted(documented - served), [], "documented but not served")
+
     def test_other_paths_and_methods(self):
         rec = Receiver()
         self.addCleanup(rec.close)
@@ -248,6 +312,37 @@ class Metrics(GatewayTestCase):
                 f.write("{}")
         self.assertEqual(self.scrape().get("omnigate_connector_quarantined",
                                            connector=INSTANCE, type="api"), 2)
+
+    def test_connections_per_address(self):
+        """metrics.max_connections_per_ip: a connection over it is answered
+        429 and closed at accept, counted in run/metrics.json; a scrape
+        from the held connections still works."""
+        rec = Receiver()
+        self.addCleanup(rec.close)
+        self.start_metrics_gateway(rec, ["max_connections_per_ip: 2"])
+        held = []
+        for _ in range(2):
+            s = socket.create_connection(("127.0.0.1", self.metrics_port), timeout=tmo(10))
+            self.addCleanup(s.close)
+            held.append(s)
+        over = socket.create_connection(("127.0.0.1", self.metrics_port), timeout=tmo(10))
+        self.addCleanup(over.close)
+        over.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        try:
+            while True:
+                chunk = over.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except ConnectionResetError:
+            pass
+        self.assertTrue(data.startswith(b"HTTP/1.1 429"), data[:200])
+        held[0].sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertTrue(held[0].recv(65536).startswith(b"HTTP/1.1 200"))
+        gwtest.wait_until(lambda: (gwtest.read_json_file(self.gw.run_file("metrics")) or {})
+                          .get("counters", {}).get("conn_refused", 0) >= 1, tmo(5),
+                          "conn_refused in run/metrics.json")
 
 
 if __name__ == "__main__":

@@ -7,13 +7,20 @@ a gateway replaying the same events.
 
 import json
 import os
+import pty
+import re
+import secrets
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import unittest
+import urllib.request
 
 import gwtest
+import integ
+import natsutil
 from gwtest import GatewayTestCase, message_body, tmo, wait_until
 
 
@@ -38,32 +45,64 @@ class Ops(GatewayTestCase):
         return [(seq, t, m["id"]) for seq, t, m in gw.replay_all()]
 
     def test_json_logs(self):
+        """Every supervised process (router, connector, integration, metrics,
+        nats) writes JSON lines; no body and no secret reaches the log."""
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root)
-        gw = gwtest.Gateway(root)
+        gw = integ.IntegGateway(root)
         json_log_config(gw)
+        metrics_port = gwtest.free_ports(1)[0]
+        with open(gw.config_path, "a", encoding="utf-8") as f:
+            f.write(f'metrics:\n  enabled: true\n  listen: "127.0.0.1:{metrics_port}"\n')
+        gw.connectors.append("metrics")
+        if natsutil.have_nats_server():
+            ns = natsutil.NatsServer(self.tmp, "s1").start()
+            self.addCleanup(ns.kill)
+            ns.wait_ready()
+            natsutil.append_nats_config(gw.config_path, [ns.url], "OPSLOG",
+                                        ack_timeout_ms=1000, reconnect_wait_ms=100)
+            gw.connectors.append("nats")
         self.run_gateway(gw)
-        self.post(gw, 2)
-        wait_until(lambda: gw.head() >= 2, tmo(15), "two messages stored")
+        marker = "bodymarker-" + secrets.token_hex(8)
+        wrong = "wrongsecret" + secrets.token_hex(12)
+        c = gw.client()
+        self.addCleanup(c.close)
+        r = c.post_until_accepted(message_body("m-0", text=f"hello {marker}"),
+                                  time.monotonic() + tmo(15))
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(integ.HttpApi(gw.integ_port, wrong).get("/v1/tickets/1").status, 401)
+        wait_until(lambda: gw.head() >= 3, tmo(15), "the message stored")
+        self.assertEqual(gw.api("reader").get("/v1/tickets/1").status, 200)
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                    timeout=tmo(10)) as resp:
+            self.assertEqual(resp.status, 200)
         gw.stop()
-        records = []
         with open(gw.log_path, encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
+            text = f.read()
+        records = []
+        for line in text.splitlines():
+            if line.strip():
+                try:
                     records.append(json.loads(line))  # every line is one object
+                except ValueError:
+                    self.fail(f"not a JSON line: {line!r}")
         self.assertTrue(records)
         for r in records:
             for key in ("time", "level", "process", "pid", "module", "message"):
                 self.assertIn(key, r, r)
         procs = {r["process"] for r in records}
-        self.assertTrue({"gatewayd", "gateway-router"} <= procs, procs)
+        want = {"gatewayd", "gateway-router", "gateway-connector", "gateway-integration",
+                "gateway-metrics"} | ({"gateway-nats"} if "nats" in gw.connectors else set())
+        self.assertTrue(want <= procs, procs)
         ready = [r for r in records if r["process"] == "gateway-router"
                  and r["message"].startswith("ready: head seq")]
         self.assertTrue(ready and isinstance(ready[0]["seq"], int), ready)
         conn = [r for r in records if r.get("connector") == gw.connector_name]
         self.assertTrue(conn, [r["module"] for r in records])
-        with open(gw.log_path, encoding="utf-8") as f:
-            self.assertNotIn(gw.token, f.read())
+        self.assertNotIn(marker, text)
+        self.assertNotIn(wrong, text)
+        for secret in [gw.token] + [s for _, s in gw.tokens.values()]:
+            self.assertNotIn(secret, text)
 
     def test_cli_help(self):
         os.makedirs(os.path.join(self.tmp, "idle"))
@@ -83,6 +122,48 @@ class Ops(GatewayTestCase):
         self.assertNotIn("customer merge", p.stderr)
         p = gw.ctl("zzzzzzzz", check=False)
         self.assertNotIn("did you mean", p.stderr)
+        # A bad option: that command's usage and the nearest option.
+        for args, near, usage in [
+                (("status", "--wach"), "did you mean: --watch?", "usage: gatewayctl status "),
+                (("send", "3", "hi", "--wiat"), "did you mean: --wait?",
+                 "usage: gatewayctl send TICKET"),
+                (("replay", "--from", "1", "--limt", "3"), "did you mean: --limit?",
+                 "usage: gatewayctl replay --from N"),
+                (("ticket", "close", "3", "--reasn", "x"), "did you mean: --reason?",
+                 "usage: gatewayctl ticket close ID")]:
+            p = gw.ctl(*args, check=False)
+            self.assertEqual(p.returncode, 64, p)
+            self.assertIn(f"unknown option '{args[-1] if args[-1].startswith('--') else args[-2]}'",
+                          p.stderr)
+            self.assertIn(near, p.stderr)
+            self.assertIn(usage, p.stderr)
+            self.assertNotIn("customer merge", p.stderr)  # not the global usage
+            self.assertLess(len(p.stderr.splitlines()), 8, p.stderr)
+        p = gw.ctl("replay", "--from", check=False)
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("option '--from' needs a value", p.stderr)
+        # An unknown subcommand: the nearest one.
+        p = gw.ctl("ticket", "clsoe", "3", check=False)
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("did you mean: ticket close?", p.stderr)
+        p = gw.ctl("customer", "merj", "3", "4", check=False)
+        self.assertIn("did you mean: customer merge?", p.stderr)
+        p = gw.ctl("quarantine", "reingset", "3", check=False)
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("unknown subcommand 'quarantine reingset'", p.stderr)
+        self.assertIn("did you mean: quarantine reingest?", p.stderr)
+        self.assertIn("usage: gatewayctl quarantine ", p.stderr)
+        p = gw.ctl("webhooks", "rewnid", "hd", "5", check=False)
+        self.assertIn("did you mean: webhooks rewind?", p.stderr)
+        # Every command of the help table has its help, with an example.
+        rows = re.findall(r"^  ([a-z][a-z-]*(?: [a-z][a-z-]*)?)(?= )", gw.ctl("--help").stdout,
+                          re.M)
+        self.assertGreaterEqual(len(rows), 25, rows)
+        for row in rows:
+            p = gw.ctl(*row.split(), "--help", check=False)
+            self.assertEqual(p.returncode, 0, (row, p.stderr))
+            self.assertTrue(p.stdout.startswith(f"usage: gatewayctl {row}"), (row, p.stdout))
+            self.assertRegex(p.stdout, r"\nexamples?:\n  gatewayctl ", row)
 
     def test_lines_summaries_watch(self):
         gw = self.start_gateway()
@@ -115,6 +196,50 @@ class Ops(GatewayTestCase):
         self.assertEqual(w.wait(tmo(10)), 0)
         w.stdout.close()
 
+    def test_reingest_all_progress(self):
+        """quarantine reingest --all: a progress line (done/total, rate, ETA)
+        on a terminal, none when stderr is a pipe, and a summary."""
+        root = os.path.join(self.tmp, "gw")
+        os.makedirs(root)
+        gw = gwtest.Gateway(root, extra_connector_lines=[
+            "callback_secret: ${GATEWAY_API_CALLBACK_SECRET}"])
+        gw.env["GATEWAY_API_CALLBACK_SECRET"] = secrets.token_hex(16)
+        self.run_gateway(gw)
+        c = gw.client()
+        self.addCleanup(c.close)
+        n = 6
+        for i in range(n):  # unreadable status reports: kept in the quarantine
+            r = c.request("POST", f"/v1/messages/reply-{i + 1}-{'ab' * 16}/status",
+                          body=json.dumps({"status": "sent", "at": 1700000005000}).encode())
+            self.assertEqual(r.status, 400, r)
+        wait_until(lambda: len(json.loads(gw.ctl("quarantine", "list", "--json").stdout)) == n,
+                   tmo(10), f"{n} entries in the quarantine")
+        argv = [gwtest.binary("gatewayctl"), "--config", gw.config_path, "quarantine",
+                "reingest", "--all"]
+        master, slave = pty.openpty()
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=slave, env=gw.env, text=True)
+        os.close(slave)
+        tty = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the terminal's other side is closed
+                break
+            if not chunk:
+                break
+            tty += chunk
+        os.close(master)
+        out = p.stdout.read()
+        p.stdout.close()
+        self.assertEqual(p.wait(tmo(30)), 1, (out, tty))  # still unreadable: still there
+        text = tty.decode()
+        self.assertRegex(text, rf"reingested: \d+/{n} \(\d+%\), \d+/s, ETA (\?|\d+s)")
+        self.assertIn(f"reingested: {n}/{n} (100%)", text)
+        self.assertIn(f"0 of {n} reingested, {n} still quarantined, 0 without an answer", out)
+        p = subprocess.run(argv, capture_output=True, text=True, env=gw.env, timeout=tmo(30))
+        self.assertEqual((p.returncode, p.stderr), (1, ""))  # a pipe: no progress line
+        self.assertIn(f"0 of {n} reingested", p.stdout)
+
     def test_backup_restore(self):
         gw = self.start_gateway()
         self.post(gw, 5)
@@ -144,6 +269,56 @@ class Ops(GatewayTestCase):
         self.post(gw2, 1, prefix="after")  # and it goes on from there
         wait_until(lambda: gw2.head() > before[-1][0], tmo(15), "a new message after restore")
 
+
+    def test_backup_while_posting(self):
+        """A backup taken while a client keeps posting restores to a log that
+        is a gap-free prefix of the live one."""
+        gw = self.start_gateway()
+        self.post(gw, 3, prefix="first")
+        wait_until(lambda: gw.head() >= 9, tmo(15), "three messages stored")
+        stop = threading.Event()
+        posted = []
+
+        def keep_posting():
+            c = gw.client()
+            try:
+                while not stop.is_set():
+                    i = len(posted)
+                    r = c.post_until_accepted(
+                        message_body(f"busy-{i}", sender=f"+1555100{i % 50:04d}"),
+                        time.monotonic() + tmo(15))
+                    posted.append(r.status)
+            finally:
+                c.close()
+        t = threading.Thread(target=keep_posting, daemon=True)
+        t.start()
+        self.addCleanup(stop.set)
+        wait_until(lambda: len(posted) >= 5, tmo(15), "messages posted before the backup")
+        dest = os.path.join(self.tmp, "busy-backup")
+        gw.ctl("backup", dest)
+        n_at_backup = len(posted)
+        wait_until(lambda: len(posted) >= n_at_backup + 5, tmo(15), "messages after the backup")
+        stop.set()
+        t.join(tmo(20))
+        self.assertEqual(set(posted), {202})
+        ids = {f"busy-{i}" for i in range(len(posted))}
+        wait_until(lambda: ids <= {m.get("external_id") for _, t, m in gw.replay_all()
+                                   if t == "message.received"}, tmo(15), "every message stored")
+        live = self.events(gw)
+        gw.stop()
+        root2 = os.path.join(self.tmp, "busy-restored")
+        os.makedirs(root2)
+        # The router alone: no connector hands its spool over again, so the
+        # log is the backup's own.
+        gw2 = gwtest.Gateway(root2, token=gw.token, connectors=False)
+        shutil.copytree(dest, gw2.state_dir)
+        os.unlink(os.path.join(gw2.state_dir, "backup.json"))
+        self.run_gateway(gw2)
+        restored = self.events(gw2)
+        self.assertGreater(len(restored), 9)
+        self.assertEqual([s for s, _, _ in restored], list(range(1, len(restored) + 1)))
+        self.assertLess(len(restored), len(live))  # the copy was taken mid-stream
+        self.assertEqual(restored, live[:len(restored)])  # a prefix of the live log
 
 if __name__ == "__main__":
     unittest.main()

@@ -31,6 +31,15 @@ ROUTING = [
     "      tags: [vip]",
 ]
 
+# A next-response target (and the default first response and resolution),
+# so that the reply after the reopening meets a next-response clock.
+SLA = [
+    "  sla:",
+    "    - first_response_min: 60",
+    "      resolution_min: 1440",
+    "      next_response_min: 60",
+]
+
 
 class ReportsTest(gwtest.GatewayTestCase):
 
@@ -54,7 +63,7 @@ class ReportsTest(gwtest.GatewayTestCase):
         return gw.ctl("report", "--from", day, "--to", day, "--by", by, *fmt).stdout
 
     def test_figures_from_the_log(self):
-        gw, bus = self.start()
+        gw, bus = self.start(routing_lines=SLA)
         day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
         a = self.post(gw, bus, "rep-a1", "+15550001111")["ticket_id"]
         b = self.post(gw, bus, "rep-b1", "+15550002222")["ticket_id"]
@@ -75,6 +84,10 @@ class ReportsTest(gwtest.GatewayTestCase):
         want = {"opened": 2, "reopened": 1, "closed": 2, "backlog": 1, "fcr": 1}
         self.assertEqual({k: row[k] for k in want}, want, row)
         self.assertEqual(row["fcr_rate"], 0.5)
+        # The reopening started a next-response clock; "Back on it" met it.
+        nr = ("sla_next_response_met", "sla_next_response_breached",
+              "sla_next_response_met_rate")
+        self.assertEqual(tuple(row[k] for k in nr), (1, 0, 1.0), row)
         for k in ("first_response_median_s", "resolution_median_s", "resolution_p90_s",
                   "next_response_median_s"):
             self.assertIsInstance(row[k], int, k)
@@ -98,6 +111,7 @@ class ReportsTest(gwtest.GatewayTestCase):
         table = self.ctl_report(gw, day, "day")
         self.assertIn(day, table)
         self.assertIn("frt.med", table.splitlines()[0])
+        self.assertIn("slaNR", table.splitlines()[0])
         bad = gw.ctl("report", "--from", day, "--to", day, "--by", "week", check=False)
         self.assertEqual(bad.returncode, 64, bad)
 

@@ -12,7 +12,8 @@ auth checked, 201 with the message's JSON, error bodies {"code",
     the customer, with its Body and StatusCallback; Twilio's sid comes back
     as the `sent` status's provider_id; a 503 first is retried; status
     callbacks (sent, delivered; undelivered with ErrorCode) become
-    message.status of the reply; the segment count is logged
+    message.status of the reply; the segment count is logged and counted
+    (sms.segments in gatewayctl status)
   - STOP: ingested, then a reply fails at once without any request, also
     after the connector was SIGKILLed; START allows replies again, also
     after a SIGKILL of the router (an instance's own account is announced)
@@ -20,6 +21,10 @@ auth checked, 201 with the message's JSON, error bodies {"code",
     nothing stored, another account's AccountSid -> 403, wrong method,
     path and Content-Type; Twilio errors 21211 and 20003 fail the reply
     with Twilio's code and words
+  - a signed form that makes no event (a message without From, a status
+    callback with an id over its limit): kept byte for byte, TwiML once
+    durable, reingest reads it again as its path does (still unreadable);
+    a number over sender_burst is held (TwiML all the same) and released
   - SIGKILL of the connector during a burst of replies: every reply reaches
     the stand-in, duplicates counted and printed, at most send_concurrency
     per kill
@@ -373,7 +378,7 @@ class Conversation(SmsCase):
         self.assertEqual((st["status_id"], st["recipient"]), (sid + ":delivered", CUSTOMER))
         self.assertEqual(st["ticket_id"], m["ticket_id"])
         self.assertEqual(len(self.statuses(bus, sent["seq"], "sent")), 1)
-        self.sms_counters({"messages": 1, "statuses": 2, "refused": 0})
+        self.sms_counters({"messages": 1, "statuses": 2, "refused": 0, "segments": 1})
         self.undelivered_with_code(bus, stand, m)
         self.from_the_number_written_to(bus, stand, m)
 
@@ -387,6 +392,9 @@ class Conversation(SmsCase):
         self.assertEqual(stand.requests[-1]["doc"]["num_segments"], "2")
         gwtest.wait_until(lambda: f"Twilio took it as {sid}, 2 segments" in
                           self.gw.log_tail(400), tmo(10), "the segments in the log")
+        # Outside the log too: sms.segments in gatewayctl status (1 + 2).
+        self.sms_counters({"segments": 3})
+        self.assertRegex(self.gw.ctl("status").stdout, r"segments[ =:]+3")
         sent = self.sent_events(bus)[-1]
         self.assertEqual(self.webhook(status_callback(sid, "undelivered", 30003),
                                       STATUS_PATH)[0], 200)
@@ -533,9 +541,10 @@ class Refusals(SmsCase):
             "Content-Type": "application/x-www-form-urlencoded"})[0], 404)
         self.assertEqual(self.request("POST", PATH, b"{}", {
             "Content-Type": "application/json"})[0], 415)
-        self.assertEqual(self.webhook([("Body", "no ids")])[0], 400)
         self.assertEqual(self.gw.head(), head, "nothing stored")
         self.sms_counters({"refused": 8, "messages": 0})
+        self.assertEqual(self.gw.ctl("quarantine", "list", "--json").stdout.strip(), "[]",
+                         "a refused webhook is never kept")
         # The same webhook, signed right: stored once, a repeat deduplicated.
         self.assertEqual(self.webhook(p, signature=good)[0], 200)
         self.assertEqual(self.webhook(p, signature=good)[0], 200)
@@ -592,6 +601,68 @@ class Refusals(SmsCase):
         rc, out = self.send(m["ticket_id"], "three")
         self.assertEqual(rc, 0, out)
         self.assertEqual(len(stand.requests), 2)
+
+
+class Quarantine(SmsCase):
+
+    def test_unreadable_body_kept_and_reingested(self):
+        """A signed form that makes no event (a message without From, a
+        status callback whose MessageSid is over its limit) is kept byte for
+        byte, Twilio gets its TwiML once it is durable; reingest reads it
+        again as the path it came to (still unreadable: kept, with the
+        reason); an unsigned one is refused and not kept."""
+        self.start_sms_gateway(None)
+        head = self.gw.head()
+        sid = "SM" + "e" * 32
+        no_from = [(k, v) for k, v in inbound(sid, "hi") if k != "From"]
+        long_sid = status_callback("SM" + "f" * 300, "delivered")
+        bodies = [urllib.parse.urlencode(no_from).encode(),
+                  urllib.parse.urlencode(long_sid).encode()]
+        for params, path in ((no_from, PATH), (long_sid, STATUS_PATH)):
+            self.assertEqual(self.webhook(params, path=path),
+                             (200, b'<?xml version="1.0" encoding="UTF-8"?><Response/>',
+                              "text/xml"))
+        kept = json.loads(self.gw.ctl("quarantine", "list", "--json").stdout)
+        self.assertEqual(sorted(e["size"] for e in kept), sorted(len(b) for b in bodies))
+        by_size = {e["size"]: e for e in kept}
+        msg, st = by_size[len(bodies[0])], by_size[len(bodies[1])]
+        self.assertEqual(msg["content_type"], "application/x-www-form-urlencoded")
+        self.assertIn("From: required", msg["reason"])
+        self.assertEqual(st["content_type"], "application/x-www-form-urlencoded; "
+                                             "webhook=status")
+        self.assertIn("MessageSid: longer than", st["reason"])
+        shown = json.loads(self.gw.ctl("quarantine", "show", msg["id"], "--json").stdout)
+        self.assertEqual(shown["text"].encode(), bodies[0])
+        for e in (msg, st):
+            p = self.gw.ctl("quarantine", "reingest", e["id"], check=False)
+            self.assertEqual(p.returncode, 1, p)
+            self.assertIn("quarantined", p.stdout)
+        self.assertEqual(self.gw.head(), head, "nothing routed")
+        self.assertEqual(len(json.loads(self.gw.ctl("quarantine", "list", "--json").stdout)), 2)
+        # An unsigned form is refused, not kept.
+        self.assertEqual(self.webhook(no_from, signature=None)[0], 403)
+        self.assertEqual(len(json.loads(self.gw.ctl("quarantine", "list", "--json").stdout)), 2)
+
+    def test_sender_over_its_limit_is_held_then_released(self):
+        """A number over sender_burst: Twilio still gets its TwiML once the
+        message is durable, the message is held (not routed), listed, and
+        `reingest` releases it into the customer's ticket."""
+        self.start_sms_gateway(None, extra=("sender_rate_per_minute: 1", "sender_burst: 2"))
+        bus = self.start_consumer(self.gw)
+        sids = ["SM" + c * 32 for c in "uvw"]
+        first = [self.incoming(bus, sid, f"message {i}") for i, sid in enumerate(sids[:2])]
+        st, body, _ = self.webhook(inbound(sids[2], "message 2"))
+        self.assertEqual((st, body), (200, b'<?xml version="1.0" encoding="UTF-8"?><Response/>'))
+        held = []
+        gwtest.wait_until(lambda: held.extend(
+            e for e in json.loads(self.gw.ctl("quarantine", "list", "--json").stdout)
+            if e["kind"] == "held") or held, tmo(10), "the held message listed")
+        self.assertEqual((held[0]["external_id"], held[0]["channel"]), (sids[2], "sms"), held)
+        self.assertTrue(held[0]["reason"].startswith("rate_limited"), held)
+        self.assertIsNone(bus.received(sids[2]))
+        self.assertIn("released", self.gw.ctl("quarantine", "reingest", held[0]["id"]).stdout)
+        m = bus.wait_message(sids[2])
+        self.assertEqual(m["ticket_id"], first[0]["ticket_id"])
 
 
 class Crash(SmsCase):

@@ -26,6 +26,26 @@ ROUTING = [
     "    - id: alice",
 ]
 
+# Added by a reload: a queue for invoices, open around the clock, and its
+# SLA targets (7 and 90 minutes).
+SLA_QUEUE = """  business_hours:
+    - name: always
+      hours: "24/7"
+  queues:
+    - name: billing
+      keywords: [invoice]
+      business_hours: always
+      agents: [alice]
+"""
+SLA_TARGET = """  sla:
+    - queue: billing
+      first_response_min: 7
+      resolution_min: 90
+"""
+
+# systemd-analyze security's threshold: exposure x 10 (the unit is at 1.7).
+SECURITY_MAX = 20
+
 HARDENING = ("Type=notify", "User=omnigate", "NoNewPrivileges=yes", "ProtectSystem=strict",
              "ReadWritePaths=/var/lib/omnigate", "PrivateTmp=yes", "RestrictAddressFamilies=",
              "ExecReload=", "KillMode=mixed", "StateDirectory=omnigate")
@@ -98,6 +118,23 @@ class Systemd(GatewayTestCase):
         p = subprocess.run(["systemd-analyze", "verify", checked], capture_output=True,
                            text=True, env=env, timeout=tmo(60))
         self.assertIn("Failed to parse boolean value, ignoring: maybe", p.stderr)
+        # Its exposure (systemd-analyze security, 0 best to 10) stays at most
+        # SECURITY_MAX; the unit with three protections dropped goes over.
+        self.assertEqual(self.security(checked, text, env), 0)
+        weak = text.replace("NoNewPrivileges=yes", "NoNewPrivileges=no").replace(
+            "ProtectSystem=strict", "ProtectSystem=no").replace("PrivateDevices=yes",
+                                                                "PrivateDevices=no")
+        self.assertNotEqual(self.security(checked, weak, env), 0)
+
+    def security(self, path, text, env):
+        """The exit code of systemd-analyze security --threshold on `text`."""
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        p = subprocess.run(["systemd-analyze", "security", "--offline=true",
+                            f"--threshold={SECURITY_MAX}", path], capture_output=True,
+                           text=True, env=env, timeout=tmo(60))
+        self.assertIn("Overall exposure level", p.stdout, p.stderr)
+        return p.returncode
 
     def test_notify_and_reload(self):
         root = os.path.join(self.tmp, "gw")
@@ -133,10 +170,46 @@ class Systemd(GatewayTestCase):
                             "agent", "presence", "zed", "away"], capture_output=True, text=True,
                            env=gw.env, timeout=tmo(20))
         self.assertEqual(p.returncode, 0, p.stderr)
+
+        # A new queue with its business hours and SLA target: a message
+        # after the SIGHUP opens a ticket in it, due by the new target.
+        before = self.ticket_of(gw, "r-before", "+15550002001")
+        self.assertEqual(before["queue"], "general", before)
+        self.assertNotEqual(before.get("first_response_due", 0) - before["opened_at"], 7 * 60000)
+        with open(gw.config_path, "w", encoding="utf-8") as f:
+            f.write(good.replace("  queues:\n", SLA_QUEUE, 1)
+                    .replace("\nconnectors:\n", "\n" + SLA_TARGET + "connectors:\n", 1))
+        gw.proc.send_signal(1)
+        wait_until(lambda: "reload: routing from" in gw.log_tail() and
+                   "2 queues" in gw.log_tail(), tmo(10), "the reload with two queues logged")
+        after = self.ticket_of(gw, "r-after", "+15550002002")
+        self.assertEqual(after["queue"], "billing", after)
+        start = after.get("sla_started_at") or after["opened_at"]
+        self.assertEqual(after["first_response_due"], start + 7 * 60000, after)
+        self.assertEqual(after["resolution_due"], start + 90 * 60000, after)
         with open(gw.config_path, "w", encoding="utf-8") as f:
             f.write(good)
         gw.stop()
         self.assertEqual(note.count("STOPPING=1"), 1, note.got)
+
+    def ticket_of(self, gw, ext_id, sender):
+        """Posts an "invoice" message; its ticket.created event."""
+        c = gw.client()
+        self.addCleanup(c.close)
+        r = c.post_until_accepted(gwtest.message_body(ext_id, sender=sender,
+                                                      text="about my invoice"),
+                                  time.monotonic() + tmo(15))
+        self.assertEqual(r.status, 202, r)
+        found = []
+
+        def created():
+            msgs = [m for _, t, m in gw.replay_all() if t == "message.received"
+                    and m.get("external_id") == ext_id]
+            found[:] = [m for _, t, m in gw.replay_all() if t == "ticket.created"
+                        and msgs and m["ticket_id"] == msgs[0].get("ticket_id")]
+            return found
+        wait_until(created, tmo(15), f"the ticket of {ext_id}")
+        return found[0]
 
 
 if __name__ == "__main__":

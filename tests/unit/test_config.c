@@ -493,7 +493,8 @@ static const struct err_case core_errors[] = {
 	/* unknown and duplicate keys */
 	{"router:\n  ingest: tcp://127.0.0.1:1\n  bath_max: 5\n",
 	 "3: router.bath_max: unknown key (known: ingest, publish, command, curve_key, "
-	 "curve_consumers, curve_commanders, curve_connectors, batch_max, "
+	 "curve_consumers, curve_commanders, curve_connectors, curve_client_key, "
+	 "curve_server_public, plain_loopback, batch_max, "
 	 "nice, heartbeat_ms, map_size_mb, publish_hwm, delivery_timeout_ms)"},
 	{"stat_dir: x\n",
 	 "1: stat_dir: unknown key (known: state_dir, log_level, log_format, user, router, routing, supervisor, "
@@ -551,16 +552,27 @@ static const struct err_case core_errors[] = {
 	 "1: log_level: \"${\" is only allowed as the whole value \"${NAME}\", NAME made of "
 	 "A-Z, a-z, 0-9 and _"},
 	/* cross-checks */
-	{"router:\n  ingest: tcp://127.0.0.1:6000\n  publish: tcp://127.0.0.1:6000\n",
+	{"router:\n  ingest: tcp://127.0.0.1:6000\n  publish: tcp://127.0.0.1:6000\n"
+	 "  plain_loopback: true\n",
 	 "3: router.publish: tcp://127.0.0.1:6000 is also used by router.ingest (line 2)"},
-	{"router:\n  command: tcp://127.0.0.1:5570\n  publish: tcp://127.0.0.1:5570\n",
+	{"router:\n  command: tcp://127.0.0.1:5570\n  publish: tcp://127.0.0.1:5570\n"
+	 "  plain_loopback: true\n",
 	 "2: router.command: tcp://127.0.0.1:5570 is also used by router.publish (line 3)"},
 	{"router:\n  command: ipc:///tmp/x\n  ingest: ipc:///tmp/x\n",
 	 "2: router.command: ipc:///tmp/x is also used by router.ingest (line 3)"},
-	{"router:\n  ingest: tcp://127.0.0.1:5570\n  publish: tcp://*:5570\n",
+	{"router:\n  ingest: tcp://127.0.0.1:5570\n  publish: tcp://*:5570\n"
+	 "  plain_loopback: true\n",
 	 "3: router.publish: tcp://*:5570 can be reached from other hosts: set "
 	 "router.curve_key (gatewayctl keys generate) so that only allowed keys connect, or "
 	 "bind 127.0.0.1"},
+	{"router:\n  publish: tcp://127.0.0.1:5570\n",
+	 "2: router.publish: tcp://127.0.0.1:5570 has no CURVE: any local user could connect to "
+	 "it; use ipc:// (the default), set router.curve_key, or set router.plain_loopback: "
+	 "true to accept that"},
+	{"router:\n  command: tcp://[::1]:5571\n  plain_loopback: false\n",
+	 "2: router.command: tcp://[::1]:5571 has no CURVE: any local user could connect to "
+	 "it; use ipc:// (the default), set router.curve_key, or set router.plain_loopback: "
+	 "true to accept that"},
 	{"router:\n  command: tcp://0.0.0.0:5571\n",
 	 "2: router.command: tcp://0.0.0.0:5571 can be reached from other hosts: set "
 	 "router.curve_key (gatewayctl keys generate) so that only allowed keys connect, or "
@@ -568,8 +580,9 @@ static const struct err_case core_errors[] = {
 	{"supervisor:\n  backoff_min_ms: 5000\n  backoff_max_ms: 1000\n",
 	 "2: supervisor.backoff_min_ms: 5000 is above backoff_max_ms 1000"},
 	/* metrics: its listener clashes only when enabled */
-	{"router:\n  ingest: tcp://127.0.0.1:9464\nmetrics:\n  enabled: true\n",
-	 "2: router.ingest: 127.0.0.1:9464 is also used by metrics.listen (default, line 4)"},
+	{"router:\n  ingest: tcp://127.0.0.1:9464\n  plain_loopback: true\nmetrics:\n"
+	 "  enabled: true\n",
+	 "2: router.ingest: 127.0.0.1:9464 is also used by metrics.listen (default, line 5)"},
 	{"connectors:\n  - name: metrics\n    type: api\n    token: abc\n",
 	 "2: connectors[0].name: \"metrics\" is the name of a gateway process"},
 	{"metrics:\n  listen: 127.0.0.1:70000\n",
@@ -654,9 +667,9 @@ static const struct err_case api_errors[] = {
 	 "  - name: b\n    type: api\n    token: t\n",
 	 "5: connectors[1].listen: 127.0.0.1:8088 is also used by connectors[0].listen "
 	 "(default, line 2)"},
-	{"router:\n  command: tcp://127.0.0.1:5571\n"
+	{"router:\n  command: tcp://127.0.0.1:5571\n  plain_loopback: true\n"
 	 "connectors:\n  - name: a\n    type: api\n    token: t\n    listen: '[::]:5571'\n",
-	 "7: connectors[0].listen: [::]:5571 is also used by router.command (line 2)"},
+	 "8: connectors[0].listen: [::]:5571 is also used by router.command (line 2)"},
 };
 
 static void test_api_errors(void **state)
@@ -838,7 +851,8 @@ static const struct err_case nested_errors[] = {
 	{MAILBOX "    smtp:\n      url: smtp://smtp.example.com\n      urll: x\n",
 	 "9: connectors[0].smtp.urll: unknown key (known: url, tls, username, password, "
 	 "bearer_token, ca_file, from, from_name, sent_folder, max_message_bytes, "
-	 "send_concurrency, send_rate_per_s, send_timeout_ms, send_retry_for_s)"},
+	 "send_concurrency, send_rate_per_s, send_rate_per_min, send_timeout_ms, "
+	 "send_retry_for_s)"},
 	{MAILBOX "    smtp: smtp://smtp.example.com\n",
 	 "7: connectors[0].smtp: expected a mapping, found a scalar"},
 	{MAILBOX "    smtp:\n      password: x\n",

@@ -1058,6 +1058,48 @@ static void test_bounce(void **state)
 
 /* A bounce names the message it reports on: in reply_to, for the router
  * to find the ticket it concerns. */
+/* A DSN of one of the gateway's replies (Action: failed) makes that
+ * reply's failed status, with Status and Diagnostic-Code; a DSN of another
+ * message, or one whose Action is "delayed", makes none. */
+static void test_bounce_fails_our_reply(void)
+{
+	const struct proto_status *s;
+	struct email_result r;
+	size_t len;
+	char *raw, *delayed, *at;
+
+	raw = load("automated/bounce-of-reply.eml", &len);
+	ingest(raw, &r);
+	assert_true(r.has_status);
+	assert_encodes(&r.status, "status");
+	s = &r.status.u.status;
+	assert_int_equal(r.status.type, PROTO_T_MESSAGE_STATUS);
+	assert_string_equal(s->status, "failed");
+	assert_string_equal(s->channel, "email");
+	assert_string_equal(s->external_id,
+			    "reply-7-0123456789abcdef0123456789abcdef@ours.example");
+	assert_string_equal(s->status_id,
+			    "reply-7-0123456789abcdef0123456789abcdef@ours.example:failed");
+	assert_string_equal(s->recipient, "jane@roe.example");
+	assert_int_equal(s->errors_len, 1);
+	assert_string_equal(s->errors[0].title, "bounced: 5.1.1 550 5.1.1 User unknown");
+	email_result_clear(&r);
+	delayed = strdup(raw);
+	assert_non_null(delayed);
+	at = strstr(delayed, "Action: failed");
+	memcpy(at, "Action: delay ", 14);
+	ingest(delayed, &r);
+	assert_false(r.has_status);
+	email_result_clear(&r);
+	free(delayed);
+	free(raw);
+	raw = load("flanker/bounce/mailbox-full.eml", &len);
+	ingest(raw, &r);
+	assert_false(r.has_status);
+	email_result_clear(&r);
+	free(raw);
+}
+
 static void test_bounce_names_its_message(void **state)
 {
 	static const struct {
@@ -1099,6 +1141,7 @@ static void test_bounce_names_its_message(void **state)
 	assert_non_null(strstr(m->text, "could not"));
 	email_result_clear(&r);
 	free(raw);
+	test_bounce_fails_our_reply();
 	/* A message that is not a bounce: its attached message is not a parent. */
 	raw = load("flanker/enclosed.eml", &len);
 	m = ingest(raw, &r);

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "connectors/email/email_config.h"
 #include "connectors/email/email_parse.h"
 #include "connectors/email/email_reply.h"
 #include "core/err.h"
@@ -160,6 +161,37 @@ static void test_headers_and_read_back(void **state)
 	assert_string_equal(m->attachments[0].name, "facture août.pdf");
 	assert_string_equal(m->attachments[0].type, "application/pdf");
 	assert_string_equal(m->attachments[0].ref, f->ref);
+	email_result_clear(&res);
+	email_reply_free(&r);
+}
+
+/* smtp.from defaults to the mailbox's username when that is an address;
+ * from_name, when set, is the From's display name instead of the agent's. */
+static void test_from_default_and_name(void **state)
+{
+	struct fx *f = *state;
+	struct email_settings s;
+	struct email_reply r;
+	struct email_result res;
+	char why[256];
+
+	memset(&s, 0, sizeof(s));
+	s.username = "support@acme.test";
+	assert_null(email_settings_from(&s)); /* no smtp block */
+	s.smtp.url = "smtp://127.0.0.1";
+	assert_string_equal(email_settings_from(&s), "support@acme.test");
+	s.smtp.from = "help@acme.test";
+	assert_string_equal(email_settings_from(&s), "help@acme.test");
+	s.smtp.from = NULL;
+	s.username = "support";
+	assert_null(email_settings_from(&s)); /* a login that is no address */
+
+	f->opt.from_name = "ACME Support";
+	assert_int_equal(email_reply_build(&f->opt, &f->m, &r, why, sizeof(why)), GW_OK);
+	memset(&res, 0, sizeof(res));
+	parse(&r, &res);
+	assert_string_equal(res.ev.u.message.from.address, "support@acme.test");
+	assert_string_equal(res.ev.u.message.from.name, "ACME Support");
 	email_result_clear(&res);
 	email_reply_free(&r);
 }
@@ -370,6 +402,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_headers_and_read_back, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_automatic_auto_submitted, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_from_default_and_name, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_answer_names_our_reference, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_message_id_stable, fx_setup, fx_teardown),

@@ -1,6 +1,7 @@
 /*
  * test_helpdesk.c - the helpdesk's ticket commands (router/commands/helpdesk.c) and
- * the ticket record a new ticket is announced with (router/route.c), on a
+ * the ticket record a new ticket is announced with (router/route.c), and a
+ * merge's trace and clocks (router/commands/ticket_merge.c), on a
  * real router store (no sockets used: messages are routed and commands run
  * in the router's own transactions). One queue, "general", served by one
  * agent always at work; scope customer; no reopen window.
@@ -241,6 +242,132 @@ static void test_reopen_refused_while_another_is_open(void **state)
 	fx_close(&f);
 }
 
+/* --- merge: trace and clocks ------------------------------------------------- */
+
+/* tm_command - ticket.merge or ticket.split of ticket `id` with `key` (target_id
+ * or message_seq) = `v`; fails the test unless it succeeds. */
+static void tm_command(struct fx *f, routing_cmd_fn fn, const char *command_id, uint64_t id,
+		       const char *key, uint64_t v)
+{
+	msgpack_sbuffer in, out;
+	msgpack_packer pk;
+	char err[256] = "";
+
+	msgpack_sbuffer_init(&in);
+	msgpack_sbuffer_init(&out);
+	msgpack_packer_init(&pk, &in, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	msgpack_pack_str_with_body(&pk, "command_id", 10);
+	msgpack_pack_str_with_body(&pk, command_id, strlen(command_id));
+	msgpack_pack_str_with_body(&pk, "ticket_id", 9);
+	msgpack_pack_uint64(&pk, id);
+	msgpack_pack_str_with_body(&pk, key, strlen(key));
+	msgpack_pack_uint64(&pk, v);
+	if (fn(f->r, in.data, in.size, &out, err, sizeof(err)) != GW_OK)
+		fail_msg("%s: %s", command_id, err);
+	msgpack_sbuffer_destroy(&in);
+	msgpack_sbuffer_destroy(&out);
+}
+
+struct seqs {
+	uint64_t v[32];
+	size_t n;
+};
+
+static int seq_add(void *arg, uint64_t seq)
+{
+	struct seqs *l = arg;
+
+	if (l->n < 32)
+		l->v[l->n++] = seq;
+	return 0;
+}
+
+static void trace_of(struct fx *f, uint64_t id, struct seqs *l)
+{
+	struct store_txn *txn = rtxn(f);
+
+	memset(l, 0, sizeof(*l));
+	assert_int_equal(store_ticket_trace(txn, id, 32, seq_add, l), GW_OK);
+	store_txn_abort(txn);
+}
+
+static int due_of(void *arg, int64_t due_ms, uint64_t ticket_id, unsigned what)
+{
+	uint64_t *id = arg;
+
+	(void)due_ms;
+	(void)what;
+	if (ticket_id == id[0])
+		id[1]++;
+	return 0;
+}
+
+/* sla_entries - the timer entries (SLA instants) left for ticket `id`. */
+static uint64_t sla_entries(struct fx *f, uint64_t id)
+{
+	struct store_txn *txn = rtxn(f);
+	uint64_t arg[2] = {id, 0};
+
+	assert_int_equal(store_sla_scan(txn, INT64_MAX, 1000, due_of, arg), GW_OK);
+	store_txn_abort(txn);
+	return arg[1];
+}
+
+/* A ticket split off (own clocks) and merged back: the survivor keeps its
+ * clocks and gets the merged ticket's trace; the merged one's clocks stop
+ * and leave no timer entry. */
+static void test_merge_keeps_trace_and_clocks(void **state)
+{
+	struct proto_ticket a, b, t;
+	struct seqs tr2, tr1;
+	uint64_t t1, t2, seq2;
+	struct fx f;
+
+	(void)state;
+	fx_open(&f);
+	msg(&f, "mm1", "+15550003", &t1);
+	seq2 = msg(&f, "mm2", "+15550003", &t2);
+	assert_int_equal(t2, t1);
+	tm_command(&f, ticket_split, "split-1", t1, "message_seq", seq2);
+	ticket(&f, t1, &t);
+	assert_int_equal(t.splits_len, 1);
+	t2 = t.splits[0].ticket_id;
+	proto_ticket_clear(&t);
+	ticket(&f, t1, &a);
+	ticket(&f, t2, &b);
+	assert_string_equal(b.sla_resolution, "running");
+	assert_true(sla_entries(&f, t2) > 0);
+	trace_of(&f, t2, &tr2);
+	assert_true(tr2.n >= 2); /* ticket.created, ticket.split */
+	tm_command(&f, ticket_merge, "merge-1", t2, "target_id", t1);
+	ticket(&f, t1, &t);
+	assert_true(t.sla_started_at == a.sla_started_at);
+	assert_true(t.first_response_due == a.first_response_due);
+	assert_true(t.resolution_due == a.resolution_due);
+	assert_string_equal(t.sla_first_response, a.sla_first_response);
+	assert_string_equal(t.sla_resolution, a.sla_resolution);
+	proto_ticket_clear(&t);
+	trace_of(&f, t1, &tr1);
+	for (size_t i = 0; i < tr2.n; i++) {
+		size_t k = 0;
+
+		while (k < tr1.n && tr1.v[k] != tr2.v[i])
+			k++;
+		assert_true(k < tr1.n);
+	}
+	ticket(&f, t2, &t);
+	assert_string_equal(t.status, "closed");
+	assert_int_equal(t.merged_into, t1);
+	assert_string_equal(t.sla_first_response, "stopped");
+	assert_string_not_equal(t.sla_resolution, "running");
+	assert_int_equal(sla_entries(&f, t2), 0);
+	proto_ticket_clear(&t);
+	proto_ticket_clear(&a);
+	proto_ticket_clear(&b);
+	fx_close(&f);
+}
+
 static void list_set(struct conf_strlist *l, const char *v)
 {
 	l->v = calloc(1, sizeof(*l->v));
@@ -255,6 +382,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_created_ticket_is_complete),
 		cmocka_unit_test(test_reopen_refused_while_another_is_open),
+		cmocka_unit_test(test_merge_keeps_trace_and_clocks),
 	};
 	struct gw_routing_queue *q;
 	struct gw_routing_agent *a;

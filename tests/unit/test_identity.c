@@ -68,6 +68,36 @@ static uint64_t msg_p(struct fx *f, const char *channel, const char *ext, const 
 	return id;
 }
 
+/* msg_attrs - routes an inbound message whose sender carries the
+ * attributes `attrs` (NULL-terminated); returns its customer id. */
+static uint64_t msg_attrs(struct fx *f, const char *channel, const char *ext, const char *from,
+			  const char *const *attrs)
+{
+	struct proto_event ev;
+	struct routed x = {&ev, ROUTE_DUPLICATE};
+	uint64_t id;
+	size_t n = 0;
+
+	while (attrs[n])
+		n++;
+	assert_int_equal(proto_event_init(&ev, PROTO_T_MESSAGE_RECEIVED), GW_OK);
+	ev.u.message.channel = strdup(channel);
+	ev.u.message.account = strdup("acct");
+	ev.u.message.external_id = strdup(ext);
+	ev.u.message.received_at = 1700000000000;
+	ev.u.message.from.address = strdup(from);
+	ev.u.message.from.attributes = calloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		ev.u.message.from.attributes[i] = strdup(attrs[i]);
+	ev.u.message.from.attributes_len = n;
+	ev.u.message.text = strdup(ext);
+	assert_int_equal(router_txn(f->r, route_txn, &x), GW_OK);
+	assert_int_equal(x.res, ROUTE_STORED);
+	id = ev.u.message.customer_id;
+	proto_event_clear(&ev);
+	return id;
+}
+
 /* msg_v - routes an inbound message whose sender gave `email` (NULL:
  * none), verified by the channel when `verified`. */
 static uint64_t msg_v(struct fx *f, const char *channel, const char *ext, const char *from,
@@ -566,6 +596,31 @@ static void test_site_signed_email(void **state)
 	fx_close(&f);
 }
 
+/* merged_event - the customer.merged event at or after `from`: 1 and
+ * its source, target and cause (caller frees) when there is one. */
+static int merged_event(struct fx *f, uint64_t from, uint64_t *src, uint64_t *dst, char **cause)
+{
+	struct store_txn *txn = rtxn(f);
+	uint64_t head = router_head(f->r);
+	int found = 0;
+
+	for (uint64_t seq = from; !found && seq <= head; seq++) {
+		struct proto_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		assert_int_equal(store_eventlog_decode(txn, seq, &ev), GW_OK);
+		if (ev.type == PROTO_T_CUSTOMER_MERGED) {
+			*src = ev.u.merge.source_customer_id;
+			*dst = ev.u.merge.target_customer_id;
+			*cause = strdup(ev.u.merge.cause);
+			found = 1;
+		}
+		proto_event_clear(&ev);
+	}
+	store_txn_abort(txn);
+	return found;
+}
+
 /* A phone number a Telegram user shared as their own contact (verified by
  * Telegram) joins the customer who writes by SMS and WhatsApp from it; a
  * number only typed is a claim: a probable match, never the customer. */
@@ -573,24 +628,45 @@ static void test_shared_phone(void **state)
 {
 	struct proto_customer c;
 	struct fx f;
-	uint64_t ana, tg, other;
+	uint64_t ana, tg, other, head, src = 0, dst = 0, tk1, tk2;
 	unsigned flags;
+	char *cause = NULL;
 
 	(void)state;
 	fx_open(&f);
 	ana = msg(&f, "sms", "SM1", "+33612345678", NULL, NULL);
 	assert_int_equal(msg(&f, "whatsapp", "wamid.1", "33612345678", NULL, NULL), ana);
-	/* Her first Telegram message: a new chat, not yet linked. */
-	tg = msg(&f, "telegram", "42:1", "4242", NULL, NULL);
+	/* Her first Telegram message (/start): a new chat, not yet linked. */
+	tg = msg(&f, "telegram", "42:1", "4242", NULL, &tk1);
 	assert_int_not_equal(tg, ana);
-	/* She shares her own contact: Telegram vouches for the number; the
-	 * chat's customer holds the Telegram identity, and the number stays
-	 * Ana's (verified on both sides: joining them is an operator's merge). */
+	/* She shares her own contact: Telegram vouches for the number, held
+	 * verified by Ana; the chat's customer holds nothing but the chat, so
+	 * it is merged into Ana (customer.merged, its cause saying why), and
+	 * the message, the chat's ticket and the Telegram identity are hers. */
+	head = router_head(f.r);
 	assert_int_equal(msg_p(&f, "telegram", "42:2", "4242", NULL, false, "+33 6 12 34 56 78",
-			       true, NULL),
-			 tg);
+			       true, &tk2),
+			 ana);
+	assert_true(merged_event(&f, head + 1, &src, &dst, &cause));
+	assert_int_equal(src, tg);
+	assert_int_equal(dst, ana);
+	assert_string_equal(cause, "automatic: phone +33612345678 verified on telegram, held "
+				   "verified by customer 1");
+	free(cause);
 	assert_int_equal(holder(&f, "phone", "+33612345678", &flags), ana);
 	assert_int_equal(flags, STORE_IDENT_VERIFIED);
+	assert_int_equal(holder(&f, "telegram", "4242", NULL), ana);
+	customer(&f, tg, &c);
+	assert_int_equal(c.merged_into, ana);
+	proto_customer_clear(&c);
+	{
+		struct proto_ticket t;
+
+		ticket(&f, tk1, &t);
+		assert_int_equal(t.customer_id, ana);
+		proto_ticket_clear(&t);
+	}
+	assert_int_equal(msg(&f, "telegram", "42:3", "4242", NULL, NULL), ana);
 	/* A new Telegram user whose first message shares their own number:
 	 * the verified number finds Ana, and the chat joins her. */
 	assert_int_equal(msg_p(&f, "telegram", "77:1", "7777", NULL, false, "+33612345678", true,
@@ -607,6 +683,69 @@ static void test_shared_phone(void **state)
 	assert_int_not_equal(msg_p(&f, "telegram", "99:1", "9999", NULL, false, "call me", true,
 				   NULL),
 			     ana);
+	fx_close(&f);
+}
+
+/* Attributes the channel tells (a Telegram username) are set on the
+ * customer, sorted, a key's value replaced; unchanged ones announce
+ * nothing. */
+static void test_party_attributes(void **state)
+{
+	static const char *const first[] = {"telegram.username=ana_br",
+					    "telegram.language_code=pt-br", NULL};
+	static const char *const renamed[] = {"telegram.username=ana_lima", NULL};
+	struct proto_customer c;
+	struct fx f;
+	uint64_t ana, head;
+
+	(void)state;
+	fx_open(&f);
+	ana = msg_attrs(&f, "telegram", "42:1", "4242", first);
+	customer(&f, ana, &c);
+	assert_int_equal(c.attributes_len, 2);
+	assert_string_equal(c.attributes[0], "telegram.language_code=pt-br");
+	assert_string_equal(c.attributes[1], "telegram.username=ana_br");
+	proto_customer_clear(&c);
+	/* The same again (the fast path of a known sender): nothing changes. */
+	head = router_head(f.r);
+	assert_int_equal(msg_attrs(&f, "telegram", "42:2", "4242", first), ana);
+	for (uint64_t seq = head + 1; seq <= router_head(f.r); seq++)
+		assert_int_not_equal(event_type(&f, seq), PROTO_T_CUSTOMER_UPDATED);
+	/* A new username replaces the old one: customer.updated. */
+	head = router_head(f.r);
+	assert_int_equal(msg_attrs(&f, "telegram", "42:3", "4242", renamed), ana);
+	assert_int_equal(event_customer(&f, head + 1, &c), PROTO_T_CUSTOMER_UPDATED);
+	assert_int_equal(c.attributes_len, 2);
+	assert_string_equal(c.attributes[1], "telegram.username=ana_lima");
+	proto_customer_clear(&c);
+	fx_close(&f);
+}
+
+/* A customer with more than its chat (here a verified email) is not merged
+ * on its own: it is flagged a probable match of the phone's customer. */
+static void test_shared_phone_probable_match(void **state)
+{
+	struct proto_customer c;
+	struct fx f;
+	uint64_t ana, tg, head, src, dst;
+	char *cause = NULL;
+
+	(void)state;
+	fx_open(&f);
+	ana = msg(&f, "sms", "SM1", "+33612345678", NULL, NULL);
+	tg = msg_v(&f, "telegram", "42:1", "4242", "bo@example.com", true, NULL);
+	assert_int_not_equal(tg, ana);
+	head = router_head(f.r);
+	assert_int_equal(msg_p(&f, "telegram", "42:2", "4242", NULL, false, "+33612345678", true,
+			       NULL),
+			 tg);
+	assert_false(merged_event(&f, head + 1, &src, &dst, &cause));
+	assert_int_equal(holder(&f, "phone", "+33612345678", NULL), ana);
+	customer(&f, tg, &c);
+	assert_int_equal(c.probable_match, ana);
+	assert_string_equal(c.probable_match_reason,
+			    "phone +33612345678: verified here, held verified by customer 1");
+	proto_customer_clear(&c);
 	fx_close(&f);
 }
 
@@ -914,6 +1053,8 @@ int main(void)
 		cmocka_unit_test(test_claim_yields_to_proof),
 		cmocka_unit_test(test_site_signed_email),
 		cmocka_unit_test(test_shared_phone),
+		cmocka_unit_test(test_shared_phone_probable_match),
+		cmocka_unit_test(test_party_attributes),
 		cmocka_unit_test(test_import),
 		cmocka_unit_test(test_import_takes_claim),
 		cmocka_unit_test(test_import_again_and_errors),

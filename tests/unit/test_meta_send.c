@@ -2,7 +2,8 @@
  * test_meta_send.c - the Meta reply senders without a network: Meta's error
  * bodies sorted into retry, failure and refused credentials (graph.c); the
  * window rules and the refusals made before any request (wa_send.c,
- * ms_send.c); what the answers to a reply's steps decide. The requests on
+ * ms_send.c); what the answers to a reply's steps decide; the echoes of
+ * Messenger and Instagram replies in flight (ms_echo.c). The requests on
  * the wire are checked against the Graph stand-in by
  * tests/integration/test_meta_reply*.py.
  */
@@ -333,6 +334,70 @@ static void test_ms_steps(void **state)
 	ms_send_ops.free(job);
 }
 
+/* ---- ms_echo.c: echoes of replies in flight -------------------------------- */
+
+#define ECHO_REPLY "reply-9-0123456789abcdef0123456789abcdef"
+#define ECHO_ITEM(to, mid, msg)                                                        \
+	"{\"sender\":{\"id\":\"17841400000000001\"},\"recipient\":{\"id\":\"" to "\"},"  \
+	"\"timestamp\":1700000000000,\"message\":{\"is_echo\":true,\"mid\":\"" mid "\"," msg "}}"
+
+/* An Instagram reply (a text and one attachment) in flight: the echo of
+ * its text and of one attachment become its "sent"; another text, a second
+ * echo of the same text, a second attachment and the same text to another
+ * customer stay message.sent. */
+static void test_echoes_of_replies_in_flight(void **state)
+{
+	static const char body[] =
+		"{\"object\":\"instagram\",\"entry\":[{\"id\":\"17841400000000001\","
+		"\"time\":1700000000000,\"messaging\":["
+		ECHO_ITEM("7000", "m1", "\"text\":\"Until 8 pm\"") ","
+		ECHO_ITEM("7000", "m2", "\"text\":\"From the app\"") ","
+		ECHO_ITEM("7000", "m3", "\"attachments\":[{\"type\":\"image\",\"payload\":"
+					"{\"url\":\"https://cdn.example/a.jpg\"}}]") ","
+		ECHO_ITEM("7000", "m4", "\"attachments\":[{\"type\":\"image\",\"payload\":"
+					"{\"url\":\"https://cdn.example/b.jpg\"}}]") ","
+		ECHO_ITEM("7000", "m5", "\"text\":\"Until 8 pm\"") ","
+		ECHO_ITEM("7001", "m6", "\"text\":\"Until 8 pm\"") "]}]}";
+	struct proto_party to = {.address = "7000"};
+	struct proto_attachment att = {.name = "a.jpg", .type = "image/jpeg",
+				       .ref = "https://example.com/a.jpg"};
+	struct proto_message m = {.channel = "instagram", .account = "17841400000000001",
+				  .external_id = ECHO_REPLY, .text = "Until 8 pm", .to = &to,
+				  .attachments = &att, .attachments_len = 1};
+	struct meta_events evs = {0};
+	struct meta_parse_error perr = {0};
+	struct ms_echoes *es;
+	const struct proto_status *st;
+
+	(void)state;
+	assert_int_equal(ms_echoes_create(&es), GW_OK);
+	assert_int_equal(ms_echoes_add(es, 9, &m), GW_OK);
+	assert_int_equal(meta_parse(body, sizeof(body) - 1, NOW, &evs, &perr), GW_OK);
+	assert_int_equal(evs.n, 6);
+	assert_int_equal(ms_echoes_match(es, &evs), 2);
+	for (size_t i = 0; i < evs.n; i++)
+		assert_int_equal(evs.ev[i].type, i == 0 || i == 2 ? PROTO_T_MESSAGE_STATUS
+							   : PROTO_T_MESSAGE_SENT);
+	st = &evs.ev[0].u.status;
+	assert_string_equal(st->external_id, ECHO_REPLY);
+	assert_string_equal(st->status, "sent");
+	assert_string_equal(st->status_id, ECHO_REPLY ":sent");
+	assert_string_equal(st->provider_id, "m1");
+	assert_string_equal(st->recipient, "7000");
+	assert_string_equal(st->channel, "instagram");
+	assert_string_equal(evs.ev[2].u.status.provider_id, "m3");
+	for (size_t i = 0; i < evs.n; i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		struct proto_error err = {0};
+
+		assert_int_equal(proto_encode(&evs.ev[i], &buf, &len, &err), GW_OK);
+		free(buf);
+	}
+	meta_events_clear(&evs);
+	ms_echoes_destroy(es);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_ms_windows),
 		cmocka_unit_test(test_wa_steps),
 		cmocka_unit_test(test_ms_steps),
+		cmocka_unit_test(test_echoes_of_replies_in_flight),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -106,9 +106,10 @@ static void append(struct log *l, struct proto_event *ev)
 	free(buf);
 }
 
-/* ticket - a ticket event of `t` at `at` (ms after Monday 00:00). */
-static void ticket(struct log *l, enum proto_type type, const struct tk *t, int64_t at,
-		   const char *sla_fr, const char *sla_res)
+/* ticket_nr - a ticket event of `t` at `at` (ms after Monday 00:00) whose
+ * clocks are in these states (NULL: none). */
+static void ticket_nr(struct log *l, enum proto_type type, const struct tk *t, int64_t at,
+		      const char *sla_fr, const char *sla_res, const char *sla_nr)
 {
 	struct proto_event ev = {.type = type, .ts = l->mon + at};
 	struct proto_ticket *b = &ev.u.ticket;
@@ -124,6 +125,25 @@ static void ticket(struct log *l, enum proto_type type, const struct tk *t, int6
 	b->updated_at = l->mon + at;
 	b->sla_first_response = (char *)sla_fr;
 	b->sla_resolution = (char *)sla_res;
+	b->sla_next_response = (char *)sla_nr;
+	append(l, &ev);
+}
+
+static void ticket(struct log *l, enum proto_type type, const struct tk *t, int64_t at,
+		   const char *sla_fr, const char *sla_res)
+{
+	ticket_nr(l, type, t, at, sla_fr, sla_res, NULL);
+}
+
+/* breached - the ticket.sla_breached of `t`'s clock `clock` at `at`. */
+static void breached(struct log *l, const struct tk *t, int64_t at, const char *clock)
+{
+	struct proto_event ev = {.type = PROTO_T_TICKET_SLA_BREACHED, .ts = l->mon + at};
+
+	ev.u.sla.ticket_id = t->id;
+	ev.u.sla.customer_id = t->id + 100;
+	ev.u.sla.clock = (char *)clock;
+	ev.u.sla.due_at = l->mon + at;
 	append(l, &ev);
 }
 
@@ -161,14 +181,18 @@ static void script_week(struct log *l)
 {
 	/* T0 opened the Sunday before the window, open all week, closed after. */
 	ticket(l, PROTO_T_TICKET_CREATED, &T0, -14 * H, NULL, NULL);
-	/* T1 Monday: first response 1 h, next response 30 min, resolved in 3 h. */
+	/* T1 Monday: first response 1 h, next response 30 min (its clock met:
+	 * the ticket.updated of the reply says so, the close again, counted
+	 * once), resolved in 3 h. */
 	ticket(l, PROTO_T_TICKET_CREATED, &T1, 9 * H, NULL, NULL);
 	message(l, RX, &T1, 9 * H);
 	message(l, AUTO, &T1, 9 * H + M); /* an acknowledgement: no response */
 	message(l, TX, &T1, 10 * H);
 	message(l, RX, &T1, 11 * H);
+	ticket_nr(l, PROTO_T_TICKET_UPDATED, &T1, 11 * H, NULL, NULL, "running");
 	message(l, TX, &T1, 11 * H + 30 * M);
-	ticket(l, PROTO_T_TICKET_CLOSED, &T1, 12 * H, "met", "met");
+	ticket_nr(l, PROTO_T_TICKET_UPDATED, &T1, 11 * H + 30 * M, NULL, NULL, "met");
+	ticket_nr(l, PROTO_T_TICKET_CLOSED, &T1, 12 * H, "met", "met", "met");
 	/* T2 Monday 16:00, answered Tuesday 10:00 (business 1 h + 1 h), closed
 	 * Tuesday 11:00 (business 1 h + 2 h) with one reply: FCR. */
 	ticket(l, PROTO_T_TICKET_CREATED, &T2, 16 * H, NULL, NULL);
@@ -176,16 +200,18 @@ static void script_week(struct log *l)
 	message(l, TX, &T2, DAY + 10 * H);
 	ticket(l, PROTO_T_TICKET_CLOSED, &T2, DAY + 11 * H, "met", "breached");
 	/* T3 (24/7) Wednesday 08:00, answered 12:00, closed Thursday 08:00 (24 h,
-	 * FCR), reopened Friday 08:00, answered 09:00 (next response 1 h),
+	 * FCR), reopened Friday 08:00, answered 09:00 (next response 1 h; its
+	 * clock breached at 08:30, the close carries it again: counted once),
 	 * closed Saturday 10:00 (26 h after the reopening, not FCR). */
 	ticket(l, PROTO_T_TICKET_CREATED, &T3, 2 * DAY + 8 * H, NULL, NULL);
 	message(l, RX, &T3, 2 * DAY + 8 * H);
 	message(l, TX, &T3, 2 * DAY + 12 * H);
 	ticket(l, PROTO_T_TICKET_CLOSED, &T3, 3 * DAY + 8 * H, "breached", "met");
-	ticket(l, PROTO_T_TICKET_REOPENED, &T3, 4 * DAY + 8 * H, NULL, NULL);
+	ticket_nr(l, PROTO_T_TICKET_REOPENED, &T3, 4 * DAY + 8 * H, NULL, NULL, "running");
 	message(l, RX, &T3, 4 * DAY + 8 * H); /* after its ticket.reopened, as the router does */
+	breached(l, &T3, 4 * DAY + 8 * H + 30 * M, "next_response");
 	message(l, TX, &T3, 4 * DAY + 9 * H);
-	ticket(l, PROTO_T_TICKET_CLOSED, &T3, 5 * DAY + 10 * H, NULL, NULL);
+	ticket_nr(l, PROTO_T_TICKET_CLOSED, &T3, 5 * DAY + 10 * H, NULL, NULL, "breached");
 	/* T4 Sunday 20:00, no agent, still open. */
 	ticket(l, PROTO_T_TICKET_CREATED, &T4, 6 * DAY + 20 * H, NULL, NULL);
 	message(l, RX, &T4, 6 * DAY + 20 * H);
@@ -268,6 +294,8 @@ static void test_week_by_day(void **state)
 	times(&mon->next_response, 1, 30 * M, 30 * M);
 	times(&mon->resolution, 1, 3 * H, 3 * H);
 	assert_int_equal(mon->sla_fr_met + mon->sla_res_met, 2);
+	assert_int_equal(mon->sla_nr_met, 1);
+	assert_int_equal(mon->sla_nr_breached, 0);
 	assert_int_equal(mon->fcr, 0);
 	tue = row_named(r, days[1]);
 	times(&tue->first_response, 1, 2 * H, 2 * H);
@@ -281,9 +309,12 @@ static void test_week_by_day(void **state)
 	fri = row_named(r, days[4]);
 	assert_int_equal(fri->reopened, 1);
 	times(&fri->next_response, 1, 1 * H, 1 * H);
+	assert_int_equal(fri->sla_nr_breached, 1);
+	assert_int_equal(fri->sla_nr_met, 0);
 	sat = row_named(r, days[5]);
 	times(&sat->resolution, 1, 26 * H, 26 * H);
 	assert_int_equal(sat->fcr, 0);
+	assert_int_equal(sat->sla_nr_met + sat->sla_nr_breached, 0);
 	sun = row_named(r, days[6]);
 	assert_int_equal(sun->opened, 1);
 	assert_int_equal(sun->closed, 0);
@@ -306,6 +337,8 @@ static void test_week_by_queue(void **state)
 	assert_int_equal(sup->sla_fr_met, 2);
 	assert_int_equal(sup->sla_res_met, 1);
 	assert_int_equal(sup->sla_res_breached, 1);
+	assert_int_equal(sup->sla_nr_met, 1);
+	assert_int_equal(sup->sla_nr_breached, 0);
 	assert_int_equal(sup->fcr, 1);
 	sales = row_named(r, "sales");
 	assert_int_equal(sales->opened, 1);
@@ -315,6 +348,8 @@ static void test_week_by_queue(void **state)
 	times(&sales->first_response, 1, 4 * H, 4 * H);
 	times(&sales->resolution, 2, 25 * H, 26 * H);
 	assert_int_equal(sales->fcr, 1);
+	assert_int_equal(sales->sla_nr_met, 0);
+	assert_int_equal(sales->sla_nr_breached, 1);
 	report_free(r);
 }
 
@@ -337,14 +372,23 @@ static void test_week_by_agent_and_output(void **state)
 	row0 = json_array_get(json_object_get(j, "rows"), 0); /* "-" sorts first */
 	assert_string_equal(json_string_value(json_object_get(row0, "agent")), "-");
 	assert_true(json_is_null(json_object_get(row0, "first_response_median_s")));
+	assert_true(json_is_null(json_object_get(row0, "sla_next_response_met_rate")));
+	/* alice: T1's next response met, T3's breached. */
+	assert_true(json_real_value(json_object_get(json_array_get(json_object_get(j, "rows"), 1),
+						     "sla_next_response_met_rate")) == 0.5);
 	json_decref(j);
 	f = open_memstream(&csv, &csv_len);
 	assert_non_null(f);
 	assert_int_equal(report_write_csv(r, f), GW_OK);
 	fclose(f);
 	assert_non_null(strstr(csv, "agent,opened,reopened,closed,backlog,"));
-	/* alice: FRT 1 h and 4 h: median 2.5 h = 9000 s, p90 4 h = 14400 s. */
-	assert_non_null(strstr(csv, "\r\nalice,2,1,3,0,"));
+	assert_non_null(strstr(csv, ",sla_resolution_breached,sla_next_response_met,"
+				    "sla_next_response_breached,fcr,"));
+	/* alice: SLA first response met 1 (T1) breached 1 (T3), resolution met
+	 * 2, next response met 1 (T1) breached 1 (T3), FCR 1 (T3's first close),
+	 * no rating; FRT 1 h and 4 h: median 2.5 h = 9000 s, p90 4 h = 14400 s. */
+	assert_non_null(strstr(csv, "\r\nalice,2,1,3,0,1,1,2,0,1,1,1,0,"));
+	assert_non_null(strstr(csv, ",0.5000,1.0000,0.5000,0.3333,\r\n"));
 	assert_non_null(strstr(csv, ",9000,14400,"));
 	free(csv);
 	report_free(r);
@@ -409,6 +453,57 @@ static void test_merged_and_rated(void **state)
 	assert_true(json_real_value(json_object_get(json_array_get(json_object_get(j, "rows"), 0),
 						     "csat_average")) == 3.5);
 	json_decref(j);
+	report_free(r);
+}
+
+/* feed_nr - a ticket event of ticket 1 at `ts` (hours) whose next-response
+ * clock is `nr`; a ticket.sla_breached's `nr` is its clock. */
+static void feed_nr(struct report *r, enum proto_type type, int64_t ts, const char *nr)
+{
+	struct proto_event ev = {.type = type, .ts = ts * H};
+
+	if (type == PROTO_T_TICKET_SLA_BREACHED) {
+		ev.u.sla.ticket_id = 1;
+		ev.u.sla.clock = (char *)nr;
+	} else {
+		ev.u.ticket.ticket_id = 1;
+		ev.u.ticket.status = type == PROTO_T_TICKET_CLOSED ? "closed" : "open";
+		ev.u.ticket.channel = "api";
+		ev.u.ticket.sla_next_response = (char *)nr;
+	}
+	assert_int_equal(report_feed(r, &ev), GW_OK);
+}
+
+/* Next-response outcomes, each clock once: a reply past due before the
+ * timer said so (the ticket.updated says breached, no alert), an alert then
+ * the same state carried again, a met one, a clock the close stops, and
+ * another clock's alert (first_response) that is not counted here. */
+static void test_next_response_outcomes(void **state)
+{
+	const enum proto_type UPD = PROTO_T_TICKET_UPDATED, BR = PROTO_T_TICKET_SLA_BREACHED;
+	struct report *r = NULL;
+	const struct report_row *row;
+
+	(void)state;
+	assert_int_equal(report_create(NULL, 0, DAY, REPORT_BY_CHANNEL, &r), GW_OK);
+	feed_nr(r, PROTO_T_TICKET_CREATED, 1, NULL);
+	feed_nr(r, BR, 2, "first_response");
+	feed_nr(r, UPD, 3, "running");
+	feed_nr(r, UPD, 4, "breached");       /* 1: late reply */
+	feed_nr(r, BR, 4, "next_response");   /* none follows a late reply: never twice */
+	feed_nr(r, UPD, 5, "running");
+	feed_nr(r, BR, 6, "next_response");   /* 2 */
+	feed_nr(r, UPD, 7, "breached");       /* the same clock */
+	feed_nr(r, UPD, 8, "running");
+	feed_nr(r, UPD, 9, "met");            /* met 1 */
+	feed_nr(r, UPD, 10, "met");
+	feed_nr(r, UPD, 11, "running");
+	feed_nr(r, PROTO_T_TICKET_CLOSED, 12, "stopped");
+	assert_int_equal(report_finish(r), GW_OK);
+	row = row_named(r, "api");
+	assert_int_equal(row->sla_nr_breached, 2);
+	assert_int_equal(row->sla_nr_met, 1);
+	assert_int_equal(row->sla_fr_breached, 0); /* counted by the close only */
 	report_free(r);
 }
 
@@ -585,6 +680,7 @@ int main(void)
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_bad_calendar),
 		cmocka_unit_test(test_merged_and_rated),
+		cmocka_unit_test(test_next_response_outcomes),
 		cmocka_unit_test(test_by_tag),
 		cmocka_unit_test(test_by_tag_bounds),
 		cmocka_unit_test_setup_teardown(test_week_by_day, week_setup, week_teardown),

@@ -5,7 +5,8 @@
  * retried (honouring Retry-After) until they work or the retry time is
  * over; permanent ones fail at once; credentials refused are noted once;
  * a delivery handed over again while in the sender, or after a restart once
- * journaled, is not sent twice.
+ * journaled, is not sent twice; transfers start at the configured rate (per
+ * second or per minute) and never more than `concurrency` run at once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,6 +44,7 @@ struct provider {
 	int n, next;                    /* past the end: the last one again */
 	int requests;
 	char last_body[512];
+	int delay_ms; /* each answer waits this long */
 	int stop;
 };
 
@@ -98,6 +100,8 @@ static void *provider_run(void *arg)
 			p->requests++;
 			snprintf(p->last_body, sizeof(p->last_body), "%s", body);
 			pthread_mutex_unlock(&p->mu);
+			if (p->delay_ms)
+				usleep((useconds_t)p->delay_ms * 1000);
 			if (write(fd, ans, strlen(ans)) < 0)
 				break;
 		}
@@ -467,6 +471,97 @@ static void test_full_and_fail_now(void **state)
 	provider_stop(&p);
 }
 
+/* ---- rate and concurrency: a job that notes when it starts ----------------- */
+
+#define RC_JOBS 8
+
+static struct {
+	pthread_mutex_t mu;
+	int64_t start_us[RC_JOBS * 2];
+	int starts, inflight, max_inflight;
+} rc_seen = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static int rcjob_setup(void *job, int step, CURL *h, char *why, size_t whylen)
+{
+	pthread_mutex_lock(&rc_seen.mu);
+	if (rc_seen.starts < RC_JOBS * 2)
+		rc_seen.start_us[rc_seen.starts] = gw_mono_us();
+	rc_seen.starts++;
+	if (++rc_seen.inflight > rc_seen.max_inflight)
+		rc_seen.max_inflight = rc_seen.inflight;
+	pthread_mutex_unlock(&rc_seen.mu);
+	return tjob_setup(job, step, h, why, whylen);
+}
+
+static void rcjob_classify(void *job, const struct sender_attempt *a, struct sender_outcome *o)
+{
+	pthread_mutex_lock(&rc_seen.mu);
+	rc_seen.inflight--;
+	pthread_mutex_unlock(&rc_seen.mu);
+	tjob_classify(job, a, o);
+}
+
+static const struct sender_ops rcops = {rcjob_setup, rcjob_classify, tjob_free};
+
+/* run_jobs - `n` jobs at once through a sender with `set`; every one is
+ * reported sent. rc_seen holds their starts. */
+static void run_jobs(struct provider *p, struct sender_settings set, int n)
+{
+	struct fx f = {0};
+	struct sender *s;
+	struct report r;
+	char id[32];
+
+	pthread_mutex_lock(&rc_seen.mu);
+	rc_seen.starts = rc_seen.inflight = rc_seen.max_inflight = 0;
+	pthread_mutex_unlock(&rc_seen.mu);
+	fx_init(&f);
+	f.so.set = set;
+	assert_int_equal(sender_create(&f.so, &s), GW_OK);
+	for (int i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "reply-%d-rc", i + 1);
+		assert_int_equal(sender_submit(s, (uint64_t)i + 1, id, &rcops,
+					       tjob_new(p->port, "x")),
+				 GW_OK);
+	}
+	for (int i = 0; i < n; i++) {
+		assert_true(next_report(&f, s, &r, 10000));
+		assert_string_equal(r.status, "sent");
+	}
+	sender_destroy(s);
+	fx_done(&f);
+	assert_int_equal(rc_seen.starts, n);
+}
+
+/* Rate 5/s: N jobs start at least (N-1)/5 s apart, first to last, 200 ms
+ * between two; 120 a minute: 2/s. Concurrency 2 with a slow provider and
+ * no rate: never more than 2 in flight, and 2 are. */
+static void test_rate_and_concurrency(void **state)
+{
+	struct provider p = {.script = {OK_200}, .n = 1};
+	struct sender_settings set = {.concurrency = 4, .rate_per_s = 5, .timeout_ms = 5000,
+				      .retry_for_s = 60};
+	int n = 6;
+
+	(void)state;
+	provider_start(&p);
+	run_jobs(&p, set, n);
+	assert_true(rc_seen.start_us[n - 1] - rc_seen.start_us[0] >= (n - 1) * 200000LL - 2000);
+	for (int i = 1; i < n; i++)
+		assert_true(rc_seen.start_us[i] - rc_seen.start_us[i - 1] >= 150000);
+	assert_true(rc_seen.max_inflight <= 4);
+	set.rate_per_s = 20;
+	set.rate_per_min = 120;
+	n = 3;
+	run_jobs(&p, set, n);
+	assert_true(rc_seen.start_us[n - 1] - rc_seen.start_us[0] >= (n - 1) * 500000LL - 2000);
+	set = (struct sender_settings){.concurrency = 2, .timeout_ms = 5000, .retry_for_s = 60};
+	p.delay_ms = 50;
+	run_jobs(&p, set, RC_JOBS);
+	assert_int_equal(rc_seen.max_inflight, 2);
+	provider_stop(&p);
+}
+
 static void test_retry_after_values(void **state)
 {
 	(void)state;
@@ -485,6 +580,7 @@ int main(void)
 		cmocka_unit_test(test_unreachable),
 		cmocka_unit_test(test_full_and_fail_now),
 		cmocka_unit_test(test_retry_after_values),
+		cmocka_unit_test(test_rate_and_concurrency),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -363,6 +363,61 @@ static void test_fire_traced(void **state)
 
 /* --- the clock stops ------------------------------------------------------------ */
 
+/* The next-response clock counts business time too: a customer message at
+ * Friday 16:30 in Paris, target 60 min, is due Monday 09:30; its warning
+ * (50 %) Friday 17:00 fires over the weekend, its breach does not, and the
+ * reply Monday 09:20 meets it. */
+static void test_next_response_business_hours(void **state)
+{
+	struct gw_routing_sla rows[] = {
+		{.queue = "office", .channel = "", .priority = "", .first_response_s = 60 * 60,
+		 .next_response_s = 60 * 60, .warning_percent = 50},
+	};
+	const int64_t fri_1000 = FRI_1630_PARIS - 390 * MIN;
+	struct proto_event ev[4];
+	struct proto_ticket t;
+	struct entries e;
+	struct fx f;
+	int changed = 0;
+
+	(void)state;
+	fx_open(&f, rows, 1);
+	new_ticket(&f, &t, 9, "email", "office", NULL, fri_1000);
+	assert_int_equal(sla_start(&f.b, &t, fri_1000), GW_OK);
+	assert_int_equal(sla_reply(&f.b, &t, fri_1000 + 30 * MIN, &changed), GW_OK);
+	assert_int_equal(changed, 1);
+	assert_string_equal(t.sla_first_response, "met");
+	assert_null(t.sla_next_response); /* no message owed a reply yet */
+	assert_int_equal(sla_inbound(&f.b, &t, FRI_1630_PARIS), GW_OK);
+	assert_true(t.next_response_started_at == FRI_1630_PARIS);
+	assert_true(t.next_response_due == MON_0930_PARIS);
+	assert_string_equal(t.sla_next_response, "running");
+	/* A second message while it runs counts from the first. */
+	assert_int_equal(sla_inbound(&f.b, &t, FRI_1630_PARIS + 10 * MIN), GW_OK);
+	assert_true(t.next_response_due == MON_0930_PARIS);
+	entries_of(&f, &e);
+	assert_int_equal(e.n, 2);
+	assert_true(has_entry(&e, FRI_1700_PARIS, STORE_SLA_NEXT_WARN));
+	assert_true(has_entry(&e, MON_0930_PARIS, STORE_SLA_NEXT_BREACH));
+	/* Saturday: the warning only. */
+	assert_int_equal(store_ticket_put(f.b.txn, &t), GW_OK);
+	assert_int_equal(fire(&f, FRI_1700_PARIS + 24 * 60 * MIN, ev, 4), 1);
+	assert_int_equal(ev[0].type, PROTO_T_TICKET_SLA_WARNING);
+	assert_string_equal(ev[0].u.sla.clock, "next_response");
+	assert_true(ev[0].u.sla.due_at == MON_0930_PARIS);
+	clear_events(ev, 1);
+	reload(&f, &t);
+	assert_string_equal(t.sla_next_response, "warning");
+	/* Monday 09:20: met, and the breach entry is gone. */
+	assert_int_equal(sla_reply(&f.b, &t, MON_0930_PARIS - 10 * MIN, &changed), GW_OK);
+	assert_int_equal(changed, 1);
+	assert_string_equal(t.sla_next_response, "met");
+	entries_of(&f, &e);
+	assert_int_equal(e.n, 0);
+	proto_ticket_clear(&t);
+	fx_close(&f);
+}
+
 static void test_first_reply_met(void **state)
 {
 	const int64_t t0 = 1700000000000LL;
@@ -596,6 +651,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_business_hours),
+		cmocka_unit_test(test_next_response_business_hours),
 		cmocka_unit_test(test_defaults_and_rows),
 		cmocka_unit_test(test_fire_on_time),
 		cmocka_unit_test(test_fire_drops_unreadable),

@@ -402,6 +402,66 @@ static void test_parse_status(void **state)
 	}
 }
 
+/* parse_fixture_any - fixture `rel` parsed without the AccountSid check
+ * (the fixtures' account is a placeholder); *p as sms_parse fills it. */
+static void parse_fixture_any(const char *rel, int status_path, struct sms_parsed *p)
+{
+	static const struct sms_parse_meta any = {"sms", "twilio-main", NULL, 1700000000123};
+	struct sms_parse_error err;
+	struct sms_form f = {0};
+	size_t len = 0;
+	char *body = read_fixture(rel, &len);
+
+	parse_ok(body, &f);
+	assert_int_equal(sms_parse(&f, &any, status_path, p, &err), GW_OK);
+	sms_form_clear(&f);
+	free(body);
+}
+
+/* Chatwoot's test bodies (tests/fixtures/sms/chatwoot): a status callback
+ * of a failed reply with its error, an MMS with two files. Parsed as the
+ * connector does, and refused for another account's AccountSid. */
+static void test_parse_chatwoot_fixtures(void **state)
+{
+	struct sms_parse_error err;
+	struct sms_parsed p;
+	const struct proto_status *s = &p.ev.u.status;
+	const struct proto_message *m = &p.ev.u.message;
+	size_t len = 0;
+	char *body;
+
+	(void)state;
+	parse_fixture_any("chatwoot/status-failed-30008.form", 1, &p);
+	assert_int_equal(p.what, SMS_WH_STATUS);
+	assert_string_equal(s->external_id, "SMd560ac79e4a4d36b3ce59f1f50471986");
+	assert_string_equal(s->status, "failed");
+	assert_string_equal(s->status_id, "SMd560ac79e4a4d36b3ce59f1f50471986:failed");
+	assert_int_equal(s->errors_len, 1);
+	assert_int_equal(s->errors[0].code, 30008);
+	assert_string_equal(s->errors[0].title, "Unknown error");
+	assert_non_null(strstr(s->raw, "\"ErrorMessage\":\"Unknown error\""));
+	sms_parsed_clear(&p);
+
+	parse_fixture_any("chatwoot/mms-two-media.form", 0, &p);
+	assert_int_equal(p.what, SMS_WH_MESSAGE);
+	assert_string_equal(m->external_id, "SMxx");
+	assert_string_equal(m->from.address, "+12345");
+	assert_string_equal(m->text, "testing multiple media");
+	assert_int_equal(m->attachments_len, 2);
+	assert_string_equal(m->attachments[0].ref, "https://chatwoot-assets.local/sample.png");
+	assert_string_equal(m->attachments[0].type, "image/png");
+	assert_string_equal(m->attachments[1].ref, "https://chatwoot-assets.local/sample.jpg");
+	assert_string_equal(m->attachments[1].type, "image/jpeg");
+	assert_string_equal(m->kind, "image");
+	sms_parsed_clear(&p);
+
+	/* Their AccountSid is not this instance's: refused. */
+	body = read_fixture("chatwoot/mms-two-media.form", &len);
+	assert_int_equal(parse_webhook(body, 0, &p, &err), GW_EAUTH);
+	sms_parsed_clear(&p);
+	free(body);
+}
+
 static void test_parse_refused(void **state)
 {
 	struct sms_parse_error err;
@@ -636,6 +696,7 @@ int main(void)
 		cmocka_unit_test(test_parse_fixture),
 		cmocka_unit_test(test_parse_mms_and_keywords),
 		cmocka_unit_test(test_parse_status),
+		cmocka_unit_test(test_parse_chatwoot_fixtures),
 		cmocka_unit_test(test_parse_refused),
 		cmocka_unit_test(test_rest_request),
 		cmocka_unit_test(test_rest_judge),

@@ -35,7 +35,7 @@
 #define ACCOUNT "tg-support"
 #define NG "nutgram/"
 
-static const struct tg_parse_opts opts = {ACCOUNT, RECV};
+static const struct tg_parse_opts opts = {ACCOUNT, RECV, "4242"};
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -254,8 +254,9 @@ static void test_contact_of_someone_else(void **state)
 	(void)state;
 	assert_string_equal(m->kind, "contact");
 	assert_string_equal(m->text, "911: 911");
-	/* Another person's card is content, never the sender's identity. */
-	assert_null(m->from.phone);
+	/* Another person's card: its number is only claimed by the sender
+	 * (the router registers it as a claim, never who the sender is). */
+	assert_string_equal(m->from.phone, "+911");
 	assert_false(m->from.phone_verified);
 	tg_events_clear(&l);
 }
@@ -279,10 +280,65 @@ static void test_own_contact_is_a_verified_phone(void **state)
 	assert_string_equal(l.ev[0].u.message.text, "Mario: 79001234567");
 	tg_events_clear(&l);
 	parse_text(other, &l);
-	assert_null(l.ev[0].u.message.from.phone);
+	assert_string_equal(l.ev[0].u.message.from.phone, "+79001234567");
+	assert_false(l.ev[0].u.message.from.phone_verified);
 	tg_events_clear(&l);
 	free(own);
 	free(other);
+	free(body);
+}
+
+/* The sender's username and language ride as party attributes. */
+static void test_sender_attributes(void **state)
+{
+	struct tg_events l;
+	const struct proto_message *m = one_msg(NG "contact.json", &l);
+
+	(void)state;
+	assert_int_equal(m->from.attributes_len, 2);
+	assert_string_equal(m->from.attributes[0], "telegram.username=MarioBros");
+	assert_string_equal(m->from.attributes[1], "telegram.language_code=it");
+	assert_encodable(&l);
+	tg_events_clear(&l);
+}
+
+/* A card's number: Telegram's digits become "+<digits>"; one typed with
+ * separators but no '+' stays as written (the router reads it in
+ * routing.default_region); anything else is no number. */
+static void test_contact_number_forms(void **state)
+{
+	static const struct {
+		const char *card, *phone;
+	} cases[] = {
+		{"\"+55 11 98765-4321\"", "+5511987654321"},
+		{"\"(11) 98765-4321\"", "(11) 98765-4321"},
+		{"\"5511987654321\"", "+5511987654321"},
+		{"\"call me\"", NULL},
+		{"\"+\"", NULL},
+		{"\"123456789012345678\"", NULL},
+	};
+	size_t len = 0;
+	char *body = load(NG "contact.json", &len);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char card[160];
+		char *u;
+		struct tg_events l;
+
+		snprintf(card, sizeof(card), "{\"phone_number\":%s,\"user_id\":12345}",
+			 cases[i].card);
+		u = with(body, "message.contact", card);
+		parse_text(u, &l);
+		if (cases[i].phone) {
+			assert_string_equal(l.ev[0].u.message.from.phone, cases[i].phone);
+			assert_true(l.ev[0].u.message.from.phone_verified);
+		} else {
+			assert_null(l.ev[0].u.message.from.phone);
+		}
+		tg_events_clear(&l);
+		free(u);
+	}
 	free(body);
 }
 
@@ -455,13 +511,24 @@ static void test_poll_has_no_sender(void **state)
 	char *body = load(NG "poll.json", &len);
 	struct tg_events l;
 
+	const struct proto_message *m;
+
 	(void)state;
 	parse_text(body, &l);
-	assert_int_equal(l.n, 0);
+	/* Kept as unknown under the bot, flagged automated: filed, no ticket. */
+	assert_int_equal(l.n, 1);
 	assert_int_equal(l.updates, 1);
-	assert_int_equal(l.unreadable, 1);
-	assert_int_equal(l.dropped, 1);
-	assert_non_null(strstr(l.unreadable_why, "no sender"));
+	assert_int_equal(l.unreadable, 0);
+	assert_int_equal(l.dropped, 0);
+	m = &l.ev[0].u.message;
+	assert_string_equal(m->kind, "unknown");
+	assert_string_equal(m->raw_type, "poll");
+	assert_string_equal(m->from.address, "bot4242");
+	assert_true(m->auto_reply);
+	assert_non_null(strstr(m->automated_reason, "no sender"));
+	assert_non_null(strstr(m->raw, "\"question\""));
+	assert_true(strncmp(m->external_id, "update:123456789:", 17) == 0);
+	assert_encodable(&l);
 	tg_events_clear(&l);
 	free(body);
 }
@@ -537,12 +604,15 @@ static void test_unreadable_updates_kept_or_dropped(void **state)
 	struct tg_events l;
 
 	(void)state;
-	/* No kind at all: nothing to file it under. */
+	/* No kind at all: kept as unknown, under the bot. */
 	parse_text("{\"update_id\":5}", &l);
-	assert_int_equal(l.n, 0);
-	assert_int_equal(l.unreadable, 1);
-	assert_int_equal(l.dropped, 1);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.unreadable, 0);
+	assert_int_equal(l.dropped, 0);
 	assert_int_equal(l.max_update_id, 5);
+	assert_string_equal(l.ev[0].u.message.raw_type, "update");
+	assert_string_equal(l.ev[0].u.message.from.address, "bot4242");
+	assert_encodable(&l);
 	tg_events_clear(&l);
 	/* A message without its id, from a known chat: kept as unknown. */
 	parse_text("{\"update_id\":6,\"message\":{\"chat\":{\"id\":77},\"text\":\"x\"}}", &l);
@@ -554,15 +624,19 @@ static void test_unreadable_updates_kept_or_dropped(void **state)
 	assert_string_equal(l.ev[0].u.message.from.address, "77");
 	assert_non_null(strstr(l.unreadable_why, "message_id"));
 	tg_events_clear(&l);
-	/* A message of nobody: dropped. */
+	/* A message of nobody: unreadable, kept under the bot (automated). */
 	parse_text("{\"update_id\":7,\"message\":{\"text\":\"x\"}}", &l);
-	assert_int_equal(l.n, 0);
-	assert_int_equal(l.dropped, 1);
-	tg_events_clear(&l);
-	/* A kind that is not an object. */
-	parse_text("{\"update_id\":8,\"message\":\"hello\"}", &l);
-	assert_int_equal(l.n, 0);
+	assert_int_equal(l.n, 1);
 	assert_int_equal(l.unreadable, 1);
+	assert_int_equal(l.dropped, 0);
+	assert_string_equal(l.ev[0].u.message.from.address, "bot4242");
+	assert_true(l.ev[0].u.message.auto_reply);
+	tg_events_clear(&l);
+	/* A kind that is not an object: the same. */
+	parse_text("{\"update_id\":8,\"message\":\"hello\"}", &l);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.unreadable, 1);
+	assert_int_equal(l.dropped, 0);
 	tg_events_clear(&l);
 }
 
@@ -897,6 +971,8 @@ int main(void)
 		cmocka_unit_test(test_animation_not_document),
 		cmocka_unit_test(test_location_venue),
 		cmocka_unit_test(test_contact_of_someone_else),
+		cmocka_unit_test(test_contact_number_forms),
+		cmocka_unit_test(test_sender_attributes),
 		cmocka_unit_test(test_own_contact_is_a_verified_phone),
 		cmocka_unit_test(test_reply_to_message),
 		cmocka_unit_test(test_unknown_content),

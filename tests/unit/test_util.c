@@ -1,18 +1,23 @@
-/* test_util.c - core/util.c: random ids, UTF-8 trimming, durations. */
+/* test_util.c - core/util.c: random ids, UTF-8 trimming, the atomic file
+ * write on a full disk, durations. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/err.h"
 #include "core/util.h"
+#include "tests/unit/testutil.h"
 
 #define IDS 1000 /* spans several refills of the per-thread pool */
 
@@ -187,6 +192,79 @@ static void test_duration_refused(void **state)
 			 GW_ETOOBIG);
 }
 
+/* The file `path` holds exactly `want`. */
+static void assert_file_is(const char *path, const char *want)
+{
+	char buf[256];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	assert_string_equal(buf, want);
+}
+
+/*
+ * A full disk: the temporary file the atomic write goes through is a link
+ * to /dev/full, whose writes fail with ENOSPC. The error names the cause
+ * ("No space left on device", what a status file's warning says), the old
+ * file stays whole and no temporary file is left.
+ */
+static void test_write_atomic_full_disk(void **state)
+{
+	char dir[64], path[128], tmp[160];
+	int rc;
+
+	(void)state;
+	test_tmpdir(dir, sizeof(dir), "util");
+	snprintf(path, sizeof(path), "%s/status.json", dir);
+	assert_int_equal(gw_write_file_atomic(path, "old", 3), GW_OK);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	assert_int_equal(symlink("/dev/full", tmp), 0);
+	rc = gw_write_file_atomic(path, "{\"new\":1}", 9);
+	assert_int_equal(rc, GW_EIO);
+	assert_int_equal(errno, ENOSPC);
+	assert_string_equal(gw_err_text(rc), "No space left on device");
+	assert_file_is(path, "old");
+	assert_int_equal(access(tmp, F_OK), -1);
+	test_rmtree(dir);
+}
+
+/*
+ * A file size limit (RLIMIT_FSIZE, SIGXFSZ ignored: EFBIG) on the durable
+ * write too: the cause is named, the old content kept.
+ */
+static void test_write_durable_file_too_large(void **state)
+{
+	char dir[64], path[128], big[4096];
+	struct rlimit old, small;
+	void (*prev)(int);
+	int rc, err;
+
+	(void)state;
+	test_tmpdir(dir, sizeof(dir), "util");
+	snprintf(path, sizeof(path), "%s/state", dir);
+	assert_int_equal(gw_write_file_durable(path, "old", 3), GW_OK);
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = old;
+	small.rlim_cur = 1024;
+	prev = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	rc = gw_write_file_durable(path, big, sizeof(big));
+	err = errno;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, prev);
+	assert_int_equal(rc, GW_EIO);
+	assert_int_equal(err, EFBIG);
+	errno = err;
+	assert_string_equal(gw_err_text(rc), strerror(EFBIG));
+	assert_file_is(path, "old");
+	test_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +273,8 @@ int main(void)
 		cmocka_unit_test(test_utf8_trim_cut_characters),
 		cmocka_unit_test(test_utf8_trim_leaves_the_rest),
 		cmocka_unit_test(test_utf8_cut),
+		cmocka_unit_test(test_write_atomic_full_disk),
+		cmocka_unit_test(test_write_durable_file_too_large),
 		cmocka_unit_test(test_duration_units),
 		cmocka_unit_test(test_duration_refused),
 	};
