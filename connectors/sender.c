@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "connectors/outbox.h"
+#include "connectors/curl_err.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -326,7 +327,7 @@ static void retry_or_fail(struct sender *s, struct sjob *j, struct sjob_list *fi
 static void judge(struct sender *s, struct sjob *j, CURLcode res, struct sjob_list *journal,
 		  struct sjob_list *fin)
 {
-	struct sender_attempt a = {j->step, j->attempt, res, 0, j->body, j->body_len,
+	struct sender_attempt a = {j->step, j->attempt, gw_curl_err(res), 0, j->body, j->body_len,
 				   j->retry_after_ms, j->errbuf};
 	curl_off_t took_us = 0;
 

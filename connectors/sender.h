@@ -63,7 +63,7 @@ struct sender;
 struct sender_attempt {
 	int step;                /* the job's step, from 0 */
 	int attempt;             /* attempts of this step before this one */
-	CURLcode result;         /* the transfer's result */
+	int err;                 /* the transfer's result as gw_err (gw_curl_err) */
 	long status;             /* HTTP status, or the SMTP/IMAP reply code */
 	const char *body;        /* the answer, NUL-terminated, at most */
 	size_t body_len;         /* SENDER_BODY_MAX bytes (more is dropped) */

@@ -25,6 +25,8 @@
 #ifndef GW_BUS_H
 #define GW_BUS_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 
 #include "core/config.h"
@@ -41,7 +43,7 @@ struct bus_key {
  * bare public key) into *k. Returns GW_OK, GW_EIO (cannot read: errno),
  * GW_EPROTO (no key in it), with why written.
  */
-int bus_key_read(const char *path, struct bus_key *k, char *why, size_t whylen);
+GW_MUST_CHECK int bus_key_read(const char *path, struct bus_key *k, char *why, size_t whylen);
 
 /*
  * bus_key_generate - a new key pair written as DIR/NAME.key (0600, both
@@ -49,7 +51,7 @@ int bus_key_read(const char *path, struct bus_key *k, char *why, size_t whylen);
  * it. Returns GW_OK, GW_EEXIST, GW_EIO, GW_EINVAL (a name with '/' or too
  * long, or CURVE not built into libzmq), with why written.
  */
-int bus_key_generate(const char *dir, const char *name, struct bus_key *k, char *why,
+GW_MUST_CHECK int bus_key_generate(const char *dir, const char *name, struct bus_key *k, char *why,
 		     size_t whylen);
 
 /*
@@ -58,14 +60,14 @@ int bus_key_generate(const char *dir, const char *name, struct bus_key *k, char 
  * Returns GW_OK, GW_EIO, GW_EPROTO (a line that is no key: its number in
  * why), GW_ENOMEM.
  */
-int bus_keys_load(const char *path, struct bus_key **out, size_t *n, char *why, size_t whylen);
+GW_MUST_CHECK int bus_keys_load(const char *path, struct bus_key **out, size_t *n, char *why, size_t whylen);
 
 /*
  * bus_server_setup - makes `sock` (not yet bound) a CURVE server with key
  * `k` whose clients the ZAP handler checks in `domain` ("ingest",
  * "publish", "command"). Returns GW_OK or GW_EBUS.
  */
-int bus_server_setup(void *sock, const struct bus_key *k, const char *domain);
+GW_MUST_CHECK int bus_server_setup(void *sock, const struct bus_key *k, const char *domain);
 
 /*
  * bus_client_setup - before `sock` connects to the router's `endpoint`:
@@ -78,12 +80,12 @@ int bus_server_setup(void *sock, const struct bus_key *k, const char *domain);
  * (no client key, or curve_client_key without a server key) or GW_EBUS,
  * with why.
  */
-int bus_client_setup(void *sock, const struct gw_config_router *r, const char *endpoint,
+GW_MUST_CHECK int bus_client_setup(void *sock, const struct gw_config_router *r, const char *endpoint,
 		     char *why, size_t whylen);
 
 /* bus_uses_curve - 1 when `endpoint` runs CURVE under this config: tcp://
  * with curve_key (the router's host), curve_client_key or
  * curve_server_public (a client's). */
-int bus_uses_curve(const struct gw_config_router *r, const char *endpoint);
+GW_MUST_CHECK int bus_uses_curve(const struct gw_config_router *r, const char *endpoint);
 
 #endif

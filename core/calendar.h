@@ -29,6 +29,8 @@
 #ifndef GW_CALENDAR_H
 #define GW_CALENDAR_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,13 +44,13 @@ struct cal;
  * zone name with "..", a leading '/', or that is not a zone file is not
  * known), GW_ENOMEM. *out is NULL on error. `err` may be NULL.
  */
-int cal_parse(const char *tz, const char *hours, struct cal **out, char *err, size_t errlen);
+GW_MUST_CHECK int cal_parse(const char *tz, const char *hours, struct cal **out, char *err, size_t errlen);
 
 /* cal_free - accepts NULL. */
 void cal_free(struct cal *c);
 
 /* cal_is_open - whether `t_ms` (ms since the epoch) is inside working hours. */
-int cal_is_open(const struct cal *c, int64_t t_ms);
+GW_MUST_CHECK int cal_is_open(const struct cal *c, int64_t t_ms);
 
 /*
  * cal_add - the instant at which `business_ms` of working time have passed

@@ -25,6 +25,8 @@
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
 
+#include "core/err.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -246,7 +248,7 @@ struct gw_config_routing {
  * tools that build a config by hand. GW_OK or GW_ENOMEM. Free with
  * gw_config_routing_free (also frees lists a caller attached with malloc).
  */
-int gw_config_routing_defaults(struct gw_config_routing *r, char *err, size_t errlen);
+GW_MUST_CHECK int gw_config_routing_defaults(struct gw_config_routing *r, char *err, size_t errlen);
 void gw_config_routing_free(struct gw_config_routing *r);
 
 /* csat: the satisfaction survey after a ticket closes (router/rules/csat.c). */
@@ -463,7 +465,7 @@ const struct conf_section *gw_connector_section(const char *type);
  * for a missing file) and writes one line naming file, line and key into
  * `err` (errlen bytes).
  */
-int gw_config_load(const char *path, const char *state_dir_override,
+GW_MUST_CHECK int gw_config_load(const char *path, const char *state_dir_override,
 		   struct gw_config **out, char *err, size_t errlen);
 
 /* gw_config_free - frees `cfg` and everything it owns; accepts NULL. */
@@ -477,7 +479,7 @@ const struct gw_connector_conf *gw_config_find_connector(const struct gw_config 
  * gw_config_doc - writes docs/config.md (every section's table, generated)
  * to `f`. Returns GW_OK or GW_EIO.
  */
-int gw_config_doc(FILE *f);
+GW_MUST_CHECK int gw_config_doc(FILE *f);
 
 /*
  * gw_config_default_path - the config used without --config: for an

@@ -5,6 +5,8 @@
 #ifndef GW_CONFIG_BUS_H
 #define GW_CONFIG_BUS_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 
 #include "core/config.h"
@@ -21,13 +23,13 @@ char **conf_bus_endpoint(struct gw_config *cfg, int i);
  * router.plain_loopback is true.
  * Returns GW_OK, GW_ECONFIG (why written) or GW_ENOMEM.
  */
-int conf_bus_check(struct gw_config *cfg, int i, char *why, size_t whylen);
+GW_MUST_CHECK int conf_bus_check(struct gw_config *cfg, int i, char *why, size_t whylen);
 
 /*
  * conf_bus_tcp_loopback - 1 for a tcp:// endpoint on a loopback address
  * (127.0.0.0/8, ::1, localhost), 0 for any other tcp:// endpoint, -1 when
  * it is not tcp://.
  */
-int conf_bus_tcp_loopback(const char *endpoint);
+GW_MUST_CHECK int conf_bus_tcp_loopback(const char *endpoint);
 
 #endif

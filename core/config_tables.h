@@ -7,6 +7,8 @@
 #ifndef GW_CONFIG_TABLES_H
 #define GW_CONFIG_TABLES_H
 
+#include "core/err.h"
+
 #include "core/config.h"
 #include "core/util.h"
 
@@ -27,7 +29,7 @@ extern const struct conf_section gw_conf_nats;
  * accepts, keys that go together); GW_OK, or GW_EINVAL with *key_out the
  * key at fault ("payload") and *why_out the reason (static strings).
  */
-int gw_config_nats_check(const struct gw_config_nats *n, const char **key_out,
+GW_MUST_CHECK int gw_config_nats_check(const struct gw_config_nats *n, const char **key_out,
 			 const char **why_out);
 
 /* metrics: rows filling struct gw_config_metrics. */
@@ -74,7 +76,7 @@ extern const struct conf_list gw_conf_integration_lists[];
  * lists (scope names, unique names, URL schemes); GW_OK or GW_EINVAL with
  * `err` naming the key path.
  */
-int gw_config_integration_check(const struct gw_config_integration *in, char *err,
+GW_MUST_CHECK int gw_config_integration_check(const struct gw_config_integration *in, char *err,
 				size_t errlen);
 
 /*
@@ -83,12 +85,12 @@ int gw_config_integration_check(const struct gw_config_integration *in, char *er
  * `err` naming the key path ("routing.queues[1].agents: unknown agent
  * 'bob'") and *line 0 or the entry's line when known.
  */
-int gw_config_routing_check(const struct gw_config_routing *r, char *err, size_t errlen);
+GW_MUST_CHECK int gw_config_routing_check(const struct gw_config_routing *r, char *err, size_t errlen);
 
 /* gw_config_rules_check - the checks of routing.tag_rules[] (values of
  * on, hours, priority; valid tags); GW_OK or GW_EINVAL with `err` naming
  * the key path. Called by gw_config_routing_check. */
-int gw_config_rules_check(const struct gw_config_routing *r, char *err, size_t errlen);
+GW_MUST_CHECK int gw_config_rules_check(const struct gw_config_routing *r, char *err, size_t errlen);
 
 /* gw_tag_valid (core/util.h) checks a tag. */
 /* automation and its lists (config_automation.c). */
@@ -103,7 +105,7 @@ extern const struct conf_list gw_conf_automation_lists[];
  * GW_EINVAL with `err` naming the key path ("rules[0].template: unknown
  * template 'ack'").
  */
-int gw_config_automation_check(const struct gw_config_automation *a, char *err,
+GW_MUST_CHECK int gw_config_automation_check(const struct gw_config_automation *a, char *err,
 			       size_t errlen);
 
 /* Longest endpoint accepted when a CONF_ENDPOINT row sets no max. */

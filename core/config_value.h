@@ -8,6 +8,8 @@
 #ifndef GW_CONFIG_VALUE_H
 #define GW_CONFIG_VALUE_H
 
+#include "core/err.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -27,7 +29,7 @@ const char *conf_echo(char *buf, size_t len, const char *s);
  * spaces, no hex). Returns GW_OK, GW_EINVAL (not an integer) or GW_ETOOBIG
  * (out of the range of long long).
  */
-int conf_parse_ll(const char *s, long long *out);
+GW_MUST_CHECK int conf_parse_ll(const char *s, long long *out);
 
 /*
  * conf_env_ref - whether `s` names an environment variable: *is_ref true
@@ -35,7 +37,7 @@ int conf_parse_ll(const char *s, long long *out);
  * namelen, copied into `name`), false when "${" does not appear. Returns
  * GW_OK, or GW_ECONFIG when "${" appears in any other form.
  */
-int conf_env_ref(const char *s, char *name, size_t namelen, bool *is_ref);
+GW_MUST_CHECK int conf_env_ref(const char *s, char *name, size_t namelen, bool *is_ref);
 
 /*
  * conf_join_path - `rel` resolved against the absolute folder `base`
@@ -50,7 +52,7 @@ char *conf_join_path(const char *base, const char *rel);
  * into *port, and whether it was bracketed into *v6. The host is not
  * checked further. Returns GW_OK or GW_ECONFIG with why.
  */
-int conf_split_host_port(const char *s, char *host, size_t hostlen, int *port, bool *v6,
+GW_MUST_CHECK int conf_split_host_port(const char *s, char *host, size_t hostlen, int *port, bool *v6,
 			 char *why, size_t whylen);
 
 /*
@@ -58,13 +60,13 @@ int conf_split_host_port(const char *s, char *host, size_t hostlen, int *port, b
  * numeric IPv4 address, a bracketed numeric IPv6 address or "localhost".
  * Returns GW_OK or GW_ECONFIG with why.
  */
-int conf_listen_parse(const char *s, struct conf_listen *out, char *why, size_t whylen);
+GW_MUST_CHECK int conf_listen_parse(const char *s, struct conf_listen *out, char *why, size_t whylen);
 
 /*
  * conf_endpoint_check - a ZeroMQ endpoint: tcp://host:port, ipc://path or
  * inproc://name. Returns GW_OK or GW_ECONFIG with why.
  */
-int conf_endpoint_check(const char *s, char *why, size_t whylen);
+GW_MUST_CHECK int conf_endpoint_check(const char *s, char *why, size_t whylen);
 
 /*
  * conf_listen_overlap - whether binding both addresses would clash: same

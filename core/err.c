@@ -29,6 +29,7 @@ static const struct err_text err_texts[GW__ERR_COUNT] = {
 	[GW_EBUS] = {"GW_EBUS", "message bus error"},
 	[GW_ECLOSED] = {"GW_ECLOSED", "closed"},
 	[GW_EPERM] = {"GW_EPERM", "not allowed"},
+	[GW_ETLS] = {"GW_ETLS", "TLS refused or certificate not verified"},
 };
 
 const char *gw_strerror(int err)

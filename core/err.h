@@ -11,6 +11,14 @@
 #ifndef GW_ERR_H
 #define GW_ERR_H
 
+/*
+ * GW_MUST_CHECK - on the prototype of a function whose gw_err must not be
+ * dropped: a caller that ignores it does not compile (-Werror). A cast to
+ * void does not silence it: a result ignored on purpose is assigned and
+ * its reason written beside it.
+ */
+#define GW_MUST_CHECK __attribute__((warn_unused_result))
+
 enum gw_err {
 	GW_OK = 0,
 	GW_ENOMEM,     /* an allocation failed */
@@ -31,6 +39,7 @@ enum gw_err {
 	GW_EBUS,       /* ZeroMQ failed */
 	GW_ECLOSED,    /* the peer or the component is shut down */
 	GW_EPERM,      /* authenticated, but not allowed to do this */
+	GW_ETLS,       /* TLS refused: no STARTTLS, or a peer certificate not verified */
 	GW__ERR_COUNT
 };
 

@@ -12,6 +12,8 @@
 #ifndef GW_SIGN_H
 #define GW_SIGN_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,7 +24,7 @@
  * `secret` (borrowed) into `out` (`outlen` bytes, GW_SIGN_MAX is enough).
  * Returns GW_OK, GW_EINVAL (out too small, t negative), GW_EIO (OpenSSL).
  */
-int gw_sign(const void *secret, size_t secret_len, int64_t t, const void *body, size_t len,
+GW_MUST_CHECK int gw_sign(const void *secret, size_t secret_len, int64_t t, const void *body, size_t len,
 	    char *out, size_t outlen);
 
 #endif

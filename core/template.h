@@ -15,6 +15,8 @@
 #ifndef GW_TEMPLATE_H
 #define GW_TEMPLATE_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 
 #define GW_TMPL_NAME_MAX 128
@@ -40,7 +42,7 @@ typedef const char *(*gw_tmpl_lookup_fn)(void *arg, const char *name);
  *   GW_ENOMEM
  * On error *out is NULL.
  */
-int gw_tmpl_render(const char *src, gw_tmpl_lookup_fn fn, void *arg, size_t max, char **out,
+GW_MUST_CHECK int gw_tmpl_render(const char *src, gw_tmpl_lookup_fn fn, void *arg, size_t max, char **out,
 		   char *missing, char *err, size_t errlen);
 
 /*
@@ -48,6 +50,6 @@ int gw_tmpl_render(const char *src, gw_tmpl_lookup_fn fn, void *arg, size_t max,
  * without looking any variable up: the config reader checks templates
  * with it.
  */
-int gw_tmpl_check(const char *src, char *err, size_t errlen);
+GW_MUST_CHECK int gw_tmpl_check(const char *src, char *err, size_t errlen);
 
 #endif

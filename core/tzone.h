@@ -11,6 +11,8 @@
 #ifndef GW_TZONE_H
 #define GW_TZONE_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,14 +25,14 @@ struct tz_zone;
  * GW_OK; GW_ENOTFOUND (no such zone, or a refused name), GW_EPROTO (the file
  * is not a valid TZif file, or uses leap seconds), GW_EIO, GW_ENOMEM.
  */
-int tz_load(const char *name, struct tz_zone **out);
+GW_MUST_CHECK int tz_load(const char *name, struct tz_zone **out);
 
 /*
  * tz_parse_tzif - builds a zone from the `len` bytes of a TZif file at
  * `buf` (not kept) into *out (caller frees with tz_free). For tz_load and
  * tests. GW_OK, GW_EPROTO, GW_ENOMEM.
  */
-int tz_parse_tzif(const uint8_t *buf, size_t len, struct tz_zone **out);
+GW_MUST_CHECK int tz_parse_tzif(const uint8_t *buf, size_t len, struct tz_zone **out);
 
 /* tz_free - accepts NULL. */
 void tz_free(struct tz_zone *z);

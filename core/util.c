@@ -131,10 +131,34 @@ int gw_write_all(int fd, const void *data, size_t len)
 	return GW_OK;
 }
 
+/* The tests' sync hook (gw_sync_hook_set): the pair is read under the lock
+ * so that a hook is never called with another hook's argument. */
+static pthread_mutex_t sync_hook_lock = PTHREAD_MUTEX_INITIALIZER;
+static void (*sync_hook)(void *arg, const char *dir);
+static void *sync_hook_arg;
+
+void gw_sync_hook_set(void (*fn)(void *arg, const char *dir), void *arg)
+{
+	pthread_mutex_lock(&sync_hook_lock);
+	sync_hook = fn;
+	sync_hook_arg = arg;
+	pthread_mutex_unlock(&sync_hook_lock);
+}
+
 int gw_fsync_dir(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = fd >= 0 && fsync(fd) == 0 ? GW_OK : GW_EIO;
+	void (*fn)(void *arg, const char *dir);
+	void *arg;
+	int fd, rc;
+
+	pthread_mutex_lock(&sync_hook_lock);
+	fn = sync_hook;
+	arg = sync_hook_arg;
+	pthread_mutex_unlock(&sync_hook_lock);
+	if (fn)
+		fn(arg, dir);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	rc = fd >= 0 && fsync(fd) == 0 ? GW_OK : GW_EIO;
 
 	if (fd >= 0)
 		close(fd);

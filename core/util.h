@@ -4,6 +4,8 @@
 #ifndef GW_UTIL_H
 #define GW_UTIL_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,10 +20,10 @@ int64_t gw_mono_us(void);
  * and a NUL into `out` (which must hold 33 bytes). Uses OpenSSL's CSPRNG.
  * Returns GW_OK or GW_EIO.
  */
-int gw_random_id(char out[33]);
+GW_MUST_CHECK int gw_random_id(char out[33]);
 
 /* gw_mkdir_p - creates `path` and its parents (mode 0700). GW_OK or GW_EIO. */
-int gw_mkdir_p(const char *path);
+GW_MUST_CHECK int gw_mkdir_p(const char *path);
 
 /*
  * gw_write_file_atomic - replaces the file at `path` with `len` bytes of
@@ -34,11 +36,20 @@ int gw_write_file_atomic(const char *path, const void *data, size_t len);
 
 /* gw_write_all - writes all `len` bytes to `fd`, retrying short writes and
  * EINTR. GW_OK or GW_EIO. */
-int gw_write_all(int fd, const void *data, size_t len);
+GW_MUST_CHECK int gw_write_all(int fd, const void *data, size_t len);
 
 /* gw_fsync_dir - fsyncs the folder `dir`, so that a rename or a new entry in
  * it survives a crash. GW_OK or GW_EIO. */
-int gw_fsync_dir(const char *dir);
+GW_MUST_CHECK int gw_fsync_dir(const char *dir);
+
+/*
+ * gw_sync_hook_set - tests: fn(arg, dir) runs on the calling thread before
+ * each gw_fsync_dir (every durable file of gw_write_file_durable and every
+ * blob of store/attachments.h goes through one), so that a test may see
+ * which thread syncs and make a sync slow. NULL: none (the default). Any
+ * thread; a call already in fn finishes with the old hook.
+ */
+void gw_sync_hook_set(void (*fn)(void *arg, const char *dir), void *arg);
 
 /*
  * gw_write_file_durable - as gw_write_file_atomic, and durable when it
@@ -46,21 +57,21 @@ int gw_fsync_dir(const char *dir);
  * after. For state that must survive a power cut (e.g. the last committed
  * IMAP UID). GW_OK, GW_EINVAL (path too long), GW_EIO, GW_ENOMEM.
  */
-int gw_write_file_durable(const char *path, const void *data, size_t len);
+GW_MUST_CHECK int gw_write_file_durable(const char *path, const void *data, size_t len);
 
 /*
  * gw_read_file - reads at most `max` bytes of `path` into a new NUL-terminated
  * buffer stored in *out (caller frees) and its length in *len.
  * GW_ENOTFOUND, GW_ETOOBIG (file over `max`), GW_EIO, GW_ENOMEM.
  */
-int gw_read_file(const char *path, size_t max, char **out, size_t *len);
+GW_MUST_CHECK int gw_read_file(const char *path, size_t max, char **out, size_t *len);
 
 /*
  * gw_exe_dir - the folder of the running executable (/proc/self/exe) into
  * `buf` (size bytes): the gateway's programs find each other there. GW_OK,
  * GW_EIO (no /proc), GW_EINVAL (does not fit).
  */
-int gw_exe_dir(char *buf, size_t size);
+GW_MUST_CHECK int gw_exe_dir(char *buf, size_t size);
 
 /*
  * gw_exe_relative - "<folder of the running executable>/<rel>" into `buf`
@@ -69,7 +80,7 @@ int gw_exe_dir(char *buf, size_t size);
  * computed from the install layout at build time). GW_OK, GW_ENOTFOUND (not
  * there: e.g. running from the build tree), GW_EIO, GW_EINVAL (too long).
  */
-int gw_exe_relative(const char *rel, char *buf, size_t size);
+GW_MUST_CHECK int gw_exe_relative(const char *rel, char *buf, size_t size);
 
 /* gw_strdup - strdup that accepts NULL (returns NULL). */
 char *gw_strdup(const char *s);
@@ -78,7 +89,7 @@ char *gw_strdup(const char *s);
  * gw_ct_equal - compares two byte strings in time that depends only on their
  * lengths (for secrets and signatures). Returns 1 when equal.
  */
-int gw_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
+GW_MUST_CHECK int gw_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 
 /*
  * gw_utf8_trim - drops, in place, a UTF-8 sequence cut short at the end of
@@ -99,7 +110,7 @@ void gw_utf8_cut(char *s, size_t max);
 
 /* gw_tag_valid - 1 when `tag` is a ticket tag: 1 to 64 bytes of lowercase
  * letters, digits and - _ . : (the config's tag rules, ticket.tag). */
-int gw_tag_valid(const char *tag);
+GW_MUST_CHECK int gw_tag_valid(const char *tag);
 
 #define GW_DURATION_MAX_LEN 32 /* longest duration text gw_duration_parse reads */
 

@@ -9,8 +9,10 @@ style-check.py - the house rules a compiler does not check (docs/STYLE in
     strtok, gets (use snprintf, strtol/conf_parse_ll, memcpy with a length,
     strtok_r or strspn/strcspn);
 
-A function is a body whose "{" and "}" stand alone at the start of a line,
-the layout every source file here follows. Prints one line per finding,
+A function is a body that opens at file level, with its "{" alone at the
+start of a line (the layout every source file here follows) or at the end
+of its signature ("int f(void) {", K&R), and ends with the "}" at the start
+of a line. Prints one line per finding,
 "FILE:LINE: what", and exits 1 when there is any, 0 otherwise.
 
   scripts/style-check.py [FILE...]   (default: every tracked .c/.h/.cc file)
@@ -62,17 +64,32 @@ def strip_comments_and_strings(text):
 
 
 def function_name(lines, open_idx):
-    """The name before the "(" of the signature above the body's "{"."""
-    sig = " ".join(lines[max(0, open_idx - 6):open_idx])
+    """The name before the "(" of the signature above (or on) the body's "{"."""
+    sig = " ".join(lines[max(0, open_idx - 6):open_idx + 1])
     names = [m.group(1) for m in SIGNATURE_RE.finditer(sig)
              if m.group(1) not in ("if", "for", "while", "switch", "sizeof", "__attribute__")]
     return names[0] if names else "?"
 
 
+# A signature ending with its body's brace: "...) {", an attribute allowed
+# between; not an initializer ("= {") nor a preprocessor line.
+KR_OPEN_RE = re.compile(r"\)\s*(__attribute__\s*\(\(.*\)\)\s*)?\{\s*$")
+
+
+def opens_function(line, in_directive):
+    """Does `line`, at file level, open a function's body?"""
+    if line.rstrip() == "{":
+        return True
+    return (not in_directive and not line.lstrip().startswith("#")
+            and "=" not in line and KR_OPEN_RE.search(line) is not None)
+
+
 def long_functions(path, lines):
-    found, open_idx = [], None
+    found, open_idx, in_directive = [], None, False
     for i, line in enumerate(lines):
-        if line.rstrip() == "{" and open_idx is None:
+        directive = in_directive or line.lstrip().startswith("#")
+        in_directive = directive and line.rstrip().endswith("\\")
+        if open_idx is None and opens_function(line, directive):
             open_idx = i
         elif line.startswith("}") and open_idx is not None:
             body = i - open_idx - 1

@@ -21,6 +21,8 @@
 #ifndef GW_ATTACHMENTS_H
 #define GW_ATTACHMENTS_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,7 +34,7 @@
  * attach_sha256_hex - the SHA-256 of `len` bytes at `data` (borrowed) as 64
  * lowercase hex digits and a NUL in `hex`. Returns GW_OK or GW_ENOMEM.
  */
-int attach_sha256_hex(const void *data, size_t len, char hex[ATTACH_HEX_LEN + 1]);
+GW_MUST_CHECK int attach_sha256_hex(const void *data, size_t len, char hex[ATTACH_HEX_LEN + 1]);
 
 /*
  * attach_put - stores `len` bytes at `data` (borrowed) under `dir` (created
@@ -42,7 +44,7 @@ int attach_sha256_hex(const void *data, size_t len, char hex[ATTACH_HEX_LEN + 1]
  * set), GW_EINVAL (path too long), GW_EIO (a system call failed; errno is
  * kept), GW_ENOMEM.
  */
-int attach_put(const char *dir, const void *data, size_t len, uint64_t max_bytes,
+GW_MUST_CHECK int attach_put(const char *dir, const void *data, size_t len, uint64_t max_bytes,
 	       char hex[ATTACH_HEX_LEN + 1]);
 
 /*
@@ -50,7 +52,7 @@ int attach_put(const char *dir, const void *data, size_t len, uint64_t max_bytes
  * Returns GW_OK, or GW_EINVAL when `hex` is not 64 lowercase hex digits or
  * the name does not fit in `size` bytes.
  */
-int attach_path(const char *dir, const char *hex, char *buf, size_t size);
+GW_MUST_CHECK int attach_path(const char *dir, const char *hex, char *buf, size_t size);
 
 /*
  * attach_tmp_open - a new, unique, empty temporary file in `dir` (created
@@ -60,7 +62,7 @@ int attach_path(const char *dir, const char *hex, char *buf, size_t size);
  * the bytes, then hands the file to attach_adopt. Returns GW_OK, GW_EINVAL
  * (name too long), GW_EIO (errno kept).
  */
-int attach_tmp_open(const char *dir, char *tmp, size_t size, int *fd);
+GW_MUST_CHECK int attach_tmp_open(const char *dir, char *tmp, size_t size, int *fd);
 
 /*
  * attach_adopt - makes the complete temporary file `tmp` (from
@@ -71,7 +73,7 @@ int attach_tmp_open(const char *dir, char *tmp, size_t size, int *fd);
  * result; `fd` stays the caller's. Returns GW_OK, GW_EINVAL (`hex` is not
  * a digest, path too long), GW_EIO (errno kept).
  */
-int attach_adopt(const char *dir, const char *tmp, int fd, const char *hex, uint64_t len);
+GW_MUST_CHECK int attach_adopt(const char *dir, const char *tmp, int fd, const char *hex, uint64_t len);
 
 /*
  * attach_type_put - records `type` (borrowed; may be NULL) as the media
@@ -85,7 +87,7 @@ int attach_adopt(const char *dir, const char *tmp, int fd, const char *hex, uint
  * bytes. Returns GW_OK (also when nothing was written), GW_EINVAL (`hex` is
  * not a digest, path too long), GW_EIO (errno kept).
  */
-int attach_type_put(const char *dir, const char *hex, const char *type);
+GW_MUST_CHECK int attach_type_put(const char *dir, const char *hex, const char *type);
 
 /*
  * attach_type_get - the media type recorded for blob `hex` under `dir`
@@ -94,6 +96,6 @@ int attach_type_put(const char *dir, const char *hex, const char *type);
  * GW_EINVAL (`hex` not a digest, `size` too small, the file does not hold a
  * media type), GW_EIO (errno kept).
  */
-int attach_type_get(const char *dir, const char *hex, char *buf, size_t size);
+GW_MUST_CHECK int attach_type_get(const char *dir, const char *hex, char *buf, size_t size);
 
 #endif

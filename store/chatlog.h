@@ -25,6 +25,8 @@
 #ifndef GW_STORE_CHATLOG_H
 #define GW_STORE_CHATLOG_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,7 +46,7 @@ struct chatlog_entry {
 };
 
 /* chatlog_open - opens (creating) the log in `dir`. *out owns it. */
-int chatlog_open(const char *dir, size_t map_size, struct chatlog **out);
+GW_MUST_CHECK int chatlog_open(const char *dir, size_t map_size, struct chatlog **out);
 
 /* chatlog_close - accepts NULL. */
 void chatlog_close(struct chatlog *cl);
@@ -54,20 +56,20 @@ void chatlog_close(struct chatlog *cl);
  * entry whose dedup key is known gets its first id and duplicate = 1.
  * Returns GW_OK (all durable), GW_ESTORE, GW_EFULL (map full), GW_ENOMEM.
  */
-int chatlog_append(struct chatlog *cl, struct chatlog_entry *e, size_t n);
+GW_MUST_CHECK int chatlog_append(struct chatlog *cl, struct chatlog_entry *e, size_t n);
 
 /*
  * chatlog_find - the id of the entry of `conversation` with dedup key
  * `dedup`, or 0 when there is none. Returns GW_OK or GW_ESTORE.
  */
-int chatlog_find(struct chatlog *cl, const char *conversation, const char *dedup, uint64_t *id);
+GW_MUST_CHECK int chatlog_find(struct chatlog *cl, const char *conversation, const char *dedup, uint64_t *id);
 
 /*
  * chatlog_since - calls fn(arg, id, json, len) for the entries of
  * `conversation` after id `after`, oldest first, at most `max` of them
  * (json borrowed for the call). Returns GW_OK or GW_ESTORE.
  */
-int chatlog_since(struct chatlog *cl, const char *conversation, uint64_t after, size_t max,
+GW_MUST_CHECK int chatlog_since(struct chatlog *cl, const char *conversation, uint64_t after, size_t max,
 		  void (*fn)(void *arg, uint64_t id, const char *json, size_t len), void *arg);
 
 /*
@@ -76,7 +78,7 @@ int chatlog_since(struct chatlog *cl, const char *conversation, uint64_t after, 
  * synced transaction; granting it again replaces the description.
  * Returns GW_OK, GW_ETOOBIG (key or value too long), GW_ESTORE, GW_EFULL.
  */
-int chatlog_file_put(struct chatlog *cl, const char *conversation, const char *hex,
+GW_MUST_CHECK int chatlog_file_put(struct chatlog *cl, const char *conversation, const char *hex,
 		     const char *meta);
 
 /*
@@ -84,7 +86,7 @@ int chatlog_file_put(struct chatlog *cl, const char *conversation, const char *h
  * `conversation`, NUL-terminated into meta[metalen]. Returns GW_OK,
  * GW_ENOTFOUND (not granted to it), GW_ETOOBIG (does not fit), GW_ESTORE.
  */
-int chatlog_file_get(struct chatlog *cl, const char *conversation, const char *hex, char *meta,
+GW_MUST_CHECK int chatlog_file_get(struct chatlog *cl, const char *conversation, const char *hex, char *meta,
 		     size_t metalen);
 
 #endif

@@ -16,6 +16,8 @@
 #ifndef GW_STORE_EMAIL_STATE_H
 #define GW_STORE_EMAIL_STATE_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,11 +33,11 @@ struct email_state {
  * (zeroed, GW_OK, *fresh = 1). Returns GW_OK, GW_EPROTO (unreadable file:
  * the reason in why), GW_EIO, GW_ENOMEM.
  */
-int email_state_load(const char *path, const char *url, struct email_state *st, int *fresh,
+GW_MUST_CHECK int email_state_load(const char *path, const char *url, struct email_state *st, int *fresh,
 		     char *why, size_t whylen);
 
 /* email_state_save - writes *st durably. Returns GW_OK, GW_EIO, GW_ENOMEM. */
-int email_state_save(const char *path, const char *url, const struct email_state *st);
+GW_MUST_CHECK int email_state_save(const char *path, const char *url, const struct email_state *st);
 
 
 #endif

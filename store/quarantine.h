@@ -24,6 +24,8 @@
 #ifndef GW_STORE_QUARANTINE_H
 #define GW_STORE_QUARANTINE_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,7 +37,7 @@ struct quarantine;
  * quarantine_open - the quarantine of `instance` (folders created). The
  * strings are borrowed for its life. Returns GW_OK, GW_EIO, GW_ENOMEM.
  */
-int quarantine_open(const char *state_dir, const char *instance, const char *mailbox,
+GW_MUST_CHECK int quarantine_open(const char *state_dir, const char *instance, const char *mailbox,
 		    struct quarantine **out);
 
 /* quarantine_close - frees q; accepts NULL. */
@@ -46,21 +48,21 @@ void quarantine_close(struct quarantine *q);
  * `len` bytes of `raw` (borrowed; NULL when there is no copy) and its
  * `size` on the server. Durable on GW_OK; GW_EIO, GW_ENOMEM otherwise.
  */
-int quarantine_put(struct quarantine *q, uint32_t v, uint32_t uid, const void *raw, size_t len,
+GW_MUST_CHECK int quarantine_put(struct quarantine *q, uint32_t v, uint32_t uid, const void *raw, size_t len,
 		   uint64_t size, const char *reason);
 
 /*
  * quarantine_next_request - the id ("<V>-<U>") of a pending reingest
  * request into id. GW_OK, or GW_ENOTFOUND when there is none.
  */
-int quarantine_next_request(struct quarantine *q, char id[QUARANTINE_ID_MAX]);
+GW_MUST_CHECK int quarantine_next_request(struct quarantine *q, char id[QUARANTINE_ID_MAX]);
 
 /*
  * quarantine_load - the stored copy of entry `id` into *raw (caller frees)
  * and *len, at most `max` bytes. GW_ENOTFOUND: no such entry; GW_EMISSING:
  * the entry has no stored copy; GW_EIO, GW_ENOMEM, GW_ETOOBIG.
  */
-int quarantine_load(struct quarantine *q, const char *id, size_t max, char **raw, size_t *len);
+GW_MUST_CHECK int quarantine_load(struct quarantine *q, const char *id, size_t max, char **raw, size_t *len);
 
 /*
  * quarantine_answer - answers the reingest request `id` with `result` and
@@ -71,10 +73,10 @@ int quarantine_load(struct quarantine *q, const char *id, size_t max, char **raw
  * error: GW_EIO (a file could not be written or deleted), GW_ENOMEM,
  * GW_EPROTO (the entry's JSON does not parse), GW_EINVAL (id too long).
  */
-int quarantine_answer(struct quarantine *q, const char *id, const char *result,
+GW_MUST_CHECK int quarantine_answer(struct quarantine *q, const char *id, const char *result,
 		      const char *reason, int remove);
 
 /* quarantine_valid_id - 1 when id looks like "<V>-<U>" (digits only). */
-int quarantine_valid_id(const char *id);
+GW_MUST_CHECK int quarantine_valid_id(const char *id);
 
 #endif

@@ -20,6 +20,8 @@
 #ifndef GW_SENTLOG_H
 #define GW_SENTLOG_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,25 +45,25 @@ struct sentlog_rec {
  * decode fills `r` but its key, GW_OK or GW_EPROTO.
  */
 size_t sentlog_encode(const struct sentlog_rec *r, unsigned char buf[SENTLOG_REC_MAX]);
-int sentlog_decode(const void *data, size_t len, struct sentlog_rec *r);
+GW_MUST_CHECK int sentlog_decode(const void *data, size_t len, struct sentlog_rec *r);
 
 /* sentlog_open - opens (creating, mode 0700) the journal in `dir`; *out
  * owns it. GW_OK, GW_ESTORE, GW_ENOMEM, GW_EIO. */
-int sentlog_open(const char *dir, struct sentlog **out);
+GW_MUST_CHECK int sentlog_open(const char *dir, struct sentlog **out);
 
 /* sentlog_close - accepts NULL. */
 void sentlog_close(struct sentlog *sl);
 
 /* sentlog_get - the record of `key` into `rec`: GW_OK, GW_ENOTFOUND,
  * GW_EPROTO (a record that does not decode), GW_ESTORE. */
-int sentlog_get(struct sentlog *sl, const char *key, struct sentlog_rec *rec);
+GW_MUST_CHECK int sentlog_get(struct sentlog *sl, const char *key, struct sentlog_rec *rec);
 
 /* sentlog_put - writes the `n` records in one transaction, synced to disk
  * before it returns GW_OK; GW_ETOOBIG for a key LMDB cannot hold. */
-int sentlog_put(struct sentlog *sl, const struct sentlog_rec *recs, size_t n);
+GW_MUST_CHECK int sentlog_put(struct sentlog *sl, const struct sentlog_rec *recs, size_t n);
 
 /* sentlog_prune - deletes the records written before `before_ms`; the
  * number deleted in *n (may be NULL). */
-int sentlog_prune(struct sentlog *sl, int64_t before_ms, size_t *n);
+GW_MUST_CHECK int sentlog_prune(struct sentlog *sl, int64_t before_ms, size_t *n);
 
 #endif

@@ -25,6 +25,8 @@
 #ifndef GW_STORE_SMS_CONTACTS_H
 #define GW_STORE_SMS_CONTACTS_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,18 +44,18 @@ struct sms_contact {
 /* sms_contacts_open - opens (creating, mode 0700) the table in `dir` with a
  * map of `map_size` bytes; *out owns it. GW_OK, GW_ESTORE, GW_ENOMEM,
  * GW_EIO. */
-int sms_contacts_open(const char *dir, size_t map_size, struct sms_contacts **out);
+GW_MUST_CHECK int sms_contacts_open(const char *dir, size_t map_size, struct sms_contacts **out);
 
 /* sms_contacts_close - accepts NULL. */
 void sms_contacts_close(struct sms_contacts *c);
 
 /* sms_contacts_get - the record of `customer` (borrowed) into *rec (zeroed
  * first). GW_OK, GW_ENOTFOUND, GW_EPROTO, GW_ESTORE. */
-int sms_contacts_get(struct sms_contacts *c, const char *customer, struct sms_contact *rec);
+GW_MUST_CHECK int sms_contacts_get(struct sms_contacts *c, const char *customer, struct sms_contact *rec);
 
 /* sms_contacts_put - writes the record of `customer`, synced to disk before
  * GW_OK. GW_ETOOBIG, GW_EFULL, GW_ESTORE. */
-int sms_contacts_put(struct sms_contacts *c, const char *customer,
+GW_MUST_CHECK int sms_contacts_put(struct sms_contacts *c, const char *customer,
 		     const struct sms_contact *rec);
 
 #endif

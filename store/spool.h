@@ -19,6 +19,8 @@
 #ifndef GW_SPOOL_H
 #define GW_SPOOL_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,14 +36,14 @@ struct spool_rec {
 };
 
 /* spool_open - opens (creating) the spool in `dir`; *out owns it. */
-int spool_open(const char *dir, size_t map_size, struct spool **out);
+GW_MUST_CHECK int spool_open(const char *dir, size_t map_size, struct spool **out);
 
 /*
  * spool_open_readonly - opens the spool in `dir` to read it only, for a
  * process that is not its owner (gatewayctl); no table is created and no
  * legacy spool is moved. GW_ENOTFOUND when there is no spool there.
  */
-int spool_open_readonly(const char *dir, struct spool **out);
+GW_MUST_CHECK int spool_open_readonly(const char *dir, struct spool **out);
 
 void spool_close(struct spool *sp);
 
@@ -53,36 +55,36 @@ void spool_close(struct spool *sp);
  * Either all of it is on disk, or none. The number of events written is
  * the number of `add` without `quarantine`.
  */
-int spool_write(struct spool *sp, const uint64_t *del, size_t ndel,
+GW_MUST_CHECK int spool_write(struct spool *sp, const uint64_t *del, size_t ndel,
 		const struct spool_rec *add, size_t nadd, uint64_t *first_key);
 
 /* spool_count - number of events in the spool. */
-int spool_count(struct spool *sp, uint64_t *count);
+GW_MUST_CHECK int spool_count(struct spool *sp, uint64_t *count);
 
 /*
  * spool_scan - calls `fn` for each event with key >= from in order, with a
  * view valid during the call only; stops early when fn returns non-0.
  */
-int spool_scan(struct spool *sp, uint64_t from,
+GW_MUST_CHECK int spool_scan(struct spool *sp, uint64_t from,
 	       int (*fn)(void *arg, uint64_t key, const void *data, size_t len), void *arg);
 
 /* ---- the quarantine --------------------------------------------------- */
 
 /* spool_q_stat - the entries of the quarantine and their bytes (a scan:
  * at start, it is bounded by the quarantine's own limits). */
-int spool_q_stat(struct spool *sp, uint64_t *entries, uint64_t *bytes);
+GW_MUST_CHECK int spool_q_stat(struct spool *sp, uint64_t *entries, uint64_t *bytes);
 
 /*
  * spool_q_scan - calls `fn` for each quarantine record from id `from` on,
  * in id order, with a view valid during the call only; stops when fn
  * returns non-0.
  */
-int spool_q_scan(struct spool *sp, uint64_t from,
+GW_MUST_CHECK int spool_q_scan(struct spool *sp, uint64_t from,
 		 int (*fn)(void *arg, uint64_t id, const void *data, size_t len), void *arg);
 
 /* spool_q_get - a copy of record `id` into *data (the caller frees) and
  * *len. GW_ENOTFOUND when there is none. */
-int spool_q_get(struct spool *sp, uint64_t id, char **data, size_t *len);
+GW_MUST_CHECK int spool_q_get(struct spool *sp, uint64_t id, char **data, size_t *len);
 
 /*
  * spool_q_resolve - in one durable transaction: record `id` is replaced by
@@ -91,7 +93,7 @@ int spool_q_get(struct spool *sp, uint64_t id, char **data, size_t *len);
  * record). GW_ENOTFOUND when record `id` is gone (nothing is written),
  * GW_EINVAL for a quarantine record in `add`, else spool_write's codes.
  */
-int spool_q_resolve(struct spool *sp, uint64_t id, const void *rec, size_t rlen,
+GW_MUST_CHECK int spool_q_resolve(struct spool *sp, uint64_t id, const void *rec, size_t rlen,
 		    const struct spool_rec *add, size_t nadd, uint64_t *first_key);
 
 #endif

@@ -25,6 +25,8 @@
 #ifndef GW_STORE_SPOOL_QUARANTINE_H
 #define GW_STORE_SPOOL_QUARANTINE_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,7 +60,7 @@ struct spoolq_rec {
  * character boundary); `data` over SPOOLQ_DATA_MAX is GW_ETOOBIG. Returns
  * GW_OK, GW_EINVAL (unknown kind), GW_ETOOBIG, GW_ENOMEM.
  */
-int spoolq_encode(const struct spoolq_rec *r, char **out, size_t *len);
+GW_MUST_CHECK int spoolq_encode(const struct spoolq_rec *r, char **out, size_t *len);
 
 /*
  * spoolq_decode - reads a stored value (`len` bytes of `buf`, borrowed)
@@ -66,7 +68,7 @@ int spoolq_encode(const struct spoolq_rec *r, char **out, size_t *len);
  * or kind, a length past the end, trailing bytes or a NUL inside a string
  * is GW_EPROTO; `r` is then zeroed. r->id is left as it was.
  */
-int spoolq_decode(const void *buf, size_t len, struct spoolq_rec *r);
+GW_MUST_CHECK int spoolq_decode(const void *buf, size_t len, struct spoolq_rec *r);
 
 /* spoolq_kind_name - "held" or "body" ("?" for another value). */
 const char *spoolq_kind_name(enum spoolq_kind k);

@@ -6,6 +6,8 @@
 #ifndef GW_STORE_INT_H
 #define GW_STORE_INT_H
 
+#include "core/err.h"
+
 #include <lmdb.h>
 #include <stdint.h>
 
@@ -51,7 +53,7 @@ struct store_txn {
 
 /* store_err - translates an LMDB return code, logging anything unexpected
  * with `what` (the operation) as context. */
-int store_err(int mdb_rc, const char *what);
+GW_MUST_CHECK int store_err(int mdb_rc, const char *what);
 
 /* Big-endian 8-byte integers so that LMDB's bytewise order is numeric. */
 void store_be64_put(unsigned char out[8], uint64_t v);
@@ -65,33 +67,33 @@ void store_pair_key(struct store_pair_key *k, uint64_t a, uint64_t b);
 
 /* store_pair_scan - for each key (a, *) in ascending order call fn(arg, b),
  * up to max; shared by the index tables. */
-int store_pair_scan(struct store_txn *txn, enum store_table tbl, uint64_t a, size_t max,
+GW_MUST_CHECK int store_pair_scan(struct store_txn *txn, enum store_table tbl, uint64_t a, size_t max,
 		    int (*fn)(void *arg, uint64_t b), void *arg);
 
 /* store_pair_scan_desc - the same from the last key (a, *) down. */
-int store_pair_scan_desc(struct store_txn *txn, enum store_table tbl, uint64_t a, size_t max,
+GW_MUST_CHECK int store_pair_scan_desc(struct store_txn *txn, enum store_table tbl, uint64_t a, size_t max,
 			 int (*fn)(void *arg, uint64_t b), void *arg);
 
 /* store_pair_put - inserts (a, b) -> empty into an index table;
  * store_pair_del removes it (absent: GW_OK). */
-int store_pair_put(struct store_txn *txn, enum store_table tbl, uint64_t a, uint64_t b);
-int store_pair_del(struct store_txn *txn, enum store_table tbl, uint64_t a, uint64_t b);
+GW_MUST_CHECK int store_pair_put(struct store_txn *txn, enum store_table tbl, uint64_t a, uint64_t b);
+GW_MUST_CHECK int store_pair_del(struct store_txn *txn, enum store_table tbl, uint64_t a, uint64_t b);
 
 /* Index tables keyed (name, id): "name\0" + 8-byte id -> empty. Put, delete
  * (absent: GW_OK) and scan the ids of one name in ascending order. */
-int store_strid_put(struct store_txn *txn, enum store_table tbl, const char *name, uint64_t id);
-int store_strid_del(struct store_txn *txn, enum store_table tbl, const char *name, uint64_t id);
-int store_strid_scan(struct store_txn *txn, enum store_table tbl, const char *name, size_t max,
+GW_MUST_CHECK int store_strid_put(struct store_txn *txn, enum store_table tbl, const char *name, uint64_t id);
+GW_MUST_CHECK int store_strid_del(struct store_txn *txn, enum store_table tbl, const char *name, uint64_t id);
+GW_MUST_CHECK int store_strid_scan(struct store_txn *txn, enum store_table tbl, const char *name, size_t max,
 		     int (*fn)(void *arg, uint64_t id), void *arg);
 
 /* Value helpers: get/put a msgpack record under an 8-byte id. */
-int store_rec_get(struct store_txn *txn, enum store_table tbl, uint64_t id,
+GW_MUST_CHECK int store_rec_get(struct store_txn *txn, enum store_table tbl, uint64_t id,
 		  const void **data, size_t *len);
-int store_rec_put(struct store_txn *txn, enum store_table tbl, uint64_t id,
+GW_MUST_CHECK int store_rec_put(struct store_txn *txn, enum store_table tbl, uint64_t id,
 		  const void *data, size_t len);
 
 /* store_strkey - builds "a\0b\0c" (n parts) into buf; GW_ETOOBIG past the
  * LMDB key limit. */
-int store_strkey(char *buf, size_t cap, size_t *len, const char *const *parts, size_t n);
+GW_MUST_CHECK int store_strkey(char *buf, size_t cap, size_t *len, const char *const *parts, size_t n);
 
 #endif

@@ -18,6 +18,8 @@
 #ifndef GW_STORE_TELEGRAM_STATE_H
 #define GW_STORE_TELEGRAM_STATE_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,12 +35,12 @@ struct telegram_state {
  * Returns GW_OK, GW_EPROTO (unreadable file: the reason in why), GW_EIO,
  * GW_ENOMEM.
  */
-int telegram_state_load(const char *path, const char *bot, struct telegram_state *st,
+GW_MUST_CHECK int telegram_state_load(const char *path, const char *bot, struct telegram_state *st,
 			int *fresh, char *why, size_t whylen);
 
 /* telegram_state_save - writes *st for `bot` durably. GW_OK, GW_EIO,
  * GW_ENOMEM. */
-int telegram_state_save(const char *path, const char *bot, const struct telegram_state *st);
+GW_MUST_CHECK int telegram_state_save(const char *path, const char *bot, const struct telegram_state *st);
 
 /*
  * telegram_state_request_offset - the `offset` of the next getUpdates: the
@@ -57,13 +59,13 @@ int64_t telegram_state_request_offset(const struct telegram_state *st);
  * not confirmed yet. Returns 1 when *st changed (save it), 0 when not,
  * -1 when max_update_id is negative or the offset would overflow.
  */
-int telegram_state_advance(struct telegram_state *st, int64_t max_update_id);
+GW_MUST_CHECK int telegram_state_advance(struct telegram_state *st, int64_t max_update_id);
 
 /*
  * telegram_state_answered - a getUpdates sent with `offset` (as
  * telegram_state_request_offset gave it) was answered: when it confirmed
  * the stored offset, it is confirmed. Returns 1 when *st changed.
  */
-int telegram_state_answered(struct telegram_state *st, int64_t offset);
+GW_MUST_CHECK int telegram_state_answered(struct telegram_state *st, int64_t offset);
 
 #endif

@@ -314,10 +314,10 @@ void api_callback_judge(const struct sender_attempt *a, const char *account,
 {
 	long st = a->status;
 
-	if (a->result != CURLE_OK) {
+	if (a->err != GW_OK) {
 		out->verdict = SENDER_RETRY;
 		snprintf(out->reason, sizeof(out->reason), "callback: %s",
-			 a->error && a->error[0] ? a->error : curl_easy_strerror(a->result));
+			 a->error && a->error[0] ? a->error : gw_strerror(a->err));
 		gw_utf8_trim(out->reason);
 	} else if (st >= 200 && st <= 299) {
 		out->verdict = SENDER_DONE;

@@ -231,19 +231,17 @@ static void classify_failure(struct smtp_job *j, const struct sender_attempt *a,
 	long code = a->status;
 
 	out->verdict = SENDER_FAIL;
-	if (j->c->oauth && (a->result == CURLE_LOGIN_DENIED || code == 535 || code == 534 ||
+	if (j->c->oauth && (a->err == GW_EAUTH || code == 535 || code == 534 ||
 			    code == 530)) {
 		token_refused(j, a, out);
-	} else if (a->result == CURLE_LOGIN_DENIED || code == 535 || code == 534 || code == 530) {
+	} else if (a->err == GW_EAUTH || code == 535 || code == 534 || code == 530) {
 		out->auth = 1;
 		snprintf(out->reason, sizeof(out->reason), "the SMTP server refused the login: %s",
 			 words(j, a));
-	} else if (a->result == CURLE_USE_SSL_FAILED) {
-		snprintf(out->reason, sizeof(out->reason), "the SMTP server does not offer "
-			 "STARTTLS: %s", a->error);
-	} else if (a->result == CURLE_PEER_FAILED_VERIFICATION) {
+	} else if (a->err == GW_ETLS) {
+		/* curl's words say which: no STARTTLS, or the certificate. */
 		snprintf(out->reason, sizeof(out->reason), "the SMTP server's certificate cannot be "
-			 "verified (smtp.ca_file): %s", a->error);
+			 "verified (smtp.ca_file), or it does not offer STARTTLS: %s", a->error);
 	} else if (code >= 500 && code <= 599) {
 		snprintf(out->reason, sizeof(out->reason), "the SMTP server refused the reply: %s",
 			 words(j, a));
@@ -258,13 +256,13 @@ static void job_classify(void *arg, const struct sender_attempt *a, struct sende
 	struct smtp_job *j = arg;
 
 	if (a->step == 1) {
-		if (a->result != CURLE_OK)
+		if (a->err != GW_OK)
 			GW_WARN(j->c->log_module, "delivery %llu: sent; its copy to the Sent folder "
 				"failed: %s", (unsigned long long)j->delivery_id, words(j, a));
 		done(j, out);
 		return;
 	}
-	if (a->result == CURLE_OK && a->status >= 200 && a->status <= 299) {
+	if (a->err == GW_OK && a->status >= 200 && a->status <= 299) {
 		if (j->c->append_url[0])
 			out->verdict = SENDER_NEXT;
 		else

@@ -488,23 +488,30 @@ int lc_log_batch(void *arg, struct gcommit_waiter *const *w, size_t n)
 {
 	struct livechat *lc = arg;
 	struct chatlog_entry *e = calloc(n, sizeof(*e));
-	int rc = e ? GW_OK : GW_ENOMEM;
+	struct lc_pending **msg = calloc(n, sizeof(*msg));
+	size_t m = 0;
+	int rc = e && msg ? GW_OK : GW_ENOMEM;
 
-	/* chatlog_append wants an array: a copy of the entries, then back. */
-	for (size_t i = 0; rc == GW_OK && i < n; i++) {
-		const struct lc_pending *p = lws_container_of(w[i], struct lc_pending, wait);
-
-		e[i] = p->e;
-		rc = lc_grant_files(lc, p);
-	}
-	if (rc == GW_OK)
-		rc = chatlog_append(lc->log, e, n);
+	/* Uploads first (each its own result), then the messages: chatlog_append
+	 * wants an array, a copy of their entries, then back. */
 	for (size_t i = 0; rc == GW_OK && i < n; i++) {
 		struct lc_pending *p = lws_container_of(w[i], struct lc_pending, wait);
 
-		p->e.id = e[i].id;
-		p->e.duplicate = e[i].duplicate;
+		if (p->upload) {
+			lc_upload_store(lc, p->upload);
+			continue;
+		}
+		msg[m] = p;
+		e[m++] = p->e;
+		rc = lc_grant_files(lc, p);
 	}
+	if (rc == GW_OK && m)
+		rc = chatlog_append(lc->log, e, m);
+	for (size_t i = 0; rc == GW_OK && i < m; i++) {
+		msg[i]->e.id = e[i].id;
+		msg[i]->e.duplicate = e[i].duplicate;
+	}
+	free(msg);
 	free(e);
 	return rc;
 }

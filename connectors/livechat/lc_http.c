@@ -18,6 +18,7 @@
  *                          anything): 405, its body dropped up to
  *                          LC_LINGER_MAX, then closed; or a GET of a file
  *                          that does not exist: 404 (lws's dummy callback)
+ *   HTTP_WRITEABLE         an upload whose group commit ended: its answer
  *
  * Everything else goes to lws_callback_http_dummy, which serves the files.
  *
@@ -319,6 +320,10 @@ int lc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 			return -1;
 		if (r && r->upload)
 			return lc_upload_end(lc, wsi, r);
+		break;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (r && r->job)
+			return lc_upload_answer(lc, wsi, r);
 		break;
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (r)

@@ -9,11 +9,15 @@
  *        declared type is not allowed, or the bytes are not what it says),
  *        400 (a name that is nothing once cleaned, an empty body), 503
  *        (LC_UPLOADS_MAX uploads at once, or the store failed). Accepted:
- *        the blob is stored content-addressed (store/attachments.h: written,
- *        fsync'ed, renamed, folder fsync'ed), granted to the conversation of
- *        the key (a synced chatlog transaction), and only then answered 200
- *        {"ref":"sha256:<hex>","name","type","size"}. The message naming the
- *        ref goes through the spool as any message (lc_flow.c).
+ *        the upload waits in the group commit (connectors/commit.h), whose
+ *        commit thread stores the blob content-addressed (store/
+ *        attachments.h: written, fsync'ed, renamed, folder fsync'ed) and
+ *        grants it to the conversation of the key (a synced chatlog
+ *        transaction); only then, back on the service thread, the request
+ *        (kept open meanwhile) is answered 200
+ *        {"ref":"sha256:<hex>","name","type","size"}. The service thread
+ *        never writes nor syncs a file. The message naming the ref goes
+ *        through the spool as any message (lc_flow.c).
  *   GET /files/<hex>?k=<files key>
  *        the blob, to the conversation it was granted to only (an upload of
  *        its own, or an agent's reply to it), with the type recorded at the
@@ -25,7 +29,8 @@
  * a "simple" one for browsers (no CORS preflight) and so that an <img> can
  * show an image.
  *
- * Threading: the service thread.
+ * Threading: the service thread, except lc_upload_store (the commit
+ * thread, on an upload the service thread leaves alone meanwhile).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -162,8 +167,22 @@ int lc_upload_body(struct livechat *lc, struct lws *wsi, struct lc_http *r, cons
 	return 0;
 }
 
+/* Frees an upload that left the group commit; it counted in n_uploads. */
+static void lc_upload_free(struct livechat *lc, struct lc_upload *u)
+{
+	free(u->body);
+	free(u->meta);
+	free(u);
+	lc->n_uploads--;
+}
+
 void lc_upload_clear(struct livechat *lc, struct lc_http *r)
 {
+	if (r->job && r->job->finished)
+		lc_upload_free(lc, r->job);
+	else if (r->job)
+		r->job->r = NULL; /* in the group commit: freed at its done */
+	r->job = NULL;
 	if (!r->upload)
 		return;
 	free(r->body);
@@ -211,38 +230,112 @@ static const char *lc_upload_lies(const struct livechat *lc, const struct lc_htt
 	return NULL;
 }
 
+void lc_upload_store(struct livechat *lc, struct lc_upload *u)
+{
+	u->store_rc = attach_put(lc->attach_dir, u->body, u->len, u->max_bytes, u->hex);
+	if (u->store_rc == GW_OK)
+		u->store_rc = attach_type_put(lc->attach_dir, u->hex, u->type);
+	if (u->store_rc == GW_OK)
+		u->store_rc = chatlog_file_put(lc->log, u->p.conversation, u->hex, u->meta);
+}
+
+/* The group commit's done of an upload (service thread): its request is
+ * answered when it can be written, or the upload is freed when the request
+ * closed meanwhile or the connector stops. */
+static void lc_upload_done(struct gcommit_waiter *w, int rc)
+{
+	struct lc_pending *p = lws_container_of(w, struct lc_pending, wait);
+	struct lc_upload *u = p->upload;
+	struct livechat *lc = p->lc;
+
+	u->rc = rc != GW_OK ? rc : u->store_rc;
+	u->finished = 1;
+	if (u->rc != GW_OK)
+		GW_ERROR(lc->inst->log_module, "upload of %s not stored: %s", u->p.conversation,
+			 gw_strerror(u->rc));
+	else
+		GW_INFO(lc->inst->log_module, "file %.12s (%s, %zu bytes) stored for %s", u->hex,
+			u->type, u->len, u->p.conversation);
+	if (!u->r) {
+		lc_upload_free(lc, u);
+		return;
+	}
+	if (!lc->stopping)
+		lws_callback_on_writable(u->wsi);
+}
+
+/* The upload job of the whole body of r (which hands its body over). */
+static int lc_upload_job(struct livechat *lc, struct lws *wsi, struct lc_http *r,
+			 struct lc_upload **out)
+{
+	struct lc_upload *u = calloc(1, sizeof(*u));
+	json_t *o = json_pack("{s:s,s:s,s:I}", "name", r->name, "type", r->type, "size",
+			      (json_int_t)r->body_len);
+	int rc = u && o && (u->meta = json_dumps(o, JSON_COMPACT)) ? GW_OK : GW_ENOMEM;
+
+	json_decref(o);
+	if (rc != GW_OK) {
+		if (u)
+			free(u->meta);
+		free(u);
+		return rc;
+	}
+	u->p.lc = lc;
+	u->p.upload = u;
+	snprintf(u->p.conversation, sizeof(u->p.conversation), "%s", r->conversation);
+	snprintf(u->type, sizeof(u->type), "%s", r->type);
+	u->body = r->body;
+	u->len = r->body_len;
+	u->max_bytes = (uint64_t)lc->set->max_file_bytes;
+	u->r = r;
+	u->wsi = wsi;
+	r->body = NULL;
+	r->upload = 0; /* n_uploads now counts the job */
+	*out = u;
+	return GW_OK;
+}
+
 int lc_upload_end(struct livechat *lc, struct lws *wsi, struct lc_http *r)
 {
-	char hex[ATTACH_HEX_LEN + 1], *meta = NULL, *answer = NULL;
 	const char *lie = lc_upload_lies(lc, r);
-	json_t *o = NULL;
-	int rc;
+	struct lc_upload *u = NULL;
 
 	if (r->body_len != r->body_max)
 		return lc_http_refuse(lc, wsi, 400, "bad_length", "the body is shorter than its length");
 	if (lie)
 		return lc_http_refuse(lc, wsi, 415, "unsupported_type", lie);
-	rc = attach_put(lc->attach_dir, r->body, r->body_len, (uint64_t)lc->set->max_file_bytes, hex);
-	if (rc == GW_OK)
-		rc = attach_type_put(lc->attach_dir, hex, r->type);
-	if (rc == GW_OK) {
-		o = json_pack("{s:s,s:s,s:I}", "name", r->name, "type", r->type, "size",
-			      (json_int_t)r->body_len);
-		meta = o ? json_dumps(o, JSON_COMPACT) : NULL;
-		rc = meta ? chatlog_file_put(lc->log, r->conversation, hex, meta) : GW_ENOMEM;
-	}
-	if (rc == GW_OK && (json_object_set_new(o, "ref", json_sprintf("sha256:%s", hex)) ||
-			    !(answer = json_dumps(o, JSON_COMPACT))))
-		rc = GW_ENOMEM;
-	json_decref(o);
-	free(meta);
-	if (rc != GW_OK) {
+	if (lc_upload_job(lc, wsi, r, &u) != GW_OK) {
 		GW_ERROR(lc->inst->log_module, "upload of %s not stored: %s", r->conversation,
-			 gw_strerror(rc));
+			 gw_strerror(GW_ENOMEM));
 		return lc_http_refuse(lc, wsi, 503, "unavailable", "the file was not stored; try again");
 	}
-	GW_INFO(lc->inst->log_module, "file %.12s (%s, %zu bytes) stored for %s", hex, r->type,
-		r->body_len, r->conversation);
+	/* Stored and granted on the commit thread; answered once durable. */
+	r->job = u;
+	gcommit_wait(lc->gc, &u->p.wait, lc_upload_done);
+	return 0;
+}
+
+/* The 200 answer of a stored upload: its meta with the ref. */
+static char *lc_upload_json(const struct lc_upload *u)
+{
+	json_t *o = json_loads(u->meta, 0, NULL);
+	char *answer = NULL;
+
+	if (o && json_object_set_new(o, "ref", json_sprintf("sha256:%s", u->hex)) == 0)
+		answer = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return answer;
+}
+
+int lc_upload_answer(struct livechat *lc, struct lws *wsi, struct lc_http *r)
+{
+	char *answer;
+
+	if (!r->job || !r->job->finished)
+		return 0;
+	answer = r->job->rc == GW_OK ? lc_upload_json(r->job) : NULL;
+	if (!answer)
+		return lc_http_refuse(lc, wsi, 503, "unavailable", "the file was not stored; try again");
 	lc_answer_json(wsi, answer);
 	free(answer);
 	lc_upload_clear(lc, r);

@@ -15,6 +15,7 @@
 #include "connectors/commit.h"
 #include "connectors/connector.h"
 #include "connectors/listen_guard.h"
+#include "store/attachments.h"
 #include "store/chatlog.h"
 #include "connectors/livechat/lc_file.h"
 #include "connectors/livechat/lc_proto.h"
@@ -91,6 +92,33 @@ struct lc_pending {
 	char *text;                 /* owned */
 	char *attachments;          /* owned JSON array, NULL when none */
 	struct chatlog_entry e;     /* borrows the fields above */
+	struct lc_upload *upload;   /* a file upload (lc_upload.c): no event,
+				     * no log entry; NULL for a message */
+};
+
+/*
+ * A file upload waiting in the group commit (lc_upload.c): its blob is
+ * written and fsync'ed, then granted to the conversation, by the commit
+ * thread (lc_log_batch -> lc_upload_store), and the HTTP request is
+ * answered from the done callback on the service thread. The commit
+ * thread reads the fields above `hex` and writes hex and store_rc while it
+ * is in flight. Owned by the group commit until done, then by its request
+ * (`r`), or freed at done when the request closed meanwhile.
+ */
+struct lc_upload {
+	struct lc_pending p;        /* p.wait, p.conversation, p.upload = this */
+	unsigned char *body;        /* owned */
+	size_t len;
+	uint64_t max_bytes;
+	char *meta;                 /* owned: the grant's {name,type,size} */
+	char type[LC_FILE_TYPE_MAX + 1];
+	char hex[ATTACH_HEX_LEN + 1]; /* the blob's sha256 once stored */
+	int store_rc;               /* the commit thread's result */
+	int rc;                     /* the result told to done */
+	int finished;               /* done was called */
+	struct lc_http *r;          /* the request awaiting the answer; NULL
+				     * once closed (service thread only) */
+	struct lws *wsi;
 };
 
 /* A reply shown to the visitor, awaiting the browser's "seen". */
@@ -105,6 +133,8 @@ struct lc_http {
 	unsigned linger : 1;        /* a refused POST: its body is being dropped */
 	unsigned chunked : 1;
 	unsigned upload : 1;        /* a file upload being read (lc_upload.c) */
+	struct lc_upload *job;      /* the upload once read: in the group
+				     * commit, then answered */
 	uint64_t seen;              /* bytes of it dropped */
 	struct chunked ch;
 	unsigned char *body;        /* an upload: owned, body_max bytes */
@@ -186,12 +216,26 @@ int lc_upload_begin(struct livechat *lc, struct lws *wsi, struct lc_http *r);
 int lc_upload_body(struct livechat *lc, struct lws *wsi, struct lc_http *r, const void *in,
 		   size_t len);
 
-/* lc_upload_end - the whole body: sniffed, stored (fsync'ed), granted to
- * the conversation, then answered 200 {ref,name,type,size}. Returns -1
- * (the connection closes after the answer). */
+/* lc_upload_end - the whole body: sniffed (refused at once: -1), then
+ * queued in the group commit, which stores it (fsync'ed) and grants it to
+ * the conversation on the commit thread; 0: the request stays open until
+ * lc_upload_answer. */
 int lc_upload_end(struct livechat *lc, struct lws *wsi, struct lc_http *r);
 
-/* lc_upload_clear - frees what an upload holds; accepts any r. */
+/* lc_upload_answer - LWS_CALLBACK_HTTP_WRITEABLE of an upload whose commit
+ * ended: 200 {ref,name,type,size}, or 503 when it was not stored. 0 when
+ * the request has no answer yet, else -1 (the connection closes after). */
+int lc_upload_answer(struct livechat *lc, struct lws *wsi, struct lc_http *r);
+
+/* lc_upload_store - the group commit's after step of an upload (commit
+ * thread): the blob written and fsync'ed (attach_put), then granted to the
+ * conversation (chatlog_file_put). Sets u->hex and u->store_rc; returns
+ * nothing: an upload's failure is its own, not its batch's. */
+void lc_upload_store(struct livechat *lc, struct lc_upload *u);
+
+/* lc_upload_clear - frees what an upload holds (its body being read, or
+ * its answered job; a job still in the group commit is only detached from
+ * the request, and freed at its done); accepts any r. */
 void lc_upload_clear(struct livechat *lc, struct lc_http *r);
 
 /* lc_file_kind - "image", "document" (PDF) or "file": attachment.kind. */
@@ -222,8 +266,9 @@ void lc_send_error(struct lc_conn *c, const char *code, const char *message);
 /* lc_on_frame - handles one whole text frame of `c`. */
 void lc_on_frame(struct lc_conn *c, const char *data, size_t len);
 
-/* lc_log_batch - the group commit's `after` (commit thread): the
- * conversation log entries of a commit's messages, one synced transaction. */
+/* lc_log_batch - the group commit's `after` (commit thread): the files of
+ * a commit's uploads (lc_upload_store), then the conversation log entries
+ * of its messages, one synced transaction. */
 int lc_log_batch(void *arg, struct gcommit_waiter *const *w, size_t n);
 
 /* lc_committed - the group commit's done of a pending message: its ack

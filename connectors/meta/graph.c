@@ -117,7 +117,7 @@ void graph_judge(const struct sender_attempt *a, const char *what, struct sender
 	struct graph_error e;
 	enum graph_kind kind;
 
-	if (a->result != CURLE_OK) {
+	if (a->err != GW_OK) {
 		out->verdict = SENDER_RETRY;
 		snprintf(out->reason, sizeof(out->reason), "%s: %s", what, a->error);
 		return;

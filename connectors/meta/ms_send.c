@@ -279,7 +279,7 @@ static void ms_classify(void *job, const struct sender_attempt *a, struct sender
 	json_t *doc;
 	const char *mid;
 
-	if (a->result != CURLE_OK || a->status < 200 || a->status > 299) {
+	if (a->err != GW_OK || a->status < 200 || a->status > 299) {
 		graph_judge(a, "message", out);
 		return;
 	}

@@ -362,7 +362,7 @@ static void wa_classify(void *job, const struct sender_attempt *a, struct sender
 	json_t *doc;
 	const char *wamid;
 
-	if (a->result != CURLE_OK || a->status < 200 || a->status > 299) {
+	if (a->err != GW_OK || a->status < 200 || a->status > 299) {
 		graph_judge(a, msg ? "message" : "media upload", out);
 		return;
 	}

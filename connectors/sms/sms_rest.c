@@ -194,10 +194,10 @@ void sms_rest_judge(const struct sender_attempt *a, const char *account,
 	json_t *doc = NULL;
 
 	memset(ans, 0, sizeof(*ans));
-	if (a->result != CURLE_OK) {
+	if (a->err != GW_OK) {
 		out->verdict = SENDER_RETRY;
 		snprintf(out->reason, sizeof(out->reason), "Twilio: %s",
-			 a->error && a->error[0] ? a->error : curl_easy_strerror(a->result));
+			 a->error && a->error[0] ? a->error : gw_strerror(a->err));
 		gw_utf8_trim(out->reason);
 		return;
 	}

@@ -81,10 +81,10 @@ void tg_reply_judge(const struct sender_attempt *a, int last, const char *accoun
 	struct tg_answer ans;
 	long st = a->status;
 
-	if (a->result != CURLE_OK) {
+	if (a->err != GW_OK) {
 		out->verdict = SENDER_RETRY;
 		snprintf(out->reason, sizeof(out->reason), "Telegram: %s",
-			 a->error && a->error[0] ? a->error : curl_easy_strerror(a->result));
+			 a->error && a->error[0] ? a->error : gw_strerror(a->err));
 		gw_utf8_trim(out->reason);
 		return;
 	}

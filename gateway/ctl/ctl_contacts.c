@@ -49,6 +49,7 @@ struct rows {
 	int failed; /* the file cannot be read on: CTL_EXIT_ERROR */
 };
 
+__attribute__((format(printf, 3, 4)))
 static void row_bad(struct rows *r, size_t line, const char *fmt, ...)
 {
 	va_list ap;

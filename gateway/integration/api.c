@@ -616,7 +616,11 @@ static int route_post(struct ig_api *a, struct ig_request *q, unsigned scopes)
 		return 1;
 	}
 	if (!q->idem_key[0]) {
-		gw_random_id(rnd);
+		if (gw_random_id(rnd) != GW_OK) {
+			GW_ERROR(IG_MOD, "no command id: %s", gw_strerror(GW_EIO));
+			ig_error(q, 500, "internal", "the command could not be given an id; retry");
+			return 1;
+		}
 		snprintf(command_id, sizeof(command_id), "http:%s", rnd);
 		post_run(a, q, pr, id, command_id);
 		return 1;

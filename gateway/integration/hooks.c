@@ -54,6 +54,7 @@ struct hook {
 	CURL *curl;
 	struct integ_cursor cur;
 	size_t answer_len;
+	int skip_rc;           /* the last skip-ahead's result, logged when it changes */
 };
 
 struct ig_hooks {
@@ -249,6 +250,23 @@ static int one_event(struct hook *k, const struct rcmd_reply *r, size_t i, uint6
 	return rc;
 }
 
+/* skip_ahead - the cursor passes events this webhook does not want (up to
+ * `seq`). A failure only costs a re-read of them after a restart; it is
+ * logged once when it starts, and once when it is over. */
+static void skip_ahead(struct hook *k, uint64_t seq)
+{
+	int rc = integ_cursor_advance(k->hs->db, k->w->name, k->cur.gen, seq, 0);
+
+	if (rc == k->skip_rc)
+		return;
+	if (rc != GW_OK)
+		GW_WARN(IG_MOD, "webhook %s: cursor not advanced past unwanted events: %s",
+			k->w->name, gw_strerror(rc));
+	else
+		GW_INFO(IG_MOD, "webhook %s: cursor advances again", k->w->name);
+	k->skip_rc = rc;
+}
+
 /* step - one page of events from the cursor; 0 when there was nothing. */
 static int step(struct hook *k)
 {
@@ -278,7 +296,7 @@ static int step(struct hook *k)
 	for (size_t i = 1; rc == GW_OK && i + 1 < r.n && !k->hs->stop && !ig_stop; i += 2)
 		rc = one_event(k, &r, i, &done, &skipped);
 	if (rc == GW_OK && skipped > done)
-		integ_cursor_advance(k->hs->db, k->w->name, k->cur.gen, skipped, 0);
+		skip_ahead(k, skipped);
 	rc = r.n > 1;
 	rcmd_reply_free(&r);
 	return rc;

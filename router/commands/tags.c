@@ -107,8 +107,10 @@ static void current_tags(struct router *r, struct tag_ctx *x)
 	struct store_txn *txn = NULL;
 
 	proto_ticket_clear(&x->now);
-	if (store_txn_begin(router_store(r), 1, &txn) == GW_OK)
-		(void)store_ticket_get(txn, x->a->ticket_id, &x->now);
+	/* Not found or unreadable: answered without the current tags. */
+	if (store_txn_begin(router_store(r), 1, &txn) == GW_OK &&
+	    store_ticket_get(txn, x->a->ticket_id, &x->now) != GW_OK)
+		proto_ticket_clear(&x->now);
 	store_txn_abort(txn);
 }
 

@@ -43,7 +43,7 @@ MASTER = "/usr/lib/postfix/sbin/master"
 def available():
     """'' when Postfix can run here, else why not."""
     if not os.access(POSTFIX, os.X_OK) or not os.access(MASTER, os.X_OK):
-        return f"{MASTER} is missing (scripts/setup.sh installs postfix)"
+        return f"{MASTER} is missing (scripts/setup-tests.sh installs postfix)"
     if os.getuid() != 0:
         return "Postfix's master must start as root (the tests run unprivileged)"
     return ""

@@ -302,7 +302,7 @@ class Replies(CallbackCase):
         to a changed body."""
         node = shutil.which("node") or shutil.which("nodejs")
         if not node:
-            self.skipTest("node is not installed (scripts/setup.sh installs nodejs)")
+            self.skipTest("node is not installed (scripts/setup-tests.sh installs nodejs)")
         script = doc_snippet("js") + (
             "const [secret, header, body] = JSON.parse(require('fs').readFileSync(0, 'utf8'));\n"
             "const b = Buffer.from(body, 'base64');\n"

@@ -38,7 +38,7 @@ from gwtest import GatewayTestCase, IngestClient, inbound_event, tmo
 
 try:
     import websocket  # Debian's python3-websocket
-except ImportError:  # pragma: no cover - scripts/setup.sh installs it
+except ImportError:  # pragma: no cover - scripts/setup-tests.sh installs it
     websocket = None
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures",
@@ -351,7 +351,7 @@ class ClaimedEmailVisitor(GatewayTestCase):
     def setUp(self):
         super().setUp()
         if websocket is None:
-            self.skipTest("python3-websocket is missing (scripts/setup.sh installs it)")
+            self.skipTest("python3-websocket is missing (scripts/setup-tests.sh installs it)")
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root)
         gw = gwtest.Gateway(root)

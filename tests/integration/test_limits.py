@@ -201,7 +201,7 @@ class ChatLimits(GatewayTestCase):
     def setUp(self):
         super().setUp()
         if websocket is None:
-            self.skipTest("python3-websocket is missing (scripts/setup.sh installs it)")
+            self.skipTest("python3-websocket is missing (scripts/setup-tests.sh installs it)")
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root)
         gw = gwtest.Gateway(root)

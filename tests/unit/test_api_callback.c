@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "connectors/curl_err.h"
 #include "connectors/api/api_callback.h"
 #include "core/err.h"
 #include "proto/proto.h"
@@ -331,7 +332,7 @@ static void test_payload_template(void **state)
 static void judge(long status, CURLcode res, const char *body, int64_t retry_after,
 		  struct sender_outcome *out)
 {
-	struct sender_attempt a = {0, 0, res, status, body, strlen(body), retry_after,
+	struct sender_attempt a = {0, 0, gw_curl_err(res), status, body, strlen(body), retry_after,
 				   res == CURLE_OK ? "" : "Connection refused"};
 
 	memset(out, 0, sizeof(*out));

@@ -21,6 +21,7 @@
 #include "core/err.h"
 #include "core/sign.h"
 #include "store/integration.h"
+#include "tests/unit/testutil.h"
 
 struct fx {
 	char dir[64];
@@ -42,11 +43,9 @@ static int fx_setup(void **state)
 static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[160];
 
 	integ_db_close(f->db);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	test_rmtree(f->dir);
 	free(f);
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include "proto/proto.h"
 #include "store/spool.h"
 #include "store/spool_quarantine.h"
+#include "tests/unit/testutil.h"
 
 static const struct limits_settings defaults = {
 	.sender_per_minute = 30, .sender_burst = 20, .senders_max = 16,
@@ -198,7 +199,7 @@ static int count_fn(void *arg, uint64_t key, const void *data, size_t len)
 
 static void test_spool_quarantine_table(void **state)
 {
-	char dir[64] = "/tmp/gw-test-spoolq-XXXXXX", cmd[128], *got = NULL;
+	char dir[64] = "/tmp/gw-test-spoolq-XXXXXX", *got = NULL;
 	struct spool *sp = NULL, *ro = NULL;
 	struct spool_rec add[3] = {{"ev1", 3, 0}, {"q1", 2, 1}, {"ev2", 3, 0}};
 	struct spool_rec rel = {"ev3", 3, 0};
@@ -232,8 +233,7 @@ static void test_spool_quarantine_table(void **state)
 	assert_int_equal(n, 0);
 	spool_close(sp);
 	assert_int_equal(spool_open_readonly("/tmp/gw-no-such-spool", &ro), GW_ENOTFOUND);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	test_rmtree(dir);
 }
 
 /* ---- intake: holds, kept bodies and reingest, on a real outbox ---------- */
@@ -298,12 +298,9 @@ static void ifx_open(struct ifx *f)
 
 static void ifx_close(struct ifx *f)
 {
-	char cmd[128];
-
 	intake_destroy(f->inst.intake);
 	outbox_close(f->inst.outbox);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	test_rmtree(f->dir);
 }
 
 /* ifx_reingest - asks for entry `id` as gatewayctl does; the answer's

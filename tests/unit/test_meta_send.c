@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "connectors/curl_err.h"
 #include "connectors/meta/graph.h"
 #include "connectors/meta/meta_out.h"
 #include "core/err.h"
@@ -36,7 +37,7 @@ static const char e131047[] =
 
 static struct sender_outcome judge(long status, const char *body, CURLcode res)
 {
-	struct sender_attempt a = {0, 0, res, status, body, body ? strlen(body) : 0, -1,
+	struct sender_attempt a = {0, 0, gw_curl_err(res), status, body, body ? strlen(body) : 0, -1,
 				   res == CURLE_OK ? "" : "Operation timed out"};
 	struct sender_outcome o;
 
@@ -253,7 +254,7 @@ static void test_ms_windows(void **state)
 static struct sender_outcome classify(const struct sender_ops *ops, void *job, int step,
 				      long status, const char *body)
 {
-	struct sender_attempt a = {step, 0, CURLE_OK, status, body, strlen(body), -1, ""};
+	struct sender_attempt a = {step, 0, GW_OK, status, body, strlen(body), -1, ""};
 	struct sender_outcome o;
 
 	memset(&o, 0, sizeof(o));

@@ -176,7 +176,7 @@ static int tjob_setup(void *job, int step, CURL *h, char *why, size_t whylen)
 static void tjob_classify(void *job, const struct sender_attempt *a, struct sender_outcome *o)
 {
 	(void)job;
-	if (a->result != CURLE_OK || a->status >= 500) {
+	if (a->err != GW_OK || a->status >= 500) {
 		o->verdict = SENDER_RETRY;
 		o->retry_after_ms = a->retry_after_ms > 0 ? a->retry_after_ms : 0;
 		snprintf(o->reason, sizeof(o->reason), "HTTP %ld", a->status);

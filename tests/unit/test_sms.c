@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "connectors/curl_err.h"
 #include "connectors/sms/sms_config.h"
 #include "connectors/sms/sms_form.h"
 #include "connectors/sms/sms_parse.h"
@@ -31,6 +32,7 @@
 #include "core/util.h"
 #include "proto/proto.h"
 #include "store/sms_contacts.h"
+#include "tests/unit/testutil.h"
 
 #define FIX GW_FIXTURES "/sms"
 #define SID "AC58f1e8f2b1c6b88ca90a012a4be0c279"
@@ -533,7 +535,7 @@ static void test_rest_request(void **state)
 static void judge(long status, CURLcode res, const char *body, int64_t retry_after,
 		  struct sender_outcome *out, struct sms_rest_answer *ans)
 {
-	struct sender_attempt a = {0, 0, res, status, body, strlen(body), retry_after,
+	struct sender_attempt a = {0, 0, gw_curl_err(res), status, body, strlen(body), retry_after,
 				   res == CURLE_OK ? "" : "Connection refused"};
 
 	memset(out, 0, sizeof(*out));
@@ -633,12 +635,7 @@ static void test_contacts(void **state)
 	assert_int_equal(sms_contacts_put(c, "", &r), GW_ETOOBIG);
 	sms_contacts_close(c);
 	sms_contacts_close(NULL);
-	{
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		assert_int_equal(system(cmd), 0);
-	}
+	test_rmtree(dir);
 }
 
 /* ---- the config check ------------------------------------------------------------------------- */

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "connectors/curl_err.h"
 #include "connectors/telegram/telegram_config.h"
 #include "connectors/telegram/tg_api.h"
 #include "connectors/telegram/tg_parse.h"
@@ -851,7 +852,7 @@ static void test_answers_and_urls(void **state)
 static void judge(long status, const char *body, CURLcode res, int last,
 		  struct sender_outcome *out)
 {
-	struct sender_attempt a = {0, 0, res, status, body, body ? strlen(body) : 0, -1, ""};
+	struct sender_attempt a = {0, 0, gw_curl_err(res), status, body, body ? strlen(body) : 0, -1, ""};
 
 	memset(out, 0, sizeof(*out));
 	tg_reply_judge(&a, last, ACCOUNT, out);
