@@ -412,7 +412,8 @@ struct proto_sla_alert {
 	uint64_t customer_id; /* required */
 	char *clock;          /* required: first_response or resolution */
 	int64_t due_at;       /* required */
-	uint64_t target_minutes; /* business minutes of the target */
+	uint64_t target_minutes; /* business minutes of the target (whole ones) */
+	uint64_t target_seconds; /* business seconds of the target */
 	char *queue;
 	char *priority;
 	char *agent_id;
