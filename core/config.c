@@ -213,6 +213,28 @@ static int set_int(struct loader *ld, const struct conf_entry *row, long long *s
 	return GW_OK;
 }
 
+/* set_duration - a CONF_DURATION value: seconds, a bare number minutes. */
+static int set_duration(struct loader *ld, const struct conf_entry *row, long long *slot,
+			const char *val, int line, const char *kpath)
+{
+	long long v = 0;
+	char q[64];
+	int prc = gw_duration_parse(val, 60, &v);
+
+	if (prc == GW_EINVAL)
+		return conf_err(ld, line, kpath, "\"%s\" is not a duration (\"90s\", \"5m\", "
+				"\"1h30m\", \"2d\"; a bare number is minutes)",
+				conf_echo(q, sizeof(q), val));
+	if (prc != GW_OK || v > row->max)
+		return conf_err(ld, line, kpath, "%s is above the maximum %llds",
+				conf_echo(q, sizeof(q), val), row->max);
+	if (v < row->min)
+		return conf_err(ld, line, kpath, "%s is below the minimum %llds",
+				conf_echo(q, sizeof(q), val), row->min);
+	*slot = v;
+	return GW_OK;
+}
+
 static int set_bool(struct loader *ld, bool *slot, const char *val, int line, const char *kpath)
 {
 	static const char *const yes[] = {"true", "yes", "on"};
@@ -347,6 +369,8 @@ static int set_parsed(struct loader *ld, const struct conf_entry *row, void *bas
 	switch (row->kind) {
 	case CONF_INT:
 		return set_int(ld, row, slot, val, line, kpath);
+	case CONF_DURATION:
+		return set_duration(ld, row, slot, val, line, kpath);
 	case CONF_BOOL:
 		return set_bool(ld, slot, val, line, kpath);
 	case CONF_LISTEN:

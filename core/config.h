@@ -36,6 +36,9 @@
 enum conf_kind {
 	CONF_STRING,   /* char *, malloc'ed; max = longest length */
 	CONF_INT,      /* long long within [min, max] */
+	CONF_DURATION, /* long long seconds within [min, max] seconds, written
+			* "90s", "5m", "1h30m", "2d" (gw_duration_parse); a bare
+			* number is minutes, as these keys were before */
 	CONF_BOOL,     /* bool: true/false/yes/no/on/off */
 	CONF_LISTEN,   /* struct conf_listen from "host:port" */
 	CONF_ENDPOINT, /* char *: a ZeroMQ endpoint, "tcp://host:port" or "ipc://path" */
@@ -72,8 +75,9 @@ struct conf_entry {
 	enum conf_kind kind;
 	const char *key;  /* key within its section */
 	const char *def;  /* default as YAML text; NULL: none (NULL/0/false) */
-	long long min;    /* CONF_INT: lowest value */
-	long long max;    /* CONF_INT: highest value; strings: longest length */
+	long long min;    /* CONF_INT, CONF_DURATION: lowest value */
+	long long max;    /* CONF_INT, CONF_DURATION: highest value; strings:
+			   * longest length */
 	unsigned flags;   /* CONF_F_* */
 	size_t offset;    /* offsetof() the member in the section's struct */
 	const char *desc; /* one line for docs/config.md */
@@ -188,7 +192,8 @@ struct gw_routing_escalation {
 	char *name;
 	char *trigger;                  /* sla_warning | sla_breached | unassigned */
 	char *clock;                    /* sla triggers: "" any, or one clock */
-	long long after_min;            /* unassigned: minutes waiting without an agent */
+	long long after_s;              /* unassigned: seconds waiting without an agent
+					 * (key after_min: a duration) */
 	struct conf_strlist queues;     /* filters; empty: any */
 	struct conf_strlist channels;
 	struct conf_strlist priorities;
@@ -203,9 +208,10 @@ struct gw_routing_sla {
 	char *queue;
 	char *channel;
 	char *priority;
-	long long first_response_min; /* business minutes, 0 = none */
-	long long resolution_min;     /* business minutes, 0 = none */
-	long long next_response_min;  /* business minutes, 0 = none */
+	/* Business seconds, 0 = none (keys *_min: durations, bare = minutes). */
+	long long first_response_s;
+	long long resolution_s;
+	long long next_response_s;
 	long long warning_percent;    /* warn when this share of the target is used */
 };
 

@@ -175,6 +175,9 @@ const struct conf_section gw_conf_routing_agent = {
 		"capacity.",
 };
 
+/* The longest SLA target: ten years. */
+#define SLA_TARGET_MAX_S (5256000LL * 60)
+
 static const struct conf_entry sla_rows[] = {
 	{.kind = CONF_STRING, .key = "queue", .def = "", .max = NAME_MAX_LEN,
 	 .offset = offsetof(struct gw_routing_sla, queue), .desc = "Queue; empty: any."},
@@ -183,15 +186,15 @@ static const struct conf_entry sla_rows[] = {
 	 .desc = "Channel that opened the ticket; empty: any."},
 	{.kind = CONF_STRING, .key = "priority", .def = "", .max = 16,
 	 .offset = offsetof(struct gw_routing_sla, priority), .desc = "Priority; empty: any."},
-	{.kind = CONF_INT, .key = "first_response_min", .def = "0", .min = 0, .max = 5256000,
-	 .offset = offsetof(struct gw_routing_sla, first_response_min),
-	 .desc = "Business minutes to the first reply; 0: no target."},
-	{.kind = CONF_INT, .key = "resolution_min", .def = "0", .min = 0, .max = 5256000,
-	 .offset = offsetof(struct gw_routing_sla, resolution_min),
-	 .desc = "Business minutes to close; 0: no target."},
-	{.kind = CONF_INT, .key = "next_response_min", .def = "0", .min = 0, .max = 5256000,
-	 .offset = offsetof(struct gw_routing_sla, next_response_min),
-	 .desc = "Business minutes to answer the customer's next message once a reply went "
+	{.kind = CONF_DURATION, .key = "first_response_min", .def = "0", .min = 0,
+	 .max = SLA_TARGET_MAX_S, .offset = offsetof(struct gw_routing_sla, first_response_s),
+	 .desc = "Business time to the first reply (`15` or `15m`, `90s`, `4h`); 0: no target."},
+	{.kind = CONF_DURATION, .key = "resolution_min", .def = "0", .min = 0,
+	 .max = SLA_TARGET_MAX_S, .offset = offsetof(struct gw_routing_sla, resolution_s),
+	 .desc = "Business time to close (`480` or `8h`); 0: no target."},
+	{.kind = CONF_DURATION, .key = "next_response_min", .def = "0", .min = 0,
+	 .max = SLA_TARGET_MAX_S, .offset = offsetof(struct gw_routing_sla, next_response_s),
+	 .desc = "Business time to answer the customer's next message once a reply went "
 		 "out (the clock starts at the first unanswered message and stops at the next "
 		 "reply); 0: no target."},
 	{.kind = CONF_INT, .key = "warning_percent", .def = "80", .min = 1, .max = 99,

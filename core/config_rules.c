@@ -71,15 +71,15 @@ static const struct conf_entry escalation_rows[] = {
 	{.kind = CONF_STRING, .key = "trigger", .max = 16, .flags = CONF_F_REQUIRED,
 	 .offset = offsetof(struct gw_routing_escalation, trigger),
 	 .desc = "`sla_warning` or `sla_breached` (when the router publishes that alert), or "
-		 "`unassigned` (the ticket waited `after_min` minutes without an agent)."},
+		 "`unassigned` (the ticket waited `after_min` without an agent)."},
 	{.kind = CONF_STRING, .key = "clock", .def = "", .max = 16,
 	 .offset = offsetof(struct gw_routing_escalation, clock),
 	 .desc = "SLA triggers: only alerts of this clock (`first_response`, `next_response`, "
 		 "`resolution`); empty: any."},
-	{.kind = CONF_INT, .key = "after_min", .def = "30", .min = 1, .max = 525600,
-	 .offset = offsetof(struct gw_routing_escalation, after_min),
-	 .desc = "`unassigned`: minutes since the ticket opened (or reopened) without an "
-		 "agent."},
+	{.kind = CONF_DURATION, .key = "after_min", .def = "30", .min = 1, .max = 525600LL * 60,
+	 .offset = offsetof(struct gw_routing_escalation, after_s),
+	 .desc = "`unassigned`: time since the ticket opened (or reopened) without an agent "
+		 "(`30` or `30m`, `90s`, `2h`)."},
 	{.kind = CONF_STRLIST, .key = "queues", .def = "", .max = NAME_MAX_LEN,
 	 .offset = offsetof(struct gw_routing_escalation, queues),
 	 .desc = "Only tickets of these queues; empty: any."},

@@ -256,7 +256,9 @@ static const char doc_intro[] =
 	"- **Values.** Integers are decimal. Booleans are `true`/`false`, `yes`/`no`,\n"
 	"  `on`/`off`. A `host:port` is a numeric IPv4 address, `[IPv6]` or\n"
 	"  `localhost`, then a port 1..65535. An endpoint is a ZeroMQ address:\n"
-	"  `tcp://host:port`, `ipc://path` or `inproc://name`.\n";
+	"  `tcp://host:port`, `ipc://path` or `inproc://name`. A duration is a\n"
+	"  number with a unit, `s`, `m`, `h` or `d`, or several largest first\n"
+	"  (`90s`, `5m`, `1h30m`, `2d`); a bare number is minutes.\n";
 
 static const char *doc_kind(enum conf_kind kind)
 {
@@ -265,6 +267,8 @@ static const char *doc_kind(enum conf_kind kind)
 		return "string";
 	case CONF_INT:
 		return "integer";
+	case CONF_DURATION:
+		return "duration";
 	case CONF_BOOL:
 		return "boolean";
 	case CONF_LISTEN:
@@ -308,14 +312,35 @@ static void doc_cell(FILE *f, const char *s)
 	fputc(' ', f);
 }
 
+/* doc_duration - `s` seconds in the largest unit that divides them: "5m". */
+static void doc_duration(char *buf, size_t len, long long s)
+{
+	static const struct {
+		long long secs;
+		char unit;
+	} units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}};
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (s > 0 && s % units[i].secs == 0) {
+			snprintf(buf, len, "%lld%c", s / units[i].secs, units[i].unit);
+			return;
+		}
+	snprintf(buf, len, "%llds", s);
+}
+
 static void doc_range(FILE *f, const struct conf_entry *row)
 {
-	char buf[96] = "";
+	char buf[96] = "", lo[32], hi[32];
 	long long max = row->max;
 
 	switch (row->kind) {
 	case CONF_INT:
 		snprintf(buf, sizeof(buf), "%lld..%lld", row->min, row->max);
+		break;
+	case CONF_DURATION:
+		doc_duration(lo, sizeof(lo), row->min);
+		doc_duration(hi, sizeof(hi), row->max);
+		snprintf(buf, sizeof(buf), "%s..%s", lo, hi);
 		break;
 	case CONF_LISTEN:
 		snprintf(buf, sizeof(buf), "port 1..65535");

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <pthread.h>
@@ -333,4 +334,75 @@ int gw_tag_valid(const char *tag)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("-_.:", *p)))
 			return 0;
 	return 1;
+}
+
+/* duration_unit - seconds of unit character `c`; 0: not a unit. */
+static long long duration_unit(char c)
+{
+	switch (c) {
+	case 's':
+		return 1;
+	case 'm':
+		return 60;
+	case 'h':
+		return 3600;
+	case 'd':
+		return 86400;
+	}
+	return 0;
+}
+
+/* duration_number - the decimal digits at *p (advanced past them) into
+ * *n. Returns GW_OK, GW_EINVAL (no digit) or GW_ETOOBIG. */
+static int duration_number(const char **p, long long *n)
+{
+	const char *s = *p;
+
+	if (*s < '0' || *s > '9')
+		return GW_EINVAL;
+	for (*n = 0; *s >= '0' && *s <= '9'; s++) {
+		if (*n > (LLONG_MAX - (*s - '0')) / 10)
+			return GW_ETOOBIG;
+		*n = *n * 10 + (*s - '0');
+	}
+	*p = s;
+	return GW_OK;
+}
+
+int gw_duration_parse(const char *s, long long bare_unit_s, long long *out_s)
+{
+	long long total = 0, n, unit, last = LLONG_MAX;
+	const char *p = s;
+	int rc = GW_OK;
+
+	if (bare_unit_s < 1)
+		return GW_EINVAL;
+	if (strnlen(s, GW_DURATION_MAX_LEN + 1) > GW_DURATION_MAX_LEN)
+		return GW_ETOOBIG;
+	while (*p) {
+		rc = duration_number(&p, &n);
+		if (rc)
+			goto out;
+		/* A bare number: the whole value, in the caller's unit. */
+		if (*p)
+			unit = duration_unit(*p++);
+		else
+			unit = last == LLONG_MAX ? bare_unit_s : 0;
+		if (unit == 0 || unit >= last) {
+			rc = GW_EINVAL;
+			goto out;
+		}
+		if (n > LLONG_MAX / unit || n * unit > LLONG_MAX - total) {
+			rc = GW_ETOOBIG;
+			goto out;
+		}
+		total += n * unit;
+		last = unit;
+	}
+	if (p == s)
+		rc = GW_EINVAL;
+out:
+	if (rc == GW_OK)
+		*out_s = total;
+	return rc;
 }

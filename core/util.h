@@ -112,4 +112,19 @@ void gw_utf8_cut(char *s, size_t max);
  * letters, digits and - _ . : (the config's tag rules, ticket.tag). */
 GW_MUST_CHECK int gw_tag_valid(const char *tag);
 
+#define GW_DURATION_MAX_LEN 32 /* longest duration text gw_duration_parse reads */
+
+/*
+ * gw_duration_parse - a duration as people write it, into *out_s seconds:
+ * one or more parts, each a decimal number and a unit (`s`, `m`, `h`, `d`),
+ * largest unit first and each unit once ("90s", "5m", "1h30m", "2d"); or a
+ * bare number, read in units of `bare_unit_s` seconds (60: minutes), so
+ * that an older value without a unit keeps its meaning. No spaces, signs
+ * or fractions; at most GW_DURATION_MAX_LEN bytes. Pure and reentrant;
+ * *out_s is written only on success. Returns GW_OK, GW_EINVAL (not a
+ * duration, or bare_unit_s < 1) or GW_ETOOBIG (too long a text, or more
+ * seconds than a long long holds).
+ */
+int gw_duration_parse(const char *s, long long bare_unit_s, long long *out_s);
+
 #endif

@@ -204,6 +204,10 @@ struct proto_message {
 	char *account;     /* required: connector instance, mailbox or number */
 	char *external_id; /* required: the provider's id for the message */
 	int64_t received_at; /* required: ms since epoch, when the connector got it */
+	/* optional: ms since epoch, when the customer sent it per the provider
+	 * (WhatsApp, Messenger: timestamp; Telegram: date), 0 when it gives
+	 * none; never a sender-set time such as an email's Date */
+	int64_t sent_at;
 	struct proto_party from;
 	char *subject; /* optional */
 	char *text;    /* required, may be "" */
@@ -244,9 +248,10 @@ struct proto_message {
 	char *language;      /* detected language code ("en"), NULL if unknown */
 	/* Outbound (message.sent of message.send) only: */
 	struct proto_template *tmpl; /* optional: send this template instead of text */
-	/* when the customer's message this reply answers was received (ms):
-	 * a connector whose provider limits free-form replies to a window
-	 * after the customer wrote (WhatsApp, Messenger) checks it */
+	/* when the customer wrote the message this reply answers (ms): the
+	 * earlier of its sent_at (when set) and its received_at; a connector
+	 * whose provider limits free-form replies to a window after the
+	 * customer wrote (WhatsApp, Messenger) checks it */
 	int64_t last_inbound_at;
 	/* optional: why auto_reply or bounce is set, the sign that said so
 	 * ("Auto-Submitted: auto-replied", "multipart/report"); NULL otherwise */
@@ -412,7 +417,8 @@ struct proto_sla_alert {
 	uint64_t customer_id; /* required */
 	char *clock;          /* required: first_response or resolution */
 	int64_t due_at;       /* required */
-	uint64_t target_minutes; /* business minutes of the target */
+	uint64_t target_minutes; /* business minutes of the target (whole ones) */
+	uint64_t target_seconds; /* business seconds of the target */
 	char *queue;
 	char *priority;
 	char *agent_id;

@@ -38,7 +38,7 @@ packages=(
   nats-server
   # the Debian package's test (packaging/build-deb.sh) and the systemd
   # unit's (systemd-analyze verify, man for its Documentation=)
-  dpkg-dev debhelper systemd man-db
+  dpkg-dev debhelper ninja-build systemd man-db
 )
 # Postfix's own configuration is not used (the tests write theirs): "No
 # configuration" leaves the system without a main.cf and its service off.

@@ -90,6 +90,7 @@ static int ms_message_new(struct meta_ctx *c, const struct ms_item *w, bool echo
 	m = &ev->u.message;
 	*out = m;
 	m->received_at = c->received_at;
+	m->sent_at = w->at; /* the item's (else its entry's) time, 0: none */
 	rc = meta_dup(c, w->channel, &m->channel);
 	if (rc == GW_OK)
 		rc = meta_dup(c, w->account, &m->account);

@@ -491,6 +491,8 @@ static int wa_message_event(struct meta_ctx *c, struct wa_msg *w)
 	int rc;
 
 	rc = wa_message_new(c, w->v, &m);
+	if (rc == GW_OK) /* Meta's time of the message (0: none), for the window */
+		m->sent_at = w->at;
 	if (rc == GW_OK)
 		rc = meta_id(c, w->msg, "id", PROTO_MAX_EXTERNAL_ID, w->path, &m->external_id);
 	if (rc == GW_OK)

@@ -6,6 +6,7 @@
 #include "connectors/telegram/tg_parse_int.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,8 +369,12 @@ int tg_message_fill(struct tg_ctx *c, const json_t *msg, const char *path,
 {
 	char chat[TG_ID_TEXT], id[TG_ID_TEXT];
 	int rc = tg_message_ids(c, msg, path, chat, id);
+	int64_t date;
 
 	m->received_at = c->o->received_at;
+	/* Telegram's date (s) of the message; none or out of range: omitted. */
+	if (tg_int(msg, "date", &date) == 0 && date > 0 && date < INT64_MAX / 1000)
+		m->sent_at = date * 1000;
 	if (rc == GW_OK)
 		rc = tg_dup(c, TG_CHANNEL, &m->channel);
 	if (rc == GW_OK)

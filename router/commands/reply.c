@@ -32,8 +32,10 @@
  *   sent      to the address; reply_to the chain of the message answered
  *             (its own reply_to, then its id last: email's References and
  *             In-Reply-To); subject the one given, else the ticket's;
- *             last_inbound_at that message's time, for the connectors of
- *             channels that only take free-form replies within a window
+ *             last_inbound_at when the customer wrote that message (the
+ *             provider's sent_at, never later than received_at), for the
+ *             connectors of channels that only take free-form replies
+ *             within a window
  *   events    message.sent (routed as any message.sent, but filed in the
  *             named ticket: thread, ticket, ticket.updated), message.status
  *             "queued", and for the first reply of an open ticket a
@@ -76,7 +78,7 @@ struct send_target {
 	char *channel, *account, *address, *name, *external_id;
 	char **chain; /* its reply_to */
 	size_t chain_len;
-	int64_t received_at;
+	int64_t wrote_at; /* when the customer wrote it: reply_wrote_at() */
 	int automated; /* it is an auto-reply: no automatic message answers it */
 };
 
@@ -182,10 +184,24 @@ static int target_chain(struct send_target *t, const struct proto_message *m)
 	return GW_OK;
 }
 
+/*
+ * reply_wrote_at - when the customer wrote `m`, the start of the providers'
+ * reply windows: the provider's time (sent_at) when it gave one, never
+ * later than when the connector received it (a forged future timestamp
+ * cannot extend a window; a webhook retried for days cannot either). A
+ * message stored before sent_at existed has none: received_at.
+ */
+static int64_t reply_wrote_at(const struct proto_message *m)
+{
+	if (m->sent_at > 0 && m->sent_at < m->received_at)
+		return m->sent_at;
+	return m->received_at;
+}
+
 /* target_from - takes the reply's target from the inbound message `m`. */
 static int target_from(struct send_target *t, const struct proto_message *m)
 {
-	t->received_at = m->received_at;
+	t->wrote_at = reply_wrote_at(m);
 	t->automated = m->auto_reply || m->bounce;
 	if (target_chain(t, m) != GW_OK)
 		return GW_ENOMEM;
@@ -393,7 +409,7 @@ static int fill_sent(struct send_ctx *c, struct proto_event *ev)
 	m->account = gw_strdup(c->to.account);
 	m->external_id = gw_strdup(ext);
 	m->received_at = gw_now_ms();
-	m->last_inbound_at = c->to.received_at;
+	m->last_inbound_at = c->to.wrote_at;
 	m->from.address = gw_strdup(c->to.account);
 	m->from.name = gw_strdup(c->a.author);
 	m->direction = gw_strdup("outbound");
@@ -536,7 +552,7 @@ static int render_canned(struct send_ctx *c, struct batch *b, const struct proto
  */
 static int auto_policy(struct send_ctx *c)
 {
-	int64_t age = gw_now_ms() - c->to.received_at;
+	int64_t age = gw_now_ms() - c->to.wrote_at;
 	const struct reply_auto *au = c->au;
 	int wa = strcmp(c->to.channel, "whatsapp") == 0;
 

@@ -4,7 +4,7 @@
  *
  *   triggers  sla_warning / sla_breached: sla.c's fire_one, as it publishes
  *             the alert (filtered by `clock`); unassigned: an sla_due entry
- *             STORE_SLA_UNASSIGNED at sla_started_at + after_min, added by
+ *             STORE_SLA_UNASSIGNED at sla_started_at + after_s, added by
  *             sla_start for a ticket without an agent, fires it if the
  *             ticket is still open without one. Both run in the timer's
  *             transaction, so nothing needs traffic.
@@ -32,7 +32,7 @@
 #include "core/util.h"
 
 #define ESC_NS "escalation" /* dedup namespace of fired rules */
-#define MIN_MS (60LL * 1000)
+#define S_MS 1000LL
 
 static int list_has(const struct conf_strlist *l, const char *v)
 {
@@ -186,7 +186,7 @@ int escalation_schedule(struct batch *b, const struct proto_ticket *t)
 	for (size_t i = 0; rc == GW_OK && i < cfg->n_escalations; i++)
 		if (strcmp(cfg->escalations[i].trigger, "unassigned") == 0)
 			rc = store_sla_add(b->txn, t->sla_started_at +
-					   cfg->escalations[i].after_min * MIN_MS,
+					   cfg->escalations[i].after_s * S_MS,
 					   t->ticket_id, STORE_SLA_UNASSIGNED);
 	return rc;
 }
@@ -204,11 +204,14 @@ int escalation_on_unassigned(struct batch *b, struct proto_ticket *t, int64_t no
 		if (t->agent_id || !t->status || strcmp(t->status, "open") != 0)
 			break;
 		if (!escalation_matches(e, t, "unassigned", NULL) ||
-		    now < t->sla_started_at + e->after_min * MIN_MS)
+		    now < t->sla_started_at + e->after_s * S_MS)
 			continue;
 		snprintf(key, sizeof(key), "%" PRIu64 "/%s/unassigned/%" PRId64, t->ticket_id,
 			 e->name, t->sla_started_at);
-		snprintf(why, sizeof(why), "unassigned for %lld min", e->after_min);
+		if (e->after_s % 60)
+			snprintf(why, sizeof(why), "unassigned for %lld s", e->after_s);
+		else
+			snprintf(why, sizeof(why), "unassigned for %lld min", e->after_s / 60);
 		rc = fire_rule(b, e, t, key, why, now);
 	}
 	return rc;

@@ -34,18 +34,18 @@
 #include "core/log.h"
 #include "core/util.h"
 
-#define MIN_MS (60LL * 1000)
+#define S_MS 1000LL
 #define SLA_FIRE_MAX 256 /* entries handled per call; the timer comes back */
 
 /* Defaults when routing.sla has no row at all (docs/config.md). */
-#define SLA_DEFAULT_FIRST_MIN 60
-#define SLA_DEFAULT_FIRST_LIVECHAT_MIN 5
-#define SLA_DEFAULT_RESOLUTION_MIN (24 * 60)
+#define SLA_DEFAULT_FIRST_S (60 * 60)
+#define SLA_DEFAULT_FIRST_LIVECHAT_S (5 * 60)
+#define SLA_DEFAULT_RESOLUTION_S (24 * 3600)
 #define SLA_DEFAULT_WARNING_PERCENT 80
 
 /* The targets that apply to a ticket now. */
 struct sla_target {
-	int64_t first_min, resolution_min, next_min; /* 0: no clock */
+	int64_t first_s, resolution_s, next_s; /* seconds; 0: no clock */
 	int64_t percent;                   /* warning share, 1..99 */
 	const struct cal *cal;             /* NULL: around the clock */
 };
@@ -54,7 +54,7 @@ struct sla_target {
 struct sla_clock {
 	const char *name;      /* "first_response", "resolution", "next_response" */
 	unsigned warn, breach; /* STORE_SLA_* */
-	int64_t target_min;
+	int64_t target_s;
 	int64_t *start;        /* &t->sla_started_at, or &t->next_response_started_at */
 	int64_t *due;          /* &t->first_response_due or &t->resolution_due */
 	char **state;          /* &t->sla_first_response or &t->sla_resolution */
@@ -85,9 +85,9 @@ static void sla_target_of(const struct routing *rt, const struct proto_ticket *t
 	if (routing_queue(rt, t->queue, &qi))
 		tg->cal = rt->queue_cal[qi];
 	if (cfg->n_sla == 0) {
-		tg->first_min = str_is(t->channel, "livechat") ? SLA_DEFAULT_FIRST_LIVECHAT_MIN
-							       : SLA_DEFAULT_FIRST_MIN;
-		tg->resolution_min = SLA_DEFAULT_RESOLUTION_MIN;
+		tg->first_s = str_is(t->channel, "livechat") ? SLA_DEFAULT_FIRST_LIVECHAT_S
+							     : SLA_DEFAULT_FIRST_S;
+		tg->resolution_s = SLA_DEFAULT_RESOLUTION_S;
 		tg->percent = SLA_DEFAULT_WARNING_PERCENT;
 		return;
 	}
@@ -96,9 +96,9 @@ static void sla_target_of(const struct routing *rt, const struct proto_ticket *t
 
 		if (field_matches(row->queue, t->queue) && field_matches(row->channel, t->channel) &&
 		    field_matches(row->priority, priority)) {
-			tg->first_min = row->first_response_min;
-			tg->resolution_min = row->resolution_min;
-			tg->next_min = row->next_response_min;
+			tg->first_s = row->first_response_s;
+			tg->resolution_s = row->resolution_s;
+			tg->next_s = row->next_response_s;
 			tg->percent = row->warning_percent;
 			return;
 		}
@@ -110,15 +110,15 @@ static void clock_of(struct proto_ticket *t, const struct sla_target *tg, int wh
 {
 	if (which == CLOCK_FIRST)
 		*ck = (struct sla_clock){"first_response", STORE_SLA_FIRST_WARN,
-					 STORE_SLA_FIRST_BREACH, tg->first_min, &t->sla_started_at,
+					 STORE_SLA_FIRST_BREACH, tg->first_s, &t->sla_started_at,
 					 &t->first_response_due, &t->sla_first_response};
 	else if (which == CLOCK_RESOLUTION)
 		*ck = (struct sla_clock){"resolution", STORE_SLA_RESOLUTION_WARN,
-					 STORE_SLA_RESOLUTION_BREACH, tg->resolution_min,
+					 STORE_SLA_RESOLUTION_BREACH, tg->resolution_s,
 					 &t->sla_started_at, &t->resolution_due, &t->sla_resolution};
 	else
 		*ck = (struct sla_clock){"next_response", STORE_SLA_NEXT_WARN,
-					 STORE_SLA_NEXT_BREACH, tg->next_min,
+					 STORE_SLA_NEXT_BREACH, tg->next_s,
 					 &t->next_response_started_at, &t->next_response_due,
 					 &t->sla_next_response};
 }
@@ -134,7 +134,7 @@ static int64_t business_add(const struct cal *cal, int64_t start, int64_t ms)
 /* warn_at - the instant the clock's warning falls due from `start`. */
 static int64_t warn_at(const struct sla_target *tg, const struct sla_clock *ck, int64_t start)
 {
-	return business_add(tg->cal, start, ck->target_min * MIN_MS * tg->percent / 100);
+	return business_add(tg->cal, start, ck->target_s * S_MS * tg->percent / 100);
 }
 
 static int set_state(char **state, const char *value)
@@ -162,8 +162,8 @@ static int clock_live(const struct sla_clock *ck)
 static int clock_schedule(struct batch *b, struct proto_ticket *t, const struct sla_target *tg,
 			  const struct sla_clock *ck, int64_t start)
 {
-	int64_t due = ck->target_min > 0 ? business_add(tg->cal, start, ck->target_min * MIN_MS)
-					 : INT64_MAX;
+	int64_t due = ck->target_s > 0 ? business_add(tg->cal, start, ck->target_s * S_MS)
+				       : INT64_MAX;
 	int rc;
 
 	if (due == INT64_MAX) {
@@ -192,7 +192,7 @@ static int clock_unschedule(struct batch *b, const struct proto_ticket *t,
 	if (!clock_live(ck))
 		return GW_OK;
 	rc = store_sla_del(b->txn, *ck->due, t->ticket_id, ck->breach);
-	if (rc == GW_OK && ck->target_min > 0 && *ck->start)
+	if (rc == GW_OK && ck->target_s > 0 && *ck->start)
 		rc = store_sla_del(b->txn, warn_at(tg, ck, *ck->start), t->ticket_id, ck->warn);
 	return rc;
 }
@@ -270,7 +270,7 @@ int sla_inbound(struct batch *b, struct proto_ticket *t, int64_t at_ms)
 		return GW_OK;
 	sla_target_of(b->rt, t, &tg);
 	clock_of(t, &tg, CLOCK_NEXT, &next);
-	if (clock_live(&next) || tg.next_min <= 0)
+	if (clock_live(&next) || tg.next_s <= 0)
 		return GW_OK; /* counting from the first unanswered message */
 	t->next_response_started_at = at_ms;
 	return clock_schedule(b, t, &tg, &next, at_ms);
@@ -395,7 +395,7 @@ static int entry_stands(const struct proto_ticket *t, const struct sla_target *t
 {
 	int warn = e->what == ck->warn;
 
-	if (!str_is(t->status, "open") || !clock_live(ck) || ck->target_min <= 0)
+	if (!str_is(t->status, "open") || !clock_live(ck) || ck->target_s <= 0)
 		return 0;
 	if (ck->warn == STORE_SLA_FIRST_WARN && t->first_response_at)
 		return 0;
@@ -421,7 +421,8 @@ static int emit_alert(struct batch *b, const struct proto_ticket *t, const struc
 	a->ticket_id = t->ticket_id;
 	a->customer_id = t->customer_id;
 	a->due_at = *ck->due;
-	a->target_minutes = (uint64_t)ck->target_min;
+	a->target_minutes = (uint64_t)ck->target_s / 60;
+	a->target_seconds = (uint64_t)ck->target_s;
 	a->clock = gw_strdup(ck->name);
 	a->queue = gw_strdup(t->queue);
 	a->priority = gw_strdup(t->priority ? t->priority : "normal");

@@ -142,6 +142,9 @@ class Autoreply(GatewayTestCase):
                                                "Expect an answer by 20"), ack)
         self.assertTrue(ack["text"].endswith(" UTC."), ack)
         self.assertEqual(ack["ticket_id"], en["ticket_id"])
+        # The callback may come before the bus consumer has read message.sent.
+        self.bus.wait_for(lambda c: any(t == "message.sent" for _, t, m in c.snapshot()),
+                          tmo(10), "message.sent of the acknowledgement")
         sent = [m for _, t, m in self.bus.snapshot() if t == "message.sent"]
         self.assertEqual([m.get("automatic") for m in sent], ["acknowledgement"])
         self.assertEqual(sent[0]["ticket_id"], en["ticket_id"])

@@ -19,6 +19,9 @@ channel) and on the live chat's server:
   during the first two a POST /v1/messages too (202 once durable: the
   group commit is in the figure), each latency printed.
 
+Floods (ctest integration.floods) runs beside the other tests; FloodsLatency
+(integration.floods_p99) runs alone, since it measures latency.
+
 The attackers run in separate processes (no interpreter lock shared with
 the measuring client) from other loopback addresses (127.0.0.2 and up), so
 the legitimate client (127.0.0.1) is not the attackers' address.
@@ -309,7 +312,9 @@ class Attack:
 
 # --- the gateway -------------------------------------------------------------------------
 
-class Floods(GatewayTestCase):
+class FloodsBase(GatewayTestCase):
+    """The gateway under attack: the API channel, a rate-limited one, live chat
+    and Meta, each with short timeouts."""
 
     def setUp(self):
         super().setUp()
@@ -360,6 +365,11 @@ class Floods(GatewayTestCase):
             return read_response(s)
         finally:
             s.close()
+
+
+class Floods(FloodsBase):
+    """Limits and timeouts: each checks its own outcome, not a latency, so it
+    runs beside other tests (ctest integration.floods)."""
 
     # --- limits of one address ---------------------------------------------------------
 
@@ -524,6 +534,11 @@ class Floods(GatewayTestCase):
                 self.assertEqual(r[0] if r else None, 405, r)
                 self.assertIn("GET", r[1].get("allow", ""))
                 self.assertNotIn(b"<html", r[2].lower())
+
+
+class FloodsLatency(FloodsBase):
+    """A legitimate request's p99 during attacks: alone on the machine (ctest
+    integration.floods_p99, RUN_SERIAL), or it measures the other tests."""
 
     # --- p99 of legitimate requests during attacks -------------------------------------
 

@@ -8,7 +8,7 @@ Covers docs/channels/whatsapp.md, "Replies": the request checked field by
 field (path, bearer, JSON), the wamid reported and kept, Meta's statuses
 (with and without biz_opaque_callback_data) becoming statuses of the reply,
 the customer's answer (context.id) joining the reply's ticket; templates,
-media by link and by upload; the 24-hour window refused without a request;
+media by link and by upload; the 24-hour window (from Meta's timestamp of the customer's message) refused without a request;
 Meta's errors 131047 (failed with its title), 130429 (retried, then sent)
 and 190 (failed, shown in `gatewayctl status`, logged once); webhooks
 answered while the stand-in holds the sends; a SIGKILL of the connector
@@ -37,15 +37,18 @@ IG_TOKEN = "EAAG-ig-page-token-for-tests"
 REPLY_ID = r"^reply-\d+-[0-9a-f]{32}$"
 
 
-def wa_message_body(wamid, text, sender=CUSTOMER, context_id=None, phone=PHONE):
+def wa_message_body(wamid, text, sender=CUSTOMER, context_id=None, phone=PHONE,
+                    written=None):
     """pywa's message__text.json as customer `sender` writing `text` (id
-    `wamid`), answering `context_id` when given."""
+    `wamid`), answering `context_id` when given, at `written` (Unix
+    seconds, Meta's `timestamp`; now when not given)."""
     doc = json.loads(read_fixture(WA, "message__text.json"))
     value = doc["entry"][0]["changes"][0]["value"]
     value["metadata"]["phone_number_id"] = phone
     value["contacts"][0]["wa_id"] = sender
     msg = value["messages"][0]
-    msg.update({"from": sender, "id": wamid, "timestamp": str(int(time.time())),
+    written = int(time.time()) if written is None else written
+    msg.update({"from": sender, "id": wamid, "timestamp": str(written),
                 "text": {"body": text}})
     if context_id:
         msg["context"] = {"from": value["metadata"]["display_phone_number"], "id": context_id}
@@ -90,9 +93,10 @@ class MetaReplyCase(MetaTestCase):
 
     # helpers
 
-    def customer_writes(self, wamid, text, sender=CUSTOMER, context_id=None):
-        """A signed webhook with the customer's message; its message.received."""
-        self.accept(wa_message_body(wamid, text, sender, context_id), events=1)
+    def customer_writes(self, wamid, text, sender=CUSTOMER, context_id=None, written=None):
+        """A signed webhook with the customer's message (written at
+        `written`, Unix seconds: now when not given); its message.received."""
+        self.accept(wa_message_body(wamid, text, sender, context_id, written=written), events=1)
         return self.bus.wait_message(wamid, tmo(10))
 
     def send(self, ticket, *args, check=True):
@@ -283,6 +287,30 @@ class WhatsAppReplies(MetaReplyCase):
                          "outside WhatsApp's 24-hour window: send a template")
         self.assertEqual(self.graph.requests, [])
         code, out = self.send(m_old["ticket_id"], "--template", "follow_up", "--lang", "en")
+        self.assertEqual((code, out["status"]), (0, "sent"), out)
+        self.assertEqual(len(self.graph.requests), 1)
+
+    def test_window_counts_from_meta_timestamp(self):
+        """A message Meta delivers now (a webhook retried for a day) that the
+        customer wrote 25 hours ago: the window counts from its `timestamp`,
+        so a free-form reply fails at once with the window's reason and no
+        request reaches Meta (which would refuse it with 131047)."""
+        written = int(time.time()) - 25 * 3600
+        m_old = self.customer_writes("wamid.late-1", "sent yesterday", written=written)
+        self.assertEqual(m_old["sent_at"], written * 1000, m_old)
+        self.assertGreater(m_old["received_at"], written * 1000 + 24 * 3600 * 1000, m_old)
+        code, out = self.send(m_old["ticket_id"], "Sorry for the wait")
+        self.assertEqual(code, 1, out)
+        self.assertEqual(out["status"], "failed", out)
+        self.assertEqual(out["errors"][0]["title"],
+                         "outside WhatsApp's 24-hour window: send a template")
+        reply = self.reply_event(out["message_seq"])
+        self.assertEqual(reply["last_inbound_at"], written * 1000, reply)
+        self.assertEqual(self.graph.requests, [])
+        # Written 23 hours ago and delivered now, it is inside the window.
+        m_new = self.customer_writes("wamid.late-2", "sent this morning", sender="15550008888",
+                                     written=int(time.time()) - 23 * 3600)
+        code, out = self.send(m_new["ticket_id"], "Here you are")
         self.assertEqual((code, out["status"]), (0, "sent"), out)
         self.assertEqual(len(self.graph.requests), 1)
 

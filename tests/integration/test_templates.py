@@ -128,6 +128,8 @@ class Templates(GatewayTestCase):
         self.assertEqual(status, "ok", res)
         self.assertEqual(res["delivery_id"], 3)
         self.rec.wait(lambda r: len(r.requests) == 3, tmo(15), "the third callback")
+        # The callback may come before the bus consumer has read message.sent.
+        self.bus.wait_for(lambda c: len(self.sent()) >= 3, tmo(10), "the third message.sent")
         self.assertEqual(len(self.sent()), 3)
 
     def test_http_api_replies(self):

@@ -214,8 +214,28 @@ static void test_routing_example(void **state)
 	assert_string_equal(r->agents[1].hours, "");
 	assert_int_equal(r->n_sla, 3);
 	assert_string_equal(r->sla[0].channel, "livechat");
-	assert_int_equal(r->sla[0].first_response_min, 5);
+	assert_int_equal(r->sla[0].first_response_s, 5 * 60); /* a bare 5: minutes */
 	assert_int_equal(r->sla[2].warning_percent, 80);
+}
+
+/* Targets and waits as durations: a unit, or a bare number of minutes. */
+static void test_routing_durations(void **state)
+{
+	struct fx *fx = *state;
+	const struct gw_config_routing *r;
+
+	assert_int_equal(load(fx, "routing:\n  sla:\n"
+			      "    - first_response_min: 90s\n      resolution_min: 1h30m\n"
+			      "      next_response_min: 7\n"
+			      "  escalations:\n    - name: e\n      trigger: unassigned\n"
+			      "      after_min: 45s\n    - name: f\n      trigger: unassigned\n",
+			      NULL), GW_OK);
+	r = &fx->cfg->routing;
+	assert_int_equal(r->sla[0].first_response_s, 90);
+	assert_int_equal(r->sla[0].resolution_s, 5400);
+	assert_int_equal(r->sla[0].next_response_s, 7 * 60);
+	assert_int_equal(r->escalations[0].after_s, 45);
+	assert_int_equal(r->escalations[1].after_s, 30 * 60); /* the default, "30" */
 }
 
 /* Defaults without a routing section, and its errors, each with its line. */
@@ -251,7 +271,16 @@ static void test_routing_errors(void **state)
 		     "3: routing: business_hours[0]: timezone: 'Mars/Base' is not a known time "
 		     "zone");
 	expect_error(fx, "routing:\n  sla:\n    - first_response_min: -1\n",
-		     "3: routing.sla[0].first_response_min: -1 is below the minimum 0");
+		     "3: routing.sla[0].first_response_min: \"-1\" is not a duration (\"90s\", "
+		     "\"5m\", \"1h30m\", \"2d\"; a bare number is minutes)");
+	expect_error(fx, "routing:\n  sla:\n    - resolution_min: 5 min\n",
+		     "3: routing.sla[0].resolution_min: \"5 min\" is not a duration (\"90s\", "
+		     "\"5m\", \"1h30m\", \"2d\"; a bare number is minutes)");
+	expect_error(fx, "routing:\n  sla:\n    - next_response_min: 3651d\n",
+		     "3: routing.sla[0].next_response_min: 3651d is above the maximum 315360000s");
+	expect_error(fx, "routing:\n  escalations:\n    - name: e\n      trigger: unassigned\n"
+		     "      after_min: 0s\n",
+		     "5: routing.escalations[0].after_min: 0s is below the minimum 1s");
 	expect_error(fx, "routing:\n  queues: {name: q}\n",
 		     "2: routing.queues: expected a list, found a mapping");
 }
@@ -1063,6 +1092,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_routing_example, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_automation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_routing_errors, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_routing_durations, fx_setup, fx_teardown),
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test_setup_teardown(test_defaults, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_connector_defaults, fx_setup, fx_teardown),

@@ -165,6 +165,7 @@ static void test_wa_text(void **state)
 	assert_string_equal(m->kind, "text");
 	assert_string_equal(m->raw_type, "text");
 	assert_string_equal(m->text, "Body Text");
+	assert_int_equal(m->sent_at, 1697043223000LL); /* its timestamp, for the window */
 	assert_false(m->unsupported);
 	assert_reply_to(m, NULL);
 	assert_int_equal(m->attachments_len, 0);
@@ -735,6 +736,7 @@ static void test_ms_text(void **state)
 	assert_null(m->direction);
 	assert_string_equal(m->kind, "text");
 	assert_string_equal(m->text, "hello, text message world!");
+	assert_int_equal(m->sent_at, 1458692752478LL); /* its timestamp, for the window */
 	meta_events_clear(&l);
 
 	m = ms_msg(MS "DocumentationTest.shouldProcessReceivedEventsText.json",

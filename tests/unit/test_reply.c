@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <msgpack.h>
 
+#include "connectors/meta/meta_out.h"
 #include "core/err.h"
 #include "core/util.h"
 #include "router/router.h"
@@ -502,6 +503,99 @@ static void test_send_template_and_chain(void **state)
 	fx_close(&f);
 }
 
+/* --- the providers' windows: from when the customer wrote ------------------------ */
+
+#define HOUR_MS (3600LL * 1000)
+
+/* wa_inbound - routes a WhatsApp message the connector received at
+ * `received_at` and Meta says was sent at `sent_at` (0: no timestamp);
+ * its ticket. */
+static uint64_t wa_inbound(struct fx *f, const char *ext, const char *from,
+			   int64_t received_at, int64_t sent_at)
+{
+	struct proto_event ev;
+	struct routed x = {&ev, ROUTE_DUPLICATE};
+	uint64_t ticket;
+
+	assert_int_equal(proto_event_init(&ev, PROTO_T_MESSAGE_RECEIVED), GW_OK);
+	ev.u.message.channel = strdup("whatsapp");
+	ev.u.message.account = strdup("1122334455667");
+	ev.u.message.external_id = strdup(ext);
+	ev.u.message.received_at = received_at;
+	ev.u.message.sent_at = sent_at;
+	ev.u.message.from.address = strdup(from);
+	ev.u.message.text = strdup(ext);
+	assert_int_equal(router_txn(f->r, route_txn, &x), GW_OK);
+	assert_int_equal(x.res, ROUTE_STORED);
+	ticket = ev.u.message.ticket_id;
+	proto_event_clear(&ev);
+	return ticket;
+}
+
+/* wa_reply_at - a free-form reply to `ticket`, handed to the WhatsApp
+ * sender as the connector would at `now`: its decision (GW_EINVAL: refused
+ * before any request, `why` says why); *inbound_at the reply's
+ * last_inbound_at. */
+static int wa_reply_at(struct fx *f, const char *command_id, uint64_t ticket, int64_t now,
+		       int64_t *inbound_at, char *why, size_t whylen)
+{
+	struct meta_send_ctx c = {.graph_url = "http://127.0.0.1:9/v21.0",
+				  .token = "secret-token",
+				  .attach_dir = "/nonexistent/attachments",
+				  .account = "1122334455667",
+				  .reply_id = "reply-x",
+				  .made_at = now};
+	struct proto_event sent;
+	uint64_t from = head(f), delivery;
+	void *job = NULL;
+	int rc;
+
+	why[0] = '\0';
+	assert_int_equal(reply_send(f, command_id, ticket, 0, NULL, &delivery), GW_OK);
+	event_after(f, from, PROTO_T_MESSAGE_SENT, &sent);
+	*inbound_at = sent.u.message.last_inbound_at;
+	rc = wa_job_new(&c, &sent.u.message, &job, why, whylen);
+	if (job)
+		wa_send_ops.free(job);
+	proto_event_clear(&sent);
+	return rc;
+}
+
+/*
+ * WhatsApp's 24-hour window counts from when the customer wrote, as Meta
+ * reports it (sent_at), not from when a retried webhook brought the
+ * message: written 25 h ago and received now, a free-form reply is
+ * refused at once; written 23 h ago, it goes. A timestamp later than the
+ * receipt (forged, or a skewed clock) does not extend the window, and a
+ * message without one (stored before sent_at existed) counts from its
+ * receipt.
+ */
+static void test_window_from_sent_at(void **state)
+{
+	int64_t now = gw_now_ms(), at;
+	struct fx f;
+	uint64_t tk;
+	char why[256];
+
+	(void)state;
+	fx_scope(&f, "customer");
+	tk = wa_inbound(&f, "wamid.old", "15550000001", now, now - 25 * HOUR_MS);
+	assert_int_equal(wa_reply_at(&f, "cmd-old", tk, now, &at, why, sizeof(why)), GW_EINVAL);
+	assert_true(at == now - 25 * HOUR_MS);
+	assert_string_equal(why, "outside WhatsApp's 24-hour window: send a template");
+	tk = wa_inbound(&f, "wamid.recent", "15550000002", now, now - 23 * HOUR_MS);
+	assert_int_equal(wa_reply_at(&f, "cmd-recent", tk, now, &at, why, sizeof(why)), GW_OK);
+	assert_true(at == now - 23 * HOUR_MS);
+	tk = wa_inbound(&f, "wamid.future", "15550000003", now - 25 * HOUR_MS, now + HOUR_MS);
+	assert_int_equal(wa_reply_at(&f, "cmd-future", tk, now, &at, why, sizeof(why)),
+			 GW_EINVAL);
+	assert_true(at == now - 25 * HOUR_MS);
+	tk = wa_inbound(&f, "wamid.none", "15550000004", now - 2 * HOUR_MS, 0);
+	assert_int_equal(wa_reply_at(&f, "cmd-none", tk, now, &at, why, sizeof(why)), GW_OK);
+	assert_true(at == now - 2 * HOUR_MS);
+	fx_close(&f);
+}
+
 /* --- receipts of Messenger: watermarks and echoes ------------------------------ */
 
 /* status_in - routes a provider's status on messenger/page1; its seq (0 if
@@ -617,6 +711,7 @@ int main(void)
 		cmocka_unit_test(test_reply_to_named_ticket),
 		cmocka_unit_test(test_report_ref_and_statuses),
 		cmocka_unit_test(test_send_template_and_chain),
+		cmocka_unit_test(test_window_from_sent_at),
 		cmocka_unit_test(test_watermark_and_alias),
 	};
 	char err[256], *scope;

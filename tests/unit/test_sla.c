@@ -177,8 +177,8 @@ static void clear_events(struct proto_event *ev, size_t n)
 static void test_business_hours(void **state)
 {
 	struct gw_routing_sla rows[] = {
-		{.queue = "office", .channel = "", .priority = "", .first_response_min = 60,
-		 .resolution_min = 480, .warning_percent = 50},
+		{.queue = "office", .channel = "", .priority = "", .first_response_s = 60 * 60,
+		 .resolution_s = 480 * 60, .warning_percent = 50},
 	};
 	struct proto_ticket t;
 	struct entries e;
@@ -221,12 +221,12 @@ static void test_business_hours(void **state)
 static void test_defaults_and_rows(void **state)
 {
 	struct gw_routing_sla rows[] = {
-		{.queue = "", .channel = "", .priority = "urgent", .first_response_min = 15,
-		 .resolution_min = 0, .warning_percent = 50},
-		{.queue = "", .channel = "whatsapp", .priority = "", .first_response_min = 0,
-		 .resolution_min = 600, .warning_percent = 90},
-		{.queue = "", .channel = "", .priority = "", .first_response_min = 120,
-		 .resolution_min = 0, .warning_percent = 80},
+		{.queue = "", .channel = "", .priority = "urgent", .first_response_s = 15 * 60,
+		 .resolution_s = 0, .warning_percent = 50},
+		{.queue = "", .channel = "whatsapp", .priority = "", .first_response_s = 0,
+		 .resolution_s = 600 * 60, .warning_percent = 90},
+		{.queue = "", .channel = "", .priority = "", .first_response_s = 120 * 60,
+		 .resolution_s = 0, .warning_percent = 80},
 	};
 	const int64_t t0 = 1700000000000LL;
 	struct proto_ticket t;
@@ -274,10 +274,10 @@ static void test_defaults_and_rows(void **state)
 /* --- firing ------------------------------------------------------------------ */
 
 static struct gw_routing_sla rows_fire[] = {
-	{.queue = "", .channel = "", .priority = "urgent", .first_response_min = 15,
-	 .resolution_min = 0, .warning_percent = 50},
-	{.queue = "", .channel = "", .priority = "", .first_response_min = 60,
-	 .resolution_min = 120, .warning_percent = 50},
+	{.queue = "", .channel = "", .priority = "urgent", .first_response_s = 15 * 60,
+	 .resolution_s = 0, .warning_percent = 50},
+	{.queue = "", .channel = "", .priority = "", .first_response_s = 60 * 60,
+	 .resolution_s = 120 * 60, .warning_percent = 50},
 };
 
 static void test_fire_on_time(void **state)
@@ -370,8 +370,8 @@ static void test_fire_traced(void **state)
 static void test_next_response_business_hours(void **state)
 {
 	struct gw_routing_sla rows[] = {
-		{.queue = "office", .channel = "", .priority = "", .first_response_min = 60,
-		 .next_response_min = 60, .warning_percent = 50},
+		{.queue = "office", .channel = "", .priority = "", .first_response_s = 60 * 60,
+		 .next_response_s = 60 * 60, .warning_percent = 50},
 	};
 	const int64_t fri_1000 = FRI_1630_PARIS - 390 * MIN;
 	struct proto_event ev[4];

@@ -134,6 +134,7 @@ static void test_text(void **state)
 	assert_null(m->from.phone);
 	assert_string_equal(m->text, "Ciao");
 	assert_string_equal(m->kind, "text");
+	assert_int_equal(m->sent_at, 1684984664000LL); /* its date, for reply windows */
 	assert_int_equal(m->reply_to_len, 0);
 	assert_non_null(strstr(m->raw, "\"message_id\":123"));
 	assert_int_equal(l.updates, 1);

@@ -1,5 +1,5 @@
 /* test_util.c - core/util.c: random ids, UTF-8 trimming, the atomic file
- * write on a full disk. */
+ * write on a full disk, durations. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -145,6 +145,53 @@ static void test_utf8_cut(void **state)
 	assert_string_equal(s, "");
 }
 
+/* Durations with a unit, compounds largest first, and a bare number in the
+ * caller's unit. */
+static void test_duration_units(void **state)
+{
+	static const struct {
+		const char *text;
+		long long bare, want;
+	} ok[] = {
+		{"90s", 60, 90},   {"5m", 60, 300},     {"1h", 60, 3600},  {"2d", 60, 172800},
+		{"1h30m", 60, 5400}, {"1d2h3m4s", 60, 93784}, {"0s", 60, 0}, {"15", 60, 900},
+		{"15", 1, 15},     {"0", 60, 0},        {"007m", 60, 420},
+	};
+	long long v;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		v = -1;
+		assert_int_equal(gw_duration_parse(ok[i].text, ok[i].bare, &v), GW_OK);
+		assert_int_equal(v, ok[i].want);
+	}
+}
+
+/* Anything else is refused and leaves the output alone. */
+static void test_duration_refused(void **state)
+{
+	static const char *const bad[] = {
+		"", "s", "m5", "5x", "5 m", " 5m", "5m ", "-5m", "+5m", "1.5h", "5M",
+		"30s1m", "1m1m", "1h30", "5ms", "1h-5m", "0x10", "5mm",
+	};
+	long long v = 7;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(gw_duration_parse(bad[i], 60, &v), GW_EINVAL);
+		assert_int_equal(v, 7);
+	}
+	assert_int_equal(gw_duration_parse("5", 0, &v), GW_EINVAL);
+	assert_int_equal(gw_duration_parse("9223372036854775807s", 60, &v), GW_OK);
+	assert_int_equal(v, 9223372036854775807LL);
+	assert_int_equal(gw_duration_parse("9223372036854775808s", 60, &v), GW_ETOOBIG);
+	assert_int_equal(gw_duration_parse("153722867280912931m", 60, &v), GW_ETOOBIG);
+	assert_int_equal(gw_duration_parse("153722867280912930", 60, &v), GW_OK);
+	assert_int_equal(gw_duration_parse("106751991167300d16h", 60, &v), GW_ETOOBIG);
+	assert_int_equal(gw_duration_parse("000000000000000000000000000000001s", 60, &v),
+			 GW_ETOOBIG);
+}
+
 /* The file `path` holds exactly `want`. */
 static void assert_file_is(const char *path, const char *want)
 {
@@ -228,6 +275,8 @@ int main(void)
 		cmocka_unit_test(test_utf8_cut),
 		cmocka_unit_test(test_write_atomic_full_disk),
 		cmocka_unit_test(test_write_durable_file_too_large),
+		cmocka_unit_test(test_duration_units),
+		cmocka_unit_test(test_duration_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
