@@ -10,7 +10,7 @@
  * Reingest requests are files, as for the email quarantine
  * (store/quarantine.h): `gatewayctl quarantine reingest <instance>/<N>`
  * writes <spool>/reingest/<N>.request; intake_poll takes it, serves it and
- * answers in <N>.done: {"id","result","reason","at"} with result
+ * answers in <N>.done (the files: store/spool_reingest.h) with result
  * "released" (a held message, now queued as if it arrived now), "ingested"
  * (a body that now makes events), "quarantined" (it still does not: the
  * new reason is kept) or "error".
@@ -18,14 +18,12 @@
 #include "connectors/intake.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "connectors/outbox.h"
@@ -34,6 +32,7 @@
 #include "core/util.h"
 #include "proto/proto.h"
 #include "store/spool_quarantine.h"
+#include "store/spool_reingest.h"
 
 #define INTAKE_CAPTURE_MAX 256      /* events one reingested body may make */
 #define INTAKE_POLL_MAX 16          /* requests served per poll */
@@ -383,24 +382,16 @@ int intake_add(struct connector_instance *inst, const struct proto_event *ev,
 
 /* ---- reingest ------------------------------------------------------------ */
 
-/* intake_answer - writes <N>.done. */
+/* intake_answer - writes <N>.done (store/spool_reingest.h). */
 static void intake_answer(struct intake *in, uint64_t id, const char *result, const char *reason)
 {
-	char path[4200], sid[320];
-	json_t *doc;
-	char *text = NULL;
+	const char *name = in->inst->conf->name;
 
-	snprintf(sid, sizeof(sid), "%s/%" PRIu64, in->inst->conf->name, id);
-	doc = json_pack("{s:s,s:s,s:s,s:I}", "id", sid, "result", result, "reason",
-			reason ? reason : "", "at", (json_int_t)gw_now_ms());
-	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	snprintf(path, sizeof(path), "%s/%" PRIu64 ".done", in->dir, id);
-	if (!text || gw_write_file_atomic(path, text, strlen(text)) != GW_OK)
-		GW_WARN(in->inst->log_module, "cannot answer the reingest of %s", sid);
-	GW_INFO(in->inst->log_module, "reingest of %s: %s%s%s", sid, result,
+	if (spool_reingest_answer(in->dir, name, id, result, reason) != GW_OK)
+		GW_WARN(in->inst->log_module, "cannot answer the reingest of %s/%" PRIu64, name,
+			id);
+	GW_INFO(in->inst->log_module, "reingest of %s/%" PRIu64 ": %s%s%s", name, id, result,
 		reason && reason[0] ? ": " : "", reason ? reason : "");
-	free(text);
-	json_decref(doc);
 }
 
 /* intake_reparse - body record `r` (id) read again by the type. */
@@ -467,21 +458,6 @@ static void intake_serve(struct intake *in, uint64_t id)
 	free(data);
 }
 
-/* intake_request_id - N of "<N>.request", else 0. */
-static uint64_t intake_request_id(const char *name)
-{
-	char *end = NULL;
-	unsigned long long v;
-
-	if (name[0] < '1' || name[0] > '9')
-		return 0;
-	errno = 0;
-	v = strtoull(name, &end, 10);
-	if (errno || !end || strcmp(end, ".request") != 0)
-		return 0;
-	return (uint64_t)v;
-}
-
 void intake_poll(struct intake *in)
 {
 	DIR *d;
@@ -492,7 +468,7 @@ void intake_poll(struct intake *in)
 	if (!in || !(d = opendir(in->dir)))
 		return;
 	while (served < INTAKE_POLL_MAX && (e = readdir(d)) != NULL) {
-		uint64_t id = intake_request_id(e->d_name);
+		uint64_t id = spool_reingest_request_id(e->d_name);
 
 		if (!id)
 			continue;

@@ -32,7 +32,7 @@ GW_MUST_CHECK int gw_mkdir_p(const char *path);
  * GW_OK, GW_EINVAL (path too long) or GW_EIO with errno the cause (ENOSPC
  * on a full disk): gw_err_text says which.
  */
-int gw_write_file_atomic(const char *path, const void *data, size_t len);
+GW_MUST_CHECK int gw_write_file_atomic(const char *path, const void *data, size_t len);
 
 /* gw_write_all - writes all `len` bytes to `fd`, retrying short writes and
  * EINTR. GW_OK or GW_EIO. */

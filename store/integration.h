@@ -59,10 +59,10 @@ GW_MUST_CHECK int integ_db_open(const char *state_dir, long long map_mb, struct 
  * disk's commit rate (docs/performance.md, "Webhooks").
  */
 
-/* integ_db_sync - flushes every commit to the disk. GW_OK or GW_ESTORE.
- * (Not GW_MUST_CHECK yet: write_status in gateway/integration/main.c drops
- * it.) */
-int integ_db_sync(struct integ_db *db);
+/* integ_db_sync - flushes every commit to the disk (the thread that owns
+ * `db`'s sync; commits may go on meanwhile). GW_OK or GW_ESTORE (logged
+ * with LMDB's reason). */
+GW_MUST_CHECK int integ_db_sync(struct integ_db *db);
 
 /* integ_db_close - syncs and closes `db`; accepts NULL. */
 void integ_db_close(struct integ_db *db);

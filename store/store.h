@@ -39,6 +39,8 @@
  *   email_state.c  <state_dir>/email/<instance>.state   JSON: how far a mailbox was read
  *   telegram_state.c <state_dir>/telegram/<instance>.state JSON: a bot's getUpdates offset
  *   quarantine.c   <state_dir>/quarantine/<instance>/   files: mail that made no event
+ *   spool_reingest.c <state_dir>/spool/<instance>/reingest/ files: reingest asks, answers
+ *   meta_accounts.c <state_dir>/sent/<instance>/accounts text: Meta accounts to announce
  *   sms_contacts.c <state_dir>/sms/<instance>/          LMDB: an SMS instance's customers'
  *                                                       numbers: ours they wrote to, STOP
  *   attachments.c  <state_dir>/attachments/             files: bytes by SHA-256

@@ -25,21 +25,16 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "store/meta_accounts.h"
 
 #define MO_OFF_MAX 512        /* why replies are off, for the status */
-#define MO_ACCOUNTS_MAX 64    /* accounts announced (outbox_serve's bound) */
-#define MO_ACCOUNTS_FILE_MAX (MO_ACCOUNTS_MAX * (PROTO_MAX_CHANNEL + PROTO_MAX_ACCOUNT + 2))
+#define MO_ACCOUNTS_MAX META_ACCOUNTS_MAX /* accounts announced (outbox_serve's bound) */
 #define MO_ENV_MAX 128        /* longest environment variable name */
 
 struct mo_token {
 	char account[PROTO_MAX_ACCOUNT + 1];
 	char env[MO_ENV_MAX + 1];
 	char *token; /* NULL: the variable is not set */
-};
-
-struct mo_account {
-	char channel[PROTO_MAX_CHANNEL + 1];
-	char account[PROTO_MAX_ACCOUNT + 1];
 };
 
 struct meta_out {
@@ -52,7 +47,7 @@ struct meta_out {
 	char off[MO_OFF_MAX];
 	char attach_dir[4096];
 	char accounts_path[4096];
-	struct mo_account accounts[MO_ACCOUNTS_MAX];
+	struct meta_account accounts[MO_ACCOUNTS_MAX];
 	size_t naccounts;
 	int accounts_full_logged;
 };
@@ -110,38 +105,21 @@ static const struct mo_token *mo_token_of(const struct meta_out *o, const char *
 
 /* ---- accounts announced to the router ------------------------------------ */
 
+/* mo_accounts_save - the accounts for the next start (store/meta_accounts.h). */
 static void mo_accounts_save(struct meta_out *o)
 {
-	char *text = malloc(MO_ACCOUNTS_FILE_MAX + 1);
-	size_t len = 0;
-	int rc = GW_ENOMEM;
+	int rc = meta_accounts_save(o->accounts_path, o->accounts, o->naccounts);
 
-	if (text) {
-		/* Each line fits: MO_ACCOUNTS_FILE_MAX counts the longest ones. */
-		for (size_t i = 0; i < o->naccounts && len < MO_ACCOUNTS_FILE_MAX; i++) {
-			int n = snprintf(text + len, MO_ACCOUNTS_FILE_MAX + 1 - len, "%s %s\n",
-					 o->accounts[i].channel, o->accounts[i].account);
-
-			len += n > 0 ? (size_t)n : 0;
-		}
-		if (len > MO_ACCOUNTS_FILE_MAX)
-			len = MO_ACCOUNTS_FILE_MAX;
-		/* Not synced: written on the loop, and only a hint (a power cut
-		 * loses at most the accounts first seen since: their replies
-		 * wait for their next message). A SIGKILL loses nothing. */
-		rc = gw_write_file_atomic(o->accounts_path, text, len);
-	}
 	if (rc != GW_OK)
 		GW_WARN(o->inst->log_module, "cannot write %s: %s (replies to its accounts wait "
 			"for their next message after a restart)", o->accounts_path,
 			gw_strerror(rc));
-	free(text);
 }
 
 /* mo_account_add - announces (channel, account) and keeps it; 1 when new. */
 static int mo_account_add(struct meta_out *o, const char *channel, const char *account)
 {
-	struct mo_account *a;
+	struct meta_account *a;
 
 	for (size_t i = 0; i < o->naccounts; i++)
 		if (strcmp(o->accounts[i].channel, channel) == 0 &&
@@ -163,28 +141,17 @@ static int mo_account_add(struct meta_out *o, const char *channel, const char *a
 	return 1;
 }
 
+/* mo_account_loaded - meta_accounts_load's callback: one line of the file. */
+static void mo_account_loaded(void *arg, const char *channel, const char *account)
+{
+	mo_account_add(arg, channel, account);
+}
+
 /* mo_accounts_load - the accounts of earlier runs, announced again. */
 static void mo_accounts_load(struct meta_out *o)
 {
-	char *text = NULL, *line, *end;
-	size_t len = 0;
-
-	if (gw_read_file(o->accounts_path, MO_ACCOUNTS_FILE_MAX, &text, &len) != GW_OK)
-		return; /* none yet */
-	for (line = text; line < text + len; line = end + 1) {
-		char *sp;
-
-		end = memchr(line, '\n', (size_t)(text + len - line));
-		if (!end)
-			break;
-		*end = '\0';
-		sp = strchr(line, ' ');
-		if (sp && sp > line && sp[1]) {
-			*sp = '\0';
-			mo_account_add(o, line, sp + 1);
-		}
-	}
-	free(text);
+	if (meta_accounts_load(o->accounts_path, mo_account_loaded, o) != GW_OK)
+		return; /* none yet (or unreadable: as none, the accounts come again) */
 	if (o->naccounts)
 		GW_INFO(o->inst->log_module, "replies: %zu accounts announced from earlier runs",
 			o->naccounts);

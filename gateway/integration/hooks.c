@@ -30,6 +30,7 @@
 #include <curl/curl.h>
 #include <msgpack.h>
 
+#include "connectors/curl_err.h"
 #include "core/bus.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -157,14 +158,22 @@ static struct curl_slist *post_headers(struct hook *k, const char *type, uint64_
 	return t;
 }
 
-/* post_once - one attempt; GW_OK on 2xx, else GW_EIO with why. */
+/*
+ * post_once - one attempt. GW_OK on a 2xx; a libcurl failure as gw_curl_err
+ * maps it (GW_ETLS: a certificate not verified, GW_EINVAL: a malformed URL,
+ * GW_EIO: the network or a timeout, ...), with *mapped its gw_strerror;
+ * GW_EIO for a non-2xx answer or a request that cannot be built (*mapped
+ * NULL). `why` (whylen bytes) gets libcurl's text or "HTTP <status>": the
+ * cursor's last_error.
+ */
 static int post_once(struct hook *k, const char *type, uint64_t seq, const char *body,
-		     size_t len, char *why, size_t whylen)
+		     size_t len, char *why, size_t whylen, const char **mapped)
 {
 	struct curl_slist *h = post_headers(k, type, seq, body, len);
 	long status = 0;
 	CURLcode cc;
 
+	*mapped = NULL;
 	if (!h) {
 		snprintf(why, whylen, "cannot sign or build the request");
 		return GW_EIO;
@@ -182,11 +191,13 @@ static int post_once(struct hook *k, const char *type, uint64_t seq, const char 
 		curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (cc == CURLE_OK && status >= 200 && status < 300)
 		return GW_OK;
-	if (cc != CURLE_OK)
-		snprintf(why, whylen, "%s", curl_easy_strerror(cc));
-	else
+	if (cc == CURLE_OK) {
 		snprintf(why, whylen, "HTTP %ld", status);
-	return GW_EIO;
+		return GW_EIO;
+	}
+	snprintf(why, whylen, "%s", curl_easy_strerror(cc));
+	*mapped = gw_strerror(gw_curl_err(cc));
+	return gw_curl_err(cc);
 }
 
 /* deliver - POSTs one event until a 2xx. GW_OK, or GW_EAGAIN (stopping, or
@@ -197,12 +208,14 @@ static int deliver(struct hook *k, const char *type, uint64_t seq, const char *b
 	const struct gw_integration_webhook *w = k->w;
 	int64_t delay = w->backoff_min_ms;
 	char why[INTEG_REASON_MAX];
+	const char *mapped;
 
 	while (!k->hs->stop && !ig_stop) {
-		if (post_once(k, type, seq, body, len, why, sizeof(why)) == GW_OK)
+		if (post_once(k, type, seq, body, len, why, sizeof(why), &mapped) == GW_OK)
 			return GW_OK;
-		GW_WARN(IG_MOD, "webhook %s: seq %llu: %s; again in %lld ms", w->name,
-			(unsigned long long)seq, why, (long long)delay);
+		GW_WARN(IG_MOD, "webhook %s: seq %llu: %s%s%s%s; again in %lld ms", w->name,
+			(unsigned long long)seq, why, mapped ? " (" : "", mapped ? mapped : "",
+			mapped ? ")" : "", (long long)delay);
 		if (integ_cursor_failed(k->hs->db, w->name, k->cur.gen, why) != GW_OK)
 			return GW_EAGAIN;
 		if (nap(k, delay) != GW_OK)

@@ -34,6 +34,7 @@ struct ig_main {
 	char status_path[4200];
 	char warning[1024]; /* the tokens and webhooks that are off, or "" */
 	int status_failing; /* the last status write failed (logged once) */
+	int sync_failing;   /* the last integ_db_sync failed (logged once) */
 };
 
 static void on_signal(int sig)
@@ -80,6 +81,24 @@ static void note_off(struct ig_main *m)
 	}
 }
 
+/*
+ * sync_db - the cursors' and keys' durability (store/integration.h), once a
+ * second. A failure is logged once when it starts (the store logs LMDB's
+ * reason) and once when a sync works again: meanwhile a power loss could
+ * take back more than a second of deliveries, which receivers dedupe by seq.
+ */
+static void sync_db(struct ig_main *m)
+{
+	int rc = integ_db_sync(m->db);
+
+	if (rc != GW_OK && !m->sync_failing)
+		GW_WARN(IG_MOD, "cannot sync the webhook cursors and idempotency keys: %s; "
+			"retried every second", gw_err_text(rc));
+	else if (rc == GW_OK && m->sync_failing)
+		GW_INFO(IG_MOD, "the webhook cursors and idempotency keys are synced again");
+	m->sync_failing = rc != GW_OK;
+}
+
 /* write_status - run/integration.json, once a second (gatewayctl status). */
 static void write_status(void *arg)
 {
@@ -89,7 +108,7 @@ static void write_status(void *arg)
 	char *text;
 	int rc;
 
-	integ_db_sync(m->db); /* the cursors' and keys' durability: integration.h */
+	sync_db(m);
 	ig_api_stats(m->api, &s);
 	ig_http_stats(m->http, &s);
 	j = json_pack("{sisssIs{sIsIsIsIsIsIsIsI}so}", "pid", (int)getpid(), "name",

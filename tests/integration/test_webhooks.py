@@ -9,8 +9,11 @@ loses and reorders nothing; `gatewayctl webhooks status|pause|resume|rewind`.
 
 import json
 import os
+import re
 import secrets
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -44,6 +47,47 @@ def all_events(gw, types=None):
     return [(s, t) for s, t, _ in gw.replay_all()
             if types is None or any(t == x or (x.endswith(".") and t.startswith(x))
                                     for x in types)]
+
+
+class TlsListener:
+    """A TLS server on loopback whose certificate (self-signed, made by
+    openssl) nobody trusts: every handshake fails on the client's side."""
+
+    def __init__(self, root):
+        cert, key = os.path.join(root, "cert.pem"), os.path.join(root, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "2", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.port = gwtest.free_ports(1)[0]
+        self.sock = socket.create_server(("127.0.0.1", self.port))
+        self.secret = secrets.token_hex(16)
+        self.url = f"https://127.0.0.1:{self.port}/hook"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return                                      # closed
+            try:
+                self.ctx.wrap_socket(conn, server_side=True).close()
+            except (OSError, ssl.SSLError):
+                conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+class Unreachable:
+    """A webhook target on a reserved loopback port nobody listens on."""
+
+    def __init__(self):
+        self.port = gwtest.free_ports(1)[0]
+        self.secret = secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}/hook"
 
 
 class WebhookTest(gwtest.GatewayTestCase):
@@ -158,6 +202,44 @@ class WebhookTest(gwtest.GatewayTestCase):
         self.assertEqual(dedup, want)                       # in order, none skipped
         self.assertEqual(len(got) - len(dedup), 0, got)     # and none repeated
         self.assertEqual(b.seqs()[0], first[-1] + 1)
+
+    def test_failure_lines_name_the_mapped_error(self):
+        """A failed attempt's log line gives libcurl's text and, for a
+        libcurl failure, the gateway's error it maps to (connectors/
+        curl_err.c): an untrusted certificate is a TLS setting to fix, a
+        refused connection an I/O error; a non-2xx answer stays its status.
+        The cursor's last_error keeps libcurl's text alone."""
+        tls = TlsListener(self.tmp)
+        self.addCleanup(tls.close)
+        gw = self.start([("tls", tls, {}), ("refused", Unreachable(), {}),
+                         ("status", self.receiver(status=503), {})])
+        post_messages(gw, "x", 1)
+        want = {
+            "tls": r"webhook tls: seq \d+: .+ \(TLS refused or certificate not verified\); "
+                   r"again in \d+ ms",
+            "refused": r"webhook refused: seq \d+: .+ \(input/output error\); again in \d+ ms",
+            "status": r"webhook status: seq \d+: HTTP 503; again in \d+ ms",
+        }
+
+        def log_text():
+            out = []
+            for p in gw.log_paths():
+                with open(p, "r", encoding="utf-8", errors="replace") as f:
+                    out.append(f.read())
+            return "".join(out)
+        wait_until(lambda: all(re.search(w, log_text()) for w in want.values()), tmo(20),
+                   "a failure line of each webhook",
+                   on_fail=lambda: [k for k, w in want.items() if not re.search(w, log_text())])
+
+        def last_errors():
+            rows = [json.loads(ln)
+                    for ln in gw.ctl("webhooks", "status", "--json").stdout.splitlines()]
+            return {r["name"]: r["last_error"] for r in rows}
+        wait_until(lambda: all(last_errors().values()), tmo(10), "every failure recorded")
+        errs = last_errors()
+        self.assertEqual(errs["status"], "HTTP 503")
+        self.assertNotIn("(", errs["tls"])
+        self.assertNotIn("(", errs["refused"])
 
     def test_timeouts_then_answer_and_backoff(self):
         """A receiver that times out twice, then fails four times, then
