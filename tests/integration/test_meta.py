@@ -1526,8 +1526,10 @@ class MetaFullSpool(MetaTestCase):
         bus.wait_message("wamid.full-stored")
         # The router publishes before it acknowledges: wait for the ack to
         # leave the spool empty, else the fill below counts one more.
-        gwtest.wait_until(lambda: self.outbox().get("spooled") == 0, tmo(10),
-                          f"the first message acknowledged (now {self.outbox()})")
+        # (acked, not only spooled: the status file starts with zeros.)
+        gwtest.wait_until(lambda: (lambda o: o.get("acked", 0) >= 1 and o.get("spooled") == 0)
+                          (self.outbox()), tmo(10), "the first message acknowledged",
+                          on_fail=lambda: f"now {self.outbox()}")
         router = self.gw.child_pid("router")
         os.kill(router, signal.SIGSTOP)
         try:
@@ -1536,7 +1538,7 @@ class MetaFullSpool(MetaTestCase):
             for k in range(0, len(fill), 111):
                 self.accept(wa_batch(fill[k:k + 111]), events=len(fill[k:k + 111]))
             gwtest.wait_until(lambda: self.outbox().get("spooled") == len(fill), tmo(5),
-                              f"{len(fill)} spooled (now {self.outbox()})")
+                              f"{len(fill)} spooled", on_fail=lambda: f"now {self.outbox()}")
             batch = wa_batch(["wamid.full-stored", "wamid.full-new-1", "wamid.full-new-2"])
             r = self.client.post(batch)
             self.assert_refused(r, 503, "unavailable")
@@ -1546,7 +1548,7 @@ class MetaFullSpool(MetaTestCase):
         finally:
             os.kill(router, signal.SIGCONT)
         gwtest.wait_until(lambda: self.outbox().get("spooled") == 0, tmo(30),
-                          f"the spool drained (now {self.outbox()})")
+                          "the spool drained", on_fail=lambda: f"now {self.outbox()}")
         # Meta's retry of the refused batch: accepted whole.
         self.accept(batch, events=3)
         for ext in ("wamid.full-new-1", "wamid.full-new-2"):
