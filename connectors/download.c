@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 
 #include "connectors/curl_err.h"
+#include "connectors/provider_calls.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -259,6 +260,15 @@ static int dl_hex(EVP_MD_CTX *md, char hex[ATTACH_HEX_LEN + 1])
 }
 
 /* Streams the target's bytes into `fd`; *n bytes, their digest in hex. */
+/* dl_observe - the time of the download just performed, for /metrics. */
+static void dl_observe(struct dl_xfer *x)
+{
+	curl_off_t took_us = 0;
+
+	curl_easy_getinfo(x->curl, CURLINFO_TOTAL_TIME_T, &took_us);
+	provider_call_observe(PROVIDER_CALL_MEDIA_DOWNLOAD, (double)took_us / 1e6);
+}
+
 static int dl_stream(struct dl_xfer *x, const struct dl_target *t, int fd, long long *n,
 		     char hex[ATTACH_HEX_LEN + 1])
 {
@@ -274,6 +284,7 @@ static int dl_stream(struct dl_xfer *x, const struct dl_target *t, int fd, long 
 		curl_easy_setopt(x->curl, CURLOPT_WRITEDATA, &s);
 		curl_easy_setopt(x->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->d->max_bytes);
 		rc = dl_perform(x, "download");
+		dl_observe(x);
 	}
 	/* Over the limit as announced (Content-Length) or as it arrived: one reason. */
 	if (s.over || (rc != GW_OK && x->cc == CURLE_FILESIZE_EXCEEDED)) {

@@ -14,6 +14,7 @@
 
 #include "connectors/intake.h"
 #include "connectors/outbox.h"
+#include "connectors/provider_calls.h"
 #include "connectors/sender.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -97,6 +98,21 @@ static int status_replies(struct sender *snd, json_t *doc)
 	return 0;
 }
 
+/* status_calls - the time of the calls to the provider on the way in
+ * ("provider_call_seconds" in "histograms", connectors/provider_calls.h),
+ * read by gateway-metrics. */
+static int status_calls(json_t *doc)
+{
+	json_t *h = json_object_get(doc, "histograms");
+
+	if (!h) {
+		h = json_object();
+		if (!h || json_object_set_new(doc, "histograms", h) != 0)
+			return -1;
+	}
+	return json_object_set_new(h, "provider_call_seconds", provider_calls_json());
+}
+
 /* status_limits - the counters of connectors/intake.h into "counters". */
 static int status_limits(const struct connector_instance *inst, json_t *doc)
 {
@@ -168,7 +184,8 @@ static json_t *status_json(const struct connector_instance *inst)
 		json_decref(doc);
 		return NULL;
 	}
-	if (doc && (status_replies(inst->sender, doc) != 0 || status_own(inst, doc) != 0)) {
+	if (doc && (status_replies(inst->sender, doc) != 0 || status_calls(doc) != 0 ||
+		    status_own(inst, doc) != 0)) {
 		json_decref(doc);
 		doc = NULL;
 	}

@@ -24,6 +24,7 @@
 
 #include "connectors/curl_err.h"
 #include "connectors/email/oauth.h"
+#include "connectors/provider_calls.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -688,6 +689,7 @@ int imap_fetch(struct imap *im, uint32_t uid, int seen, uint32_t uidvalidity, si
 	char *url = malloc(n);
 	int rc, reconnected = 0;
 	struct imap_mailbox mb;
+	int64_t took_us;
 
 	if (!url)
 		return GW_ENOMEM;
@@ -703,7 +705,9 @@ int imap_fetch(struct imap *im, uint32_t uid, int seen, uint32_t uidvalidity, si
 	im->fetch = buf;
 	im->fetch_max = max;
 	memset(&im->mb, 0, sizeof(im->mb));
+	took_us = gw_mono_us();
 	rc = imap_request(im, url, NULL, &reconnected);
+	provider_call_observe(PROVIDER_CALL_IMAP_FETCH, (double)(gw_mono_us() - took_us) / 1e6);
 	im->fetch = NULL;
 	if (rc != GW_OK)
 		buf->len = 0;

@@ -16,6 +16,7 @@
 
 #include "connectors/commit.h"
 #include "connectors/outbox.h"
+#include "connectors/provider_calls.h"
 #include "connectors/runtime.h"
 #include "connectors/telegram/telegram_int.h"
 #include "connectors/telegram/tg_api.h"
@@ -242,6 +243,17 @@ static void tg_poll_commit(struct tg_poll *p, struct tg_events *evs)
 	(void)gcommit_run(p->gc); /* one answer per commit: no batching to wait for */
 }
 
+/* tg_poll_observe - the time of the getUpdates just ended, for /metrics:
+ * called for the answers with updates and the errors only, since an empty
+ * long poll measures the poll's timeout, not the provider. */
+static void tg_poll_observe(struct tg_poll *p)
+{
+	curl_off_t took_us = 0;
+
+	curl_easy_getinfo(p->easy, CURLINFO_TOTAL_TIME_T, &took_us);
+	provider_call_observe(PROVIDER_CALL_TELEGRAM_GET_UPDATES, (double)took_us / 1e6);
+}
+
 /* tg_poll_answer - a getUpdates answered ok. */
 static void tg_poll_answer(struct tg_poll *p)
 {
@@ -257,6 +269,7 @@ static void tg_poll_answer(struct tg_poll *p)
 	if (telegram_state_answered(&p->st, p->sent_offset) == 1)
 		tg_poll_save(p);
 	if (tg_parse_updates(p->ans, p->ans_len, &o, &evs, &err) != GW_OK) {
+		tg_poll_observe(p);
 		p->inst->stats.unreadable++;
 		GW_WARN(p->module, "getUpdates answer unreadable: %s", err.message);
 		tg_poll_later(p, -1);
@@ -272,6 +285,7 @@ static void tg_poll_answer(struct tg_poll *p)
 		tg_events_clear(&evs);
 		return;
 	}
+	tg_poll_observe(p);
 	if (p->files && tg_files_wanted(p->files, &evs) > 0 &&
 	    tg_files_submit(p->files, 0, &evs) == GW_OK) {
 		p->state = TG_P_FILES;
@@ -288,6 +302,8 @@ static void tg_poll_done(struct tg_poll *p, CURLcode cc)
 
 	curl_multi_remove_handle(p->multi, p->easy);
 	curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (p->ans_over || cc != CURLE_OK)
+		tg_poll_observe(p); /* updates too many to hold, or an error */
 	if (p->ans_over) {
 		GW_WARN(p->module, "getUpdates answer over poll_max_bytes (%lld): %s",
 			p->set->poll_max_bytes, p->small ? "one update alone is; raise poll_max_bytes"
@@ -304,10 +320,12 @@ static void tg_poll_done(struct tg_poll *p, CURLcode cc)
 		return;
 	}
 	tg_answer_parse(p->ans, p->ans_len, &a);
-	if (status == 200 && a.ok)
+	if (status == 200 && a.ok) {
 		tg_poll_answer(p);
-	else
+	} else {
+		tg_poll_observe(p);
 		tg_poll_refusal(p, status == 200 ? a.error_code : status, &a);
+	}
 }
 
 /* tg_poll_files - the answer's files are fetched: make it durable. */

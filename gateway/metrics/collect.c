@@ -319,6 +319,29 @@ static void histo_series(struct expo *e, const char *name, const char *const *la
 		       (uint64_t)json_integer_value(json_object_get(h, "count")));
 }
 
+/* write_calls - each connector's calls to its provider on the way in, one
+ * series per call kind ("provider_call_seconds", connectors/provider_calls.h). */
+static void write_calls(struct page *p)
+{
+	const char *fam = "omnigate_connector_provider_call_duration_seconds";
+
+	expo_family(p->e, fam, "histogram", "Time of each call a connector makes to its "
+		    "provider on the way in (media download, IMAP fetch, Telegram getUpdates "
+		    "with updates or an error), in seconds.");
+	for (size_t i = 0; i < p->n; i++) {
+		json_t *calls, *h;
+		const char *call;
+
+		if (!p->ch[i].status || strcmp(p->ch[i].kind, "connector") != 0)
+			continue;
+		calls = json_object_get(json_object_get(p->ch[i].status, "histograms"),
+					"provider_call_seconds");
+		json_object_foreach(calls, call, h)
+			histo_series(p->e, fam, (const char *[]){"connector", p->ch[i].name,
+				     "type", p->ch[i].type, "call", call, NULL}, h);
+	}
+}
+
 static void write_histograms(struct page *p)
 {
 	const char *reply = "omnigate_connector_reply_duration_seconds";
@@ -330,6 +353,7 @@ static void write_histograms(struct page *p)
 			histo_series(p->e, reply, (const char *[]){"connector", p->ch[i].name,
 				     "type", p->ch[i].type, NULL}, json_object_get(json_object_get(
 				     p->ch[i].status, "histograms"), "reply_seconds"));
+	write_calls(p);
 	for (size_t i = 0; i < p->n; i++) {
 		json_t *h = json_object_get(p->ch[i].status, "histograms");
 

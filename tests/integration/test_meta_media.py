@@ -21,11 +21,12 @@ import os
 import secrets
 import time
 import unittest
+import urllib.request
 
 import gwtest
 import integ
 from gwtest import tmo
-from test_meta import FakeGraph, IG, MS, MetaTestCase, read_fixture
+from test_meta import FakeGraph, IG, INSTANCE, MS, MetaTestCase, read_fixture
 
 PAGE = "PAGE_ID"
 MAX_BYTES = 100000
@@ -63,12 +64,17 @@ class MetaMediaCase(MetaTestCase):
         self.addCleanup(self.graph.stop)
         root = os.path.join(self.tmp, "gw")
         os.makedirs(root, exist_ok=True)
+        gw = integ.IntegGateway(root)
+        # gateway-metrics too: the downloads' time on /metrics.
+        self.metrics_port = gwtest.free_ports(1)[0]
+        with open(gw.config_path, "a", encoding="utf-8") as f:
+            f.write(f'metrics:\n  enabled: true\n  listen: "127.0.0.1:{self.metrics_port}"\n')
+        gw.connectors.append("metrics")  # ready: run/metrics.json too
         self.start_meta_gateway(
             extra_lines=["media_download: true", f"graph_url: \"{self.graph.base}\"",
                          "access_token: ${GATEWAY_META_ACCESS_TOKEN}",
                          f"media_max_bytes: {MAX_BYTES}"],
-            env={"GATEWAY_META_ACCESS_TOKEN": self.graph_token},
-            gw=integ.IntegGateway(root))
+            env={"GATEWAY_META_ACCESS_TOKEN": self.graph_token}, gw=gw)
         self.bus = self.start_consumer(self.gw)
 
     def assert_stored(self, a, data, mime):
@@ -92,6 +98,18 @@ class MetaMediaCase(MetaTestCase):
         self.assertEqual(a.get("download_error"), why, a)
         self.assertNotIn("size", a)
         self.assert_log(f"of message {mid} not downloaded ({why}); the event keeps its ref")
+
+    def download_count(self):
+        """omnigate_connector_provider_call_duration_seconds_count of this
+        instance's media downloads on /metrics (None when absent)."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=tmo(10)) as r:
+            text = r.read().decode()
+        for ln in text.split("\n"):
+            if (ln.startswith("omnigate_connector_provider_call_duration_seconds_count{") and
+                    f'connector="{INSTANCE}"' in ln and 'call="media_download"' in ln):
+                return float(ln.rsplit(" ", 1)[1])
+        return None
 
     def assert_no_token_to_the_cdn(self):
         self.assertTrue(self.graph.cdn_requests)
@@ -150,6 +168,11 @@ class MessengerMedia(MetaMediaCase):
             lambda: self.counters().get("meta", {}) == {"media_stored": 4, "media_failed": 3},
             tmo(10), "the download counters in the status file",
             on_fail=lambda: self.counters())
+        # Seven downloads asked of the CDN (four kept, three refused), each
+        # one observation, on /metrics once the status file is rewritten.
+        gwtest.wait_until(lambda: self.download_count() == 7, tmo(10),
+                          "the downloads' histogram on /metrics",
+                          on_fail=lambda: self.download_count())
 
     def test_redelivered_body_stores_the_file_once(self):
         data = os.urandom(10000)
