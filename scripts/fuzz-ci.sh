@@ -15,7 +15,9 @@ if ! command -v clang >/dev/null; then
   echo "fuzz-ci: clang is missing (scripts/setup-tests.sh installs it)" >&2
   exit 1
 fi
-CC=clang CXX=clang++ cmake -S . -B "$build" -DGW_FUZZ=ON >/dev/null
+generator=()
+if [ ! -f "$build/CMakeCache.txt" ]; then generator=(-G Ninja); fi   # as scripts/setup.sh
+CC=clang CXX=clang++ cmake -S . -B "$build" "${generator[@]}" -DGW_FUZZ=ON >/dev/null
 targets=$(sed -n 's/^add_executable(\(fuzz_[a-z_]*\) .*/\1/p' tests/fuzz/CMakeLists.txt)
 cmake --build "$build" -j"$(nproc)" --target $targets >/dev/null
 

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   # build
-  build-essential cmake pkg-config
+  build-essential cmake ninja-build pkg-config
   # the libraries the programs link, with their headers
   libwebsockets-dev libzmq3-dev libmsgpack-dev liblmdb-dev libjansson-dev
   libyaml-dev libssl-dev libcurl4-openssl-dev libgmime-3.0-dev libxml2-dev
@@ -27,8 +27,12 @@ apt_install "${packages[@]}"
 build_dir="${BUILD_DIR:-build}"
 sanitize="OFF"
 if [ "${GW_SANITIZE:-0}" = "1" ]; then sanitize="ON"; fi
-# Configuring again changes no file whose content is the same, so an
-# up-to-date build stays up to date.
-cmake -S . -B "$build_dir" -DGW_SANITIZE="$sanitize" >/dev/null
+# Ninja for a new build folder: a build with nothing to do takes a tenth of
+# a second where Make's takes five (a folder configured before keeps its
+# generator). Configuring again changes no file whose content is the same,
+# so an up-to-date build stays up to date.
+generator=()
+if [ ! -f "$build_dir/CMakeCache.txt" ]; then generator=(-G Ninja); fi
+cmake -S . -B "$build_dir" "${generator[@]}" -DGW_SANITIZE="$sanitize" >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"
 echo "setup: built into $build_dir (binaries in $build_dir/bin)"
