@@ -125,17 +125,17 @@ static int chunked_data(struct chunked *c, const char *in, size_t len, size_t *i
 			size_t cap, size_t *out_len)
 {
 	size_t n = len - *i;
+	int rc = GW_OK;
 
 	if ((uint64_t)n > c->left)
 		n = (size_t)c->left;
+	if (out && n > cap - *out_len) {
+		/* What fits is taken, and counted: a caller with a larger
+		 * buffer goes on from the rest of the chunk. */
+		n = cap - *out_len;
+		rc = GW_ETOOBIG;
+	}
 	if (out) {
-		if (n > cap - *out_len) {
-			n = cap - *out_len;
-			memcpy(out + *out_len, in + *i, n);
-			*out_len += n;
-			*i += n;
-			return GW_ETOOBIG;
-		}
 		memcpy(out + *out_len, in + *i, n);
 		*out_len += n;
 	}
@@ -144,7 +144,7 @@ static int chunked_data(struct chunked *c, const char *in, size_t len, size_t *i
 	c->total += n;
 	if (c->left == 0)
 		c->state = CH_DATA_CR;
-	return GW_OK;
+	return rc;
 }
 
 int chunked_decode(struct chunked *c, const char *in, size_t len, size_t *used, char *out,

@@ -39,7 +39,8 @@ void chunked_init(struct chunked *c);
  * unless the body ended (chunked_done) or an error stopped it.
  * Returns GW_OK; GW_EPROTO when the framing is malformed (the body cannot
  * be delimited: close the connection); GW_ETOOBIG when the data is longer
- * than `cap` (what fits was written).
+ * than `cap` (what fits was written, and consumed: the next call goes on
+ * with the rest of the chunk).
  */
 int chunked_decode(struct chunked *c, const char *in, size_t len, size_t *used, char *out,
 		   size_t cap, size_t *out_len);
