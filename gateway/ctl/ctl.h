@@ -79,7 +79,9 @@ struct ctl {
 	int force;             /* send --force: reply over the ticket's assignee */
 	char tag_words[2048];  /* ticket tag: "+a -b c", "" if none */
 	long wait_ms;          /* how long --wait waits */
-	const char *file;      /* parse-email: the message file; contacts import: the directory */
+	const char *file;      /* parse-email: the first message file; contacts import: the directory */
+	char *const *files;    /* parse-email: every message file (n_files, borrowed from argv) */
+	int n_files;
 	const char *format;    /* contacts import: --format csv|jsonl, NULL if absent */
 	const char *reason, *agent, *queue; /* helpdesk commands, send: options, NULL if absent */
 	const char *name;      /* agent presence: the agent id; keys: the key's name */

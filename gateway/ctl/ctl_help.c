@@ -112,8 +112,11 @@ static const struct help helps[] = {
 	 "last error; pause and resume its deliveries; rewind: deliver again from\n"
 	 "seq SEQ. Works on <state_dir>/integration/ directly (docs/integration.md).\n"
 	 "\nexamples:\n  gatewayctl webhooks status\n  gatewayctl webhooks rewind helpdesk 1000\n"},
-	{"parse-email", "FILE [--json]", "the event a message file would become (JSON)",
-	 "\nexample:\n  gatewayctl parse-email message.eml\n"},
+	{"parse-email", "FILE... [--json]", "the event each message file would become (JSON)",
+	 "Several files: one JSON object per line, each with its \"file\"; the exit\n"
+	 "code is the worst of the files'.\n"
+	 "\nexamples:\n  gatewayctl parse-email message.eml\n"
+	 "  gatewayctl parse-email saved/*.eml\n"},
 	{"telegram", "set-webhook|delete-webhook|info INSTANCE [--url URL]",
 	 "a Telegram bot's webhook at Telegram",
 	 "set-webhook registers the instance's webhook URL (--url, or its webhook_url)\n"

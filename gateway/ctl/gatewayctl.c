@@ -56,6 +56,7 @@
 #define NEED_ID2 128u /* a second operand: another ID */
 #define NEED_NAME 256u /* a first operand that is a name (an agent), not a number */
 #define NEED_TEXT_OPT 512u /* the text may be left out (send with a template or files) */
+#define NEED_FILES 1024u /* one FILE operand or more */
 
 /* The options of the helpdesk commands. */
 #define HD_OPTS (OPT_JSON | OPT_COMMAND_ID)
@@ -84,7 +85,7 @@ static const struct command commands[] = {
 	{"quarantine", ctl_cmd_quarantine, OPT_JSON | OPT_ALL, NEED_STATE | NEED_SUB,
 	 quarantine_subs},
 	{"webhooks", ctl_cmd_webhooks, OPT_JSON, NEED_STATE | NEED_SUB, webhooks_subs},
-	{"parse-email", ctl_cmd_parse_email, OPT_JSON, NEED_FILE},
+	{"parse-email", ctl_cmd_parse_email, OPT_JSON, NEED_FILES},
 	{"telegram", ctl_cmd_telegram, OPT_URL, NEED_STATE | NEED_SUB, telegram_subs},
 	/* Two-word commands: the first word alone may be another command. */
 	{"contacts import", ctl_cmd_contacts_import, OPT_JSON | OPT_FORMAT,
@@ -593,6 +594,19 @@ static int take_sub(const struct command *cmd, char **words, int n, struct ctl *
 }
 
 /* The command and its ID; checks that every option given belongs to it. */
+/* take_files - the FILE operands of a command that takes one or more
+ * (ops[0] is the command's last word, n counts it): -1 when taken,
+ * CTL_EXIT_USAGE when there is none. */
+static int take_files(const struct command *cmd, char **ops, int n, struct ctl *ctl)
+{
+	if (n < 2)
+		return usage_error("%s needs a FILE", cmd->name);
+	ctl->file = ops[1];
+	ctl->files = ops + 1;
+	ctl->n_files = n - 1;
+	return -1;
+}
+
 static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 {
 	static const char *const opt_names[OPT_COUNT] = {
@@ -612,6 +626,8 @@ static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 			return usage_error("%s is not an option of this command", opt_names[i]);
 	if (a->cmd->needs & NEED_SUB)
 		return take_sub(a->cmd, argv + base, n, ctl);
+	if (a->cmd->needs & NEED_FILES)
+		return take_files(a->cmd, argv + base, n, ctl);
 	want = 1 + !!(a->cmd->needs & (NEED_ID | NEED_FILE | NEED_NAME)) +
 	       !!(a->cmd->needs & (NEED_TEXT | NEED_ID2));
 	if ((a->cmd->needs & NEED_TEXT_OPT) && n == want - 1)

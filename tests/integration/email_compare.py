@@ -156,13 +156,19 @@ def reference(raw):
     }
 
 
-def gateway(path, bindir):
-    """The gateway's verdict and event for one file (gatewayctl parse-email)."""
-    out = subprocess.run([os.path.join(bindir, "gatewayctl"), "parse-email", path, "--json"],
-                         capture_output=True, timeout=120, check=False)
+def gateway(paths, bindir):
+    """The gateway's verdict and event for each file, in order, read by one
+    `gatewayctl parse-email FILE...` (one JSON line per file)."""
+    out = subprocess.run([os.path.join(bindir, "gatewayctl"), "parse-email", *paths, "--json"],
+                         capture_output=True, timeout=120 + len(paths), check=False)
     if out.returncode not in (0, 1):
-        raise RuntimeError(f"{path}: gatewayctl exited {out.returncode}: {out.stderr!r}")
-    return json.loads(out.stdout)
+        raise RuntimeError(f"gatewayctl exited {out.returncode}: {out.stderr!r}")
+    if len(paths) == 1:
+        return [json.loads(out.stdout)]
+    results = [json.loads(line) for line in out.stdout.splitlines()]
+    if [r.get("file") for r in results] != list(paths):
+        raise RuntimeError(f"gatewayctl answered for other files: {out.stdout[:200]!r}")
+    return results
 
 
 def _leaked(text, boundaries, ref_text):
@@ -187,12 +193,12 @@ def _multiset_minus(a, b):
     return out
 
 
-def compare(path, bindir):
-    """The differences for one file: a list of (kind, detail)."""
+def compare(path, res):
+    """The differences for one file whose gateway() result is res: a list
+    of (kind, detail)."""
     with open(path, "rb") as f:
         raw = f.read()
     ref = reference(raw)
-    res = gateway(path, bindir)
     if res.get("verdict") != "ingest":
         return [("quarantined", res.get("reason", ""))]
     ev = res["event"]
@@ -242,9 +248,10 @@ def main(argv):
     p.add_argument("paths", nargs="+")
     a = p.parse_args(argv)
     n = differing = 0
-    for path in files_of(a.paths):
+    paths = list(files_of(a.paths))
+    for path, res in zip(paths, gateway(paths, a.bin) if paths else []):
         n += 1
-        diffs = compare(path, a.bin)
+        diffs = compare(path, res)
         if diffs:
             differing += 1
             for kind, detail in diffs:

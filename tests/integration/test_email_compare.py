@@ -16,7 +16,10 @@ left out; messages the gateway quarantines (no sender) are covered by the
 unit tests.
 """
 
+import json
 import os
+import subprocess
+import tempfile
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
@@ -89,9 +92,21 @@ WORKERS = 4
 
 
 def compare_all(paths, bindir):
-    """[email_compare.compare(path)] for each path, in order."""
+    """[email_compare.compare(path)] for each path, in order: WORKERS
+    `gatewayctl parse-email FILE...` at a time, each given a share of the
+    files (one process per share, not per file)."""
+    shares = [paths[i::WORKERS] for i in range(WORKERS) if paths[i::WORKERS]]
+
+    def run(share):
+        return [list(email_compare.compare(p, res))
+                for p, res in zip(share, email_compare.gateway(share, bindir))]
+
     with ThreadPoolExecutor(WORKERS) as pool:
-        return list(pool.map(lambda p: list(email_compare.compare(p, bindir)), paths))
+        done = dict(zip(map(tuple, shares), pool.map(run, shares)))
+    by_path = {}
+    for share in shares:
+        by_path.update(zip(share, done[tuple(share)]))
+    return [by_path[p] for p in paths]
 
 
 class TestEmailCompare(unittest.TestCase):
@@ -126,6 +141,44 @@ class TestEmailCompare(unittest.TestCase):
         for name, found in zip(names, diffs):
             for kind, detail in found:
                 self.assertIn((f"malformed/{name}", kind), KNOWN, detail)
+
+    def test_several_files_at_once(self):
+        """parse-email FILE...: one line per file in order, each as that file
+        alone gives it; an unreadable one has its error; the exit code is
+        the worst."""
+        bindir = gwtest.bin_dir()
+        ctl = os.path.join(bindir, "gatewayctl")
+        tmp = tempfile.TemporaryDirectory(prefix="gwpe-")
+        self.addCleanup(tmp.cleanup)
+        no_from = os.path.join(tmp.name, "no-from.eml")
+        with open(no_from, "wb") as f:
+            f.write(b"To: desk@example.com\r\nSubject: hi\r\n\r\nno sender\r\n")
+        paths = [os.path.join(FIXTURES, "cpython", "msg_01.txt"), no_from]
+        missing = os.path.join(tmp.name, "gone.eml")
+        out = subprocess.run([ctl, "parse-email", *paths, missing], capture_output=True,
+                             text=True, timeout=gwtest.tmo(60))
+        self.assertEqual(out.returncode, 2, out.stderr)
+        lines = [json.loads(line) for line in out.stdout.splitlines()]
+        self.assertEqual([r["file"] for r in lines], paths + [missing])
+        self.assertEqual(lines[2], {"file": missing, "error": "not found"})
+        for p, got in zip(paths, lines):
+            alone = subprocess.run([ctl, "parse-email", p], capture_output=True, text=True,
+                                   timeout=gwtest.tmo(60))
+            want = json.loads(alone.stdout)
+            self.assertEqual(got["verdict"], want["verdict"], p)
+            if "event" in want:
+                for k in ("id", "ts", "received_at"):  # the time it was read
+                    want["event"].pop(k)
+                    got["event"].pop(k)
+                self.assertEqual(got["event"], want["event"], p)
+            else:
+                self.assertEqual(got["reason"], want["reason"], p)
+        self.assertEqual([r["verdict"] for r in lines[:2]], ["ingest", "quarantine"])
+        self.assertIn("no-from.eml: quarantine:", out.stderr)
+        none = subprocess.run([ctl, "parse-email"], capture_output=True, text=True,
+                              timeout=gwtest.tmo(60))
+        self.assertEqual(none.returncode, 64)
+        self.assertIn("parse-email needs a FILE", none.stderr)
 
     def test_plausible_ids(self):
         ids = email_compare.plausible_ids(
