@@ -1,9 +1,12 @@
 /*
  * chunked.c - the chunked body decoder (chunked.h): a state machine over
- * the framing bytes, with the data of a chunk copied in one piece.
+ * the framing bytes, with the data of a chunk copied in one piece; and the
+ * reading of a body into a buffer that grows up to its limit.
  */
 #include "connectors/chunked.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -125,17 +128,17 @@ static int chunked_data(struct chunked *c, const char *in, size_t len, size_t *i
 			size_t cap, size_t *out_len)
 {
 	size_t n = len - *i;
+	int rc = GW_OK;
 
 	if ((uint64_t)n > c->left)
 		n = (size_t)c->left;
+	if (out && n > cap - *out_len) {
+		/* What fits is taken, and counted: a caller with a larger
+		 * buffer goes on from the rest of the chunk. */
+		n = cap - *out_len;
+		rc = GW_ETOOBIG;
+	}
 	if (out) {
-		if (n > cap - *out_len) {
-			n = cap - *out_len;
-			memcpy(out + *out_len, in + *i, n);
-			*out_len += n;
-			*i += n;
-			return GW_ETOOBIG;
-		}
 		memcpy(out + *out_len, in + *i, n);
 		*out_len += n;
 	}
@@ -144,7 +147,7 @@ static int chunked_data(struct chunked *c, const char *in, size_t len, size_t *i
 	c->total += n;
 	if (c->left == 0)
 		c->state = CH_DATA_CR;
-	return GW_OK;
+	return rc;
 }
 
 int chunked_decode(struct chunked *c, const char *in, size_t len, size_t *used, char *out,
@@ -168,5 +171,91 @@ int chunked_decode(struct chunked *c, const char *in, size_t len, size_t *used, 
 	*used = i;
 	if (c->state == CH_ERROR)
 		return GW_EPROTO;
+	return rc;
+}
+
+/* Reallocates b's data for `cap` data bytes and the NUL. */
+static int chunked_buf_resize(struct chunked_buf *b, size_t cap)
+{
+	char *p = realloc(b->data, cap + 1);
+
+	if (!p)
+		return GW_ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	b->data[b->len] = '\0';
+	return GW_OK;
+}
+
+int chunked_buf_init(struct chunked_buf *b, size_t first, size_t max)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max < SIZE_MAX ? max : SIZE_MAX - 1;
+	return chunked_buf_resize(b, first < b->max ? first : b->max);
+}
+
+void chunked_buf_free(struct chunked_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+/*
+ * The next size of a full buffer: double, never over max (nor wrapping);
+ * GW_ETOOBIG when it is at max already, GW_ENOMEM (b unchanged).
+ */
+static int chunked_buf_grow(struct chunked_buf *b)
+{
+	size_t cap;
+
+	if (b->cap >= b->max)
+		return GW_ETOOBIG;
+	if (b->cap == 0)
+		cap = b->max < CHUNKED_BUF_FIRST ? b->max : CHUNKED_BUF_FIRST;
+	else
+		cap = b->cap > b->max / 2 ? b->max : b->cap * 2;
+	return chunked_buf_resize(b, cap);
+}
+
+/* Decodes the input in place of a body's buffer: the data is dropped. */
+static int chunked_skip(struct chunked *c, const char **in, size_t *len)
+{
+	size_t used, n;
+	int rc = chunked_decode(c, *in, *len, &used, NULL, 0, &n);
+
+	*in += used;
+	*len -= used;
+	return rc;
+}
+
+int chunked_read(struct chunked *c, struct chunked_buf *b, const char **in, size_t *len)
+{
+	size_t used, n;
+	int rc = GW_OK;
+
+	if (!b)
+		return chunked_skip(c, in, len);
+	if (!b->data) {
+		rc = chunked_buf_init(b, CHUNKED_BUF_FIRST, b->max);
+		if (rc)
+			goto out;
+	}
+	for (;;) {
+		rc = chunked_decode(c, *in, *len, &used, b->data + b->len, b->cap - b->len, &n);
+		*in += used;
+		*len -= used;
+		b->len += n;
+		b->data[b->len] = '\0';
+		if (rc != GW_ETOOBIG)
+			break;
+		rc = chunked_buf_grow(b);
+		if (rc)
+			break;
+	}
+out:
 	return rc;
 }

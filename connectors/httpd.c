@@ -114,13 +114,10 @@ static void httpd_req_reset(struct httpd *h, struct httpd_req *req)
 		lws_dll2_remove(&req->node);
 	if (h->gc)
 		gcommit_cancel(h->gc, &req->wait);
-	free(req->body);
+	chunked_buf_free(&req->body);
 	if (req->wsi && req->h == h)
 		listen_guard_deadline(h->guard, req->wsi, 0);
-	req->body = NULL;
-	req->body_len = 0;
-	req->body_max = 0;
-	req->body_cap = 0;
+	req->body.max = 0;
 	req->body_seen = 0;
 	req->body_start_us = 0;
 	req->state = HTTPD_C_IDLE;
@@ -162,9 +159,7 @@ static void httpd_finish(struct httpd_req *req)
 		st->accepted++;
 	if (!lws_dll2_is_detached(&req->node))
 		lws_dll2_remove(&req->node);
-	free(req->body);
-	req->body = NULL;
-	req->body_cap = 0;
+	chunked_buf_free(&req->body);
 	if (httpd_body_pending(req) && !req->answer_now)
 		req->state = HTTPD_C_DISCARD; /* answered at body completion */
 	else

@@ -38,7 +38,6 @@
 #include "core/util.h"
 
 #define HTTPD_LINGER_FACTOR 4   /* a refused body is dropped up to 4x max_body_bytes */
-#define HTTPD_CHUNKED_FIRST 65536 /* first buffer of a chunked body */
 
 /*
  * The announced body length: >= 0, -1 when absent, -2 when not a plain
@@ -109,7 +108,7 @@ static int httpd_chunked_framing(struct httpd *h, struct httpd_req *req)
 	}
 	req->chunked = 1;
 	chunked_init(&req->ch);
-	req->body_max = (size_t)h->opt.max_body_bytes;
+	req->body.max = (size_t)h->opt.max_body_bytes;
 	httpd_body_clock(h, req);
 	return 0;
 }
@@ -142,7 +141,7 @@ int httpd_check_framing(struct httpd *h, struct httpd_req *req)
 		return 1;
 	}
 	/* Remembered so that a refusal before the body reads and drops it. */
-	req->body_max = len > 0 ? (size_t)len : 0;
+	req->body.max = len > 0 ? (size_t)len : 0;
 	if (len > 0)
 		httpd_body_clock(h, req);
 	return 0;
@@ -165,11 +164,8 @@ void httpd_start_body(struct httpd *h, struct httpd_req *req)
 		httpd_call_body(h, req, "", 0);
 		return;
 	}
-	req->body_cap = req->chunked && req->body_max > HTTPD_CHUNKED_FIRST ? HTTPD_CHUNKED_FIRST
-									  : req->body_max;
-	req->body = malloc(req->body_cap);
-	if (!req->body) {
-		req->body_cap = 0;
+	if (chunked_buf_init(&req->body, req->chunked ? CHUNKED_BUF_FIRST : req->body.max,
+			     req->body.max) != GW_OK) {
 		httpd_refuse(req, 503, "unavailable", "out of memory for the body");
 		return;
 	}
@@ -179,42 +175,20 @@ void httpd_start_body(struct httpd *h, struct httpd_req *req)
 /* The whole body is in: on_body gets it (the buffer is ours for the call). */
 static void httpd_body_complete(struct httpd *h, struct httpd_req *req)
 {
-	char *body = req->body;
+	struct chunked_buf body = req->body;
 
 	req->body_done = 1;
 	listen_guard_deadline(h->guard, req->wsi, 0);
-	req->body = NULL; /* on_body may reset the request */
-	req->body_cap = 0;
-	httpd_call_body(h, req, body ? body : "", req->body_len);
-	free(body);
+	/* on_body may reset the request: the buffer is taken out of it. */
+	req->body = (struct chunked_buf){.max = body.max};
+	httpd_call_body(h, req, body.data ? body.data : "", body.len);
+	chunked_buf_free(&body);
 }
 
 /* A body dropped after its answer: enough of it to close. */
 static int httpd_drained(const struct httpd *h, const struct httpd_req *req)
 {
 	return req->body_seen > (uint64_t)h->opt.max_body_bytes * HTTPD_LINGER_FACTOR;
-}
-
-/* Doubles the buffer of a chunked body, up to max_body_bytes: 0, or -1
- * when it is at the limit already (or out of memory: *oom). */
-static int httpd_grow(struct httpd_req *req, int *oom)
-{
-	size_t cap = req->body_cap * 2;
-	char *p;
-
-	*oom = 0;
-	if (req->body_cap >= req->body_max)
-		return -1;
-	if (cap > req->body_max || cap < req->body_cap)
-		cap = req->body_max;
-	p = realloc(req->body, cap);
-	if (!p) {
-		*oom = 1;
-		return -1;
-	}
-	req->body = p;
-	req->body_cap = cap;
-	return 0;
 }
 
 static int httpd_chunked_drop(struct httpd *h, struct httpd_req *req, const char *in,
@@ -240,20 +214,10 @@ static int httpd_chunked_over(struct httpd *h, struct httpd_req *req, int oom,
 static int httpd_chunked_read(struct httpd *h, struct httpd_req *req, const char *in,
 			      size_t len)
 {
-	size_t used, n;
-	int rc, oom;
+	int rc = chunked_read(&req->ch, &req->body, &in, &len);
 
-	for (;;) {
-		rc = chunked_decode(&req->ch, in, len, &used, req->body + req->body_len,
-				    req->body_cap - req->body_len, &n);
-		req->body_len += n;
-		in += used;
-		len -= used;
-		if (rc != GW_ETOOBIG)
-			break;
-		if (httpd_grow(req, &oom) != 0)
-			return httpd_chunked_over(h, req, oom, in, len);
-	}
+	if (rc == GW_ETOOBIG || rc == GW_ENOMEM)
+		return httpd_chunked_over(h, req, rc == GW_ENOMEM, in, len);
 	if (rc != GW_OK) {
 		httpd_refuse_framing(req, 400, "invalid_request", "the chunked body is malformed");
 		return 0;
@@ -271,11 +235,8 @@ static int httpd_chunked_read(struct httpd *h, struct httpd_req *req, const char
 static int httpd_chunked_drop(struct httpd *h, struct httpd_req *req, const char *in,
 			      size_t len)
 {
-	size_t used, n;
-	int rc = GW_OK;
+	int rc = chunked_read(&req->ch, NULL, &in, &len);
 
-	if (!chunked_done(&req->ch))
-		rc = chunked_decode(&req->ch, in, len, &used, NULL, 0, &n);
 	if (rc != GW_OK || chunked_done(&req->ch) || httpd_drained(h, req)) {
 		req->body_done = chunked_done(&req->ch);
 		if (req->state == HTTPD_C_LINGER)
@@ -297,13 +258,14 @@ int httpd_body_in(struct httpd *h, struct httpd_req *req, const char *in, size_t
 						  : httpd_chunked_drop(h, req, in, len);
 	switch (req->state) {
 	case HTTPD_C_BODY:
-		if (len > req->body_max - req->body_len) {
+		if (len > req->body.max - req->body.len) {
 			httpd_refuse_framing(req, 413, "too_large",
 					     "body longer than its Content-Length");
 			return 0;
 		}
-		memcpy(req->body + req->body_len, in, len);
-		req->body_len += len;
+		memcpy(req->body.data + req->body.len, in, len);
+		req->body.len += len;
+		req->body.data[req->body.len] = '\0';
 		return 0;
 	case HTTPD_C_LINGER:
 		return httpd_drained(h, req) ? -1 : 0;

@@ -47,11 +47,8 @@ struct httpd_req {
 	unsigned retry_after;      /* Retry-After of a 429 (seconds), 0: none */
 	const char *content_type;  /* of the answer, static */
 	const char *allow;         /* Allow header of a 405, static */
-	char *body;                /* malloc'ed, body_cap bytes */
-	size_t body_len;           /* bytes in body */
-	size_t body_max;           /* the body's length (Content-Length), or
-				    * max_body_bytes when chunked; 0: no body */
-	size_t body_cap;           /* allocated */
+	struct chunked_buf body;   /* max: the body's length (Content-Length),
+				    * or max_body_bytes when chunked; 0: none */
 	uint64_t body_seen;        /* bytes of the body received, kept or not */
 	int64_t body_start_us;     /* its headers' end, for the body deadline */
 	struct chunked ch;         /* the decoder of a chunked body */

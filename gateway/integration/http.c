@@ -50,7 +50,6 @@
 #define IG_CHUNK (64 * 1024)
 #define IG_TICK_US (1000 * LWS_US_PER_MS)
 #define IG_LINGER_FACTOR 4          /* a refused body is dropped up to 4x max_body_bytes */
-#define IG_CHUNKED_FIRST (64 * 1024) /* first buffer of a chunked body */
 
 /* C_LINGER: the answer (a 413) is out, the rest of the body is dropped. */
 enum conn_state { C_IDLE = 0, C_BODY, C_ANSWER, C_LINGER };
@@ -58,9 +57,7 @@ enum conn_state { C_IDLE = 0, C_BODY, C_ANSWER, C_LINGER };
 struct ig_conn {
 	struct ig_request q;
 	enum conn_state state;
-	char *body;
-	size_t body_len, body_max;
-	size_t body_cap;       /* bytes allocated (a chunked body grows) */
+	struct chunked_buf body; /* max: Content-Length, or max_body_bytes if chunked */
 	uint64_t body_seen;    /* body bytes received, as sent (encoded) */
 	struct chunked ch;
 	int chunked;           /* Transfer-Encoding: chunked */
@@ -123,7 +120,7 @@ int ig_query(const struct ig_request *q, const char *name, char *buf, size_t len
 
 static void conn_reset(struct ig_conn *c)
 {
-	free(c->body);
+	chunked_buf_free(&c->body);
 	free(c->q.ans.body);
 	if (c->q.ans.fd >= 0 && c->state != C_IDLE)
 		close(c->q.ans.fd);
@@ -183,8 +180,8 @@ static void answer_ready(struct ig_conn *c, struct lws *wsi)
 static void handle(struct ig_http *h, struct ig_conn *c, struct lws *wsi)
 {
 	c->q.wsi = wsi;
-	c->q.body = c->body ? c->body : "";
-	c->q.body_len = c->body_len;
+	c->q.body = c->body.data ? c->body.data : "";
+	c->q.body_len = c->body.len;
 	ig_api_handle(h->api, &c->q);
 	answer_ready(c, wsi);
 }
@@ -297,12 +294,9 @@ static int rate_limited(struct ig_http *h, struct ig_conn *c, struct lws *wsi, l
  * growing up to max_body_bytes) within body_timeout_s. */
 static int start_body(struct ig_http *h, struct ig_conn *c, struct lws *wsi, long long len)
 {
-	size_t max = (size_t)h->in->max_body_bytes;
+	size_t max = c->chunked ? (size_t)h->in->max_body_bytes : (size_t)len;
 
-	c->body_max = c->chunked ? max : (size_t)len;
-	c->body_cap = c->chunked && max > IG_CHUNKED_FIRST ? IG_CHUNKED_FIRST : c->body_max;
-	c->body = malloc(c->body_cap + 1);
-	if (!c->body)
+	if (chunked_buf_init(&c->body, c->chunked ? CHUNKED_BUF_FIRST : max, max) != GW_OK)
 		return -1;
 	if (c->chunked)
 		chunked_init(&c->ch);
@@ -338,28 +332,6 @@ static int on_request(struct ig_http *h, struct ig_conn *c, struct lws *wsi, con
 	return 0;
 }
 
-/* grow - doubles a chunked body's buffer up to body_max: 0, or -1 at the
- * limit or out of memory (*oom). */
-static int grow(struct ig_conn *c, int *oom)
-{
-	size_t cap = c->body_cap * 2;
-	char *p;
-
-	*oom = 0;
-	if (c->body_cap >= c->body_max)
-		return -1;
-	if (cap > c->body_max || cap < c->body_cap)
-		cap = c->body_max;
-	p = realloc(c->body, cap + 1);
-	if (!p) {
-		*oom = 1;
-		return -1;
-	}
-	c->body = p;
-	c->body_cap = cap;
-	return 0;
-}
-
 static int drop_body(struct ig_http *h, struct ig_conn *c, const char *in, size_t len);
 
 /* chunked_in - decodes a chunked body into its buffer; at its end the
@@ -367,24 +339,15 @@ static int drop_body(struct ig_http *h, struct ig_conn *c, const char *in, size_
 static int chunked_in(struct ig_http *h, struct ig_conn *c, struct lws *wsi, const char *in,
 		      size_t len)
 {
-	size_t used, n;
-	int rc, oom;
+	int rc = chunked_read(&c->ch, &c->body, &in, &len);
 
-	for (;;) {
-		rc = chunked_decode(&c->ch, in, len, &used, c->body + c->body_len,
-				    c->body_cap - c->body_len, &n);
-		c->body_len += n;
-		in += used;
-		len -= used;
-		if (rc != GW_ETOOBIG)
-			break;
-		if (grow(c, &oom) == 0)
-			continue;
-		if (oom)
-			refuse(c, wsi, 503, "unavailable", "out of memory for the body");
-		else
-			too_large(h, c, wsi, -1);
-		return oom ? 0 : drop_body(h, c, in, len);
+	if (rc == GW_ENOMEM) {
+		refuse(c, wsi, 503, "unavailable", "out of memory for the body");
+		return 0;
+	}
+	if (rc == GW_ETOOBIG) {
+		too_large(h, c, wsi, -1);
+		return drop_body(h, c, in, len);
 	}
 	if (rc != GW_OK) {
 		refuse(c, wsi, 400, "invalid_request", "the chunked body is malformed");
@@ -394,7 +357,6 @@ static int chunked_in(struct ig_http *h, struct ig_conn *c, struct lws *wsi, con
 		c->body_done = 1;
 		/* lws still waits for more: its timeout must not close us. */
 		lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
-		c->body[c->body_len] = '\0';
 		handle(h, c, wsi);
 	}
 	return 0;
@@ -405,12 +367,8 @@ static int chunked_in(struct ig_http *h, struct ig_conn *c, struct lws *wsi, con
  * that answer is out). */
 static int drop_body(struct ig_http *h, struct ig_conn *c, const char *in, size_t len)
 {
-	size_t used, n;
-	int rc = GW_OK;
-
-	if (c->chunked && !chunked_done(&c->ch))
-		rc = chunked_decode(&c->ch, in, len, &used, NULL, 0, &n);
-	if (c->chunked && (rc != GW_OK || chunked_done(&c->ch)))
+	if (c->chunked &&
+	    (chunked_read(&c->ch, NULL, &in, &len) != GW_OK || chunked_done(&c->ch)))
 		c->body_done = 1;
 	if (!c->body_done &&
 	    c->body_seen <= (uint64_t)h->in->max_body_bytes * IG_LINGER_FACTOR)
@@ -427,11 +385,11 @@ static int on_body(struct ig_http *h, struct ig_conn *c, struct lws *wsi, const 
 		return chunked_in(h, c, wsi, in, len);
 	if (c->state != C_BODY)
 		return c->linger ? drop_body(h, c, in, len) : 0;
-	if (len > c->body_max - c->body_len)
+	if (len > c->body.max - c->body.len)
 		return -1; /* more than announced: the framing is lost */
-	memcpy(c->body + c->body_len, in, len);
-	c->body_len += len;
-	c->body[c->body_len] = '\0';
+	memcpy(c->body.data + c->body.len, in, len);
+	c->body.len += len;
+	c->body.data[c->body.len] = '\0';
 	return 0;
 }
 
@@ -597,7 +555,7 @@ static void on_deadline(void *arg, struct lws *wsi)
 	c->close = 1;
 	ig_error(&c->q, 408, "timeout", "the body did not arrive in time");
 	GW_WARN(IG_MOD, "408 timeout from %s: %zu of %zu body bytes in time", c->q.peer,
-		c->body_len, c->body_max);
+		c->body.len, c->body.max);
 	answer_ready(c, wsi);
 }
 

@@ -11,8 +11,8 @@ and webhooks whose secret is unset (docs/integration.md "Limits" and
   a body that does not arrive within body_timeout_s is answered 408;
 - a body over max_body_bytes sent whole without Expect gets its 413 (the
   rest is read and dropped, then closed); a chunked body is read as its
-  Content-Length twin, 413 over the limit, 400 when malformed, 501 for
-  another coding; each refusal is a logged request line (token=-);
+  Content-Length twin (one that outgrows its first buffer too), 413 over
+  the limit, 400 when malformed, 501 for another coding; each refusal is a logged request line (token=-);
 - after auth_failures_per_minute bad tokens an address is answered 429,
   even with a good token, logged once; other addresses are served;
 - a token whose secret's variable is unset is off alone (401 like any
@@ -41,7 +41,7 @@ HEADER_TIMEOUT_S = 2
 BODY_TIMEOUT_S = 2
 BURST = 6  # more than the bad-token test sends from its address
 AUTH_FAILURES = 3
-MAX_BODY = 65536
+MAX_BODY = 4 * 65536  # over the first 64 KiB buffer of a chunked body: it grows
 
 
 def connect(port, src):
@@ -254,16 +254,20 @@ class LimitsTest(gwtest.GatewayTestCase):
         """A chunked body is read as its Content-Length twin is (same
         answer); one over max_body_bytes is 413, read to its end; a malformed
         framing is 400; each closes the connection after its answer."""
-        doc = json.dumps({"reason": "chunked " + "y" * 300}).encode()
-        _, plain = self.post("127.0.0.8", "/v1/tickets/999999/close",
-                             f"Content-Length: {len(doc)}\r\n", doc)
-        s, r = self.post("127.0.0.8", "/v1/tickets/999999/close",
-                         "Transfer-Encoding: chunked\r\n", chunked(doc, 100))
-        self.assertIsNotNone(plain)
-        self.assertEqual(r[0] if r else None, plain[0], (r, plain))
-        self.assertNotIn(r[0], (400, 411, 413), r)
-        self.assertEqual(r[2], plain[2])
-        self.assertIsNotNone(wait_closed(s, tmo(5)), "a chunked request's connection stays")
+        small = json.dumps({"reason": "chunked " + "y" * 300}).encode()
+        # Over 64 KiB: its buffer grows twice, with chunks across each step.
+        big = json.dumps({"reason": "chunked", "pad": "y" * 150000}).encode()
+        # Each pair from its own address: within requests_burst.
+        for doc, piece, src in ((small, 100, "127.0.0.8"), (big, 999, "127.0.0.9")):
+            _, plain = self.post(src, "/v1/tickets/999999/close",
+                                 f"Content-Length: {len(doc)}\r\n", doc)
+            s, r = self.post(src, "/v1/tickets/999999/close",
+                             "Transfer-Encoding: chunked\r\n", chunked(doc, piece))
+            self.assertIsNotNone(plain)
+            self.assertEqual(r[0] if r else None, plain[0], (len(doc), r, plain))
+            self.assertNotIn(r[0], (400, 408, 411, 413), r)
+            self.assertEqual(r[2], plain[2])
+            self.assertIsNotNone(wait_closed(s, tmo(5)), "a chunked request's connection stays")
         bad = self.post("127.0.0.8", "/v1/tickets/1/close", "Transfer-Encoding: chunked\r\n",
                         chunked(b"x" * (MAX_BODY * 2), 8192))
         self.assertEqual(bad[1][0] if bad[1] else None, 413, bad[1])
