@@ -261,10 +261,14 @@ class Metrics(GatewayTestCase):
         self.assertEqual(c.post_message({"id": "bad-1", "from": {"id": SENDER}}).status, 400)
         conn = {"connector": INSTANCE, "type": "api"}
         first = {"clock": "first_response"}
+        # The connector's counters come from its status file (written once a
+        # second), the SLA warning from the router's: wait for both.
         page = self.wait_page(
             lambda p: p.get("omnigate_events_total", type="ticket.sla_warning") >= 1
+            and p.samples.get(("omnigate_connector_rejected_total",
+                               frozenset(conn.items())), 0) >= 2
             if ("omnigate_events_total", frozenset({("type", "ticket.sla_warning")}))
-            in p.samples else False, "the SLA warning counted")
+            in p.samples else False, "the SLA warning and both refusals counted")
         # rejected: every 4xx, the 400 and the 429; rate limited: the 429
         self.assertEqual(page.get("omnigate_connector_rejected_total", **conn), 2)
         self.assertEqual(page.get("omnigate_connector_rate_limited_total", **conn), 1)
