@@ -221,6 +221,25 @@ static int chunked_buf_grow(struct chunked_buf *b)
 	return chunked_buf_resize(b, cap);
 }
 
+int chunked_buf_append(struct chunked_buf *b, const char *in, size_t len)
+{
+	size_t need;
+	int rc = GW_OK;
+
+	if (len > b->max - b->len)
+		return GW_ETOOBIG;
+	need = b->len + len;
+	if (need > b->cap)
+		rc = chunked_buf_resize(b, need > b->max / 2 || need > b->cap * 2 ? need
+									 : b->cap * 2);
+	if (rc)
+		return rc;
+	memcpy(b->data + b->len, in, len);
+	b->len = need;
+	b->data[b->len] = '\0';
+	return GW_OK;
+}
+
 /* Decodes the input in place of a body's buffer: the data is dropped. */
 static int chunked_skip(struct chunked *c, const char **in, size_t *len)
 {

@@ -75,6 +75,15 @@ struct chunked_buf {
  */
 int chunked_buf_init(struct chunked_buf *b, size_t first, size_t max);
 
+/*
+ * chunked_buf_append - appends `len` bytes of `in` (borrowed) to b, as a
+ * body with a Content-Length arrives; b grows if needed, never past max,
+ * and stays NUL-terminated. GW_OK; GW_ETOOBIG when the bytes would take it
+ * past max (nothing appended); GW_ENOMEM when it could not grow (b
+ * unchanged).
+ */
+int chunked_buf_append(struct chunked_buf *b, const char *in, size_t len);
+
 /* chunked_buf_free - frees b's data (NULL: nothing); len and cap become 0,
  * max is kept. */
 void chunked_buf_free(struct chunked_buf *b);

@@ -258,14 +258,11 @@ int httpd_body_in(struct httpd *h, struct httpd_req *req, const char *in, size_t
 						  : httpd_chunked_drop(h, req, in, len);
 	switch (req->state) {
 	case HTTPD_C_BODY:
-		if (len > req->body.max - req->body.len) {
+		/* The buffer holds the whole Content-Length already: only a
+		 * longer body is refused. */
+		if (chunked_buf_append(&req->body, in, len) != GW_OK)
 			httpd_refuse_framing(req, 413, "too_large",
 					     "body longer than its Content-Length");
-			return 0;
-		}
-		memcpy(req->body.data + req->body.len, in, len);
-		req->body.len += len;
-		req->body.data[req->body.len] = '\0';
 		return 0;
 	case HTTPD_C_LINGER:
 		return httpd_drained(h, req) ? -1 : 0;

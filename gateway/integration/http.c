@@ -385,12 +385,8 @@ static int on_body(struct ig_http *h, struct ig_conn *c, struct lws *wsi, const 
 		return chunked_in(h, c, wsi, in, len);
 	if (c->state != C_BODY)
 		return c->linger ? drop_body(h, c, in, len) : 0;
-	if (len > c->body.max - c->body.len)
-		return -1; /* more than announced: the framing is lost */
-	memcpy(c->body.data + c->body.len, in, len);
-	c->body.len += len;
-	c->body.data[c->body.len] = '\0';
-	return 0;
+	/* More than announced: the framing is lost. */
+	return chunked_buf_append(&c->body, in, len) == GW_OK ? 0 : -1;
 }
 
 static int add_hdr(struct lws *wsi, enum lws_token_indexes tok, const char *v,

@@ -330,6 +330,24 @@ static void test_buf_init(void **state)
 	assert_int_equal(b.max, 10);
 }
 
+/* A Content-Length body: appended up to max, never past it, NUL-ended. */
+static void test_buf_append(void **state)
+{
+	struct chunked_buf b;
+
+	(void)state;
+	assert_int_equal(chunked_buf_init(&b, 2, 10), GW_OK);
+	assert_int_equal(chunked_buf_append(&b, "abc", 3), GW_OK);
+	assert_int_equal(chunked_buf_append(&b, "defghij", 7), GW_OK);
+	assert_int_equal(b.len, 10);
+	assert_string_equal(b.data, "abcdefghij");
+	assert_int_equal(chunked_buf_append(&b, "k", 1), GW_ETOOBIG);
+	assert_int_equal(b.len, 10);
+	assert_string_equal(b.data, "abcdefghij");
+	assert_int_equal(chunked_buf_append(&b, "", 0), GW_OK);
+	chunked_buf_free(&b);
+}
+
 static void test_read_zero_max(void **state)
 {
 	/* A zero limit: an empty body fits, one byte does not. */
@@ -370,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_read_split_anywhere),
 		cmocka_unit_test(test_buf_init),
 		cmocka_unit_test(test_read_zero_max),
+		cmocka_unit_test(test_buf_append),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
