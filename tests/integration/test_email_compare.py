@@ -102,10 +102,9 @@ def compare_all(paths, bindir):
                 for p, res in zip(share, email_compare.gateway(share, bindir))]
 
     with ThreadPoolExecutor(WORKERS) as pool:
-        done = dict(zip(map(tuple, shares), pool.map(run, shares)))
-    by_path = {}
-    for share in shares:
-        by_path.update(zip(share, done[tuple(share)]))
+        by_path = {}
+        for share, diffs in zip(shares, pool.map(run, shares)):
+            by_path.update(zip(share, diffs))
     return [by_path[p] for p in paths]
 
 
