@@ -293,7 +293,10 @@ class Ops(GatewayTestCase):
         t = threading.Thread(target=keep_posting, daemon=True)
         t.start()
         self.addCleanup(stop.set)
-        wait_until(lambda: len(posted) >= 5, tmo(15), "messages posted before the backup")
+        # Accepted (202) means durable in the connector's spool; the backup
+        # must also hold some of them in the router's log to be mid-stream.
+        wait_until(lambda: len(posted) >= 5 and gw.head() > 9, tmo(15),
+                   "messages posted and stored before the backup")
         dest = os.path.join(self.tmp, "busy-backup")
         gw.ctl("backup", dest)
         n_at_backup = len(posted)
