@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 
+#include "connectors/curl_err.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -228,10 +229,14 @@ static int start_request(struct oauth *o)
 
 /* ---- the outcome ----------------------------------------------------------------- */
 
-/* failed - a refresh that failed: the backoff, the problem, a log line. */
-static void failed(struct oauth *o, int refused, const char *what)
+/*
+ * failed - a refresh that failed: the backoff (the long one when the
+ * endpoint refused, or a setting must change first: `fix`), the problem,
+ * a log line.
+ */
+static void failed(struct oauth *o, int refused, int fix, const char *what)
 {
-	int64_t wait = oauth_backoff_ms(++o->failures, refused);
+	int64_t wait = oauth_backoff_ms(++o->failures, refused || fix);
 
 	pthread_mutex_lock(&o->mu);
 	o->state = refused ? OAUTH_REFUSED : OAUTH_FAILED;
@@ -297,27 +302,50 @@ static void judge(struct oauth *o, long status, struct oauth_answer *a)
 	else
 		snprintf(what, sizeof(what), "the token endpoint answered HTTP %ld %s%s%s", status,
 			 a->error, a->description[0] ? ": " : "", a->description);
-	failed(o, refused, what);
+	failed(o, refused, 0, what);
+}
+
+/*
+ * transfer_failed - libcurl ended the request with `res`: why, by its
+ * gw_err (gw_curl_err). A URL libcurl cannot use or a certificate it
+ * cannot verify is a setting to fix, not a network blip: it waits as long
+ * as a refusal.
+ */
+static void transfer_failed(struct oauth *o, CURLcode res)
+{
+	const char *detail = o->curl_err[0] ? o->curl_err : curl_easy_strerror(res);
+	char what[OAUTH_PROBLEM_MAX];
+	int err = o->too_big ? GW_ETOOBIG : gw_curl_err(res);
+
+	if (err == GW_ETLS)
+		snprintf(what, sizeof(what), "the token endpoint's TLS certificate cannot be "
+			 "verified (%s): check oauth.ca_file", detail);
+	else if (err == GW_EINVAL)
+		snprintf(what, sizeof(what), "the token URL cannot be used (%s): check "
+			 "oauth.token_url", detail);
+	else if (err == GW_ETOOBIG)
+		snprintf(what, sizeof(what), "the token endpoint's answer is over %u bytes",
+			 OAUTH_ANSWER_MAX);
+	else
+		snprintf(what, sizeof(what), "the token endpoint cannot be reached: %s (%s)",
+			 detail, gw_strerror(err));
+	failed(o, 0, err == GW_ETLS || err == GW_EINVAL, what);
 }
 
 /* finish - the request ended with `res`. */
 static void finish(struct oauth *o, CURLcode res)
 {
 	struct oauth_answer *a = NULL;
-	char what[OAUTH_PROBLEM_MAX];
 	long status = 0;
 
 	curl_easy_getinfo(o->h, CURLINFO_RESPONSE_CODE, &status);
 	if (res != CURLE_OK) {
-		snprintf(what, sizeof(what), "the token endpoint cannot be reached: %s",
-			 o->too_big ? "the answer is too large"
-			 : o->curl_err[0] ? o->curl_err : curl_easy_strerror(res));
-		failed(o, 0, what);
+		transfer_failed(o, res);
 		return;
 	}
 	a = malloc(sizeof(*a));
 	if (!a) {
-		failed(o, 0, "out of memory");
+		failed(o, 0, 0, "out of memory");
 		return;
 	}
 	judge(o, status, a);
@@ -358,7 +386,7 @@ int oauth_poll(struct oauth *o)
 		rc = start_request(o);
 		if (rc != GW_OK) {
 			end_request(o);
-			failed(o, 0, "cannot start the request (out of memory)");
+			failed(o, 0, 0, "cannot start the request (out of memory)");
 			return 1;
 		}
 	}

@@ -71,10 +71,10 @@ int64_t oauth_usable_until(int64_t obtained_ms, int64_t expires_in_s);
 
 /*
  * oauth_backoff_ms - the wait after `failures` (>= 1) failed refreshes in
- * a row: when the endpoint refused the refresh token or the client
- * (`refused`), from 30 s doubling to 15 minutes (an operator must act);
- * otherwise (network, 5xx, an unreadable answer) from 1 s doubling to 5
- * minutes.
+ * a row: when the endpoint refused the refresh token or the client, or
+ * libcurl cannot use the token URL or verify its certificate (`refused`),
+ * from 30 s doubling to 15 minutes (an operator must act); otherwise
+ * (network, 5xx, an unreadable answer) from 1 s doubling to 5 minutes.
  */
 int64_t oauth_backoff_ms(int failures, int refused);
 

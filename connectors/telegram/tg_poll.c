@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "connectors/commit.h"
+#include "connectors/curl_err.h"
 #include "connectors/outbox.h"
 #include "connectors/provider_calls.h"
 #include "connectors/runtime.h"
@@ -294,6 +295,24 @@ static void tg_poll_answer(struct tg_poll *p)
 	tg_poll_commit(p, &evs);
 }
 
+/*
+ * tg_poll_failed - getUpdates ended in libcurl error `cc`, told by its
+ * gw_err (gw_curl_err): a network failure doubles the wait; a certificate
+ * libcurl cannot verify or an api_url it cannot use is a setting to fix,
+ * and waits the longest at once.
+ */
+static void tg_poll_failed(struct tg_poll *p, CURLcode cc)
+{
+	int err = gw_curl_err(cc);
+	int fix = err == GW_ETLS || err == GW_EINVAL;
+
+	tg_poll_later(p, fix ? TG_BACKOFF_MAX_MS : -1);
+	GW_WARN(p->module, "getUpdates: %s (%s%s); again in %lld s",
+		p->errbuf[0] ? p->errbuf : curl_easy_strerror(cc), gw_strerror(err),
+		fix ? ": check api_url and the system's CA store" : "",
+		(long long)(fix ? TG_BACKOFF_MAX_MS : p->backoff_ms) / 1000);
+}
+
 /* tg_poll_done - the getUpdates in flight has ended. */
 static void tg_poll_done(struct tg_poll *p, CURLcode cc)
 {
@@ -313,10 +332,7 @@ static void tg_poll_done(struct tg_poll *p, CURLcode cc)
 		return;
 	}
 	if (cc != CURLE_OK) {
-		tg_poll_later(p, -1);
-		GW_WARN(p->module, "getUpdates: %s; again in %lld s",
-			p->errbuf[0] ? p->errbuf : curl_easy_strerror(cc),
-			(long long)p->backoff_ms / 1000);
+		tg_poll_failed(p, cc);
 		return;
 	}
 	tg_answer_parse(p->ans, p->ans_len, &a);

@@ -26,6 +26,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "connectors/curl_err.h"
 #include "connectors/telegram/telegram_config.h"
 #include "connectors/telegram/tg_api.h"
 #include "core/config.h"
@@ -168,8 +169,8 @@ static int tt_call(const struct telegram_settings *s, const char *method, const 
 	curl_easy_cleanup(c);
 	curl_slist_free_all(h);
 	if (cc != CURLE_OK) {
-		fprintf(stderr, "gatewayctl: telegram: %s: %s\n", method,
-			err[0] ? err : curl_easy_strerror(cc));
+		fprintf(stderr, "gatewayctl: telegram: %s: %s (%s)\n", method,
+			err[0] ? err : curl_easy_strerror(cc), gw_strerror(gw_curl_err(cc)));
 		return TT_EXIT_ERROR;
 	}
 	tg_answer_parse(ans->data, ans->len, &a);

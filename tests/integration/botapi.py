@@ -35,6 +35,11 @@ import time
 import urllib.parse
 
 
+# A scripted answer: the connection is closed with no answer at all (a
+# proxy or the network dropped it); libcurl reports "Empty reply from server".
+DROP = (0, None)
+
+
 def error(code, description, **parameters):
     body = {"ok": False, "error_code": code, "description": description}
     if parameters:
@@ -120,6 +125,12 @@ class BotApi:
                 [error(429, f"Too Many Requests: retry after {retry_after}",
                        retry_after=retry_after)] * times)
 
+    def drop(self, method, times=1):
+        """The next `times` calls of `method` get no answer: the connection
+        is closed once the request is read."""
+        with self.cond:
+            self.script.setdefault(method, []).extend([DROP] * times)
+
     def times_of(self, method):
         """When each call of `method` came (time.monotonic())."""
         with self.cond:
@@ -191,6 +202,9 @@ class BotApi:
             answer = scripted.pop(0) if scripted else None
             if answer is not None:
                 self.scripted.append((method, time.monotonic()))
+        if answer is DROP:
+            h.close_connection = True
+            return None
         if answer is not None:
             return self._answer(h, *answer)
         fn = getattr(self, "_m_" + method, None)

@@ -322,6 +322,25 @@ class Polling(TelegramCase):
         self.assertGreaterEqual(c["telegram"]["rate_limited"], 1)
         self.assertIn("getUpdates: 429 Too Many Requests; again in 2 s", self.gw.log_tail(400))
 
+    def test_get_updates_without_answer_is_tried_again(self):
+        # A getUpdates whose connection closes with no answer (a proxy, the
+        # network): a network failure (gw_curl_err: GW_EIO), logged as one,
+        # asked again a second later; no update lost.
+        # Twice: libcurl sends a request again by itself, once, when a
+        # connection it reused closes without an answer.
+        self.api.wait(lambda a: a.calls_of("getUpdates"), tmo(10), "the first getUpdates")
+        self.api.drop("getUpdates", times=2)
+        self.api.add_update(text_update(5007, 61, "Before the drop"))
+        self.bus.wait_message("5007:61", timeout=tmo(20))
+        self.api.wait(lambda a: len(a.scripted) == 2, tmo(15), "the getUpdates dropped")
+        t_drop = self.api.scripted[1][1]
+        self.api.add_update(text_update(5007, 62, "After the drop"))
+        self.bus.wait_message("5007:62", timeout=tmo(20))
+        after = [t for t in self.api.times_of("getUpdates") if t > t_drop]
+        self.assertGreaterEqual(after[0] - t_drop, 0.9, "asked again at once")
+        self.assertRegex(self.gw.log_tail(400), r"getUpdates: [^\n]+ \(input/output error\); "
+                         r"again in 1 s")
+
     def test_conflict_is_shown_until_it_ends(self):
         self.api.conflict = True
         # (Not just "409": a pid may hold those digits.)

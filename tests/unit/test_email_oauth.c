@@ -370,9 +370,9 @@ static void poll_until_done(struct oauth *o)
 	fail_msg("no refresh ended within 5 s");
 }
 
-static struct oauth *cache_for(struct endpoint *ep)
+/* cache_at - a cache whose token endpoint is `url`. */
+static struct oauth *cache_at(const char *url)
 {
-	char url[64];
 	struct oauth_options opt = {
 		.token_url = url, .client_id = "cid", .client_secret = "sec",
 		.refresh_token = "rt/1", .margin_s = 300, .timeout_ms = 5000,
@@ -380,9 +380,26 @@ static struct oauth *cache_for(struct endpoint *ep)
 	};
 	struct oauth *o = NULL;
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/token", ep->port);
 	assert_int_equal(oauth_create(&opt, &o), GW_OK);
 	return o;
+}
+
+static struct oauth *cache_for(struct endpoint *ep)
+{
+	char url[64];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/token", ep->port);
+	return cache_at(url);
+}
+
+/* failures - the refreshes that failed so far. */
+static uint64_t failures(struct oauth *o)
+{
+	uint64_t ok, failed;
+
+	oauth_counts(o, &ok, &failed);
+	assert_int_equal(ok, 0);
+	return failed;
 }
 
 static void test_cache_refresh(void **state)
@@ -456,6 +473,59 @@ static void test_cache_refused(void **state)
 	endpoint_stop(&ep);
 }
 
+/* A port bound but not listening: the connection is refused, a network
+ * failure (GW_EIO): the next try comes a second later. */
+static void test_cache_unreachable(void **state)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t alen = sizeof(a);
+	char url[64], why[512];
+	int fd = socket(AF_INET, SOCK_STREAM, 0), refused = 1;
+	struct oauth *o;
+
+	(void)state;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/token", ntohs(a.sin_port));
+	o = cache_at(url);
+	poll_until_done(o);
+	assert_int_equal(oauth_problem(o, why, sizeof(why), &refused), 1);
+	assert_false(refused);
+	assert_non_null(strstr(why, "the token endpoint cannot be reached: "));
+	assert_non_null(strstr(why, "(input/output error)"));
+	assert_int_equal(oauth_get(o, OAUTH_USABLE, NULL, 0, NULL), GW_EIO);
+	poll_until_done(o);
+	assert_int_equal(failures(o), 2);
+	oauth_destroy(o);
+	close(fd);
+}
+
+/* A URL libcurl refuses (gw_curl_err: GW_EINVAL) is a setting to fix: it
+ * says which, and the next try waits as long as after a refusal (30 s). */
+static void test_cache_unusable_url(void **state)
+{
+	struct timespec ts = {0, 10000000L};
+	struct oauth *o = cache_at("ftp://127.0.0.1:9/token");
+	char why[512];
+	int refused = 1;
+
+	(void)state;
+	poll_until_done(o);
+	assert_int_equal(oauth_problem(o, why, sizeof(why), &refused), 1);
+	assert_false(refused);
+	assert_true(strncmp(why, "the token URL cannot be used (", 30) == 0);
+	assert_non_null(strstr(why, "): check oauth.token_url"));
+	assert_int_equal(oauth_get(o, OAUTH_USABLE, NULL, 0, NULL), GW_EIO);
+	for (int i = 0; i < 150; i++) {
+		assert_int_equal(oauth_poll(o), 0);
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(failures(o), 1);
+	oauth_destroy(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +538,8 @@ int main(void)
 		cmocka_unit_test(test_oauth_block),
 		cmocka_unit_test(test_cache_refresh),
 		cmocka_unit_test(test_cache_refused),
+		cmocka_unit_test(test_cache_unreachable),
+		cmocka_unit_test(test_cache_unusable_url),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
