@@ -1,13 +1,13 @@
 /*
  * ctl_report.c - `gatewayctl report --from DATE --to DATE --by DIM`: the
- * helpdesk figures of report/report.h, computed here from the store's event
- * log opened read-only beside the router (docs/reports.md).
+ * helpdesk figures of gateway/report/report.h, computed here from the
+ * store's event log opened read-only beside the router (docs/reports.md).
  */
 #include <stdio.h>
 
 #include "core/err.h"
 #include "gateway/ctl/ctl.h"
-#include "report/report.h"
+#include "gateway/report/report.h"
 #include "store/store.h"
 
 #define DAY_MS 86400000LL

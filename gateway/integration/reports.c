@@ -1,7 +1,7 @@
 /*
  * reports.c - GET /v1/reports?from=DATE&to=DATE&by=DIM: the helpdesk
- * figures of report/report.h over UTC days [from, to], computed from the
- * router's event log opened read-only (docs/integration.md,
+ * figures of gateway/report/report.h over UTC days [from, to], computed
+ * from the router's event log opened read-only (docs/integration.md,
  * docs/reports.md). The same module as `gatewayctl report`, so both give
  * the same figures.
  */
@@ -11,7 +11,7 @@
 
 #include "core/config.h"
 #include "core/err.h"
-#include "report/report.h"
+#include "gateway/report/report.h"
 #include "store/store.h"
 
 #define DAY_MS 86400000LL

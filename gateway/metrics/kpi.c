@@ -7,7 +7,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
-#include "report/report.h"
+#include "gateway/report/report.h"
 
 #define DAY_MS 86400000LL
 

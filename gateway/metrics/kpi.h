@@ -1,6 +1,6 @@
 /*
- * kpi.h - the helpdesk figures of report/report.h for today (UTC) so far,
- * by channel, queue and agent, as gauges on the metrics page
+ * kpi.h - the helpdesk figures of gateway/report/report.h for today (UTC)
+ * so far, by channel, queue and agent, as gauges on the metrics page
  * (docs/operations.md, "Metrics"; docs/reports.md).
  *
  * The reports are kept between scrapes and fed only the events appended

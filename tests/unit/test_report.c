@@ -1,5 +1,5 @@
 /*
- * test_report.c - report/report.h: the arithmetic (median, p90, dates,
+ * test_report.c - gateway/report/report.h: the arithmetic (median, p90, dates,
  * business time) and a scripted week of events written to a real store's
  * event log, whose figures were computed by hand (comments beside each).
  */
@@ -15,7 +15,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "proto/proto.h"
-#include "report/report.h"
+#include "gateway/report/report.h"
 #include "store/store.h"
 #include "testutil.h"
 

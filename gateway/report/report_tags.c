@@ -8,7 +8,7 @@
  * of the tags the event says. A ticket never tagged costs nothing more.
  * Reports by another dimension never call here.
  */
-#include "report/report_int.h"
+#include "gateway/report/report_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 #ifndef GW_REPORT_INT_H
 #define GW_REPORT_INT_H
 
-#include "report/report.h"
+#include "gateway/report/report.h"
 
 #define REPORT_MAX_NAMES 4096 /* distinct channels, queues and agents */
 

@@ -3,7 +3,7 @@
  * Times are shown in seconds (JSON, CSV) or as "1h05m" (table); a figure
  * without samples or without a denominator is null, empty or "-".
  */
-#include "report/report_int.h"
+#include "gateway/report/report_int.h"
 
 #include <inttypes.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /*
  * report_store.c - a report fed from the router's event log (report.h).
  */
-#include "report/report_int.h"
+#include "gateway/report/report_int.h"
 
 #include <string.h>
 

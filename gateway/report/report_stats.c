@@ -2,7 +2,7 @@
  * report_stats.c - the samples of a report's time figures, their median and
  * 90th percentile (report.h).
  */
-#include "report/report.h"
+#include "gateway/report/report.h"
 
 #include <stdlib.h>
 

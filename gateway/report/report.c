@@ -3,7 +3,7 @@
  * event adds to them (report.h; the figures are defined there and in
  * docs/reports.md).
  */
-#include "report/report_int.h"
+#include "gateway/report/report_int.h"
 
 #include <stdlib.h>
 #include <string.h>

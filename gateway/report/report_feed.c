@@ -3,7 +3,7 @@
  * state it moves, and the figures of its row when its time is in the
  * window.
  */
-#include "report/report_int.h"
+#include "gateway/report/report_int.h"
 
 #include <stdlib.h>
 #include <string.h>
