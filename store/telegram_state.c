@@ -5,13 +5,12 @@
 #include "store/telegram_state.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "core/err.h"
-#include "core/util.h"
+#include "store/state_file.h"
 
 #define TG_STATE_VERSION 1
 #define TG_STATE_MAX_BYTES 4096
@@ -38,68 +37,28 @@ static int tg_state_parse(json_t *doc, struct telegram_state *st, char *why, siz
 int telegram_state_load(const char *path, const char *bot, struct telegram_state *st,
 			int *fresh, char *why, size_t whylen)
 {
-	char *text = NULL;
-	size_t len = 0;
 	json_t *doc = NULL;
-	json_error_t jerr;
-	const char *saved_bot;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
-	*fresh = 0;
-	rc = gw_read_file(path, TG_STATE_MAX_BYTES, &text, &len);
-	if (rc == GW_ENOTFOUND) {
-		*fresh = 1;
-		rc = GW_OK;
-		goto out;
-	}
-	if (rc != GW_OK)
-		goto out;
-	rc = GW_EPROTO;
-	doc = json_loadb(text, len, 0, &jerr);
-	if (!doc || !json_is_object(doc)) {
-		snprintf(why, whylen, "not a JSON object%s%s", doc ? "" : ": ", doc ? "" : jerr.text);
-		goto out;
-	}
-	if (json_integer_value(json_object_get(doc, "version")) != TG_STATE_VERSION) {
-		snprintf(why, whylen, "version is not %d", TG_STATE_VERSION);
-		goto out;
-	}
-	saved_bot = json_string_value(json_object_get(doc, "bot"));
-	if (!saved_bot || strcmp(saved_bot, bot) != 0) {
-		/* Another bot's token was configured: its offsets say nothing here. */
-		*fresh = 1;
-		rc = GW_OK;
-		goto out;
-	}
+	/* Another bot's file: its offsets say nothing here (fresh). */
+	rc = state_file_load(path, TG_STATE_MAX_BYTES, TG_STATE_VERSION, "bot", bot, &doc, fresh,
+			     why, whylen);
+	if (rc != GW_OK || !doc)
+		return rc;
 	if (tg_state_parse(doc, st, why, whylen) != 0) {
 		memset(st, 0, sizeof(*st));
-		goto out;
+		rc = GW_EPROTO;
 	}
-	rc = GW_OK;
-out:
 	json_decref(doc);
-	free(text);
 	return rc;
 }
 
 int telegram_state_save(const char *path, const char *bot, const struct telegram_state *st)
 {
-	json_t *doc = json_pack("{s:i, s:s, s:I, s:b}", "version", TG_STATE_VERSION, "bot", bot,
-				"offset", (json_int_t)st->offset, "confirmed", st->confirmed);
-	char *text = NULL;
-	int rc = GW_ENOMEM;
-
-	if (!doc)
-		goto out;
-	text = json_dumps(doc, JSON_COMPACT);
-	if (!text)
-		goto out;
-	rc = gw_write_file_durable(path, text, strlen(text));
-out:
-	free(text);
-	json_decref(doc);
-	return rc;
+	return state_file_save(path, json_pack("{s:i, s:s, s:I, s:b}", "version",
+					       TG_STATE_VERSION, "bot", bot, "offset",
+					       (json_int_t)st->offset, "confirmed", st->confirmed));
 }
 
 int64_t telegram_state_request_offset(const struct telegram_state *st)
