@@ -1,18 +1,16 @@
 /*
  * sign.c - HMAC-SHA256 signatures of bodies the gateway sends (sign.h),
- * with OpenSSL's EVP_MAC.
+ * with the one-message HMAC of hmac.h.
  */
 #include "core/sign.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "core/err.h"
+#include "core/hmac.h"
 
 #define SIGN_DIGEST 32
 
@@ -20,26 +18,13 @@
 static int sign_hmac(const void *secret, size_t slen, const char *ts, const void *body,
 		     size_t len, unsigned char d[SIGN_DIGEST])
 {
-	static const unsigned char none;
-	char digest[] = "SHA256";
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-		OSSL_PARAM_construct_end(),
-	};
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-	size_t dlen = 0;
-	int ok;
+	struct gw_hmac *h = gw_hmac_new("SHA256", secret, slen);
+	int rc = h && gw_hmac_begin(h) == 0 && gw_hmac_update(h, ts, strlen(ts)) == 0 &&
+			 gw_hmac_update(h, ".", 1) == 0 && gw_hmac_update(h, body, len) == 0 &&
+			 gw_hmac_end(h, d, SIGN_DIGEST) == 0 ? 0 : -1;
 
-	/* OpenSSL wants a non-NULL key pointer even for an empty key. */
-	ok = ctx && EVP_MAC_init(ctx, slen ? secret : &none, slen, params) &&
-	     EVP_MAC_update(ctx, (const unsigned char *)ts, strlen(ts)) &&
-	     EVP_MAC_update(ctx, (const unsigned char *)".", 1) &&
-	     (len == 0 || EVP_MAC_update(ctx, body, len)) &&
-	     EVP_MAC_final(ctx, d, &dlen, SIGN_DIGEST) && dlen == SIGN_DIGEST;
-	EVP_MAC_CTX_free(ctx); /* clears the key material */
-	EVP_MAC_free(mac);
-	return ok ? 0 : -1;
+	gw_hmac_free(h); /* clears the key material */
+	return rc;
 }
 
 int gw_sign(const void *secret, size_t secret_len, int64_t t, const void *body, size_t len,

@@ -9,10 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "core/err.h"
+#include "core/hmac.h"
 #include "core/util.h"
 
 #define LC_MAC_HEX 64
@@ -22,12 +20,11 @@
 static int lc_hmac_hex(const char *key, const void *data, size_t len, char out[LC_MAC_HEX + 1])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int mlen = 0;
+	unsigned char mac[LC_MAC_HEX / 2];
 
-	if (!HMAC(EVP_sha256(), key, (int)strlen(key), data, len, mac, &mlen) || mlen != 32)
+	if (gw_hmac_once("SHA256", key, strlen(key), data, len, mac, sizeof(mac)) != 0)
 		return GW_EIO;
-	for (unsigned int i = 0; i < mlen; i++) {
+	for (size_t i = 0; i < sizeof(mac); i++) {
 		out[2 * i] = hex[mac[i] >> 4];
 		out[2 * i + 1] = hex[mac[i] & 15];
 	}

@@ -11,12 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "core/err.h"
+#include "core/hmac.h"
 
 #define META_SIG_DIGEST 32
 
@@ -52,52 +50,29 @@ static int meta_sig_parse(const char *header, unsigned char digest[META_SIG_DIGE
 	return 0;
 }
 
-/*
- * The key: an HMAC-SHA256 context keyed once. OpenSSL's one-shot HMAC()
- * looks the algorithm up and sets the key on every call, which costs three
- * times the hash of a typical webhook; EVP_MAC_init() with a NULL key
- * starts a new MAC with the key already set.
- */
+/* The key: the app secret's HMAC-SHA256, keyed once (core/hmac.h). */
 struct meta_sig_key {
-	EVP_MAC_CTX *ctx;
+	struct gw_hmac *mac;
 };
 
 struct meta_sig_key *meta_sig_key_new(const void *secret, size_t secret_len)
 {
-	static const unsigned char none;
-	char digest_name[] = "SHA256";
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-		OSSL_PARAM_construct_end(),
-	};
 	struct meta_sig_key *key = calloc(1, sizeof(*key));
-	EVP_MAC *mac = NULL;
 
-	if (!key)
-		return NULL;
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (!mac)
-		goto fail;
-	key->ctx = EVP_MAC_CTX_new(mac); /* holds its own reference to mac */
-	if (!key->ctx)
-		goto fail;
-	/* An empty secret is still a key (HMAC pads it); OpenSSL wants a
-	 * non-NULL pointer to tell "this key" from "the key set before". */
-	if (!EVP_MAC_init(key->ctx, secret_len ? secret : &none, secret_len, params))
-		goto fail;
-	EVP_MAC_free(mac);
+	if (key)
+		key->mac = gw_hmac_new("SHA256", secret, secret_len);
+	if (key && !key->mac) {
+		free(key);
+		key = NULL;
+	}
 	return key;
-fail:
-	EVP_MAC_free(mac);
-	meta_sig_key_free(key);
-	return NULL;
 }
 
 void meta_sig_key_free(struct meta_sig_key *key)
 {
 	if (!key)
 		return;
-	EVP_MAC_CTX_free(key->ctx); /* clears the key material */
+	gw_hmac_free(key->mac); /* clears the key material */
 	free(key);
 }
 
@@ -105,13 +80,9 @@ void meta_sig_key_free(struct meta_sig_key *key)
 static int meta_sig_hmac(struct meta_sig_key *key, const void *body, size_t len,
 			 unsigned char digest[META_SIG_DIGEST])
 {
-	size_t dlen = 0;
-
-	if (!EVP_MAC_init(key->ctx, NULL, 0, NULL) ||
-	    (len && !EVP_MAC_update(key->ctx, body, len)) ||
-	    !EVP_MAC_final(key->ctx, digest, &dlen, META_SIG_DIGEST))
+	if (gw_hmac_begin(key->mac) != 0 || gw_hmac_update(key->mac, body, len) != 0)
 		return -1;
-	return dlen == META_SIG_DIGEST ? 0 : -1;
+	return gw_hmac_end(key->mac, digest, META_SIG_DIGEST);
 }
 
 int meta_sig_key_verify(struct meta_sig_key *key, const void *body, size_t len,

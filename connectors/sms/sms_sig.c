@@ -13,53 +13,38 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "core/err.h"
+#include "core/hmac.h"
 
 #define SMS_SIG_DIGEST 20 /* SHA-1 */
 #define SMS_SIG_VARIANTS 2 /* the URL, and without its port or with the default one */
 
+/* The key: the auth token's HMAC-SHA1, keyed once (core/hmac.h). */
 struct sms_sig_key {
-	EVP_MAC_CTX *ctx;
+	struct gw_hmac *mac;
 };
 
 struct sms_sig_key *sms_sig_key_new(const void *token, size_t len)
 {
-	static const unsigned char none;
-	char digest_name[] = "SHA1";
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-		OSSL_PARAM_construct_end(),
-	};
 	struct sms_sig_key *key = calloc(1, sizeof(*key));
-	EVP_MAC *mac = NULL;
 
-	if (!key)
-		return NULL;
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (!mac)
-		goto fail;
-	key->ctx = EVP_MAC_CTX_new(mac); /* holds its own reference to mac */
-	/* A non-NULL pointer for an empty token: "this key", not "the last". */
-	if (!key->ctx || !EVP_MAC_init(key->ctx, len ? token : &none, len, params))
-		goto fail;
-	EVP_MAC_free(mac);
+	if (key)
+		key->mac = gw_hmac_new("SHA1", token, len);
+	if (key && !key->mac) {
+		free(key);
+		key = NULL;
+	}
 	return key;
-fail:
-	EVP_MAC_free(mac);
-	sms_sig_key_free(key);
-	return NULL;
 }
 
 void sms_sig_key_free(struct sms_sig_key *key)
 {
 	if (!key)
 		return;
-	EVP_MAC_CTX_free(key->ctx); /* clears the key material */
+	gw_hmac_free(key->mac); /* clears the key material */
 	free(key);
 }
 
@@ -74,7 +59,7 @@ static int sig_pair_cmp(const void *a, const void *b)
 }
 
 /* sig_feed - the sorted pairs into the MAC, each distinct pair once. */
-static int sig_feed(EVP_MAC_CTX *ctx, const struct sms_form *f)
+static int sig_feed(struct gw_hmac *mac, const struct sms_form *f)
 {
 	const struct sms_pair *order[SMS_FORM_MAX_PAIRS];
 
@@ -86,9 +71,8 @@ static int sig_feed(EVP_MAC_CTX *ctx, const struct sms_form *f)
 
 		if (i > 0 && sig_pair_cmp(&order[i - 1], &order[i]) == 0)
 			continue;
-		if (!EVP_MAC_update(ctx, (const unsigned char *)p->name, strlen(p->name)) ||
-		    (p->value_len &&
-		     !EVP_MAC_update(ctx, (const unsigned char *)p->value, p->value_len)))
+		if (gw_hmac_update(mac, p->name, strlen(p->name)) != 0 ||
+		    gw_hmac_update(mac, p->value, p->value_len) != 0)
 			return -1;
 	}
 	return 0;
@@ -98,12 +82,9 @@ int sms_sig_sign(struct sms_sig_key *key, const char *url, const struct sms_form
 		 char out[SMS_SIG_B64_LEN + 1])
 {
 	unsigned char md[SMS_SIG_DIGEST];
-	size_t mdlen = 0;
 
-	if (!EVP_MAC_init(key->ctx, NULL, 0, NULL) ||
-	    !EVP_MAC_update(key->ctx, (const unsigned char *)url, strlen(url)) ||
-	    sig_feed(key->ctx, f) != 0 || !EVP_MAC_final(key->ctx, md, &mdlen, sizeof(md)) ||
-	    mdlen != SMS_SIG_DIGEST)
+	if (gw_hmac_begin(key->mac) != 0 || gw_hmac_update(key->mac, url, strlen(url)) != 0 ||
+	    sig_feed(key->mac, f) != 0 || gw_hmac_end(key->mac, md, sizeof(md)) != 0)
 		return GW_EIO;
 	if (EVP_EncodeBlock((unsigned char *)out, md, SMS_SIG_DIGEST) != SMS_SIG_B64_LEN)
 		return GW_EIO;
