@@ -26,59 +26,16 @@
  */
 #include "connectors/httpd_int.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "connectors/http_framing.h"
 #include "connectors/runtime.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
 
 #define HTTPD_LINGER_FACTOR 4   /* a refused body is dropped up to 4x max_body_bytes */
-
-/*
- * The announced body length: >= 0, -1 when absent, -2 when not a plain
- * decimal number (then the body cannot be delimited).
- */
-static long long httpd_content_length(struct lws *wsi)
-{
-	char buf[24];
-	char *end;
-	long long v;
-	int n = lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH);
-
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
-		return -1;
-	if (n <= 0 || !isdigit((unsigned char)buf[0]))
-		return -2;
-	errno = 0;
-	v = strtoll(buf, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -2;
-	return v;
-}
-
-/* Transfer-Encoding: 0 absent, 1 exactly "chunked", -1 anything else. */
-static int httpd_transfer_encoding(struct lws *wsi)
-{
-	char te[64];
-	char *p = te;
-	int n;
-
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) <= 0)
-		return 0;
-	n = lws_hdr_copy(wsi, te, sizeof(te), WSI_TOKEN_HTTP_TRANSFER_ENCODING);
-	if (n <= 0)
-		return -1;
-	while (n > 0 && (te[n - 1] == ' ' || te[n - 1] == '\t'))
-		te[--n] = '\0';
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return strcasecmp(p, "chunked") == 0 ? 1 : -1;
-}
 
 /* Starts the body's clock: the guard calls httpd_deadline when it is due. */
 static void httpd_body_clock(struct httpd *h, struct httpd_req *req)
@@ -115,20 +72,15 @@ static int httpd_chunked_framing(struct httpd *h, struct httpd_req *req)
 
 int httpd_check_framing(struct httpd *h, struct httpd_req *req)
 {
-	long long len = httpd_content_length(req->wsi);
-	int te = httpd_transfer_encoding(req->wsi);
+	struct http_framing f;
+	long long len;
 
+	http_framing_read(req->wsi, &f);
+	len = f.length;
 	req->content_length = len < 0 ? -1 : len;
-	if (te != 0 && len != -1)
-		return httpd_refuse_framing(req, 400, "invalid_request",
-					    "Transfer-Encoding and Content-Length together");
-	if (te < 0)
-		return httpd_refuse_framing(req, 501, "not_implemented",
-					    "the only Transfer-Encoding accepted is chunked");
-	if (len == -2)
-		return httpd_refuse_framing(req, 400, "invalid_request",
-					    "Content-Length is not a number");
-	if (te > 0)
+	if (f.status)
+		return httpd_refuse_framing(req, f.status, f.code, f.message);
+	if (f.chunked)
 		return httpd_chunked_framing(h, req);
 	if (len > h->opt.max_body_bytes) {
 		req->close = 1;

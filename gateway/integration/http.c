@@ -3,8 +3,8 @@
  *
  * connectors/httpd.c is built around a connector instance (outbox, group
  * commit, answers of at most 2 KiB), none of which this process has, so it
- * has its own small server with the same framing rules as
- * connectors/httpd_body.c: a body has a Content-Length or is chunked
+ * has its own small server with the connectors' framing rules
+ * (connectors/http_framing.h): a body has a Content-Length or is chunked
  * (decoded by connectors/chunked.c within max_body_bytes, and the
  * connection closed after the answer: lws cannot tell where the next
  * request would start); both at once, or another transfer coding, 400 or
@@ -30,17 +30,15 @@
  */
 #include "gateway/integration/integration.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <libwebsockets.h>
 
 #include "connectors/chunked.h"
+#include "connectors/http_framing.h"
 #include "connectors/listen_guard.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -152,21 +150,6 @@ static void copy_idem_key(struct lws *wsi, struct ig_request *q)
 	lws_hdr_custom_copy(wsi, q->idem_key, (int)sizeof(q->idem_key), key, (int)strlen(key));
 }
 
-static long long content_length(struct lws *wsi)
-{
-	char buf[24], *end;
-	long long v;
-
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
-		return -1;
-	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
-	    !isdigit((unsigned char)buf[0]))
-		return -2;
-	errno = 0;
-	v = strtoll(buf, &end, 10);
-	return errno || *end ? -2 : v;
-}
-
 static void answer_ready(struct ig_conn *c, struct lws *wsi)
 {
 	struct ig_http *h = lws_context_user(lws_get_context(wsi));
@@ -184,24 +167,6 @@ static void handle(struct ig_http *h, struct ig_conn *c, struct lws *wsi)
 	c->q.body_len = c->body.len;
 	ig_api_handle(h->api, &c->q);
 	answer_ready(c, wsi);
-}
-
-/* Transfer-Encoding: 0 absent, 1 exactly "chunked", -1 anything else. */
-static int transfer_encoding(struct lws *wsi)
-{
-	char te[64], *p = te;
-	int n;
-
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) <= 0)
-		return 0;
-	n = lws_hdr_copy(wsi, te, sizeof(te), WSI_TOKEN_HTTP_TRANSFER_ENCODING);
-	if (n <= 0)
-		return -1;
-	while (n > 0 && (te[n - 1] == ' ' || te[n - 1] == '\t'))
-		te[--n] = '\0';
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return strcasecmp(p, "chunked") == 0 ? 1 : -1;
 }
 
 /* log_refusal - the request line of a request refused here, before any
@@ -249,22 +214,18 @@ static void too_large(struct ig_http *h, struct ig_conn *c, struct lws *wsi, lon
 	body_clock(h, c, wsi);
 }
 
-/* framing - checks the body's framing; 0 to go on, 1 when answered. */
-static int framing(struct ig_http *h, struct ig_conn *c, struct lws *wsi, long long len)
+/* framing - checks the body's framing (http_framing.h) and its size; 0 to
+ * go on, 1 when answered. */
+static int framing(struct ig_http *h, struct ig_conn *c, struct lws *wsi,
+		   const struct http_framing *f)
 {
-	int te = transfer_encoding(wsi);
-
-	if (te != 0 && len != -1)
-		refuse(c, wsi, 400, "invalid_request", "Transfer-Encoding and Content-Length together");
-	else if (te < 0)
-		refuse(c, wsi, 501, "not_implemented", "the only Transfer-Encoding accepted is chunked");
-	else if (len == -2)
-		refuse(c, wsi, 400, "invalid_request", "Content-Length is not a number");
-	else if (len > h->in->max_body_bytes)
-		too_large(h, c, wsi, len);
+	if (f->status)
+		refuse(c, wsi, f->status, f->code, f->message);
+	else if (f->length > h->in->max_body_bytes)
+		too_large(h, c, wsi, f->length);
 	else {
 		/* lws cannot tell where the request after a chunked one starts. */
-		c->chunked = te > 0;
+		c->chunked = f->chunked;
 		c->close = c->chunked;
 		return 0;
 	}
@@ -307,7 +268,8 @@ static int start_body(struct ig_http *h, struct ig_conn *c, struct lws *wsi, lon
 
 static int on_request(struct ig_http *h, struct ig_conn *c, struct lws *wsi, const char *path)
 {
-	long long len = content_length(wsi);
+	struct http_framing f;
+	long long len;
 
 	conn_reset(c);
 	listen_guard_busy(h->guard, wsi, 1);
@@ -318,7 +280,9 @@ static int on_request(struct ig_http *h, struct ig_conn *c, struct lws *wsi, con
 	copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, c->q.auth, sizeof(c->q.auth));
 	copy_idem_key(wsi, &c->q);
 	lws_get_peer_simple(wsi, c->q.peer, sizeof(c->q.peer));
-	if (framing(h, c, wsi, len) || rate_limited(h, c, wsi, len, path))
+	http_framing_read(wsi, &f);
+	len = f.length;
+	if (framing(h, c, wsi, &f) || rate_limited(h, c, wsi, len, path))
 		return 0;
 	if (strlen(path) > IG_PATH_MAX) {
 		ig_error(&c->q, 414, "uri_too_long", "the path is over %d bytes", IG_PATH_MAX);

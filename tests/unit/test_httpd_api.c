@@ -226,6 +226,13 @@ static void test_framing_refusals_close(void **state)
 	framing_refused("POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " TOKEN
 			"\r\nContent-Type: application/json\r\nContent-Length: ten\r\n\r\n",
 			400, "invalid_request");
+	/* Both headers: two parsers could disagree on where the body ends. */
+	framing_refused("POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " TOKEN
+			"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+			"Content-Length: 2\r\n\r\n{}", 400, "invalid_request");
+	framing_refused("POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " TOKEN
+			"\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip\r\n\r\n",
+			501, "not_implemented");
 	nothing_spooled();
 }
 
