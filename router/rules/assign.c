@@ -3,7 +3,6 @@
  * strategies, the agents' load and the waiting lists, and what the clock
  * changes (working hours). The rules are summed up in assign.h.
  */
-#define _GNU_SOURCE /* strcasestr: ASCII case folding, the router runs in the C locale */
 #include "router/rules/assign.h"
 
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include "core/calendar.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "router/rules/match.h"
 
 #define ASSIGN_OFFER_MAX 64    /* waiting tickets of one queue handed out per call */
 #define ASSIGN_MOVE_CHUNK 256  /* tickets of an agent read at once when it leaves */
@@ -33,52 +33,21 @@ static int set_str(char **dst, const char *s)
 	return GW_OK;
 }
 
-static int list_has(const struct conf_strlist *l, const char *v)
-{
-	for (size_t i = 0; v && i < l->n; i++)
-		if (strcmp(l->v[i], v) == 0)
-			return 1;
-	return 0;
-}
-
 /* --- which queue ---------------------------------------------------------- */
-
-static int keywords_match(const struct conf_strlist *l, const struct proto_message *m)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if ((m->subject && strcasestr(m->subject, l->v[i])) ||
-		    (m->text && strcasestr(m->text, l->v[i])))
-			return 1;
-	return 0;
-}
-
-/* attributes_match - every "key=value" of `l` is one of the customer's. */
-static int attributes_match(const struct conf_strlist *l, const struct proto_customer *c)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		size_t j = 0;
-
-		while (c && j < c->attributes_len && strcmp(c->attributes[j], l->v[i]) != 0)
-			j++;
-		if (!c || j == c->attributes_len)
-			return 0;
-	}
-	return 1;
-}
 
 static int queue_matches(const struct gw_routing_queue *q, const struct proto_message *m,
 			 const struct proto_customer *c)
 {
-	if (q->channels.n && !list_has(&q->channels, m->channel))
+	if (q->channels.n && !match_list_has(&q->channels, m->channel))
 		return 0;
-	if (q->accounts.n && !list_has(&q->accounts, m->account))
+	if (q->accounts.n && !match_list_has(&q->accounts, m->account))
 		return 0;
 	/* No detected language matches no language list. */
-	if (q->languages.n && !list_has(&q->languages, m->language))
+	if (q->languages.n && !match_list_has(&q->languages, m->language))
 		return 0;
-	if (q->keywords.n && !keywords_match(&q->keywords, m))
+	if (q->keywords.n && !match_keywords(&q->keywords, m))
 		return 0;
-	return attributes_match(&q->attributes, c);
+	return match_attributes(&q->attributes, c);
 }
 
 const char *assign_queue_of(const struct routing *rt, const struct proto_message *m,
@@ -252,7 +221,7 @@ struct pool {
 
 static int speaks(const struct gw_routing_agent *a, const char *language)
 {
-	return !language || a->languages.n == 0 || list_has(&a->languages, language);
+	return !language || a->languages.n == 0 || match_list_has(&a->languages, language);
 }
 
 /* pool_fill - the queue's agents, which are available (never agent
@@ -635,7 +604,7 @@ int assign_offer(struct batch *b, size_t index, const char *cause, int64_t now_m
 		const struct gw_routing_queue *q = &cfg->queues[i];
 
 		if (q->agents.n == 0 ||
-		    (index < cfg->n_agents && !list_has(&q->agents, cfg->agents[index].id)))
+		    (index < cfg->n_agents && !match_list_has(&q->agents, cfg->agents[index].id)))
 			continue;
 		rc = offer_queue(b, q->name, cause, now_ms, &n);
 	}

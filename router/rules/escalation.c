@@ -30,17 +30,10 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "router/rules/match.h"
 
 #define ESC_NS "escalation" /* dedup namespace of fired rules */
 #define S_MS 1000LL
-
-static int list_has(const struct conf_strlist *l, const char *v)
-{
-	for (size_t i = 0; v && i < l->n; i++)
-		if (strcmp(l->v[i], v) == 0)
-			return 1;
-	return 0;
-}
 
 int escalation_matches(const struct gw_routing_escalation *e, const struct proto_ticket *t,
 		       const char *trigger, const char *clock)
@@ -49,12 +42,12 @@ int escalation_matches(const struct gw_routing_escalation *e, const struct proto
 		return 0;
 	if (clock && e->clock[0] && strcmp(e->clock, clock) != 0)
 		return 0;
-	if (e->queues.n && !list_has(&e->queues, t->queue))
+	if (e->queues.n && !match_list_has(&e->queues, t->queue))
 		return 0;
-	if (e->channels.n && !list_has(&e->channels, t->channel))
+	if (e->channels.n && !match_list_has(&e->channels, t->channel))
 		return 0;
 	return !e->priorities.n ||
-	       list_has(&e->priorities, t->priority ? t->priority : "normal");
+	       match_list_has(&e->priorities, t->priority ? t->priority : "normal");
 }
 
 /* note - appends `what` to the cause being written. */

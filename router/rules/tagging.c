@@ -16,7 +16,6 @@
  *             the priority to its own (never lowers it); the names of the
  *             rules that changed something go into the cause of the event
  */
-#define _GNU_SOURCE /* strcasestr: ASCII case folding, the router runs in the C locale */
 #include "router/router.h"
 
 #include <stdio.h>
@@ -27,53 +26,23 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
-
-static int list_has(const struct conf_strlist *l, const char *v)
-{
-	for (size_t i = 0; v && i < l->n; i++)
-		if (strcmp(l->v[i], v) == 0)
-			return 1;
-	return 0;
-}
-
-static int keywords_match(const struct conf_strlist *l, const struct proto_message *m)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if ((m->subject && strcasestr(m->subject, l->v[i])) ||
-		    (m->text && strcasestr(m->text, l->v[i])))
-			return 1;
-	return 0;
-}
-
-/* attributes_match - every "key=value" of `l` is one of the customer's. */
-static int attributes_match(const struct conf_strlist *l, const struct proto_customer *c)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		size_t j = 0;
-
-		while (c && j < c->attributes_len && strcmp(c->attributes[j], l->v[i]) != 0)
-			j++;
-		if (!c || j == c->attributes_len)
-			return 0;
-	}
-	return 1;
-}
+#include "router/rules/match.h"
 
 int tag_rule_matches(const struct gw_routing_tag_rule *r, const struct proto_message *m,
 		     const struct proto_customer *c, const char *language, int business)
 {
-	if (r->channels.n && !list_has(&r->channels, m->channel))
+	if (r->channels.n && !match_list_has(&r->channels, m->channel))
 		return 0;
-	if (r->accounts.n && !list_has(&r->accounts, m->account))
+	if (r->accounts.n && !match_list_has(&r->accounts, m->account))
 		return 0;
-	if (r->languages.n && !list_has(&r->languages, language))
+	if (r->languages.n && !match_list_has(&r->languages, language))
 		return 0;
-	if (r->keywords.n && !keywords_match(&r->keywords, m))
+	if (r->keywords.n && !match_keywords(&r->keywords, m))
 		return 0;
 	if ((strcmp(r->hours, "business") == 0 && !business) ||
 	    (strcmp(r->hours, "off") == 0 && business))
 		return 0;
-	return attributes_match(&r->attributes, c);
+	return match_attributes(&r->attributes, c);
 }
 
 int tagging_priority_rank(const char *p)
