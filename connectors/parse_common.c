@@ -48,3 +48,17 @@ int pc_push(struct proto_event **ev, size_t *n, size_t *cap, size_t max, enum pr
 	*out = e;
 	return GW_OK;
 }
+
+int pc_undo(struct proto_event *ev, size_t *n, size_t mark, int rc, int body_fault, int *code,
+	    char *message, char *why, size_t whylen)
+{
+	if ((rc != GW_EPROTO && rc != GW_ETOOBIG) || body_fault || mark > *n)
+		return 0;
+	while (*n > mark)
+		proto_event_clear(&ev[--*n]);
+	if (!why[0])
+		snprintf(why, whylen, "%s", message);
+	*code = GW_OK;
+	message[0] = '\0';
+	return 1;
+}

@@ -61,15 +61,8 @@ static bool meta_item_undo(struct meta_ctx *c, size_t mark, int rc)
 {
 	struct meta_events *l = c->out;
 
-	if ((rc != GW_EPROTO && rc != GW_ETOOBIG) || c->body_fault || mark > l->n)
-		return false;
-	while (l->n > mark)
-		proto_event_clear(&l->ev[--l->n]);
-	if (!l->unreadable_why[0])
-		snprintf(l->unreadable_why, sizeof(l->unreadable_why), "%s", c->err->message);
-	c->err->code = GW_OK;
-	c->err->message[0] = '\0';
-	return true;
+	return pc_undo(l->ev, &l->n, mark, rc, c->body_fault, &c->err->code, c->err->message,
+		       l->unreadable_why, sizeof(l->unreadable_why));
 }
 
 bool meta_item_recover(struct meta_ctx *c, size_t mark, int rc)
