@@ -489,4 +489,20 @@ GW_MUST_CHECK int gw_config_doc(FILE *f);
  */
 const char *gw_config_default_path(void);
 
+#define GW_EXIT_USAGE 64  /* an unknown option (EX_USAGE) */
+#define GW_EXIT_CONFIG 78 /* the config cannot be used (EX_CONFIG): gatewayd does not restart it */
+
+/*
+ * gw_config_daemon - the start every daemon gatewayd supervises shares (the
+ * router, gateway-integration, gateway-metrics, gateway-nats): umask 077
+ * (its files and sockets are the gateway user's alone), the log named
+ * `prog`, `--config FILE` (default gw_config_default_path()) and
+ * `--state-dir DIR` from argv, the config loaded and its log level and
+ * format applied. Returns 0 with *cfg (gw_config_free); GW_EXIT_USAGE
+ * after printing the usage; GW_EXIT_CONFIG after logging, under `module`,
+ * why the config cannot be loaded. Call once, at start.
+ */
+int gw_config_daemon(int argc, char **argv, const char *prog, const char *module,
+		     struct gw_config **cfg);
+
 #endif

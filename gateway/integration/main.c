@@ -5,7 +5,6 @@
  * Exit 78 (EX_CONFIG) when the config disables it, so gatewayd does not
  * restart it in a loop.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -175,35 +174,12 @@ static int run(const struct gw_config *cfg)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"state-dir", required_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *config = gw_config_default_path(), *state = NULL;
 	struct gw_config *cfg = NULL;
-	char err[512];
-	int c, rc;
+	int rc;
 
-	umask(077);
-	while ((c = getopt_long(argc, argv, "c:s:", opts, NULL)) != -1) {
-		if (c == 'c')
-			config = optarg;
-		else if (c == 's')
-			state = optarg;
-		else {
-			fprintf(stderr, "usage: gateway-integration --config FILE [--state-dir DIR]\n");
-			return 64;
-		}
-	}
-	gw_log_init("gateway-integration", GW_LOG_INFO);
-	rc = gw_config_load(config, state, &cfg, err, sizeof(err));
-	if (rc) {
-		GW_ERROR(IG_MOD, "%s", err);
-		return 78;
-	}
-	gw_log_set_level((enum gw_log_level)cfg->log_level);
-	gw_log_set_format((enum gw_log_format)cfg->log_format);
+	rc = gw_config_daemon(argc, argv, "gateway-integration", IG_MOD, &cfg);
+	if (rc != 0)
+		return rc;
 	if (!cfg->integration.present || cfg->integration.disabled_reason) {
 		GW_ERROR(IG_MOD, "off: %s", cfg->integration.present
 						    ? cfg->integration.disabled_reason

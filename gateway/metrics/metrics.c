@@ -10,7 +10,6 @@
  * A separate process so that gatewayd and gatewayctl link no libwebsockets
  * and a slow scrape never holds up the supervisor or the router.
  */
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -269,36 +268,13 @@ static int serve(const struct gw_config *cfg)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"state-dir", required_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *config = gw_config_default_path(), *state = NULL;
 	struct gw_config *cfg = NULL;
 	struct sigaction sa;
-	char err[512];
-	int c, rc;
+	int rc;
 
-	umask(077);
-	while ((c = getopt_long(argc, argv, "c:s:", opts, NULL)) != -1) {
-		if (c == 'c')
-			config = optarg;
-		else if (c == 's')
-			state = optarg;
-		else {
-			fprintf(stderr, "usage: gateway-metrics --config FILE [--state-dir DIR]\n");
-			return 64;
-		}
-	}
-	gw_log_init("gateway-metrics", GW_LOG_INFO);
-	rc = gw_config_load(config, state, &cfg, err, sizeof(err));
-	if (rc) {
-		GW_ERROR(MOD, "%s", err);
-		return 78;
-	}
-	gw_log_set_level((enum gw_log_level)cfg->log_level);
-	gw_log_set_format((enum gw_log_format)cfg->log_format);
+	rc = gw_config_daemon(argc, argv, "gateway-metrics", MOD, &cfg);
+	if (rc != 0)
+		return rc;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal; /* no SA_RESTART: the poll returns at once */
 	sigaction(SIGTERM, &sa, NULL);

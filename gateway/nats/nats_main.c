@@ -15,7 +15,6 @@
  * second. Exit codes: 0 stopped by SIGTERM/SIGINT, 78 (EX_CONFIG) the
  * config disables it or the stream cannot be used as configured, 1 other.
  */
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -285,31 +284,14 @@ static int run(struct fwd *f)
 	return 0;
 }
 
+/* load - the config (gw_config_daemon), with nats.enabled; 0, or the exit
+ * status. */
 static int load(int argc, char **argv, struct gw_config **cfg)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"state-dir", required_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *config = gw_config_default_path(), *state = NULL;
-	char err[512];
-	int c;
+	int rc = gw_config_daemon(argc, argv, "gateway-nats", MOD, cfg);
 
-	while ((c = getopt_long(argc, argv, "c:s:", opts, NULL)) != -1) {
-		if (c == 'c')
-			config = optarg;
-		else if (c == 's')
-			state = optarg;
-		else
-			return 64;
-	}
-	if (gw_config_load(config, state, cfg, err, sizeof(err)) != GW_OK) {
-		GW_ERROR(MOD, "%s", err);
-		return EXIT_DISABLED;
-	}
-	gw_log_set_level((enum gw_log_level)(*cfg)->log_level);
-	gw_log_set_format((enum gw_log_format)(*cfg)->log_format);
+	if (rc != 0)
+		return rc;
 	if (!(*cfg)->nats.enabled) {
 		GW_WARN(MOD, "nats.enabled is false in the config: nothing to do");
 		return EXIT_DISABLED;
@@ -323,11 +305,7 @@ int main(int argc, char **argv)
 	struct fwd f = {0};
 	int rc;
 
-	umask(077);
-	gw_log_init("gateway-nats", GW_LOG_INFO);
 	rc = load(argc, argv, &cfg);
-	if (rc == 64)
-		fprintf(stderr, "usage: gateway-nats --config FILE [--state-dir DIR]\n");
 	if (rc != 0)
 		goto out;
 	install_signals();

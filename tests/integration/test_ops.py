@@ -104,6 +104,26 @@ class Ops(GatewayTestCase):
         for secret in [gw.token] + [s for _, s in gw.tokens.values()]:
             self.assertNotIn(secret, text)
 
+    def test_daemons_usage_and_config_errors(self):
+        """Each daemon gatewayd supervises starts the same way: an unknown
+        option is its usage and 64; a config it cannot load is named on
+        stderr and 78, which gatewayd does not restart."""
+        missing = os.path.join(self.tmp, "no-such.yaml")
+        for prog in ("gateway-router", "gateway-integration", "gateway-metrics",
+                     "gateway-nats"):
+            if not os.access(os.path.join(gwtest.bin_dir(), prog), os.X_OK):
+                continue  # gateway-nats is built only with libnats
+            with self.subTest(prog=prog):
+                p = subprocess.run([gwtest.binary(prog), "--bogus"], capture_output=True,
+                                   text=True, timeout=tmo(20))
+                self.assertEqual(p.returncode, 64, p.stderr)
+                self.assertIn(f"usage: {prog} --config FILE [--state-dir DIR]", p.stderr)
+                p = subprocess.run([gwtest.binary(prog), "--config", missing],
+                                   capture_output=True, text=True, timeout=tmo(20))
+                self.assertEqual(p.returncode, 78, p.stderr)
+                self.assertIn(missing, p.stderr)
+                self.assertIn(f"{prog}[", p.stderr)  # the log line names the program
+
     def test_cli_help(self):
         os.makedirs(os.path.join(self.tmp, "idle"))
         gw = gwtest.Gateway(os.path.join(self.tmp, "idle"))
