@@ -55,6 +55,26 @@ struct meta_send_ctx {
 	int human_agent;        /* Messenger: the HUMAN_AGENT tag may be used */
 };
 
+/* A stored blob a reply sends as a file (an upload, or a multipart part). */
+struct meta_file {
+	char *path; /* its file in the attachment store; NULL: none */
+	char *type; /* its media type */
+	char *name; /* its name, "file" when the attachment has none */
+};
+
+/*
+ * meta_file_of - where attachment `a` of a reply comes from: an https://
+ * URL Meta fetches itself (GW_OK, f->path NULL), or a blob of the store
+ * under `attach_dir` (GW_OK, *f set: meta_file_clear). GW_EINVAL with
+ * `why` when its ref is neither, or the blob is not in the store;
+ * GW_ENOMEM.
+ */
+int meta_file_of(const char *attach_dir, const struct proto_attachment *a, struct meta_file *f,
+		 char *why, size_t whylen);
+
+/* meta_file_clear - frees what meta_file_of set; a zeroed one is fine. */
+void meta_file_clear(struct meta_file *f);
+
 /*
  * wa_job_new / ms_job_new - the job of one reply `m` (a decoded
  * message.sent, borrowed) for sender_submit with wa_send_ops / ms_send_ops.

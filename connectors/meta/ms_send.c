@@ -29,19 +29,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "connectors/meta/graph.h"
 #include "core/err.h"
-#include "store/attachments.h"
 
 #define MS_URL_MAX 2048
 
 struct ms_part {
 	json_t *msg;     /* the whole request body */
-	char *file;      /* a stored blob sent with it (multipart), else NULL */
-	char *file_type;
-	char *file_name;
+	struct meta_file file; /* a stored blob sent with it (multipart); path NULL: none */
 };
 
 struct ms_job {
@@ -121,29 +117,15 @@ static int ms_part_new(struct ms_job *j, const struct meta_send_ctx *c,
 static int ms_payload(struct ms_part *p, const struct meta_send_ctx *c,
 		      const struct proto_attachment *a, json_t **out, char *why, size_t whylen)
 {
-	const char *hex = a->ref + strlen(ATTACH_REF_PREFIX);
-	char path[4096];
+	int rc = meta_file_of(c->attach_dir, a, &p->file, why, whylen);
 
-	if (strncmp(a->ref, "https://", 8) == 0) {
+	if (rc != GW_OK)
+		return rc;
+	if (p->file.path)
+		*out = json_pack("{s:b}", "is_reusable", 1);
+	else
 		*out = json_pack("{s:s,s:b}", "url", a->ref, "is_reusable", 1);
-		return *out ? GW_OK : GW_ENOMEM;
-	}
-	if (strncmp(a->ref, ATTACH_REF_PREFIX, strlen(ATTACH_REF_PREFIX)) != 0 ||
-	    attach_path(c->attach_dir, hex, path, sizeof(path)) != GW_OK) {
-		snprintf(why, whylen, "attachment %.64s: its ref is neither a stored blob "
-			 "(sha256:<hex>) nor an https:// URL", a->name);
-		return GW_EINVAL;
-	}
-	if (access(path, R_OK) != 0) {
-		snprintf(why, whylen, "attachment %.64s: sha256:%.12s... is not in the attachment "
-			 "store", a->name, hex);
-		return GW_EINVAL;
-	}
-	p->file = strdup(path);
-	p->file_type = strdup(a->type);
-	p->file_name = strdup(a->name[0] ? a->name : "file");
-	*out = json_pack("{s:b}", "is_reusable", 1);
-	return p->file && p->file_type && p->file_name && *out ? GW_OK : GW_ENOMEM;
+	return *out ? GW_OK : GW_ENOMEM;
 }
 
 static int ms_parts(struct ms_job *j, const struct meta_send_ctx *c,
@@ -186,9 +168,7 @@ static void ms_free(void *job)
 		return;
 	for (size_t i = 0; i < META_MAX_PARTS; i++) {
 		json_decref(j->parts[i].msg);
-		free(j->parts[i].file);
-		free(j->parts[i].file_type);
-		free(j->parts[i].file_name);
+		meta_file_clear(&j->parts[i].file);
 	}
 	graph_secret_free(j->auth);
 	graph_req_clear(&j->req);
@@ -249,7 +229,8 @@ static int ms_setup_mime(struct ms_job *j, struct ms_part *p, CURL *h, char *why
 		free(text);
 	}
 	if (rc == 0)
-		rc = graph_mime_file(j->req.mime, "filedata", p->file, p->file_type, p->file_name);
+		rc = graph_mime_file(j->req.mime, "filedata", p->file.path, p->file.type,
+					     p->file.name);
 	if (rc != 0) {
 		snprintf(why, whylen, "cannot prepare the attachment upload");
 		return -1;
@@ -268,7 +249,7 @@ static int ms_setup(void *job, int step, CURL *h, char *why, size_t whylen)
 		return -1;
 	}
 	p = &j->parts[step];
-	if (p->file)
+	if (p->file.path)
 		return ms_setup_mime(j, p, h, why, whylen);
 	return graph_req_json(&j->req, h, j->url, j->auth, p->msg, why, whylen);
 }

@@ -33,11 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "connectors/meta/graph.h"
 #include "core/err.h"
-#include "store/attachments.h"
 
 #define WA_MAX_STEPS (2 * META_MAX_PARTS)
 #define WA_URL_MAX 2048
@@ -45,9 +43,7 @@
 struct wa_part {
 	json_t *msg;      /* the whole request body; an upload's id goes into msg[kind] */
 	const char *kind; /* "text", "template", "image", ... (static) */
-	char *file;       /* a stored blob uploaded first, else NULL */
-	char *file_type;  /* its media type */
-	char *file_name;
+	struct meta_file file; /* a stored blob uploaded first; path NULL: none */
 };
 
 struct wa_job {
@@ -163,29 +159,12 @@ static int wa_template(struct wa_job *j, const struct meta_send_ctx *c,
 static int wa_media_obj(struct wa_part *p, const struct meta_send_ctx *c,
 			const struct proto_attachment *a, json_t **obj, char *why, size_t whylen)
 {
-	char path[4096];
-	const char *hex = a->ref + strlen(ATTACH_REF_PREFIX);
+	int rc = meta_file_of(c->attach_dir, a, &p->file, why, whylen);
 
-	if (strncmp(a->ref, "https://", 8) == 0) {
-		*obj = json_pack("{s:s}", "link", a->ref);
-		return *obj ? GW_OK : GW_ENOMEM;
-	}
-	if (strncmp(a->ref, ATTACH_REF_PREFIX, strlen(ATTACH_REF_PREFIX)) != 0 ||
-	    attach_path(c->attach_dir, hex, path, sizeof(path)) != GW_OK) {
-		snprintf(why, whylen, "attachment %.64s: its ref is neither a stored blob "
-			 "(sha256:<hex>) nor an https:// URL", a->name);
-		return GW_EINVAL;
-	}
-	if (access(path, R_OK) != 0) {
-		snprintf(why, whylen, "attachment %.64s: sha256:%.12s... is not in the attachment "
-			 "store", a->name, hex);
-		return GW_EINVAL;
-	}
-	p->file = strdup(path);
-	p->file_type = strdup(a->type);
-	p->file_name = strdup(a->name[0] ? a->name : "file");
-	*obj = json_object();
-	return p->file && p->file_type && p->file_name && *obj ? GW_OK : GW_ENOMEM;
+	if (rc != GW_OK)
+		return rc;
+	*obj = p->file.path ? json_object() : json_pack("{s:s}", "link", a->ref);
+	return *obj ? GW_OK : GW_ENOMEM;
 }
 
 static int wa_attachment(struct wa_job *j, const struct meta_send_ctx *c,
@@ -241,9 +220,7 @@ static void wa_free(void *job)
 		return;
 	for (size_t i = 0; i < META_MAX_PARTS; i++) {
 		json_decref(j->parts[i].msg);
-		free(j->parts[i].file);
-		free(j->parts[i].file_type);
-		free(j->parts[i].file_name);
+		meta_file_clear(&j->parts[i].file);
 	}
 	graph_secret_free(j->auth);
 	graph_req_clear(&j->req);
@@ -299,7 +276,7 @@ int wa_job_new(const struct meta_send_ctx *c, const struct proto_message *m, voi
 	if (rc == GW_OK)
 		rc = wa_parts(j, c, m, why, whylen);
 	for (size_t i = 0; rc == GW_OK && i < j->nparts; i++) {
-		if (j->parts[i].file)
+		if (j->parts[i].file.path)
 			j->steps[j->nsteps++] = (unsigned short)(i * 2);
 		j->steps[j->nsteps++] = (unsigned short)(i * 2 + 1);
 	}
@@ -330,8 +307,8 @@ static int wa_setup(void *job, int step, CURL *h, char *why, size_t whylen)
 	if (graph_req_mime(&j->req, h, j->media_url, j->auth, why, whylen) != 0)
 		return -1;
 	if (graph_mime_text(j->req.mime, "messaging_product", "whatsapp") != 0 ||
-	    graph_mime_text(j->req.mime, "type", p->file_type) != 0 ||
-	    graph_mime_file(j->req.mime, "file", p->file, p->file_type, p->file_name) != 0) {
+	    graph_mime_text(j->req.mime, "type", p->file.type) != 0 ||
+	    graph_mime_file(j->req.mime, "file", p->file.path, p->file.type, p->file.name) != 0) {
 		snprintf(why, whylen, "cannot prepare the media upload");
 		return -1;
 	}
