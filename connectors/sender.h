@@ -140,6 +140,19 @@ struct sender_stats {
  */
 int sender_create(const struct sender_options *opt, struct sender **out);
 
+struct connector_instance;
+
+/*
+ * sender_open - sender_create for connector instance `inst`, as every
+ * channel opens its sender: the journal in <state_dir>/sent/<instance>,
+ * the instance's log module, reports to its outbox, `set` (copied) its
+ * attempts and limits, `wake` (may be NULL) and `wake_arg` as in
+ * sender_options. *out owns it; the caller sets inst->sender. Returns
+ * GW_EINVAL when the journal's path is too long, else as sender_create.
+ */
+int sender_open(struct connector_instance *inst, const struct sender_settings *set,
+		void (*wake)(void *arg), void *wake_arg, struct sender **out);
+
 /*
  * sender_destroy - stops the worker, drops the jobs in flight unreported
  * (the router hands them over again) and closes the journal; accepts NULL.

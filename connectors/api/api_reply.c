@@ -232,27 +232,14 @@ void api_replies_poll(struct api_replies *r)
 static int replies_sender(struct api_replies *r, const struct api_replies_options *opt)
 {
 	const struct api_settings *set = opt->set;
-	const char *state = opt->inst->config->state_dir;
-	char journal[API_REPLY_PATH_MAX];
-	struct sender_options so;
-	int n;
+	int n = snprintf(r->attach_dir, sizeof(r->attach_dir), "%s/attachments",
+			 opt->inst->config->state_dir);
 
-	n = snprintf(journal, sizeof(journal), "%s/sent/%s", state, opt->inst->conf->name);
-	if (n < 0 || (size_t)n >= sizeof(journal))
-		return GW_EINVAL;
-	n = snprintf(r->attach_dir, sizeof(r->attach_dir), "%s/attachments", state);
 	if (n < 0 || (size_t)n >= sizeof(r->attach_dir))
 		return GW_EINVAL;
 	r->files.dir = r->attach_dir;
 	r->files.inline_max = (uint64_t)set->callback_max_inline_bytes;
-	memset(&so, 0, sizeof(so));
-	so.set = set->send;
-	so.outbox = opt->inst->outbox;
-	so.journal_dir = journal;
-	so.log_module = opt->inst->log_module;
-	so.wake = opt->wake;
-	so.wake_arg = opt->wake_arg;
-	return sender_create(&so, &r->sender);
+	return sender_open(opt->inst, &set->send, opt->wake, opt->wake_arg, &r->sender);
 }
 
 int api_replies_create(const struct api_replies_options *opt, struct api_replies **out)

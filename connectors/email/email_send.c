@@ -131,20 +131,7 @@ static int resolve(struct email_send *es)
 
 static int start_sender(struct email_send *es)
 {
-	char journal[4096];
-	struct sender_options opt;
-	int n;
-
-	n = snprintf(journal, sizeof(journal), "%s/sent/%s", es->inst->config->state_dir,
-		     es->inst->conf->name);
-	if (n < 0 || (size_t)n >= sizeof(journal))
-		return GW_EINVAL;
-	memset(&opt, 0, sizeof(opt));
-	opt.set = es->set->smtp.send;
-	opt.outbox = es->inst->outbox;
-	opt.journal_dir = journal;
-	opt.log_module = es->inst->log_module;
-	return sender_create(&opt, &es->sender);
+	return sender_open(es->inst, &es->set->smtp.send, NULL, NULL, &es->sender);
 }
 
 int email_send_create(struct connector_instance *inst, const char *attach_dir,

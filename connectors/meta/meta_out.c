@@ -181,15 +181,14 @@ void meta_out_seen(struct meta_out *o, const struct meta_events *evs)
 
 /* ---- the lifecycle -------------------------------------------------------- */
 
-static int mo_paths(struct meta_out *o, char *journal, size_t size)
+static int mo_paths(struct meta_out *o)
 {
 	const char *sd = o->inst->config->state_dir, *name = o->inst->conf->name;
-	int a = snprintf(journal, size, "%s/sent/%s", sd, name);
 	int b = snprintf(o->attach_dir, sizeof(o->attach_dir), "%s/attachments", sd);
 	int c = snprintf(o->accounts_path, sizeof(o->accounts_path), "%s/sent/%s/accounts", sd,
 			 name);
 
-	if (a < 0 || b < 0 || c < 0 || (size_t)a >= size || (size_t)b >= sizeof(o->attach_dir) ||
+	if (b < 0 || c < 0 || (size_t)b >= sizeof(o->attach_dir) ||
 	    (size_t)c >= sizeof(o->accounts_path))
 		return GW_EINVAL;
 	return GW_OK;
@@ -199,8 +198,6 @@ int meta_out_create(struct connector_instance *inst, void (*wake)(void *arg), vo
 		    struct meta_out **out)
 {
 	struct meta_out *o = calloc(1, sizeof(*o));
-	char journal[4096];
-	struct sender_options so;
 	int rc;
 
 	*out = NULL;
@@ -208,20 +205,13 @@ int meta_out_create(struct connector_instance *inst, void (*wake)(void *arg), vo
 		return GW_ENOMEM;
 	o->inst = inst;
 	o->set = inst->settings;
-	rc = mo_paths(o, journal, sizeof(journal));
+	rc = mo_paths(o);
 	if (rc == GW_OK)
 		rc = mo_tokens(o);
-	memset(&so, 0, sizeof(so));
-	so.set = o->set->send;
-	so.outbox = inst->outbox;
-	so.journal_dir = journal;
-	so.log_module = inst->log_module;
-	so.wake = wake;
-	so.wake_arg = wake_arg;
 	if (rc == GW_OK)
 		rc = ms_echoes_create(&o->echoes);
 	if (rc == GW_OK)
-		rc = sender_create(&so, &o->sender);
+		rc = sender_open(inst, &o->set->send, wake, wake_arg, &o->sender);
 	if (rc != GW_OK) {
 		meta_out_destroy(o);
 		return rc;

@@ -31,7 +31,6 @@
 #include "proto/proto.h"
 #include "store/sms_contacts.h"
 
-#define SMS_REPLY_PATH_MAX 4096
 #define SMS_REPLY_URL_MAX 2048
 #define SMS_REPLY_WHY_MAX 256
 #define SMS_REPLY_STOPS_MAX 64 /* numbers noted between two polls */
@@ -321,27 +320,6 @@ static int replies_urls(struct sms_replies *r, const struct sms_settings *set)
 	return n < 0 || (size_t)n >= sizeof(r->callback) ? GW_EINVAL : GW_OK;
 }
 
-/* replies_sender - the journal folder and the sender. */
-static int replies_sender(struct sms_replies *r, const struct sms_replies_options *opt)
-{
-	char journal[SMS_REPLY_PATH_MAX];
-	struct sender_options so;
-	int n;
-
-	n = snprintf(journal, sizeof(journal), "%s/sent/%s", opt->inst->config->state_dir,
-		     opt->inst->conf->name);
-	if (n < 0 || (size_t)n >= sizeof(journal))
-		return GW_EINVAL;
-	memset(&so, 0, sizeof(so));
-	so.set = opt->set->send;
-	so.outbox = opt->inst->outbox;
-	so.journal_dir = journal;
-	so.log_module = opt->inst->log_module;
-	so.wake = opt->wake;
-	so.wake_arg = opt->wake_arg;
-	return sender_create(&so, &r->sender);
-}
-
 int sms_replies_create(const struct sms_replies_options *opt, struct sms_replies **out)
 {
 	struct sms_replies *r = calloc(1, sizeof(*r));
@@ -361,7 +339,7 @@ int sms_replies_create(const struct sms_replies_options *opt, struct sms_replies
 	r->contacts = opt->contacts;
 	rc = replies_urls(r, opt->set);
 	if (rc == GW_OK)
-		rc = replies_sender(r, opt);
+		rc = sender_open(opt->inst, &opt->set->send, opt->wake, opt->wake_arg, &r->sender);
 	if (rc != GW_OK) {
 		sms_replies_destroy(r);
 		return rc;

@@ -435,9 +435,6 @@ void tg_replies_poll(struct tg_replies *r)
 int tg_replies_create(const struct tg_replies_options *opt, struct tg_replies **out)
 {
 	struct tg_replies *r = calloc(1, sizeof(*r));
-	const char *state = opt->inst->config->state_dir;
-	char journal[TG_REPLY_PATH_MAX];
-	struct sender_options so;
 	int n, rc = GW_EINVAL;
 
 	*out = NULL;
@@ -446,19 +443,10 @@ int tg_replies_create(const struct tg_replies_options *opt, struct tg_replies **
 	r->inst = opt->inst;
 	r->set = opt->set;
 	r->account = opt->account;
-	n = snprintf(journal, sizeof(journal), "%s/sent/%s", state, opt->inst->conf->name);
-	if (n > 0 && (size_t)n < sizeof(journal))
-		n = snprintf(r->attach_dir, sizeof(r->attach_dir), "%s/attachments", state);
-	if (n > 0 && (size_t)n < sizeof(r->attach_dir)) {
-		memset(&so, 0, sizeof(so));
-		so.set = opt->set->send;
-		so.outbox = opt->inst->outbox;
-		so.journal_dir = journal;
-		so.log_module = opt->inst->log_module;
-		so.wake = opt->wake;
-		so.wake_arg = opt->wake_arg;
-		rc = sender_create(&so, &r->sender);
-	}
+	n = snprintf(r->attach_dir, sizeof(r->attach_dir), "%s/attachments",
+		     opt->inst->config->state_dir);
+	if (n > 0 && (size_t)n < sizeof(r->attach_dir))
+		rc = sender_open(opt->inst, &opt->set->send, opt->wake, opt->wake_arg, &r->sender);
 	if (rc != GW_OK) {
 		tg_replies_destroy(r);
 		return rc;
