@@ -18,14 +18,14 @@ struct gw_hmac *gw_hmac_new(const char *digest, const void *key, size_t len)
 {
 	static const unsigned char none;
 	char name[16];
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, name, 0),
-		OSSL_PARAM_construct_end(),
-	};
+	OSSL_PARAM params[2];
 	struct gw_hmac *h = calloc(1, sizeof(*h));
 	EVP_MAC *mac = h ? EVP_MAC_fetch(NULL, "HMAC", NULL) : NULL;
 
+	/* The parameter reads the name's length when it is made: name first. */
 	snprintf(name, sizeof(name), "%s", digest);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, name, 0);
+	params[1] = OSSL_PARAM_construct_end();
 
 	if (mac)
 		h->ctx = EVP_MAC_CTX_new(mac); /* holds its own reference to mac */

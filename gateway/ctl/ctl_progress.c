@@ -1,7 +1,8 @@
 /*
  * ctl_progress.c - a progress line for long jobs (see ctl.h): on stderr,
- * only when stderr is a terminal, at most five times a second, rewritten in
- * place with "\r", and ended with a newline.
+ * only when stderr is a terminal, shown when the job starts, then at most
+ * five times a second, rewritten in place with "\r", and ended with a
+ * newline.
  */
 #include "gateway/ctl/ctl.h"
 
@@ -19,15 +20,6 @@ static int64_t mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void ctl_progress_start(struct ctl_progress *p, const char *what, uint64_t total, int quiet)
-{
-	p->on = !quiet && isatty(STDERR_FILENO);
-	p->what = what;
-	p->total = total;
-	p->done = 0;
-	p->start_us = p->shown_us = mono_us();
-}
-
 static void progress_show(const struct ctl_progress *p, int64_t now)
 {
 	double secs = (double)(now - p->start_us) / 1e6;
@@ -43,6 +35,17 @@ static void progress_show(const struct ctl_progress *p, int64_t now)
 	else if (p->total && p->done < p->total)
 		fprintf(stderr, ", ETA ?"); /* nothing done yet: no rate to tell */
 	fprintf(stderr, "\033[K");
+}
+
+void ctl_progress_start(struct ctl_progress *p, const char *what, uint64_t total, int quiet)
+{
+	p->on = !quiet && isatty(STDERR_FILENO);
+	p->what = what;
+	p->total = total;
+	p->done = 0;
+	p->start_us = p->shown_us = mono_us();
+	if (p->on)
+		progress_show(p, p->start_us); /* "0/N (0%), 0/s, ETA ?" at once */
 }
 
 void ctl_progress_step(struct ctl_progress *p, uint64_t n)
