@@ -205,37 +205,29 @@ void chunked_buf_free(struct chunked_buf *b)
 }
 
 /*
- * The next size of a full buffer: double, never over max (nor wrapping);
- * GW_ETOOBIG when it is at max already, GW_ENOMEM (b unchanged).
+ * Room for `need` data bytes (need <= max): the allocation doubles, never
+ * past max (nor wrapping), and holds need at least. GW_ENOMEM (b unchanged).
  */
-static int chunked_buf_grow(struct chunked_buf *b)
+static int chunked_buf_reserve(struct chunked_buf *b, size_t need)
 {
-	size_t cap;
+	size_t cap = b->cap > b->max / 2 ? b->max : b->cap * 2;
 
-	if (b->cap >= b->max)
-		return GW_ETOOBIG;
-	if (b->cap == 0)
-		cap = b->max < CHUNKED_BUF_FIRST ? b->max : CHUNKED_BUF_FIRST;
-	else
-		cap = b->cap > b->max / 2 ? b->max : b->cap * 2;
-	return chunked_buf_resize(b, cap);
+	if (need <= b->cap)
+		return GW_OK;
+	return chunked_buf_resize(b, cap > need ? cap : need);
 }
 
 int chunked_buf_append(struct chunked_buf *b, const char *in, size_t len)
 {
-	size_t need;
-	int rc = GW_OK;
+	int rc;
 
 	if (len > b->max - b->len)
 		return GW_ETOOBIG;
-	need = b->len + len;
-	if (need > b->cap)
-		rc = chunked_buf_resize(b, need > b->max / 2 || need > b->cap * 2 ? need
-									 : b->cap * 2);
+	rc = chunked_buf_reserve(b, b->len + len);
 	if (rc)
 		return rc;
 	memcpy(b->data + b->len, in, len);
-	b->len = need;
+	b->len += len;
 	b->data[b->len] = '\0';
 	return GW_OK;
 }
@@ -269,9 +261,9 @@ int chunked_read(struct chunked *c, struct chunked_buf *b, const char **in, size
 		*len -= used;
 		b->len += n;
 		b->data[b->len] = '\0';
-		if (rc != GW_ETOOBIG)
-			break;
-		rc = chunked_buf_grow(b);
+		if (rc != GW_ETOOBIG || b->cap >= b->max)
+			break; /* done, malformed, or over max: GW_ETOOBIG stays */
+		rc = chunked_buf_reserve(b, b->cap + 1);
 		if (rc)
 			break;
 	}
