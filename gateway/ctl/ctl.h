@@ -79,7 +79,7 @@ struct ctl {
 	int force;             /* send --force: reply over the ticket's assignee */
 	char tag_words[2048];  /* ticket tag: "+a -b c", "" if none */
 	long wait_ms;          /* how long --wait waits */
-	const char *file;      /* parse-email: the first message file; contacts import: the directory */
+	const char *file;      /* backup: the destination; contacts import: the file */
 	char *const *files;    /* parse-email: every message file (n_files, borrowed from argv) */
 	int n_files;
 	const char *format;    /* contacts import: --format csv|jsonl, NULL if absent */

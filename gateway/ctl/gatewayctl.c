@@ -593,7 +593,6 @@ static int take_sub(const struct command *cmd, char **words, int n, struct ctl *
 	return -1;
 }
 
-/* The command and its ID; checks that every option given belongs to it. */
 /* take_files - the FILE operands of a command that takes one or more
  * (ops[0] is the command's last word, n counts it): -1 when taken,
  * CTL_EXIT_USAGE when there is none. */
@@ -601,12 +600,12 @@ static int take_files(const struct command *cmd, char **ops, int n, struct ctl *
 {
 	if (n < 2)
 		return usage_error("%s needs a FILE", cmd->name);
-	ctl->file = ops[1];
 	ctl->files = ops + 1;
 	ctl->n_files = n - 1;
 	return -1;
 }
 
+/* The command and its ID; checks that every option given belongs to it. */
 static int take_operands(int argc, char **argv, struct args *a, struct ctl *ctl)
 {
 	static const char *const opt_names[OPT_COUNT] = {
