@@ -466,12 +466,12 @@ class AutoreplyMeta(test_meta_reply.MetaReplyCase):
             (doc,) = by_to[psid]
             self.assertTrue(doc["message"]["text"].startswith("Bonjour "), doc)
             self.assertTrue(doc["message"]["text"].endswith(ending % m["ticket_id"]), doc)
-        # The Graph API can have the fourth request before the test's bus
-        # reader has its message.sent: wait for all four.
-        sent = gwtest.wait_until(
-            lambda: (lambda s: len(s) >= 4 and s)(
-                [m for _, t, m in self.bus.snapshot() if t == "message.sent"]),
-            tmo(10), "the four acknowledgements on the bus")
+        # The Graph API can have the fourth request before the bus consumer
+        # has read its message.sent: wait for all four.
+        self.bus.wait_for(lambda c: len([1 for _, t, _ in c.snapshot()
+                                         if t == "message.sent"]) >= 4,
+                          tmo(10), "the four acknowledgements on the bus")
+        sent = [m for _, t, m in self.bus.snapshot() if t == "message.sent"]
         self.assertEqual(sorted(m["ticket_id"] for m in sent),
                          sorted([wa_new["ticket_id"], wa_old["ticket_id"], page["ticket_id"],
                                  ig["ticket_id"]]))
