@@ -622,7 +622,7 @@ static void test_by_tag_bounds(void **state)
 {
 	static const char *const twice[] = {"vip", "vip", NULL};
 	const char *many[REPORT_TICKET_TAGS + 2];
-	char names[REPORT_TICKET_TAGS + 1][8];
+	char names[REPORT_TICKET_TAGS + 1][16];
 	enum report_by by = REPORT_BY_DAY;
 	struct proto_event ev = {.type = PROTO_T_TICKET_UPDATED, .ts = H};
 	struct report *r = NULL;
