@@ -86,6 +86,7 @@ struct email {
 	int ack_rc;                 /* the result ack was called with */
 	struct email_state st;
 	char state_path[4096];
+	char oauth_path[4096];        /* the rotated refresh token (store/oauth_state.h) */
 	char attach_dir[4096];
 	char *own_buf;              /* lowercase copy of own_addresses, split in place */
 	const char *own[EMAIL_OWN_MAX];
@@ -692,6 +693,10 @@ static int email_paths(struct email *e)
 		     e->inst->conf->name);
 	if (n < 0 || (size_t)n >= sizeof(e->state_path))
 		return GW_EINVAL;
+	n = snprintf(e->oauth_path, sizeof(e->oauth_path), "%s/%s.oauth", dir,
+		     e->inst->conf->name);
+	if (n < 0 || (size_t)n >= sizeof(e->oauth_path))
+		return GW_EINVAL;
 	n = snprintf(e->attach_dir, sizeof(e->attach_dir), "%s",
 		     e->set->attachment_dir ? e->set->attachment_dir : "");
 	if (!e->set->attachment_dir)
@@ -733,6 +738,7 @@ static int email_open_oauth(struct email *e)
 		.margin_s = s->refresh_margin_s,
 		.timeout_ms = (long)s->timeout_ms,
 		.log_module = e->module,
+		.state_path = e->oauth_path,
 	};
 
 	if (!s->token_url)

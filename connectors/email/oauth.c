@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "store/oauth_state.h"
 
 #define OAUTH_FORCED_GAP_MS 10000 /* refreshes after a refusal: one per 10 s at most */
 #define OAUTH_CONNECT_TIMEOUT_MS 10000L
@@ -27,6 +28,8 @@ enum oauth_state { OAUTH_OK, OAUTH_FAILED, OAUTH_REFUSED };
 struct oauth {
 	/* the owner's: settings and the refresh in flight */
 	char *token_url, *client_id, *client_secret, *refresh_token, *scope, *ca_file;
+	char *configured;             /* the config's refresh token (rotated: not the same) */
+	char *state_path;             /* NULL: a rotated refresh token is not kept */
 	int64_t margin_s;
 	long timeout_ms;
 	char module[96];
@@ -72,15 +75,45 @@ static int copy_options(struct oauth *o, const struct oauth_options *opt)
 	o->client_id = gw_strdup(opt->client_id);
 	o->client_secret = gw_strdup(opt->client_secret);
 	o->refresh_token = gw_strdup(opt->refresh_token);
+	o->configured = gw_strdup(opt->refresh_token);
+	o->state_path = opt->state_path ? gw_strdup(opt->state_path) : NULL;
 	o->scope = gw_strdup(opt->scope);
 	o->ca_file = gw_strdup(opt->ca_file);
 	o->margin_s = opt->margin_s;
 	o->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : 30000;
 	snprintf(o->module, sizeof(o->module), "%s", opt->log_module ? opt->log_module : "oauth");
-	if (!o->token_url || !o->client_id || !o->refresh_token ||
+	if (!o->token_url || !o->client_id || !o->refresh_token || !o->configured ||
 	    (opt->client_secret && !o->client_secret) || (opt->scope && !o->scope) ||
-	    (opt->ca_file && !o->ca_file))
+	    (opt->ca_file && !o->ca_file) || (opt->state_path && !o->state_path))
 		return GW_ENOMEM;
+	return GW_OK;
+}
+
+/* load_rotated - the refresh token kept in state_path for the configured
+ * one, if any, in place of it; one that cannot be read is logged and the
+ * configured one used (if the provider refuses that, consent again).
+ * Returns GW_OK or GW_ENOMEM. */
+static int load_rotated(struct oauth *o)
+{
+	char why[256] = "", *kept = NULL;
+	int rc;
+
+	if (!o->state_path)
+		return GW_OK;
+	rc = oauth_state_load(o->state_path, o->configured, &kept, why, sizeof(why));
+	if (rc == GW_ENOMEM)
+		return rc;
+	if (rc != GW_OK) {
+		GW_WARN(o->module, "%s: %s; using the configured refresh token", o->state_path,
+			why[0] ? why : gw_strerror(rc));
+		return GW_OK;
+	}
+	if (kept) {
+		wipe_free(o->refresh_token);
+		o->refresh_token = kept;
+		GW_INFO(o->module, "using the refresh token the token endpoint rotated (%s)",
+			o->state_path);
+	}
 	return GW_OK;
 }
 
@@ -97,6 +130,8 @@ int oauth_create(const struct oauth_options *opt, struct oauth **out)
 		return GW_EIO;
 	}
 	rc = copy_options(o, opt);
+	if (rc == GW_OK)
+		rc = load_rotated(o);
 	o->answer = rc == GW_OK ? malloc(OAUTH_ANSWER_MAX + 1) : NULL;
 	o->multi = o->answer ? curl_multi_init() : NULL;
 	o->h = o->multi ? curl_easy_init() : NULL;
@@ -136,6 +171,8 @@ void oauth_destroy(struct oauth *o)
 	free(o->client_id);
 	wipe_free(o->client_secret);
 	wipe_free(o->refresh_token);
+	wipe_free(o->configured);
+	free(o->state_path);
 	free(o->scope);
 	free(o->ca_file);
 	explicit_bzero(o->token, sizeof(o->token));
@@ -248,6 +285,31 @@ static void failed(struct oauth *o, int refused, int fix, const char *what)
 		(long long)(wait / 1000));
 }
 
+/* take_rotated - a refresh token the endpoint handed back in place of
+ * ours: used from now on, and kept in state_path for the next start (a
+ * failure to keep it is logged: a restart then uses the configured one). */
+static void take_rotated(struct oauth *o, const char *token)
+{
+	char *rt;
+	int rc;
+
+	if (!token[0] || strcmp(token, o->refresh_token) == 0)
+		return;
+	rt = gw_strdup(token);
+	if (!rt) {
+		GW_WARN(o->module, "out of memory: the rotated refresh token is not used");
+		return;
+	}
+	wipe_free(o->refresh_token);
+	o->refresh_token = rt;
+	if (!o->state_path)
+		return;
+	rc = oauth_state_save(o->state_path, o->configured, rt);
+	if (rc != GW_OK)
+		GW_WARN(o->module, "cannot keep the rotated refresh token in %s: %s; a restart "
+			"will use the configured one", o->state_path, gw_strerror(rc));
+}
+
 /* obtained - a new token: kept, the refresh timing set, a rotated refresh
  * token taken over. */
 static void obtained(struct oauth *o, struct oauth_answer *a)
@@ -255,14 +317,7 @@ static void obtained(struct oauth *o, struct oauth_answer *a)
 	int64_t now = now_ms();
 	uint64_t gen;
 
-	if (a->refresh_token[0] && strcmp(a->refresh_token, o->refresh_token) != 0) {
-		char *rt = gw_strdup(a->refresh_token);
-
-		if (rt) {
-			wipe_free(o->refresh_token);
-			o->refresh_token = rt;
-		}
-	}
+	take_rotated(o, a->refresh_token);
 	pthread_mutex_lock(&o->mu);
 	memcpy(o->token, a->access_token, strlen(a->access_token) + 1);
 	gen = ++o->gen;

@@ -44,6 +44,9 @@ struct oauth_options {
 	int64_t margin_s;          /* refresh this long before expiry */
 	long timeout_ms;           /* one request to the endpoint */
 	const char *log_module;    /* copied */
+	const char *state_path;    /* NULL: a rotated refresh token is kept in memory
+				    * only; else kept there (store/oauth_state.h) and
+				    * used instead of refresh_token; copied */
 };
 
 /* What oauth_get() returns a token for. */
@@ -54,7 +57,10 @@ enum oauth_want {
 
 /*
  * oauth_create - a cache without a token yet (the first oauth_poll asks
- * for one). *out owns it. Returns GW_OK, GW_ENOMEM, GW_EIO (curl).
+ * for one). *out owns it. With a state_path that keeps a refresh token
+ * for this refresh_token, the kept one is used; one that cannot be read is
+ * logged and the configured one used. Returns GW_OK, GW_ENOMEM, GW_EIO
+ * (curl).
  */
 int oauth_create(const struct oauth_options *opt, struct oauth **out);
 

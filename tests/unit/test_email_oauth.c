@@ -6,7 +6,8 @@
  * (email_config.c) and its check through the config loader; the token
  * cache (oauth.c) against a token endpoint played by the test: the form it
  * posts, a refresh after a refusal (once per token), a refused refresh
- * token that is not asked again at once. The exchange
+ * token that is not asked again at once, a rotated refresh token kept for
+ * the next start (store/oauth_state.c). The exchange
  * with a real endpoint, Dovecot and Postfix:
  * tests/integration/test_email_oauth.py.
  */
@@ -24,6 +25,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +34,8 @@
 #include "connectors/email/oauth_token.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/util.h"
+#include "store/oauth_state.h"
 #include "testutil.h"
 
 static int parse(long status, const char *body, struct oauth_answer *a)
@@ -392,6 +396,37 @@ static struct oauth *cache_for(struct endpoint *ep)
 	return cache_at(url);
 }
 
+/* cache_kept - a cache of `url` whose configured refresh token is `rt`,
+ * keeping a rotated one in `path`. */
+static struct oauth *cache_kept(const char *url, const char *rt, const char *path)
+{
+	struct oauth_options opt = {
+		.token_url = url, .client_id = "cid", .refresh_token = rt, .margin_s = 300,
+		.timeout_ms = 5000, .log_module = "test", .state_path = path,
+	};
+	struct oauth *o = NULL;
+
+	assert_int_equal(oauth_create(&opt, &o), GW_OK);
+	return o;
+}
+
+/* refresh_with - one refresh of a new cache (configured token `rt`); the
+ * endpoint must have been asked with `sent`, percent-encoded. */
+static void refresh_with(struct endpoint *ep, const char *rt, const char *path,
+			 const char *sent)
+{
+	char url[64], want[64];
+	struct oauth *o;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/token", ep->port);
+	snprintf(want, sizeof(want), "&refresh_token=%s&", sent);
+	o = cache_kept(url, rt, path);
+	poll_until_done(o);
+	if (!strstr(ep->last_body, want))
+		fail_msg("asked with %s, not %s", ep->last_body, want);
+	oauth_destroy(o);
+}
+
 /* failures - the refreshes that failed so far. */
 static uint64_t failures(struct oauth *o)
 {
@@ -526,6 +561,50 @@ static void test_cache_unusable_url(void **state)
 	oauth_destroy(o);
 }
 
+/* A refresh token the endpoint rotates is kept (0600, without the
+ * configured one) and used after a restart; when the config names another
+ * token (consent given again), that one; an unreadable file is logged and
+ * the configured token used. */
+static void test_cache_rotated_token_kept(void **state)
+{
+	struct endpoint ep;
+	char dir[64], path[128], *text = NULL, *kept = NULL, why[256];
+	size_t len = 0;
+	struct stat st;
+
+	(void)state;
+	endpoint_start(&ep, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		       "Connection: close\r\n\r\n{\"access_token\":\"tok\",\"token_type\":"
+		       "\"Bearer\",\"expires_in\":3600,\"refresh_token\":\"rt/2\"}");
+	test_tmpdir(dir, sizeof(dir), "oauth-state");
+	snprintf(path, sizeof(path), "%s/mail.oauth", dir);
+	refresh_with(&ep, "rt/1", path, "rt%2F1");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(gw_read_file(path, 65536, &text, &len), GW_OK);
+	assert_non_null(strstr(text, "\"refresh_token\":\"rt/2\""));
+	assert_null(strstr(text, "rt/1"));
+	free(text);
+	/* Restarted with the same config: the rotated token. */
+	refresh_with(&ep, "rt/1", path, "rt%2F2");
+	assert_int_equal(oauth_state_load(path, "rt/1", &kept, why, sizeof(why)), GW_OK);
+	assert_string_equal(kept, "rt/2");
+	free(kept);
+	/* Consent given again: the config's new token; the file is not its. */
+	assert_int_equal(oauth_state_load(path, "rt/9", &kept, why, sizeof(why)), GW_OK);
+	assert_null(kept);
+	refresh_with(&ep, "rt/9", path, "rt%2F9");
+	/* Unreadable: the configured token (the file is rewritten after). */
+	assert_int_equal(gw_write_file_durable(path, "{\"version\":1,", 12), GW_OK);
+	assert_int_equal(oauth_state_load(path, "rt/9", &kept, why, sizeof(why)), GW_EPROTO);
+	refresh_with(&ep, "rt/9", path, "rt%2F9");
+	refresh_with(&ep, "rt/9", path, "rt%2F2");
+	assert_int_equal(oauth_state_save(path, "rt/9", ""), GW_EINVAL);
+	assert_int_equal(requests(&ep), 5);
+	endpoint_stop(&ep);
+	test_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +619,7 @@ int main(void)
 		cmocka_unit_test(test_cache_refused),
 		cmocka_unit_test(test_cache_unreachable),
 		cmocka_unit_test(test_cache_unusable_url),
+		cmocka_unit_test(test_cache_rotated_token_kept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
