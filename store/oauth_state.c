@@ -5,7 +5,6 @@
 #include "store/oauth_state.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>

@@ -1,14 +1,16 @@
 /*
  * state_file.h - a channel's small progress file: one JSON object with a
  * version and the owner it was written for (the mailbox's URL, the bot's
- * id), read whole and replaced durably. The email connector's progress
- * (email_state.h) and the Telegram connector's polling offset
- * (telegram_state.h) are two.
+ * id, the configured refresh token's hash), read whole and replaced
+ * durably: the email connector's progress (email_state.h) and rotated
+ * OAuth refresh token (oauth_state.h), the Telegram connector's polling
+ * offset (telegram_state.h).
  *
  *   {"version":V,"<owner key>":"<owner>", ...the channel's members}
  *
- * A file written for another owner (the config now names another mailbox
- * or bot) says nothing about this one: it reads as a fresh start.
+ * A file written for another owner (the config now names another mailbox,
+ * bot or refresh token) says nothing about this one: it reads as a fresh
+ * start.
  *
  * Threading: any thread; no state.
  */

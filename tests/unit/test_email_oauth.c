@@ -374,18 +374,25 @@ static void poll_until_done(struct oauth *o)
 	fail_msg("no refresh ended within 5 s");
 }
 
-/* cache_at - a cache whose token endpoint is `url`. */
-static struct oauth *cache_at(const char *url)
+/* cache_kept - a cache of `url` whose configured refresh token is `rt`,
+ * keeping a rotated one in `path` (NULL: in memory only). */
+static struct oauth *cache_kept(const char *url, const char *rt, const char *path)
 {
 	struct oauth_options opt = {
 		.token_url = url, .client_id = "cid", .client_secret = "sec",
-		.refresh_token = "rt/1", .margin_s = 300, .timeout_ms = 5000,
-		.log_module = "test",
+		.refresh_token = rt, .margin_s = 300, .timeout_ms = 5000,
+		.log_module = "test", .state_path = path,
 	};
 	struct oauth *o = NULL;
 
 	assert_int_equal(oauth_create(&opt, &o), GW_OK);
 	return o;
+}
+
+/* cache_at - a cache whose token endpoint is `url`. */
+static struct oauth *cache_at(const char *url)
+{
+	return cache_kept(url, "rt/1", NULL);
 }
 
 static struct oauth *cache_for(struct endpoint *ep)
@@ -394,20 +401,6 @@ static struct oauth *cache_for(struct endpoint *ep)
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/token", ep->port);
 	return cache_at(url);
-}
-
-/* cache_kept - a cache of `url` whose configured refresh token is `rt`,
- * keeping a rotated one in `path`. */
-static struct oauth *cache_kept(const char *url, const char *rt, const char *path)
-{
-	struct oauth_options opt = {
-		.token_url = url, .client_id = "cid", .refresh_token = rt, .margin_s = 300,
-		.timeout_ms = 5000, .log_module = "test", .state_path = path,
-	};
-	struct oauth *o = NULL;
-
-	assert_int_equal(oauth_create(&opt, &o), GW_OK);
-	return o;
 }
 
 /* refresh_with - one refresh of a new cache (configured token `rt`); the
